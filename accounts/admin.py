@@ -1,0 +1,107 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from .models import (
+    AcademicRank,
+    AvailabilityWindow,
+    BusyBlock,
+    CareerStage,
+    Goal,
+    Interest,
+    Language,
+    MeetingFormat,
+    Membership,
+    MenteeProfile,
+    MentorProfile,
+    Program,
+    RosterImport,
+    Specialty,
+    User,
+)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["program"]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["last_name", "first_name"]
+    list_display = ["email", "first_name", "last_name", "is_active", "invited_at", "last_seen"]
+    list_filter = ["is_active", "is_staff", "memberships__role", "memberships__program"]
+    search_fields = ["email", "first_name", "last_name"]
+    readonly_fields = ["last_login", "date_joined", "invited_at", "last_seen"]
+    inlines = [MembershipInline]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Person", {"fields": ["first_name", "last_name", "time_zone"]}),
+        ("Access", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        ("Dates", {"fields": ["date_joined", "invited_at", "last_login", "last_seen"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "first_name", "last_name", "password1", "password2"]})]
+
+
+@admin.register(Program)
+class ProgramAdmin(admin.ModelAdmin):
+    list_display = ["name", "institution", "specialty", "time_zone"]
+    search_fields = ["name", "institution"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "program", "role"]
+    list_filter = ["role", "program"]
+    search_fields = ["user__email", "user__last_name"]
+    autocomplete_fields = ["user", "program"]
+
+
+@admin.register(MenteeProfile)
+class MenteeProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "career_stage", "updated_at"]
+    list_filter = ["career_stage"]
+    search_fields = ["user__email", "user__last_name"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(MentorProfile)
+class MentorProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "specialty", "academic_rank", "capacity", "accepting_mentees"]
+    list_filter = ["accepting_mentees", "academic_rank", "specialty"]
+    search_fields = ["user__email", "user__last_name"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(AvailabilityWindow)
+class AvailabilityWindowAdmin(admin.ModelAdmin):
+    list_display = ["user", "weekday", "start", "end"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(BusyBlock)
+class BusyBlockAdmin(admin.ModelAdmin):
+    list_display = ["user", "label", "start_date", "end_date"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(RosterImport)
+class RosterImportAdmin(admin.ModelAdmin):
+    list_display = ["filename", "program", "uploaded_by", "status", "created_at", "applied_at"]
+    list_filter = ["status", "program"]
+    readonly_fields = [f.name for f in RosterImport._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Specialty)
+class SpecialtyAdmin(admin.ModelAdmin):
+    list_display = ["name", "parent", "slug"]
+    list_filter = [("parent", admin.EmptyFieldListFilter)]
+    search_fields = ["name"]
+
+
+for vocabulary in (Goal, Interest, CareerStage, AcademicRank, Language, MeetingFormat):
+    admin.site.register(vocabulary, list_display=["name", "slug", "order"], search_fields=["name"])

@@ -1,0 +1,329 @@
+"""The accounts API: who am I, my profiles and availability, the mentor directory,
+the programs a coordinator runs, and the vocabularies.
+
+Reads come from ``accounts.selectors`` (the querysets the pages show), writes go
+through ``accounts.services``, and who may do what is asked of ``accounts.rules``
+through ``RulesPermission``; views only wire these together.
+"""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from .. import selectors, services
+from ..models import (
+    AcademicRank,
+    CareerStage,
+    Goal,
+    Interest,
+    Language,
+    MeetingFormat,
+    MenteeProfile,
+    MentorProfile,
+    Specialty,
+)
+from . import filters, serializers
+from .permissions import RulesPermission
+from .serializers import django_validation_errors_as_api_errors
+
+# --- Signing in.
+
+
+@extend_schema(tags=["auth"])
+class TokenObtainApi(generics.GenericAPIView):
+    """Exchange an e-mail address and password for an API token.
+
+    Throttled, and checked by django-axes like the sign-in page: after repeated
+    failures the e-mail/address pair is locked out for a while.
+    """
+
+    serializer_class = serializers.TokenObtainSerializer
+    # No session authentication, so no CSRF check: the credentials are the proof.
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
+
+    @extend_schema(auth=[])
+    def post(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        # DRF keeps one token per user; asking again returns the same one.
+        token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        return Response({"token": token.key})
+
+
+# --- The signed-in user.
+
+
+@extend_schema(tags=["me"])
+class MeApi(generics.RetrieveUpdateAPIView):
+    """The signed-in user: name, time zone and roles in each program."""
+
+    serializer_class = serializers.MeSerializer
+    permission_classes = [RulesPermission]
+    object_permission_required = {
+        "GET": "accounts.view_person", "HEAD": "accounts.view_person", "PATCH": "accounts.change_person",
+    }
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_object(self):
+        user = selectors.account_of(self.request.user)
+        self.check_object_permissions(self.request, user)
+        return user
+
+    def perform_update(self, serializer):
+        services.user_update(user=serializer.instance, **serializer.validated_data)
+
+
+class _OwnProfileApi(generics.GenericAPIView):
+    """GET, PUT (create or replace) and PATCH one of the signed-in user's profiles."""
+
+    permission_classes = [RulesPermission]
+    object_permission_required = "accounts.change_profile"
+    http_method_names = ["get", "put", "patch", "head", "options"]
+    permission_required = None  # who may keep this kind of profile at all, as on the profile pages
+    model = None
+    kind = ""
+
+    def load(self):
+        raise NotImplementedError
+
+    def save(self, **fields):
+        raise NotImplementedError
+
+    def get_object(self):
+        profile = self.load()
+        if profile is None:
+            if self.request.method != "PUT":
+                raise NotFound(f"You have no {self.kind} profile yet; PUT one to create it.")
+            # Asked about the profile PUT would create, so the same rule decides.
+            profile = self.model(user=self.request.user)
+        self.check_object_permissions(self.request, profile)
+        return profile
+
+    def get(self, request):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def put(self, request):
+        return self._write(partial=False)
+
+    def patch(self, request):
+        return self._write(partial=True)
+
+    def _write(self, *, partial):
+        profile = self.get_object()
+        created = profile.pk is None
+        serializer = self.get_serializer(profile, data=self.request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        fields = dict(serializer.validated_data) if partial else serializer.replace_values()
+        with django_validation_errors_as_api_errors():
+            self.save(**fields)
+        data = self.get_serializer(self.load()).data
+        return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+_PROFILE_404 = OpenApiResponse(description="No profile yet.")
+_PROFILE_403 = OpenApiResponse(
+    description="Not your kind of profile: residents keep mentee profiles, faculty mentor profiles."
+)
+
+
+@extend_schema(tags=["me"], responses={200: serializers.MenteeProfileSerializer, 403: _PROFILE_403, 404: _PROFILE_404})
+class MenteeProfileApi(_OwnProfileApi):
+    """The signed-in user's mentee profile."""
+
+    serializer_class = serializers.MenteeProfileSerializer
+    permission_required = "accounts.have_mentee_profile"
+    model = MenteeProfile
+    kind = "mentee"
+
+    def load(self):
+        return selectors.own_mentee_profile(self.request.user)
+
+    def save(self, **fields):
+        return services.mentee_profile_update(user=self.request.user, **fields)
+
+    @extend_schema(responses={200: serializers.MenteeProfileSerializer, 201: serializers.MenteeProfileSerializer})
+    def put(self, request):
+        return super().put(request)
+
+
+@extend_schema(tags=["me"], responses={200: serializers.MentorProfileSerializer, 403: _PROFILE_403, 404: _PROFILE_404})
+class MentorProfileApi(_OwnProfileApi):
+    """The signed-in user's mentor profile."""
+
+    serializer_class = serializers.MentorProfileSerializer
+    permission_required = "accounts.have_mentor_profile"
+    model = MentorProfile
+    kind = "mentor"
+
+    def load(self):
+        return selectors.own_mentor_profile(self.request.user)
+
+    def save(self, **fields):
+        return services.mentor_profile_update(user=self.request.user, **fields)
+
+    @extend_schema(responses={200: serializers.MentorProfileSerializer, 201: serializers.MentorProfileSerializer})
+    def put(self, request):
+        return super().put(request)
+
+
+@extend_schema(tags=["me"])
+class AvailabilityApi(generics.GenericAPIView):
+    """The signed-in user's weekly availability, in their own time zone.
+
+    PUT replaces every window at once; overlapping windows on a day are merged.
+    """
+
+    serializer_class = serializers.AvailabilitySerializer
+    permission_classes = [RulesPermission]
+    object_permission_required = {
+        "GET": "accounts.view_person", "HEAD": "accounts.view_person", "PUT": "accounts.change_person",
+    }
+    http_method_names = ["get", "put", "head", "options"]
+
+    def _current(self):
+        return {"windows": selectors.availability_of(self.request.user)}
+
+    def get(self, request):
+        self.check_object_permissions(request, request.user)
+        return Response(self.get_serializer(self._current()).data)
+
+    def put(self, request):
+        self.check_object_permissions(request, request.user)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        windows = [(w["weekday"], w["start"], w["end"]) for w in serializer.validated_data["windows"]]
+        with django_validation_errors_as_api_errors(field="windows"):
+            services.availability_replace(user=request.user, windows=windows)
+        return Response(self.get_serializer(self._current()).data)
+
+
+# --- The mentor directory.
+
+
+@extend_schema(tags=["mentors"])
+class MentorViewSet(viewsets.ReadOnlyModelViewSet):
+    """Mentors every signed-in user may browse, with their capacity and whether they accept mentees."""
+
+    serializer_class = serializers.MentorDirectorySerializer
+    filterset_class = filters.MentorDirectoryFilter
+    permission_classes = [RulesPermission]
+    permission_required = "accounts.browse_mentors"
+    object_permission_required = "accounts.view_person"
+    hide_forbidden_objects = True
+    # Mentors are people: their id is the user id the rest of the API uses.
+    lookup_field = "user_id"
+    lookup_url_kwarg = "id"
+
+    def get_queryset(self):
+        # As on the directory page, nobody is listed to themselves.
+        return selectors.mentor_directory().exclude(user_id=self.request.user.pk)
+
+    def get_object(self):
+        queryset = self.filter_queryset(self.get_queryset())
+        profile = get_object_or_404(queryset, user_id=self.kwargs["id"])
+        # The rule is about the person, not their profile row.
+        self.check_object_permissions(self.request, profile.user)
+        return profile
+
+
+# --- Programs, for their coordinators.
+
+
+@extend_schema(tags=["programs"])
+class ProgramViewSet(viewsets.ReadOnlyModelViewSet):
+    """Programs the signed-in user coordinates. Other users get 403; another program is a 404."""
+
+    serializer_class = serializers.ProgramSerializer
+    permission_classes = [RulesPermission]
+    permission_required = "accounts.coordinate"
+    object_permission_required = "accounts.view_program"
+    hide_forbidden_objects = True
+    lookup_field = "slug"
+
+    def get_queryset(self):
+        return selectors.programs_coordinated_by(self.request.user)
+
+
+@extend_schema(tags=["programs"], parameters=[filters.RosterQuery])
+class ProgramRosterApi(generics.ListAPIView):
+    """Residents and faculty of a program the signed-in user coordinates, filtered as on the roster page."""
+
+    serializer_class = serializers.RosterMemberSerializer
+    filter_backends = []  # RosterQuery and selectors.roster_search do the filtering
+    permission_classes = [RulesPermission]
+    permission_required = "accounts.coordinate"
+    object_permission_required = "accounts.manage_roster"
+    hide_forbidden_objects = True
+
+    def get_program(self):
+        program = get_object_or_404(selectors.programs_coordinated_by(self.request.user), slug=self.kwargs["slug"])
+        self.check_object_permissions(self.request, program)
+        return program
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
+            return selectors.roster_of(None).none()
+        program = self.get_program()
+        query = filters.RosterQuery(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.roster_search(program, **query.validated_data)
+
+
+# --- Vocabularies: read-only lists every signed-in user may read.
+
+
+class _VocabularyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """A read-only, paginated list every signed-in user may read."""
+
+
+@extend_schema(tags=["vocabularies"])
+class SpecialtyViewSet(_VocabularyViewSet):
+    """ACGME specialties and their subspecialties."""
+
+    queryset = Specialty.objects.select_related("parent").order_by("name", "pk")
+    serializer_class = serializers.SpecialtySerializer
+    filterset_class = filters.SpecialtyFilter
+
+
+@extend_schema(tags=["vocabularies"])
+class GoalViewSet(_VocabularyViewSet):
+    queryset = Goal.objects.all()
+    serializer_class = serializers.GoalSerializer
+
+
+@extend_schema(tags=["vocabularies"])
+class InterestViewSet(_VocabularyViewSet):
+    queryset = Interest.objects.all()
+    serializer_class = serializers.InterestSerializer
+
+
+@extend_schema(tags=["vocabularies"])
+class CareerStageViewSet(_VocabularyViewSet):
+    queryset = CareerStage.objects.all()
+    serializer_class = serializers.CareerStageSerializer
+
+
+@extend_schema(tags=["vocabularies"])
+class AcademicRankViewSet(_VocabularyViewSet):
+    queryset = AcademicRank.objects.all()
+    serializer_class = serializers.AcademicRankSerializer
+
+
+@extend_schema(tags=["vocabularies"])
+class LanguageViewSet(_VocabularyViewSet):
+    queryset = Language.objects.all()
+    serializer_class = serializers.LanguageSerializer
+
+
+@extend_schema(tags=["vocabularies"])
+class MeetingFormatViewSet(_VocabularyViewSet):
+    queryset = MeetingFormat.objects.all()
+    serializer_class = serializers.MeetingFormatSerializer

@@ -1,0 +1,55 @@
+"""Filters shared by pages and the API: the directory page and /api/v1/mentors/
+narrow the same selector with the same FilterSet."""
+
+from django.db.models import Q
+from django_filters import rest_framework as filters
+
+from .models import Goal, Language, MeetingFormat, MentorProfile, Specialty
+
+
+def _each_word_matches(queryset, value, fields):
+    """Every word of ``value`` must occur (case-insensitively) in at least one of ``fields``."""
+    for word in value.split():
+        condition = Q()
+        for field in fields:
+            condition |= Q(**{f"{field}__icontains": word})
+        queryset = queryset.filter(condition)
+    return queryset
+
+
+class MentorDirectoryFilter(filters.FilterSet):
+    specialty = filters.ModelChoiceFilter(
+        field_name="specialty", to_field_name="slug", queryset=Specialty.objects.filter(parent__isnull=True),
+        help_text="Specialty slug, e.g. internal-medicine.",
+    )
+    subspecialty = filters.ModelChoiceFilter(
+        field_name="subspecialty", to_field_name="slug",
+        queryset=Specialty.objects.filter(parent__isnull=False).order_by("parent__name", "name"),
+        help_text="Subspecialty slug, e.g. internal-medicine-cardiovascular-disease.",
+    )
+    # Repeating the parameter narrows: the mentor must have every goal asked for.
+    expertise = filters.ModelMultipleChoiceFilter(
+        # Conjoined filters look the value up by field_name: compare slugs to slugs.
+        field_name="expertise__slug", to_field_name="slug", queryset=Goal.objects.all(), conjoined=True,
+        label="Helps with",
+        help_text="Goal slug the mentor can help with, e.g. career-planning. Repeat to require several.",
+    )
+    language = filters.ModelChoiceFilter(
+        field_name="languages", to_field_name="code", queryset=Language.objects.all(),
+        help_text="ISO 639 language code, e.g. es.",
+    )
+    meeting_format = filters.ModelChoiceFilter(
+        field_name="meeting_formats", to_field_name="slug", queryset=MeetingFormat.objects.all(),
+        help_text="Meeting format slug: in-person, video or phone.",
+    )
+    accepting = filters.BooleanFilter(
+        field_name="accepting_mentees", label="Accepting mentees", help_text="Only mentors (not) accepting mentees."
+    )
+    q = filters.CharFilter(method="search", label="Search", help_text="Words to find in the mentor's name or bio.")
+
+    class Meta:
+        model = MentorProfile
+        fields = ["specialty", "subspecialty", "expertise", "language", "meeting_format", "accepting", "q"]
+
+    def search(self, queryset, name, value):
+        return _each_word_matches(queryset, value, ["user__first_name", "user__last_name", "bio"])

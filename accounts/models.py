@@ -1,0 +1,387 @@
+"""Who people are: users, programs, memberships, profiles and their vocabularies."""
+
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+
+TIME_ZONE_CHOICES = sorted((tz, tz.replace("_", " ")) for tz in zoneinfo.available_timezones() if "/" in tz)
+
+
+def validate_time_zone(value):
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError("%(value)s is not a known time zone.", params={"value": value})
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, email):
+        # E-mail addresses are matched without regard to case.
+        return self.get(email__iexact=email)
+
+    def _create_user(self, email, password, **extra):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person. The e-mail address is the log-in; it is stored lower-case."""
+
+    email = models.EmailField("e-mail address", max_length=254, unique=True)
+    first_name = models.CharField(max_length=150)
+    last_name = models.CharField(max_length=150)
+    time_zone = models.CharField(
+        max_length=64, default=settings.TIME_ZONE, choices=TIME_ZONE_CHOICES, validators=[validate_time_zone]
+    )
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="Can log in to the admin site.")
+    date_joined = models.DateTimeField(default=timezone.now)
+    invited_at = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True, help_text="Last request, to the nearest few minutes.")
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["first_name", "last_name"]
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_unique_ci")]
+
+    def __str__(self):
+        return self.full_name or self.email
+
+    def clean(self):
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    @property
+    def full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def has_accepted_invitation(self):
+        return self.has_usable_password()
+
+
+# --- Vocabularies: data, seeded by data migrations, editable in the admin.
+
+
+class Vocabulary(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["order", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Specialty(models.Model):
+    """An ACGME specialty, or a subspecialty when ``parent`` is set.
+
+    A subspecialty name may recur under several parents (Sports Medicine), so names
+    are unique per parent; slugs are unique everywhere.
+    """
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=120, unique=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="subspecialties"
+    )
+
+    class Meta:
+        verbose_name_plural = "specialties"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="specialty_name_unique_per_parent"),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(parent__isnull=True), name="specialty_top_level_name_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_subspecialty(self):
+        return self.parent_id is not None
+
+
+class Goal(Vocabulary):
+    description = models.CharField(max_length=255, blank=True)
+
+
+class Interest(Vocabulary):
+    """A topic tag shared by mentees (interests) and mentors (expertise)."""
+
+    class Meta(Vocabulary.Meta):
+        ordering = ["name"]
+
+
+class CareerStage(Vocabulary):
+    """MS4, PGY-1 … PGY-7, fellow, junior faculty; ``order`` measures career distance."""
+
+    code = models.CharField(max_length=20, unique=True)
+
+
+class AcademicRank(Vocabulary):
+    pass
+
+
+class Language(Vocabulary):
+    code = models.CharField(max_length=8, unique=True, help_text="ISO 639-1 code.")
+
+    class Meta(Vocabulary.Meta):
+        ordering = ["name"]
+
+
+class MeetingFormat(Vocabulary):
+    pass
+
+
+# --- Programs and who belongs to them.
+
+
+class Program(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    specialty = models.ForeignKey(Specialty, on_delete=models.PROTECT, related_name="programs")
+    institution = models.CharField(max_length=200)
+    time_zone = models.CharField(
+        max_length=64, default=settings.TIME_ZONE, choices=TIME_ZONE_CHOICES, validators=[validate_time_zone]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("accounts:roster", kwargs={"slug": self.slug})
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        RESIDENT = "resident", "Resident"
+        FACULTY = "faculty", "Faculty"
+        COORDINATOR = "coordinator", "Coordinator"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["program", "role", "user"]
+        constraints = [
+            # One user may hold several roles in a program, but each role once.
+            models.UniqueConstraint(fields=["user", "program", "role"], name="membership_unique_role"),
+            models.CheckConstraint(
+                condition=Q(role__in=["resident", "faculty", "coordinator"]), name="membership_role_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["program", "role"])]
+
+    def __str__(self):
+        return f"{self.user} — {self.get_role_display()}, {self.program}"
+
+
+# --- Profiles.
+
+
+class ProfileBase(models.Model):
+    bio = models.TextField(blank=True, max_length=2000)
+    interests = models.ManyToManyField(Interest, blank=True)
+    languages = models.ManyToManyField(Language, blank=True)
+    meeting_formats = models.ManyToManyField(MeetingFormat, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class MenteeProfile(ProfileBase):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentee_profile")
+    career_stage = models.ForeignKey(CareerStage, null=True, blank=True, on_delete=models.PROTECT)
+    goals = models.ManyToManyField(Goal, blank=True, related_name="mentees")
+    subspecialty_interests = models.ManyToManyField(
+        Specialty, blank=True, related_name="interested_mentees", help_text="Fields you are considering."
+    )
+    goals_text = models.TextField(
+        "what you hope to get from mentorship", blank=True, max_length=2000
+    )
+
+    # Fields that make a profile useful for matching, with the hint shown when missing.
+    COMPLETENESS = [
+        ("career_stage", "your PGY year"),
+        ("goals", "your goals"),
+        ("interests", "your interests"),
+        ("languages", "the languages you speak"),
+        ("meeting_formats", "how you like to meet"),
+        ("availability", "when you are free"),
+        ("goals_text", "what you hope to get from mentorship"),
+    ]
+
+    def __str__(self):
+        return f"Mentee profile of {self.user}"
+
+
+class MentorProfile(ProfileBase):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentor_profile")
+    specialty = models.ForeignKey(Specialty, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    subspecialty = models.ForeignKey(Specialty, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    academic_rank = models.ForeignKey(AcademicRank, null=True, blank=True, on_delete=models.PROTECT)
+    career_stage = models.ForeignKey(
+        CareerStage, null=True, blank=True, on_delete=models.PROTECT,
+        help_text="For near-peer mentors (senior residents, fellows, junior faculty).",
+    )
+    expertise = models.ManyToManyField(
+        Goal, blank=True, related_name="mentors", help_text="Goals you can help mentees with."
+    )
+    capacity = models.PositiveSmallIntegerField(
+        default=2, validators=[MaxValueValidator(20)], help_text="How many mentees you can take at once."
+    )
+    accepting_mentees = models.BooleanField(default=True)
+
+    COMPLETENESS = [
+        ("specialty", "your specialty"),
+        ("academic_rank_or_stage", "your academic rank or career stage"),
+        ("expertise", "the goals you can help with"),
+        ("interests", "your areas of interest"),
+        ("languages", "the languages you speak"),
+        ("meeting_formats", "how you like to meet"),
+        ("availability", "when you are free"),
+        ("bio", "a short bio"),
+    ]
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(capacity__gte=0) & Q(capacity__lte=20), name="mentor_capacity_range"),
+        ]
+
+    def __str__(self):
+        return f"Mentor profile of {self.user}"
+
+    def clean(self):
+        super().clean()
+        if self.subspecialty_id and not self.specialty_id:
+            raise ValidationError({"subspecialty": "Choose your specialty first."})
+        if self.subspecialty_id and self.subspecialty.parent_id != self.specialty_id:
+            raise ValidationError({"subspecialty": f"{self.subspecialty} is not a subspecialty of {self.specialty}."})
+        if self.specialty_id and self.specialty.parent_id is not None:
+            raise ValidationError({"specialty": "Choose a specialty here and the subspecialty below."})
+
+
+# --- When people are free.
+
+
+class AvailabilityWindow(models.Model):
+    """A weekly window, in the user's own time zone."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="availability")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start = models.TimeField()
+    end = models.TimeField()
+
+    class Meta:
+        ordering = ["user", "weekday", "start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="availability_end_after_start"),
+            models.CheckConstraint(condition=Q(weekday__gte=0) & Q(weekday__lte=6), name="availability_weekday_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
+
+    def clean(self):
+        if self.start and self.end and self.end <= self.start:
+            raise ValidationError({"end": "The window must end after it starts."})
+
+
+class BusyBlock(models.Model):
+    """Dated time away (nights, ICU month, vacation) that meeting suggestions avoid."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="busy_blocks")
+    start_date = models.DateField()
+    end_date = models.DateField()
+    label = models.CharField(max_length=120, help_text="e.g. Night float, ICU, vacation")
+
+    class Meta:
+        ordering = ["user", "start_date"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_date__gte=models.F("start_date")), name="busyblock_end_not_before_start"),
+        ]
+
+    def __str__(self):
+        return f"{self.label}: {self.start_date} – {self.end_date}"
+
+    def clean(self):
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": "The block must end on or after its first day."})
+
+
+# --- Roster imports: the uploaded file is kept between the preview and the import.
+
+
+class RosterImport(models.Model):
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", "Previewed"
+        APPLIED = "applied", "Imported"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="roster_imports")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    filename = models.CharField(max_length=255)
+    content = models.TextField(help_text="The decoded CSV text.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PREVIEWED)
+    row_count = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.filename} → {self.program} ({self.get_status_display()})"

@@ -1,0 +1,711 @@
+"""Roster import and export: a coordinator's CSV in, the program's people out.
+
+The flow is parse → preview → apply. ``roster_parse`` turns a file into rows, errors a
+coordinator can act on, and what applying it would change. ``roster_import_preview``
+keeps the decoded text in a RosterImport row so the file need not be uploaded again
+to confirm. ``roster_import_apply`` parses that text again under a lock and writes
+everything or nothing.
+
+Invariants:
+- A row is identified by (e-mail, role); the same person may be listed once as a
+  resident and once as faculty (a near-peer mentor), never twice in the same role.
+- Applying the same file twice changes nothing and sends no second invitation.
+- Names and time zones of people who have already set a password are theirs, not
+  the file's; PGY year, specialty and academic rank always follow the file.
+"""
+
+import csv
+import io
+import logging
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import EmailValidator
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+
+from .models import (
+    AcademicRank,
+    CareerStage,
+    Membership,
+    MenteeProfile,
+    MentorProfile,
+    Program,
+    RosterImport,
+    Specialty,
+    User,
+)
+from .services import user_invite
+
+logger = logging.getLogger(__name__)
+
+# --- The file format. docs/roster-csv.md and the import page describe the same columns.
+
+REQUIRED_COLUMNS = ("email", "first_name", "last_name", "role")
+OPTIONAL_COLUMNS = ("pgy", "specialty", "academic_rank", "time_zone")
+COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+# Written by the export, ignored by the import, so an exported roster can be edited and re-imported.
+EXPORT_ONLY_COLUMNS = ("status", "invited_on", "last_seen_on")
+EXPORT_COLUMNS = COLUMNS + EXPORT_ONLY_COLUMNS
+
+# Column descriptions shown on the import page; docs/roster-csv.md says the same.
+COLUMN_HELP = [
+    ("email", "Required", "Their log-in. Each person once per role."),
+    ("first_name", "Required", ""),
+    ("last_name", "Required", ""),
+    ("role", "Required", "resident or faculty. A senior resident who also mentors interns gets two rows, one each."),
+    ("pgy", "Residents", "PGY-1 … PGY-7 or Fellow (PGY1, pgy-1 and 1 work too). Optional for faculty (near-peer mentors)."),
+    ("specialty", "Faculty", "An ACGME specialty, e.g. Internal Medicine. Leave empty for residents."),
+    ("academic_rank", "Optional", "Faculty only: Instructor, Assistant Professor, Associate Professor or Professor."),
+    ("time_zone", "Optional", "e.g. America/Chicago. Empty means the program's time zone."),
+]
+
+# The downloadable template's example rows; importing them unchanged is an error.
+TEMPLATE_ROWS = [
+    ["jane.resident@example.org", "Jane", "Resident", "resident", "PGY-1", "", "", ""],
+    ["sam.senior@example.org", "Sam", "Senior", "resident", "PGY-3", "", "", ""],
+    ["sam.senior@example.org", "Sam", "Senior", "faculty", "PGY-3", "Internal Medicine", "", ""],
+    ["alex.attending@example.org", "Alex", "Attending", "faculty", "", "Internal Medicine", "Assistant Professor", "America/Chicago"],
+]
+TEMPLATE_EMAILS = frozenset(row[0] for row in TEMPLATE_ROWS)
+
+ROLES = {"resident": Membership.Role.RESIDENT, "faculty": Membership.Role.FACULTY}
+_PGY_RE = re.compile(r"^(?:PGY)?[\s\-_]*([1-7])$")
+
+NOT_UTF8_MESSAGE = (
+    "The file is not UTF-8, so accented names would be garbled. "
+    "In Excel choose File › Save As › CSV UTF-8 (Comma delimited) and upload that file."
+)
+
+_email_validator = EmailValidator()
+
+
+# --- What parsing returns.
+
+
+@dataclass(frozen=True)
+class RosterError:
+    line: int | None  # 1 is the header row; None for the file as a whole
+    column: str
+    message: str
+
+
+@dataclass
+class RosterRow:
+    line: int
+    email: str
+    first_name: str
+    last_name: str
+    role: str
+    career_stage: CareerStage | None = None
+    specialty: Specialty | None = None
+    academic_rank: AcademicRank | None = None
+    time_zone: str = ""  # as given; empty means "the program's" for new people, "keep" for others
+    action: str = ""  # create | update | unchanged, filled in against the database
+    changes: list[str] = field(default_factory=list)
+
+    @property
+    def full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass
+class RosterPreview:
+    program: Program
+    rows: list[RosterRow] = field(default_factory=list)
+    errors: list[RosterError] = field(default_factory=list)
+    # People already in the database, by lower-case e-mail (with their profiles).
+    users: dict[str, User] = field(default_factory=dict)
+    memberships: set[tuple[int, str]] = field(default_factory=set)
+    record_count: int = 0  # data rows in the file, good or bad
+
+    @property
+    def is_valid(self):
+        return not self.errors and bool(self.rows)
+
+    @property
+    def create_count(self):
+        return sum(1 for r in self.rows if r.action == "create")
+
+    @property
+    def update_count(self):
+        return sum(1 for r in self.rows if r.action == "update")
+
+    @property
+    def unchanged_count(self):
+        return sum(1 for r in self.rows if r.action == "unchanged")
+
+    @property
+    def people_count(self):
+        return len({r.email for r in self.rows})
+
+    @property
+    def invitation_count(self):
+        """People who will get an invitation: new, or never invited and without a password."""
+        count = 0
+        for email in {r.email for r in self.rows}:
+            user = self.users.get(email)
+            if user is None or (not user.has_usable_password() and user.invited_at is None):
+                count += 1
+        return count
+
+    @property
+    def error_lines(self):
+        return len({e.line for e in self.errors})
+
+
+@dataclass(frozen=True)
+class RosterApplyResult:
+    roster_import: RosterImport
+    invitations_sent: int
+
+
+# --- Reading the file.
+
+
+def roster_decode(*, filename: str, data: bytes) -> str:
+    """The file's text, or ValidationError with one message a coordinator can act on."""
+    if not filename.lower().endswith(".csv"):
+        raise ValidationError(
+            "Choose a .csv file. In Excel choose File › Save As › CSV UTF-8 (Comma delimited).", code="extension"
+        )
+    limit = settings.ROSTER_MAX_UPLOAD_BYTES
+    if len(data) > limit:
+        raise ValidationError(
+            f"The file is {filesizeformat(len(data))}; the limit is {filesizeformat(limit)}. Split it into smaller files.",
+            code="too_large",
+        )
+    # Workbooks renamed to .csv: zip (.xlsx) and OLE (.xls) signatures.
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ValidationError(
+            "This is an Excel workbook, not a CSV file. In Excel choose File › Save As › CSV UTF-8 (Comma delimited).",
+            code="workbook",
+        )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ValidationError(NOT_UTF8_MESSAGE, code="encoding")  # UTF-16, Excel's "Unicode text"
+    try:
+        # utf-8-sig drops the byte-order mark Excel's "CSV UTF-8" writes.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError(NOT_UTF8_MESSAGE, code="encoding") from None
+    if "\x00" in text:
+        raise ValidationError("This does not look like a text CSV file.", code="binary")
+    if not text.strip():
+        raise ValidationError("The file is empty.", code="empty")
+    return text
+
+
+def roster_parse(*, program: Program, data: bytes, filename: str = "roster.csv") -> RosterPreview:
+    """Parse and check an uploaded file against ``program``; nothing is written."""
+    try:
+        text = roster_decode(filename=filename, data=data)
+    except ValidationError as exc:
+        return RosterPreview(program=program, errors=[RosterError(None, "", exc.messages[0])])
+    return roster_parse_text(program=program, text=text)
+
+
+def _normalise_header(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", (name or "").strip().lower())
+
+
+def _delimiter(text: str) -> str:
+    # Excel in many European locales writes semicolons.
+    header = text.split("\n", 1)[0]
+    return ";" if header.count(";") > header.count(",") else ","
+
+
+def roster_parse_text(*, program: Program, text: str) -> RosterPreview:
+    """Parse decoded CSV text: every problem is reported, not just the first."""
+    preview = RosterPreview(program=program)
+    errors = preview.errors
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    try:
+        header = next(reader, None)
+        if header is None or not any(cell.strip() for cell in header):
+            errors.append(RosterError(1, "", "The first row must name the columns: " + ", ".join(COLUMNS) + "."))
+            return preview
+        columns = [_normalise_header(h) for h in header]
+        header_ok = _check_header(columns, errors)
+        records = []
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue  # blank lines, and Excel's trailing ",,,,"
+            records.append((reader.line_num, cells))
+    except csv.Error as exc:
+        errors.append(RosterError(reader.line_num or None, "", f"The file could not be read as CSV ({exc})."))
+        return preview
+    if not header_ok:
+        return preview
+    if not records:
+        errors.append(RosterError(None, "", "The file has a header row but nobody in it."))
+        return preview
+
+    preview.record_count = len(records)
+    parser = _RowParser(columns, errors)
+    seen_roles: dict[tuple[str, str], int] = {}  # (email, role) → line
+    seen_people: dict[str, RosterRow] = {}  # email → first row
+    for line, cells in records:
+        row, row_errors = parser.parse(line, cells)
+        if row is not None and not row_errors:
+            key = (row.email, row.role)
+            first = seen_people.get(row.email)
+            if key in seen_roles:
+                message = f"Duplicate: {row.email} is listed as {row.role} on line {seen_roles[key]} already."
+                row_errors.append(RosterError(line, "email", message))
+            elif first is not None and (first.first_name, first.last_name) != (row.first_name, row.last_name):
+                message = f"Line {first.line} gives {row.email} a different name ({first.full_name})."
+                row_errors.append(RosterError(line, "first_name", message))
+            elif first is not None and first.time_zone != row.time_zone:
+                message = f"Line {first.line} gives {row.email} a different time zone."
+                row_errors.append(RosterError(line, "time_zone", message))
+            else:
+                seen_roles[key] = line
+                seen_people.setdefault(row.email, row)
+        errors.extend(row_errors)
+        if row is not None and not row_errors:
+            preview.rows.append(row)
+
+    if not errors:
+        _plan(preview)
+    return preview
+
+
+def _check_header(columns: list[str], errors: list[RosterError]) -> bool:
+    known = set(COLUMNS) | set(EXPORT_ONLY_COLUMNS)
+    if not known.intersection(columns):
+        errors.append(RosterError(
+            1, "", "The first row must name the columns: " + ", ".join(COLUMNS) + ". Download the template to start from."
+        ))
+        return False
+    ok = True
+    for name in REQUIRED_COLUMNS:
+        if name not in columns:
+            errors.append(RosterError(1, name, f"Missing column: {name}."))
+            ok = False
+    seen = set()
+    for name in columns:
+        if not name:
+            continue  # Excel's trailing empty columns; a value under one is a row error
+        if name in seen:
+            errors.append(RosterError(1, name, f"The column {name} appears twice."))
+            ok = False
+        seen.add(name)
+        if name not in known:
+            errors.append(
+                RosterError(1, name, f"Unknown column: {name}. The columns are: {', '.join(COLUMNS)}.")
+            )
+            ok = False
+    return ok
+
+
+class _RowParser:
+    """Checks rows one at a time against the vocabularies, loaded once per file."""
+
+    def __init__(self, columns: list[str], errors: list[RosterError]):
+        self.columns = columns
+        self.index = {name: i for i, name in enumerate(columns) if name}
+        self.unnamed = [i for i, name in enumerate(columns) if not name]
+        self.file_errors = errors
+        self.missing_reported = set()
+        self.stages = {s.code.upper(): s for s in CareerStage.objects.all()}
+        self.specialties = {}
+        for s in Specialty.objects.filter(parent__isnull=True):
+            self.specialties[s.name.lower()] = s
+            self.specialties[s.slug.lower()] = s
+        self.ranks = {}
+        for r in AcademicRank.objects.all():
+            self.ranks[r.name.lower()] = r
+            self.ranks[r.slug.lower()] = r
+        self.time_zones = zoneinfo.available_timezones()
+
+    def stage(self, value: str) -> CareerStage | None:
+        value = value.upper()
+        if value in self.stages:  # PGY-1 … PGY-7, FELLOW, and MS4 or JUNIOR-FACULTY from an export
+            return self.stages[value]
+        if value == "FELLOWSHIP":
+            return self.stages.get("FELLOW")
+        match = _PGY_RE.match(value)
+        return self.stages.get(f"PGY-{match.group(1)}") if match else None
+
+    def missing_column(self, name: str, reason: str) -> None:
+        # Reported once, on the header, rather than on every row.
+        if name not in self.missing_reported:
+            self.missing_reported.add(name)
+            self.file_errors.append(RosterError(1, name, f"Missing column: {name} ({reason})."))
+
+    def parse(self, line: int, cells: list[str]) -> tuple[RosterRow | None, list[RosterError]]:
+        errors: list[RosterError] = []
+
+        def err(column, message):
+            errors.append(RosterError(line, column, message))
+
+        def cell(name):
+            i = self.index.get(name)
+            return cells[i].strip() if i is not None and i < len(cells) else ""
+
+        if len(cells) > len(self.columns) and any(c.strip() for c in cells[len(self.columns):]):
+            err("", f"This row has {len(cells)} cells but the header names {len(self.columns)} columns.")
+        if any(i < len(cells) and cells[i].strip() for i in self.unnamed):
+            err("", "This row has a value under a column with no name in the header row.")
+
+        email = cell("email").lower()
+        if not email:
+            err("email", "The e-mail address is missing.")
+        else:
+            try:
+                _email_validator(email)
+            except ValidationError:
+                err("email", f"“{email}” is not a valid e-mail address.")
+            else:
+                if email in TEMPLATE_EMAILS:
+                    err("email", "This is an example row from the template; delete it.")
+
+        first_name, last_name = cell("first_name"), cell("last_name")
+        for column, value in (("first_name", first_name), ("last_name", last_name)):
+            label = column.replace("_", " ")
+            if not value:
+                err(column, f"The {label} is missing.")
+            elif len(value) > 150:
+                err(column, f"The {label} is longer than 150 characters.")
+
+        role = ROLES.get(cell("role").lower())
+        if role is None:
+            err("role", f"Role must be resident or faculty, not “{cell('role')}”." if cell("role") else "The role is missing.")
+
+        career_stage = None
+        if raw := cell("pgy"):
+            career_stage = self.stage(raw)
+            if career_stage is None:
+                err("pgy", f"Unknown PGY value “{raw}”. Use PGY-1 … PGY-7 or Fellow.")
+        elif role == Membership.Role.RESIDENT:
+            if "pgy" in self.index:
+                err("pgy", "Residents need a PGY year (PGY-1 … PGY-7 or Fellow).")
+            else:
+                self.missing_column("pgy", "residents need a PGY year")
+
+        specialty = None
+        if raw := cell("specialty"):
+            specialty = self.specialties.get(raw.lower())
+            if specialty is None:
+                err("specialty", f"Unknown specialty “{raw}”. Use an ACGME specialty name, e.g. Internal Medicine.")
+            elif role == Membership.Role.RESIDENT:
+                specialty = None  # a resident's specialty is their program's
+        elif role == Membership.Role.FACULTY:
+            if "specialty" in self.index:
+                err("specialty", "Faculty need a specialty, e.g. Internal Medicine.")
+            else:
+                self.missing_column("specialty", "faculty need a specialty")
+
+        academic_rank = None
+        if raw := cell("academic_rank"):
+            if role == Membership.Role.RESIDENT:
+                err("academic_rank", "Academic rank is for faculty; leave it empty for residents.")
+            else:
+                academic_rank = self.ranks.get(raw.lower())
+                if academic_rank is None:
+                    err(
+                        "academic_rank",
+                        f"Unknown academic rank “{raw}”. Use Instructor, Assistant Professor, "
+                        "Associate Professor or Professor.",
+                    )
+
+        time_zone = cell("time_zone")
+        if time_zone and time_zone not in self.time_zones:
+            err("time_zone", f"Unknown time zone “{time_zone}”. Use a name such as America/New_York.")
+
+        if role is None:
+            return None, errors
+        row = RosterRow(
+            line=line, email=email, first_name=first_name, last_name=last_name, role=role,
+            career_stage=career_stage, specialty=specialty, academic_rank=academic_rank, time_zone=time_zone,
+        )
+        return row, errors
+
+
+def _chunks(items, size=500):
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _plan(preview: RosterPreview) -> None:
+    """Compare each row with the database: create, update or unchanged, and what changes."""
+    program = preview.program
+    emails = {row.email for row in preview.rows}
+    for chunk in _chunks(emails):
+        for user in User.objects.annotate(email_lower=Lower("email")).filter(email_lower__in=chunk).select_related(
+            "mentee_profile__career_stage", "mentor_profile__specialty", "mentor_profile__academic_rank",
+            "mentor_profile__career_stage",
+        ):
+            preview.users[user.email.lower()] = user
+    user_ids = [u.pk for u in preview.users.values()]
+    for chunk in _chunks(user_ids):
+        preview.memberships.update(
+            Membership.objects.filter(program=program, user_id__in=chunk).values_list("user_id", "role")
+        )
+
+    for row in preview.rows:
+        user = preview.users.get(row.email)
+        if user is None:
+            row.action = "create"
+            continue
+        row.changes = _changes(row, user)
+        if (user.pk, row.role) not in preview.memberships:
+            row.action = "create"
+        else:
+            row.action = "update" if row.changes else "unchanged"
+
+
+def _person_updates(row: RosterRow, user: User) -> dict:
+    """Name and time zone changes; only for people who have not set a password yet."""
+    if user.has_usable_password():
+        return {}
+    updates = {}
+    if user.first_name != row.first_name:
+        updates["first_name"] = row.first_name
+    if user.last_name != row.last_name:
+        updates["last_name"] = row.last_name
+    if row.time_zone and user.time_zone != row.time_zone:
+        updates["time_zone"] = row.time_zone
+    return updates
+
+
+def _profile_wanted(row: RosterRow) -> dict:
+    """The profile fields a row sets. Empty optional cells leave a field as it is."""
+    if row.role == Membership.Role.RESIDENT:
+        return {"career_stage": row.career_stage}
+    wanted = {"specialty": row.specialty}
+    if row.academic_rank is not None:
+        wanted["academic_rank"] = row.academic_rank
+    if row.career_stage is not None:
+        wanted["career_stage"] = row.career_stage
+    return wanted
+
+
+def _profile_updates(row: RosterRow, user: User) -> tuple[object | None, dict]:
+    """An existing user's profile for the row's role (None if they have none) and what the row changes."""
+    name = "mentee_profile" if row.role == Membership.Role.RESIDENT else "mentor_profile"
+    profile = getattr(user, name, None)  # select_related by _plan: no query
+    wanted = _profile_wanted(row)
+    if profile is None:
+        return None, wanted
+    return profile, {k: v for k, v in wanted.items() if getattr(profile, f"{k}_id") != v.pk}
+
+
+def _changes(row: RosterRow, user: User) -> list[str]:
+    labels = {"first_name": "first name", "last_name": "last name", "time_zone": "time zone"}
+    changes = [f"{labels[k]} → {v}" for k, v in _person_updates(row, user).items()]
+    profile, updates = _profile_updates(row, user)
+    if profile is None:
+        changes.append("new mentee profile" if row.role == Membership.Role.RESIDENT else "new mentor profile")
+    else:
+        labels = {"career_stage": "PGY", "specialty": "specialty", "academic_rank": "academic rank"}
+        changes += [f"{labels[k]}: {getattr(profile, k) or '—'} → {v}" for k, v in updates.items()]
+    return changes
+
+
+# --- State changes.
+
+
+def roster_import_preview(*, program: Program, uploaded_by: User, filename: str, data: bytes) -> RosterImport:
+    """Keep an uploaded file for preview and confirmation.
+
+    Raises ValidationError, storing nothing, when the file cannot be read at all
+    (size, type, encoding, empty). Files with bad rows are kept: the preview lists them.
+    """
+    text = roster_decode(filename=filename, data=data)
+    preview = roster_parse_text(program=program, text=text)
+    return RosterImport.objects.create(
+        program=program,
+        uploaded_by=uploaded_by,
+        filename=filename[-255:],
+        content=text,
+        row_count=preview.record_count,
+        created_count=preview.create_count,
+        updated_count=preview.update_count,
+        unchanged_count=preview.unchanged_count,
+    )
+
+
+def roster_import_apply(*, roster_import: RosterImport, actor: User) -> RosterApplyResult:
+    """Apply a previewed file: all of it or none of it, once.
+
+    Raises ValidationError when the file has errors or was applied already (a
+    double-submitted confirm form), and PermissionDenied when ``actor`` does not
+    coordinate the program.
+    """
+    if not actor.has_perm("accounts.manage_roster", roster_import.program):
+        raise PermissionDenied
+    try:
+        return _apply(roster_import=roster_import, actor=actor)
+    except IntegrityError:
+        # Someone imported the same people at the same moment; nothing was written.
+        logger.warning("Roster import %s collided with a concurrent change", roster_import.pk, exc_info=True)
+        raise ValidationError(
+            "Someone changed this roster while the file was being imported. Nothing was imported; please try again.",
+            code="conflict",
+        ) from None
+
+
+@transaction.atomic
+def _apply(*, roster_import: RosterImport, actor: User) -> RosterApplyResult:
+    roster_import = RosterImport.objects.select_for_update().select_related("program").get(pk=roster_import.pk)
+    if roster_import.status == RosterImport.Status.APPLIED:
+        raise ValidationError("This file has already been imported.", code="applied")
+    program = roster_import.program
+    preview = roster_parse_text(program=program, text=roster_import.content)
+    if preview.errors:
+        raise ValidationError(
+            f"The file has {len(preview.errors)} problem(s); nothing was imported. Fix them and upload it again.",
+            code="invalid",
+        )
+
+    # People: one row per e-mail. Parsing guarantees both rows of a person agree.
+    people: dict[str, RosterRow] = {}
+    for row in preview.rows:
+        people.setdefault(row.email, row)
+    users = dict(preview.users)
+    new_users = [
+        User(
+            email=email,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            time_zone=row.time_zone or program.time_zone,
+            password=make_password(None),  # unusable until they accept the invitation
+        )
+        for email, row in people.items()
+        if email not in users
+    ]
+    User.objects.bulk_create(new_users, batch_size=500)
+    if any(u.pk is None for u in new_users):  # databases that don't return ids from bulk inserts
+        for chunk in _chunks([u.email for u in new_users]):
+            users.update({u.email: u for u in User.objects.filter(email__in=chunk)})
+    else:
+        users.update({u.email: u for u in new_users})
+
+    changed_users = []
+    for email, row in people.items():
+        if email in preview.users:
+            updates = _person_updates(row, users[email])
+            if updates:
+                for name, value in updates.items():
+                    setattr(users[email], name, value)
+                changed_users.append(users[email])
+    User.objects.bulk_update(changed_users, ["first_name", "last_name", "time_zone"], batch_size=500)
+
+    Membership.objects.bulk_create(
+        [
+            Membership(user=users[row.email], program=program, role=row.role)
+            for row in preview.rows
+            if (users[row.email].pk, row.role) not in preview.memberships
+        ],
+        batch_size=500,
+    )
+
+    _apply_profiles(preview, users)
+
+    invited = 0
+    for email in people:
+        user = users[email]
+        if not user.has_usable_password() and user.invited_at is None:
+            invited += user_invite(user=user, invited_by=actor)
+
+    roster_import.status = RosterImport.Status.APPLIED
+    roster_import.applied_at = timezone.now()
+    roster_import.row_count = len(preview.rows)
+    roster_import.created_count = preview.create_count
+    roster_import.updated_count = preview.update_count
+    roster_import.unchanged_count = preview.unchanged_count
+    roster_import.save(
+        update_fields=["status", "applied_at", "row_count", "created_count", "updated_count", "unchanged_count"]
+    )
+    logger.info(
+        "Roster import %s into %s by user %s: %s created, %s updated, %s unchanged, %s invited",
+        roster_import.pk, program.slug, actor.pk, roster_import.created_count, roster_import.updated_count,
+        roster_import.unchanged_count, invited,
+    )
+    return RosterApplyResult(roster_import=roster_import, invitations_sent=invited)
+
+
+def _apply_profiles(preview: RosterPreview, users: dict[str, User]) -> None:
+    now = timezone.now()
+    creates = {MenteeProfile: [], MentorProfile: []}
+    updates = {MenteeProfile: {}, MentorProfile: {}}  # profile → names of changed fields
+    for row in preview.rows:
+        model = MenteeProfile if row.role == Membership.Role.RESIDENT else MentorProfile
+        if row.email in preview.users:
+            profile, changed = _profile_updates(row, users[row.email])
+        else:
+            profile, changed = None, _profile_wanted(row)  # a new person has no profile yet
+        if profile is None:
+            creates[model].append(model(user=users[row.email], **changed))
+        elif changed:
+            for name, value in changed.items():
+                setattr(profile, name, value)
+            profile.updated_at = now  # bulk_update skips auto_now
+            updates[model].setdefault(profile, set()).update(changed)
+    for model in (MenteeProfile, MentorProfile):
+        model.objects.bulk_create(creates[model], batch_size=500)
+        if updates[model]:
+            fields = sorted(set().union(*updates[model].values()) | {"updated_at"})
+            model.objects.bulk_update(list(updates[model]), fields, batch_size=500)
+
+
+def roster_member_reinvite(*, membership: Membership, actor: User) -> bool:
+    """Send a roster member a fresh invitation link. False if they have already set a password."""
+    if not actor.has_perm("accounts.manage_roster", membership.program):
+        raise PermissionDenied
+    return user_invite(user=membership.user, invited_by=actor)
+
+
+# --- Export.
+
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value) -> str:
+    """A cell a spreadsheet shows as text: a leading ' defuses =, +, -, @, tab and CR."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+
+
+def invitation_status(user: User) -> str:
+    if user.has_usable_password():
+        return "active"
+    return "invited" if user.invited_at else "not invited"
+
+
+def roster_export_rows(memberships):
+    """The export's header and rows, escaped for spreadsheets, dates in ISO 8601."""
+    yield list(EXPORT_COLUMNS)
+    for m in memberships:
+        user = m.user
+        if m.role == Membership.Role.RESIDENT:
+            profile = getattr(user, "mentee_profile", None)
+            stage, specialty, rank = (profile.career_stage if profile else None), None, None
+        else:
+            profile = getattr(user, "mentor_profile", None)
+            stage = profile.career_stage if profile else None
+            specialty = profile.specialty if profile else None
+            rank = profile.academic_rank if profile else None
+        yield [
+            csv_safe(v)
+            for v in (
+                user.email, user.first_name, user.last_name, m.role,
+                stage.code if stage else "", specialty.name if specialty else "", rank.name if rank else "",
+                user.time_zone, invitation_status(user),
+                timezone.localdate(user.invited_at).isoformat() if user.invited_at else "",
+                timezone.localdate(user.last_seen).isoformat() if user.last_seen else "",
+            )
+        ]
+
+
+def roster_template_rows():
+    yield list(COLUMNS)
+    yield from TEMPLATE_ROWS

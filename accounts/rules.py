@@ -1,0 +1,82 @@
+"""Permission rules for people and programs: the one place pages and the API ask.
+
+Predicates take (user, object). Permissions are named ``accounts.<action>_<thing>``
+and checked with ``user.has_perm(name, obj)`` in views, DRF permission classes
+and templates alike.
+"""
+
+import rules
+
+from .models import Membership
+
+
+@rules.predicate
+def coordinates_program(user, program):
+    if program is None or not user.is_authenticated:
+        return False
+    return Membership.objects.filter(user=user, program=program, role=Membership.Role.COORDINATOR).exists()
+
+
+@rules.predicate
+def is_coordinator(user):
+    return user.is_authenticated and Membership.objects.filter(user=user, role=Membership.Role.COORDINATOR).exists()
+
+
+@rules.predicate
+def is_self(user, other):
+    return other is not None and user.is_authenticated and user.pk == other.pk
+
+
+@rules.predicate
+def owns_profile(user, profile):
+    return profile is not None and user.is_authenticated and profile.user_id == user.pk
+
+
+@rules.predicate
+def coordinates_a_program_of(user, other):
+    """The user coordinates a program that ``other`` belongs to."""
+    if other is None or not user.is_authenticated:
+        return False
+    return Membership.objects.filter(
+        user=user, role=Membership.Role.COORDINATOR, program__memberships__user=other
+    ).exists()
+
+
+@rules.predicate
+def is_mentor(user, other):
+    """``other`` has a mentor profile: mentors are listed in the directory for every signed-in user."""
+    return other is not None and hasattr(other, "mentor_profile")
+
+
+@rules.predicate
+def is_signed_in(user):
+    return user.is_authenticated
+
+
+rules.add_perm("accounts.view_program", coordinates_program)
+rules.add_perm("accounts.manage_roster", coordinates_program)
+rules.add_perm("accounts.coordinate", is_coordinator)
+rules.add_perm("accounts.view_person", is_self | coordinates_a_program_of | (is_signed_in & is_mentor))
+rules.add_perm("accounts.change_person", is_self)
+rules.add_perm("accounts.change_profile", owns_profile)
+rules.add_perm("accounts.browse_mentors", is_signed_in)
+
+
+@rules.predicate
+def is_resident(user):
+    return user.is_authenticated and (
+        Membership.objects.filter(user=user, role=Membership.Role.RESIDENT).exists() or hasattr(user, "mentee_profile")
+    )
+
+
+@rules.predicate
+def is_faculty(user):
+    return user.is_authenticated and (
+        Membership.objects.filter(user=user, role=Membership.Role.FACULTY).exists() or hasattr(user, "mentor_profile")
+    )
+
+
+# Residents keep a mentee profile; faculty (and near-peer mentors, who hold a faculty
+# membership too) keep a mentor profile.
+rules.add_perm("accounts.have_mentee_profile", is_resident)
+rules.add_perm("accounts.have_mentor_profile", is_faculty)

@@ -1,0 +1,158 @@
+"""Reads, scoped to the user asking: the querysets pages and the API both show."""
+
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, QuerySet
+
+from .models import AvailabilityWindow, Membership, MentorProfile, Program, User
+
+
+def programs_coordinated_by(user) -> QuerySet[Program]:
+    if not user.is_authenticated:
+        return Program.objects.none()
+    return Program.objects.filter(
+        memberships__user=user, memberships__role=Membership.Role.COORDINATOR
+    ).select_related("specialty").distinct()
+
+
+def programs_of(user) -> QuerySet[Program]:
+    if not user.is_authenticated:
+        return Program.objects.none()
+    return Program.objects.filter(memberships__user=user).select_related("specialty").distinct()
+
+
+def roles_of(user) -> set[str]:
+    if not user.is_authenticated:
+        return set()
+    return set(Membership.objects.filter(user=user).values_list("role", flat=True))
+
+
+def roster_of(program) -> QuerySet[Membership]:
+    """Residents and faculty of a program (coordinators are staff, not roster)."""
+    return (
+        Membership.objects.filter(program=program)
+        .exclude(role=Membership.Role.COORDINATOR)
+        .select_related("user", "user__mentee_profile__career_stage", "user__mentor_profile__specialty")
+        .order_by("user__last_name", "user__first_name", "role")
+    )
+
+
+def mentor_directory() -> QuerySet[MentorProfile]:
+    """Mentor profiles every signed-in user may browse."""
+    return (
+        MentorProfile.objects.filter(user__is_active=True)
+        .select_related("user", "specialty", "subspecialty", "academic_rank", "career_stage")
+        .prefetch_related(
+            "expertise", "interests", "languages", "meeting_formats",
+            Prefetch("user__availability", queryset=AvailabilityWindow.objects.order_by("weekday", "start")),
+        )
+        .order_by("user__last_name", "user__first_name", "pk")
+    )
+
+
+def person(pk) -> User:
+    return User.objects.select_related(
+        "mentee_profile__career_stage", "mentor_profile__specialty", "mentor_profile__subspecialty",
+        "mentor_profile__academic_rank", "mentor_profile__career_stage",
+    ).get(pk=pk)
+
+
+@dataclass(frozen=True)
+class Completeness:
+    percent: int
+    missing: list[str]
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+def profile_completeness(profile) -> Completeness:
+    """How much of a mentee or mentor profile is filled in, and a hint for each gap."""
+    missing = []
+    for field, hint in profile.COMPLETENESS:
+        if field == "availability":
+            filled = profile.user.availability.exists()
+        elif field == "academic_rank_or_stage":
+            filled = bool(profile.academic_rank_id or profile.career_stage_id)
+        else:
+            value = getattr(profile, field)
+            filled = value.exists() if hasattr(value, "exists") else bool(value)
+        if not filled:
+            missing.append(hint)
+    total = len(profile.COMPLETENESS)
+    return Completeness(percent=round(100 * (total - len(missing)) / total), missing=missing)
+
+
+# --- The signed-in user's own records (the API's /me/ endpoints).
+
+
+def account_of(user) -> User:
+    """``user`` reloaded with their memberships (and programs) for a "who am I" answer."""
+    return User.objects.prefetch_related(
+        Prefetch("memberships", queryset=Membership.objects.select_related("program").order_by("program__name", "role"))
+    ).get(pk=user.pk)
+
+
+def own_mentee_profile(user):
+    """``user``'s mentee profile with its vocabularies, or None if they have none yet."""
+    from .models import MenteeProfile
+
+    return (
+        MenteeProfile.objects.filter(user=user)
+        .select_related("career_stage")
+        .prefetch_related("goals", "interests", "subspecialty_interests", "languages", "meeting_formats")
+        .first()
+    )
+
+
+def own_mentor_profile(user):
+    """``user``'s mentor profile with its vocabularies, or None if they have none yet."""
+    return (
+        MentorProfile.objects.filter(user=user)
+        .select_related("specialty", "subspecialty", "academic_rank", "career_stage")
+        .prefetch_related("expertise", "interests", "languages", "meeting_formats")
+        .first()
+    )
+
+
+def availability_of(user) -> QuerySet[AvailabilityWindow]:
+    return AvailabilityWindow.objects.filter(user=user).order_by("weekday", "start")
+
+
+# Roster filters: invitation status, as the roster page and its export name them.
+ROSTER_STATUSES = {"active": "Active", "invited": "Invited", "not_invited": "Not invited"}
+
+
+def roster_search(program, *, role: str = "", pgy: str = "", status: str = "", q: str = "") -> QuerySet[Membership]:
+    """``roster_of(program)`` narrowed by the roster page's filters; the export uses the same list.
+
+    ``pgy`` is a CareerStage code: a resident's PGY year, or a near-peer mentor's stage.
+    ``status``: active (has set a password), invited (link sent, no password yet), not_invited.
+    ``q``: every word must appear in the first name, last name or e-mail.
+    """
+    from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+    from django.db.models import Q
+
+    members = roster_of(program).select_related(
+        "user__mentor_profile__academic_rank", "user__mentor_profile__career_stage"
+    )
+    if role:
+        members = members.filter(role=role)
+    if pgy:
+        members = members.filter(
+            Q(role=Membership.Role.RESIDENT, user__mentee_profile__career_stage__code=pgy)
+            | Q(role=Membership.Role.FACULTY, user__mentor_profile__career_stage__code=pgy)
+        )
+    no_password = Q(user__password__startswith=UNUSABLE_PASSWORD_PREFIX)
+    if status == "active":
+        members = members.exclude(no_password)
+    elif status == "invited":
+        members = members.filter(no_password, user__invited_at__isnull=False)
+    elif status == "not_invited":
+        members = members.filter(no_password, user__invited_at__isnull=True)
+    for word in q.split():
+        members = members.filter(
+            Q(user__first_name__icontains=word) | Q(user__last_name__icontains=word) | Q(user__email__icontains=word)
+        )
+    return members

@@ -1,0 +1,124 @@
+"""State changes for people and programs. Nothing else writes these rows."""
+
+from datetime import time
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from .models import User
+
+
+def invitation_url(user: User) -> str:
+    """A link to set a first password. It is a password-reset token, so it stops
+    working once a password is set, and after PASSWORD_RESET_TIMEOUT."""
+    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return settings.SITE_URL + reverse("accounts:invitation", kwargs={"uidb64": uidb64, "token": token})
+
+
+def user_invite(*, user: User, invited_by: User | None = None) -> bool:
+    """Send ``user`` an invitation, once their row is committed.
+
+    Returns False (and sends nothing) for someone who already set a password:
+    they sign in or reset their password instead.
+    """
+    if user.has_usable_password():
+        return False
+    user.invited_at = timezone.now()
+    user.save(update_fields=["invited_at"])
+
+    from .tasks import send_invitation
+
+    invited_by_id = invited_by.pk if invited_by else None
+    transaction.on_commit(lambda: send_invitation.delay(user.pk, invited_by_id))
+    return True
+
+
+# Profile fields that hold many values; the rest are plain attributes.
+_M2M_FIELDS = {
+    "MenteeProfile": {"goals", "interests", "subspecialty_interests", "languages", "meeting_formats"},
+    "MentorProfile": {"expertise", "interests", "languages", "meeting_formats"},
+}
+
+
+def _profile_update(profile, fields: dict):
+    m2m = {name: fields.pop(name) for name in list(fields) if name in _M2M_FIELDS[type(profile).__name__]}
+    for name, value in fields.items():
+        setattr(profile, name, value)
+    profile.full_clean(exclude=["user"])
+    profile.save()
+    for name, values in m2m.items():
+        getattr(profile, name).set(values)
+    return profile
+
+
+def _locked_profile(model, user):
+    """``user``'s profile row, created if missing, locked for this transaction.
+
+    get_or_create survives two first saves racing (the loser reads the winner's row);
+    the lock then serialises the updates. A failed validation rolls the creation back.
+    """
+    profile, _ = model.objects.get_or_create(user=user)
+    return model.objects.select_for_update().get(pk=profile.pk)
+
+
+@transaction.atomic
+def mentee_profile_update(*, user: User, **fields):
+    """Create or update ``user``'s mentee profile. Raises ValidationError on bad data."""
+    from .models import MenteeProfile
+
+    return _profile_update(_locked_profile(MenteeProfile, user), fields)
+
+
+@transaction.atomic
+def mentor_profile_update(*, user: User, **fields):
+    """Create or update ``user``'s mentor profile. Raises ValidationError on bad data."""
+    from .models import MentorProfile
+
+    return _profile_update(_locked_profile(MentorProfile, user), fields)
+
+
+ACCOUNT_FIELDS = {"first_name", "last_name", "time_zone"}
+
+
+@transaction.atomic
+def user_update(*, user: User, **fields) -> User:
+    """Change a person's own account fields (name, time zone); nothing else."""
+    unknown = set(fields) - ACCOUNT_FIELDS
+    if unknown:
+        raise ValueError(f"user_update cannot change {sorted(unknown)}")
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.full_clean(exclude=[f.name for f in User._meta.fields if f.name not in fields])
+    # Only the fields given, so a concurrent write to another column (last_seen) survives.
+    locked.save(update_fields=list(fields))
+    for name, value in fields.items():
+        setattr(user, name, value)
+    return locked
+
+
+@transaction.atomic
+def availability_replace(*, user: User, windows: list[tuple[int, time, time]]):
+    """Replace ``user``'s weekly windows. Overlapping windows on a day are merged."""
+    from .models import AvailabilityWindow
+
+    merged: list[list] = []
+    for weekday, start, end in sorted(windows):
+        if end <= start:
+            raise ValidationError("Each window must end after it starts.")
+        if merged and merged[-1][0] == weekday and start <= merged[-1][2]:
+            merged[-1][2] = max(merged[-1][2], end)
+        else:
+            merged.append([weekday, start, end])
+    AvailabilityWindow.objects.filter(user=user).delete()
+    AvailabilityWindow.objects.bulk_create(
+        AvailabilityWindow(user=user, weekday=w, start=s, end=e) for w, s, e in merged
+    )
+    return merged

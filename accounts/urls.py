@@ -1,0 +1,55 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
+from django.views.generic import RedirectView
+
+from .views import auth, dashboard, directory, profiles, roster
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="accounts:dashboard", permanent=False)),
+    # Sign-in. No open sign-up: coordinators invite people.
+    path("accounts/login/", auth.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/change/",
+        auth_views.PasswordChangeView.as_view(success_url=reverse_lazy("accounts:password_change_done")),
+        name="password_change",
+    ),
+    path("accounts/password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path(
+        "accounts/password/reset/",
+        auth_views.PasswordResetView.as_view(
+            success_url=reverse_lazy("accounts:password_reset_done"),
+            email_template_name="registration/password_reset_email.txt",
+            html_email_template_name="registration/password_reset_email.html",
+            subject_template_name="registration/password_reset_subject.txt",
+        ),
+        name="password_reset",
+    ),
+    path("accounts/password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "accounts/password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(success_url=reverse_lazy("accounts:password_reset_complete")),
+        name="password_reset_confirm",
+    ),
+    path("accounts/password/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("accounts/invitation/<uidb64>/<token>/", auth.InvitationView.as_view(), name="invitation"),
+    # Everyone.
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("profile/", profiles.profile, name="profile"),
+    path("profile/account/", profiles.account_edit, name="account-edit"),
+    path("profile/mentee/", profiles.mentee_profile_edit, name="mentee-profile-edit"),
+    path("profile/mentor/", profiles.mentor_profile_edit, name="mentor-profile-edit"),
+    path("profile/availability/", profiles.availability_edit, name="availability-edit"),
+    path("people/<int:pk>/", profiles.person_detail, name="person"),
+    path("mentors/", directory.mentor_directory, name="mentor-directory"),
+    # Coordinators.
+    path("programs/", roster.program_list, name="programs"),
+    path("programs/<slug:slug>/roster/", roster.roster, name="roster"),
+    path("programs/<slug:slug>/roster/export.csv", roster.roster_export, name="roster-export"),
+    path("programs/<slug:slug>/roster/template.csv", roster.roster_template, name="roster-template"),
+    path("programs/<slug:slug>/roster/import/", roster.roster_import_upload, name="roster-import"),
+    path("programs/<slug:slug>/roster/import/<int:pk>/", roster.roster_import_preview, name="roster-import-preview"),
+    path("programs/<slug:slug>/roster/<int:membership_pk>/invite/", roster.roster_reinvite, name="roster-reinvite"),
+]

@@ -1,0 +1,45 @@
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.db.models import Count, Q
+from django.shortcuts import render
+
+from ..models import Membership, MentorProfile
+from ..selectors import profile_completeness, programs_coordinated_by
+
+
+@login_required
+def dashboard(request):
+    """One page per person: a section for each role they hold."""
+    user = request.user
+    mentee = getattr(user, "mentee_profile", None)
+    mentor = getattr(user, "mentor_profile", None)
+    context = {
+        "mentee": mentee,
+        "mentor": mentor,
+        "mentee_completeness": profile_completeness(mentee) if mentee else None,
+        "mentor_completeness": profile_completeness(mentor) if mentor else None,
+        "can_have_mentee_profile": user.has_perm("accounts.have_mentee_profile"),
+        "can_have_mentor_profile": user.has_perm("accounts.have_mentor_profile"),
+        "coordinated_programs": _program_summaries(user),
+    }
+    if mentee is not None:
+        context["accepting_mentor_count"] = MentorProfile.objects.filter(
+            accepting_mentees=True, capacity__gt=0, user__is_active=True
+        ).exclude(user=user).count()
+    return render(request, "accounts/dashboard.html", context)
+
+
+def _program_summaries(user):
+    """Head counts for each program the user coordinates, in one query.
+
+    Invited people who have not set a password yet still have an unusable one."""
+    resident, faculty = Membership.Role.RESIDENT, Membership.Role.FACULTY
+    return programs_coordinated_by(user).annotate(
+        resident_count=Count("memberships", filter=Q(memberships__role=resident), distinct=True),
+        faculty_count=Count("memberships", filter=Q(memberships__role=faculty), distinct=True),
+        awaiting_count=Count(
+            "memberships__user",
+            filter=Q(memberships__role__in=[resident, faculty], memberships__user__password__startswith=UNUSABLE_PASSWORD_PREFIX),
+            distinct=True,
+        ),
+    )

@@ -1,0 +1,208 @@
+"""Coordinator pages: their programs, each program's roster, CSV import and export."""
+
+import csv
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .. import roster as roster_services
+from ..models import Membership, Program, RosterImport
+from ..roster import COLUMN_HELP
+from ..selectors import ROSTER_STATUSES, programs_coordinated_by, roster_of, roster_search
+
+ROSTER_PAGE_SIZE = 25
+# The preview lists every bad row, but only this many of the good ones.
+PREVIEW_CHANGES_SHOWN = 200
+PGY_CHOICES = [(f"PGY-{n}", f"PGY-{n}") for n in range(1, 8)] + [("FELLOW", "Fellow")]
+
+
+@login_required
+def program_list(request):
+    if not request.user.has_perm("accounts.coordinate"):
+        raise PermissionDenied
+    return render(request, "accounts/program_list.html", {"programs": programs_coordinated_by(request.user)})
+
+
+def _get_program_for_coordinator(request, slug) -> Program:
+    """The program, if the user coordinates it; 404 otherwise, so other programs stay unseen."""
+    program = get_object_or_404(Program.objects.select_related("specialty"), slug=slug)
+    if not request.user.has_perm("accounts.manage_roster", program):
+        raise Http404
+    return program
+
+
+class RosterFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Search", required=False, max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or e-mail"}),
+    )
+    role = forms.ChoiceField(label="Role", required=False, choices=[("", "All roles"), *Membership.Role.choices[:2]])
+    pgy = forms.ChoiceField(label="PGY", required=False, choices=[("", "Any year"), *PGY_CHOICES])
+    status = forms.ChoiceField(
+        label="Invitation", required=False, choices=[("", "Any status"), *ROSTER_STATUSES.items()]
+    )
+
+
+def _filtered_roster(request, program):
+    """The filter form and the roster it selects; invalid filters are ignored, not fatal."""
+    form = RosterFilterForm(request.GET)
+    form.is_valid()
+    filters = {name: value for name, value in form.cleaned_data.items() if value}
+    return form, filters, roster_search(program, **filters)
+
+
+@login_required
+def roster(request, slug):
+    program = _get_program_for_coordinator(request, slug)
+    form, filters, members = _filtered_roster(request, program)
+    page = Paginator(members, ROSTER_PAGE_SIZE).get_page(request.GET.get("page"))
+    # Only an empty page needs to know whether the roster itself is empty.
+    roster_is_empty = not page.object_list and not roster_of(program).exists()
+    return render(
+        request,
+        "accounts/roster/list.html",
+        {
+            "program": program,
+            "form": form,
+            "filtered": bool(filters),
+            "page_obj": page,
+            "members": page.object_list,
+            "roster_is_empty": roster_is_empty,
+            "export_query": _without_page(request.GET),
+        },
+    )
+
+
+def _without_page(query) -> str:
+    query = query.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def _csv_response(filename: str, rows) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # Excel reads UTF-8 only when the file starts with a byte-order mark.
+    response.write("\ufeff")
+    csv.writer(response).writerows(rows)
+    return response
+
+
+@login_required
+def roster_export(request, slug):
+    """Exactly the people the roster page shows with the same filters, on every page."""
+    program = _get_program_for_coordinator(request, slug)
+    _, _, members = _filtered_roster(request, program)
+    filename = f"{program.slug}-roster-{timezone.localdate().isoformat()}.csv"
+    return _csv_response(filename, roster_services.roster_export_rows(members.iterator(chunk_size=500)))
+
+
+@login_required
+def roster_template(request, slug):
+    _get_program_for_coordinator(request, slug)
+    return _csv_response("roster-template.csv", roster_services.roster_template_rows())
+
+
+class RosterUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Roster file (.csv)",
+        help_text=(
+            f"A CSV file saved as UTF-8, up to {filesizeformat(settings.ROSTER_MAX_UPLOAD_BYTES)}. "
+            "In Excel: File › Save As › CSV UTF-8 (Comma delimited)."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        allow_empty_file=True,  # the service explains an empty file in its own words
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.ROSTER_MAX_UPLOAD_BYTES
+        # Checked before reading, so an oversize file never lands in memory.
+        if upload.size > limit:
+            raise ValidationError(
+                f"The file is {filesizeformat(upload.size)}; the limit is {filesizeformat(limit)}. "
+                "Split it into smaller files."
+            )
+        return upload
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def roster_import_upload(request, slug):
+    program = _get_program_for_coordinator(request, slug)
+    form = RosterUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            roster_import = roster_services.roster_import_preview(
+                program=program, uploaded_by=request.user, filename=upload.name, data=upload.read()
+            )
+        except ValidationError as exc:
+            form.add_error("file", exc)
+        else:
+            return redirect("accounts:roster-import-preview", slug=program.slug, pk=roster_import.pk)
+    return render(
+        request,
+        "accounts/roster/import.html",
+        {"program": program, "form": form, "columns": COLUMN_HELP},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def roster_import_preview(request, slug, pk):
+    program = _get_program_for_coordinator(request, slug)
+    roster_import = get_object_or_404(RosterImport.objects.select_related("uploaded_by"), pk=pk, program=program)
+    if request.method == "POST":
+        try:
+            result = roster_services.roster_import_apply(roster_import=roster_import, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+            return redirect("accounts:roster-import-preview", slug=program.slug, pk=roster_import.pk)
+        applied = result.roster_import
+        messages.success(
+            request,
+            f"Imported {applied.row_count} row{'s' if applied.row_count != 1 else ''} from {applied.filename}: "
+            f"{applied.created_count} added, {applied.updated_count} updated, {applied.unchanged_count} unchanged; "
+            f"{result.invitations_sent} invitation{'s' if result.invitations_sent != 1 else ''} sent.",
+        )
+        return redirect("accounts:roster", slug=program.slug)
+
+    context = {"program": program, "roster_import": roster_import, "columns": COLUMN_HELP}
+    if roster_import.status == RosterImport.Status.PREVIEWED:
+        preview = roster_services.roster_parse_text(program=program, text=roster_import.content)
+        changes = [row for row in preview.rows if row.action != "unchanged"]
+        context.update(
+            preview=preview,
+            changes=changes[:PREVIEW_CHANGES_SHOWN],
+            changes_hidden=max(0, len(changes) - PREVIEW_CHANGES_SHOWN),
+        )
+    return render(request, "accounts/roster/preview.html", context)
+
+
+@login_required
+@require_POST
+def roster_reinvite(request, slug, membership_pk):
+    program = _get_program_for_coordinator(request, slug)
+    membership = get_object_or_404(roster_of(program), pk=membership_pk)
+    if roster_services.roster_member_reinvite(membership=membership, actor=request.user):
+        messages.success(request, f"Invitation sent to {membership.user.email}.")
+    else:
+        messages.info(request, f"{membership.user.full_name or membership.user.email} has already set a password.")
+    next_url = request.POST.get("next", "")
+    roster_url = reverse("accounts:roster", kwargs={"slug": program.slug})
+    if not (next_url.startswith(roster_url) and url_has_allowed_host_and_scheme(next_url, allowed_hosts=None)):
+        next_url = roster_url
+    return redirect(next_url)

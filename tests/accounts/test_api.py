@@ -1,0 +1,819 @@
+"""The accounts API under /api/v1/: tokens, me, profiles, availability, the mentor
+directory, programs and rosters, vocabularies. Personas come from tests/conftest.py."""
+
+import datetime
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+from rest_framework.throttling import ScopedRateThrottle
+
+from accounts.models import (
+    AvailabilityWindow,
+    CareerStage,
+    Goal,
+    Language,
+    MeetingFormat,
+    Membership,
+    MenteeProfile,
+    MentorProfile,
+    Specialty,
+)
+from tests.factories import (
+    PASSWORD,
+    MembershipFactory,
+    MenteeProfileFactory,
+    MentorProfileFactory,
+    ProgramFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    # Throttle counters live in the cache, which outlives each test's database.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def api_for():
+    """``api_for(user)``: an API client authenticated as ``user`` (no session, no token)."""
+
+    def make(user):
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return make
+
+
+def _mentor(*, first_name="Mia", last_name="Mentor", specialty="internal-medicine", subspecialty=None,
+            expertise=(), languages=(), formats=(), accepting=True, bio="", capacity=2):
+    user = UserFactory(first_name=first_name, last_name=last_name)
+    profile = MentorProfileFactory(
+        user=user,
+        specialty=Specialty.objects.get(slug=specialty),
+        subspecialty=Specialty.objects.get(slug=subspecialty) if subspecialty else None,
+        accepting_mentees=accepting,
+        bio=bio,
+        capacity=capacity,
+    )
+    profile.expertise.set(Goal.objects.filter(slug__in=expertise))
+    profile.languages.set(Language.objects.filter(code__in=languages))
+    profile.meeting_formats.set(MeetingFormat.objects.filter(slug__in=formats))
+    return profile
+
+
+def _ids(response):
+    assert response.status_code == 200, response.content
+    return {item["id"] for item in response.json()["results"]}
+
+
+# --- Tokens.
+
+
+@pytest.mark.django_db
+def test_token_is_issued_for_the_right_password_and_authenticates(api, resident):
+    response = api.post(f"{API}/auth/token/", {"email": "Alice@Hospital.example", "password": PASSWORD}, format="json")
+
+    assert response.status_code == 200, response.content
+    key = response.json()["token"]
+    assert Token.objects.get(user=resident).key == key
+
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    me = api.get(f"{API}/me/")
+    assert me.status_code == 200
+    assert me.json()["email"] == "alice@hospital.example"
+
+
+@pytest.mark.django_db
+def test_token_is_refused_for_a_wrong_password(api, resident):
+    response = api.post(f"{API}/auth/token/", {"email": resident.email, "password": "not-the-password"}, format="json")
+
+    assert response.status_code == 400
+    assert "token" not in response.json()
+    assert "non_field_errors" in response.json()
+    assert not Token.objects.filter(user=resident).exists()
+
+
+@pytest.mark.django_db
+def test_token_is_refused_for_an_inactive_user(api, resident):
+    resident.is_active = False
+    resident.save()
+
+    response = api.post(f"{API}/auth/token/", {"email": resident.email, "password": PASSWORD}, format="json")
+
+    assert response.status_code == 400
+
+
+@pytest.mark.django_db
+def test_token_endpoint_locks_out_after_repeated_failures(api, resident, settings):
+    # django-axes sees API sign-ins too: after AXES_FAILURE_LIMIT failures even the
+    # right password is refused for the cool-off period.
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        api.post(f"{API}/auth/token/", {"email": resident.email, "password": "guess"}, format="json")
+
+    response = api.post(f"{API}/auth/token/", {"email": resident.email, "password": PASSWORD}, format="json")
+
+    assert response.status_code == 429  # django-axes' lockout page
+    assert not Token.objects.filter(user=resident).exists()
+
+
+@pytest.mark.django_db
+def test_token_endpoint_is_throttled(api, monkeypatch):
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"token": "3/minute"})
+    # Different (unknown) e-mails each time, so this is the throttle and not axes.
+    for n in range(3):
+        assert api.post(f"{API}/auth/token/", {"email": f"nobody{n}@x.example", "password": "x"}).status_code == 400
+
+    response = api.post(f"{API}/auth/token/", {"email": "nobody9@x.example", "password": "x"})
+
+    assert response.status_code == 429
+    assert "Retry-After" in response.headers
+
+
+# --- Anonymous callers.
+
+
+ANONYMOUS_REQUESTS = [
+    ("get", "/me/"),
+    ("patch", "/me/"),
+    ("get", "/me/mentee-profile/"),
+    ("put", "/me/mentee-profile/"),
+    ("patch", "/me/mentee-profile/"),
+    ("get", "/me/mentor-profile/"),
+    ("put", "/me/mentor-profile/"),
+    ("patch", "/me/mentor-profile/"),
+    ("get", "/me/availability/"),
+    ("put", "/me/availability/"),
+    ("get", "/mentors/"),
+    ("get", "/mentors/{attending.pk}/"),
+    ("get", "/programs/"),
+    ("get", "/programs/im/"),
+    ("get", "/programs/im/roster/"),
+    ("get", "/specialties/"),
+    ("get", "/goals/"),
+    ("get", "/interests/"),
+    ("get", "/career-stages/"),
+    ("get", "/academic-ranks/"),
+    ("get", "/languages/"),
+    ("get", "/meeting-formats/"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "path"), ANONYMOUS_REQUESTS)
+def test_anonymous_is_refused_everywhere(api, attending, method, path):
+    response = getattr(api, method)(API + path.format(attending=attending), {}, format="json")
+
+    # 403 rather than 401: session authentication comes first and sends no challenge.
+    assert response.status_code in (401, 403)
+
+
+# --- Me.
+
+
+@pytest.mark.django_db
+def test_me_shows_the_user_and_their_roles(api_for, resident, program):
+    MembershipFactory(user=resident, program=program, role=Membership.Role.FACULTY)
+
+    body = api_for(resident).get(f"{API}/me/").json()
+
+    assert body["id"] == resident.pk
+    assert body["email"] == "alice@hospital.example"
+    assert body["first_name"] == "Alice"
+    assert body["time_zone"] == "America/New_York"
+    assert sorted((r["program"], r["role"]) for r in body["roles"]) == [("im", "faculty"), ("im", "resident")]
+
+
+@pytest.mark.django_db
+def test_me_works_with_a_session_too(api, resident):
+    api.force_login(resident, backend="django.contrib.auth.backends.ModelBackend")
+
+    assert api.get(f"{API}/me/").json()["email"] == resident.email
+
+
+@pytest.mark.django_db
+def test_me_updates_names_and_time_zone_but_not_email(api_for, resident):
+    response = api_for(resident).patch(
+        f"{API}/me/", {"first_name": "Alicia", "time_zone": "America/Chicago", "email": "evil@x.example"}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    resident.refresh_from_db()
+    assert (resident.first_name, resident.time_zone, resident.email) == (
+        "Alicia", "America/Chicago", "alice@hospital.example"
+    )
+
+
+@pytest.mark.django_db
+def test_me_rejects_an_unknown_time_zone(api_for, resident):
+    response = api_for(resident).patch(f"{API}/me/", {"time_zone": "Mars/Olympus_Mons"}, format="json")
+
+    assert response.status_code == 400
+    assert "time_zone" in response.json()
+
+
+@pytest.mark.django_db
+def test_me_cannot_be_replaced_with_put(api_for, resident):
+    assert api_for(resident).put(f"{API}/me/", {"first_name": "A", "last_name": "B"}, format="json").status_code == 405
+
+
+# --- Mentee profile.
+
+
+@pytest.mark.django_db
+def test_mentee_profile_reads_with_slugs(api_for, resident):
+    profile = resident.mentee_profile
+    profile.goals.set(Goal.objects.filter(slug="career-planning"))
+    profile.languages.set(Language.objects.filter(code="es"))
+
+    body = api_for(resident).get(f"{API}/me/mentee-profile/").json()
+
+    assert body["career_stage"] == "pgy-1"
+    assert body["goals"] == ["career-planning"]
+    assert body["languages"] == ["es"]
+
+
+@pytest.fixture
+def new_resident(program):
+    """A resident who has not filled in a mentee profile yet."""
+    user = UserFactory(first_name="Nina", last_name="New")
+    MembershipFactory(user=user, program=program, role=Membership.Role.RESIDENT)
+    return user
+
+
+@pytest.mark.django_db
+def test_mentee_profile_is_404_until_created(api_for, new_resident):
+    client = api_for(new_resident)
+
+    assert client.get(f"{API}/me/mentee-profile/").status_code == 404
+    assert client.patch(f"{API}/me/mentee-profile/", {"bio": "x"}, format="json").status_code == 404
+
+
+@pytest.mark.django_db
+def test_mentee_profile_put_creates_it(api_for, new_resident):
+    payload = {
+        "career_stage": "pgy-2",
+        "goals": ["career-planning", "research"],
+        "interests": ["medical-education"],
+        "subspecialty_interests": ["internal-medicine-cardiovascular-disease"],
+        "languages": ["en", "es"],
+        "meeting_formats": ["video"],
+        "goals_text": "Decide on cardiology.",
+    }
+
+    response = api_for(new_resident).put(f"{API}/me/mentee-profile/", payload, format="json")
+
+    assert response.status_code == 201, response.content
+    profile = MenteeProfile.objects.get(user=new_resident)
+    assert profile.career_stage.code == "PGY-2"
+    assert set(profile.goals.values_list("slug", flat=True)) == {"career-planning", "research"}
+    assert set(profile.languages.values_list("code", flat=True)) == {"en", "es"}
+    assert response.json()["meeting_formats"] == ["video"]
+
+
+@pytest.mark.django_db
+def test_profiles_are_for_the_roles_that_keep_them(api_for, resident, attending):
+    # As on the profile pages: residents keep mentee profiles, faculty mentor profiles.
+    assert api_for(attending).get(f"{API}/me/mentee-profile/").status_code == 403
+    assert api_for(attending).put(f"{API}/me/mentee-profile/", {}, format="json").status_code == 403
+    assert api_for(resident).put(f"{API}/me/mentor-profile/", {"capacity": 1}, format="json").status_code == 403
+    assert not MentorProfile.objects.filter(user=resident).exists()
+
+
+@pytest.mark.django_db
+def test_mentee_profile_patch_changes_only_what_is_sent(api_for, resident):
+    resident.mentee_profile.languages.set(Language.objects.filter(code="en"))
+
+    response = api_for(resident).patch(f"{API}/me/mentee-profile/", {"career_stage": "pgy-3"}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["career_stage"] == "pgy-3"
+    assert response.json()["languages"] == ["en"]
+
+
+@pytest.mark.django_db
+def test_mentee_profile_put_replaces_the_whole_profile(api_for, resident):
+    resident.mentee_profile.languages.set(Language.objects.filter(code="en"))
+
+    response = api_for(resident).put(f"{API}/me/mentee-profile/", {"goals": ["research"]}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["languages"] == []
+    assert response.json()["career_stage"] is None
+    assert response.json()["goals"] == ["research"]
+
+
+@pytest.mark.django_db
+def test_mentee_profile_rejects_unknown_slugs_by_field(api_for, resident):
+    response = api_for(resident).patch(
+        f"{API}/me/mentee-profile/", {"goals": ["career-planning", "astrology"], "languages": ["xx"]}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"goals", "languages"}
+    assert list(resident.mentee_profile.goals.all()) == []
+
+
+# --- Mentor profile.
+
+
+@pytest.mark.django_db
+def test_mentor_profile_put_creates_it_for_a_near_peer(api_for, resident, program):
+    # Near-peer mentors hold a faculty membership as well as their resident one.
+    MembershipFactory(user=resident, program=program, role=Membership.Role.FACULTY)
+    payload = {
+        "specialty": "internal-medicine",
+        "subspecialty": "internal-medicine-cardiovascular-disease",
+        "career_stage": "pgy-3",
+        "expertise": ["board-preparation"],
+        "languages": ["es"],
+        "meeting_formats": ["video", "phone"],
+        "capacity": 1,
+        "accepting_mentees": True,
+    }
+
+    response = api_for(resident).put(f"{API}/me/mentor-profile/", payload, format="json")
+
+    assert response.status_code == 201, response.content
+    profile = MentorProfile.objects.get(user=resident)
+    assert profile.subspecialty.slug == "internal-medicine-cardiovascular-disease"
+    assert profile.capacity == 1
+    assert sorted(response.json()["meeting_formats"]) == ["phone", "video"]
+
+
+@pytest.mark.django_db
+def test_mentor_profile_rejects_capacity_above_twenty(api_for, attending):
+    response = api_for(attending).patch(f"{API}/me/mentor-profile/", {"capacity": 21}, format="json")
+
+    assert response.status_code == 400
+    assert "capacity" in response.json()
+    assert MentorProfile.objects.get(user=attending).capacity == 2
+
+
+@pytest.mark.django_db
+def test_mentor_profile_rejects_a_subspecialty_of_another_specialty(api_for, attending):
+    # The rule lives in MentorProfile.clean(); the service raises it and the API keys it by field.
+    response = api_for(attending).patch(
+        f"{API}/me/mentor-profile/", {"subspecialty": "general-surgery-vascular-surgery"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "subspecialty" in response.json()
+    assert MentorProfile.objects.get(user=attending).subspecialty is None
+
+
+@pytest.mark.django_db
+def test_mentor_profile_rejects_a_subspecialty_as_specialty(api_for, attending):
+    response = api_for(attending).patch(
+        f"{API}/me/mentor-profile/", {"specialty": "internal-medicine-nephrology"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "specialty" in response.json()
+
+
+@pytest.mark.django_db
+def test_mentor_profile_rejects_an_unknown_specialty(api_for, attending):
+    response = api_for(attending).patch(f"{API}/me/mentor-profile/", {"specialty": "astrology"}, format="json")
+
+    assert response.status_code == 400
+    assert "specialty" in response.json()
+
+
+# --- Nobody changes someone else's profile.
+
+
+@pytest.mark.django_db
+def test_resident_cannot_modify_another_users_profile_by_any_route(api_for, resident, other_resident, attending):
+    client = api_for(resident)
+    attending_profile = attending.mentor_profile
+
+    # The directory is read-only.
+    for method in ("put", "patch", "delete"):
+        response = getattr(client, method)(f"{API}/mentors/{attending.pk}/", {"capacity": 0}, format="json")
+        assert response.status_code == 405
+    assert client.post(f"{API}/mentors/", {"capacity": 0}, format="json").status_code == 405
+    # Naming someone else in the body of one's own routes is ignored.
+    client.patch(f"{API}/me/", {"id": other_resident.pk, "first_name": "Hacked"}, format="json")
+    client.patch(f"{API}/me/mentor-profile/", {"user": attending.pk, "capacity": 0}, format="json")
+    client.patch(f"{API}/me/mentee-profile/", {"user": other_resident.pk, "bio": "Hacked"}, format="json")
+    client.put(
+        f"{API}/me/availability/",
+        {"user": other_resident.pk, "windows": [{"weekday": 0, "start": "08:00", "end": "09:00"}]},
+        format="json",
+    )
+
+    other_resident.refresh_from_db()
+    resident.mentee_profile.refresh_from_db()
+    attending_profile.refresh_from_db()
+    assert other_resident.first_name == "Bob"
+    assert attending_profile.capacity == 2
+    assert other_resident.mentee_profile.bio == ""
+    assert not AvailabilityWindow.objects.filter(user=other_resident).exists()
+    assert resident.mentee_profile.bio == "Hacked"  # their own profile took the change
+
+
+# --- Availability.
+
+
+@pytest.mark.django_db
+def test_availability_is_replaced_as_a_whole_and_overlaps_merge(api_for, resident):
+    AvailabilityWindow.objects.create(user=resident, weekday=4, start=datetime.time(7), end=datetime.time(8))
+    client = api_for(resident)
+
+    response = client.put(
+        f"{API}/me/availability/",
+        {"windows": [
+            {"weekday": 2, "start": "17:00", "end": "18:00"},
+            {"weekday": 0, "start": "12:00", "end": "13:00"},
+            {"weekday": 0, "start": "12:30", "end": "14:00"},
+        ]},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    expected = [
+        {"weekday": 0, "start": "12:00:00", "end": "14:00:00"},
+        {"weekday": 2, "start": "17:00:00", "end": "18:00:00"},
+    ]
+    assert response.json()["windows"] == expected
+    assert client.get(f"{API}/me/availability/").json()["windows"] == expected
+
+
+@pytest.mark.django_db
+def test_availability_rejects_a_window_ending_before_it_starts(api_for, resident):
+    response = api_for(resident).put(
+        f"{API}/me/availability/",
+        {"windows": [
+            {"weekday": 0, "start": "08:00", "end": "09:00"},
+            {"weekday": 1, "start": "10:00", "end": "09:00"},
+        ]},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["windows"][1] == {"end": ["The window must end after it starts."]}
+
+
+@pytest.mark.django_db
+def test_availability_rejects_an_unknown_weekday(api_for, resident):
+    response = api_for(resident).put(
+        f"{API}/me/availability/", {"windows": [{"weekday": 7, "start": "08:00", "end": "09:00"}]}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "weekday" in response.json()["windows"][0]
+
+
+# --- The mentor directory.
+
+
+@pytest.fixture
+def directory(attending):
+    """Carol (the ``attending`` persona: IM, accepting, no extras) plus two more mentors."""
+    cardiologist = _mentor(
+        first_name="Hana", last_name="Heart", subspecialty="internal-medicine-cardiovascular-disease",
+        expertise=["career-planning", "research"], languages=["en", "es"], formats=["video"],
+        bio="Echocardiography and heart failure.", capacity=3,
+    )
+    surgeon = _mentor(
+        first_name="Sam", last_name="Cutter", specialty="general-surgery", expertise=["research"],
+        languages=["en"], formats=["in-person"], accepting=False,
+    )
+    return {"carol": attending.pk, "hana": cardiologist.user_id, "sam": surgeon.user_id}
+
+
+@pytest.mark.django_db
+def test_directory_lists_every_mentor_with_capacity_and_accepting_flag(api_for, resident, directory):
+    response = api_for(resident).get(f"{API}/mentors/")
+
+    assert _ids(response) == set(directory.values())
+    hana = next(m for m in response.json()["results"] if m["id"] == directory["hana"])
+    assert hana["capacity"] == 3
+    assert hana["accepting_mentees"] is True
+    assert hana["full_name"] == "Hana Heart"
+    assert hana["expertise"] == ["career-planning", "research"]
+    assert sorted(hana["languages"]) == ["en", "es"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("specialty=internal-medicine", {"carol", "hana"}),
+        ("specialty=general-surgery", {"sam"}),
+        ("subspecialty=internal-medicine-cardiovascular-disease", {"hana"}),
+        ("expertise=research", {"hana", "sam"}),
+        ("expertise=research&expertise=career-planning", {"hana"}),
+        ("language=es", {"hana"}),
+        ("language=en", {"hana", "sam"}),
+        ("meeting_format=in-person", {"sam"}),
+        ("accepting=true", {"carol", "hana"}),
+        ("accepting=false", {"sam"}),
+        ("q=cutter", {"sam"}),
+        ("q=heart failure", {"hana"}),
+        ("q=echo", {"hana"}),
+        ("q=nobody", set()),
+        ("specialty=internal-medicine&language=es&accepting=true", {"hana"}),
+    ],
+)
+def test_directory_filters_narrow_the_list(api_for, resident, directory, query, expected):
+    response = api_for(resident).get(f"{API}/mentors/?{query}")
+
+    assert _ids(response) == {directory[name] for name in expected}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "query",
+    ["specialty=astrology", "subspecialty=astrology", "expertise=astrology", "language=xx", "meeting_format=fax"],
+)
+def test_directory_rejects_unknown_filter_values(api_for, resident, directory, query):
+    response = api_for(resident).get(f"{API}/mentors/?{query}")
+
+    assert response.status_code == 400
+    assert query.split("=")[0] in response.json()
+
+
+@pytest.mark.django_db
+def test_directory_detail_by_user_id(api_for, outsider, directory):
+    # Any signed-in user, of any program, may browse mentors.
+    response = api_for(outsider).get(f"{API}/mentors/{directory['hana']}/")
+
+    assert response.status_code == 200
+    assert response.json()["subspecialty"] == "internal-medicine-cardiovascular-disease"
+
+
+@pytest.mark.django_db
+def test_directory_hides_non_mentors_and_inactive_mentors(api_for, resident, other_resident, directory):
+    hana = MentorProfile.objects.get(user_id=directory["hana"]).user
+    hana.is_active = False
+    hana.save()
+    client = api_for(resident)
+
+    assert client.get(f"{API}/mentors/{other_resident.pk}/").status_code == 404
+    assert client.get(f"{API}/mentors/{hana.pk}/").status_code == 404
+    assert directory["hana"] not in _ids(client.get(f"{API}/mentors/"))
+
+
+@pytest.mark.django_db
+def test_directory_does_not_list_the_caller(api_for, attending, directory):
+    # As on the directory page: a mentor browsing sees the others.
+    assert _ids(api_for(attending).get(f"{API}/mentors/")) == {directory["hana"], directory["sam"]}
+
+
+@pytest.mark.django_db
+def test_directory_is_paginated(api_for, resident):
+    for n in range(30):
+        _mentor(last_name=f"Mentor{n:02}")
+
+    body = api_for(resident).get(f"{API}/mentors/").json()
+
+    assert body["count"] == 30
+    assert len(body["results"]) == 25
+    assert body["next"].endswith("/api/v1/mentors/?page=2")
+    assert len(api_for(resident).get(body["next"]).json()["results"]) == 5
+
+
+# --- Programs and rosters.
+
+
+@pytest.mark.django_db
+def test_coordinator_sees_only_their_programs(api_for, coordinator, program, other_program):
+    body = api_for(coordinator).get(f"{API}/programs/").json()
+
+    assert [p["slug"] for p in body["results"]] == ["im"]
+    assert body["count"] == 1
+    assert body["results"][0]["specialty"] == "internal-medicine"
+
+
+@pytest.mark.django_db
+def test_coordinator_of_another_program_gets_404(api_for, other_coordinator, program):
+    client = api_for(other_coordinator)
+
+    assert client.get(f"{API}/programs/gs/").status_code == 200
+    assert client.get(f"{API}/programs/im/").status_code == 404
+    assert client.get(f"{API}/programs/im/roster/").status_code == 404
+    # Indistinguishable from a program that does not exist.
+    assert client.get(f"{API}/programs/no-such-program/").status_code == 404
+    assert client.get(f"{API}/programs/no-such-program/roster/").status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["resident", "attending", "outsider"])
+@pytest.mark.parametrize("path", ["/programs/", "/programs/im/", "/programs/im/roster/", "/programs/gs/roster/"])
+def test_non_coordinators_are_refused_programs(request, api_for, program, persona, path):
+    # Residents and attendings get 403 (as on the programs page), whichever slug they ask
+    # about, so the answer reveals nothing about which programs exist.
+    user = request.getfixturevalue(persona)
+
+    assert api_for(user).get(API + path).status_code == 403
+
+
+@pytest.fixture
+def roster(program, resident, other_resident, attending, coordinator, outsider):
+    """Alice (PGY-1, active), Bob (PGY-3, invited), Carol (faculty, not invited)."""
+    other_resident.mentee_profile.career_stage = CareerStage.objects.get(code="PGY-3")
+    other_resident.mentee_profile.save()
+    other_resident.set_unusable_password()
+    other_resident.invited_at = datetime.datetime(2025, 7, 1, 12, tzinfo=datetime.UTC)
+    other_resident.save()
+    attending.set_unusable_password()
+    attending.save()
+    return {"alice": resident, "bob": other_resident, "carol": attending}
+
+
+@pytest.mark.django_db
+def test_roster_lists_members_but_not_coordinators(api_for, coordinator, roster):
+    body = api_for(coordinator).get(f"{API}/programs/im/roster/").json()
+
+    rows = {row["email"]: row for row in body["results"]}
+    assert set(rows) == {"alice@hospital.example", "bob@hospital.example", "carol@hospital.example"}
+    assert body["count"] == 3
+    alice, bob, carol = rows["alice@hospital.example"], rows["bob@hospital.example"], rows["carol@hospital.example"]
+    assert (alice["role"], alice["pgy"], alice["invitation_status"]) == ("resident", "PGY-1", "active")
+    assert (bob["pgy"], bob["invitation_status"]) == ("PGY-3", "invited")
+    assert bob["invited_at"].startswith("2025-07-01")
+    assert (carol["role"], carol["specialty"]) == ("faculty", "internal-medicine")
+    assert carol["invitation_status"] == "not_invited"
+    assert carol["pgy"] is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("role=resident", {"alice", "bob"}),
+        ("role=faculty", {"carol"}),
+        ("pgy=PGY-3", {"bob"}),
+        ("pgy=PGY-1", {"alice"}),
+        ("pgy=PGY-7", set()),
+        ("status=active", {"alice"}),
+        ("status=invited", {"bob"}),
+        ("status=not_invited", {"carol"}),
+        ("q=brown", {"bob"}),
+        ("q=carol@hospital", {"carol"}),
+        ("role=resident&q=a", {"alice", "bob"}),
+        ("role=resident&q=alice adams", {"alice"}),
+    ],
+)
+def test_roster_filters(api_for, coordinator, roster, query, expected):
+    response = api_for(coordinator).get(f"{API}/programs/im/roster/?{query}")
+
+    assert response.status_code == 200, response.content
+    assert {row["user_id"] for row in response.json()["results"]} == {roster[name].pk for name in expected}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["role=coordinator", "pgy=PGY-9", "status=asleep"])
+def test_roster_rejects_unknown_filter_values(api_for, coordinator, roster, query):
+    response = api_for(coordinator).get(f"{API}/programs/im/roster/?{query}")
+
+    assert response.status_code == 400
+    assert query.split("=")[0] in response.json()
+
+
+@pytest.mark.django_db
+def test_roster_is_paginated(api_for, coordinator, program):
+    for _ in range(30):
+        MembershipFactory(program=program, role=Membership.Role.RESIDENT)
+
+    body = api_for(coordinator).get(f"{API}/programs/im/roster/").json()
+
+    assert (body["count"], len(body["results"])) == (30, 25)
+    assert body["next"].endswith("/api/v1/programs/im/roster/?page=2")
+
+
+# --- Vocabularies.
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "key", "value"),
+    [
+        ("/goals/", "slug", "career-planning"),
+        ("/interests/", "slug", "medical-education"),
+        ("/career-stages/", "code", "PGY-1"),
+        ("/academic-ranks/", "slug", "professor"),
+        ("/languages/?page=2", "code", "es"),
+        ("/meeting-formats/", "slug", "video"),
+        ("/specialties/?page=2", "slug", "internal-medicine"),
+    ],
+)
+def test_vocabularies_are_paginated_lists(api_for, resident, path, key, value):
+    body = api_for(resident).get(API + path).json()
+
+    assert {"count", "next", "previous", "results"} <= set(body)
+    page_values = {item[key] for item in body["results"]}
+    if value not in page_values:  # alphabetical order decides which page holds it
+        first = api_for(resident).get(API + path.split("?")[0]).json()
+        page_values |= {item[key] for item in first["results"]}
+    assert value in page_values
+
+
+@pytest.mark.django_db
+def test_specialties_filter_by_parent(api_for, resident):
+    client = api_for(resident)
+
+    subs = client.get(f"{API}/specialties/?parent=internal-medicine").json()
+    top = client.get(f"{API}/specialties/?top_level=true").json()
+
+    assert subs["count"] == Specialty.objects.filter(parent__slug="internal-medicine").count()
+    assert {s["parent"] for s in subs["results"]} == {"internal-medicine"}
+    assert top["count"] == Specialty.objects.filter(parent=None).count()
+    assert {s["parent"] for s in top["results"]} == {None}
+
+
+# --- Query budgets: a list costs the same number of queries for 3 rows as for 30.
+
+
+def _queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, response.content
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.django_db
+def test_directory_query_budget_does_not_grow_with_mentors(api_for, resident, django_assert_max_num_queries):
+    client = api_for(resident)
+    langs, formats, goals = ["en", "es"], ["video", "phone"], ["research", "career-planning"]
+    for n in range(3):
+        _mentor(last_name=f"Few{n}", expertise=goals, languages=langs, formats=formats)
+    few = _queries(client, f"{API}/mentors/")
+    for n in range(27):
+        _mentor(last_name=f"Many{n}", expertise=goals, languages=langs, formats=formats)
+
+    # 1 count, 1 page of profiles (with user, specialty, subspecialty, rank, stage joined),
+    # 5 prefetches: expertise, interests, languages, meeting formats, availability.
+    with django_assert_max_num_queries(7):
+        many = _queries(client, f"{API}/mentors/")
+    assert many == few
+    # Filters validate their slugs with one query each, never one per row.
+    with django_assert_max_num_queries(7 + 2):
+        client.get(f"{API}/mentors/?expertise=research&language=es&accepting=true")
+
+
+@pytest.mark.django_db
+def test_roster_query_budget_does_not_grow_with_members(api_for, coordinator, program, django_assert_max_num_queries):
+    client = api_for(coordinator)
+
+    def add_members(count):
+        for _ in range(count):
+            user = UserFactory()
+            MembershipFactory(user=user, program=program, role=Membership.Role.RESIDENT)
+            MenteeProfileFactory(user=user)
+
+    add_members(3)
+    few = _queries(client, f"{API}/programs/im/roster/")
+    add_members(27)
+
+    # 1 rule.coordinate, 1 program lookup, 1 rule.manage_roster, 1 count,
+    # 1 page of memberships (user, mentee profile and stage, mentor profile and specialty joined).
+    with django_assert_max_num_queries(5):
+        many = _queries(client, f"{API}/programs/im/roster/")
+    assert many == few
+
+
+@pytest.mark.django_db
+def test_programs_query_budget_does_not_grow_with_programs(
+    api_for, coordinator, django_assert_max_num_queries
+):
+    client = api_for(coordinator)
+
+    def add_programs(count):
+        for _ in range(count):
+            MembershipFactory(user=coordinator, program=ProgramFactory(), role=Membership.Role.COORDINATOR)
+
+    add_programs(2)
+    few = _queries(client, f"{API}/programs/")
+    add_programs(27)
+
+    # 1 rule.coordinate, 1 count, 1 page of programs (specialty joined).
+    with django_assert_max_num_queries(3):
+        many = _queries(client, f"{API}/programs/")
+    assert many == few
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/specialties/", "/goals/", "/languages/", "/career-stages/"])
+def test_vocabulary_query_budget(api_for, resident, path, django_assert_max_num_queries):
+    # 1 count, 1 page (specialties join their parent).
+    with django_assert_max_num_queries(2):
+        api_for(resident).get(API + path)
