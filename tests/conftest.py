@@ -28,6 +28,14 @@ def _fast_and_quiet(settings):
 
 
 @pytest.fixture(autouse=True)
+def _tasks_in_process(request, settings):
+    """Tasks run in-process, even when REDIS_URL is set, except in integration tests,
+    which exercise the real broker and a worker process. (Celery reads the Django
+    setting live; its own ``app.conf.task_always_eager`` is shadowed by it.)"""
+    settings.CELERY_TASK_ALWAYS_EAGER = request.node.get_closest_marker("integration") is None
+
+
+@pytest.fixture(autouse=True)
 def _vocabularies(request):
     """The data migrations seed the vocabularies, but a transactional test (browser,
     integration) ends by flushing every table; seed them again when they are gone."""

@@ -10,7 +10,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def test_worker_sends_the_invitation_of_a_committed_user(celery_worker_process):
-    assert not settings.CELERY_TASK_ALWAYS_EAGER, "tasks must go through Redis here"
+    from config.celery import app
+
+    assert not app.conf.task_always_eager, "tasks must go through Redis here"
+    assert settings.CELERY_BROKER_URL.startswith("redis://")
     user = User.objects.create_user("worker-check@hospital.example", first_name="Wanda", last_name="Worker")
     result = send_invitation.delay(user.pk)
     assert result.get(timeout=60) is True
