@@ -1,6 +1,7 @@
 """Filters shared by pages and the API: the directory page and /api/v1/mentors/
 narrow the same selector with the same FilterSet."""
 
+from django import forms
 from django.db.models import Q
 from django_filters import rest_framework as filters
 
@@ -17,33 +18,43 @@ def _each_word_matches(queryset, value, fields):
     return queryset
 
 
+class _AcceptingSelect(forms.NullBooleanSelect):
+    """true/false/empty in the query string (as the API takes), with labels for people."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("unknown", "Everyone"), ("true", "Accepting now"), ("false", "Not accepting")]
+
+
 class MentorDirectoryFilter(filters.FilterSet):
     specialty = filters.ModelChoiceFilter(
-        field_name="specialty", to_field_name="slug", queryset=Specialty.objects.filter(parent__isnull=True),
+        field_name="specialty", to_field_name="slug", queryset=Specialty.objects.filter(parent__isnull=True), empty_label="Any specialty",
         help_text="Specialty slug, e.g. internal-medicine.",
     )
     subspecialty = filters.ModelChoiceFilter(
         field_name="subspecialty", to_field_name="slug",
         queryset=Specialty.objects.filter(parent__isnull=False).order_by("parent__name", "name"),
+        empty_label="Any subspecialty",
         help_text="Subspecialty slug, e.g. internal-medicine-cardiovascular-disease.",
     )
     # Repeating the parameter narrows: the mentor must have every goal asked for.
     expertise = filters.ModelMultipleChoiceFilter(
         # Conjoined filters look the value up by field_name: compare slugs to slugs.
         field_name="expertise__slug", to_field_name="slug", queryset=Goal.objects.all(), conjoined=True,
-        label="Helps with",
+        label="Helps with", widget=forms.SelectMultiple(attrs={"size": 4}),
         help_text="Goal slug the mentor can help with, e.g. career-planning. Repeat to require several.",
     )
     language = filters.ModelChoiceFilter(
         field_name="languages", to_field_name="code", queryset=Language.objects.all(),
-        help_text="ISO 639 language code, e.g. es.",
+        label="Language", empty_label="Any language", help_text="ISO 639 language code, e.g. es.",
     )
     meeting_format = filters.ModelChoiceFilter(
         field_name="meeting_formats", to_field_name="slug", queryset=MeetingFormat.objects.all(),
-        help_text="Meeting format slug: in-person, video or phone.",
+        label="Meets by", empty_label="Any format", help_text="Meeting format slug: in-person, video or phone.",
     )
     accepting = filters.BooleanFilter(
-        field_name="accepting_mentees", label="Accepting mentees", help_text="Only mentors (not) accepting mentees."
+        field_name="accepting_mentees", label="Accepting mentees", help_text="Only mentors (not) accepting mentees.",
+        widget=_AcceptingSelect,
     )
     q = filters.CharFilter(method="search", label="Search", help_text="Words to find in the mentor's name or bio.")
 

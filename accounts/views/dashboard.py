@@ -3,7 +3,7 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db.models import Count, Q
 from django.shortcuts import render
 
-from ..models import Membership, MentorProfile
+from ..models import Membership, MentorProfile, Program
 from ..selectors import profile_completeness, programs_coordinated_by
 
 
@@ -34,7 +34,9 @@ def _program_summaries(user):
 
     Invited people who have not set a password yet still have an unusable one."""
     resident, faculty = Membership.Role.RESIDENT, Membership.Role.FACULTY
-    return programs_coordinated_by(user).annotate(
+    # A fresh queryset: counting through the coordinator filter's own join would
+    # count only the coordinator's membership.
+    return Program.objects.filter(pk__in=programs_coordinated_by(user).values("pk")).select_related("specialty").annotate(
         resident_count=Count("memberships", filter=Q(memberships__role=resident), distinct=True),
         faculty_count=Count("memberships", filter=Q(memberships__role=faculty), distinct=True),
         awaiting_count=Count(

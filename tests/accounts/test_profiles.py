@@ -164,8 +164,18 @@ class TestDashboard:
         html = client_for(resident).get(reverse("accounts:dashboard")).content.decode()
         assert "Your mentee profile is" not in html
 
-    def test_coordinator_sees_only_their_programs_with_head_counts(self, client_for, coordinator, resident, attending, outsider):
-        html = client_for(coordinator).get(reverse("accounts:dashboard")).content.decode()
+    def test_coordinator_sees_only_their_programs_with_head_counts(
+        self, client_for, program, coordinator, resident, other_resident, attending, outsider
+    ):
+        from accounts.models import User
+
+        invitee = User.objects.create_user("invitee@hospital.example", first_name="I", last_name="Nvitee")
+        MembershipFactory(user=invitee, program=program, role="resident")
+        response = client_for(coordinator).get(reverse("accounts:dashboard"))
+        [summary] = response.context["coordinated_programs"]
+        # Alice, Bob and the invitee are residents; Carol is faculty; only the invitee has no password.
+        assert (summary.resident_count, summary.faculty_count, summary.awaiting_count) == (3, 1, 1)
+        html = response.content.decode()
         assert "Internal Medicine Residency" in html
         assert "General Surgery Residency" not in html
 
@@ -214,3 +224,9 @@ class TestDirectoryPage:
         response = client_for(resident).get(reverse("accounts:mentor-directory"))
         assert len(response.context["mentors"]) == 12
         assert "Page 1 of 2" in response.content.decode()
+
+    def test_accepting_filter_keeps_its_choice_and_narrows(self, client_for, resident, attending, other_attending):
+        MentorProfile.objects.filter(user=other_attending).update(accepting_mentees=False)
+        response = client_for(resident).get(reverse("accounts:mentor-directory"), {"accepting": "true"})
+        assert [m.user for m in response.context["mentors"]] == [attending]
+        assert '<option value="true" selected>Accepting now</option>' in response.content.decode()
