@@ -78,10 +78,21 @@ def mentee_profile_update(*, user: User, **fields):
 
 @transaction.atomic
 def mentor_profile_update(*, user: User, **fields):
-    """Create or update ``user``'s mentor profile. Raises ValidationError on bad data."""
+    """Create or update ``user``'s mentor profile. Raises ValidationError on bad data.
+
+    Turning "accepting mentees" off resolves the mentor's pending requests, so no
+    resident is left waiting on someone who will not answer.
+    """
     from .models import MentorProfile
 
-    return _profile_update(_locked_profile(MentorProfile, user), fields)
+    profile = _locked_profile(MentorProfile, user)
+    was_accepting = profile.accepting_mentees
+    profile = _profile_update(profile, fields)
+    if was_accepting and not profile.accepting_mentees:
+        from matching.services.requests import requests_close_for_mentor
+
+        requests_close_for_mentor(mentor=user, actor=user)
+    return profile
 
 
 ACCOUNT_FIELDS = {"first_name", "last_name", "time_zone"}

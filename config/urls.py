@@ -8,6 +8,7 @@ handler500 = "accounts.views.errors.server_error"
 
 urlpatterns = [
     path("", include("accounts.urls")),
+    path("", include("matching.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,0 +1,2 @@
+# API for meetings; matching/api/urls.py joins the routes.
+urlpatterns = []

@@ -1,0 +1,2 @@
+# API for mentorships; matching/api/urls.py joins the routes.
+urlpatterns = []

@@ -1,0 +1,2 @@
+# API for notifications; matching/api/urls.py joins the routes.
+urlpatterns = []

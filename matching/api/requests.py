@@ -1,0 +1,2 @@
+# API for requests; matching/api/urls.py joins the routes.
+urlpatterns = []

@@ -1,0 +1,5 @@
+"""The matching app's API routes under /api/v1/: each area lists its own."""
+
+from . import meetings, mentorships, notifications, requests
+
+urlpatterns = requests.urlpatterns + mentorships.urlpatterns + meetings.urlpatterns + notifications.urlpatterns

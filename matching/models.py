@@ -1,0 +1,438 @@
+"""Who works with whom: requests, mentorships, meetings, plans, check-ins, notifications, audit.
+
+Invariants the database enforces (the services add locked checks on top):
+- at most one pending request per (mentee, mentor); nobody requests themselves;
+- at most one active mentorship per (mentee, mentor) and per (mentee, kind);
+- a mentor's active mentorships never exceed capacity (a locked count in
+  ``mentorship_services``; capacity itself is checked >= 0 on MentorProfile).
+"""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Program
+
+USER = settings.AUTH_USER_MODEL
+
+
+class Kind(models.TextChoices):
+    """Kinds of mentorship: a resident may have a small team, one mentor per kind."""
+
+    CAREER = "career", "Career"
+    RESEARCH = "research", "Research"
+    WELLNESS = "wellness", "Wellness"
+    NEAR_PEER = "near_peer", "Near-peer"
+
+
+class MentorshipRequest(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        EXPIRED = "expired", "Expired"
+        # The mentor stopped accepting mentees while the request was open.
+        CLOSED = "closed", "Closed"
+
+    mentee = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="requests_sent")
+    mentor = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="requests_received")
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="mentorship_requests")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CAREER)
+    message = models.TextField(max_length=2000)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    # The mentor may ask one question before answering; the mentee replies.
+    question = models.TextField(blank=True, max_length=2000)
+    question_asked_at = models.DateTimeField(null=True, blank=True)
+    answer = models.TextField(blank=True, max_length=2000)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    response_note = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    mentorship = models.OneToOneField(
+        "Mentorship", null=True, blank=True, on_delete=models.SET_NULL, related_name="request"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mentee", "mentor"], condition=Q(status="pending"), name="request_one_pending_per_pair"
+            ),
+            models.CheckConstraint(condition=~Q(mentee=F("mentor")), name="request_not_to_self"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "expires_at"]),
+            models.Index(fields=["mentor", "status"]),
+            models.Index(fields=["mentee", "status"]),
+        ]
+
+    def __str__(self):
+        return f"{self.mentee} → {self.mentor} ({self.get_kind_display()}, {self.get_status_display()})"
+
+    def save(self, *args, **kwargs):
+        if self.expires_at is None:
+            days = settings.MENTORMATCH["REQUEST_EXPIRY_DAYS"]
+            self.expires_at = (self.created_at or timezone.now()) + timedelta(days=days)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("matching:request-detail", kwargs={"pk": self.pk})
+
+    @property
+    def is_pending(self):
+        return self.status == self.Status.PENDING
+
+    # Guards: the services check these under a row lock before changing state.
+    def can_accept(self):
+        return self.is_pending
+
+    def can_decline(self):
+        return self.is_pending
+
+    def can_withdraw(self):
+        return self.is_pending
+
+    def can_ask_question(self):
+        return self.is_pending and not self.question
+
+    def can_answer(self):
+        return self.is_pending and bool(self.question) and not self.answer
+
+
+class Mentorship(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        COMPLETED = "completed", "Completed"
+        ENDED = "ended", "Ended"
+
+    class Source(models.TextChoices):
+        REQUEST = "request", "Request"
+        MATCH_RUN = "match_run", "Match run"
+        COORDINATOR = "coordinator", "Coordinator"
+        INTRODUCTION = "introduction", "Introduction"
+
+    mentee = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="mentorships_as_mentee")
+    mentor = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="mentorships_as_mentor")
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="mentorships")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CAREER)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.REQUEST)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    end_reason = models.TextField(blank=True, max_length=2000)
+    # No-fault flag for the coordinator: the mentee would like another mentor.
+    rematch_requested = models.BooleanField(default=False)
+    # The mentee's thank-you note, kept by the mentor (e.g. for a teaching portfolio).
+    thank_you_note = models.TextField(blank=True, max_length=4000)
+    last_checkin_prompt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mentee", "mentor"], condition=Q(status="active"), name="mentorship_one_active_per_pair"
+            ),
+            models.UniqueConstraint(
+                fields=["mentee", "kind"], condition=Q(status="active"), name="mentorship_one_active_per_kind"
+            ),
+            models.CheckConstraint(condition=~Q(mentee=F("mentor")), name="mentorship_not_self"),
+        ]
+        indexes = [models.Index(fields=["mentor", "status"]), models.Index(fields=["program", "status"])]
+
+    def __str__(self):
+        return f"{self.mentor} mentors {self.mentee} ({self.get_kind_display()})"
+
+    def get_absolute_url(self):
+        return reverse("matching:mentorship-detail", kwargs={"pk": self.pk})
+
+    @property
+    def is_active(self):
+        return self.status == self.Status.ACTIVE
+
+    def can_end(self):
+        return self.is_active
+
+    def other_party(self, user):
+        return self.mentor if user.pk == self.mentee_id else self.mentee
+
+
+class Agreement(models.Model):
+    """What the pair agreed when they started: shown at the top of the mentorship page."""
+
+    class Cadence(models.TextChoices):
+        WEEKLY = "weekly", "Every week"
+        BIWEEKLY = "biweekly", "Every two weeks"
+        MONTHLY = "monthly", "Every month"
+        QUARTERLY = "quarterly", "Every three months"
+        AD_HOC = "ad_hoc", "When needed"
+
+    mentorship = models.OneToOneField(Mentorship, on_delete=models.CASCADE, related_name="agreement")
+    cadence = models.CharField(max_length=20, choices=Cadence.choices, default=Cadence.MONTHLY)
+    preferred_channel = models.CharField(max_length=200, blank=True, help_text="e.g. Teams, e-mail, text")
+    expectations = models.TextField(blank=True, max_length=4000)
+    first_goals = models.TextField(blank=True, max_length=4000)
+    updated_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Agreement for {self.mentorship}"
+
+
+class Meeting(models.Model):
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        CONFIRMED = "confirmed", "Confirmed"
+        HELD = "held", "Held"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Format(models.TextChoices):
+        IN_PERSON = "in-person", "In person"
+        VIDEO = "video", "Video"
+        PHONE = "phone", "Phone"
+
+    mentorship = models.ForeignKey(Mentorship, on_delete=models.CASCADE, related_name="meetings")
+    proposed_by = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROPOSED)
+    format = models.CharField(max_length=20, choices=Format.choices, default=Format.VIDEO)
+    duration_minutes = models.PositiveSmallIntegerField(
+        default=30, validators=[MinValueValidator(10), MaxValueValidator(240)]
+    )
+    location = models.CharField(max_length=255, blank=True)
+    video_url = models.URLField(blank=True)
+    # Stored in UTC; shown to each person in their own time zone.
+    start = models.DateTimeField(null=True, blank=True, help_text="The confirmed start.")
+    notes = models.TextField(blank=True, max_length=8000, help_text="Shared notes, after the meeting.")
+    # iCalendar identity: the UID never changes; SEQUENCE grows on each reschedule/cancel.
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sequence = models.PositiveIntegerField(default=0)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="proposed") | Q(status="cancelled") | Q(start__isnull=False),
+                name="meeting_confirmed_has_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "start"])]
+
+    def __str__(self):
+        return f"Meeting {self.get_status_display().lower()} for {self.mentorship}"
+
+    @property
+    def end(self):
+        return self.start + timedelta(minutes=self.duration_minutes) if self.start else None
+
+    def can_confirm(self):
+        return self.status == self.Status.PROPOSED
+
+    def can_reschedule(self):
+        return self.status in (self.Status.PROPOSED, self.Status.CONFIRMED)
+
+    def can_cancel(self):
+        return self.status in (self.Status.PROPOSED, self.Status.CONFIRMED)
+
+    def can_mark_held(self):
+        return self.status == self.Status.CONFIRMED and self.start is not None and self.start <= timezone.now()
+
+
+class MeetingSlot(models.Model):
+    """One of the 1–3 times proposed for a meeting."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="slots")
+    start = models.DateTimeField()
+
+    class Meta:
+        ordering = ["start"]
+        constraints = [models.UniqueConstraint(fields=["meeting", "start"], name="meeting_slot_unique")]
+
+    def __str__(self):
+        return f"{self.start:%Y-%m-%d %H:%M} UTC"
+
+
+class ActionItem(models.Model):
+    """A goal in the pair's action plan."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        DROPPED = "dropped", "Dropped"
+
+    mentorship = models.ForeignKey(Mentorship, on_delete=models.CASCADE, related_name="action_items")
+    title = models.CharField(max_length=200)
+    due_date = models.DateField(null=True, blank=True)
+    owner = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="action_items")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    created_by = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["status", "due_date", "id"]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_open(self):
+        return self.status in (self.Status.OPEN, self.Status.IN_PROGRESS)
+
+    @property
+    def is_overdue(self):
+        return self.is_open and self.due_date is not None and self.due_date < timezone.localdate()
+
+
+class Resource(models.Model):
+    """A link the mentor shares: an article, a course, a fellowship, an opportunity."""
+
+    mentorship = models.ForeignKey(Mentorship, on_delete=models.CASCADE, related_name="resources")
+    shared_by = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=200)
+    url = models.URLField(max_length=500)
+    note = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.title
+
+
+class Introduction(models.Model):
+    """A mentor's warm introduction of their mentee to a colleague in the directory."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED_MEETING = "accepted_meeting", "Accepted: a meeting"
+        ACCEPTED_MENTORSHIP = "accepted_mentorship", "Accepted: a mentorship"
+        DECLINED = "declined", "Declined"
+
+    mentorship = models.ForeignKey(Mentorship, on_delete=models.CASCADE, related_name="introductions")
+    colleague = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="introductions_received")
+    note = models.TextField(max_length=2000)
+    kind = models.CharField(
+        max_length=20, choices=Kind.choices, default=Kind.RESEARCH, help_text="The kind of mentorship proposed."
+    )
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.PENDING)
+    response_note = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mentorship", "colleague"], condition=Q(status="pending"), name="introduction_one_pending"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Introduction of {self.mentorship.mentee} to {self.colleague}"
+
+
+class CheckIn(models.Model):
+    """A short rating of how the mentorship is going. Confidential: the program's
+    coordinators see it; the other person never does."""
+
+    mentorship = models.ForeignKey(Mentorship, on_delete=models.CASCADE, related_name="checkins")
+    author = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="checkins")
+    rating = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
+    comment = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(rating__gte=1) & Q(rating__lte=5), name="checkin_rating_1_to_5"),
+        ]
+
+    def __str__(self):
+        return f"Check-in {self.rating}/5 by {self.author}"
+
+
+class Notification(models.Model):
+    """One event for one person: shown in the app (the bell) and e-mailed.
+
+    ``dedup_key`` is unique: creating the same notification twice (a re-delivered
+    task, a retried request) is a no-op, and so is e-mailing it twice.
+    """
+
+    class Delivery(models.TextChoices):
+        IMMEDIATE = "immediate", "Right away"
+        DIGEST = "digest", "In a daily digest"
+
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="notifications")
+    event = models.CharField(max_length=50)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    dedup_key = models.CharField(max_length=200, unique=True)
+    # Meeting e-mails carry the meeting's .ics invitation (or its cancellation).
+    meeting = models.ForeignKey("Meeting", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"]), models.Index(fields=["emailed_at", "created_at"])]
+
+    def __str__(self):
+        return f"{self.event} for {self.user}: {self.title}"
+
+
+class NotificationPreference(models.Model):
+    user = models.OneToOneField(USER, on_delete=models.CASCADE, related_name="notification_preference")
+    delivery = models.CharField(
+        max_length=20, choices=Notification.Delivery.choices, default=Notification.Delivery.IMMEDIATE
+    )
+
+    def __str__(self):
+        return f"{self.user}: {self.get_delivery_display()}"
+
+
+class AuditEntry(models.Model):
+    """Append-only record of a state change: who, what, when, before and after, why."""
+
+    actor = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    program = models.ForeignKey(Program, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=60)
+    object_type = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=40)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["program", "created_at"]), models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor}: {self.action} {self.object_type} {self.object_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("Audit entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Audit entries cannot be deleted.")

@@ -1,0 +1,64 @@
+"""Permission rules for mentorships: the one place pages and the API ask.
+
+Objects that carry a mentorship (meetings, action items, resources, check-ins,
+introductions) are checked through it with ``mentorship_of``.
+"""
+
+import rules
+
+from accounts.models import Membership
+from accounts.rules import is_resident
+
+
+def mentorship_of(obj):
+    """The mentorship an object belongs to (or the object itself)."""
+    return getattr(obj, "mentorship", None) if not hasattr(obj, "mentee_id") else obj
+
+
+@rules.predicate
+def is_mentee_in(user, obj):
+    m = mentorship_of(obj)
+    return m is not None and user.is_authenticated and m.mentee_id == user.pk
+
+
+@rules.predicate
+def is_mentor_in(user, obj):
+    m = mentorship_of(obj)
+    return m is not None and user.is_authenticated and m.mentor_id == user.pk
+
+
+@rules.predicate
+def coordinates_its_program(user, obj):
+    program_id = getattr(obj, "program_id", None)
+    if program_id is None:
+        m = mentorship_of(obj)
+        program_id = getattr(m, "program_id", None)
+    return (
+        program_id is not None
+        and user.is_authenticated
+        and Membership.objects.filter(user=user, program_id=program_id, role=Membership.Role.COORDINATOR).exists()
+    )
+
+
+@rules.predicate
+def is_listed_mentor(user, other):
+    return other is not None and hasattr(other, "mentor_profile") and other.pk != user.pk
+
+
+is_party = is_mentee_in | is_mentor_in
+
+# Requests: the mentee and mentor are the request's parties (the same field names).
+rules.add_perm("matching.request_mentor", is_resident & is_listed_mentor)
+rules.add_perm("matching.view_request", is_party | coordinates_its_program)
+rules.add_perm("matching.respond_to_request", is_mentor_in)  # accept, decline, ask a question
+rules.add_perm("matching.withdraw_request", is_mentee_in)  # withdraw, answer the question
+
+# Mentorships and what hangs off them.
+rules.add_perm("matching.view_mentorship", is_party | coordinates_its_program)
+rules.add_perm("matching.work_in_mentorship", is_party)  # meetings, agreement, action plan, end
+rules.add_perm("matching.share_resource", is_mentor_in)
+rules.add_perm("matching.introduce", is_mentor_in)
+rules.add_perm("matching.leave_thank_you", is_mentee_in)
+rules.add_perm("matching.check_in", is_party)
+# Check-in answers are confidential to the program's coordinators, never the other party.
+rules.add_perm("matching.view_checkins", coordinates_its_program)

@@ -1,0 +1,121 @@
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import MentorProfile
+
+from ..audit import audit_log
+from ..models import Agreement, Meeting, Mentorship
+from ..notifications import notify
+
+
+def active_mentee_count(mentor) -> int:
+    return Mentorship.objects.filter(mentor=mentor, status=Mentorship.Status.ACTIVE).count()
+
+
+def _lock_mentor_profile(mentor) -> MentorProfile:
+    """Lock the mentor's profile row: every capacity check for this mentor queues here,
+    so two accepts cannot both see the last free spot."""
+    profile = MentorProfile.objects.select_for_update().filter(user=mentor).first()
+    if profile is None:
+        raise ValidationError(f"{mentor.full_name} has no mentor profile.")
+    return profile
+
+
+@transaction.atomic
+def mentorship_create(*, mentee, mentor, program, kind, source, actor, check_accepting=False) -> Mentorship:
+    """Start a mentorship within the mentor's capacity.
+
+    Raises ValidationError when the mentor is full, or the pair (or the mentee's
+    mentorship of this kind) is already active.
+    """
+    if mentee.pk == mentor.pk:
+        raise ValidationError("Nobody can mentor themselves.")
+    profile = _lock_mentor_profile(mentor)
+    if check_accepting and not profile.accepting_mentees:
+        raise ValidationError(f"{mentor.full_name} is not accepting new mentees.")
+    taken = active_mentee_count(mentor)
+    if taken >= profile.capacity:
+        raise ValidationError(
+            f"{mentor.full_name} has no open spot left ({taken} of {profile.capacity} taken)."
+        )
+    active = Mentorship.objects.filter(mentee=mentee, status=Mentorship.Status.ACTIVE)
+    if active.filter(mentor=mentor).exists():
+        raise ValidationError(f"{mentee.full_name} and {mentor.full_name} already have an active mentorship.")
+    if active.filter(kind=kind).exists():
+        label = dict(Mentorship._meta.get_field("kind").choices)[kind].lower()
+        raise ValidationError(f"{mentee.full_name} already has an active {label} mentor.")
+    try:
+        # A savepoint: if a concurrent insert wins the unique constraint, say so plainly.
+        with transaction.atomic():
+            mentorship = Mentorship.objects.create(
+                mentee=mentee, mentor=mentor, program=program, kind=kind, source=source
+            )
+    except IntegrityError as exc:
+        raise ValidationError("This mentorship was just started by someone else.") from exc
+    Agreement.objects.create(mentorship=mentorship)
+    audit_log(actor=actor, action="mentorship.start", obj=mentorship, after={"kind": kind, "source": source})
+    return mentorship
+
+
+def _future_meetings(mentorship):
+    return mentorship.meetings.filter(
+        status__in=[Meeting.Status.PROPOSED, Meeting.Status.CONFIRMED]
+    ).exclude(start__lt=timezone.now())
+
+
+@transaction.atomic
+def mentorship_end(*, mentorship, actor, reason: str, completed: bool, rematch: bool = False) -> Mentorship:
+    """End (or complete) a mentorship. Future meetings are cancelled, with their invitations."""
+    mentorship = Mentorship.objects.select_for_update().get(pk=mentorship.pk)
+    if not actor.has_perm("matching.work_in_mentorship", mentorship):
+        raise PermissionDenied
+    if not mentorship.can_end():
+        raise ValidationError("This mentorship has already ended.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Please say briefly why the mentorship is ending."})
+    before = {"status": mentorship.status}
+    mentorship.status = Mentorship.Status.COMPLETED if completed else Mentorship.Status.ENDED
+    mentorship.ended_at = timezone.now()
+    mentorship.ended_by = actor
+    mentorship.end_reason = reason.strip()
+    mentorship.rematch_requested = rematch and actor.pk == mentorship.mentee_id
+    mentorship.save(update_fields=["status", "ended_at", "ended_by", "end_reason", "rematch_requested"])
+
+    from .meetings import meeting_cancel
+
+    for meeting in _future_meetings(mentorship):
+        meeting_cancel(meeting=meeting, actor=actor, reason="The mentorship ended.")
+
+    audit_log(
+        actor=actor, action="mentorship.complete" if completed else "mentorship.end", obj=mentorship,
+        before=before, after={"status": mentorship.status, "rematch_requested": mentorship.rematch_requested},
+        reason=mentorship.end_reason,
+    )
+    other = mentorship.other_party(actor)
+    verb = "completed" if completed else "ended"
+    notify(
+        event="mentorship.ended", user=other, url=mentorship.get_absolute_url(),
+        title=f"{actor.full_name} {verb} your mentorship",
+        body=mentorship.end_reason,
+        dedup_key=f"mentorship:{mentorship.pk}:ended",
+    )
+    return mentorship
+
+
+@transaction.atomic
+def mentorship_leave_thank_you(*, mentorship, actor, note: str) -> Mentorship:
+    mentorship = Mentorship.objects.select_for_update().get(pk=mentorship.pk)
+    if not actor.has_perm("matching.leave_thank_you", mentorship):
+        raise PermissionDenied
+    if not note.strip():
+        raise ValidationError({"note": "Write a few words of thanks."})
+    mentorship.thank_you_note = note.strip()
+    mentorship.save(update_fields=["thank_you_note"])
+    audit_log(actor=actor, action="mentorship.thank_you", obj=mentorship)
+    notify(
+        event="mentorship.thank_you", user=mentorship.mentor, url=mentorship.get_absolute_url(),
+        title=f"{actor.full_name} left you a thank-you note", body=mentorship.thank_you_note,
+        dedup_key=f"mentorship:{mentorship.pk}:thanks:{timezone.now():%Y%m%d%H%M%S}",
+    )
+    return mentorship

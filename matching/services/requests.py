@@ -1,0 +1,240 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Membership, MentorProfile, User
+
+from ..audit import audit_log
+from ..models import Kind, Mentorship, MentorshipRequest
+from ..notifications import notify
+from .mentorships import active_mentee_count, mentorship_create
+
+Status = MentorshipRequest.Status
+
+
+def _mentee_program(mentee):
+    membership = (
+        Membership.objects.filter(user=mentee, role=Membership.Role.RESIDENT).select_related("program").first()
+    )
+    if membership is None:
+        raise ValidationError("Only residents on a program's roster can request a mentor.")
+    return membership.program
+
+
+def _locked_request(request) -> MentorshipRequest:
+    return MentorshipRequest.objects.select_for_update().select_related("mentee", "mentor").get(pk=request.pk)
+
+
+@transaction.atomic
+def request_create(*, mentee, mentor, kind: str, message: str) -> MentorshipRequest:
+    """A resident asks ``mentor`` to mentor them."""
+    if not mentee.has_perm("matching.request_mentor", mentor):
+        raise PermissionDenied
+    if kind not in Kind.values:
+        raise ValidationError({"kind": "Choose a kind of mentorship."})
+    if not message.strip():
+        raise ValidationError({"message": "Write a short message: who you are and what you hope for."})
+    # Serialise this mentee's requests, so the pending cap holds under double submits.
+    User.objects.select_for_update().get(pk=mentee.pk)
+    program = _mentee_program(mentee)
+    profile = MentorProfile.objects.get(user=mentor)
+    if not profile.accepting_mentees:
+        raise ValidationError(f"{mentor.full_name} is not accepting new mentees right now.")
+    if active_mentee_count(mentor) >= profile.capacity:
+        raise ValidationError(f"{mentor.full_name} has no open spot right now.")
+    pending = MentorshipRequest.objects.filter(mentee=mentee, status=Status.PENDING)
+    if pending.filter(mentor=mentor).exists():
+        raise ValidationError(f"You already have a pending request to {mentor.full_name}.")
+    limit = settings.MENTORMATCH["MAX_PENDING_REQUESTS"]
+    if pending.count() >= limit:
+        raise ValidationError(
+            f"You have {limit} pending requests, the most at once. Withdraw one or wait for an answer."
+        )
+    active = Mentorship.objects.filter(mentee=mentee, status=Mentorship.Status.ACTIVE)
+    if active.filter(mentor=mentor).exists():
+        raise ValidationError(f"{mentor.full_name} is already your mentor.")
+    if active.filter(kind=kind).exists():
+        raise ValidationError({"kind": f"You already have an active {Kind(kind).label.lower()} mentor."})
+    try:
+        with transaction.atomic():
+            request = MentorshipRequest.objects.create(
+                mentee=mentee, mentor=mentor, program=program, kind=kind, message=message.strip()
+            )
+    except IntegrityError as exc:
+        raise ValidationError(f"You already have a pending request to {mentor.full_name}.") from exc
+    audit_log(actor=mentee, action="request.create", obj=request, after={"status": request.status, "kind": kind})
+    notify(
+        event="request.new", user=mentor, url=request.get_absolute_url(),
+        title=f"{mentee.full_name} asked you to be their {Kind(kind).label.lower()} mentor",
+        body=request.message, dedup_key=f"request:{request.pk}:new",
+    )
+    return request
+
+
+def _resolve(request, *, actor, status, note="", action):
+    before = {"status": request.status}
+    request.status = status
+    request.response_note = note.strip()
+    request.resolved_at = timezone.now()
+    request.save(update_fields=["status", "response_note", "resolved_at", "mentorship"])
+    audit_log(actor=actor, action=action, obj=request, before=before, after={"status": status}, reason=request.response_note)
+
+
+@transaction.atomic
+def request_accept(*, request, actor, note: str = "") -> Mentorship:
+    """The mentor accepts: the mentorship starts, within capacity, or a clear error."""
+    request = _locked_request(request)
+    if not actor.has_perm("matching.respond_to_request", request):
+        raise PermissionDenied
+    if not request.can_accept():
+        raise ValidationError(f"This request is already {request.get_status_display().lower()}.")
+    mentorship = mentorship_create(
+        mentee=request.mentee, mentor=request.mentor, program=request.program, kind=request.kind,
+        source=Mentorship.Source.REQUEST, actor=actor,
+    )
+    request.mentorship = mentorship
+    _resolve(request, actor=actor, status=Status.ACCEPTED, note=note, action="request.accept")
+    notify(
+        event="request.accepted", user=request.mentee, url=mentorship.get_absolute_url(),
+        title=f"{request.mentor.full_name} accepted your request",
+        body=request.response_note, dedup_key=f"request:{request.pk}:accepted",
+    )
+    return mentorship
+
+
+@transaction.atomic
+def request_decline(*, request, actor, note: str = "") -> MentorshipRequest:
+    request = _locked_request(request)
+    if not actor.has_perm("matching.respond_to_request", request):
+        raise PermissionDenied
+    if not request.can_decline():
+        raise ValidationError(f"This request is already {request.get_status_display().lower()}.")
+    _resolve(request, actor=actor, status=Status.DECLINED, note=note, action="request.decline")
+    notify(
+        event="request.declined", user=request.mentee, url=request.get_absolute_url(),
+        title=f"{request.mentor.full_name} can't take you on right now",
+        body=request.response_note or "Other mentors are in the directory; your request count is free again.",
+        dedup_key=f"request:{request.pk}:declined",
+    )
+    return request
+
+
+@transaction.atomic
+def request_withdraw(*, request, actor) -> MentorshipRequest:
+    request = _locked_request(request)
+    if not actor.has_perm("matching.withdraw_request", request):
+        raise PermissionDenied
+    if not request.can_withdraw():
+        raise ValidationError(f"This request is already {request.get_status_display().lower()}.")
+    _resolve(request, actor=actor, status=Status.WITHDRAWN, action="request.withdraw")
+    return request
+
+
+@transaction.atomic
+def request_ask_question(*, request, actor, question: str) -> MentorshipRequest:
+    request = _locked_request(request)
+    if not actor.has_perm("matching.respond_to_request", request):
+        raise PermissionDenied
+    if not request.can_ask_question():
+        raise ValidationError("You can ask one question while the request is pending.")
+    if not question.strip():
+        raise ValidationError({"question": "Write your question."})
+    request.question = question.strip()
+    request.question_asked_at = timezone.now()
+    request.save(update_fields=["question", "question_asked_at"])
+    audit_log(actor=actor, action="request.question", obj=request)
+    notify(
+        event="request.question", user=request.mentee, url=request.get_absolute_url(),
+        title=f"{request.mentor.full_name} has a question about your request", body=request.question,
+        dedup_key=f"request:{request.pk}:question",
+    )
+    return request
+
+
+@transaction.atomic
+def request_answer(*, request, actor, answer: str) -> MentorshipRequest:
+    request = _locked_request(request)
+    if not actor.has_perm("matching.withdraw_request", request):
+        raise PermissionDenied
+    if not request.can_answer():
+        raise ValidationError("There is no open question to answer.")
+    if not answer.strip():
+        raise ValidationError({"answer": "Write your answer."})
+    request.answer = answer.strip()
+    request.answered_at = timezone.now()
+    request.save(update_fields=["answer", "answered_at"])
+    audit_log(actor=actor, action="request.answer", obj=request)
+    notify(
+        event="request.answered", user=request.mentor, url=request.get_absolute_url(),
+        title=f"{request.mentee.full_name} answered your question", body=request.answer,
+        dedup_key=f"request:{request.pk}:answered",
+    )
+    return request
+
+
+@transaction.atomic
+def requests_close_for_mentor(*, mentor, actor) -> int:
+    """The mentor stopped accepting mentees: resolve their pending requests, not orphan them."""
+    closed = 0
+    for request in MentorshipRequest.objects.select_for_update().filter(mentor=mentor, status=Status.PENDING):
+        _resolve(
+            request, actor=actor, status=Status.CLOSED, action="request.close",
+            note=f"{mentor.full_name} has stopped accepting new mentees for now.",
+        )
+        notify(
+            event="request.closed", user=request.mentee, url=request.get_absolute_url(),
+            title=f"{mentor.full_name} is no longer accepting mentees",
+            body="Your request was closed; it no longer counts against your pending requests. "
+            "Other mentors are waiting in the directory.",
+            dedup_key=f"request:{request.pk}:closed",
+        )
+        closed += 1
+    return closed
+
+
+def requests_expire(*, now=None) -> int:
+    """Periodic: expire requests unanswered past their deadline. Each is claimed with a
+    conditional UPDATE, so two overlapping runs expire (and notify) once."""
+    now = now or timezone.now()
+    expired = 0
+    for pk in MentorshipRequest.objects.filter(status=Status.PENDING, expires_at__lte=now).values_list("pk", flat=True):
+        with transaction.atomic():
+            if not MentorshipRequest.objects.filter(pk=pk, status=Status.PENDING).update(
+                status=Status.EXPIRED, resolved_at=now
+            ):
+                continue
+            request = MentorshipRequest.objects.select_related("mentee", "mentor").get(pk=pk)
+            audit_log(actor=None, action="request.expire", obj=request, before={"status": "pending"}, after={"status": "expired"})
+            notify(
+                event="request.expired", user=request.mentee, url=request.get_absolute_url(),
+                title=f"Your request to {request.mentor.full_name} expired",
+                body="There was no answer in time. It no longer counts against your pending requests.",
+                dedup_key=f"request:{pk}:expired",
+            )
+            expired += 1
+    return expired
+
+
+def requests_remind(*, now=None, before_expiry=timedelta(days=3)) -> int:
+    """Periodic: remind mentors of requests that expire within ``before_expiry``, once each."""
+    now = now or timezone.now()
+    reminded = 0
+    due = MentorshipRequest.objects.filter(
+        status=Status.PENDING, reminded_at__isnull=True, expires_at__gt=now, expires_at__lte=now + before_expiry
+    ).values_list("pk", flat=True)
+    for pk in due:
+        with transaction.atomic():
+            if not MentorshipRequest.objects.filter(pk=pk, reminded_at__isnull=True).update(reminded_at=now):
+                continue
+            request = MentorshipRequest.objects.select_related("mentee", "mentor").get(pk=pk)
+            notify(
+                event="request.reminder", user=request.mentor, url=request.get_absolute_url(),
+                title=f"{request.mentee.full_name} is waiting for your answer",
+                body=f"The request expires on {timezone.localtime(request.expires_at):%B %-d}.",
+                dedup_key=f"request:{pk}:reminder",
+            )
+            reminded += 1
+    return reminded

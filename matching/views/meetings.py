@@ -1,0 +1,2 @@
+# Pages for meetings. Each view module lists its own routes; matching/urls.py joins them.
+urlpatterns = []

@@ -1,0 +1,2 @@
+# Pages for mentorships. Each view module lists its own routes; matching/urls.py joins them.
+urlpatterns = []

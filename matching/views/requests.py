@@ -1,0 +1,2 @@
+# Pages for requests. Each view module lists its own routes; matching/urls.py joins them.
+urlpatterns = []
