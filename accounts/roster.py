@@ -555,7 +555,7 @@ def roster_import_apply(*, roster_import: RosterImport, actor: User) -> RosterAp
 
 @transaction.atomic
 def _apply(*, roster_import: RosterImport, actor: User) -> RosterApplyResult:
-    roster_import = RosterImport.objects.select_for_update().select_related("program").get(pk=roster_import.pk)
+    roster_import = RosterImport.objects.select_for_update(of=("self",)).select_related("program").get(pk=roster_import.pk)
     if roster_import.status == RosterImport.Status.APPLIED:
         raise ValidationError("This file has already been imported.", code="applied")
     program = roster_import.program

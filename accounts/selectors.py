@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Greatest
 
 from .models import AvailabilityWindow, Membership, MentorProfile, Program, User
 
@@ -37,10 +38,27 @@ def roster_of(program) -> QuerySet[Membership]:
     )
 
 
+def _active_mentee_count(user_ref: str):
+    """A subquery counting the active mentorships of the mentor ``user_ref`` points at."""
+    from matching.models import Mentorship  # matching builds on accounts, not the reverse
+
+    active = (
+        Mentorship.objects.filter(mentor=OuterRef(user_ref), status=Mentorship.Status.ACTIVE)
+        .order_by()
+        .values("mentor")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(active), 0)
+
+
 def mentor_directory() -> QuerySet[MentorProfile]:
-    """Mentor profiles every signed-in user may browse."""
+    """Mentor profiles every signed-in user may browse, each with ``active_mentee_count``
+    and ``open_spots`` (capacity left, never below 0) counted in the same query."""
     return (
         MentorProfile.objects.filter(user__is_active=True)
+        .annotate(active_mentee_count=_active_mentee_count("user_id"))
+        .annotate(open_spots=Greatest(F("capacity") - F("active_mentee_count"), 0))
         .select_related("user", "specialty", "subspecialty", "academic_rank", "career_stage")
         .prefetch_related(
             "expertise", "interests", "languages", "meeting_formats",
@@ -51,10 +69,16 @@ def mentor_directory() -> QuerySet[MentorProfile]:
 
 
 def person(pk) -> User:
-    return User.objects.select_related(
-        "mentee_profile__career_stage", "mentor_profile__specialty", "mentor_profile__subspecialty",
-        "mentor_profile__academic_rank", "mentor_profile__career_stage",
-    ).get(pk=pk)
+    """One person; a mentor comes with ``active_mentee_count`` and ``open_spots``, as in the directory."""
+    return (
+        User.objects.select_related(
+            "mentee_profile__career_stage", "mentor_profile__specialty", "mentor_profile__subspecialty",
+            "mentor_profile__academic_rank", "mentor_profile__career_stage",
+        )
+        .annotate(active_mentee_count=_active_mentee_count("pk"))
+        .annotate(open_spots=Greatest(F("mentor_profile__capacity") - F("active_mentee_count"), 0))
+        .get(pk=pk)
+    )
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -27,3 +28,42 @@ app.conf.update(
     broker_transport_options={"visibility_timeout": 3600},
 )
 app.autodiscover_tasks()
+
+# The one beat schedule. Crontabs are read in the app's time zone (CELERY_TIMEZONE =
+# TIME_ZONE). Every periodic task scans the database and claims rows, so a late,
+# repeated or overlapping run is harmless; ``expires`` drops runs that queued up
+# behind a stopped worker rather than running them all at once.
+HOUR = 3600
+app.conf.beat_schedule = {
+    "expire-requests": {
+        "task": "matching.tasks.expire_requests",
+        "schedule": crontab(minute=5),
+        "options": {"expires": HOUR},
+    },
+    "remind-requests": {
+        "task": "matching.tasks.remind_requests",
+        "schedule": crontab(hour=8, minute=0),
+        "options": {"expires": 12 * HOUR},
+    },
+    "remind-meetings-tomorrow": {
+        "task": "matching.tasks.remind_meetings_tomorrow",
+        "schedule": crontab(minute=20),
+        "options": {"expires": HOUR},
+    },
+    "prompt-checkins": {
+        "task": "matching.tasks.prompt_checkins",
+        "schedule": crontab(hour=9, minute=30),
+        "options": {"expires": 12 * HOUR},
+    },
+    "send-daily-digests": {
+        "task": "matching.tasks.send_daily_digests",
+        "schedule": crontab(hour=7, minute=0),
+        "options": {"expires": 12 * HOUR},
+    },
+    # Re-enqueues notification e-mails whose on-commit task never reached the broker.
+    "email-unsent-notifications": {
+        "task": "matching.tasks.email_unsent_notifications",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 15 * 60},
+    },
+}

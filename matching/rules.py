@@ -45,6 +45,11 @@ def is_listed_mentor(user, other):
     return other is not None and hasattr(other, "mentor_profile") and other.pk != user.pk
 
 
+@rules.predicate
+def is_introduced_colleague(user, introduction):
+    return introduction is not None and user.is_authenticated and introduction.colleague_id == user.pk
+
+
 is_party = is_mentee_in | is_mentor_in
 
 # Requests: the mentee and mentor are the request's parties (the same field names).
@@ -58,6 +63,7 @@ rules.add_perm("matching.view_mentorship", is_party | coordinates_its_program)
 rules.add_perm("matching.work_in_mentorship", is_party)  # meetings, agreement, action plan, end
 rules.add_perm("matching.share_resource", is_mentor_in)
 rules.add_perm("matching.introduce", is_mentor_in)
+rules.add_perm("matching.respond_to_introduction", is_introduced_colleague)
 rules.add_perm("matching.leave_thank_you", is_mentee_in)
 rules.add_perm("matching.check_in", is_party)
 # Check-in answers are confidential to the program's coordinators, never the other party.

@@ -13,3 +13,291 @@ def requests_for(user) -> QuerySet[MentorshipRequest]:
 def mentorships_for(user) -> QuerySet[Mentorship]:
     """Mentorships ``user`` is a party to."""
     return Mentorship.objects.filter(Q(mentee=user) | Q(mentor=user)).select_related("mentee", "mentor", "program")
+
+
+# --- Requests: the lists on /requests/ and /api/v1/requests/, and the dashboards.
+
+# Which side of a request a list shows: requests I sent, I received, or my programs' (coordinators).
+REQUEST_ROLES = {"received": "Received", "sent": "Sent", "program": "My programs"}
+# Status tabs; "closed" gathers the ways a request ends without an answer.
+REQUEST_STATUS_GROUPS = {
+    "pending": [MentorshipRequest.Status.PENDING],
+    "accepted": [MentorshipRequest.Status.ACCEPTED],
+    "declined": [MentorshipRequest.Status.DECLINED],
+    "closed": [MentorshipRequest.Status.WITHDRAWN, MentorshipRequest.Status.EXPIRED, MentorshipRequest.Status.CLOSED],
+}
+
+
+def _waiting_for(user):
+    """True on a pending request whose next move is ``user``'s: the mentor answers unless a
+    question is open; the mentee answers an open question."""
+    from django.db.models import BooleanField, Case, Value, When
+
+    pending = Q(status=MentorshipRequest.Status.PENDING)
+    open_question = ~Q(question="") & Q(answer="")
+    return Case(
+        When(pending & Q(mentor=user) & ~open_question, then=Value(True)),
+        When(pending & Q(mentee=user) & open_question, then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
+
+
+def requests_visible_to(user) -> QuerySet[MentorshipRequest]:
+    """Requests ``user`` sent, received, or that belong to a program they coordinate."""
+    from accounts.models import Membership
+
+    coordinated = Membership.objects.filter(user=user, role=Membership.Role.COORDINATOR).values("program_id")
+    return MentorshipRequest.objects.filter(
+        Q(mentee=user) | Q(mentor=user) | Q(program_id__in=coordinated)
+    ).select_related("mentee", "mentor", "program")
+
+
+def request_list(user, *, role: str = "", status: str = "") -> QuerySet[MentorshipRequest]:
+    """One side of ``user``'s requests (``role``: sent, received, program; empty: all they
+    may see), narrowed to a status group or a single status. The requests waiting for
+    ``user``'s move come first, then the newest."""
+    if role == "sent":
+        requests = requests_for(user).filter(mentee=user)
+    elif role == "received":
+        requests = requests_for(user).filter(mentor=user)
+    elif role == "program":
+        requests = requests_visible_to(user).exclude(Q(mentee=user) | Q(mentor=user))
+    else:
+        requests = requests_visible_to(user)
+    if status in REQUEST_STATUS_GROUPS:
+        requests = requests.filter(status__in=REQUEST_STATUS_GROUPS[status])
+    elif status:
+        requests = requests.filter(status=status)
+    return requests.annotate(waiting_for_me=_waiting_for(user)).order_by("-waiting_for_me", "-created_at", "-id")
+
+
+def request_counts(requests: QuerySet[MentorshipRequest]) -> dict[str, int]:
+    """How many of ``requests`` fall in each status tab, in one query."""
+    from django.db.models import Count
+
+    return requests.order_by().aggregate(
+        **{group: Count("pk", filter=Q(status__in=statuses)) for group, statuses in REQUEST_STATUS_GROUPS.items()}
+    )
+
+
+def request_for_page(pk) -> MentorshipRequest:
+    """One request with what its page shows: both people, the program, the mentee's
+    profile (the mentor reads it before answering) and the mentorship it started."""
+    return (
+        MentorshipRequest.objects.select_related(
+            "mentee__mentee_profile__career_stage", "mentor__mentor_profile", "program", "mentorship"
+        )
+        .prefetch_related("mentee__mentee_profile__goals")
+        .get(pk=pk)
+    )
+
+
+# --- Dashboards. Each is one query (joined, sliced); none runs per row.
+
+DASHBOARD_ROWS = 5
+
+
+def active_mentorships_as_mentee(user) -> QuerySet[Mentorship]:
+    return (
+        Mentorship.objects.filter(mentee=user, status=Mentorship.Status.ACTIVE)
+        .select_related("mentor__mentor_profile__specialty", "mentor__mentor_profile__academic_rank")
+        .order_by("kind", "-started_at")
+    )
+
+
+def active_mentorships_as_mentor(user) -> QuerySet[Mentorship]:
+    return (
+        Mentorship.objects.filter(mentor=user, status=Mentorship.Status.ACTIVE)
+        .select_related("mentee__mentee_profile__career_stage")
+        .order_by("mentee__last_name", "mentee__first_name", "pk")
+    )
+
+
+def pending_requests_sent(user) -> QuerySet[MentorshipRequest]:
+    return request_list(user, role="sent", status="pending")
+
+
+def pending_requests_received(user) -> QuerySet[MentorshipRequest]:
+    """Pending requests to ``user``; those waiting for their answer first."""
+    return request_list(user, role="received", status="pending")
+
+
+def upcoming_meetings_for(user, *, now=None):
+    """Confirmed meetings still ahead in ``user``'s active mentorships, soonest first."""
+    from django.utils import timezone
+
+    from .models import Meeting
+
+    return (
+        Meeting.objects.filter(
+            Q(mentorship__mentee=user) | Q(mentorship__mentor=user),
+            mentorship__status=Mentorship.Status.ACTIVE,
+            status=Meeting.Status.CONFIRMED,
+            start__gte=now or timezone.now(),
+        )
+        .select_related("mentorship__mentee", "mentorship__mentor")
+        .order_by("start", "pk")
+    )
+
+
+def open_action_items_for(user):
+    """Goals ``user`` owns that are still open, in active mentorships: overdue and soonest due first."""
+    from django.db.models import F
+
+    from .models import ActionItem
+
+    return (
+        ActionItem.objects.filter(
+            owner=user,
+            status__in=[ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS],
+            mentorship__status=Mentorship.Status.ACTIVE,
+        )
+        .select_related("mentorship__mentor", "mentorship__mentee")
+        .order_by(F("due_date").asc(nulls_last=True), "pk")
+    )
+
+
+# --- Meetings.
+
+
+def _meetings_base() -> QuerySet:
+    from .models import Meeting
+
+    return Meeting.objects.select_related(
+        "mentorship__mentee", "mentorship__mentor", "mentorship__program", "proposed_by", "cancelled_by"
+    ).prefetch_related("slots")
+
+
+def meetings_for(user) -> QuerySet:
+    """Meetings ``user`` may see: their own mentorships' and, for a coordinator, their
+    programs' (the rule ``matching.view_mentorship``)."""
+    from accounts.models import Membership
+
+    coordinated = Membership.objects.filter(user=user, role=Membership.Role.COORDINATOR).values("program_id")
+    return _meetings_base().filter(
+        Q(mentorship__mentee=user) | Q(mentorship__mentor=user) | Q(mentorship__program_id__in=coordinated)
+    )
+
+
+def meetings_of(mentorship) -> QuerySet:
+    """One mentorship's meetings, annotated ``is_upcoming`` (proposed, or confirmed and
+    not yet started): upcoming first, soonest first; then the rest, latest first."""
+    from django.db.models import BooleanField, Case, F, Value, When
+    from django.utils import timezone
+
+    from .models import Meeting
+
+    upcoming = Q(status=Meeting.Status.PROPOSED) | Q(status=Meeting.Status.CONFIRMED, start__gt=timezone.now())
+    return (
+        _meetings_base()
+        .filter(mentorship=mentorship)
+        .annotate(
+            is_upcoming=Case(When(upcoming, then=Value(True)), default=Value(False), output_field=BooleanField()),
+            upcoming_start=Case(When(upcoming, then=F("start"))),
+            past_start=Case(When(~upcoming, then=F("start"))),
+        )
+        .order_by(
+            "-is_upcoming", F("upcoming_start").asc(nulls_first=True), F("past_start").desc(nulls_last=True),
+            "-created_at", "-id",
+        )
+    )
+
+
+# --- Mentorship pages (the pair's shared page, the action plan, resources, introductions).
+
+
+def mentorships_for_page(user) -> QuerySet[Mentorship]:
+    """``user``'s mentorships, active first, then past ones, newest first within each."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    return (
+        mentorships_for(user)
+        .select_related("agreement")
+        .annotate(
+            _past=Case(When(status=Mentorship.Status.ACTIVE, then=Value(0)), default=Value(1), output_field=IntegerField())
+        )
+        .order_by("_past", "-started_at", "-id")
+    )
+
+
+def mentorship_with_details(pk) -> Mentorship:
+    """One mentorship with what its page shows at the top. Raises Mentorship.DoesNotExist.
+    The caller asks ``matching.view_mentorship`` before showing it."""
+    return Mentorship.objects.select_related("mentee", "mentor", "program", "agreement", "ended_by").get(pk=pk)
+
+
+def action_plan_of(mentorship):
+    """Goals: open and in progress first (soonest due first, undated last), then done and dropped."""
+    from django.db.models import Case, F, IntegerField, Value, When
+
+    from .models import ActionItem
+
+    open_statuses = [ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS]
+    return (
+        ActionItem.objects.filter(mentorship=mentorship)
+        .select_related("owner")
+        .annotate(_closed=Case(When(status__in=open_statuses, then=Value(0)), default=Value(1), output_field=IntegerField()))
+        .order_by("_closed", F("due_date").asc(nulls_last=True), "id")
+    )
+
+
+def resources_of(mentorship):
+    from .models import Resource
+
+    return Resource.objects.filter(mentorship=mentorship).select_related("shared_by")
+
+
+def introductions_made_in(mentorship):
+    """Introductions the mentor made for the mentee in this mentorship."""
+    from .models import Introduction
+
+    return Introduction.objects.filter(mentorship=mentorship).select_related("colleague")
+
+
+def introductions_received_by(user):
+    """Introductions to ``user`` as the colleague: pending first, then answered."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    from .models import Introduction
+
+    return (
+        Introduction.objects.filter(colleague=user)
+        .select_related("mentorship__mentee", "mentorship__mentor", "mentorship__program")
+        .annotate(
+            _answered=Case(
+                When(status=Introduction.Status.PENDING, then=Value(0)), default=Value(1), output_field=IntegerField()
+            )
+        )
+        .order_by("_answered", "-created_at", "-id")
+    )
+
+
+def colleagues_to_introduce(mentorship):
+    """Mentors in the directory the mentee could be introduced to: not the pair themselves."""
+    from accounts.models import User
+
+    return (
+        User.objects.filter(is_active=True, mentor_profile__isnull=False)
+        .exclude(pk__in=[mentorship.mentee_id, mentorship.mentor_id])
+        .select_related("mentor_profile__specialty")
+        .order_by("last_name", "first_name", "pk")
+    )
+
+
+def own_checkins(mentorship, user):
+    """The check-ins ``user`` wrote in this mentorship, for their own "you checked in on" line.
+    Nobody else's check-ins are ever read for a party."""
+    from .models import CheckIn
+
+    return CheckIn.objects.filter(mentorship=mentorship, author=user)
+
+
+def with_my_last_checkin(mentorships: QuerySet[Mentorship], user) -> QuerySet[Mentorship]:
+    """Annotate ``my_last_checkin_at``: when ``user`` last checked in (the date only, never the answers)."""
+    from django.db.models import OuterRef, Subquery
+
+    from .models import CheckIn
+
+    latest = CheckIn.objects.filter(mentorship=OuterRef("pk"), author=user).order_by("-created_at").values("created_at")[:1]
+    return mentorships.annotate(my_last_checkin_at=Subquery(latest))

@@ -1,9 +1,18 @@
+"""Celery tasks of the matching app. Thin: they take ids (or nothing), call a
+service, and return a count. Every one is safe to run twice: a re-delivered task
+(acks_late) or an overlapping beat run finds its rows already claimed.
+
+The periodic ones are scheduled in ``config/celery.py`` (``beat_schedule``).
+"""
+
 from celery import shared_task
 from django.utils import timezone
 
 from accounts.emails import send_templated_email
 
+from . import notifications, periodic
 from .models import Notification
+from .services import requests as request_services
 
 
 @shared_task
@@ -26,3 +35,36 @@ def send_notification_email(notification_id: int) -> bool:
         attachments=attachments,
     )
     return True
+
+
+# --- Periodic: each scans the database and claims what it handles.
+
+
+@shared_task
+def expire_requests() -> int:
+    return request_services.requests_expire()
+
+
+@shared_task
+def remind_requests() -> int:
+    return request_services.requests_remind()
+
+
+@shared_task
+def remind_meetings_tomorrow() -> int:
+    return periodic.meetings_remind_tomorrow()
+
+
+@shared_task
+def prompt_checkins() -> int:
+    return periodic.checkins_prompt_monthly()
+
+
+@shared_task
+def send_daily_digests() -> int:
+    return notifications.digests_send()
+
+
+@shared_task
+def email_unsent_notifications() -> int:
+    return notifications.notifications_email_unsent()

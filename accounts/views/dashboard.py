@@ -3,6 +3,8 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db.models import Count, Q
 from django.shortcuts import render
 
+from matching import selectors as matching
+
 from ..models import Membership, MentorProfile, Program
 from ..selectors import profile_completeness, programs_coordinated_by
 
@@ -26,7 +28,30 @@ def dashboard(request):
         context["accepting_mentor_count"] = MentorProfile.objects.filter(
             accepting_mentees=True, capacity__gt=0, user__is_active=True
         ).exclude(user=user).count()
+    if context["can_have_mentee_profile"] or context["can_have_mentor_profile"]:
+        context.update(_mentorship_sections(user, mentee=mentee, mentor=mentor))
     return render(request, "accounts/dashboard.html", context)
+
+
+def _mentorship_sections(user, *, mentee, mentor):
+    """Resident: my mentors, pending requests, open goals. Mentor: requests waiting for me,
+    my mentees, free spots. Both: next meetings. One bounded query per list."""
+    rows = matching.DASHBOARD_ROWS
+    sections = {"next_meetings": list(matching.upcoming_meetings_for(user)[:rows])}
+    if mentee is not None:
+        sections.update(
+            my_mentorships=list(matching.active_mentorships_as_mentee(user)),
+            pending_requests=list(matching.pending_requests_sent(user)),
+            open_goals=list(matching.open_action_items_for(user)[: rows * 2]),
+        )
+    if mentor is not None:
+        mentees = list(matching.active_mentorships_as_mentor(user))
+        sections.update(
+            my_mentees=mentees,
+            requests_waiting=list(matching.pending_requests_received(user)[: rows * 2]),
+            free_spots=max(mentor.capacity - len(mentees), 0),
+        )
+    return sections
 
 
 def _program_summaries(user):

@@ -1,2 +1,394 @@
-# API for meetings; matching/api/urls.py joins the routes.
-urlpatterns = []
+"""The meetings API: propose times, confirm one, reschedule, cancel, mark held,
+shared notes, the .ics invitation and time suggestions.
+
+The same reads (``matching.selectors``), writes (``matching.services.meetings``) and
+rules (``matching.rules``) as the pages:
+- a meeting or mentorship the caller may not see answers 404, as if it did not exist;
+- one they may see but not change (a coordinator's read-only view) answers 403;
+- a service's refusal answers 400: field keys when it names a field, else ``{"detail": ...}``.
+
+Times are ISO 8601. A time given without an offset is read in the caller's own
+time zone (``/api/v1/me/``); answers carry the offset.
+"""
+
+import zoneinfo
+from contextlib import contextmanager
+
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import APIException, NotFound
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+
+from accounts.api.permissions import RulesPermission
+
+from .. import selectors
+from ..ics import meeting_ics
+from ..models import Meeting, Mentorship
+from ..scheduling import suggest_slots
+from ..services import meetings as meeting_services
+
+# --- Shapes. Serializers validate and present; the services decide and save.
+
+
+class MeetingPersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    full_name = serializers.CharField(read_only=True)
+    time_zone = serializers.CharField(read_only=True)
+
+
+class MeetingSerializer(serializers.ModelSerializer):
+    mentorship = serializers.IntegerField(source="mentorship_id", read_only=True)
+    mentee = MeetingPersonSerializer(source="mentorship.mentee", read_only=True)
+    mentor = MeetingPersonSerializer(source="mentorship.mentor", read_only=True)
+    proposed_by = MeetingPersonSerializer(read_only=True)
+    cancelled_by = MeetingPersonSerializer(read_only=True, allow_null=True)
+    slots = serializers.SerializerMethodField(help_text="The proposed start times (1–3).")
+    end = serializers.DateTimeField(read_only=True, allow_null=True)
+    notes = serializers.SerializerMethodField(help_text="Shared notes: for the pair only (null for coordinators).")
+    can_confirm = serializers.SerializerMethodField(
+        help_text="Proposed, and yours to confirm: you are the other person, not the proposer."
+    )
+    ics_url = serializers.SerializerMethodField(help_text="The .ics invitation.")
+
+    class Meta:
+        model = Meeting
+        fields = [
+            "id", "mentorship", "mentee", "mentor", "status", "format", "duration_minutes", "location", "video_url",
+            "slots", "start", "end", "proposed_by", "cancelled_by", "can_confirm", "notes",
+            "uid", "sequence", "ics_url", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+    def _viewer(self):
+        return self.context["request"].user
+
+    @extend_schema_field(serializers.ListField(child=serializers.DateTimeField()))
+    def get_slots(self, meeting):
+        field = serializers.DateTimeField()
+        return [field.to_representation(slot.start) for slot in meeting.slots.all()]
+
+    def get_notes(self, meeting) -> str | None:
+        return meeting.notes if self._viewer().has_perm("matching.work_in_mentorship", meeting) else None
+
+    def get_can_confirm(self, meeting) -> bool:
+        viewer = self._viewer()
+        return (
+            meeting.can_confirm()
+            and meeting.mentorship.is_active
+            and viewer.pk != meeting.proposed_by_id
+            and viewer.has_perm("matching.work_in_mentorship", meeting)
+        )
+
+    def get_ics_url(self, meeting) -> str:
+        return self.context["request"].build_absolute_uri(reverse("api-meeting-ics", kwargs={"id": meeting.pk}))
+
+
+def _slots_field():
+    return serializers.ListField(
+        child=serializers.DateTimeField(), min_length=1, max_length=meeting_services.MAX_SLOTS,
+        help_text="1–3 different future start times.",
+    )
+
+
+class MeetingProposeSerializer(serializers.Serializer):
+    slots = _slots_field()
+    duration_minutes = serializers.IntegerField(min_value=10, max_value=240, default=30)
+    format = serializers.ChoiceField(choices=Meeting.Format.choices, default=Meeting.Format.VIDEO)
+    location = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    video_url = serializers.URLField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class MeetingConfirmSerializer(serializers.Serializer):
+    start = serializers.DateTimeField(help_text="One of the meeting's proposed times.")
+
+
+class MeetingRescheduleSerializer(serializers.Serializer):
+    slots = _slots_field()
+
+
+class MeetingCancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class MeetingNotesSerializer(serializers.Serializer):
+    notes = serializers.CharField(max_length=8000, allow_blank=True)
+
+
+class MeetingSuggestionsSerializer(serializers.Serializer):
+    slots = serializers.ListField(child=serializers.DateTimeField(), help_text="Start times when both people are free.")
+    duration_minutes = serializers.IntegerField()
+    time_zones = serializers.DictField(
+        child=serializers.CharField(), help_text="Each person's time zone, by role: mentee and mentor."
+    )
+
+
+class MeetingErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class MeetingRefused(APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "refused"
+
+
+@contextmanager
+def _service_refusals():
+    """A service's ValidationError as a 400 (see the module docstring)."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        if hasattr(exc, "error_dict") and NON_FIELD_ERRORS not in exc.error_dict:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        raise MeetingRefused(" ".join(exc.messages)) from exc
+
+
+def _validated(serializer_class, request):
+    """Validate ``request.data``, reading times without an offset in the caller's time zone."""
+    serializer = serializer_class(data=request.data)
+    with timezone.override(zoneinfo.ZoneInfo(request.user.time_zone)):
+        serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class ICalendarRenderer(BaseRenderer):
+    media_type = "text/calendar"
+    format = "ics"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        # Only errors come through here (the invitation is sent as is): their plain text.
+        if isinstance(data, dict):
+            data = data.get("detail", data)
+        return str(data).encode()
+
+
+# --- Views.
+
+_ERROR = MeetingErrorSerializer
+_400 = OpenApiResponse(description="Field errors, or {\"detail\": ...}: the service refused (e.g. not yours to confirm, "
+                       "a time not among those proposed, already cancelled, the mentorship ended).")
+_403 = OpenApiResponse(_ERROR, description="You may see this but not change it (a coordinator).")
+_404 = OpenApiResponse(_ERROR, description="Not found among what you may see.")
+
+
+class _MentorshipScopedApi(generics.GenericAPIView):
+    """Views under /mentorships/<id>/: the mentorship is loaded and its rule asked."""
+
+    permission_classes = [RulesPermission]
+    filter_backends = []
+
+    def get_mentorship(self, *, change: bool) -> Mentorship:
+        mentorship = get_object_or_404(Mentorship.objects.select_related("mentee", "mentor", "program"), pk=self.kwargs["id"])
+        if not self.request.user.has_perm("matching.view_mentorship", mentorship):
+            raise NotFound
+        if change and not self.request.user.has_perm("matching.work_in_mentorship", mentorship):
+            raise PermissionDenied
+        return mentorship
+
+
+@extend_schema(tags=["meetings"])
+@extend_schema_view(
+    get=extend_schema(summary="A mentorship's meetings: upcoming first, then past and cancelled.", responses={404: _404}),
+    post=extend_schema(
+        summary="Propose a meeting: 1–3 times; the other person confirms one.",
+        request=MeetingProposeSerializer,
+        responses={201: MeetingSerializer, 400: _400, 403: _403, 404: _404},
+    ),
+)
+class MentorshipMeetingListApi(_MentorshipScopedApi, generics.ListCreateAPIView):
+    serializer_class = MeetingSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
+            return Meeting.objects.none()
+        return selectors.meetings_of(self.get_mentorship(change=False))
+
+    def create(self, request, *args, **kwargs):
+        mentorship = self.get_mentorship(change=True)
+        data = _validated(MeetingProposeSerializer, request)
+        with _service_refusals():
+            meeting = meeting_services.meeting_propose(mentorship=mentorship, actor=request.user, **data)
+        return self.present(meeting, code=status.HTTP_201_CREATED)
+
+    def present(self, meeting, *, code=status.HTTP_200_OK):
+        fresh = selectors.meetings_for(self.request.user).get(pk=meeting.pk)
+        return Response(MeetingSerializer(fresh, context=self.get_serializer_context()).data, status=code)
+
+
+@extend_schema(
+    tags=["meetings"],
+    summary="Times when both people are free: their weekly availability, each in their own time zone, "
+    "minus busy blocks and confirmed meetings, spread over different days.",
+    parameters=[
+        OpenApiParameter("duration_minutes", int, description="Meeting length, 10–240 (default 30)."),
+        OpenApiParameter("days", int, description="How many days ahead to look, 1–60 (default 14)."),
+    ],
+    responses={200: MeetingSuggestionsSerializer, 400: _400, 403: _403, 404: _404},
+)
+class MeetingSuggestionsApi(_MentorshipScopedApi):
+    serializer_class = MeetingSuggestionsSerializer
+
+    class Query(serializers.Serializer):
+        duration_minutes = serializers.IntegerField(min_value=10, max_value=240, default=30)
+        days = serializers.IntegerField(min_value=1, max_value=60, default=14)
+
+    def get(self, request, id):
+        # Both people's free time is theirs: the pair may ask, not their coordinator.
+        mentorship = self.get_mentorship(change=True)
+        query = self.Query(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        slots = suggest_slots(
+            mentee=mentorship.mentee, mentor=mentorship.mentor, start=timezone.now(),
+            days=query.validated_data["days"], duration_minutes=query.validated_data["duration_minutes"],
+        )
+        data = {
+            "slots": slots,
+            "duration_minutes": query.validated_data["duration_minutes"],
+            "time_zones": {"mentee": mentorship.mentee.time_zone, "mentor": mentorship.mentor.time_zone},
+        }
+        return Response(self.get_serializer(data).data)
+
+
+class _MeetingApi(generics.GenericAPIView):
+    serializer_class = MeetingSerializer
+    permission_classes = [RulesPermission]
+    object_permission_required = "matching.view_mentorship"
+    hide_forbidden_objects = True
+    filter_backends = []
+    lookup_url_kwarg = "id"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Meeting.objects.none()
+        return selectors.meetings_for(self.request.user)
+
+    def present(self, pk):
+        return Response(self.get_serializer(self.get_queryset().get(pk=pk)).data)
+
+
+@extend_schema(tags=["meetings"], responses={200: MeetingSerializer, 404: _404})
+class MeetingDetailApi(_MeetingApi, generics.RetrieveAPIView):
+    """One meeting, for the pair and the coordinators of its program."""
+
+
+class _MeetingActionApi(_MeetingApi):
+    """POST one state change; the service checks the guard and the caller under a lock."""
+
+    input_serializer = None
+
+    def act(self, meeting, **data):
+        raise NotImplementedError
+
+    def post(self, request, *args, **kwargs):
+        meeting = self.get_object()
+        if not request.user.has_perm("matching.work_in_mentorship", meeting):
+            raise PermissionDenied
+        data = _validated(self.input_serializer, request) if self.input_serializer else {}
+        with _service_refusals():
+            self.act(meeting, **data)
+        return self.present(meeting.pk)
+
+
+def _action_schema(summary, input_serializer):
+    return extend_schema(
+        tags=["meetings"], summary=summary, request=input_serializer,
+        responses={200: MeetingSerializer, 400: _400, 403: _403, 404: _404},
+    )
+
+
+@_action_schema("Confirm one of the proposed times (the other person, not the proposer).", MeetingConfirmSerializer)
+class MeetingConfirmApi(_MeetingActionApi):
+    """The person who did not propose picks one of the proposed times; the proposer
+    gets the invitation."""
+
+    input_serializer = MeetingConfirmSerializer
+
+    def act(self, meeting, **data):
+        return meeting_services.meeting_confirm(meeting=meeting, actor=self.request.user, **data)
+
+
+@_action_schema("Propose new times: the meeting goes back to proposed and its invitation's SEQUENCE grows.",
+                MeetingRescheduleSerializer)
+class MeetingRescheduleApi(_MeetingActionApi):
+    """Either person proposes 1–3 new times; the other confirms one of them."""
+
+    input_serializer = MeetingRescheduleSerializer
+
+    def act(self, meeting, **data):
+        return meeting_services.meeting_reschedule(meeting=meeting, actor=self.request.user, **data)
+
+
+@_action_schema("Cancel; the other person's e-mail carries the calendar cancellation.", MeetingCancelSerializer)
+class MeetingCancelApi(_MeetingActionApi):
+    """Either person cancels a proposed or confirmed meeting, with an optional reason."""
+
+    input_serializer = MeetingCancelSerializer
+
+    def act(self, meeting, **data):
+        return meeting_services.meeting_cancel(meeting=meeting, actor=self.request.user, **data)
+
+
+@_action_schema("Mark a confirmed meeting that has started as held.", None)
+class MeetingHeldApi(_MeetingActionApi):
+    """Either person records that the meeting took place; shared notes stay open."""
+
+    def act(self, meeting, **data):
+        return meeting_services.meeting_mark_held(meeting=meeting, actor=self.request.user)
+
+
+@_action_schema("Replace the shared notes of a meeting that has taken place.", MeetingNotesSerializer)
+class MeetingNotesApi(_MeetingActionApi):
+    """The pair's shared notes, replaced as a whole, once the meeting has taken place."""
+
+    input_serializer = MeetingNotesSerializer
+
+    def act(self, meeting, **data):
+        return meeting_services.meeting_update_notes(meeting=meeting, actor=self.request.user, **data)
+
+
+@extend_schema(
+    tags=["meetings"],
+    summary="The meeting's iCalendar invitation (METHOD:CANCEL once cancelled).",
+    responses={(200, "text/calendar"): OpenApiTypes.BINARY, 404: _404},
+    # Two renderers only so errors can be JSON: no ?format= choice to offer.
+    parameters=[OpenApiParameter("format", exclude=True)],
+)
+class MeetingIcsApi(_MeetingApi):
+    """The same file the e-mails attach: import it into any calendar."""
+
+    renderer_classes = [JSONRenderer, ICalendarRenderer]
+
+    def get(self, request, id):
+        meeting = self.get_object()
+        response = HttpResponse(meeting_ics(meeting), content_type="text/calendar; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="meeting-{meeting.pk}.ics"'
+        return response
+
+
+urlpatterns = [
+    path("mentorships/<int:id>/meetings/", MentorshipMeetingListApi.as_view(), name="api-meeting-list"),
+    path(
+        "mentorships/<int:id>/meeting-suggestions/", MeetingSuggestionsApi.as_view(), name="api-meeting-suggestions"
+    ),
+    path("meetings/<int:id>/", MeetingDetailApi.as_view(), name="api-meeting-detail"),
+    path("meetings/<int:id>/confirm/", MeetingConfirmApi.as_view(), name="api-meeting-confirm"),
+    path("meetings/<int:id>/reschedule/", MeetingRescheduleApi.as_view(), name="api-meeting-reschedule"),
+    path("meetings/<int:id>/cancel/", MeetingCancelApi.as_view(), name="api-meeting-cancel"),
+    path("meetings/<int:id>/held/", MeetingHeldApi.as_view(), name="api-meeting-held"),
+    path("meetings/<int:id>/notes/", MeetingNotesApi.as_view(), name="api-meeting-notes"),
+    path("meetings/<int:id>/ics/", MeetingIcsApi.as_view(), name="api-meeting-ics"),
+]

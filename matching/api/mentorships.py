@@ -1,2 +1,601 @@
-# API for mentorships; matching/api/urls.py joins the routes.
-urlpatterns = []
+"""The mentorships API: my mentorships, the agreement, the action plan, resources,
+introductions, check-ins, ending and thanks.
+
+The same reads (``matching.selectors``), writes (``matching.services.plan`` and
+``matching.services.mentorships``) and rules (``matching.rules``) as the pages:
+- a mentorship the caller may not see answers 404, as if it did not exist;
+- one they may see but not change (a coordinator's read-only view) answers 403;
+- a service's refusal answers 400: field keys when it names a field, else ``{"detail": ...}``.
+
+Check-ins are confidential to the program's coordinators: parties may POST theirs, and
+no endpoint here returns anyone's answers, except the author's own in the POST reply.
+"""
+
+from contextlib import contextmanager
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+    extend_schema_view,
+)
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import APIException
+from rest_framework.response import Response
+
+from accounts.api.permissions import RulesPermission
+from accounts.models import User
+
+from .. import selectors
+from ..models import ActionItem, Agreement, CheckIn, Introduction, Kind, Mentorship, Resource
+from ..services import mentorships as mentorship_services
+from ..services import plan as plan_services
+
+# --- Shapes. Serializers validate and present; the services decide and save.
+
+
+class MentorshipPersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    full_name = serializers.CharField(read_only=True)
+
+
+class AgreementSerializer(serializers.ModelSerializer):
+    updated_by = MentorshipPersonSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Agreement
+        fields = ["cadence", "preferred_channel", "expectations", "first_goals", "updated_by", "updated_at"]
+        read_only_fields = ["updated_by", "updated_at"]
+
+
+# Not "Mentorship": the schema's enum naming strips a "Request" suffix, so that name would
+# share "MentorshipStatusEnum" with MentorshipRequest's statuses.
+@extend_schema_serializer(component_name="MentorshipDetail")
+class MentorshipSerializer(serializers.ModelSerializer):
+    """A mentorship as the pair (and its program's coordinators) see it: the list and the detail alike."""
+
+    mentee = MentorshipPersonSerializer(read_only=True)
+    mentor = MentorshipPersonSerializer(read_only=True)
+    program = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    ended_by = MentorshipPersonSerializer(read_only=True, allow_null=True)
+    agreement = AgreementSerializer(read_only=True, allow_null=True)
+    rematch_requested = serializers.SerializerMethodField(
+        help_text="The mentee's no-fault wish for another mentor, for the coordinator. "
+        "null when you are the mentor: the flag is not shown to them."
+    )
+    thank_you_note = serializers.SerializerMethodField(
+        help_text="The mentee's thank-you note, kept by the mentor. null for anyone but the pair."
+    )
+    my_last_checkin_at = serializers.DateTimeField(
+        read_only=True, allow_null=True,
+        help_text="When you last checked in here (null if never). Check-in answers are never returned.",
+    )
+    can_check_in = serializers.SerializerMethodField(help_text="You may submit this month's check-in now.")
+
+    class Meta:
+        model = Mentorship
+        fields = [
+            "id", "mentee", "mentor", "program", "kind", "source", "status", "started_at",
+            "ended_at", "ended_by", "end_reason", "rematch_requested", "thank_you_note", "agreement",
+            "my_last_checkin_at", "can_check_in",
+        ]
+        read_only_fields = fields
+
+    def _viewer(self):
+        return self.context["request"].user
+
+    def get_rematch_requested(self, mentorship) -> bool | None:
+        return None if self._viewer().pk == mentorship.mentor_id else mentorship.rematch_requested
+
+    def get_thank_you_note(self, mentorship) -> str | None:
+        return mentorship.thank_you_note if self._viewer().pk in (mentorship.mentee_id, mentorship.mentor_id) else None
+
+    def get_can_check_in(self, mentorship) -> bool:
+        user = self._viewer()
+        if not (mentorship.is_active and user.pk in (mentorship.mentee_id, mentorship.mentor_id)):
+            return False
+        last = mentorship.my_last_checkin_at
+        return last is None or last < plan_services.checkin_month_start(user)
+
+
+class AgreementWriteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Agreement
+        fields = ["cadence", "preferred_channel", "expectations", "first_goals"]
+
+
+class MentorshipEndSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(
+        choices=[("completed", "Completed"), ("ended", "Ended")],
+        help_text="completed: the pair reached what they set out to do (completing early counts); ended: otherwise.",
+    )
+    reason = serializers.CharField(max_length=2000, help_text="Why it is ending; the other person sees it.")
+    rematch = serializers.BooleanField(
+        required=False, default=False,
+        help_text="The mentee asks their coordinator for another mentor (no fault implied). Ignored for the mentor.",
+    )
+
+
+class MentorshipThanksSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=4000)
+
+
+class ActionItemSerializer(serializers.ModelSerializer):
+    owner = MentorshipPersonSerializer(read_only=True)
+    created_by = MentorshipPersonSerializer(read_only=True)
+    mentorship = serializers.IntegerField(source="mentorship_id", read_only=True)
+    is_overdue = serializers.BooleanField(read_only=True, help_text="Open or in progress, and past its due date.")
+
+    class Meta:
+        model = ActionItem
+        fields = [
+            "id", "mentorship", "title", "due_date", "owner", "status", "is_overdue",
+            "created_by", "created_at", "completed_at",
+        ]
+        read_only_fields = fields
+
+
+class ActionItemCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    due_date = serializers.DateField(required=False, allow_null=True, default=None)
+    owner = serializers.IntegerField(
+        required=False, help_text="The user id of the mentee or the mentor. Default: you."
+    )
+
+
+# Named like ActionItem so its PATCH body ("PatchedActionItemRequest") shares the status enum's name.
+@extend_schema_serializer(component_name="ActionItem")
+class ActionItemUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    due_date = serializers.DateField(required=False, allow_null=True)
+    owner = serializers.IntegerField(required=False, help_text="The user id of the mentee or the mentor.")
+    status = serializers.ChoiceField(
+        choices=ActionItem.Status.choices, required=False, help_text="done stamps completed_at; other statuses clear it."
+    )
+
+
+class ResourceSerializer(serializers.ModelSerializer):
+    shared_by = MentorshipPersonSerializer(read_only=True)
+
+    class Meta:
+        model = Resource
+        fields = ["id", "title", "url", "note", "shared_by", "created_at"]
+        read_only_fields = ["id", "shared_by", "created_at"]
+        extra_kwargs = {"note": {"required": False}}
+
+
+class IntroductionSerializer(serializers.ModelSerializer):
+    mentorship = serializers.IntegerField(source="mentorship_id", read_only=True)
+    mentee = MentorshipPersonSerializer(source="mentorship.mentee", read_only=True)
+    introduced_by = MentorshipPersonSerializer(source="mentorship.mentor", read_only=True)
+    colleague = MentorshipPersonSerializer(read_only=True)
+
+    class Meta:
+        model = Introduction
+        fields = [
+            "id", "mentorship", "mentee", "introduced_by", "colleague", "kind", "note", "status",
+            "response_note", "created_at", "resolved_at",
+        ]
+        read_only_fields = fields
+
+
+class IntroductionCreateSerializer(serializers.Serializer):
+    colleague = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True, mentor_profile__isnull=False),
+        help_text="The colleague's user id (as in /api/v1/mentors/).",
+        error_messages={"does_not_exist": "There is no mentor with id {pk_value}."},
+    )
+    kind = serializers.ChoiceField(choices=Kind.choices, help_text="The kind of mentorship you have in mind.")
+    note = serializers.CharField(max_length=2000, help_text="Why these two should meet; the colleague sees it.")
+
+
+class IntroductionRespondSerializer(serializers.Serializer):
+    response = serializers.ChoiceField(
+        choices=[("meeting", "Meeting"), ("mentorship", "Mentorship"), ("decline", "Decline")],
+        help_text="meeting: offer a first conversation (both get each other's e-mail; MentorMatch meetings live "
+        "inside a mentorship, so this one is arranged directly); mentorship: start one of the introduction's "
+        "kind, within your capacity; decline: a polite no.",
+    )
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class IntroductionRespondResultSerializer(serializers.Serializer):
+    introduction = IntroductionSerializer(read_only=True)
+    mentorship_started = MentorshipSerializer(
+        read_only=True, allow_null=True, help_text="The mentorship an accepted-as-mentorship answer started; else null."
+    )
+
+
+class CheckInSerializer(serializers.ModelSerializer):
+    rating = serializers.IntegerField(min_value=1, max_value=5, help_text="1 (not well) to 5 (very well).")
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    class Meta:
+        model = CheckIn
+        fields = ["id", "rating", "comment", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class MentorshipErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class MentorshipRefused(APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "refused"
+
+
+@contextmanager
+def _refusals():
+    """A service's ValidationError as a 400: field keys if it names fields, else ``detail``."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        if hasattr(exc, "error_dict") and NON_FIELD_ERRORS not in exc.error_dict:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        raise MentorshipRefused(" ".join(exc.messages)) from exc
+
+
+# --- Filters.
+
+
+class MentorshipFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=Mentorship.Status.choices)
+    kind = filters.ChoiceFilter(choices=Kind.choices)
+
+    class Meta:
+        model = Mentorship
+        fields = ["status", "kind"]
+
+
+class IntroductionFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=Introduction.Status.choices)
+
+    class Meta:
+        model = Introduction
+        fields = ["status"]
+
+
+# --- Views.
+
+_ERROR = MentorshipErrorSerializer
+_400 = OpenApiResponse(description="Field errors, or {\"detail\": ...}: the mentorship has ended, or the service refused.")
+_403 = OpenApiResponse(_ERROR, description="You may see this mentorship but not do this in it.")
+_404 = OpenApiResponse(_ERROR, description="No such mentorship among those you may see.")
+_MENTORSHIP_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The mentorship's id.")
+
+
+def _mentorships(user):
+    return selectors.with_my_last_checkin(
+        Mentorship.objects.select_related("mentee", "mentor", "program", "ended_by", "agreement__updated_by"), user
+    )
+
+
+class _MentorshipApi(generics.GenericAPIView):
+    """Views about one mentorship: loaded by ``id`` and shown only to those who may see it."""
+
+    permission_classes = [RulesPermission]
+    object_permission_required = "matching.view_mentorship"
+    hide_forbidden_objects = True
+    filter_backends = []
+
+    def get_mentorship(self) -> Mentorship:
+        mentorship = get_object_or_404(_mentorships(self.request.user), pk=self.kwargs["id"])
+        self.check_object_permissions(self.request, mentorship)
+        return mentorship
+
+    def present(self, mentorship, *, code=status.HTTP_200_OK):
+        fresh = _mentorships(self.request.user).get(pk=mentorship.pk)
+        return Response(MentorshipSerializer(fresh, context=self.get_serializer_context()).data, status=code)
+
+
+@extend_schema(tags=["mentorships"])
+class MentorshipListApi(generics.ListAPIView):
+    """Your mentorships, as mentee or mentor: active first, then past ones."""
+
+    serializer_class = MentorshipSerializer
+    filterset_class = MentorshipFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
+            return Mentorship.objects.none()
+        user = self.request.user
+        return selectors.with_my_last_checkin(
+            selectors.mentorships_for_page(user).select_related("ended_by", "agreement__updated_by"), user
+        )
+
+
+@extend_schema(tags=["mentorships"], responses={200: MentorshipSerializer, 404: _404})
+class MentorshipDetailApi(_MentorshipApi):
+    """One mentorship with its agreement, for the pair and the coordinators of its program."""
+
+    serializer_class = MentorshipSerializer
+
+    def get(self, request, id):
+        return self.present(self.get_mentorship())
+
+
+@extend_schema(
+    tags=["mentorships"], request=AgreementWriteSerializer,
+    responses={200: AgreementSerializer, 400: _400, 403: _403, 404: _404},
+)
+class MentorshipAgreementApi(_MentorshipApi):
+    """The pair's agreement. PUT replaces it (fields left out return to their defaults); PATCH changes some fields."""
+
+    serializer_class = AgreementSerializer
+    http_method_names = ["put", "patch", "options"]
+
+    def put(self, request, id):
+        return self._write(partial=False)
+
+    def patch(self, request, id):
+        return self._write(partial=True)
+
+    def _write(self, *, partial):
+        mentorship = self.get_mentorship()
+        given = AgreementWriteSerializer(data=self.request.data, partial=partial)
+        given.is_valid(raise_exception=True)
+        fields = dict(given.validated_data)
+        if not partial:
+            for name in AgreementWriteSerializer.Meta.fields:
+                fields.setdefault(name, Agreement._meta.get_field(name).get_default())
+        with _refusals():
+            agreement = plan_services.agreement_update(mentorship=mentorship, actor=self.request.user, **fields)
+        return Response(AgreementSerializer(agreement).data)
+
+
+@extend_schema(
+    tags=["mentorships"], request=MentorshipEndSerializer,
+    responses={200: MentorshipSerializer, 400: _400, 403: _403, 404: _404},
+)
+class MentorshipEndApi(_MentorshipApi):
+    """End or complete the mentorship (either party), with a reason. Future meetings are cancelled."""
+
+    serializer_class = MentorshipSerializer
+
+    def post(self, request, id):
+        mentorship = self.get_mentorship()
+        given = MentorshipEndSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        with _refusals():
+            mentorship = mentorship_services.mentorship_end(
+                mentorship=mentorship, actor=request.user, reason=data["reason"],
+                completed=data["outcome"] == "completed", rematch=data["rematch"],
+            )
+        return self.present(mentorship)
+
+
+@extend_schema(
+    tags=["mentorships"], request=MentorshipThanksSerializer,
+    responses={200: MentorshipSerializer, 400: _400, 403: _403, 404: _404},
+)
+class MentorshipThanksApi(_MentorshipApi):
+    """The mentee leaves (or rewrites) a thank-you note that the mentor keeps."""
+
+    serializer_class = MentorshipSerializer
+
+    def post(self, request, id):
+        mentorship = self.get_mentorship()
+        given = MentorshipThanksSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        with _refusals():
+            mentorship = mentorship_services.mentorship_leave_thank_you(
+                mentorship=mentorship, actor=request.user, note=given.validated_data["note"]
+            )
+        return self.present(mentorship)
+
+
+def _party(mentorship, user_id):
+    """The mentee or mentor with this id, else None: the service then refuses the owner,
+    after it has asked whether the caller may add goals at all."""
+    return {mentorship.mentee_id: mentorship.mentee, mentorship.mentor_id: mentorship.mentor}.get(user_id)
+
+
+@extend_schema(tags=["action plan"], parameters=[_MENTORSHIP_ID])
+@extend_schema_view(
+    get=extend_schema(summary="The mentorship's goals: open ones first, soonest due first.", responses={200: ActionItemSerializer(many=True), 404: _404}),
+    post=extend_schema(
+        summary="Add a goal.", request=ActionItemCreateSerializer,
+        responses={201: ActionItemSerializer, 400: _400, 403: _403, 404: _404},
+    ),
+)
+class ActionItemListApi(_MentorshipApi, generics.ListCreateAPIView):
+    serializer_class = ActionItemSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ActionItem.objects.none()
+        return selectors.action_plan_of(self.get_mentorship())
+
+    def create(self, request, *args, **kwargs):
+        mentorship = self.get_mentorship()
+        given = ActionItemCreateSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = dict(given.validated_data)
+        data["owner"] = _party(mentorship, data.get("owner", request.user.pk))
+        with _refusals():
+            item = plan_services.action_item_create(mentorship=mentorship, actor=request.user, **data)
+        return Response(ActionItemSerializer(item).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    tags=["action plan"], request=ActionItemUpdateSerializer,
+    responses={200: ActionItemSerializer, 400: _400, 403: _403, 404: OpenApiResponse(_ERROR, description="No such goal among those you may see.")},
+)
+class ActionItemApi(generics.GenericAPIView):
+    """Change a goal: its title, due date, owner or status."""
+
+    serializer_class = ActionItemSerializer
+    permission_classes = [RulesPermission]
+    object_permission_required = "matching.view_mentorship"  # checked through the goal's mentorship
+    hide_forbidden_objects = True
+    filter_backends = []
+    lookup_url_kwarg = "id"
+    http_method_names = ["patch", "options"]
+
+    def get_queryset(self):
+        return ActionItem.objects.select_related("mentorship__mentee", "mentorship__mentor", "owner", "created_by")
+
+    def patch(self, request, id):
+        item = self.get_object()
+        given = ActionItemUpdateSerializer(data=request.data, partial=True)
+        given.is_valid(raise_exception=True)
+        data = dict(given.validated_data)
+        if "owner" in data:
+            data["owner"] = _party(item.mentorship, data["owner"])
+        with _refusals():
+            item = plan_services.action_item_update(item=item, actor=request.user, **data)
+        return Response(ActionItemSerializer(self.get_queryset().get(pk=item.pk)).data)
+
+
+@extend_schema(tags=["resources"], parameters=[_MENTORSHIP_ID])
+@extend_schema_view(
+    get=extend_schema(summary="Links the mentor shared, newest first.", responses={200: ResourceSerializer(many=True), 404: _404}),
+    post=extend_schema(
+        summary="Share a link (the mentor).", request=ResourceSerializer,
+        responses={201: ResourceSerializer, 400: _400, 403: _403, 404: _404},
+    ),
+)
+class ResourceListApi(_MentorshipApi, generics.ListCreateAPIView):
+    serializer_class = ResourceSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Resource.objects.none()
+        return selectors.resources_of(self.get_mentorship())
+
+    def create(self, request, *args, **kwargs):
+        mentorship = self.get_mentorship()
+        given = ResourceSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        with _refusals():
+            resource = plan_services.resource_share(mentorship=mentorship, actor=request.user, **given.validated_data)
+        return Response(ResourceSerializer(resource).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    tags=["introductions"], request=IntroductionCreateSerializer,
+    responses={201: IntroductionSerializer, 400: _400, 403: _403, 404: _404},
+)
+class IntroductionCreateApi(_MentorshipApi):
+    """The mentor introduces their mentee to a colleague in the directory."""
+
+    serializer_class = IntroductionSerializer
+
+    def post(self, request, id):
+        mentorship = self.get_mentorship()
+        given = IntroductionCreateSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        with _refusals():
+            introduction = plan_services.introduction_create(
+                mentorship=mentorship, actor=request.user, **given.validated_data
+            )
+        return Response(IntroductionSerializer(introduction).data, status=status.HTTP_201_CREATED)
+
+
+def _introductions():
+    return Introduction.objects.select_related("mentorship__mentee", "mentorship__mentor", "colleague")
+
+
+@extend_schema(tags=["introductions"])
+class IntroductionListApi(generics.ListAPIView):
+    """Introductions to you (you are the colleague): waiting ones first."""
+
+    serializer_class = IntroductionSerializer
+    filterset_class = IntroductionFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Introduction.objects.none()
+        return selectors.introductions_received_by(self.request.user).select_related("colleague")
+
+
+@extend_schema(
+    tags=["introductions"], request=IntroductionRespondSerializer,
+    responses={
+        200: IntroductionRespondResultSerializer, 400: _400,
+        403: OpenApiResponse(_ERROR, description="Only the introduced colleague answers."),
+        404: OpenApiResponse(_ERROR, description="No such introduction among those you may see."),
+    },
+)
+class IntroductionRespondApi(generics.GenericAPIView):
+    """Answer an introduction (the colleague): a meeting, a mentorship, or decline."""
+
+    serializer_class = IntroductionRespondResultSerializer
+    filter_backends = []
+    lookup_url_kwarg = "id"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Introduction.objects.none()
+        user = self.request.user
+        # The colleague answers; the pair who made it may see it (and are told 403).
+        return _introductions().filter(Q(colleague=user) | Q(mentorship__mentee=user) | Q(mentorship__mentor=user))
+
+    def post(self, request, id):
+        introduction = self.get_object()
+        given = IntroductionRespondSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        with _refusals():
+            introduction = plan_services.introduction_respond(
+                introduction=introduction, actor=request.user, **given.validated_data
+            )
+        introduction = _introductions().get(pk=introduction.pk)
+        started = None
+        if introduction.status == Introduction.Status.ACCEPTED_MENTORSHIP:
+            started = (
+                _mentorships(request.user)
+                .filter(
+                    mentee_id=introduction.mentorship.mentee_id, mentor_id=introduction.colleague_id,
+                    source=Mentorship.Source.INTRODUCTION, status=Mentorship.Status.ACTIVE,
+                )
+                .first()
+            )
+        result = {"introduction": introduction, "mentorship_started": started}
+        return Response(IntroductionRespondResultSerializer(result, context=self.get_serializer_context()).data)
+
+
+@extend_schema(
+    tags=["check-ins"], request=CheckInSerializer,
+    responses={201: CheckInSerializer, 400: _400, 403: _403, 404: _404},
+)
+class CheckInCreateApi(_MentorshipApi):
+    """Submit your monthly check-in: 1–5 and an optional comment, at most one a calendar month.
+
+    Confidential to the program's coordinators: there is no GET, and the other person never sees it.
+    """
+
+    serializer_class = CheckInSerializer
+
+    def post(self, request, id):
+        mentorship = self.get_mentorship()
+        given = CheckInSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        with _refusals():
+            checkin = plan_services.checkin_submit(mentorship=mentorship, actor=request.user, **given.validated_data)
+        return Response(CheckInSerializer(checkin).data, status=status.HTTP_201_CREATED)
+
+
+urlpatterns = [
+    path("mentorships/", MentorshipListApi.as_view(), name="api-mentorship-list"),
+    path("mentorships/<int:id>/", MentorshipDetailApi.as_view(), name="api-mentorship-detail"),
+    path("mentorships/<int:id>/agreement/", MentorshipAgreementApi.as_view(), name="api-mentorship-agreement"),
+    path("mentorships/<int:id>/end/", MentorshipEndApi.as_view(), name="api-mentorship-end"),
+    path("mentorships/<int:id>/thanks/", MentorshipThanksApi.as_view(), name="api-mentorship-thanks"),
+    path("mentorships/<int:id>/action-items/", ActionItemListApi.as_view(), name="api-action-item-list"),
+    path("action-items/<int:id>/", ActionItemApi.as_view(), name="api-action-item"),
+    path("mentorships/<int:id>/resources/", ResourceListApi.as_view(), name="api-resource-list"),
+    path("mentorships/<int:id>/introductions/", IntroductionCreateApi.as_view(), name="api-introduction-create"),
+    path("mentorships/<int:id>/checkins/", CheckInCreateApi.as_view(), name="api-checkin-create"),
+    path("introductions/", IntroductionListApi.as_view(), name="api-introduction-list"),
+    path("introductions/<int:id>/respond/", IntroductionRespondApi.as_view(), name="api-introduction-respond"),
+]

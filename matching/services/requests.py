@@ -25,7 +25,14 @@ def _mentee_program(mentee):
 
 
 def _locked_request(request) -> MentorshipRequest:
-    return MentorshipRequest.objects.select_for_update().select_related("mentee", "mentor").get(pk=request.pk)
+    # of=("self",): lock the request row only. Without it PostgreSQL also locks the
+    # joined user rows, which would queue every accept on the mentor's user row by
+    # accident; capacity is guarded by the explicit lock on the mentor's profile.
+    return (
+        MentorshipRequest.objects.select_for_update(of=("self",))
+        .select_related("mentee", "mentor")
+        .get(pk=request.pk)
+    )
 
 
 @transaction.atomic

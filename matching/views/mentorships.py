@@ -1,2 +1,485 @@
-# Pages for mentorships. Each view module lists its own routes; matching/urls.py joins them.
-urlpatterns = []
+"""Pages for mentorships: my mentorships, the page the pair shares (agreement, action
+plan, resources, introductions, check-ins, ending, thanks) and introductions received.
+
+Who may do what is asked of ``matching/rules.py``; every change goes through a service.
+A mentorship the viewer may not see is a 404, so its existence stays private. On the
+shared page nobody sees a check-in's answers: its author sees only that they checked in.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import User
+
+from .. import selectors
+from ..models import ActionItem, Agreement, Introduction, Kind, Mentorship
+from ..services.mentorships import mentorship_end, mentorship_leave_thank_you
+from ..services.plan import (
+    action_item_create,
+    action_item_update,
+    agreement_update,
+    checkin_month_start,
+    checkin_submit,
+    introduction_create,
+    introduction_respond,
+    resource_share,
+)
+
+# --- Forms. They check shapes; the services check the rules. Several share the
+# page, so each has its own id prefix (labels must point at their own field).
+
+
+class _PageForm(forms.Form):
+    id_prefix = ""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"{self.id_prefix}-%s")
+        super().__init__(*args, **kwargs)
+
+
+class AgreementForm(forms.ModelForm):
+    class Meta:
+        model = Agreement
+        fields = ["cadence", "preferred_channel", "expectations", "first_goals"]
+        labels = {
+            "cadence": "How often you meet",
+            "preferred_channel": "Preferred channel between meetings",
+            "expectations": "What you expect of each other",
+            "first_goals": "First goals",
+        }
+        help_texts = {
+            "expectations": "e.g. who proposes meetings, how quickly you reply, what stays between you.",
+            "first_goals": "A few lines; turn them into dated goals in the action plan below.",
+        }
+        widgets = {"expectations": forms.Textarea(attrs={"rows": 4}), "first_goals": forms.Textarea(attrs={"rows": 4})}
+
+
+class ActionItemForm(_PageForm):
+    id_prefix = "goal"
+
+    title = forms.CharField(label="Goal", max_length=200)
+    due_date = forms.DateField(label="Due date", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    owner = forms.ChoiceField(label="Owner")
+
+    def __init__(self, *args, mentorship, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.mentorship = mentorship
+        self.fields["owner"].choices = [
+            (mentorship.mentee_id, f"{mentorship.mentee.full_name} (mentee)"),
+            (mentorship.mentor_id, f"{mentorship.mentor.full_name} (mentor)"),
+        ]
+
+    def clean_owner(self):
+        owner_id = int(self.cleaned_data["owner"])
+        return self.mentorship.mentee if owner_id == self.mentorship.mentee_id else self.mentorship.mentor
+
+
+class ResourceForm(_PageForm):
+    id_prefix = "resource"
+
+    title = forms.CharField(max_length=200)
+    url = forms.URLField(label="Link", max_length=500, assume_scheme="https")
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why it's worth their time.",
+    )
+
+
+class IntroductionForm(_PageForm):
+    id_prefix = "intro"
+
+    colleague = forms.ModelChoiceField(
+        label="Colleague", queryset=User.objects.none(), help_text="Mentors in the directory.",
+    )
+    kind = forms.ChoiceField(label="As a mentor for", choices=Kind.choices, initial=Kind.RESEARCH)
+    note = forms.CharField(
+        max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why these two should meet; the colleague sees it.",
+    )
+
+    def __init__(self, *args, mentorship, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["colleague"].queryset = selectors.colleagues_to_introduce(mentorship)
+        self.fields["colleague"].label_from_instance = lambda u: (
+            f"{u.full_name} — {u.mentor_profile.specialty}" if u.mentor_profile.specialty_id else u.full_name
+        )
+
+
+RATING_CHOICES = [
+    (1, "1 — Not well"),
+    (2, "2 — Could be better"),
+    (3, "3 — OK"),
+    (4, "4 — Well"),
+    (5, "5 — Very well"),
+]
+
+
+class CheckInForm(_PageForm):
+    id_prefix = "checkin"
+
+    rating = forms.TypedChoiceField(
+        label="How is this mentorship going?", choices=RATING_CHOICES, coerce=int, widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label="Comment (optional)", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class EndForm(forms.Form):
+    OUTCOMES = [
+        ("completed", "Completed — we reached what we set out to do (early counts too)"),
+        ("ended", "Ended — it isn't working out, or circumstances changed"),
+    ]
+    outcome = forms.ChoiceField(label="Outcome", choices=OUTCOMES, widget=forms.RadioSelect, initial="completed")
+    reason = forms.CharField(
+        label="Reason", max_length=2000, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="A sentence or two. The other person and your program's coordinators see it.",
+    )
+    rematch = forms.BooleanField(
+        label="I'd like my coordinator to find me another mentor", required=False,
+        help_text="No fault implied: only your coordinators see this.",
+    )
+
+
+class ThanksForm(_PageForm):
+    id_prefix = "thanks"
+
+    note = forms.CharField(
+        label="Thank-you note", max_length=4000, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Your mentor keeps it, for instance for a teaching portfolio.",
+    )
+
+
+class IntroductionResponseForm(forms.Form):
+    response = forms.ChoiceField(choices=[("meeting", "Meeting"), ("mentorship", "Mentorship"), ("decline", "Decline")])
+    note = forms.CharField(required=False, max_length=2000)
+
+
+# --- Helpers.
+
+
+def _mentorship_for_viewer(request, pk) -> Mentorship:
+    """The mentorship if the user may see it (a party, or a coordinator of its program); 404 otherwise."""
+    try:
+        mentorship = selectors.mentorship_with_details(pk)
+    except Mentorship.DoesNotExist:
+        raise Http404 from None
+    if not request.user.has_perm("matching.view_mentorship", mentorship):
+        raise Http404
+    return mentorship
+
+
+def _mentorship_for_party(request, pk) -> Mentorship:
+    """The mentorship if the user works in it; a coordinator who can only look gets 403."""
+    mentorship = _mentorship_for_viewer(request, pk)
+    if not request.user.has_perm("matching.work_in_mentorship", mentorship):
+        raise PermissionDenied
+    return mentorship
+
+
+def _add_service_errors(form, exc: ValidationError):
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _detail_context(request, mentorship, **forms_in_play):
+    user = request.user
+    is_mentee = user.pk == mentorship.mentee_id
+    is_mentor = user.pk == mentorship.mentor_id
+    active = mentorship.is_active
+    can_work = active and user.has_perm("matching.work_in_mentorship", mentorship)
+    can_share = can_work and user.has_perm("matching.share_resource", mentorship)
+    can_introduce = can_work and user.has_perm("matching.introduce", mentorship)
+    can_check_in = active and user.has_perm("matching.check_in", mentorship)
+    can_thank = not active and user.has_perm("matching.leave_thank_you", mentorship)
+
+    # Only the viewer's own check-ins, and only their dates: the other party's are never read here.
+    last_checkin = selectors.own_checkins(mentorship, user).first() if (is_mentee or is_mentor) else None
+    checked_in_this_month = bool(last_checkin and last_checkin.created_at >= checkin_month_start(user))
+    agreement = getattr(mentorship, "agreement", None)
+    context = {
+        "mentorship": mentorship,
+        "agreement": agreement,
+        "is_mentee": is_mentee,
+        "is_mentor": is_mentor,
+        "is_party": is_mentee or is_mentor,
+        "other": mentorship.other_party(user) if (is_mentee or is_mentor) else None,
+        "can_work": can_work,
+        "can_share": can_share,
+        "can_introduce": can_introduce,
+        "can_check_in": can_check_in and not checked_in_this_month,
+        "can_thank": can_thank,
+        # The re-match flag is for the coordinator, and the mentee who raised it; not the mentor.
+        "show_rematch": mentorship.rematch_requested and not is_mentor,
+        "action_items": selectors.action_plan_of(mentorship),
+        "action_statuses": ActionItem.Status.choices,
+        "resources": selectors.resources_of(mentorship),
+        "introductions": selectors.introductions_made_in(mentorship) if (is_mentor or is_mentee) else [],
+        "last_checkin": last_checkin,
+        "checked_in_this_month": checked_in_this_month,
+        "meetings": selectors.meetings_of(mentorship),
+        "today": timezone.localdate(),
+    }
+    if can_work:
+        context["action_item_form"] = forms_in_play.get("action_item_form") or ActionItemForm(
+            mentorship=mentorship, initial={"owner": user.pk}
+        )
+    if can_share:
+        context["resource_form"] = forms_in_play.get("resource_form") or ResourceForm()
+    if can_introduce:
+        context["introduction_form"] = forms_in_play.get("introduction_form") or IntroductionForm(mentorship=mentorship)
+    if context["can_check_in"] or "checkin_form" in forms_in_play:
+        context["can_check_in"] = True
+        context["checkin_form"] = forms_in_play.get("checkin_form") or CheckInForm()
+    if can_thank:
+        context["thanks_form"] = forms_in_play.get("thanks_form") or ThanksForm(
+            initial={"note": mentorship.thank_you_note}
+        )
+    return context
+
+
+def _render_detail(request, mentorship, *, status=200, **forms_in_play):
+    return render(
+        request, "matching/mentorships/detail.html", _detail_context(request, mentorship, **forms_in_play), status=status
+    )
+
+
+# --- Pages.
+
+
+@login_required
+def mentorship_list(request):
+    mentorships = list(selectors.mentorships_for_page(request.user))
+    return render(
+        request,
+        "matching/mentorships/list.html",
+        {
+            "active": [m for m in mentorships if m.is_active],
+            "past": [m for m in mentorships if not m.is_active],
+        },
+    )
+
+
+@login_required
+def mentorship_detail(request, pk):
+    return _render_detail(request, _mentorship_for_viewer(request, pk))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def mentorship_agreement(request, pk):
+    mentorship = _mentorship_for_party(request, pk)
+    if not mentorship.is_active:
+        messages.info(request, "This mentorship has ended; its agreement is kept as it was.")
+        return redirect(mentorship)
+    agreement = getattr(mentorship, "agreement", None) or Agreement(mentorship=mentorship)
+    form = AgreementForm(request.POST or None, instance=agreement)
+    if request.method == "POST" and form.is_valid():
+        try:
+            agreement_update(mentorship=mentorship, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(request, "The agreement is saved.")
+            return redirect(mentorship)
+    return render(request, "matching/mentorships/agreement_form.html", {"mentorship": mentorship, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def mentorship_end_view(request, pk):
+    mentorship = _mentorship_for_party(request, pk)
+    if not mentorship.can_end():
+        messages.info(request, f"This mentorship is already {mentorship.get_status_display().lower()}.")
+        return redirect(mentorship)
+    is_mentee = request.user.pk == mentorship.mentee_id
+    form = EndForm(request.POST or None)
+    if not is_mentee:
+        del form.fields["rematch"]
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            mentorship_end(
+                mentorship=mentorship, actor=request.user, reason=data["reason"],
+                completed=data["outcome"] == "completed", rematch=data.get("rematch", False),
+            )
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(request, f"The mentorship is {'completed' if data['outcome'] == 'completed' else 'ended'}.")
+            return redirect(mentorship)
+    return render(
+        request, "matching/mentorships/end_form.html",
+        {"mentorship": mentorship, "form": form, "other": mentorship.other_party(request.user)},
+    )
+
+
+@login_required
+@require_POST
+def mentorship_thanks(request, pk):
+    mentorship = _mentorship_for_viewer(request, pk)
+    if not request.user.has_perm("matching.leave_thank_you", mentorship):
+        raise PermissionDenied
+    form = ThanksForm(request.POST)
+    if form.is_valid():
+        try:
+            mentorship_leave_thank_you(mentorship=mentorship, actor=request.user, note=form.cleaned_data["note"])
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(request, "Your thank-you note is saved; your mentor has been told.")
+            return redirect(mentorship)
+    return _render_detail(request, mentorship, status=400, thanks_form=form)
+
+
+@login_required
+@require_POST
+def action_item_create_view(request, pk):
+    mentorship = _mentorship_for_party(request, pk)
+    form = ActionItemForm(request.POST, mentorship=mentorship)
+    if form.is_valid():
+        try:
+            action_item_create(mentorship=mentorship, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(request, "The goal is added to your action plan.")
+            return redirect(f"{mentorship.get_absolute_url()}#plan")
+    return _render_detail(request, mentorship, status=400, action_item_form=form)
+
+
+@login_required
+@require_POST
+def action_item_update_view(request, pk):
+    item = get_object_or_404(ActionItem.objects.select_related("mentorship"), pk=pk)
+    mentorship = _mentorship_for_party(request, item.mentorship_id)
+    status = request.POST.get("status", "")
+    try:
+        item = action_item_update(item=item, actor=request.user, status=status)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"“{item.title}” is now {item.get_status_display().lower()}.")
+    return redirect(f"{mentorship.get_absolute_url()}#plan")
+
+
+@login_required
+@require_POST
+def resource_create_view(request, pk):
+    mentorship = _mentorship_for_viewer(request, pk)
+    if not request.user.has_perm("matching.share_resource", mentorship):
+        raise PermissionDenied
+    form = ResourceForm(request.POST)
+    if form.is_valid():
+        try:
+            resource_share(mentorship=mentorship, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(request, "The resource is shared.")
+            return redirect(f"{mentorship.get_absolute_url()}#resources")
+    return _render_detail(request, mentorship, status=400, resource_form=form)
+
+
+@login_required
+@require_POST
+def introduction_create_view(request, pk):
+    mentorship = _mentorship_for_viewer(request, pk)
+    if not request.user.has_perm("matching.introduce", mentorship):
+        raise PermissionDenied
+    form = IntroductionForm(request.POST, mentorship=mentorship)
+    if form.is_valid():
+        try:
+            introduction = introduction_create(mentorship=mentorship, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Your introduction is on its way to {introduction.colleague.full_name}.")
+            return redirect(f"{mentorship.get_absolute_url()}#introductions")
+    return _render_detail(request, mentorship, status=400, introduction_form=form)
+
+
+@login_required
+@require_POST
+def checkin_create_view(request, pk):
+    mentorship = _mentorship_for_viewer(request, pk)
+    if not request.user.has_perm("matching.check_in", mentorship):
+        raise PermissionDenied
+    form = CheckInForm(request.POST)
+    if form.is_valid():
+        try:
+            checkin_submit(mentorship=mentorship, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(request, "Thank you for checking in. Only your program's coordinators see your answers.")
+            return redirect(f"{mentorship.get_absolute_url()}#checkin")
+    return _render_detail(request, mentorship, status=400, checkin_form=form)
+
+
+@login_required
+def introduction_list(request):
+    introductions = list(selectors.introductions_received_by(request.user))
+    return render(
+        request,
+        "matching/mentorships/introductions.html",
+        {
+            "pending": [i for i in introductions if i.status == Introduction.Status.PENDING and i.mentorship.is_active],
+            "lapsed": [i for i in introductions if i.status == Introduction.Status.PENDING and not i.mentorship.is_active],
+            "answered": [i for i in introductions if i.status != Introduction.Status.PENDING],
+        },
+    )
+
+
+@login_required
+@require_POST
+def introduction_respond_view(request, pk):
+    introduction = get_object_or_404(Introduction.objects.select_related("mentorship__mentee"), pk=pk)
+    if introduction.colleague_id != request.user.pk:
+        raise Http404
+    form = IntroductionResponseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose to meet, to mentor, or to decline.")
+        return redirect("matching:introductions")
+    response = form.cleaned_data["response"]
+    try:
+        introduction_respond(introduction=introduction, actor=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("matching:introductions")
+    mentee = introduction.mentorship.mentee
+    if response == "mentorship":
+        messages.success(request, f"You are now {mentee.full_name}'s {Kind(introduction.kind).label.lower()} mentor.")
+    elif response == "meeting":
+        messages.success(
+            request, f"{mentee.full_name} has been told. Write to them at {mentee.email} to find a time to meet."
+        )
+    else:
+        messages.success(request, "Your answer is sent, with thanks for the introduction.")
+    return redirect("matching:introductions")
+
+
+urlpatterns = [
+    path("mentorships/", mentorship_list, name="mentorships"),
+    path("mentorships/<int:pk>/", mentorship_detail, name="mentorship-detail"),
+    path("mentorships/<int:pk>/agreement/", mentorship_agreement, name="mentorship-agreement"),
+    path("mentorships/<int:pk>/end/", mentorship_end_view, name="mentorship-end"),
+    path("mentorships/<int:pk>/thanks/", mentorship_thanks, name="mentorship-thanks"),
+    path("mentorships/<int:pk>/action-items/", action_item_create_view, name="action-item-create"),
+    path("action-items/<int:pk>/", action_item_update_view, name="action-item-update"),
+    path("mentorships/<int:pk>/resources/", resource_create_view, name="resource-create"),
+    path("mentorships/<int:pk>/introductions/", introduction_create_view, name="introduction-create"),
+    path("mentorships/<int:pk>/checkins/", checkin_create_view, name="checkin-create"),
+    path("introductions/", introduction_list, name="introductions"),
+    path("introductions/<int:pk>/respond/", introduction_respond_view, name="introduction-respond"),
+]

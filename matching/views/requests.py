@@ -1,2 +1,313 @@
-# Pages for requests. Each view module lists its own routes; matching/urls.py joins them.
-urlpatterns = []
+"""Pages for mentorship requests: ask a mentor, follow your requests, answer them.
+
+Every change goes through ``matching.services.requests``; who may do what is asked
+of ``matching.rules``. A refusal from a service (a full mentor, a request someone
+else already answered) comes back to the person as a message or a form error.
+"""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from accounts.selectors import mentor_directory, roles_of
+
+from .. import selectors
+from ..models import Kind, MentorshipRequest
+from ..services import requests as request_services
+
+REQUESTS_PAGE_SIZE = 20
+
+
+# --- Forms. They only collect input; the services decide.
+
+
+class RequestForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Kind of mentorship", choices=Kind.choices,
+        help_text="You can have one mentor of each kind at a time.",
+    )
+    message = forms.CharField(
+        label="Your message", max_length=2000, widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Who you are, what you hope for, and how often you'd like to meet.",
+    )
+
+
+class AcceptForm(forms.Form):
+    note = forms.CharField(
+        label="Note to the resident (optional)", required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class DeclineForm(forms.Form):
+    note = forms.CharField(
+        label="Note to the resident", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="A kind word helps, e.g. a colleague who may be a better fit.",
+    )
+
+
+class QuestionForm(forms.Form):
+    question = forms.CharField(
+        label="Your question", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="You can ask one question before you answer.",
+    )
+
+
+class AnswerForm(forms.Form):
+    answer = forms.CharField(label="Your answer", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+def _add_service_errors(form, exc: ValidationError):
+    """Put a service's refusal on the form: keyed messages on their fields, the rest on top."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _names_fields_of(exc: ValidationError, form) -> bool:
+    """True when every message of ``exc`` names a field of ``form``, so it belongs beside
+    that field; any other refusal is about the request's state and becomes a message."""
+    return hasattr(exc, "error_dict") and all(field in form.fields for field in exc.error_dict)
+
+
+# --- Loading.
+
+
+def _get_request_for_user(request, pk) -> MentorshipRequest:
+    """The request, if the user may see it; 404 otherwise, so others' requests stay unseen."""
+    try:
+        mentorship_request = selectors.request_for_page(pk)
+    except MentorshipRequest.DoesNotExist:
+        raise Http404 from None
+    if not request.user.has_perm("matching.view_request", mentorship_request):
+        raise Http404
+    return mentorship_request
+
+
+def _get_mentor(mentor_pk):
+    """The mentor's directory entry (with open spots), or 404."""
+    profile = mentor_directory().filter(user_id=mentor_pk).first()
+    if profile is None:
+        raise Http404
+    return profile
+
+
+# --- Asking.
+
+
+@login_required
+def request_create(request, mentor_pk):
+    profile = _get_mentor(mentor_pk)
+    mentor = profile.user
+    if not request.user.has_perm("matching.request_mentor", mentor):
+        raise PermissionDenied
+    existing = MentorshipRequest.objects.filter(
+        mentee=request.user, mentor=mentor, status=MentorshipRequest.Status.PENDING
+    ).first()
+    if existing is not None:
+        messages.info(request, f"You already asked {mentor.full_name}; here is your request.")
+        return redirect(existing)
+    form = RequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = request_services.request_create(mentee=request.user, mentor=mentor, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Your request is on its way to {mentor.full_name}. We'll let you know when they answer.")
+            return redirect(created)
+    pending_count = MentorshipRequest.objects.filter(
+        mentee=request.user, status=MentorshipRequest.Status.PENDING
+    ).count()
+    return render(
+        request,
+        "matching/requests/form.html",
+        {
+            "form": form,
+            "mentor": profile,
+            "can_request": profile.accepting_mentees and profile.open_spots > 0,
+            "pending_count": pending_count,
+            "pending_limit": settings.MENTORMATCH["MAX_PENDING_REQUESTS"],
+        },
+    )
+
+
+# --- Following.
+
+
+def _roles_for(user) -> list[str]:
+    """The sides of /requests/ this user has: received (mentors), sent (residents), program (coordinators)."""
+    held = roles_of(user)
+    roles = []
+    if "faculty" in held or hasattr(user, "mentor_profile"):
+        roles.append("received")
+    if "resident" in held or hasattr(user, "mentee_profile"):
+        roles.append("sent")
+    if "coordinator" in held:
+        roles.append("program")
+    return roles
+
+
+@login_required
+def request_list(request):
+    roles = _roles_for(request.user)
+    role = request.GET.get("role")
+    if role not in roles:
+        role = roles[0] if roles else "sent"
+    status = request.GET.get("status")
+    if status not in selectors.REQUEST_STATUS_GROUPS:
+        status = "pending"
+    side = selectors.request_list(request.user, role=role)
+    counts = selectors.request_counts(side)
+    page = Paginator(side.filter(status__in=selectors.REQUEST_STATUS_GROUPS[status]), REQUESTS_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "matching/requests/list.html",
+        {
+            "role": role,
+            "roles": [(r, selectors.REQUEST_ROLES[r]) for r in roles],
+            "status": status,
+            "tabs": [(group, group.capitalize(), counts[group]) for group in selectors.REQUEST_STATUS_GROUPS],
+            "page_obj": page,
+            "requests": page.object_list,
+        },
+    )
+
+
+def _detail_context(request, mentorship_request, **forms_given):
+    user = request.user
+    responds = user.has_perm("matching.respond_to_request", mentorship_request)
+    is_mentee = user.has_perm("matching.withdraw_request", mentorship_request)
+    actions = {
+        "accept": responds and mentorship_request.can_accept(),
+        "decline": responds and mentorship_request.can_decline(),
+        "question": responds and mentorship_request.can_ask_question(),
+        "answer": is_mentee and mentorship_request.can_answer(),
+        "withdraw": is_mentee and mentorship_request.can_withdraw(),
+    }
+    form_classes = {
+        "accept": AcceptForm, "decline": DeclineForm, "question": QuestionForm, "answer": AnswerForm,
+    }
+    forms_shown = {
+        f"{name}_form": forms_given.get(name) or form_classes[name](prefix=name)
+        for name in form_classes
+        if actions[name]
+    }
+    return {
+        "req": mentorship_request,
+        "actions": actions,
+        "is_mentor": mentorship_request.mentor_id == user.pk,
+        "is_mentee": mentorship_request.mentee_id == user.pk,
+        **forms_shown,
+    }
+
+
+@login_required
+def request_detail(request, pk):
+    mentorship_request = _get_request_for_user(request, pk)
+    return render(request, "matching/requests/detail.html", _detail_context(request, mentorship_request))
+
+
+# --- Answering. Each action is a POST from the detail page; its guard lives in the service.
+
+
+def _act(request, pk, *, name, form_class, service, success):
+    """Run one action: validate its form, call the service, and say what happened.
+
+    A field error re-renders the page beside the field. A refusal about the request's
+    state (someone answered first, the mentor is full) becomes a message. A permission
+    refusal is a 403.
+    """
+    mentorship_request = _get_request_for_user(request, pk)
+    form = form_class(request.POST, prefix=name) if form_class else None
+    if form is not None and not form.is_valid():
+        return _rerender(request, mentorship_request, name, form)
+    try:
+        result = service(request=mentorship_request, actor=request.user, **(form.cleaned_data if form else {}))
+    except ValidationError as exc:
+        if form is not None and _names_fields_of(exc, form):
+            _add_service_errors(form, exc)
+            return _rerender(request, mentorship_request, name, form)
+        messages.error(request, " ".join(exc.messages))
+        return redirect(mentorship_request)
+    return success(result)
+
+
+def _rerender(request, mentorship_request, name, form):
+    context = _detail_context(request, mentorship_request, **{name: form})
+    return render(request, "matching/requests/detail.html", context)
+
+
+@login_required
+@require_POST
+def request_accept(request, pk):
+    def done(mentorship):
+        messages.success(request, f"You're now {mentorship.mentee.full_name}'s mentor. Propose a first meeting.")
+        return redirect(mentorship)
+
+    return _act(request, pk, name="accept", form_class=AcceptForm, service=request_services.request_accept, success=done)
+
+
+@login_required
+@require_POST
+def request_decline(request, pk):
+    def done(declined):
+        messages.success(request, f"You declined {declined.mentee.full_name}'s request; they have been told.")
+        return redirect(declined)
+
+    return _act(request, pk, name="decline", form_class=DeclineForm, service=request_services.request_decline, success=done)
+
+
+@login_required
+@require_POST
+def request_question(request, pk):
+    def done(asked):
+        messages.success(request, f"Your question is on its way to {asked.mentee.full_name}.")
+        return redirect(asked)
+
+    return _act(
+        request, pk, name="question", form_class=QuestionForm, service=request_services.request_ask_question, success=done
+    )
+
+
+@login_required
+@require_POST
+def request_answer(request, pk):
+    def done(answered):
+        messages.success(request, f"Your answer is on its way to {answered.mentor.full_name}.")
+        return redirect(answered)
+
+    return _act(request, pk, name="answer", form_class=AnswerForm, service=request_services.request_answer, success=done)
+
+
+@login_required
+@require_POST
+def request_withdraw(request, pk):
+    def done(withdrawn):
+        messages.success(request, f"You withdrew your request to {withdrawn.mentor.full_name}.")
+        return redirect(withdrawn)
+
+    return _act(request, pk, name="withdraw", form_class=None, service=request_services.request_withdraw, success=done)
+
+
+urlpatterns = [
+    path("mentors/<int:mentor_pk>/request/", request_create, name="request-create"),
+    path("requests/", request_list, name="requests"),
+    path("requests/<int:pk>/", request_detail, name="request-detail"),
+    path("requests/<int:pk>/accept/", request_accept, name="request-accept"),
+    path("requests/<int:pk>/decline/", request_decline, name="request-decline"),
+    path("requests/<int:pk>/question/", request_question, name="request-question"),
+    path("requests/<int:pk>/answer/", request_answer, name="request-answer"),
+    path("requests/<int:pk>/withdraw/", request_withdraw, name="request-withdraw"),
+]

@@ -205,13 +205,14 @@ def test_roster_query_count_does_not_grow_with_rows(
     # Request: 1 session, 2 user. View: 3 program, 4 manage_roster permission (coordinates_program),
     # 5 count for the paginator, 6 the page of members with users, profiles and their
     # vocabularies (select_related). Template: 7 roles for the navigation, 8-9 the viewer's
-    # own mentee/mentor profile (context processor). Response: 10-12 the session save
+    # own mentee/mentor profile (context processor), 10 the unread notification count
+    # (the bell's context processor). Response: 11-13 the session save
     # (SESSION_SAVE_EVERY_REQUEST: savepoint, update, release).
-    with django_assert_max_num_queries(12) as one_row:
+    with django_assert_max_num_queries(13) as one_row:
         client.get(_url("roster", program))
 
     _add_residents(program, 24)
-    with django_assert_max_num_queries(12) as full_page:
+    with django_assert_max_num_queries(13) as full_page:
         response = client.get(_url("roster", program))
 
     assert len(response.context["members"]) == 25

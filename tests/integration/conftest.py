@@ -1,5 +1,9 @@
 """Integration tests: a real Celery worker process, Redis and PostgreSQL.
 
+The tests wait for results with ``disable_sync_subtasks=False``: earlier tests ran
+tasks eagerly in this process, which leaves Celery believing it is inside a task and
+refusing a blocking ``get()``; here the test really is outside any task.
+
 They run when REDIS_URL is set and the database is PostgreSQL (as in the second
 half of .ci/run); otherwise they skip and say why.
 """

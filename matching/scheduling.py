@@ -1,0 +1,156 @@
+"""Meeting-time suggestions from two people's weekly availability.
+
+Each person's weekly windows are in their own time zone, and are turned into
+instants date by date with that zone's rules, so a window "Monday 09:00–12:00"
+lands on the right UTC hours on both sides of a daylight-saving change. Busy
+blocks are whole days in the person's own zone. Both people's confirmed meetings
+are taken out. Everything is computed in UTC; the result is deterministic.
+"""
+
+import zoneinfo
+from datetime import UTC, date, datetime, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import AvailabilityWindow, BusyBlock
+
+from .models import Meeting
+
+Interval = tuple[datetime, datetime]
+
+
+def _merge(intervals: list[Interval]) -> list[Interval]:
+    merged: list[Interval] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _intersect(a: list[Interval], b: list[Interval]) -> list[Interval]:
+    """Both lists sorted and non-overlapping."""
+    out, i, j = [], 0, 0
+    while i < len(a) and j < len(b):
+        start, end = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if start < end:
+            out.append((start, end))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def _subtract(free: list[Interval], taken: list[Interval]) -> list[Interval]:
+    out = []
+    for start, end in free:
+        pieces = [(start, end)]
+        for t_start, t_end in taken:
+            pieces = [
+                piece
+                for p_start, p_end in pieces
+                for piece in ((p_start, min(p_end, t_start)), (max(p_start, t_end), p_end))
+                if piece[0] < piece[1]
+            ]
+        out.extend(pieces)
+    return out
+
+
+def _free_intervals(windows, busy_days: set[date], tz: zoneinfo.ZoneInfo, begin: datetime, end: datetime):
+    """``windows`` (weekday, start time, end time) on every local date in range, as UTC intervals."""
+    intervals = []
+    day = begin.astimezone(tz).date() - timedelta(days=1)
+    last = end.astimezone(tz).date() + timedelta(days=1)
+    while day <= last:
+        if day not in busy_days:
+            for weekday, w_start, w_end in windows:
+                if weekday == day.weekday():
+                    # The zone's offset on this very date (fold=0 for a repeated hour).
+                    local_start = datetime.combine(day, w_start, tzinfo=tz)
+                    local_end = datetime.combine(day, w_end, tzinfo=tz)
+                    intervals.append((local_start.astimezone(UTC), local_end.astimezone(UTC)))
+        day += timedelta(days=1)
+    return _merge(intervals)
+
+
+def _busy_days(blocks, tz, begin, end) -> set[date]:
+    first = begin.astimezone(tz).date() - timedelta(days=1)
+    last = end.astimezone(tz).date() + timedelta(days=1)
+    days = set()
+    for block in blocks:
+        day = max(block.start_date, first)
+        while day <= min(block.end_date, last):
+            days.add(day)
+            day += timedelta(days=1)
+    return days
+
+
+def _spread(candidates: list[datetime], *, count: int, duration: timedelta, tz) -> list[datetime]:
+    """Pick ``count`` times, the earliest of each different day first, then the
+    earliest that don't overlap the picks."""
+    picks: list[datetime] = []
+    days_used: set[date] = set()
+    for candidate in candidates:
+        day = candidate.astimezone(tz).date()
+        if day not in days_used:
+            picks.append(candidate)
+            days_used.add(day)
+            if len(picks) == count:
+                return sorted(picks)
+    for candidate in candidates:
+        if len(picks) == count:
+            break
+        if all(abs(candidate - pick) >= duration for pick in picks):
+            picks.append(candidate)
+    return sorted(picks)
+
+
+def suggest_slots(
+    *, mentee, mentor, start: datetime, days: int = 14, duration_minutes: int = 30, count: int = 3, step_minutes: int = 30
+) -> list[datetime]:
+    """Up to ``count`` start times (aware, UTC) from ``start`` over the next ``days``
+    when both people are free for ``duration_minutes``, spread over different days
+    when possible. Never in the past."""
+    if timezone.is_naive(start):
+        raise ValueError("start must be an aware datetime.")
+    begin = max(start, timezone.now()).astimezone(UTC)
+    end = begin + timedelta(days=days)
+    duration, step = timedelta(minutes=duration_minutes), timedelta(minutes=step_minutes)
+    people = [mentee, mentor]
+    windows = {person.pk: [] for person in people}
+    for w in AvailabilityWindow.objects.filter(user__in=people).order_by("weekday", "start"):
+        windows[w.user_id].append((w.weekday, w.start, w.end))
+    blocks = {person.pk: [] for person in people}
+    busy = BusyBlock.objects.filter(
+        user__in=people, end_date__gte=begin.date() - timedelta(days=1), start_date__lte=end.date() + timedelta(days=1)
+    )
+    for block in busy:
+        blocks[block.user_id].append(block)
+
+    free = None
+    for person in people:
+        tz = zoneinfo.ZoneInfo(person.time_zone)
+        mine = _free_intervals(windows[person.pk], _busy_days(blocks[person.pk], tz, begin, end), tz, begin, end)
+        free = mine if free is None else _intersect(free, mine)
+
+    involving = Q(mentorship__mentee__in=people) | Q(mentorship__mentor__in=people)
+    confirmed = (
+        Meeting.objects.filter(involving, status=Meeting.Status.CONFIRMED, start__lt=end)
+        .filter(start__gte=begin - timedelta(minutes=240))
+        .values_list("start", "duration_minutes")
+        .order_by("start")
+    )
+    taken = [(s.astimezone(UTC), s.astimezone(UTC) + timedelta(minutes=d)) for s, d in confirmed]
+    free = _subtract(free, _merge(taken))
+
+    candidates = []
+    for f_start, f_end in free:
+        t = f_start
+        while t + duration <= f_end:
+            if begin <= t and t + duration <= end:
+                candidates.append(t)
+            t += step
+    return _spread(candidates, count=count, duration=duration, tz=zoneinfo.ZoneInfo(mentee.time_zone))

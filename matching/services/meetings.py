@@ -1,0 +1,272 @@
+"""Meetings: propose 1–3 times, the other person confirms one; reschedule, cancel,
+mark held, shared notes.
+
+Every change locks the meeting (or, to propose, the mentorship), checks the guard
+and who is asking, saves the changed fields, writes the audit entry and notifies
+the other person once the transaction commits. Notifications that change the
+calendar carry the meeting, so their e-mail attaches the .ics invitation (a
+CANCEL once cancelled). Dedup keys include the SEQUENCE: each reschedule is news.
+"""
+
+import zoneinfo
+from datetime import UTC, datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from ..audit import audit_log
+from ..models import Meeting, MeetingSlot, Mentorship
+from ..notifications import notify
+
+Status = Meeting.Status
+MAX_SLOTS = 3
+TIME_FORMAT = "%a %d %b %Y, %H:%M %Z"
+
+
+def meeting_url(meeting) -> str:
+    return reverse("matching:meeting-detail", kwargs={"pk": meeting.pk})
+
+
+def format_in_zone(when: datetime, user) -> str:
+    """``when`` as ``user`` reads it: in their own time zone, with its abbreviation."""
+    return when.astimezone(zoneinfo.ZoneInfo(user.time_zone)).strftime(TIME_FORMAT)
+
+
+def _utc_minute(when) -> datetime:
+    if not isinstance(when, datetime) or timezone.is_naive(when):
+        raise ValidationError({"slots": "Give each time with its time zone."})
+    return when.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def _clean_slots(slots, *, actor) -> list[datetime]:
+    """1–3 distinct future times, in UTC to the minute, in order."""
+    slots = [_utc_minute(slot) for slot in slots or []]
+    if not slots:
+        raise ValidationError({"slots": "Propose at least one time."})
+    if len(slots) > MAX_SLOTS:
+        raise ValidationError({"slots": f"Propose at most {MAX_SLOTS} times."})
+    if len(set(slots)) != len(slots):
+        raise ValidationError({"slots": "Propose different times."})
+    now = timezone.now()
+    past = [slot for slot in slots if slot <= now]
+    if past:
+        raise ValidationError({"slots": f"{format_in_zone(past[0], actor)} has already passed."})
+    return sorted(slots)
+
+
+def _lock(meeting) -> Meeting:
+    return Meeting.objects.select_for_update(of=("self",)).select_related("mentorship__mentee", "mentorship__mentor").get(
+        pk=meeting.pk
+    )
+
+
+def _check_party(actor, obj):
+    if not actor.has_perm("matching.work_in_mentorship", obj):
+        raise PermissionDenied
+
+
+def _check_active(mentorship):
+    if not mentorship.is_active:
+        raise ValidationError("This mentorship has ended, so its meetings can no longer be planned.")
+
+
+def _snapshot(meeting) -> dict:
+    return {
+        "status": meeting.status,
+        "start": meeting.start.isoformat() if meeting.start else None,
+        "sequence": meeting.sequence,
+    }
+
+
+def _audit(meeting, *, actor, action, before=None, after=None, reason=""):
+    audit_log(
+        actor=actor, action=action, obj=meeting, program=meeting.mentorship.program,
+        before=before, after=after if after is not None else _snapshot(meeting), reason=reason,
+    )
+
+
+def _notify_other(meeting, *, actor, event, title, body="", invite=True):
+    other = meeting.mentorship.other_party(actor)
+    notify(
+        event=f"meeting.{event}", user=other, url=meeting_url(meeting), title=title, body=body,
+        dedup_key=f"meeting:{meeting.pk}:{event}:{meeting.sequence}",
+        meeting=meeting if invite else None,
+    )
+
+
+def _times_for(meeting, slots, user) -> str:
+    lines = [f"- {format_in_zone(slot, user)}" for slot in slots]
+    return "\n".join(lines) + f"\n\n{meeting.duration_minutes} minutes, {meeting.get_format_display().lower()}."
+
+
+def _replace_slots(meeting, slots):
+    meeting.slots.all().delete()
+    MeetingSlot.objects.bulk_create([MeetingSlot(meeting=meeting, start=slot) for slot in slots])
+
+
+@transaction.atomic
+def meeting_propose(
+    *, mentorship, actor, slots, duration_minutes: int = 30, format: str = Meeting.Format.VIDEO,
+    location: str = "", video_url: str = "",
+) -> Meeting:
+    """Propose 1–3 times to the other person in ``mentorship``."""
+    mentorship = Mentorship.objects.select_for_update(of=("self",)).select_related("mentee", "mentor", "program").get(
+        pk=mentorship.pk
+    )
+    _check_party(actor, mentorship)
+    _check_active(mentorship)
+    slots = _clean_slots(slots, actor=actor)
+    meeting = Meeting(
+        mentorship=mentorship, proposed_by=actor, duration_minutes=duration_minutes, format=format,
+        location=(location or "").strip(), video_url=(video_url or "").strip(),
+    )
+    meeting.full_clean(exclude=["uid", "start", "notes"])
+    meeting.save()
+    _replace_slots(meeting, slots)
+    _audit(meeting, actor=actor, action="meeting.propose", after={**_snapshot(meeting), "slots": [s.isoformat() for s in slots]})
+    other = mentorship.other_party(actor)
+    _notify_other(
+        meeting, actor=actor, event="proposed", title=f"{actor.full_name} proposed a meeting: please pick a time",
+        body=_times_for(meeting, slots, other),
+    )
+    return meeting
+
+
+@transaction.atomic
+def meeting_confirm(*, meeting, actor, start: datetime) -> Meeting:
+    """The other person (not the proposer) picks one of the proposed times."""
+    meeting = _lock(meeting)
+    _check_party(actor, meeting)
+    if not meeting.can_confirm():
+        raise ValidationError(f"This meeting is already {meeting.get_status_display().lower()}.")
+    _check_active(meeting.mentorship)
+    if actor.pk == meeting.proposed_by_id:
+        other = meeting.mentorship.other_party(actor)
+        raise ValidationError(f"Only {other.full_name} can confirm: you proposed these times.")
+    if start is None:
+        raise ValidationError({"start": "Choose one of the proposed times."})
+    try:
+        start = _utc_minute(start)
+    except ValidationError:
+        raise ValidationError({"start": "Choose one of the proposed times."}) from None
+    if start not in {slot.start for slot in meeting.slots.all()}:
+        raise ValidationError({"start": "Choose one of the proposed times."})
+    if start <= timezone.now():
+        raise ValidationError({"start": "That time has passed: propose new times instead."})
+    before = _snapshot(meeting)
+    meeting.status = Status.CONFIRMED
+    meeting.start = start
+    meeting.save(update_fields=["status", "start", "updated_at"])
+    _audit(meeting, actor=actor, action="meeting.confirm", before=before)
+    proposer = meeting.mentorship.other_party(actor)
+    _notify_other(
+        meeting, actor=actor, event="confirmed",
+        title=f"{actor.full_name} confirmed your meeting for {format_in_zone(start, proposer)}",
+        body="The invitation is attached: add it to your calendar.",
+    )
+    return meeting
+
+
+@transaction.atomic
+def meeting_reschedule(*, meeting, actor, slots) -> Meeting:
+    """Propose new times for a proposed or confirmed meeting: it goes back to
+    proposed, ``actor`` becomes the proposer and the invitation's SEQUENCE grows."""
+    meeting = _lock(meeting)
+    _check_party(actor, meeting)
+    if not meeting.can_reschedule():
+        raise ValidationError(f"A {meeting.get_status_display().lower()} meeting cannot be rescheduled.")
+    _check_active(meeting.mentorship)
+    slots = _clean_slots(slots, actor=actor)
+    before = _snapshot(meeting)
+    meeting.status = Status.PROPOSED
+    meeting.start = None
+    meeting.proposed_by = actor
+    meeting.sequence += 1
+    # The new time earns its own reminder (the reminder scan skips reminded meetings).
+    meeting.reminded_at = None
+    meeting.save(update_fields=["status", "start", "proposed_by", "sequence", "reminded_at", "updated_at"])
+    _replace_slots(meeting, slots)
+    _audit(
+        meeting, actor=actor, action="meeting.reschedule", before=before,
+        after={**_snapshot(meeting), "slots": [s.isoformat() for s in slots]},
+    )
+    other = meeting.mentorship.other_party(actor)
+    _notify_other(
+        meeting, actor=actor, event="rescheduled", title=f"{actor.full_name} proposed new times for your meeting",
+        body=_times_for(meeting, slots, other),
+    )
+    return meeting
+
+
+@transaction.atomic
+def meeting_cancel(*, meeting, actor, reason: str = "") -> Meeting:
+    """Cancel a proposed or confirmed meeting; the e-mail carries the calendar CANCEL.
+    Allowed after the mentorship ended: ending it cancels its future meetings."""
+    meeting = _lock(meeting)
+    _check_party(actor, meeting)
+    if not meeting.can_cancel():
+        raise ValidationError(f"This meeting is already {meeting.get_status_display().lower()}.")
+    reason = (reason or "").strip()
+    if len(reason) > 2000:
+        raise ValidationError({"reason": "Keep the reason under 2,000 characters."})
+    before = _snapshot(meeting)
+    meeting.status = Status.CANCELLED
+    meeting.cancelled_by = actor
+    meeting.sequence += 1
+    meeting.save(update_fields=["status", "cancelled_by", "sequence", "updated_at"])
+    _audit(meeting, actor=actor, action="meeting.cancel", before=before, reason=reason)
+    other = meeting.mentorship.other_party(actor)
+    when = f" of {format_in_zone(meeting.start, other)}" if meeting.start else ""
+    _notify_other(
+        meeting, actor=actor, event="cancelled", title=f"{actor.full_name} cancelled your meeting{when}", body=reason
+    )
+    return meeting
+
+
+@transaction.atomic
+def meeting_mark_held(*, meeting, actor) -> Meeting:
+    meeting = _lock(meeting)
+    _check_party(actor, meeting)
+    if not meeting.can_mark_held():
+        if meeting.status == Status.CONFIRMED:
+            raise ValidationError("You can mark the meeting as held once it has started.")
+        raise ValidationError("Only a confirmed meeting can be marked as held.")
+    before = _snapshot(meeting)
+    meeting.status = Status.HELD
+    meeting.save(update_fields=["status", "updated_at"])
+    _audit(meeting, actor=actor, action="meeting.held", before=before)
+    _notify_other(
+        meeting, actor=actor, event="held", invite=False,
+        title=f"{actor.full_name} marked your meeting as held: add your notes",
+    )
+    return meeting
+
+
+def can_take_notes(meeting) -> bool:
+    """Shared notes belong to a meeting that took place: held, or confirmed and started."""
+    return meeting.status == Status.HELD or (
+        meeting.status == Status.CONFIRMED and meeting.start is not None and meeting.start <= timezone.now()
+    )
+
+
+@transaction.atomic
+def meeting_update_notes(*, meeting, actor, notes: str) -> Meeting:
+    meeting = _lock(meeting)
+    _check_party(actor, meeting)
+    if not can_take_notes(meeting):
+        raise ValidationError("Notes can be added once the meeting has taken place.")
+    notes = (notes or "").strip()
+    limit = Meeting._meta.get_field("notes").max_length
+    if len(notes) > limit:
+        raise ValidationError({"notes": f"Keep the notes under {limit:,} characters."})
+    before = {"notes_length": len(meeting.notes)}
+    meeting.notes = notes
+    meeting.save(update_fields=["notes", "updated_at"])
+    # The notes themselves stay out of the audit trail: they are the pair's.
+    _audit(meeting, actor=actor, action="meeting.notes", before=before, after={"notes_length": len(notes)})
+    if notes:
+        # Once per sequence: the first notes are news, later edits are not.
+        _notify_other(meeting, actor=actor, event="notes", invite=False, title=f"{actor.full_name} shared notes from your meeting")
+    return meeting
