@@ -26,6 +26,12 @@ class _AcceptingSelect(forms.NullBooleanSelect):
         self.choices = [("unknown", "Everyone"), ("true", "Accepting now"), ("false", "Not accepting")]
 
 
+class _OpenSpotSelect(forms.NullBooleanSelect):
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("unknown", "Any"), ("true", "Has an open spot"), ("false", "Full or not accepting")]
+
+
 class MentorDirectoryFilter(filters.FilterSet):
     specialty = filters.ModelChoiceFilter(
         field_name="specialty", to_field_name="slug", queryset=Specialty.objects.filter(parent__isnull=True), empty_label="Any specialty",
@@ -56,11 +62,22 @@ class MentorDirectoryFilter(filters.FilterSet):
         field_name="accepting_mentees", label="Accepting mentees", help_text="Only mentors (not) accepting mentees.",
         widget=_AcceptingSelect,
     )
+    open_spot = filters.BooleanFilter(
+        method="with_open_spot", label="Open spots", widget=_OpenSpotSelect,
+        help_text="true: accepting mentees and with at least one spot free.",
+    )
     q = filters.CharFilter(method="search", label="Search", help_text="Words to find in the mentor's name or bio.")
 
     class Meta:
         model = MentorProfile
-        fields = ["specialty", "subspecialty", "expertise", "language", "meeting_format", "accepting", "q"]
+        fields = ["specialty", "subspecialty", "expertise", "language", "meeting_format", "accepting", "open_spot", "q"]
+
+    def with_open_spot(self, queryset, name, value):
+        # ``open_spots`` is annotated by selectors.mentor_directory().
+        if value is None:
+            return queryset
+        has_spot = Q(accepting_mentees=True, open_spots__gt=0)
+        return queryset.filter(has_spot) if value else queryset.exclude(has_spot)
 
     def search(self, queryset, name, value):
         return _each_word_matches(queryset, value, ["user__first_name", "user__last_name", "bio"])

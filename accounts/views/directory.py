@@ -2,17 +2,57 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
+from matching import recommendations
+
 from ..filters import MentorDirectoryFilter
 from ..selectors import mentor_directory as mentor_directory_qs
+
+SORTS = {"score": "Best match", "name": "Name"}
 
 
 @login_required
 def mentor_directory(request):
-    # The same selector and FilterSet as /api/v1/mentors/; nobody is listed to themselves.
-    mentors = MentorDirectoryFilter(request.GET or None, queryset=mentor_directory_qs().exclude(user=request.user))
-    page = Paginator(mentors.qs, 12).get_page(request.GET.get("page"))
+    """The directory: the same selector and FilterSet as /api/v1/mentors/. For a resident
+    with a mentee profile, mentors carry the engine's match score, sort by it, and the
+    first page opens with the engine's recommendations."""
+    directory = mentor_directory_qs().exclude(user=request.user)
+    mentors = MentorDirectoryFilter(request.GET or None, queryset=directory)
+    mentee = getattr(request.user, "mentee_profile", None)
+    sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else ("score" if mentee else "name")
+    shared_time = request.GET.get("shared_time") == "1"
+
+    filtered = bool(request.GET.keys() - {"page", "sort"})
+    listed = mentors.qs
+    recommended = []
+    if mentee is not None:
+        listed = list(listed)
+        me = recommendations.mentee_record(mentee)
+        records = [recommendations.mentor_record(p) for p in listed]
+        scores = recommendations.scores_for(me, records, require_shared_availability=shared_time)
+        for profile in listed:
+            profile.match_score = scores.get(profile.user_id)
+        if sort == "score":
+            listed.sort(key=lambda p: (-(p.match_score or 0), p.user.last_name, p.user.first_name, p.pk))
+        if not filtered and request.GET.get("page", "1") == "1":
+            # Unfiltered, the list is the whole directory: recommend from it.
+            by_user = {p.user_id: p for p in listed}
+            recommended = [(by_user[r.mentor_id], r) for r in recommendations.recommendations_for(me, records, n=3)]
+        if shared_time:
+            listed = [p for p in listed if p.match_score is not None]
+
+    page = Paginator(listed, 12).get_page(request.GET.get("page"))
     return render(
         request,
         "accounts/mentor_directory.html",
-        {"filter": mentors, "page_obj": page, "mentors": page.object_list, "filtered": bool(request.GET.keys() - {"page"})},
+        {
+            "filter": mentors,
+            "page_obj": page,
+            "mentors": page.object_list,
+            "filtered": filtered,
+            "sort": sort,
+            "sorts": SORTS if mentee else {},
+            "shared_time": shared_time,
+            "has_mentee_profile": mentee is not None,
+            "recommended": recommended,
+        },
     )

@@ -50,7 +50,19 @@ def _profile_context(user, *, viewer):
         "memberships": user.memberships.select_related("program"),
         "can_edit_mentee": is_own and viewer.has_perm("accounts.have_mentee_profile"),
         "can_edit_mentor": is_own and viewer.has_perm("accounts.have_mentor_profile"),
+        "breakdown": _breakdown(viewer, mentor) if mentor is not None and not is_own else None,
     }
+
+
+def _breakdown(viewer, mentor):
+    """How well ``mentor`` fits the viewing resident: the engine's components and reasons."""
+    from matching.recommendations import breakdown_rows, explain
+
+    mentee = getattr(viewer, "mentee_profile", None)
+    if mentee is None:
+        return None
+    pair = explain(mentee, mentor)
+    return {"score": pair.score, "rows": breakdown_rows(pair)}
 
 
 @login_required

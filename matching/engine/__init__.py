@@ -1,0 +1,58 @@
+"""MentorMatch matching engine: plain records in, plain results out. Imports no Django.
+
+Scoring:   score_cohort, recommend, explain_pair, Weights
+Matching:  Instance (+ MenteePrefs, MentorPrefs, build_instance), solve / solve_stable / solve_optimal
+Checking:  find_blocking_pairs, count_blocking_pairs
+Why-not:   why_not, why_not_unmatched
+"""
+
+from .explain import why_not, why_not_unmatched
+from .instance import Instance, InstanceError, MenteePrefs, MentorPrefs, build_instance
+from .optimal import solve_optimal
+from .records import Exclusion, Exclusions, MenteeRecord, MentorRecord, Vocabulary
+from .result import MatchResult, MatchStats
+from .scoring import COMPONENTS, CohortScores, ComponentScore, PairScore, Weights, explain_pair, recommend, score_cohort
+from .stable import count_blocking_pairs, find_blocking_pairs, solve_stable
+
+MODES = ("stable", "optimal")
+
+
+def solve(instance: Instance, mode: str) -> MatchResult:
+    """Solve in "stable" or "optimal" mode."""
+    if mode == "stable":
+        return solve_stable(instance)
+    if mode == "optimal":
+        return solve_optimal(instance)
+    raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+
+
+__all__ = [
+    "COMPONENTS",
+    "MODES",
+    "CohortScores",
+    "ComponentScore",
+    "Exclusion",
+    "Exclusions",
+    "Instance",
+    "InstanceError",
+    "MatchResult",
+    "MatchStats",
+    "MenteePrefs",
+    "MenteeRecord",
+    "MentorPrefs",
+    "MentorRecord",
+    "PairScore",
+    "Vocabulary",
+    "Weights",
+    "build_instance",
+    "count_blocking_pairs",
+    "explain_pair",
+    "find_blocking_pairs",
+    "recommend",
+    "score_cohort",
+    "solve",
+    "solve_optimal",
+    "solve_stable",
+    "why_not",
+    "why_not_unmatched",
+]

@@ -1,0 +1,171 @@
+"""``python -m matching.engine solve --mode stable|optimal INSTANCE.json``: solve an instance file, print JSON.
+
+Exit status 0 on success, 2 on bad input (with a one-line message on stderr naming the problem).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from .explain import why_not_unmatched
+from .instance import Instance, InstanceError, MenteePrefs, MentorPrefs
+from .optimal import solve_optimal
+from .stable import solve_stable
+
+INSTANCE_FORMAT = """\
+instance file (JSON):
+  {"mentees": [{"id": "r1", "ranking": ["a3", "a1"], "never": ["a2"]}, ...],
+   "mentors": [{"id": "a1", "capacity": 2, "ranking": ["r2", "r1"], "accepting": true}, ...],
+   "scores": {"r1": {"a1": 0.83, "a3": 0.41}, ...}}
+  "ranking" (best first) may be absent on either side: that side then accepts everyone it has a
+  score with, best score first, or, without "scores", everyone in id order. An empty ranking
+  accepts nobody. Where "scores" is given only scored pairs are acceptable; optimal mode needs it.
+"""
+
+
+def _fail(message: str) -> None:
+    raise InstanceError(message)
+
+
+def _id(value, what: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        _fail(f"{what} must be a string or an integer, got {json.dumps(value)}")
+    return str(value)
+
+
+def _id_list(value, what: str) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        _fail(f"{what} must be a list of ids")
+    return tuple(_id(x, f"an entry of {what}") for x in value)
+
+
+def _people(data: dict, side: str) -> list[dict]:
+    people = data.get(side)
+    if not isinstance(people, list):
+        _fail(f'"{side}" must be a list' if side in data else f'missing "{side}"')
+    for k, person in enumerate(people):
+        if not isinstance(person, dict):
+            _fail(f"{side}[{k}] must be an object")
+        if "id" not in person:
+            _fail(f'{side}[{k}] has no "id"')
+    return people
+
+
+def parse_instance(text: str) -> Instance:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(f"malformed JSON: {exc}")
+    if not isinstance(data, dict):
+        _fail("the instance must be a JSON object")
+    unknown = sorted(set(data) - {"mentees", "mentors", "scores"})
+    if unknown:
+        _fail(f"unknown key {unknown[0]!r} (expected mentees, mentors, scores)")
+
+    mentees = []
+    for person in _people(data, "mentees"):
+        who = f"mentee {_id(person['id'], 'a mentee id')!r}"
+        extra = sorted(set(person) - {"id", "ranking", "never"})
+        if extra:
+            _fail(f"{who}: unknown key {extra[0]!r}")
+        ranking = person.get("ranking")
+        mentees.append(
+            MenteePrefs(
+                str(person["id"]),
+                ranking=None if ranking is None else _id_list(ranking, f"{who} ranking"),
+                never=frozenset(_id_list(person.get("never", []), f"{who} never")),
+            )
+        )
+    mentors = []
+    for person in _people(data, "mentors"):
+        who = f"mentor {_id(person['id'], 'a mentor id')!r}"
+        extra = sorted(set(person) - {"id", "capacity", "ranking", "never", "accepting"})
+        if extra:
+            _fail(f"{who}: unknown key {extra[0]!r}")
+        capacity = person.get("capacity", 1)
+        if isinstance(capacity, bool) or not isinstance(capacity, int):
+            _fail(f"{who}: capacity must be an integer, got {json.dumps(capacity)}")
+        if capacity < 0:
+            _fail(f"{who}: negative capacity {capacity}")
+        accepting = person.get("accepting", True)
+        if not isinstance(accepting, bool):
+            _fail(f"{who}: accepting must be true or false")
+        ranking = person.get("ranking")
+        mentors.append(
+            MentorPrefs(
+                str(person["id"]),
+                capacity=capacity,
+                accepting=accepting,
+                ranking=None if ranking is None else _id_list(ranking, f"{who} ranking"),
+                never=frozenset(_id_list(person.get("never", []), f"{who} never")),
+            )
+        )
+
+    scores = None
+    if "scores" in data and data["scores"] is not None:
+        if not isinstance(data["scores"], dict):
+            _fail('"scores" must be an object {mentee_id: {mentor_id: score}}')
+        scores = {}
+        for mentee_id, row in data["scores"].items():
+            if not isinstance(row, dict):
+                _fail(f"scores for mentee {mentee_id!r} must be an object {{mentor_id: score}}")
+            for mentor_id, value in row.items():
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    _fail(f"score of {mentee_id!r} × {mentor_id!r} must be a number, got {json.dumps(value)}")
+            scores[mentee_id] = dict(row)
+
+    instance = Instance(mentees=mentees, mentors=mentors, scores=scores)
+    instance.prepared  # noqa: B018 - validates ids, rankings and scores now, so errors surface here
+    return instance
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m matching.engine",
+        description="MentorMatch matching engine: solve an instance file without Django.",
+        epilog=INSTANCE_FORMAT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    solve = commands.add_parser(
+        "solve",
+        help="match mentees to mentors and print the result as JSON",
+        description="Match mentees to mentors and print the result as JSON.",
+        epilog=INSTANCE_FORMAT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    solve.add_argument(
+        "--mode",
+        choices=("stable", "optimal"),
+        required=True,
+        help="stable: resident-proposing deferred acceptance; optimal: most matches, then highest total score",
+    )
+    solve.add_argument("--why-not", action="store_true", help="add a reason for each unmatched mentee")
+    solve.add_argument("instance", metavar="INSTANCE.json", help='instance file, or "-" for standard input')
+    args = parser.parse_args(argv)
+
+    try:
+        if args.instance == "-":
+            text = sys.stdin.read()
+        else:
+            with open(args.instance, encoding="utf-8") as handle:
+                text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read {args.instance}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return 2
+    try:
+        instance = parse_instance(text)
+        if args.mode == "optimal" and instance.scores is None:
+            _fail('optimal mode needs "scores" in the instance')
+        result = solve_optimal(instance) if args.mode == "optimal" else solve_stable(instance)
+    except InstanceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    output = result.to_dict()
+    if args.why_not:
+        output["why_not"] = why_not_unmatched(instance, result)
+    print(json.dumps(output, indent=2))
+    return 0

@@ -1,0 +1,763 @@
+"""Mentee × mentor scores (0–100), vectorised over a whole cohort, with a reason per component.
+
+Every score is an integer number of *units* (1 unit = 0.001 point) summed from per-component
+contributions. All matrix products multiply 0/1 or small-integer float32 matrices whose sums stay
+below 2**24, so they are exact whatever the BLAS blocking: a pair's score does not depend on the
+cohort it is computed in, and the explanation of a pair adds up to exactly the cohort's score.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from .records import Exclusion, Exclusions, Id, MenteeRecord, MentorRecord, Vocabulary, id_key
+
+COMPONENTS = ("specialty", "goals", "interests", "career", "availability", "language", "meeting_format")
+
+UNITS_PER_POINT = 1000
+FULL = 100 * UNITS_PER_POINT  # units of a pair that is perfect on every component
+SLOT_MINUTES = 15
+SLOTS_PER_WEEK = 7 * 24 * 60 // SLOT_MINUTES  # 672
+AVAILABILITY_TARGET_SLOTS = 8  # 2 h a week in common earns the whole availability weight
+INTEREST_SATURATION = 3  # three shared interests (or all of the mentee's, if fewer) earn the whole weight
+SUBSPECIALTY_SHARE = 0.3  # of the specialty weight, when the mentee named subspecialty interests
+_EXACT_LIMIT = 2**24  # float32 represents every integer below this
+
+
+def career_fit(stages_ahead: int) -> float:
+    """A mentor a few stages ahead is best; one ahead is near-peer; same stage or behind is poor."""
+    if stages_ahead <= 0:
+        return 0.0
+    if stages_ahead == 1:
+        return 0.6
+    if stages_ahead <= 5:
+        return 1.0
+    return max(0.5, 1.0 - 0.1 * (stages_ahead - 5))
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Per-program component weights. Non-negative, not all zero; used normalised to sum 1."""
+
+    specialty: float = 0.20
+    goals: float = 0.25
+    interests: float = 0.10
+    career: float = 0.15
+    availability: float = 0.15
+    language: float = 0.08
+    meeting_format: float = 0.07
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                raise ValueError(f"weight {f.name!r} must be a finite number, got {value!r}")
+            if value < 0:
+                raise ValueError(f"weight {f.name!r} must be ≥ 0, got {value!r}")
+        if sum(getattr(self, name) for name in COMPONENTS) <= 0:
+            raise ValueError("at least one weight must be positive")
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, float]) -> Weights:
+        unknown = sorted(set(mapping) - set(COMPONENTS))
+        if unknown:
+            raise ValueError(f"unknown weight(s): {', '.join(unknown)}; expected some of {', '.join(COMPONENTS)}")
+        return cls(**mapping)
+
+    def normalised(self) -> dict[str, float]:
+        total = float(sum(getattr(self, name) for name in COMPONENTS))
+        return {name: float(getattr(self, name)) / total for name in COMPONENTS}
+
+
+class _Units:
+    """The integer contribution of each component, derived once from the weights."""
+
+    def __init__(self, weights: Weights) -> None:
+        self.weights = weights.normalised()
+        w = {name: FULL * value for name, value in self.weights.items()}
+        self.specialty_only = round(w["specialty"])
+        self.specialty_same = round(w["specialty"] * (1 - SUBSPECIALTY_SHARE))
+        self.specialty_sub = round(w["specialty"] * SUBSPECIALTY_SHARE)
+        self._goals = w["goals"]
+        self._interests = w["interests"]
+        self._career = w["career"]
+        self.availability_per_slot = round(w["availability"] / AVAILABILITY_TARGET_SLOTS)
+        self.availability_cap = AVAILABILITY_TARGET_SLOTS * self.availability_per_slot
+        self.language = round(w["language"])
+        self.meeting_format = round(w["meeting_format"])
+
+    def per_goal(self, goal_count: int) -> int:
+        return round(self._goals / goal_count) if goal_count else 0
+
+    def per_interest(self, interest_count: int) -> int:
+        saturation = min(interest_count, INTEREST_SATURATION)
+        return round(self._interests / saturation) if saturation else 0
+
+    def career(self, stages_ahead: int) -> int:
+        return round(self._career * career_fit(stages_ahead))
+
+
+# --------------------------------------------------------------------------------------------
+# Per-pair components with reasons (the explanation path; the cohort path below must agree).
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentScore:
+    name: str
+    value: float  # in [0, 1]
+    weight: float  # normalised
+    points: float  # contribution to the 0–100 score
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PairScore:
+    mentee_id: Id
+    mentor_id: Id
+    score: float | None  # 0–100; None when the pair is excluded
+    components: tuple[ComponentScore, ...]
+    excluded: Exclusion | None = None
+
+    @property
+    def reasons(self) -> list[str]:
+        return [component.reason for component in self.components]
+
+
+def _names(mapping: Mapping, ids: Iterable) -> list[str] | None:
+    if not mapping:
+        return None
+    return sorted((str(mapping.get(i, i)) for i in ids), key=str.casefold)
+
+
+def _join(names: list[str], word: str = "and") -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {word} {names[-1]}"
+
+
+def _minutes_text(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    if hours and rest:
+        return f"{hours} h {rest} min"
+    return f"{hours} h" if hours else f"{rest} min"
+
+
+def _slots(windows: Sequence[tuple[int, int, int]]) -> list[tuple[int, int]]:
+    """(first, stop) 15-min slot ranges within the week, 0 ≤ first < stop ≤ 672; partial slots are dropped."""
+    ranges = []
+    for weekday, start, end in windows:
+        if end < start:  # a window past midnight given as 22:00–02:00
+            end += 24 * 60
+        first = -(-(weekday * 24 * 60 + start) // SLOT_MINUTES)
+        stop = (weekday * 24 * 60 + end) // SLOT_MINUTES
+        if stop <= first:
+            continue
+        if stop - first >= SLOTS_PER_WEEK:
+            ranges.append((0, SLOTS_PER_WEEK))
+            continue
+        shift = (first // SLOTS_PER_WEEK) * SLOTS_PER_WEEK  # the week wraps: Sunday night runs into Monday
+        first, stop = first - shift, stop - shift
+        if stop <= SLOTS_PER_WEEK:
+            ranges.append((first, stop))
+        else:
+            ranges.append((first, SLOTS_PER_WEEK))
+            ranges.append((0, stop - SLOTS_PER_WEEK))
+    return ranges
+
+
+def _slot_set(windows) -> set[int]:
+    return {slot for first, stop in _slots(windows) for slot in range(first, stop)}
+
+
+def _pair_exclusion(
+    mentee: MenteeRecord, mentor: MentorRecord, exclusions: Exclusions | None, only_open: bool
+) -> Exclusion | None:
+    if mentee.person_id is not None and mentee.person_id == mentor.person_id:
+        return Exclusion.SELF
+    if exclusions is not None:
+        pair = (mentee.id, mentor.id)
+        if pair in exclusions.conflicts:
+            return Exclusion.CONFLICT_OF_INTEREST
+        if pair in exclusions.evaluators:
+            return Exclusion.EVALUATOR
+        if pair in exclusions.already_paired:
+            return Exclusion.ALREADY_PAIRED
+    if only_open:
+        if not mentor.accepting:
+            return Exclusion.NOT_ACCEPTING
+        if mentor.open_spots <= 0:
+            return Exclusion.NO_SPOTS
+    return None
+
+
+def explain_pair(
+    mentee: MenteeRecord,
+    mentor: MentorRecord,
+    *,
+    weights: Weights | None = None,
+    vocabulary: Vocabulary | None = None,
+    exclusions: Exclusions | None = None,
+    only_open: bool = False,
+    require_shared_availability: bool = False,
+) -> PairScore:
+    """Score one pair with a value, points and a human reason per component."""
+    return _explain(
+        mentee,
+        mentor,
+        _Units(weights or Weights()),
+        vocabulary or Vocabulary(),
+        exclusions,
+        only_open,
+        require_shared_availability,
+    )
+
+
+def _explain(mentee, mentor, units: _Units, vocab: Vocabulary, exclusions, only_open, require_shared) -> PairScore:
+    parts: list[tuple[str, float, int, str]] = []  # name, value, units, reason
+
+    # Specialty and subspecialty.
+    same = mentee.specialty_id is not None and mentee.specialty_id == mentor.specialty_id
+    wants_sub = bool(mentee.subspecialty_interest_ids)
+    sub = (
+        wants_sub and mentor.subspecialty_id is not None and mentor.subspecialty_id in mentee.subspecialty_interest_ids
+    )
+    spec_name = vocab.specialties.get(mentor.specialty_id) if same else None
+    sub_name = vocab.subspecialties.get(mentor.subspecialty_id) if sub else None
+    if same and sub:
+        reason = (
+            f"same specialty ({spec_name}) and subspecialty ({sub_name})"
+            if spec_name and sub_name
+            else "same specialty and subspecialty"
+        )
+    elif same and wants_sub:
+        reason = (
+            f"same specialty ({spec_name}), another subspecialty"
+            if spec_name
+            else "same specialty, another subspecialty"
+        )
+    elif same:
+        reason = f"same specialty ({spec_name})" if spec_name else "same specialty"
+    elif sub:
+        reason = (
+            f"works in {sub_name}, a subspecialty you're interested in"
+            if sub_name
+            else "works in a subspecialty you're interested in"
+        )
+    elif mentee.specialty_id is None or mentor.specialty_id is None:
+        reason = "specialty not given"
+    else:
+        reason = "different specialty"
+    if wants_sub:
+        value = (1 - SUBSPECIALTY_SHARE) * same + SUBSPECIALTY_SHARE * sub
+        spec_units = units.specialty_same * same + units.specialty_sub * sub
+    else:
+        value, spec_units = float(same), units.specialty_only * same
+    parts.append(("specialty", value, spec_units, reason))
+
+    # Goals the mentor has expertise in.
+    goals = len(mentee.goal_ids)
+    shared_goals = mentee.goal_ids & mentor.expertise_goal_ids
+    if not goals:
+        reason = "you listed no goals"
+    elif not shared_goals:
+        reason = "no expertise in your goals"
+    else:
+        names = _names(vocab.goals, shared_goals)
+        reason = f"{len(shared_goals)} of your {goals} goals" + (f" ({', '.join(names)})" if names else "")
+    parts.append(
+        ("goals", len(shared_goals) / goals if goals else 0.0, len(shared_goals) * units.per_goal(goals), reason)
+    )
+
+    # Shared interests.
+    interests = len(mentee.interest_ids)
+    shared = mentee.interest_ids & mentor.interest_ids
+    saturation = min(interests, INTEREST_SATURATION)
+    if not interests:
+        reason = "you listed no interests"
+    elif not shared:
+        reason = "no shared interests"
+    else:
+        names = _names(vocab.interests, shared)
+        noun = "interest" if len(shared) == 1 else "interests"
+        reason = f"{len(shared)} shared {noun}" + (f" ({', '.join(names)})" if names else "")
+    per = units.per_interest(interests)
+    parts.append(
+        (
+            "interests",
+            min(len(shared), saturation) / saturation if saturation else 0.0,
+            min(len(shared) * per, saturation * per),
+            reason,
+        )
+    )
+
+    # Career distance.
+    if mentee.stage_order is None or mentor.stage_order is None:
+        parts.append(("career", 0.0, 0, "career stage not given"))
+    else:
+        ahead = mentor.stage_order - mentee.stage_order
+        if ahead < 0:
+            reason = "earlier in training than you"
+        elif ahead == 0:
+            reason = "same career stage as you"
+        elif ahead == 1:
+            reason = "one stage ahead of you (near-peer)"
+        else:
+            reason = f"{ahead} stages ahead of you"
+        parts.append(("career", career_fit(ahead), units.career(ahead), reason))
+
+    # Weekly availability overlap.
+    if not mentee.weekly_windows or not mentor.weekly_windows:
+        slots, reason = 0, "no weekly availability given"
+    else:
+        slots = len(_slot_set(mentee.weekly_windows) & _slot_set(mentor.weekly_windows))
+        reason = f"{_minutes_text(slots * SLOT_MINUTES)} a week in common" if slots else "no shared weekly slots"
+    parts.append(
+        (
+            "availability",
+            min(slots, AVAILABILITY_TARGET_SLOTS) / AVAILABILITY_TARGET_SLOTS,
+            min(slots * units.availability_per_slot, units.availability_cap),
+            reason,
+        )
+    )
+
+    # Shared language.
+    shared = mentee.language_ids & mentor.language_ids
+    if not mentee.language_ids or not mentor.language_ids:
+        reason = "languages not given"
+    elif shared:
+        names = _names(vocab.languages, shared)
+        reason = f"both speak {_join(names)}" if names else "a shared language"
+    else:
+        reason = "no shared language"
+    parts.append(("language", float(bool(shared)), units.language * bool(shared), reason))
+
+    # Meeting format.
+    shared = mentee.format_ids & mentor.format_ids
+    if not mentee.format_ids or not mentor.format_ids:
+        reason = "meeting formats not given"
+    elif shared:
+        names = _names(vocab.formats, shared)
+        reason = f"both prefer {_join(names, 'or')}" if names else "a meeting format in common"
+    else:
+        reason = "no meeting format in common"
+    parts.append(("meeting_format", float(bool(shared)), units.meeting_format * bool(shared), reason))
+
+    components = tuple(
+        ComponentScore(name, float(value), units.weights[name], part / UNITS_PER_POINT, reason)
+        for name, value, part, reason in parts
+    )
+    excluded = _pair_exclusion(mentee, mentor, exclusions, only_open)
+    if (
+        excluded is None
+        and require_shared
+        and mentee.weekly_windows
+        and mentor.weekly_windows
+        and not (_slot_set(mentee.weekly_windows) & _slot_set(mentor.weekly_windows))
+    ):
+        excluded = Exclusion.NO_SHARED_AVAILABILITY
+    total = sum(part for _, _, part, _ in parts)
+    return PairScore(mentee.id, mentor.id, None if excluded else total / UNITS_PER_POINT, components, excluded)
+
+
+# --------------------------------------------------------------------------------------------
+# The cohort path: features as matrices, scores by block.
+
+
+def _index(values: Iterable) -> dict:
+    return {value: col for col, value in enumerate(sorted(set(values), key=id_key))}
+
+
+def _multi_hot(rows: Sequence[Iterable], index: dict, values: Sequence[float] | float = 1.0) -> np.ndarray:
+    matrix = np.zeros((len(rows), max(len(index), 1)), dtype=np.float32)
+    r = [i for i, ids in enumerate(rows) for _ in ids]
+    c = [index[x] for ids in rows for x in ids]
+    if r:
+        matrix[r, c] = np.asarray(values, dtype=np.float32)[r] if not np.isscalar(values) else values
+    return matrix
+
+
+def _grid(people: Sequence) -> np.ndarray:
+    """Boolean (people × 672) availability grid, from one difference array and a cumulative sum."""
+    diff = np.zeros((SLOTS_PER_WEEK + 1, len(people)), dtype=np.int16)
+    cols, starts, stops = [], [], []
+    for col, person in enumerate(people):
+        for first, stop in _slots(person.weekly_windows):
+            cols.append(col)
+            starts.append(first)
+            stops.append(stop)
+    if cols:
+        np.add.at(diff, (starts, cols), 1)
+        np.add.at(diff, (stops, cols), -1)
+    return np.ascontiguousarray((np.cumsum(diff[:SLOTS_PER_WEEK], axis=0) > 0).T)
+
+
+def _set_categories(left_sets: Sequence[frozenset], right_sets: Sequence[frozenset], value: int):
+    """ "Any shared" as a linear map: mentees grouped by their set, one column per distinct set."""
+    distinct = sorted({s for s in left_sets if s}, key=lambda s: sorted(map(id_key, s)))
+    col = {s: k for k, s in enumerate(distinct)}
+    left = np.zeros((len(left_sets), max(len(distinct), 1)), dtype=np.float32)
+    rows = [i for i, s in enumerate(left_sets) if s]
+    left[rows, [col[left_sets[i]] for i in rows]] = 1.0
+    items = _index([x for s in distinct for x in s])
+    groups = _multi_hot(distinct, items)
+    right_hot = _multi_hot([s & items.keys() for s in right_sets], items)
+    right = (
+        ((right_hot @ groups.T) > 0).astype(np.float32) * value
+        if distinct
+        else np.zeros((len(right_sets), 1), np.float32)
+    )
+    return left, right
+
+
+class _Features:
+    """Both sides as matrices whose products give each pair's units exactly."""
+
+    def __init__(
+        self, mentees: Sequence[MenteeRecord], mentors: Sequence[MentorRecord], units: _Units, require_shared: bool
+    ):
+        n, m = len(mentees), len(mentors)
+        self.mentor_count = m
+        lefts: list[np.ndarray] = []
+        rights: list[np.ndarray] = []
+
+        if units.specialty_only:
+            specialties = _index([p.specialty_id for p in (*mentees, *mentors) if p.specialty_id is not None])
+            left = np.zeros((n, max(len(specialties), 1)), np.float32)
+            for i, p in enumerate(mentees):
+                if p.specialty_id is not None:
+                    left[i, specialties[p.specialty_id]] = (
+                        units.specialty_same if p.subspecialty_interest_ids else units.specialty_only
+                    )
+            lefts.append(left)
+            rights.append(
+                _multi_hot([[p.specialty_id] if p.specialty_id is not None else [] for p in mentors], specialties)
+            )
+            subs = _index([p.subspecialty_id for p in mentors if p.subspecialty_id is not None])
+            lefts.append(
+                _multi_hot([p.subspecialty_interest_ids & subs.keys() for p in mentees], subs, units.specialty_sub)
+            )
+            rights.append(
+                _multi_hot([[p.subspecialty_id] if p.subspecialty_id is not None else [] for p in mentors], subs)
+            )
+
+        if units.per_goal(1):
+            goals = _index([g for p in mentees for g in p.goal_ids])
+            per_goal = [units.per_goal(len(p.goal_ids)) for p in mentees]
+            lefts.append(_multi_hot([p.goal_ids for p in mentees], goals, per_goal))
+            rights.append(_multi_hot([p.expertise_goal_ids & goals.keys() for p in mentors], goals))
+
+        if units.career(3):
+            stages = sorted({p.stage_order for p in mentees if p.stage_order is not None})
+            stage_col = {s: k for k, s in enumerate(stages)}
+            lefts.append(_multi_hot([[p.stage_order] if p.stage_order is not None else [] for p in mentees], stage_col))
+            right = np.zeros((m, max(len(stages), 1)), np.float32)
+            for j, p in enumerate(mentors):
+                if p.stage_order is not None:
+                    right[j, : len(stages)] = [units.career(p.stage_order - s) for s in stages]
+            rights.append(right)
+
+        if units.language:
+            left, right = _set_categories(
+                [p.language_ids for p in mentees], [p.language_ids for p in mentors], units.language
+            )
+            lefts.append(left)
+            rights.append(right)
+        if units.meeting_format:
+            left, right = _set_categories(
+                [p.format_ids for p in mentees], [p.format_ids for p in mentors], units.meeting_format
+            )
+            lefts.append(left)
+            rights.append(right)
+
+        self.fused_left = np.ascontiguousarray(np.hstack(lefts)) if lefts else None
+        self.fused_right_t = np.ascontiguousarray(np.hstack(rights).T) if rights else None
+
+        # Interests: count × per-interest units, capped at the saturation.
+        self.interests_left = None
+        if units.per_interest(1):
+            interests = _index([x for p in mentees for x in p.interest_ids])
+            per = np.array([units.per_interest(len(p.interest_ids)) for p in mentees], np.float64)
+            sizes = np.array([len(p.interest_ids) for p in mentees], np.float64)
+            dtype = np.float32 if float((per * sizes).max(initial=0)) < _EXACT_LIMIT else np.float64
+            self.interests_left = _multi_hot([p.interest_ids for p in mentees], interests, per).astype(dtype)
+            self.interests_right_t = np.ascontiguousarray(
+                _multi_hot([p.interest_ids & interests.keys() for p in mentors], interests).T.astype(dtype)
+            )
+            self.interests_cap = (np.minimum(sizes, INTEREST_SATURATION) * per).astype(dtype)[:, None]
+
+        # Availability: identical slot columns merged (weighted by their count), empty ones dropped.
+        self.availability_left = None
+        self.require_shared = require_shared
+        if units.availability_per_slot or require_shared:
+            mentee_grid, mentor_grid = _grid(mentees), _grid(mentors)
+            useful = mentee_grid.any(axis=0) & mentor_grid.any(axis=0)
+            both = np.vstack([mentee_grid[:, useful], mentor_grid[:, useful]])
+            packed = np.ascontiguousarray(np.packbits(both, axis=0).T)
+            _, first, counts = np.unique(packed, axis=0, return_index=True, return_counts=True)
+            per_slot = units.availability_per_slot or 1
+            self.availability_weight = units.availability_per_slot
+            self.availability_left = np.ascontiguousarray(
+                mentee_grid[:, useful][:, first].astype(np.float32) * (counts * per_slot).astype(np.float32)
+            )
+            self.availability_right_t = np.ascontiguousarray(mentor_grid[:, useful][:, first].T.astype(np.float32))
+            self.availability_cap = np.float32(AVAILABILITY_TARGET_SLOTS * per_slot)
+            self.mentee_has_windows = np.array([bool(p.weekly_windows) for p in mentees])
+            self.mentor_has_windows = np.array([bool(p.weekly_windows) for p in mentors])
+
+    def block(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Units of mentees lo..hi-1 against every mentor as float32 (exact integers), and, when shared
+        availability is required, the mask of pairs who both gave windows but share none (already set to -1)."""
+        if self.fused_left is not None:
+            total = self.fused_left[lo:hi] @ self.fused_right_t
+        else:
+            total = np.zeros((hi - lo, self.mentor_count), np.float32)
+        none = None
+        if self.interests_left is not None:
+            part = self.interests_left[lo:hi] @ self.interests_right_t
+            np.minimum(part, self.interests_cap[lo:hi], out=part)
+            total += part
+        if self.availability_left is not None:
+            part = self.availability_left[lo:hi] @ self.availability_right_t
+            if self.require_shared:
+                none = part == 0
+                none &= self.mentee_has_windows[lo:hi, None]
+                none &= self.mentor_has_windows[None, :]
+            if self.availability_weight:
+                np.minimum(part, self.availability_cap, out=part)
+                total += part
+            if self.require_shared:
+                total[none] = -1
+        return total, none
+
+
+@dataclass(frozen=True)
+class CohortScores:
+    """Scores of every mentee against every mentor (dense), or each mentee's best ``top_k`` mentors.
+
+    Ids are sorted (ints, then strs); matrix rows/columns and top-k indices follow that order.
+    Scores are in points, 0–100 with a resolution of 0.001; excluded pairs have no score.
+    """
+
+    mentee_ids: tuple
+    mentor_ids: tuple
+    units: np.ndarray | None = None  # dense: (mentees × mentors) int32, -1 = excluded
+    top_index: np.ndarray | None = None  # top-k: (mentees × k) int32 mentor index, best first, -1 = none
+    top_units: np.ndarray | None = None  # top-k: (mentees × k) int32, -1 = none
+    excluded: Mapping = field(
+        default_factory=dict
+    )  # (mentee_id, mentor_id) -> Exclusion, for the pairs named in the input
+    closed: Mapping = field(default_factory=dict)  # mentor_id -> Exclusion (not accepting / no spots), when only_open
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """Dense scores in points as float64, NaN where excluded (dense mode only)."""
+        if self.units is None:
+            raise ValueError("these scores were computed with top_k; there is no dense matrix")
+        return np.where(self.units >= 0, self.units / UNITS_PER_POINT, np.nan)
+
+    def score(self, mentee_id: Id, mentor_id: Id) -> float | None:
+        i = self.mentee_ids.index(mentee_id)
+        j = self.mentor_ids.index(mentor_id)
+        if self.units is not None:
+            value = int(self.units[i, j])
+            return value / UNITS_PER_POINT if value >= 0 else None
+        hits = np.flatnonzero(self.top_index[i] == j)
+        return int(self.top_units[i, hits[0]]) / UNITS_PER_POINT if hits.size else None
+
+    def as_dict(self) -> dict[Id, dict[Id, float]]:
+        """{mentee_id: {mentor_id: score}} over the scored (not excluded, kept) pairs, best first."""
+        result: dict[Id, dict[Id, float]] = {}
+        if self.units is not None:
+            for i, mentee_id in enumerate(self.mentee_ids):
+                row = self.units[i]
+                order = sorted(np.flatnonzero(row >= 0), key=lambda j: -int(row[j]))
+                result[mentee_id] = {self.mentor_ids[j]: int(row[j]) / UNITS_PER_POINT for j in order}
+        else:
+            for i, mentee_id in enumerate(self.mentee_ids):
+                result[mentee_id] = {
+                    self.mentor_ids[j]: int(u) / UNITS_PER_POINT
+                    for j, u in zip(self.top_index[i], self.top_units[i], strict=True)
+                    if j >= 0
+                }
+        return result
+
+
+def _sorted_unique(records: Sequence, side: str) -> list:
+    ordered = sorted(records, key=lambda r: id_key(r.id))
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        if a.id == b.id:
+            raise ValueError(f"duplicate {side} id {a.id!r}")
+    return ordered
+
+
+def _explicit_exclusions(mentees, mentors, exclusions: Exclusions | None) -> dict:
+    """(mentee_index, mentor_index) -> Exclusion for self and the pairs named in ``exclusions``."""
+    mentee_at = {p.id: i for i, p in enumerate(mentees)}
+    mentor_at = {p.id: j for j, p in enumerate(mentors)}
+    found: dict[tuple[int, int], Exclusion] = {}
+    if exclusions is not None:
+        # Reverse precedence, so the most serious reason wins.
+        for pairs, reason in (
+            (exclusions.already_paired, Exclusion.ALREADY_PAIRED),
+            (exclusions.evaluators, Exclusion.EVALUATOR),
+            (exclusions.conflicts, Exclusion.CONFLICT_OF_INTEREST),
+        ):
+            for mentee_id, mentor_id in pairs:
+                if mentee_id in mentee_at and mentor_id in mentor_at:  # pairs outside the cohort are irrelevant
+                    found[mentee_at[mentee_id], mentor_at[mentor_id]] = reason
+    by_person: dict = {}
+    for j, p in enumerate(mentors):
+        if p.person_id is not None:
+            by_person.setdefault(p.person_id, []).append(j)
+    for i, p in enumerate(mentees):
+        for j in by_person.get(p.person_id, ()) if p.person_id is not None else ():
+            found[i, j] = Exclusion.SELF
+    return found
+
+
+def _closed_mentors(mentors: Sequence[MentorRecord]) -> dict[int, Exclusion]:
+    closed = {}
+    for j, p in enumerate(mentors):
+        if not p.accepting:
+            closed[j] = Exclusion.NOT_ACCEPTING
+        elif p.open_spots <= 0:
+            closed[j] = Exclusion.NO_SPOTS
+    return closed
+
+
+def score_cohort(
+    mentees: Sequence[MenteeRecord],
+    mentors: Sequence[MentorRecord],
+    *,
+    weights: Weights | None = None,
+    exclusions: Exclusions | None = None,
+    top_k: int | None = None,
+    only_open: bool = False,
+    require_shared_availability: bool = False,
+    block_bytes: int = 1 << 22,
+) -> CohortScores:
+    """Score every mentee against every mentor, streaming blocks of mentees.
+
+    ``top_k=None`` keeps the dense (mentees × mentors) matrix; ``top_k=k`` keeps each mentee's best k
+    mentors (ties by mentor id), so memory stays at O(block + mentees × k) for any cohort.
+    ``only_open`` excludes mentors who are not accepting or have no open spot (recommendations).
+    ``require_shared_availability`` excludes pairs who both gave windows but share none.
+    """
+    if top_k is not None and top_k < 1:
+        raise ValueError("top_k must be ≥ 1")
+    mentees = _sorted_unique(mentees, "mentee")
+    mentors = _sorted_unique(mentors, "mentor")
+    n, m = len(mentees), len(mentors)
+    mentee_ids = tuple(p.id for p in mentees)
+    mentor_ids = tuple(p.id for p in mentors)
+    explicit = _explicit_exclusions(mentees, mentors, exclusions)
+    closed = _closed_mentors(mentors) if only_open else {}
+    excluded = {(mentee_ids[i], mentor_ids[j]): reason for (i, j), reason in explicit.items()}
+    closed_ids = {mentor_ids[j]: reason for j, reason in closed.items()}
+    k = min(top_k, m) if top_k is not None else None
+
+    if n == 0 or m == 0:
+        if k is None:
+            return CohortScores(
+                mentee_ids, mentor_ids, units=np.zeros((n, m), np.int32), excluded=excluded, closed=closed_ids
+            )
+        return CohortScores(
+            mentee_ids,
+            mentor_ids,
+            top_index=np.full((n, k), -1, np.int32),
+            top_units=np.full((n, k), -1, np.int32),
+            excluded=excluded,
+            closed=closed_ids,
+        )
+
+    features = _Features(mentees, mentors, _Units(weights or Weights()), require_shared_availability)
+    pairs = np.array(sorted(explicit), dtype=np.int64).reshape(-1, 2)
+    closed_cols = np.array(sorted(closed), dtype=np.int64)
+    # Top-k key: units in the high bits, then the reversed mentor index, so that among equal scores the
+    # lower index (id) is larger. Units never reach 2**17; excluded pairs (-1) give negative keys.
+    tie_bits = max(1, (m - 1).bit_length())
+    key_type = np.int32 if 17 + tie_bits <= 31 else np.int64
+    reversed_index = (m - 1 - np.arange(m)).astype(key_type)
+    rows = max(1, min(n, block_bytes // (4 * m)))
+
+    dense = np.empty((n, m), np.int32) if k is None else None
+    top_index = np.empty((n, k), np.int32) if k is not None else None
+    top_units = np.empty((n, k), np.int32) if k is not None else None
+
+    def run(lo: int) -> list:
+        hi = min(lo + rows, n)
+        block, unavailable = features.block(lo, hi)
+        a, b = np.searchsorted(pairs[:, 0], [lo, hi])
+        if b > a:
+            block[pairs[a:b, 0] - lo, pairs[a:b, 1]] = -1
+        if closed_cols.size:
+            block[:, closed_cols] = -1
+        if dense is not None:
+            dense[lo:hi] = block
+            if unavailable is None:
+                return []
+            return [(lo + int(i), int(j)) for i, j in zip(*np.nonzero(unavailable), strict=True)]
+        key = block.astype(key_type)
+        key <<= tie_bits
+        key |= reversed_index
+        best = np.argpartition(key, m - k, axis=1)[:, m - k :] if k < m else np.broadcast_to(np.arange(m), key.shape)
+        best = np.take_along_axis(best, np.argsort(-np.take_along_axis(key, best, axis=1), axis=1), axis=1)
+        best_units = np.take_along_axis(block, best, axis=1).astype(np.int32)
+        best = best.astype(np.int32)
+        best[best_units < 0] = -1
+        best_units[best_units < 0] = -1
+        top_index[lo:hi] = best
+        top_units[lo:hi] = best_units
+        return []
+
+    unavailable_pairs = [pair for lo in range(0, n, rows) for pair in run(lo)]
+    for i, j in unavailable_pairs:
+        excluded.setdefault((mentee_ids[i], mentor_ids[j]), Exclusion.NO_SHARED_AVAILABILITY)
+    return CohortScores(
+        mentee_ids,
+        mentor_ids,
+        units=dense,
+        top_index=top_index,
+        top_units=top_units,
+        excluded=excluded,
+        closed=closed_ids,
+    )
+
+
+def recommend(
+    mentee: MenteeRecord,
+    mentors: Sequence[MentorRecord],
+    *,
+    n: int = 10,
+    weights: Weights | None = None,
+    vocabulary: Vocabulary | None = None,
+    exclusions: Exclusions | None = None,
+    only_open: bool = True,
+    require_shared_availability: bool = False,
+) -> list[PairScore]:
+    """The mentee's best ``n`` eligible mentors, best first (ties by mentor id), each with its explanation."""
+    if n < 1 or not mentors:
+        return []
+    weights = weights or Weights()
+    cohort = score_cohort(
+        [mentee],
+        mentors,
+        weights=weights,
+        exclusions=exclusions,
+        top_k=n,
+        only_open=only_open,
+        require_shared_availability=require_shared_availability,
+    )
+    by_id = {p.id: p for p in mentors}
+    units = _Units(weights)
+    vocab = vocabulary or Vocabulary()
+    return [
+        _explain(mentee, by_id[cohort.mentor_ids[j]], units, vocab, exclusions, only_open, require_shared_availability)
+        for j in cohort.top_index[0]
+        if j >= 0
+    ]

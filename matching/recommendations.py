@@ -1,0 +1,154 @@
+"""The Django side of scoring: profiles in, the engine's scores and reasons out.
+
+The engine (matching/engine/) takes plain records; this module builds them from
+profiles and windows, and keeps the engine free of Django.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from accounts.models import Goal, Interest, Language, MeetingFormat, Membership, Specialty
+
+from . import engine
+from .models import Mentorship
+
+
+def weekly_windows_utc(windows, time_zone: str, *, today: date | None = None) -> list[tuple[int, int, int]]:
+    """A person's weekly windows (local wall-clock) as UTC (weekday, start, end) minutes,
+    taken on this week's dates so the offset is the one in force now (DST included)."""
+    zone = ZoneInfo(time_zone)
+    today = today or timezone.localdate()
+    monday = today - timedelta(days=today.weekday())
+    result = []
+    for window in windows:
+        day = monday + timedelta(days=window.weekday)
+        start = datetime.combine(day, window.start, tzinfo=zone).astimezone(ZoneInfo("UTC"))
+        end = datetime.combine(day, window.end, tzinfo=zone).astimezone(ZoneInfo("UTC"))
+        # A window that crosses midnight in UTC ends "before" it starts; the engine wraps it.
+        result.append((start.weekday(), start.hour * 60 + start.minute, end.hour * 60 + end.minute))
+    return result
+
+
+def _program_specialty_id(user):
+    membership = (
+        Membership.objects.filter(user=user, role=Membership.Role.RESIDENT).select_related("program").first()
+    )
+    return membership.program.specialty_id if membership else None
+
+
+def mentee_record(profile) -> engine.MenteeRecord:
+    user = profile.user
+    return engine.MenteeRecord(
+        id=user.pk,
+        person_id=user.pk,
+        specialty_id=_program_specialty_id(user),
+        subspecialty_interest_ids={s.pk for s in profile.subspecialty_interests.all()},
+        goal_ids={g.pk for g in profile.goals.all()},
+        interest_ids={i.pk for i in profile.interests.all()},
+        stage_order=profile.career_stage.order if profile.career_stage_id else None,
+        language_ids={lang.pk for lang in profile.languages.all()},
+        format_ids={f.pk for f in profile.meeting_formats.all()},
+        weekly_windows=weekly_windows_utc(user.availability.all(), user.time_zone),
+    )
+
+
+def mentor_record(profile) -> engine.MentorRecord:
+    """From a profile of ``accounts.selectors.mentor_directory()`` (prefetched, annotated)."""
+    user = profile.user
+    active = getattr(profile, "active_mentee_count", None)
+    if active is None:
+        active = Mentorship.objects.filter(mentor=user, status=Mentorship.Status.ACTIVE).count()
+    # Faculty sit past every training stage; near-peer mentors carry their own stage.
+    stage = profile.career_stage.order if profile.career_stage_id else _FACULTY_STAGE
+    return engine.MentorRecord(
+        id=user.pk,
+        person_id=user.pk,
+        specialty_id=profile.specialty_id,
+        subspecialty_id=profile.subspecialty_id,
+        expertise_goal_ids={g.pk for g in profile.expertise.all()},
+        interest_ids={i.pk for i in profile.interests.all()},
+        stage_order=stage,
+        language_ids={lang.pk for lang in profile.languages.all()},
+        format_ids={f.pk for f in profile.meeting_formats.all()},
+        weekly_windows=weekly_windows_utc(user.availability.all(), user.time_zone),
+        capacity=profile.capacity,
+        accepting=profile.accepting_mentees,
+        active_count=active,
+    )
+
+
+# Career-stage order given to an attending with no stage of their own: junior faculty (the
+# CareerStage seed's order 9). The engine's career fit then favours attendings for senior
+# residents a little more than for interns, for whom near-peer mentors two or three years
+# ahead score highest: a modest (15 %) component, as the design intends.
+_FACULTY_STAGE = 9
+
+
+def vocabulary() -> engine.Vocabulary:
+    """Names for the reasons ("both speak Spanish"). Vocabularies change only by migration
+    or in the admin, so the names are cached for a few minutes."""
+
+    def load():
+        specialties = dict(Specialty.objects.values_list("pk", "name"))
+        return engine.Vocabulary(
+            specialties=specialties,
+            subspecialties=specialties,
+            goals=dict(Goal.objects.values_list("pk", "name")),
+            interests=dict(Interest.objects.values_list("pk", "name")),
+            languages=dict(Language.objects.values_list("pk", "name")),
+            formats=dict(MeetingFormat.objects.values_list("pk", "name")),
+        )
+
+    return cache.get_or_set("matching:vocabulary-names", load, timeout=300)
+
+
+def scores_for(mentee: engine.MenteeRecord, mentors: list[engine.MentorRecord], *, require_shared_availability=False):
+    """{mentor user id: score 0–100} for one mentee, computed for all mentors at once.
+    With ``require_shared_availability``, mentors with no weekly time in common get none."""
+    if not mentors:
+        return {}
+    cohort = engine.score_cohort([mentee], mentors, require_shared_availability=require_shared_availability)
+    return cohort.as_dict().get(mentee.id, {})
+
+
+def explain(mentee_profile, mentor_profile) -> engine.PairScore:
+    """One pair's score with a value, points and a reason for each component."""
+    return engine.explain_pair(
+        mentee_record(mentee_profile), mentor_record(mentor_profile), vocabulary=vocabulary()
+    )
+
+
+def recommendations_for(mentee: engine.MenteeRecord, mentors: list[engine.MentorRecord], *, n: int = 5):
+    """The best ``n`` mentors with an open spot, each with its reasons."""
+    return engine.recommend(mentee, mentors, n=n, vocabulary=vocabulary())
+
+
+COMPONENT_LABELS = {
+    "specialty": "Specialty",
+    "goals": "Goals",
+    "interests": "Shared interests",
+    "career": "Career stage",
+    "availability": "Time in common",
+    "language": "Language",
+    "meeting_format": "Meeting format",
+}
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    label: str
+    reason: str
+    points: float
+    max_points: float
+
+
+def breakdown_rows(pair: engine.PairScore) -> list[BreakdownRow]:
+    """A pair's components as rows a person reads: what, why, points of how many."""
+    return [
+        BreakdownRow(COMPONENT_LABELS.get(c.name, c.name), c.reason[:1].upper() + c.reason[1:], c.points, 100 * c.weight)
+        for c in pair.components
+    ]

@@ -1,0 +1,197 @@
+"""Why-not reasons: one per case, and none of them reveals anyone's rank position."""
+
+import re
+
+import pytest
+from hypothesis import given
+
+from matching.engine import (
+    Exclusion,
+    Instance,
+    MenteePrefs,
+    MentorPrefs,
+    solve_optimal,
+    solve_stable,
+    why_not,
+    why_not_unmatched,
+)
+
+from .support import engine_settings, instances
+
+NAMES = {"x": "Dr X", "y": "Dr Y", "z": "Dr Z"}
+
+
+def ask(instance, mode, mentee, mentor=None):
+    result = (solve_stable if mode == "stable" else solve_optimal)(instance)
+    return why_not(instance, result, mentee, mentor, names=NAMES)
+
+
+def one(mentee=None, mentor=None, scores=None, exclusions=None):
+    return Instance(
+        mentees=[mentee or MenteePrefs("me")],
+        mentors=[mentor or MentorPrefs("x")],
+        scores={"me": {"x": 0.5}} if scores is None else scores,
+        exclusions=exclusions or {},
+    )
+
+
+@pytest.mark.parametrize(
+    "reason, message",
+    [
+        (Exclusion.CONFLICT_OF_INTEREST, "excluded: conflict of interest"),
+        (Exclusion.EVALUATOR, "excluded: Dr X has an evaluator role in your training"),
+        (Exclusion.ALREADY_PAIRED, "excluded: you are already paired with Dr X"),
+        (Exclusion.SELF, "you cannot be your own mentor"),
+        (Exclusion.NO_SHARED_AVAILABILITY, "no shared availability"),
+    ],
+)
+@pytest.mark.parametrize("mode", ["stable", "optimal"])
+def test_excluded_pairs_say_why(mode, reason, message):
+    assert ask(one(exclusions={("me", "x"): reason}), mode, "me", "x") == message
+
+
+@pytest.mark.parametrize("mode", ["stable", "optimal"])
+def test_a_mentor_who_was_not_accepting(mode):
+    assert (
+        ask(one(mentor=MentorPrefs("x", capacity=2, accepting=False)), mode, "me", "x")
+        == "Dr X was not accepting new mentees"
+    )
+
+
+@pytest.mark.parametrize("mode", ["stable", "optimal"])
+def test_a_mentor_with_no_spots(mode):
+    assert ask(one(mentor=MentorPrefs("x", capacity=0)), mode, "me", "x") == "Dr X had no spots"
+
+
+@pytest.mark.parametrize("mode", ["stable", "optimal"])
+def test_you_did_not_list_the_mentor(mode):
+    assert ask(one(mentee=MenteePrefs("me", ranking=())), mode, "me", "x") == "you did not list Dr X"
+    assert ask(one(mentee=MenteePrefs("me", never=frozenset({"x"}))), mode, "me", "x") == "you did not list Dr X"
+
+
+@pytest.mark.parametrize("mode", ["stable", "optimal"])
+def test_the_mentor_did_not_list_you_without_saying_so(mode):
+    message = "this pairing was not acceptable to both sides"
+    assert ask(one(mentor=MentorPrefs("x", ranking=())), mode, "me", "x") == message
+    assert ask(one(mentor=MentorPrefs("x", never=frozenset({"me"}))), mode, "me", "x") == message
+    assert ask(one(scores={"me": {}}), mode, "me", "x") == message
+
+
+def test_an_unknown_mentor():
+    assert ask(one(), "stable", "me", "q") == "q is not part of this match"
+
+
+def test_the_mentor_you_got():
+    assert ask(one(), "stable", "me", "x") == "you were matched with Dr X"
+    assert ask(one(), "stable", "me") == "you were matched with Dr X"
+
+
+def contested(mentor_ranking=None):
+    """Two residents want Dr X's one spot; Dr X prefers "rival"."""
+    return Instance(
+        mentees=[MenteePrefs("me", ranking=("x", "y")), MenteePrefs("rival", ranking=("x",))],
+        mentors=[MentorPrefs("x", capacity=1, ranking=mentor_ranking), MentorPrefs("y", capacity=1)],
+        scores={"me": {"x": 0.5, "y": 0.4}, "rival": {"x": 0.9}},
+    )
+
+
+def test_stable_spots_went_to_residents_the_mentor_ranked_higher():
+    assert (
+        ask(contested(("rival", "me")), "stable", "me", "x")
+        == "all of Dr X's spots went to residents Dr X ranked higher"
+    )
+    # A mentor who did not rank prefers by score, and the message says so.
+    assert ask(contested(), "stable", "me", "x") == "all of Dr X's spots went to residents who fit Dr X better"
+
+
+def test_stable_you_got_someone_you_ranked_higher():
+    instance = Instance(
+        mentees=[MenteePrefs("me", ranking=("x", "y"))],
+        mentors=[MentorPrefs("x"), MentorPrefs("y")],
+    )
+    assert ask(instance, "stable", "me", "y") == "you were matched with Dr X, whom you ranked higher"
+    unranked = Instance(
+        mentees=[MenteePrefs("me")], mentors=[MentorPrefs("x"), MentorPrefs("y")], scores={"me": {"x": 0.9, "y": 0.1}}
+    )
+    assert ask(unranked, "stable", "me", "y") == "you were matched with Dr X, a better fit for you"
+
+
+def test_optimal_spots_went_to_pairings_that_fit_the_cohort_better():
+    assert ask(contested(), "optimal", "me", "x") == "Dr X's spots went to pairings that fit the cohort better overall"
+
+
+def test_optimal_your_pairing_fit_at_least_as_well():
+    instance = Instance(
+        mentees=[MenteePrefs("me")], mentors=[MentorPrefs("x"), MentorPrefs("y")], scores={"me": {"x": 0.9, "y": 0.1}}
+    )
+    assert ask(instance, "optimal", "me", "y") == "your pairing with Dr X fit the cohort at least as well"
+
+
+@pytest.mark.parametrize(
+    "instance, mode, message",
+    [
+        (Instance(mentees=[MenteePrefs("me")], mentors=[]), "stable", "no mentor had a spot in this match"),
+        (one(mentor=MentorPrefs("x", capacity=0)), "stable", "no mentor had a spot in this match"),
+        (
+            one(mentee=MenteePrefs("me", ranking=())),
+            "stable",
+            "none of the mentors you listed had a spot and could be paired with you",
+        ),
+        (
+            one(exclusions={("me", "x"): Exclusion.CONFLICT_OF_INTEREST}),
+            "stable",
+            "no mentor with a spot could be paired with you",
+        ),
+        (
+            one(mentor=MentorPrefs("x", ranking=())),
+            "optimal",
+            "no pairing with a mentor who had a spot was acceptable to both sides",
+        ),
+        (
+            Instance(
+                mentees=[MenteePrefs("me", ranking=("x",)), MenteePrefs("rival")],
+                mentors=[MentorPrefs("x", ranking=("rival", "me"))],
+            ),
+            "stable",
+            "every mentor you could be paired with filled their spots with residents they ranked higher or who fit them better",
+        ),
+        (
+            Instance(
+                mentees=[MenteePrefs("me"), MenteePrefs("rival")],
+                mentors=[MentorPrefs("x")],
+                scores={"me": {"x": 0.5}, "rival": {"x": 0.9}},
+            ),
+            "optimal",
+            "the spots of every mentor you could be paired with went to pairings that matched more residents"
+            " or fit the cohort better overall",
+        ),
+    ],
+)
+def test_why_a_mentee_was_unmatched(instance, mode, message):
+    result = (solve_stable if mode == "stable" else solve_optimal)(instance)
+    assert result.assignment["me"] is None
+    assert why_not(instance, result, "me", names=NAMES) == message
+    assert why_not_unmatched(instance, result, names=NAMES)["me"] == message
+
+
+def test_why_not_rejects_an_unknown_mentee():
+    with pytest.raises(ValueError, match="unknown mentee"):
+        ask(one(), "stable", "nobody")
+
+
+ORDINALS = re.compile(
+    r"\d|\b(first|second|third|fourth|fifth|sixth|last|top|#)\b|\bnumber\b|\bposition\b|\bplace\b", re.I
+)
+
+
+@engine_settings
+@given(instances(scores="always"))
+def test_why_not_never_reveals_a_rank_position(instance):
+    names = {p.id: f"Dr {'ABCDEFGH'[k]}" for k, p in enumerate(instance.mentors)}
+    for solver in (solve_stable, solve_optimal):
+        result = solver(instance)
+        for mentee in result.assignment:
+            messages = [why_not(instance, result, mentee, names=names)]
+            messages += [why_not(instance, result, mentee, mentor.id, names=names) for mentor in instance.mentors]
+            for message in messages:
+                assert not ORDINALS.search(message), message
