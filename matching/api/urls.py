@@ -1,5 +1,11 @@
 """The matching app's API routes under /api/v1/: each area lists its own."""
 
-from . import meetings, mentorships, notifications, requests
+from . import meetings, mentorships, notifications, recommendations, requests
 
-urlpatterns = requests.urlpatterns + mentorships.urlpatterns + meetings.urlpatterns + notifications.urlpatterns
+urlpatterns = (
+    requests.urlpatterns
+    + mentorships.urlpatterns
+    + meetings.urlpatterns
+    + notifications.urlpatterns
+    + recommendations.urlpatterns
+)

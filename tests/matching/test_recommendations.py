@@ -100,3 +100,29 @@ def test_people_without_a_mentee_profile_see_no_scores(client_for, fits, coordin
     response = client_for(coordinator).get(DIRECTORY)
     assert "Match score out of 100" not in response.content.decode() and response.context["recommended"] == []
     assert "How well" not in client_for(coordinator).get(reverse("accounts:person", args=[carol.pk])).content.decode()
+
+
+class TestRecommendationsApi:
+    URL = "/api/v1/me/recommendations/"
+
+    def test_resident_gets_ranked_mentors_with_reasons(self, client_for, fits):
+        resident, carol, dave = fits
+        data = client_for(resident).get(self.URL).json()
+        assert [item["mentor_id"] for item in data] == [carol.pk, dave.pk]
+        assert data[0]["score"] > data[1]["score"]
+        components = {c["name"]: c for c in data[0]["components"]}
+        assert components["language"]["reason"] == "Both speak Spanish"
+        assert sum(c["points"] for c in data[0]["components"]) == pytest.approx(data[0]["score"])
+
+    def test_the_page_and_the_api_recommend_the_same(self, client_for, fits):
+        resident, _carol, _dave = fits
+        client = client_for(resident)
+        page = [(m.user_id, pair.score) for m, pair in client.get(DIRECTORY).context["recommended"]]
+        api = [(item["mentor_id"], item["score"]) for item in client.get(self.URL, {"n": 3}).json()]
+        assert page == api
+
+    def test_attending_without_mentee_profile_is_refused(self, client_for, attending):
+        assert client_for(attending).get(self.URL).status_code == 403
+
+    def test_anonymous_is_refused(self, client):
+        assert client.get(self.URL).status_code in (401, 403)
