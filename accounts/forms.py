@@ -127,3 +127,15 @@ class AvailabilityWindowForm(forms.ModelForm):
 AvailabilityFormSet = forms.modelformset_factory(
     AvailabilityWindow, form=AvailabilityWindowForm, extra=2, can_delete=True, max_num=21, validate_max=True
 )
+
+
+def add_service_errors(form, exc, *, aliases=None):
+    """Put a service's ValidationError on ``form``: messages keyed by a field go beside
+    that field (``aliases`` maps a service's field name to the form's), the rest on top."""
+    aliases = aliases or {}
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            field = aliases.get(field, field)
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)

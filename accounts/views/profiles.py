@@ -5,7 +5,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 
 from .. import services
-from ..forms import AccountForm, AvailabilityFormSet, MenteeProfileForm, MentorProfileForm
+from ..forms import AccountForm, AvailabilityFormSet, MenteeProfileForm, MentorProfileForm, add_service_errors
 from ..models import AvailabilityWindow, MenteeProfile, MentorProfile, User
 from ..rules import coordinates_a_program_of
 from ..selectors import person, profile_completeness
@@ -84,8 +84,7 @@ def _profile_edit(request, *, model, form_class, update, permission, title, intr
         try:
             update(user=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Your {title.lower()} is saved.")
             return redirect("accounts:profile")

@@ -12,10 +12,8 @@ time zone (``/api/v1/me/``); answers carry the offset.
 """
 
 import zoneinfo
-from contextlib import contextmanager
 
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -29,10 +27,11 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import NotFound
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from accounts.api.errors import ServiceErrorSerializer, service_refusals
 from accounts.api.permissions import RulesPermission
 
 from .. import selectors
@@ -136,26 +135,6 @@ class MeetingSuggestionsSerializer(serializers.Serializer):
     )
 
 
-class MeetingErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
-class MeetingRefused(APIException):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "refused"
-
-
-@contextmanager
-def _service_refusals():
-    """A service's ValidationError as a 400 (see the module docstring)."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        if hasattr(exc, "error_dict") and NON_FIELD_ERRORS not in exc.error_dict:
-            raise serializers.ValidationError(exc.message_dict) from exc
-        raise MeetingRefused(" ".join(exc.messages)) from exc
-
-
 def _validated(serializer_class, request):
     """Validate ``request.data``, reading times without an offset in the caller's time zone."""
     serializer = serializer_class(data=request.data)
@@ -178,7 +157,7 @@ class ICalendarRenderer(BaseRenderer):
 
 # --- Views.
 
-_ERROR = MeetingErrorSerializer
+_ERROR = ServiceErrorSerializer
 _400 = OpenApiResponse(description="Field errors, or {\"detail\": ...}: the service refused (e.g. not yours to confirm, "
                        "a time not among those proposed, already cancelled, the mentorship ended).")
 _403 = OpenApiResponse(_ERROR, description="You may see this but not change it (a coordinator).")
@@ -220,7 +199,7 @@ class MentorshipMeetingListApi(_MentorshipScopedApi, generics.ListCreateAPIView)
     def create(self, request, *args, **kwargs):
         mentorship = self.get_mentorship(change=True)
         data = _validated(MeetingProposeSerializer, request)
-        with _service_refusals():
+        with service_refusals():
             meeting = meeting_services.meeting_propose(mentorship=mentorship, actor=request.user, **data)
         return self.present(meeting, code=status.HTTP_201_CREATED)
 
@@ -298,7 +277,7 @@ class _MeetingActionApi(_MeetingApi):
         if not request.user.has_perm("matching.work_in_mentorship", meeting):
             raise PermissionDenied
         data = _validated(self.input_serializer, request) if self.input_serializer else {}
-        with _service_refusals():
+        with service_refusals():
             self.act(meeting, **data)
         return self.present(meeting.pk)
 

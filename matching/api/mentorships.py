@@ -11,10 +11,7 @@ Check-ins are confidential to the program's coordinators: parties may POST their
 no endpoint here returns anyone's answers, except the author's own in the POST reply.
 """
 
-from contextlib import contextmanager
 
-from django.core.exceptions import NON_FIELD_ERRORS
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.urls import path
@@ -28,9 +25,9 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
+from accounts.api.errors import ServiceErrorSerializer, service_refusals
 from accounts.api.permissions import RulesPermission
 from accounts.models import User
 
@@ -224,26 +221,6 @@ class CheckInSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at"]
 
 
-class MentorshipErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
-class MentorshipRefused(APIException):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "refused"
-
-
-@contextmanager
-def _refusals():
-    """A service's ValidationError as a 400: field keys if it names fields, else ``detail``."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        if hasattr(exc, "error_dict") and NON_FIELD_ERRORS not in exc.error_dict:
-            raise serializers.ValidationError(exc.message_dict) from exc
-        raise MentorshipRefused(" ".join(exc.messages)) from exc
-
-
 # --- Filters.
 
 
@@ -266,7 +243,7 @@ class IntroductionFilter(filters.FilterSet):
 
 # --- Views.
 
-_ERROR = MentorshipErrorSerializer
+_ERROR = ServiceErrorSerializer
 _400 = OpenApiResponse(description="Field errors, or {\"detail\": ...}: the mentorship has ended, or the service refused.")
 _403 = OpenApiResponse(_ERROR, description="You may see this mentorship but not do this in it.")
 _404 = OpenApiResponse(_ERROR, description="No such mentorship among those you may see.")
@@ -347,7 +324,7 @@ class MentorshipAgreementApi(_MentorshipApi):
         if not partial:
             for name in AgreementWriteSerializer.Meta.fields:
                 fields.setdefault(name, Agreement._meta.get_field(name).get_default())
-        with _refusals():
+        with service_refusals():
             agreement = plan_services.agreement_update(mentorship=mentorship, actor=self.request.user, **fields)
         return Response(AgreementSerializer(agreement).data)
 
@@ -366,7 +343,7 @@ class MentorshipEndApi(_MentorshipApi):
         given = MentorshipEndSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
-        with _refusals():
+        with service_refusals():
             mentorship = mentorship_services.mentorship_end(
                 mentorship=mentorship, actor=request.user, reason=data["reason"],
                 completed=data["outcome"] == "completed", rematch=data["rematch"],
@@ -387,7 +364,7 @@ class MentorshipThanksApi(_MentorshipApi):
         mentorship = self.get_mentorship()
         given = MentorshipThanksSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        with _refusals():
+        with service_refusals():
             mentorship = mentorship_services.mentorship_leave_thank_you(
                 mentorship=mentorship, actor=request.user, note=given.validated_data["note"]
             )
@@ -422,7 +399,7 @@ class ActionItemListApi(_MentorshipApi, generics.ListCreateAPIView):
         given.is_valid(raise_exception=True)
         data = dict(given.validated_data)
         data["owner"] = _party(mentorship, data.get("owner", request.user.pk))
-        with _refusals():
+        with service_refusals():
             item = plan_services.action_item_create(mentorship=mentorship, actor=request.user, **data)
         return Response(ActionItemSerializer(item).data, status=status.HTTP_201_CREATED)
 
@@ -452,7 +429,7 @@ class ActionItemApi(generics.GenericAPIView):
         data = dict(given.validated_data)
         if "owner" in data:
             data["owner"] = _party(item.mentorship, data["owner"])
-        with _refusals():
+        with service_refusals():
             item = plan_services.action_item_update(item=item, actor=request.user, **data)
         return Response(ActionItemSerializer(self.get_queryset().get(pk=item.pk)).data)
 
@@ -477,7 +454,7 @@ class ResourceListApi(_MentorshipApi, generics.ListCreateAPIView):
         mentorship = self.get_mentorship()
         given = ResourceSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        with _refusals():
+        with service_refusals():
             resource = plan_services.resource_share(mentorship=mentorship, actor=request.user, **given.validated_data)
         return Response(ResourceSerializer(resource).data, status=status.HTTP_201_CREATED)
 
@@ -495,7 +472,7 @@ class IntroductionCreateApi(_MentorshipApi):
         mentorship = self.get_mentorship()
         given = IntroductionCreateSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        with _refusals():
+        with service_refusals():
             introduction = plan_services.introduction_create(
                 mentorship=mentorship, actor=request.user, **given.validated_data
             )
@@ -545,7 +522,7 @@ class IntroductionRespondApi(generics.GenericAPIView):
         introduction = self.get_object()
         given = IntroductionRespondSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        with _refusals():
+        with service_refusals():
             introduction = plan_services.introduction_respond(
                 introduction=introduction, actor=request.user, **given.validated_data
             )
@@ -580,7 +557,7 @@ class CheckInCreateApi(_MentorshipApi):
         mentorship = self.get_mentorship()
         given = CheckInSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        with _refusals():
+        with service_refusals():
             checkin = plan_services.checkin_submit(mentorship=mentorship, actor=request.user, **given.validated_data)
         return Response(CheckInSerializer(checkin).data, status=status.HTTP_201_CREATED)
 

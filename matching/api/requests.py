@@ -8,17 +8,14 @@ rules (``matching.rules``) as the pages. A service's refusal becomes:
 - 403 when the caller may see the request but not do this to it; 404 when they may not see it.
 """
 
-from contextlib import contextmanager
 
-from django.core.exceptions import NON_FIELD_ERRORS
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import path
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
+from accounts.api.errors import ServiceErrorSerializer, service_refusals
 from accounts.api.permissions import RulesPermission
 from accounts.models import User
 
@@ -77,32 +74,6 @@ class MentorshipRequestAnswerSerializer(serializers.Serializer):
     answer = serializers.CharField(max_length=2000)
 
 
-class MentorshipRequestErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
-class RequestRefused(APIException):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "refused"
-
-
-class RequestConflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-
-
-@contextmanager
-def _service_refusals(*, state_conflict: bool):
-    """A service's ValidationError as an API error (see the module docstring)."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        if hasattr(exc, "error_dict") and NON_FIELD_ERRORS not in exc.error_dict:
-            raise serializers.ValidationError(exc.message_dict) from exc
-        detail = " ".join(exc.messages)
-        raise (RequestConflict(detail) if state_conflict else RequestRefused(detail)) from exc
-
-
 # --- Filters.
 
 
@@ -131,7 +102,7 @@ class MentorshipRequestFilter(filters.FilterSet):
 
 # --- Views.
 
-_ERROR = MentorshipRequestErrorSerializer
+_ERROR = ServiceErrorSerializer
 _403 = OpenApiResponse(_ERROR, description="You may see this request but not do this to it.")
 _404 = OpenApiResponse(_ERROR, description="No such request among those you may see.")
 _409 = OpenApiResponse(
@@ -181,7 +152,7 @@ class MentorshipRequestListApi(_RequestApi, generics.ListCreateAPIView):
     def create(self, request, *args, **kwargs):
         data = MentorshipRequestCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with _service_refusals(state_conflict=False):
+        with service_refusals(conflict=False):
             created = request_services.request_create(mentee=request.user, **data.validated_data)
         return self.present(created.pk, code=status.HTTP_201_CREATED)
 
@@ -209,7 +180,7 @@ class _RequestActionApi(_RequestApi):
             given = self.input_serializer(data=request.data)
             given.is_valid(raise_exception=True)
             data = given.validated_data
-        with _service_refusals(state_conflict=True):
+        with service_refusals(conflict=True):
             self.act(mentorship_request, **data)
         return self.present(mentorship_request.pk)
 

@@ -20,6 +20,8 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.forms import add_service_errors
+
 from .. import selectors
 from ..ics import meeting_ics
 from ..models import Meeting, Mentorship
@@ -170,16 +172,6 @@ class NotesForm(forms.Form):
     )
 
 
-def _add_service_errors(form, exc: ValidationError, *, aliases=None):
-    aliases = aliases or {}
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            field = aliases.get(field, field)
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
 # --- Loading what the viewer may see.
 
 
@@ -238,7 +230,7 @@ def meeting_propose_view(request, pk):
                 location=data["location"], video_url=data["video_url"],
             )
         except ValidationError as exc:
-            _add_service_errors(form, exc, aliases={"slots": None})
+            add_service_errors(form, exc, aliases={"slots": None})
         else:
             messages.success(request, f"Your times are sent to {other.full_name}.")
             return redirect(meeting_url(meeting))
@@ -267,7 +259,7 @@ def meeting_reschedule_view(request, pk):
         try:
             meeting_reschedule(meeting=meeting, actor=request.user, slots=form.cleaned_data["slots"])
         except ValidationError as exc:
-            _add_service_errors(form, exc, aliases={"slots": None})
+            add_service_errors(form, exc, aliases={"slots": None})
         else:
             messages.success(request, f"Your new times are sent to {other.full_name}.")
             return redirect(meeting_url(meeting))
@@ -346,7 +338,7 @@ def meeting_confirm_view(request, pk):
         try:
             meeting_confirm(meeting=meeting, actor=request.user, start=form.cleaned_data["start"])
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "The meeting is confirmed. Download the invitation to add it to your calendar.")
             return redirect(meeting_url(meeting))
@@ -364,7 +356,7 @@ def meeting_cancel_view(request, pk):
         try:
             meeting_cancel(meeting=meeting, actor=request.user, reason=form.cleaned_data["reason"])
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "The meeting is cancelled; the other person's calendar will update.")
             return redirect(meeting_url(meeting))
@@ -397,7 +389,7 @@ def meeting_notes_view(request, pk):
         try:
             meeting_update_notes(meeting=meeting, actor=request.user, notes=form.cleaned_data["notes"])
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "The notes are saved.")
             return redirect(meeting_url(meeting))

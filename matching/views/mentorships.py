@@ -16,6 +16,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.forms import add_service_errors
 from accounts.models import User
 
 from .. import selectors
@@ -184,14 +185,6 @@ def _mentorship_for_party(request, pk) -> Mentorship:
     return mentorship
 
 
-def _add_service_errors(form, exc: ValidationError):
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
 def _detail_context(request, mentorship, **forms_in_play):
     user = request.user
     is_mentee = user.pk == mentorship.mentee_id
@@ -288,7 +281,7 @@ def mentorship_agreement(request, pk):
         try:
             agreement_update(mentorship=mentorship, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "The agreement is saved.")
             return redirect(mentorship)
@@ -314,7 +307,7 @@ def mentorship_end_view(request, pk):
                 completed=data["outcome"] == "completed", rematch=data.get("rematch", False),
             )
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"The mentorship is {'completed' if data['outcome'] == 'completed' else 'ended'}.")
             return redirect(mentorship)
@@ -335,7 +328,7 @@ def mentorship_thanks(request, pk):
         try:
             mentorship_leave_thank_you(mentorship=mentorship, actor=request.user, note=form.cleaned_data["note"])
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Your thank-you note is saved; your mentor has been told.")
             return redirect(mentorship)
@@ -351,7 +344,7 @@ def action_item_create_view(request, pk):
         try:
             action_item_create(mentorship=mentorship, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "The goal is added to your action plan.")
             return redirect(f"{mentorship.get_absolute_url()}#plan")
@@ -384,7 +377,7 @@ def resource_create_view(request, pk):
         try:
             resource_share(mentorship=mentorship, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "The resource is shared.")
             return redirect(f"{mentorship.get_absolute_url()}#resources")
@@ -402,7 +395,7 @@ def introduction_create_view(request, pk):
         try:
             introduction = introduction_create(mentorship=mentorship, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Your introduction is on its way to {introduction.colleague.full_name}.")
             return redirect(f"{mentorship.get_absolute_url()}#introductions")
@@ -420,7 +413,7 @@ def checkin_create_view(request, pk):
         try:
             checkin_submit(mentorship=mentorship, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Thank you for checking in. Only your program's coordinators see your answers.")
             return redirect(f"{mentorship.get_absolute_url()}#checkin")

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from accounts.forms import add_service_errors
 from accounts.selectors import mentor_directory, roles_of
 
 from .. import selectors
@@ -62,15 +63,6 @@ class QuestionForm(forms.Form):
 
 class AnswerForm(forms.Form):
     answer = forms.CharField(label="Your answer", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
-
-
-def _add_service_errors(form, exc: ValidationError):
-    """Put a service's refusal on the form: keyed messages on their fields, the rest on top."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _names_fields_of(exc: ValidationError, form) -> bool:
@@ -121,7 +113,7 @@ def request_create(request, mentor_pk):
         try:
             created = request_services.request_create(mentee=request.user, mentor=mentor, **form.cleaned_data)
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Your request is on its way to {mentor.full_name}. We'll let you know when they answer.")
             return redirect(created)
@@ -237,7 +229,7 @@ def _act(request, pk, *, name, form_class, service, success):
         result = service(request=mentorship_request, actor=request.user, **(form.cleaned_data if form else {}))
     except ValidationError as exc:
         if form is not None and _names_fields_of(exc, form):
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
             return _rerender(request, mentorship_request, name, form)
         messages.error(request, " ".join(exc.messages))
         return redirect(mentorship_request)
