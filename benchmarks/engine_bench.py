@@ -429,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     header = ("size", "task", "solver", "seconds", "ratio", "reference")
     widths = [max(len(str(row[k])) for row in [header, *rows]) for k in range(len(header))]
     print(
-        f"seconds: median of {args.repeat} runs (1 run at {LARGE_SIZE[0]:,}×{LARGE_SIZE[1]:,}); "
+        f"seconds: median of {args.repeat} runs{f' (1 run at {LARGE_SIZE[0]:,}×{LARGE_SIZE[1]:,})' if args.large else ''}; "
         "ratio: seconds / the reference's seconds in this run (below 1 = faster)"
     )
     print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
