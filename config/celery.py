@@ -66,4 +66,11 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/15"),
         "options": {"expires": 15 * 60},
     },
+    # Match runs are their own outbox: re-enqueues lost runs, starts them when the ranking
+    # window closes, and fails runs whose worker was killed.
+    "sweep-match-runs": {
+        "task": "matching.tasks.sweep_match_runs",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 5 * 60},
+    },
 }

@@ -436,3 +436,164 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Audit entries cannot be deleted.")
+
+
+# --- Cohort match runs.
+
+
+class MatchRun(models.Model):
+    """One cohort match: who, how, and what came out. The row is also the task's outbox:
+    a run is created QUEUED, the task claims it with a conditional UPDATE, and a periodic
+    sweeper enqueues again the runs whose message never reached the broker.
+
+    Invariant (database): at most one RUNNING run per program.
+    """
+
+    class Algorithm(models.TextChoices):
+        STABLE = "stable", "Stable (the Match's deferred acceptance)"
+        OPTIMAL = "optimal", "Optimal (most matches, then best total fit)"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="match_runs")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CAREER)
+    algorithm = models.CharField(max_length=20, choices=Algorithm.choices, default=Algorithm.STABLE)
+    # All seven component weights (engine.Weights), as given; the engine normalises them.
+    weights = models.JSONField(default=dict, blank=True)
+    mentees = models.ManyToManyField(USER, related_name="match_runs_as_mentee", blank=True)
+    mentors = models.ManyToManyField(USER, related_name="match_runs_as_mentor", blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    created_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    stats = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    # Cohort members may rank each other until this moment; the run starts after it.
+    ranking_deadline = models.DateTimeField(null=True, blank=True)
+    round = models.PositiveSmallIntegerField(default=1)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="next_rounds")
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program"], condition=Q(status="running"), name="match_run_one_running_per_program"
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="match_run_progress_0_to_100"),
+            models.CheckConstraint(condition=Q(round__gte=1), name="match_run_round_from_1"),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"]), models.Index(fields=["program", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} match #{self.pk} for {self.program} ({self.get_status_display()})"
+
+    @property
+    def is_published(self):
+        return self.published_at is not None
+
+    def ranking_window_open(self, now=None):
+        return (
+            self.status == self.Status.QUEUED
+            and self.ranking_deadline is not None
+            and (now or timezone.now()) < self.ranking_deadline
+        )
+
+    # Guards: the services check these under a row lock.
+    def can_review(self):
+        """Proposals may be accepted, rejected or overridden."""
+        return self.status == self.Status.SUCCEEDED and not self.is_published
+
+    def can_publish(self):
+        return self.can_review()
+
+    def can_start_second_round(self):
+        return self.status == self.Status.SUCCEEDED and self.is_published
+
+
+class MatchProposal(models.Model):
+    """The engine's proposal for one mentee of a run (mentor null = unmatched), and the
+    coordinator's decision on it. ``rank_obtained`` and ``mentor_rank`` come from people's
+    confidential rankings: coordinators may see them, residents never."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        OVERRIDDEN = "overridden", "Overridden"
+        REJECTED = "rejected", "Rejected"
+
+    run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="proposals")
+    mentee = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    mentor = models.ForeignKey(USER, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField(null=True, blank=True)
+    # Place of the mentor in the mentee's own list (as submitted, or in score order).
+    rank_obtained = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Place of the mentee in the mentor's submitted list; null when the mentor did not rank.
+    mentor_rank = models.PositiveSmallIntegerField(null=True, blank=True)
+    # {"score": …, "components": [{"name", "label", "value", "points", "max_points", "reason"}, …]}
+    explanation = models.JSONField(default=dict, blank=True)
+    why_not = models.TextField(blank=True)
+    decision = models.CharField(max_length=20, choices=Decision.choices, default=Decision.PENDING)
+    override_mentor = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decision_note = models.TextField(blank=True, max_length=2000)
+    decided_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "mentee_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "mentee"], name="match_proposal_one_per_mentee"),
+            models.CheckConstraint(
+                condition=~Q(decision="overridden") | Q(override_mentor__isnull=False),
+                name="match_proposal_override_has_mentor",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.mentee} → {self.final_mentor or 'unmatched'} (run {self.run_id})"
+
+    @property
+    def final_mentor(self):
+        """The mentor publishing would pair the mentee with (if the decision stands)."""
+        return self.override_mentor if self.decision == self.Decision.OVERRIDDEN else self.mentor
+
+    @property
+    def final_mentor_id(self):
+        return self.override_mentor_id if self.decision == self.Decision.OVERRIDDEN else self.mentor_id
+
+
+class MatchRanking(models.Model):
+    """One entry of a cohort member's confidential ranking in a run's ranking window:
+    ``position`` 1 is the best; ``never`` means "do not pair me with this person"."""
+
+    run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="rankings")
+    author = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField(null=True, blank=True)
+    never = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["run", "author", "never", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "author", "target"], name="match_ranking_one_per_target"),
+            models.UniqueConstraint(
+                fields=["run", "author", "position"], condition=Q(never=False), name="match_ranking_one_per_position"
+            ),
+            models.CheckConstraint(
+                condition=(Q(never=True) & Q(position__isnull=True)) | (Q(never=False) & Q(position__gte=1)),
+                name="match_ranking_position_or_never",
+            ),
+            models.CheckConstraint(condition=~Q(author=F("target")), name="match_ranking_not_self"),
+        ]
+
+    def __str__(self):
+        return f"Ranking by {self.author} in run {self.run_id}"

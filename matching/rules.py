@@ -68,3 +68,22 @@ rules.add_perm("matching.leave_thank_you", is_mentee_in)
 rules.add_perm("matching.check_in", is_party)
 # Check-in answers are confidential to the program's coordinators, never the other party.
 rules.add_perm("matching.view_checkins", coordinates_its_program)
+
+
+# Cohort match runs. Rankings are confidential to their author: nobody is granted another's.
+@rules.predicate
+def is_in_run_cohort(user, run):
+    return (
+        run is not None
+        and user.is_authenticated
+        and (run.mentees.filter(pk=user.pk).exists() or run.mentors.filter(pk=user.pk).exists())
+    )
+
+
+@rules.predicate
+def ranking_window_open(user, run):
+    return run is not None and run.ranking_window_open()
+
+
+rules.add_perm("matching.manage_match_runs", coordinates_its_program)  # create, review, override, publish
+rules.add_perm("matching.rank_in_run", ranking_window_open & is_in_run_cohort)

@@ -6,12 +6,14 @@ The periodic ones are scheduled in ``config/celery.py`` (``beat_schedule``).
 """
 
 from celery import shared_task
+from django.db import OperationalError
 from django.utils import timezone
 
 from accounts.emails import send_templated_email
 
 from . import notifications, periodic
 from .models import Notification
+from .services import match_runs as match_run_services
 from .services import requests as request_services
 
 
@@ -68,3 +70,19 @@ def send_daily_digests() -> int:
 @shared_task
 def email_unsent_notifications() -> int:
     return notifications.notifications_email_unsent()
+
+
+# --- Cohort match runs.
+
+
+@shared_task(bind=True, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=5, retry_jitter=False)
+def run_match(self, run_id: int) -> str:
+    """Compute one match run. The service claims the QUEUED row first, so a second
+    delivery returns "not_queued"; a database outage is retried, and after the last
+    retry the run stays failed with its reason."""
+    return match_run_services.match_run_execute(run_id, final_attempt=self.request.retries >= self.max_retries)
+
+
+@shared_task
+def sweep_match_runs() -> dict:
+    return match_run_services.match_runs_sweep()

@@ -1,0 +1,86 @@
+"""The Django side of a cohort match: a run's people, rankings and mentorships → engine input.
+
+Profiles become records through ``matching.recommendations`` (the same records the
+directory scores), so a pair's score in a run is the score the mentee saw there.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch
+
+from accounts.models import AvailabilityWindow, MenteeProfile
+from accounts.selectors import mentor_directory
+
+from . import engine
+from .models import MatchRanking, Mentorship
+from .recommendations import mentee_record, mentor_record
+
+
+@dataclass
+class Cohort:
+    """Everything the engine needs for one run, plus what the proposals need to say."""
+
+    mentees: list  # engine.MenteeRecord, for the mentees who take part
+    mentors: list  # engine.MentorRecord (capacity and active count: open spots = capacity − active)
+    exclusions: engine.Exclusions
+    mentee_rankings: dict = field(default_factory=dict)  # mentee id -> [mentor ids], best first
+    mentor_rankings: dict = field(default_factory=dict)  # mentor id -> [mentee ids], best first
+    never: set = field(default_factory=set)  # (mentee id, mentor id), whoever said it
+    left_out: dict = field(default_factory=dict)  # mentee id -> why they are not matched in this run
+    names: dict = field(default_factory=dict)  # user id -> full name
+
+
+def load_cohort(run) -> Cohort:
+    """Records for ``run``'s cohort, minus mentees already in an active mentorship of the
+    run's kind; mentors carry their open spots; rankings as submitted (None = did not rank)."""
+    mentee_ids = set(run.mentees.values_list("pk", flat=True))
+    mentor_ids = set(run.mentors.values_list("pk", flat=True))
+    active = Mentorship.objects.filter(status=Mentorship.Status.ACTIVE)
+
+    left_out = {
+        pk: "already has an active mentorship of this kind"
+        for pk in active.filter(mentee_id__in=mentee_ids, kind=run.kind).values_list("mentee_id", flat=True)
+    }
+    windows = Prefetch("user__availability", queryset=AvailabilityWindow.objects.order_by("weekday", "start"))
+    mentee_profiles = (
+        MenteeProfile.objects.filter(user_id__in=mentee_ids - left_out.keys(), user__is_active=True)
+        .select_related("user", "career_stage")
+        .prefetch_related("goals", "interests", "languages", "meeting_formats", "subspecialty_interests", windows)
+    )
+    mentees = [mentee_record(p) for p in mentee_profiles]
+    for pk in mentee_ids - left_out.keys() - {m.id for m in mentees}:
+        left_out[pk] = "has no active mentee profile"
+    mentors = [mentor_record(p) for p in mentor_directory().filter(user_id__in=mentor_ids)]
+
+    # A pair with an active mentorship of any kind cannot start another one.
+    already_paired = set(
+        active.filter(mentee_id__in=mentee_ids, mentor_id__in=mentor_ids).values_list("mentee_id", "mentor_id")
+    )
+
+    mentee_rankings: dict = {}
+    mentor_rankings: dict = {}
+    never: set = set()
+    rankings = MatchRanking.objects.filter(run=run).order_by("author_id", "never", "position")
+    for author_id, target_id, is_never in rankings.values_list("author_id", "target_id", "never"):
+        author_is_mentee = author_id in mentee_ids
+        if is_never:
+            never.add((author_id, target_id) if author_is_mentee else (target_id, author_id))
+        else:
+            (mentee_rankings if author_is_mentee else mentor_rankings).setdefault(author_id, []).append(target_id)
+
+    names = dict(
+        (pk, f"{first} {last}".strip())
+        for pk, first, last in run.mentees.model.objects.filter(pk__in=mentee_ids | mentor_ids).values_list(
+            "pk", "first_name", "last_name"
+        )
+    )
+    return Cohort(
+        mentees=mentees,
+        mentors=mentors,
+        exclusions=engine.Exclusions(already_paired=already_paired),
+        mentee_rankings=mentee_rankings,
+        mentor_rankings=mentor_rankings,
+        never=never,
+        left_out=left_out,
+        names=names,
+    )

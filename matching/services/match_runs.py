@@ -1,0 +1,583 @@
+"""Cohort match runs: create, rank, execute (the task's work), review, publish, second round, sweep.
+
+The run row is the outbox. ``match_run_create`` commits a QUEUED run and enqueues
+``run_match`` on commit; the task claims the row with a conditional UPDATE, so a
+re-delivered message finds nothing to do; the sweeper enqueues again the runs whose
+message was lost, and fails the runs whose worker died. The engine is pure: this
+module loads the cohort (``matching.match_cohort``), calls it, and stores what it says.
+"""
+
+import logging
+import time
+from dataclasses import asdict
+from datetime import timedelta
+
+from celery import current_app
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Membership, MentorProfile, User
+from accounts.selectors import mentor_directory
+
+from .. import engine
+from ..audit import audit_log
+from ..match_cohort import load_cohort
+from ..models import Kind, MatchProposal, MatchRanking, MatchRun, Mentorship
+from ..notifications import notify
+from ..recommendations import COMPONENT_LABELS, vocabulary
+from .mentorships import active_mentee_count, mentorship_create
+
+logger = logging.getLogger(__name__)
+
+Status = MatchRun.Status
+Decision = MatchProposal.Decision
+
+# A queued run older than this whose task has not claimed it was lost between commit and broker.
+LOST_AFTER = timedelta(minutes=2)
+WORKER_STOPPED = "The worker stopped while running this match; start it again."
+
+
+def _require(actor, perm, obj):
+    if not actor.has_perm(perm, obj):
+        raise PermissionDenied
+
+
+# --- Reads.
+
+
+def rankings_for(run: MatchRun, user) -> QuerySet[MatchRanking]:
+    """``user``'s own ranking in ``run`` (ranked first, best first; then "never"). Rankings
+    are confidential: nobody reads another person's, coordinators included."""
+    return (
+        MatchRanking.objects.filter(run=run, author=user)
+        .select_related("target")
+        .order_by("never", "position", "target_id")
+    )
+
+
+def proposals_for(run: MatchRun) -> QuerySet[MatchProposal]:
+    """A run's proposals for its review (coordinators only: they carry people's ranks)."""
+    return run.proposals.select_related("mentee", "mentor", "override_mentor", "decided_by").order_by(
+        "mentee__last_name", "mentee__first_name", "mentee_id"
+    )
+
+
+# --- Create, rank.
+
+
+def _weights(weights) -> dict:
+    try:
+        return asdict(engine.Weights.from_mapping(weights or {}))
+    except (TypeError, ValueError) as exc:
+        raise ValidationError({"weights": str(exc)}) from exc
+
+
+def _cohort_ids(program, mentee_ids, mentor_ids) -> tuple[list[int], list[int]]:
+    mentee_ids, mentor_ids = sorted(set(mentee_ids)), sorted(set(mentor_ids))
+    errors = {}
+    if not mentee_ids:
+        errors["mentee_ids"] = "Choose at least one resident."
+    if not mentor_ids:
+        errors["mentor_ids"] = "Choose at least one mentor."
+    if set(mentee_ids) & set(mentor_ids):
+        errors["mentor_ids"] = "Nobody can be both a resident and a mentor in one match."
+    residents = set(
+        User.objects.filter(
+            pk__in=mentee_ids,
+            mentee_profile__isnull=False,
+            memberships__program=program,
+            memberships__role=Membership.Role.RESIDENT,
+        ).values_list("pk", flat=True)
+    )
+    if set(mentee_ids) - residents:
+        errors.setdefault("mentee_ids", "Choose residents of this program who have a mentee profile.")
+    mentors = set(
+        User.objects.filter(pk__in=mentor_ids, mentor_profile__isnull=False, memberships__program=program).values_list(
+            "pk", flat=True
+        )
+    )
+    if set(mentor_ids) - mentors:
+        errors.setdefault("mentor_ids", "Choose members of this program who have a mentor profile.")
+    if errors:
+        raise ValidationError(errors)
+    return mentee_ids, mentor_ids
+
+
+def _create(
+    *, program, actor, kind, algorithm, mentee_ids, mentor_ids, weights, ranking_deadline, parent=None
+) -> MatchRun:
+    if kind not in Kind.values:
+        raise ValidationError({"kind": "Choose a kind of mentorship."})
+    if algorithm not in MatchRun.Algorithm.values:
+        raise ValidationError({"algorithm": "Choose stable or optimal."})
+    if ranking_deadline is not None and ranking_deadline <= timezone.now():
+        raise ValidationError({"ranking_deadline": "The ranking deadline must be in the future."})
+    weights = _weights(weights)
+    mentee_ids, mentor_ids = _cohort_ids(program, mentee_ids, mentor_ids)
+    run = MatchRun.objects.create(
+        program=program,
+        kind=kind,
+        algorithm=algorithm,
+        weights=weights,
+        created_by=actor,
+        ranking_deadline=ranking_deadline,
+        parent=parent,
+        round=parent.round + 1 if parent else 1,
+    )
+    run.mentees.set(mentee_ids)
+    run.mentors.set(mentor_ids)
+    audit_log(
+        actor=actor,
+        action="match_run.create",
+        obj=run,
+        after={
+            "kind": kind,
+            "algorithm": algorithm,
+            "mentees": len(mentee_ids),
+            "mentors": len(mentor_ids),
+            "round": run.round,
+            "ranking_deadline": ranking_deadline.isoformat() if ranking_deadline else None,
+        },
+    )
+    if ranking_deadline is None:
+        from ..tasks import run_match
+
+        # If the broker is unreachable the run stays queued and the sweeper enqueues it.
+        transaction.on_commit(lambda: run_match.delay(run.pk), robust=True)
+    # With a ranking window the run waits: the sweeper enqueues it once the deadline has passed.
+    return run
+
+
+@transaction.atomic
+def match_run_create(
+    *, program, actor, kind, algorithm, mentee_ids, mentor_ids, weights=None, ranking_deadline=None
+) -> MatchRun:
+    """A QUEUED run for ``program``'s cohort. It starts once committed, or, with a
+    ``ranking_deadline``, after cohort members have had until then to rank each other."""
+    _require(actor, "matching.manage_match_runs", MatchRun(program=program))
+    return _create(
+        program=program,
+        actor=actor,
+        kind=kind,
+        algorithm=algorithm,
+        mentee_ids=mentee_ids,
+        mentor_ids=mentor_ids,
+        weights=weights,
+        ranking_deadline=ranking_deadline,
+    )
+
+
+@transaction.atomic
+def ranking_submit(*, run, actor, ordered_ids, never_ids=()) -> list[MatchRanking]:
+    """Replace ``actor``'s ranking in ``run``: ``ordered_ids`` best first (residents rank
+    mentors, mentors rank residents), ``never_ids`` never to be paired. Anyone left out
+    of both is unacceptable to ``actor``; submitting nothing ranked leaves score order."""
+    run = MatchRun.objects.select_for_update().get(pk=run.pk)  # the claim waits for this
+    _require(actor, "matching.rank_in_run", run)
+    ordered, never = list(ordered_ids), list(never_ids)
+    if len(set(ordered)) != len(ordered) or len(set(never)) != len(never) or set(ordered) & set(never):
+        raise ValidationError("List each person once: either ranked or never.")
+    as_mentee = run.mentees.filter(pk=actor.pk).exists()
+    others = set((run.mentors if as_mentee else run.mentees).values_list("pk", flat=True))
+    if (set(ordered) | set(never)) - others:
+        raise ValidationError(f"Rank only the {'mentors' if as_mentee else 'residents'} in this match.")
+    MatchRanking.objects.filter(run=run, author=actor).delete()
+    rankings = MatchRanking.objects.bulk_create(
+        [MatchRanking(run=run, author=actor, target_id=pk, position=i) for i, pk in enumerate(ordered, 1)]
+        + [MatchRanking(run=run, author=actor, target_id=pk, never=True) for pk in never]
+    )
+    # Counts only: the list itself is confidential, even in the audit trail.
+    audit_log(actor=actor, action="match_ranking.submit", obj=run, after={"ranked": len(ordered), "never": len(never)})
+    return rankings
+
+
+# --- Execute: what the task calls.
+
+
+def match_run_execute(run_id: int, *, final_attempt: bool = True) -> str:
+    """Claim the QUEUED run and compute it. Returns what happened: "succeeded", "failed",
+    "not_queued" (another delivery has it, or it is finished), "waiting" (ranking window
+    still open) or "busy" (another run of the program is running; the sweeper retries).
+
+    Raises OperationalError (transient database trouble) for Celery to retry; on the
+    ``final_attempt`` the run is marked failed first, otherwise it goes back to QUEUED.
+    """
+    now = timezone.now()
+    queued = MatchRun.objects.filter(pk=run_id, status=Status.QUEUED)
+    if queued.filter(ranking_deadline__gt=now).exists():
+        return "waiting"
+    try:
+        with transaction.atomic():
+            claimed = queued.filter(Q(ranking_deadline__isnull=True) | Q(ranking_deadline__lte=now)).update(
+                status=Status.RUNNING, started_at=now, finished_at=None, progress=0, error=""
+            )
+    except IntegrityError:  # match_run_one_running_per_program
+        return "busy"
+    if not claimed:
+        return "not_queued"
+    try:
+        return _compute(run_id)
+    except OperationalError as exc:
+        logger.warning("Match run %s: database error (final attempt: %s): %s", run_id, final_attempt, exc)
+        if final_attempt:
+            _fail(run_id, f"The database was unavailable while running this match ({exc}); start it again.")
+        else:
+            _set(
+                run_id,
+                Status.RUNNING,
+                status=Status.QUEUED,
+                started_at=None,
+                progress=0,
+                error="Retrying after a database error.",
+            )
+        raise
+    except SoftTimeLimitExceeded:
+        _fail(run_id, "This match took longer than the time limit and was stopped.")
+        return "failed"
+    except (engine.InstanceError, ValueError) as exc:
+        _fail(run_id, f"The match could not be computed: {exc}")
+        return "failed"
+    except Exception as exc:
+        logger.exception("Match run %s failed", run_id)
+        _fail(run_id, f"The match failed unexpectedly ({type(exc).__name__}: {exc}).")
+        return "failed"
+
+
+def _set(run_id, from_status, **fields) -> int:
+    """One short conditional UPDATE, committed on its own (the progress bar reads it)."""
+    try:
+        return MatchRun.objects.filter(pk=run_id, status=from_status).update(**fields)
+    except OperationalError:
+        logger.warning("Match run %s: could not record %s", run_id, fields, exc_info=True)
+        return 0
+
+
+def _fail(run_id, error: str) -> None:
+    if _set(run_id, Status.RUNNING, status=Status.FAILED, finished_at=timezone.now(), error=error):
+        try:
+            audit_log(actor=None, action="match_run.fail", obj=MatchRun.objects.get(pk=run_id), reason=error)
+        except OperationalError:
+            pass
+
+
+def _compute(run_id: int) -> str:
+    seconds = {}
+    clock = time.perf_counter()
+
+    def lap(name):
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[name] = round(now - clock, 4)
+        clock = now
+
+    run = MatchRun.objects.select_related("program").get(pk=run_id)
+    cohort = load_cohort(run)
+    lap("load")
+    _set(run_id, Status.RUNNING, progress=10)
+
+    weights = engine.Weights.from_mapping(run.weights or {})
+    scores = engine.score_cohort(cohort.mentees, cohort.mentors, weights=weights, exclusions=cohort.exclusions)
+    lap("score")
+    _set(run_id, Status.RUNNING, progress=40)
+
+    instance = engine.build_instance(
+        scores,
+        cohort.mentors,
+        mentee_rankings=cohort.mentee_rankings,
+        mentor_rankings=cohort.mentor_rankings,
+        never=cohort.never,
+    )
+    result = engine.solve(instance, run.algorithm)
+    why = engine.why_not_unmatched(instance, result, names=cohort.names)
+    lap("solve")
+    _set(run_id, Status.RUNNING, progress=80)
+
+    proposals = _proposals(run, cohort, result, why, weights)
+    stats = _stats(cohort, result)
+    with transaction.atomic():
+        # A retry after a failure half-way replaces what an earlier attempt wrote.
+        MatchProposal.objects.filter(run_id=run_id).delete()
+        MatchProposal.objects.bulk_create(proposals)
+        lap("write")
+        stats["seconds"] = seconds
+        done = MatchRun.objects.filter(pk=run_id, status=Status.RUNNING).update(
+            status=Status.SUCCEEDED, progress=100, finished_at=timezone.now(), stats=stats, error=""
+        )
+        if not done:  # the sweeper gave up on this run meanwhile; its verdict stands
+            transaction.set_rollback(True)
+            return "not_queued"
+        audit_log(
+            actor=None,
+            action="match_run.succeed",
+            obj=run,
+            after={"matched": stats["matched"], "unmatched": stats["unmatched"]},
+        )
+    return "succeeded"
+
+
+def _proposals(run, cohort, result, why, weights) -> list[MatchProposal]:
+    mentees = {r.id: r for r in cohort.mentees}
+    mentors = {r.id: r for r in cohort.mentors}
+    vocab = vocabulary()
+    proposals = []
+    for mentee_id, mentor_id in result.assignment.items():
+        if mentor_id is None:
+            proposals.append(MatchProposal(run=run, mentee_id=mentee_id, why_not=why.get(mentee_id, "")))
+            continue
+        pair = engine.explain_pair(mentees[mentee_id], mentors[mentor_id], weights=weights, vocabulary=vocab)
+        mentor_list = cohort.mentor_rankings.get(mentor_id)
+        proposals.append(
+            MatchProposal(
+                run=run,
+                mentee_id=mentee_id,
+                mentor_id=mentor_id,
+                score=result.scores.get(mentee_id, pair.score),
+                rank_obtained=result.ranks.get(mentee_id),
+                mentor_rank=mentor_list.index(mentee_id) + 1 if mentor_list and mentee_id in mentor_list else None,
+                explanation={
+                    "score": pair.score,
+                    "components": [
+                        {
+                            "name": c.name,
+                            "label": COMPONENT_LABELS.get(c.name, c.name),
+                            "value": c.value,
+                            "points": c.points,
+                            "max_points": round(100 * c.weight, 3),
+                            "reason": c.reason,
+                        }
+                        for c in pair.components
+                    ],
+                },
+            )
+        )
+    return proposals
+
+
+def _stats(cohort, result) -> dict:
+    s = result.stats
+    return {
+        "mentees": len(cohort.mentees),
+        "mentors": len(cohort.mentors),
+        "matched": s.matched,
+        "unmatched": s.unmatched,
+        "total_score": s.total_score,
+        "worst_score": s.worst_score,
+        "blocking_pairs": s.blocking_pairs,
+        "rank_distribution": {str(place): count for place, count in s.rank_distribution.items()},
+        "score_distribution": s.score_distribution,
+        "mentor_load": {str(m): {"assigned": a, "capacity": c} for m, (a, c) in s.mentor_load.items()},
+        "left_out": {str(pk): reason for pk, reason in cohort.left_out.items()},
+    }
+
+
+# --- Review and publish.
+
+
+def _locked_run(run) -> MatchRun:
+    return MatchRun.objects.select_for_update().select_related("program").get(pk=run.pk)
+
+
+def _check_spot(run, mentor, proposal) -> None:
+    """``mentor`` must have a spot for one more mentee, counting the mentorships active now
+    and the proposals of this run already accepted for them (the run row is locked)."""
+    profile = MentorProfile.objects.filter(user=mentor).first()
+    if profile is None:
+        raise ValidationError({"mentor": f"{mentor.full_name} has no mentor profile."})
+    open_spots = max(profile.capacity - active_mentee_count(mentor), 0)
+    given = (
+        run.proposals.exclude(pk=proposal.pk)
+        .filter(Q(decision=Decision.ACCEPTED, mentor=mentor) | Q(decision=Decision.OVERRIDDEN, override_mentor=mentor))
+        .count()
+    )
+    if given >= open_spots:
+        raise ValidationError(
+            {"mentor": f"{mentor.full_name} has no spot left in this match ({given} of {open_spots} open spots given)."}
+        )
+
+
+def _decide(proposal, actor, decision, note, override_mentor=None) -> MatchProposal:
+    before = {"decision": proposal.decision, "mentor": proposal.final_mentor_id}
+    proposal.decision = decision
+    proposal.override_mentor = override_mentor
+    proposal.decision_note = note
+    proposal.decided_by = actor
+    proposal.decided_at = timezone.now()
+    proposal.save(update_fields=["decision", "override_mentor", "decision_note", "decided_by", "decided_at"])
+    audit_log(
+        actor=actor,
+        action=f"match_proposal.{decision}",
+        obj=proposal,
+        program=proposal.run.program,
+        before=before,
+        after={"decision": decision, "mentor": proposal.final_mentor_id},
+        reason=note,
+    )
+    return proposal
+
+
+def _locked_proposal(proposal, actor):
+    run = _locked_run(proposal.run)  # decisions of one run queue here, and behind a publish
+    _require(actor, "matching.manage_match_runs", run)
+    if not run.can_review():
+        raise ValidationError("This match is not finished, or already published: its proposals cannot change.")
+    proposal = MatchProposal.objects.select_related("mentee", "mentor").get(pk=proposal.pk, run=run)
+    proposal.run = run
+    return run, proposal
+
+
+@transaction.atomic
+def proposal_decide(*, proposal, actor, decision, note="") -> MatchProposal:
+    """Accept or reject the engine's proposal (accepting needs a spot left with its mentor)."""
+    run, proposal = _locked_proposal(proposal, actor)
+    if decision == Decision.ACCEPTED:
+        if proposal.mentor is None:
+            raise ValidationError("This resident was not matched: choose a mentor with an override.")
+        _check_spot(run, proposal.mentor, proposal)
+    elif decision != Decision.REJECTED:
+        raise ValidationError({"decision": "Accept or reject the proposal."})
+    return _decide(proposal, actor, decision, note.strip())
+
+
+@transaction.atomic
+def proposal_override(*, proposal, actor, mentor, note) -> MatchProposal:
+    """Pair the proposal's mentee with ``mentor`` instead (a cohort mentor with a spot left), with a reason."""
+    run, proposal = _locked_proposal(proposal, actor)
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": "Say briefly why you are changing this pairing."})
+    if not run.mentors.filter(pk=mentor.pk).exists():
+        raise ValidationError({"mentor": f"{mentor.full_name} is not a mentor in this match."})
+    if mentor.pk == proposal.mentor_id:
+        raise ValidationError({"mentor": f"{mentor.full_name} is the proposed mentor: accept the proposal instead."})
+    _check_spot(run, mentor, proposal)
+    return _decide(proposal, actor, Decision.OVERRIDDEN, note, override_mentor=mentor)
+
+
+@transaction.atomic
+def match_run_publish(*, run, actor) -> list[Mentorship]:
+    """Start a mentorship for every accepted or overridden proposal, all or none: if one
+    pair no longer fits (a spot was taken since), nothing is published and the error names
+    the pair. Then notify both people of each pair. A run is published once."""
+    run = _locked_run(run)
+    _require(actor, "matching.manage_match_runs", run)
+    if run.is_published:
+        raise ValidationError("This match has already been published.")
+    if not run.can_publish():
+        raise ValidationError("Only a finished match can be published.")
+    proposals = list(
+        run.proposals.filter(decision__in=[Decision.ACCEPTED, Decision.OVERRIDDEN]).select_related(
+            "mentee", "mentor", "override_mentor"
+        )
+    )
+    if not proposals:
+        raise ValidationError("Accept or override at least one proposal before publishing.")
+    # One lock order for mentor profiles, so a concurrent publish or accept cannot deadlock with this one.
+    proposals.sort(key=lambda p: (p.final_mentor_id, p.mentee_id))
+    started = []
+    for p in proposals:
+        try:
+            mentorship = mentorship_create(
+                mentee=p.mentee,
+                mentor=p.final_mentor,
+                program=run.program,
+                kind=run.kind,
+                source=Mentorship.Source.MATCH_RUN,
+                actor=actor,
+            )
+        except ValidationError as exc:
+            raise ValidationError(
+                f"{p.mentee.full_name} and {p.final_mentor.full_name} cannot be paired: {' '.join(exc.messages)} "
+                "Nothing was published; change this pairing and publish again."
+            ) from exc
+        started.append(mentorship)
+    run.published_at, run.published_by = timezone.now(), actor
+    run.save(update_fields=["published_at", "published_by"])
+    audit_log(actor=actor, action="match_run.publish", obj=run, after={"mentorships": len(started)})
+    kind = run.get_kind_display().lower()
+    for m in started:
+        url = m.get_absolute_url()
+        notify(
+            event="match.published",
+            user=m.mentee,
+            url=url,
+            title=f"Your {kind} mentor is {m.mentor.full_name}",
+            dedup_key=f"match_run:{run.pk}:mentorship:{m.pk}:mentee",
+        )
+        notify(
+            event="match.published",
+            user=m.mentor,
+            url=url,
+            title=f"You are now {m.mentee.full_name}'s {kind} mentor",
+            dedup_key=f"match_run:{run.pk}:mentorship:{m.pk}:mentor",
+        )
+    return started
+
+
+@transaction.atomic
+def match_run_second_round(*, run, actor) -> MatchRun:
+    """A new QUEUED run over the residents of a published run who still have no mentor of
+    its kind, and its mentors who still have a spot. Published pairs are left alone."""
+    run = _locked_run(run)
+    _require(actor, "matching.manage_match_runs", run)
+    if not run.can_start_second_round():
+        raise ValidationError("Publish this match before starting a second round.")
+    cohort = list(run.mentees.values_list("pk", flat=True))
+    paired = set(
+        Mentorship.objects.filter(status=Mentorship.Status.ACTIVE, kind=run.kind, mentee_id__in=cohort).values_list(
+            "mentee_id", flat=True
+        )
+    )
+    mentee_ids = [pk for pk in cohort if pk not in paired]
+    if not mentee_ids:
+        raise ValidationError("Every resident of this match has a mentor.")
+    mentor_ids = list(
+        mentor_directory()
+        .filter(user_id__in=run.mentors.values("pk"), accepting_mentees=True, open_spots__gt=0)
+        .values_list("user_id", flat=True)
+    )
+    if not mentor_ids:
+        raise ValidationError("No mentor of this match has a spot left.")
+    return _create(
+        program=run.program,
+        actor=actor,
+        kind=run.kind,
+        algorithm=run.algorithm,
+        mentee_ids=mentee_ids,
+        mentor_ids=mentor_ids,
+        weights=run.weights,
+        ranking_deadline=None,
+        parent=run,
+    )
+
+
+# --- Periodic.
+
+
+def match_runs_sweep(*, now=None) -> dict:
+    """Enqueue again the runs still QUEUED after ``LOST_AFTER`` (or whose ranking window
+    has closed), and fail the runs RUNNING for longer than the task's hard time limit:
+    their worker was killed. The task's claim makes a second enqueue harmless."""
+    from ..tasks import run_match
+
+    now = now or timezone.now()
+    due = MatchRun.objects.filter(status=Status.QUEUED).filter(
+        Q(ranking_deadline__isnull=True, created_at__lte=now - LOST_AFTER) | Q(ranking_deadline__lte=now)
+    )
+    requeued = 0
+    for pk in list(due.values_list("pk", flat=True)):
+        run_match.delay(pk)
+        requeued += 1
+
+    cutoff = now - timedelta(seconds=current_app.conf.task_time_limit)
+    failed = 0
+    for pk in list(MatchRun.objects.filter(status=Status.RUNNING, started_at__lt=cutoff).values_list("pk", flat=True)):
+        with transaction.atomic():
+            if MatchRun.objects.filter(pk=pk, status=Status.RUNNING, started_at__lt=cutoff).update(
+                status=Status.FAILED, finished_at=now, error=WORKER_STOPPED
+            ):
+                audit_log(actor=None, action="match_run.fail", obj=MatchRun.objects.get(pk=pk), reason=WORKER_STOPPED)
+                failed += 1
+    return {"requeued": requeued, "failed": failed}

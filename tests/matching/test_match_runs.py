@@ -1,0 +1,480 @@
+"""Cohort match runs: create → the task computes proposals → coordinators review and publish.
+
+The cohort: six residents of the program (Alice, Bob and four more), each with one goal,
+and three mentors whose expertise covers two goals each: Carol (research, teaching;
+2 spots), Dave (leadership, clinical skills; 2 spots) and Erin (career planning,
+wellness; 1 spot). Five spots for six residents, so one resident is left unmatched.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, OperationalError, transaction
+from django.utils import timezone
+
+from accounts.models import Goal, Membership
+from matching import engine
+from matching.models import MatchProposal, MatchRanking, MatchRun, Mentorship, Notification
+from matching.services import match_runs
+from matching.services.match_runs import (
+    WORKER_STOPPED,
+    match_run_create,
+    match_run_publish,
+    match_run_second_round,
+    match_runs_sweep,
+    proposal_decide,
+    proposal_override,
+    ranking_submit,
+    rankings_for,
+)
+from matching.tasks import run_match
+from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, UserFactory
+from tests.matching.factories import MentorshipFactory
+
+pytestmark = pytest.mark.django_db
+
+Status = MatchRun.Status
+Decision = MatchProposal.Decision
+
+
+@pytest.fixture
+def cohort(program, resident, other_resident, attending, other_attending):
+    goals = {g.slug: g for g in Goal.objects.all()}
+    erin = UserFactory(first_name="Erin", last_name="Evans")
+    MembershipFactory(user=erin, program=program, role=Membership.Role.FACULTY)
+    MentorProfileFactory(user=erin, capacity=1)
+    attending.mentor_profile.expertise.set([goals["research"], goals["teaching"]])
+    other_attending.mentor_profile.expertise.set([goals["leadership"], goals["clinical-skills"]])
+    erin.mentor_profile.expertise.set([goals["career-planning"], goals["wellness-and-worklife-balance"]])
+
+    residents = [resident, other_resident]
+    for first in ["Femi", "Gita", "Hugo", "Ines"]:
+        user = UserFactory(first_name=first, last_name="Resident")
+        MembershipFactory(user=user, program=program, role=Membership.Role.RESIDENT)
+        MenteeProfileFactory(user=user)
+        residents.append(user)
+    wanted = [
+        "research",
+        "teaching",
+        "leadership",
+        "clinical-skills",
+        "career-planning",
+        "wellness-and-worklife-balance",
+    ]
+    for user, slug in zip(residents, wanted, strict=True):
+        user.mentee_profile.goals.set([goals[slug]])
+    return residents, [attending, other_attending, erin]
+
+
+def _create(coordinator, program, residents, mentors, **kwargs):
+    kwargs.setdefault("kind", "career")
+    kwargs.setdefault("algorithm", "stable")
+    return match_run_create(
+        program=program,
+        actor=coordinator,
+        mentee_ids=[r.pk for r in residents],
+        mentor_ids=[m.pk for m in mentors],
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def start_run(coordinator, program, cohort, django_capture_on_commit_callbacks):
+    """``start_run(**options)``: create a run for the cohort; its on-commit task runs in-process."""
+
+    def start(**kwargs):
+        residents, mentors = cohort
+        with django_capture_on_commit_callbacks(execute=True):
+            run = _create(coordinator, program, residents, mentors, **kwargs)
+        run.refresh_from_db()
+        return run
+
+    return start
+
+
+def _assignment(run):
+    return {p.mentee_id: p.final_mentor_id for p in run.proposals.all()}
+
+
+def _accept_all(run, coordinator):
+    for proposal in run.proposals.exclude(mentor=None):
+        proposal_decide(proposal=proposal, actor=coordinator, decision=Decision.ACCEPTED)
+
+
+# --- Running a match.
+
+
+def test_a_run_proposes_a_mentor_or_a_reason_for_every_resident(start_run, cohort):
+    residents, mentors = cohort
+    run = start_run()
+
+    assert run.status == Status.SUCCEEDED and run.progress == 100 and run.error == ""
+    assert run.started_at <= run.finished_at
+    proposals = list(run.proposals.all())
+    assert sorted(p.mentee_id for p in proposals) == sorted(r.pk for r in residents)
+    capacity = {m.pk: m.mentor_profile.capacity for m in mentors}
+    for mentor_id, spots in capacity.items():
+        assert sum(p.mentor_id == mentor_id for p in proposals) <= spots
+    matched = [p for p in proposals if p.mentor_id]
+    unmatched = [p for p in proposals if not p.mentor_id]
+    assert len(matched) == 5 and len(unmatched) == 1
+    for p in matched:
+        assert p.score is not None and p.rank_obtained >= 1
+        assert {c["name"] for c in p.explanation["components"]} == set(engine.COMPONENTS)
+        assert all(c["reason"] for c in p.explanation["components"])
+    assert unmatched[0].why_not  # e.g. "every mentor you could be paired with filled their spots …"
+    assert run.stats["matched"] == 5 and run.stats["unmatched"] == 1
+    assert run.stats["blocking_pairs"] == 0
+    assert run.stats["mentor_load"][str(mentors[2].pk)] == {"assigned": 1, "capacity": 1}
+    assert set(run.stats["seconds"]) == {"load", "score", "solve", "write"}
+
+
+def test_the_goal_each_mentor_covers_decides_the_pairs(start_run, cohort):
+    (alice, bob, femi, gita, hugo, ines), (carol, dave, erin) = cohort
+    assignment = _assignment(start_run())
+    assert assignment[alice.pk] == carol.pk and assignment[bob.pk] == carol.pk
+    assert assignment[femi.pk] == dave.pk and assignment[gita.pk] == dave.pk
+    # Erin's one spot: Hugo and Ines fit her equally, and ties go to the lower id.
+    assert assignment[hugo.pk] == erin.pk and assignment[ines.pk] is None
+
+
+def test_optimal_mode_matches_as_many_as_there_are_spots(start_run):
+    run = start_run(algorithm="optimal")
+    assert run.status == Status.SUCCEEDED
+    assert run.stats["matched"] == 5 and run.stats["worst_score"] is not None
+
+
+def test_a_second_delivery_of_the_task_does_nothing(coordinator, program, cohort):
+    run = _create(coordinator, program, *cohort)  # on-commit callbacks do not run here: the task is ours to call
+
+    assert run_match(run.pk) == "succeeded"
+    first = list(MatchProposal.objects.filter(run=run).values_list("pk", "mentee_id", "mentor_id"))
+    assert run_match(run.pk) == "not_queued"
+
+    assert list(MatchProposal.objects.filter(run=run).values_list("pk", "mentee_id", "mentor_id")) == first
+    assert len(first) == 6
+
+
+def test_a_failure_is_recorded_with_its_reason(coordinator, program, cohort, monkeypatch):
+    def broken(instance, mode):
+        raise ValueError("mentor 'x': negative capacity -1")
+
+    monkeypatch.setattr(engine, "solve", broken)
+    run = _create(coordinator, program, *cohort)
+
+    assert run_match(run.pk) == "failed"
+
+    run.refresh_from_db()
+    assert run.status == Status.FAILED and run.finished_at is not None
+    assert run.error == "The match could not be computed: mentor 'x': negative capacity -1"
+    assert not run.proposals.exists()
+
+
+def test_database_errors_are_retried_then_the_run_stays_failed(coordinator, program, cohort, monkeypatch):
+    def flaky(instance, mode):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(engine, "solve", flaky)
+    run = _create(coordinator, program, *cohort)
+    assert OperationalError in run_match.autoretry_for and run_match.max_retries == 3
+
+    # An attempt with retries left puts the run back in the queue for the retry to claim …
+    with pytest.raises(OperationalError):
+        match_runs.match_run_execute(run.pk, final_attempt=False)
+    run.refresh_from_db()
+    assert run.status == Status.QUEUED
+
+    # … and the last one (the task's fourth delivery) leaves it failed with the reason.
+    with pytest.raises(OperationalError):
+        run_match.apply(args=[run.pk], retries=run_match.max_retries, throw=True)
+    run.refresh_from_db()
+    assert run.status == Status.FAILED
+    assert "database was unavailable" in run.error and "server closed the connection" in run.error
+
+
+def test_a_run_waits_while_another_of_the_program_is_running(coordinator, program, cohort):
+    MatchRun.objects.create(program=program, status=Status.RUNNING, started_at=timezone.now())
+    run = _create(coordinator, program, *cohort)
+
+    assert run_match(run.pk) == "busy"
+    run.refresh_from_db()
+    assert run.status == Status.QUEUED
+
+
+def test_the_database_refuses_a_second_running_run_for_a_program(program, other_program):
+    MatchRun.objects.create(program=program, status=Status.RUNNING)
+    MatchRun.objects.create(program=other_program, status=Status.RUNNING)  # another program: fine
+    MatchRun.objects.create(program=program, status=Status.QUEUED)  # queued beside it: fine
+    with pytest.raises(IntegrityError), transaction.atomic():
+        MatchRun.objects.create(program=program, status=Status.RUNNING)
+
+
+def test_residents_already_paired_for_the_kind_are_left_out(start_run, cohort, program):
+    (alice, *_), (carol, dave, _erin) = cohort
+    MentorshipFactory(mentee=alice, mentor=dave, program=program, kind="career")
+
+    run = start_run()
+
+    assert not run.proposals.filter(mentee=alice).exists()
+    assert run.proposals.count() == 5
+    assert run.stats["left_out"] == {str(alice.pk): "already has an active mentorship of this kind"}
+    # Dave's active mentorship takes one of his two spots.
+    assert run.stats["mentor_load"][str(dave.pk)]["capacity"] == 1
+
+
+def test_weights_are_checked(coordinator, program, cohort):
+    with pytest.raises(ValidationError) as exc:
+        _create(coordinator, program, *cohort, weights={"goals": -1})
+    assert "weights" in exc.value.message_dict
+
+
+# --- Rankings.
+
+
+@pytest.fixture
+def ranking_run(coordinator, program, cohort):
+    return _create(coordinator, program, *cohort, ranking_deadline=timezone.now() + timedelta(days=3))
+
+
+def _close_window_and_run(run):
+    MatchRun.objects.filter(pk=run.pk).update(ranking_deadline=timezone.now() - timedelta(seconds=1))
+    assert run_match(run.pk) == "succeeded"
+    run.refresh_from_db()
+    return run
+
+
+def test_a_run_with_a_ranking_window_waits_for_the_deadline(ranking_run):
+    assert run_match(ranking_run.pk) == "waiting"
+    ranking_run.refresh_from_db()
+    assert ranking_run.status == Status.QUEUED
+
+
+def test_a_resident_gets_the_mentor_they_ranked_first_when_the_mentor_accepts_them(ranking_run, cohort):
+    (alice, *_), (carol, dave, erin) = cohort
+    # By score Alice (research) would get Carol; she ranks Erin first, and Erin ranks her.
+    ranking_submit(run=ranking_run, actor=alice, ordered_ids=[erin.pk, carol.pk], never_ids=[dave.pk])
+    ranking_submit(run=ranking_run, actor=erin, ordered_ids=[alice.pk])
+
+    run = _close_window_and_run(ranking_run)
+
+    proposal = run.proposals.get(mentee=alice)
+    assert proposal.mentor_id == erin.pk and proposal.rank_obtained == 1 and proposal.mentor_rank == 1
+    assert run.stats["blocking_pairs"] == 0
+
+
+def test_never_keeps_a_pair_apart_whichever_side_says_it(ranking_run, cohort):
+    (alice, bob, *_), (carol, _dave, _erin) = cohort
+    ranking_submit(run=ranking_run, actor=alice, ordered_ids=[], never_ids=[carol.pk])
+    ranking_submit(run=ranking_run, actor=carol, ordered_ids=[], never_ids=[bob.pk])
+
+    run = _close_window_and_run(ranking_run)
+
+    assert run.proposals.get(mentee=alice).mentor_id != carol.pk
+    assert run.proposals.get(mentee=bob).mentor_id != carol.pk
+
+
+def test_rankings_are_visible_only_to_their_author(ranking_run, cohort, coordinator):
+    (alice, bob, *_), (carol, dave, erin) = cohort
+    ranking_submit(run=ranking_run, actor=alice, ordered_ids=[erin.pk, carol.pk], never_ids=[dave.pk])
+
+    assert [(r.target_id, r.position, r.never) for r in rankings_for(ranking_run, alice)] == [
+        (erin.pk, 1, False),
+        (carol.pk, 2, False),
+        (dave.pk, None, True),
+    ]
+    assert not rankings_for(ranking_run, bob).exists()
+    assert not rankings_for(ranking_run, coordinator).exists()
+
+
+def test_a_new_submission_replaces_the_old_one(ranking_run, cohort):
+    (alice, *_), (carol, dave, erin) = cohort
+    ranking_submit(run=ranking_run, actor=alice, ordered_ids=[erin.pk, carol.pk])
+    ranking_submit(run=ranking_run, actor=alice, ordered_ids=[dave.pk])
+    assert [r.target_id for r in rankings_for(ranking_run, alice)] == [dave.pk]
+
+
+def test_only_cohort_members_rank_and_only_while_the_window_is_open(ranking_run, cohort, coordinator, outsider):
+    (alice, *_), (carol, *_) = cohort
+    for stranger in (coordinator, outsider):
+        with pytest.raises(PermissionDenied):
+            ranking_submit(run=ranking_run, actor=stranger, ordered_ids=[carol.pk])
+    with pytest.raises(ValidationError):  # residents rank mentors, not each other
+        ranking_submit(run=ranking_run, actor=alice, ordered_ids=[cohort[0][1].pk])
+    MatchRun.objects.filter(pk=ranking_run.pk).update(ranking_deadline=timezone.now() - timedelta(seconds=1))
+    ranking_run.refresh_from_db()
+    with pytest.raises(PermissionDenied):
+        ranking_submit(run=ranking_run, actor=alice, ordered_ids=[carol.pk])
+    assert not MatchRanking.objects.exists()
+
+
+# --- Who may do what.
+
+
+def test_only_the_programs_coordinators_create_override_and_publish(
+    start_run, cohort, program, other_coordinator, resident
+):
+    residents, mentors = cohort
+    for actor in (other_coordinator, resident):
+        with pytest.raises(PermissionDenied):
+            _create(actor, program, residents, mentors)
+    run = start_run()
+    proposal = run.proposals.exclude(mentor=None).first()
+    with pytest.raises(PermissionDenied):
+        proposal_override(proposal=proposal, actor=other_coordinator, mentor=mentors[1], note="Better fit")
+    with pytest.raises(PermissionDenied):
+        proposal_decide(proposal=proposal, actor=other_coordinator, decision=Decision.ACCEPTED)
+    with pytest.raises(PermissionDenied):
+        match_run_publish(run=run, actor=other_coordinator)
+    assert not other_coordinator.has_perm("matching.manage_match_runs", run)
+
+
+# --- Review: overrides.
+
+
+def test_an_override_needs_a_reason(start_run, cohort, coordinator):
+    _residents, (carol, dave, erin) = cohort
+    run = start_run()
+    proposal = run.proposals.get(mentor=None)
+    with pytest.raises(ValidationError) as exc:
+        proposal_override(proposal=proposal, actor=coordinator, mentor=dave, note="  ")
+    assert "note" in exc.value.message_dict
+
+
+def test_an_override_respects_the_mentors_spots_in_this_run(start_run, cohort, coordinator):
+    (*_, hugo, ines), (carol, dave, erin) = cohort
+    run = start_run()
+    _accept_all(run, coordinator)  # Erin's one spot is Hugo's
+    unmatched = run.proposals.get(mentee=ines)
+
+    with pytest.raises(ValidationError) as exc:
+        proposal_override(proposal=unmatched, actor=coordinator, mentor=erin, note="Asked for Erin")
+    assert "no spot left" in exc.value.messages[0]
+
+    # Carol has two spots, both accepted; freeing one by rejecting makes room.
+    proposal_decide(proposal=run.proposals.filter(mentor=carol).first(), actor=coordinator, decision=Decision.REJECTED)
+    overridden = proposal_override(proposal=unmatched, actor=coordinator, mentor=carol, note="Asked for Carol")
+    assert overridden.decision == Decision.OVERRIDDEN and overridden.final_mentor_id == carol.pk
+    assert overridden.decided_by == coordinator and overridden.decision_note == "Asked for Carol"
+
+
+def test_an_override_must_pick_a_mentor_of_the_cohort(start_run, coordinator, program):
+    run = start_run()
+    stranger = UserFactory()
+    MembershipFactory(user=stranger, program=program, role=Membership.Role.FACULTY)
+    MentorProfileFactory(user=stranger)
+    with pytest.raises(ValidationError):
+        proposal_override(proposal=run.proposals.first(), actor=coordinator, mentor=stranger, note="Why not")
+
+
+# --- Publishing.
+
+
+def test_publishing_starts_the_accepted_mentorships_once(start_run, cohort, coordinator):
+    (alice, *_), (carol, *_) = cohort
+    run = start_run()
+    _accept_all(run, coordinator)
+
+    started = match_run_publish(run=run, actor=coordinator)
+
+    assert len(started) == 5
+    mentorships = Mentorship.objects.filter(source=Mentorship.Source.MATCH_RUN, kind="career")
+    assert mentorships.count() == 5
+    assert mentorships.filter(mentee=alice, mentor=carol).exists()
+    assert Notification.objects.filter(event="match.published", user=alice).count() == 1
+    assert Notification.objects.filter(event="match.published", user=carol).count() == 2
+    run.refresh_from_db()
+    assert run.published_by == coordinator and run.published_at is not None
+
+    with pytest.raises(ValidationError, match="already been published"):
+        match_run_publish(run=run, actor=coordinator)
+    assert mentorships.count() == 5
+
+
+def test_publishing_rolls_back_entirely_when_one_pair_no_longer_fits(start_run, cohort, coordinator, program, outsider):
+    (*_, hugo, _ines), (_carol, _dave, erin) = cohort
+    run = start_run()
+    _accept_all(run, coordinator)
+    # Since the run, Erin took a mentee on her own: her one spot is gone.
+    MentorshipFactory(mentee=outsider, mentor=erin, program=program)
+
+    with pytest.raises(ValidationError) as exc:
+        match_run_publish(run=run, actor=coordinator)
+
+    assert f"{hugo.full_name} and {erin.full_name} cannot be paired" in exc.value.messages[0]
+    assert not Mentorship.objects.filter(source=Mentorship.Source.MATCH_RUN).exists()
+    assert not Notification.objects.filter(event="match.published").exists()
+    run.refresh_from_db()
+    assert run.published_at is None
+
+
+def test_a_second_round_covers_only_the_residents_still_unmatched(
+    start_run, cohort, coordinator, django_capture_on_commit_callbacks
+):
+    (alice, *_, ines), (carol, dave, erin) = cohort
+    run = start_run()
+    _accept_all(run, coordinator)
+    # Alice's pairing is rejected; she goes into the second round with Ines, who was unmatched.
+    proposal_decide(
+        proposal=run.proposals.get(mentee=alice), actor=coordinator, decision=Decision.REJECTED, note="Conflict"
+    )
+    match_run_publish(run=run, actor=coordinator)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        second = match_run_second_round(run=run, actor=coordinator)
+    second.refresh_from_db()
+
+    assert second.round == 2 and second.parent == run
+    assert set(second.mentees.values_list("pk", flat=True)) == {alice.pk, ines.pk}
+    assert set(second.mentors.values_list("pk", flat=True)) == {carol.pk}  # Dave and Erin are full
+    assert second.status == Status.SUCCEEDED
+    assert second.stats["matched"] == 1 and second.stats["blocking_pairs"] == 0
+
+
+# --- The sweeper.
+
+
+def test_the_sweeper_enqueues_a_run_lost_between_commit_and_broker(coordinator, program, cohort):
+    run = _create(coordinator, program, *cohort)  # its on-commit task never ran
+
+    assert match_runs_sweep(now=run.created_at + timedelta(minutes=1)) == {"requeued": 0, "failed": 0}
+    assert match_runs_sweep(now=run.created_at + timedelta(minutes=3)) == {"requeued": 1, "failed": 0}
+
+    run.refresh_from_db()
+    assert run.status == Status.SUCCEEDED and run.proposals.count() == 6
+
+
+def test_the_sweeper_starts_a_run_once_its_ranking_window_closes(ranking_run):
+    assert match_runs_sweep(now=timezone.now() + timedelta(days=1))["requeued"] == 0
+    MatchRun.objects.filter(pk=ranking_run.pk).update(ranking_deadline=timezone.now() - timedelta(seconds=1))
+    assert match_runs_sweep()["requeued"] == 1
+    ranking_run.refresh_from_db()
+    assert ranking_run.status == Status.SUCCEEDED
+
+
+def test_the_sweeper_fails_a_run_whose_worker_stopped(program):
+    now = timezone.now()
+    stale = MatchRun.objects.create(program=program, status=Status.RUNNING, started_at=now - timedelta(minutes=7))
+    fresh_program_run = MatchRun.objects.create(program=program, status=Status.SUCCEEDED)
+
+    assert match_runs_sweep(now=now) == {"requeued": 0, "failed": 1}
+
+    stale.refresh_from_db()
+    assert stale.status == Status.FAILED and stale.error == WORKER_STOPPED
+    fresh_program_run.refresh_from_db()
+    assert fresh_program_run.status == Status.SUCCEEDED
+
+
+def test_the_sweeper_leaves_a_run_that_is_still_within_the_time_limit(program):
+    now = timezone.now()
+    running = MatchRun.objects.create(program=program, status=Status.RUNNING, started_at=now - timedelta(minutes=2))
+    assert match_runs_sweep(now=now)["failed"] == 0
+    running.refresh_from_db()
+    assert running.status == Status.RUNNING
+
+
+def test_the_beat_schedule_sweeps_match_runs():
+    from config.celery import app
+
+    assert app.conf.beat_schedule["sweep-match-runs"]["task"] == "matching.tasks.sweep_match_runs"
+    assert match_runs.LOST_AFTER == timedelta(minutes=2)
