@@ -73,11 +73,11 @@ class DemoLogin:
 DEMO_LOGINS = [
     DemoLogin(
         f"resident@{DEMO_DOMAIN}", "Resident: Internal Medicine, PGY-1",
-        "Finish your profile (one item left), browse mentors",
+        "Finish your profile (one item left), find a mentor and send a request; an earlier one was declined",
     ),
     DemoLogin(
         f"attending@{DEMO_DOMAIN}", "Attending: IM cardiology",
-        "Your mentor profile, capacity and availability",
+        "Two requests waiting for you; your mentee's page: agreement, goals, meetings",
     ),
     DemoLogin(
         f"coordinator@{DEMO_DOMAIN}", "Coordinator: IM and Surgery",
@@ -85,7 +85,7 @@ DEMO_LOGINS = [
     ),
     DemoLogin(
         f"nearpeer@{DEMO_DOMAIN}", "Surgery PGY-4 and near-peer mentor",
-        "One person, two profiles: mentee and mentor",
+        "One person, two profiles: an intern picking a meeting time, and your completed mentorship",
     ),
     DemoLogin(f"admin@{DEMO_DOMAIN}", "Superuser", "The admin at /admin/, the API at /api/docs/"),
 ]

@@ -2,12 +2,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.demo import DEMO_PASSWORD, INSTITUTION, DemoDataError, logins_table, seed_demo
+from matching.demo import seed_lifecycle
 
 
 class Command(BaseCommand):
     help = (
         f"Create the demo: two residency programs at {INSTITUTION} with residents, attendings and "
-        "coordinators. Only what is missing is created, so running it again changes nothing."
+        "coordinators, and their mentorships at every step. Only what is missing is created, so running it "
+        "again changes nothing."
     )
 
     def add_arguments(self, parser):
@@ -25,14 +27,20 @@ class Command(BaseCommand):
             )
         try:
             result = seed_demo()
+            # The people first: the mentorship stories are played between them.
+            lifecycle = seed_lifecycle()
         except DemoDataError as error:
             raise CommandError(str(error)) from error
 
-        if result.changed:
-            made = ", ".join(f"{n} {label}" for label, n in result.created.items() if n)
+        created = result.created + lifecycle.created  # Counter addition keeps only what was made
+        if created:
+            made = ", ".join(f"{n} {label}" for label, n in created.items())
             self.stdout.write(self.style.SUCCESS(f"Demo created: {made}."))
         else:
             self.stdout.write("The demo is already in place; nothing changed.")
+        self.stdout.write(lifecycle.summary)
+        for skipped in lifecycle.skipped:
+            self.stdout.write(self.style.WARNING(f"Left out the story of {skipped}."))
         self.stdout.write("")
         self.stdout.write(logins_table())
         self.stdout.write("")
