@@ -16,16 +16,18 @@ from .models import Meeting, Mentorship
 from .notifications import notify
 from .services.meetings import format_in_zone, meeting_url
 
-# A meeting is reminded once, on the first scan that finds it starting in this window.
-MEETING_REMINDER_WINDOW = (timedelta(hours=24), timedelta(hours=48))
+# A meeting is reminded once, on the first (hourly) scan that finds it starting within
+# the next day: about 24 hours before. One confirmed within the last hour before it
+# starts gets no reminder; the confirmation itself has just told both people.
+MEETING_REMINDER_WINDOW = (timedelta(hours=1), timedelta(hours=24))
 CHECKIN_INTERVAL = timedelta(days=30)
 # New pairs settle in before they are asked how it's going.
 CHECKIN_FIRST_AFTER = timedelta(days=14)
 
 
 def meetings_remind_tomorrow(*, now=None) -> int:
-    """Remind both people of each confirmed meeting that starts 24–48 hours from
-    ``now``, once per meeting. Returns the number of meetings reminded."""
+    """Remind both people, the day before, of each confirmed meeting that starts 1–24 hours
+    from ``now``, once per meeting. Returns the number of meetings reminded."""
     now = now or timezone.now()
     earliest, latest = (now + offset for offset in MEETING_REMINDER_WINDOW)
     due = Meeting.objects.filter(

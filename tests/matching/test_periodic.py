@@ -84,7 +84,7 @@ class TestMeetingReminders:
     def test_both_people_are_reminded_once_of_a_meeting_tomorrow(
         self, resident, attending, program, django_capture_on_commit_callbacks
     ):
-        meeting = _meeting(_mentorship(resident, attending, program), starts_in=timedelta(hours=30))
+        meeting = _meeting(_mentorship(resident, attending, program), starts_in=timedelta(hours=23))
 
         with django_capture_on_commit_callbacks(execute=True):
             assert meetings_remind_tomorrow(now=NOW) == 1
@@ -102,7 +102,9 @@ class TestMeetingReminders:
         assert meeting.reminded_at == NOW
         assert sorted(m.to[0] for m in mail.outbox) == sorted([resident.email, attending.email])
 
-    @pytest.mark.parametrize("starts_in", [timedelta(hours=23), timedelta(hours=49), -timedelta(hours=2)])
+    @pytest.mark.parametrize(
+        "starts_in", [timedelta(hours=25), timedelta(minutes=30), -timedelta(hours=2)]
+    )
     def test_meetings_outside_tomorrows_window_are_left_alone(self, resident, attending, program, starts_in):
         meeting = _meeting(_mentorship(resident, attending, program), starts_in=starts_in)
 
@@ -112,14 +114,14 @@ class TestMeetingReminders:
         assert meeting.reminded_at is None
 
     def test_a_meeting_is_reminded_when_it_comes_into_the_window(self, resident, attending, program):
-        _meeting(_mentorship(resident, attending, program), starts_in=timedelta(hours=50))
+        _meeting(_mentorship(resident, attending, program), starts_in=timedelta(hours=26))
 
         assert meetings_remind_tomorrow(now=NOW) == 0
         assert meetings_remind_tomorrow(now=NOW + timedelta(hours=3)) == 1
 
     @pytest.mark.parametrize("status", [Meeting.Status.PROPOSED, Meeting.Status.CANCELLED])
     def test_only_confirmed_meetings_are_reminded(self, resident, attending, program, status):
-        _meeting(_mentorship(resident, attending, program), starts_in=timedelta(hours=30), status=status)
+        _meeting(_mentorship(resident, attending, program), starts_in=timedelta(hours=20), status=status)
 
         assert meetings_remind_tomorrow(now=NOW) == 0
 
@@ -129,7 +131,7 @@ class TestMeetingReminders:
         start = datetime(2031, 3, 5, 15, 0, tzinfo=UTC)  # 10:00 in New York, 7:00 in LA
         _meeting(_mentorship(resident, attending, program), starts_in=start - NOW)
 
-        meetings_remind_tomorrow(now=start - timedelta(hours=30))
+        meetings_remind_tomorrow(now=start - timedelta(hours=20))
 
         assert "10:00 EST" in Notification.objects.get(user=resident).title
         assert "07:00 PST" in Notification.objects.get(user=attending).title
