@@ -1,7 +1,9 @@
 """Pages of the matching app: each area's view module lists its own routes."""
 
-from .views import meetings, mentorships, notifications, requests
+from .views import match_runs, meetings, mentorships, notifications, rankings, requests
 
 app_name = "matching"
 
 urlpatterns = requests.urlpatterns + mentorships.urlpatterns + meetings.urlpatterns + notifications.urlpatterns
+urlpatterns += match_runs.urlpatterns
+urlpatterns += rankings.urlpatterns

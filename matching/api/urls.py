@@ -1,6 +1,6 @@
 """The matching app's API routes under /api/v1/: each area lists its own."""
 
-from . import meetings, mentorships, notifications, recommendations, requests
+from . import match_runs, meetings, mentorships, notifications, recommendations, requests
 
 urlpatterns = (
     requests.urlpatterns
@@ -8,4 +8,5 @@ urlpatterns = (
     + meetings.urlpatterns
     + notifications.urlpatterns
     + recommendations.urlpatterns
+    + match_runs.urlpatterns
 )

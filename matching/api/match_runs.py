@@ -1,0 +1,372 @@
+"""The match runs API: coordinators create, follow, review and publish cohort matches;
+cohort members submit their confidential ranking while the window is open.
+
+The same reads and writes (``matching.services.match_runs``) and rules
+(``matching.rules``) as the pages:
+- a run (or proposal) of a program the caller does not coordinate answers 404;
+- a service's refusal answers 400 (field keys when it names a field, else ``{"detail": ...}``),
+  or 409 when the run's state no longer allows it (already published, a pair no longer fits);
+- a ranking is its author's alone: anyone else, coordinators included, gets 404.
+"""
+
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.response import Response
+
+from accounts.api.errors import ServiceErrorSerializer, service_refusals
+from accounts.api.permissions import RulesPermission
+from accounts.models import User
+from accounts.selectors import programs_coordinated_by
+
+from ..models import Kind, MatchProposal, MatchRun
+from ..rules import is_in_run_cohort
+from ..services import match_runs as run_services
+
+# --- Shapes.
+
+
+class MatchPersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    full_name = serializers.CharField(read_only=True)
+
+
+class MatchRunSerializer(serializers.ModelSerializer):
+    program = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    mentee_ids = serializers.SerializerMethodField(help_text="The cohort's residents (user ids).")
+    mentor_ids = serializers.SerializerMethodField(help_text="The cohort's mentors (user ids).")
+    weights = serializers.DictField(child=serializers.FloatField(), read_only=True)
+    stats = serializers.DictField(
+        read_only=True, help_text="Once succeeded: matched, unmatched, total_score, worst_score, mentor_load, …"
+    )
+    parent = serializers.IntegerField(source="parent_id", read_only=True, allow_null=True)
+    ranking_window_open = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MatchRun
+        fields = [
+            "id", "program", "kind", "algorithm", "weights", "mentee_ids", "mentor_ids", "status", "progress",
+            "stats", "error", "ranking_deadline", "ranking_window_open", "round", "parent",
+            "created_at", "started_at", "finished_at", "published_at",
+        ]
+        read_only_fields = fields
+
+    def get_mentee_ids(self, run) -> list[int]:
+        return sorted(user.pk for user in run.mentees.all())
+
+    def get_mentor_ids(self, run) -> list[int]:
+        return sorted(user.pk for user in run.mentors.all())
+
+    def get_ranking_window_open(self, run) -> bool:
+        return run.ranking_window_open()
+
+
+class MatchRunCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    algorithm = serializers.ChoiceField(choices=MatchRun.Algorithm.choices, default=MatchRun.Algorithm.STABLE)
+    mentee_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, help_text="Residents' user ids.")
+    mentor_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, help_text="Mentors' user ids.")
+    weights = serializers.DictField(
+        child=serializers.FloatField(min_value=0), required=False, default=dict,
+        help_text="Component weights (specialty, goals, interests, career, availability, language, meeting_format); "
+        "missing ones keep the defaults.",
+    )
+    ranking_deadline = serializers.DateTimeField(
+        required=False, allow_null=True, default=None,
+        help_text="Open a ranking window until then; the run starts after it. Without it the run starts now.",
+    )
+
+
+class MatchProposalSerializer(serializers.ModelSerializer):
+    run = serializers.IntegerField(source="run_id", read_only=True)
+    mentee = MatchPersonSerializer(read_only=True)
+    mentor = MatchPersonSerializer(read_only=True, allow_null=True, help_text="The engine's proposal (null: unmatched).")
+    override_mentor = MatchPersonSerializer(read_only=True, allow_null=True)
+    final_mentor_id = serializers.IntegerField(read_only=True, allow_null=True, help_text="Who publishing would pair.")
+    explanation = serializers.DictField(read_only=True, help_text='{"score": …, "components": [{name, label, reason, …}]}')
+    decided_by = MatchPersonSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = MatchProposal
+        fields = [
+            "id", "run", "mentee", "mentor", "score", "rank_obtained", "mentor_rank", "explanation", "why_not",
+            "decision", "override_mentor", "final_mentor_id", "decision_note", "decided_by", "decided_at",
+        ]
+        read_only_fields = fields
+
+
+class ProposalDecideSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(
+        choices=[(MatchProposal.Decision.ACCEPTED, "Accepted"), (MatchProposal.Decision.REJECTED, "Rejected")]
+    )
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ProposalOverrideSerializer(serializers.Serializer):
+    mentor_id = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), help_text="A mentor of the run's cohort with a spot left.",
+        error_messages={"does_not_exist": "There is no user with id {pk_value}."},
+    )
+    note = serializers.CharField(max_length=2000, help_text="Why you are changing this pairing (logged).")
+
+
+class MyRankingSerializer(serializers.Serializer):
+    ordered_ids = serializers.ListField(
+        child=serializers.IntegerField(), default=list, help_text="User ids, best first (residents rank mentors, "
+        "mentors rank residents). Anyone left out of both lists is not acceptable to you.",
+    )
+    never_ids = serializers.ListField(child=serializers.IntegerField(), default=list, help_text="Never pair me with these.")
+    ranking_deadline = serializers.DateTimeField(read_only=True, allow_null=True)
+    window_open = serializers.BooleanField(read_only=True)
+
+
+# --- Views.
+
+_ERROR = ServiceErrorSerializer
+_404 = OpenApiResponse(_ERROR, description="No such match run among those you coordinate.")
+_409 = OpenApiResponse(_ERROR, description="The run's state no longer allows this (not finished, or already published; "
+                       "or a pair no longer fits).")
+_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The match run's id.")
+_PROPOSAL_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The proposal's id.")
+_SLUG = OpenApiParameter("slug", str, OpenApiParameter.PATH, description="The program's slug.")
+
+
+def _runs():
+    return MatchRun.objects.select_related("program").prefetch_related("mentees", "mentors")
+
+
+class _RunApi(generics.GenericAPIView):
+    """A run of a program the caller coordinates; any other answers 404."""
+
+    serializer_class = MatchRunSerializer
+    permission_classes = [RulesPermission]
+    object_permission_required = "matching.manage_match_runs"
+    hide_forbidden_objects = True
+    lookup_url_kwarg = "id"
+    filter_backends = []
+
+    def get_queryset(self):
+        return _runs()
+
+    def get_run(self):
+        run = get_object_or_404(_runs(), pk=self.kwargs["id"])
+        self.check_object_permissions(self.request, run)
+        return run
+
+    def present(self, run, code=status.HTTP_200_OK):
+        return Response(MatchRunSerializer(_runs().get(pk=run.pk), context=self.get_serializer_context()).data, status=code)
+
+
+@extend_schema(tags=["match runs"], parameters=[_SLUG])
+@extend_schema_view(
+    get=extend_schema(summary="A program's match runs, newest first.", responses={200: MatchRunSerializer(many=True), 404: _404}),
+    post=extend_schema(
+        summary="Create a match run for a cohort; it starts now, or after its ranking deadline.",
+        request=MatchRunCreateSerializer,
+        responses={201: MatchRunSerializer, 400: OpenApiResponse(description="Field errors."), 404: _404},
+    ),
+)
+class ProgramMatchRunListApi(_RunApi, generics.ListCreateAPIView):
+    def get_program(self):
+        program = get_object_or_404(programs_coordinated_by(self.request.user), slug=self.kwargs["slug"])
+        self.check_object_permissions(self.request, MatchRun(program=program))
+        return program
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return MatchRun.objects.none()
+        return _runs().filter(program=self.get_program())
+
+    def create(self, request, *args, **kwargs):
+        program = self.get_program()
+        data = MatchRunCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with service_refusals():
+            run = run_services.match_run_create(program=program, actor=request.user, **data.validated_data)
+        return self.present(run, code=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["match runs"], parameters=[_ID], responses={200: MatchRunSerializer, 404: _404})
+class MatchRunDetailApi(_RunApi):
+    """A run's status, progress, statistics and error: poll it while it runs."""
+
+    @extend_schema(summary="One match run.")
+    def get(self, request, *args, **kwargs):
+        return self.present(self.get_run())
+
+
+@extend_schema(tags=["match runs"], parameters=[_ID])
+class MatchRunProposalListApi(_RunApi, generics.ListAPIView):
+    """The run's proposals, by resident's name: score, explanation, why-not, the ranks both
+    sides gave each other, and the coordinator's decision."""
+
+    serializer_class = MatchProposalSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return MatchProposal.objects.none()
+        return run_services.proposals_for(self.get_run())
+
+    @extend_schema(summary="A run's proposals.", responses={200: MatchProposalSerializer(many=True), 404: _404})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class _RunActionApi(_RunApi):
+    def act(self, run):
+        raise NotImplementedError
+
+    def post(self, request, *args, **kwargs):
+        run = self.get_run()
+        with service_refusals(conflict=True):
+            result = self.act(run)
+        return self.present(result if isinstance(result, MatchRun) else run, code=self.success_code)
+
+
+@extend_schema(
+    tags=["match runs"], parameters=[_ID], request=None,
+    summary="Publish: start a mentorship for every accepted or overridden proposal (all or none) and notify everyone.",
+    responses={200: MatchRunSerializer, 404: _404, 409: _409},
+)
+class MatchRunPublishApi(_RunActionApi):
+    success_code = status.HTTP_200_OK
+
+    def act(self, run):
+        run_services.match_run_publish(run=run, actor=self.request.user)
+
+
+@extend_schema(
+    tags=["match runs"], parameters=[_ID], request=None,
+    summary="A second round over the published run's unmatched residents and the mentors with spots left.",
+    responses={201: MatchRunSerializer, 404: _404, 409: _409},
+)
+class MatchRunSecondRoundApi(_RunActionApi):
+    success_code = status.HTTP_201_CREATED
+
+    def act(self, run):
+        return run_services.match_run_second_round(run=run, actor=self.request.user)
+
+
+class _ProposalActionApi(generics.GenericAPIView):
+    serializer_class = MatchProposalSerializer
+    permission_classes = [RulesPermission]
+    object_permission_required = "matching.manage_match_runs"
+    hide_forbidden_objects = True
+    filter_backends = []
+    input_serializer = None
+
+    def get_queryset(self):
+        return MatchProposal.objects.select_related("run")
+
+    def post(self, request, *args, **kwargs):
+        proposal = get_object_or_404(self.get_queryset(), pk=self.kwargs["id"])
+        self.check_object_permissions(request, proposal.run)  # the run's program decides
+        given = self.input_serializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        with service_refusals(conflict=True):
+            self.act(proposal, **given.validated_data)
+        fresh = run_services.proposals_for(proposal.run).get(pk=proposal.pk)
+        return Response(self.get_serializer(fresh).data)
+
+
+def _proposal_schema(summary, input_serializer):
+    return extend_schema(
+        tags=["match runs"], parameters=[_PROPOSAL_ID], summary=summary, request=input_serializer,
+        responses={
+            200: MatchProposalSerializer,
+            400: OpenApiResponse(description="Field errors (e.g. the mentor has no spot left)."),
+            404: OpenApiResponse(_ERROR, description="No such proposal among the runs you coordinate."),
+            409: _409,
+        },
+    )
+
+
+@_proposal_schema("Accept or reject the engine's proposal.", ProposalDecideSerializer)
+class MatchProposalDecideApi(_ProposalActionApi):
+    input_serializer = ProposalDecideSerializer
+
+    def act(self, proposal, *, decision, note):
+        run_services.proposal_decide(proposal=proposal, actor=self.request.user, decision=decision, note=note)
+
+
+@_proposal_schema("Pair the resident with another cohort mentor instead, with a reason.", ProposalOverrideSerializer)
+class MatchProposalOverrideApi(_ProposalActionApi):
+    input_serializer = ProposalOverrideSerializer
+
+    def act(self, proposal, *, mentor_id, note):
+        run_services.proposal_override(proposal=proposal, actor=self.request.user, mentor=mentor_id, note=note)
+
+
+@extend_schema(tags=["match runs"], parameters=[_ID])
+class MyRankingApi(generics.GenericAPIView):
+    """Your own confidential ranking in a run. Only cohort members have one; it is never
+    shown to anyone else, coordinators included (they get 404). Changing it needs the
+    ranking window to be open (403 otherwise)."""
+
+    serializer_class = MyRankingSerializer
+    permission_classes = [RulesPermission]
+    filter_backends = []
+
+    def get_queryset(self):
+        return MatchRun.objects.all()
+
+    def get_run(self):
+        run = get_object_or_404(MatchRun.objects.all(), pk=self.kwargs["id"])
+        if not is_in_run_cohort.test(self.request.user, run):
+            raise NotFound
+        return run
+
+    def present(self, run):
+        entries = list(run_services.rankings_for(run, self.request.user))
+        return Response(
+            {
+                "ordered_ids": [e.target_id for e in entries if not e.never],
+                "never_ids": [e.target_id for e in entries if e.never],
+                "ranking_deadline": serializers.DateTimeField().to_representation(run.ranking_deadline)
+                if run.ranking_deadline
+                else None,
+                "window_open": run.ranking_window_open(),
+            }
+        )
+
+    @extend_schema(summary="Your ranking in this run.", responses={200: MyRankingSerializer, 404: _404})
+    def get(self, request, *args, **kwargs):
+        return self.present(self.get_run())
+
+    @extend_schema(
+        summary="Replace your ranking in this run (while the ranking window is open).",
+        request=MyRankingSerializer,
+        responses={
+            200: MyRankingSerializer,
+            400: OpenApiResponse(_ERROR, description="Someone listed twice, or not in this run's cohort."),
+            403: OpenApiResponse(_ERROR, description="The ranking window is closed."),
+            404: _404,
+        },
+    )
+    def put(self, request, *args, **kwargs):
+        run = self.get_run()
+        if not request.user.has_perm("matching.rank_in_run", run):
+            raise PermissionDenied("The ranking window for this match is closed.")
+        given = MyRankingSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        with service_refusals():
+            run_services.ranking_submit(
+                run=run, actor=request.user,
+                ordered_ids=given.validated_data["ordered_ids"], never_ids=given.validated_data["never_ids"],
+            )
+        run.refresh_from_db()
+        return self.present(run)
+
+
+urlpatterns = [
+    path("programs/<slug:slug>/match-runs/", ProgramMatchRunListApi.as_view(), name="api-program-match-runs"),
+    path("match-runs/<int:id>/", MatchRunDetailApi.as_view(), name="api-match-run-detail"),
+    path("match-runs/<int:id>/proposals/", MatchRunProposalListApi.as_view(), name="api-match-run-proposals"),
+    path("match-runs/<int:id>/publish/", MatchRunPublishApi.as_view(), name="api-match-run-publish"),
+    path("match-runs/<int:id>/second-round/", MatchRunSecondRoundApi.as_view(), name="api-match-run-second-round"),
+    path("match-runs/<int:id>/my-ranking/", MyRankingApi.as_view(), name="api-match-run-my-ranking"),
+    path("match-proposals/<int:id>/decide/", MatchProposalDecideApi.as_view(), name="api-match-proposal-decide"),
+    path("match-proposals/<int:id>/override/", MatchProposalOverrideApi.as_view(), name="api-match-proposal-override"),
+]

@@ -1,0 +1,450 @@
+"""Coordinator pages for cohort match runs: list, start, watch, review, publish, export.
+
+Every change goes through ``matching.services.match_runs``; who may do what is asked of
+``matching.rules`` (``matching.manage_match_runs``). A program or run the user does not
+coordinate is a 404, for everyone (residents and faculty included), so it stays unseen.
+The detail page refreshes itself with a plain ``<meta http-equiv="refresh">`` while the
+run is queued or running: no JavaScript needed.
+"""
+
+import csv
+import zoneinfo
+from dataclasses import asdict
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.forms import add_service_errors
+from accounts.models import Membership, Program, User
+from accounts.roster import csv_safe
+from accounts.selectors import mentor_directory
+
+from .. import engine
+from ..models import Kind, MatchProposal, MatchRun, Mentorship
+from ..services.match_runs import (
+    match_run_create,
+    match_run_publish,
+    match_run_second_round,
+    proposal_decide,
+    proposal_override,
+    proposals_for,
+)
+
+Decision = MatchProposal.Decision
+Status = MatchRun.Status
+
+ALGORITHM_CHOICES = [
+    (MatchRun.Algorithm.STABLE, "Stable (like the residency Match)"),
+    (MatchRun.Algorithm.OPTIMAL, "Best overall fit"),
+]
+WEIGHT_LABELS = {
+    "specialty": "Specialty fit",
+    "goals": "Goals the mentor helps with",
+    "interests": "Shared interests",
+    "career": "Career distance",
+    "availability": "Availability overlap",
+    "language": "Shared language",
+    "meeting_format": "Meeting format",
+}
+PRESET_PGY1_UNPAIRED = "pgy1-unpaired"
+
+
+# --- Forms. They only collect input; the services decide.
+
+
+class MatchRunForm(forms.Form):
+    kind = forms.ChoiceField(label="Kind of mentorship", choices=Kind.choices)
+    algorithm = forms.ChoiceField(
+        label="How to match", choices=ALGORITHM_CHOICES, initial=MatchRun.Algorithm.STABLE, widget=forms.RadioSelect,
+        help_text="Stable: nobody would both rather be with each other. Best overall fit: as many pairs as possible, "
+        "then the highest total score.",
+    )
+    mentee_ids = forms.TypedMultipleChoiceField(
+        label="Residents", coerce=int, widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one resident."},
+    )
+    mentor_ids = forms.TypedMultipleChoiceField(
+        label="Mentors", coerce=int, widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one mentor."},
+        help_text="Faculty of this program with an open spot.",
+    )
+    ranking_deadline = forms.DateTimeField(
+        label="Ranking deadline (optional)", required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        help_text="Leave empty to run now. With a deadline, residents and mentors may rank each other until then.",
+    )
+
+    def __init__(self, *args, mentees, mentors, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["mentee_ids"].choices = [
+            (u.pk, f"{u.full_name} ({u.mentee_profile.career_stage or 'stage unknown'})") for u in mentees
+        ]
+        self.fields["mentor_ids"].choices = [
+            (p.user_id, f"{p.user.full_name} ({p.open_spots} open spot{'s' if p.open_spots != 1 else ''})")
+            for p in mentors
+        ]
+        defaults = asdict(engine.Weights())
+        for name, value in defaults.items():
+            self.fields[f"weight_{name}"] = forms.FloatField(
+                label=WEIGHT_LABELS.get(name, name.replace("_", " ").capitalize()), min_value=0, initial=value,
+                widget=forms.NumberInput(attrs={"step": "0.01", "min": "0"}),
+            )
+        self.weight_names = list(defaults)
+
+    def weight_fields(self):
+        return [self[f"weight_{name}"] for name in self.weight_names]
+
+    def cohort_fields(self):
+        return [self["mentee_ids"], self["mentor_ids"]]
+
+    def weights(self) -> dict:
+        return {name: self.cleaned_data[f"weight_{name}"] for name in self.weight_names}
+
+
+class OverrideForm(forms.Form):
+    mentor = forms.TypedChoiceField(label="Instead, pair with", coerce=int)
+    note = forms.CharField(
+        label="Why (required)", max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say briefly why you are changing this pairing."},
+    )
+
+    def __init__(self, *args, mentor_choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["mentor"].choices = [("", "Choose a mentor")] + mentor_choices
+
+
+# --- Loading.
+
+
+def _user_zone(user):
+    try:
+        return zoneinfo.ZoneInfo(user.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        return timezone.get_default_timezone()
+
+
+def _get_program_for_user(request, slug) -> Program:
+    """The program, if the user coordinates it; 404 otherwise, so other programs stay unseen."""
+    program = get_object_or_404(Program.objects.select_related("specialty"), slug=slug)
+    if not request.user.has_perm("matching.manage_match_runs", MatchRun(program=program)):
+        raise Http404
+    return program
+
+
+def _get_run_for_user(request, pk) -> MatchRun:
+    """The run, if the user coordinates its program; 404 otherwise."""
+    run = get_object_or_404(
+        MatchRun.objects.select_related("program", "created_by", "published_by", "parent"), pk=pk
+    )
+    if not request.user.has_perm("matching.manage_match_runs", run):
+        raise Http404
+    return run
+
+
+def _get_proposal(run, proposal_pk) -> MatchProposal:
+    return get_object_or_404(MatchProposal, pk=proposal_pk, run=run)
+
+
+# --- List.
+
+
+@login_required
+def match_run_list(request, slug):
+    program = _get_program_for_user(request, slug)
+    runs = program.match_runs.select_related("created_by").order_by("-created_at", "-id")
+    return render(request, "matching/match_runs/list.html", {"program": program, "runs": runs})
+
+
+# --- Create.
+
+
+def _cohort_choices(program):
+    mentees = list(
+        User.objects.filter(
+            memberships__program=program,
+            memberships__role=Membership.Role.RESIDENT,
+            mentee_profile__isnull=False,
+            is_active=True,
+        )
+        .select_related("mentee_profile__career_stage")
+        .distinct()
+        .order_by("last_name", "first_name", "pk")
+    )
+    mentors = list(
+        mentor_directory()
+        .filter(user__memberships__program=program, accepting_mentees=True, open_spots__gt=0)
+        .prefetch_related(None)
+        .distinct()
+    )
+    return mentees, mentors
+
+
+def _pgy1_unpaired(mentees, kind) -> list[int]:
+    paired = set(
+        Mentorship.objects.filter(
+            status=Mentorship.Status.ACTIVE, kind=kind, mentee_id__in=[u.pk for u in mentees]
+        ).values_list("mentee_id", flat=True)
+    )
+    return [
+        u.pk
+        for u in mentees
+        if u.pk not in paired and u.mentee_profile.career_stage and u.mentee_profile.career_stage.code == "PGY-1"
+    ]
+
+
+@login_required
+def match_run_create_view(request, slug):
+    program = _get_program_for_user(request, slug)
+    mentees, mentors = _cohort_choices(program)
+    kind = request.GET.get("kind") if request.GET.get("kind") in Kind.values else Kind.CAREER
+    preset = request.GET.get("preset")
+    initial = {"kind": kind, "mentor_ids": [p.user_id for p in mentors]}
+    if preset == PRESET_PGY1_UNPAIRED:
+        initial["mentee_ids"] = _pgy1_unpaired(mentees, kind)
+    with timezone.override(_user_zone(request.user)):
+        form = MatchRunForm(request.POST or None, initial=initial, mentees=mentees, mentors=mentors)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                run = match_run_create(
+                    program=program,
+                    actor=request.user,
+                    kind=data["kind"],
+                    algorithm=data["algorithm"],
+                    mentee_ids=data["mentee_ids"],
+                    mentor_ids=data["mentor_ids"],
+                    weights=form.weights(),
+                    ranking_deadline=data["ranking_deadline"],
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                if run.ranking_deadline:
+                    messages.success(request, "The match is set up; residents and mentors can rank each other until the deadline.")
+                else:
+                    messages.success(request, "The match has started.")
+                return redirect("matching:match-run-detail", pk=run.pk)
+        return render(
+            request,
+            "matching/match_runs/form.html",
+            {
+                "program": program,
+                "form": form,
+                "preset": preset,
+                "kind": kind,
+                "preset_url": f"?preset={PRESET_PGY1_UNPAIRED}&kind={kind}",
+                "time_zone": _user_zone(request.user),
+            },
+            status=400 if form.errors else 200,
+        )
+
+
+# --- Detail, review.
+
+
+def _top_reasons(proposal, n=3):
+    components = (proposal.explanation or {}).get("components") or []
+    ranked = sorted(components, key=lambda c: -(c.get("points") or 0))
+    return [c for c in ranked if c.get("reason")][:n]
+
+
+def _render_detail(request, run, *, bound_override=None, status=200):
+    """The run's page. ``bound_override`` = (proposal pk, bound OverrideForm) re-shows a refused override."""
+    context = {"run": run, "program": run.program, "refresh": run.status in (Status.QUEUED, Status.RUNNING)}
+    if run.status == Status.SUCCEEDED:
+        proposals = list(proposals_for(run))
+        cohort_mentors = list(run.mentors.order_by("last_name", "first_name", "pk"))
+        mentor_choices = [(m.pk, m.full_name) for m in cohort_mentors]
+        for p in proposals:
+            p.top_reasons = _top_reasons(p)
+            if bound_override and bound_override[0] == p.pk:
+                p.override_form = bound_override[1]
+            else:
+                p.override_form = OverrideForm(
+                    prefix=f"o{p.pk}", auto_id=f"o{p.pk}-%s", mentor_choices=mentor_choices
+                )
+        names = {m.pk: m.full_name for m in cohort_mentors}
+        load = [
+            {"name": names.get(int(pk), f"Mentor #{pk}"), **values}
+            for pk, values in (run.stats.get("mentor_load") or {}).items()
+        ]
+        load.sort(key=lambda row: row["name"])
+        decided = [p for p in proposals if p.decision in (Decision.ACCEPTED, Decision.OVERRIDDEN)]
+        context.update(
+            proposals=proposals,
+            mentor_load=load,
+            pending_matched=sum(1 for p in proposals if p.mentor_id and p.decision == Decision.PENDING),
+            decided_count=len(decided),
+            unmatched_after=len(proposals) - len(decided),
+            next_rounds=list(run.next_rounds.order_by("-created_at")),
+            can_review=run.can_review(),
+        )
+    return render(request, "matching/match_runs/detail.html", context, status=status)
+
+
+@login_required
+def match_run_detail(request, pk):
+    run = _get_run_for_user(request, pk)
+    with timezone.override(_user_zone(request.user)):
+        return _render_detail(request, run)
+
+
+def _service_error(request, exc):
+    messages.error(request, " ".join(exc.messages))
+
+
+@require_POST
+@login_required
+def proposal_accept_view(request, pk, proposal_pk):
+    run = _get_run_for_user(request, pk)
+    proposal = _get_proposal(run, proposal_pk)
+    try:
+        proposal_decide(proposal=proposal, actor=request.user, decision=Decision.ACCEPTED)
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as exc:
+        _service_error(request, exc)
+    else:
+        messages.success(request, f"Accepted: {proposal.mentee.full_name} with {proposal.mentor.full_name}.")
+    return redirect("matching:match-run-detail", pk=run.pk)
+
+
+@require_POST
+@login_required
+def proposal_override_view(request, pk, proposal_pk):
+    run = _get_run_for_user(request, pk)
+    proposal = _get_proposal(run, proposal_pk)
+    mentor_choices = [(m.pk, m.full_name) for m in run.mentors.order_by("last_name", "first_name", "pk")]
+    form = OverrideForm(request.POST, prefix=f"o{proposal.pk}", auto_id=f"o{proposal.pk}-%s", mentor_choices=mentor_choices)
+    if form.is_valid():
+        mentor = User.objects.get(pk=form.cleaned_data["mentor"])
+        try:
+            proposal_override(proposal=proposal, actor=request.user, mentor=mentor, note=form.cleaned_data["note"])
+        except PermissionDenied:
+            raise Http404 from None
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"{proposal.mentee.full_name} will be paired with {mentor.full_name}.")
+            return redirect("matching:match-run-detail", pk=run.pk)
+    with timezone.override(_user_zone(request.user)):
+        return _render_detail(request, run, bound_override=(proposal.pk, form), status=400)
+
+
+@require_POST
+@login_required
+def match_run_accept_all(request, pk):
+    run = _get_run_for_user(request, pk)
+    accepted, refused = 0, []
+    pending = run.proposals.filter(decision=Decision.PENDING, mentor__isnull=False).select_related("mentee", "mentor")
+    for proposal in pending:
+        try:
+            proposal_decide(proposal=proposal, actor=request.user, decision=Decision.ACCEPTED)
+        except PermissionDenied:
+            raise Http404 from None
+        except ValidationError as exc:
+            refused.append(f"{proposal.mentee.full_name}: {' '.join(exc.messages)}")
+        else:
+            accepted += 1
+    if accepted:
+        messages.success(request, f"Accepted {accepted} proposal{'s' if accepted != 1 else ''}.")
+    for text in refused:
+        messages.error(request, text)
+    if not accepted and not refused:
+        messages.info(request, "No proposal was waiting for a decision.")
+    return redirect("matching:match-run-detail", pk=run.pk)
+
+
+@require_POST
+@login_required
+def match_run_publish_view(request, pk):
+    run = _get_run_for_user(request, pk)
+    try:
+        started = match_run_publish(run=run, actor=request.user)
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as exc:
+        _service_error(request, exc)
+    else:
+        n = len(started)
+        messages.success(
+            request, f"Published: {n} mentorship{'s' if n != 1 else ''} started. Everyone paired has been notified."
+        )
+    return redirect("matching:match-run-detail", pk=run.pk)
+
+
+@require_POST
+@login_required
+def match_run_second_round_view(request, pk):
+    run = _get_run_for_user(request, pk)
+    try:
+        child = match_run_second_round(run=run, actor=request.user)
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as exc:
+        _service_error(request, exc)
+        return redirect("matching:match-run-detail", pk=run.pk)
+    messages.success(request, "The second round has started for the residents still without a mentor.")
+    return redirect("matching:match-run-detail", pk=child.pk)
+
+
+# --- Export.
+
+EXPORT_COLUMNS = [
+    "mentee",
+    "mentee_email",
+    "proposed_mentor",
+    "score",
+    "rank_obtained",
+    "mentor_rank",
+    "decision",
+    "final_mentor",
+    "decision_note",
+    "why_not",
+]
+
+
+@login_required
+def match_run_export(request, pk):
+    run = _get_run_for_user(request, pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="match-run-{run.pk}-proposals.csv"'
+    writer = csv.writer(response)
+    writer.writerow(EXPORT_COLUMNS)
+    for p in proposals_for(run):
+        final = p.override_mentor if p.decision == Decision.OVERRIDDEN else p.mentor
+        row = [
+            p.mentee.full_name,
+            p.mentee.email,
+            p.mentor.full_name if p.mentor else "",
+            "" if p.score is None else f"{p.score:.1f}",
+            p.rank_obtained,
+            p.mentor_rank,
+            p.get_decision_display(),
+            final.full_name if final and p.decision != Decision.REJECTED else "",
+            p.decision_note,
+            p.why_not,
+        ]
+        writer.writerow([csv_safe(value) for value in row])
+    return response
+
+
+urlpatterns = [
+    path("programs/<slug:slug>/match-runs/", match_run_list, name="match-runs"),
+    path("programs/<slug:slug>/match-runs/new/", match_run_create_view, name="match-run-create"),
+    path("match-runs/<int:pk>/", match_run_detail, name="match-run-detail"),
+    path("match-runs/<int:pk>/proposals/<int:proposal_pk>/accept/", proposal_accept_view, name="match-run-accept"),
+    path("match-runs/<int:pk>/proposals/<int:proposal_pk>/override/", proposal_override_view, name="match-run-override"),
+    path("match-runs/<int:pk>/accept-all/", match_run_accept_all, name="match-run-accept-all"),
+    path("match-runs/<int:pk>/publish/", match_run_publish_view, name="match-run-publish"),
+    path("match-runs/<int:pk>/second-round/", match_run_second_round_view, name="match-run-second-round"),
+    path("match-runs/<int:pk>/proposals.csv", match_run_export, name="match-run-export"),
+]

@@ -1,0 +1,287 @@
+"""Coordinator pages for match runs: start, watch, review, override, publish, export.
+
+Tasks run eagerly in tests, and a run starts on commit, so creating a run inside
+``django_capture_on_commit_callbacks(execute=True)`` finishes it before the page loads.
+"""
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Goal, Membership
+from matching.models import MatchProposal, MatchRun, Mentorship
+from matching.services.match_runs import match_run_create, proposal_decide
+from tests.factories import MembershipFactory, MenteeProfileFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+Decision = MatchProposal.Decision
+
+
+def _residents(program, n, start=0):
+    goals = list(Goal.objects.all())
+    users = []
+    for i in range(start, start + n):
+        user = UserFactory(first_name=f"Res{i:02d}", last_name="Resident")
+        MembershipFactory(user=user, program=program, role=Membership.Role.RESIDENT)
+        MenteeProfileFactory(user=user).goals.set([goals[i % len(goals)]])
+        users.append(user)
+    return users
+
+
+@pytest.fixture
+def cohort(program, resident, other_resident, attending, other_attending):
+    """Alice, Bob and a third resident; Carol and Dave mentor (one spot each): one left over."""
+    for mentor in (attending, other_attending):
+        mentor.mentor_profile.capacity = 1
+        mentor.mentor_profile.save()
+    return [resident, other_resident, *_residents(program, 1)], [attending, other_attending]
+
+
+@pytest.fixture
+def start_run(coordinator, program, cohort, django_capture_on_commit_callbacks):
+    def start(residents=None, mentors=None, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            run = match_run_create(
+                program=program,
+                actor=coordinator,
+                kind=kwargs.pop("kind", "career"),
+                algorithm=kwargs.pop("algorithm", "stable"),
+                mentee_ids=[r.pk for r in residents or cohort[0]],
+                mentor_ids=[m.pk for m in mentors or cohort[1]],
+                **kwargs,
+            )
+        run.refresh_from_db()
+        return run
+
+    return start
+
+
+def _detail(run):
+    return reverse("matching:match-run-detail", args=[run.pk])
+
+
+# --- Creating a run through the form.
+
+
+def test_coordinator_creates_a_run_and_lands_on_its_proposals(
+    client_for, coordinator, program, cohort, django_capture_on_commit_callbacks
+):
+    residents, mentors = cohort
+    c = client_for(coordinator)
+    url = reverse("matching:match-run-create", args=[program.slug])
+    page = c.get(url)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Best overall fit" in body and "Stable (like the residency Match)" in body
+    assert 'type="datetime-local"' in body
+    # Mentors with open spots come pre-checked; the engine's default weights are filled in.
+    for mentor in mentors:
+        assert f'value="{mentor.pk}"' in body
+    assert page.context["form"]["weight_goals"].value() == 0.25
+
+    data = {
+        "kind": "career",
+        "algorithm": "optimal",
+        "mentee_ids": [r.pk for r in residents],
+        "mentor_ids": [m.pk for m in mentors],
+        "ranking_deadline": "",
+        **{f"weight_{name}": value for name, value in {
+            "specialty": 0.2, "goals": 0.5, "interests": 0.1, "career": 0.15,
+            "availability": 0.15, "language": 0.08, "meeting_format": 0.07,
+        }.items()},
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = c.post(url, data)
+    run = MatchRun.objects.get(program=program)
+    assert response.status_code == 302 and response.url == _detail(run)
+    assert run.weights["goals"] == 0.5 and run.algorithm == "optimal"
+
+    page = c.get(_detail(run))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert run.proposals.count() == 3
+    for r in residents:
+        assert r.full_name in body
+    assert "Unmatched" in body and "Publish" in body and "Accept all remaining" in body
+    assert 'http-equiv="refresh"' not in body
+
+
+def test_preset_prechecks_pgy1_residents_without_a_mentor_of_the_kind(
+    client_for, coordinator, program, cohort, attending
+):
+    residents, _ = cohort
+    Mentorship.objects.create(mentee=residents[0], mentor=attending, program=program, kind="career")
+    page = client_for(coordinator).get(
+        reverse("matching:match-run-create", args=[program.slug]), {"preset": "pgy1-unpaired"}
+    )
+    initial = page.context["form"]["mentee_ids"].value()
+    assert set(initial) == {r.pk for r in residents[1:]}
+
+
+def test_an_invalid_form_shows_errors_not_a_run(client_for, coordinator, program, cohort):
+    response = client_for(coordinator).post(
+        reverse("matching:match-run-create", args=[program.slug]), {"kind": "career", "algorithm": "stable"}
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors["mentee_ids"] == ["Choose at least one resident."]
+    assert not MatchRun.objects.exists()
+
+
+# --- Who may see what: everyone but the program's coordinators gets a 404.
+
+
+@pytest.mark.parametrize("who", ["other_coordinator", "resident", "attending"])
+def test_only_the_programs_coordinators_reach_match_run_pages(request, client_for, start_run, program, who):
+    run = start_run()
+    c = client_for(request.getfixturevalue(who))
+    for url in [
+        reverse("matching:match-runs", args=[program.slug]),
+        reverse("matching:match-run-create", args=[program.slug]),
+        _detail(run),
+        reverse("matching:match-run-export", args=[run.pk]),
+    ]:
+        assert c.get(url).status_code == 404, url
+    proposal = run.proposals.exclude(mentor=None).first()
+    for url in [
+        reverse("matching:match-run-publish", args=[run.pk]),
+        reverse("matching:match-run-accept-all", args=[run.pk]),
+        reverse("matching:match-run-accept", args=[run.pk, proposal.pk]),
+    ]:
+        assert c.post(url).status_code == 404, url
+    run.refresh_from_db()
+    assert not run.is_published
+    assert not run.proposals.exclude(decision=Decision.PENDING).exists()
+
+
+def test_list_shows_runs_and_an_empty_state(client_for, coordinator, program, start_run):
+    c = client_for(coordinator)
+    url = reverse("matching:match-runs", args=[program.slug])
+    body = c.get(url).content.decode()
+    assert "No match runs yet" in body and "Start a match run" in body
+
+    run = start_run()
+    body = c.get(url).content.decode()
+    assert _detail(run) in body and "Ready for review" in body and "<progress" in body
+    assert f"/programs/{program.slug}/match-runs/" in c.get(reverse("accounts:roster", args=[program.slug])).content.decode()
+    assert f"/programs/{program.slug}/match-runs/" in c.get(reverse("accounts:programs")).content.decode()
+
+
+# --- Watching.
+
+
+def test_a_queued_run_refreshes_itself_and_shows_progress(client_for, coordinator, program, cohort):
+    residents, mentors = cohort
+    run = match_run_create(  # not captured: the on-commit task never fires, the run stays queued
+        program=program, actor=coordinator, kind="career", algorithm="stable",
+        mentee_ids=[r.pk for r in residents], mentor_ids=[m.pk for m in mentors],
+    )
+    body = client_for(coordinator).get(_detail(run)).content.decode()
+    assert '<meta http-equiv="refresh" content="3">' in body
+    assert "<progress" in body and 'aria-live="polite"' in body
+    assert "<script" not in body.split("</head>", 1)[1]
+
+
+def test_a_failed_run_shows_its_error(client_for, coordinator, start_run):
+    run = start_run()
+    MatchRun.objects.filter(pk=run.pk).update(status=MatchRun.Status.FAILED, error="The worker stopped.")
+    body = client_for(coordinator).get(_detail(run)).content.decode()
+    assert "This match failed" in body and "The worker stopped." in body
+
+
+# --- Reviewing.
+
+
+def test_override_without_a_note_shows_the_error_on_the_note_field(client_for, coordinator, start_run, other_attending):
+    run = start_run()
+    proposal = run.proposals.exclude(mentor=other_attending).first()
+    response = client_for(coordinator).post(
+        reverse("matching:match-run-override", args=[run.pk, proposal.pk]),
+        {f"o{proposal.pk}-mentor": other_attending.pk, f"o{proposal.pk}-note": "  "},
+    )
+    assert response.status_code == 400
+    row = next(p for p in response.context["proposals"] if p.pk == proposal.pk)
+    assert row.override_form.errors["note"] == ["Say briefly why you are changing this pairing."]
+    assert "Say briefly why you are changing this pairing." in response.content.decode()
+    proposal.refresh_from_db()
+    assert proposal.decision == Decision.PENDING
+
+
+def test_override_with_a_note_pairs_the_resident_with_the_chosen_mentor(client_for, coordinator, start_run):
+    run = start_run()
+    unmatched = run.proposals.get(mentor=None)
+    mentor = run.mentors.first()
+    response = client_for(coordinator).post(
+        reverse("matching:match-run-override", args=[run.pk, unmatched.pk]),
+        {f"o{unmatched.pk}-mentor": mentor.pk, f"o{unmatched.pk}-note": "Asked for this mentor at orientation."},
+    )
+    assert response.status_code == 302
+    unmatched.refresh_from_db()
+    assert unmatched.decision == Decision.OVERRIDDEN and unmatched.override_mentor == mentor
+
+
+def test_accept_all_then_publish_creates_mentorships_and_says_so(client_for, coordinator, start_run):
+    run = start_run()
+    c = client_for(coordinator)
+    c.post(reverse("matching:match-run-accept-all", args=[run.pk]))
+    matched = run.proposals.exclude(mentor=None)
+    assert matched.count() == 2 and all(p.decision == Decision.ACCEPTED for p in matched)
+
+    response = c.post(reverse("matching:match-run-publish", args=[run.pk]), follow=True)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Published: 2 mentorships started" in body
+    assert "2 mentorships started, and everyone paired was notified" in body
+    assert Mentorship.objects.filter(source=Mentorship.Source.MATCH_RUN).count() == 2
+    # One resident is still without a mentor: the second round is offered.
+    assert "Second round for the unmatched" in body
+
+    again = c.post(reverse("matching:match-run-publish", args=[run.pk]), follow=True)
+    assert again.status_code == 200
+    assert "This match has already been published." in again.content.decode()
+    assert Mentorship.objects.filter(source=Mentorship.Source.MATCH_RUN).count() == 2
+
+
+def test_publishing_with_nothing_accepted_is_a_message(client_for, coordinator, start_run):
+    run = start_run()
+    response = client_for(coordinator).post(reverse("matching:match-run-publish", args=[run.pk]), follow=True)
+    assert "Accept or override at least one proposal before publishing." in response.content.decode()
+
+
+# --- Export.
+
+
+def test_csv_escapes_spreadsheet_formulas(client_for, coordinator, start_run, resident):
+    resident.first_name = "=HYPERLINK(\"http://evil.example\")"
+    resident.save()
+    run = start_run()
+    response = client_for(coordinator).get(reverse("matching:match-run-export", args=[run.pk]))
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][0] == "mentee" and len(rows) == 4
+    names = [row[0] for row in rows[1:]]
+    assert any(name.startswith("'=HYPERLINK") for name in names)
+    assert not any(cell.startswith("=") for row in rows for cell in row)
+
+
+# --- Query budget.
+
+
+@pytest.mark.parametrize("n_residents", [3, 12])
+def test_detail_page_queries_do_not_grow_with_proposals(
+    client_for, coordinator, program, start_run, attending, other_attending, django_assert_max_num_queries, n_residents
+):
+    residents = _residents(program, n_residents, start=10)
+    run = start_run(residents=residents, mentors=[attending, other_attending])
+    assert run.proposals.count() == n_residents
+    proposal_decide(proposal=run.proposals.exclude(mentor=None).first(), actor=coordinator, decision=Decision.ACCEPTED)
+    c = client_for(coordinator)
+    # Budget (15, the same for 3 and 12 residents: nothing is loaded per row):
+    #   session, user, last_seen update, session save (+ savepoint pair)  6
+    #   the run, the coordinator check                                     2
+    #   proposals (one join), the run's mentors, next rounds               3
+    #   base.html: roles, mentee/mentor profile, unread notifications      4
+    with django_assert_max_num_queries(15):
+        assert c.get(_detail(run)).status_code == 200
