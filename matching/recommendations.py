@@ -152,3 +152,11 @@ def breakdown_rows(pair: engine.PairScore) -> list[BreakdownRow]:
         BreakdownRow(COMPONENT_LABELS.get(c.name, c.name), c.reason[:1].upper() + c.reason[1:], c.points, 100 * c.weight)
         for c in pair.components
     ]
+
+
+def breakdown_for(mentee_profile, mentor_profile) -> dict | None:
+    """``{"score", "rows"}`` for the score-breakdown card, or None without both profiles."""
+    if mentee_profile is None or mentor_profile is None:
+        return None
+    pair = explain(mentee_profile, mentor_profile)
+    return {"score": pair.score, "rows": breakdown_rows(pair)}

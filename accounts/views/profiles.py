@@ -56,13 +56,9 @@ def _profile_context(user, *, viewer):
 
 def _breakdown(viewer, mentor):
     """How well ``mentor`` fits the viewing resident: the engine's components and reasons."""
-    from matching.recommendations import breakdown_rows, explain
+    from matching.recommendations import breakdown_for
 
-    mentee = getattr(viewer, "mentee_profile", None)
-    if mentee is None:
-        return None
-    pair = explain(mentee, mentor)
-    return {"score": pair.score, "rows": breakdown_rows(pair)}
+    return breakdown_for(getattr(viewer, "mentee_profile", None), mentor)
 
 
 @login_required

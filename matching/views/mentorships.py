@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.forms import add_service_errors
 from accounts.models import User
 
-from .. import selectors
+from .. import recommendations, selectors
 from ..models import ActionItem, Agreement, Introduction, Kind, Mentorship
 from ..services.mentorships import mentorship_end, mentorship_leave_thank_you
 from ..services.plan import (
@@ -196,11 +196,19 @@ def _detail_context(request, mentorship, **forms_in_play):
     can_check_in = active and user.has_perm("matching.check_in", mentorship)
     can_thank = not active and user.has_perm("matching.leave_thank_you", mentorship)
 
+    # The mentee sees why this mentor fits them (the engine's breakdown, no one's ranking).
+    breakdown = (
+        recommendations.breakdown_for(getattr(user, "mentee_profile", None), getattr(mentorship.mentor, "mentor_profile", None))
+        if is_mentee
+        else None
+    )
+
     # Only the viewer's own check-ins, and only their dates: the other party's are never read here.
     last_checkin = selectors.own_checkins(mentorship, user).first() if (is_mentee or is_mentor) else None
     checked_in_this_month = bool(last_checkin and last_checkin.created_at >= checkin_month_start(user))
     agreement = getattr(mentorship, "agreement", None)
     context = {
+        "breakdown": breakdown,
         "mentorship": mentorship,
         "agreement": agreement,
         "is_mentee": is_mentee,
