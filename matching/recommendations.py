@@ -88,6 +88,9 @@ def mentor_record(profile) -> engine.MentorRecord:
 _FACULTY_STAGE = 9
 
 
+VOCABULARY_CACHE_KEY = "matching:vocabulary-names"
+
+
 def vocabulary() -> engine.Vocabulary:
     """Names for the reasons ("both speak Spanish"). Vocabularies change only by migration
     or in the admin, so the names are cached for a few minutes."""
@@ -103,7 +106,7 @@ def vocabulary() -> engine.Vocabulary:
             formats=dict(MeetingFormat.objects.values_list("pk", "name")),
         )
 
-    return cache.get_or_set("matching:vocabulary-names", load, timeout=300)
+    return cache.get_or_set(VOCABULARY_CACHE_KEY, load, timeout=300)
 
 
 def scores_for(mentee: engine.MenteeRecord, mentors: list[engine.MentorRecord], *, require_shared_availability=False):

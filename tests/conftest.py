@@ -28,6 +28,18 @@ def _fast_and_quiet(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_vocabulary_names():
+    """Forget the cached vocabulary names: their ids change when a transactional test
+    re-seeds the vocabularies. (Not cache.clear(): with Redis that would flush the
+    broker's database too.)"""
+    from django.core.cache import cache
+
+    from matching.recommendations import VOCABULARY_CACHE_KEY
+
+    cache.delete(VOCABULARY_CACHE_KEY)
+
+
+@pytest.fixture(autouse=True)
 def _tasks_in_process(request, settings):
     """Tasks run in-process, even when REDIS_URL is set, except in integration tests,
     which exercise the real broker and a worker process. (Celery reads the Django
