@@ -297,6 +297,19 @@ def match_run_detail(request, pk):
         return _render_detail(request, run)
 
 
+@login_required
+def match_run_progress(request, pk):
+    """The progress region alone, polled by htmx. Once the run stops running, ask htmx to
+    reload the whole page, which then shows the proposals or the failure."""
+    run = _get_run_for_user(request, pk)
+    if run.status not in (Status.QUEUED, Status.RUNNING):
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    with timezone.override(_user_zone(request.user)):
+        return render(request, "matching/match_runs/_progress.html", {"run": run})
+
+
 def _service_error(request, exc):
     messages.error(request, " ".join(exc.messages))
 
@@ -441,6 +454,7 @@ urlpatterns = [
     path("programs/<slug:slug>/match-runs/", match_run_list, name="match-runs"),
     path("programs/<slug:slug>/match-runs/new/", match_run_create_view, name="match-run-create"),
     path("match-runs/<int:pk>/", match_run_detail, name="match-run-detail"),
+    path("match-runs/<int:pk>/progress/", match_run_progress, name="match-run-progress"),
     path("match-runs/<int:pk>/proposals/<int:proposal_pk>/accept/", proposal_accept_view, name="match-run-accept"),
     path("match-runs/<int:pk>/proposals/<int:proposal_pk>/override/", proposal_override_view, name="match-run-override"),
     path("match-runs/<int:pk>/accept-all/", match_run_accept_all, name="match-run-accept-all"),

@@ -66,3 +66,21 @@ def test_coordinator_runs_overrides_and_publishes(page, shot, program, coordinat
     page.get_by_text(f"Why {attending.first_name} fits you").wait_for()
     shot("resident-sees-mentor-with-reasons")
     assert "Both speak Spanish" in page.locator("main").inner_text()
+
+
+def test_the_run_page_follows_progress_without_a_reload(page, shot, program, coordinator, resident, attending):
+    run = MatchRun.objects.create(program=program, kind="career", algorithm="stable", created_by=coordinator)
+    run.mentees.set([resident])
+    run.mentors.set([attending])
+    MatchRun.objects.filter(pk=run.pk).update(status=MatchRun.Status.RUNNING, progress=40)
+
+    log_in(page, coordinator.email, PASSWORD)
+    page.goto(f"/match-runs/{run.pk}/")
+    page.get_by_text("40% done.").wait_for()
+    shot("running")
+    MatchRun.objects.filter(pk=run.pk).update(progress=80)
+    page.get_by_text("80% done.").wait_for(timeout=10_000)  # htmx swapped the region in place
+
+    MatchRun.objects.filter(pk=run.pk).update(status=MatchRun.Status.FAILED, error="The engine ran out of time.")
+    page.get_by_text("The engine ran out of time.").wait_for(timeout=10_000)  # HX-Refresh reloaded the page
+    shot("failed")

@@ -179,7 +179,9 @@ def test_a_queued_run_refreshes_itself_and_shows_progress(client_for, coordinato
         mentee_ids=[r.pk for r in residents], mentor_ids=[m.pk for m in mentors],
     )
     body = client_for(coordinator).get(_detail(run)).content.decode()
-    assert '<meta http-equiv="refresh" content="3">' in body
+    # htmx polls the progress region; without JavaScript the page refreshes itself.
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in body
+    assert f'hx-get="/match-runs/{run.pk}/progress/"' in body and 'hx-trigger="every 3s"' in body
     assert "<progress" in body and 'aria-live="polite"' in body
     assert "<script" not in body.split("</head>", 1)[1]
 
@@ -285,3 +287,23 @@ def test_detail_page_queries_do_not_grow_with_proposals(
     #   base.html: roles, mentee/mentor profile, unread notifications      4
     with django_assert_max_num_queries(15):
         assert c.get(_detail(run)).status_code == 200
+
+
+def test_the_progress_region_polls_until_the_run_stops(client_for, coordinator, other_coordinator, program, cohort):
+    residents, mentors = cohort
+    run = match_run_create(  # stays queued: the on-commit task never fires here
+        program=program, actor=coordinator, kind="career", algorithm="stable",
+        mentee_ids=[r.pk for r in residents], mentor_ids=[m.pk for m in mentors],
+    )
+    url = f"/match-runs/{run.pk}/progress/"
+    client = client_for(coordinator)
+    fragment = client.get(url)
+    assert fragment.status_code == 200
+    body = fragment.content.decode()
+    assert 'id="run-progress"' in body and 'hx-trigger="every 3s"' in body and "<html" not in body
+    assert client_for(other_coordinator).get(url).status_code == 404
+
+    MatchRun.objects.filter(pk=run.pk).update(status=MatchRun.Status.SUCCEEDED, progress=100)
+    done = client.get(url)
+    # htmx reloads the page, which then shows the proposals.
+    assert done.status_code == 204 and done["HX-Refresh"] == "true"
