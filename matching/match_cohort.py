@@ -47,7 +47,8 @@ def load_cohort(run) -> Cohort:
         .select_related("user", "career_stage")
         .prefetch_related("goals", "interests", "languages", "meeting_formats", "subspecialty_interests", windows)
     )
-    mentees = [mentee_record(p) for p in mentee_profiles]
+    # Every mentee of a run is a resident of its program: one specialty, no lookup each.
+    mentees = [mentee_record(p, specialty_id=run.program.specialty_id) for p in mentee_profiles]
     for pk in mentee_ids - left_out.keys() - {m.id for m in mentees}:
         left_out[pk] = "has no active mentee profile"
     mentors = [mentor_record(p) for p in mentor_directory().filter(user_id__in=mentor_ids)]

@@ -40,12 +40,14 @@ def _program_specialty_id(user):
     return membership.program.specialty_id if membership else None
 
 
-def mentee_record(profile) -> engine.MenteeRecord:
+def mentee_record(profile, *, specialty_id=None) -> engine.MenteeRecord:
+    """``specialty_id``: the resident's program specialty, when the caller knows it (a
+    cohort of one program); otherwise it is looked up."""
     user = profile.user
     return engine.MenteeRecord(
         id=user.pk,
         person_id=user.pk,
-        specialty_id=_program_specialty_id(user),
+        specialty_id=specialty_id if specialty_id is not None else _program_specialty_id(user),
         subspecialty_interest_ids={s.pk for s in profile.subspecialty_interests.all()},
         goal_ids={g.pk for g in profile.goals.all()},
         interest_ids={i.pk for i in profile.interests.all()},

@@ -478,3 +478,26 @@ def test_the_beat_schedule_sweeps_match_runs():
 
     assert app.conf.beat_schedule["sweep-match-runs"]["task"] == "matching.tasks.sweep_match_runs"
     assert match_runs.LOST_AFTER == timedelta(minutes=2)
+
+
+def test_loading_a_cohort_costs_the_same_queries_for_more_residents(coordinator, program, cohort):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from matching.match_cohort import load_cohort
+
+    residents, mentors = cohort
+
+    def queries_for(people):
+        run = _create(coordinator, program, people, mentors)
+        with CaptureQueriesContext(connection) as ctx:
+            cohort_records = load_cohort(run)
+        MatchRun.objects.filter(pk=run.pk).update(status=MatchRun.Status.CANCELLED)
+        return len(ctx.captured_queries), cohort_records
+
+    few, _ = queries_for(residents[:2])
+    many, records = queries_for(residents)
+    # Mentees, mentors, their vocabularies and windows, rankings and names are each read
+    # once for the whole cohort, never once per person.
+    assert many == few
+    assert {m.specialty_id for m in records.mentees} == {program.specialty_id}
