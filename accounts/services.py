@@ -133,3 +133,12 @@ def availability_replace(*, user: User, windows: list[tuple[int, time, time]]):
         AvailabilityWindow(user=user, weekday=w, start=s, end=e) for w, s, e in merged
     )
     return merged
+
+
+def auth_token_for(*, user: User) -> str:
+    """The user's API token, created on first request. DRF keeps one per user, so
+    asking again returns the same key."""
+    from rest_framework.authtoken.models import Token
+
+    token, _ = Token.objects.get_or_create(user=user)
+    return token.key

@@ -9,7 +9,6 @@ through ``RulesPermission``; views only wire these together.
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -53,9 +52,7 @@ class TokenObtainApi(generics.GenericAPIView):
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        # DRF keeps one token per user; asking again returns the same one.
-        token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
-        return Response({"token": token.key})
+        return Response({"token": services.auth_token_for(user=serializer.validated_data["user"])})
 
 
 # --- The signed-in user.
