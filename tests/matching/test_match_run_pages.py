@@ -307,3 +307,18 @@ def test_the_progress_region_polls_until_the_run_stops(client_for, coordinator, 
     done = client.get(url)
     # htmx reloads the page, which then shows the proposals.
     assert done.status_code == 204 and done["HX-Refresh"] == "true"
+
+
+def test_publish_is_offered_only_once_something_is_accepted(client_for, coordinator, program, cohort, django_capture_on_commit_callbacks):
+    residents, mentors = cohort
+    with django_capture_on_commit_callbacks(execute=True):
+        run = match_run_create(
+            program=program, actor=coordinator, kind="career", algorithm="stable",
+            mentee_ids=[r.pk for r in residents], mentor_ids=[m.pk for m in mentors],
+        )
+    client = client_for(coordinator)
+    body = client.get(_detail(run)).content.decode()
+    assert "Publish 0 pairings" not in body and "Accept or override pairings first" in body
+    proposal = MatchProposal.objects.filter(run=run, mentor__isnull=False).first()
+    proposal_decide(proposal=proposal, actor=coordinator, decision=MatchProposal.Decision.ACCEPTED)
+    assert "Publish 1 pairing<" in client.get(_detail(run)).content.decode()
