@@ -496,6 +496,9 @@ class MatchRun(models.Model):
     def __str__(self):
         return f"{self.get_kind_display()} match #{self.pk} for {self.program} ({self.get_status_display()})"
 
+    def get_absolute_url(self):
+        return reverse("matching:match-run-detail", args=[self.pk])
+
     @property
     def is_published(self):
         return self.published_at is not None

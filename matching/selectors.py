@@ -1,8 +1,9 @@
 """Reads for mentorships, scoped to the person asking; pages and the API share them."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
-from .models import Mentorship, MentorshipRequest
+from .models import MatchRanking, MatchRun, Mentorship, MentorshipRequest
 
 
 def requests_for(user) -> QuerySet[MentorshipRequest]:
@@ -301,3 +302,19 @@ def with_my_last_checkin(mentorships: QuerySet[Mentorship], user) -> QuerySet[Me
 
     latest = CheckIn.objects.filter(mentorship=OuterRef("pk"), author=user).order_by("-created_at").values("created_at")[:1]
     return mentorships.annotate(my_last_checkin_at=Subquery(latest))
+
+
+# --- Match runs: the ranking windows a person is invited to.
+
+
+def open_ranking_windows_for(user) -> QuerySet:
+    """Runs whose ranking window is open and whose cohort includes ``user``, soonest
+    deadline first, each with ``has_ranked`` (whether ``user`` saved a ranking yet)."""
+    return (
+        MatchRun.objects.filter(status=MatchRun.Status.QUEUED, ranking_deadline__gt=timezone.now())
+        .filter(Q(pk__in=MatchRun.mentees.through.objects.filter(user=user).values("matchrun_id"))
+                | Q(pk__in=MatchRun.mentors.through.objects.filter(user=user).values("matchrun_id")))
+        .select_related("program")
+        .annotate(has_ranked=Exists(MatchRanking.objects.filter(run=OuterRef("pk"), author=user)))
+        .order_by("ranking_deadline", "pk")
+    )

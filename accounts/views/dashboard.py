@@ -23,6 +23,7 @@ def dashboard(request):
         "can_have_mentee_profile": user.has_perm("accounts.have_mentee_profile"),
         "can_have_mentor_profile": user.has_perm("accounts.have_mentor_profile"),
         "coordinated_programs": _program_summaries(user),
+        "ranking_windows": list(matching.open_ranking_windows_for(user)),
     }
     if mentee is not None:
         context["accepting_mentor_count"] = MentorProfile.objects.filter(

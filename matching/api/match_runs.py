@@ -122,6 +122,43 @@ class MyRankingSerializer(serializers.Serializer):
     window_open = serializers.BooleanField(read_only=True)
 
 
+class MatchRunCancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="",
+                                   help_text="Why (kept in the audit log).")
+
+
+class RunSummarySerializer(serializers.Serializer):
+    run = serializers.IntegerField(source="run.pk")
+    algorithm = serializers.CharField(source="run.algorithm")
+    mentees = serializers.IntegerField()
+    matched = serializers.IntegerField()
+    unmatched = serializers.IntegerField()
+    total_score = serializers.FloatField()
+    average_score = serializers.FloatField(allow_null=True)
+    worst_score = serializers.FloatField(allow_null=True, help_text="The worst-off matched resident's score.")
+
+
+class ChangedPairSerializer(serializers.Serializer):
+    mentee = MatchPersonSerializer()
+    mentor_a = MatchPersonSerializer(allow_null=True)
+    score_a = serializers.FloatField(allow_null=True)
+    mentor_b = MatchPersonSerializer(allow_null=True)
+    score_b = serializers.FloatField(allow_null=True)
+
+
+class RunComparisonSerializer(serializers.Serializer):
+    a = RunSummarySerializer()
+    b = RunSummarySerializer()
+    in_both = serializers.IntegerField(help_text="Residents in both cohorts.")
+    changed_count = serializers.SerializerMethodField(help_text="Of those, how many get a different mentor.")
+    changed = ChangedPairSerializer(many=True)
+    only_in_a = serializers.IntegerField()
+    only_in_b = serializers.IntegerField()
+
+    def get_changed_count(self, comparison) -> int:
+        return len(comparison.changed)
+
+
 # --- Views.
 
 _ERROR = ServiceErrorSerializer
@@ -249,6 +286,42 @@ class MatchRunSecondRoundApi(_RunActionApi):
         return run_services.match_run_second_round(run=run, actor=self.request.user)
 
 
+@extend_schema(
+    tags=["match runs"], parameters=[_ID], request=MatchRunCancelSerializer,
+    summary="Cancel a run that is waiting for rankings, queued or running; nothing is proposed.",
+    responses={200: MatchRunSerializer, 404: _404, 409: _409},
+)
+class MatchRunCancelApi(_RunActionApi):
+    success_code = status.HTTP_200_OK
+
+    def act(self, run):
+        data = MatchRunCancelSerializer(data=self.request.data)
+        data.is_valid(raise_exception=True)
+        run_services.match_run_cancel(run=run, actor=self.request.user, reason=data.validated_data["reason"])
+
+
+@extend_schema(
+    tags=["match runs"],
+    parameters=[_ID, OpenApiParameter("with", int, OpenApiParameter.QUERY, required=True,
+                                      description="The other run of the same program.")],
+    summary="Two finished runs side by side: residents paired differently, matched, average and worst score.",
+    responses={200: RunComparisonSerializer, 400: OpenApiResponse(_ERROR), 404: _404},
+)
+class MatchRunCompareApi(_RunApi):
+    serializer_class = RunComparisonSerializer
+
+    def get(self, request, *args, **kwargs):
+        run = self.get_run()
+        other_id = request.query_params.get("with", "")
+        if not other_id.isdigit():
+            return Response({"with": ["Give the id of the run to compare with."]}, status=status.HTTP_400_BAD_REQUEST)
+        other = get_object_or_404(_runs(), pk=int(other_id))
+        self.check_object_permissions(request, other)
+        with service_refusals():
+            comparison = run_services.match_run_compare(a=run, b=other, actor=request.user)
+        return Response(RunComparisonSerializer(comparison).data)
+
+
 class _ProposalActionApi(generics.GenericAPIView):
     serializer_class = MatchProposalSerializer
     permission_classes = [RulesPermission]
@@ -366,6 +439,8 @@ urlpatterns = [
     path("match-runs/<int:id>/proposals/", MatchRunProposalListApi.as_view(), name="api-match-run-proposals"),
     path("match-runs/<int:id>/publish/", MatchRunPublishApi.as_view(), name="api-match-run-publish"),
     path("match-runs/<int:id>/second-round/", MatchRunSecondRoundApi.as_view(), name="api-match-run-second-round"),
+    path("match-runs/<int:id>/cancel/", MatchRunCancelApi.as_view(), name="api-match-run-cancel"),
+    path("match-runs/<int:id>/compare/", MatchRunCompareApi.as_view(), name="api-match-run-compare"),
     path("match-runs/<int:id>/my-ranking/", MyRankingApi.as_view(), name="api-match-run-my-ranking"),
     path("match-proposals/<int:id>/decide/", MatchProposalDecideApi.as_view(), name="api-match-proposal-decide"),
     path("match-proposals/<int:id>/override/", MatchProposalOverrideApi.as_view(), name="api-match-proposal-override"),

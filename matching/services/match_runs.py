@@ -9,7 +9,7 @@ module loads the cohort (``matching.match_cohort``), calls it, and stores what i
 
 import logging
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from celery import current_app
@@ -17,6 +17,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, MentorProfile, User
@@ -28,6 +29,7 @@ from ..match_cohort import load_cohort
 from ..models import Kind, MatchProposal, MatchRanking, MatchRun, Mentorship
 from ..notifications import notify
 from ..recommendations import COMPONENT_LABELS, vocabulary
+from .meetings import format_in_zone
 from .mentorships import active_mentee_count, mentorship_create
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,82 @@ def proposals_for(run: MatchRun) -> QuerySet[MatchProposal]:
     """A run's proposals for its review (coordinators only: they carry people's ranks)."""
     return run.proposals.select_related("mentee", "mentor", "override_mentor", "decided_by").order_by(
         "mentee__last_name", "mentee__first_name", "mentee_id"
+    )
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run: MatchRun
+    mentees: int
+    matched: int
+    unmatched: int
+    total_score: float
+    average_score: float | None
+    worst_score: float | None
+
+
+@dataclass(frozen=True)
+class ChangedPair:
+    mentee: User
+    mentor_a: User | None
+    score_a: float | None
+    mentor_b: User | None
+    score_b: float | None
+
+
+@dataclass(frozen=True)
+class RunComparison:
+    a: RunSummary
+    b: RunSummary
+    in_both: int  # residents in both cohorts
+    changed: list[ChangedPair]  # of those, the ones proposed a different mentor (or matched in one run only)
+    only_in_a: int
+    only_in_b: int
+
+
+def _summary(run, proposals) -> RunSummary:
+    scores = sorted(p.score for p in proposals if p.mentor_id is not None and p.score is not None)
+    matched = sum(1 for p in proposals if p.mentor_id is not None)
+    total = round(sum(scores), 3)
+    return RunSummary(
+        run=run,
+        mentees=len(proposals),
+        matched=matched,
+        unmatched=len(proposals) - matched,
+        total_score=total,
+        average_score=round(total / len(scores), 3) if scores else None,
+        worst_score=scores[0] if scores else None,
+    )
+
+
+def match_run_compare(*, a: MatchRun, b: MatchRun, actor) -> RunComparison:
+    """Two finished runs of one program side by side, as the engine proposed them (before
+    any override): how many residents it would pair differently, and each run's numbers."""
+    _require(actor, "matching.manage_match_runs", a)
+    _require(actor, "matching.manage_match_runs", b)
+    if a.pk == b.pk:
+        raise ValidationError("Choose two different match runs to compare.")
+    if a.program_id != b.program_id:
+        raise ValidationError("Only runs of the same program can be compared.")
+    if a.status != Status.SUCCEEDED or b.status != Status.SUCCEEDED:
+        raise ValidationError("Both runs must have finished before they can be compared.")
+    pa, pb = list(proposals_for(a)), list(proposals_for(b))
+    by_mentee_b = {p.mentee_id: p for p in pb}
+    changed, in_both = [], 0
+    for p in pa:
+        q = by_mentee_b.get(p.mentee_id)
+        if q is None:
+            continue
+        in_both += 1
+        if p.mentor_id != q.mentor_id:
+            changed.append(ChangedPair(p.mentee, p.mentor, p.score, q.mentor, q.score))
+    return RunComparison(
+        a=_summary(a, pa),
+        b=_summary(b, pb),
+        in_both=in_both,
+        changed=changed,
+        only_in_a=len(pa) - in_both,
+        only_in_b=len(pb) - in_both,
     )
 
 
@@ -147,8 +225,36 @@ def _create(
 
         # If the broker is unreachable the run stays queued and the sweeper enqueues it.
         transaction.on_commit(lambda: run_match.delay(run.pk), robust=True)
-    # With a ranking window the run waits: the sweeper enqueues it once the deadline has passed.
+    else:
+        # With a ranking window the run waits: the sweeper enqueues it once the deadline has passed.
+        _notify_ranking_window(run)
     return run
+
+
+def _cohort_members(run) -> list[tuple[User, bool]]:
+    """(person, is_mentee) for everyone in the run's cohort."""
+    mentees = [(u, True) for u in run.mentees.order_by("pk")]
+    return mentees + [(u, False) for u in run.mentors.order_by("pk")]
+
+
+def _notify_ranking_window(run) -> None:
+    url = reverse("matching:match-run-rank", args=[run.pk])
+    kind = run.get_kind_display().lower()
+    for person, is_mentee in _cohort_members(run):
+        others = "mentors" if is_mentee else "residents"
+        notify(
+            event="match.ranking_open",
+            user=person,
+            url=url,
+            title=f"Rank your possible {kind} {others} by {format_in_zone(run.ranking_deadline, person)}",
+            body=(
+                f"{run.program.name} is matching {kind} mentors and you are in the cohort. You may rank the "
+                f"{others} you would like to be paired with, and mark anyone you should never be paired with, "
+                "until the deadline. Your ranking is confidential: only you see it. If you do not rank, you are "
+                "matched by fit score."
+            ),
+            dedup_key=f"match_run:{run.pk}:ranking_open:{person.pk}",
+        )
 
 
 @transaction.atomic
@@ -258,9 +364,11 @@ def _set(run_id, from_status, **fields) -> int:
 def _fail(run_id, error: str) -> None:
     if _set(run_id, Status.RUNNING, status=Status.FAILED, finished_at=timezone.now(), error=error):
         try:
-            audit_log(actor=None, action="match_run.fail", obj=MatchRun.objects.get(pk=run_id), reason=error)
+            with transaction.atomic():
+                audit_log(actor=None, action="match_run.fail", obj=MatchRun.objects.get(pk=run_id), reason=error)
+                _notify_finished(run_id)
         except OperationalError:
-            pass
+            logger.warning("Match run %s: could not record its failure", run_id, exc_info=True)
 
 
 def _compute(run_id: int) -> str:
@@ -315,6 +423,7 @@ def _compute(run_id: int) -> str:
             obj=run,
             after={"matched": stats["matched"], "unmatched": stats["unmatched"]},
         )
+        _notify_finished(run_id)
     return "succeeded"
 
 
@@ -377,7 +486,8 @@ def _stats(cohort, result) -> dict:
 
 
 def _locked_run(run) -> MatchRun:
-    return MatchRun.objects.select_for_update().select_related("program").get(pk=run.pk)
+    # of=("self",): lock the run only, not its program row as well.
+    return MatchRun.objects.select_for_update(of=("self",)).select_related("program").get(pk=run.pk)
 
 
 def _check_spot(run, mentor, proposal) -> None:
@@ -553,6 +663,64 @@ def match_run_second_round(*, run, actor) -> MatchRun:
     )
 
 
+CANCELLABLE = (Status.QUEUED, Status.RUNNING)
+
+
+@transaction.atomic
+def match_run_cancel(*, run, actor, reason="") -> MatchRun:
+    """Stop a run that is waiting for rankings, queued or running. A task already computing
+    it finds the run no longer RUNNING and throws its result away; nothing was proposed yet.
+    Cohort members invited to rank are told the match was called off."""
+    run = _locked_run(run)
+    _require(actor, "matching.manage_match_runs", run)
+    if run.status not in CANCELLABLE:
+        raise ValidationError("Only a match that is waiting or running can be cancelled.")
+    before = {"status": run.status}
+    was_ranking = run.ranking_deadline is not None and run.status == Status.QUEUED
+    run.status, run.finished_at = Status.CANCELLED, timezone.now()
+    run.error = f"Cancelled by {actor.full_name}." + (f" {reason.strip()}" if reason.strip() else "")
+    run.save(update_fields=["status", "finished_at", "error"])
+    audit_log(actor=actor, action="match_run.cancel", obj=run, before=before, after={"status": run.status}, reason=reason)
+    if was_ranking:
+        kind = run.get_kind_display().lower()
+        for person, _ in _cohort_members(run):
+            notify(
+                event="match.cancelled",
+                user=person,
+                url=reverse("accounts:dashboard"),
+                title=f"The {kind} mentorship match of {run.program.name} was called off",
+                body="Your ranking for it will not be used. You do not need to do anything.",
+                dedup_key=f"match_run:{run.pk}:cancelled:{person.pk}",
+            )
+    return run
+
+
+def _notify_finished(run_id: int) -> None:
+    """Tell whoever started the run (or, if they are gone, the program's coordinators) that it ended."""
+    run = MatchRun.objects.select_related("program", "created_by").get(pk=run_id)
+    people = [run.created_by] if run.created_by and run.created_by.is_active else list(
+        User.objects.filter(
+            memberships__program=run.program, memberships__role=Membership.Role.COORDINATOR, is_active=True
+        ).distinct()
+    )
+    kind = run.get_kind_display().lower()
+    if run.status == Status.SUCCEEDED:
+        title = f"Your {kind} match for {run.program.name} is ready to review"
+        body = f"{run.stats.get('matched', 0)} matched, {run.stats.get('unmatched', 0)} unmatched. Nobody is told until you publish."
+    else:
+        title = f"Your {kind} match for {run.program.name} failed"
+        body = run.error
+    for person in people:
+        notify(
+            event=f"match_run.{run.status}",
+            user=person,
+            url=run.get_absolute_url(),
+            title=title,
+            body=body,
+            dedup_key=f"match_run:{run.pk}:{run.status}:{person.pk}",
+        )
+
+
 # --- Periodic.
 
 
@@ -579,5 +747,6 @@ def match_runs_sweep(*, now=None) -> dict:
                 status=Status.FAILED, finished_at=now, error=WORKER_STOPPED
             ):
                 audit_log(actor=None, action="match_run.fail", obj=MatchRun.objects.get(pk=pk), reason=WORKER_STOPPED)
+                _notify_finished(pk)
                 failed += 1
     return {"requeued": requeued, "failed": failed}

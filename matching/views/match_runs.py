@@ -3,8 +3,8 @@
 Every change goes through ``matching.services.match_runs``; who may do what is asked of
 ``matching.rules`` (``matching.manage_match_runs``). A program or run the user does not
 coordinate is a 404, for everyone (residents and faculty included), so it stays unseen.
-The detail page refreshes itself with a plain ``<meta http-equiv="refresh">`` while the
-run is queued or running: no JavaScript needed.
+While the run is queued or running, htmx polls its progress region (a plain
+``<meta http-equiv="refresh">`` does it without JavaScript).
 """
 
 import csv
@@ -29,6 +29,9 @@ from accounts.selectors import mentor_directory
 from .. import engine
 from ..models import Kind, MatchProposal, MatchRun, Mentorship
 from ..services.match_runs import (
+    CANCELLABLE,
+    match_run_cancel,
+    match_run_compare,
     match_run_create,
     match_run_publish,
     match_run_second_round,
@@ -153,6 +156,10 @@ def _get_proposal(run, proposal_pk) -> MatchProposal:
     return get_object_or_404(MatchProposal, pk=proposal_pk, run=run)
 
 
+def _finished_runs(program):
+    return program.match_runs.filter(status=Status.SUCCEEDED).order_by("-created_at", "-id")
+
+
 # --- List.
 
 
@@ -258,7 +265,12 @@ def _top_reasons(proposal, n=3):
 
 def _render_detail(request, run, *, bound_override=None, status=200):
     """The run's page. ``bound_override`` = (proposal pk, bound OverrideForm) re-shows a refused override."""
-    context = {"run": run, "program": run.program, "refresh": run.status in (Status.QUEUED, Status.RUNNING)}
+    context = {
+        "run": run,
+        "program": run.program,
+        "refresh": run.status in (Status.QUEUED, Status.RUNNING),
+        "can_cancel": run.status in CANCELLABLE,
+    }
     if run.status == Status.SUCCEEDED:
         proposals = list(proposals_for(run))
         cohort_mentors = list(run.mentors.order_by("last_name", "first_name", "pk"))
@@ -286,6 +298,7 @@ def _render_detail(request, run, *, bound_override=None, status=200):
             unmatched_after=len(proposals) - len(decided),
             next_rounds=list(run.next_rounds.order_by("-created_at")),
             can_review=run.can_review(),
+            comparable=list(_finished_runs(run.program).exclude(pk=run.pk)),
         )
     return render(request, "matching/match_runs/detail.html", context, status=status)
 
@@ -409,6 +422,44 @@ def match_run_second_round_view(request, pk):
     return redirect("matching:match-run-detail", pk=child.pk)
 
 
+@require_POST
+@login_required
+def match_run_cancel_view(request, pk):
+    run = _get_run_for_user(request, pk)
+    try:
+        match_run_cancel(run=run, actor=request.user, reason=request.POST.get("reason", "")[:500])
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as exc:
+        _service_error(request, exc)
+    else:
+        messages.success(request, "The match was cancelled. Nothing was proposed or published.")
+    return redirect("matching:match-run-detail", pk=run.pk)
+
+
+@login_required
+def match_run_compare_view(request, pk):
+    """``?with=<other run>``: this run and another of the program, side by side."""
+    run = _get_run_for_user(request, pk)
+    other_pk = request.GET.get("with", "")
+    if not other_pk.isdigit():
+        messages.error(request, "Choose a run to compare with.")
+        return redirect("matching:match-run-detail", pk=run.pk)
+    other = _get_run_for_user(request, int(other_pk))
+    try:
+        comparison = match_run_compare(a=run, b=other, actor=request.user)
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as exc:
+        _service_error(request, exc)
+        return redirect("matching:match-run-detail", pk=run.pk)
+    return render(
+        request,
+        "matching/match_runs/compare.html",
+        {"program": run.program, "c": comparison, "run": run, "other": other},
+    )
+
+
 # --- Export.
 
 EXPORT_COLUMNS = [
@@ -460,5 +511,7 @@ urlpatterns = [
     path("match-runs/<int:pk>/accept-all/", match_run_accept_all, name="match-run-accept-all"),
     path("match-runs/<int:pk>/publish/", match_run_publish_view, name="match-run-publish"),
     path("match-runs/<int:pk>/second-round/", match_run_second_round_view, name="match-run-second-round"),
+    path("match-runs/<int:pk>/cancel/", match_run_cancel_view, name="match-run-cancel"),
+    path("match-runs/<int:pk>/compare/", match_run_compare_view, name="match-run-compare"),
     path("match-runs/<int:pk>/proposals.csv", match_run_export, name="match-run-export"),
 ]

@@ -200,3 +200,32 @@ def test_schema_lists_the_match_run_endpoints(tmp_path):
         "/api/v1/match-proposals/{id}/override/",
     ]:
         assert f"  {path}:" in text, path
+
+
+def test_cancel_through_the_api(windowed_run, coordinator, other_coordinator):
+    url = f"/api/v1/match-runs/{windowed_run.pk}/cancel/"
+    assert api(other_coordinator).post(url, {}, format="json").status_code == 404
+
+    response = api(coordinator).post(url, {"reason": "Postponed"}, format="json")
+
+    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+    assert "Postponed" in response.json()["error"]
+    again = api(coordinator).post(url, {}, format="json")
+    assert again.status_code == 409 and "waiting or running" in again.json()["detail"]
+
+
+def test_compare_through_the_api(run_via_api, coordinator, other_coordinator):
+    stable, optimal = run_via_api(), run_via_api(algorithm="optimal")
+    url = f"/api/v1/match-runs/{stable['id']}/compare/"
+
+    response = api(coordinator).get(url, {"with": optimal["id"]})
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["a"]["run"] == stable["id"] and body["b"]["algorithm"] == "optimal"
+    stats = {run.pk: run.stats for run in MatchRun.objects.filter(pk__in=[stable["id"], optimal["id"]])}
+    assert body["a"]["matched"] == stats[stable["id"]]["matched"]
+    assert body["b"]["matched"] == stats[optimal["id"]]["matched"]
+    assert body["changed_count"] == len(body["changed"]) and body["in_both"] == 6
+    assert api(coordinator).get(url).status_code == 400
+    assert api(other_coordinator).get(url, {"with": optimal["id"]}).status_code == 404

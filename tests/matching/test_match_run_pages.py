@@ -280,12 +280,12 @@ def test_detail_page_queries_do_not_grow_with_proposals(
     assert run.proposals.count() == n_residents
     proposal_decide(proposal=run.proposals.exclude(mentor=None).first(), actor=coordinator, decision=Decision.ACCEPTED)
     c = client_for(coordinator)
-    # Budget (15, the same for 3 and 12 residents: nothing is loaded per row):
+    # Budget (16, the same for 3 and 12 residents: nothing is loaded per row):
     #   session, user, last_seen update, session save (+ savepoint pair)  6
     #   the run, the coordinator check                                     2
-    #   proposals (one join), the run's mentors, next rounds               3
+    #   proposals (one join), the run's mentors, next rounds, other runs   4
     #   base.html: roles, mentee/mentor profile, unread notifications      4
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(16):
         assert c.get(_detail(run)).status_code == 200
 
 
@@ -322,3 +322,87 @@ def test_publish_is_offered_only_once_something_is_accepted(client_for, coordina
     proposal = MatchProposal.objects.filter(run=run, mentor__isnull=False).first()
     proposal_decide(proposal=proposal, actor=coordinator, decision=MatchProposal.Decision.ACCEPTED)
     assert "Publish 1 pairing<" in client.get(_detail(run)).content.decode()
+
+
+# --- Cancelling, comparing, the ranking invitation on the dashboard.
+
+
+def _queued_run(coordinator, program, cohort, **kwargs):
+    residents, mentors = cohort
+    return match_run_create(  # stays queued: the on-commit task never fires here
+        program=program, actor=coordinator, kind="career", algorithm="stable",
+        mentee_ids=[r.pk for r in residents], mentor_ids=[m.pk for m in mentors], **kwargs,
+    )
+
+
+def test_a_coordinator_cancels_a_waiting_run_from_its_page(client_for, coordinator, program, cohort):
+    run = _queued_run(coordinator, program, cohort)
+    c = client_for(coordinator)
+    page = c.get(_detail(run)).content.decode()
+    assert "Cancel this match" in page
+
+    response = c.post(reverse("matching:match-run-cancel", args=[run.pk]), {"reason": "Wrong kind"}, follow=True)
+
+    body = response.content.decode()
+    assert "The match was cancelled" in body and "This match was cancelled" in body and "Wrong kind" in body
+    assert "Cancel this match" not in body
+    run.refresh_from_db()
+    assert run.status == MatchRun.Status.CANCELLED
+    # Cancelling twice is a message, not an error page.
+    again = c.post(reverse("matching:match-run-cancel", args=[run.pk]), follow=True)
+    assert again.status_code == 200 and "Only a match that is waiting or running can be cancelled" in again.content.decode()
+
+
+def test_cancel_is_refused_to_anyone_but_the_programs_coordinators(client_for, coordinator, other_coordinator, resident, program, cohort):
+    run = _queued_run(coordinator, program, cohort)
+    for person in (other_coordinator, resident):
+        assert client_for(person).post(reverse("matching:match-run-cancel", args=[run.pk])).status_code == 404
+    run.refresh_from_db()
+    assert run.status == MatchRun.Status.QUEUED
+
+
+def test_compare_two_runs_side_by_side(client_for, coordinator, start_run):
+    stable, optimal = start_run(), start_run(algorithm="optimal")
+    c = client_for(coordinator)
+    detail = c.get(_detail(stable)).content.decode()
+    assert f'<option value="{optimal.pk}">' in detail
+
+    page = c.get(reverse("matching:match-run-compare", args=[stable.pk]), {"with": optimal.pk})
+
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert f"Match #{stable.pk} and #{optimal.pk} side by side" in body
+    assert f"<tr><th scope=\"row\">Matched</th><td>{stable.stats['matched']}</td><td>{optimal.stats['matched']}</td></tr>" in body
+
+
+def test_compare_with_a_run_that_is_not_finished_is_a_message(client_for, coordinator, program, cohort, start_run):
+    finished = start_run()
+    queued = _queued_run(coordinator, program, cohort)
+    response = client_for(coordinator).get(
+        reverse("matching:match-run-compare", args=[finished.pk]), {"with": queued.pk}, follow=True
+    )
+    assert "Both runs must have finished" in response.content.decode()
+    missing = client_for(coordinator).get(reverse("matching:match-run-compare", args=[finished.pk]), follow=True)
+    assert "Choose a run to compare with" in missing.content.decode()
+
+
+def test_the_dashboard_asks_cohort_members_to_rank_until_they_have(client_for, coordinator, program, cohort, resident, outsider):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from matching.services.match_runs import ranking_submit
+
+    run = _queued_run(coordinator, program, cohort, ranking_deadline=timezone.now() + timedelta(days=2))
+    rank_url = reverse("matching:match-run-rank", args=[run.pk])
+
+    page = client_for(resident).get(reverse("accounts:dashboard")).content.decode()
+    assert rank_url in page and "Not ranked yet" in page
+    assert rank_url not in client_for(outsider).get(reverse("accounts:dashboard")).content.decode()
+
+    ranking_submit(run=run, actor=resident, ordered_ids=[cohort[1][0].pk])
+    page = client_for(resident).get(reverse("accounts:dashboard")).content.decode()
+    assert "Ranked" in page and "Not ranked yet" not in page
+
+    MatchRun.objects.filter(pk=run.pk).update(ranking_deadline=timezone.now() - timedelta(minutes=1))
+    assert rank_url not in client_for(resident).get(reverse("accounts:dashboard")).content.decode()

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Goal, Membership
 from matching import engine
-from matching.models import MatchProposal, MatchRanking, MatchRun, Mentorship, Notification
+from matching.models import AuditEntry, MatchProposal, MatchRanking, MatchRun, Mentorship, Notification
 from matching.services import match_runs
 from matching.services.match_runs import (
     WORKER_STOPPED,
@@ -501,3 +501,156 @@ def test_loading_a_cohort_costs_the_same_queries_for_more_residents(coordinator,
     # once for the whole cohort, never once per person.
     assert many == few
     assert {m.specialty_id for m in records.mentees} == {program.specialty_id}
+
+
+# --- Telling people: the ranking window, the end of a run.
+
+
+def test_opening_a_ranking_window_invites_every_cohort_member_once(ranking_run, cohort):
+    residents, mentors = cohort
+    invited = Notification.objects.filter(event="match.ranking_open")
+
+    assert sorted(invited.values_list("user_id", flat=True)) == sorted(u.pk for u in residents + mentors)
+    alice_note = invited.get(user=residents[0])
+    assert alice_note.url == f"/match-runs/{ranking_run.pk}/rank/"
+    assert "Rank your possible career mentors by" in alice_note.title
+    assert "confidential" in alice_note.body
+    assert "Rank your possible career residents by" in invited.get(user=mentors[0]).title
+
+
+def test_a_run_without_a_ranking_window_invites_nobody(start_run):
+    start_run()
+    assert not Notification.objects.filter(event="match.ranking_open").exists()
+
+
+def test_the_coordinator_who_started_a_run_hears_when_it_is_ready(start_run, coordinator):
+    run = start_run()
+
+    note = Notification.objects.get(event="match_run.succeeded")
+    assert note.user == coordinator
+    assert note.url == run.get_absolute_url()
+    assert "ready to review" in note.title and "5 matched, 1 unmatched" in note.body
+    # Nobody else hears of an unpublished run.
+    assert Notification.objects.exclude(user=coordinator).count() == 0
+
+
+def test_the_coordinator_hears_when_a_run_fails_with_the_reason(coordinator, program, cohort, monkeypatch):
+    monkeypatch.setattr(engine, "solve", lambda instance, mode: (_ for _ in ()).throw(ValueError("bad capacity")))
+    run = _create(coordinator, program, *cohort)
+    run_match(run.pk)
+    run_match(run.pk)  # a second delivery tells nobody again
+
+    note = Notification.objects.get(event="match_run.failed")
+    assert note.user == coordinator and "failed" in note.title
+    assert note.body == "The match could not be computed: bad capacity"
+
+
+def test_a_run_whose_worker_stopped_is_reported_to_the_programs_coordinators(program, coordinator):
+    MatchRun.objects.create(program=program, status=Status.RUNNING, started_at=timezone.now() - timedelta(minutes=7))
+
+    match_runs_sweep()
+
+    note = Notification.objects.get(event="match_run.failed")
+    assert note.user == coordinator and note.body == WORKER_STOPPED
+
+
+# --- Cancelling.
+
+
+def test_a_queued_run_cancelled_is_never_computed(coordinator, program, cohort):
+    run = _create(coordinator, program, *cohort)
+
+    match_runs.match_run_cancel(run=run, actor=coordinator, reason="Wrong cohort")
+
+    assert run_match(run.pk) == "not_queued"
+    run.refresh_from_db()
+    assert run.status == Status.CANCELLED and run.finished_at is not None
+    assert run.error == f"Cancelled by {coordinator.full_name}. Wrong cohort"
+    assert not run.proposals.exists()
+    assert AuditEntry.objects.filter(
+        action="match_run.cancel", object_id=str(run.pk), actor=coordinator, reason="Wrong cohort"
+    ).exists()
+
+
+def test_a_run_cancelled_while_computing_throws_its_result_away(coordinator, program, cohort, monkeypatch):
+    run = _create(coordinator, program, *cohort)
+    real_solve = engine.solve
+
+    def cancel_meanwhile(instance, mode):
+        match_runs.match_run_cancel(run=run, actor=coordinator)
+        return real_solve(instance, mode)
+
+    monkeypatch.setattr(engine, "solve", cancel_meanwhile)
+
+    assert run_match(run.pk) == "not_queued"
+    run.refresh_from_db()
+    assert run.status == Status.CANCELLED and not run.proposals.exists()
+    assert not Notification.objects.filter(event__startswith="match_run.").exists()
+    # The program may run another match at once.
+    monkeypatch.undo()
+    assert run_match(_create(coordinator, program, *cohort).pk) == "succeeded"
+
+
+def test_cancelling_a_ranking_window_tells_the_cohort_and_closes_ranking(ranking_run, cohort, coordinator):
+    (alice, *_), (carol, *_) = cohort
+
+    match_runs.match_run_cancel(run=ranking_run, actor=coordinator)
+
+    assert Notification.objects.filter(event="match.cancelled").count() == 9
+    with pytest.raises(PermissionDenied):
+        ranking_submit(run=ranking_run, actor=alice, ordered_ids=[carol.pk])
+
+
+def test_only_waiting_or_running_runs_of_ones_own_program_can_be_cancelled(
+    start_run, coordinator, other_coordinator, program, cohort
+):
+    finished = start_run()
+    with pytest.raises(ValidationError, match="Only a match that is waiting or running"):
+        match_runs.match_run_cancel(run=finished, actor=coordinator)
+
+    queued = _create(coordinator, program, *cohort)
+    with pytest.raises(PermissionDenied):
+        match_runs.match_run_cancel(run=queued, actor=other_coordinator)
+    queued.refresh_from_db()
+    assert queued.status == Status.QUEUED
+
+
+# --- Comparing two runs.
+
+
+def test_comparing_stable_and_optimal_counts_the_residents_paired_differently(start_run, coordinator):
+    stable, optimal = start_run(), start_run(algorithm="optimal")
+    a = {p.mentee_id: p for p in stable.proposals.all()}
+    b = {p.mentee_id: p for p in optimal.proposals.all()}
+
+    c = match_runs.match_run_compare(a=stable, b=optimal, actor=coordinator)
+
+    different = sorted(pk for pk in a if a[pk].mentor_id != b[pk].mentor_id)
+    assert sorted(row.mentee.pk for row in c.changed) == different
+    assert c.in_both == 6 and c.only_in_a == c.only_in_b == 0
+    assert (c.a.matched, c.b.matched) == (stable.stats["matched"], optimal.stats["matched"])
+    assert c.a.worst_score == stable.stats["worst_score"] and c.b.worst_score == optimal.stats["worst_score"]
+    assert c.b.average_score == pytest.approx(optimal.stats["total_score"] / optimal.stats["matched"], abs=1e-3)
+
+
+def test_a_different_mentor_is_counted_and_an_identical_run_has_none(start_run, coordinator, cohort):
+    (alice, *_), _mentors = cohort
+    first, again = start_run(), start_run()
+    assert match_runs.match_run_compare(a=first, b=again, actor=coordinator).changed == []
+
+    again.proposals.filter(mentee=alice).update(mentor=None, score=None)
+    c = match_runs.match_run_compare(a=first, b=again, actor=coordinator)
+    assert [(row.mentee, row.mentor_b) for row in c.changed] == [(alice, None)]
+    assert c.b.matched == c.a.matched - 1
+
+
+def test_only_finished_runs_of_one_program_are_compared(start_run, coordinator, program, cohort, other_program):
+    finished = start_run()
+    queued = _create(coordinator, program, *cohort)
+    with pytest.raises(ValidationError, match="Both runs must have finished"):
+        match_runs.match_run_compare(a=finished, b=queued, actor=coordinator)
+    with pytest.raises(ValidationError, match="two different"):
+        match_runs.match_run_compare(a=finished, b=finished, actor=coordinator)
+    elsewhere = MatchRun.objects.create(program=other_program, status=Status.SUCCEEDED)
+    with pytest.raises(PermissionDenied):
+        match_runs.match_run_compare(a=finished, b=elsewhere, actor=coordinator)
