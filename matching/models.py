@@ -543,7 +543,10 @@ class MatchProposal(models.Model):
     mentor_rank = models.PositiveSmallIntegerField(null=True, blank=True)
     # {"score": …, "components": [{"name", "label", "value", "points", "max_points", "reason"}, …]}
     explanation = models.JSONField(default=dict, blank=True)
+    # Why the engine left the mentee unmatched: for coordinators ("… paired with the resident") and,
+    # once published, for the mentee ("… paired with you"). Neither reveals anyone's ranking.
     why_not = models.TextField(blank=True)
+    why_not_for_mentee = models.TextField(blank=True)
     decision = models.CharField(max_length=20, choices=Decision.choices, default=Decision.PENDING)
     override_mentor = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     decision_note = models.TextField(blank=True, max_length=2000)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from .records import Exclusion, Exclusions, Id, MenteeRecord, MentorRecord, Vocabulary, id_key
+from .voice import MENTEE, VOICES, Voice, voice
 
 COMPONENTS = ("specialty", "goals", "interests", "career", "availability", "language", "meeting_format")
 
@@ -204,8 +205,11 @@ def explain_pair(
     exclusions: Exclusions | None = None,
     only_open: bool = False,
     require_shared_availability: bool = False,
+    audience: str = MENTEE,
 ) -> PairScore:
-    """Score one pair with a value, points and a human reason per component."""
+    """Score one pair with a value, points and a human reason per component. The reasons
+    speak to the mentee ("3 of your 4 goals"), or with ``audience="coordinator"`` about
+    them ("3 of the resident's 4 goals")."""
     return _explain(
         mentee,
         mentor,
@@ -214,10 +218,13 @@ def explain_pair(
         exclusions,
         only_open,
         require_shared_availability,
+        voice(audience),
     )
 
 
-def _explain(mentee, mentor, units: _Units, vocab: Vocabulary, exclusions, only_open, require_shared) -> PairScore:
+def _explain(
+    mentee, mentor, units: _Units, vocab: Vocabulary, exclusions, only_open, require_shared, v: Voice = VOICES[MENTEE]
+) -> PairScore:
     parts: list[tuple[str, float, int, str]] = []  # name, value, units, reason
 
     # Specialty and subspecialty.
@@ -244,9 +251,9 @@ def _explain(mentee, mentor, units: _Units, vocab: Vocabulary, exclusions, only_
         reason = f"same specialty ({spec_name})" if spec_name else "same specialty"
     elif sub:
         reason = (
-            f"works in {sub_name}, a subspecialty you're interested in"
+            f"works in {sub_name}, a subspecialty {v.you_are} interested in"
             if sub_name
-            else "works in a subspecialty you're interested in"
+            else f"works in a subspecialty {v.you_are} interested in"
         )
     elif mentee.specialty_id is None or mentor.specialty_id is None:
         reason = "specialty not given"
@@ -263,12 +270,12 @@ def _explain(mentee, mentor, units: _Units, vocab: Vocabulary, exclusions, only_
     goals = len(mentee.goal_ids)
     shared_goals = mentee.goal_ids & mentor.expertise_goal_ids
     if not goals:
-        reason = "you listed no goals"
+        reason = f"{v.you} listed no goals"
     elif not shared_goals:
-        reason = "no expertise in your goals"
+        reason = f"no expertise in {v.your} goals"
     else:
         names = _names(vocab.goals, shared_goals)
-        reason = f"{len(shared_goals)} of your {goals} goals" + (f" ({', '.join(names)})" if names else "")
+        reason = f"{len(shared_goals)} of {v.your} {goals} goals" + (f" ({', '.join(names)})" if names else "")
     parts.append(
         ("goals", len(shared_goals) / goals if goals else 0.0, len(shared_goals) * units.per_goal(goals), reason)
     )
@@ -278,7 +285,7 @@ def _explain(mentee, mentor, units: _Units, vocab: Vocabulary, exclusions, only_
     shared = mentee.interest_ids & mentor.interest_ids
     saturation = min(interests, INTEREST_SATURATION)
     if not interests:
-        reason = "you listed no interests"
+        reason = f"{v.you} listed no interests"
     elif not shared:
         reason = "no shared interests"
     else:
@@ -301,13 +308,13 @@ def _explain(mentee, mentor, units: _Units, vocab: Vocabulary, exclusions, only_
     else:
         ahead = mentor.stage_order - mentee.stage_order
         if ahead < 0:
-            reason = "earlier in training than you"
+            reason = f"earlier in training than {v.you}"
         elif ahead == 0:
-            reason = "same career stage as you"
+            reason = f"same career stage as {v.you}"
         elif ahead == 1:
-            reason = "one stage ahead of you (near-peer)"
+            reason = f"one stage ahead of {v.you} (near-peer)"
         else:
-            reason = f"{ahead} stages ahead of you"
+            reason = f"{ahead} stages ahead of {v.you}"
         parts.append(("career", career_fit(ahead), units.career(ahead), reason))
 
     # Weekly availability overlap.

@@ -399,7 +399,10 @@ def _compute(run_id: int) -> str:
         never=cohort.never,
     )
     result = engine.solve(instance, run.algorithm)
-    why = engine.why_not_unmatched(instance, result, names=cohort.names)
+    why = {
+        audience: engine.why_not_unmatched(instance, result, names=cohort.names, audience=audience)
+        for audience in ("coordinator", "mentee")
+    }
     lap("solve")
     _set(run_id, Status.RUNNING, progress=80)
 
@@ -434,9 +437,19 @@ def _proposals(run, cohort, result, why, weights) -> list[MatchProposal]:
     proposals = []
     for mentee_id, mentor_id in result.assignment.items():
         if mentor_id is None:
-            proposals.append(MatchProposal(run=run, mentee_id=mentee_id, why_not=why.get(mentee_id, "")))
+            proposals.append(
+                MatchProposal(
+                    run=run,
+                    mentee_id=mentee_id,
+                    why_not=why["coordinator"].get(mentee_id, ""),
+                    why_not_for_mentee=why["mentee"].get(mentee_id, ""),
+                )
+            )
             continue
-        pair = engine.explain_pair(mentees[mentee_id], mentors[mentor_id], weights=weights, vocabulary=vocab)
+        # Only coordinators see proposals: reasons speak about the resident, not to them.
+        pair = engine.explain_pair(
+            mentees[mentee_id], mentors[mentor_id], weights=weights, vocabulary=vocab, audience="coordinator"
+        )
         mentor_list = cohort.mentor_rankings.get(mentor_id)
         proposals.append(
             MatchProposal(
@@ -570,7 +583,8 @@ def proposal_override(*, proposal, actor, mentor, note) -> MatchProposal:
 def match_run_publish(*, run, actor) -> list[Mentorship]:
     """Start a mentorship for every accepted or overridden proposal, all or none: if one
     pair no longer fits (a spot was taken since), nothing is published and the error names
-    the pair. Then notify both people of each pair. A run is published once."""
+    the pair. Then notify both people of each pair, and each resident left without a
+    mentor (with the engine's reason, spoken to them). A run is published once."""
     run = _locked_run(run)
     _require(actor, "matching.manage_match_runs", run)
     if run.is_published:
@@ -622,6 +636,18 @@ def match_run_publish(*, run, actor) -> list[Mentorship]:
             url=url,
             title=f"You are now {m.mentee.full_name}'s {kind} mentor",
             dedup_key=f"match_run:{run.pk}:mentorship:{m.pk}:mentor",
+        )
+    directory = reverse("accounts:mentor-directory")
+    for p in run.proposals.exclude(decision__in=[Decision.ACCEPTED, Decision.OVERRIDDEN]).select_related("mentee"):
+        reason = p.why_not_for_mentee if p.mentor_id is None and p.why_not_for_mentee else ""
+        notify(
+            event="match.unmatched",
+            user=p.mentee,
+            url=directory,
+            title=f"No {kind} mentor from this match yet",
+            body=(f"Why: {reason}. " if reason else "")
+            + "Your coordinator may run a second round, and you can find a mentor and send a request yourself.",
+            dedup_key=f"match_run:{run.pk}:unmatched:{p.mentee_id}",
         )
     return started
 

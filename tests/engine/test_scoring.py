@@ -1,6 +1,7 @@
 """Scores: each component and its reason, exclusions, weights, cohort scoring and recommendations."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -90,7 +91,7 @@ def explain(mentee=None, mentor=None, **kwargs):
         ({}, {}, 1.0, "same specialty (Internal Medicine) and subspecialty (Cardiology)"),
         ({"subspecialty_interest_ids": set()}, {}, 1.0, "same specialty (Internal Medicine)"),
         ({}, {"subspecialty_id": NEPHROLOGY}, 0.7, "same specialty (Internal Medicine), another subspecialty"),
-        ({}, {"specialty_id": SURGERY}, 0.3, "works in Cardiology, a subspecialty you're interested in"),
+        ({}, {"specialty_id": SURGERY}, 0.3, "works in Cardiology, a subspecialty you are interested in"),
         ({}, {"specialty_id": SURGERY, "subspecialty_id": None}, 0.0, "different specialty"),
         ({"specialty_id": None, "subspecialty_interest_ids": set()}, {}, 0.0, "specialty not given"),
     ],
@@ -424,3 +425,35 @@ def test_cohort_scores_feed_both_solvers_and_why_not():
     assert optimal.stats.total_score >= stable.stats.total_score
     assert why_not(instance, stable, "alice", "dave", names={"dave": "Dr Dave"}) == "excluded: conflict of interest"
     assert np.isnan(cohort.matrix[0, 1])
+
+
+@pytest.mark.parametrize(
+    "mentee_changes, mentor_changes",
+    [
+        ({}, {}),
+        ({"specialty_id": SURGERY}, {}),  # a subspecialty the resident is interested in
+        ({"goal_ids": set(), "interest_ids": set()}, {}),  # listed none
+        ({"goal_ids": {WELLNESS}}, {"stage_order": PGY2}),  # no expertise in their goals; same stage
+        ({}, {"stage_order": PGY2 + 1}),  # near-peer
+        ({}, {"stage_order": PGY2 - 1}),  # earlier in training
+    ],
+)
+def test_a_coordinator_reads_the_same_breakdown_about_the_resident(mentee_changes, mentor_changes):
+    mentee, mentor = resident(**mentee_changes), attending(**mentor_changes)
+    to_them = explain_pair(mentee, mentor, vocabulary=VOCABULARY)
+    about_them = explain_pair(mentee, mentor, vocabulary=VOCABULARY, audience="coordinator")
+
+    assert about_them.score == to_them.score
+    for mine, theirs in zip(to_them.components, about_them.components, strict=True):
+        assert (theirs.name, theirs.value, theirs.points) == (mine.name, mine.value, mine.points)
+        assert not re.search(r"\b(you|your|you're)\b", theirs.reason), theirs.reason
+        if re.search(r"\b(you|your)\b", mine.reason):
+            assert "the resident" in theirs.reason, theirs.reason
+        else:
+            assert theirs.reason == mine.reason
+
+
+def test_the_coordinators_voice_for_goals():
+    pair = explain_pair(resident(), attending(), vocabulary=VOCABULARY, audience="coordinator")
+    assert component(pair, "goals").reason == "3 of the resident's 4 goals (Leadership, Research, Teaching)"
+    assert component(pair, "career").reason == "3 stages ahead of the resident"

@@ -195,3 +195,33 @@ def test_why_not_never_reveals_a_rank_position(instance):
             messages += [why_not(instance, result, mentee, mentor.id, names=names) for mentor in instance.mentors]
             for message in messages:
                 assert not ORDINALS.search(message), message
+
+
+SECOND_PERSON = re.compile(r"\b(you|your|yours|yourself|you're)\b", re.I)
+
+
+@engine_settings
+@given(instances(scores="always"))
+def test_coordinators_read_the_same_reasons_about_the_resident_not_to_them(instance):
+    for solver in (solve_stable, solve_optimal):
+        result = solver(instance)
+        for mentee in result.assignment:
+            for mentor in [None, *(m.id for m in instance.mentors)]:
+                to_them = why_not(instance, result, mentee, mentor, names=NAMES)
+                about_them = why_not(instance, result, mentee, mentor, names=NAMES, audience="coordinator")
+                assert not SECOND_PERSON.search(about_them), about_them
+                # A reason that does not address the resident reads the same to both.
+                assert (about_them == to_them) == (SECOND_PERSON.search(to_them) is None), (to_them, about_them)
+
+
+def test_the_coordinators_voice_in_each_pair_exclusion():
+    conflict = one(exclusions={("me", "x"): Exclusion.EVALUATOR})
+    assert why_not(conflict, solve_stable(conflict), "me", "x", names=NAMES, audience="coordinator") == (
+        "excluded: Dr X has an evaluator role in the resident's training"
+    )
+    paired = one(exclusions={("me", "x"): Exclusion.ALREADY_PAIRED})
+    assert why_not(paired, solve_stable(paired), "me", "x", names=NAMES, audience="coordinator") == (
+        "excluded: the resident is already paired with Dr X"
+    )
+    with pytest.raises(ValueError, match="audience must be one of mentee, coordinator"):
+        why_not(paired, solve_stable(paired), "me", audience="mentor")

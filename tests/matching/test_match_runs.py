@@ -123,7 +123,11 @@ def test_a_run_proposes_a_mentor_or_a_reason_for_every_resident(start_run, cohor
         assert p.score is not None and p.rank_obtained >= 1
         assert {c["name"] for c in p.explanation["components"]} == set(engine.COMPONENTS)
         assert all(c["reason"] for c in p.explanation["components"])
-    assert unmatched[0].why_not  # e.g. "every mentor you could be paired with filled their spots …"
+    # The review speaks about the resident; the resident is told in their own words once published.
+    assert unmatched[0].why_not.startswith("every mentor the resident could be paired with filled their spots")
+    assert unmatched[0].why_not_for_mentee.startswith("every mentor you could be paired with filled their spots")
+    goals = [c["reason"] for p in matched for c in p.explanation["components"] if c["name"] == "goals"]
+    assert goals and all(reason.startswith("1 of the resident's 1 goals") for reason in goals), goals
     assert run.stats["matched"] == 5 and run.stats["unmatched"] == 1
     assert run.stats["blocking_pairs"] == 0
     assert run.stats["mentor_load"][str(mentors[2].pk)] == {"assigned": 1, "capacity": 1}
@@ -383,6 +387,10 @@ def test_publishing_starts_the_accepted_mentorships_once(start_run, cohort, coor
     assert mentorships.filter(mentee=alice, mentor=carol).exists()
     assert Notification.objects.filter(event="match.published", user=alice).count() == 1
     assert Notification.objects.filter(event="match.published", user=carol).count() == 2
+    # Ines, left without a mentor, hears it too, with the engine's reason spoken to her.
+    (unmatched,) = Notification.objects.filter(event="match.unmatched")
+    assert unmatched.user == cohort[0][5] and unmatched.url == "/mentors/"
+    assert unmatched.body.startswith("Why: every mentor you could be paired with filled their spots")
     run.refresh_from_db()
     assert run.published_by == coordinator and run.published_at is not None
 
