@@ -280,7 +280,7 @@ def match_run_create(
 def ranking_submit(*, run, actor, ordered_ids, never_ids=()) -> list[MatchRanking]:
     """Replace ``actor``'s ranking in ``run``: ``ordered_ids`` best first (residents rank
     mentors, mentors rank residents), ``never_ids`` never to be paired. Anyone left out
-    of both is unacceptable to ``actor``; submitting nothing ranked leaves score order."""
+    of both comes after the ranked ones, in score order (``complete_rankings``)."""
     run = MatchRun.objects.select_for_update().get(pk=run.pk)  # the claim waits for this
     _require(actor, "matching.rank_in_run", run)
     ordered, never = list(ordered_ids), list(never_ids)
@@ -391,12 +391,9 @@ def _compute(run_id: int) -> str:
     lap("score")
     _set(run_id, Status.RUNNING, progress=40)
 
+    mentee_rankings, mentor_rankings = complete_rankings(cohort, scores.as_dict())
     instance = engine.build_instance(
-        scores,
-        cohort.mentors,
-        mentee_rankings=cohort.mentee_rankings,
-        mentor_rankings=cohort.mentor_rankings,
-        never=cohort.never,
+        scores, cohort.mentors, mentee_rankings=mentee_rankings, mentor_rankings=mentor_rankings, never=cohort.never
     )
     result = engine.solve(instance, run.algorithm)
     why = {
@@ -428,6 +425,25 @@ def _compute(run_id: int) -> str:
         )
         _notify_finished(run_id)
     return "succeeded"
+
+
+def complete_rankings(cohort, score_map) -> tuple[dict, dict]:
+    """Each submitted ranking, followed by the people its author left blank, best fit first:
+    on the ranking page a blank means "no preference", not "never" (that is the "never" box).
+    Authors who did not rank at all stay absent: the engine takes score order for them."""
+
+    def complete(ranked, scored):
+        listed = set(ranked)
+        return list(ranked) + sorted((x for x in scored if x not in listed), key=lambda x: (-scored[x], x))
+
+    by_mentor: dict = {}
+    for mentee_id, row in score_map.items():
+        for mentor_id, score in row.items():
+            by_mentor.setdefault(mentor_id, {})[mentee_id] = score
+    return (
+        {i: complete(ranked, score_map.get(i, {})) for i, ranked in cohort.mentee_rankings.items()},
+        {j: complete(ranked, by_mentor.get(j, {})) for j, ranked in cohort.mentor_rankings.items()},
+    )
 
 
 def _proposals(run, cohort, result, why, weights) -> list[MatchProposal]:

@@ -1,6 +1,8 @@
 """The ranking page of a match run's window: a cohort member numbers the people on the
 other side (residents rank the run's mentors; mentors rank its residents), 1 = first
-choice, blank = no preference, and may tick "never". Plain HTML form, no JavaScript.
+choice, blank = no preference, and may tick "never". A plain HTML form that works
+without JavaScript; static/js/rankings.js only adds drag and "Move up/down" ordering,
+which writes the same numbers into the same inputs.
 
 The ranking is confidential to its author; saving goes through ``ranking_submit``.
 """

@@ -267,6 +267,34 @@ def test_a_resident_gets_the_mentor_they_ranked_first_when_the_mentor_accepts_th
     assert run.stats["blocking_pairs"] == 0
 
 
+def test_a_blank_means_no_preference_not_never(ranking_run, cohort):
+    (alice, *_, ines), (carol, _dave, erin) = cohort
+    # Alice numbers only Erin; Erin's one spot goes to Ines, whom she ranks first.
+    ranking_submit(run=ranking_run, actor=alice, ordered_ids=[erin.pk])
+    ranking_submit(run=ranking_run, actor=erin, ordered_ids=[ines.pk, alice.pk])
+
+    run = _close_window_and_run(ranking_run)
+
+    # Alice left the others blank, so she falls through to her best fit among them (research: Carol).
+    proposal = run.proposals.get(mentee=alice)
+    assert proposal.mentor_id == carol.pk and proposal.rank_obtained == 2
+    assert proposal.mentor_rank is None  # Carol did not rank anyone
+    assert run.proposals.get(mentee=ines).mentor_id == erin.pk
+    assert run.stats["blocking_pairs"] == 0
+
+
+def test_completed_rankings_put_the_blanks_after_the_ranked_in_fit_order():
+    from types import SimpleNamespace
+
+    cohort = SimpleNamespace(mentee_rankings={1: [12]}, mentor_rankings={12: [2]})
+    scores = {1: {11: 50.0, 12: 10.0, 13: 70.0}, 2: {12: 30.0}, 3: {12: 90.0}}
+
+    mentees, mentors = match_runs.complete_rankings(cohort, scores)
+
+    assert mentees == {1: [12, 13, 11]}
+    assert mentors == {12: [2, 3, 1]}
+
+
 def test_never_keeps_a_pair_apart_whichever_side_says_it(ranking_run, cohort):
     (alice, bob, *_), (carol, _dave, _erin) = cohort
     ranking_submit(run=ranking_run, actor=alice, ordered_ids=[], never_ids=[carol.pk])

@@ -40,6 +40,18 @@ def test_a_resident_sees_the_mentors_with_labels_deadline_and_confidentiality(cl
     assert local.strftime("%Y") in html and ("PST" in html or "PDT" in html)
 
 
+def test_drag_ordering_loads_from_our_own_static_files_and_only_here(client_for, run, resident):
+    html = client_for(resident).get(_url(run)).content.decode()
+    head = html.split("<body")[0]
+    assert '<script src="/static/vendor/sortable.min.js" defer></script>' in head
+    assert '<script src="/static/js/rankings.js" defer></script>' in head
+    # Content-Security-Policy: no inline scripts or styles.
+    assert "<script>" not in html and "style=" not in html and "<style" not in html
+    # Without JavaScript the drag help stays hidden and the form stays numbers and boxes.
+    assert '<p id="rank-drag-help" hidden' in html
+    assert "sortable" not in client_for(resident).get(reverse("accounts:dashboard")).content.decode()
+
+
 def test_a_resident_submits_an_order_and_a_never(client_for, run, resident, attending, other_attending):
     response = client_for(resident).post(
         _url(run), {f"rank_{other_attending.pk}": "1", f"never_{attending.pk}": "on", f"rank_{attending.pk}": ""}
