@@ -190,6 +190,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets share the field name "role" (a program membership's, an evaluator's).
+    "ENUM_NAME_OVERRIDES": {
+        "MembershipRoleEnum": "accounts.models.Membership.Role",
+        "EvaluatorRoleEnum": "matching.models.EvaluatorRole.Role",
+    },
 }
 
 # --- Security. Strict values apply whenever DEBUG is off.

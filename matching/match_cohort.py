@@ -12,6 +12,7 @@ from accounts.models import AvailabilityWindow, MenteeProfile
 from accounts.selectors import mentor_directory
 
 from . import engine
+from .conflicts import exclusion_sets
 from .models import MatchRanking, Mentorship
 from .recommendations import mentee_record, mentor_record
 
@@ -78,7 +79,7 @@ def load_cohort(run) -> Cohort:
     return Cohort(
         mentees=mentees,
         mentors=mentors,
-        exclusions=engine.Exclusions(already_paired=already_paired),
+        exclusions=engine.Exclusions(already_paired=already_paired, **exclusion_sets(mentee_ids, mentor_ids)),
         mentee_rankings=mentee_rankings,
         mentor_rankings=mentor_rankings,
         never=never,

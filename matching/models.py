@@ -603,3 +603,76 @@ class MatchRanking(models.Model):
 
     def __str__(self):
         return f"Ranking by {self.author} in run {self.run_id}"
+
+
+# --- Conflicts of interest.
+
+
+class EvaluatorRole(models.Model):
+    """A faculty member who evaluates the program's residents. Power differential is a known
+    failure of residency mentoring: the engine and the request flow keep evaluators away from
+    their program's residents, unless a coordinator grants a ``PairingException`` for a pair."""
+
+    class Role(models.TextChoices):
+        PROGRAM_DIRECTOR = "program_director", "Program director"
+        ASSOCIATE_PD = "associate_pd", "Associate program director"
+        CCC_MEMBER = "ccc_member", "Clinical competency committee member"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="evaluator_roles")
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="evaluator_roles")
+    role = models.CharField(max_length=30, choices=Role.choices)
+    created_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["program", "user_id", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "user", "role"], name="evaluator_role_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.get_role_display()} · {self.program}"
+
+
+class ConflictOfInterest(models.Model):
+    """A (mentee, mentor) pair of a program that must never be paired, and why. The reason is
+    for coordinators only; the two people are told only that the pairing is not available."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="conflicts")
+    mentee = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    mentor = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    reason = models.TextField(max_length=1000)
+    created_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "conflicts of interest"
+        constraints = [
+            models.UniqueConstraint(fields=["program", "mentee", "mentor"], name="conflict_once_per_pair"),
+            models.CheckConstraint(condition=~Q(mentee=F("mentor")), name="conflict_not_self"),
+        ]
+
+    def __str__(self):
+        return f"Do not pair {self.mentee} with {self.mentor} ({self.program})"
+
+
+class PairingException(models.Model):
+    """A coordinator's explicit, logged permission for an evaluator of the program to mentor
+    one of its residents anyway."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="pairing_exceptions")
+    mentee = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    mentor = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    reason = models.TextField(max_length=1000)
+    created_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "mentee", "mentor"], name="pairing_exception_once_per_pair"),
+        ]
+
+    def __str__(self):
+        return f"{self.mentor} may mentor {self.mentee} ({self.program})"

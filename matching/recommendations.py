@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import Goal, Interest, Language, MeetingFormat, Membership, Specialty
 
 from . import engine
+from .conflicts import exclusion_sets
 from .models import Mentorship
 
 
@@ -111,13 +112,25 @@ def vocabulary() -> engine.Vocabulary:
     return cache.get_or_set(VOCABULARY_CACHE_KEY, load, timeout=300)
 
 
-def scores_for(mentee: engine.MenteeRecord, mentors: list[engine.MentorRecord], *, require_shared_availability=False):
+def scores_for(
+    mentee: engine.MenteeRecord, mentors: list[engine.MentorRecord], *, require_shared_availability=False, exclusions=None
+):
     """{mentor user id: score 0–100} for one mentee, computed for all mentors at once.
-    With ``require_shared_availability``, mentors with no weekly time in common get none."""
+    With ``require_shared_availability``, mentors with no weekly time in common get none;
+    mentors in a conflict of interest with the mentee get none (``exclusions``, computed
+    when not given)."""
     if not mentors:
         return {}
-    cohort = engine.score_cohort([mentee], mentors, require_shared_availability=require_shared_availability)
+    cohort = engine.score_cohort(
+        [mentee], mentors, exclusions=exclusions or exclusions_for(mentee, mentors),
+        require_shared_availability=require_shared_availability,
+    )
     return cohort.as_dict().get(mentee.id, {})
+
+
+def exclusions_for(mentee: engine.MenteeRecord, mentors: list[engine.MentorRecord]) -> engine.Exclusions:
+    """The conflicts of interest and evaluator roles between one mentee and these mentors."""
+    return engine.Exclusions(**exclusion_sets([mentee.id], [m.id for m in mentors]))
 
 
 def explain(mentee_profile, mentor_profile) -> engine.PairScore:
@@ -127,9 +140,11 @@ def explain(mentee_profile, mentor_profile) -> engine.PairScore:
     )
 
 
-def recommendations_for(mentee: engine.MenteeRecord, mentors: list[engine.MentorRecord], *, n: int = 5):
-    """The best ``n`` mentors with an open spot, each with its reasons."""
-    return engine.recommend(mentee, mentors, n=n, vocabulary=vocabulary())
+def recommendations_for(mentee: engine.MenteeRecord, mentors: list[engine.MentorRecord], *, n: int = 5, exclusions=None):
+    """The best ``n`` mentors with an open spot and no conflict of interest, each with its reasons."""
+    return engine.recommend(
+        mentee, mentors, n=n, vocabulary=vocabulary(), exclusions=exclusions or exclusions_for(mentee, mentors)
+    )
 
 
 COMPONENT_LABELS = {

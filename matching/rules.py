@@ -7,7 +7,7 @@ introductions) are checked through it with ``mentorship_of``.
 import rules
 
 from accounts.models import Membership
-from accounts.rules import is_resident
+from accounts.rules import coordinates_program, is_resident
 
 
 def mentorship_of(obj):
@@ -87,3 +87,6 @@ def ranking_window_open(user, run):
 
 rules.add_perm("matching.manage_match_runs", coordinates_its_program)  # create, review, override, publish
 rules.add_perm("matching.rank_in_run", ranking_window_open & is_in_run_cohort)
+
+# Conflicts of interest: evaluator roles, do-not-pair entries, exceptions (``obj`` is the program).
+rules.add_perm("matching.manage_conflicts", coordinates_program)

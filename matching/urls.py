@@ -1,9 +1,10 @@
 """Pages of the matching app: each area's view module lists its own routes."""
 
-from .views import match_runs, meetings, mentorships, notifications, rankings, requests
+from .views import conflicts, match_runs, meetings, mentorships, notifications, rankings, requests
 
 app_name = "matching"
 
 urlpatterns = requests.urlpatterns + mentorships.urlpatterns + meetings.urlpatterns + notifications.urlpatterns
 urlpatterns += match_runs.urlpatterns
 urlpatterns += rankings.urlpatterns
+urlpatterns += conflicts.urlpatterns

@@ -28,7 +28,8 @@ def mentor_directory(request):
         listed = list(listed)
         me = recommendations.mentee_record(mentee)
         records = [recommendations.mentor_record(p) for p in listed]
-        scores = recommendations.scores_for(me, records, require_shared_availability=shared_time)
+        blocked = recommendations.exclusions_for(me, records)  # conflicts of interest, once for both
+        scores = recommendations.scores_for(me, records, require_shared_availability=shared_time, exclusions=blocked)
         for profile in listed:
             profile.match_score = scores.get(profile.user_id)
         if sort == "score":
@@ -36,7 +37,7 @@ def mentor_directory(request):
         if not filtered and request.GET.get("page", "1") == "1":
             # Unfiltered, the list is the whole directory: recommend from it.
             by_user = {p.user_id: p for p in listed}
-            recommended = [(by_user[r.mentor_id], r) for r in recommendations.recommendations_for(me, records, n=3)]
+            recommended = [(by_user[r.mentor_id], r) for r in recommendations.recommendations_for(me, records, n=3, exclusions=blocked)]
         if shared_time:
             listed = [p for p in listed if p.match_score is not None]
 

@@ -1,6 +1,6 @@
 """The matching app's API routes under /api/v1/: each area lists its own."""
 
-from . import match_runs, meetings, mentorships, notifications, recommendations, requests
+from . import conflicts, match_runs, meetings, mentorships, notifications, recommendations, requests
 
 urlpatterns = (
     requests.urlpatterns
@@ -9,4 +9,5 @@ urlpatterns = (
     + notifications.urlpatterns
     + recommendations.urlpatterns
     + match_runs.urlpatterns
+    + conflicts.urlpatterns
 )

@@ -5,6 +5,7 @@ from django.utils import timezone
 from accounts.models import MentorProfile
 
 from ..audit import audit_log
+from ..conflicts import block_message, pairing_block
 from ..models import Agreement, Meeting, Mentorship
 from ..notifications import notify
 
@@ -26,11 +27,15 @@ def _lock_mentor_profile(mentor) -> MentorProfile:
 def mentorship_create(*, mentee, mentor, program, kind, source, actor, check_accepting=False) -> Mentorship:
     """Start a mentorship within the mentor's capacity.
 
-    Raises ValidationError when the mentor is full, or the pair (or the mentee's
-    mentorship of this kind) is already active.
+    Raises ValidationError when the mentor is full, the pair has a conflict of interest
+    (``matching.conflicts``), or the pair (or the mentee's mentorship of this kind) is
+    already active.
     """
     if mentee.pk == mentor.pk:
         raise ValidationError("Nobody can mentor themselves.")
+    block = pairing_block(mentee, mentor)
+    if block:
+        raise ValidationError(block_message(block, mentee, mentor))
     profile = _lock_mentor_profile(mentor)
     if check_accepting and not profile.accepting_mentees:
         raise ValidationError(f"{mentor.full_name} is not accepting new mentees.")

@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts.models import Membership, MentorProfile, User
 
 from ..audit import audit_log
+from ..conflicts import block_message, pairing_block
 from ..models import Kind, Mentorship, MentorshipRequest
 from ..notifications import notify
 from .mentorships import active_mentee_count, mentorship_create
@@ -60,6 +61,9 @@ def request_create(*, mentee, mentor, kind: str, message: str) -> MentorshipRequ
         raise ValidationError(
             f"You have {limit} pending requests, the most at once. Withdraw one or wait for an answer."
         )
+    block = pairing_block(mentee, mentor)
+    if block:
+        raise ValidationError(block_message(block, mentee, mentor))
     active = Mentorship.objects.filter(mentee=mentee, status=Mentorship.Status.ACTIVE)
     if active.filter(mentor=mentor).exists():
         raise ValidationError(f"{mentor.full_name} is already your mentor.")
@@ -199,6 +203,29 @@ def requests_close_for_mentor(*, mentor, actor) -> int:
             dedup_key=f"request:{request.pk}:closed",
         )
         closed += 1
+    return closed
+
+
+def requests_close_blocked(*, pairs, actor) -> int:
+    """Close the pending requests between pairs that may no longer be paired (a conflict of
+    interest or an evaluator role was just recorded). The resident is told only that the
+    pairing is not available. Call inside the transaction that recorded the block."""
+    closed = 0
+    pending = MentorshipRequest.objects.select_for_update().filter(status=Status.PENDING).select_related("mentor")
+    for mentee_id, mentor_id in pairs:
+        for request in pending.filter(mentee_id=mentee_id, mentor_id=mentor_id):
+            _resolve(
+                request, actor=actor, status=Status.CLOSED, action="request.close",
+                note="This pairing is not available. Your coordinator can tell you more.",
+            )
+            notify(
+                event="request.closed", user=request.mentee, url=request.get_absolute_url(),
+                title=f"Your request to {request.mentor.full_name} was closed",
+                body="This pairing is not available; it no longer counts against your pending requests. "
+                "Other mentors are waiting in the directory.",
+                dedup_key=f"request:{request.pk}:closed",
+            )
+            closed += 1
     return closed
 
 

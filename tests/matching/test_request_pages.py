@@ -460,9 +460,9 @@ class TestMentorCard:
         # their open spots counted in the same query and 5 prefetches (expertise, interests,
         # languages, meeting formats, availability) — all of them, as the resident's match score
         # sorts them — the resident's own record for the engine (mentee profile, program, 6 of
-        # its vocabularies and windows: 8), and the session save (3). Vocabulary names for the
-        # reasons are cached.
-        with django_assert_max_num_queries(28):
+        # its vocabularies and windows: 8), conflicts of interest (evaluator roles and do-not-pair
+        # entries: 2), and the session save (3). Vocabulary names for the reasons are cached.
+        with django_assert_max_num_queries(30):
             many = _count_queries(client, reverse("accounts:mentor-directory"))
         assert many == few
 

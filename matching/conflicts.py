@@ -1,0 +1,75 @@
+"""Conflicts of interest: the one place that says which pairs must not become mentorships.
+
+Two sources, both recorded by coordinators (``matching.services.conflicts``):
+
+- a do-not-pair entry (``ConflictOfInterest``) keeps one mentee and one mentor apart;
+- an evaluator role (``EvaluatorRole``: program director, associate PD, CCC member) keeps the
+  evaluator away from every resident of that program, unless a coordinator granted a
+  ``PairingException`` for the pair.
+
+The match engine (``match_cohort``), recommendations and the directory, requests and every
+mentorship start (``mentorship_create``) ask here.
+"""
+
+from collections.abc import Iterable
+
+from accounts.models import Membership
+
+from .models import ConflictOfInterest, EvaluatorRole, PairingException
+
+CONFLICT = "conflict"
+EVALUATOR = "evaluator"
+
+
+def blocked_pairs(mentee_ids: Iterable[int], mentor_ids: Iterable[int]) -> dict[tuple[int, int], str]:
+    """{(mentee id, mentor id): CONFLICT or EVALUATOR} among the given people. Four queries,
+    whatever their number."""
+    mentee_ids, mentor_ids = set(mentee_ids), set(mentor_ids)
+    if not mentee_ids or not mentor_ids:
+        return {}
+    blocked: dict[tuple[int, int], str] = {}
+    roles = set(EvaluatorRole.objects.filter(user_id__in=mentor_ids).values_list("user_id", "program_id"))
+    if roles:
+        residents: dict[int, set[int]] = {}
+        for user_id, program_id in Membership.objects.filter(
+            role=Membership.Role.RESIDENT, user_id__in=mentee_ids, program_id__in={p for _, p in roles}
+        ).values_list("user_id", "program_id"):
+            residents.setdefault(program_id, set()).add(user_id)
+        allowed = set(
+            PairingException.objects.filter(mentee_id__in=mentee_ids, mentor_id__in=mentor_ids).values_list(
+                "mentee_id", "mentor_id"
+            )
+        )
+        for mentor_id, program_id in roles:
+            for mentee_id in residents.get(program_id, ()):
+                if mentee_id != mentor_id and (mentee_id, mentor_id) not in allowed:
+                    blocked[mentee_id, mentor_id] = EVALUATOR
+    for pair in ConflictOfInterest.objects.filter(mentee_id__in=mentee_ids, mentor_id__in=mentor_ids).values_list(
+        "mentee_id", "mentor_id"
+    ):
+        blocked[pair] = CONFLICT  # a do-not-pair entry stands even where an exception was granted
+    return blocked
+
+
+def pairing_block(mentee, mentor) -> str | None:
+    """CONFLICT, EVALUATOR or None for one pair."""
+    return blocked_pairs([mentee.pk], [mentor.pk]).get((mentee.pk, mentor.pk))
+
+
+def block_message(block: str, mentee, mentor) -> str:
+    """What the two people (and the page) are told; a conflict's reason stays with coordinators."""
+    if block == EVALUATOR:
+        return (
+            f"{mentor.full_name} evaluates residents of {mentee.first_name or 'this resident'}'s program, so they "
+            "cannot be paired unless a coordinator allows it."
+        )
+    return f"{mentee.full_name} and {mentor.full_name} cannot be paired: a conflict of interest is on record."
+
+
+def exclusion_sets(mentee_ids, mentor_ids) -> dict[str, set]:
+    """``{"conflicts": …, "evaluators": …}`` as the engine's ``Exclusions`` takes them."""
+    blocked = blocked_pairs(mentee_ids, mentor_ids)
+    return {
+        "conflicts": {pair for pair, why in blocked.items() if why == CONFLICT},
+        "evaluators": {pair for pair, why in blocked.items() if why == EVALUATOR},
+    }

@@ -1,0 +1,166 @@
+"""A program's conflicts of interest, for its coordinators: evaluator roles, do-not-pair
+entries and the exceptions that let an evaluator mentor one resident. Every change goes
+through ``matching.services.conflicts`` and lands in the audit trail with its reason."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from accounts.forms import add_service_errors
+from accounts.models import Membership, Program, User
+
+from ..models import ConflictOfInterest, EvaluatorRole, PairingException
+from ..services import conflicts as services
+
+
+class EvaluatorRoleForm(forms.Form):
+    user = forms.TypedChoiceField(label="Faculty member", coerce=int)
+    role = forms.ChoiceField(label="Role", choices=EvaluatorRole.Role.choices)
+
+    def __init__(self, *args, faculty, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].choices = [("", "Choose a faculty member")] + [(u.pk, u.full_name) for u in faculty]
+
+
+class PairForm(forms.Form):
+    """A resident, a mentor and the reason: for a do-not-pair entry or an exception."""
+
+    mentee = forms.TypedChoiceField(label="Resident", coerce=int)
+    mentor = forms.TypedChoiceField(label="Mentor", coerce=int)
+    reason = forms.CharField(
+        label="Reason (seen by coordinators only)", max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Give the reason; it stays with the program's coordinators."},
+    )
+
+    def __init__(self, *args, residents, mentors, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["mentee"].choices = [("", "Choose a resident")] + [(u.pk, u.full_name) for u in residents]
+        self.fields["mentor"].choices = [("", "Choose a mentor")] + [(u.pk, u.full_name) for u in mentors]
+
+
+def _program(request, slug) -> Program:
+    program = get_object_or_404(Program, slug=slug)
+    if not request.user.has_perm("matching.manage_conflicts", program):
+        raise Http404
+    return program
+
+
+def _forms(program, data=None, which=None):
+    residents, mentors = services.people_for_conflicts(program)
+    faculty_ids = set(
+        Membership.objects.filter(program=program, role=Membership.Role.FACULTY).values_list("user_id", flat=True)
+    )
+    evaluator_ids = set(EvaluatorRole.objects.filter(program=program).values_list("user_id", flat=True))
+    faculty = [u for u in mentors if u.pk in faculty_ids]
+    evaluators = [u for u in mentors if u.pk in evaluator_ids]
+    return {
+        "role_form": EvaluatorRoleForm(data if which == "role" else None, faculty=faculty, prefix="role"),
+        "conflict_form": PairForm(data if which == "conflict" else None, residents=residents, mentors=mentors, prefix="coi"),
+        "exception_form": PairForm(
+            data if which == "exception" else None, residents=residents, mentors=evaluators, prefix="exc"
+        ),
+    }
+
+
+def _render(request, program, forms_, status=200):
+    context = {
+        "program": program,
+        "roles": EvaluatorRole.objects.filter(program=program).select_related("user").order_by("user__last_name", "role"),
+        "conflicts": ConflictOfInterest.objects.filter(program=program).select_related("mentee", "mentor", "created_by"),
+        "exceptions": PairingException.objects.filter(program=program).select_related("mentee", "mentor", "created_by"),
+        **forms_,
+    }
+    return render(request, "matching/conflicts/page.html", context, status=status)
+
+
+def _warn_active(request, active):
+    for m in active:
+        messages.warning(
+            request,
+            f"{m.mentee.full_name} and {m.mentor.full_name} still have an active mentorship: end it or reassign the "
+            "resident if they should no longer work together.",
+        )
+
+
+FORM_OF = {"role": "role_form", "conflict": "conflict_form", "exception": "exception_form"}
+
+
+@login_required
+def conflicts_page(request, slug):
+    program = _program(request, slug)
+    return _render(request, program, _forms(program))
+
+
+@require_POST
+@login_required
+def conflicts_add(request, slug, which):
+    program = _program(request, slug)
+    if which not in FORM_OF:
+        raise Http404
+    forms_ = _forms(program, request.POST, which)
+    form = forms_[FORM_OF[which]]
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if which == "role":
+                user = User.objects.get(pk=data["user"])
+                entry, active = services.evaluator_role_add(program=program, actor=request.user, user=user, role=data["role"])
+                messages.success(request, f"{user.full_name} is recorded as {entry.get_role_display().lower()}.")
+            else:
+                mentee, mentor = User.objects.get(pk=data["mentee"]), User.objects.get(pk=data["mentor"])
+                if which == "conflict":
+                    _, active = services.conflict_add(
+                        program=program, actor=request.user, mentee=mentee, mentor=mentor, reason=data["reason"]
+                    )
+                    messages.success(request, f"{mentee.full_name} and {mentor.full_name} will not be paired.")
+                else:
+                    services.exception_grant(
+                        program=program, actor=request.user, mentee=mentee, mentor=mentor, reason=data["reason"]
+                    )
+                    active = []
+                    messages.success(request, f"{mentor.full_name} may mentor {mentee.full_name}.")
+        except PermissionDenied:
+            raise Http404 from None
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            _warn_active(request, active)
+            return redirect("matching:conflicts", slug=program.slug)
+    return _render(request, program, forms_, status=400)
+
+
+@require_POST
+@login_required
+def conflicts_remove(request, slug, which, pk):
+    program = _program(request, slug)
+    model = {"role": EvaluatorRole, "conflict": ConflictOfInterest, "exception": PairingException}.get(which)
+    if model is None:
+        raise Http404
+    entry = get_object_or_404(model, pk=pk, program=program)
+    reason = request.POST.get("reason", "")[:1000]
+    try:
+        if which == "role":
+            services.evaluator_role_remove(entry=entry, actor=request.user, reason=reason)
+        elif which == "conflict":
+            services.conflict_remove(entry=entry, actor=request.user, reason=reason)
+        else:
+            _warn_active(request, services.exception_revoke(entry=entry, actor=request.user, reason=reason))
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Removed. The audit trail keeps the entry and your reason.")
+    return redirect("matching:conflicts", slug=program.slug)
+
+
+urlpatterns = [
+    path("programs/<slug:slug>/conflicts/", conflicts_page, name="conflicts"),
+    path("programs/<slug:slug>/conflicts/<str:which>/add/", conflicts_add, name="conflicts-add"),
+    path("programs/<slug:slug>/conflicts/<str:which>/<int:pk>/remove/", conflicts_remove, name="conflicts-remove"),
+]
