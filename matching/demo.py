@@ -48,12 +48,13 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.demo import DEMO_DOMAIN, WELLNESS, DemoDataError, Person, demo_cast
-from accounts.models import Membership, User
+from accounts.models import Membership, Program, User
 
 from .audit import audit_log
 from .models import (
     ActionItem,
     CheckIn,
+    EvaluatorRole,
     Kind,
     Meeting,
     MeetingSlot,
@@ -63,6 +64,7 @@ from .models import (
     Resource,
 )
 from .scheduling import suggest_slots
+from .services.conflicts import evaluator_role_add, exception_grant
 from .services.meetings import meeting_confirm, meeting_mark_held, meeting_propose, meeting_update_notes
 from .services.mentorships import mentorship_create, mentorship_end, mentorship_leave_thank_you
 from .services.plan import action_item_create, action_item_update, agreement_update, checkin_submit, resource_share
@@ -83,6 +85,7 @@ MORALES = "ana-lucia.morales@demo.mentormatch.org"
 FISCHER = "hannah.fischer@demo.mentormatch.org"
 JOHNSON = "marcus.johnson@demo.mentormatch.org"
 REYES = "jonathan.reyes@demo.mentormatch.org"
+MITCHELL = "karen.mitchell@demo.mentormatch.org"  # the IM program director
 
 CARDIOLOGY = "internal-medicine-cardiovascular-disease"
 SUBSPECIALTY = {
@@ -618,6 +621,31 @@ STORIES = [
 ]
 
 
+def _seed_conflicts(stories) -> None:
+    """Karen Mitchell directs the IM program, so the engine keeps her from its residents. Grace
+    Thompson joined its competency committee after she began mentoring her resident, who chose to
+    keep her: an explicit exception. Recorded once, after the stories (they start mentorships)."""
+    coordinator = stories.users[COORDINATOR]
+    im = Program.objects.get(slug="im")
+    if EvaluatorRole.objects.filter(program=im).exists():
+        return
+    with stories.dated(stories.ago(days=30)):
+        for email, role in ((MITCHELL, EvaluatorRole.Role.PROGRAM_DIRECTOR), (THOMPSON, EvaluatorRole.Role.CCC_MEMBER)):
+            evaluator = User.objects.filter(email=email).first()
+            if evaluator is not None:
+                entry, _ = evaluator_role_add(program=im, actor=coordinator, user=evaluator, role=role)
+                _set(entry, created_at=stories.ago(days=30))
+    thompson_mentee = stories.who("thompson_mentee")
+    if Mentorship.objects.filter(mentee=thompson_mentee, mentor__email=THOMPSON).exists():
+        with stories.dated(stories.ago(days=29)):
+            entry = exception_grant(
+                program=im, actor=coordinator, mentee=thompson_mentee, mentor=stories.users[THOMPSON],
+                reason="Paired before Dr Thompson joined the CCC; the resident asked to keep her. "
+                "She recuses herself from this resident's reviews.",
+            )
+        _set(entry, created_at=stories.ago(days=29))
+
+
 @dataclass
 class LifecycleResult:
     created: Counter
@@ -636,6 +664,7 @@ COUNTED = [
     ("action items", ActionItem),
     ("resources", Resource),
     ("check-ins", CheckIn),
+    ("evaluator roles", EvaluatorRole),
 ]
 
 
@@ -706,6 +735,8 @@ def _seed_lifecycle(now: datetime) -> LifecycleResult:
             # Someone changed the demo by hand (a full mentor, a new mentorship); leave this story out.
             reason = "; ".join(getattr(error, "messages", None) or [str(error) or type(error).__name__])
             stories.skipped.append(f"{mentee.full_name} and {mentor.full_name} ({reason})")
+
+    _seed_conflicts(stories)
 
     # In the app, not in anyone's inbox: see the module docstring.
     Notification.objects.filter(pk__gte=first_new_notification, emailed_at__isnull=True).update(emailed_at=stories.now)

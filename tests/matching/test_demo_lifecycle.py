@@ -242,3 +242,23 @@ class TestSeeding:
         request = RequestFactory().post("/accounts/login/")  # django-axes wants the request
         for login in DEMO_LOGINS:
             assert authenticate(request, username=login.email, password=DEMO_PASSWORD) == user(login.email)
+
+
+def test_the_demo_program_director_is_kept_from_its_residents_and_one_exception_is_on_record(demo):
+    from matching import recommendations
+    from matching.conflicts import EVALUATOR, blocked_pairs
+    from matching.models import EvaluatorRole, PairingException
+
+    director = user("karen.mitchell@demo.mentormatch.org")
+    assert EvaluatorRole.objects.get(user=director).role == EvaluatorRole.Role.PROGRAM_DIRECTOR
+    resident = user(RESIDENT)
+    assert blocked_pairs([resident.pk], [director.pk]) == {(resident.pk, director.pk): EVALUATOR}
+
+    # Dr Thompson sits on the CCC, and keeps the mentee she had by an explicit exception.
+    (exception,) = PairingException.objects.select_related("mentee", "mentor")
+    assert active(mentee=exception.mentee, mentor=exception.mentor).exists()
+    assert blocked_pairs([exception.mentee.pk], [exception.mentor.pk]) == {}
+    me = recommendations.mentee_record(resident.mentee_profile)
+    mentors = [recommendations.mentor_record(p) for p in MentorProfile.objects.filter(user__email__in=[
+        "karen.mitchell@demo.mentormatch.org", "grace.thompson@demo.mentormatch.org"])]
+    assert recommendations.scores_for(me, mentors) == {}  # both evaluate the demo resident's program
