@@ -63,12 +63,18 @@ def page(browser, live_server, request):
             route.abort()
 
     page.route("**/*", guard)
-    errors = []
+    errors, refused = [], []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # The Content-Security-Policy reports what it refused on the console: any refusal is a bug.
+    page.on(
+        "console",
+        lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     yield page
     context.close()
     assert blocked == [], f"pages tried to load from other hosts: {blocked}"
     assert errors == [], f"JavaScript errors: {errors}"
+    assert refused == [], f"the Content-Security-Policy refused: {refused}"
 
 
 @pytest.fixture

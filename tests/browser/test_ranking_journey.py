@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from matching.services.match_runs import match_run_create, ranking_submit, rankings_for
 from tests.factories import PASSWORD, MembershipFactory, MentorProfileFactory, UserFactory
@@ -73,8 +74,7 @@ def test_a_resident_drags_and_moves_mentors_into_order(page, shot, run, resident
 
     # Drag Frank (not ranked) by the handle to the top.
     _drag(page, _row(page, frank).locator(".rank-handle"), _row(page, carol))
-    page.wait_for_function("document.querySelector('[data-rank-status]').textContent.length > 0")
-    assert status.inner_text() == f"{frank.full_name} moved to position 1 of 3."
+    expect(status).to_have_text(f"{frank.full_name} moved to position 1 of 3.")
     assert names.all_inner_texts()[:3] == [frank.full_name, carol.full_name, dave.full_name]
     assert _numbers(page, [frank, carol, dave, erin, grace]) == ["1", "2", "3", "", ""]
 
