@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 
 # Directory cards show "active 3 days ago"; minute precision is not needed, and
 # writing on every request would cost an UPDATE per page view.
@@ -20,3 +21,19 @@ class LastSeenMiddleware:
                 get_user_model().objects.filter(pk=user.pk).update(last_seen=now)
                 user.last_seen = now
         return self.get_response(request)
+
+
+class NoStoreForSignedInMiddleware:
+    """Pages and API answers for a signed-in person carry their personal data: no shared or
+    browser cache may keep them (``Cache-Control: no-store, private``). A view that set its
+    own Cache-Control keeps it; static files never reach here (WhiteNoise answers first)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+            patch_cache_control(response, no_store=True, private=True)
+        return response

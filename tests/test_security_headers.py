@@ -60,3 +60,13 @@ def test_no_template_has_inline_script_or_style():
         for match in re.finditer(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>|<style\b|\sstyle=\"", text):
             offenders.append(f"{path.relative_to(root)}: {match.group(0)}")
     assert offenders == []
+
+
+def test_pages_and_api_answers_for_a_signed_in_person_are_not_stored(client_for, resident):
+    client = client_for(resident)
+    for url in (reverse("accounts:dashboard"), "/api/v1/me/recommendations/", reverse("matching:notifications")):
+        response = client.get(url)
+        assert response.status_code in (200, 404), url
+        directives = {d.strip() for d in response["Cache-Control"].split(",")}
+        assert {"no-store", "private"} <= directives, (url, response["Cache-Control"])
+
