@@ -625,6 +625,17 @@ def _apply(*, roster_import: RosterImport, actor: User) -> RosterApplyResult:
     roster_import.save(
         update_fields=["status", "applied_at", "row_count", "created_count", "updated_count", "unchanged_count"]
     )
+    from matching.audit import audit_log
+
+    # Counts only: the people themselves are on the roster, and in the file kept with the import.
+    audit_log(
+        actor=actor, action="roster.import", obj=roster_import, program=program,
+        after={
+            "file": roster_import.filename, "rows": roster_import.row_count, "people": len(people),
+            "created": roster_import.created_count, "updated": roster_import.updated_count,
+            "unchanged": roster_import.unchanged_count, "invited": invited,
+        },
+    )
     logger.info(
         "Roster import %s into %s by user %s: %s created, %s updated, %s unchanged, %s invited",
         roster_import.pk, program.slug, actor.pk, roster_import.created_count, roster_import.updated_count,
@@ -657,11 +668,20 @@ def _apply_profiles(preview: RosterPreview, users: dict[str, User]) -> None:
             model.objects.bulk_update(list(updates[model]), fields, batch_size=500)
 
 
+@transaction.atomic
 def roster_member_reinvite(*, membership: Membership, actor: User) -> bool:
     """Send a roster member a fresh invitation link. False if they have already set a password."""
     if not actor.has_perm("accounts.manage_roster", membership.program):
         raise PermissionDenied
-    return user_invite(user=membership.user, invited_by=actor)
+    invited = user_invite(user=membership.user, invited_by=actor)
+    if invited:
+        from matching.audit import audit_log
+
+        audit_log(
+            actor=actor, action="roster.invite", obj=membership, program=membership.program,
+            after={"user": membership.user_id},
+        )
+    return invited
 
 
 # --- Export.

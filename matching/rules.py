@@ -90,3 +90,13 @@ rules.add_perm("matching.rank_in_run", ranking_window_open & is_in_run_cohort)
 
 # Conflicts of interest: evaluator roles, do-not-pair entries, exceptions (``obj`` is the program).
 rules.add_perm("matching.manage_conflicts", coordinates_program)
+
+# Program health: the figures, the check-in averages and their comments (``obj`` is the program).
+rules.add_perm("matching.view_program_health", coordinates_program)
+
+# Pairings: list and export them, pair a resident directly, end, reassign (``obj`` is the program).
+rules.add_perm("matching.manage_pairings", coordinates_program)
+
+# The audit trail (``obj`` is the program) and nudging a pair to meet (``obj`` is the mentorship).
+rules.add_perm("matching.view_audit", coordinates_program)
+rules.add_perm("matching.nudge_pairing", coordinates_its_program)

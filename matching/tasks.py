@@ -14,6 +14,7 @@ from accounts.emails import send_templated_email
 from . import notifications, periodic
 from .models import Notification
 from .services import match_runs as match_run_services
+from .services import nudges as nudge_services
 from .services import requests as request_services
 
 
@@ -70,6 +71,12 @@ def send_daily_digests() -> int:
 @shared_task
 def email_unsent_notifications() -> int:
     return notifications.notifications_email_unsent()
+
+
+@shared_task
+def send_coordinator_digests() -> int:
+    """Hourly; each coordinator's weekly digest goes out on their Monday morning, once."""
+    return nudge_services.coordinator_digests_send()
 
 
 # --- Cohort match runs.

@@ -1,6 +1,19 @@
 """Pages of the matching app: each area's view module lists its own routes."""
 
-from .views import conflicts, match_runs, meetings, mentorships, notifications, rankings, requests
+from .views import (
+    audit,
+    conflicts,
+    health,
+    match_runs,
+    meetings,
+    mentorships,
+    notifications,
+    nudges,
+    pairings,
+    portfolio,
+    rankings,
+    requests,
+)
 
 app_name = "matching"
 
@@ -8,3 +21,6 @@ urlpatterns = requests.urlpatterns + mentorships.urlpatterns + meetings.urlpatte
 urlpatterns += match_runs.urlpatterns
 urlpatterns += rankings.urlpatterns
 urlpatterns += conflicts.urlpatterns
+urlpatterns += health.urlpatterns
+urlpatterns += pairings.urlpatterns
+urlpatterns += audit.urlpatterns + nudges.urlpatterns + portfolio.urlpatterns

@@ -1,6 +1,19 @@
 """The matching app's API routes under /api/v1/: each area lists its own."""
 
-from . import conflicts, match_runs, meetings, mentorships, notifications, recommendations, requests
+from . import (
+    audit,
+    conflicts,
+    health,
+    match_runs,
+    meetings,
+    mentorships,
+    notifications,
+    nudges,
+    pairings,
+    portfolio,
+    recommendations,
+    requests,
+)
 
 urlpatterns = (
     requests.urlpatterns
@@ -10,4 +23,7 @@ urlpatterns = (
     + recommendations.urlpatterns
     + match_runs.urlpatterns
     + conflicts.urlpatterns
+    + health.urlpatterns
+    + pairings.urlpatterns
+    + audit.urlpatterns + nudges.urlpatterns + portfolio.urlpatterns
 )

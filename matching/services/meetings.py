@@ -206,6 +206,18 @@ def meeting_cancel(*, meeting, actor, reason: str = "") -> Meeting:
     Allowed after the mentorship ended: ending it cancels its future meetings."""
     meeting = _lock(meeting)
     _check_party(actor, meeting)
+    return _cancel(meeting, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def meeting_cancel_as_mentorship_ends(*, meeting, actor) -> Meeting:
+    """Cancel a future meeting of a mentorship that is ending. Only for
+    ``mentorships.mentorship_close_locked``, whose callers checked that ``actor`` may end
+    it: one of the pair, or a coordinator of its program (then both people are told)."""
+    return _cancel(_lock(meeting), actor=actor, reason="The mentorship ended.")
+
+
+def _cancel(meeting, *, actor, reason) -> Meeting:
     if not meeting.can_cancel():
         raise ValidationError(f"This meeting is already {meeting.get_status_display().lower()}.")
     reason = (reason or "").strip()
@@ -217,11 +229,22 @@ def meeting_cancel(*, meeting, actor, reason: str = "") -> Meeting:
     meeting.sequence += 1
     meeting.save(update_fields=["status", "cancelled_by", "sequence", "updated_at"])
     _audit(meeting, actor=actor, action="meeting.cancel", before=before, reason=reason)
-    other = meeting.mentorship.other_party(actor)
-    when = f" of {format_in_zone(meeting.start, other)}" if meeting.start else ""
-    _notify_other(
-        meeting, actor=actor, event="cancelled", title=f"{actor.full_name} cancelled your meeting{when}", body=reason
-    )
+    mentorship = meeting.mentorship
+    if actor.pk in (mentorship.mentee_id, mentorship.mentor_id):
+        other = mentorship.other_party(actor)
+        when = f" of {format_in_zone(meeting.start, other)}" if meeting.start else ""
+        _notify_other(
+            meeting, actor=actor, event="cancelled", title=f"{actor.full_name} cancelled your meeting{when}", body=reason
+        )
+        return meeting
+    # A coordinator: neither person cancelled it, so both get the calendar CANCEL.
+    for person in (mentorship.mentee, mentorship.mentor):
+        when = f" of {format_in_zone(meeting.start, person)}" if meeting.start else ""
+        notify(
+            event="meeting.cancelled", user=person, url=meeting_url(meeting),
+            title=f"{actor.full_name} cancelled your meeting{when}", body=reason,
+            dedup_key=f"meeting:{meeting.pk}:cancelled:{meeting.sequence}:{person.pk}", meeting=meeting,
+        )
     return meeting
 
 

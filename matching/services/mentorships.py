@@ -24,8 +24,11 @@ def _lock_mentor_profile(mentor) -> MentorProfile:
 
 
 @transaction.atomic
-def mentorship_create(*, mentee, mentor, program, kind, source, actor, check_accepting=False) -> Mentorship:
-    """Start a mentorship within the mentor's capacity.
+def mentorship_create(
+    *, mentee, mentor, program, kind, source, actor, check_accepting=False, reason: str = ""
+) -> Mentorship:
+    """Start a mentorship within the mentor's capacity. ``reason`` (a coordinator's, when
+    they pair people directly) goes into the audit entry.
 
     Raises ValidationError when the mentor is full, the pair has a conflict of interest
     (``matching.conflicts``), or the pair (or the mentee's mentorship of this kind) is
@@ -59,7 +62,9 @@ def mentorship_create(*, mentee, mentor, program, kind, source, actor, check_acc
     except IntegrityError as exc:
         raise ValidationError("This mentorship was just started by someone else.") from exc
     Agreement.objects.create(mentorship=mentorship)
-    audit_log(actor=actor, action="mentorship.start", obj=mentorship, after={"kind": kind, "source": source})
+    audit_log(
+        actor=actor, action="mentorship.start", obj=mentorship, after={"kind": kind, "source": source}, reason=reason
+    )
     return mentorship
 
 
@@ -67,6 +72,35 @@ def _future_meetings(mentorship):
     return mentorship.meetings.filter(
         status__in=[Meeting.Status.PROPOSED, Meeting.Status.CONFIRMED]
     ).exclude(start__lt=timezone.now())
+
+
+def mentorship_close_locked(*, mentorship, actor, reason: str, completed: bool = False, rematch: bool = False) -> Mentorship:
+    """End (or complete) ``mentorship``, already locked and active, for ``actor``: status, who
+    and why, its future meetings cancelled with their invitations, the audit entry.
+
+    No permission check and no notification: the caller (``mentorship_end`` for the pair,
+    ``pairings.pairing_end`` for a coordinator) checked who may end it and tells whoever
+    should hear of it.
+    """
+    before = {"status": mentorship.status}
+    mentorship.status = Mentorship.Status.COMPLETED if completed else Mentorship.Status.ENDED
+    mentorship.ended_at = timezone.now()
+    mentorship.ended_by = actor
+    mentorship.end_reason = reason
+    mentorship.rematch_requested = rematch
+    mentorship.save(update_fields=["status", "ended_at", "ended_by", "end_reason", "rematch_requested"])
+
+    from .meetings import meeting_cancel_as_mentorship_ends
+
+    for meeting in _future_meetings(mentorship):
+        meeting_cancel_as_mentorship_ends(meeting=meeting, actor=actor)
+
+    audit_log(
+        actor=actor, action="mentorship.complete" if completed else "mentorship.end", obj=mentorship,
+        before=before, after={"status": mentorship.status, "rematch_requested": mentorship.rematch_requested},
+        reason=mentorship.end_reason,
+    )
+    return mentorship
 
 
 @transaction.atomic
@@ -79,23 +113,9 @@ def mentorship_end(*, mentorship, actor, reason: str, completed: bool, rematch: 
         raise ValidationError("This mentorship has already ended.")
     if not reason.strip():
         raise ValidationError({"reason": "Please say briefly why the mentorship is ending."})
-    before = {"status": mentorship.status}
-    mentorship.status = Mentorship.Status.COMPLETED if completed else Mentorship.Status.ENDED
-    mentorship.ended_at = timezone.now()
-    mentorship.ended_by = actor
-    mentorship.end_reason = reason.strip()
-    mentorship.rematch_requested = rematch and actor.pk == mentorship.mentee_id
-    mentorship.save(update_fields=["status", "ended_at", "ended_by", "end_reason", "rematch_requested"])
-
-    from .meetings import meeting_cancel
-
-    for meeting in _future_meetings(mentorship):
-        meeting_cancel(meeting=meeting, actor=actor, reason="The mentorship ended.")
-
-    audit_log(
-        actor=actor, action="mentorship.complete" if completed else "mentorship.end", obj=mentorship,
-        before=before, after={"status": mentorship.status, "rematch_requested": mentorship.rematch_requested},
-        reason=mentorship.end_reason,
+    mentorship_close_locked(
+        mentorship=mentorship, actor=actor, reason=reason.strip(), completed=completed,
+        rematch=rematch and actor.pk == mentorship.mentee_id,
     )
     other = mentorship.other_party(actor)
     verb = "completed" if completed else "ended"

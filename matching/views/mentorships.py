@@ -22,6 +22,7 @@ from accounts.models import User
 from .. import recommendations, selectors
 from ..models import ActionItem, Agreement, Introduction, Kind, Mentorship
 from ..services.mentorships import mentorship_end, mentorship_leave_thank_you
+from ..services.nudges import next_nudge_at
 from ..services.plan import (
     action_item_create,
     action_item_update,
@@ -195,6 +196,7 @@ def _detail_context(request, mentorship, **forms_in_play):
     can_introduce = can_work and user.has_perm("matching.introduce", mentorship)
     can_check_in = active and user.has_perm("matching.check_in", mentorship)
     can_thank = not active and user.has_perm("matching.leave_thank_you", mentorship)
+    can_nudge = active and user.has_perm("matching.nudge_pairing", mentorship)
 
     # The mentee sees why this mentor fits them (the engine's breakdown, no one's ranking).
     breakdown = (
@@ -220,6 +222,9 @@ def _detail_context(request, mentorship, **forms_in_play):
         "can_introduce": can_introduce,
         "can_check_in": can_check_in and not checked_in_this_month,
         "can_thank": can_thank,
+        # Coordinators may nudge an active pair to meet, once a week (``services.nudges``).
+        "can_nudge": can_nudge,
+        "next_nudge_at": next_nudge_at(mentorship) if can_nudge else None,
         # The re-match flag is for the coordinator, and the mentee who raised it; not the mentor.
         "show_rematch": mentorship.rematch_requested and not is_mentor,
         "action_items": selectors.action_plan_of(mentorship),

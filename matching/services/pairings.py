@@ -1,0 +1,335 @@
+"""A program's pairings, for its coordinators: the list (with filters, shared by the page,
+its CSV export and the API), and three changes: pair a resident directly, end a pairing,
+reassign a resident to another mentor.
+
+Starting goes through ``mentorships.mentorship_create`` (capacity under the mentor's lock,
+conflicts of interest, one active mentorship per pair and per kind); ending goes through
+``mentorships.mentorship_close_locked`` (future meetings cancelled with their invitations),
+the very steps the pair's own "end" takes. Every change carries the coordinator's reason
+into the audit trail, and the people concerned are told.
+
+A pairing is *stale* when it is active and has no meeting held or confirmed in the last
+``STALE_AFTER`` (60 days), counting from its start when it has had none. A confirmed meeting
+still ahead counts as recent: the pair has booked. (The program health page counts the same.)
+"""
+
+from datetime import timedelta
+
+from django import forms
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
+
+from accounts.models import CareerStage, Membership, MentorProfile, User
+from accounts.selectors import mentor_directory
+
+from ..audit import audit_log
+from ..models import Kind, Meeting, Mentorship
+from ..notifications import notify
+from .mentorships import mentorship_close_locked, mentorship_create
+
+PERM = "matching.manage_pairings"
+STALE_AFTER = timedelta(days=60)
+MET = (Meeting.Status.HELD, Meeting.Status.CONFIRMED)
+ALL_STATUSES = "all"
+# Ending a pairing: the reason is kept as the mentorship's end reason, which the pair read.
+SHARED_REASON_MISSING = "Say briefly why; the resident and the mentor will read it."
+
+
+# --- Reads: the page, its CSV and the API list the same querysets.
+
+
+def pairings_of(program, *, now=None) -> QuerySet[Mentorship]:
+    """Every mentorship of ``program``, by resident, each with ``last_meeting_at`` (the latest
+    meeting held or confirmed that has started), ``next_meeting_at`` (the next confirmed one)
+    and ``is_stale`` (see the module's docstring)."""
+    now = now or timezone.now()
+    met = Meeting.objects.filter(mentorship=OuterRef("pk"), status__in=MET)
+    recent = met.filter(start__gte=now - STALE_AFTER)
+    stale = Q(status=Mentorship.Status.ACTIVE, started_at__lt=now - STALE_AFTER) & ~Exists(recent)
+    return (
+        Mentorship.objects.filter(program=program)
+        .select_related("mentee__mentee_profile__career_stage", "mentor")
+        .annotate(
+            last_meeting_at=Subquery(met.filter(start__lte=now).order_by("-start").values("start")[:1]),
+            next_meeting_at=Subquery(met.filter(start__gt=now).order_by("start").values("start")[:1]),
+            is_stale=ExpressionWrapper(stale, output_field=BooleanField()),
+        )
+        .order_by("mentee__last_name", "mentee__first_name", "mentee_id", "kind", "-started_at", "-pk")
+    )
+
+
+def residents_of(program) -> QuerySet[User]:
+    """The program's active residents, by name, with their PGY year."""
+    return (
+        User.objects.filter(memberships__program=program, memberships__role=Membership.Role.RESIDENT, is_active=True)
+        .select_related("mentee_profile__career_stage")
+        .order_by("last_name", "first_name", "pk")
+    )
+
+
+def mentors_with_open_spots(program) -> list[MentorProfile]:
+    """Faculty of ``program`` (near-peer mentors included) who accept mentees and have a spot
+    free, each with ``open_spots``: whom a coordinator may pair a resident with."""
+    return list(
+        mentor_directory()
+        .filter(user__memberships__program=program, user__memberships__role=Membership.Role.FACULTY)
+        .filter(accepting_mentees=True, open_spots__gt=0)
+        .prefetch_related(None)
+    )
+
+
+def mentor_choices(program) -> QuerySet[User]:
+    """Whom the list may be narrowed to: the program's faculty mentors, and anyone who has
+    mentored in it. Nobody from another program."""
+    return User.objects.filter(
+        Q(pk__in=Mentorship.objects.filter(program=program).values("mentor_id"))
+        | Q(
+            pk__in=Membership.objects.filter(program=program, role=Membership.Role.FACULTY).values("user_id"),
+            mentor_profile__isnull=False,
+        )
+    ).order_by("last_name", "first_name", "pk")
+
+
+def _career_stages():
+    return CareerStage.objects.exclude(code="JUNIOR-FACULTY")
+
+
+@extend_schema_field({"type": "string", "description": "The resident's career stage code, e.g. PGY-1."})  # not the row id
+class _CareerStageFilter(filters.ModelChoiceFilter):
+    def __init__(self, field_name, **kwargs):
+        super().__init__(
+            field_name=field_name, to_field_name="code", queryset=_career_stages(), label="PGY year",
+            empty_label="Any year", help_text="The resident's career stage code, e.g. PGY-1.", **kwargs,
+        )
+
+
+class _StaleSelect(forms.NullBooleanSelect):
+    """true or 1 in the query string, as the API and links take it; labels for people."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("unknown", "Any"), ("true", "No meeting in 60 days")]
+
+    def value_from_datadict(self, data, files, name):
+        value = data.get(name)
+        if isinstance(value, str) and value.lower() in ("1", "0"):
+            return value == "1"
+        return super().value_from_datadict(data, files, name)
+
+
+class PairingFilter(filters.FilterSet):
+    """The pairings list's filters. ``program`` scopes the mentor choices; without ``status``
+    the list shows active pairings."""
+
+    status = filters.ChoiceFilter(
+        choices=[*Mentorship.Status.choices, (ALL_STATUSES, "Any status")], method="by_status", empty_label=None,
+        help_text="active (the default), completed, ended, or all.",
+    )
+    kind = filters.ChoiceFilter(choices=Kind.choices, empty_label="Any kind")
+    mentor = filters.ModelChoiceFilter(
+        queryset=User.objects.none(), empty_label="Any mentor", help_text="The mentor's user id."
+    )
+    pgy = _CareerStageFilter("mentee__mentee_profile__career_stage")
+    source = filters.ChoiceFilter(choices=Mentorship.Source.choices, empty_label="Any source")
+    stale = filters.BooleanFilter(
+        method="only_stale", label="Meetings", widget=_StaleSelect,
+        help_text="true: only active pairings with no meeting held or confirmed in the last 60 days "
+        "(counted from their start if they have had none; a confirmed meeting ahead counts as recent).",
+    )
+
+    class Meta:
+        model = Mentorship
+        fields = ["status", "kind", "mentor", "pgy", "source", "stale"]
+
+    def __init__(self, data=None, queryset=None, *, program=None, **kwargs):
+        if data is not None and not data.get("status"):
+            data = data.copy()
+            data["status"] = Mentorship.Status.ACTIVE
+        super().__init__(data, queryset, **kwargs)
+        if program is not None:
+            self.filters["mentor"].queryset = mentor_choices(program)
+
+    def by_status(self, queryset, name, value):
+        return queryset if value == ALL_STATUSES else queryset.filter(status=value)
+
+    def only_stale(self, queryset, name, value):
+        # ``is_stale`` is annotated by pairings_of().
+        return queryset.filter(is_stale=True) if value else queryset
+
+
+class UnpairedFilter(filters.FilterSet):
+    """Residents of the program with no active mentor of ``kind`` (in any program: a resident
+    has one mentor per kind), optionally of one PGY year."""
+
+    kind = filters.ChoiceFilter(
+        choices=Kind.choices, method="without_mentor_of", required=True, empty_label=None,
+        help_text="The kind of mentor they lack.",
+    )
+    pgy = _CareerStageFilter("mentee_profile__career_stage")
+
+    class Meta:
+        model = User
+        fields = ["kind", "pgy"]
+
+    def without_mentor_of(self, queryset, name, value):
+        has_one = Mentorship.objects.filter(mentee=OuterRef("pk"), kind=value, status=Mentorship.Status.ACTIVE)
+        return queryset.exclude(Exists(has_one))
+
+
+# --- Changes.
+
+
+def _require(actor, program):
+    if not actor.has_perm(PERM, program):
+        raise PermissionDenied
+
+
+def _member(program, user, role) -> bool:
+    return Membership.objects.filter(program=program, user=user, role=role).exists()
+
+
+def _locked(mentorship) -> Mentorship:
+    # of=("self",): lock the mentorship only, not its people or program.
+    return (
+        Mentorship.objects.select_for_update(of=("self",))
+        .select_related("mentee", "mentor", "program")
+        .get(pk=mentorship.pk)
+    )
+
+
+def _check(errors: dict, *, reason, missing="Give the reason; it is kept in the audit trail.") -> str:
+    """The reason, stripped; or every error found so far, the missing reason included."""
+    reason = (reason or "").strip()
+    if not reason:
+        errors["reason"] = missing
+    if errors:
+        raise ValidationError(errors)
+    return reason
+
+
+def _mentor_error(program, mentor) -> str | None:
+    if not _member(program, mentor, Membership.Role.FACULTY):
+        return f"Choose a mentor from the faculty of {program.name}."
+    return None
+
+
+def _start(*, program, actor, mentee, mentor, kind, reason) -> Mentorship:
+    """``mentorship_create`` with the coordinator as source; a refusal is put on the field it
+    concerns: the kind when the resident already has a mentor of it, else the mentor."""
+    try:
+        return mentorship_create(
+            mentee=mentee, mentor=mentor, program=program, kind=kind, source=Mentorship.Source.COORDINATOR,
+            actor=actor, check_accepting=True, reason=reason,
+        )
+    except ValidationError as exc:
+        taken = Mentorship.objects.filter(mentee=mentee, kind=kind, status=Mentorship.Status.ACTIVE).exists()
+        raise ValidationError({"kind" if taken else "mentor": exc.messages}) from exc
+
+
+def _kind_label(mentorship) -> str:
+    return mentorship.get_kind_display().lower()
+
+
+@transaction.atomic
+def pairing_create(*, program, actor, mentee, mentor, kind, reason) -> Mentorship:
+    """Pair ``mentee``, a resident of ``program``, with ``mentor``, one of its faculty, as
+    their ``kind`` mentor. Capacity, conflicts of interest and one mentor per kind still hold."""
+    _require(actor, program)
+    errors = {}
+    if kind not in Kind.values:
+        errors["kind"] = "Choose a kind of mentorship."
+    if not _member(program, mentee, Membership.Role.RESIDENT):
+        errors["mentee"] = f"Choose a resident of {program.name}."
+    if error := _mentor_error(program, mentor):
+        errors["mentor"] = error
+    reason = _check(errors, reason=reason)
+    mentorship = _start(program=program, actor=actor, mentee=mentee, mentor=mentor, kind=kind, reason=reason)
+    kind_label = _kind_label(mentorship)
+    url = mentorship.get_absolute_url()
+    notify(
+        event="mentorship.paired", user=mentee, url=url,
+        title=f"Your {kind_label} mentor is {mentor.full_name}",
+        body=f"{actor.full_name}, your program's coordinator, paired you. Say hello and plan a first meeting.",
+        dedup_key=f"mentorship:{mentorship.pk}:paired:mentee",
+    )
+    notify(
+        event="mentorship.paired", user=mentor, url=url,
+        title=f"You are now {mentee.full_name}'s {kind_label} mentor",
+        body=f"{actor.full_name}, your program's coordinator, paired you.",
+        dedup_key=f"mentorship:{mentorship.pk}:paired:mentor",
+    )
+    return mentorship
+
+
+@transaction.atomic
+def pairing_end(*, mentorship, actor, reason) -> Mentorship:
+    """End a pairing as its program's coordinator: the same steps as the pair's own "end"
+    (future meetings cancelled with their invitations), and both people are told why."""
+    mentorship = _locked(mentorship)
+    _require(actor, mentorship.program)
+    if not mentorship.can_end():
+        raise ValidationError("This pairing has already ended.")
+    reason = _check({}, reason=reason, missing=SHARED_REASON_MISSING)
+    mentorship_close_locked(mentorship=mentorship, actor=actor, reason=reason)
+    kind_label = _kind_label(mentorship)
+    for person, other in ((mentorship.mentee, mentorship.mentor), (mentorship.mentor, mentorship.mentee)):
+        notify(
+            event="mentorship.ended", user=person, url=mentorship.get_absolute_url(),
+            title=f"{actor.full_name}, your program's coordinator, ended your {kind_label} mentorship with {other.full_name}",
+            body=reason,
+            dedup_key=f"mentorship:{mentorship.pk}:ended:{person.pk}",
+        )
+    return mentorship
+
+
+@transaction.atomic
+def pairing_reassign(*, mentorship, actor, new_mentor, reason) -> Mentorship:
+    """Move the resident of an active pairing to ``new_mentor`` (same kind): end it and start
+    the new one, all or nothing: if the new mentor cannot take them, nothing changes. Returns
+    the new mentorship. The resident and both mentors are told."""
+    old = _locked(mentorship)
+    program = old.program
+    _require(actor, program)
+    if not old.can_end():
+        raise ValidationError("This pairing has already ended: pair the resident with a mentor instead.")
+    errors = {}
+    if new_mentor.pk == old.mentor_id:
+        errors["mentor"] = f"{new_mentor.full_name} already mentors {old.mentee.full_name}: choose someone else."
+    elif error := _mentor_error(program, new_mentor):
+        errors["mentor"] = error
+    reason = _check(errors, reason=reason, missing=SHARED_REASON_MISSING)
+    old_mentor = old.mentor
+    mentorship_close_locked(mentorship=old, actor=actor, reason=reason)
+    # Raising here rolls back the end as well: the resident keeps their mentor.
+    new = _start(program=program, actor=actor, mentee=old.mentee, mentor=new_mentor, kind=old.kind, reason=reason)
+    audit_log(
+        actor=actor, action="mentorship.reassign", obj=new,
+        before={"mentorship": old.pk, "mentor": old_mentor.pk},
+        after={"mentorship": new.pk, "mentor": new_mentor.pk},
+        reason=reason,
+    )
+    kind_label = _kind_label(new)
+    mentee = old.mentee
+    notify(
+        event="mentorship.reassigned", user=mentee, url=new.get_absolute_url(),
+        title=f"Your {kind_label} mentor is now {new_mentor.full_name}",
+        body=f"{actor.full_name}, your program's coordinator, made the change: {reason}",
+        dedup_key=f"mentorship:{new.pk}:reassigned:mentee",
+    )
+    notify(
+        event="mentorship.ended", user=old_mentor, url=old.get_absolute_url(),
+        title=f"{actor.full_name}, your program's coordinator, moved {mentee.full_name} to another {kind_label} mentor",
+        body=reason,
+        dedup_key=f"mentorship:{old.pk}:reassigned:mentor",
+    )
+    notify(
+        event="mentorship.paired", user=new_mentor, url=new.get_absolute_url(),
+        title=f"You are now {mentee.full_name}'s {kind_label} mentor",
+        body=f"{actor.full_name}, your program's coordinator, paired you. Say hello and plan a first meeting.",
+        dedup_key=f"mentorship:{new.pk}:reassigned:new_mentor",
+    )
+    return new

@@ -1,0 +1,179 @@
+"""A program's audit trail, for its coordinators: newest first, searchable, filtered by kind
+of action, by who and by date (days in the viewer's time zone), and exported as CSV with
+exactly the same filters. Entries are read only here: nothing on this page changes one.
+
+A program the user does not coordinate is a 404, for everyone.
+"""
+
+import csv
+import zoneinfo
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts.models import Program
+from accounts.roster import csv_safe
+
+from ..audit import (
+    ACTION_GROUPS,
+    SYSTEM,
+    SYSTEM_NAME,
+    Change,
+    ObjectRef,
+    action_group,
+    action_label,
+    audit_actors,
+    audit_export_rows,
+    audit_search,
+    describe_changes,
+    describe_objects,
+    person_names,
+)
+from ..models import AuditEntry
+
+PAGE_SIZE = 50
+
+
+class AuditFilterForm(forms.Form):
+    """The filters, as query parameters: ``q``, ``group``, ``actor``, ``from``, ``to``."""
+
+    q = forms.CharField(
+        label="Search", required=False, max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Action, reason or person"}),
+    )
+    group = forms.ChoiceField(
+        label="Kind of action", required=False,
+        choices=[("", "All actions"), *((key, label) for key, (label, _) in ACTION_GROUPS.items())],
+    )
+    actor = forms.ChoiceField(label="Who", required=False)
+    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    # "from" is a Python keyword, so the fields have longer names than their parameters.
+    PARAMETERS = {"date_from": "from", "date_to": "to"}
+
+    def __init__(self, *args, actors, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["actor"].choices = [("", "Anyone"), (SYSTEM, SYSTEM_NAME), *((str(u.pk), u.full_name) for u in actors)]
+
+    def add_prefix(self, field_name):
+        return self.PARAMETERS.get(field_name, field_name)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data
+
+
+def _get_program_for_coordinator(request, slug) -> Program:
+    program = get_object_or_404(Program, slug=slug)
+    if not request.user.has_perm("matching.view_audit", program):
+        raise Http404
+    return program
+
+
+def _filtered(request, program):
+    """The filter form and the entries it selects; an invalid filter is ignored (and shown
+    as an error on the form), not fatal."""
+    form = AuditFilterForm(request.GET or None, actors=audit_actors(program))
+    form.is_valid()
+    data = getattr(form, "cleaned_data", {})  # the valid filters only; an unbound form has none
+    entries = audit_search(
+        program,
+        q=data.get("q", ""),
+        group=data.get("group", ""),
+        actor=data.get("actor", ""),
+        date_from=data.get("date_from"),
+        date_to=data.get("date_to"),
+        time_zone=request.user.time_zone,
+    )
+    return form, any(data.values()), entries
+
+
+@dataclass(frozen=True)
+class Row:
+    entry: AuditEntry
+    label: str
+    group: str
+    on: ObjectRef
+    changes: list[Change]
+
+
+def _zone(user):
+    try:
+        return zoneinfo.ZoneInfo(user.time_zone)
+    except (KeyError, ValueError, zoneinfo.ZoneInfoNotFoundError):
+        return timezone.get_current_timezone()
+
+
+@login_required
+@require_GET
+def audit_trail(request, slug):
+    program = _get_program_for_coordinator(request, slug)
+    form, filtered, entries = _filtered(request, program)
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    shown = list(page.object_list)
+    refs = describe_objects(shown, program=program)
+    names = person_names(shown)
+    zone = _zone(request.user)
+    groups = {key: label for key, (label, _) in ACTION_GROUPS.items()}
+    rows = [
+        Row(e, action_label(e.action), groups.get(action_group(e.action), ""), refs[e.pk], describe_changes(e, names=names, tz=zone))
+        for e in shown
+    ]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "matching/audit/trail.html",
+        {
+            "program": program,
+            "form": form,
+            "filtered": filtered,
+            "page_obj": page,
+            "rows": rows,
+            "export_query": query.urlencode(),
+            "system_name": SYSTEM_NAME,
+        },
+    )
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming csv.writer's output."""
+
+    def write(self, value):
+        return value
+
+
+@login_required
+@require_GET
+def audit_export(request, slug):
+    """Exactly the entries the page shows with the same filters, on every page: UTF-8 with a
+    byte-order mark (Excel needs it), times in UTC (ISO 8601), cells escaped for spreadsheets."""
+    program = _get_program_for_coordinator(request, slug)
+    _, _, entries = _filtered(request, program)
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield "\ufeff"
+        for row in audit_export_rows(entries, program=program):
+            yield writer.writerow([csv_safe(value) for value in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    filename = f"{program.slug}-audit-{timezone.localdate().isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+urlpatterns = [
+    path("programs/<slug:slug>/audit/", audit_trail, name="audit"),
+    path("programs/<slug:slug>/audit/export.csv", audit_export, name="audit-export"),
+]

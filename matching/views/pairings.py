@@ -1,0 +1,442 @@
+"""A program's pairings, for its coordinators: the list with its filters, the residents still
+without a mentor of a kind, the CSV export of exactly what the list selects, and the forms
+to pair a resident, end a pairing or reassign a resident.
+
+The list, its export and /api/v1/programs/<slug>/pairings/ narrow the same querysets with
+the same FilterSets (``matching.services.pairings``). Every change goes through that module's
+services; a program the user does not coordinate is a 404, for everyone.
+
+The action forms post to their own routes with the list's query string in their URL, so a
+refusal re-renders the list as it was (input kept, error beside the field) and a success
+redirects back to it.
+"""
+
+import csv
+import zoneinfo
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.forms import add_service_errors
+from accounts.models import Program, User
+from accounts.roster import csv_safe
+
+from ..models import Kind, Mentorship
+from ..services import pairings as services
+
+PAGE_SIZE = 25
+
+
+# --- Forms. They only collect input; the services decide.
+
+
+class ShowForm(forms.Form):
+    unpaired = forms.ChoiceField(
+        label="Show", required=False,
+        choices=[("", "Pairings")] + [(value, f"Residents with no {label.lower()} mentor") for value, label in Kind.choices],
+    )
+
+
+class _ReasonField(forms.CharField):
+    def __init__(self, label, required_message):
+        super().__init__(
+            label=label, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+            error_messages={"required": required_message},
+        )
+
+
+class AssignForm(forms.Form):
+    mentor = forms.TypedChoiceField(label="Mentor", coerce=int, error_messages={"required": "Choose a mentor."})
+    kind = forms.ChoiceField(label="Kind of mentorship", choices=Kind.choices)
+    reason = _ReasonField("Reason (kept in the audit trail)", "Give the reason; it is kept in the audit trail.")
+
+    def __init__(self, *args, mentor_options, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["mentor"].choices = [("", "Choose a mentor")] + mentor_options
+
+
+class EndForm(forms.Form):
+    reason = _ReasonField("Reason (the resident and the mentor will read it)", services.SHARED_REASON_MISSING)
+
+
+class ReassignForm(forms.Form):
+    mentor = forms.TypedChoiceField(label="New mentor", coerce=int, error_messages={"required": "Choose a mentor."})
+    reason = _ReasonField("Reason (the resident and the current mentor will read it)", services.SHARED_REASON_MISSING)
+
+    def __init__(self, *args, mentor_options, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["mentor"].choices = [("", "Choose a mentor")] + mentor_options
+
+
+def _form_ids(action, pk) -> dict:
+    """Each row's forms get their own field names and ids."""
+    return {"prefix": f"{action}-{pk}", "auto_id": f"{action}-{pk}-%s"}
+
+
+def _mentor_options(mentors, *, exclude=()) -> list[tuple[int, str]]:
+    return [
+        (p.user_id, f"{p.user.full_name} ({p.open_spots} of {p.capacity} spot{'s' if p.capacity != 1 else ''} open)")
+        for p in mentors
+        if p.user_id not in exclude
+    ]
+
+
+def _current_mentors(resident_ids) -> dict[int, set[int]]:
+    """Each resident's active mentors (of any kind): they are not offered again, as a pair
+    has one active mentorship at most. One query for the whole page."""
+    mentors = {pk: set() for pk in resident_ids}
+    active = Mentorship.objects.filter(mentee_id__in=resident_ids, status=Mentorship.Status.ACTIVE)
+    for mentee_id, mentor_id in active.values_list("mentee_id", "mentor_id"):
+        mentors[mentee_id].add(mentor_id)
+    return mentors
+
+
+def _with_submitted(options, program, data, prefix) -> list[tuple[int, str]]:
+    """The offered mentors, plus the one submitted if they are no longer offered (their last
+    spot went meanwhile): the service then says why, beside the field, with the choice kept."""
+    try:
+        pk = int(data.get(f"{prefix}-mentor", ""))
+    except ValueError:
+        return options
+    if pk in {value for value, _ in options}:
+        return options
+    person = services.mentor_choices(program).filter(pk=pk).first()
+    return options + [(person.pk, person.full_name)] if person else options
+
+
+# --- Loading.
+
+
+def _program(request, slug) -> Program:
+    """The program, if the user coordinates it; 404 otherwise, so other programs stay unseen."""
+    program = get_object_or_404(Program, slug=slug)
+    if not request.user.has_perm("matching.manage_pairings", program):
+        raise Http404
+    return program
+
+
+def _user_zone(user):
+    try:
+        return zoneinfo.ZoneInfo(user.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        return timezone.get_default_timezone()
+
+
+@dataclass
+class Listing:
+    """What a query string selects: pairings, or (``unpaired`` = a kind) residents without one."""
+
+    show: ShowForm
+    pairing_filter: services.PairingFilter
+    unpaired: str
+    rows: QuerySet
+
+    @property
+    def unpaired_label(self) -> str:
+        return dict(Kind.choices).get(self.unpaired, "").lower()
+
+
+def _listing(query, program) -> Listing:
+    """The page and its CSV call this alike, so the export is exactly what the list selects.
+    Invalid filters are ignored (the form shows why), not fatal."""
+    show = ShowForm(query)
+    unpaired = show.cleaned_data["unpaired"] if show.is_valid() else ""
+    pairing_filter = services.PairingFilter(query, queryset=services.pairings_of(program), program=program)
+    if unpaired:
+        residents = services.UnpairedFilter(
+            {"kind": unpaired, "pgy": query.get("pgy", "")}, queryset=services.residents_of(program)
+        )
+        pairing_filter.is_valid()  # the form shows the PGY year's error, if any
+        rows = residents.qs
+    else:
+        rows = pairing_filter.qs
+    return Listing(show=show, pairing_filter=pairing_filter, unpaired=unpaired, rows=rows)
+
+
+def _query_without(query, *names) -> str:
+    query = query.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
+def _list_url(program, query: QueryDict) -> str:
+    """Back to the list as it was: our own path, the list's query string re-encoded."""
+    query = query.urlencode()
+    return reverse("matching:pairings", args=[program.slug]) + (f"?{query}" if query else "")
+
+
+# --- The list.
+
+
+def _render(request, program, *, bound=None, status=200):
+    """The list for ``request.GET``. ``bound`` = (action, pk, form) re-shows a refused form in
+    its row; if that row is no longer listed, its errors are shown as a message instead."""
+    listing = _listing(request.GET, program)
+    page = Paginator(listing.rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    mentors = services.mentors_with_open_spots(program) if rows else []
+    taken = _current_mentors([r.pk if listing.unpaired else r.mentee_id for r in rows]) if mentors else {}
+    placed = False
+
+    def form_for(action, pk, make):
+        nonlocal placed
+        if bound and bound[:2] == (action, pk):
+            placed = True
+            return bound[2]
+        return make()
+
+    if listing.unpaired:
+        for resident in rows:
+            options = _mentor_options(mentors, exclude={resident.pk, *taken.get(resident.pk, ())})
+            resident.assign_form = form_for(
+                "assign", resident.pk,
+                lambda options=options, pk=resident.pk: AssignForm(
+                    initial={"kind": listing.unpaired}, mentor_options=options, **_form_ids("assign", pk)
+                ),
+            )
+            resident.has_options = bool(options)
+    else:
+        for m in rows:
+            if not m.is_active:
+                continue
+            options = _mentor_options(mentors, exclude={m.mentee_id, *taken.get(m.mentee_id, ())})
+            m.end_form = form_for("end", m.pk, lambda pk=m.pk: EndForm(**_form_ids("end", pk)))
+            m.reassign_form = form_for(
+                "reassign", m.pk,
+                lambda options=options, pk=m.pk: ReassignForm(mentor_options=options, **_form_ids("reassign", pk)),
+            )
+            m.has_options = bool(options) or m.reassign_form.is_bound
+    if bound and not placed:
+        for errors in bound[2].errors.values():
+            messages.error(request, " ".join(errors))
+
+    filter_query = _query_without(request.GET, "page")
+    filtered = bool(set(request.GET) - {"page", "status"}) or request.GET.get("status", "active") != "active"
+    return render(
+        request,
+        "matching/pairings/list.html",
+        {
+            "program": program,
+            "listing": listing,
+            "form": listing.pairing_filter.form,
+            "show_form": listing.show,
+            "page_obj": page,
+            "rows": rows,
+            "list_url": reverse("matching:pairings", args=[program.slug]),
+            "list_query": request.GET.urlencode(),
+            "export_query": filter_query,
+            "filtered": filtered,
+            "empty": _empty_state(program, listing, filtered) if not rows else None,
+            "no_mentor_free": not mentors and bool(rows),
+        },
+        status=status,
+    )
+
+
+def _empty_state(program, listing, filtered) -> dict:
+    list_url = reverse("matching:pairings", args=[program.slug])
+    if listing.unpaired:
+        pgy = listing.pairing_filter.form.cleaned_data.get("pgy") if listing.pairing_filter.form.is_valid() else None
+        who = f"{pgy.code} resident" if pgy else "resident"
+        return {
+            "title": f"Every {who} has a {listing.unpaired_label} mentor",
+            "text": "Nobody is waiting for one.",
+            "action_url": list_url, "action_label": "Show the pairings",
+        }
+    if not Mentorship.objects.filter(program=program).exists():
+        return {
+            "title": "No pairings yet",
+            "text": "Pairings appear here when residents' requests are accepted, a match run is published, "
+            "or you assign mentors yourself.",
+            "action_url": f"{list_url}?unpaired={Kind.CAREER}", "action_label": "Residents without a career mentor",
+        }
+    form = listing.pairing_filter.form
+    only_stale = form.is_valid() and form.cleaned_data.get("stale") and not any(
+        form.cleaned_data.get(name) for name in ("kind", "mentor", "pgy", "source")
+    )
+    if only_stale:
+        return {
+            "title": "No pairing has gone 60 days without meeting",
+            "text": "Every active pairing has met, or booked a meeting, in the last 60 days.",
+            "action_url": list_url, "action_label": "Show the active pairings",
+        }
+    if filtered:
+        return {
+            "title": "No pairings match these filters", "text": "Try fewer filters.",
+            "action_url": list_url, "action_label": "Show the active pairings",
+        }
+    return {
+        "title": "No active pairings", "text": "Every pairing of this program has ended.",
+        "action_url": f"{list_url}?status={services.ALL_STATUSES}", "action_label": "Show all pairings",
+    }
+
+
+@login_required
+def pairing_list(request, slug):
+    return _render(request, _program(request, slug))
+
+
+# --- Changes.
+
+
+def _refused(request, program, action, pk, form):
+    return _render(request, program, bound=(action, pk, form), status=400)
+
+
+@require_POST
+@login_required
+def pairing_assign(request, slug, mentee_pk):
+    program = _program(request, slug)
+    mentee = get_object_or_404(services.residents_of(program), pk=mentee_pk)
+    ids = _form_ids("assign", mentee.pk)
+    options = _mentor_options(services.mentors_with_open_spots(program), exclude={mentee.pk})
+    options = _with_submitted(options, program, request.POST, ids["prefix"])
+    form = AssignForm(request.POST, mentor_options=options, **ids)
+    if form.is_valid():
+        data = form.cleaned_data
+        mentor = User.objects.get(pk=data["mentor"])
+        try:
+            mentorship = services.pairing_create(
+                program=program, actor=request.user, mentee=mentee, mentor=mentor, kind=data["kind"], reason=data["reason"]
+            )
+        except PermissionDenied:
+            raise Http404 from None
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"{mentee.full_name}'s {mentorship.get_kind_display().lower()} mentor is now {mentor.full_name}. "
+                "Both have been told; your reason is in the audit trail.",
+            )
+            return redirect(_list_url(program, request.GET))
+    return _refused(request, program, "assign", mentee.pk, form)
+
+
+def _pairing(program, pk) -> Mentorship:
+    return get_object_or_404(Mentorship.objects.select_related("mentee", "mentor"), pk=pk, program=program)
+
+
+@require_POST
+@login_required
+def pairing_end(request, slug, pk):
+    program = _program(request, slug)
+    mentorship = _pairing(program, pk)
+    form = EndForm(request.POST, **_form_ids("end", mentorship.pk))
+    if form.is_valid():
+        try:
+            services.pairing_end(mentorship=mentorship, actor=request.user, reason=form.cleaned_data["reason"])
+        except PermissionDenied:
+            raise Http404 from None
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"The {mentorship.get_kind_display().lower()} mentorship of {mentorship.mentee.full_name} with "
+                f"{mentorship.mentor.full_name} has ended. Both have been told why.",
+            )
+            return redirect(_list_url(program, request.GET))
+    return _refused(request, program, "end", mentorship.pk, form)
+
+
+@require_POST
+@login_required
+def pairing_reassign(request, slug, pk):
+    program = _program(request, slug)
+    mentorship = _pairing(program, pk)
+    ids = _form_ids("reassign", mentorship.pk)
+    options = _mentor_options(services.mentors_with_open_spots(program), exclude={mentorship.mentor_id})
+    options = _with_submitted(options, program, request.POST, ids["prefix"])
+    form = ReassignForm(request.POST, mentor_options=options, **ids)
+    if form.is_valid():
+        new_mentor = User.objects.get(pk=form.cleaned_data["mentor"])
+        try:
+            services.pairing_reassign(
+                mentorship=mentorship, actor=request.user, new_mentor=new_mentor, reason=form.cleaned_data["reason"]
+            )
+        except PermissionDenied:
+            raise Http404 from None
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"{mentorship.mentee.full_name}'s {mentorship.get_kind_display().lower()} mentor is now "
+                f"{new_mentor.full_name} instead of {mentorship.mentor.full_name}. All three have been told.",
+            )
+            return redirect(_list_url(program, request.GET))
+    return _refused(request, program, "reassign", mentorship.pk, form)
+
+
+# --- Export.
+
+PAIRING_COLUMNS = [
+    "resident", "resident_email", "pgy", "mentor", "mentor_email", "kind", "source", "status",
+    "started", "last_meeting", "next_meeting", "ended", "no_meeting_in_60_days",
+]
+UNPAIRED_COLUMNS = ["resident", "resident_email", "pgy", "without_mentor_of_kind"]
+
+
+def _pgy(user) -> str:
+    profile = getattr(user, "mentee_profile", None)
+    return profile.career_stage.code if profile and profile.career_stage else ""
+
+
+def _export_rows(listing, zone):
+    """Header and rows, every cell escaped for spreadsheets, dates in ISO 8601 (in the
+    coordinator's time zone, as the page shows them)."""
+
+    def day(moment):
+        return timezone.localtime(moment, zone).date().isoformat() if moment else ""
+
+    if listing.unpaired:
+        yield UNPAIRED_COLUMNS
+        for user in listing.rows.iterator(chunk_size=500):
+            yield [csv_safe(v) for v in (user.full_name, user.email, _pgy(user), listing.unpaired)]
+        return
+    yield PAIRING_COLUMNS
+    for m in listing.rows.iterator(chunk_size=500):
+        yield [
+            csv_safe(v)
+            for v in (
+                m.mentee.full_name, m.mentee.email, _pgy(m.mentee), m.mentor.full_name, m.mentor.email,
+                m.kind, m.source, m.status, day(m.started_at), day(m.last_meeting_at), day(m.next_meeting_at),
+                day(m.ended_at),
+                "yes" if m.is_stale else "",
+            )
+        ]
+
+
+@login_required
+def pairings_export(request, slug):
+    """Exactly the rows the list selects with the same query, on every page."""
+    program = _program(request, slug)
+    listing = _listing(request.GET, program)
+    what = f"no-{listing.unpaired}-mentor" if listing.unpaired else "pairings"
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{program.slug}-{what}-{timezone.localdate().isoformat()}.csv"'
+    # Excel reads UTF-8 only when the file starts with a byte-order mark.
+    response.write("\ufeff")
+    csv.writer(response).writerows(_export_rows(listing, _user_zone(request.user)))
+    return response
+
+
+urlpatterns = [
+    path("programs/<slug:slug>/pairings/", pairing_list, name="pairings"),
+    path("programs/<slug:slug>/pairings.csv", pairings_export, name="pairings-export"),
+    path("programs/<slug:slug>/pairings/assign/<int:mentee_pk>/", pairing_assign, name="pairing-assign"),
+    path("programs/<slug:slug>/pairings/<int:pk>/end/", pairing_end, name="pairing-end"),
+    path("programs/<slug:slug>/pairings/<int:pk>/reassign/", pairing_reassign, name="pairing-reassign"),
+]

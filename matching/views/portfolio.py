@@ -1,0 +1,98 @@
+"""The signed-in mentor's mentoring portfolio: a printable page (print or save as PDF from the
+browser; ``@media print`` in app.css lays it out) and a CSV of the same rows, for a period
+chosen with ``?from=YYYY-MM-DD&to=YYYY-MM-DD`` (default: the last complete academic year).
+
+Only ever the signed-in user's own record: there is no way to ask for someone else's.
+"""
+
+import csv
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts.roster import csv_safe
+
+from ..portfolio import (
+    current_academic_year,
+    last_academic_year,
+    mentor_portfolio,
+    portfolio_export_rows,
+    user_zone,
+)
+
+
+class PeriodForm(forms.Form):
+    """``from`` and ``to``, both days included. Either may be left out: the default period fills it."""
+
+    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    PARAMETERS = {"date_from": "from", "date_to": "to"}  # "from" is a Python keyword
+
+    def add_prefix(self, field_name):
+        return self.PARAMETERS.get(field_name, field_name)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data
+
+
+def period_from(query, today):
+    """(form, start, end): the period asked for, or the default where a date is missing or wrong."""
+    form = PeriodForm(query or None)
+    form.is_valid()
+    data = getattr(form, "cleaned_data", {})
+    default_start, default_end = last_academic_year(today)
+    start, end = data.get("date_from") or default_start, data.get("date_to") or default_end
+    if end < start:
+        start, end = default_start, default_end
+    return form, start, end
+
+
+def _today(user):
+    return timezone.localdate(timezone=user_zone(user))
+
+
+@login_required
+@require_GET
+def portfolio_page(request):
+    user = request.user
+    today = _today(user)
+    form, start, end = period_from(request.GET, today)
+    context = {"form": form, "start": start, "end": end, "has_mentor_profile": hasattr(user, "mentor_profile")}
+    if context["has_mentor_profile"]:
+        context["portfolio"] = mentor_portfolio(user, start=start, end=end)
+        context["periods"] = [("Last academic year", *last_academic_year(today)), ("This academic year so far", *current_academic_year(today))]
+        context["export_query"] = f"from={start.isoformat()}&to={end.isoformat()}"
+    return render(request, "matching/portfolio/page.html", context)
+
+
+@login_required
+@require_GET
+def portfolio_export(request):
+    user = request.user
+    if not hasattr(user, "mentor_profile"):
+        raise Http404
+    _, start, end = period_from(request.GET, _today(user))
+    portfolio = mentor_portfolio(user, start=start, end=end)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="mentoring-portfolio-{start.isoformat()}-to-{end.isoformat()}.csv"'
+    # Excel reads UTF-8 only when the file starts with a byte-order mark.
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    for row in portfolio_export_rows(portfolio):
+        writer.writerow([csv_safe(value) for value in row])
+    return response
+
+
+urlpatterns = [
+    path("portfolio/", portfolio_page, name="portfolio"),
+    path("portfolio/portfolio.csv", portfolio_export, name="portfolio-export"),
+]

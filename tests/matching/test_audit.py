@@ -1,0 +1,466 @@
+"""The audit trail: coverage of the services, the coordinators' page, its CSV export, the API,
+and append-only everywhere (model, admin, API).
+
+Times: UserFactory puts everyone in America/New_York, which moved to daylight time (UTC−4)
+at 2 a.m. on Sunday March 9, 2025; the date tests below lean on that.
+"""
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import RosterImport, User
+from accounts.roster import roster_import_apply, roster_import_preview, roster_member_reinvite
+from matching.audit import action_label, audit_log
+from matching.models import AuditEntry, Mentorship, MentorshipRequest
+from matching.services.conflicts import conflict_add, conflict_remove
+from matching.services.mentorships import mentorship_end
+from matching.services.plan import checkin_submit
+from matching.services.requests import request_accept, request_create, request_decline
+from tests.factories import MembershipFactory, MentorProfileFactory, UserFactory
+
+from .factories import MentorshipFactory
+
+pytestmark = pytest.mark.django_db
+
+ROSTER = (
+    "email,first_name,last_name,role,pgy,specialty,academic_rank,time_zone\n"
+    "ana.garcia@hospital.example,Ana,García,resident,PGY-1,,,\n"
+    "sam.lee@hospital.example,Sam,Lee,resident,PGY-4,,,\n"
+    "sam.lee@hospital.example,Sam,Lee,faculty,PGY-4,Internal Medicine,,\n"
+)
+
+
+def _page(program):
+    return reverse("matching:audit", args=[program.slug])
+
+
+def _export(program):
+    return reverse("matching:audit-export", args=[program.slug])
+
+
+def _api(user):
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def _entry(program, *, action="conflict.add", actor=None, reason="", when=None, obj_type="mentorship", obj_id="1", **data):
+    return AuditEntry.objects.create(
+        program=program, actor=actor, action=action, object_type=obj_type, object_id=obj_id, reason=reason,
+        created_at=when or timezone.now(), before=data.get("before", {}), after=data.get("after", {}),
+    )
+
+
+def _rows(response) -> list[list[str]]:
+    body = b"".join(response.streaming_content).decode("utf-8")
+    assert body.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(body[1:])))
+
+
+# --- Coverage: what the services write.
+
+
+def test_a_roster_import_is_audited_with_its_counts_in_its_program(program, coordinator, django_capture_on_commit_callbacks):
+    roster_import = roster_import_preview(program=program, uploaded_by=coordinator, filename="june.csv", data=ROSTER.encode())
+    with django_capture_on_commit_callbacks(execute=True):
+        roster_import_apply(roster_import=roster_import, actor=coordinator)
+
+    entry = AuditEntry.objects.get(action="roster.import")
+    # Three rows, two people (Sam twice: resident and faculty), all new, both invited.
+    assert entry.after == {
+        "file": "june.csv", "rows": 3, "people": 2, "created": 3, "updated": 0, "unchanged": 0, "invited": 2,
+    }
+    assert (entry.program, entry.actor, entry.object_type) == (program, coordinator, "rosterimport")
+    assert entry.object_id == str(RosterImport.objects.get().pk)
+
+
+def test_a_refused_roster_import_leaves_no_entry(program, coordinator, django_capture_on_commit_callbacks):
+    bad = ROSTER + "not-an-email,X,Y,resident,PGY-1,,,\n"
+    roster_import = roster_import_preview(program=program, uploaded_by=coordinator, filename="bad.csv", data=bad.encode())
+    with pytest.raises(ValidationError):
+        roster_import_apply(roster_import=roster_import, actor=coordinator)
+    assert not AuditEntry.objects.filter(action="roster.import").exists()
+
+
+def test_resending_an_invitation_is_audited_and_an_active_member_is_not(program, coordinator, resident):
+    invitee = UserFactory(password="!unusable")
+    membership = MembershipFactory(user=invitee, program=program, role="resident")
+
+    assert roster_member_reinvite(membership=membership, actor=coordinator) is True
+    active = resident.memberships.get()
+    assert roster_member_reinvite(membership=active, actor=coordinator) is False
+
+    entry = AuditEntry.objects.get(action="roster.invite")
+    assert (entry.program, entry.actor, entry.after) == (program, coordinator, {"user": invitee.pk})
+
+
+def test_every_entry_of_a_pairs_life_is_filed_under_their_program(program, coordinator, resident, attending, other_attending):
+    request = request_create(mentee=resident, mentor=attending, kind="career", message="Hello")
+    mentorship = request_accept(request=request, actor=attending)
+    declined = request_create(mentee=resident, mentor=other_attending, kind="research", message="Hi")
+    request_decline(request=declined, actor=other_attending, note="Full this year")
+    checkin_submit(mentorship=mentorship, actor=resident, rating=4)
+    mentorship_end(mentorship=mentorship, actor=resident, reason="Moving away", completed=True)
+    conflict_add(program=program, actor=coordinator, mentee=resident, mentor=other_attending, reason="Her PD")
+
+    actions = list(AuditEntry.objects.order_by("id").values_list("action", "program_id"))
+    assert actions == [
+        ("request.create", program.pk), ("mentorship.start", program.pk), ("request.accept", program.pk),
+        ("request.create", program.pk), ("request.decline", program.pk), ("checkin.submit", program.pk),
+        ("mentorship.complete", program.pk), ("conflict.add", program.pk),
+    ]
+
+
+def test_a_checkin_entry_keeps_nothing_of_what_was_said(client_for, program, coordinator, resident, attending):
+    mentorship = MentorshipFactory(mentee=resident, mentor=attending, program=program)
+    checkin_submit(mentorship=mentorship, actor=resident, rating=2, comment="He never replies to e-mail")
+
+    entry = AuditEntry.objects.get(action="checkin.submit")
+    assert (entry.before, entry.after, entry.reason) == ({}, {}, "")
+    html = client_for(coordinator).get(_page(program)).content.decode()
+    assert "Submitted a check-in" in html and f"Check-in: {attending.full_name} &amp; {resident.full_name}" in html
+    assert "never replies" not in html and "2/5" not in html
+
+
+# --- The page.
+
+
+@pytest.mark.parametrize("who", ["other_coordinator", "resident", "attending", "outsider"])
+def test_the_trail_is_the_programs_coordinators_only(request, client_for, program, who):
+    c = client_for(request.getfixturevalue(who))
+    assert c.get(_page(program)).status_code == 404
+    assert c.get(_export(program)).status_code == 404
+
+
+def test_signed_out_visitors_are_sent_to_log_in(client, program):
+    response = client.get(_page(program))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_a_row_says_when_who_what_on_what_the_change_and_why(client_for, program, coordinator, resident, attending):
+    request = request_create(mentee=resident, mentor=attending, kind="career", message="Hello")
+    request_decline(request=request, actor=attending, note="My spots are taken until July")
+    # 14:05 UTC is 10:05 a.m. in New York in daylight time.
+    _entry(
+        program, action="match_proposal.overridden", actor=coordinator, reason="Both want research",
+        when=datetime(2025, 6, 2, 14, 5, tzinfo=UTC), obj_type="matchproposal", obj_id="999",
+        before={"decision": "pending", "mentor": attending.pk}, after={"decision": "overridden", "mentor": resident.pk},
+    )
+
+    html = client_for(coordinator).get(_page(program)).content.decode()
+
+    assert "Declined a request" in html and "My spots are taken until July" in html
+    assert f'<a href="/requests/{request.pk}/">Request from {resident.full_name} to {attending.full_name}</a>' in html
+    assert "pending" in html and "declined" in html
+    assert "Overrode a proposed pairing" in html and "Jun 2, 2025" in html and "10:05 a.m. EDT" in html
+    # People in before/after by name; a proposal since deleted is named by its id, without a link.
+    assert f"{attending.full_name} <span aria-hidden=\"true\">→</span>" in html
+    assert "Proposal #999 (removed)" in html
+    assert html.index("Declined a request") < html.index("Overrode a proposed pairing")  # newest first
+
+
+def test_an_unknown_action_is_shown_readably_not_hidden():
+    assert action_label("match_run.publish") == "Published a match run"
+    assert action_label("pairing.reassign") == "Pairing: reassign"
+
+
+def test_search_finds_words_in_labels_reasons_actors_and_the_people_involved(
+    client_for, program, coordinator, resident, other_resident, attending
+):
+    request = request_create(mentee=resident, mentor=attending, kind="career", message="Hello")
+    request_accept(request=request, actor=attending)  # actor Carol; about Alice's request
+    other = MentorshipFactory(mentee=other_resident, mentor=UserFactory(first_name="Zed", last_name="Zane"), program=program)
+    audit_log(actor=coordinator, action="mentorship.end", obj=other, reason="Moved to the Boston campus")
+
+    def found(**query):
+        response = client_for(coordinator).get(_page(program), query)
+        return [row.entry.action for row in response.context["rows"]]
+
+    # Alice acted on her own request only; she is involved in the mentorship that started, too.
+    assert found(q="Alice") == ["request.accept", "mentorship.start", "request.create"]
+    assert found(q="boston campus") == ["mentorship.end"]
+    assert found(q="Carol accepted") == ["request.accept"]  # the actor, and the label "Accepted a request"
+    assert found(q="Zane") == ["mentorship.end"]  # the mentor of the mentorship it is about
+    assert found(q="nobody-has-this") == []
+
+
+def test_filters_by_kind_of_action_by_actor_and_by_automatic_changes(client_for, program, coordinator, resident, attending):
+    _entry(program, action="request.expire", actor=None)
+    _entry(program, action="conflict.add", actor=coordinator)
+    _entry(program, action="match_run.publish", actor=coordinator)
+    _entry(program, action="match_proposal.accepted", actor=coordinator)
+    _entry(program, action="meeting.propose", actor=resident)
+    c = client_for(coordinator)
+
+    def actions(**query):
+        return sorted(row.entry.action for row in c.get(_page(program), query).context["rows"])
+
+    assert actions(group="match_runs") == ["match_proposal.accepted", "match_run.publish"]
+    assert actions(group="requests") == ["request.expire"]
+    assert actions(actor="system") == ["request.expire"]
+    assert actions(actor=str(resident.pk)) == ["meeting.propose"]
+    assert actions(actor=str(coordinator.pk), group="conflicts") == ["conflict.add"]
+    # The actor list names only people who acted in this program.
+    choices = dict(c.get(_page(program)).context["form"].fields["actor"].choices)
+    assert set(choices) == {"", "system", str(coordinator.pk), str(resident.pk)}
+
+
+def test_dates_are_whole_days_in_the_viewers_time_zone(client_for, program, coordinator):
+    # 03:30 UTC on March 10 is 11:30 p.m. on March 9 in New York; 04:30 UTC is 00:30 on March 10.
+    late = _entry(program, reason="late on the 9th", when=datetime(2025, 3, 10, 3, 30, tzinfo=UTC))
+    early = _entry(program, reason="early on the 10th", when=datetime(2025, 3, 10, 4, 30, tzinfo=UTC))
+    c = client_for(coordinator)
+
+    def ids(**query):
+        return [row.entry.pk for row in c.get(_page(program), query).context["rows"]]
+
+    assert ids(**{"from": "2025-03-09", "to": "2025-03-09"}) == [late.pk]
+    assert ids(**{"from": "2025-03-10"}) == [early.pk]
+    assert ids(to="2025-03-10") == [early.pk, late.pk]
+
+
+def test_a_backwards_date_range_is_pointed_out_and_ignored(client_for, program, coordinator):
+    _entry(program)
+    response = client_for(coordinator).get(_page(program), {"from": "2025-03-10", "to": "2025-03-01"})
+    assert "The end date is before the start date." in response.content.decode()
+    assert len(response.context["rows"]) == 1
+
+
+def test_the_trail_is_paginated_fifty_at_a_time(client_for, program, coordinator):
+    for n in range(51):
+        _entry(program, reason=f"entry {n}")
+    c = client_for(coordinator)
+    assert len(c.get(_page(program)).context["rows"]) == 50
+    second = c.get(_page(program), {"page": 2})
+    assert [row.entry.reason for row in second.context["rows"]] == ["entry 0"]
+
+
+def test_an_empty_trail_and_an_empty_search_say_so(client_for, program, coordinator):
+    c = client_for(coordinator)
+    assert "Nothing recorded yet" in c.get(_page(program)).content.decode()
+    assert "No entries match these filters" in c.get(_page(program), {"q": "x"}).content.decode()
+
+
+def _another_mentor(program):
+    mentor = UserFactory(first_name="Mia", last_name="Moss")
+    MembershipFactory(user=mentor, program=program, role="faculty")
+    MentorProfileFactory(user=mentor)
+    return mentor
+
+
+@pytest.mark.parametrize("entries", [4, 40])
+def test_page_queries_do_not_grow_with_entries(
+    client_for, program, coordinator, resident, attending, django_assert_max_num_queries, entries
+):
+    mentorship = MentorshipFactory(mentee=resident, mentor=attending, program=program)
+    request = request_create(mentee=resident, mentor=_another_mentor(program), kind="research", message="Hi")
+    for _ in range(entries // 2):
+        _entry(program, action="mentorship.nudge", actor=coordinator, obj_type="mentorship", obj_id=str(mentorship.pk))
+        _entry(program, action="request.accept", actor=attending, obj_type="mentorshiprequest", obj_id=str(request.pk),
+               after={"mentor": attending.pk})
+    c = client_for(coordinator)
+    c.get("/dashboard/")  # LastSeenMiddleware's write happens once, here
+    # Budget (17, the same for 4 and 40 entries: objects and names load once per kind):
+    #   session, user                                                         2
+    #   the program, the coordinator check, the actor filter's people         3
+    #   count, the page of entries (with their actors)                        2
+    #   the requests, the mentorships (one per kind of object), the names     3
+    #   base.html: roles, mentee and mentor profile, unread notifications     4
+    #   session save (savepoint pair and the update)                          3
+    with django_assert_max_num_queries(17):
+        assert c.get(_page(program)).status_code == 200
+
+
+# --- The CSV export.
+
+
+def test_the_export_is_utf8_with_a_bom_utc_times_and_escaped_cells(client_for, program, coordinator):
+    coordinator.first_name = "Corá"
+    coordinator.save(update_fields=["first_name"])
+    for reason in ("=HYPERLINK(\"http://evil.example\")", "+1 555 0100", "-2+3", "@SUM(A1)", "plain"):
+        _entry(program, actor=coordinator, reason=reason, when=datetime(2025, 3, 10, 3, 30, 15, tzinfo=UTC))
+
+    response = client_for(coordinator).get(_export(program))
+
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith(f'attachment; filename="{program.slug}-audit-')
+    raw = b"".join(response.streaming_content)
+    assert raw.startswith(b"\xef\xbb\xbf")  # the byte-order mark, as UTF-8 bytes
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8")[1:])))
+    header, body = rows[0], rows[1:]
+    assert header[0] == "When (UTC)" and header[-1] == "Reason"
+    assert {row[0] for row in body} == {"2025-03-10T03:30:15Z"}
+    assert {row[1] for row in body} == {"Corá Cole"}  # accents survive
+    assert sorted(row[-1] for row in body) == sorted(
+        ["'=HYPERLINK(\"http://evil.example\")", "'+1 555 0100", "'-2+3", "'@SUM(A1)", "plain"]
+    )
+
+
+def test_the_export_holds_exactly_what_the_filters_select(client_for, program, coordinator, resident):
+    _entry(program, action="conflict.add", actor=coordinator, reason="kept apart")
+    _entry(program, action="meeting.propose", actor=resident, reason="a meeting")
+    _entry(program, action="request.expire", actor=None, reason="expired", before={"status": "pending"},
+           after={"status": "expired"})
+    c = client_for(coordinator)
+
+    assert [r[-1] for r in _rows(c.get(_export(program), {"group": "conflicts"}))[1:]] == ["kept apart"]
+    system = _rows(c.get(_export(program), {"actor": "system"}))[1:]
+    assert len(system) == 1
+    assert system[0][1:4] == ["MentorMatch (automatic)", "", "request.expire"]
+    assert system[0][8] == "status: pending → expired"
+    assert system[0][9:11] == ['{"status": "pending"}', '{"status": "expired"}']
+    assert len(_rows(c.get(_export(program)))) == 1 + 3
+
+
+# --- Program scoping, everywhere.
+
+
+def test_a_coordinator_sees_nothing_of_another_program_anywhere(
+    client_for, program, other_program, coordinator, other_coordinator
+):
+    _entry(program, actor=coordinator, reason="ours")
+    _entry(other_program, actor=other_coordinator, reason="THEIRS-SECRET")
+    c = client_for(coordinator)
+
+    assert "THEIRS-SECRET" not in c.get(_page(program)).content.decode()
+    assert "THEIRS-SECRET" not in b"".join(c.get(_export(program)).streaming_content).decode()
+    assert [e["reason"] for e in _api(coordinator).get(f"/api/v1/programs/{program.slug}/audit/").json()["results"]] == ["ours"]
+    # Their program's trail does not exist, as far as this coordinator can tell.
+    assert c.get(_page(other_program)).status_code == 404
+    assert c.get(_export(other_program)).status_code == 404
+    assert _api(coordinator).get(f"/api/v1/programs/{other_program.slug}/audit/").status_code == 404
+    # Even searching for the other program's people finds nothing.
+    assert c.get(_page(program), {"q": other_coordinator.last_name}).context["rows"] == []
+
+
+def test_a_link_is_given_only_to_objects_of_the_program(client_for, program, other_program, coordinator, resident, attending, outsider):
+    elsewhere = MentorshipFactory(mentee=outsider, mentor=attending, program=other_program)
+    # An entry filed under this program that names the other program's mentorship (it cannot
+    # happen through the services; the page must still not link into another program).
+    _entry(program, action="mentorship.start", obj_type="mentorship", obj_id=str(elsewhere.pk))
+    html = client_for(coordinator).get(_page(program)).content.decode()
+    assert f"mentorship: {attending.full_name} &amp; {outsider.full_name}" in html
+    assert f'href="/mentorships/{elsewhere.pk}/"' not in html
+
+
+# --- Append-only.
+
+
+def test_an_entry_cannot_be_changed_or_deleted_through_the_model(program):
+    entry = _entry(program, reason="as written")
+    entry.reason = "rewritten"
+    with pytest.raises(ValidationError):
+        entry.save()
+    with pytest.raises(ValidationError):
+        entry.delete()
+    assert AuditEntry.objects.get(pk=entry.pk).reason == "as written"
+
+
+@pytest.fixture
+def superuser_client(client):
+    user = User.objects.create_superuser("root@hospital.example", "a-long-admin-pass", first_name="R", last_name="Oot")
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def test_the_admin_shows_entries_but_refuses_to_add_change_or_delete_even_for_a_superuser(superuser_client, program, coordinator):
+    entry = _entry(program, actor=coordinator, reason="as written")
+    change_url = reverse("admin:matching_auditentry_change", args=[entry.pk])
+
+    assert superuser_client.get(reverse("admin:matching_auditentry_changelist")).status_code == 200
+    assert superuser_client.get(change_url).status_code == 200  # a read-only view
+    assert superuser_client.get(reverse("admin:matching_auditentry_add")).status_code == 403
+    edit = superuser_client.post(change_url, {"reason": "rewritten", "action": "x", "object_type": "x", "object_id": "1"})
+    assert edit.status_code == 403
+    assert superuser_client.post(reverse("admin:matching_auditentry_delete", args=[entry.pk]), {"post": "yes"}).status_code == 403
+    # No bulk "delete selected" action either (it would bypass the model's delete()).
+    superuser_client.post(
+        reverse("admin:matching_auditentry_changelist"),
+        {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"},
+    )
+    assert AuditEntry.objects.get(pk=entry.pk).reason == "as written"
+
+
+def test_the_api_offers_reading_only(program, coordinator):
+    entry = _entry(program, actor=coordinator, reason="as written")
+    api = _api(coordinator)
+    url = f"/api/v1/programs/{program.slug}/audit/"
+
+    assert api.put(url, {"reason": "x"}, format="json").status_code == 405
+    assert api.patch(url, {"reason": "x"}, format="json").status_code == 405
+    assert api.delete(url).status_code == 405
+    assert api.post(url, {"action": "x"}, format="json").status_code == 405
+    assert api.delete(f"{url}{entry.pk}/").status_code == 404  # there is no per-entry endpoint
+    assert AuditEntry.objects.get(pk=entry.pk).reason == "as written"
+    assert AuditEntry.objects.count() == 1
+
+
+# --- The API.
+
+
+def test_the_api_lists_with_the_pages_filters_and_words(program, coordinator, resident, attending):
+    request = request_create(mentee=resident, mentor=attending, kind="career", message="Hello")
+    request_decline(request=request, actor=attending, note="Full")
+    _entry(program, action="conflict.add", actor=coordinator, reason="kept apart", when=timezone.now() - timedelta(days=3))
+    api = _api(coordinator)
+    url = f"/api/v1/programs/{program.slug}/audit/"
+
+    body = api.get(url, {"group": "requests"}).json()
+    assert body["count"] == 2
+    declined = body["results"][0]
+    assert declined["action"] == "request.decline" and declined["action_label"] == "Declined a request"
+    assert declined["group"] == "requests" and declined["reason"] == "Full"
+    assert declined["actor"] == {"id": attending.pk, "full_name": attending.full_name}
+    assert declined["object"] == {
+        "label": f"Request from {resident.full_name} to {attending.full_name}", "url": f"/requests/{request.pk}/",
+    }
+    assert declined["before"] == {"status": "pending"} and declined["after"] == {"status": "declined"}
+    assert declined["changes"] == [{"field": "status", "before": "pending", "after": "declined"}]
+    assert [e["action"] for e in api.get(url, {"q": "kept apart"}).json()["results"]] == ["conflict.add"]
+    today = timezone.localdate().isoformat()
+    assert api.get(url, {"from": today}).json()["count"] == 2
+
+
+@pytest.mark.parametrize(
+    "query, key",
+    [({"group": "everything"}, "group"), ({"actor": "carol"}, "actor"), ({"from": "2025-13-01"}, "from"),
+     ({"from": "2025-03-10", "to": "2025-03-01"}, "to")],
+)
+def test_the_api_refuses_a_bad_filter_by_name(program, coordinator, query, key):
+    response = _api(coordinator).get(f"/api/v1/programs/{program.slug}/audit/", query)
+    assert response.status_code == 400 and key in response.json()
+
+
+@pytest.mark.parametrize("who", ["other_coordinator", "resident", "attending"])
+def test_the_api_is_the_programs_coordinators_only(request, program, who):
+    assert _api(request.getfixturevalue(who)).get(f"/api/v1/programs/{program.slug}/audit/").status_code == 404
+
+
+def test_the_api_needs_a_signed_in_user(program):
+    assert APIClient().get(f"/api/v1/programs/{program.slug}/audit/").status_code in (401, 403)
+
+
+def test_the_api_paginates(program, coordinator):
+    for _ in range(30):
+        _entry(program)
+    body = _api(coordinator).get(f"/api/v1/programs/{program.slug}/audit/").json()
+    assert body["count"] == 30 and len(body["results"]) == 25 and body["next"]
+
+
+def test_removing_a_conflict_keeps_both_entries_and_names_the_pair_from_the_record(client_for, program, coordinator, resident, attending):
+    entry, _ = conflict_add(program=program, actor=coordinator, mentee=resident, mentor=attending, reason="Her PD")
+    pk = entry.pk
+    conflict_remove(entry=entry, actor=coordinator, reason="No longer her PD")
+
+    html = client_for(coordinator).get(_page(program)).content.decode()
+    assert "Removed a conflict of interest" in html and "No longer her PD" in html
+    assert f"Conflict of interest #{pk} (removed)" in html
+    assert resident.full_name in html and attending.full_name in html  # from before: {"mentee", "mentor"}
+    assert Mentorship.objects.count() == 0 and MentorshipRequest.objects.count() == 0
