@@ -80,7 +80,7 @@ class ReassignForm(forms.Form):
 
 def _form_ids(action, pk) -> dict:
     """Each row's forms get their own field names and ids."""
-    return {"prefix": f"{action}-{pk}", "auto_id": f"{action}-{pk}-%s"}
+    return {"prefix": f"{action}-{pk}", "auto_id": "%s"}  # ids are the prefixed names: assign-7-mentor
 
 
 def _mentor_options(mentors, *, exclude=()) -> list[tuple[int, str]]:
