@@ -334,3 +334,23 @@ def test_the_api_hides_or_refuses_a_pairing_others_cannot_nudge(pairing, other_c
     assert _api(other_coordinator).post(f"/api/v1/mentorships/{pairing.pk}/nudge/").status_code == 404
     assert _api(resident).post(f"/api/v1/mentorships/{pairing.pk}/nudge/").status_code == 403
     assert not AuditEntry.objects.filter(action="mentorship.nudge").exists()
+
+
+def test_the_digest_links_to_the_programs_health_and_stale_pairings():
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+
+    from accounts.models import Program
+    from tests.factories import ProgramFactory, UserFactory
+
+    program = ProgramFactory()
+    assert isinstance(program, Program)
+    context = {
+        "user": UserFactory(), "summary": "1 pairing", "site_url": "https://mm.example",
+        "programs": [{"program": program, "stale_count": 0, "pending_count": 0, "unmatched_count": 0,
+                      "residents": 0, "without_kind": []}],
+    }
+    for name in ("matching/email/coordinator_digest.txt", "matching/email/coordinator_digest.html"):
+        text = render_to_string(name, context)
+        assert "https://mm.example" + reverse("matching:program-health", args=[program.slug]) in text, name
+        assert "https://mm.example" + reverse("matching:pairings", args=[program.slug]) + "?stale=1" in text, name
