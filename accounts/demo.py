@@ -77,11 +77,11 @@ DEMO_LOGINS = [
     ),
     DemoLogin(
         f"attending@{DEMO_DOMAIN}", "Attending: IM cardiology",
-        "Two requests waiting for you; your mentee's page: agreement, goals, meetings",
+        "Two requests waiting for you; your mentee's page: agreement, goals, meetings; your mentoring portfolio",
     ),
     DemoLogin(
         f"coordinator@{DEMO_DOMAIN}", "Coordinator: IM and Surgery",
-        "Both rosters, CSV import and export, invitations",
+        "Program health, pairings, start a PGY-1 match run and publish it, conflicts of interest, the audit trail",
     ),
     DemoLogin(
         f"nearpeer@{DEMO_DOMAIN}", "Surgery PGY-4 and near-peer mentor",
