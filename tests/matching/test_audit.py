@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -464,3 +465,27 @@ def test_removing_a_conflict_keeps_both_entries_and_names_the_pair_from_the_reco
     assert f"Conflict of interest #{pk} (removed)" in html
     assert resident.full_name in html and attending.full_name in html  # from before: {"mentee", "mentor"}
     assert Mentorship.objects.count() == 0 and MentorshipRequest.objects.count() == 0
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the database trigger is PostgreSQL's (migration 0005); on SQLite the model's guards stand alone",
+)
+def test_the_database_itself_refuses_to_change_or_delete_an_entry(program, coordinator, resident):
+    from matching.audit import audit_log
+
+    entry = audit_log(actor=coordinator, action="conflict.add", obj=program, reason="Spouse")
+    for attempt in (
+        lambda: AuditEntry.objects.filter(pk=entry.pk).update(reason="nothing happened"),
+        lambda: AuditEntry.objects.filter(pk=entry.pk).update(actor=resident),
+        lambda: AuditEntry.objects.filter(pk=entry.pk).delete(),
+    ):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            attempt()
+    entry.refresh_from_db()
+    assert (entry.reason, entry.actor) == ("Spouse", coordinator)
+
+    # Deleting the person who acted keeps the entry, with no actor: Django's SET_NULL is allowed.
+    coordinator.delete()
+    entry.refresh_from_db()
+    assert entry.actor is None and entry.reason == "Spouse"
