@@ -1,0 +1,213 @@
+"""One world for the security tests, built once per module.
+
+``program`` (Internal Medicine, slug ``im``): residents Alice and Bob, attendings Carol and
+Dave, coordinator Cora. ``other_program`` (General Surgery, slug ``gs``): coordinator Oscar and
+a resident/attending pair whose names (Zebulon, Quintessa) are distinctive, so the list-scoping
+tests can search every response for them.
+
+Each test still runs in its own transaction (the ``db`` fixture), rolled back afterwards, so a
+POST that an allowed role makes does not leak into the next test.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.test import Client, override_settings
+from django.utils import timezone
+
+from accounts.models import (
+    AvailabilityWindow,
+    Membership,
+    MenteeProfile,
+    MentorProfile,
+    Program,
+    RosterImport,
+    Specialty,
+    User,
+)
+from matching.models import (
+    ActionItem,
+    Agreement,
+    AuditEntry,
+    CheckIn,
+    ConflictOfInterest,
+    EvaluatorRole,
+    Introduction,
+    MatchProposal,
+    MatchRanking,
+    MatchRun,
+    Meeting,
+    MeetingSlot,
+    Mentorship,
+    MentorshipRequest,
+    Notification,
+    NotificationPreference,
+    PairingException,
+    Resource,
+)
+from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, UserFactory
+
+ROLES = (
+    "anonymous",
+    "resident",  # Alice: mentee of the Alice–Carol mentorship
+    "other_resident",  # Bob: sender of the Bob→Dave request
+    "attending",  # Carol: mentor of the Alice–Carol mentorship
+    "other_attending",  # Dave: receiver of the Bob→Dave request
+    "coordinator",  # Cora, of ``im``
+    "other_coordinator",  # Oscar, of ``gs``
+)
+
+# Seeded in the other program; no list a user of ``im`` (or Oscar's lists of ``im``) may show them.
+OTHER_PROGRAM_MARKERS = ("Zebulon", "Quintessa", "Xylophone-goal", "gs-secret-resource", "gs-secret-comment")
+
+
+@dataclass
+class World:
+    users: dict = field(default_factory=dict)
+    objs: dict = field(default_factory=dict)
+
+    def __getattr__(self, name):
+        try:
+            return self.__dict__["objs"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    clients: dict = field(default_factory=dict)
+
+    def client(self, role):
+        """A client signed in as ``role``, made once per module (its session row lives in the world)."""
+        if role not in self.clients:
+            c = Client()
+            if role != "anonymous":
+                c.force_login(self.users[role], backend="django.contrib.auth.backends.ModelBackend")
+            self.clients[role] = c
+        return self.clients[role]
+
+
+def _member(program, role, first, last, email, *, mentee=False, mentor=False):
+    user = UserFactory(first_name=first, last_name=last, email=email)
+    MembershipFactory(user=user, program=program, role=role)
+    if mentee:
+        MenteeProfileFactory(user=user)
+    if mentor:
+        MentorProfileFactory(user=user)
+    return user
+
+
+def build_world():
+    R, F, C = Membership.Role.RESIDENT, Membership.Role.FACULTY, Membership.Role.COORDINATOR
+    now = timezone.now()
+    im = Program.objects.create(
+        name="Internal Medicine Residency", slug="im", institution="General Hospital",
+        specialty=Specialty.objects.get(slug="internal-medicine"),
+    )
+    gs = Program.objects.create(
+        name="General Surgery Residency", slug="gs", institution="Riverside Medical Center",
+        specialty=Specialty.objects.get(slug="general-surgery"),
+    )
+    w = World()
+    u = w.users
+    u["resident"] = alice = _member(im, R, "Alice", "Adams", "alice@hospital.example", mentee=True)
+    u["other_resident"] = bob = _member(im, R, "Bob", "Brown", "bob@hospital.example", mentee=True)
+    u["attending"] = carol = _member(im, F, "Carol", "Chen", "carol@hospital.example", mentor=True)
+    u["other_attending"] = dave = _member(im, F, "Dave", "Diaz", "dave@hospital.example", mentor=True)
+    u["coordinator"] = cora = _member(im, C, "Cora", "Cole", "cora@hospital.example")
+    u["other_coordinator"] = oscar = _member(gs, C, "Oscar", "Ortiz", "oscar@riverside.example")
+    zeb = _member(gs, R, "Zebulon", "Zed", "zebulon@riverside.example", mentee=True)
+    quin = _member(gs, F, "Quintessa", "Quill", "quintessa@riverside.example", mentor=True)
+
+    o = w.objs
+    o.update(im=im, gs=gs, zeb=zeb, quin=quin)
+    # Alice–Carol, with everything that hangs off a mentorship.
+    m = o["mentorship"] = Mentorship.objects.create(mentee=alice, mentor=carol, program=im)
+    Agreement.objects.create(mentorship=m)
+    meeting = o["meeting"] = Meeting.objects.create(mentorship=m, proposed_by=alice, location="Room 4")
+    MeetingSlot.objects.create(meeting=meeting, start=now + timedelta(days=3))
+    MeetingSlot.objects.create(meeting=meeting, start=now + timedelta(days=4))
+    o["action_item"] = ActionItem.objects.create(mentorship=m, title="Draft the abstract", owner=alice, created_by=alice)
+    o["resource"] = Resource.objects.create(mentorship=m, shared_by=carol, title="Reading list", url="https://example.org/r")
+    o["checkin"] = CheckIn.objects.create(mentorship=m, author=alice, rating=4, comment="Helpful so far")
+    o["introduction"] = Introduction.objects.create(mentorship=m, colleague=dave, note="Meet Alice, please")
+    # Bob→Dave, pending.
+    o["request"] = MentorshipRequest.objects.create(
+        mentee=bob, mentor=dave, program=im, message="Could you mentor me?", expires_at=now + timedelta(days=14)
+    )
+    # A reviewed-but-unpublished run with proposals, and a queued run with an open ranking window.
+    run = o["run"] = MatchRun.objects.create(
+        program=im, created_by=cora, status=MatchRun.Status.SUCCEEDED, progress=100, finished_at=now
+    )
+    run.mentees.set([alice, bob])
+    run.mentors.set([carol, dave])
+    o["proposal"] = MatchProposal.objects.create(run=run, mentee=alice, mentor=carol, score=80.0, rank_obtained=1)
+    o["proposal_bob"] = MatchProposal.objects.create(run=run, mentee=bob, mentor=dave, score=70.0, rank_obtained=1)
+    ranking_run = o["ranking_run"] = MatchRun.objects.create(
+        program=im, created_by=cora, ranking_deadline=now + timedelta(days=3)
+    )
+    ranking_run.mentees.set([alice, bob])
+    ranking_run.mentors.set([carol, dave])
+    o["notification"] = Notification.objects.create(
+        user=alice, event="request.accepted", title="Carol accepted", dedup_key="sec-alice-1"
+    )
+    o["evaluator_role"] = EvaluatorRole.objects.create(
+        program=im, user=dave, role=EvaluatorRole.Role.PROGRAM_DIRECTOR, created_by=cora
+    )
+    o["conflict"] = ConflictOfInterest.objects.create(program=im, mentee=bob, mentor=carol, reason="Relatives", created_by=cora)
+    o["pairing_exception"] = PairingException.objects.create(
+        program=im, mentee=alice, mentor=dave, reason="Different division", created_by=cora
+    )
+    o["roster_import"] = RosterImport.objects.create(
+        program=im, uploaded_by=cora, filename="roster.csv", content="email,first_name,last_name,role\n"
+    )
+    o["bob_membership"] = Membership.objects.get(user=bob, program=im)
+
+    # The other program's rows, named so that any leak is visible.
+    gm = o["gs_mentorship"] = Mentorship.objects.create(mentee=zeb, mentor=quin, program=gs)
+    Agreement.objects.create(mentorship=gm)
+    Meeting.objects.create(mentorship=gm, proposed_by=zeb, location="Zebulon's office")
+    ActionItem.objects.create(mentorship=gm, title="Xylophone-goal", owner=zeb, created_by=zeb)
+    Resource.objects.create(mentorship=gm, shared_by=quin, title="gs-secret-resource", url="https://example.org/gs")
+    CheckIn.objects.create(mentorship=gm, author=zeb, rating=2, comment="gs-secret-comment")
+    gs_run = MatchRun.objects.create(program=gs, created_by=oscar, status=MatchRun.Status.SUCCEEDED, progress=100)
+    gs_run.mentees.set([zeb])
+    gs_run.mentors.set([quin])
+    MatchProposal.objects.create(run=gs_run, mentee=zeb, mentor=quin, score=50.0)
+    o["gs_run"] = gs_run
+    MentorshipRequest.objects.create(
+        mentee=zeb, mentor=quin, program=gs, message="Zebulon asks Quintessa", expires_at=now + timedelta(days=14)
+    )
+    Notification.objects.create(user=zeb, event="request.accepted", title="Zebulon note", dedup_key="sec-zeb-1")
+    EvaluatorRole.objects.create(program=gs, user=quin, role=EvaluatorRole.Role.CCC_MEMBER, created_by=oscar)
+    ConflictOfInterest.objects.create(program=gs, mentee=zeb, mentor=quin, reason="Zebulon conflict", created_by=oscar)
+    PairingException.objects.create(program=gs, mentee=zeb, mentor=quin, reason="Zebulon exception", created_by=oscar)
+    for role in ROLES:
+        w.client(role)
+    return w
+
+
+def snapshot():
+    """Every row a request could change, to prove a refused one changed nothing."""
+    models = [
+        Mentorship, MentorshipRequest, Agreement, Meeting, MeetingSlot, ActionItem, Resource, Introduction, CheckIn,
+        Notification, MatchRun, MatchProposal, MatchRanking, EvaluatorRole, ConflictOfInterest, PairingException,
+        AuditEntry, NotificationPreference, Membership, MenteeProfile, MentorProfile, AvailabilityWindow, RosterImport,
+    ]
+    rows = {m.__name__: list(m.objects.order_by("pk").values()) for m in models}
+    rows["User"] = list(User.objects.order_by("pk").values("pk", "email", "first_name", "last_name", "time_zone"))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """The world, committed for the module inside an outer transaction that is rolled back at the end."""
+    # The function-scoped fast hasher of tests/conftest.py is not active yet at module scope.
+    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    with django_db_blocker.unblock(), fast:
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield build_world()
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)

@@ -1,0 +1,307 @@
+"""The authorization matrix: every route × every role, generated from the URL conf and the schema.
+
+Each row names a route (a page's URL name, or an API path and method from the OpenAPI schema)
+and what each role meets there:
+
+    ok     allowed (2xx/3xx; for a write, a 400 about the body counts too: the rules let it through)
+    login  not signed in: a redirect to the sign-in page, or 401 from the API
+    404    the object (or program) is not one this user may see: it does not exist for them
+    403    the user sees the object but may not do this (or may not use this kind of page at all)
+
+Columns: anonymous, Alice (resident, mentee of Alice–Carol), Bob (resident, sent Bob→Dave),
+Carol (attending, mentor of Alice–Carol), Dave (attending, receives Bob→Dave and is introduced
+to Alice), Cora (coordinator of ``im``), Oscar (coordinator of ``gs``). The world is in conftest.py;
+the object each route addresses is chosen in world_args.py.
+
+A denied write must change nothing: every table a request could touch is compared before and after.
+"""
+
+import pytest
+from django.urls import reverse
+
+from .conftest import ROLES, snapshot
+from .routes import UNSAFE, api_operations, api_routes, classify, page_route_names, url_patterns
+from .world_args import API_BODIES, PAGE_BODIES, api_kwargs, page_kwargs
+
+pytestmark = pytest.mark.django_db
+
+# fmt: off
+PAGES = """
+# route name                         method anon   alice  bob    carol  dave   cora   oscar
+path:                                GET    ok     ok     ok     ok     ok     ok     ok
+accounts:dashboard                   GET    login  ok     ok     ok     ok     ok     ok
+accounts:profile                     GET    login  ok     ok     ok     ok     ok     ok
+accounts:account-edit                GET    login  ok     ok     ok     ok     ok     ok
+accounts:account-edit                POST   login  ok     ok     ok     ok     ok     ok
+accounts:availability-edit           GET    login  ok     ok     ok     ok     ok     ok
+accounts:availability-edit           POST   login  ok     ok     ok     ok     ok     ok
+accounts:mentee-profile-edit         GET    login  ok     ok     403    403    403    403
+accounts:mentee-profile-edit         POST   login  ok     ok     403    403    403    403
+accounts:mentor-profile-edit         GET    login  403    403    ok     ok     403    403
+accounts:mentor-profile-edit         POST   login  403    403    ok     ok     403    403
+accounts:password_change             GET    login  ok     ok     ok     ok     ok     ok
+accounts:password_change             POST   login  ok     ok     ok     ok     ok     ok
+accounts:password_change_done        GET    login  ok     ok     ok     ok     ok     ok
+# Bob's page: himself and Cora, who coordinates his program (a resident's page is not public).
+accounts:person                      GET    login  404    ok     404    404    ok     404
+# The directory lists mentors of every program to every signed-in user, by design.
+accounts:mentor-directory            GET    login  ok     ok     ok     ok     ok     ok
+accounts:programs                    GET    login  403    403    403    403    ok     ok
+accounts:roster                      GET    login  404    404    404    404    ok     404
+accounts:roster                      POST   login  404    404    404    404    ok     404
+accounts:roster-export               GET    login  404    404    404    404    ok     404
+accounts:roster-template             GET    login  404    404    404    404    ok     404
+accounts:roster-import               GET    login  404    404    404    404    ok     404
+accounts:roster-import               POST   login  404    404    404    404    ok     404
+accounts:roster-import-preview       GET    login  404    404    404    404    ok     404
+accounts:roster-import-preview       POST   login  404    404    404    404    ok     404
+accounts:roster-reinvite             POST   login  404    404    404    404    ok     404
+matching:requests                    GET    login  ok     ok     ok     ok     ok     ok
+matching:request-create              GET    login  ok     ok     403    403    403    403
+matching:request-create              POST   login  ok     ok     403    403    403    403
+matching:request-detail              GET    login  404    ok     404    ok     ok     404
+matching:request-accept              POST   login  404    403    404    ok     403    404
+matching:request-decline             POST   login  404    403    404    ok     403    404
+matching:request-question            POST   login  404    403    404    ok     403    404
+matching:request-answer              POST   login  404    ok     404    403    403    404
+matching:request-withdraw            POST   login  404    ok     404    403    403    404
+matching:mentorships                 GET    login  ok     ok     ok     ok     ok     ok
+matching:mentorship-detail           GET    login  ok     404    ok     404    ok     404
+matching:mentorship-agreement        GET    login  ok     404    ok     404    403    404
+matching:mentorship-agreement        POST   login  ok     404    ok     404    403    404
+matching:mentorship-end              GET    login  ok     404    ok     404    403    404
+matching:mentorship-end              POST   login  ok     404    ok     404    403    404
+matching:mentorship-thanks           POST   login  ok     404    403    404    403    404
+matching:action-item-create          POST   login  ok     404    ok     404    403    404
+matching:action-item-update          POST   login  ok     404    ok     404    403    404
+matching:resource-create             POST   login  403    404    ok     404    403    404
+matching:introduction-create         POST   login  403    404    ok     404    403    404
+matching:checkin-create              POST   login  ok     404    ok     404    403    404
+matching:introductions               GET    login  ok     ok     ok     ok     ok     ok
+matching:introduction-respond        POST   login  404    404    404    ok     404    404
+matching:meeting-propose             GET    login  ok     404    ok     404    403    404
+matching:meeting-propose             POST   login  ok     404    ok     404    403    404
+matching:meeting-detail              GET    login  ok     404    ok     404    ok     404
+matching:meeting-ics                 GET    login  ok     404    ok     404    ok     404
+matching:meeting-confirm             POST   login  ok     404    ok     404    403    404
+matching:meeting-reschedule          GET    login  ok     404    ok     404    403    404
+matching:meeting-reschedule          POST   login  ok     404    ok     404    403    404
+matching:meeting-cancel              POST   login  ok     404    ok     404    403    404
+matching:meeting-held                POST   login  ok     404    ok     404    403    404
+matching:meeting-notes               POST   login  ok     404    ok     404    403    404
+matching:notifications               GET    login  ok     ok     ok     ok     ok     ok
+matching:notifications-read-all      POST   login  ok     ok     ok     ok     ok     ok
+matching:notification-preferences    GET    login  ok     ok     ok     ok     ok     ok
+matching:notification-preferences    POST   login  ok     ok     ok     ok     ok     ok
+matching:notification-read           POST   login  ok     404    404    404    404    404
+matching:match-runs                  GET    login  404    404    404    404    ok     404
+matching:match-run-create            GET    login  404    404    404    404    ok     404
+matching:match-run-create            POST   login  404    404    404    404    ok     404
+matching:match-run-detail            GET    login  404    404    404    404    ok     404
+matching:match-run-progress          GET    login  404    404    404    404    ok     404
+matching:match-run-compare           GET    login  404    404    404    404    ok     404
+matching:match-run-export            GET    login  404    404    404    404    ok     404
+matching:match-run-accept            POST   login  404    404    404    404    ok     404
+matching:match-run-override          POST   login  404    404    404    404    ok     404
+matching:match-run-accept-all        POST   login  404    404    404    404    ok     404
+matching:match-run-publish           POST   login  404    404    404    404    ok     404
+matching:match-run-second-round      POST   login  404    404    404    404    ok     404
+matching:match-run-cancel            POST   login  404    404    404    404    ok     404
+# Rankings belong to the cohort (Alice, Bob, Carol, Dave) while the window is open; not even Cora.
+matching:match-run-rank              GET    login  ok     ok     ok     ok     404    404
+matching:match-run-rank              POST   login  ok     ok     ok     ok     404    404
+matching:conflicts                   GET    login  404    404    404    404    ok     404
+matching:conflicts-add               POST   login  404    404    404    404    ok     404
+matching:conflicts-remove            POST   login  404    404    404    404    ok     404
+matching:program-health              GET    login  404    404    404    404    ok     404
+matching:pairings                    GET    login  404    404    404    404    ok     404
+matching:pairings-export             GET    login  404    404    404    404    ok     404
+matching:pairing-assign              POST   login  404    404    404    404    ok     404
+matching:pairing-end                 POST   login  404    404    404    404    ok     404
+matching:pairing-reassign            POST   login  404    404    404    404    ok     404
+matching:pairing-nudge               POST   login  404    404    404    404    ok     404
+matching:audit                       GET    login  404    404    404    404    ok     404
+matching:audit-export                GET    login  404    404    404    404    ok     404
+matching:portfolio                   GET    login  ok     ok     ok     ok     ok     ok
+# The export is of a mentor's own mentees; residents have none to export.
+matching:portfolio-export            GET    login  404    404    ok     ok     404    404
+"""
+
+API = """
+# method path                                              anon   alice  bob    carol  dave   cora   oscar
+GET    /api/v1/me/                                         login  ok     ok     ok     ok     ok     ok
+PATCH  /api/v1/me/                                         login  ok     ok     ok     ok     ok     ok
+GET    /api/v1/me/availability/                            login  ok     ok     ok     ok     ok     ok
+PUT    /api/v1/me/availability/                            login  ok     ok     ok     ok     ok     ok
+GET    /api/v1/me/mentee-profile/                          login  ok     ok     403    403    403    403
+PUT    /api/v1/me/mentee-profile/                          login  ok     ok     403    403    403    403
+PATCH  /api/v1/me/mentee-profile/                          login  ok     ok     403    403    403    403
+GET    /api/v1/me/mentor-profile/                          login  403    403    ok     ok     403    403
+PUT    /api/v1/me/mentor-profile/                          login  403    403    ok     ok     403    403
+PATCH  /api/v1/me/mentor-profile/                          login  403    403    ok     ok     403    403
+GET    /api/v1/me/recommendations/                         login  ok     ok     403    403    403    403
+GET    /api/v1/me/portfolio/                               login  404    404    ok     ok     404    404
+GET    /api/v1/mentors/                                    login  ok     ok     ok     ok     ok     ok
+# Carol's card, shown to every signed-in user but herself (the directory leaves out the viewer).
+GET    /api/v1/mentors/{id}/                               login  ok     ok     404    ok     ok     ok
+GET    /api/v1/programs/                                   login  403    403    403    403    ok     ok
+GET    /api/v1/programs/{slug}/                            login  403    403    403    403    ok     404
+GET    /api/v1/programs/{slug}/roster/                     login  403    403    403    403    ok     404
+GET    /api/v1/specialties/                                login  ok     ok     ok     ok     ok     ok
+GET    /api/v1/goals/                                      login  ok     ok     ok     ok     ok     ok
+GET    /api/v1/interests/                                  login  ok     ok     ok     ok     ok     ok
+GET    /api/v1/career-stages/                              login  ok     ok     ok     ok     ok     ok
+GET    /api/v1/academic-ranks/                             login  ok     ok     ok     ok     ok     ok
+GET    /api/v1/languages/                                  login  ok     ok     ok     ok     ok     ok
+GET    /api/v1/meeting-formats/                            login  ok     ok     ok     ok     ok     ok
+GET    /api/v1/requests/                                   login  ok     ok     ok     ok     ok     ok
+POST   /api/v1/requests/                                   login  ok     ok     403    403    403    403
+GET    /api/v1/requests/{id}/                              login  404    ok     404    ok     ok     404
+POST   /api/v1/requests/{id}/accept/                       login  404    403    404    ok     403    404
+POST   /api/v1/requests/{id}/decline/                      login  404    403    404    ok     403    404
+POST   /api/v1/requests/{id}/question/                     login  404    403    404    ok     403    404
+POST   /api/v1/requests/{id}/answer/                       login  404    ok     404    403    403    404
+POST   /api/v1/requests/{id}/withdraw/                     login  404    ok     404    403    403    404
+GET    /api/v1/mentorships/                                login  ok     ok     ok     ok     ok     ok
+GET    /api/v1/mentorships/{id}/                           login  ok     404    ok     404    ok     404
+PUT    /api/v1/mentorships/{id}/agreement/                 login  ok     404    ok     404    403    404
+PATCH  /api/v1/mentorships/{id}/agreement/                 login  ok     404    ok     404    403    404
+POST   /api/v1/mentorships/{id}/end/                       login  ok     404    ok     404    403    404
+POST   /api/v1/mentorships/{id}/thanks/                    login  ok     404    403    404    403    404
+GET    /api/v1/mentorships/{id}/action-items/              login  ok     404    ok     404    ok     404
+POST   /api/v1/mentorships/{id}/action-items/              login  ok     404    ok     404    403    404
+PATCH  /api/v1/action-items/{id}/                          login  ok     404    ok     404    403    404
+GET    /api/v1/mentorships/{id}/resources/                 login  ok     404    ok     404    ok     404
+POST   /api/v1/mentorships/{id}/resources/                 login  403    404    ok     404    403    404
+POST   /api/v1/mentorships/{id}/introductions/             login  403    404    ok     404    403    404
+POST   /api/v1/mentorships/{id}/checkins/                  login  ok     404    ok     404    403    404
+POST   /api/v1/mentorships/{id}/nudge/                     login  403    404    403    404    ok     404
+GET    /api/v1/introductions/                              login  ok     ok     ok     ok     ok     ok
+# Alice and Carol see the introduction (their mentorship's) but only Dave, the colleague, answers.
+POST   /api/v1/introductions/{id}/respond/                 login  403    404    403    ok     404    404
+GET    /api/v1/mentorships/{id}/meetings/                  login  ok     404    ok     404    ok     404
+POST   /api/v1/mentorships/{id}/meetings/                  login  ok     404    ok     404    403    404
+GET    /api/v1/mentorships/{id}/meeting-suggestions/       login  ok     404    ok     404    403    404
+GET    /api/v1/meetings/{id}/                              login  ok     404    ok     404    ok     404
+GET    /api/v1/meetings/{id}/ics/                          login  ok     404    ok     404    ok     404
+POST   /api/v1/meetings/{id}/confirm/                      login  ok     404    ok     404    403    404
+POST   /api/v1/meetings/{id}/reschedule/                   login  ok     404    ok     404    403    404
+POST   /api/v1/meetings/{id}/cancel/                       login  ok     404    ok     404    403    404
+POST   /api/v1/meetings/{id}/held/                         login  ok     404    ok     404    403    404
+POST   /api/v1/meetings/{id}/notes/                        login  ok     404    ok     404    403    404
+GET    /api/v1/notifications/                              login  ok     ok     ok     ok     ok     ok
+POST   /api/v1/notifications/read-all/                     login  ok     ok     ok     ok     ok     ok
+GET    /api/v1/notifications/preferences/                  login  ok     ok     ok     ok     ok     ok
+PUT    /api/v1/notifications/preferences/                  login  ok     ok     ok     ok     ok     ok
+POST   /api/v1/notifications/{id}/read/                    login  ok     404    404    404    404    404
+GET    /api/v1/programs/{slug}/match-runs/                 login  404    404    404    404    ok     404
+POST   /api/v1/programs/{slug}/match-runs/                 login  404    404    404    404    ok     404
+GET    /api/v1/match-runs/{id}/                            login  404    404    404    404    ok     404
+GET    /api/v1/match-runs/{id}/proposals/                  login  404    404    404    404    ok     404
+GET    /api/v1/match-runs/{id}/compare/                    login  404    404    404    404    ok     404
+POST   /api/v1/match-runs/{id}/publish/                    login  404    404    404    404    ok     404
+POST   /api/v1/match-runs/{id}/second-round/               login  404    404    404    404    ok     404
+POST   /api/v1/match-runs/{id}/cancel/                     login  404    404    404    404    ok     404
+GET    /api/v1/match-runs/{id}/my-ranking/                 login  ok     ok     ok     ok     404    404
+PUT    /api/v1/match-runs/{id}/my-ranking/                 login  ok     ok     ok     ok     404    404
+POST   /api/v1/match-proposals/{id}/decide/                login  404    404    404    404    ok     404
+POST   /api/v1/match-proposals/{id}/override/              login  404    404    404    404    ok     404
+GET    /api/v1/programs/{slug}/evaluator-roles/            login  404    404    404    404    ok     404
+POST   /api/v1/programs/{slug}/evaluator-roles/            login  404    404    404    404    ok     404
+POST   /api/v1/programs/{slug}/evaluator-roles/{id}/remove/ login 404    404    404    404    ok     404
+GET    /api/v1/programs/{slug}/conflicts/                  login  404    404    404    404    ok     404
+POST   /api/v1/programs/{slug}/conflicts/                  login  404    404    404    404    ok     404
+POST   /api/v1/programs/{slug}/conflicts/{id}/remove/      login  404    404    404    404    ok     404
+GET    /api/v1/programs/{slug}/pairing-exceptions/         login  404    404    404    404    ok     404
+POST   /api/v1/programs/{slug}/pairing-exceptions/         login  404    404    404    404    ok     404
+POST   /api/v1/programs/{slug}/pairing-exceptions/{id}/remove/ login 404 404   404    404    ok     404
+GET    /api/v1/programs/{slug}/health/                     login  404    404    404    404    ok     404
+GET    /api/v1/programs/{slug}/health/comments/            login  404    404    404    404    ok     404
+GET    /api/v1/programs/{slug}/pairings/                   login  404    404    404    404    ok     404
+POST   /api/v1/programs/{slug}/pairings/                   login  404    404    404    404    ok     404
+POST   /api/v1/programs/{slug}/pairings/{id}/end/          login  404    404    404    404    ok     404
+POST   /api/v1/programs/{slug}/pairings/{id}/reassign/     login  404    404    404    404    ok     404
+GET    /api/v1/programs/{slug}/unpaired-residents/         login  404    404    404    404    ok     404
+GET    /api/v1/programs/{slug}/audit/                      login  404    404    404    404    ok     404
+"""
+# fmt: on
+
+
+def _parse(table, key_of):
+    rows = {}
+    for line in table.strip().splitlines():
+        if line.startswith("#"):
+            continue
+        *head, = line.split()
+        key, outcomes = key_of(head[:-len(ROLES)]), head[-len(ROLES):]
+        assert key not in rows, f"{key} is listed twice"
+        rows[key] = dict(zip(ROLES, outcomes, strict=True))
+    return rows
+
+
+PAGE_MATRIX = _parse(PAGES, lambda h: (h[0], h[1]))  # (name, method)
+API_MATRIX = _parse(API, lambda h: (h[1], h[0]))  # (path, method)
+ALLOWED = {"ok", "bad"}  # "bad": a 400 about the body, past the permission check
+
+
+# --- Completeness: a new route without a row fails here, naming it.
+
+
+def test_every_page_route_has_a_row_in_the_matrix():
+    routed = page_route_names()
+    listed = {name for name, _ in PAGE_MATRIX}
+    assert not routed - listed, f"Page routes missing from PAGES in {__file__}: {sorted(routed - listed)}"
+    assert not listed - routed, f"PAGES lists routes that no longer exist: {sorted(listed - routed)}"
+
+
+def test_every_api_operation_has_a_row_in_the_matrix():
+    operations = set(api_operations())
+    listed = set(API_MATRIX)
+    assert not operations - listed, f"API operations missing from API in {__file__}: {sorted(operations - listed)}"
+    assert not listed - operations, f"API lists operations that no longer exist: {sorted(listed - operations)}"
+
+
+def test_every_api_route_in_the_url_conf_is_in_the_schema():
+    """A route the schema does not describe would escape the matrix above."""
+    documented = {path for path, _ in api_operations()}
+    assert not api_routes() - documented, f"API routes missing from the schema: {sorted(api_routes() - documented)}"
+
+
+# --- The matrix itself.
+
+
+def _check(world, method, url, expected, *, api, body):
+    client = world.client(expected[0])
+    role, want = expected
+    before = snapshot() if method in UNSAFE and want not in ALLOWED else None
+    if method == "GET":
+        response = client.get(url)
+    elif api:
+        response = client.generic(method, url, data=__import__("json").dumps(body), content_type="application/json")
+    else:
+        response = client.post(url, body)
+    got = classify(response, api=api)
+    if want == "ok":
+        assert got in ALLOWED, f"{role} {method} {url}: expected allowed, got {got} ({response.status_code})"
+    else:
+        assert got == want, f"{role} {method} {url}: expected {want}, got {got} ({response.status_code})"
+    if before is not None:
+        assert snapshot() == before, f"{role} {method} {url} was refused but changed data"
+
+
+@pytest.mark.parametrize(
+    "name,method,role", [(n, m, r) for (n, m), outcomes in PAGE_MATRIX.items() for r in outcomes], ids=str
+)
+def test_page(world, name, method, role):
+    route = dict((n or f"path:{r}", r) for r, n in url_patterns())[name]
+    url = "/" if name.startswith("path:") else reverse(name, kwargs=page_kwargs(name, route, world))
+    body = PAGE_BODIES.get(name, lambda w: {})(world)
+    _check(world, method, url, (role, PAGE_MATRIX[(name, method)][role]), api=False, body=body)
+
+
+@pytest.mark.parametrize(
+    "path,method,role", [(p, m, r) for (p, m), outcomes in API_MATRIX.items() for r in outcomes], ids=str
+)
+def test_api(world, path, method, role):
+    body = API_BODIES.get((path, method), lambda w: {})(world)
+    _check(world, method, api_kwargs(path, world), (role, API_MATRIX[(path, method)][role]), api=True, body=body)
