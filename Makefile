@@ -6,7 +6,7 @@ STAMP := .make
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test test-postgres serve migrate install check lint clean
+.PHONY: demo test test-postgres serve migrate install check lint clean bench bench-app
 
 # Install into the virtual environment whenever a requirements file changes.
 $(STAMP)/installed: requirements.txt requirements-dev.txt
@@ -52,6 +52,26 @@ check: install
 
 lint: install
 	$(BIN)/ruff check .
+
+# Benchmark-only packages go to their own directory, not the virtual environment: the PyPI
+# `matching` package would shadow our app of the same name (see benchmarks/requirements.txt).
+BENCH_PACKAGES := $(VENV)/bench-packages
+$(STAMP)/bench-packages: benchmarks/requirements.txt $(STAMP)/installed
+	rm -rf $(BENCH_PACKAGES)
+	$(BIN)/pip install --quiet --no-deps --target $(BENCH_PACKAGES) -r benchmarks/requirements.txt
+	@mkdir -p $(STAMP) && touch $@
+
+# The engine against its references; BENCH_ARGS=--large adds 40,000×16,000 (a few more minutes).
+# One BLAS thread unless told otherwise: on a shared 2-core machine a second one mostly waits for a busy core.
+bench: install $(STAMP)/bench-packages
+	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} $(BIN)/python -m benchmarks.engine_bench $(BENCH_ARGS)
+
+# A 200-resident match run through the app on the local PostgreSQL and Redis, in a throwaway
+# database (test_mm_bench) and Redis database 14 (the test suite has 15), whatever the shell exports.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mm_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
+bench-app: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python -m benchmarks.app_bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(STAMP) db.sqlite3 staticfiles artifacts .pytest_cache

@@ -18,8 +18,13 @@ import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple, NoReturn
+
+import numpy as np
 
 from .records import Exclusion, Id, MentorRecord, id_key
+
+_NOBODY: frozenset = frozenset()
 
 
 class InstanceError(ValueError):
@@ -90,7 +95,16 @@ def _check_id(value, what: str) -> None:
 
 
 class Prepared:
-    """Index-based preference lists; mentees and mentors sorted by id (index order = tie-break order)."""
+    """The instance validated and turned into index-based preference lists.
+
+    Mentees and mentors are sorted by id, so index order is tie-break order. The mutually acceptable
+    pairs are flat arrays, one entry per pair, grouped by mentee in the mentee's own order:
+    ``pref_mentee``, ``pref_mentor``, ``pref_mentor_rank`` (the mentee's 0-based place in the mentor's
+    own order), ``pref_place`` (the mentor's 1-based place in the mentee's own list), ``pref_score``
+    (when there are scores); mentee i's entries are ``pref_offsets[i]:pref_offsets[i + 1]``. The
+    solvers work on these; the per-person lists and dicts that explanations use (``pref``,
+    ``mentor_rank``, ``own_rank``, ``mentee_list``, ``scores``) are built on first use.
+    """
 
     def __init__(self, instance: Instance) -> None:
         mentees = sorted(instance.mentees, key=lambda p: id_key(p.id))
@@ -117,30 +131,14 @@ class Prepared:
             self.accepting.append(bool(p.accepting))
             self.capacity.append(int(p.capacity) if p.accepting else 0)
 
-        # Scores as one {mentor index: score} dict per mentee.
+        # Pairs are keyed i × m + j throughout (mentee-major).
         self.has_scores = instance.scores is not None
-        self.scores: list[dict[int, float]] = [{} for _ in range(n)]
-        if instance.scores is not None:
-            for mentee_id, row in instance.scores.items():
-                if mentee_id not in self.mentee_at:
-                    raise InstanceError(f"scores: unknown mentee {mentee_id!r}")
-                mine = self.scores[self.mentee_at[mentee_id]]
-                for mentor_id, value in row.items():
-                    j = self.mentor_at.get(mentor_id)
-                    if j is None:
-                        raise InstanceError(
-                            f"scores: mentee {mentee_id!r} has a score for unknown mentor {mentor_id!r}"
-                        )
-                    if not isinstance(value, float) and (
-                        isinstance(value, bool) or not isinstance(value, numbers.Real)
-                    ):
-                        raise InstanceError(f"scores: {mentee_id!r} × {mentor_id!r} is not a finite number: {value!r}")
-                    mine[j] = float(value)
-                if not all(map(math.isfinite, mine.values())):
-                    bad = next(self.mentor_ids[j] for j, v in mine.items() if not math.isfinite(v))
-                    raise InstanceError(
-                        f"scores: {mentee_id!r} × {bad!r} is not a finite number: {mine[self.mentor_at[bad]]!r}"
-                    )
+        self._score_rows = _score_rows(instance.scores, self) if self.has_scores else _Rows.empty()
+        score_key, by_key = _sorted_keys(self._score_rows, m)
+        if _repeats(score_key):  # the same pair twice under ids that compare equal (1 and 1.0): the last one counts
+            self._score_rows = _checked_score_rows(instance.scores, self)
+            score_key, by_key = _sorted_keys(self._score_rows, m)
+        score_value = self._score_rows.value[by_key]
 
         self.exclusion: dict[tuple[int, int], Exclusion] = {}
         for pair, reason in instance.exclusions.items():
@@ -148,71 +146,282 @@ class Prepared:
             if mentee_id not in self.mentee_at or mentor_id not in self.mentor_at:
                 raise InstanceError(f"exclusions: unknown pair {pair!r}")
             self.exclusion[self.mentee_at[mentee_id], self.mentor_at[mentor_id]] = Exclusion(reason)
-        excluded_for_mentee: dict[int, set[int]] = {}
-        excluded_for_mentor: dict[int, set[int]] = {}
-        for i, j in self.exclusion:
-            excluded_for_mentee.setdefault(i, set()).add(j)
-            excluded_for_mentor.setdefault(j, set()).add(i)
 
         self.mentee_ranked = [p.ranking is not None for p in mentees]
         self.mentor_ranked = [p.ranking is not None for p in mentors]
-        self.mentee_never = [_indices(p.never, self.mentor_at, f"mentee {p.id!r} never-list") for p in mentees]
-        self.mentor_never = [_indices(p.never, self.mentee_at, f"mentor {p.id!r} never-list") for p in mentors]
+        self.mentee_never = [
+            _indices(p.never, self.mentor_at, f"mentee {p.id!r} never-list") if p.never else _NOBODY for p in mentees
+        ]
+        self.mentor_never = [
+            _indices(p.never, self.mentee_at, f"mentor {p.id!r} never-list") if p.never else _NOBODY for p in mentors
+        ]
+        excluded = [i * m + j for i, j in self.exclusion]
+        mentee_refuses = np.unique(
+            np.array(excluded + [i * m + j for i, never in enumerate(self.mentee_never) for j in never], np.int64)
+        )
+        mentor_refuses = np.unique(
+            np.array(excluded + [i * m + j for j, never in enumerate(self.mentor_never) for i in never], np.int64)
+        )
 
-        # Score order, for the people who did not rank: best first, ties by id (index).
-        by_mentor: list[list[tuple[float, int]]] = [[] for _ in range(m)]
-        if self.has_scores and not all(self.mentor_ranked):
-            for i, row in enumerate(self.scores):
-                for j, value in row.items():
-                    by_mentor[j].append((-value, i))
+        # Each mentee's own list, in their own order: as ranked; else best score first, ties by id; else
+        # everyone in id order. Ranked mentees' places are those they submitted (refused entries count);
+        # the others' places count only the mentors they keep.
+        ranked_i, ranked_j = _rankings(mentees, self.mentor_at, "mentee")
+        unranked = ~np.array(self.mentee_ranked, dtype=bool)
+        if self.has_scores:
+            rows = self._score_rows
+            mine = unranked[rows.i]
+            order = np.lexsort((rows.j[mine], -rows.value[mine], rows.i[mine]))
+            other_i, other_j = rows.i[mine][order], rows.j[mine][order]
+        else:
+            other_i = np.repeat(np.flatnonzero(unranked), m)
+            other_j = np.tile(np.arange(m, dtype=np.int64), int(unranked.sum()))
+        key = np.concatenate([ranked_i * m + ranked_j, other_i * m + other_j])
+        keep = ~_member(key, mentee_refuses)
+        if self.has_scores:
+            score_at = _lookup(key, score_key)
+            keep &= score_at >= 0
+        other_keep = keep[ranked_i.size :]
+        other_place = np.zeros(other_i.size, dtype=np.int64)
+        other_place[other_keep] = _places(other_i[other_keep]) + 1
+        own_i = np.concatenate([ranked_i, other_i])
+        by_mentee = np.argsort(own_i, kind="stable")  # each mentee's entries come from one part, in order
+        own_i, key, keep = own_i[by_mentee], key[by_mentee], keep[by_mentee]
+        place = np.concatenate([_places(ranked_i) + 1, other_place])[by_mentee]
+        self._own = (own_i, key - own_i * m, place, keep)
+        if self.has_scores:
+            score_at = score_at[by_mentee]
 
-        # Each side's own acceptable list, in its own order. own_rank[i][j] is the 1-based place of
-        # mentor j in mentee i's own list (as submitted, or in score order).
-        self.own_rank: list[dict[int, int]] = []
-        self.mentee_list: list[list[int]] = []
-        for i, p in enumerate(mentees):
-            if p.ranking is not None:
-                ranked = _indices(p.ranking, self.mentor_at, f"mentee {p.id!r} ranking", ordered=True)
-            elif self.has_scores:
-                ranked = sorted(self.scores[i], key=lambda j, row=self.scores[i]: (-row[j], j))
-            else:
-                ranked = range(m)
-            refused = self.mentee_never[i] | excluded_for_mentee.get(i, set())
-            scored = self.scores[i]
-            keep = [j for j in ranked if j not in refused and (not self.has_scores or j in scored)]
-            self.own_rank.append({j: place for place, j in enumerate(ranked if p.ranking is not None else keep, 1)})
-            self.mentee_list.append(keep)
+        # Each mentor's acceptable mentees, with their 0-based place in the mentor's own order.
+        ranked_j, ranked_i = _rankings(mentors, self.mentee_at, "mentor", check_repeats=False)  # checked below
+        unranked = ~np.array(self.mentor_ranked, dtype=bool)
+        if self.has_scores:
+            rows = self._score_rows
+            mine = unranked[rows.j]
+            order = np.lexsort((rows.i[mine], -rows.value[mine], rows.j[mine]))
+            other_j, other_i = rows.j[mine][order], rows.i[mine][order]
+            other_place = _places(other_j)
+        else:
+            other_j = np.repeat(np.flatnonzero(unranked), n)
+            other_i = other_place = np.tile(np.arange(n, dtype=np.int64), int(unranked.sum()))
+        # Sorted mentee-major (by mentor, then stably by mentee: a radix sort in linear time), so that the
+        # look-ups below run in order.
+        accept_i, accept_j = np.concatenate([ranked_i, other_i]), np.concatenate([ranked_j, other_j])
+        by_key = _radix_order(accept_j, m)
+        by_key = by_key[_radix_order(accept_i[by_key], n)]
+        accept_key = accept_i[by_key] * m + accept_j[by_key]
+        if _repeats(accept_key):
+            _name_bad_ranking(mentors, self.mentee_at, "mentor")
+        accept_place = np.concatenate([_places(ranked_j), other_place])[by_key]
+        accepted = ~_member(accept_key, mentor_refuses)
+        if self.has_scores:
+            accepted &= _member(accept_key, score_key)
+        accept_key, accept_place = accept_key[accepted], accept_place[accepted]
 
-        # mentor_rank_full[j][i]: place of mentee i among those mentor j accepts (0 = best).
-        self.mentor_rank_full: list[dict[int, int]] = []
-        for j, p in enumerate(mentors):
-            if p.ranking is not None:
-                ranked = _indices(p.ranking, self.mentee_at, f"mentor {p.id!r} ranking", ordered=True)
-            elif self.has_scores:
-                ranked = [i for _, i in sorted(by_mentor[j])]
-            else:
-                ranked = range(n)
-            refused = self.mentor_never[j] | excluded_for_mentor.get(j, set())
-            if self.has_scores:
-                scores = self.scores
-                self.mentor_rank_full.append(
-                    {i: place for place, i in enumerate(ranked) if i not in refused and j in scores[i]}
-                )
-            else:
-                self.mentor_rank_full.append({i: place for place, i in enumerate(ranked) if i not in refused})
+        # The mutually acceptable pairs with a mentor who has room.
+        own_i, own_j, own_place, own_keep = self._own
+        li, lj = own_i[own_keep], own_j[own_keep]
+        found = _lookup(li * m + lj, accept_key)
+        mutual = (found >= 0) & (np.array(self.capacity, dtype=np.int64)[lj] > 0)
+        self.pref_mentee = li[mutual]
+        self.pref_mentor = lj[mutual]
+        self.pref_mentor_rank = accept_place[found[mutual]]
+        self.pref_place = own_place[own_keep][mutual]
+        self.pref_offsets = np.concatenate([[0], np.cumsum(np.bincount(self.pref_mentee, minlength=n))])
+        self.pref_score = score_value[score_at[own_keep][mutual]] if self.has_scores else np.zeros(0)
 
-        # Mutually acceptable pairs with a mentor who has room: the lists both solvers work on.
-        self.pref: list[list[int]] = []
-        self.mentor_rank: list[dict[int, int]] = [{} for _ in range(m)]
-        capacity, full_rank, mentor_rank = self.capacity, self.mentor_rank_full, self.mentor_rank
-        for i, lst in enumerate(self.mentee_list):
-            mine = [j for j in lst if capacity[j] > 0 and i in full_rank[j]]
-            for j in mine:
-                mentor_rank[j][i] = full_rank[j][i]
-            self.pref.append(mine)
+    @cached_property
+    def pref(self) -> list[list[int]]:
+        """pref[i]: the mentors mentee i can be matched with, in mentee i's order."""
+        return _group_lists(self.pref_mentee, self.pref_mentor, len(self.mentee_ids))
+
+    @cached_property
+    def mentor_rank(self) -> list[dict[int, int]]:
+        """mentor_rank[j][i]: place (0 = best) of mentee i in mentor j's order, for the pairs in ``pref``."""
+        by_mentor = np.argsort(self.pref_mentor, kind="stable")
+        return _group_dicts(
+            self.pref_mentor[by_mentor],
+            self.pref_mentee[by_mentor],
+            self.pref_mentor_rank[by_mentor],
+            len(self.mentor_ids),
+        )
+
+    @cached_property
+    def own_rank(self) -> list[dict[int, int]]:
+        """own_rank[i][j]: 1-based place of mentor j in mentee i's own list (as submitted, or in score order)."""
+        own_i, own_j, place, keep = self._own
+        shown = keep | np.array(self.mentee_ranked, dtype=bool)[own_i]
+        return _group_dicts(own_i[shown], own_j[shown], place[shown], len(self.mentee_ids))
+
+    @cached_property
+    def mentee_list(self) -> list[list[int]]:
+        """mentee_list[i]: the mentors mentee i accepts, in their own order."""
+        own_i, own_j, _, keep = self._own
+        return _group_lists(own_i[keep], own_j[keep], len(self.mentee_ids))
+
+    @cached_property
+    def scores(self) -> list[dict[int, float]]:
+        """scores[i]: {mentor index: score} for mentee i."""
+        rows = self._score_rows
+        order = np.argsort(rows.i, kind="stable")
+        return _group_dicts(rows.i[order], rows.j[order], rows.value[order], len(self.mentee_ids))
 
     def mutually_acceptable(self, i: int, j: int) -> bool:
         return i in self.mentor_rank[j]
+
+    def assigned_entries(self, mentor_of: Sequence[int]) -> np.ndarray:
+        """For each mentee, the index of its pair in the ``pref_*`` arrays, or -1 when unmatched.
+
+        Raises ValueError if a mentee is paired with a mentor the two of them do not both accept.
+        """
+        mentor_of = np.asarray(mentor_of, dtype=np.int64)
+        hit = self.pref_mentor == mentor_of[self.pref_mentee]
+        entry = np.full(len(self.mentee_ids), -1, dtype=np.int64)
+        entry[self.pref_mentee[hit]] = np.flatnonzero(hit)
+        bad = np.flatnonzero((mentor_of >= 0) & (entry < 0))
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(
+                f"assignment pairs {self.mentee_ids[i]!r} with {self.mentor_ids[int(mentor_of[i])]!r},"
+                " which is not an acceptable pair"
+            )
+        return entry
+
+
+class _Rows(NamedTuple):
+    """Scored pairs as flat arrays (mentee index, mentor index, score), in the order they were given."""
+
+    i: np.ndarray
+    j: np.ndarray
+    value: np.ndarray
+
+    @classmethod
+    def empty(cls) -> _Rows:
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+
+
+def _score_rows(scores: Mapping, prep: Prepared) -> _Rows:
+    """The scores as flat arrays. Anything unusual (an unknown id, a value that is not a float, a pair
+    given twice) goes through ``_checked_score_rows``, which converts what it can and names the first problem."""
+    mentee_at, mentor_at = prep.mentee_at, prep.mentor_at
+    try:
+        owners = [mentee_at[mentee_id] for mentee_id in scores]
+        sizes = [len(row) for row in scores.values()]
+        j = np.array([mentor_at[mentor_id] for row in scores.values() for mentor_id in row], dtype=np.int64)
+        values = [value for row in scores.values() for value in row.values()]
+    except (KeyError, TypeError):
+        return _checked_score_rows(scores, prep)
+    if not set(map(type, values)) <= {float}:
+        return _checked_score_rows(scores, prep)
+    value = np.array(values, dtype=np.float64)
+    i = np.repeat(np.array(owners, dtype=np.int64), sizes)
+    if not np.isfinite(value).all():
+        return _checked_score_rows(scores, prep)
+    return _Rows(i, j, value)
+
+
+def _checked_score_rows(scores: Mapping, prep: Prepared) -> _Rows:
+    rows: list[dict[int, float]] = [{} for _ in prep.mentee_ids]
+    for mentee_id, row in scores.items():
+        if mentee_id not in prep.mentee_at:
+            raise InstanceError(f"scores: unknown mentee {mentee_id!r}")
+        mine = rows[prep.mentee_at[mentee_id]]
+        for mentor_id, value in row.items():
+            j = prep.mentor_at.get(mentor_id)
+            if j is None:
+                raise InstanceError(f"scores: mentee {mentee_id!r} has a score for unknown mentor {mentor_id!r}")
+            if not isinstance(value, float) and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+                raise InstanceError(f"scores: {mentee_id!r} × {mentor_id!r} is not a finite number: {value!r}")
+            mine[j] = float(value)
+        if not all(map(math.isfinite, mine.values())):
+            bad = next(prep.mentor_ids[j] for j, v in mine.items() if not math.isfinite(v))
+            raise InstanceError(
+                f"scores: {mentee_id!r} × {bad!r} is not a finite number: {mine[prep.mentor_at[bad]]!r}"
+            )
+    sizes = [len(row) for row in rows]
+    return _Rows(
+        np.repeat(np.arange(len(rows), dtype=np.int64), sizes),
+        np.array([j for row in rows for j in row], dtype=np.int64),
+        np.array([value for row in rows for value in row.values()], dtype=np.float64),
+    )
+
+
+def _rankings(people: Sequence, at: Mapping, side: str, check_repeats: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(owner index, ranked index) for every entry of every submitted ranking, in ranking order."""
+    owners = [k for k, p in enumerate(people) if p.ranking is not None]
+    try:
+        ranked = np.array([at[x] for k in owners for x in people[k].ranking], dtype=np.int64)
+    except (KeyError, TypeError):
+        ranked = None
+    owner = np.repeat(np.array(owners, dtype=np.int64), [len(people[k].ranking) for k in owners])
+    # The keys come grouped by owner, nearly sorted: the stable sort is quick on them.
+    if ranked is not None and not (check_repeats and _repeats(np.sort(owner * len(at) + ranked, kind="stable"))):
+        return owner, ranked
+    _name_bad_ranking(people, at, side)
+
+
+def _name_bad_ranking(people: Sequence, at: Mapping, side: str) -> NoReturn:
+    """Raise for the first unknown, unhashable or repeated id, in the people's order."""
+    for p in people:
+        if p.ranking is not None:
+            _indices(p.ranking, at, f"{side} {p.id!r} ranking", ordered=True)
+    raise AssertionError("a ranking failed the quick check but passed the careful one")
+
+
+def _radix_order(values: np.ndarray, size: int) -> np.ndarray:
+    """Stable argsort of integers in [0, size): numpy sorts 16-bit integers by radix, so sort by 16-bit digits."""
+    order = np.argsort((values & 0xFFFF).astype(np.uint16), kind="stable")
+    shift = 16
+    while size > 1 << shift:
+        order = order[np.argsort(((values[order] >> shift) & 0xFFFF).astype(np.uint16), kind="stable")]
+        shift += 16
+    return order
+
+
+def _sorted_keys(rows: _Rows, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows' pair keys, sorted, and the order that sorts them."""
+    key = rows.i * m + rows.j
+    order = np.argsort(key, kind="stable")
+    return key[order], order
+
+
+def _repeats(sorted_keys: np.ndarray) -> bool:
+    return bool((sorted_keys[1:] == sorted_keys[:-1]).any())
+
+
+def _lookup(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Position of each key in ``sorted_keys`` (sorted, unique), or -1 where it is not there."""
+    if sorted_keys.size == 0:
+        return np.full(keys.size, -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.size - 1)
+    return np.where(sorted_keys[at] == keys, at, -1)
+
+
+def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    return _lookup(keys, sorted_keys) >= 0
+
+
+def _places(groups: np.ndarray) -> np.ndarray:
+    """0-based position of each element within its run of equal values (``groups`` is sorted)."""
+    if groups.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate([[True], groups[1:] != groups[:-1]]))
+    return np.arange(groups.size) - np.repeat(starts, np.diff(np.append(starts, groups.size)))
+
+
+def _group_lists(owner: np.ndarray, values: np.ndarray, size: int) -> list[list]:
+    """[values of owner 0, values of owner 1, …]; ``owner`` is sorted."""
+    flat = values.tolist()
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=size))]).tolist()
+    return [flat[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def _group_dicts(owner: np.ndarray, keys: np.ndarray, values: np.ndarray, size: int) -> list[dict]:
+    """[{key: value} of owner 0, …]; ``owner`` is sorted."""
+    return [
+        dict(zip(k, v, strict=True))
+        for k, v in zip(_group_lists(owner, keys, size), _group_lists(owner, values, size), strict=True)
+    ]
 
 
 def build_instance(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .instance import Prepared
 from .records import Id
 
@@ -62,10 +64,13 @@ def make_result(mode: str, prep: Prepared, mentor_of: list[int]) -> MatchResult:
     """mentor_of[i] = mentor index or -1; checks feasibility and counts blocking pairs."""
     from .stable import blocking_pairs_by_index  # stable imports this module
 
-    blocking = blocking_pairs_by_index(prep, mentor_of)
+    entries = prep.assigned_entries(mentor_of)
+    blocking = blocking_pairs_by_index(prep, mentor_of, entries)
     assignment = {prep.mentee_ids[i]: (prep.mentor_ids[j] if j >= 0 else None) for i, j in enumerate(mentor_of)}
-    ranks = {prep.mentee_ids[i]: prep.own_rank[i].get(j) for i, j in enumerate(mentor_of) if j >= 0}
-    scores = {prep.mentee_ids[i]: prep.scores[i][j] for i, j in enumerate(mentor_of) if j >= 0 and j in prep.scores[i]}
+    matched = np.flatnonzero(entries >= 0)
+    matched_ids = [prep.mentee_ids[i] for i in matched.tolist()]
+    ranks = dict(zip(matched_ids, prep.pref_place[entries[matched]].tolist(), strict=True))
+    scores = dict(zip(matched_ids, prep.pref_score[entries[matched]].tolist(), strict=True)) if prep.has_scores else {}
     load = [0] * len(prep.mentor_ids)
     for j in mentor_of:
         if j >= 0:

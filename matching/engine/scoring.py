@@ -400,7 +400,7 @@ def _grid(people: Sequence) -> np.ndarray:
     if cols:
         np.add.at(diff, (starts, cols), 1)
         np.add.at(diff, (stops, cols), -1)
-    return np.ascontiguousarray((np.cumsum(diff[:SLOTS_PER_WEEK], axis=0) > 0).T)
+    return np.ascontiguousarray((np.cumsum(diff[:SLOTS_PER_WEEK], axis=0, dtype=np.int16) > 0).T)
 
 
 def _set_categories(left_sets: Sequence[frozenset], right_sets: Sequence[frozenset], value: int):
@@ -429,6 +429,7 @@ class _Features:
     ):
         n, m = len(mentees), len(mentors)
         self.mentor_count = m
+        self.sub_units = 0  # when set: the subspecialty units of the (sub_mentee, sub_mentor) pairs, sorted by mentee
         lefts: list[np.ndarray] = []
         rights: list[np.ndarray] = []
 
@@ -444,13 +445,30 @@ class _Features:
             rights.append(
                 _multi_hot([[p.specialty_id] if p.specialty_id is not None else [] for p in mentors], specialties)
             )
-            subs = _index([p.subspecialty_id for p in mentors if p.subspecialty_id is not None])
-            lefts.append(
-                _multi_hot([p.subspecialty_interest_ids & subs.keys() for p in mentees], subs, units.specialty_sub)
-            )
-            rights.append(
-                _multi_hot([[p.subspecialty_id] if p.subspecialty_id is not None else [] for p in mentors], subs)
-            )
+            # The subspecialty term is sparse (a mentor has one, a mentee names a few): added pair by pair,
+            # unless so many pairs share one that a product is cheaper.
+            by_sub: dict = {}
+            for j, p in enumerate(mentors):
+                if p.subspecialty_id is not None:
+                    by_sub.setdefault(p.subspecialty_id, []).append(j)
+            pairs = sum(len(by_sub.get(s, ())) for p in mentees for s in p.subspecialty_interest_ids)
+            if pairs <= n * m // 16:
+                self.sub_units = units.specialty_sub
+                self.sub_mentee = np.repeat(
+                    np.arange(n, dtype=np.int64),
+                    [sum(len(by_sub.get(s, ())) for s in p.subspecialty_interest_ids) for p in mentees],
+                )
+                self.sub_mentor = np.array(
+                    [j for p in mentees for s in p.subspecialty_interest_ids for j in by_sub.get(s, ())], np.int64
+                )
+            else:
+                subs = _index(by_sub)
+                lefts.append(
+                    _multi_hot([p.subspecialty_interest_ids & subs.keys() for p in mentees], subs, units.specialty_sub)
+                )
+                rights.append(
+                    _multi_hot([[p.subspecialty_id] if p.subspecialty_id is not None else [] for p in mentors], subs)
+                )
 
         if units.per_goal(1):
             goals = _index([g for p in mentees for g in p.goal_ids])
@@ -463,9 +481,12 @@ class _Features:
             stage_col = {s: k for k, s in enumerate(stages)}
             lefts.append(_multi_hot([[p.stage_order] if p.stage_order is not None else [] for p in mentees], stage_col))
             right = np.zeros((m, max(len(stages), 1)), np.float32)
+            row_for: dict = {}
             for j, p in enumerate(mentors):
                 if p.stage_order is not None:
-                    right[j, : len(stages)] = [units.career(p.stage_order - s) for s in stages]
+                    if p.stage_order not in row_for:
+                        row_for[p.stage_order] = [units.career(p.stage_order - s) for s in stages]
+                    right[j, : len(stages)] = row_for[p.stage_order]
             rights.append(right)
 
         if units.language:
@@ -523,6 +544,9 @@ class _Features:
             total = self.fused_left[lo:hi] @ self.fused_right_t
         else:
             total = np.zeros((hi - lo, self.mentor_count), np.float32)
+        if self.sub_units:
+            a, b = np.searchsorted(self.sub_mentee, [lo, hi])
+            total[self.sub_mentee[a:b] - lo, self.sub_mentor[a:b]] += self.sub_units  # each pair once
         none = None
         if self.interests_left is not None:
             part = self.interests_left[lo:hi] @ self.interests_right_t
@@ -578,20 +602,19 @@ class CohortScores:
 
     def as_dict(self) -> dict[Id, dict[Id, float]]:
         """{mentee_id: {mentor_id: score}} over the scored (not excluded, kept) pairs, best first."""
-        result: dict[Id, dict[Id, float]] = {}
         if self.units is not None:
-            for i, mentee_id in enumerate(self.mentee_ids):
-                row = self.units[i]
-                order = sorted(np.flatnonzero(row >= 0), key=lambda j: -int(row[j]))
-                result[mentee_id] = {self.mentor_ids[j]: int(row[j]) / UNITS_PER_POINT for j in order}
+            # Best first, ties by mentor index (a stable sort); excluded pairs (-1) sort last.
+            index = np.argsort(-self.units, axis=1, kind="stable")
+            units = np.take_along_axis(self.units, index, axis=1)
         else:
-            for i, mentee_id in enumerate(self.mentee_ids):
-                result[mentee_id] = {
-                    self.mentor_ids[j]: int(u) / UNITS_PER_POINT
-                    for j, u in zip(self.top_index[i], self.top_units[i], strict=True)
-                    if j >= 0
-                }
-        return result
+            index, units = self.top_index, self.top_units
+        kept = (units >= 0).sum(axis=1).tolist()  # the pairs with a score come first in each row
+        points = (units / UNITS_PER_POINT).tolist()  # exact: the same doubles as int / 1000
+        mentor_ids = self.mentor_ids
+        return {
+            mentee_id: dict(zip([mentor_ids[j] for j in row[:k]], values[:k], strict=True))
+            for mentee_id, row, values, k in zip(self.mentee_ids, index.tolist(), points, kept, strict=True)
+        }
 
 
 def _sorted_unique(records: Sequence, side: str) -> list:

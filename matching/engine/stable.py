@@ -5,6 +5,8 @@ from __future__ import annotations
 import heapq
 from collections.abc import Mapping
 
+import numpy as np
+
 from .instance import Instance, InstanceError, Prepared
 from .records import Id
 from .result import MatchResult, make_result
@@ -17,58 +19,63 @@ def deferred_acceptance(prep: Prepared) -> list[int]:
     stable matching. The result does not depend on the order proposals are made in.
     """
     n = len(prep.mentee_ids)
-    pref, rank, capacity = prep.pref, prep.mentor_rank, prep.capacity
-    held: list[list[tuple[int, int]]] = [[] for _ in prep.mentor_ids]  # max-heap on the mentor's rank: (-rank, i)
-    next_choice = [0] * n
+    mentor, rank = prep.pref_mentor.tolist(), prep.pref_mentor_rank.tolist()
+    next_entry, end = prep.pref_offsets[:-1].tolist(), prep.pref_offsets[1:].tolist()
+    capacity = prep.capacity
+    # Each mentor holds its offers in a heap of -(rank << shift | mentee): the top is the worst offer held.
+    shift = max(n, 1).bit_length()
+    low = (1 << shift) - 1
+    held: list[list[int]] = [[] for _ in prep.mentor_ids]
     mentor_of = [-1] * n
     free = list(range(n - 1, -1, -1))  # pop() takes the lowest id first
     while free:
         i = free.pop()
-        choices = pref[i]
-        while next_choice[i] < len(choices):
-            j = choices[next_choice[i]]
-            next_choice[i] += 1
-            r = rank[j][i]
+        k, stop = next_entry[i], end[i]
+        while k < stop:
+            j, r = mentor[k], rank[k]
+            k += 1
             holding = held[j]
             if len(holding) < capacity[j]:
-                heapq.heappush(holding, (-r, i))
+                heapq.heappush(holding, -(r << shift | i))
                 mentor_of[i] = j
                 break
-            if -holding[0][0] > r:  # j prefers i to the worst mentee it holds
-                _, bumped = heapq.heapreplace(holding, (-r, i))
+            if -holding[0] >> shift > r:  # j prefers i to the worst mentee it holds
+                bumped = -heapq.heapreplace(holding, -(r << shift | i)) & low
                 mentor_of[i] = j
                 mentor_of[bumped] = -1
                 free.append(bumped)
                 break
+        next_entry[i] = k
     return mentor_of
 
 
-def blocking_pairs_by_index(prep: Prepared, mentor_of: list[int]) -> list[tuple[int, int]]:
-    """Pairs (i, j), mutually acceptable, where i prefers j to its lot and j has room or prefers i to one of its own."""
-    load = [0] * len(prep.mentor_ids)
-    worst = [-1] * len(prep.mentor_ids)  # the mentor's worst rank among its assigned mentees
-    for i, j in enumerate(mentor_of):
-        if j < 0:
-            continue
-        if not prep.mutually_acceptable(i, j):
-            raise ValueError(
-                f"assignment pairs {prep.mentee_ids[i]!r} with {prep.mentor_ids[j]!r}, which is not an acceptable pair"
-            )
-        load[j] += 1
-        worst[j] = max(worst[j], prep.mentor_rank[j][i])
-    for j, count in enumerate(load):
-        if count > prep.capacity[j]:
-            raise ValueError(
-                f"assignment gives {prep.mentor_ids[j]!r} {count} mentees over a capacity of {prep.capacity[j]}"
-            )
-    found = []
-    for i, choices in enumerate(prep.pref):
-        for j in choices:
-            if j == mentor_of[i]:
-                break  # i prefers its own mentor to everyone after
-            if load[j] < prep.capacity[j] or prep.mentor_rank[j][i] < worst[j]:
-                found.append((i, j))
-    return found
+def blocking_pairs_by_index(
+    prep: Prepared, mentor_of: list[int], entries: np.ndarray | None = None
+) -> list[tuple[int, int]]:
+    """Pairs (i, j), mutually acceptable, where i prefers j to its lot and j has room or prefers i to one of its own.
+
+    ``entries`` is ``prep.assigned_entries(mentor_of)`` when the caller already has it.
+    """
+    if entries is None:
+        entries = prep.assigned_entries(mentor_of)
+    matched = np.flatnonzero(entries >= 0)
+    assigned_mentor = prep.pref_mentor[entries[matched]]
+    capacity = np.array(prep.capacity, dtype=np.int64)
+    load = np.bincount(assigned_mentor, minlength=len(prep.mentor_ids))
+    over = np.flatnonzero(load > capacity)
+    if over.size:
+        j = int(over[0])
+        raise ValueError(
+            f"assignment gives {prep.mentor_ids[j]!r} {load[j]} mentees over a capacity of {prep.capacity[j]}"
+        )
+    worst = np.full(len(prep.mentor_ids), -1, dtype=np.int64)  # the mentor's worst rank among its mentees
+    np.maximum.at(worst, assigned_mentor, prep.pref_mentor_rank[entries[matched]])
+    # i considers the entries of its list before its own mentor (all of them when unmatched).
+    stop = np.where(entries >= 0, entries, prep.pref_offsets[1:])
+    considered = np.arange(prep.pref_mentor.size) < stop[prep.pref_mentee]
+    j = prep.pref_mentor
+    blocking = considered & ((load[j] < capacity[j]) | (prep.pref_mentor_rank < worst[j]))
+    return list(zip(prep.pref_mentee[blocking].tolist(), j[blocking].tolist(), strict=True))
 
 
 def _assignment_indices(prep: Prepared, assignment: Mapping[Id, Id | None]) -> list[int]:

@@ -325,5 +325,19 @@ def test_scores_are_made_integers_with_the_decimals_they_need():
 
     assert _integer_scores(np.array([0.83, 0.41]), 10).tolist() == [83, 41]
     assert _integer_scores(np.array([83.125, 50.0]), 10).tolist() == [83125, 50000]
-    # Larger cohorts keep fewer decimals, so the unmatched cost stays exact.
-    assert _integer_scores(np.array([12.3456789, 100.0]), 40_000).tolist() == [123457, 1_000_000]
+    # Six decimals at most, even for a 40,000 × 16,000 cohort (56,002 nodes in the flow graph) ...
+    assert _integer_scores(np.array([12.3456789, 100.0]), 56_002).tolist() == [12_345_679, 100_000_000]
+    # ... and fewer when the scores are so spread out that the costs would not fit in the solver's int64.
+    assert _integer_scores(np.array([0.123456, -1e8]), 56_002).tolist() == [12_346, -10_000_000_000_000]
+
+
+def test_optimal_is_exact_when_the_scores_leave_no_room_for_the_tie_break():
+    # A spread of 10**12 fills the cost budget, so the id tie-break is dropped; the optimum must not be.
+    instance = Instance(
+        mentees=[MenteePrefs("r1"), MenteePrefs("r2"), MenteePrefs("r3")],
+        mentors=[MentorPrefs("a1"), MentorPrefs("a2")],
+        scores={"r1": {"a1": 1e12, "a2": 3.0}, "r2": {"a1": 1e12 + 5}, "r3": {"a2": 2.0, "a1": 0.0}},
+    )
+    result = solve_optimal(instance)
+    assert result.assignment == {"r1": "a2", "r2": "a1", "r3": None}
+    assert result.stats.total_score == 1e12 + 8
