@@ -192,9 +192,9 @@ class MentorDirectorySerializer(serializers.ModelSerializer):
     last_name = serializers.CharField(source="user.last_name", read_only=True)
     full_name = serializers.CharField(source="user.full_name", read_only=True)
     specialty = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    subspecialty = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    academic_rank = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    career_stage = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    subspecialty = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    academic_rank = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    career_stage = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     expertise = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
     interests = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
     languages = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
@@ -276,7 +276,7 @@ class RosterMemberSerializer(serializers.ModelSerializer):
 
 
 class SpecialtySerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
 
     class Meta:
         model = Specialty

@@ -6,6 +6,7 @@ deletes an entry, so PUT, PATCH, DELETE and POST answer 405.
 """
 
 import zoneinfo
+from datetime import date
 
 from django.shortcuts import get_object_or_404
 from django.urls import path
@@ -31,6 +32,8 @@ from ..audit import (
 )
 from ..models import AuditEntry
 
+_FIRST_DAY, _LAST_DAY = date(1900, 1, 1), date(9999, 12, 30)
+
 
 class AuditFilterSerializer(serializers.Serializer):
     """The query parameters (validated; a bad one is a 400 naming it)."""
@@ -47,11 +50,18 @@ class AuditFilterSerializer(serializers.Serializer):
         return fields
 
     def validate_actor(self, value):
-        if value in ("", SYSTEM) or value.isdigit():
+        # ASCII digits within the database's integer range: int("²") fails, and SQLite
+        # cannot even compare an id past 2**63 - 1.
+        if value in ("", SYSTEM) or (value.isascii() and value.isdigit() and int(value) < 2**63):
             return value
         raise serializers.ValidationError('Give a person\'s id, or "system" for automatic changes.')
 
     def validate(self, data):
+        # A day's bounds are computed in the program's zone, one day past "to": the
+        # calendar's first and last days would overflow.
+        for key in ("from", "to"):
+            if data.get(key) and not _FIRST_DAY <= data[key] <= _LAST_DAY:
+                raise serializers.ValidationError({key: f"Give a date between {_FIRST_DAY} and {_LAST_DAY}."})
         if data.get("from") and data.get("to") and data["to"] < data["from"]:
             raise serializers.ValidationError({"to": "The end date is before the start date."})
         return data

@@ -11,6 +11,7 @@ The same reads and writes (``matching.services.match_runs``) and rules
 
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -305,7 +306,11 @@ class MatchRunCancelApi(_RunActionApi):
     parameters=[_ID, OpenApiParameter("with", int, OpenApiParameter.QUERY, required=True,
                                       description="The other run of the same program.")],
     summary="Two finished runs side by side: residents paired differently, matched, average and worst score.",
-    responses={200: RunComparisonSerializer, 400: OpenApiResponse(_ERROR), 404: _404},
+    responses={
+        200: RunComparisonSerializer,
+        400: OpenApiResponse(OpenApiTypes.OBJECT, description='{"with": [...]} for a missing id, or {"detail": ...}.'),
+        404: _404,
+    },
 )
 class MatchRunCompareApi(_RunApi):
     serializer_class = RunComparisonSerializer
@@ -313,7 +318,7 @@ class MatchRunCompareApi(_RunApi):
     def get(self, request, *args, **kwargs):
         run = self.get_run()
         other_id = request.query_params.get("with", "")
-        if not other_id.isdigit():
+        if not (other_id.isascii() and other_id.isdigit()):  # not "²", which int() refuses
             return Response({"with": ["Give the id of the run to compare with."]}, status=status.HTTP_400_BAD_REQUEST)
         other = get_object_or_404(_runs(), pk=int(other_id))
         self.check_object_permissions(request, other)

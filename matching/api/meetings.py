@@ -57,6 +57,8 @@ class MeetingSerializer(serializers.ModelSerializer):
     cancelled_by = MeetingPersonSerializer(read_only=True, allow_null=True)
     slots = serializers.SerializerMethodField(help_text="The proposed start times (1–3).")
     end = serializers.DateTimeField(read_only=True, allow_null=True)
+    # Empty when the meeting has no link: not declared a URI, which "" would not be.
+    video_url = serializers.CharField(read_only=True, help_text="The video link, or empty.")
     notes = serializers.SerializerMethodField(help_text="Shared notes: for the pair only (null for coordinators).")
     can_confirm = serializers.SerializerMethodField(
         help_text="Proposed, and yours to confirm: you are the other person, not the proposer."
@@ -181,7 +183,10 @@ class _MentorshipScopedApi(generics.GenericAPIView):
 
 @extend_schema(tags=["meetings"])
 @extend_schema_view(
-    get=extend_schema(summary="A mentorship's meetings: upcoming first, then past and cancelled.", responses={404: _404}),
+    get=extend_schema(
+        summary="A mentorship's meetings: upcoming first, then past and cancelled.",
+        responses={200: MeetingSerializer, 404: _404},
+    ),
     post=extend_schema(
         summary="Propose a meeting: 1–3 times; the other person confirms one.",
         request=MeetingProposeSerializer,

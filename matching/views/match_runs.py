@@ -442,7 +442,7 @@ def match_run_compare_view(request, pk):
     """``?with=<other run>``: this run and another of the program, side by side."""
     run = _get_run_for_user(request, pk)
     other_pk = request.GET.get("with", "")
-    if not other_pk.isdigit():
+    if not (other_pk.isascii() and other_pk.isdigit() and len(other_pk) < 19):  # "²" is a digit to isdigit()
         messages.error(request, "Choose a run to compare with.")
         return redirect("matching:match-run-detail", pk=run.pk)
     other = _get_run_for_user(request, int(other_pk))

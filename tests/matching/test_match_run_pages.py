@@ -382,8 +382,11 @@ def test_compare_with_a_run_that_is_not_finished_is_a_message(client_for, coordi
         reverse("matching:match-run-compare", args=[finished.pk]), {"with": queued.pk}, follow=True
     )
     assert "Both runs must have finished" in response.content.decode()
-    missing = client_for(coordinator).get(reverse("matching:match-run-compare", args=[finished.pk]), follow=True)
-    assert "Choose a run to compare with" in missing.content.decode()
+    for bad in ("", "²", "9" * 30):
+        response = client_for(coordinator).get(
+            reverse("matching:match-run-compare", args=[finished.pk]), {"with": bad}, follow=True
+        )
+        assert "Choose a run to compare with" in response.content.decode(), bad
 
 
 def test_the_dashboard_asks_cohort_members_to_rank_until_they_have(client_for, coordinator, program, cohort, resident, outsider):

@@ -1,0 +1,53 @@
+"""The OpenAPI schema tells every status code the API can answer, not only the happy one.
+
+drf-spectacular documents what a view declares; DRF itself adds answers no view
+declares. This schema class adds them wherever they can happen, unless the view
+already documents that code:
+
+- 403 wherever a caller must be signed in: an anonymous caller (or a bad token) gets
+  403 ``{"detail": ...}`` (session authentication comes first, so never 401);
+- 404 on paginated lists (``?page=`` past the end: "Invalid page.") and on every path
+  that names an object;
+- 400 on every request with a body, and on lists with filters (an unknown choice);
+- 429 wherever a throttle applies (signing in for a token).
+"""
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework.permissions import AllowAny
+
+from .errors import ServiceErrorSerializer
+
+# Field errors (a mapping from field name to messages) or {"detail": ...}.
+_INVALID = OpenApiResponse(
+    {"type": "object", "additionalProperties": {}},
+    description='Invalid input: field errors keyed by field, or {"detail": ...}.',
+)
+_DENIED = OpenApiResponse(ServiceErrorSerializer, description="Not signed in, or not allowed.")
+_NOT_FOUND = OpenApiResponse(ServiceErrorSerializer, description="Not found among what you may see, or no such page.")
+_THROTTLED = OpenApiResponse(ServiceErrorSerializer, description="Too many attempts: wait and try again.")
+
+
+class AutoSchema(SpectacularAutoSchema):
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        view = self.view
+        extra = {}
+        if not all(isinstance(p, AllowAny) for p in view.get_permissions()):
+            extra["403"] = _DENIED
+        paginated = self._is_list_view() and getattr(view, "pagination_class", None) is not None
+        if paginated or "{" in self.path:
+            extra["404"] = _NOT_FOUND
+        filtered = self._is_list_view() and (
+            getattr(view, "filterset_class", None) or getattr(view, "filterset_fields", None)
+        )
+        if self.method in ("POST", "PUT", "PATCH") or filtered:
+            extra["400"] = _INVALID
+        if view.get_throttles():
+            extra["429"] = _THROTTLED
+        for code, response in extra.items():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(response, code, direction=direction)
+        return responses
