@@ -5,6 +5,7 @@ Without it the journeys skip and say why, unless MENTORMATCH_REQUIRE_BROWSER=1 (
 .ci/run), where a missing browser fails the run instead.
 """
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -14,6 +15,9 @@ import pytest
 CHROMIUM = os.environ.get("MENTORMATCH_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 REQUIRED = os.environ.get("MENTORMATCH_REQUIRE_BROWSER") == "1"
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+# axe's impact levels, mildest first: these two fail a journey, the others are reported.
+BLOCKING_IMPACTS = {"serious", "critical"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -77,16 +81,48 @@ def page(browser, live_server, request):
     assert refused == [], f"the Content-Security-Policy refused: {refused}"
 
 
+@functools.cache
+def _axe_source():
+    return AXE.read_text(encoding="utf-8")
+
+
+def check_a11y(page, name):
+    """Run axe-core on the page as it is now; fail on any serious or critical violation.
+
+    The source is evaluated from the driver (the DevTools protocol), which the page's
+    Content-Security-Policy does not govern, so axe runs under the same policy users get
+    and no inline script tag is needed. Minor and moderate findings are printed only.
+    """
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(_axe_source())
+    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    lines, blocking = [], []
+    for violation in results["violations"]:
+        targets = [" ".join(map(str, node["target"])) for node in violation["nodes"]]
+        line = f"[{violation['impact']}] {violation['id']}: {violation['help']} -> {targets}"
+        lines.append(line)
+        if violation["impact"] in BLOCKING_IMPACTS:
+            blocking.append(line)
+    if lines:
+        print(f"axe on {name} ({page.url}):\n  " + "\n  ".join(lines))
+    assert blocking == [], f"accessibility violations on {name} ({page.url}):\n  " + "\n  ".join(blocking)
+    return results["violations"]
+
+
 @pytest.fixture
 def shot(page, request):
-    """``shot("step-name")`` saves a full-page screenshot under artifacts/screenshots/<test>/."""
+    """``shot("step-name")`` saves a full-page screenshot under artifacts/screenshots/<test>/
+    and checks the page with axe-core, so every step a journey records is also audited;
+    ``shot(name, a11y=False)`` skips the audit (for pages that are not ours)."""
     folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
     folder.mkdir(parents=True, exist_ok=True)
     counter = iter(range(1, 100))
 
-    def take(name):
+    def take(name, *, a11y=True):
         path = folder / f"{next(counter):02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
+        if a11y:
+            check_a11y(page, name)
         return path
 
     return take
