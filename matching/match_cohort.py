@@ -6,15 +6,13 @@ directory scores), so a pair's score in a run is the score the mentee saw there.
 
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch
-
-from accounts.models import AvailabilityWindow, MenteeProfile
+from accounts.models import MenteeProfile, MentorProfile
 from accounts.selectors import mentor_directory
 
 from . import engine
 from .conflicts import exclusion_sets
 from .models import MatchRanking, Mentorship
-from .recommendations import mentee_record, mentor_record
+from .recommendations import MENTEE_SETS, MENTOR_SETS, Related, mentee_record, mentor_record
 
 
 @dataclass
@@ -42,17 +40,19 @@ def load_cohort(run) -> Cohort:
         pk: "already has an active mentorship of this kind"
         for pk in active.filter(mentee_id__in=mentee_ids, kind=run.kind).values_list("mentee_id", flat=True)
     }
-    windows = Prefetch("user__availability", queryset=AvailabilityWindow.objects.order_by("weekday", "start"))
-    mentee_profiles = (
+    mentee_profiles = list(
         MenteeProfile.objects.filter(user_id__in=mentee_ids - left_out.keys(), user__is_active=True)
         .select_related("user", "career_stage")
-        .prefetch_related("goals", "interests", "languages", "meeting_formats", "subspecialty_interests", windows)
+        .order_by("pk")
     )
+    related = Related(MenteeProfile, MENTEE_SETS, mentee_profiles)
     # Every mentee of a run is a resident of its program: one specialty, no lookup each.
-    mentees = [mentee_record(p, specialty_id=run.program.specialty_id) for p in mentee_profiles]
+    mentees = [mentee_record(p, specialty_id=run.program.specialty_id, related=related) for p in mentee_profiles]
     for pk in mentee_ids - left_out.keys() - {m.id for m in mentees}:
         left_out[pk] = "has no active mentee profile"
-    mentors = [mentor_record(p) for p in mentor_directory().filter(user_id__in=mentor_ids)]
+    mentor_profiles = list(mentor_directory().filter(user_id__in=mentor_ids).prefetch_related(None))
+    related = Related(MentorProfile, MENTOR_SETS, mentor_profiles)
+    mentors = [mentor_record(p, related=related) for p in mentor_profiles]
 
     # A pair with an active mentorship of any kind cannot start another one.
     already_paired = set(

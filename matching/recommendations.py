@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from django.core.cache import cache
 from django.utils import timezone
 
-from accounts.models import Goal, Interest, Language, MeetingFormat, Membership, Specialty
+from accounts.models import AvailabilityWindow, Goal, Interest, Language, MeetingFormat, Membership, Specialty
 
 from . import engine
 from .conflicts import exclusion_sets
@@ -41,26 +41,70 @@ def _program_specialty_id(user):
     return membership.program.specialty_id if membership else None
 
 
-def mentee_record(profile, *, specialty_id=None) -> engine.MenteeRecord:
+MENTEE_SETS = ("subspecialty_interests", "goals", "interests", "languages", "meeting_formats")
+MENTOR_SETS = ("expertise", "interests", "languages", "meeting_formats")
+
+
+class Related:
+    """Many-to-many ids and availability windows of many profiles, read in one query each
+    (one per relation, one for all the windows): for a cohort of hundreds, building records
+    from these is several times faster than ``prefetch_related``, which makes a queryset per
+    profile and relation. ``mentee_record``/``mentor_record`` take it as ``related``."""
+
+    def __init__(self, model, names, profiles):
+        profile_ids = [p.pk for p in profiles]
+        self.sets: dict[str, dict[int, set]] = {}
+        for name in names:
+            field = model._meta.get_field(name)
+            source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
+            by_profile: dict[int, set] = {}
+            rows = field.remote_field.through.objects.filter(**{f"{source}_id__in": profile_ids})
+            for owner, value in rows.values_list(f"{source}_id", f"{target}_id"):
+                by_profile.setdefault(owner, set()).add(value)
+            self.sets[name] = by_profile
+        self.windows: dict[int, list] = {}
+        for window in AvailabilityWindow.objects.filter(user_id__in=[p.user_id for p in profiles]).order_by(
+            "weekday", "start"
+        ):
+            self.windows.setdefault(window.user_id, []).append(window)
+
+    def ids(self, profile, name) -> set:
+        return self.sets[name].get(profile.pk, set())
+
+
+def _ids(profile, name, related) -> set:
+    return related.ids(profile, name) if related else {x.pk for x in getattr(profile, name).all()}
+
+
+def _windows(profile, related):
+    user = profile.user
+    return weekly_windows_utc(
+        related.windows.get(user.pk, []) if related else user.availability.all(), user.time_zone
+    )
+
+
+def mentee_record(profile, *, specialty_id=None, related: Related | None = None) -> engine.MenteeRecord:
     """``specialty_id``: the resident's program specialty, when the caller knows it (a
-    cohort of one program); otherwise it is looked up."""
+    cohort of one program); otherwise it is looked up. ``related``: the profile's sets and
+    windows read in bulk (``Related``); otherwise read through the profile."""
     user = profile.user
     return engine.MenteeRecord(
         id=user.pk,
         person_id=user.pk,
         specialty_id=specialty_id if specialty_id is not None else _program_specialty_id(user),
-        subspecialty_interest_ids={s.pk for s in profile.subspecialty_interests.all()},
-        goal_ids={g.pk for g in profile.goals.all()},
-        interest_ids={i.pk for i in profile.interests.all()},
+        subspecialty_interest_ids=_ids(profile, "subspecialty_interests", related),
+        goal_ids=_ids(profile, "goals", related),
+        interest_ids=_ids(profile, "interests", related),
         stage_order=profile.career_stage.order if profile.career_stage_id else None,
-        language_ids={lang.pk for lang in profile.languages.all()},
-        format_ids={f.pk for f in profile.meeting_formats.all()},
-        weekly_windows=weekly_windows_utc(user.availability.all(), user.time_zone),
+        language_ids=_ids(profile, "languages", related),
+        format_ids=_ids(profile, "meeting_formats", related),
+        weekly_windows=_windows(profile, related),
     )
 
 
-def mentor_record(profile) -> engine.MentorRecord:
-    """From a profile of ``accounts.selectors.mentor_directory()`` (prefetched, annotated)."""
+def mentor_record(profile, *, related: Related | None = None) -> engine.MentorRecord:
+    """From a profile of ``accounts.selectors.mentor_directory()`` (prefetched, annotated),
+    or with ``related`` read in bulk."""
     user = profile.user
     active = getattr(profile, "active_mentee_count", None)
     if active is None:
@@ -72,12 +116,12 @@ def mentor_record(profile) -> engine.MentorRecord:
         person_id=user.pk,
         specialty_id=profile.specialty_id,
         subspecialty_id=profile.subspecialty_id,
-        expertise_goal_ids={g.pk for g in profile.expertise.all()},
-        interest_ids={i.pk for i in profile.interests.all()},
+        expertise_goal_ids=_ids(profile, "expertise", related),
+        interest_ids=_ids(profile, "interests", related),
         stage_order=stage,
-        language_ids={lang.pk for lang in profile.languages.all()},
-        format_ids={f.pk for f in profile.meeting_formats.all()},
-        weekly_windows=weekly_windows_utc(user.availability.all(), user.time_zone),
+        language_ids=_ids(profile, "languages", related),
+        format_ids=_ids(profile, "meeting_formats", related),
+        weekly_windows=_windows(profile, related),
         capacity=profile.capacity,
         accepting=profile.accepting_mentees,
         active_count=active,
