@@ -26,8 +26,14 @@ from .models import ActionItem, Meeting, Mentorship
 YEAR_START_MONTH = 7
 
 
+def last_twelve_months(today: date) -> tuple[date, date]:
+    """The 365 days up to ``today``: the default period, which always holds the recent mentoring
+    (a last complete academic year is empty for a mentor who began this July)."""
+    return today - timedelta(days=364), today
+
+
 def last_academic_year(today: date) -> tuple[date, date]:
-    """The last complete academic year before ``today``: the default period."""
+    """The last complete academic year before ``today``."""
     start_year = today.year - 1 if today.month >= YEAR_START_MONTH else today.year - 2
     return date(start_year, YEAR_START_MONTH, 1), date(start_year + 1, YEAR_START_MONTH, 1) - timedelta(days=1)
 

@@ -1,6 +1,6 @@
 """The signed-in mentor's mentoring portfolio: a printable page (print or save as PDF from the
 browser; ``@media print`` in app.css lays it out) and a CSV of the same rows, for a period
-chosen with ``?from=YYYY-MM-DD&to=YYYY-MM-DD`` (default: the last complete academic year).
+chosen with ``?from=YYYY-MM-DD&to=YYYY-MM-DD`` (default: the last 12 months).
 
 Only ever the signed-in user's own record: there is no way to ask for someone else's.
 """
@@ -20,6 +20,7 @@ from accounts.roster import csv_safe
 from ..portfolio import (
     current_academic_year,
     last_academic_year,
+    last_twelve_months,
     mentor_portfolio,
     portfolio_export_rows,
     user_zone,
@@ -49,7 +50,7 @@ def period_from(query, today):
     form = PeriodForm(query or None)
     form.is_valid()
     data = getattr(form, "cleaned_data", {})
-    default_start, default_end = last_academic_year(today)
+    default_start, default_end = last_twelve_months(today)
     start, end = data.get("date_from") or default_start, data.get("date_to") or default_end
     if end < start:
         start, end = default_start, default_end
@@ -69,7 +70,11 @@ def portfolio_page(request):
     context = {"form": form, "start": start, "end": end, "has_mentor_profile": hasattr(user, "mentor_profile")}
     if context["has_mentor_profile"]:
         context["portfolio"] = mentor_portfolio(user, start=start, end=end)
-        context["periods"] = [("Last academic year", *last_academic_year(today)), ("This academic year so far", *current_academic_year(today))]
+        context["periods"] = [
+            ("Last 12 months", *last_twelve_months(today)),
+            ("This academic year so far", *current_academic_year(today)),
+            ("Last academic year", *last_academic_year(today)),
+        ]
         context["export_query"] = f"from={start.isoformat()}&to={end.isoformat()}"
     return render(request, "matching/portfolio/page.html", context)
 

@@ -7,7 +7,8 @@ there) is outside it at the start and inside it at the end.
 
 import csv
 import io
-from datetime import UTC, date, datetime
+import zoneinfo
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -124,7 +125,7 @@ def test_a_narrower_period_counts_only_what_fell_in_it(record, attending):
     assert len(p.mentees) == 3  # all three were mentees at some point in the quarter
 
 
-def test_the_default_period_is_the_last_complete_academic_year():
+def test_the_last_complete_academic_year():
     assert last_academic_year(date(2025, 3, 10)) == (date(2023, 7, 1), date(2024, 6, 30))
     assert last_academic_year(date(2025, 6, 30)) == (date(2023, 7, 1), date(2024, 6, 30))
     assert last_academic_year(date(2025, 7, 1)) == (date(2024, 7, 1), date(2025, 6, 30))
@@ -145,11 +146,16 @@ def test_the_page_shows_the_record_with_the_mentors_name_rank_and_period(client_
     assert "/static/js/portfolio.js" in html and "<script>" not in html and "style=" not in html
 
 
-def test_the_page_without_dates_shows_the_last_academic_year(client_for, attending):
+def test_the_page_without_dates_shows_the_last_twelve_months(client_for, attending):
+    from django.utils import timezone
+
     response = client_for(attending).get("/portfolio/")
     start, end = response.context["start"], response.context["end"]
-    assert (start.month, start.day, end.month, end.day) == (7, 1, 6, 30) and end.year == start.year + 1
-    assert end < date.today()
+    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(attending.time_zone))
+    assert (start, end) == (today - timedelta(days=364), today)
+    assert [label for label, *_ in response.context["periods"]] == [
+        "Last 12 months", "This academic year so far", "Last academic year"
+    ]
 
 
 def test_a_backwards_period_is_pointed_out(client_for, attending):
