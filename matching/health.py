@@ -44,9 +44,10 @@ from django.utils import timezone
 from accounts.models import CareerStage, Membership, MentorProfile, Program
 
 from .models import CheckIn, Kind, Meeting, Mentorship, MentorshipRequest
+from .services.pairings import STALE_AFTER
 
 ANONYMITY_THRESHOLD = 3
-STALE_AFTER_DAYS = 60
+STALE_AFTER_DAYS = STALE_AFTER.days  # one definition of a stale pairing: services/pairings.py
 # A pairing-month: the average month, so that 12 of them make a year.
 MONTH_DAYS = 365.25 / 12
 # Academic years start on July 1.
@@ -711,7 +712,7 @@ def _cadence(program, period, tz) -> Cadence:
 
 
 def _stale(active_pairings, now) -> Stale:
-    cutoff = now - timedelta(days=STALE_AFTER_DAYS)
+    cutoff = now - STALE_AFTER
     labels = dict(Kind.choices)
     stale = []
     for p in active_pairings:

@@ -21,7 +21,7 @@ from datetime import datetime, time, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -33,12 +33,12 @@ from accounts.selectors import programs_coordinated_by
 from ..audit import audit_log
 from ..models import AuditEntry, Kind, Meeting, Mentorship, MentorshipRequest, Notification
 from ..notifications import notify
+from .pairings import pairings_of
 
 logger = logging.getLogger(__name__)
 
 # The same "stale" as the program health page: no meeting held or confirmed (a confirmed
 # one ahead counts: the pair has booked) in 60 days, counting from the start if none.
-STALE_AFTER = timedelta(days=60)
 PENDING_AFTER = timedelta(days=7)
 NUDGE_INTERVAL = timedelta(days=7)
 # Each section of the digest names this many people, then says how many more.
@@ -102,17 +102,12 @@ def _days(delta: timedelta) -> str:
 
 
 def stale_pairings(program, *, now):
-    """Active pairings of ``program`` with no meeting held or confirmed since ``now`` − 60 days,
-    the quietest first, each annotated with ``last_meeting_at`` (null if they never met)."""
-    cutoff = now - STALE_AFTER
+    """Active pairings of ``program`` with no meeting held or confirmed in the last 60 days
+    (``pairings.pairings_of``'s ``is_stale``: the same as the pairings list and program health),
+    the quietest first, each with ``last_meeting_at`` (null if they never met)."""
     return (
-        Mentorship.objects.filter(program=program, status=Mentorship.Status.ACTIVE)
-        .annotate(
-            last_meeting_at=Max(
-                "meetings__start", filter=Q(meetings__status__in=[Meeting.Status.HELD, Meeting.Status.CONFIRMED])
-            )
-        )
-        .filter(Q(last_meeting_at__lt=cutoff) | Q(last_meeting_at__isnull=True, started_at__lt=cutoff))
+        pairings_of(program, now=now)
+        .filter(is_stale=True)
         .select_related("mentee", "mentor")
         .order_by(Coalesce("last_meeting_at", "started_at"), "pk")
     )
