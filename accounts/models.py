@@ -85,6 +85,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         return f"{self.first_name} {self.last_name}".strip()
 
     @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The person's time zone: pages, e-mails and exports show their times in it. The
+        site's default if the stored name is no zone (only a hand-edited row: saves validate it)."""
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+            return timezone.get_default_timezone()
+
+    @property
     def has_accepted_invitation(self):
         return self.has_usable_password()
 

@@ -11,12 +11,9 @@ Meeting notes and check-ins are not part of it: they belong to the pair, or to t
 program's coordinators.
 """
 
-import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-
-from django.utils import timezone
 
 from accounts.models import MentorProfile
 
@@ -43,12 +40,6 @@ def current_academic_year(today: date) -> tuple[date, date]:
     start_year = today.year if today.month >= YEAR_START_MONTH else today.year - 1
     return date(start_year, YEAR_START_MONTH, 1), today
 
-
-def user_zone(user):
-    try:
-        return zoneinfo.ZoneInfo(user.time_zone)
-    except (KeyError, ValueError, zoneinfo.ZoneInfoNotFoundError):
-        return timezone.get_current_timezone()
 
 
 def hours(minutes: int) -> Decimal:
@@ -141,7 +132,7 @@ def mentor_rank(profile) -> str:
 def mentor_portfolio(mentor, *, start: date, end: date) -> Portfolio:
     """``mentor``'s own record from ``start`` to ``end`` (both included). Five queries (the
     profile with its rank, then one per list), whatever the number of rows."""
-    tz = user_zone(mentor)
+    tz = mentor.zone
     since = datetime.combine(start, time.min, tzinfo=tz)
     until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)
     profile = MentorProfile.objects.select_related("academic_rank", "career_stage", "specialty").filter(user=mentor).first()

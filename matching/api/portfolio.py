@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from accounts.api.errors import ServiceErrorSerializer
 
-from ..portfolio import last_twelve_months, mentor_portfolio, user_zone
+from ..portfolio import last_twelve_months, mentor_portfolio
 
 
 class PeriodSerializer(serializers.Serializer):
@@ -114,7 +114,7 @@ class PortfolioApi(generics.GenericAPIView):
             raise Http404
         period = PeriodSerializer(data=request.query_params)
         period.is_valid(raise_exception=True)
-        start, end = last_twelve_months(timezone.localdate(timezone=user_zone(user)))
+        start, end = last_twelve_months(timezone.localdate(timezone=user.zone))
         start, end = period.validated_data["from"] or start, period.validated_data["to"] or end
         if end < start:
             raise serializers.ValidationError({"from": "Give both dates: the period would end before it starts."})

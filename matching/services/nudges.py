@@ -15,7 +15,6 @@ audit entry is the record), audited.
 """
 
 import logging
-import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -48,12 +47,6 @@ DIGEST_WEEKDAY, DIGEST_FROM = 0, time(7, 0)
 DIGEST_EVENT = "digest.coordinator"
 NUDGE_ACTION = "mentorship.nudge"
 
-
-def _zone(user):
-    try:
-        return zoneinfo.ZoneInfo(user.time_zone)
-    except (KeyError, ValueError, zoneinfo.ZoneInfoNotFoundError):
-        return timezone.get_current_timezone()
 
 
 # --- The weekly digest: reads.
@@ -188,7 +181,7 @@ def coordinator_digest(coordinator, *, now) -> list[ProgramDigest]:
 def digest_week_key(coordinator, now) -> str | None:
     """This week's dedup key for ``coordinator``'s digest, or None when it is not yet due:
     the digest goes out on Monday from 07:00 in their time zone."""
-    local = now.astimezone(_zone(coordinator))
+    local = now.astimezone(coordinator.zone)
     if local.weekday() != DIGEST_WEEKDAY or local.time() < DIGEST_FROM:
         return None
     year, week, _ = local.isocalendar()
@@ -295,7 +288,7 @@ def _nudge_body(mentorship, person, actor, last_met, now) -> str:
     if last_met is None:
         when = f"You and {other.full_name} haven't had a meeting in MentorMatch yet."
     else:
-        local = last_met.astimezone(_zone(person))
+        local = last_met.astimezone(person.zone)
         when = f"You and {other.full_name} last met on {local:%B} {local.day}, {local.year} ({_days(now - last_met)} ago)."
     return (
         f"{when} A short conversation keeps a mentorship going: propose two or three times that suit you "
@@ -321,7 +314,7 @@ def pairing_nudge(*, mentorship, actor) -> Mentorship:
     # the second finds the first one's entry.
     last = last_nudge(mentorship)
     if last is not None and last.created_at + NUDGE_INTERVAL > now:
-        zone = _zone(actor)
+        zone = actor.zone
         sent, again = last.created_at.astimezone(zone), (last.created_at + NUDGE_INTERVAL).astimezone(zone)
         who = "you" if last.actor_id == actor.pk else (last.actor.full_name if last.actor else "a coordinator")
         raise ValidationError(

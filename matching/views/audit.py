@@ -6,7 +6,6 @@ A program the user does not coordinate is a 404, for everyone.
 """
 
 import csv
-import zoneinfo
 from dataclasses import dataclass
 
 from django import forms
@@ -107,12 +106,6 @@ class Row:
     changes: list[Change]
 
 
-def _zone(user):
-    try:
-        return zoneinfo.ZoneInfo(user.time_zone)
-    except (KeyError, ValueError, zoneinfo.ZoneInfoNotFoundError):
-        return timezone.get_current_timezone()
-
 
 @login_required
 @require_GET
@@ -123,7 +116,7 @@ def audit_trail(request, slug):
     shown = list(page.object_list)
     refs = describe_objects(shown, program=program)
     names = person_names(shown)
-    zone = _zone(request.user)
+    zone = request.user.zone
     groups = {key: label for key, (label, _) in ACTION_GROUPS.items()}
     rows = [
         Row(e, action_label(e.action), groups.get(action_group(e.action), ""), refs[e.pk], describe_changes(e, names=names, tz=zone))

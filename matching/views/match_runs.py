@@ -8,7 +8,6 @@ While the run is queued or running, htmx polls its progress region (a plain
 """
 
 import csv
-import zoneinfo
 from dataclasses import asdict
 
 from django import forms
@@ -127,12 +126,6 @@ class OverrideForm(forms.Form):
 # --- Loading.
 
 
-def _user_zone(user):
-    try:
-        return zoneinfo.ZoneInfo(user.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        return timezone.get_default_timezone()
-
 
 def _get_program_for_user(request, slug) -> Program:
     """The program, if the user coordinates it; 404 otherwise, so other programs stay unseen."""
@@ -216,7 +209,7 @@ def match_run_create_view(request, slug):
     initial = {"kind": kind, "mentor_ids": [p.user_id for p in mentors]}
     if preset == PRESET_PGY1_UNPAIRED:
         initial["mentee_ids"] = _pgy1_unpaired(mentees, kind)
-    with timezone.override(_user_zone(request.user)):
+    with timezone.override(request.user.zone):
         form = MatchRunForm(request.POST or None, initial=initial, mentees=mentees, mentors=mentors)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
@@ -248,7 +241,7 @@ def match_run_create_view(request, slug):
                 "preset": preset,
                 "kind": kind,
                 "preset_url": f"?preset={PRESET_PGY1_UNPAIRED}&kind={kind}",
-                "time_zone": _user_zone(request.user),
+                "time_zone": request.user.zone,
             },
             status=400 if form.errors else 200,
         )
@@ -306,7 +299,7 @@ def _render_detail(request, run, *, bound_override=None, status=200):
 @login_required
 def match_run_detail(request, pk):
     run = _get_run_for_user(request, pk)
-    with timezone.override(_user_zone(request.user)):
+    with timezone.override(request.user.zone):
         return _render_detail(request, run)
 
 
@@ -319,7 +312,7 @@ def match_run_progress(request, pk):
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"
         return response
-    with timezone.override(_user_zone(request.user)):
+    with timezone.override(request.user.zone):
         return render(request, "matching/match_runs/_progress.html", {"run": run})
 
 
@@ -361,7 +354,7 @@ def proposal_override_view(request, pk, proposal_pk):
         else:
             messages.success(request, f"{proposal.mentee.full_name} will be paired with {mentor.full_name}.")
             return redirect("matching:match-run-detail", pk=run.pk)
-    with timezone.override(_user_zone(request.user)):
+    with timezone.override(request.user.zone):
         return _render_detail(request, run, bound_override=(proposal.pk, form), status=400)
 
 

@@ -12,7 +12,6 @@ redirects back to it.
 """
 
 import csv
-import zoneinfo
 from dataclasses import dataclass
 
 from django import forms
@@ -124,12 +123,6 @@ def _program(request, slug) -> Program:
         raise Http404
     return program
 
-
-def _user_zone(user):
-    try:
-        return zoneinfo.ZoneInfo(user.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        return timezone.get_default_timezone()
 
 
 @dataclass
@@ -429,7 +422,7 @@ def pairings_export(request, slug):
     response["Content-Disposition"] = f'attachment; filename="{program.slug}-{what}-{timezone.localdate().isoformat()}.csv"'
     # Excel reads UTF-8 only when the file starts with a byte-order mark.
     response.write("\ufeff")
-    csv.writer(response).writerows(_export_rows(listing, _user_zone(request.user)))
+    csv.writer(response).writerows(_export_rows(listing, request.user.zone))
     return response
 
 

@@ -23,7 +23,6 @@ from ..portfolio import (
     last_twelve_months,
     mentor_portfolio,
     portfolio_export_rows,
-    user_zone,
 )
 
 
@@ -58,7 +57,7 @@ def period_from(query, today):
 
 
 def _today(user):
-    return timezone.localdate(timezone=user_zone(user))
+    return timezone.localdate(timezone=user.zone)
 
 
 @login_required

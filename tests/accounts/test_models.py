@@ -129,3 +129,16 @@ class TestAvailability:
     def test_busy_block_cannot_end_before_it_starts(self):
         with pytest.raises(IntegrityError):
             BusyBlock.objects.create(user=UserFactory(), start_date=date(2026, 3, 2), end_date=date(2026, 3, 1), label="ICU")
+
+
+def test_a_persons_zone_falls_back_to_the_sites_when_the_stored_name_is_no_zone(db):
+    import zoneinfo
+
+    from django.utils import timezone
+
+    from tests.factories import UserFactory
+
+    person = UserFactory(time_zone="Asia/Tokyo")
+    assert person.zone == zoneinfo.ZoneInfo("Asia/Tokyo")
+    person.time_zone = "Mars/Olympus_Mons"  # only a hand-edited row: saves validate the name
+    assert person.zone == timezone.get_default_timezone()
