@@ -3,6 +3,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Membership, MentorProfile, User
@@ -186,47 +187,49 @@ def request_answer(*, request, actor, answer: str) -> MentorshipRequest:
     return request
 
 
+def _close(request, *, actor, note, title, body) -> None:
+    """Close a pending request the mentor can no longer take, and tell the resident; it stops
+    counting against their pending requests. The caller holds the request's lock."""
+    _resolve(request, actor=actor, status=Status.CLOSED, action="request.close", note=note)
+    notify(
+        event="request.closed", user=request.mentee, url=request.get_absolute_url(), title=title,
+        body=f"{body} It no longer counts against your pending requests; other mentors are waiting in the directory.",
+        dedup_key=f"request:{request.pk}:closed",
+    )
+
+
 @transaction.atomic
 def requests_close_for_mentor(*, mentor, actor) -> int:
     """The mentor stopped accepting mentees: resolve their pending requests, not orphan them."""
-    closed = 0
-    for request in MentorshipRequest.objects.select_for_update().filter(mentor=mentor, status=Status.PENDING):
-        _resolve(
-            request, actor=actor, status=Status.CLOSED, action="request.close",
-            note=f"{mentor.full_name} has stopped accepting new mentees for now.",
+    pending = list(MentorshipRequest.objects.select_for_update().filter(mentor=mentor, status=Status.PENDING))
+    for request in pending:
+        _close(
+            request, actor=actor, note=f"{mentor.full_name} has stopped accepting new mentees for now.",
+            title=f"{mentor.full_name} is no longer accepting mentees", body="Your request was closed.",
         )
-        notify(
-            event="request.closed", user=request.mentee, url=request.get_absolute_url(),
-            title=f"{mentor.full_name} is no longer accepting mentees",
-            body="Your request was closed; it no longer counts against your pending requests. "
-            "Other mentors are waiting in the directory.",
-            dedup_key=f"request:{request.pk}:closed",
-        )
-        closed += 1
-    return closed
+    return len(pending)
 
 
 def requests_close_blocked(*, pairs, actor) -> int:
     """Close the pending requests between pairs that may no longer be paired (a conflict of
     interest or an evaluator role was just recorded). The resident is told only that the
     pairing is not available. Call inside the transaction that recorded the block."""
-    closed = 0
-    pending = MentorshipRequest.objects.select_for_update().filter(status=Status.PENDING).select_related("mentor")
+    if not pairs:
+        return 0
+    between = Q()
     for mentee_id, mentor_id in pairs:
-        for request in pending.filter(mentee_id=mentee_id, mentor_id=mentor_id):
-            _resolve(
-                request, actor=actor, status=Status.CLOSED, action="request.close",
-                note="This pairing is not available. Your coordinator can tell you more.",
-            )
-            notify(
-                event="request.closed", user=request.mentee, url=request.get_absolute_url(),
-                title=f"Your request to {request.mentor.full_name} was closed",
-                body="This pairing is not available; it no longer counts against your pending requests. "
-                "Other mentors are waiting in the directory.",
-                dedup_key=f"request:{request.pk}:closed",
-            )
-            closed += 1
-    return closed
+        between |= Q(mentee_id=mentee_id, mentor_id=mentor_id)
+    pending = list(
+        MentorshipRequest.objects.select_for_update(of=("self",))
+        .filter(between, status=Status.PENDING)
+        .select_related("mentor")
+    )
+    for request in pending:
+        _close(
+            request, actor=actor, note="This pairing is not available. Your coordinator can tell you more.",
+            title=f"Your request to {request.mentor.full_name} was closed", body="This pairing is not available.",
+        )
+    return len(pending)
 
 
 def requests_expire(*, now=None) -> int:

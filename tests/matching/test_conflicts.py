@@ -344,3 +344,19 @@ def test_the_api_is_the_programs_coordinators_only(request, program, coordinator
     assert c.post(f"{base}/conflicts/{entry.pk}/remove/", {"reason": "x"}, format="json").status_code == 404
     assert c.post(f"{base}/evaluator-roles/", {"user_id": attending.pk, "role": PD}, format="json").status_code == 404
     assert blocked_pairs([resident.pk], [attending.pk]) == {(resident.pk, attending.pk): CONFLICT}
+
+
+def test_an_evaluator_role_closes_every_pending_request_it_now_forbids_and_no_other(
+    program, coordinator, resident, other_resident, attending, other_attending
+):
+    to_carol = [_ask(resident, attending), _ask(other_resident, attending)]
+    to_dave = _ask(resident, other_attending)
+
+    evaluator_role_add(program=program, actor=coordinator, user=attending, role=PD)
+
+    for request in to_carol:
+        request.refresh_from_db()
+        assert request.status == MentorshipRequest.Status.CLOSED
+    to_dave.refresh_from_db()
+    assert to_dave.status == MentorshipRequest.Status.PENDING
+    assert resident.notifications.filter(event="request.closed").count() == 1
