@@ -139,3 +139,23 @@ def add_service_errors(form, exc, *, aliases=None):
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
+
+
+class DateRangeForm(forms.Form):
+    """``?from=YYYY-MM-DD&to=YYYY-MM-DD``, both days included, either optional; an end before
+    the start is an error on ``to``. Subclass it to add other filters."""
+
+    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    # "from" is a Python keyword, so the fields have longer names than their parameters.
+    PARAMETERS = {"date_from": "from", "date_to": "to"}
+
+    def add_prefix(self, field_name):
+        return self.PARAMETERS.get(field_name, field_name)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data

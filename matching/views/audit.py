@@ -17,6 +17,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from accounts.forms import DateRangeForm
 from accounts.models import Program
 from accounts.roster import csv_safe
 
@@ -40,7 +41,7 @@ from ..models import AuditEntry
 PAGE_SIZE = 50
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(DateRangeForm):
     """The filters, as query parameters: ``q``, ``group``, ``actor``, ``from``, ``to``."""
 
     q = forms.CharField(
@@ -52,24 +53,12 @@ class AuditFilterForm(forms.Form):
         choices=[("", "All actions"), *((key, label) for key, (label, _) in ACTION_GROUPS.items())],
     )
     actor = forms.ChoiceField(label="Who", required=False)
-    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-    # "from" is a Python keyword, so the fields have longer names than their parameters.
-    PARAMETERS = {"date_from": "from", "date_to": "to"}
+    field_order = ["q", "group", "actor", "date_from", "date_to"]
 
     def __init__(self, *args, actors, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["actor"].choices = [("", "Anyone"), (SYSTEM, SYSTEM_NAME), *((str(u.pk), u.full_name) for u in actors)]
 
-    def add_prefix(self, field_name):
-        return self.PARAMETERS.get(field_name, field_name)
-
-    def clean(self):
-        data = super().clean()
-        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
-            self.add_error("date_to", "The end date is before the start date.")
-        return data
 
 
 def _get_program_for_coordinator(request, slug) -> Program:

@@ -7,7 +7,6 @@ Only ever the signed-in user's own record: there is no way to ask for someone el
 
 import csv
 
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -15,6 +14,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from accounts.forms import DateRangeForm
 from accounts.roster import csv_safe
 
 from ..portfolio import (
@@ -26,22 +26,8 @@ from ..portfolio import (
 )
 
 
-class PeriodForm(forms.Form):
-    """``from`` and ``to``, both days included. Either may be left out: the default period fills it."""
-
-    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-    PARAMETERS = {"date_from": "from", "date_to": "to"}  # "from" is a Python keyword
-
-    def add_prefix(self, field_name):
-        return self.PARAMETERS.get(field_name, field_name)
-
-    def clean(self):
-        data = super().clean()
-        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
-            self.add_error("date_to", "The end date is before the start date.")
-        return data
+class PeriodForm(DateRangeForm):
+    """Either date may be left out: the default period fills it."""
 
 
 def period_from(query, today):
