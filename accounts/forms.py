@@ -1,3 +1,5 @@
+from datetime import date
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.forms.renderers import TemplatesSetting
@@ -141,9 +143,15 @@ def add_service_errors(form, exc, *, aliases=None):
         form.add_error(None, exc.messages)
 
 
+# Days a period may start or end on: a day's bounds (and the day after "to") must stay within
+# what datetime can hold, so year 1 and 31 December 9999 are refused rather than overflowing.
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(9999, 12, 30)
+
+
 class DateRangeForm(forms.Form):
-    """``?from=YYYY-MM-DD&to=YYYY-MM-DD``, both days included, either optional; an end before
-    the start is an error on ``to``. Subclass it to add other filters."""
+    """``?from=YYYY-MM-DD&to=YYYY-MM-DD``, both days included, either optional, each between
+    ``EARLIEST_DAY`` and ``LATEST_DAY``; an end before the start is an error on ``to``.
+    Subclass it to add other filters."""
 
     date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -153,6 +161,18 @@ class DateRangeForm(forms.Form):
 
     def add_prefix(self, field_name):
         return self.PARAMETERS.get(field_name, field_name)
+
+    def _day(self, name):
+        day = self.cleaned_data.get(name)
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise forms.ValidationError(f"Choose a day between {EARLIEST_DAY:%Y} and {LATEST_DAY:%Y}.")
+        return day
+
+    def clean_date_from(self):
+        return self._day("date_from")
+
+    def clean_date_to(self):
+        return self._day("date_to")
 
     def clean(self):
         data = super().clean()

@@ -6,7 +6,6 @@ deletes an entry, so PUT, PATCH, DELETE and POST answer 405.
 """
 
 import zoneinfo
-from datetime import date
 
 from django.shortcuts import get_object_or_404
 from django.urls import path
@@ -17,6 +16,7 @@ from rest_framework.exceptions import NotFound
 
 from accounts.api.errors import ServiceErrorSerializer
 from accounts.api.permissions import RulesPermission
+from accounts.forms import EARLIEST_DAY, LATEST_DAY
 from accounts.models import Program
 
 from ..audit import (
@@ -32,7 +32,7 @@ from ..audit import (
 )
 from ..models import AuditEntry
 
-_FIRST_DAY, _LAST_DAY = date(1900, 1, 1), date(9999, 12, 30)
+_FIRST_DAY, _LAST_DAY = EARLIEST_DAY, LATEST_DAY  # as the page's DateRangeForm
 
 
 class AuditFilterSerializer(serializers.Serializer):

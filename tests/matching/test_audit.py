@@ -489,3 +489,10 @@ def test_the_database_itself_refuses_to_change_or_delete_an_entry(program, coord
     coordinator.delete()
     entry.refresh_from_db()
     assert entry.actor is None and entry.reason == "Spouse"
+
+
+@pytest.mark.parametrize("query", [{"to": "9999-12-31"}, {"from": "0001-01-01"}])
+def test_dates_beyond_what_a_day_can_hold_are_an_error_not_a_crash(client_for, coordinator, program, query):
+    response = client_for(coordinator).get(reverse("matching:audit", args=[program.slug]), query)
+    assert response.status_code == 200
+    assert "Choose a day between 1900 and 9999." in response.content.decode()

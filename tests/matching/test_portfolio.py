@@ -264,3 +264,9 @@ def test_a_near_peer_mentor_is_named_by_career_stage(program, db):
     fellow = UserFactory()
     MentorProfileFactory(user=fellow, career_stage=CareerStage.objects.get(code="PGY-4"))
     assert mentor_portfolio(fellow, start=START, end=END).rank == CareerStage.objects.get(code="PGY-4").name
+
+
+def test_a_period_beyond_what_a_day_can_hold_falls_back_to_the_default(client_for, attending):
+    response = client_for(attending).get("/portfolio/", {"to": "9999-12-31"})
+    assert response.status_code == 200
+    assert "Choose a day between 1900 and 9999." in response.content.decode()
