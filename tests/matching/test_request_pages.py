@@ -71,6 +71,17 @@ class TestRequestForm:
         assert 'name="kind"' in html and 'name="message"' in html
         assert "You have 0 of 3 pending requests" in html
 
+    def test_a_mentor_without_rank_or_stage_shows_the_specialty_without_a_stray_separator(
+        self, client_for, resident, attending
+    ):
+        profile = attending.mentor_profile
+        profile.academic_rank = profile.career_stage = None
+        profile.save()
+        html = client_for(resident).get(reverse("matching:request-create", args=[attending.pk])).content.decode()
+        summary = html.split('id="mentor-h"', 1)[1]
+        line = summary.split('<p class="muted small">', 1)[1].split("</p>", 1)[0].strip()
+        assert line.startswith(str(profile.specialty)), line
+
     def test_resident_sends_a_request_and_the_mentor_is_emailed(
         self, client_for, resident, attending, django_capture_on_commit_callbacks
     ):
