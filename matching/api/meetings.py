@@ -5,7 +5,9 @@ The same reads (``matching.selectors``), writes (``matching.services.meetings``)
 rules (``matching.rules``) as the pages:
 - a meeting or mentorship the caller may not see answers 404, as if it did not exist;
 - one they may see but not change (a coordinator's read-only view) answers 403;
-- a service's refusal answers 400: field keys when it names a field, else ``{"detail": ...}``.
+- bad input answers 400 with field keys; a refusal because of the meeting's or the
+  mentorship's state (already cancelled, not yours to confirm, the mentorship ended) answers
+  409 with ``{"detail": ...}``, as the requests API does.
 
 Times are ISO 8601. A time given without an offset is read in the caller's own
 time zone (``/api/v1/me/``); answers carry the offset.
@@ -160,8 +162,9 @@ class ICalendarRenderer(BaseRenderer):
 # --- Views.
 
 _ERROR = ServiceErrorSerializer
-_400 = OpenApiResponse(description="Field errors, or {\"detail\": ...}: the service refused (e.g. not yours to confirm, "
-                       "a time not among those proposed, already cancelled, the mentorship ended).")
+_400 = OpenApiResponse(description="Field errors: e.g. a time not among those proposed, one that has passed, too many times.")
+_409 = OpenApiResponse(_ERROR, description="The meeting's or mentorship's state no longer allows this (already cancelled, "
+                       "not yours to confirm, not yet started, the mentorship ended).")
 _403 = OpenApiResponse(_ERROR, description="You may see this but not change it (a coordinator).")
 _404 = OpenApiResponse(_ERROR, description="Not found among what you may see.")
 
@@ -190,7 +193,7 @@ class _MentorshipScopedApi(generics.GenericAPIView):
     post=extend_schema(
         summary="Propose a meeting: 1–3 times; the other person confirms one.",
         request=MeetingProposeSerializer,
-        responses={201: MeetingSerializer, 400: _400, 403: _403, 404: _404},
+        responses={201: MeetingSerializer, 400: _400, 403: _403, 404: _404, 409: _409},
     ),
 )
 class MentorshipMeetingListApi(_MentorshipScopedApi, generics.ListCreateAPIView):
@@ -204,7 +207,7 @@ class MentorshipMeetingListApi(_MentorshipScopedApi, generics.ListCreateAPIView)
     def create(self, request, *args, **kwargs):
         mentorship = self.get_mentorship(change=True)
         data = _validated(MeetingProposeSerializer, request)
-        with service_refusals():
+        with service_refusals(conflict=True):
             meeting = meeting_services.meeting_propose(mentorship=mentorship, actor=request.user, **data)
         return self.present(meeting, code=status.HTTP_201_CREATED)
 
@@ -282,7 +285,7 @@ class _MeetingActionApi(_MeetingApi):
         if not request.user.has_perm("matching.work_in_mentorship", meeting):
             raise PermissionDenied
         data = _validated(self.input_serializer, request) if self.input_serializer else {}
-        with service_refusals():
+        with service_refusals(conflict=True):
             self.act(meeting, **data)
         return self.present(meeting.pk)
 
@@ -290,7 +293,7 @@ class _MeetingActionApi(_MeetingApi):
 def _action_schema(summary, input_serializer):
     return extend_schema(
         tags=["meetings"], summary=summary, request=input_serializer,
-        responses={200: MeetingSerializer, 400: _400, 403: _403, 404: _404},
+        responses={200: MeetingSerializer, 400: _400, 403: _403, 404: _404, 409: _409},
     )
 
 

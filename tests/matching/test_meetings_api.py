@@ -95,7 +95,7 @@ class TestList:
         response = api_for(resident).post(
             f"/api/v1/mentorships/{mentorship.pk}/meetings/", {"slots": [_in(3).isoformat()]}, format="json"
         )
-        assert response.status_code == 400 and "has ended" in response.json()["detail"]
+        assert response.status_code == 409 and "has ended" in response.json()["detail"]
 
     def test_scoped_list_and_query_budget(self, proposed, mentorship, resident, outsider, coordinator, api_for):
         for n in range(5, 8):
@@ -129,7 +129,7 @@ class TestActions:
         response = api_for(resident).post(
             f"/api/v1/meetings/{proposed.pk}/confirm/", {"start": _in(3).isoformat()}, format="json"
         )
-        assert response.status_code == 400
+        assert response.status_code == 409
         assert response.json() == {"detail": "Only Carol Chen can confirm: you proposed these times."}
 
     def test_a_time_not_proposed_names_the_field(self, proposed, attending, api_for):
@@ -153,7 +153,7 @@ class TestActions:
         cancelled = api.post(f"/api/v1/meetings/{proposed.pk}/cancel/", {"reason": "Clinic overran"}, format="json")
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
         again = api.post(f"/api/v1/meetings/{proposed.pk}/cancel/", {}, format="json")
-        assert again.status_code == 400 and "already cancelled" in again.json()["detail"]
+        assert again.status_code == 409 and "already cancelled" in again.json()["detail"]
 
         invite = api_for(resident).get(f"/api/v1/meetings/{proposed.pk}/ics/")
         assert invite.status_code == 200 and invite["Content-Type"].startswith("text/calendar")
@@ -170,7 +170,7 @@ class TestActions:
         meeting_confirm(meeting=proposed, actor=attending, start=_in(3))
         api = api_for(resident)
         early = api.post(f"/api/v1/meetings/{proposed.pk}/held/")
-        assert early.status_code == 400 and "once it has started" in early.json()["detail"]
+        assert early.status_code == 409 and "once it has started" in early.json()["detail"]
         Meeting.objects.filter(pk=proposed.pk).update(start=timezone.now() - timedelta(hours=1))
         assert api.post(f"/api/v1/meetings/{proposed.pk}/held/").json()["status"] == "held"
         notes = api.post(f"/api/v1/meetings/{proposed.pk}/notes/", {"notes": "Next: IRB form."}, format="json")
