@@ -5,7 +5,9 @@ The same reads (``matching.selectors``), writes (``matching.services.plan`` and
 ``matching.services.mentorships``) and rules (``matching.rules``) as the pages:
 - a mentorship the caller may not see answers 404, as if it did not exist;
 - one they may see but not change (a coordinator's read-only view) answers 403;
-- a service's refusal answers 400: field keys when it names a field, else ``{"detail": ...}``.
+- bad input answers 400 with field keys; a refusal because of state (the mentorship has
+  ended, the introduction was already answered, this month's check-in is in) answers 409
+  with ``{"detail": ...}``, as the requests and meetings APIs do.
 
 Check-ins are confidential to the program's coordinators: parties may POST theirs, and
 no endpoint here returns anyone's answers, except the author's own in the POST reply.
@@ -244,7 +246,9 @@ class IntroductionFilter(filters.FilterSet):
 # --- Views.
 
 _ERROR = ServiceErrorSerializer
-_400 = OpenApiResponse(description="Field errors, or {\"detail\": ...}: the mentorship has ended, or the service refused.")
+_400 = OpenApiResponse(description="Field errors: what was sent is not valid.")
+_409 = OpenApiResponse(_ERROR, description="The state no longer allows this: the mentorship has ended, the introduction "
+                       "was already answered, this month's check-in is in.")
 _403 = OpenApiResponse(_ERROR, description="You may see this mentorship but not do this in it.")
 _404 = OpenApiResponse(_ERROR, description="No such mentorship among those you may see.")
 _MENTORSHIP_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The mentorship's id.")
@@ -302,7 +306,7 @@ class MentorshipDetailApi(_MentorshipApi):
 
 @extend_schema(
     tags=["mentorships"], request=AgreementWriteSerializer,
-    responses={200: AgreementSerializer, 400: _400, 403: _403, 404: _404},
+    responses={200: AgreementSerializer, 400: _400, 403: _403, 409: _409, 404: _404},
 )
 class MentorshipAgreementApi(_MentorshipApi):
     """The pair's agreement. PUT replaces it (fields left out return to their defaults); PATCH changes some fields."""
@@ -324,14 +328,14 @@ class MentorshipAgreementApi(_MentorshipApi):
         if not partial:
             for name in AgreementWriteSerializer.Meta.fields:
                 fields.setdefault(name, Agreement._meta.get_field(name).get_default())
-        with service_refusals():
+        with service_refusals(conflict=True):
             agreement = plan_services.agreement_update(mentorship=mentorship, actor=self.request.user, **fields)
         return Response(AgreementSerializer(agreement).data)
 
 
 @extend_schema(
     tags=["mentorships"], request=MentorshipEndSerializer,
-    responses={200: MentorshipSerializer, 400: _400, 403: _403, 404: _404},
+    responses={200: MentorshipSerializer, 400: _400, 403: _403, 409: _409, 404: _404},
 )
 class MentorshipEndApi(_MentorshipApi):
     """End or complete the mentorship (either party), with a reason. Future meetings are cancelled."""
@@ -343,7 +347,7 @@ class MentorshipEndApi(_MentorshipApi):
         given = MentorshipEndSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
-        with service_refusals():
+        with service_refusals(conflict=True):
             mentorship = mentorship_services.mentorship_end(
                 mentorship=mentorship, actor=request.user, reason=data["reason"],
                 completed=data["outcome"] == "completed", rematch=data["rematch"],
@@ -353,7 +357,7 @@ class MentorshipEndApi(_MentorshipApi):
 
 @extend_schema(
     tags=["mentorships"], request=MentorshipThanksSerializer,
-    responses={200: MentorshipSerializer, 400: _400, 403: _403, 404: _404},
+    responses={200: MentorshipSerializer, 400: _400, 403: _403, 409: _409, 404: _404},
 )
 class MentorshipThanksApi(_MentorshipApi):
     """The mentee leaves (or rewrites) a thank-you note that the mentor keeps."""
@@ -364,7 +368,7 @@ class MentorshipThanksApi(_MentorshipApi):
         mentorship = self.get_mentorship()
         given = MentorshipThanksSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        with service_refusals():
+        with service_refusals(conflict=True):
             mentorship = mentorship_services.mentorship_leave_thank_you(
                 mentorship=mentorship, actor=request.user, note=given.validated_data["note"]
             )
@@ -382,7 +386,7 @@ def _party(mentorship, user_id):
     get=extend_schema(summary="The mentorship's goals: open ones first, soonest due first.", responses={200: ActionItemSerializer(many=True), 404: _404}),
     post=extend_schema(
         summary="Add a goal.", request=ActionItemCreateSerializer,
-        responses={201: ActionItemSerializer, 400: _400, 403: _403, 404: _404},
+        responses={201: ActionItemSerializer, 400: _400, 403: _403, 409: _409, 404: _404},
     ),
 )
 class ActionItemListApi(_MentorshipApi, generics.ListCreateAPIView):
@@ -399,14 +403,14 @@ class ActionItemListApi(_MentorshipApi, generics.ListCreateAPIView):
         given.is_valid(raise_exception=True)
         data = dict(given.validated_data)
         data["owner"] = _party(mentorship, data.get("owner", request.user.pk))
-        with service_refusals():
+        with service_refusals(conflict=True):
             item = plan_services.action_item_create(mentorship=mentorship, actor=request.user, **data)
         return Response(ActionItemSerializer(item).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(
     tags=["action plan"], request=ActionItemUpdateSerializer,
-    responses={200: ActionItemSerializer, 400: _400, 403: _403, 404: OpenApiResponse(_ERROR, description="No such goal among those you may see.")},
+    responses={200: ActionItemSerializer, 400: _400, 403: _403, 409: _409, 404: OpenApiResponse(_ERROR, description="No such goal among those you may see.")},
 )
 class ActionItemApi(generics.GenericAPIView):
     """Change a goal: its title, due date, owner or status."""
@@ -429,7 +433,7 @@ class ActionItemApi(generics.GenericAPIView):
         data = dict(given.validated_data)
         if "owner" in data:
             data["owner"] = _party(item.mentorship, data["owner"])
-        with service_refusals():
+        with service_refusals(conflict=True):
             item = plan_services.action_item_update(item=item, actor=request.user, **data)
         return Response(ActionItemSerializer(self.get_queryset().get(pk=item.pk)).data)
 
@@ -439,7 +443,7 @@ class ActionItemApi(generics.GenericAPIView):
     get=extend_schema(summary="Links the mentor shared, newest first.", responses={200: ResourceSerializer(many=True), 404: _404}),
     post=extend_schema(
         summary="Share a link (the mentor).", request=ResourceSerializer,
-        responses={201: ResourceSerializer, 400: _400, 403: _403, 404: _404},
+        responses={201: ResourceSerializer, 400: _400, 403: _403, 409: _409, 404: _404},
     ),
 )
 class ResourceListApi(_MentorshipApi, generics.ListCreateAPIView):
@@ -454,14 +458,14 @@ class ResourceListApi(_MentorshipApi, generics.ListCreateAPIView):
         mentorship = self.get_mentorship()
         given = ResourceSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        with service_refusals():
+        with service_refusals(conflict=True):
             resource = plan_services.resource_share(mentorship=mentorship, actor=request.user, **given.validated_data)
         return Response(ResourceSerializer(resource).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(
     tags=["introductions"], request=IntroductionCreateSerializer,
-    responses={201: IntroductionSerializer, 400: _400, 403: _403, 404: _404},
+    responses={201: IntroductionSerializer, 400: _400, 403: _403, 409: _409, 404: _404},
 )
 class IntroductionCreateApi(_MentorshipApi):
     """The mentor introduces their mentee to a colleague in the directory."""
@@ -472,7 +476,7 @@ class IntroductionCreateApi(_MentorshipApi):
         mentorship = self.get_mentorship()
         given = IntroductionCreateSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        with service_refusals():
+        with service_refusals(conflict=True):
             introduction = plan_services.introduction_create(
                 mentorship=mentorship, actor=request.user, **given.validated_data
             )
@@ -499,7 +503,7 @@ class IntroductionListApi(generics.ListAPIView):
 @extend_schema(
     tags=["introductions"], request=IntroductionRespondSerializer,
     responses={
-        200: IntroductionRespondResultSerializer, 400: _400,
+        200: IntroductionRespondResultSerializer, 400: _400, 409: _409,
         403: OpenApiResponse(_ERROR, description="Only the introduced colleague answers."),
         404: OpenApiResponse(_ERROR, description="No such introduction among those you may see."),
     },
@@ -522,7 +526,7 @@ class IntroductionRespondApi(generics.GenericAPIView):
         introduction = self.get_object()
         given = IntroductionRespondSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        with service_refusals():
+        with service_refusals(conflict=True):
             introduction = plan_services.introduction_respond(
                 introduction=introduction, actor=request.user, **given.validated_data
             )
@@ -543,7 +547,7 @@ class IntroductionRespondApi(generics.GenericAPIView):
 
 @extend_schema(
     tags=["check-ins"], request=CheckInSerializer,
-    responses={201: CheckInSerializer, 400: _400, 403: _403, 404: _404},
+    responses={201: CheckInSerializer, 400: _400, 403: _403, 409: _409, 404: _404},
 )
 class CheckInCreateApi(_MentorshipApi):
     """Submit your monthly check-in: 1–5 and an optional comment, at most one a calendar month.
@@ -557,7 +561,7 @@ class CheckInCreateApi(_MentorshipApi):
         mentorship = self.get_mentorship()
         given = CheckInSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        with service_refusals():
+        with service_refusals(conflict=True):
             checkin = plan_services.checkin_submit(mentorship=mentorship, actor=request.user, **given.validated_data)
         return Response(CheckInSerializer(checkin).data, status=status.HTTP_201_CREATED)
 

@@ -103,10 +103,10 @@ class TestAgreement:
         assert api(coordinator).patch(_m(mentorship, "agreement/"), {"cadence": "weekly"}, format="json").status_code == 403
         assert api(outsider).patch(_m(mentorship, "agreement/"), {"cadence": "weekly"}, format="json").status_code == 404
 
-    def test_ended_mentorship_is_400(self, api, mentorship, resident):
+    def test_ended_mentorship_is_409(self, api, mentorship, resident):
         mentorship_end(mentorship=mentorship, actor=resident, reason="x", completed=True)
         response = api(resident).patch(_m(mentorship, "agreement/"), {"cadence": "weekly"}, format="json")
-        assert response.status_code == 400 and "read-only" in response.json()["detail"]
+        assert response.status_code == 409 and "read-only" in response.json()["detail"]
 
 
 class TestActionItems:
@@ -221,23 +221,23 @@ class TestIntroductions:
         assert api(outsider).post(url, {"response": "meeting"}, format="json").status_code == 404
         assert Introduction.objects.get().status == "pending"
 
-    def test_a_full_colleague_gets_a_clear_400(self, api, mentorship, attending, other_attending):
+    def test_a_full_colleague_gets_a_clear_409(self, api, mentorship, attending, other_attending):
         introduction = introduction_create(mentorship=mentorship, actor=attending, colleague=other_attending, note="n", kind="research")
         MentorProfile.objects.filter(user=other_attending).update(capacity=0)
         response = api(other_attending).post(
             f"/api/v1/introductions/{introduction.pk}/respond/", {"response": "mentorship"}, format="json"
         )
-        assert response.status_code == 400
+        assert response.status_code == 409
         assert "no open spot" in response.json()["detail"]
 
 
 class TestCheckIns:
-    def test_check_in_then_a_second_in_the_month_is_400(self, api, mentorship, resident):
+    def test_check_in_then_a_second_in_the_month_is_409(self, api, mentorship, resident):
         client = api(resident)
         first = client.post(_m(mentorship, "checkins/"), {"rating": 4, "comment": "ok"}, format="json")
         assert first.status_code == 201
         second = client.post(_m(mentorship, "checkins/"), {"rating": 5}, format="json")
-        assert second.status_code == 400 and "already checked in" in second.json()["detail"]
+        assert second.status_code == 409 and "already checked in" in second.json()["detail"]
         detail = client.get(_m(mentorship)).json()
         assert detail["can_check_in"] is False and detail["my_last_checkin_at"] is not None
 
@@ -292,7 +292,7 @@ class TestEndAndThanks:
         assert client.post(_m(mentorship, "end/"), {"outcome": "ended", "reason": ""}, format="json").status_code == 400
         client.post(_m(mentorship, "end/"), {"outcome": "ended", "reason": "x"}, format="json")
         again = client.post(_m(mentorship, "end/"), {"outcome": "ended", "reason": "x"}, format="json")
-        assert again.status_code == 400
+        assert again.status_code == 409
 
     def test_thanks_from_the_mentee_kept_by_the_mentor(self, api, mentorship, resident, attending):
         mentorship_end(mentorship=mentorship, actor=attending, reason="Graduation", completed=True)
