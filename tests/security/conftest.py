@@ -181,6 +181,16 @@ def build_world():
     EvaluatorRole.objects.create(program=gs, user=quin, role=EvaluatorRole.Role.CCC_MEMBER, created_by=oscar)
     ConflictOfInterest.objects.create(program=gs, mentee=zeb, mentor=quin, reason="Zebulon conflict", created_by=oscar)
     PairingException.objects.create(program=gs, mentee=zeb, mentor=quin, reason="Zebulon exception", created_by=oscar)
+    # Audit trails: each program's own, and one entry of no program (an account change) that no trail shows.
+    AuditEntry.objects.create(
+        program=gs, actor=oscar, action="mentorship.end", object_type="mentorship", object_id=str(gm.pk),
+        reason="Zebulon moved away",
+    )
+    AuditEntry.objects.create(
+        program=im, actor=cora, action="mentorship.end", object_type="mentorship", object_id=str(m.pk),
+        reason="im-audit-reason",
+    )
+    AuditEntry.objects.create(actor=bob, action="user.update", object_type="user", object_id=str(bob.pk), reason="no-program-audit")
     for role in ROLES:
         w.client(role)
     return w

@@ -116,3 +116,34 @@ def classify(response, *, api):
 def _not_authenticated(response):
     data = getattr(response, "data", None)
     return isinstance(data, dict) and data.get("detail", "").startswith("Authentication credentials")
+
+
+# --- Lists: what the list-scoping tests fetch.
+
+
+def list_page_routes():
+    """{name: route} of the page routes that address no object: their URL takes no kwarg, or
+    only the program's ``slug``. Every one of them shows whatever rows the user may see."""
+    routes = {}
+    for route, name in url_patterns():
+        if route.startswith(API_PREFIX) or is_excluded(route, name):
+            continue
+        if set(_CONVERTER.findall(route)) <= {"slug"}:
+            routes[name or f"path:{route}"] = route
+    return routes
+
+
+def _returns_many(operation):
+    content = operation.get("responses", {}).get("200", {}).get("content", {})
+    body = next(iter(content.values()), {}).get("schema", {})
+    return body.get("type") == "array" or body.get("$ref", "").startswith("#/components/schemas/Paginated")
+
+
+def list_api_paths():
+    """OpenAPI paths of the GET operations that answer with many rows (a paginated or array
+    body), and of every GET that addresses no object (the caller's own records, a program's
+    aggregates): each is a list of whatever the caller may see."""
+    return {
+        path for (path, method), op in api_operations().items()
+        if method == "GET" and (_returns_many(op) or "{id}" not in path)
+    }
