@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
@@ -36,4 +37,34 @@ class NoStoreForSignedInMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
             patch_cache_control(response, no_store=True, private=True)
+        return response
+
+
+PROCESSING_DELAYED_HEADER = "X-Processing-Delayed"
+PROCESSING_DELAYED_MESSAGE = (
+    "Saved. E-mail and background work are delayed; they will go out automatically once the task queue is back."
+)
+
+
+class ProcessingDelayedMiddleware:
+    """When a request's change committed but its background work could not be enqueued
+    (config/outbox.py), say so: a warning on the next page, and for the API a
+    ``X-Processing-Delayed: true`` header on the response."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from config import outbox
+
+        token = outbox.processing_delayed_reset()
+        try:
+            response = self.get_response(request)
+            if outbox.processing_delayed():
+                response[PROCESSING_DELAYED_HEADER] = "true"
+                # An API client reads the header; a message would wait for its next page view.
+                if not request.path.startswith("/api/"):
+                    messages.warning(request, PROCESSING_DELAYED_MESSAGE, fail_silently=True)
+        finally:
+            outbox.processing_delayed_restore(token)
         return response

@@ -61,6 +61,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False, help_text="Can log in to the admin site.")
     date_joined = models.DateTimeField(default=timezone.now)
     invited_at = models.DateTimeField(null=True, blank=True)
+    # The invitation outbox: an invitation is unsent while this is empty or older than
+    # invited_at; the sender claims it by setting this, and a sweeper re-enqueues the rest.
+    invitation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_seen = models.DateTimeField(null=True, blank=True, help_text="Last request, to the nearest few minutes.")
 
     objects = UserManager()

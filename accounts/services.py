@@ -1,11 +1,13 @@
 """State changes for people and programs. Nothing else writes these rows."""
 
-from datetime import time
+from datetime import time, timedelta
 
 from django.conf import settings
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -33,11 +35,55 @@ def user_invite(*, user: User, invited_by: User | None = None) -> bool:
     user.invited_at = timezone.now()
     user.save(update_fields=["invited_at"])
 
+    from config.outbox import enqueue_on_commit
+
     from .tasks import send_invitation
 
-    invited_by_id = invited_by.pk if invited_by else None
-    transaction.on_commit(lambda: send_invitation.delay(user.pk, invited_by_id))
+    # invited_at newer than invitation_sent_at marks it unsent: if the broker is down
+    # at commit, ``invitations_send_unsent`` enqueues it again.
+    enqueue_on_commit(send_invitation, user.pk, invited_by.pk if invited_by else None)
     return True
+
+
+# The sweeper leaves the on-commit task this long before it enqueues an invitation again.
+INVITATION_SWEEP_GRACE = timedelta(minutes=10)
+# Older unsent invitations are left alone: the coordinator has resent them or moved on.
+INVITATION_SWEEP_WINDOW = timedelta(days=7)
+
+
+def invitations_unsent():
+    """Invitations recorded (``invited_at``) but not yet claimed by a sender, to people
+    who have still not set a password."""
+    return User.objects.filter(
+        is_active=True, invited_at__isnull=False, password__startswith=UNUSABLE_PASSWORD_PREFIX
+    ).filter(
+        Q(invitation_sent_at__isnull=True) | Q(invitation_sent_at__lt=F("invited_at"))
+    )
+
+
+def invitation_claim(*, user_id: int, now=None) -> bool:
+    """Claim ``user_id``'s unsent invitation (a conditional UPDATE) before sending it, so
+    a re-delivered task or the sweeper never sends the same invitation twice. A user
+    never invited through ``user_invite`` (invited_at empty) can be claimed once."""
+    now = now or timezone.now()
+    unsent = Q(invitation_sent_at__isnull=True) | Q(invitation_sent_at__lt=F("invited_at"))
+    return bool(User.objects.filter(unsent, pk=user_id).update(invitation_sent_at=now))
+
+
+def invitations_send_unsent(*, now=None) -> int:
+    """Periodic sweeper: enqueue again the invitations still unsent ``INVITATION_SWEEP_GRACE``
+    after they were made (the broker was down at commit). The task's claim makes a
+    second enqueue harmless."""
+    from .tasks import send_invitation
+
+    now = now or timezone.now()
+    recent = invitations_unsent().filter(
+        invited_at__gt=now - INVITATION_SWEEP_WINDOW, invited_at__lte=now - INVITATION_SWEEP_GRACE
+    )
+    ids = list(recent.values_list("pk", flat=True))
+    for pk in ids:
+        send_invitation.delay(pk)
+    return len(ids)
 
 
 # Profile fields that hold many values; the rest are plain attributes.

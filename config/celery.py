@@ -24,9 +24,17 @@ app.conf.update(
     task_time_limit=360,
     result_expires=24 * 3600,
     broker_connection_retry_on_startup=True,
-    # Redis re-delivers unacknowledged tasks after this; longer than any task runs.
-    broker_transport_options={"visibility_timeout": 3600},
+    # Redis re-delivers unacknowledged tasks after this; longer than any task runs, since a
+    # task still running past it would be delivered twice. Tests shorten it to see a dead
+    # worker's task restored.
+    broker_transport_options={"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 3600))},
 )
+# A dead Redis is found out within the connect timeout, not the OS's (config/outbox.py).
+app.conf.broker_transport_options = {
+    **app.conf.broker_transport_options,
+    "socket_connect_timeout": app.conf.redis_socket_connect_timeout,
+    "socket_timeout": app.conf.redis_socket_timeout,
+}
 app.autodiscover_tasks()
 
 # The one beat schedule. Crontabs are read in the app's time zone (CELERY_TIMEZONE =
@@ -65,6 +73,12 @@ app.conf.beat_schedule = {
     # Re-enqueues notification e-mails whose on-commit task never reached the broker.
     "email-unsent-notifications": {
         "task": "matching.tasks.email_unsent_notifications",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 15 * 60},
+    },
+    # Re-enqueues invitations whose on-commit task never reached the broker.
+    "send-unsent-invitations": {
+        "task": "accounts.tasks.send_unsent_invitations",
         "schedule": crontab(minute="*/15"),
         "options": {"expires": 15 * 60},
     },

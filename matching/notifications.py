@@ -50,12 +50,13 @@ def notify(
     except IntegrityError:
         return None
     if delivery_of(user) == Delivery.IMMEDIATE:
+        from config.outbox import enqueue_on_commit
+
         from .tasks import send_notification_email
 
-        # Robust: the change has committed, so a broker outage must not turn the
-        # response into an error. The row stays un-emailed and the sweeper
+        # If the broker is down the row stays un-emailed and the sweeper
         # (``notifications_email_unsent``) enqueues it again.
-        transaction.on_commit(lambda: send_notification_email.delay(notification.pk), robust=True)
+        enqueue_on_commit(send_notification_email, notification.pk)
     return notification
 
 

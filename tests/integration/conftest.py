@@ -73,3 +73,175 @@ def celery_worker_process(transactional_db):
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+# --- Processes on other services than the shared ones: a private Redis, a web server,
+# a worker on a given broker. Each is started by the test and stopped after it.
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def subprocess_database_url() -> str:
+    """The test database, for a server or worker subprocess."""
+    db = settings.DATABASES["default"]
+    return "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(
+        USER=db["USER"] or "postgres", HOST=db["HOST"] or "127.0.0.1", PORT=db["PORT"] or 5432,
+        NAME=connection.settings_dict["NAME"],
+    )
+
+
+
+
+def _wait_until(predicate, *, timeout, proc=None, what="", log=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"{what} exited early:\n" + (log.read_text() if log else ""))
+        if predicate():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"{what} not ready within {timeout} s:\n" + (log.read_text() if log else ""))
+
+
+def _stop(proc, timeout=10):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free port, so it can be stopped and started
+    again without touching the shared Redis (which is also the other tests' broker)."""
+
+    def __init__(self, log_dir: Path):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log = log_dir / f"redis-{self.port}.log"
+        self.proc = None
+
+    def ping(self) -> bool:
+        import redis
+
+        try:
+            return redis.Redis(port=self.port, socket_connect_timeout=0.2).ping()
+        except redis.RedisError:
+            return False
+
+    def start(self):
+        with self.log.open("a") as out:
+            self.proc = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                 "--daemonize", "no"],
+                stdout=out, stderr=subprocess.STDOUT,
+            )
+        _wait_until(self.ping, timeout=10, proc=self.proc, what="redis-server", log=self.log)
+
+    def stop(self):
+        _stop(self.proc)
+        assert not self.ping()
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    _stop(server.proc)
+
+
+def service_env(**overrides) -> dict:
+    """The environment of a subprocess on the test database; ``overrides`` win."""
+    return {
+        **os.environ,
+        "DATABASE_URL": subprocess_database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+        **overrides,
+    }
+
+
+@pytest.fixture
+def start_worker(transactional_db, tmp_path):
+    """``start_worker(**env)``: a `celery worker` subprocess on the test database and the
+    broker in ``env`` (REDIS_URL), ready when it returns; stopped after the test. Ready is
+    read from its log, as the in-process app may point at another broker."""
+    procs = []
+
+    def start(**env):
+        log = tmp_path / f"worker-{len(procs)}.log"
+        with log.open("w") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
+                 "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                cwd=ROOT, env=service_env(**{"CONN_MAX_AGE": "0", **env}), stdout=out, stderr=subprocess.STDOUT,
+            )
+        procs.append(proc)
+        _wait_until(lambda: " ready." in log.read_text(), timeout=60, proc=proc, what="celery worker", log=log)
+        proc.log = log
+        return proc
+
+    yield start
+    for proc in procs:
+        _stop(proc, timeout=20)
+
+
+@pytest.fixture
+def start_web_server(transactional_db, tmp_path):
+    """``start_web_server(**env)``: gunicorn serving the app on a free loopback port, on
+    the test database; returns its base URL once it answers. Stopped after the test."""
+    import requests
+
+    procs = []
+
+    def start(threads=4, **env):
+        port = free_port()
+        log = tmp_path / f"gunicorn-{port}.log"
+        with log.open("w") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                 "--workers", "1", "--threads", str(threads), "--timeout", "30"],
+                cwd=ROOT, env=service_env(**env), stdout=out, stderr=subprocess.STDOUT,
+            )
+        procs.append(proc)
+        base = f"http://127.0.0.1:{port}"
+
+        def answers():
+            try:
+                return requests.get(base + "/accounts/login/", timeout=1).status_code == 200
+            except requests.RequestException:
+                return False
+
+        _wait_until(answers, timeout=30, proc=proc, what="gunicorn", log=log)
+        proc.log = log
+        return base
+
+    yield start
+    for proc in procs:
+        _stop(proc)
+
+
+def signed_in_session(user, base_url):
+    """A requests.Session signed in as ``user``: the session row is made in-process (the
+    server reads the same database) and its cookie handed over. It sends a CSRF cookie and
+    the same secret in the X-CSRFToken header (Django accepts an unmasked secret)."""
+    import requests
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    session = requests.Session()
+    session.cookies.set(settings.SESSION_COOKIE_NAME, client.cookies[settings.SESSION_COOKIE_NAME].value)
+    secret = "b2" * 16
+    session.cookies.set(settings.CSRF_COOKIE_NAME, secret)
+    session.headers["X-CSRFToken"] = secret
+    return session

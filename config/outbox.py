@@ -1,0 +1,68 @@
+"""Enqueueing background work after a commit, surviving a broker outage.
+
+Every task enqueued from a state change has its work recorded in the database first
+(an un-e-mailed notification, a queued match run, an invitation not yet sent), and a
+periodic sweeper enqueues it again. So when the broker is down at commit time the
+change stands; the request only learns that its background work is delayed, and
+``ProcessingDelayedMiddleware`` tells the person.
+"""
+
+import logging
+from contextvars import ContextVar
+
+from django.db import transaction
+from kombu.exceptions import OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+# What a publish raises when the broker cannot be reached (Celery wraps most of them
+# in kombu's OperationalError). A task that runs eagerly and fails raises its own error,
+# which is not one of these.
+BROKER_ERRORS = (OperationalError, RedisConnectionError, RedisTimeoutError, ConnectionError)
+
+# None outside a request (a worker, a command); False/True inside one (the middleware).
+_processing_delayed: ContextVar[bool | None] = ContextVar("processing_delayed", default=None)
+
+
+def enqueue(task, *args) -> bool:
+    """``task.delay(*args)``; on a broker error, log it, note that processing is delayed
+    for this request, and return False (the sweeper will enqueue the work again).
+
+    Within a request that already found the broker down, later enqueues do not try
+    again: a roster import inviting hundreds would otherwise wait out the connect
+    timeout and retries for each of them."""
+    delayed = _processing_delayed.get()
+    if delayed:
+        logger.info("Broker unreachable earlier in this request: %s%r left to the sweeper", task.name, args)
+        return False
+    try:
+        task.delay(*args)
+    except BROKER_ERRORS:
+        logger.warning("Broker unreachable: %s%r left to the sweeper", task.name, args, exc_info=True)
+        if delayed is not None:
+            _processing_delayed.set(True)
+        return False
+    return True
+
+
+def enqueue_on_commit(task, *args) -> None:
+    """Enqueue ``task`` once the current transaction commits (at once outside one).
+    Robust: the change has committed, so no error while enqueueing may turn the
+    response into a 500."""
+    transaction.on_commit(lambda: enqueue(task, *args), robust=True)
+
+
+def processing_delayed() -> bool:
+    return bool(_processing_delayed.get())
+
+
+def processing_delayed_reset():
+    """Start a request with nothing delayed; returns the token to restore afterwards.
+    (A server thread keeps its context between requests.)"""
+    return _processing_delayed.set(False)
+
+
+def processing_delayed_restore(token) -> None:
+    _processing_delayed.reset(token)
