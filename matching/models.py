@@ -481,6 +481,12 @@ class MatchRun(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="next_rounds")
     published_at = models.DateTimeField(null=True, blank=True)
     published_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # How many times a task claimed this run. It is also the claim's fencing token: only the
+    # holder of the latest attempt may record progress or the result.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # The Celery task id holding the claim. A delivery with this same id while the run is
+    # RUNNING is the broker redelivering the message of a worker that died (acks_late).
+    claimed_by_task = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -82,12 +82,23 @@ def send_coordinator_digests() -> int:
 # --- Cohort match runs.
 
 
-@shared_task(bind=True, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=5, retry_jitter=False)
+# Every delivery that claims the run counts one attempt, a retry included (a retry is a new
+# message with the same task id), so the retries end when the attempts do.
+@shared_task(
+    bind=True,
+    autoretry_for=(OperationalError,),
+    max_retries=match_run_services.MATCH_RUN_MAX_ATTEMPTS - 1,
+    retry_backoff=5,
+    retry_jitter=False,
+)
 def run_match(self, run_id: int) -> str:
-    """Compute one match run. The service claims the QUEUED row first, so a second
-    delivery returns "not_queued"; a database outage is retried, and after the last
-    retry the run stays failed with its reason."""
-    return match_run_services.match_run_execute(run_id, final_attempt=self.request.retries >= self.max_retries)
+    """Compute one match run. The service claims the run first: another delivery returns
+    "not_queued", while this task's own message redelivered after its worker was killed
+    takes the claim over. A database outage is retried, and after the last attempt the
+    run stays failed with its reason."""
+    return match_run_services.match_run_execute(
+        run_id, task_id=self.request.id or "", final_attempt=self.request.retries >= self.max_retries
+    )
 
 
 @shared_task

@@ -1,9 +1,12 @@
 """Cohort match runs: create, rank, execute (the task's work), review, publish, second round, sweep.
 
 The run row is the outbox. ``match_run_create`` commits a QUEUED run and enqueues
-``run_match`` on commit; the task claims the row with a conditional UPDATE, so a
-re-delivered message finds nothing to do; the sweeper enqueues again the runs whose
-message was lost, and fails the runs whose worker died. The engine is pure: this
+``run_match`` on commit; the task claims the row with a conditional UPDATE that counts
+``attempts``. A message redelivered after its worker was killed (acks_late) carries the
+same task id and takes the claim over; any other delivery finds nothing to do. After
+``MATCH_RUN_MAX_ATTEMPTS`` claims the run fails instead of being tried again. The sweeper
+enqueues again the runs whose message was lost, including runs whose worker died with
+its message, within the same bound. The engine is pure: this
 module loads the cohort (``matching.match_cohort``), calls it, and stores what it says.
 """
 
@@ -16,7 +19,7 @@ from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -39,7 +42,13 @@ Decision = MatchProposal.Decision
 
 # A queued run older than this whose task has not claimed it was lost between commit and broker.
 LOST_AFTER = timedelta(minutes=2)
-WORKER_STOPPED = "The worker stopped while running this match; start it again."
+# Claims of one run, all deliveries counted: worker deaths, database-error retries, sweeps.
+# ``run_match`` retries database errors ``MATCH_RUN_MAX_ATTEMPTS - 1`` times to agree.
+MATCH_RUN_MAX_ATTEMPTS = 3
+WORKER_STOPPED = (
+    f"The worker stopped {MATCH_RUN_MAX_ATTEMPTS} times while computing this match, so it was not tried again; "
+    "start it again."
+)
 
 
 def _require(actor, perm, obj):
@@ -221,10 +230,12 @@ def _create(
         },
     )
     if ranking_deadline is None:
+        from config.outbox import enqueue_on_commit
+
         from ..tasks import run_match
 
         # If the broker is unreachable the run stays queued and the sweeper enqueues it.
-        transaction.on_commit(lambda: run_match.delay(run.pk), robust=True)
+        enqueue_on_commit(run_match, run.pk)
     else:
         # With a ranking window the run waits: the sweeper enqueues it once the deadline has passed.
         _notify_ranking_window(run)
@@ -303,37 +314,41 @@ def ranking_submit(*, run, actor, ordered_ids, never_ids=()) -> list[MatchRankin
 # --- Execute: what the task calls.
 
 
-def match_run_execute(run_id: int, *, final_attempt: bool = True) -> str:
-    """Claim the QUEUED run and compute it. Returns what happened: "succeeded", "failed",
+def match_run_execute(run_id: int, *, task_id: str = "", final_attempt: bool = True) -> str:
+    """Claim the run and compute it. Returns what happened: "succeeded", "failed",
     "not_queued" (another delivery has it, or it is finished), "waiting" (ranking window
     still open) or "busy" (another run of the program is running; the sweeper retries).
 
-    Raises OperationalError (transient database trouble) for Celery to retry; on the
-    ``final_attempt`` the run is marked failed first, otherwise it goes back to QUEUED.
+    ``task_id`` is the Celery task id of this delivery: a RUNNING run claimed by the same
+    id was left by a worker that died, and this delivery takes it over. Each claim counts
+    one attempt; a claim beyond ``MATCH_RUN_MAX_ATTEMPTS`` fails the run instead.
+
+    Raises OperationalError (transient database trouble) for Celery to retry; on the final
+    attempt (``final_attempt``, or the last one the bound allows) the run is marked failed
+    first, otherwise it goes back to QUEUED.
     """
     now = timezone.now()
-    queued = MatchRun.objects.filter(pk=run_id, status=Status.QUEUED)
-    if queued.filter(ranking_deadline__gt=now).exists():
+    if MatchRun.objects.filter(pk=run_id, status=Status.QUEUED, ranking_deadline__gt=now).exists():
         return "waiting"
     try:
-        with transaction.atomic():
-            claimed = queued.filter(Q(ranking_deadline__isnull=True) | Q(ranking_deadline__lte=now)).update(
-                status=Status.RUNNING, started_at=now, finished_at=None, progress=0, error=""
-            )
+        attempt = _claim(run_id, task_id=task_id, now=now)
     except IntegrityError:  # match_run_one_running_per_program
         return "busy"
-    if not claimed:
+    if attempt is None:
         return "not_queued"
+    if attempt > MATCH_RUN_MAX_ATTEMPTS:
+        return "failed"
     try:
-        return _compute(run_id)
+        return _compute(run_id, attempt)
     except OperationalError as exc:
-        logger.warning("Match run %s: database error (final attempt: %s): %s", run_id, final_attempt, exc)
-        if final_attempt:
-            _fail(run_id, f"The database was unavailable while running this match ({exc}); start it again.")
+        final = final_attempt or attempt >= MATCH_RUN_MAX_ATTEMPTS
+        logger.warning("Match run %s: database error (attempt %s, final: %s): %s", run_id, attempt, final, exc)
+        if final:
+            _fail(run_id, attempt, f"The database was unavailable while running this match ({exc}); start it again.")
         else:
             _set(
                 run_id,
-                Status.RUNNING,
+                attempt,
                 status=Status.QUEUED,
                 started_at=None,
                 progress=0,
@@ -341,28 +356,55 @@ def match_run_execute(run_id: int, *, final_attempt: bool = True) -> str:
             )
         raise
     except SoftTimeLimitExceeded:
-        _fail(run_id, "This match took longer than the time limit and was stopped.")
+        _fail(run_id, attempt, "This match took longer than the time limit and was stopped.")
         return "failed"
     except (engine.InstanceError, ValueError) as exc:
-        _fail(run_id, f"The match could not be computed: {exc}")
+        _fail(run_id, attempt, f"The match could not be computed: {exc}")
         return "failed"
     except Exception as exc:
         logger.exception("Match run %s failed", run_id)
-        _fail(run_id, f"The match failed unexpectedly ({type(exc).__name__}: {exc}).")
+        _fail(run_id, attempt, f"The match failed unexpectedly ({type(exc).__name__}: {exc}).")
         return "failed"
 
 
-def _set(run_id, from_status, **fields) -> int:
-    """One short conditional UPDATE, committed on its own (the progress bar reads it)."""
+@transaction.atomic
+def _claim(run_id, *, task_id, now) -> int | None:
+    """The attempt number this delivery now holds, or None if the run is not its to take.
+    A claim beyond the bound fails the run (and returns that number) rather than taking it."""
+    claimable = Q(status=Status.QUEUED) & (Q(ranking_deadline__isnull=True) | Q(ranking_deadline__lte=now))
+    if task_id:
+        claimable |= Q(status=Status.RUNNING, claimed_by_task=task_id)
+    runs = MatchRun.objects.filter(claimable, pk=run_id)
+    if runs.filter(attempts__lt=MATCH_RUN_MAX_ATTEMPTS).update(
+        status=Status.RUNNING,
+        attempts=F("attempts") + 1,
+        claimed_by_task=task_id,
+        started_at=now,
+        finished_at=None,
+        progress=0,
+        error="",
+    ):
+        return MatchRun.objects.values_list("attempts", flat=True).get(pk=run_id)
+    if runs.update(status=Status.FAILED, finished_at=now, error=WORKER_STOPPED):
+        run = MatchRun.objects.get(pk=run_id)
+        audit_log(actor=None, action="match_run.fail", obj=run, reason=WORKER_STOPPED)
+        _notify_finished(run_id)
+        return run.attempts + 1
+    return None
+
+
+def _set(run_id, attempt, **fields) -> int:
+    """One short UPDATE of the RUNNING run, committed on its own (the progress bar reads it),
+    made only while ``attempt`` still holds the claim: a superseded attempt writes nothing."""
     try:
-        return MatchRun.objects.filter(pk=run_id, status=from_status).update(**fields)
+        return MatchRun.objects.filter(pk=run_id, status=Status.RUNNING, attempts=attempt).update(**fields)
     except OperationalError:
         logger.warning("Match run %s: could not record %s", run_id, fields, exc_info=True)
         return 0
 
 
-def _fail(run_id, error: str) -> None:
-    if _set(run_id, Status.RUNNING, status=Status.FAILED, finished_at=timezone.now(), error=error):
+def _fail(run_id, attempt, error: str) -> None:
+    if _set(run_id, attempt, status=Status.FAILED, finished_at=timezone.now(), error=error):
         try:
             with transaction.atomic():
                 audit_log(actor=None, action="match_run.fail", obj=MatchRun.objects.get(pk=run_id), reason=error)
@@ -371,7 +413,7 @@ def _fail(run_id, error: str) -> None:
             logger.warning("Match run %s: could not record its failure", run_id, exc_info=True)
 
 
-def _compute(run_id: int) -> str:
+def _compute(run_id: int, attempt: int) -> str:
     seconds = {}
     clock = time.perf_counter()
 
@@ -384,12 +426,12 @@ def _compute(run_id: int) -> str:
     run = MatchRun.objects.select_related("program").get(pk=run_id)
     cohort = load_cohort(run)
     lap("load")
-    _set(run_id, Status.RUNNING, progress=10)
+    _set(run_id, attempt, progress=10)
 
     weights = engine.Weights.from_mapping(run.weights or {})
     scores = engine.score_cohort(cohort.mentees, cohort.mentors, weights=weights, exclusions=cohort.exclusions)
     lap("score")
-    _set(run_id, Status.RUNNING, progress=40)
+    _set(run_id, attempt, progress=40)
 
     mentee_rankings, mentor_rankings = complete_rankings(cohort, scores.as_dict())
     instance = engine.build_instance(
@@ -401,20 +443,21 @@ def _compute(run_id: int) -> str:
         for audience in ("coordinator", "mentee")
     }
     lap("solve")
-    _set(run_id, Status.RUNNING, progress=80)
+    _set(run_id, attempt, progress=80)
 
     proposals = _proposals(run, cohort, result, why, weights)
     stats = _stats(cohort, result)
     with transaction.atomic():
-        # A retry after a failure half-way replaces what an earlier attempt wrote.
+        # Replaces whatever an earlier attempt wrote; this transaction is the only writer of
+        # proposals, so none survive partially from an attempt whose worker died.
         MatchProposal.objects.filter(run_id=run_id).delete()
         MatchProposal.objects.bulk_create(proposals)
         lap("write")
         stats["seconds"] = seconds
-        done = MatchRun.objects.filter(pk=run_id, status=Status.RUNNING).update(
+        done = MatchRun.objects.filter(pk=run_id, status=Status.RUNNING, attempts=attempt).update(
             status=Status.SUCCEEDED, progress=100, finished_at=timezone.now(), stats=stats, error=""
         )
-        if not done:  # the sweeper gave up on this run meanwhile; its verdict stands
+        if not done:  # cancelled, failed or taken over by a later attempt meanwhile; that verdict stands
             transaction.set_rollback(True)
             return "not_queued"
         audit_log(
@@ -596,6 +639,28 @@ def proposal_override(*, proposal, actor, mentor, note) -> MatchProposal:
 
 
 @transaction.atomic
+def match_run_accept_pending(*, run, actor) -> tuple[list[MatchProposal], list[tuple[MatchProposal, str]]]:
+    """Accept every proposal still waiting for a decision, each within its mentor's spots:
+    (accepted, [(refused, why)]). The pending ones are read under the run's lock, so a
+    decision or override another coordinator made meanwhile is left as they made it."""
+    run = _locked_run(run)
+    _require(actor, "matching.manage_match_runs", run)
+    if not run.can_review():
+        raise ValidationError("This match is not finished, or already published: its proposals cannot change.")
+    accepted, refused = [], []
+    pending = run.proposals.filter(decision=Decision.PENDING, mentor__isnull=False).select_related("mentee", "mentor")
+    for proposal in pending:
+        proposal.run = run
+        try:
+            _check_spot(run, proposal.mentor, proposal)
+        except ValidationError as exc:
+            refused.append((proposal, " ".join(exc.messages)))
+        else:
+            accepted.append(_decide(proposal, actor, Decision.ACCEPTED, ""))
+    return accepted, refused
+
+
+@transaction.atomic
 def match_run_publish(*, run, actor) -> list[Mentorship]:
     """Start a mentorship for every accepted or overridden proposal, all or none: if one
     pair no longer fits (a spot was taken since), nothing is published and the error names
@@ -768,8 +833,9 @@ def _notify_finished(run_id: int) -> None:
 
 def match_runs_sweep(*, now=None) -> dict:
     """Enqueue again the runs still QUEUED after ``LOST_AFTER`` (or whose ranking window
-    has closed), and fail the runs RUNNING for longer than the task's hard time limit:
-    their worker was killed. The task's claim makes a second enqueue harmless."""
+    has closed). A run RUNNING for longer than the task's hard time limit lost its worker
+    and its message with it: it goes back to QUEUED and is enqueued again while it has
+    attempts left, and fails otherwise. The task's claim makes a second enqueue harmless."""
     from ..tasks import run_match
 
     now = now or timezone.now()
@@ -782,12 +848,19 @@ def match_runs_sweep(*, now=None) -> dict:
         requeued += 1
 
     cutoff = now - timedelta(seconds=current_app.conf.task_time_limit)
+    stale = MatchRun.objects.filter(status=Status.RUNNING, started_at__lt=cutoff)
     failed = 0
-    for pk in list(MatchRun.objects.filter(status=Status.RUNNING, started_at__lt=cutoff).values_list("pk", flat=True)):
+    for pk in list(stale.values_list("pk", flat=True)):
         with transaction.atomic():
-            if MatchRun.objects.filter(pk=pk, status=Status.RUNNING, started_at__lt=cutoff).update(
-                status=Status.FAILED, finished_at=now, error=WORKER_STOPPED
+            # The claim's task id is cleared: the dead worker's message, should the broker
+            # still restore it, then competes for the QUEUED run like any other delivery.
+            if stale.filter(pk=pk, attempts__lt=MATCH_RUN_MAX_ATTEMPTS).update(
+                status=Status.QUEUED, started_at=None, progress=0, claimed_by_task="",
+                error="Restarted after the worker stopped.",
             ):
+                transaction.on_commit(lambda pk=pk: run_match.delay(pk), robust=True)
+                requeued += 1
+            elif stale.filter(pk=pk).update(status=Status.FAILED, finished_at=now, error=WORKER_STOPPED):
                 audit_log(actor=None, action="match_run.fail", obj=MatchRun.objects.get(pk=pk), reason=WORKER_STOPPED)
                 _notify_finished(pk)
                 failed += 1

@@ -181,15 +181,17 @@ def test_database_errors_are_retried_then_the_run_stays_failed(coordinator, prog
 
     monkeypatch.setattr(engine, "solve", flaky)
     run = _create(coordinator, program, *cohort)
-    assert OperationalError in run_match.autoretry_for and run_match.max_retries == 3
+    # Each retry claims the run again, so the retries run out exactly when its attempts do.
+    assert OperationalError in run_match.autoretry_for
+    assert run_match.max_retries == match_runs.MATCH_RUN_MAX_ATTEMPTS - 1 == 2
 
     # An attempt with retries left puts the run back in the queue for the retry to claim …
     with pytest.raises(OperationalError):
         match_runs.match_run_execute(run.pk, final_attempt=False)
     run.refresh_from_db()
-    assert run.status == Status.QUEUED
+    assert run.status == Status.QUEUED and run.attempts == 1
 
-    # … and the last one (the task's fourth delivery) leaves it failed with the reason.
+    # … and the task's last retry leaves it failed with the reason.
     with pytest.raises(OperationalError):
         run_match.apply(args=[run.pk], retries=run_match.max_retries, throw=True)
     run.refresh_from_db()
@@ -488,9 +490,12 @@ def test_the_sweeper_starts_a_run_once_its_ranking_window_closes(ranking_run):
     assert ranking_run.status == Status.SUCCEEDED
 
 
-def test_the_sweeper_fails_a_run_whose_worker_stopped(program):
+def test_the_sweeper_fails_a_run_whose_worker_stopped_on_its_last_attempt(program):
     now = timezone.now()
-    stale = MatchRun.objects.create(program=program, status=Status.RUNNING, started_at=now - timedelta(minutes=7))
+    stale = MatchRun.objects.create(
+        program=program, status=Status.RUNNING, started_at=now - timedelta(minutes=7),
+        attempts=match_runs.MATCH_RUN_MAX_ATTEMPTS, claimed_by_task="task-1",
+    )
     fresh_program_run = MatchRun.objects.create(program=program, status=Status.SUCCEEDED)
 
     assert match_runs_sweep(now=now) == {"requeued": 0, "failed": 1}
@@ -618,7 +623,10 @@ def test_the_coordinator_hears_when_a_run_fails_with_the_reason(coordinator, pro
 
 
 def test_a_run_whose_worker_stopped_is_reported_to_the_programs_coordinators(program, coordinator):
-    MatchRun.objects.create(program=program, status=Status.RUNNING, started_at=timezone.now() - timedelta(minutes=7))
+    MatchRun.objects.create(
+        program=program, status=Status.RUNNING, started_at=timezone.now() - timedelta(minutes=7),
+        attempts=match_runs.MATCH_RUN_MAX_ATTEMPTS,
+    )
 
     match_runs_sweep()
 
