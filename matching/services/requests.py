@@ -12,6 +12,7 @@ from ..audit import audit_log
 from ..conflicts import block_message, pairing_block
 from ..models import Kind, Mentorship, MentorshipRequest
 from ..notifications import notify
+from . import mentorships
 from .mentorships import active_mentee_count, mentorship_create
 
 Status = MentorshipRequest.Status
@@ -24,6 +25,19 @@ def _mentee_program(mentee):
     if membership is None:
         raise ValidationError("Only residents on a program's roster can request a mentor.")
     return membership.program
+
+
+def _lock_mentee(mentee) -> None:
+    """Serialise this resident's requests, so the pending cap holds under double submits."""
+    User.objects.select_for_update().get(pk=mentee.pk)
+
+
+def _lock_mentor_profile(mentor) -> MentorProfile:
+    """The mentor's profile row, locked. ``mentor_profile_update`` holds this lock while it turns
+    "accepting" off and closes the pending requests, so a request created meanwhile cannot slip
+    past both the flag and the closing. Accept takes it before the request row: the order the
+    profile update takes them, so the two cannot deadlock. (Through ``mentorships``: one lock.)"""
+    return mentorships._lock_mentor_profile(mentor)
 
 
 def _locked_request(request) -> MentorshipRequest:
@@ -46,10 +60,9 @@ def request_create(*, mentee, mentor, kind: str, message: str) -> MentorshipRequ
         raise ValidationError({"kind": "Choose a kind of mentorship."})
     if not message.strip():
         raise ValidationError({"message": "Write a short message: who you are and what you hope for."})
-    # Serialise this mentee's requests, so the pending cap holds under double submits.
-    User.objects.select_for_update().get(pk=mentee.pk)
+    _lock_mentee(mentee)
     program = _mentee_program(mentee)
-    profile = MentorProfile.objects.get(user=mentor)
+    profile = _lock_mentor_profile(mentor)
     if not profile.accepting_mentees:
         raise ValidationError(f"{mentor.full_name} is not accepting new mentees right now.")
     if active_mentee_count(mentor) >= profile.capacity:
@@ -98,6 +111,7 @@ def _resolve(request, *, actor, status, note="", action):
 @transaction.atomic
 def request_accept(*, request, actor, note: str = "") -> Mentorship:
     """The mentor accepts: the mentorship starts, within capacity, or a clear error."""
+    _lock_mentor_profile(request.mentor)
     request = _locked_request(request)
     if not actor.has_perm("matching.respond_to_request", request):
         raise PermissionDenied

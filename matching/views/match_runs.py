@@ -29,6 +29,7 @@ from .. import engine
 from ..models import Kind, MatchProposal, MatchRun, Mentorship
 from ..services.match_runs import (
     CANCELLABLE,
+    match_run_accept_pending,
     match_run_cancel,
     match_run_compare,
     match_run_create,
@@ -362,17 +363,15 @@ def proposal_override_view(request, pk, proposal_pk):
 @login_required
 def match_run_accept_all(request, pk):
     run = _get_run_for_user(request, pk)
-    accepted, refused = 0, []
-    pending = run.proposals.filter(decision=Decision.PENDING, mentor__isnull=False).select_related("mentee", "mentor")
-    for proposal in pending:
-        try:
-            proposal_decide(proposal=proposal, actor=request.user, decision=Decision.ACCEPTED)
-        except PermissionDenied:
-            raise Http404 from None
-        except ValidationError as exc:
-            refused.append(f"{proposal.mentee.full_name}: {' '.join(exc.messages)}")
-        else:
-            accepted += 1
+    try:
+        done, not_done = match_run_accept_pending(run=run, actor=request.user)
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as exc:
+        _service_error(request, exc)
+        return redirect("matching:match-run-detail", pk=run.pk)
+    accepted = len(done)
+    refused = [f"{proposal.mentee.full_name}: {why}" for proposal, why in not_done]
     if accepted:
         messages.success(request, f"Accepted {accepted} proposal{'s' if accepted != 1 else ''}.")
     for text in refused:
