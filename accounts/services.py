@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from config.outbox import enqueue_on_commit
+
 from .models import User
 
 
@@ -34,8 +36,6 @@ def user_invite(*, user: User, invited_by: User | None = None) -> bool:
         return False
     user.invited_at = timezone.now()
     user.save(update_fields=["invited_at"])
-
-    from config.outbox import enqueue_on_commit
 
     from .tasks import send_invitation
 

@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.emails import send_templated_email
+from config.outbox import enqueue_on_commit
 
 from .models import Notification, NotificationPreference
 
@@ -50,8 +51,6 @@ def notify(
     except IntegrityError:
         return None
     if delivery_of(user) == Delivery.IMMEDIATE:
-        from config.outbox import enqueue_on_commit
-
         from .tasks import send_notification_email
 
         # If the broker is down the row stays un-emailed and the sweeper

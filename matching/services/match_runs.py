@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, MentorProfile, User
 from accounts.selectors import mentor_directory
+from config.outbox import enqueue_on_commit
 
 from .. import engine
 from ..audit import audit_log
@@ -230,8 +231,6 @@ def _create(
         },
     )
     if ranking_deadline is None:
-        from config.outbox import enqueue_on_commit
-
         from ..tasks import run_match
 
         # If the broker is unreachable the run stays queued and the sweeper enqueues it.
@@ -741,6 +740,10 @@ def match_run_second_round(*, run, actor) -> MatchRun:
     _require(actor, "matching.manage_match_runs", run)
     if not run.can_start_second_round():
         raise ValidationError("Publish this match before starting a second round.")
+    # Under the run's lock: two coordinators (or a double click) cannot start two rounds
+    # over the same residents. One that failed, was cancelled or is published is done.
+    if run.next_rounds.exclude(status__in=[Status.FAILED, Status.CANCELLED]).filter(published_at__isnull=True).exists():
+        raise ValidationError("A second round of this match is already under way: publish or cancel it first.")
     cohort = list(run.mentees.values_list("pk", flat=True))
     paired = set(
         Mentorship.objects.filter(status=Mentorship.Status.ACTIVE, kind=run.kind, mentee_id__in=cohort).values_list(
@@ -858,7 +861,7 @@ def match_runs_sweep(*, now=None) -> dict:
                 status=Status.QUEUED, started_at=None, progress=0, claimed_by_task="",
                 error="Restarted after the worker stopped.",
             ):
-                transaction.on_commit(lambda pk=pk: run_match.delay(pk), robust=True)
+                enqueue_on_commit(run_match, pk)
                 requeued += 1
             elif stale.filter(pk=pk).update(status=Status.FAILED, finished_at=now, error=WORKER_STOPPED):
                 audit_log(actor=None, action="match_run.fail", obj=MatchRun.objects.get(pk=pk), reason=WORKER_STOPPED)

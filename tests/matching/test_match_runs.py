@@ -469,6 +469,25 @@ def test_a_second_round_covers_only_the_residents_still_unmatched(
     assert second.stats["matched"] == 1 and second.stats["blocking_pairs"] == 0
 
 
+def test_a_second_round_is_refused_while_another_is_under_way(start_run, cohort, coordinator):
+    (alice, *_), _ = cohort
+    run = start_run()
+    _accept_all(run, coordinator)
+    proposal_decide(
+        proposal=run.proposals.get(mentee=alice), actor=coordinator, decision=Decision.REJECTED, note="Conflict"
+    )
+    match_run_publish(run=run, actor=coordinator)
+    first = match_run_second_round(run=run, actor=coordinator)
+
+    with pytest.raises(ValidationError, match="already under way"):
+        match_run_second_round(run=run, actor=coordinator)
+    assert run.next_rounds.count() == 1
+
+    # Once that round is cancelled, another may start.
+    MatchRun.objects.filter(pk=first.pk).update(status=Status.CANCELLED)
+    assert match_run_second_round(run=run, actor=coordinator).parent == run
+
+
 # --- The sweeper.
 
 
