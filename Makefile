@@ -6,7 +6,7 @@ STAMP := .make
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test test-postgres serve migrate install check lint clean bench bench-app
+.PHONY: demo test test-postgres serve migrate install check lint clean bench bench-app bench-pages
 
 # Install into the virtual environment whenever a requirements file changes.
 $(STAMP)/installed: requirements.txt requirements-dev.txt
@@ -72,6 +72,14 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mm_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
 bench-app: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python -m benchmarks.app_bench $(BENCH_ARGS)
+
+# Pages at scale (5,000 mentors, 20,000 residents, 50,000 past mentorships) under gunicorn, driven by wrk
+# (apt-get install -y wrk), as ratios to a trivial view measured in the same run; see docs/performance.md.
+# A throwaway database (test_mm_pages) and Redis database 10, whatever the shell exports. BENCH_ARGS=--quick: a tenth of the data.
+PAGES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mm_pages
+PAGES_REDIS_URL ?= redis://127.0.0.1:6379/10
+bench-pages: install
+	DATABASE_URL=$(PAGES_DATABASE_URL) REDIS_URL=$(PAGES_REDIS_URL) $(BIN)/python -m benchmarks.page_bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(STAMP) db.sqlite3 staticfiles artifacts .pytest_cache

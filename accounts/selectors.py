@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery, prefetch_related_objects
 from django.db.models.functions import Coalesce, Greatest
 
 from .models import AvailabilityWindow, Membership, MentorProfile, Program, User
@@ -52,20 +52,37 @@ def _active_mentee_count(user_ref: str):
     return Coalesce(Subquery(active), 0)
 
 
+def _mentor_card_lookups() -> tuple:
+    # Made afresh for each use: Django may give a Prefetch a prefix when nesting it.
+    return (
+        "expertise", "interests", "languages", "meeting_formats",
+        Prefetch("user__availability", queryset=AvailabilityWindow.objects.order_by("weekday", "start")),
+    )
+
+
 def mentor_directory() -> QuerySet[MentorProfile]:
     """Mentor profiles every signed-in user may browse, each with ``active_mentee_count``
-    and ``open_spots`` (capacity left, never below 0) counted in the same query."""
+    and ``open_spots`` (capacity left, never below 0) counted in the same query.
+
+    A caller that reads every row rather than a page (scoring a resident against the whole
+    directory) should drop the prefetches with ``.prefetch_related(None)``, read what it
+    scores in bulk (``matching.recommendations.mentor_records``), and give the cards it
+    shows their relations with ``mentor_cards_prefetch``: prefetching five relations for
+    thousands of mentors costs seconds."""
     return (
         MentorProfile.objects.filter(user__is_active=True)
         .annotate(active_mentee_count=_active_mentee_count("user_id"))
         .annotate(open_spots=Greatest(F("capacity") - F("active_mentee_count"), 0))
         .select_related("user", "specialty", "subspecialty", "academic_rank", "career_stage")
-        .prefetch_related(
-            "expertise", "interests", "languages", "meeting_formats",
-            Prefetch("user__availability", queryset=AvailabilityWindow.objects.order_by("weekday", "start")),
-        )
+        .prefetch_related(*_mentor_card_lookups())
         .order_by("user__last_name", "user__first_name", "pk")
     )
+
+
+def mentor_cards_prefetch(profiles) -> None:
+    """What a directory card shows besides the profile row (as ``mentor_directory()``
+    prefetches it), loaded for these profiles only: one query per relation."""
+    prefetch_related_objects(list(profiles), *_mentor_card_lookups())
 
 
 def person(pk) -> User:

@@ -5,33 +5,59 @@ profiles and windows, and keeps the engine free of Django.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
 from django.utils import timezone
 
-from accounts.models import AvailabilityWindow, Goal, Interest, Language, MeetingFormat, Membership, Specialty
+from accounts.models import (
+    AvailabilityWindow,
+    Goal,
+    Interest,
+    Language,
+    MeetingFormat,
+    Membership,
+    MentorProfile,
+    Specialty,
+)
 
 from . import engine
 from .conflicts import exclusion_sets
 from .models import Mentorship
 
 
+class WeeklyWindow(NamedTuple):
+    """An availability window's weekday and wall-clock times, as ``weekly_windows_utc`` reads them."""
+
+    weekday: int
+    start: time
+    end: time
+
+
 def weekly_windows_utc(windows, time_zone: str, *, today: date | None = None) -> list[tuple[int, int, int]]:
     """A person's weekly windows (local wall-clock) as UTC (weekday, start, end) minutes,
     taken on this week's dates so the offset is the one in force now (DST included)."""
-    zone = ZoneInfo(time_zone)
     today = today or timezone.localdate()
     monday = today - timedelta(days=today.weekday())
     result = []
     for window in windows:
         day = monday + timedelta(days=window.weekday)
-        start = datetime.combine(day, window.start, tzinfo=zone).astimezone(ZoneInfo("UTC"))
-        end = datetime.combine(day, window.end, tzinfo=zone).astimezone(ZoneInfo("UTC"))
+        start_day, start = _utc_minutes(time_zone, day, window.start)
+        _, end = _utc_minutes(time_zone, day, window.end)
         # A window that crosses midnight in UTC ends "before" it starts; the engine wraps it.
-        result.append((start.weekday(), start.hour * 60 + start.minute, end.hour * 60 + end.minute))
+        result.append((start_day, start, end))
     return result
+
+
+@lru_cache(maxsize=8192)
+def _utc_minutes(time_zone: str, day: date, wall_clock: time) -> tuple[int, int]:
+    """(UTC weekday, minute of the UTC day) of a wall-clock time on a day. Cached: a directory of
+    thousands of mentors has only a few hundred distinct (zone, day, hour) combinations."""
+    moment = datetime.combine(day, wall_clock, tzinfo=ZoneInfo(time_zone)).astimezone(ZoneInfo("UTC"))
+    return moment.weekday(), moment.hour * 60 + moment.minute
 
 
 def _program_specialty_id(user):
@@ -62,11 +88,12 @@ class Related:
             for owner, value in rows.values_list(f"{source}_id", f"{target}_id"):
                 by_profile.setdefault(owner, set()).add(value)
             self.sets[name] = by_profile
-        self.windows: dict[int, list] = {}
-        for window in AvailabilityWindow.objects.filter(user_id__in=[p.user_id for p in profiles]).order_by(
-            "weekday", "start"
-        ):
-            self.windows.setdefault(window.user_id, []).append(window)
+        self.today = timezone.localdate()  # once, not once per profile: it reads the active time zone
+        # Plain tuples, not model instances: a directory of thousands has tens of thousands of windows.
+        self.windows: dict[int, list[WeeklyWindow]] = {}
+        windows = AvailabilityWindow.objects.filter(user_id__in=[p.user_id for p in profiles]).order_by("weekday", "start")
+        for user_id, weekday, start, end in windows.values_list("user_id", "weekday", "start", "end"):
+            self.windows.setdefault(user_id, []).append(WeeklyWindow(weekday, start, end))
 
     def ids(self, profile, name) -> set:
         return self.sets[name].get(profile.pk, set())
@@ -78,9 +105,9 @@ def _ids(profile, name, related) -> set:
 
 def _windows(profile, related):
     user = profile.user
-    return weekly_windows_utc(
-        related.windows.get(user.pk, []) if related else user.availability.all(), user.time_zone
-    )
+    if related:
+        return weekly_windows_utc(related.windows.get(user.pk, []), user.time_zone, today=related.today)
+    return weekly_windows_utc(user.availability.all(), user.time_zone)
 
 
 def mentee_record(profile, *, specialty_id=None, related: Related | None = None) -> engine.MenteeRecord:
@@ -126,6 +153,16 @@ def mentor_record(profile, *, related: Related | None = None) -> engine.MentorRe
         accepting=profile.accepting_mentees,
         active_count=active,
     )
+
+
+def mentor_records(profiles) -> list[engine.MentorRecord]:
+    """Records for many profiles of ``accounts.selectors.mentor_directory()`` (annotated;
+    prefetches not needed, best dropped), their sets and windows read in bulk: the
+    directory and the recommendations score a resident against every mentor, and
+    ``prefetch_related`` on thousands of profiles costs seconds."""
+    profiles = list(profiles)
+    related = Related(MentorProfile, MENTOR_SETS, profiles)
+    return [mentor_record(p, related=related) for p in profiles]
 
 
 # Career-stage order given to an attending with no stage of their own: junior faculty (the

@@ -46,8 +46,10 @@ class RecommendationsApi(APIView):
             n = min(max(int(request.query_params.get("n", 5)), 1), 20)
         except ValueError:
             n = 5
-        profiles = {p.user_id: p for p in mentor_directory().exclude(user=request.user)}
-        records = [recommendations.mentor_record(p) for p in profiles.values()]
+        # Only names are shown: no card relations to prefetch for every mentor.
+        directory = mentor_directory().prefetch_related(None).select_related(None).select_related("user", "career_stage")
+        profiles = {p.user_id: p for p in directory.exclude(user=request.user)}
+        records = recommendations.mentor_records(profiles.values())
         picks = recommendations.recommendations_for(recommendations.mentee_record(mentee), records, n=n)
         data = [
             {

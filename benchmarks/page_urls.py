@@ -1,0 +1,32 @@
+"""The app's URLs plus two reference views for ``benchmarks.page_bench``: the pages are
+reported as ratios to these, measured in the same run, because the machine is shared.
+
+- ``/bench/trivial/``: the middleware stack and a constant response, no database.
+- ``/bench/one-query/``: the same plus one ``SELECT 1`` round trip, to separate the
+  database's fixed cost from the pages' own work.
+"""
+
+from django.db import connection
+from django.http import HttpResponse
+from django.urls import path
+
+from config.urls import handler403, handler404, handler500  # noqa: F401  (the same error pages)
+from config.urls import urlpatterns as app_urlpatterns
+
+
+def trivial(request):
+    return HttpResponse("ok")
+
+
+def one_query(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return HttpResponse("ok")
+
+
+urlpatterns = [
+    path("bench/trivial/", trivial),
+    path("bench/one-query/", one_query),
+    *app_urlpatterns,
+]
