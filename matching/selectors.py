@@ -237,7 +237,8 @@ def action_plan_of(mentorship):
     open_statuses = [ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS]
     return (
         ActionItem.objects.filter(mentorship=mentorship)
-        .select_related("owner")
+        # The API shows who created each goal as well as who owns it.
+        .select_related("owner", "created_by")
         .annotate(_closed=Case(When(status__in=open_statuses, then=Value(0)), default=Value(1), output_field=IntegerField()))
         .order_by("_closed", F("due_date").asc(nulls_last=True), "id")
     )

@@ -1,0 +1,640 @@
+"""A query budget for every list page and list API operation.
+
+Each budget is measured twice: on the security tests' world plus one "grown" row of
+everything (goals, interests, slots, notes, proposals, …), then again after four more.
+The count must not move: a list whose query count grows with its rows has an N+1.
+
+A list route with no budget here fails ``test_every_list_route_has_a_budget``, so a new
+list page or list endpoint arrives with its budget.
+"""
+
+from dataclasses import dataclass
+from datetime import time, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import (
+    AcademicRank,
+    AvailabilityWindow,
+    BusyBlock,
+    CareerStage,
+    Goal,
+    Interest,
+    Language,
+    MeetingFormat,
+    Membership,
+    Program,
+    Specialty,
+)
+from matching import selectors
+from matching.models import (
+    ActionItem,
+    Agreement,
+    AuditEntry,
+    CheckIn,
+    ConflictOfInterest,
+    EvaluatorRole,
+    Introduction,
+    MatchProposal,
+    MatchRun,
+    Meeting,
+    MeetingSlot,
+    Mentorship,
+    MentorshipRequest,
+    Notification,
+    PairingException,
+    Resource,
+)
+from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, UserFactory
+from tests.security.conftest import build_world
+from tests.security.routes import api_operations, page_route_names
+
+pytestmark = pytest.mark.django_db
+
+GROWN = "Growing"  # in every grown row's visible text, so a test can see the list did grow
+
+
+# --- Pages that are not lists, each with why.
+
+NOT_LIST_PAGES = {
+    "path:": "redirects to the dashboard",
+    "accounts:password_change": "a form",
+    "accounts:password_change_done": "a confirmation",
+    "accounts:profile": "one person's own profile",
+    "accounts:account-edit": "a form",
+    "accounts:mentee-profile-edit": "a form",
+    "accounts:mentor-profile-edit": "a form",
+    "accounts:availability-edit": "a form of one person's windows",
+    "accounts:person": "one person",
+    "accounts:roster-export": "a CSV download, not a page",
+    "accounts:roster-template": "a static CSV template",
+    "accounts:roster-import": "an upload form",
+    "accounts:roster-import-preview": "one uploaded file's preview",
+    "accounts:roster-reinvite": "a POST action",
+    "matching:request-create": "a form",
+    "matching:request-detail": "one request",
+    "matching:request-accept": "a POST action",
+    "matching:request-decline": "a POST action",
+    "matching:request-question": "a POST action",
+    "matching:request-answer": "a POST action",
+    "matching:request-withdraw": "a POST action",
+    "matching:mentorship-agreement": "a form",
+    "matching:mentorship-end": "a form",
+    "matching:mentorship-thanks": "a form",
+    "matching:action-item-create": "a POST action",
+    "matching:action-item-update": "a POST action",
+    "matching:resource-create": "a POST action",
+    "matching:introduction-create": "a form",
+    "matching:checkin-create": "a form",
+    "matching:introduction-respond": "a POST action",
+    "matching:meeting-propose": "a form",
+    "matching:meeting-detail": "one meeting",
+    "matching:meeting-confirm": "a POST action",
+    "matching:meeting-reschedule": "a form",
+    "matching:meeting-cancel": "a POST action",
+    "matching:meeting-held": "a POST action",
+    "matching:meeting-notes": "a POST action",
+    "matching:meeting-ics": "one calendar file",
+    "matching:notifications-read-all": "a POST action",
+    "matching:notification-preferences": "a form",
+    "matching:notification-read": "a POST action",
+    "matching:match-run-create": "a form",
+    "matching:match-run-progress": "one run's progress fragment",
+    "matching:match-run-accept": "a POST action",
+    "matching:match-run-override": "a POST action",
+    "matching:match-run-accept-all": "a POST action",
+    "matching:match-run-publish": "a POST action",
+    "matching:match-run-second-round": "a POST action",
+    "matching:match-run-cancel": "a POST action",
+    "matching:match-run-export": "a CSV download, not a page",
+    "matching:match-run-rank": "one person's ranking form",
+    "matching:conflicts-add": "a POST action",
+    "matching:conflicts-remove": "a POST action",
+    "matching:pairings-export": "a CSV download, not a page",
+    "matching:pairing-assign": "a form",
+    "matching:pairing-end": "a form",
+    "matching:pairing-reassign": "a form",
+    "matching:audit-export": "a CSV download, not a page",
+    "matching:pairing-nudge": "a POST action",
+    "matching:portfolio-export": "a CSV download, not a page",
+}
+
+
+def is_list_operation(op):
+    """drf-spectacular names a GET that returns many ``…_list``."""
+    return op["operationId"].endswith("_list")
+
+
+# --- Growing the world.
+
+
+def grow(w, start, count):
+    """Add ``count`` rows of everything each persona's lists show, with every relation a
+    list could load row by row (goals, interests, languages, slots, notes, proposals, …)."""
+    R, F, C = Membership.Role.RESIDENT, Membership.Role.FACULTY, Membership.Role.COORDINATOR
+    now = timezone.now()
+    u, o = w.users, w.objs
+    im, alice, carol, dave, cora = o["im"], u["resident"], u["attending"], u["other_attending"], u["coordinator"]
+    m, run = o["mentorship"], o["run"]
+    for i in range(start, start + count):
+        goal = Goal.objects.create(name=f"{GROWN} goal {i}", slug=f"growing-goal-{i}")
+        interest = Interest.objects.create(name=f"{GROWN} interest {i}", slug=f"growing-interest-{i}")
+        language = Language.objects.create(name=f"{GROWN} language {i}", slug=f"growing-language-{i}", code=f"g{i}")
+        meeting_format = MeetingFormat.objects.create(name=f"{GROWN} format {i}", slug=f"growing-format-{i}")
+        CareerStage.objects.create(name=f"{GROWN} stage {i}", slug=f"growing-stage-{i}", code=f"GS-{i}")
+        rank = AcademicRank.objects.create(name=f"{GROWN} rank {i}", slug=f"growing-rank-{i}")
+        sub = Specialty.objects.create(
+            name=f"{GROWN} subspecialty {i}", slug=f"growing-sub-{i}", parent=im.specialty
+        )
+
+        mentee = UserFactory(first_name=GROWN, last_name=f"Mentee{i}", email=f"grow-mentee-{i}@hospital.example")
+        MembershipFactory(user=mentee, program=im, role=R)
+        mp = MenteeProfileFactory(user=mentee)
+        mp.goals.add(goal, *Goal.objects.exclude(pk=goal.pk)[:1])
+        mp.interests.add(interest)
+        mp.languages.add(language)
+        mp.meeting_formats.add(meeting_format)
+        mp.subspecialty_interests.add(sub)
+
+        mentor = UserFactory(first_name=GROWN, last_name=f"Mentor{i}", email=f"grow-mentor-{i}@hospital.example")
+        MembershipFactory(user=mentor, program=im, role=F)
+        fp = MentorProfileFactory(user=mentor, academic_rank=rank, subspecialty=sub, capacity=3)
+        fp.expertise.add(goal, *Goal.objects.exclude(pk=goal.pk)[:1])
+        fp.interests.add(interest)
+        fp.languages.add(language)
+        fp.meeting_formats.add(meeting_format)
+        for user in (mentee, mentor):
+            AvailabilityWindow.objects.create(user=user, weekday=i % 5, start=time(8), end=time(10))
+            BusyBlock.objects.create(
+                user=user, start_date=now.date() + timedelta(days=30), end_date=now.date() + timedelta(days=40),
+                label=f"{GROWN} nights",
+            )
+
+        # Carol mentors the new resident (active); Alice's earlier mentorship with the new
+        # attending is completed (she may hold only one active per kind).
+        for mentorship in (
+            Mentorship.objects.create(mentee=mentee, mentor=carol, program=im),
+            Mentorship.objects.create(
+                mentee=alice, mentor=mentor, program=im, status=Mentorship.Status.COMPLETED,
+                ended_at=now, thank_you_note=f"{GROWN} thanks {i}",
+            ),
+            m,
+        ):
+            if mentorship is not m:
+                Agreement.objects.create(mentorship=mentorship)
+            meeting = Meeting.objects.create(
+                mentorship=mentorship, proposed_by=mentorship.mentee, location=f"{GROWN} room {i}",
+                status=Meeting.Status.CONFIRMED, start=now + timedelta(days=2, hours=i),
+                notes=f"{GROWN} notes {i}",
+            )
+            MeetingSlot.objects.create(meeting=meeting, start=now + timedelta(days=2, hours=i))
+            MeetingSlot.objects.create(meeting=meeting, start=now + timedelta(days=3, hours=i))
+            ActionItem.objects.create(
+                mentorship=mentorship, title=f"{GROWN} item {i}", owner=mentorship.mentee, created_by=mentorship.mentor,
+                due_date=now.date() + timedelta(days=10),
+            )
+            Resource.objects.create(
+                mentorship=mentorship, shared_by=mentorship.mentor, title=f"{GROWN} resource {i}",
+                url=f"https://example.org/grow/{i}",
+            )
+            CheckIn.objects.create(mentorship=mentorship, author=mentorship.mentee, rating=3, comment=f"{GROWN} comment {i}")
+            if mentorship.mentee != alice:
+                # Carol introduces each of her mentees to Dave.
+                Introduction.objects.create(mentorship=mentorship, colleague=dave, note=f"{GROWN} introduction {i}")
+
+        for sender, receiver in ((mentee, carol), (mentee, dave), (alice, mentor)):
+            MentorshipRequest.objects.create(
+                mentee=sender, mentor=receiver, program=im, message=f"{GROWN} request {i}",
+                expires_at=now + timedelta(days=14),
+            )
+        for user in (alice, carol, cora):
+            Notification.objects.create(
+                user=user, event="request.created", title=f"{GROWN} notification {i}", dedup_key=f"grow-{user.pk}-{i}"
+            )
+        AuditEntry.objects.create(
+            actor=cora, program=im, action="mentorship.created", object_type="mentorship", object_id=str(i),
+            reason=f"{GROWN} audit {i}",
+        )
+        ConflictOfInterest.objects.create(program=im, mentee=mentee, mentor=mentor, reason=f"{GROWN} conflict {i}", created_by=cora)
+        # A program director (not a mentor: evaluators are kept away from the program's residents).
+        director = UserFactory(first_name=GROWN, last_name=f"Director{i}", email=f"grow-pd-{i}@hospital.example")
+        MembershipFactory(user=director, program=im, role=F)
+        EvaluatorRole.objects.create(program=im, user=director, role=EvaluatorRole.Role.PROGRAM_DIRECTOR, created_by=cora)
+        PairingException.objects.create(
+            program=im, mentee=mentee, mentor=dave, reason=f"{GROWN} exception {i}", created_by=cora
+        )
+        # An unpaired resident, for the unpaired list.
+        loner = UserFactory(first_name=GROWN, last_name=f"Loner{i}", email=f"grow-loner-{i}@hospital.example")
+        MembershipFactory(user=loner, program=im, role=R)
+        MenteeProfileFactory(user=loner).goals.add(goal)
+
+        run.mentees.add(mentee)
+        run.mentors.add(mentor)
+        MatchProposal.objects.create(
+            run=run, mentee=mentee, mentor=mentor, score=60.0 + i, rank_obtained=1
+        )
+        run_b = o["run_b"]
+        run_b.mentees.add(mentee)
+        run_b.mentors.add(mentor)
+        MatchProposal.objects.create(run=run_b, mentee=mentee, mentor=carol, score=50.0 + i, rank_obtained=2)
+        other_run = MatchRun.objects.create(
+            program=im, created_by=cora, status=MatchRun.Status.SUCCEEDED, progress=100, finished_at=now
+        )
+        other_run.mentees.add(mentee)
+        other_run.mentors.add(mentor)
+
+        program = Program.objects.create(
+            name=f"{GROWN} program {i}", slug=f"growing-{i}", institution="General Hospital", specialty=im.specialty
+        )
+        MembershipFactory(user=cora, program=program, role=C)
+
+
+# --- The budgets.
+
+
+# Every request pays these, before and after the view's own queries.
+REQUEST = (
+    "session",
+    "user",
+    # SESSION_SAVE_EVERY_REQUEST (the cookie age is an inactivity timeout): the session row
+    # is re-saved in its own savepoint.
+    "savepoint",
+    "session update",
+    "release savepoint",
+)
+
+# The page chrome (templates/base.html): the program switcher, the "other" profile the view
+# did not already load (the menu shows "be a mentor"/"my mentee profile" links), the bell.
+NAV_COORDINATOR = ("nav: memberships", "nav: mentee profile", "nav: mentor profile", "nav: unread notifications")
+NAV_ATTENDING = ("nav: memberships", "nav: mentee profile", "nav: unread notifications")
+NAV_RESIDENT = ("nav: memberships", "nav: mentor profile", "nav: unread notifications")
+
+# Viewing one program as its coordinator.
+COORDINATOR_OF = ("program by slug", "permission: coordinator membership")
+
+# The mentor cards of the directory and of recommendations: one page of mentors, their
+# vocabularies prefetched, and what the viewer's score against each needs.
+MENTOR_CARDS = (
+    "mentors (with active-mentee count, specialty, subspecialty, rank, stage)",
+    "prefetch: expertise",
+    "prefetch: interests",
+    "prefetch: languages",
+    "prefetch: meeting formats",
+    "prefetch: availability",
+    "viewer: resident memberships",
+    "viewer: subspecialty interests",
+    "viewer: goals",
+    "viewer: interests",
+    "viewer: career stage",
+    "viewer: languages",
+    "viewer: meeting formats",
+    "viewer: availability",
+    "the mentors' evaluator roles",
+    "viewer's resident memberships in the mentors' programs",
+    "pairing exceptions between viewer and these mentors",
+    "conflicts of interest between viewer and these mentors",
+)
+
+
+@dataclass(frozen=True)
+class Budget:
+    persona: str
+    queries: tuple  # every query the view makes, in order, one string each
+    url_kwargs: tuple = ()  # "kwarg=world object" or "slug"
+    marker: str = GROWN  # text each shown row carries, to see that the page did grow
+    query: str = ""  # e.g. "with=run_b": the query string, naming world objects by key
+
+    @property
+    def total(self):
+        return len(REQUEST) + len(self.queries)
+
+
+PAGE_BUDGETS = {
+    "accounts:dashboard": Budget("attending", (
+        "mentee profile (none)",
+        "mentor profile",
+        "its specialty",
+        # The profile checklist: one EXISTS per vocabulary, not per row.
+        "has expertise", "has interests", "has languages", "has meeting formats", "has availability",
+        "is a resident",
+        "permissions: user's", "permissions: groups'",  # ModelBackend, once per request
+        "is faculty",
+        "match runs open for ranking (with has-ranked)",
+        "upcoming meetings (with people)",
+        "active mentees (with profile and stage)",
+        "open requests (with people and program)",
+        "nav: memberships",
+        "nav: unread notifications",
+        "coordinated programs with counts (none)",
+    )),
+    # Being optimised by another change: scoring reads the vocabularies as id pairs, the cards
+    # then prefetch the names.
+    "accounts:mentor-directory": Budget("resident", (
+        "mentee profile",
+        MENTOR_CARDS[0],
+        *MENTOR_CARDS[6:14],
+        "scoring: expertise ids", "scoring: interest ids", "scoring: language ids", "scoring: meeting format ids",
+        "scoring: availability",
+        *MENTOR_CARDS[14:],
+        *MENTOR_CARDS[1:6],
+        *NAV_RESIDENT,
+        "filter: top-level specialties", "filter: subspecialties", "filter: goals", "filter: languages",
+        "filter: meeting formats",
+    )),
+    "accounts:programs": Budget("coordinator", (
+        "permission: coordinator anywhere", *NAV_COORDINATOR, "coordinated programs (with specialty)",
+    )),
+    "accounts:roster": Budget("coordinator", (
+        *COORDINATOR_OF, "count", "page of members (with profiles, stage, specialty, rank)", *NAV_COORDINATOR,
+    ), ("slug",)),
+    "matching:requests": Budget("attending", (
+        "memberships (which sides to show)",
+        "mentee profile (none)",
+        "counts per status tab",
+        "count",
+        # Not shared with the view's own membership query: the nav asks again.
+        "nav: memberships",
+        "nav: unread notifications",
+        "page of requests (with people and program)",
+    )),
+    "matching:mentorships": Budget("attending", (
+        "mentorships (with people, program, agreement)", *NAV_ATTENDING,
+    )),
+    "matching:mentorship-detail": Budget("resident", (
+        "mentorship (with people, program, ended-by, agreement)",
+        "permission: coordinator of its program",
+        "mentee profile",
+        "mentor profile",
+        "mentee: resident memberships", "mentee: subspecialty interests", "mentee: goals", "mentee: interests",
+        "mentee: career stage", "mentee: languages", "mentee: meeting formats", "mentee: availability",
+        "mentor: active mentee count",
+        "mentor: expertise", "mentor: interests", "mentor: languages", "mentor: meeting formats", "mentor: availability",
+        "viewer's latest check-in",
+        *NAV_RESIDENT,
+        "meetings (with people)",
+        "prefetch: meeting slots",
+        "action plan (with owner and creator)",
+        "resources (with sharer)",
+        "introductions (with colleague)",
+    ), ("pk=mentorship",)),
+    "matching:introductions": Budget("other_attending", (
+        "introductions received (with mentorship, people, program)", *NAV_ATTENDING,
+    )),
+    "matching:notifications": Budget("resident", (
+        "count", "nav: memberships", "nav: mentor profile", "nav: unread notifications", "page of notifications",
+    )),
+    "matching:match-runs": Budget("coordinator", (
+        *COORDINATOR_OF, *NAV_COORDINATOR, "runs (with creator)",
+    ), ("slug",), marker='href="/match-runs/'),
+    "matching:match-run-detail": Budget("coordinator", (
+        "run (with program, creator, parent, publisher)",
+        "permission: coordinator membership",
+        "proposals (with mentee, mentor, override mentor, decided-by)",
+        "the run's mentors (override choices)",
+        "next rounds",
+        "other succeeded runs (compare choices)",
+        *NAV_COORDINATOR,
+    ), ("pk=run",)),
+    "matching:match-run-compare": Budget("coordinator", (
+        "run (with program, creator, parent, publisher)",
+        "permission: coordinator membership",
+        "the other run",
+        "permission: coordinator membership",
+        # match_run_compare re-checks both runs' permission itself (it serves the API too).
+        "service permission: this run", "service permission: the other run",
+        "proposals of this run (with people)",
+        "proposals of the other run (with people)",
+        *NAV_COORDINATOR,
+    ), ("pk=run",), query="with=run_b"),
+    "matching:conflicts": Budget("coordinator", (
+        *COORDINATOR_OF,
+        "residents (form choices)",
+        "mentors (form choices)",
+        "faculty memberships (evaluator choices)",
+        "evaluator roles (to flag the choices)",
+        *NAV_COORDINATOR,
+        "evaluator roles (with user)",
+        "conflicts (with people and creator)",
+        "pairing exceptions (with people and creator)",
+    ), ("slug",)),
+    "matching:program-health": Budget("coordinator", (
+        *COORDINATOR_OF,
+        "program dates (first mentorship, first request)",
+        "residents' career stages (PGY filter)",
+        "pairings (with last meeting, people)",
+        "unpaired residents per kind",
+        "mentor load",
+        "request counts",
+        "requests in the period (response times)",
+        "meetings in the period",
+        "mentorships active in the period",
+        "ended pairings and their successors",
+        "check-ins by PGY",
+        "check-in totals",
+        *NAV_COORDINATOR,
+        "page of check-in comments (with people)",
+    ), ("slug",)),
+    "matching:pairings": Budget("coordinator", (
+        *COORDINATOR_OF,
+        "count",
+        "page of pairings (with last/next meeting, people, stage)",
+        "mentors with load (reassign choices)",
+        "the page's mentees' other active mentorships",
+        *NAV_COORDINATOR,
+        "mentors of the program's pairings (filter)",
+        "career stages (PGY filter)",
+    ), ("slug",)),
+    "matching:audit": Budget("coordinator", (
+        *COORDINATOR_OF,
+        "actors (filter choices)",
+        "count",
+        "page of entries (with actor)",
+        "the mentorships the page's entries name",
+        *NAV_COORDINATOR,
+    ), ("slug",)),
+    "matching:portfolio": Budget("attending", (
+        "mentor profile",
+        "mentor profile (with specialty, rank, stage)",
+        "mentorships in the year (with mentee, stage, program)",
+        "meetings in the year",
+        "goals completed in the year",
+        "mentorships ended in the year (thank-you notes)",
+        *NAV_ATTENDING,
+    )),
+}
+
+PAGED = ("count", "page")
+PROGRAM_API = (*COORDINATOR_OF, *PAGED)
+MENTORSHIP = "mentorship (with people, program, agreement, viewer's latest check-in)"
+
+API_BUDGETS = {
+    "/api/v1/academic-ranks/": Budget("resident", PAGED),
+    "/api/v1/career-stages/": Budget("resident", PAGED),
+    "/api/v1/goals/": Budget("resident", PAGED),
+    "/api/v1/interests/": Budget("resident", PAGED),
+    "/api/v1/languages/": Budget("resident", PAGED),
+    "/api/v1/meeting-formats/": Budget("resident", PAGED),
+    "/api/v1/specialties/": Budget("resident", ("count", "page (with parent)")),
+    "/api/v1/introductions/": Budget("other_attending", ("count", "page (with mentorship, people, program)")),
+    "/api/v1/match-runs/{id}/proposals/": Budget("coordinator", (
+        "run (with program)", "prefetch: run's mentees", "prefetch: run's mentors",
+        "permission: coordinator membership", "count", "page (with mentee, mentor, override mentor, decided-by)",
+    ), ("id=run",)),
+    "/api/v1/me/recommendations/": Budget("resident", (
+        "permission: is a resident", "mentee profile", *MENTOR_CARDS,
+    )),
+    "/api/v1/mentors/": Budget("resident", ("count", *MENTOR_CARDS[:6])),
+    "/api/v1/mentorships/": Budget("attending", ("count", "page (with people, program, agreement, latest check-in)")),
+    "/api/v1/mentorships/{id}/action-items/": Budget("resident", (
+        MENTORSHIP, "count", "page (with owner and creator)",
+    ), ("id=mentorship",)),
+    "/api/v1/mentorships/{id}/meetings/": Budget("resident", (
+        "mentorship (with people, program)", "count", "page (with people)", "prefetch: slots",
+    ), ("id=mentorship",)),
+    "/api/v1/mentorships/{id}/resources/": Budget("resident", (
+        MENTORSHIP, "count", "page (with sharer)",
+    ), ("id=mentorship",)),
+    "/api/v1/notifications/": Budget("resident", PAGED),
+    "/api/v1/programs/": Budget("coordinator", ("permission: coordinator anywhere", "count", "page (with specialty)")),
+    "/api/v1/programs/{slug}/audit/": Budget("coordinator", (
+        *PROGRAM_API, "the mentorships the page's entries name",
+    ), ("slug",)),
+    "/api/v1/programs/{slug}/conflicts/": Budget("coordinator", PROGRAM_API, ("slug",)),
+    "/api/v1/programs/{slug}/evaluator-roles/": Budget("coordinator", PROGRAM_API, ("slug",)),
+    "/api/v1/programs/{slug}/health/comments/": Budget("coordinator", (
+        *COORDINATOR_OF, "program dates (the default period)", "career stages (PGY filter)", *PAGED,
+    ), ("slug",)),
+    "/api/v1/programs/{slug}/match-runs/": Budget("coordinator", (
+        *PROGRAM_API, "prefetch: mentees", "prefetch: mentors",
+    ), ("slug",)),
+    "/api/v1/programs/{slug}/pairing-exceptions/": Budget("coordinator", PROGRAM_API, ("slug",)),
+    "/api/v1/programs/{slug}/pairings/": Budget("coordinator", PROGRAM_API, ("slug",)),
+    "/api/v1/programs/{slug}/roster/": Budget("coordinator", (
+        "permission: coordinator anywhere", *PROGRAM_API,
+    ), ("slug",)),
+    "/api/v1/programs/{slug}/unpaired-residents/": Budget("coordinator", PROGRAM_API, ("slug",), query="kind=career"),
+    "/api/v1/requests/": Budget("attending", PAGED),
+}
+
+
+def _url(w, name, budget):
+    out = {}
+    for k in budget.url_kwargs:
+        key, _, source = k.partition("=")
+        out[key] = {"slug": w.im.slug, "mentorship": w.mentorship.pk, "run": w.run.pk}[source or key]
+    return reverse(name, kwargs=out) + _query(w, budget.query)
+
+
+def _query(w, query):
+    if not query:
+        return ""
+    key, _, value = query.partition("=")
+    return f"?{key}={w.objs[value].pk if value in w.objs else value}"
+
+
+def _world_value(w, key):
+    return {"slug": w.im.slug, "mentorship": w.mentorship.pk, "run": w.run.pk}[key]
+
+
+def _query(w, budget):
+    if not budget.query:
+        return ""
+    key, _, value = budget.query.partition("=")
+    return f"?{key}={w.objs[value].pk if value in w.objs else value}"
+
+
+def _url(w, name, budget):
+    kwargs = {}
+    for k in budget.url_kwargs:
+        key, _, source = k.partition("=")
+        kwargs[key] = _world_value(w, source or key)
+    return reverse(name, kwargs=kwargs) + _query(w, budget)
+
+
+def _api_url(w, path, budget):
+    for k in budget.url_kwargs:
+        key, _, source = k.partition("=")
+        path = path.replace(f"{{{key}}}", str(_world_value(w, source or key)))
+    return path + _query(w, budget)
+
+
+def test_every_list_route_has_a_budget():
+    pages = page_route_names()
+    assert pages - set(PAGE_BUDGETS) - set(NOT_LIST_PAGES) == set(), "classify the new page: a budget or not a list"
+    assert set(PAGE_BUDGETS) | set(NOT_LIST_PAGES) <= pages, "a budget or exemption names a page that is gone"
+    lists = {path for (path, method), op in api_operations().items() if method == "GET" and is_list_operation(op)}
+    assert lists == set(API_BUDGETS)
+
+
+@pytest.fixture
+def grown_world(db):
+    w = build_world()
+    u = w.users
+    # A second reviewed run over the same cohort, for the comparison page.
+    run_b = w.objs["run_b"] = MatchRun.objects.create(
+        program=w.im, created_by=u["coordinator"], status=MatchRun.Status.SUCCEEDED, progress=100,
+        finished_at=timezone.now(),
+    )
+    run_b.mentees.set(w.run.mentees.all())
+    run_b.mentors.set(w.run.mentors.all())
+    MatchProposal.objects.create(run=run_b, mentee=u["resident"], mentor=u["other_attending"], score=75.0, rank_obtained=2)
+    MatchProposal.objects.create(run=run_b, mentee=u["other_resident"], mentor=u["attending"], score=65.0, rank_obtained=2)
+    grow(w, 0, 1)
+    return w
+
+
+def _shown(response, budget):
+    """How many rows the response shows: the API's count, or the page's grown rows."""
+    if response["Content-Type"].startswith("application/json"):
+        data = response.json()
+        return data["count"] if isinstance(data, dict) else len(data)
+    return response.content.decode().count(budget.marker)
+
+
+def _check(w, url, budget, django_assert_num_queries):
+    client = w.client(budget.persona)
+    # Warm the caches a running process keeps (vocabulary names, content types): the budget is
+    # the steady state.
+    client.get(url)
+    with django_assert_num_queries(budget.total):
+        before = client.get(url)
+    assert before.status_code == 200
+    grow(w, 1, 4)
+    with django_assert_num_queries(budget.total):
+        after = client.get(url)
+    assert after.status_code == 200
+    assert _shown(after, budget) > _shown(before, budget), "the grown rows must show, or the budget proves nothing"
+
+
+@pytest.mark.parametrize("name", sorted(PAGE_BUDGETS))
+def test_page_budget(name, grown_world, django_assert_num_queries):
+    budget = PAGE_BUDGETS[name]
+    _check(grown_world, _url(grown_world, name, budget), budget, django_assert_num_queries)
+
+
+@pytest.mark.parametrize("path", sorted(API_BUDGETS))
+def test_api_budget(path, grown_world, django_assert_num_queries):
+    budget = API_BUDGETS[path]
+    _check(grown_world, _api_url(grown_world, path, budget), budget, django_assert_num_queries)
+
+
+def test_the_grown_world_exposes_an_n_plus_one(grown_world, monkeypatch):
+    """Control: without ``created_by`` in the action plan's select_related (the N+1 this file
+    found and fixed), the count grows with the plan, so the same-count assertion would fail."""
+    monkeypatch.setattr(
+        selectors, "action_plan_of", lambda mentorship: ActionItem.objects.filter(mentorship=mentorship).select_related("owner")
+    )
+    path = "/api/v1/mentorships/{id}/action-items/"
+    url = _api_url(grown_world, path, API_BUDGETS[path])
+    client = grown_world.client("resident")
+    client.get(url)
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(url).status_code == 200
+    grow(grown_world, 1, 4)
+    with CaptureQueriesContext(connection) as large:
+        assert client.get(url).status_code == 200
+    assert len(large) == len(small) + 4  # one creator per new goal
