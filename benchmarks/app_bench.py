@@ -21,36 +21,22 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
 import time
-from datetime import time as clock
 from datetime import timedelta
 from pathlib import Path
+
+from benchmarks import common
 
 ROOT = Path(__file__).resolve().parents[1]
 RESIDENTS, MENTORS = 200, 80
 TARGET_SECONDS = 1.0
-TEST_SUITE_REDIS_DB = 15
 
 
 def _require_services() -> None:
-    database, redis = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
-    problems = []
-    if not database.startswith(("postgres://", "postgresql://")):
-        problems.append("DATABASE_URL must point at PostgreSQL (postgres://…)")
-    if not redis.startswith("redis://"):
-        problems.append("REDIS_URL must point at Redis (redis://…)")
-    elif redis.rstrip("/").rsplit("/", 1)[-1] == str(TEST_SUITE_REDIS_DB):
-        problems.append(f"REDIS_URL uses database {TEST_SUITE_REDIS_DB}, the test suite's: use another, e.g. /14")
-    if problems:
-        sys.exit(
-            "app_bench: " + "; ".join(problems) + ".\n"
-            "  e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/mm_bench REDIS_URL=redis://127.0.0.1:6379/14 "
-            ".venv/bin/python -m benchmarks.app_bench   (or: make bench-app)"
-        )
+    common.require_services("app_bench", example_database="mm_bench", example_redis_db=14, make_target="bench-app")
 
 
 def _setup_django() -> None:
@@ -73,63 +59,32 @@ def seed_program(rng: random.Random):
     (program, coordinator, residents, mentors). Bulk-inserted, as ``accounts.demo`` seeds the demo."""
     from django.contrib.auth.hashers import make_password
 
-    from accounts.models import (
-        AcademicRank,
-        AvailabilityWindow,
-        CareerStage,
-        Goal,
-        Interest,
-        Language,
-        MeetingFormat,
-        Membership,
-        MenteeProfile,
-        MentorProfile,
-        Program,
-        Specialty,
-        User,
-    )
+    from accounts.models import MenteeProfile, MentorProfile, Program, Specialty
     from matching.models import Notification, NotificationPreference
 
-    im = Specialty.objects.get(slug="internal-medicine")
+    vocabulary = common.load_vocabulary()
+    im = vocabulary.internal_medicine
     subspecialties = list(Specialty.objects.filter(parent=im))
     others = list(Specialty.objects.filter(parent__isnull=True).exclude(pk=im.pk).prefetch_related("subspecialties"))
-    goals, interests = list(Goal.objects.all()), list(Interest.objects.all())
-    languages = list(Language.objects.all())
-    english = next(lang for lang in languages if lang.code == "en")
-    formats = list(MeetingFormat.objects.all())
-    stages = {s.code: s for s in CareerStage.objects.all()}
-    ranks = list(AcademicRank.objects.all())
 
     program = Program.objects.create(
         name="Internal Medicine Residency", slug="im-bench", institution="Bench Hospital", specialty=im
     )
     password = make_password(None)  # unusable: nobody logs in
     people = (
-        [("coordinator", 0)] + [("resident", k) for k in range(RESIDENTS)] + [("mentor", k) for k in range(MENTORS)]
+        [("coordinator", 0, program)]
+        + [("resident", k, program) for k in range(RESIDENTS)]
+        + [("mentor", k, program) for k in range(MENTORS)]
     )
-    users = User.objects.bulk_create(
-        User(
-            email=f"{role}{k}@bench.example",
-            first_name=role.title(),
-            last_name=f"{k:03d}",
-            time_zone="America/New_York",
-            password=password,
-        )
-        for role, k in people
-    )
+    users = common.seed_people(people, last_name=lambda k: f"{k:03d}", password=lambda role, k: password)
     coordinator, residents, mentors = users[0], users[1 : 1 + RESIDENTS], users[1 + RESIDENTS :]
-    role_of = {"coordinator": Membership.Role.COORDINATOR, "resident": Membership.Role.RESIDENT}
-    Membership.objects.bulk_create(
-        Membership(user=user, program=program, role=role_of.get(role, Membership.Role.FACULTY))
-        for user, (role, _) in zip(users, people, strict=True)
-    )
     # Notices by daily digest, so that no e-mail task queues in front of the runs being timed.
     NotificationPreference.objects.bulk_create(
         NotificationPreference(user=user, delivery=Notification.Delivery.DIGEST) for user in users
     )
 
     mentee_profiles = MenteeProfile.objects.bulk_create(
-        MenteeProfile(user=user, career_stage=stages[f"PGY-{rng.randint(1, 3)}"]) for user in residents
+        MenteeProfile(user=user, career_stage=vocabulary.stages[f"PGY-{rng.randint(1, 3)}"]) for user in residents
     )
     mentor_profiles = []
     for user in mentors:
@@ -143,45 +98,14 @@ def seed_program(rng: random.Random):
                 user=user,
                 specialty=specialty,
                 subspecialty=sub,
-                academic_rank=rng.choice(ranks),
+                academic_rank=rng.choice(vocabulary.ranks),
                 capacity=rng.randint(1, 4),
                 accepting_mentees=True,
             )
         )
     mentor_profiles = MentorProfile.objects.bulk_create(mentor_profiles)
-
-    def some(items, low, high):
-        return rng.sample(items, rng.randint(low, min(high, len(items))))
-
-    def m2m(model, field_name, rows):
-        field = model._meta.get_field(field_name)
-        through = field.remote_field.through
-        source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
-        through.objects.bulk_create(through(**{source: profile, target: obj}) for profile, obj in rows)
-
-    for model, profiles, field_name, choose in [
-        (MenteeProfile, mentee_profiles, "goals", lambda: some(goals, 1, 4)),
-        (MenteeProfile, mentee_profiles, "interests", lambda: some(interests, 0, 5)),
-        (MenteeProfile, mentee_profiles, "subspecialty_interests", lambda: some(subspecialties, 0, 2)),
-        (MenteeProfile, mentee_profiles, "languages", lambda: [english, *some(languages, 0, 1)]),
-        (MenteeProfile, mentee_profiles, "meeting_formats", lambda: some(formats, 1, len(formats))),
-        (MentorProfile, mentor_profiles, "expertise", lambda: some(goals, 1, 5)),
-        (MentorProfile, mentor_profiles, "interests", lambda: some(interests, 0, 5)),
-        (MentorProfile, mentor_profiles, "languages", lambda: [english, *some(languages, 0, 1)]),
-        (MentorProfile, mentor_profiles, "meeting_formats", lambda: some(formats, 1, len(formats))),
-    ]:
-        m2m(model, field_name, [(profile, obj) for profile in profiles for obj in set(choose())])
-
-    windows = []
-    for user in residents + mentors:
-        for weekday in rng.sample(range(7), rng.randint(1, 4)):
-            start = rng.randrange(7, 20)
-            windows.append(
-                AvailabilityWindow(
-                    user=user, weekday=weekday, start=clock(start), end=clock(min(start + rng.randint(1, 3), 23))
-                )
-            )
-    AvailabilityWindow.objects.bulk_create(windows)
+    common.seed_profile_details(rng, vocabulary, mentee_profiles, mentor_profiles, subspecialties=subspecialties)
+    common.seed_availability(rng, residents + mentors)
     return program, coordinator, residents, mentors
 
 
@@ -208,21 +132,9 @@ def submit_rankings(run, residents, mentors, rng: random.Random) -> None:
 
 def start_worker(database_name: str) -> subprocess.Popen:
     """A ``celery worker`` process on the throwaway database, as the integration tests start one."""
-    from django.conf import settings
-
     from config.celery import app
 
-    db = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DATABASE_URL": "postgres://{user}{password}@{host}:{port}/{name}".format(
-            user=db["USER"] or "postgres",
-            password=f":{db['PASSWORD']}" if db["PASSWORD"] else "",
-            host=db["HOST"] or "127.0.0.1",
-            port=db["PORT"] or 5432,
-            name=database_name,
-        ),
-    }
+    env = {**os.environ, "DATABASE_URL": common.database_url(database_name)}
     app.control.purge()  # tasks left in this Redis database by an earlier, interrupted bench
     worker = subprocess.Popen(
         [
@@ -253,15 +165,6 @@ def start_worker(database_name: str) -> subprocess.Popen:
             return worker
     worker.kill()
     sys.exit("app_bench: the celery worker did not answer a ping within 60 s")
-
-
-def stop_worker(worker: subprocess.Popen) -> None:
-    worker.send_signal(signal.SIGTERM)
-    try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,39 +250,28 @@ def main(argv: list[str] | None = None) -> int:
     _require_services()
     _setup_django()
 
-    from django.core.cache import cache
-    from django.db import connection
-
-    from matching.recommendations import VOCABULARY_CACHE_KEY
-
     rng = random.Random(args.seed)
-    original_name = connection.settings_dict["NAME"]
-    print(f"Creating and migrating the throwaway database test_{original_name}…", file=sys.stderr, flush=True)
     worker = None
     load_before = os.getloadavg()[0]
-    try:
-        database_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        # Vocabulary ids are new in a new database: forget names cached by an earlier bench (only that key).
-        cache.delete(VOCABULARY_CACHE_KEY)
-        program, coordinator, residents, mentors = seed_program(rng)
-        worker = start_worker(database_name)
-        rows = []
-        for algorithm in ("stable", "optimal"):
-            print(f"{algorithm}: a warm-up run, then {args.repeat} timed…", file=sys.stderr, flush=True)
-            one_run(program, coordinator, residents, mentors, algorithm, rng)
-            runs = [one_run(program, coordinator, residents, mentors, algorithm, rng) for _ in range(args.repeat)]
-            alone, result = engine_alone(runs[-1]["run"], args.repeat)
-            assert result.stats.matched == runs[-1]["matched"], "the engine alone matched a different number"
-            median = {
-                key: statistics.median(r.get(key, 0.0) for r in runs)
-                for key in ("end_to_end", "load", "score", "solve", "write")
-            }
-            rows.append((algorithm, median, alone, runs[-1]["matched"]))
-    finally:
-        if worker is not None:
-            stop_worker(worker)
-        if connection.settings_dict["NAME"] != original_name:  # the throwaway database was made
-            connection.creation.destroy_test_db(original_name, verbosity=0)
+    with common.throwaway_database() as database_name:
+        try:
+            program, coordinator, residents, mentors = seed_program(rng)
+            worker = start_worker(database_name)
+            rows = []
+            for algorithm in ("stable", "optimal"):
+                print(f"{algorithm}: a warm-up run, then {args.repeat} timed…", file=sys.stderr, flush=True)
+                one_run(program, coordinator, residents, mentors, algorithm, rng)
+                runs = [one_run(program, coordinator, residents, mentors, algorithm, rng) for _ in range(args.repeat)]
+                alone, result = engine_alone(runs[-1]["run"], args.repeat)
+                assert result.stats.matched == runs[-1]["matched"], "the engine alone matched a different number"
+                median = {
+                    key: statistics.median(r.get(key, 0.0) for r in runs)
+                    for key in ("end_to_end", "load", "score", "solve", "write")
+                }
+                rows.append((algorithm, median, alone, runs[-1]["matched"]))
+        finally:
+            if worker is not None:
+                common.stop_process(worker, timeout=20)
 
     print(
         f"A {RESIDENTS}-resident program with {MENTORS} mentors, every resident ranking 10–50 of them; PostgreSQL, "

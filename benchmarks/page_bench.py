@@ -28,7 +28,6 @@ import os
 import pstats
 import random
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -36,12 +35,12 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import time as clock
 from datetime import timedelta
 from pathlib import Path
 
+from benchmarks import common
+
 ROOT = Path(__file__).resolve().parents[1]
-TEST_SUITE_REDIS_DB = 15
 SCALES = {
     # mentors, residents, past mentorships
     "full": (5_000, 20_000, 50_000),
@@ -60,22 +59,12 @@ end
 
 
 def _require_tools_and_services() -> None:
-    database, redis = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
     problems = []
     if shutil.which("wrk") is None:
         problems.append("wrk is not installed (Debian/Ubuntu: apt-get install -y wrk; macOS: brew install wrk)")
-    if not database.startswith(("postgres://", "postgresql://")):
-        problems.append("DATABASE_URL must point at PostgreSQL (postgres://…)")
-    if not redis.startswith("redis://"):
-        problems.append("REDIS_URL must point at Redis (redis://…)")
-    elif redis.rstrip("/").rsplit("/", 1)[-1] == str(TEST_SUITE_REDIS_DB):
-        problems.append(f"REDIS_URL uses database {TEST_SUITE_REDIS_DB}, the test suite's: use another, e.g. /10")
-    if problems:
-        sys.exit(
-            "page_bench: " + "; ".join(problems) + ".\n"
-            "  e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/mm_pages REDIS_URL=redis://127.0.0.1:6379/10 "
-            ".venv/bin/python -m benchmarks.page_bench   (or: make bench-pages)"
-        )
+    common.require_services(
+        "page_bench", example_database="mm_pages", example_redis_db=10, make_target="bench-pages", problems=problems
+    )
 
 
 def _production_env(static_root: str) -> dict[str, str]:
@@ -107,37 +96,18 @@ class Seeded:
 
 def seed(rng: random.Random, *, mentors_n: int, residents_n: int, past_n: int) -> Seeded:
     """Programs, people, profiles, windows and mentorships, bulk-inserted (as ``accounts.demo``
-    and ``benchmarks.app_bench`` seed theirs)."""
+    and ``benchmarks.app_bench`` seed theirs, the shared parts from ``benchmarks.common``)."""
     from django.contrib.auth.hashers import make_password
     from django.utils import timezone
 
-    from accounts.models import (
-        AcademicRank,
-        AvailabilityWindow,
-        CareerStage,
-        Goal,
-        Interest,
-        Language,
-        MeetingFormat,
-        Membership,
-        MenteeProfile,
-        MentorProfile,
-        Program,
-        Specialty,
-        User,
-    )
+    from accounts.models import MenteeProfile, MentorProfile, Program, Specialty
     from matching.models import Kind, Mentorship
 
-    im = Specialty.objects.get(slug="internal-medicine")
+    vocabulary = common.load_vocabulary()
+    im = vocabulary.internal_medicine
     others = list(Specialty.objects.filter(parent__isnull=True).exclude(pk=im.pk).order_by("slug")[: PROGRAM_COUNT - 1])
     specialties = [im, *others]
     subspecialties = {s.pk: list(Specialty.objects.filter(parent=s)) for s in specialties}
-    goals, interests = list(Goal.objects.all()), list(Interest.objects.all())
-    languages = list(Language.objects.all())
-    english = next(lang for lang in languages if lang.code == "en")
-    formats = list(MeetingFormat.objects.all())
-    stages = {s.code: s for s in CareerStage.objects.all()}
-    ranks = list(AcademicRank.objects.all())
 
     programs = Program.objects.bulk_create(
         Program(name=f"{s.name} Residency", slug=f"bench-{k}", institution="Bench Hospital", specialty=s)
@@ -146,37 +116,21 @@ def seed(rng: random.Random, *, mentors_n: int, residents_n: int, past_n: int) -
     unusable = make_password(None)
     persona = make_password(PERSONA_PASSWORD)
     people = (
-        [("coordinator", 0, 0)]
-        + [("resident", k, k % PROGRAM_COUNT) for k in range(residents_n)]
-        + [("mentor", k, k % PROGRAM_COUNT) for k in range(mentors_n)]
+        [("coordinator", 0, programs[0])]
+        + [("resident", k, programs[k % PROGRAM_COUNT]) for k in range(residents_n)]
+        + [("mentor", k, programs[k % PROGRAM_COUNT]) for k in range(mentors_n)]
     )
-    users = User.objects.bulk_create(
-        (
-            User(
-                email=f"{role}{k}@bench.example",
-                first_name=role.title(),
-                last_name=f"{rng.choice('ABCDEFGHJKLMNPRSTW')}{k:05d}",
-                time_zone="America/New_York",
-                # The two personas sign in; nobody else does.
-                password=persona if (role, k) in {("coordinator", 0), ("resident", 0)} else unusable,
-            )
-            for role, k, _ in people
-        ),
-        batch_size=2000,
+    users = common.seed_people(
+        people,
+        last_name=lambda k: f"{rng.choice('ABCDEFGHJKLMNPRSTW')}{k:05d}",
+        # The two personas sign in; nobody else does.
+        password=lambda role, k: persona if (role, k) in {("coordinator", 0), ("resident", 0)} else unusable,
     )
     coordinator, residents, mentors = users[0], users[1 : 1 + residents_n], users[1 + residents_n :]
-    program_of = {user.pk: programs[p] for user, (_, _, p) in zip(users, people, strict=True)}
-    role_of = {"coordinator": Membership.Role.COORDINATOR, "resident": Membership.Role.RESIDENT}
-    Membership.objects.bulk_create(
-        (
-            Membership(user=user, program=program_of[user.pk], role=role_of.get(role, Membership.Role.FACULTY))
-            for user, (role, _, _) in zip(users, people, strict=True)
-        ),
-        batch_size=5000,
-    )
+    program_of = {user.pk: program for user, (_, _, program) in zip(users, people, strict=True)}
 
     mentee_profiles = MenteeProfile.objects.bulk_create(
-        (MenteeProfile(user=user, career_stage=stages[f"PGY-{rng.randint(1, 5)}"]) for user in residents),
+        (MenteeProfile(user=user, career_stage=vocabulary.stages[f"PGY-{rng.randint(1, 5)}"]) for user in residents),
         batch_size=5000,
     )
     mentor_profiles = []
@@ -188,46 +142,15 @@ def seed(rng: random.Random, *, mentors_n: int, residents_n: int, past_n: int) -
                 user=user,
                 specialty=specialty,
                 subspecialty=rng.choice([None, *subspecialties[specialty.pk]]),
-                academic_rank=rng.choice(ranks),
+                academic_rank=rng.choice(vocabulary.ranks),
                 capacity=rng.randint(1, 4),
                 accepting_mentees=rng.random() < 0.9,
             )
         )
     mentor_profiles = MentorProfile.objects.bulk_create(mentor_profiles, batch_size=5000)
-
-    def some(items, low, high):
-        return rng.sample(items, rng.randint(low, min(high, len(items))))
-
-    def m2m(model, field_name, rows):
-        field = model._meta.get_field(field_name)
-        through = field.remote_field.through
-        source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
-        through.objects.bulk_create((through(**{source: p, target: obj}) for p, obj in rows), batch_size=10000)
-
     all_subspecialties = [s for subs in subspecialties.values() for s in subs]
-    for model, profiles, field_name, choose in [
-        (MenteeProfile, mentee_profiles, "goals", lambda: some(goals, 1, 4)),
-        (MenteeProfile, mentee_profiles, "interests", lambda: some(interests, 0, 5)),
-        (MenteeProfile, mentee_profiles, "subspecialty_interests", lambda: some(all_subspecialties, 0, 2)),
-        (MenteeProfile, mentee_profiles, "languages", lambda: [english, *some(languages, 0, 1)]),
-        (MenteeProfile, mentee_profiles, "meeting_formats", lambda: some(formats, 1, len(formats))),
-        (MentorProfile, mentor_profiles, "expertise", lambda: some(goals, 1, 5)),
-        (MentorProfile, mentor_profiles, "interests", lambda: some(interests, 0, 5)),
-        (MentorProfile, mentor_profiles, "languages", lambda: [english, *some(languages, 0, 1)]),
-        (MentorProfile, mentor_profiles, "meeting_formats", lambda: some(formats, 1, len(formats))),
-    ]:
-        m2m(model, field_name, [(profile, obj) for profile in profiles for obj in set(choose())])
-
-    windows = []
-    for user in residents + mentors:
-        for weekday in rng.sample(range(7), rng.randint(1, 4)):
-            start = rng.randrange(7, 20)
-            windows.append(
-                AvailabilityWindow(
-                    user=user, weekday=weekday, start=clock(start), end=clock(min(start + rng.randint(1, 3), 23))
-                )
-            )
-    AvailabilityWindow.objects.bulk_create(windows, batch_size=10000)
+    common.seed_profile_details(rng, vocabulary, mentee_profiles, mentor_profiles, subspecialties=all_subspecialties)
+    windows = common.seed_availability(rng, residents + mentors)
 
     # Past pairings, ended or completed over the last four years, mostly within one program.
     by_program = {p.pk: ([], []) for p in programs}
@@ -284,7 +207,7 @@ def seed(rng: random.Random, *, mentors_n: int, residents_n: int, past_n: int) -
         program=programs[0],
         counts={
             "mentors": len(mentors), "residents": len(residents), "past mentorships": len(past),
-            "active mentorships": len(active), "availability windows": len(windows),
+            "active mentorships": len(active), "availability windows": windows,
         },
     )
 
@@ -421,17 +344,8 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, log_path: Path)
         except OSError:
             pass
         time.sleep(0.1)  # polling for the socket to open, with the deadline above
-    stop_gunicorn(server)
+    common.stop_process(server, timeout=30)
     sys.exit("page_bench: gunicorn did not answer within 60 s:\n" + log_path.read_text())
-
-
-def stop_gunicorn(server: subprocess.Popen) -> None:
-    server.send_signal(signal.SIGTERM)
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
 
 
 def run_wrk(page: Page, port: int, *, duration: int, connections: int, threads: int, script: Path) -> list[int]:
@@ -524,57 +438,49 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
-    from django.core.cache import cache
     from django.core.management import call_command
     from django.db import connection
 
-    from matching.recommendations import VOCABULARY_CACHE_KEY
-
     mentors_n, residents_n, past_n = SCALES["quick" if args.quick else "full"]
-    original_name = connection.settings_dict["NAME"]
     load_before = os.getloadavg()[0]
     server = None
-    print(f"Creating and migrating the throwaway database test_{original_name}…", file=sys.stderr, flush=True)
     try:
-        database_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        # Vocabulary ids are new in a new database: forget names cached by an earlier run (only that key).
-        cache.delete(VOCABULARY_CACHE_KEY)
-        call_command("collectstatic", interactive=False, verbosity=0)
-        print(f"Seeding {mentors_n:,} mentors, {residents_n:,} residents, {past_n:,} past mentorships…",
-              file=sys.stderr, flush=True)
-        start = time.perf_counter()
-        seeded = seed(random.Random(args.seed), mentors_n=mentors_n, residents_n=residents_n, past_n=past_n)
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")  # fresh tables: give the planner its statistics, as autovacuum would
-        seconds_seeding = time.perf_counter() - start
-        pages = pages_for(seeded, session_for(seeded.resident), session_for(seeded.coordinator))
-        if args.only:
-            wanted = [w.strip().lower() for w in args.only.split(",")]
-            pages = pages[:2] + [p for p in pages[2:] if any(w in p.name.lower() for w in wanted)]
+        with common.throwaway_database() as database_name:
+            try:
+                call_command("collectstatic", interactive=False, verbosity=0)
+                print(f"Seeding {mentors_n:,} mentors, {residents_n:,} residents, {past_n:,} past mentorships…",
+                      file=sys.stderr, flush=True)
+                start = time.perf_counter()
+                seeded = seed(random.Random(args.seed), mentors_n=mentors_n, residents_n=residents_n, past_n=past_n)
+                with connection.cursor() as cursor:
+                    cursor.execute("ANALYZE")  # fresh tables: give the planner its statistics, as autovacuum would
+                seconds_seeding = time.perf_counter() - start
+                pages = pages_for(seeded, session_for(seeded.resident), session_for(seeded.coordinator))
+                if args.only:
+                    wanted = [w.strip().lower() for w in args.only.split(",")]
+                    pages = pages[:2] + [p for p in pages[2:] if any(w in p.name.lower() for w in wanted)]
 
-        for page in pages:
-            listing = measure_in_process(page, profile=args.profile and page.session is not None)
-            if listing:
-                print(f"\n--- {page.name}: {page.path}\n{listing}", file=sys.stderr)
+                for page in pages:
+                    listing = measure_in_process(page, profile=args.profile and page.session is not None)
+                    if listing:
+                        print(f"\n--- {page.name}: {page.path}\n{listing}", file=sys.stderr)
 
-        port = _free_port()
-        script = workdir / "report.lua"
-        script.write_text(WRK_SCRIPT)
-        server_env = {**env, "DATABASE_URL": _database_url(database_name)}
-        server = start_gunicorn(server_env, port, args.workers, workdir / "gunicorn.log")
-        for page in pages:
-            print(f"wrk: {page.name} ({args.duration} s after {args.warmup} s warm-up)…", file=sys.stderr, flush=True)
-            measure_with_wrk(
-                page, port, duration=args.duration, warmup=args.warmup,
-                connections=args.connections, threads=args.threads, workers=args.workers, script=script,
-            )
+                port = _free_port()
+                script = workdir / "report.lua"
+                script.write_text(WRK_SCRIPT)
+                server_env = {**env, "DATABASE_URL": common.database_url(database_name)}
+                server = start_gunicorn(server_env, port, args.workers, workdir / "gunicorn.log")
+                for page in pages:
+                    print(f"wrk: {page.name} ({args.duration} s after {args.warmup} s warm-up)…",
+                          file=sys.stderr, flush=True)
+                    measure_with_wrk(
+                        page, port, duration=args.duration, warmup=args.warmup,
+                        connections=args.connections, threads=args.threads, workers=args.workers, script=script,
+                    )
+            finally:
+                if server is not None:
+                    common.stop_process(server, timeout=30)
     finally:
-        if server is not None:
-            stop_gunicorn(server)
-        cache.delete(VOCABULARY_CACHE_KEY)
-        if connection.settings_dict["NAME"] != original_name:  # the throwaway database was made
-            connection.close()
-            connection.creation.destroy_test_db(original_name, verbosity=0)
         shutil.rmtree(workdir, ignore_errors=True)
 
     counts = ", ".join(f"{v:,} {k}" for k, v in seeded.counts.items())
@@ -587,19 +493,6 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_table(pages)
     return 0
-
-
-def _database_url(name: str) -> str:
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    return "postgres://{user}{password}@{host}:{port}/{name}".format(
-        user=db["USER"] or "postgres",
-        password=f":{db['PASSWORD']}" if db["PASSWORD"] else "",
-        host=db["HOST"] or "127.0.0.1",
-        port=db["PORT"] or 5432,
-        name=name,
-    )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from matching.services.match_runs import match_run_create
+from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, ProgramFactory, UserFactory
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -73,6 +76,34 @@ def celery_worker_process(transactional_db):
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture
+def cohort_run():
+    """``cohort_run()``: a committed run over 8 residents and 3 mentors (7 spots), stable; its
+    on-commit task is published to Redis at once (autocommit)."""
+    program = ProgramFactory()
+    coordinator = UserFactory()
+    MembershipFactory(user=coordinator, program=program, role="coordinator")
+    residents, mentors = [], []
+    for _ in range(8):
+        user = UserFactory()
+        MembershipFactory(user=user, program=program, role="resident")
+        MenteeProfileFactory(user=user)
+        residents.append(user)
+    for capacity in (2, 2, 3):
+        user = UserFactory()
+        MembershipFactory(user=user, program=program, role="faculty")
+        MentorProfileFactory(user=user, capacity=capacity)
+        mentors.append(user)
+
+    def create():
+        return match_run_create(
+            program=program, actor=coordinator, kind="career", algorithm="stable",
+            mentee_ids=[r.pk for r in residents], mentor_ids=[m.pk for m in mentors],
+        )
+
+    return create
 
 
 # --- Processes on other services than the shared ones: a private Redis, a web server,

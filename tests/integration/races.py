@@ -39,11 +39,10 @@ def lock_waiters() -> int:
         return cursor.fetchone()[0]
 
 
-def overlap(first, *others, hold):
-    """Run ``first`` until ``hold`` pauses it, then ``others`` in threads; release ``first``
-    once each of the others is blocked on a lock or finished. Returns (outcomes in call
-    order: "ok" or the ValidationError's text, unexpected errors, how many were seen blocked)."""
-    calls = (first, *others)
+def _recorder(calls):
+    """(``go(k)``, outcomes, errors): ``go(k)`` is a thread's body that runs ``calls[k]`` on the
+    thread's own connection and records "ok" or the ValidationError's text at ``outcomes[k]``;
+    anything else it raises goes to ``errors``."""
     outcomes, errors = [None] * len(calls), []
 
     def go(k):
@@ -57,6 +56,37 @@ def overlap(first, *others, hold):
             errors.append(repr(exc))
         finally:
             connection.close()
+
+    return go, outcomes, errors
+
+
+def together(*calls):
+    """Run the calls in threads released at the same moment; (outcomes in call order: "ok" or
+    the ValidationError's text, unexpected errors)."""
+    barrier = threading.Barrier(len(calls))
+
+    def released(call):
+        def run():
+            barrier.wait()
+            call()
+
+        return run
+
+    go, outcomes, errors = _recorder([released(call) for call in calls])
+    threads = [threading.Thread(target=go, args=(k,)) for k in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return outcomes, errors
+
+
+def overlap(first, *others, hold):
+    """Run ``first`` until ``hold`` pauses it, then ``others`` in threads; release ``first``
+    once each of the others is blocked on a lock or finished. Returns (outcomes in call
+    order: "ok" or the ValidationError's text, unexpected errors, how many were seen blocked)."""
+    calls = (first, *others)
+    go, outcomes, errors = _recorder(calls)
 
     leader = threading.Thread(target=go, args=(0,))
     leader.start()

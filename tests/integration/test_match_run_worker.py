@@ -6,8 +6,6 @@ import time
 import pytest
 
 from matching.models import MatchProposal, MatchRun
-from matching.services.match_runs import match_run_create
-from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, ProgramFactory, UserFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -21,29 +19,11 @@ def _wait_for(predicate, seconds=60):
     return False
 
 
-def test_a_worker_runs_a_cohort_match_end_to_end(celery_worker_process):
+def test_a_worker_runs_a_cohort_match_end_to_end(celery_worker_process, cohort_run):
     from config.celery import app
 
     assert not app.conf.task_always_eager, "the task must go through Redis here"
-    program = ProgramFactory()
-    coordinator = UserFactory()
-    MembershipFactory(user=coordinator, program=program, role="coordinator")
-    residents, mentors = [], []
-    for _ in range(8):
-        user = UserFactory()
-        MembershipFactory(user=user, program=program, role="resident")
-        MenteeProfileFactory(user=user)
-        residents.append(user)
-    for capacity in (2, 2, 3):
-        user = UserFactory()
-        MembershipFactory(user=user, program=program, role="faculty")
-        MentorProfileFactory(user=user, capacity=capacity)
-        mentors.append(user)
-
-    run = match_run_create(
-        program=program, actor=coordinator, kind="career", algorithm="stable",
-        mentee_ids=[r.pk for r in residents], mentor_ids=[m.pk for m in mentors],
-    )  # autocommit: on_commit enqueues at once
+    run = cohort_run()  # autocommit: on_commit enqueues at once
 
     def finished():
         run.refresh_from_db()

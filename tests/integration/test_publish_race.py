@@ -12,14 +12,13 @@ threads overlap every time, whatever the machine's load.
 import threading
 
 import pytest
-from django.core.exceptions import ValidationError
-from django.db import close_old_connections, connection
 
 from accounts.models import Membership
 from matching.models import MatchProposal, MatchRun, Mentorship
 from matching.services import match_runs
 from matching.services.match_runs import match_run_create, proposal_decide, proposal_override
 from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, ProgramFactory, UserFactory
+from tests.integration.races import together
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -99,34 +98,8 @@ def _unlocked(monkeypatch, readers=1):
     monkeypatch.setattr(match_runs, "_locked_run", read)
 
 
-def _together(*calls):
-    """Run the calls in threads released at the same moment; (outcomes, unexpected errors)."""
-    barrier = threading.Barrier(len(calls))
-    outcomes, errors = [None] * len(calls), []
-
-    def go(k, call):
-        close_old_connections()
-        try:
-            barrier.wait()
-            call()
-            outcomes[k] = "ok"
-        except ValidationError as exc:
-            outcomes[k] = " ".join(exc.messages)
-        except Exception as exc:  # anything else would be a 500 for someone
-            errors.append(repr(exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=go, args=(k, call)) for k, call in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return outcomes, errors
-
-
 def _publish_all(run, coordinators):
-    return _together(*[lambda c=c: match_runs.match_run_publish(run=run, actor=c) for c in coordinators])
+    return together(*[lambda c=c: match_runs.match_run_publish(run=run, actor=c) for c in coordinators])
 
 
 def test_simultaneous_publishes_start_the_mentorships_once(reviewed_run, publishing):
@@ -173,7 +146,7 @@ def _publish_and_override(run, coordinators, mentors, publishing):
         finally:
             publishing.resume.set()
 
-    outcomes, errors = _together(lambda: match_runs.match_run_publish(run=run, actor=coordinators[0]), override)
+    outcomes, errors = together(lambda: match_runs.match_run_publish(run=run, actor=coordinators[0]), override)
     proposal.refresh_from_db()
     published_mentor = (
         Mentorship.objects.filter(mentee=proposal.mentee, source=Mentorship.Source.MATCH_RUN)

@@ -21,8 +21,7 @@ from django.conf import settings
 from django.db import connection
 
 from matching.models import AuditEntry, MatchProposal, MatchRun, Notification
-from matching.services.match_runs import MATCH_RUN_MAX_ATTEMPTS, WORKER_STOPPED, match_run_create
-from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, ProgramFactory, UserFactory
+from matching.services.match_runs import MATCH_RUN_MAX_ATTEMPTS, WORKER_STOPPED
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -101,34 +100,6 @@ def start_worker(transactional_db, gate, tmp_path):
         proc.wait(timeout=10)
         log.close()
     _forget_unacked_messages()
-
-
-@pytest.fixture
-def cohort_run():
-    """``cohort_run()``: a committed run over 8 residents and 3 mentors (7 spots); its
-    on-commit task is published to Redis at once (autocommit)."""
-    program = ProgramFactory()
-    coordinator = UserFactory()
-    MembershipFactory(user=coordinator, program=program, role="coordinator")
-    residents, mentors = [], []
-    for _ in range(8):
-        user = UserFactory()
-        MembershipFactory(user=user, program=program, role="resident")
-        MenteeProfileFactory(user=user)
-        residents.append(user)
-    for capacity in (2, 2, 3):
-        user = UserFactory()
-        MembershipFactory(user=user, program=program, role="faculty")
-        MentorProfileFactory(user=user, capacity=capacity)
-        mentors.append(user)
-
-    def create():
-        return match_run_create(
-            program=program, actor=coordinator, kind="career", algorithm="stable",
-            mentee_ids=[r.pk for r in residents], mentor_ids=[m.pk for m in mentors],
-        )
-
-    return create
 
 
 def _holder(gate, run, attempt) -> int:
