@@ -8,7 +8,10 @@ services; a program the user does not coordinate is a 404, for everyone.
 
 The action forms post to their own routes with the list's query string in their URL, so a
 refusal re-renders the list as it was (input kept, error beside the field) and a success
-redirects back to it.
+redirects back to it. Assigning and reassigning have a page each instead of a form in every
+row: their mentor dropdown lists every mentor with a free spot (hundreds in a large program),
+and 25 copies of it made most of the list's rendering time and weight. Those pages keep the
+list's query string too, and come back to the list as it was.
 """
 
 import csv
@@ -24,7 +27,7 @@ from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import add_service_errors
 from accounts.models import Program, User
@@ -173,44 +176,19 @@ def _list_url(program, query: QueryDict) -> str:
 
 
 def _render(request, program, *, bound=None, status=200):
-    """The list for ``request.GET``. ``bound`` = (action, pk, form) re-shows a refused form in
+    """The list for ``request.GET``. ``bound`` = ("end", pk, form) re-shows a refused end form in
     its row; if that row is no longer listed, its errors are shown as a message instead."""
     listing = _listing(request.GET, program)
     page = Paginator(listing.rows, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
-    mentors = services.mentors_with_open_spots(program) if rows else []
-    taken = _current_mentors([r.pk if listing.unpaired else r.mentee_id for r in rows]) if mentors else {}
-    placed = False
-
-    def form_for(action, pk, make):
-        nonlocal placed
-        if bound and bound[:2] == (action, pk):
-            placed = True
-            return bound[2]
-        return make()
-
-    if listing.unpaired:
-        for resident in rows:
-            options = _mentor_options(mentors, exclude={resident.pk, *taken.get(resident.pk, ())})
-            resident.assign_form = form_for(
-                "assign", resident.pk,
-                lambda options=options, pk=resident.pk: AssignForm(
-                    initial={"kind": listing.unpaired}, mentor_options=options, **_form_ids("assign", pk)
-                ),
-            )
-            resident.has_options = bool(options)
-    else:
-        for m in rows:
-            if not m.is_active:
-                continue
-            options = _mentor_options(mentors, exclude={m.mentee_id, *taken.get(m.mentee_id, ())})
-            m.end_form = form_for("end", m.pk, lambda pk=m.pk: EndForm(**_form_ids("end", pk)))
-            m.reassign_form = form_for(
-                "reassign", m.pk,
-                lambda options=options, pk=m.pk: ReassignForm(mentor_options=options, **_form_ids("reassign", pk)),
-            )
-            m.has_options = bool(options) or m.reassign_form.is_bound
-    if bound and not placed:
+    # Only ending is a form in the row (one short field). Assigning and reassigning have a page
+    # each: their mentor dropdown lists every mentor with a free spot, and a copy per row was
+    # most of a large program's rendering time and weight.
+    for m in rows if not listing.unpaired else ():
+        if m.is_active:
+            m.end_form = bound[2] if bound and bound[:2] == ("end", m.pk) else EndForm(**_form_ids("end", m.pk))
+    if bound and not any(getattr(m, "end_form", None) is bound[2] for m in rows):
+        # The row is no longer listed (the pairing ended meanwhile): say why as a message.
         for errors in bound[2].errors.values():
             messages.error(request, " ".join(errors))
 
@@ -231,7 +209,6 @@ def _render(request, program, *, bound=None, status=200):
             "export_query": filter_query,
             "filtered": filtered,
             "empty": _empty_state(program, listing, filtered) if not rows else None,
-            "no_mentor_free": not mentors and bool(rows),
         },
         status=status,
     )
@@ -287,38 +264,65 @@ def _refused(request, program, action, pk, form):
     return _render(request, program, bound=(action, pk, form), status=400)
 
 
-@require_POST
+def _assign_options(program, mentee) -> list[tuple[int, str]]:
+    """Mentors with a free spot, less the resident and whoever already mentors them (a pair has
+    one active mentorship at most)."""
+    taken = _current_mentors([mentee.pk])[mentee.pk]
+    return _mentor_options(services.mentors_with_open_spots(program), exclude={mentee.pk, *taken})
+
+
+@require_http_methods(["GET", "POST"])
 @login_required
 def pairing_assign(request, slug, mentee_pk):
+    """One resident's assign form, on its own page, reached from the list of residents without
+    a mentor of a kind (its URL carries that list's query string, whose kind is the initial
+    one). A success returns to that list; a refusal stays here, error beside the field."""
     program = _program(request, slug)
     mentee = get_object_or_404(services.residents_of(program), pk=mentee_pk)
     ids = _form_ids("assign", mentee.pk)
-    options = _mentor_options(services.mentors_with_open_spots(program), exclude={mentee.pk})
-    options = _with_submitted(options, program, request.POST, ids["prefix"])
-    form = AssignForm(request.POST, mentor_options=options, **ids)
-    if form.is_valid():
-        data = form.cleaned_data
-        mentor = User.objects.get(pk=data["mentor"])
-        try:
-            mentorship = services.pairing_create(
-                program=program, actor=request.user, mentee=mentee, mentor=mentor, kind=data["kind"], reason=data["reason"]
-            )
-        except PermissionDenied:
-            raise Http404 from None
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                f"{mentee.full_name}'s {mentorship.get_kind_display().lower()} mentor is now {mentor.full_name}. "
-                "Both have been told; your reason is in the audit trail.",
-            )
-            return redirect(_list_url(program, request.GET))
-    return _refused(request, program, "assign", mentee.pk, form)
+    options = _assign_options(program, mentee)
+    status = 200
+    if request.method == "POST":
+        options = _with_submitted(options, program, request.POST, ids["prefix"])
+        form = AssignForm(request.POST, mentor_options=options, **ids)
+        if form.is_valid():
+            data = form.cleaned_data
+            mentor = User.objects.get(pk=data["mentor"])
+            try:
+                mentorship = services.pairing_create(
+                    program=program, actor=request.user, mentee=mentee, mentor=mentor, kind=data["kind"],
+                    reason=data["reason"],
+                )
+            except PermissionDenied:
+                raise Http404 from None
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    f"{mentee.full_name}'s {mentorship.get_kind_display().lower()} mentor is now {mentor.full_name}. "
+                    "Both have been told; your reason is in the audit trail.",
+                )
+                return redirect(_list_url(program, request.GET))
+        status = 400
+    else:
+        kind = request.GET.get("unpaired", "")
+        form = AssignForm(initial={"kind": kind if kind in Kind.values else Kind.CAREER}, mentor_options=options, **ids)
+    return render(
+        request,
+        "matching/pairings/assign.html",
+        {
+            "program": program, "mentee": mentee, "form": form, "has_options": bool(options),
+            "back_url": _list_url(program, request.GET),
+        },
+        status=status,
+    )
 
 
 def _pairing(program, pk) -> Mentorship:
-    return get_object_or_404(Mentorship.objects.select_related("mentee", "mentor"), pk=pk, program=program)
+    return get_object_or_404(
+        Mentorship.objects.select_related("mentee__mentee_profile__career_stage", "mentor"), pk=pk, program=program
+    )
 
 
 @require_POST
@@ -344,33 +348,60 @@ def pairing_end(request, slug, pk):
     return _refused(request, program, "end", mentorship.pk, form)
 
 
-@require_POST
+def _reassign_options(program, mentorship) -> list[tuple[int, str]]:
+    """Mentors with a free spot, less the resident and whoever already mentors them (a pair has
+    one active mentorship at most, the current mentor included)."""
+    taken = _current_mentors([mentorship.mentee_id])[mentorship.mentee_id]
+    mentors = services.mentors_with_open_spots(program)
+    return _mentor_options(mentors, exclude={mentorship.mentee_id, mentorship.mentor_id, *taken})
+
+
+@require_http_methods(["GET", "POST"])
 @login_required
 def pairing_reassign(request, slug, pk):
+    """One pairing's reassign form, on its own page. Its URL carries the list's query string,
+    so "back" and a success return to the list as the coordinator left it; a refusal stays
+    here, with the error beside the field and the input kept."""
     program = _program(request, slug)
     mentorship = _pairing(program, pk)
     ids = _form_ids("reassign", mentorship.pk)
-    options = _mentor_options(services.mentors_with_open_spots(program), exclude={mentorship.mentor_id})
-    options = _with_submitted(options, program, request.POST, ids["prefix"])
-    form = ReassignForm(request.POST, mentor_options=options, **ids)
-    if form.is_valid():
-        new_mentor = User.objects.get(pk=form.cleaned_data["mentor"])
-        try:
-            services.pairing_reassign(
-                mentorship=mentorship, actor=request.user, new_mentor=new_mentor, reason=form.cleaned_data["reason"]
-            )
-        except PermissionDenied:
-            raise Http404 from None
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                f"{mentorship.mentee.full_name}'s {mentorship.get_kind_display().lower()} mentor is now "
-                f"{new_mentor.full_name} instead of {mentorship.mentor.full_name}. All three have been told.",
-            )
-            return redirect(_list_url(program, request.GET))
-    return _refused(request, program, "reassign", mentorship.pk, form)
+    options = _reassign_options(program, mentorship) if mentorship.is_active or request.method == "POST" else []
+    status = 200
+    if request.method == "POST":
+        options = _with_submitted(options, program, request.POST, ids["prefix"])
+        form = ReassignForm(request.POST, mentor_options=options, **ids)
+        if form.is_valid():
+            new_mentor = User.objects.get(pk=form.cleaned_data["mentor"])
+            try:
+                services.pairing_reassign(
+                    mentorship=mentorship, actor=request.user, new_mentor=new_mentor, reason=form.cleaned_data["reason"]
+                )
+            except PermissionDenied:
+                raise Http404 from None
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    f"{mentorship.mentee.full_name}'s {mentorship.get_kind_display().lower()} mentor is now "
+                    f"{new_mentor.full_name} instead of {mentorship.mentor.full_name}. All three have been told.",
+                )
+                return redirect(_list_url(program, request.GET))
+        status = 400
+    else:
+        form = ReassignForm(mentor_options=options, **ids)
+    return render(
+        request,
+        "matching/pairings/reassign.html",
+        {
+            "program": program,
+            "mentorship": mentorship,
+            "form": form,
+            "has_options": bool(options),
+            "back_url": _list_url(program, request.GET),
+        },
+        status=status,
+    )
 
 
 # --- Export.

@@ -604,15 +604,28 @@ def test_the_assign_form_offers_faculty_with_open_spots_and_says_how_many(
     _mentor(program, "Ned", "Nope", capacity=2)
     MentorProfile.objects.filter(user__first_name="Ned").update(accepting_mentees=False)
 
-    page = client_for(coordinator).get(_url(program, "/"), {"unpaired": "career"})
-
-    forms = {r.pk: r.assign_form for r in page.context["rows"]}
+    client = client_for(coordinator)
+    forms = {
+        pk: client.get(_url(program, f"/assign/{pk}/"), {"unpaired": "career"}).context["form"]
+        for pk in (resident.pk, other_resident.pk)
+    }
     # Carol already mentors Alice (research): a pair has one active mentorship at most.
     assert forms[resident.pk].fields["mentor"].choices == [("", "Choose a mentor"), (zed.pk, "Zed Zane (1 of 1 spot open)")]
     assert forms[other_resident.pk].fields["mentor"].choices == [
         ("", "Choose a mentor"), (attending.pk, "Carol Chen (1 of 2 spots open)"), (zed.pk, "Zed Zane (1 of 1 spot open)"),
     ]
-    assert forms[resident.pk]["kind"].value() == "career"
+    assert forms[resident.pk]["kind"].value() == "career"  # the kind the list was showing
+    wellness = client.get(_url(program, f"/assign/{resident.pk}/"), {"unpaired": "wellness"}).context["form"]
+    assert wellness["kind"].value() == "wellness"
+
+
+def test_the_unpaired_list_links_each_resident_to_their_assign_page(
+    client_for, coordinator, program, resident, other_resident, attending
+):
+    body = client_for(coordinator).get(_url(program, "/"), {"unpaired": "career", "pgy": "PGY-1"}).content.decode()
+
+    assert f'href="/programs/{program.slug}/pairings/assign/{resident.pk}/?unpaired=career&amp;pgy=PGY-1"' in body
+    assert 'name="assign-' not in body and "spots open)" not in body  # no mentor dropdown in the rows
 
 
 def test_assigning_on_the_page_pairs_and_returns_to_the_list_as_it_was(
@@ -647,12 +660,12 @@ def test_a_refused_assignment_shows_the_reason_beside_the_mentor_and_keeps_the_i
     )
 
     assert response.status_code == 400
-    form = next(r for r in response.context["rows"] if r.pk == resident.pk).assign_form
-    assert form.errors == {"mentor": ["Carol Chen has no open spot left (1 of 1 taken)."]}
+    assert response.context["form"].errors == {"mentor": ["Carol Chen has no open spot left (1 of 1 taken)."]}
     body = response.content.decode()
     assert "Asked for Carol</textarea>" in body
     assert f'<option value="{attending.pk}" selected>Carol Chen</option>' in body
-    assert "<details class=\"form-disclosure\" open>" in body
+    assert 'aria-invalid="true"' in body
+    assert f'href="/programs/{program.slug}/pairings/?unpaired=career">Back to the list' in body
     assert not Mentorship.objects.filter(mentee=resident).exists()
 
 
@@ -671,16 +684,120 @@ def test_ending_on_the_page_needs_a_reason_said_in_the_row(client_for, coordinat
     assert (m.status, m.end_reason) == (Status.ENDED, "Carol retired")
 
 
-def test_reassigning_on_the_page(client_for, coordinator, program, resident, attending, other_attending):
+def test_a_pairings_row_links_to_its_reassign_page_instead_of_carrying_the_form(
+    client_for, coordinator, program, pairings
+):
+    """The reassign form's mentor dropdown lists every mentor with a free spot; one copy per row
+    made a large program's list slow and heavy, so the row links to the pairing's own page."""
+    body = client_for(coordinator).get(_url(program, "/"), {"kind": "career", "page": "1"}).content.decode()
+
+    for name in ("m1", "m3"):
+        pk = pairings[name].pk
+        assert f'href="/programs/{program.slug}/pairings/{pk}/reassign/?kind=career&amp;page=1"' in body
+    assert 'name="reassign-' not in body
+    assert "spot open)" not in body and "spots open)" not in body  # Dave has one free: no dropdown offers him
+    assert f'name="end-{pairings["m1"].pk}-reason"' in body  # ending stays in the row (one short field)
+
+
+def test_the_reassign_page_offers_mentors_with_open_spots_but_not_the_residents_own(
+    client_for, coordinator, program, resident, attending, other_attending
+):
+    m = MentorshipFactory(mentee=resident, mentor=attending, program=program, kind="career")
+    zed = _mentor(program, "Zed", "Zane", capacity=2)
+    MentorshipFactory(mentee=resident, mentor=zed, program=program, kind="research")  # a pair has one at most
+    _mentor(program, "Ned", "Nope", capacity=2)
+    MentorProfile.objects.filter(user__first_name="Ned").update(accepting_mentees=False)
+
+    response = client_for(coordinator).get(_url(program, f"/{m.pk}/reassign/"), {"kind": "career"})
+
+    assert response.status_code == 200
+    assert response.context["form"].fields["mentor"].choices == [
+        ("", "Choose a mentor"), (other_attending.pk, "Dave Diaz (2 of 2 spots open)"),
+    ]
+    body = response.content.decode()
+    assert "<h1>Reassign Alice Adams</h1>" in body
+    assert '<form method="post" novalidate>' in body  # posts to this URL, the list's query string included
+    assert f'href="/programs/{program.slug}/pairings/?kind=career">Back to the pairings' in body
+
+
+def test_the_reassign_page_says_when_nobody_has_a_spot(client_for, coordinator, program, resident, attending, other_attending):
+    m = MentorshipFactory(mentee=resident, mentor=attending, program=program)
+    _capacity(other_attending, 0)
+
+    response = client_for(coordinator).get(_url(program, f"/{m.pk}/reassign/"))
+
+    assert response.status_code == 200
+    assert "No other faculty mentor of" in response.content.decode()
+    assert 'name="reassign-' not in response.content.decode()
+
+
+def test_reassigning_on_the_page_returns_to_the_list_as_it_was_with_the_message(
+    client_for, coordinator, program, resident, attending, other_attending
+):
     m = MentorshipFactory(mentee=resident, mentor=attending, program=program)
     prefix = f"reassign-{m.pk}"
+    client = client_for(coordinator)
 
-    response = client_for(coordinator).post(
-        _url(program, f"/{m.pk}/reassign/"), {f"{prefix}-mentor": other_attending.pk, f"{prefix}-reason": "Closer fit"}
+    response = client.post(
+        _url(program, f"/{m.pk}/reassign/") + "?kind=career&page=1",
+        {f"{prefix}-mentor": other_attending.pk, f"{prefix}-reason": "Closer fit"},
     )
 
     assert response.status_code == 302
+    assert response["Location"] == _url(program, "/") + "?kind=career&page=1"
     assert Mentorship.objects.get(mentee=resident, status=Status.ACTIVE).mentor == other_attending
+    listed = client.get(response["Location"])
+    assert [str(msg) for msg in listed.context["messages"]] == [
+        "Alice Adams's career mentor is now Dave Diaz instead of Carol Chen. All three have been told."
+    ]
+
+
+def test_a_refused_reassignment_stays_on_its_page_with_the_error_beside_the_mentor(
+    client_for, coordinator, program, resident, other_resident, attending, other_attending
+):
+    """Dave's last spot went between the page loading and the coordinator pressing Reassign."""
+    m = MentorshipFactory(mentee=resident, mentor=attending, program=program)
+    _capacity(other_attending, 1)
+    MentorshipFactory(mentee=other_resident, mentor=other_attending, program=program)  # Dave: 1 of 1 taken
+    prefix = f"reassign-{m.pk}"
+
+    response = client_for(coordinator).post(
+        _url(program, f"/{m.pk}/reassign/") + "?stale=1",
+        {f"{prefix}-mentor": other_attending.pk, f"{prefix}-reason": "Closer fit"},
+    )
+
+    assert response.status_code == 400
+    assert response.context["form"].errors == {"mentor": ["Dave Diaz has no open spot left (1 of 1 taken)."]}
+    body = response.content.decode()
+    assert "Closer fit</textarea>" in body
+    assert f'<option value="{other_attending.pk}" selected>Dave Diaz</option>' in body
+    assert 'aria-invalid="true"' in body and "data-error-summary" in body
+    assert f'href="/programs/{program.slug}/pairings/?stale=1">Back to the pairings' in body
+    m.refresh_from_db()
+    assert m.status == Status.ACTIVE
+
+
+def test_an_ended_pairing_cannot_be_reassigned_and_its_page_says_so(
+    client_for, coordinator, program, resident, attending, other_attending
+):
+    m = MentorshipFactory(mentee=resident, mentor=attending, program=program)
+    pairing_end(mentorship=m, actor=coordinator, reason="Graduated")
+    client = client_for(coordinator)
+    prefix = f"reassign-{m.pk}"
+
+    page = client.get(_url(program, f"/{m.pk}/reassign/"))
+    assert page.status_code == 200
+    assert "This pairing has already ended" in page.content.decode()
+    assert 'name="reassign-' not in page.content.decode()
+
+    refused = client.post(
+        _url(program, f"/{m.pk}/reassign/"), {f"{prefix}-mentor": other_attending.pk, f"{prefix}-reason": "Late"}
+    )
+    assert refused.status_code == 400
+    assert refused.context["form"].non_field_errors() == [
+        "This pairing has already ended: pair the resident with a mentor instead."
+    ]
+    assert not Mentorship.objects.filter(mentor=other_attending).exists()
 
 
 def test_ending_a_pairing_that_already_ended_says_so(client_for, coordinator, program, resident, attending):
@@ -793,11 +910,11 @@ def test_list_queries_do_not_grow_with_rows(client_for, coordinator, program, at
     many = _count_queries(client, url, query)
 
     assert few == many
-    # Budget (17 whatever the rows; 16 for the unpaired residents, whose form has no mentor filter):
+    # Budget (15 whatever the rows; 14 for the unpaired residents, whose form has no mentor
+    # filter). No mentor choices: the rows link to the assign and reassign pages.
     #   session, user, session save (+ savepoint pair)                           5
     #   the program, the coordinator check                                       2
     #   count, the page's rows (people, PGY year, meeting dates in one query)   2
-    #   mentors with open spots, and the listed residents' current mentors      2
     #   the filter form's choices: mentors, PGY years                            2
     #   base.html: roles, mentee profile, mentor profile, unread notifications   4
-    assert many == (16 if query else 17)
+    assert many == (14 if query else 15)

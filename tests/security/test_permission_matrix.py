@@ -116,8 +116,10 @@ matching:conflicts-remove            POST   login  404    404    404    404    o
 matching:program-health              GET    login  404    404    404    404    ok     404
 matching:pairings                    GET    login  404    404    404    404    ok     404
 matching:pairings-export             GET    login  404    404    404    404    ok     404
+matching:pairing-assign              GET    login  404    404    404    404    ok     404
 matching:pairing-assign              POST   login  404    404    404    404    ok     404
 matching:pairing-end                 POST   login  404    404    404    404    ok     404
+matching:pairing-reassign            GET    login  404    404    404    404    ok     404
 matching:pairing-reassign            POST   login  404    404    404    404    ok     404
 matching:pairing-nudge               POST   login  404    404    404    404    ok     404
 matching:audit                       GET    login  404    404    404    404    ok     404
