@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery, prefetch_related_objects
+from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 
 from .models import AvailabilityWindow, Membership, MentorProfile, Program, User
@@ -64,11 +64,10 @@ def mentor_directory() -> QuerySet[MentorProfile]:
     """Mentor profiles every signed-in user may browse, each with ``active_mentee_count``
     and ``open_spots`` (capacity left, never below 0) counted in the same query.
 
-    A caller that reads every row rather than a page (scoring a resident against the whole
-    directory) should drop the prefetches with ``.prefetch_related(None)``, read what it
-    scores in bulk (``matching.recommendations.mentor_records``), and give the cards it
-    shows their relations with ``mentor_cards_prefetch``: prefetching five relations for
-    thousands of mentors costs seconds."""
+    A caller that scores every row rather than showing a page (a resident against the whole
+    directory) should read it as plain rows (``matching.recommendations.mentor_records``),
+    and load only the cards it shows with ``mentor_cards``: building thousands of profile
+    instances, let alone prefetching five relations for each, costs most of a second."""
     return (
         MentorProfile.objects.filter(user__is_active=True)
         .annotate(active_mentee_count=_active_mentee_count("user_id"))
@@ -79,10 +78,11 @@ def mentor_directory() -> QuerySet[MentorProfile]:
     )
 
 
-def mentor_cards_prefetch(profiles) -> None:
-    """What a directory card shows besides the profile row (as ``mentor_directory()``
-    prefetches it), loaded for these profiles only: one query per relation."""
-    prefetch_related_objects(list(profiles), *_mentor_card_lookups())
+def mentor_cards(profile_ids) -> dict[int, MentorProfile]:
+    """{profile id: profile} for the directory cards of these profiles, as ``mentor_directory()``
+    loads them (counts annotated, relations prefetched); profiles that left the directory since
+    their ids were read are missing."""
+    return mentor_directory().in_bulk(list(profile_ids))
 
 
 def person(pk) -> User:

@@ -21,14 +21,20 @@ CONFLICT = "conflict"
 EVALUATOR = "evaluator"
 
 
-def blocked_pairs(mentee_ids: Iterable[int], mentor_ids: Iterable[int]) -> dict[tuple[int, int], str]:
+def blocked_pairs(mentee_ids: Iterable[int], mentor_ids: Iterable[int] | None) -> dict[tuple[int, int], str]:
     """{(mentee id, mentor id): CONFLICT or EVALUATOR} among the given people. Four queries,
-    whatever their number."""
-    mentee_ids, mentor_ids = set(mentee_ids), set(mentor_ids)
-    if not mentee_ids or not mentor_ids:
+    whatever their number. ``mentor_ids=None``: against every mentor (one resident and a whole
+    directory: ``IN`` lists of thousands of ids cost more than the few rows they narrow)."""
+    mentee_ids = set(mentee_ids)
+    mentor_ids = None if mentor_ids is None else set(mentor_ids)
+    if not mentee_ids or mentor_ids == set():
         return {}
+
+    def of_mentors(field):
+        return {} if mentor_ids is None else {f"{field}__in": mentor_ids}
+
     blocked: dict[tuple[int, int], str] = {}
-    roles = set(EvaluatorRole.objects.filter(user_id__in=mentor_ids).values_list("user_id", "program_id"))
+    roles = set(EvaluatorRole.objects.filter(**of_mentors("user_id")).values_list("user_id", "program_id"))
     if roles:
         residents: dict[int, set[int]] = {}
         for user_id, program_id in Membership.objects.filter(
@@ -36,7 +42,7 @@ def blocked_pairs(mentee_ids: Iterable[int], mentor_ids: Iterable[int]) -> dict[
         ).values_list("user_id", "program_id"):
             residents.setdefault(program_id, set()).add(user_id)
         allowed = set(
-            PairingException.objects.filter(mentee_id__in=mentee_ids, mentor_id__in=mentor_ids).values_list(
+            PairingException.objects.filter(mentee_id__in=mentee_ids, **of_mentors("mentor_id")).values_list(
                 "mentee_id", "mentor_id"
             )
         )
@@ -44,7 +50,7 @@ def blocked_pairs(mentee_ids: Iterable[int], mentor_ids: Iterable[int]) -> dict[
             for mentee_id in residents.get(program_id, ()):
                 if mentee_id != mentor_id and (mentee_id, mentor_id) not in allowed:
                     blocked[mentee_id, mentor_id] = EVALUATOR
-    for pair in ConflictOfInterest.objects.filter(mentee_id__in=mentee_ids, mentor_id__in=mentor_ids).values_list(
+    for pair in ConflictOfInterest.objects.filter(mentee_id__in=mentee_ids, **of_mentors("mentor_id")).values_list(
         "mentee_id", "mentor_id"
     ):
         blocked[pair] = CONFLICT  # a do-not-pair entry stands even where an exception was granted

@@ -4,6 +4,8 @@ The engine (matching/engine/) takes plain records; this module builds them from
 profiles and windows, and keeps the engine free of Django.
 """
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -11,6 +13,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
+from django.db.models import Subquery
 from django.utils import timezone
 
 from accounts.models import (
@@ -77,26 +80,40 @@ class Related:
     from these is several times faster than ``prefetch_related``, which makes a queryset per
     profile and relation. ``mentee_record``/``mentor_record`` take it as ``related``."""
 
-    def __init__(self, model, names, profiles):
-        profile_ids = [p.pk for p in profiles]
+    def __init__(self, model, names, profiles=None, *, queryset=None):
+        """For ``profiles`` (instances), or for the profiles of ``queryset`` without loading them.
+        With a queryset, no ``IN`` list of thousands of ids (Django prepares it parameter by
+        parameter): the windows are read with the queryset as a subquery, and the relations'
+        through tables whole (at directory scale a third of the time of a subquery re-running
+        the queryset's filters for each relation), so the sets may hold profiles beyond it."""
+        if queryset is not None:
+            profile_ids = None
+            user_ids = Subquery(queryset.order_by().prefetch_related(None).values("user_id"))
+        else:
+            profile_ids, user_ids = [p.pk for p in profiles], [p.user_id for p in profiles]
         self.sets: dict[str, dict[int, set]] = {}
         for name in names:
             field = model._meta.get_field(name)
             source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
             by_profile: dict[int, set] = {}
-            rows = field.remote_field.through.objects.filter(**{f"{source}_id__in": profile_ids})
+            rows = field.remote_field.through.objects.all()
+            if profile_ids is not None:
+                rows = rows.filter(**{f"{source}_id__in": profile_ids})
             for owner, value in rows.values_list(f"{source}_id", f"{target}_id"):
                 by_profile.setdefault(owner, set()).add(value)
             self.sets[name] = by_profile
         self.today = timezone.localdate()  # once, not once per profile: it reads the active time zone
         # Plain tuples, not model instances: a directory of thousands has tens of thousands of windows.
         self.windows: dict[int, list[WeeklyWindow]] = {}
-        windows = AvailabilityWindow.objects.filter(user_id__in=[p.user_id for p in profiles]).order_by("weekday", "start")
+        windows = AvailabilityWindow.objects.filter(user_id__in=user_ids).order_by("weekday", "start")
         for user_id, weekday, start, end in windows.values_list("user_id", "weekday", "start", "end"):
             self.windows.setdefault(user_id, []).append(WeeklyWindow(weekday, start, end))
 
     def ids(self, profile, name) -> set:
         return self.sets[name].get(profile.pk, set())
+
+    def weekly_windows(self, user_id, time_zone: str) -> list[tuple[int, int, int]]:
+        return weekly_windows_utc(self.windows.get(user_id, []), time_zone, today=self.today)
 
 
 def _ids(profile, name, related) -> set:
@@ -106,7 +123,7 @@ def _ids(profile, name, related) -> set:
 def _windows(profile, related):
     user = profile.user
     if related:
-        return weekly_windows_utc(related.windows.get(user.pk, []), user.time_zone, today=related.today)
+        return related.weekly_windows(user.pk, user.time_zone)
     return weekly_windows_utc(user.availability.all(), user.time_zone)
 
 
@@ -155,14 +172,83 @@ def mentor_record(profile, *, related: Related | None = None) -> engine.MentorRe
     )
 
 
-def mentor_records(profiles) -> list[engine.MentorRecord]:
-    """Records for many profiles of ``accounts.selectors.mentor_directory()`` (annotated;
-    prefetches not needed, best dropped), their sets and windows read in bulk: the
-    directory and the recommendations score a resident against every mentor, and
-    ``prefetch_related`` on thousands of profiles costs seconds."""
-    profiles = list(profiles)
-    related = Related(MentorProfile, MENTOR_SETS, profiles)
-    return [mentor_record(p, related=related) for p in profiles]
+class MentorRow(NamedTuple):
+    """What scoring, ordering and naming need of one directory mentor, read as plain values:
+    scoring a resident against thousands of mentors builds no model instances, and only the
+    cards a page shows are loaded as profiles (``accounts.selectors.mentor_cards``)."""
+
+    profile_id: int
+    user_id: int
+    first_name: str
+    last_name: str
+    time_zone: str
+    specialty_id: int | None
+    subspecialty_id: int | None
+    stage_order: int | None
+    capacity: int
+    accepting: bool
+    active_count: int
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+# In MentorRow's order; ``active_mentee_count`` is annotated by ``mentor_directory()``.
+_MENTOR_ROW_FIELDS = (
+    "pk", "user_id", "user__first_name", "user__last_name", "user__time_zone", "specialty_id", "subspecialty_id",
+    "career_stage__order", "capacity", "accepting_mentees", "active_mentee_count",
+)
+
+
+def mentor_records(directory) -> tuple[list[MentorRow], list[engine.MentorRecord]]:
+    """Rows and engine records, in the queryset's order, for every profile of ``directory``
+    (``accounts.selectors.mentor_directory()``, filtered as the caller likes): one query for
+    the rows, one per relation and one for the windows, whatever the number of mentors. The
+    records equal ``mentor_record(profile)`` of the same profiles."""
+    with _collector_paused():
+        rows = [MentorRow._make(values) for values in directory.prefetch_related(None).values_list(*_MENTOR_ROW_FIELDS)]
+        related = Related(MentorProfile, MENTOR_SETS, queryset=directory)
+        return rows, _records_from_rows(rows, related)
+
+
+@contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector off for a bulk read: the rows, sets and records built
+    are acyclic, so its passes over them free nothing, yet at 5,000 mentors the tens of
+    thousands of new containers set off full collections that took a third of the request.
+    Process-wide: a thread running meanwhile only collects later. Left off if it was off."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _records_from_rows(rows, related) -> list[engine.MentorRecord]:
+    sets = [related.sets[name] for name in MENTOR_SETS]
+    none: frozenset = frozenset()
+    records = []
+    for row in rows:
+        expertise, interests, languages, formats = (by_profile.get(row.profile_id, none) for by_profile in sets)
+        records.append(engine.MentorRecord(
+            id=row.user_id,
+            person_id=row.user_id,
+            specialty_id=row.specialty_id,
+            subspecialty_id=row.subspecialty_id,
+            expertise_goal_ids=expertise,
+            interest_ids=interests,
+            stage_order=row.stage_order if row.stage_order is not None else _FACULTY_STAGE,
+            language_ids=languages,
+            format_ids=formats,
+            weekly_windows=related.weekly_windows(row.user_id, row.time_zone),
+            capacity=row.capacity,
+            accepting=row.accepting,
+            active_count=row.active_count,
+        ))
+    return records
 
 
 # Career-stage order given to an attending with no stage of their own: junior faculty (the
@@ -210,8 +296,14 @@ def scores_for(
 
 
 def exclusions_for(mentee: engine.MenteeRecord, mentors: list[engine.MentorRecord]) -> engine.Exclusions:
-    """The conflicts of interest and evaluator roles between one mentee and these mentors."""
-    return engine.Exclusions(**exclusion_sets([mentee.id], [m.id for m in mentors]))
+    """The conflicts of interest and evaluator roles between one mentee and these mentors.
+    Read against every mentor and narrowed here: the mentee's few rows, not an ``IN`` list of
+    the thousands of mentors a directory scores."""
+    mentor_ids = {m.id for m in mentors}
+    return engine.Exclusions(**{
+        kind: {pair for pair in pairs if pair[1] in mentor_ids}
+        for kind, pairs in exclusion_sets([mentee.id], None).items()
+    })
 
 
 def explain(mentee_profile, mentor_profile) -> engine.PairScore:
@@ -221,8 +313,21 @@ def explain(mentee_profile, mentor_profile) -> engine.PairScore:
     )
 
 
-def recommendations_for(mentee: engine.MenteeRecord, mentors: list[engine.MentorRecord], *, n: int = 5, exclusions=None):
-    """The best ``n`` mentors with an open spot and no conflict of interest, each with its reasons."""
+def recommendations_for(
+    mentee: engine.MenteeRecord, mentors: list[engine.MentorRecord], *, n: int = 5, exclusions=None, scores=None
+):
+    """The best ``n`` mentors with an open spot and no conflict of interest, each with its reasons.
+
+    ``scores``: the caller's ``scores_for`` this mentee and these mentors with the same
+    exclusions (and without ``require_shared_availability``). The engine then scores again
+    only the open mentors who can make the top ``n`` (ties at the cut included, as the
+    engine breaks them by id): a pair's score does not depend on the other mentors."""
+    if scores is not None:
+        candidates = sorted((m for m in mentors if m.id in scores and m.open_spots > 0), key=lambda m: -scores[m.id])
+        if len(candidates) > n:
+            cut = scores[candidates[n - 1].id]
+            candidates = [m for m in candidates if scores[m.id] >= cut]
+        mentors = candidates
     return engine.recommend(
         mentee, mentors, n=n, vocabulary=vocabulary(), exclusions=exclusions or exclusions_for(mentee, mentors)
     )

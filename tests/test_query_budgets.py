@@ -300,6 +300,15 @@ MENTOR_CARDS = (
 )
 
 
+# Scoring the viewer against every mentor (the directory, recommendations): plain rows, then
+# the vocabularies' through tables and the mentors' windows as id tuples.
+SCORING_MENTORS = (
+    "mentors as plain rows (with active-mentee count, names, stage order)",
+    "scoring: expertise ids", "scoring: interest ids", "scoring: language ids", "scoring: meeting format ids",
+    "scoring: availability",
+)
+
+
 @dataclass(frozen=True)
 class Budget:
     persona: str
@@ -331,16 +340,14 @@ PAGE_BUDGETS = {
         "nav: unread notifications",
         "coordinated programs with counts (none)",
     )),
-    # Being optimised by another change: scoring reads the vocabularies as id pairs, the cards
-    # then prefetch the names.
+    # Scoring reads every mentor as a plain row and the vocabularies as id pairs (no model
+    # instances); only the cards shown (the page's and the recommended) are then loaded and
+    # prefetched: one query more than loading every mentor as a card, a second less at 5,000.
     "accounts:mentor-directory": Budget("resident", (
         "mentee profile",
-        MENTOR_CARDS[0],
-        *MENTOR_CARDS[6:14],
-        "scoring: expertise ids", "scoring: interest ids", "scoring: language ids", "scoring: meeting format ids",
-        "scoring: availability",
-        *MENTOR_CARDS[14:],
-        *MENTOR_CARDS[1:6],
+        *SCORING_MENTORS,
+        *MENTOR_CARDS[6:],
+        *MENTOR_CARDS[:6],
         *NAV_RESIDENT,
         "filter: top-level specialties", "filter: subspecialties", "filter: goals", "filter: languages",
         "filter: meeting formats",
@@ -484,7 +491,7 @@ API_BUDGETS = {
         "permission: coordinator membership", "count", "page (with mentee, mentor, override mentor, decided-by)",
     ), ("id=run",)),
     "/api/v1/me/recommendations/": Budget("resident", (
-        "permission: is a resident", "mentee profile", *MENTOR_CARDS,
+        "permission: is a resident", "mentee profile", *SCORING_MENTORS, *MENTOR_CARDS[6:],
     )),
     "/api/v1/mentors/": Budget("resident", ("count", *MENTOR_CARDS[:6])),
     "/api/v1/mentorships/": Budget("attending", ("count", "page (with people, program, agreement, latest check-in)")),

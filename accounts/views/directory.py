@@ -5,7 +5,7 @@ from django.shortcuts import render
 from matching import recommendations
 
 from ..filters import MentorDirectoryFilter
-from ..selectors import mentor_cards_prefetch
+from ..selectors import mentor_cards
 from ..selectors import mentor_directory as mentor_directory_qs
 
 SORTS = {"score": "Best match", "name": "Name"}
@@ -23,31 +23,11 @@ def mentor_directory(request):
     shared_time = request.GET.get("shared_time") == "1"
 
     filtered = bool(request.GET.keys() - {"page", "sort"})
-    listed = mentors.qs
     recommended = []
-    if mentee is not None:
-        # Scores need every filtered mentor, the cards only a page of them: read the sets scoring
-        # uses in bulk, and prefetch the shown cards' relations once the page is cut. Prefetching
-        # every card's relations cost seconds at 5,000 mentors.
-        listed = list(listed.prefetch_related(None))
-        me = recommendations.mentee_record(mentee)
-        records = recommendations.mentor_records(listed)
-        blocked = recommendations.exclusions_for(me, records)  # conflicts of interest, once for both
-        scores = recommendations.scores_for(me, records, require_shared_availability=shared_time, exclusions=blocked)
-        for profile in listed:
-            profile.match_score = scores.get(profile.user_id)
-        if sort == "score":
-            listed.sort(key=lambda p: (-(p.match_score or 0), p.user.last_name, p.user.first_name, p.pk))
-        if not filtered and request.GET.get("page", "1") == "1":
-            # Unfiltered, the list is the whole directory: recommend from it.
-            by_user = {p.user_id: p for p in listed}
-            recommended = [(by_user[r.mentor_id], r) for r in recommendations.recommendations_for(me, records, n=3, exclusions=blocked)]
-        if shared_time:
-            listed = [p for p in listed if p.match_score is not None]
-
-    page = Paginator(listed, 12).get_page(request.GET.get("page"))
-    if mentee is not None:
-        mentor_cards_prefetch([*page.object_list, *(profile for profile, _ in recommended)])
+    if mentee is None:
+        page = Paginator(mentors.qs, 12).get_page(request.GET.get("page"))
+    else:
+        page, recommended = _scored_page(request, mentee, mentors.qs, sort=sort, shared_time=shared_time, filtered=filtered)
     return render(
         request,
         "accounts/mentor_directory.html",
@@ -63,3 +43,36 @@ def mentor_directory(request):
             "recommended": recommended,
         },
     )
+
+
+def _scored_page(request, mentee, directory, *, sort, shared_time, filtered):
+    """The page of cards and the recommended (profile, pair) for a resident. Scores need every
+    filtered mentor, the cards only a page of them: score plain rows, sort and cut the page,
+    and only then load the shown profiles (the page's 12 and the 3 recommended) as cards.
+    Building every mentor's profile instance cost most of the page at 5,000 mentors."""
+    rows, records = recommendations.mentor_records(directory)
+    me = recommendations.mentee_record(mentee)
+    blocked = recommendations.exclusions_for(me, records)  # conflicts of interest, once for both
+    scores = recommendations.scores_for(me, records, require_shared_availability=shared_time, exclusions=blocked)
+    if sort == "score":
+        rows.sort(key=lambda r: (-(scores.get(r.user_id) or 0), r.last_name, r.first_name, r.profile_id))
+    picks = []
+    if not filtered and request.GET.get("page", "1") == "1":
+        # Unfiltered, the list is the whole directory: recommend from it.
+        # The scores above serve: the engine explains only the mentors who can make the three.
+        picks = recommendations.recommendations_for(me, records, n=3, exclusions=blocked, scores=scores)
+    if shared_time:
+        rows = [r for r in rows if scores.get(r.user_id) is not None]
+
+    page = Paginator(rows, 12).get_page(request.GET.get("page"))
+    profile_ids = {r.user_id: r.profile_id for r in rows}
+    cards = mentor_cards([r.profile_id for r in page.object_list] + [profile_ids[pair.mentor_id] for pair in picks])
+    shown = []
+    for row in page.object_list:
+        if row.profile_id in cards:  # not if the profile left the directory since its row was read
+            profile = cards[row.profile_id]
+            profile.match_score = scores.get(row.user_id)
+            shown.append(profile)
+    page.object_list = shown
+    recommended = [(cards[profile_ids[pair.mentor_id]], pair) for pair in picks if profile_ids[pair.mentor_id] in cards]
+    return page, recommended

@@ -46,15 +46,14 @@ class RecommendationsApi(APIView):
             n = min(max(int(request.query_params.get("n", 5)), 1), 20)
         except ValueError:
             n = 5
-        # Only names are shown: no card relations to prefetch for every mentor.
-        directory = mentor_directory().prefetch_related(None).select_related(None).select_related("user", "career_stage")
-        profiles = {p.user_id: p for p in directory.exclude(user=request.user)}
-        records = recommendations.mentor_records(profiles.values())
+        # Only names are shown, and the rows scoring reads carry them: no profile instances.
+        rows, records = recommendations.mentor_records(mentor_directory().exclude(user=request.user))
+        names = {row.user_id: row.full_name for row in rows}
         picks = recommendations.recommendations_for(recommendations.mentee_record(mentee), records, n=n)
         data = [
             {
                 "mentor_id": pair.mentor_id,
-                "full_name": profiles[pair.mentor_id].user.full_name,
+                "full_name": names[pair.mentor_id],
                 "score": pair.score,
                 "components": [
                     {"name": c.name, "label": row.label, "reason": row.reason, "points": c.points, "max_points": row.max_points}
