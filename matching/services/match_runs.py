@@ -387,7 +387,7 @@ def _claim(run_id, *, task_id, now) -> int | None:
     if runs.update(status=Status.FAILED, finished_at=now, error=WORKER_STOPPED):
         run = MatchRun.objects.get(pk=run_id)
         audit_log(actor=None, action="match_run.fail", obj=run, reason=WORKER_STOPPED)
-        _notify_finished(run_id)
+        _finished(run_id)
         return run.attempts + 1
     return None
 
@@ -407,7 +407,7 @@ def _fail(run_id, attempt, error: str) -> None:
         try:
             with transaction.atomic():
                 audit_log(actor=None, action="match_run.fail", obj=MatchRun.objects.get(pk=run_id), reason=error)
-                _notify_finished(run_id)
+                _finished(run_id)
         except OperationalError:
             logger.warning("Match run %s: could not record its failure", run_id, exc_info=True)
 
@@ -465,7 +465,7 @@ def _compute(run_id: int, attempt: int) -> str:
             obj=run,
             after={"matched": stats["matched"], "unmatched": stats["unmatched"]},
         )
-        _notify_finished(run_id)
+        _finished(run_id)
     return "succeeded"
 
 
@@ -791,6 +791,8 @@ def match_run_cancel(*, run, actor, reason="") -> MatchRun:
     run.error = f"Cancelled by {actor.full_name}." + (f" {reason.strip()}" if reason.strip() else "")
     run.save(update_fields=["status", "finished_at", "error"])
     audit_log(actor=actor, action="match_run.cancel", obj=run, before=before, after={"status": run.status}, reason=reason)
+    if before["status"] == Status.RUNNING:
+        _start_next_queued(run.program_id)
     if was_ranking:
         kind = run.get_kind_display().lower()
         for person, _ in _cohort_members(run):
@@ -803,6 +805,28 @@ def match_run_cancel(*, run, actor, reason="") -> MatchRun:
                 dedup_key=f"match_run:{run.pk}:cancelled:{person.pk}",
             )
     return run
+
+
+def _finished(run_id: int) -> None:
+    """A run ended (succeeded or failed): tell its coordinator, and free its program's slot."""
+    _notify_finished(run_id)
+    _start_next_queued(MatchRun.objects.values_list("program_id", flat=True).get(pk=run_id))
+
+
+def _start_next_queued(program_id: int) -> None:
+    """Enqueue, on commit, the oldest run of the program that a delivery found "busy" behind the
+    one that just ended, rather than leave it to the sweeper's next pass (up to 5 minutes)."""
+    from ..tasks import run_match
+
+    waiting = (
+        MatchRun.objects.filter(program_id=program_id, status=Status.QUEUED)
+        .filter(Q(ranking_deadline__isnull=True) | Q(ranking_deadline__lte=timezone.now()))
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if waiting is not None:
+        enqueue_on_commit(run_match, waiting)
 
 
 def _notify_finished(run_id: int) -> None:
@@ -865,6 +889,6 @@ def match_runs_sweep(*, now=None) -> dict:
                 requeued += 1
             elif stale.filter(pk=pk).update(status=Status.FAILED, finished_at=now, error=WORKER_STOPPED):
                 audit_log(actor=None, action="match_run.fail", obj=MatchRun.objects.get(pk=pk), reason=WORKER_STOPPED)
-                _notify_finished(pk)
+                _finished(pk)
                 failed += 1
     return {"requeued": requeued, "failed": failed}

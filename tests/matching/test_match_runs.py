@@ -208,6 +208,27 @@ def test_a_run_waits_while_another_of_the_program_is_running(coordinator, progra
     assert run.status == Status.QUEUED
 
 
+@pytest.mark.parametrize("ending", ["fails", "is_cancelled"])
+def test_a_run_found_busy_starts_as_soon_as_the_running_one_ends(
+    ending, coordinator, program, cohort, django_capture_on_commit_callbacks
+):
+    running = MatchRun.objects.create(
+        program=program, status=Status.RUNNING, started_at=timezone.now(), attempts=1, claimed_by_task="task-1"
+    )
+    waiting = _create(coordinator, program, *cohort)  # its on-commit delivery is not run here
+    assert run_match(waiting.pk) == "busy"
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        if ending == "fails":
+            match_runs._fail(running.pk, 1, "The engine gave up.")
+        else:
+            match_runs.match_run_cancel(run=running, actor=coordinator)
+
+    assert callbacks, "the end of the running run enqueues the waiting one"
+    waiting.refresh_from_db()
+    assert waiting.status == Status.SUCCEEDED and waiting.attempts == 1
+
+
 def test_the_database_refuses_a_second_running_run_for_a_program(program, other_program):
     MatchRun.objects.create(program=program, status=Status.RUNNING)
     MatchRun.objects.create(program=other_program, status=Status.RUNNING)  # another program: fine
