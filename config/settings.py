@@ -123,6 +123,10 @@ AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_VERBOSE = False
+# What axes masks in its log lines and in the form data it keeps per failure: the e-mail
+# (``username`` on the log-in form, ``email`` on the API token endpoint) and the address.
+# Written out rather than left to axes' default, which does not know the API's field.
+AXES_SENSITIVE_PARAMETERS = ["username", "email", "ip_address"]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="America/New_York")
