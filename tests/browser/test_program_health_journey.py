@@ -37,13 +37,18 @@ def test_coordinator_follows_the_gap_assigns_a_mentor_and_sees_the_audit_entry(
 
     row = page.get_by_role("row").filter(has_text=resident.full_name)
     row.get_by_text("Assign a mentor").click()
-    mentor_select = row.get_by_label("Mentor:", exact=True)
+    # The assign form has a page of its own, which keeps the list's filters for the way back.
+    expect(page.get_by_role("heading", name=f"Assign a mentor to {resident.full_name}")).to_be_visible()
+    mentor_select = page.get_by_label("Mentor:", exact=True)
     option = mentor_select.locator("option", has_text=attending.full_name).text_content()  # with open spots
     mentor_select.select_option(label=option)
-    row.get_by_label("Kind of mentorship").select_option(label="Career")
-    row.get_by_label("Reason (kept in the audit trail)").fill(REASON)
-    row.get_by_role("button", name="Assign").click()
-    expect(page.get_by_text(resident.full_name).first).to_be_visible()
+    page.get_by_label("Kind of mentorship").select_option(label="Career")
+    page.get_by_label("Reason (kept in the audit trail)").fill(REASON)
+    shot("assign-form")
+    page.get_by_role("button", name="Assign").click()
+    expect(page.get_by_text(f"{resident.full_name}'s career mentor is now {attending.full_name}")).to_be_visible()
+    assert re.search(r"unpaired=career&pgy=PGY-1$", page.url), page.url  # back on the same filtered list
+    expect(page.get_by_role("row").filter(has_text=resident.full_name)).to_have_count(0)
     shot("assigned")
     assert Mentorship.objects.filter(mentee=resident, mentor=attending, kind="career", status="active").exists()
 
