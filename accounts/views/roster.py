@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from .. import roster as roster_services
 from ..models import Membership, Program, RosterImport
 from ..roster import COLUMN_HELP
+from ..search import filters_form, filters_key, filters_redirect, kept_filters, list_url
 from ..selectors import ROSTER_STATUSES, programs_coordinated_by, roster_of, roster_search
 
 ROSTER_PAGE_SIZE = 25
@@ -54,18 +55,27 @@ class RosterFilterForm(forms.Form):
     )
 
 
+def _roster_filters_key(program) -> str:
+    return filters_key(page="roster", program=program)
+
+
 def _filtered_roster(request, program):
-    """The filter form and the roster it selects; invalid filters are ignored, not fatal."""
-    form = RosterFilterForm(request.GET)
-    form.is_valid()
-    filters = {name: value for name, value in form.cleaned_data.items() if value}
-    return form, filters, roster_search(program, **filters)
+    """The kept filters and the roster they select. Filters come from the session (see
+    accounts/search.py); a kept filter that is no longer valid is ignored, not fatal."""
+    filters = kept_filters(request, key=_roster_filters_key(program), form_class=RosterFilterForm)
+    return filters, roster_search(program, **filters)
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def roster(request, slug):
     program = _get_program_for_coordinator(request, slug)
-    form, filters, members = _filtered_roster(request, program)
+    key = _roster_filters_key(program)
+    form = filters_form(request, key=key, form_class=RosterFilterForm)
+    if response := filters_redirect(request, key=key, form=form, url=list_url("accounts:roster", program)):
+        return response
+    # On an invalid POST the form shows its errors and the list stays as the kept filters had it.
+    filters, members = _filtered_roster(request, program)
     page = Paginator(members, ROSTER_PAGE_SIZE).get_page(request.GET.get("page"))
     # Only an empty page needs to know whether the roster itself is empty.
     roster_is_empty = not page.object_list and not roster_of(program).exists()
@@ -79,15 +89,8 @@ def roster(request, slug):
             "page_obj": page,
             "members": page.object_list,
             "roster_is_empty": roster_is_empty,
-            "export_query": _without_page(request.GET),
         },
     )
-
-
-def _without_page(query) -> str:
-    query = query.copy()
-    query.pop("page", None)
-    return query.urlencode()
 
 
 def _csv_response(filename: str, rows) -> HttpResponse:
@@ -103,7 +106,7 @@ def _csv_response(filename: str, rows) -> HttpResponse:
 def roster_export(request, slug):
     """Exactly the people the roster page shows with the same filters, on every page."""
     program = _get_program_for_coordinator(request, slug)
-    _, _, members = _filtered_roster(request, program)
+    _, members = _filtered_roster(request, program)
     filename = f"{program.slug}-roster-{timezone.localdate().isoformat()}.csv"
     return _csv_response(filename, roster_services.roster_export_rows(members.iterator(chunk_size=500)))
 

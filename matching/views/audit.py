@@ -15,11 +15,12 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.forms import DateRangeForm
 from accounts.models import Program
 from accounts.roster import csv_safe
+from accounts.search import filters_form, filters_key, filters_redirect, kept_filters, list_url
 
 from ..audit import (
     ACTION_GROUPS,
@@ -42,7 +43,8 @@ PAGE_SIZE = 50
 
 
 class AuditFilterForm(DateRangeForm):
-    """The filters, as query parameters: ``q``, ``group``, ``actor``, ``from``, ``to``."""
+    """The filters, posted and then kept in the session (accounts/search.py): ``q``, ``group``,
+    ``actor``, ``from``, ``to``."""
 
     q = forms.CharField(
         label="Search", required=False, max_length=100,
@@ -68,12 +70,14 @@ def _get_program_for_coordinator(request, slug) -> Program:
     return program
 
 
-def _filtered(request, program):
-    """The filter form and the entries it selects; an invalid filter is ignored (and shown
-    as an error on the form), not fatal."""
-    form = AuditFilterForm(request.GET or None, actors=audit_actors(program))
-    form.is_valid()
-    data = getattr(form, "cleaned_data", {})  # the valid filters only; an unbound form has none
+def _filters_key(program) -> str:
+    return filters_key(page="audit", program=program)
+
+
+def _filtered(request, program, actors):
+    """The kept filters and the entries they select; a kept filter that is no longer valid
+    (someone who has since left the list of actors) is ignored, not fatal."""
+    data = kept_filters(request, key=_filters_key(program), form_class=AuditFilterForm, actors=actors)
     entries = audit_search(
         program,
         q=data.get("q", ""),
@@ -83,7 +87,7 @@ def _filtered(request, program):
         date_to=data.get("date_to"),
         time_zone=request.user.time_zone,
     )
-    return form, any(data.values()), entries
+    return bool(data), entries
 
 
 @dataclass(frozen=True)
@@ -97,10 +101,16 @@ class Row:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def audit_trail(request, slug):
     program = _get_program_for_coordinator(request, slug)
-    form, filtered, entries = _filtered(request, program)
+    key = _filters_key(program)
+    actors = audit_actors(program)
+    form = filters_form(request, key=key, form_class=AuditFilterForm, actors=actors)
+    if response := filters_redirect(request, key=key, form=form, url=list_url("matching:audit", program)):
+        return response
+    # On an invalid POST the form shows its errors and the trail stays as the kept filters had it.
+    filtered, entries = _filtered(request, program, actors)
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     shown = list(page.object_list)
     refs = describe_objects(shown, program=program)
@@ -111,8 +121,6 @@ def audit_trail(request, slug):
         Row(e, action_label(e.action), groups.get(action_group(e.action), ""), refs[e.pk], describe_changes(e, names=names, tz=zone))
         for e in shown
     ]
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "matching/audit/trail.html",
@@ -122,7 +130,6 @@ def audit_trail(request, slug):
             "filtered": filtered,
             "page_obj": page,
             "rows": rows,
-            "export_query": query.urlencode(),
             "system_name": SYSTEM_NAME,
         },
     )
@@ -141,7 +148,7 @@ def audit_export(request, slug):
     """Exactly the entries the page shows with the same filters, on every page: UTF-8 with a
     byte-order mark (Excel needs it), times in UTC (ISO 8601), cells escaped for spreadsheets."""
     program = _get_program_for_coordinator(request, slug)
-    _, _, entries = _filtered(request, program)
+    _, entries = _filtered(request, program, audit_actors(program))
     writer = csv.writer(_Echo())
 
     def lines():

@@ -143,6 +143,12 @@ def roster(program, resident, other_resident, attending, coordinator):
     return {"alice": resident, "bob": other_resident, "carol": attending, "ned": ned}
 
 
+def _search(client, program, query):
+    """The roster after submitting its filter form: a POST, then the page it redirects to (or,
+    for invalid filters, the POST's own answer with the errors)."""
+    return client.post(_url("roster", program), query, follow=True)
+
+
 def _names(response):
     return [m.user.first_name for m in response.context["members"]]
 
@@ -167,25 +173,83 @@ def test_roster_lists_residents_and_faculty_but_not_coordinators(client_for, coo
         ({"q": "NED@hospital"}, ["Ned"]),
         ({"q": "alice adams"}, ["Alice"]),
         ({"role": "resident", "status": "active"}, ["Alice"]),
-        ({"role": "nonsense"}, ["Alice", "Bob", "Carol", "Ned"]),  # an invalid filter is ignored
+        ({"role": "nonsense"}, ["Alice", "Bob", "Carol", "Ned"]),  # an invalid filter is shown, not applied
     ],
 )
 def test_roster_filters(client_for, coordinator, program, roster, query, expected):
-    response = client_for(coordinator).get(_url("roster", program), query)
+    response = _search(client_for(coordinator), program, query)
 
     assert _names(response) == expected
 
 
-def test_roster_is_paginated_by_25_and_keeps_filters_in_page_links(client_for, coordinator, program):
+def test_roster_is_paginated_by_25_and_page_links_carry_only_the_page(client_for, coordinator, program):
     for n in range(30):
         MembershipFactory(user=UserFactory(last_name=f"Zeta{n:02d}"), program=program, role=Membership.Role.FACULTY)
+    MembershipFactory(user=UserFactory(last_name="Resident"), program=program, role=Membership.Role.RESIDENT)
+    client = client_for(coordinator)
 
-    response = client_for(coordinator).get(_url("roster", program), {"role": "faculty"})
-    second = client_for(coordinator).get(_url("roster", program), {"role": "faculty", "page": 2})
+    response = _search(client, program, {"role": "faculty"})
+    second = client.get(_url("roster", program), {"page": 2})
 
     assert len(response.context["members"]) == 25
-    assert "?role=faculty&amp;page=2" in response.content.decode()
+    html = response.content.decode()
+    assert 'href="?page=2"' in html and "?role=" not in html and "&amp;role=" not in html
+    # The kept filter still applies on page 2: 30 faculty, not 31 people.
     assert len(second.context["members"]) == 5
+
+
+def test_a_search_is_kept_in_the_session_and_the_browser_is_sent_to_the_plain_url(client_for, coordinator, program, roster):
+    client = client_for(coordinator)
+
+    response = client.post(_url("roster", program), {"q": "ned@hospital.example", "role": "resident"})
+
+    assert response.status_code == 303 and response["Location"] == _url("roster", program)
+    assert client.session[f"filters:roster:{program.pk}"] == {"q": "ned@hospital.example", "role": "resident"}
+    page = client.get(_url("roster", program))
+    assert _names(page) == ["Ned"]
+    assert page.context["form"]["q"].value() == "ned@hospital.example"  # the box shows what is applied
+
+
+def test_an_invalid_search_shows_the_error_and_keeps_nothing(client_for, coordinator, program, roster):
+    client = client_for(coordinator)
+    client.post(_url("roster", program), {"role": "faculty"})
+
+    response = client.post(_url("roster", program), {"q": "x" * 101, "role": "resident"})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'aria-describedby="id_q_error"' in html and 'id="id_q_error"' in html
+    assert client.session[f"filters:roster:{program.pk}"] == {"role": "faculty"}  # the earlier search, untouched
+    assert _names(response) == ["Carol"]
+
+
+def test_clear_drops_the_kept_search(client_for, coordinator, program, roster):
+    client = client_for(coordinator)
+    client.post(_url("roster", program), {"role": "faculty"})
+    assert _names(client.get(_url("roster", program))) == ["Carol"]  # control: the filter was kept
+
+    response = client.post(_url("roster", program), {"clear": "1", "role": "faculty"})
+
+    assert response.status_code == 303 and response["Location"] == _url("roster", program)
+    assert f"filters:roster:{program.pk}" not in client.session
+    assert _names(client.get(_url("roster", program))) == ["Alice", "Bob", "Carol", "Ned"]
+
+
+def test_a_search_in_the_query_string_is_dropped_not_echoed(client_for, coordinator, program, roster):
+    response = client_for(coordinator).get(_url("roster", program), {"q": "ned@hospital.example", "page": "2"})
+
+    assert response.status_code == 303 and response["Location"] == _url("roster", program) + "?page=2"
+
+
+def test_each_program_keeps_its_own_search(client_for, coordinator, program, other_program, roster):
+    MembershipFactory(user=coordinator, program=other_program, role=Membership.Role.COORDINATOR)
+    MembershipFactory(user=UserFactory(first_name="Gus"), program=other_program, role=Membership.Role.FACULTY)
+    client = client_for(coordinator)
+
+    client.post(_url("roster", program), {"role": "resident"})
+
+    assert _names(client.get(_url("roster", program))) == ["Alice", "Bob", "Ned"]
+    assert _names(client.get(_url("roster", other_program))) == ["Gus"]
 
 
 def _add_residents(program, n):
@@ -228,7 +292,7 @@ def test_empty_roster_links_to_the_import(client_for, coordinator, program):
 
 
 def test_no_match_is_not_mistaken_for_an_empty_roster(client_for, coordinator, program, roster):
-    response = client_for(coordinator).get(_url("roster", program), {"q": "zzz"})
+    response = _search(client_for(coordinator), program, {"q": "zzz"})
 
     assert not response.context["roster_is_empty"]
     assert "No one matches these filters" in response.content.decode()
@@ -244,7 +308,10 @@ def _csv_rows(response):
 
 
 def test_export_is_exactly_the_filtered_list_with_iso_dates(client_for, coordinator, program, roster):
-    response = client_for(coordinator).get(_url("roster-export", program), {"role": "resident", "page": 2})
+    client = client_for(coordinator)
+    client.post(_url("roster", program), {"role": "resident"})
+    # The export reads the kept filters, on every page; a query string is not where they are.
+    response = client.get(_url("roster-export", program), {"role": "faculty", "page": 2})
 
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="im-roster-')

@@ -39,6 +39,7 @@ def test_coordinator_searches_the_trail_and_nudges_a_pair(page, shot, program, c
     page.get_by_role("button", name="Search").click()
     page.get_by_text("matching entries").wait_for()
     shot("audit-search-alice")
+    assert "?" not in page.url and resident.first_name not in page.url  # the search is POSTed, kept in the session
     assert page.get_by_role("table").get_by_text("Declined a request").count() == 0
 
     page.get_by_label("Kind of action:", exact=True).select_option(label="Conflicts of interest")

@@ -42,6 +42,17 @@ def _page(program):
     return reverse("matching:audit", args=[program.slug])
 
 
+def _search(client, program, query):
+    """The trail after submitting its filter form: a POST, then the page it redirects to (or,
+    for invalid filters, the POST's own answer with the errors)."""
+    return client.post(_page(program), query, follow=True)
+
+
+def _filtered_export(client, program, query):
+    client.post(_page(program), {"clear": "1"} if not query else query)
+    return client.get(_export(program))
+
+
 def _export(program):
     return reverse("matching:audit-export", args=[program.slug])
 
@@ -181,7 +192,7 @@ def test_search_finds_words_in_labels_reasons_actors_and_the_people_involved(
     audit_log(actor=coordinator, action="mentorship.end", obj=other, reason="Moved to the Boston campus")
 
     def found(**query):
-        response = client_for(coordinator).get(_page(program), query)
+        response = _search(client_for(coordinator), program, query)
         return [row.entry.action for row in response.context["rows"]]
 
     # Alice acted on her own request only; she is involved in the mentorship that started, too.
@@ -201,7 +212,7 @@ def test_filters_by_kind_of_action_by_actor_and_by_automatic_changes(client_for,
     c = client_for(coordinator)
 
     def actions(**query):
-        return sorted(row.entry.action for row in c.get(_page(program), query).context["rows"])
+        return sorted(row.entry.action for row in _search(c, program, query).context["rows"])
 
     assert actions(group="match_runs") == ["match_proposal.accepted", "match_run.publish"]
     assert actions(group="requests") == ["request.expire"]
@@ -220,7 +231,7 @@ def test_dates_are_whole_days_in_the_viewers_time_zone(client_for, program, coor
     c = client_for(coordinator)
 
     def ids(**query):
-        return [row.entry.pk for row in c.get(_page(program), query).context["rows"]]
+        return [row.entry.pk for row in _search(c, program, query).context["rows"]]
 
     assert ids(**{"from": "2025-03-09", "to": "2025-03-09"}) == [late.pk]
     assert ids(**{"from": "2025-03-10"}) == [early.pk]
@@ -229,7 +240,7 @@ def test_dates_are_whole_days_in_the_viewers_time_zone(client_for, program, coor
 
 def test_a_backwards_date_range_is_pointed_out_and_ignored(client_for, program, coordinator):
     _entry(program)
-    response = client_for(coordinator).get(_page(program), {"from": "2025-03-10", "to": "2025-03-01"})
+    response = _search(client_for(coordinator), program, {"from": "2025-03-10", "to": "2025-03-01"})
     assert "The end date is before the start date." in response.content.decode()
     assert len(response.context["rows"]) == 1
 
@@ -246,7 +257,7 @@ def test_the_trail_is_paginated_fifty_at_a_time(client_for, program, coordinator
 def test_an_empty_trail_and_an_empty_search_say_so(client_for, program, coordinator):
     c = client_for(coordinator)
     assert "Nothing recorded yet" in c.get(_page(program)).content.decode()
-    assert "No entries match these filters" in c.get(_page(program), {"q": "x"}).content.decode()
+    assert "No entries match these filters" in _search(c, program, {"q": "x"}).content.decode()
 
 
 def _another_mentor(program):
@@ -311,13 +322,13 @@ def test_the_export_holds_exactly_what_the_filters_select(client_for, program, c
            after={"status": "expired"})
     c = client_for(coordinator)
 
-    assert [r[-1] for r in _rows(c.get(_export(program), {"group": "conflicts"}))[1:]] == ["kept apart"]
-    system = _rows(c.get(_export(program), {"actor": "system"}))[1:]
+    assert [r[-1] for r in _rows(_filtered_export(c, program, {"group": "conflicts"}))[1:]] == ["kept apart"]
+    system = _rows(_filtered_export(c, program, {"actor": "system"}))[1:]
     assert len(system) == 1
     assert system[0][1:4] == ["MentorMatch (automatic)", "", "request.expire"]
     assert system[0][8] == "status: pending → expired"
     assert system[0][9:11] == ['{"status": "pending"}', '{"status": "expired"}']
-    assert len(_rows(c.get(_export(program)))) == 1 + 3
+    assert len(_rows(_filtered_export(c, program, {}))) == 1 + 3
 
 
 # --- Program scoping, everywhere.
@@ -338,7 +349,7 @@ def test_a_coordinator_sees_nothing_of_another_program_anywhere(
     assert c.get(_export(other_program)).status_code == 404
     assert _api(coordinator).get(f"/api/v1/programs/{other_program.slug}/audit/").status_code == 404
     # Even searching for the other program's people finds nothing.
-    assert c.get(_page(program), {"q": other_coordinator.last_name}).context["rows"] == []
+    assert _search(c, program, {"q": other_coordinator.last_name}).context["rows"] == []
 
 
 def test_a_link_is_given_only_to_objects_of_the_program(client_for, program, other_program, coordinator, resident, attending, outsider):
@@ -493,6 +504,6 @@ def test_the_database_itself_refuses_to_change_or_delete_an_entry(program, coord
 
 @pytest.mark.parametrize("query", [{"to": "9999-12-31"}, {"from": "0001-01-01"}])
 def test_dates_beyond_what_a_day_can_hold_are_an_error_not_a_crash(client_for, coordinator, program, query):
-    response = client_for(coordinator).get(reverse("matching:audit", args=[program.slug]), query)
+    response = client_for(coordinator).post(reverse("matching:audit", args=[program.slug]), query)
     assert response.status_code == 200
     assert "Choose a day between 1900 and 9999." in response.content.decode()

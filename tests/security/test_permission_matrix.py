@@ -123,6 +123,7 @@ matching:pairing-reassign            GET    login  404    404    404    404    o
 matching:pairing-reassign            POST   login  404    404    404    404    ok     404
 matching:pairing-nudge               POST   login  404    404    404    404    ok     404
 matching:audit                       GET    login  404    404    404    404    ok     404
+matching:audit                       POST   login  404    404    404    404    ok     404
 matching:audit-export                GET    login  404    404    404    404    ok     404
 matching:portfolio                   GET    login  ok     ok     ok     ok     ok     ok
 # The export is of a mentor's own mentees; residents have none to export.

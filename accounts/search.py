@@ -1,0 +1,67 @@
+"""Filters of coordinator lists kept in the session, never in the URL.
+
+A search box on a roster or an audit trail is where people type e-mails and names. In a
+query string they would reach access logs, browser history and every link the page builds
+(pagination, export), so a filter form POSTs here instead: valid filters are kept in the
+session under a key per page and program, and the browser is sent (303) to the plain list
+URL. A GET shows the list with the kept filters, and its links carry only ``?page=N``.
+"""
+
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+
+CLEAR = "clear"
+
+
+def filters_key(*, page: str, program) -> str:
+    return f"filters:{page}:{program.pk}"
+
+
+def filters_form(request, *, key: str, form_class, **form_kwargs):
+    """The filter form for this request: on a POST, bound to what was submitted; on a GET,
+    to the filters kept in the session (unbound when there are none)."""
+    data = request.POST if request.method == "POST" else request.session.get(key)
+    return form_class(data or None, **form_kwargs)
+
+
+def filters_redirect(request, *, key: str, form, url: str) -> HttpResponseRedirect | None:
+    """What a filter request leads to, or None when the page should render.
+
+    A POST with ``clear`` drops the kept filters; a valid POST keeps them; both redirect to
+    the plain list URL. An invalid POST keeps nothing and renders, so the form shows its
+    errors. A GET whose query has more than a page number is redirected to the same page
+    without it, so an old link with a search in it is not echoed into this page's links."""
+    if request.method == "POST":
+        if CLEAR in request.POST:
+            request.session.pop(key, None)
+            return HttpResponseRedirect(url, status=303)
+        if not form.is_valid():
+            return None
+        # The submitted strings, not cleaned values: they re-bind the form on the next GET
+        # (so a choice that has since gone away is reported, not silently applied) and are
+        # JSON-serialisable as the session needs.
+        kept = {name: form.data.get(name, "") for name in (form[f].html_name for f in form.fields)}
+        request.session[key] = {name: value for name, value in kept.items() if value}
+        return HttpResponseRedirect(url, status=303)
+    if set(request.GET) - {"page"}:
+        page = request.GET.get("page")
+        return HttpResponseRedirect(f"{url}?page={page}" if page and page.isdigit() else url, status=303)
+    return None
+
+
+def filters_of(form) -> dict:
+    """The valid, non-empty cleaned filters of a (possibly unbound or partly invalid) form."""
+    if not form.is_bound:
+        return {}
+    form.is_valid()
+    return {name: value for name, value in getattr(form, "cleaned_data", {}).items() if value}
+
+
+def kept_filters(request, *, key: str, form_class, **form_kwargs) -> dict:
+    """The valid cleaned filters kept in the session, whatever the request's method: what
+    the list and its export show."""
+    return filters_of(form_class(request.session.get(key) or None, **form_kwargs))
+
+
+def list_url(name: str, program) -> str:
+    return reverse(name, kwargs={"slug": program.slug})
