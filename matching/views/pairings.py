@@ -264,11 +264,11 @@ def _refused(request, program, action, pk, form):
     return _render(request, program, bound=(action, pk, form), status=400)
 
 
-def _assign_options(program, mentee) -> list[tuple[int, str]]:
+def _options_for(program, mentee_id) -> list[tuple[int, str]]:
     """Mentors with a free spot, less the resident and whoever already mentors them (a pair has
-    one active mentorship at most)."""
-    taken = _current_mentors([mentee.pk])[mentee.pk]
-    return _mentor_options(services.mentors_with_open_spots(program), exclude={mentee.pk, *taken})
+    one active mentorship at most; for a reassign, that includes the current mentor)."""
+    taken = _current_mentors([mentee_id])[mentee_id]
+    return _mentor_options(services.mentors_with_open_spots(program), exclude={mentee_id, *taken})
 
 
 @require_http_methods(["GET", "POST"])
@@ -280,7 +280,7 @@ def pairing_assign(request, slug, mentee_pk):
     program = _program(request, slug)
     mentee = get_object_or_404(services.residents_of(program), pk=mentee_pk)
     ids = _form_ids("assign", mentee.pk)
-    options = _assign_options(program, mentee)
+    options = _options_for(program, mentee.pk)
     status = 200
     if request.method == "POST":
         options = _with_submitted(options, program, request.POST, ids["prefix"])
@@ -348,14 +348,6 @@ def pairing_end(request, slug, pk):
     return _refused(request, program, "end", mentorship.pk, form)
 
 
-def _reassign_options(program, mentorship) -> list[tuple[int, str]]:
-    """Mentors with a free spot, less the resident and whoever already mentors them (a pair has
-    one active mentorship at most, the current mentor included)."""
-    taken = _current_mentors([mentorship.mentee_id])[mentorship.mentee_id]
-    mentors = services.mentors_with_open_spots(program)
-    return _mentor_options(mentors, exclude={mentorship.mentee_id, mentorship.mentor_id, *taken})
-
-
 @require_http_methods(["GET", "POST"])
 @login_required
 def pairing_reassign(request, slug, pk):
@@ -365,7 +357,7 @@ def pairing_reassign(request, slug, pk):
     program = _program(request, slug)
     mentorship = _pairing(program, pk)
     ids = _form_ids("reassign", mentorship.pk)
-    options = _reassign_options(program, mentorship) if mentorship.is_active or request.method == "POST" else []
+    options = _options_for(program, mentorship.mentee_id) if mentorship.is_active or request.method == "POST" else []
     status = 200
     if request.method == "POST":
         options = _with_submitted(options, program, request.POST, ids["prefix"])
