@@ -264,6 +264,19 @@ def _refused(request, program, action, pk, form):
     return _render(request, program, bound=(action, pk, form), status=400)
 
 
+def _done(form, call) -> bool:
+    """Call the service; True if it went through. Its refusal goes onto ``form`` (beside the
+    field it names), and a program the user may not change is a 404, as everywhere here."""
+    try:
+        call()
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+        return False
+    return True
+
+
 def _options_for(program, mentee_id) -> list[tuple[int, str]]:
     """Mentors with a free spot, less the resident and whoever already mentors them (a pair has
     one active mentorship at most; for a reassign, that includes the current mentor)."""
@@ -288,19 +301,12 @@ def pairing_assign(request, slug, mentee_pk):
         if form.is_valid():
             data = form.cleaned_data
             mentor = User.objects.get(pk=data["mentor"])
-            try:
-                mentorship = services.pairing_create(
-                    program=program, actor=request.user, mentee=mentee, mentor=mentor, kind=data["kind"],
-                    reason=data["reason"],
-                )
-            except PermissionDenied:
-                raise Http404 from None
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
+            if _done(form, lambda: services.pairing_create(
+                program=program, actor=request.user, mentee=mentee, mentor=mentor, kind=data["kind"], reason=data["reason"],
+            )):
                 messages.success(
                     request,
-                    f"{mentee.full_name}'s {mentorship.get_kind_display().lower()} mentor is now {mentor.full_name}. "
+                    f"{mentee.full_name}'s {Kind(data['kind']).label.lower()} mentor is now {mentor.full_name}. "
                     "Both have been told; your reason is in the audit trail.",
                 )
                 return redirect(_list_url(program, request.GET))
@@ -332,13 +338,9 @@ def pairing_end(request, slug, pk):
     mentorship = _pairing(program, pk)
     form = EndForm(request.POST, **_form_ids("end", mentorship.pk))
     if form.is_valid():
-        try:
-            services.pairing_end(mentorship=mentorship, actor=request.user, reason=form.cleaned_data["reason"])
-        except PermissionDenied:
-            raise Http404 from None
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+        if _done(form, lambda: services.pairing_end(
+            mentorship=mentorship, actor=request.user, reason=form.cleaned_data["reason"]
+        )):
             messages.success(
                 request,
                 f"The {mentorship.get_kind_display().lower()} mentorship of {mentorship.mentee.full_name} with "
@@ -364,15 +366,9 @@ def pairing_reassign(request, slug, pk):
         form = ReassignForm(request.POST, mentor_options=options, **ids)
         if form.is_valid():
             new_mentor = User.objects.get(pk=form.cleaned_data["mentor"])
-            try:
-                services.pairing_reassign(
-                    mentorship=mentorship, actor=request.user, new_mentor=new_mentor, reason=form.cleaned_data["reason"]
-                )
-            except PermissionDenied:
-                raise Http404 from None
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
+            if _done(form, lambda: services.pairing_reassign(
+                mentorship=mentorship, actor=request.user, new_mentor=new_mentor, reason=form.cleaned_data["reason"]
+            )):
                 messages.success(
                     request,
                     f"{mentorship.mentee.full_name}'s {mentorship.get_kind_display().lower()} mentor is now "
