@@ -52,14 +52,6 @@ def _active_mentee_count(user_ref: str):
     return Coalesce(Subquery(active), 0)
 
 
-def _mentor_card_lookups() -> tuple:
-    # Made afresh for each use: Django may give a Prefetch a prefix when nesting it.
-    return (
-        "expertise", "interests", "languages", "meeting_formats",
-        Prefetch("user__availability", queryset=AvailabilityWindow.objects.order_by("weekday", "start")),
-    )
-
-
 def mentor_directory() -> QuerySet[MentorProfile]:
     """Mentor profiles every signed-in user may browse, each with ``active_mentee_count``
     and ``open_spots`` (capacity left, never below 0) counted in the same query.
@@ -73,7 +65,10 @@ def mentor_directory() -> QuerySet[MentorProfile]:
         .annotate(active_mentee_count=_active_mentee_count("user_id"))
         .annotate(open_spots=Greatest(F("capacity") - F("active_mentee_count"), 0))
         .select_related("user", "specialty", "subspecialty", "academic_rank", "career_stage")
-        .prefetch_related(*_mentor_card_lookups())
+        .prefetch_related(
+            "expertise", "interests", "languages", "meeting_formats",
+            Prefetch("user__availability", queryset=AvailabilityWindow.objects.order_by("weekday", "start")),
+        )
         .order_by("user__last_name", "user__first_name", "pk")
     )
 
