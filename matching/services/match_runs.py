@@ -385,10 +385,8 @@ def _claim(run_id, *, task_id, now) -> int | None:
     ):
         return MatchRun.objects.values_list("attempts", flat=True).get(pk=run_id)
     if runs.update(status=Status.FAILED, finished_at=now, error=WORKER_STOPPED):
-        run = MatchRun.objects.get(pk=run_id)
-        audit_log(actor=None, action="match_run.fail", obj=run, reason=WORKER_STOPPED)
-        _finished(run_id)
-        return run.attempts + 1
+        _failed(run_id, WORKER_STOPPED)
+        return MATCH_RUN_MAX_ATTEMPTS + 1
     return None
 
 
@@ -406,8 +404,7 @@ def _fail(run_id, attempt, error: str) -> None:
     if _set(run_id, attempt, status=Status.FAILED, finished_at=timezone.now(), error=error):
         try:
             with transaction.atomic():
-                audit_log(actor=None, action="match_run.fail", obj=MatchRun.objects.get(pk=run_id), reason=error)
-                _finished(run_id)
+                _failed(run_id, error)
         except OperationalError:
             logger.warning("Match run %s: could not record its failure", run_id, exc_info=True)
 
@@ -807,6 +804,12 @@ def match_run_cancel(*, run, actor, reason="") -> MatchRun:
     return run
 
 
+def _failed(run_id: int, reason: str) -> None:
+    """After the run was marked FAILED: the audit entry, then as for any ending."""
+    audit_log(actor=None, action="match_run.fail", obj=MatchRun.objects.get(pk=run_id), reason=reason)
+    _finished(run_id)
+
+
 def _finished(run_id: int) -> None:
     """A run ended (succeeded or failed): tell its coordinator, and free its program's slot."""
     _notify_finished(run_id)
@@ -888,7 +891,6 @@ def match_runs_sweep(*, now=None) -> dict:
                 enqueue_on_commit(run_match, pk)
                 requeued += 1
             elif stale.filter(pk=pk).update(status=Status.FAILED, finished_at=now, error=WORKER_STOPPED):
-                audit_log(actor=None, action="match_run.fail", obj=MatchRun.objects.get(pk=pk), reason=WORKER_STOPPED)
-                _finished(pk)
+                _failed(pk, WORKER_STOPPED)
                 failed += 1
     return {"requeued": requeued, "failed": failed}
