@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from .models import (
     AcademicRank,
+    ApiToken,
     AvailabilityWindow,
     BusyBlock,
     CareerStage,
@@ -105,3 +106,20 @@ class SpecialtyAdmin(admin.ModelAdmin):
 
 for vocabulary in (Goal, Interest, CareerStage, AcademicRank, Language, MeetingFormat):
     admin.site.register(vocabulary, list_display=["name", "slug", "order"], search_fields=["name"])
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens can be looked at and revoked (deleted) here, never made or edited: a secret
+    exists only in the response that issued it, and the row keeps its hash."""
+
+    list_display = ["prefix", "user", "created_at", "expires_at", "last_used_at"]
+    search_fields = ["prefix", "user__email"]
+    fields = ["user", "prefix", "created_at", "expires_at", "last_used_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -810,8 +810,8 @@ def seed_demo(*, today: date | None = None) -> SeedResult:
     password = make_password(DEMO_PASSWORD)
     new_users = [
         User(
-            email=p.email, first_name=p.first_name, last_name=p.last_name, time_zone=p.time_zone,
-            password=password, is_staff=p.is_superuser, is_superuser=p.is_superuser,
+            email=p.email, **User.identity_fields(p.email), first_name=p.first_name, last_name=p.last_name,
+            time_zone=p.time_zone, password=password, is_staff=p.is_superuser, is_superuser=p.is_superuser,
             last_seen=now - timedelta(hours=p.last_seen_hours_ago) if p.last_seen_hours_ago else None,
         )
         for p in cast

@@ -4,13 +4,31 @@ narrow the same selector with the same FilterSet."""
 from django import forms
 from django.db.models import Q
 from django_filters import rest_framework as filters
+from drf_spectacular.drainage import set_override
 
 from .models import Goal, Language, MeetingFormat, MentorProfile, Specialty
+from .search import SEARCH_HELP, SEARCH_MAX_LENGTH, SearchField, search_terms
+
+
+class SearchFilter(filters.CharFilter):
+    """A ``q`` parameter, bounded as every search box is (``accounts.search.SearchField``):
+    too long or too many words is a form error on a page and a 400 naming ``q`` in the API."""
+
+    field_class = SearchField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The schema shows the bound; an override replaces the description, so it carries it.
+        set_override(self, "field", {
+            "type": "string", "maxLength": SEARCH_MAX_LENGTH,
+            "description": " ".join(filter(None, [self.extra.get("help_text"), SEARCH_HELP])),
+        })
 
 
 def _each_word_matches(queryset, value, fields):
-    """Every word of ``value`` must occur (case-insensitively) in at least one of ``fields``."""
-    for word in value.split():
+    """Every word of ``value`` must occur (case-insensitively) in at least one of ``fields``:
+    one condition per word, over columns of rows joined one-to-one, so no row is repeated."""
+    for word in search_terms(value):
         condition = Q()
         for field in fields:
             condition |= Q(**{f"{field}__icontains": word})
@@ -66,7 +84,7 @@ class MentorDirectoryFilter(filters.FilterSet):
         method="with_open_spot", label="Open spots", widget=_OpenSpotSelect,
         help_text="true: accepting mentees and with at least one spot free.",
     )
-    q = filters.CharFilter(method="search", label="Search", help_text="Words to find in the mentor's name or bio.")
+    q = SearchFilter(method="search", label="Search", help_text="Words to find in the mentor's name or bio.")
 
     class Meta:
         model = MentorProfile

@@ -1,8 +1,11 @@
 from datetime import date
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.forms.renderers import TemplatesSetting
+from django.template.loader import render_to_string
+
+from .emails import render_subject, render_text, send_email
 
 
 class FormRenderer(TemplatesSetting):
@@ -20,6 +23,34 @@ class EmailAuthenticationForm(AuthenticationForm):
         **AuthenticationForm.error_messages,
         "invalid_login": "That e-mail and password don't match an account. Passwords are case-sensitive.",
     }
+
+
+class CanonicalPasswordResetForm(PasswordResetForm):
+    """Password reset finds the account by its canonical key, never by a case-insensitive
+    match on the address (which PostgreSQL's upper() turns ``gabrıela`` into ``GABRIELA`` for),
+    and the link goes to the address stored on the account, not the one typed."""
+
+    def get_users(self, email):
+        from .identity import canonical_email
+        from .models import User
+
+        return (
+            user
+            for user in User.objects.filter(email_key=canonical_email(email), is_active=True)
+            if user.has_usable_password()
+        )
+
+    def send_mail(
+        self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
+    ):
+        # Like every other e-mail: text and subject unescaped, the subject on one line.
+        send_email(
+            subject=render_subject(subject_template_name, context),
+            text=render_text(email_template_name, context),
+            html=render_to_string(html_email_template_name, context) if html_email_template_name else None,
+            to=[to_email],
+            from_email=from_email,
+        )
 
 
 from .models import (  # noqa: E402  (kept beside the forms that use them)
@@ -129,6 +160,13 @@ class AvailabilityWindowForm(forms.ModelForm):
 AvailabilityFormSet = forms.modelformset_factory(
     AvailabilityWindow, form=AvailabilityWindowForm, extra=2, can_delete=True, max_num=21, validate_max=True
 )
+
+
+def max_length_of(model, field_name: str) -> int:
+    """The column's limit, for a form or serializer field that is not built from the model:
+    page, API and database then refuse the same text, and a too-long one is a field error,
+    never PostgreSQL's "value too long" (SQLite would keep it whole)."""
+    return model._meta.get_field(field_name).max_length
 
 
 def add_service_errors(form, exc, *, aliases=None):

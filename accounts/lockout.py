@@ -1,10 +1,15 @@
+from .identity import canonical_email
+
+
 def lockout_username(request, credentials):
-    """The e-mail django-axes counts failures against, case-folded so that
-    ``Alice@`` and ``alice@`` share one counter."""
+    """The e-mail django-axes counts failures against: its canonical key, so that
+    ``Lisa.Sims@``, ``lisa.ſims@`` and ``ＬＩＳＡ.sims@`` share the account's one counter
+    (accounts/identity.py). A look-alike such as ``lısa.sims@`` has a counter of its own,
+    but it names no account, so no password works with it."""
     username = (credentials or {}).get("username")
     if username is None and request is not None:
         username = request.POST.get("username")
-    return (username or "").strip().lower() or None
+    return canonical_email(username or "") or None
 
 
 def lockout_response(request, credentials, *args, **kwargs):

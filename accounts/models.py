@@ -8,9 +8,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+
+from .identity import canonical_email, email_skeleton, lock_account_creation
 
 TIME_ZONE_CHOICES = sorted((tz, tz.replace("_", " ")) for tz in zoneinfo.available_timezones() if "/" in tz)
 
@@ -24,13 +25,20 @@ class UserManager(BaseUserManager):
     use_in_migrations = True
 
     def get_by_natural_key(self, email):
-        # E-mail addresses are matched without regard to case.
-        return self.get(email__iexact=email)
+        # Sign-in (pages, admin, API token) looks people up by the canonical key only:
+        # an exact match under a unique constraint, so never two users.
+        return self.get(email_key=canonical_email(email))
+
+    def by_email(self, email):
+        """The account ``email`` names (any spelling of its canonical key), or None."""
+        return self.filter(email_key=canonical_email(email)).first()
 
     def _create_user(self, email, password, **extra):
         if not email:
             raise ValueError("An e-mail address is required.")
         user = self.model(email=self.normalize_email(email).lower(), **extra)
+        lock_account_creation()  # held to the end of the caller's transaction, if any
+        user.clean_identity()
         if password:
             user.set_password(password)
         else:
@@ -48,10 +56,36 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra)
 
 
+def identity_error(email: str, *, exclude_pk=None) -> ValidationError | None:
+    """Why ``email`` cannot name a new (or renamed) account, or None.
+
+    Its canonical key must be free, and no other account's address may share its
+    confusable skeleton (a look-alike such as ``gabrıela@`` beside ``gabriela@``).
+    The messages name no account: the person typing may not know it.
+    """
+    key = canonical_email(email)
+    if len(key) > User._meta.get_field("email_key").max_length:
+        return ValidationError("This e-mail address is too long.", code="too_long")
+    others = User.objects.exclude(pk=exclude_pk) if exclude_pk else User.objects.all()
+    if others.filter(email_key=key).exists():
+        return ValidationError("An account with this e-mail address already exists.", code="exists")
+    if others.filter(email_skeleton=email_skeleton(email)).exists():
+        return ValidationError(
+            "This address looks like the address of an existing account: it differs only in characters "
+            "that look alike (such as ı and i, or а and a). Check that it is typed with plain letters.",
+            code="look_alike",
+        )
+    return None
+
+
 class User(AbstractBaseUser, PermissionsMixin):
-    """A person. The e-mail address is the log-in; it is stored lower-case."""
+    """A person. The e-mail address is the log-in; it is stored lower-case, and
+    ``email_key`` (its canonical form, accounts/identity.py) decides who it is."""
 
     email = models.EmailField("e-mail address", max_length=254, unique=True)
+    # Derived from ``email`` on every save (and by ``identity_fields`` for bulk inserts).
+    email_key = models.CharField(max_length=254, unique=True, editable=False)
+    email_skeleton = models.CharField(max_length=254, db_index=True, editable=False)
     first_name = models.CharField(max_length=150)
     last_name = models.CharField(max_length=150)
     time_zone = models.CharField(
@@ -74,14 +108,45 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
-        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_unique_ci")]
+        constraints = [
+            # A row written without its key (a bulk insert that forgot identity_fields) fails here.
+            models.CheckConstraint(condition=~Q(email_key="") & ~Q(email_skeleton=""), name="user_email_key_set"),
+        ]
 
     def __str__(self):
         return self.full_name or self.email
 
+    @staticmethod
+    def identity_fields(email: str) -> dict:
+        """The derived columns for ``email``: pass them to User(...) in bulk inserts."""
+        return {"email_key": canonical_email(email), "email_skeleton": email_skeleton(email)}
+
+    def save(self, *args, **kwargs):
+        for name, value in self.identity_fields(self.email).items():
+            setattr(self, name, value)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "email" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "email_key", "email_skeleton"}
+        # set_password() leaves the new password here until the row is saved: the change and
+        # reset pages, an invitation, the admin and ``changepassword`` all come through.
+        password_changed = self._password is not None
+        super().save(*args, **kwargs)
+        if password_changed:
+            # A new password ends every API token (ApiToken.is_valid also refuses one whose
+            # password fingerprint is stale, should a password ever change without a save).
+            ApiToken.objects.filter(user=self).delete()
+
     def clean(self):
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
+        self.clean_identity()
+
+    def clean_identity(self):
+        """Refuse an address whose key is taken or that looks like another account's."""
+        if self.email and (self._state.adding or self.email_key != canonical_email(self.email)):
+            error = identity_error(self.email, exclude_pk=self.pk)
+            if error:
+                raise ValidationError({"email": error})
 
     @property
     def full_name(self):
@@ -229,6 +294,57 @@ class Membership(models.Model):
         return f"{self.user} — {self.get_role_display()}, {self.program}"
 
 
+class ProgramInvitation(models.Model):
+    """An existing account asked to join a program: a membership once the person accepts.
+
+    A person belongs to themselves. A coordinator's roster import creates new people
+    outright, but someone who already belongs to another program, or has signed in,
+    is only invited; until they accept, the coordinator sees nothing but what they
+    typed (kept here), and nothing about the person changes.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for an answer"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="invitations")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="program_invitations")
+    role = models.CharField(max_length=20, choices=Membership.Role.choices)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # What the coordinator typed: the only description of the person they may see.
+    email = models.EmailField(max_length=254)
+    first_name = models.CharField(max_length=150)
+    last_name = models.CharField(max_length=150)
+    # What the file said of the role; used only for a profile the person does not have yet.
+    career_stage = models.ForeignKey("CareerStage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    specialty = models.ForeignKey("Specialty", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    academic_rank = models.ForeignKey("AcademicRank", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "user", "role"], condition=Q(status="pending"), name="program_invitation_one_pending"
+            ),
+            models.CheckConstraint(condition=Q(role__in=["resident", "faculty"]), name="program_invitation_role_valid"),
+        ]
+        indexes = [models.Index(fields=["user", "status"]), models.Index(fields=["program", "status"])]
+
+    def __str__(self):
+        return f"{self.email} invited to {self.program} as {self.get_role_display()} ({self.get_status_display()})"
+
+    @property
+    def full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+
 # --- Profiles.
 
 
@@ -368,6 +484,11 @@ class BusyBlock(models.Model):
         return f"{self.label}: {self.start_date} – {self.end_date}"
 
     def clean(self):
+        from matching.bounds import PLANNED_DAY  # a module of plain rules: no models, no cycle
+
+        zone = self.user.time_zone if self.user_id else None
+        PLANNED_DAY.check_day(self.start_date, zone=zone, field="start_date")
+        PLANNED_DAY.check_day(self.end_date, zone=zone, field="end_date")
         if self.start_date and self.end_date and self.end_date < self.start_date:
             raise ValidationError({"end_date": "The block must end on or after its first day."})
 
@@ -384,11 +505,15 @@ class RosterImport(models.Model):
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     filename = models.CharField(max_length=255)
     content = models.TextField(help_text="The decoded CSV text.")
+    # The file parsed once, at upload (accounts/roster.py): rows, errors and counts. The
+    # preview page reads it; applying re-checks the rows against the database only.
+    parsed = models.JSONField(default=dict, editable=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PREVIEWED)
     row_count = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
     unchanged_count = models.PositiveIntegerField(default=0)
+    invited_count = models.PositiveIntegerField(default=0, help_text="Existing accounts asked to join.")
     created_at = models.DateTimeField(auto_now_add=True)
     applied_at = models.DateTimeField(null=True, blank=True)
 
@@ -397,3 +522,62 @@ class RosterImport(models.Model):
 
     def __str__(self):
         return f"{self.filename} → {self.program} ({self.get_status_display()})"
+
+
+# --- API tokens.
+
+
+class ApiToken(models.Model):
+    """A bearer token for the API (``Authorization: Token <secret>``).
+
+    Only the SHA-256 of the secret is stored: the secret is shown once, in the token
+    response, so a copy of the database holds no token anyone can use. A token is
+    refused after ``expires_at``, once its user is inactive, and once the user's
+    password changes (``password_fingerprint`` no longer matches), however it changed.
+    accounts/api/authentication.py checks all three; accounts/services.py issues and revokes.
+    """
+
+    PREFIX_LENGTH = 8
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False, help_text="SHA-256 of the secret, hex.")
+    prefix = models.CharField(
+        max_length=PREFIX_LENGTH, editable=False, help_text="The secret's first characters, to tell tokens apart in logs."
+    )
+    # An HMAC of the password hash at issue: a new password (page, reset, invitation, admin,
+    # or a bulk UPDATE that bypassed every hook) makes the token stale.
+    password_fingerprint = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False, help_text="To the nearest few minutes.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")), name="apitoken_expires_after_created"),
+        ]
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.user})"
+
+    @staticmethod
+    def hash_secret(secret: str) -> str:
+        import hashlib
+
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    @staticmethod
+    def password_fingerprint_of(user) -> str:
+        from django.utils.crypto import salted_hmac
+
+        return salted_hmac("accounts.ApiToken.password_fingerprint", user.password, algorithm="sha256").hexdigest()
+
+    def is_valid(self, *, now) -> bool:
+        """Unexpired, its user active, and issued under the user's current password."""
+        from django.utils.crypto import constant_time_compare
+
+        return (
+            now < self.expires_at
+            and self.user.is_active
+            and constant_time_compare(self.password_fingerprint, self.password_fingerprint_of(self.user))
+        )

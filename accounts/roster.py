@@ -7,11 +7,18 @@ to confirm. ``roster_import_apply`` parses that text again under a lock and writ
 everything or nothing.
 
 Invariants:
-- A row is identified by (e-mail, role); the same person may be listed once as a
-  resident and once as faculty (a near-peer mentor), never twice in the same role.
+- A row is identified by (canonical e-mail key, role); the same person may be listed once
+  as a resident and once as faculty (a near-peer mentor), never twice in the same role.
 - Applying the same file twice changes nothing and sends no second invitation.
-- Names and time zones of people who have already set a password are theirs, not
-  the file's; PGY year, specialty and academic rank always follow the file.
+- A person belongs to themselves. The file may create new people, and may edit the
+  people this program alone holds who have never signed in (a roster being corrected
+  before anyone accepted). Anyone else it names -- a member of another program, someone
+  who has signed in, staff -- is never changed: their row becomes a ProgramInvitation
+  they accept or decline, and the preview shows only what the coordinator typed.
+- An address that looks like an existing account's (accounts/identity.py) is refused.
+- Bounded work: the upload is cut off at ROSTER_MAX_UPLOAD_BYTES while it streams
+  (RosterUploadHandler), the text is parsed once at upload and stored (RosterImport.parsed),
+  and files over ROSTER_MAX_ROWS rows or MAX_COLUMNS columns are refused.
 """
 
 import csv
@@ -26,10 +33,13 @@ from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
-from django.db.models.functions import Lower
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from core.csv import csv_safe
+
+from .identity import canonical_email, email_skeleton, lock_account_creation
+from .invitations import program_invitation_create
 from .models import (
     AcademicRank,
     CareerStage,
@@ -37,6 +47,7 @@ from .models import (
     MenteeProfile,
     MentorProfile,
     Program,
+    ProgramInvitation,
     RosterImport,
     Specialty,
     User,
@@ -85,6 +96,12 @@ NOT_UTF8_MESSAGE = (
 
 _email_validator = EmailValidator()
 
+# A header wider than this is not a roster; nor is a row wider than the header allows.
+MAX_COLUMNS = 30
+# Problems kept for the preview: a file that is wrong on every line needs fixing, not reading.
+MAX_ERRORS_KEPT = 200
+_NAME_MAX_LENGTH = User._meta.get_field("first_name").max_length
+
 
 # --- What parsing returns.
 
@@ -107,8 +124,15 @@ class RosterRow:
     specialty: Specialty | None = None
     academic_rank: AcademicRank | None = None
     time_zone: str = ""  # as given; empty means "the program's" for new people, "keep" for others
-    action: str = ""  # create | update | unchanged, filled in against the database
+    # Filled in against the database (``_plan``): create | update | unchanged (the program's
+    # own people), invite (an existing account asked to join), member | invited (already
+    # on the roster, or already asked; nothing to do).
+    action: str = ""
     changes: list[str] = field(default_factory=list)
+
+    @property
+    def key(self):
+        return canonical_email(self.email)
 
     @property
     def full_name(self):
@@ -120,10 +144,12 @@ class RosterPreview:
     program: Program
     rows: list[RosterRow] = field(default_factory=list)
     errors: list[RosterError] = field(default_factory=list)
-    # People already in the database, by lower-case e-mail (with their profiles).
+    # People already in the database, by canonical key (with their profiles).
     users: dict[str, User] = field(default_factory=dict)
-    memberships: set[tuple[int, str]] = field(default_factory=set)
+    memberships: set[tuple[int, str]] = field(default_factory=set)  # (user id, role) in this program
+    owned: set[int] = field(default_factory=set)  # ids of the people this file may edit
     record_count: int = 0  # data rows in the file, good or bad
+    errors_dropped: int = 0  # problems beyond MAX_ERRORS_KEPT, counted only
 
     @property
     def is_valid(self):
@@ -139,21 +165,30 @@ class RosterPreview:
 
     @property
     def unchanged_count(self):
-        return sum(1 for r in self.rows if r.action == "unchanged")
+        return sum(1 for r in self.rows if r.action in ("unchanged", "member", "invited"))
+
+    @property
+    def invite_count(self):
+        """Existing accounts that will be asked to join this program."""
+        return sum(1 for r in self.rows if r.action == "invite")
 
     @property
     def people_count(self):
-        return len({r.email for r in self.rows})
+        return len({r.key for r in self.rows})
 
     @property
     def invitation_count(self):
-        """People who will get an invitation: new, or never invited and without a password."""
+        """New people, and the program's own never-invited people, who get a sign-up invitation."""
         count = 0
-        for email in {r.email for r in self.rows}:
-            user = self.users.get(email)
-            if user is None or (not user.has_usable_password() and user.invited_at is None):
+        for key in {r.key for r in self.rows}:
+            user = self.users.get(key)
+            if user is None or (user.pk in self.owned and user.invited_at is None):
                 count += 1
         return count
+
+    @property
+    def error_count(self):
+        return len(self.errors) + self.errors_dropped
 
     @property
     def error_lines(self):
@@ -163,7 +198,8 @@ class RosterPreview:
 @dataclass(frozen=True)
 class RosterApplyResult:
     roster_import: RosterImport
-    invitations_sent: int
+    invitations_sent: int  # sign-up invitations to new people
+    asked_to_join: int = 0  # existing accounts invited to join the program
 
 
 # --- Reading the file.
@@ -221,14 +257,37 @@ def _delimiter(text: str) -> str:
 
 
 def roster_parse_text(*, program: Program, text: str) -> RosterPreview:
-    """Parse decoded CSV text: every problem is reported, not just the first."""
+    """Parse decoded CSV text: every problem is reported, not just the first (up to
+    MAX_ERRORS_KEPT of them; the rest are counted)."""
+    preview = _parse_text(program=program, text=text)
+    if not preview.errors:
+        _plan(preview)
+    return preview
+
+
+def _parse_text(*, program: Program, text: str) -> RosterPreview:
+    preview = _parse_uncapped(program=program, text=text)
+    if len(preview.errors) > MAX_ERRORS_KEPT:
+        preview.errors_dropped = len(preview.errors) - MAX_ERRORS_KEPT
+        del preview.errors[MAX_ERRORS_KEPT:]
+    return preview
+
+
+def _parse_uncapped(*, program: Program, text: str) -> RosterPreview:
     preview = RosterPreview(program=program)
     errors = preview.errors
+    max_rows = settings.ROSTER_MAX_ROWS
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
         header = next(reader, None)
         if header is None or not any(cell.strip() for cell in header):
             errors.append(RosterError(1, "", "The first row must name the columns: " + ", ".join(COLUMNS) + "."))
+            return preview
+        if len(header) > MAX_COLUMNS:
+            errors.append(RosterError(
+                1, "", f"The first row has {len(header)} columns; a roster has at most {MAX_COLUMNS}. "
+                "Keep only the columns: " + ", ".join(COLUMNS) + "."
+            ))
             return preview
         columns = [_normalise_header(h) for h in header]
         header_ok = _check_header(columns, errors)
@@ -236,7 +295,14 @@ def roster_parse_text(*, program: Program, text: str) -> RosterPreview:
         for cells in reader:
             if not any(cell.strip() for cell in cells):
                 continue  # blank lines, and Excel's trailing ",,,,"
-            records.append((reader.line_num, cells))
+            if len(records) == max_rows:
+                # Stop reading: a file this long is refused whole, whatever the rest holds.
+                errors.append(RosterError(
+                    None, "", f"The file has more than {max_rows:,} people in it; the limit is {max_rows:,} "
+                    "rows per file. Split it into smaller files."
+                ))
+                return preview
+            records.append((reader.line_num, cells[: MAX_COLUMNS + 1]))
     except csv.Error as exc:
         errors.append(RosterError(reader.line_num or None, "", f"The file could not be read as CSV ({exc})."))
         return preview
@@ -248,15 +314,23 @@ def roster_parse_text(*, program: Program, text: str) -> RosterPreview:
 
     preview.record_count = len(records)
     parser = _RowParser(columns, errors)
-    seen_roles: dict[tuple[str, str], int] = {}  # (email, role) → line
-    seen_people: dict[str, RosterRow] = {}  # email → first row
+    seen_roles: dict[tuple[str, str], int] = {}  # (key, role) → line
+    seen_people: dict[str, RosterRow] = {}  # key → first row
+    seen_skeletons: dict[str, RosterRow] = {}  # skeleton → first row
     for line, cells in records:
         row, row_errors = parser.parse(line, cells)
         if row is not None and not row_errors:
-            key = (row.email, row.role)
-            first = seen_people.get(row.email)
+            key = (row.key, row.role)
+            first = seen_people.get(row.key)
+            look_alike = seen_skeletons.get(email_skeleton(row.email))
             if key in seen_roles:
                 message = f"Duplicate: {row.email} is listed as {row.role} on line {seen_roles[key]} already."
+                row_errors.append(RosterError(line, "email", message))
+            elif look_alike is not None and look_alike.key != row.key:
+                message = (
+                    f"{row.email} looks like {look_alike.email} on line {look_alike.line}: the two differ only in "
+                    "characters that look alike. Type the address with plain letters."
+                )
                 row_errors.append(RosterError(line, "email", message))
             elif first is not None and (first.first_name, first.last_name) != (row.first_name, row.last_name):
                 message = f"Line {first.line} gives {row.email} a different name ({first.full_name})."
@@ -266,12 +340,63 @@ def roster_parse_text(*, program: Program, text: str) -> RosterPreview:
                 row_errors.append(RosterError(line, "time_zone", message))
             else:
                 seen_roles[key] = line
-                seen_people.setdefault(row.email, row)
+                seen_people.setdefault(row.key, row)
+                seen_skeletons.setdefault(email_skeleton(row.email), row)
         errors.extend(row_errors)
         if row is not None and not row_errors:
             preview.rows.append(row)
+    return preview
 
-    if not errors:
+
+# --- The parsed file, kept with the import so it is parsed once.
+
+
+def _parsed_to_json(preview: RosterPreview) -> dict:
+    def pk(obj):
+        return obj.pk if obj is not None else None
+
+    return {
+        "record_count": preview.record_count,
+        "errors": [[e.line, e.column, e.message] for e in preview.errors],
+        "errors_dropped": preview.errors_dropped,
+        "rows": [
+            [r.line, r.email, r.first_name, r.last_name, r.role, pk(r.career_stage), pk(r.specialty),
+             pk(r.academic_rank), r.time_zone]
+            for r in preview.rows
+        ],
+    }
+
+
+def _parsed_from_json(program: Program, data: dict) -> RosterPreview:
+    stages = {s.pk: s for s in CareerStage.objects.all()}
+    specialties = {s.pk: s for s in Specialty.objects.filter(parent__isnull=True)}
+    ranks = {r.pk: r for r in AcademicRank.objects.all()}
+    preview = RosterPreview(
+        program=program,
+        errors=[RosterError(*e) for e in data["errors"]],
+        errors_dropped=data["errors_dropped"],
+        record_count=data["record_count"],
+    )
+    for line, email, first, last, role, stage, specialty, rank, time_zone in data["rows"]:
+        preview.rows.append(RosterRow(
+            line=line, email=email, first_name=first, last_name=last, role=role, career_stage=stages.get(stage),
+            specialty=specialties.get(specialty), academic_rank=ranks.get(rank), time_zone=time_zone,
+        ))
+    return preview
+
+
+def roster_import_plan(roster_import: RosterImport) -> RosterPreview:
+    """The kept file's rows against the database as it is now: what applying it would do.
+
+    Reads the rows parsed at upload; only an import kept before they were stored is parsed here.
+    """
+    program = roster_import.program
+    if not roster_import.parsed:
+        preview = _parse_text(program=program, text=roster_import.content)
+        roster_import.parsed = _parsed_to_json(preview)
+        RosterImport.objects.filter(pk=roster_import.pk).update(parsed=roster_import.parsed)
+    preview = _parsed_from_json(program, roster_import.parsed)
+    if not preview.errors:
         _plan(preview)
     return preview
 
@@ -365,14 +490,16 @@ class _RowParser:
             else:
                 if email in TEMPLATE_EMAILS:
                     err("email", "This is an example row from the template; delete it.")
+                elif len(canonical_email(email)) > User._meta.get_field("email_key").max_length:
+                    err("email", "This e-mail address is too long.")
 
         first_name, last_name = cell("first_name"), cell("last_name")
         for column, value in (("first_name", first_name), ("last_name", last_name)):
             label = column.replace("_", " ")
             if not value:
                 err(column, f"The {label} is missing.")
-            elif len(value) > 150:
-                err(column, f"The {label} is longer than 150 characters.")
+            elif len(value) > _NAME_MAX_LENGTH:
+                err(column, f"The {label} is longer than {_NAME_MAX_LENGTH} characters.")
 
         role = ROLES.get(cell("role").lower())
         if role is None:
@@ -435,31 +562,82 @@ def _chunks(items, size=500):
 
 
 def _plan(preview: RosterPreview) -> None:
-    """Compare each row with the database: create, update or unchanged, and what changes."""
+    """Compare each row with the database: what applying it would do, and what changes.
+
+    Reads only what the coordinator may act on: an existing person's current data is
+    looked at (and shown as changes) only for people this program alone holds and who
+    have never signed in (``preview.owned``).
+    """
     program = preview.program
-    emails = {row.email for row in preview.rows}
-    for chunk in _chunks(emails):
-        for user in User.objects.annotate(email_lower=Lower("email")).filter(email_lower__in=chunk).select_related(
+    keys = {row.key for row in preview.rows}
+    for chunk in _chunks(keys):
+        for user in User.objects.filter(email_key__in=chunk).select_related(
             "mentee_profile__career_stage", "mentor_profile__specialty", "mentor_profile__academic_rank",
             "mentor_profile__career_stage",
         ):
-            preview.users[user.email.lower()] = user
+            preview.users[user.email_key] = user
+    elsewhere, invited = set(), set()
     user_ids = [u.pk for u in preview.users.values()]
     for chunk in _chunks(user_ids):
-        preview.memberships.update(
-            Membership.objects.filter(program=program, user_id__in=chunk).values_list("user_id", "role")
+        for user_id, program_id, role in Membership.objects.filter(user_id__in=chunk).values_list(
+            "user_id", "program_id", "role"
+        ):
+            if program_id == program.pk:
+                preview.memberships.add((user_id, role))
+            else:
+                elsewhere.add(user_id)
+        invited.update(
+            ProgramInvitation.objects.filter(
+                program=program, user_id__in=chunk, status=ProgramInvitation.Status.PENDING
+            ).values_list("user_id", "role")
         )
+    members = {user_id for user_id, _ in preview.memberships}
+    preview.owned = {
+        u.pk for u in preview.users.values()
+        if u.pk in members and u.pk not in elsewhere and not _has_own_account(u)
+    }
+    _refuse_look_alikes(preview)
 
     for row in preview.rows:
-        user = preview.users.get(row.email)
+        user = preview.users.get(row.key)
         if user is None:
             row.action = "create"
-            continue
-        row.changes = _changes(row, user)
-        if (user.pk, row.role) not in preview.memberships:
-            row.action = "create"
+        elif user.pk in preview.owned:
+            row.changes = _changes(row, user)
+            if (user.pk, row.role) not in preview.memberships:
+                row.action = "create"
+            else:
+                row.action = "update" if row.changes else "unchanged"
+        elif (user.pk, row.role) in preview.memberships:
+            row.action = "member"
+        elif (user.pk, row.role) in invited:
+            row.action = "invited"
         else:
-            row.action = "update" if row.changes else "unchanged"
+            row.action = "invite"
+
+
+def _has_own_account(user: User) -> bool:
+    """The person has taken their account: signed in, set a password, or is staff."""
+    return user.is_staff or user.is_superuser or user.last_login is not None or user.has_usable_password()
+
+
+def _refuse_look_alikes(preview: RosterPreview) -> None:
+    """A new address whose confusable skeleton is an existing account's is an error on its row."""
+    new_rows = [row for row in preview.rows if row.key not in preview.users]
+    skeletons = {email_skeleton(row.email): row for row in new_rows}
+    taken = set()
+    for chunk in _chunks(skeletons):
+        taken.update(User.objects.filter(email_skeleton__in=chunk).values_list("email_skeleton", flat=True))
+    for skeleton in sorted(taken, key=lambda s: skeletons[s].line):
+        row = skeletons[skeleton]
+        preview.errors.append(RosterError(
+            row.line, "email",
+            f"{row.email} looks like the address of an existing account: the two differ only in characters that "
+            "look alike (such as ı and i, or а and a). Type the address with plain letters.",
+        ))
+    if taken:
+        bad = {skeletons[s].key for s in taken}
+        preview.rows = [row for row in preview.rows if row.key not in bad]
 
 
 def _person_updates(row: RosterRow, user: User) -> dict:
@@ -520,16 +698,21 @@ def roster_import_preview(*, program: Program, uploaded_by: User, filename: str,
     (size, type, encoding, empty). Files with bad rows are kept: the preview lists them.
     """
     text = roster_decode(filename=filename, data=data)
-    preview = roster_parse_text(program=program, text=text)
+    preview = _parse_text(program=program, text=text)
+    parsed = _parsed_to_json(preview)
+    if not preview.errors:
+        _plan(preview)
     return RosterImport.objects.create(
         program=program,
         uploaded_by=uploaded_by,
         filename=filename[-255:],
         content=text,
+        parsed=parsed,
         row_count=preview.record_count,
         created_count=preview.create_count,
         updated_count=preview.update_count,
         unchanged_count=preview.unchanged_count,
+        invited_count=preview.invite_count,
     )
 
 
@@ -559,61 +742,74 @@ def _apply(*, roster_import: RosterImport, actor: User) -> RosterApplyResult:
     if roster_import.status == RosterImport.Status.APPLIED:
         raise ValidationError("This file has already been imported.", code="applied")
     program = roster_import.program
-    preview = roster_parse_text(program=program, text=roster_import.content)
+    lock_account_creation()
+    preview = roster_import_plan(roster_import)  # against the database as it is now, under the locks
     if preview.errors:
         raise ValidationError(
-            f"The file has {len(preview.errors)} problem(s); nothing was imported. Fix them and upload it again.",
+            f"The file has {preview.error_count} problem(s); nothing was imported. Fix them and upload it again.",
             code="invalid",
         )
 
-    # People: one row per e-mail. Parsing guarantees both rows of a person agree.
+    # People: one row per person. Parsing guarantees both rows of a person agree.
     people: dict[str, RosterRow] = {}
     for row in preview.rows:
-        people.setdefault(row.email, row)
+        people.setdefault(row.key, row)
     users = dict(preview.users)
     new_users = [
         User(
-            email=email,
+            email=row.email,
+            **User.identity_fields(row.email),
             first_name=row.first_name,
             last_name=row.last_name,
             time_zone=row.time_zone or program.time_zone,
             password=make_password(None),  # unusable until they accept the invitation
         )
-        for email, row in people.items()
-        if email not in users
+        for key, row in people.items()
+        if key not in users
     ]
     User.objects.bulk_create(new_users, batch_size=500)
     if any(u.pk is None for u in new_users):  # databases that don't return ids from bulk inserts
-        for chunk in _chunks([u.email for u in new_users]):
-            users.update({u.email: u for u in User.objects.filter(email__in=chunk)})
+        for chunk in _chunks([u.email_key for u in new_users]):
+            users.update({u.email_key: u for u in User.objects.filter(email_key__in=chunk)})
     else:
-        users.update({u.email: u for u in new_users})
+        users.update({u.email_key: u for u in new_users})
+    owned = preview.owned | {u.pk for u in new_users}
 
     changed_users = []
-    for email, row in people.items():
-        if email in preview.users:
-            updates = _person_updates(row, users[email])
+    for key, row in people.items():
+        if key in preview.users and users[key].pk in owned:
+            updates = _person_updates(row, users[key])
             if updates:
                 for name, value in updates.items():
-                    setattr(users[email], name, value)
-                changed_users.append(users[email])
+                    setattr(users[key], name, value)
+                changed_users.append(users[key])
     User.objects.bulk_update(changed_users, ["first_name", "last_name", "time_zone"], batch_size=500)
 
     Membership.objects.bulk_create(
         [
-            Membership(user=users[row.email], program=program, role=row.role)
+            Membership(user=users[row.key], program=program, role=row.role)
             for row in preview.rows
-            if (users[row.email].pk, row.role) not in preview.memberships
+            if row.action == "create"
         ],
         batch_size=500,
     )
+    _apply_profiles([row for row in preview.rows if users[row.key].pk in owned], preview, users)
 
-    _apply_profiles(preview, users)
+    # Everyone else is asked, and keeps everything about themselves until they accept.
+    asked = 0
+    for row in preview.rows:
+        if row.action == "invite":
+            program_invitation_create(
+                program=program, user=users[row.key], role=row.role, invited_by=actor, email=row.email,
+                first_name=row.first_name, last_name=row.last_name, career_stage=row.career_stage,
+                specialty=row.specialty, academic_rank=row.academic_rank,
+            )
+            asked += 1
 
     invited = 0
-    for email in people:
-        user = users[email]
-        if not user.has_usable_password() and user.invited_at is None:
+    for key in people:
+        user = users[key]
+        if user.pk in owned and not user.has_usable_password() and user.invited_at is None:
             invited += user_invite(user=user, invited_by=actor)
 
     roster_import.status = RosterImport.Status.APPLIED
@@ -622,9 +818,10 @@ def _apply(*, roster_import: RosterImport, actor: User) -> RosterApplyResult:
     roster_import.created_count = preview.create_count
     roster_import.updated_count = preview.update_count
     roster_import.unchanged_count = preview.unchanged_count
-    roster_import.save(
-        update_fields=["status", "applied_at", "row_count", "created_count", "updated_count", "unchanged_count"]
-    )
+    roster_import.invited_count = asked
+    roster_import.save(update_fields=[
+        "status", "applied_at", "row_count", "created_count", "updated_count", "unchanged_count", "invited_count",
+    ])
     from matching.audit import audit_log
 
     # Counts only: the people themselves are on the roster, and in the file kept with the import.
@@ -633,29 +830,30 @@ def _apply(*, roster_import: RosterImport, actor: User) -> RosterApplyResult:
         after={
             "file": roster_import.filename, "rows": roster_import.row_count, "people": len(people),
             "created": roster_import.created_count, "updated": roster_import.updated_count,
-            "unchanged": roster_import.unchanged_count, "invited": invited,
+            "unchanged": roster_import.unchanged_count, "invited": invited, "asked_to_join": asked,
         },
     )
     logger.info(
-        "Roster import %s into %s by user %s: %s created, %s updated, %s unchanged, %s invited",
+        "Roster import %s into %s by user %s: %s created, %s updated, %s unchanged, %s invited, %s asked to join",
         roster_import.pk, program.slug, actor.pk, roster_import.created_count, roster_import.updated_count,
-        roster_import.unchanged_count, invited,
+        roster_import.unchanged_count, invited, asked,
     )
-    return RosterApplyResult(roster_import=roster_import, invitations_sent=invited)
+    return RosterApplyResult(roster_import=roster_import, invitations_sent=invited, asked_to_join=asked)
 
 
-def _apply_profiles(preview: RosterPreview, users: dict[str, User]) -> None:
+def _apply_profiles(rows: list[RosterRow], preview: RosterPreview, users: dict[str, User]) -> None:
+    """Create or update the profiles of ``rows``: new people and the program's own (see ``_plan``)."""
     now = timezone.now()
     creates = {MenteeProfile: [], MentorProfile: []}
     updates = {MenteeProfile: {}, MentorProfile: {}}  # profile → names of changed fields
-    for row in preview.rows:
+    for row in rows:
         model = MenteeProfile if row.role == Membership.Role.RESIDENT else MentorProfile
-        if row.email in preview.users:
-            profile, changed = _profile_updates(row, users[row.email])
+        if row.key in preview.users:
+            profile, changed = _profile_updates(row, users[row.key])
         else:
             profile, changed = None, _profile_wanted(row)  # a new person has no profile yet
         if profile is None:
-            creates[model].append(model(user=users[row.email], **changed))
+            creates[model].append(model(user=users[row.key], **changed))
         elif changed:
             for name, value in changed.items():
                 setattr(profile, name, value)
@@ -685,14 +883,6 @@ def roster_member_reinvite(*, membership: Membership, actor: User) -> bool:
 
 
 # --- Export.
-
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value) -> str:
-    """A cell a spreadsheet shows as text: a leading ' defuses =, +, -, @, tab and CR."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
 
 
 def invitation_status(user: User) -> str:

@@ -57,6 +57,10 @@ rules.add_perm("accounts.view_program", coordinates_program)
 rules.add_perm("accounts.manage_roster", coordinates_program)
 rules.add_perm("accounts.coordinate", is_coordinator)
 rules.add_perm("accounts.view_person", is_self | coordinates_a_program_of | (is_signed_in & is_mentor))
+# Who a message may name: the person themselves, or a coordinator of one of their programs.
+# Narrower than view_person on purpose: a refusal about an id typed into one program's form
+# must not turn a person of another program into a name (issue 11), directory mentors included.
+rules.add_perm("accounts.name_person", is_self | coordinates_a_program_of)
 rules.add_perm("accounts.change_person", is_self)
 rules.add_perm("accounts.change_profile", owns_profile)
 rules.add_perm("accounts.browse_mentors", is_signed_in)
@@ -80,3 +84,11 @@ def is_faculty(user):
 # membership too) keep a mentor profile.
 rules.add_perm("accounts.have_mentee_profile", is_resident)
 rules.add_perm("accounts.have_mentor_profile", is_faculty)
+
+
+def person_named(viewer, person) -> str:
+    """How a message to ``viewer`` refers to ``person``: their name if ``viewer`` may name
+    them (``accounts.name_person``), else by id, which the viewer typed themselves."""
+    if viewer is not None and viewer.has_perm("accounts.name_person", person):
+        return person.full_name
+    return f"person #{person.pk}"

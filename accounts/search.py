@@ -7,10 +7,53 @@ session under a key per page and program, and the browser is sent (303) to the p
 URL. A GET shows the list with the kept filters, and its links carry only ``?page=N``.
 """
 
+from django import forms
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
 CLEAR = "clear"
+
+# --- Free text: one bound for every search box and ``q`` parameter (pages and API).
+
+# Each word of a search is one condition (a case-insensitive match over a few columns), and
+# every word must match: a search is a few words a person types. Without a bound, 950 words
+# were 950 conditions per row and held a worker for seconds (issue 11).
+SEARCH_MAX_LENGTH = 100
+SEARCH_MAX_TERMS = 6
+SEARCH_HELP = f"At most {SEARCH_MAX_TERMS} words and {SEARCH_MAX_LENGTH} characters; every word must match."
+
+
+def search_terms(value: str) -> list[str]:
+    """The words of a search, each once (a repeated word narrows nothing), in the order typed,
+    at most ``SEARCH_MAX_TERMS``: ``SearchField`` refuses more; the cut only keeps a caller
+    that skipped it from building a long query."""
+    terms = {}
+    for word in (value or "").split():
+        terms.setdefault(word.casefold(), word)
+    return list(terms.values())[:SEARCH_MAX_TERMS]
+
+
+def _within_term_limit(value):
+    words = {word.casefold() for word in value.split()}
+    if len(words) > SEARCH_MAX_TERMS:
+        raise ValidationError(
+            f"Search for at most {SEARCH_MAX_TERMS} words (this has {len(words)}).", code="max_terms"
+        )
+
+
+class SearchField(forms.CharField):
+    """The search box of every list, on pages and (through ``accounts.filters.SearchFilter``
+    and ``accounts.api.filters.SearchQueryField``) in the API: optional, at most
+    ``SEARCH_MAX_LENGTH`` characters and ``SEARCH_MAX_TERMS`` different words."""
+
+    default_validators = [_within_term_limit]
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "Search")
+        kwargs.setdefault("required", False)
+        super().__init__(max_length=SEARCH_MAX_LENGTH, **kwargs)
+
 
 
 def filters_key(*, page: str, program) -> str:

@@ -170,6 +170,8 @@ def roster_search(program, *, role: str = "", pgy: str = "", status: str = "", q
     from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
     from django.db.models import Q
 
+    from .search import search_terms
+
     members = roster_of(program).select_related(
         "user__mentor_profile__academic_rank", "user__mentor_profile__career_stage"
     )
@@ -187,7 +189,7 @@ def roster_search(program, *, role: str = "", pgy: str = "", status: str = "", q
         members = members.filter(no_password, user__invited_at__isnull=False)
     elif status == "not_invited":
         members = members.filter(no_password, user__invited_at__isnull=True)
-    for word in q.split():
+    for word in search_terms(q):
         members = members.filter(
             Q(user__first_name__icontains=word) | Q(user__last_name__icontains=word) | Q(user__email__icontains=word)
         )

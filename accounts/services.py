@@ -1,6 +1,8 @@
 """State changes for people and programs. Nothing else writes these rows."""
 
-from datetime import time, timedelta
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
@@ -15,7 +17,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from config.outbox import enqueue_on_commit
 
-from .models import User
+from .models import ApiToken, User
 
 
 def invitation_url(user: User) -> str:
@@ -61,13 +63,37 @@ def invitations_unsent():
     )
 
 
-def invitation_claim(*, user_id: int, now=None) -> bool:
-    """Claim ``user_id``'s unsent invitation (a conditional UPDATE) before sending it, so
-    a re-delivered task or the sweeper never sends the same invitation twice. A user
-    never invited through ``user_invite`` (invited_at empty) can be claimed once."""
+@dataclass(frozen=True)
+class InvitationClaim:
+    user_id: int
+    at: datetime
+    # ``invitation_sent_at`` before the claim: put back if the send fails.
+    previous: datetime | None
+
+
+def invitation_claim(*, user_id: int, now=None) -> InvitationClaim | None:
+    """Claim ``user_id``'s unsent invitation before sending it (a compare-and-set of
+    ``invitation_sent_at``), so a re-delivered task or the sweeper never sends the same
+    invitation twice; None if there is nothing to claim. A user never invited through
+    ``user_invite`` (invited_at empty) can be claimed once. The claim marks the invitation
+    sent only for as long as the send lasts: ``invitation_release`` undoes it if it fails.
+    (A worker killed mid-send leaves it marked sent: the coordinator's "resend" remains.)"""
     now = now or timezone.now()
     unsent = Q(invitation_sent_at__isnull=True) | Q(invitation_sent_at__lt=F("invited_at"))
-    return bool(User.objects.filter(unsent, pk=user_id).update(invitation_sent_at=now))
+    found = list(User.objects.filter(unsent, pk=user_id).values_list("invitation_sent_at", flat=True)[:1])
+    if not found:
+        return None
+    previous = found[0]
+    unchanged = Q(invitation_sent_at__isnull=True) if previous is None else Q(invitation_sent_at=previous)
+    if not User.objects.filter(unsent, unchanged, pk=user_id).update(invitation_sent_at=now):
+        return None  # another sender claimed it in between
+    return InvitationClaim(user_id=user_id, at=now, previous=previous)
+
+
+def invitation_release(*, claim: InvitationClaim) -> None:
+    """The send failed: the invitation is unsent again (the task retries, the sweeper sees
+    it), unless a newer claim has replaced this one."""
+    User.objects.filter(pk=claim.user_id, invitation_sent_at=claim.at).update(invitation_sent_at=claim.previous)
 
 
 def invitations_send_unsent(*, now=None) -> int:
@@ -181,10 +207,34 @@ def availability_replace(*, user: User, windows: list[tuple[int, time, time]]):
     return merged
 
 
-def auth_token_for(*, user: User) -> str:
-    """The user's API token, created on first request. DRF keeps one per user, so
-    asking again returns the same key."""
-    from rest_framework.authtoken.models import Token
+@transaction.atomic
+def api_token_issue(*, user: User, now=None) -> tuple[ApiToken, str]:
+    """A new API token for ``user``, valid for API_TOKEN_TTL seconds: the row and its secret.
 
-    token, _ = Token.objects.get_or_create(user=user)
-    return token.key
+    The secret exists only in the return value (the row keeps its hash), so it is shown
+    once and cannot be shown again; each sign-in gets a token of its own. The user's
+    expired tokens are cleared here, so the table stays as small as the live ones.
+    """
+    now = now or timezone.now()
+    ApiToken.objects.filter(user=user, expires_at__lte=now).delete()
+    secret = secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        key_hash=ApiToken.hash_secret(secret),
+        prefix=secret[: ApiToken.PREFIX_LENGTH],
+        password_fingerprint=ApiToken.password_fingerprint_of(user),
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.API_TOKEN_TTL),
+    )
+    return token, secret
+
+
+def api_token_revoke(*, user: User, token: ApiToken | None = None) -> int:
+    """Revoke ``token`` (signing out of the API), or with no token every token of ``user``:
+    signing out of the site signs out everywhere, and a new password does the same
+    (accounts/api/authentication.py). Returns how many were revoked."""
+    tokens = ApiToken.objects.filter(user=user)
+    if token is not None:
+        tokens = tokens.filter(pk=token.pk)
+    revoked, _ = tokens.delete()
+    return revoked

@@ -1,27 +1,39 @@
 from celery import shared_task
 
+from config.outbox import EMAIL_RETRIES, EMAIL_SEND_ERRORS, email_retry
+
 from .emails import send_templated_email
 from .models import User
-from .services import invitation_claim, invitation_url, invitations_send_unsent
+from .services import invitation_claim, invitation_release, invitation_url, invitations_send_unsent
 
 
-@shared_task
-def send_invitation(user_id: int, invited_by_id: int | None = None) -> bool:
+@shared_task(bind=True, max_retries=EMAIL_RETRIES)
+def send_invitation(self, user_id: int, invited_by_id: int | None = None) -> bool:
     user = User.objects.filter(pk=user_id, is_active=True).first()
     # Someone who already set a password needs no invitation (e.g. a re-delivered task).
     if user is None or user.has_usable_password():
         return False
-    # At most once: a re-delivered task or the sweeper's copy finds it claimed.
-    if not invitation_claim(user_id=user_id):
+    # Once: a re-delivered task or the sweeper's copy finds it claimed.
+    claim = invitation_claim(user_id=user_id)
+    if claim is None:
         return False
-    invited_by = User.objects.filter(pk=invited_by_id).first() if invited_by_id else None
-    programs = sorted({m.program.name for m in user.memberships.select_related("program")})
-    send_templated_email(
-        template="accounts/email/invitation",
-        to=[user.email],
-        context={"user": user, "invited_by": invited_by, "url": invitation_url(user), "programs": programs},
-    )
-    return True
+    try:
+        invited_by = User.objects.filter(pk=invited_by_id).first() if invited_by_id else None
+        programs = sorted({m.program.name for m in user.memberships.select_related("program")})
+        send_templated_email(
+            template="accounts/email/invitation",
+            to=[user.email],
+            context={"user": user, "invited_by": invited_by, "url": invitation_url(user), "programs": programs},
+        )
+    except Exception as exc:
+        # Not sent, so not marked sent: retried here, then left to the sweeper.
+        invitation_release(claim=claim)
+        if not isinstance(exc, EMAIL_SEND_ERRORS):
+            raise
+        error = type(exc).__name__
+    else:
+        return True
+    email_retry(self, error=error, what=f"invitation {user_id}")
 
 
 @shared_task

@@ -2,7 +2,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 from django.views.generic import RedirectView
 
-from .views import auth, dashboard, directory, profiles, roster
+from .forms import CanonicalPasswordResetForm
+from .views import auth, dashboard, directory, invitations, profiles, roster
 
 app_name = "accounts"
 
@@ -10,7 +11,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="accounts:dashboard", permanent=False)),
     # Sign-in. No open sign-up: coordinators invite people.
     path("accounts/login/", auth.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", auth.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/change/",
         auth_views.PasswordChangeView.as_view(success_url=reverse_lazy("accounts:password_change_done")),
@@ -19,7 +20,8 @@ urlpatterns = [
     path("accounts/password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path(
         "accounts/password/reset/",
-        auth_views.PasswordResetView.as_view(
+        auth.PasswordResetView.as_view(
+            form_class=CanonicalPasswordResetForm,
             success_url=reverse_lazy("accounts:password_reset_done"),
             email_template_name="registration/password_reset_email.txt",
             html_email_template_name="registration/password_reset_email.html",
@@ -52,4 +54,12 @@ urlpatterns = [
     path("programs/<slug:slug>/roster/import/", roster.roster_import_upload, name="roster-import"),
     path("programs/<slug:slug>/roster/import/<int:pk>/", roster.roster_import_preview, name="roster-import-preview"),
     path("programs/<slug:slug>/roster/<int:membership_pk>/invite/", roster.roster_reinvite, name="roster-reinvite"),
+    path(
+        "programs/<slug:slug>/roster/invitations/<int:pk>/withdraw/", roster.roster_invitation_withdraw,
+        name="roster-invitation-withdraw",
+    ),
+    # Invitations to join a program, for the person invited.
+    path("invitations/", invitations.invitation_list, name="invitations"),
+    path("invitations/<int:pk>/accept/", invitations.invitation_accept, name="invitation-accept"),
+    path("invitations/<int:pk>/decline/", invitations.invitation_decline, name="invitation-decline"),
 ]

@@ -144,6 +144,7 @@ def seed_people(
         (
             User(
                 email=f"{role}{k}@bench.example",
+                **User.identity_fields(f"{role}{k}@bench.example"),
                 first_name=role.title(),
                 last_name=last_name(k),
                 time_zone="America/New_York",

@@ -247,6 +247,10 @@ class Page:
 
 
 def pages_for(seeded: Seeded, resident_session: str, coordinator_session: str) -> list[Page]:
+    from accounts.search import SEARCH_MAX_TERMS
+
+    # The costliest search a box accepts: as many words as allowed, each matching many rows.
+    widest_search = "+".join(["a", "e", "i", "o", "n", "r", "s", "t"][:SEARCH_MAX_TERMS])
     return [
         Page("trivial view (reference)", "/bench/trivial/", None),
         Page("one SELECT 1 (reference)", "/bench/one-query/", None),
@@ -255,6 +259,7 @@ def pages_for(seeded: Seeded, resident_session: str, coordinator_session: str) -
         Page("dashboard (resident)", "/dashboard/", resident_session),
         Page("pairings list (coordinator)", f"/programs/{seeded.program.slug}/pairings/", coordinator_session),
         Page("mentors API list (resident)", "/api/v1/mentors/", resident_session),
+        Page("mentors API search, most words (resident)", f"/api/v1/mentors/?q={widest_search}", resident_session),
     ]
 
 

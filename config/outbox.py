@@ -8,6 +8,7 @@ change stands; the request only learns that its background work is delayed, and
 """
 
 import logging
+import smtplib
 from contextvars import ContextVar
 
 from django.db import transaction
@@ -66,3 +67,28 @@ def processing_delayed_reset():
 
 def processing_delayed_restore(token) -> None:
     _processing_delayed.reset(token)
+
+
+# --- E-mail senders (notifications, invitations): an outbox row is marked sent only after
+# its e-mail went out. A send that fails for a reason that may pass (the mail server down,
+# slow or greylisting) is retried by its task with growing delays; after the last retry the
+# row is still unsent and the sweeper's next pass enqueues it again.
+
+EMAIL_SEND_ERRORS = (smtplib.SMTPException, OSError)
+EMAIL_RETRIES = 4
+EMAIL_RETRY_DELAYS = (60, 300, 900, 3600)  # seconds before retry 1, 2, 3, 4
+
+
+class EmailNotSent(Exception):
+    """What a failed send is retried and finally logged as. It names the outbox row and the
+    kind of error only: SMTP errors quote the recipients, and no log line may carry an
+    e-mail address. (So call ``email_retry`` outside the ``except`` block: a chained
+    traceback would print the original error.)"""
+
+
+def email_retry(task, *, error: str, what: str):
+    """Inside ``task`` (bound, ``max_retries=EMAIL_RETRIES``): schedule the next attempt
+    after a send failed with ``error`` (an exception's class name); raises Celery's Retry,
+    or ``EmailNotSent`` once the retries are spent."""
+    delay = EMAIL_RETRY_DELAYS[min(task.request.retries, len(EMAIL_RETRY_DELAYS) - 1)]
+    raise task.retry(exc=EmailNotSent(f"{what}: {error}"), countdown=delay)

@@ -36,7 +36,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.forms",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -113,6 +112,12 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 # Invitation links are password-reset tokens; give invitees a week.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=7 * 24 * 3600)
 
+# How many reverse proxies of ours stand in front of the application. The client's address
+# (core/http.py: client_ip) is REMOTE_ADDR with 0, ignoring X-Forwarded-For, which any client
+# can write; with N it is the N-th address from the right of X-Forwarded-For, the one the
+# outermost proxy appended. Throttles and the sign-in lockout count per that address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
 # Brute-force protection (django-axes): five failures per e-mail and address lock
 # that pair out for a quarter of an hour. Covers the admin log-in too.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -127,6 +132,7 @@ AXES_VERBOSE = False
 # (``username`` on the log-in form, ``email`` on the API token endpoint) and the address.
 # Written out rather than left to axes' default, which does not know the API's field.
 AXES_SENSITIVE_PARAMETERS = ["username", "email", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "core.http.client_ip"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="America/New_York")
@@ -150,7 +156,10 @@ STORAGES = {
 # Roster CSV uploads are read into memory; cap them well above a 5,000-row roster.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The roster upload is cut off while it streams once it passes this (accounts/uploads.py),
+# and a file is refused whole beyond ROSTER_MAX_ROWS people.
 ROSTER_MAX_UPLOAD_BYTES = env.int("ROSTER_MAX_UPLOAD_BYTES", default=2 * 1024 * 1024)
+ROSTER_MAX_ROWS = env.int("ROSTER_MAX_ROWS", default=5000)
 
 # --- Redis: broker, results and cache when REDIS_URL is set; in-process otherwise.
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -199,16 +208,31 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # --- API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # The token first, so a caller without valid credentials gets 401 and its challenge
+        # (``WWW-Authenticate: Token``) rather than the 403 session authentication would give.
+        "accounts.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "accounts.api.schema.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"token": "10/minute"},
+    # The client's address behind our proxies (core/http.py); our own throttles call client_ip.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    # accounts/throttles.py: signing in for a token and password-reset e-mails, each counted
+    # per client address and per canonical e-mail (so spelling the address differently or
+    # changing address does not reset the count). Read live, so tests may lower them.
+    "DEFAULT_THROTTLE_RATES": {
+        "token": "10/minute",
+        "token_email": "20/hour",
+        "password_reset": "20/hour",
+        "password_reset_email": "3/hour",
+    },
 }
+# How long an API token lives (seconds). A new password, signing out of the site and
+# DELETE /api/v1/auth/token/ end it sooner.
+API_TOKEN_TTL = env.int("API_TOKEN_TTL", default=24 * 3600)
 SPECTACULAR_SETTINGS = {
     "TITLE": "MentorMatch API",
     "DESCRIPTION": "Mentor–mentee matching for graduate medical education.",

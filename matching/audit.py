@@ -14,10 +14,14 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import CharField, Q, QuerySet, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import CharField, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
 from django.urls import reverse
 
+from accounts.search import search_terms
+
+from .bounds import localize
 from .models import AuditEntry
 
 # A human label for each action code. Codes not listed (a newer service's) are shown
@@ -69,6 +73,10 @@ ACTION_LABELS = {
     "exception.revoke": "Withdrew a pairing exception",
     "roster.import": "Imported a roster file",
     "roster.invite": "Re-sent a roster invitation",
+    "roster.ask_to_join": "Invited an existing account to join",
+    "roster.join_accepted": "Accepted an invitation to join",
+    "roster.join_declined": "Declined an invitation to join",
+    "roster.join_withdrawn": "Withdrew an invitation to join",
 }
 
 # Filter groups for the page and the API: key → (label, action-code prefixes).
@@ -120,24 +128,29 @@ def action_group(action: str) -> str:
 def _people_named(word: str):
     from accounts.models import User
 
-    return (
-        User.objects.annotate(_name=Concat("first_name", Value(" "), "last_name"))
-        .filter(Q(_name__icontains=word) | Q(email__icontains=word))
-        .values("pk")
-    )
+    # A word has no space, so it is in "first last" exactly when it is in one of the two.
+    return User.objects.filter(
+        Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
+    ).values("pk")
+
+
+def _compiled(queryset) -> RawSQL:
+    """``queryset`` as SQL, compiled once: a subquery used in many places of a search is
+    otherwise copied and resolved again at each, which cost more than running the search."""
+    return RawSQL(*queryset.query.sql_with_params())
 
 
 def _objects_about(word: str) -> Q:
     """Entries whose object involves a person matching ``word``: "Alice" finds her requests,
     mentorships, meetings, goals, proposals and conflicts."""
-    people = _people_named(word)
+    people = _compiled(_people_named(word))
     condition = Q()
     for object_type, (model, paths) in _object_people().items():
         involving = Q()
         for path in paths:
             involving |= Q(**{f"{path}__in": people})
         ids = model.objects.filter(involving).annotate(_sid=Cast("pk", CharField())).values("_sid")
-        condition |= Q(object_type=object_type, object_id__in=ids)
+        condition |= Q(object_type=object_type, object_id__in=_compiled(ids))
     return condition
 
 
@@ -214,7 +227,7 @@ def audit_search(
     ends included, read as days in ``time_zone``. The caller has checked that the user
     coordinates ``program``: only its entries are ever returned."""
     entries = AuditEntry.objects.filter(program=program).select_related("actor")
-    for word in (q or "").split()[:8]:
+    for word in search_terms(q):
         entries = entries.filter(_word_matches(word))
     if group in ACTION_GROUPS:
         prefixes = Q()
@@ -438,7 +451,8 @@ def _show(key, value, names, tz) -> str:
     text = str(value)
     if _ISO_INSTANT.match(text):
         try:
-            return datetime.fromisoformat(text).astimezone(tz).strftime("%b %-d, %Y %H:%M %Z")
+            # A time written before the bounds (year 9999) fits no clock east of UTC: shown as stored.
+            return localize(datetime.fromisoformat(text), tz).strftime("%b %-d, %Y %H:%M %Z")
         except ValueError:
             pass
     if _CODE.match(text):

@@ -16,6 +16,7 @@ from email.utils import parseaddr
 from django.conf import settings
 from icalendar import Calendar, Event, vCalAddress
 
+from .bounds import shift
 from .models import Meeting
 from .services.meetings import meeting_url
 
@@ -78,7 +79,8 @@ def meeting_ics(meeting) -> bytes:
     start = meeting_start(meeting) or meeting.created_at
     start = start.astimezone(UTC)
     event.add("dtstart", start)
-    event.add("dtend", start + timedelta(minutes=meeting.duration_minutes))
+    # A start stored before the bounds (year 9999) ends at the last instant a datetime holds.
+    event.add("dtend", shift(start, timedelta(minutes=meeting.duration_minutes)))
     event.add("summary", f"Mentorship meeting: {mentor.full_name} / {mentee.full_name}")
     where = meeting.location or meeting.video_url
     if where:

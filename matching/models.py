@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from accounts.models import Program
 
+from .bounds import shift
+
 USER = settings.AUTH_USER_MODEL
 
 
@@ -236,7 +238,8 @@ class Meeting(models.Model):
 
     @property
     def end(self):
-        return self.start + timedelta(minutes=self.duration_minutes) if self.start else None
+        # A start written before the bounds (year 9999) ends at the last instant, not in a crash.
+        return shift(self.start, timedelta(minutes=self.duration_minutes)) if self.start else None
 
     def can_confirm(self):
         return self.status == self.Status.PROPOSED
@@ -372,6 +375,10 @@ class Notification(models.Model):
 
     ``dedup_key`` is unique: creating the same notification twice (a re-delivered
     task, a retried request) is a no-op, and so is e-mailing it twice.
+
+    The row is also its e-mail's outbox: a sender leases it (``email_claimed_at``, counting
+    ``email_attempts``), sends, and only then sets ``emailed_at``. A failed send gives the
+    lease back; a sender that died holding it loses it after ``notifications.EMAIL_LEASE``.
     """
 
     class Delivery(models.TextChoices):
@@ -389,6 +396,8 @@ class Notification(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,10 +1,12 @@
 """Notifications: in-app rows (the bell) plus e-mail, sent after the change commits.
 
 ``notify`` is the single entry point the services call. A notification's
-``dedup_key`` makes creating it idempotent. E-mail is at most once: every sender
-claims rows with a conditional ``UPDATE … WHERE emailed_at IS NULL`` before it
-sends, so a re-delivered task, an overlapping periodic run or the sweeper never
-e-mails a notification twice.
+``dedup_key`` makes creating it idempotent. The row is its e-mail's outbox: a sender
+leases it with a conditional ``UPDATE … WHERE emailed_at IS NULL`` and no live lease,
+sends, and only then sets ``emailed_at``. So a re-delivered task, an overlapping
+periodic run or the sweeper never e-mails a notification twice while one sender holds
+it, and a send that fails leaves it un-emailed: the task retries, and the sweeper (or
+the next digest) picks up what the retries could not send, up to ``EMAIL_MAX_ATTEMPTS``.
 
 Each person chooses how they hear of notifications (``NotificationPreference``):
 right away (one e-mail per notification) or in one daily digest.
@@ -15,7 +17,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.emails import send_templated_email
@@ -33,6 +35,14 @@ DIGEST_PERIOD = timedelta(days=1)
 DIGEST_MARGIN = timedelta(hours=2)
 # The sweeper leaves the on-commit task this long before it enqueues it again.
 SWEEP_GRACE = timedelta(minutes=10)
+# A sender's hold on a row: longer than a task may run (config/celery.py: task_time_limit),
+# so only a sender that died loses it; after it the row can be claimed again.
+EMAIL_LEASE = timedelta(minutes=10)
+# Sends tried per notification in all (the task's retries, the sweeper's and the next
+# digests' passes): a bad address stops costing work after this.
+EMAIL_MAX_ATTEMPTS = 10
+# A digest that failed is tried again in the next days' digests, this long.
+DIGEST_RETRY_WINDOW = timedelta(days=3)
 
 
 def notify(
@@ -46,7 +56,8 @@ def notify(
     try:
         with transaction.atomic():
             notification = Notification.objects.create(
-                user=user, event=event, title=title, url=url, body=body, dedup_key=dedup_key, meeting=meeting
+                user=user, event=event, title=fit_to_field("title", title), url=url, body=body,
+                dedup_key=dedup_key, meeting=meeting,
             )
     except IntegrityError:
         return None
@@ -57,6 +68,14 @@ def notify(
         # (``notifications_email_unsent``) enqueues it again.
         enqueue_on_commit(send_notification_email, notification.pk)
     return notification
+
+
+def fit_to_field(name: str, text: str) -> str:
+    """``text`` within the Notification column's max_length, cut with an ellipsis. Titles
+    are composed from names and titles people typed ("… added a goal for you: …"), and a
+    long one must shorten, not fail the change that notifies (PostgreSQL's "value too long")."""
+    limit = Notification._meta.get_field(name).max_length
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 # --- Reads: the pages and the API list the same querysets.
@@ -106,6 +125,57 @@ def notification_preference_set(*, user, delivery: str) -> NotificationPreferenc
 # --- E-mail, from the tasks.
 
 
+def _unleased(now) -> Q:
+    """Not e-mailed, not held by a live sender, and not given up on."""
+    return (
+        Q(emailed_at__isnull=True, email_attempts__lt=EMAIL_MAX_ATTEMPTS)
+        & (Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lte=now - EMAIL_LEASE))
+    )
+
+
+def emails_release(ids, *, claimed_at) -> None:
+    """Give back the lease taken at ``claimed_at`` after a failed send: still un-emailed,
+    for the task's retry, the sweeper or the next digest."""
+    Notification.objects.filter(pk__in=ids, email_claimed_at=claimed_at).update(email_claimed_at=None)
+
+
+def emails_mark_sent(ids, *, at) -> None:
+    Notification.objects.filter(pk__in=ids).update(emailed_at=at, email_claimed_at=None)
+
+
+def notification_email_send(*, notification_id: int, now=None) -> bool:
+    """E-mail one notification (with the meeting's .ics when it has one): lease the row,
+    send, then mark it e-mailed. False when there is nothing to do (already e-mailed,
+    another sender holds it, or given up on). A failed send gives the lease back and
+    raises, for the task to retry."""
+    now = now or timezone.now()
+    leased = Notification.objects.filter(_unleased(now), pk=notification_id).update(
+        email_claimed_at=now, email_attempts=F("email_attempts") + 1
+    )
+    if not leased:
+        return False
+    try:
+        notification = Notification.objects.select_related(
+            "user", "meeting__mentorship__mentee", "meeting__mentorship__mentor"
+        ).get(pk=notification_id)
+        attachments = []
+        if notification.meeting is not None:
+            from .ics import meeting_ics
+
+            attachments.append(("invite.ics", meeting_ics(notification.meeting), "text/calendar"))
+        send_templated_email(
+            template="matching/email/notification",
+            to=[notification.user.email],
+            context={"notification": notification, "user": notification.user},
+            attachments=attachments,
+        )
+    except Exception:
+        emails_release([notification_id], claimed_at=now)
+        raise
+    emails_mark_sent([notification_id], at=timezone.now())
+    return True
+
+
 def digests_send(*, now=None) -> int:
     """Periodic: one digest e-mail to each person who chose the digest and has
     notifications not yet e-mailed from the last day. Returns the number sent."""
@@ -129,9 +199,10 @@ def digests_send(*, now=None) -> int:
 
 
 def digest_send(*, user_id: int, since, now) -> bool:
-    """Claim ``user_id``'s un-emailed notifications created in (since, now] and e-mail
-    them as one digest. Only the rows this call claimed are listed, so overlapping
-    runs split the rows between them and none is sent twice."""
+    """Lease ``user_id``'s un-emailed notifications created in (since, now] (and those a
+    failed digest left, ``DIGEST_RETRY_WINDOW``), e-mail them as one digest, then mark
+    them e-mailed. Only the rows this call leased are listed, so overlapping runs split
+    the rows between them and none is sent twice; a failed send gives them back."""
     with transaction.atomic():
         # Locks the rows (PostgreSQL) and skips those another run holds; the
         # conditional UPDATE below is then exactly these ids.
@@ -143,19 +214,28 @@ def digest_send(*, user_id: int, since, now) -> bool:
         )
         if not ids:
             return False
-        claimed = Notification.objects.filter(pk__in=ids, emailed_at__isnull=True).update(emailed_at=now)
-        if claimed != len(ids):
-            # Without row locks (SQLite) another run claimed some of them first; undo
+        leased = Notification.objects.filter(_unleased(now), pk__in=ids).update(
+            email_claimed_at=now, email_attempts=F("email_attempts") + 1
+        )
+        if leased != len(ids):
+            # Without row locks (SQLite) another run leased some of them first; undo
             # ours and leave this person to that run rather than send a partial list twice.
             transaction.set_rollback(True)
             return False
-    notifications = list(Notification.objects.filter(pk__in=ids).select_related("user").order_by("-created_at", "-id"))
-    user = notifications[0].user
-    send_templated_email(
-        template="matching/email/digest",
-        to=[user.email],
-        context={"user": user, "notifications": notifications},
-    )
+    try:
+        notifications = list(
+            Notification.objects.filter(pk__in=ids).select_related("user").order_by("-created_at", "-id")
+        )
+        user = notifications[0].user
+        send_templated_email(
+            template="matching/email/digest",
+            to=[user.email],
+            context={"user": user, "notifications": notifications},
+        )
+    except Exception:
+        emails_release(ids, claimed_at=now)
+        raise
+    emails_mark_sent(ids, at=now)
     return True
 
 
@@ -169,7 +249,7 @@ def notifications_email_unsent(*, now=None) -> int:
     now = now or timezone.now()
     ids = (
         Notification.objects.filter(
-            emailed_at__isnull=True, created_at__gt=now - DIGEST_PERIOD, created_at__lte=now - SWEEP_GRACE
+            _unleased(now), created_at__gt=now - DIGEST_PERIOD, created_at__lte=now - SWEEP_GRACE
         )
         .exclude(user__notification_preference__delivery=Delivery.DIGEST)
         .values_list("pk", flat=True)
@@ -182,4 +262,6 @@ def notifications_email_unsent(*, now=None) -> int:
 
 
 def _digest_candidates(*, since, now) -> QuerySet[Notification]:
-    return Notification.objects.filter(emailed_at__isnull=True, created_at__gt=since, created_at__lte=now)
+    new = Q(created_at__gt=since)
+    failed_before = Q(email_attempts__gt=0, created_at__gt=now - DIGEST_RETRY_WINDOW)
+    return Notification.objects.filter(_unleased(now), new | failed_before, created_at__lte=now)

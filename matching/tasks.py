@@ -7,37 +7,25 @@ The periodic ones are scheduled in ``config/celery.py`` (``beat_schedule``).
 
 from celery import shared_task
 from django.db import OperationalError
-from django.utils import timezone
 
-from accounts.emails import send_templated_email
+from config.outbox import EMAIL_RETRIES, EMAIL_SEND_ERRORS, email_retry
 
 from . import notifications, periodic
-from .models import Notification
 from .services import match_runs as match_run_services
 from .services import nudges as nudge_services
 from .services import requests as request_services
 
 
-@shared_task
-def send_notification_email(notification_id: int) -> bool:
-    """E-mail one notification, at most once: the row is claimed with a conditional
-    UPDATE before sending, so a second delivery of this task finds nothing to do."""
-    claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(emailed_at=timezone.now())
-    if not claimed:
-        return False
-    notification = Notification.objects.select_related("user", "meeting").get(pk=notification_id)
-    attachments = []
-    if notification.meeting is not None:
-        from .ics import meeting_ics
-
-        attachments.append(("invite.ics", meeting_ics(notification.meeting), "text/calendar"))
-    send_templated_email(
-        template="matching/email/notification",
-        to=[notification.user.email],
-        context={"notification": notification, "user": notification.user},
-        attachments=attachments,
-    )
-    return True
+@shared_task(bind=True, max_retries=EMAIL_RETRIES)
+def send_notification_email(self, notification_id: int) -> bool:
+    """E-mail one notification. The service leases the row and marks it e-mailed only once
+    the send succeeded, so a second delivery finds nothing to do, and a send that failed
+    is retried here with growing delays (then left to the sweeper)."""
+    try:
+        return notifications.notification_email_send(notification_id=notification_id)
+    except EMAIL_SEND_ERRORS as exc:
+        error = type(exc).__name__
+    email_retry(self, error=error, what=f"notification {notification_id}")
 
 
 # --- Periodic: each scans the database and claims what it handles.

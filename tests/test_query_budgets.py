@@ -28,6 +28,7 @@ from accounts.models import (
     MeetingFormat,
     Membership,
     Program,
+    ProgramInvitation,
     Specialty,
 )
 from matching import selectors
@@ -75,6 +76,9 @@ NOT_LIST_PAGES = {
     "accounts:roster-import": "an upload form",
     "accounts:roster-import-preview": "one uploaded file's preview",
     "accounts:roster-reinvite": "a POST action",
+    "accounts:roster-invitation-withdraw": "a POST action",
+    "accounts:invitation-accept": "a POST action",
+    "accounts:invitation-decline": "a POST action",
     "matching:request-create": "a form",
     "matching:request-detail": "one request",
     "matching:request-accept": "a POST action",
@@ -251,6 +255,13 @@ def grow(w, start, count):
             name=f"{GROWN} program {i}", slug=f"growing-{i}", institution="General Hospital", specialty=im.specialty
         )
         MembershipFactory(user=cora, program=program, role=C)
+        # Alice is asked to join that program; Cora asks the new resident to mentor in im too.
+        ProgramInvitation.objects.create(
+            program=program, user=alice, role=R, invited_by=cora, email=alice.email, first_name="A", last_name="A",
+        )
+        ProgramInvitation.objects.create(
+            program=im, user=mentee, role=F, invited_by=cora, email=mentee.email, first_name=GROWN, last_name=f"Asked{i}",
+        )
 
 
 # --- The budgets.
@@ -333,6 +344,7 @@ PAGE_BUDGETS = {
         "permissions: user's", "permissions: groups'",  # ModelBackend, once per request
         "is faculty",
         "match runs open for ranking (with has-ranked)",
+        "invitations to join a program (with program, inviter)",
         "upcoming meetings (with people)",
         "active mentees (with profile and stage)",
         "open requests (with people and program)",
@@ -352,11 +364,15 @@ PAGE_BUDGETS = {
         "filter: top-level specialties", "filter: subspecialties", "filter: goals", "filter: languages",
         "filter: meeting formats",
     )),
+    "accounts:invitations": Budget("resident", (
+        "invitations to join (with program, inviter)", *NAV_RESIDENT,
+    )),
     "accounts:programs": Budget("coordinator", (
         "permission: coordinator anywhere", *NAV_COORDINATOR, "coordinated programs (with specialty)",
     )),
     "accounts:roster": Budget("coordinator", (
-        *COORDINATOR_OF, "count", "page of members (with profiles, stage, specialty, rank)", *NAV_COORDINATOR,
+        *COORDINATOR_OF, "count", "page of members (with profiles, stage, specialty, rank)",
+        "invitations to join, waiting (as typed)", *NAV_COORDINATOR,
     ), ("slug",)),
     "matching:requests": Budget("attending", (
         "memberships (which sides to show)",

@@ -1,12 +1,33 @@
 """Query-string filters for the API's lists. Filters narrow a queryset a selector
 already scoped to the caller; they never widen it."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters import rest_framework as filters
 from rest_framework import serializers
 
 from ..filters import MentorDirectoryFilter  # noqa: F401  (shared with the directory page)
 from ..models import Membership, Specialty
+from ..search import SEARCH_HELP, SEARCH_MAX_LENGTH, SearchField
 from ..selectors import ROSTER_STATUSES
+
+
+class SearchQueryField(serializers.CharField):
+    """A query serializer's ``q``: cleaned by the pages' ``SearchField``, so the API refuses
+    exactly what a search box does, with its message, as a 400 under the field's name."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("default", "")
+        kwargs["help_text"] = " ".join(filter(None, [kwargs.get("help_text"), SEARCH_HELP]))
+        super().__init__(max_length=SEARCH_MAX_LENGTH, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            return SearchField().clean(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
 
 # The roster page offers the same choices.
 PGY_CHOICES = [(f"PGY-{n}", f"PGY-{n}") for n in range(1, 8)] + [("FELLOW", "Fellow")]
@@ -29,7 +50,7 @@ class RosterQuery(serializers.Serializer):
         choices=list(ROSTER_STATUSES.items()), required=False,
         help_text="active: has set a password; invited: link sent, no password yet; not_invited.",
     )
-    q = serializers.CharField(required=False, max_length=100, help_text="Words to find in the name or e-mail.")
+    q = SearchQueryField(help_text="Words to find in the name or e-mail.")
 
 
 class SpecialtyFilter(filters.FilterSet):

@@ -4,8 +4,10 @@ drf-spectacular documents what a view declares; DRF itself adds answers no view
 declares. This schema class adds them wherever they can happen, unless the view
 already documents that code:
 
-- 403 wherever a caller must be signed in: an anonymous caller (or a bad token) gets
-  403 ``{"detail": ...}`` (session authentication comes first, so never 401);
+- 401 and 403 wherever a caller must be signed in: a caller without a valid token or
+  session (none, or one expired or revoked) gets 401 ``{"detail": ...}`` with the
+  ``WWW-Authenticate: Token`` challenge (token authentication comes first); one the
+  rules refuse gets 403;
 - 404 on paginated lists (``?page=`` past the end: "Invalid page.") and on every path
   that names an object;
 - 400 on every request with a body, and on lists with filters (an unknown choice);
@@ -23,7 +25,10 @@ _INVALID = OpenApiResponse(
     {"type": "object", "additionalProperties": {}},
     description='Invalid input: field errors keyed by field, or {"detail": ...}.',
 )
-_DENIED = OpenApiResponse(ServiceErrorSerializer, description="Not signed in, or not allowed.")
+_UNAUTHENTICATED = OpenApiResponse(
+    ServiceErrorSerializer, description="Not signed in: no token or session, or an expired or revoked token."
+)
+_DENIED = OpenApiResponse(ServiceErrorSerializer, description="Not allowed.")
 _NOT_FOUND = OpenApiResponse(ServiceErrorSerializer, description="Not found among what you may see, or no such page.")
 _THROTTLED = OpenApiResponse(ServiceErrorSerializer, description="Too many attempts: wait and try again.")
 
@@ -36,6 +41,7 @@ class AutoSchema(SpectacularAutoSchema):
         view = self.view
         extra = {}
         if not all(isinstance(p, AllowAny) for p in view.get_permissions()):
+            extra["401"] = _UNAUTHENTICATED
             extra["403"] = _DENIED
         paginated = self._is_list_view() and getattr(view, "pagination_class", None) is not None
         if paginated or "{" in self.path:

@@ -66,7 +66,14 @@ def _language_codes(**kwargs):
 class TokenObtainSerializer(serializers.Serializer):
     email = serializers.EmailField(write_only=True)
     password = serializers.CharField(write_only=True, trim_whitespace=False, style={"input_type": "password"})
-    token = serializers.CharField(read_only=True)
+    token = serializers.CharField(
+        read_only=True, help_text="The secret, shown this once: send it as `Authorization: Token <token>`."
+    )
+    expires_at = serializers.DateTimeField(
+        read_only=True,
+        help_text="When the token stops working. A new password, signing out of the site, or DELETE on this "
+        "endpoint ends it sooner; then sign in again.",
+    )
 
     def validate(self, attrs):
         request = self.context["request"]

@@ -7,12 +7,12 @@ through ``RulesPermission``; views only wire these together.
 """
 
 from django.shortcuts import get_object_or_404
+from django.utils.cache import patch_cache_control
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from .. import selectors, services
 from ..models import (
@@ -26,7 +26,9 @@ from ..models import (
     MentorProfile,
     Specialty,
 )
+from ..throttles import TokenClientThrottle, TokenEmailThrottle
 from . import filters, serializers
+from .authentication import ApiTokenAuthentication
 from .permissions import RulesPermission
 from .serializers import django_validation_errors_as_api_errors
 
@@ -35,24 +37,56 @@ from .serializers import django_validation_errors_as_api_errors
 
 @extend_schema(tags=["auth"])
 class TokenObtainApi(generics.GenericAPIView):
-    """Exchange an e-mail address and password for an API token.
+    """Exchange an e-mail address and password for an API token (POST), or sign out of
+    the API by revoking the token you present (DELETE).
 
     Throttled, and checked by django-axes like the sign-in page: after repeated
-    failures the e-mail/address pair is locked out for a while.
+    failures the e-mail/address pair is locked out for a while. The token is in the
+    response only; it expires at ``expires_at`` and dies sooner with a new password or
+    when you sign out of the site (which revokes all of your tokens).
     """
 
     serializer_class = serializers.TokenObtainSerializer
     # No session authentication, so no CSRF check: the credentials are the proof.
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "token"
+    # Per client address and per canonical e-mail (accounts/throttles.py).
+    throttle_classes = [TokenClientThrottle, TokenEmailThrottle]
 
-    @extend_schema(auth=[])
+    def _signing_out(self):
+        # (No request yet while drf-spectacular builds its mock one.)
+        return getattr(self.request, "method", None) == "DELETE"
+
+    def get_authenticators(self):
+        # Signing out needs the token itself, and nothing else will do. Signing in ignores
+        # any Authorization header, so a client whose token expired can always sign in again.
+        if self._signing_out():
+            return [ApiTokenAuthentication()]
+        return super().get_authenticators()
+
+    def get_permissions(self):
+        if self._signing_out():
+            return [IsAuthenticated()]
+        return super().get_permissions()
+
+    @extend_schema(auth=[], summary="Sign in: a new API token for an e-mail address and password")
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response({"token": services.auth_token_for(user=serializer.validated_data["user"])})
+        token, secret = services.api_token_issue(user=serializer.validated_data["user"])
+        response = Response(self.get_serializer({"token": secret, "expires_at": token.expires_at}).data)
+        # The secret is in this body only: no cache, shared or the client's own, may keep it.
+        patch_cache_control(response, no_store=True)
+        response["Pragma"] = "no-cache"
+        return response
+
+    @extend_schema(
+        summary="Sign out: revoke the token this request presents",
+        request=None, responses={204: OpenApiResponse(description="The token is revoked.")},
+    )
+    def delete(self, request):
+        services.api_token_revoke(user=request.user, token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- The signed-in user.
@@ -249,7 +283,13 @@ class ProgramViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.programs_coordinated_by(self.request.user)
 
 
-@extend_schema(tags=["programs"], parameters=[filters.RosterQuery])
+@extend_schema(
+    tags=["programs"], parameters=[filters.RosterQuery],
+    responses={
+        200: serializers.RosterMemberSerializer(many=True),
+        400: OpenApiResponse(description="A filter is not valid, e.g. a search of too many words (the key names it)."),
+    },
+)
 class ProgramRosterApi(generics.ListAPIView):
     """Residents and faculty of a program the signed-in user coordinates, filtered as on the roster page."""
 

@@ -5,6 +5,7 @@ from django.shortcuts import render
 
 from matching import selectors as matching
 
+from ..invitations import pending_invitations_for
 from ..models import Membership, MentorProfile, Program
 from ..selectors import profile_completeness, programs_coordinated_by
 
@@ -24,6 +25,7 @@ def dashboard(request):
         "can_have_mentor_profile": user.has_perm("accounts.have_mentor_profile"),
         "coordinated_programs": _program_summaries(user),
         "ranking_windows": list(matching.open_ranking_windows_for(user)),
+        "program_invitations": list(pending_invitations_for(user)[:10]),
     }
     if mentee is not None:
         context["accepting_mentor_count"] = MentorProfile.objects.filter(

@@ -1,28 +1,33 @@
 """Coordinator pages: their programs, each program's roster, CSV import and export."""
 
-import csv
-
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.csv import csv_response
+
 from .. import roster as roster_services
-from ..models import Membership, Program, RosterImport
+from ..invitations import pending_invitations_of, program_invitation_withdraw
+from ..models import Membership, Program, ProgramInvitation, RosterImport
 from ..roster import COLUMN_HELP
-from ..search import filters_form, filters_key, filters_redirect, kept_filters, list_url
+from ..search import SearchField, filters_form, filters_key, filters_redirect, kept_filters, list_url
 from ..selectors import ROSTER_STATUSES, programs_coordinated_by, roster_of, roster_search
+from ..uploads import limit_uploads
 
 ROSTER_PAGE_SIZE = 25
+# Unanswered invitations to join listed above the roster; a long tail waits in the audit trail.
+INVITATIONS_SHOWN = 50
 # The preview lists every bad row, but only this many of the good ones.
 PREVIEW_CHANGES_SHOWN = 200
 PGY_CHOICES = [(f"PGY-{n}", f"PGY-{n}") for n in range(1, 8)] + [("FELLOW", "Fellow")]
@@ -44,10 +49,7 @@ def _get_program_for_coordinator(request, slug) -> Program:
 
 
 class RosterFilterForm(forms.Form):
-    q = forms.CharField(
-        label="Search", required=False, max_length=100,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or e-mail"}),
-    )
+    q = SearchField(widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or e-mail"}))
     role = forms.ChoiceField(label="Role", required=False, choices=[("", "All roles"), *Membership.Role.choices[:2]])
     pgy = forms.ChoiceField(label="PGY", required=False, choices=[("", "Any year"), *PGY_CHOICES])
     status = forms.ChoiceField(
@@ -79,6 +81,8 @@ def roster(request, slug):
     page = Paginator(members, ROSTER_PAGE_SIZE).get_page(request.GET.get("page"))
     # Only an empty page needs to know whether the roster itself is empty.
     roster_is_empty = not page.object_list and not roster_of(program).exists()
+    # Existing accounts asked to join: shown as the coordinator typed them, nothing more.
+    invitations = list(pending_invitations_of(program)[:INVITATIONS_SHOWN + 1])
     return render(
         request,
         "accounts/roster/list.html",
@@ -89,17 +93,10 @@ def roster(request, slug):
             "page_obj": page,
             "members": page.object_list,
             "roster_is_empty": roster_is_empty,
+            "invitations": invitations[:INVITATIONS_SHOWN],
+            "invitations_more": len(invitations) > INVITATIONS_SHOWN,
         },
     )
-
-
-def _csv_response(filename: str, rows) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    # Excel reads UTF-8 only when the file starts with a byte-order mark.
-    response.write("\ufeff")
-    csv.writer(response).writerows(rows)
-    return response
 
 
 @login_required
@@ -108,13 +105,13 @@ def roster_export(request, slug):
     program = _get_program_for_coordinator(request, slug)
     _, members = _filtered_roster(request, program)
     filename = f"{program.slug}-roster-{timezone.localdate().isoformat()}.csv"
-    return _csv_response(filename, roster_services.roster_export_rows(members.iterator(chunk_size=500)))
+    return csv_response(filename, roster_services.roster_export_rows(members.iterator(chunk_size=500)))
 
 
 @login_required
 def roster_template(request, slug):
     _get_program_for_coordinator(request, slug)
-    return _csv_response("roster-template.csv", roster_services.roster_template_rows())
+    return csv_response("roster-template.csv", roster_services.roster_template_rows())
 
 
 class RosterUploadForm(forms.Form):
@@ -128,23 +125,49 @@ class RosterUploadForm(forms.Form):
         allow_empty_file=True,  # the service explains an empty file in its own words
     )
 
+    def __init__(self, *args, cut_off=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cut_off = cut_off  # the upload was stopped mid-stream for its size
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
         limit = settings.ROSTER_MAX_UPLOAD_BYTES
         # Checked before reading, so an oversize file never lands in memory.
         if upload.size > limit:
-            raise ValidationError(
-                f"The file is {filesizeformat(upload.size)}; the limit is {filesizeformat(limit)}. "
-                "Split it into smaller files."
-            )
+            raise ValidationError(_too_large_message(upload.size))
         return upload
 
+    def clean(self):
+        if self.cut_off:
+            self.errors.pop("file", None)
+            self.add_error("file", _too_large_message(None))
+        return super().clean()
 
+
+def _too_large_message(size: int | None) -> str:
+    """``size`` is None when the upload was cut off before its size was known."""
+    limit = filesizeformat(settings.ROSTER_MAX_UPLOAD_BYTES)
+    if size is None:
+        return f"The file is larger than the limit of {limit}. Split it into smaller files."
+    return f"The file is {filesizeformat(size)}; the limit is {limit}. Split it into smaller files."
+
+
+# csrf_exempt, then csrf_protect inside: the size limit must be in place before the CSRF
+# check reads the body (Django's pattern for per-view upload handlers).
+@csrf_exempt
 @login_required
 @require_http_methods(["GET", "POST"])
 def roster_import_upload(request, slug):
+    limiter = limit_uploads(request, settings.ROSTER_MAX_UPLOAD_BYTES)
+    return _roster_import_upload(request, slug, limiter)
+
+
+@csrf_protect
+def _roster_import_upload(request, slug, limiter):
     program = _get_program_for_coordinator(request, slug)
-    form = RosterUploadForm(request.POST or None, request.FILES or None)
+    # Bound on every POST: a cut-off upload leaves both dicts empty, and still needs its error.
+    posted = request.method == "POST"
+    form = RosterUploadForm(request.POST if posted else None, request.FILES if posted else None, cut_off=limiter.refused)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
@@ -175,18 +198,23 @@ def roster_import_preview(request, slug, pk):
             messages.error(request, exc.messages[0])
             return redirect("accounts:roster-import-preview", slug=program.slug, pk=roster_import.pk)
         applied = result.roster_import
+        asked = (
+            f"; {result.asked_to_join} existing account{'s' if result.asked_to_join != 1 else ''} asked to join"
+            if result.asked_to_join else ""
+        )
         messages.success(
             request,
             f"Imported {applied.row_count} row{'s' if applied.row_count != 1 else ''} from {applied.filename}: "
             f"{applied.created_count} added, {applied.updated_count} updated, {applied.unchanged_count} unchanged; "
-            f"{result.invitations_sent} invitation{'s' if result.invitations_sent != 1 else ''} sent.",
+            f"{result.invitations_sent} invitation{'s' if result.invitations_sent != 1 else ''} sent{asked}.",
         )
         return redirect("accounts:roster", slug=program.slug)
 
     context = {"program": program, "roster_import": roster_import, "columns": COLUMN_HELP}
     if roster_import.status == RosterImport.Status.PREVIEWED:
-        preview = roster_services.roster_parse_text(program=program, text=roster_import.content)
-        changes = [row for row in preview.rows if row.action != "unchanged"]
+        # Parsed at upload and kept; only checked against the database here.
+        preview = roster_services.roster_import_plan(roster_import)
+        changes = [row for row in preview.rows if row.action in ("create", "update", "invite")]
         context.update(
             preview=preview,
             changes=changes[:PREVIEW_CHANGES_SHOWN],
@@ -204,6 +232,25 @@ def roster_reinvite(request, slug, membership_pk):
         messages.success(request, f"Invitation sent to {membership.user.email}.")
     else:
         messages.info(request, f"{membership.user.full_name or membership.user.email} has already set a password.")
+    return _back_to_roster(request, program)
+
+
+@login_required
+@require_POST
+def roster_invitation_withdraw(request, slug, pk):
+    program = _get_program_for_coordinator(request, slug)
+    invitation = get_object_or_404(ProgramInvitation, pk=pk, program=program)
+    try:
+        program_invitation_withdraw(invitation=invitation, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        messages.success(request, f"The invitation to {invitation.email} is withdrawn.")
+    return _back_to_roster(request, program)
+
+
+def _back_to_roster(request, program):
+    """To the roster page the form was on (``next``), or the roster's first page."""
     next_url = request.POST.get("next", "")
     roster_url = reverse("accounts:roster", kwargs={"slug": program.slug})
     if not (next_url.startswith(roster_url) and url_has_allowed_host_and_scheme(next_url, allowed_hosts=None)):

@@ -15,9 +15,11 @@ from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound
 
 from accounts.api.errors import ServiceErrorSerializer
+from accounts.api.filters import SearchQueryField
 from accounts.api.permissions import RulesPermission
 from accounts.forms import EARLIEST_DAY, LATEST_DAY
 from accounts.models import Program
+from accounts.search import SEARCH_HELP, SEARCH_MAX_LENGTH
 
 from ..audit import (
     ACTION_GROUPS,
@@ -33,12 +35,13 @@ from ..audit import (
 from ..models import AuditEntry
 
 _FIRST_DAY, _LAST_DAY = EARLIEST_DAY, LATEST_DAY  # as the page's DateRangeForm
+_Q_HELP = "Words that must all match the action, its label, the reason, the actor, or the people the entry is about."
 
 
 class AuditFilterSerializer(serializers.Serializer):
     """The query parameters (validated; a bad one is a 400 naming it)."""
 
-    q = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    q = SearchQueryField(help_text=_Q_HELP)
     group = serializers.ChoiceField(choices=list(ACTION_GROUPS), required=False, allow_blank=True, default="")
     actor = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -119,7 +122,7 @@ class AuditEntrySerializer(serializers.ModelSerializer):
 
 _SLUG = OpenApiParameter("slug", str, OpenApiParameter.PATH, description="The program's slug.")
 _FILTERS = [
-    OpenApiParameter("q", str, description="Words that must all match the action, its label, the reason, the actor, or the people the entry is about."),
+    OpenApiParameter("q", {"type": "string", "maxLength": SEARCH_MAX_LENGTH}, description=f"{_Q_HELP} {SEARCH_HELP}"),
     OpenApiParameter("group", str, enum=list(ACTION_GROUPS), description="A kind of action: " + ", ".join(f"{k} ({v[0]})" for k, v in ACTION_GROUPS.items()) + "."),
     OpenApiParameter("actor", str, description='Who acted: a person\'s id, or "system" for automatic changes.'),
     OpenApiParameter("from", OpenApiTypes.DATE, description="First day (in your time zone), included."),

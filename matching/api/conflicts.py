@@ -28,9 +28,33 @@ class _Person(serializers.Serializer):
     full_name = serializers.CharField(read_only=True)
 
 
-class EvaluatorRoleSerializer(serializers.ModelSerializer):
+def _someone(source, help_text):
+    return serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), write_only=True, source=source, help_text=help_text,
+        error_messages={"does_not_exist": "Person #{pk_value} is not one to choose here."},
+    )
+
+
+class _ScopedToProgram(serializers.ModelSerializer):
+    """Ids are looked up among the program's people only (``services.people_to_choose``, as the
+    page offers them): an id from elsewhere is not a valid choice, and the answer never says
+    whose it is (issue 11). ``scopes``: field → which of those people."""
+
+    scopes = {}
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if program := self.context.get("program"):
+            people = services.people_to_choose(program)
+            for name, which in self.scopes.items():
+                fields[name].queryset = people[which]
+        return fields
+
+
+class EvaluatorRoleSerializer(_ScopedToProgram):
     user = _Person(read_only=True)
-    user_id = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), write_only=True, source="user")
+    user_id = _someone("user", "A faculty member of the program (user id).")
+    scopes = {"user_id": "faculty"}
 
     class Meta:
         model = EvaluatorRole
@@ -38,11 +62,11 @@ class EvaluatorRoleSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at"]
 
 
-class _PairSerializer(serializers.ModelSerializer):
+class _PairSerializer(_ScopedToProgram):
     mentee = _Person(read_only=True)
     mentor = _Person(read_only=True)
-    mentee_id = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), write_only=True, source="mentee")
-    mentor_id = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), write_only=True, source="mentor")
+    mentee_id = _someone("mentee", "A resident of the program (user id).")
+    mentor_id = _someone("mentor", "A mentor of the program (user id).")
     created_by = _Person(read_only=True, allow_null=True)
 
     class Meta:
@@ -51,17 +75,22 @@ class _PairSerializer(serializers.ModelSerializer):
 
 
 class ConflictSerializer(_PairSerializer):
+    scopes = {"mentee_id": "residents", "mentor_id": "mentors"}
+
     class Meta(_PairSerializer.Meta):
         model = ConflictOfInterest
 
 
 class PairingExceptionSerializer(_PairSerializer):
+    mentor_id = _someone("mentor", "An evaluator of the program (user id): program director, associate PD or CCC member.")
+    scopes = {"mentee_id": "residents", "mentor_id": "evaluators"}
+
     class Meta(_PairSerializer.Meta):
         model = PairingException
 
 
 class RemoveSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(max_length=services.REASON_MAX_LENGTH, required=False, allow_blank=True, default="")
 
 
 _SLUG = OpenApiParameter("slug", str, OpenApiParameter.PATH, description="The program's slug.")
@@ -92,7 +121,7 @@ class _ListCreate(_ProgramScoped, generics.ListAPIView):
 
     def post(self, request, *args, **kwargs):
         program = self.get_program()
-        serializer = self.get_serializer(data=request.data)
+        serializer = self.get_serializer(data=request.data, context={**self.get_serializer_context(), "program": program})
         serializer.is_valid(raise_exception=True)
         with service_refusals():
             entry = self.record(program, serializer.validated_data)

@@ -19,9 +19,11 @@ from rest_framework.response import Response
 
 from accounts.api.errors import ServiceErrorSerializer, service_refusals
 from accounts.api.permissions import RulesPermission
+from accounts.forms import max_length_of
 from accounts.models import User
 from accounts.selectors import programs_coordinated_by
 
+from ..bounds import SCHEDULED
 from ..models import Kind, MatchProposal, MatchRun
 from ..rules import is_in_run_cohort
 from ..services import match_runs as run_services
@@ -76,8 +78,13 @@ class MatchRunCreateSerializer(serializers.Serializer):
     )
     ranking_deadline = serializers.DateTimeField(
         required=False, allow_null=True, default=None,
-        help_text="Open a ranking window until then; the run starts after it. Without it the run starts now.",
+        help_text="Open a ranking window until then (at most two years ahead); the run starts after it. "
+        "Without it the run starts now.",
     )
+
+    def validate_ranking_deadline(self, deadline):
+        SCHEDULED.check_instant(deadline, zone=self.context["request"].user.time_zone)
+        return deadline
 
 
 class MatchProposalSerializer(serializers.ModelSerializer):
@@ -102,15 +109,26 @@ class ProposalDecideSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(
         choices=[(MatchProposal.Decision.ACCEPTED, "Accepted"), (MatchProposal.Decision.REJECTED, "Rejected")]
     )
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    note = serializers.CharField(
+        max_length=max_length_of(MatchProposal, "decision_note"), required=False, allow_blank=True, default=""
+    )
 
 
 class ProposalOverrideSerializer(serializers.Serializer):
     mentor_id = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(), help_text="A mentor of the run's cohort with a spot left.",
-        error_messages={"does_not_exist": "There is no user with id {pk_value}."},
+        error_messages={"does_not_exist": "Person #{pk_value} is not a mentor in this match."},
     )
-    note = serializers.CharField(max_length=2000, help_text="Why you are changing this pairing (logged).")
+    note = serializers.CharField(
+        max_length=max_length_of(MatchProposal, "decision_note"), help_text="Why you are changing this pairing (logged)."
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if proposal := self.context.get("proposal"):
+            # The run's cohort only: anyone else's id is refused without saying who it is.
+            fields["mentor_id"].queryset = proposal.run.mentors.all()
+        return fields
 
 
 class MyRankingSerializer(serializers.Serializer):
@@ -219,7 +237,7 @@ class ProgramMatchRunListApi(_RunApi, generics.ListCreateAPIView):
 
     def create(self, request, *args, **kwargs):
         program = self.get_program()
-        data = MatchRunCreateSerializer(data=request.data)
+        data = MatchRunCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         with service_refusals():
             run = run_services.match_run_create(program=program, actor=request.user, **data.validated_data)
@@ -341,7 +359,7 @@ class _ProposalActionApi(generics.GenericAPIView):
     def post(self, request, *args, **kwargs):
         proposal = get_object_or_404(self.get_queryset(), pk=self.kwargs["id"])
         self.check_object_permissions(request, proposal.run)  # the run's program decides
-        given = self.input_serializer(data=request.data)
+        given = self.input_serializer(data=request.data, context={"proposal": proposal})
         given.is_valid(raise_exception=True)
         with service_refusals(conflict=True):
             self.act(proposal, **given.validated_data)

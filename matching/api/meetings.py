@@ -35,8 +35,10 @@ from rest_framework.response import Response
 
 from accounts.api.errors import ServiceErrorSerializer, service_refusals
 from accounts.api.permissions import RulesPermission
+from accounts.forms import max_length_of
 
 from .. import selectors
+from ..bounds import SCHEDULED
 from ..ics import meeting_ics
 from ..models import Meeting, Mentorship
 from ..scheduling import suggest_slots
@@ -100,10 +102,20 @@ class MeetingSerializer(serializers.ModelSerializer):
         return self.context["request"].build_absolute_uri(reverse("api-meeting-ics", kwargs={"id": meeting.pk}))
 
 
+class _WithinMeetingBounds:
+    """Each time within ``bounds.SCHEDULED``, counted in the caller's own time zone."""
+
+    requires_context = True
+
+    def __call__(self, slots, field):
+        for when in slots:
+            SCHEDULED.check_instant(when, zone=field.context["request"].user.time_zone)
+
+
 def _slots_field():
     return serializers.ListField(
         child=serializers.DateTimeField(), min_length=1, max_length=meeting_services.MAX_SLOTS,
-        help_text="1–3 different future start times.",
+        validators=[_WithinMeetingBounds()], help_text="1–3 different future start times, at most two years ahead.",
     )
 
 
@@ -111,8 +123,12 @@ class MeetingProposeSerializer(serializers.Serializer):
     slots = _slots_field()
     duration_minutes = serializers.IntegerField(min_value=10, max_value=240, default=30)
     format = serializers.ChoiceField(choices=Meeting.Format.choices, default=Meeting.Format.VIDEO)
-    location = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
-    video_url = serializers.URLField(max_length=200, required=False, allow_blank=True, default="")
+    location = serializers.CharField(
+        max_length=max_length_of(Meeting, "location"), required=False, allow_blank=True, default=""
+    )
+    video_url = serializers.URLField(
+        max_length=max_length_of(Meeting, "video_url"), required=False, allow_blank=True, default=""
+    )
 
 
 class MeetingConfirmSerializer(serializers.Serializer):
@@ -128,7 +144,7 @@ class MeetingCancelSerializer(serializers.Serializer):
 
 
 class MeetingNotesSerializer(serializers.Serializer):
-    notes = serializers.CharField(max_length=8000, allow_blank=True)
+    notes = serializers.CharField(max_length=max_length_of(Meeting, "notes"), allow_blank=True)
 
 
 class MeetingSuggestionsSerializer(serializers.Serializer):
@@ -141,7 +157,7 @@ class MeetingSuggestionsSerializer(serializers.Serializer):
 
 def _validated(serializer_class, request):
     """Validate ``request.data``, reading times without an offset in the caller's time zone."""
-    serializer = serializer_class(data=request.data)
+    serializer = serializer_class(data=request.data, context={"request": request})
     with timezone.override(zoneinfo.ZoneInfo(request.user.time_zone)):
         serializer.is_valid(raise_exception=True)
     return serializer.validated_data

@@ -31,9 +31,11 @@ from rest_framework.response import Response
 
 from accounts.api.errors import ServiceErrorSerializer, service_refusals
 from accounts.api.permissions import RulesPermission
+from accounts.forms import max_length_of
 from accounts.models import User
 
 from .. import selectors
+from ..bounds import PLANNED_DAY
 from ..models import ActionItem, Agreement, CheckIn, Introduction, Kind, Mentorship, Resource
 from ..services import mentorships as mentorship_services
 from ..services import plan as plan_services
@@ -116,7 +118,9 @@ class MentorshipEndSerializer(serializers.Serializer):
         choices=[("completed", "Completed"), ("ended", "Ended")],
         help_text="completed: the pair reached what they set out to do (completing early counts); ended: otherwise.",
     )
-    reason = serializers.CharField(max_length=2000, help_text="Why it is ending; the other person sees it.")
+    reason = serializers.CharField(
+        max_length=max_length_of(Mentorship, "end_reason"), help_text="Why it is ending; the other person sees it."
+    )
     rematch = serializers.BooleanField(
         required=False, default=False,
         help_text="The mentee asks their coordinator for another mentor (no fault implied). Ignored for the mentor.",
@@ -124,7 +128,7 @@ class MentorshipEndSerializer(serializers.Serializer):
 
 
 class MentorshipThanksSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=4000)
+    note = serializers.CharField(max_length=max_length_of(Mentorship, "thank_you_note"))
 
 
 class ActionItemSerializer(serializers.ModelSerializer):
@@ -142,9 +146,26 @@ class ActionItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class _WithinPlannedDays:
+    """A due date within ``bounds.PLANNED_DAY``, counted in the caller's time zone. A goal's
+    unchanged due date (``context["item"]``) passes: an old goal can still be edited."""
+
+    requires_context = True
+
+    def __call__(self, day, field):
+        item = field.context.get("item")
+        if item is None or item.due_date != day:
+            PLANNED_DAY.check_day(day, zone=field.context["request"].user.time_zone)
+
+
+_DUE_DATE_HELP = "From a year ago to two years ahead."
+
+
 class ActionItemCreateSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    due_date = serializers.DateField(required=False, allow_null=True, default=None)
+    title = serializers.CharField(max_length=max_length_of(ActionItem, "title"))
+    due_date = serializers.DateField(
+        required=False, allow_null=True, default=None, validators=[_WithinPlannedDays()], help_text=_DUE_DATE_HELP
+    )
     owner = serializers.IntegerField(
         required=False, help_text="The user id of the mentee or the mentor. Default: you."
     )
@@ -153,8 +174,10 @@ class ActionItemCreateSerializer(serializers.Serializer):
 # Named like ActionItem so its PATCH body ("PatchedActionItemRequest") shares the status enum's name.
 @extend_schema_serializer(component_name="ActionItem")
 class ActionItemUpdateSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200, required=False)
-    due_date = serializers.DateField(required=False, allow_null=True)
+    title = serializers.CharField(max_length=max_length_of(ActionItem, "title"), required=False)
+    due_date = serializers.DateField(
+        required=False, allow_null=True, validators=[_WithinPlannedDays()], help_text=_DUE_DATE_HELP
+    )
     owner = serializers.IntegerField(required=False, help_text="The user id of the mentee or the mentor.")
     status = serializers.ChoiceField(
         choices=ActionItem.Status.choices, required=False, help_text="done stamps completed_at; other statuses clear it."
@@ -193,7 +216,9 @@ class IntroductionCreateSerializer(serializers.Serializer):
         error_messages={"does_not_exist": "There is no mentor with id {pk_value}."},
     )
     kind = serializers.ChoiceField(choices=Kind.choices, help_text="The kind of mentorship you have in mind.")
-    note = serializers.CharField(max_length=2000, help_text="Why these two should meet; the colleague sees it.")
+    note = serializers.CharField(
+        max_length=max_length_of(Introduction, "note"), help_text="Why these two should meet; the colleague sees it."
+    )
 
 
 class IntroductionRespondSerializer(serializers.Serializer):
@@ -203,7 +228,9 @@ class IntroductionRespondSerializer(serializers.Serializer):
         "inside a mentorship, so this one is arranged directly); mentorship: start one of the introduction's "
         "kind, within your capacity; decline: a polite no.",
     )
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    note = serializers.CharField(
+        max_length=max_length_of(Introduction, "response_note"), required=False, allow_blank=True, default=""
+    )
 
 
 class IntroductionRespondResultSerializer(serializers.Serializer):
@@ -215,7 +242,9 @@ class IntroductionRespondResultSerializer(serializers.Serializer):
 
 class CheckInSerializer(serializers.ModelSerializer):
     rating = serializers.IntegerField(min_value=1, max_value=5, help_text="1 (not well) to 5 (very well).")
-    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    comment = serializers.CharField(
+        max_length=max_length_of(CheckIn, "comment"), required=False, allow_blank=True, default=""
+    )
 
     class Meta:
         model = CheckIn
@@ -399,7 +428,7 @@ class ActionItemListApi(_MentorshipApi, generics.ListCreateAPIView):
 
     def create(self, request, *args, **kwargs):
         mentorship = self.get_mentorship()
-        given = ActionItemCreateSerializer(data=request.data)
+        given = ActionItemCreateSerializer(data=request.data, context={"request": request})
         given.is_valid(raise_exception=True)
         data = dict(given.validated_data)
         data["owner"] = _party(mentorship, data.get("owner", request.user.pk))
@@ -428,7 +457,7 @@ class ActionItemApi(generics.GenericAPIView):
 
     def patch(self, request, id):
         item = self.get_object()
-        given = ActionItemUpdateSerializer(data=request.data, partial=True)
+        given = ActionItemUpdateSerializer(data=request.data, partial=True, context={"request": request, "item": item})
         given.is_valid(raise_exception=True)
         data = dict(given.validated_data)
         if "owner" in data:

@@ -26,12 +26,16 @@ from rest_framework.response import Response
 
 from accounts.api.errors import ServiceErrorSerializer, service_refusals
 from accounts.api.permissions import RulesPermission
+from accounts.forms import max_length_of
 from accounts.models import Program, User
 
 from ..models import Kind, Mentorship
 from ..services import pairings as services
 
 # --- Shapes.
+
+# As on the page: ending and reassigning keep the reason as the mentorship's end reason.
+_REASON_MAX_LENGTH = max_length_of(Mentorship, "end_reason")
 
 
 class PairingPersonSerializer(serializers.Serializer):
@@ -102,7 +106,7 @@ class PairingCreateSerializer(_Scoped):
     )
     kind = serializers.ChoiceField(choices=Kind.choices)
     reason = serializers.CharField(
-        max_length=2000, allow_blank=True, default="", help_text="Why (required; kept in the audit trail)."
+        max_length=_REASON_MAX_LENGTH, allow_blank=True, default="", help_text="Why (required; kept in the audit trail)."
     )
 
     def scopes(self, program) -> dict:
@@ -111,7 +115,7 @@ class PairingCreateSerializer(_Scoped):
 
 class PairingEndSerializer(serializers.Serializer):
     reason = serializers.CharField(
-        max_length=2000, allow_blank=True, default="",
+        max_length=_REASON_MAX_LENGTH, allow_blank=True, default="",
         help_text="Why (required); kept as the pairing's end reason, which the resident and the mentor read.",
     )
 
@@ -121,7 +125,7 @@ class PairingReassignSerializer(_Scoped):
         queryset=User.objects.none(), help_text="The new mentor: faculty of the program with an open spot (user id)."
     )
     reason = serializers.CharField(
-        max_length=2000, allow_blank=True, default="",
+        max_length=_REASON_MAX_LENGTH, allow_blank=True, default="",
         help_text="Why (required); the resident and the current mentor read it.",
     )
 

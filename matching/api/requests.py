@@ -17,7 +17,8 @@ from rest_framework.response import Response
 
 from accounts.api.errors import ServiceErrorSerializer, service_refusals
 from accounts.api.permissions import RulesPermission
-from accounts.models import User
+from accounts.forms import max_length_of
+from accounts.models import Program, User
 
 from .. import selectors
 from ..models import Kind, MentorshipRequest
@@ -59,19 +60,27 @@ class MentorshipRequestCreateSerializer(serializers.Serializer):
         error_messages={"does_not_exist": "There is no mentor with id {pk_value}."},
     )
     kind = serializers.ChoiceField(choices=Kind.choices)
-    message = serializers.CharField(max_length=2000, help_text="Who you are and what you hope for.")
+    message = serializers.CharField(
+        max_length=max_length_of(MentorshipRequest, "message"), help_text="Who you are and what you hope for."
+    )
+    program = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Program.objects.all(), required=False,
+        help_text="The program (slug) the request belongs to; needed only if you are a resident of more than one.",
+    )
 
 
 class MentorshipRequestNoteSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    note = serializers.CharField(
+        max_length=max_length_of(MentorshipRequest, "response_note"), required=False, allow_blank=True, default=""
+    )
 
 
 class MentorshipRequestQuestionSerializer(serializers.Serializer):
-    question = serializers.CharField(max_length=2000)
+    question = serializers.CharField(max_length=max_length_of(MentorshipRequest, "question"))
 
 
 class MentorshipRequestAnswerSerializer(serializers.Serializer):
-    answer = serializers.CharField(max_length=2000)
+    answer = serializers.CharField(max_length=max_length_of(MentorshipRequest, "answer"))
 
 
 # --- Filters.

@@ -8,8 +8,12 @@ for the coordinator to end (the message says so), since ending one is a decision
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils.text import capfirst
 
+from accounts.forms import max_length_of
 from accounts.models import Membership, User
+from accounts.rules import person_named
 
 from ..audit import audit_log
 from ..conflicts import EVALUATOR, blocked_pairs
@@ -17,6 +21,8 @@ from ..models import ConflictOfInterest, EvaluatorRole, Mentorship, PairingExcep
 from .requests import requests_close_blocked
 
 PERM = "matching.manage_conflicts"
+# Do-not-pair entries and exceptions share their forms: the shorter of their reasons.
+REASON_MAX_LENGTH = min(max_length_of(ConflictOfInterest, "reason"), max_length_of(PairingException, "reason"))
 
 
 def _require(actor, program):
@@ -24,15 +30,22 @@ def _require(actor, program):
         raise PermissionDenied
 
 
-def _member(program, user, role, message):
-    if not Membership.objects.filter(program=program, user=user, role=role).exists():
-        raise ValidationError(message)
+def _is_member(program, user, role) -> bool:
+    return Membership.objects.filter(program=program, user=user, role=role).exists()
+
+
+def _named(actor, person) -> str:
+    """A person at the start of a refusal, named only as far as ``actor`` may name them: an id
+    from another program reads "Person #12", never a name (issue 11)."""
+    return capfirst(person_named(actor, person))
 
 
 def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Give the reason; it stays with the program's coordinators."})
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationError({"reason": f"Keep the reason to {REASON_MAX_LENGTH:,} characters."})
     return reason
 
 
@@ -52,12 +65,13 @@ def evaluator_role_add(*, program, actor, user, role) -> tuple[EvaluatorRole, li
     _require(actor, program)
     if role not in EvaluatorRole.Role.values:
         raise ValidationError({"role": "Choose program director, associate program director or CCC member."})
-    _member(program, user, Membership.Role.FACULTY, {"user": f"{user.full_name} is not faculty of {program.name}."})
+    if not _is_member(program, user, Membership.Role.FACULTY):
+        raise ValidationError({"user": f"{_named(actor, user)} is not faculty of {program.name}."})
     try:
         with transaction.atomic():
             entry = EvaluatorRole.objects.create(program=program, user=user, role=role, created_by=actor)
     except IntegrityError:
-        raise ValidationError({"role": f"{user.full_name} already has this role in {program.name}."}) from None
+        raise ValidationError({"role": f"{_named(actor, user)} already has this role in {program.name}."}) from None
     audit_log(actor=actor, action="evaluator_role.add", obj=entry, after={"user": user.pk, "role": role})
     residents = Membership.objects.filter(program=program, role=Membership.Role.RESIDENT).values_list("user_id", flat=True)
     pairs = [pair for pair, why in blocked_pairs(residents, [user.pk]).items() if why == EVALUATOR]
@@ -81,18 +95,21 @@ def conflict_add(*, program, actor, mentee, mentor, reason) -> tuple[ConflictOfI
     the active mentorship between them, if any (left for the coordinator to end)."""
     _require(actor, program)
     reason = _reason(reason)
-    _member(program, mentee, Membership.Role.RESIDENT, {"mentee": f"{mentee.full_name} is not a resident of {program.name}."})
+    if not _is_member(program, mentee, Membership.Role.RESIDENT):
+        raise ValidationError({"mentee": f"{_named(actor, mentee)} is not a resident of {program.name}."})
     if mentee.pk == mentor.pk:
         raise ValidationError({"mentor": "Choose someone other than the resident."})
     if not hasattr(mentor, "mentor_profile"):
-        raise ValidationError({"mentor": f"{mentor.full_name} has no mentor profile."})
+        raise ValidationError({"mentor": f"{_named(actor, mentor)} has no mentor profile."})
     try:
         with transaction.atomic():
             entry = ConflictOfInterest.objects.create(
                 program=program, mentee=mentee, mentor=mentor, reason=reason, created_by=actor
             )
     except IntegrityError:
-        raise ValidationError(f"{mentee.full_name} and {mentor.full_name} are already kept apart.") from None
+        raise ValidationError(
+            f"{_named(actor, mentee)} and {person_named(actor, mentor)} are already kept apart."
+        ) from None
     audit_log(actor=actor, action="conflict.add", obj=entry, after={"mentee": mentee.pk, "mentor": mentor.pk}, reason=reason)
     requests_close_blocked(pairs=[(mentee.pk, mentor.pk)], actor=actor)
     return entry, _active_between([(mentee.pk, mentor.pk)])
@@ -115,16 +132,19 @@ def exception_grant(*, program, actor, mentee, mentor, reason) -> PairingExcepti
     an explicit decision, with its reason in the audit trail. A do-not-pair entry still wins."""
     _require(actor, program)
     reason = _reason(reason)
-    _member(program, mentee, Membership.Role.RESIDENT, {"mentee": f"{mentee.full_name} is not a resident of {program.name}."})
+    if not _is_member(program, mentee, Membership.Role.RESIDENT):
+        raise ValidationError({"mentee": f"{_named(actor, mentee)} is not a resident of {program.name}."})
     if not EvaluatorRole.objects.filter(program=program, user=mentor).exists():
-        raise ValidationError({"mentor": f"{mentor.full_name} has no evaluator role in {program.name}: nothing to allow."})
+        raise ValidationError(
+            {"mentor": f"{_named(actor, mentor)} has no evaluator role in {program.name}: nothing to allow."}
+        )
     try:
         with transaction.atomic():
             entry = PairingException.objects.create(
                 program=program, mentee=mentee, mentor=mentor, reason=reason, created_by=actor
             )
     except IntegrityError:
-        raise ValidationError(f"{mentor.full_name} may already mentor {mentee.full_name}.") from None
+        raise ValidationError(f"{_named(actor, mentor)} may already mentor {person_named(actor, mentee)}.") from None
     audit_log(actor=actor, action="exception.grant", obj=entry, after={"mentee": mentee.pk, "mentor": mentor.pk}, reason=reason)
     return entry
 
@@ -144,14 +164,26 @@ def exception_revoke(*, entry, actor, reason="") -> list[Mentorship]:
     return _active_between(blocked)
 
 
+def people_to_choose(program) -> dict[str, QuerySet[User]]:
+    """Whom an entry of ``program`` may name, as querysets: ``residents`` (a conflict's or an
+    exception's resident), ``mentors`` (a conflict's mentor: the program's people with a mentor
+    profile), ``faculty`` (an evaluator) and ``evaluators`` (an exception's mentor). The page
+    offers these people and the API looks ids up among them, so an id from another program is
+    "not a valid choice" and no answer says whose it is."""
+
+    def members(**roles):
+        return Membership.objects.filter(program=program, **roles).values("user_id")
+
+    return {
+        "residents": User.objects.filter(pk__in=members(role=Membership.Role.RESIDENT)),
+        "mentors": User.objects.filter(pk__in=members(), mentor_profile__isnull=False),
+        "faculty": User.objects.filter(pk__in=members(role=Membership.Role.FACULTY)),
+        "evaluators": User.objects.filter(pk__in=EvaluatorRole.objects.filter(program=program).values("user_id")),
+    }
+
+
 def people_for_conflicts(program) -> tuple[list[User], list[User]]:
     """The program's residents, and the mentors a coordinator may keep apart from them."""
-    residents = list(
-        User.objects.filter(memberships__program=program, memberships__role=Membership.Role.RESIDENT)
-        .distinct().order_by("last_name", "first_name", "pk")
-    )
-    mentors = list(
-        User.objects.filter(mentor_profile__isnull=False, memberships__program=program)
-        .distinct().order_by("last_name", "first_name", "pk")
-    )
-    return residents, mentors
+    people = people_to_choose(program)
+    by_name = ("last_name", "first_name", "pk")
+    return list(people["residents"].order_by(*by_name)), list(people["mentors"].order_by(*by_name))

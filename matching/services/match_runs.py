@@ -22,13 +22,16 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from accounts.models import Membership, MentorProfile, User
+from accounts.rules import person_named
 from accounts.selectors import mentor_directory
 from config.outbox import enqueue_on_commit
 
 from .. import engine
 from ..audit import audit_log
+from ..bounds import SCHEDULED
 from ..match_cohort import load_cohort
 from ..models import Kind, MatchProposal, MatchRanking, MatchRun, Mentorship
 from ..notifications import notify
@@ -203,6 +206,7 @@ def _create(
         raise ValidationError({"algorithm": "Choose stable or optimal."})
     if ranking_deadline is not None and ranking_deadline <= timezone.now():
         raise ValidationError({"ranking_deadline": "The ranking deadline must be in the future."})
+    SCHEDULED.check_instant(ranking_deadline, zone=actor.time_zone, field="ranking_deadline")
     weights = _weights(weights)
     mentee_ids, mentor_ids = _cohort_ids(program, mentee_ids, mentor_ids)
     run = MatchRun.objects.create(
@@ -627,7 +631,8 @@ def proposal_override(*, proposal, actor, mentor, note) -> MatchProposal:
     if not note:
         raise ValidationError({"note": "Say briefly why you are changing this pairing."})
     if not run.mentors.filter(pk=mentor.pk).exists():
-        raise ValidationError({"mentor": f"{mentor.full_name} is not a mentor in this match."})
+        # Whoever this is, they are not in the coordinator's cohort: not named (issue 11).
+        raise ValidationError({"mentor": f"{capfirst(person_named(actor, mentor))} is not a mentor in this match."})
     if mentor.pk == proposal.mentor_id:
         raise ValidationError({"mentor": f"{mentor.full_name} is the proposed mentor: accept the proposal instead."})
     _check_spot(run, mentor, proposal)

@@ -8,7 +8,6 @@ calendar carry the meeting, so their e-mail attaches the .ics invitation (a
 CANCEL once cancelled). Dedup keys include the SEQUENCE: each reschedule is news.
 """
 
-import zoneinfo
 from datetime import UTC, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,12 +16,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ..audit import audit_log
+from ..bounds import SCHEDULED, format_instant
 from ..models import Meeting, MeetingSlot, Mentorship
 from ..notifications import notify
 
 Status = Meeting.Status
 MAX_SLOTS = 3
-TIME_FORMAT = "%a %d %b %Y, %H:%M %Z"
 
 
 def meeting_url(meeting) -> str:
@@ -30,19 +29,29 @@ def meeting_url(meeting) -> str:
 
 
 def format_in_zone(when: datetime, user) -> str:
-    """``when`` as ``user`` reads it: in their own time zone, with its abbreviation."""
-    return when.astimezone(zoneinfo.ZoneInfo(user.time_zone)).strftime(TIME_FORMAT)
+    """``when`` as ``user`` reads it: in their own time zone, with its abbreviation (as
+    stored, in UTC, for a far-off time their zone cannot hold)."""
+    return format_instant(when, user.time_zone)
 
 
-def _utc_minute(when) -> datetime:
-    if not isinstance(when, datetime) or timezone.is_naive(when):
-        raise ValidationError({"slots": "Give each time with its time zone."})
+def _is_aware(when) -> bool:
+    return isinstance(when, datetime) and timezone.is_aware(when)
+
+
+def _utc_minute(when: datetime) -> datetime:
+    """Raises OverflowError for a time with no UTC instant (late on 31 December 9999 west of UTC)."""
     return when.astimezone(UTC).replace(second=0, microsecond=0)
 
 
 def _clean_slots(slots, *, actor) -> list[datetime]:
-    """1–3 distinct future times, in UTC to the minute, in order."""
-    slots = [_utc_minute(slot) for slot in slots or []]
+    """1–3 distinct future times within ``bounds.SCHEDULED``, in UTC to the minute, in order."""
+    slots = list(slots or [])
+    for slot in slots:
+        if not _is_aware(slot):
+            raise ValidationError({"slots": "Give each time with its time zone."})
+        # Before converting: a time past the bounds may have no UTC instant at all.
+        SCHEDULED.check_instant(slot, zone=actor.time_zone, field="slots")
+    slots = [_utc_minute(slot) for slot in slots]
     if not slots:
         raise ValidationError({"slots": "Propose at least one time."})
     if len(slots) > MAX_SLOTS:
@@ -145,16 +154,18 @@ def meeting_confirm(*, meeting, actor, start: datetime) -> Meeting:
     if actor.pk == meeting.proposed_by_id:
         other = meeting.mentorship.other_party(actor)
         raise ValidationError(f"Only {other.full_name} can confirm: you proposed these times.")
-    if start is None:
+    if not _is_aware(start):
         raise ValidationError({"start": "Choose one of the proposed times."})
     try:
         start = _utc_minute(start)
-    except ValidationError:
+    except OverflowError:  # no UTC instant, so none of the proposed times
         raise ValidationError({"start": "Choose one of the proposed times."}) from None
     if start not in {slot.start for slot in meeting.slots.all()}:
         raise ValidationError({"start": "Choose one of the proposed times."})
     if start <= timezone.now():
         raise ValidationError({"start": "That time has passed: propose new times instead."})
+    # A time proposed before the bounds existed (year 9999) is not confirmed either.
+    SCHEDULED.check_instant(start, zone=actor.time_zone, field="start")
     before = _snapshot(meeting)
     meeting.status = Status.CONFIRMED
     meeting.start = start

@@ -31,7 +31,7 @@ from accounts.selectors import programs_coordinated_by
 
 from ..audit import audit_log
 from ..models import AuditEntry, Kind, Meeting, Mentorship, MentorshipRequest, Notification
-from ..notifications import notify
+from ..notifications import emails_mark_sent, emails_release, notify
 from .pairings import pairings_of
 
 logger = logging.getLogger(__name__)
@@ -215,25 +215,29 @@ def coordinator_digest_send(*, coordinator, now) -> bool:
     if not digests:
         return False
     summary = _summary(digests)
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                notification = Notification.objects.create(
-                    user=coordinator, event=DIGEST_EVENT, title=f"Your weekly digest: {summary}",
-                    body="\n".join(f"{d.program.name}: {_summary([d])}" for d in digests),
-                    url=reverse("accounts:programs"), dedup_key=key, created_at=now,
-                )
-        except IntegrityError:  # an overlapping run has just made this week's
-            return False
-        # The claim every e-mail sender makes, in the row's own transaction: nobody else
-        # (the sweeper, the daily digest) ever sees this notification unclaimed.
-        if not Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(emailed_at=now):
-            return False
-    send_templated_email(
-        template="matching/email/coordinator_digest",
-        to=[coordinator.email],
-        context={"user": coordinator, "programs": digests, "summary": summary, "now": now},
-    )
+    try:
+        with transaction.atomic():
+            # Leased as it is made (the lease every e-mail sender takes): nobody else
+            # (the sweeper, the daily digest) ever sees this notification unclaimed.
+            notification = Notification.objects.create(
+                user=coordinator, event=DIGEST_EVENT, title=f"Your weekly digest: {summary}",
+                body="\n".join(f"{d.program.name}: {_summary([d])}" for d in digests),
+                url=reverse("accounts:programs"), dedup_key=key, created_at=now,
+                email_claimed_at=now, email_attempts=1,
+            )
+    except IntegrityError:  # an overlapping run has just made this week's
+        return False
+    try:
+        send_templated_email(
+            template="matching/email/coordinator_digest",
+            to=[coordinator.email],
+            context={"user": coordinator, "programs": digests, "summary": summary, "now": now},
+        )
+    except Exception:
+        # Un-emailed, so the sweeper sends it later as a plain notification of the summary.
+        emails_release([notification.pk], claimed_at=now)
+        raise
+    emails_mark_sent([notification.pk], at=now)
     return True
 
 

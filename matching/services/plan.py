@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.models import MentorProfile
 
 from ..audit import audit_log
+from ..bounds import PLANNED_DAY
 from ..models import ActionItem, Agreement, CheckIn, Introduction, Kind, Mentorship, Resource
 from ..notifications import notify
 from .mentorships import mentorship_create
@@ -116,6 +117,7 @@ def action_item_create(*, mentorship, actor, title: str, due_date: date | None =
     if not title:
         raise ValidationError({"title": "Say what the goal is."})
     _check_owner(mentorship, owner)
+    PLANNED_DAY.check_day(due_date, zone=actor.time_zone, field="due_date")
     item = ActionItem(mentorship=mentorship, title=title, due_date=due_date, owner=owner, created_by=actor)
     _full_clean(item, ["title", "due_date"])
     item.save()
@@ -159,6 +161,9 @@ def action_item_update(*, item, actor, **fields) -> ActionItem:
     changed = {name: value for name, value in fields.items() if getattr(item, name) != value}
     if not changed:
         return item
+    # Only a new due date: a goal long overdue can still be marked done.
+    if "due_date" in changed:
+        PLANNED_DAY.check_day(changed["due_date"], zone=actor.time_zone, field="due_date")
     before = {name: _jsonable(getattr(item, name)) for name in changed}
     for name, value in changed.items():
         setattr(item, name, value)

@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Membership, MentorProfile, User
+from accounts.models import Membership, MentorProfile, Program, User
 
 from ..audit import audit_log
 from ..conflicts import block_message, pairing_block
@@ -18,13 +18,27 @@ from .mentorships import active_mentee_count, mentorship_create
 Status = MentorshipRequest.Status
 
 
-def _mentee_program(mentee):
-    membership = (
-        Membership.objects.filter(user=mentee, role=Membership.Role.RESIDENT).select_related("program").first()
-    )
-    if membership is None:
+def request_program(*, mentee, mentor, program=None):
+    """The program a request (and the mentorship it may become) belongs to, chosen
+    explicitly, never by the order of memberships: ``program`` when given (one the mentee
+    is a resident of); else the mentee's only resident program; else the one of them the
+    mentor belongs to too. Anything still ambiguous is a question for the mentee."""
+    programs = Program.objects.filter(
+        memberships__user=mentee, memberships__role=Membership.Role.RESIDENT
+    ).distinct()
+    if program is not None:
+        if not programs.filter(pk=program.pk).exists():
+            raise ValidationError({"program": "Choose one of the programs you are a resident of."})
+        return program
+    candidates = list(programs[:2])
+    if not candidates:
         raise ValidationError("Only residents on a program's roster can request a mentor.")
-    return membership.program
+    if len(candidates) == 1:
+        return candidates[0]
+    shared = list(programs.filter(memberships__user=mentor).distinct()[:2])
+    if len(shared) == 1:
+        return shared[0]
+    raise ValidationError({"program": "You are a resident of more than one program: choose the one this request is for."})
 
 
 def _lock_mentee(mentee) -> None:
@@ -52,8 +66,8 @@ def _locked_request(request) -> MentorshipRequest:
 
 
 @transaction.atomic
-def request_create(*, mentee, mentor, kind: str, message: str) -> MentorshipRequest:
-    """A resident asks ``mentor`` to mentor them."""
+def request_create(*, mentee, mentor, kind: str, message: str, program=None) -> MentorshipRequest:
+    """A resident asks ``mentor`` to mentor them, within ``program`` (see ``request_program``)."""
     if not mentee.has_perm("matching.request_mentor", mentor):
         raise PermissionDenied
     if kind not in Kind.values:
@@ -61,7 +75,7 @@ def request_create(*, mentee, mentor, kind: str, message: str) -> MentorshipRequ
     if not message.strip():
         raise ValidationError({"message": "Write a short message: who you are and what you hope for."})
     _lock_mentee(mentee)
-    program = _mentee_program(mentee)
+    program = request_program(mentee=mentee, mentor=mentor, program=program)
     profile = _lock_mentor_profile(mentor)
     if not profile.accepting_mentees:
         raise ValidationError(f"{mentor.full_name} is not accepting new mentees right now.")

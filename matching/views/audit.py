@@ -5,13 +5,12 @@ exactly the same filters. Entries are read only here: nothing on this page chang
 A program the user does not coordinate is a 404, for everyone.
 """
 
-import csv
 from dataclasses import dataclass
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
 from django.utils import timezone
@@ -19,8 +18,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.forms import DateRangeForm
 from accounts.models import Program
-from accounts.roster import csv_safe
-from accounts.search import filters_form, filters_key, filters_redirect, kept_filters, list_url
+from accounts.search import SearchField, filters_form, filters_key, filters_redirect, kept_filters, list_url
+from core.csv import csv_response
 
 from ..audit import (
     ACTION_GROUPS,
@@ -46,10 +45,7 @@ class AuditFilterForm(DateRangeForm):
     """The filters, posted and then kept in the session (accounts/search.py): ``q``, ``group``,
     ``actor``, ``from``, ``to``."""
 
-    q = forms.CharField(
-        label="Search", required=False, max_length=100,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Action, reason or person"}),
-    )
+    q = SearchField(widget=forms.TextInput(attrs={"type": "search", "placeholder": "Action, reason or person"}))
     group = forms.ChoiceField(
         label="Kind of action", required=False,
         choices=[("", "All actions"), *((key, label) for key, (label, _) in ACTION_GROUPS.items())],
@@ -135,13 +131,6 @@ def audit_trail(request, slug):
     )
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for streaming csv.writer's output."""
-
-    def write(self, value):
-        return value
-
-
 @login_required
 @require_GET
 def audit_export(request, slug):
@@ -149,17 +138,8 @@ def audit_export(request, slug):
     byte-order mark (Excel needs it), times in UTC (ISO 8601), cells escaped for spreadsheets."""
     program = _get_program_for_coordinator(request, slug)
     _, entries = _filtered(request, program, audit_actors(program))
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield "\ufeff"
-        for row in audit_export_rows(entries, program=program):
-            yield writer.writerow([csv_safe(value) for value in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     filename = f"{program.slug}-audit-{timezone.localdate().isoformat()}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_response(filename, audit_export_rows(entries, program=program), stream=True)
 
 
 urlpatterns = [

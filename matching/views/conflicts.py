@@ -16,6 +16,7 @@ from accounts.models import Membership, Program, User
 
 from ..models import ConflictOfInterest, EvaluatorRole, PairingException
 from ..services import conflicts as services
+from ..services.conflicts import REASON_MAX_LENGTH
 
 
 class EvaluatorRoleForm(forms.Form):
@@ -33,7 +34,7 @@ class PairForm(forms.Form):
     mentee = forms.TypedChoiceField(label="Resident", coerce=int)
     mentor = forms.TypedChoiceField(label="Mentor", coerce=int)
     reason = forms.CharField(
-        label="Reason (seen by coordinators only)", max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
+        label="Reason (seen by coordinators only)", max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": "Give the reason; it stays with the program's coordinators."},
     )
 
@@ -142,7 +143,7 @@ def conflicts_remove(request, slug, which, pk):
     if model is None:
         raise Http404
     entry = get_object_or_404(model, pk=pk, program=program)
-    reason = request.POST.get("reason", "")[:1000]
+    reason = request.POST.get("reason", "")[:REASON_MAX_LENGTH]
     try:
         if which == "role":
             services.evaluator_role_remove(entry=entry, actor=request.user, reason=reason)

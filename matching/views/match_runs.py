@@ -7,7 +7,6 @@ While the run is queued or running, htmx polls its progress region (a plain
 ``<meta http-equiv="refresh">`` does it without JavaScript).
 """
 
-import csv
 from dataclasses import asdict
 
 from django import forms
@@ -20,12 +19,13 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.forms import add_service_errors
+from accounts.forms import add_service_errors, max_length_of
 from accounts.models import Membership, Program, User
-from accounts.roster import csv_safe
 from accounts.selectors import mentor_directory
+from core.csv import csv_response
 
 from .. import engine
+from ..bounds import SCHEDULED
 from ..models import Kind, MatchProposal, MatchRun, Mentorship
 from ..services.match_runs import (
     CANCELLABLE,
@@ -101,6 +101,13 @@ class MatchRunForm(forms.Form):
                 widget=forms.NumberInput(attrs={"step": "0.01", "min": "0"}),
             )
         self.weight_names = list(defaults)
+        self.fields["ranking_deadline"].widget.attrs.update(SCHEDULED.html_times(timezone.get_current_timezone()))
+
+    def clean_ranking_deadline(self):
+        # Built and validated under the coordinator's zone (timezone.override in the view).
+        deadline = self.cleaned_data["ranking_deadline"]
+        SCHEDULED.check_instant(deadline, zone=timezone.get_current_timezone())
+        return deadline
 
     def weight_fields(self):
         return [self[f"weight_{name}"] for name in self.weight_names]
@@ -115,7 +122,7 @@ class MatchRunForm(forms.Form):
 class OverrideForm(forms.Form):
     mentor = forms.TypedChoiceField(label="Instead, pair with", coerce=int)
     note = forms.CharField(
-        label="Why (required)", max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why (required)", max_length=max_length_of(MatchProposal, "decision_note"), widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": "Say briefly why you are changing this pairing."},
     )
 
@@ -471,13 +478,14 @@ EXPORT_COLUMNS = [
 @login_required
 def match_run_export(request, pk):
     run = _get_run_for_user(request, pk)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="match-run-{run.pk}-proposals.csv"'
-    writer = csv.writer(response)
-    writer.writerow(EXPORT_COLUMNS)
+    return csv_response(f"match-run-{run.pk}-proposals.csv", _export_rows(run))
+
+
+def _export_rows(run):
+    yield EXPORT_COLUMNS
     for p in proposals_for(run):
         final = p.override_mentor if p.decision == Decision.OVERRIDDEN else p.mentor
-        row = [
+        yield [
             p.mentee.full_name,
             p.mentee.email,
             p.mentor.full_name if p.mentor else "",
@@ -489,8 +497,6 @@ def match_run_export(request, pk):
             p.decision_note,
             p.why_not,
         ]
-        writer.writerow([csv_safe(value) for value in row])
-    return response
 
 
 urlpatterns = [

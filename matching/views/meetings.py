@@ -20,9 +20,10 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.forms import add_service_errors
+from accounts.forms import add_service_errors, max_length_of
 
 from .. import selectors
+from ..bounds import SCHEDULED, localize
 from ..ics import meeting_ics
 from ..models import Meeting, Mentorship
 from ..scheduling import suggest_slots
@@ -52,8 +53,7 @@ def _time_label(when: datetime, viewer, other) -> str:
     the other person's when their clock differs (with the day when that differs too)."""
     label = format_in_zone(when, viewer)
     if other is not None and other.time_zone != viewer.time_zone:
-        mine = when.astimezone(zoneinfo.ZoneInfo(viewer.time_zone))
-        theirs = when.astimezone(zoneinfo.ZoneInfo(other.time_zone))
+        mine, theirs = localize(when, viewer.time_zone), localize(when, other.time_zone)
         theirs_label = theirs.strftime("%H:%M %Z" if theirs.date() == mine.date() else "%a %H:%M %Z")
         label += f" ({theirs_label} for {other.full_name})"
     return label
@@ -101,7 +101,9 @@ class SlotsForm(forms.Form):
                 label=f"Another time ({n})" if n > 1 else "Another time",
                 required=False,
                 input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M"],
-                widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
+                widget=forms.DateTimeInput(
+                    attrs={"type": "datetime-local", **SCHEDULED.html_times(self.zone)}, format=DATETIME_LOCAL
+                ),
                 help_text=f"In your time zone, {_zone_label(viewer)}." if n == 1 else "",
             )
 
@@ -113,8 +115,15 @@ class SlotsForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        slots = list(data.get("suggested") or [])
-        slots += [data[f"custom_{n}"] for n in range(1, MAX_SLOTS + 1) if data.get(f"custom_{n}")]
+        given = [("suggested", when) for when in data.get("suggested") or []]
+        given += [(f"custom_{n}", data[f"custom_{n}"]) for n in range(1, MAX_SLOTS + 1) if data.get(f"custom_{n}")]
+        for name, when in given:
+            try:
+                SCHEDULED.check_instant(when, zone=self.zone)
+            except ValidationError as exc:
+                if name not in self.errors:  # one error beside each field is enough
+                    self.add_error(name, exc)
+        slots = [when for _, when in given]
         if not slots and not self.errors:
             raise ValidationError("Tick a suggested time or enter one of your own.")
         if len(slots) > MAX_SLOTS:
@@ -129,10 +138,11 @@ class ProposeForm(SlotsForm):
     duration_minutes = forms.TypedChoiceField(label="Length", choices=DURATION_CHOICES, coerce=int, initial=30)
     format = forms.ChoiceField(label="How you meet", choices=Meeting.Format.choices, initial=Meeting.Format.VIDEO)
     location = forms.CharField(
-        label="Place", max_length=255, required=False, help_text="For an in-person meeting: a room or a café."
+        label="Place", max_length=max_length_of(Meeting, "location"), required=False,
+        help_text="For an in-person meeting: a room or a café.",
     )
     video_url = forms.URLField(
-        label="Video link", max_length=200, required=False, assume_scheme="https",
+        label="Video link", max_length=max_length_of(Meeting, "video_url"), required=False, assume_scheme="https",
         help_text="For a video meeting: Teams, Zoom, Webex…",
     )
 
@@ -167,7 +177,8 @@ class CancelForm(forms.Form):
 
 class NotesForm(forms.Form):
     notes = forms.CharField(
-        label="Shared notes", required=False, max_length=8000, widget=forms.Textarea(attrs={"rows": 8}),
+        label="Shared notes", required=False, max_length=max_length_of(Meeting, "notes"),
+        widget=forms.Textarea(attrs={"rows": 8}),
         help_text="What you discussed and what comes next. You both see and edit these notes.",
     )
 

@@ -16,11 +16,12 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.forms import add_service_errors
+from accounts.forms import add_service_errors, max_length_of
 from accounts.models import User
 
 from .. import recommendations, selectors
-from ..models import ActionItem, Agreement, Introduction, Kind, Mentorship
+from ..bounds import PLANNED_DAY
+from ..models import ActionItem, Agreement, CheckIn, Introduction, Kind, Mentorship, Resource
 from ..services.mentorships import mentorship_end, mentorship_leave_thank_you
 from ..services.nudges import next_nudge_at
 from ..services.plan import (
@@ -66,17 +67,23 @@ class AgreementForm(forms.ModelForm):
 class ActionItemForm(_PageForm):
     id_prefix = "goal"
 
-    title = forms.CharField(label="Goal", max_length=200)
+    title = forms.CharField(label="Goal", max_length=max_length_of(ActionItem, "title"))
     due_date = forms.DateField(label="Due date", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     owner = forms.ChoiceField(label="Owner")
 
-    def __init__(self, *args, mentorship, **kwargs):
+    def __init__(self, *args, mentorship, viewer, **kwargs):
         super().__init__(*args, **kwargs)
         self.mentorship = mentorship
+        self.zone = viewer.time_zone
+        self.fields["due_date"].widget.attrs.update(PLANNED_DAY.html_days(self.zone))
         self.fields["owner"].choices = [
             (mentorship.mentee_id, f"{mentorship.mentee.full_name} (mentee)"),
             (mentorship.mentor_id, f"{mentorship.mentor.full_name} (mentor)"),
         ]
+
+    def clean_due_date(self):
+        PLANNED_DAY.check_day(self.cleaned_data["due_date"], zone=self.zone)
+        return self.cleaned_data["due_date"]
 
     def clean_owner(self):
         owner_id = int(self.cleaned_data["owner"])
@@ -86,10 +93,10 @@ class ActionItemForm(_PageForm):
 class ResourceForm(_PageForm):
     id_prefix = "resource"
 
-    title = forms.CharField(max_length=200)
-    url = forms.URLField(label="Link", max_length=500, assume_scheme="https")
+    title = forms.CharField(max_length=max_length_of(Resource, "title"))
+    url = forms.URLField(label="Link", max_length=max_length_of(Resource, "url"), assume_scheme="https")
     note = forms.CharField(
-        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+        required=False, max_length=max_length_of(Resource, "note"), widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Why it's worth their time.",
     )
 
@@ -102,7 +109,7 @@ class IntroductionForm(_PageForm):
     )
     kind = forms.ChoiceField(label="As a mentor for", choices=Kind.choices, initial=Kind.RESEARCH)
     note = forms.CharField(
-        max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=max_length_of(Introduction, "note"), widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Why these two should meet; the colleague sees it.",
     )
 
@@ -130,7 +137,8 @@ class CheckInForm(_PageForm):
         label="How is this mentorship going?", choices=RATING_CHOICES, coerce=int, widget=forms.RadioSelect,
     )
     comment = forms.CharField(
-        label="Comment (optional)", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+        label="Comment (optional)", required=False, max_length=max_length_of(CheckIn, "comment"),
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
@@ -141,7 +149,7 @@ class EndForm(forms.Form):
     ]
     outcome = forms.ChoiceField(label="Outcome", choices=OUTCOMES, widget=forms.RadioSelect, initial="completed")
     reason = forms.CharField(
-        label="Reason", max_length=2000, widget=forms.Textarea(attrs={"rows": 4}),
+        label="Reason", max_length=max_length_of(Mentorship, "end_reason"), widget=forms.Textarea(attrs={"rows": 4}),
         help_text="A sentence or two. The other person and your program's coordinators see it.",
     )
     rematch = forms.BooleanField(
@@ -154,14 +162,15 @@ class ThanksForm(_PageForm):
     id_prefix = "thanks"
 
     note = forms.CharField(
-        label="Thank-you note", max_length=4000, widget=forms.Textarea(attrs={"rows": 4}),
+        label="Thank-you note", max_length=max_length_of(Mentorship, "thank_you_note"),
+        widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Your mentor keeps it, for instance for a teaching portfolio.",
     )
 
 
 class IntroductionResponseForm(forms.Form):
     response = forms.ChoiceField(choices=[("meeting", "Meeting"), ("mentorship", "Mentorship"), ("decline", "Decline")])
-    note = forms.CharField(required=False, max_length=2000)
+    note = forms.CharField(required=False, max_length=max_length_of(Introduction, "response_note"))
 
 
 # --- Helpers.
@@ -238,7 +247,7 @@ def _detail_context(request, mentorship, **forms_in_play):
     }
     if can_work:
         context["action_item_form"] = forms_in_play.get("action_item_form") or ActionItemForm(
-            mentorship=mentorship, initial={"owner": user.pk}
+            mentorship=mentorship, viewer=user, initial={"owner": user.pk}
         )
     if can_share:
         context["resource_form"] = forms_in_play.get("resource_form") or ResourceForm()
@@ -352,7 +361,7 @@ def mentorship_thanks(request, pk):
 @require_POST
 def action_item_create_view(request, pk):
     mentorship = _mentorship_for_party(request, pk)
-    form = ActionItemForm(request.POST, mentorship=mentorship)
+    form = ActionItemForm(request.POST, mentorship=mentorship, viewer=request.user)
     if form.is_valid():
         try:
             action_item_create(mentorship=mentorship, actor=request.user, **form.cleaned_data)

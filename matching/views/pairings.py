@@ -14,7 +14,6 @@ and 25 copies of it made most of the list's rendering time and weight. Those pag
 list's query string too, and come back to the list as it was.
 """
 
-import csv
 from dataclasses import dataclass
 
 from django import forms
@@ -23,16 +22,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpResponse, QueryDict
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.forms import add_service_errors
+from accounts.forms import add_service_errors, max_length_of
 from accounts.models import Program, User
-from accounts.roster import csv_safe
+from core.csv import csv_response
 
+from ..bounds import localize
 from ..models import Kind, Mentorship
 from ..services import pairings as services
 
@@ -50,9 +50,10 @@ class ShowForm(forms.Form):
 
 
 class _ReasonField(forms.CharField):
+    # Ending and reassigning keep the reason as the mentorship's end reason.
     def __init__(self, label, required_message):
         super().__init__(
-            label=label, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+            label=label, max_length=max_length_of(Mentorship, "end_reason"), widget=forms.Textarea(attrs={"rows": 2}),
             error_messages={"required": required_message},
         )
 
@@ -407,27 +408,24 @@ def _pgy(user) -> str:
 
 
 def _export_rows(listing, zone):
-    """Header and rows, every cell escaped for spreadsheets, dates in ISO 8601 (in the
+    """Header and rows (csv_response escapes them), dates in ISO 8601 (in the
     coordinator's time zone, as the page shows them)."""
 
     def day(moment):
-        return timezone.localtime(moment, zone).date().isoformat() if moment else ""
+        return localize(moment, zone).date().isoformat() if moment else ""
 
     if listing.unpaired:
         yield UNPAIRED_COLUMNS
         for user in listing.rows.iterator(chunk_size=500):
-            yield [csv_safe(v) for v in (user.full_name, user.email, _pgy(user), listing.unpaired)]
+            yield [user.full_name, user.email, _pgy(user), listing.unpaired]
         return
     yield PAIRING_COLUMNS
     for m in listing.rows.iterator(chunk_size=500):
         yield [
-            csv_safe(v)
-            for v in (
-                m.mentee.full_name, m.mentee.email, _pgy(m.mentee), m.mentor.full_name, m.mentor.email,
-                m.kind, m.source, m.status, day(m.started_at), day(m.last_meeting_at), day(m.next_meeting_at),
-                day(m.ended_at),
-                "yes" if m.is_stale else "",
-            )
+            m.mentee.full_name, m.mentee.email, _pgy(m.mentee), m.mentor.full_name, m.mentor.email,
+            m.kind, m.source, m.status, day(m.started_at), day(m.last_meeting_at), day(m.next_meeting_at),
+            day(m.ended_at),
+            "yes" if m.is_stale else "",
         ]
 
 
@@ -437,12 +435,8 @@ def pairings_export(request, slug):
     program = _program(request, slug)
     listing = _listing(request.GET, program)
     what = f"no-{listing.unpaired}-mentor" if listing.unpaired else "pairings"
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{program.slug}-{what}-{timezone.localdate().isoformat()}.csv"'
-    # Excel reads UTF-8 only when the file starts with a byte-order mark.
-    response.write("\ufeff")
-    csv.writer(response).writerows(_export_rows(listing, request.user.zone))
-    return response
+    filename = f"{program.slug}-{what}-{timezone.localdate().isoformat()}.csv"
+    return csv_response(filename, _export_rows(listing, request.user.zone))
 
 
 urlpatterns = [

@@ -5,17 +5,15 @@ chosen with ``?from=YYYY-MM-DD&to=YYYY-MM-DD`` (default: the last 12 months).
 Only ever the signed-in user's own record: there is no way to ask for someone else's.
 """
 
-import csv
-
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.forms import DateRangeForm
-from accounts.roster import csv_safe
+from core.csv import csv_response
 
 from ..portfolio import (
     current_academic_year,
@@ -72,14 +70,8 @@ def portfolio_export(request):
         raise Http404
     _, start, end = period_from(request.GET, _today(user))
     portfolio = mentor_portfolio(user, start=start, end=end)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="mentoring-portfolio-{start.isoformat()}-to-{end.isoformat()}.csv"'
-    # Excel reads UTF-8 only when the file starts with a byte-order mark.
-    response.write("\ufeff")
-    writer = csv.writer(response)
-    for row in portfolio_export_rows(portfolio):
-        writer.writerow([csv_safe(value) for value in row])
-    return response
+    filename = f"mentoring-portfolio-{start.isoformat()}-to-{end.isoformat()}.csv"
+    return csv_response(filename, portfolio_export_rows(portfolio))
 
 
 urlpatterns = [

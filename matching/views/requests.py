@@ -16,7 +16,8 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from accounts.forms import add_service_errors
+from accounts.forms import add_service_errors, max_length_of
+from accounts.models import Membership, Program
 from accounts.selectors import mentor_directory, roles_of
 
 from .. import selectors
@@ -30,39 +31,55 @@ REQUESTS_PAGE_SIZE = 20
 
 
 class RequestForm(forms.Form):
+    """``programs``: the resident's programs; a choice among them is asked only when there are several."""
+
+    def __init__(self, *args, programs=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if programs is not None and len(programs) > 1:
+            self.fields["program"] = forms.ModelChoiceField(
+                label="For your program", queryset=programs, empty_label=None,
+                help_text="You are a resident of more than one program; the request and the mentorship belong to this one.",
+            )
+            self.order_fields(["program"])
+
     kind = forms.ChoiceField(
         label="Kind of mentorship", choices=Kind.choices,
         help_text="You can have one mentor of each kind at a time.",
     )
     message = forms.CharField(
-        label="Your message", max_length=2000, widget=forms.Textarea(attrs={"rows": 6}),
+        label="Your message", max_length=max_length_of(MentorshipRequest, "message"),
+        widget=forms.Textarea(attrs={"rows": 6}),
         help_text="Who you are, what you hope for, and how often you'd like to meet.",
     )
 
 
 class AcceptForm(forms.Form):
     note = forms.CharField(
-        label="Note to the resident (optional)", required=False, max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Note to the resident (optional)", required=False,
+        max_length=max_length_of(MentorshipRequest, "response_note"), widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
 class DeclineForm(forms.Form):
     note = forms.CharField(
-        label="Note to the resident", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+        label="Note to the resident", required=False, max_length=max_length_of(MentorshipRequest, "response_note"),
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="A kind word helps, e.g. a colleague who may be a better fit.",
     )
 
 
 class QuestionForm(forms.Form):
     question = forms.CharField(
-        label="Your question", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+        label="Your question", max_length=max_length_of(MentorshipRequest, "question"),
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="You can ask one question before you answer.",
     )
 
 
 class AnswerForm(forms.Form):
-    answer = forms.CharField(label="Your answer", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    answer = forms.CharField(
+        label="Your answer", max_length=max_length_of(MentorshipRequest, "answer"), widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 def _names_fields_of(exc: ValidationError, form) -> bool:
@@ -108,7 +125,10 @@ def request_create(request, mentor_pk):
     if existing is not None:
         messages.info(request, f"You already asked {mentor.full_name}; here is your request.")
         return redirect(existing)
-    form = RequestForm(request.POST or None)
+    programs = Program.objects.filter(
+        memberships__user=request.user, memberships__role=Membership.Role.RESIDENT
+    ).distinct().order_by("name")
+    form = RequestForm(request.POST or None, programs=programs)
     if request.method == "POST" and form.is_valid():
         try:
             created = request_services.request_create(mentee=request.user, mentor=mentor, **form.cleaned_data)

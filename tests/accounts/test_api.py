@@ -7,11 +7,11 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
 from rest_framework.test import APIClient
-from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.models import (
+    ApiToken,
     AvailabilityWindow,
     CareerStage,
     Goal,
@@ -22,6 +22,7 @@ from accounts.models import (
     MentorProfile,
     Specialty,
 )
+from accounts.services import api_token_issue
 from tests.factories import (
     PASSWORD,
     MembershipFactory,
@@ -92,12 +93,95 @@ def test_token_is_issued_for_the_right_password_and_authenticates(api, resident)
 
     assert response.status_code == 200, response.content
     key = response.json()["token"]
-    assert Token.objects.get(user=resident).key == key
+    assert ApiToken.objects.get(user=resident).key_hash == ApiToken.hash_secret(key)
 
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     me = api.get(f"{API}/me/")
     assert me.status_code == 200
     assert me.json()["email"] == "alice@hospital.example"
+
+
+@pytest.mark.django_db
+def test_token_response_says_when_it_expires(api, resident, settings):
+    settings.API_TOKEN_TTL = 3600
+    before = timezone.now()
+
+    body = api.post(f"{API}/auth/token/", {"email": resident.email, "password": PASSWORD}, format="json").json()
+
+    expires_at = datetime.datetime.fromisoformat(body["expires_at"])
+    assert before + datetime.timedelta(hours=1) <= expires_at <= timezone.now() + datetime.timedelta(hours=1)
+    assert ApiToken.objects.get(user=resident).expires_at == expires_at
+
+
+@pytest.mark.django_db
+def test_each_sign_in_gets_a_token_of_its_own(api, resident):
+    first = api.post(f"{API}/auth/token/", {"email": resident.email, "password": PASSWORD}, format="json").json()
+    second = api.post(f"{API}/auth/token/", {"email": resident.email, "password": PASSWORD}, format="json").json()
+
+    assert first["token"] != second["token"]
+    for key in (first["token"], second["token"]):
+        api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert api.get(f"{API}/me/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_signing_in_again_works_with_a_stale_token_still_in_the_header(api, resident):
+    # A client whose token expired often still sends it: the sign-in must not 401.
+    api.credentials(HTTP_AUTHORIZATION="Token long-gone")
+
+    response = api.post(f"{API}/auth/token/", {"email": resident.email, "password": PASSWORD}, format="json")
+
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_signing_out_of_the_api_needs_a_token(api, client_for, resident):
+    _, key = api_token_issue(user=resident)
+
+    assert api.delete(f"{API}/auth/token/").status_code == 401
+    # A signed-in session is not the token: it cannot sign one out.
+    assert client_for(resident).delete(f"{API}/auth/token/").status_code == 401
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert api.get(f"{API}/me/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_signing_out_of_the_api_keeps_the_users_other_tokens(api, resident):
+    _, kept = api_token_issue(user=resident)
+    _, ended = api_token_issue(user=resident)
+
+    api.credentials(HTTP_AUTHORIZATION=f"Token {ended}")
+    assert api.delete(f"{API}/auth/token/").status_code == 204
+
+    api.credentials(HTTP_AUTHORIZATION=f"Token {kept}")
+    assert api.get(f"{API}/me/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_token_use_is_recorded_to_the_nearest_few_minutes(api, resident):
+    token, key = api_token_issue(user=resident)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+
+    api.get(f"{API}/me/")
+    token.refresh_from_db()
+    first_use = token.last_used_at
+    api.get(f"{API}/me/")
+    token.refresh_from_db()
+
+    assert first_use is not None
+    assert token.last_used_at == first_use
+
+
+@pytest.mark.django_db
+def test_issuing_a_token_clears_the_users_expired_ones(resident, other_resident, settings):
+    long_ago = timezone.now() - datetime.timedelta(seconds=settings.API_TOKEN_TTL + 60)
+    expired, _ = api_token_issue(user=resident, now=long_ago)
+    someone_elses, _ = api_token_issue(user=other_resident, now=long_ago)
+
+    api_token_issue(user=resident)
+
+    assert not ApiToken.objects.filter(pk=expired.pk).exists()
+    assert ApiToken.objects.filter(pk=someone_elses.pk).exists()
 
 
 @pytest.mark.django_db
@@ -107,7 +191,7 @@ def test_token_is_refused_for_a_wrong_password(api, resident):
     assert response.status_code == 400
     assert "token" not in response.json()
     assert "non_field_errors" in response.json()
-    assert not Token.objects.filter(user=resident).exists()
+    assert not ApiToken.objects.filter(user=resident).exists()
 
 
 @pytest.mark.django_db
@@ -130,12 +214,13 @@ def test_token_endpoint_locks_out_after_repeated_failures(api, resident, setting
     response = api.post(f"{API}/auth/token/", {"email": resident.email, "password": PASSWORD}, format="json")
 
     assert response.status_code == 429  # django-axes' lockout page
-    assert not Token.objects.filter(user=resident).exists()
+    assert not ApiToken.objects.filter(user=resident).exists()
 
 
 @pytest.mark.django_db
-def test_token_endpoint_is_throttled(api, monkeypatch):
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"token": "3/minute"})
+def test_token_endpoint_is_throttled(api, settings):
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "token": "3/minute"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     # Different (unknown) e-mails each time, so this is the throttle and not axes.
     for n in range(3):
         assert api.post(f"{API}/auth/token/", {"email": f"nobody{n}@x.example", "password": "x"}).status_code == 400
@@ -180,8 +265,9 @@ ANONYMOUS_REQUESTS = [
 def test_anonymous_is_refused_everywhere(api, attending, method, path):
     response = getattr(api, method)(API + path.format(attending=attending), {}, format="json")
 
-    # 403 rather than 401: session authentication comes first and sends no challenge.
-    assert response.status_code in (401, 403)
+    # 401 with the challenge: token authentication comes first.
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Token"
 
 
 # --- Me.

@@ -16,7 +16,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.middleware import PROCESSING_DELAYED_HEADER, PROCESSING_DELAYED_MESSAGE
-from accounts.services import auth_token_for
+from accounts.services import api_token_issue
 from matching.models import MatchRun, MentorshipRequest, Notification
 
 from .conftest import ROOT, service_env, signed_in_session
@@ -71,7 +71,7 @@ def test_redis_down_pages_work_changes_commit_and_the_work_goes_out_when_it_is_b
     base = start_web_server(**env)
     web = signed_in_session(resident, base)
     api = signed_in_session(coordinator, base)
-    api.headers["Authorization"] = f"Token {auth_token_for(user=coordinator)}"
+    api.headers["Authorization"] = f"Token {api_token_issue(user=coordinator)[1]}"
     # Before the outage: the server's cache and broker connections exist and are now stale.
     assert web.get(base + reverse("accounts:mentor-directory"), timeout=10).status_code == 200
 

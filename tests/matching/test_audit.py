@@ -88,6 +88,7 @@ def test_a_roster_import_is_audited_with_its_counts_in_its_program(program, coor
     # Three rows, two people (Sam twice: resident and faculty), all new, both invited.
     assert entry.after == {
         "file": "june.csv", "rows": 3, "people": 2, "created": 3, "updated": 0, "unchanged": 0, "invited": 2,
+        "asked_to_join": 0,
     }
     assert (entry.program, entry.actor, entry.object_type) == (program, coordinator, "rosterimport")
     assert entry.object_id == str(RosterImport.objects.get().pk)

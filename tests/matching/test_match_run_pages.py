@@ -261,7 +261,8 @@ def test_csv_escapes_spreadsheet_formulas(client_for, coordinator, start_run, re
     run = start_run()
     response = client_for(coordinator).get(reverse("matching:match-run-export", args=[run.pk]))
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert response.content.startswith(b"\xef\xbb\xbf")  # UTF-8 byte-order mark, for Excel
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0][0] == "mentee" and len(rows) == 4
     names = [row[0] for row in rows[1:]]
     assert any(name.startswith("'=HYPERLINK") for name in names)

@@ -563,7 +563,7 @@ class TestAttendingDashboard:
         MentorshipFactory(mentee=_residents(program, 1)[0], mentor=attending, program=program)
         # session, user, both profiles, profile completeness (specialty + 5 checks), rules (4),
         # 3 lists (next meetings, mentees, requests waiting; each one joined query), open ranking
-        # windows, nav roles, bell, coordinated programs, and the session save (3).
-        with django_assert_max_num_queries(24):
+        # windows, invitations to join, nav roles, bell, coordinated programs, and the session save (3).
+        with django_assert_max_num_queries(25):
             many = _count_queries(client, reverse("accounts:dashboard"))
         assert many == few

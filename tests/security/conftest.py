@@ -23,6 +23,7 @@ from accounts.models import (
     MenteeProfile,
     MentorProfile,
     Program,
+    ProgramInvitation,
     RosterImport,
     Specialty,
     User,
@@ -161,6 +162,14 @@ def build_world():
         program=im, uploaded_by=cora, filename="roster.csv", content="email,first_name,last_name,role\n"
     )
     o["bob_membership"] = Membership.objects.get(user=bob, program=im)
+    # Invitations to join: Oscar asked Alice (an im resident) to join gs; Cora asked Zebulon
+    # (a gs resident) to join im, and sees only what she typed.
+    o["alice_invitation"] = ProgramInvitation.objects.create(
+        program=gs, user=alice, role=R, invited_by=oscar, email=alice.email, first_name="Alice", last_name="Adams",
+    )
+    o["im_invitation"] = ProgramInvitation.objects.create(
+        program=im, user=zeb, role=R, invited_by=cora, email=zeb.email, first_name="Zed", last_name="Typed-by-Cora",
+    )
 
     # The other program's rows, named so that any leak is visible.
     gm = o["gs_mentorship"] = Mentorship.objects.create(mentee=zeb, mentor=quin, program=gs)
@@ -202,6 +211,7 @@ def snapshot():
         Mentorship, MentorshipRequest, Agreement, Meeting, MeetingSlot, ActionItem, Resource, Introduction, CheckIn,
         Notification, MatchRun, MatchProposal, MatchRanking, EvaluatorRole, ConflictOfInterest, PairingException,
         AuditEntry, NotificationPreference, Membership, MenteeProfile, MentorProfile, AvailabilityWindow, RosterImport,
+        ProgramInvitation,
     ]
     rows = {m.__name__: list(m.objects.order_by("pk").values()) for m in models}
     rows["User"] = list(User.objects.order_by("pk").values("pk", "email", "first_name", "last_name", "time_zone"))

@@ -149,10 +149,14 @@ CASES = {
     )],
     # --- Requests: a resident asks for herself, pending; only the mentor answers.
     ("/api/v1/requests/", "POST"): [Case(
-        ALICE, lambda w: {"mentor": w.users[DAVE].pk, "kind": "research", "message": "Hi"}, keep=("mentor",),
+        # ``program`` is the caller's to choose, among her own programs: the next case tries another.
+        ALICE, lambda w: {"mentor": w.users[DAVE].pk, "kind": "research", "message": "Hi"}, keep=("mentor", "program"),
         adds={"MentorshipRequest"}, extra=lambda w: {"status": "accepted", "mentorship": w.mentorship.pk},
         check=lambda w, d: _has(_only(d, "MentorshipRequest"), mentee_id=w.users[ALICE].pk, mentor_id=w.users[DAVE].pk,
                                 program_id=w.im.pk, status="pending", mentorship_id=None),
+    ), Case(
+        ALICE, lambda w: {"mentor": w.users[DAVE].pk, "kind": "research", "message": "Hi", "program": w.gs.slug},
+        keep=("mentor",), status="bad",
     )],
     ("/api/v1/requests/{id}/accept/", "POST"): [Case(
         DAVE, lambda w: {"note": "Happy to"}, keep=("status",), setup=_allow_bob_and_dave,

@@ -50,6 +50,7 @@ LIST_PAGES = {
     "accounts:roster-export":          PROGRAM,
     "accounts:roster-template":        PROGRAM,
     "accounts:roster-import":          PROGRAM,
+    "accounts:invitations":            OWN,
     "matching:requests":               OWN,
     "matching:mentorships":            OWN,
     "matching:introductions":          OWN,
@@ -127,6 +128,8 @@ PRIVATE = {
     "Relatives":             {CORA},
     "Different division":    {CORA},
     "roster.csv":            {CORA},
+    # What Cora typed for the account she asked to join im.
+    "Typed-by-Cora":         {CORA},
     "im-audit-reason":       {CORA},
     # An audit entry of no program belongs to no coordinator's trail.
     "no-program-audit":      set(),

@@ -56,6 +56,11 @@ accounts:roster-import               POST   login  404    404    404    404    o
 accounts:roster-import-preview       GET    login  404    404    404    404    ok     404
 accounts:roster-import-preview       POST   login  404    404    404    404    ok     404
 accounts:roster-reinvite             POST   login  404    404    404    404    ok     404
+accounts:roster-invitation-withdraw  POST   login  404    404    404    404    ok     404
+# Invitations to join a program: Alice's (to gs) is hers alone to answer.
+accounts:invitations                 GET    login  ok     ok     ok     ok     ok     ok
+accounts:invitation-accept           POST   login  ok     404    404    404    404    404
+accounts:invitation-decline          POST   login  ok     404    404    404    404    404
 matching:requests                    GET    login  ok     ok     ok     ok     ok     ok
 matching:request-create              GET    login  ok     ok     403    403    403    403
 matching:request-create              POST   login  ok     ok     403    403    403    403

@@ -1,0 +1,1 @@
+"""Shared plumbing that belongs to no app: CSV exports, the client's address."""
