@@ -25,9 +25,9 @@ def pending_invitations_for(user):
 
 def pending_invitations_of(program):
     """A program's unanswered invitations: what its coordinators typed, nothing of the person."""
-    return ProgramInvitation.objects.filter(program=program, status=Status.PENDING).only(
-        "pk", "program_id", "role", "email", "first_name", "last_name", "created_at", "status"
-    ).order_by("last_name", "first_name", "pk")
+    return ProgramInvitation.objects.filter(program=program, status=Status.PENDING).order_by(
+        "last_name", "first_name", "pk"
+    )
 
 
 def _notify(**kwargs):

@@ -247,6 +247,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MembershipRoleEnum": "accounts.models.Membership.Role",
         "EvaluatorRoleEnum": "matching.models.EvaluatorRole.Role",
+        "ProgramInvitationStatusEnum": "accounts.models.ProgramInvitation.Status",
     },
 }
 

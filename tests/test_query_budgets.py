@@ -509,6 +509,7 @@ API_BUDGETS = {
     "/api/v1/me/recommendations/": Budget("resident", (
         "permission: is a resident", "mentee profile", *SCORING_MENTORS, *MENTOR_CARDS[6:],
     )),
+    "/api/v1/me/program-invitations/": Budget("resident", ("count", "page (with program, inviter)")),
     "/api/v1/mentors/": Budget("resident", ("count", *MENTOR_CARDS[:6])),
     "/api/v1/mentorships/": Budget("attending", ("count", "page (with people, program, agreement, latest check-in)")),
     "/api/v1/mentorships/{id}/action-items/": Budget("resident", (
@@ -535,6 +536,9 @@ API_BUDGETS = {
     ), ("slug",)),
     "/api/v1/programs/{slug}/pairing-exceptions/": Budget("coordinator", PROGRAM_API, ("slug",)),
     "/api/v1/programs/{slug}/pairings/": Budget("coordinator", PROGRAM_API, ("slug",)),
+    "/api/v1/programs/{slug}/invitations/": Budget("coordinator", (
+        "permission: coordinator anywhere", *PROGRAM_API,
+    ), ("slug",), marker=GROWN),
     "/api/v1/programs/{slug}/roster/": Budget("coordinator", (
         "permission: coordinator anywhere", *PROGRAM_API,
     ), ("slug",)),

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import invitations, views
 
 app_name = "accounts-api"
 
@@ -22,6 +22,14 @@ urlpatterns = [
     path("me/mentee-profile/", views.MenteeProfileApi.as_view(), name="mentee-profile"),
     path("me/mentor-profile/", views.MentorProfileApi.as_view(), name="mentor-profile"),
     path("me/availability/", views.AvailabilityApi.as_view(), name="availability"),
+    path("me/program-invitations/", invitations.MyInvitationListApi.as_view(), name="my-invitations"),
+    path("me/program-invitations/<int:id>/accept/", invitations.MyInvitationAcceptApi.as_view(), name="my-invitation-accept"),
+    path("me/program-invitations/<int:id>/decline/", invitations.MyInvitationDeclineApi.as_view(), name="my-invitation-decline"),
     path("programs/<slug:slug>/roster/", views.ProgramRosterApi.as_view(), name="program-roster"),
+    path("programs/<slug:slug>/invitations/", invitations.ProgramInvitationListApi.as_view(), name="program-invitations"),
+    path(
+        "programs/<slug:slug>/invitations/<int:id>/withdraw/", invitations.ProgramInvitationWithdrawApi.as_view(),
+        name="program-invitation-withdraw",
+    ),
     *router.urls,
 ]

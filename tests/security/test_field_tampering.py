@@ -180,6 +180,24 @@ CASES = {
         changes={"MentorshipRequest": {"answer", "answered_at", "expires_at", *NOW}},
         check=lambda w, d: _has(_new(d, "MentorshipRequest", w.request.pk), status="pending"),
     )],
+    # --- Invitations to join: Alice answers Oscar's (to gs); Cora withdraws hers (to im).
+    ("/api/v1/me/program-invitations/{id}/accept/", "POST"): [Case(
+        # The membership is in gs, TAMPER's "other program": the legitimate value, so not sent.
+        ALICE, changes={"ProgramInvitation": {"status", "responded_at"}}, adds={"Membership"},
+        keep=("program", "program_id"),
+        check=lambda w, d: (
+            _has(_new(d, "ProgramInvitation", w.alice_invitation.pk), status="accepted"),
+            _has(_only(d, "Membership"), user_id=w.users[ALICE].pk, program_id=w.gs.pk, role="resident"),
+        ),
+    )],
+    ("/api/v1/me/program-invitations/{id}/decline/", "POST"): [Case(
+        ALICE, changes={"ProgramInvitation": {"status", "responded_at"}},
+        check=lambda w, d: _has(_new(d, "ProgramInvitation", w.alice_invitation.pk), status="declined"),
+    )],
+    ("/api/v1/programs/{slug}/invitations/{id}/withdraw/", "POST"): [Case(
+        CORA, changes={"ProgramInvitation": {"status", "responded_at"}},
+        check=lambda w, d: _has(_new(d, "ProgramInvitation", w.im_invitation.pk), status="withdrawn"),
+    )],
     ("/api/v1/requests/{id}/withdraw/", "POST"): [Case(
         BOB, changes={"MentorshipRequest": {"status", "resolved_at", *NOW}},
         check=lambda w, d: _has(_new(d, "MentorshipRequest", w.request.pk), status="withdrawn"),

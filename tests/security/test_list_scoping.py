@@ -72,6 +72,7 @@ LIST_PAGES = {
 LIST_API = {
     "/api/v1/me/":                                 OWN,
     "/api/v1/me/availability/":                    OWN,
+    "/api/v1/me/program-invitations/":             OWN,
     "/api/v1/me/mentee-profile/":                  OWN,
     "/api/v1/me/mentor-profile/":                  OWN,
     "/api/v1/me/recommendations/":                 DIRECTORY,
@@ -80,6 +81,7 @@ LIST_API = {
     "/api/v1/programs/":                           OWN,
     "/api/v1/programs/{slug}/":                    PROGRAM,
     "/api/v1/programs/{slug}/roster/":             PROGRAM,
+    "/api/v1/programs/{slug}/invitations/":        PROGRAM,
     "/api/v1/specialties/":                        SHARED,
     "/api/v1/goals/":                              SHARED,
     "/api/v1/interests/":                          SHARED,
@@ -267,6 +269,9 @@ CONTROLS = [
     ("/api/v1/programs/{slug}/audit/",             CORA,  "im", "im-audit-reason"),
     ("matching:audit-export",                      CORA,  "im", "im-audit-reason"),
     ("/api/v1/programs/{slug}/audit/",             OSCAR, "gs", "Zebulon"),
+    # What Cora typed for the account she asked to join, on her roster and in the API.
+    ("accounts:roster",                            CORA,  "im", "Typed-by-Cora"),
+    ("/api/v1/programs/{slug}/invitations/",       CORA,  "im", "Typed-by-Cora"),
     # The directory shows Quintessa of gs to a resident of im: by design.
     ("/api/v1/mentors/",                           ALICE, None, "Quintessa"),
     ("accounts:mentor-directory",                  DAVE,  None, "Quintessa"),

@@ -11,6 +11,8 @@ PAGE_KWARGS = {
     "accounts:roster-import-preview": lambda w: {"slug": w.im.slug, "pk": w.roster_import.pk},
     "accounts:roster-reinvite": lambda w: {"slug": w.im.slug, "membership_pk": w.bob_membership.pk},
     "accounts:roster-invitation-withdraw": lambda w: {"slug": w.im.slug, "pk": w.im_invitation.pk},
+    "accounts:invitation-accept": lambda w: {"pk": w.alice_invitation.pk},
+    "accounts:invitation-decline": lambda w: {"pk": w.alice_invitation.pk},
     "matching:request-create": lambda w: {"mentor_pk": w.users["other_attending"].pk},
     "matching:introduction-respond": lambda w: {"pk": w.introduction.pk},
     "matching:action-item-update": lambda w: {"pk": w.action_item.pk},
@@ -46,7 +48,9 @@ def _OBJECTS(w):
         "introductions": w.introduction, "meetings": w.meeting, "notifications": w.notification,
         "match-runs": w.run, "match-proposals": w.proposal, "mentors": w.users["attending"],
         "evaluator-roles": w.evaluator_role, "conflicts": w.conflict, "pairing-exceptions": w.pairing_exception,
-        "pairings": w.mentorship, "people": w.users["attending"], "invitations": w.alice_invitation,
+        "pairings": w.mentorship, "people": w.users["attending"],
+        # Alice's invitation (to gs) for her own routes; Cora's (to im) under /programs/im/.
+        "program-invitations": w.alice_invitation, "invitations": w.im_invitation,
     }
 
 
