@@ -6,7 +6,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
-from .. import selectors
 from ..invitations import (
     pending_invitations_for,
     pending_invitations_of,
@@ -16,7 +15,7 @@ from ..invitations import (
 )
 from ..models import ProgramInvitation
 from .errors import ServiceErrorSerializer, service_refusals
-from .permissions import RulesPermission
+from .views import RosterProgramApi
 
 _404 = OpenApiResponse(ServiceErrorSerializer, description="No such invitation among those you may see.")
 _409 = OpenApiResponse(ServiceErrorSerializer, description="The invitation is already answered or withdrawn.")
@@ -99,18 +98,9 @@ class MyInvitationDeclineApi(_AnswerApi):
 # --- The program's coordinators.
 
 
-class _ProgramInvitationApi(generics.GenericAPIView):
+class _ProgramInvitationApi(RosterProgramApi):
     serializer_class = ProgramInvitationSerializer
     filter_backends = []
-    permission_classes = [RulesPermission]
-    permission_required = "accounts.coordinate"
-    object_permission_required = "accounts.manage_roster"
-    hide_forbidden_objects = True
-
-    def get_program(self):
-        program = get_object_or_404(selectors.programs_coordinated_by(self.request.user), slug=self.kwargs["slug"])
-        self.check_object_permissions(self.request, program)
-        return program
 
 
 @extend_schema(tags=["programs"], summary="Existing accounts asked to join the program, still unanswered.")

@@ -290,11 +290,9 @@ class ProgramViewSet(viewsets.ReadOnlyModelViewSet):
         400: OpenApiResponse(description="A filter is not valid, e.g. a search of too many words (the key names it)."),
     },
 )
-class ProgramRosterApi(generics.ListAPIView):
-    """Residents and faculty of a program the signed-in user coordinates, filtered as on the roster page."""
+class RosterProgramApi(generics.GenericAPIView):
+    """The program of the URL's slug, for its coordinators only (404 for anyone else's)."""
 
-    serializer_class = serializers.RosterMemberSerializer
-    filter_backends = []  # RosterQuery and selectors.roster_search do the filtering
     permission_classes = [RulesPermission]
     permission_required = "accounts.coordinate"
     object_permission_required = "accounts.manage_roster"
@@ -304,6 +302,13 @@ class ProgramRosterApi(generics.ListAPIView):
         program = get_object_or_404(selectors.programs_coordinated_by(self.request.user), slug=self.kwargs["slug"])
         self.check_object_permissions(self.request, program)
         return program
+
+
+class ProgramRosterApi(RosterProgramApi, generics.ListAPIView):
+    """Residents and faculty of a program the signed-in user coordinates, filtered as on the roster page."""
+
+    serializer_class = serializers.RosterMemberSerializer
+    filter_backends = []  # RosterQuery and selectors.roster_search do the filtering
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no caller

@@ -201,62 +201,64 @@ def service_env(**overrides) -> dict:
     }
 
 
+def launch_worker(procs: list, log_dir: Path, **env):
+    """A `celery worker` subprocess on the test database and the broker in ``env``
+    (REDIS_URL), appended to ``procs`` (the caller stops them) and ready when it returns.
+    Ready is read from its log, as the in-process app may point at another broker."""
+    log = log_dir / f"worker-{len(procs)}.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
+             "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=service_env(**{"CONN_MAX_AGE": "0", **env}), stdout=out, stderr=subprocess.STDOUT,
+        )
+    procs.append(proc)
+    _wait_until(lambda: " ready." in log.read_text(), timeout=60, proc=proc, what="celery worker", log=log)
+    proc.log = log
+    return proc
+
+
 @pytest.fixture
 def start_worker(transactional_db, tmp_path):
-    """``start_worker(**env)``: a `celery worker` subprocess on the test database and the
-    broker in ``env`` (REDIS_URL), ready when it returns; stopped after the test. Ready is
-    read from its log, as the in-process app may point at another broker."""
+    """``start_worker(**env)``: ``launch_worker`` for one test; stopped after it."""
     procs = []
-
-    def start(**env):
-        log = tmp_path / f"worker-{len(procs)}.log"
-        with log.open("w") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
-                 "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                cwd=ROOT, env=service_env(**{"CONN_MAX_AGE": "0", **env}), stdout=out, stderr=subprocess.STDOUT,
-            )
-        procs.append(proc)
-        _wait_until(lambda: " ready." in log.read_text(), timeout=60, proc=proc, what="celery worker", log=log)
-        proc.log = log
-        return proc
-
-    yield start
+    yield lambda **env: launch_worker(procs, tmp_path, **env)
     for proc in procs:
         _stop(proc, timeout=20)
 
 
-@pytest.fixture
-def start_web_server(transactional_db, tmp_path):
-    """``start_web_server(**env)``: gunicorn serving the app on a free loopback port, on
-    the test database; returns its base URL once it answers. Stopped after the test."""
+def launch_web_server(procs: list, log_dir: Path, threads=4, **env) -> str:
+    """gunicorn serving the app on a free loopback port, on the test database, appended to
+    ``procs`` (the caller stops them); returns its base URL once it answers."""
     import requests
 
+    port = free_port()
+    log = log_dir / f"gunicorn-{port}.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+             "--workers", "1", "--threads", str(threads), "--timeout", "30"],
+            cwd=ROOT, env=service_env(**env), stdout=out, stderr=subprocess.STDOUT,
+        )
+    procs.append(proc)
+    base = f"http://127.0.0.1:{port}"
+
+    def answers():
+        try:
+            return requests.get(base + "/accounts/login/", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    _wait_until(answers, timeout=30, proc=proc, what="gunicorn", log=log)
+    proc.log = log
+    return base
+
+
+@pytest.fixture
+def start_web_server(transactional_db, tmp_path):
+    """``start_web_server(**env)``: ``launch_web_server`` for one test; stopped after it."""
     procs = []
-
-    def start(threads=4, **env):
-        port = free_port()
-        log = tmp_path / f"gunicorn-{port}.log"
-        with log.open("w") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                 "--workers", "1", "--threads", str(threads), "--timeout", "30"],
-                cwd=ROOT, env=service_env(**env), stdout=out, stderr=subprocess.STDOUT,
-            )
-        procs.append(proc)
-        base = f"http://127.0.0.1:{port}"
-
-        def answers():
-            try:
-                return requests.get(base + "/accounts/login/", timeout=1).status_code == 200
-            except requests.RequestException:
-                return False
-
-        _wait_until(answers, timeout=30, proc=proc, what="gunicorn", log=log)
-        proc.log = log
-        return base
-
-    yield start
+    yield lambda threads=4, **env: launch_web_server(procs, tmp_path, threads=threads, **env)
     for proc in procs:
         _stop(proc)
 
