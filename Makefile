@@ -6,7 +6,7 @@ STAMP := .make
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test test-postgres serve migrate install check lint clean bench bench-app bench-pages
+.PHONY: demo test test-postgres serve migrate install check lint clean bench bench-app bench-pages bench-roster
 
 # Install into the virtual environment whenever a requirements file changes.
 $(STAMP)/installed: requirements.txt requirements-dev.txt
@@ -80,6 +80,11 @@ PAGES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mm_pages
 PAGES_REDIS_URL ?= redis://127.0.0.1:6379/10
 bench-pages: install
 	DATABASE_URL=$(PAGES_DATABASE_URL) REDIS_URL=$(PAGES_REDIS_URL) $(BIN)/python -m benchmarks.page_bench $(BENCH_ARGS)
+
+# Roster previews (issue 11's large-file attack included) against csv.reader over the same file, on
+# SQLite in a throwaway database, whatever the shell exports.
+bench-roster: install
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m benchmarks.roster_bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(STAMP) db.sqlite3 staticfiles artifacts .pytest_cache
