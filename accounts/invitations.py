@@ -46,11 +46,15 @@ def program_invitation_create(
     *, program, user, role, invited_by, email, first_name, last_name,
     career_stage=None, specialty=None, academic_rank=None,
 ) -> ProgramInvitation | None:
-    """Ask ``user`` to join ``program`` as ``role``; None if they are already asked or a member.
+    """Ask ``user`` to join ``program`` as ``role``; None if they are a member, already asked,
+    or declined before.
 
     Called inside the roster import's transaction; the e-mail goes once it commits.
     """
     if Membership.objects.filter(user=user, program=program, role=role).exists():
+        return None
+    # A person who said no is not asked again (each re-import would e-mail them anew).
+    if ProgramInvitation.objects.filter(program=program, user=user, role=role, status=Status.DECLINED).exists():
         return None
     invitation, created = ProgramInvitation.objects.get_or_create(
         program=program, user=user, role=role, status=Status.PENDING,
@@ -67,8 +71,9 @@ def program_invitation_create(
         event="program.invitation", user=user, url=reverse("accounts:invitations"),
         title=f"You are invited to join {program.name} as {Membership.Role(role).label.lower()}",
         body=(
-            f"{program.name} ({program.institution}) added you to its roster. Accept to join it: your "
-            "account, profile and mentorships stay yours. Decline if this is not you or not your program."
+            f"{program.name} ({program.institution}) asks you to join its roster. Join, and its coordinators "
+            "see your profile and can pair you with its people; your account, profile and mentorships stay "
+            "yours. Decline if this is not you or not your program."
         ),
         dedup_key=f"program-invitation:{invitation.pk}",
     )
@@ -105,7 +110,8 @@ def program_invitation_accept(*, invitation, actor) -> Membership:
         _notify(
             event="program.invitation_accepted", user=invitation.invited_by,
             url=reverse("accounts:roster", kwargs={"slug": invitation.program.slug}),
-            title=f"{invitation.full_name or invitation.email} joined {invitation.program.name}",
+            # Their own name now: they are the program's, and what the file said may differ.
+            title=f"{actor.full_name or actor.email} joined {invitation.program.name}",
             dedup_key=f"program-invitation:{invitation.pk}:accepted",
         )
     return membership

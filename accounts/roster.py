@@ -125,8 +125,8 @@ class RosterRow:
     academic_rank: AcademicRank | None = None
     time_zone: str = ""  # as given; empty means "the program's" for new people, "keep" for others
     # Filled in against the database (``_plan``): create | update | unchanged (the program's
-    # own people), invite (an existing account asked to join), member | invited (already
-    # on the roster, or already asked; nothing to do).
+    # own people), invite (an existing account asked to join), member | invited | declined
+    # (already on the roster, already asked, or declined before: nothing to do).
     action: str = ""
     changes: list[str] = field(default_factory=list)
 
@@ -165,7 +165,7 @@ class RosterPreview:
 
     @property
     def unchanged_count(self):
-        return sum(1 for r in self.rows if r.action in ("unchanged", "member", "invited"))
+        return sum(1 for r in self.rows if r.action in ("unchanged", "member", "invited", "declined"))
 
     @property
     def invite_count(self):
@@ -175,6 +175,11 @@ class RosterPreview:
     @property
     def people_count(self):
         return len({r.key for r in self.rows})
+
+    @property
+    def added_people_count(self):
+        """People the import adds or updates itself (not those it only asks to join)."""
+        return len({r.key for r in self.rows if r.action in ("create", "update", "unchanged")})
 
     @property
     def invitation_count(self):
@@ -576,7 +581,7 @@ def _plan(preview: RosterPreview) -> None:
             "mentor_profile__career_stage",
         ):
             preview.users[user.email_key] = user
-    elsewhere, invited = set(), set()
+    elsewhere, invited, declined = set(), set(), set()
     user_ids = [u.pk for u in preview.users.values()]
     for chunk in _chunks(user_ids):
         for user_id, program_id, role in Membership.objects.filter(user_id__in=chunk).values_list(
@@ -586,11 +591,11 @@ def _plan(preview: RosterPreview) -> None:
                 preview.memberships.add((user_id, role))
             else:
                 elsewhere.add(user_id)
-        invited.update(
-            ProgramInvitation.objects.filter(
-                program=program, user_id__in=chunk, status=ProgramInvitation.Status.PENDING
-            ).values_list("user_id", "role")
-        )
+        for user_id, role, status in ProgramInvitation.objects.filter(
+            program=program, user_id__in=chunk,
+            status__in=[ProgramInvitation.Status.PENDING, ProgramInvitation.Status.DECLINED],
+        ).values_list("user_id", "role", "status"):
+            (invited if status == ProgramInvitation.Status.PENDING else declined).add((user_id, role))
     members = {user_id for user_id, _ in preview.memberships}
     preview.owned = {
         u.pk for u in preview.users.values()
@@ -612,6 +617,8 @@ def _plan(preview: RosterPreview) -> None:
             row.action = "member"
         elif (user.pk, row.role) in invited:
             row.action = "invited"
+        elif (user.pk, row.role) in declined:
+            row.action = "declined"  # a "no" is not asked again by every re-import
         else:
             row.action = "invite"
 

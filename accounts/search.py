@@ -54,6 +54,12 @@ class SearchField(forms.CharField):
         kwargs.setdefault("required", False)
         super().__init__(max_length=SEARCH_MAX_LENGTH, **kwargs)
 
+    def widget_attrs(self, widget):
+        # No maxlength in the page: a browser would cut a long search silently, mid-word;
+        # the server's error says what is too long instead.
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
 
 
 def filters_key(*, page: str, program) -> str:

@@ -23,11 +23,14 @@ def mentor_directory(request):
     shared_time = request.GET.get("shared_time") == "1"
 
     filtered = bool(request.GET.keys() - {"page", "sort"})
+    # A filter the form refuses (a search of too many words) shows its error and no list:
+    # django-filter would drop the bad filter and list every mentor as if they matched.
+    matching = mentors.qs if mentors.form.is_valid() or not mentors.is_bound else directory.none()
     recommended = []
     if mentee is None:
-        page = Paginator(mentors.qs, 12).get_page(request.GET.get("page"))
+        page = Paginator(matching, 12).get_page(request.GET.get("page"))
     else:
-        page, recommended = _scored_page(request, mentee, mentors.qs, sort=sort, shared_time=shared_time, filtered=filtered)
+        page, recommended = _scored_page(request, mentee, matching, sort=sort, shared_time=shared_time, filtered=filtered)
     return render(
         request,
         "accounts/mentor_directory.html",

@@ -118,7 +118,8 @@ class RosterUploadForm(forms.Form):
     file = forms.FileField(
         label="Roster file (.csv)",
         help_text=(
-            f"A CSV file saved as UTF-8, up to {filesizeformat(settings.ROSTER_MAX_UPLOAD_BYTES)}. "
+            f"A CSV file saved as UTF-8, up to {filesizeformat(settings.ROSTER_MAX_UPLOAD_BYTES)} "
+            f"and {settings.ROSTER_MAX_ROWS:,} people. "
             "In Excel: File › Save As › CSV UTF-8 (Comma delimited)."
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
@@ -214,7 +215,7 @@ def roster_import_preview(request, slug, pk):
     if roster_import.status == RosterImport.Status.PREVIEWED:
         # Parsed at upload and kept; only checked against the database here.
         preview = roster_services.roster_import_plan(roster_import)
-        changes = [row for row in preview.rows if row.action in ("create", "update", "invite")]
+        changes = [row for row in preview.rows if row.action in ("create", "update", "invite", "declined")]
         context.update(
             preview=preview,
             changes=changes[:PREVIEW_CHANGES_SHOWN],

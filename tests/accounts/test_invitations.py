@@ -166,3 +166,28 @@ def test_api_program_invitations_show_the_typed_data_and_withdraw(client_for, in
 
     assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
     assert oscar.post(f"/api/v1/programs/gs/invitations/{invitation.pk}/withdraw/").status_code == 409
+
+
+def test_a_decline_is_not_asked_again_by_the_next_import(
+    invitation, resident, other_program, other_coordinator, django_capture_on_commit_callbacks
+):
+    from accounts.roster import roster_import_apply, roster_import_preview
+
+    program_invitation_decline(invitation=invitation, actor=resident)
+    data = "email,first_name,last_name,role,pgy,specialty,academic_rank,time_zone\n" + (
+        f"{resident.email},Alicia,A.,faculty,,General Surgery,,\n"
+    )
+    roster_import = roster_import_preview(program=other_program, uploaded_by=other_coordinator, filename="r.csv", data=data.encode())
+    with django_capture_on_commit_callbacks(execute=True):
+        result = roster_import_apply(roster_import=roster_import, actor=other_coordinator)
+
+    assert result.asked_to_join == 0
+    assert list(ProgramInvitation.objects.values_list("status", flat=True)) == ["declined"]
+    assert Notification.objects.filter(user=resident, event="program.invitation").count() == 1
+
+
+def test_the_coordinator_hears_the_persons_own_name_when_they_join(invitation, resident):
+    program_invitation_accept(invitation=invitation, actor=resident)
+
+    note = Notification.objects.get(event="program.invitation_accepted")
+    assert note.title == f"{resident.full_name} joined General Surgery Residency"

@@ -100,6 +100,8 @@ def test_the_directory_page_shows_the_error_and_runs_no_search(client_for, resid
     ]
     assert f"at most {SEARCH_MAX_TERMS} words" in response.content.decode()
     assert _conditions(queries) == 0
+    # No list beside the error, as if every mentor had matched the refused search.
+    assert list(response.context["mentors"]) == []
 
 
 @pytest.mark.parametrize("page", ["accounts:roster", "matching:audit"])
