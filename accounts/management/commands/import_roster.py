@@ -22,7 +22,7 @@ class Command(BaseCommand):
         program_obj = Program.objects.filter(slug=program).first()
         if program_obj is None:
             raise CommandError(f"No program with slug {program!r}.")
-        actor = User.objects.filter(email__iexact=coordinator).first()
+        actor = User.objects.by_email(coordinator)
         if actor is None or not actor.has_perm("accounts.manage_roster", program_obj):
             raise CommandError(f"{coordinator} does not coordinate {program_obj}.")
         try:

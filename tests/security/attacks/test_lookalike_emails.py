@@ -176,3 +176,16 @@ def test_spellings_share_one_failure_counter(client, program):
         client.post(LOGIN, {"username": spelling + "hospital.example", "password": "wrong-password"})
 
     assert client.post(LOGIN, {"username": "lisa.sims@hospital.example", "password": PASSWORD}).status_code == 429
+
+
+def test_the_admin_refuses_a_look_alike_account_with_a_form_error(client, superuser):
+    client.force_login(superuser, backend="django.contrib.auth.backends.ModelBackend")
+    response = client.post("/admin/accounts/user/add/", {
+        "email": "admın@hospital.example", "first_name": "Look", "last_name": "Alike",
+        "password1": "a-long-enough-password-1", "password2": "a-long-enough-password-1",
+        "usable_password": "true",
+    })
+
+    assert response.status_code == 200
+    assert "looks like the address of an existing account" in response.content.decode()
+    assert User.objects.count() == 1
