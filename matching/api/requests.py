@@ -65,7 +65,8 @@ class MentorshipRequestCreateSerializer(serializers.Serializer):
     )
     program = serializers.SlugRelatedField(
         slug_field="slug", queryset=Program.objects.all(), required=False,
-        help_text="The program (slug) the request belongs to; needed only if you are a resident of more than one.",
+        help_text="The program (slug) the request belongs to: one you and the mentor share (or, sharing none, one "
+        "of yours); needed only when there is more than one.",
     )
 
 

@@ -18,27 +18,34 @@ from .mentorships import active_mentee_count, mentorship_create
 Status = MentorshipRequest.Status
 
 
+def request_programs(*, mentee, mentor):
+    """The programs a request from ``mentee`` to ``mentor`` may belong to: those they share
+    (the mentee as a resident, the mentor in any role); only when they share none (a mentor
+    of another program, from the directory), any of the mentee's resident programs. A pair of
+    one program is that program's: its coordinators, and no other program's, see their check-ins."""
+    residents_of = Program.objects.filter(
+        memberships__user=mentee, memberships__role=Membership.Role.RESIDENT
+    ).distinct().order_by("name", "pk")
+    shared = residents_of.filter(pk__in=Membership.objects.filter(user=mentor).values("program_id"))
+    return shared if shared.exists() else residents_of
+
+
 def request_program(*, mentee, mentor, program=None):
     """The program a request (and the mentorship it may become) belongs to, chosen
-    explicitly, never by the order of memberships: ``program`` when given (one the mentee
-    is a resident of); else the mentee's only resident program; else the one of them the
-    mentor belongs to too. Anything still ambiguous is a question for the mentee."""
-    programs = Program.objects.filter(
-        memberships__user=mentee, memberships__role=Membership.Role.RESIDENT
-    ).distinct()
+    explicitly, never by the order of memberships: ``program`` when given (one of
+    ``request_programs``), else the only one of them. Anything still ambiguous is a
+    question for the mentee."""
+    choices = request_programs(mentee=mentee, mentor=mentor)
     if program is not None:
-        if not programs.filter(pk=program.pk).exists():
-            raise ValidationError({"program": "Choose one of the programs you are a resident of."})
+        if not choices.filter(pk=program.pk).exists():
+            raise ValidationError({"program": "Choose one of the programs you and this mentor share."})
         return program
-    candidates = list(programs[:2])
+    candidates = list(choices[:2])
     if not candidates:
         raise ValidationError("Only residents on a program's roster can request a mentor.")
     if len(candidates) == 1:
         return candidates[0]
-    shared = list(programs.filter(memberships__user=mentor).distinct()[:2])
-    if len(shared) == 1:
-        return shared[0]
-    raise ValidationError({"program": "You are a resident of more than one program: choose the one this request is for."})
+    raise ValidationError({"program": "You and this mentor are in more than one program together: choose the one this request is for."})
 
 
 def _lock_mentee(mentee) -> None:

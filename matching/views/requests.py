@@ -17,7 +17,6 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from accounts.forms import add_service_errors, max_length_of
-from accounts.models import Membership, Program
 from accounts.selectors import mentor_directory, roles_of
 
 from .. import selectors
@@ -31,14 +30,16 @@ REQUESTS_PAGE_SIZE = 20
 
 
 class RequestForm(forms.Form):
-    """``programs``: the resident's programs; a choice among them is asked only when there are several."""
+    """``programs``: where the request may belong (``request_programs``); asked only when there
+    are several, with no program chosen in advance."""
 
     def __init__(self, *args, programs=None, **kwargs):
         super().__init__(*args, **kwargs)
         if programs is not None and len(programs) > 1:
             self.fields["program"] = forms.ModelChoiceField(
-                label="For your program", queryset=programs, empty_label=None,
-                help_text="You are a resident of more than one program; the request and the mentorship belong to this one.",
+                label="For which program", queryset=programs, empty_label="Choose a program",
+                help_text="You are both in more than one program. The request, the mentorship and its check-ins "
+                "belong to the one you choose, and its coordinators see them.",
             )
             self.order_fields(["program"])
 
@@ -125,10 +126,7 @@ def request_create(request, mentor_pk):
     if existing is not None:
         messages.info(request, f"You already asked {mentor.full_name}; here is your request.")
         return redirect(existing)
-    programs = Program.objects.filter(
-        memberships__user=request.user, memberships__role=Membership.Role.RESIDENT
-    ).distinct().order_by("name")
-    form = RequestForm(request.POST or None, programs=programs)
+    form = RequestForm(request.POST or None, programs=request_services.request_programs(mentee=request.user, mentor=mentor))
     if request.method == "POST" and form.is_valid():
         try:
             created = request_services.request_create(mentee=request.user, mentor=mentor, **form.cleaned_data)

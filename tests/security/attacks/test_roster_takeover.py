@@ -175,3 +175,34 @@ def test_a_request_cannot_be_filed_under_a_program_the_resident_is_not_in(
         request_create(mentee=resident, mentor=attending, kind="career", message="Hello", program=other_program)
     assert "program" in refused.value.message_dict
     assert not MentorshipRequest.objects.exists()
+
+
+def test_a_pair_of_one_program_cannot_file_their_request_under_another(
+    client_for, program, other_program, resident, attending
+):
+    """Alice is a resident of both; Carol only of IM. The request is IM's: the page asks nothing,
+    and naming gs (a browser's first option, by name) is refused by the service."""
+    MembershipFactory(user=resident, program=other_program, role="resident")
+
+    page = client_for(resident).get(reverse("matching:request-create", args=[attending.pk]))
+    assert 'name="program"' not in page.content.decode()
+    with pytest.raises(ValidationError) as refused:
+        request_create(mentee=resident, mentor=attending, kind="career", message="Hello", program=other_program)
+    assert "program" in refused.value.message_dict
+    assert not MentorshipRequest.objects.exists()
+
+
+def test_a_mentor_of_no_shared_program_leaves_the_choice_to_the_resident(client_for, program, other_program, resident):
+    """A directory mentor of a third program: the request belongs to one of Alice's programs, her choice."""
+    from tests.factories import ProgramFactory
+
+    MembershipFactory(user=resident, program=other_program, role="resident")
+    mentor = UserFactory()
+    MentorProfileFactory(user=mentor)
+    MembershipFactory(user=mentor, program=ProgramFactory(slug="third"), role="faculty")
+
+    page = client_for(resident).get(reverse("matching:request-create", args=[mentor.pk])).content.decode()
+    assert 'name="program"' in page and "Choose a program" in page
+    with pytest.raises(ValidationError):
+        request_create(mentee=resident, mentor=mentor, kind="career", message="Hello")
+    assert request_create(mentee=resident, mentor=mentor, kind="career", message="Hi", program=program).program == program
