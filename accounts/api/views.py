@@ -283,13 +283,6 @@ class ProgramViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.programs_coordinated_by(self.request.user)
 
 
-@extend_schema(
-    tags=["programs"], parameters=[filters.RosterQuery],
-    responses={
-        200: serializers.RosterMemberSerializer(many=True),
-        400: OpenApiResponse(description="A filter is not valid, e.g. a search of too many words (the key names it)."),
-    },
-)
 class RosterProgramApi(generics.GenericAPIView):
     """The program of the URL's slug, for its coordinators only (404 for anyone else's)."""
 
@@ -304,6 +297,13 @@ class RosterProgramApi(generics.GenericAPIView):
         return program
 
 
+@extend_schema(
+    tags=["programs"], parameters=[filters.RosterQuery],
+    responses={
+        200: serializers.RosterMemberSerializer(many=True),
+        400: OpenApiResponse(description="A filter is not valid, e.g. a search of too many words (the key names it)."),
+    },
+)
 class ProgramRosterApi(RosterProgramApi, generics.ListAPIView):
     """Residents and faculty of a program the signed-in user coordinates, filtered as on the roster page."""
 
