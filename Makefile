@@ -36,17 +36,29 @@ demo: install
 serve: migrate
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# Tests that share nothing but the database run on PYTEST_WORKERS processes (pytest-xdist, a
+# test database each); the browser journeys and the integration tests (real servers, ports,
+# a worker, Redis outages) run after them, one at a time. Exit code 5 is "nothing selected",
+# e.g. PYTEST_ARGS=tests/engine has no browser journey: not a failure.
+PYTEST_WORKERS ?= 2
+PARALLEL := not browser and not integration
+define run_suite
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "$(PARALLEL)" $(PYTEST_ARGS) || test $$? -eq 5
+	$(BIN)/pytest -m "$(1)" $(PYTEST_ARGS) || test $$? -eq 5
+endef
+
 # The whole suite. With DATABASE_URL/REDIS_URL unset it runs on SQLite with eager
 # tasks; .ci/run runs it again against PostgreSQL and Redis.
 test: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(call run_suite,browser or integration)
 
-# The suite against the local PostgreSQL and Redis (as .ci/run does).
+# The suite against the local PostgreSQL and Redis (as .ci/run does). The browser journeys
+# drive pages through a live server whatever the database: they ran in `make test`.
+test-postgres: export DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/mentormatch)
+test-postgres: export REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/15)
 test-postgres: install
-	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/mentormatch} \
-	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15} \
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(call run_suite,integration)
 
 check: install
 	$(BIN)/python manage.py check
