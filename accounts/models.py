@@ -96,8 +96,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     invited_at = models.DateTimeField(null=True, blank=True)
     # The invitation outbox: an invitation is unsent while this is empty or older than
-    # invited_at; the sender claims it by setting this, and a sweeper re-enqueues the rest.
+    # invited_at; it is set once the send succeeded, and a sweeper re-enqueues the rest.
     invitation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A sender's lease while it sends (accounts/services.py): set before, cleared after.
+    invitation_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_seen = models.DateTimeField(null=True, blank=True, help_text="Last request, to the nearest few minutes.")
 
     objects = UserManager()

@@ -53,47 +53,57 @@ INVITATION_SWEEP_GRACE = timedelta(minutes=10)
 INVITATION_SWEEP_WINDOW = timedelta(days=7)
 
 
-def invitations_unsent():
-    """Invitations recorded (``invited_at``) but not yet claimed by a sender, to people
-    who have still not set a password."""
+# A sender's hold on an invitation while it sends: longer than a task may run (config/celery.py),
+# so only a sender that died loses it, and the sweeper sends the invitation again.
+INVITATION_LEASE = timedelta(minutes=10)
+
+
+def _unsent() -> Q:
+    return Q(invitation_sent_at__isnull=True) | Q(invitation_sent_at__lt=F("invited_at"))
+
+
+def _not_held(now) -> Q:
+    return Q(invitation_claimed_at__isnull=True) | Q(invitation_claimed_at__lte=now - INVITATION_LEASE)
+
+
+def invitations_unsent(*, now=None):
+    """Invitations recorded (``invited_at``), not sent and not being sent (no live lease),
+    to people who have still not set a password."""
+    now = now or timezone.now()
     return User.objects.filter(
         is_active=True, invited_at__isnull=False, password__startswith=UNUSABLE_PASSWORD_PREFIX
-    ).filter(
-        Q(invitation_sent_at__isnull=True) | Q(invitation_sent_at__lt=F("invited_at"))
-    )
+    ).filter(_unsent(), _not_held(now))
 
 
 @dataclass(frozen=True)
 class InvitationClaim:
     user_id: int
     at: datetime
-    # ``invitation_sent_at`` before the claim: put back if the send fails.
-    previous: datetime | None
 
 
 def invitation_claim(*, user_id: int, now=None) -> InvitationClaim | None:
-    """Claim ``user_id``'s unsent invitation before sending it (a compare-and-set of
-    ``invitation_sent_at``), so a re-delivered task or the sweeper never sends the same
-    invitation twice; None if there is nothing to claim. A user never invited through
-    ``user_invite`` (invited_at empty) can be claimed once. The claim marks the invitation
-    sent only for as long as the send lasts: ``invitation_release`` undoes it if it fails.
-    (A worker killed mid-send leaves it marked sent: the coordinator's "resend" remains.)"""
+    """Lease ``user_id``'s unsent invitation before sending it (a conditional UPDATE of
+    ``invitation_claimed_at``), so a re-delivered task or the sweeper never sends it while
+    another sender holds it; None if there is nothing to claim. It is marked sent only once
+    the send succeeded (``invitation_mark_sent``); a failed send gives the lease back
+    (``invitation_release``), and a sender that died loses it after ``INVITATION_LEASE``.
+    A user never invited through ``user_invite`` (invited_at empty) is sent to once."""
     now = now or timezone.now()
-    unsent = Q(invitation_sent_at__isnull=True) | Q(invitation_sent_at__lt=F("invited_at"))
-    found = list(User.objects.filter(unsent, pk=user_id).values_list("invitation_sent_at", flat=True)[:1])
-    if not found:
-        return None
-    previous = found[0]
-    unchanged = Q(invitation_sent_at__isnull=True) if previous is None else Q(invitation_sent_at=previous)
-    if not User.objects.filter(unsent, unchanged, pk=user_id).update(invitation_sent_at=now):
-        return None  # another sender claimed it in between
-    return InvitationClaim(user_id=user_id, at=now, previous=previous)
+    if User.objects.filter(_unsent(), _not_held(now), pk=user_id).update(invitation_claimed_at=now):
+        return InvitationClaim(user_id=user_id, at=now)
+    return None
+
+
+def invitation_mark_sent(*, claim: InvitationClaim) -> None:
+    User.objects.filter(pk=claim.user_id, invitation_claimed_at=claim.at).update(
+        invitation_sent_at=timezone.now(), invitation_claimed_at=None
+    )
 
 
 def invitation_release(*, claim: InvitationClaim) -> None:
-    """The send failed: the invitation is unsent again (the task retries, the sweeper sees
-    it), unless a newer claim has replaced this one."""
-    User.objects.filter(pk=claim.user_id, invitation_sent_at=claim.at).update(invitation_sent_at=claim.previous)
+    """The send failed: the invitation is free again (the task retries, the sweeper sees it),
+    unless a newer claim has replaced this one."""
+    User.objects.filter(pk=claim.user_id, invitation_claimed_at=claim.at).update(invitation_claimed_at=None)
 
 
 def invitations_send_unsent(*, now=None) -> int:
@@ -103,7 +113,7 @@ def invitations_send_unsent(*, now=None) -> int:
     from .tasks import send_invitation
 
     now = now or timezone.now()
-    recent = invitations_unsent().filter(
+    recent = invitations_unsent(now=now).filter(
         invited_at__gt=now - INVITATION_SWEEP_WINDOW, invited_at__lte=now - INVITATION_SWEEP_GRACE
     )
     ids = list(recent.values_list("pk", flat=True))

@@ -4,7 +4,13 @@ from config.outbox import EMAIL_RETRIES, EMAIL_SEND_ERRORS, email_retry
 
 from .emails import send_templated_email
 from .models import User
-from .services import invitation_claim, invitation_release, invitation_url, invitations_send_unsent
+from .services import (
+    invitation_claim,
+    invitation_mark_sent,
+    invitation_release,
+    invitation_url,
+    invitations_send_unsent,
+)
 
 
 @shared_task(bind=True, max_retries=EMAIL_RETRIES)
@@ -32,6 +38,7 @@ def send_invitation(self, user_id: int, invited_by_id: int | None = None) -> boo
             raise
         error = type(exc).__name__
     else:
+        invitation_mark_sent(claim=claim)
         return True
     email_retry(self, error=error, what=f"invitation {user_id}")
 

@@ -21,6 +21,7 @@ from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
 
 from accounts import services as account_services
+from accounts.models import User
 from config.outbox import EMAIL_RETRIES
 from matching.models import Notification
 from matching.notifications import (
@@ -170,6 +171,29 @@ def test_an_invitation_that_keeps_failing_stays_unsent_for_the_sweeper(
     assert account_services.invitations_send_unsent(now=later) == 1
     assert [m.to for m in mail.outbox] == [[invitee.email]]
     assert account_services.invitations_send_unsent(now=later) == 0
+
+
+
+def test_an_invitation_whose_sender_died_mid_send_is_sent_once_after_its_lease(invitee):
+    """A worker SIGKILLed between the claim and the send leaves a lease, not a "sent" mark:
+    while the lease lives nobody sends it twice; once it lapses, the sweeper sends it."""
+    from accounts.tasks import send_invitation
+
+    invitee.invited_at = timezone.now()
+    invitee.save(update_fields=["invited_at"])
+    dead = account_services.invitation_claim(user_id=invitee.pk)  # ... and the worker dies here
+    assert dead is not None
+    assert send_invitation.apply(args=[invitee.pk]).get() is False  # a redelivery finds it held
+    assert list(account_services.invitations_unsent()) == [] and mail.outbox == []
+
+    # Time passes: the lease and the sweeper's grace run out.
+    past = timezone.now() - account_services.INVITATION_LEASE - account_services.INVITATION_SWEEP_GRACE
+    User.objects.filter(pk=invitee.pk).update(invited_at=past, invitation_claimed_at=past)
+    assert account_services.invitations_send_unsent() == 1
+    assert [m.to for m in mail.outbox] == [[invitee.email]]
+    invitee.refresh_from_db()
+    assert invitee.invitation_sent_at is not None and invitee.invitation_claimed_at is None
+    assert account_services.invitations_send_unsent() == 0
 
 
 # --- A long name inside a title (finding 8). Run on PostgreSQL too: SQLite keeps any length.
