@@ -241,8 +241,8 @@ def api_token_issue(*, user: User, now=None) -> tuple[ApiToken, str]:
 
 def api_token_revoke(*, user: User, token: ApiToken | None = None) -> int:
     """Revoke ``token`` (signing out of the API), or with no token every token of ``user``:
-    signing out of the site signs out everywhere, and a new password does the same
-    (accounts/api/authentication.py). Returns how many were revoked."""
+    signing out of the site signs out everywhere. (A new password ends them in ``User.save``.)
+    Returns how many were revoked."""
     tokens = ApiToken.objects.filter(user=user)
     if token is not None:
         tokens = tokens.filter(pk=token.pk)
