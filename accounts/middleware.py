@@ -48,14 +48,14 @@ PROCESSING_DELAYED_MESSAGE = (
 
 class ProcessingDelayedMiddleware:
     """When a request's change committed but its background work could not be enqueued
-    (config/outbox.py), say so: a warning on the next page, and for the API a
+    (core/outbox.py), say so: a warning on the next page, and for the API a
     ``X-Processing-Delayed: true`` header on the response."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        from config import outbox
+        from core import outbox
 
         token = outbox.processing_delayed_reset()
         try:

@@ -15,9 +15,12 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from config.outbox import enqueue_on_commit
+from core.outbox import enqueue_on_commit, task_named
 
 from .models import ApiToken, User
+
+# Enqueued by name: services never import the tasks that call them.
+SEND_INVITATION = "accounts.tasks.send_invitation"
 
 
 def invitation_url(user: User) -> str:
@@ -39,11 +42,9 @@ def user_invite(*, user: User, invited_by: User | None = None) -> bool:
     user.invited_at = timezone.now()
     user.save(update_fields=["invited_at"])
 
-    from .tasks import send_invitation
-
     # invited_at newer than invitation_sent_at marks it unsent: if the broker is down
     # at commit, ``invitations_send_unsent`` enqueues it again.
-    enqueue_on_commit(send_invitation, user.pk, invited_by.pk if invited_by else None)
+    enqueue_on_commit(SEND_INVITATION, user.pk, invited_by.pk if invited_by else None)
     return True
 
 
@@ -110,15 +111,13 @@ def invitations_send_unsent(*, now=None) -> int:
     """Periodic sweeper: enqueue again the invitations still unsent ``INVITATION_SWEEP_GRACE``
     after they were made (the broker was down at commit). The task's claim makes a
     second enqueue harmless."""
-    from .tasks import send_invitation
-
     now = now or timezone.now()
     recent = invitations_unsent(now=now).filter(
         invited_at__gt=now - INVITATION_SWEEP_WINDOW, invited_at__lte=now - INVITATION_SWEEP_GRACE
     )
     ids = list(recent.values_list("pk", flat=True))
     for pk in ids:
-        send_invitation.delay(pk)
+        task_named(SEND_INVITATION).delay(pk)
     return len(ids)
 
 

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from config.outbox import EMAIL_RETRIES, EMAIL_SEND_ERRORS, email_retry
+from core.outbox import EMAIL_RETRIES, EMAIL_SEND_ERRORS, email_retry
 
 from .emails import send_templated_email
 from .models import User

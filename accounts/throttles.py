@@ -9,7 +9,7 @@ aiming at one account. The rates are ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`
 
 These are DRF throttles, and the password-reset page (a Django view) uses them too:
 they need only ``request.META`` and the posted ``email``. Counters live in the cache;
-with Redis down they count nothing rather than refuse everyone (config/cache.py).
+with Redis down they count nothing rather than refuse everyone (core/cache.py).
 """
 
 import hashlib

@@ -29,7 +29,7 @@ app.conf.update(
     # worker's task restored.
     broker_transport_options={"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 3600))},
 )
-# A dead Redis is found out within the connect timeout, not the OS's (config/outbox.py).
+# A dead Redis is found out within the connect timeout, not the OS's (core/outbox.py).
 app.conf.broker_transport_options = {
     **app.conf.broker_transport_options,
     "socket_connect_timeout": app.conf.redis_socket_connect_timeout,

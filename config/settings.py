@@ -164,13 +164,13 @@ ROSTER_MAX_ROWS = env.int("ROSTER_MAX_ROWS", default=5000)
 # --- Redis: broker, results and cache when REDIS_URL is set; in-process otherwise.
 REDIS_URL = env.str("REDIS_URL", default="")
 # How long one attempt to reach Redis may block a request; the cache then fails soft
-# (config/cache.py) and an enqueue leaves its work to the sweepers (config/outbox.py).
+# (core/cache.py) and an enqueue leaves its work to the sweepers (core/outbox.py).
 REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.5)
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "config.cache.FailSoftRedisCache",
+            "BACKEND": "core.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": REDIS_CONNECT_TIMEOUT, "socket_timeout": REDIS_SOCKET_TIMEOUT},
             # Keeps apart the keys of several sites (or test workers, `make test` runs two: each

@@ -18,7 +18,7 @@ from icalendar import Calendar, Event, vCalAddress
 
 from .bounds import shift
 from .models import Meeting
-from .services.meetings import meeting_url
+from .scheduling import meeting_url
 
 PRODID = "-//MentorMatch//Meetings//EN"
 

@@ -21,7 +21,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.emails import send_templated_email
-from config.outbox import enqueue_on_commit
+from core.outbox import enqueue_on_commit, task_named
 
 from .models import Notification, NotificationPreference
 
@@ -37,6 +37,9 @@ DIGEST_MARGIN = timedelta(hours=2)
 SWEEP_GRACE = timedelta(minutes=10)
 # A sender's hold on a row: longer than a task may run (config/celery.py: task_time_limit),
 # so only a sender that died loses it; after it the row can be claimed again.
+# Enqueued by name: services never import the tasks that call them.
+SEND_NOTIFICATION_EMAIL = "matching.tasks.send_notification_email"
+
 EMAIL_LEASE = timedelta(minutes=10)
 # Sends tried per notification in all (the task's retries, the sweeper's and the next
 # digests' passes): a bad address stops costing work after this.
@@ -62,11 +65,9 @@ def notify(
     except IntegrityError:
         return None
     if delivery_of(user) == Delivery.IMMEDIATE:
-        from .tasks import send_notification_email
-
         # If the broker is down the row stays un-emailed and the sweeper
         # (``notifications_email_unsent``) enqueues it again.
-        enqueue_on_commit(send_notification_email, notification.pk)
+        enqueue_on_commit(SEND_NOTIFICATION_EMAIL, notification.pk)
     return notification
 
 
@@ -244,8 +245,6 @@ def notifications_email_unsent(*, now=None) -> int:
     them right away that are still un-emailed after ``SWEEP_GRACE`` (the broker was
     down at commit, or they just switched from the digest). The task's claim makes a
     second enqueue harmless."""
-    from .tasks import send_notification_email
-
     now = now or timezone.now()
     ids = (
         Notification.objects.filter(
@@ -256,7 +255,7 @@ def notifications_email_unsent(*, now=None) -> int:
     )
     count = 0
     for pk in list(ids):
-        send_notification_email.delay(pk)
+        task_named(SEND_NOTIFICATION_EMAIL).delay(pk)
         count += 1
     return count
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from .models import Meeting, Mentorship
 from .notifications import notify
-from .services.meetings import format_in_zone, meeting_url
+from .scheduling import format_in_zone, meeting_url
 
 # A meeting is reminded once, on the first (hourly) scan that finds it starting within
 # the next day: about 24 hours before. One confirmed within the last hour before it

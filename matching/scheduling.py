@@ -1,4 +1,5 @@
-"""Meeting-time suggestions from two people's weekly availability.
+"""Meeting times: how a time reads for each person, and suggestions from two people's weekly
+availability.
 
 Each person's weekly windows are in their own time zone, and are turned into
 instants date by date with that zone's rules, so a window "Monday 09:00–12:00"
@@ -11,13 +12,25 @@ import zoneinfo
 from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AvailabilityWindow, BusyBlock
 
+from .bounds import format_instant
 from .models import Meeting
 
 Interval = tuple[datetime, datetime]
+
+
+def meeting_url(meeting) -> str:
+    return reverse("matching:meeting-detail", kwargs={"pk": meeting.pk})
+
+
+def format_in_zone(when: datetime, user) -> str:
+    """``when`` as ``user`` reads it: in their own time zone, with its abbreviation (as
+    stored, in UTC, for a far-off time their zone cannot hold)."""
+    return format_instant(when, user.time_zone)
 
 
 def _merge(intervals: list[Interval]) -> list[Interval]:

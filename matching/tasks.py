@@ -8,7 +8,7 @@ The periodic ones are scheduled in ``config/celery.py`` (``beat_schedule``).
 from celery import shared_task
 from django.db import OperationalError
 
-from config.outbox import EMAIL_RETRIES, EMAIL_SEND_ERRORS, email_retry
+from core.outbox import EMAIL_RETRIES, EMAIL_SEND_ERRORS, email_retry
 
 from . import notifications, periodic
 from .services import match_runs as match_run_services

@@ -13,11 +13,14 @@ from kombu.exceptions import OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rest_framework.test import APIClient
 
-import config.cache
+import core.cache
 from accounts.middleware import PROCESSING_DELAYED_HEADER, PROCESSING_DELAYED_MESSAGE
-from config import outbox
-from config.cache import FailSoftRedisCache
+from accounts.services import SEND_INVITATION
+from core import outbox
+from core.cache import FailSoftRedisCache
 from matching.models import MentorshipRequest, Notification
+from matching.notifications import SEND_NOTIFICATION_EMAIL
+from matching.services.match_runs import RUN_MATCH
 from matching.tasks import send_notification_email
 
 MESSAGE = "I'm a PGY-1 thinking about cardiology fellowship and would value your advice."
@@ -105,6 +108,18 @@ class TestEnqueue:
                 transaction.set_rollback(True)
         assert callbacks == [] and task.calls == []
 
+    @pytest.mark.parametrize(
+        "name", [SEND_INVITATION, RUN_MATCH, SEND_NOTIFICATION_EMAIL], ids=lambda name: name.rsplit(".", 1)[1]
+    )
+    def test_a_task_enqueued_by_name_is_the_registered_task_of_that_name(self, name):
+        assert outbox.task_named(name).name == name
+
+    @pytest.mark.django_db
+    def test_an_unknown_task_name_fails_the_caller_before_the_commit(self, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks() as callbacks, pytest.raises(ImportError):
+            outbox.enqueue_on_commit("matching.tasks.no_such_task", 1)
+        assert callbacks == []
+
 
 # --- The cache.
 
@@ -132,7 +147,7 @@ class TestFailSoftCache:
 
     def test_reads_miss_and_writes_do_nothing_when_redis_is_down(self, dead_redis_location):
         cache = FailSoftRedisCache(dead_redis_location, {"OPTIONS": OPTIONS})
-        with mock.patch.object(config.cache.logger, "warning") as warning:
+        with mock.patch.object(core.cache.logger, "warning") as warning:
             assert cache.get("key") is None
             assert cache.get("key", "fallback") == "fallback"
             assert cache.get_many(["a", "b"]) == {}
@@ -155,7 +170,7 @@ class TestFailSoftCache:
 
     def test_throttled_token_endpoint_fails_open_when_redis_is_down(self, settings, dead_redis_location, db):
         settings.CACHES = {
-            "default": {"BACKEND": "config.cache.FailSoftRedisCache", "LOCATION": dead_redis_location, "OPTIONS": OPTIONS}
+            "default": {"BACKEND": "core.cache.FailSoftRedisCache", "LOCATION": dead_redis_location, "OPTIONS": OPTIONS}
         }
         # ScopedRateThrottle reads the default cache, which now points at the dead Redis.
         response = APIClient().post("/api/v1/auth/token/", {"username": "x@example.org", "password": "nope"})

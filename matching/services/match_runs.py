@@ -27,7 +27,7 @@ from django.utils.text import capfirst
 from accounts.models import Membership, MentorProfile, User
 from accounts.rules import person_named
 from accounts.selectors import mentor_directory
-from config.outbox import enqueue_on_commit
+from core.outbox import enqueue_on_commit, task_named
 
 from .. import engine
 from ..audit import audit_log
@@ -36,7 +36,7 @@ from ..match_cohort import load_cohort
 from ..models import Kind, MatchProposal, MatchRanking, MatchRun, Mentorship
 from ..notifications import notify
 from ..recommendations import COMPONENT_LABELS, vocabulary
-from .meetings import format_in_zone
+from ..scheduling import format_in_zone
 from .mentorships import active_mentee_count, mentorship_create
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 Status = MatchRun.Status
 Decision = MatchProposal.Decision
 
+# Enqueued by name: services never import the tasks that call them.
+RUN_MATCH = "matching.tasks.run_match"
 # A queued run older than this whose task has not claimed it was lost between commit and broker.
 LOST_AFTER = timedelta(minutes=2)
 # Claims of one run, all deliveries counted: worker deaths, database-error retries, sweeps.
@@ -235,10 +237,8 @@ def _create(
         },
     )
     if ranking_deadline is None:
-        from ..tasks import run_match
-
         # If the broker is unreachable the run stays queued and the sweeper enqueues it.
-        enqueue_on_commit(run_match, run.pk)
+        enqueue_on_commit(RUN_MATCH, run.pk)
     else:
         # With a ranking window the run waits: the sweeper enqueues it once the deadline has passed.
         _notify_ranking_window(run)
@@ -824,8 +824,6 @@ def _finished(run_id: int) -> None:
 def _start_next_queued(program_id: int) -> None:
     """Enqueue, on commit, the oldest run of the program that a delivery found "busy" behind the
     one that just ended, rather than leave it to the sweeper's next pass (up to 5 minutes)."""
-    from ..tasks import run_match
-
     waiting = (
         MatchRun.objects.filter(program_id=program_id, status=Status.QUEUED)
         .filter(Q(ranking_deadline__isnull=True) | Q(ranking_deadline__lte=timezone.now()))
@@ -834,7 +832,7 @@ def _start_next_queued(program_id: int) -> None:
         .first()
     )
     if waiting is not None:
-        enqueue_on_commit(run_match, waiting)
+        enqueue_on_commit(RUN_MATCH, waiting)
 
 
 def _notify_finished(run_id: int) -> None:
@@ -871,15 +869,13 @@ def match_runs_sweep(*, now=None) -> dict:
     has closed). A run RUNNING for longer than the task's hard time limit lost its worker
     and its message with it: it goes back to QUEUED and is enqueued again while it has
     attempts left, and fails otherwise. The task's claim makes a second enqueue harmless."""
-    from ..tasks import run_match
-
     now = now or timezone.now()
     due = MatchRun.objects.filter(status=Status.QUEUED).filter(
         Q(ranking_deadline__isnull=True, created_at__lte=now - LOST_AFTER) | Q(ranking_deadline__lte=now)
     )
     requeued = 0
     for pk in list(due.values_list("pk", flat=True)):
-        run_match.delay(pk)
+        task_named(RUN_MATCH).delay(pk)
         requeued += 1
 
     cutoff = now - timedelta(seconds=current_app.conf.task_time_limit)
@@ -893,7 +889,7 @@ def match_runs_sweep(*, now=None) -> dict:
                 status=Status.QUEUED, started_at=None, progress=0, claimed_by_task="",
                 error="Restarted after the worker stopped.",
             ):
-                enqueue_on_commit(run_match, pk)
+                enqueue_on_commit(RUN_MATCH, pk)
                 requeued += 1
             elif stale.filter(pk=pk).update(status=Status.FAILED, finished_at=now, error=WORKER_STOPPED):
                 _failed(pk, WORKER_STOPPED)

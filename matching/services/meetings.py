@@ -12,26 +12,16 @@ from datetime import UTC, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from ..audit import audit_log
-from ..bounds import SCHEDULED, format_instant
+from ..bounds import SCHEDULED
 from ..models import Meeting, MeetingSlot, Mentorship
 from ..notifications import notify
+from ..scheduling import format_in_zone, meeting_url
 
 Status = Meeting.Status
 MAX_SLOTS = 3
-
-
-def meeting_url(meeting) -> str:
-    return reverse("matching:meeting-detail", kwargs={"pk": meeting.pk})
-
-
-def format_in_zone(when: datetime, user) -> str:
-    """``when`` as ``user`` reads it: in their own time zone, with its abbreviation (as
-    stored, in UTC, for a far-off time their zone cannot hold)."""
-    return format_instant(when, user.time_zone)
 
 
 def _is_aware(when) -> bool:

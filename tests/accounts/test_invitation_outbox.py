@@ -10,7 +10,7 @@ from kombu.exceptions import OperationalError
 
 from accounts import services
 from accounts.tasks import send_invitation, send_unsent_invitations
-from config import outbox
+from core import outbox
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

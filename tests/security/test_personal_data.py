@@ -402,7 +402,7 @@ def test_a_broker_outage_logs_ids_not_people(world, logs, monkeypatch, django_ca
     monkeypatch.setattr(send_notification_email, "delay", unreachable)
     _request_alice_to_dave(world, django_capture_on_commit_callbacks)
     assert any("left to the sweeper" in r.getMessage() for r in logs.records), "control: the outage was logged"
-    _assert_logged_and_clean(logs, "config.outbox")
+    _assert_logged_and_clean(logs, "core.outbox")
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import User
-from config.outbox import EMAIL_RETRIES
+from core.outbox import EMAIL_RETRIES
 from matching.models import Notification
 from matching.notifications import (
     EMAIL_LEASE,

@@ -1,4 +1,8 @@
-"""Enqueueing background work after a commit, surviving a broker outage.
+"""Enqueueing background work after a commit, by task name, surviving a broker outage.
+
+Work is enqueued by the task's dotted name (``enqueue_on_commit("matching.tasks.run_match",
+run.pk)``), as zulip's ``queue_event_on_commit`` does: a service never imports a tasks
+module, so tasks (which call services) and services (which enqueue tasks) form no cycle.
 
 Every task enqueued from a state change has its work recorded in the database first
 (an un-e-mailed notification, a queued match run, an invitation not yet sent), and a
@@ -12,6 +16,7 @@ import smtplib
 from contextvars import ContextVar
 
 from django.db import transaction
+from django.utils.module_loading import import_string
 from kombu.exceptions import OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -27,13 +32,21 @@ BROKER_ERRORS = (OperationalError, RedisConnectionError, RedisTimeoutError, Conn
 _processing_delayed: ContextVar[bool | None] = ContextVar("processing_delayed", default=None)
 
 
+def task_named(name: str):
+    """The Celery task at the dotted path ``name`` (its module is imported on first use).
+    An unknown name raises ImportError at once, in the service that names it."""
+    return import_string(name)
+
+
 def enqueue(task, *args) -> bool:
-    """``task.delay(*args)``; on a broker error, log it, note that processing is delayed
+    """``task.delay(*args)`` (``task``: a task or its dotted name); on a broker error, log it, note that processing is delayed
     for this request, and return False (the sweeper will enqueue the work again).
 
     Within a request that already found the broker down, later enqueues do not try
     again: a roster import inviting hundreds would otherwise wait out the connect
     timeout and retries for each of them."""
+    if isinstance(task, str):
+        task = task_named(task)
     delayed = _processing_delayed.get()
     if delayed:
         logger.info("Broker unreachable earlier in this request: %s%r left to the sweeper", task.name, args)
@@ -49,9 +62,11 @@ def enqueue(task, *args) -> bool:
 
 
 def enqueue_on_commit(task, *args) -> None:
-    """Enqueue ``task`` once the current transaction commits (at once outside one).
-    Robust: the change has committed, so no error while enqueueing may turn the
-    response into a 500."""
+    """Enqueue ``task`` (a dotted task name, or a task) once the current transaction
+    commits (at once outside one). The name is resolved now, so a wrong one fails the
+    caller; after the commit nothing may turn the response into a 500 (robust)."""
+    if isinstance(task, str):
+        task = task_named(task)
     transaction.on_commit(lambda: enqueue(task, *args), robust=True)
 
 
