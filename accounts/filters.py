@@ -6,12 +6,13 @@ from django.db.models import Q
 from django_filters import rest_framework as filters
 from drf_spectacular.drainage import set_override
 
+from core.search import SEARCH_HELP, SEARCH_MAX_LENGTH, SearchField, search_terms
+
 from .models import Goal, Language, MeetingFormat, MentorProfile, Specialty
-from .search import SEARCH_HELP, SEARCH_MAX_LENGTH, SearchField, search_terms
 
 
 class SearchFilter(filters.CharFilter):
-    """A ``q`` parameter, bounded as every search box is (``accounts.search.SearchField``):
+    """A ``q`` parameter, bounded as every search box is (``core.search.SearchField``):
     too long or too many words is a form error on a page and a 400 naming ``q`` in the API."""
 
     field_class = SearchField

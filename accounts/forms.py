@@ -1,17 +1,8 @@
-from datetime import date
-
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
-from django.forms.renderers import TemplatesSetting
 from django.template.loader import render_to_string
 
-from .emails import render_subject, render_text, send_email
-
-
-class FormRenderer(TemplatesSetting):
-    """Every form field renders through templates/includes/field.html."""
-
-    field_template_name = "includes/field.html"
+from core.email import render_subject, render_text, send_email
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -160,60 +151,3 @@ class AvailabilityWindowForm(forms.ModelForm):
 AvailabilityFormSet = forms.modelformset_factory(
     AvailabilityWindow, form=AvailabilityWindowForm, extra=2, can_delete=True, max_num=21, validate_max=True
 )
-
-
-def max_length_of(model, field_name: str) -> int:
-    """The column's limit, for a form or serializer field that is not built from the model:
-    page, API and database then refuse the same text, and a too-long one is a field error,
-    never PostgreSQL's "value too long" (SQLite would keep it whole)."""
-    return model._meta.get_field(field_name).max_length
-
-
-def add_service_errors(form, exc, *, aliases=None):
-    """Put a service's ValidationError on ``form``: messages keyed by a field go beside
-    that field (``aliases`` maps a service's field name to the form's), the rest on top."""
-    aliases = aliases or {}
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            field = aliases.get(field, field)
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
-# Days a period may start or end on: a day's bounds (and the day after "to") must stay within
-# what datetime can hold, so year 1 and 31 December 9999 are refused rather than overflowing.
-EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(9999, 12, 30)
-
-
-class DateRangeForm(forms.Form):
-    """``?from=YYYY-MM-DD&to=YYYY-MM-DD``, both days included, either optional, each between
-    ``EARLIEST_DAY`` and ``LATEST_DAY``; an end before the start is an error on ``to``.
-    Subclass it to add other filters."""
-
-    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-    # "from" is a Python keyword, so the fields have longer names than their parameters.
-    PARAMETERS = {"date_from": "from", "date_to": "to"}
-
-    def add_prefix(self, field_name):
-        return self.PARAMETERS.get(field_name, field_name)
-
-    def _day(self, name):
-        day = self.cleaned_data.get(name)
-        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
-            raise forms.ValidationError(f"Choose a day between {EARLIEST_DAY:%Y} and {LATEST_DAY:%Y}.")
-        return day
-
-    def clean_date_from(self):
-        return self._day("date_from")
-
-    def clean_date_to(self):
-        return self._day("date_to")
-
-    def clean(self):
-        data = super().clean()
-        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
-            self.add_error("date_to", "The end date is before the start date.")
-        return data

@@ -170,7 +170,7 @@ def roster_search(program, *, role: str = "", pgy: str = "", status: str = "", q
     from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
     from django.db.models import Q
 
-    from .search import search_terms
+    from core.search import search_terms
 
     members = roster_of(program).select_related(
         "user__mentor_profile__academic_rank", "user__mentor_profile__career_stage"

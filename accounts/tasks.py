@@ -1,8 +1,8 @@
 from celery import shared_task
 
+from core.email import send_templated_email
 from core.outbox import EMAIL_RETRIES, EMAIL_SEND_ERRORS, email_retry
 
-from .emails import send_templated_email
 from .models import User
 from .services import (
     invitation_claim,

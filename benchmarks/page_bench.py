@@ -247,7 +247,7 @@ class Page:
 
 
 def pages_for(seeded: Seeded, resident_session: str, coordinator_session: str) -> list[Page]:
-    from accounts.search import SEARCH_MAX_TERMS
+    from core.search import SEARCH_MAX_TERMS
 
     # The costliest search a box accepts: as many words as allowed, each matching many rows.
     widest_search = "+".join(["a", "e", "i", "o", "n", "r", "s", "t"][:SEARCH_MAX_TERMS])

@@ -19,7 +19,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django.urls import reverse
 
-from accounts.search import search_terms
+from core.search import search_terms
 
 from .bounds import localize
 from .models import AuditEntry

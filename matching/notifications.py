@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from accounts.emails import send_templated_email
+from core.email import send_templated_email
 from core.outbox import enqueue_on_commit, task_named
 
 from .models import Notification, NotificationPreference

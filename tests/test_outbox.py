@@ -14,10 +14,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from rest_framework.test import APIClient
 
 import core.cache
-from accounts.middleware import PROCESSING_DELAYED_HEADER, PROCESSING_DELAYED_MESSAGE
 from accounts.services import SEND_INVITATION
 from core import outbox
 from core.cache import FailSoftRedisCache
+from core.middleware import PROCESSING_DELAYED_HEADER, PROCESSING_DELAYED_MESSAGE
 from matching.models import MentorshipRequest, Notification
 from matching.notifications import SEND_NOTIFICATION_EMAIL
 from matching.services.match_runs import RUN_MATCH

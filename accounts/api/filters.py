@@ -5,9 +5,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters import rest_framework as filters
 from rest_framework import serializers
 
+from core.search import SEARCH_HELP, SEARCH_MAX_LENGTH, SearchField
+
 from ..filters import MentorDirectoryFilter  # noqa: F401  (shared with the directory page)
 from ..models import Membership, Specialty
-from ..search import SEARCH_HELP, SEARCH_MAX_LENGTH, SearchField
 from ..selectors import ROSTER_STATUSES
 
 

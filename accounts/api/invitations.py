@@ -6,6 +6,8 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
+from core.api.errors import ServiceErrorSerializer, service_refusals
+
 from ..invitations import (
     pending_invitations_for,
     pending_invitations_of,
@@ -14,7 +16,6 @@ from ..invitations import (
     program_invitation_withdraw,
 )
 from ..models import ProgramInvitation
-from .errors import ServiceErrorSerializer, service_refusals
 from .views import RosterProgramApi
 
 _404 = OpenApiResponse(ServiceErrorSerializer, description="No such invitation among those you may see.")

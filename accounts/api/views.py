@@ -14,6 +14,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
+from core.api.permissions import RulesPermission
+
 from .. import selectors, services
 from ..models import (
     AcademicRank,
@@ -29,7 +31,6 @@ from ..models import (
 from ..throttles import TokenClientThrottle, TokenEmailThrottle
 from . import filters, serializers
 from .authentication import ApiTokenAuthentication
-from .permissions import RulesPermission
 from .serializers import django_validation_errors_as_api_errors
 
 # --- Signing in.

@@ -4,8 +4,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 
+from core.forms import add_service_errors
+
 from .. import services
-from ..forms import AccountForm, AvailabilityFormSet, MenteeProfileForm, MentorProfileForm, add_service_errors
+from ..forms import AccountForm, AvailabilityFormSet, MenteeProfileForm, MentorProfileForm
 from ..models import AvailabilityWindow, MenteeProfile, MentorProfile, User
 from ..rules import coordinates_a_program_of
 from ..selectors import person, profile_completeness

@@ -16,12 +16,12 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.csv import csv_response
+from core.search import SearchField, filters_form, filters_key, filters_redirect, kept_filters, list_url
 
 from .. import roster as roster_services
 from ..invitations import pending_invitations_of, program_invitation_withdraw
 from ..models import Membership, Program, ProgramInvitation, RosterImport
 from ..roster import COLUMN_HELP
-from ..search import SearchField, filters_form, filters_key, filters_redirect, kept_filters, list_url
 from ..selectors import ROSTER_STATUSES, programs_coordinated_by, roster_of, roster_search
 from ..uploads import limit_uploads
 
@@ -63,7 +63,7 @@ def _roster_filters_key(program) -> str:
 
 def _filtered_roster(request, program):
     """The kept filters and the roster they select. Filters come from the session (see
-    accounts/search.py); a kept filter that is no longer valid is ignored, not fatal."""
+    core/search.py); a kept filter that is no longer valid is ignored, not fatal."""
     filters = kept_filters(request, key=_roster_filters_key(program), form_class=RosterFilterForm)
     return filters, roster_search(program, **filters)
 

@@ -14,12 +14,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound
 
-from accounts.api.errors import ServiceErrorSerializer
 from accounts.api.filters import SearchQueryField
-from accounts.api.permissions import RulesPermission
-from accounts.forms import EARLIEST_DAY, LATEST_DAY
 from accounts.models import Program
-from accounts.search import SEARCH_HELP, SEARCH_MAX_LENGTH
+from core.api.errors import ServiceErrorSerializer
+from core.api.permissions import RulesPermission
+from core.forms import EARLIEST_DAY, LATEST_DAY
+from core.search import SEARCH_HELP, SEARCH_MAX_LENGTH
 
 from ..audit import (
     ACTION_GROUPS,

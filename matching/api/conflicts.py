@@ -15,9 +15,9 @@ from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from accounts.api.errors import ServiceErrorSerializer, service_refusals
-from accounts.api.permissions import RulesPermission
 from accounts.models import Program, User
+from core.api.errors import ServiceErrorSerializer, service_refusals
+from core.api.permissions import RulesPermission
 
 from ..models import ConflictOfInterest, EvaluatorRole, PairingException
 from ..services import conflicts as services

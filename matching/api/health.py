@@ -16,9 +16,9 @@ from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from accounts.api.errors import ServiceErrorSerializer
-from accounts.api.permissions import RulesPermission
 from accounts.models import Program
+from core.api.errors import ServiceErrorSerializer
+from core.api.permissions import RulesPermission
 
 from .. import health
 from ..models import CheckIn, Kind

@@ -17,11 +17,11 @@ from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
-from accounts.api.errors import ServiceErrorSerializer, service_refusals
-from accounts.api.permissions import RulesPermission
-from accounts.forms import max_length_of
 from accounts.models import User
 from accounts.selectors import programs_coordinated_by
+from core.api.errors import ServiceErrorSerializer, service_refusals
+from core.api.permissions import RulesPermission
+from core.forms import max_length_of
 
 from ..bounds import SCHEDULED
 from ..models import Kind, MatchProposal, MatchRun

@@ -33,9 +33,9 @@ from rest_framework.exceptions import NotFound
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
-from accounts.api.errors import ServiceErrorSerializer, service_refusals
-from accounts.api.permissions import RulesPermission
-from accounts.forms import max_length_of
+from core.api.errors import ServiceErrorSerializer, service_refusals
+from core.api.permissions import RulesPermission
+from core.forms import max_length_of
 
 from .. import selectors
 from ..bounds import SCHEDULED

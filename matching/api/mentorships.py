@@ -29,10 +29,10 @@ from drf_spectacular.utils import (
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
-from accounts.api.errors import ServiceErrorSerializer, service_refusals
-from accounts.api.permissions import RulesPermission
-from accounts.forms import max_length_of
 from accounts.models import User
+from core.api.errors import ServiceErrorSerializer, service_refusals
+from core.api.permissions import RulesPermission
+from core.forms import max_length_of
 
 from .. import selectors
 from ..bounds import PLANNED_DAY

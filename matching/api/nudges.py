@@ -13,8 +13,8 @@ from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
-from accounts.api.errors import ServiceErrorSerializer, service_refusals
-from accounts.api.permissions import RulesPermission
+from core.api.errors import ServiceErrorSerializer, service_refusals
+from core.api.permissions import RulesPermission
 
 from ..models import Mentorship
 from ..services.nudges import NUDGE_INTERVAL, last_nudge, pairing_nudge

@@ -24,10 +24,10 @@ from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from accounts.api.errors import ServiceErrorSerializer, service_refusals
-from accounts.api.permissions import RulesPermission
-from accounts.forms import max_length_of
 from accounts.models import Program, User
+from core.api.errors import ServiceErrorSerializer, service_refusals
+from core.api.permissions import RulesPermission
+from core.forms import max_length_of
 
 from ..models import Kind, Mentorship
 from ..services import pairings as services

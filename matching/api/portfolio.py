@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import generics, serializers
 from rest_framework.response import Response
 
-from accounts.api.errors import ServiceErrorSerializer
+from core.api.errors import ServiceErrorSerializer
 
 from ..portfolio import last_twelve_months, mentor_portfolio
 

@@ -8,8 +8,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.permissions import RulesPermission
 from accounts.selectors import mentor_directory
+from core.api.permissions import RulesPermission
 
 from .. import recommendations
 

@@ -15,10 +15,10 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
-from accounts.api.errors import ServiceErrorSerializer, service_refusals
-from accounts.api.permissions import RulesPermission
-from accounts.forms import max_length_of
 from accounts.models import Program, User
+from core.api.errors import ServiceErrorSerializer, service_refusals
+from core.api.permissions import RulesPermission
+from core.forms import max_length_of
 
 from .. import selectors
 from ..models import Kind, MentorshipRequest

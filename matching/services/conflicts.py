@@ -11,9 +11,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.text import capfirst
 
-from accounts.forms import max_length_of
 from accounts.models import Membership, User
 from accounts.rules import person_named
+from core.forms import max_length_of
 
 from ..audit import audit_log
 from ..conflicts import EVALUATOR, blocked_pairs

@@ -25,9 +25,9 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.emails import send_templated_email
 from accounts.models import Membership, Program, User
 from accounts.selectors import programs_coordinated_by
+from core.email import send_templated_email
 
 from ..audit import audit_log
 from ..models import AuditEntry, Kind, Meeting, Mentorship, MentorshipRequest, Notification

@@ -16,10 +16,10 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.forms import DateRangeForm
 from accounts.models import Program
-from accounts.search import SearchField, filters_form, filters_key, filters_redirect, kept_filters, list_url
 from core.csv import csv_response
+from core.forms import DateRangeForm
+from core.search import SearchField, filters_form, filters_key, filters_redirect, kept_filters, list_url
 
 from ..audit import (
     ACTION_GROUPS,
@@ -42,7 +42,7 @@ PAGE_SIZE = 50
 
 
 class AuditFilterForm(DateRangeForm):
-    """The filters, posted and then kept in the session (accounts/search.py): ``q``, ``group``,
+    """The filters, posted and then kept in the session (core/search.py): ``q``, ``group``,
     ``actor``, ``from``, ``to``."""
 
     q = SearchField(widget=forms.TextInput(attrs={"type": "search", "placeholder": "Action, reason or person"}))

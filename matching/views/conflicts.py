@@ -11,8 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from accounts.forms import add_service_errors
 from accounts.models import Membership, Program, User
+from core.forms import add_service_errors
 
 from ..models import ConflictOfInterest, EvaluatorRole, PairingException
 from ..services import conflicts as services

@@ -19,10 +19,10 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.forms import add_service_errors, max_length_of
 from accounts.models import Membership, Program, User
 from accounts.selectors import mentor_directory
 from core.csv import csv_response
+from core.forms import add_service_errors, max_length_of
 
 from .. import engine
 from ..bounds import SCHEDULED

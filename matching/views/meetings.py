@@ -20,7 +20,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.forms import add_service_errors, max_length_of
+from core.forms import add_service_errors, max_length_of
 
 from .. import selectors
 from ..bounds import SCHEDULED, localize

@@ -16,8 +16,8 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.forms import add_service_errors, max_length_of
 from accounts.models import User
+from core.forms import add_service_errors, max_length_of
 
 from .. import recommendations, selectors
 from ..bounds import PLANNED_DAY

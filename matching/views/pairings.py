@@ -28,9 +28,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.forms import add_service_errors, max_length_of
 from accounts.models import Program, User
 from core.csv import csv_response
+from core.forms import add_service_errors, max_length_of
 
 from ..bounds import localize
 from ..models import Kind, Mentorship

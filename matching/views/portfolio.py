@@ -12,8 +12,8 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts.forms import DateRangeForm
 from core.csv import csv_response
+from core.forms import DateRangeForm
 
 from ..portfolio import (
     current_academic_year,

@@ -16,8 +16,8 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from accounts.forms import add_service_errors, max_length_of
 from accounts.selectors import mentor_directory, roles_of
+from core.forms import add_service_errors, max_length_of
 
 from .. import selectors
 from ..models import Kind, MentorshipRequest

@@ -15,8 +15,8 @@ import time
 import pytest
 from django.urls import reverse
 
-from accounts.middleware import PROCESSING_DELAYED_HEADER, PROCESSING_DELAYED_MESSAGE
 from accounts.services import api_token_issue
+from core.middleware import PROCESSING_DELAYED_HEADER, PROCESSING_DELAYED_MESSAGE
 from matching.models import MatchRun, MentorshipRequest, Notification
 
 from .conftest import ROOT, service_env, signed_in_session

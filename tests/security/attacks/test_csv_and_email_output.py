@@ -4,7 +4,7 @@
   on ``;`` ran the formula. Every export now goes through core/csv.py.
 - Plain-text e-mails showed ``D&#x27;Andre`` and ``Obstetrics &amp; Gynecology``: their
   text parts and subjects were HTML-escaped. They are rendered unescaped now
-  (accounts/emails.py); the HTML parts keep escaping.
+  (core/email.py); the HTML parts keep escaping.
 """
 
 import csv

@@ -3,7 +3,7 @@
 On PostgreSQL a 180-character resource or goal title answered 500 (``value too long for type
 character varying(200)``); SQLite ignores lengths and kept it whole. The rule now: every text
 field takes its max length from the model column it lands in (ModelForm / ModelSerializer, or
-``accounts.forms.max_length_of``), so a page, the API and the database refuse the same text.
+``core.forms.max_length_of``), so a page, the API and the database refuse the same text.
 
 The API cases are derived, not listed: every writable operation of the OpenAPI schema whose
 body has a string with a ``maxLength``, sent with the valid body of its field-tampering case

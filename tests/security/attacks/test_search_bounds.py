@@ -3,7 +3,7 @@
 ``GET /api/v1/mentors/?q=`` with 950 words took 9.5 s (a condition per word, per row), and six
 in parallel stalled sign-in; the audit search took 1.6 s for 50 words. Every free-text search
 (the directory, the roster, the audit trail; page and API) now shares one bound
-(``accounts.search``): at most ``SEARCH_MAX_LENGTH`` characters and ``SEARCH_MAX_TERMS``
+(``core.search``): at most ``SEARCH_MAX_LENGTH`` characters and ``SEARCH_MAX_TERMS``
 different words. Beyond it a page shows a form error and the API answers 400 naming ``q``,
 before any search runs; within it, the query has one condition per different word.
 
@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from accounts.search import SEARCH_MAX_LENGTH, SEARCH_MAX_TERMS
+from core.search import SEARCH_MAX_LENGTH, SEARCH_MAX_TERMS
 from matching.audit import audit_log
 
 pytestmark = pytest.mark.django_db

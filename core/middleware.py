@@ -1,0 +1,50 @@
+"""Middleware every app's pages and API go through."""
+
+from django.contrib import messages
+from django.utils.cache import patch_cache_control
+
+from core import outbox
+
+
+class NoStoreForSignedInMiddleware:
+    """Pages and API answers for a signed-in person carry their personal data: no shared or
+    browser cache may keep them (``Cache-Control: no-store, private``). A view that set its
+    own Cache-Control keeps it; static files never reach here (WhiteNoise answers first)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+            patch_cache_control(response, no_store=True, private=True)
+        return response
+
+
+PROCESSING_DELAYED_HEADER = "X-Processing-Delayed"
+PROCESSING_DELAYED_MESSAGE = (
+    "Saved. E-mail and background work are delayed; they will go out automatically once the task queue is back."
+)
+
+
+class ProcessingDelayedMiddleware:
+    """When a request's change committed but its background work could not be enqueued
+    (core/outbox.py), say so: a warning on the next page, and for the API a
+    ``X-Processing-Delayed: true`` header on the response."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = outbox.processing_delayed_reset()
+        try:
+            response = self.get_response(request)
+            if outbox.processing_delayed():
+                response[PROCESSING_DELAYED_HEADER] = "true"
+                # An API client reads the header; a message would wait for its next page view.
+                if not request.path.startswith("/api/"):
+                    messages.warning(request, PROCESSING_DELAYED_MESSAGE, fail_silently=True)
+        finally:
+            outbox.processing_delayed_restore(token)
+        return response
