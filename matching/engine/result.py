@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .blocking import blocking_pairs_by_index
 from .instance import Prepared
 from .records import Id
 
@@ -62,8 +63,6 @@ def _quantile(values: list[float], q: float) -> float:
 
 def make_result(mode: str, prep: Prepared, mentor_of: list[int]) -> MatchResult:
     """mentor_of[i] = mentor index or -1; checks feasibility and counts blocking pairs."""
-    from .stable import blocking_pairs_by_index  # stable imports this module
-
     entries = prep.assigned_entries(mentor_of)
     blocking = blocking_pairs_by_index(prep, mentor_of, entries)
     assignment = {prep.mentee_ids[i]: (prep.mentor_ids[j] if j >= 0 else None) for i, j in enumerate(mentor_of)}
