@@ -6,7 +6,7 @@ STAMP := .make
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test test-postgres serve migrate install check lint clean bench bench-app bench-pages bench-roster
+.PHONY: demo test test-postgres serve migrate install check lint fmt clean bench bench-app bench-pages bench-roster
 
 # Install into the virtual environment whenever a requirements file changes.
 $(STAMP)/installed: requirements.txt requirements-dev.txt
@@ -36,35 +36,48 @@ demo: install
 serve: migrate
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# Tests that share nothing but the database run on PYTEST_WORKERS processes (pytest-xdist, a
-# test database each); the browser journeys and the integration tests (real servers, ports,
-# a worker, Redis outages) run after them, one at a time. Exit code 5 is "nothing selected",
-# e.g. PYTEST_ARGS=tests/engine has no browser journey: not a failure.
-PYTEST_WORKERS ?= 2
-PARALLEL := not browser and not integration
-define run_suite
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "$(PARALLEL)" $(PYTEST_ARGS) || test $$? -eq 5
-	$(BIN)/pytest -m "$(1)" $(PYTEST_ARGS) || test $$? -eq 5
+# pytest-xdist runs the suite on PYTEST_WORKERS processes (`auto`: one per core), each with its own
+# test database, live server and browser. The integration tests (real servers, ports, a worker,
+# Redis outages) run after them, one at a time, wherever they can run; on SQLite they skip, so
+# there the one parallel pass takes them and says why. Exit code 5 is "nothing selected", e.g.
+# PYTEST_ARGS=tests/engine has no integration test: not a failure.
+PYTEST_WORKERS ?= auto
+define parallel_then_integration
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "$(1)" $(PYTEST_ARGS) || test $$? -eq 5
+	$(BIN)/pytest -m integration $(PYTEST_ARGS) || test $$? -eq 5
 endef
 
 # The whole suite. With DATABASE_URL/REDIS_URL unset it runs on SQLite with eager
 # tasks; .ci/run runs it again against PostgreSQL and Redis.
 test: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(call run_suite,browser or integration)
+ifdef DATABASE_URL
+	$(call parallel_then_integration,not integration)
+else
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS) || test $$? -eq 5
+endif
 
 # The suite against the local PostgreSQL and Redis (as .ci/run does). The browser journeys
 # drive pages through a live server whatever the database: they ran in `make test`.
+# PYTEST_ARGS=--reuse-db keeps the test databases between runs; add --create-db once after a new migration.
 test-postgres: export DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/mentormatch)
 test-postgres: export REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/15)
 test-postgres: install
-	$(call run_suite,integration)
+	$(call parallel_then_integration,not browser and not integration)
 
 check: install
 	$(BIN)/python manage.py check
 
+# What CI checks before the tests: lint rules, formatting, and types (mypy's `files` in pyproject.toml).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# Fix what `make lint` can fix by itself. Lint fixes first: they can leave code the formatter then tidies.
+fmt: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 # Benchmark-only packages go to their own directory, not the virtual environment: the PyPI
 # `matching` package would shadow our app of the same name (see benchmarks/requirements.txt).
@@ -100,4 +113,4 @@ bench-roster: install
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m benchmarks.roster_bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(STAMP) db.sqlite3 staticfiles artifacts .pytest_cache
+	rm -rf $(VENV) $(STAMP) db.sqlite3 staticfiles artifacts .pytest_cache .mypy_cache .ruff_cache

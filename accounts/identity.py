@@ -38,18 +38,3 @@ def email_skeleton(address: str) -> str:
     key = canonical_email(address)
     return skeleton_key(key) if key else ""
 
-
-# An arbitrary constant: the PostgreSQL advisory lock that new accounts are created under.
-_ACCOUNT_CREATION_LOCK = 0x6D6D_0001
-
-
-def lock_account_creation() -> None:
-    """Serialise creating accounts until this transaction ends, so two imports (or an import
-    and the admin) cannot each add one of a look-alike pair after both checked the other was
-    absent. The unique key already stops exact duplicates; this stops look-alikes. SQLite
-    serialises writers anyway."""
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ACCOUNT_CREATION_LOCK])

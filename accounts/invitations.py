@@ -10,10 +10,13 @@ coordinator sees only what they typed.
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
+from audit.services import audit_log
+from core.locking import locked
+
 from .models import Membership, MenteeProfile, MentorProfile, ProgramInvitation
+from .signals import program_invitation_accepted, program_invitation_made
 
 Status = ProgramInvitation.Status
 
@@ -28,18 +31,6 @@ def pending_invitations_of(program):
     return ProgramInvitation.objects.filter(program=program, status=Status.PENDING).order_by(
         "last_name", "first_name", "pk"
     )
-
-
-def _notify(**kwargs):
-    from matching.notifications import notify  # the bell and e-mail live with the rest of the notifications
-
-    return notify(**kwargs)
-
-
-def _audit(**kwargs):
-    from matching.audit import audit_log
-
-    return audit_log(**kwargs)
 
 
 def program_invitation_create(
@@ -65,23 +56,10 @@ def program_invitation_create(
     )
     if not created:
         return None
-    _audit(actor=invited_by, action="roster.ask_to_join", obj=invitation, program=program,
+    audit_log(actor=invited_by, action="roster.ask_to_join", obj=invitation, program=program,
            after={"role": role, "status": invitation.status})
-    _notify(
-        event="program.invitation", user=user, url=reverse("accounts:invitations"),
-        title=f"You are invited to join {program.name} as {Membership.Role(role).label.lower()}",
-        body=(
-            f"{program.name} ({program.institution}) asks you to join its roster. Join, and its coordinators "
-            "see your profile and can pair you with its people; your account, profile and mentorships stay "
-            "yours. Decline if this is not you or not your program."
-        ),
-        dedup_key=f"program-invitation:{invitation.pk}",
-    )
+    program_invitation_made.send(sender=ProgramInvitation, invitation=invitation)
     return invitation
-
-
-def _locked(invitation) -> ProgramInvitation:
-    return ProgramInvitation.objects.select_for_update().select_related("program").get(pk=invitation.pk)
 
 
 def _check_answerable(invitation, actor):
@@ -95,7 +73,7 @@ def _check_answerable(invitation, actor):
 def program_invitation_accept(*, invitation, actor) -> Membership:
     """The invited person joins the program. A profile they lack for the role is started
     from what the coordinator's file said; one they have is left as it is."""
-    invitation = _locked(invitation)
+    invitation = locked(ProgramInvitation.objects.select_related("program"), of=("self", "program")).get(pk=invitation.pk)
     _check_answerable(invitation, actor)
     membership, _ = Membership.objects.get_or_create(user=actor, program=invitation.program, role=invitation.role)
     if invitation.role == Membership.Role.RESIDENT:
@@ -107,19 +85,13 @@ def program_invitation_accept(*, invitation, actor) -> Membership:
         })
     _answer(invitation, actor=actor, status=Status.ACCEPTED)
     if invitation.invited_by_id:
-        _notify(
-            event="program.invitation_accepted", user=invitation.invited_by,
-            url=reverse("accounts:roster", kwargs={"slug": invitation.program.slug}),
-            # Their own name now: they are the program's, and what the file said may differ.
-            title=f"{actor.full_name or actor.email} joined {invitation.program.name}",
-            dedup_key=f"program-invitation:{invitation.pk}:accepted",
-        )
+        program_invitation_accepted.send(sender=ProgramInvitation, invitation=invitation, actor=actor)
     return membership
 
 
 @transaction.atomic
 def program_invitation_decline(*, invitation, actor) -> ProgramInvitation:
-    invitation = _locked(invitation)
+    invitation = locked(ProgramInvitation.objects.select_related("program"), of=("self", "program")).get(pk=invitation.pk)
     _check_answerable(invitation, actor)
     return _answer(invitation, actor=actor, status=Status.DECLINED)
 
@@ -127,7 +99,7 @@ def program_invitation_decline(*, invitation, actor) -> ProgramInvitation:
 @transaction.atomic
 def program_invitation_withdraw(*, invitation, actor) -> ProgramInvitation:
     """A coordinator of the program takes back an unanswered invitation."""
-    invitation = _locked(invitation)
+    invitation = locked(ProgramInvitation.objects.select_related("program"), of=("self", "program")).get(pk=invitation.pk)
     if not actor.has_perm("accounts.manage_roster", invitation.program):
         raise PermissionDenied
     if invitation.status != Status.PENDING:
@@ -140,6 +112,6 @@ def _answer(invitation, *, actor, status) -> ProgramInvitation:
     invitation.status = status
     invitation.responded_at = timezone.now()
     invitation.save(update_fields=["status", "responded_at"])
-    _audit(actor=actor, action=f"roster.join_{status}", obj=invitation, program=invitation.program,
+    audit_log(actor=actor, action=f"roster.join_{status}", obj=invitation, program=invitation.program,
            before=before, after={"status": status})
     return invitation

@@ -11,7 +11,10 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from .identity import canonical_email, email_skeleton, lock_account_creation
+from core.bounds import PLANNED_DAY
+from core.locking import lock_account_creation
+
+from .identity import canonical_email, email_skeleton
 
 TIME_ZONE_CHOICES = sorted((tz, tz.replace("_", " ")) for tz in zoneinfo.available_timezones() if "/" in tz)
 
@@ -486,8 +489,6 @@ class BusyBlock(models.Model):
         return f"{self.label}: {self.start_date} – {self.end_date}"
 
     def clean(self):
-        from matching.bounds import PLANNED_DAY  # a module of plain rules: no models, no cycle
-
         zone = self.user.time_zone if self.user_id else None
         PLANNED_DAY.check_day(self.start_date, zone=zone, field="start_date")
         PLANNED_DAY.check_day(self.end_date, zone=zone, field="end_date")

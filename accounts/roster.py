@@ -36,9 +36,11 @@ from django.db import IntegrityError, transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from audit.services import audit_log
 from core.csv import csv_safe
+from core.locking import lock_account_creation, locked
 
-from .identity import canonical_email, email_skeleton, lock_account_creation
+from .identity import canonical_email, email_skeleton
 from .invitations import program_invitation_create
 from .models import (
     AcademicRank,
@@ -745,7 +747,7 @@ def roster_import_apply(*, roster_import: RosterImport, actor: User) -> RosterAp
 
 @transaction.atomic
 def _apply(*, roster_import: RosterImport, actor: User) -> RosterApplyResult:
-    roster_import = RosterImport.objects.select_for_update(of=("self",)).select_related("program").get(pk=roster_import.pk)
+    roster_import = locked(RosterImport.objects.select_related("program")).get(pk=roster_import.pk)
     if roster_import.status == RosterImport.Status.APPLIED:
         raise ValidationError("This file has already been imported.", code="applied")
     program = roster_import.program
@@ -829,8 +831,6 @@ def _apply(*, roster_import: RosterImport, actor: User) -> RosterApplyResult:
     roster_import.save(update_fields=[
         "status", "applied_at", "row_count", "created_count", "updated_count", "unchanged_count", "invited_count",
     ])
-    from matching.audit import audit_log
-
     # Counts only: the people themselves are on the roster, and in the file kept with the import.
     audit_log(
         actor=actor, action="roster.import", obj=roster_import, program=program,
@@ -880,8 +880,6 @@ def roster_member_reinvite(*, membership: Membership, actor: User) -> bool:
         raise PermissionDenied
     invited = user_invite(user=membership.user, invited_by=actor)
     if invited:
-        from matching.audit import audit_log
-
         audit_log(
             actor=actor, action="roster.invite", obj=membership, program=membership.program,
             after={"user": membership.user_id},

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from core.locking import locked
 from core.outbox import enqueue_on_commit, task_named
 
 from .models import ApiToken, User
@@ -146,7 +147,7 @@ def _locked_profile(model, user):
     the lock then serialises the updates. A failed validation rolls the creation back.
     """
     profile, _ = model.objects.get_or_create(user=user)
-    return model.objects.select_for_update().get(pk=profile.pk)
+    return locked(model.objects).get(pk=profile.pk)
 
 
 @transaction.atomic
@@ -185,15 +186,15 @@ def user_update(*, user: User, **fields) -> User:
     unknown = set(fields) - ACCOUNT_FIELDS
     if unknown:
         raise ValueError(f"user_update cannot change {sorted(unknown)}")
-    locked = User.objects.select_for_update().get(pk=user.pk)
+    account = locked(User.objects).get(pk=user.pk)
     for name, value in fields.items():
-        setattr(locked, name, value)
-    locked.full_clean(exclude=[f.name for f in User._meta.fields if f.name not in fields])
+        setattr(account, name, value)
+    account.full_clean(exclude=[f.name for f in User._meta.fields if f.name not in fields])
     # Only the fields given, so a concurrent write to another column (last_seen) survives.
-    locked.save(update_fields=list(fields))
+    account.save(update_fields=list(fields))
     for name, value in fields.items():
         setattr(user, name, value)
-    return locked
+    return account
 
 
 @transaction.atomic

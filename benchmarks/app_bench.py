@@ -9,7 +9,7 @@ starts and stops its own Celery worker process.
 
 It seeds a 200-resident program with 80 mentors (profiles, weekly availability, specialty and
 subspecialty interests), then for each algorithm creates match runs through
-``matching.services.match_runs`` with a ranking window, has every resident and most mentors rank
+``matching.match_runs.services`` with a ranking window, has every resident and most mentors rank
 through ``ranking_submit``, closes the window and enqueues ``run_match``. It times each run from the
 enqueue to the run being finished (the worker loads the cohort, scores, solves, writes the
 proposals), and compares that with the engine alone doing the same cohort in this process (scoring,
@@ -56,7 +56,7 @@ def _setup_django() -> None:
 
 def seed_program(rng: random.Random):
     """A program, its coordinator, 200 residents and 80 mentors with full profiles; returns
-    (program, coordinator, residents, mentors). Bulk-inserted, as ``accounts.demo`` seeds the demo."""
+    (program, coordinator, residents, mentors). Bulk-inserted, as ``demo.people`` seeds the demo."""
     from django.contrib.auth.hashers import make_password
 
     from accounts.models import MenteeProfile, MentorProfile, Program, Specialty
@@ -111,7 +111,7 @@ def seed_program(rng: random.Random):
 
 def submit_rankings(run, residents, mentors, rng: random.Random) -> None:
     """Every resident ranks 10–50 mentors; three mentors in four rank most of the residents who ranked them."""
-    from matching.services.match_runs import ranking_submit
+    from matching.match_runs.services import ranking_submit
 
     ranked_by: dict[int, list] = {m.pk: [] for m in mentors}
     for resident in residents:
@@ -175,8 +175,8 @@ def one_run(program, coordinator, residents, mentors, algorithm: str, rng: rando
     """Create, rank, close the window, enqueue; wait for the worker. Returns the timings."""
     from django.utils import timezone
 
+    from matching.match_runs.services import match_run_create
     from matching.models import MatchProposal, MatchRun
-    from matching.services.match_runs import match_run_create
     from matching.tasks import run_match
 
     run = match_run_create(

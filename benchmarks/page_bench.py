@@ -95,7 +95,7 @@ class Seeded:
 
 
 def seed(rng: random.Random, *, mentors_n: int, residents_n: int, past_n: int) -> Seeded:
-    """Programs, people, profiles, windows and mentorships, bulk-inserted (as ``accounts.demo``
+    """Programs, people, profiles, windows and mentorships, bulk-inserted (as ``demo.people``
     and ``benchmarks.app_bench`` seed theirs, the shared parts from ``benchmarks.common``)."""
     from django.contrib.auth.hashers import make_password
     from django.utils import timezone

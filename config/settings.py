@@ -43,7 +43,9 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "accounts",
+    "audit",
     "matching",
+    "demo",
 ]
 
 MIDDLEWARE = [

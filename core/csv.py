@@ -11,6 +11,7 @@ nothing, so rows escaped by their producer may pass through again.
 
 import csv
 import re
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from django.http import HttpResponse, StreamingHttpResponse
@@ -22,7 +23,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_AFTER_SEPARATOR = re.compile(r"([,;|\t\r\n][ \t\r\n]*)(?=[=+\-@])")
 
 
-def csv_safe(value):
+def csv_safe(value: object) -> int | float | Decimal | str:
     """``value`` as a cell: numbers as they are, anything else as text with formulas defused."""
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return value
@@ -34,11 +35,11 @@ def csv_safe(value):
 class _Echo:
     """A file-like object whose write returns the line, for streaming the writer's output."""
 
-    def write(self, value):
+    def write(self, value: str) -> str:
         return value
 
 
-def csv_lines(rows):
+def csv_lines(rows: Iterable[Iterable[object]]) -> Iterator[str]:
     """``rows`` (the header first) as escaped, quoted CSV lines, the byte-order mark first."""
     writer = csv.writer(_Echo(), quoting=csv.QUOTE_NONNUMERIC)
     yield BOM
@@ -46,10 +47,13 @@ def csv_lines(rows):
         yield writer.writerow([csv_safe(value) for value in row])
 
 
-def csv_response(filename: str, rows, *, stream: bool = False) -> HttpResponse | StreamingHttpResponse:
+def csv_response(
+    filename: str, rows: Iterable[Iterable[object]], *, stream: bool = False
+) -> HttpResponse | StreamingHttpResponse:
     """A UTF-8 CSV download of ``rows`` (the header first). ``stream`` for exports that
     can be long (the audit trail): rows are then read while the response is sent."""
     lines = csv_lines(rows)
+    response: HttpResponse | StreamingHttpResponse
     if stream:
         response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     else:

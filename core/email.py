@@ -6,6 +6,8 @@ Text parts and subjects are rendered here, with autoescape off: they are not HTM
 included (accounts/forms.py), renders its text through ``render_text``.
 """
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template import Context, Engine
@@ -22,7 +24,15 @@ def render_subject(template_name: str, context: dict) -> str:
     return " ".join(render_text(template_name, context).split())
 
 
-def send_email(*, subject: str, text: str, html: str | None, to: list[str], from_email=None, attachments=()) -> None:
+def send_email(
+    *,
+    subject: str,
+    text: str,
+    html: str | None,
+    to: list[str],
+    from_email: str | None = None,
+    attachments: Iterable[tuple[str, str | bytes, str]] = (),
+) -> None:
     message = EmailMultiAlternatives(subject=subject, body=text, from_email=from_email, to=to)
     if html is not None:
         message.attach_alternative(html, "text/html")
@@ -31,7 +41,9 @@ def send_email(*, subject: str, text: str, html: str | None, to: list[str], from
     message.send()
 
 
-def send_templated_email(*, template: str, to: list[str], context: dict, attachments=()) -> None:
+def send_templated_email(
+    *, template: str, to: list[str], context: dict, attachments: Iterable[tuple[str, str | bytes, str]] = ()
+) -> None:
     """Render ``<template>_subject.txt``, ``.txt`` and ``.html`` and send them as one message."""
     context = {"site_url": settings.SITE_URL, **context}
     send_email(

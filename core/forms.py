@@ -1,9 +1,13 @@
 """Form plumbing every app's pages use: the renderer, field lengths from the model, how a
 service's refusal lands on a form, and date ranges."""
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Field, Model
 from django.forms.renderers import TemplatesSetting
 
 
@@ -13,14 +17,17 @@ class FormRenderer(TemplatesSetting):
     field_template_name = "includes/field.html"
 
 
-def max_length_of(model, field_name: str) -> int:
+def max_length_of(model: type[Model], field_name: str) -> int:
     """The column's limit, for a form or serializer field that is not built from the model:
     page, API and database then refuse the same text, and a too-long one is a field error,
     never PostgreSQL's "value too long" (SQLite would keep it whole)."""
-    return model._meta.get_field(field_name).max_length
+    field = model._meta.get_field(field_name)
+    if not isinstance(field, Field) or field.max_length is None:
+        raise TypeError(f"{model.__name__}.{field_name} has no max_length")
+    return field.max_length
 
 
-def add_service_errors(form, exc, *, aliases=None):
+def add_service_errors(form: forms.BaseForm, exc: ValidationError, *, aliases: Mapping[str, str] | None = None) -> None:
     """Put a service's ValidationError on ``form``: messages keyed by a field go beside
     that field (``aliases`` maps a service's field name to the form's), the rest on top."""
     aliases = aliases or {}
@@ -48,23 +55,24 @@ class DateRangeForm(forms.Form):
     # "from" is a Python keyword, so the fields have longer names than their parameters.
     PARAMETERS = {"date_from": "from", "date_to": "to"}
 
-    def add_prefix(self, field_name):
+    def add_prefix(self, field_name: str) -> str:
         return self.PARAMETERS.get(field_name, field_name)
 
-    def _day(self, name):
+    def _day(self, name: str) -> date | None:
         day = self.cleaned_data.get(name)
         if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
             raise forms.ValidationError(f"Choose a day between {EARLIEST_DAY:%Y} and {LATEST_DAY:%Y}.")
         return day
 
-    def clean_date_from(self):
+    def clean_date_from(self) -> date | None:
         return self._day("date_from")
 
-    def clean_date_to(self):
+    def clean_date_to(self) -> date | None:
         return self._day("date_to")
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
             self.add_error("date_to", "The end date is before the start date.")
         return data

@@ -12,9 +12,10 @@ our proxies saw. Rotating the header therefore buys a client nothing. DRF's
 import ipaddress
 
 from django.conf import settings
+from django.http import HttpRequest
 
 
-def client_ip(request) -> str:
+def client_ip(request: HttpRequest) -> str:
     """The address ``request`` came from, as far as our proxies vouch for it."""
     meta = request.META
     remote = meta.get("REMOTE_ADDR") or ""

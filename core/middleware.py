@@ -1,6 +1,9 @@
 """Middleware every app's pages and API go through."""
 
+from collections.abc import Callable
+
 from django.contrib import messages
+from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_cache_control
 
 from core import outbox
@@ -11,10 +14,10 @@ class NoStoreForSignedInMiddleware:
     browser cache may keep them (``Cache-Control: no-store, private``). A view that set its
     own Cache-Control keeps it; static files never reach here (WhiteNoise answers first)."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
@@ -33,10 +36,10 @@ class ProcessingDelayedMiddleware:
     (core/outbox.py), say so: a warning on the next page, and for the API a
     ``X-Processing-Delayed: true`` header on the response."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         token = outbox.processing_delayed_reset()
         try:
             response = self.get_response(request)

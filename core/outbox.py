@@ -11,15 +11,21 @@ change stands; the request only learns that its background work is delayed, and
 ``ProcessingDelayedMiddleware`` tells the person.
 """
 
+from __future__ import annotations
+
 import logging
 import smtplib
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from django.db import transaction
 from django.utils.module_loading import import_string
 from kombu.exceptions import OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+if TYPE_CHECKING:
+    from celery import Task
 
 logger = logging.getLogger(__name__)
 
@@ -32,13 +38,14 @@ BROKER_ERRORS = (OperationalError, RedisConnectionError, RedisTimeoutError, Conn
 _processing_delayed: ContextVar[bool | None] = ContextVar("processing_delayed", default=None)
 
 
-def task_named(name: str):
+def task_named(name: str) -> Task:
     """The Celery task at the dotted path ``name`` (its module is imported on first use).
     An unknown name raises ImportError at once, in the service that names it."""
-    return import_string(name)
+    task: Task = import_string(name)
+    return task
 
 
-def enqueue(task, *args) -> bool:
+def enqueue(task: Task | str, *args: Any) -> bool:
     """``task.delay(*args)`` (``task``: a task or its dotted name); on a broker error, log it, note that processing is delayed
     for this request, and return False (the sweeper will enqueue the work again).
 
@@ -61,7 +68,7 @@ def enqueue(task, *args) -> bool:
     return True
 
 
-def enqueue_on_commit(task, *args) -> None:
+def enqueue_on_commit(task: Task | str, *args: Any) -> None:
     """Enqueue ``task`` (a dotted task name, or a task) once the current transaction
     commits (at once outside one). The name is resolved now, so a wrong one fails the
     caller; after the commit nothing may turn the response into a 500 (robust)."""
@@ -74,13 +81,13 @@ def processing_delayed() -> bool:
     return bool(_processing_delayed.get())
 
 
-def processing_delayed_reset():
+def processing_delayed_reset() -> Token[bool | None]:
     """Start a request with nothing delayed; returns the token to restore afterwards.
     (A server thread keeps its context between requests.)"""
     return _processing_delayed.set(False)
 
 
-def processing_delayed_restore(token) -> None:
+def processing_delayed_restore(token: Token[bool | None]) -> None:
     _processing_delayed.reset(token)
 
 
@@ -101,7 +108,7 @@ class EmailNotSent(Exception):
     traceback would print the original error.)"""
 
 
-def email_retry(task, *, error: str, what: str):
+def email_retry(task: Task, *, error: str, what: str) -> NoReturn:
     """Inside ``task`` (bound, ``max_retries=EMAIL_RETRIES``): schedule the next attempt
     after a send failed with ``error`` (an exception's class name); raises Celery's Retry,
     or ``EmailNotSent`` once the retries are spent."""

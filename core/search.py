@@ -7,9 +7,12 @@ session under a key per page and program, and the browser is sent (303) to the p
 URL. A GET shows the list with the kept filters, and its links carry only ``?page=N``.
 """
 
+from typing import Any, Protocol
+
 from django import forms
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
+from django.db.models import Model
+from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 
 CLEAR = "clear"
@@ -28,18 +31,16 @@ def search_terms(value: str) -> list[str]:
     """The words of a search, each once (a repeated word narrows nothing), in the order typed,
     at most ``SEARCH_MAX_TERMS``: ``SearchField`` refuses more; the cut only keeps a caller
     that skipped it from building a long query."""
-    terms = {}
+    terms: dict[str, str] = {}
     for word in (value or "").split():
         terms.setdefault(word.casefold(), word)
     return list(terms.values())[:SEARCH_MAX_TERMS]
 
 
-def _within_term_limit(value):
+def _within_term_limit(value: str) -> None:
     words = {word.casefold() for word in value.split()}
     if len(words) > SEARCH_MAX_TERMS:
-        raise ValidationError(
-            f"Search for at most {SEARCH_MAX_TERMS} words (this has {len(words)}).", code="max_terms"
-        )
+        raise ValidationError(f"Search for at most {SEARCH_MAX_TERMS} words (this has {len(words)}).", code="max_terms")
 
 
 class SearchField(forms.CharField):
@@ -49,12 +50,12 @@ class SearchField(forms.CharField):
 
     default_validators = [_within_term_limit]
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("label", "Search")
         kwargs.setdefault("required", False)
         super().__init__(max_length=SEARCH_MAX_LENGTH, **kwargs)
 
-    def widget_attrs(self, widget):
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
         # No maxlength in the page: a browser would cut a long search silently, mid-word;
         # the server's error says what is too long instead.
         attrs = super().widget_attrs(widget)
@@ -62,18 +63,20 @@ class SearchField(forms.CharField):
         return attrs
 
 
-def filters_key(*, page: str, program) -> str:
+def filters_key(*, page: str, program: Model) -> str:
     return f"filters:{page}:{program.pk}"
 
 
-def filters_form(request, *, key: str, form_class, **form_kwargs):
+def filters_form(
+    request: HttpRequest, *, key: str, form_class: type[forms.BaseForm], **form_kwargs: Any
+) -> forms.BaseForm:
     """The filter form for this request: on a POST, bound to what was submitted; on a GET,
     to the filters kept in the session (unbound when there are none)."""
     data = request.POST if request.method == "POST" else request.session.get(key)
     return form_class(data or None, **form_kwargs)
 
 
-def filters_redirect(request, *, key: str, form, url: str) -> HttpResponseRedirect | None:
+def filters_redirect(request: HttpRequest, *, key: str, form: forms.BaseForm, url: str) -> HttpResponseRedirect | None:
     """What a filter request leads to, or None when the page should render.
 
     A POST with ``clear`` drops the kept filters; a valid POST keeps them; both redirect to
@@ -98,7 +101,7 @@ def filters_redirect(request, *, key: str, form, url: str) -> HttpResponseRedire
     return None
 
 
-def filters_of(form) -> dict:
+def filters_of(form: forms.BaseForm) -> dict:
     """The valid, non-empty cleaned filters of a (possibly unbound or partly invalid) form."""
     if not form.is_bound:
         return {}
@@ -106,11 +109,17 @@ def filters_of(form) -> dict:
     return {name: value for name, value in getattr(form, "cleaned_data", {}).items() if value}
 
 
-def kept_filters(request, *, key: str, form_class, **form_kwargs) -> dict:
+def kept_filters(request: HttpRequest, *, key: str, form_class: type[forms.BaseForm], **form_kwargs: Any) -> dict:
     """The valid cleaned filters kept in the session, whatever the request's method: what
     the list and its export show."""
     return filters_of(form_class(request.session.get(key) or None, **form_kwargs))
 
 
-def list_url(name: str, program) -> str:
+class _HasSlug(Protocol):
+    # core cannot import accounts' Program; anything with a slug (a Program) will do.
+    @property
+    def slug(self) -> str: ...
+
+
+def list_url(name: str, program: _HasSlug) -> str:
     return reverse(name, kwargs={"slug": program.slug})

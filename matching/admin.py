@@ -1,10 +1,9 @@
-"""Admin views of match runs and the audit trail: read-only. Runs change only through
-matching.services.match_runs, which checks permissions and writes the audit trail; rankings are
-confidential and not shown; audit entries are append-only."""
+"""Admin views of match runs: read-only. Runs change only through the match-run services, which
+check permissions and write the audit trail; rankings are confidential and not shown."""
 
 from django.contrib import admin
 
-from .models import AuditEntry, MatchProposal, MatchRun
+from .models import MatchProposal, MatchRun
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -44,16 +43,3 @@ class MatchProposalAdmin(ReadOnlyAdmin):
     list_display = ["id", "run", "mentee", "mentor", "score", "decision"]
     list_filter = ["decision"]
     list_select_related = ["run__program", "mentee", "mentor"]
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdmin):
-    """Append-only, even for superusers: no add, change or delete here (the model refuses too).
-    The coordinators' own view, search and export is /programs/<slug>/audit/."""
-
-    list_display = ["created_at", "program", "actor", "action", "object_type", "object_id"]
-    list_filter = ["program", "object_type"]
-    list_select_related = ["program", "actor"]
-    search_fields = ["action", "reason", "object_id", "actor__email", "actor__last_name"]
-    date_hierarchy = "created_at"
-    actions = None

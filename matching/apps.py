@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class MatchingConfig(AppConfig):
     name = "matching"
     verbose_name = "Matching and mentorships"
+
+    def ready(self):
+        from accounts.signals import program_invitation_accepted, program_invitation_made
+
+        from .receivers import notify_program_invitation_accepted, notify_program_invitation_made
+
+        program_invitation_made.connect(notify_program_invitation_made, dispatch_uid="matching.invitation_made")
+        program_invitation_accepted.connect(
+            notify_program_invitation_accepted, dispatch_uid="matching.invitation_accepted"
+        )

@@ -16,7 +16,8 @@ from email.utils import parseaddr
 from django.conf import settings
 from icalendar import Calendar, Event, vCalAddress
 
-from .bounds import shift
+from core.bounds import shift
+
 from .models import Meeting
 from .scheduling import meeting_url
 

@@ -1,4 +1,4 @@
-"""Who works with whom: requests, mentorships, meetings, plans, check-ins, notifications, audit.
+"""Who works with whom: requests, mentorships, meetings, plans, check-ins, notifications, match runs.
 
 Invariants the database enforces (the services add locked checks on top):
 - at most one pending request per (mentee, mentor); nobody requests themselves;
@@ -11,7 +11,6 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -19,8 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Program
-
-from .bounds import shift
+from core.bounds import shift
 
 USER = settings.AUTH_USER_MODEL
 
@@ -415,36 +413,6 @@ class NotificationPreference(models.Model):
 
     def __str__(self):
         return f"{self.user}: {self.get_delivery_display()}"
-
-
-class AuditEntry(models.Model):
-    """Append-only record of a state change: who, what, when, before and after, why."""
-
-    actor = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    program = models.ForeignKey(Program, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    action = models.CharField(max_length=60)
-    object_type = models.CharField(max_length=60)
-    object_id = models.CharField(max_length=40)
-    before = models.JSONField(default=dict, blank=True)
-    after = models.JSONField(default=dict, blank=True)
-    reason = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        verbose_name_plural = "audit entries"
-        indexes = [models.Index(fields=["program", "created_at"]), models.Index(fields=["object_type", "object_id"])]
-
-    def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor}: {self.action} {self.object_type} {self.object_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError("Audit entries cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("Audit entries cannot be deleted.")
 
 
 # --- Cohort match runs.

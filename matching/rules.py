@@ -6,7 +6,7 @@ introductions) are checked through it with ``mentorship_of``.
 
 import rules
 
-from accounts.models import Membership
+from accounts.models import Membership, Program
 from accounts.rules import coordinates_program, is_resident
 
 
@@ -29,7 +29,9 @@ def is_mentor_in(user, obj):
 
 @rules.predicate
 def coordinates_its_program(user, obj):
-    program_id = getattr(obj, "program_id", None)
+    """The user coordinates ``obj``'s program, or ``obj`` itself when it is a program (a
+    program's page that lists its match runs asks the same rule as one run)."""
+    program_id = obj.pk if isinstance(obj, Program) else getattr(obj, "program_id", None)
     if program_id is None:
         m = mentorship_of(obj)
         program_id = getattr(m, "program_id", None)

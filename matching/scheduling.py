@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AvailabilityWindow, BusyBlock
+from core.bounds import format_instant
 
-from .bounds import format_instant
 from .models import Meeting
 
 Interval = tuple[datetime, datetime]

@@ -11,7 +11,7 @@ from django.db import OperationalError
 from core.outbox import EMAIL_RETRIES, EMAIL_SEND_ERRORS, email_retry
 
 from . import notifications, periodic
-from .services import match_runs as match_run_services
+from .match_runs import execution
 from .services import nudges as nudge_services
 from .services import requests as request_services
 
@@ -67,7 +67,7 @@ def send_coordinator_digests() -> int:
     return nudge_services.coordinator_digests_send()
 
 
-# --- Cohort match runs.
+# --- Cohort match runs (the claim/compute/fail/sweep protocol is matching/match_runs/execution.py).
 
 
 # Every delivery that claims the run counts one attempt, a retry included (a retry is a new
@@ -75,20 +75,18 @@ def send_coordinator_digests() -> int:
 @shared_task(
     bind=True,
     autoretry_for=(OperationalError,),
-    max_retries=match_run_services.MATCH_RUN_MAX_ATTEMPTS - 1,
+    max_retries=execution.MATCH_RUN_MAX_ATTEMPTS - 1,
     retry_backoff=5,
     retry_jitter=False,
 )
 def run_match(self, run_id: int) -> str:
-    """Compute one match run. The service claims the run first: another delivery returns
-    "not_queued", while this task's own message redelivered after its worker was killed
-    takes the claim over. A database outage is retried, and after the last attempt the
-    run stays failed with its reason."""
-    return match_run_services.match_run_execute(
-        run_id, task_id=self.request.id or "", final_attempt=self.request.retries >= self.max_retries
-    )
+    """Compute one match run. ``match_run_execute`` claims the run first: another delivery
+    returns "not_queued", while this task's own message redelivered after its worker was
+    killed takes the claim over. A database outage is retried, and after the last attempt
+    the run stays failed with its reason."""
+    return execution.match_run_execute(run_id, task_id=self.request.id or "", final_attempt=self.request.retries >= self.max_retries)
 
 
 @shared_task
 def sweep_match_runs() -> dict:
-    return match_run_services.match_runs_sweep()
+    return execution.match_runs_sweep()

@@ -18,16 +18,6 @@ from .factories import MembershipFactory, MenteeProfileFactory, MentorProfileFac
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_quiet(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
-@pytest.fixture(autouse=True)
 def _fresh_vocabulary_names():
     """Forget the cached vocabulary names: their ids change when a transactional test
     re-seeds the vocabularies. (Not cache.clear(): with Redis that would flush the

@@ -21,7 +21,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"user{n}@hospital.example")
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
-    # Hashed with the test settings' fast hasher (tests/conftest.py), so per user is cheap.
+    # Hashed with the test settings' fast hasher (config/settings_test.py), so per user is cheap.
     password = factory.LazyFunction(lambda: make_password(PASSWORD))
     time_zone = "America/New_York"
 

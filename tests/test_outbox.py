@@ -18,9 +18,9 @@ from accounts.services import SEND_INVITATION
 from core import outbox
 from core.cache import FailSoftRedisCache
 from core.middleware import PROCESSING_DELAYED_HEADER, PROCESSING_DELAYED_MESSAGE
+from matching.match_runs.execution import RUN_MATCH
 from matching.models import MentorshipRequest, Notification
 from matching.notifications import SEND_NOTIFICATION_EMAIL
-from matching.services.match_runs import RUN_MATCH
 from matching.tasks import send_notification_email
 
 MESSAGE = "I'm a PGY-1 thinking about cardiology fellowship and would value your advice."
@@ -160,6 +160,15 @@ class TestFailSoftCache:
         assert [call.args[1] for call in warning.call_args_list] == [
             "get", "get", "get_many", "has_key", "add", "set", "set_many", "delete", "delete_many"
         ]
+
+    @pytest.mark.parametrize("method", ["add", "set", "touch", "set_many"])
+    def test_a_write_without_a_timeout_keeps_the_default_timeout_not_forever(self, method, dead_redis_location):
+        # Django reads timeout=None as "never expire"; leaving it out means the configured TIMEOUT.
+        cache = FailSoftRedisCache(dead_redis_location, {"OPTIONS": OPTIONS, "TIMEOUT": 60})
+        with mock.patch.object(RedisCache, method, autospec=True) as write:
+            getattr(cache, method)({"key": 1} if method == "set_many" else "key", *([] if method in ("touch", "set_many") else [1]))
+        timeout = write.call_args.args[3 if method not in ("touch", "set_many") else 2]
+        assert cache.get_backend_timeout(timeout) == 60
 
     def test_get_or_set_computes_the_value_when_redis_is_down(self, dead_redis_location):
         cache = FailSoftRedisCache(dead_redis_location, {"OPTIONS": OPTIONS})

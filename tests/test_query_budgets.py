@@ -31,11 +31,11 @@ from accounts.models import (
     ProgramInvitation,
     Specialty,
 )
+from audit.models import AuditEntry
 from matching import selectors
 from matching.models import (
     ActionItem,
     Agreement,
-    AuditEntry,
     CheckIn,
     ConflictOfInterest,
     EvaluatorRole,
@@ -536,12 +536,8 @@ API_BUDGETS = {
     ), ("slug",)),
     "/api/v1/programs/{slug}/pairing-exceptions/": Budget("coordinator", PROGRAM_API, ("slug",)),
     "/api/v1/programs/{slug}/pairings/": Budget("coordinator", PROGRAM_API, ("slug",)),
-    "/api/v1/programs/{slug}/invitations/": Budget("coordinator", (
-        "permission: coordinator anywhere", *PROGRAM_API,
-    ), ("slug",), marker=GROWN),
-    "/api/v1/programs/{slug}/roster/": Budget("coordinator", (
-        "permission: coordinator anywhere", *PROGRAM_API,
-    ), ("slug",)),
+    "/api/v1/programs/{slug}/invitations/": Budget("coordinator", PROGRAM_API, ("slug",), marker=GROWN),
+    "/api/v1/programs/{slug}/roster/": Budget("coordinator", PROGRAM_API, ("slug",)),
     "/api/v1/programs/{slug}/unpaired-residents/": Budget("coordinator", PROGRAM_API, ("slug",), query="kind=career"),
     "/api/v1/requests/": Budget("attending", PAGED),
 }

@@ -14,6 +14,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
+from core.access import ProgramScopedApi
 from core.api.permissions import RulesPermission
 
 from .. import selectors, services
@@ -284,18 +285,11 @@ class ProgramViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.programs_coordinated_by(self.request.user)
 
 
-class RosterProgramApi(generics.GenericAPIView):
-    """The program of the URL's slug, for its coordinators only (404 for anyone else's)."""
+class RosterProgramApi(ProgramScopedApi, generics.GenericAPIView):
+    """The program of the URL's slug, for its coordinators (see core/access.py for 403 versus 404)."""
 
     permission_classes = [RulesPermission]
-    permission_required = "accounts.coordinate"
-    object_permission_required = "accounts.manage_roster"
-    hide_forbidden_objects = True
-
-    def get_program(self):
-        program = get_object_or_404(selectors.programs_coordinated_by(self.request.user), slug=self.kwargs["slug"])
-        self.check_object_permissions(self.request, program)
-        return program
+    program_permission = "accounts.manage_roster"
 
 
 @extend_schema(

@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
@@ -15,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.access import program_page
 from core.csv import csv_response
 from core.search import SearchField, filters_form, filters_key, filters_redirect, kept_filters, list_url
 
@@ -40,12 +40,7 @@ def program_list(request):
     return render(request, "accounts/program_list.html", {"programs": programs_coordinated_by(request.user)})
 
 
-def _get_program_for_coordinator(request, slug) -> Program:
-    """The program, if the user coordinates it; 404 otherwise, so other programs stay unseen."""
-    program = get_object_or_404(Program.objects.select_related("specialty"), slug=slug)
-    if not request.user.has_perm("accounts.manage_roster", program):
-        raise Http404
-    return program
+_PROGRAMS = Program.objects.select_related("specialty")
 
 
 class RosterFilterForm(forms.Form):
@@ -68,10 +63,9 @@ def _filtered_roster(request, program):
     return filters, roster_search(program, **filters)
 
 
-@login_required
+@program_page("accounts.manage_roster", queryset=_PROGRAMS)
 @require_http_methods(["GET", "POST"])
-def roster(request, slug):
-    program = _get_program_for_coordinator(request, slug)
+def roster(request, program):
     key = _roster_filters_key(program)
     form = filters_form(request, key=key, form_class=RosterFilterForm)
     if response := filters_redirect(request, key=key, form=form, url=list_url("accounts:roster", program)):
@@ -99,18 +93,16 @@ def roster(request, slug):
     )
 
 
-@login_required
-def roster_export(request, slug):
+@program_page("accounts.manage_roster", queryset=_PROGRAMS)
+def roster_export(request, program):
     """Exactly the people the roster page shows with the same filters, on every page."""
-    program = _get_program_for_coordinator(request, slug)
     _, members = _filtered_roster(request, program)
     filename = f"{program.slug}-roster-{timezone.localdate().isoformat()}.csv"
     return csv_response(filename, roster_services.roster_export_rows(members.iterator(chunk_size=500)))
 
 
-@login_required
-def roster_template(request, slug):
-    _get_program_for_coordinator(request, slug)
+@program_page("accounts.manage_roster", queryset=_PROGRAMS)
+def roster_template(request, program):
     return csv_response("roster-template.csv", roster_services.roster_template_rows())
 
 
@@ -156,16 +148,15 @@ def _too_large_message(size: int | None) -> str:
 # csrf_exempt, then csrf_protect inside: the size limit must be in place before the CSRF
 # check reads the body (Django's pattern for per-view upload handlers).
 @csrf_exempt
-@login_required
+@program_page("accounts.manage_roster", queryset=_PROGRAMS)
 @require_http_methods(["GET", "POST"])
-def roster_import_upload(request, slug):
+def roster_import_upload(request, program):
     limiter = limit_uploads(request, settings.ROSTER_MAX_UPLOAD_BYTES)
-    return _roster_import_upload(request, slug, limiter)
+    return _roster_import_upload(request, program, limiter)
 
 
 @csrf_protect
-def _roster_import_upload(request, slug, limiter):
-    program = _get_program_for_coordinator(request, slug)
+def _roster_import_upload(request, program, limiter):
     # Bound on every POST: a cut-off upload leaves both dicts empty, and still needs its error.
     posted = request.method == "POST"
     form = RosterUploadForm(request.POST if posted else None, request.FILES if posted else None, cut_off=limiter.refused)
@@ -187,10 +178,9 @@ def _roster_import_upload(request, slug, limiter):
     )
 
 
-@login_required
+@program_page("accounts.manage_roster", queryset=_PROGRAMS)
 @require_http_methods(["GET", "POST"])
-def roster_import_preview(request, slug, pk):
-    program = _get_program_for_coordinator(request, slug)
+def roster_import_preview(request, program, pk):
     roster_import = get_object_or_404(RosterImport.objects.select_related("uploaded_by"), pk=pk, program=program)
     if request.method == "POST":
         try:
@@ -224,10 +214,9 @@ def roster_import_preview(request, slug, pk):
     return render(request, "accounts/roster/preview.html", context)
 
 
-@login_required
+@program_page("accounts.manage_roster", queryset=_PROGRAMS)
 @require_POST
-def roster_reinvite(request, slug, membership_pk):
-    program = _get_program_for_coordinator(request, slug)
+def roster_reinvite(request, program, membership_pk):
     membership = get_object_or_404(roster_of(program), pk=membership_pk)
     if roster_services.roster_member_reinvite(membership=membership, actor=request.user):
         messages.success(request, f"Invitation sent to {membership.user.email}.")
@@ -236,10 +225,9 @@ def roster_reinvite(request, slug, membership_pk):
     return _back_to_roster(request, program)
 
 
-@login_required
+@program_page("accounts.manage_roster", queryset=_PROGRAMS)
 @require_POST
-def roster_invitation_withdraw(request, slug, pk):
-    program = _get_program_for_coordinator(request, slug)
+def roster_invitation_withdraw(request, program, pk):
     invitation = get_object_or_404(ProgramInvitation, pk=pk, program=program)
     try:
         program_invitation_withdraw(invitation=invitation, actor=request.user)

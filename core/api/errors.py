@@ -5,6 +5,7 @@ becomes ``{"detail": "..."}``: a 400, or a 409 where the endpoint acts on an obj
 whose state no longer allows it (``conflict=True``).
 """
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -28,7 +29,7 @@ class ServiceConflict(APIException):
 
 
 @contextmanager
-def service_refusals(*, conflict: bool = False):
+def service_refusals(*, conflict: bool = False) -> Iterator[None]:
     try:
         yield
     except DjangoValidationError as exc:

@@ -14,6 +14,8 @@ already documents that code:
 - 429 wherever a throttle applies (signing in for a token).
 """
 
+from typing import Any, Literal
+
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.permissions import AllowAny
@@ -34,7 +36,7 @@ _THROTTLED = OpenApiResponse(ServiceErrorSerializer, description="Too many attem
 
 
 class AutoSchema(SpectacularAutoSchema):
-    def _get_response_bodies(self, direction="response"):
+    def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses

@@ -1,38 +1,27 @@
 """The audit trail API, for the program's coordinators only (anyone else: 404).
 
 ``GET /programs/{slug}/audit/``: the same entries, filters and order as the page
-(``matching.audit.audit_search``), paginated. Read-only: there is no endpoint that changes or
+(``matching.audit_trail.audit_search``), paginated. Read-only: there is no endpoint that changes or
 deletes an entry, so PUT, PATCH, DELETE and POST answer 405.
 """
 
 import zoneinfo
 
-from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
-from rest_framework.exceptions import NotFound
 
 from accounts.api.filters import SearchQueryField
-from accounts.models import Program
+from audit.actions import ACTION_GROUPS, SYSTEM, action_group, action_label
+from audit.models import AuditEntry
+from core.access import ProgramScopedApi
 from core.api.errors import ServiceErrorSerializer
 from core.api.permissions import RulesPermission
 from core.forms import EARLIEST_DAY, LATEST_DAY
 from core.search import SEARCH_HELP, SEARCH_MAX_LENGTH
 
-from ..audit import (
-    ACTION_GROUPS,
-    SYSTEM,
-    ObjectRef,
-    action_group,
-    action_label,
-    audit_search,
-    describe_changes,
-    describe_objects,
-    person_names,
-)
-from ..models import AuditEntry
+from ..audit_trail import ObjectRef, audit_search, describe_changes, describe_objects, person_names
 
 _FIRST_DAY, _LAST_DAY = EARLIEST_DAY, LATEST_DAY  # as the page's DateRangeForm
 _Q_HELP = "Words that must all match the action, its label, the reason, the actor, or the people the entry is about."
@@ -139,16 +128,11 @@ _FILTERS = [
         404: OpenApiResponse(ServiceErrorSerializer, description="No such program among those you coordinate."),
     },
 )
-class AuditEntryListApi(generics.ListAPIView):
+class AuditEntryListApi(ProgramScopedApi, generics.ListAPIView):
     permission_classes = [RulesPermission]
+    program_permission = "matching.view_audit"
     serializer_class = AuditEntrySerializer
     filter_backends = []
-
-    def get_program(self) -> Program:
-        program = get_object_or_404(Program, slug=self.kwargs["slug"])
-        if not self.request.user.has_perm("matching.view_audit", program):
-            raise NotFound
-        return program
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no caller

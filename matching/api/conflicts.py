@@ -12,10 +12,10 @@ from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from accounts.models import Program, User
+from accounts.models import User
+from core.access import ProgramScopedApi
 from core.api.errors import ServiceErrorSerializer, service_refusals
 from core.api.permissions import RulesPermission
 
@@ -98,16 +98,11 @@ _ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The entry'
 _404 = OpenApiResponse(ServiceErrorSerializer, description="No such program (or entry) among those you coordinate.")
 
 
-class _ProgramScoped(generics.GenericAPIView):
+class _ProgramEntryApi(ProgramScopedApi, generics.GenericAPIView):
     permission_classes = [RulesPermission]
+    program_permission = "matching.manage_conflicts"
     filter_backends = []
     model = None
-
-    def get_program(self) -> Program:
-        program = get_object_or_404(Program, slug=self.kwargs["slug"])
-        if not self.request.user.has_perm("matching.manage_conflicts", program):
-            raise NotFound
-        return program
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -115,7 +110,7 @@ class _ProgramScoped(generics.GenericAPIView):
         return self.model.objects.filter(program=self.get_program()).select_related(*self.related)
 
 
-class _ListCreate(_ProgramScoped, generics.ListAPIView):
+class _ListCreate(_ProgramEntryApi, generics.ListAPIView):
     def record(self, program, data):
         raise NotImplementedError
 
@@ -174,7 +169,7 @@ class PairingExceptionListApi(_ListCreate):
         )
 
 
-class _Remove(_ProgramScoped):
+class _Remove(_ProgramEntryApi):
     serializer_class = RemoveSerializer
     remove = None
 

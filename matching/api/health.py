@@ -9,14 +9,12 @@ The same reads and rule (``matching.view_program_health``) as the page. An unkno
 academic year or PGY year is a 400 here (the page quietly shows the default instead).
 """
 
-from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from accounts.models import Program
+from core.access import ProgramScopedApi
 from core.api.errors import ServiceErrorSerializer
 from core.api.permissions import RulesPermission
 
@@ -257,15 +255,10 @@ _404 = OpenApiResponse(ServiceErrorSerializer, description="No such program amon
 _400 = OpenApiResponse(description="An academic year without data, or a PGY year the program does not have.")
 
 
-class _HealthApi(generics.GenericAPIView):
+class _HealthApi(ProgramScopedApi, generics.GenericAPIView):
     permission_classes = [RulesPermission]
+    program_permission = "matching.view_program_health"
     filter_backends = []
-
-    def get_program(self) -> Program:
-        program = get_object_or_404(Program, slug=self.kwargs["slug"])
-        if not self.request.user.has_perm("matching.view_program_health", program):
-            raise NotFound
-        return program
 
     def filters(self, program):
         choices = health.filter_choices(program)

@@ -1,7 +1,7 @@
 """The match runs API: coordinators create, follow, review and publish cohort matches;
 cohort members submit their confidential ranking while the window is open.
 
-The same reads and writes (``matching.services.match_runs``) and rules
+The same reads and writes (``matching.match_runs``) and rules
 (``matching.rules``) as the pages:
 - a run (or proposal) of a program the caller does not coordinate answers 404;
 - a service's refusal answers 400 (field keys when it names a field, else ``{"detail": ...}``),
@@ -18,15 +18,16 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
 from accounts.models import User
-from accounts.selectors import programs_coordinated_by
+from core.access import ProgramScopedApi
 from core.api.errors import ServiceErrorSerializer, service_refusals
 from core.api.permissions import RulesPermission
+from core.bounds import SCHEDULED
 from core.forms import max_length_of
 
-from ..bounds import SCHEDULED
+from ..match_runs import selectors as run_selectors
+from ..match_runs import services as run_services
 from ..models import Kind, MatchProposal, MatchRun
 from ..rules import is_in_run_cohort
-from ..services import match_runs as run_services
 
 # --- Shapes.
 
@@ -224,11 +225,8 @@ class _RunApi(generics.GenericAPIView):
         responses={201: MatchRunSerializer, 400: OpenApiResponse(description="Field errors."), 404: _404},
     ),
 )
-class ProgramMatchRunListApi(_RunApi, generics.ListCreateAPIView):
-    def get_program(self):
-        program = get_object_or_404(programs_coordinated_by(self.request.user), slug=self.kwargs["slug"])
-        self.check_object_permissions(self.request, MatchRun(program=program))
-        return program
+class ProgramMatchRunListApi(ProgramScopedApi, _RunApi, generics.ListCreateAPIView):
+    program_permission = "matching.manage_match_runs"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -263,7 +261,7 @@ class MatchRunProposalListApi(_RunApi, generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return MatchProposal.objects.none()
-        return run_services.proposals_for(self.get_run())
+        return run_selectors.proposals_for(self.get_run())
 
     @extend_schema(summary="A run's proposals.", responses={200: MatchProposalSerializer(many=True), 404: _404})
     def get(self, request, *args, **kwargs):
@@ -341,7 +339,7 @@ class MatchRunCompareApi(_RunApi):
         other = get_object_or_404(_runs(), pk=int(other_id))
         self.check_object_permissions(request, other)
         with service_refusals():
-            comparison = run_services.match_run_compare(a=run, b=other, actor=request.user)
+            comparison = run_selectors.match_run_compare(a=run, b=other, actor=request.user)
         return Response(RunComparisonSerializer(comparison).data)
 
 
@@ -363,7 +361,7 @@ class _ProposalActionApi(generics.GenericAPIView):
         given.is_valid(raise_exception=True)
         with service_refusals(conflict=True):
             self.act(proposal, **given.validated_data)
-        fresh = run_services.proposals_for(proposal.run).get(pk=proposal.pk)
+        fresh = run_selectors.proposals_for(proposal.run).get(pk=proposal.pk)
         return Response(self.get_serializer(fresh).data)
 
 
@@ -415,7 +413,7 @@ class MyRankingApi(generics.GenericAPIView):
         return run
 
     def present(self, run):
-        entries = list(run_services.rankings_for(run, self.request.user))
+        entries = list(run_selectors.rankings_for(run, self.request.user))
         return Response(
             {
                 "ordered_ids": [e.target_id for e in entries if not e.never],

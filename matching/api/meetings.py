@@ -35,10 +35,10 @@ from rest_framework.response import Response
 
 from core.api.errors import ServiceErrorSerializer, service_refusals
 from core.api.permissions import RulesPermission
+from core.bounds import SCHEDULED
 from core.forms import max_length_of
 
 from .. import selectors
-from ..bounds import SCHEDULED
 from ..ics import meeting_ics
 from ..models import Meeting, Mentorship
 from ..scheduling import suggest_slots

@@ -32,10 +32,10 @@ from rest_framework.response import Response
 from accounts.models import User
 from core.api.errors import ServiceErrorSerializer, service_refusals
 from core.api.permissions import RulesPermission
+from core.bounds import PLANNED_DAY
 from core.forms import max_length_of
 
 from .. import selectors
-from ..bounds import PLANNED_DAY
 from ..models import ActionItem, Agreement, CheckIn, Introduction, Kind, Mentorship, Resource
 from ..services import mentorships as mentorship_services
 from ..services import plan as plan_services

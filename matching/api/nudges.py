@@ -5,14 +5,13 @@ A mentorship the caller may not see is a 404; one they may see but not nudge (th
 of the pair) a 403; a pairing that ended, or was nudged in the last 7 days, a 409.
 """
 
-from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
+from core.access import object_for
 from core.api.errors import ServiceErrorSerializer, service_refusals
 from core.api.permissions import RulesPermission
 
@@ -43,11 +42,9 @@ class MentorshipNudgeApi(generics.GenericAPIView):
     filter_backends = []
 
     def post(self, request, id):
-        mentorship = get_object_or_404(Mentorship, pk=id)
-        if not request.user.has_perm("matching.view_mentorship", mentorship):
-            raise NotFound
-        if not request.user.has_perm("matching.nudge_pairing", mentorship):
-            raise PermissionDenied("Only the coordinators of its program can nudge a pairing.")
+        mentorship = object_for(
+            request.user, Mentorship.objects.all(), id, "matching.nudge_pairing", visible_with="matching.view_mentorship"
+        )
         with service_refusals(conflict=True):
             pairing_nudge(mentorship=mentorship, actor=request.user)
         entry = last_nudge(mentorship)

@@ -21,10 +21,10 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from accounts.models import Program, User
+from accounts.models import User
+from core.access import ProgramScopedApi
 from core.api.errors import ServiceErrorSerializer, service_refusals
 from core.api.permissions import RulesPermission
 from core.forms import max_length_of
@@ -149,17 +149,10 @@ class _ProgramFilterBackend(DjangoFilterBackend):
         return kwargs
 
 
-class _ProgramScoped(generics.GenericAPIView):
+class _PairingsApi(ProgramScopedApi, generics.GenericAPIView):
     permission_classes = [RulesPermission]
+    program_permission = "matching.manage_pairings"
     filter_backends = []
-
-    def get_program(self) -> Program:
-        if not hasattr(self, "_program"):
-            program = get_object_or_404(Program, slug=self.kwargs["slug"])
-            if not self.request.user.has_perm("matching.manage_pairings", program):
-                raise NotFound
-            self._program = program
-        return self._program
 
     def present(self, mentorship, code):
         fresh = services.pairings_of(self.get_program()).get(pk=mentorship.pk)
@@ -178,7 +171,7 @@ class _ProgramScoped(generics.GenericAPIView):
         responses={201: PairingSerializer, 400: _400, 404: _404},
     ),
 )
-class PairingListApi(_ProgramScoped, generics.ListAPIView):
+class PairingListApi(_PairingsApi, generics.ListAPIView):
     serializer_class = PairingSerializer
     filter_backends = [_ProgramFilterBackend]
     filterset_class = services.PairingFilter
@@ -202,7 +195,7 @@ class PairingListApi(_ProgramScoped, generics.ListAPIView):
         return self.present(mentorship, status.HTTP_201_CREATED)
 
 
-class _PairingActionApi(_ProgramScoped):
+class _PairingActionApi(_PairingsApi):
     serializer_class = PairingSerializer
     input_serializer = None
     success_code = status.HTTP_200_OK
@@ -253,7 +246,7 @@ class PairingReassignApi(_PairingActionApi):
     summary="The program's residents with no active mentor of a kind (``kind`` is required).",
     responses={200: UnpairedResidentSerializer(many=True), 400: OpenApiResponse(description="Filter errors."), 404: _404},
 )
-class UnpairedResidentListApi(_ProgramScoped, generics.ListAPIView):
+class UnpairedResidentListApi(_PairingsApi, generics.ListAPIView):
     serializer_class = UnpairedResidentSerializer
     filter_backends = [_ProgramFilterBackend]
     filterset_class = services.UnpairedFilter

@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from .explain import why_not_unmatched
 from .instance import Instance, InstanceError, MenteePrefs, MentorPrefs
@@ -26,17 +27,17 @@ instance file (JSON):
 """
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     raise InstanceError(message)
 
 
-def _id(value, what: str) -> str:
+def _id(value: object, what: str) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         _fail(f"{what} must be a string or an integer, got {json.dumps(value)}")
     return str(value)
 
 
-def _id_list(value, what: str) -> tuple[str, ...]:
+def _id_list(value: object, what: str) -> tuple[str, ...]:
     if not isinstance(value, list):
         _fail(f"{what} must be a list of ids")
     return tuple(_id(x, f"an entry of {what}") for x in value)

@@ -18,11 +18,14 @@ import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import NamedTuple, NoReturn
+from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 import numpy as np
 
 from .records import Exclusion, Id, MentorRecord, id_key
+
+if TYPE_CHECKING:
+    from .scoring import CohortScores
 
 _NOBODY: frozenset = frozenset()
 
@@ -71,7 +74,7 @@ class Instance:
         return Prepared(self)
 
 
-def _indices(ids: Iterable, at: Mapping, what: str, ordered: bool = False):
+def _indices(ids: Iterable, at: Mapping, what: str, ordered: bool = False) -> list[int] | set[int]:
     """Indices of known ids: a list in the given order (``ordered``), else a set. Unknown or repeated ids raise."""
     try:
         found = [at[x] for x in ids]
@@ -89,7 +92,7 @@ def _indices(ids: Iterable, at: Mapping, what: str, ordered: bool = False):
     return found if ordered else unique
 
 
-def _check_id(value, what: str) -> None:
+def _check_id(value: object, what: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise InstanceError(f"{what} must be a string or an integer, got {value!r}")
 
@@ -109,7 +112,8 @@ class Prepared:
     def __init__(self, instance: Instance) -> None:
         mentees = sorted(instance.mentees, key=lambda p: id_key(p.id))
         mentors = sorted(instance.mentors, key=lambda p: id_key(p.id))
-        for people, side in ((mentees, "mentee"), (mentors, "mentor")):
+        sides: tuple[tuple[Sequence[MenteePrefs | MentorPrefs], str], ...] = ((mentees, "mentee"), (mentors, "mentor"))
+        for people, side in sides:
             for p in people:
                 _check_id(p.id, f"{side} id")
             for a, b in zip(people, people[1:], strict=False):
@@ -121,8 +125,8 @@ class Prepared:
         self.mentor_at = {x: j for j, x in enumerate(self.mentor_ids)}
         n, m = len(mentees), len(mentors)
 
-        self.accepting = []
-        self.capacity = []
+        self.accepting: list[bool] = []
+        self.capacity: list[int] = []
         for p in mentors:
             if isinstance(p.capacity, bool) or not isinstance(p.capacity, numbers.Integral):
                 raise InstanceError(f"mentor {p.id!r}: capacity must be an integer, got {p.capacity!r}")
@@ -132,11 +136,13 @@ class Prepared:
             self.capacity.append(int(p.capacity) if p.accepting else 0)
 
         # Pairs are keyed i × m + j throughout (mentee-major).
-        self.has_scores = instance.scores is not None
-        self._score_rows = _score_rows(instance.scores, self) if self.has_scores else _Rows.empty()
+        scores = instance.scores
+        self.has_scores = scores is not None
+        self._score_rows = _score_rows(scores, self) if scores is not None else _Rows.empty()
         score_key, by_key = _sorted_keys(self._score_rows, m)
-        if _repeats(score_key):  # the same pair twice under ids that compare equal (1 and 1.0): the last one counts
-            self._score_rows = _checked_score_rows(instance.scores, self)
+        # The same pair twice under ids that compare equal (1 and 1.0): the last one counts.
+        if scores is not None and _repeats(score_key):
+            self._score_rows = _checked_score_rows(scores, self)
             score_key, by_key = _sorted_keys(self._score_rows, m)
         score_value = self._score_rows.value[by_key]
 
@@ -274,15 +280,15 @@ class Prepared:
 
         Raises ValueError if a mentee is paired with a mentor the two of them do not both accept.
         """
-        mentor_of = np.asarray(mentor_of, dtype=np.int64)
-        hit = self.pref_mentor == mentor_of[self.pref_mentee]
+        mentor_index = np.asarray(mentor_of, dtype=np.int64)
+        hit = self.pref_mentor == mentor_index[self.pref_mentee]
         entry = np.full(len(self.mentee_ids), -1, dtype=np.int64)
         entry[self.pref_mentee[hit]] = np.flatnonzero(hit)
-        bad = np.flatnonzero((mentor_of >= 0) & (entry < 0))
+        bad = np.flatnonzero((mentor_index >= 0) & (entry < 0))
         if bad.size:
             i = int(bad[0])
             raise ValueError(
-                f"assignment pairs {self.mentee_ids[i]!r} with {self.mentor_ids[int(mentor_of[i])]!r},"
+                f"assignment pairs {self.mentee_ids[i]!r} with {self.mentor_ids[int(mentor_index[i])]!r},"
                 " which is not an acceptable pair"
             )
         return entry
@@ -425,7 +431,7 @@ def _group_dicts(owner: np.ndarray, keys: np.ndarray, values: np.ndarray, size: 
 
 
 def build_instance(
-    scores,
+    scores: CohortScores,
     mentors: Sequence[MentorRecord],
     *,
     mentee_rankings: Mapping[Id, Sequence[Id]] | None = None,

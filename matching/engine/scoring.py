@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from .records import Exclusion, Exclusions, Id, MenteeRecord, MentorRecord, Vocabulary, id_key
+from .records import Exclusion, Exclusions, Id, MenteeRecord, MentorRecord, Vocabulary, Window, id_key
 from .voice import MENTEE, VOICES, Voice, voice
 
 COMPONENTS = ("specialty", "goals", "interests", "career", "availability", "language", "meeting_format")
@@ -171,7 +171,7 @@ def _slots(windows: Sequence[tuple[int, int, int]]) -> list[tuple[int, int]]:
     return ranges
 
 
-def _slot_set(windows) -> set[int]:
+def _slot_set(windows: Sequence[Window]) -> set[int]:
     return {slot for first, stop in _slots(windows) for slot in range(first, stop)}
 
 
@@ -223,7 +223,14 @@ def explain_pair(
 
 
 def _explain(
-    mentee, mentor, units: _Units, vocab: Vocabulary, exclusions, only_open, require_shared, v: Voice = VOICES[MENTEE]
+    mentee: MenteeRecord,
+    mentor: MentorRecord,
+    units: _Units,
+    vocab: Vocabulary,
+    exclusions: Exclusions | None,
+    only_open: bool,
+    require_shared: bool,
+    v: Voice = VOICES[MENTEE],
 ) -> PairScore:
     parts: list[tuple[str, float, int, str]] = []  # name, value, units, reason
 
@@ -379,7 +386,7 @@ def _index(values: Iterable) -> dict:
     return {value: col for col, value in enumerate(sorted(set(values), key=id_key))}
 
 
-def _multi_hot(rows: Sequence[Iterable], index: dict, values: Sequence[float] | float = 1.0) -> np.ndarray:
+def _multi_hot(rows: Sequence[Iterable], index: dict, values: Sequence[float] | np.ndarray | float = 1.0) -> np.ndarray:
     matrix = np.zeros((len(rows), max(len(index), 1)), dtype=np.float32)
     r = [i for i, ids in enumerate(rows) for _ in ids]
     c = [index[x] for ids in rows for x in ids]
@@ -403,7 +410,9 @@ def _grid(people: Sequence) -> np.ndarray:
     return np.ascontiguousarray((np.cumsum(diff[:SLOTS_PER_WEEK], axis=0, dtype=np.int16) > 0).T)
 
 
-def _set_categories(left_sets: Sequence[frozenset], right_sets: Sequence[frozenset], value: int):
+def _set_categories(
+    left_sets: Sequence[frozenset], right_sets: Sequence[frozenset], value: int
+) -> tuple[np.ndarray, np.ndarray]:
     """ "Any shared" as a linear map: mentees grouped by their set, one column per distinct set."""
     distinct = sorted({s for s in left_sets if s}, key=lambda s: sorted(map(id_key, s)))
     col = {s: k for k, s in enumerate(distinct)}
@@ -434,7 +443,8 @@ class _Features:
         rights: list[np.ndarray] = []
 
         if units.specialty_only:
-            specialties = _index([p.specialty_id for p in (*mentees, *mentors) if p.specialty_id is not None])
+            people: tuple[MenteeRecord | MentorRecord, ...] = (*mentees, *mentors)
+            specialties = _index([p.specialty_id for p in people if p.specialty_id is not None])
             left = np.zeros((n, max(len(specialties), 1)), np.float32)
             for i, p in enumerate(mentees):
                 if p.specialty_id is not None:
@@ -448,9 +458,9 @@ class _Features:
             # The subspecialty term is sparse (a mentor has one, a mentee names a few): added pair by pair,
             # unless so many pairs share one that a product is cheaper.
             by_sub: dict = {}
-            for j, p in enumerate(mentors):
-                if p.subspecialty_id is not None:
-                    by_sub.setdefault(p.subspecialty_id, []).append(j)
+            for j, mentor in enumerate(mentors):
+                if mentor.subspecialty_id is not None:
+                    by_sub.setdefault(mentor.subspecialty_id, []).append(j)
             pairs = sum(len(by_sub.get(s, ())) for p in mentees for s in p.subspecialty_interest_ids)
             if pairs <= n * m // 16:
                 self.sub_units = units.specialty_sub
@@ -482,11 +492,11 @@ class _Features:
             lefts.append(_multi_hot([[p.stage_order] if p.stage_order is not None else [] for p in mentees], stage_col))
             right = np.zeros((m, max(len(stages), 1)), np.float32)
             row_for: dict = {}
-            for j, p in enumerate(mentors):
-                if p.stage_order is not None:
-                    if p.stage_order not in row_for:
-                        row_for[p.stage_order] = [units.career(p.stage_order - s) for s in stages]
-                    right[j, : len(stages)] = row_for[p.stage_order]
+            for j, mentor in enumerate(mentors):
+                if mentor.stage_order is not None:
+                    if mentor.stage_order not in row_for:
+                        row_for[mentor.stage_order] = [units.career(mentor.stage_order - s) for s in stages]
+                    right[j, : len(stages)] = row_for[mentor.stage_order]
             rights.append(right)
 
         if units.language:
@@ -597,8 +607,14 @@ class CohortScores:
         if self.units is not None:
             value = int(self.units[i, j])
             return value / UNITS_PER_POINT if value >= 0 else None
-        hits = np.flatnonzero(self.top_index[i] == j)
-        return int(self.top_units[i, hits[0]]) / UNITS_PER_POINT if hits.size else None
+        top_index, top_units = self._top_k()
+        hits = np.flatnonzero(top_index[i] == j)
+        return int(top_units[i, hits[0]]) / UNITS_PER_POINT if hits.size else None
+
+    def _top_k(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.top_index is None or self.top_units is None:
+            raise ValueError("these scores are dense; there is no top-k")
+        return self.top_index, self.top_units
 
     def as_dict(self) -> dict[Id, dict[Id, float]]:
         """{mentee_id: {mentor_id: score}} over the scored (not excluded, kept) pairs, best first."""
@@ -607,7 +623,7 @@ class CohortScores:
             index = np.argsort(-self.units, axis=1, kind="stable")
             units = np.take_along_axis(self.units, index, axis=1)
         else:
-            index, units = self.top_index, self.top_units
+            index, units = self._top_k()
         kept = (units >= 0).sum(axis=1).tolist()  # the pairs with a score come first in each row
         points = (units / UNITS_PER_POINT).tolist()  # exact: the same doubles as int / 1000
         mentor_ids = self.mentor_ids
@@ -625,7 +641,9 @@ def _sorted_unique(records: Sequence, side: str) -> list:
     return ordered
 
 
-def _explicit_exclusions(mentees, mentors, exclusions: Exclusions | None) -> dict:
+def _explicit_exclusions(
+    mentees: Sequence[MenteeRecord], mentors: Sequence[MentorRecord], exclusions: Exclusions | None
+) -> dict:
     """(mentee_index, mentor_index) -> Exclusion for self and the pairs named in ``exclusions``."""
     mentee_at = {p.id: i for i, p in enumerate(mentees)}
     mentor_at = {p.id: j for j, p in enumerate(mentors)}
@@ -641,11 +659,11 @@ def _explicit_exclusions(mentees, mentors, exclusions: Exclusions | None) -> dic
                 if mentee_id in mentee_at and mentor_id in mentor_at:  # pairs outside the cohort are irrelevant
                     found[mentee_at[mentee_id], mentor_at[mentor_id]] = reason
     by_person: dict = {}
-    for j, p in enumerate(mentors):
-        if p.person_id is not None:
-            by_person.setdefault(p.person_id, []).append(j)
-    for i, p in enumerate(mentees):
-        for j in by_person.get(p.person_id, ()) if p.person_id is not None else ():
+    for j, mentor in enumerate(mentors):
+        if mentor.person_id is not None:
+            by_person.setdefault(mentor.person_id, []).append(j)
+    for i, mentee in enumerate(mentees):
+        for j in by_person.get(mentee.person_id, ()) if mentee.person_id is not None else ():
             found[i, j] = Exclusion.SELF
     return found
 
@@ -732,7 +750,9 @@ def score_cohort(
             if unavailable is None:
                 return []
             return [(lo + int(i), int(j)) for i, j in zip(*np.nonzero(unavailable), strict=True)]
-        key = block.astype(key_type)
+        # Top-k mode: dense is None, so k and both top arrays were set above.
+        assert k is not None and top_index is not None and top_units is not None
+        key: np.ndarray = block.astype(key_type)
         key <<= tie_bits
         key |= reversed_index
         best = np.argpartition(key, m - k, axis=1)[:, m - k :] if k < m else np.broadcast_to(np.arange(m), key.shape)
@@ -788,6 +808,6 @@ def recommend(
     vocab = vocabulary or Vocabulary()
     return [
         _explain(mentee, by_id[cohort.mentor_ids[j]], units, vocab, exclusions, only_open, require_shared_availability)
-        for j in cohort.top_index[0]
+        for j in cohort._top_k()[0][0]
         if j >= 0
     ]

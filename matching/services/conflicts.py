@@ -6,16 +6,17 @@ Recording a block closes the pending requests it now forbids; an active mentorsh
 for the coordinator to end (the message says so), since ending one is a decision of its own.
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.text import capfirst
 
 from accounts.models import Membership, User
 from accounts.rules import person_named
+from audit.services import audit_log
 from core.forms import max_length_of
+from core.guards import require_perm
 
-from ..audit import audit_log
 from ..conflicts import EVALUATOR, blocked_pairs
 from ..models import ConflictOfInterest, EvaluatorRole, Mentorship, PairingException
 from .requests import requests_close_blocked
@@ -23,11 +24,6 @@ from .requests import requests_close_blocked
 PERM = "matching.manage_conflicts"
 # Do-not-pair entries and exceptions share their forms: the shorter of their reasons.
 REASON_MAX_LENGTH = min(max_length_of(ConflictOfInterest, "reason"), max_length_of(PairingException, "reason"))
-
-
-def _require(actor, program):
-    if not actor.has_perm(PERM, program):
-        raise PermissionDenied
 
 
 def _is_member(program, user, role) -> bool:
@@ -62,7 +58,7 @@ def _active_between(pairs) -> list[Mentorship]:
 def evaluator_role_add(*, program, actor, user, role) -> tuple[EvaluatorRole, list[Mentorship]]:
     """Flag ``user`` (faculty of ``program``) as one of its evaluators. Returns the role and the
     active mentorships it now conflicts with (left for the coordinator to end or except)."""
-    _require(actor, program)
+    require_perm(actor, PERM, program)
     if role not in EvaluatorRole.Role.values:
         raise ValidationError({"role": "Choose program director, associate program director or CCC member."})
     if not _is_member(program, user, Membership.Role.FACULTY):
@@ -81,7 +77,7 @@ def evaluator_role_add(*, program, actor, user, role) -> tuple[EvaluatorRole, li
 
 @transaction.atomic
 def evaluator_role_remove(*, entry, actor, reason="") -> None:
-    _require(actor, entry.program)
+    require_perm(actor, PERM, entry.program)
     audit_log(
         actor=actor, action="evaluator_role.remove", obj=entry,
         before={"user": entry.user_id, "role": entry.role}, reason=(reason or "").strip(),
@@ -93,7 +89,7 @@ def evaluator_role_remove(*, entry, actor, reason="") -> None:
 def conflict_add(*, program, actor, mentee, mentor, reason) -> tuple[ConflictOfInterest, list[Mentorship]]:
     """Never pair ``mentee`` (a resident of ``program``) with ``mentor``. Returns the entry and
     the active mentorship between them, if any (left for the coordinator to end)."""
-    _require(actor, program)
+    require_perm(actor, PERM, program)
     reason = _reason(reason)
     if not _is_member(program, mentee, Membership.Role.RESIDENT):
         raise ValidationError({"mentee": f"{_named(actor, mentee)} is not a resident of {program.name}."})
@@ -117,7 +113,7 @@ def conflict_add(*, program, actor, mentee, mentor, reason) -> tuple[ConflictOfI
 
 @transaction.atomic
 def conflict_remove(*, entry, actor, reason) -> None:
-    _require(actor, entry.program)
+    require_perm(actor, PERM, entry.program)
     reason = _reason(reason)
     audit_log(
         actor=actor, action="conflict.remove", obj=entry,
@@ -130,7 +126,7 @@ def conflict_remove(*, entry, actor, reason) -> None:
 def exception_grant(*, program, actor, mentee, mentor, reason) -> PairingException:
     """Let ``mentor``, an evaluator of ``program``, mentor ``mentee``, one of its residents:
     an explicit decision, with its reason in the audit trail. A do-not-pair entry still wins."""
-    _require(actor, program)
+    require_perm(actor, PERM, program)
     reason = _reason(reason)
     if not _is_member(program, mentee, Membership.Role.RESIDENT):
         raise ValidationError({"mentee": f"{_named(actor, mentee)} is not a resident of {program.name}."})
@@ -152,7 +148,7 @@ def exception_grant(*, program, actor, mentee, mentor, reason) -> PairingExcepti
 @transaction.atomic
 def exception_revoke(*, entry, actor, reason="") -> list[Mentorship]:
     """Withdraw an exception; returns an active mentorship it had allowed, if any."""
-    _require(actor, entry.program)
+    require_perm(actor, PERM, entry.program)
     audit_log(
         actor=actor, action="exception.revoke", obj=entry,
         before={"mentee": entry.mentee_id, "mentor": entry.mentor_id}, reason=(reason or "").strip(),

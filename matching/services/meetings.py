@@ -14,8 +14,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from ..audit import audit_log
-from ..bounds import SCHEDULED
+from audit.services import audit_log
+from core.bounds import SCHEDULED
+from core.locking import locked
+
 from ..models import Meeting, MeetingSlot, Mentorship
 from ..notifications import notify
 from ..scheduling import format_in_zone, meeting_url
@@ -55,10 +57,8 @@ def _clean_slots(slots, *, actor) -> list[datetime]:
     return sorted(slots)
 
 
-def _lock(meeting) -> Meeting:
-    return Meeting.objects.select_for_update(of=("self",)).select_related("mentorship__mentee", "mentorship__mentor").get(
-        pk=meeting.pk
-    )
+def _locked(meeting) -> Meeting:
+    return locked(Meeting.objects.select_related("mentorship__mentee", "mentorship__mentor")).get(pk=meeting.pk)
 
 
 def _check_party(actor, obj):
@@ -111,9 +111,7 @@ def meeting_propose(
     location: str = "", video_url: str = "",
 ) -> Meeting:
     """Propose 1–3 times to the other person in ``mentorship``."""
-    mentorship = Mentorship.objects.select_for_update(of=("self",)).select_related("mentee", "mentor", "program").get(
-        pk=mentorship.pk
-    )
+    mentorship = locked(Mentorship.objects.select_related("mentee", "mentor", "program")).get(pk=mentorship.pk)
     _check_party(actor, mentorship)
     _check_active(mentorship)
     slots = _clean_slots(slots, actor=actor)
@@ -136,7 +134,7 @@ def meeting_propose(
 @transaction.atomic
 def meeting_confirm(*, meeting, actor, start: datetime) -> Meeting:
     """The other person (not the proposer) picks one of the proposed times."""
-    meeting = _lock(meeting)
+    meeting = _locked(meeting)
     _check_party(actor, meeting)
     if not meeting.can_confirm():
         raise ValidationError(f"This meeting is already {meeting.get_status_display().lower()}.")
@@ -174,7 +172,7 @@ def meeting_confirm(*, meeting, actor, start: datetime) -> Meeting:
 def meeting_reschedule(*, meeting, actor, slots) -> Meeting:
     """Propose new times for a proposed or confirmed meeting: it goes back to
     proposed, ``actor`` becomes the proposer and the invitation's SEQUENCE grows."""
-    meeting = _lock(meeting)
+    meeting = _locked(meeting)
     _check_party(actor, meeting)
     if not meeting.can_reschedule():
         raise ValidationError(f"A {meeting.get_status_display().lower()} meeting cannot be rescheduled.")
@@ -205,7 +203,7 @@ def meeting_reschedule(*, meeting, actor, slots) -> Meeting:
 def meeting_cancel(*, meeting, actor, reason: str = "") -> Meeting:
     """Cancel a proposed or confirmed meeting; the e-mail carries the calendar CANCEL.
     Allowed after the mentorship ended: ending it cancels its future meetings."""
-    meeting = _lock(meeting)
+    meeting = _locked(meeting)
     _check_party(actor, meeting)
     return _cancel(meeting, actor=actor, reason=reason)
 
@@ -215,7 +213,7 @@ def meeting_cancel_as_mentorship_ends(*, meeting, actor) -> Meeting:
     """Cancel a future meeting of a mentorship that is ending. Only for
     ``mentorships.mentorship_close_locked``, whose callers checked that ``actor`` may end
     it: one of the pair, or a coordinator of its program (then both people are told)."""
-    return _cancel(_lock(meeting), actor=actor, reason="The mentorship ended.")
+    return _cancel(_locked(meeting), actor=actor, reason="The mentorship ended.")
 
 
 def _cancel(meeting, *, actor, reason) -> Meeting:
@@ -251,7 +249,7 @@ def _cancel(meeting, *, actor, reason) -> Meeting:
 
 @transaction.atomic
 def meeting_mark_held(*, meeting, actor) -> Meeting:
-    meeting = _lock(meeting)
+    meeting = _locked(meeting)
     _check_party(actor, meeting)
     if not meeting.can_mark_held():
         if meeting.status == Status.CONFIRMED:
@@ -277,7 +275,7 @@ def can_take_notes(meeting) -> bool:
 
 @transaction.atomic
 def meeting_update_notes(*, meeting, actor, notes: str) -> Meeting:
-    meeting = _lock(meeting)
+    meeting = _locked(meeting)
     _check_party(actor, meeting)
     if not can_take_notes(meeting):
         raise ValidationError("Notes can be added once the meeting has taken place.")

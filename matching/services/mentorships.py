@@ -3,8 +3,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import MentorProfile
+from audit.services import audit_log
+from core.locking import locked
 
-from ..audit import audit_log
 from ..conflicts import block_message, pairing_block
 from ..models import Agreement, Meeting, Mentorship
 from ..notifications import notify
@@ -14,10 +15,10 @@ def active_mentee_count(mentor) -> int:
     return Mentorship.objects.filter(mentor=mentor, status=Mentorship.Status.ACTIVE).count()
 
 
-def _lock_mentor_profile(mentor) -> MentorProfile:
+def lock_mentor_profile(mentor) -> MentorProfile:
     """Lock the mentor's profile row: every capacity check for this mentor queues here,
-    so two accepts cannot both see the last free spot."""
-    profile = MentorProfile.objects.select_for_update().filter(user=mentor).first()
+    so two accepts cannot both see the last free spot (``core.locking`` has the order)."""
+    profile = locked(MentorProfile.objects.filter(user=mentor)).first()
     if profile is None:
         raise ValidationError(f"{mentor.full_name} has no mentor profile.")
     return profile
@@ -39,7 +40,7 @@ def mentorship_create(
     block = pairing_block(mentee, mentor)
     if block:
         raise ValidationError(block_message(block, mentee, mentor))
-    profile = _lock_mentor_profile(mentor)
+    profile = lock_mentor_profile(mentor)
     if check_accepting and not profile.accepting_mentees:
         raise ValidationError(f"{mentor.full_name} is not accepting new mentees.")
     taken = active_mentee_count(mentor)
@@ -106,7 +107,7 @@ def mentorship_close_locked(*, mentorship, actor, reason: str, completed: bool =
 @transaction.atomic
 def mentorship_end(*, mentorship, actor, reason: str, completed: bool, rematch: bool = False) -> Mentorship:
     """End (or complete) a mentorship. Future meetings are cancelled, with their invitations."""
-    mentorship = Mentorship.objects.select_for_update().get(pk=mentorship.pk)
+    mentorship = locked(Mentorship.objects).get(pk=mentorship.pk)
     if not actor.has_perm("matching.work_in_mentorship", mentorship):
         raise PermissionDenied
     if not mentorship.can_end():
@@ -130,7 +131,7 @@ def mentorship_end(*, mentorship, actor, reason: str, completed: bool, rematch: 
 
 @transaction.atomic
 def mentorship_leave_thank_you(*, mentorship, actor, note: str) -> Mentorship:
-    mentorship = Mentorship.objects.select_for_update().get(pk=mentorship.pk)
+    mentorship = locked(Mentorship.objects).get(pk=mentorship.pk)
     if not actor.has_perm("matching.leave_thank_you", mentorship):
         raise PermissionDenied
     if not note.strip():

@@ -27,10 +27,12 @@ from django.utils import timezone
 
 from accounts.models import Membership, Program, User
 from accounts.selectors import programs_coordinated_by
+from audit.models import AuditEntry
+from audit.services import audit_log
 from core.email import send_templated_email
+from core.locking import locked
 
-from ..audit import audit_log
-from ..models import AuditEntry, Kind, Meeting, Mentorship, MentorshipRequest, Notification
+from ..models import Kind, Meeting, Mentorship, MentorshipRequest, Notification
 from ..notifications import emails_mark_sent, emails_release, notify
 from .pairings import pairings_of
 
@@ -305,9 +307,7 @@ def _nudge_body(mentorship, person, actor, last_met, now) -> str:
 def pairing_nudge(*, mentorship, actor) -> Mentorship:
     """E-mail both people of an active pairing a friendly reminder to meet."""
     mentorship = (
-        Mentorship.objects.select_for_update(of=("self",))
-        .select_related("mentee", "mentor", "program")
-        .get(pk=mentorship.pk)
+        locked(Mentorship.objects.select_related("mentee", "mentor", "program")).get(pk=mentorship.pk)
     )
     if not actor.has_perm("matching.nudge_pairing", mentorship):
         raise PermissionDenied

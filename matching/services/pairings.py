@@ -16,7 +16,7 @@ still ahead counts as recent: the pair has booked. (The program health page coun
 from datetime import timedelta
 
 from django import forms
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -25,8 +25,10 @@ from drf_spectacular.utils import extend_schema_field
 
 from accounts.models import CareerStage, Membership, MentorProfile, User
 from accounts.selectors import mentor_directory
+from audit.services import audit_log
+from core.guards import require_perm
+from core.locking import locked
 
-from ..audit import audit_log
 from ..models import Kind, Meeting, Mentorship
 from ..notifications import notify
 from .mentorships import mentorship_close_locked, mentorship_create
@@ -183,22 +185,8 @@ class UnpairedFilter(filters.FilterSet):
 # --- Changes.
 
 
-def _require(actor, program):
-    if not actor.has_perm(PERM, program):
-        raise PermissionDenied
-
-
 def _member(program, user, role) -> bool:
     return Membership.objects.filter(program=program, user=user, role=role).exists()
-
-
-def _locked(mentorship) -> Mentorship:
-    # of=("self",): lock the mentorship only, not its people or program.
-    return (
-        Mentorship.objects.select_for_update(of=("self",))
-        .select_related("mentee", "mentor", "program")
-        .get(pk=mentorship.pk)
-    )
 
 
 def _check(errors: dict, *, reason, missing="Give the reason; it is kept in the audit trail.") -> str:
@@ -238,7 +226,7 @@ def _kind_label(mentorship) -> str:
 def pairing_create(*, program, actor, mentee, mentor, kind, reason) -> Mentorship:
     """Pair ``mentee``, a resident of ``program``, with ``mentor``, one of its faculty, as
     their ``kind`` mentor. Capacity, conflicts of interest and one mentor per kind still hold."""
-    _require(actor, program)
+    require_perm(actor, PERM, program)
     errors = {}
     if kind not in Kind.values:
         errors["kind"] = "Choose a kind of mentorship."
@@ -269,8 +257,8 @@ def pairing_create(*, program, actor, mentee, mentor, kind, reason) -> Mentorshi
 def pairing_end(*, mentorship, actor, reason) -> Mentorship:
     """End a pairing as its program's coordinator: the same steps as the pair's own "end"
     (future meetings cancelled with their invitations), and both people are told why."""
-    mentorship = _locked(mentorship)
-    _require(actor, mentorship.program)
+    mentorship = locked(Mentorship.objects.select_related("mentee", "mentor", "program")).get(pk=mentorship.pk)
+    require_perm(actor, PERM, mentorship.program)
     if not mentorship.can_end():
         raise ValidationError("This pairing has already ended.")
     reason = _check({}, reason=reason, missing=SHARED_REASON_MISSING)
@@ -291,9 +279,9 @@ def pairing_reassign(*, mentorship, actor, new_mentor, reason) -> Mentorship:
     """Move the resident of an active pairing to ``new_mentor`` (same kind): end it and start
     the new one, all or nothing: if the new mentor cannot take them, nothing changes. Returns
     the new mentorship. The resident and both mentors are told."""
-    old = _locked(mentorship)
+    old = locked(Mentorship.objects.select_related("mentee", "mentor", "program")).get(pk=mentorship.pk)
     program = old.program
-    _require(actor, program)
+    require_perm(actor, PERM, program)
     if not old.can_end():
         raise ValidationError("This pairing has already ended: pair the resident with a mentor instead.")
     errors = {}

@@ -18,9 +18,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import MentorProfile
+from audit.services import audit_log
+from core.bounds import PLANNED_DAY
+from core.guards import require_perm
+from core.locking import locked
 
-from ..audit import audit_log
-from ..bounds import PLANNED_DAY
 from ..models import ActionItem, Agreement, CheckIn, Introduction, Kind, Mentorship, Resource
 from ..notifications import notify
 from .mentorships import mentorship_create
@@ -31,12 +33,7 @@ INTRODUCTION_RESPONSES = ("meeting", "mentorship", "decline")
 
 
 def _locked_mentorship(mentorship) -> Mentorship:
-    return Mentorship.objects.select_for_update(of=("self",)).select_related("mentee", "mentor", "program").get(pk=mentorship.pk)
-
-
-def _require(actor, perm, obj):
-    if not actor.has_perm(perm, obj):
-        raise PermissionDenied
+    return locked(Mentorship.objects.select_related("mentee", "mentor", "program")).get(pk=mentorship.pk)
 
 
 def _require_active(mentorship):
@@ -71,10 +68,10 @@ def agreement_update(*, mentorship, actor, **fields) -> Agreement:
     """Either party edits the agreement: cadence, preferred channel, expectations, first goals."""
     _unknown_fields(fields, AGREEMENT_FIELDS)
     mentorship = _locked_mentorship(mentorship)
-    _require(actor, "matching.work_in_mentorship", mentorship)
+    require_perm(actor, "matching.work_in_mentorship", mentorship)
     _require_active(mentorship)
     # A mentorship started before agreements existed (or by a fixture) gets one now.
-    agreement, _ = Agreement.objects.select_for_update().get_or_create(mentorship=mentorship)
+    agreement, _ = locked(Agreement.objects).get_or_create(mentorship=mentorship)
     for name in ("preferred_channel", "expectations", "first_goals"):
         if name in fields:
             fields[name] = (fields[name] or "").strip()
@@ -111,7 +108,7 @@ def _check_owner(mentorship, owner):
 def action_item_create(*, mentorship, actor, title: str, due_date: date | None = None, owner) -> ActionItem:
     """Add a goal to the pair's action plan."""
     mentorship = _locked_mentorship(mentorship)
-    _require(actor, "matching.work_in_mentorship", mentorship)
+    require_perm(actor, "matching.work_in_mentorship", mentorship)
     _require_active(mentorship)
     title = (title or "").strip()
     if not title:
@@ -147,8 +144,8 @@ def action_item_update(*, item, actor, **fields) -> ActionItem:
     ``completed_at``; moving anywhere else clears it."""
     _unknown_fields(fields, ACTION_ITEM_FIELDS)
     mentorship = _locked_mentorship(item.mentorship)
-    item = ActionItem.objects.select_for_update(of=("self",)).select_related("owner").get(pk=item.pk)
-    _require(actor, "matching.work_in_mentorship", mentorship)
+    item = locked(ActionItem.objects.select_related("owner")).get(pk=item.pk)
+    require_perm(actor, "matching.work_in_mentorship", mentorship)
     _require_active(mentorship)
     if "title" in fields:
         fields["title"] = (fields["title"] or "").strip()
@@ -200,7 +197,7 @@ def action_item_update(*, item, actor, **fields) -> ActionItem:
 def resource_share(*, mentorship, actor, title: str, url: str, note: str = "") -> Resource:
     """The mentor shares a link (an article, a course, a fellowship, an opportunity)."""
     mentorship = _locked_mentorship(mentorship)
-    _require(actor, "matching.share_resource", mentorship)
+    require_perm(actor, "matching.share_resource", mentorship)
     _require_active(mentorship)
     title, url, note = (title or "").strip(), (url or "").strip(), (note or "").strip()
     errors = {}
@@ -237,7 +234,7 @@ def resource_share(*, mentorship, actor, title: str, url: str, note: str = "") -
 def introduction_create(*, mentorship, actor, colleague, note: str, kind: str) -> Introduction:
     """The mentor introduces their mentee to a colleague from the directory."""
     mentorship = _locked_mentorship(mentorship)
-    _require(actor, "matching.introduce", mentorship)
+    require_perm(actor, "matching.introduce", mentorship)
     _require_active(mentorship)
     if colleague is None or colleague.pk in (mentorship.mentee_id, mentorship.mentor_id):
         raise ValidationError({"colleague": "Introduce your mentee to someone else: a colleague in the directory."})
@@ -289,9 +286,9 @@ def introduction_respond(*, introduction, actor, response: str, note: str = "") 
     people each other's details: a Meeting row needs a mentorship, so the first meeting
     is arranged between them directly.
     """
-    locked = Introduction.objects.select_related("mentorship").get(pk=introduction.pk)
-    mentorship = _locked_mentorship(locked.mentorship)
-    introduction = Introduction.objects.select_for_update(of=("self",)).select_related("colleague").get(pk=introduction.pk)
+    found = Introduction.objects.select_related("mentorship").get(pk=introduction.pk)
+    mentorship = _locked_mentorship(found.mentorship)
+    introduction = locked(Introduction.objects.select_related("colleague")).get(pk=introduction.pk)
     # No rule in matching/rules.py names the introduced colleague yet; this is that rule.
     if not actor.has_perm("matching.respond_to_introduction", introduction):
         raise PermissionDenied
@@ -392,7 +389,7 @@ def checkin_submit(*, mentorship, actor, rating, comment: str = "") -> CheckIn:
     entry records that a check-in happened, not what it said.
     """
     mentorship = _locked_mentorship(mentorship)
-    _require(actor, "matching.check_in", mentorship)
+    require_perm(actor, "matching.check_in", mentorship)
     _require_active(mentorship)
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         raise ValidationError({"rating": "Choose a rating from 1 (poorly) to 5 (very well)."})

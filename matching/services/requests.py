@@ -6,14 +6,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Membership, MentorProfile, Program, User
+from accounts.models import Membership, Program, User
+from audit.services import audit_log
+from core.locking import locked
 
-from ..audit import audit_log
 from ..conflicts import block_message, pairing_block
 from ..models import Kind, Mentorship, MentorshipRequest
 from ..notifications import notify
-from . import mentorships
-from .mentorships import active_mentee_count, mentorship_create
+from .mentorships import active_mentee_count, lock_mentor_profile, mentorship_create
 
 Status = MentorshipRequest.Status
 
@@ -48,28 +48,17 @@ def request_program(*, mentee, mentor, program=None):
     raise ValidationError({"program": "You and this mentor are in more than one program together: choose the one this request is for."})
 
 
-def _lock_mentee(mentee) -> None:
-    """Serialise this resident's requests, so the pending cap holds under double submits."""
-    User.objects.select_for_update().get(pk=mentee.pk)
-
-
-def _lock_mentor_profile(mentor) -> MentorProfile:
-    """The mentor's profile row, locked. ``mentor_profile_update`` holds this lock while it turns
-    "accepting" off and closes the pending requests, so a request created meanwhile cannot slip
-    past both the flag and the closing. Accept takes it before the request row: the order the
-    profile update takes them, so the two cannot deadlock. (Through ``mentorships``: one lock.)"""
-    return mentorships._lock_mentor_profile(mentor)
+# Locks, in ``core.locking``'s order: the resident's user row (their requests queue there,
+# so the pending cap holds under double submits), the mentor's profile row, the request row.
+# ``mentor_profile_update`` holds the profile lock while it turns "accepting" off and closes
+# the pending requests, so a request created meanwhile cannot slip past both the flag and the
+# closing; accept takes the profile before the request row, as the profile update does.
 
 
 def _locked_request(request) -> MentorshipRequest:
-    # of=("self",): lock the request row only. Without it PostgreSQL also locks the
-    # joined user rows, which would queue every accept on the mentor's user row by
-    # accident; capacity is guarded by the explicit lock on the mentor's profile.
-    return (
-        MentorshipRequest.objects.select_for_update(of=("self",))
-        .select_related("mentee", "mentor")
-        .get(pk=request.pk)
-    )
+    # The request row only (``locked`` locks no joined rows): capacity is guarded by the
+    # explicit lock on the mentor's profile, not by the mentor's user row.
+    return locked(MentorshipRequest.objects.select_related("mentee", "mentor")).get(pk=request.pk)
 
 
 @transaction.atomic
@@ -81,9 +70,9 @@ def request_create(*, mentee, mentor, kind: str, message: str, program=None) -> 
         raise ValidationError({"kind": "Choose a kind of mentorship."})
     if not message.strip():
         raise ValidationError({"message": "Write a short message: who you are and what you hope for."})
-    _lock_mentee(mentee)
+    locked(User.objects).get(pk=mentee.pk)
     program = request_program(mentee=mentee, mentor=mentor, program=program)
-    profile = _lock_mentor_profile(mentor)
+    profile = lock_mentor_profile(mentor)
     if not profile.accepting_mentees:
         raise ValidationError(f"{mentor.full_name} is not accepting new mentees right now.")
     if active_mentee_count(mentor) >= profile.capacity:
@@ -132,7 +121,7 @@ def _resolve(request, *, actor, status, note="", action):
 @transaction.atomic
 def request_accept(*, request, actor, note: str = "") -> Mentorship:
     """The mentor accepts: the mentorship starts, within capacity, or a clear error."""
-    _lock_mentor_profile(request.mentor)
+    lock_mentor_profile(request.mentor)
     request = _locked_request(request)
     if not actor.has_perm("matching.respond_to_request", request):
         raise PermissionDenied
@@ -236,7 +225,7 @@ def _close(request, *, actor, note, title, body) -> None:
 @transaction.atomic
 def requests_close_for_mentor(*, mentor, actor) -> int:
     """The mentor stopped accepting mentees: resolve their pending requests, not orphan them."""
-    pending = list(MentorshipRequest.objects.select_for_update().filter(mentor=mentor, status=Status.PENDING))
+    pending = list(locked(MentorshipRequest.objects.filter(mentor=mentor, status=Status.PENDING)))
     for request in pending:
         _close(
             request, actor=actor, note=f"{mentor.full_name} has stopped accepting new mentees for now.",
@@ -255,9 +244,7 @@ def requests_close_blocked(*, pairs, actor) -> int:
     for mentee_id, mentor_id in pairs:
         between |= Q(mentee_id=mentee_id, mentor_id=mentor_id)
     pending = list(
-        MentorshipRequest.objects.select_for_update(of=("self",))
-        .filter(between, status=Status.PENDING)
-        .select_related("mentor")
+        locked(MentorshipRequest.objects.filter(between, status=Status.PENDING).select_related("mentor"))
     )
     for request in pending:
         _close(

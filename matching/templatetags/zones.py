@@ -1,5 +1,5 @@
 """``{{ when|in_zone:user.time_zone|date:"…" }}``: Django's ``timezone`` filter, except that
-an instant no clock of that zone can show (year 9999, east of UTC; see ``matching.bounds``)
+an instant no clock of that zone can show (year 9999, east of UTC; see ``core.bounds``)
 comes back as stored, in UTC, instead of failing the page. Use it for times people wrote:
 meeting times and ranking deadlines."""
 

@@ -8,27 +8,22 @@ A program the user does not coordinate is a 404, for everyone.
 from dataclasses import dataclass
 
 from django import forms
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.models import Program
+from audit.actions import ACTION_GROUPS, SYSTEM, SYSTEM_NAME, action_group, action_label
+from audit.models import AuditEntry
+from core.access import program_page
 from core.csv import csv_response
 from core.forms import DateRangeForm
 from core.search import SearchField, filters_form, filters_key, filters_redirect, kept_filters, list_url
 
-from ..audit import (
-    ACTION_GROUPS,
-    SYSTEM,
-    SYSTEM_NAME,
+from ..audit_trail import (
     Change,
     ObjectRef,
-    action_group,
-    action_label,
     audit_actors,
     audit_export_rows,
     audit_search,
@@ -36,7 +31,6 @@ from ..audit import (
     describe_objects,
     person_names,
 )
-from ..models import AuditEntry
 
 PAGE_SIZE = 50
 
@@ -57,13 +51,6 @@ class AuditFilterForm(DateRangeForm):
         super().__init__(*args, **kwargs)
         self.fields["actor"].choices = [("", "Anyone"), (SYSTEM, SYSTEM_NAME), *((str(u.pk), u.full_name) for u in actors)]
 
-
-
-def _get_program_for_coordinator(request, slug) -> Program:
-    program = get_object_or_404(Program, slug=slug)
-    if not request.user.has_perm("matching.view_audit", program):
-        raise Http404
-    return program
 
 
 def _filters_key(program) -> str:
@@ -96,10 +83,9 @@ class Row:
 
 
 
-@login_required
+@program_page("matching.view_audit")
 @require_http_methods(["GET", "POST"])
-def audit_trail(request, slug):
-    program = _get_program_for_coordinator(request, slug)
+def audit_trail(request, program):
     key = _filters_key(program)
     actors = audit_actors(program)
     form = filters_form(request, key=key, form_class=AuditFilterForm, actors=actors)
@@ -131,12 +117,11 @@ def audit_trail(request, slug):
     )
 
 
-@login_required
+@program_page("matching.view_audit")
 @require_GET
-def audit_export(request, slug):
+def audit_export(request, program):
     """Exactly the entries the page shows with the same filters, on every page: UTF-8 with a
     byte-order mark (Excel needs it), times in UTC (ISO 8601), cells escaped for spreadsheets."""
-    program = _get_program_for_coordinator(request, slug)
     _, entries = _filtered(request, program, audit_actors(program))
     filename = f"{program.slug}-audit-{timezone.localdate().isoformat()}.csv"
     return csv_response(filename, audit_export_rows(entries, program=program), stream=True)

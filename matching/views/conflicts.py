@@ -4,14 +4,14 @@ through ``matching.services.conflicts`` and lands in the audit trail with its re
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from accounts.models import Membership, Program, User
+from accounts.models import Membership, User
+from core.access import program_page
 from core.forms import add_service_errors
 
 from ..models import ConflictOfInterest, EvaluatorRole, PairingException
@@ -42,13 +42,6 @@ class PairForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["mentee"].choices = [("", "Choose a resident")] + [(u.pk, u.full_name) for u in residents]
         self.fields["mentor"].choices = [("", "Choose a mentor")] + [(u.pk, u.full_name) for u in mentors]
-
-
-def _program(request, slug) -> Program:
-    program = get_object_or_404(Program, slug=slug)
-    if not request.user.has_perm("matching.manage_conflicts", program):
-        raise Http404
-    return program
 
 
 def _forms(program, data=None, which=None):
@@ -91,16 +84,14 @@ def _warn_active(request, active):
 FORM_OF = {"role": "role_form", "conflict": "conflict_form", "exception": "exception_form"}
 
 
-@login_required
-def conflicts_page(request, slug):
-    program = _program(request, slug)
+@program_page("matching.manage_conflicts")
+def conflicts_page(request, program):
     return _render(request, program, _forms(program))
 
 
 @require_POST
-@login_required
-def conflicts_add(request, slug, which):
-    program = _program(request, slug)
+@program_page("matching.manage_conflicts")
+def conflicts_add(request, program, which):
     if which not in FORM_OF:
         raise Http404
     forms_ = _forms(program, request.POST, which)
@@ -136,9 +127,8 @@ def conflicts_add(request, slug, which):
 
 
 @require_POST
-@login_required
-def conflicts_remove(request, slug, which, pk):
-    program = _program(request, slug)
+@program_page("matching.manage_conflicts")
+def conflicts_remove(request, program, which, pk):
     model = {"role": EvaluatorRole, "conflict": ConflictOfInterest, "exception": PairingException}.get(which)
     if model is None:
         raise Http404

@@ -8,13 +8,12 @@ data this view embeds with ``json_script``.
 """
 
 from django import forms
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import path
 
 from accounts.models import Program
+from core.access import program_page
 
 from .. import health
 
@@ -40,12 +39,7 @@ def filters_from(data, program, choices) -> tuple[HealthFilterForm, dict]:
     return form, {"academic_year": form.cleaned_data.get("academic_year"), "pgy": form.cleaned_data.get("pgy") or ""}
 
 
-def _get_program_for_user(request, slug) -> Program:
-    """The program, if the user coordinates it; 404 otherwise."""
-    program = get_object_or_404(Program.objects.select_related("specialty"), slug=slug)
-    if not request.user.has_perm("matching.view_program_health", program):
-        raise Http404
-    return program
+_PROGRAMS = Program.objects.select_related("specialty")
 
 
 def _charts(h: health.ProgramHealth) -> dict:
@@ -110,9 +104,8 @@ def _attention(h: health.ProgramHealth) -> list[dict]:
     return items
 
 
-@login_required
-def program_health_page(request, slug):
-    program = _get_program_for_user(request, slug)
+@program_page("matching.view_program_health", queryset=_PROGRAMS)
+def program_health_page(request, program):
     choices = health.filter_choices(program)
     form, filters = filters_from(request.GET, program, choices)
     h = health.program_health(program, choices=choices, **filters)

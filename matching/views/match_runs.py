@@ -1,6 +1,6 @@
 """Coordinator pages for cohort match runs: list, start, watch, review, publish, export.
 
-Every change goes through ``matching.services.match_runs``; who may do what is asked of
+Every change goes through ``matching.match_runs.services``; who may do what is asked of
 ``matching.rules`` (``matching.manage_match_runs``). A program or run the user does not
 coordinate is a 404, for everyone (residents and faculty included), so it stays unseen.
 While the run is queued or running, htmx polls its progress region (a plain
@@ -21,24 +21,24 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Membership, Program, User
 from accounts.selectors import mentor_directory
+from core.access import program_page
+from core.bounds import SCHEDULED
 from core.csv import csv_response
 from core.forms import add_service_errors, max_length_of
 
 from .. import engine
-from ..bounds import SCHEDULED
-from ..models import Kind, MatchProposal, MatchRun, Mentorship
-from ..services.match_runs import (
+from ..match_runs.selectors import match_run_compare, proposals_for
+from ..match_runs.services import (
     CANCELLABLE,
     match_run_accept_pending,
     match_run_cancel,
-    match_run_compare,
     match_run_create,
     match_run_publish,
     match_run_second_round,
     proposal_decide,
     proposal_override,
-    proposals_for,
 )
+from ..models import Kind, MatchProposal, MatchRun, Mentorship
 
 Decision = MatchProposal.Decision
 Status = MatchRun.Status
@@ -135,12 +135,7 @@ class OverrideForm(forms.Form):
 
 
 
-def _get_program_for_user(request, slug) -> Program:
-    """The program, if the user coordinates it; 404 otherwise, so other programs stay unseen."""
-    program = get_object_or_404(Program.objects.select_related("specialty"), slug=slug)
-    if not request.user.has_perm("matching.manage_match_runs", MatchRun(program=program)):
-        raise Http404
-    return program
+_PROGRAMS = Program.objects.select_related("specialty")
 
 
 def _get_run_for_user(request, pk) -> MatchRun:
@@ -164,9 +159,8 @@ def _finished_runs(program):
 # --- List.
 
 
-@login_required
-def match_run_list(request, slug):
-    program = _get_program_for_user(request, slug)
+@program_page("matching.manage_match_runs", queryset=_PROGRAMS)
+def match_run_list(request, program):
     runs = program.match_runs.select_related("created_by").order_by("-created_at", "-id")
     return render(request, "matching/match_runs/list.html", {"program": program, "runs": runs})
 
@@ -208,9 +202,8 @@ def _pgy1_unpaired(mentees, kind) -> list[int]:
     ]
 
 
-@login_required
-def match_run_create_view(request, slug):
-    program = _get_program_for_user(request, slug)
+@program_page("matching.manage_match_runs", queryset=_PROGRAMS)
+def match_run_create_view(request, program):
     mentees, mentors = _cohort_choices(program)
     kind = request.GET.get("kind") if request.GET.get("kind") in Kind.values else Kind.CAREER
     preset = request.GET.get("preset")

@@ -20,10 +20,10 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.bounds import SCHEDULED, localize
 from core.forms import add_service_errors, max_length_of
 
 from .. import selectors
-from ..bounds import SCHEDULED, localize
 from ..ics import meeting_ics
 from ..models import Meeting, Mentorship
 from ..scheduling import suggest_slots

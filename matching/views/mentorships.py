@@ -17,10 +17,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
+from core.bounds import PLANNED_DAY
 from core.forms import add_service_errors, max_length_of
 
 from .. import recommendations, selectors
-from ..bounds import PLANNED_DAY
 from ..models import ActionItem, Agreement, CheckIn, Introduction, Kind, Mentorship, Resource
 from ..services.mentorships import mentorship_end, mentorship_leave_thank_you
 from ..services.nudges import next_nudge_at

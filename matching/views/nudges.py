@@ -2,17 +2,20 @@
 
 A POST from the pairings list (or the mentorship page), answered with a redirect back to
 ``next`` when it is a safe, local address, else to the mentorship page. The service
-(``matching.services.nudges.pairing_nudge``) decides; a pairing the user may not nudge is a 404.
+(``matching.services.nudges.pairing_nudge``) decides; a pairing the user may not nudge is a 404,
+or a 403 for one of the pair (core/access.py).
 """
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.urls import path
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+
+from core.access import object_for
 
 from ..models import Mentorship
 from ..services.nudges import pairing_nudge
@@ -28,11 +31,13 @@ def _next_url(request) -> str | None:
 @require_POST
 @login_required
 def pairing_nudge_view(request, slug, mentorship_id):
-    mentorship = get_object_or_404(
-        Mentorship.objects.select_related("mentee", "mentor", "program"), pk=mentorship_id, program__slug=slug
+    mentorship = object_for(
+        request.user,
+        Mentorship.objects.select_related("mentee", "mentor", "program").filter(program__slug=slug),
+        mentorship_id,
+        "matching.nudge_pairing",
+        visible_with="matching.view_mentorship",
     )
-    if not request.user.has_perm("matching.nudge_pairing", mentorship):
-        raise Http404
     try:
         pairing_nudge(mentorship=mentorship, actor=request.user)
     except PermissionDenied:

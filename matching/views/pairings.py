@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -28,11 +27,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.models import Program, User
+from accounts.models import User
+from core.access import program_page
+from core.bounds import localize
 from core.csv import csv_response
 from core.forms import add_service_errors, max_length_of
 
-from ..bounds import localize
 from ..models import Kind, Mentorship
 from ..services import pairings as services
 
@@ -118,14 +118,6 @@ def _with_submitted(options, program, data, prefix) -> list[tuple[int, str]]:
 
 
 # --- Loading.
-
-
-def _program(request, slug) -> Program:
-    """The program, if the user coordinates it; 404 otherwise, so other programs stay unseen."""
-    program = get_object_or_404(Program, slug=slug)
-    if not request.user.has_perm("matching.manage_pairings", program):
-        raise Http404
-    return program
 
 
 
@@ -253,9 +245,9 @@ def _empty_state(program, listing, filtered) -> dict:
     }
 
 
-@login_required
-def pairing_list(request, slug):
-    return _render(request, _program(request, slug))
+@program_page("matching.manage_pairings")
+def pairing_list(request, program):
+    return _render(request, program)
 
 
 # --- Changes.
@@ -286,12 +278,11 @@ def _options_for(program, mentee_id) -> list[tuple[int, str]]:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
-def pairing_assign(request, slug, mentee_pk):
+@program_page("matching.manage_pairings")
+def pairing_assign(request, program, mentee_pk):
     """One resident's assign form, on its own page, reached from the list of residents without
     a mentor of a kind (its URL carries that list's query string, whose kind is the initial
     one). A success returns to that list; a refusal stays here, error beside the field."""
-    program = _program(request, slug)
     mentee = get_object_or_404(services.residents_of(program), pk=mentee_pk)
     ids = _form_ids("assign", mentee.pk)
     options = _options_for(program, mentee.pk)
@@ -333,9 +324,8 @@ def _pairing(program, pk) -> Mentorship:
 
 
 @require_POST
-@login_required
-def pairing_end(request, slug, pk):
-    program = _program(request, slug)
+@program_page("matching.manage_pairings")
+def pairing_end(request, program, pk):
     mentorship = _pairing(program, pk)
     form = EndForm(request.POST, **_form_ids("end", mentorship.pk))
     if form.is_valid():
@@ -352,12 +342,11 @@ def pairing_end(request, slug, pk):
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
-def pairing_reassign(request, slug, pk):
+@program_page("matching.manage_pairings")
+def pairing_reassign(request, program, pk):
     """One pairing's reassign form, on its own page. Its URL carries the list's query string,
     so "back" and a success return to the list as the coordinator left it; a refusal stays
     here, with the error beside the field and the input kept."""
-    program = _program(request, slug)
     mentorship = _pairing(program, pk)
     ids = _form_ids("reassign", mentorship.pk)
     options = _options_for(program, mentorship.mentee_id) if mentorship.is_active or request.method == "POST" else []
@@ -429,10 +418,9 @@ def _export_rows(listing, zone):
         ]
 
 
-@login_required
-def pairings_export(request, slug):
+@program_page("matching.manage_pairings")
+def pairings_export(request, program):
     """Exactly the rows the list selects with the same query, on every page."""
-    program = _program(request, slug)
     listing = _listing(request.GET, program)
     what = f"no-{listing.unpaired}-mentor" if listing.unpaired else "pairings"
     filename = f"{program.slug}-{what}-{timezone.localdate().isoformat()}.csv"

@@ -14,9 +14,10 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 
+from ..match_runs.selectors import rankings_for
+from ..match_runs.services import ranking_submit
 from ..models import MatchRun
 from ..rules import is_in_run_cohort
-from ..services.match_runs import ranking_submit, rankings_for
 
 
 def _people_to_rank(run, user):

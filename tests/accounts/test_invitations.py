@@ -12,7 +12,8 @@ from accounts.invitations import (
     program_invitation_withdraw,
 )
 from accounts.models import Membership, MentorProfile, ProgramInvitation
-from matching.models import AuditEntry, Notification
+from audit.models import AuditEntry
+from matching.models import Notification
 
 pytestmark = pytest.mark.django_db
 

@@ -93,12 +93,13 @@ def test_coordinator_cannot_reach_program_bs_import_through_program_as_url(clien
 
 @pytest.mark.parametrize("persona", ["resident", "attending"])
 @pytest.mark.parametrize("page", PAGES)
-def test_residents_and_attendings_get_404_on_roster_pages(page, persona, request, client_for, program_a_pages):
+def test_residents_and_attendings_get_403_on_roster_pages(page, persona, request, client_for, program_a_pages):
     method, url = program_a_pages[page]
 
     response = getattr(client_for(request.getfixturevalue(persona)), method)(url)
 
-    assert response.status_code == 404
+    # core/access.py: they belong to the program, so they know it exists.
+    assert response.status_code == 403
 
 
 @pytest.mark.parametrize("persona", ["resident", "attending"])

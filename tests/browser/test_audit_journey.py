@@ -9,7 +9,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import AcademicRank
-from matching.models import ActionItem, AuditEntry, Meeting, Mentorship
+from audit.models import AuditEntry
+from matching.models import ActionItem, Meeting, Mentorship
 from matching.services.conflicts import conflict_add
 from matching.services.requests import request_accept, request_create, request_decline
 from tests.factories import PASSWORD

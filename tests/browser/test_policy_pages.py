@@ -29,5 +29,5 @@ def test_the_admin_works_under_the_policy(page, shot):
     expect(page.get_by_text("Site administration")).to_be_visible()
     page.goto("/admin/accounts/program/add/")
     expect(page.get_by_role("button", name="Save", exact=True)).to_be_visible()
-    page.goto("/admin/matching/auditentry/")
+    page.goto("/admin/audit/auditentry/")
     shot("admin-audit")

@@ -7,7 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from matching.models import AuditEntry, Mentorship
+from audit.models import AuditEntry
+from matching.models import Mentorship
 from tests.factories import PASSWORD, MembershipFactory, MenteeProfileFactory, UserFactory
 
 from .conftest import log_in

@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from matching.services.match_runs import match_run_create, ranking_submit, rankings_for
+from matching.match_runs.selectors import rankings_for
+from matching.match_runs.services import match_run_create, ranking_submit
 from tests.factories import PASSWORD, MembershipFactory, MentorProfileFactory, UserFactory
 
 from .conftest import log_in

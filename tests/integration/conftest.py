@@ -13,13 +13,15 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connection
 
-from matching.services.match_runs import match_run_create
+from core import locking
+from matching.match_runs.services import match_run_create
 from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, ProgramFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +50,8 @@ def celery_worker_process(transactional_db):
     )
     env = {
         **os.environ,
+        # pytest's own settings module (config/settings_test.py) is not what a worker deploys with.
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": test_db_url,
         "REDIS_URL": settings.REDIS_URL,
         "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
@@ -76,6 +80,14 @@ def celery_worker_process(transactional_db):
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture
+def unlock():
+    """``unlock(*models)``, for a control case: ``core.locking`` takes no lock on those models'
+    rows (or ``locking.ACCOUNT_CREATION``; every lock, given nothing) for the rest of the test."""
+    with ExitStack() as stack:
+        yield lambda *what: stack.enter_context(locking.disabled(*what))
 
 
 @pytest.fixture
@@ -194,6 +206,8 @@ def service_env(**overrides) -> dict:
     """The environment of a subprocess on the test database; ``overrides`` win."""
     return {
         **os.environ,
+        # pytest's own settings module (config/settings_test.py) is not what servers deploy with.
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": subprocess_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",

@@ -1,7 +1,7 @@
 """A Celery worker for the worker-kill tests, whose match computations wait at a gate.
 
 ``python -m tests.integration.gated_worker [celery worker options]`` patches
-``matching.services.match_runs._compute`` in this process, then starts the worker; the
+``matching.match_runs.execution._compute`` in this process, then starts the worker; the
 prefork pool forks its children from here, so they inherit the patch and production code
 needs no hook. Each attempt, once it has claimed its run, writes its pool process id to
 ``$MM_GATE_DIR/entered-<attempt>`` (the test kills that process), then waits until
@@ -38,9 +38,9 @@ def main(argv: list[str]) -> None:
 
     django.setup()
     from config.celery import app
-    from matching.services import match_runs
+    from matching.match_runs import execution
 
-    match_runs._compute = _gated(match_runs._compute, Path(os.environ["MM_GATE_DIR"]))
+    execution._compute = _gated(execution._compute, Path(os.environ["MM_GATE_DIR"]))
     app.worker_main(["worker", *argv])
 
 

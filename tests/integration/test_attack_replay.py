@@ -58,7 +58,7 @@ EMAIL_SEPARATOR = b"\n" + b"-" * 79 + b"\n"  # between messages in one file (Dja
 
 @cache
 def server_password() -> str:
-    """PASSWORD hashed with the server's hasher: the tests' fast MD5 (tests/conftest.py) is
+    """PASSWORD hashed with the server's hasher: the tests' fast MD5 (config/settings_test.py) is
     not among the production hashers. Hashed once, as a production-cost hash takes a while."""
     return make_password(PASSWORD, hasher=PBKDF2PasswordHasher())
 
@@ -557,8 +557,8 @@ def test_7_a_meeting_in_year_9999_is_refused_and_one_from_before_breaks_no_page(
 ):
     from django.utils import timezone
 
-    from matching.audit import audit_log
-    from matching.bounds import SCHEDULED
+    from audit.services import audit_log
+    from core.bounds import SCHEDULED
     from matching.models import Meeting, MeetingSlot, Notification
     from tests.matching.factories import MentorshipFactory
 

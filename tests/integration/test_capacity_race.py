@@ -93,9 +93,9 @@ def test_capacity_holds_under_simultaneous_accepts(crowded_mentor, slow_count):
     assert MentorshipRequest.objects.filter(status="pending").count() == THREADS - CAPACITY
 
 
-def test_control_without_the_lock_the_race_overfills_the_mentor(crowded_mentor, slow_count, monkeypatch):
+def test_control_without_the_lock_the_race_overfills_the_mentor(crowded_mentor, slow_count, unlock):
     mentor, requests = crowded_mentor
-    monkeypatch.setattr(mentorships, "_lock_mentor_profile", lambda m: MentorProfile.objects.get(user=m))
+    unlock(MentorProfile)
 
     outcomes, errors = _race(mentor, requests)
 

@@ -2,7 +2,7 @@
 
 Each import checks that no existing account looks like its new addresses, then creates them.
 Without a lock both checks could pass before either commits, and ``gabriela.x@`` and
-``gabrıela.x@`` (dotless ı) would both exist. ``lock_account_creation`` (a transaction-scoped
+``gabrıela.x@`` (dotless ı) would both exist. ``core.locking.lock_account_creation`` (a transaction-scoped
 advisory lock, taken before the check) makes the second import wait and then see the first's
 account. The first import is held inside its transaction after its check
 (``tests.integration.races``); the control takes the lock away, and nothing else, and shows
@@ -14,6 +14,7 @@ import pytest
 from accounts import roster
 from accounts.models import Membership, User
 from accounts.roster import roster_import_apply, roster_import_preview
+from core import locking
 from tests.factories import MembershipFactory, ProgramFactory, UserFactory
 from tests.integration.races import hold_step, overlap
 
@@ -58,8 +59,8 @@ def test_the_second_import_waits_and_then_refuses_the_look_alike(monkeypatch, tw
     assert list(User.objects.filter(email__in=PAIR).values_list("email", flat=True)) == [PAIR[0]]
 
 
-def test_control_without_the_lock_both_halves_of_the_pair_get_in(monkeypatch, two_imports):
-    monkeypatch.setattr(roster, "lock_account_creation", lambda: None)
+def test_control_without_the_lock_both_halves_of_the_pair_get_in(monkeypatch, unlock, two_imports):
+    unlock(locking.ACCOUNT_CREATION)
     hold = hold_step(monkeypatch, roster, "make_password")
     (first, cora), (second, oscar) = two_imports
 

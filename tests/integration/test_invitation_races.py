@@ -1,6 +1,6 @@
 """The invited person accepts while a coordinator withdraws the same invitation, on PostgreSQL.
 
-Every answer locks the invitation's row first (``accounts.invitations._locked``) and checks it
+Every answer locks the invitation's row first (``core.locking``) and checks it
 is still pending inside the lock, so the two queue: the second finds it answered and is
 refused, and the membership exists exactly when the invitation says "accepted". The first
 call is held inside its transaction after its check; the control reads the row without the
@@ -50,11 +50,9 @@ def test_accept_and_withdraw_at_once_one_wins_and_the_state_agrees(monkeypatch, 
     assert Membership.objects.filter(user=person, program=invitation.program).count() == 1
 
 
-def test_control_without_the_row_lock_both_go_through_and_disagree(monkeypatch, asked):
+def test_control_without_the_row_lock_both_go_through_and_disagree(monkeypatch, unlock, asked):
     invitation, person, coordinator = asked
-    monkeypatch.setattr(
-        invitations, "_locked", lambda inv: ProgramInvitation.objects.select_related("program").get(pk=inv.pk)
-    )
+    unlock(ProgramInvitation)
     hold = hold_step(monkeypatch, invitations, "_answer")
 
     outcomes, errors, blocked = overlap(*_calls(invitation, person, coordinator), hold=hold)

@@ -20,8 +20,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Membership
+from matching.match_runs import execution, services
 from matching.models import MatchRun
-from matching.services import match_runs
 from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, ProgramFactory, UserFactory
 from tests.integration.races import overlap, together
 
@@ -47,7 +47,7 @@ def _program_with_runs(count):
     MembershipFactory(user=mentor, program=program, role=Membership.Role.FACULTY)
     MentorProfileFactory(user=mentor, capacity=2)
     return [
-        match_runs.match_run_create(
+        services.match_run_create(
             program=program, actor=coordinator, kind="career", algorithm="stable",
             mentee_ids=[r.pk for r in residents], mentor_ids=[mentor.pk],
         ).pk
@@ -60,7 +60,8 @@ def queued(settings, monkeypatch):
     """``queued(count)``: run ids of one new program, all QUEUED and not yet delivered."""
     settings.CELERY_TASK_ALWAYS_EAGER = True  # the finished-run notifications, in-process
     # The deliveries are the test's to make, from its own threads.
-    monkeypatch.setattr(match_runs, "enqueue_on_commit", lambda task, *args: None)
+    for module in (services, execution):
+        monkeypatch.setattr(module, "enqueue_on_commit", lambda task, *args: None)
     return _program_with_runs
 
 
@@ -93,8 +94,8 @@ class Gate:
 
 @pytest.fixture
 def gate(monkeypatch):
-    gate = Gate(match_runs._compute)
-    monkeypatch.setattr(match_runs, "_compute", gate)
+    gate = Gate(execution._compute)
+    monkeypatch.setattr(execution, "_compute", gate)
     yield gate
     gate.open()  # never leave a thread waiting, whatever the test's outcome
 
@@ -108,7 +109,7 @@ class Answers:
 
     def deliver(self, run_id, task_id):
         def call():
-            answer = match_runs.match_run_execute(run_id, task_id=task_id)
+            answer = execution.match_run_execute(run_id, task_id=task_id)
             with self._cond:
                 self.by_run[run_id] = answer
                 self._cond.notify_all()
@@ -168,13 +169,13 @@ def test_one_run_of_a_program_runs_and_the_others_wait_with_their_attempts_unspe
     assert answers.by_run[winner] == answers.by_run[elsewhere] == "succeeded"
 
     # The slot is free again: the next delivery of a waiting run claims it, with its first attempt.
-    assert match_runs.match_run_execute(waiting[0], task_id="again") == "succeeded"
+    assert execution.match_run_execute(waiting[0], task_id="again") == "succeeded"
     assert _state([waiting[0]])[waiting[0]] == (Status.SUCCEEDED, 1, "again")
 
     # Nothing is lost: the sweeper enqueues the runs still QUEUED, and (tasks in-process,
     # one after another) each claims the free slot in turn.
-    later = timezone.now() + match_runs.LOST_AFTER + timedelta(seconds=1)
-    assert match_runs.match_runs_sweep(now=later) == {"requeued": RUNS - 2, "failed": 0}
+    later = timezone.now() + execution.LOST_AFTER + timedelta(seconds=1)
+    assert execution.match_runs_sweep(now=later) == {"requeued": RUNS - 2, "failed": 0}
     assert {(status, attempts) for status, attempts, _ in _state(runs).values()} == {(Status.SUCCEEDED, 1)}
 
 
@@ -198,8 +199,8 @@ class HeldClaim:
 
 def test_claims_that_meet_an_uncommitted_claim_wait_for_it_then_answer_busy(queued, monkeypatch):
     runs = queued(RUNS)
-    held = HeldClaim(match_runs._claim)
-    monkeypatch.setattr(match_runs, "_claim", held)
+    held = HeldClaim(execution._claim)
+    monkeypatch.setattr(execution, "_claim", held)
     answers = Answers()
 
     outcomes, errors, blocked = overlap(*[answers.deliver(pk, f"task-{pk}") for pk in runs], hold=held)

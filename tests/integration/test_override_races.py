@@ -1,27 +1,28 @@
 """Coordinators reviewing one match run at the same moment, on PostgreSQL.
 
 Every decision on a run (accept, reject, override) and its publish lock the run's row
-first (``_locked_run``), so they queue: two overrides of one proposal both apply, one
+first (``core.locking``), so they queue: two overrides of one proposal both apply, one
 after the other, and the audit trail shows the chain (the second's "before" is the
 first's "after"); an override and an accept cannot both take a mentor's last spot; a
 decision arriving during a publish waits and is refused. Each test holds the first
 call inside its transaction, after its checks (``tests.integration.races``); each
-control takes the run lock away, and nothing else, and shows the race happens.
+control takes the run lock away (``unlock(MatchRun)``), and nothing else, and shows the race happens.
 """
 
 import pytest
 from django.core.exceptions import ValidationError
 
 from accounts.models import Membership
-from matching.models import AuditEntry, MatchProposal, MatchRun, Mentorship
-from matching.services import match_runs
-from matching.services.match_runs import (
+from audit.models import AuditEntry
+from matching.match_runs import services
+from matching.match_runs.services import (
     match_run_accept_pending,
     match_run_create,
     match_run_publish,
     proposal_decide,
     proposal_override,
 )
+from matching.models import MatchProposal, MatchRun, Mentorship
 from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, ProgramFactory, UserFactory
 from tests.integration.races import hold_step, overlap
 
@@ -60,13 +61,6 @@ def run(settings):
     return run, coordinators, first, second, spare
 
 
-def _unlocked(monkeypatch):
-    """The control: read the run without locking it."""
-    monkeypatch.setattr(
-        match_runs, "_locked_run", lambda run: MatchRun.objects.select_related("program").get(pk=run.pk)
-    )
-
-
 def _trail(proposal):
     return list(
         AuditEntry.objects.filter(object_type="matchproposal", object_id=str(proposal.pk)).order_by("pk")
@@ -77,7 +71,7 @@ def _trail(proposal):
 
 
 def _override_twice(monkeypatch, run_, coordinators, proposal, targets):
-    hold = hold_step(monkeypatch, match_runs, "_decide")  # held after the checks, before the write
+    hold = hold_step(monkeypatch, services, "_decide")  # held after the checks, before the write
     return overlap(
         *[
             lambda c=c, t=t: proposal_override(proposal=proposal, actor=c, mentor=t, note=f"Moved by {c.full_name}")
@@ -106,11 +100,11 @@ def test_two_overrides_of_one_proposal_apply_in_turn_and_the_trail_shows_both(ru
     assert (one.actor_id, two.actor_id) == (coordinators[0].pk, coordinators[1].pk)
 
 
-def test_control_without_the_run_lock_the_trail_hides_the_first_override(run, monkeypatch):
+def test_control_without_the_run_lock_the_trail_hides_the_first_override(run, monkeypatch, unlock):
     run_, coordinators, first, second, spare = run
     proposal_decide(proposal=second, actor=coordinators[0], decision=Decision.REJECTED)
     targets = [spare, second.mentor]
-    _unlocked(monkeypatch)
+    unlock(MatchRun)
 
     outcomes, errors, blocked = _override_twice(monkeypatch, run_, coordinators, first, targets)
 
@@ -127,7 +121,7 @@ def test_control_without_the_run_lock_the_trail_hides_the_first_override(run, mo
 
 
 def _override_and_accept(monkeypatch, coordinators, first, second):
-    hold = hold_step(monkeypatch, match_runs, "_decide")
+    hold = hold_step(monkeypatch, services, "_decide")
     return overlap(
         lambda: proposal_override(proposal=first, actor=coordinators[0], mentor=second.mentor, note="Research fit"),
         lambda: proposal_decide(proposal=second, actor=coordinators[1], decision=Decision.ACCEPTED),
@@ -153,9 +147,9 @@ def test_an_override_and_an_accept_cannot_both_take_the_last_spot(run, monkeypat
     assert match_run_publish(run=run_, actor=coordinators[0])  # what was decided can be published
 
 
-def test_control_without_the_run_lock_the_last_spot_is_given_twice(run, monkeypatch):
+def test_control_without_the_run_lock_the_last_spot_is_given_twice(run, monkeypatch, unlock):
     run_, coordinators, first, second, _ = run
-    _unlocked(monkeypatch)
+    unlock(MatchRun)
 
     (overridden, accepted), errors, blocked = _override_and_accept(monkeypatch, coordinators, first, second)
 
@@ -170,7 +164,7 @@ def test_control_without_the_run_lock_the_last_spot_is_given_twice(run, monkeypa
 
 
 def _accept_all_and_override(monkeypatch, coordinators, first, spare):
-    hold = hold_step(monkeypatch, match_runs, "_decide")  # accept-all has read the pending proposals
+    hold = hold_step(monkeypatch, services, "_decide")  # accept-all has read the pending proposals
     return overlap(
         lambda: match_run_accept_pending(run=first.run, actor=coordinators[0]),
         lambda: proposal_override(proposal=first, actor=coordinators[1], mentor=spare, note="Knows her research"),
@@ -191,9 +185,9 @@ def test_an_override_during_accept_all_comes_after_it_and_stands(run, monkeypatc
     assert override.before == {"decision": Decision.ACCEPTED, "mentor": first.mentor_id}
 
 
-def test_control_without_the_run_lock_accept_all_overwrites_the_override(run, monkeypatch):
+def test_control_without_the_run_lock_accept_all_overwrites_the_override(run, monkeypatch, unlock):
     _, coordinators, first, second, spare = run
-    _unlocked(monkeypatch)
+    unlock(MatchRun)
 
     outcomes, errors, blocked = _accept_all_and_override(monkeypatch, coordinators, first, spare)
 
@@ -213,7 +207,7 @@ def test_control_without_the_run_lock_accept_all_overwrites_the_override(run, mo
 def _decide_during_publish(monkeypatch, coordinators, first, second):
     proposal_decide(proposal=first, actor=coordinators[0], decision=Decision.ACCEPTED)
     proposal_decide(proposal=second, actor=coordinators[0], decision=Decision.ACCEPTED)
-    hold = hold_step(monkeypatch, match_runs, "mentorship_create")  # the publish has read the decisions
+    hold = hold_step(monkeypatch, services, "mentorship_create")  # the publish has read the decisions
     return overlap(
         lambda: match_run_publish(run=first.run, actor=coordinators[0]),
         lambda: proposal_decide(proposal=second, actor=coordinators[1], decision=Decision.REJECTED),
@@ -233,9 +227,9 @@ def test_a_reject_during_a_publish_waits_and_is_refused(run, monkeypatch):
     assert Mentorship.objects.filter(mentee=second.mentee, mentor=second.mentor).exists()
 
 
-def test_control_without_the_run_lock_a_reject_slips_into_a_publish(run, monkeypatch):
+def test_control_without_the_run_lock_a_reject_slips_into_a_publish(run, monkeypatch, unlock):
     _, coordinators, first, second, _ = run
-    _unlocked(monkeypatch)
+    unlock(MatchRun)
 
     (published, rejected), errors, blocked = _decide_during_publish(monkeypatch, coordinators, first, second)
 

@@ -1,6 +1,6 @@
 """Publishing a match run while others act on it at the same moment, on PostgreSQL.
 
-Publishing, accepting and overriding all lock the run's row first (``_locked_run``).
+Publishing, accepting and overriding all lock the run's row first (``core.locking``).
 With the lock, two coordinators pressing Publish together start the mentorships once
 and the other is told "already published"; an override that arrives during a publish
 waits and is refused, so what was published is what the review page shows. The
@@ -14,9 +14,9 @@ import threading
 import pytest
 
 from accounts.models import Membership
+from matching.match_runs import services
+from matching.match_runs.services import match_run_create, proposal_decide, proposal_override
 from matching.models import MatchProposal, MatchRun, Mentorship
-from matching.services import match_runs
-from matching.services.match_runs import match_run_create, proposal_decide, proposal_override
 from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, ProgramFactory, UserFactory
 from tests.integration.races import together
 
@@ -79,27 +79,29 @@ class Publishing:
 
 @pytest.fixture
 def publishing(monkeypatch):
-    spy = Publishing(match_runs.mentorship_create, hold_seconds=1.0)
-    monkeypatch.setattr(match_runs, "mentorship_create", spy)
+    spy = Publishing(services.mentorship_create, hold_seconds=1.0)
+    monkeypatch.setattr(services, "mentorship_create", spy)
     return spy
 
 
-def _unlocked(monkeypatch, readers=1):
+def _unlocked(unlock, monkeypatch, readers=1):
     """The control: read the run without locking it. With ``readers`` > 1, each reader
-    also waits until that many have read, so all of them see the run before anyone acts."""
-    everyone_read = threading.Barrier(readers)
+    also waits (at the permission check that follows the read) until that many have read,
+    so all of them see the run before anyone acts."""
+    unlock(MatchRun)
+    if readers > 1:
+        everyone_read = threading.Barrier(readers)
+        check = services.require_perm
 
-    def read(run):
-        found = MatchRun.objects.select_related("program").get(pk=run.pk)
-        if readers > 1:
+        def read_then_wait(*args):
             everyone_read.wait(timeout=10)
-        return found
+            return check(*args)
 
-    monkeypatch.setattr(match_runs, "_locked_run", read)
+        monkeypatch.setattr(services, "require_perm", read_then_wait)
 
 
 def _publish_all(run, coordinators):
-    return together(*[lambda c=c: match_runs.match_run_publish(run=run, actor=c) for c in coordinators])
+    return together(*[lambda c=c: services.match_run_publish(run=run, actor=c) for c in coordinators])
 
 
 def test_simultaneous_publishes_start_the_mentorships_once(reviewed_run, publishing):
@@ -115,9 +117,9 @@ def test_simultaneous_publishes_start_the_mentorships_once(reviewed_run, publish
     assert MatchRun.objects.get(pk=run.pk).published_at is not None
 
 
-def test_control_without_the_run_lock_every_publish_gets_past_the_check(reviewed_run, publishing, monkeypatch):
+def test_control_without_the_run_lock_every_publish_gets_past_the_check(reviewed_run, publishing, monkeypatch, unlock):
     run, coordinators, _ = reviewed_run
-    _unlocked(monkeypatch, readers=THREADS)
+    _unlocked(unlock, monkeypatch, readers=THREADS)
 
     outcomes, errors = _publish_all(run, coordinators)
 
@@ -146,7 +148,7 @@ def _publish_and_override(run, coordinators, mentors, publishing):
         finally:
             publishing.resume.set()
 
-    outcomes, errors = together(lambda: match_runs.match_run_publish(run=run, actor=coordinators[0]), override)
+    outcomes, errors = together(lambda: services.match_run_publish(run=run, actor=coordinators[0]), override)
     proposal.refresh_from_db()
     published_mentor = (
         Mentorship.objects.filter(mentee=proposal.mentee, source=Mentorship.Source.MATCH_RUN)
@@ -170,9 +172,11 @@ def test_an_override_during_a_publish_waits_and_is_refused(reviewed_run, publish
     assert published_mentor == proposal.final_mentor_id
 
 
-def test_control_without_the_run_lock_an_override_slips_in_after_the_publish_read(reviewed_run, publishing, monkeypatch):
+def test_control_without_the_run_lock_an_override_slips_in_after_the_publish_read(
+    reviewed_run, publishing, monkeypatch, unlock
+):
     run, coordinators, mentors = reviewed_run
-    _unlocked(monkeypatch)
+    _unlocked(unlock, monkeypatch)
 
     (published, overridden), errors, proposal, published_mentor = _publish_and_override(
         run, coordinators, mentors, publishing

@@ -49,7 +49,7 @@ def _sweep(env):
     code = (
         "from datetime import timedelta; from django.utils import timezone;"
         "from matching.notifications import notifications_email_unsent;"
-        "from matching.services.match_runs import match_runs_sweep;"
+        "from matching.match_runs.execution import match_runs_sweep;"
         "later = timezone.now() + timedelta(minutes=15);"
         "print('notifications', notifications_email_unsent(now=later));"
         "print('runs', match_runs_sweep(now=later))"

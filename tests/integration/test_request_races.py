@@ -5,18 +5,24 @@ locks held (``Hold``), starts the others, and lets the first go on only once eve
 other call is either blocked on a database lock or finished. So the calls overlap
 every time, whatever the machine's load. With the locks the others queue (the test
 says how many it saw waiting) and then get a clear error; each control case takes
-one lock away, and nothing else, and shows the race then really happens.
+one model's locks away (``core.locking.disabled``, through the ``unlock`` fixture), and
+nothing else, and shows the race then really happens; one takes the locks in the wrong order
+and shows the deadlock the order prevents.
 
-Locks, in the order they are taken: the resident's user row (their requests queue
-there: the pending cap), the mentor's profile row (accepting, capacity), the request row.
+Locks, in the order they are taken (``core.locking``): the resident's user row (their
+requests queue there: the pending cap), the mentor's profile row (accepting, capacity), the
+request row.
 """
 
 import pytest
 from django.conf import settings
+from django.db import transaction
 
-from accounts.models import MentorProfile
+from accounts.models import MentorProfile, User
 from accounts.services import mentor_profile_update
-from matching.models import AuditEntry, Mentorship, MentorshipRequest, Notification
+from audit.models import AuditEntry
+from core.locking import locked
+from matching.models import Mentorship, MentorshipRequest, Notification
 from matching.services import requests as request_services
 from matching.services.requests import request_accept, request_create, request_decline, request_withdraw
 from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, ProgramFactory, UserFactory
@@ -58,16 +64,6 @@ def _create(mentee, mentor):
     return lambda: request_create(mentee=mentee, mentor=mentor, kind="career", message="Hello")
 
 
-def _unlock(monkeypatch, name):
-    """The control: take the lock ``name`` away and nothing else."""
-    plain = {
-        "_lock_mentee": lambda mentee: None,
-        "_lock_mentor_profile": lambda mentor: MentorProfile.objects.get(user=mentor),
-        "_locked_request": lambda r: MentorshipRequest.objects.select_related("mentee", "mentor").get(pk=r.pk),
-    }[name]
-    monkeypatch.setattr(request_services, name, plain)
-
-
 # --- The pending cap: simultaneous requests of one resident to different mentors.
 
 SENDERS = 6
@@ -101,9 +97,9 @@ def test_simultaneous_requests_keep_the_pending_cap(eager_resident, monkeypatch)
     assert MentorshipRequest.objects.filter(mentee=resident, status=Status.PENDING).count() == limit
 
 
-def test_control_without_the_resident_lock_the_cap_overflows(eager_resident, monkeypatch):
+def test_control_without_the_resident_lock_the_cap_overflows(eager_resident, monkeypatch, unlock):
     resident, mentors = eager_resident
-    _unlock(monkeypatch, "_lock_mentee")
+    unlock(User)
 
     outcomes, errors, blocked = _send_all(monkeypatch, resident, mentors)
 
@@ -137,10 +133,9 @@ def test_a_double_submit_makes_one_pending_request_and_a_clear_error(pair, monke
     assert MentorshipRequest.objects.filter(mentee=resident, mentor=mentor, status=Status.PENDING).count() == 1
 
 
-def test_control_without_the_locks_the_constraint_still_gives_a_clear_error(pair, monkeypatch):
+def test_control_without_the_locks_the_constraint_still_gives_a_clear_error(pair, monkeypatch, unlock):
     resident, mentor = pair
-    _unlock(monkeypatch, "_lock_mentee")
-    _unlock(monkeypatch, "_lock_mentor_profile")
+    unlock(User, MentorProfile)
 
     outcomes, errors, blocked = _send_twice(monkeypatch, resident, mentor)
 
@@ -195,8 +190,8 @@ def test_accept_and_another_answer_at_once_one_wins_cleanly(pending, monkeypatch
 
 @pytest.mark.parametrize("other", ["withdraw", "decline"])
 @pytest.mark.parametrize("accept_first", [True, False], ids=["accept-first", "accept-second"])
-def test_control_without_the_request_lock_both_answers_go_through(pending, monkeypatch, other, accept_first):
-    _unlock(monkeypatch, "_locked_request")
+def test_control_without_the_request_lock_both_answers_go_through(pending, monkeypatch, unlock, other, accept_first):
+    unlock(MentorshipRequest)
     hold = hold_step(monkeypatch, request_services, "_resolve")
     order = ["accept", other] if accept_first else [other, "accept"]
 
@@ -230,18 +225,17 @@ def test_a_double_accept_starts_one_mentorship_with_one_audit_entry_and_one_noti
     assert Notification.objects.filter(user=pending.mentee, event="request.accepted").count() == 1
 
 
-def test_control_without_the_accept_locks_the_second_accept_gets_past_the_guard(pending, monkeypatch):
-    # Only request_accept's own locks go; mentorship_create still locks the profile.
-    _unlock(monkeypatch, "_lock_mentor_profile")
-    _unlock(monkeypatch, "_locked_request")
+def test_control_without_the_accept_locks_the_second_accept_gets_past_the_guard(pending, monkeypatch, unlock):
+    unlock(MentorProfile, MentorshipRequest)
 
     outcomes, errors, blocked = _accept_twice(monkeypatch, pending)
 
-    # The second read "pending" and went on to start a mentorship; only the pair's
-    # active-mentorship check stopped it, with a message about something else.
+    # The second read "pending" and went on to start a mentorship; only the unique
+    # constraint on the pair's active mentorship stopped it (it waited on the first's
+    # insert), with a message about something else.
     assert errors == [] and blocked == 1
     assert outcomes[0] == "ok"
-    assert "already have an active mentorship" in outcomes[1]
+    assert outcomes[1] == "This mentorship was just started by someone else."
     assert Mentorship.objects.filter(mentee=pending.mentee, mentor=pending.mentor).count() == 1
 
 
@@ -267,12 +261,23 @@ def test_stopping_accepting_while_a_request_is_accepted_does_not_deadlock(pendin
     assert not Mentorship.objects.filter(mentor=pending.mentor).exists()
 
 
+def _accept_locking_the_request_first(request):
+    """An accept that takes its locks out of ``core.locking``'s order: the request row, then
+    (in ``request_accept``) the mentor's profile."""
+
+    def accept():
+        with transaction.atomic():
+            locked(MentorshipRequest.objects).get(pk=request.pk)
+            request_accept(request=request, actor=request.mentor)
+
+    return accept
+
+
 def test_control_locking_the_request_before_the_profile_deadlocks(pending, monkeypatch):
-    _unlock(monkeypatch, "_lock_mentor_profile")  # accept takes the request row first again
     hold = hold_step(monkeypatch, request_services, "requests_close_for_mentor")
 
     outcomes, errors, blocked = overlap(
-        _stop_accepting(pending.mentor), _answer(pending, "accept"), hold=hold
+        _stop_accepting(pending.mentor), _accept_locking_the_request_first(pending), hold=hold
     )
 
     # Accept held the request and waited for the profile; the update held the profile and
@@ -294,9 +299,9 @@ def test_a_request_sent_while_the_mentor_stops_accepting_is_closed_not_orphaned(
     assert Notification.objects.filter(user=resident, event="request.closed").count() == 1
 
 
-def test_control_without_the_profile_lock_the_request_is_orphaned(pair, monkeypatch):
+def test_control_without_the_profile_lock_the_request_is_orphaned(pair, monkeypatch, unlock):
     resident, mentor = pair
-    _unlock(monkeypatch, "_lock_mentor_profile")
+    unlock(MentorProfile)
     hold = hold_step(monkeypatch, request_services, "pairing_block")
 
     outcomes, errors, blocked = overlap(_create(resident, mentor), _stop_accepting(mentor), hold=hold)

@@ -20,8 +20,9 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from matching.models import AuditEntry, MatchProposal, MatchRun, Notification
-from matching.services.match_runs import MATCH_RUN_MAX_ATTEMPTS, WORKER_STOPPED
+from audit.models import AuditEntry
+from matching.match_runs.execution import MATCH_RUN_MAX_ATTEMPTS, WORKER_STOPPED
+from matching.models import MatchProposal, MatchRun, Notification
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -63,6 +64,8 @@ def start_worker(transactional_db, gate, tmp_path):
     db = settings.DATABASES["default"]
     env = {
         **os.environ,
+        # pytest's own settings module (config/settings_test.py) is not what a worker deploys with.
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": "postgres://{}@{}:{}/{}".format(
             db["USER"] or "postgres", db["HOST"] or "127.0.0.1", db["PORT"] or 5432, connection.settings_dict["NAME"]
         ),

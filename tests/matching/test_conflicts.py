@@ -5,9 +5,11 @@ recommendations, the directory's scores and cohort match runs."""
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from audit.models import AuditEntry
 from matching import recommendations
 from matching.conflicts import CONFLICT, EVALUATOR, blocked_pairs
-from matching.models import AuditEntry, EvaluatorRole, MatchRun, Mentorship, MentorshipRequest
+from matching.match_runs.services import match_run_create
+from matching.models import EvaluatorRole, MatchRun, Mentorship, MentorshipRequest
 from matching.services.conflicts import (
     conflict_add,
     conflict_remove,
@@ -16,7 +18,6 @@ from matching.services.conflicts import (
     exception_grant,
     exception_revoke,
 )
-from matching.services.match_runs import match_run_create
 from matching.services.mentorships import mentorship_create
 from matching.services.requests import request_accept, request_create
 from tests.matching.factories import MentorshipFactory
@@ -277,9 +278,11 @@ def test_adding_a_conflict_over_an_active_mentorship_warns(client_for, program, 
 def test_the_page_is_the_programs_coordinators_only(request, client_for, program, coordinator, who, resident, attending):
     entry, _ = conflict_add(program=program, actor=coordinator, mentee=resident, mentor=attending, reason="Spouse")
     c = client_for(request.getfixturevalue(who))
-    assert c.get(_url(program)).status_code == 404
-    assert c.post(_url(program, "conflict", entry.pk), {"reason": "x"}).status_code == 404
-    assert c.post(_url(program, "role"), {"role-user": attending.pk, "role-role": PD}).status_code == 404
+    # core/access.py: the program's members know it exists (403); others do not (404).
+    refused = 404 if who in ("other_coordinator", "outsider") else 403
+    assert c.get(_url(program)).status_code == refused
+    assert c.post(_url(program, "conflict", entry.pk), {"reason": "x"}).status_code == refused
+    assert c.post(_url(program, "role"), {"role-user": attending.pk, "role-role": PD}).status_code == refused
     assert blocked_pairs([resident.pk], [attending.pk]) == {(resident.pk, attending.pk): CONFLICT}
 
 
@@ -340,9 +343,11 @@ def test_the_api_is_the_programs_coordinators_only(request, program, coordinator
     entry, _ = conflict_add(program=program, actor=coordinator, mentee=resident, mentor=attending, reason="Spouse")
     c = _api(request.getfixturevalue(who))
     base = f"/api/v1/programs/{program.slug}"
-    assert c.get(f"{base}/conflicts/").status_code == 404
-    assert c.post(f"{base}/conflicts/{entry.pk}/remove/", {"reason": "x"}, format="json").status_code == 404
-    assert c.post(f"{base}/evaluator-roles/", {"user_id": attending.pk, "role": PD}, format="json").status_code == 404
+    # core/access.py: the program's members know it exists (403); others do not (404).
+    refused = 404 if who == "other_coordinator" else 403
+    assert c.get(f"{base}/conflicts/").status_code == refused
+    assert c.post(f"{base}/conflicts/{entry.pk}/remove/", {"reason": "x"}, format="json").status_code == refused
+    assert c.post(f"{base}/evaluator-roles/", {"user_id": attending.pk, "role": PD}, format="json").status_code == refused
     assert blocked_pairs([resident.pk], [attending.pk]) == {(resident.pk, attending.pk): CONFLICT}
 
 

@@ -1,8 +1,9 @@
-"""The demo's mentorships (matching/demo.py, run by ``manage.py seed_demo``): every step
+"""The demo's mentorships (demo/lifecycle.py, run by ``manage.py seed_demo``): every step
 of the lifecycle is there for the demo logins on first login, and a re-run changes nothing."""
 
 import re
 import zoneinfo
+from dataclasses import dataclass
 from datetime import timedelta
 from io import StringIO
 
@@ -11,15 +12,15 @@ from django.contrib.auth import authenticate
 from django.core import mail
 from django.core.management import call_command
 from django.db.models import Count, F, Q
-from django.test import RequestFactory
+from django.test import RequestFactory, TestCase
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
 from accounts.models import MentorProfile, User
+from audit.models import AuditEntry
+from demo.people import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
 from matching.models import (
     ActionItem,
-    AuditEntry,
     CheckIn,
     Kind,
     Meeting,
@@ -29,6 +30,7 @@ from matching.models import (
     Resource,
 )
 from matching.services.requests import request_accept
+from tests.shared_world import world_for_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -46,11 +48,30 @@ def seed():
     return out.getvalue()
 
 
+@dataclass(frozen=True)
+class SeededDemo:
+    output: str  # what ``seed_demo`` printed
+    emailed: list  # the messages its tasks sent
+
+
+@pytest.fixture(scope="class")
+def seeded_demo(django_db_setup, django_db_blocker):
+    """The demo, seeded once per class (a couple of seconds a seed); each test's changes are
+    rolled back (tests/shared_world.py)."""
+
+    def build():
+        mail.outbox = []
+        # Run what would run on commit (the e-mail tasks), to see that nothing is e-mailed.
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            output = seed()
+        return SeededDemo(output=output, emailed=list(mail.outbox))
+
+    yield from world_for_scope(django_db_blocker, build)
+
+
 @pytest.fixture
-def demo(django_capture_on_commit_callbacks):
-    # Run what would run on commit (the e-mail tasks), to see that nothing is e-mailed.
-    with django_capture_on_commit_callbacks(execute=True):
-        return seed()
+def demo(seeded_demo, db):
+    return seeded_demo.output
 
 
 def user(email):
@@ -196,8 +217,8 @@ class TestEveryoneElse:
 
 
 class TestSeeding:
-    def test_nobody_is_emailed_and_the_console_gets_one_summary_line(self, demo):
-        assert mail.outbox == []
+    def test_nobody_is_emailed_and_the_console_gets_one_summary_line(self, demo, seeded_demo):
+        assert seeded_demo.emailed == []
         assert not Notification.objects.filter(emailed_at__isnull=True).exists()
         assert len(SUMMARY.findall(demo)) == 1
         assert "Mentorships: 9 active, 2 ended; requests: 3 pending" in demo
@@ -218,14 +239,6 @@ class TestSeeding:
         assert counts() == before
         assert not MentorshipRequest.objects.filter(mentee=waiting.mentee, mentor=attending, status="pending").exists()
 
-    def test_a_story_the_demo_no_longer_allows_is_left_out_and_the_rest_is_seeded(self):
-        seed_demo()  # the people only
-        MentorProfile.objects.filter(user__email="grace.thompson@demo.mentormatch.org").update(capacity=0)
-        output = seed()
-        assert "Left out the story of" in output and "Grace Thompson" in output
-        assert not Mentorship.objects.filter(mentor__email="grace.thompson@demo.mentormatch.org").exists()
-        assert active(mentor__email=ATTENDING).count() == 1
-
     def test_every_page_of_the_demo_logins_renders(self, demo, client):
         for email in (RESIDENT, ATTENDING, NEARPEER, "coordinator@demo.mentormatch.org"):
             person = user(email)
@@ -242,6 +255,16 @@ class TestSeeding:
         request = RequestFactory().post("/accounts/login/")  # django-axes wants the request
         for login in DEMO_LOGINS:
             assert authenticate(request, username=login.email, password=DEMO_PASSWORD) == user(login.email)
+
+
+# Outside the classes: a class's demo is there for every test of the class.
+def test_a_story_the_demo_no_longer_allows_is_left_out_and_the_rest_is_seeded():
+    seed_demo()  # the people only
+    MentorProfile.objects.filter(user__email="grace.thompson@demo.mentormatch.org").update(capacity=0)
+    output = seed()
+    assert "Left out the story of" in output and "Grace Thompson" in output
+    assert not Mentorship.objects.filter(mentor__email="grace.thompson@demo.mentormatch.org").exists()
+    assert active(mentor__email=ATTENDING).count() == 1
 
 
 def test_the_demo_program_director_is_kept_from_its_residents_and_one_exception_is_on_record(demo):

@@ -433,9 +433,11 @@ def test_the_page_and_api_show_nothing_of_another_program(world, program, other_
 @pytest.mark.parametrize("who", ["resident", "other_resident", "attending", "outsider"])
 def test_residents_and_mentors_never_see_the_page_or_the_comments(world, program, who, request, client_for, frozen):
     user = request.getfixturevalue(who)
-    assert _page(client_for(user), program).status_code == 404
-    assert api(user).get(f"/api/v1/programs/{program.slug}/health/").status_code == 404
-    assert api(user).get(f"/api/v1/programs/{program.slug}/health/comments/").status_code == 404
+    # core/access.py: the program's members know it exists (403); others do not (404).
+    refused = 404 if who == "outsider" else 403
+    assert _page(client_for(user), program).status_code == refused
+    assert api(user).get(f"/api/v1/programs/{program.slug}/health/").status_code == refused
+    assert api(user).get(f"/api/v1/programs/{program.slug}/health/comments/").status_code == refused
 
 
 def test_the_other_party_never_sees_a_check_in_comment(world, client_for):

@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from matching.match_runs.services import match_run_create, ranking_submit
 from matching.models import MatchProposal, MatchRanking, MatchRun, Mentorship
-from matching.services.match_runs import match_run_create, ranking_submit
 from tests.matching.test_match_runs import cohort  # noqa: F401  (the six residents × three mentors)
 
 pytestmark = pytest.mark.django_db
@@ -129,8 +129,10 @@ def test_only_the_programs_coordinators_see_and_act(run_via_api, other_coordinat
     proposal = MatchProposal.objects.filter(run_id=run_id).exclude(mentor=None).first()
     for user in [other_coordinator, resident, attending]:
         client = api(user)
-        assert client.get(f"/api/v1/programs/{program.slug}/match-runs/").status_code == 404
-        assert client.post(f"/api/v1/programs/{program.slug}/match-runs/", {}, format="json").status_code == 404
+        # core/access.py: the program's members know it exists (403); no run is theirs to know (404).
+        refused = 404 if user == other_coordinator else 403
+        assert client.get(f"/api/v1/programs/{program.slug}/match-runs/").status_code == refused
+        assert client.post(f"/api/v1/programs/{program.slug}/match-runs/", {}, format="json").status_code == refused
         assert client.get(f"/api/v1/match-runs/{run_id}/").status_code == 404
         assert client.get(f"/api/v1/match-runs/{run_id}/proposals/").status_code == 404
         assert client.post(f"/api/v1/match-runs/{run_id}/publish/").status_code == 404

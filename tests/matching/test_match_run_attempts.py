@@ -13,10 +13,11 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from matching import engine
-from matching.models import AuditEntry, MatchProposal, MatchRun, Notification
-from matching.services import match_runs
-from matching.services.match_runs import MATCH_RUN_MAX_ATTEMPTS, WORKER_STOPPED, match_runs_sweep
+from matching.match_runs import execution
+from matching.match_runs.execution import MATCH_RUN_MAX_ATTEMPTS, WORKER_STOPPED, match_runs_sweep
+from matching.models import MatchProposal, MatchRun, Notification
 from matching.tasks import run_match
 from tests.matching.test_match_runs import _create, cohort  # noqa: F401  (six residents × three mentors, five spots)
 
@@ -37,13 +38,13 @@ def run(coordinator, program, cohort):  # noqa: F811
 @pytest.fixture
 def dies_while_computing(monkeypatch):
     """Until ``revive()`` is called, every attempt's worker dies after claiming the run."""
-    real = match_runs._compute
+    real = execution._compute
 
     def killed(run_id, attempt):
         raise WorkerKilled
 
-    monkeypatch.setattr(match_runs, "_compute", killed)
-    return SimpleNamespace(revive=lambda: monkeypatch.setattr(match_runs, "_compute", real))
+    monkeypatch.setattr(execution, "_compute", killed)
+    return SimpleNamespace(revive=lambda: monkeypatch.setattr(execution, "_compute", real))
 
 
 def deliver(run, task_id):
@@ -73,7 +74,7 @@ def test_another_delivery_leaves_a_running_run_to_its_holder(run, dies_while_com
     # Control for the test above: a different task id (a sweep's enqueue, a double click) is not a redelivery.
     assert deliver(run, "task-2") == "not_queued"
     # A direct call has no task id at all and can only ever claim a QUEUED run.
-    assert match_runs.match_run_execute(run.pk) == "not_queued"
+    assert execution.match_run_execute(run.pk) == "not_queued"
 
     run.refresh_from_db()
     assert (run.status, run.attempts, run.claimed_by_task) == (Status.RUNNING, 1, "task-1")
@@ -104,15 +105,15 @@ def test_a_run_whose_worker_keeps_dying_fails_after_the_last_attempt(run, dies_w
 def test_a_superseded_attempt_records_neither_progress_nor_a_result(run):
     # Attempt 1's worker is presumed dead and its message taken over by attempt 2, but it
     # was only slow: when it finishes, its result must not land beside attempt 2's.
-    assert match_runs._claim(run.pk, task_id="task-1", now=timezone.now()) == 1
-    assert match_runs._claim(run.pk, task_id="task-1", now=timezone.now()) == 2
+    assert execution._claim(run.pk, task_id="task-1", now=timezone.now()) == 1
+    assert execution._claim(run.pk, task_id="task-1", now=timezone.now()) == 2
 
-    assert match_runs._compute(run.pk, 1) == "not_queued"
+    assert execution._compute(run.pk, 1) == "not_queued"
     run.refresh_from_db()
     assert (run.status, run.progress) == (Status.RUNNING, 0)
     assert not MatchProposal.objects.filter(run=run).exists()
 
-    assert match_runs._compute(run.pk, 2) == "succeeded"  # control: the holder's result lands
+    assert execution._compute(run.pk, 2) == "succeeded"  # control: the holder's result lands
     assert MatchProposal.objects.filter(run=run).count() == 6
 
 
@@ -136,13 +137,13 @@ def test_database_error_retries_count_as_attempts(run, monkeypatch):
     monkeypatch.setattr(engine, "solve", flaky)
     for attempt in range(1, MATCH_RUN_MAX_ATTEMPTS):
         with pytest.raises(OperationalError):
-            match_runs.match_run_execute(run.pk, task_id="task-1", final_attempt=False)
+            execution.match_run_execute(run.pk, task_id="task-1", final_attempt=False)
         run.refresh_from_db()
         assert (run.status, run.attempts) == (Status.QUEUED, attempt)
 
     # The task would retry once more, but the bound is reached: this attempt is the last.
     with pytest.raises(OperationalError):
-        match_runs.match_run_execute(run.pk, task_id="task-1", final_attempt=False)
+        execution.match_run_execute(run.pk, task_id="task-1", final_attempt=False)
     run.refresh_from_db()
     assert (run.status, run.attempts) == (Status.FAILED, MATCH_RUN_MAX_ATTEMPTS)
     assert "database was unavailable" in run.error

@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Goal, Membership
+from matching.match_runs.services import match_run_create, proposal_decide
 from matching.models import MatchProposal, MatchRun, Mentorship
-from matching.services.match_runs import match_run_create, proposal_decide
 from tests.factories import MembershipFactory, MenteeProfileFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -137,9 +137,10 @@ def test_an_invalid_form_shows_errors_not_a_run(client_for, coordinator, program
 def test_only_the_programs_coordinators_reach_match_run_pages(request, client_for, start_run, program, who):
     run = start_run()
     c = client_for(request.getfixturevalue(who))
+    # core/access.py: the program's members know it exists (403); others do not (404).
+    for url in [reverse("matching:match-runs", args=[program.slug]), reverse("matching:match-run-create", args=[program.slug])]:
+        assert c.get(url).status_code == (404 if who == "other_coordinator" else 403), url
     for url in [
-        reverse("matching:match-runs", args=[program.slug]),
-        reverse("matching:match-run-create", args=[program.slug]),
         _detail(run),
         reverse("matching:match-run-export", args=[run.pk]),
     ]:
@@ -395,7 +396,7 @@ def test_the_dashboard_asks_cohort_members_to_rank_until_they_have(client_for, c
 
     from django.utils import timezone
 
-    from matching.services.match_runs import ranking_submit
+    from matching.match_runs.services import ranking_submit
 
     run = _queued_run(coordinator, program, cohort, ranking_deadline=timezone.now() + timedelta(days=2))
     rank_url = reverse("matching:match-run-rank", args=[run.pk])

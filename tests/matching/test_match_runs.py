@@ -14,20 +14,21 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from accounts.models import Goal, Membership
+from audit.models import AuditEntry
 from matching import engine
-from matching.models import AuditEntry, MatchProposal, MatchRanking, MatchRun, Mentorship, Notification
-from matching.services import match_runs
-from matching.services.match_runs import (
-    WORKER_STOPPED,
+from matching.match_runs import execution
+from matching.match_runs.execution import WORKER_STOPPED, match_runs_sweep
+from matching.match_runs.selectors import match_run_compare, rankings_for
+from matching.match_runs.services import (
+    match_run_cancel,
     match_run_create,
     match_run_publish,
     match_run_second_round,
-    match_runs_sweep,
     proposal_decide,
     proposal_override,
     ranking_submit,
-    rankings_for,
 )
+from matching.models import MatchProposal, MatchRanking, MatchRun, Mentorship, Notification
 from matching.tasks import run_match
 from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, UserFactory
 from tests.matching.factories import MentorshipFactory
@@ -183,11 +184,11 @@ def test_database_errors_are_retried_then_the_run_stays_failed(coordinator, prog
     run = _create(coordinator, program, *cohort)
     # Each retry claims the run again, so the retries run out exactly when its attempts do.
     assert OperationalError in run_match.autoretry_for
-    assert run_match.max_retries == match_runs.MATCH_RUN_MAX_ATTEMPTS - 1 == 2
+    assert run_match.max_retries == execution.MATCH_RUN_MAX_ATTEMPTS - 1 == 2
 
     # An attempt with retries left puts the run back in the queue for the retry to claim …
     with pytest.raises(OperationalError):
-        match_runs.match_run_execute(run.pk, final_attempt=False)
+        execution.match_run_execute(run.pk, final_attempt=False)
     run.refresh_from_db()
     assert run.status == Status.QUEUED and run.attempts == 1
 
@@ -220,9 +221,9 @@ def test_a_run_found_busy_starts_as_soon_as_the_running_one_ends(
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         if ending == "fails":
-            match_runs._fail(running.pk, 1, "The engine gave up.")
+            execution._fail(running.pk, 1, "The engine gave up.")
         else:
-            match_runs.match_run_cancel(run=running, actor=coordinator)
+            match_run_cancel(run=running, actor=coordinator)
 
     assert callbacks, "the end of the running run enqueues the waiting one"
     waiting.refresh_from_db()
@@ -312,7 +313,7 @@ def test_completed_rankings_put_the_blanks_after_the_ranked_in_fit_order():
     cohort = SimpleNamespace(mentee_rankings={1: [12]}, mentor_rankings={12: [2]})
     scores = {1: {11: 50.0, 12: 10.0, 13: 70.0}, 2: {12: 30.0}, 3: {12: 90.0}}
 
-    mentees, mentors = match_runs.complete_rankings(cohort, scores)
+    mentees, mentors = execution.complete_rankings(cohort, scores)
 
     assert mentees == {1: [12, 13, 11]}
     assert mentors == {12: [2, 3, 1]}
@@ -534,7 +535,7 @@ def test_the_sweeper_fails_a_run_whose_worker_stopped_on_its_last_attempt(progra
     now = timezone.now()
     stale = MatchRun.objects.create(
         program=program, status=Status.RUNNING, started_at=now - timedelta(minutes=7),
-        attempts=match_runs.MATCH_RUN_MAX_ATTEMPTS, claimed_by_task="task-1",
+        attempts=execution.MATCH_RUN_MAX_ATTEMPTS, claimed_by_task="task-1",
     )
     fresh_program_run = MatchRun.objects.create(program=program, status=Status.SUCCEEDED)
 
@@ -558,7 +559,7 @@ def test_the_beat_schedule_sweeps_match_runs():
     from config.celery import app
 
     assert app.conf.beat_schedule["sweep-match-runs"]["task"] == "matching.tasks.sweep_match_runs"
-    assert match_runs.LOST_AFTER == timedelta(minutes=2)
+    assert execution.LOST_AFTER == timedelta(minutes=2)
 
 
 def test_loading_a_cohort_costs_the_same_queries_for_more_residents(coordinator, program, cohort):
@@ -665,7 +666,7 @@ def test_the_coordinator_hears_when_a_run_fails_with_the_reason(coordinator, pro
 def test_a_run_whose_worker_stopped_is_reported_to_the_programs_coordinators(program, coordinator):
     MatchRun.objects.create(
         program=program, status=Status.RUNNING, started_at=timezone.now() - timedelta(minutes=7),
-        attempts=match_runs.MATCH_RUN_MAX_ATTEMPTS,
+        attempts=execution.MATCH_RUN_MAX_ATTEMPTS,
     )
 
     match_runs_sweep()
@@ -680,7 +681,7 @@ def test_a_run_whose_worker_stopped_is_reported_to_the_programs_coordinators(pro
 def test_a_queued_run_cancelled_is_never_computed(coordinator, program, cohort):
     run = _create(coordinator, program, *cohort)
 
-    match_runs.match_run_cancel(run=run, actor=coordinator, reason="Wrong cohort")
+    match_run_cancel(run=run, actor=coordinator, reason="Wrong cohort")
 
     assert run_match(run.pk) == "not_queued"
     run.refresh_from_db()
@@ -697,7 +698,7 @@ def test_a_run_cancelled_while_computing_throws_its_result_away(coordinator, pro
     real_solve = engine.solve
 
     def cancel_meanwhile(instance, mode):
-        match_runs.match_run_cancel(run=run, actor=coordinator)
+        match_run_cancel(run=run, actor=coordinator)
         return real_solve(instance, mode)
 
     monkeypatch.setattr(engine, "solve", cancel_meanwhile)
@@ -714,7 +715,7 @@ def test_a_run_cancelled_while_computing_throws_its_result_away(coordinator, pro
 def test_cancelling_a_ranking_window_tells_the_cohort_and_closes_ranking(ranking_run, cohort, coordinator):
     (alice, *_), (carol, *_) = cohort
 
-    match_runs.match_run_cancel(run=ranking_run, actor=coordinator)
+    match_run_cancel(run=ranking_run, actor=coordinator)
 
     assert Notification.objects.filter(event="match.cancelled").count() == 9
     with pytest.raises(PermissionDenied):
@@ -726,11 +727,11 @@ def test_only_waiting_or_running_runs_of_ones_own_program_can_be_cancelled(
 ):
     finished = start_run()
     with pytest.raises(ValidationError, match="Only a match that is waiting or running"):
-        match_runs.match_run_cancel(run=finished, actor=coordinator)
+        match_run_cancel(run=finished, actor=coordinator)
 
     queued = _create(coordinator, program, *cohort)
     with pytest.raises(PermissionDenied):
-        match_runs.match_run_cancel(run=queued, actor=other_coordinator)
+        match_run_cancel(run=queued, actor=other_coordinator)
     queued.refresh_from_db()
     assert queued.status == Status.QUEUED
 
@@ -743,7 +744,7 @@ def test_comparing_stable_and_optimal_counts_the_residents_paired_differently(st
     a = {p.mentee_id: p for p in stable.proposals.all()}
     b = {p.mentee_id: p for p in optimal.proposals.all()}
 
-    c = match_runs.match_run_compare(a=stable, b=optimal, actor=coordinator)
+    c = match_run_compare(a=stable, b=optimal, actor=coordinator)
 
     different = sorted(pk for pk in a if a[pk].mentor_id != b[pk].mentor_id)
     assert sorted(row.mentee.pk for row in c.changed) == different
@@ -756,10 +757,10 @@ def test_comparing_stable_and_optimal_counts_the_residents_paired_differently(st
 def test_a_different_mentor_is_counted_and_an_identical_run_has_none(start_run, coordinator, cohort):
     (alice, *_), _mentors = cohort
     first, again = start_run(), start_run()
-    assert match_runs.match_run_compare(a=first, b=again, actor=coordinator).changed == []
+    assert match_run_compare(a=first, b=again, actor=coordinator).changed == []
 
     again.proposals.filter(mentee=alice).update(mentor=None, score=None)
-    c = match_runs.match_run_compare(a=first, b=again, actor=coordinator)
+    c = match_run_compare(a=first, b=again, actor=coordinator)
     assert [(row.mentee, row.mentor_b) for row in c.changed] == [(alice, None)]
     assert c.b.matched == c.a.matched - 1
 
@@ -768,9 +769,9 @@ def test_only_finished_runs_of_one_program_are_compared(start_run, coordinator, 
     finished = start_run()
     queued = _create(coordinator, program, *cohort)
     with pytest.raises(ValidationError, match="Both runs must have finished"):
-        match_runs.match_run_compare(a=finished, b=queued, actor=coordinator)
+        match_run_compare(a=finished, b=queued, actor=coordinator)
     with pytest.raises(ValidationError, match="two different"):
-        match_runs.match_run_compare(a=finished, b=finished, actor=coordinator)
+        match_run_compare(a=finished, b=finished, actor=coordinator)
     elsewhere = MatchRun.objects.create(program=other_program, status=Status.SUCCEEDED)
     with pytest.raises(PermissionDenied):
-        match_runs.match_run_compare(a=finished, b=elsewhere, actor=coordinator)
+        match_run_compare(a=finished, b=elsewhere, actor=coordinator)

@@ -12,7 +12,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from icalendar import Calendar
 
-from matching.models import AuditEntry, Meeting, Mentorship, Notification
+from audit.models import AuditEntry
+from matching.models import Meeting, Mentorship, Notification
 from matching.services.meetings import (
     meeting_cancel,
     meeting_confirm,

@@ -12,7 +12,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from matching.models import AuditEntry, Meeting, Mentorship, MentorshipRequest, Notification
+from audit.models import AuditEntry
+from matching.models import Meeting, Mentorship, MentorshipRequest, Notification
 from matching.notifications import digests_send, notification_preference_set, notifications_email_unsent
 from matching.services.nudges import (
     coordinator_digest,
@@ -301,7 +302,7 @@ def test_a_second_nudge_says_why_not(client_for, pairing, coordinator):
 
 def test_the_nudge_route_is_the_programs_coordinators_only(client_for, pairing, coordinator, other_coordinator, resident):
     assert client_for(other_coordinator).post(_nudge_url(pairing)).status_code == 404
-    assert client_for(resident).post(_nudge_url(pairing)).status_code == 404
+    assert client_for(resident).post(_nudge_url(pairing)).status_code == 403  # one of the pair: sees it
     assert client_for(coordinator).post(_nudge_url(pairing, slug="gs")).status_code == 404  # not that program's pairing
     assert client_for(coordinator).get(_nudge_url(pairing)).status_code == 405
     assert not AuditEntry.objects.filter(action="mentorship.nudge").exists()

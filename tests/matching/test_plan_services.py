@@ -9,7 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from accounts.models import MentorProfile
-from matching.models import Agreement, AuditEntry, CheckIn, Introduction, Meeting, Mentorship, Notification
+from audit.models import AuditEntry
+from matching.models import Agreement, CheckIn, Introduction, Meeting, Mentorship, Notification
 from matching.services.mentorships import mentorship_end, mentorship_leave_thank_you
 from matching.services.plan import (
     action_item_create,

@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from matching.match_runs.services import match_run_create, ranking_submit
 from matching.models import MatchRanking, MatchRun
-from matching.services.match_runs import match_run_create, ranking_submit
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from accounts.models import MentorProfile
 from accounts.services import mentor_profile_update
-from matching.models import AuditEntry, Mentorship, MentorshipRequest, Notification
+from audit.models import AuditEntry
+from matching.models import Mentorship, MentorshipRequest, Notification
 from matching.services.requests import (
     request_accept,
     request_answer,

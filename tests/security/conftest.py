@@ -9,12 +9,13 @@ Each test still runs in its own transaction (the ``db`` fixture), rolled back af
 POST that an allowed role makes does not leak into the next test.
 """
 
+import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
-from django.test import Client, override_settings
+from django.db import connection, transaction
+from django.test import Client
 from django.utils import timezone
 
 from accounts.models import (
@@ -28,10 +29,10 @@ from accounts.models import (
     Specialty,
     User,
 )
+from audit.models import AuditEntry
 from matching.models import (
     ActionItem,
     Agreement,
-    AuditEntry,
     CheckIn,
     ConflictOfInterest,
     EvaluatorRole,
@@ -206,24 +207,42 @@ def build_world():
 
 
 def snapshot():
-    """Every row a request could change, to prove a refused one changed nothing."""
+    """Every row a request could change, to prove a refused one changed nothing: ``{model name:
+    [row as ``values()`` gives it]}``."""
+    rows = {}
+    with connection.cursor() as cursor:
+        for name, (compiler, sql, params, keys, converters) in _snapshot_queries().items():
+            cursor.execute(sql, params)
+            values = compiler.apply_converters(cursor.fetchall(), converters) if converters else cursor.fetchall()
+            rows[name] = [dict(zip(keys, row, strict=True)) for row in values]
+    return rows
+
+
+@functools.cache
+def _snapshot_queries():
+    # Compiled once: the permission matrix takes two snapshots per refused write, and compiling
+    # 25 querysets cost several times what running them does.
     models = [
         Mentorship, MentorshipRequest, Agreement, Meeting, MeetingSlot, ActionItem, Resource, Introduction, CheckIn,
         Notification, MatchRun, MatchProposal, MatchRanking, EvaluatorRole, ConflictOfInterest, PairingException,
         AuditEntry, NotificationPreference, Membership, MenteeProfile, MentorProfile, AvailabilityWindow, RosterImport,
         ProgramInvitation,
     ]
-    rows = {m.__name__: list(m.objects.order_by("pk").values()) for m in models}
-    rows["User"] = list(User.objects.order_by("pk").values("pk", "email", "first_name", "last_name", "time_zone"))
-    return rows
+    querysets = {m.__name__: (m, [f.attname for f in m._meta.concrete_fields]) for m in models}
+    querysets["User"] = (User, ["pk", "email", "first_name", "last_name", "time_zone"])
+    queries = {}
+    for name, (model, keys) in querysets.items():
+        compiler = model.objects.order_by("pk").values_list(*keys).query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        converters = compiler.get_converters([column for column, _, _ in compiler.select[: compiler.col_count]])
+        queries[name] = (compiler, sql, params, keys, converters)
+    return queries
 
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     """The world, committed for the module inside an outer transaction that is rolled back at the end."""
-    # The function-scoped fast hasher of tests/conftest.py is not active yet at module scope.
-    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
-    with django_db_blocker.unblock(), fast:
+    with django_db_blocker.unblock():
         atomic = transaction.atomic()
         atomic.__enter__()
         try:

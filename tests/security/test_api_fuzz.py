@@ -25,9 +25,10 @@ from rest_framework.test import APIClient
 from schemathesis.core.failures import FailureGroup
 
 from accounts.services import api_token_issue
+from matching.match_runs.execution import match_run_execute
+from matching.match_runs.services import match_run_create
 from matching.models import MatchProposal, Notification
 from matching.services.conflicts import conflict_add, evaluator_role_add, exception_grant
-from matching.services.match_runs import match_run_create, match_run_execute
 from matching.services.meetings import meeting_propose
 from matching.services.requests import request_create
 from tests.factories import MembershipFactory, MentorProfileFactory, UserFactory

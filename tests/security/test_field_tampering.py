@@ -488,7 +488,7 @@ def _accept_alice(w):
 
 
 def _publish(w):
-    from matching.services.match_runs import match_run_publish
+    from matching.match_runs.services import match_run_publish
 
     _accept_alice(w)
     match_run_publish(run=w.run, actor=w.users[CORA])

@@ -47,16 +47,18 @@ accounts:person                      GET    login  404    ok     404    404    o
 # The directory lists mentors of every program to every signed-in user, by design.
 accounts:mentor-directory            GET    login  ok     ok     ok     ok     ok     ok
 accounts:programs                    GET    login  403    403    403    403    ok     ok
-accounts:roster                      GET    login  404    404    404    404    ok     404
-accounts:roster                      POST   login  404    404    404    404    ok     404
-accounts:roster-export               GET    login  404    404    404    404    ok     404
-accounts:roster-template             GET    login  404    404    404    404    ok     404
-accounts:roster-import               GET    login  404    404    404    404    ok     404
-accounts:roster-import               POST   login  404    404    404    404    ok     404
-accounts:roster-import-preview       GET    login  404    404    404    404    ok     404
-accounts:roster-import-preview       POST   login  404    404    404    404    ok     404
-accounts:roster-reinvite             POST   login  404    404    404    404    ok     404
-accounts:roster-invitation-withdraw  POST   login  404    404    404    404    ok     404
+# A program's own pages (core/access.py): its members know it exists, so they are refused
+# with 403 (these rows were 404 before the one rule); Oscar, of another program, gets 404.
+accounts:roster                      GET    login  403    403    403    403    ok     404
+accounts:roster                      POST   login  403    403    403    403    ok     404
+accounts:roster-export               GET    login  403    403    403    403    ok     404
+accounts:roster-template             GET    login  403    403    403    403    ok     404
+accounts:roster-import               GET    login  403    403    403    403    ok     404
+accounts:roster-import               POST   login  403    403    403    403    ok     404
+accounts:roster-import-preview       GET    login  403    403    403    403    ok     404
+accounts:roster-import-preview       POST   login  403    403    403    403    ok     404
+accounts:roster-reinvite             POST   login  403    403    403    403    ok     404
+accounts:roster-invitation-withdraw  POST   login  403    403    403    403    ok     404
 # Invitations to join a program: Alice's (to gs) is hers alone to answer.
 accounts:invitations                 GET    login  ok     ok     ok     ok     ok     ok
 accounts:invitation-accept           POST   login  ok     404    404    404    404    404
@@ -99,9 +101,9 @@ matching:notifications-read-all      POST   login  ok     ok     ok     ok     o
 matching:notification-preferences    GET    login  ok     ok     ok     ok     ok     ok
 matching:notification-preferences    POST   login  ok     ok     ok     ok     ok     ok
 matching:notification-read           POST   login  ok     404    404    404    404    404
-matching:match-runs                  GET    login  404    404    404    404    ok     404
-matching:match-run-create            GET    login  404    404    404    404    ok     404
-matching:match-run-create            POST   login  404    404    404    404    ok     404
+matching:match-runs                  GET    login  403    403    403    403    ok     404
+matching:match-run-create            GET    login  403    403    403    403    ok     404
+matching:match-run-create            POST   login  403    403    403    403    ok     404
 matching:match-run-detail            GET    login  404    404    404    404    ok     404
 matching:match-run-progress          GET    login  404    404    404    404    ok     404
 matching:match-run-compare           GET    login  404    404    404    404    ok     404
@@ -115,21 +117,22 @@ matching:match-run-cancel            POST   login  404    404    404    404    o
 # Rankings belong to the cohort (Alice, Bob, Carol, Dave) while the window is open; not even Cora.
 matching:match-run-rank              GET    login  ok     ok     ok     ok     404    404
 matching:match-run-rank              POST   login  ok     ok     ok     ok     404    404
-matching:conflicts                   GET    login  404    404    404    404    ok     404
-matching:conflicts-add               POST   login  404    404    404    404    ok     404
-matching:conflicts-remove            POST   login  404    404    404    404    ok     404
-matching:program-health              GET    login  404    404    404    404    ok     404
-matching:pairings                    GET    login  404    404    404    404    ok     404
-matching:pairings-export             GET    login  404    404    404    404    ok     404
-matching:pairing-assign              GET    login  404    404    404    404    ok     404
-matching:pairing-assign              POST   login  404    404    404    404    ok     404
-matching:pairing-end                 POST   login  404    404    404    404    ok     404
-matching:pairing-reassign            GET    login  404    404    404    404    ok     404
-matching:pairing-reassign            POST   login  404    404    404    404    ok     404
-matching:pairing-nudge               POST   login  404    404    404    404    ok     404
-matching:audit                       GET    login  404    404    404    404    ok     404
-matching:audit                       POST   login  404    404    404    404    ok     404
-matching:audit-export                GET    login  404    404    404    404    ok     404
+matching:conflicts                   GET    login  403    403    403    403    ok     404
+matching:conflicts-add               POST   login  403    403    403    403    ok     404
+matching:conflicts-remove            POST   login  403    403    403    403    ok     404
+matching:program-health              GET    login  403    403    403    403    ok     404
+matching:pairings                    GET    login  403    403    403    403    ok     404
+matching:pairings-export             GET    login  403    403    403    403    ok     404
+matching:pairing-assign              GET    login  403    403    403    403    ok     404
+matching:pairing-assign              POST   login  403    403    403    403    ok     404
+matching:pairing-end                 POST   login  403    403    403    403    ok     404
+matching:pairing-reassign            GET    login  403    403    403    403    ok     404
+matching:pairing-reassign            POST   login  403    403    403    403    ok     404
+# Alice and Carol see their own pairing, so they are refused with 403 as by the API (404 before core/access.py).
+matching:pairing-nudge               POST   login  403    404    403    404    ok     404
+matching:audit                       GET    login  403    403    403    403    ok     404
+matching:audit                       POST   login  403    403    403    403    ok     404
+matching:audit-export                GET    login  403    403    403    403    ok     404
 matching:portfolio                   GET    login  ok     ok     ok     ok     ok     ok
 # The export is of a mentor's own mentees; residents have none to export.
 matching:portfolio-export            GET    login  404    404    ok     ok     404    404
@@ -208,8 +211,9 @@ POST   /api/v1/notifications/read-all/                     login  ok     ok     
 GET    /api/v1/notifications/preferences/                  login  ok     ok     ok     ok     ok     ok
 PUT    /api/v1/notifications/preferences/                  login  ok     ok     ok     ok     ok     ok
 POST   /api/v1/notifications/{id}/read/                    login  ok     404    404    404    404    404
-GET    /api/v1/programs/{slug}/match-runs/                 login  404    404    404    404    ok     404
-POST   /api/v1/programs/{slug}/match-runs/                 login  404    404    404    404    ok     404
+# A program's endpoints (core/access.py): 403 for its members (404 before the one rule), 404 for Oscar.
+GET    /api/v1/programs/{slug}/match-runs/                 login  403    403    403    403    ok     404
+POST   /api/v1/programs/{slug}/match-runs/                 login  403    403    403    403    ok     404
 GET    /api/v1/match-runs/{id}/                            login  404    404    404    404    ok     404
 GET    /api/v1/match-runs/{id}/proposals/                  login  404    404    404    404    ok     404
 GET    /api/v1/match-runs/{id}/compare/                    login  404    404    404    404    ok     404
@@ -220,23 +224,23 @@ GET    /api/v1/match-runs/{id}/my-ranking/                 login  ok     ok     
 PUT    /api/v1/match-runs/{id}/my-ranking/                 login  ok     ok     ok     ok     404    404
 POST   /api/v1/match-proposals/{id}/decide/                login  404    404    404    404    ok     404
 POST   /api/v1/match-proposals/{id}/override/              login  404    404    404    404    ok     404
-GET    /api/v1/programs/{slug}/evaluator-roles/            login  404    404    404    404    ok     404
-POST   /api/v1/programs/{slug}/evaluator-roles/            login  404    404    404    404    ok     404
-POST   /api/v1/programs/{slug}/evaluator-roles/{id}/remove/ login 404    404    404    404    ok     404
-GET    /api/v1/programs/{slug}/conflicts/                  login  404    404    404    404    ok     404
-POST   /api/v1/programs/{slug}/conflicts/                  login  404    404    404    404    ok     404
-POST   /api/v1/programs/{slug}/conflicts/{id}/remove/      login  404    404    404    404    ok     404
-GET    /api/v1/programs/{slug}/pairing-exceptions/         login  404    404    404    404    ok     404
-POST   /api/v1/programs/{slug}/pairing-exceptions/         login  404    404    404    404    ok     404
-POST   /api/v1/programs/{slug}/pairing-exceptions/{id}/remove/ login 404 404   404    404    ok     404
-GET    /api/v1/programs/{slug}/health/                     login  404    404    404    404    ok     404
-GET    /api/v1/programs/{slug}/health/comments/            login  404    404    404    404    ok     404
-GET    /api/v1/programs/{slug}/pairings/                   login  404    404    404    404    ok     404
-POST   /api/v1/programs/{slug}/pairings/                   login  404    404    404    404    ok     404
-POST   /api/v1/programs/{slug}/pairings/{id}/end/          login  404    404    404    404    ok     404
-POST   /api/v1/programs/{slug}/pairings/{id}/reassign/     login  404    404    404    404    ok     404
-GET    /api/v1/programs/{slug}/unpaired-residents/         login  404    404    404    404    ok     404
-GET    /api/v1/programs/{slug}/audit/                      login  404    404    404    404    ok     404
+GET    /api/v1/programs/{slug}/evaluator-roles/            login  403    403    403    403    ok     404
+POST   /api/v1/programs/{slug}/evaluator-roles/            login  403    403    403    403    ok     404
+POST   /api/v1/programs/{slug}/evaluator-roles/{id}/remove/ login 403    403    403    403    ok     404
+GET    /api/v1/programs/{slug}/conflicts/                  login  403    403    403    403    ok     404
+POST   /api/v1/programs/{slug}/conflicts/                  login  403    403    403    403    ok     404
+POST   /api/v1/programs/{slug}/conflicts/{id}/remove/      login  403    403    403    403    ok     404
+GET    /api/v1/programs/{slug}/pairing-exceptions/         login  403    403    403    403    ok     404
+POST   /api/v1/programs/{slug}/pairing-exceptions/         login  403    403    403    403    ok     404
+POST   /api/v1/programs/{slug}/pairing-exceptions/{id}/remove/ login 403 403   403    403    ok     404
+GET    /api/v1/programs/{slug}/health/                     login  403    403    403    403    ok     404
+GET    /api/v1/programs/{slug}/health/comments/            login  403    403    403    403    ok     404
+GET    /api/v1/programs/{slug}/pairings/                   login  403    403    403    403    ok     404
+POST   /api/v1/programs/{slug}/pairings/                   login  403    403    403    403    ok     404
+POST   /api/v1/programs/{slug}/pairings/{id}/end/          login  403    403    403    403    ok     404
+POST   /api/v1/programs/{slug}/pairings/{id}/reassign/     login  403    403    403    403    ok     404
+GET    /api/v1/programs/{slug}/unpaired-residents/         login  403    403    403    403    ok     404
+GET    /api/v1/programs/{slug}/audit/                      login  403    403    403    403    ok     404
 """
 # fmt: on
 

@@ -21,8 +21,9 @@ from rest_framework.test import APIClient
 
 from accounts.models import Membership, User
 from matching import engine
+from matching.match_runs.execution import match_run_execute
+from matching.match_runs.services import match_run_create
 from matching.models import CheckIn, Mentorship, MentorshipRequest
-from matching.services.match_runs import match_run_create, match_run_execute
 from matching.tasks import send_notification_email
 from tests.factories import PASSWORD, MembershipFactory, MenteeProfileFactory, MentorProfileFactory, UserFactory
 
@@ -426,7 +427,7 @@ def test_a_failed_match_run_logs_ids_not_people(world, logs, monkeypatch, error)
         pass  # re-raised for Celery to retry; the run is failed first on the final attempt
     run.refresh_from_db()
     assert run.status == "failed"
-    _assert_logged_and_clean(logs, "matching.services.match_runs")
+    _assert_logged_and_clean(logs, "matching.match_runs.execution")
 
 
 def test_refused_pages_and_api_calls_log_paths_of_ids(world, logs):

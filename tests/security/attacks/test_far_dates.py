@@ -5,7 +5,7 @@ The attack: Alice proposes a meeting for 31 December 9999 through the API; it wa
 audit trail (for a coordinator east of UTC) answered 500 for everyone: no clock east of UTC,
 and no meeting end, fits in year 9999. The same went for any date a person types.
 
-Now every date people write is bounded (``matching.bounds``: meetings and ranking deadlines
+Now every date people write is bounded (``core.bounds``: meetings and ranking deadlines
 from today to two years ahead, due dates and busy blocks a year back to two years ahead) in
 the form, the API and the service; and rows written before the bounds are read without a
 crash, each time shown as stored.
@@ -22,11 +22,11 @@ from icalendar import Calendar
 from rest_framework.test import APIClient
 
 from accounts.models import BusyBlock
-from matching.audit import audit_log
-from matching.bounds import PLANNED_DAY, SCHEDULED
+from audit.services import audit_log
+from core.bounds import PLANNED_DAY, SCHEDULED
+from matching.match_runs.services import match_run_create
 from matching.models import ActionItem, MatchRun, Meeting, MeetingSlot
 from matching.notifications import notify
-from matching.services.match_runs import match_run_create
 from matching.services.meetings import meeting_confirm, meeting_propose, meeting_reschedule
 from matching.services.plan import action_item_create, action_item_update
 from tests.matching.factories import ActionItemFactory, MentorshipFactory

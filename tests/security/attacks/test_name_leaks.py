@@ -16,9 +16,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Membership
+from matching.match_runs.services import proposal_override
 from matching.models import ConflictOfInterest, EvaluatorRole, MatchProposal, MatchRun, PairingException
 from matching.services.conflicts import conflict_add, evaluator_role_add, exception_grant
-from matching.services.match_runs import proposal_override
 from tests.factories import MembershipFactory, MentorProfileFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

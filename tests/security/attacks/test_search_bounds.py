@@ -17,8 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from audit.services import audit_log
 from core.search import SEARCH_MAX_LENGTH, SEARCH_MAX_TERMS
-from matching.audit import audit_log
 
 pytestmark = pytest.mark.django_db
 

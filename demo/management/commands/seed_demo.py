@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.demo import DEMO_PASSWORD, INSTITUTION, DemoDataError, logins_table, seed_demo
-from matching.demo import seed_lifecycle
+from demo.lifecycle import seed_lifecycle
+from demo.people import DEMO_PASSWORD, INSTITUTION, DemoDataError, logins_table, seed_demo
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """The demo's mentorships: every step of the lifecycle, ready on first login.
 
-``accounts.demo`` seeds the people; ``seed_lifecycle()`` then plays a dozen short
+``demo.people`` seeds the people; ``seed_lifecycle()`` then plays a dozen short
 stories through the services (requests, mentorships, meetings, the plan, check-ins),
 so the audit trail and the notifications are the ones real use would leave:
 
@@ -17,7 +17,7 @@ so the audit trail and the notifications are the ones real use would leave:
 Idempotent: each story is one pair of people and is skipped when the pair already has
 a request or a mentorship, so a re-run changes nothing and what people do while
 exploring the demo survives. Deterministic: the people are chosen from
-``accounts.demo.demo_cast()`` by what the story needs (program, year, interests,
+``demo.people.demo_cast()`` by what the story needs (program, year, interests,
 overlapping availability), and times are relative to now, in each person's own time
 zone, taken from their weekly availability with ``suggest_slots``.
 
@@ -47,11 +47,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from accounts.demo import DEMO_DOMAIN, WELLNESS, DemoDataError, Person, demo_cast
 from accounts.models import Membership, Program, User
-
-from .audit import audit_log
-from .models import (
+from audit.services import audit_log
+from demo.people import DEMO_DOMAIN, WELLNESS, DemoDataError, Person, demo_cast
+from matching.models import (
     ActionItem,
     CheckIn,
     EvaluatorRole,
@@ -63,18 +62,30 @@ from .models import (
     Notification,
     Resource,
 )
-from .scheduling import suggest_slots
-from .services.conflicts import evaluator_role_add, exception_grant
-from .services.meetings import meeting_confirm, meeting_mark_held, meeting_propose, meeting_update_notes
-from .services.mentorships import mentorship_create, mentorship_end, mentorship_leave_thank_you
-from .services.plan import action_item_create, action_item_update, agreement_update, checkin_submit, resource_share
-from .services.requests import request_accept, request_answer, request_ask_question, request_create, request_decline
+from matching.scheduling import suggest_slots
+from matching.services.conflicts import evaluator_role_add, exception_grant
+from matching.services.meetings import meeting_confirm, meeting_mark_held, meeting_propose, meeting_update_notes
+from matching.services.mentorships import mentorship_create, mentorship_end, mentorship_leave_thank_you
+from matching.services.plan import (
+    action_item_create,
+    action_item_update,
+    agreement_update,
+    checkin_submit,
+    resource_share,
+)
+from matching.services.requests import (
+    request_accept,
+    request_answer,
+    request_ask_question,
+    request_create,
+    request_decline,
+)
 
 RESIDENT_LOGIN = f"resident@{DEMO_DOMAIN}"
 ATTENDING = f"attending@{DEMO_DOMAIN}"
 NEARPEER = f"nearpeer@{DEMO_DOMAIN}"
 COORDINATOR = f"coordinator@{DEMO_DOMAIN}"
-# Mentors in the stories, from accounts.demo.MENTORS.
+# Mentors in the stories, from demo.people.MENTORS.
 IYER = "rajesh.iyer@demo.mentormatch.org"
 THOMPSON = "grace.thompson@demo.mentormatch.org"
 HADDAD = "omar.haddad@demo.mentormatch.org"
@@ -703,7 +714,7 @@ def _quiet_tasks():
 
 def seed_lifecycle() -> LifecycleResult:
     """Play each story whose pair has neither a request nor a mentorship yet. Run after
-    ``accounts.demo.seed_demo()``: the people must exist."""
+    ``demo.people.seed_demo()``: the people must exist."""
     with _quiet_tasks(), transaction.atomic():
         return _seed_lifecycle(timezone.now())
 

@@ -21,7 +21,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
-from .models import (
+from accounts.models import (
     AcademicRank,
     AvailabilityWindow,
     BusyBlock,

@@ -25,6 +25,7 @@ stored instead of raising ``OverflowError``.
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import NoReturn
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -34,8 +35,11 @@ LATEST_INSTANT = datetime.max.replace(tzinfo=UTC)
 # An instant as a person reads it: "Mon 15 Mar 2027, 13:00 EDT".
 TIME_FORMAT = "%a %d %b %Y, %H:%M %Z"
 
+# A zone, or its IANA name as a profile stores it.
+Zone = tzinfo | str
 
-def _zone(zone) -> tzinfo:
+
+def _zone(zone: Zone) -> tzinfo:
     """A tzinfo from a zone or a zone name; the site's zone for a name that is no zone."""
     if isinstance(zone, tzinfo):
         return zone
@@ -63,24 +67,26 @@ class Window:
     days_back: int
     years_ahead: int
 
-    def days(self, zone, *, now: datetime | None = None) -> tuple[date, date]:
+    def days(self, zone: Zone, *, now: datetime | None = None) -> tuple[date, date]:
         """The first and the last allowed day, in ``zone``."""
         today = (now or timezone.now()).astimezone(_zone(zone)).date()
         return today - timedelta(days=self.days_back), _years_after(today, self.years_ahead)
 
-    def message(self, zone, *, now=None) -> str:
+    def message(self, zone: Zone, *, now: datetime | None = None) -> str:
         first, last = self.days(zone, now=now)
         if self.days_back == 0:
             return f"Choose a time from today to {_day(last)}."
         return f"Choose a day from {_day(first)} to {_day(last)}."
 
-    def check_day(self, day: date | None, *, zone, field: str | None = None, now=None) -> None:
+    def check_day(self, day: date | None, *, zone: Zone, field: str | None = None, now: datetime | None = None) -> None:
         """Refuse ``day`` (None passes) outside the window; the error names ``field`` if given."""
         first, last = self.days(zone, now=now)
         if day is not None and not first <= day <= last:
             _refuse(self.message(zone, now=now), field)
 
-    def check_instant(self, when: datetime | None, *, zone, field: str | None = None, now=None) -> None:
+    def check_instant(
+        self, when: datetime | None, *, zone: Zone, field: str | None = None, now: datetime | None = None
+    ) -> None:
         """Refuse an aware ``when`` (None passes) outside the window's days in ``zone``. Aware
         datetimes compare without converting, so even year 9999 in any offset is refused."""
         if when is None:
@@ -94,18 +100,18 @@ class Window:
         if not begin <= when < end:
             _refuse(self.message(tz, now=now), field)
 
-    def html_days(self, zone) -> dict[str, str]:
+    def html_days(self, zone: Zone) -> dict[str, str]:
         """``min``/``max`` for a ``type="date"`` input, so the browser's picker agrees."""
         first, last = self.days(zone)
         return {"min": first.isoformat(), "max": last.isoformat()}
 
-    def html_times(self, zone) -> dict[str, str]:
+    def html_times(self, zone: Zone) -> dict[str, str]:
         """``min``/``max`` for a ``type="datetime-local"`` input."""
         first, last = self.days(zone)
         return {"min": f"{first.isoformat()}T00:00", "max": f"{last.isoformat()}T23:59"}
 
 
-def _refuse(message: str, field: str | None):
+def _refuse(message: str, field: str | None) -> NoReturn:
     raise ValidationError({field: message} if field else message, code="out_of_bounds")
 
 
@@ -116,7 +122,7 @@ PLANNED_DAY = Window(days_back=365, years_ahead=2)
 # --- Reading what is stored.
 
 
-def localize(when: datetime, zone) -> datetime:
+def localize(when: datetime, zone: Zone) -> datetime:
     """``when`` on ``zone``'s clock, or as stored (UTC) when that clock would pass year 9999."""
     try:
         return when.astimezone(_zone(zone))
@@ -124,7 +130,7 @@ def localize(when: datetime, zone) -> datetime:
         return when
 
 
-def format_instant(when: datetime, zone) -> str:
+def format_instant(when: datetime, zone: Zone) -> str:
     """``when`` as a person in ``zone`` reads it, with the zone's abbreviation."""
     return localize(when, zone).strftime(TIME_FORMAT)
 

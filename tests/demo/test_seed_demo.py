@@ -5,7 +5,6 @@ from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
-from accounts.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_cast
 from accounts.models import (
     AvailabilityWindow,
     BusyBlock,
@@ -15,6 +14,8 @@ from accounts.models import (
     Program,
     User,
 )
+from demo.people import DEMO_LOGINS, DEMO_PASSWORD, demo_cast
+from tests.shared_world import world_for_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -47,9 +48,17 @@ def snapshot():
     return counts
 
 
+@pytest.fixture(scope="module")
+def seeded_demo(django_db_setup, django_db_blocker):
+    """The demo, seeded once for the module (about a second a seed); each test's changes are
+    rolled back (tests/shared_world.py)."""
+    yield from world_for_scope(django_db_blocker, seed_demo)
+
+
 @pytest.fixture
-def demo():
-    return seed_demo()
+def demo(seeded_demo, db):
+    """What ``seed_demo`` printed."""
+    return seeded_demo
 
 
 def _members(slug, role):
@@ -190,6 +199,7 @@ def test_profiles_are_varied(demo):
 
 def test_it_refuses_to_seed_a_production_site_without_force(settings):
     settings.DEBUG = False
+    before = snapshot()  # the module's demo, if an earlier test seeded it
     with pytest.raises(CommandError, match="--force"):
         call_command("seed_demo", stdout=StringIO())
-    assert not User.objects.exists()
+    assert snapshot() == before

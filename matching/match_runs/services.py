@@ -1,0 +1,458 @@
+"""Coordinator actions on cohort match runs: create, rank, review (decide, override,
+accept the rest), publish, second round, cancel. Each locks the run first (``core.locking``),
+so a run's decisions and its publish queue behind one another. Computing a run is the
+worker's (``execution``); reads are in ``selectors``."""
+
+from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import capfirst
+
+from accounts.models import Membership, MentorProfile, Program, User
+from accounts.rules import person_named
+from accounts.selectors import mentor_directory
+from audit.services import audit_log
+from core.bounds import SCHEDULED
+from core.guards import require_perm
+from core.locking import locked
+from core.outbox import enqueue_on_commit
+
+from .. import engine
+from ..models import Kind, MatchProposal, MatchRanking, MatchRun, Mentorship
+from ..notifications import notify
+from ..scheduling import format_in_zone
+from ..services.mentorships import active_mentee_count, mentorship_create
+from .execution import RUN_MATCH, start_next_queued
+from .selectors import cohort_members
+
+Status = MatchRun.Status
+Decision = MatchProposal.Decision
+
+
+def _weights(weights: dict[str, float] | None) -> dict[str, Any]:
+    try:
+        return asdict(engine.Weights.from_mapping(weights or {}))
+    except (TypeError, ValueError) as exc:
+        raise ValidationError({"weights": str(exc)}) from exc
+
+
+def _cohort_ids(program: Program, mentee_ids: Iterable[int], mentor_ids: Iterable[int]) -> tuple[list[int], list[int]]:
+    mentee_ids, mentor_ids = sorted(set(mentee_ids)), sorted(set(mentor_ids))
+    errors = {}
+    if not mentee_ids:
+        errors["mentee_ids"] = "Choose at least one resident."
+    if not mentor_ids:
+        errors["mentor_ids"] = "Choose at least one mentor."
+    if set(mentee_ids) & set(mentor_ids):
+        errors["mentor_ids"] = "Nobody can be both a resident and a mentor in one match."
+    residents = set(
+        User.objects.filter(
+            pk__in=mentee_ids,
+            mentee_profile__isnull=False,
+            memberships__program=program,
+            memberships__role=Membership.Role.RESIDENT,
+        ).values_list("pk", flat=True)
+    )
+    if set(mentee_ids) - residents:
+        errors.setdefault("mentee_ids", "Choose residents of this program who have a mentee profile.")
+    mentors = set(
+        User.objects.filter(pk__in=mentor_ids, mentor_profile__isnull=False, memberships__program=program).values_list(
+            "pk", flat=True
+        )
+    )
+    if set(mentor_ids) - mentors:
+        errors.setdefault("mentor_ids", "Choose members of this program who have a mentor profile.")
+    if errors:
+        raise ValidationError(errors)
+    return mentee_ids, mentor_ids
+
+
+def _create(
+    *,
+    program: Program,
+    actor: User,
+    kind: str,
+    algorithm: str,
+    mentee_ids: Iterable[int],
+    mentor_ids: Iterable[int],
+    weights: dict[str, float] | None,
+    ranking_deadline: datetime | None,
+    parent: MatchRun | None = None,
+) -> MatchRun:
+    if kind not in Kind.values:
+        raise ValidationError({"kind": "Choose a kind of mentorship."})
+    if algorithm not in MatchRun.Algorithm.values:
+        raise ValidationError({"algorithm": "Choose stable or optimal."})
+    if ranking_deadline is not None and ranking_deadline <= timezone.now():
+        raise ValidationError({"ranking_deadline": "The ranking deadline must be in the future."})
+    SCHEDULED.check_instant(ranking_deadline, zone=actor.time_zone, field="ranking_deadline")
+    checked_weights = _weights(weights)
+    mentee_ids, mentor_ids = _cohort_ids(program, mentee_ids, mentor_ids)
+    run = MatchRun.objects.create(
+        program=program,
+        kind=kind,
+        algorithm=algorithm,
+        weights=checked_weights,
+        created_by=actor,
+        ranking_deadline=ranking_deadline,
+        parent=parent,
+        round=parent.round + 1 if parent else 1,
+    )
+    run.mentees.set(mentee_ids)
+    run.mentors.set(mentor_ids)
+    audit_log(
+        actor=actor,
+        action="match_run.create",
+        obj=run,
+        after={
+            "kind": kind,
+            "algorithm": algorithm,
+            "mentees": len(mentee_ids),
+            "mentors": len(mentor_ids),
+            "round": run.round,
+            "ranking_deadline": ranking_deadline.isoformat() if ranking_deadline else None,
+        },
+    )
+    if ranking_deadline is None:
+        # If the broker is unreachable the run stays queued and the sweeper enqueues it.
+        enqueue_on_commit(RUN_MATCH, run.pk)
+    else:
+        # With a ranking window the run waits: the sweeper enqueues it once the deadline has passed.
+        _notify_ranking_window(run)
+    return run
+
+
+def _notify_ranking_window(run: MatchRun) -> None:
+    url = reverse("matching:match-run-rank", args=[run.pk])
+    kind = run.get_kind_display().lower()
+    for person, is_mentee in cohort_members(run):
+        others = "mentors" if is_mentee else "residents"
+        notify(
+            event="match.ranking_open",
+            user=person,
+            url=url,
+            title=f"Rank your possible {kind} {others} by {format_in_zone(run.ranking_deadline, person)}",
+            body=(
+                f"{run.program.name} is matching {kind} mentors and you are in the cohort. You may rank the "
+                f"{others} you would like to be paired with, and mark anyone you should never be paired with, "
+                "until the deadline. Your ranking is confidential: only you see it. If you do not rank, you are "
+                "matched by fit score."
+            ),
+            dedup_key=f"match_run:{run.pk}:ranking_open:{person.pk}",
+        )
+
+
+@transaction.atomic
+def match_run_create(
+    *,
+    program: Program,
+    actor: User,
+    kind: str,
+    algorithm: str,
+    mentee_ids: Iterable[int],
+    mentor_ids: Iterable[int],
+    weights: dict[str, float] | None = None,
+    ranking_deadline: datetime | None = None,
+) -> MatchRun:
+    """A QUEUED run for ``program``'s cohort. It starts once committed, or, with a
+    ``ranking_deadline``, after cohort members have had until then to rank each other."""
+    require_perm(actor, "matching.manage_match_runs", MatchRun(program=program))
+    return _create(
+        program=program,
+        actor=actor,
+        kind=kind,
+        algorithm=algorithm,
+        mentee_ids=mentee_ids,
+        mentor_ids=mentor_ids,
+        weights=weights,
+        ranking_deadline=ranking_deadline,
+    )
+
+
+@transaction.atomic
+def ranking_submit(
+    *, run: MatchRun, actor: User, ordered_ids: Iterable[int], never_ids: Iterable[int] = ()
+) -> list[MatchRanking]:
+    """Replace ``actor``'s ranking in ``run``: ``ordered_ids`` best first (residents rank
+    mentors, mentors rank residents), ``never_ids`` never to be paired. Anyone left out
+    of both comes after the ranked ones, in score order (``complete_rankings``)."""
+    run = locked(MatchRun.objects).get(pk=run.pk)  # the claim waits for this
+    require_perm(actor, "matching.rank_in_run", run)
+    ordered, never = list(ordered_ids), list(never_ids)
+    if len(set(ordered)) != len(ordered) or len(set(never)) != len(never) or set(ordered) & set(never):
+        raise ValidationError("List each person once: either ranked or never.")
+    as_mentee = run.mentees.filter(pk=actor.pk).exists()
+    others = set((run.mentors if as_mentee else run.mentees).values_list("pk", flat=True))
+    if (set(ordered) | set(never)) - others:
+        raise ValidationError(f"Rank only the {'mentors' if as_mentee else 'residents'} in this match.")
+    MatchRanking.objects.filter(run=run, author=actor).delete()
+    rankings = MatchRanking.objects.bulk_create(
+        [MatchRanking(run=run, author=actor, target_id=pk, position=i) for i, pk in enumerate(ordered, 1)]
+        + [MatchRanking(run=run, author=actor, target_id=pk, never=True) for pk in never]
+    )
+    # Counts only: the list itself is confidential, even in the audit trail.
+    audit_log(actor=actor, action="match_ranking.submit", obj=run, after={"ranked": len(ordered), "never": len(never)})
+    return rankings
+
+
+def _locked_run(run: MatchRun) -> MatchRun:
+    return locked(MatchRun.objects.select_related("program")).get(pk=run.pk)
+
+
+def _check_spot(run: MatchRun, mentor: User, proposal: MatchProposal) -> None:
+    """``mentor`` must have a spot for one more mentee, counting the mentorships active now
+    and the proposals of this run already accepted for them (the run row is locked)."""
+    profile = MentorProfile.objects.filter(user=mentor).first()
+    if profile is None:
+        raise ValidationError({"mentor": f"{mentor.full_name} has no mentor profile."})
+    open_spots = max(profile.capacity - active_mentee_count(mentor), 0)
+    given = (
+        run.proposals.exclude(pk=proposal.pk)
+        .filter(Q(decision=Decision.ACCEPTED, mentor=mentor) | Q(decision=Decision.OVERRIDDEN, override_mentor=mentor))
+        .count()
+    )
+    if given >= open_spots:
+        raise ValidationError(
+            {"mentor": f"{mentor.full_name} has no spot left in this match ({given} of {open_spots} open spots given)."}
+        )
+
+
+def _decide(
+    proposal: MatchProposal, actor: User, decision: str, note: str, override_mentor: User | None = None
+) -> MatchProposal:
+    before = {"decision": proposal.decision, "mentor": proposal.final_mentor_id}
+    proposal.decision = decision
+    proposal.override_mentor = override_mentor
+    proposal.decision_note = note
+    proposal.decided_by = actor
+    proposal.decided_at = timezone.now()
+    proposal.save(update_fields=["decision", "override_mentor", "decision_note", "decided_by", "decided_at"])
+    audit_log(
+        actor=actor,
+        action=f"match_proposal.{decision}",
+        obj=proposal,
+        program=proposal.run.program,
+        before=before,
+        after={"decision": decision, "mentor": proposal.final_mentor_id},
+        reason=note,
+    )
+    return proposal
+
+
+def _locked_proposal(proposal: MatchProposal, actor: User) -> tuple[MatchRun, MatchProposal]:
+    run = _locked_run(proposal.run)  # decisions of one run queue here, and behind a publish
+    require_perm(actor, "matching.manage_match_runs", run)
+    if not run.can_review():
+        raise ValidationError("This match is not finished, or already published: its proposals cannot change.")
+    proposal = MatchProposal.objects.select_related("mentee", "mentor").get(pk=proposal.pk, run=run)
+    proposal.run = run
+    return run, proposal
+
+
+@transaction.atomic
+def proposal_decide(*, proposal: MatchProposal, actor: User, decision: str, note: str = "") -> MatchProposal:
+    """Accept or reject the engine's proposal (accepting needs a spot left with its mentor)."""
+    run, proposal = _locked_proposal(proposal, actor)
+    if decision == Decision.ACCEPTED:
+        if proposal.mentor is None:
+            raise ValidationError("This resident was not matched: choose a mentor with an override.")
+        _check_spot(run, proposal.mentor, proposal)
+    elif decision != Decision.REJECTED:
+        raise ValidationError({"decision": "Accept or reject the proposal."})
+    return _decide(proposal, actor, decision, note.strip())
+
+
+@transaction.atomic
+def proposal_override(*, proposal: MatchProposal, actor: User, mentor: User, note: str | None) -> MatchProposal:
+    """Pair the proposal's mentee with ``mentor`` instead (a cohort mentor with a spot left), with a reason."""
+    run, proposal = _locked_proposal(proposal, actor)
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": "Say briefly why you are changing this pairing."})
+    if not run.mentors.filter(pk=mentor.pk).exists():
+        # Whoever this is, they are not in the coordinator's cohort: not named (issue 11).
+        raise ValidationError({"mentor": f"{capfirst(person_named(actor, mentor))} is not a mentor in this match."})
+    if mentor.pk == proposal.mentor_id:
+        raise ValidationError({"mentor": f"{mentor.full_name} is the proposed mentor: accept the proposal instead."})
+    _check_spot(run, mentor, proposal)
+    return _decide(proposal, actor, Decision.OVERRIDDEN, note, override_mentor=mentor)
+
+
+@transaction.atomic
+def match_run_accept_pending(
+    *, run: MatchRun, actor: User
+) -> tuple[list[MatchProposal], list[tuple[MatchProposal, str]]]:
+    """Accept every proposal still waiting for a decision, each within its mentor's spots:
+    (accepted, [(refused, why)]). The pending ones are read under the run's lock, so a
+    decision or override another coordinator made meanwhile is left as they made it."""
+    run = _locked_run(run)
+    require_perm(actor, "matching.manage_match_runs", run)
+    if not run.can_review():
+        raise ValidationError("This match is not finished, or already published: its proposals cannot change.")
+    accepted: list[MatchProposal] = []
+    refused: list[tuple[MatchProposal, str]] = []
+    pending = run.proposals.filter(decision=Decision.PENDING, mentor__isnull=False).select_related("mentee", "mentor")
+    for proposal in pending:
+        proposal.run = run
+        try:
+            _check_spot(run, proposal.mentor, proposal)
+        except ValidationError as exc:
+            refused.append((proposal, " ".join(exc.messages)))
+        else:
+            accepted.append(_decide(proposal, actor, Decision.ACCEPTED, ""))
+    return accepted, refused
+
+
+@transaction.atomic
+def match_run_publish(*, run: MatchRun, actor: User) -> list[Mentorship]:
+    """Start a mentorship for every accepted or overridden proposal, all or none: if one
+    pair no longer fits (a spot was taken since), nothing is published and the error names
+    the pair. Then notify both people of each pair, and each resident left without a
+    mentor (with the engine's reason, spoken to them). A run is published once."""
+    run = _locked_run(run)
+    require_perm(actor, "matching.manage_match_runs", run)
+    if run.is_published:
+        raise ValidationError("This match has already been published.")
+    if not run.can_publish():
+        raise ValidationError("Only a finished match can be published.")
+    proposals = list(
+        run.proposals.filter(decision__in=[Decision.ACCEPTED, Decision.OVERRIDDEN]).select_related(
+            "mentee", "mentor", "override_mentor"
+        )
+    )
+    if not proposals:
+        raise ValidationError("Accept or override at least one proposal before publishing.")
+    # Mentor profiles by user id (``core.locking``), so a concurrent publish or accept cannot deadlock with this one.
+    proposals.sort(key=lambda p: (p.final_mentor_id, p.mentee_id))
+    started = []
+    for p in proposals:
+        try:
+            mentorship = mentorship_create(
+                mentee=p.mentee,
+                mentor=p.final_mentor,
+                program=run.program,
+                kind=run.kind,
+                source=Mentorship.Source.MATCH_RUN,
+                actor=actor,
+            )
+        except ValidationError as exc:
+            raise ValidationError(
+                f"{p.mentee.full_name} and {p.final_mentor.full_name} cannot be paired: {' '.join(exc.messages)} "
+                "Nothing was published; change this pairing and publish again."
+            ) from exc
+        started.append(mentorship)
+    run.published_at, run.published_by = timezone.now(), actor
+    run.save(update_fields=["published_at", "published_by"])
+    audit_log(actor=actor, action="match_run.publish", obj=run, after={"mentorships": len(started)})
+    kind = run.get_kind_display().lower()
+    for m in started:
+        url = m.get_absolute_url()
+        notify(
+            event="match.published",
+            user=m.mentee,
+            url=url,
+            title=f"Your {kind} mentor is {m.mentor.full_name}",
+            dedup_key=f"match_run:{run.pk}:mentorship:{m.pk}:mentee",
+        )
+        notify(
+            event="match.published",
+            user=m.mentor,
+            url=url,
+            title=f"You are now {m.mentee.full_name}'s {kind} mentor",
+            dedup_key=f"match_run:{run.pk}:mentorship:{m.pk}:mentor",
+        )
+    directory = reverse("accounts:mentor-directory")
+    for p in run.proposals.exclude(decision__in=[Decision.ACCEPTED, Decision.OVERRIDDEN]).select_related("mentee"):
+        reason = p.why_not_for_mentee if p.mentor_id is None and p.why_not_for_mentee else ""
+        notify(
+            event="match.unmatched",
+            user=p.mentee,
+            url=directory,
+            title=f"No {kind} mentor from this match yet",
+            body=(f"Why: {reason}. " if reason else "")
+            + "Your coordinator may run a second round, and you can find a mentor and send a request yourself.",
+            dedup_key=f"match_run:{run.pk}:unmatched:{p.mentee_id}",
+        )
+    return started
+
+
+@transaction.atomic
+def match_run_second_round(*, run: MatchRun, actor: User) -> MatchRun:
+    """A new QUEUED run over the residents of a published run who still have no mentor of
+    its kind, and its mentors who still have a spot. Published pairs are left alone."""
+    run = _locked_run(run)
+    require_perm(actor, "matching.manage_match_runs", run)
+    if not run.can_start_second_round():
+        raise ValidationError("Publish this match before starting a second round.")
+    # Under the run's lock: two coordinators (or a double click) cannot start two rounds
+    # over the same residents. One that failed, was cancelled or is published is done.
+    if run.next_rounds.exclude(status__in=[Status.FAILED, Status.CANCELLED]).filter(published_at__isnull=True).exists():
+        raise ValidationError("A second round of this match is already under way: publish or cancel it first.")
+    cohort = list(run.mentees.values_list("pk", flat=True))
+    paired = set(
+        Mentorship.objects.filter(status=Mentorship.Status.ACTIVE, kind=run.kind, mentee_id__in=cohort).values_list(
+            "mentee_id", flat=True
+        )
+    )
+    mentee_ids = [pk for pk in cohort if pk not in paired]
+    if not mentee_ids:
+        raise ValidationError("Every resident of this match has a mentor.")
+    mentor_ids = list(
+        mentor_directory()
+        .filter(user_id__in=run.mentors.values("pk"), accepting_mentees=True, open_spots__gt=0)
+        .values_list("user_id", flat=True)
+    )
+    if not mentor_ids:
+        raise ValidationError("No mentor of this match has a spot left.")
+    return _create(
+        program=run.program,
+        actor=actor,
+        kind=run.kind,
+        algorithm=run.algorithm,
+        mentee_ids=mentee_ids,
+        mentor_ids=mentor_ids,
+        weights=run.weights,
+        ranking_deadline=None,
+        parent=run,
+    )
+
+
+CANCELLABLE = (Status.QUEUED, Status.RUNNING)
+
+
+@transaction.atomic
+def match_run_cancel(*, run: MatchRun, actor: User, reason: str = "") -> MatchRun:
+    """Stop a run that is waiting for rankings, queued or running. A task already computing
+    it finds the run no longer RUNNING and throws its result away; nothing was proposed yet.
+    Cohort members invited to rank are told the match was called off."""
+    run = _locked_run(run)
+    require_perm(actor, "matching.manage_match_runs", run)
+    if run.status not in CANCELLABLE:
+        raise ValidationError("Only a match that is waiting or running can be cancelled.")
+    before = {"status": run.status}
+    was_ranking = run.ranking_deadline is not None and run.status == Status.QUEUED
+    run.status, run.finished_at = Status.CANCELLED, timezone.now()
+    run.error = f"Cancelled by {actor.full_name}." + (f" {reason.strip()}" if reason.strip() else "")
+    run.save(update_fields=["status", "finished_at", "error"])
+    audit_log(actor=actor, action="match_run.cancel", obj=run, before=before, after={"status": run.status}, reason=reason)
+    if before["status"] == Status.RUNNING:
+        start_next_queued(run.program_id)
+    if was_ranking:
+        kind = run.get_kind_display().lower()
+        for person, _ in cohort_members(run):
+            notify(
+                event="match.cancelled",
+                user=person,
+                url=reverse("accounts:dashboard"),
+                title=f"The {kind} mentorship match of {run.program.name} was called off",
+                body="Your ranking for it will not be used. You do not need to do anything.",
+                dedup_key=f"match_run:{run.pk}:cancelled:{person.pk}",
+            )
+    return run
