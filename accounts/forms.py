@@ -1,8 +1,12 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 
 from core.email import render_subject, render_text, send_email
+from core.search import SearchField
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -47,11 +51,12 @@ class CanonicalPasswordResetForm(PasswordResetForm):
 from .models import (  # noqa: E402  (kept beside the forms that use them)
     AvailabilityWindow,
     CareerStage,
+    Membership,
     MenteeProfile,
-    MentorProfile,
     Specialty,
     User,
 )
+from .selectors import ROSTER_STATUSES  # noqa: E402
 
 
 class AccountForm(forms.ModelForm):
@@ -96,48 +101,6 @@ class MenteeProfileForm(forms.ModelForm):
         self.fields["subspecialty_interests"].label_from_instance = lambda s: f"{s.parent.name} › {s.name}"
 
 
-class MentorProfileForm(forms.ModelForm):
-    class Meta:
-        model = MentorProfile
-        fields = [
-            "specialty", "subspecialty", "academic_rank", "career_stage", "expertise", "interests",
-            "languages", "meeting_formats", "capacity", "accepting_mentees", "bio",
-        ]
-        labels = {
-            "career_stage": "Career stage (near-peer mentors)",
-            "expertise": "Goals you can help with",
-            "interests": "Areas of interest",
-            "meeting_formats": "How you like to meet",
-            "capacity": "Mentees at once",
-            "accepting_mentees": "I'm accepting new mentees",
-        }
-        help_texts = {
-            "academic_rank": "Faculty: your academic rank. Senior residents and fellows: leave empty and set your career stage.",
-            "capacity": "0 to 20. Residents see how many of your spots are open.",
-        }
-        widgets = {
-            "expertise": forms.CheckboxSelectMultiple,
-            "interests": forms.CheckboxSelectMultiple,
-            "languages": forms.CheckboxSelectMultiple,
-            "meeting_formats": forms.CheckboxSelectMultiple,
-            "bio": forms.Textarea(attrs={"rows": 4}),
-            "capacity": forms.NumberInput(attrs={"min": 0, "max": 20}),
-        }
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["specialty"].required = True
-        self.fields["specialty"].queryset = Specialty.objects.filter(parent__isnull=True)
-        self.fields["subspecialty"].queryset = Specialty.objects.filter(parent__isnull=False).select_related("parent").order_by("parent__name", "name")
-        self.fields["subspecialty"].label_from_instance = lambda s: f"{s.parent.name} › {s.name}"
-
-    def clean(self):
-        cleaned = super().clean()
-        if not cleaned.get("academic_rank") and not cleaned.get("career_stage"):
-            raise forms.ValidationError("Give your academic rank (faculty) or your career stage (near-peer mentors).")
-        return cleaned
-
-
 class AvailabilityWindowForm(forms.ModelForm):
     class Meta:
         model = AvailabilityWindow
@@ -151,3 +114,56 @@ class AvailabilityWindowForm(forms.ModelForm):
 AvailabilityFormSet = forms.modelformset_factory(
     AvailabilityWindow, form=AvailabilityWindowForm, extra=2, can_delete=True, max_num=21, validate_max=True
 )
+
+
+# --- The roster.
+
+PGY_CHOICES = [(f"PGY-{n}", f"PGY-{n}") for n in range(1, 8)] + [("FELLOW", "Fellow")]
+
+
+class RosterFilterForm(forms.Form):
+    q = SearchField(widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or e-mail"}))
+    role = forms.ChoiceField(label="Role", required=False, choices=[("", "All roles"), *Membership.Role.choices[:2]])
+    pgy = forms.ChoiceField(label="PGY", required=False, choices=[("", "Any year"), *PGY_CHOICES])
+    status = forms.ChoiceField(
+        label="Invitation", required=False, choices=[("", "Any status"), *ROSTER_STATUSES.items()]
+    )
+
+
+class RosterUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Roster file (.csv)",
+        help_text=(
+            f"A CSV file saved as UTF-8, up to {filesizeformat(settings.ROSTER_MAX_UPLOAD_BYTES)} "
+            f"and {settings.ROSTER_MAX_ROWS:,} people. "
+            "In Excel: File › Save As › CSV UTF-8 (Comma delimited)."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        allow_empty_file=True,  # the service explains an empty file in its own words
+    )
+
+    def __init__(self, *args, cut_off=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cut_off = cut_off  # the upload was stopped mid-stream for its size
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.ROSTER_MAX_UPLOAD_BYTES
+        # Checked before reading, so an oversize file never lands in memory.
+        if upload.size > limit:
+            raise ValidationError(_too_large_message(upload.size))
+        return upload
+
+    def clean(self):
+        if self.cut_off:
+            self.errors.pop("file", None)
+            self.add_error("file", _too_large_message(None))
+        return super().clean()
+
+
+def _too_large_message(size: int | None) -> str:
+    """``size`` is None when the upload was cut off before its size was known."""
+    limit = filesizeformat(settings.ROSTER_MAX_UPLOAD_BYTES)
+    if size is None:
+        return f"The file is larger than the limit of {limit}. Split it into smaller files."
+    return f"The file is {filesizeformat(size)}; the limit is {limit}. Split it into smaller files."

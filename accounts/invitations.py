@@ -10,23 +10,34 @@ coordinator sees only what they typed.
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from audit.services import audit_log
 from core.locking import locked
 
-from .models import Membership, MenteeProfile, MentorProfile, ProgramInvitation
+from .models import (
+    AcademicRank,
+    CareerStage,
+    Membership,
+    MenteeProfile,
+    MentorProfile,
+    Program,
+    ProgramInvitation,
+    Specialty,
+    User,
+)
 from .signals import program_invitation_accepted, program_invitation_made
 
 Status = ProgramInvitation.Status
 
 
-def pending_invitations_for(user):
+def pending_invitations_for(user: User) -> QuerySet[ProgramInvitation]:
     """The invitations waiting for ``user``'s answer, newest first."""
     return ProgramInvitation.objects.filter(user=user, status=Status.PENDING).select_related("program", "invited_by")
 
 
-def pending_invitations_of(program):
+def pending_invitations_of(program: Program) -> QuerySet[ProgramInvitation]:
     """A program's unanswered invitations: what its coordinators typed, nothing of the person."""
     return ProgramInvitation.objects.filter(program=program, status=Status.PENDING).order_by(
         "last_name", "first_name", "pk"
@@ -34,8 +45,17 @@ def pending_invitations_of(program):
 
 
 def program_invitation_create(
-    *, program, user, role, invited_by, email, first_name, last_name,
-    career_stage=None, specialty=None, academic_rank=None,
+    *,
+    program: Program,
+    user: User,
+    role: str,
+    invited_by: User,
+    email: str,
+    first_name: str,
+    last_name: str,
+    career_stage: CareerStage | None = None,
+    specialty: Specialty | None = None,
+    academic_rank: AcademicRank | None = None,
 ) -> ProgramInvitation | None:
     """Ask ``user`` to join ``program`` as ``role``; None if they are a member, already asked,
     or declined before.
@@ -62,7 +82,7 @@ def program_invitation_create(
     return invitation
 
 
-def _check_answerable(invitation, actor):
+def _check_answerable(invitation: ProgramInvitation, actor: User) -> None:
     if invitation.user_id != actor.pk:
         raise PermissionDenied
     if invitation.status != Status.PENDING:
@@ -70,7 +90,7 @@ def _check_answerable(invitation, actor):
 
 
 @transaction.atomic
-def program_invitation_accept(*, invitation, actor) -> Membership:
+def program_invitation_accept(*, invitation: ProgramInvitation, actor: User) -> Membership:
     """The invited person joins the program. A profile they lack for the role is started
     from what the coordinator's file said; one they have is left as it is."""
     invitation = locked(ProgramInvitation.objects.select_related("program"), of=("self", "program")).get(pk=invitation.pk)
@@ -90,14 +110,14 @@ def program_invitation_accept(*, invitation, actor) -> Membership:
 
 
 @transaction.atomic
-def program_invitation_decline(*, invitation, actor) -> ProgramInvitation:
+def program_invitation_decline(*, invitation: ProgramInvitation, actor: User) -> ProgramInvitation:
     invitation = locked(ProgramInvitation.objects.select_related("program"), of=("self", "program")).get(pk=invitation.pk)
     _check_answerable(invitation, actor)
     return _answer(invitation, actor=actor, status=Status.DECLINED)
 
 
 @transaction.atomic
-def program_invitation_withdraw(*, invitation, actor) -> ProgramInvitation:
+def program_invitation_withdraw(*, invitation: ProgramInvitation, actor: User) -> ProgramInvitation:
     """A coordinator of the program takes back an unanswered invitation."""
     invitation = locked(ProgramInvitation.objects.select_related("program"), of=("self", "program")).get(pk=invitation.pk)
     if not actor.has_perm("accounts.manage_roster", invitation.program):
@@ -107,7 +127,7 @@ def program_invitation_withdraw(*, invitation, actor) -> ProgramInvitation:
     return _answer(invitation, actor=actor, status=Status.WITHDRAWN)
 
 
-def _answer(invitation, *, actor, status) -> ProgramInvitation:
+def _answer(invitation: ProgramInvitation, *, actor: User, status: str) -> ProgramInvitation:
     before = {"status": invitation.status}
     invitation.status = status
     invitation.responded_at = timezone.now()

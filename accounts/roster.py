@@ -26,18 +26,22 @@ import io
 import logging
 import re
 import zoneinfo
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from audit.services import audit_log
 from core.csv import csv_safe
+from core.forms import max_length_of
 from core.locking import lock_account_creation, locked
 
 from .identity import canonical_email, email_skeleton
@@ -57,6 +61,8 @@ from .models import (
 from .services import user_invite
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 # --- The file format. docs/roster-csv.md and the import page describe the same columns.
 
@@ -102,7 +108,7 @@ _email_validator = EmailValidator()
 MAX_COLUMNS = 30
 # Problems kept for the preview: a file that is wrong on every line needs fixing, not reading.
 MAX_ERRORS_KEPT = 200
-_NAME_MAX_LENGTH = User._meta.get_field("first_name").max_length
+_NAME_MAX_LENGTH = max_length_of(User, "first_name")
 
 
 # --- What parsing returns.
@@ -133,11 +139,11 @@ class RosterRow:
     changes: list[str] = field(default_factory=list)
 
     @property
-    def key(self):
+    def key(self) -> str:
         return canonical_email(self.email)
 
     @property
-    def full_name(self):
+    def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
 
@@ -154,37 +160,37 @@ class RosterPreview:
     errors_dropped: int = 0  # problems beyond MAX_ERRORS_KEPT, counted only
 
     @property
-    def is_valid(self):
+    def is_valid(self) -> bool:
         return not self.errors and bool(self.rows)
 
     @property
-    def create_count(self):
+    def create_count(self) -> int:
         return sum(1 for r in self.rows if r.action == "create")
 
     @property
-    def update_count(self):
+    def update_count(self) -> int:
         return sum(1 for r in self.rows if r.action == "update")
 
     @property
-    def unchanged_count(self):
+    def unchanged_count(self) -> int:
         return sum(1 for r in self.rows if r.action in ("unchanged", "member", "invited", "declined"))
 
     @property
-    def invite_count(self):
+    def invite_count(self) -> int:
         """Existing accounts that will be asked to join this program."""
         return sum(1 for r in self.rows if r.action == "invite")
 
     @property
-    def people_count(self):
+    def people_count(self) -> int:
         return len({r.key for r in self.rows})
 
     @property
-    def added_people_count(self):
+    def added_people_count(self) -> int:
         """People the import adds or updates itself (not those it only asks to join)."""
         return len({r.key for r in self.rows if r.action in ("create", "update", "unchanged")})
 
     @property
-    def invitation_count(self):
+    def invitation_count(self) -> int:
         """New people, and the program's own never-invited people, who get a sign-up invitation."""
         count = 0
         for key in {r.key for r in self.rows}:
@@ -194,11 +200,11 @@ class RosterPreview:
         return count
 
     @property
-    def error_count(self):
+    def error_count(self) -> int:
         return len(self.errors) + self.errors_dropped
 
     @property
-    def error_lines(self):
+    def error_lines(self) -> int:
         return len({e.line for e in self.errors})
 
 
@@ -298,7 +304,7 @@ def _parse_uncapped(*, program: Program, text: str) -> RosterPreview:
             return preview
         columns = [_normalise_header(h) for h in header]
         header_ok = _check_header(columns, errors)
-        records = []
+        records: list[tuple[int, list[str]]] = []
         for cells in reader:
             if not any(cell.strip() for cell in cells):
                 continue  # blank lines, and Excel's trailing ",,,,"
@@ -358,8 +364,8 @@ def _parse_uncapped(*, program: Program, text: str) -> RosterPreview:
 # --- The parsed file, kept with the import so it is parsed once.
 
 
-def _parsed_to_json(preview: RosterPreview) -> dict:
-    def pk(obj):
+def _parsed_to_json(preview: RosterPreview) -> dict[str, Any]:
+    def pk(obj: Model | None) -> Any:
         return obj.pk if obj is not None else None
 
     return {
@@ -444,13 +450,13 @@ class _RowParser:
         self.index = {name: i for i, name in enumerate(columns) if name}
         self.unnamed = [i for i, name in enumerate(columns) if not name]
         self.file_errors = errors
-        self.missing_reported = set()
+        self.missing_reported: set[str] = set()
         self.stages = {s.code.upper(): s for s in CareerStage.objects.all()}
-        self.specialties = {}
+        self.specialties: dict[str, Specialty] = {}
         for s in Specialty.objects.filter(parent__isnull=True):
             self.specialties[s.name.lower()] = s
             self.specialties[s.slug.lower()] = s
-        self.ranks = {}
+        self.ranks: dict[str, AcademicRank] = {}
         for r in AcademicRank.objects.all():
             self.ranks[r.name.lower()] = r
             self.ranks[r.slug.lower()] = r
@@ -474,10 +480,10 @@ class _RowParser:
     def parse(self, line: int, cells: list[str]) -> tuple[RosterRow | None, list[RosterError]]:
         errors: list[RosterError] = []
 
-        def err(column, message):
+        def err(column: str, message: str) -> None:
             errors.append(RosterError(line, column, message))
 
-        def cell(name):
+        def cell(name: str) -> str:
             i = self.index.get(name)
             return cells[i].strip() if i is not None and i < len(cells) else ""
 
@@ -497,7 +503,7 @@ class _RowParser:
             else:
                 if email in TEMPLATE_EMAILS:
                     err("email", "This is an example row from the template; delete it.")
-                elif len(canonical_email(email)) > User._meta.get_field("email_key").max_length:
+                elif len(canonical_email(email)) > max_length_of(User, "email_key"):
                     err("email", "This e-mail address is too long.")
 
         first_name, last_name = cell("first_name"), cell("last_name")
@@ -562,7 +568,7 @@ class _RowParser:
         return row, errors
 
 
-def _chunks(items, size=500):
+def _chunks(items: Iterable[_T], size: int = 500) -> Iterator[list[_T]]:
     items = list(items)
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -578,15 +584,17 @@ def _plan(preview: RosterPreview) -> None:
     program = preview.program
     keys = {row.key for row in preview.rows}
     for chunk in _chunks(keys):
-        for user in User.objects.filter(email_key__in=chunk).select_related(
+        for found in User.objects.filter(email_key__in=chunk).select_related(
             "mentee_profile__career_stage", "mentor_profile__specialty", "mentor_profile__academic_rank",
             "mentor_profile__career_stage",
         ):
-            preview.users[user.email_key] = user
-    elsewhere, invited, declined = set(), set(), set()
+            preview.users[found.email_key] = found
+    elsewhere: set[int] = set()
+    invited: set[tuple[int, str]] = set()
+    declined: set[tuple[int, str]] = set()
     user_ids = [u.pk for u in preview.users.values()]
-    for chunk in _chunks(user_ids):
-        for user_id, program_id, role in Membership.objects.filter(user_id__in=chunk).values_list(
+    for ids in _chunks(user_ids):
+        for user_id, program_id, role in Membership.objects.filter(user_id__in=ids).values_list(
             "user_id", "program_id", "role"
         ):
             if program_id == program.pk:
@@ -594,7 +602,7 @@ def _plan(preview: RosterPreview) -> None:
             else:
                 elsewhere.add(user_id)
         for user_id, role, status in ProgramInvitation.objects.filter(
-            program=program, user_id__in=chunk,
+            program=program, user_id__in=ids,
             status__in=[ProgramInvitation.Status.PENDING, ProgramInvitation.Status.DECLINED],
         ).values_list("user_id", "role", "status"):
             (invited if status == ProgramInvitation.Status.PENDING else declined).add((user_id, role))
@@ -634,7 +642,7 @@ def _refuse_look_alikes(preview: RosterPreview) -> None:
     """A new address whose confusable skeleton is an existing account's is an error on its row."""
     new_rows = [row for row in preview.rows if row.key not in preview.users]
     skeletons = {email_skeleton(row.email): row for row in new_rows}
-    taken = set()
+    taken: set[str] = set()
     for chunk in _chunks(skeletons):
         taken.update(User.objects.filter(email_skeleton__in=chunk).values_list("email_skeleton", flat=True))
     for skeleton in sorted(taken, key=lambda s: skeletons[s].line):
@@ -649,7 +657,7 @@ def _refuse_look_alikes(preview: RosterPreview) -> None:
         preview.rows = [row for row in preview.rows if row.key not in bad]
 
 
-def _person_updates(row: RosterRow, user: User) -> dict:
+def _person_updates(row: RosterRow, user: User) -> dict[str, str]:
     """Name and time zone changes; only for people who have not set a password yet."""
     if user.has_usable_password():
         return {}
@@ -663,11 +671,11 @@ def _person_updates(row: RosterRow, user: User) -> dict:
     return updates
 
 
-def _profile_wanted(row: RosterRow) -> dict:
+def _profile_wanted(row: RosterRow) -> dict[str, Any]:
     """The profile fields a row sets. Empty optional cells leave a field as it is."""
     if row.role == Membership.Role.RESIDENT:
         return {"career_stage": row.career_stage}
-    wanted = {"specialty": row.specialty}
+    wanted: dict[str, Any] = {"specialty": row.specialty}
     if row.academic_rank is not None:
         wanted["academic_rank"] = row.academic_rank
     if row.career_stage is not None:
@@ -675,7 +683,7 @@ def _profile_wanted(row: RosterRow) -> dict:
     return wanted
 
 
-def _profile_updates(row: RosterRow, user: User) -> tuple[object | None, dict]:
+def _profile_updates(row: RosterRow, user: User) -> tuple[MenteeProfile | MentorProfile | None, dict[str, Any]]:
     """An existing user's profile for the row's role (None if they have none) and what the row changes."""
     name = "mentee_profile" if row.role == Membership.Role.RESIDENT else "mentor_profile"
     profile = getattr(user, name, None)  # select_related by _plan: no query
@@ -851,8 +859,9 @@ def _apply(*, roster_import: RosterImport, actor: User) -> RosterApplyResult:
 def _apply_profiles(rows: list[RosterRow], preview: RosterPreview, users: dict[str, User]) -> None:
     """Create or update the profiles of ``rows``: new people and the program's own (see ``_plan``)."""
     now = timezone.now()
-    creates = {MenteeProfile: [], MentorProfile: []}
-    updates = {MenteeProfile: {}, MentorProfile: {}}  # profile → names of changed fields
+    creates: dict[type[MenteeProfile | MentorProfile], list[Any]] = {MenteeProfile: [], MentorProfile: []}
+    # profile → names of changed fields
+    updates: dict[type[MenteeProfile | MentorProfile], dict[Any, set[str]]] = {MenteeProfile: {}, MentorProfile: {}}
     for row in rows:
         model = MenteeProfile if row.role == Membership.Role.RESIDENT else MentorProfile
         if row.key in preview.users:
@@ -896,7 +905,7 @@ def invitation_status(user: User) -> str:
     return "invited" if user.invited_at else "not invited"
 
 
-def roster_export_rows(memberships):
+def roster_export_rows(memberships: Iterable[Membership]) -> Iterator[list[object]]:
     """The export's header and rows, escaped for spreadsheets, dates in ISO 8601."""
     yield list(EXPORT_COLUMNS)
     for m in memberships:
@@ -921,6 +930,6 @@ def roster_export_rows(memberships):
         ]
 
 
-def roster_template_rows():
+def roster_template_rows() -> Iterator[list[str]]:
     yield list(COLUMNS)
     yield from TEMPLATE_ROWS

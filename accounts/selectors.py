@@ -2,12 +2,13 @@
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, QuerySet
 
-from .models import AvailabilityWindow, Membership, MentorProfile, Program, User
+from .models import AvailabilityWindow, Membership, MenteeProfile, MentorProfile, Program, User
 
 
-def programs_coordinated_by(user) -> QuerySet[Program]:
+def programs_coordinated_by(user: User | AnonymousUser) -> QuerySet[Program]:
     if not user.is_authenticated:
         return Program.objects.none()
     return Program.objects.filter(
@@ -15,19 +16,19 @@ def programs_coordinated_by(user) -> QuerySet[Program]:
     ).select_related("specialty").distinct()
 
 
-def programs_of(user) -> QuerySet[Program]:
+def programs_of(user: User | AnonymousUser) -> QuerySet[Program]:
     if not user.is_authenticated:
         return Program.objects.none()
     return Program.objects.filter(memberships__user=user).select_related("specialty").distinct()
 
 
-def roles_of(user) -> set[str]:
+def roles_of(user: User | AnonymousUser) -> set[str]:
     if not user.is_authenticated:
         return set()
     return set(Membership.objects.filter(user=user).values_list("role", flat=True))
 
 
-def roster_of(program) -> QuerySet[Membership]:
+def roster_of(program: Program) -> QuerySet[Membership]:
     """Residents and faculty of a program (coordinators are staff, not roster)."""
     return (
         Membership.objects.filter(program=program)
@@ -47,14 +48,15 @@ class Completeness:
         return not self.missing
 
 
-def profile_completeness(profile) -> Completeness:
+def profile_completeness(profile: MenteeProfile | MentorProfile) -> Completeness:
     """How much of a mentee or mentor profile is filled in, and a hint for each gap."""
     missing = []
     for field, hint in profile.COMPLETENESS:
         if field == "availability":
             filled = profile.user.availability.exists()
         elif field == "academic_rank_or_stage":
-            filled = bool(profile.academic_rank_id or profile.career_stage_id)
+            # Only a mentor profile lists this field.
+            filled = isinstance(profile, MentorProfile) and bool(profile.academic_rank_id or profile.career_stage_id)
         else:
             value = getattr(profile, field)
             filled = value.exists() if hasattr(value, "exists") else bool(value)
@@ -67,17 +69,15 @@ def profile_completeness(profile) -> Completeness:
 # --- The signed-in user's own records (the API's /me/ endpoints).
 
 
-def account_of(user) -> User:
+def account_of(user: User) -> User:
     """``user`` reloaded with their memberships (and programs) for a "who am I" answer."""
     return User.objects.prefetch_related(
         Prefetch("memberships", queryset=Membership.objects.select_related("program").order_by("program__name", "role"))
     ).get(pk=user.pk)
 
 
-def own_mentee_profile(user):
+def own_mentee_profile(user: User) -> MenteeProfile | None:
     """``user``'s mentee profile with its vocabularies, or None if they have none yet."""
-    from .models import MenteeProfile
-
     return (
         MenteeProfile.objects.filter(user=user)
         .select_related("career_stage")
@@ -86,7 +86,7 @@ def own_mentee_profile(user):
     )
 
 
-def own_mentor_profile(user):
+def own_mentor_profile(user: User) -> MentorProfile | None:
     """``user``'s mentor profile with its vocabularies, or None if they have none yet."""
     return (
         MentorProfile.objects.filter(user=user)
@@ -96,7 +96,7 @@ def own_mentor_profile(user):
     )
 
 
-def availability_of(user) -> QuerySet[AvailabilityWindow]:
+def availability_of(user: User) -> QuerySet[AvailabilityWindow]:
     return AvailabilityWindow.objects.filter(user=user).order_by("weekday", "start")
 
 
@@ -104,7 +104,9 @@ def availability_of(user) -> QuerySet[AvailabilityWindow]:
 ROSTER_STATUSES = {"active": "Active", "invited": "Invited", "not_invited": "Not invited"}
 
 
-def roster_search(program, *, role: str = "", pgy: str = "", status: str = "", q: str = "") -> QuerySet[Membership]:
+def roster_search(
+    program: Program, *, role: str = "", pgy: str = "", status: str = "", q: str = ""
+) -> QuerySet[Membership]:
     """``roster_of(program)`` narrowed by the roster page's filters; the export uses the same list.
 
     ``pgy`` is a CareerStage code: a resident's PGY year, or a near-peer mentor's stage.

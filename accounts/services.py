@@ -3,13 +3,14 @@
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -18,10 +19,12 @@ from django.utils.http import urlsafe_base64_encode
 from core.locking import locked
 from core.outbox import enqueue_on_commit, task_named
 
-from .models import ApiToken, User
+from .models import ApiToken, MenteeProfile, MentorProfile, User
 
 # Enqueued by name: services never import the tasks that call them.
 SEND_INVITATION = "accounts.tasks.send_invitation"
+
+_Profile = TypeVar("_Profile", MenteeProfile, MentorProfile)
 
 
 def invitation_url(user: User) -> str:
@@ -64,11 +67,11 @@ def _unsent() -> Q:
     return Q(invitation_sent_at__isnull=True) | Q(invitation_sent_at__lt=F("invited_at"))
 
 
-def _not_held(now) -> Q:
+def _not_held(now: datetime) -> Q:
     return Q(invitation_claimed_at__isnull=True) | Q(invitation_claimed_at__lte=now - INVITATION_LEASE)
 
 
-def invitations_unsent(*, now=None):
+def invitations_unsent(*, now: datetime | None = None) -> QuerySet[User]:
     """Invitations recorded (``invited_at``), not sent and not being sent (no live lease),
     to people who have still not set a password."""
     now = now or timezone.now()
@@ -83,7 +86,7 @@ class InvitationClaim:
     at: datetime
 
 
-def invitation_claim(*, user_id: int, now=None) -> InvitationClaim | None:
+def invitation_claim(*, user_id: int, now: datetime | None = None) -> InvitationClaim | None:
     """Lease ``user_id``'s unsent invitation before sending it (a conditional UPDATE of
     ``invitation_claimed_at``), so a re-delivered task or the sweeper never sends it while
     another sender holds it; None if there is nothing to claim. It is marked sent only once
@@ -108,7 +111,7 @@ def invitation_release(*, claim: InvitationClaim) -> None:
     User.objects.filter(pk=claim.user_id, invitation_claimed_at=claim.at).update(invitation_claimed_at=None)
 
 
-def invitations_send_unsent(*, now=None) -> int:
+def invitations_send_unsent(*, now: datetime | None = None) -> int:
     """Periodic sweeper: enqueue again the invitations still unsent ``INVITATION_SWEEP_GRACE``
     after they were made (the broker was down at commit). The task's claim makes a
     second enqueue harmless."""
@@ -129,7 +132,12 @@ _M2M_FIELDS = {
 }
 
 
-def _profile_update(profile, fields: dict):
+def profile_apply(profile: _Profile, fields: dict[str, Any]) -> _Profile:
+    """Set ``fields`` on ``profile`` (locked by ``profile_locked``), validate and save it.
+
+    The building block of the profile updates: a mentee's here, a mentor's in
+    ``matching.services.profiles``, which also resolves the requests a mentor stops taking.
+    """
     m2m = {name: fields.pop(name) for name in list(fields) if name in _M2M_FIELDS[type(profile).__name__]}
     for name, value in fields.items():
         setattr(profile, name, value)
@@ -140,7 +148,7 @@ def _profile_update(profile, fields: dict):
     return profile
 
 
-def _locked_profile(model, user):
+def profile_locked(model: type[_Profile], user: User) -> _Profile:
     """``user``'s profile row, created if missing, locked for this transaction.
 
     get_or_create survives two first saves racing (the loser reads the winner's row);
@@ -151,37 +159,16 @@ def _locked_profile(model, user):
 
 
 @transaction.atomic
-def mentee_profile_update(*, user: User, **fields):
+def mentee_profile_update(*, user: User, **fields: Any) -> MenteeProfile:
     """Create or update ``user``'s mentee profile. Raises ValidationError on bad data."""
-    from .models import MenteeProfile
-
-    return _profile_update(_locked_profile(MenteeProfile, user), fields)
-
-
-@transaction.atomic
-def mentor_profile_update(*, user: User, **fields):
-    """Create or update ``user``'s mentor profile. Raises ValidationError on bad data.
-
-    Turning "accepting mentees" off resolves the mentor's pending requests, so no
-    resident is left waiting on someone who will not answer.
-    """
-    from .models import MentorProfile
-
-    profile = _locked_profile(MentorProfile, user)
-    was_accepting = profile.accepting_mentees
-    profile = _profile_update(profile, fields)
-    if was_accepting and not profile.accepting_mentees:
-        from matching.services.requests import requests_close_for_mentor
-
-        requests_close_for_mentor(mentor=user, actor=user)
-    return profile
+    return profile_apply(profile_locked(MenteeProfile, user), fields)
 
 
 ACCOUNT_FIELDS = {"first_name", "last_name", "time_zone"}
 
 
 @transaction.atomic
-def user_update(*, user: User, **fields) -> User:
+def user_update(*, user: User, **fields: Any) -> User:
     """Change a person's own account fields (name, time zone); nothing else."""
     unknown = set(fields) - ACCOUNT_FIELDS
     if unknown:
@@ -198,7 +185,7 @@ def user_update(*, user: User, **fields) -> User:
 
 
 @transaction.atomic
-def availability_replace(*, user: User, windows: list[tuple[int, time, time]]):
+def availability_replace(*, user: User, windows: list[tuple[int, time, time]]) -> list[list[Any]]:
     """Replace ``user``'s weekly windows. Overlapping windows on a day are merged."""
     from .models import AvailabilityWindow
 
@@ -218,7 +205,7 @@ def availability_replace(*, user: User, windows: list[tuple[int, time, time]]):
 
 
 @transaction.atomic
-def api_token_issue(*, user: User, now=None) -> tuple[ApiToken, str]:
+def api_token_issue(*, user: User, now: datetime | None = None) -> tuple[ApiToken, str]:
     """A new API token for ``user``, valid for API_TOKEN_TTL seconds: the row and its secret.
 
     The secret exists only in the return value (the row keeps its hash), so it is shown

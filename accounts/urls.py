@@ -1,14 +1,12 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
-from django.views.generic import RedirectView
 
 from .forms import CanonicalPasswordResetForm
-from .views import auth, dashboard, directory, invitations, profiles, roster
+from .views import auth, invitations, profiles, roster
 
 app_name = "accounts"
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="accounts:dashboard", permanent=False)),
     # Sign-in. No open sign-up: coordinators invite people.
     path("accounts/login/", auth.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth.LogoutView.as_view(), name="logout"),
@@ -38,14 +36,10 @@ urlpatterns = [
     path("accounts/password/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("accounts/invitation/<uidb64>/<token>/", auth.InvitationView.as_view(), name="invitation"),
     # Everyone.
-    path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("profile/", profiles.profile, name="profile"),
     path("profile/account/", profiles.account_edit, name="account-edit"),
     path("profile/mentee/", profiles.mentee_profile_edit, name="mentee-profile-edit"),
-    path("profile/mentor/", profiles.mentor_profile_edit, name="mentor-profile-edit"),
     path("profile/availability/", profiles.availability_edit, name="availability-edit"),
-    path("people/<int:pk>/", profiles.person_detail, name="person"),
-    path("mentors/", directory.mentor_directory, name="mentor-directory"),
     # Coordinators.
     path("programs/", roster.program_list, name="programs"),
     path("programs/<slug:slug>/roster/", roster.roster, name="roster"),

@@ -73,9 +73,15 @@ def object_for(
     A refusal is a 403 if ``user`` holds ``visible_with`` on the object, else a 404.
     """
     obj = get_object_or_404(queryset, pk=pk)
+    check_object(user, obj, perm, visible_with=visible_with)
+    return obj
+
+
+def check_object(user: PermissionHolder, obj: Model, perm: str, *, visible_with: str | None = None) -> None:
+    """``object_for``'s refusal for an object already loaded, such as the run a proposal
+    belongs to (the rules are asked of the run): 403 if ``user`` holds ``visible_with``, else 404."""
     if not user.has_perm(perm, obj):
         _refuse(user, obj, lambda u, o: visible_with is not None and u.has_perm(visible_with, o))
-    return obj
 
 
 def program_page(perm: str, *, queryset: QuerySet[Any] | None = None) -> Callable[[_View], _View]:
@@ -118,3 +124,37 @@ class ProgramScopedApi:
                 self.request.user, self.kwargs["slug"], self.program_permission, queryset=self.program_queryset
             )
         return self._program
+
+
+class ObjectScopedApi:
+    """A DRF view of one object: ``get_object()`` loads the URL's ``id`` from
+    ``get_object_queryset()`` with ``object_for``, ``object_permission`` and
+    ``object_visible_with``, once per request.
+
+    Mix it in before a DRF view class (it replaces ``GenericAPIView.get_object``). Set
+    ``object_queryset``, or override ``get_object_queryset()`` when the queryset depends on
+    the caller.
+    """
+
+    object_permission: str = ""
+    object_visible_with: str | None = None
+    object_queryset: QuerySet[Any] | None = None
+    object_url_kwarg: str = "id"
+    # Supplied by the DRF view this is mixed into.
+    request: Request
+    kwargs: Any
+
+    def get_object_queryset(self) -> QuerySet[Any]:
+        assert self.object_queryset is not None, f"{type(self).__name__} names no object_queryset"
+        return self.object_queryset.all()
+
+    def get_object(self) -> Any:
+        if not hasattr(self, "_object"):
+            self._object = object_for(
+                self.request.user,
+                self.get_object_queryset(),
+                self.kwargs[self.object_url_kwarg],
+                self.object_permission,
+                visible_with=self.object_visible_with,
+            )
+        return self._object

@@ -263,7 +263,7 @@ def _describers(program):
         "membership": (
             Membership.objects.select_related("user"), own_program,
             lambda o: f"{o.user.full_name} ({o.get_role_display().lower()})",
-            lambda o: reverse("accounts:person", args=[o.user_id]),
+            lambda o: reverse("matching:person", args=[o.user_id]),
         ),
     }
 

@@ -7,12 +7,12 @@ directory scores), so a pair's score in a run is the score the mentee saw there.
 from dataclasses import dataclass, field
 
 from accounts.models import MenteeProfile, MentorProfile
-from accounts.selectors import mentor_directory
 
 from . import engine
 from .conflicts import exclusion_sets
 from .models import MatchRanking, Mentorship
 from .recommendations import MENTEE_SETS, MENTOR_SETS, Related, mentee_record, mentor_record
+from .selectors import mentor_directory
 
 
 @dataclass

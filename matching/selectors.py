@@ -1,20 +1,37 @@
 """Reads for mentorships, scoped to the person asking; pages and the API share them."""
 
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, TypedDict
+
+from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from accounts.models import AvailabilityWindow, MentorProfile, User
 
-from .models import MatchRanking, MatchRun, Mentorship, MentorshipRequest
+from .models import (
+    ActionItem,
+    CheckIn,
+    Introduction,
+    MatchRanking,
+    MatchRun,
+    Meeting,
+    Mentorship,
+    MentorshipRequest,
+    Resource,
+)
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 
-def requests_for(user) -> QuerySet[MentorshipRequest]:
+def requests_for(user: User) -> QuerySet[MentorshipRequest]:
     """Requests ``user`` sent or received."""
     return MentorshipRequest.objects.filter(Q(mentee=user) | Q(mentor=user)).select_related("mentee", "mentor", "program")
 
 
-def mentorships_for(user) -> QuerySet[Mentorship]:
+def mentorships_for(user: User) -> QuerySet[Mentorship]:
     """Mentorships ``user`` is a party to."""
     return Mentorship.objects.filter(Q(mentee=user) | Q(mentor=user)).select_related("mentee", "mentor", "program")
 
@@ -32,7 +49,7 @@ REQUEST_STATUS_GROUPS = {
 }
 
 
-def _waiting_for(user):
+def _waiting_for(user: User) -> Case:
     """True on a pending request whose next move is ``user``'s: the mentor answers unless a
     question is open; the mentee answers an open question."""
     from django.db.models import BooleanField, Case, Value, When
@@ -47,7 +64,7 @@ def _waiting_for(user):
     )
 
 
-def requests_visible_to(user) -> QuerySet[MentorshipRequest]:
+def requests_visible_to(user: User) -> QuerySet[MentorshipRequest]:
     """Requests ``user`` sent, received, or that belong to a program they coordinate."""
     from accounts.models import Membership
 
@@ -57,7 +74,7 @@ def requests_visible_to(user) -> QuerySet[MentorshipRequest]:
     ).select_related("mentee", "mentor", "program")
 
 
-def request_list(user, *, role: str = "", status: str = "") -> QuerySet[MentorshipRequest]:
+def request_list(user: User, *, role: str = "", status: str = "") -> QuerySet[MentorshipRequest]:
     """One side of ``user``'s requests (``role``: sent, received, program; empty: all they
     may see), narrowed to a status group or a single status. The requests waiting for
     ``user``'s move come first, then the newest."""
@@ -85,22 +102,19 @@ def request_counts(requests: QuerySet[MentorshipRequest]) -> dict[str, int]:
     )
 
 
-def request_for_page(pk) -> MentorshipRequest:
-    """One request with what its page shows: both people, the program, the mentee's
-    profile (the mentor reads it before answering) and the mentorship it started."""
-    return (
-        MentorshipRequest.objects.select_related(
-            "mentee__mentee_profile__career_stage", "mentor__mentor_profile", "program", "mentorship"
-        )
-        .prefetch_related("mentee__mentee_profile__goals")
-        .get(pk=pk)
-    )
+def requests_for_page() -> QuerySet[MentorshipRequest]:
+    """Requests with what a request's page shows: both people, the program, the mentee's
+    profile (the mentor reads it before answering) and the mentorship it started. Unscoped:
+    the page asks ``matching.view_request`` of the one it loads."""
+    return MentorshipRequest.objects.select_related(
+        "mentee__mentee_profile__career_stage", "mentor__mentor_profile", "program", "mentorship"
+    ).prefetch_related("mentee__mentee_profile__goals")
 
 
 # --- The mentor directory: mentors with the spots their active mentorships leave them.
 
 
-def _active_mentee_count(user_ref: str):
+def _active_mentee_count(user_ref: str) -> Coalesce:
     """A subquery counting the active mentorships of the mentor ``user_ref`` points at."""
     active = (
         Mentorship.objects.filter(mentor=OuterRef(user_ref), status=Mentorship.Status.ACTIVE)
@@ -112,7 +126,12 @@ def _active_mentee_count(user_ref: str):
     return Coalesce(Subquery(active), 0)
 
 
-def mentor_directory() -> QuerySet[MentorProfile]:
+class MentorSpots(TypedDict):
+    active_mentee_count: int
+    open_spots: int
+
+
+def mentor_directory() -> "QuerySet[WithAnnotations[MentorProfile, MentorSpots]]":
     """Mentor profiles every signed-in user may browse, each with ``active_mentee_count``
     and ``open_spots`` (capacity left, never below 0) counted in the same query.
 
@@ -133,14 +152,14 @@ def mentor_directory() -> QuerySet[MentorProfile]:
     )
 
 
-def mentor_cards(profile_ids) -> dict[int, MentorProfile]:
+def mentor_cards(profile_ids: Iterable[int]) -> "dict[int, WithAnnotations[MentorProfile, MentorSpots]]":
     """{profile id: profile} for the directory cards of these profiles, as ``mentor_directory()``
     loads them (counts annotated, relations prefetched); profiles that left the directory since
     their ids were read are missing."""
     return mentor_directory().in_bulk(list(profile_ids))
 
 
-def person(pk) -> User:
+def person(pk: int) -> User:
     """One person; a mentor comes with ``active_mentee_count`` and ``open_spots``, as in the directory."""
     return (
         User.objects.select_related(
@@ -158,7 +177,7 @@ def person(pk) -> User:
 DASHBOARD_ROWS = 5
 
 
-def active_mentorships_as_mentee(user) -> QuerySet[Mentorship]:
+def active_mentorships_as_mentee(user: User) -> QuerySet[Mentorship]:
     return (
         Mentorship.objects.filter(mentee=user, status=Mentorship.Status.ACTIVE)
         .select_related("mentor__mentor_profile__specialty", "mentor__mentor_profile__academic_rank")
@@ -166,7 +185,7 @@ def active_mentorships_as_mentee(user) -> QuerySet[Mentorship]:
     )
 
 
-def active_mentorships_as_mentor(user) -> QuerySet[Mentorship]:
+def active_mentorships_as_mentor(user: User) -> QuerySet[Mentorship]:
     return (
         Mentorship.objects.filter(mentor=user, status=Mentorship.Status.ACTIVE)
         .select_related("mentee__mentee_profile__career_stage")
@@ -174,16 +193,16 @@ def active_mentorships_as_mentor(user) -> QuerySet[Mentorship]:
     )
 
 
-def pending_requests_sent(user) -> QuerySet[MentorshipRequest]:
+def pending_requests_sent(user: User) -> QuerySet[MentorshipRequest]:
     return request_list(user, role="sent", status="pending")
 
 
-def pending_requests_received(user) -> QuerySet[MentorshipRequest]:
+def pending_requests_received(user: User) -> QuerySet[MentorshipRequest]:
     """Pending requests to ``user``; those waiting for their answer first."""
     return request_list(user, role="received", status="pending")
 
 
-def upcoming_meetings_for(user, *, now=None):
+def upcoming_meetings_for(user: User, *, now: datetime | None = None) -> QuerySet[Meeting]:
     """Confirmed meetings still ahead in ``user``'s active mentorships, soonest first."""
     from django.utils import timezone
 
@@ -201,7 +220,7 @@ def upcoming_meetings_for(user, *, now=None):
     )
 
 
-def open_action_items_for(user):
+def open_action_items_for(user: User) -> QuerySet[ActionItem]:
     """Goals ``user`` owns that are still open, in active mentorships: overdue and soonest due first."""
     from django.db.models import F
 
@@ -221,7 +240,7 @@ def open_action_items_for(user):
 # --- Meetings.
 
 
-def _meetings_base() -> QuerySet:
+def _meetings_base() -> QuerySet[Meeting]:
     from .models import Meeting
 
     return Meeting.objects.select_related(
@@ -229,7 +248,7 @@ def _meetings_base() -> QuerySet:
     ).prefetch_related("slots")
 
 
-def meetings_for(user) -> QuerySet:
+def meetings_for(user: User) -> QuerySet[Meeting]:
     """Meetings ``user`` may see: their own mentorships' and, for a coordinator, their
     programs' (the rule ``matching.view_mentorship``)."""
     from accounts.models import Membership
@@ -240,7 +259,7 @@ def meetings_for(user) -> QuerySet:
     )
 
 
-def meetings_of(mentorship) -> QuerySet:
+def meetings_of(mentorship: Mentorship) -> QuerySet[Meeting]:
     """One mentorship's meetings, annotated ``is_upcoming`` (proposed, or confirmed and
     not yet started): upcoming first, soonest first; then the rest, latest first."""
     from django.db.models import BooleanField, Case, F, Value, When
@@ -267,7 +286,7 @@ def meetings_of(mentorship) -> QuerySet:
 # --- Mentorship pages (the pair's shared page, the action plan, resources, introductions).
 
 
-def mentorships_for_page(user) -> QuerySet[Mentorship]:
+def mentorships_for_page(user: User) -> QuerySet[Mentorship]:
     """``user``'s mentorships, active first, then past ones, newest first within each."""
     from django.db.models import Case, IntegerField, Value, When
 
@@ -281,13 +300,13 @@ def mentorships_for_page(user) -> QuerySet[Mentorship]:
     )
 
 
-def mentorship_with_details(pk) -> Mentorship:
-    """One mentorship with what its page shows at the top. Raises Mentorship.DoesNotExist.
-    The caller asks ``matching.view_mentorship`` before showing it."""
-    return Mentorship.objects.select_related("mentee", "mentor", "program", "agreement", "ended_by").get(pk=pk)
+def mentorships_with_details() -> QuerySet[Mentorship]:
+    """Mentorships with what a mentorship's page shows at the top. Unscoped: the page asks
+    ``matching.view_mentorship`` of the one it loads."""
+    return Mentorship.objects.select_related("mentee", "mentor", "program", "agreement", "ended_by")
 
 
-def action_plan_of(mentorship):
+def action_plan_of(mentorship: Mentorship) -> QuerySet[ActionItem]:
     """Goals: open and in progress first (soonest due first, undated last), then done and dropped."""
     from django.db.models import Case, F, IntegerField, Value, When
 
@@ -303,20 +322,20 @@ def action_plan_of(mentorship):
     )
 
 
-def resources_of(mentorship):
+def resources_of(mentorship: Mentorship) -> QuerySet[Resource]:
     from .models import Resource
 
     return Resource.objects.filter(mentorship=mentorship).select_related("shared_by")
 
 
-def introductions_made_in(mentorship):
+def introductions_made_in(mentorship: Mentorship) -> QuerySet[Introduction]:
     """Introductions the mentor made for the mentee in this mentorship."""
     from .models import Introduction
 
     return Introduction.objects.filter(mentorship=mentorship).select_related("colleague")
 
 
-def introductions_received_by(user):
+def introductions_received_by(user: User) -> QuerySet[Introduction]:
     """Introductions to ``user`` as the colleague: pending first, then answered."""
     from django.db.models import Case, IntegerField, Value, When
 
@@ -334,7 +353,7 @@ def introductions_received_by(user):
     )
 
 
-def colleagues_to_introduce(mentorship):
+def colleagues_to_introduce(mentorship: Mentorship) -> QuerySet[User]:
     """Mentors in the directory the mentee could be introduced to: not the pair themselves."""
     from accounts.models import User
 
@@ -346,7 +365,7 @@ def colleagues_to_introduce(mentorship):
     )
 
 
-def own_checkins(mentorship, user):
+def own_checkins(mentorship: Mentorship, user: User) -> QuerySet[CheckIn]:
     """The check-ins ``user`` wrote in this mentorship, for their own "you checked in on" line.
     Nobody else's check-ins are ever read for a party."""
     from .models import CheckIn
@@ -354,7 +373,7 @@ def own_checkins(mentorship, user):
     return CheckIn.objects.filter(mentorship=mentorship, author=user)
 
 
-def with_my_last_checkin(mentorships: QuerySet[Mentorship], user) -> QuerySet[Mentorship]:
+def with_my_last_checkin(mentorships: QuerySet[Mentorship], user: User) -> QuerySet[Mentorship]:
     """Annotate ``my_last_checkin_at``: when ``user`` last checked in (the date only, never the answers)."""
     from django.db.models import OuterRef, Subquery
 
@@ -367,7 +386,7 @@ def with_my_last_checkin(mentorships: QuerySet[Mentorship], user) -> QuerySet[Me
 # --- Match runs: the ranking windows a person is invited to.
 
 
-def open_ranking_windows_for(user) -> QuerySet:
+def open_ranking_windows_for(user: User) -> QuerySet[MatchRun]:
     """Runs whose ranking window is open and whose cohort includes ``user``, soonest
     deadline first, each with ``has_ranked`` (whether ``user`` saved a ranking yet)."""
     return (

@@ -3,6 +3,8 @@
 from .views import (
     audit,
     conflicts,
+    dashboard,
+    directory,
     health,
     match_runs,
     meetings,
@@ -11,13 +13,15 @@ from .views import (
     nudges,
     pairings,
     portfolio,
+    profiles,
     rankings,
     requests,
 )
 
 app_name = "matching"
 
-urlpatterns = requests.urlpatterns + mentorships.urlpatterns + meetings.urlpatterns + notifications.urlpatterns
+urlpatterns = dashboard.urlpatterns + directory.urlpatterns + profiles.urlpatterns
+urlpatterns += requests.urlpatterns + mentorships.urlpatterns + meetings.urlpatterns + notifications.urlpatterns
 urlpatterns += match_runs.urlpatterns
 urlpatterns += rankings.urlpatterns
 urlpatterns += conflicts.urlpatterns

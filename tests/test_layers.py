@@ -102,14 +102,7 @@ def _violations(source_package: str, forbidden) -> list[str]:
     ("package", "forbidden"),
     [
         ("core", ("accounts", "audit", "matching", "demo")),
-        pytest.param(
-            "accounts", ("matching", "demo"),
-            marks=pytest.mark.xfail(
-                strict=False,
-                reason="issue 12, wall 1: the directory, dashboard, person page and mentor profile updates "
-                "still live in accounts and read matching; they move to matching next",
-            ),
-        ),
+        ("accounts", ("matching", "demo")),
         ("audit", ("accounts", "matching", "demo")),
         ("matching", ("demo",)),
     ],

@@ -230,5 +230,5 @@ class TestDelayedMessage:
         assert response.status_code == 201, response.content
         assert response[PROCESSING_DELAYED_HEADER] == "true"
         assert MentorshipRequest.objects.filter(mentee=resident, mentor=attending).exists()
-        page = api.get(reverse("accounts:dashboard"))
+        page = api.get(reverse("matching:dashboard"))
         assert PROCESSING_DELAYED_MESSAGE not in [str(m) for m in page.context["messages"]]

@@ -68,9 +68,9 @@ NOT_LIST_PAGES = {
     "accounts:profile": "one person's own profile",
     "accounts:account-edit": "a form",
     "accounts:mentee-profile-edit": "a form",
-    "accounts:mentor-profile-edit": "a form",
+    "matching:mentor-profile-edit": "a form",
     "accounts:availability-edit": "a form of one person's windows",
-    "accounts:person": "one person",
+    "matching:person": "one person",
     "accounts:roster-export": "a CSV download, not a page",
     "accounts:roster-template": "a static CSV template",
     "accounts:roster-import": "an upload form",
@@ -334,7 +334,7 @@ class Budget:
 
 
 PAGE_BUDGETS = {
-    "accounts:dashboard": Budget("attending", (
+    "matching:dashboard": Budget("attending", (
         "mentee profile (none)",
         "mentor profile",
         "its specialty",
@@ -355,7 +355,7 @@ PAGE_BUDGETS = {
     # Scoring reads every mentor as a plain row and the vocabularies as id pairs (no model
     # instances); only the cards shown (the page's and the recommended) are then loaded and
     # prefetched: one query more than loading every mentor as a card, a second less at 5,000.
-    "accounts:mentor-directory": Budget("resident", (
+    "matching:mentor-directory": Budget("resident", (
         "mentee profile",
         *SCORING_MENTORS,
         *MENTOR_CARDS[6:],

@@ -28,7 +28,7 @@ def test_anonymous_pages_carry_a_strict_policy(client, name):
 
 
 def test_signed_in_pages_carry_it_too(client_for, coordinator, program):
-    for url in (reverse("accounts:dashboard"), reverse("matching:match-runs", args=[program.slug])):
+    for url in (reverse("matching:dashboard"), reverse("matching:match-runs", args=[program.slug])):
         assert _policy(client_for(coordinator).get(url))["script-src"] == "'self'"
 
 
@@ -64,7 +64,7 @@ def test_no_template_has_inline_script_or_style():
 
 def test_pages_and_api_answers_for_a_signed_in_person_are_not_stored(client_for, resident):
     client = client_for(resident)
-    for url in (reverse("accounts:dashboard"), "/api/v1/me/recommendations/", reverse("matching:notifications")):
+    for url in (reverse("matching:dashboard"), "/api/v1/me/recommendations/", reverse("matching:notifications")):
         response = client.get(url)
         assert response.status_code in (200, 404), url
         directives = {d.strip() for d in response["Cache-Control"].split(",")}

@@ -6,7 +6,6 @@ from . import invitations, views
 app_name = "accounts-api"
 
 router = SimpleRouter()
-router.register("mentors", views.MentorViewSet, basename="mentor")
 router.register("programs", views.ProgramViewSet, basename="program")
 router.register("specialties", views.SpecialtyViewSet, basename="specialty")
 router.register("goals", views.GoalViewSet, basename="goal")
@@ -20,7 +19,6 @@ urlpatterns = [
     path("auth/token/", views.TokenObtainApi.as_view(), name="token"),
     path("me/", views.MeApi.as_view(), name="me"),
     path("me/mentee-profile/", views.MenteeProfileApi.as_view(), name="mentee-profile"),
-    path("me/mentor-profile/", views.MentorProfileApi.as_view(), name="mentor-profile"),
     path("me/availability/", views.AvailabilityApi.as_view(), name="availability"),
     path("me/program-invitations/", invitations.MyInvitationListApi.as_view(), name="my-invitations"),
     path("me/program-invitations/<int:id>/accept/", invitations.MyInvitationAcceptApi.as_view(), name="my-invitation-accept"),

@@ -1,12 +1,12 @@
-"""The accounts API: who am I, my profiles and availability, the mentor directory,
-the programs a coordinator runs, and the vocabularies.
+"""The accounts API: who am I, my mentee profile and availability, the programs a
+coordinator runs, and the vocabularies. (The mentor directory and the mentor profile,
+which read and change mentorships, are matching's: ``matching.api``.)
 
 Reads come from ``accounts.selectors`` (the querysets the pages show), writes go
 through ``accounts.services``, and who may do what is asked of ``accounts.rules``
 through ``RulesPermission``; views only wire these together.
 """
 
-from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_cache_control
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status, viewsets
@@ -26,7 +26,6 @@ from ..models import (
     Language,
     MeetingFormat,
     MenteeProfile,
-    MentorProfile,
     Specialty,
 )
 from ..throttles import TokenClientThrottle, TokenEmailThrottle
@@ -114,8 +113,9 @@ class MeApi(generics.RetrieveUpdateAPIView):
         services.user_update(user=serializer.instance, **serializer.validated_data)
 
 
-class _OwnProfileApi(generics.GenericAPIView):
-    """GET, PUT (create or replace) and PATCH one of the signed-in user's profiles."""
+class OwnProfileApi(generics.GenericAPIView):
+    """GET, PUT (create or replace) and PATCH one of the signed-in user's profiles: the mentee
+    profile here, the mentor profile in ``matching.api.profiles``."""
 
     permission_classes = [RulesPermission]
     object_permission_required = "accounts.change_profile"
@@ -161,14 +161,14 @@ class _OwnProfileApi(generics.GenericAPIView):
         return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
-_PROFILE_404 = OpenApiResponse(description="No profile yet.")
-_PROFILE_403 = OpenApiResponse(
+PROFILE_404 = OpenApiResponse(description="No profile yet.")
+PROFILE_403 = OpenApiResponse(
     description="Not your kind of profile: residents keep mentee profiles, faculty mentor profiles."
 )
 
 
-@extend_schema(tags=["me"], responses={200: serializers.MenteeProfileSerializer, 403: _PROFILE_403, 404: _PROFILE_404})
-class MenteeProfileApi(_OwnProfileApi):
+@extend_schema(tags=["me"], responses={200: serializers.MenteeProfileSerializer, 403: PROFILE_403, 404: PROFILE_404})
+class MenteeProfileApi(OwnProfileApi):
     """The signed-in user's mentee profile."""
 
     serializer_class = serializers.MenteeProfileSerializer
@@ -183,26 +183,6 @@ class MenteeProfileApi(_OwnProfileApi):
         return services.mentee_profile_update(user=self.request.user, **fields)
 
     @extend_schema(responses={200: serializers.MenteeProfileSerializer, 201: serializers.MenteeProfileSerializer})
-    def put(self, request):
-        return super().put(request)
-
-
-@extend_schema(tags=["me"], responses={200: serializers.MentorProfileSerializer, 403: _PROFILE_403, 404: _PROFILE_404})
-class MentorProfileApi(_OwnProfileApi):
-    """The signed-in user's mentor profile."""
-
-    serializer_class = serializers.MentorProfileSerializer
-    permission_required = "accounts.have_mentor_profile"
-    model = MentorProfile
-    kind = "mentor"
-
-    def load(self):
-        return selectors.own_mentor_profile(self.request.user)
-
-    def save(self, **fields):
-        return services.mentor_profile_update(user=self.request.user, **fields)
-
-    @extend_schema(responses={200: serializers.MentorProfileSerializer, 201: serializers.MentorProfileSerializer})
     def put(self, request):
         return super().put(request)
 
@@ -236,35 +216,6 @@ class AvailabilityApi(generics.GenericAPIView):
         with django_validation_errors_as_api_errors(field="windows"):
             services.availability_replace(user=request.user, windows=windows)
         return Response(self.get_serializer(self._current()).data)
-
-
-# --- The mentor directory.
-
-
-@extend_schema(tags=["mentors"])
-class MentorViewSet(viewsets.ReadOnlyModelViewSet):
-    """Mentors every signed-in user may browse, with their capacity and whether they accept mentees."""
-
-    serializer_class = serializers.MentorDirectorySerializer
-    filterset_class = filters.MentorDirectoryFilter
-    permission_classes = [RulesPermission]
-    permission_required = "accounts.browse_mentors"
-    object_permission_required = "accounts.view_person"
-    hide_forbidden_objects = True
-    # Mentors are people: their id is the user id the rest of the API uses.
-    lookup_field = "user_id"
-    lookup_url_kwarg = "id"
-
-    def get_queryset(self):
-        # As on the directory page, nobody is listed to themselves.
-        return selectors.mentor_directory().exclude(user_id=self.request.user.pk)
-
-    def get_object(self):
-        queryset = self.filter_queryset(self.get_queryset())
-        profile = get_object_or_404(queryset, user_id=self.kwargs["id"])
-        # The rule is about the person, not their profile row.
-        self.check_object_permissions(self.request, profile.user)
-        return profile
 
 
 # --- Programs, for their coordinators.

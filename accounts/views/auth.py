@@ -1,5 +1,6 @@
 import math
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponseRedirect
@@ -54,7 +55,8 @@ class InvitationView(auth_views.PasswordResetConfirmView):
     template_name = "registration/invitation.html"
     post_reset_login = True
     post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
-    success_url = reverse_lazy("accounts:dashboard")
+    # Where signing in lands (the dashboard, which is matching's): accounts names no page above it.
+    success_url = reverse_lazy(settings.LOGIN_REDIRECT_URL)
 
     def form_valid(self, form):
         response = super().form_valid(form)

@@ -1,16 +1,15 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 
 from core.forms import add_service_errors
 
 from .. import services
-from ..forms import AccountForm, AvailabilityFormSet, MenteeProfileForm, MentorProfileForm
-from ..models import AvailabilityWindow, MenteeProfile, MentorProfile, User
+from ..forms import AccountForm, AvailabilityFormSet, MenteeProfileForm
+from ..models import AvailabilityWindow, MenteeProfile
 from ..rules import coordinates_a_program_of
-from ..selectors import person, profile_completeness
+from ..selectors import profile_completeness
 
 
 def _profile_or_none(model, user):
@@ -19,21 +18,12 @@ def _profile_or_none(model, user):
 
 @login_required
 def profile(request):
-    return render(request, "accounts/profile.html", _profile_context(request.user, viewer=request.user))
+    return render(request, "accounts/profile.html", profile_context(request.user, viewer=request.user))
 
 
-@login_required
-def person_detail(request, pk):
-    try:
-        other = person(pk)
-    except User.DoesNotExist:
-        raise Http404 from None
-    if not request.user.has_perm("accounts.view_person", other):
-        raise Http404  # don't reveal who exists
-    return render(request, "accounts/profile.html", _profile_context(other, viewer=request.user))
-
-
-def _profile_context(user, *, viewer):
+def profile_context(user, *, viewer):
+    """What ``accounts/profile.html`` shows of ``user`` to ``viewer``: one's own profile page,
+    and another person's page (``matching.views.profiles``, which adds how well a mentor fits)."""
     mentee = getattr(user, "mentee_profile", None)
     mentor = getattr(user, "mentor_profile", None)
     is_own = viewer.pk == user.pk
@@ -52,15 +42,7 @@ def _profile_context(user, *, viewer):
         "memberships": user.memberships.select_related("program"),
         "can_edit_mentee": is_own and viewer.has_perm("accounts.have_mentee_profile"),
         "can_edit_mentor": is_own and viewer.has_perm("accounts.have_mentor_profile"),
-        "breakdown": _breakdown(viewer, mentor) if mentor is not None and not is_own else None,
     }
-
-
-def _breakdown(viewer, mentor):
-    """How well ``mentor`` fits the viewing resident: the engine's components and reasons."""
-    from matching.recommendations import breakdown_for
-
-    return breakdown_for(getattr(viewer, "mentee_profile", None), mentor)
 
 
 @login_required
@@ -73,7 +55,9 @@ def account_edit(request):
     return render(request, "accounts/profile_form.html", {"form": form, "title": "Name and time zone"})
 
 
-def _profile_edit(request, *, model, form_class, update, permission, title, intro):
+def profile_edit_page(request, *, model, form_class, update, permission, title, intro):
+    """The page editing one of the signed-in user's profiles through ``update`` (a service);
+    the mentor profile's page is matching's (``matching.views.profiles``)."""
     if not request.user.has_perm(permission):
         raise PermissionDenied
     instance = _profile_or_none(model, request.user)
@@ -91,19 +75,10 @@ def _profile_edit(request, *, model, form_class, update, permission, title, intr
 
 @login_required
 def mentee_profile_edit(request):
-    return _profile_edit(
+    return profile_edit_page(
         request, model=MenteeProfile, form_class=MenteeProfileForm, update=services.mentee_profile_update,
         permission="accounts.have_mentee_profile", title="Mentee profile",
         intro="Mentors see this when you ask them to mentor you, and recommendations use it to find good fits.",
-    )
-
-
-@login_required
-def mentor_profile_edit(request):
-    return _profile_edit(
-        request, model=MentorProfile, form_class=MentorProfileForm, update=services.mentor_profile_update,
-        permission="accounts.have_mentor_profile", title="Mentor profile",
-        intro="Residents see this in the mentor directory. Set your capacity to the number of mentees you can really see regularly.",
     )
 
 

@@ -1,13 +1,11 @@
 """Coordinator pages: their programs, each program's roster, CSV import and export."""
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,13 +14,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.access import program_page
 from core.csv import csv_response
-from core.search import SearchField, filters_form, filters_key, filters_redirect, kept_filters, list_url
+from core.search import filters_form, filters_key, filters_redirect, kept_filters, list_url
 
 from .. import roster as roster_services
+from ..forms import RosterFilterForm, RosterUploadForm
 from ..invitations import pending_invitations_of, program_invitation_withdraw
-from ..models import Membership, Program, ProgramInvitation, RosterImport
+from ..models import Program, ProgramInvitation, RosterImport
 from ..roster import COLUMN_HELP
-from ..selectors import ROSTER_STATUSES, programs_coordinated_by, roster_of, roster_search
+from ..selectors import programs_coordinated_by, roster_of, roster_search
 from ..uploads import limit_uploads
 
 ROSTER_PAGE_SIZE = 25
@@ -30,7 +29,6 @@ ROSTER_PAGE_SIZE = 25
 INVITATIONS_SHOWN = 50
 # The preview lists every bad row, but only this many of the good ones.
 PREVIEW_CHANGES_SHOWN = 200
-PGY_CHOICES = [(f"PGY-{n}", f"PGY-{n}") for n in range(1, 8)] + [("FELLOW", "Fellow")]
 
 
 @login_required
@@ -41,15 +39,6 @@ def program_list(request):
 
 
 _PROGRAMS = Program.objects.select_related("specialty")
-
-
-class RosterFilterForm(forms.Form):
-    q = SearchField(widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or e-mail"}))
-    role = forms.ChoiceField(label="Role", required=False, choices=[("", "All roles"), *Membership.Role.choices[:2]])
-    pgy = forms.ChoiceField(label="PGY", required=False, choices=[("", "Any year"), *PGY_CHOICES])
-    status = forms.ChoiceField(
-        label="Invitation", required=False, choices=[("", "Any status"), *ROSTER_STATUSES.items()]
-    )
 
 
 def _roster_filters_key(program) -> str:
@@ -104,45 +93,6 @@ def roster_export(request, program):
 @program_page("accounts.manage_roster", queryset=_PROGRAMS)
 def roster_template(request, program):
     return csv_response("roster-template.csv", roster_services.roster_template_rows())
-
-
-class RosterUploadForm(forms.Form):
-    file = forms.FileField(
-        label="Roster file (.csv)",
-        help_text=(
-            f"A CSV file saved as UTF-8, up to {filesizeformat(settings.ROSTER_MAX_UPLOAD_BYTES)} "
-            f"and {settings.ROSTER_MAX_ROWS:,} people. "
-            "In Excel: File › Save As › CSV UTF-8 (Comma delimited)."
-        ),
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
-        allow_empty_file=True,  # the service explains an empty file in its own words
-    )
-
-    def __init__(self, *args, cut_off=False, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.cut_off = cut_off  # the upload was stopped mid-stream for its size
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        limit = settings.ROSTER_MAX_UPLOAD_BYTES
-        # Checked before reading, so an oversize file never lands in memory.
-        if upload.size > limit:
-            raise ValidationError(_too_large_message(upload.size))
-        return upload
-
-    def clean(self):
-        if self.cut_off:
-            self.errors.pop("file", None)
-            self.add_error("file", _too_large_message(None))
-        return super().clean()
-
-
-def _too_large_message(size: int | None) -> str:
-    """``size`` is None when the upload was cut off before its size was known."""
-    limit = filesizeformat(settings.ROSTER_MAX_UPLOAD_BYTES)
-    if size is None:
-        return f"The file is larger than the limit of {limit}. Split it into smaller files."
-    return f"The file is {filesizeformat(size)}; the limit is {limit}. Split it into smaller files."
 
 
 # csrf_exempt, then csrf_protect inside: the size limit must be in place before the CSRF

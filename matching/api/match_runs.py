@@ -18,7 +18,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
 from accounts.models import User
-from core.access import ProgramScopedApi
+from core.access import ProgramScopedApi, check_object, object_for
 from core.api.errors import ServiceErrorSerializer, service_refusals
 from core.api.permissions import RulesPermission
 from core.bounds import SCHEDULED
@@ -199,18 +199,13 @@ class _RunApi(generics.GenericAPIView):
 
     serializer_class = MatchRunSerializer
     permission_classes = [RulesPermission]
-    object_permission_required = "matching.manage_match_runs"
-    hide_forbidden_objects = True
-    lookup_url_kwarg = "id"
     filter_backends = []
 
     def get_queryset(self):
         return _runs()
 
-    def get_run(self):
-        run = get_object_or_404(_runs(), pk=self.kwargs["id"])
-        self.check_object_permissions(self.request, run)
-        return run
+    def get_run(self, pk=None):
+        return object_for(self.request.user, _runs(), self.kwargs["id"] if pk is None else pk, "matching.manage_match_runs")
 
     def present(self, run, code=status.HTTP_200_OK):
         return Response(MatchRunSerializer(_runs().get(pk=run.pk), context=self.get_serializer_context()).data, status=code)
@@ -336,8 +331,7 @@ class MatchRunCompareApi(_RunApi):
         other_id = request.query_params.get("with", "")
         if not (other_id.isascii() and other_id.isdigit()):  # not "²", which int() refuses
             return Response({"with": ["Give the id of the run to compare with."]}, status=status.HTTP_400_BAD_REQUEST)
-        other = get_object_or_404(_runs(), pk=int(other_id))
-        self.check_object_permissions(request, other)
+        other = self.get_run(int(other_id))
         with service_refusals():
             comparison = run_selectors.match_run_compare(a=run, b=other, actor=request.user)
         return Response(RunComparisonSerializer(comparison).data)
@@ -346,8 +340,6 @@ class MatchRunCompareApi(_RunApi):
 class _ProposalActionApi(generics.GenericAPIView):
     serializer_class = MatchProposalSerializer
     permission_classes = [RulesPermission]
-    object_permission_required = "matching.manage_match_runs"
-    hide_forbidden_objects = True
     filter_backends = []
     input_serializer = None
 
@@ -356,7 +348,7 @@ class _ProposalActionApi(generics.GenericAPIView):
 
     def post(self, request, *args, **kwargs):
         proposal = get_object_or_404(self.get_queryset(), pk=self.kwargs["id"])
-        self.check_object_permissions(request, proposal.run)  # the run's program decides
+        check_object(request.user, proposal.run, "matching.manage_match_runs")  # the run's program decides
         given = self.input_serializer(data=request.data, context={"proposal": proposal})
         given.is_valid(raise_exception=True)
         with service_refusals(conflict=True):

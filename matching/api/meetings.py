@@ -15,9 +15,7 @@ time zone (``/api/v1/me/``); answers carry the offset.
 
 import zoneinfo
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -29,10 +27,10 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from core.access import ObjectScopedApi, object_for
 from core.api.errors import ServiceErrorSerializer, service_refusals
 from core.api.permissions import RulesPermission
 from core.bounds import SCHEDULED
@@ -192,12 +190,13 @@ class _MentorshipScopedApi(generics.GenericAPIView):
     filter_backends = []
 
     def get_mentorship(self, *, change: bool) -> Mentorship:
-        mentorship = get_object_or_404(Mentorship.objects.select_related("mentee", "mentor", "program"), pk=self.kwargs["id"])
-        if not self.request.user.has_perm("matching.view_mentorship", mentorship):
-            raise NotFound
-        if change and not self.request.user.has_perm("matching.work_in_mentorship", mentorship):
-            raise PermissionDenied
-        return mentorship
+        return object_for(
+            self.request.user,
+            Mentorship.objects.select_related("mentee", "mentor", "program"),
+            self.kwargs["id"],
+            "matching.work_in_mentorship" if change else "matching.view_mentorship",
+            visible_with="matching.view_mentorship",
+        )
 
 
 @extend_schema(tags=["meetings"])
@@ -266,18 +265,20 @@ class MeetingSuggestionsApi(_MentorshipScopedApi):
         return Response(self.get_serializer(data).data)
 
 
-class _MeetingApi(generics.GenericAPIView):
+class _MeetingApi(ObjectScopedApi, generics.GenericAPIView):
     serializer_class = MeetingSerializer
     permission_classes = [RulesPermission]
-    object_permission_required = "matching.view_mentorship"
-    hide_forbidden_objects = True
+    object_permission = "matching.view_mentorship"
+    object_visible_with = "matching.view_mentorship"
     filter_backends = []
-    lookup_url_kwarg = "id"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Meeting.objects.none()
         return selectors.meetings_for(self.request.user)
+
+    def get_object_queryset(self):
+        return self.get_queryset()
 
     def present(self, pk):
         return Response(self.get_serializer(self.get_queryset().get(pk=pk)).data)
@@ -291,6 +292,7 @@ class MeetingDetailApi(_MeetingApi, generics.RetrieveAPIView):
 class _MeetingActionApi(_MeetingApi):
     """POST one state change; the service checks the guard and the caller under a lock."""
 
+    object_permission = "matching.work_in_mentorship"
     input_serializer = None
 
     def act(self, meeting, **data):
@@ -298,8 +300,6 @@ class _MeetingActionApi(_MeetingApi):
 
     def post(self, request, *args, **kwargs):
         meeting = self.get_object()
-        if not request.user.has_perm("matching.work_in_mentorship", meeting):
-            raise PermissionDenied
         data = _validated(self.input_serializer, request) if self.input_serializer else {}
         with service_refusals(conflict=True):
             self.act(meeting, **data)

@@ -15,7 +15,6 @@ no endpoint here returns anyone's answers, except the author's own in the POST r
 
 
 from django.db.models import Q
-from django.shortcuts import get_object_or_404
 from django.urls import path
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -30,6 +29,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
 from accounts.models import User
+from core.access import ObjectScopedApi
 from core.api.errors import ServiceErrorSerializer, service_refusals
 from core.api.permissions import RulesPermission
 from core.bounds import PLANNED_DAY
@@ -289,18 +289,16 @@ def _mentorships(user):
     )
 
 
-class _MentorshipApi(generics.GenericAPIView):
-    """Views about one mentorship: loaded by ``id`` and shown only to those who may see it."""
+class _MentorshipApi(ObjectScopedApi, generics.GenericAPIView):
+    """Views about one mentorship: loaded by ``id`` and shown only to those who may see it.
+    What they may do in it is their service's to say (a 403 through ``service_refusals``)."""
 
     permission_classes = [RulesPermission]
-    object_permission_required = "matching.view_mentorship"
-    hide_forbidden_objects = True
+    object_permission = "matching.view_mentorship"
     filter_backends = []
 
-    def get_mentorship(self) -> Mentorship:
-        mentorship = get_object_or_404(_mentorships(self.request.user), pk=self.kwargs["id"])
-        self.check_object_permissions(self.request, mentorship)
-        return mentorship
+    def get_object_queryset(self):
+        return _mentorships(self.request.user)
 
     def present(self, mentorship, *, code=status.HTTP_200_OK):
         fresh = _mentorships(self.request.user).get(pk=mentorship.pk)
@@ -330,7 +328,7 @@ class MentorshipDetailApi(_MentorshipApi):
     serializer_class = MentorshipSerializer
 
     def get(self, request, id):
-        return self.present(self.get_mentorship())
+        return self.present(self.get_object())
 
 
 @extend_schema(
@@ -350,7 +348,7 @@ class MentorshipAgreementApi(_MentorshipApi):
         return self._write(partial=True)
 
     def _write(self, *, partial):
-        mentorship = self.get_mentorship()
+        mentorship = self.get_object()
         given = AgreementWriteSerializer(data=self.request.data, partial=partial)
         given.is_valid(raise_exception=True)
         fields = dict(given.validated_data)
@@ -372,7 +370,7 @@ class MentorshipEndApi(_MentorshipApi):
     serializer_class = MentorshipSerializer
 
     def post(self, request, id):
-        mentorship = self.get_mentorship()
+        mentorship = self.get_object()
         given = MentorshipEndSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
@@ -394,7 +392,7 @@ class MentorshipThanksApi(_MentorshipApi):
     serializer_class = MentorshipSerializer
 
     def post(self, request, id):
-        mentorship = self.get_mentorship()
+        mentorship = self.get_object()
         given = MentorshipThanksSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         with service_refusals(conflict=True):
@@ -424,10 +422,10 @@ class ActionItemListApi(_MentorshipApi, generics.ListCreateAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return ActionItem.objects.none()
-        return selectors.action_plan_of(self.get_mentorship())
+        return selectors.action_plan_of(self.get_object())
 
     def create(self, request, *args, **kwargs):
-        mentorship = self.get_mentorship()
+        mentorship = self.get_object()
         given = ActionItemCreateSerializer(data=request.data, context={"request": request})
         given.is_valid(raise_exception=True)
         data = dict(given.validated_data)
@@ -441,19 +439,20 @@ class ActionItemListApi(_MentorshipApi, generics.ListCreateAPIView):
     tags=["action plan"], request=ActionItemUpdateSerializer,
     responses={200: ActionItemSerializer, 400: _400, 403: _403, 409: _409, 404: OpenApiResponse(_ERROR, description="No such goal among those you may see.")},
 )
-class ActionItemApi(generics.GenericAPIView):
+class ActionItemApi(ObjectScopedApi, generics.GenericAPIView):
     """Change a goal: its title, due date, owner or status."""
 
     serializer_class = ActionItemSerializer
     permission_classes = [RulesPermission]
-    object_permission_required = "matching.view_mentorship"  # checked through the goal's mentorship
-    hide_forbidden_objects = True
+    object_permission = "matching.view_mentorship"  # asked of the goal's mentorship
     filter_backends = []
-    lookup_url_kwarg = "id"
     http_method_names = ["patch", "options"]
 
     def get_queryset(self):
         return ActionItem.objects.select_related("mentorship__mentee", "mentorship__mentor", "owner", "created_by")
+
+    def get_object_queryset(self):
+        return self.get_queryset()
 
     def patch(self, request, id):
         item = self.get_object()
@@ -481,10 +480,10 @@ class ResourceListApi(_MentorshipApi, generics.ListCreateAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Resource.objects.none()
-        return selectors.resources_of(self.get_mentorship())
+        return selectors.resources_of(self.get_object())
 
     def create(self, request, *args, **kwargs):
-        mentorship = self.get_mentorship()
+        mentorship = self.get_object()
         given = ResourceSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         with service_refusals(conflict=True):
@@ -502,7 +501,7 @@ class IntroductionCreateApi(_MentorshipApi):
     serializer_class = IntroductionSerializer
 
     def post(self, request, id):
-        mentorship = self.get_mentorship()
+        mentorship = self.get_object()
         given = IntroductionCreateSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         with service_refusals(conflict=True):
@@ -537,19 +536,24 @@ class IntroductionListApi(generics.ListAPIView):
         404: OpenApiResponse(_ERROR, description="No such introduction among those you may see."),
     },
 )
-class IntroductionRespondApi(generics.GenericAPIView):
+class IntroductionRespondApi(ObjectScopedApi, generics.GenericAPIView):
     """Answer an introduction (the colleague): a meeting, a mentorship, or decline."""
 
     serializer_class = IntroductionRespondResultSerializer
     filter_backends = []
-    lookup_url_kwarg = "id"
+    # The colleague answers; the pair who made it may know it (and are told 403).
+    object_permission = "matching.respond_to_introduction"
+    object_visible_with = "matching.work_in_mentorship"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Introduction.objects.none()
         user = self.request.user
-        # The colleague answers; the pair who made it may see it (and are told 403).
+        # Only the colleague and the pair may know of it; anyone else, coordinators included, gets 404.
         return _introductions().filter(Q(colleague=user) | Q(mentorship__mentee=user) | Q(mentorship__mentor=user))
+
+    def get_object_queryset(self):
+        return self.get_queryset()
 
     def post(self, request, id):
         introduction = self.get_object()
@@ -587,7 +591,7 @@ class CheckInCreateApi(_MentorshipApi):
     serializer_class = CheckInSerializer
 
     def post(self, request, id):
-        mentorship = self.get_mentorship()
+        mentorship = self.get_object()
         given = CheckInSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         with service_refusals(conflict=True):

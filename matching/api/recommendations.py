@@ -8,10 +8,10 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.selectors import mentor_directory
 from core.api.permissions import RulesPermission
 
 from .. import recommendations
+from ..selectors import mentor_directory
 
 
 class ComponentSerializer(serializers.Serializer):

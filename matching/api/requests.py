@@ -16,6 +16,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
 from accounts.models import Program, User
+from core.access import ObjectScopedApi
 from core.api.errors import ServiceErrorSerializer, service_refusals
 from core.api.permissions import RulesPermission
 from core.forms import max_length_of
@@ -121,17 +122,18 @@ _409 = OpenApiResponse(
 )
 
 
-class _RequestApi(generics.GenericAPIView):
+class _RequestApi(ObjectScopedApi, generics.GenericAPIView):
     serializer_class = MentorshipRequestSerializer
     permission_classes = [RulesPermission]
-    object_permission_required = "matching.view_request"
-    hide_forbidden_objects = True
-    lookup_url_kwarg = "id"
+    object_permission = "matching.view_request"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
             return MentorshipRequest.objects.none()
         return selectors.request_list(self.request.user)
+
+    def get_object_queryset(self):
+        return self.get_queryset()
 
     def present(self, pk, *, code=status.HTTP_200_OK):
         """The request as the lists show it (re-read, so it carries ``waiting_for_me``)."""

@@ -3,6 +3,7 @@
 from . import (
     audit,
     conflicts,
+    directory,
     health,
     match_runs,
     meetings,
@@ -11,12 +12,15 @@ from . import (
     nudges,
     pairings,
     portfolio,
+    profiles,
     recommendations,
     requests,
 )
 
 urlpatterns = (
-    requests.urlpatterns
+    directory.urlpatterns
+    + profiles.urlpatterns
+    + requests.urlpatterns
     + mentorships.urlpatterns
     + meetings.urlpatterns
     + notifications.urlpatterns

@@ -17,7 +17,6 @@ from django.utils.text import capfirst
 
 from accounts.models import Membership, MentorProfile, Program, User
 from accounts.rules import person_named
-from accounts.selectors import mentor_directory
 from audit.services import audit_log
 from core.bounds import SCHEDULED
 from core.guards import require_perm
@@ -28,6 +27,7 @@ from .. import engine
 from ..models import Kind, MatchProposal, MatchRanking, MatchRun, Mentorship
 from ..notifications import notify
 from ..scheduling import format_in_zone
+from ..selectors import mentor_directory
 from ..services.mentorships import active_mentee_count, mentorship_create
 from .execution import RUN_MATCH, start_next_queued
 from .selectors import cohort_members
@@ -130,6 +130,8 @@ def _create(
 
 
 def _notify_ranking_window(run: MatchRun) -> None:
+    deadline = run.ranking_deadline
+    assert deadline is not None  # only a run with a ranking window is announced
     url = reverse("matching:match-run-rank", args=[run.pk])
     kind = run.get_kind_display().lower()
     for person, is_mentee in cohort_members(run):
@@ -138,7 +140,7 @@ def _notify_ranking_window(run: MatchRun) -> None:
             event="match.ranking_open",
             user=person,
             url=url,
-            title=f"Rank your possible {kind} {others} by {format_in_zone(run.ranking_deadline, person)}",
+            title=f"Rank your possible {kind} {others} by {format_in_zone(deadline, person)}",
             body=(
                 f"{run.program.name} is matching {kind} mentors and you are in the cohort. You may rank the "
                 f"{others} you would like to be paired with, and mark anyone you should never be paired with, "
@@ -301,6 +303,7 @@ def match_run_accept_pending(
     pending = run.proposals.filter(decision=Decision.PENDING, mentor__isnull=False).select_related("mentee", "mentor")
     for proposal in pending:
         proposal.run = run
+        assert proposal.mentor is not None  # pending excludes the unmatched
         try:
             _check_spot(run, proposal.mentor, proposal)
         except ValidationError as exc:
@@ -368,7 +371,7 @@ def match_run_publish(*, run: MatchRun, actor: User) -> list[Mentorship]:
             title=f"You are now {m.mentee.full_name}'s {kind} mentor",
             dedup_key=f"match_run:{run.pk}:mentorship:{m.pk}:mentor",
         )
-    directory = reverse("accounts:mentor-directory")
+    directory = reverse("matching:mentor-directory")
     for p in run.proposals.exclude(decision__in=[Decision.ACCEPTED, Decision.OVERRIDDEN]).select_related("mentee"):
         reason = p.why_not_for_mentee if p.mentor_id is None and p.why_not_for_mentee else ""
         notify(
@@ -450,7 +453,7 @@ def match_run_cancel(*, run: MatchRun, actor: User, reason: str = "") -> MatchRu
             notify(
                 event="match.cancelled",
                 user=person,
-                url=reverse("accounts:dashboard"),
+                url=reverse("matching:dashboard"),
                 title=f"The {kind} mentorship match of {run.program.name} was called off",
                 body="Your ranking for it will not be used. You do not need to do anything.",
                 dedup_key=f"match_run:{run.pk}:cancelled:{person.pk}",

@@ -6,12 +6,15 @@ Recording a block closes the pending requests it now forbids; an active mentorsh
 for the coordinator to end (the message says so), since ending one is a decision of its own.
 """
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.text import capfirst
 
-from accounts.models import Membership, User
+from accounts.models import Membership, Program, User
 from accounts.rules import person_named
 from audit.services import audit_log
 from core.forms import max_length_of
@@ -26,11 +29,11 @@ PERM = "matching.manage_conflicts"
 REASON_MAX_LENGTH = min(max_length_of(ConflictOfInterest, "reason"), max_length_of(PairingException, "reason"))
 
 
-def _is_member(program, user, role) -> bool:
+def _is_member(program: Program, user: User, role: str) -> bool:
     return Membership.objects.filter(program=program, user=user, role=role).exists()
 
 
-def _named(actor, person) -> str:
+def _named(actor: User, person: User) -> str:
     """A person at the start of a refusal, named only as far as ``actor`` may name them: an id
     from another program reads "Person #12", never a name (issue 11)."""
     return capfirst(person_named(actor, person))
@@ -45,8 +48,8 @@ def _reason(reason: str) -> str:
     return reason
 
 
-def _active_between(pairs) -> list[Mentorship]:
-    found = []
+def _active_between(pairs: Iterable[tuple[int, int]]) -> list[Mentorship]:
+    found: list[Mentorship] = []
     for mentee_id, mentor_id in pairs:
         found += list(
             Mentorship.objects.filter(mentee_id=mentee_id, mentor_id=mentor_id, status=Mentorship.Status.ACTIVE)
@@ -55,7 +58,9 @@ def _active_between(pairs) -> list[Mentorship]:
 
 
 @transaction.atomic
-def evaluator_role_add(*, program, actor, user, role) -> tuple[EvaluatorRole, list[Mentorship]]:
+def evaluator_role_add(
+    *, program: Program, actor: User, user: User, role: str
+) -> tuple[EvaluatorRole, list[Mentorship]]:
     """Flag ``user`` (faculty of ``program``) as one of its evaluators. Returns the role and the
     active mentorships it now conflicts with (left for the coordinator to end or except)."""
     require_perm(actor, PERM, program)
@@ -76,7 +81,7 @@ def evaluator_role_add(*, program, actor, user, role) -> tuple[EvaluatorRole, li
 
 
 @transaction.atomic
-def evaluator_role_remove(*, entry, actor, reason="") -> None:
+def evaluator_role_remove(*, entry: EvaluatorRole, actor: User, reason: str = "") -> None:
     require_perm(actor, PERM, entry.program)
     audit_log(
         actor=actor, action="evaluator_role.remove", obj=entry,
@@ -86,7 +91,9 @@ def evaluator_role_remove(*, entry, actor, reason="") -> None:
 
 
 @transaction.atomic
-def conflict_add(*, program, actor, mentee, mentor, reason) -> tuple[ConflictOfInterest, list[Mentorship]]:
+def conflict_add(
+    *, program: Program, actor: User, mentee: User, mentor: User, reason: str
+) -> tuple[ConflictOfInterest, list[Mentorship]]:
     """Never pair ``mentee`` (a resident of ``program``) with ``mentor``. Returns the entry and
     the active mentorship between them, if any (left for the coordinator to end)."""
     require_perm(actor, PERM, program)
@@ -112,7 +119,7 @@ def conflict_add(*, program, actor, mentee, mentor, reason) -> tuple[ConflictOfI
 
 
 @transaction.atomic
-def conflict_remove(*, entry, actor, reason) -> None:
+def conflict_remove(*, entry: ConflictOfInterest, actor: User, reason: str) -> None:
     require_perm(actor, PERM, entry.program)
     reason = _reason(reason)
     audit_log(
@@ -123,7 +130,7 @@ def conflict_remove(*, entry, actor, reason) -> None:
 
 
 @transaction.atomic
-def exception_grant(*, program, actor, mentee, mentor, reason) -> PairingException:
+def exception_grant(*, program: Program, actor: User, mentee: User, mentor: User, reason: str) -> PairingException:
     """Let ``mentor``, an evaluator of ``program``, mentor ``mentee``, one of its residents:
     an explicit decision, with its reason in the audit trail. A do-not-pair entry still wins."""
     require_perm(actor, PERM, program)
@@ -146,7 +153,7 @@ def exception_grant(*, program, actor, mentee, mentor, reason) -> PairingExcepti
 
 
 @transaction.atomic
-def exception_revoke(*, entry, actor, reason="") -> list[Mentorship]:
+def exception_revoke(*, entry: PairingException, actor: User, reason: str = "") -> list[Mentorship]:
     """Withdraw an exception; returns an active mentorship it had allowed, if any."""
     require_perm(actor, PERM, entry.program)
     audit_log(
@@ -160,14 +167,14 @@ def exception_revoke(*, entry, actor, reason="") -> list[Mentorship]:
     return _active_between(blocked)
 
 
-def people_to_choose(program) -> dict[str, QuerySet[User]]:
+def people_to_choose(program: Program) -> dict[str, QuerySet[User]]:
     """Whom an entry of ``program`` may name, as querysets: ``residents`` (a conflict's or an
     exception's resident), ``mentors`` (a conflict's mentor: the program's people with a mentor
     profile), ``faculty`` (an evaluator) and ``evaluators`` (an exception's mentor). The page
     offers these people and the API looks ids up among them, so an id from another program is
     "not a valid choice" and no answer says whose it is."""
 
-    def members(**roles):
+    def members(**roles: Any) -> QuerySet[Membership, Any]:
         return Membership.objects.filter(program=program, **roles).values("user_id")
 
     return {
@@ -178,7 +185,7 @@ def people_to_choose(program) -> dict[str, QuerySet[User]]:
     }
 
 
-def people_for_conflicts(program) -> tuple[list[User], list[User]]:
+def people_for_conflicts(program: Program) -> tuple[list[User], list[User]]:
     """The program's residents, and the mentors a coordinator may keep apart from them."""
     people = people_to_choose(program)
     by_name = ("last_name", "first_name", "pk")

@@ -8,12 +8,15 @@ calendar carry the meeting, so their e-mail attaches the .ics invitation (a
 CANCEL once cancelled). Dedup keys include the SEQUENCE: each reschedule is news.
 """
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from audit.services import audit_log
 from core.bounds import SCHEDULED
 from core.locking import locked
@@ -26,7 +29,7 @@ Status = Meeting.Status
 MAX_SLOTS = 3
 
 
-def _is_aware(when) -> bool:
+def _is_aware(when: object) -> bool:
     return isinstance(when, datetime) and timezone.is_aware(when)
 
 
@@ -35,7 +38,7 @@ def _utc_minute(when: datetime) -> datetime:
     return when.astimezone(UTC).replace(second=0, microsecond=0)
 
 
-def _clean_slots(slots, *, actor) -> list[datetime]:
+def _clean_slots(slots: Iterable[datetime] | None, *, actor: User) -> list[datetime]:
     """1–3 distinct future times within ``bounds.SCHEDULED``, in UTC to the minute, in order."""
     slots = list(slots or [])
     for slot in slots:
@@ -57,21 +60,21 @@ def _clean_slots(slots, *, actor) -> list[datetime]:
     return sorted(slots)
 
 
-def _locked(meeting) -> Meeting:
+def _locked(meeting: Meeting) -> Meeting:
     return locked(Meeting.objects.select_related("mentorship__mentee", "mentorship__mentor")).get(pk=meeting.pk)
 
 
-def _check_party(actor, obj):
+def _check_party(actor: User, obj: Meeting | Mentorship) -> None:
     if not actor.has_perm("matching.work_in_mentorship", obj):
         raise PermissionDenied
 
 
-def _check_active(mentorship):
+def _check_active(mentorship: Mentorship) -> None:
     if not mentorship.is_active:
         raise ValidationError("This mentorship has ended, so its meetings can no longer be planned.")
 
 
-def _snapshot(meeting) -> dict:
+def _snapshot(meeting: Meeting) -> dict[str, Any]:
     return {
         "status": meeting.status,
         "start": meeting.start.isoformat() if meeting.start else None,
@@ -79,14 +82,24 @@ def _snapshot(meeting) -> dict:
     }
 
 
-def _audit(meeting, *, actor, action, before=None, after=None, reason=""):
+def _audit(
+    meeting: Meeting,
+    *,
+    actor: User,
+    action: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+) -> None:
     audit_log(
         actor=actor, action=action, obj=meeting, program=meeting.mentorship.program,
         before=before, after=after if after is not None else _snapshot(meeting), reason=reason,
     )
 
 
-def _notify_other(meeting, *, actor, event, title, body="", invite=True):
+def _notify_other(
+    meeting: Meeting, *, actor: User, event: str, title: str, body: str = "", invite: bool = True
+) -> None:
     other = meeting.mentorship.other_party(actor)
     notify(
         event=f"meeting.{event}", user=other, url=meeting_url(meeting), title=title, body=body,
@@ -95,20 +108,26 @@ def _notify_other(meeting, *, actor, event, title, body="", invite=True):
     )
 
 
-def _times_for(meeting, slots, user) -> str:
+def _times_for(meeting: Meeting, slots: list[datetime], user: User) -> str:
     lines = [f"- {format_in_zone(slot, user)}" for slot in slots]
     return "\n".join(lines) + f"\n\n{meeting.duration_minutes} minutes, {meeting.get_format_display().lower()}."
 
 
-def _replace_slots(meeting, slots):
+def _replace_slots(meeting: Meeting, slots: list[datetime]) -> None:
     meeting.slots.all().delete()
     MeetingSlot.objects.bulk_create([MeetingSlot(meeting=meeting, start=slot) for slot in slots])
 
 
 @transaction.atomic
 def meeting_propose(
-    *, mentorship, actor, slots, duration_minutes: int = 30, format: str = Meeting.Format.VIDEO,
-    location: str = "", video_url: str = "",
+    *,
+    mentorship: Mentorship,
+    actor: User,
+    slots: Iterable[datetime] | None,
+    duration_minutes: int = 30,
+    format: str = Meeting.Format.VIDEO,
+    location: str = "",
+    video_url: str = "",
 ) -> Meeting:
     """Propose 1–3 times to the other person in ``mentorship``."""
     mentorship = locked(Mentorship.objects.select_related("mentee", "mentor", "program")).get(pk=mentorship.pk)
@@ -132,7 +151,7 @@ def meeting_propose(
 
 
 @transaction.atomic
-def meeting_confirm(*, meeting, actor, start: datetime) -> Meeting:
+def meeting_confirm(*, meeting: Meeting, actor: User, start: datetime) -> Meeting:
     """The other person (not the proposer) picks one of the proposed times."""
     meeting = _locked(meeting)
     _check_party(actor, meeting)
@@ -169,7 +188,7 @@ def meeting_confirm(*, meeting, actor, start: datetime) -> Meeting:
 
 
 @transaction.atomic
-def meeting_reschedule(*, meeting, actor, slots) -> Meeting:
+def meeting_reschedule(*, meeting: Meeting, actor: User, slots: Iterable[datetime] | None) -> Meeting:
     """Propose new times for a proposed or confirmed meeting: it goes back to
     proposed, ``actor`` becomes the proposer and the invitation's SEQUENCE grows."""
     meeting = _locked(meeting)
@@ -200,7 +219,7 @@ def meeting_reschedule(*, meeting, actor, slots) -> Meeting:
 
 
 @transaction.atomic
-def meeting_cancel(*, meeting, actor, reason: str = "") -> Meeting:
+def meeting_cancel(*, meeting: Meeting, actor: User, reason: str = "") -> Meeting:
     """Cancel a proposed or confirmed meeting; the e-mail carries the calendar CANCEL.
     Allowed after the mentorship ended: ending it cancels its future meetings."""
     meeting = _locked(meeting)
@@ -209,14 +228,14 @@ def meeting_cancel(*, meeting, actor, reason: str = "") -> Meeting:
 
 
 @transaction.atomic
-def meeting_cancel_as_mentorship_ends(*, meeting, actor) -> Meeting:
+def meeting_cancel_as_mentorship_ends(*, meeting: Meeting, actor: User) -> Meeting:
     """Cancel a future meeting of a mentorship that is ending. Only for
     ``mentorships.mentorship_close_locked``, whose callers checked that ``actor`` may end
     it: one of the pair, or a coordinator of its program (then both people are told)."""
     return _cancel(_locked(meeting), actor=actor, reason="The mentorship ended.")
 
 
-def _cancel(meeting, *, actor, reason) -> Meeting:
+def _cancel(meeting: Meeting, *, actor: User, reason: str | None) -> Meeting:
     if not meeting.can_cancel():
         raise ValidationError(f"This meeting is already {meeting.get_status_display().lower()}.")
     reason = (reason or "").strip()
@@ -248,7 +267,7 @@ def _cancel(meeting, *, actor, reason) -> Meeting:
 
 
 @transaction.atomic
-def meeting_mark_held(*, meeting, actor) -> Meeting:
+def meeting_mark_held(*, meeting: Meeting, actor: User) -> Meeting:
     meeting = _locked(meeting)
     _check_party(actor, meeting)
     if not meeting.can_mark_held():
@@ -266,7 +285,7 @@ def meeting_mark_held(*, meeting, actor) -> Meeting:
     return meeting
 
 
-def can_take_notes(meeting) -> bool:
+def can_take_notes(meeting: Meeting) -> bool:
     """Shared notes belong to a meeting that took place: held, or confirmed and started."""
     return meeting.status == Status.HELD or (
         meeting.status == Status.CONFIRMED and meeting.start is not None and meeting.start <= timezone.now()
@@ -274,13 +293,14 @@ def can_take_notes(meeting) -> bool:
 
 
 @transaction.atomic
-def meeting_update_notes(*, meeting, actor, notes: str) -> Meeting:
+def meeting_update_notes(*, meeting: Meeting, actor: User, notes: str | None) -> Meeting:
     meeting = _locked(meeting)
     _check_party(actor, meeting)
     if not can_take_notes(meeting):
         raise ValidationError("Notes can be added once the meeting has taken place.")
     notes = (notes or "").strip()
     limit = Meeting._meta.get_field("notes").max_length
+    assert limit is not None  # the field declares one
     if len(notes) > limit:
         raise ValidationError({"notes": f"Keep the notes under {limit:,} characters."})
     before = {"notes_length": len(meeting.notes)}

@@ -1,21 +1,22 @@
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import MentorProfile
+from accounts.models import MentorProfile, Program, User
 from audit.services import audit_log
 from core.locking import locked
 
 from ..conflicts import block_message, pairing_block
-from ..models import Agreement, Meeting, Mentorship
+from ..models import Agreement, Kind, Meeting, Mentorship
 from ..notifications import notify
 
 
-def active_mentee_count(mentor) -> int:
+def active_mentee_count(mentor: User) -> int:
     return Mentorship.objects.filter(mentor=mentor, status=Mentorship.Status.ACTIVE).count()
 
 
-def lock_mentor_profile(mentor) -> MentorProfile:
+def lock_mentor_profile(mentor: User) -> MentorProfile:
     """Lock the mentor's profile row: every capacity check for this mentor queues here,
     so two accepts cannot both see the last free spot (``core.locking`` has the order)."""
     profile = locked(MentorProfile.objects.filter(user=mentor)).first()
@@ -26,7 +27,15 @@ def lock_mentor_profile(mentor) -> MentorProfile:
 
 @transaction.atomic
 def mentorship_create(
-    *, mentee, mentor, program, kind, source, actor, check_accepting=False, reason: str = ""
+    *,
+    mentee: User,
+    mentor: User,
+    program: Program,
+    kind: str,
+    source: str,
+    actor: User,
+    check_accepting: bool = False,
+    reason: str = "",
 ) -> Mentorship:
     """Start a mentorship within the mentor's capacity. ``reason`` (a coordinator's, when
     they pair people directly) goes into the audit entry.
@@ -52,7 +61,7 @@ def mentorship_create(
     if active.filter(mentor=mentor).exists():
         raise ValidationError(f"{mentee.full_name} and {mentor.full_name} already have an active mentorship.")
     if active.filter(kind=kind).exists():
-        label = dict(Mentorship._meta.get_field("kind").choices)[kind].lower()
+        label = Kind(kind).label.lower()
         raise ValidationError(f"{mentee.full_name} already has an active {label} mentor.")
     try:
         # A savepoint: if a concurrent insert wins the unique constraint, say so plainly.
@@ -69,13 +78,15 @@ def mentorship_create(
     return mentorship
 
 
-def _future_meetings(mentorship):
+def _future_meetings(mentorship: Mentorship) -> QuerySet[Meeting]:
     return mentorship.meetings.filter(
         status__in=[Meeting.Status.PROPOSED, Meeting.Status.CONFIRMED]
     ).exclude(start__lt=timezone.now())
 
 
-def mentorship_close_locked(*, mentorship, actor, reason: str, completed: bool = False, rematch: bool = False) -> Mentorship:
+def mentorship_close_locked(
+    *, mentorship: Mentorship, actor: User, reason: str, completed: bool = False, rematch: bool = False
+) -> Mentorship:
     """End (or complete) ``mentorship``, already locked and active, for ``actor``: status, who
     and why, its future meetings cancelled with their invitations, the audit entry.
 
@@ -105,7 +116,9 @@ def mentorship_close_locked(*, mentorship, actor, reason: str, completed: bool =
 
 
 @transaction.atomic
-def mentorship_end(*, mentorship, actor, reason: str, completed: bool, rematch: bool = False) -> Mentorship:
+def mentorship_end(
+    *, mentorship: Mentorship, actor: User, reason: str, completed: bool, rematch: bool = False
+) -> Mentorship:
     """End (or complete) a mentorship. Future meetings are cancelled, with their invitations."""
     mentorship = locked(Mentorship.objects).get(pk=mentorship.pk)
     if not actor.has_perm("matching.work_in_mentorship", mentorship):
@@ -130,7 +143,7 @@ def mentorship_end(*, mentorship, actor, reason: str, completed: bool, rematch: 
 
 
 @transaction.atomic
-def mentorship_leave_thank_you(*, mentorship, actor, note: str) -> Mentorship:
+def mentorship_leave_thank_you(*, mentorship: Mentorship, actor: User, note: str) -> Mentorship:
     mentorship = locked(Mentorship.objects).get(pk=mentorship.pk)
     if not actor.has_perm("matching.leave_thank_you", mentorship):
         raise PermissionDenied

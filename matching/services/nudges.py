@@ -15,12 +15,14 @@ audit entry is the record), audited.
 """
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -34,7 +36,10 @@ from core.locking import locked
 
 from ..models import Kind, Meeting, Mentorship, MentorshipRequest, Notification
 from ..notifications import emails_mark_sent, emails_release, notify
-from .pairings import pairings_of
+from .pairings import PairingAnnotations, pairings_of
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +101,9 @@ def _days(delta: timedelta) -> str:
     return f"{days} day{'s' if days != 1 else ''}"
 
 
-def stale_pairings(program, *, now):
+def stale_pairings(
+    program: Program, *, now: datetime
+) -> "QuerySet[WithAnnotations[Mentorship, PairingAnnotations]]":
     """Active pairings of ``program`` with no meeting held or confirmed in the last 60 days
     (``pairings.pairings_of``'s ``is_stale``: the same as the pairings list and program health),
     the quietest first, each with ``last_meeting_at`` (null if they never met)."""
@@ -108,7 +115,7 @@ def stale_pairings(program, *, now):
     )
 
 
-def waiting_requests(program, *, now):
+def waiting_requests(program: Program, *, now: datetime) -> QuerySet[MentorshipRequest]:
     """Requests to ``program``'s residents' mentors pending for more than 7 days, oldest first."""
     return (
         MentorshipRequest.objects.filter(
@@ -119,20 +126,20 @@ def waiting_requests(program, *, now):
     )
 
 
-def _residents(program):
+def _residents(program: Program) -> QuerySet[User]:
     return User.objects.filter(
         is_active=True,
         pk__in=Membership.objects.filter(program=program, role=Membership.Role.RESIDENT).values("user_id"),
     )
 
 
-def unmatched_residents(program):
+def unmatched_residents(program: Program) -> QuerySet[User]:
     """Residents of ``program`` with no active mentor of any kind."""
     active = Mentorship.objects.filter(mentee=OuterRef("pk"), status=Mentorship.Status.ACTIVE)
     return _residents(program).exclude(Exists(active)).order_by("last_name", "first_name", "pk")
 
 
-def program_digest(program, *, now) -> ProgramDigest:
+def program_digest(program: Program, *, now: datetime) -> ProgramDigest:
     """What ``program``'s coordinators should look at this week. Eight queries, whatever its size."""
     digest = ProgramDigest(program=program)
 
@@ -159,7 +166,7 @@ def program_digest(program, *, now) -> ProgramDigest:
     unmatched = unmatched_residents(program)
     digest.unmatched_count = unmatched.count()
     for u in unmatched[:DIGEST_NAMES]:
-        digest.unmatched.append(DigestItem(u.full_name, reverse("accounts:person", args=[u.pk])))
+        digest.unmatched.append(DigestItem(u.full_name, reverse("matching:person", args=[u.pk])))
 
     residents = _residents(program)
     digest.residents = residents.count()
@@ -174,13 +181,13 @@ def program_digest(program, *, now) -> ProgramDigest:
     return digest
 
 
-def coordinator_digest(coordinator, *, now) -> list[ProgramDigest]:
+def coordinator_digest(coordinator: User, *, now: datetime) -> list[ProgramDigest]:
     """The digest of each program ``coordinator`` coordinates that has something to report."""
     digests = [program_digest(p, now=now) for p in programs_coordinated_by(coordinator).order_by("name")]
     return [d for d in digests if not d.is_empty]
 
 
-def digest_week_key(coordinator, now) -> str | None:
+def digest_week_key(coordinator: User, now: datetime) -> str | None:
     """This week's dedup key for ``coordinator``'s digest, or None when it is not yet due:
     the digest goes out on Monday from 07:00 in their time zone."""
     local = now.astimezone(coordinator.zone)
@@ -190,7 +197,7 @@ def digest_week_key(coordinator, now) -> str | None:
     return f"digest:coordinator:{coordinator.pk}:{year}-W{week:02d}"
 
 
-def _summary(digests) -> str:
+def _summary(digests: Sequence[ProgramDigest]) -> str:
     stale = sum(d.stale_count for d in digests)
     pending = sum(d.pending_count for d in digests)
     unmatched = sum(d.unmatched_count for d in digests)
@@ -207,7 +214,7 @@ def _summary(digests) -> str:
 # --- The weekly digest: sending.
 
 
-def coordinator_digest_send(*, coordinator, now) -> bool:
+def coordinator_digest_send(*, coordinator: User, now: datetime) -> bool:
     """E-mail ``coordinator`` this week's digest, at most once per ISO week; nothing when it
     is not Monday morning yet for them, or when nothing needs their attention."""
     key = digest_week_key(coordinator, now)
@@ -243,7 +250,7 @@ def coordinator_digest_send(*, coordinator, now) -> bool:
     return True
 
 
-def coordinator_digests_send(*, now=None) -> int:
+def coordinator_digests_send(*, now: datetime | None = None) -> int:
     """Periodic (hourly): the weekly digest to each coordinator whose Monday morning has come.
     Returns the number of e-mails sent."""
     now = now or timezone.now()
@@ -263,7 +270,7 @@ def coordinator_digests_send(*, now=None) -> int:
 # --- A nudge to one pair.
 
 
-def last_nudge(mentorship) -> AuditEntry | None:
+def last_nudge(mentorship: Mentorship) -> AuditEntry | None:
     return (
         AuditEntry.objects.filter(object_type="mentorship", object_id=str(mentorship.pk), action=NUDGE_ACTION)
         .select_related("actor")
@@ -272,7 +279,7 @@ def last_nudge(mentorship) -> AuditEntry | None:
     )
 
 
-def next_nudge_at(mentorship) -> datetime | None:
+def next_nudge_at(mentorship: Mentorship) -> datetime | None:
     """When ``mentorship`` may be nudged again; None if it may be now."""
     last = last_nudge(mentorship)
     if last is None or last.created_at + NUDGE_INTERVAL <= timezone.now():
@@ -280,7 +287,7 @@ def next_nudge_at(mentorship) -> datetime | None:
     return last.created_at + NUDGE_INTERVAL
 
 
-def _last_met(mentorship, now):
+def _last_met(mentorship: Mentorship, now: datetime) -> datetime | None:
     return (
         mentorship.meetings.filter(status__in=[Meeting.Status.HELD, Meeting.Status.CONFIRMED], start__lte=now)
         .order_by("-start")
@@ -289,7 +296,7 @@ def _last_met(mentorship, now):
     )
 
 
-def _nudge_body(mentorship, person, actor, last_met, now) -> str:
+def _nudge_body(mentorship: Mentorship, person: User, actor: User, last_met: datetime | None, now: datetime) -> str:
     other = mentorship.other_party(person)
     if last_met is None:
         when = f"You and {other.full_name} haven't had a meeting in MentorMatch yet."
@@ -304,7 +311,7 @@ def _nudge_body(mentorship, person, actor, last_met, now) -> str:
 
 
 @transaction.atomic
-def pairing_nudge(*, mentorship, actor) -> Mentorship:
+def pairing_nudge(*, mentorship: Mentorship, actor: User) -> Mentorship:
     """E-mail both people of an active pairing a friendly reminder to meet."""
     mentorship = (
         locked(Mentorship.objects.select_related("mentee", "mentor", "program")).get(pk=mentorship.pk)

@@ -13,7 +13,9 @@ A pairing is *stale* when it is active and has no meeting held or confirmed in t
 still ahead counts as recent: the pair has booked. (The program health page counts the same.)
 """
 
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -23,15 +25,18 @@ from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
 
-from accounts.models import CareerStage, Membership, MentorProfile, User
-from accounts.selectors import mentor_directory
+from accounts.models import CareerStage, Membership, MentorProfile, Program, User
 from audit.services import audit_log
 from core.guards import require_perm
 from core.locking import locked
 
 from ..models import Kind, Meeting, Mentorship
 from ..notifications import notify
+from ..selectors import mentor_directory
 from .mentorships import mentorship_close_locked, mentorship_create
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 PERM = "matching.manage_pairings"
 STALE_AFTER = timedelta(days=60)
@@ -44,7 +49,15 @@ SHARED_REASON_MISSING = "Say briefly why; the resident and the mentor will read 
 # --- Reads: the page, its CSV and the API list the same querysets.
 
 
-def pairings_of(program, *, now=None) -> QuerySet[Mentorship]:
+class PairingAnnotations(TypedDict):
+    last_meeting_at: datetime | None
+    next_meeting_at: datetime | None
+    is_stale: bool
+
+
+def pairings_of(
+    program: Program, *, now: datetime | None = None
+) -> "QuerySet[WithAnnotations[Mentorship, PairingAnnotations]]":
     """Every mentorship of ``program``, by resident, each with ``last_meeting_at`` (the latest
     meeting held or confirmed that has started), ``next_meeting_at`` (the next confirmed one)
     and ``is_stale`` (see the module's docstring)."""
@@ -64,7 +77,7 @@ def pairings_of(program, *, now=None) -> QuerySet[Mentorship]:
     )
 
 
-def residents_of(program) -> QuerySet[User]:
+def residents_of(program: Program) -> QuerySet[User]:
     """The program's active residents, by name, with their PGY year."""
     return (
         User.objects.filter(memberships__program=program, memberships__role=Membership.Role.RESIDENT, is_active=True)
@@ -73,7 +86,7 @@ def residents_of(program) -> QuerySet[User]:
     )
 
 
-def mentors_with_open_spots(program) -> list[MentorProfile]:
+def mentors_with_open_spots(program: Program) -> list[MentorProfile]:
     """Faculty of ``program`` (near-peer mentors included) who accept mentees and have a spot
     free, each with ``open_spots``: whom a coordinator may pair a resident with."""
     return list(
@@ -84,7 +97,7 @@ def mentors_with_open_spots(program) -> list[MentorProfile]:
     )
 
 
-def mentor_choices(program) -> QuerySet[User]:
+def mentor_choices(program: Program) -> QuerySet[User]:
     """Whom the list may be narrowed to: the program's faculty mentors, and anyone who has
     mentored in it. Nobody from another program."""
     return User.objects.filter(
@@ -96,13 +109,13 @@ def mentor_choices(program) -> QuerySet[User]:
     ).order_by("last_name", "first_name", "pk")
 
 
-def _career_stages():
+def _career_stages() -> QuerySet[CareerStage]:
     return CareerStage.objects.exclude(code="JUNIOR-FACULTY")
 
 
 @extend_schema_field({"type": "string", "description": "The resident's career stage code, e.g. PGY-1."})  # not the row id
 class _CareerStageFilter(filters.ModelChoiceFilter):
-    def __init__(self, field_name, **kwargs):
+    def __init__(self, field_name: str, **kwargs: Any) -> None:
         super().__init__(
             field_name=field_name, to_field_name="code", queryset=_career_stages(), label="PGY year",
             empty_label="Any year", help_text="The resident's career stage code, e.g. PGY-1.", **kwargs,
@@ -112,11 +125,11 @@ class _CareerStageFilter(filters.ModelChoiceFilter):
 class _StaleSelect(forms.NullBooleanSelect):
     """true or 1 in the query string, as the API and links take it; labels for people."""
 
-    def __init__(self, attrs=None):
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs)
         self.choices = [("unknown", "Any"), ("true", "No meeting in 60 days")]
 
-    def value_from_datadict(self, data, files, name):
+    def value_from_datadict(self, data: Mapping[str, Any], files: Any, name: str) -> Any:
         value = data.get(name)
         if isinstance(value, str) and value.lower() in ("1", "0"):
             return value == "1"
@@ -147,7 +160,14 @@ class PairingFilter(filters.FilterSet):
         model = Mentorship
         fields = ["status", "kind", "mentor", "pgy", "source", "stale"]
 
-    def __init__(self, data=None, queryset=None, *, program=None, **kwargs):
+    def __init__(
+        self,
+        data: Any = None,
+        queryset: QuerySet[Mentorship] | None = None,
+        *,
+        program: Program | None = None,
+        **kwargs: Any,
+    ) -> None:
         if data is not None and not data.get("status"):
             data = data.copy()
             data["status"] = Mentorship.Status.ACTIVE
@@ -155,10 +175,12 @@ class PairingFilter(filters.FilterSet):
         if program is not None:
             self.filters["mentor"].queryset = mentor_choices(program)
 
-    def by_status(self, queryset, name, value):
+    def by_status(self, queryset: QuerySet[Mentorship], name: str, value: str) -> QuerySet[Mentorship]:
         return queryset if value == ALL_STATUSES else queryset.filter(status=value)
 
-    def only_stale(self, queryset, name, value):
+    def only_stale(
+        self, queryset: "QuerySet[WithAnnotations[Mentorship, PairingAnnotations]]", name: str, value: bool | None
+    ) -> "QuerySet[WithAnnotations[Mentorship, PairingAnnotations]]":
         # ``is_stale`` is annotated by pairings_of().
         return queryset.filter(is_stale=True) if value else queryset
 
@@ -177,7 +199,7 @@ class UnpairedFilter(filters.FilterSet):
         model = User
         fields = ["kind", "pgy"]
 
-    def without_mentor_of(self, queryset, name, value):
+    def without_mentor_of(self, queryset: QuerySet[User], name: str, value: str) -> QuerySet[User]:
         has_one = Mentorship.objects.filter(mentee=OuterRef("pk"), kind=value, status=Mentorship.Status.ACTIVE)
         return queryset.exclude(Exists(has_one))
 
@@ -185,11 +207,13 @@ class UnpairedFilter(filters.FilterSet):
 # --- Changes.
 
 
-def _member(program, user, role) -> bool:
+def _member(program: Program, user: User, role: str) -> bool:
     return Membership.objects.filter(program=program, user=user, role=role).exists()
 
 
-def _check(errors: dict, *, reason, missing="Give the reason; it is kept in the audit trail.") -> str:
+def _check(
+    errors: dict[str, str], *, reason: str | None, missing: str = "Give the reason; it is kept in the audit trail."
+) -> str:
     """The reason, stripped; or every error found so far, the missing reason included."""
     reason = (reason or "").strip()
     if not reason:
@@ -199,13 +223,13 @@ def _check(errors: dict, *, reason, missing="Give the reason; it is kept in the 
     return reason
 
 
-def _mentor_error(program, mentor) -> str | None:
+def _mentor_error(program: Program, mentor: User) -> str | None:
     if not _member(program, mentor, Membership.Role.FACULTY):
         return f"Choose a mentor from the faculty of {program.name}."
     return None
 
 
-def _start(*, program, actor, mentee, mentor, kind, reason) -> Mentorship:
+def _start(*, program: Program, actor: User, mentee: User, mentor: User, kind: str, reason: str) -> Mentorship:
     """``mentorship_create`` with the coordinator as source; a refusal is put on the field it
     concerns: the kind when the resident already has a mentor of it, else the mentor."""
     try:
@@ -218,16 +242,18 @@ def _start(*, program, actor, mentee, mentor, kind, reason) -> Mentorship:
         raise ValidationError({"kind" if taken else "mentor": exc.messages}) from exc
 
 
-def _kind_label(mentorship) -> str:
+def _kind_label(mentorship: Mentorship) -> str:
     return mentorship.get_kind_display().lower()
 
 
 @transaction.atomic
-def pairing_create(*, program, actor, mentee, mentor, kind, reason) -> Mentorship:
+def pairing_create(
+    *, program: Program, actor: User, mentee: User, mentor: User, kind: str, reason: str | None
+) -> Mentorship:
     """Pair ``mentee``, a resident of ``program``, with ``mentor``, one of its faculty, as
     their ``kind`` mentor. Capacity, conflicts of interest and one mentor per kind still hold."""
     require_perm(actor, PERM, program)
-    errors = {}
+    errors: dict[str, str] = {}
     if kind not in Kind.values:
         errors["kind"] = "Choose a kind of mentorship."
     if not _member(program, mentee, Membership.Role.RESIDENT):
@@ -254,7 +280,7 @@ def pairing_create(*, program, actor, mentee, mentor, kind, reason) -> Mentorshi
 
 
 @transaction.atomic
-def pairing_end(*, mentorship, actor, reason) -> Mentorship:
+def pairing_end(*, mentorship: Mentorship, actor: User, reason: str | None) -> Mentorship:
     """End a pairing as its program's coordinator: the same steps as the pair's own "end"
     (future meetings cancelled with their invitations), and both people are told why."""
     mentorship = locked(Mentorship.objects.select_related("mentee", "mentor", "program")).get(pk=mentorship.pk)
@@ -275,7 +301,7 @@ def pairing_end(*, mentorship, actor, reason) -> Mentorship:
 
 
 @transaction.atomic
-def pairing_reassign(*, mentorship, actor, new_mentor, reason) -> Mentorship:
+def pairing_reassign(*, mentorship: Mentorship, actor: User, new_mentor: User, reason: str | None) -> Mentorship:
     """Move the resident of an active pairing to ``new_mentor`` (same kind): end it and start
     the new one, all or nothing: if the new mentor cannot take them, nothing changes. Returns
     the new mentorship. The resident and both mentors are told."""
@@ -284,7 +310,7 @@ def pairing_reassign(*, mentorship, actor, new_mentor, reason) -> Mentorship:
     require_perm(actor, PERM, program)
     if not old.can_end():
         raise ValidationError("This pairing has already ended: pair the resident with a mentor instead.")
-    errors = {}
+    errors: dict[str, str] = {}
     if new_mentor.pk == old.mentor_id:
         errors["mentor"] = f"{new_mentor.full_name} already mentors {old.mentee.full_name}: choose someone else."
     elif error := _mentor_error(program, new_mentor):

@@ -8,16 +8,20 @@ the other person where they wait on it. Ending a mentorship and the thank-you no
 live in ``services.mentorships``.
 """
 
+from collections.abc import Iterable
 from datetime import date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import MentorProfile
+from accounts.models import MentorProfile, User
 from audit.services import audit_log
 from core.bounds import PLANNED_DAY
 from core.guards import require_perm
@@ -32,11 +36,11 @@ ACTION_ITEM_FIELDS = ("title", "due_date", "owner", "status")
 INTRODUCTION_RESPONSES = ("meeting", "mentorship", "decline")
 
 
-def _locked_mentorship(mentorship) -> Mentorship:
+def _locked_mentorship(mentorship: Mentorship) -> Mentorship:
     return locked(Mentorship.objects.select_related("mentee", "mentor", "program")).get(pk=mentorship.pk)
 
 
-def _require_active(mentorship):
+def _require_active(mentorship: Mentorship) -> None:
     if not mentorship.is_active:
         raise ValidationError(
             f"This mentorship is {mentorship.get_status_display().lower()}; its page is kept read-only."
@@ -48,13 +52,13 @@ def _stamp() -> str:
     return f"{timezone.now():%Y%m%d%H%M%S%f}"
 
 
-def _unknown_fields(fields, allowed):
+def _unknown_fields(fields: Iterable[str], allowed: Iterable[str]) -> None:
     unknown = set(fields) - set(allowed)
     if unknown:
         raise TypeError(f"Unexpected fields: {', '.join(sorted(unknown))}")
 
 
-def _full_clean(obj, fields):
+def _full_clean(obj: Model, fields: Iterable[str]) -> None:
     """Model validation of the given fields only (choices, lengths, URL format)."""
     exclude = [f.name for f in obj._meta.fields if f.name not in fields]
     obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
@@ -64,7 +68,7 @@ def _full_clean(obj, fields):
 
 
 @transaction.atomic
-def agreement_update(*, mentorship, actor, **fields) -> Agreement:
+def agreement_update(*, mentorship: Mentorship, actor: User, **fields: Any) -> Agreement:
     """Either party edits the agreement: cadence, preferred channel, expectations, first goals."""
     _unknown_fields(fields, AGREEMENT_FIELDS)
     mentorship = _locked_mentorship(mentorship)
@@ -99,13 +103,15 @@ def agreement_update(*, mentorship, actor, **fields) -> Agreement:
 # --- The action plan.
 
 
-def _check_owner(mentorship, owner):
+def _check_owner(mentorship: Mentorship, owner: User | None) -> None:
     if owner is None or owner.pk not in (mentorship.mentee_id, mentorship.mentor_id):
         raise ValidationError({"owner": "A goal belongs to the mentee or the mentor."})
 
 
 @transaction.atomic
-def action_item_create(*, mentorship, actor, title: str, due_date: date | None = None, owner) -> ActionItem:
+def action_item_create(
+    *, mentorship: Mentorship, actor: User, title: str, due_date: date | None = None, owner: User
+) -> ActionItem:
     """Add a goal to the pair's action plan."""
     mentorship = _locked_mentorship(mentorship)
     require_perm(actor, "matching.work_in_mentorship", mentorship)
@@ -132,14 +138,14 @@ def action_item_create(*, mentorship, actor, title: str, due_date: date | None =
     return item
 
 
-def _jsonable(value):
+def _jsonable(value: object) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return getattr(value, "pk", value)
 
 
 @transaction.atomic
-def action_item_update(*, item, actor, **fields) -> ActionItem:
+def action_item_update(*, item: ActionItem, actor: User, **fields: Any) -> ActionItem:
     """Change a goal's title, due date, owner or status. Moving to done stamps
     ``completed_at``; moving anywhere else clears it."""
     _unknown_fields(fields, ACTION_ITEM_FIELDS)
@@ -194,7 +200,7 @@ def action_item_update(*, item, actor, **fields) -> ActionItem:
 
 
 @transaction.atomic
-def resource_share(*, mentorship, actor, title: str, url: str, note: str = "") -> Resource:
+def resource_share(*, mentorship: Mentorship, actor: User, title: str, url: str, note: str = "") -> Resource:
     """The mentor shares a link (an article, a course, a fellowship, an opportunity)."""
     mentorship = _locked_mentorship(mentorship)
     require_perm(actor, "matching.share_resource", mentorship)
@@ -231,7 +237,9 @@ def resource_share(*, mentorship, actor, title: str, url: str, note: str = "") -
 
 
 @transaction.atomic
-def introduction_create(*, mentorship, actor, colleague, note: str, kind: str) -> Introduction:
+def introduction_create(
+    *, mentorship: Mentorship, actor: User, colleague: User | None, note: str, kind: str
+) -> Introduction:
     """The mentor introduces their mentee to a colleague from the directory."""
     mentorship = _locked_mentorship(mentorship)
     require_perm(actor, "matching.introduce", mentorship)
@@ -278,7 +286,7 @@ def introduction_create(*, mentorship, actor, colleague, note: str, kind: str) -
 
 
 @transaction.atomic
-def introduction_respond(*, introduction, actor, response: str, note: str = "") -> Introduction:
+def introduction_respond(*, introduction: Introduction, actor: User, response: str, note: str = "") -> Introduction:
     """The colleague answers: a meeting, a mentorship of the proposed kind, or a polite no.
 
     "mentorship" starts one through ``mentorship_create`` (capacity and one-per-kind
@@ -323,6 +331,7 @@ def introduction_respond(*, introduction, actor, response: str, note: str = "") 
 
     key = f"introduction:{introduction.pk}"
     if response == "mentorship":
+        assert new_mentorship is not None  # started above
         kind = Kind(introduction.kind).label.lower()
         notify(
             event="introduction.accepted", user=mentee, url=new_mentorship.get_absolute_url(),
@@ -369,7 +378,7 @@ def introduction_respond(*, introduction, actor, response: str, note: str = "") 
 # --- Check-ins.
 
 
-def checkin_month_start(user, now=None) -> datetime:
+def checkin_month_start(user: User | AnonymousUser, now: datetime | None = None) -> datetime:
     """The first instant of the current calendar month in ``user``'s time zone: one
     check-in per person per month counts from here."""
     now = now or timezone.now()
@@ -382,7 +391,7 @@ def checkin_month_start(user, now=None) -> datetime:
 
 
 @transaction.atomic
-def checkin_submit(*, mentorship, actor, rating, comment: str = "") -> CheckIn:
+def checkin_submit(*, mentorship: Mentorship, actor: User, rating: int, comment: str = "") -> CheckIn:
     """A party's monthly check-in: 1–5 and an optional comment.
 
     Confidential to the program's coordinators: nobody is notified, and the audit

@@ -1,9 +1,10 @@
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Membership, Program, User
@@ -18,7 +19,7 @@ from .mentorships import active_mentee_count, lock_mentor_profile, mentorship_cr
 Status = MentorshipRequest.Status
 
 
-def request_programs(*, mentee, mentor):
+def request_programs(*, mentee: User, mentor: User) -> QuerySet[Program]:
     """The programs a request from ``mentee`` to ``mentor`` may belong to: those they share
     (the mentee as a resident, the mentor in any role); only when they share none (a mentor
     of another program, from the directory), any of the mentee's resident programs. A pair of
@@ -30,7 +31,7 @@ def request_programs(*, mentee, mentor):
     return shared if shared.exists() else residents_of
 
 
-def request_program(*, mentee, mentor, program=None):
+def request_program(*, mentee: User, mentor: User, program: Program | None = None) -> Program:
     """The program a request (and the mentorship it may become) belongs to, chosen
     explicitly, never by the order of memberships: ``program`` when given (one of
     ``request_programs``), else the only one of them. Anything still ambiguous is a
@@ -50,19 +51,21 @@ def request_program(*, mentee, mentor, program=None):
 
 # Locks, in ``core.locking``'s order: the resident's user row (their requests queue there,
 # so the pending cap holds under double submits), the mentor's profile row, the request row.
-# ``mentor_profile_update`` holds the profile lock while it turns "accepting" off and closes
+# ``profiles.mentor_profile_update`` holds the profile lock while it turns "accepting" off and closes
 # the pending requests, so a request created meanwhile cannot slip past both the flag and the
 # closing; accept takes the profile before the request row, as the profile update does.
 
 
-def _locked_request(request) -> MentorshipRequest:
+def _locked_request(request: MentorshipRequest) -> MentorshipRequest:
     # The request row only (``locked`` locks no joined rows): capacity is guarded by the
     # explicit lock on the mentor's profile, not by the mentor's user row.
     return locked(MentorshipRequest.objects.select_related("mentee", "mentor")).get(pk=request.pk)
 
 
 @transaction.atomic
-def request_create(*, mentee, mentor, kind: str, message: str, program=None) -> MentorshipRequest:
+def request_create(
+    *, mentee: User, mentor: User, kind: str, message: str, program: Program | None = None
+) -> MentorshipRequest:
     """A resident asks ``mentor`` to mentor them, within ``program`` (see ``request_program``)."""
     if not mentee.has_perm("matching.request_mentor", mentor):
         raise PermissionDenied
@@ -109,7 +112,7 @@ def request_create(*, mentee, mentor, kind: str, message: str, program=None) -> 
     return request
 
 
-def _resolve(request, *, actor, status, note="", action):
+def _resolve(request: MentorshipRequest, *, actor: User, status: str, note: str = "", action: str) -> None:
     before = {"status": request.status}
     request.status = status
     request.response_note = note.strip()
@@ -119,7 +122,7 @@ def _resolve(request, *, actor, status, note="", action):
 
 
 @transaction.atomic
-def request_accept(*, request, actor, note: str = "") -> Mentorship:
+def request_accept(*, request: MentorshipRequest, actor: User, note: str = "") -> Mentorship:
     """The mentor accepts: the mentorship starts, within capacity, or a clear error."""
     lock_mentor_profile(request.mentor)
     request = _locked_request(request)
@@ -142,7 +145,7 @@ def request_accept(*, request, actor, note: str = "") -> Mentorship:
 
 
 @transaction.atomic
-def request_decline(*, request, actor, note: str = "") -> MentorshipRequest:
+def request_decline(*, request: MentorshipRequest, actor: User, note: str = "") -> MentorshipRequest:
     request = _locked_request(request)
     if not actor.has_perm("matching.respond_to_request", request):
         raise PermissionDenied
@@ -159,7 +162,7 @@ def request_decline(*, request, actor, note: str = "") -> MentorshipRequest:
 
 
 @transaction.atomic
-def request_withdraw(*, request, actor) -> MentorshipRequest:
+def request_withdraw(*, request: MentorshipRequest, actor: User) -> MentorshipRequest:
     request = _locked_request(request)
     if not actor.has_perm("matching.withdraw_request", request):
         raise PermissionDenied
@@ -170,7 +173,7 @@ def request_withdraw(*, request, actor) -> MentorshipRequest:
 
 
 @transaction.atomic
-def request_ask_question(*, request, actor, question: str) -> MentorshipRequest:
+def request_ask_question(*, request: MentorshipRequest, actor: User, question: str) -> MentorshipRequest:
     request = _locked_request(request)
     if not actor.has_perm("matching.respond_to_request", request):
         raise PermissionDenied
@@ -191,7 +194,7 @@ def request_ask_question(*, request, actor, question: str) -> MentorshipRequest:
 
 
 @transaction.atomic
-def request_answer(*, request, actor, answer: str) -> MentorshipRequest:
+def request_answer(*, request: MentorshipRequest, actor: User, answer: str) -> MentorshipRequest:
     request = _locked_request(request)
     if not actor.has_perm("matching.withdraw_request", request):
         raise PermissionDenied
@@ -211,7 +214,7 @@ def request_answer(*, request, actor, answer: str) -> MentorshipRequest:
     return request
 
 
-def _close(request, *, actor, note, title, body) -> None:
+def _close(request: MentorshipRequest, *, actor: User, note: str, title: str, body: str) -> None:
     """Close a pending request the mentor can no longer take, and tell the resident; it stops
     counting against their pending requests. The caller holds the request's lock."""
     _resolve(request, actor=actor, status=Status.CLOSED, action="request.close", note=note)
@@ -223,7 +226,7 @@ def _close(request, *, actor, note, title, body) -> None:
 
 
 @transaction.atomic
-def requests_close_for_mentor(*, mentor, actor) -> int:
+def requests_close_for_mentor(*, mentor: User, actor: User) -> int:
     """The mentor stopped accepting mentees: resolve their pending requests, not orphan them."""
     pending = list(locked(MentorshipRequest.objects.filter(mentor=mentor, status=Status.PENDING)))
     for request in pending:
@@ -234,7 +237,7 @@ def requests_close_for_mentor(*, mentor, actor) -> int:
     return len(pending)
 
 
-def requests_close_blocked(*, pairs, actor) -> int:
+def requests_close_blocked(*, pairs: Iterable[tuple[int, int]], actor: User) -> int:
     """Close the pending requests between pairs that may no longer be paired (a conflict of
     interest or an evaluator role was just recorded). The resident is told only that the
     pairing is not available. Call inside the transaction that recorded the block."""
@@ -254,7 +257,7 @@ def requests_close_blocked(*, pairs, actor) -> int:
     return len(pending)
 
 
-def requests_expire(*, now=None) -> int:
+def requests_expire(*, now: datetime | None = None) -> int:
     """Periodic: expire requests unanswered past their deadline. Each is claimed with a
     conditional UPDATE, so two overlapping runs expire (and notify) once."""
     now = now or timezone.now()
@@ -277,7 +280,7 @@ def requests_expire(*, now=None) -> int:
     return expired
 
 
-def requests_remind(*, now=None, before_expiry=timedelta(days=3)) -> int:
+def requests_remind(*, now: datetime | None = None, before_expiry: timedelta = timedelta(days=3)) -> int:
     """Periodic: remind mentors of requests that expire within ``before_expiry``, once each."""
     now = now or timezone.now()
     reminded = 0

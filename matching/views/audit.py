@@ -7,19 +7,17 @@ A program the user does not coordinate is a 404, for everyone.
 
 from dataclasses import dataclass
 
-from django import forms
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from audit.actions import ACTION_GROUPS, SYSTEM, SYSTEM_NAME, action_group, action_label
+from audit.actions import ACTION_GROUPS, SYSTEM_NAME, action_group, action_label
 from audit.models import AuditEntry
 from core.access import program_page
 from core.csv import csv_response
-from core.forms import DateRangeForm
-from core.search import SearchField, filters_form, filters_key, filters_redirect, kept_filters, list_url
+from core.search import filters_form, filters_key, filters_redirect, kept_filters, list_url
 
 from ..audit_trail import (
     Change,
@@ -31,26 +29,9 @@ from ..audit_trail import (
     describe_objects,
     person_names,
 )
+from ..forms.audit import AuditFilterForm
 
 PAGE_SIZE = 50
-
-
-class AuditFilterForm(DateRangeForm):
-    """The filters, posted and then kept in the session (core/search.py): ``q``, ``group``,
-    ``actor``, ``from``, ``to``."""
-
-    q = SearchField(widget=forms.TextInput(attrs={"type": "search", "placeholder": "Action, reason or person"}))
-    group = forms.ChoiceField(
-        label="Kind of action", required=False,
-        choices=[("", "All actions"), *((key, label) for key, (label, _) in ACTION_GROUPS.items())],
-    )
-    actor = forms.ChoiceField(label="Who", required=False)
-    field_order = ["q", "group", "actor", "date_from", "date_to"]
-
-    def __init__(self, *args, actors, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["actor"].choices = [("", "Anyone"), (SYSTEM, SYSTEM_NAME), *((str(u.pk), u.full_name) for u in actors)]
-
 
 
 def _filters_key(program) -> str:
@@ -80,7 +61,6 @@ class Row:
     group: str
     on: ObjectRef
     changes: list[Change]
-
 
 
 @program_page("matching.view_audit")

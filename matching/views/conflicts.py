@@ -2,7 +2,6 @@
 entries and the exceptions that let an evaluator mentor one resident. Every change goes
 through ``matching.services.conflicts`` and lands in the audit trail with its reason."""
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -14,34 +13,10 @@ from accounts.models import Membership, User
 from core.access import program_page
 from core.forms import add_service_errors
 
+from ..forms.conflicts import EvaluatorRoleForm, PairForm
 from ..models import ConflictOfInterest, EvaluatorRole, PairingException
 from ..services import conflicts as services
 from ..services.conflicts import REASON_MAX_LENGTH
-
-
-class EvaluatorRoleForm(forms.Form):
-    user = forms.TypedChoiceField(label="Faculty member", coerce=int)
-    role = forms.ChoiceField(label="Role", choices=EvaluatorRole.Role.choices)
-
-    def __init__(self, *args, faculty, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["user"].choices = [("", "Choose a faculty member")] + [(u.pk, u.full_name) for u in faculty]
-
-
-class PairForm(forms.Form):
-    """A resident, a mentor and the reason: for a do-not-pair entry or an exception."""
-
-    mentee = forms.TypedChoiceField(label="Resident", coerce=int)
-    mentor = forms.TypedChoiceField(label="Mentor", coerce=int)
-    reason = forms.CharField(
-        label="Reason (seen by coordinators only)", max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={"required": "Give the reason; it stays with the program's coordinators."},
-    )
-
-    def __init__(self, *args, residents, mentors, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["mentee"].choices = [("", "Choose a resident")] + [(u.pk, u.full_name) for u in residents]
-        self.fields["mentor"].choices = [("", "Choose a mentor")] + [(u.pk, u.full_name) for u in mentors]
 
 
 def _forms(program, data=None, which=None):

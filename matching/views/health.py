@@ -7,7 +7,6 @@ table with the same numbers beside it, and ``js/health.js`` draws the charts fro
 data this view embeds with ``json_script``.
 """
 
-from django import forms
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import path
@@ -16,20 +15,9 @@ from accounts.models import Program
 from core.access import program_page
 
 from .. import health
+from ..forms.health import HealthFilterForm
 
 COMMENTS_PAGE_SIZE = 10
-
-
-class HealthFilterForm(forms.Form):
-    academic_year = forms.TypedChoiceField(label="Academic year", coerce=int, required=False, empty_value=None)
-    pgy = forms.ChoiceField(label="PGY year", required=False)
-
-    def __init__(self, *args, choices: health.FilterChoices, tz, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["academic_year"].choices = [
-            (year, health.AcademicYear.of(year, tz).label) for year in choices.academic_years
-        ]
-        self.fields["pgy"].choices = [("", "All years"), *choices.pgy]
 
 
 def filters_from(data, program, choices) -> tuple[HealthFilterForm, dict]:

@@ -7,9 +7,7 @@ While the run is queued or running, htmx polls its progress region (a plain
 ``<meta http-equiv="refresh">`` does it without JavaScript).
 """
 
-from dataclasses import asdict
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,13 +18,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import Membership, Program, User
-from accounts.selectors import mentor_directory
-from core.access import program_page
-from core.bounds import SCHEDULED
+from core.access import object_for, program_page
 from core.csv import csv_response
-from core.forms import add_service_errors, max_length_of
+from core.forms import add_service_errors
 
-from .. import engine
+from ..forms.match_runs import MatchRunForm, OverrideForm
 from ..match_runs.selectors import match_run_compare, proposals_for
 from ..match_runs.services import (
     CANCELLABLE,
@@ -39,117 +35,29 @@ from ..match_runs.services import (
     proposal_override,
 )
 from ..models import Kind, MatchProposal, MatchRun, Mentorship
+from ..selectors import mentor_directory
 
 Decision = MatchProposal.Decision
 Status = MatchRun.Status
 
-ALGORITHM_CHOICES = [
-    (MatchRun.Algorithm.STABLE, "Stable (like the residency Match)"),
-    (MatchRun.Algorithm.OPTIMAL, "Best overall fit"),
-]
-WEIGHT_LABELS = {
-    "specialty": "Specialty fit",
-    "goals": "Goals the mentor helps with",
-    "interests": "Shared interests",
-    "career": "Career distance",
-    "availability": "Availability overlap",
-    "language": "Shared language",
-    "meeting_format": "Meeting format",
-}
 PRESET_PGY1_UNPAIRED = "pgy1-unpaired"
-
-
-# --- Forms. They only collect input; the services decide.
-
-
-class MatchRunForm(forms.Form):
-    kind = forms.ChoiceField(label="Kind of mentorship", choices=Kind.choices)
-    algorithm = forms.ChoiceField(
-        label="How to match", choices=ALGORITHM_CHOICES, initial=MatchRun.Algorithm.STABLE, widget=forms.RadioSelect,
-        help_text="Stable: nobody would both rather be with each other. Best overall fit: as many pairs as possible, "
-        "then the highest total score.",
-    )
-    mentee_ids = forms.TypedMultipleChoiceField(
-        label="Residents", coerce=int, widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Choose at least one resident."},
-    )
-    mentor_ids = forms.TypedMultipleChoiceField(
-        label="Mentors", coerce=int, widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Choose at least one mentor."},
-        help_text="Faculty of this program with an open spot.",
-    )
-    ranking_deadline = forms.DateTimeField(
-        label="Ranking deadline (optional)", required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
-        help_text="Leave empty to run now. With a deadline, residents and mentors may rank each other until then.",
-    )
-
-    def __init__(self, *args, mentees, mentors, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["mentee_ids"].choices = [
-            (u.pk, f"{u.full_name} ({u.mentee_profile.career_stage or 'stage unknown'})") for u in mentees
-        ]
-        self.fields["mentor_ids"].choices = [
-            (p.user_id, f"{p.user.full_name} ({p.open_spots} open spot{'s' if p.open_spots != 1 else ''})")
-            for p in mentors
-        ]
-        defaults = asdict(engine.Weights())
-        for name, value in defaults.items():
-            self.fields[f"weight_{name}"] = forms.FloatField(
-                label=WEIGHT_LABELS.get(name, name.replace("_", " ").capitalize()), min_value=0, initial=value,
-                widget=forms.NumberInput(attrs={"step": "0.01", "min": "0"}),
-            )
-        self.weight_names = list(defaults)
-        self.fields["ranking_deadline"].widget.attrs.update(SCHEDULED.html_times(timezone.get_current_timezone()))
-
-    def clean_ranking_deadline(self):
-        # Built and validated under the coordinator's zone (timezone.override in the view).
-        deadline = self.cleaned_data["ranking_deadline"]
-        SCHEDULED.check_instant(deadline, zone=timezone.get_current_timezone())
-        return deadline
-
-    def weight_fields(self):
-        return [self[f"weight_{name}"] for name in self.weight_names]
-
-    def cohort_fields(self):
-        return [self["mentee_ids"], self["mentor_ids"]]
-
-    def weights(self) -> dict:
-        return {name: self.cleaned_data[f"weight_{name}"] for name in self.weight_names}
-
-
-class OverrideForm(forms.Form):
-    mentor = forms.TypedChoiceField(label="Instead, pair with", coerce=int)
-    note = forms.CharField(
-        label="Why (required)", max_length=max_length_of(MatchProposal, "decision_note"), widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={"required": "Say briefly why you are changing this pairing."},
-    )
-
-    def __init__(self, *args, mentor_choices, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["mentor"].choices = [("", "Choose a mentor")] + mentor_choices
 
 
 # --- Loading.
 
 
-
 _PROGRAMS = Program.objects.select_related("specialty")
 
 
-def _get_run_for_user(request, pk) -> MatchRun:
-    """The run, if the user coordinates its program; 404 otherwise."""
-    run = get_object_or_404(
-        MatchRun.objects.select_related("program", "created_by", "published_by", "parent"), pk=pk
-    )
-    if not request.user.has_perm("matching.manage_match_runs", run):
-        raise Http404
-    return run
+_RUNS = MatchRun.objects.select_related("program", "created_by", "published_by", "parent")
 
 
-def _get_proposal(run, proposal_pk) -> MatchProposal:
-    return get_object_or_404(MatchProposal, pk=proposal_pk, run=run)
+def _run_for(request, pk) -> MatchRun:
+    return object_for(request.user, _RUNS, pk, "matching.manage_match_runs")
+
+
+def _proposal(run, proposal_pk) -> MatchProposal:
+    return get_object_or_404(run.proposals, pk=proposal_pk)
 
 
 def _finished_runs(program):
@@ -299,7 +207,7 @@ def _render_detail(request, run, *, bound_override=None, status=200):
 
 @login_required
 def match_run_detail(request, pk):
-    run = _get_run_for_user(request, pk)
+    run = _run_for(request, pk)
     with timezone.override(request.user.zone):
         return _render_detail(request, run)
 
@@ -308,7 +216,7 @@ def match_run_detail(request, pk):
 def match_run_progress(request, pk):
     """The progress region alone, polled by htmx. Once the run stops running, ask htmx to
     reload the whole page, which then shows the proposals or the failure."""
-    run = _get_run_for_user(request, pk)
+    run = _run_for(request, pk)
     if run.status not in (Status.QUEUED, Status.RUNNING):
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"
@@ -324,8 +232,8 @@ def _service_error(request, exc):
 @require_POST
 @login_required
 def proposal_accept_view(request, pk, proposal_pk):
-    run = _get_run_for_user(request, pk)
-    proposal = _get_proposal(run, proposal_pk)
+    run = _run_for(request, pk)
+    proposal = _proposal(run, proposal_pk)
     try:
         proposal_decide(proposal=proposal, actor=request.user, decision=Decision.ACCEPTED)
     except PermissionDenied:
@@ -340,8 +248,8 @@ def proposal_accept_view(request, pk, proposal_pk):
 @require_POST
 @login_required
 def proposal_override_view(request, pk, proposal_pk):
-    run = _get_run_for_user(request, pk)
-    proposal = _get_proposal(run, proposal_pk)
+    run = _run_for(request, pk)
+    proposal = _proposal(run, proposal_pk)
     mentor_choices = [(m.pk, m.full_name) for m in run.mentors.order_by("last_name", "first_name", "pk")]
     form = OverrideForm(request.POST, prefix=f"o{proposal.pk}", auto_id=f"o{proposal.pk}-%s", mentor_choices=mentor_choices)
     if form.is_valid():
@@ -362,7 +270,7 @@ def proposal_override_view(request, pk, proposal_pk):
 @require_POST
 @login_required
 def match_run_accept_all(request, pk):
-    run = _get_run_for_user(request, pk)
+    run = _run_for(request, pk)
     try:
         done, not_done = match_run_accept_pending(run=run, actor=request.user)
     except PermissionDenied:
@@ -384,7 +292,7 @@ def match_run_accept_all(request, pk):
 @require_POST
 @login_required
 def match_run_publish_view(request, pk):
-    run = _get_run_for_user(request, pk)
+    run = _run_for(request, pk)
     try:
         started = match_run_publish(run=run, actor=request.user)
     except PermissionDenied:
@@ -402,7 +310,7 @@ def match_run_publish_view(request, pk):
 @require_POST
 @login_required
 def match_run_second_round_view(request, pk):
-    run = _get_run_for_user(request, pk)
+    run = _run_for(request, pk)
     try:
         child = match_run_second_round(run=run, actor=request.user)
     except PermissionDenied:
@@ -417,7 +325,7 @@ def match_run_second_round_view(request, pk):
 @require_POST
 @login_required
 def match_run_cancel_view(request, pk):
-    run = _get_run_for_user(request, pk)
+    run = _run_for(request, pk)
     try:
         match_run_cancel(run=run, actor=request.user, reason=request.POST.get("reason", "")[:500])
     except PermissionDenied:
@@ -432,12 +340,12 @@ def match_run_cancel_view(request, pk):
 @login_required
 def match_run_compare_view(request, pk):
     """``?with=<other run>``: this run and another of the program, side by side."""
-    run = _get_run_for_user(request, pk)
+    run = _run_for(request, pk)
     other_pk = request.GET.get("with", "")
     if not (other_pk.isascii() and other_pk.isdigit() and len(other_pk) < 19):  # "²" is a digit to isdigit()
         messages.error(request, "Choose a run to compare with.")
         return redirect("matching:match-run-detail", pk=run.pk)
-    other = _get_run_for_user(request, int(other_pk))
+    other = _run_for(request, int(other_pk))
     try:
         comparison = match_run_compare(a=run, b=other, actor=request.user)
     except PermissionDenied:
@@ -470,7 +378,7 @@ EXPORT_COLUMNS = [
 
 @login_required
 def match_run_export(request, pk):
-    run = _get_run_for_user(request, pk)
+    run = _run_for(request, pk)
     return csv_response(f"match-run-{run.pk}-proposals.csv", _export_rows(run))
 
 

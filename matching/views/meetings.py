@@ -7,30 +7,26 @@ local time beside it. Times typed into a form are read in the viewer's time zone
 A meeting the viewer may not see is a 404; a coordinator may look but not act (403).
 """
 
-import zoneinfo
-from datetime import datetime
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.bounds import SCHEDULED, localize
-from core.forms import add_service_errors, max_length_of
+from core.access import object_for
+from core.forms import add_service_errors
 
 from .. import selectors
+from ..forms.meetings import DURATION_CHOICES, CancelForm, ConfirmForm, NotesForm, ProposeForm, SlotsForm, zone_label
 from ..ics import meeting_ics
 from ..models import Meeting, Mentorship
 from ..scheduling import suggest_slots
 from ..services.meetings import (
-    MAX_SLOTS,
     can_take_notes,
-    format_in_zone,
     meeting_cancel,
     meeting_confirm,
     meeting_mark_held,
@@ -40,169 +36,25 @@ from ..services.meetings import (
     meeting_url,
 )
 
-DURATION_CHOICES = [(15, "15 minutes"), (30, "30 minutes"), (45, "45 minutes"), (60, "1 hour"), (90, "1½ hours")]
-DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
-
-
-def _zone_label(user) -> str:
-    return user.time_zone.replace("_", " ")
-
-
-def _time_label(when: datetime, viewer, other) -> str:
-    """ "Mon 15 Mar 2027, 13:00 EDT (10:00 PDT for Carol Chen)": the viewer's time, and
-    the other person's when their clock differs (with the day when that differs too)."""
-    label = format_in_zone(when, viewer)
-    if other is not None and other.time_zone != viewer.time_zone:
-        mine, theirs = localize(when, viewer.time_zone), localize(when, other.time_zone)
-        theirs_label = theirs.strftime("%H:%M %Z" if theirs.date() == mine.date() else "%a %H:%M %Z")
-        label += f" ({theirs_label} for {other.full_name})"
-    return label
-
-
-def _parse_instant(value: str) -> datetime | None:
-    try:
-        when = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        return None
-    return when if timezone.is_aware(when) else None
-
-
-# --- Forms. They check shapes and read local times; the services check the rules.
-
-
-class TimesField(forms.MultipleChoiceField):
-    """Suggested times as ISO instants. Any future instant is accepted, not only the
-    ones offered: suggestions move as time passes between showing and sending."""
-
-    def valid_value(self, value):
-        return _parse_instant(value) is not None
-
-    def clean(self, value):
-        return [_parse_instant(v) for v in super().clean(value)]
-
-
-class SlotsForm(forms.Form):
-    """1–3 times: suggested ones ticked, or typed in the viewer's own time zone."""
-
-    suggested = TimesField(label="Suggested times", required=False, widget=forms.CheckboxSelectMultiple)
-
-    def __init__(self, *args, viewer, other, suggestions=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.zone = zoneinfo.ZoneInfo(viewer.time_zone)
-        self.fields["suggested"].choices = [(s.isoformat(), _time_label(s, viewer, other)) for s in suggestions]
-        self.fields["suggested"].help_text = (
-            f"When you are both free, from your weekly availability and busy blocks. "
-            f"Times in your time zone, {_zone_label(viewer)}."
-        )
-        if not suggestions:
-            self.fields["suggested"].widget = forms.MultipleHiddenInput()
-        for n in range(1, MAX_SLOTS + 1):
-            self.fields[f"custom_{n}"] = forms.DateTimeField(
-                label=f"Another time ({n})" if n > 1 else "Another time",
-                required=False,
-                input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M"],
-                widget=forms.DateTimeInput(
-                    attrs={"type": "datetime-local", **SCHEDULED.html_times(self.zone)}, format=DATETIME_LOCAL
-                ),
-                help_text=f"In your time zone, {_zone_label(viewer)}." if n == 1 else "",
-            )
-
-    def full_clean(self):
-        # Typed times are the viewer's wall-clock times; a time that does not exist or
-        # happens twice on a daylight-saving change is refused by the field.
-        with timezone.override(self.zone):
-            super().full_clean()
-
-    def clean(self):
-        data = super().clean()
-        given = [("suggested", when) for when in data.get("suggested") or []]
-        given += [(f"custom_{n}", data[f"custom_{n}"]) for n in range(1, MAX_SLOTS + 1) if data.get(f"custom_{n}")]
-        for name, when in given:
-            try:
-                SCHEDULED.check_instant(when, zone=self.zone)
-            except ValidationError as exc:
-                if name not in self.errors:  # one error beside each field is enough
-                    self.add_error(name, exc)
-        slots = [when for _, when in given]
-        if not slots and not self.errors:
-            raise ValidationError("Tick a suggested time or enter one of your own.")
-        if len(slots) > MAX_SLOTS:
-            raise ValidationError(f"Propose at most {MAX_SLOTS} times; you chose {len(slots)}.")
-        data["slots"] = slots
-        return data
-
-
-class ProposeForm(SlotsForm):
-    """The times first, then how long, how and where."""
-
-    duration_minutes = forms.TypedChoiceField(label="Length", choices=DURATION_CHOICES, coerce=int, initial=30)
-    format = forms.ChoiceField(label="How you meet", choices=Meeting.Format.choices, initial=Meeting.Format.VIDEO)
-    location = forms.CharField(
-        label="Place", max_length=max_length_of(Meeting, "location"), required=False,
-        help_text="For an in-person meeting: a room or a café.",
-    )
-    video_url = forms.URLField(
-        label="Video link", max_length=max_length_of(Meeting, "video_url"), required=False, assume_scheme="https",
-        help_text="For a video meeting: Teams, Zoom, Webex…",
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.order_fields(["suggested", *(f"custom_{n}" for n in range(1, MAX_SLOTS + 1))])
-
-
-class ConfirmForm(forms.Form):
-    start = forms.ChoiceField(label="Choose a time", widget=forms.RadioSelect)
-
-    def __init__(self, *args, meeting, viewer, other, **kwargs):
-        super().__init__(*args, **kwargs)
-        now = timezone.now()
-        self.fields["start"].choices = [
-            (slot.start.isoformat(), _time_label(slot.start, viewer, other))
-            for slot in meeting.slots.all()
-            if slot.start > now
-        ]
-        self.fields["start"].help_text = f"Times in your time zone, {_zone_label(viewer)}."
-
-    def clean_start(self):
-        return _parse_instant(self.cleaned_data["start"])
-
-
-class CancelForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason (optional)", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Sent to the other person with the cancellation.",
-    )
-
-
-class NotesForm(forms.Form):
-    notes = forms.CharField(
-        label="Shared notes", required=False, max_length=max_length_of(Meeting, "notes"),
-        widget=forms.Textarea(attrs={"rows": 8}),
-        help_text="What you discussed and what comes next. You both see and edit these notes.",
-    )
-
-
 # --- Loading what the viewer may see.
 
 
-def _get_meeting_for_user(request, pk) -> Meeting:
-    """The meeting, if the viewer may see it; otherwise a 404, so its existence stays private."""
-    meeting = selectors.meetings_for(request.user).filter(pk=pk).first()
-    if meeting is None or not request.user.has_perm("matching.view_mentorship", meeting):
-        raise Http404
-    return meeting
+def _meeting_for(request, pk, perm="matching.view_mentorship") -> Meeting:
+    """The meeting if the viewer holds ``perm`` on it: the pair and their coordinators see it,
+    only the pair work in it (a coordinator is told 403, anyone else 404)."""
+    return object_for(
+        request.user, selectors.meetings_for(request.user), pk, perm, visible_with="matching.view_mentorship"
+    )
 
 
-def _get_mentorship_for_party(request, pk) -> Mentorship:
-    mentorship = selectors.mentorships_for(request.user).filter(pk=pk).first()
-    if mentorship is None:
-        mentorship = Mentorship.objects.select_related("mentee", "mentor", "program").filter(pk=pk).first()
-        if mentorship is None or not request.user.has_perm("matching.view_mentorship", mentorship):
-            raise Http404
-    if not request.user.has_perm("matching.work_in_mentorship", mentorship):
-        raise PermissionDenied
-    return mentorship
+def _mentorship_for_party(request, pk) -> Mentorship:
+    return object_for(
+        request.user,
+        Mentorship.objects.select_related("mentee", "mentor", "program"),
+        pk,
+        "matching.work_in_mentorship",
+        visible_with="matching.view_mentorship",
+    )
 
 
 def _suggestions(mentorship, duration: int):
@@ -222,7 +74,7 @@ def _duration_from(request, default=30) -> int:
 @login_required
 @require_http_methods(["GET", "POST"])
 def meeting_propose_view(request, pk):
-    mentorship = _get_mentorship_for_party(request, pk)
+    mentorship = _mentorship_for_party(request, pk)
     if not mentorship.is_active:
         messages.info(request, "This mentorship has ended, so no new meetings can be planned.")
         return redirect(mentorship)
@@ -254,10 +106,8 @@ def meeting_propose_view(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def meeting_reschedule_view(request, pk):
-    meeting = _get_meeting_for_user(request, pk)
+    meeting = _meeting_for(request, pk, "matching.work_in_mentorship")
     mentorship = meeting.mentorship
-    if not request.user.has_perm("matching.work_in_mentorship", meeting):
-        raise PermissionDenied
     if not meeting.can_reschedule():
         messages.info(request, f"A {meeting.get_status_display().lower()} meeting cannot be rescheduled.")
         return redirect(meeting_url(meeting))
@@ -298,7 +148,7 @@ def _detail_context(request, meeting, **forms_in_play):
         "is_party": is_party,
         "other": other,
         "others_in_other_zones": others,
-        "viewer_zone": _zone_label(viewer),
+        "viewer_zone": zone_label(viewer),
         "awaiting_other": is_party and meeting.can_confirm() and viewer.pk == meeting.proposed_by_id,
         "can_confirm": can_confirm,
         "can_reschedule": is_party and active and meeting.can_reschedule(),
@@ -335,15 +185,13 @@ def _render_detail(request, meeting, *, status=200, **forms_in_play):
 
 @login_required
 def meeting_detail(request, pk):
-    return _render_detail(request, _get_meeting_for_user(request, pk))
+    return _render_detail(request, _meeting_for(request, pk))
 
 
 @login_required
 @require_POST
 def meeting_confirm_view(request, pk):
-    meeting = _get_meeting_for_user(request, pk)
-    if not request.user.has_perm("matching.work_in_mentorship", meeting):
-        raise PermissionDenied
+    meeting = _meeting_for(request, pk, "matching.work_in_mentorship")
     form = ConfirmForm(request.POST, meeting=meeting, viewer=request.user, other=meeting.mentorship.other_party(request.user))
     if form.is_valid():
         try:
@@ -353,15 +201,13 @@ def meeting_confirm_view(request, pk):
         else:
             messages.success(request, "The meeting is confirmed. Download the invitation to add it to your calendar.")
             return redirect(meeting_url(meeting))
-    return _render_detail(request, _get_meeting_for_user(request, pk), confirm_form=form)
+    return _render_detail(request, _meeting_for(request, pk), confirm_form=form)
 
 
 @login_required
 @require_POST
 def meeting_cancel_view(request, pk):
-    meeting = _get_meeting_for_user(request, pk)
-    if not request.user.has_perm("matching.work_in_mentorship", meeting):
-        raise PermissionDenied
+    meeting = _meeting_for(request, pk, "matching.work_in_mentorship")
     form = CancelForm(request.POST)
     if form.is_valid():
         try:
@@ -371,15 +217,13 @@ def meeting_cancel_view(request, pk):
         else:
             messages.success(request, "The meeting is cancelled; the other person's calendar will update.")
             return redirect(meeting_url(meeting))
-    return _render_detail(request, _get_meeting_for_user(request, pk), cancel_form=form)
+    return _render_detail(request, _meeting_for(request, pk), cancel_form=form)
 
 
 @login_required
 @require_POST
 def meeting_held_view(request, pk):
-    meeting = _get_meeting_for_user(request, pk)
-    if not request.user.has_perm("matching.work_in_mentorship", meeting):
-        raise PermissionDenied
+    meeting = _meeting_for(request, pk, "matching.work_in_mentorship")
     try:
         meeting_mark_held(meeting=meeting, actor=request.user)
     except ValidationError as exc:
@@ -392,9 +236,7 @@ def meeting_held_view(request, pk):
 @login_required
 @require_POST
 def meeting_notes_view(request, pk):
-    meeting = _get_meeting_for_user(request, pk)
-    if not request.user.has_perm("matching.work_in_mentorship", meeting):
-        raise PermissionDenied
+    meeting = _meeting_for(request, pk, "matching.work_in_mentorship")
     form = NotesForm(request.POST)
     if form.is_valid():
         try:
@@ -404,12 +246,12 @@ def meeting_notes_view(request, pk):
         else:
             messages.success(request, "The notes are saved.")
             return redirect(meeting_url(meeting))
-    return _render_detail(request, _get_meeting_for_user(request, pk), notes_form=form)
+    return _render_detail(request, _meeting_for(request, pk), notes_form=form)
 
 
 @login_required
 def meeting_ics_view(request, pk):
-    meeting = _get_meeting_for_user(request, pk)
+    meeting = _meeting_for(request, pk)
     response = HttpResponse(meeting_ics(meeting), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="meeting-{meeting.pk}.ics"'
     return response

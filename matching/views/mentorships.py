@@ -6,22 +6,29 @@ A mentorship the viewer may not see is a 404, so its existence stays private. On
 shared page nobody sees a check-in's answers: its author sees only that they checked in.
 """
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.models import User
-from core.bounds import PLANNED_DAY
-from core.forms import add_service_errors, max_length_of
+from core.access import object_for
+from core.forms import add_service_errors
 
 from .. import recommendations, selectors
-from ..models import ActionItem, Agreement, CheckIn, Introduction, Kind, Mentorship, Resource
+from ..forms.mentorships import (
+    ActionItemForm,
+    AgreementForm,
+    CheckInForm,
+    EndForm,
+    IntroductionForm,
+    IntroductionResponseForm,
+    ResourceForm,
+    ThanksForm,
+)
+from ..models import ActionItem, Agreement, Introduction, Kind, Mentorship
 from ..services.mentorships import mentorship_end, mentorship_leave_thank_you
 from ..services.nudges import next_nudge_at
 from ..services.plan import (
@@ -35,164 +42,15 @@ from ..services.plan import (
     resource_share,
 )
 
-# --- Forms. They check shapes; the services check the rules. Several share the
-# page, so each has its own id prefix (labels must point at their own field).
-
-
-class _PageForm(forms.Form):
-    id_prefix = ""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("auto_id", f"{self.id_prefix}-%s")
-        super().__init__(*args, **kwargs)
-
-
-class AgreementForm(forms.ModelForm):
-    class Meta:
-        model = Agreement
-        fields = ["cadence", "preferred_channel", "expectations", "first_goals"]
-        labels = {
-            "cadence": "How often you meet",
-            "preferred_channel": "Preferred channel between meetings",
-            "expectations": "What you expect of each other",
-            "first_goals": "First goals",
-        }
-        help_texts = {
-            "expectations": "e.g. who proposes meetings, how quickly you reply, what stays between you.",
-            "first_goals": "A few lines; turn them into dated goals in the action plan below.",
-        }
-        widgets = {"expectations": forms.Textarea(attrs={"rows": 4}), "first_goals": forms.Textarea(attrs={"rows": 4})}
-
-
-class ActionItemForm(_PageForm):
-    id_prefix = "goal"
-
-    title = forms.CharField(label="Goal", max_length=max_length_of(ActionItem, "title"))
-    due_date = forms.DateField(label="Due date", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    owner = forms.ChoiceField(label="Owner")
-
-    def __init__(self, *args, mentorship, viewer, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.mentorship = mentorship
-        self.zone = viewer.time_zone
-        self.fields["due_date"].widget.attrs.update(PLANNED_DAY.html_days(self.zone))
-        self.fields["owner"].choices = [
-            (mentorship.mentee_id, f"{mentorship.mentee.full_name} (mentee)"),
-            (mentorship.mentor_id, f"{mentorship.mentor.full_name} (mentor)"),
-        ]
-
-    def clean_due_date(self):
-        PLANNED_DAY.check_day(self.cleaned_data["due_date"], zone=self.zone)
-        return self.cleaned_data["due_date"]
-
-    def clean_owner(self):
-        owner_id = int(self.cleaned_data["owner"])
-        return self.mentorship.mentee if owner_id == self.mentorship.mentee_id else self.mentorship.mentor
-
-
-class ResourceForm(_PageForm):
-    id_prefix = "resource"
-
-    title = forms.CharField(max_length=max_length_of(Resource, "title"))
-    url = forms.URLField(label="Link", max_length=max_length_of(Resource, "url"), assume_scheme="https")
-    note = forms.CharField(
-        required=False, max_length=max_length_of(Resource, "note"), widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Why it's worth their time.",
-    )
-
-
-class IntroductionForm(_PageForm):
-    id_prefix = "intro"
-
-    colleague = forms.ModelChoiceField(
-        label="Colleague", queryset=User.objects.none(), help_text="Mentors in the directory.",
-    )
-    kind = forms.ChoiceField(label="As a mentor for", choices=Kind.choices, initial=Kind.RESEARCH)
-    note = forms.CharField(
-        max_length=max_length_of(Introduction, "note"), widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Why these two should meet; the colleague sees it.",
-    )
-
-    def __init__(self, *args, mentorship, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["colleague"].queryset = selectors.colleagues_to_introduce(mentorship)
-        self.fields["colleague"].label_from_instance = lambda u: (
-            f"{u.full_name} — {u.mentor_profile.specialty}" if u.mentor_profile.specialty_id else u.full_name
-        )
-
-
-RATING_CHOICES = [
-    (1, "1 — Not well"),
-    (2, "2 — Could be better"),
-    (3, "3 — OK"),
-    (4, "4 — Well"),
-    (5, "5 — Very well"),
-]
-
-
-class CheckInForm(_PageForm):
-    id_prefix = "checkin"
-
-    rating = forms.TypedChoiceField(
-        label="How is this mentorship going?", choices=RATING_CHOICES, coerce=int, widget=forms.RadioSelect,
-    )
-    comment = forms.CharField(
-        label="Comment (optional)", required=False, max_length=max_length_of(CheckIn, "comment"),
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-
-
-class EndForm(forms.Form):
-    OUTCOMES = [
-        ("completed", "Completed — we reached what we set out to do (early counts too)"),
-        ("ended", "Ended — it isn't working out, or circumstances changed"),
-    ]
-    outcome = forms.ChoiceField(label="Outcome", choices=OUTCOMES, widget=forms.RadioSelect, initial="completed")
-    reason = forms.CharField(
-        label="Reason", max_length=max_length_of(Mentorship, "end_reason"), widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="A sentence or two. The other person and your program's coordinators see it.",
-    )
-    rematch = forms.BooleanField(
-        label="I'd like my coordinator to find me another mentor", required=False,
-        help_text="No fault implied: only your coordinators see this.",
-    )
-
-
-class ThanksForm(_PageForm):
-    id_prefix = "thanks"
-
-    note = forms.CharField(
-        label="Thank-you note", max_length=max_length_of(Mentorship, "thank_you_note"),
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Your mentor keeps it, for instance for a teaching portfolio.",
-    )
-
-
-class IntroductionResponseForm(forms.Form):
-    response = forms.ChoiceField(choices=[("meeting", "Meeting"), ("mentorship", "Mentorship"), ("decline", "Decline")])
-    note = forms.CharField(required=False, max_length=max_length_of(Introduction, "response_note"))
-
-
 # --- Helpers.
 
 
-def _mentorship_for_viewer(request, pk) -> Mentorship:
-    """The mentorship if the user may see it (a party, or a coordinator of its program); 404 otherwise."""
-    try:
-        mentorship = selectors.mentorship_with_details(pk)
-    except Mentorship.DoesNotExist:
-        raise Http404 from None
-    if not request.user.has_perm("matching.view_mentorship", mentorship):
-        raise Http404
-    return mentorship
-
-
-def _mentorship_for_party(request, pk) -> Mentorship:
-    """The mentorship if the user works in it; a coordinator who can only look gets 403."""
-    mentorship = _mentorship_for_viewer(request, pk)
-    if not request.user.has_perm("matching.work_in_mentorship", mentorship):
-        raise PermissionDenied
-    return mentorship
+def _mentorship_for(request, pk, perm="matching.view_mentorship") -> Mentorship:
+    """The mentorship if the user holds ``perm`` on it. Its pair and their coordinators may
+    know it exists (403 for what they may not do); anyone else gets 404."""
+    return object_for(
+        request.user, selectors.mentorships_with_details(), pk, perm, visible_with="matching.view_mentorship"
+    )
 
 
 def _detail_context(request, mentorship, **forms_in_play):
@@ -287,13 +145,13 @@ def mentorship_list(request):
 
 @login_required
 def mentorship_detail(request, pk):
-    return _render_detail(request, _mentorship_for_viewer(request, pk))
+    return _render_detail(request, _mentorship_for(request, pk))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def mentorship_agreement(request, pk):
-    mentorship = _mentorship_for_party(request, pk)
+    mentorship = _mentorship_for(request, pk, "matching.work_in_mentorship")
     if not mentorship.is_active:
         messages.info(request, "This mentorship has ended; its agreement is kept as it was.")
         return redirect(mentorship)
@@ -313,7 +171,7 @@ def mentorship_agreement(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def mentorship_end_view(request, pk):
-    mentorship = _mentorship_for_party(request, pk)
+    mentorship = _mentorship_for(request, pk, "matching.work_in_mentorship")
     if not mentorship.can_end():
         messages.info(request, f"This mentorship is already {mentorship.get_status_display().lower()}.")
         return redirect(mentorship)
@@ -342,9 +200,7 @@ def mentorship_end_view(request, pk):
 @login_required
 @require_POST
 def mentorship_thanks(request, pk):
-    mentorship = _mentorship_for_viewer(request, pk)
-    if not request.user.has_perm("matching.leave_thank_you", mentorship):
-        raise PermissionDenied
+    mentorship = _mentorship_for(request, pk, "matching.leave_thank_you")
     form = ThanksForm(request.POST)
     if form.is_valid():
         try:
@@ -360,7 +216,7 @@ def mentorship_thanks(request, pk):
 @login_required
 @require_POST
 def action_item_create_view(request, pk):
-    mentorship = _mentorship_for_party(request, pk)
+    mentorship = _mentorship_for(request, pk, "matching.work_in_mentorship")
     form = ActionItemForm(request.POST, mentorship=mentorship, viewer=request.user)
     if form.is_valid():
         try:
@@ -376,8 +232,11 @@ def action_item_create_view(request, pk):
 @login_required
 @require_POST
 def action_item_update_view(request, pk):
-    item = get_object_or_404(ActionItem.objects.select_related("mentorship"), pk=pk)
-    mentorship = _mentorship_for_party(request, item.mentorship_id)
+    item = object_for(
+        request.user, ActionItem.objects.select_related("mentorship"), pk, "matching.work_in_mentorship",
+        visible_with="matching.view_mentorship",
+    )
+    mentorship = item.mentorship
     status = request.POST.get("status", "")
     try:
         item = action_item_update(item=item, actor=request.user, status=status)
@@ -391,9 +250,7 @@ def action_item_update_view(request, pk):
 @login_required
 @require_POST
 def resource_create_view(request, pk):
-    mentorship = _mentorship_for_viewer(request, pk)
-    if not request.user.has_perm("matching.share_resource", mentorship):
-        raise PermissionDenied
+    mentorship = _mentorship_for(request, pk, "matching.share_resource")
     form = ResourceForm(request.POST)
     if form.is_valid():
         try:
@@ -409,9 +266,7 @@ def resource_create_view(request, pk):
 @login_required
 @require_POST
 def introduction_create_view(request, pk):
-    mentorship = _mentorship_for_viewer(request, pk)
-    if not request.user.has_perm("matching.introduce", mentorship):
-        raise PermissionDenied
+    mentorship = _mentorship_for(request, pk, "matching.introduce")
     form = IntroductionForm(request.POST, mentorship=mentorship)
     if form.is_valid():
         try:
@@ -427,9 +282,7 @@ def introduction_create_view(request, pk):
 @login_required
 @require_POST
 def checkin_create_view(request, pk):
-    mentorship = _mentorship_for_viewer(request, pk)
-    if not request.user.has_perm("matching.check_in", mentorship):
-        raise PermissionDenied
+    mentorship = _mentorship_for(request, pk, "matching.check_in")
     form = CheckInForm(request.POST)
     if form.is_valid():
         try:
@@ -459,9 +312,9 @@ def introduction_list(request):
 @login_required
 @require_POST
 def introduction_respond_view(request, pk):
-    introduction = get_object_or_404(Introduction.objects.select_related("mentorship__mentee"), pk=pk)
-    if introduction.colleague_id != request.user.pk:
-        raise Http404
+    introduction = object_for(
+        request.user, Introduction.objects.select_related("mentorship__mentee"), pk, "matching.respond_to_introduction"
+    )
     form = IntroductionResponseForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose to meet, to mentor, or to decline.")

@@ -1,27 +1,17 @@
 """Pages for notifications: the list behind the bell, and how to be e-mailed."""
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from .. import notifications as notification_services
-from ..models import Notification
+from ..forms.notifications import NotificationPreferenceForm
 
 PAGE_SIZE = 20
-
-
-def _get_notification_for_user(user, pk) -> Notification:
-    """One of ``user``'s own notifications; anyone else's is a 404, not a 403."""
-    try:
-        return notification_services.notifications_for(user).get(pk=pk)
-    except Notification.DoesNotExist:
-        raise Http404 from None
 
 
 @login_required
@@ -34,7 +24,8 @@ def notification_list(request):
 @require_POST
 def notification_read(request, pk):
     """Mark it read and go where it points (back to the list if nowhere)."""
-    notification = _get_notification_for_user(request.user, pk)
+    # Only one's own: anyone else's is a 404, not a 403.
+    notification = get_object_or_404(notification_services.notifications_for(request.user), pk=pk)
     notification_services.notification_mark_read(notification=notification)
     # Notification URLs are paths the app wrote; refuse anything that would leave the site.
     if notification.url and url_has_allowed_host_and_scheme(
@@ -51,18 +42,6 @@ def notifications_read_all(request):
     if marked:
         messages.success(request, f"Marked {marked} notification{'s' if marked != 1 else ''} as read.")
     return redirect("matching:notifications")
-
-
-class NotificationPreferenceForm(forms.Form):
-    delivery = forms.ChoiceField(
-        label="E-mail me",
-        choices=[
-            (Notification.Delivery.IMMEDIATE, "Right away: one e-mail for each notification"),
-            (Notification.Delivery.DIGEST, "Once a day: one digest of the last day's notifications, each morning"),
-        ],
-        widget=forms.RadioSelect,
-        help_text="Notifications always appear here in MentorMatch as well.",
-    )
 
 
 @login_required

@@ -16,7 +16,6 @@ list's query string too, and come back to the list as it was.
 
 from dataclasses import dataclass
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -31,54 +30,13 @@ from accounts.models import User
 from core.access import program_page
 from core.bounds import localize
 from core.csv import csv_response
-from core.forms import add_service_errors, max_length_of
+from core.forms import add_service_errors
 
+from ..forms.pairings import AssignForm, EndForm, ReassignForm, ShowForm
 from ..models import Kind, Mentorship
 from ..services import pairings as services
 
 PAGE_SIZE = 25
-
-
-# --- Forms. They only collect input; the services decide.
-
-
-class ShowForm(forms.Form):
-    unpaired = forms.ChoiceField(
-        label="Show", required=False,
-        choices=[("", "Pairings")] + [(value, f"Residents with no {label.lower()} mentor") for value, label in Kind.choices],
-    )
-
-
-class _ReasonField(forms.CharField):
-    # Ending and reassigning keep the reason as the mentorship's end reason.
-    def __init__(self, label, required_message):
-        super().__init__(
-            label=label, max_length=max_length_of(Mentorship, "end_reason"), widget=forms.Textarea(attrs={"rows": 2}),
-            error_messages={"required": required_message},
-        )
-
-
-class AssignForm(forms.Form):
-    mentor = forms.TypedChoiceField(label="Mentor", coerce=int, error_messages={"required": "Choose a mentor."})
-    kind = forms.ChoiceField(label="Kind of mentorship", choices=Kind.choices)
-    reason = _ReasonField("Reason (kept in the audit trail)", "Give the reason; it is kept in the audit trail.")
-
-    def __init__(self, *args, mentor_options, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["mentor"].choices = [("", "Choose a mentor")] + mentor_options
-
-
-class EndForm(forms.Form):
-    reason = _ReasonField("Reason (the resident and the mentor will read it)", services.SHARED_REASON_MISSING)
-
-
-class ReassignForm(forms.Form):
-    mentor = forms.TypedChoiceField(label="New mentor", coerce=int, error_messages={"required": "Choose a mentor."})
-    reason = _ReasonField("Reason (the resident and the current mentor will read it)", services.SHARED_REASON_MISSING)
-
-    def __init__(self, *args, mentor_options, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["mentor"].choices = [("", "Choose a mentor")] + mentor_options
 
 
 def _form_ids(action, pk) -> dict:
@@ -118,7 +76,6 @@ def _with_submitted(options, program, data, prefix) -> list[tuple[int, str]]:
 
 
 # --- Loading.
-
 
 
 @dataclass

@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from core.csv import csv_response
-from core.forms import DateRangeForm
 
+from ..forms.portfolio import PeriodForm
 from ..portfolio import (
     current_academic_year,
     last_academic_year,
@@ -22,10 +22,6 @@ from ..portfolio import (
     mentor_portfolio,
     portfolio_export_rows,
 )
-
-
-class PeriodForm(DateRangeForm):
-    """Either date may be left out: the default period fills it."""
 
 
 def period_from(query, today):

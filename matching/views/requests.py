@@ -5,7 +5,6 @@ of ``matching.rules``. A refusal from a service (a full mentor, a request someon
 else already answered) comes back to the person as a message or a form error.
 """
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,71 +15,16 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from accounts.selectors import mentor_directory, roles_of
-from core.forms import add_service_errors, max_length_of
+from accounts.selectors import roles_of
+from core.access import object_for
+from core.forms import add_service_errors
 
 from .. import selectors
-from ..models import Kind, MentorshipRequest
+from ..forms.requests import AcceptForm, AnswerForm, DeclineForm, QuestionForm, RequestForm
+from ..models import MentorshipRequest
 from ..services import requests as request_services
 
 REQUESTS_PAGE_SIZE = 20
-
-
-# --- Forms. They only collect input; the services decide.
-
-
-class RequestForm(forms.Form):
-    """``programs``: where the request may belong (``request_programs``); asked only when there
-    are several, with no program chosen in advance."""
-
-    def __init__(self, *args, programs=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if programs is not None and len(programs) > 1:
-            self.fields["program"] = forms.ModelChoiceField(
-                label="For which program", queryset=programs, empty_label="Choose a program",
-                help_text="You are both in more than one program. The request, the mentorship and its check-ins "
-                "belong to the one you choose, and its coordinators see them.",
-            )
-            self.order_fields(["program"])
-
-    kind = forms.ChoiceField(
-        label="Kind of mentorship", choices=Kind.choices,
-        help_text="You can have one mentor of each kind at a time.",
-    )
-    message = forms.CharField(
-        label="Your message", max_length=max_length_of(MentorshipRequest, "message"),
-        widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="Who you are, what you hope for, and how often you'd like to meet.",
-    )
-
-
-class AcceptForm(forms.Form):
-    note = forms.CharField(
-        label="Note to the resident (optional)", required=False,
-        max_length=max_length_of(MentorshipRequest, "response_note"), widget=forms.Textarea(attrs={"rows": 3}),
-    )
-
-
-class DeclineForm(forms.Form):
-    note = forms.CharField(
-        label="Note to the resident", required=False, max_length=max_length_of(MentorshipRequest, "response_note"),
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="A kind word helps, e.g. a colleague who may be a better fit.",
-    )
-
-
-class QuestionForm(forms.Form):
-    question = forms.CharField(
-        label="Your question", max_length=max_length_of(MentorshipRequest, "question"),
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="You can ask one question before you answer.",
-    )
-
-
-class AnswerForm(forms.Form):
-    answer = forms.CharField(
-        label="Your answer", max_length=max_length_of(MentorshipRequest, "answer"), widget=forms.Textarea(attrs={"rows": 3})
-    )
 
 
 def _names_fields_of(exc: ValidationError, form) -> bool:
@@ -92,20 +36,9 @@ def _names_fields_of(exc: ValidationError, form) -> bool:
 # --- Loading.
 
 
-def _get_request_for_user(request, pk) -> MentorshipRequest:
-    """The request, if the user may see it; 404 otherwise, so others' requests stay unseen."""
-    try:
-        mentorship_request = selectors.request_for_page(pk)
-    except MentorshipRequest.DoesNotExist:
-        raise Http404 from None
-    if not request.user.has_perm("matching.view_request", mentorship_request):
-        raise Http404
-    return mentorship_request
-
-
 def _get_mentor(mentor_pk):
     """The mentor's directory entry (with open spots), or 404."""
-    profile = mentor_directory().filter(user_id=mentor_pk).first()
+    profile = selectors.mentor_directory().filter(user_id=mentor_pk).first()
     if profile is None:
         raise Http404
     return profile
@@ -225,7 +158,7 @@ def _detail_context(request, mentorship_request, **forms_given):
 
 @login_required
 def request_detail(request, pk):
-    mentorship_request = _get_request_for_user(request, pk)
+    mentorship_request = object_for(request.user, selectors.requests_for_page(), pk, "matching.view_request")
     return render(request, "matching/requests/detail.html", _detail_context(request, mentorship_request))
 
 
@@ -239,7 +172,7 @@ def _act(request, pk, *, name, form_class, service, success):
     state (someone answered first, the mentor is full) becomes a message. A permission
     refusal is a 403.
     """
-    mentorship_request = _get_request_for_user(request, pk)
+    mentorship_request = object_for(request.user, selectors.requests_for_page(), pk, "matching.view_request")
     form = form_class(request.POST, prefix=name) if form_class else None
     if form is not None and not form.is_valid():
         return _rerender(request, mentorship_request, name, form)

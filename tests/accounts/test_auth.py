@@ -26,7 +26,7 @@ def _login(client, email, password):
 def test_resident_logs_in_with_email_in_any_case(client, resident):
     response = _login(client, "ALICE@hospital.example", PASSWORD)
     assert response.status_code == 302
-    assert response["Location"] == reverse("accounts:dashboard")
+    assert response["Location"] == reverse("matching:dashboard")
 
 
 def test_wrong_password_shows_a_clear_error_tied_to_the_form(client, resident):
@@ -119,7 +119,7 @@ class TestInvitationLink:
         response = client.post(
             page.redirect_chain[-1][0], {"new_password1": "maple-river-stone-9", "new_password2": "maple-river-stone-9"}
         )
-        assert response.status_code == 302 and response["Location"] == reverse("accounts:dashboard")
+        assert response.status_code == 302 and response["Location"] == reverse("matching:dashboard")
         assert int(client.session["_auth_user_id"]) == user.pk
         user.refresh_from_db()
         assert user.check_password("maple-river-stone-9")

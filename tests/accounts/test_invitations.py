@@ -125,7 +125,7 @@ def test_someone_elses_invitation_is_not_found(client_for, invitation, other_res
 
 
 def test_the_dashboard_points_to_waiting_invitations(client_for, invitation, resident):
-    page = client_for(resident).get(reverse("accounts:dashboard")).content.decode()
+    page = client_for(resident).get(reverse("matching:dashboard")).content.decode()
     assert "1 program invited you to join" in page and reverse("accounts:invitations") in page
 
 

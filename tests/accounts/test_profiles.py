@@ -9,7 +9,7 @@ from tests.factories import MembershipFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 MENTEE_EDIT = reverse("accounts:mentee-profile-edit")
-MENTOR_EDIT = reverse("accounts:mentor-profile-edit")
+MENTOR_EDIT = reverse("matching:mentor-profile-edit")
 
 
 def _ids(queryset):
@@ -123,29 +123,29 @@ class TestAvailabilityPage:
 
 class TestViewingPeople:
     def test_resident_can_view_a_mentor(self, client_for, resident, attending):
-        response = client_for(resident).get(reverse("accounts:person", args=[attending.pk]))
+        response = client_for(resident).get(reverse("matching:person", args=[attending.pk]))
         assert response.status_code == 200 and "Mentor profile" in response.content.decode()
 
     def test_resident_cannot_view_another_resident(self, client_for, resident, other_resident):
-        assert client_for(resident).get(reverse("accounts:person", args=[other_resident.pk])).status_code == 404
+        assert client_for(resident).get(reverse("matching:person", args=[other_resident.pk])).status_code == 404
 
     def test_coordinator_sees_their_residents_profile_but_not_another_programs(self, client_for, coordinator, resident, outsider):
         client = client_for(coordinator)
-        page = client.get(reverse("accounts:person", args=[resident.pk]))
+        page = client.get(reverse("matching:person", args=[resident.pk]))
         assert page.status_code == 200 and "Mentee profile" in page.content.decode()
-        assert client.get(reverse("accounts:person", args=[outsider.pk])).status_code == 404
+        assert client.get(reverse("matching:person", args=[outsider.pk])).status_code == 404
 
     def test_directory_visitor_sees_only_the_mentor_side_of_a_near_peer(self, client_for, program, resident, other_resident):
         MembershipFactory(user=other_resident, program=program, role="faculty")
         MentorProfile.objects.create(user=other_resident, career_stage=CareerStage.objects.get(code="PGY-4"))
         MenteeProfile.objects.filter(user=other_resident).update(goals_text="Private hopes for fellowship")
-        html = client_for(resident).get(reverse("accounts:person", args=[other_resident.pk])).content.decode()
+        html = client_for(resident).get(reverse("matching:person", args=[other_resident.pk])).content.decode()
         assert "Mentor profile" in html and "Private hopes for fellowship" not in html
 
 
 class TestDashboard:
     def test_resident_sees_what_their_profile_is_missing(self, client_for, resident):
-        html = client_for(resident).get(reverse("accounts:dashboard")).content.decode()
+        html = client_for(resident).get(reverse("matching:dashboard")).content.decode()
         assert "Your mentee profile is" in html
         assert "your goals" in html and "when you are free" in html
         assert "Find a mentor" in html
@@ -161,7 +161,7 @@ class TestDashboard:
         profile.goals_text = "Fellowship."
         profile.save()
         AvailabilityWindow.objects.create(user=resident, weekday=1, start=time(7), end=time(8))
-        html = client_for(resident).get(reverse("accounts:dashboard")).content.decode()
+        html = client_for(resident).get(reverse("matching:dashboard")).content.decode()
         assert "Your mentee profile is" not in html
 
     def test_coordinator_sees_only_their_programs_with_head_counts(
@@ -171,7 +171,7 @@ class TestDashboard:
 
         invitee = User.objects.create_user("invitee@hospital.example", first_name="I", last_name="Nvitee")
         MembershipFactory(user=invitee, program=program, role="resident")
-        response = client_for(coordinator).get(reverse("accounts:dashboard"))
+        response = client_for(coordinator).get(reverse("matching:dashboard"))
         [summary] = response.context["coordinated_programs"]
         # Alice, Bob and the invitee are residents; Carol is faculty; only the invitee has no password.
         assert (summary.resident_count, summary.faculty_count, summary.awaiting_count) == (3, 1, 1)
@@ -180,7 +180,7 @@ class TestDashboard:
         assert "General Surgery Residency" not in html
 
     def test_user_on_no_program_is_told_what_to_do(self, client_for):
-        html = client_for(UserFactory()).get(reverse("accounts:dashboard")).content.decode()
+        html = client_for(UserFactory()).get(reverse("matching:dashboard")).content.decode()
         assert "You're not on a program yet" in html
 
 
@@ -207,26 +207,26 @@ class TestDirectoryPage:
         from accounts.models import Language
 
         attending.mentor_profile.languages.set([Language.objects.get(code="es")])
-        html = client_for(resident).get(reverse("accounts:mentor-directory"), {"language": "es"}).content.decode()
+        html = client_for(resident).get(reverse("matching:mentor-directory"), {"language": "es"}).content.decode()
         assert "Carol Chen" in html and "Dave Diaz" not in html
         assert "1 mentor matches your filters" in html
 
     def test_nobody_sees_themselves_and_empty_results_say_so(self, client_for, attending):
-        html = client_for(attending).get(reverse("accounts:mentor-directory"), {"q": "zzzz"}).content.decode()
+        html = client_for(attending).get(reverse("matching:mentor-directory"), {"q": "zzzz"}).content.decode()
         assert "No mentors match these filters" in html
-        response = client_for(attending).get(reverse("accounts:mentor-directory"))
+        response = client_for(attending).get(reverse("matching:mentor-directory"))
         assert attending.mentor_profile not in response.context["mentors"]
 
     def test_directory_is_paginated(self, client_for, resident):
         from tests.factories import MentorProfileFactory
 
         MentorProfileFactory.create_batch(14)
-        response = client_for(resident).get(reverse("accounts:mentor-directory"))
+        response = client_for(resident).get(reverse("matching:mentor-directory"))
         assert len(response.context["mentors"]) == 12
         assert "Page 1 of 2" in response.content.decode()
 
     def test_accepting_filter_keeps_its_choice_and_narrows(self, client_for, resident, attending, other_attending):
         MentorProfile.objects.filter(user=other_attending).update(accepting_mentees=False)
-        response = client_for(resident).get(reverse("accounts:mentor-directory"), {"accepting": "true"})
+        response = client_for(resident).get(reverse("matching:mentor-directory"), {"accepting": "true"})
         assert [m.user for m in response.context["mentors"]] == [attending]
         assert '<option value="true" selected>Accepting now</option>' in response.content.decode()

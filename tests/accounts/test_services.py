@@ -5,7 +5,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 
 from accounts import services
-from accounts.models import AvailabilityWindow, Goal, Language, MeetingFormat, Specialty, User
+from accounts.models import AvailabilityWindow, Goal, Language, User
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,26 +39,6 @@ class TestInvitations:
 
 
 class TestProfileServices:
-    def test_mentor_profile_update_creates_then_updates(self):
-        user = UserFactory()
-        im = Specialty.objects.get(slug="internal-medicine")
-        video = MeetingFormat.objects.get(slug="video")
-        services.mentor_profile_update(user=user, specialty=im, capacity=3, meeting_formats=[video])
-        profile = services.mentor_profile_update(user=user, capacity=1)
-        assert profile.capacity == 1
-        assert profile.specialty == im
-        assert list(profile.meeting_formats.all()) == [video]
-
-    def test_mentor_profile_update_refuses_a_foreign_subspecialty_and_saves_nothing(self):
-        user = UserFactory()
-        with pytest.raises(ValidationError):
-            services.mentor_profile_update(
-                user=user,
-                specialty=Specialty.objects.get(slug="internal-medicine"),
-                subspecialty=Specialty.objects.get(slug="general-surgery-pediatric-surgery"),
-            )
-        assert not hasattr(User.objects.get(pk=user.pk), "mentor_profile")
-
     def test_mentee_profile_update_sets_many_valued_fields(self):
         user = UserFactory()
         goals = list(Goal.objects.filter(slug__in=["research", "fellowship-application"]))

@@ -66,7 +66,7 @@ def server_and_worker(start_web_server, start_worker, resident, attending):
     return base, signed_in_session(resident, base)
 
 
-PAGES = ("accounts:dashboard", "accounts:mentor-directory", "matching:requests")
+PAGES = ("matching:dashboard", "matching:mentor-directory", "matching:requests")
 
 
 def test_after_every_connection_is_killed_the_next_requests_and_tasks_succeed(server_and_worker):

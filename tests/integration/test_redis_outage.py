@@ -73,13 +73,13 @@ def test_redis_down_pages_work_changes_commit_and_the_work_goes_out_when_it_is_b
     api = signed_in_session(coordinator, base)
     api.headers["Authorization"] = f"Token {api_token_issue(user=coordinator)[1]}"
     # Before the outage: the server's cache and broker connections exist and are now stale.
-    assert web.get(base + reverse("accounts:mentor-directory"), timeout=10).status_code == 200
+    assert web.get(base + reverse("matching:mentor-directory"), timeout=10).status_code == 200
 
     private_redis.stop()
 
     for path in (
-        reverse("accounts:dashboard"),
-        reverse("accounts:mentor-directory"),  # the resident's recommendations, with cached vocabulary names
+        reverse("matching:dashboard"),
+        reverse("matching:mentor-directory"),  # the resident's recommendations, with cached vocabulary names
         "/api/v1/me/recommendations/",
     ):
         response, seconds = _timed(lambda path=path: web.get(base + path, timeout=10))

@@ -19,11 +19,12 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.models import MentorProfile, User
-from accounts.services import mentor_profile_update
 from audit.models import AuditEntry
 from core.locking import locked
 from matching.models import Mentorship, MentorshipRequest, Notification
+from matching.services import profiles as profile_services
 from matching.services import requests as request_services
+from matching.services.profiles import mentor_profile_update
 from matching.services.requests import request_accept, request_create, request_decline, request_withdraw
 from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, ProgramFactory, UserFactory
 from tests.integration.races import hold_step, overlap
@@ -248,7 +249,7 @@ def _stop_accepting(mentor):
 
 def test_stopping_accepting_while_a_request_is_accepted_does_not_deadlock(pending, monkeypatch):
     # Held with the profile locked and about to close the pending requests.
-    hold = hold_step(monkeypatch, request_services, "requests_close_for_mentor")
+    hold = hold_step(monkeypatch, profile_services, "requests_close_for_mentor")
 
     outcomes, errors, blocked = overlap(
         _stop_accepting(pending.mentor), _answer(pending, "accept"), hold=hold
@@ -274,7 +275,7 @@ def _accept_locking_the_request_first(request):
 
 
 def test_control_locking_the_request_before_the_profile_deadlocks(pending, monkeypatch):
-    hold = hold_step(monkeypatch, request_services, "requests_close_for_mentor")
+    hold = hold_step(monkeypatch, profile_services, "requests_close_for_mentor")
 
     outcomes, errors, blocked = overlap(
         _stop_accepting(pending.mentor), _accept_locking_the_request_first(pending), hold=hold

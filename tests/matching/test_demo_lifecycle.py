@@ -99,7 +99,7 @@ class TestTheAttending:
     def test_her_dashboard_shows_requests_waiting_her_mentee_the_next_meeting_and_free_spots(self, demo, client):
         attending = user(ATTENDING)
         client.force_login(attending, backend=MODEL_BACKEND)
-        response = client.get(reverse("accounts:dashboard"))
+        response = client.get(reverse("matching:dashboard"))
 
         assert response.status_code == 200
         waiting = response.context["requests_waiting"]
@@ -161,7 +161,7 @@ class TestTheResident:
 
     def test_can_request_a_mentor_from_scratch(self, demo, client):
         client.force_login(user(RESIDENT), backend=MODEL_BACKEND)
-        response = client.get(reverse("accounts:dashboard"))
+        response = client.get(reverse("matching:dashboard"))
         assert response.context["my_mentorships"] == [] and response.context["pending_requests"] == []
         assert client.get(reverse("matching:requests")).status_code == 200
 
@@ -243,7 +243,7 @@ class TestSeeding:
         for email in (RESIDENT, ATTENDING, NEARPEER, "coordinator@demo.mentormatch.org"):
             person = user(email)
             client.force_login(person, backend=MODEL_BACKEND)
-            urls = [reverse("accounts:dashboard"), reverse("matching:requests")]
+            urls = [reverse("matching:dashboard"), reverse("matching:requests")]
             urls += [r.get_absolute_url() for r in MentorshipRequest.objects.filter(Q(mentee=person) | Q(mentor=person))]
             for mentorship in Mentorship.objects.filter(Q(mentee=person) | Q(mentor=person)):
                 urls.append(mentorship.get_absolute_url())

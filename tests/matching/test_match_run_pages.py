@@ -401,13 +401,13 @@ def test_the_dashboard_asks_cohort_members_to_rank_until_they_have(client_for, c
     run = _queued_run(coordinator, program, cohort, ranking_deadline=timezone.now() + timedelta(days=2))
     rank_url = reverse("matching:match-run-rank", args=[run.pk])
 
-    page = client_for(resident).get(reverse("accounts:dashboard")).content.decode()
+    page = client_for(resident).get(reverse("matching:dashboard")).content.decode()
     assert rank_url in page and "Not ranked yet" in page
-    assert rank_url not in client_for(outsider).get(reverse("accounts:dashboard")).content.decode()
+    assert rank_url not in client_for(outsider).get(reverse("matching:dashboard")).content.decode()
 
     ranking_submit(run=run, actor=resident, ordered_ids=[cohort[1][0].pk])
-    page = client_for(resident).get(reverse("accounts:dashboard")).content.decode()
+    page = client_for(resident).get(reverse("matching:dashboard")).content.decode()
     assert "Ranked" in page and "Not ranked yet" not in page
 
     MatchRun.objects.filter(pk=run.pk).update(ranking_deadline=timezone.now() - timedelta(minutes=1))
-    assert rank_url not in client_for(resident).get(reverse("accounts:dashboard")).content.decode()
+    assert rank_url not in client_for(resident).get(reverse("matching:dashboard")).content.decode()

@@ -591,9 +591,9 @@ def test_a_cohort_read_in_bulk_gives_the_records_the_directory_scores(coordinato
     from datetime import time
 
     from accounts.models import AvailabilityWindow, Interest, Language, MeetingFormat, Specialty
-    from accounts.selectors import mentor_directory
     from matching.match_cohort import load_cohort
     from matching.recommendations import mentee_record, mentor_record
+    from matching.selectors import mentor_directory
 
     residents, mentors = cohort
     languages, formats = list(Language.objects.all()[:3]), list(MeetingFormat.objects.all())

@@ -49,7 +49,7 @@ def test_drag_ordering_loads_from_our_own_static_files_and_only_here(client_for,
     assert "<script>" not in html and "style=" not in html and "<style" not in html
     # Without JavaScript the drag help stays hidden and the form stays numbers and boxes.
     assert '<p id="rank-drag-help" hidden' in html
-    assert "sortable" not in client_for(resident).get(reverse("accounts:dashboard")).content.decode()
+    assert "sortable" not in client_for(resident).get(reverse("matching:dashboard")).content.decode()
 
 
 def test_a_resident_submits_an_order_and_a_never(client_for, run, resident, attending, other_attending):

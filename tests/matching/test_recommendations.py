@@ -17,15 +17,15 @@ from accounts.models import (
     MentorProfile,
     Specialty,
 )
-from accounts.selectors import mentor_directory
 from matching import recommendations
+from matching.selectors import mentor_directory
 from matching.services.conflicts import conflict_add, evaluator_role_add
 from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, UserFactory
 from tests.matching.factories import MentorshipFactory
 
 pytestmark = pytest.mark.django_db
 
-DIRECTORY = reverse("accounts:mentor-directory")
+DIRECTORY = reverse("matching:mentor-directory")
 
 
 class _Window:
@@ -102,7 +102,7 @@ def test_recommendations_show_reasons_and_skip_mentors_not_accepting(client_for,
 
 def test_mentor_page_shows_the_score_breakdown_with_reasons(client_for, fits):
     resident, carol, _dave = fits
-    html = client_for(resident).get(reverse("accounts:person", args=[carol.pk])).content.decode()
+    html = client_for(resident).get(reverse("matching:person", args=[carol.pk])).content.decode()
     assert "How well Carol fits you" in html
     assert "1 of your 1 goals (Research)" in html
     assert "Both speak Spanish" in html
@@ -113,7 +113,7 @@ def test_people_without_a_mentee_profile_see_no_scores(client_for, fits, coordin
     _resident, carol, _dave = fits
     response = client_for(coordinator).get(DIRECTORY)
     assert "Match score out of 100" not in response.content.decode() and response.context["recommended"] == []
-    assert "How well" not in client_for(coordinator).get(reverse("accounts:person", args=[carol.pk])).content.decode()
+    assert "How well" not in client_for(coordinator).get(reverse("matching:person", args=[carol.pk])).content.decode()
 
 
 class TestRecommendationsApi:

@@ -419,7 +419,7 @@ class TestMentorCard:
     def test_card_shows_open_spots_recency_and_the_request_button(self, client_for, program, resident, attending):
         _fill(attending, program, 1)
         type(attending).objects.filter(pk=attending.pk).update(last_seen=timezone.now() - timedelta(days=3, hours=2))
-        html = client_for(resident).get(reverse("accounts:mentor-directory")).content.decode()
+        html = client_for(resident).get(reverse("matching:mentor-directory")).content.decode()
         card = html.split("Carol Chen</a></h2>")[1].split("</article>")[0]
         assert "1 of 2 open" in card
         assert "Active 3\xa0days ago" in card
@@ -427,27 +427,27 @@ class TestMentorCard:
 
     def test_a_full_mentor_has_no_request_button_and_says_why(self, client_for, program, resident, attending):
         _fill(attending, program, 2)
-        html = client_for(resident).get(reverse("accounts:mentor-directory")).content.decode()
+        html = client_for(resident).get(reverse("matching:mentor-directory")).content.decode()
         card = html.split("Carol Chen</a></h2>")[1].split("</article>")[0]
         assert "0 of 2 open" in card and "No open spot right now." in card and "disabled" in card
         assert reverse("matching:request-create", args=[attending.pk]) not in card
 
     def test_a_mentor_not_accepting_says_so(self, client_for, resident, attending):
         MentorProfile.objects.filter(user=attending).update(accepting_mentees=False)
-        html = client_for(resident).get(reverse("accounts:mentor-directory")).content.decode()
+        html = client_for(resident).get(reverse("matching:mentor-directory")).content.decode()
         assert "Not accepting new mentees right now." in html
         assert reverse("matching:request-create", args=[attending.pk]) not in html
 
     def test_attendings_see_no_request_button(self, client_for, attending, other_attending):
-        html = client_for(attending).get(reverse("accounts:mentor-directory")).content.decode()
+        html = client_for(attending).get(reverse("matching:mentor-directory")).content.decode()
         assert "Dave Diaz" in html and "Request as mentor" not in html
 
     def test_a_mentor_never_seen_says_so(self, client_for, resident, attending):
-        assert "Not active yet" in client_for(resident).get(reverse("accounts:mentor-directory")).content.decode()
+        assert "Not active yet" in client_for(resident).get(reverse("matching:mentor-directory")).content.decode()
 
     def test_person_page_shows_open_spots_and_the_button(self, client_for, program, resident, attending):
         _fill(attending, program, 1)
-        html = client_for(resident).get(reverse("accounts:person", args=[attending.pk])).content.decode()
+        html = client_for(resident).get(reverse("matching:person", args=[attending.pk])).content.decode()
         assert "1 of 2 open" in html
         assert reverse("matching:request-create", args=[attending.pk]) in html
 
@@ -463,8 +463,8 @@ class TestMentorCard:
 
         client = client_for(resident)
         add_mentors(2)
-        client.get(reverse("accounts:mentor-directory"))  # the first request also records last_seen
-        few = _count_queries(client, reverse("accounts:mentor-directory"))
+        client.get(reverse("matching:mentor-directory"))  # the first request also records last_seen
+        few = _count_queries(client, reverse("matching:mentor-directory"))
         add_mentors(10)
         # session, user, roles and mentor profile (nav), unread notifications (bell), 5 filter
         # choices (specialty, subspecialty, expertise, language, meeting format), every mentor as
@@ -476,7 +476,7 @@ class TestMentorCard:
         # (evaluator roles and do-not-pair entries: 2), and the session save (3). Vocabulary
         # names for the reasons are cached.
         with django_assert_max_num_queries(36):
-            many = _count_queries(client, reverse("accounts:mentor-directory"))
+            many = _count_queries(client, reverse("matching:mentor-directory"))
         assert many == few
 
 
@@ -501,7 +501,7 @@ class TestResidentDashboard:
         ActionItemFactory(mentorship=mentorship, title="Sign up for the QI course", due_date=timezone.localdate() + timedelta(days=9))
         ActionItemFactory(mentorship=mentorship, title="Finished thing", status=ActionItem.Status.DONE)
 
-        response = client_for(resident).get(reverse("accounts:dashboard"))
+        response = client_for(resident).get(reverse("matching:dashboard"))
         html = response.content.decode()
         assert [m.mentor for m in response.context["my_mentorships"]] == [attending]
         assert mentorship.get_absolute_url() in html
@@ -514,7 +514,7 @@ class TestResidentDashboard:
         assert "You don't have a mentor yet" not in html
 
     def test_empty_sections_say_so(self, client_for, resident):
-        html = client_for(resident).get(reverse("accounts:dashboard")).content.decode()
+        html = client_for(resident).get(reverse("matching:dashboard")).content.decode()
         assert "You don't have a mentor yet" in html
         assert "No pending requests." in html
         assert "No meetings confirmed yet." in html
@@ -528,7 +528,7 @@ class TestAttendingDashboard:
         _meeting(mentorship, timezone.now() + timedelta(days=2))
         _meeting(mentorship, timezone.now() + timedelta(days=3), status=Meeting.Status.PROPOSED)  # not confirmed
 
-        response = client_for(attending).get(reverse("accounts:dashboard"))
+        response = client_for(attending).get(reverse("matching:dashboard"))
         html = response.content.decode()
         assert list(response.context["requests_waiting"]) == [waiting]
         assert waiting.get_absolute_url() in html and "Waiting for you" in html
@@ -537,7 +537,7 @@ class TestAttendingDashboard:
         assert len(response.context["next_meetings"]) == 1 and "Bob Brown" in html
 
     def test_empty_sections_say_so(self, client_for, attending):
-        response = client_for(attending).get(reverse("accounts:dashboard"))
+        response = client_for(attending).get(reverse("matching:dashboard"))
         html = response.content.decode()
         assert "No requests are waiting for you." in html
         assert "No mentees yet." in html
@@ -546,7 +546,7 @@ class TestAttendingDashboard:
 
     def test_profile_hints_and_coordinator_section_stay(self, client_for, program, attending):
         MembershipFactory(user=attending, program=program, role="coordinator")
-        html = client_for(attending).get(reverse("accounts:dashboard")).content.decode()
+        html = client_for(attending).get(reverse("matching:dashboard")).content.decode()
         assert "Your mentor profile is" in html and "Programs you coordinate" in html
 
     def test_query_budget_does_not_grow_with_rows(self, client_for, program, attending, django_assert_max_num_queries):
@@ -557,13 +557,13 @@ class TestAttendingDashboard:
                 _ask(mentee, attending)
 
         add(2)
-        client.get(reverse("accounts:dashboard"))  # the first request also records last_seen
-        few = _count_queries(client, reverse("accounts:dashboard"))
+        client.get(reverse("matching:dashboard"))  # the first request also records last_seen
+        few = _count_queries(client, reverse("matching:dashboard"))
         add(12)
         MentorshipFactory(mentee=_residents(program, 1)[0], mentor=attending, program=program)
         # session, user, both profiles, profile completeness (specialty + 5 checks), rules (4),
         # 3 lists (next meetings, mentees, requests waiting; each one joined query), open ranking
         # windows, invitations to join, nav roles, bell, coordinated programs, and the session save (3).
         with django_assert_max_num_queries(25):
-            many = _count_queries(client, reverse("accounts:dashboard"))
+            many = _count_queries(client, reverse("matching:dashboard"))
         assert many == few

@@ -8,9 +8,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from accounts.models import MentorProfile
-from accounts.services import mentor_profile_update
 from audit.models import AuditEntry
 from matching.models import Mentorship, MentorshipRequest, Notification
+from matching.services.profiles import mentor_profile_update
 from matching.services.requests import (
     request_accept,
     request_answer,

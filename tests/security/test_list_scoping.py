@@ -38,13 +38,13 @@ LIST_PAGES = {
     "path:":                           SHARED,
     "accounts:password_change":        OWN,
     "accounts:password_change_done":   OWN,
-    "accounts:dashboard":              OWN,
+    "matching:dashboard":              OWN,
     "accounts:profile":                OWN,
     "accounts:account-edit":           OWN,
     "accounts:mentee-profile-edit":    OWN,
-    "accounts:mentor-profile-edit":    OWN,
+    "matching:mentor-profile-edit":    OWN,
     "accounts:availability-edit":      OWN,
-    "accounts:mentor-directory":       DIRECTORY,
+    "matching:mentor-directory":       DIRECTORY,
     "accounts:programs":               OWN,
     "accounts:roster":                 PROGRAM,
     "accounts:roster-export":          PROGRAM,
@@ -138,7 +138,7 @@ PRIVATE = {
 }
 # fmt: on
 
-# By design (accounts.selectors.mentor_directory): the directory lists the mentors of every
+# By design (matching.selectors.mentor_directory): the directory lists the mentors of every
 # program to every signed-in user, so a resident of ``im`` may browse, and be recommended,
 # Quintessa of ``gs``. Only her name travels that way, never her program's rows.
 DIRECTORY_MARKERS = {"Quintessa"}
@@ -274,7 +274,7 @@ CONTROLS = [
     ("/api/v1/programs/{slug}/invitations/",       CORA,  "im", "Typed-by-Cora"),
     # The directory shows Quintessa of gs to a resident of im: by design.
     ("/api/v1/mentors/",                           ALICE, None, "Quintessa"),
-    ("accounts:mentor-directory",                  DAVE,  None, "Quintessa"),
+    ("matching:mentor-directory",                  DAVE,  None, "Quintessa"),
     # Oscar sees his own program's rows.
     ("/api/v1/programs/{slug}/roster/",            OSCAR, "gs", "Zebulon"),
     ("/api/v1/programs/{slug}/health/comments/",   OSCAR, "gs", "gs-secret-comment"),

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 PAGES = """
 # route name                         method anon   alice  bob    carol  dave   cora   oscar
 path:                                GET    ok     ok     ok     ok     ok     ok     ok
-accounts:dashboard                   GET    login  ok     ok     ok     ok     ok     ok
+matching:dashboard                   GET    login  ok     ok     ok     ok     ok     ok
 accounts:profile                     GET    login  ok     ok     ok     ok     ok     ok
 accounts:account-edit                GET    login  ok     ok     ok     ok     ok     ok
 accounts:account-edit                POST   login  ok     ok     ok     ok     ok     ok
@@ -37,15 +37,15 @@ accounts:availability-edit           GET    login  ok     ok     ok     ok     o
 accounts:availability-edit           POST   login  ok     ok     ok     ok     ok     ok
 accounts:mentee-profile-edit         GET    login  ok     ok     403    403    403    403
 accounts:mentee-profile-edit         POST   login  ok     ok     403    403    403    403
-accounts:mentor-profile-edit         GET    login  403    403    ok     ok     403    403
-accounts:mentor-profile-edit         POST   login  403    403    ok     ok     403    403
+matching:mentor-profile-edit         GET    login  403    403    ok     ok     403    403
+matching:mentor-profile-edit         POST   login  403    403    ok     ok     403    403
 accounts:password_change             GET    login  ok     ok     ok     ok     ok     ok
 accounts:password_change             POST   login  ok     ok     ok     ok     ok     ok
 accounts:password_change_done        GET    login  ok     ok     ok     ok     ok     ok
 # Bob's page: himself and Cora, who coordinates his program (a resident's page is not public).
-accounts:person                      GET    login  404    ok     404    404    ok     404
+matching:person                      GET    login  404    ok     404    404    ok     404
 # The directory lists mentors of every program to every signed-in user, by design.
-accounts:mentor-directory            GET    login  ok     ok     ok     ok     ok     ok
+matching:mentor-directory            GET    login  ok     ok     ok     ok     ok     ok
 accounts:programs                    GET    login  403    403    403    403    ok     ok
 # A program's own pages (core/access.py): its members know it exists, so they are refused
 # with 403 (these rows were 404 before the one rule); Oscar, of another program, gets 404.

@@ -87,7 +87,7 @@ def test_a_route_taking_an_email_or_a_name_is_caught():
         ("api/v1/^people/(?P<email>[^/.]+)/$", "accounts-api:person"),
         ("search/<path:q>/", "search"),
         ("programs/<slug:name>/", "accounts:by-name"),  # a slug converter, but of a person's name
-        ("people/<int:pk>/", "accounts:person"),
+        ("people/<int:pk>/", "matching:person"),
     ]
     assert [r.split(" ")[0] for r in unexplained_parameters(routes)] == [
         "people/<str:email>/", "people/<name>/", "api/v1/^people/(?P<email>[^/.]+)/$", "search/<path:q>/",

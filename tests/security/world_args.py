@@ -3,7 +3,7 @@
 # Page routes: route name → kwargs from the world ``w``.
 PAGE_KWARGS = {
     # Bob is a resident: his page is not public the way a mentor's is.
-    "accounts:person": lambda w: {"pk": w.users["other_resident"].pk},
+    "matching:person": lambda w: {"pk": w.users["other_resident"].pk},
     "accounts:roster": lambda w: {"slug": w.im.slug},
     "accounts:roster-export": lambda w: {"slug": w.im.slug},
     "accounts:roster-template": lambda w: {"slug": w.im.slug},

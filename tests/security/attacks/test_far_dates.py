@@ -193,9 +193,9 @@ def test_nothing_that_shows_a_far_date_answers_500(
             reverse("matching:meeting-ics", args=[confirmed.pk]),
             reverse("matching:meeting-ics", args=[proposed.pk]),
             mentorship.get_absolute_url(),
-            reverse("accounts:dashboard"),
+            reverse("matching:dashboard"),
         ],
-        resident: [reverse("matching:match-run-rank", args=[run.pk]), reverse("accounts:dashboard")],
+        resident: [reverse("matching:match-run-rank", args=[run.pk]), reverse("matching:dashboard")],
         coordinator: [
             reverse("matching:audit", args=[program.slug]),
             reverse("matching:audit-export", args=[program.slug]),

@@ -102,9 +102,9 @@ def test_applying_it_changes_nobody_and_only_asks_them_to_join(
 
     # Oscar cannot open their pages, nor find them on his roster or through the API.
     oscar = client_for(other_coordinator)
-    assert oscar.get(reverse("accounts:person", args=[resident.pk])).status_code == 404
+    assert oscar.get(reverse("matching:person", args=[resident.pk])).status_code == 404
     # Carol mentors: her public mentor page is everyone's, but not her e-mail address.
-    assert attending.email not in oscar.get(reverse("accounts:person", args=[attending.pk])).content.decode()
+    assert attending.email not in oscar.get(reverse("matching:person", args=[attending.pk])).content.decode()
     roster = oscar.get(f"/api/v1/programs/{other_program.slug}/roster/").json()
     assert resident.email not in str(roster) and attending.email not in str(roster)
 

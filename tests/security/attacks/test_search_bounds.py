@@ -92,7 +92,7 @@ def test_the_sql_of_a_search_grows_with_its_different_words_only_up_to_the_bound
 
 def test_the_directory_page_shows_the_error_and_runs_no_search(client_for, resident, attending):
     with CaptureQueriesContext(connection) as queries:
-        response = client_for(resident).get(reverse("accounts:mentor-directory"), {"q": TOO_MANY_WORDS})
+        response = client_for(resident).get(reverse("matching:mentor-directory"), {"q": TOO_MANY_WORDS})
 
     assert response.status_code == 200
     assert response.context["filter"].errors["q"] == [

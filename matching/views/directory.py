@@ -1,10 +1,13 @@
+"""The mentor directory page: every mentor, filtered, and for a resident scored by the engine."""
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.urls import path
 
-from matching import recommendations
+from accounts.filters import MentorDirectoryFilter
 
-from ..filters import MentorDirectoryFilter
+from .. import recommendations
 from ..selectors import mentor_cards
 from ..selectors import mentor_directory as mentor_directory_qs
 
@@ -33,7 +36,7 @@ def mentor_directory(request):
         page, recommended = _scored_page(request, mentee, matching, sort=sort, shared_time=shared_time, filtered=filtered)
     return render(
         request,
-        "accounts/mentor_directory.html",
+        "matching/directory/page.html",
         {
             "filter": mentors,
             "page_obj": page,
@@ -79,3 +82,6 @@ def _scored_page(request, mentee, directory, *, sort, shared_time, filtered):
     page.object_list = shown
     recommended = [(cards[profile_ids[pair.mentor_id]], pair) for pair in picks if profile_ids[pair.mentor_id] in cards]
     return page, recommended
+
+
+urlpatterns = [path("mentors/", mentor_directory, name="mentor-directory")]

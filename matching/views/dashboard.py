@@ -1,13 +1,17 @@
+"""The dashboard, everyone's home page: a section for each role a person holds."""
+
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db.models import Count, Q
 from django.shortcuts import render
+from django.urls import path
+from django.views.generic import RedirectView
 
-from matching import selectors as matching
+from accounts.invitations import pending_invitations_for
+from accounts.models import Membership, MentorProfile, Program
+from accounts.selectors import profile_completeness, programs_coordinated_by
 
-from ..invitations import pending_invitations_for
-from ..models import Membership, MentorProfile, Program
-from ..selectors import profile_completeness, programs_coordinated_by
+from .. import selectors as matching
 
 
 @login_required
@@ -33,7 +37,7 @@ def dashboard(request):
         ).exclude(user=user).count()
     if context["can_have_mentee_profile"] or context["can_have_mentor_profile"]:
         context.update(_mentorship_sections(user, mentee=mentee, mentor=mentor))
-    return render(request, "accounts/dashboard.html", context)
+    return render(request, "matching/dashboard/page.html", context)
 
 
 def _mentorship_sections(user, *, mentee, mentor):
@@ -73,3 +77,9 @@ def _program_summaries(user):
             distinct=True,
         ),
     )
+
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="matching:dashboard", permanent=False)),
+    path("dashboard/", dashboard, name="dashboard"),
+]

@@ -1,0 +1,154 @@
+"""Proposing, confirming and cancelling meetings, and their notes. Times typed in are read
+in the viewer's own time zone."""
+
+import zoneinfo
+from datetime import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from core.bounds import SCHEDULED, localize
+from core.forms import max_length_of
+
+from ..models import Meeting
+from ..services.meetings import MAX_SLOTS, format_in_zone
+
+DURATION_CHOICES = [(15, "15 minutes"), (30, "30 minutes"), (45, "45 minutes"), (60, "1 hour"), (90, "1½ hours")]
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+
+
+def zone_label(user) -> str:
+    return user.time_zone.replace("_", " ")
+
+
+def _time_label(when: datetime, viewer, other) -> str:
+    """ "Mon 15 Mar 2027, 13:00 EDT (10:00 PDT for Carol Chen)": the viewer's time, and
+    the other person's when their clock differs (with the day when that differs too)."""
+    label = format_in_zone(when, viewer)
+    if other is not None and other.time_zone != viewer.time_zone:
+        mine, theirs = localize(when, viewer.time_zone), localize(when, other.time_zone)
+        theirs_label = theirs.strftime("%H:%M %Z" if theirs.date() == mine.date() else "%a %H:%M %Z")
+        label += f" ({theirs_label} for {other.full_name})"
+    return label
+
+
+def _parse_instant(value: str) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    return when if timezone.is_aware(when) else None
+
+
+class TimesField(forms.MultipleChoiceField):
+    """Suggested times as ISO instants. Any future instant is accepted, not only the
+    ones offered: suggestions move as time passes between showing and sending."""
+
+    def valid_value(self, value):
+        return _parse_instant(value) is not None
+
+    def clean(self, value):
+        return [_parse_instant(v) for v in super().clean(value)]
+
+
+class SlotsForm(forms.Form):
+    """1–3 times: suggested ones ticked, or typed in the viewer's own time zone."""
+
+    suggested = TimesField(label="Suggested times", required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, viewer, other, suggestions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.zone = zoneinfo.ZoneInfo(viewer.time_zone)
+        self.fields["suggested"].choices = [(s.isoformat(), _time_label(s, viewer, other)) for s in suggestions]
+        self.fields["suggested"].help_text = (
+            f"When you are both free, from your weekly availability and busy blocks. "
+            f"Times in your time zone, {zone_label(viewer)}."
+        )
+        if not suggestions:
+            self.fields["suggested"].widget = forms.MultipleHiddenInput()
+        for n in range(1, MAX_SLOTS + 1):
+            self.fields[f"custom_{n}"] = forms.DateTimeField(
+                label=f"Another time ({n})" if n > 1 else "Another time",
+                required=False,
+                input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M"],
+                widget=forms.DateTimeInput(
+                    attrs={"type": "datetime-local", **SCHEDULED.html_times(self.zone)}, format=DATETIME_LOCAL
+                ),
+                help_text=f"In your time zone, {zone_label(viewer)}." if n == 1 else "",
+            )
+
+    def full_clean(self):
+        # Typed times are the viewer's wall-clock times; a time that does not exist or
+        # happens twice on a daylight-saving change is refused by the field.
+        with timezone.override(self.zone):
+            super().full_clean()
+
+    def clean(self):
+        data = super().clean()
+        given = [("suggested", when) for when in data.get("suggested") or []]
+        given += [(f"custom_{n}", data[f"custom_{n}"]) for n in range(1, MAX_SLOTS + 1) if data.get(f"custom_{n}")]
+        for name, when in given:
+            try:
+                SCHEDULED.check_instant(when, zone=self.zone)
+            except ValidationError as exc:
+                if name not in self.errors:  # one error beside each field is enough
+                    self.add_error(name, exc)
+        slots = [when for _, when in given]
+        if not slots and not self.errors:
+            raise ValidationError("Tick a suggested time or enter one of your own.")
+        if len(slots) > MAX_SLOTS:
+            raise ValidationError(f"Propose at most {MAX_SLOTS} times; you chose {len(slots)}.")
+        data["slots"] = slots
+        return data
+
+
+class ProposeForm(SlotsForm):
+    """The times first, then how long, how and where."""
+
+    duration_minutes = forms.TypedChoiceField(label="Length", choices=DURATION_CHOICES, coerce=int, initial=30)
+    format = forms.ChoiceField(label="How you meet", choices=Meeting.Format.choices, initial=Meeting.Format.VIDEO)
+    location = forms.CharField(
+        label="Place", max_length=max_length_of(Meeting, "location"), required=False,
+        help_text="For an in-person meeting: a room or a café.",
+    )
+    video_url = forms.URLField(
+        label="Video link", max_length=max_length_of(Meeting, "video_url"), required=False, assume_scheme="https",
+        help_text="For a video meeting: Teams, Zoom, Webex…",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order_fields(["suggested", *(f"custom_{n}" for n in range(1, MAX_SLOTS + 1))])
+
+
+class ConfirmForm(forms.Form):
+    start = forms.ChoiceField(label="Choose a time", widget=forms.RadioSelect)
+
+    def __init__(self, *args, meeting, viewer, other, **kwargs):
+        super().__init__(*args, **kwargs)
+        now = timezone.now()
+        self.fields["start"].choices = [
+            (slot.start.isoformat(), _time_label(slot.start, viewer, other))
+            for slot in meeting.slots.all()
+            if slot.start > now
+        ]
+        self.fields["start"].help_text = f"Times in your time zone, {zone_label(viewer)}."
+
+    def clean_start(self):
+        return _parse_instant(self.cleaned_data["start"])
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (optional)", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Sent to the other person with the cancellation.",
+    )
+
+
+class NotesForm(forms.Form):
+    notes = forms.CharField(
+        label="Shared notes", required=False, max_length=max_length_of(Meeting, "notes"),
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="What you discussed and what comes next. You both see and edit these notes.",
+    )

@@ -1,0 +1,49 @@
+"""A person's page, with how well a mentor fits the resident looking, and the mentor
+profile page (its update resolves the requests a mentor stops taking)."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import path
+
+from accounts.models import MentorProfile, User
+from accounts.views.profiles import profile_context, profile_edit_page
+
+from ..forms.profiles import MentorProfileForm
+from ..recommendations import breakdown_for
+from ..selectors import person
+from ..services.profiles import mentor_profile_update
+
+
+@login_required
+def person_detail(request, pk):
+    try:
+        other = person(pk)
+    except User.DoesNotExist:
+        raise Http404 from None
+    if not request.user.has_perm("accounts.view_person", other):
+        raise Http404  # don't reveal who exists
+    context = profile_context(other, viewer=request.user)
+    mentor = context["mentor"]
+    # How well the mentor fits the viewing resident: the engine's components and reasons.
+    context["breakdown"] = (
+        breakdown_for(getattr(request.user, "mentee_profile", None), mentor)
+        if mentor is not None and not context["is_own"]
+        else None
+    )
+    return render(request, "accounts/profile.html", context)
+
+
+@login_required
+def mentor_profile_edit(request):
+    return profile_edit_page(
+        request, model=MentorProfile, form_class=MentorProfileForm, update=mentor_profile_update,
+        permission="accounts.have_mentor_profile", title="Mentor profile",
+        intro="Residents see this in the mentor directory. Set your capacity to the number of mentees you can really see regularly.",
+    )
+
+
+urlpatterns = [
+    path("profile/mentor/", mentor_profile_edit, name="mentor-profile-edit"),
+    path("people/<int:pk>/", person_detail, name="person"),
+]
