@@ -20,10 +20,15 @@ class SearchFilter(filters.CharFilter):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # The schema shows the bound; an override replaces the description, so it carries it.
-        set_override(self, "field", {
-            "type": "string", "maxLength": SEARCH_MAX_LENGTH,
-            "description": " ".join(filter(None, [self.extra.get("help_text"), SEARCH_HELP])),
-        })
+        set_override(
+            self,
+            "field",
+            {
+                "type": "string",
+                "maxLength": SEARCH_MAX_LENGTH,
+                "description": " ".join(filter(None, [self.extra.get("help_text"), SEARCH_HELP])),
+            },
+        )
 
 
 def _each_word_matches(queryset, value, fields):
@@ -53,11 +58,15 @@ class _OpenSpotSelect(forms.NullBooleanSelect):
 
 class MentorDirectoryFilter(filters.FilterSet):
     specialty = filters.ModelChoiceFilter(
-        field_name="specialty", to_field_name="slug", queryset=Specialty.objects.filter(parent__isnull=True), empty_label="Any specialty",
+        field_name="specialty",
+        to_field_name="slug",
+        queryset=Specialty.objects.filter(parent__isnull=True),
+        empty_label="Any specialty",
         help_text="Specialty slug, e.g. internal-medicine.",
     )
     subspecialty = filters.ModelChoiceFilter(
-        field_name="subspecialty", to_field_name="slug",
+        field_name="subspecialty",
+        to_field_name="slug",
         queryset=Specialty.objects.filter(parent__isnull=False).order_by("parent__name", "name"),
         empty_label="Any subspecialty",
         help_text="Subspecialty slug, e.g. internal-medicine-cardiovascular-disease.",
@@ -65,24 +74,40 @@ class MentorDirectoryFilter(filters.FilterSet):
     # Repeating the parameter narrows: the mentor must have every goal asked for.
     expertise = filters.ModelMultipleChoiceFilter(
         # Conjoined filters look the value up by field_name: compare slugs to slugs.
-        field_name="expertise__slug", to_field_name="slug", queryset=Goal.objects.all(), conjoined=True,
-        label="Helps with", widget=forms.SelectMultiple(attrs={"size": 4}),
+        field_name="expertise__slug",
+        to_field_name="slug",
+        queryset=Goal.objects.all(),
+        conjoined=True,
+        label="Helps with",
+        widget=forms.SelectMultiple(attrs={"size": 4}),
         help_text="Goal slug the mentor can help with, e.g. career-planning. Repeat to require several.",
     )
     language = filters.ModelChoiceFilter(
-        field_name="languages", to_field_name="code", queryset=Language.objects.all(),
-        label="Language", empty_label="Any language", help_text="ISO 639 language code, e.g. es.",
+        field_name="languages",
+        to_field_name="code",
+        queryset=Language.objects.all(),
+        label="Language",
+        empty_label="Any language",
+        help_text="ISO 639 language code, e.g. es.",
     )
     meeting_format = filters.ModelChoiceFilter(
-        field_name="meeting_formats", to_field_name="slug", queryset=MeetingFormat.objects.all(),
-        label="Meets by", empty_label="Any format", help_text="Meeting format slug: in-person, video or phone.",
+        field_name="meeting_formats",
+        to_field_name="slug",
+        queryset=MeetingFormat.objects.all(),
+        label="Meets by",
+        empty_label="Any format",
+        help_text="Meeting format slug: in-person, video or phone.",
     )
     accepting = filters.BooleanFilter(
-        field_name="accepting_mentees", label="Accepting mentees", help_text="Only mentors (not) accepting mentees.",
+        field_name="accepting_mentees",
+        label="Accepting mentees",
+        help_text="Only mentors (not) accepting mentees.",
         widget=_AcceptingSelect,
     )
     open_spot = filters.BooleanFilter(
-        method="with_open_spot", label="Open spots", widget=_OpenSpotSelect,
+        method="with_open_spot",
+        label="Open spots",
+        widget=_OpenSpotSelect,
         help_text="true: accepting mentees and with at least one spot free.",
     )
     q = SearchFilter(method="search", label="Search", help_text="Words to find in the mentor's name or bio.")

@@ -70,8 +70,14 @@ class MenteeProfileForm(forms.ModelForm):
     class Meta:
         model = MenteeProfile
         fields = [
-            "career_stage", "goals", "goals_text", "interests", "subspecialty_interests",
-            "languages", "meeting_formats", "bio",
+            "career_stage",
+            "goals",
+            "goals_text",
+            "interests",
+            "subspecialty_interests",
+            "languages",
+            "meeting_formats",
+            "bio",
         ]
         labels = {
             "career_stage": "PGY year",
@@ -97,7 +103,9 @@ class MenteeProfileForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["career_stage"].required = True
         self.fields["career_stage"].queryset = CareerStage.objects.exclude(code="JUNIOR-FACULTY")
-        self.fields["subspecialty_interests"].queryset = Specialty.objects.filter(parent__isnull=False).select_related("parent").order_by("parent__name", "name")
+        self.fields["subspecialty_interests"].queryset = (
+            Specialty.objects.filter(parent__isnull=False).select_related("parent").order_by("parent__name", "name")
+        )
         self.fields["subspecialty_interests"].label_from_instance = lambda s: f"{s.parent.name} › {s.name}"
 
 

@@ -37,4 +37,3 @@ def email_skeleton(address: str) -> str:
     """The TS #39 confusable skeleton of the address's canonical key."""
     key = canonical_email(address)
     return skeleton_key(key) if key else ""
-

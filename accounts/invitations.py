@@ -68,16 +68,29 @@ def program_invitation_create(
     if ProgramInvitation.objects.filter(program=program, user=user, role=role, status=Status.DECLINED).exists():
         return None
     invitation, created = ProgramInvitation.objects.get_or_create(
-        program=program, user=user, role=role, status=Status.PENDING,
+        program=program,
+        user=user,
+        role=role,
+        status=Status.PENDING,
         defaults={
-            "invited_by": invited_by, "email": email, "first_name": first_name, "last_name": last_name,
-            "career_stage": career_stage, "specialty": specialty, "academic_rank": academic_rank,
+            "invited_by": invited_by,
+            "email": email,
+            "first_name": first_name,
+            "last_name": last_name,
+            "career_stage": career_stage,
+            "specialty": specialty,
+            "academic_rank": academic_rank,
         },
     )
     if not created:
         return None
-    audit_log(actor=invited_by, action="roster.ask_to_join", obj=invitation, program=program,
-           after={"role": role, "status": invitation.status})
+    audit_log(
+        actor=invited_by,
+        action="roster.ask_to_join",
+        obj=invitation,
+        program=program,
+        after={"role": role, "status": invitation.status},
+    )
     program_invitation_made.send(sender=ProgramInvitation, invitation=invitation)
     return invitation
 
@@ -93,16 +106,22 @@ def _check_answerable(invitation: ProgramInvitation, actor: User) -> None:
 def program_invitation_accept(*, invitation: ProgramInvitation, actor: User) -> Membership:
     """The invited person joins the program. A profile they lack for the role is started
     from what the coordinator's file said; one they have is left as it is."""
-    invitation = locked(ProgramInvitation.objects.select_related("program"), of=("self", "program")).get(pk=invitation.pk)
+    invitation = locked(ProgramInvitation.objects.select_related("program"), of=("self", "program")).get(
+        pk=invitation.pk
+    )
     _check_answerable(invitation, actor)
     membership, _ = Membership.objects.get_or_create(user=actor, program=invitation.program, role=invitation.role)
     if invitation.role == Membership.Role.RESIDENT:
         MenteeProfile.objects.get_or_create(user=actor, defaults={"career_stage": invitation.career_stage})
     else:
-        MentorProfile.objects.get_or_create(user=actor, defaults={
-            "specialty": invitation.specialty, "academic_rank": invitation.academic_rank,
-            "career_stage": invitation.career_stage,
-        })
+        MentorProfile.objects.get_or_create(
+            user=actor,
+            defaults={
+                "specialty": invitation.specialty,
+                "academic_rank": invitation.academic_rank,
+                "career_stage": invitation.career_stage,
+            },
+        )
     _answer(invitation, actor=actor, status=Status.ACCEPTED)
     if invitation.invited_by_id:
         program_invitation_accepted.send(sender=ProgramInvitation, invitation=invitation, actor=actor)
@@ -111,7 +130,9 @@ def program_invitation_accept(*, invitation: ProgramInvitation, actor: User) -> 
 
 @transaction.atomic
 def program_invitation_decline(*, invitation: ProgramInvitation, actor: User) -> ProgramInvitation:
-    invitation = locked(ProgramInvitation.objects.select_related("program"), of=("self", "program")).get(pk=invitation.pk)
+    invitation = locked(ProgramInvitation.objects.select_related("program"), of=("self", "program")).get(
+        pk=invitation.pk
+    )
     _check_answerable(invitation, actor)
     return _answer(invitation, actor=actor, status=Status.DECLINED)
 
@@ -119,7 +140,9 @@ def program_invitation_decline(*, invitation: ProgramInvitation, actor: User) ->
 @transaction.atomic
 def program_invitation_withdraw(*, invitation: ProgramInvitation, actor: User) -> ProgramInvitation:
     """A coordinator of the program takes back an unanswered invitation."""
-    invitation = locked(ProgramInvitation.objects.select_related("program"), of=("self", "program")).get(pk=invitation.pk)
+    invitation = locked(ProgramInvitation.objects.select_related("program"), of=("self", "program")).get(
+        pk=invitation.pk
+    )
     if not actor.has_perm("accounts.manage_roster", invitation.program):
         raise PermissionDenied
     if invitation.status != Status.PENDING:
@@ -132,6 +155,12 @@ def _answer(invitation: ProgramInvitation, *, actor: User, status: str) -> Progr
     invitation.status = status
     invitation.responded_at = timezone.now()
     invitation.save(update_fields=["status", "responded_at"])
-    audit_log(actor=actor, action=f"roster.join_{status}", obj=invitation, program=invitation.program,
-           before=before, after={"status": status})
+    audit_log(
+        actor=actor,
+        action=f"roster.join_{status}",
+        obj=invitation,
+        program=invitation.program,
+        before=before,
+        after={"status": status},
+    )
     return invitation

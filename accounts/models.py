@@ -196,9 +196,7 @@ class Specialty(models.Model):
 
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=120, unique=True)
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="subspecialties"
-    )
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="subspecialties")
 
     class Meta:
         verbose_name_plural = "specialties"
@@ -317,9 +315,7 @@ class ProgramInvitation(models.Model):
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="invitations")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="program_invitations")
     role = models.CharField(max_length=20, choices=Membership.Role.choices)
-    invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     # What the coordinator typed: the only description of the person they may see.
     email = models.EmailField(max_length=254)
     first_name = models.CharField(max_length=150)
@@ -327,7 +323,9 @@ class ProgramInvitation(models.Model):
     # What the file said of the role; used only for a profile the person does not have yet.
     career_stage = models.ForeignKey("CareerStage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     specialty = models.ForeignKey("Specialty", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    academic_rank = models.ForeignKey("AcademicRank", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    academic_rank = models.ForeignKey(
+        "AcademicRank", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(default=timezone.now)
     responded_at = models.DateTimeField(null=True, blank=True)
@@ -371,9 +369,7 @@ class MenteeProfile(ProfileBase):
     subspecialty_interests = models.ManyToManyField(
         Specialty, blank=True, related_name="interested_mentees", help_text="Fields you are considering."
     )
-    goals_text = models.TextField(
-        "what you hope to get from mentorship", blank=True, max_length=2000
-    )
+    goals_text = models.TextField("what you hope to get from mentorship", blank=True, max_length=2000)
 
     # Fields that make a profile useful for matching, with the hint shown when missing.
     COMPLETENESS = [
@@ -396,7 +392,10 @@ class MentorProfile(ProfileBase):
     subspecialty = models.ForeignKey(Specialty, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     academic_rank = models.ForeignKey(AcademicRank, null=True, blank=True, on_delete=models.PROTECT)
     career_stage = models.ForeignKey(
-        CareerStage, null=True, blank=True, on_delete=models.PROTECT,
+        CareerStage,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         help_text="For near-peer mentors (senior residents, fellows, junior faculty).",
     )
     expertise = models.ManyToManyField(
@@ -482,7 +481,9 @@ class BusyBlock(models.Model):
     class Meta:
         ordering = ["user", "start_date"]
         constraints = [
-            models.CheckConstraint(condition=Q(end_date__gte=models.F("start_date")), name="busyblock_end_not_before_start"),
+            models.CheckConstraint(
+                condition=Q(end_date__gte=models.F("start_date")), name="busyblock_end_not_before_start"
+            ),
         ]
 
     def __str__(self):
@@ -545,7 +546,9 @@ class ApiToken(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     key_hash = models.CharField(max_length=64, unique=True, editable=False, help_text="SHA-256 of the secret, hex.")
     prefix = models.CharField(
-        max_length=PREFIX_LENGTH, editable=False, help_text="The secret's first characters, to tell tokens apart in logs."
+        max_length=PREFIX_LENGTH,
+        editable=False,
+        help_text="The secret's first characters, to tell tokens apart in logs.",
     )
     # An HMAC of the password hash at issue: a new password (page, reset, invitation, admin,
     # or a bulk UPDATE that bypassed every hook) makes the token stale.
@@ -557,7 +560,9 @@ class ApiToken(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")), name="apitoken_expires_after_created"),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")), name="apitoken_expires_after_created"
+            ),
         ]
 
     def __str__(self):

@@ -79,7 +79,11 @@ COLUMN_HELP = [
     ("first_name", "Required", ""),
     ("last_name", "Required", ""),
     ("role", "Required", "resident or faculty. A senior resident who also mentors interns gets two rows, one each."),
-    ("pgy", "Residents", "PGY-1 … PGY-7 or Fellow (PGY1, pgy-1 and 1 work too). Optional for faculty (near-peer mentors)."),
+    (
+        "pgy",
+        "Residents",
+        "PGY-1 … PGY-7 or Fellow (PGY1, pgy-1 and 1 work too). Optional for faculty (near-peer mentors).",
+    ),
     ("specialty", "Faculty", "An ACGME specialty, e.g. Internal Medicine. Leave empty for residents."),
     ("academic_rank", "Optional", "Faculty only: Instructor, Assistant Professor, Associate Professor or Professor."),
     ("time_zone", "Optional", "e.g. America/Chicago. Empty means the program's time zone."),
@@ -90,7 +94,16 @@ TEMPLATE_ROWS = [
     ["jane.resident@example.org", "Jane", "Resident", "resident", "PGY-1", "", "", ""],
     ["sam.senior@example.org", "Sam", "Senior", "resident", "PGY-3", "", "", ""],
     ["sam.senior@example.org", "Sam", "Senior", "faculty", "PGY-3", "Internal Medicine", "", ""],
-    ["alex.attending@example.org", "Alex", "Attending", "faculty", "", "Internal Medicine", "Assistant Professor", "America/Chicago"],
+    [
+        "alex.attending@example.org",
+        "Alex",
+        "Attending",
+        "faculty",
+        "",
+        "Internal Medicine",
+        "Assistant Professor",
+        "America/Chicago",
+    ],
 ]
 TEMPLATE_EMAILS = frozenset(row[0] for row in TEMPLATE_ROWS)
 
@@ -297,10 +310,14 @@ def _parse_uncapped(*, program: Program, text: str) -> RosterPreview:
             errors.append(RosterError(1, "", "The first row must name the columns: " + ", ".join(COLUMNS) + "."))
             return preview
         if len(header) > MAX_COLUMNS:
-            errors.append(RosterError(
-                1, "", f"The first row has {len(header)} columns; a roster has at most {MAX_COLUMNS}. "
-                "Keep only the columns: " + ", ".join(COLUMNS) + "."
-            ))
+            errors.append(
+                RosterError(
+                    1,
+                    "",
+                    f"The first row has {len(header)} columns; a roster has at most {MAX_COLUMNS}. "
+                    "Keep only the columns: " + ", ".join(COLUMNS) + ".",
+                )
+            )
             return preview
         columns = [_normalise_header(h) for h in header]
         header_ok = _check_header(columns, errors)
@@ -310,10 +327,14 @@ def _parse_uncapped(*, program: Program, text: str) -> RosterPreview:
                 continue  # blank lines, and Excel's trailing ",,,,"
             if len(records) == max_rows:
                 # Stop reading: a file this long is refused whole, whatever the rest holds.
-                errors.append(RosterError(
-                    None, "", f"The file has more than {max_rows:,} people in it; the limit is {max_rows:,} "
-                    "rows per file. Split it into smaller files."
-                ))
+                errors.append(
+                    RosterError(
+                        None,
+                        "",
+                        f"The file has more than {max_rows:,} people in it; the limit is {max_rows:,} "
+                        "rows per file. Split it into smaller files.",
+                    )
+                )
                 return preview
             records.append((reader.line_num, cells[: MAX_COLUMNS + 1]))
     except csv.Error as exc:
@@ -373,8 +394,17 @@ def _parsed_to_json(preview: RosterPreview) -> dict[str, Any]:
         "errors": [[e.line, e.column, e.message] for e in preview.errors],
         "errors_dropped": preview.errors_dropped,
         "rows": [
-            [r.line, r.email, r.first_name, r.last_name, r.role, pk(r.career_stage), pk(r.specialty),
-             pk(r.academic_rank), r.time_zone]
+            [
+                r.line,
+                r.email,
+                r.first_name,
+                r.last_name,
+                r.role,
+                pk(r.career_stage),
+                pk(r.specialty),
+                pk(r.academic_rank),
+                r.time_zone,
+            ]
             for r in preview.rows
         ],
     }
@@ -391,10 +421,19 @@ def _parsed_from_json(program: Program, data: dict) -> RosterPreview:
         record_count=data["record_count"],
     )
     for line, email, first, last, role, stage, specialty, rank, time_zone in data["rows"]:
-        preview.rows.append(RosterRow(
-            line=line, email=email, first_name=first, last_name=last, role=role, career_stage=stages.get(stage),
-            specialty=specialties.get(specialty), academic_rank=ranks.get(rank), time_zone=time_zone,
-        ))
+        preview.rows.append(
+            RosterRow(
+                line=line,
+                email=email,
+                first_name=first,
+                last_name=last,
+                role=role,
+                career_stage=stages.get(stage),
+                specialty=specialties.get(specialty),
+                academic_rank=ranks.get(rank),
+                time_zone=time_zone,
+            )
+        )
     return preview
 
 
@@ -417,9 +456,13 @@ def roster_import_plan(roster_import: RosterImport) -> RosterPreview:
 def _check_header(columns: list[str], errors: list[RosterError]) -> bool:
     known = set(COLUMNS) | set(EXPORT_ONLY_COLUMNS)
     if not known.intersection(columns):
-        errors.append(RosterError(
-            1, "", "The first row must name the columns: " + ", ".join(COLUMNS) + ". Download the template to start from."
-        ))
+        errors.append(
+            RosterError(
+                1,
+                "",
+                "The first row must name the columns: " + ", ".join(COLUMNS) + ". Download the template to start from.",
+            )
+        )
         return False
     ok = True
     for name in REQUIRED_COLUMNS:
@@ -435,9 +478,7 @@ def _check_header(columns: list[str], errors: list[RosterError]) -> bool:
             ok = False
         seen.add(name)
         if name not in known:
-            errors.append(
-                RosterError(1, name, f"Unknown column: {name}. The columns are: {', '.join(COLUMNS)}.")
-            )
+            errors.append(RosterError(1, name, f"Unknown column: {name}. The columns are: {', '.join(COLUMNS)}."))
             ok = False
     return ok
 
@@ -487,7 +528,7 @@ class _RowParser:
             i = self.index.get(name)
             return cells[i].strip() if i is not None and i < len(cells) else ""
 
-        if len(cells) > len(self.columns) and any(c.strip() for c in cells[len(self.columns):]):
+        if len(cells) > len(self.columns) and any(c.strip() for c in cells[len(self.columns) :]):
             err("", f"This row has {len(cells)} cells but the header names {len(self.columns)} columns.")
         if any(i < len(cells) and cells[i].strip() for i in self.unnamed):
             err("", "This row has a value under a column with no name in the header row.")
@@ -516,7 +557,10 @@ class _RowParser:
 
         role = ROLES.get(cell("role").lower())
         if role is None:
-            err("role", f"Role must be resident or faculty, not “{cell('role')}”." if cell("role") else "The role is missing.")
+            err(
+                "role",
+                f"Role must be resident or faculty, not “{cell('role')}”." if cell("role") else "The role is missing.",
+            )
 
         career_stage = None
         if raw := cell("pgy"):
@@ -562,8 +606,15 @@ class _RowParser:
         if role is None:
             return None, errors
         row = RosterRow(
-            line=line, email=email, first_name=first_name, last_name=last_name, role=role,
-            career_stage=career_stage, specialty=specialty, academic_rank=academic_rank, time_zone=time_zone,
+            line=line,
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            role=role,
+            career_stage=career_stage,
+            specialty=specialty,
+            academic_rank=academic_rank,
+            time_zone=time_zone,
         )
         return row, errors
 
@@ -571,7 +622,7 @@ class _RowParser:
 def _chunks(items: Iterable[_T], size: int = 500) -> Iterator[list[_T]]:
     items = list(items)
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _plan(preview: RosterPreview) -> None:
@@ -585,7 +636,9 @@ def _plan(preview: RosterPreview) -> None:
     keys = {row.key for row in preview.rows}
     for chunk in _chunks(keys):
         for found in User.objects.filter(email_key__in=chunk).select_related(
-            "mentee_profile__career_stage", "mentor_profile__specialty", "mentor_profile__academic_rank",
+            "mentee_profile__career_stage",
+            "mentor_profile__specialty",
+            "mentor_profile__academic_rank",
             "mentor_profile__career_stage",
         ):
             preview.users[found.email_key] = found
@@ -602,14 +655,14 @@ def _plan(preview: RosterPreview) -> None:
             else:
                 elsewhere.add(user_id)
         for user_id, role, status in ProgramInvitation.objects.filter(
-            program=program, user_id__in=ids,
+            program=program,
+            user_id__in=ids,
             status__in=[ProgramInvitation.Status.PENDING, ProgramInvitation.Status.DECLINED],
         ).values_list("user_id", "role", "status"):
             (invited if status == ProgramInvitation.Status.PENDING else declined).add((user_id, role))
     members = {user_id for user_id, _ in preview.memberships}
     preview.owned = {
-        u.pk for u in preview.users.values()
-        if u.pk in members and u.pk not in elsewhere and not _has_own_account(u)
+        u.pk for u in preview.users.values() if u.pk in members and u.pk not in elsewhere and not _has_own_account(u)
     }
     _refuse_look_alikes(preview)
 
@@ -647,11 +700,14 @@ def _refuse_look_alikes(preview: RosterPreview) -> None:
         taken.update(User.objects.filter(email_skeleton__in=chunk).values_list("email_skeleton", flat=True))
     for skeleton in sorted(taken, key=lambda s: skeletons[s].line):
         row = skeletons[skeleton]
-        preview.errors.append(RosterError(
-            row.line, "email",
-            f"{row.email} looks like the address of an existing account: the two differ only in characters that "
-            "look alike (such as ı and i, or а and a). Type the address with plain letters.",
-        ))
+        preview.errors.append(
+            RosterError(
+                row.line,
+                "email",
+                f"{row.email} looks like the address of an existing account: the two differ only in characters that "
+                "look alike (such as ı and i, or а and a). Type the address with plain letters.",
+            )
+        )
     if taken:
         bad = {skeletons[s].key for s in taken}
         preview.rows = [row for row in preview.rows if row.key not in bad]
@@ -817,9 +873,16 @@ def _apply(*, roster_import: RosterImport, actor: User) -> RosterApplyResult:
     for row in preview.rows:
         if row.action == "invite":
             program_invitation_create(
-                program=program, user=users[row.key], role=row.role, invited_by=actor, email=row.email,
-                first_name=row.first_name, last_name=row.last_name, career_stage=row.career_stage,
-                specialty=row.specialty, academic_rank=row.academic_rank,
+                program=program,
+                user=users[row.key],
+                role=row.role,
+                invited_by=actor,
+                email=row.email,
+                first_name=row.first_name,
+                last_name=row.last_name,
+                career_stage=row.career_stage,
+                specialty=row.specialty,
+                academic_rank=row.academic_rank,
             )
             asked += 1
 
@@ -836,22 +899,44 @@ def _apply(*, roster_import: RosterImport, actor: User) -> RosterApplyResult:
     roster_import.updated_count = preview.update_count
     roster_import.unchanged_count = preview.unchanged_count
     roster_import.invited_count = asked
-    roster_import.save(update_fields=[
-        "status", "applied_at", "row_count", "created_count", "updated_count", "unchanged_count", "invited_count",
-    ])
+    roster_import.save(
+        update_fields=[
+            "status",
+            "applied_at",
+            "row_count",
+            "created_count",
+            "updated_count",
+            "unchanged_count",
+            "invited_count",
+        ]
+    )
     # Counts only: the people themselves are on the roster, and in the file kept with the import.
     audit_log(
-        actor=actor, action="roster.import", obj=roster_import, program=program,
+        actor=actor,
+        action="roster.import",
+        obj=roster_import,
+        program=program,
         after={
-            "file": roster_import.filename, "rows": roster_import.row_count, "people": len(people),
-            "created": roster_import.created_count, "updated": roster_import.updated_count,
-            "unchanged": roster_import.unchanged_count, "invited": invited, "asked_to_join": asked,
+            "file": roster_import.filename,
+            "rows": roster_import.row_count,
+            "people": len(people),
+            "created": roster_import.created_count,
+            "updated": roster_import.updated_count,
+            "unchanged": roster_import.unchanged_count,
+            "invited": invited,
+            "asked_to_join": asked,
         },
     )
     logger.info(
         "Roster import %s into %s by user %s: %s created, %s updated, %s unchanged, %s invited, %s asked to join",
-        roster_import.pk, program.slug, actor.pk, roster_import.created_count, roster_import.updated_count,
-        roster_import.unchanged_count, invited, asked,
+        roster_import.pk,
+        program.slug,
+        actor.pk,
+        roster_import.created_count,
+        roster_import.updated_count,
+        roster_import.unchanged_count,
+        invited,
+        asked,
     )
     return RosterApplyResult(roster_import=roster_import, invitations_sent=invited, asked_to_join=asked)
 
@@ -890,7 +975,10 @@ def roster_member_reinvite(*, membership: Membership, actor: User) -> bool:
     invited = user_invite(user=membership.user, invited_by=actor)
     if invited:
         audit_log(
-            actor=actor, action="roster.invite", obj=membership, program=membership.program,
+            actor=actor,
+            action="roster.invite",
+            obj=membership,
+            program=membership.program,
             after={"user": membership.user_id},
         )
     return invited
@@ -921,9 +1009,15 @@ def roster_export_rows(memberships: Iterable[Membership]) -> Iterator[list[objec
         yield [
             csv_safe(v)
             for v in (
-                user.email, user.first_name, user.last_name, m.role,
-                stage.code if stage else "", specialty.name if specialty else "", rank.name if rank else "",
-                user.time_zone, invitation_status(user),
+                user.email,
+                user.first_name,
+                user.last_name,
+                m.role,
+                stage.code if stage else "",
+                specialty.name if specialty else "",
+                rank.name if rank else "",
+                user.time_zone,
+                invitation_status(user),
                 timezone.localdate(user.invited_at).isoformat() if user.invited_at else "",
                 timezone.localdate(user.last_seen).isoformat() if user.last_seen else "",
             )

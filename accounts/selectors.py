@@ -11,9 +11,11 @@ from .models import AvailabilityWindow, Membership, MenteeProfile, MentorProfile
 def programs_coordinated_by(user: User | AnonymousUser) -> QuerySet[Program]:
     if not user.is_authenticated:
         return Program.objects.none()
-    return Program.objects.filter(
-        memberships__user=user, memberships__role=Membership.Role.COORDINATOR
-    ).select_related("specialty").distinct()
+    return (
+        Program.objects.filter(memberships__user=user, memberships__role=Membership.Role.COORDINATOR)
+        .select_related("specialty")
+        .distinct()
+    )
 
 
 def programs_of(user: User | AnonymousUser) -> QuerySet[Program]:

@@ -33,7 +33,9 @@ urlpatterns = [
         auth_views.PasswordResetConfirmView.as_view(success_url=reverse_lazy("accounts:password_reset_complete")),
         name="password_reset_confirm",
     ),
-    path("accounts/password/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path(
+        "accounts/password/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"
+    ),
     path("accounts/invitation/<uidb64>/<token>/", auth.InvitationView.as_view(), name="invitation"),
     # Everyone.
     path("profile/", profiles.profile, name="profile"),
@@ -49,7 +51,8 @@ urlpatterns = [
     path("programs/<slug:slug>/roster/import/<int:pk>/", roster.roster_import_preview, name="roster-import-preview"),
     path("programs/<slug:slug>/roster/<int:membership_pk>/invite/", roster.roster_reinvite, name="roster-reinvite"),
     path(
-        "programs/<slug:slug>/roster/invitations/<int:pk>/withdraw/", roster.roster_invitation_withdraw,
+        "programs/<slug:slug>/roster/invitations/<int:pk>/withdraw/",
+        roster.roster_invitation_withdraw,
         name="roster-invitation-withdraw",
     ),
     # Invitations to join a program, for the person invited.

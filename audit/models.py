@@ -15,9 +15,7 @@ class AuditEntry(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    program = models.ForeignKey(
-        "accounts.Program", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    program = models.ForeignKey("accounts.Program", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     action = models.CharField(max_length=60)
     object_type = models.CharField(max_length=60)
     object_id = models.CharField(max_length=40)

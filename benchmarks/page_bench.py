@@ -196,8 +196,12 @@ def seed(rng: random.Random, *, mentors_n: int, residents_n: int, past_n: int) -
                 open_mentors.remove(mentor)
             active.append(
                 Mentorship(
-                    mentee=resident, mentor=mentor, program=program, kind=Kind.CAREER,
-                    source=Mentorship.Source.MATCH_RUN, started_at=now - timedelta(days=rng.randint(1, 300)),
+                    mentee=resident,
+                    mentor=mentor,
+                    program=program,
+                    kind=Kind.CAREER,
+                    source=Mentorship.Source.MATCH_RUN,
+                    started_at=now - timedelta(days=rng.randint(1, 300)),
                 )
             )
     Mentorship.objects.bulk_create(active, batch_size=10000)
@@ -206,8 +210,11 @@ def seed(rng: random.Random, *, mentors_n: int, residents_n: int, past_n: int) -
         coordinator=coordinator,
         program=programs[0],
         counts={
-            "mentors": len(mentors), "residents": len(residents), "past mentorships": len(past),
-            "active mentorships": len(active), "availability windows": windows,
+            "mentors": len(mentors),
+            "residents": len(residents),
+            "past mentorships": len(past),
+            "active mentorships": len(active),
+            "availability windows": windows,
         },
     )
 
@@ -329,9 +336,20 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, log_path: Path)
     log = open(log_path, "w")  # noqa: SIM115  (the server writes to it until it stops)
     server = subprocess.Popen(
         [
-            sys.executable, "-m", "gunicorn", "config.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", "sync",
-            "--timeout", "120", "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--timeout",
+            "120",
+            "--log-level",
+            "warning",
         ],
         cwd=ROOT,
         env={**os.environ, **env},
@@ -354,7 +372,19 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, log_path: Path)
 
 
 def run_wrk(page: Page, port: int, *, duration: int, connections: int, threads: int, script: Path) -> list[int]:
-    args = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--timeout", "60s", "-s", str(script)]
+    args = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{duration}s",
+        "--timeout",
+        "60s",
+        "-s",
+        str(script),
+    ]
     for name, value in _headers(page).items():
         args += ["-H", f"{name}: {value}"]
     out = subprocess.run([*args, f"http://127.0.0.1:{port}{page.path}"], capture_output=True, text=True, check=True)
@@ -397,8 +427,17 @@ def measure_with_wrk(
 def print_table(pages: list[Page]) -> None:
     trivial, one_query = pages[0], pages[1]
     header = (
-        "page", "queries", "in-process ms", "req/s", "p50 ms", "p95 ms",
-        "p50 ÷ trivial", "p95 ÷ trivial", "req/s ÷ trivial", "p50 ÷ SELECT 1", "errors",
+        "page",
+        "queries",
+        "in-process ms",
+        "req/s",
+        "p50 ms",
+        "p95 ms",
+        "p50 ÷ trivial",
+        "p95 ÷ trivial",
+        "req/s ÷ trivial",
+        "p50 ÷ SELECT 1",
+        "errors",
     )
     print("| " + " | ".join(header) + " |")
     print("|---|" + "---:|" * (len(header) - 1))
@@ -432,7 +471,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2, one per core)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile listing of each page, in-process")
-    parser.add_argument("--only", help="measure only pages whose name contains one of these, comma-separated (the references always run)")
+    parser.add_argument(
+        "--only",
+        help="measure only pages whose name contains one of these, comma-separated (the references always run)",
+    )
     parser.add_argument("--seed", type=int, default=2024)
     args = parser.parse_args(argv)
     _require_tools_and_services()
@@ -453,8 +495,11 @@ def main(argv: list[str] | None = None) -> int:
         with common.throwaway_database() as database_name:
             try:
                 call_command("collectstatic", interactive=False, verbosity=0)
-                print(f"Seeding {mentors_n:,} mentors, {residents_n:,} residents, {past_n:,} past mentorships…",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"Seeding {mentors_n:,} mentors, {residents_n:,} residents, {past_n:,} past mentorships…",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 start = time.perf_counter()
                 seeded = seed(random.Random(args.seed), mentors_n=mentors_n, residents_n=residents_n, past_n=past_n)
                 with connection.cursor() as cursor:
@@ -476,11 +521,20 @@ def main(argv: list[str] | None = None) -> int:
                 server_env = {**env, "DATABASE_URL": common.database_url(database_name)}
                 server = start_gunicorn(server_env, port, args.workers, workdir / "gunicorn.log")
                 for page in pages:
-                    print(f"wrk: {page.name} ({args.duration} s after {args.warmup} s warm-up)…",
-                          file=sys.stderr, flush=True)
+                    print(
+                        f"wrk: {page.name} ({args.duration} s after {args.warmup} s warm-up)…",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     measure_with_wrk(
-                        page, port, duration=args.duration, warmup=args.warmup,
-                        connections=args.connections, threads=args.threads, workers=args.workers, script=script,
+                        page,
+                        port,
+                        duration=args.duration,
+                        warmup=args.warmup,
+                        connections=args.connections,
+                        threads=args.threads,
+                        workers=args.workers,
+                        script=script,
                     )
             finally:
                 if server is not None:

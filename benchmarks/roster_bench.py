@@ -24,8 +24,9 @@ import sys
 def _files(rows: int) -> dict[str, bytes]:
     header = "email,first_name,last_name,role,pgy,specialty,academic_rank,time_zone\n"
     valid = "".join(
-        f"bench.resident{i}@hospital.example,Res,Ident{i},resident,PGY-{1 + i % 7},,,\n" if i % 5 else
-        f"bench.faculty{i}@hospital.example,Fac,Ulty{i},faculty,,Internal Medicine,Professor,America/Chicago\n"
+        f"bench.resident{i}@hospital.example,Res,Ident{i},resident,PGY-{1 + i % 7},,,\n"
+        if i % 5
+        else f"bench.faculty{i}@hospital.example,Fac,Ulty{i},faculty,,Internal Medicine,Professor,America/Chicago\n"
         for i in range(rows)
     )
     # The attack: 2 MB of rows that are all wrong (no address, an unknown role).
@@ -58,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     files = _files(args.rows)
     with throwaway_database():
         program = Program.objects.create(
-            name="Bench Medicine", slug="bench", institution="Bench Hospital",
+            name="Bench Medicine",
+            slug="bench",
+            institution="Bench Hospital",
             specialty=Specialty.objects.get(slug="internal-medicine"),
         )
         coordinator = User.objects.create_user("bench.coordinator@hospital.example", "bench-coordinator-pw")
@@ -66,13 +69,18 @@ def main(argv: list[str] | None = None) -> int:
 
         def upload(name):
             def run():
-                kept = roster_import_preview(program=program, uploaded_by=coordinator, filename=f"{name}.csv", data=files[name])
+                kept = roster_import_preview(
+                    program=program, uploaded_by=coordinator, filename=f"{name}.csv", data=files[name]
+                )
                 RosterImport.objects.filter(pk=kept.pk).delete()
                 return kept.row_count
+
             return run
 
-        kept = {name: roster_import_preview(program=program, uploaded_by=coordinator, filename=f"{name}.csv", data=data)
-                for name, data in files.items()}
+        kept = {
+            name: roster_import_preview(program=program, uploaded_by=coordinator, filename=f"{name}.csv", data=data)
+            for name, data in files.items()
+        }
 
         def view(name):
             return lambda: len(roster_import_plan(RosterImport.objects.get(pk=kept[name].pk)).rows)

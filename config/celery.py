@@ -69,7 +69,11 @@ app.conf.beat_schedule = {
         "options": {"expires": 12 * HOUR},
     },
     # Hourly: each coordinator's weekly digest goes out on Monday from 07:00 in their own time zone.
-    "send-coordinator-digests": {"task": "matching.tasks.send_coordinator_digests", "schedule": crontab(minute=10), "options": {"expires": HOUR}},
+    "send-coordinator-digests": {
+        "task": "matching.tasks.send_coordinator_digests",
+        "schedule": crontab(minute=10),
+        "options": {"expires": HOUR},
+    },
     # Re-enqueues notification e-mails whose on-commit task never reached the broker.
     "email-unsent-notifications": {
         "task": "matching.tasks.email_unsent_notifications",

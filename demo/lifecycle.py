@@ -140,8 +140,7 @@ def cast_parts() -> dict[str, str]:
             raise DemoDataError(f"{email} is missing from the demo cast.")
     # Residents with a filled-in profile; the demo logins play their own parts.
     residents = [
-        p for p in cast
-        if p.mentee and p.mentee.goals_text and p.windows and p.email not in (RESIDENT_LOGIN, NEARPEER)
+        p for p in cast if p.mentee and p.mentee.goals_text and p.windows and p.email not in (RESIDENT_LOGIN, NEARPEER)
     ]
     taken: set[str] = set()
 
@@ -161,28 +160,40 @@ def cast_parts() -> dict[str, str]:
 
     attending, nearpeer = by_email[ATTENDING], by_email[NEARPEER]
     parts = {}
-    parts["classmate"] = pick("im", {"PGY-1"}, lambda p: (_overlap_minutes(p, attending) > 0, wants(p, subspecialty=CARDIOLOGY)))
+    parts["classmate"] = pick(
+        "im", {"PGY-1"}, lambda p: (_overlap_minutes(p, attending) > 0, wants(p, subspecialty=CARDIOLOGY))
+    )
     parts["applicant"] = pick(
-        "im", {"PGY-2", "PGY-3"}, lambda p: (wants(p, subspecialty=CARDIOLOGY), wants(p, goals=["Fellowship application"]))
+        "im",
+        {"PGY-2", "PGY-3"},
+        lambda p: (wants(p, subspecialty=CARDIOLOGY), wants(p, goals=["Fellowship application"])),
     )
     parts["intern_cardio"] = pick("im", {"PGY-1"}, lambda p: wants(p, subspecialty=CARDIOLOGY))
     parts["rematch"] = pick("im", {"PGY-2"}, lambda p: wants(p, subspecialty=SUBSPECIALTY["nephrology"]))
     parts["thompson_mentee"] = pick("im", {"PGY-2"}, lambda p: wants(p, goals=["Teaching", WELLNESS]))
     parts["kim_mentee"] = pick("im", {"PGY-1"}, lambda p: wants(p, goals=["Board preparation"]))
     parts["hernandez_mentee"] = pick(
-        "im", {"PGY-2", "PGY-3"}, lambda p: (wants(p, subspecialty=SUBSPECIALTY["id"]), wants(p, goals=["Global health"]))
+        "im",
+        {"PGY-2", "PGY-3"},
+        lambda p: (wants(p, subspecialty=SUBSPECIALTY["id"]), wants(p, goals=["Global health"])),
     )
     # The intern nearpeer@ mentors: the most evenings in common, the fewest busy weeks.
     parts["intern"] = pick("gs", {"PGY-1"}, lambda p: (_overlap_minutes(p, nearpeer), -_busy_days_soon(p)))
-    parts["turner_mentee"] = pick("gs", {"PGY-2", "PGY-3"}, lambda p: wants(p, subspecialty=SUBSPECIALTY["surgical critical care"]))
-    parts["johnson_mentee"] = pick("gs", {"PGY-3"}, lambda p: wants(p, goals=["Leadership", "Job search and contracts"]))
+    parts["turner_mentee"] = pick(
+        "gs", {"PGY-2", "PGY-3"}, lambda p: wants(p, subspecialty=SUBSPECIALTY["surgical critical care"])
+    )
+    parts["johnson_mentee"] = pick(
+        "gs", {"PGY-3"}, lambda p: wants(p, goals=["Leadership", "Job search and contracts"])
+    )
     parts["morales_mentee"] = pick(
-        "gs", {"PGY-4", "PGY-5"},
+        "gs",
+        {"PGY-4", "PGY-5"},
         lambda p: (wants(p, subspecialty=SUBSPECIALTY["surgical oncology"]), wants(p, goals=["Research"])),
     )
     parts["fischer_mentee"] = pick("gs", {"PGY-1", "PGY-2"}, lambda p: wants(p, subspecialty=SUBSPECIALTY["vascular"]))
     parts["reyes_applicant"] = pick(
-        "gs", {"PGY-3", "PGY-4", "PGY-5"},
+        "gs",
+        {"PGY-3", "PGY-4", "PGY-5"},
         lambda p: (wants(p, subspecialty=SUBSPECIALTY["thoracic"]), wants(p, goals=["Fellowship application"])),
     )
     return parts
@@ -208,11 +219,15 @@ def _free_times(mentee, mentor, *, start: datetime, horizons=(7,), count=1, dura
     mentor's own free times fill in: that is what they would offer."""
     times: list[datetime] = []
     for days in horizons:
-        times = suggest_slots(mentee=mentee, mentor=mentor, start=start, days=days, count=count, duration_minutes=duration)
+        times = suggest_slots(
+            mentee=mentee, mentor=mentor, start=start, days=days, count=count, duration_minutes=duration
+        )
         if len(times) >= count:
             return times
     # suggest_slots with the mentor on both sides: the mentor's availability alone.
-    own = suggest_slots(mentee=mentor, mentor=mentor, start=start, days=horizons[-1], count=count, duration_minutes=duration)
+    own = suggest_slots(
+        mentee=mentor, mentor=mentor, start=start, days=horizons[-1], count=count, duration_minutes=duration
+    )
     times = sorted(set(times) | set(own))[:count]
     if not times:  # the mentor cleared their availability: noon on the first weekday
         day = start.astimezone(_zone(mentor)).date() + timedelta(days=1)
@@ -282,8 +297,12 @@ class _Stories:
     def assigned(self, mentee, mentor, *, kind, started) -> Mentorship:
         """A coordinator pairs them (how near-peer mentors are usually assigned)."""
         mentorship = mentorship_create(
-            mentee=mentee, mentor=mentor, program=self._program_of(mentee), kind=kind,
-            source=Mentorship.Source.COORDINATOR, actor=self.users[COORDINATOR],
+            mentee=mentee,
+            mentor=mentor,
+            program=self._program_of(mentee),
+            kind=kind,
+            source=Mentorship.Source.COORDINATOR,
+            actor=self.users[COORDINATOR],
         )
         _set(mentorship, started_at=started)
         return mentorship
@@ -305,15 +324,26 @@ class _Stories:
         then mark it held and share the notes."""
         proposer = mentorship.mentor
         meeting = Meeting.objects.create(
-            mentorship=mentorship, proposed_by=proposer, status=Meeting.Status.CONFIRMED, start=start,
-            format=format, location=location, duration_minutes=duration,
+            mentorship=mentorship,
+            proposed_by=proposer,
+            status=Meeting.Status.CONFIRMED,
+            start=start,
+            format=format,
+            location=location,
+            duration_minutes=duration,
         )
         MeetingSlot.objects.create(meeting=meeting, start=start)
         snapshot = {"status": Meeting.Status.CONFIRMED, "start": start.isoformat(), "sequence": 0}
-        audit_log(actor=proposer, action="meeting.propose", obj=meeting, program=mentorship.program,
-                  after={**snapshot, "status": Meeting.Status.PROPOSED, "start": None, "slots": [start.isoformat()]})
-        audit_log(actor=mentorship.mentee, action="meeting.confirm", obj=meeting, program=mentorship.program,
-                  after=snapshot)
+        audit_log(
+            actor=proposer,
+            action="meeting.propose",
+            obj=meeting,
+            program=mentorship.program,
+            after={**snapshot, "status": Meeting.Status.PROPOSED, "start": None, "slots": [start.isoformat()]},
+        )
+        audit_log(
+            actor=mentorship.mentee, action="meeting.confirm", obj=meeting, program=mentorship.program, after=snapshot
+        )
         end = start + timedelta(minutes=duration)
         with self.dated(end):
             meeting_mark_held(meeting=meeting, actor=proposer)
@@ -365,14 +395,20 @@ class _Stories:
 
     def attending_and_her_mentee(self, mentee, mentor):
         m = self.accepted(
-            mentee, mentor,
+            mentee,
+            mentor,
             f"Hi Dr. Vasquez, I'm {mentee.first_name}, one of the new interns. I don't know yet where I'm headed "
             "and I'd like a mentor who has watched a lot of residents choose. Could we meet once a month?",
             "Welcome to Lakeside! Happy to. Let's start with a conversation about what you enjoy most so far.",
-            sent=self.ago(days=58), accepted=self.ago(days=57),
+            sent=self.ago(days=58),
+            accepted=self.ago(days=57),
         )
         self.agreement(
-            m, by=mentor, when=self.ago(days=56), cadence="monthly", preferred_channel="Teams, or a text for quick questions",
+            m,
+            by=mentor,
+            when=self.ago(days=56),
+            cadence="monthly",
+            preferred_channel="Teams, or a text for quick questions",
             expectations=(
                 "We meet once a month for 30 minutes, by video on Thursday evenings or over coffee before clinic. "
                 f"{mentee.first_name} sets the agenda; Elena answers messages within a couple of days."
@@ -384,7 +420,9 @@ class _Stories:
         upcoming = _free_times(mentee, mentor, start=_week_start(self.now, tz, 1), count=2)
         held_on = _weeks_earlier(upcoming[0], 5, tz)
         self.held(
-            m, start=held_on, notes_by=mentee,
+            m,
+            start=held_on,
+            notes_by=mentee,
             notes=(
                 "Talked through intern year so far and what I want from the next two years.\n"
                 "- Elena suggested one question from the echo database rather than a new project.\n"
@@ -392,33 +430,59 @@ class _Stories:
                 "- Next time: my CV, and a first look at the data."
             ),
         )
-        self.goal(m, title="Shadow in the echo lab on a Friday morning", owner=mentee, by=mentor,
-                  created=held_on + timedelta(days=1), due=(held_on + timedelta(days=14)).date(),
-                  done=held_on + timedelta(days=12))
-        self.goal(m, title="Pick a research question from the echo database", owner=mentee, by=mentee,
-                  created=held_on + timedelta(days=1), due=self.now.date() - timedelta(days=5))
-        self.goal(m, title="Introduce me to the cardiology fellowship program director", owner=mentor, by=mentee,
-                  created=held_on + timedelta(days=1), due=self.now.date() + timedelta(days=21))
+        self.goal(
+            m,
+            title="Shadow in the echo lab on a Friday morning",
+            owner=mentee,
+            by=mentor,
+            created=held_on + timedelta(days=1),
+            due=(held_on + timedelta(days=14)).date(),
+            done=held_on + timedelta(days=12),
+        )
+        self.goal(
+            m,
+            title="Pick a research question from the echo database",
+            owner=mentee,
+            by=mentee,
+            created=held_on + timedelta(days=1),
+            due=self.now.date() - timedelta(days=5),
+        )
+        self.goal(
+            m,
+            title="Introduce me to the cardiology fellowship program director",
+            owner=mentor,
+            by=mentee,
+            created=held_on + timedelta(days=1),
+            due=self.now.date() + timedelta(days=21),
+        )
         self.resource(
-            m, title="NRMP: how the fellowship Match works", url="https://www.nrmp.org/",
+            m,
+            title="NRMP: how the fellowship Match works",
+            url="https://www.nrmp.org/",
             note="Worth ten minutes now, even two years out: the timeline shapes what to do in PGY-2.",
             shared=held_on + timedelta(days=2),
         )
         self.resource(
-            m, title="ACC Fellows in Training section", url="https://www.acc.org/",
+            m,
+            title="ACC Fellows in Training section",
+            url="https://www.acc.org/",
             note="Free for residents: webinars on research, applications and the first job.",
             shared=self.ago(days=9),
         )
-        self.checkins(m, [
-            (mentee, 5, "Elena makes time and remembers what we talked about.", 33),
-            (mentor, 4, "", 33),
-            (mentee, 5, "", 0),
-        ])
+        self.checkins(
+            m,
+            [
+                (mentee, 5, "Elena makes time and remembers what we talked about.", 33),
+                (mentor, 4, "", 33),
+                (mentee, 5, "", 0),
+            ],
+        )
         self.confirmed(m, upcoming, format=VIDEO, proposed=self.ago(days=3), confirmed=self.ago(days=2))
 
     def request_with_a_question(self, mentee, mentor):
         request = self.request(
-            mentee, mentor,
+            mentee,
+            mentor,
             f"Dear Dr. Vasquez, I'm {mentee.first_name}, a {mentee.mentee_profile.career_stage.code} applying to "
             "cardiology fellowship this cycle. I read that you see a lot of applications; I'd be grateful for "
             "honest feedback on mine and help choosing programs.",
@@ -426,13 +490,15 @@ class _Stories:
         )
         with self.dated(self.ago(days=2), read=True):  # read: the answer came the next day
             request_ask_question(
-                request=request, actor=mentor,
+                request=request,
+                actor=mentor,
                 question="Happy to help. Do you have a research project you can show by the time you apply, "
                 "and who is writing your letters?",
             )
         with self.dated(self.ago(days=1)):
             request_answer(
-                request=request, actor=mentee,
+                request=request,
+                actor=mentee,
                 answer="A retrospective project on heart-failure readmissions, abstract submitted to the spring "
                 "meeting; letters from my program director and two ward attendings, and I'm hoping for a third "
                 "from cardiology.",
@@ -441,7 +507,8 @@ class _Stories:
 
     def request_waiting(self, mentee, mentor):
         self.request(
-            mentee, mentor,
+            mentee,
+            mentor,
             f"Hi Dr. Vasquez, I'm {mentee.first_name}, an intern. Cardiology is the field I keep coming back to, "
             "and I'd love a mentor in it from the start. Could we meet before clinic some morning?",
             sent=self.ago(hours=20),
@@ -449,14 +516,16 @@ class _Stories:
 
     def resident_declined_kindly(self, mentee, mentor):
         request = self.request(
-            mentee, mentor,
+            mentee,
+            mentor,
             "Dear Dr. Iyer, I'm Jordan, an intern. My MICU month made me wonder about pulm/crit, and I'd value a "
             "mentor who could help me decide between it and cardiology.",
             sent=self.ago(days=12),
         )
         with self.dated(self.ago(days=10)):
             request_decline(
-                request=request, actor=mentor,
+                request=request,
+                actor=mentor,
                 note="Thank you for such a thoughtful message, Jordan. With cardiology as your first choice, "
                 "Dr. Vasquez would serve you better than I can, and she has room this year. And if the MICU keeps "
                 "pulling at you, find me on rounds any morning: my door is open.",
@@ -465,31 +534,45 @@ class _Stories:
 
     def nearpeer_completed_early(self, mentee, mentor):
         m = self.accepted(
-            mentee, mentor,
+            mentee,
+            mentor,
             "Dr. Morales, I'm Zoe, a PGY-3. I'm set on surgical oncology and want to be a strong applicant in two "
             "years: research, letters and the right rotations.",
             "I'd be glad to. Let's plan backwards from the application.",
-            sent=self.ago(days=300), accepted=self.ago(days=298),
+            sent=self.ago(days=300),
+            accepted=self.ago(days=298),
         )
         self.agreement(
-            m, by=mentee, when=self.ago(days=297), cadence="monthly", preferred_channel="E-mail",
+            m,
+            by=mentee,
+            when=self.ago(days=297),
+            cadence="monthly",
+            preferred_channel="E-mail",
             first_goals="A research project with an abstract by spring; the fellowship application plan.",
         )
         tz = _zone(mentor)
         at = _free_times(mentee, mentor, start=_week_start(self.now, tz, 1))[0]
         self.held(
-            m, start=_weeks_earlier(at, 17, tz), notes_by=mentee, format=IN_PERSON, location="Dr. Morales's office",
+            m,
+            start=_weeks_earlier(at, 17, tz),
+            notes_by=mentee,
+            format=IN_PERSON,
+            location="Dr. Morales's office",
             notes="Went through my application plan line by line. Personal statement draft is done; letters "
             "asked. We agreed I'm ready, so we'll close the mentorship early.",
         )
         self.ended(
-            m, by=mentee, when=self.ago(days=50), completed=True,
+            m,
+            by=mentee,
+            when=self.ago(days=50),
+            completed=True,
             reason="We finished what we set out to do ahead of schedule: the application plan is set and my "
             "personal statement is drafted.",
         )
         with self.dated(self.ago(days=49)):
             mentorship_leave_thank_you(
-                mentorship=m, actor=mentee,
+                mentorship=m,
+                actor=mentee,
                 note="Thank you, Dr. Morales, for the early mornings, the honest red ink on my drafts, and "
                 "for telling me I was ready before I believed it.",
             )
@@ -497,29 +580,44 @@ class _Stories:
     def nearpeer_mentors_an_intern(self, mentee, mentor):
         m = self.assigned(mentee, mentor, kind=Kind.NEAR_PEER, started=self.ago(days=25))
         self.agreement(
-            m, by=mentor, when=self.ago(days=24), cadence="biweekly", preferred_channel="Text",
+            m,
+            by=mentor,
+            when=self.ago(days=24),
+            cadence="biweekly",
+            preferred_channel="Text",
             first_goals="Get comfortable on call; an ABSITE study plan that survives nights.",
         )
         # Zoe proposes times; the intern picks one. Her SICU month may push them out.
         slots = _free_times(mentee, mentor, start=self.now + timedelta(hours=12), horizons=(14, 42), count=3)
         with self.dated(self.ago(hours=5)):
             meeting = meeting_propose(
-                mentorship=m, actor=mentor, slots=slots, format=IN_PERSON, location="Resident lounge, 4th floor",
+                mentorship=m,
+                actor=mentor,
+                slots=slots,
+                format=IN_PERSON,
+                location="Resident lounge, 4th floor",
             )
         _set(meeting, created_at=self.ago(hours=5))
         self.checkins(m, [(mentee, 4, "Zoe answers my texts at 2 a.m. and never makes me feel silly.", 0)])
 
     def thompson(self, mentee, mentor):
         m = self.accepted(
-            mentee, mentor,
+            mentee,
+            mentor,
             f"Dr. Thompson, I'm {mentee.first_name}. I love teaching on the wards and want to know whether a "
             "clinician-educator career is realistic for me.",
-            "It is, and I'd love to help you build it.", sent=self.ago(days=97), accepted=self.ago(days=95),
+            "It is, and I'd love to help you build it.",
+            sent=self.ago(days=97),
+            accepted=self.ago(days=95),
         )
         tz = _zone(mentor)
         at = _free_times(mentee, mentor, start=_week_start(self.now, tz, 1))[0]
         self.held(
-            m, start=_weeks_earlier(at, 4, tz), notes_by=mentor, format=IN_PERSON, location="Hospitalist office",
+            m,
+            start=_weeks_earlier(at, 4, tz),
+            notes_by=mentor,
+            format=IN_PERSON,
+            location="Hospitalist office",
             notes="Talked about the teaching portfolio and the chief-resident question. Next: observe a "
             "morning report and give feedback.",
         )
@@ -531,79 +629,115 @@ class _Stories:
 
     def hernandez(self, mentee, mentor):
         m = self.accepted(
-            mentee, mentor,
+            mentee,
+            mentor,
             f"Dr. Hernandez, I'm {mentee.first_name}. I'd like to do a research project in infectious disease, "
             "ideally one with a public-health angle.",
             "Come by the clinic on Tuesday; we have data waiting for someone like you.",
-            sent=self.ago(days=152), accepted=self.ago(days=150), kind=Kind.RESEARCH,
+            sent=self.ago(days=152),
+            accepted=self.ago(days=150),
+            kind=Kind.RESEARCH,
         )
-        self.checkins(m, [(mentee, 4, "Good progress on the project; hard to meet during the MICU.", 33), (mentor, 4, "", 0)])
+        self.checkins(
+            m, [(mentee, 4, "Good progress on the project; hard to meet during the MICU.", 33), (mentor, 4, "", 0)]
+        )
 
     def rematch_requested(self, mentee, mentor):
         m = self.accepted(
-            mentee, mentor,
+            mentee,
+            mentor,
             f"Dr. Haddad, I'm {mentee.first_name}, a PGY-2 thinking about nephrology. Would you mentor me?",
-            "With pleasure.", sent=self.ago(days=132), accepted=self.ago(days=130),
+            "With pleasure.",
+            sent=self.ago(days=132),
+            accepted=self.ago(days=130),
         )
-        self.checkins(m, [
-            (mentee, 3, "We've had to cancel twice.", 70),
-            (mentee, 2, "Our schedules never line up.", 40),
-            (mentor, 3, "Hard to find a time; my clinic days are her call days.", 40),
-        ])
+        self.checkins(
+            m,
+            [
+                (mentee, 3, "We've had to cancel twice.", 70),
+                (mentee, 2, "Our schedules never line up.", 40),
+                (mentor, 3, "Hard to find a time; my clinic days are her call days.", 40),
+            ],
+        )
         self.ended(
-            m, by=mentee, when=self.ago(days=6), rematch=True,
+            m,
+            by=mentee,
+            when=self.ago(days=6),
+            rematch=True,
             reason="Dr. Haddad has been generous, but his clinic days are my call days and we've cancelled three "
             "times. No fault on either side; I'd like a mentor whose schedule fits mine.",
         )
 
     def turner(self, mentee, mentor):
         m = self.accepted(
-            mentee, mentor,
+            mentee,
+            mentor,
             f"Dr. Turner, I'm {mentee.first_name}. I'm drawn to trauma and critical care and want to get better "
             "and calmer in the trauma bay.",
-            "Glad to. We'll start with your next trauma call.", sent=self.ago(days=112), accepted=self.ago(days=110),
+            "Glad to. We'll start with your next trauma call.",
+            sent=self.ago(days=112),
+            accepted=self.ago(days=110),
         )
         tz = _zone(mentor)
         at = _free_times(mentee, mentor, start=_week_start(self.now, tz, 2))[0]
         self.held(
-            m, start=_weeks_earlier(at, 4, tz), notes_by=mentor, format=PHONE,
+            m,
+            start=_weeks_earlier(at, 4, tz),
+            notes_by=mentor,
+            format=PHONE,
             notes="Debriefed the MVC from last week's call. Reading: ATLS chapter on shock; try leading one "
             "primary survey per shift.",
         )
         self.checkins(m, [(mentee, 5, "", 33), (mentor, 5, "", 33), (mentee, 5, "", 0)])
-        self.confirmed(m, [at], format=IN_PERSON, location="Trauma bay conference room",
-                       proposed=self.ago(days=4), confirmed=self.ago(days=3))
+        self.confirmed(
+            m,
+            [at],
+            format=IN_PERSON,
+            location="Trauma bay conference room",
+            proposed=self.ago(days=4),
+            confirmed=self.ago(days=3),
+        )
 
     def johnson(self, mentee, mentor):
         m = self.accepted(
-            mentee, mentor,
+            mentee,
+            mentor,
             f"Dr. Johnson, I'm {mentee.first_name}, a PGY-3. I'd like help thinking about leadership and, "
             "eventually, my first job.",
-            "Let's do it.", sent=self.ago(days=82), accepted=self.ago(days=80),
+            "Let's do it.",
+            sent=self.ago(days=82),
+            accepted=self.ago(days=80),
         )
         self.checkins(m, [(mentee, 3, "We've only met once; trauma nights made it hard.", 33)])
 
     def morales(self, mentee, mentor):
         m = self.accepted(
-            mentee, mentor,
+            mentee,
+            mentor,
             f"Dr. Morales, I'm {mentee.first_name}. I'm planning research years in surgical oncology and would "
             "love to join your outcomes group.",
-            "Welcome aboard. Let's find you a question.", sent=self.ago(days=47), accepted=self.ago(days=45),
+            "Welcome aboard. Let's find you a question.",
+            sent=self.ago(days=47),
+            accepted=self.ago(days=45),
             kind=Kind.RESEARCH,
         )
         self.checkins(m, [(mentee, 5, "", 0)])
 
     def fischer(self, mentee, mentor):
         self.accepted(
-            mentee, mentor,
+            mentee,
+            mentor,
             f"Dr. Fischer, I'm {mentee.first_name}. Vascular surgery is high on my list and I'd like to hear what "
             "the career is really like.",
-            "Of course. Let's talk about it over coffee.", sent=self.ago(days=23), accepted=self.ago(days=21),
+            "Of course. Let's talk about it over coffee.",
+            sent=self.ago(days=23),
+            accepted=self.ago(days=21),
         )
 
     def request_to_reyes(self, mentee, mentor):
         self.request(
-            mentee, mentor,
+            mentee,
+            mentor,
             f"Dr. Reyes, I'm {mentee.first_name}. I'm serious about cardiothoracic surgery and would be honoured "
             "to be your mentee this year.",
             sent=self.ago(days=5),
@@ -650,7 +784,10 @@ def _seed_conflicts(stories) -> None:
     if Mentorship.objects.filter(mentee=thompson_mentee, mentor__email=THOMPSON).exists():
         with stories.dated(stories.ago(days=29)):
             entry = exception_grant(
-                program=im, actor=coordinator, mentee=thompson_mentee, mentor=stories.users[THOMPSON],
+                program=im,
+                actor=coordinator,
+                mentee=thompson_mentee,
+                mentor=stories.users[THOMPSON],
                 reason="Paired before Dr Thompson joined the CCC; the resident asked to keep her. "
                 "She recuses herself from this resident's reviews.",
             )

@@ -72,19 +72,23 @@ class DemoLogin:
 
 DEMO_LOGINS = [
     DemoLogin(
-        f"resident@{DEMO_DOMAIN}", "Resident: Internal Medicine, PGY-1",
+        f"resident@{DEMO_DOMAIN}",
+        "Resident: Internal Medicine, PGY-1",
         "Finish your profile (one item left), find a mentor and send a request; an earlier one was declined",
     ),
     DemoLogin(
-        f"attending@{DEMO_DOMAIN}", "Attending: IM cardiology",
+        f"attending@{DEMO_DOMAIN}",
+        "Attending: IM cardiology",
         "Two requests waiting for you; your mentee's page: agreement, goals, meetings; your mentoring portfolio",
     ),
     DemoLogin(
-        f"coordinator@{DEMO_DOMAIN}", "Coordinator: IM and Surgery",
+        f"coordinator@{DEMO_DOMAIN}",
+        "Coordinator: IM and Surgery",
         "Program health, pairings, start a PGY-1 match run and publish it, conflicts of interest, the audit trail",
     ),
     DemoLogin(
-        f"nearpeer@{DEMO_DOMAIN}", "Surgery PGY-4 and near-peer mentor",
+        f"nearpeer@{DEMO_DOMAIN}",
+        "Surgery PGY-4 and near-peer mentor",
         "One person, two profiles: an intern picking a meeting time, and your completed mentorship",
     ),
     DemoLogin(f"admin@{DEMO_DOMAIN}", "Superuser", "The admin at /admin/, the API at /api/docs/"),
@@ -155,14 +159,18 @@ WINDOW_POOLS = {
     ("im", RESIDENT): (
         _slots(WEEKDAYS, "06:15", "07:00")  # before pre-rounding
         + _slots(WEEKDAYS, "18:30", "20:00")  # after sign-out
-        + _slots([5], "09:00", "11:00") + _slots([5], "14:00", "16:00")
-        + _slots([6], "10:00", "12:00") + _slots([6], "16:00", "18:00")
+        + _slots([5], "09:00", "11:00")
+        + _slots([5], "14:00", "16:00")
+        + _slots([6], "10:00", "12:00")
+        + _slots([6], "16:00", "18:00")
     ),
     ("gs", RESIDENT): (
         _slots([2], "12:00", "13:00")  # after M&M on education day
         + _slots(WEEKDAYS, "19:00", "20:30")
-        + _slots([5], "08:00", "10:00") + _slots([5], "15:00", "17:00")
-        + _slots([6], "09:00", "11:00") + _slots([6], "17:00", "19:00")
+        + _slots([5], "08:00", "10:00")
+        + _slots([5], "15:00", "17:00")
+        + _slots([6], "09:00", "11:00")
+        + _slots([6], "17:00", "19:00")
     ),
     ("im", FACULTY): (
         _slots(WEEKDAYS, "07:00", "08:00")
@@ -181,10 +189,18 @@ WINDOW_POOLS = {
 
 BUSY_LABELS = {
     ("im", RESIDENT): [
-        ("Night float", 14), ("MICU month", 28), ("CCU month", 28), ("Vacation", 7), ("Night float", 14),
+        ("Night float", 14),
+        ("MICU month", 28),
+        ("CCU month", 28),
+        ("Vacation", 7),
+        ("Night float", 14),
     ],
     ("gs", RESIDENT): [
-        ("Trauma nights", 14), ("SICU month", 28), ("Night float", 14), ("Vacation", 7), ("Away rotation", 28),
+        ("Trauma nights", 14),
+        ("SICU month", 28),
+        ("Night float", 14),
+        ("Vacation", 7),
+        ("Away rotation", 28),
     ],
     ("im", FACULTY): [("On service (wards)", 14), ("Vacation", 7), ("MICU attending week", 7), ("National meeting", 4)],
     ("gs", FACULTY): [("Trauma call week", 7), ("Vacation", 7), ("National meeting", 4)],
@@ -218,17 +234,52 @@ SUBSPECIALTY_WORDS = {
 
 INTEREST_POOLS = {
     "im": [
-        "Addiction", "Artificial intelligence", "Cardiology", "Clinical trials", "Critical care", "Digital health",
-        "Ethics", "Geriatrics", "Health equity", "Hospital medicine", "Immigrant health", "Infectious disease",
-        "LGBTQ+ health", "Medical education", "Nephrology", "Oncology", "Palliative care", "Physician wellness",
-        "Point-of-care ultrasound", "Public health", "Pulmonology", "Quality improvement", "Rural health",
+        "Addiction",
+        "Artificial intelligence",
+        "Cardiology",
+        "Clinical trials",
+        "Critical care",
+        "Digital health",
+        "Ethics",
+        "Geriatrics",
+        "Health equity",
+        "Hospital medicine",
+        "Immigrant health",
+        "Infectious disease",
+        "LGBTQ+ health",
+        "Medical education",
+        "Nephrology",
+        "Oncology",
+        "Palliative care",
+        "Physician wellness",
+        "Point-of-care ultrasound",
+        "Public health",
+        "Pulmonology",
+        "Quality improvement",
+        "Rural health",
         "Women's health",
     ],
     "gs": [
-        "Critical care", "Disaster medicine", "Endoscopy", "Health equity", "Health services research",
-        "Medical education", "Minimally invasive surgery", "Nutrition", "Oncology", "Patient safety",
-        "Pediatrics", "Physician wellness", "Procedures", "Quality improvement", "Robotic surgery",
-        "Rural health", "Simulation", "Surgical education", "Transplant", "Trauma",
+        "Critical care",
+        "Disaster medicine",
+        "Endoscopy",
+        "Health equity",
+        "Health services research",
+        "Medical education",
+        "Minimally invasive surgery",
+        "Nutrition",
+        "Oncology",
+        "Patient safety",
+        "Pediatrics",
+        "Physician wellness",
+        "Procedures",
+        "Quality improvement",
+        "Robotic surgery",
+        "Rural health",
+        "Simulation",
+        "Surgical education",
+        "Transplant",
+        "Trauma",
     ],
 }
 
@@ -237,17 +288,38 @@ STAGE_GOALS = {
     "PGY-1": ["Clinical skills", WELLNESS, "Career planning", "Board preparation", "Networking"],
     "PGY-2": ["Fellowship application", "Research", "Career planning", "Teaching", QI],
     "PGY-3": [
-        "Fellowship application", "Job search and contracts", "Leadership", "Academic medicine", "Private practice",
+        "Fellowship application",
+        "Job search and contracts",
+        "Leadership",
+        "Academic medicine",
+        "Private practice",
     ],
     "PGY-4": ["Fellowship application", "Research", "Leadership", "Academic medicine", "Job search and contracts"],
     "PGY-5": [
-        "Job search and contracts", "Fellowship application", "Private practice", "Academic medicine", "Leadership",
+        "Job search and contracts",
+        "Fellowship application",
+        "Private practice",
+        "Academic medicine",
+        "Leadership",
     ],
 }
 ALL_GOALS = [
-    "Career planning", "Fellowship application", "Research", "Clinical skills", "Leadership", "Teaching",
-    WELLNESS, QI, "Academic medicine", "Private practice", "Global health", "Board preparation", "Networking",
-    DEI, "Advocacy and health policy", "Job search and contracts",
+    "Career planning",
+    "Fellowship application",
+    "Research",
+    "Clinical skills",
+    "Leadership",
+    "Teaching",
+    WELLNESS,
+    QI,
+    "Academic medicine",
+    "Private practice",
+    "Global health",
+    "Board preparation",
+    "Networking",
+    DEI,
+    "Advocacy and health policy",
+    "Job search and contracts",
 ]
 
 # A resident's own words for their main goal. {leaning}: where they are heading;
@@ -283,12 +355,10 @@ GOAL_TEXTS = {
         "data behind it."
     ),
     "Academic medicine": (
-        "I want to stay in academics and would like to understand how people find their niche and get "
-        "promoted."
+        "I want to stay in academics and would like to understand how people find their niche and get promoted."
     ),
     "Private practice": (
-        "I'm drawn to community practice and want to hear how the job, the schedule and the money really "
-        "work."
+        "I'm drawn to community practice and want to hear how the job, the schedule and the money really work."
     ),
     "Global health": (
         "I worked abroad before medical school and want to keep global health in my career without giving up "
@@ -314,34 +384,210 @@ GOAL_TEXTS = {
 }
 
 FIRST_NAMES = [
-    "Aisha", "Omar", "Arjun", "Mei", "Jin", "Hyun-woo", "Seo-yeon", "Thanh", "Linh", "Mateo", "Valentina",
-    "Diego", "Camila", "Gabriela", "Kwame", "Ama", "Chidi", "Ngozi", "Tunde", "Layla", "Hassan", "Noor",
-    "Emily", "Michaela", "Sarah", "James", "Hannah", "Benjamin", "Rachel", "Ethan", "Olivia", "Noah", "Claire",
-    "Jasmine", "Andre", "Keisha", "Imani", "Kofi", "Dmitri", "Anya", "Ravi", "Ananya", "Vikram", "Sanjana",
-    "Farah", "Mariam", "José", "Isabel", "Miguel", "Yuki", "Haruto", "Amir", "Reza", "Tomasz", "Katarzyna",
-    "Patrick", "Siobhan", "Liam", "Aoife", "Matteo", "Giulia", "Camille", "Esther", "Ruth", "Abebe", "Selam",
-    "Tariq", "Zainab", "Kai", "Leilani", "Beatriz", "Ibrahim", "Amara", "Min-ji", "Rohan", "Meera", "Lucas",
+    "Aisha",
+    "Omar",
+    "Arjun",
+    "Mei",
+    "Jin",
+    "Hyun-woo",
+    "Seo-yeon",
+    "Thanh",
+    "Linh",
+    "Mateo",
+    "Valentina",
+    "Diego",
+    "Camila",
+    "Gabriela",
+    "Kwame",
+    "Ama",
+    "Chidi",
+    "Ngozi",
+    "Tunde",
+    "Layla",
+    "Hassan",
+    "Noor",
+    "Emily",
+    "Michaela",
+    "Sarah",
+    "James",
+    "Hannah",
+    "Benjamin",
+    "Rachel",
+    "Ethan",
+    "Olivia",
+    "Noah",
+    "Claire",
+    "Jasmine",
+    "Andre",
+    "Keisha",
+    "Imani",
+    "Kofi",
+    "Dmitri",
+    "Anya",
+    "Ravi",
+    "Ananya",
+    "Vikram",
+    "Sanjana",
+    "Farah",
+    "Mariam",
+    "José",
+    "Isabel",
+    "Miguel",
+    "Yuki",
+    "Haruto",
+    "Amir",
+    "Reza",
+    "Tomasz",
+    "Katarzyna",
+    "Patrick",
+    "Siobhan",
+    "Liam",
+    "Aoife",
+    "Matteo",
+    "Giulia",
+    "Camille",
+    "Esther",
+    "Ruth",
+    "Abebe",
+    "Selam",
+    "Tariq",
+    "Zainab",
+    "Kai",
+    "Leilani",
+    "Beatriz",
+    "Ibrahim",
+    "Amara",
+    "Min-ji",
+    "Rohan",
+    "Meera",
+    "Lucas",
 ]
 LAST_NAMES = [
-    "Tran", "Shah", "Park", "Li", "Liu", "Garcia", "Rodriguez", "Martinez", "Lopez", "Gonzalez", "Okonkwo",
-    "Mensah", "Owusu", "Nwosu", "Abdullah", "Khalil", "Hussain", "Cohen", "Friedman", "Smith", "Williams",
-    "Brown", "Jones", "Miller", "Davis", "Wilson", "Anderson", "Taylor", "Moore", "Jackson", "Martin", "White",
-    "Harris", "Clark", "Robinson", "Walker", "Young", "Allen", "Wright", "Scott", "Green", "Baker", "Nelson",
-    "Hill", "Campbell", "Roberts", "Phillips", "Evans", "Torres", "Parker", "Collins", "Stewart", "Murphy",
-    "Cooper", "Bailey", "Gomez", "Kelly", "Ward", "Diaz", "Brooks", "Bennett", "Cruz", "Hughes", "Sullivan",
-    "Ortiz", "Jenkins", "Gutierrez", "Coleman", "Novak", "Ivanova", "Yamamoto", "Sato", "Singh", "Gupta",
-    "Reddy", "Menon", "Banerjee", "Chowdhury", "Ahmed", "Mahmoud", "Dubois", "Rossi", "O'Brien", "Kaur",
+    "Tran",
+    "Shah",
+    "Park",
+    "Li",
+    "Liu",
+    "Garcia",
+    "Rodriguez",
+    "Martinez",
+    "Lopez",
+    "Gonzalez",
+    "Okonkwo",
+    "Mensah",
+    "Owusu",
+    "Nwosu",
+    "Abdullah",
+    "Khalil",
+    "Hussain",
+    "Cohen",
+    "Friedman",
+    "Smith",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Miller",
+    "Davis",
+    "Wilson",
+    "Anderson",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "White",
+    "Harris",
+    "Clark",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "Wright",
+    "Scott",
+    "Green",
+    "Baker",
+    "Nelson",
+    "Hill",
+    "Campbell",
+    "Roberts",
+    "Phillips",
+    "Evans",
+    "Torres",
+    "Parker",
+    "Collins",
+    "Stewart",
+    "Murphy",
+    "Cooper",
+    "Bailey",
+    "Gomez",
+    "Kelly",
+    "Ward",
+    "Diaz",
+    "Brooks",
+    "Bennett",
+    "Cruz",
+    "Hughes",
+    "Sullivan",
+    "Ortiz",
+    "Jenkins",
+    "Gutierrez",
+    "Coleman",
+    "Novak",
+    "Ivanova",
+    "Yamamoto",
+    "Sato",
+    "Singh",
+    "Gupta",
+    "Reddy",
+    "Menon",
+    "Banerjee",
+    "Chowdhury",
+    "Ahmed",
+    "Mahmoud",
+    "Dubois",
+    "Rossi",
+    "O'Brien",
+    "Kaur",
 ]
 # Second languages residents list, weighted roughly by how often they come up.
 RESIDENT_LANGUAGES = (
-    ["es"] * 8 + ["zh"] * 3 + ["hi"] * 3 + ["ar"] * 2 + ["fr"] * 2 + ["vi", "ko", "tl", "ur", "pt", "ru", "bn",
-    "gu", "pa", "fa", "yo", "ig", "am", "ht", "pl", "it", "he", "ja", "ase"]
+    ["es"] * 8
+    + ["zh"] * 3
+    + ["hi"] * 3
+    + ["ar"] * 2
+    + ["fr"] * 2
+    + [
+        "vi",
+        "ko",
+        "tl",
+        "ur",
+        "pt",
+        "ru",
+        "bn",
+        "gu",
+        "pa",
+        "fa",
+        "yo",
+        "ig",
+        "am",
+        "ht",
+        "pl",
+        "it",
+        "he",
+        "ja",
+        "ase",
+    ]
 )
 
 # (program, stage, how many): IM is a three-year program, surgery five.
 RESIDENT_COHORTS = [
-    ("im", "PGY-1", 13), ("im", "PGY-2", 11), ("im", "PGY-3", 10),
-    ("gs", "PGY-1", 7), ("gs", "PGY-2", 5), ("gs", "PGY-3", 5), ("gs", "PGY-4", 3), ("gs", "PGY-5", 4),
+    ("im", "PGY-1", 13),
+    ("im", "PGY-2", 11),
+    ("im", "PGY-3", 10),
+    ("gs", "PGY-1", 7),
+    ("gs", "PGY-2", 5),
+    ("gs", "PGY-3", 5),
+    ("gs", "PGY-4", 3),
+    ("gs", "PGY-5", 4),
 ]
 
 
@@ -358,8 +604,24 @@ def _phrase(word: str) -> str:
     return word if first[:2].isupper() else word[0].lower() + word[1:]
 
 
-def _mentor(first, last, program, specialty, subspecialty, rank, capacity, languages, formats, expertise,
-            interests, bio, *, accepting=True, stage=None, email=None):
+def _mentor(
+    first,
+    last,
+    program,
+    specialty,
+    subspecialty,
+    rank,
+    capacity,
+    languages,
+    formats,
+    expertise,
+    interests,
+    bio,
+    *,
+    accepting=True,
+    stage=None,
+    email=None,
+):
     return Person(
         email=email or _email(first, last),
         first_name=first,
@@ -367,9 +629,17 @@ def _mentor(first, last, program, specialty, subspecialty, rank, capacity, langu
         time_zone=TIME_ZONES[program],
         roles=[(program, FACULTY)],
         mentor=MentorSpec(
-            specialty=specialty, subspecialty=subspecialty, rank=rank, stage=stage, capacity=capacity,
-            accepting=accepting, languages=languages.split(), formats=formats.split(), expertise=expertise,
-            interests=interests, bio=bio,
+            specialty=specialty,
+            subspecialty=subspecialty,
+            rank=rank,
+            stage=stage,
+            capacity=capacity,
+            accepting=accepting,
+            languages=languages.split(),
+            formats=formats.split(),
+            expertise=expertise,
+            interests=interests,
+            bio=bio,
         ),
     )
 
@@ -600,30 +870,33 @@ def _residents(rng: random.Random, taken_names: set[str]) -> list[Person]:
             n_subs = rng.choice([0, 1, 1, 2]) if stage != "PGY-1" else rng.choice([0, 0, 1, 2])
             subspecialties = rng.sample(sorted(SUBSPECIALTY_WORDS[program]), n_subs)
             languages = ["en", rng.choice(RESIDENT_LANGUAGES)] if rng.random() < 0.45 else ["en"]
-            formats = rng.choice([["video"], ["in-person", "video"], ["in-person"], ["video", "phone"],
-                                  ["in-person", "video", "phone"]])
+            formats = rng.choice(
+                [["video"], ["in-person", "video"], ["in-person"], ["video", "phone"], ["in-person", "video", "phone"]]
+            )
             sparse = rng.random() < 0.08  # some residents never got past their PGY year
-            people.append(Person(
-                email=_email(first, last),
-                first_name=first,
-                last_name=last,
-                time_zone=TIME_ZONES[program],
-                roles=[(program, RESIDENT)],
-                mentee=MenteeSpec(
-                    stage=stage,
-                    goals=goals[:1] if sparse else goals,
-                    interests=[] if sparse else interests,
-                    subspecialty_interests=[] if sparse else subspecialties,
-                    languages=[] if sparse else languages,
-                    formats=[] if sparse else formats,
-                    goals_text="" if sparse else _goals_text(
-                        rng, program, goals, interests, subspecialties, windows, busy
+            people.append(
+                Person(
+                    email=_email(first, last),
+                    first_name=first,
+                    last_name=last,
+                    time_zone=TIME_ZONES[program],
+                    roles=[(program, RESIDENT)],
+                    mentee=MenteeSpec(
+                        stage=stage,
+                        goals=goals[:1] if sparse else goals,
+                        interests=[] if sparse else interests,
+                        subspecialty_interests=[] if sparse else subspecialties,
+                        languages=[] if sparse else languages,
+                        formats=[] if sparse else formats,
+                        goals_text=""
+                        if sparse
+                        else _goals_text(rng, program, goals, interests, subspecialties, windows, busy),
                     ),
-                ),
-                windows=[] if sparse else windows,
-                busy=busy,
-                last_seen_hours_ago=None if sparse else rng.randint(1, 24 * 21),
-            ))
+                    windows=[] if sparse else windows,
+                    busy=busy,
+                    last_seen_hours_ago=None if sparse else rng.randint(1, 24 * 21),
+                )
+            )
     return people
 
 
@@ -674,8 +947,14 @@ def _named_people() -> list[Person]:
             ),
         ),
         mentor=MentorSpec(
-            specialty=GS, subspecialty=None, rank=None, stage="PGY-4", capacity=2, accepting=True,
-            languages=["en", "yo"], formats=["in-person", "video", "phone"],
+            specialty=GS,
+            subspecialty=None,
+            rank=None,
+            stage="PGY-4",
+            capacity=2,
+            accepting=True,
+            languages=["en", "yo"],
+            formats=["in-person", "video", "phone"],
             expertise=["Clinical skills", WELLNESS, "Board preparation", "Teaching"],
             interests=["Surgical education", "Physician wellness", "Simulation"],
             bio=(
@@ -694,16 +973,28 @@ def _named_people() -> list[Person]:
         roles=[("im", COORDINATOR), ("gs", COORDINATOR)],
     )
     im_coordinator = Person(
-        email=_email("Latoya", "Simmons"), first_name="Latoya", last_name="Simmons",
-        time_zone=TIME_ZONES["im"], roles=[("im", COORDINATOR)], last_seen_hours_ago=3,
+        email=_email("Latoya", "Simmons"),
+        first_name="Latoya",
+        last_name="Simmons",
+        time_zone=TIME_ZONES["im"],
+        roles=[("im", COORDINATOR)],
+        last_seen_hours_ago=3,
     )
     gs_coordinator = Person(
-        email=_email("Brian", "Kowalski"), first_name="Brian", last_name="Kowalski",
-        time_zone=TIME_ZONES["gs"], roles=[("gs", COORDINATOR)], last_seen_hours_ago=27,
+        email=_email("Brian", "Kowalski"),
+        first_name="Brian",
+        last_name="Kowalski",
+        time_zone=TIME_ZONES["gs"],
+        roles=[("gs", COORDINATOR)],
+        last_seen_hours_ago=27,
     )
     admin = Person(
-        email=f"admin@{DEMO_DOMAIN}", first_name="Site", last_name="Administrator",
-        time_zone=TIME_ZONES["im"], roles=[], is_superuser=True,
+        email=f"admin@{DEMO_DOMAIN}",
+        first_name="Site",
+        last_name="Administrator",
+        time_zone=TIME_ZONES["im"],
+        roles=[],
+        is_superuser=True,
     )
     return [resident, nearpeer, coordinator, im_coordinator, gs_coordinator, admin]
 
@@ -798,7 +1089,9 @@ def seed_demo(*, today: date | None = None) -> SeedResult:
         programs[spec.slug], made = Program.objects.get_or_create(
             slug=spec.slug,
             defaults={
-                "name": spec.name, "institution": INSTITUTION, "time_zone": spec.time_zone,
+                "name": spec.name,
+                "institution": INSTITUTION,
+                "time_zone": spec.time_zone,
                 "specialty": vocab.get("specialty", spec.specialty),
             },
         )
@@ -810,8 +1103,14 @@ def seed_demo(*, today: date | None = None) -> SeedResult:
     password = make_password(DEMO_PASSWORD)
     new_users = [
         User(
-            email=p.email, **User.identity_fields(p.email), first_name=p.first_name, last_name=p.last_name,
-            time_zone=p.time_zone, password=password, is_staff=p.is_superuser, is_superuser=p.is_superuser,
+            email=p.email,
+            **User.identity_fields(p.email),
+            first_name=p.first_name,
+            last_name=p.last_name,
+            time_zone=p.time_zone,
+            password=password,
+            is_staff=p.is_superuser,
+            is_superuser=p.is_superuser,
             last_seen=now - timedelta(hours=p.last_seen_hours_ago) if p.last_seen_hours_ago else None,
         )
         for p in cast
@@ -848,8 +1147,10 @@ def seed_demo(*, today: date | None = None) -> SeedResult:
     with_blocks = set(BusyBlock.objects.filter(user__in=users.values()).values_list("user_id", flat=True))
     blocks = [
         BusyBlock(
-            user=users[p.email], label=label,
-            start_date=monday + timedelta(days=offset), end_date=monday + timedelta(days=offset + days - 1),
+            user=users[p.email],
+            label=label,
+            start_date=monday + timedelta(days=offset),
+            end_date=monday + timedelta(days=offset + days - 1),
         )
         for p in cast
         if users[p.email].pk not in with_blocks
@@ -866,8 +1167,10 @@ def _seed_mentee_profiles(cast, users, vocab) -> int:
     todo = [p for p in people if users[p.email].pk not in have]
     MenteeProfile.objects.bulk_create(
         MenteeProfile(
-            user=users[p.email], career_stage=vocab.get("stage", p.mentee.stage),
-            goals_text=p.mentee.goals_text, bio=p.mentee.bio,
+            user=users[p.email],
+            career_stage=vocab.get("stage", p.mentee.stage),
+            goals_text=p.mentee.goals_text,
+            bio=p.mentee.bio,
         )
         for p in todo
     )
@@ -879,9 +1182,11 @@ def _seed_mentee_profiles(cast, users, vocab) -> int:
         ("languages", "language", "languages"),
         ("meeting_formats", "format", "formats"),
     ]:
-        _add_m2m(MenteeProfile, field_name, [
-            (profiles[users[p.email].pk], obj) for p in todo for obj in vocab.many(kind, getattr(p.mentee, attr))
-        ])
+        _add_m2m(
+            MenteeProfile,
+            field_name,
+            [(profiles[users[p.email].pk], obj) for p in todo for obj in vocab.many(kind, getattr(p.mentee, attr))],
+        )
     return len(todo)
 
 
@@ -912,9 +1217,11 @@ def _seed_mentor_profiles(cast, users, vocab) -> int:
         ("languages", "language", "languages"),
         ("meeting_formats", "format", "formats"),
     ]:
-        _add_m2m(MentorProfile, field_name, [
-            (profiles[users[p.email].pk], obj) for p in todo for obj in vocab.many(kind, getattr(p.mentor, attr))
-        ])
+        _add_m2m(
+            MentorProfile,
+            field_name,
+            [(profiles[users[p.email].pk], obj) for p in todo for obj in vocab.many(kind, getattr(p.mentor, attr))],
+        )
     return len(todo)
 
 

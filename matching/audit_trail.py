@@ -119,8 +119,14 @@ def day_bounds(day: date, tz_name: str) -> datetime:
 
 
 def audit_search(
-    program, *, q: str = "", group: str = "", actor: str | int | None = "", date_from: date | None = None,
-    date_to: date | None = None, time_zone: str = "UTC",
+    program,
+    *,
+    q: str = "",
+    group: str = "",
+    actor: str | int | None = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+    time_zone: str = "UTC",
 ) -> QuerySet[AuditEntry]:
     """``program``'s entries, newest first, narrowed by free text (every word must match the
     action, its label, the reason, the actor or the people the object involves), an action
@@ -200,68 +206,93 @@ def _describers(program):
 
     return {
         "mentorship": (
-            Mentorship.objects.select_related("mentee", "mentor"), own_program,
-            lambda o: f"{o.get_kind_display()} mentorship: {_pair(o)}", lambda o: o.get_absolute_url(),
+            Mentorship.objects.select_related("mentee", "mentor"),
+            own_program,
+            lambda o: f"{o.get_kind_display()} mentorship: {_pair(o)}",
+            lambda o: o.get_absolute_url(),
         ),
         "mentorshiprequest": (
-            MentorshipRequest.objects.select_related("mentee", "mentor"), own_program,
-            lambda o: f"Request from {o.mentee.full_name} to {o.mentor.full_name}", lambda o: o.get_absolute_url(),
+            MentorshipRequest.objects.select_related("mentee", "mentor"),
+            own_program,
+            lambda o: f"Request from {o.mentee.full_name} to {o.mentor.full_name}",
+            lambda o: o.get_absolute_url(),
         ),
         "meeting": (
-            Meeting.objects.select_related("mentorship", *in_pair), via_mentorship,
-            lambda o: f"Meeting: {_pair(o.mentorship)}", lambda o: reverse("matching:meeting-detail", args=[o.pk]),
+            Meeting.objects.select_related("mentorship", *in_pair),
+            via_mentorship,
+            lambda o: f"Meeting: {_pair(o.mentorship)}",
+            lambda o: reverse("matching:meeting-detail", args=[o.pk]),
         ),
         "agreement": (
-            Agreement.objects.select_related("mentorship", *in_pair), via_mentorship,
-            lambda o: f"Agreement: {_pair(o.mentorship)}", lambda o: o.mentorship.get_absolute_url() + "#agreement",
+            Agreement.objects.select_related("mentorship", *in_pair),
+            via_mentorship,
+            lambda o: f"Agreement: {_pair(o.mentorship)}",
+            lambda o: o.mentorship.get_absolute_url() + "#agreement",
         ),
         "actionitem": (
-            ActionItem.objects.select_related("mentorship", *in_pair), via_mentorship,
-            lambda o: f"Goal “{o.title}”: {_pair(o.mentorship)}", lambda o: o.mentorship.get_absolute_url() + "#plan",
+            ActionItem.objects.select_related("mentorship", *in_pair),
+            via_mentorship,
+            lambda o: f"Goal “{o.title}”: {_pair(o.mentorship)}",
+            lambda o: o.mentorship.get_absolute_url() + "#plan",
         ),
         "resource": (
-            Resource.objects.select_related("mentorship", *in_pair), via_mentorship,
+            Resource.objects.select_related("mentorship", *in_pair),
+            via_mentorship,
             lambda o: f"Resource “{o.title}”: {_pair(o.mentorship)}",
             lambda o: o.mentorship.get_absolute_url() + "#resources",
         ),
         "introduction": (
-            Introduction.objects.select_related("mentorship", "colleague", "mentorship__mentee"), via_mentorship,
+            Introduction.objects.select_related("mentorship", "colleague", "mentorship__mentee"),
+            via_mentorship,
             lambda o: f"Introduction of {o.mentorship.mentee.full_name} to {o.colleague.full_name}",
             lambda o: o.mentorship.get_absolute_url(),
         ),
         # What a check-in said is confidential: the label names the pair only.
         "checkin": (
             CheckIn.objects.select_related("mentorship", *in_pair).defer("rating", "comment"),
-            via_mentorship, lambda o: f"Check-in: {_pair(o.mentorship)}", lambda o: o.mentorship.get_absolute_url(),
+            via_mentorship,
+            lambda o: f"Check-in: {_pair(o.mentorship)}",
+            lambda o: o.mentorship.get_absolute_url(),
         ),
         "matchrun": (
-            MatchRun.objects.all(), own_program,
-            lambda o: f"{o.get_kind_display()} match run #{o.pk}", lambda o: o.get_absolute_url(),
+            MatchRun.objects.all(),
+            own_program,
+            lambda o: f"{o.get_kind_display()} match run #{o.pk}",
+            lambda o: o.get_absolute_url(),
         ),
         "matchproposal": (
-            MatchProposal.objects.select_related("run", "mentee"), lambda o: o.run.program_id,
+            MatchProposal.objects.select_related("run", "mentee"),
+            lambda o: o.run.program_id,
             lambda o: f"Proposal for {o.mentee.full_name} (match run #{o.run_id})",
             lambda o: f"{o.run.get_absolute_url()}#proposal-{o.pk}",
         ),
         "evaluatorrole": (
-            EvaluatorRole.objects.select_related("user"), own_program,
-            lambda o: f"{o.user.full_name}: {o.get_role_display().lower()}", lambda o: conflicts_url,
+            EvaluatorRole.objects.select_related("user"),
+            own_program,
+            lambda o: f"{o.user.full_name}: {o.get_role_display().lower()}",
+            lambda o: conflicts_url,
         ),
         "conflictofinterest": (
-            ConflictOfInterest.objects.select_related("mentee", "mentor"), own_program,
-            lambda o: f"Do not pair {o.mentee.full_name} with {o.mentor.full_name}", lambda o: conflicts_url,
+            ConflictOfInterest.objects.select_related("mentee", "mentor"),
+            own_program,
+            lambda o: f"Do not pair {o.mentee.full_name} with {o.mentor.full_name}",
+            lambda o: conflicts_url,
         ),
         "pairingexception": (
-            PairingException.objects.select_related("mentee", "mentor"), own_program,
-            lambda o: f"{o.mentor.full_name} may mentor {o.mentee.full_name}", lambda o: conflicts_url,
+            PairingException.objects.select_related("mentee", "mentor"),
+            own_program,
+            lambda o: f"{o.mentor.full_name} may mentor {o.mentee.full_name}",
+            lambda o: conflicts_url,
         ),
         "rosterimport": (
-            RosterImport.objects.all(), own_program,
+            RosterImport.objects.all(),
+            own_program,
             lambda o: f"Roster file {o.filename}",
             lambda o: reverse("accounts:roster-import-preview", args=[program.slug, o.pk]),
         ),
         "membership": (
-            Membership.objects.select_related("user"), own_program,
+            Membership.objects.select_related("user"),
+            own_program,
             lambda o: f"{o.user.full_name} ({o.get_role_display().lower()})",
             lambda o: reverse("matching:person", args=[o.user_id]),
         ),
@@ -391,8 +422,18 @@ def changes_text(changes: list[Change]) -> str:
 # --- Export.
 
 EXPORT_COLUMNS = [
-    "When (UTC)", "Who", "Who (e-mail)", "Action", "What", "Object type", "Object id", "On what",
-    "Change", "Before (JSON)", "After (JSON)", "Reason",
+    "When (UTC)",
+    "Who",
+    "Who (e-mail)",
+    "Action",
+    "What",
+    "Object type",
+    "Object id",
+    "On what",
+    "Change",
+    "Before (JSON)",
+    "After (JSON)",
+    "Reason",
 ]
 
 

@@ -222,11 +222,23 @@ class Coverage:
 
     @property
     def gap_lists(self) -> list[GapList]:
-        lists = [GapList("none", "No mentor at all", self.total.without_mentor_count,
-                         [(r.label, r.without_mentor) for r in self.rows if r.without_mentor])]
+        lists = [
+            GapList(
+                "none",
+                "No mentor at all",
+                self.total.without_mentor_count,
+                [(r.label, r.without_mentor) for r in self.rows if r.without_mentor],
+            )
+        ]
         for i, (kind, label) in enumerate(Kind.choices):
-            lists.append(GapList(kind, f"No {label.lower()} mentor", self.total.by_kind[i].count,
-                                 [(r.label, r.by_kind[i].residents) for r in self.rows if r.by_kind[i].residents]))
+            lists.append(
+                GapList(
+                    kind,
+                    f"No {label.lower()} mentor",
+                    self.total.by_kind[i].count,
+                    [(r.label, r.by_kind[i].residents) for r in self.rows if r.by_kind[i].residents],
+                )
+            )
         return lists
 
 
@@ -572,8 +584,16 @@ def _active_pairings(program, pgy) -> list[dict]:
         )
         .order_by()
         .values(
-            "id", "kind", "started_at", "last_meeting_at", "mentee_id", "mentee__first_name", "mentee__last_name",
-            "mentor_id", "mentor__first_name", "mentor__last_name",
+            "id",
+            "kind",
+            "started_at",
+            "last_meeting_at",
+            "mentee_id",
+            "mentee__first_name",
+            "mentee__last_name",
+            "mentor_id",
+            "mentor__first_name",
+            "mentor__last_name",
         )
     )
 
@@ -593,9 +613,15 @@ def _coverage(program, pgy) -> Coverage:
         for kind in Kind.values
     }
     rows = list(
-        residents.annotate(**has_kind).order_by("user__last_name", "user__first_name", "user_id").values(
-            "user_id", "user__first_name", "user__last_name",
-            _mentee_stage("user"), "user__mentee_profile__career_stage__order", *has_kind,
+        residents.annotate(**has_kind)
+        .order_by("user__last_name", "user__first_name", "user_id")
+        .values(
+            "user_id",
+            "user__first_name",
+            "user__last_name",
+            _mentee_stage("user"),
+            "user__mentee_profile__career_stage__order",
+            *has_kind,
         )
     )
 
@@ -608,7 +634,9 @@ def _coverage(program, pgy) -> Coverage:
 
     def make_row(stage, label, people) -> CoverageRow:
         return CoverageRow(
-            stage=stage, label=label, residents=len(people),
+            stage=stage,
+            label=label,
+            residents=len(people),
             without_mentor=[p for p, kinds in people if not kinds],
             by_kind=[KindGap(k, lbl, [p for p, kinds in people if k not in kinds]) for k, lbl in Kind.choices],
         )
@@ -668,12 +696,19 @@ def _funnel(program, period) -> Funnel:
     )
     median = (
         timedelta(seconds=statistics.median((resolved - created).total_seconds() for created, resolved in answered))
-        if answered else None
+        if answered
+        else None
     )
     return Funnel(
-        sent=counts["sent"], accepted=counts[Request.ACCEPTED], declined=counts[Request.DECLINED],
-        expired=counts[Request.EXPIRED], withdrawn=counts[Request.WITHDRAWN], closed=counts[Request.CLOSED],
-        pending=counts[Request.PENDING], answered=len(answered), median_answer=median,
+        sent=counts["sent"],
+        accepted=counts[Request.ACCEPTED],
+        declined=counts[Request.DECLINED],
+        expired=counts[Request.EXPIRED],
+        withdrawn=counts[Request.WITHDRAWN],
+        closed=counts[Request.CLOSED],
+        pending=counts[Request.PENDING],
+        answered=len(answered),
+        median_answer=median,
     )
 
 
@@ -690,7 +725,10 @@ def _cadence(program, period, tz) -> Cadence:
         pairings = pairings.filter(**{_mentee_stage(): period.pgy})
     per_month = {
         (row["month"].astimezone(tz).year, row["month"].astimezone(tz).month): row["n"]
-        for row in held.annotate(month=TruncMonth("start", tzinfo=tz)).order_by().values("month").annotate(n=Count("pk"))
+        for row in held.annotate(month=TruncMonth("start", tzinfo=tz))
+        .order_by()
+        .values("month")
+        .annotate(n=Count("pk"))
     }
     days = 0.0
     active_count = 0
@@ -718,11 +756,18 @@ def _stale(active_pairings, now) -> Stale:
     for p in active_pairings:
         last = p["last_meeting_at"] or p["started_at"]
         if last < cutoff:
-            stale.append(StalePairing(
-                mentorship_id=p["id"], mentee=_person(p, "mentee"), mentor=_person(p, "mentor"),
-                kind=p["kind"], kind_label=labels.get(p["kind"], p["kind"]), started_at=p["started_at"],
-                last_meeting_at=p["last_meeting_at"], days_without_meeting=(now - last).days,
-            ))
+            stale.append(
+                StalePairing(
+                    mentorship_id=p["id"],
+                    mentee=_person(p, "mentee"),
+                    mentor=_person(p, "mentor"),
+                    kind=p["kind"],
+                    kind_label=labels.get(p["kind"], p["kind"]),
+                    started_at=p["started_at"],
+                    last_meeting_at=p["last_meeting_at"],
+                    days_without_meeting=(now - last).days,
+                )
+            )
     stale.sort(key=lambda s: (-s.days_without_meeting, s.mentee.full_name))
     return Stale(active_pairings=len(active_pairings), pairings=stale)
 
@@ -740,18 +785,34 @@ def _rematch(program, period) -> Rematch:
         .annotate(in_period=Case(When(in_window, then=Value("y")), default=Value(""), output_field=CharField()))
         .order_by("-ended_at", "-id")
         .values(
-            "id", "kind", "ended_at", "waiting", "in_period", "mentee_id", "mentee__first_name", "mentee__last_name",
-            "mentor_id", "mentor__first_name", "mentor__last_name",
+            "id",
+            "kind",
+            "ended_at",
+            "waiting",
+            "in_period",
+            "mentee_id",
+            "mentee__first_name",
+            "mentee__last_name",
+            "mentor_id",
+            "mentor__first_name",
+            "mentor__last_name",
         )
     )
     labels = dict(Kind.choices)
     requests, requested = [], 0
     for r in rows:
         requested += bool(r["in_period"])
-        requests.append(RematchRequest(
-            mentorship_id=r["id"], mentee=_person(r, "mentee"), mentor=_person(r, "mentor"), kind=r["kind"],
-            kind_label=labels.get(r["kind"], r["kind"]), requested_at=r["ended_at"], waiting=r["waiting"],
-        ))
+        requests.append(
+            RematchRequest(
+                mentorship_id=r["id"],
+                mentee=_person(r, "mentee"),
+                mentor=_person(r, "mentor"),
+                kind=r["kind"],
+                kind_label=labels.get(r["kind"], r["kind"]),
+                requested_at=r["ended_at"],
+                waiting=r["waiting"],
+            )
+        )
     return Rematch(requests=requests, requested=requested)
 
 
@@ -774,7 +835,8 @@ def checkins_in(program, period, *, pgy: str | None = None) -> QuerySet[CheckIn]
 
 def _side():
     return Case(
-        When(author_id=F("mentorship__mentee_id"), then=Value("resident")), default=Value("mentor"),
+        When(author_id=F("mentorship__mentee_id"), then=Value("resident")),
+        default=Value("mentor"),
         output_field=CharField(),
     )
 
@@ -786,26 +848,30 @@ def _cells(checkins) -> dict[tuple[str, str, str, int], int]:
     """Responses per (resident's PGY year, kind, side, rating), every year at once: one
     grouped query, from which every group's count and sum follow."""
     stage = _mentee_stage("mentorship__mentee")
-    rows = checkins.annotate(side=_side()).order_by().values(stage, "mentorship__kind", "side", "rating").annotate(
-        n=Count("pk")
+    rows = (
+        checkins.annotate(side=_side())
+        .order_by()
+        .values(stage, "mentorship__kind", "side", "rating")
+        .annotate(n=Count("pk"))
     )
     return {(r[stage] or NO_STAGE, r["mentorship__kind"], r["side"], r["rating"]): r["n"] for r in rows}
 
 
 def _group(cells, stage, dim, key, label) -> RatingGroup:
     def match(cell_stage, kind, side):
-        return (
-            (stage == ALL_YEARS or cell_stage == stage)
-            and (dim == "all" or (dim == "side" and side == key) or (dim == "kind" and kind == key))
+        return (stage == ALL_YEARS or cell_stage == stage) and (
+            dim == "all" or (dim == "side" and side == key) or (dim == "kind" and kind == key)
         )
 
     chosen = [(rating, n) for (s, kind, side, rating), n in cells.items() if match(s, kind, side)]
     return RatingGroup(key, label, responses=sum(n for _, n in chosen), rating_sum=sum(r * n for r, n in chosen))
 
 
-GROUP_TYPES = [("all", "all", "All check-ins")] + [("side", k, lbl) for k, lbl in SIDES] + [
-    ("kind", k, lbl) for k, lbl in Kind.choices
-]
+GROUP_TYPES = (
+    [("all", "all", "All check-ins")]
+    + [("side", k, lbl) for k, lbl in SIDES]
+    + [("kind", k, lbl) for k, lbl in Kind.choices]
+)
 
 
 def _hide_complements(parent, parts) -> bool:

@@ -59,8 +59,13 @@ def notify(
     try:
         with transaction.atomic():
             notification = Notification.objects.create(
-                user=user, event=event, title=fit_to_field("title", title), url=url, body=body,
-                dedup_key=dedup_key, meeting=meeting,
+                user=user,
+                event=event,
+                title=fit_to_field("title", title),
+                url=url,
+                body=body,
+                dedup_key=dedup_key,
+                meeting=meeting,
             )
     except IntegrityError:
         return None
@@ -128,9 +133,8 @@ def notification_preference_set(*, user, delivery: str) -> NotificationPreferenc
 
 def _unleased(now) -> Q:
     """Not e-mailed, not held by a live sender, and not given up on."""
-    return (
-        Q(emailed_at__isnull=True, email_attempts__lt=EMAIL_MAX_ATTEMPTS)
-        & (Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lte=now - EMAIL_LEASE))
+    return Q(emailed_at__isnull=True, email_attempts__lt=EMAIL_MAX_ATTEMPTS) & (
+        Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lte=now - EMAIL_LEASE)
     )
 
 

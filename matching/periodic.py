@@ -45,7 +45,9 @@ def meetings_remind_tomorrow(*, now=None) -> int:
             for user in (mentorship.mentee, mentorship.mentor):
                 other = mentorship.other_party(user)
                 notify(
-                    event="meeting.reminder", user=user, url=meeting_url(meeting),
+                    event="meeting.reminder",
+                    user=user,
+                    url=meeting_url(meeting),
                     title=f"Reminder: you meet {other.full_name} on {format_in_zone(meeting.start, user)}",
                     body=_meeting_details(meeting),
                     # Per person, and per version of the meeting: a rescheduled meeting
@@ -73,7 +75,9 @@ def checkins_prompt_monthly(*, now=None) -> int:
             for user in (mentorship.mentee, mentorship.mentor):
                 other = mentorship.other_party(user)
                 notify(
-                    event="checkin.due", user=user, url=mentorship.get_absolute_url(),
+                    event="checkin.due",
+                    user=user,
+                    url=mentorship.get_absolute_url(),
                     title="How is your mentorship going?",
                     body=f"Take a minute to rate how things are going with {other.full_name}. "
                     "Only your program's coordinators see your answer, never the other person.",

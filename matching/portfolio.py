@@ -41,7 +41,6 @@ def current_academic_year(today: date) -> tuple[date, date]:
     return date(start_year, YEAR_START_MONTH, 1), today
 
 
-
 def hours(minutes: int) -> Decimal:
     return (Decimal(minutes) / 60).quantize(Decimal("0.01"))
 
@@ -135,10 +134,15 @@ def mentor_portfolio(mentor, *, start: date, end: date) -> Portfolio:
     tz = mentor.zone
     since = datetime.combine(start, time.min, tzinfo=tz)
     until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)
-    profile = MentorProfile.objects.select_related("academic_rank", "career_stage", "specialty").filter(user=mentor).first()
+    profile = (
+        MentorProfile.objects.select_related("academic_rank", "career_stage", "specialty").filter(user=mentor).first()
+    )
     portfolio = Portfolio(
-        mentor=mentor, rank=mentor_rank(profile), specialty=profile.specialty.name if profile and profile.specialty_id else "",
-        start=start, end=end,
+        mentor=mentor,
+        rank=mentor_rank(profile),
+        specialty=profile.specialty.name if profile and profile.specialty_id else "",
+        start=start,
+        end=end,
     )
 
     def local(when) -> date:
@@ -154,22 +158,30 @@ def mentor_portfolio(mentor, *, start: date, end: date) -> Portfolio:
     for m in mentorships:
         stage = getattr(getattr(m.mentee, "mentee_profile", None), "career_stage", None)
         rows[m.pk] = MenteeRow(
-            mentorship=m, mentee=m.mentee.full_name, stage=stage.code if stage else "", kind=m.get_kind_display(),
-            program=m.program.name, started=local(m.started_at), ended=local(m.ended_at) if m.ended_at else None,
+            mentorship=m,
+            mentee=m.mentee.full_name,
+            stage=stage.code if stage else "",
+            kind=m.get_kind_display(),
+            program=m.program.name,
+            started=local(m.started_at),
+            ended=local(m.ended_at) if m.ended_at else None,
             status=m.get_status_display(),
         )
     portfolio.mentees = list(rows.values())
 
     meetings = (
-        Meeting.objects.filter(
-            mentorship__mentor=mentor, status=Meeting.Status.HELD, start__gte=since, start__lt=until
-        )
+        Meeting.objects.filter(mentorship__mentor=mentor, status=Meeting.Status.HELD, start__gte=since, start__lt=until)
         .select_related("mentorship__mentee")
         .order_by("start", "pk")
     )
     for meeting in meetings:
         portfolio.meetings.append(
-            MeetingRow(local(meeting.start), meeting.mentorship.mentee.full_name, meeting.duration_minutes, meeting.get_format_display())
+            MeetingRow(
+                local(meeting.start),
+                meeting.mentorship.mentee.full_name,
+                meeting.duration_minutes,
+                meeting.get_format_display(),
+            )
         )
         row = rows.get(meeting.mentorship_id)
         if row is not None:
@@ -200,7 +212,20 @@ def mentor_portfolio(mentor, *, start: date, end: date) -> Portfolio:
     return portfolio
 
 
-EXPORT_COLUMNS = ["Record", "Date", "Mentee", "PGY / stage", "Kind", "Program", "Started", "Ended", "Meetings held", "Hours", "Goals reached", "Detail"]
+EXPORT_COLUMNS = [
+    "Record",
+    "Date",
+    "Mentee",
+    "PGY / stage",
+    "Kind",
+    "Program",
+    "Started",
+    "Ended",
+    "Meetings held",
+    "Hours",
+    "Goals reached",
+    "Detail",
+]
 
 
 def portfolio_export_rows(portfolio: Portfolio):
@@ -209,8 +234,18 @@ def portfolio_export_rows(portfolio: Portfolio):
     yield list(EXPORT_COLUMNS)
     for r in portfolio.mentees:
         yield [
-            "Mentee", "", r.mentee, r.stage, r.kind, r.program, r.started.isoformat(),
-            r.ended.isoformat() if r.ended else "", r.meetings_held, f"{r.hours}", r.goals_reached, r.status,
+            "Mentee",
+            "",
+            r.mentee,
+            r.stage,
+            r.kind,
+            r.program,
+            r.started.isoformat(),
+            r.ended.isoformat() if r.ended else "",
+            r.meetings_held,
+            f"{r.hours}",
+            r.goals_reached,
+            r.status,
         ]
     for m in portfolio.meetings:
         yield ["Meeting held", m.held_on.isoformat(), m.mentee, "", "", "", "", "", 1, f"{m.hours}", "", m.format]
@@ -219,7 +254,16 @@ def portfolio_export_rows(portfolio: Portfolio):
     for t in portfolio.thanks:
         yield ["Thank-you note", t.finished_on.isoformat(), t.mentee, "", "", "", "", "", "", "", "", t.note]
     yield [
-        "Total", f"{portfolio.start.isoformat()}/{portfolio.end.isoformat()}", f"{len(portfolio.mentees)} mentees",
-        "", "", "", "", "", portfolio.meetings_held, f"{portfolio.hours}", len(portfolio.goals),
+        "Total",
+        f"{portfolio.start.isoformat()}/{portfolio.end.isoformat()}",
+        f"{len(portfolio.mentees)} mentees",
+        "",
+        "",
+        "",
+        "",
+        "",
+        portfolio.meetings_held,
+        f"{portfolio.hours}",
+        len(portfolio.goals),
         f"{len(portfolio.thanks)} thank-you notes",
     ]

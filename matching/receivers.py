@@ -12,7 +12,9 @@ from .notifications import notify
 def notify_program_invitation_made(sender, *, invitation, **kwargs):
     program = invitation.program
     notify(
-        event="program.invitation", user=invitation.user, url=reverse("accounts:invitations"),
+        event="program.invitation",
+        user=invitation.user,
+        url=reverse("accounts:invitations"),
         title=f"You are invited to join {program.name} as {Membership.Role(invitation.role).label.lower()}",
         body=(
             f"{program.name} ({program.institution}) asks you to join its roster. Join, and its coordinators "
@@ -25,7 +27,8 @@ def notify_program_invitation_made(sender, *, invitation, **kwargs):
 
 def notify_program_invitation_accepted(sender, *, invitation, actor, **kwargs):
     notify(
-        event="program.invitation_accepted", user=invitation.invited_by,
+        event="program.invitation_accepted",
+        user=invitation.invited_by,
         url=reverse("accounts:roster", kwargs={"slug": invitation.program.slug}),
         # Their own name now: they are the program's, and what the file said may differ.
         title=f"{actor.full_name or actor.email} joined {invitation.program.name}",

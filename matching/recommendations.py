@@ -64,9 +64,7 @@ def _utc_minutes(time_zone: str, day: date, wall_clock: time) -> tuple[int, int]
 
 
 def _program_specialty_id(user):
-    membership = (
-        Membership.objects.filter(user=user, role=Membership.Role.RESIDENT).select_related("program").first()
-    )
+    membership = Membership.objects.filter(user=user, role=Membership.Role.RESIDENT).select_related("program").first()
     return membership.program.specialty_id if membership else None
 
 
@@ -196,8 +194,17 @@ class MentorRow(NamedTuple):
 
 # In MentorRow's order; ``active_mentee_count`` is annotated by ``mentor_directory()``.
 _MENTOR_ROW_FIELDS = (
-    "pk", "user_id", "user__first_name", "user__last_name", "user__time_zone", "specialty_id", "subspecialty_id",
-    "career_stage__order", "capacity", "accepting_mentees", "active_mentee_count",
+    "pk",
+    "user_id",
+    "user__first_name",
+    "user__last_name",
+    "user__time_zone",
+    "specialty_id",
+    "subspecialty_id",
+    "career_stage__order",
+    "capacity",
+    "accepting_mentees",
+    "active_mentee_count",
 )
 
 
@@ -233,21 +240,23 @@ def _records_from_rows(rows, related) -> list[engine.MentorRecord]:
     records = []
     for row in rows:
         expertise, interests, languages, formats = (by_profile.get(row.profile_id, none) for by_profile in sets)
-        records.append(engine.MentorRecord(
-            id=row.user_id,
-            person_id=row.user_id,
-            specialty_id=row.specialty_id,
-            subspecialty_id=row.subspecialty_id,
-            expertise_goal_ids=expertise,
-            interest_ids=interests,
-            stage_order=row.stage_order if row.stage_order is not None else _FACULTY_STAGE,
-            language_ids=languages,
-            format_ids=formats,
-            weekly_windows=related.weekly_windows(row.user_id, row.time_zone),
-            capacity=row.capacity,
-            accepting=row.accepting,
-            active_count=row.active_count,
-        ))
+        records.append(
+            engine.MentorRecord(
+                id=row.user_id,
+                person_id=row.user_id,
+                specialty_id=row.specialty_id,
+                subspecialty_id=row.subspecialty_id,
+                expertise_goal_ids=expertise,
+                interest_ids=interests,
+                stage_order=row.stage_order if row.stage_order is not None else _FACULTY_STAGE,
+                language_ids=languages,
+                format_ids=formats,
+                weekly_windows=related.weekly_windows(row.user_id, row.time_zone),
+                capacity=row.capacity,
+                accepting=row.accepting,
+                active_count=row.active_count,
+            )
+        )
     return records
 
 
@@ -280,7 +289,11 @@ def vocabulary() -> engine.Vocabulary:
 
 
 def scores_for(
-    mentee: engine.MenteeRecord, mentors: list[engine.MentorRecord], *, require_shared_availability=False, exclusions=None
+    mentee: engine.MenteeRecord,
+    mentors: list[engine.MentorRecord],
+    *,
+    require_shared_availability=False,
+    exclusions=None,
 ):
     """{mentor user id: score 0–100} for one mentee, computed for all mentors at once.
     With ``require_shared_availability``, mentors with no weekly time in common get none;
@@ -289,7 +302,9 @@ def scores_for(
     if not mentors:
         return {}
     cohort = engine.score_cohort(
-        [mentee], mentors, exclusions=exclusions or exclusions_for(mentee, mentors),
+        [mentee],
+        mentors,
+        exclusions=exclusions or exclusions_for(mentee, mentors),
         require_shared_availability=require_shared_availability,
     )
     return cohort.as_dict().get(mentee.id, {})
@@ -300,17 +315,17 @@ def exclusions_for(mentee: engine.MenteeRecord, mentors: list[engine.MentorRecor
     Read against every mentor and narrowed here: the mentee's few rows, not an ``IN`` list of
     the thousands of mentors a directory scores."""
     mentor_ids = {m.id for m in mentors}
-    return engine.Exclusions(**{
-        kind: {pair for pair in pairs if pair[1] in mentor_ids}
-        for kind, pairs in exclusion_sets([mentee.id], None).items()
-    })
+    return engine.Exclusions(
+        **{
+            kind: {pair for pair in pairs if pair[1] in mentor_ids}
+            for kind, pairs in exclusion_sets([mentee.id], None).items()
+        }
+    )
 
 
 def explain(mentee_profile, mentor_profile) -> engine.PairScore:
     """One pair's score with a value, points and a reason for each component."""
-    return engine.explain_pair(
-        mentee_record(mentee_profile), mentor_record(mentor_profile), vocabulary=vocabulary()
-    )
+    return engine.explain_pair(mentee_record(mentee_profile), mentor_record(mentor_profile), vocabulary=vocabulary())
 
 
 def recommendations_for(
@@ -355,7 +370,9 @@ class BreakdownRow:
 def breakdown_rows(pair: engine.PairScore) -> list[BreakdownRow]:
     """A pair's components as rows a person reads: what, why, points of how many."""
     return [
-        BreakdownRow(COMPONENT_LABELS.get(c.name, c.name), c.reason[:1].upper() + c.reason[1:], c.points, 100 * c.weight)
+        BreakdownRow(
+            COMPONENT_LABELS.get(c.name, c.name), c.reason[:1].upper() + c.reason[1:], c.points, 100 * c.weight
+        )
         for c in pair.components
     ]
 

@@ -122,7 +122,14 @@ def _spread(candidates: list[datetime], *, count: int, duration: timedelta, tz) 
 
 
 def suggest_slots(
-    *, mentee, mentor, start: datetime, days: int = 14, duration_minutes: int = 30, count: int = 3, step_minutes: int = 30
+    *,
+    mentee,
+    mentor,
+    start: datetime,
+    days: int = 14,
+    duration_minutes: int = 30,
+    count: int = 3,
+    step_minutes: int = 30,
 ) -> list[datetime]:
     """Up to ``count`` start times (aware, UTC) from ``start`` over the next ``days``
     when both people are free for ``duration_minutes``, spread over different days

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 
 def requests_for(user: User) -> QuerySet[MentorshipRequest]:
     """Requests ``user`` sent or received."""
-    return MentorshipRequest.objects.filter(Q(mentee=user) | Q(mentor=user)).select_related("mentee", "mentor", "program")
+    return MentorshipRequest.objects.filter(Q(mentee=user) | Q(mentor=user)).select_related(
+        "mentee", "mentor", "program"
+    )
 
 
 def mentorships_for(user: User) -> QuerySet[Mentorship]:
@@ -145,7 +147,10 @@ def mentor_directory() -> "QuerySet[WithAnnotations[MentorProfile, MentorSpots]]
         .annotate(open_spots=Greatest(F("capacity") - F("active_mentee_count"), 0))
         .select_related("user", "specialty", "subspecialty", "academic_rank", "career_stage")
         .prefetch_related(
-            "expertise", "interests", "languages", "meeting_formats",
+            "expertise",
+            "interests",
+            "languages",
+            "meeting_formats",
             Prefetch("user__availability", queryset=AvailabilityWindow.objects.order_by("weekday", "start")),
         )
         .order_by("user__last_name", "user__first_name", "pk")
@@ -163,8 +168,11 @@ def person(pk: int) -> User:
     """One person; a mentor comes with ``active_mentee_count`` and ``open_spots``, as in the directory."""
     return (
         User.objects.select_related(
-            "mentee_profile__career_stage", "mentor_profile__specialty", "mentor_profile__subspecialty",
-            "mentor_profile__academic_rank", "mentor_profile__career_stage",
+            "mentee_profile__career_stage",
+            "mentor_profile__specialty",
+            "mentor_profile__subspecialty",
+            "mentor_profile__academic_rank",
+            "mentor_profile__career_stage",
         )
         .annotate(active_mentee_count=_active_mentee_count("pk"))
         .annotate(open_spots=Greatest(F("mentor_profile__capacity") - F("active_mentee_count"), 0))
@@ -277,8 +285,11 @@ def meetings_of(mentorship: Mentorship) -> QuerySet[Meeting]:
             past_start=Case(When(~upcoming, then=F("start"))),
         )
         .order_by(
-            "-is_upcoming", F("upcoming_start").asc(nulls_first=True), F("past_start").desc(nulls_last=True),
-            "-created_at", "-id",
+            "-is_upcoming",
+            F("upcoming_start").asc(nulls_first=True),
+            F("past_start").desc(nulls_last=True),
+            "-created_at",
+            "-id",
         )
     )
 
@@ -294,7 +305,9 @@ def mentorships_for_page(user: User) -> QuerySet[Mentorship]:
         mentorships_for(user)
         .select_related("agreement")
         .annotate(
-            _past=Case(When(status=Mentorship.Status.ACTIVE, then=Value(0)), default=Value(1), output_field=IntegerField())
+            _past=Case(
+                When(status=Mentorship.Status.ACTIVE, then=Value(0)), default=Value(1), output_field=IntegerField()
+            )
         )
         .order_by("_past", "-started_at", "-id")
     )
@@ -317,7 +330,9 @@ def action_plan_of(mentorship: Mentorship) -> QuerySet[ActionItem]:
         ActionItem.objects.filter(mentorship=mentorship)
         # The API shows who created each goal as well as who owns it.
         .select_related("owner", "created_by")
-        .annotate(_closed=Case(When(status__in=open_statuses, then=Value(0)), default=Value(1), output_field=IntegerField()))
+        .annotate(
+            _closed=Case(When(status__in=open_statuses, then=Value(0)), default=Value(1), output_field=IntegerField())
+        )
         .order_by("_closed", F("due_date").asc(nulls_last=True), "id")
     )
 
@@ -379,7 +394,9 @@ def with_my_last_checkin(mentorships: QuerySet[Mentorship], user: User) -> Query
 
     from .models import CheckIn
 
-    latest = CheckIn.objects.filter(mentorship=OuterRef("pk"), author=user).order_by("-created_at").values("created_at")[:1]
+    latest = (
+        CheckIn.objects.filter(mentorship=OuterRef("pk"), author=user).order_by("-created_at").values("created_at")[:1]
+    )
     return mentorships.annotate(my_last_checkin_at=Subquery(latest))
 
 
@@ -391,8 +408,10 @@ def open_ranking_windows_for(user: User) -> QuerySet[MatchRun]:
     deadline first, each with ``has_ranked`` (whether ``user`` saved a ranking yet)."""
     return (
         MatchRun.objects.filter(status=MatchRun.Status.QUEUED, ranking_deadline__gt=timezone.now())
-        .filter(Q(pk__in=MatchRun.mentees.through.objects.filter(user=user).values("matchrun_id"))
-                | Q(pk__in=MatchRun.mentors.through.objects.filter(user=user).values("matchrun_id")))
+        .filter(
+            Q(pk__in=MatchRun.mentees.through.objects.filter(user=user).values("matchrun_id"))
+            | Q(pk__in=MatchRun.mentors.through.objects.filter(user=user).values("matchrun_id"))
+        )
         .select_related("program")
         .annotate(has_ranked=Exists(MatchRanking.objects.filter(run=OuterRef("pk"), author=user)))
         .order_by("ranking_deadline", "pk")

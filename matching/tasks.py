@@ -84,7 +84,9 @@ def run_match(self, run_id: int) -> str:
     returns "not_queued", while this task's own message redelivered after its worker was
     killed takes the claim over. A database outage is retried, and after the last attempt
     the run stays failed with its reason."""
-    return execution.match_run_execute(run_id, task_id=self.request.id or "", final_attempt=self.request.retries >= self.max_retries)
+    return execution.match_run_execute(
+        run_id, task_id=self.request.id or "", final_attempt=self.request.retries >= self.max_retries
+    )
 
 
 @shared_task

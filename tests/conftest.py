@@ -74,7 +74,9 @@ def _member(program, role, **user_fields):
 
 @pytest.fixture
 def resident(program):
-    user = _member(program, Membership.Role.RESIDENT, email="alice@hospital.example", first_name="Alice", last_name="Adams")
+    user = _member(
+        program, Membership.Role.RESIDENT, email="alice@hospital.example", first_name="Alice", last_name="Adams"
+    )
     MenteeProfileFactory(user=user)
     return user
 
@@ -88,7 +90,9 @@ def other_resident(program):
 
 @pytest.fixture
 def attending(program):
-    user = _member(program, Membership.Role.FACULTY, email="carol@hospital.example", first_name="Carol", last_name="Chen")
+    user = _member(
+        program, Membership.Role.FACULTY, email="carol@hospital.example", first_name="Carol", last_name="Chen"
+    )
     MentorProfileFactory(user=user)
     return user
 
@@ -102,13 +106,19 @@ def other_attending(program):
 
 @pytest.fixture
 def coordinator(program):
-    return _member(program, Membership.Role.COORDINATOR, email="cora@hospital.example", first_name="Cora", last_name="Cole")
+    return _member(
+        program, Membership.Role.COORDINATOR, email="cora@hospital.example", first_name="Cora", last_name="Cole"
+    )
 
 
 @pytest.fixture
 def other_coordinator(other_program):
     return _member(
-        other_program, Membership.Role.COORDINATOR, email="oscar@riverside.example", first_name="Oscar", last_name="Ortiz"
+        other_program,
+        Membership.Role.COORDINATOR,
+        email="oscar@riverside.example",
+        first_name="Oscar",
+        last_name="Ortiz",
     )
 
 
@@ -116,7 +126,11 @@ def other_coordinator(other_program):
 def outsider(other_program):
     """A resident of another program."""
     user = _member(
-        other_program, Membership.Role.RESIDENT, email="olivia@riverside.example", first_name="Olivia", last_name="Olsen"
+        other_program,
+        Membership.Role.RESIDENT,
+        email="olivia@riverside.example",
+        first_name="Olivia",
+        last_name="Olsen",
     )
     MenteeProfileFactory(user=user)
     return user

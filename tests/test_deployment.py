@@ -20,7 +20,12 @@ APP_SERVICES = ("web", "worker", "beat")
 # Settings the check subprocess must not inherit from the shell or from other tests
 # (the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE, which check --deploy rightly flags).
 SETTINGS_VARIABLES = (
-    "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
     "CSRF_TRUSTED_ORIGINS",
 )
 
@@ -29,7 +34,9 @@ def validate_compose(path: Path) -> subprocess.CompletedProcess:
     check_jsonschema = Path(sys.executable).parent / "check-jsonschema"
     return subprocess.run(
         [str(check_jsonschema), "--builtin-schema", "vendor.compose-spec", str(path)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -114,7 +121,11 @@ def manage_check_deploy(tmp_path, **overrides) -> subprocess.CompletedProcess:
     env.update(overrides)
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

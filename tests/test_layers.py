@@ -92,9 +92,7 @@ def _in(module: str, package: str) -> bool:
 
 def _violations(source_package: str, forbidden) -> list[str]:
     return [
-        str(imp)
-        for imp in IMPORTS
-        if _in(imp.source, source_package) and any(_in(imp.target, f) for f in forbidden)
+        str(imp) for imp in IMPORTS if _in(imp.source, source_package) and any(_in(imp.target, f) for f in forbidden)
     ]
 
 

@@ -36,10 +36,22 @@ def test_schema_generates_without_a_single_warning(tmp_path):
     schema = yaml.safe_load(out.read_text())
     assert schema["openapi"].startswith("3.")
     for path in [
-        "/api/v1/auth/token/", "/api/v1/me/", "/api/v1/me/mentee-profile/", "/api/v1/me/mentor-profile/",
-        "/api/v1/me/availability/", "/api/v1/mentors/", "/api/v1/mentors/{id}/", "/api/v1/programs/",
-        "/api/v1/programs/{slug}/", "/api/v1/programs/{slug}/roster/", "/api/v1/specialties/", "/api/v1/goals/",
-        "/api/v1/interests/", "/api/v1/career-stages/", "/api/v1/academic-ranks/", "/api/v1/languages/",
+        "/api/v1/auth/token/",
+        "/api/v1/me/",
+        "/api/v1/me/mentee-profile/",
+        "/api/v1/me/mentor-profile/",
+        "/api/v1/me/availability/",
+        "/api/v1/mentors/",
+        "/api/v1/mentors/{id}/",
+        "/api/v1/programs/",
+        "/api/v1/programs/{slug}/",
+        "/api/v1/programs/{slug}/roster/",
+        "/api/v1/specialties/",
+        "/api/v1/goals/",
+        "/api/v1/interests/",
+        "/api/v1/career-stages/",
+        "/api/v1/academic-ranks/",
+        "/api/v1/languages/",
         "/api/v1/meeting-formats/",
     ]:
         assert path in schema["paths"], path
@@ -55,10 +67,20 @@ def test_schema_is_served_and_valid():
     # Lists are paginated; the directory documents its filters.
     mentors = schema["paths"]["/api/v1/mentors/"]["get"]
     assert {p["name"] for p in mentors["parameters"]} >= {
-        "page", "specialty", "subspecialty", "expertise", "language", "meeting_format", "accepting", "q",
+        "page",
+        "specialty",
+        "subspecialty",
+        "expertise",
+        "language",
+        "meeting_format",
+        "accepting",
+        "q",
     }
     assert schema["components"]["schemas"]["PaginatedMentorDirectoryList"]["properties"].keys() >= {
-        "count", "next", "previous", "results",
+        "count",
+        "next",
+        "previous",
+        "results",
     }
 
 

@@ -158,7 +158,15 @@ class TestFailSoftCache:
             assert cache.delete("key") is False
             cache.delete_many(["a"])
         assert [call.args[1] for call in warning.call_args_list] == [
-            "get", "get", "get_many", "has_key", "add", "set", "set_many", "delete", "delete_many"
+            "get",
+            "get",
+            "get_many",
+            "has_key",
+            "add",
+            "set",
+            "set_many",
+            "delete",
+            "delete_many",
         ]
 
     @pytest.mark.parametrize("method", ["add", "set", "touch", "set_many"])
@@ -166,7 +174,9 @@ class TestFailSoftCache:
         # Django reads timeout=None as "never expire"; leaving it out means the configured TIMEOUT.
         cache = FailSoftRedisCache(dead_redis_location, {"OPTIONS": OPTIONS, "TIMEOUT": 60})
         with mock.patch.object(RedisCache, method, autospec=True) as write:
-            getattr(cache, method)({"key": 1} if method == "set_many" else "key", *([] if method in ("touch", "set_many") else [1]))
+            getattr(cache, method)(
+                {"key": 1} if method == "set_many" else "key", *([] if method in ("touch", "set_many") else [1])
+            )
         timeout = write.call_args.args[3 if method not in ("touch", "set_many") else 2]
         assert cache.get_backend_timeout(timeout) == 60
 

@@ -151,9 +151,7 @@ def grow(w, start, count):
         meeting_format = MeetingFormat.objects.create(name=f"{GROWN} format {i}", slug=f"growing-format-{i}")
         CareerStage.objects.create(name=f"{GROWN} stage {i}", slug=f"growing-stage-{i}", code=f"GS-{i}")
         rank = AcademicRank.objects.create(name=f"{GROWN} rank {i}", slug=f"growing-rank-{i}")
-        sub = Specialty.objects.create(
-            name=f"{GROWN} subspecialty {i}", slug=f"growing-sub-{i}", parent=im.specialty
-        )
+        sub = Specialty.objects.create(name=f"{GROWN} subspecialty {i}", slug=f"growing-sub-{i}", parent=im.specialty)
 
         mentee = UserFactory(first_name=GROWN, last_name=f"Mentee{i}", email=f"grow-mentee-{i}@hospital.example")
         MembershipFactory(user=mentee, program=im, role=R)
@@ -174,7 +172,9 @@ def grow(w, start, count):
         for user in (mentee, mentor):
             AvailabilityWindow.objects.create(user=user, weekday=i % 5, start=time(8), end=time(10))
             BusyBlock.objects.create(
-                user=user, start_date=now.date() + timedelta(days=30), end_date=now.date() + timedelta(days=40),
+                user=user,
+                start_date=now.date() + timedelta(days=30),
+                end_date=now.date() + timedelta(days=40),
                 label=f"{GROWN} nights",
             )
 
@@ -183,36 +183,53 @@ def grow(w, start, count):
         for mentorship in (
             Mentorship.objects.create(mentee=mentee, mentor=carol, program=im),
             Mentorship.objects.create(
-                mentee=alice, mentor=mentor, program=im, status=Mentorship.Status.COMPLETED,
-                ended_at=now, thank_you_note=f"{GROWN} thanks {i}",
+                mentee=alice,
+                mentor=mentor,
+                program=im,
+                status=Mentorship.Status.COMPLETED,
+                ended_at=now,
+                thank_you_note=f"{GROWN} thanks {i}",
             ),
             m,
         ):
             if mentorship is not m:
                 Agreement.objects.create(mentorship=mentorship)
             meeting = Meeting.objects.create(
-                mentorship=mentorship, proposed_by=mentorship.mentee, location=f"{GROWN} room {i}",
-                status=Meeting.Status.CONFIRMED, start=now + timedelta(days=2, hours=i),
+                mentorship=mentorship,
+                proposed_by=mentorship.mentee,
+                location=f"{GROWN} room {i}",
+                status=Meeting.Status.CONFIRMED,
+                start=now + timedelta(days=2, hours=i),
                 notes=f"{GROWN} notes {i}",
             )
             MeetingSlot.objects.create(meeting=meeting, start=now + timedelta(days=2, hours=i))
             MeetingSlot.objects.create(meeting=meeting, start=now + timedelta(days=3, hours=i))
             ActionItem.objects.create(
-                mentorship=mentorship, title=f"{GROWN} item {i}", owner=mentorship.mentee, created_by=mentorship.mentor,
+                mentorship=mentorship,
+                title=f"{GROWN} item {i}",
+                owner=mentorship.mentee,
+                created_by=mentorship.mentor,
                 due_date=now.date() + timedelta(days=10),
             )
             Resource.objects.create(
-                mentorship=mentorship, shared_by=mentorship.mentor, title=f"{GROWN} resource {i}",
+                mentorship=mentorship,
+                shared_by=mentorship.mentor,
+                title=f"{GROWN} resource {i}",
                 url=f"https://example.org/grow/{i}",
             )
-            CheckIn.objects.create(mentorship=mentorship, author=mentorship.mentee, rating=3, comment=f"{GROWN} comment {i}")
+            CheckIn.objects.create(
+                mentorship=mentorship, author=mentorship.mentee, rating=3, comment=f"{GROWN} comment {i}"
+            )
             if mentorship.mentee != alice:
                 # Carol introduces each of her mentees to Dave.
                 Introduction.objects.create(mentorship=mentorship, colleague=dave, note=f"{GROWN} introduction {i}")
 
         for sender, receiver in ((mentee, carol), (mentee, dave), (alice, mentor)):
             MentorshipRequest.objects.create(
-                mentee=sender, mentor=receiver, program=im, message=f"{GROWN} request {i}",
+                mentee=sender,
+                mentor=receiver,
+                program=im,
+                message=f"{GROWN} request {i}",
                 expires_at=now + timedelta(days=14),
             )
         for user in (alice, carol, cora):
@@ -220,14 +237,22 @@ def grow(w, start, count):
                 user=user, event="request.created", title=f"{GROWN} notification {i}", dedup_key=f"grow-{user.pk}-{i}"
             )
         AuditEntry.objects.create(
-            actor=cora, program=im, action="mentorship.created", object_type="mentorship", object_id=str(i),
+            actor=cora,
+            program=im,
+            action="mentorship.created",
+            object_type="mentorship",
+            object_id=str(i),
             reason=f"{GROWN} audit {i}",
         )
-        ConflictOfInterest.objects.create(program=im, mentee=mentee, mentor=mentor, reason=f"{GROWN} conflict {i}", created_by=cora)
+        ConflictOfInterest.objects.create(
+            program=im, mentee=mentee, mentor=mentor, reason=f"{GROWN} conflict {i}", created_by=cora
+        )
         # A program director (not a mentor: evaluators are kept away from the program's residents).
         director = UserFactory(first_name=GROWN, last_name=f"Director{i}", email=f"grow-pd-{i}@hospital.example")
         MembershipFactory(user=director, program=im, role=F)
-        EvaluatorRole.objects.create(program=im, user=director, role=EvaluatorRole.Role.PROGRAM_DIRECTOR, created_by=cora)
+        EvaluatorRole.objects.create(
+            program=im, user=director, role=EvaluatorRole.Role.PROGRAM_DIRECTOR, created_by=cora
+        )
         PairingException.objects.create(
             program=im, mentee=mentee, mentor=dave, reason=f"{GROWN} exception {i}", created_by=cora
         )
@@ -238,9 +263,7 @@ def grow(w, start, count):
 
         run.mentees.add(mentee)
         run.mentors.add(mentor)
-        MatchProposal.objects.create(
-            run=run, mentee=mentee, mentor=mentor, score=60.0 + i, rank_obtained=1
-        )
+        MatchProposal.objects.create(run=run, mentee=mentee, mentor=mentor, score=60.0 + i, rank_obtained=1)
         run_b = o["run_b"]
         run_b.mentees.add(mentee)
         run_b.mentors.add(mentor)
@@ -257,10 +280,22 @@ def grow(w, start, count):
         MembershipFactory(user=cora, program=program, role=C)
         # Alice is asked to join that program; Cora asks the new resident to mentor in im too.
         ProgramInvitation.objects.create(
-            program=program, user=alice, role=R, invited_by=cora, email=alice.email, first_name="A", last_name="A",
+            program=program,
+            user=alice,
+            role=R,
+            invited_by=cora,
+            email=alice.email,
+            first_name="A",
+            last_name="A",
         )
         ProgramInvitation.objects.create(
-            program=im, user=mentee, role=F, invited_by=cora, email=mentee.email, first_name=GROWN, last_name=f"Asked{i}",
+            program=im,
+            user=mentee,
+            role=F,
+            invited_by=cora,
+            email=mentee.email,
+            first_name=GROWN,
+            last_name=f"Asked{i}",
         )
 
 
@@ -315,7 +350,10 @@ MENTOR_CARDS = (
 # the vocabularies' through tables and the mentors' windows as id tuples.
 SCORING_MENTORS = (
     "mentors as plain rows (with active-mentee count, names, stage order)",
-    "scoring: expertise ids", "scoring: interest ids", "scoring: language ids", "scoring: meeting format ids",
+    "scoring: expertise ids",
+    "scoring: interest ids",
+    "scoring: language ids",
+    "scoring: meeting format ids",
     "scoring: availability",
 )
 
@@ -334,159 +372,257 @@ class Budget:
 
 
 PAGE_BUDGETS = {
-    "matching:dashboard": Budget("attending", (
-        "mentee profile (none)",
-        "mentor profile",
-        "its specialty",
-        # The profile checklist: one EXISTS per vocabulary, not per row.
-        "has expertise", "has interests", "has languages", "has meeting formats", "has availability",
-        "is a resident",
-        "permissions: user's", "permissions: groups'",  # ModelBackend, once per request
-        "is faculty",
-        "match runs open for ranking (with has-ranked)",
-        "invitations to join a program (with program, inviter)",
-        "upcoming meetings (with people)",
-        "active mentees (with profile and stage)",
-        "open requests (with people and program)",
-        "nav: memberships",
-        "nav: unread notifications",
-        "coordinated programs with counts (none)",
-    )),
+    "matching:dashboard": Budget(
+        "attending",
+        (
+            "mentee profile (none)",
+            "mentor profile",
+            "its specialty",
+            # The profile checklist: one EXISTS per vocabulary, not per row.
+            "has expertise",
+            "has interests",
+            "has languages",
+            "has meeting formats",
+            "has availability",
+            "is a resident",
+            "permissions: user's",
+            "permissions: groups'",  # ModelBackend, once per request
+            "is faculty",
+            "match runs open for ranking (with has-ranked)",
+            "invitations to join a program (with program, inviter)",
+            "upcoming meetings (with people)",
+            "active mentees (with profile and stage)",
+            "open requests (with people and program)",
+            "nav: memberships",
+            "nav: unread notifications",
+            "coordinated programs with counts (none)",
+        ),
+    ),
     # Scoring reads every mentor as a plain row and the vocabularies as id pairs (no model
     # instances); only the cards shown (the page's and the recommended) are then loaded and
     # prefetched: one query more than loading every mentor as a card, a second less at 5,000.
-    "matching:mentor-directory": Budget("resident", (
-        "mentee profile",
-        *SCORING_MENTORS,
-        *MENTOR_CARDS[6:],
-        *MENTOR_CARDS[:6],
-        *NAV_RESIDENT,
-        "filter: top-level specialties", "filter: subspecialties", "filter: goals", "filter: languages",
-        "filter: meeting formats",
-    )),
-    "accounts:invitations": Budget("resident", (
-        "invitations to join (with program, inviter)", *NAV_RESIDENT,
-    )),
-    "accounts:programs": Budget("coordinator", (
-        "permission: coordinator anywhere", *NAV_COORDINATOR, "coordinated programs (with specialty)",
-    )),
-    "accounts:roster": Budget("coordinator", (
-        *COORDINATOR_OF, "count", "page of members (with profiles, stage, specialty, rank)",
-        "invitations to join, waiting (as typed)", *NAV_COORDINATOR,
-    ), ("slug",)),
-    "matching:requests": Budget("attending", (
-        "memberships (which sides to show)",
-        "mentee profile (none)",
-        "counts per status tab",
-        "count",
-        # Not shared with the view's own membership query: the nav asks again.
-        "nav: memberships",
-        "nav: unread notifications",
-        "page of requests (with people and program)",
-    )),
-    "matching:mentorships": Budget("attending", (
-        "mentorships (with people, program, agreement)", *NAV_ATTENDING,
-    )),
-    "matching:mentorship-detail": Budget("resident", (
-        "mentorship (with people, program, ended-by, agreement)",
-        "permission: coordinator of its program",
-        "mentee profile",
-        "mentor profile",
-        "mentee: resident memberships", "mentee: subspecialty interests", "mentee: goals", "mentee: interests",
-        "mentee: career stage", "mentee: languages", "mentee: meeting formats", "mentee: availability",
-        "mentor: active mentee count",
-        "mentor: expertise", "mentor: interests", "mentor: languages", "mentor: meeting formats", "mentor: availability",
-        "viewer's latest check-in",
-        *NAV_RESIDENT,
-        "meetings (with people)",
-        "prefetch: meeting slots",
-        "action plan (with owner and creator)",
-        "resources (with sharer)",
-        "introductions (with colleague)",
-    ), ("pk=mentorship",)),
-    "matching:introductions": Budget("other_attending", (
-        "introductions received (with mentorship, people, program)", *NAV_ATTENDING,
-    )),
-    "matching:notifications": Budget("resident", (
-        "count", "nav: memberships", "nav: mentor profile", "nav: unread notifications", "page of notifications",
-    )),
-    "matching:match-runs": Budget("coordinator", (
-        *COORDINATOR_OF, *NAV_COORDINATOR, "runs (with creator)",
-    ), ("slug",), marker='href="/match-runs/'),
-    "matching:match-run-detail": Budget("coordinator", (
-        "run (with program, creator, parent, publisher)",
-        "permission: coordinator membership",
-        "proposals (with mentee, mentor, override mentor, decided-by)",
-        "the run's mentors (override choices)",
-        "next rounds",
-        "other succeeded runs (compare choices)",
-        *NAV_COORDINATOR,
-    ), ("pk=run",)),
-    "matching:match-run-compare": Budget("coordinator", (
-        "run (with program, creator, parent, publisher)",
-        "permission: coordinator membership",
-        "the other run",
-        "permission: coordinator membership",
-        # match_run_compare re-checks both runs' permission itself (it serves the API too).
-        "service permission: this run", "service permission: the other run",
-        "proposals of this run (with people)",
-        "proposals of the other run (with people)",
-        *NAV_COORDINATOR,
-    ), ("pk=run",), query="with=run_b"),
-    "matching:conflicts": Budget("coordinator", (
-        *COORDINATOR_OF,
-        "residents (form choices)",
-        "mentors (form choices)",
-        "faculty memberships (evaluator choices)",
-        "evaluator roles (to flag the choices)",
-        *NAV_COORDINATOR,
-        "evaluator roles (with user)",
-        "conflicts (with people and creator)",
-        "pairing exceptions (with people and creator)",
-    ), ("slug",)),
-    "matching:program-health": Budget("coordinator", (
-        *COORDINATOR_OF,
-        "program dates (first mentorship, first request)",
-        "residents' career stages (PGY filter)",
-        "pairings (with last meeting, people)",
-        "unpaired residents per kind",
-        "mentor load",
-        "request counts",
-        "requests in the period (response times)",
-        "meetings in the period",
-        "mentorships active in the period",
-        "ended pairings and their successors",
-        "check-ins by PGY",
-        "check-in totals",
-        *NAV_COORDINATOR,
-        "page of check-in comments (with people)",
-    ), ("slug",)),
-    "matching:pairings": Budget("coordinator", (
-        *COORDINATOR_OF,
-        "count",
-        "page of pairings (with last/next meeting, people, stage)",
-        # No mentor choices: a row links to its reassign page rather than carrying the form.
-        *NAV_COORDINATOR,
-        "mentors of the program's pairings (filter)",
-        "career stages (PGY filter)",
-    ), ("slug",)),
-    "matching:audit": Budget("coordinator", (
-        *COORDINATOR_OF,
-        "actors (filter choices)",
-        "count",
-        "page of entries (with actor)",
-        "the mentorships the page's entries name",
-        *NAV_COORDINATOR,
-    ), ("slug",)),
-    "matching:portfolio": Budget("attending", (
-        "mentor profile",
-        "mentor profile (with specialty, rank, stage)",
-        "mentorships in the year (with mentee, stage, program)",
-        "meetings in the year",
-        "goals completed in the year",
-        "mentorships ended in the year (thank-you notes)",
-        *NAV_ATTENDING,
-    )),
+    "matching:mentor-directory": Budget(
+        "resident",
+        (
+            "mentee profile",
+            *SCORING_MENTORS,
+            *MENTOR_CARDS[6:],
+            *MENTOR_CARDS[:6],
+            *NAV_RESIDENT,
+            "filter: top-level specialties",
+            "filter: subspecialties",
+            "filter: goals",
+            "filter: languages",
+            "filter: meeting formats",
+        ),
+    ),
+    "accounts:invitations": Budget(
+        "resident",
+        (
+            "invitations to join (with program, inviter)",
+            *NAV_RESIDENT,
+        ),
+    ),
+    "accounts:programs": Budget(
+        "coordinator",
+        (
+            "permission: coordinator anywhere",
+            *NAV_COORDINATOR,
+            "coordinated programs (with specialty)",
+        ),
+    ),
+    "accounts:roster": Budget(
+        "coordinator",
+        (
+            *COORDINATOR_OF,
+            "count",
+            "page of members (with profiles, stage, specialty, rank)",
+            "invitations to join, waiting (as typed)",
+            *NAV_COORDINATOR,
+        ),
+        ("slug",),
+    ),
+    "matching:requests": Budget(
+        "attending",
+        (
+            "memberships (which sides to show)",
+            "mentee profile (none)",
+            "counts per status tab",
+            "count",
+            # Not shared with the view's own membership query: the nav asks again.
+            "nav: memberships",
+            "nav: unread notifications",
+            "page of requests (with people and program)",
+        ),
+    ),
+    "matching:mentorships": Budget(
+        "attending",
+        (
+            "mentorships (with people, program, agreement)",
+            *NAV_ATTENDING,
+        ),
+    ),
+    "matching:mentorship-detail": Budget(
+        "resident",
+        (
+            "mentorship (with people, program, ended-by, agreement)",
+            "permission: coordinator of its program",
+            "mentee profile",
+            "mentor profile",
+            "mentee: resident memberships",
+            "mentee: subspecialty interests",
+            "mentee: goals",
+            "mentee: interests",
+            "mentee: career stage",
+            "mentee: languages",
+            "mentee: meeting formats",
+            "mentee: availability",
+            "mentor: active mentee count",
+            "mentor: expertise",
+            "mentor: interests",
+            "mentor: languages",
+            "mentor: meeting formats",
+            "mentor: availability",
+            "viewer's latest check-in",
+            *NAV_RESIDENT,
+            "meetings (with people)",
+            "prefetch: meeting slots",
+            "action plan (with owner and creator)",
+            "resources (with sharer)",
+            "introductions (with colleague)",
+        ),
+        ("pk=mentorship",),
+    ),
+    "matching:introductions": Budget(
+        "other_attending",
+        (
+            "introductions received (with mentorship, people, program)",
+            *NAV_ATTENDING,
+        ),
+    ),
+    "matching:notifications": Budget(
+        "resident",
+        (
+            "count",
+            "nav: memberships",
+            "nav: mentor profile",
+            "nav: unread notifications",
+            "page of notifications",
+        ),
+    ),
+    "matching:match-runs": Budget(
+        "coordinator",
+        (
+            *COORDINATOR_OF,
+            *NAV_COORDINATOR,
+            "runs (with creator)",
+        ),
+        ("slug",),
+        marker='href="/match-runs/',
+    ),
+    "matching:match-run-detail": Budget(
+        "coordinator",
+        (
+            "run (with program, creator, parent, publisher)",
+            "permission: coordinator membership",
+            "proposals (with mentee, mentor, override mentor, decided-by)",
+            "the run's mentors (override choices)",
+            "next rounds",
+            "other succeeded runs (compare choices)",
+            *NAV_COORDINATOR,
+        ),
+        ("pk=run",),
+    ),
+    "matching:match-run-compare": Budget(
+        "coordinator",
+        (
+            "run (with program, creator, parent, publisher)",
+            "permission: coordinator membership",
+            "the other run",
+            "permission: coordinator membership",
+            # match_run_compare re-checks both runs' permission itself (it serves the API too).
+            "service permission: this run",
+            "service permission: the other run",
+            "proposals of this run (with people)",
+            "proposals of the other run (with people)",
+            *NAV_COORDINATOR,
+        ),
+        ("pk=run",),
+        query="with=run_b",
+    ),
+    "matching:conflicts": Budget(
+        "coordinator",
+        (
+            *COORDINATOR_OF,
+            "residents (form choices)",
+            "mentors (form choices)",
+            "faculty memberships (evaluator choices)",
+            "evaluator roles (to flag the choices)",
+            *NAV_COORDINATOR,
+            "evaluator roles (with user)",
+            "conflicts (with people and creator)",
+            "pairing exceptions (with people and creator)",
+        ),
+        ("slug",),
+    ),
+    "matching:program-health": Budget(
+        "coordinator",
+        (
+            *COORDINATOR_OF,
+            "program dates (first mentorship, first request)",
+            "residents' career stages (PGY filter)",
+            "pairings (with last meeting, people)",
+            "unpaired residents per kind",
+            "mentor load",
+            "request counts",
+            "requests in the period (response times)",
+            "meetings in the period",
+            "mentorships active in the period",
+            "ended pairings and their successors",
+            "check-ins by PGY",
+            "check-in totals",
+            *NAV_COORDINATOR,
+            "page of check-in comments (with people)",
+        ),
+        ("slug",),
+    ),
+    "matching:pairings": Budget(
+        "coordinator",
+        (
+            *COORDINATOR_OF,
+            "count",
+            "page of pairings (with last/next meeting, people, stage)",
+            # No mentor choices: a row links to its reassign page rather than carrying the form.
+            *NAV_COORDINATOR,
+            "mentors of the program's pairings (filter)",
+            "career stages (PGY filter)",
+        ),
+        ("slug",),
+    ),
+    "matching:audit": Budget(
+        "coordinator",
+        (
+            *COORDINATOR_OF,
+            "actors (filter choices)",
+            "count",
+            "page of entries (with actor)",
+            "the mentorships the page's entries name",
+            *NAV_COORDINATOR,
+        ),
+        ("slug",),
+    ),
+    "matching:portfolio": Budget(
+        "attending",
+        (
+            "mentor profile",
+            "mentor profile (with specialty, rank, stage)",
+            "mentorships in the year (with mentee, stage, program)",
+            "meetings in the year",
+            "goals completed in the year",
+            "mentorships ended in the year (thank-you notes)",
+            *NAV_ATTENDING,
+        ),
+    ),
 }
 
 PAGED = ("count", "page")
@@ -502,38 +638,89 @@ API_BUDGETS = {
     "/api/v1/meeting-formats/": Budget("resident", PAGED),
     "/api/v1/specialties/": Budget("resident", ("count", "page (with parent)")),
     "/api/v1/introductions/": Budget("other_attending", ("count", "page (with mentorship, people, program)")),
-    "/api/v1/match-runs/{id}/proposals/": Budget("coordinator", (
-        "run (with program)", "prefetch: run's mentees", "prefetch: run's mentors",
-        "permission: coordinator membership", "count", "page (with mentee, mentor, override mentor, decided-by)",
-    ), ("id=run",)),
-    "/api/v1/me/recommendations/": Budget("resident", (
-        "permission: is a resident", "mentee profile", *SCORING_MENTORS, *MENTOR_CARDS[6:],
-    )),
+    "/api/v1/match-runs/{id}/proposals/": Budget(
+        "coordinator",
+        (
+            "run (with program)",
+            "prefetch: run's mentees",
+            "prefetch: run's mentors",
+            "permission: coordinator membership",
+            "count",
+            "page (with mentee, mentor, override mentor, decided-by)",
+        ),
+        ("id=run",),
+    ),
+    "/api/v1/me/recommendations/": Budget(
+        "resident",
+        (
+            "permission: is a resident",
+            "mentee profile",
+            *SCORING_MENTORS,
+            *MENTOR_CARDS[6:],
+        ),
+    ),
     "/api/v1/me/program-invitations/": Budget("resident", ("count", "page (with program, inviter)")),
     "/api/v1/mentors/": Budget("resident", ("count", *MENTOR_CARDS[:6])),
     "/api/v1/mentorships/": Budget("attending", ("count", "page (with people, program, agreement, latest check-in)")),
-    "/api/v1/mentorships/{id}/action-items/": Budget("resident", (
-        MENTORSHIP, "count", "page (with owner and creator)",
-    ), ("id=mentorship",)),
-    "/api/v1/mentorships/{id}/meetings/": Budget("resident", (
-        "mentorship (with people, program)", "count", "page (with people)", "prefetch: slots",
-    ), ("id=mentorship",)),
-    "/api/v1/mentorships/{id}/resources/": Budget("resident", (
-        MENTORSHIP, "count", "page (with sharer)",
-    ), ("id=mentorship",)),
+    "/api/v1/mentorships/{id}/action-items/": Budget(
+        "resident",
+        (
+            MENTORSHIP,
+            "count",
+            "page (with owner and creator)",
+        ),
+        ("id=mentorship",),
+    ),
+    "/api/v1/mentorships/{id}/meetings/": Budget(
+        "resident",
+        (
+            "mentorship (with people, program)",
+            "count",
+            "page (with people)",
+            "prefetch: slots",
+        ),
+        ("id=mentorship",),
+    ),
+    "/api/v1/mentorships/{id}/resources/": Budget(
+        "resident",
+        (
+            MENTORSHIP,
+            "count",
+            "page (with sharer)",
+        ),
+        ("id=mentorship",),
+    ),
     "/api/v1/notifications/": Budget("resident", PAGED),
     "/api/v1/programs/": Budget("coordinator", ("permission: coordinator anywhere", "count", "page (with specialty)")),
-    "/api/v1/programs/{slug}/audit/": Budget("coordinator", (
-        *PROGRAM_API, "the mentorships the page's entries name",
-    ), ("slug",)),
+    "/api/v1/programs/{slug}/audit/": Budget(
+        "coordinator",
+        (
+            *PROGRAM_API,
+            "the mentorships the page's entries name",
+        ),
+        ("slug",),
+    ),
     "/api/v1/programs/{slug}/conflicts/": Budget("coordinator", PROGRAM_API, ("slug",)),
     "/api/v1/programs/{slug}/evaluator-roles/": Budget("coordinator", PROGRAM_API, ("slug",)),
-    "/api/v1/programs/{slug}/health/comments/": Budget("coordinator", (
-        *COORDINATOR_OF, "program dates (the default period)", "career stages (PGY filter)", *PAGED,
-    ), ("slug",)),
-    "/api/v1/programs/{slug}/match-runs/": Budget("coordinator", (
-        *PROGRAM_API, "prefetch: mentees", "prefetch: mentors",
-    ), ("slug",)),
+    "/api/v1/programs/{slug}/health/comments/": Budget(
+        "coordinator",
+        (
+            *COORDINATOR_OF,
+            "program dates (the default period)",
+            "career stages (PGY filter)",
+            *PAGED,
+        ),
+        ("slug",),
+    ),
+    "/api/v1/programs/{slug}/match-runs/": Budget(
+        "coordinator",
+        (
+            *PROGRAM_API,
+            "prefetch: mentees",
+            "prefetch: mentors",
+        ),
+        ("slug",),
+    ),
     "/api/v1/programs/{slug}/pairing-exceptions/": Budget("coordinator", PROGRAM_API, ("slug",)),
     "/api/v1/programs/{slug}/pairings/": Budget("coordinator", PROGRAM_API, ("slug",)),
     "/api/v1/programs/{slug}/invitations/": Budget("coordinator", PROGRAM_API, ("slug",), marker=GROWN),
@@ -598,13 +785,20 @@ def grown_world(db):
     u = w.users
     # A second reviewed run over the same cohort, for the comparison page.
     run_b = w.objs["run_b"] = MatchRun.objects.create(
-        program=w.im, created_by=u["coordinator"], status=MatchRun.Status.SUCCEEDED, progress=100,
+        program=w.im,
+        created_by=u["coordinator"],
+        status=MatchRun.Status.SUCCEEDED,
+        progress=100,
         finished_at=timezone.now(),
     )
     run_b.mentees.set(w.run.mentees.all())
     run_b.mentors.set(w.run.mentors.all())
-    MatchProposal.objects.create(run=run_b, mentee=u["resident"], mentor=u["other_attending"], score=75.0, rank_obtained=2)
-    MatchProposal.objects.create(run=run_b, mentee=u["other_resident"], mentor=u["attending"], score=65.0, rank_obtained=2)
+    MatchProposal.objects.create(
+        run=run_b, mentee=u["resident"], mentor=u["other_attending"], score=75.0, rank_obtained=2
+    )
+    MatchProposal.objects.create(
+        run=run_b, mentee=u["other_resident"], mentor=u["attending"], score=65.0, rank_obtained=2
+    )
     grow(w, 0, 1)
     return w
 
@@ -648,7 +842,9 @@ def test_the_grown_world_exposes_an_n_plus_one(grown_world, monkeypatch):
     """Control: without ``created_by`` in the action plan's select_related (the N+1 this file
     found and fixed), the count grows with the plan, so the same-count assertion would fail."""
     monkeypatch.setattr(
-        selectors, "action_plan_of", lambda mentorship: ActionItem.objects.filter(mentorship=mentorship).select_related("owner")
+        selectors,
+        "action_plan_of",
+        lambda mentorship: ActionItem.objects.filter(mentorship=mentorship).select_related("owner"),
     )
     path = "/api/v1/mentorships/{id}/action-items/"
     url = _api_url(grown_world, path, API_BUDGETS[path])

@@ -69,4 +69,3 @@ def test_pages_and_api_answers_for_a_signed_in_person_are_not_stored(client_for,
         assert response.status_code in (200, 404), url
         directives = {d.strip() for d in response["Cache-Control"].split(",")}
         assert {"no-store", "private"} <= directives, (url, response["Cache-Control"])
-

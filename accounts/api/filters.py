@@ -30,6 +30,7 @@ class SearchQueryField(serializers.CharField):
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from exc
 
+
 # The roster page offers the same choices.
 PGY_CHOICES = [(f"PGY-{n}", f"PGY-{n}") for n in range(1, 8)] + [("FELLOW", "Fellow")]
 
@@ -44,11 +45,13 @@ class RosterQuery(serializers.Serializer):
         choices=[(Membership.Role.RESIDENT, "Resident"), (Membership.Role.FACULTY, "Faculty")], required=False
     )
     pgy = serializers.ChoiceField(
-        choices=PGY_CHOICES, required=False,
+        choices=PGY_CHOICES,
+        required=False,
         help_text="Career stage code: a resident's PGY year, or a near-peer mentor's stage.",
     )
     status = serializers.ChoiceField(
-        choices=list(ROSTER_STATUSES.items()), required=False,
+        choices=list(ROSTER_STATUSES.items()),
+        required=False,
         help_text="active: has set a password; invited: link sent, no password yet; not_invited.",
     )
     q = SearchQueryField(help_text="Words to find in the name or e-mail.")
@@ -56,11 +59,14 @@ class RosterQuery(serializers.Serializer):
 
 class SpecialtyFilter(filters.FilterSet):
     parent = filters.ModelChoiceFilter(
-        to_field_name="slug", queryset=Specialty.objects.filter(parent__isnull=True),
+        to_field_name="slug",
+        queryset=Specialty.objects.filter(parent__isnull=True),
         help_text="Subspecialties of this specialty (slug).",
     )
     top_level = filters.BooleanFilter(
-        field_name="parent", lookup_expr="isnull", help_text="true: specialties only; false: subspecialties only.",
+        field_name="parent",
+        lookup_expr="isnull",
+        help_text="true: specialties only; false: subspecialties only.",
     )
 
     class Meta:

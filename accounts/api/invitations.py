@@ -82,8 +82,9 @@ class _AnswerApi(generics.GenericAPIView):
 
 
 def _answer_schema(summary):
-    return extend_schema(tags=["me"], summary=summary, request=None,
-                         responses={200: InvitationSerializer, 404: _404, 409: _409})
+    return extend_schema(
+        tags=["me"], summary=summary, request=None, responses={200: InvitationSerializer, 404: _404, 409: _409}
+    )
 
 
 @_answer_schema("Join the program: your account, profile and mentorships stay yours.")
@@ -112,8 +113,12 @@ class ProgramInvitationListApi(_ProgramInvitationApi, generics.ListAPIView):
         return pending_invitations_of(self.get_program())
 
 
-@extend_schema(tags=["programs"], summary="Withdraw an unanswered invitation to join.", request=None,
-               responses={200: ProgramInvitationSerializer, 404: _404, 409: _409})
+@extend_schema(
+    tags=["programs"],
+    summary="Withdraw an unanswered invitation to join.",
+    request=None,
+    responses={200: ProgramInvitationSerializer, 404: _404, 409: _409},
+)
 class ProgramInvitationWithdrawApi(_ProgramInvitationApi):
     def post(self, request, *args, **kwargs):
         invitation = get_object_or_404(ProgramInvitation, pk=self.kwargs["id"], program=self.get_program())

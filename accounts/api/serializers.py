@@ -145,8 +145,15 @@ class MenteeProfileSerializer(_ProfileSerializer):
     class Meta:
         model = MenteeProfile
         fields = [
-            "career_stage", "goals", "goals_text", "interests", "subspecialty_interests",
-            "languages", "meeting_formats", "bio", "updated_at",
+            "career_stage",
+            "goals",
+            "goals_text",
+            "interests",
+            "subspecialty_interests",
+            "languages",
+            "meeting_formats",
+            "bio",
+            "updated_at",
         ]
         read_only_fields = ["updated_at"]
 
@@ -164,8 +171,18 @@ class MentorProfileSerializer(_ProfileSerializer):
     class Meta:
         model = MentorProfile
         fields = [
-            "specialty", "subspecialty", "academic_rank", "career_stage", "expertise", "interests",
-            "languages", "meeting_formats", "bio", "capacity", "accepting_mentees", "updated_at",
+            "specialty",
+            "subspecialty",
+            "academic_rank",
+            "career_stage",
+            "expertise",
+            "interests",
+            "languages",
+            "meeting_formats",
+            "bio",
+            "capacity",
+            "accepting_mentees",
+            "updated_at",
         ]
         read_only_fields = ["updated_at"]
 
@@ -211,9 +228,22 @@ class MentorDirectorySerializer(serializers.ModelSerializer):
     class Meta:
         model = MentorProfile
         fields = [
-            "id", "first_name", "last_name", "full_name", "specialty", "subspecialty", "academic_rank",
-            "career_stage", "expertise", "interests", "languages", "meeting_formats", "bio",
-            "capacity", "accepting_mentees", "availability",
+            "id",
+            "first_name",
+            "last_name",
+            "full_name",
+            "specialty",
+            "subspecialty",
+            "academic_rank",
+            "career_stage",
+            "expertise",
+            "interests",
+            "languages",
+            "meeting_formats",
+            "bio",
+            "capacity",
+            "accepting_mentees",
+            "availability",
         ]
         read_only_fields = fields
 
@@ -248,8 +278,17 @@ class RosterMemberSerializer(serializers.ModelSerializer):
     class Meta:
         model = Membership
         fields = [
-            "id", "user_id", "email", "first_name", "last_name", "role", "pgy", "specialty", "academic_rank",
-            "invitation_status", "invited_at",
+            "id",
+            "user_id",
+            "email",
+            "first_name",
+            "last_name",
+            "role",
+            "pgy",
+            "specialty",
+            "academic_rank",
+            "invitation_status",
+            "invited_at",
         ]
         read_only_fields = fields
 

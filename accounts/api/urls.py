@@ -21,12 +21,23 @@ urlpatterns = [
     path("me/mentee-profile/", views.MenteeProfileApi.as_view(), name="mentee-profile"),
     path("me/availability/", views.AvailabilityApi.as_view(), name="availability"),
     path("me/program-invitations/", invitations.MyInvitationListApi.as_view(), name="my-invitations"),
-    path("me/program-invitations/<int:id>/accept/", invitations.MyInvitationAcceptApi.as_view(), name="my-invitation-accept"),
-    path("me/program-invitations/<int:id>/decline/", invitations.MyInvitationDeclineApi.as_view(), name="my-invitation-decline"),
-    path("programs/<slug:slug>/roster/", views.ProgramRosterApi.as_view(), name="program-roster"),
-    path("programs/<slug:slug>/invitations/", invitations.ProgramInvitationListApi.as_view(), name="program-invitations"),
     path(
-        "programs/<slug:slug>/invitations/<int:id>/withdraw/", invitations.ProgramInvitationWithdrawApi.as_view(),
+        "me/program-invitations/<int:id>/accept/",
+        invitations.MyInvitationAcceptApi.as_view(),
+        name="my-invitation-accept",
+    ),
+    path(
+        "me/program-invitations/<int:id>/decline/",
+        invitations.MyInvitationDeclineApi.as_view(),
+        name="my-invitation-decline",
+    ),
+    path("programs/<slug:slug>/roster/", views.ProgramRosterApi.as_view(), name="program-roster"),
+    path(
+        "programs/<slug:slug>/invitations/", invitations.ProgramInvitationListApi.as_view(), name="program-invitations"
+    ),
+    path(
+        "programs/<slug:slug>/invitations/<int:id>/withdraw/",
+        invitations.ProgramInvitationWithdrawApi.as_view(),
         name="program-invitation-withdraw",
     ),
     *router.urls,

@@ -83,7 +83,8 @@ class TokenObtainApi(generics.GenericAPIView):
 
     @extend_schema(
         summary="Sign out: revoke the token this request presents",
-        request=None, responses={204: OpenApiResponse(description="The token is revoked.")},
+        request=None,
+        responses={204: OpenApiResponse(description="The token is revoked.")},
     )
     def delete(self, request):
         services.api_token_revoke(user=request.user, token=request.auth)
@@ -100,7 +101,9 @@ class MeApi(generics.RetrieveUpdateAPIView):
     serializer_class = serializers.MeSerializer
     permission_classes = [RulesPermission]
     object_permission_required = {
-        "GET": "accounts.view_person", "HEAD": "accounts.view_person", "PATCH": "accounts.change_person",
+        "GET": "accounts.view_person",
+        "HEAD": "accounts.view_person",
+        "PATCH": "accounts.change_person",
     }
     http_method_names = ["get", "patch", "head", "options"]
 
@@ -197,7 +200,9 @@ class AvailabilityApi(generics.GenericAPIView):
     serializer_class = serializers.AvailabilitySerializer
     permission_classes = [RulesPermission]
     object_permission_required = {
-        "GET": "accounts.view_person", "HEAD": "accounts.view_person", "PUT": "accounts.change_person",
+        "GET": "accounts.view_person",
+        "HEAD": "accounts.view_person",
+        "PUT": "accounts.change_person",
     }
     http_method_names = ["get", "put", "head", "options"]
 
@@ -244,7 +249,8 @@ class RosterProgramApi(ProgramScopedApi, generics.GenericAPIView):
 
 
 @extend_schema(
-    tags=["programs"], parameters=[filters.RosterQuery],
+    tags=["programs"],
+    parameters=[filters.RosterQuery],
     responses={
         200: serializers.RosterMemberSerializer(many=True),
         400: OpenApiResponse(description="A filter is not valid, e.g. a search of too many words (the key names it)."),

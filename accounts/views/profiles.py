@@ -76,8 +76,12 @@ def profile_edit_page(request, *, model, form_class, update, permission, title, 
 @login_required
 def mentee_profile_edit(request):
     return profile_edit_page(
-        request, model=MenteeProfile, form_class=MenteeProfileForm, update=services.mentee_profile_update,
-        permission="accounts.have_mentee_profile", title="Mentee profile",
+        request,
+        model=MenteeProfile,
+        form_class=MenteeProfileForm,
+        update=services.mentee_profile_update,
+        permission="accounts.have_mentee_profile",
+        title="Mentee profile",
         intro="Mentors see this when you ask them to mentor you, and recommendations use it to find good fits.",
     )
 

@@ -65,7 +65,7 @@ def roster(request, program):
     # Only an empty page needs to know whether the roster itself is empty.
     roster_is_empty = not page.object_list and not roster_of(program).exists()
     # Existing accounts asked to join: shown as the coordinator typed them, nothing more.
-    invitations = list(pending_invitations_of(program)[:INVITATIONS_SHOWN + 1])
+    invitations = list(pending_invitations_of(program)[: INVITATIONS_SHOWN + 1])
     return render(
         request,
         "accounts/roster/list.html",
@@ -109,7 +109,9 @@ def roster_import_upload(request, program):
 def _roster_import_upload(request, program, limiter):
     # Bound on every POST: a cut-off upload leaves both dicts empty, and still needs its error.
     posted = request.method == "POST"
-    form = RosterUploadForm(request.POST if posted else None, request.FILES if posted else None, cut_off=limiter.refused)
+    form = RosterUploadForm(
+        request.POST if posted else None, request.FILES if posted else None, cut_off=limiter.refused
+    )
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
@@ -141,7 +143,8 @@ def roster_import_preview(request, program, pk):
         applied = result.roster_import
         asked = (
             f"; {result.asked_to_join} existing account{'s' if result.asked_to_join != 1 else ''} asked to join"
-            if result.asked_to_join else ""
+            if result.asked_to_join
+            else ""
         )
         messages.success(
             request,

@@ -78,17 +78,32 @@ class AuditChangeSerializer(serializers.Serializer):
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):
-    actor = AuditActorSerializer(read_only=True, allow_null=True, help_text="null: MentorMatch itself (an expiry, a finished run).")
+    actor = AuditActorSerializer(
+        read_only=True, allow_null=True, help_text="null: MentorMatch itself (an expiry, a finished run)."
+    )
     action_label = serializers.SerializerMethodField(help_text='The action in words, e.g. "Published a match run".')
     group = serializers.SerializerMethodField(help_text="The filter group of the action (empty if none).")
     object = serializers.SerializerMethodField()
-    changes = serializers.SerializerMethodField(help_text="before → after, readable: people by name, times in your zone.")
+    changes = serializers.SerializerMethodField(
+        help_text="before → after, readable: people by name, times in your zone."
+    )
 
     class Meta:
         model = AuditEntry
         fields = [
-            "id", "created_at", "actor", "action", "action_label", "group", "object_type", "object_id", "object",
-            "before", "after", "changes", "reason",
+            "id",
+            "created_at",
+            "actor",
+            "action",
+            "action_label",
+            "group",
+            "object_type",
+            "object_id",
+            "object",
+            "before",
+            "after",
+            "changes",
+            "reason",
         ]
         read_only_fields = fields
 
@@ -112,7 +127,12 @@ class AuditEntrySerializer(serializers.ModelSerializer):
 _SLUG = OpenApiParameter("slug", str, OpenApiParameter.PATH, description="The program's slug.")
 _FILTERS = [
     OpenApiParameter("q", {"type": "string", "maxLength": SEARCH_MAX_LENGTH}, description=f"{_Q_HELP} {SEARCH_HELP}"),
-    OpenApiParameter("group", str, enum=list(ACTION_GROUPS), description="A kind of action: " + ", ".join(f"{k} ({v[0]})" for k, v in ACTION_GROUPS.items()) + "."),
+    OpenApiParameter(
+        "group",
+        str,
+        enum=list(ACTION_GROUPS),
+        description="A kind of action: " + ", ".join(f"{k} ({v[0]})" for k, v in ACTION_GROUPS.items()) + ".",
+    ),
     OpenApiParameter("actor", str, description='Who acted: a person\'s id, or "system" for automatic changes.'),
     OpenApiParameter("from", OpenApiTypes.DATE, description="First day (in your time zone), included."),
     OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (in your time zone), included."),
@@ -120,7 +140,8 @@ _FILTERS = [
 
 
 @extend_schema(
-    tags=["audit"], parameters=[_SLUG, *_FILTERS],
+    tags=["audit"],
+    parameters=[_SLUG, *_FILTERS],
     summary="The program's audit trail, newest first (coordinators only).",
     responses={
         200: AuditEntrySerializer(many=True),
@@ -142,7 +163,12 @@ class AuditEntryListApi(ProgramScopedApi, generics.ListAPIView):
         params.is_valid(raise_exception=True)
         f = params.validated_data
         return audit_search(
-            self.program, q=f["q"], group=f["group"], actor=f["actor"], date_from=f["from"], date_to=f["to"],
+            self.program,
+            q=f["q"],
+            group=f["group"],
+            actor=f["actor"],
+            date_from=f["from"],
+            date_to=f["to"],
             time_zone=self.request.user.time_zone,
         )
 

@@ -30,7 +30,10 @@ class _Person(serializers.Serializer):
 
 def _someone(source, help_text):
     return serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.all(), write_only=True, source=source, help_text=help_text,
+        queryset=User.objects.all(),
+        write_only=True,
+        source=source,
+        help_text=help_text,
         error_messages={"does_not_exist": "Person #{pk_value} is not one to choose here."},
     )
 
@@ -82,7 +85,9 @@ class ConflictSerializer(_PairSerializer):
 
 
 class PairingExceptionSerializer(_PairSerializer):
-    mentor_id = _someone("mentor", "An evaluator of the program (user id): program director, associate PD or CCC member.")
+    mentor_id = _someone(
+        "mentor", "An evaluator of the program (user id): program director, associate PD or CCC member."
+    )
     scopes = {"mentee_id": "residents", "mentor_id": "evaluators"}
 
     class Meta(_PairSerializer.Meta):
@@ -116,7 +121,9 @@ class _ListCreate(_ProgramEntryApi, generics.ListAPIView):
 
     def post(self, request, *args, **kwargs):
         program = self.get_program()
-        serializer = self.get_serializer(data=request.data, context={**self.get_serializer_context(), "program": program})
+        serializer = self.get_serializer(
+            data=request.data, context={**self.get_serializer_context(), "program": program}
+        )
         serializer.is_valid(raise_exception=True)
         with service_refusals():
             entry = self.record(program, serializer.validated_data)
@@ -140,7 +147,9 @@ class EvaluatorRoleListApi(_ListCreate):
     model, related = EvaluatorRole, ["user"]
 
     def record(self, program, data):
-        entry, _ = services.evaluator_role_add(program=program, actor=self.request.user, user=data["user"], role=data["role"])
+        entry, _ = services.evaluator_role_add(
+            program=program, actor=self.request.user, user=data["user"], role=data["role"]
+        )
         return entry
 
 
@@ -152,7 +161,11 @@ class ConflictListApi(_ListCreate):
 
     def record(self, program, data):
         entry, _ = services.conflict_add(
-            program=program, actor=self.request.user, mentee=data["mentee"], mentor=data["mentor"], reason=data["reason"]
+            program=program,
+            actor=self.request.user,
+            mentee=data["mentee"],
+            mentor=data["mentor"],
+            reason=data["reason"],
         )
         return entry
 
@@ -165,7 +178,11 @@ class PairingExceptionListApi(_ListCreate):
 
     def record(self, program, data):
         return services.exception_grant(
-            program=program, actor=self.request.user, mentee=data["mentee"], mentor=data["mentor"], reason=data["reason"]
+            program=program,
+            actor=self.request.user,
+            mentee=data["mentee"],
+            mentor=data["mentor"],
+            reason=data["reason"],
         )
 
 
@@ -184,7 +201,9 @@ class _Remove(_ProgramEntryApi):
 
 def _remove_schema(what):
     return extend_schema(
-        tags=["conflicts of interest"], parameters=[_SLUG, _ID], request=RemoveSerializer,
+        tags=["conflicts of interest"],
+        parameters=[_SLUG, _ID],
+        request=RemoveSerializer,
         summary=f"Remove {what}; the audit trail keeps it with the reason.",
         responses={204: None, 400: OpenApiResponse(description="A reason is required."), 404: _404},
     )
@@ -215,5 +234,9 @@ urlpatterns = [
     path(f"{_P}conflicts/", ConflictListApi.as_view(), name="api-conflicts"),
     path(f"{_P}conflicts/<int:id>/remove/", ConflictRemoveApi.as_view(), name="api-conflict-remove"),
     path(f"{_P}pairing-exceptions/", PairingExceptionListApi.as_view(), name="api-pairing-exceptions"),
-    path(f"{_P}pairing-exceptions/<int:id>/remove/", PairingExceptionRemoveApi.as_view(), name="api-pairing-exception-remove"),
+    path(
+        f"{_P}pairing-exceptions/<int:id>/remove/",
+        PairingExceptionRemoveApi.as_view(),
+        name="api-pairing-exception-remove",
+    ),
 ]

@@ -183,7 +183,8 @@ class HealthSatisfaction(serializers.Serializer):
     by_side = HealthRatingGroup(many=True, help_text="Residents' and mentors' check-ins.")
     by_kind = HealthRatingGroup(many=True)
     distribution = serializers.ListField(
-        child=serializers.IntegerField(), allow_null=True,
+        child=serializers.IntegerField(),
+        allow_null=True,
         help_text="Check-ins rating 1, 2, 3, 4 and 5; null when the overall average is hidden.",
     )
 
@@ -268,7 +269,8 @@ class _HealthApi(ProgramScopedApi, generics.GenericAPIView):
 
 
 @extend_schema(
-    tags=["program health"], parameters=[_SLUG, *_FILTERS],
+    tags=["program health"],
+    parameters=[_SLUG, *_FILTERS],
     summary="Every figure of the program health dashboard.",
     responses={200: ProgramHealthSerializer, 400: _400, 404: _404},
 )
@@ -283,7 +285,8 @@ class ProgramHealthApi(_HealthApi):
 
 
 @extend_schema(
-    tags=["program health"], parameters=[_SLUG, *_FILTERS],
+    tags=["program health"],
+    parameters=[_SLUG, *_FILTERS],
     summary="The period's check-in comments (coordinators only; no ratings).",
     responses={200: CheckInCommentSerializer(many=True), 400: _400, 404: _404},
 )

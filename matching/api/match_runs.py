@@ -51,9 +51,25 @@ class MatchRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = MatchRun
         fields = [
-            "id", "program", "kind", "algorithm", "weights", "mentee_ids", "mentor_ids", "status", "progress",
-            "stats", "error", "ranking_deadline", "ranking_window_open", "round", "parent",
-            "created_at", "started_at", "finished_at", "published_at",
+            "id",
+            "program",
+            "kind",
+            "algorithm",
+            "weights",
+            "mentee_ids",
+            "mentor_ids",
+            "status",
+            "progress",
+            "stats",
+            "error",
+            "ranking_deadline",
+            "ranking_window_open",
+            "round",
+            "parent",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "published_at",
         ]
         read_only_fields = fields
 
@@ -73,12 +89,16 @@ class MatchRunCreateSerializer(serializers.Serializer):
     mentee_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, help_text="Residents' user ids.")
     mentor_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, help_text="Mentors' user ids.")
     weights = serializers.DictField(
-        child=serializers.FloatField(min_value=0), required=False, default=dict,
+        child=serializers.FloatField(min_value=0),
+        required=False,
+        default=dict,
         help_text="Component weights (specialty, goals, interests, career, availability, language, meeting_format); "
         "missing ones keep the defaults.",
     )
     ranking_deadline = serializers.DateTimeField(
-        required=False, allow_null=True, default=None,
+        required=False,
+        allow_null=True,
+        default=None,
         help_text="Open a ranking window until then (at most two years ahead); the run starts after it. "
         "Without it the run starts now.",
     )
@@ -91,17 +111,34 @@ class MatchRunCreateSerializer(serializers.Serializer):
 class MatchProposalSerializer(serializers.ModelSerializer):
     run = serializers.IntegerField(source="run_id", read_only=True)
     mentee = MatchPersonSerializer(read_only=True)
-    mentor = MatchPersonSerializer(read_only=True, allow_null=True, help_text="The engine's proposal (null: unmatched).")
+    mentor = MatchPersonSerializer(
+        read_only=True, allow_null=True, help_text="The engine's proposal (null: unmatched)."
+    )
     override_mentor = MatchPersonSerializer(read_only=True, allow_null=True)
     final_mentor_id = serializers.IntegerField(read_only=True, allow_null=True, help_text="Who publishing would pair.")
-    explanation = serializers.DictField(read_only=True, help_text='{"score": …, "components": [{name, label, reason, …}]}')
+    explanation = serializers.DictField(
+        read_only=True, help_text='{"score": …, "components": [{name, label, reason, …}]}'
+    )
     decided_by = MatchPersonSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = MatchProposal
         fields = [
-            "id", "run", "mentee", "mentor", "score", "rank_obtained", "mentor_rank", "explanation", "why_not",
-            "decision", "override_mentor", "final_mentor_id", "decision_note", "decided_by", "decided_at",
+            "id",
+            "run",
+            "mentee",
+            "mentor",
+            "score",
+            "rank_obtained",
+            "mentor_rank",
+            "explanation",
+            "why_not",
+            "decision",
+            "override_mentor",
+            "final_mentor_id",
+            "decision_note",
+            "decided_by",
+            "decided_at",
         ]
         read_only_fields = fields
 
@@ -117,11 +154,13 @@ class ProposalDecideSerializer(serializers.Serializer):
 
 class ProposalOverrideSerializer(serializers.Serializer):
     mentor_id = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.all(), help_text="A mentor of the run's cohort with a spot left.",
+        queryset=User.objects.all(),
+        help_text="A mentor of the run's cohort with a spot left.",
         error_messages={"does_not_exist": "Person #{pk_value} is not a mentor in this match."},
     )
     note = serializers.CharField(
-        max_length=max_length_of(MatchProposal, "decision_note"), help_text="Why you are changing this pairing (logged)."
+        max_length=max_length_of(MatchProposal, "decision_note"),
+        help_text="Why you are changing this pairing (logged).",
     )
 
     def get_fields(self):
@@ -134,17 +173,22 @@ class ProposalOverrideSerializer(serializers.Serializer):
 
 class MyRankingSerializer(serializers.Serializer):
     ordered_ids = serializers.ListField(
-        child=serializers.IntegerField(), default=list, help_text="User ids, best first (residents rank mentors, "
+        child=serializers.IntegerField(),
+        default=list,
+        help_text="User ids, best first (residents rank mentors, "
         "mentors rank residents). Anyone left out of both lists is not acceptable to you.",
     )
-    never_ids = serializers.ListField(child=serializers.IntegerField(), default=list, help_text="Never pair me with these.")
+    never_ids = serializers.ListField(
+        child=serializers.IntegerField(), default=list, help_text="Never pair me with these."
+    )
     ranking_deadline = serializers.DateTimeField(read_only=True, allow_null=True)
     window_open = serializers.BooleanField(read_only=True)
 
 
 class MatchRunCancelSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="",
-                                   help_text="Why (kept in the audit log).")
+    reason = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default="", help_text="Why (kept in the audit log)."
+    )
 
 
 class RunSummarySerializer(serializers.Serializer):
@@ -183,8 +227,10 @@ class RunComparisonSerializer(serializers.Serializer):
 
 _ERROR = ServiceErrorSerializer
 _404 = OpenApiResponse(_ERROR, description="No such match run among those you coordinate.")
-_409 = OpenApiResponse(_ERROR, description="The run's state no longer allows this (not finished, or already published; "
-                       "or a pair no longer fits).")
+_409 = OpenApiResponse(
+    _ERROR,
+    description="The run's state no longer allows this (not finished, or already published; or a pair no longer fits).",
+)
 _ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The match run's id.")
 _PROPOSAL_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The proposal's id.")
 _SLUG = OpenApiParameter("slug", str, OpenApiParameter.PATH, description="The program's slug.")
@@ -205,15 +251,21 @@ class _RunApi(generics.GenericAPIView):
         return _runs()
 
     def get_run(self, pk=None):
-        return object_for(self.request.user, _runs(), self.kwargs["id"] if pk is None else pk, "matching.manage_match_runs")
+        return object_for(
+            self.request.user, _runs(), self.kwargs["id"] if pk is None else pk, "matching.manage_match_runs"
+        )
 
     def present(self, run, code=status.HTTP_200_OK):
-        return Response(MatchRunSerializer(_runs().get(pk=run.pk), context=self.get_serializer_context()).data, status=code)
+        return Response(
+            MatchRunSerializer(_runs().get(pk=run.pk), context=self.get_serializer_context()).data, status=code
+        )
 
 
 @extend_schema(tags=["match runs"], parameters=[_SLUG])
 @extend_schema_view(
-    get=extend_schema(summary="A program's match runs, newest first.", responses={200: MatchRunSerializer(many=True), 404: _404}),
+    get=extend_schema(
+        summary="A program's match runs, newest first.", responses={200: MatchRunSerializer(many=True), 404: _404}
+    ),
     post=extend_schema(
         summary="Create a match run for a cohort; it starts now, or after its ranking deadline.",
         request=MatchRunCreateSerializer,
@@ -275,7 +327,9 @@ class _RunActionApi(_RunApi):
 
 
 @extend_schema(
-    tags=["match runs"], parameters=[_ID], request=None,
+    tags=["match runs"],
+    parameters=[_ID],
+    request=None,
     summary="Publish: start a mentorship for every accepted or overridden proposal (all or none) and notify everyone.",
     responses={200: MatchRunSerializer, 404: _404, 409: _409},
 )
@@ -287,7 +341,9 @@ class MatchRunPublishApi(_RunActionApi):
 
 
 @extend_schema(
-    tags=["match runs"], parameters=[_ID], request=None,
+    tags=["match runs"],
+    parameters=[_ID],
+    request=None,
     summary="A second round over the published run's unmatched residents and the mentors with spots left.",
     responses={201: MatchRunSerializer, 404: _404, 409: _409},
 )
@@ -299,7 +355,9 @@ class MatchRunSecondRoundApi(_RunActionApi):
 
 
 @extend_schema(
-    tags=["match runs"], parameters=[_ID], request=MatchRunCancelSerializer,
+    tags=["match runs"],
+    parameters=[_ID],
+    request=MatchRunCancelSerializer,
     summary="Cancel a run that is waiting for rankings, queued or running; nothing is proposed.",
     responses={200: MatchRunSerializer, 404: _404, 409: _409},
 )
@@ -314,8 +372,12 @@ class MatchRunCancelApi(_RunActionApi):
 
 @extend_schema(
     tags=["match runs"],
-    parameters=[_ID, OpenApiParameter("with", int, OpenApiParameter.QUERY, required=True,
-                                      description="The other run of the same program.")],
+    parameters=[
+        _ID,
+        OpenApiParameter(
+            "with", int, OpenApiParameter.QUERY, required=True, description="The other run of the same program."
+        ),
+    ],
     summary="Two finished runs side by side: residents paired differently, matched, average and worst score.",
     responses={
         200: RunComparisonSerializer,
@@ -359,7 +421,10 @@ class _ProposalActionApi(generics.GenericAPIView):
 
 def _proposal_schema(summary, input_serializer):
     return extend_schema(
-        tags=["match runs"], parameters=[_PROPOSAL_ID], summary=summary, request=input_serializer,
+        tags=["match runs"],
+        parameters=[_PROPOSAL_ID],
+        summary=summary,
+        request=input_serializer,
         responses={
             200: MatchProposalSerializer,
             400: OpenApiResponse(description="Field errors (e.g. the mentor has no spot left)."),
@@ -439,8 +504,10 @@ class MyRankingApi(generics.GenericAPIView):
         given.is_valid(raise_exception=True)
         with service_refusals():
             run_services.ranking_submit(
-                run=run, actor=request.user,
-                ordered_ids=given.validated_data["ordered_ids"], never_ids=given.validated_data["never_ids"],
+                run=run,
+                actor=request.user,
+                ordered_ids=given.validated_data["ordered_ids"],
+                never_ids=given.validated_data["never_ids"],
             )
         run.refresh_from_db()
         return self.present(run)

@@ -70,9 +70,27 @@ class MeetingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Meeting
         fields = [
-            "id", "mentorship", "mentee", "mentor", "status", "format", "duration_minutes", "location", "video_url",
-            "slots", "start", "end", "proposed_by", "cancelled_by", "can_confirm", "notes",
-            "uid", "sequence", "ics_url", "created_at", "updated_at",
+            "id",
+            "mentorship",
+            "mentee",
+            "mentor",
+            "status",
+            "format",
+            "duration_minutes",
+            "location",
+            "video_url",
+            "slots",
+            "start",
+            "end",
+            "proposed_by",
+            "cancelled_by",
+            "can_confirm",
+            "notes",
+            "uid",
+            "sequence",
+            "ics_url",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -112,8 +130,11 @@ class _WithinMeetingBounds:
 
 def _slots_field():
     return serializers.ListField(
-        child=serializers.DateTimeField(), min_length=1, max_length=meeting_services.MAX_SLOTS,
-        validators=[_WithinMeetingBounds()], help_text="1–3 different future start times, at most two years ahead.",
+        child=serializers.DateTimeField(),
+        min_length=1,
+        max_length=meeting_services.MAX_SLOTS,
+        validators=[_WithinMeetingBounds()],
+        help_text="1–3 different future start times, at most two years ahead.",
     )
 
 
@@ -176,9 +197,14 @@ class ICalendarRenderer(BaseRenderer):
 # --- Views.
 
 _ERROR = ServiceErrorSerializer
-_400 = OpenApiResponse(description="Field errors: e.g. a time not among those proposed, one that has passed, too many times.")
-_409 = OpenApiResponse(_ERROR, description="The meeting's or mentorship's state no longer allows this (already cancelled, "
-                       "not yours to confirm, not yet started, the mentorship ended).")
+_400 = OpenApiResponse(
+    description="Field errors: e.g. a time not among those proposed, one that has passed, too many times."
+)
+_409 = OpenApiResponse(
+    _ERROR,
+    description="The meeting's or mentorship's state no longer allows this (already cancelled, "
+    "not yours to confirm, not yet started, the mentorship ended).",
+)
 _403 = OpenApiResponse(_ERROR, description="You may see this but not change it (a coordinator).")
 _404 = OpenApiResponse(_ERROR, description="Not found among what you may see.")
 
@@ -254,8 +280,11 @@ class MeetingSuggestionsApi(_MentorshipScopedApi):
         query = self.Query(data=request.query_params)
         query.is_valid(raise_exception=True)
         slots = suggest_slots(
-            mentee=mentorship.mentee, mentor=mentorship.mentor, start=timezone.now(),
-            days=query.validated_data["days"], duration_minutes=query.validated_data["duration_minutes"],
+            mentee=mentorship.mentee,
+            mentor=mentorship.mentor,
+            start=timezone.now(),
+            days=query.validated_data["days"],
+            duration_minutes=query.validated_data["duration_minutes"],
         )
         data = {
             "slots": slots,
@@ -308,7 +337,9 @@ class _MeetingActionApi(_MeetingApi):
 
 def _action_schema(summary, input_serializer):
     return extend_schema(
-        tags=["meetings"], summary=summary, request=input_serializer,
+        tags=["meetings"],
+        summary=summary,
+        request=input_serializer,
         responses={200: MeetingSerializer, 400: _400, 403: _403, 404: _404, 409: _409},
     )
 
@@ -324,8 +355,10 @@ class MeetingConfirmApi(_MeetingActionApi):
         return meeting_services.meeting_confirm(meeting=meeting, actor=self.request.user, **data)
 
 
-@_action_schema("Propose new times: the meeting goes back to proposed and its invitation's SEQUENCE grows.",
-                MeetingRescheduleSerializer)
+@_action_schema(
+    "Propose new times: the meeting goes back to proposed and its invitation's SEQUENCE grows.",
+    MeetingRescheduleSerializer,
+)
 class MeetingRescheduleApi(_MeetingActionApi):
     """Either person proposes 1–3 new times; the other confirms one of them."""
 
@@ -384,9 +417,7 @@ class MeetingIcsApi(_MeetingApi):
 
 urlpatterns = [
     path("mentorships/<int:id>/meetings/", MentorshipMeetingListApi.as_view(), name="api-meeting-list"),
-    path(
-        "mentorships/<int:id>/meeting-suggestions/", MeetingSuggestionsApi.as_view(), name="api-meeting-suggestions"
-    ),
+    path("mentorships/<int:id>/meeting-suggestions/", MeetingSuggestionsApi.as_view(), name="api-meeting-suggestions"),
     path("meetings/<int:id>/", MeetingDetailApi.as_view(), name="api-meeting-detail"),
     path("meetings/<int:id>/confirm/", MeetingConfirmApi.as_view(), name="api-meeting-confirm"),
     path("meetings/<int:id>/reschedule/", MeetingRescheduleApi.as_view(), name="api-meeting-reschedule"),

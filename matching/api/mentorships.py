@@ -13,7 +13,6 @@ Check-ins are confidential to the program's coordinators: parties may POST their
 no endpoint here returns anyone's answers, except the author's own in the POST reply.
 """
 
-
 from django.db.models import Q
 from django.urls import path
 from django_filters import rest_framework as filters
@@ -76,7 +75,8 @@ class MentorshipSerializer(serializers.ModelSerializer):
         help_text="The mentee's thank-you note, kept by the mentor. null for anyone but the pair."
     )
     my_last_checkin_at = serializers.DateTimeField(
-        read_only=True, allow_null=True,
+        read_only=True,
+        allow_null=True,
         help_text="When you last checked in here (null if never). Check-in answers are never returned.",
     )
     can_check_in = serializers.SerializerMethodField(help_text="You may submit this month's check-in now.")
@@ -84,9 +84,22 @@ class MentorshipSerializer(serializers.ModelSerializer):
     class Meta:
         model = Mentorship
         fields = [
-            "id", "mentee", "mentor", "program", "kind", "source", "status", "started_at",
-            "ended_at", "ended_by", "end_reason", "rematch_requested", "thank_you_note", "agreement",
-            "my_last_checkin_at", "can_check_in",
+            "id",
+            "mentee",
+            "mentor",
+            "program",
+            "kind",
+            "source",
+            "status",
+            "started_at",
+            "ended_at",
+            "ended_by",
+            "end_reason",
+            "rematch_requested",
+            "thank_you_note",
+            "agreement",
+            "my_last_checkin_at",
+            "can_check_in",
         ]
         read_only_fields = fields
 
@@ -122,7 +135,8 @@ class MentorshipEndSerializer(serializers.Serializer):
         max_length=max_length_of(Mentorship, "end_reason"), help_text="Why it is ending; the other person sees it."
     )
     rematch = serializers.BooleanField(
-        required=False, default=False,
+        required=False,
+        default=False,
         help_text="The mentee asks their coordinator for another mentor (no fault implied). Ignored for the mentor.",
     )
 
@@ -140,8 +154,16 @@ class ActionItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = ActionItem
         fields = [
-            "id", "mentorship", "title", "due_date", "owner", "status", "is_overdue",
-            "created_by", "created_at", "completed_at",
+            "id",
+            "mentorship",
+            "title",
+            "due_date",
+            "owner",
+            "status",
+            "is_overdue",
+            "created_by",
+            "created_at",
+            "completed_at",
         ]
         read_only_fields = fields
 
@@ -166,9 +188,7 @@ class ActionItemCreateSerializer(serializers.Serializer):
     due_date = serializers.DateField(
         required=False, allow_null=True, default=None, validators=[_WithinPlannedDays()], help_text=_DUE_DATE_HELP
     )
-    owner = serializers.IntegerField(
-        required=False, help_text="The user id of the mentee or the mentor. Default: you."
-    )
+    owner = serializers.IntegerField(required=False, help_text="The user id of the mentee or the mentor. Default: you.")
 
 
 # Named like ActionItem so its PATCH body ("PatchedActionItemRequest") shares the status enum's name.
@@ -180,7 +200,9 @@ class ActionItemUpdateSerializer(serializers.Serializer):
     )
     owner = serializers.IntegerField(required=False, help_text="The user id of the mentee or the mentor.")
     status = serializers.ChoiceField(
-        choices=ActionItem.Status.choices, required=False, help_text="done stamps completed_at; other statuses clear it."
+        choices=ActionItem.Status.choices,
+        required=False,
+        help_text="done stamps completed_at; other statuses clear it.",
     )
 
 
@@ -203,8 +225,17 @@ class IntroductionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Introduction
         fields = [
-            "id", "mentorship", "mentee", "introduced_by", "colleague", "kind", "note", "status",
-            "response_note", "created_at", "resolved_at",
+            "id",
+            "mentorship",
+            "mentee",
+            "introduced_by",
+            "colleague",
+            "kind",
+            "note",
+            "status",
+            "response_note",
+            "created_at",
+            "resolved_at",
         ]
         read_only_fields = fields
 
@@ -276,8 +307,11 @@ class IntroductionFilter(filters.FilterSet):
 
 _ERROR = ServiceErrorSerializer
 _400 = OpenApiResponse(description="Field errors: what was sent is not valid.")
-_409 = OpenApiResponse(_ERROR, description="The state no longer allows this: the mentorship has ended, the introduction "
-                       "was already answered, this month's check-in is in.")
+_409 = OpenApiResponse(
+    _ERROR,
+    description="The state no longer allows this: the mentorship has ended, the introduction "
+    "was already answered, this month's check-in is in.",
+)
 _403 = OpenApiResponse(_ERROR, description="You may see this mentorship but not do this in it.")
 _404 = OpenApiResponse(_ERROR, description="No such mentorship among those you may see.")
 _MENTORSHIP_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The mentorship's id.")
@@ -332,7 +366,8 @@ class MentorshipDetailApi(_MentorshipApi):
 
 
 @extend_schema(
-    tags=["mentorships"], request=AgreementWriteSerializer,
+    tags=["mentorships"],
+    request=AgreementWriteSerializer,
     responses={200: AgreementSerializer, 400: _400, 403: _403, 409: _409, 404: _404},
 )
 class MentorshipAgreementApi(_MentorshipApi):
@@ -361,7 +396,8 @@ class MentorshipAgreementApi(_MentorshipApi):
 
 
 @extend_schema(
-    tags=["mentorships"], request=MentorshipEndSerializer,
+    tags=["mentorships"],
+    request=MentorshipEndSerializer,
     responses={200: MentorshipSerializer, 400: _400, 403: _403, 409: _409, 404: _404},
 )
 class MentorshipEndApi(_MentorshipApi):
@@ -376,14 +412,18 @@ class MentorshipEndApi(_MentorshipApi):
         data = given.validated_data
         with service_refusals(conflict=True):
             mentorship = mentorship_services.mentorship_end(
-                mentorship=mentorship, actor=request.user, reason=data["reason"],
-                completed=data["outcome"] == "completed", rematch=data["rematch"],
+                mentorship=mentorship,
+                actor=request.user,
+                reason=data["reason"],
+                completed=data["outcome"] == "completed",
+                rematch=data["rematch"],
             )
         return self.present(mentorship)
 
 
 @extend_schema(
-    tags=["mentorships"], request=MentorshipThanksSerializer,
+    tags=["mentorships"],
+    request=MentorshipThanksSerializer,
     responses={200: MentorshipSerializer, 400: _400, 403: _403, 409: _409, 404: _404},
 )
 class MentorshipThanksApi(_MentorshipApi):
@@ -410,9 +450,13 @@ def _party(mentorship, user_id):
 
 @extend_schema(tags=["action plan"], parameters=[_MENTORSHIP_ID])
 @extend_schema_view(
-    get=extend_schema(summary="The mentorship's goals: open ones first, soonest due first.", responses={200: ActionItemSerializer(many=True), 404: _404}),
+    get=extend_schema(
+        summary="The mentorship's goals: open ones first, soonest due first.",
+        responses={200: ActionItemSerializer(many=True), 404: _404},
+    ),
     post=extend_schema(
-        summary="Add a goal.", request=ActionItemCreateSerializer,
+        summary="Add a goal.",
+        request=ActionItemCreateSerializer,
         responses={201: ActionItemSerializer, 400: _400, 403: _403, 409: _409, 404: _404},
     ),
 )
@@ -436,8 +480,15 @@ class ActionItemListApi(_MentorshipApi, generics.ListCreateAPIView):
 
 
 @extend_schema(
-    tags=["action plan"], request=ActionItemUpdateSerializer,
-    responses={200: ActionItemSerializer, 400: _400, 403: _403, 409: _409, 404: OpenApiResponse(_ERROR, description="No such goal among those you may see.")},
+    tags=["action plan"],
+    request=ActionItemUpdateSerializer,
+    responses={
+        200: ActionItemSerializer,
+        400: _400,
+        403: _403,
+        409: _409,
+        404: OpenApiResponse(_ERROR, description="No such goal among those you may see."),
+    },
 )
 class ActionItemApi(ObjectScopedApi, generics.GenericAPIView):
     """Change a goal: its title, due date, owner or status."""
@@ -468,9 +519,12 @@ class ActionItemApi(ObjectScopedApi, generics.GenericAPIView):
 
 @extend_schema(tags=["resources"], parameters=[_MENTORSHIP_ID])
 @extend_schema_view(
-    get=extend_schema(summary="Links the mentor shared, newest first.", responses={200: ResourceSerializer(many=True), 404: _404}),
+    get=extend_schema(
+        summary="Links the mentor shared, newest first.", responses={200: ResourceSerializer(many=True), 404: _404}
+    ),
     post=extend_schema(
-        summary="Share a link (the mentor).", request=ResourceSerializer,
+        summary="Share a link (the mentor).",
+        request=ResourceSerializer,
         responses={201: ResourceSerializer, 400: _400, 403: _403, 409: _409, 404: _404},
     ),
 )
@@ -492,7 +546,8 @@ class ResourceListApi(_MentorshipApi, generics.ListCreateAPIView):
 
 
 @extend_schema(
-    tags=["introductions"], request=IntroductionCreateSerializer,
+    tags=["introductions"],
+    request=IntroductionCreateSerializer,
     responses={201: IntroductionSerializer, 400: _400, 403: _403, 409: _409, 404: _404},
 )
 class IntroductionCreateApi(_MentorshipApi):
@@ -529,9 +584,12 @@ class IntroductionListApi(generics.ListAPIView):
 
 
 @extend_schema(
-    tags=["introductions"], request=IntroductionRespondSerializer,
+    tags=["introductions"],
+    request=IntroductionRespondSerializer,
     responses={
-        200: IntroductionRespondResultSerializer, 400: _400, 409: _409,
+        200: IntroductionRespondResultSerializer,
+        400: _400,
+        409: _409,
         403: OpenApiResponse(_ERROR, description="Only the introduced colleague answers."),
         404: OpenApiResponse(_ERROR, description="No such introduction among those you may see."),
     },
@@ -569,8 +627,10 @@ class IntroductionRespondApi(ObjectScopedApi, generics.GenericAPIView):
             started = (
                 _mentorships(request.user)
                 .filter(
-                    mentee_id=introduction.mentorship.mentee_id, mentor_id=introduction.colleague_id,
-                    source=Mentorship.Source.INTRODUCTION, status=Mentorship.Status.ACTIVE,
+                    mentee_id=introduction.mentorship.mentee_id,
+                    mentor_id=introduction.colleague_id,
+                    source=Mentorship.Source.INTRODUCTION,
+                    status=Mentorship.Status.ACTIVE,
                 )
                 .first()
             )
@@ -579,7 +639,8 @@ class IntroductionRespondApi(ObjectScopedApi, generics.GenericAPIView):
 
 
 @extend_schema(
-    tags=["check-ins"], request=CheckInSerializer,
+    tags=["check-ins"],
+    request=CheckInSerializer,
     responses={201: CheckInSerializer, 400: _400, 403: _403, 409: _409, 404: _404},
 )
 class CheckInCreateApi(_MentorshipApi):

@@ -26,7 +26,8 @@ class NudgeSerializer(serializers.Serializer):
 
 
 @extend_schema(
-    tags=["nudges"], request=None,
+    tags=["nudges"],
+    request=None,
     parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The mentorship's id.")],
     summary="E-mail both people of a pairing a reminder to meet (coordinators of its program; once a week).",
     responses={
@@ -43,14 +44,22 @@ class MentorshipNudgeApi(generics.GenericAPIView):
 
     def post(self, request, id):
         mentorship = object_for(
-            request.user, Mentorship.objects.all(), id, "matching.nudge_pairing", visible_with="matching.view_mentorship"
+            request.user,
+            Mentorship.objects.all(),
+            id,
+            "matching.nudge_pairing",
+            visible_with="matching.view_mentorship",
         )
         with service_refusals(conflict=True):
             pairing_nudge(mentorship=mentorship, actor=request.user)
         entry = last_nudge(mentorship)
         return Response(
             NudgeSerializer(
-                {"mentorship": mentorship.pk, "nudged_at": entry.created_at, "next_nudge_from": entry.created_at + NUDGE_INTERVAL}
+                {
+                    "mentorship": mentorship.pk,
+                    "nudged_at": entry.created_at,
+                    "next_nudge_from": entry.created_at + NUDGE_INTERVAL,
+                }
             ).data
         )
 

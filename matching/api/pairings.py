@@ -46,7 +46,10 @@ class PairingPersonSerializer(serializers.Serializer):
 class UnpairedResidentSerializer(PairingPersonSerializer):
     email = serializers.EmailField(read_only=True)
     pgy = serializers.CharField(
-        source="mentee_profile.career_stage.code", read_only=True, allow_null=True, default=None,
+        source="mentee_profile.career_stage.code",
+        read_only=True,
+        allow_null=True,
+        default=None,
         help_text="The resident's career stage code, e.g. PGY-1.",
     )
 
@@ -77,9 +80,18 @@ class PairingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Mentorship
         fields = [
-            "id", "mentee", "mentor", "kind", "source", "status", "started_at", "last_meeting_at", "next_meeting_at",
+            "id",
+            "mentee",
+            "mentor",
+            "kind",
+            "source",
+            "status",
+            "started_at",
+            "last_meeting_at",
+            "next_meeting_at",
             "is_stale",
-            "ended_at", "end_reason",
+            "ended_at",
+            "end_reason",
         ]
         read_only_fields = fields
 
@@ -106,7 +118,10 @@ class PairingCreateSerializer(_Scoped):
     )
     kind = serializers.ChoiceField(choices=Kind.choices)
     reason = serializers.CharField(
-        max_length=_REASON_MAX_LENGTH, allow_blank=True, default="", help_text="Why (required; kept in the audit trail)."
+        max_length=_REASON_MAX_LENGTH,
+        allow_blank=True,
+        default="",
+        help_text="Why (required; kept in the audit trail).",
     )
 
     def scopes(self, program) -> dict:
@@ -115,7 +130,9 @@ class PairingCreateSerializer(_Scoped):
 
 class PairingEndSerializer(serializers.Serializer):
     reason = serializers.CharField(
-        max_length=_REASON_MAX_LENGTH, allow_blank=True, default="",
+        max_length=_REASON_MAX_LENGTH,
+        allow_blank=True,
+        default="",
         help_text="Why (required); kept as the pairing's end reason, which the resident and the mentor read.",
     )
 
@@ -125,7 +142,9 @@ class PairingReassignSerializer(_Scoped):
         queryset=User.objects.none(), help_text="The new mentor: faculty of the program with an open spot (user id)."
     )
     reason = serializers.CharField(
-        max_length=_REASON_MAX_LENGTH, allow_blank=True, default="",
+        max_length=_REASON_MAX_LENGTH,
+        allow_blank=True,
+        default="",
         help_text="Why (required); the resident and the current mentor read it.",
     )
 
@@ -189,8 +208,12 @@ class PairingListApi(_PairingsApi, generics.ListAPIView):
         data = given.validated_data
         with service_refusals():
             mentorship = services.pairing_create(
-                program=program, actor=request.user, mentee=data["mentee_id"], mentor=data["mentor_id"],
-                kind=data["kind"], reason=data["reason"],
+                program=program,
+                actor=request.user,
+                mentee=data["mentee_id"],
+                mentor=data["mentor_id"],
+                kind=data["kind"],
+                reason=data["reason"],
             )
         return self.present(mentorship, status.HTTP_201_CREATED)
 
@@ -215,7 +238,9 @@ class _PairingActionApi(_PairingsApi):
 
 
 @extend_schema(
-    tags=["pairings"], parameters=[_SLUG, _ID], request=PairingEndSerializer,
+    tags=["pairings"],
+    parameters=[_SLUG, _ID],
+    request=PairingEndSerializer,
     summary="End a pairing; its future meetings are cancelled and both people are told why.",
     responses={200: PairingSerializer, 400: _400, 404: _404, 409: _409},
 )
@@ -227,7 +252,9 @@ class PairingEndApi(_PairingActionApi):
 
 
 @extend_schema(
-    tags=["pairings"], parameters=[_SLUG, _ID], request=PairingReassignSerializer,
+    tags=["pairings"],
+    parameters=[_SLUG, _ID],
+    request=PairingReassignSerializer,
     summary="Move the resident to another mentor (same kind): all or nothing. Answers the new pairing.",
     responses={201: PairingSerializer, 400: _400, 404: _404, 409: _409},
 )
@@ -242,9 +269,14 @@ class PairingReassignApi(_PairingActionApi):
 
 
 @extend_schema(
-    tags=["pairings"], parameters=[_SLUG],
+    tags=["pairings"],
+    parameters=[_SLUG],
     summary="The program's residents with no active mentor of a kind (``kind`` is required).",
-    responses={200: UnpairedResidentSerializer(many=True), 400: OpenApiResponse(description="Filter errors."), 404: _404},
+    responses={
+        200: UnpairedResidentSerializer(many=True),
+        400: OpenApiResponse(description="Filter errors."),
+        404: _404,
+    },
 )
 class UnpairedResidentListApi(_PairingsApi, generics.ListAPIView):
     serializer_class = UnpairedResidentSerializer

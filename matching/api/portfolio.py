@@ -79,14 +79,19 @@ class PortfolioSerializer(serializers.Serializer):
     mentees = PortfolioMenteeSerializer(many=True)
     meetings = PortfolioMeetingSerializer(many=True, help_text="Meetings marked held that started in the period.")
     goals = PortfolioGoalSerializer(many=True, help_text="Goals of the pair's action plans marked done in the period.")
-    thanks = PortfolioThanksSerializer(many=True, help_text="Mentees' thank-you notes on mentorships that finished in the period.")
+    thanks = PortfolioThanksSerializer(
+        many=True, help_text="Mentees' thank-you notes on mentorships that finished in the period."
+    )
 
     @extend_schema_field(PortfolioTotalsSerializer)
     def get_totals(self, portfolio):
         return PortfolioTotalsSerializer(
             {
-                "mentees": len(portfolio.mentees), "meetings_held": portfolio.meetings_held, "hours": portfolio.hours,
-                "goals_reached": len(portfolio.goals), "thank_you_notes": len(portfolio.thanks),
+                "mentees": len(portfolio.mentees),
+                "meetings_held": portfolio.meetings_held,
+                "hours": portfolio.hours,
+                "goals_reached": len(portfolio.goals),
+                "thank_you_notes": len(portfolio.thanks),
             }
         ).data
 
@@ -94,8 +99,14 @@ class PortfolioSerializer(serializers.Serializer):
 @extend_schema(
     tags=["portfolio"],
     parameters=[
-        OpenApiParameter("from", OpenApiTypes.DATE, description="First day (your time zone); default: the last academic year's July 1."),
-        OpenApiParameter("to", OpenApiTypes.DATE, description="Last day, included; default: the last academic year's June 30."),
+        OpenApiParameter(
+            "from",
+            OpenApiTypes.DATE,
+            description="First day (your time zone); default: the last academic year's July 1.",
+        ),
+        OpenApiParameter(
+            "to", OpenApiTypes.DATE, description="Last day, included; default: the last academic year's June 30."
+        ),
     ],
     summary="Your mentoring portfolio over a period: mentees, meetings held and hours, goals reached, thank-you notes.",
     responses={

@@ -15,7 +15,9 @@ from ..selectors import mentor_directory
 
 
 class ComponentSerializer(serializers.Serializer):
-    name = serializers.CharField(help_text="specialty, goals, interests, career, availability, language or meeting_format")
+    name = serializers.CharField(
+        help_text="specialty, goals, interests, career, availability, language or meeting_format"
+    )
     label = serializers.CharField()
     reason = serializers.CharField()
     points = serializers.FloatField(help_text="Contribution to the 0–100 score.")
@@ -56,7 +58,13 @@ class RecommendationsApi(APIView):
                 "full_name": names[pair.mentor_id],
                 "score": pair.score,
                 "components": [
-                    {"name": c.name, "label": row.label, "reason": row.reason, "points": c.points, "max_points": row.max_points}
+                    {
+                        "name": c.name,
+                        "label": row.label,
+                        "reason": row.reason,
+                        "points": c.points,
+                        "max_points": row.max_points,
+                    }
                     for c, row in zip(pair.components, recommendations.breakdown_rows(pair), strict=True)
                 ],
             }

@@ -8,7 +8,6 @@ rules (``matching.rules``) as the pages. A service's refusal becomes:
 - 403 when the caller may see the request but not do this to it; 404 when they may not see it.
 """
 
-
 from django.urls import path
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -41,15 +40,30 @@ class MentorshipRequestSerializer(serializers.ModelSerializer):
         source="mentorship_id", read_only=True, allow_null=True, help_text="The mentorship an accepted request started."
     )
     waiting_for_me = serializers.BooleanField(
-        read_only=True, help_text="Pending, and the next move is yours: an answer (mentor) or a reply to the question (mentee)."
+        read_only=True,
+        help_text="Pending, and the next move is yours: an answer (mentor) or a reply to the question (mentee).",
     )
 
     class Meta:
         model = MentorshipRequest
         fields = [
-            "id", "mentee", "mentor", "program", "kind", "message", "status", "waiting_for_me",
-            "question", "question_asked_at", "answer", "answered_at", "response_note",
-            "created_at", "expires_at", "resolved_at", "mentorship",
+            "id",
+            "mentee",
+            "mentor",
+            "program",
+            "kind",
+            "message",
+            "status",
+            "waiting_for_me",
+            "question",
+            "question_asked_at",
+            "answer",
+            "answered_at",
+            "response_note",
+            "created_at",
+            "expires_at",
+            "resolved_at",
+            "mentorship",
         ]
         read_only_fields = fields
 
@@ -65,7 +79,9 @@ class MentorshipRequestCreateSerializer(serializers.Serializer):
         max_length=max_length_of(MentorshipRequest, "message"), help_text="Who you are and what you hope for."
     )
     program = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Program.objects.all(), required=False,
+        slug_field="slug",
+        queryset=Program.objects.all(),
+        required=False,
         help_text="The program (slug) the request belongs to: one you and the mentor share (or, sharing none, one "
         "of yours); needed only when there is more than one.",
     )
@@ -90,7 +106,8 @@ class MentorshipRequestAnswerSerializer(serializers.Serializer):
 
 class MentorshipRequestFilter(filters.FilterSet):
     role = filters.ChoiceFilter(
-        choices=list(selectors.REQUEST_ROLES.items()), method="by_role",
+        choices=list(selectors.REQUEST_ROLES.items()),
+        method="by_role",
         help_text="sent: requests you sent; received: requests to you; program: requests in programs you coordinate. "
         "Without it: all of these.",
     )
@@ -117,7 +134,8 @@ _ERROR = ServiceErrorSerializer
 _403 = OpenApiResponse(_ERROR, description="You may see this request but not do this to it.")
 _404 = OpenApiResponse(_ERROR, description="No such request among those you may see.")
 _409 = OpenApiResponse(
-    _ERROR, description="The request's state no longer allows this: it was answered, withdrawn or expired, "
+    _ERROR,
+    description="The request's state no longer allows this: it was answered, withdrawn or expired, "
     "or the mentor's last spot was just taken.",
 )
 
@@ -149,7 +167,7 @@ class _RequestApi(ObjectScopedApi, generics.GenericAPIView):
         responses={
             201: MentorshipRequestSerializer,
             400: OpenApiResponse(
-                description="Field errors, or {\"detail\": ...}: the mentor is full or not accepting, "
+                description='Field errors, or {"detail": ...}: the mentor is full or not accepting, '
                 "you already asked them, or you have the most pending requests at once."
             ),
             403: OpenApiResponse(_ERROR, description="Only residents can request a mentor."),
@@ -205,12 +223,16 @@ def _action_schema(summary, input_serializer):
         responses={
             200: MentorshipRequestSerializer,
             **({400: OpenApiResponse(description="Field errors.")} if input_serializer else {}),
-            403: _403, 404: _404, 409: _409,
+            403: _403,
+            404: _404,
+            409: _409,
         },
     )
 
 
-@_action_schema("Accept (the mentor): the mentorship starts, within the mentor's capacity.", MentorshipRequestNoteSerializer)
+@_action_schema(
+    "Accept (the mentor): the mentorship starts, within the mentor's capacity.", MentorshipRequestNoteSerializer
+)
 class MentorshipRequestAcceptApi(_RequestActionApi):
     input_serializer = MentorshipRequestNoteSerializer
 

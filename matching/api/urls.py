@@ -29,5 +29,7 @@ urlpatterns = (
     + conflicts.urlpatterns
     + health.urlpatterns
     + pairings.urlpatterns
-    + audit.urlpatterns + nudges.urlpatterns + portfolio.urlpatterns
+    + audit.urlpatterns
+    + nudges.urlpatterns
+    + portfolio.urlpatterns
 )

@@ -13,7 +13,8 @@ class AuditFilterForm(DateRangeForm):
 
     q = SearchField(widget=forms.TextInput(attrs={"type": "search", "placeholder": "Action, reason or person"}))
     group = forms.ChoiceField(
-        label="Kind of action", required=False,
+        label="Kind of action",
+        required=False,
         choices=[("", "All actions"), *((key, label) for key, (label, _) in ACTION_GROUPS.items())],
     )
     actor = forms.ChoiceField(label="Who", required=False)
@@ -21,4 +22,8 @@ class AuditFilterForm(DateRangeForm):
 
     def __init__(self, *args, actors, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["actor"].choices = [("", "Anyone"), (SYSTEM, SYSTEM_NAME), *((str(u.pk), u.full_name) for u in actors)]
+        self.fields["actor"].choices = [
+            ("", "Anyone"),
+            (SYSTEM, SYSTEM_NAME),
+            *((str(u.pk), u.full_name) for u in actors),
+        ]

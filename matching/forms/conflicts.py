@@ -21,7 +21,9 @@ class PairForm(forms.Form):
     mentee = forms.TypedChoiceField(label="Resident", coerce=int)
     mentor = forms.TypedChoiceField(label="Mentor", coerce=int)
     reason = forms.CharField(
-        label="Reason (seen by coordinators only)", max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}),
+        label="Reason (seen by coordinators only)",
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": "Give the reason; it stays with the program's coordinators."},
     )
 

@@ -29,21 +29,29 @@ WEIGHT_LABELS = {
 class MatchRunForm(forms.Form):
     kind = forms.ChoiceField(label="Kind of mentorship", choices=Kind.choices)
     algorithm = forms.ChoiceField(
-        label="How to match", choices=ALGORITHM_CHOICES, initial=MatchRun.Algorithm.STABLE, widget=forms.RadioSelect,
+        label="How to match",
+        choices=ALGORITHM_CHOICES,
+        initial=MatchRun.Algorithm.STABLE,
+        widget=forms.RadioSelect,
         help_text="Stable: nobody would both rather be with each other. Best overall fit: as many pairs as possible, "
         "then the highest total score.",
     )
     mentee_ids = forms.TypedMultipleChoiceField(
-        label="Residents", coerce=int, widget=forms.CheckboxSelectMultiple,
+        label="Residents",
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Choose at least one resident."},
     )
     mentor_ids = forms.TypedMultipleChoiceField(
-        label="Mentors", coerce=int, widget=forms.CheckboxSelectMultiple,
+        label="Mentors",
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Choose at least one mentor."},
         help_text="Faculty of this program with an open spot.",
     )
     ranking_deadline = forms.DateTimeField(
-        label="Ranking deadline (optional)", required=False,
+        label="Ranking deadline (optional)",
+        required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
         help_text="Leave empty to run now. With a deadline, residents and mentors may rank each other until then.",
@@ -61,7 +69,9 @@ class MatchRunForm(forms.Form):
         defaults = asdict(engine.Weights())
         for name, value in defaults.items():
             self.fields[f"weight_{name}"] = forms.FloatField(
-                label=WEIGHT_LABELS.get(name, name.replace("_", " ").capitalize()), min_value=0, initial=value,
+                label=WEIGHT_LABELS.get(name, name.replace("_", " ").capitalize()),
+                min_value=0,
+                initial=value,
                 widget=forms.NumberInput(attrs={"step": "0.01", "min": "0"}),
             )
         self.weight_names = list(defaults)
@@ -86,7 +96,9 @@ class MatchRunForm(forms.Form):
 class OverrideForm(forms.Form):
     mentor = forms.TypedChoiceField(label="Instead, pair with", coerce=int)
     note = forms.CharField(
-        label="Why (required)", max_length=max_length_of(MatchProposal, "decision_note"), widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why (required)",
+        max_length=max_length_of(MatchProposal, "decision_note"),
+        widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": "Say briefly why you are changing this pairing."},
     )
 

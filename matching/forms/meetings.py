@@ -109,11 +109,16 @@ class ProposeForm(SlotsForm):
     duration_minutes = forms.TypedChoiceField(label="Length", choices=DURATION_CHOICES, coerce=int, initial=30)
     format = forms.ChoiceField(label="How you meet", choices=Meeting.Format.choices, initial=Meeting.Format.VIDEO)
     location = forms.CharField(
-        label="Place", max_length=max_length_of(Meeting, "location"), required=False,
+        label="Place",
+        max_length=max_length_of(Meeting, "location"),
+        required=False,
         help_text="For an in-person meeting: a room or a café.",
     )
     video_url = forms.URLField(
-        label="Video link", max_length=max_length_of(Meeting, "video_url"), required=False, assume_scheme="https",
+        label="Video link",
+        max_length=max_length_of(Meeting, "video_url"),
+        required=False,
+        assume_scheme="https",
         help_text="For a video meeting: Teams, Zoom, Webex…",
     )
 
@@ -141,14 +146,19 @@ class ConfirmForm(forms.Form):
 
 class CancelForm(forms.Form):
     reason = forms.CharField(
-        label="Reason (optional)", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+        label="Reason (optional)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Sent to the other person with the cancellation.",
     )
 
 
 class NotesForm(forms.Form):
     notes = forms.CharField(
-        label="Shared notes", required=False, max_length=max_length_of(Meeting, "notes"),
+        label="Shared notes",
+        required=False,
+        max_length=max_length_of(Meeting, "notes"),
         widget=forms.Textarea(attrs={"rows": 8}),
         help_text="What you discussed and what comes next. You both see and edit these notes.",
     )

@@ -69,7 +69,9 @@ class ResourceForm(_PageForm):
     title = forms.CharField(max_length=max_length_of(Resource, "title"))
     url = forms.URLField(label="Link", max_length=max_length_of(Resource, "url"), assume_scheme="https")
     note = forms.CharField(
-        required=False, max_length=max_length_of(Resource, "note"), widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=max_length_of(Resource, "note"),
+        widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Why it's worth their time.",
     )
 
@@ -78,11 +80,14 @@ class IntroductionForm(_PageForm):
     id_prefix = "intro"
 
     colleague = forms.ModelChoiceField(
-        label="Colleague", queryset=User.objects.none(), help_text="Mentors in the directory.",
+        label="Colleague",
+        queryset=User.objects.none(),
+        help_text="Mentors in the directory.",
     )
     kind = forms.ChoiceField(label="As a mentor for", choices=Kind.choices, initial=Kind.RESEARCH)
     note = forms.CharField(
-        max_length=max_length_of(Introduction, "note"), widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=max_length_of(Introduction, "note"),
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Why these two should meet; the colleague sees it.",
     )
 
@@ -107,10 +112,15 @@ class CheckInForm(_PageForm):
     id_prefix = "checkin"
 
     rating = forms.TypedChoiceField(
-        label="How is this mentorship going?", choices=RATING_CHOICES, coerce=int, widget=forms.RadioSelect,
+        label="How is this mentorship going?",
+        choices=RATING_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect,
     )
     comment = forms.CharField(
-        label="Comment (optional)", required=False, max_length=max_length_of(CheckIn, "comment"),
+        label="Comment (optional)",
+        required=False,
+        max_length=max_length_of(CheckIn, "comment"),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
@@ -122,11 +132,14 @@ class EndForm(forms.Form):
     ]
     outcome = forms.ChoiceField(label="Outcome", choices=OUTCOMES, widget=forms.RadioSelect, initial="completed")
     reason = forms.CharField(
-        label="Reason", max_length=max_length_of(Mentorship, "end_reason"), widget=forms.Textarea(attrs={"rows": 4}),
+        label="Reason",
+        max_length=max_length_of(Mentorship, "end_reason"),
+        widget=forms.Textarea(attrs={"rows": 4}),
         help_text="A sentence or two. The other person and your program's coordinators see it.",
     )
     rematch = forms.BooleanField(
-        label="I'd like my coordinator to find me another mentor", required=False,
+        label="I'd like my coordinator to find me another mentor",
+        required=False,
         help_text="No fault implied: only your coordinators see this.",
     )
 
@@ -135,7 +148,8 @@ class ThanksForm(_PageForm):
     id_prefix = "thanks"
 
     note = forms.CharField(
-        label="Thank-you note", max_length=max_length_of(Mentorship, "thank_you_note"),
+        label="Thank-you note",
+        max_length=max_length_of(Mentorship, "thank_you_note"),
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Your mentor keeps it, for instance for a teaching portfolio.",
     )

@@ -10,8 +10,10 @@ from ..services.pairings import SHARED_REASON_MISSING
 
 class ShowForm(forms.Form):
     unpaired = forms.ChoiceField(
-        label="Show", required=False,
-        choices=[("", "Pairings")] + [(value, f"Residents with no {label.lower()} mentor") for value, label in Kind.choices],
+        label="Show",
+        required=False,
+        choices=[("", "Pairings")]
+        + [(value, f"Residents with no {label.lower()} mentor") for value, label in Kind.choices],
     )
 
 
@@ -19,7 +21,9 @@ class _ReasonField(forms.CharField):
     # Ending and reassigning keep the reason as the mentorship's end reason.
     def __init__(self, label, required_message):
         super().__init__(
-            label=label, max_length=max_length_of(Mentorship, "end_reason"), widget=forms.Textarea(attrs={"rows": 2}),
+            label=label,
+            max_length=max_length_of(Mentorship, "end_reason"),
+            widget=forms.Textarea(attrs={"rows": 2}),
             error_messages={"required": required_message},
         )
 

@@ -9,8 +9,17 @@ class MentorProfileForm(forms.ModelForm):
     class Meta:
         model = MentorProfile
         fields = [
-            "specialty", "subspecialty", "academic_rank", "career_stage", "expertise", "interests",
-            "languages", "meeting_formats", "capacity", "accepting_mentees", "bio",
+            "specialty",
+            "subspecialty",
+            "academic_rank",
+            "career_stage",
+            "expertise",
+            "interests",
+            "languages",
+            "meeting_formats",
+            "capacity",
+            "accepting_mentees",
+            "bio",
         ]
         labels = {
             "career_stage": "Career stage (near-peer mentors)",
@@ -37,7 +46,9 @@ class MentorProfileForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["specialty"].required = True
         self.fields["specialty"].queryset = Specialty.objects.filter(parent__isnull=True)
-        self.fields["subspecialty"].queryset = Specialty.objects.filter(parent__isnull=False).select_related("parent").order_by("parent__name", "name")
+        self.fields["subspecialty"].queryset = (
+            Specialty.objects.filter(parent__isnull=False).select_related("parent").order_by("parent__name", "name")
+        )
         self.fields["subspecialty"].label_from_instance = lambda s: f"{s.parent.name} › {s.name}"
 
     def clean(self):

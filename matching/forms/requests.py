@@ -15,18 +15,22 @@ class RequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         if programs is not None and len(programs) > 1:
             self.fields["program"] = forms.ModelChoiceField(
-                label="For which program", queryset=programs, empty_label="Choose a program",
+                label="For which program",
+                queryset=programs,
+                empty_label="Choose a program",
                 help_text="You are both in more than one program. The request, the mentorship and its check-ins "
                 "belong to the one you choose, and its coordinators see them.",
             )
             self.order_fields(["program"])
 
     kind = forms.ChoiceField(
-        label="Kind of mentorship", choices=Kind.choices,
+        label="Kind of mentorship",
+        choices=Kind.choices,
         help_text="You can have one mentor of each kind at a time.",
     )
     message = forms.CharField(
-        label="Your message", max_length=max_length_of(MentorshipRequest, "message"),
+        label="Your message",
+        max_length=max_length_of(MentorshipRequest, "message"),
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="Who you are, what you hope for, and how often you'd like to meet.",
     )
@@ -34,14 +38,18 @@ class RequestForm(forms.Form):
 
 class AcceptForm(forms.Form):
     note = forms.CharField(
-        label="Note to the resident (optional)", required=False,
-        max_length=max_length_of(MentorshipRequest, "response_note"), widget=forms.Textarea(attrs={"rows": 3}),
+        label="Note to the resident (optional)",
+        required=False,
+        max_length=max_length_of(MentorshipRequest, "response_note"),
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
 class DeclineForm(forms.Form):
     note = forms.CharField(
-        label="Note to the resident", required=False, max_length=max_length_of(MentorshipRequest, "response_note"),
+        label="Note to the resident",
+        required=False,
+        max_length=max_length_of(MentorshipRequest, "response_note"),
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="A kind word helps, e.g. a colleague who may be a better fit.",
     )
@@ -49,7 +57,8 @@ class DeclineForm(forms.Form):
 
 class QuestionForm(forms.Form):
     question = forms.CharField(
-        label="Your question", max_length=max_length_of(MentorshipRequest, "question"),
+        label="Your question",
+        max_length=max_length_of(MentorshipRequest, "question"),
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="You can ask one question before you answer.",
     )
@@ -57,5 +66,7 @@ class QuestionForm(forms.Form):
 
 class AnswerForm(forms.Form):
     answer = forms.CharField(
-        label="Your answer", max_length=max_length_of(MentorshipRequest, "answer"), widget=forms.Textarea(attrs={"rows": 3})
+        label="Your answer",
+        max_length=max_length_of(MentorshipRequest, "answer"),
+        widget=forms.Textarea(attrs={"rows": 3}),
     )

@@ -325,10 +325,14 @@ def start_next_queued(program_id: int) -> None:
 def _notify_finished(run_id: int) -> None:
     """Tell whoever started the run (or, if they are gone, the program's coordinators) that it ended."""
     run = MatchRun.objects.select_related("program", "created_by").get(pk=run_id)
-    people = [run.created_by] if run.created_by and run.created_by.is_active else list(
-        User.objects.filter(
-            memberships__program=run.program, memberships__role=Membership.Role.COORDINATOR, is_active=True
-        ).distinct()
+    people = (
+        [run.created_by]
+        if run.created_by and run.created_by.is_active
+        else list(
+            User.objects.filter(
+                memberships__program=run.program, memberships__role=Membership.Role.COORDINATOR, is_active=True
+            ).distinct()
+        )
     )
     kind = run.get_kind_display().lower()
     if run.status == Status.SUCCEEDED:
@@ -373,7 +377,10 @@ def match_runs_sweep(*, now: datetime | None = None) -> dict[str, int]:
             # The claim's task id is cleared: the dead worker's message, should the broker
             # still restore it, then competes for the QUEUED run like any other delivery.
             if stale.filter(pk=pk, attempts__lt=MATCH_RUN_MAX_ATTEMPTS).update(
-                status=Status.QUEUED, started_at=None, progress=0, claimed_by_task="",
+                status=Status.QUEUED,
+                started_at=None,
+                progress=0,
+                claimed_by_task="",
                 error="Restarted after the worker stopped.",
             ):
                 enqueue_on_commit(RUN_MATCH, pk)

@@ -444,7 +444,9 @@ def match_run_cancel(*, run: MatchRun, actor: User, reason: str = "") -> MatchRu
     run.status, run.finished_at = Status.CANCELLED, timezone.now()
     run.error = f"Cancelled by {actor.full_name}." + (f" {reason.strip()}" if reason.strip() else "")
     run.save(update_fields=["status", "finished_at", "error"])
-    audit_log(actor=actor, action="match_run.cancel", obj=run, before=before, after={"status": run.status}, reason=reason)
+    audit_log(
+        actor=actor, action="match_run.cancel", obj=run, before=before, after={"status": run.status}, reason=reason
+    )
     if before["status"] == Status.RUNNING:
         start_next_queued(run.program_id)
     if was_ranking:

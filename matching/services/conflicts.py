@@ -74,7 +74,9 @@ def evaluator_role_add(
     except IntegrityError:
         raise ValidationError({"role": f"{_named(actor, user)} already has this role in {program.name}."}) from None
     audit_log(actor=actor, action="evaluator_role.add", obj=entry, after={"user": user.pk, "role": role})
-    residents = Membership.objects.filter(program=program, role=Membership.Role.RESIDENT).values_list("user_id", flat=True)
+    residents = Membership.objects.filter(program=program, role=Membership.Role.RESIDENT).values_list(
+        "user_id", flat=True
+    )
     pairs = [pair for pair, why in blocked_pairs(residents, [user.pk]).items() if why == EVALUATOR]
     requests_close_blocked(pairs=pairs, actor=actor)
     return entry, _active_between(pairs)
@@ -84,8 +86,11 @@ def evaluator_role_add(
 def evaluator_role_remove(*, entry: EvaluatorRole, actor: User, reason: str = "") -> None:
     require_perm(actor, PERM, entry.program)
     audit_log(
-        actor=actor, action="evaluator_role.remove", obj=entry,
-        before={"user": entry.user_id, "role": entry.role}, reason=(reason or "").strip(),
+        actor=actor,
+        action="evaluator_role.remove",
+        obj=entry,
+        before={"user": entry.user_id, "role": entry.role},
+        reason=(reason or "").strip(),
     )
     entry.delete()
 
@@ -113,7 +118,9 @@ def conflict_add(
         raise ValidationError(
             f"{_named(actor, mentee)} and {person_named(actor, mentor)} are already kept apart."
         ) from None
-    audit_log(actor=actor, action="conflict.add", obj=entry, after={"mentee": mentee.pk, "mentor": mentor.pk}, reason=reason)
+    audit_log(
+        actor=actor, action="conflict.add", obj=entry, after={"mentee": mentee.pk, "mentor": mentor.pk}, reason=reason
+    )
     requests_close_blocked(pairs=[(mentee.pk, mentor.pk)], actor=actor)
     return entry, _active_between([(mentee.pk, mentor.pk)])
 
@@ -123,8 +130,11 @@ def conflict_remove(*, entry: ConflictOfInterest, actor: User, reason: str) -> N
     require_perm(actor, PERM, entry.program)
     reason = _reason(reason)
     audit_log(
-        actor=actor, action="conflict.remove", obj=entry,
-        before={"mentee": entry.mentee_id, "mentor": entry.mentor_id, "reason": entry.reason}, reason=reason,
+        actor=actor,
+        action="conflict.remove",
+        obj=entry,
+        before={"mentee": entry.mentee_id, "mentor": entry.mentor_id, "reason": entry.reason},
+        reason=reason,
     )
     entry.delete()
 
@@ -148,7 +158,13 @@ def exception_grant(*, program: Program, actor: User, mentee: User, mentor: User
             )
     except IntegrityError:
         raise ValidationError(f"{_named(actor, mentor)} may already mentor {person_named(actor, mentee)}.") from None
-    audit_log(actor=actor, action="exception.grant", obj=entry, after={"mentee": mentee.pk, "mentor": mentor.pk}, reason=reason)
+    audit_log(
+        actor=actor,
+        action="exception.grant",
+        obj=entry,
+        after={"mentee": mentee.pk, "mentor": mentor.pk},
+        reason=reason,
+    )
     return entry
 
 
@@ -157,8 +173,11 @@ def exception_revoke(*, entry: PairingException, actor: User, reason: str = "") 
     """Withdraw an exception; returns an active mentorship it had allowed, if any."""
     require_perm(actor, PERM, entry.program)
     audit_log(
-        actor=actor, action="exception.revoke", obj=entry,
-        before={"mentee": entry.mentee_id, "mentor": entry.mentor_id}, reason=(reason or "").strip(),
+        actor=actor,
+        action="exception.revoke",
+        obj=entry,
+        before={"mentee": entry.mentee_id, "mentor": entry.mentor_id},
+        reason=(reason or "").strip(),
     )
     pair = (entry.mentee_id, entry.mentor_id)
     entry.delete()

@@ -92,8 +92,13 @@ def _audit(
     reason: str = "",
 ) -> None:
     audit_log(
-        actor=actor, action=action, obj=meeting, program=meeting.mentorship.program,
-        before=before, after=after if after is not None else _snapshot(meeting), reason=reason,
+        actor=actor,
+        action=action,
+        obj=meeting,
+        program=meeting.mentorship.program,
+        before=before,
+        after=after if after is not None else _snapshot(meeting),
+        reason=reason,
     )
 
 
@@ -102,7 +107,11 @@ def _notify_other(
 ) -> None:
     other = meeting.mentorship.other_party(actor)
     notify(
-        event=f"meeting.{event}", user=other, url=meeting_url(meeting), title=title, body=body,
+        event=f"meeting.{event}",
+        user=other,
+        url=meeting_url(meeting),
+        title=title,
+        body=body,
         dedup_key=f"meeting:{meeting.pk}:{event}:{meeting.sequence}",
         meeting=meeting if invite else None,
     )
@@ -135,16 +144,28 @@ def meeting_propose(
     _check_active(mentorship)
     slots = _clean_slots(slots, actor=actor)
     meeting = Meeting(
-        mentorship=mentorship, proposed_by=actor, duration_minutes=duration_minutes, format=format,
-        location=(location or "").strip(), video_url=(video_url or "").strip(),
+        mentorship=mentorship,
+        proposed_by=actor,
+        duration_minutes=duration_minutes,
+        format=format,
+        location=(location or "").strip(),
+        video_url=(video_url or "").strip(),
     )
     meeting.full_clean(exclude=["uid", "start", "notes"])
     meeting.save()
     _replace_slots(meeting, slots)
-    _audit(meeting, actor=actor, action="meeting.propose", after={**_snapshot(meeting), "slots": [s.isoformat() for s in slots]})
+    _audit(
+        meeting,
+        actor=actor,
+        action="meeting.propose",
+        after={**_snapshot(meeting), "slots": [s.isoformat() for s in slots]},
+    )
     other = mentorship.other_party(actor)
     _notify_other(
-        meeting, actor=actor, event="proposed", title=f"{actor.full_name} proposed a meeting: please pick a time",
+        meeting,
+        actor=actor,
+        event="proposed",
+        title=f"{actor.full_name} proposed a meeting: please pick a time",
         body=_times_for(meeting, slots, other),
     )
     return meeting
@@ -180,7 +201,9 @@ def meeting_confirm(*, meeting: Meeting, actor: User, start: datetime) -> Meetin
     _audit(meeting, actor=actor, action="meeting.confirm", before=before)
     proposer = meeting.mentorship.other_party(actor)
     _notify_other(
-        meeting, actor=actor, event="confirmed",
+        meeting,
+        actor=actor,
+        event="confirmed",
         title=f"{actor.full_name} confirmed your meeting for {format_in_zone(start, proposer)}",
         body="The invitation is attached: add it to your calendar.",
     )
@@ -207,12 +230,18 @@ def meeting_reschedule(*, meeting: Meeting, actor: User, slots: Iterable[datetim
     meeting.save(update_fields=["status", "start", "proposed_by", "sequence", "reminded_at", "updated_at"])
     _replace_slots(meeting, slots)
     _audit(
-        meeting, actor=actor, action="meeting.reschedule", before=before,
+        meeting,
+        actor=actor,
+        action="meeting.reschedule",
+        before=before,
         after={**_snapshot(meeting), "slots": [s.isoformat() for s in slots]},
     )
     other = meeting.mentorship.other_party(actor)
     _notify_other(
-        meeting, actor=actor, event="rescheduled", title=f"{actor.full_name} proposed new times for your meeting",
+        meeting,
+        actor=actor,
+        event="rescheduled",
+        title=f"{actor.full_name} proposed new times for your meeting",
         body=_times_for(meeting, slots, other),
     )
     return meeting
@@ -252,16 +281,24 @@ def _cancel(meeting: Meeting, *, actor: User, reason: str | None) -> Meeting:
         other = mentorship.other_party(actor)
         when = f" of {format_in_zone(meeting.start, other)}" if meeting.start else ""
         _notify_other(
-            meeting, actor=actor, event="cancelled", title=f"{actor.full_name} cancelled your meeting{when}", body=reason
+            meeting,
+            actor=actor,
+            event="cancelled",
+            title=f"{actor.full_name} cancelled your meeting{when}",
+            body=reason,
         )
         return meeting
     # A coordinator: neither person cancelled it, so both get the calendar CANCEL.
     for person in (mentorship.mentee, mentorship.mentor):
         when = f" of {format_in_zone(meeting.start, person)}" if meeting.start else ""
         notify(
-            event="meeting.cancelled", user=person, url=meeting_url(meeting),
-            title=f"{actor.full_name} cancelled your meeting{when}", body=reason,
-            dedup_key=f"meeting:{meeting.pk}:cancelled:{meeting.sequence}:{person.pk}", meeting=meeting,
+            event="meeting.cancelled",
+            user=person,
+            url=meeting_url(meeting),
+            title=f"{actor.full_name} cancelled your meeting{when}",
+            body=reason,
+            dedup_key=f"meeting:{meeting.pk}:cancelled:{meeting.sequence}:{person.pk}",
+            meeting=meeting,
         )
     return meeting
 
@@ -279,7 +316,10 @@ def meeting_mark_held(*, meeting: Meeting, actor: User) -> Meeting:
     meeting.save(update_fields=["status", "updated_at"])
     _audit(meeting, actor=actor, action="meeting.held", before=before)
     _notify_other(
-        meeting, actor=actor, event="held", invite=False,
+        meeting,
+        actor=actor,
+        event="held",
+        invite=False,
         title=f"{actor.full_name} marked your meeting as held: add your notes",
     )
     return meeting
@@ -310,5 +350,7 @@ def meeting_update_notes(*, meeting: Meeting, actor: User, notes: str | None) ->
     _audit(meeting, actor=actor, action="meeting.notes", before=before, after={"notes_length": len(notes)})
     if notes:
         # Once per sequence: the first notes are news, later edits are not.
-        _notify_other(meeting, actor=actor, event="notes", invite=False, title=f"{actor.full_name} shared notes from your meeting")
+        _notify_other(
+            meeting, actor=actor, event="notes", invite=False, title=f"{actor.full_name} shared notes from your meeting"
+        )
     return meeting

@@ -54,9 +54,7 @@ def mentorship_create(
         raise ValidationError(f"{mentor.full_name} is not accepting new mentees.")
     taken = active_mentee_count(mentor)
     if taken >= profile.capacity:
-        raise ValidationError(
-            f"{mentor.full_name} has no open spot left ({taken} of {profile.capacity} taken)."
-        )
+        raise ValidationError(f"{mentor.full_name} has no open spot left ({taken} of {profile.capacity} taken).")
     active = Mentorship.objects.filter(mentee=mentee, status=Mentorship.Status.ACTIVE)
     if active.filter(mentor=mentor).exists():
         raise ValidationError(f"{mentee.full_name} and {mentor.full_name} already have an active mentorship.")
@@ -79,9 +77,9 @@ def mentorship_create(
 
 
 def _future_meetings(mentorship: Mentorship) -> QuerySet[Meeting]:
-    return mentorship.meetings.filter(
-        status__in=[Meeting.Status.PROPOSED, Meeting.Status.CONFIRMED]
-    ).exclude(start__lt=timezone.now())
+    return mentorship.meetings.filter(status__in=[Meeting.Status.PROPOSED, Meeting.Status.CONFIRMED]).exclude(
+        start__lt=timezone.now()
+    )
 
 
 def mentorship_close_locked(
@@ -108,8 +106,11 @@ def mentorship_close_locked(
         meeting_cancel_as_mentorship_ends(meeting=meeting, actor=actor)
 
     audit_log(
-        actor=actor, action="mentorship.complete" if completed else "mentorship.end", obj=mentorship,
-        before=before, after={"status": mentorship.status, "rematch_requested": mentorship.rematch_requested},
+        actor=actor,
+        action="mentorship.complete" if completed else "mentorship.end",
+        obj=mentorship,
+        before=before,
+        after={"status": mentorship.status, "rematch_requested": mentorship.rematch_requested},
         reason=mentorship.end_reason,
     )
     return mentorship
@@ -128,13 +129,18 @@ def mentorship_end(
     if not reason.strip():
         raise ValidationError({"reason": "Please say briefly why the mentorship is ending."})
     mentorship_close_locked(
-        mentorship=mentorship, actor=actor, reason=reason.strip(), completed=completed,
+        mentorship=mentorship,
+        actor=actor,
+        reason=reason.strip(),
+        completed=completed,
         rematch=rematch and actor.pk == mentorship.mentee_id,
     )
     other = mentorship.other_party(actor)
     verb = "completed" if completed else "ended"
     notify(
-        event="mentorship.ended", user=other, url=mentorship.get_absolute_url(),
+        event="mentorship.ended",
+        user=other,
+        url=mentorship.get_absolute_url(),
         title=f"{actor.full_name} {verb} your mentorship",
         body=mentorship.end_reason,
         dedup_key=f"mentorship:{mentorship.pk}:ended",
@@ -153,8 +159,11 @@ def mentorship_leave_thank_you(*, mentorship: Mentorship, actor: User, note: str
     mentorship.save(update_fields=["thank_you_note"])
     audit_log(actor=actor, action="mentorship.thank_you", obj=mentorship)
     notify(
-        event="mentorship.thank_you", user=mentorship.mentor, url=mentorship.get_absolute_url(),
-        title=f"{actor.full_name} left you a thank-you note", body=mentorship.thank_you_note,
+        event="mentorship.thank_you",
+        user=mentorship.mentor,
+        url=mentorship.get_absolute_url(),
+        title=f"{actor.full_name} left you a thank-you note",
+        body=mentorship.thank_you_note,
         dedup_key=f"mentorship:{mentorship.pk}:thanks:{timezone.now():%Y%m%d%H%M%S}",
     )
     return mentorship

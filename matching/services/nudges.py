@@ -55,7 +55,6 @@ DIGEST_EVENT = "digest.coordinator"
 NUDGE_ACTION = "mentorship.nudge"
 
 
-
 # --- The weekly digest: reads.
 
 
@@ -101,9 +100,7 @@ def _days(delta: timedelta) -> str:
     return f"{days} day{'s' if days != 1 else ''}"
 
 
-def stale_pairings(
-    program: Program, *, now: datetime
-) -> "QuerySet[WithAnnotations[Mentorship, PairingAnnotations]]":
+def stale_pairings(program: Program, *, now: datetime) -> "QuerySet[WithAnnotations[Mentorship, PairingAnnotations]]":
     """Active pairings of ``program`` with no meeting held or confirmed in the last 60 days
     (``pairings.pairings_of``'s ``is_stale``: the same as the pairings list and program health),
     the quietest first, each with ``last_meeting_at`` (null if they never met)."""
@@ -146,11 +143,15 @@ def program_digest(program: Program, *, now: datetime) -> ProgramDigest:
     stale = stale_pairings(program, now=now)
     digest.stale_count = stale.count()
     for m in stale[:DIGEST_NAMES]:
-        quiet = f"no meeting for {_days(now - m.last_meeting_at)}" if m.last_meeting_at else (
-            f"no meeting since they started {_days(now - m.started_at)} ago"
+        quiet = (
+            f"no meeting for {_days(now - m.last_meeting_at)}"
+            if m.last_meeting_at
+            else (f"no meeting since they started {_days(now - m.started_at)} ago")
         )
         digest.stale.append(
-            DigestItem(f"{m.mentor.full_name} & {m.mentee.full_name}", m.get_absolute_url(), f"{m.get_kind_display()}: {quiet}")
+            DigestItem(
+                f"{m.mentor.full_name} & {m.mentee.full_name}", m.get_absolute_url(), f"{m.get_kind_display()}: {quiet}"
+            )
         )
 
     pending = waiting_requests(program, now=now)
@@ -158,7 +159,8 @@ def program_digest(program: Program, *, now: datetime) -> ProgramDigest:
     for r in pending[:DIGEST_NAMES]:
         digest.pending.append(
             DigestItem(
-                f"{r.mentee.full_name} → {r.mentor.full_name}", r.get_absolute_url(),
+                f"{r.mentee.full_name} → {r.mentor.full_name}",
+                r.get_absolute_url(),
                 f"{r.get_kind_display()}: waiting {_days(now - r.created_at)}",
             )
         )
@@ -229,10 +231,15 @@ def coordinator_digest_send(*, coordinator: User, now: datetime) -> bool:
             # Leased as it is made (the lease every e-mail sender takes): nobody else
             # (the sweeper, the daily digest) ever sees this notification unclaimed.
             notification = Notification.objects.create(
-                user=coordinator, event=DIGEST_EVENT, title=f"Your weekly digest: {summary}",
+                user=coordinator,
+                event=DIGEST_EVENT,
+                title=f"Your weekly digest: {summary}",
                 body="\n".join(f"{d.program.name}: {_summary([d])}" for d in digests),
-                url=reverse("accounts:programs"), dedup_key=key, created_at=now,
-                email_claimed_at=now, email_attempts=1,
+                url=reverse("accounts:programs"),
+                dedup_key=key,
+                created_at=now,
+                email_claimed_at=now,
+                email_attempts=1,
             )
     except IntegrityError:  # an overlapping run has just made this week's
         return False
@@ -302,7 +309,9 @@ def _nudge_body(mentorship: Mentorship, person: User, actor: User, last_met: dat
         when = f"You and {other.full_name} haven't had a meeting in MentorMatch yet."
     else:
         local = last_met.astimezone(person.zone)
-        when = f"You and {other.full_name} last met on {local:%B} {local.day}, {local.year} ({_days(now - last_met)} ago)."
+        when = (
+            f"You and {other.full_name} last met on {local:%B} {local.day}, {local.year} ({_days(now - last_met)} ago)."
+        )
     return (
         f"{when} A short conversation keeps a mentorship going: propose two or three times that suit you "
         f"from your mentorship page, and {other.first_name or other.full_name} picks one.\n\n"
@@ -313,9 +322,7 @@ def _nudge_body(mentorship: Mentorship, person: User, actor: User, last_met: dat
 @transaction.atomic
 def pairing_nudge(*, mentorship: Mentorship, actor: User) -> Mentorship:
     """E-mail both people of an active pairing a friendly reminder to meet."""
-    mentorship = (
-        locked(Mentorship.objects.select_related("mentee", "mentor", "program")).get(pk=mentorship.pk)
-    )
+    mentorship = locked(Mentorship.objects.select_related("mentee", "mentor", "program")).get(pk=mentorship.pk)
     if not actor.has_perm("matching.nudge_pairing", mentorship):
         raise PermissionDenied
     if not mentorship.is_active:
@@ -334,13 +341,17 @@ def pairing_nudge(*, mentorship: Mentorship, actor: User) -> Mentorship:
         )
     last_met = _last_met(mentorship, now)
     entry = audit_log(
-        actor=actor, action=NUDGE_ACTION, obj=mentorship,
+        actor=actor,
+        action=NUDGE_ACTION,
+        obj=mentorship,
         after={"last_meeting": last_met.isoformat() if last_met else None},
     )
     for person in (mentorship.mentee, mentorship.mentor):
         other = mentorship.other_party(person)
         notify(
-            event="mentorship.nudge", user=person, url=mentorship.get_absolute_url(),
+            event="mentorship.nudge",
+            user=person,
+            url=mentorship.get_absolute_url(),
             title=f"A friendly reminder to meet {other.full_name}",
             body=_nudge_body(mentorship, person, actor, last_met, now),
             dedup_key=f"mentorship:{mentorship.pk}:nudge:{entry.pk}:{person.pk}",

@@ -113,12 +113,19 @@ def _career_stages() -> QuerySet[CareerStage]:
     return CareerStage.objects.exclude(code="JUNIOR-FACULTY")
 
 
-@extend_schema_field({"type": "string", "description": "The resident's career stage code, e.g. PGY-1."})  # not the row id
+@extend_schema_field(
+    {"type": "string", "description": "The resident's career stage code, e.g. PGY-1."}
+)  # not the row id
 class _CareerStageFilter(filters.ModelChoiceFilter):
     def __init__(self, field_name: str, **kwargs: Any) -> None:
         super().__init__(
-            field_name=field_name, to_field_name="code", queryset=_career_stages(), label="PGY year",
-            empty_label="Any year", help_text="The resident's career stage code, e.g. PGY-1.", **kwargs,
+            field_name=field_name,
+            to_field_name="code",
+            queryset=_career_stages(),
+            label="PGY year",
+            empty_label="Any year",
+            help_text="The resident's career stage code, e.g. PGY-1.",
+            **kwargs,
         )
 
 
@@ -141,7 +148,9 @@ class PairingFilter(filters.FilterSet):
     the list shows active pairings."""
 
     status = filters.ChoiceFilter(
-        choices=[*Mentorship.Status.choices, (ALL_STATUSES, "Any status")], method="by_status", empty_label=None,
+        choices=[*Mentorship.Status.choices, (ALL_STATUSES, "Any status")],
+        method="by_status",
+        empty_label=None,
         help_text="active (the default), completed, ended, or all.",
     )
     kind = filters.ChoiceFilter(choices=Kind.choices, empty_label="Any kind")
@@ -151,7 +160,9 @@ class PairingFilter(filters.FilterSet):
     pgy = _CareerStageFilter("mentee__mentee_profile__career_stage")
     source = filters.ChoiceFilter(choices=Mentorship.Source.choices, empty_label="Any source")
     stale = filters.BooleanFilter(
-        method="only_stale", label="Meetings", widget=_StaleSelect,
+        method="only_stale",
+        label="Meetings",
+        widget=_StaleSelect,
         help_text="true: only active pairings with no meeting held or confirmed in the last 60 days "
         "(counted from their start if they have had none; a confirmed meeting ahead counts as recent).",
     )
@@ -190,7 +201,10 @@ class UnpairedFilter(filters.FilterSet):
     has one mentor per kind), optionally of one PGY year."""
 
     kind = filters.ChoiceFilter(
-        choices=Kind.choices, method="without_mentor_of", required=True, empty_label=None,
+        choices=Kind.choices,
+        method="without_mentor_of",
+        required=True,
+        empty_label=None,
         help_text="The kind of mentor they lack.",
     )
     pgy = _CareerStageFilter("mentee_profile__career_stage")
@@ -234,8 +248,14 @@ def _start(*, program: Program, actor: User, mentee: User, mentor: User, kind: s
     concerns: the kind when the resident already has a mentor of it, else the mentor."""
     try:
         return mentorship_create(
-            mentee=mentee, mentor=mentor, program=program, kind=kind, source=Mentorship.Source.COORDINATOR,
-            actor=actor, check_accepting=True, reason=reason,
+            mentee=mentee,
+            mentor=mentor,
+            program=program,
+            kind=kind,
+            source=Mentorship.Source.COORDINATOR,
+            actor=actor,
+            check_accepting=True,
+            reason=reason,
         )
     except ValidationError as exc:
         taken = Mentorship.objects.filter(mentee=mentee, kind=kind, status=Mentorship.Status.ACTIVE).exists()
@@ -265,13 +285,17 @@ def pairing_create(
     kind_label = _kind_label(mentorship)
     url = mentorship.get_absolute_url()
     notify(
-        event="mentorship.paired", user=mentee, url=url,
+        event="mentorship.paired",
+        user=mentee,
+        url=url,
         title=f"Your {kind_label} mentor is {mentor.full_name}",
         body=f"{actor.full_name}, your program's coordinator, paired you. Say hello and plan a first meeting.",
         dedup_key=f"mentorship:{mentorship.pk}:paired:mentee",
     )
     notify(
-        event="mentorship.paired", user=mentor, url=url,
+        event="mentorship.paired",
+        user=mentor,
+        url=url,
         title=f"You are now {mentee.full_name}'s {kind_label} mentor",
         body=f"{actor.full_name}, your program's coordinator, paired you.",
         dedup_key=f"mentorship:{mentorship.pk}:paired:mentor",
@@ -292,7 +316,9 @@ def pairing_end(*, mentorship: Mentorship, actor: User, reason: str | None) -> M
     kind_label = _kind_label(mentorship)
     for person, other in ((mentorship.mentee, mentorship.mentor), (mentorship.mentor, mentorship.mentee)):
         notify(
-            event="mentorship.ended", user=person, url=mentorship.get_absolute_url(),
+            event="mentorship.ended",
+            user=person,
+            url=mentorship.get_absolute_url(),
             title=f"{actor.full_name}, your program's coordinator, ended your {kind_label} mentorship with {other.full_name}",
             body=reason,
             dedup_key=f"mentorship:{mentorship.pk}:ended:{person.pk}",
@@ -321,7 +347,9 @@ def pairing_reassign(*, mentorship: Mentorship, actor: User, new_mentor: User, r
     # Raising here rolls back the end as well: the resident keeps their mentor.
     new = _start(program=program, actor=actor, mentee=old.mentee, mentor=new_mentor, kind=old.kind, reason=reason)
     audit_log(
-        actor=actor, action="mentorship.reassign", obj=new,
+        actor=actor,
+        action="mentorship.reassign",
+        obj=new,
         before={"mentorship": old.pk, "mentor": old_mentor.pk},
         after={"mentorship": new.pk, "mentor": new_mentor.pk},
         reason=reason,
@@ -329,19 +357,25 @@ def pairing_reassign(*, mentorship: Mentorship, actor: User, new_mentor: User, r
     kind_label = _kind_label(new)
     mentee = old.mentee
     notify(
-        event="mentorship.reassigned", user=mentee, url=new.get_absolute_url(),
+        event="mentorship.reassigned",
+        user=mentee,
+        url=new.get_absolute_url(),
         title=f"Your {kind_label} mentor is now {new_mentor.full_name}",
         body=f"{actor.full_name}, your program's coordinator, made the change: {reason}",
         dedup_key=f"mentorship:{new.pk}:reassigned:mentee",
     )
     notify(
-        event="mentorship.ended", user=old_mentor, url=old.get_absolute_url(),
+        event="mentorship.ended",
+        user=old_mentor,
+        url=old.get_absolute_url(),
         title=f"{actor.full_name}, your program's coordinator, moved {mentee.full_name} to another {kind_label} mentor",
         body=reason,
         dedup_key=f"mentorship:{old.pk}:reassigned:mentor",
     )
     notify(
-        event="mentorship.paired", user=new_mentor, url=new.get_absolute_url(),
+        event="mentorship.paired",
+        user=new_mentor,
+        url=new.get_absolute_url(),
         title=f"You are now {mentee.full_name}'s {kind_label} mentor",
         body=f"{actor.full_name}, your program's coordinator, paired you. Say hello and plan a first meeting.",
         dedup_key=f"mentorship:{new.pk}:reassigned:new_mentor",

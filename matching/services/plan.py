@@ -89,11 +89,17 @@ def agreement_update(*, mentorship: Mentorship, actor: User, **fields: Any) -> A
     agreement.updated_by = actor
     agreement.save(update_fields=[*changed, "updated_by", "updated_at"])
     audit_log(
-        actor=actor, action="agreement.update", obj=agreement, program=mentorship.program,
-        before=before, after=changed,
+        actor=actor,
+        action="agreement.update",
+        obj=agreement,
+        program=mentorship.program,
+        before=before,
+        after=changed,
     )
     notify(
-        event="agreement.updated", user=mentorship.other_party(actor), url=mentorship.get_absolute_url(),
+        event="agreement.updated",
+        user=mentorship.other_party(actor),
+        url=mentorship.get_absolute_url(),
         title=f"{actor.full_name} updated your mentorship agreement",
         dedup_key=f"agreement:{agreement.pk}:updated:{_stamp()}",
     )
@@ -125,12 +131,17 @@ def action_item_create(
     _full_clean(item, ["title", "due_date"])
     item.save()
     audit_log(
-        actor=actor, action="action_item.create", obj=item, program=mentorship.program,
+        actor=actor,
+        action="action_item.create",
+        obj=item,
+        program=mentorship.program,
         after={"title": title, "due_date": due_date.isoformat() if due_date else None, "owner": owner.pk},
     )
     if owner.pk != actor.pk:
         notify(
-            event="action_item.assigned", user=owner, url=mentorship.get_absolute_url(),
+            event="action_item.assigned",
+            user=owner,
+            url=mentorship.get_absolute_url(),
             title=f"{actor.full_name} added a goal for you: {title}",
             body=f"Due {due_date:%B %-d, %Y}." if due_date else "",
             dedup_key=f"action_item:{item.pk}:assigned:{owner.pk}",
@@ -177,19 +188,27 @@ def action_item_update(*, item: ActionItem, actor: User, **fields: Any) -> Actio
         update_fields.append("completed_at")
     item.save(update_fields=update_fields)
     audit_log(
-        actor=actor, action="action_item.update", obj=item, program=mentorship.program,
-        before=before, after={name: _jsonable(value) for name, value in changed.items()},
+        actor=actor,
+        action="action_item.update",
+        obj=item,
+        program=mentorship.program,
+        before=before,
+        after={name: _jsonable(value) for name, value in changed.items()},
     )
     other = mentorship.other_party(actor)
     if changed.get("status") == ActionItem.Status.DONE:
         notify(
-            event="action_item.done", user=other, url=mentorship.get_absolute_url(),
+            event="action_item.done",
+            user=other,
+            url=mentorship.get_absolute_url(),
             title=f"{actor.full_name} marked a goal done: {item.title}",
             dedup_key=f"action_item:{item.pk}:done:{_stamp()}",
         )
     elif "owner" in changed and item.owner_id == other.pk:
         notify(
-            event="action_item.assigned", user=other, url=mentorship.get_absolute_url(),
+            event="action_item.assigned",
+            user=other,
+            url=mentorship.get_absolute_url(),
             title=f"{actor.full_name} handed you a goal: {item.title}",
             dedup_key=f"action_item:{item.pk}:assigned:{other.pk}:{_stamp()}",
         )
@@ -222,12 +241,18 @@ def resource_share(*, mentorship: Mentorship, actor: User, title: str, url: str,
     _full_clean(resource, ["title", "url", "note"])
     resource.save()
     audit_log(
-        actor=actor, action="resource.share", obj=resource, program=mentorship.program,
+        actor=actor,
+        action="resource.share",
+        obj=resource,
+        program=mentorship.program,
         after={"title": title, "url": url},
     )
     notify(
-        event="resource.shared", user=mentorship.mentee, url=mentorship.get_absolute_url(),
-        title=f"{actor.full_name} shared a resource: {title}", body=note,
+        event="resource.shared",
+        user=mentorship.mentee,
+        url=mentorship.get_absolute_url(),
+        title=f"{actor.full_name} shared a resource: {title}",
+        body=note,
         dedup_key=f"resource:{resource.pk}:shared",
     )
     return resource
@@ -253,13 +278,15 @@ def introduction_create(
     note = (note or "").strip()
     if not note:
         raise ValidationError({"note": "Write a line or two: why these two should meet."})
-    if Mentorship.objects.filter(
-        mentee=mentorship.mentee, mentor=colleague, status=Mentorship.Status.ACTIVE
-    ).exists():
+    if Mentorship.objects.filter(mentee=mentorship.mentee, mentor=colleague, status=Mentorship.Status.ACTIVE).exists():
         raise ValidationError({"colleague": f"{colleague.full_name} already mentors {mentorship.mentee.full_name}."})
-    pending = Introduction.objects.filter(mentorship=mentorship, colleague=colleague, status=Introduction.Status.PENDING)
+    pending = Introduction.objects.filter(
+        mentorship=mentorship, colleague=colleague, status=Introduction.Status.PENDING
+    )
     if pending.exists():
-        raise ValidationError({"colleague": f"An introduction to {colleague.full_name} is already waiting for an answer."})
+        raise ValidationError(
+            {"colleague": f"An introduction to {colleague.full_name} is already waiting for an answer."}
+        )
     try:
         with transaction.atomic():
             introduction = Introduction.objects.create(mentorship=mentorship, colleague=colleague, note=note, kind=kind)
@@ -268,16 +295,24 @@ def introduction_create(
             {"colleague": f"An introduction to {colleague.full_name} is already waiting for an answer."}
         ) from exc
     audit_log(
-        actor=actor, action="introduction.create", obj=introduction, program=mentorship.program,
+        actor=actor,
+        action="introduction.create",
+        obj=introduction,
+        program=mentorship.program,
         after={"colleague": colleague.pk, "kind": kind},
     )
     notify(
-        event="introduction.new", user=colleague, url=reverse("matching:introductions"),
+        event="introduction.new",
+        user=colleague,
+        url=reverse("matching:introductions"),
         title=f"{actor.full_name} would like to introduce you to {mentorship.mentee.full_name}",
-        body=note, dedup_key=f"introduction:{introduction.pk}:new",
+        body=note,
+        dedup_key=f"introduction:{introduction.pk}:new",
     )
     notify(
-        event="introduction.made", user=mentorship.mentee, url=mentorship.get_absolute_url(),
+        event="introduction.made",
+        user=mentorship.mentee,
+        url=mentorship.get_absolute_url(),
         title=f"{actor.full_name} introduced you to {colleague.full_name}",
         body=f"{colleague.full_name} will answer in MentorMatch; we'll let you know.",
         dedup_key=f"introduction:{introduction.pk}:made",
@@ -311,8 +346,12 @@ def introduction_respond(*, introduction: Introduction, actor: User, response: s
     new_mentorship = None
     if response == "mentorship":
         new_mentorship = mentorship_create(
-            mentee=mentee, mentor=colleague, program=mentorship.program, kind=introduction.kind,
-            source=Mentorship.Source.INTRODUCTION, actor=actor,
+            mentee=mentee,
+            mentor=colleague,
+            program=mentorship.program,
+            kind=introduction.kind,
+            source=Mentorship.Source.INTRODUCTION,
+            actor=actor,
         )
         status = Introduction.Status.ACCEPTED_MENTORSHIP
     elif response == "meeting":
@@ -325,8 +364,13 @@ def introduction_respond(*, introduction: Introduction, actor: User, response: s
     introduction.resolved_at = timezone.now()
     introduction.save(update_fields=["status", "response_note", "resolved_at"])
     audit_log(
-        actor=actor, action=f"introduction.{response}", obj=introduction, program=mentorship.program,
-        before=before, after={"status": status, "mentorship": getattr(new_mentorship, "pk", None)}, reason=note,
+        actor=actor,
+        action=f"introduction.{response}",
+        obj=introduction,
+        program=mentorship.program,
+        before=before,
+        after={"status": status, "mentorship": getattr(new_mentorship, "pk", None)},
+        reason=note,
     )
 
     key = f"introduction:{introduction.pk}"
@@ -334,14 +378,20 @@ def introduction_respond(*, introduction: Introduction, actor: User, response: s
         assert new_mentorship is not None  # started above
         kind = Kind(introduction.kind).label.lower()
         notify(
-            event="introduction.accepted", user=mentee, url=new_mentorship.get_absolute_url(),
-            title=f"{colleague.full_name} will be your {kind} mentor", body=note,
+            event="introduction.accepted",
+            user=mentee,
+            url=new_mentorship.get_absolute_url(),
+            title=f"{colleague.full_name} will be your {kind} mentor",
+            body=note,
             dedup_key=f"{key}:accepted:mentee",
         )
         notify(
-            event="introduction.accepted", user=mentor, url=mentorship.get_absolute_url(),
+            event="introduction.accepted",
+            user=mentor,
+            url=mentorship.get_absolute_url(),
             title=f"{colleague.full_name} took on {mentee.full_name} as a {kind} mentee",
-            body=note, dedup_key=f"{key}:accepted:mentor",
+            body=note,
+            dedup_key=f"{key}:accepted:mentor",
         )
     elif response == "meeting":
         suggestion = (
@@ -349,28 +399,42 @@ def introduction_respond(*, introduction: Introduction, actor: User, response: s
             "conversation directly by e-mail."
         )
         notify(
-            event="introduction.meeting", user=mentee, url=mentorship.get_absolute_url(),
+            event="introduction.meeting",
+            user=mentee,
+            url=mentorship.get_absolute_url(),
             title=f"{colleague.full_name} would be glad to meet you",
-            body="\n\n".join(filter(None, [note, f"Write to {colleague.full_name} at {colleague.email} to propose a time.", suggestion])),
+            body="\n\n".join(
+                filter(
+                    None, [note, f"Write to {colleague.full_name} at {colleague.email} to propose a time.", suggestion]
+                )
+            ),
             dedup_key=f"{key}:meeting:mentee",
         )
         notify(
-            event="introduction.meeting", user=colleague, url=reverse("matching:introductions"),
+            event="introduction.meeting",
+            user=colleague,
+            url=reverse("matching:introductions"),
             title=f"You offered to meet {mentee.full_name}",
             body=f"{mentee.full_name} can be reached at {mentee.email}. {suggestion}",
             dedup_key=f"{key}:meeting:colleague",
         )
         notify(
-            event="introduction.meeting", user=mentor, url=mentorship.get_absolute_url(),
-            title=f"{colleague.full_name} offered to meet {mentee.full_name}", body=note,
+            event="introduction.meeting",
+            user=mentor,
+            url=mentorship.get_absolute_url(),
+            title=f"{colleague.full_name} offered to meet {mentee.full_name}",
+            body=note,
             dedup_key=f"{key}:meeting:mentor",
         )
     else:
         for person, who in ((mentor, "mentor"), (mentee, "mentee")):
             notify(
-                event="introduction.declined", user=person, url=mentorship.get_absolute_url(),
+                event="introduction.declined",
+                user=person,
+                url=mentorship.get_absolute_url(),
                 title=f"{colleague.full_name} can't take this introduction on right now",
-                body=note or "Thank you for thinking of them.", dedup_key=f"{key}:declined:{who}",
+                body=note or "Thank you for thinking of them.",
+                dedup_key=f"{key}:declined:{who}",
             )
     return introduction
 
@@ -404,9 +468,13 @@ def checkin_submit(*, mentorship: Mentorship, actor: User, rating: int, comment:
         raise ValidationError({"rating": "Choose a rating from 1 (poorly) to 5 (very well)."})
     now = timezone.now()
     # The mentorship row is locked, so a double submit sees the first check-in here.
-    if CheckIn.objects.filter(mentorship=mentorship, author=actor, created_at__gte=checkin_month_start(actor, now)).exists():
+    if CheckIn.objects.filter(
+        mentorship=mentorship, author=actor, created_at__gte=checkin_month_start(actor, now)
+    ).exists():
         raise ValidationError("You have already checked in this month. The next check-in opens on the 1st.")
-    checkin = CheckIn(mentorship=mentorship, author=actor, rating=rating, comment=(comment or "").strip(), created_at=now)
+    checkin = CheckIn(
+        mentorship=mentorship, author=actor, rating=rating, comment=(comment or "").strip(), created_at=now
+    )
     _full_clean(checkin, ["rating", "comment"])
     checkin.save()
     audit_log(actor=actor, action="checkin.submit", obj=checkin, program=mentorship.program)

@@ -24,9 +24,11 @@ def request_programs(*, mentee: User, mentor: User) -> QuerySet[Program]:
     (the mentee as a resident, the mentor in any role); only when they share none (a mentor
     of another program, from the directory), any of the mentee's resident programs. A pair of
     one program is that program's: its coordinators, and no other program's, see their check-ins."""
-    residents_of = Program.objects.filter(
-        memberships__user=mentee, memberships__role=Membership.Role.RESIDENT
-    ).distinct().order_by("name", "pk")
+    residents_of = (
+        Program.objects.filter(memberships__user=mentee, memberships__role=Membership.Role.RESIDENT)
+        .distinct()
+        .order_by("name", "pk")
+    )
     shared = residents_of.filter(pk__in=Membership.objects.filter(user=mentor).values("program_id"))
     return shared if shared.exists() else residents_of
 
@@ -46,7 +48,9 @@ def request_program(*, mentee: User, mentor: User, program: Program | None = Non
         raise ValidationError("Only residents on a program's roster can request a mentor.")
     if len(candidates) == 1:
         return candidates[0]
-    raise ValidationError({"program": "You and this mentor are in more than one program together: choose the one this request is for."})
+    raise ValidationError(
+        {"program": "You and this mentor are in more than one program together: choose the one this request is for."}
+    )
 
 
 # Locks, in ``core.locking``'s order: the resident's user row (their requests queue there,
@@ -105,9 +109,12 @@ def request_create(
         raise ValidationError(f"You already have a pending request to {mentor.full_name}.") from exc
     audit_log(actor=mentee, action="request.create", obj=request, after={"status": request.status, "kind": kind})
     notify(
-        event="request.new", user=mentor, url=request.get_absolute_url(),
+        event="request.new",
+        user=mentor,
+        url=request.get_absolute_url(),
         title=f"{mentee.full_name} asked you to be their {Kind(kind).label.lower()} mentor",
-        body=request.message, dedup_key=f"request:{request.pk}:new",
+        body=request.message,
+        dedup_key=f"request:{request.pk}:new",
     )
     return request
 
@@ -118,7 +125,9 @@ def _resolve(request: MentorshipRequest, *, actor: User, status: str, note: str 
     request.response_note = note.strip()
     request.resolved_at = timezone.now()
     request.save(update_fields=["status", "response_note", "resolved_at", "mentorship"])
-    audit_log(actor=actor, action=action, obj=request, before=before, after={"status": status}, reason=request.response_note)
+    audit_log(
+        actor=actor, action=action, obj=request, before=before, after={"status": status}, reason=request.response_note
+    )
 
 
 @transaction.atomic
@@ -131,15 +140,22 @@ def request_accept(*, request: MentorshipRequest, actor: User, note: str = "") -
     if not request.can_accept():
         raise ValidationError(f"This request is already {request.get_status_display().lower()}.")
     mentorship = mentorship_create(
-        mentee=request.mentee, mentor=request.mentor, program=request.program, kind=request.kind,
-        source=Mentorship.Source.REQUEST, actor=actor,
+        mentee=request.mentee,
+        mentor=request.mentor,
+        program=request.program,
+        kind=request.kind,
+        source=Mentorship.Source.REQUEST,
+        actor=actor,
     )
     request.mentorship = mentorship
     _resolve(request, actor=actor, status=Status.ACCEPTED, note=note, action="request.accept")
     notify(
-        event="request.accepted", user=request.mentee, url=mentorship.get_absolute_url(),
+        event="request.accepted",
+        user=request.mentee,
+        url=mentorship.get_absolute_url(),
         title=f"{request.mentor.full_name} accepted your request",
-        body=request.response_note, dedup_key=f"request:{request.pk}:accepted",
+        body=request.response_note,
+        dedup_key=f"request:{request.pk}:accepted",
     )
     return mentorship
 
@@ -153,7 +169,9 @@ def request_decline(*, request: MentorshipRequest, actor: User, note: str = "") 
         raise ValidationError(f"This request is already {request.get_status_display().lower()}.")
     _resolve(request, actor=actor, status=Status.DECLINED, note=note, action="request.decline")
     notify(
-        event="request.declined", user=request.mentee, url=request.get_absolute_url(),
+        event="request.declined",
+        user=request.mentee,
+        url=request.get_absolute_url(),
         title=f"{request.mentor.full_name} can't take you on right now",
         body=request.response_note or "Other mentors are in the directory; your request count is free again.",
         dedup_key=f"request:{request.pk}:declined",
@@ -186,8 +204,11 @@ def request_ask_question(*, request: MentorshipRequest, actor: User, question: s
     request.save(update_fields=["question", "question_asked_at"])
     audit_log(actor=actor, action="request.question", obj=request)
     notify(
-        event="request.question", user=request.mentee, url=request.get_absolute_url(),
-        title=f"{request.mentor.full_name} has a question about your request", body=request.question,
+        event="request.question",
+        user=request.mentee,
+        url=request.get_absolute_url(),
+        title=f"{request.mentor.full_name} has a question about your request",
+        body=request.question,
         dedup_key=f"request:{request.pk}:question",
     )
     return request
@@ -207,8 +228,11 @@ def request_answer(*, request: MentorshipRequest, actor: User, answer: str) -> M
     request.save(update_fields=["answer", "answered_at"])
     audit_log(actor=actor, action="request.answer", obj=request)
     notify(
-        event="request.answered", user=request.mentor, url=request.get_absolute_url(),
-        title=f"{request.mentee.full_name} answered your question", body=request.answer,
+        event="request.answered",
+        user=request.mentor,
+        url=request.get_absolute_url(),
+        title=f"{request.mentee.full_name} answered your question",
+        body=request.answer,
         dedup_key=f"request:{request.pk}:answered",
     )
     return request
@@ -219,7 +243,10 @@ def _close(request: MentorshipRequest, *, actor: User, note: str, title: str, bo
     counting against their pending requests. The caller holds the request's lock."""
     _resolve(request, actor=actor, status=Status.CLOSED, action="request.close", note=note)
     notify(
-        event="request.closed", user=request.mentee, url=request.get_absolute_url(), title=title,
+        event="request.closed",
+        user=request.mentee,
+        url=request.get_absolute_url(),
+        title=title,
         body=f"{body} It no longer counts against your pending requests; other mentors are waiting in the directory.",
         dedup_key=f"request:{request.pk}:closed",
     )
@@ -231,8 +258,11 @@ def requests_close_for_mentor(*, mentor: User, actor: User) -> int:
     pending = list(locked(MentorshipRequest.objects.filter(mentor=mentor, status=Status.PENDING)))
     for request in pending:
         _close(
-            request, actor=actor, note=f"{mentor.full_name} has stopped accepting new mentees for now.",
-            title=f"{mentor.full_name} is no longer accepting mentees", body="Your request was closed.",
+            request,
+            actor=actor,
+            note=f"{mentor.full_name} has stopped accepting new mentees for now.",
+            title=f"{mentor.full_name} is no longer accepting mentees",
+            body="Your request was closed.",
         )
     return len(pending)
 
@@ -246,13 +276,14 @@ def requests_close_blocked(*, pairs: Iterable[tuple[int, int]], actor: User) -> 
     between = Q()
     for mentee_id, mentor_id in pairs:
         between |= Q(mentee_id=mentee_id, mentor_id=mentor_id)
-    pending = list(
-        locked(MentorshipRequest.objects.filter(between, status=Status.PENDING).select_related("mentor"))
-    )
+    pending = list(locked(MentorshipRequest.objects.filter(between, status=Status.PENDING).select_related("mentor")))
     for request in pending:
         _close(
-            request, actor=actor, note="This pairing is not available. Your coordinator can tell you more.",
-            title=f"Your request to {request.mentor.full_name} was closed", body="This pairing is not available.",
+            request,
+            actor=actor,
+            note="This pairing is not available. Your coordinator can tell you more.",
+            title=f"Your request to {request.mentor.full_name} was closed",
+            body="This pairing is not available.",
         )
     return len(pending)
 
@@ -269,9 +300,17 @@ def requests_expire(*, now: datetime | None = None) -> int:
             ):
                 continue
             request = MentorshipRequest.objects.select_related("mentee", "mentor").get(pk=pk)
-            audit_log(actor=None, action="request.expire", obj=request, before={"status": "pending"}, after={"status": "expired"})
+            audit_log(
+                actor=None,
+                action="request.expire",
+                obj=request,
+                before={"status": "pending"},
+                after={"status": "expired"},
+            )
             notify(
-                event="request.expired", user=request.mentee, url=request.get_absolute_url(),
+                event="request.expired",
+                user=request.mentee,
+                url=request.get_absolute_url(),
                 title=f"Your request to {request.mentor.full_name} expired",
                 body="There was no answer in time. It no longer counts against your pending requests.",
                 dedup_key=f"request:{pk}:expired",
@@ -293,7 +332,9 @@ def requests_remind(*, now: datetime | None = None, before_expiry: timedelta = t
                 continue
             request = MentorshipRequest.objects.select_related("mentee", "mentor").get(pk=pk)
             notify(
-                event="request.reminder", user=request.mentor, url=request.get_absolute_url(),
+                event="request.reminder",
+                user=request.mentor,
+                url=request.get_absolute_url(),
                 title=f"{request.mentee.full_name} is waiting for your answer",
                 body=f"The request expires on {timezone.localtime(request.expires_at):%B %-d}.",
                 dedup_key=f"request:{pk}:reminder",

@@ -80,7 +80,13 @@ def audit_trail(request, program):
     zone = request.user.zone
     groups = {key: label for key, (label, _) in ACTION_GROUPS.items()}
     rows = [
-        Row(e, action_label(e.action), groups.get(action_group(e.action), ""), refs[e.pk], describe_changes(e, names=names, tz=zone))
+        Row(
+            e,
+            action_label(e.action),
+            groups.get(action_group(e.action), ""),
+            refs[e.pk],
+            describe_changes(e, names=names, tz=zone),
+        )
         for e in shown
     ]
     return render(

@@ -29,7 +29,9 @@ def _forms(program, data=None, which=None):
     evaluators = [u for u in mentors if u.pk in evaluator_ids]
     return {
         "role_form": EvaluatorRoleForm(data if which == "role" else None, faculty=faculty, prefix="role"),
-        "conflict_form": PairForm(data if which == "conflict" else None, residents=residents, mentors=mentors, prefix="coi"),
+        "conflict_form": PairForm(
+            data if which == "conflict" else None, residents=residents, mentors=mentors, prefix="coi"
+        ),
         "exception_form": PairForm(
             data if which == "exception" else None, residents=residents, mentors=evaluators, prefix="exc"
         ),
@@ -39,8 +41,12 @@ def _forms(program, data=None, which=None):
 def _render(request, program, forms_, status=200):
     context = {
         "program": program,
-        "roles": EvaluatorRole.objects.filter(program=program).select_related("user").order_by("user__last_name", "role"),
-        "conflicts": ConflictOfInterest.objects.filter(program=program).select_related("mentee", "mentor", "created_by"),
+        "roles": EvaluatorRole.objects.filter(program=program)
+        .select_related("user")
+        .order_by("user__last_name", "role"),
+        "conflicts": ConflictOfInterest.objects.filter(program=program).select_related(
+            "mentee", "mentor", "created_by"
+        ),
         "exceptions": PairingException.objects.filter(program=program).select_related("mentee", "mentor", "created_by"),
         **forms_,
     }
@@ -76,7 +82,9 @@ def conflicts_add(request, program, which):
         try:
             if which == "role":
                 user = User.objects.get(pk=data["user"])
-                entry, active = services.evaluator_role_add(program=program, actor=request.user, user=user, role=data["role"])
+                entry, active = services.evaluator_role_add(
+                    program=program, actor=request.user, user=user, role=data["role"]
+                )
                 messages.success(request, f"{user.full_name} is recorded as {entry.get_role_display().lower()}.")
             else:
                 mentee, mentor = User.objects.get(pk=data["mentee"]), User.objects.get(pk=data["mentor"])

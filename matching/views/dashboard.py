@@ -32,9 +32,11 @@ def dashboard(request):
         "program_invitations": list(pending_invitations_for(user)[:10]),
     }
     if mentee is not None:
-        context["accepting_mentor_count"] = MentorProfile.objects.filter(
-            accepting_mentees=True, capacity__gt=0, user__is_active=True
-        ).exclude(user=user).count()
+        context["accepting_mentor_count"] = (
+            MentorProfile.objects.filter(accepting_mentees=True, capacity__gt=0, user__is_active=True)
+            .exclude(user=user)
+            .count()
+        )
     if context["can_have_mentee_profile"] or context["can_have_mentor_profile"]:
         context.update(_mentorship_sections(user, mentee=mentee, mentor=mentor))
     return render(request, "matching/dashboard/page.html", context)
@@ -68,14 +70,21 @@ def _program_summaries(user):
     resident, faculty = Membership.Role.RESIDENT, Membership.Role.FACULTY
     # A fresh queryset: counting through the coordinator filter's own join would
     # count only the coordinator's membership.
-    return Program.objects.filter(pk__in=programs_coordinated_by(user).values("pk")).select_related("specialty").annotate(
-        resident_count=Count("memberships", filter=Q(memberships__role=resident), distinct=True),
-        faculty_count=Count("memberships", filter=Q(memberships__role=faculty), distinct=True),
-        awaiting_count=Count(
-            "memberships__user",
-            filter=Q(memberships__role__in=[resident, faculty], memberships__user__password__startswith=UNUSABLE_PASSWORD_PREFIX),
-            distinct=True,
-        ),
+    return (
+        Program.objects.filter(pk__in=programs_coordinated_by(user).values("pk"))
+        .select_related("specialty")
+        .annotate(
+            resident_count=Count("memberships", filter=Q(memberships__role=resident), distinct=True),
+            faculty_count=Count("memberships", filter=Q(memberships__role=faculty), distinct=True),
+            awaiting_count=Count(
+                "memberships__user",
+                filter=Q(
+                    memberships__role__in=[resident, faculty],
+                    memberships__user__password__startswith=UNUSABLE_PASSWORD_PREFIX,
+                ),
+                distinct=True,
+            ),
+        )
     )
 
 

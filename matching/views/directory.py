@@ -33,7 +33,9 @@ def mentor_directory(request):
     if mentee is None:
         page = Paginator(matching, 12).get_page(request.GET.get("page"))
     else:
-        page, recommended = _scored_page(request, mentee, matching, sort=sort, shared_time=shared_time, filtered=filtered)
+        page, recommended = _scored_page(
+            request, mentee, matching, sort=sort, shared_time=shared_time, filtered=filtered
+        )
     return render(
         request,
         "matching/directory/page.html",

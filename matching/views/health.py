@@ -64,7 +64,7 @@ def _charts(h: health.ProgramHealth) -> dict:
 
 
 def _attention(h: health.ProgramHealth) -> list[dict]:
-    """"Who needs help", in words: each item names a count, a link to the people (the pairings
+    """ "Who needs help", in words: each item names a count, a link to the people (the pairings
     list with its filters once that page exists, ``query``; else this page's ``anchor``)."""
     items = []
 
@@ -73,22 +73,48 @@ def _attention(h: health.ProgramHealth) -> list[dict]:
             text = (one if count == 1 else many).format(n=count, days=health.STALE_AFTER_DAYS)
             items.append({"text": text, "anchor": anchor, "query": query})
 
-    add(h.coverage.total.without_mentor_count, "{n} resident has no mentor at all",
-        "{n} residents have no mentor at all", "gap-none")
+    add(
+        h.coverage.total.without_mentor_count,
+        "{n} resident has no mentor at all",
+        "{n} residents have no mentor at all",
+        "gap-none",
+    )
     for row in h.coverage.rows:
         gap = row.gap("career")
         if row.stage:
-            add(gap.count, f"{{n}} {row.label} has no career mentor", f"{{n}} {row.label}s have no career mentor",
-                "gap-career", f"unpaired=career&pgy={row.stage}")
+            add(
+                gap.count,
+                f"{{n}} {row.label} has no career mentor",
+                f"{{n}} {row.label}s have no career mentor",
+                "gap-career",
+                f"unpaired=career&pgy={row.stage}",
+            )
         else:
-            add(gap.count, "{n} resident without a PGY year has no career mentor",
-                "{n} residents without a PGY year have no career mentor", "gap-career")
-    add(h.stale.count, "{n} pairing has had no meeting in {days} days",
-        "{n} pairings have had no meeting in {days} days", "stale", "stale=true")
-    add(h.rematch.waiting, "{n} resident asked for a new mentor and is still waiting",
-        "{n} residents asked for a new mentor and are still waiting", "rematch")
-    add(h.load.band_count("over"), "{n} mentor has more mentees than their capacity",
-        "{n} mentors have more mentees than their capacity", "load")
+            add(
+                gap.count,
+                "{n} resident without a PGY year has no career mentor",
+                "{n} residents without a PGY year have no career mentor",
+                "gap-career",
+            )
+    add(
+        h.stale.count,
+        "{n} pairing has had no meeting in {days} days",
+        "{n} pairings have had no meeting in {days} days",
+        "stale",
+        "stale=true",
+    )
+    add(
+        h.rematch.waiting,
+        "{n} resident asked for a new mentor and is still waiting",
+        "{n} residents asked for a new mentor and are still waiting",
+        "rematch",
+    )
+    add(
+        h.load.band_count("over"),
+        "{n} mentor has more mentees than their capacity",
+        "{n} mentors have more mentees than their capacity",
+        "load",
+    )
     return items
 
 

@@ -7,7 +7,6 @@ While the run is queued or running, htmx polls its progress region (a plain
 ``<meta http-equiv="refresh">`` does it without JavaScript).
 """
 
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -137,7 +136,9 @@ def match_run_create_view(request, program):
                 add_service_errors(form, exc)
             else:
                 if run.ranking_deadline:
-                    messages.success(request, "The match is set up; residents and mentors can rank each other until the deadline.")
+                    messages.success(
+                        request, "The match is set up; residents and mentors can rank each other until the deadline."
+                    )
                 else:
                     messages.success(request, "The match has started.")
                 return redirect("matching:match-run-detail", pk=run.pk)
@@ -182,9 +183,7 @@ def _render_detail(request, run, *, bound_override=None, status=200):
             if bound_override and bound_override[0] == p.pk:
                 p.override_form = bound_override[1]
             else:
-                p.override_form = OverrideForm(
-                    prefix=f"o{p.pk}", auto_id=f"o{p.pk}-%s", mentor_choices=mentor_choices
-                )
+                p.override_form = OverrideForm(prefix=f"o{p.pk}", auto_id=f"o{p.pk}-%s", mentor_choices=mentor_choices)
         names = {m.pk: m.full_name for m in cohort_mentors}
         load = [
             {"name": names.get(int(pk), f"Mentor #{pk}"), **values}
@@ -251,7 +250,9 @@ def proposal_override_view(request, pk, proposal_pk):
     run = _run_for(request, pk)
     proposal = _proposal(run, proposal_pk)
     mentor_choices = [(m.pk, m.full_name) for m in run.mentors.order_by("last_name", "first_name", "pk")]
-    form = OverrideForm(request.POST, prefix=f"o{proposal.pk}", auto_id=f"o{proposal.pk}-%s", mentor_choices=mentor_choices)
+    form = OverrideForm(
+        request.POST, prefix=f"o{proposal.pk}", auto_id=f"o{proposal.pk}-%s", mentor_choices=mentor_choices
+    )
     if form.is_valid():
         mentor = User.objects.get(pk=form.cleaned_data["mentor"])
         try:
@@ -406,7 +407,9 @@ urlpatterns = [
     path("match-runs/<int:pk>/", match_run_detail, name="match-run-detail"),
     path("match-runs/<int:pk>/progress/", match_run_progress, name="match-run-progress"),
     path("match-runs/<int:pk>/proposals/<int:proposal_pk>/accept/", proposal_accept_view, name="match-run-accept"),
-    path("match-runs/<int:pk>/proposals/<int:proposal_pk>/override/", proposal_override_view, name="match-run-override"),
+    path(
+        "match-runs/<int:pk>/proposals/<int:proposal_pk>/override/", proposal_override_view, name="match-run-override"
+    ),
     path("match-runs/<int:pk>/accept-all/", match_run_accept_all, name="match-run-accept-all"),
     path("match-runs/<int:pk>/publish/", match_run_publish_view, name="match-run-publish"),
     path("match-runs/<int:pk>/second-round/", match_run_second_round_view, name="match-run-second-round"),

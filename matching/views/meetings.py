@@ -7,7 +7,6 @@ local time beside it. Times typed into a form are read in the viewer's time zone
 A meeting the viewer may not see is a 404; a coordinator may look but not act (403).
 """
 
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -81,16 +80,23 @@ def meeting_propose_view(request, pk):
     other = mentorship.other_party(request.user)
     duration = _duration_from(request)
     form = ProposeForm(
-        request.POST or None, viewer=request.user, other=other, suggestions=_suggestions(mentorship, duration),
+        request.POST or None,
+        viewer=request.user,
+        other=other,
+        suggestions=_suggestions(mentorship, duration),
         initial={"duration_minutes": duration},
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             meeting = meeting_propose(
-                mentorship=mentorship, actor=request.user, slots=data["slots"],
-                duration_minutes=data["duration_minutes"], format=data["format"],
-                location=data["location"], video_url=data["video_url"],
+                mentorship=mentorship,
+                actor=request.user,
+                slots=data["slots"],
+                duration_minutes=data["duration_minutes"],
+                format=data["format"],
+                location=data["location"],
+                video_url=data["video_url"],
             )
         except ValidationError as exc:
             add_service_errors(form, exc, aliases={"slots": None})
@@ -98,7 +104,8 @@ def meeting_propose_view(request, pk):
             messages.success(request, f"Your times are sent to {other.full_name}.")
             return redirect(meeting_url(meeting))
     return render(
-        request, "matching/meetings/propose.html",
+        request,
+        "matching/meetings/propose.html",
         {"form": form, "mentorship": mentorship, "other": other, "duration": duration, "meeting": None},
     )
 
@@ -113,7 +120,9 @@ def meeting_reschedule_view(request, pk):
         return redirect(meeting_url(meeting))
     other = mentorship.other_party(request.user)
     form = SlotsForm(
-        request.POST or None, viewer=request.user, other=other,
+        request.POST or None,
+        viewer=request.user,
+        other=other,
         suggestions=_suggestions(mentorship, meeting.duration_minutes),
     )
     if request.method == "POST" and form.is_valid():
@@ -125,8 +134,15 @@ def meeting_reschedule_view(request, pk):
             messages.success(request, f"Your new times are sent to {other.full_name}.")
             return redirect(meeting_url(meeting))
     return render(
-        request, "matching/meetings/propose.html",
-        {"form": form, "mentorship": mentorship, "other": other, "duration": meeting.duration_minutes, "meeting": meeting},
+        request,
+        "matching/meetings/propose.html",
+        {
+            "form": form,
+            "mentorship": mentorship,
+            "other": other,
+            "duration": meeting.duration_minutes,
+            "meeting": meeting,
+        },
     )
 
 
@@ -192,7 +208,9 @@ def meeting_detail(request, pk):
 @require_POST
 def meeting_confirm_view(request, pk):
     meeting = _meeting_for(request, pk, "matching.work_in_mentorship")
-    form = ConfirmForm(request.POST, meeting=meeting, viewer=request.user, other=meeting.mentorship.other_party(request.user))
+    form = ConfirmForm(
+        request.POST, meeting=meeting, viewer=request.user, other=meeting.mentorship.other_party(request.user)
+    )
     if form.is_valid():
         try:
             meeting_confirm(meeting=meeting, actor=request.user, start=form.cleaned_data["start"])

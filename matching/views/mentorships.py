@@ -67,7 +67,9 @@ def _detail_context(request, mentorship, **forms_in_play):
 
     # The mentee sees why this mentor fits them (the engine's breakdown, no one's ranking).
     breakdown = (
-        recommendations.breakdown_for(getattr(user, "mentee_profile", None), getattr(mentorship.mentor, "mentor_profile", None))
+        recommendations.breakdown_for(
+            getattr(user, "mentee_profile", None), getattr(mentorship.mentor, "mentor_profile", None)
+        )
         if is_mentee
         else None
     )
@@ -123,7 +125,10 @@ def _detail_context(request, mentorship, **forms_in_play):
 
 def _render_detail(request, mentorship, *, status=200, **forms_in_play):
     return render(
-        request, "matching/mentorships/detail.html", _detail_context(request, mentorship, **forms_in_play), status=status
+        request,
+        "matching/mentorships/detail.html",
+        _detail_context(request, mentorship, **forms_in_play),
+        status=status,
     )
 
 
@@ -183,16 +188,22 @@ def mentorship_end_view(request, pk):
         data = form.cleaned_data
         try:
             mentorship_end(
-                mentorship=mentorship, actor=request.user, reason=data["reason"],
-                completed=data["outcome"] == "completed", rematch=data.get("rematch", False),
+                mentorship=mentorship,
+                actor=request.user,
+                reason=data["reason"],
+                completed=data["outcome"] == "completed",
+                rematch=data.get("rematch", False),
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, f"The mentorship is {'completed' if data['outcome'] == 'completed' else 'ended'}.")
+            messages.success(
+                request, f"The mentorship is {'completed' if data['outcome'] == 'completed' else 'ended'}."
+            )
             return redirect(mentorship)
     return render(
-        request, "matching/mentorships/end_form.html",
+        request,
+        "matching/mentorships/end_form.html",
         {"mentorship": mentorship, "form": form, "other": mentorship.other_party(request.user)},
     )
 
@@ -233,7 +244,10 @@ def action_item_create_view(request, pk):
 @require_POST
 def action_item_update_view(request, pk):
     item = object_for(
-        request.user, ActionItem.objects.select_related("mentorship"), pk, "matching.work_in_mentorship",
+        request.user,
+        ActionItem.objects.select_related("mentorship"),
+        pk,
+        "matching.work_in_mentorship",
         visible_with="matching.view_mentorship",
     )
     mentorship = item.mentorship
@@ -303,7 +317,9 @@ def introduction_list(request):
         "matching/mentorships/introductions.html",
         {
             "pending": [i for i in introductions if i.status == Introduction.Status.PENDING and i.mentorship.is_active],
-            "lapsed": [i for i in introductions if i.status == Introduction.Status.PENDING and not i.mentorship.is_active],
+            "lapsed": [
+                i for i in introductions if i.status == Introduction.Status.PENDING and not i.mentorship.is_active
+            ],
             "answered": [i for i in introductions if i.status != Introduction.Status.PENDING],
         },
     )

@@ -172,33 +172,42 @@ def _empty_state(program, listing, filtered) -> dict:
         return {
             "title": f"Every {who} has a {listing.unpaired_label} mentor",
             "text": "Nobody is waiting for one.",
-            "action_url": list_url, "action_label": "Show the pairings",
+            "action_url": list_url,
+            "action_label": "Show the pairings",
         }
     if not Mentorship.objects.filter(program=program).exists():
         return {
             "title": "No pairings yet",
             "text": "Pairings appear here when residents' requests are accepted, a match run is published, "
             "or you assign mentors yourself.",
-            "action_url": f"{list_url}?unpaired={Kind.CAREER}", "action_label": "Residents without a career mentor",
+            "action_url": f"{list_url}?unpaired={Kind.CAREER}",
+            "action_label": "Residents without a career mentor",
         }
     form = listing.pairing_filter.form
-    only_stale = form.is_valid() and form.cleaned_data.get("stale") and not any(
-        form.cleaned_data.get(name) for name in ("kind", "mentor", "pgy", "source")
+    only_stale = (
+        form.is_valid()
+        and form.cleaned_data.get("stale")
+        and not any(form.cleaned_data.get(name) for name in ("kind", "mentor", "pgy", "source"))
     )
     if only_stale:
         return {
             "title": "No pairing has gone 60 days without meeting",
             "text": "Every active pairing has met, or booked a meeting, in the last 60 days.",
-            "action_url": list_url, "action_label": "Show the active pairings",
+            "action_url": list_url,
+            "action_label": "Show the active pairings",
         }
     if filtered:
         return {
-            "title": "No pairings match these filters", "text": "Try fewer filters.",
-            "action_url": list_url, "action_label": "Show the active pairings",
+            "title": "No pairings match these filters",
+            "text": "Try fewer filters.",
+            "action_url": list_url,
+            "action_label": "Show the active pairings",
         }
     return {
-        "title": "No active pairings", "text": "Every pairing of this program has ended.",
-        "action_url": f"{list_url}?status={services.ALL_STATUSES}", "action_label": "Show all pairings",
+        "title": "No active pairings",
+        "text": "Every pairing of this program has ended.",
+        "action_url": f"{list_url}?status={services.ALL_STATUSES}",
+        "action_label": "Show all pairings",
     }
 
 
@@ -250,9 +259,17 @@ def pairing_assign(request, program, mentee_pk):
         if form.is_valid():
             data = form.cleaned_data
             mentor = User.objects.get(pk=data["mentor"])
-            if _done(form, lambda: services.pairing_create(
-                program=program, actor=request.user, mentee=mentee, mentor=mentor, kind=data["kind"], reason=data["reason"],
-            )):
+            if _done(
+                form,
+                lambda: services.pairing_create(
+                    program=program,
+                    actor=request.user,
+                    mentee=mentee,
+                    mentor=mentor,
+                    kind=data["kind"],
+                    reason=data["reason"],
+                ),
+            ):
                 messages.success(
                     request,
                     f"{mentee.full_name}'s {Kind(data['kind']).label.lower()} mentor is now {mentor.full_name}. "
@@ -267,7 +284,10 @@ def pairing_assign(request, program, mentee_pk):
         request,
         "matching/pairings/assign.html",
         {
-            "program": program, "mentee": mentee, "form": form, "has_options": bool(options),
+            "program": program,
+            "mentee": mentee,
+            "form": form,
+            "has_options": bool(options),
             "back_url": _list_url(program, request.GET),
         },
         status=status,
@@ -286,9 +306,10 @@ def pairing_end(request, program, pk):
     mentorship = _pairing(program, pk)
     form = EndForm(request.POST, **_form_ids("end", mentorship.pk))
     if form.is_valid():
-        if _done(form, lambda: services.pairing_end(
-            mentorship=mentorship, actor=request.user, reason=form.cleaned_data["reason"]
-        )):
+        if _done(
+            form,
+            lambda: services.pairing_end(mentorship=mentorship, actor=request.user, reason=form.cleaned_data["reason"]),
+        ):
             messages.success(
                 request,
                 f"The {mentorship.get_kind_display().lower()} mentorship of {mentorship.mentee.full_name} with "
@@ -313,9 +334,12 @@ def pairing_reassign(request, program, pk):
         form = ReassignForm(request.POST, mentor_options=options, **ids)
         if form.is_valid():
             new_mentor = User.objects.get(pk=form.cleaned_data["mentor"])
-            if _done(form, lambda: services.pairing_reassign(
-                mentorship=mentorship, actor=request.user, new_mentor=new_mentor, reason=form.cleaned_data["reason"]
-            )):
+            if _done(
+                form,
+                lambda: services.pairing_reassign(
+                    mentorship=mentorship, actor=request.user, new_mentor=new_mentor, reason=form.cleaned_data["reason"]
+                ),
+            ):
                 messages.success(
                     request,
                     f"{mentorship.mentee.full_name}'s {mentorship.get_kind_display().lower()} mentor is now "
@@ -342,8 +366,19 @@ def pairing_reassign(request, program, pk):
 # --- Export.
 
 PAIRING_COLUMNS = [
-    "resident", "resident_email", "pgy", "mentor", "mentor_email", "kind", "source", "status",
-    "started", "last_meeting", "next_meeting", "ended", "no_meeting_in_60_days",
+    "resident",
+    "resident_email",
+    "pgy",
+    "mentor",
+    "mentor_email",
+    "kind",
+    "source",
+    "status",
+    "started",
+    "last_meeting",
+    "next_meeting",
+    "ended",
+    "no_meeting_in_60_days",
 ]
 UNPAIRED_COLUMNS = ["resident", "resident_email", "pgy", "without_mentor_of_kind"]
 
@@ -368,8 +403,17 @@ def _export_rows(listing, zone):
     yield PAIRING_COLUMNS
     for m in listing.rows.iterator(chunk_size=500):
         yield [
-            m.mentee.full_name, m.mentee.email, _pgy(m.mentee), m.mentor.full_name, m.mentor.email,
-            m.kind, m.source, m.status, day(m.started_at), day(m.last_meeting_at), day(m.next_meeting_at),
+            m.mentee.full_name,
+            m.mentee.email,
+            _pgy(m.mentee),
+            m.mentor.full_name,
+            m.mentor.email,
+            m.kind,
+            m.source,
+            m.status,
+            day(m.started_at),
+            day(m.last_meeting_at),
+            day(m.next_meeting_at),
             day(m.ended_at),
             "yes" if m.is_stale else "",
         ]

@@ -37,8 +37,12 @@ def person_detail(request, pk):
 @login_required
 def mentor_profile_edit(request):
     return profile_edit_page(
-        request, model=MentorProfile, form_class=MentorProfileForm, update=mentor_profile_update,
-        permission="accounts.have_mentor_profile", title="Mentor profile",
+        request,
+        model=MentorProfile,
+        form_class=MentorProfileForm,
+        update=mentor_profile_update,
+        permission="accounts.have_mentor_profile",
+        title="Mentor profile",
         intro="Residents see this in the mentor directory. Set your capacity to the number of mentees you can really see regularly.",
     )
 

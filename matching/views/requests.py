@@ -59,14 +59,18 @@ def request_create(request, mentor_pk):
     if existing is not None:
         messages.info(request, f"You already asked {mentor.full_name}; here is your request.")
         return redirect(existing)
-    form = RequestForm(request.POST or None, programs=request_services.request_programs(mentee=request.user, mentor=mentor))
+    form = RequestForm(
+        request.POST or None, programs=request_services.request_programs(mentee=request.user, mentor=mentor)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             created = request_services.request_create(mentee=request.user, mentor=mentor, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, f"Your request is on its way to {mentor.full_name}. We'll let you know when they answer.")
+            messages.success(
+                request, f"Your request is on its way to {mentor.full_name}. We'll let you know when they answer."
+            )
             return redirect(created)
     pending_count = MentorshipRequest.objects.filter(
         mentee=request.user, status=MentorshipRequest.Status.PENDING
@@ -140,7 +144,10 @@ def _detail_context(request, mentorship_request, **forms_given):
         "withdraw": is_mentee and mentorship_request.can_withdraw(),
     }
     form_classes = {
-        "accept": AcceptForm, "decline": DeclineForm, "question": QuestionForm, "answer": AnswerForm,
+        "accept": AcceptForm,
+        "decline": DeclineForm,
+        "question": QuestionForm,
+        "answer": AnswerForm,
     }
     forms_shown = {
         f"{name}_form": forms_given.get(name) or form_classes[name](prefix=name)
@@ -199,7 +206,9 @@ def request_accept(request, pk):
         messages.success(request, f"You're now {mentorship.mentee.full_name}'s mentor. Propose a first meeting.")
         return redirect(mentorship)
 
-    return _act(request, pk, name="accept", form_class=AcceptForm, service=request_services.request_accept, success=done)
+    return _act(
+        request, pk, name="accept", form_class=AcceptForm, service=request_services.request_accept, success=done
+    )
 
 
 @login_required
@@ -209,7 +218,9 @@ def request_decline(request, pk):
         messages.success(request, f"You declined {declined.mentee.full_name}'s request; they have been told.")
         return redirect(declined)
 
-    return _act(request, pk, name="decline", form_class=DeclineForm, service=request_services.request_decline, success=done)
+    return _act(
+        request, pk, name="decline", form_class=DeclineForm, service=request_services.request_decline, success=done
+    )
 
 
 @login_required
@@ -220,7 +231,12 @@ def request_question(request, pk):
         return redirect(asked)
 
     return _act(
-        request, pk, name="question", form_class=QuestionForm, service=request_services.request_ask_question, success=done
+        request,
+        pk,
+        name="question",
+        form_class=QuestionForm,
+        service=request_services.request_ask_question,
+        success=done,
     )
 
 
@@ -231,7 +247,9 @@ def request_answer(request, pk):
         messages.success(request, f"Your answer is on its way to {answered.mentor.full_name}.")
         return redirect(answered)
 
-    return _act(request, pk, name="answer", form_class=AnswerForm, service=request_services.request_answer, success=done)
+    return _act(
+        request, pk, name="answer", form_class=AnswerForm, service=request_services.request_answer, success=done
+    )
 
 
 @login_required

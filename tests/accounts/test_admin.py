@@ -8,7 +8,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_every_admin_changelist_opens_for_a_superuser(client, resident, attending, coordinator):
-    superuser = User.objects.create_superuser("root@hospital.example", "a-long-admin-pass", first_name="R", last_name="Oot")
+    superuser = User.objects.create_superuser(
+        "root@hospital.example", "a-long-admin-pass", first_name="R", last_name="Oot"
+    )
     client.force_login(superuser, backend="django.contrib.auth.backends.ModelBackend")
     for model in admin.site._registry:
         url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")

@@ -62,8 +62,19 @@ def api_for():
     return make
 
 
-def _mentor(*, first_name="Mia", last_name="Mentor", specialty="internal-medicine", subspecialty=None,
-            expertise=(), languages=(), formats=(), accepting=True, bio="", capacity=2):
+def _mentor(
+    *,
+    first_name="Mia",
+    last_name="Mentor",
+    specialty="internal-medicine",
+    subspecialty=None,
+    expertise=(),
+    languages=(),
+    formats=(),
+    accepting=True,
+    bio="",
+    capacity=2,
+):
     user = UserFactory(first_name=first_name, last_name=last_name)
     profile = MentorProfileFactory(
         user=user,
@@ -302,7 +313,9 @@ def test_me_updates_names_and_time_zone_but_not_email(api_for, resident):
     assert response.status_code == 200, response.content
     resident.refresh_from_db()
     assert (resident.first_name, resident.time_zone, resident.email) == (
-        "Alicia", "America/Chicago", "alice@hospital.example"
+        "Alicia",
+        "America/Chicago",
+        "alice@hospital.example",
     )
 
 
@@ -525,11 +538,13 @@ def test_availability_is_replaced_as_a_whole_and_overlaps_merge(api_for, residen
 
     response = client.put(
         f"{API}/me/availability/",
-        {"windows": [
-            {"weekday": 2, "start": "17:00", "end": "18:00"},
-            {"weekday": 0, "start": "12:00", "end": "13:00"},
-            {"weekday": 0, "start": "12:30", "end": "14:00"},
-        ]},
+        {
+            "windows": [
+                {"weekday": 2, "start": "17:00", "end": "18:00"},
+                {"weekday": 0, "start": "12:00", "end": "13:00"},
+                {"weekday": 0, "start": "12:30", "end": "14:00"},
+            ]
+        },
         format="json",
     )
 
@@ -546,10 +561,12 @@ def test_availability_is_replaced_as_a_whole_and_overlaps_merge(api_for, residen
 def test_availability_rejects_a_window_ending_before_it_starts(api_for, resident):
     response = api_for(resident).put(
         f"{API}/me/availability/",
-        {"windows": [
-            {"weekday": 0, "start": "08:00", "end": "09:00"},
-            {"weekday": 1, "start": "10:00", "end": "09:00"},
-        ]},
+        {
+            "windows": [
+                {"weekday": 0, "start": "08:00", "end": "09:00"},
+                {"weekday": 1, "start": "10:00", "end": "09:00"},
+            ]
+        },
         format="json",
     )
 
@@ -574,13 +591,23 @@ def test_availability_rejects_an_unknown_weekday(api_for, resident):
 def directory(attending):
     """Carol (the ``attending`` persona: IM, accepting, no extras) plus two more mentors."""
     cardiologist = _mentor(
-        first_name="Hana", last_name="Heart", subspecialty="internal-medicine-cardiovascular-disease",
-        expertise=["career-planning", "research"], languages=["en", "es"], formats=["video"],
-        bio="Echocardiography and heart failure.", capacity=3,
+        first_name="Hana",
+        last_name="Heart",
+        subspecialty="internal-medicine-cardiovascular-disease",
+        expertise=["career-planning", "research"],
+        languages=["en", "es"],
+        formats=["video"],
+        bio="Echocardiography and heart failure.",
+        capacity=3,
     )
     surgeon = _mentor(
-        first_name="Sam", last_name="Cutter", specialty="general-surgery", expertise=["research"],
-        languages=["en"], formats=["in-person"], accepting=False,
+        first_name="Sam",
+        last_name="Cutter",
+        specialty="general-surgery",
+        expertise=["research"],
+        languages=["en"],
+        formats=["in-person"],
+        accepting=False,
     )
     return {"carol": attending.pk, "hana": cardiologist.user_id, "sam": surgeon.user_id}
 
@@ -880,9 +907,7 @@ def test_roster_query_budget_does_not_grow_with_members(api_for, coordinator, pr
 
 
 @pytest.mark.django_db
-def test_programs_query_budget_does_not_grow_with_programs(
-    api_for, coordinator, django_assert_max_num_queries
-):
+def test_programs_query_budget_does_not_grow_with_programs(api_for, coordinator, django_assert_max_num_queries):
     client = api_for(coordinator)
 
     def add_programs(count):

@@ -83,7 +83,10 @@ def test_password_change_enforces_the_validators(client_for, resident):
     weak = client.post(url, {"old_password": PASSWORD, "new_password1": "password123", "new_password2": "password123"})
     assert weak.status_code == 200
     assert "This password is too short" in weak.content.decode()
-    ok = client.post(url, {"old_password": PASSWORD, "new_password1": "lantern-orchid-basin", "new_password2": "lantern-orchid-basin"})
+    ok = client.post(
+        url,
+        {"old_password": PASSWORD, "new_password1": "lantern-orchid-basin", "new_password2": "lantern-orchid-basin"},
+    )
     assert ok.status_code == 302
     resident.refresh_from_db()
     assert resident.check_password("lantern-orchid-basin")
@@ -128,7 +131,9 @@ class TestInvitationLink:
         user = self._invitee()
         path = invitation_url(user).removeprefix(settings.SITE_URL)
         page = client.get(path, follow=True)
-        client.post(page.redirect_chain[-1][0], {"new_password1": "maple-river-stone-9", "new_password2": "maple-river-stone-9"})
+        client.post(
+            page.redirect_chain[-1][0], {"new_password1": "maple-river-stone-9", "new_password2": "maple-river-stone-9"}
+        )
         client.logout()
         again = client.get(path, follow=True)
         assert "This invitation link no longer works" in again.content.decode()

@@ -11,8 +11,11 @@ from accounts.identity import canonical_email, email_skeleton
 # What hospital addresses are made of, plus the Latin letters names bring (é, ø, ł, ß …). Not the
 # dotless ı: its capital is the plain I, so it has no case of its own, and ``lısa@`` is a
 # look-alike of ``lisa@`` (refused by the skeleton), not a case variant of it.
-LATIN = string.ascii_letters + string.digits + "._-+" + "".join(
-    chr(c) for c in range(0xC0, 0x180) if chr(c).isalpha() and chr(c) != "ı"
+LATIN = (
+    string.ascii_letters
+    + string.digits
+    + "._-+"
+    + "".join(chr(c) for c in range(0xC0, 0x180) if chr(c).isalpha() and chr(c) != "ı")
 )
 local_parts = st.text(alphabet=LATIN, min_size=1, max_size=30)
 ascii_local_parts = st.text(alphabet=string.ascii_lowercase + string.digits + "._-", min_size=1, max_size=20)
@@ -61,7 +64,7 @@ def test_a_homoglyph_is_a_different_key_with_the_same_skeleton(local, data):
     if not swappable:
         local, swappable = local + "a", [len(local)]
     i = data.draw(st.sampled_from(swappable))
-    spoof = local[:i] + HOMOGLYPHS[local[i]] + local[i + 1:]
+    spoof = local[:i] + HOMOGLYPHS[local[i]] + local[i + 1 :]
     assert canonical_email(spoof + DOMAIN) != canonical_email(local + DOMAIN)
     assert email_skeleton(spoof + DOMAIN) == email_skeleton(local + DOMAIN)
 

@@ -24,9 +24,15 @@ def invitation(other_program, other_coordinator, resident):
     from accounts.models import CareerStage, Specialty
 
     return program_invitation_create(
-        program=other_program, user=resident, role="faculty", invited_by=other_coordinator,
-        email=resident.email, first_name="Alicia", last_name="A.",
-        career_stage=CareerStage.objects.get(code="PGY-3"), specialty=Specialty.objects.get(slug="general-surgery"),
+        program=other_program,
+        user=resident,
+        role="faculty",
+        invited_by=other_coordinator,
+        email=resident.email,
+        first_name="Alicia",
+        last_name="A.",
+        career_stage=CareerStage.objects.get(code="PGY-3"),
+        specialty=Specialty.objects.get(slug="general-surgery"),
     )
 
 
@@ -36,14 +42,26 @@ def test_asking_notifies_the_person_and_is_audited_in_the_inviting_program(invit
     assert AuditEntry.objects.get(action="roster.ask_to_join").program == other_program
 
 
-def test_asking_twice_or_asking_a_member_creates_nothing(invitation, other_program, other_coordinator, resident, program):
+def test_asking_twice_or_asking_a_member_creates_nothing(
+    invitation, other_program, other_coordinator, resident, program
+):
     again = program_invitation_create(
-        program=other_program, user=resident, role="faculty", invited_by=other_coordinator,
-        email=resident.email, first_name="A", last_name="B",
+        program=other_program,
+        user=resident,
+        role="faculty",
+        invited_by=other_coordinator,
+        email=resident.email,
+        first_name="A",
+        last_name="B",
     )
     member = program_invitation_create(
-        program=program, user=resident, role="resident", invited_by=other_coordinator,
-        email=resident.email, first_name="A", last_name="B",
+        program=program,
+        user=resident,
+        role="resident",
+        invited_by=other_coordinator,
+        email=resident.email,
+        first_name="A",
+        last_name="B",
     )
     assert again is None and member is None
     assert ProgramInvitation.objects.count() == 1
@@ -64,14 +82,22 @@ def test_accepting_joins_and_starts_a_missing_profile_from_the_file(invitation, 
 def test_accepting_keeps_a_profile_the_person_has(other_program, other_coordinator, attending):
     before = MentorProfile.objects.get(user=attending)
     invitation = program_invitation_create(
-        program=other_program, user=attending, role="faculty", invited_by=other_coordinator,
-        email=attending.email, first_name="C", last_name="C", specialty=None,
+        program=other_program,
+        user=attending,
+        role="faculty",
+        invited_by=other_coordinator,
+        email=attending.email,
+        first_name="C",
+        last_name="C",
+        specialty=None,
     )
     program_invitation_accept(invitation=invitation, actor=attending)
 
     after = MentorProfile.objects.get(user=attending)
     assert (after.specialty_id, after.academic_rank_id, after.updated_at) == (
-        before.specialty_id, before.academic_rank_id, before.updated_at
+        before.specialty_id,
+        before.academic_rank_id,
+        before.updated_at,
     )
 
 
@@ -106,7 +132,9 @@ def test_the_invitations_page_lists_the_persons_own_and_answers(client_for, invi
     client = client_for(resident)
     page = client.get(reverse("accounts:invitations")).content.decode()
     assert "General Surgery Residency" in page and "as faculty" in page
-    assert "No invitations are waiting" in client_for(other_resident).get(reverse("accounts:invitations")).content.decode()
+    assert (
+        "No invitations are waiting" in client_for(other_resident).get(reverse("accounts:invitations")).content.decode()
+    )
 
     response = client.post(reverse("accounts:invitation-accept", args=[invitation.pk]), follow=True)
 
@@ -129,7 +157,9 @@ def test_the_dashboard_points_to_waiting_invitations(client_for, invitation, res
     assert "1 program invited you to join" in page and reverse("accounts:invitations") in page
 
 
-def test_the_roster_shows_only_what_the_coordinator_typed_and_withdraws(client_for, invitation, other_coordinator, resident):
+def test_the_roster_shows_only_what_the_coordinator_typed_and_withdraws(
+    client_for, invitation, other_coordinator, resident
+):
     client = client_for(other_coordinator)
     page = client.get(reverse("accounts:roster", args=["gs"])).content.decode()
     assert "A., Alicia" in page and "Adams" not in page
@@ -157,7 +187,9 @@ def test_api_lists_answers_and_refuses_a_second_answer(client_for, invitation, r
     assert client.get("/api/v1/me/program-invitations/").json()["count"] == 0
 
 
-def test_api_program_invitations_show_the_typed_data_and_withdraw(client_for, invitation, other_coordinator, coordinator):
+def test_api_program_invitations_show_the_typed_data_and_withdraw(
+    client_for, invitation, other_coordinator, coordinator
+):
     oscar = client_for(other_coordinator)
     rows = oscar.get("/api/v1/programs/gs/invitations/").json()["results"]
     assert [(r["email"], r["first_name"], r["last_name"]) for r in rows] == [(invitation.email, "Alicia", "A.")]
@@ -178,7 +210,9 @@ def test_a_decline_is_not_asked_again_by_the_next_import(
     data = "email,first_name,last_name,role,pgy,specialty,academic_rank,time_zone\n" + (
         f"{resident.email},Alicia,A.,faculty,,General Surgery,,\n"
     )
-    roster_import = roster_import_preview(program=other_program, uploaded_by=other_coordinator, filename="r.csv", data=data.encode())
+    roster_import = roster_import_preview(
+        program=other_program, uploaded_by=other_coordinator, filename="r.csv", data=data.encode()
+    )
     with django_capture_on_commit_callbacks(execute=True):
         result = roster_import_apply(roster_import=roster_import, actor=other_coordinator)
 

@@ -40,7 +40,10 @@ class TestVocabularies:
     def test_other_vocabularies_are_seeded(self):
         assert Goal.objects.filter(name="Fellowship application").exists()
         assert list(AcademicRank.objects.values_list("name", flat=True)) == [
-            "Instructor", "Assistant Professor", "Associate Professor", "Professor",
+            "Instructor",
+            "Assistant Professor",
+            "Associate Professor",
+            "Professor",
         ]
         assert Language.objects.filter(code="es", name="Spanish").exists()
         assert set(MeetingFormat.objects.values_list("slug", flat=True)) == {"in-person", "video", "phone"}
@@ -48,7 +51,9 @@ class TestVocabularies:
 
 class TestUser:
     def test_email_is_the_login_and_is_stored_lower_case(self):
-        user = User.objects.create_user("Jane.Doe@Hospital.EXAMPLE", "a-long-password-1", first_name="Jane", last_name="Doe")
+        user = User.objects.create_user(
+            "Jane.Doe@Hospital.EXAMPLE", "a-long-password-1", first_name="Jane", last_name="Doe"
+        )
         assert user.email == "jane.doe@hospital.example"
         assert User.objects.get_by_natural_key("JANE.DOE@hospital.example") == user
 
@@ -96,11 +101,15 @@ class TestMentorProfile:
     def test_subspecialty_must_belong_to_the_specialty(self):
         im = Specialty.objects.get(slug="internal-medicine")
         profile = MentorProfileFactory.build(
-            user=UserFactory(), specialty=im, subspecialty=Specialty.objects.get(slug="general-surgery-pediatric-surgery")
+            user=UserFactory(),
+            specialty=im,
+            subspecialty=Specialty.objects.get(slug="general-surgery-pediatric-surgery"),
         )
         with pytest.raises(ValidationError) as exc:
             profile.full_clean()
-        assert exc.value.message_dict["subspecialty"] == ["Pediatric Surgery is not a subspecialty of Internal Medicine."]
+        assert exc.value.message_dict["subspecialty"] == [
+            "Pediatric Surgery is not a subspecialty of Internal Medicine."
+        ]
 
     def test_a_subspecialty_cannot_be_chosen_as_the_specialty(self):
         cardiology = Specialty.objects.get(slug="internal-medicine-cardiovascular-disease")
@@ -128,7 +137,9 @@ class TestAvailability:
 
     def test_busy_block_cannot_end_before_it_starts(self):
         with pytest.raises(IntegrityError):
-            BusyBlock.objects.create(user=UserFactory(), start_date=date(2026, 3, 2), end_date=date(2026, 3, 1), label="ICU")
+            BusyBlock.objects.create(
+                user=UserFactory(), start_date=date(2026, 3, 2), end_date=date(2026, 3, 1), label="ICU"
+            )
 
 
 def test_a_persons_zone_falls_back_to_the_sites_when_the_stored_name_is_no_zone(db):

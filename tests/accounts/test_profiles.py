@@ -19,11 +19,14 @@ def _ids(queryset):
 class TestMenteeProfilePage:
     def test_resident_saves_their_profile(self, client_for, resident):
         pgy2 = CareerStage.objects.get(code="PGY-2")
-        response = client_for(resident).post(MENTEE_EDIT, {
-            "career_stage": pgy2.pk,
-            "goals": _ids(Goal.objects.filter(slug__in=["research", "leadership"])),
-            "goals_text": "I want to publish one paper before fellowship applications.",
-        })
+        response = client_for(resident).post(
+            MENTEE_EDIT,
+            {
+                "career_stage": pgy2.pk,
+                "goals": _ids(Goal.objects.filter(slug__in=["research", "leadership"])),
+                "goals_text": "I want to publish one paper before fellowship applications.",
+            },
+        )
         assert response.status_code == 302
         profile = MenteeProfile.objects.get(user=resident)
         assert profile.career_stage == pgy2
@@ -35,12 +38,17 @@ class TestMenteeProfilePage:
         html = response.content.decode()
         assert response.status_code == 200
         assert 'id="id_career_stage_error"' in html
-        assert 'aria-describedby="id_career_stage_error"' in html or 'aria-describedby="id_career_stage_helptext id_career_stage_error"' in html
+        assert (
+            'aria-describedby="id_career_stage_error"' in html
+            or 'aria-describedby="id_career_stage_helptext id_career_stage_error"' in html
+        )
         assert 'aria-invalid="true"' in html
         profile = MenteeProfile.objects.get(user=resident)
         assert profile.career_stage == before and profile.goals_text == ""
 
-    def test_a_user_field_in_the_post_cannot_redirect_the_edit_to_someone_else(self, client_for, resident, other_resident):
+    def test_a_user_field_in_the_post_cannot_redirect_the_edit_to_someone_else(
+        self, client_for, resident, other_resident
+    ):
         pgy3 = CareerStage.objects.get(code="PGY-3")
         client_for(other_resident).post(MENTEE_EDIT, {"career_stage": pgy3.pk, "user": resident.pk})
         assert MenteeProfile.objects.get(user=other_resident).career_stage == pgy3
@@ -91,7 +99,9 @@ class TestMentorProfilePage:
         MembershipFactory(user=resident, program=program, role="faculty")
         client = client_for(resident)
         assert client.get(MENTEE_EDIT).status_code == 200
-        response = client.post(MENTOR_EDIT, self._valid(academic_rank="", career_stage=CareerStage.objects.get(code="PGY-4").pk))
+        response = client.post(
+            MENTOR_EDIT, self._valid(academic_rank="", career_stage=CareerStage.objects.get(code="PGY-4").pk)
+        )
         assert response.status_code == 302
         assert MentorProfile.objects.get(user=resident).career_stage.code == "PGY-4"
 
@@ -101,19 +111,37 @@ class TestAvailabilityPage:
         AvailabilityWindow.objects.create(user=resident, weekday=5, start=time(9), end=time(10))
         existing = AvailabilityWindow.objects.get(user=resident)
         data = {
-            "form-TOTAL_FORMS": "3", "form-INITIAL_FORMS": "1", "form-MIN_NUM_FORMS": "0", "form-MAX_NUM_FORMS": "21",
-            "form-0-id": existing.pk, "form-0-weekday": "5", "form-0-start": "09:00", "form-0-end": "10:00", "form-0-DELETE": "on",
-            "form-1-weekday": "1", "form-1-start": "18:00", "form-1-end": "19:30",
-            "form-2-weekday": "", "form-2-start": "", "form-2-end": "",
+            "form-TOTAL_FORMS": "3",
+            "form-INITIAL_FORMS": "1",
+            "form-MIN_NUM_FORMS": "0",
+            "form-MAX_NUM_FORMS": "21",
+            "form-0-id": existing.pk,
+            "form-0-weekday": "5",
+            "form-0-start": "09:00",
+            "form-0-end": "10:00",
+            "form-0-DELETE": "on",
+            "form-1-weekday": "1",
+            "form-1-start": "18:00",
+            "form-1-end": "19:30",
+            "form-2-weekday": "",
+            "form-2-start": "",
+            "form-2-end": "",
         }
         response = client_for(resident).post(reverse("accounts:availability-edit"), data)
         assert response.status_code == 302
-        assert [(w.weekday, w.start, w.end) for w in AvailabilityWindow.objects.filter(user=resident)] == [(1, time(18), time(19, 30))]
+        assert [(w.weekday, w.start, w.end) for w in AvailabilityWindow.objects.filter(user=resident)] == [
+            (1, time(18), time(19, 30))
+        ]
 
     def test_a_window_ending_before_it_starts_is_an_error_and_nothing_changes(self, client_for, resident):
         data = {
-            "form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "0", "form-MIN_NUM_FORMS": "0", "form-MAX_NUM_FORMS": "21",
-            "form-0-weekday": "1", "form-0-start": "19:00", "form-0-end": "18:00",
+            "form-TOTAL_FORMS": "1",
+            "form-INITIAL_FORMS": "0",
+            "form-MIN_NUM_FORMS": "0",
+            "form-MAX_NUM_FORMS": "21",
+            "form-0-weekday": "1",
+            "form-0-start": "19:00",
+            "form-0-end": "18:00",
         }
         response = client_for(resident).post(reverse("accounts:availability-edit"), data)
         assert response.status_code == 200
@@ -129,13 +157,17 @@ class TestViewingPeople:
     def test_resident_cannot_view_another_resident(self, client_for, resident, other_resident):
         assert client_for(resident).get(reverse("matching:person", args=[other_resident.pk])).status_code == 404
 
-    def test_coordinator_sees_their_residents_profile_but_not_another_programs(self, client_for, coordinator, resident, outsider):
+    def test_coordinator_sees_their_residents_profile_but_not_another_programs(
+        self, client_for, coordinator, resident, outsider
+    ):
         client = client_for(coordinator)
         page = client.get(reverse("matching:person", args=[resident.pk]))
         assert page.status_code == 200 and "Mentee profile" in page.content.decode()
         assert client.get(reverse("matching:person", args=[outsider.pk])).status_code == 404
 
-    def test_directory_visitor_sees_only_the_mentor_side_of_a_near_peer(self, client_for, program, resident, other_resident):
+    def test_directory_visitor_sees_only_the_mentor_side_of_a_near_peer(
+        self, client_for, program, resident, other_resident
+    ):
         MembershipFactory(user=other_resident, program=program, role="faculty")
         MentorProfile.objects.create(user=other_resident, career_stage=CareerStage.objects.get(code="PGY-4"))
         MenteeProfile.objects.filter(user=other_resident).update(goals_text="Private hopes for fellowship")
@@ -187,7 +219,8 @@ class TestDashboard:
 class TestAccountPage:
     def test_name_and_time_zone_are_saved(self, client_for, resident):
         response = client_for(resident).post(
-            reverse("accounts:account-edit"), {"first_name": "Alicia", "last_name": "Adams", "time_zone": "America/Chicago"}
+            reverse("accounts:account-edit"),
+            {"first_name": "Alicia", "last_name": "Adams", "time_zone": "America/Chicago"},
         )
         assert response.status_code == 302
         resident.refresh_from_db()

@@ -35,13 +35,20 @@ GOOD_ROWS = (
     "rita.shah@hospital.example,Rita,Shah,faculty,,internal-medicine,Associate Professor,America/Chicago\n"
 )
 GOOD_CSV = HEADER + GOOD_ROWS
-NEW_EMAILS = {"ana.garcia@hospital.example", "ben.okafor@hospital.example", "sam.lee@hospital.example",
-              "rita.shah@hospital.example"}
+NEW_EMAILS = {
+    "ana.garcia@hospital.example",
+    "ben.okafor@hospital.example",
+    "sam.lee@hospital.example",
+    "rita.shah@hospital.example",
+}
 
 
 def _counts():
     return (
-        User.objects.count(), Membership.objects.count(), MenteeProfile.objects.count(), MentorProfile.objects.count()
+        User.objects.count(),
+        Membership.objects.count(),
+        MenteeProfile.objects.count(),
+        MentorProfile.objects.count(),
     )
 
 
@@ -101,7 +108,10 @@ def test_header_is_case_insensitive_and_in_any_order(program):
     assert preview.errors == []
     row = preview.rows[0]
     assert (row.email, row.first_name, row.last_name, row.career_stage.code) == (
-        "ana@hospital.example", "Ana", "Adams", "PGY-3"
+        "ana@hospital.example",
+        "Ana",
+        "Adams",
+        "PGY-3",
     )
 
 
@@ -141,17 +151,18 @@ def test_every_bad_row_is_listed_with_its_line_column_and_reason(program):
         (5, "role", "Role must be resident or faculty, not “surgeon”."),
         (6, "specialty", "Faculty need a specialty, e.g. Internal Medicine."),
         (7, "academic_rank", "Academic rank is for faculty; leave it empty for residents."),
-        (8, "academic_rank", "Unknown academic rank “Dean”. Use Instructor, Assistant Professor, "
-                             "Associate Professor or Professor."),
+        (
+            8,
+            "academic_rank",
+            "Unknown academic rank “Dean”. Use Instructor, Assistant Professor, Associate Professor or Professor.",
+        ),
         (8, "time_zone", "Unknown time zone “Mars/Olympus”. Use a name such as America/New_York."),
     ]
     assert not preview.is_valid
 
 
 def test_the_templates_example_rows_are_refused(program):
-    data = b"".join(
-        ",".join(row).encode() + b"\n" for row in roster_services.roster_template_rows()
-    )
+    data = b"".join(",".join(row).encode() + b"\n" for row in roster_services.roster_template_rows())
 
     preview = roster_parse(program=program, data=data)
 
@@ -251,7 +262,9 @@ def test_import_rejects_a_non_utf8_file_and_stores_nothing(program, coordinator_
     assert not RosterImport.objects.exists()
 
 
-def test_import_accepts_excel_utf8_with_bom(program, coordinator, coordinator_client, django_capture_on_commit_callbacks):
+def test_import_accepts_excel_utf8_with_bom(
+    program, coordinator, coordinator_client, django_capture_on_commit_callbacks
+):
     data = "\ufeff".encode() + GOOD_CSV.encode()
 
     response = _upload(coordinator_client, program, data)
@@ -365,7 +378,9 @@ def test_a_failure_part_way_through_rolls_everything_back(program, coordinator, 
 
 
 def test_import_creates_people_memberships_and_profiles(program, coordinator, django_capture_on_commit_callbacks):
-    result = _import(program, coordinator, GOOD_CSV, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    result = _import(
+        program, coordinator, GOOD_CSV, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
 
     ana = User.objects.get(email="ana.garcia@hospital.example")
     assert (ana.first_name, ana.last_name, ana.time_zone) == ("Ana", "García", program.time_zone)
@@ -379,7 +394,8 @@ def test_import_creates_people_memberships_and_profiles(program, coordinator, dj
     rita = User.objects.get(email="rita.shah@hospital.example")
     assert rita.time_zone == "America/Chicago"
     assert (rita.mentor_profile.specialty.name, rita.mentor_profile.academic_rank.name) == (
-        "Internal Medicine", "Associate Professor"
+        "Internal Medicine",
+        "Associate Professor",
     )
     assert Membership.objects.filter(program=program, user__email__in=NEW_EMAILS).count() == 5
     applied = result.roster_import
@@ -403,7 +419,9 @@ def test_importing_the_same_file_twice_creates_nothing_and_sends_no_second_invit
     sent = len(mail.outbox)
 
     second = roster_parse(program=program, data=GOOD_CSV.encode())
-    result = _import(program, coordinator, GOOD_CSV, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    result = _import(
+        program, coordinator, GOOD_CSV, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
 
     assert (second.create_count, second.update_count, second.unchanged_count) == (0, 0, 5)
     assert second.invitation_count == 0

@@ -41,7 +41,12 @@ def _roster_urls(program, roster_import, membership):
 
 
 PAGES = [
-    "roster", "roster-export", "roster-template", "roster-import", "roster-import-preview", "roster-import-apply",
+    "roster",
+    "roster-export",
+    "roster-template",
+    "roster-import",
+    "roster-import-preview",
+    "roster-import-apply",
     "roster-reinvite",
 ]
 
@@ -200,7 +205,9 @@ def test_roster_is_paginated_by_25_and_page_links_carry_only_the_page(client_for
     assert len(second.context["members"]) == 5
 
 
-def test_a_search_is_kept_in_the_session_and_the_browser_is_sent_to_the_plain_url(client_for, coordinator, program, roster):
+def test_a_search_is_kept_in_the_session_and_the_browser_is_sent_to_the_plain_url(
+    client_for, coordinator, program, roster
+):
     client = client_for(coordinator)
 
     response = client.post(_url("roster", program), {"q": "ned@hospital.example", "role": "resident"})
@@ -261,9 +268,7 @@ def _add_residents(program, n):
         MenteeProfileFactory(user=user)
 
 
-def test_roster_query_count_does_not_grow_with_rows(
-    client_for, coordinator, program, django_assert_max_num_queries
-):
+def test_roster_query_count_does_not_grow_with_rows(client_for, coordinator, program, django_assert_max_num_queries):
     client = client_for(coordinator)
     _add_residents(program, 1)
     client.get(_url("roster", program))  # warm up: last_seen is written once per 5 minutes
@@ -319,8 +324,17 @@ def test_export_is_exactly_the_filtered_list_with_iso_dates(client_for, coordina
     assert response["Content-Disposition"].startswith('attachment; filename="im-roster-')
     rows = _csv_rows(response)
     assert rows[0] == [
-        "email", "first_name", "last_name", "role", "pgy", "specialty", "academic_rank", "time_zone",
-        "status", "invited_on", "last_seen_on",
+        "email",
+        "first_name",
+        "last_name",
+        "role",
+        "pgy",
+        "specialty",
+        "academic_rank",
+        "time_zone",
+        "status",
+        "invited_on",
+        "last_seen_on",
     ]
     assert [r[0] for r in rows[1:]] == ["alice@hospital.example", "bob@hospital.example", "ned@hospital.example"]
     bob = rows[2]
@@ -329,20 +343,30 @@ def test_export_is_exactly_the_filtered_list_with_iso_dates(client_for, coordina
 
 
 def test_export_escapes_spreadsheet_formulas(client_for, coordinator, program):
-    for first, last in [("=HYPERLINK(\"http://evil\")", "+1"), ("@SUM(A1)", "-2"), ("\tTab", "\rReturn")]:
+    for first, last in [('=HYPERLINK("http://evil")', "+1"), ("@SUM(A1)", "-2"), ("\tTab", "\rReturn")]:
         user = UserFactory(first_name=first, last_name=last)
         MembershipFactory(user=user, program=program, role=Membership.Role.FACULTY)
 
     rows = _csv_rows(client_for(coordinator).get(_url("roster-export", program)))
 
     cells = {cell for row in rows[1:] for cell in row[1:3]}
-    assert cells == {"'=HYPERLINK(\"http://evil\")", "'+1", "'@SUM(A1)", "'-2", "'\tTab", "'\rReturn"}
+    assert cells == {'\'=HYPERLINK("http://evil")', "'+1", "'@SUM(A1)", "'-2", "'\tTab", "'\rReturn"}
 
 
 @pytest.mark.parametrize(
     "value, expected",
-    [("=1+2", "'=1+2"), ("+1", "'+1"), ("-1", "'-1"), ("@x", "'@x"), ("\tx", "'\tx"), ("\rx", "'\rx"),
-     ("Ana", "Ana"), ("a=b", "a=b"), ("", ""), (None, "")],
+    [
+        ("=1+2", "'=1+2"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@x", "'@x"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("Ana", "Ana"),
+        ("a=b", "a=b"),
+        ("", ""),
+        (None, ""),
+    ],
 )
 def test_csv_safe(value, expected):
     assert csv_safe(value) == expected
@@ -421,9 +445,13 @@ def test_upload_preview_and_confirm(client_for, coordinator, program, django_cap
     assert "Import 2 people" not in page
 
 
-def test_a_second_confirm_of_the_same_import_is_refused(client_for, coordinator, program, django_capture_on_commit_callbacks):
+def test_a_second_confirm_of_the_same_import_is_refused(
+    client_for, coordinator, program, django_capture_on_commit_callbacks
+):
     client = client_for(coordinator)
-    roster_import = roster_import_preview(program=program, uploaded_by=coordinator, filename="r.csv", data=GOOD_CSV.encode())
+    roster_import = roster_import_preview(
+        program=program, uploaded_by=coordinator, filename="r.csv", data=GOOD_CSV.encode()
+    )
     url = _url("roster-import-preview", program, roster_import.pk)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(url)
@@ -437,7 +465,9 @@ def test_a_second_confirm_of_the_same_import_is_refused(client_for, coordinator,
 # --- Re-invite.
 
 
-def test_resend_invitation_sends_a_fresh_link(client_for, coordinator, program, roster, django_capture_on_commit_callbacks):
+def test_resend_invitation_sends_a_fresh_link(
+    client_for, coordinator, program, roster, django_capture_on_commit_callbacks
+):
     bob = roster["bob"]
     membership = Membership.objects.get(user=bob, program=program)
     next_url = _url("roster", program) + "?status=invited"

@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db
 
 
 class TestInvitations:
-    def test_invite_sends_one_email_with_a_set_password_link(self, program, coordinator, django_capture_on_commit_callbacks):
+    def test_invite_sends_one_email_with_a_set_password_link(
+        self, program, coordinator, django_capture_on_commit_callbacks
+    ):
         user = User.objects.create_user("newbie@hospital.example", first_name="Nina", last_name="New")
         with django_capture_on_commit_callbacks(execute=True):
             assert services.user_invite(user=user, invited_by=coordinator) is True

@@ -20,12 +20,20 @@ from .conftest import log_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_coordinator_searches_the_trail_and_nudges_a_pair(page, shot, program, coordinator, resident, other_resident, attending, other_attending):
+def test_coordinator_searches_the_trail_and_nudges_a_pair(
+    page, shot, program, coordinator, resident, other_resident, attending, other_attending
+):
     request = request_create(mentee=resident, mentor=attending, kind="career", message="Hello")
     mentorship = request_accept(request=request, actor=attending, note="Glad to")
     declined = request_create(mentee=other_resident, mentor=attending, kind="research", message="Hi")
     request_decline(request=declined, actor=attending, note="My research spots are full until July")
-    conflict_add(program=program, actor=coordinator, mentee=other_resident, mentor=other_attending, reason="=Her program director")
+    conflict_add(
+        program=program,
+        actor=coordinator,
+        mentee=other_resident,
+        mentor=other_attending,
+        reason="=Her program director",
+    )
 
     log_in(page, coordinator.email, PASSWORD)
     page.get_by_role("link", name="Programs").click()
@@ -68,17 +76,30 @@ def test_attending_prints_their_mentoring_portfolio(page, shot, program, residen
     year_ago = now - timedelta(days=300)
     alice = Mentorship.objects.create(mentee=resident, mentor=attending, program=program, started_at=year_ago)
     bob = Mentorship.objects.create(
-        mentee=other_resident, mentor=attending, program=program, kind="research", started_at=year_ago,
-        status="completed", ended_at=now - timedelta(days=20),
+        mentee=other_resident,
+        mentor=attending,
+        program=program,
+        kind="research",
+        started_at=year_ago,
+        status="completed",
+        ended_at=now - timedelta(days=20),
         thank_you_note="Thank you for a year of patient advice: the abstract got in!",
     )
     for i, (m, minutes) in enumerate([(alice, 30), (alice, 45), (bob, 60), (bob, 90)]):
         Meeting.objects.create(
-            mentorship=m, proposed_by=m.mentee, status="held", start=now - timedelta(days=200 - 30 * i), duration_minutes=minutes
+            mentorship=m,
+            proposed_by=m.mentee,
+            status="held",
+            start=now - timedelta(days=200 - 30 * i),
+            duration_minutes=minutes,
         )
     ActionItem.objects.create(
-        mentorship=bob, title="Submit the abstract to ACP", owner=other_resident, created_by=other_resident,
-        status="done", completed_at=now - timedelta(days=60),
+        mentorship=bob,
+        title="Submit the abstract to ACP",
+        owner=other_resident,
+        created_by=other_resident,
+        status="done",
+        completed_at=now - timedelta(days=60),
     )
 
     log_in(page, attending.email, PASSWORD)

@@ -58,7 +58,9 @@ def test_coordinator_imports_roster_and_resident_completes_profile(page, shot, p
     page.get_by_label("Point-of-care ultrasound").check()
     page.get_by_label("English", exact=True).check()
     page.get_by_label("Video", exact=True).check()
-    page.get_by_label("What you hope to get from mentorship").fill("Advice on a cardiology fellowship and a first research project.")
+    page.get_by_label("What you hope to get from mentorship").fill(
+        "Advice on a cardiology fellowship and a first research project."
+    )
     shot("mentee-profile-form")
     page.get_by_role("button", name="Save").click()
     page.get_by_text("Your mentee profile is saved.").wait_for()

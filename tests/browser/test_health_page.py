@@ -31,11 +31,16 @@ def test_coordinator_reads_program_health(page, shot, program, coordinator, worl
     page.get_by_text("PGY-1 residents only.").wait_for()
     shot("pgy-1")
     # Carol's single check-in hides the residents' average for PGY-1 (it would reveal hers).
-    assert "Hidden so that a smaller group's answers can't be worked out from it." in page.locator("#checkins").inner_text()
+    assert (
+        "Hidden so that a smaller group's answers can't be worked out from it."
+        in page.locator("#checkins").inner_text()
+    )
 
 
 def test_without_javascript_the_tables_are_the_page(browser, live_server, program, coordinator, world, frozen):  # noqa: F811
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844}, java_script_enabled=False)
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 390, "height": 844}, java_script_enabled=False
+    )
     page = context.new_page()
     try:
         log_in(page, coordinator.email, PASSWORD)

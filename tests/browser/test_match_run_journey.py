@@ -12,7 +12,9 @@ from .conftest import log_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_coordinator_runs_overrides_and_publishes(page, shot, program, coordinator, resident, attending, other_attending):
+def test_coordinator_runs_overrides_and_publishes(
+    page, shot, program, coordinator, resident, attending, other_attending
+):
     research = Goal.objects.get(slug="research")
     spanish = Language.objects.get(code="es")
     resident.mentee_profile.goals.set([research])

@@ -38,7 +38,9 @@ def test_request_accept_propose_confirm(page, shot, resident, attending, other_a
     shot("directory-filtered")
     page.get_by_role("link", name="Request as mentor").click()
     page.get_by_label("Kind of mentorship").select_option(label="Career")
-    page.get_by_label("Your message").fill("I'm a PGY-1 hoping to apply to cardiology fellowship. Could we meet monthly?")
+    page.get_by_label("Your message").fill(
+        "I'm a PGY-1 hoping to apply to cardiology fellowship. Could we meet monthly?"
+    )
     shot("request-form")
     page.get_by_role("button", name="Send request").click()
     page.get_by_role("heading", name="Your request to Carol Chen").wait_for()

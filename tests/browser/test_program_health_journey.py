@@ -59,4 +59,6 @@ def test_coordinator_follows_the_gap_assigns_a_mentor_and_sees_the_audit_entry(
     expect(entry).to_contain_text("Started a mentorship")
     expect(entry).to_contain_text(coordinator.full_name)
     shot("audit-trail")
-    assert AuditEntry.objects.filter(program=program, actor=coordinator, action="mentorship.start", reason=REASON).exists()
+    assert AuditEntry.objects.filter(
+        program=program, actor=coordinator, action="mentorship.start", reason=REASON
+    ).exists()

@@ -32,8 +32,12 @@ def mentors(program, attending, other_attending):
 @pytest.fixture
 def run(program, coordinator, resident, mentors):
     return match_run_create(
-        program=program, actor=coordinator, kind="career", algorithm="stable",
-        mentee_ids=[resident.pk], mentor_ids=[m.pk for m in mentors],
+        program=program,
+        actor=coordinator,
+        kind="career",
+        algorithm="stable",
+        mentee_ids=[resident.pk],
+        mentor_ids=[m.pk for m in mentors],
         ranking_deadline=timezone.now() + timedelta(days=3),
     )
 
@@ -69,7 +73,13 @@ def test_a_resident_drags_and_moves_mentors_into_order(page, shot, run, resident
     page.get_by_text("You can also drag a row").wait_for()
     # Ranked first, in order; then no preference; "never" last.
     names = page.locator("tbody tr[data-rank-row] th[scope='row']")
-    assert names.all_inner_texts() == [carol.full_name, dave.full_name, erin.full_name, frank.full_name, grace.full_name]
+    assert names.all_inner_texts() == [
+        carol.full_name,
+        dave.full_name,
+        erin.full_name,
+        frank.full_name,
+        grace.full_name,
+    ]
     assert _numbers(page, mentors) == ["1", "2", "", "", ""]
     shot("saved-ranking")
 
@@ -94,7 +104,13 @@ def test_a_resident_drags_and_moves_mentors_into_order(page, shot, run, resident
     page.locator("table.rank-sortable").wait_for()  # the script has put the rows in order
     saved = [(r.target_id, r.position, r.never) for r in rankings_for(run, resident)]
     assert saved == [(frank.pk, 1, False), (dave.pk, 2, False), (carol.pk, 3, False), (grace.pk, None, True)]
-    assert names.all_inner_texts() == [frank.full_name, dave.full_name, carol.full_name, erin.full_name, grace.full_name]
+    assert names.all_inner_texts() == [
+        frank.full_name,
+        dave.full_name,
+        carol.full_name,
+        erin.full_name,
+        grace.full_name,
+    ]
     shot("after-save")
 
 
@@ -148,7 +164,10 @@ def test_on_a_phone_a_row_is_dragged_by_touch(page, shot, run, resident, mentors
     touch = page.context.new_cdp_session(page)
     touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
     for step in range(1, 13):
-        touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y + (to_y - y) * step / 12}]})
+        touch.send(
+            "Input.dispatchTouchEvent",
+            {"type": "touchMove", "touchPoints": [{"x": x, "y": y + (to_y - y) * step / 12}]},
+        )
         page.wait_for_timeout(30)
     touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 

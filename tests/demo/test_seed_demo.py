@@ -91,8 +91,9 @@ def test_residents_attendings_and_a_coordinator_per_program(demo):
 
 def _resident_stages(slug):
     return set(
-        MenteeProfile.objects.filter(user__memberships__program__slug=slug, user__memberships__role="resident")
-        .values_list("career_stage__code", flat=True)
+        MenteeProfile.objects.filter(
+            user__memberships__program__slug=slug, user__memberships__role="resident"
+        ).values_list("career_stage__code", flat=True)
     )
 
 
@@ -123,7 +124,8 @@ def test_the_demo_logins_are_who_the_table_says(demo):
 
     coordinator = User.objects.get(email="coordinator@demo.mentormatch.org")
     assert set(coordinator.memberships.values_list("program__slug", "role")) == {
-        ("im", "coordinator"), ("gs", "coordinator"),
+        ("im", "coordinator"),
+        ("gs", "coordinator"),
     }
 
     admin = User.objects.get(email="admin@demo.mentormatch.org")
@@ -187,7 +189,8 @@ def test_profiles_are_varied(demo):
     assert MenteeProfile.objects.exclude(goals_text="").values("goals_text").distinct().count() >= 30
     im_interests = set(
         MenteeProfile.objects.filter(user__memberships__program__slug="im")
-        .exclude(subspecialty_interests=None).values_list("subspecialty_interests__parent__slug", flat=True)
+        .exclude(subspecialty_interests=None)
+        .values_list("subspecialty_interests__parent__slug", flat=True)
     )
     assert im_interests == {"internal-medicine"}
     assert BusyBlock.objects.filter(label="Night float").exists()

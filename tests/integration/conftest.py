@@ -46,7 +46,10 @@ def celery_worker_process(transactional_db):
     """A `celery worker` subprocess on the test database, stopped after the test."""
     db = settings.DATABASES["default"]
     test_db_url = "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(
-        USER=db["USER"] or "postgres", HOST=db["HOST"] or "127.0.0.1", PORT=db["PORT"] or 5432, NAME=connection.settings_dict["NAME"]
+        USER=db["USER"] or "postgres",
+        HOST=db["HOST"] or "127.0.0.1",
+        PORT=db["PORT"] or 5432,
+        NAME=connection.settings_dict["NAME"],
     )
     env = {
         **os.environ,
@@ -61,9 +64,25 @@ def celery_worker_process(transactional_db):
 
     app.control.purge()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
-         "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -111,8 +130,12 @@ def cohort_run():
 
     def create():
         return match_run_create(
-            program=program, actor=coordinator, kind="career", algorithm="stable",
-            mentee_ids=[r.pk for r in residents], mentor_ids=[m.pk for m in mentors],
+            program=program,
+            actor=coordinator,
+            kind="career",
+            algorithm="stable",
+            mentee_ids=[r.pk for r in residents],
+            mentor_ids=[m.pk for m in mentors],
         )
 
     return create
@@ -134,11 +157,11 @@ def subprocess_database_url() -> str:
     """The test database, for a server or worker subprocess."""
     db = settings.DATABASES["default"]
     return "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(
-        USER=db["USER"] or "postgres", HOST=db["HOST"] or "127.0.0.1", PORT=db["PORT"] or 5432,
+        USER=db["USER"] or "postgres",
+        HOST=db["HOST"] or "127.0.0.1",
+        PORT=db["PORT"] or 5432,
         NAME=connection.settings_dict["NAME"],
     )
-
-
 
 
 def _wait_until(predicate, *, timeout, proc=None, what="", log=None):
@@ -183,9 +206,21 @@ class PrivateRedis:
     def start(self):
         with self.log.open("a") as out:
             self.proc = subprocess.Popen(
-                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                 "--daemonize", "no"],
-                stdout=out, stderr=subprocess.STDOUT,
+                [
+                    "redis-server",
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--daemonize",
+                    "no",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         _wait_until(self.ping, timeout=10, proc=self.proc, what="redis-server", log=self.log)
 
@@ -222,9 +257,24 @@ def launch_worker(procs: list, log_dir: Path, **env):
     log = log_dir / f"worker-{len(procs)}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
-             "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=service_env(**{"CONN_MAX_AGE": "0", **env}), stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=solo",
+                "--concurrency=1",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=service_env(**{"CONN_MAX_AGE": "0", **env}),
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     procs.append(proc)
     _wait_until(lambda: " ready." in log.read_text(), timeout=60, proc=proc, what="celery worker", log=log)
@@ -250,9 +300,24 @@ def launch_web_server(procs: list, log_dir: Path, threads=4, **env) -> str:
     log = log_dir / f"gunicorn-{port}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", "1", "--threads", str(threads), "--timeout", "30"],
-            cwd=ROOT, env=service_env(**env), stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--threads",
+                str(threads),
+                "--timeout",
+                "30",
+            ],
+            cwd=ROOT,
+            env=service_env(**env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     procs.append(proc)
     base = f"http://127.0.0.1:{port}"

@@ -47,12 +47,12 @@ ROSTER_MAX_UPLOAD_BYTES = 100_000
 # collected static files (the manifest storage refuses to render a page without them; the
 # checkout's staticfiles/ is left alone) and a folder for the file-based e-mail backend (the
 # server and the worker are separate processes, so locmem would show nothing).
-SETTINGS_MODULE = '''
+SETTINGS_MODULE = """
 import os
 from config.settings import *  # noqa: F403
 STATIC_ROOT = os.environ["REPLAY_STATIC_ROOT"]
 EMAIL_FILE_PATH = os.environ["REPLAY_EMAIL_DIR"]
-'''
+"""
 EMAIL_SEPARATOR = b"\n" + b"-" * 79 + b"\n"  # between messages in one file (Django's console format)
 
 
@@ -72,7 +72,14 @@ class Stack:
     """The server, its worker and Redis; what the server answered, what was e-mailed."""
 
     def __init__(self, *, base, server, redis, mail_dir, procs, env):
-        self.base, self.server, self.redis, self.mail_dir, self.procs, self.env = base, server, redis, mail_dir, procs, env
+        self.base, self.server, self.redis, self.mail_dir, self.procs, self.env = (
+            base,
+            server,
+            redis,
+            mail_dir,
+            procs,
+            env,
+        )
         self.responses = []
 
     def reset(self):
@@ -129,7 +136,9 @@ class Stack:
         return self.server.log.read_text()
 
     def assert_no_5xx(self):
-        errors = [(r.request.method, r.request.path_url[:100], r.status_code) for r in self.responses if r.status_code >= 500]
+        errors = [
+            (r.request.method, r.request.path_url[:100], r.status_code) for r in self.responses if r.status_code >= 500
+        ]
         assert errors == [], errors
         assert all(proc.poll() is None for proc in self.procs), "a process of the stack died"
 
@@ -198,8 +207,12 @@ def stack(django_db_setup, tmp_path_factory):
         "LOG_LEVEL": "WARNING",
     }
     collected = subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=service_env(**env),
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=service_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert collected.returncode == 0, collected.stderr
     redis = PrivateRedis(root)
@@ -251,12 +264,19 @@ def _state(*users):
     for user in User.objects.filter(pk__in=[u.pk for u in users]).order_by("pk"):
         mentee = getattr(user, "mentee_profile", None)
         mentor = getattr(user, "mentor_profile", None)
-        state.append((
-            user.email, user.first_name, user.last_name, user.time_zone, user.password, user.is_superuser,
-            sorted(user.memberships.values_list("program__slug", "role")),
-            mentee and mentee.career_stage_id,
-            mentor and (mentor.specialty_id, mentor.academic_rank_id, mentor.career_stage_id),
-        ))
+        state.append(
+            (
+                user.email,
+                user.first_name,
+                user.last_name,
+                user.time_zone,
+                user.password,
+                user.is_superuser,
+                sorted(user.memberships.values_list("program__slug", "role")),
+                mentee and mentee.career_stage_id,
+                mentor and (mentor.specialty_id, mentor.academic_rank_id, mentor.career_stage_id),
+            )
+        )
     return state
 
 
@@ -270,12 +290,16 @@ def test_1_a_coordinator_of_another_program_imports_our_people_and_takes_over_no
     before = _state(alice, carol, ada)
     oscar_web = stack.sign_in(oscar)
 
-    uploaded = upload_roster(oscar_web, other_program, (
-        ROSTER_HEADER
-        + f"{alice.email.upper()},Eve,Evil,resident,PGY-5,,,Asia/Tokyo\n"
-        + f"{carol.email},Mallory,Moe,faculty,,General Surgery,Instructor,Asia/Tokyo\n"
-        + f"{ada.email},Root,Kit,faculty,,General Surgery,Instructor,Asia/Tokyo\n"
-    ))
+    uploaded = upload_roster(
+        oscar_web,
+        other_program,
+        (
+            ROSTER_HEADER
+            + f"{alice.email.upper()},Eve,Evil,resident,PGY-5,,,Asia/Tokyo\n"
+            + f"{carol.email},Mallory,Moe,faculty,,General Surgery,Instructor,Asia/Tokyo\n"
+            + f"{ada.email},Root,Kit,faculty,,General Surgery,Instructor,Asia/Tokyo\n"
+        ),
+    )
     assert uploaded.status_code == 302, uploaded.status_code
     preview_url = uploaded.headers["Location"]
     preview = oscar_web.get(preview_url)
@@ -331,11 +355,14 @@ def test_1_after_she_joins_the_other_program_her_request_and_check_in_stay_with_
     asked = alice_web.submit(f"/mentors/{carol.pk}/request/", fields)
     assert asked.status_code == 302, asked.status_code
     request = MentorshipRequest.objects.get(mentee=alice, mentor=carol)
-    accepted = stack.sign_in(carol).submit(f"/requests/{request.pk}/accept/", {"note": ""}, form=f"/requests/{request.pk}/")
+    accepted = stack.sign_in(carol).submit(
+        f"/requests/{request.pk}/accept/", {"note": ""}, form=f"/requests/{request.pk}/"
+    )
     assert accepted.status_code == 302
     mentorship = MentorshipRequest.objects.get(pk=request.pk).mentorship
     checked_in = alice_web.submit(
-        f"/mentorships/{mentorship.pk}/checkins/", {"rating": "2", "comment": "Burnt out this month"},
+        f"/mentorships/{mentorship.pk}/checkins/",
+        {"rating": "2", "comment": "Burnt out this month"},
         form=f"/mentorships/{mentorship.pk}/",
     )
     assert checked_in.status_code == 302
@@ -371,11 +398,15 @@ def test_2_look_alike_addresses_are_refused_and_lock_nobody_out(stack, program, 
     people = User.objects.count()
     cora_web = stack.sign_in(cora)
 
-    uploaded = upload_roster(cora_web, program, (
-        ROSTER_HEADER
-        + "gabrıela.ward@hospital.example,Gabby,Wardell,resident,PGY-1,,,\n"  # a dotless ı
-        + "admın@hospital.example,Root,Kit,faculty,,Internal Medicine,,\n"
-    ))
+    uploaded = upload_roster(
+        cora_web,
+        program,
+        (
+            ROSTER_HEADER
+            + "gabrıela.ward@hospital.example,Gabby,Wardell,resident,PGY-1,,,\n"  # a dotless ı
+            + "admın@hospital.example,Root,Kit,faculty,,Internal Medicine,,\n"
+        ),
+    )
     assert uploaded.status_code == 302
     preview = cora_web.get(uploaded.headers["Location"])
     assert preview.status_code == 200
@@ -389,14 +420,21 @@ def test_2_look_alike_addresses_are_refused_and_lock_nobody_out(stack, program, 
     _legacy_row("gabrıela.ward@hospital.example")
     _legacy_row("admın@hospital.example")
     assert stack.browser().sign_in("gabriela.ward@hospital.example").status_code == 302
-    token = stack.api().post("/api/v1/auth/token/", json={"email": "Gabriela.Ward@hospital.example", "password": PASSWORD})
+    token = stack.api().post(
+        "/api/v1/auth/token/", json={"email": "Gabriela.Ward@hospital.example", "password": PASSWORD}
+    )
     assert token.status_code == 200 and token.json()["token"]
     admin = stack.browser()
-    signed_in = admin.submit("/admin/login/", {"username": "admin@hospital.example", "password": PASSWORD, "next": "/admin/"})
+    signed_in = admin.submit(
+        "/admin/login/", {"username": "admin@hospital.example", "password": PASSWORD, "next": "/admin/"}
+    )
     assert signed_in.status_code == 302 and admin.get("/admin/").status_code == 200
 
     # A password reset goes once, to the account the address names, never to its look-alike.
-    assert stack.browser().submit("/accounts/password/reset/", {"email": "GABRIELA.WARD@hospital.example"}).status_code == 302
+    assert (
+        stack.browser().submit("/accounts/password/reset/", {"email": "GABRIELA.WARD@hospital.example"}).status_code
+        == 302
+    )
     [message] = stack.wait_for_mail(1)
     assert message["To"] == gabriela.email
     stack.assert_no_5xx()
@@ -417,7 +455,9 @@ def test_3_after_five_failures_no_spelling_of_the_address_signs_in(stack, progra
         browser = stack.browser()
         assert browser.sign_in(spelling).status_code == 429, spelling
         assert not browser.signed_in()
-        assert stack.api().post("/api/v1/auth/token/", json={"email": spelling, "password": PASSWORD}).status_code == 429
+        assert (
+            stack.api().post("/api/v1/auth/token/", json={"email": spelling, "password": PASSWORD}).status_code == 429
+        )
     for spelling in ["lısa.sims@hospital.example", "ｌｉｓａ.sims@hospital.example"]:  # a dotless ı; full-width
         browser = stack.browser()
         assert browser.sign_in(spelling).status_code == 200, spelling  # the form again, with its error
@@ -526,7 +566,9 @@ def test_6_an_oversize_roster_file_is_refused_with_a_clear_message_and_the_serve
     # 5 MB, refused by its declared length; 150 KB, within the envelope allowance, cut off as it streams.
     for size in (5 * 1024 * 1024, 150_000):
         body = ROSTER_HEADER.encode() + row * (size // len(row))
-        response = web.submit(f"/programs/{program.slug}/roster/import/", files={"file": ("roster.csv", body, "text/csv")})
+        response = web.submit(
+            f"/programs/{program.slug}/roster/import/", files={"file": ("roster.csv", body, "text/csv")}
+        )
         assert response.status_code == 400, (size, response.status_code)
         assert too_large in response.text, size
 
@@ -576,7 +618,9 @@ def test_7_a_meeting_in_year_9999_is_refused_and_one_from_before_breaks_no_page(
         f"/mentorships/{mentorship.pk}/meetings/new/",
         {"custom_1": "9999-12-31T23:30", "duration_minutes": "30", "format": "video"},
     )
-    assert page.status_code in (200, 400) and SCHEDULED.message(alice.time_zone) in page.text  # the form, with its error
+    assert (
+        page.status_code in (200, 400) and SCHEDULED.message(alice.time_zone) in page.text
+    )  # the form, with its error
     assert not Meeting.objects.exists()
 
     # Control: a time within the bounds is accepted, and Carol is e-mailed (by the worker) before
@@ -593,47 +637,76 @@ def test_7_a_meeting_in_year_9999_is_refused_and_one_from_before_breaks_no_page(
     confirmed = Meeting.objects.create(mentorship=mentorship, proposed_by=alice, status="confirmed", start=far)
     proposed = Meeting.objects.create(mentorship=mentorship, proposed_by=alice)
     MeetingSlot.objects.create(meeting=proposed, start=far)
-    audit_log(actor=alice, action="meeting.propose", obj=proposed, program=program,
-              after={"status": "proposed", "slots": [far.isoformat()]})
-    Notification.objects.create(user=carol, event="meeting.confirmed", title="Your meeting", url="/",
-                                dedup_key="far-meeting", meeting=confirmed)
+    audit_log(
+        actor=alice,
+        action="meeting.propose",
+        obj=proposed,
+        program=program,
+        after={"status": "proposed", "slots": [far.isoformat()]},
+    )
+    Notification.objects.create(
+        user=carol, event="meeting.confirmed", title="Your meeting", url="/", dedup_key="far-meeting", meeting=confirmed
+    )
 
     carol_web, cora_web = stack.sign_in(carol), stack.sign_in(cora)
     carol_api, cora_api = stack.api(stack.token(carol)), stack.api(stack.token(cora))
     reads = [
-        (carol_web, f"/meetings/{confirmed.pk}/"), (carol_web, f"/meetings/{proposed.pk}/"),
-        (carol_web, f"/meetings/{confirmed.pk}/invite.ics"), (carol_web, f"/meetings/{proposed.pk}/invite.ics"),
-        (carol_web, f"/mentorships/{mentorship.pk}/"), (carol_web, "/dashboard/"),
-        (alice_web, f"/mentorships/{mentorship.pk}/"), (alice_web, "/dashboard/"),
-        (cora_web, f"/programs/{program.slug}/audit/"), (cora_web, f"/programs/{program.slug}/audit/export.csv"),
-        (carol_api, meetings), (carol_api, f"/api/v1/meetings/{confirmed.pk}/"),
-        (carol_api, f"/api/v1/meetings/{confirmed.pk}/ics/"), (carol_api, f"/api/v1/meetings/{proposed.pk}/ics/"),
+        (carol_web, f"/meetings/{confirmed.pk}/"),
+        (carol_web, f"/meetings/{proposed.pk}/"),
+        (carol_web, f"/meetings/{confirmed.pk}/invite.ics"),
+        (carol_web, f"/meetings/{proposed.pk}/invite.ics"),
+        (carol_web, f"/mentorships/{mentorship.pk}/"),
+        (carol_web, "/dashboard/"),
+        (alice_web, f"/mentorships/{mentorship.pk}/"),
+        (alice_web, "/dashboard/"),
+        (cora_web, f"/programs/{program.slug}/audit/"),
+        (cora_web, f"/programs/{program.slug}/audit/export.csv"),
+        (carol_api, meetings),
+        (carol_api, f"/api/v1/meetings/{confirmed.pk}/"),
+        (carol_api, f"/api/v1/meetings/{confirmed.pk}/ics/"),
+        (carol_api, f"/api/v1/meetings/{proposed.pk}/ics/"),
         (cora_api, f"/api/v1/programs/{program.slug}/audit/"),
     ]
     statuses = {path: client.get(path).status_code for client, path in reads}
     assert statuses == {path: 200 for _, path in reads}
 
     # Confirming the far time is refused, not a crash.
-    confirm = carol_web.submit(f"/meetings/{proposed.pk}/confirm/", {"start": far.isoformat()}, form=f"/meetings/{proposed.pk}/")
+    confirm = carol_web.submit(
+        f"/meetings/{proposed.pk}/confirm/", {"start": far.isoformat()}, form=f"/meetings/{proposed.pk}/"
+    )
     assert confirm.status_code in (200, 400) and SCHEDULED.message("Asia/Tokyo") in confirm.text
-    assert carol_api.post(f"/api/v1/meetings/{proposed.pk}/confirm/", json={"start": far.isoformat()}).status_code == 400
+    assert (
+        carol_api.post(f"/api/v1/meetings/{proposed.pk}/confirm/", json={"start": far.isoformat()}).status_code == 400
+    )
     assert Meeting.objects.get(pk=proposed.pk).status == "proposed"
 
     # The far meeting's e-mail goes out when the sweeper hands it to the worker, and only then
     # is it marked e-mailed.
     sweep = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c",
-         "from datetime import timedelta; from django.utils import timezone;"
-         "from matching.notifications import notifications_email_unsent;"
-         "print('swept', notifications_email_unsent(now=timezone.now() + timedelta(minutes=15)))"],
-        cwd=ROOT, env=service_env(**stack.env), capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from datetime import timedelta; from django.utils import timezone;"
+            "from matching.notifications import notifications_email_unsent;"
+            "print('swept', notifications_email_unsent(now=timezone.now() + timedelta(minutes=15)))",
+        ],
+        cwd=ROOT,
+        env=service_env(**stack.env),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert sweep.returncode == 0 and "swept 1" in sweep.stdout, sweep.stdout + sweep.stderr
     mail = stack.wait_for_mail(2)
-    assert mail[-1]["To"] == carol.email and any(part.get_filename() == "invite.ics" for part in mail[-1].iter_attachments())
+    assert mail[-1]["To"] == carol.email and any(
+        part.get_filename() == "invite.ics" for part in mail[-1].iter_attachments()
+    )
     _wait_until(
         lambda: Notification.objects.filter(dedup_key="far-meeting", emailed_at__isnull=False).exists(),
-        timeout=10, what="the far meeting's notification marked e-mailed",
+        timeout=10,
+        what="the far meeting's notification marked e-mailed",
     )
     stack.assert_no_5xx()
 
@@ -662,7 +735,8 @@ def test_8_over_long_titles_are_a_400_and_long_names_fit_their_notifications(sta
     over = carol_api.post(resources, json={"title": "r" * (resource_limit + 1), "url": "https://example.org/p"})
     assert over.status_code == 400 and "title" in over.json()
     page = stack.sign_in(alice).submit(
-        f"/mentorships/{mentorship.pk}/action-items/", {"title": "g" * (goal_limit + 1), "owner": alice.pk},
+        f"/mentorships/{mentorship.pk}/action-items/",
+        {"title": "g" * (goal_limit + 1), "owner": alice.pk},
         form=f"/mentorships/{mentorship.pk}/",
     )
     assert page.status_code in (200, 400) and f"at most {goal_limit} characters" in page.text
@@ -698,13 +772,19 @@ def test_9_a_user_id_of_another_program_is_refused_without_its_name(
         oscar_api.post(f"{gs}/evaluator-roles/", json={"user_id": alice.pk, "role": pd}),
         oscar_api.post(f"{gs}/conflicts/", json={"mentee_id": alice.pk, "mentor_id": gina.pk, "reason": "Spouses"}),
         oscar_api.post(f"{gs}/conflicts/", json={"mentee_id": olivia.pk, "mentor_id": carol.pk, "reason": "Spouses"}),
-        oscar_api.post(f"{gs}/pairing-exceptions/", json={"mentee_id": olivia.pk, "mentor_id": carol.pk, "reason": "Known"}),
+        oscar_api.post(
+            f"{gs}/pairing-exceptions/", json={"mentee_id": olivia.pk, "mentor_id": carol.pk, "reason": "Known"}
+        ),
     ]
     page = f"/programs/{other_program.slug}/conflicts/"
     attempts += [
         oscar_web.submit(f"{page}role/add/", {"role-user": carol.pk, "role-role": pd}, form=page),
-        oscar_web.submit(f"{page}conflict/add/", {"coi-mentee": alice.pk, "coi-mentor": gina.pk, "coi-reason": "Spouses"}, form=page),
-        oscar_web.submit(f"{page}exception/add/", {"exc-mentee": olivia.pk, "exc-mentor": carol.pk, "exc-reason": "Known"}, form=page),
+        oscar_web.submit(
+            f"{page}conflict/add/", {"coi-mentee": alice.pk, "coi-mentor": gina.pk, "coi-reason": "Spouses"}, form=page
+        ),
+        oscar_web.submit(
+            f"{page}exception/add/", {"exc-mentee": olivia.pk, "exc-mentor": carol.pk, "exc-reason": "Known"}, form=page
+        ),
     ]
     for response in attempts:
         assert response.status_code == 400, (response.request.path_url, response.status_code)
@@ -739,7 +819,9 @@ def test_10_a_formula_name_is_exported_harmless_and_plain_text_email_reads_as_ty
 
     # A new person with an apostrophe, invited to a program with an ampersand: the invitation's
     # text part and subject read as typed, its HTML part escapes.
-    uploaded = upload_roster(cora_web, program, ROSTER_HEADER + "dandre@hospital.example,D'Andre,Lee,resident,PGY-1,,,\n")
+    uploaded = upload_roster(
+        cora_web, program, ROSTER_HEADER + "dandre@hospital.example,D'Andre,Lee,resident,PGY-1,,,\n"
+    )
     assert cora_web.submit(uploaded.headers["Location"]).status_code == 302
     [message] = stack.wait_for_mail(1)
     assert message["To"] == "dandre@hospital.example"
@@ -764,10 +846,13 @@ def test_11_rotating_x_forwarded_for_does_not_escape_the_token_throttle_and_rese
     token_requests = []
     for n in range(limit + 1):
         # A different unknown address each time: what answers is the client's throttle.
-        token_requests.append(stack.api().post(
-            "/api/v1/auth/token/", json={"email": f"nobody{n}@x.example", "password": "x"},
-            headers={"X-Forwarded-For": f"203.0.113.{n}"},
-        ))
+        token_requests.append(
+            stack.api().post(
+                "/api/v1/auth/token/",
+                json={"email": f"nobody{n}@x.example", "password": "x"},
+                headers={"X-Forwarded-For": f"203.0.113.{n}"},
+            )
+        )
     assert [r.status_code for r in token_requests] == [400] * limit + [429]
     assert int(token_requests[-1].headers["Retry-After"]) > 0
 

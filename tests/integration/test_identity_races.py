@@ -33,7 +33,9 @@ def two_imports():
         coordinator = UserFactory()
         MembershipFactory(user=coordinator, program=program, role=Membership.Role.COORDINATOR)
         kept = roster_import_preview(
-            program=program, uploaded_by=coordinator, filename="r.csv",
+            program=program,
+            uploaded_by=coordinator,
+            filename="r.csv",
             data=(HEADER + f"{address},Gabriela,X,resident,PGY-1,,,\n").encode(),
         )
         assert not kept.parsed["errors"]

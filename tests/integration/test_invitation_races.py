@@ -25,8 +25,13 @@ def asked():
     MembershipFactory(user=coordinator, program=program, role=Membership.Role.COORDINATOR)
     person = UserFactory()
     invitation = program_invitation_create(
-        program=program, user=person, role="resident", invited_by=coordinator,
-        email=person.email, first_name="A", last_name="B",
+        program=program,
+        user=person,
+        role="resident",
+        invited_by=coordinator,
+        email=person.email,
+        first_name="A",
+        last_name="B",
     )
     return invitation, person, coordinator
 

@@ -48,8 +48,12 @@ def _program_with_runs(count):
     MentorProfileFactory(user=mentor, capacity=2)
     return [
         services.match_run_create(
-            program=program, actor=coordinator, kind="career", algorithm="stable",
-            mentee_ids=[r.pk for r in residents], mentor_ids=[mentor.pk],
+            program=program,
+            actor=coordinator,
+            kind="career",
+            algorithm="stable",
+            mentee_ids=[r.pk for r in residents],
+            mentor_ids=[mentor.pk],
         ).pk
         for _ in range(count)
     ]

@@ -30,7 +30,10 @@ def test_worker_emails_a_committed_notification_once(celery_worker_process):
 
     # Autocommit (no surrounding transaction): on_commit enqueues at once.
     notification = notify(
-        event="request.new", user=user, title="Someone asked you to mentor them", url="/requests/1/",
+        event="request.new",
+        user=user,
+        title="Someone asked you to mentor them",
+        url="/requests/1/",
         dedup_key="integration:notification:1",
     )
 

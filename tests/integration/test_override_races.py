@@ -50,8 +50,12 @@ def run(settings):
     for user in mentors:
         MentorProfileFactory(user=user, capacity=1)
     created = match_run_create(
-        program=program, actor=coordinators[0], kind="career", algorithm="optimal",
-        mentee_ids=[u.pk for u in residents], mentor_ids=[u.pk for u in mentors],
+        program=program,
+        actor=coordinators[0],
+        kind="career",
+        algorithm="optimal",
+        mentee_ids=[u.pk for u in residents],
+        mentor_ids=[u.pk for u in mentors],
     )
     run = MatchRun.objects.get(pk=created.pk)
     assert run.status == MatchRun.Status.SUCCEEDED
@@ -62,9 +66,7 @@ def run(settings):
 
 
 def _trail(proposal):
-    return list(
-        AuditEntry.objects.filter(object_type="matchproposal", object_id=str(proposal.pk)).order_by("pk")
-    )
+    return list(AuditEntry.objects.filter(object_type="matchproposal", object_id=str(proposal.pk)).order_by("pk"))
 
 
 # --- Two coordinators override the same proposal.

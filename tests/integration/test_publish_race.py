@@ -48,8 +48,12 @@ def reviewed_run(settings):
         MentorProfileFactory(user=user, capacity=2)
         mentors.append(user)
     run = match_run_create(
-        program=program, actor=coordinators[0], kind="career", algorithm="optimal",
-        mentee_ids=[u.pk for u in residents], mentor_ids=[u.pk for u in mentors],
+        program=program,
+        actor=coordinators[0],
+        kind="career",
+        algorithm="optimal",
+        mentee_ids=[u.pk for u in residents],
+        mentor_ids=[u.pk for u in mentors],
     )
     # No transaction wraps this test: the run started on commit, in-process.
     assert MatchRun.objects.get(pk=run.pk).status == MatchRun.Status.SUCCEEDED

@@ -55,15 +55,25 @@ def _sweep(env):
         "print('runs', match_runs_sweep(now=later))"
     )
     done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=service_env(**env),
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=service_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
 def test_redis_down_pages_work_changes_commit_and_the_work_goes_out_when_it_is_back(
-    private_redis, start_web_server, start_worker, program, resident, attending, other_attending,
+    private_redis,
+    start_web_server,
+    start_worker,
+    program,
+    resident,
+    attending,
+    other_attending,
     coordinator,
 ):
     # The console e-mail backend: what the worker sends is in its log.
@@ -87,10 +97,14 @@ def test_redis_down_pages_work_changes_commit_and_the_work_goes_out_when_it_is_b
         assert seconds < PAGE_BUDGET, (path, seconds)
 
     # A page's change commits, and the next page says its e-mail is delayed.
-    response, seconds = _timed(lambda: web.post(
-        base + reverse("matching:request-create", args=[attending.pk]),
-        {"kind": "research", "message": MESSAGE}, allow_redirects=False, timeout=10,
-    ))
+    response, seconds = _timed(
+        lambda: web.post(
+            base + reverse("matching:request-create", args=[attending.pk]),
+            {"kind": "research", "message": MESSAGE},
+            allow_redirects=False,
+            timeout=10,
+        )
+    )
     assert response.status_code == 302 and seconds < PAGE_BUDGET, (response.status_code, seconds)
     assert response.headers[PROCESSING_DELAYED_HEADER] == "true"
     request = MentorshipRequest.objects.get(mentee=resident, mentor=attending)
@@ -101,11 +115,13 @@ def test_redis_down_pages_work_changes_commit_and_the_work_goes_out_when_it_is_b
 
     # An API change commits, and its answer carries the header.
     residents = [resident.pk]
-    response, seconds = _timed(lambda: api.post(
-        base + f"/api/v1/programs/{program.slug}/match-runs/",
-        json={"kind": "career", "algorithm": "stable", "mentee_ids": residents, "mentor_ids": [attending.pk]},
-        timeout=10,
-    ))
+    response, seconds = _timed(
+        lambda: api.post(
+            base + f"/api/v1/programs/{program.slug}/match-runs/",
+            json={"kind": "career", "algorithm": "stable", "mentee_ids": residents, "mentor_ids": [attending.pk]},
+            timeout=10,
+        )
+    )
     assert response.status_code == 201 and seconds < PAGE_BUDGET, (response.status_code, response.text, seconds)
     assert response.headers[PROCESSING_DELAYED_HEADER] == "true"
     run = MatchRun.objects.get(pk=response.json()["id"])
@@ -127,10 +143,11 @@ def test_redis_down_pages_work_changes_commit_and_the_work_goes_out_when_it_is_b
     # its e-mail goes out without a sweep.
     response = web.post(
         base + reverse("matching:request-create", args=[other_attending.pk]),
-        {"kind": "career", "message": MESSAGE}, allow_redirects=False, timeout=10,
+        {"kind": "career", "message": MESSAGE},
+        allow_redirects=False,
+        timeout=10,
     )
     assert response.status_code == 302 and PROCESSING_DELAYED_HEADER not in response.headers
-    assert _wait_for(
-        lambda: Notification.objects.filter(user=other_attending, emailed_at__isnull=False).exists()
-    ), "the server did not reconnect to the broker"
-
+    assert _wait_for(lambda: Notification.objects.filter(user=other_attending, emailed_at__isnull=False).exists()), (
+        "the server did not reconnect to the broker"
+    )

@@ -106,9 +106,10 @@ def test_control_without_the_resident_lock_the_cap_overflows(eager_resident, mon
 
     # The first counted 0 pending before the others committed theirs, and sent one more.
     assert errors == [] and blocked == 0
-    assert MentorshipRequest.objects.filter(mentee=resident, status=Status.PENDING).count() > settings.MENTORMATCH[
-        "MAX_PENDING_REQUESTS"
-    ]
+    assert (
+        MentorshipRequest.objects.filter(mentee=resident, status=Status.PENDING).count()
+        > settings.MENTORMATCH["MAX_PENDING_REQUESTS"]
+    )
 
 
 # --- The same pair twice (a double submit).
@@ -159,9 +160,11 @@ def _answer(request, action):
 
 
 def _actions(request):
-    return sorted(AuditEntry.objects.filter(object_type="mentorshiprequest", object_id=str(request.pk)).exclude(
-        action="request.create"
-    ).values_list("action", flat=True))
+    return sorted(
+        AuditEntry.objects.filter(object_type="mentorshiprequest", object_id=str(request.pk))
+        .exclude(action="request.create")
+        .values_list("action", flat=True)
+    )
 
 
 ENDING = {"withdraw": Status.WITHDRAWN, "decline": Status.DECLINED}
@@ -251,9 +254,7 @@ def test_stopping_accepting_while_a_request_is_accepted_does_not_deadlock(pendin
     # Held with the profile locked and about to close the pending requests.
     hold = hold_step(monkeypatch, profile_services, "requests_close_for_mentor")
 
-    outcomes, errors, blocked = overlap(
-        _stop_accepting(pending.mentor), _answer(pending, "accept"), hold=hold
-    )
+    outcomes, errors, blocked = overlap(_stop_accepting(pending.mentor), _answer(pending, "accept"), hold=hold)
 
     assert errors == [] and blocked == 1
     assert outcomes == ["ok", "This request is already closed."]

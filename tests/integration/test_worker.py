@@ -20,5 +20,7 @@ def test_worker_sends_the_invitation_of_a_committed_user(celery_worker_process):
 
 
 def test_worker_sends_nothing_to_someone_who_already_set_a_password(celery_worker_process):
-    user = User.objects.create_user("has-password@hospital.example", "a-strong-pass-phrase", first_name="H", last_name="P")
+    user = User.objects.create_user(
+        "has-password@hospital.example", "a-strong-pass-phrase", first_name="H", last_name="P"
+    )
     assert send_invitation.delay(user.pk).get(timeout=60, disable_sync_subtasks=False) is False

@@ -81,9 +81,22 @@ def start_worker(transactional_db, gate, tmp_path):
         name = f"gated-{uuid.uuid4().hex[:8]}@%h"
         log = open(tmp_path / f"{name.split('@')[0]}.log", "w")  # noqa: SIM115 (closed at teardown)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.integration.gated_worker", "--pool=prefork", "--concurrency=1",
-             f"--hostname={name}", "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env={**env, **extra_env}, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "tests.integration.gated_worker",
+                "--pool=prefork",
+                "--concurrency=1",
+                f"--hostname={name}",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env={**env, **extra_env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: the whole worker can be killed at once
         )
         started.append((proc, log))

@@ -65,10 +65,19 @@ def _api(user):
     return client
 
 
-def _entry(program, *, action="conflict.add", actor=None, reason="", when=None, obj_type="mentorship", obj_id="1", **data):
+def _entry(
+    program, *, action="conflict.add", actor=None, reason="", when=None, obj_type="mentorship", obj_id="1", **data
+):
     return AuditEntry.objects.create(
-        program=program, actor=actor, action=action, object_type=obj_type, object_id=obj_id, reason=reason,
-        created_at=when or timezone.now(), before=data.get("before", {}), after=data.get("after", {}),
+        program=program,
+        actor=actor,
+        action=action,
+        object_type=obj_type,
+        object_id=obj_id,
+        reason=reason,
+        created_at=when or timezone.now(),
+        before=data.get("before", {}),
+        after=data.get("after", {}),
     )
 
 
@@ -81,15 +90,25 @@ def _rows(response) -> list[list[str]]:
 # --- Coverage: what the services write.
 
 
-def test_a_roster_import_is_audited_with_its_counts_in_its_program(program, coordinator, django_capture_on_commit_callbacks):
-    roster_import = roster_import_preview(program=program, uploaded_by=coordinator, filename="june.csv", data=ROSTER.encode())
+def test_a_roster_import_is_audited_with_its_counts_in_its_program(
+    program, coordinator, django_capture_on_commit_callbacks
+):
+    roster_import = roster_import_preview(
+        program=program, uploaded_by=coordinator, filename="june.csv", data=ROSTER.encode()
+    )
     with django_capture_on_commit_callbacks(execute=True):
         roster_import_apply(roster_import=roster_import, actor=coordinator)
 
     entry = AuditEntry.objects.get(action="roster.import")
     # Three rows, two people (Sam twice: resident and faculty), all new, both invited.
     assert entry.after == {
-        "file": "june.csv", "rows": 3, "people": 2, "created": 3, "updated": 0, "unchanged": 0, "invited": 2,
+        "file": "june.csv",
+        "rows": 3,
+        "people": 2,
+        "created": 3,
+        "updated": 0,
+        "unchanged": 0,
+        "invited": 2,
         "asked_to_join": 0,
     }
     assert (entry.program, entry.actor, entry.object_type) == (program, coordinator, "rosterimport")
@@ -98,7 +117,9 @@ def test_a_roster_import_is_audited_with_its_counts_in_its_program(program, coor
 
 def test_a_refused_roster_import_leaves_no_entry(program, coordinator, django_capture_on_commit_callbacks):
     bad = ROSTER + "not-an-email,X,Y,resident,PGY-1,,,\n"
-    roster_import = roster_import_preview(program=program, uploaded_by=coordinator, filename="bad.csv", data=bad.encode())
+    roster_import = roster_import_preview(
+        program=program, uploaded_by=coordinator, filename="bad.csv", data=bad.encode()
+    )
     with pytest.raises(ValidationError):
         roster_import_apply(roster_import=roster_import, actor=coordinator)
     assert not AuditEntry.objects.filter(action="roster.import").exists()
@@ -116,7 +137,9 @@ def test_resending_an_invitation_is_audited_and_an_active_member_is_not(program,
     assert (entry.program, entry.actor, entry.after) == (program, coordinator, {"user": invitee.pk})
 
 
-def test_every_entry_of_a_pairs_life_is_filed_under_their_program(program, coordinator, resident, attending, other_attending):
+def test_every_entry_of_a_pairs_life_is_filed_under_their_program(
+    program, coordinator, resident, attending, other_attending
+):
     request = request_create(mentee=resident, mentor=attending, kind="career", message="Hello")
     mentorship = request_accept(request=request, actor=attending)
     declined = request_create(mentee=resident, mentor=other_attending, kind="research", message="Hi")
@@ -127,9 +150,14 @@ def test_every_entry_of_a_pairs_life_is_filed_under_their_program(program, coord
 
     actions = list(AuditEntry.objects.order_by("id").values_list("action", "program_id"))
     assert actions == [
-        ("request.create", program.pk), ("mentorship.start", program.pk), ("request.accept", program.pk),
-        ("request.create", program.pk), ("request.decline", program.pk), ("checkin.submit", program.pk),
-        ("mentorship.complete", program.pk), ("conflict.add", program.pk),
+        ("request.create", program.pk),
+        ("mentorship.start", program.pk),
+        ("request.accept", program.pk),
+        ("request.create", program.pk),
+        ("request.decline", program.pk),
+        ("checkin.submit", program.pk),
+        ("mentorship.complete", program.pk),
+        ("conflict.add", program.pk),
     ]
 
 
@@ -166,9 +194,15 @@ def test_a_row_says_when_who_what_on_what_the_change_and_why(client_for, program
     request_decline(request=request, actor=attending, note="My spots are taken until July")
     # 14:05 UTC is 10:05 a.m. in New York in daylight time.
     _entry(
-        program, action="match_proposal.overridden", actor=coordinator, reason="Both want research",
-        when=datetime(2025, 6, 2, 14, 5, tzinfo=UTC), obj_type="matchproposal", obj_id="999",
-        before={"decision": "pending", "mentor": attending.pk}, after={"decision": "overridden", "mentor": resident.pk},
+        program,
+        action="match_proposal.overridden",
+        actor=coordinator,
+        reason="Both want research",
+        when=datetime(2025, 6, 2, 14, 5, tzinfo=UTC),
+        obj_type="matchproposal",
+        obj_id="999",
+        before={"decision": "pending", "mentor": attending.pk},
+        after={"decision": "overridden", "mentor": resident.pk},
     )
 
     html = client_for(coordinator).get(_page(program)).content.decode()
@@ -178,7 +212,7 @@ def test_a_row_says_when_who_what_on_what_the_change_and_why(client_for, program
     assert "pending" in html and "declined" in html
     assert "Overrode a proposed pairing" in html and "Jun 2, 2025" in html and "10:05 a.m. EDT" in html
     # People in before/after by name; a proposal since deleted is named by its id, without a link.
-    assert f"{attending.full_name} <span aria-hidden=\"true\">→</span>" in html
+    assert f'{attending.full_name} <span aria-hidden="true">→</span>' in html
     assert "Proposal #999 (removed)" in html
     assert html.index("Declined a request") < html.index("Overrode a proposed pairing")  # newest first
 
@@ -193,7 +227,9 @@ def test_search_finds_words_in_labels_reasons_actors_and_the_people_involved(
 ):
     request = request_create(mentee=resident, mentor=attending, kind="career", message="Hello")
     request_accept(request=request, actor=attending)  # actor Carol; about Alice's request
-    other = MentorshipFactory(mentee=other_resident, mentor=UserFactory(first_name="Zed", last_name="Zane"), program=program)
+    other = MentorshipFactory(
+        mentee=other_resident, mentor=UserFactory(first_name="Zed", last_name="Zane"), program=program
+    )
     audit_log(actor=coordinator, action="mentorship.end", obj=other, reason="Moved to the Boston campus")
 
     def found(**query):
@@ -208,7 +244,9 @@ def test_search_finds_words_in_labels_reasons_actors_and_the_people_involved(
     assert found(q="nobody-has-this") == []
 
 
-def test_filters_by_kind_of_action_by_actor_and_by_automatic_changes(client_for, program, coordinator, resident, attending):
+def test_filters_by_kind_of_action_by_actor_and_by_automatic_changes(
+    client_for, program, coordinator, resident, attending
+):
     _entry(program, action="request.expire", actor=None)
     _entry(program, action="conflict.add", actor=coordinator)
     _entry(program, action="match_run.publish", actor=coordinator)
@@ -280,8 +318,14 @@ def test_page_queries_do_not_grow_with_entries(
     request = request_create(mentee=resident, mentor=_another_mentor(program), kind="research", message="Hi")
     for _ in range(entries // 2):
         _entry(program, action="mentorship.nudge", actor=coordinator, obj_type="mentorship", obj_id=str(mentorship.pk))
-        _entry(program, action="request.accept", actor=attending, obj_type="mentorshiprequest", obj_id=str(request.pk),
-               after={"mentor": attending.pk})
+        _entry(
+            program,
+            action="request.accept",
+            actor=attending,
+            obj_type="mentorshiprequest",
+            obj_id=str(request.pk),
+            after={"mentor": attending.pk},
+        )
     c = client_for(coordinator)
     c.get("/dashboard/")  # LastSeenMiddleware's write happens once, here
     # Budget (17, the same for 4 and 40 entries: objects and names load once per kind):
@@ -301,7 +345,7 @@ def test_page_queries_do_not_grow_with_entries(
 def test_the_export_is_utf8_with_a_bom_utc_times_and_escaped_cells(client_for, program, coordinator):
     coordinator.first_name = "Corá"
     coordinator.save(update_fields=["first_name"])
-    for reason in ("=HYPERLINK(\"http://evil.example\")", "+1 555 0100", "-2+3", "@SUM(A1)", "plain"):
+    for reason in ('=HYPERLINK("http://evil.example")', "+1 555 0100", "-2+3", "@SUM(A1)", "plain"):
         _entry(program, actor=coordinator, reason=reason, when=datetime(2025, 3, 10, 3, 30, 15, tzinfo=UTC))
 
     response = client_for(coordinator).get(_export(program))
@@ -316,15 +360,21 @@ def test_the_export_is_utf8_with_a_bom_utc_times_and_escaped_cells(client_for, p
     assert {row[0] for row in body} == {"2025-03-10T03:30:15Z"}
     assert {row[1] for row in body} == {"Corá Cole"}  # accents survive
     assert sorted(row[-1] for row in body) == sorted(
-        ["'=HYPERLINK(\"http://evil.example\")", "'+1 555 0100", "'-2+3", "'@SUM(A1)", "plain"]
+        ['\'=HYPERLINK("http://evil.example")', "'+1 555 0100", "'-2+3", "'@SUM(A1)", "plain"]
     )
 
 
 def test_the_export_holds_exactly_what_the_filters_select(client_for, program, coordinator, resident):
     _entry(program, action="conflict.add", actor=coordinator, reason="kept apart")
     _entry(program, action="meeting.propose", actor=resident, reason="a meeting")
-    _entry(program, action="request.expire", actor=None, reason="expired", before={"status": "pending"},
-           after={"status": "expired"})
+    _entry(
+        program,
+        action="request.expire",
+        actor=None,
+        reason="expired",
+        before={"status": "pending"},
+        after={"status": "expired"},
+    )
     c = client_for(coordinator)
 
     assert [r[-1] for r in _rows(_filtered_export(c, program, {"group": "conflicts"}))[1:]] == ["kept apart"]
@@ -348,7 +398,9 @@ def test_a_coordinator_sees_nothing_of_another_program_anywhere(
 
     assert "THEIRS-SECRET" not in c.get(_page(program)).content.decode()
     assert "THEIRS-SECRET" not in b"".join(c.get(_export(program)).streaming_content).decode()
-    assert [e["reason"] for e in _api(coordinator).get(f"/api/v1/programs/{program.slug}/audit/").json()["results"]] == ["ours"]
+    assert [
+        e["reason"] for e in _api(coordinator).get(f"/api/v1/programs/{program.slug}/audit/").json()["results"]
+    ] == ["ours"]
     # Their program's trail does not exist, as far as this coordinator can tell.
     assert c.get(_page(other_program)).status_code == 404
     assert c.get(_export(other_program)).status_code == 404
@@ -357,7 +409,9 @@ def test_a_coordinator_sees_nothing_of_another_program_anywhere(
     assert _search(c, program, {"q": other_coordinator.last_name}).context["rows"] == []
 
 
-def test_a_link_is_given_only_to_objects_of_the_program(client_for, program, other_program, coordinator, resident, attending, outsider):
+def test_a_link_is_given_only_to_objects_of_the_program(
+    client_for, program, other_program, coordinator, resident, attending, outsider
+):
     elsewhere = MentorshipFactory(mentee=outsider, mentor=attending, program=other_program)
     # An entry filed under this program that names the other program's mentorship (it cannot
     # happen through the services; the page must still not link into another program).
@@ -387,16 +441,23 @@ def superuser_client(client):
     return client
 
 
-def test_the_admin_shows_entries_but_refuses_to_add_change_or_delete_even_for_a_superuser(superuser_client, program, coordinator):
+def test_the_admin_shows_entries_but_refuses_to_add_change_or_delete_even_for_a_superuser(
+    superuser_client, program, coordinator
+):
     entry = _entry(program, actor=coordinator, reason="as written")
     change_url = reverse("admin:audit_auditentry_change", args=[entry.pk])
 
     assert superuser_client.get(reverse("admin:audit_auditentry_changelist")).status_code == 200
     assert superuser_client.get(change_url).status_code == 200  # a read-only view
     assert superuser_client.get(reverse("admin:audit_auditentry_add")).status_code == 403
-    edit = superuser_client.post(change_url, {"reason": "rewritten", "action": "x", "object_type": "x", "object_id": "1"})
+    edit = superuser_client.post(
+        change_url, {"reason": "rewritten", "action": "x", "object_type": "x", "object_id": "1"}
+    )
     assert edit.status_code == 403
-    assert superuser_client.post(reverse("admin:audit_auditentry_delete", args=[entry.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        superuser_client.post(reverse("admin:audit_auditentry_delete", args=[entry.pk]), {"post": "yes"}).status_code
+        == 403
+    )
     # No bulk "delete selected" action either (it would bypass the model's delete()).
     superuser_client.post(
         reverse("admin:audit_auditentry_changelist"),
@@ -425,7 +486,9 @@ def test_the_api_offers_reading_only(program, coordinator):
 def test_the_api_lists_with_the_pages_filters_and_words(program, coordinator, resident, attending):
     request = request_create(mentee=resident, mentor=attending, kind="career", message="Hello")
     request_decline(request=request, actor=attending, note="Full")
-    _entry(program, action="conflict.add", actor=coordinator, reason="kept apart", when=timezone.now() - timedelta(days=3))
+    _entry(
+        program, action="conflict.add", actor=coordinator, reason="kept apart", when=timezone.now() - timedelta(days=3)
+    )
     api = _api(coordinator)
     url = f"/api/v1/programs/{program.slug}/audit/"
 
@@ -436,7 +499,8 @@ def test_the_api_lists_with_the_pages_filters_and_words(program, coordinator, re
     assert declined["group"] == "requests" and declined["reason"] == "Full"
     assert declined["actor"] == {"id": attending.pk, "full_name": attending.full_name}
     assert declined["object"] == {
-        "label": f"Request from {resident.full_name} to {attending.full_name}", "url": f"/requests/{request.pk}/",
+        "label": f"Request from {resident.full_name} to {attending.full_name}",
+        "url": f"/requests/{request.pk}/",
     }
     assert declined["before"] == {"status": "pending"} and declined["after"] == {"status": "declined"}
     assert declined["changes"] == [{"field": "status", "before": "pending", "after": "declined"}]
@@ -447,8 +511,12 @@ def test_the_api_lists_with_the_pages_filters_and_words(program, coordinator, re
 
 @pytest.mark.parametrize(
     "query, key",
-    [({"group": "everything"}, "group"), ({"actor": "carol"}, "actor"), ({"from": "2025-13-01"}, "from"),
-     ({"from": "2025-03-10", "to": "2025-03-01"}, "to")],
+    [
+        ({"group": "everything"}, "group"),
+        ({"actor": "carol"}, "actor"),
+        ({"from": "2025-13-01"}, "from"),
+        ({"from": "2025-03-10", "to": "2025-03-01"}, "to"),
+    ],
 )
 def test_the_api_refuses_a_bad_filter_by_name(program, coordinator, query, key):
     response = _api(coordinator).get(f"/api/v1/programs/{program.slug}/audit/", query)
@@ -473,7 +541,9 @@ def test_the_api_paginates(program, coordinator):
     assert body["count"] == 30 and len(body["results"]) == 25 and body["next"]
 
 
-def test_removing_a_conflict_keeps_both_entries_and_names_the_pair_from_the_record(client_for, program, coordinator, resident, attending):
+def test_removing_a_conflict_keeps_both_entries_and_names_the_pair_from_the_record(
+    client_for, program, coordinator, resident, attending
+):
     entry, _ = conflict_add(program=program, actor=coordinator, mentee=resident, mentor=attending, reason="Her PD")
     pk = entry.pk
     conflict_remove(entry=entry, actor=coordinator, reason="No longer her PD")

@@ -55,9 +55,13 @@ def test_an_exception_lifts_the_evaluator_rule_for_one_pair_but_not_a_do_not_pai
     program, coordinator, resident, other_resident, attending
 ):
     evaluator_role_add(program=program, actor=coordinator, user=attending, role=PD)
-    exception_grant(program=program, actor=coordinator, mentee=resident, mentor=attending, reason="Chosen by the resident")
+    exception_grant(
+        program=program, actor=coordinator, mentee=resident, mentor=attending, reason="Chosen by the resident"
+    )
 
-    assert blocked_pairs([resident.pk, other_resident.pk], [attending.pk]) == {(other_resident.pk, attending.pk): EVALUATOR}
+    assert blocked_pairs([resident.pk, other_resident.pk], [attending.pk]) == {
+        (other_resident.pk, attending.pk): EVALUATOR
+    }
 
     conflict_add(program=program, actor=coordinator, mentee=resident, mentor=attending, reason="Family relation")
     assert blocked_pairs([resident.pk], [attending.pk]) == {(resident.pk, attending.pk): CONFLICT}
@@ -144,8 +148,12 @@ def test_a_match_run_never_proposes_a_blocked_pair(
 
     with django_capture_on_commit_callbacks(execute=True):
         run = match_run_create(
-            program=program, actor=coordinator, kind="career", algorithm="optimal",
-            mentee_ids=[resident.pk], mentor_ids=[attending.pk, other_attending.pk],
+            program=program,
+            actor=coordinator,
+            kind="career",
+            algorithm="optimal",
+            mentee_ids=[resident.pk],
+            mentor_ids=[attending.pk, other_attending.pk],
         )
     run.refresh_from_db()
 
@@ -227,24 +235,33 @@ def _url(program, *parts):
     return reverse("matching:conflicts-remove", args=[program.slug, *parts])
 
 
-def test_the_page_records_and_lists_each_kind_of_entry(client_for, program, coordinator, resident, attending, other_attending):
+def test_the_page_records_and_lists_each_kind_of_entry(
+    client_for, program, coordinator, resident, attending, other_attending
+):
     c = client_for(coordinator)
     assert "No evaluator roles recorded yet" in c.get(_url(program)).content.decode()
 
     c.post(_url(program, "role"), {"role-user": attending.pk, "role-role": PD})
-    c.post(_url(program, "conflict"), {"coi-mentee": resident.pk, "coi-mentor": other_attending.pk, "coi-reason": "Spouse"})
+    c.post(
+        _url(program, "conflict"), {"coi-mentee": resident.pk, "coi-mentor": other_attending.pk, "coi-reason": "Spouse"}
+    )
     response = c.post(
-        _url(program, "exception"), {"exc-mentee": resident.pk, "exc-mentor": attending.pk, "exc-reason": "Her choice"},
+        _url(program, "exception"),
+        {"exc-mentee": resident.pk, "exc-mentor": attending.pk, "exc-reason": "Her choice"},
         follow=True,
     )
 
     body = response.content.decode()
     assert f"{attending.full_name} may mentor {resident.full_name}" in body
     assert "Program director" in body and "Spouse" in body and "Her choice" in body
-    assert blocked_pairs([resident.pk], [attending.pk, other_attending.pk]) == {(resident.pk, other_attending.pk): CONFLICT}
+    assert blocked_pairs([resident.pk], [attending.pk, other_attending.pk]) == {
+        (resident.pk, other_attending.pk): CONFLICT
+    }
 
 
-def test_a_refused_entry_shows_the_error_by_its_field_and_keeps_the_input(client_for, program, coordinator, resident, attending):
+def test_a_refused_entry_shows_the_error_by_its_field_and_keeps_the_input(
+    client_for, program, coordinator, resident, attending
+):
     response = client_for(coordinator).post(
         _url(program, "conflict"), {"coi-mentee": resident.pk, "coi-mentor": attending.pk, "coi-reason": ""}
     )
@@ -269,13 +286,17 @@ def test_removing_a_conflict_needs_a_reason(client_for, program, coordinator, re
 def test_adding_a_conflict_over_an_active_mentorship_warns(client_for, program, coordinator, resident, attending):
     MentorshipFactory(mentee=resident, mentor=attending, program=program)
     response = client_for(coordinator).post(
-        _url(program, "conflict"), {"coi-mentee": resident.pk, "coi-mentor": attending.pk, "coi-reason": "x"}, follow=True
+        _url(program, "conflict"),
+        {"coi-mentee": resident.pk, "coi-mentor": attending.pk, "coi-reason": "x"},
+        follow=True,
     )
     assert "still have an active mentorship" in response.content.decode()
 
 
 @pytest.mark.parametrize("who", ["other_coordinator", "resident", "attending", "outsider"])
-def test_the_page_is_the_programs_coordinators_only(request, client_for, program, coordinator, who, resident, attending):
+def test_the_page_is_the_programs_coordinators_only(
+    request, client_for, program, coordinator, who, resident, attending
+):
     entry, _ = conflict_add(program=program, actor=coordinator, mentee=resident, mentor=attending, reason="Spouse")
     c = client_for(request.getfixturevalue(who))
     # core/access.py: the program's members know it exists (403); others do not (404).
@@ -308,11 +329,14 @@ def test_the_api_records_lists_and_removes_entries(program, coordinator, residen
 
     assert c.post(f"{base}/evaluator-roles/", {"user_id": attending.pk, "role": PD}, format="json").status_code == 201
     created = c.post(
-        f"{base}/conflicts/", {"mentee_id": resident.pk, "mentor_id": other_attending.pk, "reason": "Spouse"}, format="json"
+        f"{base}/conflicts/",
+        {"mentee_id": resident.pk, "mentor_id": other_attending.pk, "reason": "Spouse"},
+        format="json",
     )
     assert created.status_code == 201 and created.json()["mentor"]["id"] == other_attending.pk
     granted = c.post(
-        f"{base}/pairing-exceptions/", {"mentee_id": resident.pk, "mentor_id": attending.pk, "reason": "Chosen"},
+        f"{base}/pairing-exceptions/",
+        {"mentee_id": resident.pk, "mentor_id": attending.pk, "reason": "Chosen"},
         format="json",
     )
     assert granted.status_code == 201
@@ -330,11 +354,14 @@ def test_the_api_records_lists_and_removes_entries(program, coordinator, residen
 def test_the_api_refuses_bad_input_by_field(program, coordinator, resident, attending):
     c = _api(coordinator)
     response = c.post(
-        f"/api/v1/programs/{program.slug}/conflicts/", {"mentee_id": resident.pk, "mentor_id": attending.pk, "reason": ""},
+        f"/api/v1/programs/{program.slug}/conflicts/",
+        {"mentee_id": resident.pk, "mentor_id": attending.pk, "reason": ""},
         format="json",
     )
     assert response.status_code == 400 and "reason" in response.json()
-    missing = c.post(f"/api/v1/programs/{program.slug}/evaluator-roles/", {"user_id": 999999, "role": PD}, format="json")
+    missing = c.post(
+        f"/api/v1/programs/{program.slug}/evaluator-roles/", {"user_id": 999999, "role": PD}, format="json"
+    )
     assert missing.status_code == 400 and "user_id" in missing.json()
 
 
@@ -347,7 +374,9 @@ def test_the_api_is_the_programs_coordinators_only(request, program, coordinator
     refused = 404 if who == "other_coordinator" else 403
     assert c.get(f"{base}/conflicts/").status_code == refused
     assert c.post(f"{base}/conflicts/{entry.pk}/remove/", {"reason": "x"}, format="json").status_code == refused
-    assert c.post(f"{base}/evaluator-roles/", {"user_id": attending.pk, "role": PD}, format="json").status_code == refused
+    assert (
+        c.post(f"{base}/evaluator-roles/", {"user_id": attending.pk, "role": PD}, format="json").status_code == refused
+    )
     assert blocked_pairs([resident.pk], [attending.pk]) == {(resident.pk, attending.pk): CONFLICT}
 
 

@@ -244,7 +244,9 @@ class TestSeeding:
             person = user(email)
             client.force_login(person, backend=MODEL_BACKEND)
             urls = [reverse("matching:dashboard"), reverse("matching:requests")]
-            urls += [r.get_absolute_url() for r in MentorshipRequest.objects.filter(Q(mentee=person) | Q(mentor=person))]
+            urls += [
+                r.get_absolute_url() for r in MentorshipRequest.objects.filter(Q(mentee=person) | Q(mentor=person))
+            ]
             for mentorship in Mentorship.objects.filter(Q(mentee=person) | Q(mentor=person)):
                 urls.append(mentorship.get_absolute_url())
                 urls += [reverse("matching:meeting-detail", args=[m.pk]) for m in mentorship.meetings.all()]
@@ -282,6 +284,10 @@ def test_the_demo_program_director_is_kept_from_its_residents_and_one_exception_
     assert active(mentee=exception.mentee, mentor=exception.mentor).exists()
     assert blocked_pairs([exception.mentee.pk], [exception.mentor.pk]) == {}
     me = recommendations.mentee_record(resident.mentee_profile)
-    mentors = [recommendations.mentor_record(p) for p in MentorProfile.objects.filter(user__email__in=[
-        "karen.mitchell@demo.mentormatch.org", "grace.thompson@demo.mentormatch.org"])]
+    mentors = [
+        recommendations.mentor_record(p)
+        for p in MentorProfile.objects.filter(
+            user__email__in=["karen.mitchell@demo.mentormatch.org", "grace.thompson@demo.mentormatch.org"]
+        )
+    ]
     assert recommendations.scores_for(me, mentors) == {}  # both evaluate the demo resident's program

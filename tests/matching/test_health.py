@@ -50,7 +50,9 @@ def api(user):
 @pytest.fixture
 def frozen(monkeypatch):
     """Pages and the API read "now" from matching.health's clock: pin it to NOW."""
-    monkeypatch.setattr(health, "timezone", types.SimpleNamespace(now=lambda: NOW, get_default_timezone=timezone.get_default_timezone))
+    monkeypatch.setattr(
+        health, "timezone", types.SimpleNamespace(now=lambda: NOW, get_default_timezone=timezone.get_default_timezone)
+    )
 
 
 def _resident(program, first, last, stage="PGY-1"):
@@ -69,8 +71,14 @@ def _mentor(program, first, last, capacity, accepting=True):
 
 def _pair(mentee, mentor, program, kind, started, ended=None, status=Mentorship.Status.ACTIVE, rematch=False):
     return MentorshipFactory(
-        mentee=mentee, mentor=mentor, program=program, kind=kind, started_at=started, ended_at=ended,
-        status=status if ended is None else Mentorship.Status.ENDED, rematch_requested=rematch,
+        mentee=mentee,
+        mentor=mentor,
+        program=program,
+        kind=kind,
+        started_at=started,
+        ended_at=ended,
+        status=status if ended is None else Mentorship.Status.ENDED,
+        rematch_requested=rematch,
     )
 
 
@@ -80,8 +88,14 @@ def _meeting(mentorship, status, start):
 
 def _request(mentee, mentor, program, status, created, resolved=None, kind="career"):
     return MentorshipRequest.objects.create(
-        mentee=mentee, mentor=mentor, program=program, kind=kind, message="Hello", status=status,
-        created_at=created, resolved_at=resolved,
+        mentee=mentee,
+        mentor=mentor,
+        program=program,
+        kind=kind,
+        message="Hello",
+        status=status,
+        created_at=created,
+        resolved_at=resolved,
     )
 
 
@@ -90,7 +104,17 @@ def _checkin(mentorship, author, rating, when, comment=""):
 
 
 @pytest.fixture
-def world(program, other_program, resident, other_resident, attending, other_attending, coordinator, other_coordinator, outsider):
+def world(
+    program,
+    other_program,
+    resident,
+    other_resident,
+    attending,
+    other_attending,
+    coordinator,
+    other_coordinator,
+    outsider,
+):
     alice, bob, carol, dave = resident, other_resident, attending, other_attending
     dave.mentor_profile.capacity = 1  # lowered after he took two mentees: over capacity
     dave.mentor_profile.save()
@@ -124,7 +148,9 @@ def world(program, other_program, resident, other_resident, attending, other_att
     Meeting.objects.create(mentorship=m4, proposed_by=dave, status=Meeting.Status.PROPOSED)
 
     R = MentorshipRequest.Status
-    _request(gina, carol, program, R.DECLINED, datetime(2026, 7, 1, 3, tzinfo=UTC), datetime(2026, 7, 1, 5, tzinfo=UTC))  # June 30 in New York
+    _request(
+        gina, carol, program, R.DECLINED, datetime(2026, 7, 1, 3, tzinfo=UTC), datetime(2026, 7, 1, 5, tzinfo=UTC)
+    )  # June 30 in New York
     _request(alice, carol, program, R.ACCEPTED, at(5, 20), at(5, 21))  # last year
     _request(bob, carol, program, R.ACCEPTED, at(7, 14), at(7, 16))  # 48 h
     _request(finn, dave, program, R.ACCEPTED, at(7, 30), at(8, 1, 0), kind="research")  # 36 h
@@ -154,8 +180,23 @@ def world(program, other_program, resident, other_resident, attending, other_att
     _checkin(b, outsider, 1, at(9, 15), "B-secret-comment")
 
     return types.SimpleNamespace(
-        alice=alice, bob=bob, carol=carol, dave=dave, eve=eve, finn=finn, gina=gina, hank=hank, ivy=ivy, mia=mia,
-        ned=ned, zed=zed, m1=m1, m2=m2, m3=m3, m5=m5, m10=m10,
+        alice=alice,
+        bob=bob,
+        carol=carol,
+        dave=dave,
+        eve=eve,
+        finn=finn,
+        gina=gina,
+        hank=hank,
+        ivy=ivy,
+        mia=mia,
+        ned=ned,
+        zed=zed,
+        m1=m1,
+        m2=m2,
+        m3=m3,
+        m5=m5,
+        m10=m10,
     )
 
 
@@ -203,7 +244,12 @@ def test_residents_without_a_mentor_by_pgy_year_and_kind(world, program):
 
     total = cov.total
     assert (total.residents, total.with_mentor_count, total.without_mentor_count) == (7, 5, 2)
-    assert [(g.kind, g.count) for g in total.by_kind] == [("career", 4), ("research", 6), ("wellness", 6), ("near_peer", 7)]
+    assert [(g.kind, g.count) for g in total.by_kind] == [
+        ("career", 4),
+        ("research", 6),
+        ("wellness", 6),
+        ("near_peer", 7),
+    ]
     assert "Olivia" not in str(cov)
 
 
@@ -231,10 +277,19 @@ def test_stale_pairings_have_no_meeting_held_or_confirmed_in_60_days(world, prog
     stale = health.program_health(program, now=NOW).stale
 
     assert stale.active_pairings == 5
-    rows = [(s.mentee.full_name, s.mentor.full_name, s.kind, s.days_without_meeting, s.last_meeting_at) for s in stale.pairings]
+    rows = [
+        (s.mentee.full_name, s.mentor.full_name, s.kind, s.days_without_meeting, s.last_meeting_at)
+        for s in stale.pairings
+    ]
     assert rows == [
         ("Bob Brown", "Carol Chen", "career", 91, None),  # never met: counted from Jul 16
-        ("Finn Fox", "Dave Diaz", "research", 65, at(8, 10, 16)),  # Aug 10 16:00 → Oct 15 12:00; the cancelled one does not count
+        (
+            "Finn Fox",
+            "Dave Diaz",
+            "research",
+            65,
+            at(8, 10, 16),
+        ),  # Aug 10 16:00 → Oct 15 12:00; the cancelled one does not count
     ]
     # Gina's pairing is 44 days old; Hank's has a meeting confirmed ahead; Alice met on Sep 20.
     assert health.program_health(program, pgy="PGY-1", now=NOW).stale.count == 1
@@ -264,8 +319,22 @@ def test_request_funnel_and_median_time_to_answer(world, program):
     funnel = health.program_health(program, now=NOW).funnel
 
     # Created in 2026–27: Bob, Finn, Eve ×2, Ivy, Gina (at the year's first instant), Hank.
-    assert (funnel.sent, funnel.accepted, funnel.declined, funnel.expired, funnel.withdrawn, funnel.closed, funnel.pending) == (
-        7, 2, 2, 1, 1, 0, 1,
+    assert (
+        funnel.sent,
+        funnel.accepted,
+        funnel.declined,
+        funnel.expired,
+        funnel.withdrawn,
+        funnel.closed,
+        funnel.pending,
+    ) == (
+        7,
+        2,
+        2,
+        1,
+        1,
+        0,
+        1,
     )
     # Answers took 48, 36, 12 and 144 hours: the median is (36 + 48) / 2.
     assert funnel.answered == 4 and funnel.median_answer == timedelta(hours=42) and funnel.acceptance_rate == 0.5
@@ -285,7 +354,12 @@ def test_meeting_cadence_is_meetings_held_per_pairing_month(world, program):
     cadence = health.program_health(program, now=NOW).cadence
 
     assert cadence.held == 4  # Jul 10, Jul 20, Aug 10, Sep 20 (not June's, the cancelled or the confirmed)
-    assert [(m.label, m.count) for m in cadence.by_month] == [("Jul 2026", 2), ("Aug 2026", 1), ("Sep 2026", 1), ("Oct 2026", 0)]
+    assert [(m.label, m.count) for m in cadence.by_month] == [
+        ("Jul 2026", 2),
+        ("Aug 2026", 1),
+        ("Sep 2026", 1),
+        ("Oct 2026", 0),
+    ]
     # Days active from Jul 1 04:00 UTC to now: Alice 106⅓, Bob 91, Finn 75, Gina 44, Eve 61⅓ (to Aug 31), Hank 25.
     days = 106 + 8 / 24 + 91 + 75 + 44 + 61 + 8 / 24 + 25
     assert cadence.pairings == 6
@@ -334,7 +408,12 @@ def test_two_responses_are_hidden_and_three_are_shown(program, resident, attendi
     _checkin(m, resident, 5, at(8, 10))
 
     two = health.program_health(program, now=NOW).satisfaction
-    assert (two.overall.responses, two.overall.average, two.overall.hidden_reason, two.distribution) == (2, None, health.FEW, None)
+    assert (two.overall.responses, two.overall.average, two.overall.hidden_reason, two.distribution) == (
+        2,
+        None,
+        health.FEW,
+        None,
+    )
     assert two.by_side[0].average is None and two.by_kind[0].average is None
 
     _checkin(m, resident, 5, at(9, 10))
@@ -389,10 +468,10 @@ def test_the_page_answers_who_needs_help(world, program, coordinator, client_for
     for name in ("Eve Evans", "Ivy Ingram", "Bob Brown", "Finn Fox", "Dave Diaz"):
         assert name in body
     # Headline figures: right now, then in the year.
-    assert "<dt>Residents with a mentor</dt><dd>5 <span class=\"stat-of\">of 7</span></dd>" in body
+    assert '<dt>Residents with a mentor</dt><dd>5 <span class="stat-of">of 7</span></dd>' in body
     assert "<dt>Median time to answer</dt><dd>42 hours</dd>" in body
     assert "<dt>Meetings per pairing per month</dt><dd>0.30</dd>" in body
-    assert "<dt>Average check-in rating</dt><dd>3.6 <span class=\"stat-of\">/ 5</span></dd>" in body
+    assert '<dt>Average check-in rating</dt><dd>3.6 <span class="stat-of">/ 5</span></dd>' in body
     assert "Fewer than 3 responses: hidden to protect anonymity." in body
     # Comments for the coordinator, without their ratings; the charts' data for the script.
     assert "We never meet" in body and 'id="health-charts"' in body
@@ -411,7 +490,9 @@ def test_the_page_filters_by_year_and_pgy(world, program, coordinator, client_fo
     assert response.status_code == 200 and "In 2026–27 so far" in response.content.decode()
 
 
-def test_the_page_and_api_show_nothing_of_another_program(world, program, other_program, coordinator, other_coordinator, client_for, frozen):
+def test_the_page_and_api_show_nothing_of_another_program(
+    world, program, other_program, coordinator, other_coordinator, client_for, frozen
+):
     body = _page(client_for(coordinator), program).content.decode()
     for secret in ("Olivia", "Zed", "Zimmer", "B-secret-comment", other_program.name):
         assert secret not in body
@@ -460,7 +541,9 @@ def test_links_to_the_page(program, coordinator, resident, client_for):
     assert url in client.get("/dashboard/").content.decode()  # the program's card
 
 
-def test_page_queries_do_not_grow_with_the_program(program, coordinator, client_for, frozen, django_assert_max_num_queries, world):
+def test_page_queries_do_not_grow_with_the_program(
+    program, coordinator, client_for, frozen, django_assert_max_num_queries, world
+):
     # Grow the program: 10 more residents, each with a mentor, a meeting, a request and a commented check-in.
     for i in range(10):
         r = _resident(program, f"Extra{i}", "Resident", "PGY-2")
@@ -491,8 +574,13 @@ def test_api_returns_the_same_figures(world, program, coordinator, frozen):
     data = response.json()
 
     assert data["program"] == {"slug": program.slug, "name": program.name}
-    assert data["period"]["academic_year"] == 2026 and data["period"]["label"] == "2026–27" and data["period"]["pgy"] == ""
-    assert data["academic_years"] == [{"academic_year": 2026, "label": "2026–27"}, {"academic_year": 2025, "label": "2025–26"}]
+    assert (
+        data["period"]["academic_year"] == 2026 and data["period"]["label"] == "2026–27" and data["period"]["pgy"] == ""
+    )
+    assert data["academic_years"] == [
+        {"academic_year": 2026, "label": "2026–27"},
+        {"academic_year": 2025, "label": "2025–26"},
+    ]
     assert data["pgy_years"] == ["PGY-1", "PGY-2", "PGY-3"]
     total = data["coverage"]["total"]
     assert (total["residents"], total["without_mentor_count"]) == (7, 2)
@@ -504,8 +592,13 @@ def test_api_returns_the_same_figures(world, program, coordinator, frozen):
     assert data["requests"]["sent"] == 7 and data["requests"]["median_answer_hours"] == 42.0
     assert data["meetings"]["held"] == 4 and data["meetings"]["per_pairing_month"] == pytest.approx(0.30236, abs=1e-5)
     assert data["satisfaction"]["overall"] == {
-        "key": "all", "label": "All check-ins", "responses": 10, "average": 3.6, "hidden": False,
-        "hidden_reason": "", "hidden_text": "",
+        "key": "all",
+        "label": "All check-ins",
+        "responses": 10,
+        "average": 3.6,
+        "hidden": False,
+        "hidden_reason": "",
+        "hidden_text": "",
     }
     research = data["satisfaction"]["by_kind"][1]
     assert (research["responses"], research["average"], research["hidden_reason"]) == (2, None, "few")
@@ -528,8 +621,14 @@ def test_api_lists_comments_for_coordinators_without_ratings(world, program, coo
     data = response.json()
     assert data["count"] == 3
     first = data["results"][0]
-    assert first["comment"] == "We never meet" and first["author"]["full_name"] == "Bob Brown" and first["side"] == "resident"
-    assert first["mentorship_id"] == world.m2.pk and first["mentor"]["full_name"] == "Carol Chen" and "rating" not in first
+    assert (
+        first["comment"] == "We never meet"
+        and first["author"]["full_name"] == "Bob Brown"
+        and first["side"] == "resident"
+    )
+    assert (
+        first["mentorship_id"] == world.m2.pk and first["mentor"]["full_name"] == "Carol Chen" and "rating" not in first
+    )
 
     last_year = api(coordinator).get(f"/api/v1/programs/{program.slug}/health/comments/?academic_year=2025").json()
     assert last_year["count"] == 0  # Alice's June check-in had no comment

@@ -39,7 +39,11 @@ def _parse(meeting):
 def test_a_confirmed_meeting_after_the_dst_change_round_trips_to_the_right_instant(mentorship, resident, attending):
     start = datetime.combine(_day_after_us_dst_change(), time(13, 0), tzinfo=NEW_YORK)  # 13:00 EDT
     meeting = meeting_propose(
-        mentorship=mentorship, actor=resident, slots=[start], duration_minutes=45, format="video",
+        mentorship=mentorship,
+        actor=resident,
+        slots=[start],
+        duration_minutes=45,
+        format="video",
         video_url="https://meet.example/alice-carol",
     )
     meeting = meeting_confirm(meeting=meeting, actor=attending, start=start)
@@ -58,13 +62,17 @@ def test_a_confirmed_meeting_after_the_dst_change_round_trips_to_the_right_insta
     assert str(event["LOCATION"]) == "https://meet.example/alice-carol"
     assert "DTSTAMP" in event and "DESCRIPTION" in event
     assert str(event["ORGANIZER"]).startswith("mailto:")
-    assert sorted(str(a) for a in event["ATTENDEE"]) == ["mailto:alice@hospital.example", "mailto:carol@hospital.example"]
+    assert sorted(str(a) for a in event["ATTENDEE"]) == [
+        "mailto:alice@hospital.example",
+        "mailto:carol@hospital.example",
+    ]
 
 
 def test_a_proposed_meeting_holds_its_first_time_as_tentative(mentorship, resident):
     later, sooner = timezone.now() + timedelta(days=5), timezone.now() + timedelta(days=2)
-    meeting = meeting_propose(mentorship=mentorship, actor=resident, slots=[later, sooner], format="in-person",
-                              location="Room 4B")
+    meeting = meeting_propose(
+        mentorship=mentorship, actor=resident, slots=[later, sooner], format="in-person", location="Room 4B"
+    )
     _, event = _parse(meeting)
     assert str(event["STATUS"]) == "TENTATIVE"
     assert event.decoded("DTSTART") == sooner.astimezone(UTC).replace(second=0, microsecond=0)

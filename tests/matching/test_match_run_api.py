@@ -25,8 +25,11 @@ def run_via_api(coordinator, program, cohort, django_capture_on_commit_callbacks
     def start(**extra):
         residents, mentors = cohort
         body = {
-            "kind": "career", "algorithm": "stable",
-            "mentee_ids": [r.pk for r in residents], "mentor_ids": [m.pk for m in mentors], **extra,
+            "kind": "career",
+            "algorithm": "stable",
+            "mentee_ids": [r.pk for r in residents],
+            "mentor_ids": [m.pk for m in mentors],
+            **extra,
         }
         with django_capture_on_commit_callbacks(execute=True):
             response = api(coordinator).post(f"/api/v1/programs/{program.slug}/match-runs/", body, format="json")
@@ -39,8 +42,12 @@ def run_via_api(coordinator, program, cohort, django_capture_on_commit_callbacks
 @pytest.fixture
 def windowed_run(coordinator, program, resident, other_resident, attending, other_attending):
     return match_run_create(
-        program=program, actor=coordinator, kind="career", algorithm="stable",
-        mentee_ids=[resident.pk, other_resident.pk], mentor_ids=[attending.pk, other_attending.pk],
+        program=program,
+        actor=coordinator,
+        kind="career",
+        algorithm="stable",
+        mentee_ids=[resident.pk, other_resident.pk],
+        mentor_ids=[attending.pk, other_attending.pk],
         ranking_deadline=timezone.now() + timedelta(days=3),
     )
 
@@ -69,7 +76,8 @@ def test_create_runs_eagerly_and_lists_proposals(run_via_api, coordinator, progr
 def test_create_refusals_name_the_field(coordinator, program, resident, attending):
     response = api(coordinator).post(
         f"/api/v1/programs/{program.slug}/match-runs/",
-        {"kind": "career", "mentee_ids": [resident.pk], "mentor_ids": [resident.pk]}, format="json",
+        {"kind": "career", "mentee_ids": [resident.pk], "mentor_ids": [resident.pk]},
+        format="json",
     )
     assert response.status_code == 400 and "mentor_ids" in response.json()
 
@@ -87,12 +95,15 @@ def test_override_decide_publish_and_publish_twice_conflicts(run_via_api, coordi
     response = client.post(f"/api/v1/match-proposals/{freed['id']}/decide/", {"decision": "rejected", "note": "no"})
     assert response.status_code == 200 and response.json()["decision"] == "rejected"
     response = client.post(
-        f"/api/v1/match-proposals/{unmatched['id']}/override/", {"mentor_id": freed["mentor"]["id"], "note": "asked for it"}
+        f"/api/v1/match-proposals/{unmatched['id']}/override/",
+        {"mentor_id": freed["mentor"]["id"], "note": "asked for it"},
     )
     assert response.status_code == 200, response.content
     assert response.json()["decision"] == "overridden" and response.json()["final_mentor_id"] == freed["mentor"]["id"]
     # An override without a reason is refused beside the field.
-    response = client.post(f"/api/v1/match-proposals/{matched[1]['id']}/override/", {"mentor_id": mentors[0].pk, "note": ""})
+    response = client.post(
+        f"/api/v1/match-proposals/{matched[1]['id']}/override/", {"mentor_id": mentors[0].pk, "note": ""}
+    )
     assert response.status_code == 400 and "note" in response.json()
     for p in matched[1:]:
         assert client.post(f"/api/v1/match-proposals/{p['id']}/decide/", {"decision": "accepted"}).status_code == 200
@@ -137,10 +148,14 @@ def test_only_the_programs_coordinators_see_and_act(run_via_api, other_coordinat
         assert client.get(f"/api/v1/match-runs/{run_id}/proposals/").status_code == 404
         assert client.post(f"/api/v1/match-runs/{run_id}/publish/").status_code == 404
         assert client.post(f"/api/v1/match-runs/{run_id}/second-round/").status_code == 404
-        assert client.post(f"/api/v1/match-proposals/{proposal.pk}/decide/", {"decision": "accepted"}).status_code == 404
         assert (
-            client.post(f"/api/v1/match-proposals/{proposal.pk}/override/", {"mentor_id": attending.pk, "note": "x"})
-            .status_code == 404
+            client.post(f"/api/v1/match-proposals/{proposal.pk}/decide/", {"decision": "accepted"}).status_code == 404
+        )
+        assert (
+            client.post(
+                f"/api/v1/match-proposals/{proposal.pk}/override/", {"mentor_id": attending.pk, "note": "x"}
+            ).status_code
+            == 404
         )
     assert APIClient().get(f"/api/v1/match-runs/{run_id}/").status_code in (401, 403)
     assert MatchProposal.objects.get(pk=proposal.pk).decision == "pending"
@@ -151,7 +166,8 @@ def test_a_member_puts_and_reads_their_own_ranking(windowed_run, resident, atten
     client = api(resident)
     response = client.put(
         f"/api/v1/match-runs/{windowed_run.pk}/my-ranking/",
-        {"ordered_ids": [other_attending.pk], "never_ids": [attending.pk]}, format="json",
+        {"ordered_ids": [other_attending.pk], "never_ids": [attending.pk]},
+        format="json",
     )
     assert response.status_code == 200, response.content
     body = client.get(f"/api/v1/match-runs/{windowed_run.pk}/my-ranking/").json()
@@ -160,7 +176,9 @@ def test_a_member_puts_and_reads_their_own_ranking(windowed_run, resident, atten
     assert MatchRanking.objects.filter(run=windowed_run, author=resident).count() == 2
 
     # Someone outside the cohort cannot be ranked.
-    bad = client.put(f"/api/v1/match-runs/{windowed_run.pk}/my-ranking/", {"ordered_ids": [resident.pk + 999]}, format="json")
+    bad = client.put(
+        f"/api/v1/match-runs/{windowed_run.pk}/my-ranking/", {"ordered_ids": [resident.pk + 999]}, format="json"
+    )
     assert bad.status_code == 400
 
 
@@ -169,9 +187,12 @@ def test_rankings_are_confidential(windowed_run, resident, other_resident, coord
     # The coordinator and anyone outside the cohort get 404; another resident sees only their own (empty) list.
     for user in [coordinator, outsider]:
         assert api(user).get(f"/api/v1/match-runs/{windowed_run.pk}/my-ranking/").status_code == 404
-        assert api(user).put(
-            f"/api/v1/match-runs/{windowed_run.pk}/my-ranking/", {"ordered_ids": [attending.pk]}, format="json"
-        ).status_code == 404
+        assert (
+            api(user)
+            .put(f"/api/v1/match-runs/{windowed_run.pk}/my-ranking/", {"ordered_ids": [attending.pk]}, format="json")
+            .status_code
+            == 404
+        )
     theirs = api(other_resident).get(f"/api/v1/match-runs/{windowed_run.pk}/my-ranking/").json()
     assert theirs["ordered_ids"] == [] and theirs["never_ids"] == []
     # Nor does the run or its proposals carry anyone's list.
@@ -196,9 +217,13 @@ def test_schema_lists_the_match_run_endpoints(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
     text = out.read_text()
     for path in [
-        "/api/v1/programs/{slug}/match-runs/", "/api/v1/match-runs/{id}/", "/api/v1/match-runs/{id}/proposals/",
-        "/api/v1/match-runs/{id}/publish/", "/api/v1/match-runs/{id}/second-round/",
-        "/api/v1/match-runs/{id}/my-ranking/", "/api/v1/match-proposals/{id}/decide/",
+        "/api/v1/programs/{slug}/match-runs/",
+        "/api/v1/match-runs/{id}/",
+        "/api/v1/match-runs/{id}/proposals/",
+        "/api/v1/match-runs/{id}/publish/",
+        "/api/v1/match-runs/{id}/second-round/",
+        "/api/v1/match-runs/{id}/my-ranking/",
+        "/api/v1/match-proposals/{id}/decide/",
         "/api/v1/match-proposals/{id}/override/",
     ]:
         assert f"  {path}:" in text, path

@@ -88,10 +88,18 @@ def test_coordinator_creates_a_run_and_lands_on_its_proposals(
         "mentee_ids": [r.pk for r in residents],
         "mentor_ids": [m.pk for m in mentors],
         "ranking_deadline": "",
-        **{f"weight_{name}": value for name, value in {
-            "specialty": 0.2, "goals": 0.5, "interests": 0.1, "career": 0.15,
-            "availability": 0.15, "language": 0.08, "meeting_format": 0.07,
-        }.items()},
+        **{
+            f"weight_{name}": value
+            for name, value in {
+                "specialty": 0.2,
+                "goals": 0.5,
+                "interests": 0.1,
+                "career": 0.15,
+                "availability": 0.15,
+                "language": 0.08,
+                "meeting_format": 0.07,
+            }.items()
+        },
     }
     with django_capture_on_commit_callbacks(execute=True):
         response = c.post(url, data)
@@ -138,7 +146,10 @@ def test_only_the_programs_coordinators_reach_match_run_pages(request, client_fo
     run = start_run()
     c = client_for(request.getfixturevalue(who))
     # core/access.py: the program's members know it exists (403); others do not (404).
-    for url in [reverse("matching:match-runs", args=[program.slug]), reverse("matching:match-run-create", args=[program.slug])]:
+    for url in [
+        reverse("matching:match-runs", args=[program.slug]),
+        reverse("matching:match-run-create", args=[program.slug]),
+    ]:
         assert c.get(url).status_code == (404 if who == "other_coordinator" else 403), url
     for url in [
         _detail(run),
@@ -166,7 +177,10 @@ def test_list_shows_runs_and_an_empty_state(client_for, coordinator, program, st
     run = start_run()
     body = c.get(url).content.decode()
     assert _detail(run) in body and "Ready for review" in body and "<progress" in body
-    assert f"/programs/{program.slug}/match-runs/" in c.get(reverse("accounts:roster", args=[program.slug])).content.decode()
+    assert (
+        f"/programs/{program.slug}/match-runs/"
+        in c.get(reverse("accounts:roster", args=[program.slug])).content.decode()
+    )
     assert f"/programs/{program.slug}/match-runs/" in c.get(reverse("accounts:programs")).content.decode()
 
 
@@ -176,8 +190,12 @@ def test_list_shows_runs_and_an_empty_state(client_for, coordinator, program, st
 def test_a_queued_run_refreshes_itself_and_shows_progress(client_for, coordinator, program, cohort):
     residents, mentors = cohort
     run = match_run_create(  # not captured: the on-commit task never fires, the run stays queued
-        program=program, actor=coordinator, kind="career", algorithm="stable",
-        mentee_ids=[r.pk for r in residents], mentor_ids=[m.pk for m in mentors],
+        program=program,
+        actor=coordinator,
+        kind="career",
+        algorithm="stable",
+        mentee_ids=[r.pk for r in residents],
+        mentor_ids=[m.pk for m in mentors],
     )
     body = client_for(coordinator).get(_detail(run)).content.decode()
     # htmx polls the progress region; without JavaScript the page refreshes itself.
@@ -257,7 +275,7 @@ def test_publishing_with_nothing_accepted_is_a_message(client_for, coordinator, 
 
 
 def test_csv_escapes_spreadsheet_formulas(client_for, coordinator, start_run, resident):
-    resident.first_name = "=HYPERLINK(\"http://evil.example\")"
+    resident.first_name = '=HYPERLINK("http://evil.example")'
     resident.save()
     run = start_run()
     response = client_for(coordinator).get(reverse("matching:match-run-export", args=[run.pk]))
@@ -294,8 +312,12 @@ def test_detail_page_queries_do_not_grow_with_proposals(
 def test_the_progress_region_polls_until_the_run_stops(client_for, coordinator, other_coordinator, program, cohort):
     residents, mentors = cohort
     run = match_run_create(  # stays queued: the on-commit task never fires here
-        program=program, actor=coordinator, kind="career", algorithm="stable",
-        mentee_ids=[r.pk for r in residents], mentor_ids=[m.pk for m in mentors],
+        program=program,
+        actor=coordinator,
+        kind="career",
+        algorithm="stable",
+        mentee_ids=[r.pk for r in residents],
+        mentor_ids=[m.pk for m in mentors],
     )
     url = f"/match-runs/{run.pk}/progress/"
     client = client_for(coordinator)
@@ -311,12 +333,18 @@ def test_the_progress_region_polls_until_the_run_stops(client_for, coordinator, 
     assert done.status_code == 204 and done["HX-Refresh"] == "true"
 
 
-def test_publish_is_offered_only_once_something_is_accepted(client_for, coordinator, program, cohort, django_capture_on_commit_callbacks):
+def test_publish_is_offered_only_once_something_is_accepted(
+    client_for, coordinator, program, cohort, django_capture_on_commit_callbacks
+):
     residents, mentors = cohort
     with django_capture_on_commit_callbacks(execute=True):
         run = match_run_create(
-            program=program, actor=coordinator, kind="career", algorithm="stable",
-            mentee_ids=[r.pk for r in residents], mentor_ids=[m.pk for m in mentors],
+            program=program,
+            actor=coordinator,
+            kind="career",
+            algorithm="stable",
+            mentee_ids=[r.pk for r in residents],
+            mentor_ids=[m.pk for m in mentors],
         )
     client = client_for(coordinator)
     body = client.get(_detail(run)).content.decode()
@@ -332,8 +360,13 @@ def test_publish_is_offered_only_once_something_is_accepted(client_for, coordina
 def _queued_run(coordinator, program, cohort, **kwargs):
     residents, mentors = cohort
     return match_run_create(  # stays queued: the on-commit task never fires here
-        program=program, actor=coordinator, kind="career", algorithm="stable",
-        mentee_ids=[r.pk for r in residents], mentor_ids=[m.pk for m in mentors], **kwargs,
+        program=program,
+        actor=coordinator,
+        kind="career",
+        algorithm="stable",
+        mentee_ids=[r.pk for r in residents],
+        mentor_ids=[m.pk for m in mentors],
+        **kwargs,
     )
 
 
@@ -352,10 +385,15 @@ def test_a_coordinator_cancels_a_waiting_run_from_its_page(client_for, coordinat
     assert run.status == MatchRun.Status.CANCELLED
     # Cancelling twice is a message, not an error page.
     again = c.post(reverse("matching:match-run-cancel", args=[run.pk]), follow=True)
-    assert again.status_code == 200 and "Only a match that is waiting or running can be cancelled" in again.content.decode()
+    assert (
+        again.status_code == 200
+        and "Only a match that is waiting or running can be cancelled" in again.content.decode()
+    )
 
 
-def test_cancel_is_refused_to_anyone_but_the_programs_coordinators(client_for, coordinator, other_coordinator, resident, program, cohort):
+def test_cancel_is_refused_to_anyone_but_the_programs_coordinators(
+    client_for, coordinator, other_coordinator, resident, program, cohort
+):
     run = _queued_run(coordinator, program, cohort)
     for person in (other_coordinator, resident):
         assert client_for(person).post(reverse("matching:match-run-cancel", args=[run.pk])).status_code == 404
@@ -374,7 +412,10 @@ def test_compare_two_runs_side_by_side(client_for, coordinator, start_run):
     assert page.status_code == 200
     body = page.content.decode()
     assert f"Match #{stable.pk} and #{optimal.pk} side by side" in body
-    assert f"<tr><th scope=\"row\">Matched</th><td>{stable.stats['matched']}</td><td>{optimal.stats['matched']}</td></tr>" in body
+    assert (
+        f'<tr><th scope="row">Matched</th><td>{stable.stats["matched"]}</td><td>{optimal.stats["matched"]}</td></tr>'
+        in body
+    )
 
 
 def test_compare_with_a_run_that_is_not_finished_is_a_message(client_for, coordinator, program, cohort, start_run):
@@ -391,7 +432,9 @@ def test_compare_with_a_run_that_is_not_finished_is_a_message(client_for, coordi
         assert "Choose a run to compare with" in response.content.decode(), bad
 
 
-def test_the_dashboard_asks_cohort_members_to_rank_until_they_have(client_for, coordinator, program, cohort, resident, outsider):
+def test_the_dashboard_asks_cohort_members_to_rank_until_they_have(
+    client_for, coordinator, program, cohort, resident, outsider
+):
     from datetime import timedelta
 
     from django.utils import timezone

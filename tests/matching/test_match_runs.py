@@ -534,8 +534,11 @@ def test_the_sweeper_starts_a_run_once_its_ranking_window_closes(ranking_run):
 def test_the_sweeper_fails_a_run_whose_worker_stopped_on_its_last_attempt(program):
     now = timezone.now()
     stale = MatchRun.objects.create(
-        program=program, status=Status.RUNNING, started_at=now - timedelta(minutes=7),
-        attempts=execution.MATCH_RUN_MAX_ATTEMPTS, claimed_by_task="task-1",
+        program=program,
+        status=Status.RUNNING,
+        started_at=now - timedelta(minutes=7),
+        attempts=execution.MATCH_RUN_MAX_ATTEMPTS,
+        claimed_by_task="task-1",
     )
     fresh_program_run = MatchRun.objects.create(program=program, status=Status.SUCCEEDED)
 
@@ -597,12 +600,15 @@ def test_a_cohort_read_in_bulk_gives_the_records_the_directory_scores(coordinato
 
     residents, mentors = cohort
     languages, formats = list(Language.objects.all()[:3]), list(MeetingFormat.objects.all())
-    interests, subspecialties = list(Interest.objects.all()[:4]), list(Specialty.objects.filter(parent__isnull=False)[:3])
+    interests, subspecialties = (
+        list(Interest.objects.all()[:4]),
+        list(Specialty.objects.filter(parent__isnull=False)[:3]),
+    )
     for k, person in enumerate(residents + mentors):
         profile = getattr(person, "mentee_profile", None) or person.mentor_profile
         profile.languages.set(languages[: 1 + k % 3])
-        profile.meeting_formats.set(formats[k % len(formats):])
-        profile.interests.set(interests[k % 4:])
+        profile.meeting_formats.set(formats[k % len(formats) :])
+        profile.interests.set(interests[k % 4 :])
         if hasattr(profile, "subspecialty_interests"):
             profile.subspecialty_interests.set(subspecialties[: k % 3])
         AvailabilityWindow.objects.create(user=person, weekday=k % 7, start=time(17 + k % 3), end=time(20))
@@ -665,7 +671,9 @@ def test_the_coordinator_hears_when_a_run_fails_with_the_reason(coordinator, pro
 
 def test_a_run_whose_worker_stopped_is_reported_to_the_programs_coordinators(program, coordinator):
     MatchRun.objects.create(
-        program=program, status=Status.RUNNING, started_at=timezone.now() - timedelta(minutes=7),
+        program=program,
+        status=Status.RUNNING,
+        started_at=timezone.now() - timedelta(minutes=7),
         attempts=execution.MATCH_RUN_MAX_ATTEMPTS,
     )
 

@@ -140,14 +140,21 @@ class TestActions:
 
     def test_coordinator_cannot_confirm_and_outsider_gets_404(self, proposed, coordinator, outsider, api_for):
         data = {"start": _in(3).isoformat()}
-        assert api_for(coordinator).post(f"/api/v1/meetings/{proposed.pk}/confirm/", data, format="json").status_code == 403
-        assert api_for(outsider).post(f"/api/v1/meetings/{proposed.pk}/confirm/", data, format="json").status_code == 404
+        assert (
+            api_for(coordinator).post(f"/api/v1/meetings/{proposed.pk}/confirm/", data, format="json").status_code
+            == 403
+        )
+        assert (
+            api_for(outsider).post(f"/api/v1/meetings/{proposed.pk}/confirm/", data, format="json").status_code == 404
+        )
         assert api_for(outsider).get(f"/api/v1/meetings/{proposed.pk}/").status_code == 404
         assert api_for(coordinator).get(f"/api/v1/meetings/{proposed.pk}/").status_code == 200
 
     def test_reschedule_cancel_and_the_ics(self, proposed, attending, resident, api_for):
         api = api_for(attending)
-        rescheduled = api.post(f"/api/v1/meetings/{proposed.pk}/reschedule/", {"slots": [_in(8).isoformat()]}, format="json")
+        rescheduled = api.post(
+            f"/api/v1/meetings/{proposed.pk}/reschedule/", {"slots": [_in(8).isoformat()]}, format="json"
+        )
         assert rescheduled.status_code == 200 and rescheduled.json()["sequence"] == 1
         assert rescheduled.json()["proposed_by"]["id"] == attending.pk
         cancelled = api.post(f"/api/v1/meetings/{proposed.pk}/cancel/", {"reason": "Clinic overran"}, format="json")
@@ -164,7 +171,10 @@ class TestActions:
     def test_ics_with_a_calendar_accept_header(self, proposed, resident, outsider, api_for):
         api = api_for(resident)
         assert api.get(f"/api/v1/meetings/{proposed.pk}/ics/", HTTP_ACCEPT="text/calendar").status_code == 200
-        assert api_for(outsider).get(f"/api/v1/meetings/{proposed.pk}/ics/", HTTP_ACCEPT="text/calendar").status_code == 404
+        assert (
+            api_for(outsider).get(f"/api/v1/meetings/{proposed.pk}/ics/", HTTP_ACCEPT="text/calendar").status_code
+            == 404
+        )
 
     def test_held_and_notes(self, proposed, attending, resident, coordinator, api_for):
         meeting_confirm(meeting=proposed, actor=attending, start=_in(3))
@@ -177,9 +187,12 @@ class TestActions:
         assert notes.status_code == 200 and notes.json()["notes"] == "Next: IRB form."
         # Shared notes are the pair's: the coordinator sees the meeting, not its notes.
         assert api_for(coordinator).get(f"/api/v1/meetings/{proposed.pk}/").json()["notes"] is None
-        assert api_for(coordinator).post(
-            f"/api/v1/meetings/{proposed.pk}/notes/", {"notes": "x"}, format="json"
-        ).status_code == 403
+        assert (
+            api_for(coordinator)
+            .post(f"/api/v1/meetings/{proposed.pk}/notes/", {"notes": "x"}, format="json")
+            .status_code
+            == 403
+        )
 
 
 class TestSuggestions:
@@ -187,7 +200,9 @@ class TestSuggestions:
         for person in (resident, attending):
             for weekday in range(7):
                 AvailabilityWindow.objects.create(user=person, weekday=weekday, start=time(9), end=time(17))
-        response = api_for(resident).get(f"/api/v1/mentorships/{mentorship.pk}/meeting-suggestions/?duration_minutes=60")
+        response = api_for(resident).get(
+            f"/api/v1/mentorships/{mentorship.pk}/meeting-suggestions/?duration_minutes=60"
+        )
         assert response.status_code == 200
         body = response.json()
         assert len(body["slots"]) == 3 and body["duration_minutes"] == 60

@@ -46,7 +46,9 @@ def mentorship(resident, attending, program):
 
 @pytest.fixture
 def proposed(mentorship, resident):
-    return meeting_propose(mentorship=mentorship, actor=resident, slots=[_in(3), _in(4)], video_url="https://meet.example/ac")
+    return meeting_propose(
+        mentorship=mentorship, actor=resident, slots=[_in(3), _in(4)], video_url="https://meet.example/ac"
+    )
 
 
 def _url(name, obj):
@@ -102,8 +104,13 @@ class TestProposePage:
         suggested = _in(5).isoformat()
         response = client_for(resident).post(
             _url("meeting-propose", mentorship),
-            {"suggested": [suggested], "custom_1": (_in(6).astimezone(NEW_YORK)).strftime("%Y-%m-%dT%H:%M"),
-             "duration_minutes": "45", "format": "in-person", "location": "Cafeteria"},
+            {
+                "suggested": [suggested],
+                "custom_1": (_in(6).astimezone(NEW_YORK)).strftime("%Y-%m-%dT%H:%M"),
+                "duration_minutes": "45",
+                "format": "in-person",
+                "location": "Cafeteria",
+            },
         )
         meeting = Meeting.objects.get()
         assert response.status_code == 302
@@ -113,9 +120,13 @@ class TestProposePage:
     def test_more_than_three_times_are_refused_with_a_message(self, mentorship, resident, client_for):
         response = client_for(resident).post(
             _url("meeting-propose", mentorship),
-            {"suggested": [_in(3).isoformat(), _in(4).isoformat()],
-             "custom_1": "2030-01-01T10:00", "custom_2": "2030-01-02T10:00",
-             "duration_minutes": "30", "format": "video"},
+            {
+                "suggested": [_in(3).isoformat(), _in(4).isoformat()],
+                "custom_1": "2030-01-01T10:00",
+                "custom_2": "2030-01-02T10:00",
+                "duration_minutes": "30",
+                "format": "video",
+            },
         )
         assert response.status_code == 200
         assert "Propose at most 3 times; you chose 4." in response.content.decode()
@@ -142,8 +153,9 @@ class TestProposePage:
 
 
 class TestMeetingPage:
-    def test_the_other_person_confirms_with_a_radio_button(self, proposed, attending, resident, client_for,
-                                                           django_capture_on_commit_callbacks):
+    def test_the_other_person_confirms_with_a_radio_button(
+        self, proposed, attending, resident, client_for, django_capture_on_commit_callbacks
+    ):
         client = client_for(attending)
         page = client.get(_url("meeting-detail", proposed)).content.decode()
         assert 'type="radio" name="start"' in page
@@ -175,7 +187,11 @@ class TestMeetingPage:
         )
         assert response.status_code == 302
         proposed.refresh_from_db()
-        assert (proposed.sequence, proposed.proposed_by, [s.start for s in proposed.slots.all()]) == (1, attending, [_in(8)])
+        assert (proposed.sequence, proposed.proposed_by, [s.start for s in proposed.slots.all()]) == (
+            1,
+            attending,
+            [_in(8)],
+        )
 
     def test_cancel_with_a_reason_then_again(self, proposed, resident, client_for):
         client = client_for(resident)
@@ -200,7 +216,10 @@ class TestMeetingPage:
         assert response.status_code == 302
         proposed.refresh_from_db()
         assert (proposed.status, proposed.notes) == ("held", "Next: abstract for the spring meeting.")
-        assert "abstract for the spring meeting" in client_for(attending).get(_url("meeting-detail", proposed)).content.decode()
+        assert (
+            "abstract for the spring meeting"
+            in client_for(attending).get(_url("meeting-detail", proposed)).content.decode()
+        )
 
     def test_page_query_budget(self, proposed, attending, client_for):
         client = client_for(attending)
@@ -264,6 +283,7 @@ class TestSection:
         request.user = resident
         html = render_to_string(
             "matching/meetings/_section.html",
-            {"mentorship": mentorship, "meetings": meetings_of(mentorship), "user": resident}, request=request,
+            {"mentorship": mentorship, "meetings": meetings_of(mentorship), "user": resident},
+            request=request,
         )
         assert "No meetings yet." in html

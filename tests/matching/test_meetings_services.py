@@ -42,8 +42,14 @@ def mentorship(resident, attending, program):
 
 @pytest.fixture
 def proposed(mentorship, resident):
-    return meeting_propose(mentorship=mentorship, actor=resident, slots=SLOTS, duration_minutes=30, format="video",
-                           video_url="https://meet.example/alice-carol")
+    return meeting_propose(
+        mentorship=mentorship,
+        actor=resident,
+        slots=SLOTS,
+        duration_minutes=30,
+        format="video",
+        video_url="https://meet.example/alice-carol",
+    )
 
 
 def _started(meeting, *, hours_ago=1):
@@ -54,7 +60,7 @@ def _started(meeting, *, hours_ago=1):
 
 
 def _ics(message) -> Calendar:
-    (name, content, mimetype), = message.attachments
+    ((name, content, mimetype),) = message.attachments
     assert (name, mimetype) == ("invite.ics", "text/calendar")
     return Calendar.from_ical(content)
 
@@ -64,8 +70,14 @@ class TestPropose:
         self, mentorship, resident, attending, django_capture_on_commit_callbacks
     ):
         with django_capture_on_commit_callbacks(execute=True):
-            meeting = meeting_propose(mentorship=mentorship, actor=resident, slots=[SLOTS[2], SLOTS[0], SLOTS[1]],
-                                      duration_minutes=45, format="in-person", location="Cafeteria, 2nd floor")
+            meeting = meeting_propose(
+                mentorship=mentorship,
+                actor=resident,
+                slots=[SLOTS[2], SLOTS[0], SLOTS[1]],
+                duration_minutes=45,
+                format="in-person",
+                location="Cafeteria, 2nd floor",
+            )
         assert meeting.status == Meeting.Status.PROPOSED
         assert meeting.proposed_by == resident
         assert [slot.start for slot in meeting.slots.all()] == SLOTS
@@ -181,7 +193,12 @@ class TestReschedule:
         new = [_in(10), _in(11)]
         with django_capture_on_commit_callbacks(execute=True):
             meeting = meeting_reschedule(meeting=proposed, actor=attending, slots=new)
-        assert (meeting.status, meeting.start, meeting.proposed_by, meeting.sequence) == ("proposed", None, attending, 1)
+        assert (meeting.status, meeting.start, meeting.proposed_by, meeting.sequence) == (
+            "proposed",
+            None,
+            attending,
+            1,
+        )
         assert meeting.reminded_at is None
         assert [slot.start for slot in meeting.slots.all()] == new
         assert Notification.objects.get(user=resident, event="meeting.rescheduled").dedup_key == (

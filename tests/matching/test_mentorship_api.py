@@ -49,7 +49,10 @@ class TestList:
         assert [m["status"] for m in body["results"]] == ["active", "completed"]
 
         assert api(resident).get("/api/v1/mentorships/?status=completed").json()["count"] == 1
-        assert api(resident).get("/api/v1/mentorships/?kind=research").json()["results"][0]["mentor"]["full_name"] == "Dave Diaz"
+        assert (
+            api(resident).get("/api/v1/mentorships/?kind=research").json()["results"][0]["mentor"]["full_name"]
+            == "Dave Diaz"
+        )
         assert api(resident).get("/api/v1/mentorships/?status=nonsense").status_code == 400
 
     def test_only_my_own(self, api, mentorship, coordinator, other_resident):
@@ -97,11 +100,18 @@ class TestAgreement:
         assert (body["cadence"], body["preferred_channel"]) == ("weekly", "")
 
     def test_bad_cadence_is_400(self, api, mentorship, attending):
-        assert api(attending).patch(_m(mentorship, "agreement/"), {"cadence": "hourly"}, format="json").status_code == 400
+        assert (
+            api(attending).patch(_m(mentorship, "agreement/"), {"cadence": "hourly"}, format="json").status_code == 400
+        )
 
     def test_coordinator_403_outsider_404(self, api, mentorship, coordinator, outsider):
-        assert api(coordinator).patch(_m(mentorship, "agreement/"), {"cadence": "weekly"}, format="json").status_code == 403
-        assert api(outsider).patch(_m(mentorship, "agreement/"), {"cadence": "weekly"}, format="json").status_code == 404
+        assert (
+            api(coordinator).patch(_m(mentorship, "agreement/"), {"cadence": "weekly"}, format="json").status_code
+            == 403
+        )
+        assert (
+            api(outsider).patch(_m(mentorship, "agreement/"), {"cadence": "weekly"}, format="json").status_code == 404
+        )
 
     def test_ended_mentorship_is_409(self, api, mentorship, resident):
         mentorship_end(mentorship=mentorship, actor=resident, reason="x", completed=True)
@@ -113,14 +123,18 @@ class TestActionItems:
     def test_create_list_and_patch(self, api, mentorship, resident, attending):
         client = api(resident)
         due = (timezone.localdate() + timedelta(days=7)).isoformat()
-        created = client.post(_m(mentorship, "action-items/"), {"title": "Book ITE review", "due_date": due}, format="json")
+        created = client.post(
+            _m(mentorship, "action-items/"), {"title": "Book ITE review", "due_date": due}, format="json"
+        )
         assert created.status_code == 201
         assert created.json()["owner"]["id"] == resident.pk
 
         listed = client.get(_m(mentorship, "action-items/")).json()
         assert [i["title"] for i in listed["results"]] == ["Book ITE review"]
 
-        patched = api(attending).patch(f"/api/v1/action-items/{created.json()['id']}/", {"status": "done"}, format="json")
+        patched = api(attending).patch(
+            f"/api/v1/action-items/{created.json()['id']}/", {"status": "done"}, format="json"
+        )
         assert patched.status_code == 200
         assert patched.json()["status"] == "done" and patched.json()["completed_at"] is not None
 
@@ -129,7 +143,9 @@ class TestActionItems:
         assert api(resident).get(_m(mentorship, "action-items/")).json()["results"][0]["is_overdue"] is True
 
     def test_owner_must_be_one_of_the_pair(self, api, mentorship, resident, other_resident):
-        response = api(resident).post(_m(mentorship, "action-items/"), {"title": "x", "owner": other_resident.pk}, format="json")
+        response = api(resident).post(
+            _m(mentorship, "action-items/"), {"title": "x", "owner": other_resident.pk}, format="json"
+        )
         assert response.status_code == 400 and "owner" in response.json()
 
     def test_coordinator_reads_but_cannot_write(self, api, mentorship, coordinator, resident):
@@ -149,13 +165,17 @@ class TestActionItems:
 
     def test_bad_status_is_400(self, api, mentorship, resident):
         item = ActionItemFactory(mentorship=mentorship)
-        assert api(resident).patch(f"/api/v1/action-items/{item.pk}/", {"status": "finished"}, format="json").status_code == 400
+        assert (
+            api(resident).patch(f"/api/v1/action-items/{item.pk}/", {"status": "finished"}, format="json").status_code
+            == 400
+        )
 
 
 class TestResources:
     def test_the_mentor_shares_and_the_mentee_lists(self, api, mentorship, attending, resident):
         created = api(attending).post(
-            _m(mentorship, "resources/"), {"title": "NRMP data", "url": "https://www.nrmp.org/", "note": "Charting outcomes"},
+            _m(mentorship, "resources/"),
+            {"title": "NRMP data", "url": "https://www.nrmp.org/", "note": "Charting outcomes"},
             format="json",
         )
         assert created.status_code == 201
@@ -163,15 +183,20 @@ class TestResources:
         assert listed["results"][0]["title"] == "NRMP data"
 
     def test_the_mentee_cannot_share(self, api, mentorship, resident):
-        response = api(resident).post(_m(mentorship, "resources/"), {"title": "x", "url": "https://example.org/"}, format="json")
+        response = api(resident).post(
+            _m(mentorship, "resources/"), {"title": "x", "url": "https://example.org/"}, format="json"
+        )
         assert response.status_code == 403
 
 
 class TestIntroductions:
-    def test_introduce_list_received_and_accept_as_mentorship(self, api, mentorship, attending, other_attending, resident):
+    def test_introduce_list_received_and_accept_as_mentorship(
+        self, api, mentorship, attending, other_attending, resident
+    ):
         created = api(attending).post(
             _m(mentorship, "introductions/"),
-            {"colleague": other_attending.pk, "kind": "research", "note": "Alice wants a project."}, format="json",
+            {"colleague": other_attending.pk, "kind": "research", "note": "Alice wants a project."},
+            format="json",
         )
         assert created.status_code == 201
 
@@ -189,10 +214,14 @@ class TestIntroductions:
         assert body["mentorship_started"]["source"] == "introduction"
 
     def test_accept_as_a_meeting(self, api, mentorship, attending, other_attending):
-        introduction = introduction_create(mentorship=mentorship, actor=attending, colleague=other_attending, note="n", kind="career")
-        body = api(other_attending).post(
-            f"/api/v1/introductions/{introduction.pk}/respond/", {"response": "meeting"}, format="json"
-        ).json()
+        introduction = introduction_create(
+            mentorship=mentorship, actor=attending, colleague=other_attending, note="n", kind="career"
+        )
+        body = (
+            api(other_attending)
+            .post(f"/api/v1/introductions/{introduction.pk}/respond/", {"response": "meeting"}, format="json")
+            .json()
+        )
         assert body["introduction"]["status"] == "accepted_meeting" and body["mentorship_started"] is None
 
     def test_not_to_the_mentee(self, api, mentorship, attending, resident):
@@ -203,18 +232,24 @@ class TestIntroductions:
 
     def test_not_to_the_mentor_themselves(self, api, mentorship, attending):
         response = api(attending).post(
-            _m(mentorship, "introductions/"), {"colleague": attending.pk, "kind": "research", "note": "n"}, format="json"
+            _m(mentorship, "introductions/"),
+            {"colleague": attending.pk, "kind": "research", "note": "n"},
+            format="json",
         )
         assert response.status_code == 400 and "colleague" in response.json()
 
     def test_the_mentee_cannot_introduce(self, api, mentorship, resident, other_attending):
         response = api(resident).post(
-            _m(mentorship, "introductions/"), {"colleague": other_attending.pk, "kind": "research", "note": "n"}, format="json"
+            _m(mentorship, "introductions/"),
+            {"colleague": other_attending.pk, "kind": "research", "note": "n"},
+            format="json",
         )
         assert response.status_code == 403
 
     def test_only_the_colleague_responds(self, api, mentorship, attending, other_attending, resident, outsider):
-        introduction = introduction_create(mentorship=mentorship, actor=attending, colleague=other_attending, note="n", kind="career")
+        introduction = introduction_create(
+            mentorship=mentorship, actor=attending, colleague=other_attending, note="n", kind="career"
+        )
         url = f"/api/v1/introductions/{introduction.pk}/respond/"
         assert api(attending).post(url, {"response": "meeting"}, format="json").status_code == 403
         assert api(resident).post(url, {"response": "meeting"}, format="json").status_code == 403
@@ -222,7 +257,9 @@ class TestIntroductions:
         assert Introduction.objects.get().status == "pending"
 
     def test_a_full_colleague_gets_a_clear_409(self, api, mentorship, attending, other_attending):
-        introduction = introduction_create(mentorship=mentorship, actor=attending, colleague=other_attending, note="n", kind="research")
+        introduction = introduction_create(
+            mentorship=mentorship, actor=attending, colleague=other_attending, note="n", kind="research"
+        )
         MentorProfile.objects.filter(user=other_attending).update(capacity=0)
         response = api(other_attending).post(
             f"/api/v1/introductions/{introduction.pk}/respond/", {"response": "mentorship"}, format="json"
@@ -255,7 +292,12 @@ class TestCheckIns:
         checkin_submit(mentorship=mentorship, actor=resident, rating=2, comment=SECRET)
         for user in (attending, coordinator):
             client = api(user)
-            for url in ("/api/v1/mentorships/", _m(mentorship), _m(mentorship, "action-items/"), _m(mentorship, "resources/")):
+            for url in (
+                "/api/v1/mentorships/",
+                _m(mentorship),
+                _m(mentorship, "action-items/"),
+                _m(mentorship, "resources/"),
+            ):
                 response = client.get(url)
                 assert SECRET not in json.dumps(response.json()), url
             detail = client.get(_m(mentorship)).json()
@@ -268,7 +310,9 @@ class TestCheckIns:
 class TestEndAndThanks:
     def test_complete_early_with_a_rematch_and_meetings_cancelled(self, api, mentorship, resident, attending):
         meeting = Meeting.objects.create(
-            mentorship=mentorship, proposed_by=attending, status=Meeting.Status.CONFIRMED,
+            mentorship=mentorship,
+            proposed_by=attending,
+            status=Meeting.Status.CONFIRMED,
             start=timezone.now() + timedelta(days=5),
         )
         response = api(resident).post(
@@ -281,9 +325,11 @@ class TestEndAndThanks:
         assert meeting.status == Meeting.Status.CANCELLED
 
     def test_the_mentor_cannot_raise_the_rematch_flag_nor_see_it(self, api, mentorship, attending):
-        body = api(attending).post(
-            _m(mentorship, "end/"), {"outcome": "ended", "reason": "Sabbatical", "rematch": True}, format="json"
-        ).json()
+        body = (
+            api(attending)
+            .post(_m(mentorship, "end/"), {"outcome": "ended", "reason": "Sabbatical", "rematch": True}, format="json")
+            .json()
+        )
         assert body["status"] == "ended" and body["rematch_requested"] is None
         assert Mentorship.objects.get().rematch_requested is False
 
@@ -305,4 +351,3 @@ class TestEndAndThanks:
         assert api(outsider).post(_m(mentorship, "end/"), payload, format="json").status_code == 404
         assert api(coordinator).post(_m(mentorship, "end/"), payload, format="json").status_code == 403
         assert Mentorship.objects.get().is_active
-

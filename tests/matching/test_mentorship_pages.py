@@ -61,7 +61,9 @@ class TestMyMentorships:
         assert response.status_code == 200
         assert "Alice Adams" not in response.content.decode()
 
-    def test_query_count_does_not_grow_with_mentorships(self, client_for, program, resident, attending, other_attending):
+    def test_query_count_does_not_grow_with_mentorships(
+        self, client_for, program, resident, attending, other_attending
+    ):
         MentorshipFactory(mentee=resident, mentor=attending, program=program)
         client = client_for(resident)
         client.get(reverse("matching:mentorships"))  # the first request also records last_seen
@@ -80,7 +82,9 @@ class TestMyMentorships:
 
 
 class TestSharedPage:
-    def test_the_pair_sees_the_agreement_at_the_top_and_every_section(self, client_for, mentorship, resident, attending):
+    def test_the_pair_sees_the_agreement_at_the_top_and_every_section(
+        self, client_for, mentorship, resident, attending
+    ):
         Agreement.objects.filter(mentorship=mentorship).update(preferred_channel="Teams chat")
         for user in (resident, attending):
             html = client_for(user).get(_detail(mentorship)).content.decode()
@@ -101,7 +105,11 @@ class TestSharedPage:
             ActionItemFactory(mentorship=mentorship, due_date=timezone.localdate() - timedelta(days=n))
             resource_share(mentorship=mentorship, actor=attending, title=f"Link {n}", url=f"https://example.org/{n}")
             introduction_create(
-                mentorship=mentorship, actor=attending, colleague=UserWithMentorProfile(program), note="n", kind="research"
+                mentorship=mentorship,
+                actor=attending,
+                colleague=UserWithMentorProfile(program),
+                note="n",
+                kind="research",
             )
 
         with CaptureQueriesContext(connection) as after:
@@ -126,18 +134,20 @@ class TestSharedPage:
         assert response.status_code == 200
         assert "Submit the abstract" in html and "Read-only" in html
         # Nothing here changes the mentorship: the one form a coordinator gets nudges the pair to meet.
-        assert re.findall(r'method="post" action="([^"]+)"', html.split('<main')[1]) == [
+        assert re.findall(r'method="post" action="([^"]+)"', html.split("<main")[1]) == [
             f"/programs/{mentorship.program.slug}/pairings/{mentorship.pk}/nudge/"
         ]
         assert "Edit the agreement" not in html and "End or complete" not in html
 
     def test_an_overdue_goal_is_marked_with_text_not_colour_alone(self, client_for, mentorship, resident):
-        ActionItemFactory(mentorship=mentorship, title="Email the PD", due_date=timezone.localdate() - timedelta(days=2))
+        ActionItemFactory(
+            mentorship=mentorship, title="Email the PD", due_date=timezone.localdate() - timedelta(days=2)
+        )
         ActionItemFactory(mentorship=mentorship, title="Later goal", due_date=timezone.localdate() + timedelta(days=9))
 
         html = client_for(resident).get(_detail(mentorship)).content.decode()
 
-        row = html[html.index("Email the PD"):html.index("Later goal")]
+        row = html[html.index("Email the PD") : html.index("Later goal")]
         assert "Overdue" in row
         assert html.count(">Overdue<") == 1
 
@@ -150,7 +160,9 @@ class TestSharedPage:
 
 
 class TestCheckInConfidentiality:
-    def test_nobody_but_the_author_sees_even_that_they_checked_in(self, client_for, mentorship, resident, attending, coordinator):
+    def test_nobody_but_the_author_sees_even_that_they_checked_in(
+        self, client_for, mentorship, resident, attending, coordinator
+    ):
         checkin_submit(mentorship=mentorship, actor=resident, rating=2, comment=SECRET)
 
         mentee_html = client_for(resident).get(_detail(mentorship)).content.decode()
@@ -163,7 +175,10 @@ class TestCheckInConfidentiality:
 
     def test_the_form_says_it_is_confidential_and_labels_each_rating(self, client_for, mentorship, resident):
         html = client_for(resident).get(_detail(mentorship)).content.decode()
-        assert "Confidential to your program&#x27;s coordinators" in html or "Confidential to your program's coordinators" in html
+        assert (
+            "Confidential to your program&#x27;s coordinators" in html
+            or "Confidential to your program's coordinators" in html
+        )
         assert "1 — Not well" in html and "5 — Very well" in html
         assert 'type="radio"' in html
 
@@ -194,7 +209,9 @@ class TestAgreementPage:
         url = _url("mentorship-agreement", mentorship)
         assert client.get(url).status_code == 200
 
-        response = client.post(url, {"cadence": "weekly", "preferred_channel": "Pager", "expectations": "", "first_goals": "ITE prep"})
+        response = client.post(
+            url, {"cadence": "weekly", "preferred_channel": "Pager", "expectations": "", "first_goals": "ITE prep"}
+        )
 
         assert response.status_code == 302 and response.url == _detail(mentorship)
         agreement = Agreement.objects.get(mentorship=mentorship)
@@ -211,7 +228,9 @@ class TestActionPlanForms:
         client = client_for(resident)
         due = (timezone.localdate() + timedelta(days=14)).isoformat()
 
-        response = client.post(_url("action-item-create", mentorship), {"title": "Draft CV", "due_date": due, "owner": attending.pk})
+        response = client.post(
+            _url("action-item-create", mentorship), {"title": "Draft CV", "due_date": due, "owner": attending.pk}
+        )
 
         assert response.status_code == 302
         item = ActionItem.objects.get()
@@ -221,7 +240,9 @@ class TestActionPlanForms:
         assert item.status == "done" and item.completed_at is not None
 
     def test_an_empty_goal_shows_the_error_on_the_page(self, client_for, mentorship, resident):
-        response = client_for(resident).post(_url("action-item-create", mentorship), {"title": "", "owner": resident.pk})
+        response = client_for(resident).post(
+            _url("action-item-create", mentorship), {"title": "", "owner": resident.pk}
+        )
         assert response.status_code == 400
         assert "Please fix" in response.content.decode()
 
@@ -234,19 +255,24 @@ class TestActionPlanForms:
 class TestResourcesForm:
     def test_the_mentor_shares_and_the_mentee_sees_it(self, client_for, mentorship, resident, attending):
         client_for(attending).post(
-            _url("resource-create", mentorship), {"title": "AAMC Careers in Medicine", "url": "https://www.aamc.org/cim", "note": "Start here"}
+            _url("resource-create", mentorship),
+            {"title": "AAMC Careers in Medicine", "url": "https://www.aamc.org/cim", "note": "Start here"},
         )
         html = client_for(resident).get(_detail(mentorship)).content.decode()
         assert "AAMC Careers in Medicine" in html and "Start here" in html
 
     def test_the_mentee_cannot_share(self, client_for, mentorship, resident):
-        response = client_for(resident).post(_url("resource-create", mentorship), {"title": "x", "url": "https://example.org"})
+        response = client_for(resident).post(
+            _url("resource-create", mentorship), {"title": "x", "url": "https://example.org"}
+        )
         assert response.status_code == 403
         assert not Resource.objects.exists()
 
 
 class TestIntroductionPages:
-    def test_introduce_then_the_colleague_accepts_as_a_mentorship(self, client_for, mentorship, attending, other_attending, resident):
+    def test_introduce_then_the_colleague_accepts_as_a_mentorship(
+        self, client_for, mentorship, attending, other_attending, resident
+    ):
         response = client_for(attending).post(
             _url("introduction-create", mentorship),
             {"colleague": other_attending.pk, "kind": "research", "note": "Alice wants a QI project."},
@@ -264,27 +290,42 @@ class TestIntroductionPages:
 
     def test_the_colleague_choices_exclude_the_pair(self, client_for, mentorship, attending, other_attending):
         html = client_for(attending).get(_detail(mentorship)).content.decode()
-        form = html[html.index('id="introduce-h"'):]
+        form = html[html.index('id="introduce-h"') :]
         assert f'value="{other_attending.pk}"' in form
         assert f'value="{attending.pk}"' not in form.split("</select>")[0]
 
-    def test_accept_as_a_meeting_shows_the_mentees_email(self, client_for, mentorship, attending, other_attending, resident):
-        introduction = introduction_create(mentorship=mentorship, actor=attending, colleague=other_attending, note="n", kind="career")
-        response = client_for(other_attending).post(_url("introduction-respond", introduction), {"response": "meeting"}, follow=True)
+    def test_accept_as_a_meeting_shows_the_mentees_email(
+        self, client_for, mentorship, attending, other_attending, resident
+    ):
+        introduction = introduction_create(
+            mentorship=mentorship, actor=attending, colleague=other_attending, note="n", kind="career"
+        )
+        response = client_for(other_attending).post(
+            _url("introduction-respond", introduction), {"response": "meeting"}, follow=True
+        )
         assert resident.email in response.content.decode()
 
     def test_only_the_colleague_may_respond(self, client_for, mentorship, attending, other_attending, resident):
-        introduction = introduction_create(mentorship=mentorship, actor=attending, colleague=other_attending, note="n", kind="career")
+        introduction = introduction_create(
+            mentorship=mentorship, actor=attending, colleague=other_attending, note="n", kind="career"
+        )
         for user in (attending, resident):
-            assert client_for(user).post(_url("introduction-respond", introduction), {"response": "meeting"}).status_code == 404
+            assert (
+                client_for(user).post(_url("introduction-respond", introduction), {"response": "meeting"}).status_code
+                == 404
+            )
         introduction.refresh_from_db()
         assert introduction.status == "pending"
 
     def test_a_full_colleague_sees_a_clear_error(self, client_for, mentorship, attending, other_attending):
-        introduction = introduction_create(mentorship=mentorship, actor=attending, colleague=other_attending, note="n", kind="research")
+        introduction = introduction_create(
+            mentorship=mentorship, actor=attending, colleague=other_attending, note="n", kind="research"
+        )
         MentorProfile.objects.filter(user=other_attending).update(capacity=0)
 
-        response = client_for(other_attending).post(_url("introduction-respond", introduction), {"response": "mentorship"}, follow=True)
+        response = client_for(other_attending).post(
+            _url("introduction-respond", introduction), {"response": "mentorship"}, follow=True
+        )
 
         assert "no open spot" in response.content.decode()
         assert Introduction.objects.get().status == "pending"
@@ -310,7 +351,9 @@ class TestEndingPages:
         mentorship.refresh_from_db()
         assert (mentorship.status, mentorship.rematch_requested) == ("ended", False)
 
-    def test_the_rematch_flag_is_not_shown_to_the_mentor(self, client_for, mentorship, resident, attending, coordinator):
+    def test_the_rematch_flag_is_not_shown_to_the_mentor(
+        self, client_for, mentorship, resident, attending, coordinator
+    ):
         mentorship_end(mentorship=mentorship, actor=resident, reason="Different goals", completed=False, rematch=True)
         assert "Re-match requested" not in client_for(attending).get(_detail(mentorship)).content.decode()
         assert "Re-match requested" in client_for(coordinator).get(_detail(mentorship)).content.decode()
@@ -322,7 +365,12 @@ class TestEndingPages:
         assert mentorship.is_active
 
     def test_the_coordinator_cannot_end_it(self, client_for, mentorship, coordinator):
-        assert client_for(coordinator).post(_url("mentorship-end", mentorship), {"outcome": "ended", "reason": "x"}).status_code == 403
+        assert (
+            client_for(coordinator)
+            .post(_url("mentorship-end", mentorship), {"outcome": "ended", "reason": "x"})
+            .status_code
+            == 403
+        )
 
     def test_the_thank_you_note_is_kept_by_the_mentor(self, client_for, mentorship, resident, attending):
         mentorship_end(mentorship=mentorship, actor=attending, reason="Graduation", completed=True)

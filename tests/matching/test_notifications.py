@@ -182,7 +182,9 @@ class TestBell:
 
 
 class TestPages:
-    def test_the_list_shows_own_notifications_newest_first_unread_emphasised(self, resident, other_resident, client_for):
+    def test_the_list_shows_own_notifications_newest_first_unread_emphasised(
+        self, resident, other_resident, client_for
+    ):
         older = _notify(resident, key="older", title="Older news")
         Notification.objects.filter(pk=older.pk).update(
             created_at=timezone.now() - timedelta(hours=2), read_at=timezone.now()
@@ -255,9 +257,7 @@ class TestPages:
         assert client_for(resident).get(f"/notifications/{notification.pk}/read/").status_code == 405
 
     def test_a_notification_never_redirects_off_the_site(self, resident, client_for):
-        notification = notify(
-            event="x", user=resident, title="Odd", url="https://evil.example/phish", dedup_key="odd"
-        )
+        notification = notify(event="x", user=resident, title="Odd", url="https://evil.example/phish", dedup_key="odd")
 
         response = client_for(resident).post(f"/notifications/{notification.pk}/read/")
 
@@ -384,7 +384,9 @@ class TestApi:
         schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
 
         assert {
-            "/api/v1/notifications/", "/api/v1/notifications/{id}/read/", "/api/v1/notifications/read-all/",
+            "/api/v1/notifications/",
+            "/api/v1/notifications/{id}/read/",
+            "/api/v1/notifications/read-all/",
             "/api/v1/notifications/preferences/",
         } <= schema["paths"].keys()
         params = {p["name"] for p in schema["paths"]["/api/v1/notifications/"]["get"]["parameters"]}

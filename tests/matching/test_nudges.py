@@ -56,14 +56,28 @@ def week(program, other_program, resident, other_resident, attending, other_atte
     stale = MentorshipFactory(mentee=resident, mentor=attending, program=program, started_at=NOW - timedelta(days=90))
     _meeting(stale, Meeting.Status.HELD, NOW - timedelta(days=70))
     _meeting(stale, Meeting.Status.CANCELLED, NOW - timedelta(days=10))  # a cancelled one does not count
-    booked = MentorshipFactory(mentee=other_resident, mentor=other_attending, program=program, started_at=NOW - timedelta(days=90))
+    booked = MentorshipFactory(
+        mentee=other_resident, mentor=other_attending, program=program, started_at=NOW - timedelta(days=90)
+    )
     _meeting(booked, Meeting.Status.CONFIRMED, NOW + timedelta(days=3))
-    MentorshipFactory(mentee=priya, mentor=attending, program=program, kind="research", started_at=NOW - timedelta(days=20))
+    MentorshipFactory(
+        mentee=priya, mentor=attending, program=program, kind="research", started_at=NOW - timedelta(days=20)
+    )
     old = MentorshipRequest.objects.create(
-        mentee=priya, mentor=other_attending, program=program, kind="wellness", message="Hi", created_at=NOW - timedelta(days=10)
+        mentee=priya,
+        mentor=other_attending,
+        program=program,
+        kind="wellness",
+        message="Hi",
+        created_at=NOW - timedelta(days=10),
     )
     MentorshipRequest.objects.create(
-        mentee=other_resident, mentor=attending, program=program, kind="research", message="Hi", created_at=NOW - timedelta(days=2)
+        mentee=other_resident,
+        mentor=attending,
+        program=program,
+        kind="research",
+        message="Hi",
+        created_at=NOW - timedelta(days=2),
     )
     return {"stale": stale, "old_request": old, "priya": priya, "marcus": marcus}
 
@@ -71,12 +85,18 @@ def week(program, other_program, resident, other_resident, attending, other_atte
 # --- The digest: contents.
 
 
-def test_the_digest_lists_stale_pairings_old_requests_and_unmatched_residents(coordinator, week, resident, attending, other_attending):
+def test_the_digest_lists_stale_pairings_old_requests_and_unmatched_residents(
+    coordinator, week, resident, attending, other_attending
+):
     [digest] = coordinator_digest(coordinator, now=NOW)
 
     assert digest.stale_count == 1
     assert [(i.label, i.url, i.detail) for i in digest.stale] == [
-        (f"{attending.full_name} & {resident.full_name}", f"/mentorships/{week['stale'].pk}/", "Career: no meeting for 70 days")
+        (
+            f"{attending.full_name} & {resident.full_name}",
+            f"/mentorships/{week['stale'].pk}/",
+            "Career: no meeting for 70 days",
+        )
     ]
     assert digest.pending_count == 1
     assert [(i.label, i.detail) for i in digest.pending] == [
@@ -110,7 +130,9 @@ def test_each_coordinator_gets_one_email_about_their_own_programs_only(
         "Your weekly MentorMatch digest: 1 pairing with no recent meeting, 1 request waiting over a week, "
         "1 resident without a mentor"
     )
-    assert "Internal Medicine Residency" in ours.body and resident.full_name in ours.body and "Marcus Moore" in ours.body
+    assert (
+        "Internal Medicine Residency" in ours.body and resident.full_name in ours.body and "Marcus Moore" in ours.body
+    )
     assert f"https://mentormatch.example/mentorships/{week['stale'].pk}/" in ours.body
     html = ours.alternatives[0][0]
     assert f'href="https://mentormatch.example/mentorships/{week["stale"].pk}/"' in html
@@ -216,10 +238,14 @@ def test_a_failing_address_does_not_stop_the_others(coordinator, other_coordinat
 
 @pytest.fixture
 def pairing(program, resident, attending):
-    return MentorshipFactory(mentee=resident, mentor=attending, program=program, started_at=timezone.now() - timedelta(days=80))
+    return MentorshipFactory(
+        mentee=resident, mentor=attending, program=program, started_at=timezone.now() - timedelta(days=80)
+    )
 
 
-def test_a_nudge_emails_both_people_and_is_audited(pairing, coordinator, resident, attending, django_capture_on_commit_callbacks):
+def test_a_nudge_emails_both_people_and_is_audited(
+    pairing, coordinator, resident, attending, django_capture_on_commit_callbacks
+):
     _meeting(pairing, Meeting.Status.HELD, timezone.now() - timedelta(days=65))
     with django_capture_on_commit_callbacks(execute=True):
         pairing_nudge(mentorship=pairing, actor=coordinator)
@@ -230,7 +256,12 @@ def test_a_nudge_emails_both_people_and_is_audited(pairing, coordinator, residen
     assert "last met on" in to_alice.body and "(65 days ago)" in to_alice.body
     assert f"/mentorships/{pairing.pk}/" in to_alice.body and coordinator.full_name in to_alice.body
     entry = AuditEntry.objects.get(action="mentorship.nudge")
-    assert (entry.actor, entry.program, entry.object_type, entry.object_id) == (coordinator, pairing.program, "mentorship", str(pairing.pk))
+    assert (entry.actor, entry.program, entry.object_type, entry.object_id) == (
+        coordinator,
+        pairing.program,
+        "mentorship",
+        str(pairing.pk),
+    )
 
 
 def test_a_pair_that_never_met_is_told_so(pairing, coordinator, resident, django_capture_on_commit_callbacks):
@@ -252,8 +283,12 @@ def test_the_week_counts_from_the_last_nudge_by_anyone(pairing, coordinator, pro
     colleague = UserFactory(first_name="Cal", last_name="Coordinator")
     MembershipFactory(user=colleague, program=program, role="coordinator")
     AuditEntry.objects.create(
-        actor=colleague, program=program, action="mentorship.nudge", object_type="mentorship",
-        object_id=str(pairing.pk), created_at=timezone.now() - timedelta(days=days_ago),
+        actor=colleague,
+        program=program,
+        action="mentorship.nudge",
+        object_type="mentorship",
+        object_id=str(pairing.pk),
+        created_at=timezone.now() - timedelta(days=days_ago),
     )
     if allowed:
         pairing_nudge(mentorship=pairing, actor=coordinator)
@@ -300,7 +335,9 @@ def test_a_second_nudge_says_why_not(client_for, pairing, coordinator):
     assert "One reminder a week is enough" in page and "Nudged recently" in page
 
 
-def test_the_nudge_route_is_the_programs_coordinators_only(client_for, pairing, coordinator, other_coordinator, resident):
+def test_the_nudge_route_is_the_programs_coordinators_only(
+    client_for, pairing, coordinator, other_coordinator, resident
+):
     assert client_for(other_coordinator).post(_nudge_url(pairing)).status_code == 404
     assert client_for(resident).post(_nudge_url(pairing)).status_code == 403  # one of the pair: sees it
     assert client_for(coordinator).post(_nudge_url(pairing, slug="gs")).status_code == 404  # not that program's pairing
@@ -308,7 +345,9 @@ def test_the_nudge_route_is_the_programs_coordinators_only(client_for, pairing, 
     assert not AuditEntry.objects.filter(action="mentorship.nudge").exists()
 
 
-def test_the_mentorship_page_offers_the_nudge_to_coordinators_only(client_for, pairing, coordinator, resident, attending):
+def test_the_mentorship_page_offers_the_nudge_to_coordinators_only(
+    client_for, pairing, coordinator, resident, attending
+):
     assert "Nudge to meet" in client_for(coordinator).get(f"/mentorships/{pairing.pk}/").content.decode()
     assert "Nudge to meet" not in client_for(resident).get(f"/mentorships/{pairing.pk}/").content.decode()
     assert "Nudge to meet" not in client_for(attending).get(f"/mentorships/{pairing.pk}/").content.decode()
@@ -347,9 +386,19 @@ def test_the_digest_links_to_the_programs_health_and_stale_pairings():
     program = ProgramFactory()
     assert isinstance(program, Program)
     context = {
-        "user": UserFactory(), "summary": "1 pairing", "site_url": "https://mm.example",
-        "programs": [{"program": program, "stale_count": 0, "pending_count": 0, "unmatched_count": 0,
-                      "residents": 0, "without_kind": []}],
+        "user": UserFactory(),
+        "summary": "1 pairing",
+        "site_url": "https://mm.example",
+        "programs": [
+            {
+                "program": program,
+                "stale_count": 0,
+                "pending_count": 0,
+                "unmatched_count": 0,
+                "residents": 0,
+                "without_kind": [],
+            }
+        ],
     }
     for name in ("matching/email/coordinator_digest.txt", "matching/email/coordinator_digest.html"):
         text = render_to_string(name, context)

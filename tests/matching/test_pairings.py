@@ -71,13 +71,27 @@ def test_a_coordinator_pairs_a_resident_directly_with_a_reason_and_both_are_told
 ):
     with django_capture_on_commit_callbacks(execute=True):
         m = pairing_create(
-            program=program, actor=coordinator, mentee=resident, mentor=attending, kind="research",
+            program=program,
+            actor=coordinator,
+            mentee=resident,
+            mentor=attending,
+            kind="research",
             reason="Wants to publish before fellowship applications",
         )
 
-    assert (m.mentee, m.mentor, m.kind, m.source, m.status) == (resident, attending, "research", Source.COORDINATOR, Status.ACTIVE)
+    assert (m.mentee, m.mentor, m.kind, m.source, m.status) == (
+        resident,
+        attending,
+        "research",
+        Source.COORDINATOR,
+        Status.ACTIVE,
+    )
     entry = AuditEntry.objects.get(action="mentorship.start", object_id=str(m.pk))
-    assert (entry.actor, entry.program, entry.reason) == (coordinator, program, "Wants to publish before fellowship applications")
+    assert (entry.actor, entry.program, entry.reason) == (
+        coordinator,
+        program,
+        "Wants to publish before fellowship applications",
+    )
     assert entry.after == {"kind": "research", "source": "coordinator"}
     told = dict(Notification.objects.filter(event="mentorship.paired").values_list("user__email", "title"))
     assert told == {
@@ -87,13 +101,17 @@ def test_a_coordinator_pairs_a_resident_directly_with_a_reason_and_both_are_told
     assert sorted(message.to[0] for message in mail.outbox) == sorted([resident.email, attending.email])
 
 
-def test_pairing_directly_still_respects_the_mentors_capacity(program, coordinator, resident, other_resident, attending):
+def test_pairing_directly_still_respects_the_mentors_capacity(
+    program, coordinator, resident, other_resident, attending
+):
     _capacity(attending, 1)
     MentorshipFactory(mentee=other_resident, mentor=attending, program=program)
     audit_before = list(AuditEntry.objects.values_list("pk", flat=True))
 
     with pytest.raises(ValidationError) as refused:
-        pairing_create(program=program, actor=coordinator, mentee=resident, mentor=attending, kind="career", reason="Fit")
+        pairing_create(
+            program=program, actor=coordinator, mentee=resident, mentor=attending, kind="career", reason="Fit"
+        )
 
     assert refused.value.message_dict == {"mentor": ["Carol Chen has no open spot left (1 of 1 taken)."]}
     assert not Mentorship.objects.filter(mentee=resident).exists()
@@ -104,13 +122,24 @@ def test_pairing_directly_still_respects_the_mentors_capacity(program, coordinat
 def test_pairing_directly_refuses_a_conflict_of_interest_and_an_unexcepted_evaluator(
     program, coordinator, resident, other_resident, attending, other_attending
 ):
-    ConflictOfInterest.objects.create(program=program, mentee=resident, mentor=attending, reason="Spouse", created_by=coordinator)
+    ConflictOfInterest.objects.create(
+        program=program, mentee=resident, mentor=attending, reason="Spouse", created_by=coordinator
+    )
     EvaluatorRole.objects.create(program=program, user=other_attending, role=EvaluatorRole.Role.PROGRAM_DIRECTOR)
 
     with pytest.raises(ValidationError) as conflict:
-        pairing_create(program=program, actor=coordinator, mentee=resident, mentor=attending, kind="career", reason="Fit")
+        pairing_create(
+            program=program, actor=coordinator, mentee=resident, mentor=attending, kind="career", reason="Fit"
+        )
     with pytest.raises(ValidationError) as evaluator:
-        pairing_create(program=program, actor=coordinator, mentee=other_resident, mentor=other_attending, kind="career", reason="Fit")
+        pairing_create(
+            program=program,
+            actor=coordinator,
+            mentee=other_resident,
+            mentor=other_attending,
+            kind="career",
+            reason="Fit",
+        )
 
     assert conflict.value.message_dict == {
         "mentor": ["Alice Adams and Carol Chen cannot be paired: a conflict of interest is on record."]
@@ -124,7 +153,9 @@ def test_one_mentor_per_kind_is_said_beside_the_kind(program, coordinator, resid
     MentorshipFactory(mentee=resident, mentor=other_attending, program=program, kind="career")
 
     with pytest.raises(ValidationError) as refused:
-        pairing_create(program=program, actor=coordinator, mentee=resident, mentor=attending, kind="career", reason="Fit")
+        pairing_create(
+            program=program, actor=coordinator, mentee=resident, mentor=attending, kind="career", reason="Fit"
+        )
 
     assert refused.value.message_dict == {"kind": ["Alice Adams already has an active career mentor."]}
 
@@ -182,7 +213,10 @@ def test_a_coordinator_ends_a_pairing_its_future_meetings_are_cancelled_and_both
     assert statuses == {ahead.pk: "cancelled", proposed.pk: "cancelled", held.pk: "held"}
     entry = AuditEntry.objects.get(action="mentorship.end")
     assert (entry.actor, entry.reason, entry.before, entry.after["status"]) == (
-        coordinator, "Carol is leaving the institution", {"status": "active"}, "ended",
+        coordinator,
+        "Carol is leaving the institution",
+        {"status": "active"},
+        "ended",
     )
     assert AuditEntry.objects.filter(action="meeting.cancel", actor=coordinator).count() == 2
     ended = Notification.objects.filter(event="mentorship.ended")
@@ -235,12 +269,18 @@ def test_reassigning_ends_the_pairing_and_starts_another_of_the_same_kind_audite
     old = MentorshipFactory(mentee=resident, mentor=attending, program=program, kind="wellness")
     audit_before = list(AuditEntry.objects.values_list("pk", flat=True))
 
-    new = pairing_reassign(mentorship=old, actor=coordinator, new_mentor=other_attending, reason="Schedules never align")
+    new = pairing_reassign(
+        mentorship=old, actor=coordinator, new_mentor=other_attending, reason="Schedules never align"
+    )
 
     old.refresh_from_db()
     assert (old.status, old.end_reason) == (Status.ENDED, "Schedules never align")
     assert (new.mentee, new.mentor, new.kind, new.source, new.status) == (
-        resident, other_attending, "wellness", Source.COORDINATOR, Status.ACTIVE,
+        resident,
+        other_attending,
+        "wellness",
+        Source.COORDINATOR,
+        Status.ACTIVE,
     )
     assert _new_audit(audit_before) == ["mentorship.end", "mentorship.start", "mentorship.reassign"]
     reassign = AuditEntry.objects.get(action="mentorship.reassign")
@@ -257,7 +297,9 @@ def test_reassigning_ends_the_pairing_and_starts_another_of_the_same_kind_audite
 
 
 @pytest.mark.parametrize("obstacle", ["full", "conflict", "not accepting"])
-def test_reassigning_is_all_or_nothing(obstacle, program, coordinator, resident, other_resident, attending, other_attending):
+def test_reassigning_is_all_or_nothing(
+    obstacle, program, coordinator, resident, other_resident, attending, other_attending
+):
     old = MentorshipFactory(mentee=resident, mentor=attending, program=program)
     ahead = _meeting(old, Meeting.Status.CONFIRMED, timezone.now() + timedelta(days=3))
     if obstacle == "full":
@@ -282,7 +324,9 @@ def test_reassigning_is_all_or_nothing(obstacle, program, coordinator, resident,
     assert not Notification.objects.exists()
 
 
-def test_reassigning_to_the_same_mentor_or_an_ended_pairing_is_refused(program, coordinator, resident, attending, other_attending):
+def test_reassigning_to_the_same_mentor_or_an_ended_pairing_is_refused(
+    program, coordinator, resident, attending, other_attending
+):
     m = MentorshipFactory(mentee=resident, mentor=attending, program=program)
 
     with pytest.raises(ValidationError) as same:
@@ -323,8 +367,14 @@ def pairings(program, other_program, resident, other_resident, attending, other_
 
     def pair(mentee, mentor, kind, source=Source.REQUEST, status=Status.ACTIVE, started=10, ended=None, where=program):
         return MentorshipFactory(
-            mentee=mentee, mentor=mentor, program=where, kind=kind, source=source, status=status,
-            started_at=_days_ago(started), ended_at=_days_ago(ended) if ended is not None else None,
+            mentee=mentee,
+            mentor=mentor,
+            program=where,
+            kind=kind,
+            source=source,
+            status=status,
+            started_at=_days_ago(started),
+            ended_at=_days_ago(ended) if ended is not None else None,
         )
 
     m1 = pair(resident, carol, "career")
@@ -342,8 +392,23 @@ def pairings(program, other_program, resident, other_resident, attending, other_
     _meeting(m7, Meeting.Status.CONFIRMED, timezone.now() + timedelta(days=5))
     gil = _mentor(other_program, "Gil", "Grant")
     x = pair(outsider, gil, "career", started=100, where=other_program)
-    return {"m1": m1, "m2": m2, "m3": m3, "m4": m4, "m5": m5, "m6": m6, "m7": m7, "x": x,
-            "alice": resident, "bob": other_resident, "eve": eve, "finn": finn, "carol": carol, "dave": dave, "gil": gil}
+    return {
+        "m1": m1,
+        "m2": m2,
+        "m3": m3,
+        "m4": m4,
+        "m5": m5,
+        "m6": m6,
+        "m7": m7,
+        "x": x,
+        "alice": resident,
+        "bob": other_resident,
+        "eve": eve,
+        "finn": finn,
+        "carol": carol,
+        "dave": dave,
+        "gil": gil,
+    }
 
 
 def _url(program, suffix=""):
@@ -399,7 +464,9 @@ def test_each_filter_selects_the_hand_computed_pairings_on_the_page_in_the_csv_a
     assert _api_ids(client, program, query) == want
     exported = _csv_rows(client.get(_url(program, ".csv"), query))
     by_pk = {m.pk: m for m in Mentorship.objects.select_related("mentee", "mentor")}
-    assert [(r[0], r[3]) for r in exported[1:]] == [(by_pk[pk].mentee.full_name, by_pk[pk].mentor.full_name) for pk in want]
+    assert [(r[0], r[3]) for r in exported[1:]] == [
+        (by_pk[pk].mentee.full_name, by_pk[pk].mentor.full_name) for pk in want
+    ]
 
 
 UNPAIRED_QUERIES = [
@@ -453,7 +520,7 @@ def test_the_rows_show_pgy_dates_and_the_stale_badge(client_for, coordinator, pr
     body = client_for(coordinator).get(_url(program, "/"), {"status": "all"}).content.decode()
 
     assert body.count("No meeting in 60 days</span>") == 2  # the badges of m3 and m6 (the select's option is no span)
-    assert "Alice Adams</a>\n        <span class=\"muted small\">(PGY-1)</span>" in body
+    assert 'Alice Adams</a>\n        <span class="muted small">(PGY-1)</span>' in body
     assert "Next: " in body  # m7's booked meeting
     assert "<caption" in body and 'scope="col"' in body
 
@@ -472,13 +539,17 @@ def test_stale_rows_offer_a_nudge_that_comes_back_to_the_list(client_for, coordi
 # --- CSV.
 
 
-def test_the_csv_is_utf8_with_a_bom_iso_dates_and_every_page(client_for, coordinator, program, attending, other_attending):
+def test_the_csv_is_utf8_with_a_bom_iso_dates_and_every_page(
+    client_for, coordinator, program, attending, other_attending
+):
     _capacity(attending, 20)
     _capacity(other_attending, 20)
     started = datetime(2025, 3, 4, 2, 30, tzinfo=UTC)  # 2025-03-03 21:30 in New York
     people = [_resident(program, f"R{n:02d}", "Zed") for n in range(30)]
     for n, person in enumerate(people):
-        MentorshipFactory(mentee=person, mentor=attending if n % 2 else other_attending, program=program, started_at=started)
+        MentorshipFactory(
+            mentee=person, mentor=attending if n % 2 else other_attending, program=program, started_at=started
+        )
 
     response = client_for(coordinator).get(_url(program, ".csv"))
 
@@ -486,8 +557,19 @@ def test_the_csv_is_utf8_with_a_bom_iso_dates_and_every_page(client_for, coordin
     assert response["Content-Disposition"].startswith(f'attachment; filename="{program.slug}-pairings-')
     rows = _csv_rows(response)
     assert rows[0] == [
-        "resident", "resident_email", "pgy", "mentor", "mentor_email", "kind", "source", "status",
-        "started", "last_meeting", "next_meeting", "ended", "no_meeting_in_60_days",
+        "resident",
+        "resident_email",
+        "pgy",
+        "mentor",
+        "mentor_email",
+        "kind",
+        "source",
+        "status",
+        "started",
+        "last_meeting",
+        "next_meeting",
+        "ended",
+        "no_meeting_in_60_days",
     ]
     assert len(rows) == 31  # all 30, though the page shows 25
     first = rows[1]
@@ -501,7 +583,7 @@ def test_the_csv_escapes_formulas_and_keeps_accents_and_non_latin_names(
 ):
     _capacity(attending, 10)
     zoe = _mentor(program, "Zoë", "Ñúñez")
-    for first in ("=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)"):
+    for first in ('=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)"):
         MentorshipFactory(mentee=_resident(program, first, "Q"), mentor=attending, program=program)
     MentorshipFactory(mentee=_resident(program, "雷", "李"), mentor=zoe, program=program)
 
@@ -509,8 +591,11 @@ def test_the_csv_escapes_formulas_and_keeps_accents_and_non_latin_names(
 
     cells = {(r[0], r[3]) for r in rows[1:]}
     assert cells == {
-        ("'=HYPERLINK(\"http://x\") Q", "Carol Chen"), ("'+1 Q", "Carol Chen"), ("'-2 Q", "Carol Chen"),
-        ("'@SUM(A1) Q", "Carol Chen"), ("雷 李", "Zoë Ñúñez"),
+        ('\'=HYPERLINK("http://x") Q', "Carol Chen"),
+        ("'+1 Q", "Carol Chen"),
+        ("'-2 Q", "Carol Chen"),
+        ("'@SUM(A1) Q", "Carol Chen"),
+        ("雷 李", "Zoë Ñúñez"),
     }
 
 
@@ -524,13 +609,21 @@ def test_everyone_but_the_programs_coordinators_is_refused_on_page_csv_and_api(
     client = client_for(request.getfixturevalue(who))
     m = pairings["m1"]
     api = f"/api/v1/programs/{program.slug}"
-    gets = [_url(program, "/"), _url(program, "/") + "?unpaired=career", _url(program, ".csv"),
-            f"{api}/pairings/", f"{api}/unpaired-residents/?kind=career"]
+    gets = [
+        _url(program, "/"),
+        _url(program, "/") + "?unpaired=career",
+        _url(program, ".csv"),
+        f"{api}/pairings/",
+        f"{api}/unpaired-residents/?kind=career",
+    ]
     bob, dave = pairings["bob"], pairings["dave"]
     # Each would succeed for the program's coordinator: Bob has no career mentor, Dave has a spot.
     assign = f"assign-{bob.pk}"
     posts = [
-        (_url(program, f"/assign/{bob.pk}/"), {f"{assign}-mentor": dave.pk, f"{assign}-kind": "career", f"{assign}-reason": "x"}),
+        (
+            _url(program, f"/assign/{bob.pk}/"),
+            {f"{assign}-mentor": dave.pk, f"{assign}-kind": "career", f"{assign}-reason": "x"},
+        ),
         (_url(program, f"/{m.pk}/end/"), {f"end-{m.pk}-reason": "x"}),
         (_url(program, f"/{m.pk}/reassign/"), {f"reassign-{m.pk}-mentor": dave.pk, f"reassign-{m.pk}-reason": "x"}),
         (f"{api}/pairings/", {"mentee_id": bob.pk, "mentor_id": dave.pk, "kind": "career", "reason": "x"}),
@@ -546,17 +639,25 @@ def test_everyone_but_the_programs_coordinators_is_refused_on_page_csv_and_api(
     assert m.status == Status.ACTIVE and Mentorship.objects.count() == 8
 
 
-def test_control_the_programs_coordinator_gets_what_everyone_else_is_refused(client_for, coordinator, program, pairings):
+def test_control_the_programs_coordinator_gets_what_everyone_else_is_refused(
+    client_for, coordinator, program, pairings
+):
     client = client_for(coordinator)
     api = f"/api/v1/programs/{program.slug}"
-    gets = [_url(program, "/"), _url(program, "/") + "?unpaired=career", _url(program, ".csv"),
-            f"{api}/pairings/", f"{api}/unpaired-residents/?kind=career"]
+    gets = [
+        _url(program, "/"),
+        _url(program, "/") + "?unpaired=career",
+        _url(program, ".csv"),
+        f"{api}/pairings/",
+        f"{api}/unpaired-residents/?kind=career",
+    ]
     bob, dave = pairings["bob"], pairings["dave"]
     assign = f"assign-{bob.pk}"
 
     assert [client.get(url).status_code for url in gets] == [200] * len(gets)
     response = client.post(
-        _url(program, f"/assign/{bob.pk}/"), {f"{assign}-mentor": dave.pk, f"{assign}-kind": "career", f"{assign}-reason": "x"}
+        _url(program, f"/assign/{bob.pk}/"),
+        {f"{assign}-mentor": dave.pk, f"{assign}-kind": "career", f"{assign}-reason": "x"},
     )
     assert response.status_code == 302
     assert Mentorship.objects.filter(mentee=bob, mentor=dave, kind="career", status=Status.ACTIVE).exists()
@@ -613,9 +714,14 @@ def test_the_assign_form_offers_faculty_with_open_spots_and_says_how_many(
         for pk in (resident.pk, other_resident.pk)
     }
     # Carol already mentors Alice (research): a pair has one active mentorship at most.
-    assert forms[resident.pk].fields["mentor"].choices == [("", "Choose a mentor"), (zed.pk, "Zed Zane (1 of 1 spot open)")]
+    assert forms[resident.pk].fields["mentor"].choices == [
+        ("", "Choose a mentor"),
+        (zed.pk, "Zed Zane (1 of 1 spot open)"),
+    ]
     assert forms[other_resident.pk].fields["mentor"].choices == [
-        ("", "Choose a mentor"), (attending.pk, "Carol Chen (1 of 2 spots open)"), (zed.pk, "Zed Zane (1 of 1 spot open)"),
+        ("", "Choose a mentor"),
+        (attending.pk, "Carol Chen (1 of 2 spots open)"),
+        (zed.pk, "Zed Zane (1 of 1 spot open)"),
     ]
     assert forms[resident.pk]["kind"].value() == "career"  # the kind the list was showing
     wellness = client.get(_url(program, f"/assign/{resident.pk}/"), {"unpaired": "wellness"}).context["form"]
@@ -715,7 +821,8 @@ def test_the_reassign_page_offers_mentors_with_open_spots_but_not_the_residents_
 
     assert response.status_code == 200
     assert response.context["form"].fields["mentor"].choices == [
-        ("", "Choose a mentor"), (other_attending.pk, "Dave Diaz (2 of 2 spots open)"),
+        ("", "Choose a mentor"),
+        (other_attending.pk, "Dave Diaz (2 of 2 spots open)"),
     ]
     body = response.content.decode()
     assert "<h1>Reassign Alice Adams</h1>" in body
@@ -723,7 +830,9 @@ def test_the_reassign_page_offers_mentors_with_open_spots_but_not_the_residents_
     assert f'href="/programs/{program.slug}/pairings/?kind=career">Back to the pairings' in body
 
 
-def test_the_reassign_page_says_when_nobody_has_a_spot(client_for, coordinator, program, resident, attending, other_attending):
+def test_the_reassign_page_says_when_nobody_has_a_spot(
+    client_for, coordinator, program, resident, attending, other_attending
+):
     m = MentorshipFactory(mentee=resident, mentor=attending, program=program)
     _capacity(other_attending, 0)
 
@@ -819,10 +928,13 @@ def test_empty_states(client_for, coordinator, program, resident, attending):
     assert "No pairings yet" in client.get(_url(program, "/")).content.decode()
     MentorshipFactory(mentee=resident, mentor=attending, program=program)
     assert "No pairings match these filters" in client.get(_url(program, "/"), {"kind": "wellness"}).content.decode()
-    assert "No pairing has gone 60 days without meeting" in client.get(_url(program, "/"), {"stale": "1"}).content.decode()
-    assert "Every PGY-1 resident has a career mentor" in client.get(
-        _url(program, "/"), {"unpaired": "career", "pgy": "PGY-1"}
-    ).content.decode()
+    assert (
+        "No pairing has gone 60 days without meeting" in client.get(_url(program, "/"), {"stale": "1"}).content.decode()
+    )
+    assert (
+        "Every PGY-1 resident has a career mentor"
+        in client.get(_url(program, "/"), {"unpaired": "career", "pgy": "PGY-1"}).content.decode()
+    )
 
 
 def test_the_program_pages_link_to_the_pairings(client_for, coordinator, program):
@@ -844,8 +956,18 @@ def test_the_api_pairs_ends_and_reassigns_with_the_services_refusals(
     created = client.post(api, {"mentee_id": resident.pk, "mentor_id": attending.pk, "kind": "career", "reason": "Fit"})
     assert created.status_code == 201, created.content
     body = created.json()
-    assert (body["mentee"]["full_name"], body["mentee"]["pgy"], body["mentor"]["id"], body["source"], body["status"]) == (
-        "Alice Adams", "PGY-1", attending.pk, "coordinator", "active",
+    assert (
+        body["mentee"]["full_name"],
+        body["mentee"]["pgy"],
+        body["mentor"]["id"],
+        body["source"],
+        body["status"],
+    ) == (
+        "Alice Adams",
+        "PGY-1",
+        attending.pk,
+        "coordinator",
+        "active",
     )
     pk = body["id"]
 
@@ -868,7 +990,9 @@ def test_the_api_pairs_ends_and_reassigns_with_the_services_refusals(
     assert again.status_code == 409 and again.json() == {"detail": "This pairing has already ended."}
 
 
-def test_the_api_refuses_a_mentee_who_is_not_a_resident_of_the_program(client_for, coordinator, program, outsider, attending):
+def test_the_api_refuses_a_mentee_who_is_not_a_resident_of_the_program(
+    client_for, coordinator, program, outsider, attending
+):
     response = client_for(coordinator).post(
         f"/api/v1/programs/{program.slug}/pairings/",
         {"mentee_id": outsider.pk, "mentor_id": attending.pk, "kind": "career", "reason": "Fit"},

@@ -94,7 +94,8 @@ class TestMeetingReminders:
         reminders = Notification.objects.filter(event="meeting.reminder")
         assert sorted(reminders.values_list("user", flat=True)) == sorted([resident.pk, attending.pk])
         assert {n.dedup_key for n in reminders} == {
-            f"meeting:{meeting.pk}:reminder:0:{resident.pk}", f"meeting:{meeting.pk}:reminder:0:{attending.pk}",
+            f"meeting:{meeting.pk}:reminder:0:{resident.pk}",
+            f"meeting:{meeting.pk}:reminder:0:{attending.pk}",
         }
         assert "Carol Chen" in reminders.get(user=resident).title
         assert reminders.get(user=resident).url == f"/meetings/{meeting.pk}/"
@@ -102,9 +103,7 @@ class TestMeetingReminders:
         assert meeting.reminded_at == NOW
         assert sorted(m.to[0] for m in mail.outbox) == sorted([resident.email, attending.email])
 
-    @pytest.mark.parametrize(
-        "starts_in", [timedelta(hours=25), timedelta(minutes=30), -timedelta(hours=2)]
-    )
+    @pytest.mark.parametrize("starts_in", [timedelta(hours=25), timedelta(minutes=30), -timedelta(hours=2)])
     def test_meetings_outside_tomorrows_window_are_left_alone(self, resident, attending, program, starts_in):
         meeting = _meeting(_mentorship(resident, attending, program), starts_in=starts_in)
 
@@ -181,8 +180,10 @@ class TestBeatSchedule:
 
         schedule = app.conf.beat_schedule
         assert {entry["task"] for entry in schedule.values()} >= {
-            "matching.tasks.expire_requests", "matching.tasks.remind_requests",
-            "matching.tasks.remind_meetings_tomorrow", "matching.tasks.prompt_checkins",
+            "matching.tasks.expire_requests",
+            "matching.tasks.remind_requests",
+            "matching.tasks.remind_meetings_tomorrow",
+            "matching.tasks.prompt_checkins",
             "matching.tasks.send_daily_digests",
         }
         for entry in schedule.values():

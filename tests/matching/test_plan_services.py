@@ -44,7 +44,10 @@ def _events(user):
 
 def _introduce(mentorship, attending, colleague, kind="research"):
     return introduction_create(
-        mentorship=mentorship, actor=attending, colleague=colleague, kind=kind,
+        mentorship=mentorship,
+        actor=attending,
+        colleague=colleague,
+        kind=kind,
         note="Dave runs the outcomes lab; Alice wants a research project.",
     )
 
@@ -52,7 +55,10 @@ def _introduce(mentorship, attending, colleague, kind="research"):
 class TestAgreement:
     def test_mentee_edits_the_agreement_and_the_mentor_is_told(self, mentorship, resident, attending):
         agreement = agreement_update(
-            mentorship=mentorship, actor=resident, cadence="biweekly", preferred_channel=" Teams ",
+            mentorship=mentorship,
+            actor=resident,
+            cadence="biweekly",
+            preferred_channel=" Teams ",
             first_goals="Pick a fellowship track.",
         )
 
@@ -95,9 +101,16 @@ class TestAgreement:
 class TestActionPlan:
     def test_a_goal_for_the_other_person_tells_them(self, mentorship, resident, attending):
         due = timezone.localdate() + timedelta(days=30)
-        item = action_item_create(mentorship=mentorship, actor=resident, title=" Draft the abstract ", due_date=due, owner=attending)
+        item = action_item_create(
+            mentorship=mentorship, actor=resident, title=" Draft the abstract ", due_date=due, owner=attending
+        )
 
-        assert (item.title, item.owner, item.created_by, item.status) == ("Draft the abstract", attending, resident, "open")
+        assert (item.title, item.owner, item.created_by, item.status) == (
+            "Draft the abstract",
+            attending,
+            resident,
+            "open",
+        )
         assert _events(attending) == ["action_item.assigned"]
         assert AuditEntry.objects.filter(action="action_item.create", object_id=str(item.pk)).exists()
 
@@ -152,7 +165,10 @@ class TestActionPlan:
 class TestResources:
     def test_the_mentor_shares_a_link_and_the_mentee_is_told(self, mentorship, attending, resident):
         resource = resource_share(
-            mentorship=mentorship, actor=attending, title="ACGME fellowship guide", url="https://example.org/guide",
+            mentorship=mentorship,
+            actor=attending,
+            title="ACGME fellowship guide",
+            url="https://example.org/guide",
             note="Section 3 is the useful one.",
         )
         assert resource.shared_by == attending
@@ -207,15 +223,22 @@ class TestIntroductions:
         with pytest.raises(ValidationError):
             _introduce(ended, attending, other_attending)
 
-    def test_accepting_as_a_mentorship_starts_one_of_the_introduced_kind(self, mentorship, attending, other_attending, resident):
+    def test_accepting_as_a_mentorship_starts_one_of_the_introduced_kind(
+        self, mentorship, attending, other_attending, resident
+    ):
         introduction = _introduce(mentorship, attending, other_attending)
 
-        introduction = introduction_respond(introduction=introduction, actor=other_attending, response="mentorship", note="Happy to.")
+        introduction = introduction_respond(
+            introduction=introduction, actor=other_attending, response="mentorship", note="Happy to."
+        )
 
         assert introduction.status == "accepted_mentorship" and introduction.resolved_at is not None
         started = Mentorship.objects.get(mentee=resident, mentor=other_attending)
         assert (started.kind, started.source, started.status, started.program) == (
-            "research", "introduction", "active", mentorship.program,
+            "research",
+            "introduction",
+            "active",
+            mentorship.program,
         )
         assert hasattr(started, "agreement")
         assert "introduction.accepted" in _events(resident) and "introduction.accepted" in _events(attending)
@@ -235,7 +258,9 @@ class TestIntroductions:
 
     def test_declining_tells_the_pair_politely(self, mentorship, attending, other_attending, resident):
         introduction = _introduce(mentorship, attending, other_attending)
-        introduction_respond(introduction=introduction, actor=other_attending, response="decline", note="Full this year.")
+        introduction_respond(
+            introduction=introduction, actor=other_attending, response="decline", note="Full this year."
+        )
         assert Introduction.objects.get().status == "declined"
         assert "introduction.declined" in _events(attending) and "introduction.declined" in _events(resident)
 
@@ -310,12 +335,17 @@ class TestCheckIns:
 
 class TestEnding:
     def test_completing_early_counts_as_completed(self, mentorship, resident, attending):
-        ended = mentorship_end(mentorship=mentorship, actor=resident, reason="Matched to fellowship early!", completed=True)
+        ended = mentorship_end(
+            mentorship=mentorship, actor=resident, reason="Matched to fellowship early!", completed=True
+        )
         assert ended.status == Mentorship.Status.COMPLETED
         assert _events(attending) == ["mentorship.ended"]
 
     def test_ending_without_completing(self, mentorship, attending):
-        assert mentorship_end(mentorship=mentorship, actor=attending, reason="Schedules clash.", completed=False).status == "ended"
+        assert (
+            mentorship_end(mentorship=mentorship, actor=attending, reason="Schedules clash.", completed=False).status
+            == "ended"
+        )
 
     def test_a_reason_is_required(self, mentorship, attending):
         with pytest.raises(ValidationError):
@@ -338,11 +368,15 @@ class TestEnding:
         ):
             pytest.skip("meeting_cancel lands with the meetings module")
         future = Meeting.objects.create(
-            mentorship=mentorship, proposed_by=resident, status=Meeting.Status.CONFIRMED,
+            mentorship=mentorship,
+            proposed_by=resident,
+            status=Meeting.Status.CONFIRMED,
             start=timezone.now() + timedelta(days=3),
         )
         past = Meeting.objects.create(
-            mentorship=mentorship, proposed_by=resident, status=Meeting.Status.CONFIRMED,
+            mentorship=mentorship,
+            proposed_by=resident,
+            status=Meeting.Status.CONFIRMED,
             start=timezone.now() - timedelta(days=3),
         )
 

@@ -51,22 +51,42 @@ def record(program, resident, other_resident, attending, other_attending):
     Dave mentors Alice in research: none of it is Carol's."""
     attending.mentor_profile.academic_rank = AcademicRank.objects.get(name="Associate Professor")
     attending.mentor_profile.save()
-    marcus, priya = UserFactory(first_name="Marcus", last_name="Moore"), UserFactory(first_name="Priya", last_name="Patel")
+    marcus, priya = (
+        UserFactory(first_name="Marcus", last_name="Moore"),
+        UserFactory(first_name="Priya", last_name="Patel"),
+    )
     for person in (marcus, priya):
         MembershipFactory(user=person, program=program, role="resident")
         MenteeProfileFactory(user=person)
     alice = MentorshipFactory(mentee=resident, mentor=attending, program=program, started_at=_at(2024, 5, 1, 14))
     bob = MentorshipFactory(
-        mentee=other_resident, mentor=attending, program=program, kind="research", started_at=_at(2024, 9, 1, 14),
-        status=Mentorship.Status.COMPLETED, ended_at=_at(2025, 3, 15, 14), thank_you_note="=Thank you for a wonderful year",
+        mentee=other_resident,
+        mentor=attending,
+        program=program,
+        kind="research",
+        started_at=_at(2024, 9, 1, 14),
+        status=Mentorship.Status.COMPLETED,
+        ended_at=_at(2025, 3, 15, 14),
+        thank_you_note="=Thank you for a wonderful year",
     )
     ended = MentorshipFactory(
-        mentee=marcus, mentor=attending, program=program, started_at=_at(2024, 8, 1, 14),
-        status=Mentorship.Status.ENDED, ended_at=_at(2025, 5, 1, 14), thank_you_note="Thanks all the same",
+        mentee=marcus,
+        mentor=attending,
+        program=program,
+        started_at=_at(2024, 8, 1, 14),
+        status=Mentorship.Status.ENDED,
+        ended_at=_at(2025, 5, 1, 14),
+        thank_you_note="Thanks all the same",
     )
     MentorshipFactory(
-        mentee=priya, mentor=attending, program=program, kind="wellness", started_at=_at(2023, 1, 10, 14),
-        status=Mentorship.Status.COMPLETED, ended_at=_at(2024, 6, 15, 14), thank_you_note="From the year before",
+        mentee=priya,
+        mentor=attending,
+        program=program,
+        kind="wellness",
+        started_at=_at(2023, 1, 10, 14),
+        status=Mentorship.Status.COMPLETED,
+        ended_at=_at(2024, 6, 15, 14),
+        thank_you_note="From the year before",
     )
     daves = MentorshipFactory(mentee=resident, mentor=other_attending, program=program, kind="research")
 
@@ -100,7 +120,10 @@ def test_the_figures_over_a_period(record, attending, resident, other_resident):
     # Held inside the period: 30 + 45 (Alice) and 90 + 20 (Bob) = 185 minutes = 3.08 hours.
     assert p.meetings_held == 4 and p.minutes == 185 and p.hours == Decimal("3.08")
     assert [(m.held_on, m.minutes) for m in p.meetings] == [
-        (date(2024, 7, 1), 30), (date(2024, 10, 10), 90), (date(2025, 1, 15), 45), (date(2025, 6, 30), 20)
+        (date(2024, 7, 1), 30),
+        (date(2024, 10, 10), 90),
+        (date(2025, 1, 15), 45),
+        (date(2025, 6, 30), 20),
     ]
     by_mentee = {r.mentee: (r.meetings_held, r.hours, r.goals_reached) for r in p.mentees}
     assert by_mentee == {
@@ -109,7 +132,8 @@ def test_the_figures_over_a_period(record, attending, resident, other_resident):
         "Marcus Moore": (0, Decimal("0.00"), 0),
     }
     assert [(g.reached_on, g.title) for g in p.goals] == [
-        (date(2025, 2, 2), "Submit the abstract"), (date(2025, 3, 1), "-Pass the boards practice test")
+        (date(2025, 2, 2), "Submit the abstract"),
+        (date(2025, 3, 1), "-Pass the boards practice test"),
     ]
     assert [(t.mentee, t.finished_on, t.note) for t in p.thanks] == [
         (other_resident.full_name, date(2025, 3, 15), "=Thank you for a wonderful year"),
@@ -142,7 +166,7 @@ def test_the_page_shows_the_record_with_the_mentors_name_rank_and_period(client_
     assert "3.08" in html and "1.83" in html and "Submit the abstract" in html
     assert "=Thank you for a wonderful year" in html and "From the year before" not in html
     assert "Dave&#x27;s goal" not in html and "Dave's goal" not in html
-    assert 'data-print hidden' in html and "Save as PDF" in html
+    assert "data-print hidden" in html and "Save as PDF" in html
     assert "/static/js/portfolio.js" in html and "<script>" not in html and "style=" not in html
 
 
@@ -154,7 +178,9 @@ def test_the_page_without_dates_shows_the_last_twelve_months(client_for, attendi
     today = timezone.localdate(timezone=zoneinfo.ZoneInfo(attending.time_zone))
     assert (start, end) == (today - timedelta(days=364), today)
     assert [label for label, *_ in response.context["periods"]] == [
-        "Last 12 months", "This academic year so far", "Last academic year"
+        "Last 12 months",
+        "This academic year so far",
+        "Last academic year",
     ]
 
 
@@ -194,8 +220,13 @@ def test_page_queries_do_not_grow_with_the_record(
     for n in range(mentees):
         mentee = UserFactory()
         MenteeProfileFactory(user=mentee)
-        m = MentorshipFactory(mentee=mentee, mentor=attending, program=program, kind=["career", "research"][n % 2],
-                              started_at=_at(2024, 9, 1, 14))
+        m = MentorshipFactory(
+            mentee=mentee,
+            mentor=attending,
+            program=program,
+            kind=["career", "research"][n % 2],
+            started_at=_at(2024, 9, 1, 14),
+        )
         _held(m, _at(2024, 10, 1 + n, 15), 30)
         _goal(m, f"Goal {n}", _at(2024, 11, 1 + n, 15))
     attending.mentor_profile.academic_rank = AcademicRank.objects.get(name="Professor")
@@ -214,7 +245,9 @@ def test_page_queries_do_not_grow_with_the_record(
 # --- The CSV.
 
 
-def test_the_csv_has_the_same_rows_with_a_bom_iso_dates_and_escaped_cells(client_for, record, attending, other_resident):
+def test_the_csv_has_the_same_rows_with_a_bom_iso_dates_and_escaped_cells(
+    client_for, record, attending, other_resident
+):
     response = client_for(attending).get("/portfolio/portfolio.csv", PERIOD)
 
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -244,9 +277,18 @@ def _api(user):
 def test_the_api_returns_the_same_record(record, attending):
     body = _api(attending).get("/api/v1/me/portfolio/", PERIOD).json()
     assert (body["mentor"], body["rank"], body["start"], body["end"]) == (
-        attending.full_name, "Associate Professor", "2024-07-01", "2025-06-30"
+        attending.full_name,
+        "Associate Professor",
+        "2024-07-01",
+        "2025-06-30",
     )
-    assert body["totals"] == {"mentees": 3, "meetings_held": 4, "hours": "3.08", "goals_reached": 2, "thank_you_notes": 2}
+    assert body["totals"] == {
+        "mentees": 3,
+        "meetings_held": 4,
+        "hours": "3.08",
+        "goals_reached": 2,
+        "thank_you_notes": 2,
+    }
     assert [m["minutes"] for m in body["meetings"]] == [30, 90, 45, 20]
 
 

@@ -16,8 +16,12 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def run(coordinator, program, resident, other_resident, attending, other_attending):
     return match_run_create(
-        program=program, actor=coordinator, kind="career", algorithm="stable",
-        mentee_ids=[resident.pk, other_resident.pk], mentor_ids=[attending.pk, other_attending.pk],
+        program=program,
+        actor=coordinator,
+        kind="career",
+        algorithm="stable",
+        mentee_ids=[resident.pk, other_resident.pk],
+        mentor_ids=[attending.pk, other_attending.pk],
         ranking_deadline=timezone.now() + timedelta(days=3),
     )
 
@@ -97,7 +101,9 @@ def test_outside_the_window_the_page_is_refused(client_for, run, resident, atten
     assert not MatchRanking.objects.filter(run=run).exists()
 
 
-def test_non_members_cannot_open_the_page(client_for, run, coordinator, outsider, other_coordinator, resident, attending):
+def test_non_members_cannot_open_the_page(
+    client_for, run, coordinator, outsider, other_coordinator, resident, attending
+):
     ranking_submit(run=run, actor=resident, ordered_ids=[attending.pk])
     for user in [coordinator, outsider, other_coordinator]:
         assert client_for(user).get(_url(run)).status_code == 404

@@ -155,22 +155,29 @@ def varied_mentors(program, resident, attending, other_attending):
     cardiology = Specialty.objects.filter(parent__isnull=False).order_by("pk").first()
     ms4, pgy3 = CareerStage.objects.get(order=0), CareerStage.objects.filter(order__gt=2).order_by("order").first()
     people = [attending, other_attending]
-    for i, (zone, stage, accepting, capacity) in enumerate([
-        ("Asia/Tokyo", None, True, 3),
-        ("America/Los_Angeles", ms4, True, 1),
-        ("Europe/Berlin", pgy3, False, 2),
-        ("Australia/Adelaide", None, True, 0),
-        ("America/New_York", pgy3, True, 2),
-    ]):
+    for i, (zone, stage, accepting, capacity) in enumerate(
+        [
+            ("Asia/Tokyo", None, True, 3),
+            ("America/Los_Angeles", ms4, True, 1),
+            ("Europe/Berlin", pgy3, False, 2),
+            ("Australia/Adelaide", None, True, 0),
+            ("America/New_York", pgy3, True, 2),
+        ]
+    ):
         user = UserFactory(time_zone=zone, first_name=f"M{i}", last_name="Same" if i < 2 else f"Last{i}")
         MembershipFactory(user=user, program=program, role="faculty")
-        MentorProfileFactory(user=user, career_stage=stage, accepting_mentees=accepting, capacity=capacity,
-                             subspecialty=cardiology if i % 2 else None)
+        MentorProfileFactory(
+            user=user,
+            career_stage=stage,
+            accepting_mentees=accepting,
+            capacity=capacity,
+            subspecialty=cardiology if i % 2 else None,
+        )
         people.append(user)
     for i, user in enumerate(people):
         profile = user.mentor_profile
         profile.expertise.set(goals[: i % 5])
-        profile.interests.set(interests[(i % 3):])
+        profile.interests.set(interests[(i % 3) :])
         profile.languages.set(languages[: i % 4])
         profile.meeting_formats.set(formats[: (i + 1) % 4])
         for day in range(i % 3):  # none for some; late evenings cross UTC midnight in the Americas
@@ -214,9 +221,7 @@ def test_recommending_from_the_scores_picks_what_scoring_everyone_picks(resident
         assert recommendations.recommendations_for(me, records, n=n, exclusions=blocked, scores=scores) == everyone
 
 
-def test_directory_and_api_leave_conflicted_and_evaluating_mentors_out(
-    client_for, program, coordinator, fits
-):
+def test_directory_and_api_leave_conflicted_and_evaluating_mentors_out(client_for, program, coordinator, fits):
     resident, carol, dave = fits
     client = client_for(resident)
     assert [m.user for m, _pair in client.get(DIRECTORY).context["recommended"]] == [carol, dave]  # control

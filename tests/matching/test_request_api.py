@@ -57,17 +57,26 @@ def _post(client, url, data=None):
 class TestCreate:
     def test_resident_requests_a_mentor(self, api_for, resident, attending, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True):
-            response = _post(api_for(resident), f"{API}/", {"mentor": attending.pk, "kind": "research", "message": MESSAGE})
+            response = _post(
+                api_for(resident), f"{API}/", {"mentor": attending.pk, "kind": "research", "message": MESSAGE}
+            )
         assert response.status_code == 201, response.json()
         body = response.json()
         assert body["mentor"] == {"id": attending.pk, "full_name": "Carol Chen"}
         assert body["mentee"]["id"] == resident.pk
-        assert (body["kind"], body["status"], body["program"], body["mentorship"]) == ("research", "pending", "im", None)
+        assert (body["kind"], body["status"], body["program"], body["mentorship"]) == (
+            "research",
+            "pending",
+            "im",
+            None,
+        )
         assert body["waiting_for_me"] is False
         assert [m.to for m in mail.outbox] == [[attending.email]]
 
     def test_an_attending_cannot_request(self, api_for, attending, other_attending):
-        response = _post(api_for(attending), f"{API}/", {"mentor": other_attending.pk, "kind": "career", "message": MESSAGE})
+        response = _post(
+            api_for(attending), f"{API}/", {"mentor": other_attending.pk, "kind": "career", "message": MESSAGE}
+        )
         assert response.status_code == 403
         assert not MentorshipRequest.objects.exists()
 
@@ -147,9 +156,13 @@ class TestList:
         assert [(r["id"], r["waiting_for_me"]) for r in rows] == [(from_bob.pk, True), (from_alice.pk, False)]
         assert api_for(resident).get(f"{API}/").json()["results"][0]["waiting_for_me"] is True
 
-    def test_coordinator_lists_their_programs_requests(self, api_for, resident, attending, coordinator, other_coordinator):
+    def test_coordinator_lists_their_programs_requests(
+        self, api_for, resident, attending, coordinator, other_coordinator
+    ):
         request = _ask(resident, attending)
-        assert [r["id"] for r in api_for(coordinator).get(f"{API}/", {"role": "program"}).json()["results"]] == [request.pk]
+        assert [r["id"] for r in api_for(coordinator).get(f"{API}/", {"role": "program"}).json()["results"]] == [
+            request.pk
+        ]
         assert api_for(other_coordinator).get(f"{API}/").json()["count"] == 0
 
     def test_the_list_is_paginated(self, api_for, program, attending):
@@ -262,7 +275,12 @@ class TestActions:
         request = _ask(resident, attending)
         for person in (outsider, other_coordinator):
             for action in ("accept", "decline", "withdraw", "question", "answer"):
-                assert _post(api_for(person), f"{API}/{request.pk}/{action}/", {"question": "?", "answer": "!"}).status_code == 404
+                assert (
+                    _post(
+                        api_for(person), f"{API}/{request.pk}/{action}/", {"question": "?", "answer": "!"}
+                    ).status_code
+                    == 404
+                )
 
     def test_accepting_a_withdrawn_request_is_a_conflict(self, api_for, resident, attending):
         request = _ask(resident, attending)

@@ -117,7 +117,9 @@ class TestRequestForm:
         assert "You already asked Carol Chen" in _follow_messages(client, response)[0]
         assert MentorshipRequest.objects.filter(mentee=resident).count() == 1
 
-    def test_over_the_pending_cap_is_refused_on_the_form(self, client_for, settings, program, resident, attending, other_attending):
+    def test_over_the_pending_cap_is_refused_on_the_form(
+        self, client_for, settings, program, resident, attending, other_attending
+    ):
         settings.MENTORMATCH = {**settings.MENTORMATCH, "MAX_PENDING_REQUESTS": 1}
         _ask(resident, other_attending)
         response = client_for(resident).post(
@@ -157,7 +159,9 @@ class TestRequestForm:
         assert response.status_code == 200 and 'id="id_message_error"' in html
         assert not MentorshipRequest.objects.exists()
 
-    def test_a_service_refusal_naming_a_field_lands_on_that_field(self, client_for, program, resident, attending, other_attending):
+    def test_a_service_refusal_naming_a_field_lands_on_that_field(
+        self, client_for, program, resident, attending, other_attending
+    ):
         # Alice already has a career mentor; the service refuses a second one on "kind".
         MentorshipFactory(mentee=resident, mentor=other_attending, program=program, kind="career")
         response = client_for(resident).post(
@@ -180,7 +184,12 @@ class TestRequestList:
         response = client.get(reverse("matching:requests"))
         assert response.context["role"] == "sent"
         assert list(response.context["requests"]) == [pending]
-        assert dict((v, n) for v, _, n in response.context["tabs"]) == {"pending": 1, "accepted": 0, "declined": 0, "closed": 1}
+        assert dict((v, n) for v, _, n in response.context["tabs"]) == {
+            "pending": 1,
+            "accepted": 0,
+            "declined": 0,
+            "closed": 1,
+        }
 
         closed = client.get(reverse("matching:requests"), {"status": "closed"})
         assert list(closed.context["requests"]) == [withdrawn]
@@ -202,7 +211,9 @@ class TestRequestList:
         declined = client_for(attending).get(reverse("matching:requests"), {"status": "declined"})
         assert "No declined requests" in declined.content.decode()
 
-    def test_nobody_sees_someone_elses_requests_in_the_list(self, client_for, resident, other_resident, attending, outsider):
+    def test_nobody_sees_someone_elses_requests_in_the_list(
+        self, client_for, resident, other_resident, attending, outsider
+    ):
         _ask(other_resident, attending)
         assert not client_for(resident).get(reverse("matching:requests")).context["requests"]
         assert not client_for(outsider).get(reverse("matching:requests")).context["requests"]
@@ -225,7 +236,9 @@ class TestRequestList:
         assert "Page 1 of 2" in response.content.decode()
         assert len(client_for(attending).get(reverse("matching:requests"), {"page": 2}).context["requests"]) == 2
 
-    def test_query_budget_does_not_grow_with_requests(self, client_for, program, attending, django_assert_max_num_queries):
+    def test_query_budget_does_not_grow_with_requests(
+        self, client_for, program, attending, django_assert_max_num_queries
+    ):
         client = client_for(attending)
         for mentee in _residents(program, 3):
             _ask(mentee, attending)
@@ -267,12 +280,20 @@ class TestRequestDetail:
         request = _ask(resident, attending)
         mentor_page = client_for(attending).get(request.get_absolute_url())
         assert mentor_page.context["actions"] == {
-            "accept": True, "decline": True, "question": True, "answer": False, "withdraw": False,
+            "accept": True,
+            "decline": True,
+            "question": True,
+            "answer": False,
+            "withdraw": False,
         }
         assert "thinking about cardiology fellowship" in mentor_page.content.decode()
         mentee_page = client_for(resident).get(request.get_absolute_url())
         assert mentee_page.context["actions"] == {
-            "accept": False, "decline": False, "question": False, "answer": False, "withdraw": True,
+            "accept": False,
+            "decline": False,
+            "question": False,
+            "answer": False,
+            "withdraw": True,
         }
         html = client_for(coordinator).get(request.get_absolute_url()).content.decode()
         assert not any(client_for(coordinator).get(request.get_absolute_url()).context["actions"].values())
@@ -282,7 +303,10 @@ class TestRequestDetail:
         resident.mentee_profile.goals_text = "Publish one case report this year."
         resident.mentee_profile.save()
         request = _ask(resident, attending)
-        assert "Publish one case report this year." in client_for(attending).get(request.get_absolute_url()).content.decode()
+        assert (
+            "Publish one case report this year."
+            in client_for(attending).get(request.get_absolute_url()).content.decode()
+        )
 
     def test_accept_starts_the_mentorship_links_it_and_tells_the_resident(
         self, client_for, resident, attending, django_capture_on_commit_callbacks
@@ -290,17 +314,25 @@ class TestRequestDetail:
         request = _ask(resident, attending)
         mail.outbox.clear()
         with django_capture_on_commit_callbacks(execute=True):
-            response = client_for(attending).post(_url("request-accept", request), {"accept-note": "Happy to! Let's meet."})
+            response = client_for(attending).post(
+                _url("request-accept", request), {"accept-note": "Happy to! Let's meet."}
+            )
         request.refresh_from_db()
         mentorship = Mentorship.objects.get(mentee=resident, mentor=attending)
         assert response.status_code == 302 and response["Location"] == mentorship.get_absolute_url()
-        assert (request.status, request.mentorship, request.response_note) == ("accepted", mentorship, "Happy to! Let's meet.")
+        assert (request.status, request.mentorship, request.response_note) == (
+            "accepted",
+            mentorship,
+            "Happy to! Let's meet.",
+        )
         assert (mentorship.kind, mentorship.source, mentorship.status) == ("career", "request", "active")
         assert [m.to for m in mail.outbox] == [[resident.email]]
         page = client_for(resident).get(request.get_absolute_url()).content.decode()
         assert mentorship.get_absolute_url() in page and "Happy to! Let&#x27;s meet." in page
 
-    def test_decline_note_reaches_the_residents_page(self, client_for, resident, attending, django_capture_on_commit_callbacks):
+    def test_decline_note_reaches_the_residents_page(
+        self, client_for, resident, attending, django_capture_on_commit_callbacks
+    ):
         request = _ask(resident, attending)
         mail.outbox.clear()
         with django_capture_on_commit_callbacks(execute=True):
@@ -359,7 +391,9 @@ class TestRequestDetail:
     def test_resident_cannot_accept_their_own_request(self, client_for, resident, attending):
         request = _ask(resident, attending)
         assert client_for(resident).post(_url("request-accept", request)).status_code == 403
-        assert client_for(resident).post(_url("request-question", request), {"question-question": "?"}).status_code == 403
+        assert (
+            client_for(resident).post(_url("request-question", request), {"question-question": "?"}).status_code == 403
+        )
         request.refresh_from_db()
         assert request.status == "pending" and not Mentorship.objects.exists()
 
@@ -395,7 +429,9 @@ class TestRequestDetail:
         assert "This request is already withdrawn." in _follow_messages(carol, response)
         assert not Mentorship.objects.exists()
 
-    def test_the_request_that_loses_the_last_spot_gets_a_clear_message(self, client_for, resident, other_resident, attending):
+    def test_the_request_that_loses_the_last_spot_gets_a_clear_message(
+        self, client_for, resident, other_resident, attending
+    ):
         MentorProfile.objects.filter(user=attending).update(capacity=1)
         from_alice, from_bob = _ask(resident, attending), _ask(other_resident, attending)
         carol = client_for(attending)
@@ -497,8 +533,12 @@ class TestResidentDashboard:
         _ask(resident, other_attending, kind="research")
         _meeting(mentorship, datetime(2099, 1, 15, 12, 0, tzinfo=UTC))
         _meeting(mentorship, timezone.now() - timedelta(days=1))  # past: not "next"
-        ActionItemFactory(mentorship=mentorship, title="Draft the case report", due_date=timezone.localdate() - timedelta(days=2))
-        ActionItemFactory(mentorship=mentorship, title="Sign up for the QI course", due_date=timezone.localdate() + timedelta(days=9))
+        ActionItemFactory(
+            mentorship=mentorship, title="Draft the case report", due_date=timezone.localdate() - timedelta(days=2)
+        )
+        ActionItemFactory(
+            mentorship=mentorship, title="Sign up for the QI course", due_date=timezone.localdate() + timedelta(days=9)
+        )
         ActionItemFactory(mentorship=mentorship, title="Finished thing", status=ActionItem.Status.DONE)
 
         response = client_for(resident).get(reverse("matching:dashboard"))
@@ -509,7 +549,10 @@ class TestResidentDashboard:
         assert "Dave Diaz" in html
         # Noon UTC is 1 p.m. in Berlin, Alice's time zone.
         assert len(response.context["next_meetings"]) == 1 and "Thu, Jan 15, 1:00 p.m." in html
-        assert [i.title for i in response.context["open_goals"]] == ["Draft the case report", "Sign up for the QI course"]
+        assert [i.title for i in response.context["open_goals"]] == [
+            "Draft the case report",
+            "Sign up for the QI course",
+        ]
         assert '<li class="overdue">Draft the case report' in html and "Finished thing" not in html
         assert "You don't have a mentor yet" not in html
 

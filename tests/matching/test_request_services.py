@@ -41,7 +41,9 @@ def _more_residents(program, n):
 
 
 class TestCreate:
-    def test_resident_requests_a_mentor_and_the_mentor_is_notified(self, resident, attending, django_capture_on_commit_callbacks):
+    def test_resident_requests_a_mentor_and_the_mentor_is_notified(
+        self, resident, attending, django_capture_on_commit_callbacks
+    ):
         with django_capture_on_commit_callbacks(execute=True):
             request = _ask(resident, attending)
         assert request.status == "pending"
@@ -100,13 +102,20 @@ class TestCreate:
 
 
 class TestRespond:
-    def test_accept_starts_the_mentorship_with_an_agreement(self, resident, attending, django_capture_on_commit_callbacks):
+    def test_accept_starts_the_mentorship_with_an_agreement(
+        self, resident, attending, django_capture_on_commit_callbacks
+    ):
         request = _ask(resident, attending)
         with django_capture_on_commit_callbacks(execute=True):
             mentorship = request_accept(request=request, actor=attending, note="Happy to.")
         request.refresh_from_db()
         assert (request.status, request.mentorship, request.response_note) == ("accepted", mentorship, "Happy to.")
-        assert (mentorship.mentee, mentorship.mentor, mentorship.kind, mentorship.source) == (resident, attending, "career", "request")
+        assert (mentorship.mentee, mentorship.mentor, mentorship.kind, mentorship.source) == (
+            resident,
+            attending,
+            "career",
+            "request",
+        )
         assert hasattr(mentorship, "agreement")
         assert Notification.objects.filter(user=resident, event="request.accepted").exists()
 

@@ -48,9 +48,7 @@ def pair(resident, attending):
 
 def test_windows_are_read_in_each_persons_zone_on_each_date_across_the_dst_change(pair):
     resident, attending = pair
-    slots = suggest_slots(
-        mentee=resident, mentor=attending, start=_utc(MONDAY_BEFORE, 0), days=14, duration_minutes=60
-    )
+    slots = suggest_slots(mentee=resident, mentor=attending, start=_utc(MONDAY_BEFORE, 0), days=14, duration_minutes=60)
     # Before: New York 10–12 EST is 15–17 UTC, London 14–16 GMT is 14–16 UTC: 15:00 only.
     # After New York's change: 14–16 UTC on both sides, so 14:00 and 15:00 (no overlap).
     assert slots == [_utc(MONDAY_BEFORE, 15), _utc(MONDAY_AFTER, 14), _utc(MONDAY_AFTER, 15)]
@@ -60,9 +58,7 @@ def test_windows_are_read_in_each_persons_zone_on_each_date_across_the_dst_chang
 def test_busy_days_are_skipped_in_the_persons_own_zone(pair):
     resident, attending = pair
     BusyBlock.objects.create(user=resident, start_date=MONDAY_AFTER, end_date=MONDAY_AFTER, label="Night float")
-    slots = suggest_slots(
-        mentee=resident, mentor=attending, start=_utc(MONDAY_BEFORE, 0), days=14, duration_minutes=60
-    )
+    slots = suggest_slots(mentee=resident, mentor=attending, start=_utc(MONDAY_BEFORE, 0), days=14, duration_minutes=60)
     assert slots == [_utc(MONDAY_BEFORE, 15)]
 
 
@@ -70,12 +66,13 @@ def test_confirmed_meetings_of_either_person_are_taken_out(pair, program, other_
     resident, attending = pair
     busy_with_bob = MentorshipFactory(mentee=other_resident, mentor=attending, program=program)
     Meeting.objects.create(
-        mentorship=busy_with_bob, proposed_by=other_resident, status=Meeting.Status.CONFIRMED,
-        start=_utc(MONDAY_AFTER, 14), duration_minutes=60,
+        mentorship=busy_with_bob,
+        proposed_by=other_resident,
+        status=Meeting.Status.CONFIRMED,
+        start=_utc(MONDAY_AFTER, 14),
+        duration_minutes=60,
     )
-    slots = suggest_slots(
-        mentee=resident, mentor=attending, start=_utc(MONDAY_BEFORE, 0), days=14, duration_minutes=60
-    )
+    slots = suggest_slots(mentee=resident, mentor=attending, start=_utc(MONDAY_BEFORE, 0), days=14, duration_minutes=60)
     assert slots == [_utc(MONDAY_BEFORE, 15), _utc(MONDAY_AFTER, 15)]
 
 

@@ -102,11 +102,15 @@ def build_world():
     R, F, C = Membership.Role.RESIDENT, Membership.Role.FACULTY, Membership.Role.COORDINATOR
     now = timezone.now()
     im = Program.objects.create(
-        name="Internal Medicine Residency", slug="im", institution="General Hospital",
+        name="Internal Medicine Residency",
+        slug="im",
+        institution="General Hospital",
         specialty=Specialty.objects.get(slug="internal-medicine"),
     )
     gs = Program.objects.create(
-        name="General Surgery Residency", slug="gs", institution="Riverside Medical Center",
+        name="General Surgery Residency",
+        slug="gs",
+        institution="Riverside Medical Center",
         specialty=Specialty.objects.get(slug="general-surgery"),
     )
     w = World()
@@ -128,8 +132,12 @@ def build_world():
     meeting = o["meeting"] = Meeting.objects.create(mentorship=m, proposed_by=alice, location="Room 4")
     MeetingSlot.objects.create(meeting=meeting, start=now + timedelta(days=3))
     MeetingSlot.objects.create(meeting=meeting, start=now + timedelta(days=4))
-    o["action_item"] = ActionItem.objects.create(mentorship=m, title="Draft the abstract", owner=alice, created_by=alice)
-    o["resource"] = Resource.objects.create(mentorship=m, shared_by=carol, title="Reading list", url="https://example.org/r")
+    o["action_item"] = ActionItem.objects.create(
+        mentorship=m, title="Draft the abstract", owner=alice, created_by=alice
+    )
+    o["resource"] = Resource.objects.create(
+        mentorship=m, shared_by=carol, title="Reading list", url="https://example.org/r"
+    )
     o["checkin"] = CheckIn.objects.create(mentorship=m, author=alice, rating=4, comment="Helpful so far")
     o["introduction"] = Introduction.objects.create(mentorship=m, colleague=dave, note="Meet Alice, please")
     # Bob→Dave, pending.
@@ -155,7 +163,9 @@ def build_world():
     o["evaluator_role"] = EvaluatorRole.objects.create(
         program=im, user=dave, role=EvaluatorRole.Role.PROGRAM_DIRECTOR, created_by=cora
     )
-    o["conflict"] = ConflictOfInterest.objects.create(program=im, mentee=bob, mentor=carol, reason="Relatives", created_by=cora)
+    o["conflict"] = ConflictOfInterest.objects.create(
+        program=im, mentee=bob, mentor=carol, reason="Relatives", created_by=cora
+    )
     o["pairing_exception"] = PairingException.objects.create(
         program=im, mentee=alice, mentor=dave, reason="Different division", created_by=cora
     )
@@ -166,10 +176,22 @@ def build_world():
     # Invitations to join: Oscar asked Alice (an im resident) to join gs; Cora asked Zebulon
     # (a gs resident) to join im, and sees only what she typed.
     o["alice_invitation"] = ProgramInvitation.objects.create(
-        program=gs, user=alice, role=R, invited_by=oscar, email=alice.email, first_name="Alice", last_name="Adams",
+        program=gs,
+        user=alice,
+        role=R,
+        invited_by=oscar,
+        email=alice.email,
+        first_name="Alice",
+        last_name="Adams",
     )
     o["im_invitation"] = ProgramInvitation.objects.create(
-        program=im, user=zeb, role=R, invited_by=cora, email=zeb.email, first_name="Zed", last_name="Typed-by-Cora",
+        program=im,
+        user=zeb,
+        role=R,
+        invited_by=cora,
+        email=zeb.email,
+        first_name="Zed",
+        last_name="Typed-by-Cora",
     )
 
     # The other program's rows, named so that any leak is visible.
@@ -193,14 +215,24 @@ def build_world():
     PairingException.objects.create(program=gs, mentee=zeb, mentor=quin, reason="Zebulon exception", created_by=oscar)
     # Audit trails: each program's own, and one entry of no program (an account change) that no trail shows.
     AuditEntry.objects.create(
-        program=gs, actor=oscar, action="mentorship.end", object_type="mentorship", object_id=str(gm.pk),
+        program=gs,
+        actor=oscar,
+        action="mentorship.end",
+        object_type="mentorship",
+        object_id=str(gm.pk),
         reason="Zebulon moved away",
     )
     AuditEntry.objects.create(
-        program=im, actor=cora, action="mentorship.end", object_type="mentorship", object_id=str(m.pk),
+        program=im,
+        actor=cora,
+        action="mentorship.end",
+        object_type="mentorship",
+        object_id=str(m.pk),
         reason="im-audit-reason",
     )
-    AuditEntry.objects.create(actor=bob, action="user.update", object_type="user", object_id=str(bob.pk), reason="no-program-audit")
+    AuditEntry.objects.create(
+        actor=bob, action="user.update", object_type="user", object_id=str(bob.pk), reason="no-program-audit"
+    )
     for role in ROLES:
         w.client(role)
     return w
@@ -223,9 +255,29 @@ def _snapshot_queries():
     # Compiled once: the permission matrix takes two snapshots per refused write, and compiling
     # 25 querysets cost several times what running them does.
     models = [
-        Mentorship, MentorshipRequest, Agreement, Meeting, MeetingSlot, ActionItem, Resource, Introduction, CheckIn,
-        Notification, MatchRun, MatchProposal, MatchRanking, EvaluatorRole, ConflictOfInterest, PairingException,
-        AuditEntry, NotificationPreference, Membership, MenteeProfile, MentorProfile, AvailabilityWindow, RosterImport,
+        Mentorship,
+        MentorshipRequest,
+        Agreement,
+        Meeting,
+        MeetingSlot,
+        ActionItem,
+        Resource,
+        Introduction,
+        CheckIn,
+        Notification,
+        MatchRun,
+        MatchProposal,
+        MatchRanking,
+        EvaluatorRole,
+        ConflictOfInterest,
+        PairingException,
+        AuditEntry,
+        NotificationPreference,
+        Membership,
+        MenteeProfile,
+        MentorProfile,
+        AvailabilityWindow,
+        RosterImport,
         ProgramInvitation,
     ]
     querysets = {m.__name__: (m, [f.attname for f in m._meta.concrete_fields]) for m in models}

@@ -73,7 +73,11 @@ def openapi_path(route):
 
 def api_routes():
     """OpenAPI paths of the API routes in the URL conf (excluding the public ones)."""
-    return {openapi_path(route) for route, name in url_patterns() if route.startswith(API_PREFIX) and not is_excluded(route, name)}
+    return {
+        openapi_path(route)
+        for route, name in url_patterns()
+        if route.startswith(API_PREFIX) and not is_excluded(route, name)
+    }
 
 
 _schema = None
@@ -147,6 +151,7 @@ def list_api_paths():
     body), and of every GET that addresses no object (the caller's own records, a program's
     aggregates): each is a list of whatever the caller may see."""
     return {
-        path for (path, method), op in api_operations().items()
+        path
+        for (path, method), op in api_operations().items()
         if method == "GET" and (_returns_many(op) or "{id}" not in path)
     }

@@ -60,15 +60,21 @@ def fuzz_world(program, resident, other_resident, attending, other_attending, co
     item = ActionItemFactory(mentorship=mentorship)
     mentor_request = request_create(mentee=other_resident, mentor=attending, kind="research", message="Hello")
     run = match_run_create(
-        program=program, actor=coordinator, kind="career", algorithm="stable",
-        mentee_ids=[other_resident.pk], mentor_ids=[other_attending.pk],
+        program=program,
+        actor=coordinator,
+        kind="career",
+        algorithm="stable",
+        mentee_ids=[other_resident.pk],
+        mentor_ids=[other_attending.pk],
     )
     match_run_execute(run.pk)
     erin = UserFactory(first_name="Erin", last_name="Evans")
     MembershipFactory(user=erin, program=program, role=Membership.Role.FACULTY)
     MentorProfileFactory(user=erin)
     role, _ = evaluator_role_add(program=program, actor=coordinator, user=erin, role="program_director")
-    conflict, _ = conflict_add(program=program, actor=coordinator, mentee=resident, mentor=other_attending, reason="Sister")
+    conflict, _ = conflict_add(
+        program=program, actor=coordinator, mentee=resident, mentor=other_attending, reason="Sister"
+    )
     granted = exception_grant(program=program, actor=coordinator, mentee=other_resident, mentor=erin, reason="Known")
     return {
         "slug": program.slug,
@@ -118,7 +124,10 @@ def _fuzz(operation, *, headers, fuzz_world) -> str | None:
 
     @seed(SEED)
     @settings(
-        max_examples=MAX_EXAMPLES, database=None, deadline=None, phases=[Phase.explicit, Phase.generate],
+        max_examples=MAX_EXAMPLES,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
     @given(case=operation.as_strategy(), seeded=st.booleans())

@@ -40,16 +40,46 @@ def TAMPER(w):
     """Privileged fields, with values that no legitimate write in ``im`` would store."""
     zeb, quin = w.zeb.pk, w.quin.pk
     return {
-        "id": 424242, "pk": 424242,
-        "is_staff": True, "is_superuser": True, "is_active": False, "email": "mallory@evil.example",
-        "role": "coordinator", "program": w.gs.pk, "program_id": w.gs.pk,
-        "status": "expired", "source": "coordinator", "capacity": 97, "score": 99.5, "rank_obtained": 7,
-        "published": True, "published_at": "2001-02-03T04:05:06Z", "accepted_at": "2001-02-03T04:05:06Z",
-        "created_at": "2001-02-03T04:05:06Z", "responded_at": "2001-02-03T04:05:06Z",
-        "mentorship": w.gs_mentorship.pk, "mentorship_id": w.gs_mentorship.pk, "run": w.gs_run.pk, "run_id": w.gs_run.pk,
-        "author": quin, "created_by": quin, "owner": quin, "user": zeb, "shared_by": quin, "proposed_by": quin,
-        "decided_by": quin, "ended_by": quin, "updated_by": quin, "uploaded_by": quin, "actor": quin,
-        "mentee": zeb, "mentor": quin, "mentee_id": zeb, "mentor_id": quin, "colleague": quin, "target": zeb,
+        "id": 424242,
+        "pk": 424242,
+        "is_staff": True,
+        "is_superuser": True,
+        "is_active": False,
+        "email": "mallory@evil.example",
+        "role": "coordinator",
+        "program": w.gs.pk,
+        "program_id": w.gs.pk,
+        "status": "expired",
+        "source": "coordinator",
+        "capacity": 97,
+        "score": 99.5,
+        "rank_obtained": 7,
+        "published": True,
+        "published_at": "2001-02-03T04:05:06Z",
+        "accepted_at": "2001-02-03T04:05:06Z",
+        "created_at": "2001-02-03T04:05:06Z",
+        "responded_at": "2001-02-03T04:05:06Z",
+        "mentorship": w.gs_mentorship.pk,
+        "mentorship_id": w.gs_mentorship.pk,
+        "run": w.gs_run.pk,
+        "run_id": w.gs_run.pk,
+        "author": quin,
+        "created_by": quin,
+        "owner": quin,
+        "user": zeb,
+        "shared_by": quin,
+        "proposed_by": quin,
+        "decided_by": quin,
+        "ended_by": quin,
+        "updated_by": quin,
+        "uploaded_by": quin,
+        "actor": quin,
+        "mentee": zeb,
+        "mentor": quin,
+        "mentee_id": zeb,
+        "mentor_id": quin,
+        "colleague": quin,
+        "target": zeb,
     }
 
 
@@ -99,8 +129,9 @@ def _allow_bob_and_dave(w):
     # Dave is a program director of im: pairing him with a resident needs the coordinator's exception.
     from matching.models import PairingException
 
-    PairingException.objects.create(program=w.im, mentee=w.users[BOB], mentor=w.users[DAVE], reason="Known",
-                                    created_by=w.users[CORA])
+    PairingException.objects.create(
+        program=w.im, mentee=w.users[BOB], mentor=w.users[DAVE], reason="Known", created_by=w.users[CORA]
+    )
 
 
 def _minute_slot(w):
@@ -456,7 +487,11 @@ def _has(row, **expected):
 
 def _all_rows_of(diff, table, column, value):
     entry = diff.get(table, {})
-    rows = [*entry.get("added", []), *entry.get("removed", []), *(c["after"] for c in entry.get("changed", {}).values())]
+    rows = [
+        *entry.get("added", []),
+        *entry.get("removed", []),
+        *(c["after"] for c in entry.get("changed", {}).values()),
+    ]
     assert rows, f"nothing changed in {table}"
     assert all(r[column] == value for r in rows), f"{table}: a row not of {column}={value}: {rows}"
 
@@ -500,9 +535,19 @@ def _publish(w):
 def _state():
     rows = snapshot()
     # Everything about a person that a tampered field could reach; not the password hash or last_seen.
-    rows["User"] = list(User.objects.order_by("pk").values(
-        "pk", "email", "first_name", "last_name", "time_zone", "is_active", "is_staff", "is_superuser", "date_joined",
-    ))
+    rows["User"] = list(
+        User.objects.order_by("pk").values(
+            "pk",
+            "email",
+            "first_name",
+            "last_name",
+            "time_zone",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "date_joined",
+        )
+    )
     rows["Program"] = list(Program.objects.order_by("pk").values())
     return rows
 
@@ -514,7 +559,8 @@ def _diff(before, after):
         a = {r.get("id", r.get("pk")): r for r in after[table]}
         changed = {
             pk: {"fields": sorted(k for k in a[pk] if a[pk][k] != b[pk][k]), "after": a[pk]}
-            for pk in a.keys() & b.keys() if a[pk] != b[pk]
+            for pk in a.keys() & b.keys()
+            if a[pk] != b[pk]
         }
         entry = {
             "added": [a[pk] for pk in sorted(a.keys() - b.keys())],
@@ -546,7 +592,9 @@ def _tampered_values_stored(diff, tamper):
     for table, entry in diff.items():
         if table in SIDE_EFFECTS:
             continue
-        rows = [(r, set(r)) for r in entry["added"]] + [(c["after"], set(c["fields"])) for c in entry["changed"].values()]
+        rows = [(r, set(r)) for r in entry["added"]] + [
+            (c["after"], set(c["fields"])) for c in entry["changed"].values()
+        ]
         for row, columns in rows:
             for key, value in tamper.items():
                 for column in (key, f"{key}_id"):
@@ -564,7 +612,9 @@ CASE_IDS = [(path, method, i) for (path, method), cases in CASES.items() for i i
 
 def test_every_writable_operation_has_a_case():
     writable = {key for key in api_operations() if key[1] in UNSAFE - {"DELETE"}}
-    assert not writable - set(CASES), f"Writable operations without a case in {__file__}: {sorted(writable - set(CASES))}"
+    assert not writable - set(CASES), (
+        f"Writable operations without a case in {__file__}: {sorted(writable - set(CASES))}"
+    )
     assert not set(CASES) - writable, f"CASES names operations that no longer exist: {sorted(set(CASES) - writable)}"
 
 
@@ -582,10 +632,14 @@ def test_privileged_fields_have_no_effect(world, path, method, i):
 
     diff = _diff(before, _state())
     if case.status == "bad":
-        assert response.status_code == 400, f"{case.role} {method} {url}: {response.status_code} {response.content[:300]}"
+        assert response.status_code == 400, (
+            f"{case.role} {method} {url}: {response.status_code} {response.content[:300]}"
+        )
         assert not {t: e for t, e in diff.items() if t not in SIDE_EFFECTS}, f"a refused write changed {diff}"
         return
-    assert 200 <= response.status_code < 300, f"{case.role} {method} {url}: {response.status_code} {response.content[:300]}"
+    assert 200 <= response.status_code < 300, (
+        f"{case.role} {method} {url}: {response.status_code} {response.content[:300]}"
+    )
     assert not _unexpected(diff, case), _unexpected(diff, case)
     assert not _tampered_values_stored(diff, tamper), _tampered_values_stored(diff, tamper)
     if case.check:
@@ -598,7 +652,9 @@ def test_control_a_tampered_value_that_is_stored_is_caught(world):
     MentorshipRequest.objects.filter(pk=world.request.pk).update(mentor=world.quin)
     diff = _diff(before, _state())
 
-    assert _tampered_values_stored(diff, TAMPER(world)) == [f"MentorshipRequest {world.request.pk}.mentor_id = {world.quin.pk}"]
+    assert _tampered_values_stored(diff, TAMPER(world)) == [
+        f"MentorshipRequest {world.request.pk}.mentor_id = {world.quin.pk}"
+    ]
     assert _unexpected(diff, Case(BOB)) == [f"MentorshipRequest {world.request.pk} changed ['mentor_id']"]
 
 
@@ -606,30 +662,50 @@ def test_control_a_tampered_value_that_is_stored_is_caught(world):
 
 PAGE_CASES = {
     "accounts:account-edit": Case(
-        ALICE, lambda w: {"first_name": "Alicia", "last_name": "Adams", "time_zone": w.users[ALICE].time_zone},
+        ALICE,
+        lambda w: {"first_name": "Alicia", "last_name": "Adams", "time_zone": w.users[ALICE].time_zone},
         changes={"User": {"first_name"}},
     ),
     "matching:request-create": Case(
-        ALICE, lambda w: {"kind": "research", "message": "Hi"}, adds={"MentorshipRequest"},
-        check=lambda w, d: _has(_only(d, "MentorshipRequest"), mentee_id=w.users[ALICE].pk, mentor_id=w.users[DAVE].pk,
-                                program_id=w.im.pk, status="pending"),
+        ALICE,
+        lambda w: {"kind": "research", "message": "Hi"},
+        adds={"MentorshipRequest"},
+        check=lambda w, d: _has(
+            _only(d, "MentorshipRequest"),
+            mentee_id=w.users[ALICE].pk,
+            mentor_id=w.users[DAVE].pk,
+            program_id=w.im.pk,
+            status="pending",
+        ),
     ),
     "matching:checkin-create": Case(
-        ALICE, lambda w: {"rating": "3", "comment": "Fine"}, setup=lambda w: type(w.checkin).objects.filter(pk=w.checkin.pk).delete(), adds={"CheckIn"},
+        ALICE,
+        lambda w: {"rating": "3", "comment": "Fine"},
+        setup=lambda w: type(w.checkin).objects.filter(pk=w.checkin.pk).delete(),
+        adds={"CheckIn"},
         check=lambda w, d: _has(_only(d, "CheckIn"), author_id=w.users[ALICE].pk, mentorship_id=w.mentorship.pk),
     ),
     "matching:action-item-create": Case(
-        ALICE, lambda w: {"title": "Submit the abstract", "owner": w.users[ALICE].pk}, adds={"ActionItem"},
-        check=lambda w, d: _has(_only(d, "ActionItem"), created_by_id=w.users[ALICE].pk, mentorship_id=w.mentorship.pk,
-                                status="open"),
+        ALICE,
+        lambda w: {"title": "Submit the abstract", "owner": w.users[ALICE].pk},
+        adds={"ActionItem"},
+        check=lambda w, d: _has(
+            _only(d, "ActionItem"), created_by_id=w.users[ALICE].pk, mentorship_id=w.mentorship.pk, status="open"
+        ),
     ),
     "matching:mentorship-end": Case(
-        ALICE, lambda w: {"outcome": "completed", "reason": "Goals reached"},
-        changes={"Mentorship": {"status", "ended_at", "ended_by_id", "end_reason", "rematch_requested", *NOW}, **CANCELS_MEETINGS},
+        ALICE,
+        lambda w: {"outcome": "completed", "reason": "Goals reached"},
+        changes={
+            "Mentorship": {"status", "ended_at", "ended_by_id", "end_reason", "rematch_requested", *NOW},
+            **CANCELS_MEETINGS,
+        },
         check=lambda w, d: _has(_new(d, "Mentorship", w.mentorship.pk), ended_by_id=w.users[ALICE].pk),
     ),
     "matching:resource-create": Case(
-        CAROL, lambda w: {"title": "A paper", "url": "https://example.org/p"}, adds={"Resource"},
+        CAROL,
+        lambda w: {"title": "A paper", "url": "https://example.org/p"},
+        adds={"Resource"},
         check=lambda w, d: _has(_only(d, "Resource"), shared_by_id=w.users[CAROL].pk, mentorship_id=w.mentorship.pk),
     ),
 }

@@ -149,7 +149,9 @@ def _slugs(route):
 
 
 PAGE_CASES = [
-    (name, slug) for name, route in sorted(list_page_routes().items()) if LIST_PAGES.get(name) != NOT_A_LIST
+    (name, slug)
+    for name, route in sorted(list_page_routes().items())
+    if LIST_PAGES.get(name) != NOT_A_LIST
     for slug in _slugs(route)
 ]
 API_CASES = [(path, slug) for path in sorted(list_api_paths()) for slug in _slugs(path)]
@@ -160,20 +162,32 @@ API_CASES = [(path, slug) for path in sorted(list_api_paths()) for slug in _slug
 
 def test_every_list_page_has_an_expectation():
     routed = set(list_page_routes())
-    assert not routed - set(LIST_PAGES), f"List pages missing from LIST_PAGES in {__file__}: {sorted(routed - set(LIST_PAGES))}"
-    assert not set(LIST_PAGES) - routed, f"LIST_PAGES names pages that no longer exist: {sorted(set(LIST_PAGES) - routed)}"
+    assert not routed - set(LIST_PAGES), (
+        f"List pages missing from LIST_PAGES in {__file__}: {sorted(routed - set(LIST_PAGES))}"
+    )
+    assert not set(LIST_PAGES) - routed, (
+        f"LIST_PAGES names pages that no longer exist: {sorted(set(LIST_PAGES) - routed)}"
+    )
 
 
 def test_every_list_api_operation_has_an_expectation():
     listed = list_api_paths()
-    assert not listed - set(LIST_API), f"List operations missing from LIST_API in {__file__}: {sorted(listed - set(LIST_API))}"
-    assert not set(LIST_API) - listed, f"LIST_API names operations that no longer exist: {sorted(set(LIST_API) - listed)}"
+    assert not listed - set(LIST_API), (
+        f"List operations missing from LIST_API in {__file__}: {sorted(listed - set(LIST_API))}"
+    )
+    assert not set(LIST_API) - listed, (
+        f"LIST_API names operations that no longer exist: {sorted(set(LIST_API) - listed)}"
+    )
 
 
 def test_discovery_finds_the_lists_it_should():
     """The discovery rules, not the tables, decide what is searched: prove they reach far enough."""
     assert {"matching:requests", "accounts:roster", "matching:audit-export"} <= set(list_page_routes())
-    assert {"/api/v1/requests/", "/api/v1/mentorships/{id}/action-items/", "/api/v1/programs/{slug}/audit/"} <= list_api_paths()
+    assert {
+        "/api/v1/requests/",
+        "/api/v1/mentorships/{id}/action-items/",
+        "/api/v1/programs/{slug}/audit/",
+    } <= list_api_paths()
     assert "/api/v1/requests/{id}/" not in list_api_paths()  # one object: the matrix's business
 
 

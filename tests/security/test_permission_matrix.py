@@ -250,8 +250,8 @@ def _parse(table, key_of):
     for line in table.strip().splitlines():
         if line.startswith("#"):
             continue
-        *head, = line.split()
-        key, outcomes = key_of(head[:-len(ROLES)]), head[-len(ROLES):]
+        (*head,) = line.split()
+        key, outcomes = key_of(head[: -len(ROLES)]), head[-len(ROLES) :]
         assert key not in rows, f"{key} is listed twice"
         rows[key] = dict(zip(ROLES, outcomes, strict=True))
     return rows

@@ -90,7 +90,10 @@ def test_a_route_taking_an_email_or_a_name_is_caught():
         ("people/<int:pk>/", "matching:person"),
     ]
     assert [r.split(" ")[0] for r in unexplained_parameters(routes)] == [
-        "people/<str:email>/", "people/<name>/", "api/v1/^people/(?P<email>[^/.]+)/$", "search/<path:q>/",
+        "people/<str:email>/",
+        "people/<name>/",
+        "api/v1/^people/(?P<email>[^/.]+)/$",
+        "search/<path:q>/",
         "programs/<slug:name>/",
     ]
 
@@ -105,7 +108,11 @@ class _Forms(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "form":
-            self._open = {"method": (attrs.get("method") or "get").lower(), "action": attrs.get("action"), "fields": set()}
+            self._open = {
+                "method": (attrs.get("method") or "get").lower(),
+                "action": attrs.get("action"),
+                "fields": set(),
+            }
             self.forms.append(self._open)
         elif tag in {"input", "textarea", "select"} and self._open is not None and attrs.get("name"):
             self._open["fields"].add(attrs["name"])
@@ -124,8 +131,19 @@ def _forms(response):
 
 # Field names that hold personal data or free text about a person.
 PERSONAL_FIELDS = {
-    "username", "password", "email", "first_name", "last_name", "message", "comment", "notes", "note", "file",
-    "reason", "question", "answer",
+    "username",
+    "password",
+    "email",
+    "first_name",
+    "last_name",
+    "message",
+    "comment",
+    "notes",
+    "note",
+    "file",
+    "reason",
+    "question",
+    "answer",
 }
 
 
@@ -136,11 +154,21 @@ def _personal(fields):
 # (page, who looks at it, a field the form that must POST carries)
 FORM_PAGES = [
     ("login", "anonymous", lambda w: reverse("accounts:login"), "username"),
-    ("request", "resident", lambda w: reverse("matching:request-create", args=[w.users["other_attending"].pk]), "message"),
+    (
+        "request",
+        "resident",
+        lambda w: reverse("matching:request-create", args=[w.users["other_attending"].pk]),
+        "message",
+    ),
     ("check-in", "attending", lambda w: reverse("matching:mentorship-detail", args=[w.mentorship.pk]), "comment"),
     ("meeting cancellation", "resident", lambda w: reverse("matching:meeting-detail", args=[w.meeting.pk]), "reason"),
     ("roster upload", "coordinator", lambda w: reverse("accounts:roster-import", args=[w.im.slug]), "file"),
-    ("accept with a note", "other_attending", lambda w: reverse("matching:request-detail", args=[w.request.pk]), "accept-note"),
+    (
+        "accept with a note",
+        "other_attending",
+        lambda w: reverse("matching:request-detail", args=[w.request.pk]),
+        "accept-note",
+    ),
     # A search box is where people type e-mails and names.
     ("roster search", "coordinator", lambda w: reverse("accounts:roster", args=[w.im.slug]), "q"),
     ("audit search", "coordinator", lambda w: reverse("matching:audit", args=[w.im.slug]), "q"),
@@ -377,9 +405,7 @@ def _request_alice_to_dave(world, capture):
     return MentorshipRequest.objects.get(mentee=world.users["resident"], mentor=world.users["other_attending"])
 
 
-def test_a_request_accept_and_check_in_log_no_message_or_comment(
-    world, logs, django_capture_on_commit_callbacks
-):
+def test_a_request_accept_and_check_in_log_no_message_or_comment(world, logs, django_capture_on_commit_callbacks):
     request = _request_alice_to_dave(world, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         accepted = world.client("other_attending").post(
@@ -418,8 +444,12 @@ def test_a_failed_match_run_logs_ids_not_people(world, logs, monkeypatch, error)
     monkeypatch.setattr(engine, "solve", broken)
     u = world.users
     run = match_run_create(
-        program=world.im, actor=u["coordinator"], mentee_ids=[u["resident"].pk, u["other_resident"].pk],
-        mentor_ids=[u["attending"].pk, u["other_attending"].pk], kind="research", algorithm="stable",
+        program=world.im,
+        actor=u["coordinator"],
+        mentee_ids=[u["resident"].pk, u["other_resident"].pk],
+        mentor_ids=[u["attending"].pk, u["other_attending"].pk],
+        kind="research",
+        algorithm="stable",
     )
     try:
         match_run_execute(run.pk, final_attempt=True)  # what the run_match task calls
@@ -440,10 +470,14 @@ def test_refused_pages_and_api_calls_log_paths_of_ids(world, logs):
     statuses = {
         "page 404": client.get(reverse("matching:request-detail", args=[bobs.pk + 1000])).status_code,
         "page 403": client.get(reverse("accounts:programs")).status_code,
-        "page accept": client.post(reverse("matching:request-accept", args=[bobs.pk]), {"accept-note": "x"}).status_code,
-        "page 400": world.client("resident").post(
-            reverse("matching:checkin-create", args=[world.mentorship.pk]), {"rating": "9", "comment": CHECKIN_COMMENT}
+        "page accept": client.post(
+            reverse("matching:request-accept", args=[bobs.pk]), {"accept-note": "x"}
         ).status_code,
+        "page 400": world.client("resident")
+        .post(
+            reverse("matching:checkin-create", args=[world.mentorship.pk]), {"rating": "9", "comment": CHECKIN_COMMENT}
+        )
+        .status_code,
         "api 404": api.get(f"/api/v1/requests/{bobs.pk + 1000}/").status_code,
         "api 403": bob.post(f"/api/v1/requests/{bobs.pk}/accept/", {}, format="json").status_code,
         "api accept": api.post(f"/api/v1/requests/{bobs.pk}/accept/", {}, format="json").status_code,
@@ -452,9 +486,14 @@ def test_refused_pages_and_api_calls_log_paths_of_ids(world, logs):
         ).status_code,
     }
     assert statuses == {
-        "page 404": 404, "page 403": 403, "page accept": 404, "page 400": 400,
-        "api 404": 404, "api 403": 403, "api accept": 404, "api 400": 400,
+        "page 404": 404,
+        "page 403": 403,
+        "page accept": 404,
+        "page 400": 400,
+        "api 404": 404,
+        "api 403": 403,
+        "api accept": 404,
+        "api 400": 400,
     }
     assert any(r.name == "django.request" for r in logs.records), "control: the refusals were logged"
     _assert_logged_and_clean(logs, "django.request")
-

@@ -44,13 +44,23 @@ def page_kwargs(name, route, w):
 
 def _OBJECTS(w):
     return {
-        "requests": w.request, "mentorships": w.mentorship, "action-items": w.action_item,
-        "introductions": w.introduction, "meetings": w.meeting, "notifications": w.notification,
-        "match-runs": w.run, "match-proposals": w.proposal, "mentors": w.users["attending"],
-        "evaluator-roles": w.evaluator_role, "conflicts": w.conflict, "pairing-exceptions": w.pairing_exception,
-        "pairings": w.mentorship, "people": w.users["attending"],
+        "requests": w.request,
+        "mentorships": w.mentorship,
+        "action-items": w.action_item,
+        "introductions": w.introduction,
+        "meetings": w.meeting,
+        "notifications": w.notification,
+        "match-runs": w.run,
+        "match-proposals": w.proposal,
+        "mentors": w.users["attending"],
+        "evaluator-roles": w.evaluator_role,
+        "conflicts": w.conflict,
+        "pairing-exceptions": w.pairing_exception,
+        "pairings": w.mentorship,
+        "people": w.users["attending"],
         # Alice's invitation (to gs) for her own routes; Cora's (to im) under /programs/im/.
-        "program-invitations": w.alice_invitation, "invitations": w.im_invitation,
+        "program-invitations": w.alice_invitation,
+        "invitations": w.im_invitation,
     }
 
 
@@ -81,7 +91,11 @@ PAGE_BODIES = {
     "matching:request-answer": lambda w: {"answer-answer": "Research, mostly"},
     "matching:action-item-create": lambda w: {"title": "Submit the abstract", "owner": w.users["resident"].pk},
     "matching:resource-create": lambda w: {"title": "A paper", "url": "https://example.org/p"},
-    "matching:introduction-create": lambda w: {"colleague": w.users["other_attending"].pk, "kind": "research", "note": "Meet"},
+    "matching:introduction-create": lambda w: {
+        "colleague": w.users["other_attending"].pk,
+        "kind": "research",
+        "note": "Meet",
+    },
     "matching:checkin-create": lambda w: {"rating": "3"},
     "matching:mentorship-thanks": lambda w: {"note": "Thank you"},
     "matching:mentorship-end": lambda w: {"outcome": "completed", "reason": "Goals reached"},
@@ -89,14 +103,20 @@ PAGE_BODIES = {
     "matching:meeting-notes": lambda w: {"notes": "We talked"},
     "matching:meeting-cancel": lambda w: {"reason": "Clinic ran late"},
     "matching:conflicts-add": lambda w: {
-        "coi-mentee": w.users["resident"].pk, "coi-mentor": w.users["other_attending"].pk, "coi-reason": "Spouses"
+        "coi-mentee": w.users["resident"].pk,
+        "coi-mentor": w.users["other_attending"].pk,
+        "coi-reason": "Spouses",
     },
     "matching:conflicts-remove": lambda w: {"reason": "Recorded by mistake"},
     "matching:pairing-end": lambda w: {f"end-{w.mentorship.pk}-reason": "Rotation abroad"},
 }
 
 API_BODIES = {
-    ("/api/v1/requests/", "POST"): lambda w: {"mentor": w.users["other_attending"].pk, "kind": "research", "message": "Hi"},
+    ("/api/v1/requests/", "POST"): lambda w: {
+        "mentor": w.users["other_attending"].pk,
+        "kind": "research",
+        "message": "Hi",
+    },
     ("/api/v1/requests/{id}/accept/", "POST"): lambda w: {"note": "Happy to"},
     ("/api/v1/requests/{id}/decline/", "POST"): lambda w: {"note": "Sorry"},
     ("/api/v1/requests/{id}/question/", "POST"): lambda w: {"question": "What are your goals?"},
@@ -106,14 +126,18 @@ API_BODIES = {
     ("/api/v1/mentorships/{id}/checkins/", "POST"): lambda w: {"rating": 3},
     ("/api/v1/mentorships/{id}/end/", "POST"): lambda w: {"outcome": "completed", "reason": "Goals reached"},
     ("/api/v1/mentorships/{id}/introductions/", "POST"): lambda w: {
-        "colleague": w.users["other_attending"].pk, "kind": "research", "note": "Meet"
+        "colleague": w.users["other_attending"].pk,
+        "kind": "research",
+        "note": "Meet",
     },
     ("/api/v1/mentorships/{id}/resources/", "POST"): lambda w: {"title": "A paper", "url": "https://example.org/p"},
     ("/api/v1/mentorships/{id}/thanks/", "POST"): lambda w: {"note": "Thank you"},
     ("/api/v1/meetings/{id}/notes/", "POST"): lambda w: {"notes": "We talked"},
     ("/api/v1/match-proposals/{id}/decide/", "POST"): lambda w: {"decision": "accepted"},
     ("/api/v1/programs/{slug}/conflicts/", "POST"): lambda w: {
-        "mentee_id": w.users["resident"].pk, "mentor_id": w.users["other_attending"].pk, "reason": "Spouses"
+        "mentee_id": w.users["resident"].pk,
+        "mentor_id": w.users["other_attending"].pk,
+        "reason": "Spouses",
     },
     ("/api/v1/programs/{slug}/pairings/{id}/end/", "POST"): lambda w: {"reason": "Rotation abroad"},
     ("/api/v1/notifications/preferences/", "PUT"): lambda w: {"delivery": "digest"},

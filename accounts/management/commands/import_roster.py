@@ -35,7 +35,9 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         for error in preview.errors:
-            where = (f"line {error.line}" if error.line else csv_file.name) + (f", {error.column}" if error.column else "")
+            where = (f"line {error.line}" if error.line else csv_file.name) + (
+                f", {error.column}" if error.column else ""
+            )
             self.stderr.write(f"{where}: {error.message}")
         if not preview.is_valid:
             raise CommandError(f"{len(preview.errors)} problem(s) in {csv_file.name}; nothing was imported.")
@@ -47,7 +49,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Checked {csv_file.name}: {summary}. Run again with --apply to import.")
             return
         try:
-            roster_import = roster_import_preview(program=program_obj, uploaded_by=actor, filename=csv_file.name, data=data)
+            roster_import = roster_import_preview(
+                program=program_obj, uploaded_by=actor, filename=csv_file.name, data=data
+            )
             result = roster_import_apply(roster_import=roster_import, actor=actor)
         except (ValidationError, PermissionDenied) as exc:
             raise CommandError(" ".join(getattr(exc, "messages", [str(exc)]))) from exc

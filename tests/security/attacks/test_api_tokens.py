@@ -104,9 +104,7 @@ def test_resetting_the_password_through_the_emailed_link_ends_the_token(resident
     link = re.search(r"https?://[^/\s]+(/accounts/password/reset/\S+/)", message.body).group(1)
     form = browser.get(link, follow=True)  # the token moves out of the URL into the session
     assert form.context["validlink"]
-    response = browser.post(
-        form.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
-    )
+    response = browser.post(form.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
 
     assert response.status_code == 302
     assert _refused(key)
@@ -119,9 +117,7 @@ def test_accepting_an_invitation_link_ends_the_token(resident):
 
     form = browser.get(invitation_url(resident).removeprefix("http://127.0.0.1:8000"), follow=True)
     assert form.context["validlink"]
-    response = browser.post(
-        form.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
-    )
+    response = browser.post(form.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
 
     assert response.status_code == 302
     assert _refused(key)

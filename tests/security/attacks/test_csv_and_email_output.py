@@ -56,8 +56,9 @@ def _assert_neutralised(body: str):
 
 
 def test_a_formula_after_a_separator_in_a_name_is_neutralised_in_the_roster_export(client_for, coordinator, program):
-    MembershipFactory(user=UserFactory(first_name=FORMULA_NAME, last_name="Q"), program=program,
-                      role=Membership.Role.RESIDENT)
+    MembershipFactory(
+        user=UserFactory(first_name=FORMULA_NAME, last_name="Q"), program=program, role=Membership.Role.RESIDENT
+    )
 
     response = client_for(coordinator).get(reverse("accounts:roster-export", args=[program.slug]))
 
@@ -104,7 +105,13 @@ def test_each_separator_before_each_formula_character_is_neutralised(separator, 
 
 def test_numbers_stay_numbers_and_plain_text_is_untouched():
     assert [csv_safe(v) for v in (3, -2, 1.5, None, "Ana-María", "a=b", "x@y.example")] == [
-        3, -2, 1.5, "", "Ana-María", "a=b", "x@y.example"
+        3,
+        -2,
+        1.5,
+        "",
+        "Ana-María",
+        "a=b",
+        "x@y.example",
     ]
 
 
@@ -155,8 +162,9 @@ def test_a_notification_to_dandre_reads_as_typed(obgyn, resident, attending, dja
     resident.save()
 
     with django_capture_on_commit_callbacks(execute=True):
-        request_create(mentee=resident, mentor=attending, kind="career",
-                       message="I'd like to go into Obstetrics & Gynecology.")
+        request_create(
+            mentee=resident, mentor=attending, kind="career", message="I'd like to go into Obstetrics & Gynecology."
+        )
 
     [message] = mail.outbox
     assert message.to == [attending.email]

@@ -134,14 +134,22 @@ def test_a_goal_long_overdue_can_still_be_marked_done(mentorship, resident):
 
 def test_a_ranking_deadline_in_year_9999_is_refused(program, coordinator, resident, attending):
     body = {
-        "kind": "career", "mentee_ids": [resident.pk], "mentor_ids": [attending.pk], "ranking_deadline": FAR.isoformat()
+        "kind": "career",
+        "mentee_ids": [resident.pk],
+        "mentor_ids": [attending.pk],
+        "ranking_deadline": FAR.isoformat(),
     }
     response = api(coordinator).post(f"/api/v1/programs/{program.slug}/match-runs/", body, format="json")
     assert response.status_code == 400 and "ranking_deadline" in response.json()
     with pytest.raises(ValidationError) as refused:
         match_run_create(
-            program=program, actor=coordinator, kind="career", algorithm="stable",
-            mentee_ids=[resident.pk], mentor_ids=[attending.pk], ranking_deadline=FAR,
+            program=program,
+            actor=coordinator,
+            kind="career",
+            algorithm="stable",
+            mentee_ids=[resident.pk],
+            mentor_ids=[attending.pk],
+            ranking_deadline=FAR,
         )
     assert "ranking_deadline" in refused.value.message_dict
     assert not MatchRun.objects.exists()
@@ -169,7 +177,10 @@ def far_rows(mentorship, resident, program, coordinator):
     proposed = Meeting.objects.create(mentorship=mentorship, proposed_by=resident)
     MeetingSlot.objects.create(meeting=proposed, start=FAR)
     audit_log(
-        actor=resident, action="meeting.propose", obj=proposed, program=program,
+        actor=resident,
+        action="meeting.propose",
+        obj=proposed,
+        program=program,
         after={"status": "proposed", "slots": [FAR.isoformat()]},
     )
     run = MatchRun.objects.create(program=program, ranking_deadline=FAR, created_by=coordinator)
@@ -261,4 +272,3 @@ def test_the_far_meetings_email_still_goes_out_with_its_invitation(
     assert mail.outbox[0].attachments[0][0] == "invite.ics"
     notification.refresh_from_db()
     assert notification.emailed_at is not None
-

@@ -48,7 +48,8 @@ def _bounded_text_fields(operation) -> dict[str, dict]:
     content = operation.get("requestBody", {}).get("content", {})
     body = _resolve(content.get("application/json", {}).get("schema", {}))
     return {
-        name: prop for name, prop in body.get("properties", {}).items()
+        name: prop
+        for name, prop in body.get("properties", {}).items()
         if prop.get("type") == "string" and "maxLength" in prop and not prop.get("readOnly")
     }
 
@@ -142,27 +143,45 @@ def _in_days_local(user, days):
 PAGE_CASES = {
     # name: (role, url(w), body(w, text), the form in the page's context, its field, the limit)
     "goal": (
-        ALICE, lambda w: reverse("matching:action-item-create", args=[w.mentorship.pk]),
+        ALICE,
+        lambda w: reverse("matching:action-item-create", args=[w.mentorship.pk]),
         lambda w, text: {"title": text, "owner": w.users[CAROL].pk},
-        "action_item_form", "title", _length(ActionItem, "title"),
+        "action_item_form",
+        "title",
+        _length(ActionItem, "title"),
     ),
     "resource": (
-        CAROL, lambda w: reverse("matching:resource-create", args=[w.mentorship.pk]),
+        CAROL,
+        lambda w: reverse("matching:resource-create", args=[w.mentorship.pk]),
         lambda w, text: {"title": text, "url": "https://example.org/p"},
-        "resource_form", "title", _length(Resource, "title"),
+        "resource_form",
+        "title",
+        _length(Resource, "title"),
     ),
     "meeting place": (
-        ALICE, lambda w: reverse("matching:meeting-propose", args=[w.mentorship.pk]),
+        ALICE,
+        lambda w: reverse("matching:meeting-propose", args=[w.mentorship.pk]),
         lambda w, text: {
-            "custom_1": _in_days_local(w.users[ALICE], 5), "duration_minutes": "30", "format": "in-person",
+            "custom_1": _in_days_local(w.users[ALICE], 5),
+            "duration_minutes": "30",
+            "format": "in-person",
             "location": text,
         },
-        "form", "location", _length(Meeting, "location"),
+        "form",
+        "location",
+        _length(Meeting, "location"),
     ),
     "conflict reason": (
-        CORA, lambda w: reverse("matching:conflicts-add", args=[w.im.slug, "conflict"]),
-        lambda w, text: {"coi-mentee": w.users[ALICE].pk, "coi-mentor": w.users["other_attending"].pk, "coi-reason": text},
-        "conflict_form", "reason", REASON_MAX_LENGTH,
+        CORA,
+        lambda w: reverse("matching:conflicts-add", args=[w.im.slug, "conflict"]),
+        lambda w, text: {
+            "coi-mentee": w.users[ALICE].pk,
+            "coi-mentor": w.users["other_attending"].pk,
+            "coi-reason": text,
+        },
+        "conflict_form",
+        "reason",
+        REASON_MAX_LENGTH,
     ),
 }
 

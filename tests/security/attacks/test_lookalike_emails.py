@@ -68,14 +68,19 @@ def test_importing_a_look_alike_address_is_refused(program, coordinator, gabriel
     if "ı" in spoof:
         assert "looks like the address of an existing account" in preview.errors[0].message
 
-    roster_import = roster_import_preview(program=program, uploaded_by=coordinator, filename="r.csv", data=data.encode())
+    roster_import = roster_import_preview(
+        program=program, uploaded_by=coordinator, filename="r.csv", data=data.encode()
+    )
     with pytest.raises(ValidationError):
         roster_import_apply(roster_import=roster_import, actor=coordinator)
     assert User.objects.count() == 2 and mail.outbox == []
 
 
 def test_two_look_alikes_in_one_file_are_refused(program, coordinator):
-    data = HEADER + "ann.lee@hospital.example,Ann,Lee,resident,PGY-1,,,\nаnn.lee@hospital.example,Ann,Lee,resident,PGY-1,,,\n"
+    data = (
+        HEADER
+        + "ann.lee@hospital.example,Ann,Lee,resident,PGY-1,,,\nаnn.lee@hospital.example,Ann,Lee,resident,PGY-1,,,\n"
+    )
 
     preview = roster_parse(program=program, data=data.encode())
 
@@ -103,7 +108,9 @@ def test_the_database_holds_one_account_per_key(gabriela):
     from django.db import IntegrityError, transaction
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        User.objects.bulk_create([User(email="Gabriela.Ward@hospital.example", **User.identity_fields("Gabriela.Ward@hospital.example"))])
+        User.objects.bulk_create(
+            [User(email="Gabriela.Ward@hospital.example", **User.identity_fields("Gabriela.Ward@hospital.example"))]
+        )
 
 
 # --- 2. Even beside a look-alike row (from before the fix), the real account signs in.
@@ -115,7 +122,9 @@ def test_sign_in_beside_a_look_alike_row_works_on_the_page_and_the_api(client, g
     response = client.post(LOGIN, {"username": "gabriela.ward@hospital.example", "password": PASSWORD})
     assert response.status_code == 302 and int(client.session["_auth_user_id"]) == gabriela.pk
 
-    response = client.post(TOKEN, {"email": "Gabriela.Ward@hospital.example", "password": PASSWORD}, content_type="application/json")
+    response = client.post(
+        TOKEN, {"email": "Gabriela.Ward@hospital.example", "password": PASSWORD}, content_type="application/json"
+    )
     assert response.status_code == 200 and response.json()["token"]
 
 
@@ -146,7 +155,9 @@ def _fail_five_times(client, email):
         client.post(LOGIN, {"username": email, "password": "wrong-password"})
 
 
-@pytest.mark.parametrize("spelling", ["lisa.ſims@hospital.example", "LISA.SIMS@hospital.example", "Lisa.Sims@hospital.example"])
+@pytest.mark.parametrize(
+    "spelling", ["lisa.ſims@hospital.example", "LISA.SIMS@hospital.example", "Lisa.Sims@hospital.example"]
+)
 def test_other_spellings_are_locked_out_with_the_account(client, program, spelling):
     UserFactory(email="lisa.sims@hospital.example")
     _fail_five_times(client, "lisa.sims@hospital.example")
@@ -180,11 +191,17 @@ def test_spellings_share_one_failure_counter(client, program):
 
 def test_the_admin_refuses_a_look_alike_account_with_a_form_error(client, superuser):
     client.force_login(superuser, backend="django.contrib.auth.backends.ModelBackend")
-    response = client.post("/admin/accounts/user/add/", {
-        "email": "admın@hospital.example", "first_name": "Look", "last_name": "Alike",
-        "password1": "a-long-enough-password-1", "password2": "a-long-enough-password-1",
-        "usable_password": "true",
-    })
+    response = client.post(
+        "/admin/accounts/user/add/",
+        {
+            "email": "admın@hospital.example",
+            "first_name": "Look",
+            "last_name": "Alike",
+            "password1": "a-long-enough-password-1",
+            "password2": "a-long-enough-password-1",
+            "usable_password": "true",
+        },
+    )
 
     assert response.status_code == 200
     assert "looks like the address of an existing account" in response.content.decode()

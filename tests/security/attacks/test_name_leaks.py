@@ -47,13 +47,22 @@ def gs(other_program, other_coordinator, outsider):
     MentorProfileFactory(user=gina)
     EvaluatorRole.objects.create(program=other_program, user=gina, role=PD, created_by=other_coordinator)
     run = MatchRun.objects.create(
-        program=other_program, created_by=other_coordinator, status=MatchRun.Status.SUCCEEDED, progress=100,
+        program=other_program,
+        created_by=other_coordinator,
+        status=MatchRun.Status.SUCCEEDED,
+        progress=100,
         finished_at=timezone.now(),
     )
     run.mentees.set([outsider])
     run.mentors.set([gina])
     proposal = MatchProposal.objects.create(run=run, mentee=outsider, mentor=gina, score=50.0)
-    return {"program": other_program, "oscar": other_coordinator, "olivia": outsider, "gina": gina, "proposal": proposal}
+    return {
+        "program": other_program,
+        "oscar": other_coordinator,
+        "olivia": outsider,
+        "gina": gina,
+        "proposal": proposal,
+    }
 
 
 @pytest.fixture
@@ -92,11 +101,15 @@ def test_a_conflict_with_another_programs_person_names_nobody(client_for, gs, os
     for mentee, mentor in attempts:
         _assert_refused_without_naming(
             oscar_api.post(api, {"mentee_id": mentee.pk, "mentor_id": mentor.pk, "reason": "Spouses"}, format="json"),
-            resident, attending,
+            resident,
+            attending,
         )
         _assert_refused_without_naming(
-            client_for(gs["oscar"]).post(page, {"coi-mentee": mentee.pk, "coi-mentor": mentor.pk, "coi-reason": "Spouses"}),
-            resident, attending,
+            client_for(gs["oscar"]).post(
+                page, {"coi-mentee": mentee.pk, "coi-mentor": mentor.pk, "coi-reason": "Spouses"}
+            ),
+            resident,
+            attending,
         )
 
     assert _nothing_recorded_in(gs["program"])
@@ -110,11 +123,15 @@ def test_an_exception_for_another_programs_person_names_nobody(client_for, gs, o
     for mentee, mentor in attempts:
         _assert_refused_without_naming(
             oscar_api.post(api, {"mentee_id": mentee.pk, "mentor_id": mentor.pk, "reason": "Known"}, format="json"),
-            resident, attending,
+            resident,
+            attending,
         )
         _assert_refused_without_naming(
-            client_for(gs["oscar"]).post(page, {"exc-mentee": mentee.pk, "exc-mentor": mentor.pk, "exc-reason": "Known"}),
-            resident, attending,
+            client_for(gs["oscar"]).post(
+                page, {"exc-mentee": mentee.pk, "exc-mentor": mentor.pk, "exc-reason": "Known"}
+            ),
+            resident,
+            attending,
         )
 
     assert _nothing_recorded_in(gs["program"])
@@ -126,7 +143,8 @@ def test_an_override_to_another_programs_mentor_names_nobody(client_for, gs, osc
 
     _assert_refused_without_naming(
         oscar_api.post(
-            f"/api/v1/match-proposals/{proposal.pk}/override/", {"mentor_id": attending.pk, "note": "Better fit"},
+            f"/api/v1/match-proposals/{proposal.pk}/override/",
+            {"mentor_id": attending.pk, "note": "Better fit"},
             format="json",
         ),
         attending,

@@ -173,7 +173,6 @@ def test_an_invitation_that_keeps_failing_stays_unsent_for_the_sweeper(
     assert account_services.invitations_send_unsent(now=later) == 0
 
 
-
 def test_an_invitation_whose_sender_died_mid_send_is_sent_once_after_its_lease(invitee):
     """A worker SIGKILLed between the claim and the send leaves a lease, not a "sent" mark:
     while the lease lives nobody sends it twice; once it lapses, the sweeper sends it."""

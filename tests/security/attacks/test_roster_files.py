@@ -33,7 +33,7 @@ class CountingStream:
 
     def read(self, size=-1):
         end = len(self.data) if size is None or size < 0 else min(len(self.data), self.position + size)
-        chunk, self.position = self.data[self.position:end], end
+        chunk, self.position = self.data[self.position : end], end
         return chunk
 
     def readline(self, size=-1):
@@ -41,22 +41,27 @@ class CountingStream:
         end = len(self.data) if end < 0 else end + 1
         if size is not None and size >= 0:
             end = min(end, self.position + size)
-        chunk, self.position = self.data[self.position:end], end
+        chunk, self.position = self.data[self.position : end], end
         return chunk
 
 
 def _multipart(file_bytes: bytes) -> bytes:
     return (
-        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"roster.csv\"\r\n"
-        "Content-Type: text/csv\r\n\r\n"
-    ).encode() + file_bytes + f"\r\n--{BOUNDARY}--\r\n".encode()
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="roster.csv"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + file_bytes
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
 
 
 def _post_upload(program, user, body: bytes, *, declared_length: int | None):
     """POST ``body`` to the upload page through a real WSGI request whose input counts what is read."""
     stream = CountingStream(body)
     environ = RequestFactory()._base_environ(
-        PATH_INFO=reverse("accounts:roster-import", args=[program.slug]), REQUEST_METHOD="POST",
+        PATH_INFO=reverse("accounts:roster-import", args=[program.slug]),
+        REQUEST_METHOD="POST",
         CONTENT_TYPE=f"multipart/form-data; boundary={BOUNDARY}",
         CONTENT_LENGTH=str(declared_length if declared_length is not None else len(body)),
         **{"wsgi.input": stream},

@@ -28,7 +28,9 @@ HEADER = "email,first_name,last_name,role,pgy,specialty,academic_rank,time_zone\
 
 @pytest.fixture
 def superuser(db):
-    return User.objects.create_superuser("admin@hospital.example", "a-long-admin-password", first_name="Ada", last_name="Admin")
+    return User.objects.create_superuser(
+        "admin@hospital.example", "a-long-admin-password", first_name="Ada", last_name="Admin"
+    )
 
 
 @pytest.fixture
@@ -53,12 +55,18 @@ def _state(*users):
         user = User.objects.get(pk=user.pk)
         mentee = getattr(user, "mentee_profile", None)
         mentor = getattr(user, "mentor_profile", None)
-        state.append((
-            user.email, user.first_name, user.last_name, user.time_zone, user.password,
-            sorted(user.memberships.values_list("program__slug", "role")),
-            mentee and mentee.career_stage_id,
-            mentor and (mentor.specialty_id, mentor.academic_rank_id, mentor.career_stage_id),
-        ))
+        state.append(
+            (
+                user.email,
+                user.first_name,
+                user.last_name,
+                user.time_zone,
+                user.password,
+                sorted(user.memberships.values_list("program__slug", "role")),
+                mentee and mentee.career_stage_id,
+                mentor and (mentor.specialty_id, mentor.academic_rank_id, mentor.career_stage_id),
+            )
+        )
     return state
 
 
@@ -79,7 +87,13 @@ def test_the_preview_shows_only_what_the_coordinator_typed(
 
 
 def test_applying_it_changes_nobody_and_only_asks_them_to_join(
-    client_for, other_program, other_coordinator, resident, attending, superuser, attack_csv,
+    client_for,
+    other_program,
+    other_coordinator,
+    resident,
+    attending,
+    superuser,
+    attack_csv,
     django_capture_on_commit_callbacks,
 ):
     before = _state(resident, attending, superuser)
@@ -92,9 +106,13 @@ def test_applying_it_changes_nobody_and_only_asks_them_to_join(
     assert result.asked_to_join == 3 and result.invitations_sent == 0
     assert _state(resident, attending, superuser) == before
     invitations = ProgramInvitation.objects.filter(program=other_program, status="pending")
-    assert sorted(invitations.values_list("user__email", "role")) == sorted([
-        (resident.email, "resident"), (attending.email, "faculty"), (superuser.email, "faculty"),
-    ])
+    assert sorted(invitations.values_list("user__email", "role")) == sorted(
+        [
+            (resident.email, "resident"),
+            (attending.email, "faculty"),
+            (superuser.email, "faculty"),
+        ]
+    )
     # What the coordinator sees of them is what he typed.
     assert set(invitations.values_list("first_name", flat=True)) == {"Eve", "Mallory", "Root"}
     # Each person hears of it (in-app and by e-mail), at their own address.
@@ -128,8 +146,13 @@ def test_accepting_joins_the_program_and_keeps_everything_of_theirs(
 
 def test_only_the_invited_person_can_accept(other_program, other_coordinator, resident, other_resident):
     invitation = ProgramInvitation.objects.create(
-        program=other_program, user=resident, role="resident", invited_by=other_coordinator,
-        email=resident.email, first_name="A", last_name="B",
+        program=other_program,
+        user=resident,
+        role="resident",
+        invited_by=other_coordinator,
+        email=resident.email,
+        first_name="A",
+        last_name="B",
     )
     with pytest.raises(PermissionDenied):
         program_invitation_accept(invitation=invitation, actor=other_resident)
@@ -167,9 +190,7 @@ def test_a_request_that_could_belong_to_two_programs_asks_which(program, other_p
     assert request.program == other_program
 
 
-def test_a_request_cannot_be_filed_under_a_program_the_resident_is_not_in(
-    program, other_program, resident, attending
-):
+def test_a_request_cannot_be_filed_under_a_program_the_resident_is_not_in(program, other_program, resident, attending):
     with pytest.raises(ValidationError) as refused:
         request_create(mentee=resident, mentor=attending, kind="career", message="Hello", program=other_program)
     assert "program" in refused.value.message_dict
@@ -204,4 +225,6 @@ def test_a_mentor_of_no_shared_program_leaves_the_choice_to_the_resident(client_
     assert 'name="program"' in page and "Choose a program" in page
     with pytest.raises(ValidationError):
         request_create(mentee=resident, mentor=mentor, kind="career", message="Hello")
-    assert request_create(mentee=resident, mentor=mentor, kind="career", message="Hi", program=program).program == program
+    assert (
+        request_create(mentee=resident, mentor=mentor, kind="career", message="Hi", program=program).program == program
+    )
