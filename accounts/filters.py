@@ -117,7 +117,7 @@ class MentorDirectoryFilter(filters.FilterSet):
         fields = ["specialty", "subspecialty", "expertise", "language", "meeting_format", "accepting", "open_spot", "q"]
 
     def with_open_spot(self, queryset, name, value):
-        # ``open_spots`` is annotated by matching.selectors.mentor_directory().
+        # ``open_spots`` is annotated by matching.selectors.directory.mentor_directory().
         if value is None:
             return queryset
         has_spot = Q(accepting_mentees=True, open_spots__gt=0)

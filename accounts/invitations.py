@@ -10,7 +10,6 @@ coordinator sees only what they typed.
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from audit.services import audit_log
@@ -30,18 +29,6 @@ from .models import (
 from .signals import program_invitation_accepted, program_invitation_made
 
 Status = ProgramInvitation.Status
-
-
-def pending_invitations_for(user: User) -> QuerySet[ProgramInvitation]:
-    """The invitations waiting for ``user``'s answer, newest first."""
-    return ProgramInvitation.objects.filter(user=user, status=Status.PENDING).select_related("program", "invited_by")
-
-
-def pending_invitations_of(program: Program) -> QuerySet[ProgramInvitation]:
-    """A program's unanswered invitations: what its coordinators typed, nothing of the person."""
-    return ProgramInvitation.objects.filter(program=program, status=Status.PENDING).order_by(
-        "last_name", "first_name", "pk"
-    )
 
 
 def program_invitation_create(

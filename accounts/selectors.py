@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, QuerySet
 
-from .models import AvailabilityWindow, Membership, MenteeProfile, MentorProfile, Program, User
+from .models import AvailabilityWindow, Membership, MenteeProfile, MentorProfile, Program, ProgramInvitation, User
 
 
 def programs_coordinated_by(user: User | AnonymousUser) -> QuerySet[Program]:
@@ -142,3 +142,20 @@ def roster_search(
             Q(user__first_name__icontains=word) | Q(user__last_name__icontains=word) | Q(user__email__icontains=word)
         )
     return members
+
+
+# --- Invitations to join a program (``accounts.invitations`` makes and answers them).
+
+
+def pending_invitations_for(user: User) -> QuerySet[ProgramInvitation]:
+    """The invitations waiting for ``user``'s answer, newest first."""
+    return ProgramInvitation.objects.filter(user=user, status=ProgramInvitation.Status.PENDING).select_related(
+        "program", "invited_by"
+    )
+
+
+def pending_invitations_of(program: Program) -> QuerySet[ProgramInvitation]:
+    """A program's unanswered invitations: what its coordinators typed, nothing of the person."""
+    return ProgramInvitation.objects.filter(program=program, status=ProgramInvitation.Status.PENDING).order_by(
+        "last_name", "first_name", "pk"
+    )

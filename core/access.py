@@ -105,12 +105,12 @@ def program_page(perm: str, *, queryset: QuerySet[Any] | None = None) -> Callabl
 
 
 class ProgramScopedApi:
-    """A DRF view of one program: ``get_program()`` loads the URL's ``slug`` with ``program_for``
-    and ``program_permission``, once per request.
-
-    Mix it in before a DRF view class; Django's ``Http404`` and ``PermissionDenied`` become
-    DRF's 404 and 403 in the usual exception handler.
-    """
+    # A comment, not a docstring: drf-spectacular would show a docstring to API clients.
+    # A DRF view of one program: ``get_program()`` loads the URL's ``slug`` with ``program_for``
+    # and ``program_permission``, once per request.
+    #
+    # Mix it in before a DRF view class; Django's ``Http404`` and ``PermissionDenied`` become
+    # DRF's 404 and 403 in the usual exception handler.
 
     program_permission: str = ""
     program_queryset: QuerySet[Any] | None = None
@@ -127,14 +127,14 @@ class ProgramScopedApi:
 
 
 class ObjectScopedApi:
-    """A DRF view of one object: ``get_object()`` loads the URL's ``id`` from
-    ``get_object_queryset()`` with ``object_for``, ``object_permission`` and
-    ``object_visible_with``, once per request.
-
-    Mix it in before a DRF view class (it replaces ``GenericAPIView.get_object``). Set
-    ``object_queryset``, or override ``get_object_queryset()`` when the queryset depends on
-    the caller.
-    """
+    # A comment, not a docstring: drf-spectacular would show a docstring to API clients.
+    # A DRF view of one object: ``get_object()`` loads the URL's ``id`` from
+    # ``get_object_queryset()`` with ``object_for``, ``object_permission`` and
+    # ``object_visible_with``, once per request.
+    #
+    # Mix it in before a DRF view class (it replaces ``GenericAPIView.get_object``). Set
+    # ``object_queryset``, or override ``get_object_queryset()`` when the queryset depends on
+    # the caller.
 
     object_permission: str = ""
     object_visible_with: str | None = None

@@ -44,10 +44,10 @@ from django.utils import timezone
 from accounts.models import CareerStage, Membership, MentorProfile, Program
 
 from .models import CheckIn, Kind, Meeting, Mentorship, MentorshipRequest
-from .services.pairings import STALE_AFTER
+from .selectors.pairings import STALE_AFTER
 
 ANONYMITY_THRESHOLD = 3
-STALE_AFTER_DAYS = STALE_AFTER.days  # one definition of a stale pairing: services/pairings.py
+STALE_AFTER_DAYS = STALE_AFTER.days  # one definition of a stale pairing: selectors/pairings.py
 # A pairing-month: the average month, so that 12 of them make a year.
 MONTH_DAYS = 365.25 / 12
 # Academic years start on July 1.

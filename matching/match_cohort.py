@@ -12,7 +12,7 @@ from . import engine
 from .conflicts import exclusion_sets
 from .models import MatchRanking, Mentorship
 from .recommendations import MENTEE_SETS, MENTOR_SETS, Related, mentee_record, mentor_record
-from .selectors import mentor_directory
+from .selectors.directory import mentor_directory
 
 
 @dataclass

@@ -24,6 +24,7 @@ from core.email import send_templated_email
 from core.outbox import enqueue_on_commit, task_named
 
 from .models import Notification, NotificationPreference
+from .selectors.notifications import delivery_of
 
 logger = logging.getLogger(__name__)
 
@@ -82,25 +83,6 @@ def fit_to_field(name: str, text: str) -> str:
     long one must shorten, not fail the change that notifies (PostgreSQL's "value too long")."""
     limit = Notification._meta.get_field(name).max_length
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-# --- Reads: the pages and the API list the same querysets.
-
-
-def notifications_for(user) -> QuerySet[Notification]:
-    """``user``'s own notifications, newest first."""
-    return Notification.objects.filter(user=user).order_by("-created_at", "-id")
-
-
-def unread_count(user) -> int:
-    # One COUNT on the (user, read_at) index.
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
-
-
-def delivery_of(user) -> str:
-    """How ``user`` wants to hear of notifications; right away unless they chose the digest."""
-    delivery = NotificationPreference.objects.filter(user=user).values_list("delivery", flat=True).first()
-    return delivery or Delivery.IMMEDIATE
 
 
 # --- Changes a person makes.

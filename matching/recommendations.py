@@ -145,7 +145,7 @@ def mentee_record(profile, *, specialty_id=None, related: Related | None = None)
 
 
 def mentor_record(profile, *, related: Related | None = None) -> engine.MentorRecord:
-    """From a profile of ``matching.selectors.mentor_directory()`` (prefetched, annotated),
+    """From a profile of ``matching.selectors.directory.mentor_directory()`` (prefetched, annotated),
     or with ``related`` read in bulk."""
     user = profile.user
     active = getattr(profile, "active_mentee_count", None)
@@ -173,7 +173,7 @@ def mentor_record(profile, *, related: Related | None = None) -> engine.MentorRe
 class MentorRow(NamedTuple):
     """What scoring, ordering and naming need of one directory mentor, read as plain values:
     scoring a resident against thousands of mentors builds no model instances, and only the
-    cards a page shows are loaded as profiles (``matching.selectors.mentor_cards``)."""
+    cards a page shows are loaded as profiles (``matching.selectors.directory.mentor_cards``)."""
 
     profile_id: int
     user_id: int
@@ -210,7 +210,7 @@ _MENTOR_ROW_FIELDS = (
 
 def mentor_records(directory) -> tuple[list[MentorRow], list[engine.MentorRecord]]:
     """Rows and engine records, in the queryset's order, for every profile of ``directory``
-    (``matching.selectors.mentor_directory()``, filtered as the caller likes): one query for
+    (``matching.selectors.directory.mentor_directory()``, filtered as the caller likes): one query for
     the rows, one per relation and one for the windows, whatever the number of mentors. The
     records equal ``mentor_record(profile)`` of the same profiles."""
     with _collector_paused():

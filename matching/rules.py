@@ -2,12 +2,22 @@
 
 Objects that carry a mentorship (meetings, action items, resources, check-ins,
 introductions) are checked through it with ``mentorship_of``.
+
+A rule that decides who may see one object is also written, beside it, as the filter that
+lists them (``VISIBILITY``): the selectors list with that filter, and
+``tests/matching/test_rules.py`` holds the two forms equal for every role.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 import rules
+from django.db.models import Model, Q
 
 from accounts.models import Membership, Program
 from accounts.rules import coordinates_program, is_resident
+
+from .models import Meeting, Mentorship, MentorshipRequest
 
 
 def mentorship_of(obj):
@@ -54,6 +64,36 @@ def is_introduced_colleague(user, introduction):
 
 is_party = is_mentee_in | is_mentor_in
 
+
+def _party_or_coordinator(user: Any, mentorship: str = "") -> Q:
+    """``is_party | coordinates_its_program`` as a filter; ``mentorship`` is the path from the
+    rows filtered to the mentorship (or request) whose parties and program decide."""
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    coordinated = Membership.objects.filter(user=user, role=Membership.Role.COORDINATOR).values("program_id")
+    return (
+        Q(**{f"{mentorship}mentee": user})
+        | Q(**{f"{mentorship}mentor": user})
+        | Q(**{f"{mentorship}program_id__in": coordinated})
+    )
+
+
+def visible_requests(user: Any) -> Q:
+    """The requests ``matching.view_request`` lets ``user`` see."""
+    return _party_or_coordinator(user)
+
+
+def visible_mentorships(user: Any) -> Q:
+    """The mentorships ``matching.view_mentorship`` lets ``user`` see."""
+    return _party_or_coordinator(user)
+
+
+def visible_meetings(user: Any) -> Q:
+    """The meetings ``matching.view_mentorship`` lets ``user`` see (asked of the meeting, it
+    decides by the meeting's mentorship)."""
+    return _party_or_coordinator(user, "mentorship__")
+
+
 # Requests: the mentee and mentor are the request's parties (the same field names).
 rules.add_perm("matching.request_mentor", is_resident & is_listed_mentor)
 rules.add_perm("matching.view_request", is_party | coordinates_its_program)
@@ -70,6 +110,12 @@ rules.add_perm("matching.leave_thank_you", is_mentee_in)
 rules.add_perm("matching.check_in", is_party)
 # Check-in answers are confidential to the program's coordinators, never the other party.
 rules.add_perm("matching.view_checkins", coordinates_its_program)
+
+# Each object-seeing rule as the filter that lists what it grants: perm → {model: filter}.
+VISIBILITY: dict[str, dict[type[Model], Callable[[Any], Q]]] = {
+    "matching.view_request": {MentorshipRequest: visible_requests},
+    "matching.view_mentorship": {Mentorship: visible_mentorships, Meeting: visible_meetings},
+}
 
 
 # Cohort match runs. Rankings are confidential to their author: nobody is granted another's.

@@ -32,7 +32,6 @@ from accounts.models import (
     Specialty,
 )
 from audit.models import AuditEntry
-from matching import selectors
 from matching.models import (
     ActionItem,
     Agreement,
@@ -50,6 +49,7 @@ from matching.models import (
     PairingException,
     Resource,
 )
+from matching.selectors import mentorships as mentorship_selectors
 from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, UserFactory
 from tests.security.conftest import build_world
 from tests.security.routes import api_operations, page_route_names
@@ -842,7 +842,7 @@ def test_the_grown_world_exposes_an_n_plus_one(grown_world, monkeypatch):
     """Control: without ``created_by`` in the action plan's select_related (the N+1 this file
     found and fixed), the count grows with the plan, so the same-count assertion would fail."""
     monkeypatch.setattr(
-        selectors,
+        mentorship_selectors,
         "action_plan_of",
         lambda mentorship: ActionItem.objects.filter(mentorship=mentorship).select_related("owner"),
     )

@@ -9,13 +9,12 @@ from rest_framework.response import Response
 from core.api.errors import ServiceErrorSerializer, service_refusals
 
 from ..invitations import (
-    pending_invitations_for,
-    pending_invitations_of,
     program_invitation_accept,
     program_invitation_decline,
     program_invitation_withdraw,
 )
 from ..models import ProgramInvitation
+from ..selectors import pending_invitations_for, pending_invitations_of
 from .views import RosterProgramApi
 
 _404 = OpenApiResponse(ServiceErrorSerializer, description="No such invitation among those you may see.")

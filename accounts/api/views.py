@@ -14,7 +14,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from core.access import ProgramScopedApi
+from core.access import ProgramScopedApi, program_for
 from core.api.permissions import RulesPermission
 
 from .. import selectors, services
@@ -228,17 +228,22 @@ class AvailabilityApi(generics.GenericAPIView):
 
 @extend_schema(tags=["programs"])
 class ProgramViewSet(viewsets.ReadOnlyModelViewSet):
-    """Programs the signed-in user coordinates. Other users get 403; another program is a 404."""
+    """The programs the signed-in user coordinates; the list is 403 for anyone who coordinates
+    none. One program follows core/access.py: its members get 403, anyone else 404."""
 
     serializer_class = serializers.ProgramSerializer
     permission_classes = [RulesPermission]
-    permission_required = "accounts.coordinate"
-    object_permission_required = "accounts.view_program"
-    hide_forbidden_objects = True
     lookup_field = "slug"
+
+    @property
+    def permission_required(self) -> str | None:
+        return "accounts.coordinate" if self.action == "list" else None
 
     def get_queryset(self):
         return selectors.programs_coordinated_by(self.request.user)
+
+    def get_object(self):
+        return program_for(self.request.user, self.kwargs[self.lookup_field], "accounts.view_program")
 
 
 class RosterProgramApi(ProgramScopedApi, generics.GenericAPIView):

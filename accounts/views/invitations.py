@@ -6,8 +6,9 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from ..invitations import pending_invitations_for, program_invitation_accept, program_invitation_decline
+from ..invitations import program_invitation_accept, program_invitation_decline
 from ..models import ProgramInvitation
+from ..selectors import pending_invitations_for
 
 
 @login_required

@@ -18,10 +18,10 @@ from core.search import filters_form, filters_key, filters_redirect, kept_filter
 
 from .. import roster as roster_services
 from ..forms import RosterFilterForm, RosterUploadForm
-from ..invitations import pending_invitations_of, program_invitation_withdraw
+from ..invitations import program_invitation_withdraw
 from ..models import Program, ProgramInvitation, RosterImport
 from ..roster import COLUMN_HELP
-from ..selectors import programs_coordinated_by, roster_of, roster_search
+from ..selectors import pending_invitations_of, programs_coordinated_by, roster_of, roster_search
 from ..uploads import limit_uploads
 
 ROSTER_PAGE_SIZE = 25

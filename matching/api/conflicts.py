@@ -20,6 +20,7 @@ from core.api.errors import ServiceErrorSerializer, service_refusals
 from core.api.permissions import RulesPermission
 
 from ..models import ConflictOfInterest, EvaluatorRole, PairingException
+from ..selectors.conflicts import people_to_choose
 from ..services import conflicts as services
 
 
@@ -39,7 +40,7 @@ def _someone(source, help_text):
 
 
 class _ScopedToProgram(serializers.ModelSerializer):
-    """Ids are looked up among the program's people only (``services.people_to_choose``, as the
+    """Ids are looked up among the program's people only (``people_to_choose``, as the
     page offers them): an id from elsewhere is not a valid choice, and the answer never says
     whose it is (issue 11). ``scopes``: field → which of those people."""
 
@@ -48,7 +49,7 @@ class _ScopedToProgram(serializers.ModelSerializer):
     def get_fields(self):
         fields = super().get_fields()
         if program := self.context.get("program"):
-            people = services.people_to_choose(program)
+            people = people_to_choose(program)
             for name, which in self.scopes.items():
                 fields[name].queryset = people[which]
         return fields

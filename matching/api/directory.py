@@ -10,7 +10,7 @@ from accounts.api import serializers
 from accounts.filters import MentorDirectoryFilter
 from core.api.permissions import RulesPermission
 
-from ..selectors import mentor_directory
+from ..selectors.directory import mentor_directory
 
 
 @extend_schema(tags=["mentors"])

@@ -1,7 +1,7 @@
 """The meetings API: propose times, confirm one, reschedule, cancel, mark held,
 shared notes, the .ics invitation and time suggestions.
 
-The same reads (``matching.selectors``), writes (``matching.services.meetings``) and
+The same reads (``matching.selectors.meetings``), writes (``matching.services.meetings``) and
 rules (``matching.rules``) as the pages:
 - a meeting or mentorship the caller may not see answers 404, as if it did not exist;
 - one they may see but not change (a coordinator's read-only view) answers 403;
@@ -36,10 +36,10 @@ from core.api.permissions import RulesPermission
 from core.bounds import SCHEDULED
 from core.forms import max_length_of
 
-from .. import selectors
 from ..ics import meeting_ics
 from ..models import Meeting, Mentorship
 from ..scheduling import suggest_slots
+from ..selectors import meetings as meeting_selectors
 from ..services import meetings as meeting_services
 
 # --- Shapes. Serializers validate and present; the services decide and save.
@@ -243,7 +243,7 @@ class MentorshipMeetingListApi(_MentorshipScopedApi, generics.ListCreateAPIView)
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
             return Meeting.objects.none()
-        return selectors.meetings_of(self.get_mentorship(change=False))
+        return meeting_selectors.meetings_of(self.get_mentorship(change=False))
 
     def create(self, request, *args, **kwargs):
         mentorship = self.get_mentorship(change=True)
@@ -253,7 +253,7 @@ class MentorshipMeetingListApi(_MentorshipScopedApi, generics.ListCreateAPIView)
         return self.present(meeting, code=status.HTTP_201_CREATED)
 
     def present(self, meeting, *, code=status.HTTP_200_OK):
-        fresh = selectors.meetings_for(self.request.user).get(pk=meeting.pk)
+        fresh = meeting_selectors.meetings_for(self.request.user).get(pk=meeting.pk)
         return Response(MeetingSerializer(fresh, context=self.get_serializer_context()).data, status=code)
 
 
@@ -304,7 +304,7 @@ class _MeetingApi(ObjectScopedApi, generics.GenericAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Meeting.objects.none()
-        return selectors.meetings_for(self.request.user)
+        return meeting_selectors.meetings_for(self.request.user)
 
     def get_object_queryset(self):
         return self.get_queryset()

@@ -1,7 +1,7 @@
 """The mentorships API: my mentorships, the agreement, the action plan, resources,
 introductions, check-ins, ending and thanks.
 
-The same reads (``matching.selectors``), writes (``matching.services.plan`` and
+The same reads (``matching.selectors.mentorships``), writes (``matching.services.plan`` and
 ``matching.services.mentorships``) and rules (``matching.rules``) as the pages:
 - a mentorship the caller may not see answers 404, as if it did not exist;
 - one they may see but not change (a coordinator's read-only view) answers 403;
@@ -34,8 +34,8 @@ from core.api.permissions import RulesPermission
 from core.bounds import PLANNED_DAY
 from core.forms import max_length_of
 
-from .. import selectors
 from ..models import ActionItem, Agreement, CheckIn, Introduction, Kind, Mentorship, Resource
+from ..selectors import mentorships as mentorship_selectors
 from ..services import mentorships as mentorship_services
 from ..services import plan as plan_services
 
@@ -318,7 +318,7 @@ _MENTORSHIP_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH,
 
 
 def _mentorships(user):
-    return selectors.with_my_last_checkin(
+    return mentorship_selectors.with_my_last_checkin(
         Mentorship.objects.select_related("mentee", "mentor", "program", "ended_by", "agreement__updated_by"), user
     )
 
@@ -350,8 +350,8 @@ class MentorshipListApi(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
             return Mentorship.objects.none()
         user = self.request.user
-        return selectors.with_my_last_checkin(
-            selectors.mentorships_for_page(user).select_related("ended_by", "agreement__updated_by"), user
+        return mentorship_selectors.with_my_last_checkin(
+            mentorship_selectors.mentorships_for_page(user).select_related("ended_by", "agreement__updated_by"), user
         )
 
 
@@ -466,7 +466,7 @@ class ActionItemListApi(_MentorshipApi, generics.ListCreateAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return ActionItem.objects.none()
-        return selectors.action_plan_of(self.get_object())
+        return mentorship_selectors.action_plan_of(self.get_object())
 
     def create(self, request, *args, **kwargs):
         mentorship = self.get_object()
@@ -534,7 +534,7 @@ class ResourceListApi(_MentorshipApi, generics.ListCreateAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Resource.objects.none()
-        return selectors.resources_of(self.get_object())
+        return mentorship_selectors.resources_of(self.get_object())
 
     def create(self, request, *args, **kwargs):
         mentorship = self.get_object()
@@ -580,7 +580,7 @@ class IntroductionListApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Introduction.objects.none()
-        return selectors.introductions_received_by(self.request.user).select_related("colleague")
+        return mentorship_selectors.introductions_received_by(self.request.user).select_related("colleague")
 
 
 @extend_schema(

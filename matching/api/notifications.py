@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from .. import notifications as notification_services
 from ..models import Notification, NotificationPreference
+from ..selectors import notifications as notification_selectors
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -56,7 +57,7 @@ class _OwnNotifications:
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Notification.objects.none()
-        return notification_services.notifications_for(self.request.user)
+        return notification_selectors.notifications_for(self.request.user)
 
 
 @extend_schema(tags=["notifications"])
@@ -103,7 +104,7 @@ class NotificationPreferenceApi(generics.GenericAPIView):
     http_method_names = ["get", "put", "head", "options"]
 
     def get(self, request):
-        return Response({"delivery": notification_services.delivery_of(request.user)})
+        return Response({"delivery": notification_selectors.delivery_of(request.user)})
 
     def put(self, request):
         serializer = self.get_serializer(data=request.data)

@@ -16,7 +16,8 @@ from core.api.errors import ServiceErrorSerializer, service_refusals
 from core.api.permissions import RulesPermission
 
 from ..models import Mentorship
-from ..services.nudges import NUDGE_INTERVAL, last_nudge, pairing_nudge
+from ..selectors.nudges import NUDGE_INTERVAL, last_nudge
+from ..services.nudges import pairing_nudge
 
 
 class NudgeSerializer(serializers.Serializer):

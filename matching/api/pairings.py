@@ -30,6 +30,7 @@ from core.api.permissions import RulesPermission
 from core.forms import max_length_of
 
 from ..models import Kind, Mentorship
+from ..selectors import pairings as pairing_selectors
 from ..services import pairings as services
 
 # --- Shapes.
@@ -106,7 +107,7 @@ class _Scoped(serializers.Serializer):
                 self.fields[name].queryset = queryset
 
     def scopes(self, program) -> dict:
-        return {"mentor_id": services.mentor_choices(program)}
+        return {"mentor_id": pairing_selectors.mentor_choices(program)}
 
 
 class PairingCreateSerializer(_Scoped):
@@ -125,7 +126,7 @@ class PairingCreateSerializer(_Scoped):
     )
 
     def scopes(self, program) -> dict:
-        return {**super().scopes(program), "mentee_id": services.residents_of(program)}
+        return {**super().scopes(program), "mentee_id": pairing_selectors.residents_of(program)}
 
 
 class PairingEndSerializer(serializers.Serializer):
@@ -174,7 +175,7 @@ class _PairingsApi(ProgramScopedApi, generics.GenericAPIView):
     filter_backends = []
 
     def present(self, mentorship, code):
-        fresh = services.pairings_of(self.get_program()).get(pk=mentorship.pk)
+        fresh = pairing_selectors.pairings_of(self.get_program()).get(pk=mentorship.pk)
         return Response(PairingSerializer(fresh, context=self.get_serializer_context()).data, status=code)
 
 
@@ -199,7 +200,7 @@ class PairingListApi(_PairingsApi, generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Mentorship.objects.none()
-        return services.pairings_of(self.get_program())
+        return pairing_selectors.pairings_of(self.get_program())
 
     def post(self, request, *args, **kwargs):
         program = self.get_program()
@@ -286,7 +287,7 @@ class UnpairedResidentListApi(_PairingsApi, generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return User.objects.none()
-        return services.residents_of(self.get_program())
+        return pairing_selectors.residents_of(self.get_program())
 
 
 _P = "programs/<slug:slug>/"

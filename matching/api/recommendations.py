@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from core.api.permissions import RulesPermission
 
 from .. import recommendations
-from ..selectors import mentor_directory
+from ..selectors.directory import mentor_directory
 
 
 class ComponentSerializer(serializers.Serializer):

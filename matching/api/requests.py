@@ -1,6 +1,6 @@
 """The requests API: ask a mentor, follow your requests, answer them.
 
-The same reads (``matching.selectors``), writes (``matching.services.requests``) and
+The same reads (``matching.selectors.requests``), writes (``matching.services.requests``) and
 rules (``matching.rules``) as the pages. A service's refusal becomes:
 - 400 with field keys (``{"kind": [...]}``) when it names a field, else ``{"detail": "..."}``;
 - 409 with ``{"detail": "..."}`` when an action meets a request (or mentor) whose state
@@ -20,8 +20,8 @@ from core.api.errors import ServiceErrorSerializer, service_refusals
 from core.api.permissions import RulesPermission
 from core.forms import max_length_of
 
-from .. import selectors
 from ..models import Kind, MentorshipRequest
+from ..selectors import requests as request_selectors
 from ..services import requests as request_services
 
 # --- Shapes. Serializers validate and present; the services decide and save.
@@ -106,7 +106,7 @@ class MentorshipRequestAnswerSerializer(serializers.Serializer):
 
 class MentorshipRequestFilter(filters.FilterSet):
     role = filters.ChoiceFilter(
-        choices=list(selectors.REQUEST_ROLES.items()),
+        choices=list(request_selectors.REQUEST_ROLES.items()),
         method="by_role",
         help_text="sent: requests you sent; received: requests to you; program: requests in programs you coordinate. "
         "Without it: all of these.",
@@ -148,7 +148,7 @@ class _RequestApi(ObjectScopedApi, generics.GenericAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
             return MentorshipRequest.objects.none()
-        return selectors.request_list(self.request.user)
+        return request_selectors.request_list(self.request.user)
 
     def get_object_queryset(self):
         return self.get_queryset()

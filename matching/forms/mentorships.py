@@ -8,8 +8,8 @@ from accounts.models import User
 from core.bounds import PLANNED_DAY
 from core.forms import max_length_of
 
-from .. import selectors
 from ..models import ActionItem, Agreement, CheckIn, Introduction, Kind, Mentorship, Resource
+from ..selectors import mentorships as mentorship_selectors
 
 
 class _PageForm(forms.Form):
@@ -93,7 +93,7 @@ class IntroductionForm(_PageForm):
 
     def __init__(self, *args, mentorship, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["colleague"].queryset = selectors.colleagues_to_introduce(mentorship)
+        self.fields["colleague"].queryset = mentorship_selectors.colleagues_to_introduce(mentorship)
         self.fields["colleague"].label_from_instance = lambda u: (
             f"{u.full_name} — {u.mentor_profile.specialty}" if u.mentor_profile.specialty_id else u.full_name
         )

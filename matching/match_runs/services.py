@@ -27,8 +27,8 @@ from .. import engine
 from ..models import Kind, MatchProposal, MatchRanking, MatchRun, Mentorship
 from ..notifications import notify
 from ..scheduling import format_in_zone
-from ..selectors import mentor_directory
-from ..services.mentorships import active_mentee_count, mentorship_create
+from ..selectors.directory import active_mentee_count, mentor_directory
+from ..services.mentorships import mentorship_create
 from .execution import RUN_MATCH, start_next_queued
 from .selectors import cohort_members
 

@@ -10,10 +10,7 @@ from core.locking import locked
 from ..conflicts import block_message, pairing_block
 from ..models import Agreement, Kind, Meeting, Mentorship
 from ..notifications import notify
-
-
-def active_mentee_count(mentor: User) -> int:
-    return Mentorship.objects.filter(mentor=mentor, status=Mentorship.Status.ACTIVE).count()
+from ..selectors.directory import active_mentee_count
 
 
 def lock_mentor_profile(mentor: User) -> MentorProfile:

@@ -4,33 +4,21 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Membership, Program, User
+from accounts.models import Program, User
 from audit.services import audit_log
 from core.locking import locked
 
 from ..conflicts import block_message, pairing_block
 from ..models import Kind, Mentorship, MentorshipRequest
 from ..notifications import notify
-from .mentorships import active_mentee_count, lock_mentor_profile, mentorship_create
+from ..selectors.directory import active_mentee_count
+from ..selectors.requests import request_programs
+from .mentorships import lock_mentor_profile, mentorship_create
 
 Status = MentorshipRequest.Status
-
-
-def request_programs(*, mentee: User, mentor: User) -> QuerySet[Program]:
-    """The programs a request from ``mentee`` to ``mentor`` may belong to: those they share
-    (the mentee as a resident, the mentor in any role); only when they share none (a mentor
-    of another program, from the directory), any of the mentee's resident programs. A pair of
-    one program is that program's: its coordinators, and no other program's, see their check-ins."""
-    residents_of = (
-        Program.objects.filter(memberships__user=mentee, memberships__role=Membership.Role.RESIDENT)
-        .distinct()
-        .order_by("name", "pk")
-    )
-    shared = residents_of.filter(pk__in=Membership.objects.filter(user=mentor).values("program_id"))
-    return shared if shared.exists() else residents_of
 
 
 def request_program(*, mentee: User, mentor: User, program: Program | None = None) -> Program:

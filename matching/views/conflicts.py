@@ -15,12 +15,13 @@ from core.forms import add_service_errors
 
 from ..forms.conflicts import EvaluatorRoleForm, PairForm
 from ..models import ConflictOfInterest, EvaluatorRole, PairingException
+from ..selectors.conflicts import people_for_conflicts
 from ..services import conflicts as services
 from ..services.conflicts import REASON_MAX_LENGTH
 
 
 def _forms(program, data=None, which=None):
-    residents, mentors = services.people_for_conflicts(program)
+    residents, mentors = people_for_conflicts(program)
     faculty_ids = set(
         Membership.objects.filter(program=program, role=Membership.Role.FACULTY).values_list("user_id", flat=True)
     )

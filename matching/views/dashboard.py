@@ -7,11 +7,10 @@ from django.shortcuts import render
 from django.urls import path
 from django.views.generic import RedirectView
 
-from accounts.invitations import pending_invitations_for
 from accounts.models import Membership, MentorProfile, Program
-from accounts.selectors import profile_completeness, programs_coordinated_by
+from accounts.selectors import pending_invitations_for, profile_completeness, programs_coordinated_by
 
-from .. import selectors as matching
+from ..selectors import dashboard as matching
 
 
 @login_required

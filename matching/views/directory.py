@@ -8,8 +8,8 @@ from django.urls import path
 from accounts.filters import MentorDirectoryFilter
 
 from .. import recommendations
-from ..selectors import mentor_cards
-from ..selectors import mentor_directory as mentor_directory_qs
+from ..selectors.directory import mentor_cards
+from ..selectors.directory import mentor_directory as mentor_directory_qs
 
 SORTS = {"score": "Best match", "name": "Name"}
 

@@ -34,7 +34,7 @@ from ..match_runs.services import (
     proposal_override,
 )
 from ..models import Kind, MatchProposal, MatchRun, Mentorship
-from ..selectors import mentor_directory
+from ..selectors.directory import mentor_directory
 
 Decision = MatchProposal.Decision
 Status = MatchRun.Status

@@ -19,11 +19,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.access import object_for
 from core.forms import add_service_errors
 
-from .. import selectors
 from ..forms.meetings import DURATION_CHOICES, CancelForm, ConfirmForm, NotesForm, ProposeForm, SlotsForm, zone_label
 from ..ics import meeting_ics
 from ..models import Meeting, Mentorship
 from ..scheduling import suggest_slots
+from ..selectors import meetings as meeting_selectors
 from ..services.meetings import (
     can_take_notes,
     meeting_cancel,
@@ -42,7 +42,7 @@ def _meeting_for(request, pk, perm="matching.view_mentorship") -> Meeting:
     """The meeting if the viewer holds ``perm`` on it: the pair and their coordinators see it,
     only the pair work in it (a coordinator is told 403, anyone else 404)."""
     return object_for(
-        request.user, selectors.meetings_for(request.user), pk, perm, visible_with="matching.view_mentorship"
+        request.user, meeting_selectors.meetings_for(request.user), pk, perm, visible_with="matching.view_mentorship"
     )
 
 

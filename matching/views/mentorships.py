@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.access import object_for
 from core.forms import add_service_errors
 
-from .. import recommendations, selectors
+from .. import recommendations
 from ..forms.mentorships import (
     ActionItemForm,
     AgreementForm,
@@ -29,8 +29,10 @@ from ..forms.mentorships import (
     ThanksForm,
 )
 from ..models import ActionItem, Agreement, Introduction, Kind, Mentorship
+from ..selectors import mentorships as mentorship_selectors
+from ..selectors.meetings import meetings_of
+from ..selectors.nudges import next_nudge_at
 from ..services.mentorships import mentorship_end, mentorship_leave_thank_you
-from ..services.nudges import next_nudge_at
 from ..services.plan import (
     action_item_create,
     action_item_update,
@@ -49,7 +51,7 @@ def _mentorship_for(request, pk, perm="matching.view_mentorship") -> Mentorship:
     """The mentorship if the user holds ``perm`` on it. Its pair and their coordinators may
     know it exists (403 for what they may not do); anyone else gets 404."""
     return object_for(
-        request.user, selectors.mentorships_with_details(), pk, perm, visible_with="matching.view_mentorship"
+        request.user, mentorship_selectors.mentorships_with_details(), pk, perm, visible_with="matching.view_mentorship"
     )
 
 
@@ -75,7 +77,7 @@ def _detail_context(request, mentorship, **forms_in_play):
     )
 
     # Only the viewer's own check-ins, and only their dates: the other party's are never read here.
-    last_checkin = selectors.own_checkins(mentorship, user).first() if (is_mentee or is_mentor) else None
+    last_checkin = mentorship_selectors.own_checkins(mentorship, user).first() if (is_mentee or is_mentor) else None
     checked_in_this_month = bool(last_checkin and last_checkin.created_at >= checkin_month_start(user))
     agreement = getattr(mentorship, "agreement", None)
     context = {
@@ -96,13 +98,13 @@ def _detail_context(request, mentorship, **forms_in_play):
         "next_nudge_at": next_nudge_at(mentorship) if can_nudge else None,
         # The re-match flag is for the coordinator, and the mentee who raised it; not the mentor.
         "show_rematch": mentorship.rematch_requested and not is_mentor,
-        "action_items": selectors.action_plan_of(mentorship),
+        "action_items": mentorship_selectors.action_plan_of(mentorship),
         "action_statuses": ActionItem.Status.choices,
-        "resources": selectors.resources_of(mentorship),
-        "introductions": selectors.introductions_made_in(mentorship) if (is_mentor or is_mentee) else [],
+        "resources": mentorship_selectors.resources_of(mentorship),
+        "introductions": mentorship_selectors.introductions_made_in(mentorship) if (is_mentor or is_mentee) else [],
         "last_checkin": last_checkin,
         "checked_in_this_month": checked_in_this_month,
-        "meetings": selectors.meetings_of(mentorship),
+        "meetings": meetings_of(mentorship),
         "today": timezone.localdate(),
     }
     if can_work:
@@ -137,7 +139,7 @@ def _render_detail(request, mentorship, *, status=200, **forms_in_play):
 
 @login_required
 def mentorship_list(request):
-    mentorships = list(selectors.mentorships_for_page(request.user))
+    mentorships = list(mentorship_selectors.mentorships_for_page(request.user))
     return render(
         request,
         "matching/mentorships/list.html",
@@ -311,7 +313,7 @@ def checkin_create_view(request, pk):
 
 @login_required
 def introduction_list(request):
-    introductions = list(selectors.introductions_received_by(request.user))
+    introductions = list(mentorship_selectors.introductions_received_by(request.user))
     return render(
         request,
         "matching/mentorships/introductions.html",

@@ -10,13 +10,16 @@ from django.views.decorators.http import require_POST
 
 from .. import notifications as notification_services
 from ..forms.notifications import NotificationPreferenceForm
+from ..selectors import notifications as notification_selectors
 
 PAGE_SIZE = 20
 
 
 @login_required
 def notification_list(request):
-    page = Paginator(notification_services.notifications_for(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(notification_selectors.notifications_for(request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(request, "matching/notifications/list.html", {"page_obj": page, "notifications": page.object_list})
 
 
@@ -25,7 +28,7 @@ def notification_list(request):
 def notification_read(request, pk):
     """Mark it read and go where it points (back to the list if nowhere)."""
     # Only one's own: anyone else's is a 404, not a 403.
-    notification = get_object_or_404(notification_services.notifications_for(request.user), pk=pk)
+    notification = get_object_or_404(notification_selectors.notifications_for(request.user), pk=pk)
     notification_services.notification_mark_read(notification=notification)
     # Notification URLs are paths the app wrote; refuse anything that would leave the site.
     if notification.url and url_has_allowed_host_and_scheme(
@@ -47,7 +50,7 @@ def notifications_read_all(request):
 @login_required
 def notification_preferences(request):
     form = NotificationPreferenceForm(
-        request.POST or None, initial={"delivery": notification_services.delivery_of(request.user)}
+        request.POST or None, initial={"delivery": notification_selectors.delivery_of(request.user)}
     )
     if request.method == "POST" and form.is_valid():
         notification_services.notification_preference_set(user=request.user, delivery=form.cleaned_data["delivery"])

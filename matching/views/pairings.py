@@ -34,6 +34,7 @@ from core.forms import add_service_errors
 
 from ..forms.pairings import AssignForm, EndForm, ReassignForm, ShowForm
 from ..models import Kind, Mentorship
+from ..selectors import pairings as pairing_selectors
 from ..services import pairings as services
 
 PAGE_SIZE = 25
@@ -71,7 +72,7 @@ def _with_submitted(options, program, data, prefix) -> list[tuple[int, str]]:
         return options
     if pk in {value for value, _ in options}:
         return options
-    person = services.mentor_choices(program).filter(pk=pk).first()
+    person = pairing_selectors.mentor_choices(program).filter(pk=pk).first()
     return options + [(person.pk, person.full_name)] if person else options
 
 
@@ -97,10 +98,10 @@ def _listing(query, program) -> Listing:
     Invalid filters are ignored (the form shows why), not fatal."""
     show = ShowForm(query)
     unpaired = show.cleaned_data["unpaired"] if show.is_valid() else ""
-    pairing_filter = services.PairingFilter(query, queryset=services.pairings_of(program), program=program)
+    pairing_filter = services.PairingFilter(query, queryset=pairing_selectors.pairings_of(program), program=program)
     if unpaired:
         residents = services.UnpairedFilter(
-            {"kind": unpaired, "pgy": query.get("pgy", "")}, queryset=services.residents_of(program)
+            {"kind": unpaired, "pgy": query.get("pgy", "")}, queryset=pairing_selectors.residents_of(program)
         )
         pairing_filter.is_valid()  # the form shows the PGY year's error, if any
         rows = residents.qs
@@ -240,7 +241,7 @@ def _options_for(program, mentee_id) -> list[tuple[int, str]]:
     """Mentors with a free spot, less the resident and whoever already mentors them (a pair has
     one active mentorship at most; for a reassign, that includes the current mentor)."""
     taken = _current_mentors([mentee_id])[mentee_id]
-    return _mentor_options(services.mentors_with_open_spots(program), exclude={mentee_id, *taken})
+    return _mentor_options(pairing_selectors.mentors_with_open_spots(program), exclude={mentee_id, *taken})
 
 
 @require_http_methods(["GET", "POST"])
@@ -249,7 +250,7 @@ def pairing_assign(request, program, mentee_pk):
     """One resident's assign form, on its own page, reached from the list of residents without
     a mentor of a kind (its URL carries that list's query string, whose kind is the initial
     one). A success returns to that list; a refusal stays here, error beside the field."""
-    mentee = get_object_or_404(services.residents_of(program), pk=mentee_pk)
+    mentee = get_object_or_404(pairing_selectors.residents_of(program), pk=mentee_pk)
     ids = _form_ids("assign", mentee.pk)
     options = _options_for(program, mentee.pk)
     status = 200

@@ -11,7 +11,7 @@ from accounts.views.profiles import profile_context, profile_edit_page
 
 from ..forms.profiles import MentorProfileForm
 from ..recommendations import breakdown_for
-from ..selectors import person
+from ..selectors.directory import person
 from ..services.profiles import mentor_profile_update
 
 

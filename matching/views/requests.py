@@ -19,9 +19,10 @@ from accounts.selectors import roles_of
 from core.access import object_for
 from core.forms import add_service_errors
 
-from .. import selectors
 from ..forms.requests import AcceptForm, AnswerForm, DeclineForm, QuestionForm, RequestForm
 from ..models import MentorshipRequest
+from ..selectors import requests as request_selectors
+from ..selectors.directory import mentor_directory
 from ..services import requests as request_services
 
 REQUESTS_PAGE_SIZE = 20
@@ -38,7 +39,7 @@ def _names_fields_of(exc: ValidationError, form) -> bool:
 
 def _get_mentor(mentor_pk):
     """The mentor's directory entry (with open spots), or 404."""
-    profile = selectors.mentor_directory().filter(user_id=mentor_pk).first()
+    profile = mentor_directory().filter(user_id=mentor_pk).first()
     if profile is None:
         raise Http404
     return profile
@@ -60,7 +61,7 @@ def request_create(request, mentor_pk):
         messages.info(request, f"You already asked {mentor.full_name}; here is your request.")
         return redirect(existing)
     form = RequestForm(
-        request.POST or None, programs=request_services.request_programs(mentee=request.user, mentor=mentor)
+        request.POST or None, programs=request_selectors.request_programs(mentee=request.user, mentor=mentor)
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -111,21 +112,21 @@ def request_list(request):
     if role not in roles:
         role = roles[0] if roles else "sent"
     status = request.GET.get("status")
-    if status not in selectors.REQUEST_STATUS_GROUPS:
+    if status not in request_selectors.REQUEST_STATUS_GROUPS:
         status = "pending"
-    side = selectors.request_list(request.user, role=role)
-    counts = selectors.request_counts(side)
-    page = Paginator(side.filter(status__in=selectors.REQUEST_STATUS_GROUPS[status]), REQUESTS_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    side = request_selectors.request_list(request.user, role=role)
+    counts = request_selectors.request_counts(side)
+    page = Paginator(
+        side.filter(status__in=request_selectors.REQUEST_STATUS_GROUPS[status]), REQUESTS_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
     return render(
         request,
         "matching/requests/list.html",
         {
             "role": role,
-            "roles": [(r, selectors.REQUEST_ROLES[r]) for r in roles],
+            "roles": [(r, request_selectors.REQUEST_ROLES[r]) for r in roles],
             "status": status,
-            "tabs": [(group, group.capitalize(), counts[group]) for group in selectors.REQUEST_STATUS_GROUPS],
+            "tabs": [(group, group.capitalize(), counts[group]) for group in request_selectors.REQUEST_STATUS_GROUPS],
             "page_obj": page,
             "requests": page.object_list,
         },
@@ -165,7 +166,7 @@ def _detail_context(request, mentorship_request, **forms_given):
 
 @login_required
 def request_detail(request, pk):
-    mentorship_request = object_for(request.user, selectors.requests_for_page(), pk, "matching.view_request")
+    mentorship_request = object_for(request.user, request_selectors.requests_for_page(), pk, "matching.view_request")
     return render(request, "matching/requests/detail.html", _detail_context(request, mentorship_request))
 
 
@@ -179,7 +180,7 @@ def _act(request, pk, *, name, form_class, service, success):
     state (someone answered first, the mentor is full) becomes a message. A permission
     refusal is a 403.
     """
-    mentorship_request = object_for(request.user, selectors.requests_for_page(), pk, "matching.view_request")
+    mentorship_request = object_for(request.user, request_selectors.requests_for_page(), pk, "matching.view_request")
     form = form_class(request.POST, prefix=name) if form_class else None
     if form is not None and not form.is_valid():
         return _rerender(request, mentorship_request, name, form)

@@ -1,5 +1,5 @@
-"""Invitations to join a program: the invited person's answer and the coordinator's withdrawal,
-on the pages and in the API."""
+"""Invitations to join a program (accounts/invitations.py): the invited person's answer and
+the coordinator's withdrawal."""
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,24 +16,6 @@ from audit.models import AuditEntry
 from matching.models import Notification
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def invitation(other_program, other_coordinator, resident):
-    """Oscar (gs) asks Alice (an im resident) to join gs as faculty, typing a PGY and a specialty."""
-    from accounts.models import CareerStage, Specialty
-
-    return program_invitation_create(
-        program=other_program,
-        user=resident,
-        role="faculty",
-        invited_by=other_coordinator,
-        email=resident.email,
-        first_name="Alicia",
-        last_name="A.",
-        career_stage=CareerStage.objects.get(code="PGY-3"),
-        specialty=Specialty.objects.get(slug="general-surgery"),
-    )
 
 
 def test_asking_notifies_the_person_and_is_audited_in_the_inviting_program(invitation, resident, other_program):
@@ -123,82 +105,6 @@ def test_only_the_programs_coordinator_may_withdraw(invitation, coordinator, res
     for actor in (coordinator, resident):
         with pytest.raises(PermissionDenied):
             program_invitation_withdraw(invitation=invitation, actor=actor)
-
-
-# --- Pages.
-
-
-def test_the_invitations_page_lists_the_persons_own_and_answers(client_for, invitation, resident, other_resident):
-    client = client_for(resident)
-    page = client.get(reverse("accounts:invitations")).content.decode()
-    assert "General Surgery Residency" in page and "as faculty" in page
-    assert (
-        "No invitations are waiting" in client_for(other_resident).get(reverse("accounts:invitations")).content.decode()
-    )
-
-    response = client.post(reverse("accounts:invitation-accept", args=[invitation.pk]), follow=True)
-
-    assert "You joined General Surgery Residency." in response.content.decode()
-    assert Membership.objects.filter(user=resident, program=invitation.program, role="faculty").exists()
-    # A second tap on the same button: a message, not an error page.
-    again = client.post(reverse("accounts:invitation-accept", args=[invitation.pk]), follow=True)
-    assert again.status_code == 200 and "already accepted" in again.content.decode()
-
-
-def test_someone_elses_invitation_is_not_found(client_for, invitation, other_resident):
-    response = client_for(other_resident).post(reverse("accounts:invitation-decline", args=[invitation.pk]))
-    assert response.status_code == 404
-    invitation.refresh_from_db()
-    assert invitation.status == "pending"
-
-
-def test_the_dashboard_points_to_waiting_invitations(client_for, invitation, resident):
-    page = client_for(resident).get(reverse("matching:dashboard")).content.decode()
-    assert "1 program invited you to join" in page and reverse("accounts:invitations") in page
-
-
-def test_the_roster_shows_only_what_the_coordinator_typed_and_withdraws(
-    client_for, invitation, other_coordinator, resident
-):
-    client = client_for(other_coordinator)
-    page = client.get(reverse("accounts:roster", args=["gs"])).content.decode()
-    assert "A., Alicia" in page and "Adams" not in page
-
-    client.post(reverse("accounts:roster-invitation-withdraw", args=["gs", invitation.pk]))
-
-    invitation.refresh_from_db()
-    assert invitation.status == "withdrawn"
-    assert "A., Alicia" not in client.get(reverse("accounts:roster", args=["gs"])).content.decode()
-
-
-# --- API.
-
-
-def test_api_lists_answers_and_refuses_a_second_answer(client_for, invitation, resident):
-    client = client_for(resident)
-    listed = client.get("/api/v1/me/program-invitations/").json()
-    assert [(i["id"], i["program"], i["role"]) for i in listed["results"]] == [(invitation.pk, "gs", "faculty")]
-
-    accepted = client.post(f"/api/v1/me/program-invitations/{invitation.pk}/accept/")
-    again = client.post(f"/api/v1/me/program-invitations/{invitation.pk}/decline/")
-
-    assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
-    assert again.status_code == 409
-    assert client.get("/api/v1/me/program-invitations/").json()["count"] == 0
-
-
-def test_api_program_invitations_show_the_typed_data_and_withdraw(
-    client_for, invitation, other_coordinator, coordinator
-):
-    oscar = client_for(other_coordinator)
-    rows = oscar.get("/api/v1/programs/gs/invitations/").json()["results"]
-    assert [(r["email"], r["first_name"], r["last_name"]) for r in rows] == [(invitation.email, "Alicia", "A.")]
-    assert client_for(coordinator).get("/api/v1/programs/gs/invitations/").status_code == 404
-
-    withdrawn = oscar.post(f"/api/v1/programs/gs/invitations/{invitation.pk}/withdraw/")
-
-    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
-    assert oscar.post(f"/api/v1/programs/gs/invitations/{invitation.pk}/withdraw/").status_code == 409
 
 
 def test_a_decline_is_not_asked_again_by_the_next_import(

@@ -5,7 +5,7 @@ page is the tables alone."""
 import pytest
 
 from tests.factories import PASSWORD
-from tests.matching.test_health import frozen, world  # noqa: F401  (the fixed program and its clock)
+from tests.matching.health_world import frozen, world  # noqa: F401  (the fixed program and its clock)
 
 from .conftest import ARTIFACTS, log_in
 

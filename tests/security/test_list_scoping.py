@@ -138,7 +138,7 @@ PRIVATE = {
 }
 # fmt: on
 
-# By design (matching.selectors.mentor_directory): the directory lists the mentors of every
+# By design (matching.selectors.directory.mentor_directory): the directory lists the mentors of every
 # program to every signed-in user, so a resident of ``im`` may browse, and be recommended,
 # Quintessa of ``gs``. Only her name travels that way, never her program's rows.
 DIRECTORY_MARKERS = {"Quintessa"}

@@ -1,0 +1,513 @@
+"""Request pages, the mentor card and person page that lead to them, and the dashboards.
+
+Personas from tests/conftest.py: Alice (resident) asks Carol (attending, capacity 2);
+Bob is another resident, Dave another attending; Cora coordinates the program, Oscar
+another; Olivia (outsider) is a resident elsewhere.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import MentorProfile
+from matching.models import Mentorship, MentorshipRequest
+from matching.services.requests import request_ask_question, request_create
+from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, UserFactory
+from tests.matching.factories import MentorshipFactory
+
+pytestmark = pytest.mark.django_db
+
+
+MESSAGE = "I'm a PGY-1 thinking about cardiology fellowship and would value your advice."
+
+
+def _ask(mentee, mentor, kind="career"):
+    return request_create(mentee=mentee, mentor=mentor, kind=kind, message=MESSAGE)
+
+
+def _residents(program, n):
+    people = []
+    for _ in range(n):
+        user = UserFactory()
+        MembershipFactory(user=user, program=program, role="resident")
+        MenteeProfileFactory(user=user)
+        people.append(user)
+    return people
+
+
+def _fill(mentor, program, n):
+    """Give ``mentor`` ``n`` active mentees."""
+    for mentee in _residents(program, n):
+        MentorshipFactory(mentee=mentee, mentor=mentor, program=program)
+
+
+def _url(name, req):
+    return reverse(f"matching:{name}", args=[req.pk])
+
+
+def _follow_messages(client, response):
+    return [str(m) for m in client.get(response["Location"]).context["messages"]]
+
+
+# --- Asking.
+
+
+class TestRequestForm:
+    def test_resident_sees_the_mentor_and_their_open_spots(self, client_for, program, resident, attending):
+        _fill(attending, program, 1)
+        response = client_for(resident).get(reverse("matching:request-create", args=[attending.pk]))
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "Ask Carol Chen to mentor you" in html
+        assert "1 of 2 open" in html
+        assert 'name="kind"' in html and 'name="message"' in html
+        assert "You have 0 of 3 pending requests" in html
+
+    def test_a_mentor_without_rank_or_stage_shows_the_specialty_without_a_stray_separator(
+        self, client_for, resident, attending
+    ):
+        profile = attending.mentor_profile
+        profile.academic_rank = profile.career_stage = None
+        profile.save()
+        html = client_for(resident).get(reverse("matching:request-create", args=[attending.pk])).content.decode()
+        summary = html.split('id="mentor-h"', 1)[1]
+        line = summary.split('<p class="muted small">', 1)[1].split("</p>", 1)[0].strip()
+        assert line.startswith(str(profile.specialty)), line
+
+    def test_resident_sends_a_request_and_the_mentor_is_emailed(
+        self, client_for, resident, attending, django_capture_on_commit_callbacks
+    ):
+        client = client_for(resident)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                reverse("matching:request-create", args=[attending.pk]), {"kind": "research", "message": MESSAGE}
+            )
+        request = MentorshipRequest.objects.get(mentee=resident, mentor=attending)
+        assert response.status_code == 302 and response["Location"] == request.get_absolute_url()
+        assert (request.kind, request.status, request.message) == ("research", "pending", MESSAGE)
+        assert [m.to for m in mail.outbox] == [[attending.email]]
+        assert "on its way to Carol Chen" in _follow_messages(client, response)[0]
+
+    def test_an_attending_cannot_request_a_mentor(self, client_for, attending, other_attending):
+        client = client_for(attending)
+        url = reverse("matching:request-create", args=[other_attending.pk])
+        assert client.get(url).status_code == 403
+        assert client.post(url, {"kind": "career", "message": MESSAGE}).status_code == 403
+        assert not MentorshipRequest.objects.exists()
+
+    def test_someone_who_is_not_a_mentor_is_a_404(self, client_for, resident, other_resident):
+        client = client_for(resident)
+        assert client.get(reverse("matching:request-create", args=[other_resident.pk])).status_code == 404
+        assert client.get(reverse("matching:request-create", args=[987654])).status_code == 404
+
+    def test_a_second_request_to_the_same_mentor_leads_to_the_first(self, client_for, resident, attending):
+        first = _ask(resident, attending)
+        client = client_for(resident)
+        url = reverse("matching:request-create", args=[attending.pk])
+        response = client.post(url, {"kind": "research", "message": "Again"})
+        assert response.status_code == 302 and response["Location"] == first.get_absolute_url()
+        assert "You already asked Carol Chen" in _follow_messages(client, response)[0]
+        assert MentorshipRequest.objects.filter(mentee=resident).count() == 1
+
+    def test_over_the_pending_cap_is_refused_on_the_form(
+        self, client_for, settings, program, resident, attending, other_attending
+    ):
+        settings.MENTORMATCH = {**settings.MENTORMATCH, "MAX_PENDING_REQUESTS": 1}
+        _ask(resident, other_attending)
+        response = client_for(resident).post(
+            reverse("matching:request-create", args=[attending.pk]), {"kind": "research", "message": MESSAGE}
+        )
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "You have 1 pending requests, the most at once." in html
+        assert "Please fix 1 problem below" in html
+        assert not MentorshipRequest.objects.filter(mentor=attending).exists()
+
+    def test_a_full_mentor_is_explained_and_refused(self, client_for, program, resident, attending):
+        _fill(attending, program, 2)
+        client = client_for(resident)
+        url = reverse("matching:request-create", args=[attending.pk])
+        html = client.get(url).content.decode()
+        assert "No open spot right now" in html and "0 of 2 open" in html and "Send request" not in html
+        response = client.post(url, {"kind": "career", "message": MESSAGE})
+        assert "Carol Chen has no open spot right now." in response.content.decode()
+        assert not MentorshipRequest.objects.exists()
+
+    def test_a_mentor_not_accepting_is_explained_and_refused(self, client_for, resident, attending):
+        MentorProfile.objects.filter(user=attending).update(accepting_mentees=False)
+        client = client_for(resident)
+        url = reverse("matching:request-create", args=[attending.pk])
+        html = client.get(url).content.decode()
+        assert "Not accepting mentees right now" in html and "Send request" not in html
+        response = client.post(url, {"kind": "career", "message": MESSAGE})
+        assert "Carol Chen is not accepting new mentees right now." in response.content.decode()
+        assert not MentorshipRequest.objects.exists()
+
+    def test_an_empty_message_is_an_error_on_that_field(self, client_for, resident, attending):
+        response = client_for(resident).post(
+            reverse("matching:request-create", args=[attending.pk]), {"kind": "career", "message": "   "}
+        )
+        html = response.content.decode()
+        assert response.status_code == 200 and 'id="id_message_error"' in html
+        assert not MentorshipRequest.objects.exists()
+
+    def test_a_service_refusal_naming_a_field_lands_on_that_field(
+        self, client_for, program, resident, attending, other_attending
+    ):
+        # Alice already has a career mentor; the service refuses a second one on "kind".
+        MentorshipFactory(mentee=resident, mentor=other_attending, program=program, kind="career")
+        response = client_for(resident).post(
+            reverse("matching:request-create", args=[attending.pk]), {"kind": "career", "message": MESSAGE}
+        )
+        html = response.content.decode()
+        assert 'id="id_kind_error"' in html and "You already have an active career mentor." in html
+
+
+# --- Following.
+
+
+class TestRequestList:
+    def test_resident_sees_their_sent_requests_by_status(self, client_for, resident, attending, other_attending):
+        pending = _ask(resident, attending)
+        withdrawn = _ask(resident, other_attending)
+        MentorshipRequest.objects.filter(pk=withdrawn.pk).update(status="withdrawn")
+        client = client_for(resident)
+
+        response = client.get(reverse("matching:requests"))
+        assert response.context["role"] == "sent"
+        assert list(response.context["requests"]) == [pending]
+        assert dict((v, n) for v, _, n in response.context["tabs"]) == {
+            "pending": 1,
+            "accepted": 0,
+            "declined": 0,
+            "closed": 1,
+        }
+
+        closed = client.get(reverse("matching:requests"), {"status": "closed"})
+        assert list(closed.context["requests"]) == [withdrawn]
+
+    def test_attending_sees_requests_waiting_for_them_first(self, client_for, resident, other_resident, attending):
+        from_bob = _ask(other_resident, attending)
+        from_alice = _ask(resident, attending)  # newer, but Carol asked a question: Alice's move
+        request_ask_question(request=from_alice, actor=attending, question="Which rotations are you on in spring?")
+
+        response = client_for(attending).get(reverse("matching:requests"))
+        assert response.context["role"] == "received"
+        assert list(response.context["requests"]) == [from_bob, from_alice]
+        html = response.content.decode()
+        assert html.count("Waiting for you") == 1 and "question waiting for an answer" in html
+
+    def test_empty_states_say_what_to_do(self, client_for, resident, attending):
+        assert "No pending requests" in client_for(resident).get(reverse("matching:requests")).content.decode()
+        assert "Nothing waiting for you" in client_for(attending).get(reverse("matching:requests")).content.decode()
+        declined = client_for(attending).get(reverse("matching:requests"), {"status": "declined"})
+        assert "No declined requests" in declined.content.decode()
+
+    def test_nobody_sees_someone_elses_requests_in_the_list(
+        self, client_for, resident, other_resident, attending, outsider
+    ):
+        _ask(other_resident, attending)
+        assert not client_for(resident).get(reverse("matching:requests")).context["requests"]
+        assert not client_for(outsider).get(reverse("matching:requests")).context["requests"]
+        # Asking for a side one does not have falls back to one's own.
+        assert not client_for(resident).get(reverse("matching:requests"), {"role": "received"}).context["requests"]
+
+    def test_coordinator_sees_their_programs_requests_only(
+        self, client_for, program, resident, attending, coordinator, other_coordinator
+    ):
+        request = _ask(resident, attending)
+        response = client_for(coordinator).get(reverse("matching:requests"))
+        assert response.context["role"] == "program" and list(response.context["requests"]) == [request]
+        assert not client_for(other_coordinator).get(reverse("matching:requests")).context["requests"]
+
+    def test_the_list_is_paginated(self, client_for, program, attending):
+        for mentee in _residents(program, 22):
+            _ask(mentee, attending)
+        response = client_for(attending).get(reverse("matching:requests"))
+        assert len(response.context["requests"]) == 20
+        assert "Page 1 of 2" in response.content.decode()
+        assert len(client_for(attending).get(reverse("matching:requests"), {"page": 2}).context["requests"]) == 2
+
+    def test_query_budget_does_not_grow_with_requests(
+        self, client_for, program, attending, django_assert_max_num_queries
+    ):
+        client = client_for(attending)
+        for mentee in _residents(program, 3):
+            _ask(mentee, attending)
+        client.get(reverse("matching:requests"))  # the first request of a session also records last_seen
+        few = _count_queries(client, reverse("matching:requests"))
+        for mentee in _residents(program, 15):
+            _ask(mentee, attending)
+        # session, user, roles and mentee profile (which sides she has), tab counts, page count,
+        # roles (nav), unread notifications (bell), 1 page of requests (mentee, mentor and
+        # program joined), and the session save (an UPDATE in a savepoint: 3).
+        with django_assert_max_num_queries(12):
+            many = _count_queries(client, reverse("matching:requests"))
+        assert many == few
+
+
+def _count_queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+# --- One request and what can be done to it.
+
+
+class TestRequestDetail:
+    def test_the_parties_and_the_programs_coordinator_see_it_nobody_else(
+        self, client_for, resident, other_resident, attending, other_attending, coordinator, other_coordinator, outsider
+    ):
+        request = _ask(resident, attending)
+        url = request.get_absolute_url()
+        for person in (resident, attending, coordinator):
+            assert client_for(person).get(url).status_code == 200
+        for person in (other_resident, other_attending, other_coordinator, outsider):
+            assert client_for(person).get(url).status_code == 404
+        assert client_for(resident).get(reverse("matching:request-detail", args=[987654])).status_code == 404
+
+    def test_each_person_sees_only_the_actions_they_may_take(self, client_for, resident, attending, coordinator):
+        request = _ask(resident, attending)
+        mentor_page = client_for(attending).get(request.get_absolute_url())
+        assert mentor_page.context["actions"] == {
+            "accept": True,
+            "decline": True,
+            "question": True,
+            "answer": False,
+            "withdraw": False,
+        }
+        assert "thinking about cardiology fellowship" in mentor_page.content.decode()
+        mentee_page = client_for(resident).get(request.get_absolute_url())
+        assert mentee_page.context["actions"] == {
+            "accept": False,
+            "decline": False,
+            "question": False,
+            "answer": False,
+            "withdraw": True,
+        }
+        html = client_for(coordinator).get(request.get_absolute_url()).content.decode()
+        assert not any(client_for(coordinator).get(request.get_absolute_url()).context["actions"].values())
+        assert "Accept" not in html and "Withdraw request" not in html
+
+    def test_mentor_reads_the_residents_hopes_before_answering(self, client_for, resident, attending):
+        resident.mentee_profile.goals_text = "Publish one case report this year."
+        resident.mentee_profile.save()
+        request = _ask(resident, attending)
+        assert (
+            "Publish one case report this year."
+            in client_for(attending).get(request.get_absolute_url()).content.decode()
+        )
+
+    def test_accept_starts_the_mentorship_links_it_and_tells_the_resident(
+        self, client_for, resident, attending, django_capture_on_commit_callbacks
+    ):
+        request = _ask(resident, attending)
+        mail.outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client_for(attending).post(
+                _url("request-accept", request), {"accept-note": "Happy to! Let's meet."}
+            )
+        request.refresh_from_db()
+        mentorship = Mentorship.objects.get(mentee=resident, mentor=attending)
+        assert response.status_code == 302 and response["Location"] == mentorship.get_absolute_url()
+        assert (request.status, request.mentorship, request.response_note) == (
+            "accepted",
+            mentorship,
+            "Happy to! Let's meet.",
+        )
+        assert (mentorship.kind, mentorship.source, mentorship.status) == ("career", "request", "active")
+        assert [m.to for m in mail.outbox] == [[resident.email]]
+        page = client_for(resident).get(request.get_absolute_url()).content.decode()
+        assert mentorship.get_absolute_url() in page and "Happy to! Let&#x27;s meet." in page
+
+    def test_decline_note_reaches_the_residents_page(
+        self, client_for, resident, attending, django_capture_on_commit_callbacks
+    ):
+        request = _ask(resident, attending)
+        mail.outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client_for(attending).post(
+                _url("request-decline", request), {"decline-note": "My spots are full; Dr Diaz would be a great fit."}
+            )
+        assert response.status_code == 302 and response["Location"] == request.get_absolute_url()
+        request.refresh_from_db()
+        assert request.status == "declined"
+        assert [m.to for m in mail.outbox] == [[resident.email]]
+        page = client_for(resident).get(request.get_absolute_url())
+        html = page.content.decode()
+        assert "Dr Diaz would be a great fit." in html and "Note from Carol Chen" in html
+        assert not any(page.context["actions"].values())
+
+    def test_question_and_answer(self, client_for, resident, attending, django_capture_on_commit_callbacks):
+        request = _ask(resident, attending)
+        carol, alice = client_for(attending), client_for(resident)
+        with django_capture_on_commit_callbacks(execute=True):
+            carol.post(_url("request-question", request), {"question-question": "Which months are you on nights?"})
+        page = alice.get(request.get_absolute_url())
+        assert "Which months are you on nights?" in page.content.decode()
+        assert page.context["actions"]["answer"] and "answer_form" in page.context
+        assert alice.get(reverse("matching:requests")).context["requests"][0].waiting_for_me
+
+        # One question only: the form is gone, and a forged POST is told so.
+        assert not carol.get(request.get_absolute_url()).context["actions"]["question"]
+        again = carol.post(_url("request-question", request), {"question-question": "And another?"})
+        assert again.status_code == 302
+        assert "You can ask one question while the request is pending." in _follow_messages(carol, again)
+
+        with django_capture_on_commit_callbacks(execute=True):
+            alice.post(_url("request-answer", request), {"answer-answer": "November and March."})
+        request.refresh_from_db()
+        assert (request.question, request.answer) == ("Which months are you on nights?", "November and March.")
+        assert "November and March." in carol.get(request.get_absolute_url()).content.decode()
+        assert carol.get(reverse("matching:requests")).context["requests"][0].waiting_for_me
+
+    def test_an_empty_question_is_an_error_on_its_field(self, client_for, resident, attending):
+        request = _ask(resident, attending)
+        response = client_for(attending).post(_url("request-question", request), {"question-question": "  "})
+        assert response.status_code == 200
+        assert 'id="id_question-question_error"' in response.content.decode()
+        request.refresh_from_db()
+        assert request.question == ""
+
+    def test_resident_withdraws(self, client_for, resident, attending):
+        request = _ask(resident, attending)
+        client = client_for(resident)
+        response = client.post(_url("request-withdraw", request))
+        assert response.status_code == 302
+        request.refresh_from_db()
+        assert request.status == "withdrawn"
+        assert "You withdrew your request to Carol Chen." in _follow_messages(client, response)
+
+    def test_resident_cannot_accept_their_own_request(self, client_for, resident, attending):
+        request = _ask(resident, attending)
+        assert client_for(resident).post(_url("request-accept", request)).status_code == 403
+        assert (
+            client_for(resident).post(_url("request-question", request), {"question-question": "?"}).status_code == 403
+        )
+        request.refresh_from_db()
+        assert request.status == "pending" and not Mentorship.objects.exists()
+
+    def test_mentor_cannot_withdraw_or_answer(self, client_for, resident, attending):
+        request = _ask(resident, attending)
+        request_ask_question(request=request, actor=attending, question="Nights?")
+        assert client_for(attending).post(_url("request-withdraw", request)).status_code == 403
+        assert client_for(attending).post(_url("request-answer", request), {"answer-answer": "x"}).status_code == 403
+        request.refresh_from_db()
+        assert request.status == "pending" and request.answer == ""
+
+    def test_coordinator_can_view_but_not_accept(self, client_for, resident, attending, coordinator):
+        request = _ask(resident, attending)
+        assert client_for(coordinator).post(_url("request-accept", request)).status_code == 403
+        assert client_for(coordinator).post(_url("request-decline", request)).status_code == 403
+        request.refresh_from_db()
+        assert request.status == "pending"
+
+    def test_strangers_get_a_404_from_every_action(self, client_for, resident, attending, outsider, other_attending):
+        request = _ask(resident, attending)
+        for name in ("request-accept", "request-decline", "request-withdraw", "request-question", "request-answer"):
+            assert client_for(outsider).post(_url(name, request)).status_code == 404
+            assert client_for(other_attending).post(_url(name, request)).status_code == 404
+        request.refresh_from_db()
+        assert request.status == "pending"
+
+    def test_accepting_a_withdrawn_request_says_so(self, client_for, resident, attending):
+        request = _ask(resident, attending)
+        client_for(resident).post(_url("request-withdraw", request))
+        carol = client_for(attending)
+        response = carol.post(_url("request-accept", request))
+        assert response.status_code == 302 and response["Location"] == request.get_absolute_url()
+        assert "This request is already withdrawn." in _follow_messages(carol, response)
+        assert not Mentorship.objects.exists()
+
+    def test_the_request_that_loses_the_last_spot_gets_a_clear_message(
+        self, client_for, resident, other_resident, attending
+    ):
+        MentorProfile.objects.filter(user=attending).update(capacity=1)
+        from_alice, from_bob = _ask(resident, attending), _ask(other_resident, attending)
+        carol = client_for(attending)
+        assert carol.post(_url("request-accept", from_alice)).status_code == 302
+        response = carol.post(_url("request-accept", from_bob))
+        assert response.status_code == 302 and response["Location"] == from_bob.get_absolute_url()
+        assert "Carol Chen has no open spot left (1 of 1 taken)." in _follow_messages(carol, response)
+        from_bob.refresh_from_db()
+        assert from_bob.status == "pending"
+        assert Mentorship.objects.filter(mentor=attending).count() == 1
+
+    def test_actions_take_post_only(self, client_for, resident, attending):
+        request = _ask(resident, attending)
+        assert client_for(attending).get(_url("request-accept", request)).status_code == 405
+
+
+# --- The directory card and person page.
+
+
+class TestMentorCard:
+    def test_card_shows_open_spots_recency_and_the_request_button(self, client_for, program, resident, attending):
+        _fill(attending, program, 1)
+        type(attending).objects.filter(pk=attending.pk).update(last_seen=timezone.now() - timedelta(days=3, hours=2))
+        html = client_for(resident).get(reverse("matching:mentor-directory")).content.decode()
+        card = html.split("Carol Chen</a></h2>")[1].split("</article>")[0]
+        assert "1 of 2 open" in card
+        assert "Active 3\xa0days ago" in card
+        assert reverse("matching:request-create", args=[attending.pk]) in card
+
+    def test_a_full_mentor_has_no_request_button_and_says_why(self, client_for, program, resident, attending):
+        _fill(attending, program, 2)
+        html = client_for(resident).get(reverse("matching:mentor-directory")).content.decode()
+        card = html.split("Carol Chen</a></h2>")[1].split("</article>")[0]
+        assert "0 of 2 open" in card and "No open spot right now." in card and "disabled" in card
+        assert reverse("matching:request-create", args=[attending.pk]) not in card
+
+    def test_a_mentor_not_accepting_says_so(self, client_for, resident, attending):
+        MentorProfile.objects.filter(user=attending).update(accepting_mentees=False)
+        html = client_for(resident).get(reverse("matching:mentor-directory")).content.decode()
+        assert "Not accepting new mentees right now." in html
+        assert reverse("matching:request-create", args=[attending.pk]) not in html
+
+    def test_attendings_see_no_request_button(self, client_for, attending, other_attending):
+        html = client_for(attending).get(reverse("matching:mentor-directory")).content.decode()
+        assert "Dave Diaz" in html and "Request as mentor" not in html
+
+    def test_a_mentor_never_seen_says_so(self, client_for, resident, attending):
+        assert "Not active yet" in client_for(resident).get(reverse("matching:mentor-directory")).content.decode()
+
+    def test_person_page_shows_open_spots_and_the_button(self, client_for, program, resident, attending):
+        _fill(attending, program, 1)
+        html = client_for(resident).get(reverse("matching:person", args=[attending.pk])).content.decode()
+        assert "1 of 2 open" in html
+        assert reverse("matching:request-create", args=[attending.pk]) in html
+
+    def test_directory_query_budget_does_not_grow_with_mentors(
+        self, client_for, program, resident, django_assert_max_num_queries
+    ):
+        def add_mentors(n):
+            for _ in range(n):
+                mentor = UserFactory()
+                MembershipFactory(user=mentor, program=program, role="faculty")
+                MentorProfileFactory(user=mentor)
+                _fill(mentor, program, 1)
+
+        client = client_for(resident)
+        add_mentors(2)
+        client.get(reverse("matching:mentor-directory"))  # the first request also records last_seen
+        few = _count_queries(client, reverse("matching:mentor-directory"))
+        add_mentors(10)
+        # session, user, roles and mentor profile (nav), unread notifications (bell), 5 filter
+        # choices (specialty, subspecialty, expertise, language, meeting format), every mentor as
+        # a plain row with open spots counted in the same query, 5 bulk reads for scoring all of
+        # them, as the resident's match score sorts them (expertise, interest, language and format
+        # ids, windows), the page's cards only (1 query) and their 5 prefetches (expertise,
+        # interests, languages, meeting formats, availability), the resident's own record for the engine (mentee
+        # profile, program, 6 of its vocabularies and windows: 8), conflicts of interest
+        # (evaluator roles and do-not-pair entries: 2), and the session save (3). Vocabulary
+        # names for the reasons are cached.
+        with django_assert_max_num_queries(36):
+            many = _count_queries(client, reverse("matching:mentor-directory"))
+        assert many == few
