@@ -101,3 +101,19 @@ def test_docs_are_served_from_our_own_static_files():
             continue
         assert asset.startswith(static_url), asset
         assert finders.find(asset.removeprefix(static_url).split("?")[0]), f"{asset} is not a static file"
+
+
+def test_operation_descriptions_speak_to_clients_not_to_maintainers():
+    """A view's docstring becomes its operation's description: notes about our own code (the
+    access mixins, services) must not reach the API docs."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    internal = ("core/", "get_program", "get_object", "service_refusals", "Mix it in", "DRF view")
+    leaks = [
+        f"{method.upper()} {path}"
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if isinstance(operation, dict) and any(word in (operation.get("description") or "") for word in internal)
+    ]
+    assert leaks == []

@@ -228,8 +228,8 @@ class AvailabilityApi(generics.GenericAPIView):
 
 @extend_schema(tags=["programs"])
 class ProgramViewSet(viewsets.ReadOnlyModelViewSet):
-    """The programs the signed-in user coordinates; the list is 403 for anyone who coordinates
-    none. One program follows core/access.py: its members get 403, anyone else 404."""
+    """The programs you coordinate. Someone who coordinates none gets 403; a program you are a
+    member of but do not coordinate is 403, any other program 404."""
 
     serializer_class = serializers.ProgramSerializer
     permission_classes = [RulesPermission]
@@ -247,7 +247,7 @@ class ProgramViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class RosterProgramApi(ProgramScopedApi, generics.GenericAPIView):
-    """The program of the URL's slug, for its coordinators (see core/access.py for 403 versus 404)."""
+    """One program, for its coordinators: its other members get 403, anyone else 404."""
 
     permission_classes = [RulesPermission]
     program_permission = "accounts.manage_roster"

@@ -324,8 +324,9 @@ def _mentorships(user):
 
 
 class _MentorshipApi(ObjectScopedApi, generics.GenericAPIView):
-    """Views about one mentorship: loaded by ``id`` and shown only to those who may see it.
-    What they may do in it is their service's to say (a 403 through ``service_refusals``)."""
+    # A comment, not a docstring: drf-spectacular would show a docstring to API clients.
+    # Views about one mentorship: loaded by ``id`` and shown only to those who may see it.
+    # What they may do in it is their service's to say (a 403 through ``service_refusals``).
 
     permission_classes = [RulesPermission]
     object_permission = "matching.view_mentorship"
