@@ -11,8 +11,10 @@ import importlib
 import pytest
 from django.apps import apps
 from django.test import Client
+from rest_framework.test import APIClient
 
-from accounts.models import Membership, Specialty
+from accounts.invitations import program_invitation_create
+from accounts.models import CareerStage, Membership, Specialty
 
 from .factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, ProgramFactory, UserFactory
 
@@ -146,3 +148,31 @@ def client_for():
         return c
 
     return make
+
+
+@pytest.fixture
+def api_for():
+    """``api_for(user)``: an API client authenticated as ``user`` (no session, no token)."""
+
+    def make(user):
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def invitation(other_program, other_coordinator, resident):
+    """Oscar (gs) asks Alice (an im resident) to join gs as faculty, typing a PGY and a specialty."""
+    return program_invitation_create(
+        program=other_program,
+        user=resident,
+        role="faculty",
+        invited_by=other_coordinator,
+        email=resident.email,
+        first_name="Alicia",
+        last_name="A.",
+        career_stage=CareerStage.objects.get(code="PGY-3"),
+        specialty=Specialty.objects.get(slug="general-surgery"),
+    )

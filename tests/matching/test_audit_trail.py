@@ -7,7 +7,6 @@ at 2 a.m. on Sunday March 9, 2025; the date tests below lean on that.
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.urls import reverse
 
 from accounts.models import RosterImport
 from accounts.roster import roster_import_apply, roster_import_preview, roster_member_reinvite
@@ -19,6 +18,7 @@ from matching.services.plan import checkin_submit
 from matching.services.requests import request_accept, request_create, request_decline
 from tests.factories import MembershipFactory, UserFactory
 from tests.matching.factories import MentorshipFactory
+from tests.matching.support import _page
 
 pytestmark = pytest.mark.django_db
 
@@ -29,10 +29,6 @@ ROSTER = (
     "sam.lee@hospital.example,Sam,Lee,resident,PGY-4,,,\n"
     "sam.lee@hospital.example,Sam,Lee,faculty,PGY-4,Internal Medicine,,\n"
 )
-
-
-def _page(program):
-    return reverse("matching:audit", args=[program.slug])
 
 
 # --- Coverage: what the services write.

@@ -5,15 +5,9 @@ import pytest
 from django.utils import timezone
 
 from matching.models import Notification
-from matching.notifications import (
-    notify,
-)
+from tests.matching.support import _notify
 
 pytestmark = pytest.mark.django_db
-
-
-def _notify(user, key="request:1:new", title="Bob Brown asked you to be their career mentor", **kwargs):
-    return notify(event="request.new", user=user, title=title, url="/requests/1/", dedup_key=key, **kwargs)
 
 
 class TestBell:

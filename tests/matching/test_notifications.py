@@ -12,15 +12,11 @@ from matching.notifications import (
     digests_send,
     notification_preference_set,
     notifications_email_unsent,
-    notify,
 )
 from matching.tasks import send_daily_digests, send_notification_email
+from tests.matching.support import _notify
 
 pytestmark = pytest.mark.django_db
-
-
-def _notify(user, key="request:1:new", title="Bob Brown asked you to be their career mentor", **kwargs):
-    return notify(event="request.new", user=user, title=title, url="/requests/1/", dedup_key=key, **kwargs)
 
 
 def _prefer_digest(user):

@@ -14,15 +14,3 @@ def _fresh_throttles():
 @pytest.fixture
 def api():
     return APIClient()
-
-
-@pytest.fixture
-def api_for():
-    """``api_for(user)``: an API client authenticated as ``user`` (no session, no token)."""
-
-    def make(user):
-        client = APIClient()
-        client.force_authenticate(user)
-        return client
-
-    return make

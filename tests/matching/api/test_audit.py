@@ -13,30 +13,9 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
 from matching.services.requests import request_create, request_decline
+from tests.matching.support import _api, _entry
 
 pytestmark = pytest.mark.django_db
-
-
-def _api(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-def _entry(
-    program, *, action="conflict.add", actor=None, reason="", when=None, obj_type="mentorship", obj_id="1", **data
-):
-    return AuditEntry.objects.create(
-        program=program,
-        actor=actor,
-        action=action,
-        object_type=obj_type,
-        object_id=obj_id,
-        reason=reason,
-        created_at=when or timezone.now(),
-        before=data.get("before", {}),
-        after=data.get("after", {}),
-    )
 
 
 def test_the_api_offers_reading_only(program, coordinator):

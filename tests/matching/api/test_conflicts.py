@@ -9,6 +9,7 @@ from matching.models import EvaluatorRole
 from matching.services.conflicts import (
     conflict_add,
 )
+from tests.matching.support import _api
 
 pytestmark = pytest.mark.django_db
 
@@ -17,14 +18,6 @@ PD = EvaluatorRole.Role.PROGRAM_DIRECTOR
 
 
 # --- The API.
-
-
-def _api(user):
-    from rest_framework.test import APIClient
-
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def test_the_api_records_lists_and_removes_entries(program, coordinator, resident, attending, other_attending):

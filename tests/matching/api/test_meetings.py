@@ -12,28 +12,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from icalendar import Calendar
-from rest_framework.test import APIClient
 
 from accounts.models import AvailabilityWindow
 from matching.models import Meeting
 from matching.services.meetings import meeting_confirm, meeting_propose
 from tests.matching.factories import MentorshipFactory
+from tests.matching.support import _in
 
 pytestmark = pytest.mark.django_db
-
-
-def _in(days: int, hour: int = 15) -> datetime:
-    return (timezone.now() + timedelta(days=days)).astimezone(UTC).replace(hour=hour, minute=0, second=0, microsecond=0)
-
-
-@pytest.fixture
-def api_for():
-    def make(user):
-        client = APIClient()
-        client.force_authenticate(user)
-        return client
-
-    return make
 
 
 @pytest.fixture

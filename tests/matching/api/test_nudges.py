@@ -7,17 +7,11 @@ The digest tests run at a fixed instant, NOW: Monday March 10, 2025, 12:00 UTC, 
 from datetime import datetime, timedelta
 
 import pytest
-from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
+from tests.matching.support import _api
 
 pytestmark = pytest.mark.django_db
-
-
-def _api(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def test_the_api_nudges_once_a_week(pairing, coordinator):

@@ -5,13 +5,9 @@ CSV or through the API."""
 
 import pytest
 
-from accounts.models import MentorProfile
+from tests.matching.support import _capacity
 
 pytestmark = pytest.mark.django_db
-
-
-def _capacity(mentor, capacity):
-    MentorProfile.objects.filter(user=mentor).update(capacity=capacity)
 
 
 # --- API.

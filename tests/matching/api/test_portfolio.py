@@ -9,17 +9,12 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.matching.portfolio_world import PERIOD
+from tests.matching.support import _api
 
 pytestmark = pytest.mark.django_db
 
 
 # --- The API.
-
-
-def _api(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def test_the_api_returns_the_same_record(record, attending):

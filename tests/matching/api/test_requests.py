@@ -7,44 +7,18 @@ another; Olivia (outsider) is a resident elsewhere.
 
 import pytest
 from django.core import mail
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import MentorProfile
 from matching.models import Mentorship, MentorshipRequest
-from matching.services.requests import request_ask_question, request_create
-from tests.factories import MembershipFactory, MenteeProfileFactory, UserFactory
+from matching.services.requests import request_ask_question
+from tests.factories import MembershipFactory
 from tests.matching.factories import MentorshipFactory
+from tests.matching.support import MESSAGE, _ask, _count_queries, _residents
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1/requests"
-MESSAGE = "I'm a PGY-1 thinking about cardiology fellowship and would value your advice."
-
-
-@pytest.fixture
-def api_for():
-    def make(user):
-        client = APIClient()
-        client.force_authenticate(user)
-        return client
-
-    return make
-
-
-def _ask(mentee, mentor, kind="career"):
-    return request_create(mentee=mentee, mentor=mentor, kind=kind, message=MESSAGE)
-
-
-def _residents(program, n):
-    people = []
-    for _ in range(n):
-        user = UserFactory()
-        MembershipFactory(user=user, program=program, role="resident")
-        MenteeProfileFactory(user=user)
-        people.append(user)
-    return people
 
 
 def _post(client, url, data=None):
@@ -182,13 +156,6 @@ class TestList:
         with django_assert_max_num_queries(2):
             many = _count_queries(client, f"{API}/")
         assert many == few
-
-
-def _count_queries(client, url):
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(ctx.captured_queries)
 
 
 class TestDetail:

@@ -4,7 +4,7 @@ Alice (resident) and Carol (attending) are paired; Bob is another resident, Cora
 coordinates their program, Olivia (outsider) is a resident elsewhere.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.core import mail
@@ -24,12 +24,9 @@ from matching.services.meetings import (
 )
 from matching.services.mentorships import mentorship_end
 from tests.matching.factories import MentorshipFactory
+from tests.matching.support import _in
 
 pytestmark = pytest.mark.django_db
-
-
-def _in(days: int, hour: int = 15) -> datetime:
-    return (timezone.now() + timedelta(days=days)).astimezone(UTC).replace(hour=hour, minute=0, second=0, microsecond=0)
 
 
 SLOTS = [_in(3), _in(4), _in(5)]

@@ -10,12 +10,12 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from accounts.models import Membership, MentorProfile
+from accounts.models import MentorProfile
 from audit.models import AuditEntry
 from matching.models import ConflictOfInterest, EvaluatorRole, Meeting, Mentorship, Notification
 from matching.services.pairings import pairing_create, pairing_end, pairing_reassign
-from tests.factories import MembershipFactory, MentorProfileFactory, UserFactory
 from tests.matching.factories import MentorshipFactory
+from tests.matching.support import _capacity, _days_ago, _meeting, _mentor
 
 pytestmark = pytest.mark.django_db
 
@@ -24,25 +24,6 @@ Status = Mentorship.Status
 
 
 Source = Mentorship.Source
-
-
-def _mentor(program, first, last, capacity=3, **fields):
-    user = UserFactory(first_name=first, last_name=last, **fields)
-    MembershipFactory(user=user, program=program, role=Membership.Role.FACULTY)
-    MentorProfileFactory(user=user, capacity=capacity)
-    return user
-
-
-def _capacity(mentor, capacity):
-    MentorProfile.objects.filter(user=mentor).update(capacity=capacity)
-
-
-def _meeting(mentorship, status, start):
-    return Meeting.objects.create(mentorship=mentorship, proposed_by=mentorship.mentor, status=status, start=start)
-
-
-def _days_ago(days):
-    return timezone.now() - timedelta(days=days)
 
 
 def _new_audit(before_ids):

@@ -11,21 +11,15 @@ from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
-from rest_framework.test import APIClient
 
 from audit.actions import action_label
-from audit.models import AuditEntry
 from audit.services import audit_log
 from matching.services.requests import request_accept, request_create, request_decline
 from tests.factories import MembershipFactory, MentorProfileFactory, UserFactory
 from tests.matching.factories import MentorshipFactory
+from tests.matching.support import _api, _entry, _page
 
 pytestmark = pytest.mark.django_db
-
-
-def _page(program):
-    return reverse("matching:audit", args=[program.slug])
 
 
 def _search(client, program, query):
@@ -41,28 +35,6 @@ def _filtered_export(client, program, query):
 
 def _export(program):
     return reverse("matching:audit-export", args=[program.slug])
-
-
-def _api(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-def _entry(
-    program, *, action="conflict.add", actor=None, reason="", when=None, obj_type="mentorship", obj_id="1", **data
-):
-    return AuditEntry.objects.create(
-        program=program,
-        actor=actor,
-        action=action,
-        object_type=obj_type,
-        object_id=obj_id,
-        reason=reason,
-        created_at=when or timezone.now(),
-        before=data.get("before", {}),
-        after=data.get("after", {}),
-    )
 
 
 def _rows(response) -> list[list[str]]:

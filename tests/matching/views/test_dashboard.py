@@ -1,48 +1,23 @@
-"""Request pages, the mentor card and person page that lead to them, and the dashboards.
+"""The dashboard: what a resident, an attending, a coordinator and someone on no program see.
 
 Personas from tests/conftest.py: Alice (resident) asks Carol (attending, capacity 2);
 Bob is another resident, Dave another attending; Cora coordinates the program, Oscar
 another; Olivia (outsider) is a resident elsewhere.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import AvailabilityWindow, Goal, Interest, Language, MeetingFormat, User
 from matching.models import ActionItem, Meeting
-from matching.services.requests import request_create
-from tests.factories import MembershipFactory, MenteeProfileFactory, UserFactory
+from tests.factories import MembershipFactory, UserFactory
 from tests.matching.factories import ActionItemFactory, MentorshipFactory
+from tests.matching.support import _ask, _count_queries, _residents
 
 pytestmark = pytest.mark.django_db
-
-
-MESSAGE = "I'm a PGY-1 thinking about cardiology fellowship and would value your advice."
-
-
-def _ask(mentee, mentor, kind="career"):
-    return request_create(mentee=mentee, mentor=mentor, kind=kind, message=MESSAGE)
-
-
-def _residents(program, n):
-    people = []
-    for _ in range(n):
-        user = UserFactory()
-        MembershipFactory(user=user, program=program, role="resident")
-        MenteeProfileFactory(user=user)
-        people.append(user)
-    return people
-
-
-def _count_queries(client, url):
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(ctx.captured_queries)
 
 
 # --- Dashboards.
@@ -139,3 +114,48 @@ class TestAttendingDashboard:
         with django_assert_max_num_queries(25):
             many = _count_queries(client, reverse("matching:dashboard"))
         assert many == few
+
+
+# --- Profile hints, coordinators, people on no program, and invitations to join.
+
+
+class TestDashboard:
+    def test_resident_sees_what_their_profile_is_missing(self, client_for, resident):
+        html = client_for(resident).get(reverse("matching:dashboard")).content.decode()
+        assert "Your mentee profile is" in html
+        assert "your goals" in html and "when you are free" in html
+        assert "Find a mentor" in html
+
+    def test_complete_profile_shows_no_hint(self, client_for, resident):
+        profile = resident.mentee_profile
+        profile.goals.set(Goal.objects.all()[:2])
+        profile.interests.set(Interest.objects.all()[:2])
+        profile.languages.set(Language.objects.filter(code="en"))
+        profile.meeting_formats.set(MeetingFormat.objects.all())
+        profile.goals_text = "Fellowship."
+        profile.save()
+        AvailabilityWindow.objects.create(user=resident, weekday=1, start=time(7), end=time(8))
+        html = client_for(resident).get(reverse("matching:dashboard")).content.decode()
+        assert "Your mentee profile is" not in html
+
+    def test_coordinator_sees_only_their_programs_with_head_counts(
+        self, client_for, program, coordinator, resident, other_resident, attending, outsider
+    ):
+        invitee = User.objects.create_user("invitee@hospital.example", first_name="I", last_name="Nvitee")
+        MembershipFactory(user=invitee, program=program, role="resident")
+        response = client_for(coordinator).get(reverse("matching:dashboard"))
+        [summary] = response.context["coordinated_programs"]
+        # Alice, Bob and the invitee are residents; Carol is faculty; only the invitee has no password.
+        assert (summary.resident_count, summary.faculty_count, summary.awaiting_count) == (3, 1, 1)
+        html = response.content.decode()
+        assert "Internal Medicine Residency" in html
+        assert "General Surgery Residency" not in html
+
+    def test_user_on_no_program_is_told_what_to_do(self, client_for):
+        html = client_for(UserFactory()).get(reverse("matching:dashboard")).content.decode()
+        assert "You're not on a program yet" in html
+
+
+def test_the_dashboard_points_to_waiting_invitations(client_for, invitation, resident):
+    page = client_for(resident).get(reverse("matching:dashboard")).content.decode()
+    assert "1 program invited you to join" in page and reverse("accounts:invitations") in page

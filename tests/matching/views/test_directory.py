@@ -1,12 +1,16 @@
-"""The engine's scores in the app: directory sort, filters, recommendations and the breakdown."""
+"""The mentor directory page: the engine's scores (sort, filters, recommendations, the
+breakdown), the filters and pages, and the mentor card and person page that lead to a request."""
+
+from datetime import timedelta
 
 import pytest
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
+from django.utils import timezone
 
-from accounts.models import (
-    MentorProfile,
-)
+from accounts.models import Language, MentorProfile
+from tests.factories import MembershipFactory, MentorProfileFactory, UserFactory
+from tests.matching.support import _count_queries, _fill
 
 pytestmark = pytest.mark.django_db
 
@@ -65,3 +69,100 @@ def test_people_without_a_mentee_profile_see_no_scores(client_for, fits, coordin
     response = client_for(coordinator).get(DIRECTORY)
     assert "Match score out of 100" not in response.content.decode() and response.context["recommended"] == []
     assert "How well" not in client_for(coordinator).get(reverse("matching:person", args=[carol.pk])).content.decode()
+
+
+# --- Filters and pages.
+
+
+class TestDirectoryPage:
+    def test_filters_narrow_the_page_like_the_api(self, client_for, resident, attending, other_attending):
+        attending.mentor_profile.languages.set([Language.objects.get(code="es")])
+        html = client_for(resident).get(reverse("matching:mentor-directory"), {"language": "es"}).content.decode()
+        assert "Carol Chen" in html and "Dave Diaz" not in html
+        assert "1 mentor matches your filters" in html
+
+    def test_nobody_sees_themselves_and_empty_results_say_so(self, client_for, attending):
+        html = client_for(attending).get(reverse("matching:mentor-directory"), {"q": "zzzz"}).content.decode()
+        assert "No mentors match these filters" in html
+        response = client_for(attending).get(reverse("matching:mentor-directory"))
+        assert attending.mentor_profile not in response.context["mentors"]
+
+    def test_directory_is_paginated(self, client_for, resident):
+        MentorProfileFactory.create_batch(14)
+        response = client_for(resident).get(reverse("matching:mentor-directory"))
+        assert len(response.context["mentors"]) == 12
+        assert "Page 1 of 2" in response.content.decode()
+
+    def test_accepting_filter_keeps_its_choice_and_narrows(self, client_for, resident, attending, other_attending):
+        MentorProfile.objects.filter(user=other_attending).update(accepting_mentees=False)
+        response = client_for(resident).get(reverse("matching:mentor-directory"), {"accepting": "true"})
+        assert [m.user for m in response.context["mentors"]] == [attending]
+        assert '<option value="true" selected>Accepting now</option>' in response.content.decode()
+
+
+# --- The directory card and person page.
+
+
+class TestMentorCard:
+    def test_card_shows_open_spots_recency_and_the_request_button(self, client_for, program, resident, attending):
+        _fill(attending, program, 1)
+        type(attending).objects.filter(pk=attending.pk).update(last_seen=timezone.now() - timedelta(days=3, hours=2))
+        html = client_for(resident).get(reverse("matching:mentor-directory")).content.decode()
+        card = html.split("Carol Chen</a></h2>")[1].split("</article>")[0]
+        assert "1 of 2 open" in card
+        assert "Active 3\xa0days ago" in card
+        assert reverse("matching:request-create", args=[attending.pk]) in card
+
+    def test_a_full_mentor_has_no_request_button_and_says_why(self, client_for, program, resident, attending):
+        _fill(attending, program, 2)
+        html = client_for(resident).get(reverse("matching:mentor-directory")).content.decode()
+        card = html.split("Carol Chen</a></h2>")[1].split("</article>")[0]
+        assert "0 of 2 open" in card and "No open spot right now." in card and "disabled" in card
+        assert reverse("matching:request-create", args=[attending.pk]) not in card
+
+    def test_a_mentor_not_accepting_says_so(self, client_for, resident, attending):
+        MentorProfile.objects.filter(user=attending).update(accepting_mentees=False)
+        html = client_for(resident).get(reverse("matching:mentor-directory")).content.decode()
+        assert "Not accepting new mentees right now." in html
+        assert reverse("matching:request-create", args=[attending.pk]) not in html
+
+    def test_attendings_see_no_request_button(self, client_for, attending, other_attending):
+        html = client_for(attending).get(reverse("matching:mentor-directory")).content.decode()
+        assert "Dave Diaz" in html and "Request as mentor" not in html
+
+    def test_a_mentor_never_seen_says_so(self, client_for, resident, attending):
+        assert "Not active yet" in client_for(resident).get(reverse("matching:mentor-directory")).content.decode()
+
+    def test_person_page_shows_open_spots_and_the_button(self, client_for, program, resident, attending):
+        _fill(attending, program, 1)
+        html = client_for(resident).get(reverse("matching:person", args=[attending.pk])).content.decode()
+        assert "1 of 2 open" in html
+        assert reverse("matching:request-create", args=[attending.pk]) in html
+
+    def test_directory_query_budget_does_not_grow_with_mentors(
+        self, client_for, program, resident, django_assert_max_num_queries
+    ):
+        def add_mentors(n):
+            for _ in range(n):
+                mentor = UserFactory()
+                MembershipFactory(user=mentor, program=program, role="faculty")
+                MentorProfileFactory(user=mentor)
+                _fill(mentor, program, 1)
+
+        client = client_for(resident)
+        add_mentors(2)
+        client.get(reverse("matching:mentor-directory"))  # the first request also records last_seen
+        few = _count_queries(client, reverse("matching:mentor-directory"))
+        add_mentors(10)
+        # session, user, roles and mentor profile (nav), unread notifications (bell), 5 filter
+        # choices (specialty, subspecialty, expertise, language, meeting format), every mentor as
+        # a plain row with open spots counted in the same query, 5 bulk reads for scoring all of
+        # them, as the resident's match score sorts them (expertise, interest, language and format
+        # ids, windows), the page's cards only (1 query) and their 5 prefetches (expertise,
+        # interests, languages, meeting formats, availability), the resident's own record for the engine (mentee
+        # profile, program, 6 of its vocabularies and windows: 8), conflicts of interest
+        # (evaluator roles and do-not-pair entries: 2), and the session save (3). Vocabulary
+        # names for the reasons are cached.
+        with django_assert_max_num_queries(36):
+            many = _count_queries(client, reverse("matching:mentor-directory"))
+        assert many == few

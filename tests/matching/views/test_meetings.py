@@ -22,6 +22,7 @@ from matching.models import Meeting, Mentorship
 from matching.selectors.meetings import meetings_of
 from matching.services.meetings import meeting_confirm, meeting_propose
 from tests.matching.factories import MentorshipFactory
+from tests.matching.support import _in
 
 pytestmark = pytest.mark.django_db
 
@@ -31,10 +32,6 @@ NEW_YORK = ZoneInfo("America/New_York")
 def _day_after_us_dst_change() -> date:
     first = date(timezone.now().year + 1, 3, 1)
     return first + timedelta(days=(6 - first.weekday()) % 7 + 7 + 1)
-
-
-def _in(days: int, hour: int = 15) -> datetime:
-    return (timezone.now() + timedelta(days=days)).astimezone(UTC).replace(hour=hour, minute=0, second=0, microsecond=0)
 
 
 @pytest.fixture

@@ -17,8 +17,9 @@ from audit.models import AuditEntry
 from matching.models import Meeting, Mentorship
 from matching.selectors.pairings import pairings_of
 from matching.services.pairings import pairing_end
-from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, UserFactory
+from tests.factories import MembershipFactory, MenteeProfileFactory, UserFactory
 from tests.matching.factories import MentorshipFactory
+from tests.matching.support import _capacity, _days_ago, _meeting, _mentor
 
 pytestmark = pytest.mark.django_db
 
@@ -40,25 +41,6 @@ def _resident(program, first, last, code="PGY-1", **fields):
     MembershipFactory(user=user, program=program, role=Membership.Role.RESIDENT)
     MenteeProfileFactory(user=user, career_stage=CareerStage.objects.get(code=code))
     return user
-
-
-def _mentor(program, first, last, capacity=3, **fields):
-    user = UserFactory(first_name=first, last_name=last, **fields)
-    MembershipFactory(user=user, program=program, role=Membership.Role.FACULTY)
-    MentorProfileFactory(user=user, capacity=capacity)
-    return user
-
-
-def _capacity(mentor, capacity):
-    MentorProfile.objects.filter(user=mentor).update(capacity=capacity)
-
-
-def _meeting(mentorship, status, start):
-    return Meeting.objects.create(mentorship=mentorship, proposed_by=mentorship.mentor, status=status, start=start)
-
-
-def _days_ago(days):
-    return timezone.now() - timedelta(days=days)
 
 
 # --- The list's filters, on fixed data.

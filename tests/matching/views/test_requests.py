@@ -1,49 +1,21 @@
-"""Request pages, the mentor card and person page that lead to them, and the dashboards.
+"""Request pages: asking, the list, and one request and what can be done to it.
 
 Personas from tests/conftest.py: Alice (resident) asks Carol (attending, capacity 2);
 Bob is another resident, Dave another attending; Cora coordinates the program, Oscar
 another; Olivia (outsider) is a resident elsewhere.
 """
 
-from datetime import timedelta
-
 import pytest
 from django.core import mail
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import MentorProfile
 from matching.models import Mentorship, MentorshipRequest
-from matching.services.requests import request_ask_question, request_create
-from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, UserFactory
+from matching.services.requests import request_ask_question
 from tests.matching.factories import MentorshipFactory
+from tests.matching.support import MESSAGE, _ask, _count_queries, _fill, _residents
 
 pytestmark = pytest.mark.django_db
-
-
-MESSAGE = "I'm a PGY-1 thinking about cardiology fellowship and would value your advice."
-
-
-def _ask(mentee, mentor, kind="career"):
-    return request_create(mentee=mentee, mentor=mentor, kind=kind, message=MESSAGE)
-
-
-def _residents(program, n):
-    people = []
-    for _ in range(n):
-        user = UserFactory()
-        MembershipFactory(user=user, program=program, role="resident")
-        MenteeProfileFactory(user=user)
-        people.append(user)
-    return people
-
-
-def _fill(mentor, program, n):
-    """Give ``mentor`` ``n`` active mentees."""
-    for mentee in _residents(program, n):
-        MentorshipFactory(mentee=mentee, mentor=mentor, program=program)
 
 
 def _url(name, req):
@@ -251,13 +223,6 @@ class TestRequestList:
         assert many == few
 
 
-def _count_queries(client, url):
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(ctx.captured_queries)
-
-
 # --- One request and what can be done to it.
 
 
@@ -443,71 +408,3 @@ class TestRequestDetail:
     def test_actions_take_post_only(self, client_for, resident, attending):
         request = _ask(resident, attending)
         assert client_for(attending).get(_url("request-accept", request)).status_code == 405
-
-
-# --- The directory card and person page.
-
-
-class TestMentorCard:
-    def test_card_shows_open_spots_recency_and_the_request_button(self, client_for, program, resident, attending):
-        _fill(attending, program, 1)
-        type(attending).objects.filter(pk=attending.pk).update(last_seen=timezone.now() - timedelta(days=3, hours=2))
-        html = client_for(resident).get(reverse("matching:mentor-directory")).content.decode()
-        card = html.split("Carol Chen</a></h2>")[1].split("</article>")[0]
-        assert "1 of 2 open" in card
-        assert "Active 3\xa0days ago" in card
-        assert reverse("matching:request-create", args=[attending.pk]) in card
-
-    def test_a_full_mentor_has_no_request_button_and_says_why(self, client_for, program, resident, attending):
-        _fill(attending, program, 2)
-        html = client_for(resident).get(reverse("matching:mentor-directory")).content.decode()
-        card = html.split("Carol Chen</a></h2>")[1].split("</article>")[0]
-        assert "0 of 2 open" in card and "No open spot right now." in card and "disabled" in card
-        assert reverse("matching:request-create", args=[attending.pk]) not in card
-
-    def test_a_mentor_not_accepting_says_so(self, client_for, resident, attending):
-        MentorProfile.objects.filter(user=attending).update(accepting_mentees=False)
-        html = client_for(resident).get(reverse("matching:mentor-directory")).content.decode()
-        assert "Not accepting new mentees right now." in html
-        assert reverse("matching:request-create", args=[attending.pk]) not in html
-
-    def test_attendings_see_no_request_button(self, client_for, attending, other_attending):
-        html = client_for(attending).get(reverse("matching:mentor-directory")).content.decode()
-        assert "Dave Diaz" in html and "Request as mentor" not in html
-
-    def test_a_mentor_never_seen_says_so(self, client_for, resident, attending):
-        assert "Not active yet" in client_for(resident).get(reverse("matching:mentor-directory")).content.decode()
-
-    def test_person_page_shows_open_spots_and_the_button(self, client_for, program, resident, attending):
-        _fill(attending, program, 1)
-        html = client_for(resident).get(reverse("matching:person", args=[attending.pk])).content.decode()
-        assert "1 of 2 open" in html
-        assert reverse("matching:request-create", args=[attending.pk]) in html
-
-    def test_directory_query_budget_does_not_grow_with_mentors(
-        self, client_for, program, resident, django_assert_max_num_queries
-    ):
-        def add_mentors(n):
-            for _ in range(n):
-                mentor = UserFactory()
-                MembershipFactory(user=mentor, program=program, role="faculty")
-                MentorProfileFactory(user=mentor)
-                _fill(mentor, program, 1)
-
-        client = client_for(resident)
-        add_mentors(2)
-        client.get(reverse("matching:mentor-directory"))  # the first request also records last_seen
-        few = _count_queries(client, reverse("matching:mentor-directory"))
-        add_mentors(10)
-        # session, user, roles and mentor profile (nav), unread notifications (bell), 5 filter
-        # choices (specialty, subspecialty, expertise, language, meeting format), every mentor as
-        # a plain row with open spots counted in the same query, 5 bulk reads for scoring all of
-        # them, as the resident's match score sorts them (expertise, interest, language and format
-        # ids, windows), the page's cards only (1 query) and their 5 prefetches (expertise,
-        # interests, languages, meeting formats, availability), the resident's own record for the engine (mentee
-        # profile, program, 6 of its vocabularies and windows: 8), conflicts of interest
-        # (evaluator roles and do-not-pair entries: 2), and the session save (3). Vocabulary
-        # names for the reasons are cached.
-        with django_assert_max_num_queries(36):
-            many = _count_queries(client, reverse("matching:mentor-directory"))
-        assert many == few

@@ -1,3 +1,5 @@
+"""The mentor profile page and the person page (matching/views/profiles.py)."""
+
 import pytest
 from django.urls import reverse
 
