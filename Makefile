@@ -19,7 +19,7 @@ install: $(STAMP)/installed
 
 # The embedded demo always uses SQLite and in-process tasks, whatever the shell exports.
 # Links in e-mails (invitations, notifications) point at the address the demo serves on.
-DEMO_ENV := env -u DATABASE_URL -u REDIS_URL DJANGO_DEBUG=true SITE_URL=http://$(HOST):$(PORT)
+DEMO_ENV := env -u DATABASE_URL -u REDIS_URL DJANGO_DEBUG=true MFA_REQUIRED_FOR_SUPERUSERS=false SITE_URL=http://$(HOST):$(PORT)
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput

@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
+from .auth import sso
 from .models import (
     AcademicRank,
     ApiToken,
@@ -8,6 +11,7 @@ from .models import (
     BusyBlock,
     CareerStage,
     Goal,
+    Institution,
     Interest,
     Language,
     MeetingFormat,
@@ -46,10 +50,36 @@ class UserAdmin(DjangoUserAdmin):
     ]
 
 
+@admin.register(Institution)
+class InstitutionAdmin(admin.ModelAdmin):
+    """Set up an institution's sign-in: its identity provider (an SSO provider: create one with
+    "+", provider OpenID Connect or SAML), the e-mail domains it signs in, and its MFA rules.
+    The values its IT team enters at their provider are shown once a provider is chosen."""
+
+    list_display = ["name", "sso_app", "email_domains", "require_mfa_for_coordinators"]
+    search_fields = ["name", "email_domains"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["for_your_identity_provider"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug"]}),
+        ("Single sign-on", {"fields": ["sso_app", "email_domains", "sso_self_service", "for_your_identity_provider"]}),
+        ("Two-factor authentication", {"fields": ["require_mfa_for_coordinators", "accept_idp_mfa"]}),
+    ]
+
+    @admin.display(description="For your identity provider")
+    def for_your_identity_provider(self, institution):
+        rows = sso.endpoints(institution)
+        if not rows:
+            return "Choose an SSO provider and save: the redirect URI (OIDC) or the SAML metadata appears here."
+        return format_html_join(
+            mark_safe("<br>"), "<strong>{}</strong>: <code>{}</code>", ((label, url) for label, url in rows.items())
+        )
+
+
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin):
     list_display = ["name", "institution", "specialty", "time_zone"]
-    search_fields = ["name", "institution"]
+    search_fields = ["name", "institution__name"]
     prepopulated_fields = {"slug": ["name"]}
 
 

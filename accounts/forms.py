@@ -1,23 +1,13 @@
 from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 
 from core.email import render_subject, render_text, send_email
+from core.forms import max_length_of
 from core.search import SearchField
-
-
-class EmailAuthenticationForm(AuthenticationForm):
-    username = forms.EmailField(
-        label="E-mail", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
-    )
-
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "invalid_login": "That e-mail and password don't match an account. Passwords are case-sensitive.",
-    }
 
 
 class CanonicalPasswordResetForm(PasswordResetForm):
@@ -49,6 +39,7 @@ class CanonicalPasswordResetForm(PasswordResetForm):
 
 
 from .models import (  # noqa: E402  (kept beside the forms that use them)
+    ApiToken,
     AvailabilityWindow,
     CareerStage,
     Membership,
@@ -175,3 +166,14 @@ def _too_large_message(size: int | None) -> str:
     if size is None:
         return f"The file is larger than the limit of {limit}. Split it into smaller files."
     return f"The file is {filesizeformat(size)}; the limit is {limit}. Split it into smaller files."
+
+
+class ApiTokenForm(forms.Form):
+    """A new API token on the account page: only its name; the secret is made by the service."""
+
+    name = forms.CharField(
+        required=False,
+        max_length=max_length_of(ApiToken, "name"),
+        help_text="Optional. What the token is for, e.g. the script or device that will hold it.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )

@@ -6,9 +6,12 @@ def lockout_username(request, credentials):
     ``Lisa.Sims@``, ``lisa.ſims@`` and ``ＬＩＳＡ.sims@`` share the account's one counter
     (accounts/identity.py). A look-alike such as ``lısa.sims@`` has a counter of its own,
     but it names no account, so no password works with it."""
-    username = (credentials or {}).get("username")
+    # The address arrives under the sign-in form's field (``login``, also what axes files the
+    # backend's ``username`` under), ``username`` (the API's authenticate call) or ``email``
+    # (what allauth authenticates with).
+    username = next((credentials[k] for k in ("login", "username", "email") if (credentials or {}).get(k)), None)
     if username is None and request is not None:
-        username = request.POST.get("username")
+        username = request.POST.get("login") or request.POST.get("username")
     return canonical_email(username or "") or None
 
 

@@ -8,6 +8,17 @@ from django.utils import timezone
 LAST_SEEN_RESOLUTION = timedelta(minutes=5)
 
 
+def _session_seen(request, now):
+    """The account page's session list (allauth.usersessions, written at sign-in): this
+    session's "last seen", at the same few-minute grain. A session signed in before the list
+    existed stays off it until its next sign-in."""
+    from allauth.usersessions.models import UserSession
+
+    key = getattr(request, "session", None) and request.session.session_key
+    if key:
+        UserSession.objects.filter(session_key=key, user=request.user).update(last_seen_at=now)
+
+
 class LastSeenMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -19,4 +30,35 @@ class LastSeenMiddleware:
             if user.last_seen is None or now - user.last_seen > LAST_SEEN_RESOLUTION:
                 get_user_model().objects.filter(pk=user.pk).update(last_seen=now)
                 user.last_seen = now
+                _session_seen(request, now)
+        return self.get_response(request)
+
+
+class RequireMfaMiddleware:
+    """A person who must use a second factor (accounts/auth/policy.py) and has none sees only
+    the pages that set one up, and signing out; the API answers 403 to their session. The
+    decision was made at sign-in and sits in the session: no query here for anyone else."""
+
+    ALLOWED_PREFIXES = ("/accounts/2fa/", "/accounts/logout/", "/accounts/reauthenticate/", "/static/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if getattr(request, "user", None) is not None and request.user.is_authenticated:
+            from django.http import JsonResponse
+            from django.shortcuts import redirect
+
+            from .auth.policy import needs_mfa_setup, setup_done
+
+            if (
+                not request.path.startswith(self.ALLOWED_PREFIXES)
+                and needs_mfa_setup(request)
+                and not setup_done(request)
+            ):
+                if request.path.startswith("/api/"):
+                    return JsonResponse(
+                        {"detail": "Set up two-factor authentication on the site before using the API."}, status=403
+                    )
+                return redirect("accounts:mfa-required")
         return self.get_response(request)

@@ -248,14 +248,66 @@ class MeetingFormat(Vocabulary):
     pass
 
 
-# --- Programs and who belongs to them.
+# --- Institutions, their programs, and who belongs to them.
+
+
+class Institution(models.Model):
+    """A hospital or university: its programs, and how its people sign in.
+
+    Set up by a superuser in the admin. ``sso_app`` is the institution's identity provider
+    (an allauth SocialApp: OpenID Connect or SAML 2.0); ``email_domains`` are the addresses
+    it signs in, so typing one on the sign-in page goes straight to the provider.
+    accounts/auth/policy.py reads these flags; nothing else does.
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    email_domains = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="E-mail domains whose people sign in through this institution's SSO, separated by commas "
+        "(e.g. lakeside.org, med.lakeside.org). Leave empty to offer SSO as a button only.",
+    )
+    require_mfa_for_coordinators = models.BooleanField(
+        default=True,
+        help_text="Coordinators of this institution's programs must use a second factor "
+        "(an authenticator app or a security key) to sign in.",
+    )
+    accept_idp_mfa = models.BooleanField(
+        default=True,
+        help_text="A sign-in through SSO for which the identity provider reports multi-factor authentication "
+        "(OIDC amr/acr, SAML AuthnContextClassRef) counts as the second factor.",
+    )
+    sso_self_service = models.BooleanField(
+        default=False,
+        help_text="Let people of these e-mail domains who are on no roster yet create an account by signing in "
+        "through SSO. Off: SSO signs in only people a coordinator has put on a roster.",
+    )
+    sso_app = models.OneToOneField(
+        "socialaccount.SocialApp",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="institution",
+        verbose_name="SSO provider",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def domains(self) -> list[str]:
+        return [d.strip().lower().lstrip("@") for d in self.email_domains.split(",") if d.strip()]
 
 
 class Program(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     specialty = models.ForeignKey(Specialty, on_delete=models.PROTECT, related_name="programs")
-    institution = models.CharField(max_length=200)
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="programs")
     time_zone = models.CharField(
         max_length=64, default=settings.TIME_ZONE, choices=TIME_ZONE_CHOICES, validators=[validate_time_zone]
     )
@@ -544,6 +596,9 @@ class ApiToken(models.Model):
     PREFIX_LENGTH = 8
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(
+        max_length=100, blank=True, help_text="What the token is for, e.g. the script or device that holds it."
+    )
     key_hash = models.CharField(max_length=64, unique=True, editable=False, help_text="SHA-256 of the secret, hex.")
     prefix = models.CharField(
         max_length=PREFIX_LENGTH,

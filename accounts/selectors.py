@@ -1,11 +1,22 @@
 """Reads, scoped to the user asking: the querysets pages and the API both show."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
-from .models import AvailabilityWindow, Membership, MenteeProfile, MentorProfile, Program, ProgramInvitation, User
+from .models import (
+    ApiToken,
+    AvailabilityWindow,
+    Membership,
+    MenteeProfile,
+    MentorProfile,
+    Program,
+    ProgramInvitation,
+    User,
+)
 
 
 def programs_coordinated_by(user: User | AnonymousUser) -> QuerySet[Program]:
@@ -13,7 +24,7 @@ def programs_coordinated_by(user: User | AnonymousUser) -> QuerySet[Program]:
         return Program.objects.none()
     return (
         Program.objects.filter(memberships__user=user, memberships__role=Membership.Role.COORDINATOR)
-        .select_related("specialty")
+        .select_related("specialty", "institution")
         .distinct()
     )
 
@@ -150,7 +161,7 @@ def roster_search(
 def pending_invitations_for(user: User) -> QuerySet[ProgramInvitation]:
     """The invitations waiting for ``user``'s answer, newest first."""
     return ProgramInvitation.objects.filter(user=user, status=ProgramInvitation.Status.PENDING).select_related(
-        "program", "invited_by"
+        "program__institution", "invited_by"
     )
 
 
@@ -159,3 +170,12 @@ def pending_invitations_of(program: Program) -> QuerySet[ProgramInvitation]:
     return ProgramInvitation.objects.filter(program=program, status=ProgramInvitation.Status.PENDING).order_by(
         "last_name", "first_name", "pk"
     )
+
+
+def api_tokens_of(user: User | AnonymousUser, *, now: datetime | None = None) -> QuerySet[ApiToken]:
+    """The user's API tokens that have not expired, newest first: the account page lists them,
+    the API too, and only these can be revoked one by one. (Expired rows linger until the
+    user's next token clears them; they work for no one.)"""
+    if not user.is_authenticated:
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(user=user, expires_at__gt=now or timezone.now()).order_by("-created_at", "-pk")

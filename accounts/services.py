@@ -3,11 +3,16 @@
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from importlib import import_module
 from typing import Any, TypeVar
 
+from allauth.mfa.models import Authenticator
+from allauth.usersessions.models import UserSession
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.tokens import default_token_generator
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
@@ -16,6 +21,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from core.forms import max_length_of
 from core.locking import locked
 from core.outbox import enqueue_on_commit, task_named
 
@@ -205,18 +211,25 @@ def availability_replace(*, user: User, windows: list[tuple[int, time, time]]) -
 
 
 @transaction.atomic
-def api_token_issue(*, user: User, now: datetime | None = None) -> tuple[ApiToken, str]:
+def api_token_issue(*, user: User, name: str = "", now: datetime | None = None) -> tuple[ApiToken, str]:
     """A new API token for ``user``, valid for API_TOKEN_TTL seconds: the row and its secret.
 
-    The secret exists only in the return value (the row keeps its hash), so it is shown
-    once and cannot be shown again; each sign-in gets a token of its own. The user's
-    expired tokens are cleared here, so the table stays as small as the live ones.
+    ``name`` says what the token is for ("CI export script"); it may be empty, and a name
+    longer than the column is refused rather than cut. The secret exists only in the return
+    value (the row keeps its hash), so it is shown once and cannot be shown again; each
+    sign-in gets a token of its own. The user's expired tokens are cleared here, so the
+    table stays as small as the live ones.
     """
+    name = name.strip()
+    limit = max_length_of(ApiToken, "name")
+    if len(name) > limit:
+        raise ValidationError({"name": f"Keep the name to {limit} characters or fewer (it has {len(name)})."})
     now = now or timezone.now()
     ApiToken.objects.filter(user=user, expires_at__lte=now).delete()
     secret = secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,
+        name=name,
         key_hash=ApiToken.hash_secret(secret),
         prefix=secret[: ApiToken.PREFIX_LENGTH],
         password_fingerprint=ApiToken.password_fingerprint_of(user),
@@ -227,11 +240,72 @@ def api_token_issue(*, user: User, now: datetime | None = None) -> tuple[ApiToke
 
 
 def api_token_revoke(*, user: User, token: ApiToken | None = None) -> int:
-    """Revoke ``token`` (signing out of the API), or with no token every token of ``user``:
-    signing out of the site signs out everywhere. (A new password ends them in ``User.save``.)
-    Returns how many were revoked."""
+    """Revoke ``token`` (signing out of the API, or its Revoke button), or with no token every
+    token of ``user``: signing out of the site signs out everywhere. (A new password ends them
+    in ``User.save``.) Only ``user``'s own tokens are touched, and revoking one already gone
+    is harmless. Returns how many were revoked: 0 when there was nothing left to revoke."""
     tokens = ApiToken.objects.filter(user=user)
     if token is not None:
         tokens = tokens.filter(pk=token.pk)
     revoked, _ = tokens.delete()
     return revoked
+
+
+def second_factor_verify(*, user: User, code: str) -> bool:
+    """Spend a code of ``user``'s second factor, as allauth's own sign-in step does: a current
+    authenticator-app code (one already used in its time step is refused, so a code seen over
+    a shoulder cannot be replayed) or an unused recovery code, which is then used up. A
+    security key cannot be checked from a typed code, so it is not tried here.
+
+    Returns whether the code was good; the authenticator that took it records the use, for
+    the account page's "last used"."""
+    code = code.strip()
+    if not code:
+        return False
+    candidates = Authenticator.objects.filter(
+        user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES]
+    )
+    # The app first: trying it spends nothing, while a recovery code, once matched, is gone.
+    for authenticator in sorted(candidates, key=lambda a: a.type != Authenticator.Type.TOTP):
+        if authenticator.wrap().validate_code(code):
+            authenticator.record_usage()
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class SignedOut:
+    sessions: int
+    tokens: int
+
+
+@transaction.atomic
+def sign_out_everywhere(*, user: User, keep_session_key: str | None = None) -> SignedOut:
+    """End every session of ``user`` (but ``keep_session_key``'s, if given) and revoke every
+    API token: for a lost phone or a shared computer left signed in.
+
+    The sessions are allauth's list (``UserSession``, written at each sign-in through allauth)
+    and, with the database session engines, every other unexpired session signed in as the
+    user: an admin sign-in, an invitation link, a session older than the list. Those are found
+    by decoding each unexpired session, a pass over the session table that is fine at this
+    site's size. (With a cache-only or cookie session engine they cannot be listed: only
+    allauth's list is ended.) The caller ends the request's own session with ``logout`` when
+    it is not kept, so the response does not save it again."""
+    tokens = api_token_revoke(user=user)
+    ended = set()
+    for user_session in UserSession.objects.filter(user=user).exclude(session_key=keep_session_key or ""):
+        user_session.end()
+        ended.add(user_session.session_key)
+    if settings.SESSION_ENGINE in _DATABASE_SESSION_ENGINES:
+        store = import_module(settings.SESSION_ENGINE).SessionStore
+        unexpired = Session.objects.filter(expire_date__gt=timezone.now()).exclude(session_key__in=ended)
+        for session in unexpired.only("session_key", "session_data").iterator():
+            if session.session_key == keep_session_key:
+                continue
+            if str(session.get_decoded().get(SESSION_KEY)) == str(user.pk):
+                store().delete(session.session_key)
+                ended.add(session.session_key)
+    return SignedOut(sessions=len(ended), tokens=tokens)
+
+
+_DATABASE_SESSION_ENGINES = ("django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db")

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from .forms import CanonicalPasswordResetForm
-from .views import auth, invitations, profiles, roster
+from .views import auth, invitations, profiles, roster, security
 
 app_name = "accounts"
 
@@ -10,6 +10,11 @@ urlpatterns = [
     # Sign-in. No open sign-up: coordinators invite people.
     path("accounts/login/", auth.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth.LogoutView.as_view(), name="logout"),
+    path("accounts/2fa/required/", auth.mfa_required, name="mfa-required"),
+    path("accounts/tokens/", security.api_tokens, name="api-tokens"),
+    path("accounts/tokens/<int:pk>/revoke/", security.api_token_revoke, name="api-token-revoke"),
+    path("accounts/tokens/revoke-all/", security.api_tokens_revoke_all, name="api-tokens-revoke-all"),
+    path("accounts/sign-out-everywhere/", security.sign_out_everywhere, name="sign-out-everywhere"),
     path(
         "accounts/password/change/",
         auth_views.PasswordChangeView.as_view(success_url=reverse_lazy("accounts:password_change_done")),

@@ -59,7 +59,7 @@ def seed_program(rng: random.Random):
     (program, coordinator, residents, mentors). Bulk-inserted, as ``demo.people`` seeds the demo."""
     from django.contrib.auth.hashers import make_password
 
-    from accounts.models import MenteeProfile, MentorProfile, Program, Specialty
+    from accounts.models import Institution, MenteeProfile, MentorProfile, Program, Specialty
     from matching.models import Notification, NotificationPreference
 
     vocabulary = common.load_vocabulary()
@@ -67,8 +67,9 @@ def seed_program(rng: random.Random):
     subspecialties = list(Specialty.objects.filter(parent=im))
     others = list(Specialty.objects.filter(parent__isnull=True).exclude(pk=im.pk).prefetch_related("subspecialties"))
 
+    hospital, _ = Institution.objects.get_or_create(name="Bench Hospital", defaults={"slug": "bench-hospital"})
     program = Program.objects.create(
-        name="Internal Medicine Residency", slug="im-bench", institution="Bench Hospital", specialty=im
+        name="Internal Medicine Residency", slug="im-bench", institution=hospital, specialty=im
     )
     password = make_password(None)  # unusable: nobody logs in
     people = (

@@ -100,7 +100,7 @@ def seed(rng: random.Random, *, mentors_n: int, residents_n: int, past_n: int) -
     from django.contrib.auth.hashers import make_password
     from django.utils import timezone
 
-    from accounts.models import MenteeProfile, MentorProfile, Program, Specialty
+    from accounts.models import Institution, MenteeProfile, MentorProfile, Program, Specialty
     from matching.models import Kind, Mentorship
 
     vocabulary = common.load_vocabulary()
@@ -109,8 +109,9 @@ def seed(rng: random.Random, *, mentors_n: int, residents_n: int, past_n: int) -
     specialties = [im, *others]
     subspecialties = {s.pk: list(Specialty.objects.filter(parent=s)) for s in specialties}
 
+    hospital, _ = Institution.objects.get_or_create(name="Bench Hospital", defaults={"slug": "bench-hospital"})
     programs = Program.objects.bulk_create(
-        Program(name=f"{s.name} Residency", slug=f"bench-{k}", institution="Bench Hospital", specialty=s)
+        Program(name=f"{s.name} Residency", slug=f"bench-{k}", institution=hospital, specialty=s)
         for k, s in enumerate(specialties)
     )
     unusable = make_password(None)

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
-    from accounts.models import Membership, Program, RosterImport, Specialty, User
+    from accounts.models import Institution, Membership, Program, RosterImport, Specialty, User
     from accounts.roster import roster_import_plan, roster_import_preview
 
     from .common import throwaway_database
@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         program = Program.objects.create(
             name="Bench Medicine",
             slug="bench",
-            institution="Bench Hospital",
+            institution=Institution.objects.get_or_create(name="Bench Hospital", defaults={"slug": "bench-hospital"})[
+                0
+            ],
             specialty=Specialty.objects.get(slug="internal-medicine"),
         )
         coordinator = User.objects.create_user("bench.coordinator@hospital.example", "bench-coordinator-pw")

@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.forms",
+    # allauth's session and security-key lists say "3 minutes ago".
+    "django.contrib.humanize",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -42,6 +44,14 @@ INSTALLED_APPS = [
     "rules.apps.AutodiscoverRulesConfig",
     "axes",
     "csp",
+    # Sign-in (accounts/auth/: our adapters, forms and policy on top of these).
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
+    "allauth.usersessions",
     "accounts",
     "audit",
     "matching",
@@ -55,6 +65,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # allauth's sign-in flow state.
+    "allauth.account.middleware.AccountMiddleware",
+    # A person who must use a second factor and has none set up sees only the set-up pages.
+    "accounts.middleware.RequireMfaMiddleware",
     "accounts.middleware.LastSeenMiddleware",
     "core.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -125,16 +139,79 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_USERNAME_FORM_FIELD = "username"  # the log-in form's field, which holds the e-mail
+AXES_USERNAME_FORM_FIELD = "login"  # the sign-in form's field (allauth's), which holds the e-mail
 AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_VERBOSE = False
 # What axes masks in its log lines and in the form data it keeps per failure: the e-mail
-# (``username`` on the log-in form, ``email`` on the API token endpoint) and the address.
+# (``login`` on the sign-in form, ``username`` on the API token endpoint, ``email`` in the
+# credentials the sign-in form authenticates with) and the address.
 # Written out rather than left to axes' default, which does not know the API's field.
-AXES_SENSITIVE_PARAMETERS = ["username", "email", "ip_address"]
+AXES_SENSITIVE_PARAMETERS = ["login", "username", "email", "ip_address"]
 AXES_CLIENT_IP_CALLABLE = "core.http.client_ip"
+
+# --- Sign-in through django-allauth (accounts/auth/adapters.py holds our rules).
+# E-mail and password; no open sign-up (coordinators invite people, SSO admits only people
+# already on a roster). Passwords are reset and changed by our own views (accounts/urls.py),
+# which look people up by the canonical e-mail and are rate-limited.
+ACCOUNT_ADAPTER = "accounts.auth.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.auth.adapters.SocialAccountAdapter"
+ACCOUNT_FORMS = {"login": "accounts.auth.forms.LoginForm"}
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_UNIQUE_EMAIL = True
+# The session lasts SESSION_COOKIE_AGE since the last request, as before allauth; no "remember me".
+ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+# Wrong passwords are counted by django-axes (per canonical e-mail and address; our adapter skips
+# allauth's count of them). allauth's ``login_failed`` then limits wrong second-factor codes: five
+# per person in five minutes. ``login`` limits sign-in attempts per client address across
+# accounts (password spraying); a hospital's whole staff may share one address, so it is configurable.
+ACCOUNT_RATE_LIMITS = {"login_failed": "5/300s/key", "login": env.str("LOGIN_RATE_LIMIT", default="30/m/ip")}
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 10 * 60
+# Multi-factor: authenticator apps (TOTP), security keys and passkeys (WebAuthn), recovery codes.
+MFA_ADAPTER = "accounts.auth.adapters.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+# Authenticator-app secrets are stored encrypted with a key derived from this (SECRET_KEY unless
+# set). Changing it makes every enrolled authenticator app unreadable: people re-enrol.
+MFA_ENCRYPTION_KEY = env.str("MFA_ENCRYPTION_KEY", default=SECRET_KEY)
+MFA_TOTP_ISSUER = "MentorMatch"
+# One 30-second step either side of now, for a phone's clock a little off (RFC 6238 §5.2);
+# a code that signed in once is refused after (allauth remembers it).
+MFA_TOTP_TOLERANCE = 1
+MFA_PASSKEY_LOGIN_ENABLED = False
+# WebAuthn needs a secure origin; the demo and the test live server run on http://127.0.0.1.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+# Who must use a second factor: coordinators where their institution says so (Institution.
+# require_mfa_for_coordinators), and superusers unless this is off (the demo turns it off).
+MFA_REQUIRED_FOR_SUPERUSERS = env.bool("MFA_REQUIRED_FOR_SUPERUSERS", default=True)
+SOCIALACCOUNT_ONLY = False
+# allauth's SAML provider, keeping the assertion's AuthnContextClassRef (accounts/auth/sso.py).
+SOCIALACCOUNT_PROVIDERS = {"saml": {"provider_class": "accounts.auth.sso.SAMLProvider"}}
+# What counts as the identity provider's own second factor (Institution.accept_idp_mfa):
+# OIDC amr values (RFC 8176) and acr values, and SAML authentication context classes.
+SSO_MFA_AMR_VALUES = env.list("SSO_MFA_AMR_VALUES", default=["mfa"])
+SSO_MFA_ACR_VALUES = env.list(
+    "SSO_MFA_ACR_VALUES", default=["http://schemas.openid.net/pape/policies/2007/06/multi-factor", "phrh", "phr"]
+)
+SSO_MFA_SAML_CONTEXTS = env.list(
+    "SSO_MFA_SAML_CONTEXTS",
+    default=[
+        "https://refeds.org/profile/mfa",
+        "http://schemas.microsoft.com/claims/multipleauthn",
+        "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract",
+        "urn:oasis:names:tc:SAML:2.0:ac:classes:TimeSyncToken",
+    ],
+)
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_LOGIN_ON_GET = False
+# The session list (device, address, last seen) is written at sign-in; "last seen" is brought up
+# to date every few minutes by accounts/middleware.py, not on every request as allauth's would.
+USERSESSIONS_TRACK_ACTIVITY = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="America/New_York")
@@ -237,7 +314,7 @@ REST_FRAMEWORK = {
 }
 # How long an API token lives (seconds). A new password, signing out of the site and
 # DELETE /api/v1/auth/token/ end it sooner.
-API_TOKEN_TTL = env.int("API_TOKEN_TTL", default=24 * 3600)
+API_TOKEN_TTL = env.int("API_TOKEN_TTL", default=30 * 24 * 3600)
 SPECTACULAR_SETTINGS = {
     "TITLE": "MentorMatch API",
     "DESCRIPTION": "Mentor–mentee matching for graduate medical education.",

@@ -18,3 +18,10 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 # The manifest storage (DEBUG off) needs collectstatic first; tests render templates without it.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
+# Superusers sign in with a password alone unless a test of that rule says otherwise
+# (tests/accounts/auth/); factories' institutions likewise ask no second factor of coordinators.
+MFA_REQUIRED_FOR_SUPERUSERS = False
+
+# The suite signs in from one address thousands of times; tests of the limit set it themselves.
+ACCOUNT_RATE_LIMITS = {"login_failed": "5/300s/key", "login": False}

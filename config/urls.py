@@ -2,6 +2,7 @@ from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 handler403 = "accounts.views.errors.permission_denied"
@@ -11,6 +12,11 @@ handler500 = "accounts.views.errors.server_error"
 urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("matching.urls")),
+    # allauth's pages (second factor, SSO, sessions) beside ours; where both have a path
+    # (sign-in, sign-out, passwords), ours above come first.
+    path("accounts/", include("accounts.auth.urls")),
+    # The admin signs in through the site's sign-in page, second factor included.
+    path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

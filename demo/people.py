@@ -27,6 +27,7 @@ from accounts.models import (
     BusyBlock,
     CareerStage,
     Goal,
+    Institution,
     Interest,
     Language,
     MeetingFormat,
@@ -1084,13 +1085,19 @@ def seed_demo(*, today: date | None = None) -> SeedResult:
     monday = today - timedelta(days=today.weekday())
     now = timezone.now()
 
+    # The demo's institution asks no second factor of its coordinators, so the demo logins work
+    # with e-mail and password alone (README: how to switch it on).
+    institution, made = Institution.objects.get_or_create(
+        name=INSTITUTION, defaults={"slug": "lakeside", "require_mfa_for_coordinators": False}
+    )
+    created["institutions"] += made
     programs = {}
     for spec in PROGRAMS:
         programs[spec.slug], made = Program.objects.get_or_create(
             slug=spec.slug,
             defaults={
                 "name": spec.name,
-                "institution": INSTITUTION,
+                "institution": institution,
                 "time_zone": spec.time_zone,
                 "specialty": vocab.get("specialty", spec.specialty),
             },

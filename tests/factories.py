@@ -1,8 +1,10 @@
 import factory
 from django.contrib.auth.hashers import make_password
+from django.utils.text import slugify
 
 from accounts.models import (
     CareerStage,
+    Institution,
     Membership,
     MenteeProfile,
     MentorProfile,
@@ -26,13 +28,34 @@ class UserFactory(factory.django.DjangoModelFactory):
     time_zone = "America/New_York"
 
 
+class InstitutionFactory(factory.django.DjangoModelFactory):
+    """Institutions are shared by name: ``ProgramFactory(institution="General Hospital")``
+    twice gives two programs of one institution. Coordinators need no second factor here
+    unless a test says so (tests/accounts/auth/)."""
+
+    class Meta:
+        model = Institution
+        django_get_or_create = ("name",)
+
+    name = "General Hospital"
+    slug = factory.LazyAttribute(lambda o: slugify(o.name))
+    require_mfa_for_coordinators = False
+
+
 class ProgramFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Program
 
     name = factory.Sequence(lambda n: f"Program {n}")
     slug = factory.Sequence(lambda n: f"program-{n}")
-    institution = "General Hospital"
+    institution = factory.SubFactory(InstitutionFactory)
+
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs):
+        if isinstance(kwargs.get("institution"), str):
+            kwargs["institution"] = InstitutionFactory(name=kwargs["institution"])
+        return kwargs
+
     specialty = factory.LazyFunction(lambda: Specialty.objects.get(slug="internal-medicine"))
     time_zone = "America/New_York"
 

@@ -31,6 +31,7 @@ from accounts.models import (
     ProgramInvitation,
     Specialty,
 )
+from accounts.services import api_token_issue
 from audit.models import AuditEntry
 from matching.models import (
     ActionItem,
@@ -65,6 +66,22 @@ NOT_LIST_PAGES = {
     "path:": "redirects to the dashboard",
     "accounts:password_change": "a form",
     "accounts:password_change_done": "a confirmation",
+    # Sign-in and security (allauth's pages): one person's own few authenticators and sessions.
+    "accounts:mfa-required": "two links",
+    "account_reauthenticate": "a form",
+    "mfa_index": "one person's second factors: an app, keys, recovery codes",
+    "mfa_reauthenticate": "a form",
+    "mfa_activate_totp": "a form",
+    "mfa_deactivate_totp": "a form",
+    "mfa_view_recovery_codes": "one person's codes",
+    "mfa_generate_recovery_codes": "a form",
+    "mfa_download_recovery_codes": "a text download",
+    "mfa_list_webauthn": "one person's security keys, a handful",
+    "mfa_add_webauthn": "a form",
+    "mfa_reauthenticate_webauthn": "a form",
+    "mfa_remove_webauthn": "a form",
+    "mfa_edit_webauthn": "a form",
+    "usersessions_list": "one person's live sessions (allauth drops them as they end)",
     "accounts:profile": "one person's own profile",
     "accounts:account-edit": "a form",
     "accounts:mentee-profile-edit": "a form",
@@ -78,6 +95,8 @@ NOT_LIST_PAGES = {
     "accounts:roster-reinvite": "a POST action",
     "accounts:roster-invitation-withdraw": "a POST action",
     "accounts:invitation-accept": "a POST action",
+    "accounts:api-token-revoke": "a POST action",
+    "accounts:api-tokens-revoke-all": "a POST action",
     "accounts:invitation-decline": "a POST action",
     "matching:request-create": "a form",
     "matching:request-detail": "one request",
@@ -275,7 +294,7 @@ def grow(w, start, count):
         other_run.mentors.add(mentor)
 
         program = Program.objects.create(
-            name=f"{GROWN} program {i}", slug=f"growing-{i}", institution="General Hospital", specialty=im.specialty
+            name=f"{GROWN} program {i}", slug=f"growing-{i}", institution=im.institution, specialty=im.specialty
         )
         MembershipFactory(user=cora, program=program, role=C)
         # Alice is asked to join that program; Cora asks the new resident to mentor in im too.
@@ -288,6 +307,7 @@ def grow(w, start, count):
             first_name="A",
             last_name="A",
         )
+        api_token_issue(user=alice, name=f"{GROWN} token {i}")
         ProgramInvitation.objects.create(
             program=im,
             user=mentee,
@@ -420,6 +440,13 @@ PAGE_BUDGETS = {
         "resident",
         (
             "invitations to join (with program, inviter)",
+            *NAV_RESIDENT,
+        ),
+    ),
+    "accounts:api-tokens": Budget(
+        "resident",
+        (
+            "live tokens",
             *NAV_RESIDENT,
         ),
     ),
@@ -631,6 +658,7 @@ MENTORSHIP = "mentorship (with people, program, agreement, viewer's latest check
 
 API_BUDGETS = {
     "/api/v1/academic-ranks/": Budget("resident", PAGED),
+    "/api/v1/auth/tokens/": Budget("resident", PAGED),
     "/api/v1/career-stages/": Budget("resident", PAGED),
     "/api/v1/goals/": Budget("resident", PAGED),
     "/api/v1/interests/": Budget("resident", PAGED),

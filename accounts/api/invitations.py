@@ -26,7 +26,7 @@ class InvitationSerializer(serializers.ModelSerializer):
 
     program = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     program_name = serializers.CharField(source="program.name", read_only=True)
-    institution = serializers.CharField(source="program.institution", read_only=True)
+    institution = serializers.CharField(source="program.institution.name", read_only=True)
     invited_by_name = serializers.SerializerMethodField()
 
     class Meta:
@@ -71,7 +71,9 @@ class _AnswerApi(generics.GenericAPIView):
         if getattr(self, "swagger_fake_view", False):
             return ProgramInvitation.objects.none()
         # Only the person invited may know the invitation exists.
-        return ProgramInvitation.objects.filter(user=self.request.user).select_related("program", "invited_by")
+        return ProgramInvitation.objects.filter(user=self.request.user).select_related(
+            "program__institution", "invited_by"
+        )
 
     def post(self, request, *args, **kwargs):
         invitation = self.get_object()

@@ -14,8 +14,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from core.forms import max_length_of
+
 from ..models import (
     AcademicRank,
+    ApiToken,
     AvailabilityWindow,
     CareerStage,
     Goal,
@@ -66,6 +69,21 @@ def _language_codes(**kwargs):
 class TokenObtainSerializer(serializers.Serializer):
     email = serializers.EmailField(write_only=True)
     password = serializers.CharField(write_only=True, trim_whitespace=False, style={"input_type": "password"})
+    code = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="If you use an authenticator app: its current code, or one of your unused recovery codes "
+        "(used up by this). Leave it out otherwise.",
+    )
+    id = serializers.IntegerField(read_only=True, help_text="The token's id, to revoke it by.")
+    name = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=max_length_of(ApiToken, "name"),
+        help_text="What the token is for, e.g. the script or device that holds it; shown on the account page.",
+    )
     token = serializers.CharField(
         read_only=True, help_text="The secret, shown this once: send it as `Authorization: Token <token>`."
     )
@@ -84,6 +102,20 @@ class TokenObtainSerializer(serializers.Serializer):
             raise serializers.ValidationError("That e-mail and password don't match an account.", code="authorization")
         attrs["user"] = user
         return attrs
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    """A token as its owner sees it: never the secret, which was shown once."""
+
+    prefix = serializers.CharField(read_only=True, help_text="The secret's first characters, to tell tokens apart.")
+    last_used_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="Last used, to the nearest few minutes; null if never."
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "expires_at", "last_used_at"]
+        read_only_fields = fields
 
 
 # --- The signed-in user.
@@ -253,6 +285,7 @@ class MentorDirectorySerializer(serializers.ModelSerializer):
 
 class ProgramSerializer(serializers.ModelSerializer):
     specialty = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    institution = serializers.CharField(source="institution.name", read_only=True)
 
     class Meta:
         model = Program

@@ -17,6 +17,8 @@ router.register("meeting-formats", views.MeetingFormatViewSet, basename="meeting
 
 urlpatterns = [
     path("auth/token/", views.TokenObtainApi.as_view(), name="token"),
+    path("auth/tokens/", views.TokenListApi.as_view(), name="tokens"),
+    path("auth/tokens/<int:id>/", views.TokenRevokeApi.as_view(), name="token-revoke"),
     path("me/", views.MeApi.as_view(), name="me"),
     path("me/mentee-profile/", views.MenteeProfileApi.as_view(), name="mentee-profile"),
     path("me/availability/", views.AvailabilityApi.as_view(), name="availability"),

@@ -7,10 +7,12 @@ through ``accounts.services``, and who may do what is asked of ``accounts.rules`
 through ``RulesPermission``; views only wire these together.
 """
 
+from allauth.mfa.models import Authenticator
+from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_cache_control
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status, viewsets
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
@@ -18,6 +20,7 @@ from core.access import ProgramScopedApi, program_for
 from core.api.permissions import RulesPermission
 
 from .. import selectors, services
+from ..auth import policy
 from ..models import (
     AcademicRank,
     CareerStage,
@@ -36,22 +39,35 @@ from .serializers import django_validation_errors_as_api_errors
 # --- Signing in.
 
 
+# What the token endpoint says about a second factor (accounts/auth/policy.py says who needs one).
+CODE_MISSING = "Enter the current code from your authenticator app, or one of your recovery codes."
+CODE_WRONG = "That code is not right, or it has been used already. Enter a current code or an unused recovery code."
+SECURITY_KEY_ONLY = (
+    "Your second factor is a security key or passkey, which this endpoint cannot check. "
+    "Create a token on the site instead: My profile › Sign-in and security › API tokens."
+)
+SET_UP_FIRST = "Set up two-factor authentication on the site first; then sign in here with its code."
+
+
 @extend_schema(tags=["auth"])
 class TokenObtainApi(generics.GenericAPIView):
     """Exchange an e-mail address and password for an API token (POST), or sign out of
     the API by revoking the token you present (DELETE).
 
     Throttled, and checked by django-axes like the sign-in page: after repeated
-    failures the e-mail/address pair is locked out for a while. The token is in the
-    response only; it expires at ``expires_at`` and dies sooner with a new password or
-    when you sign out of the site (which revokes all of your tokens).
+    failures the e-mail/address pair is locked out for a while. Someone with an
+    authenticator app sends its current code (or an unused recovery code) as ``code``;
+    someone whose only second factor is a security key creates tokens on the site. The
+    token is in the response only; it expires at ``expires_at`` and dies sooner with a new
+    password or when you sign out of the site (which revokes all of your tokens).
     """
 
     serializer_class = serializers.TokenObtainSerializer
     # No session authentication, so no CSRF check: the credentials are the proof.
     authentication_classes = []
     permission_classes = [AllowAny]
-    # Per client address and per canonical e-mail (accounts/throttles.py).
+    # Per client address and per canonical e-mail (accounts/throttles.py). They also bound
+    # guesses at a second-factor code, which are made only after the password is right.
     throttle_classes = [TokenClientThrottle, TokenEmailThrottle]
 
     def _signing_out(self):
@@ -70,16 +86,46 @@ class TokenObtainApi(generics.GenericAPIView):
             return [IsAuthenticated()]
         return super().get_permissions()
 
-    @extend_schema(auth=[], summary="Sign in: a new API token for an e-mail address and password")
+    @extend_schema(
+        auth=[],
+        summary="Sign in: a new API token for an e-mail address, password and (if you have one) second-factor code",
+        responses={
+            200: serializers.TokenObtainSerializer,
+            400: OpenApiResponse(
+                description="Wrong e-mail or password; or a second-factor code missing, wrong or already used "
+                "(under `code`); or a security key is your only second factor (create a token on the site)."
+            ),
+            403: OpenApiResponse(description="You must use a second factor and have not set one up on the site yet."),
+        },
+    )
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token, secret = services.api_token_issue(user=serializer.validated_data["user"])
-        response = Response(self.get_serializer({"token": secret, "expires_at": token.expires_at}).data)
+        user = serializer.validated_data["user"]
+        self._check_second_factor(user, serializer.validated_data.get("code", ""))
+        with django_validation_errors_as_api_errors():
+            token, secret = services.api_token_issue(user=user, name=serializer.validated_data.get("name", ""))
+        data = {"id": token.pk, "name": token.name, "token": secret, "expires_at": token.expires_at}
+        response = Response(self.get_serializer(data).data)
         # The secret is in this body only: no cache, shared or the client's own, may keep it.
         patch_cache_control(response, no_store=True)
         response["Pragma"] = "no-cache"
         return response
+
+    @staticmethod
+    def _check_second_factor(user, code):
+        """After the password: the code of the user's authenticator app, if they have one."""
+        factors = set(Authenticator.objects.filter(user=user).values_list("type", flat=True))
+        if Authenticator.Type.TOTP in factors:
+            if not code:
+                raise ValidationError({"code": [CODE_MISSING]})
+            if not services.second_factor_verify(user=user, code=code):
+                raise ValidationError({"code": [CODE_WRONG]})
+        elif factors & set(policy.SECOND_FACTORS):
+            # Only a security key: it signs a challenge in a browser, nothing a script can type.
+            raise ValidationError({"code": [SECURITY_KEY_ONLY]})
+        elif policy.mfa_required(user):
+            raise PermissionDenied(SET_UP_FIRST)
 
     @extend_schema(
         summary="Sign out: revoke the token this request presents",
@@ -88,6 +134,43 @@ class TokenObtainApi(generics.GenericAPIView):
     )
     def delete(self, request):
         services.api_token_revoke(user=request.user, token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["auth"])
+class TokenListApi(generics.ListAPIView):
+    """Your API tokens that have not expired, newest first: what each is for, when it expires
+    and when it was last used. The secrets are not here: each was shown once, when it was made."""
+
+    serializer_class = serializers.ApiTokenSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        return selectors.api_tokens_of(self.request.user)
+
+
+@extend_schema(tags=["auth"])
+class TokenRevokeApi(generics.GenericAPIView):
+    """Revoke one of your API tokens, by its id (from the list). Anyone else's token, or one
+    already revoked or expired, is 404."""
+
+    serializer_class = serializers.ApiTokenSerializer
+    http_method_names = ["delete", "options"]
+
+    def get_queryset(self):
+        return selectors.api_tokens_of(self.request.user)
+
+    @extend_schema(
+        summary="Revoke one of your API tokens",
+        request=None,
+        responses={
+            204: OpenApiResponse(description="The token is revoked."),
+            404: OpenApiResponse(description="No token of yours with this id is live."),
+        },
+    )
+    def delete(self, request, id):
+        token = get_object_or_404(self.get_queryset(), pk=id)
+        services.api_token_revoke(user=request.user, token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

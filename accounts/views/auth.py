@@ -1,20 +1,53 @@
 import math
 
+from allauth.account import views as allauth_views
+from allauth.account.utils import get_next_redirect_url
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 
 from .. import services
-from ..forms import EmailAuthenticationForm
+from ..auth import policy, sso
 from ..throttles import PasswordResetClientThrottle, PasswordResetEmailThrottle
 
 
-class LoginView(auth_views.LoginView):
-    form_class = EmailAuthenticationForm
-    redirect_authenticated_user = True
+class LoginView(allauth_views.LoginView):
+    """allauth's sign-in (e-mail and password, then the second factor when the person has
+    one), on our page: accounts/auth/forms.py and templates/account/login.html.
+
+    An address in an institution's SSO domains goes straight to its identity provider: no
+    password is asked for, or checked. The page lists a "Sign in with …" button for each
+    institution with SSO, and allows the providers' origins as form targets (CSP).
+    """
+
+    def post(self, request, *args, **kwargs):
+        institution = sso.institution_for_email(request.POST.get("login", ""))
+        if institution is not None:
+            provider = institution.sso_app.get_provider(request)
+            return provider.redirect(request, process="login", next_url=get_next_redirect_url(request))
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        # A password sign-in: whatever a provider said about an earlier sign-in no longer holds.
+        self.request.session.pop(policy.IDP_MFA_SESSION_KEY, None)
+        return super().form_valid(form)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["sso"] = [(institution, sso.login_url(institution)) for institution in sso.institutions_with_sso()]
+        return context
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        origins = sorted({sso.provider_origin(institution) for institution, _ in context["sso"]} - {""})
+        if origins:
+            response._csp_update = {"form-action": origins}
+        return response
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -38,15 +71,23 @@ class PasswordResetView(auth_views.PasswordResetView):
         return super().form_valid(form)
 
 
-class LogoutView(auth_views.LogoutView):
+class LogoutView(allauth_views.LogoutView):
     """Signing out of the site signs out everywhere: the session ends and every API token
     of the user is revoked, so a token left in a script on a shared workstation or a lost
     phone dies with the session."""
 
-    def post(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            services.api_token_revoke(user=request.user)
-        return super().post(request, *args, **kwargs)
+    def post(self, *args, **kwargs):
+        if self.request.user.is_authenticated:
+            services.api_token_revoke(user=self.request.user)
+        return super().post(*args, **kwargs)
+
+
+@login_required
+def mfa_required(request):
+    """Where a person who must use a second factor lands until they have set one up."""
+    if not policy.needs_mfa_setup(request) or policy.setup_done(request):
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    return render(request, "account/mfa_required.html", {"superuser": request.user.is_superuser})
 
 
 class InvitationView(auth_views.PasswordResetConfirmView):
@@ -59,6 +100,12 @@ class InvitationView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy(settings.LOGIN_REDIRECT_URL)
 
     def form_valid(self, form):
+        if Authenticator.objects.filter(user=form.user, type__in=policy.SECOND_FACTORS).exists():
+            # The link is a password-reset token: it proves the mailbox, not the second factor,
+            # so someone with a second factor signs in with it, on the sign-in page.
+            form.save()
+            messages.success(self.request, "Your password is set. Sign in with it and your second factor.")
+            return HttpResponseRedirect(reverse_lazy(settings.LOGIN_URL))
         response = super().form_valid(form)
         messages.success(self.request, "Welcome to MentorMatch. Start by completing your profile.")
         return response

@@ -38,7 +38,7 @@ def program_list(request):
     return render(request, "accounts/program_list.html", {"programs": programs_coordinated_by(request.user)})
 
 
-_PROGRAMS = Program.objects.select_related("specialty")
+_PROGRAMS = Program.objects.select_related("specialty", "institution")
 
 
 def _roster_filters_key(program) -> str:

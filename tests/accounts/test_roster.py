@@ -330,7 +330,7 @@ def test_invitation_link_sets_a_password_and_the_person_can_log_in(
 
     client.logout()
     response = client.post(
-        reverse("accounts:login"), {"username": "ana.garcia@hospital.example", "password": new_password}
+        reverse("accounts:login"), {"login": "ana.garcia@hospital.example", "password": new_password}
     )
     assert response.status_code == 302 and response.url == reverse("matching:dashboard")
     assert User.objects.get(email="ana.garcia@hospital.example").has_usable_password()

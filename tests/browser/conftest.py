@@ -57,7 +57,14 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server, request):
+def other_origins():
+    """Origins besides the live server that a test's pages may reach: a test identity
+    provider's (tests/idp/). Everything else stays blocked."""
+    return []
+
+
+@pytest.fixture
+def page(browser, live_server, request, other_origins):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
@@ -65,7 +72,8 @@ def page(browser, live_server, request):
 
     # Nothing may load from another host: no CDN, no fonts, no analytics.
     def guard(route):
-        if route.request.url.startswith(live_server.url) or route.request.url.startswith("data:"):
+        url = route.request.url
+        if url.startswith((live_server.url, "data:", *other_origins)):
             route.continue_()
         else:
             blocked.append(route.request.url)

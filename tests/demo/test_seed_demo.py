@@ -74,7 +74,7 @@ def test_two_programs_at_one_institution(demo):
     assert programs["gs"].name == "General Surgery Residency"
     assert programs["gs"].specialty.slug == "general-surgery"
     assert programs["gs"].time_zone == "America/Chicago"
-    assert {p.institution for p in programs.values()} == {"Lakeside University Hospital"}
+    assert {p.institution.name for p in programs.values()} == {"Lakeside University Hospital"}
 
 
 def test_residents_attendings_and_a_coordinator_per_program(demo):

@@ -10,15 +10,18 @@ POST that an allowed role makes does not leak into the next test.
 """
 
 import functools
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
+from allauth.mfa.models import Authenticator
 from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
 from accounts.models import (
+    ApiToken,
     AvailabilityWindow,
     Membership,
     MenteeProfile,
@@ -29,6 +32,7 @@ from accounts.models import (
     Specialty,
     User,
 )
+from accounts.services import api_token_issue
 from audit.models import AuditEntry
 from matching.models import (
     ActionItem,
@@ -49,7 +53,14 @@ from matching.models import (
     PairingException,
     Resource,
 )
-from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, UserFactory
+from tests.accounts.auth.webauthn import registration_credential
+from tests.factories import (
+    InstitutionFactory,
+    MembershipFactory,
+    MenteeProfileFactory,
+    MentorProfileFactory,
+    UserFactory,
+)
 
 ROLES = (
     "anonymous",
@@ -83,7 +94,16 @@ class World:
         if role not in self.clients:
             c = Client()
             if role != "anonymous":
-                c.force_login(self.users[role], backend="django.contrib.auth.backends.ModelBackend")
+                user = self.users[role]
+                c.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+                # As if they had just typed their password: allauth's pages that ask for it again
+                # first (second-factor changes) then answer on their merits, not with that step.
+                session = c.session
+                session["account_authentication_methods_user"] = str(user.pk)
+                session["account_authentication_methods"] = [
+                    {"method": "password", "at": time.time() + 3600, "reauthenticated": True}
+                ]
+                session.save()
             self.clients[role] = c
         return self.clients[role]
 
@@ -104,13 +124,13 @@ def build_world():
     im = Program.objects.create(
         name="Internal Medicine Residency",
         slug="im",
-        institution="General Hospital",
+        institution=InstitutionFactory(name="General Hospital"),
         specialty=Specialty.objects.get(slug="internal-medicine"),
     )
     gs = Program.objects.create(
         name="General Surgery Residency",
         slug="gs",
-        institution="Riverside Medical Center",
+        institution=InstitutionFactory(name="Riverside Medical Center"),
         specialty=Specialty.objects.get(slug="general-surgery"),
     )
     w = World()
@@ -193,6 +213,9 @@ def build_world():
         first_name="Zed",
         last_name="Typed-by-Cora",
     )
+    # API tokens: Alice's, which only she may revoke; Zebulon's, which no list of im's people may show.
+    o["api_token"], _ = api_token_issue(user=alice, name="Alice laptop")
+    api_token_issue(user=zeb, name="Zebulon laptop")
 
     # The other program's rows, named so that any leak is visible.
     gm = o["gs_mentorship"] = Mentorship.objects.create(mentee=zeb, mentor=quin, program=gs)
@@ -232,6 +255,12 @@ def build_world():
     )
     AuditEntry.objects.create(
         actor=bob, action="user.update", object_type="user", object_id=str(bob.pk), reason="no-program-audit"
+    )
+    # Alice signs in with a security key as well as her password.
+    w.alice_key = Authenticator.objects.create(
+        user=alice,
+        type=Authenticator.Type.WEBAUTHN,
+        data={"name": "alice-key", "credential": registration_credential()},
     )
     for role in ROLES:
         w.client(role)
@@ -279,6 +308,7 @@ def _snapshot_queries():
         AvailabilityWindow,
         RosterImport,
         ProgramInvitation,
+        ApiToken,
     ]
     querysets = {m.__name__: (m, [f.attname for f in m._meta.concrete_fields]) for m in models}
     querysets["User"] = (User, ["pk", "email", "first_name", "last_name", "time_zone"])

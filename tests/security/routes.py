@@ -24,6 +24,27 @@ EXCLUDED_NAMES = {
     "accounts:password_reset_confirm": "public: guarded by the signed token in the URL",
     "accounts:password_reset_complete": "public: 'password set' page",
     "accounts:invitation": "public: guarded by the signed token in the URL",
+    # allauth's names for our sign-in pages (accounts/auth/urls.py): reversed, never reached.
+    "account_login": "an alias of accounts:login, which answers at the same path",
+    "account_logout": "an alias of accounts:logout, which answers at the same path",
+    "account_reset_password": "an alias of accounts:password_reset, which answers at the same path",
+    # Public by design: steps of a sign-in in progress, before a user is known.
+    "account_inactive": "public: 'this account is inactive', shown to a sign-in that was refused",
+    "mfa_authenticate": "public: the second step of a sign-in in progress (no user is signed in yet)",
+    "socialaccount_login_cancelled": "public: 'you cancelled signing in' after the identity provider",
+    "socialaccount_login_error": "public: 'signing in failed' after the identity provider",
+    "socialaccount_signup": "public: the SSO sign-up step, closed (accounts/auth/adapters.py) unless an institution allows it",
+    "openid_connect_login": "public: starts an SSO sign-in at the institution's identity provider",
+    "openid_connect_callback": "public: the identity provider's answer, checked by allauth (state, nonce, signature)",
+    "saml_login": "public: starts an SSO sign-in at the institution's SAML identity provider",
+    "saml_acs": "public: the SAML assertion consumer service, checked by python3-saml (signature, audience, time)",
+    "saml_finish_acs": "public: the second half of the ACS, for a response the first half accepted",
+    "saml_sls": "public: SAML single logout, for a request or response signed by the provider",
+    "saml_metadata": "public: our SAML metadata, for the identity provider's administrators",
+    "accounts:sign-out-everywhere": (
+        "ends every session of the caller, the matrix's shared signed-in clients included; it reaches "
+        "only the caller's own sessions and tokens (tests/accounts/views/test_security.py)"
+    ),
     "accounts-api:token": (
         "public: trades an e-mail and password for an API token; its DELETE revokes only the token "
         "presented, so there is no one else's object to reach (tests/security/attacks/test_api_tokens.py)"

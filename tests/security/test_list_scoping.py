@@ -38,6 +38,22 @@ LIST_PAGES = {
     "path:":                           SHARED,
     "accounts:password_change":        OWN,
     "accounts:password_change_done":   OWN,
+    # Sign-in and security: each person's own second factors, sessions and API tokens.
+    "accounts:mfa-required":           OWN,
+    "accounts:api-tokens":             OWN,
+    "accounts:api-tokens-revoke-all":  NOT_A_LIST,
+    "account_reauthenticate":          OWN,
+    "mfa_index":                       OWN,
+    "mfa_reauthenticate":              OWN,
+    "mfa_activate_totp":               OWN,
+    "mfa_deactivate_totp":             OWN,
+    "mfa_view_recovery_codes":         OWN,
+    "mfa_generate_recovery_codes":     OWN,
+    "mfa_download_recovery_codes":     OWN,
+    "mfa_list_webauthn":               OWN,
+    "mfa_add_webauthn":                OWN,
+    "mfa_reauthenticate_webauthn":     OWN,
+    "usersessions_list":               OWN,
     "matching:dashboard":              OWN,
     "accounts:profile":                OWN,
     "accounts:account-edit":           OWN,
@@ -70,6 +86,7 @@ LIST_PAGES = {
 }
 
 LIST_API = {
+    "/api/v1/auth/tokens/":                        OWN,
     "/api/v1/me/":                                 OWN,
     "/api/v1/me/availability/":                    OWN,
     "/api/v1/me/program-invitations/":             OWN,
@@ -126,6 +143,8 @@ PRIVATE = {
     "Meet Alice, please":    {ALICE, CAROL, DAVE, CORA},
     # Alice's own notification.
     "Carol accepted":        {ALICE},
+    # Alice's API token (its name): hers alone, on her tokens page and in her API list.
+    "Alice laptop":          {ALICE},
     # What only the coordinator records: conflicts, pairing exceptions, roster imports.
     "Relatives":             {CORA},
     "Different division":    {CORA},

@@ -42,6 +42,31 @@ matching:mentor-profile-edit         POST   login  403    403    ok     ok     4
 accounts:password_change             GET    login  ok     ok     ok     ok     ok     ok
 accounts:password_change             POST   login  ok     ok     ok     ok     ok     ok
 accounts:password_change_done        GET    login  ok     ok     ok     ok     ok     ok
+# API tokens: everyone's own. The one addressed is Alice's: anyone else gets 404, as for no token.
+# (Signing out everywhere is outside the matrix: tests/security/routes.py says why; the GET row is below.)
+accounts:api-tokens                  POST   login  ok     ok     ok     ok     ok     ok
+accounts:api-token-revoke            POST   login  ok     404    404    404    404    404
+accounts:api-tokens-revoke-all       POST   login  ok     ok     ok     ok     ok     ok
+# Sign-in and security (allauth's pages, accounts/auth/urls.py): each person's own. Alice has a
+# security key (conftest.py); its pages are hers alone. Pages about an authenticator app or
+# recovery codes are 404 to people without one (nobody in the world has one).
+accounts:mfa-required                GET    login  ok     ok     ok     ok     ok     ok
+accounts:api-tokens                  GET    login  ok     ok     ok     ok     ok     ok
+account_reauthenticate               GET    login  ok     ok     ok     ok     ok     ok
+mfa_index                            GET    login  ok     ok     ok     ok     ok     ok
+mfa_reauthenticate                   GET    login  ok     ok     ok     ok     ok     ok
+mfa_activate_totp                    GET    login  ok     ok     ok     ok     ok     ok
+mfa_deactivate_totp                  GET    login  404    404    404    404    404    404
+mfa_view_recovery_codes              GET    login  404    404    404    404    404    404
+mfa_generate_recovery_codes          GET    login  ok     ok     ok     ok     ok     ok
+mfa_download_recovery_codes          GET    login  404    404    404    404    404    404
+mfa_list_webauthn                    GET    login  ok     ok     ok     ok     ok     ok
+mfa_add_webauthn                     GET    login  ok     ok     ok     ok     ok     ok
+mfa_reauthenticate_webauthn          GET    login  ok     ok     ok     ok     ok     ok
+mfa_remove_webauthn                  GET    login  ok     404    404    404    404    404
+mfa_edit_webauthn                    GET    login  ok     404    404    404    404    404
+usersessions_list                    GET    login  ok     ok     ok     ok     ok     ok
+usersessions_list                    POST   login  ok     ok     ok     ok     ok     ok
 # Bob's page: himself and Cora, who coordinates his program (a resident's page is not public).
 matching:person                      GET    login  404    ok     404    404    ok     404
 # The directory lists mentors of every program to every signed-in user, by design.
@@ -140,6 +165,9 @@ matching:portfolio-export            GET    login  404    404    ok     ok     4
 
 API = """
 # method path                                              anon   alice  bob    carol  dave   cora   oscar
+# The caller's own API tokens; the one addressed is Alice's.
+GET    /api/v1/auth/tokens/                                login  ok     ok     ok     ok     ok     ok
+DELETE /api/v1/auth/tokens/{id}/                           login  ok     404    404    404    404    404
 GET    /api/v1/me/                                         login  ok     ok     ok     ok     ok     ok
 PATCH  /api/v1/me/                                         login  ok     ok     ok     ok     ok     ok
 GET    /api/v1/me/availability/                            login  ok     ok     ok     ok     ok     ok

@@ -42,6 +42,11 @@ EXPLAINED_PARAMETERS = {
     ("accounts:invitation", "token"): "signed invitation link: an HMAC, no data",
     ("matching:conflicts-add", "which"): "one of three fixed words (role, conflict, exception); others 404",
     ("matching:conflicts-remove", "which"): "one of three fixed words (role, conflict, exception); others 404",
+    ("saml_login", "organization_slug"): "the institution's SSO name, set by a superuser: no personal data",
+    ("saml_acs", "organization_slug"): "the institution's SSO name, set by a superuser: no personal data",
+    ("saml_finish_acs", "organization_slug"): "the institution's SSO name, set by a superuser: no personal data",
+    ("saml_sls", "organization_slug"): "the institution's SSO name, set by a superuser: no personal data",
+    ("saml_metadata", "organization_slug"): "the institution's SSO name, set by a superuser: no personal data",
 }
 # Django's admin addresses rows by primary key (``<path:object_id>``) and routes by app label;
 # it is for superusers and not ours to reshape.
@@ -131,6 +136,7 @@ def _forms(response):
 
 # Field names that hold personal data or free text about a person.
 PERSONAL_FIELDS = {
+    "login",
     "username",
     "password",
     "email",
@@ -153,7 +159,7 @@ def _personal(fields):
 
 # (page, who looks at it, a field the form that must POST carries)
 FORM_PAGES = [
-    ("login", "anonymous", lambda w: reverse("accounts:login"), "username"),
+    ("login", "anonymous", lambda w: reverse("accounts:login"), "login"),
     (
         "request",
         "resident",
@@ -347,11 +353,11 @@ def test_the_leak_check_finds_an_email_a_name_and_a_comment(world, logs):
 def test_failed_log_ins_and_the_lockout_log_no_email(world, client, logs):
     login = reverse("accounts:login")
     for _ in range(5):
-        client.post(login, {"username": "Alice@Hospital.example", "password": "wrong"})
-    locked = client.post(login, {"username": "alice@hospital.example", "password": PASSWORD})
+        client.post(login, {"login": "Alice@Hospital.example", "password": "wrong"})
+    locked = client.post(login, {"login": "alice@hospital.example", "password": PASSWORD})
     assert locked.status_code == 429
     # An address nobody has: a typo, or someone guessing.
-    client.post(login, {"username": "mallory.guesser@elsewhere.example", "password": "wrong"})
+    client.post(login, {"login": "mallory.guesser@elsewhere.example", "password": "wrong"})
 
     assert any("Locking out" in r.getMessage() for r in logs.records), "control: axes logged the lockout"
     _assert_logged_and_clean(logs, "axes", extra={"mallory.guesser@elsewhere.example", "mallory.guesser"})
@@ -363,7 +369,7 @@ def test_api_token_failures_and_a_successful_log_in_and_out_log_no_email(world, 
         api.post("/api/v1/auth/token/", {"email": "alice@hospital.example", "password": "wrong"})
     assert api.post("/api/v1/auth/token/", {"email": "alice@hospital.example", "password": PASSWORD}).status_code == 429
     carol = world.users["attending"]
-    assert client.post(reverse("accounts:login"), {"username": carol.email, "password": PASSWORD}).status_code == 302
+    assert client.post(reverse("accounts:login"), {"login": carol.email, "password": PASSWORD}).status_code == 302
     client.post(reverse("accounts:logout"))
     _assert_logged_and_clean(logs, "axes")
     # axes keeps each failure's form data too, a log of its own that admins browse: the
@@ -377,7 +383,7 @@ def test_the_lockout_check_would_see_an_unmasked_email(world, client, logs, sett
     settings.AXES_SENSITIVE_PARAMETERS = []
     login = reverse("accounts:login")
     for _ in range(5):
-        client.post(login, {"username": "alice@hospital.example", "password": "wrong"})
+        client.post(login, {"login": "alice@hospital.example", "password": "wrong"})
     leaks = _leaks(logs)
     assert leaks and all(leak.startswith("axes.") for leak in leaks), leaks
     assert any("Locking out" in leak and "alice@hospital.example" in leak for leak in leaks)

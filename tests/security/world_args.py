@@ -26,6 +26,8 @@ PAGE_KWARGS = {
     "matching:pairing-end": lambda w: {"slug": w.im.slug, "pk": w.mentorship.pk},
     "matching:pairing-reassign": lambda w: {"slug": w.im.slug, "pk": w.mentorship.pk},
     "matching:pairing-nudge": lambda w: {"slug": w.im.slug, "mentorship_id": w.mentorship.pk},
+    "mfa_remove_webauthn": lambda w: {"pk": w.alice_key.pk},
+    "mfa_edit_webauthn": lambda w: {"pk": w.alice_key.pk},
 }
 
 
@@ -61,6 +63,8 @@ def _OBJECTS(w):
         # Alice's invitation (to gs) for her own routes; Cora's (to im) under /programs/im/.
         "program-invitations": w.alice_invitation,
         "invitations": w.im_invitation,
+        # Alice's API token: /accounts/tokens/<pk>/revoke/ and /api/v1/auth/tokens/{id}/.
+        "tokens": w.api_token,
     }
 
 

@@ -20,7 +20,7 @@ def _axes_on(settings):
 
 
 def _login(client, email, password):
-    return client.post(LOGIN, {"username": email, "password": password})
+    return client.post(LOGIN, {"login": email, "password": password})
 
 
 def test_resident_logs_in_with_email_in_any_case(client, resident):
@@ -51,17 +51,23 @@ def test_lockout_does_not_touch_another_account(client, resident, attending):
     assert _login(client, "carol@hospital.example", PASSWORD).status_code == 302
 
 
-def test_admin_login_is_locked_out_too(client):
+def test_the_admin_signs_in_through_the_site_sign_in_and_its_lockout(client, settings):
+    settings.MFA_REQUIRED_FOR_SUPERUSERS = False
     User.objects.create_superuser("root@hospital.example", PASSWORD, first_name="R", last_name="Oot")
+    door = client.get("/admin/login/?next=/admin/")
+    assert door.status_code == 302 and door["Location"] == f"{LOGIN}?next=/admin/"
     for _ in range(3):
-        client.post("/admin/login/", {"username": "root@hospital.example", "password": "wrong"})
-    response = client.post("/admin/login/", {"username": "root@hospital.example", "password": PASSWORD})
-    assert response.status_code == 429
+        client.post(LOGIN, {"login": "root@hospital.example", "password": "wrong"})
+    assert client.post(LOGIN, {"login": "root@hospital.example", "password": PASSWORD}).status_code == 429
+    assert client.get("/admin/").status_code == 302
 
 
 def test_logout_requires_post_and_ends_the_session(client_for, resident):
     client = client_for(resident)
-    assert client.get("/accounts/logout/").status_code == 405
+    # A link or a prefetch cannot sign anyone out: GET only asks.
+    asked = client.get("/accounts/logout/")
+    assert asked.status_code == 200 and b'method="post"' in asked.content
+    assert client.get("/dashboard/").status_code == 200
     assert client.post("/accounts/logout/").status_code == 302
     assert client.get("/dashboard/").status_code == 302
 

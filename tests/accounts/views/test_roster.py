@@ -87,7 +87,7 @@ def test_coordinator_cannot_reach_program_bs_import_through_program_as_url(clien
     other = roster_import_preview(program=program, uploaded_by=coordinator, filename="a.csv", data=GOOD_CSV.encode())
     from accounts.models import Program
 
-    gs = Program.objects.create(name="GS", slug="gs2", specialty=program.specialty, institution="X")
+    gs = Program.objects.create(name="GS", slug="gs2", specialty=program.specialty, institution=program.institution)
     MembershipFactory(user=coordinator, program=gs, role=Membership.Role.COORDINATOR)
 
     response = client_for(coordinator).get(_url("roster-import-preview", gs, other.pk))

@@ -100,7 +100,7 @@ def test_many_addresses_asking_for_one_accounts_token_are_throttled_together(set
 
 def _log_in(client, email, password, forwarded):
     return client.post(
-        reverse("accounts:login"), {"username": email, "password": password}, HTTP_X_FORWARDED_FOR=forwarded
+        reverse("accounts:login"), {"login": email, "password": password}, HTTP_X_FORWARDED_FOR=forwarded
     )
 
 
