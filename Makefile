@@ -19,6 +19,8 @@ install: $(STAMP)/installed
 
 # The embedded demo always uses SQLite and in-process tasks, whatever the shell exports.
 # Links in e-mails (invitations, notifications) point at the address the demo serves on.
+# Its logins work with e-mail and password alone: the admin is not asked for a second factor
+# here (production asks superusers for one), nor are the demo institution's coordinators.
 DEMO_ENV := env -u DATABASE_URL -u REDIS_URL DJANGO_DEBUG=true MFA_REQUIRED_FOR_SUPERUSERS=false SITE_URL=http://$(HOST):$(PORT)
 
 migrate: install

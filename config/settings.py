@@ -175,9 +175,11 @@ ACCOUNT_REAUTHENTICATION_TIMEOUT = 10 * 60
 # Multi-factor: authenticator apps (TOTP), security keys and passkeys (WebAuthn), recovery codes.
 MFA_ADAPTER = "accounts.auth.adapters.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
-# Authenticator-app secrets are stored encrypted with a key derived from this (SECRET_KEY unless
-# set). Changing it makes every enrolled authenticator app unreadable: people re-enrol.
+# Authenticator-app secrets and recovery codes are stored encrypted with a key derived from this
+# (SECRET_KEY unless set). To change it, keep the old one in MFA_ENCRYPTION_KEYS_OLD.
 MFA_ENCRYPTION_KEY = env.str("MFA_ENCRYPTION_KEY", default=SECRET_KEY)
+# Earlier keys, comma-separated: secrets they encrypted still decrypt (rotate without re-enrolling).
+MFA_ENCRYPTION_KEYS_OLD = env.list("MFA_ENCRYPTION_KEYS_OLD", default=[])
 MFA_TOTP_ISSUER = "MentorMatch"
 # One 30-second step either side of now, for a phone's clock a little off (RFC 6238 §5.2);
 # a code that signed in once is refused after (allauth remembers it).

@@ -47,10 +47,10 @@ def has_second_factor(user: Any) -> bool:
     return Authenticator.objects.filter(user=user, type__in=SECOND_FACTORS).exists()
 
 
-def session_has_second_factor(request: Any) -> bool:
-    """Did this session's sign-in use a second factor: one of ours (allauth asks for it at
-    sign-in whenever the person has one) or the identity provider's, where accepted."""
-    return bool(request.session.get(IDP_MFA_SESSION_KEY)) or has_second_factor(request.user)
+def session_has_second_factor(request: Any, user: Any) -> bool:
+    """Did this session's sign-in (of ``user``) use a second factor: one of ours (allauth asks
+    for it at sign-in whenever the person has one) or the identity provider's, where accepted."""
+    return bool(request.session.get(IDP_MFA_SESSION_KEY)) or has_second_factor(user)
 
 
 def needs_mfa_setup(request: Any) -> bool:
@@ -63,7 +63,7 @@ def on_signed_in(request: Any, user: Any) -> None:
     must set up a second factor before anything else."""
     if request is None or not hasattr(request, "session"):
         return
-    if mfa_required(user) and not session_has_second_factor(request):
+    if mfa_required(user) and not session_has_second_factor(request, user):
         request.session[SETUP_SESSION_KEY] = True
     else:
         request.session.pop(SETUP_SESSION_KEY, None)

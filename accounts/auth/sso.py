@@ -17,8 +17,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from allauth.socialaccount.providers.saml.provider import SAMLProvider as AllauthSAMLProvider
 from django.conf import settings
@@ -65,18 +67,57 @@ def login_url(institution: Institution) -> str:
     return reverse("openid_connect_login", kwargs={"provider_id": app.provider_id})
 
 
-def provider_origin(institution: Institution) -> str:
-    """The scheme and host a sign-in is sent to, for the sign-in page's CSP form-action."""
+def _origin(url: str) -> str:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+# How long the sign-in page trusts what a provider's discovery document said its sign-in URL is.
+SIGN_IN_ENDPOINT_CACHE_SECONDS = 60 * 60
+
+
+def provider_origins(request: Any, institution: Institution) -> set[str]:
+    """The origins a "Sign in with" button ends up at, for the sign-in page's CSP form-action:
+    the provider's sign-in endpoint (OIDC ``authorization_endpoint``; the SAML IdP's single
+    sign-on service, from its ``sso_url`` or metadata), which may be on another host than its
+    issuer or metadata, and the configured URL's own origin. A provider that cannot be reached
+    now is allowed by its configured URL; its button then fails at the provider, not here."""
     app = institution.sso_app
     if app is None:
-        return ""
+        return set()
     if app.provider == SAML:
         idp = app.settings.get("idp", {})
-        url = idp.get("sso_url") or idp.get("metadata_url") or idp.get("entity_id") or ""
+        configured = idp.get("sso_url") or idp.get("metadata_url") or idp.get("entity_id") or ""
     else:
-        url = app.settings.get("server_url", "")
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+        configured = app.settings.get("server_url", "")
+    origins = {_origin(configured), _origin(_sign_in_endpoint(request, app))}
+    return origins - {""}
+
+
+def _sign_in_endpoint(request: Any, app: Any) -> str:
+    from django.core.cache import cache
+
+    fingerprint = hashlib.sha256(json.dumps([app.provider, app.settings], sort_keys=True).encode()).hexdigest()
+    key = f"mentormatch:sso:sign-in-endpoint:{app.pk}:{fingerprint}"
+    endpoint = cache.get(key)
+    if endpoint is not None:
+        return endpoint
+    try:
+        if app.provider == SAML:
+            from allauth.socialaccount.providers.saml.utils import fetch_metadata_url_config
+
+            idp = app.settings.get("idp", {})
+            endpoint = idp.get("sso_url") or (
+                fetch_metadata_url_config(idp)["idp"]["singleSignOnService"]["url"] if idp.get("metadata_url") else ""
+            )
+        else:
+            from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
+
+            endpoint = OpenIDConnectOAuth2Adapter(request, app.provider_id).openid_config["authorization_endpoint"]
+    except Exception:  # unreachable or malformed: allow the configured origin only, for now
+        return ""
+    cache.set(key, endpoint, SIGN_IN_ENDPOINT_CACHE_SECONDS)
+    return endpoint
 
 
 def endpoints(institution: Institution) -> dict[str, str]:
@@ -87,10 +128,11 @@ def endpoints(institution: Institution) -> dict[str, str]:
     site = settings.SITE_URL
     if app.provider == SAML:
         slug = app.client_id
+        metadata = site + reverse("saml_metadata", kwargs={"organization_slug": slug})
         return {
-            "SP entity ID": site + reverse("saml_metadata", kwargs={"organization_slug": slug}),
+            "SP entity ID": (app.settings.get("sp") or {}).get("entity_id") or metadata,
             "ACS URL (HTTP-POST)": site + reverse("saml_acs", kwargs={"organization_slug": slug}),
-            "SP metadata URL": site + reverse("saml_metadata", kwargs={"organization_slug": slug}),
+            "SP metadata URL": metadata,
             "Single logout URL": site + reverse("saml_sls", kwargs={"organization_slug": slug}),
         }
     return {
@@ -100,13 +142,26 @@ def endpoints(institution: Institution) -> dict[str, str]:
     }
 
 
-def verified_email(sociallogin: Any) -> str:
-    """The address the provider vouches for, or "" (an unverified OIDC address counts as none)."""
+def verified_email(sociallogin: Any, institution: Institution) -> str:
+    """The address the provider vouches for, or "".
+
+    A signed SAML assertion vouches for its address. An OpenID Connect provider does when it
+    says ``email_verified``, or when the address is in one of the institution's own e-mail
+    domains, which its provider is the authority for (Microsoft Entra ID sends no
+    ``email_verified`` for work accounts). Any other unverified address counts as none."""
     saml = _kind(sociallogin) == SAML
     for address in sociallogin.email_addresses:
-        if saml or address.verified:
+        if saml or address.verified or _domain(address.email) in institution.domains:
             return address.email
     return ""
+
+
+def may_sign_in(user: User, institution: Institution) -> bool:
+    """On a roster of one of the institution's programs, or, where the institution lets people
+    sign themselves up, an address in its domains."""
+    if on_roster(user, institution):
+        return True
+    return institution.sso_self_service and bool(institution.domains) and _domain(user.email) in institution.domains
 
 
 def _kind(sociallogin: Any) -> str:
@@ -132,13 +187,100 @@ def idp_did_mfa(sociallogin: Any) -> bool:
     return bool(set(amr) & set(settings.SSO_MFA_AMR_VALUES)) or claims.get("acr") in settings.SSO_MFA_ACR_VALUES
 
 
+# What signing out needs to end the provider's session too: OIDC RP-initiated logout, SAML
+# SP-initiated single logout (which names the person and their session at the IdP).
+LOGOUT_SESSION_KEY = "mentormatch_sso_logout"
+
+
+def remember_for_logout(request: Any, sociallogin: Any) -> None:
+    """At an SSO sign-in: note which provider signed this session in and, for SAML, the
+    assertion's NameID and SessionIndex, which the LogoutRequest must repeat."""
+    app = sociallogin.account.get_provider().app
+    remembered = {"protocol": app.provider, "app": app.pk}
+    if app.provider == SAML:
+        data = sociallogin.account.extra_data or {}
+        remembered.update({key: data.get(extra) for key, extra in SAML_LOGOUT_KEYS.items()})
+    request.session[LOGOUT_SESSION_KEY] = remembered
+
+
+def provider_logout_url(request: Any, remembered: dict | None) -> str | None:
+    """Where to send a person signing out of a session an identity provider signed in, so their
+    session there ends too:
+
+    - OpenID Connect: the provider's end_session_endpoint (RP-initiated logout), which comes
+      back to our sign-in page (the post-logout redirect URI the admin shows).
+    - SAML: the IdP's single logout service (``idp.slo_url`` or its metadata) with a
+      LogoutRequest for the NameID and SessionIndex of the sign-in (HTTP-Redirect binding);
+      the IdP answers at our SLS URL, which goes on to the sign-in page.
+
+    None for password sign-ins, and when the provider offers no such endpoint or cannot be
+    reached: then only our session ends. Needs only ``remembered`` (taken from the session
+    before it ended) and the request (for our own SAML addresses)."""
+    if not remembered:
+        return None
+    if remembered.get("protocol") == SAML:
+        return _saml_logout_url(request, remembered)
+    if remembered.get("protocol") != OIDC:
+        return None
+    from allauth.socialaccount.models import SocialApp
+    from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
+
+    app = SocialApp.objects.filter(pk=remembered.get("app"), provider=OIDC).first()
+    if app is None:
+        return None
+    try:
+        endpoint = OpenIDConnectOAuth2Adapter(request, app.provider_id).openid_config.get("end_session_endpoint")
+    except Exception:  # the provider is unreachable: signing out here must still work
+        return None
+    if not endpoint:
+        return None
+    back = settings.SITE_URL + reverse(settings.LOGOUT_REDIRECT_URL)
+    return f"{endpoint}?{urlencode({'client_id': app.client_id, 'post_logout_redirect_uri': back})}"
+
+
+def _saml_logout_url(request: Any, remembered: dict) -> str | None:
+    from allauth.socialaccount.models import SocialApp
+    from allauth.socialaccount.providers.saml.utils import build_auth
+
+    app = SocialApp.objects.filter(pk=remembered.get("app"), provider=SAML).first()
+    if app is None or not remembered.get("name_id"):
+        return None  # signed in before MentorMatch kept the NameID: nothing to name the person by
+    try:
+        auth = build_auth(request, app.get_provider(request))
+        if not auth.get_slo_url():
+            return None
+        # The RelayState; allauth's SLS view sends everyone to the sign-in page regardless.
+        back = request.build_absolute_uri(reverse(settings.LOGOUT_REDIRECT_URL))
+        return auth.logout(
+            return_to=back,
+            name_id=remembered["name_id"],
+            name_id_format=remembered.get("name_id_format"),
+            nq=remembered.get("name_id_nq"),
+            spnq=remembered.get("name_id_spnq"),
+            session_index=remembered.get("session_index"),
+        )
+    except Exception:  # the IdP's metadata is unreachable or broken: signing out here must still work
+        return None
+
+
 # Where the SAML provider below keeps the assertion's AuthnContextClassRef values.
 SAML_CONTEXTS_KEY = "_authn_context_class_refs"
+# What a LogoutRequest repeats from the assertion: the key in the session (remember_for_logout)
+# and in extra_data (SAMLProvider below). The qualifiers matter to IdPs that compare the whole
+# NameID (ADFS).
+SAML_LOGOUT_KEYS = {
+    "name_id": "_name_id",
+    "name_id_format": "_name_id_format",
+    "name_id_nq": "_name_id_name_qualifier",
+    "name_id_spnq": "_name_id_sp_name_qualifier",
+    "session_index": "_session_index",
+}
 
 
 class SAMLProvider(AllauthSAMLProvider):
     """allauth's SAML provider, also keeping how the person authenticated at the provider
-    (the assertion's AuthnContextClassRef), which allauth drops (SOCIALACCOUNT_PROVIDERS)."""
+    (the assertion's AuthnContextClassRef) and what single logout needs (the NameID and the
+    SessionIndex), which allauth drops (SOCIALACCOUNT_PROVIDERS)."""
 
     # allauth finds a provider's URLs and views by its package: still allauth's own.
     package = "allauth.socialaccount.providers.saml"
@@ -146,4 +288,13 @@ class SAMLProvider(AllauthSAMLProvider):
     def extract_extra_data(self, data: Any) -> dict:
         extra = dict(super().extract_extra_data(data))
         extra[SAML_CONTEXTS_KEY] = list(data.get_last_authn_contexts() or [])
+        extra.update(
+            {
+                SAML_LOGOUT_KEYS["name_id"]: data.get_nameid(),
+                SAML_LOGOUT_KEYS["name_id_format"]: data.get_nameid_format(),
+                SAML_LOGOUT_KEYS["name_id_nq"]: data.get_nameid_nq(),
+                SAML_LOGOUT_KEYS["name_id_spnq"]: data.get_nameid_spnq(),
+                SAML_LOGOUT_KEYS["session_index"]: data.get_session_index(),
+            }
+        )
         return extra

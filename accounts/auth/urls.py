@@ -13,6 +13,8 @@ from allauth.urls import build_provider_urlpatterns
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from ..views import auth
+
 
 def _alias(name):
     return RedirectView.as_view(pattern_name=name, query_string=True)
@@ -27,6 +29,8 @@ urlpatterns = [
     # allauth's own.
     path("inactive/", allauth_views.account_inactive, name="account_inactive"),
     path("reauthenticate/", allauth_views.reauthenticate, name="account_reauthenticate"),
+    # Ours, before allauth's at the same path: the last required second factor cannot be removed.
+    path("2fa/webauthn/keys/<int:pk>/remove/", auth.RemoveSecurityKeyView.as_view(), name="mfa_remove_webauthn"),
     path("2fa/", include("allauth.mfa.urls")),
     path("sessions/", include("allauth.usersessions.urls")),
     path("sso/cancelled/", social_views.login_cancelled, name="socialaccount_login_cancelled"),

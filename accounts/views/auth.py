@@ -2,16 +2,17 @@ import math
 
 from allauth.account import views as allauth_views
 from allauth.account.utils import get_next_redirect_url
+from allauth.mfa.adapter import get_adapter as get_mfa_adapter
 from allauth.mfa.models import Authenticator
+from allauth.mfa.webauthn.views import RemoveWebAuthnView
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 
-from .. import services
 from ..auth import policy, sso
 from ..throttles import PasswordResetClientThrottle, PasswordResetEmailThrottle
 
@@ -35,6 +36,7 @@ class LoginView(allauth_views.LoginView):
     def form_valid(self, form):
         # A password sign-in: whatever a provider said about an earlier sign-in no longer holds.
         self.request.session.pop(policy.IDP_MFA_SESSION_KEY, None)
+        self.request.session.pop(sso.LOGOUT_SESSION_KEY, None)
         return super().form_valid(form)
 
     def get_context_data(self, **kwargs):
@@ -44,7 +46,7 @@ class LoginView(allauth_views.LoginView):
 
     def render_to_response(self, context, **kwargs):
         response = super().render_to_response(context, **kwargs)
-        origins = sorted({sso.provider_origin(institution) for institution, _ in context["sso"]} - {""})
+        origins = sorted(set().union(*(sso.provider_origins(self.request, i) for i, _ in context["sso"])))
         if origins:
             response._csp_update = {"form-action": origins}
         return response
@@ -73,13 +75,37 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 class LogoutView(allauth_views.LogoutView):
     """Signing out of the site signs out everywhere: the session ends and every API token
-    of the user is revoked, so a token left in a script on a shared workstation or a lost
+    of the user is revoked (AccountAdapter.logout, which the identity provider's single
+    logout goes through too), so a token left in a script on a shared workstation or a lost
     phone dies with the session."""
 
     def post(self, *args, **kwargs):
-        if self.request.user.is_authenticated:
-            services.api_token_revoke(user=self.request.user)
-        return super().post(*args, **kwargs)
+        # Read before the session ends: which provider signed it in and, for SAML, the NameID
+        # and SessionIndex the LogoutRequest names.
+        remembered = self.request.session.get(sso.LOGOUT_SESSION_KEY)
+        response = super().post(*args, **kwargs)
+        # Signed in by an identity provider (OpenID Connect RP-initiated logout, SAML single
+        # logout): end the session there too. Not by a redirect: the sign-out form's CSP
+        # (form-action 'self') would block one to another origin.
+        if provider_logout := sso.provider_logout_url(self.request, remembered):
+            return render(self.request, "account/logged_out_sso.html", {"provider_logout": provider_logout})
+        return response
+
+
+class RemoveSecurityKeyView(RemoveWebAuthnView):
+    """allauth's "remove security key", which does not ask the MFA adapter (as turning off the
+    authenticator app does) whether this key may go: the last second factor of someone who
+    must have one stays."""
+
+    def form_valid(self, form):
+        if not get_mfa_adapter().can_delete_authenticator(self.get_object()):
+            messages.error(
+                self.request,
+                "This is your only second factor, and your account must have one. Add an authenticator "
+                "app or another key first, then remove this one.",
+            )
+            return HttpResponseRedirect(reverse("mfa_list_webauthn"))
+        return super().form_valid(form)
 
 
 @login_required

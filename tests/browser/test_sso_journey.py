@@ -9,7 +9,8 @@ import pytest
 from allauth.socialaccount.models import SocialAccount, SocialApp
 from playwright.sync_api import expect
 
-from accounts.models import Membership, User
+from accounts.models import ApiToken, Membership, User
+from accounts.services import api_token_issue
 from tests.factories import InstitutionFactory, MembershipFactory, ProgramFactory, UserFactory
 from tests.idp.fixtures import oidc_idp, saml_idp  # noqa: F401  (the running providers)
 
@@ -33,8 +34,12 @@ def rostered(lakeside):
 
 
 @pytest.fixture
-def oidc(oidc_idp, live_server, lakeside, other_origins):  # noqa: F811
-    idp = oidc_idp(f"{live_server.url}/accounts/oidc/{PROVIDER_ID}/login/callback/")
+def oidc(oidc_idp, live_server, lakeside, other_origins, settings):  # noqa: F811
+    settings.SITE_URL = live_server.url  # the address the provider sends people back to
+    idp = oidc_idp(
+        f"{live_server.url}/accounts/oidc/{PROVIDER_ID}/login/callback/",
+        post_logout_redirect_uris=[f"{live_server.url}/accounts/login/"],
+    )
     app = SocialApp.objects.create(
         provider="openid_connect",
         provider_id=PROVIDER_ID,
@@ -99,7 +104,11 @@ def test_a_stranger_gets_a_page_not_an_account(page, shot, oidc, rostered):
     expect(page.get_by_role("heading", name="Log in to MentorMatch")).to_be_visible()
 
 
-def test_an_unverified_address_is_refused(page, oidc, rostered):
+def test_an_unverified_address_outside_the_institutions_domains_is_refused(page, oidc, rostered, lakeside):
+    """The provider is the authority for the institution's own domains (Entra ID sends no
+    email_verified for work accounts); with none named, an unverified address counts as none."""
+    lakeside.email_domains = ""
+    lakeside.save()
     oidc.set_accounts([{"email": rostered.email, "email_verified": False, "amr": ["pwd"]}])
     page.goto("/accounts/login/")
     page.get_by_role("button", name="Sign in with Lakeside Health").click()
@@ -131,11 +140,12 @@ def test_the_providers_second_factor_counts_for_a_coordinator(page, oidc, strict
 # --- SAML 2.0
 
 
-@pytest.fixture
-def saml(saml_idp, live_server, lakeside, other_origins):  # noqa: F811
+def _saml_provider(saml_idp, live_server, lakeside, other_origins, *, advanced=None, **idp_options):  # noqa: F811
+    """A running SAML IdP, with its SocialApp as the institution's provider."""
     acs = f"{live_server.url}/accounts/saml/{SAML_ORG}/acs/"
     entity = f"{live_server.url}/accounts/saml/{SAML_ORG}/metadata/"
-    idp = saml_idp(sp_entity_id=entity, acs_url=acs)
+    sls = f"{live_server.url}/accounts/saml/{SAML_ORG}/sls/"
+    idp = saml_idp(sp_entity_id=entity, acs_url=acs, sp_sls_url=sls, **idp_options)
     app = SocialApp.objects.create(
         provider="saml",
         provider_id=idp.entity_id,
@@ -143,13 +153,18 @@ def saml(saml_idp, live_server, lakeside, other_origins):  # noqa: F811
         client_id=SAML_ORG,
         settings={
             "idp": {"entity_id": idp.entity_id, "metadata_url": idp.metadata_url},
-            "advanced": {"want_assertion_signed": True, "reject_idp_initiated_sso": True},
+            "advanced": advanced or {"want_assertion_signed": True, "reject_idp_initiated_sso": True},
         },
     )
     lakeside.sso_app = app
     lakeside.save()
-    other_origins.append(idp.entity_id.split("/metadata")[0])
+    other_origins.append(idp.base_url)
     return idp
+
+
+@pytest.fixture
+def saml(saml_idp, live_server, lakeside, other_origins):  # noqa: F811
+    return _saml_provider(saml_idp, live_server, lakeside, other_origins)
 
 
 def test_a_rostered_resident_signs_in_through_saml(page, shot, saml, rostered):
@@ -172,3 +187,154 @@ def test_a_bad_assertion_signs_nobody_in(page, saml, rostered, variant):
     page.goto("/dashboard/")
     expect(page.get_by_role("heading", name="Log in to MentorMatch")).to_be_visible()
     assert not SocialAccount.objects.exists()
+
+
+def test_signing_out_ends_the_providers_session_too(page, oidc, rostered):
+    """RP-initiated logout: after our session ends, the browser goes to the provider's
+    end-session endpoint, so the next "Sign in with" asks for the password again."""
+    oidc.set_accounts([{"email": rostered.email, "amr": ["pwd"]}])
+    page.goto("/accounts/login/")
+    page.get_by_role("button", name="Sign in with Lakeside Health").click()
+    _sign_in_at_provider(page, rostered.email)
+    page.wait_for_url("**/dashboard/")
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(f"{oidc.issuer}/session/end**")
+    assert "client_id=" in page.url
+    page.get_by_role("button", name="Yes, sign me out").click()
+    # Back on our sign-in page, signed out here and there: the provider asks again.
+    expect(page.get_by_role("heading", name="Log in to MentorMatch")).to_be_visible()
+    page.get_by_role("button", name="Sign in with Lakeside Health").click()
+    expect(page.get_by_label("E-mail")).to_be_visible()
+
+
+# --- SAML single logout, both directions, against the pysaml2 IdP's single logout service.
+
+
+def _sign_in_through_saml(page, idp, user):
+    idp.set_users([{"email": user.email, "given_name": user.first_name, "family_name": user.last_name}])
+    page.goto("/accounts/login/")
+    page.get_by_role("button", name="Sign in with Lakeside Health").click()
+    _sign_in_at_provider(page, user.email)
+    page.wait_for_url("**/dashboard/")
+    # What our SP kept from the assertion, which the IdP gave this sign-in.
+    extra = SocialAccount.objects.get(user=user).extra_data
+    assert extra["_name_id"] == idp.name_id_of(user.email)
+    assert extra["_session_index"] in idp.sessions(extra["_name_id"])
+    return extra["_name_id"], extra["_session_index"]
+
+
+def _navigations(page):
+    """Every address the page is sent to from now on, redirects included."""
+    urls = []
+    page.on("request", lambda request: urls.append(request.url) if request.is_navigation_request() else None)
+    return urls
+
+
+def _asks_for_sign_in(page):
+    page.goto("/dashboard/")
+    expect(page.get_by_role("heading", name="Log in to MentorMatch")).to_be_visible()
+    return True
+
+
+def test_signing_out_of_a_saml_sign_in_ends_the_idps_session_too(page, live_server, saml, rostered):
+    """SP-initiated single logout: our session ends, the browser takes a LogoutRequest for this
+    sign-in's NameID and SessionIndex to the IdP, which ends its session and answers our SLS
+    with a signed LogoutResponse; the SLS lands on the sign-in page."""
+    name_id, session_index = _sign_in_through_saml(page, saml, rostered)
+    navigations = _navigations(page)
+
+    page.get_by_role("button", name="Log out").click()
+
+    expect(page.get_by_role("heading", name="Log in to MentorMatch")).to_be_visible()
+    assert page.url == f"{live_server.url}/accounts/login/"
+    assert any(url.startswith(f"{saml.slo_url}?SAMLRequest=") for url in navigations), navigations
+    sls = f"{live_server.url}/accounts/saml/{SAML_ORG}/sls/?SAMLResponse="
+    assert any(url.startswith(sls) and "&Signature=" in url for url in navigations), navigations
+    assert saml.last_logout_request["name_id"] == name_id
+    assert saml.last_logout_request["session_indexes"] == [session_index]
+    assert saml.sessions(name_id) == set()  # signed out at the IdP too
+    assert _asks_for_sign_in(page)
+
+
+def test_without_a_single_logout_service_signing_out_ends_only_our_session(page, live_server, saml, rostered):
+    """The control: an IdP configured without one (no metadata, no ``slo_url``) keeps its session."""
+    app = SocialApp.objects.get(client_id=SAML_ORG)
+    app.settings["idp"] = {"entity_id": saml.entity_id, "sso_url": saml.sso_redirect_url, "x509cert": saml.x509cert}
+    app.save()
+    name_id, session_index = _sign_in_through_saml(page, saml, rostered)
+    navigations = _navigations(page)
+
+    page.get_by_role("button", name="Log out").click()
+
+    expect(page.get_by_role("heading", name="Log in to MentorMatch")).to_be_visible()
+    assert not any(url.startswith(saml.base_url) for url in navigations), navigations
+    assert session_index in saml.sessions(name_id)
+    assert _asks_for_sign_in(page)
+
+
+def test_the_idps_single_logout_ends_our_session(page, live_server, saml, rostered):
+    """IdP-initiated single logout: the browser brings the IdP's signed LogoutRequest to our SLS,
+    which ends our session and sends the browser back to the IdP with a LogoutResponse. Like
+    every sign-out, it revokes the person's API tokens."""
+    name_id, session_index = _sign_in_through_saml(page, saml, rostered)
+    answered = len(saml.logout_responses)
+    api_token_issue(user=rostered, name="laptop script")
+
+    page.goto(saml.logout_request_url(name_id, session_index))
+
+    expect(page.get_by_role("heading", name="Signed out at the test IdP")).to_be_visible()
+    (response,) = saml.logout_responses[answered:]
+    assert response["expected"]  # it answers the IdP's request
+    assert response["status"] == "urn:oasis:names:tc:SAML:2.0:status:Success"
+    assert response["issuer"] == f"{live_server.url}/accounts/saml/{SAML_ORG}/metadata/"
+    assert _asks_for_sign_in(page)
+    assert not ApiToken.objects.filter(user=rostered).exists()
+
+
+@pytest.mark.parametrize(
+    ("want_message_signed", "signature", "ends_session"),
+    [
+        (True, "none", False),
+        (True, "wrong_key", False),
+        (True, "valid", True),  # the control: the IdP's own signature is obeyed
+        # allauth's default: a signature that is there is checked, a missing one is not asked for,
+        # so anyone's link could sign a person out. Hence want_message_signed (docs/sign-in.md).
+        (False, "wrong_key", False),
+        (False, "none", True),
+    ],
+    ids=[
+        "signed-required-none",
+        "signed-required-wrong-key",
+        "signed-required-valid",
+        "default-wrong-key",
+        "default-none",
+    ],
+)
+def test_a_forged_idp_logout_request_does_not_end_the_session(
+    page,
+    saml_idp,  # noqa: F811
+    live_server,
+    lakeside,
+    other_origins,
+    rostered,
+    want_message_signed,
+    signature,
+    ends_session,
+):
+    advanced = {"want_assertion_signed": True, "reject_idp_initiated_sso": True}
+    if want_message_signed:
+        advanced["want_message_signed"] = True  # which needs the whole response signed, too
+    idp = _saml_provider(saml_idp, live_server, lakeside, other_origins, advanced=advanced, sign_response=True)
+    name_id, session_index = _sign_in_through_saml(page, idp, rostered)
+
+    answer = page.goto(idp.logout_request_url(name_id, session_index, signature=signature))
+
+    if ends_session:
+        expect(page.get_by_role("heading", name="Signed out at the test IdP")).to_be_visible()
+        assert _asks_for_sign_in(page)
+    else:
+        assert answer.status == 400
+        assert "Rejected" in answer.text() or "rejected" in answer.text()
+        page.goto("/dashboard/")
+        assert page.url.endswith("/dashboard/")
+        expect(page.get_by_text("Ana Lopez").first).to_be_visible()

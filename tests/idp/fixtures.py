@@ -146,6 +146,7 @@ def start_oidc_idp(
     token_endpoint_auth_method: str = "client_secret_post",
     require_pkce: bool = False,
     acr_values: list[str] | None = None,
+    post_logout_redirect_uris: list[str] = (),
 ) -> OidcIdP:
     ensure_node_modules()
     client_secret = client_secret or secrets.token_urlsafe(24)
@@ -157,6 +158,7 @@ def start_oidc_idp(
             "client_secret": client_secret,
             "redirect_uris": list(redirect_uris),
             "token_endpoint_auth_method": token_endpoint_auth_method,
+            "post_logout_redirect_uris": list(post_logout_redirect_uris),
         },
         "accounts": list(accounts),
         "require_pkce": require_pkce,

@@ -234,8 +234,25 @@ function buildProvider(issuer, signingKey) {
     features: {
       devInteractions: { enabled: false },
       userinfo: { enabled: true },
+      // RP-initiated logout with a plain page of our own (the default one loads web fonts).
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          ctx.body = `<!doctype html><html lang="en"><head><title>Sign out</title></head><body>
+<h1>Sign out of the test identity provider?</h1>${form}
+<button type="submit" form="op.logoutForm" name="logout" value="yes">Yes, sign me out</button></body></html>`;
+        },
+        async postLogoutSuccessSource(ctx) {
+          ctx.body = `<!doctype html><html lang="en"><head><title>Signed out</title></head><body><h1>Signed out</h1></body></html>`;
+        },
+      },
     },
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+    // A plain error page (the default one loads web fonts from another host).
+    async renderError(ctx, out) {
+      ctx.type = "html";
+      ctx.body = `<!doctype html><html lang="en"><head><title>Error</title></head><body><h1>${out.error}</h1><p>${out.error_description ?? ""}</p></body></html>`;
+    },
     async loadExistingGrant(ctx) {
       const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
       const grant = grantId

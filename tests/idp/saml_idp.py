@@ -6,6 +6,15 @@ It makes its own key and self-signed certificate at start, publishes its metadat
 and answers with an auto-submitting form that POSTs a SAMLResponse with a signed assertion
 to the SP's assertion consumer service.
 
+Single logout (HTTP-Redirect) at ``/slo/redirect``, published in the metadata. The IdP keeps its
+own sessions per NameID (``idp.sessions(name_id)``: the SessionIndex of each sign-in at it).
+A LogoutRequest from the SP ends every IdP session of that NameID and is answered with a signed
+LogoutResponse redirected to the SP's single logout service (``sp_sls_url``, or the SP metadata's).
+``idp.logout_request_url(name_id, session_index)`` starts an IdP-initiated logout: it ends the
+IdP's sessions and returns the SP's single logout URL carrying a signed LogoutRequest, for a
+browser to open; the SP's LogoutResponse comes back to ``/slo/redirect`` and is recorded in
+``idp.logout_responses``. ``signature="none"`` or ``"wrong_key"`` forge one instead.
+
 Tests can ask for deliberately bad responses, through the browser flow
 (``idp.response_variant = "expired"``) or directly (``idp.make_response(..., variant=...)``):
 ``unsigned``, ``tampered`` (changed after signing), ``wrong_audience`` and ``expired``.
@@ -33,12 +42,12 @@ import urllib.request
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
@@ -48,8 +57,9 @@ with warnings.catch_warnings():
     from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, class_name
     from saml2.config import IdPConfig
     from saml2.metadata import create_metadata_string
-    from saml2.s_utils import UnknownPrincipal, UnsupportedBinding
+    from saml2.s_utils import UnknownPrincipal, UnsupportedBinding, deflate_and_base64_encode
     from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_PERSISTENT, NameID
+    from saml2.samlp import STATUS_SUCCESS
     from saml2.server import Server
     from saml2.sigver import pre_signature_part, signed_instance_factory
     from saml2.time_util import instant
@@ -60,6 +70,8 @@ AC_PASSWORD = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport
 AC_MFA = "https://refeds.org/profile/mfa"
 
 VARIANTS = ("valid", "unsigned", "tampered", "wrong_audience", "expired")
+# How logout_request_url signs: with the IdP's key, not at all, or with a key nobody trusts.
+LOGOUT_SIGNATURES = ("valid", "none", "wrong_key")
 WRONG_AUDIENCE = "https://not-this-sp.invalid/saml/metadata/"
 
 
@@ -93,6 +105,8 @@ class SamlResponse:
     relay_state: str
     xml: str
     variant: str
+    name_id: str = ""
+    session_index: str = ""
 
     def form_data(self) -> dict[str, str]:
         data = {"SAMLResponse": self.saml_response}
@@ -125,13 +139,19 @@ def make_key_and_cert(folder: Path, common_name: str = "MentorMatch test IdP") -
     return key_path, cert_path
 
 
-def sp_metadata_xml(entity_id: str, acs_url: str) -> str:
-    """The least SP metadata pysaml2 needs: who the SP is and where its ACS is."""
+def sp_metadata_xml(entity_id: str, acs_url: str, sls_url: str | None = None) -> str:
+    """The least SP metadata pysaml2 needs: who the SP is, where its ACS is and, with
+    ``sls_url``, its single logout service (HTTP-Redirect)."""
+    sls = (
+        f'<md:SingleLogoutService Binding="{BINDING_HTTP_REDIRECT}" Location="{html.escape(sls_url)}"/>\n    '
+        if sls_url
+        else ""
+    )
     return f"""<?xml version="1.0"?>
 <md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{html.escape(entity_id)}">
   <md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"
       AuthnRequestsSigned="false" WantAssertionsSigned="true">
-    <md:AssertionConsumerService Binding="{BINDING_HTTP_POST}" Location="{html.escape(acs_url)}" index="0"
+    {sls}<md:AssertionConsumerService Binding="{BINDING_HTTP_POST}" Location="{html.escape(acs_url)}" index="0"
         isDefault="true"/>
   </md:SPSSODescriptor>
 </md:EntityDescriptor>
@@ -158,7 +178,8 @@ class SamlIdP:
     """pysaml2's IdP for one SP, served by wsgiref on a loopback port in a background thread.
 
     ``sp_metadata`` (XML) or ``sp_metadata_url`` describe the SP; without either, metadata
-    is made from ``sp_entity_id`` and ``acs_url``.
+    is made from ``sp_entity_id``, ``acs_url`` and ``sp_sls_url`` (the SP's single logout
+    service, needed for single logout).
     """
 
     def __init__(
@@ -168,6 +189,7 @@ class SamlIdP:
         acs_url: str,
         sp_metadata: str | None = None,
         sp_metadata_url: str | None = None,
+        sp_sls_url: str | None = None,
         users: list[SamlUser | dict] = (),
         sign_response: bool = False,
         host: str = "127.0.0.1",
@@ -179,6 +201,13 @@ class SamlIdP:
         # What the browser flow answers with; tests set it for negative journeys.
         self.response_variant = "valid"
         self.last_authn_request_id: str | None = None
+        self.sp_sls_url = sp_sls_url
+        # Single logout: what the SP asked (the last LogoutRequest it sent, as a dict) and
+        # answered (its LogoutResponses to IdP-initiated logouts, in order).
+        self.last_logout_request: dict | None = None
+        self.logout_responses: list[dict] = []
+        self._sessions: dict[str, set[str]] = {}  # NameID -> SessionIndex of each sign-in here
+        self._logouts_sent: set[str] = set()
         self._sp_metadata = sp_metadata
         self._sp_metadata_url = sp_metadata_url
         self._users: dict[str, SamlUser] = {}
@@ -201,8 +230,10 @@ class SamlIdP:
             with urllib.request.urlopen(self._sp_metadata_url, timeout=10) as answer:  # noqa: S310 - loopback SP
                 self._sp_metadata = answer.read().decode()
         if self._sp_metadata is None:
-            self._sp_metadata = sp_metadata_xml(self.sp_entity_id, self.acs_url)
+            self._sp_metadata = sp_metadata_xml(self.sp_entity_id, self.acs_url, self.sp_sls_url)
         self.server = Server(config=self._config())
+        if self.sp_sls_url is None:
+            self.sp_sls_url = self._sp_single_logout_url()
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="saml-idp", daemon=True)
         self._thread.start()
         return self
@@ -237,6 +268,10 @@ class SamlIdP:
         return f"{self.base_url}/sso/post"
 
     @property
+    def slo_url(self) -> str:
+        return f"{self.base_url}/slo/redirect"
+
+    @property
     def certificate_pem(self) -> str:
         return self.cert_file.read_text()
 
@@ -253,6 +288,29 @@ class SamlIdP:
     def set_users(self, users: list[SamlUser | dict]) -> None:
         self._users = {user.email.lower(): user for user in map(SamlUser.from_value, users)}
 
+    def name_id_of(self, email: str) -> str:
+        """The NameID the assertions give this user."""
+        user = self._users.get(email.strip().lower())
+        if user is None:
+            raise KeyError(f"no SAML user {email!r}; set_users() first")
+        return user.subject
+
+    def sessions(self, name_id: str) -> set[str]:
+        """The SessionIndex of every sign-in at the IdP this NameID has not signed out of."""
+        with self._lock:
+            return set(self._sessions.get(name_id, ()))
+
+    def _end_sessions(self, name_id: str) -> None:
+        with self._lock:
+            self._sessions.pop(name_id, None)
+
+    def _sp_single_logout_url(self) -> str | None:
+        try:
+            services = self.server.metadata.single_logout_service(self.sp_entity_id, BINDING_HTTP_REDIRECT, "spsso")
+        except UnsupportedBinding:  # the SP's metadata names no single logout service
+            return None
+        return services[0]["location"] if services else None
+
     def _config(self) -> IdPConfig:
         config = IdPConfig()
         config.load(
@@ -266,6 +324,7 @@ class SamlIdP:
                                 (self.sso_redirect_url, BINDING_HTTP_REDIRECT),
                                 (self.sso_post_url, BINDING_HTTP_POST),
                             ],
+                            "single_logout_service": [(self.slo_url, BINDING_HTTP_REDIRECT)],
                         },
                         "name_id_format": [NAMEID_FORMAT_PERSISTENT],
                         "policy": {
@@ -372,7 +431,124 @@ class SamlIdP:
             relay_state=relay_state,
             xml=xml,
             variant=variant,
+            name_id=user.subject,
+            session_index=assertion.authn_statement[0].session_index,
         )
+
+    # -- single logout ------------------------------------------------------------------------
+
+    def _name_id(self, text: str) -> NameID:
+        return NameID(
+            format=NAMEID_FORMAT_PERSISTENT,
+            sp_name_qualifier=self.sp_entity_id,
+            name_qualifier=self.entity_id,
+            text=text,
+        )
+
+    def logout_request_url(
+        self, name_id: str, session_index: str | None = None, *, signature: str = "valid", relay_state: str = ""
+    ) -> str:
+        """Start an IdP-initiated logout: end the IdP's sessions for ``name_id`` and return the
+        SP's single logout URL with a LogoutRequest (HTTP-Redirect binding) for a browser to open.
+
+        ``signature``: ``valid`` (signed with the IdP's key, as its metadata says), ``none``
+        (unsigned) or ``wrong_key`` (signed with a key the SP has never seen): the last two are
+        what a forger could send.
+        """
+        if signature not in LOGOUT_SIGNATURES:
+            raise ValueError(f"signature must be one of {LOGOUT_SIGNATURES}, not {signature!r}")
+        if not self.sp_sls_url:
+            raise RuntimeError("the SP has no single logout service: start the IdP with sp_sls_url")
+        request_id, request = self.server.create_logout_request(
+            self.sp_sls_url,
+            self.sp_entity_id,
+            name_id=self._name_id(name_id),
+            session_indexes=[session_index] if session_index else None,
+            sign=False,  # the HTTP-Redirect binding signs the query string, not the XML
+        )
+        with self._lock:
+            self._logouts_sent.add(request_id)
+        self._end_sessions(name_id)
+        if signature == "wrong_key":
+            return _redirect_signed_with_a_stranger_key(self.sp_sls_url, str(request), relay_state)
+        info = self.server.apply_binding(
+            BINDING_HTTP_REDIRECT,
+            str(request),
+            self.sp_sls_url,
+            relay_state,
+            response=False,
+            sign=signature == "valid",
+            sigalg=SIG_RSA_SHA256,
+        )
+        return dict(info["headers"])["Location"]
+
+    def _logout(self, start_response, params):
+        """The single logout service: a LogoutRequest from the SP, or its LogoutResponse to ours."""
+        first = {name: values[0] for name, values in params.items()}
+        if "SAMLResponse" in first:
+            return self._logout_response(start_response, first)
+        if "SAMLRequest" not in first:
+            return self._send(start_response, "400 Bad Request", _page("SAML IdP error", "<p>No SAML message.</p>"))
+        request = self.server.parse_logout_request(
+            first["SAMLRequest"],
+            BINDING_HTTP_REDIRECT,
+            relay_state=first.get("RelayState"),
+            sigalg=first.get("SigAlg"),
+            signature=first.get("Signature"),
+        )
+        if request is None or request.sender() != self.sp_entity_id:
+            body = _page("Unknown service provider", "<p>This LogoutRequest is not from the configured SP.</p>")
+            return self._send(start_response, "403 Forbidden", body)
+        message = request.message
+        name_id = message.name_id.text.strip()
+        with self._lock:
+            self.last_logout_request = {
+                "id": message.id,
+                "name_id": name_id,
+                "name_id_format": message.name_id.format,
+                "session_indexes": [index.text for index in message.session_index],
+                "relay_state": first.get("RelayState", ""),
+            }
+        self._end_sessions(name_id)
+        try:
+            args = self.server.response_args(message, [BINDING_HTTP_REDIRECT])
+        except (UnknownPrincipal, UnsupportedBinding) as exc:
+            body = _page("No single logout service", f"<p>The SP publishes none: {html.escape(str(exc))}</p>")
+            return self._send(start_response, "400 Bad Request", body)
+        response = self.server.create_logout_response(message, [BINDING_HTTP_REDIRECT], sign=False)
+        info = self.server.apply_binding(
+            BINDING_HTTP_REDIRECT,
+            str(response),
+            args["destination"],
+            first.get("RelayState", ""),
+            response=True,
+            sign=True,
+            sigalg=SIG_RSA_SHA256,
+        )
+        start_response(
+            "303 See Other", [("Location", dict(info["headers"])["Location"]), ("Cache-Control", "no-store")]
+        )
+        return [b""]
+
+    def _logout_response(self, start_response, first):
+        response = self.server.parse_logout_request_response(first["SAMLResponse"], BINDING_HTTP_REDIRECT)
+        message = response.response
+        with self._lock:
+            expected = message.in_response_to in self._logouts_sent
+            self._logouts_sent.discard(message.in_response_to)
+            self.logout_responses.append(
+                {
+                    "in_response_to": message.in_response_to,
+                    "expected": expected,
+                    "issuer": message.issuer.text.strip() if message.issuer is not None else "",
+                    "status": message.status.status_code.value,
+                    "relay_state": first.get("RelayState", ""),
+                }
+            )
+        if not expected or message.status.status_code.value != STATUS_SUCCESS:
+            body = _page("Single logout failed", "<p>The service provider did not sign you out.</p>")
+            return self._send(start_response, "400 Bad Request", body)
+        return self._send(start_response, "200 OK", _page("Signed out at the test IdP", "<p>You are signed out.</p>"))
 
     # -- the WSGI app -------------------------------------------------------------------------
 
@@ -390,6 +566,8 @@ class SamlIdP:
                 return self._authn_request(start_response, self._form(environ), BINDING_HTTP_POST)
             if path == "/login" and method == "POST":
                 return self._login(start_response, self._form(environ))
+            if path == "/slo/redirect" and method == "GET":
+                return self._logout(start_response, parse_qs(environ.get("QUERY_STRING", "")))
         except Exception as exc:  # a test IdP says what went wrong instead of hanging the browser
             body = _page("SAML IdP error", f"<p>{html.escape(type(exc).__name__)}: {html.escape(str(exc))}</p>")
             return self._send(start_response, "400 Bad Request", body)
@@ -457,6 +635,8 @@ class SamlIdP:
             acs_url=args["destination"],
             relay_state=relay_state,
         )
+        with self._lock:  # signed in at the IdP, whatever the SP makes of the answer
+            self._sessions.setdefault(answer.name_id, set()).add(answer.session_index)
         fields = "".join(
             f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
             for name, value in answer.form_data().items()
@@ -470,6 +650,19 @@ class SamlIdP:
         return self._send(start_response, "200 OK", page)
 
 
+def _redirect_signed_with_a_stranger_key(location: str, request_xml: str, relay_state: str) -> str:
+    """A LogoutRequest in the HTTP-Redirect binding, signed as the binding says but with a fresh
+    key: what someone without the IdP's key could make."""
+    args = {"SAMLRequest": deflate_and_base64_encode(request_xml).decode()}
+    if relay_state:
+        args["RelayState"] = relay_state
+    args["SigAlg"] = SIG_RSA_SHA256
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    signature = key.sign(urlencode(args).encode(), padding.PKCS1v15(), hashes.SHA256())
+    args["Signature"] = base64.b64encode(signature).decode()
+    return f"{location}?{urlencode(args)}"
+
+
 def main(argv: list[str] | None = None) -> None:
     import argparse
 
@@ -477,6 +670,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sp-entity-id", required=True)
     parser.add_argument("--acs-url", required=True)
     parser.add_argument("--sp-metadata-url")
+    parser.add_argument("--sp-sls-url")
     parser.add_argument("--users", default="[]", help="JSON list of users (email, given_name, family_name, ...)")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
@@ -484,6 +678,7 @@ def main(argv: list[str] | None = None) -> None:
         sp_entity_id=args.sp_entity_id,
         acs_url=args.acs_url,
         sp_metadata_url=args.sp_metadata_url,
+        sp_sls_url=args.sp_sls_url,
         users=json.loads(args.users),
         port=args.port,
     ).start()

@@ -5,6 +5,8 @@ code flow with PKCE through its log-in form, and signs an ID token that carries 
 the amr the account was given. SAML: pysaml2's IdP serves metadata with its signing
 certificate, answers a pysaml2 SP's AuthnRequest with a signed assertion that SP accepts, and
 each deliberately bad response is refused by pysaml2's SP and by python3-saml (what allauth uses).
+Its single logout answers a pysaml2 SP's LogoutRequest with a signed LogoutResponse, and its
+IdP-initiated LogoutRequest is accepted by python3-saml only when signed with its key.
 """
 
 import base64
@@ -22,9 +24,13 @@ import urllib.request
 
 import jwt
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
+from saml2.samlp import STATUS_SUCCESS
 from saml2.sigver import SignatureError
 from saml2.validate import ResponseLifetimeExceed
 
@@ -286,14 +292,17 @@ USERS = [
 ]
 
 
-def _pysaml2_sp(idp, acs_url):
+def _pysaml2_sp(idp, acs_url, sls_url=None):
+    endpoints = {"assertion_consumer_service": [(acs_url, BINDING_HTTP_POST)]}
+    if sls_url:
+        endpoints["single_logout_service"] = [(sls_url, BINDING_HTTP_REDIRECT)]
     config = SPConfig()
     config.load(
         {
             "entityid": SP_ENTITY_ID,
             "service": {
                 "sp": {
-                    "endpoints": {"assertion_consumer_service": [(acs_url, BINDING_HTTP_POST)]},
+                    "endpoints": endpoints,
                     "want_assertions_signed": True,
                     "want_response_signed": False,
                     "allow_unsolicited": True,
@@ -434,3 +443,92 @@ def test_saml_bad_responses_are_refused_by_python3_saml(saml_idp, sp, variant):
 
 
 # Through Chromium, with the app as the service provider: tests/browser/test_sso_journey.py.
+
+
+# -- SAML single logout -------------------------------------------------------------------------
+
+
+def _redirect_query(url):
+    return {name: values[0] for name, values in urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).items()}
+
+
+def test_saml_metadata_publishes_the_single_logout_service(saml_idp, sp):
+    idp = saml_idp(sp_entity_id=SP_ENTITY_ID, acs_url=f"{sp.url}/saml/acs/", users=USERS)
+
+    assert f'SingleLogoutService Binding="{BINDING_HTTP_REDIRECT}" Location="{idp.slo_url}"' in idp.metadata()
+
+
+def test_saml_sp_initiated_logout_ends_the_idp_session_with_a_signed_logout_response(saml_idp, sp):
+    acs_url, sls_url = f"{sp.url}/saml/acs/", f"{sp.url}/saml/sls/"
+    idp = saml_idp(sp_entity_id=SP_ENTITY_ID, acs_url=acs_url, sp_sls_url=sls_url, users=USERS)
+    client = _pysaml2_sp(idp, acs_url, sls_url)
+    request_id, post = _saml_sign_in_without_a_browser(idp, client, "ada@example.org")
+    signed_in = client.parse_authn_request_response(
+        post["fields"]["SAMLResponse"], BINDING_HTTP_POST, outstanding={request_id: "/after/"}
+    )
+    name_id, session_index = signed_in.name_id, signed_in.assertion.authn_statement[0].session_index
+    assert session_index in idp.sessions(name_id.text)  # the control: signed in at the IdP
+    logout_id, logout = client.create_logout_request(
+        idp.slo_url, idp.entity_id, name_id=name_id, session_indexes=[session_index], sign=False
+    )
+    info = client.apply_binding(BINDING_HTTP_REDIRECT, str(logout), idp.slo_url, "back-to", sign=False)
+    before = len(sp.requests)
+
+    with _browser_like_opener().open(dict(info["headers"])["Location"], timeout=10):
+        pass  # the IdP redirects the "browser" to the SP's single logout service
+
+    assert idp.sessions(name_id.text) == set()
+    assert idp.last_logout_request["session_indexes"] == [session_index]
+    (arrived,) = sp.requests[before:]
+    assert arrived["path"].startswith("/saml/sls/?")
+    query = {name: values[0] for name, values in arrived["query"].items()}
+    assert query["RelayState"] == "back-to"
+    signed = "&".join(urllib.parse.urlencode({k: query[k]}) for k in ("SAMLResponse", "RelayState", "SigAlg"))
+    certificate = x509.load_pem_x509_certificate(idp.certificate_pem.encode())
+    certificate.public_key().verify(  # raises InvalidSignature unless the IdP's key signed it
+        base64.b64decode(query["Signature"]), signed.encode(), padding.PKCS1v15(), hashes.SHA256()
+    )
+    answer = client.parse_logout_request_response(query["SAMLResponse"], BINDING_HTTP_REDIRECT).response
+    assert answer.in_response_to == logout_id
+    assert answer.status.status_code.value == STATUS_SUCCESS
+
+
+@pytest.mark.parametrize(
+    ("signature", "error"),
+    [("valid", None), ("none", "is not signed"), ("wrong_key", "Signature validation failed")],
+)
+def test_saml_idp_initiated_logout_request_is_accepted_by_python3_saml_only_with_the_idps_signature(
+    saml_idp, sp, signature, error
+):
+    idp_metadata_parser = pytest.importorskip("onelogin.saml2.idp_metadata_parser")
+    from onelogin.saml2.auth import OneLogin_Saml2_Auth
+
+    acs_url, sls_url = f"{sp.url}/saml/acs/", f"{sp.url}/saml/sls/"
+    idp = saml_idp(sp_entity_id=SP_ENTITY_ID, acs_url=acs_url, sp_sls_url=sls_url, users=USERS)
+    parsed = idp_metadata_parser.OneLogin_Saml2_IdPMetadataParser.parse_remote(
+        idp.metadata_url, entity_id=idp.entity_id
+    )
+    settings = {
+        "strict": True,
+        "sp": {"entityId": SP_ENTITY_ID, "assertionConsumerService": {"url": acs_url}},
+        "idp": parsed["idp"],
+        # Signed messages required: what docs/sign-in.md asks of production installs.
+        "security": {"rejectDeprecatedAlgorithm": True, "wantMessagesSigned": True},
+    }
+    url = idp.logout_request_url(idp.name_id_of("ada@example.org"), "id-session", signature=signature)
+    parts = urllib.parse.urlsplit(url)
+    request = {"https": "off", "http_host": parts.netloc, "script_name": "", "path_info": parts.path}
+    auth = OneLogin_Saml2_Auth({**request, "get_data": _redirect_query(url)}, settings)
+    answered = len(idp.logout_responses)
+
+    back = auth.process_slo(keep_local_session=True)
+
+    if error is not None:
+        assert auth.get_errors() and error in auth.get_last_error_reason()
+        return
+    assert not auth.get_errors(), auth.get_last_error_reason()
+    assert back.startswith(f"{idp.slo_url}?SAMLResponse=")
+    with urllib.request.urlopen(back, timeout=10) as page:  # the SP's LogoutResponse, back at the IdP
+        assert "Signed out at the test IdP" in page.read().decode()
+    (response,) = idp.logout_responses[answered:]
+    assert response["expected"] and response["status"] == STATUS_SUCCESS

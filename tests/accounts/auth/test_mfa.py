@@ -15,6 +15,7 @@ from django.urls import reverse
 from accounts.auth import policy
 from accounts.models import Membership, User
 from accounts.services import invitation_url
+from tests.accounts.auth.webauthn import registration_credential
 from tests.factories import PASSWORD, InstitutionFactory, MembershipFactory, ProgramFactory
 
 pytestmark = pytest.mark.django_db
@@ -227,3 +228,55 @@ def test_wrong_codes_are_limited_per_person(client, resident, enrolled):
     refused = client.post(reverse("mfa_authenticate"), {"code": right})
     assert refused.status_code == 200 and "_auth_user_id" not in client.session
     assert "Too many" in refused.content.decode()
+
+
+def test_a_rotated_key_keeps_authenticators_working_and_a_lost_one_is_a_wrong_code(client, resident, settings):
+    settings.MFA_ENCRYPTION_KEY = "the-first-key"
+    _sign_in(client, resident.email)
+    secret = _enrol_totp(client)
+    client.post("/accounts/logout/")
+
+    settings.MFA_ENCRYPTION_KEY, settings.MFA_ENCRYPTION_KEYS_OLD = "the-second-key", ["the-first-key"]
+    _sign_in(client, resident.email)
+    assert client.post(reverse("mfa_authenticate"), {"code": _code(secret, -1)}).status_code == 302
+    client.post("/accounts/logout/")
+
+    settings.MFA_ENCRYPTION_KEYS_OLD = []  # the first key is gone: no server error, no way in
+    _sign_in(client, resident.email)
+    lost = client.post(reverse("mfa_authenticate"), {"code": _code(secret, 1)})
+    assert lost.status_code == 200 and "_auth_user_id" not in client.session
+
+
+def _freshly_signed_in(client, user):
+    """As if ``user`` had just typed their password (allauth's re-authentication is satisfied)."""
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    session = client.session
+    session["account_authentication_methods_user"] = str(user.pk)
+    session["account_authentication_methods"] = [{"method": "password", "at": time.time(), "reauthenticated": True}]
+    session.save()
+
+
+def _key(user):
+    return Authenticator.objects.create(
+        user=user, type=Authenticator.Type.WEBAUTHN, data={"name": "key", "credential": registration_credential()}
+    )
+
+
+def test_the_last_required_security_key_cannot_be_removed(client, strict, coordinator):
+    key = _key(coordinator)
+    _freshly_signed_in(client, coordinator)
+    response = client.post(reverse("mfa_remove_webauthn", args=[key.pk]), follow=True)
+    assert Authenticator.objects.filter(pk=key.pk).exists()
+    assert "This is your only second factor" in response.content.decode()
+
+    # With an authenticator app as well, the key may go.
+    Authenticator.objects.create(user=coordinator, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    client.post(reverse("mfa_remove_webauthn", args=[key.pk]))
+    assert not Authenticator.objects.filter(pk=key.pk).exists()
+
+
+def test_an_optional_security_key_can_be_removed(client, resident):
+    key = _key(resident)
+    _freshly_signed_in(client, resident)
+    client.post(reverse("mfa_remove_webauthn", args=[key.pk]))
+    assert not Authenticator.objects.filter(pk=key.pk).exists()
