@@ -32,6 +32,7 @@ demo: install
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
 	@echo
 	@echo "MentorMatch is starting on http://$(HOST):$(PORT)/ — log in with a demo account above. Ctrl-C stops it."
+	@echo "(To try a security key or passkey, open http://localhost:$(PORT)/ instead: browsers refuse them on a bare IP address.)"
 	@echo
 	$(DEMO_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 

@@ -1,3 +1,5 @@
+from allauth.mfa.models import Authenticator
+from allauth.usersessions.models import UserSession
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.html import format_html_join
@@ -63,14 +65,24 @@ class InstitutionAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "slug"]}),
         ("Single sign-on", {"fields": ["sso_app", "email_domains", "sso_self_service", "for_your_identity_provider"]}),
-        ("Two-factor authentication", {"fields": ["require_mfa_for_coordinators", "accept_idp_mfa"]}),
+        (
+            "Two-factor authentication",
+            {
+                "fields": ["require_mfa_for_coordinators", "accept_idp_mfa"],
+                # policy.on_signed_in decides at sign-in and keeps it in the session.
+                "description": "A change applies at each coordinator's next sign-in, not to a session already open.",
+            },
+        ),
     ]
 
     @admin.display(description="For your identity provider")
     def for_your_identity_provider(self, institution):
         rows = sso.endpoints(institution)
         if not rows:
-            return "Choose an SSO provider and save: the redirect URI (OIDC) or the SAML metadata appears here."
+            return (
+                "No SSO provider yet: add one under Social applications (or with the + beside “SSO provider”), "
+                "choose it here and save; the addresses for your identity provider then appear here."
+            )
         return format_html_join(
             mark_safe("<br>"), "<strong>{}</strong>: <code>{}</code>", ((label, url) for label, url in rows.items())
         )
@@ -155,3 +167,51 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# allauth's own admins for these show and edit the raw ``data`` (an authenticator's secret, a
+# session's contents). Ours only look and delete: an administrator helping someone who lost their
+# phone finds them by e-mail and deletes their authenticators, so they can enrol again at their
+# next sign-in (policy.on_signed_in asks them to, where a second factor is required).
+admin.site.unregister(Authenticator)
+admin.site.unregister(UserSession)
+
+
+class _LookAndDeleteAdmin(admin.ModelAdmin):
+    list_select_related = ["user"]
+    search_fields = ["user__email", "user__first_name", "user__last_name"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(_LookAndDeleteAdmin):
+    list_display = ["user", "type", "name", "created_at", "last_used_at"]
+    list_filter = ["type"]
+    fields = ["user", "type", "name", "created_at", "last_used_at"]
+    readonly_fields = fields
+
+    @admin.display(description="Name")
+    def name(self, authenticator):
+        # A security key's name; the type's label for the others.
+        return str(authenticator)
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(_LookAndDeleteAdmin):
+    """Deleting a row here ends that session: its user is signed out on their next request."""
+
+    list_display = ["user", "user_agent", "ip", "created_at", "last_seen_at"]
+    fields = ["user", "user_agent", "ip", "created_at", "last_seen_at"]
+    readonly_fields = fields
+
+    def delete_model(self, request, obj):
+        obj.end()
+
+    def delete_queryset(self, request, queryset):
+        for session in queryset:
+            session.end()

@@ -177,3 +177,13 @@ class ApiTokenForm(forms.Form):
         help_text="Optional. What the token is for, e.g. the script or device that will hold it.",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+    # One per rendering of the form: a second POST of the same form (a double tap, a reload of
+    # the page that showed the secret, Back and submit) creates nothing (accounts/views/security.py).
+    once = forms.CharField(widget=forms.HiddenInput, required=False, label="")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            import uuid
+
+            self.initial["once"] = uuid.uuid4().hex

@@ -136,9 +136,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         # reset pages, an invitation, the admin and ``changepassword`` all come through.
         password_changed = self._password is not None
         super().save(*args, **kwargs)
-        if password_changed:
-            # A new password ends every API token (ApiToken.is_valid also refuses one whose
-            # password fingerprint is stale, should a password ever change without a save).
+        if password_changed or not self.is_active:
+            # A new password, or deactivation, ends every API token (ApiToken.is_valid also
+            # refuses one whose password fingerprint is stale or whose user is inactive, should
+            # either ever change without a save), so reactivating brings none back.
             ApiToken.objects.filter(user=self).delete()
 
     def clean(self):
@@ -263,22 +264,26 @@ class Institution(models.Model):
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=80, unique=True)
     email_domains = models.CharField(
+        verbose_name="E-mail domains",
         max_length=500,
         blank=True,
         help_text="E-mail domains whose people sign in through this institution's SSO, separated by commas "
         "(e.g. lakeside.org, med.lakeside.org). Leave empty to offer SSO as a button only.",
     )
     require_mfa_for_coordinators = models.BooleanField(
+        verbose_name="Require MFA for coordinators",
         default=True,
         help_text="Coordinators of this institution's programs must use a second factor "
         "(an authenticator app or a security key) to sign in.",
     )
     accept_idp_mfa = models.BooleanField(
+        verbose_name="Accept the identity provider's MFA",
         default=True,
         help_text="A sign-in through SSO for which the identity provider reports multi-factor authentication "
         "(OIDC amr/acr, SAML AuthnContextClassRef) counts as the second factor.",
     )
     sso_self_service = models.BooleanField(
+        verbose_name="SSO self-service",
         default=False,
         help_text="Let people of these e-mail domains who are on no roster yet create an account by signing in "
         "through SSO. Off: SSO signs in only people a coordinator has put on a roster.",
@@ -614,6 +619,8 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = "API token"
+        verbose_name_plural = "API tokens"
         constraints = [
             models.CheckConstraint(
                 condition=Q(expires_at__gt=models.F("created_at")), name="apitoken_expires_after_created"

@@ -174,6 +174,11 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "5/300s/key", "login": env.str("LOGIN_RAT
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 10 * 60
 # Multi-factor: authenticator apps (TOTP), security keys and passkeys (WebAuthn), recovery codes.
 MFA_ADAPTER = "accounts.auth.adapters.MFAAdapter"
+# The code fields, with a number pad and one-time-code autofill (accounts/auth/forms.py).
+MFA_FORMS = {
+    "authenticate": "accounts.auth.forms.AuthenticateForm",
+    "activate_totp": "accounts.auth.forms.ActivateTOTPForm",
+}
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 # Authenticator-app secrets and recovery codes are stored encrypted with a key derived from this
 # (SECRET_KEY unless set). To change it, keep the old one in MFA_ENCRYPTION_KEYS_OLD.

@@ -5,6 +5,7 @@ from allauth.account.utils import get_next_redirect_url
 from allauth.mfa.adapter import get_adapter as get_mfa_adapter
 from allauth.mfa.models import Authenticator
 from allauth.mfa.webauthn.views import RemoveWebAuthnView
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -14,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 
 from ..auth import policy, sso
+from ..identity import canonical_email
 from ..throttles import PasswordResetClientThrottle, PasswordResetEmailThrottle
 
 
@@ -116,7 +118,17 @@ def mfa_required(request):
     return render(request, "account/mfa_required.html", {"superuser": request.user.is_superuser})
 
 
-class InvitationView(auth_views.PasswordResetConfirmView):
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """A new password from a reset link also lifts the sign-in lockout of the account: the link
+    proved the mailbox, and being locked out is what sent most people to it."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        axes_reset(username=canonical_email(form.user.email))
+        return response
+
+
+class InvitationView(PasswordResetConfirmView):
     """Set a first password from an invitation link (a password-reset token)."""
 
     template_name = "registration/invitation.html"

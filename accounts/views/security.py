@@ -7,6 +7,7 @@ from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -33,6 +34,13 @@ def api_tokens(request):
     created = secret = None
     if request.method == "POST":
         form = ApiTokenForm(request.POST)
+        if form.is_valid() and not _first_submission(request, form.cleaned_data["once"]):
+            messages.info(
+                request,
+                "That token was already created, and its secret shown once. If you didn't copy it, "
+                "revoke it below and create another.",
+            )
+            return redirect("accounts:api-tokens")
         if form.is_valid():
             try:
                 created, secret = services.api_token_issue(user=request.user, name=form.cleaned_data["name"])
@@ -52,6 +60,17 @@ def api_tokens(request):
     response = render(request, "account/api_tokens.html", context)
     patch_cache_control(response, no_store=True, private=True)
     return response
+
+
+def _first_submission(request, once: str) -> bool:
+    """Whether this form (its one-time value) is being submitted for the first time. ``cache.add``
+    is atomic, so of two taps at once only one gets True. A form without the value (an old
+    page, a script) is always new, and so is one the cache cannot answer for (Redis down:
+    core/cache.py fails soft), where a second token is the lesser harm than none."""
+    if not once:
+        return True
+    key = f"mentormatch:api-token-form:{request.user.pk}:{once}"
+    return cache.add(key, True, timeout=24 * 3600) or cache.get(key) is None
 
 
 def _token_lifetime() -> str:

@@ -280,3 +280,12 @@ def test_an_optional_security_key_can_be_removed(client, resident):
     _freshly_signed_in(client, resident)
     client.post(reverse("mfa_remove_webauthn", args=[key.pk]))
     assert not Authenticator.objects.filter(pk=key.pk).exists()
+
+
+def test_reloading_the_set_up_page_keeps_the_secret_already_scanned(client, resident):
+    _sign_in(client, resident.email)
+    client.get(reverse("mfa_activate_totp"))
+    scanned = client.session[SECRET_SESSION_KEY]
+    again = client.get(reverse("mfa_activate_totp"))
+    assert client.session[SECRET_SESSION_KEY] == scanned and scanned in again.content.decode()
+    assert client.post(reverse("mfa_activate_totp"), {"code": _code(scanned)}).status_code == 302

@@ -327,3 +327,12 @@ def test_signing_out_everywhere_ends_every_session_but_the_one_kept(resident, ot
         assert browser.get("/api/v1/me/").status_code == 401
     assert kept.get("/api/v1/me/").status_code == 200
     assert bobs.get("/api/v1/me/").status_code == 200
+
+
+def test_deactivating_a_user_deletes_their_tokens_so_reactivation_brings_none_back(resident):
+    api_token_issue(user=resident, name="script")
+    resident.is_active = False
+    resident.save()
+    resident.is_active = True
+    resident.save()
+    assert not ApiToken.objects.filter(user=resident).exists()

@@ -110,6 +110,19 @@ def test_password_reset_by_email_round_trip(client, resident):
     assert resident.check_password("quiet-harbor-lamp-7")
 
 
+def test_a_new_password_from_the_reset_link_lifts_the_lockout(client, resident):
+    for _ in range(3):
+        _login(client, "alice@hospital.example", "wrong-password")
+    assert _login(client, "alice@hospital.example", PASSWORD).status_code == 429
+
+    client.post(reverse("accounts:password_reset"), {"email": "Alice@hospital.example"})
+    link = re.search(r"https?://[^/\s]+(/accounts/password/reset/\S+/)", mail.outbox[0].body).group(1)
+    form_url = client.get(link, follow=True).redirect_chain[-1][0]
+    client.post(form_url, {"new_password1": "a-fresh-long-password-7", "new_password2": "a-fresh-long-password-7"})
+
+    assert _login(client, "ALICE@hospital.example", "a-fresh-long-password-7").status_code == 302
+
+
 def test_password_reset_for_unknown_email_sends_nothing_and_reveals_nothing(client):
     response = client.post(reverse("accounts:password_reset"), {"email": "nobody@hospital.example"})
     assert response.status_code == 302

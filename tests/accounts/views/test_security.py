@@ -42,7 +42,7 @@ def _works(key) -> bool:
 
 
 def _secret_on(page) -> str:
-    return re.search(r'id="new-token" type="text" value="([^"]+)"', page.content.decode()).group(1)
+    return re.search(r'id="new-token"[^>]*>([^<]+)</textarea>', page.content.decode()).group(1).strip()
 
 
 # --- The list.
@@ -222,3 +222,19 @@ def test_the_profile_links_to_sign_in_and_security(resident, client_for):
     html = client_for(resident).get(reverse("accounts:profile")).content.decode()
     assert reverse("mfa_index") in html
     assert reverse("accounts:password_change") in html
+
+
+def test_a_second_submission_of_the_same_form_creates_nothing(client_for, resident):
+    """A double tap, or reloading the page that showed the secret, resends the same form."""
+    client = client_for(resident)
+    page = client.get(reverse("accounts:api-tokens"))
+    once = page.context["form"].initial["once"]
+    first = client.post(reverse("accounts:api-tokens"), {"name": "laptop", "once": once})
+    again = client.post(reverse("accounts:api-tokens"), {"name": "laptop", "once": once}, follow=True)
+    assert first.status_code == 200 and first.context["secret"]
+    assert ApiToken.objects.filter(user=resident).count() == 1
+    assert "already created" in again.content.decode()
+    # A fresh form makes a fresh token.
+    fresh = client.get(reverse("accounts:api-tokens")).context["form"].initial["once"]
+    client.post(reverse("accounts:api-tokens"), {"name": "phone", "once": fresh})
+    assert ApiToken.objects.filter(user=resident).count() == 2
