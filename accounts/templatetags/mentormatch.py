@@ -18,3 +18,29 @@ def can_remove(authenticator):
     second factor: accounts/auth/adapters.py.) Pages offer only what will be allowed.
     Takes an Authenticator or allauth's wrapper of one (the overview page has wrappers)."""
     return get_mfa_adapter().can_delete_authenticator(getattr(authenticator, "instance", authenticator))
+
+
+# (pattern in the User-Agent string, what to call it), first match wins: Edge and Opera
+# say "Chrome" too, and every Chromium says "Safari", so the specific come first.
+_BROWSERS = [("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari")]
+_SYSTEMS = [
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+]
+
+
+@register.filter
+def device(user_agent):
+    """ "Chrome on Windows" from a browser's User-Agent string, for the sessions list; the
+    string itself when it names no browser we know (a script, curl)."""
+    text = user_agent or ""
+    browser = next((name for mark, name in _BROWSERS if mark in text), None)
+    system = next((name for mark, name in _SYSTEMS if mark in text), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or text[:60] or "Unknown browser"
