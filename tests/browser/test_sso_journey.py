@@ -176,7 +176,9 @@ def test_a_rostered_resident_signs_in_through_saml(page, shot, saml, rostered):
     assert SocialAccount.objects.get(user=rostered).provider == saml.entity_id
 
 
-@pytest.mark.parametrize("variant", ["unsigned", "tampered", "wrong_audience", "expired"])
+# One bad assertion end to end in the browser; the others (unsigned, wrong audience, expired,
+# replayed, IdP-initiated) are refused in tests/accounts/auth/test_sso.py without one.
+@pytest.mark.parametrize("variant", ["tampered"])
 def test_a_bad_assertion_signs_nobody_in(page, saml, rostered, variant):
     saml.set_users([{"email": rostered.email, "given_name": "Ana", "family_name": "Lopez"}])
     saml.response_variant = variant
