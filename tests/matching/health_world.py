@@ -1,5 +1,22 @@
 """Program health's fixed world: a program with every figure worked out by hand, and its
-frozen clock. Used by tests/matching (through conftest.py) and tests/browser/test_health_page.py."""
+frozen clock. Used by tests/matching (through conftest.py) and tests/browser/test_health_page.py.
+
+The fixed world (``world``), "now" being Thursday 2026-10-15 12:00 UTC, so the academic
+year 2026–27 runs from 2026-07-01 04:00 UTC (midnight in New York, the program's zone):
+
+Internal Medicine (``program``), residents and their active mentorships:
+    Alice PGY-1  career ← Carol (since Jun 1; met Jul 10 and Sep 20)
+    Bob   PGY-1  career ← Carol (since Jul 16; never met)                 stale, 91 days
+    Eve   PGY-1  —       (career with Mia ended Aug 31, re-match asked)   waiting
+    Finn  PGY-2  research ← Dave (since Aug 1; met Aug 10, a later one cancelled)  stale, 65 days
+    Gina  PGY-2  career ← Dave (since Sep 1; a meeting proposed)
+    Hank  PGY-3  wellness ← Mia (since Sep 20; one confirmed for Oct 20)
+    Ivy   (year not set) — (wellness with Ned ended Feb 1, re-match asked) waiting
+Mentors: Carol 2/2 (full), Dave 2/1 (over), Mia 1/1 (full), Ned 0/3 accepting, Pia 0/2 not accepting.
+
+General Surgery (``other_program``): Olivia ← Zed, with a request, a meeting and a
+check-in whose comment is "B-secret-comment": none of it may show up in program A.
+"""
 
 import types
 from datetime import UTC, datetime

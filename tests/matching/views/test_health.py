@@ -1,36 +1,15 @@
-"""Program health: every figure against values worked out by hand on fixed data, the
-check-in anonymity threshold, and a coordinator of one program seeing nothing of another.
+"""Program health's page: the figures, the anonymity threshold, and a coordinator of one program seeing nothing of another.
 
-The fixed world (``world``), "now" being Thursday 2026-10-15 12:00 UTC, so the academic
-year 2026–27 runs from 2026-07-01 04:00 UTC (midnight in New York, the program's zone):
-
-Internal Medicine (``program``), residents and their active mentorships:
-    Alice PGY-1  career ← Carol (since Jun 1; met Jul 10 and Sep 20)
-    Bob   PGY-1  career ← Carol (since Jul 16; never met)                 stale, 91 days
-    Eve   PGY-1  —       (career with Mia ended Aug 31, re-match asked)   waiting
-    Finn  PGY-2  research ← Dave (since Aug 1; met Aug 10, a later one cancelled)  stale, 65 days
-    Gina  PGY-2  career ← Dave (since Sep 1; a meeting proposed)
-    Hank  PGY-3  wellness ← Mia (since Sep 20; one confirmed for Oct 20)
-    Ivy   (year not set) — (wellness with Ned ended Feb 1, re-match asked) waiting
-Mentors: Carol 2/2 (full), Dave 2/1 (over), Mia 1/1 (full), Ned 0/3 accepting, Pia 0/2 not accepting.
-
-General Surgery (``other_program``): Olivia ← Zed, with a request, a meeting and a
-check-in whose comment is "B-secret-comment": none of it may show up in program A.
-"""
+The fixed world, every person and date of it, is described in tests/matching/health_world.py."""
 
 import pytest
 from rest_framework.test import APIClient
 
 from matching.models import Meeting, MentorshipRequest
 from tests.matching.health_world import _checkin, _meeting, _mentor, _pair, _request, _resident, at
+from tests.matching.support import _api as api
 
 pytestmark = pytest.mark.django_db
-
-
-def api(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 # --- The page.
