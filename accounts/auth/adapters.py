@@ -110,7 +110,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         email = sso.verified_email(sociallogin, institution) if institution is not None else ""
         if institution is None or not email:
             raise ImmediateHttpResponse(_refusal(request, institution, email, reason="unverified"))
-        if institution.domains and email.rpartition("@")[2].lower() not in institution.domains:
+        if institution.domains and not sso.in_domains(email, institution):
             raise ImmediateHttpResponse(_refusal(request, institution, email, reason="domain"))
         user = sociallogin.user if sociallogin.is_existing else User.objects.by_email(email)
         if user is not None and (not user.is_active or not sso.may_sign_in(user, institution)):

@@ -43,6 +43,11 @@ def _domain(email: str) -> str:
     return canonical_email(email).rpartition("@")[2]
 
 
+def in_domains(email: str, institution: Institution) -> bool:
+    """Is the address in one of the institution's e-mail domains (by its canonical key)?"""
+    return _domain(email) in institution.domains
+
+
 def institution_for_email(email: str) -> Institution | None:
     """The institution whose SSO signs in this address, if any."""
     domain = _domain(email)
@@ -151,7 +156,7 @@ def verified_email(sociallogin: Any, institution: Institution) -> str:
     ``email_verified`` for work accounts). Any other unverified address counts as none."""
     saml = _kind(sociallogin) == SAML
     for address in sociallogin.email_addresses:
-        if saml or address.verified or _domain(address.email) in institution.domains:
+        if saml or address.verified or in_domains(address.email, institution):
             return address.email
     return ""
 
@@ -161,7 +166,7 @@ def may_sign_in(user: User, institution: Institution) -> bool:
     sign themselves up, an address in its domains."""
     if on_roster(user, institution):
         return True
-    return institution.sso_self_service and bool(institution.domains) and _domain(user.email) in institution.domains
+    return institution.sso_self_service and bool(institution.domains) and in_domains(user.email, institution)
 
 
 def _kind(sociallogin: Any) -> str:
