@@ -527,6 +527,24 @@ class AvailabilityWindow(models.Model):
             raise ValidationError({"end": "The window must end after it starts."})
 
 
+class BusyCalendar(models.Model):
+    """Where imported busy blocks came from: an uploaded ``.ics`` file (imported once) or a
+    calendar feed URL (a rotation schedule from Amion, QGenda…), refreshed daily."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="busy_calendars")
+    name = models.CharField(max_length=120)
+    url = models.URLField(max_length=1000, blank=True, help_text="Blank for an uploaded file.")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["user", "name", "id"]
+
+    def __str__(self):
+        return self.name
+
+
 class BusyBlock(models.Model):
     """Dated time away (nights, ICU month, vacation) that meeting suggestions avoid."""
 
@@ -534,6 +552,9 @@ class BusyBlock(models.Model):
     start_date = models.DateField()
     end_date = models.DateField()
     label = models.CharField(max_length=120, help_text="e.g. Night float, ICU, vacation")
+    # Imported blocks: their calendar and the event's UID there (a refresh replaces them).
+    calendar = models.ForeignKey(BusyCalendar, null=True, blank=True, on_delete=models.CASCADE, related_name="blocks")
+    external_uid = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["user", "start_date"]

@@ -184,6 +184,8 @@ class Agreement(models.Model):
     first_goals = models.TextField(blank=True, max_length=4000)
     updated_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
+    # Optimistic concurrency (core/concurrency.py): a save names the version it started from.
+    version = models.PositiveIntegerField(default=1)
 
     def __str__(self):
         return f"Agreement for {self.mentorship}"
@@ -216,6 +218,8 @@ class Meeting(models.Model):
     # iCalendar identity: the UID never changes; SEQUENCE grows on each reschedule/cancel.
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     sequence = models.PositiveIntegerField(default=0)
+    # Optimistic concurrency for what either person edits (notes, place, video link).
+    version = models.PositiveIntegerField(default=1)
     reminded_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -282,7 +286,9 @@ class ActionItem(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
     created_by = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["status", "due_date", "id"]
@@ -308,12 +314,69 @@ class Resource(models.Model):
     url = models.URLField(max_length=500)
     note = models.TextField(blank=True, max_length=2000)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self):
         return self.title
+
+
+class Message(models.Model):
+    """One message in the pair's private thread: a mentorship's, or a request's while the
+    mentor decides. Only the two people read it (coordinators do not). The author may edit
+    it for ``EDIT_WINDOW`` and delete it (kept as "deleted", the text gone)."""
+
+    EDIT_WINDOW = timedelta(minutes=10)
+
+    mentorship = models.ForeignKey(Mentorship, null=True, blank=True, on_delete=models.CASCADE, related_name="messages")
+    request = models.ForeignKey(
+        MentorshipRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
+    )
+    author = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    body = models.TextField(max_length=4000)
+    created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    # When the other person (the thread has two) first saw it.
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(mentorship__isnull=False, request__isnull=True)
+                | Q(mentorship__isnull=True, request__isnull=False),
+                name="message_in_one_thread",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["mentorship", "created_at"]),
+            models.Index(fields=["request", "created_at"]),
+            models.Index(fields=["read_at", "author"]),
+        ]
+
+    def __str__(self):
+        return f"Message by {self.author} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_deleted(self):
+        return self.deleted_at is not None
+
+
+class CalendarFeed(models.Model):
+    """A person's secret calendar address (``webcal://…/feed/<token>.ics``) with all their
+    meetings. Regenerating replaces the token, so the old address stops working."""
+
+    user = models.OneToOneField(USER, on_delete=models.CASCADE, related_name="calendar_feed")
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_fetched_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Calendar feed of {self.user}"
 
 
 class Introduction(models.Model):
