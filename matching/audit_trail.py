@@ -393,10 +393,13 @@ def _show(key, value, names, tz) -> str:
 
 
 def describe_changes(entry, *, names: dict[int, str], tz=UTC) -> list[Change]:
-    """``entry``'s before → after, field by field, readable: people by name, instants in ``tz``."""
+    """``entry``'s before → after, field by field, readable: people by name, instants in ``tz``.
+    A field with the same value before and after (a snapshot's unchanged part) is left out."""
     before, after = entry.before or {}, entry.after or {}
     changes = []
     for key in [*before, *(k for k in after if k not in before)]:
+        if key in before and key in after and before[key] == after[key]:
+            continue
         changes.append(
             Change(
                 field=key.replace("_", " "),

@@ -1,6 +1,7 @@
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.test import Client, override_settings
-from django.urls import path
+from django.urls import include, path
 
 from accounts.views import errors
 
@@ -9,8 +10,23 @@ def _boom(request):
     raise RuntimeError("simulated failure")
 
 
-urlpatterns = [path("boom/", _boom)]
+def _closed(request):
+    raise PermissionDenied("The ranking window for this match is closed.")
+
+
+def _refused(request):
+    raise PermissionDenied
+
+
+# The site's own pages too: the error pages link to them.
+urlpatterns = [
+    path("boom/", _boom),
+    path("closed/", _closed),
+    path("refused/", _refused),
+    path("", include("config.urls")),
+]
 handler500 = errors.server_error
+handler403 = errors.permission_denied
 
 
 @pytest.mark.django_db
@@ -26,6 +42,18 @@ def test_forbidden_page_gets_the_friendly_403(client_for, resident):
     response = client_for(resident).get("/programs/")
     assert response.status_code == 403
     assert "You can't open this page" in response.content.decode()
+    assert "a program you don't coordinate" in response.content.decode()
+
+
+@pytest.mark.django_db
+@override_settings(ROOT_URLCONF=__name__)
+def test_a_refusal_that_says_why_keeps_its_reason_on_the_403(client_for, resident):
+    closed = client_for(resident).get("/closed/")
+    assert closed.status_code == 403
+    assert "The ranking window for this match is closed." in closed.content.decode()
+    assert "a program you don't coordinate" not in closed.content.decode()
+    # A bare refusal gets the general explanation.
+    assert "a program you don't coordinate" in client_for(resident).get("/refused/").content.decode()
 
 
 @override_settings(ROOT_URLCONF=__name__, DEBUG=False)

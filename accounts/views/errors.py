@@ -7,7 +7,10 @@ from django.template.loader import get_template
 
 
 def permission_denied(request, exception=None):
-    return render(request, "errors/403.html", status=403)
+    # A refusal that says why ("The ranking window for this match is closed.") shows it; the
+    # bare PermissionDenied of a permission check gets the general explanation.
+    reason = str(exception or "").strip()
+    return render(request, "errors/403.html", {"reason": reason}, status=403)
 
 
 def page_not_found(request, exception=None):

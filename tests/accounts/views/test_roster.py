@@ -526,3 +526,13 @@ def test_the_roster_shows_only_what_the_coordinator_typed_and_withdraws(
     invitation.refresh_from_db()
     assert invitation.status == "withdrawn"
     assert "A., Alicia" not in client.get(reverse("accounts:roster", args=["gs"])).content.decode()
+
+
+def test_withdrawing_an_invitation_takes_a_second_step(client_for, invitation, other_coordinator):
+    page = client_for(other_coordinator).get(reverse("accounts:roster", args=["gs"])).content.decode()
+    action = reverse("accounts:roster-invitation-withdraw", args=["gs", invitation.pk])
+    # The form sits inside a closed disclosure: the first tap opens it, the second withdraws.
+    disclosure = page[page.index('<details class="confirm-disclosure">') :]
+    disclosure = disclosure[: disclosure.index("</details>")]
+    assert f'action="{action}"' in disclosure
+    assert "Withdraw the invitation</button>" in disclosure

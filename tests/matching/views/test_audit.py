@@ -88,6 +88,24 @@ def test_a_row_says_when_who_what_on_what_the_change_and_why(client_for, program
     assert html.index("Declined a request") < html.index("Overrode a proposed pairing")  # newest first
 
 
+def test_a_row_leaves_out_what_did_not_change(client_for, program, coordinator):
+    # A meeting snapshot: the status and start changed, the sequence did not.
+    _entry(
+        program,
+        action="meeting.confirm",
+        actor=coordinator,
+        obj_type="meeting",
+        obj_id="998",
+        before={"status": "proposed", "start": None, "sequence": 4},
+        after={"status": "confirmed", "start": "2031-05-02T14:00:00+00:00", "sequence": 4},
+    )
+
+    html = client_for(coordinator).get(_page(program)).content.decode()
+
+    assert "proposed" in html and "confirmed" in html
+    assert "sequence" not in html.lower()
+
+
 def test_an_unknown_action_is_shown_readably_not_hidden():
     assert action_label("match_run.publish") == "Published a match run"
     assert action_label("pairing.reassign") == "Pairing: reassign"
