@@ -1,12 +1,15 @@
 """Filters shared by pages and the API: the directory page and /api/v1/mentors/
 narrow the same selector with the same FilterSet."""
 
+import functools
+
 from django import forms
 from django.db.models import Q
 from django_filters import rest_framework as filters
 from drf_spectacular.drainage import set_override
 
-from core.search import SEARCH_HELP, SEARCH_MAX_LENGTH, SearchField, search_terms
+from core.search import SEARCH_HELP, SEARCH_MAX_LENGTH, SearchField, search_terms, word_matches
+from core.widgets import ChecklistSelectMultiple, grouped_choices
 
 from .models import Goal, Language, MeetingFormat, MentorProfile, Specialty
 
@@ -32,13 +35,11 @@ class SearchFilter(filters.CharFilter):
 
 
 def _each_word_matches(queryset, value, fields):
-    """Every word of ``value`` must occur (case-insensitively) in at least one of ``fields``:
-    one condition per word, over columns of rows joined one-to-one, so no row is repeated."""
+    """Every word of ``value`` must occur (ignoring case and accents) in at least one of
+    ``fields``: one condition per word, over columns of rows joined one-to-one, so no row is
+    repeated."""
     for word in search_terms(value):
-        condition = Q()
-        for field in fields:
-            condition |= Q(**{f"{field}__icontains": word})
-        queryset = queryset.filter(condition)
+        queryset = queryset.filter(word_matches(word, fields))
     return queryset
 
 
@@ -79,7 +80,7 @@ class MentorDirectoryFilter(filters.FilterSet):
         queryset=Goal.objects.all(),
         conjoined=True,
         label="Helps with",
-        widget=forms.SelectMultiple(attrs={"size": 4}),
+        widget=ChecklistSelectMultiple,
         help_text="Goal slug the mentor can help with, e.g. career-planning. Repeat to require several.",
     )
     language = filters.ModelChoiceFilter(
@@ -111,6 +112,23 @@ class MentorDirectoryFilter(filters.FilterSet):
         help_text="true: accepting mentees and with at least one spot free.",
     )
     q = SearchFilter(method="search", label="Search", help_text="Words to find in the mentor's name or bio.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # On the page: subspecialties grouped by specialty, narrowed to the chosen one
+        # (static/js/checklist.js). A callable, so only a rendered page queries for them (not
+        # the API); validation still goes by the queryset.
+        subspecialty = self.form.fields["subspecialty"]
+        subspecialty.widget.attrs["data-narrow-by"] = "id_specialty"
+        subspecialty.widget.choices = functools.cache(
+            lambda: [("", "Any subspecialty")]
+            + grouped_choices(
+                subspecialty.queryset.select_related("parent"),
+                group=lambda s: s.parent.name,
+                label=lambda s: s.name,
+                value=lambda s: s.slug,
+            )
+        )
 
     class Meta:
         model = MentorProfile

@@ -8,6 +8,7 @@ from django.template.loader import render_to_string
 from core.email import render_subject, render_text, send_email
 from core.forms import max_length_of
 from core.search import SearchField
+from core.widgets import ChecklistSelectMultiple, grouped_choices
 
 
 class CanonicalPasswordResetForm(PasswordResetForm):
@@ -56,6 +57,23 @@ class AccountForm(forms.ModelForm):
         fields = ["first_name", "last_name", "time_zone"]
         help_texts = {"time_zone": "Meeting times are shown to you in this time zone."}
 
+    # Asked only of someone with weekly availability: a new zone either keeps its local times
+    # or its moments (accounts.services.user_update).
+    keep_availability = forms.ChoiceField(
+        label="If you change your time zone, your weekly availability should",
+        choices=[
+            ("local_times", "Keep its local times (9 am stays 9 am, in the new time zone)"),
+            ("moments", "Keep its moments (the same hours, shown on the new time zone's clock)"),
+        ],
+        initial="local_times",
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance.pk or not self.instance.availability.exists():
+            del self.fields["keep_availability"]
+
 
 class MenteeProfileForm(forms.ModelForm):
     class Meta:
@@ -79,12 +97,13 @@ class MenteeProfileForm(forms.ModelForm):
         }
         help_texts = {
             "goals": "Mentors list the goals they can help with; this drives your recommendations.",
-            "subspecialty_interests": "Hold Ctrl (⌘ on a Mac) to choose several.",
+            "subspecialty_interests": "Choose as many as you like, in any specialty.",
         }
         widgets = {
-            "goals": forms.CheckboxSelectMultiple,
-            "interests": forms.CheckboxSelectMultiple,
-            "languages": forms.CheckboxSelectMultiple,
+            "goals": ChecklistSelectMultiple,
+            "interests": ChecklistSelectMultiple,
+            "subspecialty_interests": ChecklistSelectMultiple(narrow_label="Specialty"),
+            "languages": ChecklistSelectMultiple,
             "meeting_formats": forms.CheckboxSelectMultiple,
             "goals_text": forms.Textarea(attrs={"rows": 3}),
             "bio": forms.Textarea(attrs={"rows": 3}),
@@ -94,10 +113,29 @@ class MenteeProfileForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["career_stage"].required = True
         self.fields["career_stage"].queryset = CareerStage.objects.exclude(code="JUNIOR-FACULTY")
-        self.fields["subspecialty_interests"].queryset = (
+        subspecialties = self.fields["subspecialty_interests"]
+        subspecialties.queryset = (
             Specialty.objects.filter(parent__isnull=False).select_related("parent").order_by("parent__name", "name")
         )
-        self.fields["subspecialty_interests"].label_from_instance = lambda s: f"{s.parent.name} › {s.name}"
+        # One fieldset per specialty, the resident's own first and shown first (core/widgets.py).
+        own = _program_specialty(self.instance.user if self.instance.pk else None)
+        subspecialties.choices = grouped_choices(
+            subspecialties.queryset, group=lambda s: s.parent.name, label=lambda s: s.name, first=own
+        )
+        subspecialties.widget.start_group = own
+
+
+def _program_specialty(user) -> str:
+    """The name of the specialty of ``user``'s first residency program, or ""."""
+    if user is None:
+        return ""
+    membership = (
+        user.memberships.filter(role="resident", program__specialty__isnull=False)
+        .select_related("program__specialty")
+        .order_by("pk")
+        .first()
+    )
+    return membership.program.specialty.name if membership else ""
 
 
 class AvailabilityWindowForm(forms.ModelForm):

@@ -129,7 +129,7 @@ def roster_search(
     from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
     from django.db.models import Q
 
-    from core.search import search_terms
+    from core.search import search_terms, word_matches
 
     members = roster_of(program).select_related(
         "user__mentor_profile__academic_rank", "user__mentor_profile__career_stage"
@@ -149,9 +149,7 @@ def roster_search(
     elif status == "not_invited":
         members = members.filter(no_password, user__invited_at__isnull=True)
     for word in search_terms(q):
-        members = members.filter(
-            Q(user__first_name__icontains=word) | Q(user__last_name__icontains=word) | Q(user__email__icontains=word)
-        )
+        members = members.filter(word_matches(word, ["user__first_name", "user__last_name", "user__email"]))
     return members
 
 

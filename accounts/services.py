@@ -2,9 +2,10 @@
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from importlib import import_module
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
@@ -172,22 +173,55 @@ def mentee_profile_update(*, user: User, **fields: Any) -> MenteeProfile:
 
 ACCOUNT_FIELDS = {"first_name", "last_name", "time_zone"}
 
+# What a new time zone does to the weekly availability (windows are wall-clock times of the
+# person's own zone): keep the local times (9 am stays 9 am, now in the new zone), or keep
+# the moments (the same hours of the week, read on the new zone's clock).
+KEEP_LOCAL_TIMES = "local_times"
+KEEP_MOMENTS = "moments"
+
 
 @transaction.atomic
-def user_update(*, user: User, **fields: Any) -> User:
-    """Change a person's own account fields (name, time zone); nothing else."""
+def user_update(*, user: User, keep_availability: str = KEEP_LOCAL_TIMES, **fields: Any) -> User:
+    """Change a person's own account fields (name, time zone); nothing else. A new time zone
+    with ``keep_availability=KEEP_MOMENTS`` moves the weekly windows onto the new zone's clock."""
     unknown = set(fields) - ACCOUNT_FIELDS
     if unknown:
         raise ValueError(f"user_update cannot change {sorted(unknown)}")
+    if keep_availability not in (KEEP_LOCAL_TIMES, KEEP_MOMENTS):
+        raise ValueError(f"keep_availability must be {KEEP_LOCAL_TIMES!r} or {KEEP_MOMENTS!r}")
     account = locked(User.objects).get(pk=user.pk)
+    old_zone = account.time_zone
     for name, value in fields.items():
         setattr(account, name, value)
     account.full_clean(exclude=[f.name for f in User._meta.fields if f.name not in fields])
     # Only the fields given, so a concurrent write to another column (last_seen) survives.
     account.save(update_fields=list(fields))
+    if keep_availability == KEEP_MOMENTS and account.time_zone != old_zone:
+        _availability_move_zone(user=account, old_zone=old_zone, new_zone=account.time_zone)
     for name, value in fields.items():
         setattr(user, name, value)
     return account
+
+
+def _availability_move_zone(*, user: User, old_zone: str, new_zone: str, today: date | None = None) -> None:
+    """Rewrite ``user``'s weekly windows so each covers the same moments on ``new_zone``'s
+    clock, taken on the window's next date (the offsets in force then). A window that now
+    runs past midnight is split in two (the first part ends at 23:59)."""
+    from .models import AvailabilityWindow
+
+    old_tz, new_tz = ZoneInfo(old_zone), ZoneInfo(new_zone)
+    today = today or timezone.localdate(timezone=old_tz)
+    moved: list[tuple[int, time, time]] = []
+    for window in AvailabilityWindow.objects.filter(user=user):
+        day = today + timedelta(days=(window.weekday - today.weekday()) % 7)
+        start = datetime.combine(day, window.start, tzinfo=old_tz).astimezone(new_tz)
+        end = datetime.combine(day, window.end, tzinfo=old_tz).astimezone(new_tz)
+        if start.date() == end.date() or end.time() == time(0):
+            moved.append((start.weekday(), start.time(), end.time() if end.time() != time(0) else time(23, 59)))
+        else:
+            moved.append((start.weekday(), start.time(), time(23, 59)))
+            moved.append((end.weekday(), time(0), end.time()))
+    availability_replace(user=user, windows=[w for w in moved if w[2] > w[1]])
 
 
 @transaction.atomic

@@ -3,6 +3,7 @@ from celery import shared_task
 from core.email import send_templated_email
 from core.outbox import EMAIL_RETRIES, EMAIL_SEND_ERRORS, email_retry
 
+from .busy import busy_calendars_refresh_due
 from .models import User
 from .services import (
     invitation_claim,
@@ -46,3 +47,9 @@ def send_invitation(self, user_id: int, invited_by_id: int | None = None) -> boo
 @shared_task
 def send_unsent_invitations() -> int:
     return invitations_send_unsent()
+
+
+@shared_task
+def refresh_busy_calendars() -> int:
+    """Daily: fetch each subscribed busy calendar again (accounts/busy.py)."""
+    return busy_calendars_refresh_due()

@@ -47,6 +47,13 @@ urlpatterns = [
     path("profile/account/", profiles.account_edit, name="account-edit"),
     path("profile/mentee/", profiles.mentee_profile_edit, name="mentee-profile-edit"),
     path("profile/availability/", profiles.availability_edit, name="availability-edit"),
+    path("profile/busy/", profiles.busy_blocks, name="busy-blocks"),
+    path("profile/busy/<int:pk>/edit/", profiles.busy_block_edit, name="busy-block-edit"),
+    path("profile/busy/<int:pk>/delete/", profiles.busy_block_delete, name="busy-block-delete"),
+    path("profile/busy/calendars/upload/", profiles.busy_calendar_upload, name="busy-calendar-upload"),
+    path("profile/busy/calendars/subscribe/", profiles.busy_calendar_subscribe, name="busy-calendar-subscribe"),
+    path("profile/busy/calendars/<int:pk>/refresh/", profiles.busy_calendar_refresh, name="busy-calendar-refresh"),
+    path("profile/busy/calendars/<int:pk>/delete/", profiles.busy_calendar_delete, name="busy-calendar-delete"),
     # Coordinators.
     path("programs/", roster.program_list, name="programs"),
     path("programs/<slug:slug>/roster/", roster.roster, name="roster"),

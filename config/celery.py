@@ -80,6 +80,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/15"),
         "options": {"expires": 15 * 60},
     },
+    # Busy blocks imported from a calendar address (a rotation schedule) are fetched again daily.
+    "refresh-busy-calendars": {
+        "task": "accounts.tasks.refresh_busy_calendars",
+        "schedule": crontab(hour=4, minute=40),
+        "options": {"expires": 12 * HOUR},
+    },
     # Re-enqueues invitations whose on-commit task never reached the broker.
     "send-unsent-invitations": {
         "task": "accounts.tasks.send_unsent_invitations",

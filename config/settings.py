@@ -70,6 +70,8 @@ MIDDLEWARE = [
     # A person who must use a second factor and has none set up sees only the set-up pages.
     "accounts.middleware.RequireMfaMiddleware",
     "accounts.middleware.LastSeenMiddleware",
+    # Dates and times on a page are on the viewer's own clock.
+    "core.middleware.ViewerTimeZoneMiddleware",
     "core.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Inside MessageMiddleware, so its warning is stored with the response.
@@ -293,6 +295,13 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="MentorMatch <no-reply@mentormatch.local>")
 # Absolute links in e-mails (invitations) are built from this.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# --- Busy calendars imported from an address (accounts/busy.py): a person's URL is fetched
+# by the server, so only public addresses are reached unless this says otherwise (tests, a
+# closed intranet); the body and the wait are capped.
+BUSY_CALENDAR_ALLOW_PRIVATE_HOSTS = env.bool("BUSY_CALENDAR_ALLOW_PRIVATE_HOSTS", default=False)
+BUSY_CALENDAR_MAX_BYTES = env.int("BUSY_CALENDAR_MAX_BYTES", default=2 * 1024 * 1024)
+BUSY_CALENDAR_TIMEOUT = env.int("BUSY_CALENDAR_TIMEOUT", default=10)
 
 # --- API
 REST_FRAMEWORK = {

@@ -25,3 +25,7 @@ MFA_REQUIRED_FOR_SUPERUSERS = False
 
 # The suite signs in from one address thousands of times; tests of the limit set it themselves.
 ACCOUNT_RATE_LIMITS = {"login_failed": "5/300s/key", "login": False}
+
+# Calendar imports are tested against an .ics served on 127.0.0.1 (tests/accounts/test_busy_import.py);
+# the SSRF tests turn this off again.
+BUSY_CALENDAR_ALLOW_PRIVATE_HOSTS = True

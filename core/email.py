@@ -4,12 +4,19 @@ Text parts and subjects are rendered here, with autoescape off: they are not HTM
 ``D'Andre`` must not arrive as ``D&#x27;Andre`` nor ``Obstetrics & Gynecology`` as
 ``&amp;``. HTML parts keep Django's escaping. Every e-mail, Django's password reset
 included (accounts/forms.py), renders its text through ``render_text``.
+
+A calendar invitation travels as iTIP over e-mail (RFC 6047): a ``text/calendar;
+method=…; charset=utf-8`` part INSIDE the ``multipart/alternative``, beside the text and
+HTML, not as an attachment: that is what makes Outlook and Gmail show Accept/Decline.
+The part's ``method`` parameter must equal the object's METHOD property.
 """
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import SafeMIMEText
 from django.template import Context, Engine
 from django.template.loader import render_to_string
 
@@ -24,6 +31,25 @@ def render_subject(template_name: str, context: dict) -> str:
     return " ".join(render_text(template_name, context).split())
 
 
+CALENDAR_METHODS = ("REQUEST", "CANCEL", "PUBLISH", "REPLY")
+
+
+class _CalendarMessage(EmailMultiAlternatives):
+    """Writes a ``text/calendar`` alternative with its ``method`` and charset parameters
+    (Django would otherwise glue them into the subtype)."""
+
+    def _create_mime_attachment(self, content: str | bytes, mimetype: str) -> Any:
+        if not mimetype.startswith("text/calendar;"):
+            # A private method of Django's that the type stubs leave out.
+            return super()._create_mime_attachment(content, mimetype)  # type: ignore[misc]
+        method = mimetype.split("method=", 1)[1]
+        if isinstance(content, bytes):
+            content = content.decode("utf-8")
+        part = SafeMIMEText(content, "calendar", "utf-8")
+        part.set_param("method", method)
+        return part
+
+
 def send_email(
     *,
     subject: str,
@@ -32,17 +58,29 @@ def send_email(
     to: list[str],
     from_email: str | None = None,
     attachments: Iterable[tuple[str, str | bytes, str]] = (),
+    calendar: tuple[str, bytes] | None = None,
 ) -> None:
-    message = EmailMultiAlternatives(subject=subject, body=text, from_email=from_email, to=to)
+    """``calendar`` is ``(method, ics)``: an iTIP object sent as the third alternative."""
+    message = _CalendarMessage(subject=subject, body=text, from_email=from_email, to=to)
     if html is not None:
         message.attach_alternative(html, "text/html")
+    if calendar is not None:
+        method, ics = calendar
+        if method not in CALENDAR_METHODS:
+            raise ValueError(f"Unknown iTIP method {method!r}")
+        message.attach_alternative(ics, f"text/calendar;method={method}")
     for filename, content, mimetype in attachments:
         message.attach(filename, content, mimetype)
     message.send()
 
 
 def send_templated_email(
-    *, template: str, to: list[str], context: dict, attachments: Iterable[tuple[str, str | bytes, str]] = ()
+    *,
+    template: str,
+    to: list[str],
+    context: dict,
+    attachments: Iterable[tuple[str, str | bytes, str]] = (),
+    calendar: tuple[str, bytes] | None = None,
 ) -> None:
     """Render ``<template>_subject.txt``, ``.txt`` and ``.html`` and send them as one message."""
     context = {"site_url": settings.SITE_URL, **context}
@@ -52,4 +90,5 @@ def send_templated_email(
         html=render_to_string(f"{template}.html", context),
         to=to,
         attachments=attachments,
+        calendar=calendar,
     )

@@ -26,10 +26,17 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from .forms import add_service_errors
 
 TTL = 24 * 3600
 PENDING = "pending"
@@ -75,7 +82,55 @@ def once_release(request: Any, scope: str, once: str | None) -> None:
         cache.delete(_once_key(request.user.pk, scope, once))
 
 
+def create_once(
+    request: Any,
+    form: forms.Form,
+    *,
+    scope: str,
+    create: Callable[[], tuple[str, str]],
+    fallback_url: str,
+    repeat_message: str,
+    aliases: dict[str, Any] | None = None,
+) -> HttpResponse | None:
+    """A valid create form's submission, handled once. ``create`` calls the service and
+    returns ``(url, message)``: the page to go to and what to tell the person. A repeat of
+    the same form goes to the first one's page with ``repeat_message`` (to ``fallback_url``
+    while the first is still being handled). None when the service refused: its errors are
+    on ``form`` (``aliases`` as for ``add_service_errors``), and the same one-time value may
+    be sent again once corrected."""
+    once = form.cleaned_data.pop("once", "") or ""
+    first, url = once_claim(request, scope, once)
+    if not first:
+        messages.info(request, repeat_message)
+        return redirect(url or fallback_url)
+    try:
+        url, message = create()
+    except ValidationError as exc:
+        once_release(request, scope, once)
+        add_service_errors(form, exc, aliases=aliases)
+        return None
+    except BaseException:
+        once_release(request, scope, once)
+        raise
+    once_done(request, scope, once, url)
+    messages.success(request, message)
+    return redirect(url)
+
+
 # --- The API.
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Any string up to 255 characters, new for each thing you mean to create. A retry with the "
+    "same key and body gets the first answer again (with Idempotent-Replayed: true) instead of a second "
+    "creation; a retry while the first is still being handled gets 409. Keys are kept 24 hours.",
+)
+IDEMPOTENT_RESPONSES = {
+    422: OpenApiResponse(description="This Idempotency-Key was already used with a different request."),
+}
 
 
 def _fingerprint(request: Request) -> str:

@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponseBase
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
 from core import outbox
@@ -51,3 +52,21 @@ class ProcessingDelayedMiddleware:
         finally:
             outbox.processing_delayed_restore(token)
         return response
+
+
+class ViewerTimeZoneMiddleware:
+    """Every page shows dates and times on the signed-in person's own clock: their time zone
+    is the active one for the request (``|date``, ``{% now %}``, ``timezone.localdate()``,
+    form fields reading typed times). Signed out, the site's zone. The API keeps the site's
+    zone: its instants carry their offset, and its contract does not change with the caller."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        user = getattr(request, "user", None)
+        zone = getattr(user, "zone", None) if user is not None and user.is_authenticated else None
+        if zone is None or request.path.startswith("/api/"):
+            return self.get_response(request)
+        with timezone.override(zone):
+            return self.get_response(request)

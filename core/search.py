@@ -7,11 +7,14 @@ session under a key per page and program, and the browser is sent (303) to the p
 URL. A GET shows the list with the kept filters, and its links carry only ``?page=N``.
 """
 
+import unicodedata
+from functools import cache
 from typing import Any, Protocol
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Model
+from django.db.models import Func, Model, Q, TextField, Value
+from django.db.models.lookups import Contains
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 
@@ -35,6 +38,78 @@ def search_terms(value: str) -> list[str]:
     for word in (value or "").split():
         terms.setdefault(word.casefold(), word)
     return list(terms.values())[:SEARCH_MAX_TERMS]
+
+
+# --- Accents: "Nguyen" finds "Nguyễn" and "Nguyễn" finds "Nguyen".
+#
+# Without a migration there is no PostgreSQL ``unaccent`` extension and no folded column, so
+# the folding happens in the query: every accented Latin letter is translated to its base
+# letter, then lowered. One table serves PostgreSQL (TRANSLATE, a built-in), SQLite (the
+# same table in a function registered on the connection) and Python (the typed words).
+
+
+@cache
+def _fold_table() -> tuple[str, str]:
+    """(accented letters, their base letters, lower case): every letter of Latin-1, Latin
+    Extended-A/B and Latin Extended Additional (Vietnamese) that decomposes to one ASCII
+    letter and marks, and a few that don't decompose (đ, ø, ł, ı)."""
+    source, target = [], []
+    for code in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
+        char = chr(code)
+        base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+        if len(base) == 1 and base.isascii() and base.isalpha() and base != char:
+            source.append(char)
+            target.append(base.lower())
+    for char, base in {"đ": "d", "Đ": "d", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "ı": "i"}.items():
+        source.append(char)
+        target.append(base)
+    return "".join(source), "".join(target)
+
+
+@cache
+def _fold_map() -> dict[int, int]:
+    source, target = _fold_table()
+    return str.maketrans(source, target)
+
+
+def fold(text: str) -> str:
+    """``text`` without accents, in lower case, as ``Folded`` folds a column."""
+    return (text or "").translate(_fold_map()).lower()
+
+
+SQLITE_FOLD = "mentormatch_fold"
+
+
+class Folded(Func):
+    """A text column without accents, in lower case (compare it with ``fold(word)``)."""
+
+    function = "TRANSLATE"
+    template = "LOWER(%(function)s(%(expressions)s))"
+    output_field = TextField()
+
+    def __init__(self, expression: Any) -> None:
+        source, target = _fold_table()
+        super().__init__(expression, Value(source), Value(target))
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, Any]:
+        # SQLite has no TRANSLATE: the same fold, in Python, registered on this connection.
+        connection.ensure_connection()
+        connection.connection.create_function(SQLITE_FOLD, 1, _sqlite_fold, deterministic=True)
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"{SQLITE_FOLD}({sql})", params
+
+
+def _sqlite_fold(value: str | None) -> str | None:
+    return None if value is None else fold(value)
+
+
+def word_matches(word: str, fields: list[str]) -> Q:
+    """``word`` occurs in at least one of ``fields``, ignoring case and accents."""
+    folded = fold(word)
+    condition = Q()
+    for field in fields:
+        condition |= Q(Contains(Folded(field), folded))
+    return condition
 
 
 def _within_term_limit(value: str) -> None:

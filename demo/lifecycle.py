@@ -59,6 +59,7 @@ from matching.models import (
     MeetingSlot,
     Mentorship,
     MentorshipRequest,
+    Message,
     Notification,
     Resource,
 )
@@ -66,6 +67,7 @@ from matching.scheduling import suggest_slots
 from matching.services.conflicts import evaluator_role_add, exception_grant
 from matching.services.meetings import meeting_confirm, meeting_mark_held, meeting_propose, meeting_update_notes
 from matching.services.mentorships import mentorship_create, mentorship_end, mentorship_leave_thank_you
+from matching.services.messages import message_post
 from matching.services.plan import (
     action_item_create,
     action_item_update,
@@ -393,6 +395,14 @@ class _Stories:
         _set(resource, created_at=shared)
         return resource
 
+    def messages(self, thread, entries):
+        """The pair's conversation: ``(author, body, when, read)`` each, oldest first; an
+        unread one waits in the other person's bell."""
+        for author, body, when, read in entries:
+            with self.dated(when, read=read):
+                message = message_post(thread=thread, author=author, body=body)
+            _set(message, created_at=when, read_at=min(when + timedelta(hours=2), self.now) if read else None)
+
     def attending_and_her_mentee(self, mentee, mentor):
         m = self.accepted(
             mentee,
@@ -478,6 +488,41 @@ class _Stories:
             ],
         )
         self.confirmed(m, upcoming, format=VIDEO, proposed=self.ago(days=3), confirmed=self.ago(days=2))
+        self.messages(
+            m,
+            [
+                (
+                    mentee,
+                    "I found the echo database query guide: https://www.asecho.org/ — is this the one you meant?",
+                    self.ago(days=4),
+                    True,
+                ),
+                (
+                    mentor,
+                    "Yes, that's it. Start with the 2019–2023 studies; ask Sam in the lab for access.",
+                    self.ago(days=4, hours=-3),
+                    True,
+                ),
+                (
+                    mentee,
+                    "Got access today, thank you! I'll bring a first list of questions next week.",
+                    self.ago(days=1),
+                    True,
+                ),
+                (
+                    mentor,
+                    "Great. Could you also send me your CV before we meet? I'd like to read it first.",
+                    self.ago(hours=20),
+                    True,
+                ),
+                (
+                    mentee,
+                    "Here it is: https://example.org/cv-draft — a first draft, so be honest!",
+                    self.ago(hours=5),
+                    False,
+                ),
+            ],
+        )
 
     def request_with_a_question(self, mentee, mentor):
         request = self.request(
@@ -504,6 +549,10 @@ class _Stories:
                 "from cardiology.",
             )
         _set(request, question_asked_at=self.ago(days=2), answered_at=self.ago(days=1))
+        # The question and the answer are the first messages of the request's thread.
+        question, answer = Message.objects.filter(request=request).order_by("pk")
+        _set(question, created_at=self.ago(days=2), read_at=self.ago(days=1, hours=2))
+        _set(answer, created_at=self.ago(days=1))  # unread: waiting for Dr. Vasquez
 
     def request_waiting(self, mentee, mentor):
         self.request(
@@ -521,6 +570,24 @@ class _Stories:
             "Dear Dr. Iyer, I'm Jordan, an intern. My MICU month made me wonder about pulm/crit, and I'd value a "
             "mentor who could help me decide between it and cardiology.",
             sent=self.ago(days=12),
+        )
+        self.messages(
+            request,
+            [
+                (
+                    mentor,
+                    "Thank you, Jordan. Before I answer: have you done a cardiology elective yet?",
+                    self.ago(days=11),
+                    True,
+                ),
+                (mentee, "Not yet: it's on my schedule for February.", self.ago(days=11, hours=-4), True),
+                (
+                    mentor,
+                    "Then talk to Dr. Vasquez before February; she can help you make the most of that month.",
+                    self.ago(days=10, hours=1),
+                    False,
+                ),
+            ],
         )
         with self.dated(self.ago(days=10)):
             request_decline(
@@ -599,6 +666,23 @@ class _Stories:
             )
         _set(meeting, created_at=self.ago(hours=5))
         self.checkins(m, [(mentee, 4, "Zoe answers my texts at 2 a.m. and never makes me feel silly.", 0)])
+        self.messages(
+            m,
+            [
+                (
+                    mentor,
+                    "Proposed a few times for our next coffee. Pick whichever suits your call schedule.",
+                    self.ago(hours=5),
+                    True,
+                ),
+                (
+                    mentee,
+                    "Thanks! Any of them except Thursday, I'm post-call. Bringing my ABSITE plan.",
+                    self.ago(hours=2),
+                    False,
+                ),
+            ],
+        )
 
     def thompson(self, mentee, mentor):
         m = self.accepted(

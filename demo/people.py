@@ -12,6 +12,7 @@ in the near future whenever the demo is set up.
 import dataclasses
 import random
 import re
+import secrets
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from accounts.models import (
     AcademicRank,
     AvailabilityWindow,
     BusyBlock,
+    BusyCalendar,
     CareerStage,
     Goal,
     Institution,
@@ -38,6 +40,7 @@ from accounts.models import (
     Specialty,
     User,
 )
+from matching.models import CalendarFeed
 
 DEMO_PASSWORD = "mentormatch-demo"
 DEMO_DOMAIN = "demo.mentormatch.org"
@@ -1165,7 +1168,53 @@ def seed_demo(*, today: date | None = None) -> SeedResult:
     ]
     BusyBlock.objects.bulk_create(blocks)
     created["busy blocks"] += len(blocks)
+    created["imported busy calendars"] += _seed_imported_calendars(users, monday)
+    created["calendar feeds"] += _seed_calendar_feeds(users)
     return SeedResult(created=created)
+
+
+# The residents' rotation schedules, as if uploaded from Amion/QGenda (.ics): each block has
+# the UID it had in the file, so importing the real file later replaces them.
+IMPORTED_CALENDARS = {
+    f"resident@{DEMO_DOMAIN}": (
+        "Amion: IM intern schedule",
+        [(3, 1, "Call: wards (24 h)"), (10, 1, "Call: wards (24 h)"), (35, 5, "Clinic week")],
+    ),
+    f"nearpeer@{DEMO_DOMAIN}": ("QGenda: surgery call", [(2, 1, "Trauma call"), (5, 1, "Trauma call")]),
+}
+
+
+def _seed_imported_calendars(users, monday: date) -> int:
+    made = 0
+    for email, (name, events) in IMPORTED_CALENDARS.items():
+        user = users.get(email)
+        if user is None or BusyCalendar.objects.filter(user=user).exists():
+            continue
+        calendar = BusyCalendar.objects.create(user=user, name=name, last_synced_at=timezone.now())
+        BusyBlock.objects.bulk_create(
+            BusyBlock(
+                user=user,
+                calendar=calendar,
+                external_uid=f"demo-{user.pk}-{offset}@{name.split(':')[0].lower()}",
+                label=label,
+                start_date=monday + timedelta(days=offset),
+                end_date=monday + timedelta(days=offset + days - 1),
+            )
+            for offset, days, label in events
+        )
+        made += 1
+    return made
+
+
+def _seed_calendar_feeds(users) -> int:
+    """A feed for the resident and attending logins, so their profile shows its address."""
+    made = 0
+    for email in (f"resident@{DEMO_DOMAIN}", f"attending@{DEMO_DOMAIN}"):
+        user = users.get(email)
+        if user is not None and not CalendarFeed.objects.filter(user=user).exists():
+            CalendarFeed.objects.create(user=user, token=secrets.token_urlsafe(32))
+            made += 1
+    return made
 
 
 def _seed_mentee_profiles(cast, users, vocab) -> int:

@@ -9,7 +9,10 @@ it, and a send that fails leaves it un-emailed: the task retries, and the sweepe
 the next digest) picks up what the retries could not send, up to ``EMAIL_MAX_ATTEMPTS``.
 
 Each person chooses how they hear of notifications (``NotificationPreference``):
-right away (one e-mail per notification) or in one daily digest.
+right away (one e-mail per notification) or in one daily digest. A notification that
+carries a meeting's calendar invitation (``meeting`` set) is e-mailed right away even to
+people on the digest: a digest cannot carry one iTIP object per meeting, and a calendar
+that learns of a new time a day late is wrong for that day.
 """
 
 import logging
@@ -23,6 +26,7 @@ from django.utils import timezone
 from core.email import send_templated_email
 from core.outbox import enqueue_on_commit, task_named
 
+from .ics import itip_method, meeting_ics
 from .models import Notification, NotificationPreference
 from .selectors.notifications import delivery_of
 
@@ -50,10 +54,20 @@ DIGEST_RETRY_WINDOW = timedelta(days=3)
 
 
 def notify(
-    *, event: str, user, title: str, url: str = "", body: str = "", dedup_key: str, meeting=None
+    *,
+    event: str,
+    user,
+    title: str,
+    url: str = "",
+    body: str = "",
+    dedup_key: str,
+    meeting=None,
+    read: bool = False,
 ) -> Notification | None:
-    """Record ``event`` for ``user`` and, if they want e-mails right away, e-mail it
-    once the transaction commits; otherwise the daily digest includes it.
+    """Record ``event`` for ``user`` and, if they want e-mails right away (or it carries
+    ``meeting``'s calendar invitation), e-mail it once the transaction commits; otherwise
+    the daily digest includes it. ``read``: created already read, for the copy of a
+    calendar e-mail sent to the person who acted (news to their calendar, not to them).
 
     Returns None when a notification with this ``dedup_key`` already exists.
     """
@@ -67,10 +81,12 @@ def notify(
                 body=body,
                 dedup_key=dedup_key,
                 meeting=meeting,
+                read_at=timezone.now() if read else None,
             )
     except IntegrityError:
         return None
-    if delivery_of(user) == Delivery.IMMEDIATE:
+    carries_calendar = meeting is not None and itip_method(meeting, event=event) is not None
+    if carries_calendar or delivery_of(user) == Delivery.IMMEDIATE:
         # If the broker is down the row stays un-emailed and the sweeper
         # (``notifications_email_unsent``) enqueues it again.
         enqueue_on_commit(SEND_NOTIFICATION_EMAIL, notification.pk)
@@ -131,7 +147,8 @@ def emails_mark_sent(ids, *, at) -> None:
 
 
 def notification_email_send(*, notification_id: int, now=None) -> bool:
-    """E-mail one notification (with the meeting's .ics when it has one): lease the row,
+    """E-mail one notification (with the meeting's iTIP invitation as the calendar part of
+    the message when it has one, ``ics.itip_method``): lease the row,
     send, then mark it e-mailed. False when there is nothing to do (already e-mailed,
     another sender holds it, or given up on). A failed send gives the lease back and
     raises, for the task to retry."""
@@ -143,18 +160,18 @@ def notification_email_send(*, notification_id: int, now=None) -> bool:
         return False
     try:
         notification = Notification.objects.select_related(
-            "user", "meeting__mentorship__mentee", "meeting__mentorship__mentor"
+            "user", "meeting__proposed_by", "meeting__mentorship__mentee", "meeting__mentorship__mentor"
         ).get(pk=notification_id)
-        attachments = []
+        calendar = None
         if notification.meeting is not None:
-            from .ics import meeting_ics
-
-            attachments.append(("invite.ics", meeting_ics(notification.meeting), "text/calendar"))
+            method = itip_method(notification.meeting, event=notification.event)
+            if method is not None:
+                calendar = (method, meeting_ics(notification.meeting, method=method))
         send_templated_email(
             template="matching/email/notification",
             to=[notification.user.email],
-            context={"notification": notification, "user": notification.user},
-            attachments=attachments,
+            context={"notification": notification, "user": notification.user, "calendar": calendar},
+            calendar=calendar,
         )
     except Exception:
         emails_release([notification_id], claimed_at=now)
@@ -230,17 +247,18 @@ def notifications_email_unsent(*, now=None) -> int:
     """Periodic sweeper: enqueue the e-mail again for notifications of people who want
     them right away that are still un-emailed after ``SWEEP_GRACE`` (the broker was
     down at commit, or they just switched from the digest). The task's claim makes a
-    second enqueue harmless."""
+    second enqueue harmless. Calendar e-mails go right away to digest people too (``notify``)."""
     now = now or timezone.now()
-    ids = (
-        Notification.objects.filter(
-            _unleased(now), created_at__gt=now - DIGEST_PERIOD, created_at__lte=now - SWEEP_GRACE
-        )
-        .exclude(user__notification_preference__delivery=Delivery.DIGEST)
-        .values_list("pk", flat=True)
+    unsent = Notification.objects.filter(
+        _unleased(now), created_at__gt=now - DIGEST_PERIOD, created_at__lte=now - SWEEP_GRACE
     )
+    ids = list(unsent.exclude(user__notification_preference__delivery=Delivery.DIGEST).values_list("pk", flat=True))
+    digest_calendar = unsent.filter(
+        user__notification_preference__delivery=Delivery.DIGEST, meeting__isnull=False
+    ).select_related("meeting")
+    ids += [n.pk for n in digest_calendar.prefetch_related("meeting__slots") if itip_method(n.meeting, event=n.event)]
     count = 0
-    for pk in list(ids):
+    for pk in ids:
         task_named(SEND_NOTIFICATION_EMAIL).delay(pk)
         count += 1
     return count

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import (
     AvailabilityWindow,
+    CareerStage,
     Goal,
     Interest,
     Language,
@@ -26,6 +27,7 @@ from accounts.models import (
     MentorProfile,
     Specialty,
 )
+from core.zones import current_offset_minutes
 
 from . import engine
 from .conflicts import exclusion_sets
@@ -66,6 +68,17 @@ def _utc_minutes(time_zone: str, day: date, wall_clock: time) -> tuple[int, int]
 def _program_specialty_id(user):
     membership = Membership.objects.filter(user=user, role=Membership.Role.RESIDENT).select_related("program").first()
     return membership.program.specialty_id if membership else None
+
+
+def resident_programs(user) -> list:
+    """The programs ``user`` is a resident of, by name: a resident of two programs (a combined
+    Med–Peds resident, a transitional year) is recommended mentors for each."""
+    return [
+        m.program
+        for m in Membership.objects.filter(user=user, role=Membership.Role.RESIDENT)
+        .select_related("program")
+        .order_by("program__name", "program_id")
+    ]
 
 
 MENTEE_SETS = ("subspecialty_interests", "goals", "interests", "languages", "meeting_formats")
@@ -153,6 +166,10 @@ def mentor_record(profile, *, related: Related | None = None) -> engine.MentorRe
         active = Mentorship.objects.filter(mentor=user, status=Mentorship.Status.ACTIVE).count()
     # Faculty sit past every training stage; near-peer mentors carry their own stage.
     stage = profile.career_stage.order if profile.career_stage_id else _FACULTY_STAGE
+    title = _title(
+        profile.academic_rank.name if profile.academic_rank_id else None,
+        profile.career_stage.name if profile.career_stage_id else None,
+    )
     return engine.MentorRecord(
         id=user.pk,
         person_id=user.pk,
@@ -167,7 +184,14 @@ def mentor_record(profile, *, related: Related | None = None) -> engine.MentorRe
         capacity=profile.capacity,
         accepting=profile.accepting_mentees,
         active_count=active,
+        title=title,
     )
+
+
+def _title(rank_name: str | None, stage_name: str | None) -> str:
+    """What a mentor is, as reasons name it: their academic rank, else their training stage
+    (a near-peer), else faculty (an attending who gave no rank)."""
+    return rank_name or stage_name or "Faculty"
 
 
 class MentorRow(NamedTuple):
@@ -186,6 +210,8 @@ class MentorRow(NamedTuple):
     capacity: int
     accepting: bool
     active_count: int
+    rank_name: str | None
+    stage_name: str | None
 
     @property
     def full_name(self) -> str:
@@ -205,6 +231,8 @@ _MENTOR_ROW_FIELDS = (
     "capacity",
     "accepting_mentees",
     "active_mentee_count",
+    "academic_rank__name",
+    "career_stage__name",
 )
 
 
@@ -255,6 +283,7 @@ def _records_from_rows(rows, related) -> list[engine.MentorRecord]:
                 capacity=row.capacity,
                 accepting=row.accepting,
                 active_count=row.active_count,
+                title=_title(row.rank_name, row.stage_name),
             )
         )
     return records
@@ -267,7 +296,7 @@ def _records_from_rows(rows, related) -> list[engine.MentorRecord]:
 _FACULTY_STAGE = 9
 
 
-VOCABULARY_CACHE_KEY = "matching:vocabulary-names"
+VOCABULARY_CACHE_KEY = "matching:vocabulary-names:2"
 
 
 def vocabulary() -> engine.Vocabulary:
@@ -283,6 +312,7 @@ def vocabulary() -> engine.Vocabulary:
             interests=dict(Interest.objects.values_list("pk", "name")),
             languages=dict(Language.objects.values_list("pk", "name")),
             formats=dict(MeetingFormat.objects.values_list("pk", "name")),
+            stages=dict(CareerStage.objects.values_list("order", "name")),
         )
 
     return cache.get_or_set(VOCABULARY_CACHE_KEY, load, timeout=300)
@@ -315,21 +345,44 @@ def exclusions_for(mentee: engine.MenteeRecord, mentors: list[engine.MentorRecor
     Read against every mentor and narrowed here: the mentee's few rows, not an ``IN`` list of
     the thousands of mentors a directory scores."""
     mentor_ids = {m.id for m in mentors}
-    return engine.Exclusions(
-        **{
-            kind: {pair for pair in pairs if pair[1] in mentor_ids}
-            for kind, pairs in exclusion_sets([mentee.id], None).items()
-        }
+    sets = {
+        kind: {pair for pair in pairs if pair[1] in mentor_ids}
+        for kind, pairs in exclusion_sets([mentee.id], None).items()
+    }
+    # A current mentor (of any kind) is not recommended again.
+    current = Mentorship.objects.filter(mentee_id=mentee.id, status=Mentorship.Status.ACTIVE)
+    sets["already_paired"] = set(sets.get("already_paired", set())) | {
+        pair for pair in current.values_list("mentee_id", "mentor_id") if pair[1] in mentor_ids
+    }
+    return engine.Exclusions(**sets)
+
+
+def clock_for(user) -> engine.Clock:
+    """``user``'s clock as the engine names times on it: their zone's offset now, "your time"."""
+    return engine.Clock(offset_minutes=current_offset_minutes(user.time_zone), label="your time")
+
+
+def explain(mentee_profile, mentor_profile, *, viewer=None, audience: str = "mentee") -> engine.PairScore:
+    """One pair's score with a value, points and a reason for each component; times in
+    common on ``viewer``'s clock (the mentee's by default). ``audience="coordinator"`` speaks
+    about the resident ("the resident is PGY-1"): for a mentor reading a request, too."""
+    return engine.explain_pair(
+        mentee_record(mentee_profile),
+        mentor_record(mentor_profile),
+        vocabulary=vocabulary(),
+        clock=clock_for(viewer or mentee_profile.user),
+        audience=audience,
     )
 
 
-def explain(mentee_profile, mentor_profile) -> engine.PairScore:
-    """One pair's score with a value, points and a reason for each component."""
-    return engine.explain_pair(mentee_record(mentee_profile), mentor_record(mentor_profile), vocabulary=vocabulary())
-
-
 def recommendations_for(
-    mentee: engine.MenteeRecord, mentors: list[engine.MentorRecord], *, n: int = 5, exclusions=None, scores=None
+    mentee: engine.MenteeRecord,
+    mentors: list[engine.MentorRecord],
+    *,
+    n: int = 5,
+    exclusions=None,
+    scores=None,
+    clock: engine.Clock | None = None,
 ):
     """The best ``n`` mentors with an open spot and no conflict of interest, each with its reasons.
 
@@ -344,7 +397,12 @@ def recommendations_for(
             candidates = [m for m in candidates if scores[m.id] >= cut]
         mentors = candidates
     return engine.recommend(
-        mentee, mentors, n=n, vocabulary=vocabulary(), exclusions=exclusions or exclusions_for(mentee, mentors)
+        mentee,
+        mentors,
+        n=n,
+        vocabulary=vocabulary(),
+        exclusions=exclusions or exclusions_for(mentee, mentors),
+        clock=clock,
     )
 
 
@@ -377,9 +435,20 @@ def breakdown_rows(pair: engine.PairScore) -> list[BreakdownRow]:
     ]
 
 
-def breakdown_for(mentee_profile, mentor_profile) -> dict | None:
+def breakdown_for(mentee_profile, mentor_profile, *, viewer=None, audience: str = "mentee") -> dict | None:
     """``{"score", "rows"}`` for the score-breakdown card, or None without both profiles."""
     if mentee_profile is None or mentor_profile is None:
         return None
-    pair = explain(mentee_profile, mentor_profile)
+    pair = explain(mentee_profile, mentor_profile, viewer=viewer, audience=audience)
     return {"score": pair.score, "rows": breakdown_rows(pair)}
+
+
+def requester_fit(mentorship_request, viewer) -> dict | None:
+    """For the mentor reading a request: how the requester fits them (``breakdown_for``'s
+    ``{"score", "rows"}``), spoken about the resident, times in common on the mentor's clock.
+    None for anyone else, or without both profiles."""
+    if viewer.pk != mentorship_request.mentor_id:
+        return None
+    mentee = getattr(mentorship_request.mentee, "mentee_profile", None)
+    mentor = getattr(mentorship_request.mentor, "mentor_profile", None)
+    return breakdown_for(mentee, mentor, viewer=viewer, audience="coordinator")

@@ -65,6 +65,33 @@ def is_introduced_colleague(user, introduction):
 is_party = is_mentee_in | is_mentor_in
 
 
+def thread_of(message: Any) -> Any:
+    """The request or mentorship whose thread holds ``message``."""
+    return message.mentorship if message.mentorship_id else message.request
+
+
+@rules.predicate
+def is_message_party(user, message):
+    """One of the two people of the thread ``message`` is in (never a coordinator)."""
+    thread = thread_of(message) if message is not None else None
+    return thread is not None and user.is_authenticated and user.pk in (thread.mentee_id, thread.mentor_id)
+
+
+@rules.predicate
+def is_message_author(user, message):
+    return message is not None and user.is_authenticated and message.author_id == user.pk
+
+
+@rules.predicate
+def added_or_owns_goal(user, item):
+    return item is not None and user.pk in (item.created_by_id, item.owner_id)
+
+
+@rules.predicate
+def shared_the_resource(user, resource):
+    return resource is not None and resource.shared_by_id == user.pk
+
+
 def _party_or_coordinator(user: Any, mentorship: str = "") -> Q:
     """``is_party | coordinates_its_program`` as a filter; ``mentorship`` is the path from the
     rows filtered to the mentorship (or request) whose parties and program decide."""
@@ -104,10 +131,20 @@ rules.add_perm("matching.withdraw_request", is_mentee_in)  # withdraw, answer th
 rules.add_perm("matching.view_mentorship", is_party | coordinates_its_program)
 rules.add_perm("matching.work_in_mentorship", is_party)  # meetings, agreement, action plan, end
 rules.add_perm("matching.share_resource", is_mentor_in)
+# Goals are the pair's shared plan: either edits them (versioned); a goal is removed by whoever
+# added it or owns it, so nobody deletes the other's own goal from under them.
+rules.add_perm("matching.delete_action_item", is_party & added_or_owns_goal)
+# A shared link is its sharer's: they correct it or take it back.
+rules.add_perm("matching.change_resource", is_party & shared_the_resource)
 rules.add_perm("matching.introduce", is_mentor_in)
 rules.add_perm("matching.respond_to_introduction", is_introduced_colleague)
 rules.add_perm("matching.leave_thank_you", is_mentee_in)
 rules.add_perm("matching.check_in", is_party)
+# The pair's messages (``obj`` is the request or mentorship): the two people only, never a
+# coordinator or an admin through the app. Only the author edits or deletes a message.
+rules.add_perm("matching.message_thread", is_party)  # read and post
+rules.add_perm("matching.read_message", is_message_party)
+rules.add_perm("matching.change_message", is_message_author & is_message_party)
 # Check-in answers are confidential to the program's coordinators, never the other party.
 rules.add_perm("matching.view_checkins", coordinates_its_program)
 

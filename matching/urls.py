@@ -5,10 +5,12 @@ from .views import (
     conflicts,
     dashboard,
     directory,
+    feeds,
     health,
     match_runs,
     meetings,
     mentorships,
+    messages,
     notifications,
     nudges,
     pairings,
@@ -28,3 +30,5 @@ urlpatterns += conflicts.urlpatterns
 urlpatterns += health.urlpatterns
 urlpatterns += pairings.urlpatterns
 urlpatterns += audit.urlpatterns + nudges.urlpatterns + portfolio.urlpatterns
+urlpatterns += feeds.urlpatterns
+urlpatterns += messages.urlpatterns

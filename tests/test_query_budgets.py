@@ -21,6 +21,7 @@ from accounts.models import (
     AcademicRank,
     AvailabilityWindow,
     BusyBlock,
+    BusyCalendar,
     CareerStage,
     Goal,
     Interest,
@@ -46,6 +47,7 @@ from matching.models import (
     MeetingSlot,
     Mentorship,
     MentorshipRequest,
+    Message,
     Notification,
     PairingException,
     Resource,
@@ -87,6 +89,17 @@ NOT_LIST_PAGES = {
     "accounts:mentee-profile-edit": "a form",
     "matching:mentor-profile-edit": "a form",
     "accounts:availability-edit": "a form of one person's windows",
+    "accounts:busy-block-edit": "a form of one block",
+    "accounts:busy-block-delete": "a POST action",
+    "accounts:busy-calendar-upload": "a POST action",
+    "accounts:busy-calendar-subscribe": "a POST action",
+    "accounts:busy-calendar-refresh": "a POST action",
+    "accounts:busy-calendar-delete": "a POST action",
+    "matching:calendar-feed": "an .ics of one person's meetings, by secret token; its constant query count "
+    "is asserted in tests/matching/test_ics_feed.py",
+    "matching:calendar-feed-enable": "a POST action",
+    "matching:calendar-feed-regenerate": "a POST action",
+    "matching:calendar-feed-disable": "a POST action",
     "matching:person": "one person",
     "accounts:roster-export": "a CSV download, not a page",
     "accounts:roster-template": "a static CSV template",
@@ -99,17 +112,23 @@ NOT_LIST_PAGES = {
     "accounts:api-tokens-revoke-all": "a POST action",
     "accounts:invitation-decline": "a POST action",
     "matching:request-create": "a form",
-    "matching:request-detail": "one request",
     "matching:request-accept": "a POST action",
     "matching:request-decline": "a POST action",
     "matching:request-question": "a POST action",
     "matching:request-answer": "a POST action",
     "matching:request-withdraw": "a POST action",
+    "matching:request-messages": "a POST action (on an invalid message, the request's page again)",
+    "matching:message-edit": "a form of one message",
+    "matching:message-delete": "a POST action",
     "matching:mentorship-agreement": "a form",
     "matching:mentorship-end": "a form",
     "matching:mentorship-thanks": "a form",
     "matching:action-item-create": "a POST action",
     "matching:action-item-update": "a POST action",
+    "matching:action-item-edit": "a form of one goal",
+    "matching:action-item-delete": "a POST action",
+    "matching:resource-edit": "a form of one resource",
+    "matching:resource-delete": "a POST action",
     "matching:resource-create": "a POST action",
     "matching:introduction-create": "a form",
     "matching:checkin-create": "a form",
@@ -121,6 +140,7 @@ NOT_LIST_PAGES = {
     "matching:meeting-cancel": "a POST action",
     "matching:meeting-held": "a POST action",
     "matching:meeting-notes": "a POST action",
+    "matching:meeting-details": "a POST action (the form is on the meeting's page)",
     "matching:meeting-ics": "one calendar file",
     "matching:notifications-read-all": "a POST action",
     "matching:notification-preferences": "a form",
@@ -239,18 +259,26 @@ def grow(w, start, count):
             CheckIn.objects.create(
                 mentorship=mentorship, author=mentorship.mentee, rating=3, comment=f"{GROWN} comment {i}"
             )
+            # Both sides write, so the reader has messages of their own and unread ones to mark.
+            for author in (mentorship.mentee, mentorship.mentor):
+                Message.objects.create(mentorship=mentorship, author=author, body=f"{GROWN} message {i}")
             if mentorship.mentee != alice:
                 # Carol introduces each of her mentees to Dave.
                 Introduction.objects.create(mentorship=mentorship, colleague=dave, note=f"{GROWN} introduction {i}")
 
         for sender, receiver in ((mentee, carol), (mentee, dave), (alice, mentor)):
-            MentorshipRequest.objects.create(
+            asked = MentorshipRequest.objects.create(
                 mentee=sender,
                 mentor=receiver,
                 program=im,
                 message=f"{GROWN} request {i}",
                 expires_at=now + timedelta(days=14),
             )
+            # Each request a thread of its own (a new conversation in both inboxes).
+            Message.objects.create(request=asked, author=sender, body=f"{GROWN} question {i}")
+        # Bob and Dave talk on Bob's pending request: its page's thread grows.
+        for author in (o["request"].mentee, o["request"].mentor):
+            Message.objects.create(request=o["request"], author=author, body=f"{GROWN} request message {i}")
         for user in (alice, carol, cora):
             Notification.objects.create(
                 user=user, event="request.created", title=f"{GROWN} notification {i}", dedup_key=f"grow-{user.pk}-{i}"
@@ -308,6 +336,14 @@ def grow(w, start, count):
             last_name="A",
         )
         api_token_issue(user=alice, name=f"{GROWN} token {i}")
+        # Alice's busy blocks, typed and imported (each calendar with a block of its own).
+        BusyBlock.objects.create(
+            user=alice, start_date=now.date(), end_date=now.date() + timedelta(days=2), label=f"{GROWN} block {i}"
+        )
+        calendar = BusyCalendar.objects.create(user=alice, name=f"{GROWN} calendar {i}")
+        BusyBlock.objects.create(
+            user=alice, calendar=calendar, external_uid=f"g{i}", start_date=now.date(), end_date=now.date(), label="ICU"
+        )
         ProgramInvitation.objects.create(
             program=im,
             user=mentee,
@@ -335,9 +371,14 @@ REQUEST = (
 
 # The page chrome (templates/base.html): the program switcher, the "other" profile the view
 # did not already load (the menu shows "be a mentor"/"my mentee profile" links), the bell.
-NAV_COORDINATOR = ("nav: memberships", "nav: mentee profile", "nav: mentor profile", "nav: unread notifications")
-NAV_ATTENDING = ("nav: memberships", "nav: mentee profile", "nav: unread notifications")
-NAV_RESIDENT = ("nav: memberships", "nav: mentor profile", "nav: unread notifications")
+NAV_COORDINATOR = (
+    "nav: memberships",
+    "nav: mentee profile",
+    "nav: mentor profile",
+    "nav: unread notifications and messages",
+)
+NAV_ATTENDING = ("nav: memberships", "nav: mentee profile", "nav: unread notifications and messages")
+NAV_RESIDENT = ("nav: memberships", "nav: mentor profile", "nav: unread notifications and messages")
 
 # Viewing one program as its coordinator.
 COORDINATOR_OF = ("program by slug", "permission: coordinator membership")
@@ -413,8 +454,15 @@ PAGE_BUDGETS = {
             "upcoming meetings (with people)",
             "active mentees (with profile and stage)",
             "open requests (with people and program)",
+            # Waiting for you: what the lists above do not already hold.
+            "meetings the other person proposed (with people)",
+            "mentorships due a check-in (with people)",
+            "unread messages (count)",
+            # Some are unread (the grown world's are), so the threads they are in:
+            "unread messages (their threads' ids)",
+            "latest messages (with threads and people)",
             "nav: memberships",
-            "nav: unread notifications",
+            "nav: unread notifications and messages",
             "coordinated programs with counts (none)",
         ),
     ),
@@ -427,7 +475,9 @@ PAGE_BUDGETS = {
             "mentee profile",
             *SCORING_MENTORS,
             *MENTOR_CARDS[6:],
+            "current mentors (not recommended again)",
             *MENTOR_CARDS[:6],
+            "the viewer's mentors and pending requests (card labels)",
             *NAV_RESIDENT,
             "filter: top-level specialties",
             "filter: subspecialties",
@@ -478,7 +528,7 @@ PAGE_BUDGETS = {
             "count",
             # Not shared with the view's own membership query: the nav asks again.
             "nav: memberships",
-            "nav: unread notifications",
+            "nav: unread notifications and messages",
             "page of requests (with people and program)",
         ),
     ),
@@ -520,11 +570,61 @@ PAGE_BUDGETS = {
         ),
         ("pk=mentorship",),
     ),
+    # The pair's conversations: a thread shows its latest 50 messages, the inbox each
+    # thread's latest. Opening a thread marks the other person's messages read, so the
+    # bell (asked after) already counts them read.
+    "matching:messages": Budget(
+        "resident",
+        (
+            "unread messages (their threads' ids)",
+            "latest messages (with threads and people)",
+            *NAV_RESIDENT,
+        ),
+    ),
+    "matching:mentorship-messages": Budget(
+        "resident",
+        (
+            "mentorship (with people, program, agreement, ended-by)",
+            "the request it began with (its messages open the thread)",
+            "the thread's messages (with authors)",
+            "mark the other person's messages read (UPDATE)",
+            # The same rows as two queries up: the service does not trust the view's.
+            "the mentorship's requests (notification keys)",
+            "mark the notifications about them read (UPDATE, one per key)",
+            *NAV_RESIDENT,
+        ),
+        ("pk=mentorship",),
+    ),
+    # A request's page is one request, but it carries the pair's thread.
+    "matching:request-detail": Budget(
+        "other_resident",
+        (
+            "request (with people, program)",
+            "prefetch: mentee's goals",
+            "the pair's mentorship made another way (none)",
+            "the thread's messages (with authors)",
+            "mark the other person's messages read (UPDATE)",
+            "mark the notifications about them read (UPDATE)",
+            *NAV_RESIDENT,
+        ),
+        ("pk=request",),
+    ),
     "matching:introductions": Budget(
         "other_attending",
         (
             "introductions received (with mentorship, people, program)",
             *NAV_ATTENDING,
+        ),
+    ),
+    "accounts:busy-blocks": Budget(
+        "resident",
+        (
+            "nav: memberships",
+            "nav: mentor profile",
+            "nav: unread notifications and messages",
+            "typed blocks",
+            "imported calendars",
+            "their blocks",
         ),
     ),
     "matching:notifications": Budget(
@@ -533,7 +633,7 @@ PAGE_BUDGETS = {
             "count",
             "nav: memberships",
             "nav: mentor profile",
-            "nav: unread notifications",
+            "nav: unread notifications and messages",
             "page of notifications",
         ),
     ),
@@ -685,6 +785,7 @@ API_BUDGETS = {
             "mentee profile",
             *SCORING_MENTORS,
             *MENTOR_CARDS[6:],
+            "current mentors (not recommended again)",
         ),
     ),
     "/api/v1/me/program-invitations/": Budget("resident", ("count", "page (with program, inviter)")),
@@ -709,6 +810,25 @@ API_BUDGETS = {
         ),
         ("id=mentorship",),
     ),
+    "/api/v1/mentorships/{id}/messages/": Budget(
+        "resident",
+        (
+            "mentorship (with people, program, agreement, ended-by)",
+            "count",
+            "page (with authors)",
+        ),
+        ("id=mentorship",),
+    ),
+    "/api/v1/requests/{id}/messages/": Budget(
+        "other_attending",
+        (
+            "request (with people, program)",
+            "prefetch: mentee's goals",  # requests_for_page's, not needed by a thread
+            "count",
+            "page (with authors)",
+        ),
+        ("id=request",),
+    ),
     "/api/v1/mentorships/{id}/resources/": Budget(
         "resident",
         (
@@ -719,6 +839,8 @@ API_BUDGETS = {
         ("id=mentorship",),
     ),
     "/api/v1/notifications/": Budget("resident", PAGED),
+    "/api/v1/me/busy-blocks/": Budget("resident", ("count", "page (with calendar)")),
+    "/api/v1/me/busy-calendars/": Budget("resident", ("count", "page", "their blocks")),
     "/api/v1/programs/": Budget("coordinator", ("permission: coordinator anywhere", "count", "page (with specialty)")),
     "/api/v1/programs/{slug}/audit/": Budget(
         "coordinator",
@@ -758,23 +880,9 @@ API_BUDGETS = {
 }
 
 
-def _url(w, name, budget):
-    out = {}
-    for k in budget.url_kwargs:
-        key, _, source = k.partition("=")
-        out[key] = {"slug": w.im.slug, "mentorship": w.mentorship.pk, "run": w.run.pk}[source or key]
-    return reverse(name, kwargs=out) + _query(w, budget.query)
-
-
-def _query(w, query):
-    if not query:
-        return ""
-    key, _, value = query.partition("=")
-    return f"?{key}={w.objs[value].pk if value in w.objs else value}"
-
-
 def _world_value(w, key):
-    return {"slug": w.im.slug, "mentorship": w.mentorship.pk, "run": w.run.pk}[key]
+    """``slug`` is the program's; any other key names a world object (its pk)."""
+    return w.im.slug if key == "slug" else w.objs[key].pk
 
 
 def _query(w, budget):

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import invitations, views
+from . import busy, invitations, views
 
 app_name = "accounts-api"
 
@@ -22,6 +22,11 @@ urlpatterns = [
     path("me/", views.MeApi.as_view(), name="me"),
     path("me/mentee-profile/", views.MenteeProfileApi.as_view(), name="mentee-profile"),
     path("me/availability/", views.AvailabilityApi.as_view(), name="availability"),
+    path("me/busy-blocks/", busy.BusyBlockListApi.as_view(), name="busy-blocks"),
+    path("me/busy-blocks/<int:id>/", busy.BusyBlockDetailApi.as_view(), name="busy-block"),
+    path("me/busy-calendars/", busy.BusyCalendarListApi.as_view(), name="busy-calendars"),
+    path("me/busy-calendars/<int:id>/", busy.BusyCalendarDetailApi.as_view(), name="busy-calendar"),
+    path("me/busy-calendars/<int:id>/refresh/", busy.BusyCalendarRefreshApi.as_view(), name="busy-calendar-refresh"),
     path("me/program-invitations/", invitations.MyInvitationListApi.as_view(), name="my-invitations"),
     path(
         "me/program-invitations/<int:id>/accept/",

@@ -1,4 +1,5 @@
 import math
+from urllib.parse import urlsplit
 
 from allauth.account import views as allauth_views
 from allauth.account.utils import get_next_redirect_url
@@ -13,10 +14,35 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from ..auth import policy, sso
 from ..identity import canonical_email
 from ..throttles import PasswordResetClientThrottle, PasswordResetEmailThrottle
+
+# Set at sign-in and removed at sign-out, and outliving the session: a sign-in page reached
+# with it while signed out means the session expired (not that the person signed out).
+SIGNED_IN_COOKIE = "mm_signed_in"
+SIGNED_IN_COOKIE_AGE = 30 * 24 * 3600
+
+
+def _expired_session_return(request) -> str | None:
+    """Where someone whose session expired was, when they are sent to sign in: the page
+    their form was on (the Referer, same origin only), rather than ``next``, which after a
+    POST may be an action URL that has no page. None when it is not that case."""
+    if request.user.is_authenticated or request.COOKIES.get(SIGNED_IN_COOKIE) != "1" or "expired" in request.GET:
+        return None
+    if not request.GET.get("next"):
+        return None
+    referer = request.headers.get("Referer", "")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        parts = urlsplit(referer)
+        from_path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        if not from_path.startswith(reverse("accounts:login")):
+            return from_path
+    return request.GET["next"]
 
 
 class LoginView(allauth_views.LoginView):
@@ -27,6 +53,13 @@ class LoginView(allauth_views.LoginView):
     password is asked for, or checked. The page lists a "Sign in with …" button for each
     institution with SSO, and allows the providers' origins as form targets (CSP).
     """
+
+    def get(self, request, *args, **kwargs):
+        back_to = _expired_session_return(request)
+        if back_to is not None:
+            query = urlencode({"next": back_to, "expired": "1"})
+            return HttpResponseRedirect(f"{reverse('accounts:login')}?{query}")
+        return super().get(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
         institution = sso.institution_for_email(request.POST.get("login", ""))
@@ -39,11 +72,21 @@ class LoginView(allauth_views.LoginView):
         # A password sign-in: whatever a provider said about an earlier sign-in no longer holds.
         self.request.session.pop(policy.IDP_MFA_SESSION_KEY, None)
         self.request.session.pop(sso.LOGOUT_SESSION_KEY, None)
-        return super().form_valid(form)
+        response = super().form_valid(form)
+        response.set_cookie(
+            SIGNED_IN_COOKIE,
+            "1",
+            max_age=SIGNED_IN_COOKIE_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+        return response
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["sso"] = [(institution, sso.login_url(institution)) for institution in sso.institutions_with_sso()]
+        context["session_expired"] = self.request.method == "GET" and self.request.GET.get("expired") == "1"
         return context
 
     def render_to_response(self, context, **kwargs):
@@ -86,6 +129,7 @@ class LogoutView(allauth_views.LogoutView):
         # and SessionIndex the LogoutRequest names.
         remembered = self.request.session.get(sso.LOGOUT_SESSION_KEY)
         response = super().post(*args, **kwargs)
+        response.delete_cookie(SIGNED_IN_COOKIE, samesite="Lax")
         # Signed in by an identity provider (OpenID Connect RP-initiated logout, SAML single
         # logout): end the session there too. Not by a redirect: the sign-out form's CSP
         # (form-action 'self') would block one to another origin.

@@ -1,15 +1,20 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST
 
 from core.forms import add_service_errors
 
-from .. import services
+from .. import busy, services
+from ..busy_forms import BusyBlockForm, BusyCalendarUploadForm, BusyCalendarUrlForm
 from ..forms import AccountForm, AvailabilityFormSet, MenteeProfileForm
-from ..models import AvailabilityWindow, MenteeProfile
+from ..models import AvailabilityWindow, BusyBlock, BusyCalendar, MenteeProfile
 from ..rules import coordinates_a_program_of
 from ..selectors import profile_completeness
+from ..uploads import limit_uploads
 
 
 def _profile_or_none(model, user):
@@ -38,7 +43,7 @@ def profile_context(user, *, viewer):
         "mentee_completeness": profile_completeness(mentee) if mentee and is_own else None,
         "mentor_completeness": profile_completeness(mentor) if mentor and is_own else None,
         "availability": AvailabilityWindow.objects.filter(user=user).order_by("weekday", "start"),
-        "busy_blocks": user.busy_blocks.all() if is_own else [],
+        "busy_blocks": user.busy_blocks.select_related("calendar") if is_own else [],
         "memberships": user.memberships.select_related("program"),
         "can_edit_mentee": is_own and viewer.has_perm("accounts.have_mentee_profile"),
         "can_edit_mentor": is_own and viewer.has_perm("accounts.have_mentor_profile"),
@@ -100,3 +105,157 @@ def availability_edit(request):
         messages.success(request, "Your weekly availability is saved.")
         return redirect("accounts:profile")
     return render(request, "accounts/availability_form.html", {"formset": formset})
+
+
+# --- Busy blocks: typed in, or imported from a calendar (accounts/busy.py).
+
+
+def _own_block(request, pk) -> BusyBlock:
+    """One of the signed-in person's blocks; anyone else's answers 404."""
+    return get_object_or_404(BusyBlock.objects.select_related("calendar"), pk=pk, user=request.user)
+
+
+def _own_calendar(request, pk) -> BusyCalendar:
+    return get_object_or_404(BusyCalendar, pk=pk, user=request.user)
+
+
+def _busy_page(request, *, block_form=None, upload_form=None, url_form=None, status=200):
+    user = request.user
+    limit = settings.BUSY_CALENDAR_MAX_BYTES
+    return render(
+        request,
+        "accounts/busy_blocks.html",
+        {
+            "blocks": user.busy_blocks.filter(calendar__isnull=True),
+            "calendars": user.busy_calendars.prefetch_related("blocks"),
+            "block_form": block_form or BusyBlockForm(zone=user.time_zone),
+            "upload_form": upload_form or BusyCalendarUploadForm(limit=limit),
+            "url_form": url_form or BusyCalendarUrlForm(),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def busy_blocks(request):
+    """The list, with the form that adds a block (POST here)."""
+    if request.method != "POST":
+        return _busy_page(request)
+    form = BusyBlockForm(request.POST, zone=request.user.time_zone)
+    if form.is_valid():
+        try:
+            busy.busy_block_create(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"“{form.cleaned_data['label']}” is in your busy blocks.")
+            return redirect("accounts:busy-blocks")
+    return _busy_page(request, block_form=form, status=400)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def busy_block_edit(request, pk):
+    block = _own_block(request, pk)
+    if block.calendar_id is not None:
+        messages.warning(request, f"“{block.label}” comes from the calendar “{block.calendar.name}”: change it there.")
+        return redirect("accounts:busy-blocks")
+    initial = {"label": block.label, "start_date": block.start_date, "end_date": block.end_date}
+    form = BusyBlockForm(request.POST or None, initial=initial, zone=request.user.time_zone)
+    if request.method == "POST" and form.is_valid():
+        try:
+            busy.busy_block_update(block=block, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "The busy block is saved.")
+            return redirect("accounts:busy-blocks")
+    return render(request, "accounts/busy_block_form.html", {"form": form, "busy_block": block})
+
+
+@login_required
+@require_POST
+def busy_block_delete(request, pk):
+    block = _own_block(request, pk)
+    try:
+        busy.busy_block_delete(block=block, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"“{block.label}” is removed.")
+    return redirect("accounts:busy-blocks")
+
+
+# csrf_exempt, then csrf_protect inside: the size limit must be in place before the CSRF
+# check reads the body (Django's pattern for per-view upload handlers).
+@csrf_exempt
+@login_required
+@require_POST
+def busy_calendar_upload(request):
+    limiter = limit_uploads(request, settings.BUSY_CALENDAR_MAX_BYTES)
+    return _busy_calendar_upload(request, limiter)
+
+
+@csrf_protect
+def _busy_calendar_upload(request, limiter):
+    form = BusyCalendarUploadForm(
+        request.POST, request.FILES, cut_off=limiter.refused, limit=settings.BUSY_CALENDAR_MAX_BYTES
+    )
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            calendar = busy.busy_calendar_import_file(
+                user=request.user, content=upload.read(), name=form.cleaned_data["name"], filename=upload.name
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            count = calendar.blocks.count()
+            messages.success(request, f"Imported {count} busy block{'s' if count != 1 else ''} from “{calendar.name}”.")
+            return redirect("accounts:busy-blocks")
+    return _busy_page(request, upload_form=form, status=400)
+
+
+@login_required
+@require_POST
+def busy_calendar_subscribe(request):
+    form = BusyCalendarUrlForm(request.POST)
+    if form.is_valid():
+        try:
+            calendar = busy.busy_calendar_add_url(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            count = calendar.blocks.count()
+            messages.success(
+                request,
+                f"Imported {count} busy block{'s' if count != 1 else ''} from “{calendar.name}”; it refreshes daily.",
+            )
+            return redirect("accounts:busy-blocks")
+    return _busy_page(request, url_form=form, status=400)
+
+
+@login_required
+@require_POST
+def busy_calendar_refresh(request, pk):
+    calendar = _own_calendar(request, pk)
+    try:
+        calendar = busy.busy_calendar_refresh(calendar=calendar, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if calendar.last_error:
+            messages.error(request, f"“{calendar.name}” could not be refreshed: {calendar.last_error}")
+        else:
+            messages.success(request, f"“{calendar.name}” is up to date.")
+    return redirect("accounts:busy-blocks")
+
+
+@login_required
+@require_POST
+def busy_calendar_delete(request, pk):
+    calendar = _own_calendar(request, pk)
+    busy.busy_calendar_delete(calendar=calendar, actor=request.user)
+    messages.success(request, f"“{calendar.name}” and its busy blocks are removed.")
+    return redirect("accounts:busy-blocks")

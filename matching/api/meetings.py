@@ -11,6 +11,11 @@ rules (``matching.rules``) as the pages:
 
 Times are ISO 8601. A time given without an offset is read in the caller's own
 time zone (``/api/v1/me/``); answers carry the offset.
+
+What both people edit (the shared notes, the place and video link) is versioned: a GET of
+the meeting answers with an ``ETag``, and a change must send it in ``If-Match`` (428 without,
+412 with the current ETag when the other person saved meanwhile). Proposing and
+rescheduling honour an ``Idempotency-Key``: a retry sends no second set of times.
 """
 
 import zoneinfo
@@ -34,7 +39,17 @@ from core.access import ObjectScopedApi, object_for
 from core.api.errors import ServiceErrorSerializer, service_refusals
 from core.api.permissions import RulesPermission
 from core.bounds import SCHEDULED
+from core.concurrency import (
+    CONDITIONAL_RESPONSES,
+    ETAG,
+    IF_MATCH,
+    EditConflict,
+    if_match_version,
+    stale_response,
+    with_etag,
+)
 from core.forms import max_length_of
+from core.idempotency import IDEMPOTENCY_KEY, IDEMPOTENT_RESPONSES, idempotent
 
 from ..ics import meeting_ics
 from ..models import Meeting, Mentorship
@@ -88,6 +103,7 @@ class MeetingSerializer(serializers.ModelSerializer):
             "notes",
             "uid",
             "sequence",
+            "version",
             "ics_url",
             "created_at",
             "updated_at",
@@ -166,6 +182,15 @@ class MeetingNotesSerializer(serializers.Serializer):
     notes = serializers.CharField(max_length=max_length_of(Meeting, "notes"), allow_blank=True)
 
 
+class MeetingDetailsSerializer(serializers.Serializer):
+    location = serializers.CharField(
+        max_length=max_length_of(Meeting, "location"), required=False, allow_blank=True, help_text="The place."
+    )
+    video_url = serializers.URLField(
+        max_length=max_length_of(Meeting, "video_url"), required=False, allow_blank=True, help_text="The video link."
+    )
+
+
 class MeetingSuggestionsSerializer(serializers.Serializer):
     slots = serializers.ListField(child=serializers.DateTimeField(), help_text="Start times when both people are free.")
     duration_minutes = serializers.IntegerField()
@@ -233,8 +258,9 @@ class _MentorshipScopedApi(generics.GenericAPIView):
     ),
     post=extend_schema(
         summary="Propose a meeting: 1–3 times; the other person confirms one.",
+        parameters=[IDEMPOTENCY_KEY],
         request=MeetingProposeSerializer,
-        responses={201: MeetingSerializer, 400: _400, 403: _403, 404: _404, 409: _409},
+        responses={201: MeetingSerializer, 400: _400, 403: _403, 404: _404, 409: _409, **IDEMPOTENT_RESPONSES},
     ),
 )
 class MentorshipMeetingListApi(_MentorshipScopedApi, generics.ListCreateAPIView):
@@ -245,6 +271,7 @@ class MentorshipMeetingListApi(_MentorshipScopedApi, generics.ListCreateAPIView)
             return Meeting.objects.none()
         return meeting_selectors.meetings_of(self.get_mentorship(change=False))
 
+    @idempotent
     def create(self, request, *args, **kwargs):
         mentorship = self.get_mentorship(change=True)
         data = _validated(MeetingProposeSerializer, request)
@@ -310,12 +337,17 @@ class _MeetingApi(ObjectScopedApi, generics.GenericAPIView):
         return self.get_queryset()
 
     def present(self, pk):
-        return Response(self.get_serializer(self.get_queryset().get(pk=pk)).data)
+        meeting = self.get_queryset().get(pk=pk)
+        return with_etag(Response(self.get_serializer(meeting).data), meeting)
 
 
-@extend_schema(tags=["meetings"], responses={200: MeetingSerializer, 404: _404})
+@extend_schema(tags=["meetings"], parameters=[ETAG], responses={200: MeetingSerializer, 404: _404})
 class MeetingDetailApi(_MeetingApi, generics.RetrieveAPIView):
-    """One meeting, for the pair and the coordinators of its program."""
+    """One meeting, for the pair and the coordinators of its program. The ETag is the version
+    of what the pair edit (notes, place, video link): send it in If-Match to change them."""
+
+    def retrieve(self, request, *args, **kwargs):
+        return self.present(self.get_object().pk)
 
 
 class _MeetingActionApi(_MeetingApi):
@@ -335,12 +367,13 @@ class _MeetingActionApi(_MeetingApi):
         return self.present(meeting.pk)
 
 
-def _action_schema(summary, input_serializer):
+def _action_schema(summary, input_serializer, *, parameters=(), responses=None):
     return extend_schema(
         tags=["meetings"],
         summary=summary,
+        parameters=list(parameters),
         request=input_serializer,
-        responses={200: MeetingSerializer, 400: _400, 403: _403, 404: _404, 409: _409},
+        responses={200: MeetingSerializer, 400: _400, 403: _403, 404: _404, 409: _409, **(responses or {})},
     )
 
 
@@ -358,11 +391,17 @@ class MeetingConfirmApi(_MeetingActionApi):
 @_action_schema(
     "Propose new times: the meeting goes back to proposed and its invitation's SEQUENCE grows.",
     MeetingRescheduleSerializer,
+    parameters=[IDEMPOTENCY_KEY],
+    responses=IDEMPOTENT_RESPONSES,
 )
 class MeetingRescheduleApi(_MeetingActionApi):
     """Either person proposes 1–3 new times; the other confirms one of them."""
 
     input_serializer = MeetingRescheduleSerializer
+
+    @idempotent
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
 
     def act(self, meeting, **data):
         return meeting_services.meeting_reschedule(meeting=meeting, actor=self.request.user, **data)
@@ -386,14 +425,79 @@ class MeetingHeldApi(_MeetingActionApi):
         return meeting_services.meeting_mark_held(meeting=meeting, actor=self.request.user)
 
 
-@_action_schema("Replace the shared notes of a meeting that has taken place.", MeetingNotesSerializer)
-class MeetingNotesApi(_MeetingActionApi):
+class _VersionedMeetingApi(_MeetingApi):
+    """A change to what both people edit: checked against ``If-Match`` under the lock."""
+
+    object_permission = "matching.work_in_mentorship"
+    input_serializer: type[serializers.Serializer]
+
+    def act(self, meeting, *, version, **data):
+        raise NotImplementedError
+
+    def write(self, request):
+        meeting = self.get_object()
+        version = if_match_version(request)
+        data = _validated(self.input_serializer, request)
+        with service_refusals(conflict=True):
+            try:
+                self.act(meeting, version=version, **data)
+            except EditConflict as exc:
+                return stale_response(exc)
+        return self.present(meeting.pk)
+
+
+_NOTES_SUMMARY = "Replace the shared notes of a meeting that has taken place, against the meeting's ETag."
+
+
+@extend_schema_view(
+    put=_action_schema(
+        _NOTES_SUMMARY, MeetingNotesSerializer, parameters=[IF_MATCH, ETAG], responses=CONDITIONAL_RESPONSES
+    ),
+    post=_action_schema(
+        _NOTES_SUMMARY + " (POST is the same as PUT.)",
+        MeetingNotesSerializer,
+        parameters=[IF_MATCH, ETAG],
+        responses=CONDITIONAL_RESPONSES,
+    ),
+)
+class MeetingNotesApi(_VersionedMeetingApi):
     """The pair's shared notes, replaced as a whole, once the meeting has taken place."""
 
     input_serializer = MeetingNotesSerializer
+    http_method_names = ["put", "post", "options"]
 
-    def act(self, meeting, **data):
-        return meeting_services.meeting_update_notes(meeting=meeting, actor=self.request.user, **data)
+    def act(self, meeting, *, version, **data):
+        return meeting_services.meeting_update_notes(meeting=meeting, actor=self.request.user, version=version, **data)
+
+    def put(self, request, *args, **kwargs):
+        return self.write(request)
+
+    def post(self, request, *args, **kwargs):
+        return self.write(request)
+
+
+@extend_schema_view(
+    patch=_action_schema(
+        "Add or change the place or video link of a proposed or confirmed meeting, against its ETag; "
+        "the invitation's SEQUENCE grows and the other person gets the new version.",
+        MeetingDetailsSerializer,
+        parameters=[IF_MATCH, ETAG],
+        responses=CONDITIONAL_RESPONSES,
+    ),
+)
+class MeetingDetailsApi(_VersionedMeetingApi):
+    """Either person adds the details that were not given when the times were proposed."""
+
+    input_serializer = MeetingDetailsSerializer
+    http_method_names = ["patch", "options"]
+
+    def act(self, meeting, *, version, **data):
+        return meeting_services.meeting_update_details(
+            meeting=meeting, actor=self.request.user, version=version, **data
+        )
+
+    def patch(self, request, *args, **kwargs):
+        return self.write(request)
 
 
 @extend_schema(
@@ -424,5 +528,6 @@ urlpatterns = [
     path("meetings/<int:id>/cancel/", MeetingCancelApi.as_view(), name="api-meeting-cancel"),
     path("meetings/<int:id>/held/", MeetingHeldApi.as_view(), name="api-meeting-held"),
     path("meetings/<int:id>/notes/", MeetingNotesApi.as_view(), name="api-meeting-notes"),
+    path("meetings/<int:id>/details/", MeetingDetailsApi.as_view(), name="api-meeting-details"),
     path("meetings/<int:id>/ics/", MeetingIcsApi.as_view(), name="api-meeting-ics"),
 ]

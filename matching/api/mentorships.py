@@ -11,6 +11,11 @@ The same reads (``matching.selectors.mentorships``), writes (``matching.services
 
 Check-ins are confidential to the program's coordinators: parties may POST theirs, and
 no endpoint here returns anyone's answers, except the author's own in the POST reply.
+
+The shared texts (the agreement, goals, resources) are versioned: a GET answers with an
+``ETag``, and a PUT, PATCH or DELETE must send it back in ``If-Match`` (428 without it, 412
+with the current ETag when someone saved meanwhile). Create calls honour an
+``Idempotency-Key`` (``core/idempotency.py``): a retry creates nothing twice.
 """
 
 from django.db.models import Q
@@ -28,11 +33,21 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
 from accounts.models import User
-from core.access import ObjectScopedApi
+from core.access import ObjectScopedApi, check_object
 from core.api.errors import ServiceErrorSerializer, service_refusals
 from core.api.permissions import RulesPermission
 from core.bounds import PLANNED_DAY
+from core.concurrency import (
+    CONDITIONAL_RESPONSES,
+    ETAG,
+    IF_MATCH,
+    EditConflict,
+    if_match_version,
+    stale_response,
+    with_etag,
+)
 from core.forms import max_length_of
+from core.idempotency import IDEMPOTENCY_KEY, IDEMPOTENT_RESPONSES, idempotent
 
 from ..models import ActionItem, Agreement, CheckIn, Introduction, Kind, Mentorship, Resource
 from ..selectors import mentorships as mentorship_selectors
@@ -52,8 +67,8 @@ class AgreementSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Agreement
-        fields = ["cadence", "preferred_channel", "expectations", "first_goals", "updated_by", "updated_at"]
-        read_only_fields = ["updated_by", "updated_at"]
+        fields = ["cadence", "preferred_channel", "expectations", "first_goals", "updated_by", "updated_at", "version"]
+        read_only_fields = ["updated_by", "updated_at", "version"]
 
 
 # Not "Mentorship": the schema's enum naming strips a "Request" suffix, so that name would
@@ -163,7 +178,9 @@ class ActionItemSerializer(serializers.ModelSerializer):
             "is_overdue",
             "created_by",
             "created_at",
+            "updated_at",
             "completed_at",
+            "version",
         ]
         read_only_fields = fields
 
@@ -211,9 +228,15 @@ class ResourceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Resource
-        fields = ["id", "title", "url", "note", "shared_by", "created_at"]
-        read_only_fields = ["id", "shared_by", "created_at"]
+        fields = ["id", "title", "url", "note", "shared_by", "created_at", "updated_at", "version"]
+        read_only_fields = ["id", "shared_by", "created_at", "updated_at", "version"]
         extra_kwargs = {"note": {"required": False}}
+
+
+class ResourceUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=max_length_of(Resource, "title"), required=False)
+    url = serializers.URLField(max_length=max_length_of(Resource, "url"), required=False)
+    note = serializers.CharField(max_length=max_length_of(Resource, "note"), required=False, allow_blank=True)
 
 
 class IntroductionSerializer(serializers.ModelSerializer):
@@ -366,16 +389,38 @@ class MentorshipDetailApi(_MentorshipApi):
         return self.present(self.get_object())
 
 
-@extend_schema(
-    tags=["mentorships"],
-    request=AgreementWriteSerializer,
-    responses={200: AgreementSerializer, 400: _400, 403: _403, 409: _409, 404: _404},
+_WRITE_RESPONSES = {**CONDITIONAL_RESPONSES, 400: _400, 403: _403, 409: _409, 404: _404}
+
+
+@extend_schema(tags=["mentorships"])
+@extend_schema_view(
+    get=extend_schema(
+        summary="The pair's agreement, with its version as ETag.",
+        parameters=[ETAG],
+        responses={200: AgreementSerializer, 404: _404},
+    ),
+    put=extend_schema(
+        summary="Replace the agreement (fields left out return to their defaults), against its ETag.",
+        parameters=[IF_MATCH, ETAG],
+        request=AgreementWriteSerializer,
+        responses={200: AgreementSerializer, **_WRITE_RESPONSES},
+    ),
+    patch=extend_schema(
+        summary="Change some fields of the agreement, against its ETag.",
+        parameters=[IF_MATCH, ETAG],
+        request=AgreementWriteSerializer,
+        responses={200: AgreementSerializer, **_WRITE_RESPONSES},
+    ),
 )
 class MentorshipAgreementApi(_MentorshipApi):
-    """The pair's agreement. PUT replaces it (fields left out return to their defaults); PATCH changes some fields."""
-
     serializer_class = AgreementSerializer
-    http_method_names = ["put", "patch", "options"]
+    http_method_names = ["get", "put", "patch", "options"]
+
+    def get(self, request, id):
+        mentorship = self.get_object()
+        # Before the pair first saves one, the agreement is its defaults, at version 1.
+        agreement = getattr(mentorship, "agreement", None) or Agreement(mentorship=mentorship)
+        return with_etag(Response(AgreementSerializer(agreement).data), agreement)
 
     def put(self, request, id):
         return self._write(partial=False)
@@ -385,6 +430,9 @@ class MentorshipAgreementApi(_MentorshipApi):
 
     def _write(self, *, partial):
         mentorship = self.get_object()
+        # Who may not write hears so (403) before being asked for a version (428).
+        check_object(self.request.user, mentorship, "matching.work_in_mentorship", visible_with=self.object_permission)
+        version = if_match_version(self.request)
         given = AgreementWriteSerializer(data=self.request.data, partial=partial)
         given.is_valid(raise_exception=True)
         fields = dict(given.validated_data)
@@ -392,8 +440,13 @@ class MentorshipAgreementApi(_MentorshipApi):
             for name in AgreementWriteSerializer.Meta.fields:
                 fields.setdefault(name, Agreement._meta.get_field(name).get_default())
         with service_refusals(conflict=True):
-            agreement = plan_services.agreement_update(mentorship=mentorship, actor=self.request.user, **fields)
-        return Response(AgreementSerializer(agreement).data)
+            try:
+                agreement = plan_services.agreement_update(
+                    mentorship=mentorship, actor=self.request.user, version=version, **fields
+                )
+            except EditConflict as exc:
+                return stale_response(exc)
+        return with_etag(Response(AgreementSerializer(agreement).data), agreement)
 
 
 @extend_schema(
@@ -457,8 +510,9 @@ def _party(mentorship, user_id):
     ),
     post=extend_schema(
         summary="Add a goal.",
+        parameters=[IDEMPOTENCY_KEY],
         request=ActionItemCreateSerializer,
-        responses={201: ActionItemSerializer, 400: _400, 403: _403, 409: _409, 404: _404},
+        responses={201: ActionItemSerializer, 400: _400, 403: _403, 409: _409, 404: _404, **IDEMPOTENT_RESPONSES},
     ),
 )
 class ActionItemListApi(_MentorshipApi, generics.ListCreateAPIView):
@@ -469,6 +523,7 @@ class ActionItemListApi(_MentorshipApi, generics.ListCreateAPIView):
             return ActionItem.objects.none()
         return mentorship_selectors.action_plan_of(self.get_object())
 
+    @idempotent
     def create(self, request, *args, **kwargs):
         mentorship = self.get_object()
         given = ActionItemCreateSerializer(data=request.data, context={"request": request})
@@ -477,28 +532,37 @@ class ActionItemListApi(_MentorshipApi, generics.ListCreateAPIView):
         data["owner"] = _party(mentorship, data.get("owner", request.user.pk))
         with service_refusals(conflict=True):
             item = plan_services.action_item_create(mentorship=mentorship, actor=request.user, **data)
-        return Response(ActionItemSerializer(item).data, status=status.HTTP_201_CREATED)
+        return with_etag(Response(ActionItemSerializer(item).data, status=status.HTTP_201_CREATED), item)
 
 
-@extend_schema(
-    tags=["action plan"],
-    request=ActionItemUpdateSerializer,
-    responses={
-        200: ActionItemSerializer,
-        400: _400,
-        403: _403,
-        409: _409,
-        404: OpenApiResponse(_ERROR, description="No such goal among those you may see."),
-    },
+_GOAL_404 = OpenApiResponse(_ERROR, description="No such goal among those you may see.")
+
+
+@extend_schema(tags=["action plan"])
+@extend_schema_view(
+    get=extend_schema(
+        summary="One goal, with its version as ETag.",
+        parameters=[ETAG],
+        responses={200: ActionItemSerializer, 404: _GOAL_404},
+    ),
+    patch=extend_schema(
+        summary="Change a goal: its title, due date, owner or status, against its ETag.",
+        parameters=[IF_MATCH, ETAG],
+        request=ActionItemUpdateSerializer,
+        responses={200: ActionItemSerializer, **_WRITE_RESPONSES, 404: _GOAL_404},
+    ),
+    delete=extend_schema(
+        summary="Remove a goal (whoever added it or owns it), against its ETag.",
+        parameters=[IF_MATCH],
+        responses={204: None, **_WRITE_RESPONSES, 404: _GOAL_404},
+    ),
 )
 class ActionItemApi(ObjectScopedApi, generics.GenericAPIView):
-    """Change a goal: its title, due date, owner or status."""
-
     serializer_class = ActionItemSerializer
     permission_classes = [RulesPermission]
     object_permission = "matching.view_mentorship"  # asked of the goal's mentorship
     filter_backends = []
-    http_method_names = ["patch", "options"]
+    http_method_names = ["get", "patch", "delete", "options"]
 
     def get_queryset(self):
         return ActionItem.objects.select_related("mentorship__mentee", "mentorship__mentor", "owner", "created_by")
@@ -506,16 +570,39 @@ class ActionItemApi(ObjectScopedApi, generics.GenericAPIView):
     def get_object_queryset(self):
         return self.get_queryset()
 
+    def _present(self, item):
+        item = self.get_queryset().get(pk=item.pk)
+        return with_etag(Response(ActionItemSerializer(item).data), item)
+
+    def get(self, request, id):
+        return self._present(self.get_object())
+
     def patch(self, request, id):
         item = self.get_object()
+        check_object(request.user, item, "matching.work_in_mentorship", visible_with=self.object_permission)
+        version = if_match_version(request)
         given = ActionItemUpdateSerializer(data=request.data, partial=True, context={"request": request, "item": item})
         given.is_valid(raise_exception=True)
         data = dict(given.validated_data)
         if "owner" in data:
             data["owner"] = _party(item.mentorship, data["owner"])
         with service_refusals(conflict=True):
-            item = plan_services.action_item_update(item=item, actor=request.user, **data)
-        return Response(ActionItemSerializer(self.get_queryset().get(pk=item.pk)).data)
+            try:
+                item = plan_services.action_item_update(item=item, actor=request.user, version=version, **data)
+            except EditConflict as exc:
+                return stale_response(exc)
+        return self._present(item)
+
+    def delete(self, request, id):
+        item = self.get_object()
+        check_object(request.user, item, "matching.delete_action_item", visible_with=self.object_permission)
+        version = if_match_version(request)
+        with service_refusals(conflict=True):
+            try:
+                plan_services.action_item_delete(item=item, actor=request.user, version=version)
+            except EditConflict as exc:
+                return stale_response(exc)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema(tags=["resources"], parameters=[_MENTORSHIP_ID])
@@ -525,8 +612,9 @@ class ActionItemApi(ObjectScopedApi, generics.GenericAPIView):
     ),
     post=extend_schema(
         summary="Share a link (the mentor).",
+        parameters=[IDEMPOTENCY_KEY],
         request=ResourceSerializer,
-        responses={201: ResourceSerializer, 400: _400, 403: _403, 409: _409, 404: _404},
+        responses={201: ResourceSerializer, 400: _400, 403: _403, 409: _409, 404: _404, **IDEMPOTENT_RESPONSES},
     ),
 )
 class ResourceListApi(_MentorshipApi, generics.ListCreateAPIView):
@@ -537,25 +625,97 @@ class ResourceListApi(_MentorshipApi, generics.ListCreateAPIView):
             return Resource.objects.none()
         return mentorship_selectors.resources_of(self.get_object())
 
+    @idempotent
     def create(self, request, *args, **kwargs):
         mentorship = self.get_object()
         given = ResourceSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         with service_refusals(conflict=True):
             resource = plan_services.resource_share(mentorship=mentorship, actor=request.user, **given.validated_data)
-        return Response(ResourceSerializer(resource).data, status=status.HTTP_201_CREATED)
+        return with_etag(Response(ResourceSerializer(resource).data, status=status.HTTP_201_CREATED), resource)
+
+
+_RESOURCE_404 = OpenApiResponse(_ERROR, description="No such resource among those you may see.")
+
+
+@extend_schema(tags=["resources"])
+@extend_schema_view(
+    get=extend_schema(
+        summary="One shared link, with its version as ETag.",
+        parameters=[ETAG],
+        responses={200: ResourceSerializer, 404: _RESOURCE_404},
+    ),
+    patch=extend_schema(
+        summary="Correct a link you shared: its title, address or note, against its ETag.",
+        parameters=[IF_MATCH, ETAG],
+        request=ResourceUpdateSerializer,
+        responses={200: ResourceSerializer, **_WRITE_RESPONSES, 404: _RESOURCE_404},
+    ),
+    delete=extend_schema(
+        summary="Take back a link you shared, against its ETag.",
+        parameters=[IF_MATCH],
+        responses={204: None, **_WRITE_RESPONSES, 404: _RESOURCE_404},
+    ),
+)
+class ResourceApi(ObjectScopedApi, generics.GenericAPIView):
+    serializer_class = ResourceSerializer
+    permission_classes = [RulesPermission]
+    object_permission = "matching.view_mentorship"  # asked of the resource's mentorship
+    filter_backends = []
+    http_method_names = ["get", "patch", "delete", "options"]
+
+    def get_queryset(self):
+        return Resource.objects.select_related("mentorship__mentee", "mentorship__mentor", "shared_by")
+
+    def get_object_queryset(self):
+        return self.get_queryset()
+
+    def _present(self, resource):
+        resource = self.get_queryset().get(pk=resource.pk)
+        return with_etag(Response(ResourceSerializer(resource).data), resource)
+
+    def get(self, request, id):
+        return self._present(self.get_object())
+
+    def patch(self, request, id):
+        resource = self.get_object()
+        check_object(request.user, resource, "matching.change_resource", visible_with=self.object_permission)
+        version = if_match_version(request)
+        given = ResourceUpdateSerializer(data=request.data, partial=True)
+        given.is_valid(raise_exception=True)
+        with service_refusals(conflict=True):
+            try:
+                resource = plan_services.resource_update(
+                    resource=resource, actor=request.user, version=version, **given.validated_data
+                )
+            except EditConflict as exc:
+                return stale_response(exc)
+        return self._present(resource)
+
+    def delete(self, request, id):
+        resource = self.get_object()
+        check_object(request.user, resource, "matching.change_resource", visible_with=self.object_permission)
+        version = if_match_version(request)
+        with service_refusals(conflict=True):
+            try:
+                plan_services.resource_delete(resource=resource, actor=request.user, version=version)
+            except EditConflict as exc:
+                return stale_response(exc)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema(
     tags=["introductions"],
+    parameters=[IDEMPOTENCY_KEY],
     request=IntroductionCreateSerializer,
-    responses={201: IntroductionSerializer, 400: _400, 403: _403, 409: _409, 404: _404},
+    responses={201: IntroductionSerializer, 400: _400, 403: _403, 409: _409, 404: _404, **IDEMPOTENT_RESPONSES},
 )
 class IntroductionCreateApi(_MentorshipApi):
     """The mentor introduces their mentee to a colleague in the directory."""
 
     serializer_class = IntroductionSerializer
 
+    @idempotent
     def post(self, request, id):
         mentorship = self.get_object()
         given = IntroductionCreateSerializer(data=request.data)
@@ -641,8 +801,9 @@ class IntroductionRespondApi(ObjectScopedApi, generics.GenericAPIView):
 
 @extend_schema(
     tags=["check-ins"],
+    parameters=[IDEMPOTENCY_KEY],
     request=CheckInSerializer,
-    responses={201: CheckInSerializer, 400: _400, 403: _403, 409: _409, 404: _404},
+    responses={201: CheckInSerializer, 400: _400, 403: _403, 409: _409, 404: _404, **IDEMPOTENT_RESPONSES},
 )
 class CheckInCreateApi(_MentorshipApi):
     """Submit your monthly check-in: 1–5 and an optional comment, at most one a calendar month.
@@ -652,6 +813,7 @@ class CheckInCreateApi(_MentorshipApi):
 
     serializer_class = CheckInSerializer
 
+    @idempotent
     def post(self, request, id):
         mentorship = self.get_object()
         given = CheckInSerializer(data=request.data)
@@ -670,6 +832,7 @@ urlpatterns = [
     path("mentorships/<int:id>/action-items/", ActionItemListApi.as_view(), name="api-action-item-list"),
     path("action-items/<int:id>/", ActionItemApi.as_view(), name="api-action-item"),
     path("mentorships/<int:id>/resources/", ResourceListApi.as_view(), name="api-resource-list"),
+    path("resources/<int:id>/", ResourceApi.as_view(), name="api-resource"),
     path("mentorships/<int:id>/introductions/", IntroductionCreateApi.as_view(), name="api-introduction-create"),
     path("mentorships/<int:id>/checkins/", CheckInCreateApi.as_view(), name="api-checkin-create"),
     path("introductions/", IntroductionListApi.as_view(), name="api-introduction-list"),

@@ -51,7 +51,9 @@ class RecommendationsApi(APIView):
         # Only names are shown, and the rows scoring reads carry them: no profile instances.
         rows, records = recommendations.mentor_records(mentor_directory().exclude(user=request.user))
         names = {row.user_id: row.full_name for row in rows}
-        picks = recommendations.recommendations_for(recommendations.mentee_record(mentee), records, n=n)
+        picks = recommendations.recommendations_for(
+            recommendations.mentee_record(mentee), records, n=n, clock=recommendations.clock_for(request.user)
+        )
         data = [
             {
                 "mentor_id": pair.mentor_id,

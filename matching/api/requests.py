@@ -10,7 +10,8 @@ rules (``matching.rules``) as the pages. A service's refusal becomes:
 
 from django.urls import path
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
@@ -19,6 +20,7 @@ from core.access import ObjectScopedApi
 from core.api.errors import ServiceErrorSerializer, service_refusals
 from core.api.permissions import RulesPermission
 from core.forms import max_length_of
+from core.idempotency import idempotent
 
 from ..models import Kind, MentorshipRequest
 from ..selectors import requests as request_selectors
@@ -41,7 +43,15 @@ class MentorshipRequestSerializer(serializers.ModelSerializer):
     )
     waiting_for_me = serializers.BooleanField(
         read_only=True,
-        help_text="Pending, and the next move is yours: an answer (mentor) or a reply to the question (mentee).",
+        help_text="Pending, and the next move is yours: an answer (mentor), or the mentor's unread message (mentee).",
+    )
+    question = serializers.CharField(
+        read_only=True,
+        help_text="Deprecated: the old one-question flow. The conversation is at /api/v1/requests/{id}/messages/.",
+    )
+    answer = serializers.CharField(
+        read_only=True,
+        help_text="Deprecated: the old one-question flow. The conversation is at /api/v1/requests/{id}/messages/.",
     )
 
     class Meta:
@@ -162,7 +172,17 @@ class _RequestApi(ObjectScopedApi, generics.GenericAPIView):
 @extend_schema_view(
     get=extend_schema(summary="Your requests: sent, received, and (coordinators) your programs'."),
     post=extend_schema(
-        summary="Ask a mentor to mentor you.",
+        summary="Ask a mentor to mentor you. Send an Idempotency-Key header to make a retry safe.",
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Any unique string per intended request: a retry with the same key and body creates "
+                "one request (the first answer is replayed); the same key with another body is 422.",
+            )
+        ],
         request=MentorshipRequestCreateSerializer,
         responses={
             201: MentorshipRequestSerializer,
@@ -179,6 +199,7 @@ class MentorshipRequestListApi(_RequestApi, generics.ListCreateAPIView):
 
     filterset_class = MentorshipRequestFilter
 
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = MentorshipRequestCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -215,10 +236,11 @@ class _RequestActionApi(_RequestApi):
         return self.present(mentorship_request.pk)
 
 
-def _action_schema(summary, input_serializer):
+def _action_schema(summary, input_serializer, *, deprecated=False):
     return extend_schema(
         tags=["requests"],
         summary=summary,
+        deprecated=deprecated,
         request=input_serializer,
         responses={
             200: MentorshipRequestSerializer,
@@ -254,7 +276,12 @@ class MentorshipRequestWithdrawApi(_RequestActionApi):
         return request_services.request_withdraw(request=mentorship_request, actor=self.request.user)
 
 
-@_action_schema("Ask (the mentor) one question before answering.", MentorshipRequestQuestionSerializer)
+@_action_schema(
+    "Deprecated: ask (the mentor) one question before answering. It is posted as a message in the request's "
+    "thread: use POST /api/v1/requests/{id}/messages/.",
+    MentorshipRequestQuestionSerializer,
+    deprecated=True,
+)
 class MentorshipRequestQuestionApi(_RequestActionApi):
     input_serializer = MentorshipRequestQuestionSerializer
 
@@ -262,7 +289,12 @@ class MentorshipRequestQuestionApi(_RequestActionApi):
         return request_services.request_ask_question(request=mentorship_request, actor=self.request.user, **data)
 
 
-@_action_schema("Answer (the resident) the mentor's question.", MentorshipRequestAnswerSerializer)
+@_action_schema(
+    "Deprecated: answer (the resident) the mentor's question. It is posted as a message in the request's "
+    "thread: use POST /api/v1/requests/{id}/messages/.",
+    MentorshipRequestAnswerSerializer,
+    deprecated=True,
+)
 class MentorshipRequestAnswerApi(_RequestActionApi):
     input_serializer = MentorshipRequestAnswerSerializer
 

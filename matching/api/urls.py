@@ -2,12 +2,14 @@
 
 from . import (
     audit,
+    calendar,
     conflicts,
     directory,
     health,
     match_runs,
     meetings,
     mentorships,
+    messages,
     notifications,
     nudges,
     pairings,
@@ -32,4 +34,6 @@ urlpatterns = (
     + audit.urlpatterns
     + nudges.urlpatterns
     + portfolio.urlpatterns
+    + calendar.urlpatterns
+    + messages.urlpatterns
 )

@@ -9,7 +9,7 @@ Why-not:   why_not, why_not_unmatched
 from .explain import why_not, why_not_unmatched
 from .instance import Instance, InstanceError, MenteePrefs, MentorPrefs, build_instance
 from .optimal import solve_optimal
-from .records import Exclusion, Exclusions, MenteeRecord, MentorRecord, Vocabulary
+from .records import Clock, Exclusion, Exclusions, MenteeRecord, MentorRecord, Vocabulary
 from .result import MatchResult, MatchStats
 from .scoring import COMPONENTS, CohortScores, ComponentScore, PairScore, Weights, explain_pair, recommend, score_cohort
 from .stable import count_blocking_pairs, find_blocking_pairs, solve_stable
@@ -28,6 +28,7 @@ def solve(instance: Instance, mode: str) -> MatchResult:
 
 __all__ = [
     "COMPONENTS",
+    "Clock",
     "MODES",
     "CohortScores",
     "ComponentScore",

@@ -83,6 +83,9 @@ class MentorRecord:
     accepting: bool = True
     active_count: int = 0
     person_id: Id | None = None
+    # What the mentor is, for reasons: an academic rank ("Associate Professor") or, for a
+    # near-peer, a training stage ("PGY-4"). None: reasons count stages instead.
+    title: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("expertise_goal_ids", "interest_ids", "language_ids", "format_ids"):
@@ -130,3 +133,14 @@ class Vocabulary:
     interests: Mapping = field(default_factory=dict)
     languages: Mapping = field(default_factory=dict)
     formats: Mapping = field(default_factory=dict)
+    # Career stage order -> name ("PGY-1"), so reasons can say "you are PGY-1".
+    stages: Mapping = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """Whose clock a reason's times are read on: minutes east of UTC and how to name it
+    ("your time"). Without one, a reason says how long, not when."""
+
+    offset_minutes: int = 0
+    label: str = "your time"

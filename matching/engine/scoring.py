@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from .records import Exclusion, Exclusions, Id, MenteeRecord, MentorRecord, Vocabulary, Window, id_key
+from .records import Clock, Exclusion, Exclusions, Id, MenteeRecord, MentorRecord, Vocabulary, Window, id_key
 from .voice import MENTEE, VOICES, Voice, voice
 
 COMPONENTS = ("specialty", "goals", "interests", "career", "availability", "language", "meeting_format")
@@ -175,6 +175,53 @@ def _slot_set(windows: Sequence[Window]) -> set[int]:
     return {slot for first, stop in _slots(windows) for slot in range(first, stop)}
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+SHOWN_SPANS = 2  # a reason names at most this many times of the week
+
+
+def _clock_text(minute_of_week: int) -> tuple[str, str, str]:
+    """(day, "6" or "6:30", "am"/"pm") of a minute of the week."""
+    day, minute = divmod(minute_of_week % (7 * 24 * 60), 24 * 60)
+    hour, minute = divmod(minute, 60)
+    number = str(hour % 12 or 12) + (f":{minute:02d}" if minute else "")
+    return _DAYS[day], number, "am" if hour < 12 else "pm"
+
+
+def _span_text(start: int, stop: int) -> str:
+    """ "Tue 6–7 pm", "Tue 11:30 am–12 pm", "Sun 11 pm–Mon 1 am" for minutes of the week."""
+    day, number, half = _clock_text(start)
+    end_day, end_number, end_half = _clock_text(stop)
+    ends_at_midnight = stop % (24 * 60) == 0 and stop - start <= 24 * 60
+    if end_day != day and not ends_at_midnight:
+        return f"{day} {number} {half}–{end_day} {end_number} {end_half}"
+    if half == end_half:
+        return f"{day} {number}–{end_number} {end_half}"
+    return f"{day} {number} {half}–{end_number} {end_half}"
+
+
+def shared_times_text(slots: set[int], clock: Clock) -> str:
+    """The weekly slots two people share, on ``clock``: "Tue 6–7 pm your time", the longest
+    spans first (at most ``SHOWN_SPANS``, then "and N more")."""
+    shift = clock.offset_minutes // SLOT_MINUTES
+    local = sorted((slot + shift) % SLOTS_PER_WEEK for slot in slots)
+    spans: list[list[int]] = []
+    for slot in local:
+        if spans and spans[-1][1] == slot:
+            spans[-1][1] = slot + 1
+        else:
+            spans.append([slot, slot + 1])
+    if len(spans) > 1 and spans[0][0] == 0 and spans[-1][1] == SLOTS_PER_WEEK:  # Sunday night into Monday
+        spans[-1][1] = SLOTS_PER_WEEK + spans.pop(0)[1]
+    longest = sorted(spans, key=lambda span: (-(span[1] - span[0]), span[0]))[:SHOWN_SPANS]
+    shown = [_span_text(first * SLOT_MINUTES, stop * SLOT_MINUTES) for first, stop in sorted(longest)]
+    more = len(spans) - len(shown)
+    text = f"{_join(shown)} {clock.label}"
+    offset = clock.offset_minutes % SLOT_MINUTES  # a zone off the quarter hour (e.g. +05:45)
+    if offset:
+        text += f" (+{offset} min)"
+    return text + (f", and {more} more" if more else "")
+
+
 def _pair_exclusion(
     mentee: MenteeRecord, mentor: MentorRecord, exclusions: Exclusions | None, only_open: bool
 ) -> Exclusion | None:
@@ -206,10 +253,12 @@ def explain_pair(
     only_open: bool = False,
     require_shared_availability: bool = False,
     audience: str = MENTEE,
+    clock: Clock | None = None,
 ) -> PairScore:
     """Score one pair with a value, points and a human reason per component. The reasons
     speak to the mentee ("3 of your 4 goals"), or with ``audience="coordinator"`` about
-    them ("3 of the resident's 4 goals")."""
+    them ("3 of the resident's 4 goals"). With a ``clock``, the time in common says when,
+    on that clock ("Tue 6–7 pm your time")."""
     return _explain(
         mentee,
         mentor,
@@ -219,6 +268,7 @@ def explain_pair(
         only_open,
         require_shared_availability,
         voice(audience),
+        clock,
     )
 
 
@@ -231,6 +281,7 @@ def _explain(
     only_open: bool,
     require_shared: bool,
     v: Voice = VOICES[MENTEE],
+    clock: Clock | None = None,
 ) -> PairScore:
     parts: list[tuple[str, float, int, str]] = []  # name, value, units, reason
 
@@ -314,7 +365,11 @@ def _explain(
         parts.append(("career", 0.0, 0, "career stage not given"))
     else:
         ahead = mentor.stage_order - mentee.stage_order
-        if ahead < 0:
+        mentee_stage = vocab.stages.get(mentee.stage_order)
+        if mentor.title and mentee_stage:
+            # The actual stages, not a count: "Associate Professor; you are PGY-1".
+            reason = f"{mentor.title}; {v.you_are} {mentee_stage}" + (" (near-peer)" if ahead == 1 else "")
+        elif ahead < 0:
             reason = f"earlier in training than {v.you}"
         elif ahead == 0:
             reason = f"same career stage as {v.you}"
@@ -328,8 +383,11 @@ def _explain(
     if not mentee.weekly_windows or not mentor.weekly_windows:
         slots, reason = 0, "no weekly availability given"
     else:
-        slots = len(_slot_set(mentee.weekly_windows) & _slot_set(mentor.weekly_windows))
+        shared_slots = _slot_set(mentee.weekly_windows) & _slot_set(mentor.weekly_windows)
+        slots = len(shared_slots)
         reason = f"{_minutes_text(slots * SLOT_MINUTES)} a week in common" if slots else "no shared weekly slots"
+        if slots and clock is not None:
+            reason += f": {shared_times_text(shared_slots, clock)}"
     parts.append(
         (
             "availability",
@@ -789,8 +847,10 @@ def recommend(
     exclusions: Exclusions | None = None,
     only_open: bool = True,
     require_shared_availability: bool = False,
+    clock: Clock | None = None,
 ) -> list[PairScore]:
-    """The mentee's best ``n`` eligible mentors, best first (ties by mentor id), each with its explanation."""
+    """The mentee's best ``n`` eligible mentors, best first (ties by mentor id), each with its
+    explanation (times in common on ``clock``, if given)."""
     if n < 1 or not mentors:
         return []
     weights = weights or Weights()
@@ -807,7 +867,17 @@ def recommend(
     units = _Units(weights)
     vocab = vocabulary or Vocabulary()
     return [
-        _explain(mentee, by_id[cohort.mentor_ids[j]], units, vocab, exclusions, only_open, require_shared_availability)
+        _explain(
+            mentee,
+            by_id[cohort.mentor_ids[j]],
+            units,
+            vocab,
+            exclusions,
+            only_open,
+            require_shared_availability,
+            VOICES[MENTEE],
+            clock,
+        )
         for j in cohort._top_k()[0][0]
         if j >= 0
     ]

@@ -9,7 +9,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from core.bounds import SCHEDULED, localize
+from core.concurrency import VersionField
 from core.forms import max_length_of
+from core.idempotency import OnceFormMixin
+from core.zones import ZonedDateTimeField
 
 from ..models import Meeting
 from ..services.meetings import MAX_SLOTS, format_in_zone
@@ -52,8 +55,9 @@ class TimesField(forms.MultipleChoiceField):
         return [_parse_instant(v) for v in super().clean(value)]
 
 
-class SlotsForm(forms.Form):
-    """1–3 times: suggested ones ticked, or typed in the viewer's own time zone."""
+class SlotsForm(OnceFormMixin):
+    """1–3 times: suggested ones ticked, or typed in the viewer's own time zone. Sending
+    them creates (or re-times) a meeting once, however often the button is pressed."""
 
     suggested = TimesField(label="Suggested times", required=False, widget=forms.CheckboxSelectMultiple)
 
@@ -68,7 +72,8 @@ class SlotsForm(forms.Form):
         if not suggestions:
             self.fields["suggested"].widget = forms.MultipleHiddenInput()
         for n in range(1, MAX_SLOTS + 1):
-            self.fields[f"custom_{n}"] = forms.DateTimeField(
+            self.fields[f"custom_{n}"] = ZonedDateTimeField(
+                zone=self.zone,
                 label=f"Another time ({n})" if n > 1 else "Another time",
                 required=False,
                 input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M"],
@@ -155,10 +160,30 @@ class CancelForm(forms.Form):
 
 
 class NotesForm(forms.Form):
+    version = VersionField()
     notes = forms.CharField(
         label="Shared notes",
         required=False,
         max_length=max_length_of(Meeting, "notes"),
         widget=forms.Textarea(attrs={"rows": 8}),
         help_text="What you discussed and what comes next. You both see and edit these notes.",
+    )
+
+
+class DetailsForm(forms.Form):
+    """The place or video link, added or changed once the meeting is proposed."""
+
+    version = VersionField()
+    location = forms.CharField(
+        label="Place",
+        max_length=max_length_of(Meeting, "location"),
+        required=False,
+        help_text="A room or a café, for an in-person meeting.",
+    )
+    video_url = forms.URLField(
+        label="Video link",
+        max_length=max_length_of(Meeting, "video_url"),
+        required=False,
+        assume_scheme="https",
+        help_text="Teams, Zoom, Webex…",
     )

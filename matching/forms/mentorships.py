@@ -1,12 +1,18 @@
 """The forms of a mentorship's shared page: agreement, action plan, resources, introductions,
 check-ins, ending and thanks. Several share the page, so each has its own id prefix (labels
-must point at their own field)."""
+must point at their own field).
+
+Create forms carry a one-time value (``OnceFormMixin``: a double tap creates one thing);
+forms that change a shared text carry the version they were rendered from (``VersionField``:
+a stale save is a conflict, never an overwrite)."""
 
 from django import forms
 
 from accounts.models import User
 from core.bounds import PLANNED_DAY
+from core.concurrency import VersionField
 from core.forms import max_length_of
+from core.idempotency import OnceFormMixin
 
 from ..models import ActionItem, Agreement, CheckIn, Introduction, Kind, Mentorship, Resource
 from ..selectors import mentorships as mentorship_selectors
@@ -21,6 +27,8 @@ class _PageForm(forms.Form):
 
 
 class AgreementForm(forms.ModelForm):
+    version = VersionField()
+
     class Meta:
         model = Agreement
         fields = ["cadence", "preferred_channel", "expectations", "first_goals"]
@@ -32,14 +40,12 @@ class AgreementForm(forms.ModelForm):
         }
         help_texts = {
             "expectations": "e.g. who proposes meetings, how quickly you reply, what stays between you.",
-            "first_goals": "A few lines; turn them into dated goals in the action plan below.",
+            "first_goals": "A few lines; turn them into dated goals in the action plan on the mentorship page.",
         }
         widgets = {"expectations": forms.Textarea(attrs={"rows": 4}), "first_goals": forms.Textarea(attrs={"rows": 4})}
 
 
-class ActionItemForm(_PageForm):
-    id_prefix = "goal"
-
+class _GoalForm(_PageForm):
     title = forms.CharField(label="Goal", max_length=max_length_of(ActionItem, "title"))
     due_date = forms.DateField(label="Due date", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     owner = forms.ChoiceField(label="Owner")
@@ -55,15 +61,34 @@ class ActionItemForm(_PageForm):
         ]
 
     def clean_due_date(self):
-        PLANNED_DAY.check_day(self.cleaned_data["due_date"], zone=self.zone)
-        return self.cleaned_data["due_date"]
+        day = self.cleaned_data["due_date"]
+        # An edited goal keeps a due date set long ago: only a new one must be near.
+        if day != self.initial.get("due_date"):
+            PLANNED_DAY.check_day(day, zone=self.zone)
+        return day
 
     def clean_owner(self):
         owner_id = int(self.cleaned_data["owner"])
         return self.mentorship.mentee if owner_id == self.mentorship.mentee_id else self.mentorship.mentor
 
 
-class ResourceForm(_PageForm):
+class ActionItemForm(OnceFormMixin, _GoalForm):
+    id_prefix = "goal"
+
+
+class ActionItemEditForm(_GoalForm):
+    id_prefix = "goal-edit"
+
+    version = VersionField()
+
+
+class DeleteForm(forms.Form):
+    """Removing a goal or a resource: against the version seen, like an edit."""
+
+    version = VersionField()
+
+
+class _ResourceForm(_PageForm):
     id_prefix = "resource"
 
     title = forms.CharField(max_length=max_length_of(Resource, "title"))
@@ -76,7 +101,17 @@ class ResourceForm(_PageForm):
     )
 
 
-class IntroductionForm(_PageForm):
+class ResourceForm(OnceFormMixin, _ResourceForm):
+    pass
+
+
+class ResourceEditForm(_ResourceForm):
+    id_prefix = "resource-edit"
+
+    version = VersionField()
+
+
+class IntroductionForm(OnceFormMixin, _PageForm):
     id_prefix = "intro"
 
     colleague = forms.ModelChoiceField(
@@ -108,7 +143,7 @@ RATING_CHOICES = [
 ]
 
 
-class CheckInForm(_PageForm):
+class CheckInForm(OnceFormMixin, _PageForm):
     id_prefix = "checkin"
 
     rating = forms.TypedChoiceField(

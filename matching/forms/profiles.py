@@ -3,6 +3,7 @@
 from django import forms
 
 from accounts.models import MentorProfile, Specialty
+from core.widgets import ChecklistSelectMultiple, grouped_choices
 
 
 class MentorProfileForm(forms.ModelForm):
@@ -34,9 +35,11 @@ class MentorProfileForm(forms.ModelForm):
             "capacity": "0 to 20. Residents see how many of your spots are open.",
         }
         widgets = {
-            "expertise": forms.CheckboxSelectMultiple,
-            "interests": forms.CheckboxSelectMultiple,
-            "languages": forms.CheckboxSelectMultiple,
+            "expertise": ChecklistSelectMultiple,
+            "interests": ChecklistSelectMultiple,
+            "languages": ChecklistSelectMultiple,
+            # static/js/checklist.js shows only the chosen specialty's subspecialties.
+            "subspecialty": forms.Select(attrs={"data-narrow-by": "id_specialty"}),
             "meeting_formats": forms.CheckboxSelectMultiple,
             "bio": forms.Textarea(attrs={"rows": 4}),
             "capacity": forms.NumberInput(attrs={"min": 0, "max": 20}),
@@ -49,10 +52,17 @@ class MentorProfileForm(forms.ModelForm):
         self.fields["subspecialty"].queryset = (
             Specialty.objects.filter(parent__isnull=False).select_related("parent").order_by("parent__name", "name")
         )
-        self.fields["subspecialty"].label_from_instance = lambda s: f"{s.parent.name} › {s.name}"
+        # One <optgroup> per specialty; the page narrows it to the chosen one, clean() insists.
+        subspecialty = self.fields["subspecialty"]
+        subspecialty.choices = [("", "---------")] + grouped_choices(
+            subspecialty.queryset, group=lambda s: s.parent.name, label=lambda s: s.name
+        )
 
     def clean(self):
         cleaned = super().clean()
+        specialty, subspecialty = cleaned.get("specialty"), cleaned.get("subspecialty")
+        if specialty and subspecialty and subspecialty.parent_id != specialty.pk:
+            self.add_error("subspecialty", f"{subspecialty.name} is not a subspecialty of {specialty.name}.")
         if not cleaned.get("academic_rank") and not cleaned.get("career_stage"):
             raise forms.ValidationError("Give your academic rank (faculty) or your career stage (near-peer mentors).")
         return cleaned

@@ -3,13 +3,14 @@
 from django import forms
 
 from core.forms import max_length_of
+from core.idempotency import OnceFormMixin
 
 from ..models import Kind, MentorshipRequest
 
 
-class RequestForm(forms.Form):
+class RequestForm(OnceFormMixin, forms.Form):
     """``programs``: where the request may belong (``request_programs``); asked only when there
-    are several, with no program chosen in advance."""
+    are several, with no program chosen in advance. ``once`` makes a double tap send one request."""
 
     def __init__(self, *args, programs=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -36,25 +37,20 @@ class RequestForm(forms.Form):
     )
 
 
-class AcceptForm(forms.Form):
+class ResponseForm(forms.Form):
+    """The mentor's note, sent with whichever button is pressed: Accept or Decline."""
+
     note = forms.CharField(
         label="Note to the resident (optional)",
         required=False,
         max_length=max_length_of(MentorshipRequest, "response_note"),
         widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Sent with your answer. If you decline, a kind word helps, e.g. a colleague who may be a better fit.",
     )
 
 
-class DeclineForm(forms.Form):
-    note = forms.CharField(
-        label="Note to the resident",
-        required=False,
-        max_length=max_length_of(MentorshipRequest, "response_note"),
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="A kind word helps, e.g. a colleague who may be a better fit.",
-    )
-
-
+# The old one-question flow's forms: its page routes still take a POST (a page left open
+# before the conversation came) and post it into the thread.
 class QuestionForm(forms.Form):
     question = forms.CharField(
         label="Your question",

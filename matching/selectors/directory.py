@@ -4,12 +4,12 @@ leave them."""
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, TypedDict
 
-from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from accounts.models import AvailabilityWindow, MentorProfile, User
 
-from ..models import Mentorship
+from ..models import Mentorship, MentorshipRequest
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -81,3 +81,29 @@ def person(pk: int) -> User:
         .annotate(open_spots=Greatest(F("mentor_profile__capacity") - F("active_mentee_count"), 0))
         .get(pk=pk)
     )
+
+
+MY_MENTOR = "mentor"
+REQUESTED = "requested"
+
+
+def relations_to_mentors(user: User) -> dict[int, str]:
+    """{mentor user id: ``MY_MENTOR`` or ``REQUESTED``} for the mentors ``user`` has an active
+    mentorship with or a pending request to, in one query; a current mentor wins."""
+    if not user.is_authenticated:
+        return {}
+    mentors = (
+        Mentorship.objects.filter(mentee=user, status=Mentorship.Status.ACTIVE)
+        .order_by()
+        .values_list("mentor_id", Value(MY_MENTOR))
+    )
+    requested = (
+        MentorshipRequest.objects.filter(mentee=user, status=MentorshipRequest.Status.PENDING)
+        .order_by()
+        .values_list("mentor_id", Value(REQUESTED))
+    )
+    relations: dict[int, str] = {}
+    for mentor_id, relation in mentors.union(requested, all=True):
+        if relations.get(mentor_id) != MY_MENTOR:
+            relations[mentor_id] = relation
+    return relations

@@ -1,11 +1,11 @@
 """Requests: the lists on /requests/ and /api/v1/requests/, a request's page, and the programs
 a new request may belong to."""
 
-from django.db.models import BooleanField, Case, Count, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from accounts.models import Membership, Program, User
 
-from ..models import MentorshipRequest
+from ..models import Kind, Mentorship, MentorshipRequest, Message
 from ..rules import visible_requests
 
 
@@ -28,17 +28,23 @@ REQUEST_STATUS_GROUPS = {
 }
 
 
-def _waiting_for(user: User) -> Case:
-    """True on a pending request whose next move is ``user``'s: the mentor answers unless a
-    question is open; the mentee answers an open question."""
+def _waiting_for(user: User) -> tuple[Case, Subquery]:
+    """True on a pending request whose next move is ``user``'s. The mentor answers, unless
+    they wrote last in the request's thread (they asked something: the mentee's move)."""
     pending = Q(status=MentorshipRequest.Status.PENDING)
-    open_question = ~Q(question="") & Q(answer="")
+    last_author = Subquery(
+        Message.objects.filter(request=OuterRef("pk"), deleted_at__isnull=True)
+        .order_by("-created_at", "-id")
+        .values("author_id")[:1]
+    )
+    mentor_wrote_last = Q(last_author=F("mentor_id"))
     return Case(
-        When(pending & Q(mentor=user) & ~open_question, then=Value(True)),
-        When(pending & Q(mentee=user) & open_question, then=Value(True)),
+        # (No message yet: NULL, which a plain negation would not count.)
+        When(pending & Q(mentor=user) & (Q(last_author__isnull=True) | ~mentor_wrote_last), then=Value(True)),
+        When(pending & Q(mentee=user) & mentor_wrote_last, then=Value(True)),
         default=Value(False),
         output_field=BooleanField(),
-    )
+    ), last_author
 
 
 def requests_visible_to(user: User) -> QuerySet[MentorshipRequest]:
@@ -63,7 +69,12 @@ def request_list(user: User, *, role: str = "", status: str = "") -> QuerySet[Me
         requests = requests.filter(status__in=REQUEST_STATUS_GROUPS[status])
     elif status:
         requests = requests.filter(status=status)
-    return requests.annotate(waiting_for_me=_waiting_for(user)).order_by("-waiting_for_me", "-created_at", "-id")
+    waiting, last_author = _waiting_for(user)
+    return (
+        requests.annotate(last_author=last_author)
+        .annotate(waiting_for_me=waiting)
+        .order_by("-waiting_for_me", "-created_at", "-id")
+    )
 
 
 def request_counts(requests: QuerySet[MentorshipRequest]) -> dict[str, int]:
@@ -94,3 +105,26 @@ def request_programs(*, mentee: User, mentor: User) -> QuerySet[Program]:
     )
     shared = residents_of.filter(pk__in=Membership.objects.filter(user=mentor).values("program_id"))
     return shared if shared.exists() else residents_of
+
+
+def pair_mentorship(request: MentorshipRequest) -> Mentorship | None:
+    """The active mentorship the request's pair already has (a coordinator or a match run
+    paired them meanwhile), if any: such a request can no longer be accepted."""
+    return (
+        Mentorship.objects.filter(mentee_id=request.mentee_id, mentor_id=request.mentor_id, status="active")
+        .exclude(pk=request.mentorship_id or 0)
+        .first()
+    )
+
+
+def kind_to_suggest(mentee: User) -> str:
+    """The first kind of mentorship ``mentee`` has neither an active mentor nor a pending
+    request of (career when they have every kind): what the request form pre-selects."""
+    taken = set(
+        Mentorship.objects.filter(mentee=mentee, status=Mentorship.Status.ACTIVE).values_list("kind", flat=True)
+    ) | set(
+        MentorshipRequest.objects.filter(mentee=mentee, status=MentorshipRequest.Status.PENDING).values_list(
+            "kind", flat=True
+        )
+    )
+    return next((kind for kind in Kind.values if kind not in taken), Kind.CAREER)

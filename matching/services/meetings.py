@@ -4,8 +4,10 @@ mark held, shared notes.
 Every change locks the meeting (or, to propose, the mentorship), checks the guard
 and who is asking, saves the changed fields, writes the audit entry and notifies
 the other person once the transaction commits. Notifications that change the
-calendar carry the meeting, so their e-mail attaches the .ics invitation (a
-CANCEL once cancelled). Dedup keys include the SEQUENCE: each reschedule is news.
+calendar carry the meeting, so their e-mail carries the iTIP invitation (matching/ics.py
+says which method each change sends and when SEQUENCE grows); the person who acted gets
+the same version too, as a notification already read. Dedup keys include the SEQUENCE:
+each reschedule is news.
 """
 
 from collections.abc import Iterable
@@ -13,14 +15,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from audit.models import AuditEntry
 from audit.services import audit_log
 from core.bounds import SCHEDULED
+from core.concurrency import check_version
 from core.locking import locked
 
+from ..ics import itip_method
 from ..models import Meeting, MeetingSlot, Mentorship
 from ..notifications import notify
 from ..scheduling import format_in_zone, meeting_url
@@ -103,8 +109,18 @@ def _audit(
 
 
 def _notify_other(
-    meeting: Meeting, *, actor: User, event: str, title: str, body: str = "", invite: bool = True
+    meeting: Meeting,
+    *,
+    actor: User,
+    event: str,
+    title: str,
+    body: str = "",
+    invite: bool = True,
+    actor_title: str | None = None,
 ) -> None:
+    """Tell the other person. With ``invite``, and when the change has a calendar part
+    (``ics.itip_method``), ``actor`` gets the same iTIP version too (both calendars must
+    hold every version), as a notification already read titled ``actor_title``."""
     other = meeting.mentorship.other_party(actor)
     notify(
         event=f"meeting.{event}",
@@ -115,6 +131,17 @@ def _notify_other(
         dedup_key=f"meeting:{meeting.pk}:{event}:{meeting.sequence}",
         meeting=meeting if invite else None,
     )
+    if invite and itip_method(meeting, event=f"meeting.{event}") is not None:
+        notify(
+            event=f"meeting.{event}",
+            user=actor,
+            url=meeting_url(meeting),
+            title=actor_title or f"For your calendar: {title}",
+            body=body,
+            dedup_key=f"meeting:{meeting.pk}:{event}:{meeting.sequence}:copy",
+            meeting=meeting,
+            read=True,
+        )
 
 
 def _times_for(meeting: Meeting, slots: list[datetime], user: User) -> str:
@@ -167,6 +194,7 @@ def meeting_propose(
         event="proposed",
         title=f"{actor.full_name} proposed a meeting: please pick a time",
         body=_times_for(meeting, slots, other),
+        actor_title=f"You proposed a meeting to {other.full_name}",
     )
     return meeting
 
@@ -197,7 +225,10 @@ def meeting_confirm(*, meeting: Meeting, actor: User, start: datetime) -> Meetin
     before = _snapshot(meeting)
     meeting.status = Status.CONFIRMED
     meeting.start = start
-    meeting.save(update_fields=["status", "start", "updated_at"])
+    # Calendars may hold the proposal (a single time by e-mail, or the first one from the
+    # downloaded file) as tentative: the confirmed version must win over it.
+    meeting.sequence += 1
+    meeting.save(update_fields=["status", "start", "sequence", "updated_at"])
     _audit(meeting, actor=actor, action="meeting.confirm", before=before)
     proposer = meeting.mentorship.other_party(actor)
     _notify_other(
@@ -205,7 +236,8 @@ def meeting_confirm(*, meeting: Meeting, actor: User, start: datetime) -> Meetin
         actor=actor,
         event="confirmed",
         title=f"{actor.full_name} confirmed your meeting for {format_in_zone(start, proposer)}",
-        body="The invitation is attached: add it to your calendar.",
+        body="The invitation is in this e-mail: add it to your calendar.",
+        actor_title=f"You confirmed your meeting with {proposer.full_name} for {format_in_zone(start, actor)}",
     )
     return meeting
 
@@ -243,6 +275,7 @@ def meeting_reschedule(*, meeting: Meeting, actor: User, slots: Iterable[datetim
         event="rescheduled",
         title=f"{actor.full_name} proposed new times for your meeting",
         body=_times_for(meeting, slots, other),
+        actor_title=f"You proposed new times to {other.full_name}",
     )
     return meeting
 
@@ -286,6 +319,7 @@ def _cancel(meeting: Meeting, *, actor: User, reason: str | None) -> Meeting:
             event="cancelled",
             title=f"{actor.full_name} cancelled your meeting{when}",
             body=reason,
+            actor_title=f"You cancelled your meeting with {other.full_name}",
         )
         return meeting
     # A coordinator: neither person cancelled it, so both get the calendar CANCEL.
@@ -332,8 +366,22 @@ def can_take_notes(meeting: Meeting) -> bool:
     )
 
 
+def _last_to(meeting: Meeting, action: str) -> User | None:
+    """Who last did ``action`` to ``meeting`` (the audit trail knows): named in a conflict."""
+    entry = (
+        AuditEntry.objects.filter(object_type="meeting", object_id=str(meeting.pk), action=action)
+        .exclude(actor=None)
+        .select_related("actor")
+        .first()
+    )
+    return entry.actor if entry else None
+
+
 @transaction.atomic
-def meeting_update_notes(*, meeting: Meeting, actor: User, notes: str | None) -> Meeting:
+def meeting_update_notes(*, meeting: Meeting, actor: User, notes: str | None, version: int | None = None) -> Meeting:
+    """Replace the pair's shared notes. A save started from an older ``version`` than the
+    meeting's raises ``EditConflict`` (core/concurrency.py): the other person's notes are
+    never overwritten unseen."""
     meeting = _locked(meeting)
     _check_party(actor, meeting)
     if not can_take_notes(meeting):
@@ -343,9 +391,13 @@ def meeting_update_notes(*, meeting: Meeting, actor: User, notes: str | None) ->
     assert limit is not None  # the field declares one
     if len(notes) > limit:
         raise ValidationError({"notes": f"Keep the notes under {limit:,} characters."})
+    if notes == meeting.notes:
+        return meeting
+    check_version(meeting, version, editor=lambda: _last_to(meeting, "meeting.notes"))
     before = {"notes_length": len(meeting.notes)}
     meeting.notes = notes
-    meeting.save(update_fields=["notes", "updated_at"])
+    meeting.version += 1
+    meeting.save(update_fields=["notes", "version", "updated_at"])
     # The notes themselves stay out of the audit trail: they are the pair's.
     _audit(meeting, actor=actor, action="meeting.notes", before=before, after={"notes_length": len(notes)})
     if notes:
@@ -353,4 +405,62 @@ def meeting_update_notes(*, meeting: Meeting, actor: User, notes: str | None) ->
         _notify_other(
             meeting, actor=actor, event="notes", invite=False, title=f"{actor.full_name} shared notes from your meeting"
         )
+    return meeting
+
+
+@transaction.atomic
+def meeting_update_details(
+    *,
+    meeting: Meeting,
+    actor: User,
+    location: str | None = None,
+    video_url: str | None = None,
+    version: int | None = None,
+) -> Meeting:
+    """Either person adds or changes the place or video link of a proposed or confirmed
+    meeting (often "not given yet" when it was proposed). The invitation changes with it:
+    its SEQUENCE grows and the other person gets the new version. ``None`` leaves a field as
+    it is; a stale ``version`` raises ``EditConflict``."""
+    meeting = _locked(meeting)
+    _check_party(actor, meeting)
+    if meeting.status not in (Status.PROPOSED, Status.CONFIRMED):
+        raise ValidationError(
+            f"This meeting is {meeting.get_status_display().lower()}: its details are kept as they were."
+        )
+    _check_active(meeting.mentorship)
+    given = {"location": location, "video_url": video_url}
+    wanted = {name: (value or "").strip() for name, value in given.items() if value is not None}
+    changed = {name: value for name, value in wanted.items() if getattr(meeting, name) != value}
+    if not changed:
+        return meeting
+    check_version(meeting, version, editor=lambda: _last_to(meeting, "meeting.details"))
+    before = {name: getattr(meeting, name) for name in changed}
+    for name, value in changed.items():
+        setattr(meeting, name, value)
+    if changed.get("video_url"):
+        try:
+            URLValidator(schemes=["http", "https"])(changed["video_url"])
+        except ValidationError:
+            raise ValidationError(
+                {"video_url": "Enter a full web address starting with https:// or http://."}
+            ) from None
+    meeting.full_clean(exclude=[f.name for f in Meeting._meta.fields if f.name not in changed], validate_unique=False)
+    meeting.version += 1
+    meeting.sequence += 1  # the invitation's place changed: calendars take the new version
+    meeting.save(update_fields=[*changed, "version", "sequence", "updated_at"])
+    _audit(
+        meeting, actor=actor, action="meeting.details", before=before, after={**changed, "sequence": meeting.sequence}
+    )
+    place = " and ".join(
+        {"location": "the place", "video_url": "the video link"}[name]
+        for name in ("location", "video_url")
+        if name in changed
+    )
+    _notify_other(
+        meeting,
+        actor=actor,
+        event="details",
+        title=f"{actor.full_name} updated {place} of your meeting",
+        body="\n".join(filter(None, [meeting.location, meeting.video_url])),
+    )
     return meeting

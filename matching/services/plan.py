@@ -6,6 +6,11 @@ submit) queue rather than interleave; then asks the rules, checks the mentorship
 still active, validates, saves only what changed, writes the audit entry, and notifies
 the other person where they wait on it. Ending a mentorship and the thank-you note
 live in ``services.mentorships``.
+
+The texts both people edit (the agreement, goals, resources) are versioned
+(``core/concurrency.py``): an edit names the ``version`` it started from and, if the row
+has moved on meanwhile, is refused with ``EditConflict`` rather than saved over the other
+person's change. ``version=None`` (a task, a fixture) skips the comparison.
 """
 
 from collections.abc import Iterable
@@ -22,8 +27,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import MentorProfile, User
+from audit.models import AuditEntry
 from audit.services import audit_log
 from core.bounds import PLANNED_DAY
+from core.concurrency import check_version
 from core.guards import require_perm
 from core.locking import locked
 
@@ -33,6 +40,7 @@ from .mentorships import mentorship_create
 
 AGREEMENT_FIELDS = ("cadence", "preferred_channel", "expectations", "first_goals")
 ACTION_ITEM_FIELDS = ("title", "due_date", "owner", "status")
+RESOURCE_FIELDS = ("title", "url", "note")
 INTRODUCTION_RESPONSES = ("meeting", "mentorship", "decline")
 
 
@@ -58,8 +66,27 @@ def _unknown_fields(fields: Iterable[str], allowed: Iterable[str]) -> None:
         raise TypeError(f"Unexpected fields: {', '.join(sorted(unknown))}")
 
 
+def last_editor(obj: Model) -> User | None:
+    """Who last changed ``obj``, from the audit trail: named to whoever finds their save
+    refused because of that change."""
+    entry = (
+        AuditEntry.objects.filter(object_type=obj._meta.model_name or "", object_id=str(obj.pk))
+        .exclude(actor=None)
+        .select_related("actor")
+        .first()
+    )
+    return entry.actor if entry else None
+
+
 def _full_clean(obj: Model, fields: Iterable[str]) -> None:
-    """Model validation of the given fields only (choices, lengths, URL format)."""
+    """Model validation of the given fields only (choices, lengths, URL format). A TextField's
+    max_length is not one of its validators, so it is checked here: a 100,000-character note
+    from a caller that skipped the form is refused, not stored."""
+    fields = set(fields)
+    for field in obj._meta.fields:
+        value = getattr(obj, field.attname, None)
+        if field.name in fields and field.max_length and isinstance(value, str) and len(value) > field.max_length:
+            raise ValidationError({field.name: f"Keep it under {field.max_length:,} characters."})
     exclude = [f.name for f in obj._meta.fields if f.name not in fields]
     obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
 
@@ -68,8 +95,9 @@ def _full_clean(obj: Model, fields: Iterable[str]) -> None:
 
 
 @transaction.atomic
-def agreement_update(*, mentorship: Mentorship, actor: User, **fields: Any) -> Agreement:
-    """Either party edits the agreement: cadence, preferred channel, expectations, first goals."""
+def agreement_update(*, mentorship: Mentorship, actor: User, version: int | None = None, **fields: Any) -> Agreement:
+    """Either party edits the agreement: cadence, preferred channel, expectations, first goals.
+    A save from an older ``version`` than the agreement's raises ``EditConflict``."""
     _unknown_fields(fields, AGREEMENT_FIELDS)
     mentorship = _locked_mentorship(mentorship)
     require_perm(actor, "matching.work_in_mentorship", mentorship)
@@ -81,13 +109,16 @@ def agreement_update(*, mentorship: Mentorship, actor: User, **fields: Any) -> A
             fields[name] = (fields[name] or "").strip()
     changed = {name: value for name, value in fields.items() if getattr(agreement, name) != value}
     if not changed:
+        # Nothing of the other person's would be overwritten: no conflict to report.
         return agreement
+    check_version(agreement, version, editor=lambda: agreement.updated_by)
     before = {name: getattr(agreement, name) for name in changed}
     for name, value in changed.items():
         setattr(agreement, name, value)
     _full_clean(agreement, changed)
     agreement.updated_by = actor
-    agreement.save(update_fields=[*changed, "updated_by", "updated_at"])
+    agreement.version += 1
+    agreement.save(update_fields=[*changed, "updated_by", "updated_at", "version"])
     audit_log(
         actor=actor,
         action="agreement.update",
@@ -156,9 +187,12 @@ def _jsonable(value: object) -> Any:
 
 
 @transaction.atomic
-def action_item_update(*, item: ActionItem, actor: User, **fields: Any) -> ActionItem:
+def action_item_update(
+    *, item: ActionItem, actor: User, version: int | None = None, undo: bool = False, **fields: Any
+) -> ActionItem:
     """Change a goal's title, due date, owner or status. Moving to done stamps
-    ``completed_at``; moving anywhere else clears it."""
+    ``completed_at``; moving anywhere else clears it. ``undo`` marks the audit entry of a
+    status put back after a mistaken click (the page's "Undo")."""
     _unknown_fields(fields, ACTION_ITEM_FIELDS)
     mentorship = _locked_mentorship(item.mentorship)
     item = locked(ActionItem.objects.select_related("owner")).get(pk=item.pk)
@@ -175,6 +209,7 @@ def action_item_update(*, item: ActionItem, actor: User, **fields: Any) -> Actio
     changed = {name: value for name, value in fields.items() if getattr(item, name) != value}
     if not changed:
         return item
+    check_version(item, version, editor=lambda: last_editor(item))
     # Only a new due date: a goal long overdue can still be marked done.
     if "due_date" in changed:
         PLANNED_DAY.check_day(changed["due_date"], zone=actor.time_zone, field="due_date")
@@ -182,18 +217,20 @@ def action_item_update(*, item: ActionItem, actor: User, **fields: Any) -> Actio
     for name, value in changed.items():
         setattr(item, name, value)
     _full_clean(item, ["title", "due_date"])
-    update_fields = list(changed)
+    update_fields = [*changed, "version", "updated_at"]
     if "status" in changed:
         item.completed_at = timezone.now() if item.status == ActionItem.Status.DONE else None
         update_fields.append("completed_at")
+    item.version += 1
     item.save(update_fields=update_fields)
     audit_log(
         actor=actor,
-        action="action_item.update",
+        action="action_item.undo" if undo else "action_item.update",
         obj=item,
         program=mentorship.program,
         before=before,
         after={name: _jsonable(value) for name, value in changed.items()},
+        reason="Undone: the status was changed by mistake." if undo else "",
     )
     other = mentorship.other_party(actor)
     if changed.get("status") == ActionItem.Status.DONE:
@@ -215,15 +252,39 @@ def action_item_update(*, item: ActionItem, actor: User, **fields: Any) -> Actio
     return item
 
 
+@transaction.atomic
+def action_item_delete(*, item: ActionItem, actor: User, version: int | None = None) -> None:
+    """Remove a goal from the plan: whoever added it or owns it (``matching.delete_action_item``).
+    The audit entry keeps what it said."""
+    mentorship = _locked_mentorship(item.mentorship)
+    item = locked(ActionItem.objects.select_related("owner", "mentorship")).get(pk=item.pk)
+    require_perm(actor, "matching.delete_action_item", item)
+    _require_active(mentorship)
+    check_version(item, version, editor=lambda: last_editor(item))
+    snapshot = {
+        "title": item.title,
+        "due_date": _jsonable(item.due_date),
+        "owner": item.owner_id,
+        "status": item.status,
+        "created_by": item.created_by_id,
+    }
+    audit_log(actor=actor, action="action_item.delete", obj=item, program=mentorship.program, before=snapshot)
+    other = mentorship.other_party(actor)
+    if item.owner_id == other.pk:
+        notify(
+            event="action_item.deleted",
+            user=other,
+            url=mentorship.get_absolute_url(),
+            title=f"{actor.full_name} removed a goal of yours: {item.title}",
+            dedup_key=f"action_item:{item.pk}:deleted",
+        )
+    item.delete()
+
+
 # --- Resources.
 
 
-@transaction.atomic
-def resource_share(*, mentorship: Mentorship, actor: User, title: str, url: str, note: str = "") -> Resource:
-    """The mentor shares a link (an article, a course, a fellowship, an opportunity)."""
-    mentorship = _locked_mentorship(mentorship)
-    require_perm(actor, "matching.share_resource", mentorship)
-    _require_active(mentorship)
+def _clean_resource(title: str, url: str, note: str) -> tuple[str, str, str]:
     title, url, note = (title or "").strip(), (url or "").strip(), (note or "").strip()
     errors = {}
     if not title:
@@ -237,6 +298,16 @@ def resource_share(*, mentorship: Mentorship, actor: User, title: str, url: str,
             errors["url"] = "Enter a full web address starting with https:// or http://."
     if errors:
         raise ValidationError(errors)
+    return title, url, note
+
+
+@transaction.atomic
+def resource_share(*, mentorship: Mentorship, actor: User, title: str, url: str, note: str = "") -> Resource:
+    """The mentor shares a link (an article, a course, a fellowship, an opportunity)."""
+    mentorship = _locked_mentorship(mentorship)
+    require_perm(actor, "matching.share_resource", mentorship)
+    _require_active(mentorship)
+    title, url, note = _clean_resource(title, url, note)
     resource = Resource(mentorship=mentorship, shared_by=actor, title=title, url=url, note=note)
     _full_clean(resource, ["title", "url", "note"])
     resource.save()
@@ -256,6 +327,58 @@ def resource_share(*, mentorship: Mentorship, actor: User, title: str, url: str,
         dedup_key=f"resource:{resource.pk}:shared",
     )
     return resource
+
+
+@transaction.atomic
+def resource_update(*, resource: Resource, actor: User, version: int | None = None, **fields: Any) -> Resource:
+    """The person who shared a link corrects its title, address or note."""
+    _unknown_fields(fields, RESOURCE_FIELDS)
+    mentorship = _locked_mentorship(resource.mentorship)
+    # Every change to a resource holds its mentorship's lock: this read is fresh and stays so.
+    resource = Resource.objects.select_related("shared_by", "mentorship").get(pk=resource.pk)
+    require_perm(actor, "matching.change_resource", resource)
+    _require_active(mentorship)
+    merged = {name: fields.get(name, getattr(resource, name)) for name in RESOURCE_FIELDS}
+    title, url, note = _clean_resource(merged["title"], merged["url"], merged["note"])
+    cleaned = {"title": title, "url": url, "note": note}
+    changed = {name: value for name, value in cleaned.items() if getattr(resource, name) != value}
+    if not changed:
+        return resource
+    check_version(resource, version, editor=lambda: last_editor(resource))
+    before = {name: getattr(resource, name) for name in changed}
+    for name, value in changed.items():
+        setattr(resource, name, value)
+    _full_clean(resource, changed)
+    resource.version += 1
+    resource.save(update_fields=[*changed, "version", "updated_at"])
+    audit_log(
+        actor=actor,
+        action="resource.update",
+        obj=resource,
+        program=mentorship.program,
+        before={k: v for k, v in before.items() if k != "note"},
+        after={k: v for k, v in changed.items() if k != "note"},
+    )
+    return resource
+
+
+@transaction.atomic
+def resource_delete(*, resource: Resource, actor: User, version: int | None = None) -> None:
+    """The person who shared a link takes it back. The audit entry keeps its title and address."""
+    mentorship = _locked_mentorship(resource.mentorship)
+    # Every change to a resource holds its mentorship's lock: this read is fresh and stays so.
+    resource = Resource.objects.select_related("shared_by", "mentorship").get(pk=resource.pk)
+    require_perm(actor, "matching.change_resource", resource)
+    _require_active(mentorship)
+    check_version(resource, version, editor=lambda: last_editor(resource))
+    audit_log(
+        actor=actor,
+        action="resource.delete",
+        obj=resource,
+        program=mentorship.program,
+        before={"title": resource.title, "url": resource.url},
+    )
+    resource.delete()
 
 
 # --- Introductions.

@@ -11,6 +11,7 @@ from accounts.models import Membership, MentorProfile, Program
 from accounts.selectors import pending_invitations_for, profile_completeness, programs_coordinated_by
 
 from ..selectors import dashboard as matching
+from ..selectors.messages import threads_for, unread_message_count
 
 
 @login_required
@@ -38,6 +39,16 @@ def dashboard(request):
         )
     if context["can_have_mentee_profile"] or context["can_have_mentor_profile"]:
         context.update(_mentorship_sections(user, mentee=mentee, mentor=mentor))
+        requests = [*context.get("pending_requests", []), *context.get("requests_waiting", [])]
+        context.update(
+            _waiting_for_you(
+                user,
+                requests=requests,
+                ranking_windows=context["ranking_windows"],
+                mentorships=[*context.get("my_mentorships", []), *context.get("my_mentees", [])],
+                goals=context.get("open_goals", []),
+            )
+        )
     return render(request, "matching/dashboard/page.html", context)
 
 
@@ -60,6 +71,23 @@ def _mentorship_sections(user, *, mentee, mentor):
             free_spots=max(mentor.capacity - len(mentees), 0),
         )
     return sections
+
+
+def _waiting_for_you(user, *, requests, ranking_windows, mentorships, goals):
+    """What needs the person, first on the page: split by hat for someone who is both a
+    mentee and a mentor (a near-peer), and unread messages across their threads."""
+    tasks = matching.tasks_for(
+        user, requests=requests, ranking_windows=ranking_windows, mentorships=mentorships, goals=goals
+    )
+    unread = unread_message_count(user)
+    return {
+        # Unread messages are listed above the tasks: the rest is "nothing else".
+        "nothing_more": "Nothing else needs you" if unread else "Nothing needs you",
+        "mentee_tasks": [t for t in tasks if t.hat == matching.MENTEE_HAT],
+        "mentor_tasks": [t for t in tasks if t.hat == matching.MENTOR_HAT],
+        "unread_messages": unread,
+        "unread_threads": [t for t in threads_for(user) if t["unread"]][: matching.DASHBOARD_ROWS] if unread else [],
+    }
 
 
 def _program_summaries(user):

@@ -8,7 +8,7 @@ from django.urls import path
 from accounts.filters import MentorDirectoryFilter
 
 from .. import recommendations
-from ..selectors.directory import mentor_cards
+from ..selectors.directory import mentor_cards, relations_to_mentors
 from ..selectors.directory import mentor_directory as mentor_directory_qs
 
 SORTS = {"score": "Best match", "name": "Name"}
@@ -21,6 +21,10 @@ def mentor_directory(request):
     first page opens with the engine's recommendations."""
     directory = mentor_directory_qs().exclude(user=request.user)
     mentors = MentorDirectoryFilter(request.GET or None, queryset=directory)
+    # The filters' help texts are written for the API's schema ("Goal slug, e.g. …"): on the
+    # page, the labels and choices speak for themselves.
+    for field in mentors.form.fields.values():
+        field.help_text = ""
     mentee = getattr(request.user, "mentee_profile", None)
     sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else ("score" if mentee else "name")
     shared_time = request.GET.get("shared_time") == "1"
@@ -29,13 +33,17 @@ def mentor_directory(request):
     # A filter the form refuses (a search of too many words) shows its error and no list:
     # django-filter would drop the bad filter and list every mentor as if they matched.
     matching = mentors.qs if mentors.form.is_valid() or not mentors.is_bound else directory.none()
-    recommended = []
+    recommended, recommended_groups = [], []
     if mentee is None:
         page = Paginator(matching, 12).get_page(request.GET.get("page"))
     else:
-        page, recommended = _scored_page(
+        page, recommended_groups = _scored_page(
             request, mentee, matching, sort=sort, shared_time=shared_time, filtered=filtered
         )
+        recommended = [pick for group in recommended_groups for pick in group["picks"]]
+    relations = relations_to_mentors(request.user)
+    for profile in [*page.object_list, *(profile for profile, _pair in recommended)]:
+        profile.relation = relations.get(profile.user_id, "")
     return render(
         request,
         "matching/directory/page.html",
@@ -49,6 +57,7 @@ def mentor_directory(request):
             "shared_time": shared_time,
             "has_mentee_profile": mentee is not None,
             "recommended": recommended,
+            "recommended_groups": recommended_groups,
         },
     )
 
@@ -59,16 +68,32 @@ def _scored_page(request, mentee, directory, *, sort, shared_time, filtered):
     and only then load the shown profiles (the page's 12 and the 3 recommended) as cards.
     Building every mentor's profile instance cost most of the page at 5,000 mentors."""
     rows, records = recommendations.mentor_records(directory)
-    me = recommendations.mentee_record(mentee)
-    blocked = recommendations.exclusions_for(me, records)  # conflicts of interest, once for both
+    clock = recommendations.clock_for(request.user)
+    programs = recommendations.resident_programs(request.user)
+    # The first program's specialty scores the list; each program gets its own recommendations.
+    me = recommendations.mentee_record(mentee, specialty_id=programs[0].specialty_id if programs else None)
+    blocked = recommendations.exclusions_for(me, records)  # conflicts of interest, current mentors
     scores = recommendations.scores_for(me, records, require_shared_availability=shared_time, exclusions=blocked)
     if sort == "score":
         rows.sort(key=lambda r: (-(scores.get(r.user_id) or 0), r.last_name, r.first_name, r.profile_id))
-    picks = []
+    groups = []
     if not filtered and request.GET.get("page", "1") == "1":
         # Unfiltered, the list is the whole directory: recommend from it.
         # The scores above serve: the engine explains only the mentors who can make the three.
-        picks = recommendations.recommendations_for(me, records, n=3, exclusions=blocked, scores=scores)
+        groups.append(
+            (
+                programs[0] if programs else None,
+                recommendations.recommendations_for(me, records, n=3, exclusions=blocked, scores=scores, clock=clock),
+            )
+        )
+        for program in programs[1:]:
+            if program.specialty_id == me.specialty_id:
+                continue
+            other = recommendations.mentee_record(mentee, specialty_id=program.specialty_id)
+            groups.append(
+                (program, recommendations.recommendations_for(other, records, n=3, exclusions=blocked, clock=clock))
+            )
+    picks = [pair for _program, pairs in groups for pair in pairs]
     if shared_time:
         rows = [r for r in rows if scores.get(r.user_id) is not None]
 
@@ -82,8 +107,16 @@ def _scored_page(request, mentee, directory, *, sort, shared_time, filtered):
             profile.match_score = scores.get(row.user_id)
             shown.append(profile)
     page.object_list = shown
-    recommended = [(cards[profile_ids[pair.mentor_id]], pair) for pair in picks if profile_ids[pair.mentor_id] in cards]
-    return page, recommended
+    recommended_groups = [
+        {
+            "program": program if len(groups) > 1 else None,
+            "picks": [
+                (cards[profile_ids[pair.mentor_id]], pair) for pair in pairs if profile_ids[pair.mentor_id] in cards
+            ],
+        }
+        for program, pairs in groups
+    ]
+    return page, recommended_groups
 
 
 urlpatterns = [path("mentors/", mentor_directory, name="mentor-directory")]

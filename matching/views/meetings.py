@@ -5,6 +5,10 @@ the meeting page (confirm, reschedule, cancel, mark held, shared notes) and the
 Every time is shown in the viewer's own time zone, named, and the other person's
 local time beside it. Times typed into a form are read in the viewer's time zone.
 A meeting the viewer may not see is a 404; a coordinator may look but not act (403).
+
+Sending times is handled once however often the button is pressed
+(``core.idempotency.create_once``); the shared notes and the place or video link are
+versioned, so a stale save shows both texts instead of overwriting (``core.concurrency``).
 """
 
 from django.contrib import messages
@@ -17,9 +21,20 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.access import object_for
+from core.concurrency import EditConflict, keep_for_second_save
 from core.forms import add_service_errors
+from core.idempotency import create_once
 
-from ..forms.meetings import DURATION_CHOICES, CancelForm, ConfirmForm, NotesForm, ProposeForm, SlotsForm, zone_label
+from ..forms.meetings import (
+    DURATION_CHOICES,
+    CancelForm,
+    ConfirmForm,
+    DetailsForm,
+    NotesForm,
+    ProposeForm,
+    SlotsForm,
+    zone_label,
+)
 from ..ics import meeting_ics
 from ..models import Meeting, Mentorship
 from ..scheduling import suggest_slots
@@ -31,6 +46,7 @@ from ..services.meetings import (
     meeting_mark_held,
     meeting_propose,
     meeting_reschedule,
+    meeting_update_details,
     meeting_update_notes,
     meeting_url,
 )
@@ -67,6 +83,18 @@ def _duration_from(request, default=30) -> int:
     return int(value) if value in {str(minutes) for minutes, _ in DURATION_CHOICES} else default
 
 
+def _once(request, form, scope, create, fallback_url):
+    return create_once(
+        request,
+        form,
+        scope=scope,
+        create=create,
+        fallback_url=fallback_url,
+        repeat_message="You sent these times twice: they went out once.",
+        aliases={"slots": None},
+    )
+
+
 # --- Pages.
 
 
@@ -88,7 +116,8 @@ def meeting_propose_view(request, pk):
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+
+        def create():
             meeting = meeting_propose(
                 mentorship=mentorship,
                 actor=request.user,
@@ -98,11 +127,11 @@ def meeting_propose_view(request, pk):
                 location=data["location"],
                 video_url=data["video_url"],
             )
-        except ValidationError as exc:
-            add_service_errors(form, exc, aliases={"slots": None})
-        else:
-            messages.success(request, f"Your times are sent to {other.full_name}.")
-            return redirect(meeting_url(meeting))
+            return meeting_url(meeting), f"Your times are sent to {other.full_name}."
+
+        done = _once(request, form, f"propose:{mentorship.pk}", create, mentorship.get_absolute_url())
+        if done:
+            return done
     return render(
         request,
         "matching/meetings/propose.html",
@@ -126,13 +155,14 @@ def meeting_reschedule_view(request, pk):
         suggestions=_suggestions(mentorship, meeting.duration_minutes),
     )
     if request.method == "POST" and form.is_valid():
-        try:
+
+        def create():
             meeting_reschedule(meeting=meeting, actor=request.user, slots=form.cleaned_data["slots"])
-        except ValidationError as exc:
-            add_service_errors(form, exc, aliases={"slots": None})
-        else:
-            messages.success(request, f"Your new times are sent to {other.full_name}.")
-            return redirect(meeting_url(meeting))
+            return meeting_url(meeting), f"Your new times are sent to {other.full_name}."
+
+        done = _once(request, form, f"reschedule:{meeting.pk}", create, meeting_url(meeting))
+        if done:
+            return done
     return render(
         request,
         "matching/meetings/propose.html",
@@ -172,6 +202,11 @@ def _detail_context(request, meeting, **forms_in_play):
         "can_mark_held": is_party and meeting.can_mark_held(),
         "show_notes": is_party,
         "notes_open": notes_open,
+        "can_edit_details": is_party
+        and active
+        and meeting.status in (Meeting.Status.PROPOSED, Meeting.Status.CONFIRMED),
+        "notes_conflict": forms_in_play.pop("notes_conflict", None),
+        "details_conflict": forms_in_play.pop("details_conflict", None),
     }
     if can_confirm:
         context["confirm_form"] = forms_in_play.get("confirm_form") or ConfirmForm(
@@ -180,7 +215,13 @@ def _detail_context(request, meeting, **forms_in_play):
     if context["can_cancel"]:
         context["cancel_form"] = forms_in_play.get("cancel_form") or CancelForm()
     if notes_open:
-        context["notes_form"] = forms_in_play.get("notes_form") or NotesForm(initial={"notes": meeting.notes})
+        context["notes_form"] = forms_in_play.get("notes_form") or NotesForm(
+            initial={"notes": meeting.notes, "version": meeting.version}
+        )
+    if context["can_edit_details"]:
+        context["details_form"] = forms_in_play.get("details_form") or DetailsForm(
+            initial={"location": meeting.location, "video_url": meeting.video_url, "version": meeting.version}
+        )
     # A refused action whose form is no longer offered (the meeting changed meanwhile):
     # its errors are shown at the top instead.
     context["action_errors"] = [
@@ -256,15 +297,68 @@ def meeting_held_view(request, pk):
 def meeting_notes_view(request, pk):
     meeting = _meeting_for(request, pk, "matching.work_in_mentorship")
     form = NotesForm(request.POST)
+    conflict = None
     if form.is_valid():
         try:
-            meeting_update_notes(meeting=meeting, actor=request.user, notes=form.cleaned_data["notes"])
+            meeting_update_notes(
+                meeting=meeting,
+                actor=request.user,
+                notes=form.cleaned_data["notes"],
+                version=form.cleaned_data["version"],
+            )
+        except EditConflict as exc:
+            conflict = _conflict(exc, [("Shared notes", exc.current.notes)])
+            keep_for_second_save(form, exc)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
             messages.success(request, "The notes are saved.")
             return redirect(meeting_url(meeting))
-    return _render_detail(request, _meeting_for(request, pk), notes_form=form)
+    return _render_detail(
+        request, _meeting_for(request, pk), status=409 if conflict else 400, notes_form=form, notes_conflict=conflict
+    )
+
+
+@login_required
+@require_POST
+def meeting_details_view(request, pk):
+    meeting = _meeting_for(request, pk, "matching.work_in_mentorship")
+    form = DetailsForm(request.POST)
+    conflict = None
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            meeting_update_details(
+                meeting=meeting,
+                actor=request.user,
+                location=data["location"],
+                video_url=data["video_url"],
+                version=data["version"],
+            )
+        except EditConflict as exc:
+            theirs = exc.current
+            conflict = _conflict(exc, [("Place", theirs.location), ("Video link", theirs.video_url)])
+            keep_for_second_save(form, exc)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "The meeting's details are saved; the other person's invitation is updated.")
+            return redirect(meeting_url(meeting))
+    return _render_detail(
+        request,
+        _meeting_for(request, pk),
+        status=409 if conflict else 400,
+        details_form=form,
+        details_conflict=conflict,
+    )
+
+
+def _conflict(exc: EditConflict, fields):
+    return {
+        "editor": getattr(exc.editor, "full_name", None) or "Someone else",
+        "fields": fields,
+        "version": exc.current.version,
+    }
 
 
 @login_required
@@ -283,5 +377,6 @@ urlpatterns = [
     path("meetings/<int:pk>/cancel/", meeting_cancel_view, name="meeting-cancel"),
     path("meetings/<int:pk>/held/", meeting_held_view, name="meeting-held"),
     path("meetings/<int:pk>/notes/", meeting_notes_view, name="meeting-notes"),
+    path("meetings/<int:pk>/details/", meeting_details_view, name="meeting-details"),
     path("meetings/<int:pk>/invite.ics", meeting_ics_view, name="meeting-ics"),
 ]

@@ -4,6 +4,11 @@ plan, resources, introductions, check-ins, ending, thanks) and introductions rec
 Who may do what is asked of ``matching/rules.py``; every change goes through a service.
 A mentorship the viewer may not see is a 404, so its existence stays private. On the
 shared page nobody sees a check-in's answers: its author sees only that they checked in.
+
+Nothing typed is lost: create forms are handled once however often they are sent
+(``core.idempotency.create_once``), and a save of a shared text (the agreement, a goal, a
+resource) started from an older version is shown beside the other person's, never saved
+over it (``core.concurrency``).
 """
 
 from django.contrib import messages
@@ -15,34 +20,45 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.access import object_for
+from core.concurrency import EditConflict, keep_for_second_save
 from core.forms import add_service_errors
+from core.idempotency import create_once
 
 from .. import recommendations
 from ..forms.mentorships import (
+    ActionItemEditForm,
     ActionItemForm,
     AgreementForm,
     CheckInForm,
+    DeleteForm,
     EndForm,
     IntroductionForm,
     IntroductionResponseForm,
+    ResourceEditForm,
     ResourceForm,
     ThanksForm,
 )
-from ..models import ActionItem, Agreement, Introduction, Kind, Mentorship
+from ..models import ActionItem, Agreement, Introduction, Kind, Mentorship, Resource
 from ..selectors import mentorships as mentorship_selectors
 from ..selectors.meetings import meetings_of
 from ..selectors.nudges import next_nudge_at
 from ..services.mentorships import mentorship_end, mentorship_leave_thank_you
 from ..services.plan import (
     action_item_create,
+    action_item_delete,
     action_item_update,
     agreement_update,
     checkin_month_start,
     checkin_submit,
     introduction_create,
     introduction_respond,
+    resource_delete,
     resource_share,
+    resource_update,
 )
+
+# The offer to put a goal's status back, shown once on the next page (like a message).
+UNDO_SESSION_KEY = "matching:goal-undo"
 
 # --- Helpers.
 
@@ -53,6 +69,23 @@ def _mentorship_for(request, pk, perm="matching.view_mentorship") -> Mentorship:
     return object_for(
         request.user, mentorship_selectors.mentorships_with_details(), pk, perm, visible_with="matching.view_mentorship"
     )
+
+
+def _conflict(exc: EditConflict, fields):
+    """What the conflict panel shows: who saved, and their text, field by field (read-only)."""
+    editor = exc.editor
+    return {
+        "editor": getattr(editor, "full_name", None) or "Someone else",
+        "fields": [(label, value) for label, value in fields],
+        "version": exc.current.version,
+    }
+
+
+def _undo_offer(request, mentorship):
+    offer = request.session.pop(UNDO_SESSION_KEY, None)
+    if not offer or offer.get("mentorship") != mentorship.pk:
+        return None
+    return offer
 
 
 def _detail_context(request, mentorship, **forms_in_play):
@@ -106,6 +139,7 @@ def _detail_context(request, mentorship, **forms_in_play):
         "checked_in_this_month": checked_in_this_month,
         "meetings": meetings_of(mentorship),
         "today": timezone.localdate(),
+        "undo": _undo_offer(request, mentorship) if can_work else None,
     }
     if can_work:
         context["action_item_form"] = forms_in_play.get("action_item_form") or ActionItemForm(
@@ -163,16 +197,34 @@ def mentorship_agreement(request, pk):
         messages.info(request, "This mentorship has ended; its agreement is kept as it was.")
         return redirect(mentorship)
     agreement = getattr(mentorship, "agreement", None) or Agreement(mentorship=mentorship)
-    form = AgreementForm(request.POST or None, instance=agreement)
+    form = AgreementForm(request.POST or None, instance=agreement, initial={"version": agreement.version})
+    conflict = None
     if request.method == "POST" and form.is_valid():
         try:
             agreement_update(mentorship=mentorship, actor=request.user, **form.cleaned_data)
+        except EditConflict as exc:
+            theirs = exc.current
+            conflict = _conflict(
+                exc,
+                [
+                    (form.fields["cadence"].label, theirs.get_cadence_display()),
+                    (form.fields["preferred_channel"].label, theirs.preferred_channel),
+                    (form.fields["expectations"].label, theirs.expectations),
+                    (form.fields["first_goals"].label, theirs.first_goals),
+                ],
+            )
+            keep_for_second_save(form, exc)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
             messages.success(request, "The agreement is saved.")
             return redirect(mentorship)
-    return render(request, "matching/mentorships/agreement_form.html", {"mentorship": mentorship, "form": form})
+    return render(
+        request,
+        "matching/mentorships/agreement_form.html",
+        {"mentorship": mentorship, "form": form, "conflict": conflict},
+        status=409 if conflict else 200,
+    )
 
 
 @login_required
@@ -231,35 +283,142 @@ def mentorship_thanks(request, pk):
 def action_item_create_view(request, pk):
     mentorship = _mentorship_for(request, pk, "matching.work_in_mentorship")
     form = ActionItemForm(request.POST, mentorship=mentorship, viewer=request.user)
+    plan_url = f"{mentorship.get_absolute_url()}#plan"
     if form.is_valid():
-        try:
+
+        def create():
             action_item_create(mentorship=mentorship, actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "The goal is added to your action plan.")
-            return redirect(f"{mentorship.get_absolute_url()}#plan")
+            return plan_url, "The goal is added to your action plan."
+
+        done = create_once(
+            request,
+            form,
+            scope=f"goal:{mentorship.pk}",
+            create=create,
+            fallback_url=plan_url,
+            repeat_message="You sent this goal twice: it was added once.",
+        )
+        if done:
+            return done
     return _render_detail(request, mentorship, status=400, action_item_form=form)
 
 
 @login_required
 @require_POST
 def action_item_update_view(request, pk):
-    item = object_for(
-        request.user,
-        ActionItem.objects.select_related("mentorship"),
-        pk,
-        "matching.work_in_mentorship",
-        visible_with="matching.view_mentorship",
-    )
+    item = _goal_for(request, pk)
     mentorship = item.mentorship
     status = request.POST.get("status", "")
+    undo = request.POST.get("undo") == "1"
+    previous = item.status
+    # The status buttons send no version (a click, not a text); "Undo" does, so it puts
+    # back only the status it offered to, never a change the other person made since.
+    version = request.POST.get("version") or None
     try:
-        item = action_item_update(item=item, actor=request.user, status=status)
+        item = action_item_update(item=item, actor=request.user, status=status, version=version, undo=undo)
+    except EditConflict as exc:
+        who = getattr(exc.editor, "full_name", None) or "Someone else"
+        messages.error(request, f"{who} changed “{item.title}” since, so it was left as they set it.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"“{item.title}” is now {item.get_status_display().lower()}.")
+        label = item.get_status_display().lower()
+        if undo:
+            messages.success(request, f"Undone: “{item.title}” is {label} again.")
+        elif previous != item.status:
+            request.session[UNDO_SESSION_KEY] = {
+                "mentorship": mentorship.pk,
+                "item": item.pk,
+                "title": item.title,
+                "now": label,
+                "status": previous,
+                "version": item.version,
+            }
+    return redirect(f"{mentorship.get_absolute_url()}#plan")
+
+
+def _goal_for(request, pk, perm="matching.work_in_mentorship") -> ActionItem:
+    return object_for(
+        request.user,
+        ActionItem.objects.select_related("mentorship__mentee", "mentorship__mentor", "owner", "created_by"),
+        pk,
+        perm,
+        visible_with="matching.view_mentorship",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def action_item_edit_view(request, pk):
+    item = _goal_for(request, pk)
+    mentorship = item.mentorship
+    if not mentorship.is_active:
+        messages.info(request, "This mentorship has ended; its action plan is kept as it was.")
+        return redirect(mentorship)
+    initial = {"title": item.title, "due_date": item.due_date, "owner": item.owner_id, "version": item.version}
+    form = ActionItemEditForm(request.POST or None, mentorship=mentorship, viewer=request.user, initial=initial)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            action_item_update(
+                item=item,
+                actor=request.user,
+                version=data["version"],
+                title=data["title"],
+                due_date=data["due_date"],
+                owner=data["owner"],
+            )
+        except EditConflict as exc:
+            theirs = exc.current
+            conflict = _conflict(
+                exc,
+                [
+                    ("Goal", theirs.title),
+                    ("Due date", theirs.due_date.strftime("%b %-d, %Y") if theirs.due_date else "—"),
+                    ("Owner", theirs.owner.full_name),
+                    ("Status", theirs.get_status_display()),
+                ],
+            )
+            keep_for_second_save(form, exc)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "The goal is saved.")
+            return redirect(f"{mentorship.get_absolute_url()}#plan")
+    return render(
+        request,
+        "matching/mentorships/goal_form.html",
+        {
+            "mentorship": mentorship,
+            "item": item,
+            "form": form,
+            "conflict": conflict,
+            "can_delete": request.user.has_perm("matching.delete_action_item", item),
+            "delete_form": DeleteForm(initial={"version": item.version}),
+        },
+        status=409 if conflict else (400 if form.errors else 200),
+    )
+
+
+@login_required
+@require_POST
+def action_item_delete_view(request, pk):
+    item = _goal_for(request, pk, "matching.delete_action_item")
+    mentorship = item.mentorship
+    form = DeleteForm(request.POST)
+    version = form.cleaned_data["version"] if form.is_valid() else None
+    try:
+        action_item_delete(item=item, actor=request.user, version=version)
+    except EditConflict:
+        messages.error(
+            request, f"“{item.title}” changed since you opened it: check it, then remove it if you still want to."
+        )
+        return redirect("matching:action-item-edit", pk=item.pk)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"“{item.title}” is removed from the action plan.")
     return redirect(f"{mentorship.get_absolute_url()}#plan")
 
 
@@ -268,15 +427,100 @@ def action_item_update_view(request, pk):
 def resource_create_view(request, pk):
     mentorship = _mentorship_for(request, pk, "matching.share_resource")
     form = ResourceForm(request.POST)
+    url = f"{mentorship.get_absolute_url()}#resources"
     if form.is_valid():
-        try:
+
+        def create():
             resource_share(mentorship=mentorship, actor=request.user, **form.cleaned_data)
+            return url, "The resource is shared."
+
+        done = create_once(
+            request,
+            form,
+            scope=f"resource:{mentorship.pk}",
+            create=create,
+            fallback_url=url,
+            repeat_message="You sent this link twice: it was shared once.",
+        )
+        if done:
+            return done
+    return _render_detail(request, mentorship, status=400, resource_form=form)
+
+
+def _resource_for(request, pk) -> Resource:
+    return object_for(
+        request.user,
+        Resource.objects.select_related("mentorship__mentee", "mentorship__mentor", "shared_by"),
+        pk,
+        "matching.change_resource",
+        visible_with="matching.view_mentorship",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def resource_edit_view(request, pk):
+    resource = _resource_for(request, pk)
+    mentorship = resource.mentorship
+    if not mentorship.is_active:
+        messages.info(request, "This mentorship has ended; its resources are kept as they were.")
+        return redirect(mentorship)
+    initial = {"title": resource.title, "url": resource.url, "note": resource.note, "version": resource.version}
+    form = ResourceEditForm(request.POST or None, initial=initial)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            resource_update(
+                resource=resource,
+                actor=request.user,
+                version=data["version"],
+                title=data["title"],
+                url=data["url"],
+                note=data["note"],
+            )
+        except EditConflict as exc:
+            theirs = exc.current
+            conflict = _conflict(exc, [("Title", theirs.title), ("Link", theirs.url), ("Note", theirs.note)])
+            keep_for_second_save(form, exc)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, "The resource is shared.")
+            messages.success(request, "The resource is saved.")
             return redirect(f"{mentorship.get_absolute_url()}#resources")
-    return _render_detail(request, mentorship, status=400, resource_form=form)
+    return render(
+        request,
+        "matching/mentorships/resource_form.html",
+        {
+            "mentorship": mentorship,
+            "resource": resource,
+            "form": form,
+            "conflict": conflict,
+            "delete_form": DeleteForm(initial={"version": resource.version}),
+        },
+        status=409 if conflict else (400 if form.errors else 200),
+    )
+
+
+@login_required
+@require_POST
+def resource_delete_view(request, pk):
+    resource = _resource_for(request, pk)
+    mentorship = resource.mentorship
+    form = DeleteForm(request.POST)
+    version = form.cleaned_data["version"] if form.is_valid() else None
+    try:
+        resource_delete(resource=resource, actor=request.user, version=version)
+    except EditConflict:
+        messages.error(
+            request, f"“{resource.title}” changed since you opened it: check it, then remove it if you still want to."
+        )
+        return redirect("matching:resource-edit", pk=resource.pk)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"“{resource.title}” is removed.")
+    return redirect(f"{mentorship.get_absolute_url()}#resources")
 
 
 @login_required
@@ -284,14 +528,23 @@ def resource_create_view(request, pk):
 def introduction_create_view(request, pk):
     mentorship = _mentorship_for(request, pk, "matching.introduce")
     form = IntroductionForm(request.POST, mentorship=mentorship)
+    url = f"{mentorship.get_absolute_url()}#introductions"
     if form.is_valid():
-        try:
+
+        def create():
             introduction = introduction_create(mentorship=mentorship, actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"Your introduction is on its way to {introduction.colleague.full_name}.")
-            return redirect(f"{mentorship.get_absolute_url()}#introductions")
+            return url, f"Your introduction is on its way to {introduction.colleague.full_name}."
+
+        done = create_once(
+            request,
+            form,
+            scope=f"introduction:{mentorship.pk}",
+            create=create,
+            fallback_url=url,
+            repeat_message="You sent this introduction twice: it went out once.",
+        )
+        if done:
+            return done
     return _render_detail(request, mentorship, status=400, introduction_form=form)
 
 
@@ -300,14 +553,23 @@ def introduction_create_view(request, pk):
 def checkin_create_view(request, pk):
     mentorship = _mentorship_for(request, pk, "matching.check_in")
     form = CheckInForm(request.POST)
+    url = f"{mentorship.get_absolute_url()}#checkin"
     if form.is_valid():
-        try:
+
+        def create():
             checkin_submit(mentorship=mentorship, actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "Thank you for checking in. Only your program's coordinators see your answers.")
-            return redirect(f"{mentorship.get_absolute_url()}#checkin")
+            return url, "Thank you for checking in. Only your program's coordinators see your answers."
+
+        done = create_once(
+            request,
+            form,
+            scope=f"checkin:{mentorship.pk}",
+            create=create,
+            fallback_url=url,
+            repeat_message="You sent your check-in twice: it counts once.",
+        )
+        if done:
+            return done
     return _render_detail(request, mentorship, status=400, checkin_form=form)
 
 
@@ -363,7 +625,11 @@ urlpatterns = [
     path("mentorships/<int:pk>/thanks/", mentorship_thanks, name="mentorship-thanks"),
     path("mentorships/<int:pk>/action-items/", action_item_create_view, name="action-item-create"),
     path("action-items/<int:pk>/", action_item_update_view, name="action-item-update"),
+    path("action-items/<int:pk>/edit/", action_item_edit_view, name="action-item-edit"),
+    path("action-items/<int:pk>/delete/", action_item_delete_view, name="action-item-delete"),
     path("mentorships/<int:pk>/resources/", resource_create_view, name="resource-create"),
+    path("resources/<int:pk>/edit/", resource_edit_view, name="resource-edit"),
+    path("resources/<int:pk>/delete/", resource_delete_view, name="resource-delete"),
     path("mentorships/<int:pk>/introductions/", introduction_create_view, name="introduction-create"),
     path("mentorships/<int:pk>/checkins/", checkin_create_view, name="checkin-create"),
     path("introductions/", introduction_list, name="introductions"),

@@ -11,7 +11,7 @@ from accounts.views.profiles import profile_context, profile_edit_page
 
 from ..forms.profiles import MentorProfileForm
 from ..recommendations import breakdown_for
-from ..selectors.directory import person
+from ..selectors.directory import person, relations_to_mentors
 from ..services.profiles import mentor_profile_update
 
 
@@ -31,6 +31,9 @@ def person_detail(request, pk):
         if mentor is not None and not context["is_own"]
         else None
     )
+    if mentor is not None and not context["is_own"]:
+        # "Your mentor" / "Requested", as on the directory's cards (and the request button follows).
+        mentor.relation = relations_to_mentors(request.user).get(other.pk, "")
     return render(request, "accounts/profile.html", context)
 
 

@@ -13,17 +13,19 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.selectors import roles_of
 from core.access import object_for
 from core.forms import add_service_errors
+from core.idempotency import once_claim, once_done, once_release
 
-from ..forms.requests import AcceptForm, AnswerForm, DeclineForm, QuestionForm, RequestForm
+from ..forms.requests import AnswerForm, QuestionForm, RequestForm, ResponseForm
 from ..models import MentorshipRequest
 from ..selectors import requests as request_selectors
 from ..selectors.directory import mentor_directory
 from ..services import requests as request_services
+from .messages import post_message, thread_context
 
 REQUESTS_PAGE_SIZE = 20
 
@@ -61,14 +63,28 @@ def request_create(request, mentor_pk):
         messages.info(request, f"You already asked {mentor.full_name}; here is your request.")
         return redirect(existing)
     form = RequestForm(
-        request.POST or None, programs=request_selectors.request_programs(mentee=request.user, mentor=mentor)
+        request.POST or None,
+        programs=request_selectors.request_programs(mentee=request.user, mentor=mentor),
+        initial={"kind": request_selectors.kind_to_suggest(request.user)},
     )
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        once = data.pop("once", "")
+        scope = f"request-create:{mentor.pk}"
+        first, url = once_claim(request, scope, once)
+        if not first:
+            # A double tap: the first submission made (or is making) the request.
+            return redirect(url or "matching:requests")
         try:
-            created = request_services.request_create(mentee=request.user, mentor=mentor, **form.cleaned_data)
+            created = request_services.request_create(mentee=request.user, mentor=mentor, **data)
         except ValidationError as exc:
+            once_release(request, scope, once)
             add_service_errors(form, exc)
+        except BaseException:
+            once_release(request, scope, once)
+            raise
         else:
+            once_done(request, scope, once, created.get_absolute_url())
             messages.success(
                 request, f"Your request is on its way to {mentor.full_name}. We'll let you know when they answer."
             )
@@ -133,41 +149,61 @@ def request_list(request):
     )
 
 
-def _detail_context(request, mentorship_request, **forms_given):
+def _detail_context(request, mentorship_request, *, response_form=None, message_form=None, mark_read=False):
     user = request.user
     responds = user.has_perm("matching.respond_to_request", mentorship_request)
     is_mentee = user.has_perm("matching.withdraw_request", mentorship_request)
+    paired_with = request_selectors.pair_mentorship(mentorship_request) if mentorship_request.is_pending else None
     actions = {
-        "accept": responds and mentorship_request.can_accept(),
+        # Already paired another way (a coordinator, a match run): accepting would fail.
+        "accept": responds and mentorship_request.can_accept() and paired_with is None,
         "decline": responds and mentorship_request.can_decline(),
-        "question": responds and mentorship_request.can_ask_question(),
-        "answer": is_mentee and mentorship_request.can_answer(),
         "withdraw": is_mentee and mentorship_request.can_withdraw(),
     }
-    form_classes = {
-        "accept": AcceptForm,
-        "decline": DeclineForm,
-        "question": QuestionForm,
-        "answer": AnswerForm,
-    }
-    forms_shown = {
-        f"{name}_form": forms_given.get(name) or form_classes[name](prefix=name)
-        for name in form_classes
-        if actions[name]
-    }
-    return {
+    context = {
         "req": mentorship_request,
         "actions": actions,
+        "paired_with": paired_with,
         "is_mentor": mentorship_request.mentor_id == user.pk,
         "is_mentee": mentorship_request.mentee_id == user.pk,
-        **forms_shown,
     }
+    if actions["accept"] or actions["decline"]:
+        # One note, sent with whichever button is pressed (Accept or Decline).
+        context["response_form"] = response_form or ResponseForm(prefix="respond")
+    if user.has_perm("matching.message_thread", mentorship_request):
+        context.update(thread_context(request, mentorship_request, form=message_form, mark_read=mark_read))
+    return context
 
 
 @login_required
 def request_detail(request, pk):
     mentorship_request = object_for(request.user, request_selectors.requests_for_page(), pk, "matching.view_request")
-    return render(request, "matching/requests/detail.html", _detail_context(request, mentorship_request))
+    return render(
+        request, "matching/requests/detail.html", _detail_context(request, mentorship_request, mark_read=True)
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_messages(request, pk):
+    """A message in the request's thread (the pair only; the program's coordinators, who see
+    the request, get 403). The thread is shown on the request's page: a link to this address
+    (typed, or shared) goes there."""
+    mentorship_request = object_for(
+        request.user,
+        request_selectors.requests_for_page(),
+        pk,
+        "matching.message_thread",
+        visible_with="matching.view_request",
+    )
+    if request.method == "GET":
+        return redirect(mentorship_request.get_absolute_url() + "#latest")
+    done, form = post_message(request, mentorship_request)
+    if done is not None:
+        return done
+    return render(
+        request, "matching/requests/detail.html", _detail_context(request, mentorship_request, message_form=form)
+    )
 
 
 # --- Answering. Each action is a POST from the detail page; its guard lives in the service.
@@ -181,7 +217,8 @@ def _act(request, pk, *, name, form_class, service, success):
     refusal is a 403.
     """
     mentorship_request = object_for(request.user, request_selectors.requests_for_page(), pk, "matching.view_request")
-    form = form_class(request.POST, prefix=name) if form_class else None
+    prefix = "respond" if form_class is ResponseForm else name
+    form = form_class(request.POST, prefix=prefix) if form_class else None
     if form is not None and not form.is_valid():
         return _rerender(request, mentorship_request, name, form)
     try:
@@ -196,7 +233,11 @@ def _act(request, pk, *, name, form_class, service, success):
 
 
 def _rerender(request, mentorship_request, name, form):
-    context = _detail_context(request, mentorship_request, **{name: form})
+    if name not in ("accept", "decline"):
+        # The old question and answer forms (kept for bookmarked pages) post into the thread.
+        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+        return redirect(mentorship_request)
+    context = _detail_context(request, mentorship_request, response_form=form)
     return render(request, "matching/requests/detail.html", context)
 
 
@@ -208,7 +249,7 @@ def request_accept(request, pk):
         return redirect(mentorship)
 
     return _act(
-        request, pk, name="accept", form_class=AcceptForm, service=request_services.request_accept, success=done
+        request, pk, name="accept", form_class=ResponseForm, service=request_services.request_accept, success=done
     )
 
 
@@ -220,7 +261,7 @@ def request_decline(request, pk):
         return redirect(declined)
 
     return _act(
-        request, pk, name="decline", form_class=DeclineForm, service=request_services.request_decline, success=done
+        request, pk, name="decline", form_class=ResponseForm, service=request_services.request_decline, success=done
     )
 
 
@@ -272,4 +313,5 @@ urlpatterns = [
     path("requests/<int:pk>/question/", request_question, name="request-question"),
     path("requests/<int:pk>/answer/", request_answer, name="request-answer"),
     path("requests/<int:pk>/withdraw/", request_withdraw, name="request-withdraw"),
+    path("requests/<int:pk>/messages/", request_messages, name="request-messages"),
 ]

@@ -168,12 +168,11 @@ def test_resident_proposes_and_attending_confirms_a_meeting_by_keyboard(page, sh
     assert len(proposed) == 1
     log_out(page)
 
-    # Carol: dashboard → Alice's mentorship → the proposed meeting → choose the time.
+    # Carol: the dashboard's "Waiting for you" leads straight to the meeting → choose the time.
     log_in(page, attending.email)
-    tab_to(page, page.get_by_role("link", name="Alice Adams").first)
+    tab_to(page, page.get_by_role("link", name="Pick a meeting time with Alice Adams"))
     press_and_wait(page)
-    tab_to(page, page.locator(f"a[href='/meetings/{meeting.pk}/']"))
-    press_and_wait(page)
+    assert page.url.endswith(f"/meetings/{meeting.pk}/")
     choice = page.locator("input[name='start']").first
     tab_to(page, choice)
     assert not choice.is_checked()

@@ -64,7 +64,9 @@ def test_coordinator_runs_overrides_and_publishes(
 
     # Alice sees her new mentor and why.
     log_in(page, resident.email, PASSWORD)
-    page.get_by_role("link", name=attending.full_name).first.click()
+    # The dashboard also asks her to plan a first meeting with Carol; she opens the mentorship.
+    page.get_by_role("link", name=f"Plan a first meeting with {attending.full_name}").wait_for()
+    page.get_by_role("link", name=attending.full_name, exact=True).first.click()
     page.get_by_text(f"Why {attending.first_name} fits you").wait_for()
     shot("resident-sees-mentor-with-reasons")
     assert "Both speak Spanish" in page.locator("main").inner_text()

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from icalendar import Calendar
 
-from matching.ics import meeting_ics
+from matching.ics import itip_method, meeting_ics
 from matching.services.meetings import meeting_cancel, meeting_confirm, meeting_propose, meeting_reschedule
 from tests.matching.factories import MentorshipFactory
 
@@ -56,23 +56,25 @@ def test_a_confirmed_meeting_after_the_dst_change_round_trips_to_the_right_insta
     assert event.decoded("DTSTART").astimezone(LOS_ANGELES).hour == 10
     assert event.decoded("DTEND") - event.decoded("DTSTART") == timedelta(minutes=45)
     assert str(event["UID"]) == f"{meeting.uid}@mentormatch"
-    assert event["SEQUENCE"] == 0
+    assert event["SEQUENCE"] == 1  # confirming replaces the tentative single-time proposal
     assert str(event["STATUS"]) == "CONFIRMED"
     assert str(event["SUMMARY"]) == "Mentorship meeting: Carol Chen / Alice Adams"
     assert str(event["LOCATION"]) == "https://meet.example/alice-carol"
     assert "DTSTAMP" in event and "DESCRIPTION" in event
-    assert str(event["ORGANIZER"]).startswith("mailto:")
+    assert str(event["ORGANIZER"]) == "mailto:alice@hospital.example"  # the proposer
+    assert event["ORGANIZER"].params["SENT-BY"] == "mailto:no-reply@mentormatch.local"
     assert sorted(str(a) for a in event["ATTENDEE"]) == [
         "mailto:alice@hospital.example",
         "mailto:carol@hospital.example",
     ]
 
 
-def test_a_proposed_meeting_holds_its_first_time_as_tentative(mentorship, resident):
+def test_the_downloaded_file_of_a_proposal_holds_its_first_time_as_tentative(mentorship, resident):
     later, sooner = timezone.now() + timedelta(days=5), timezone.now() + timedelta(days=2)
     meeting = meeting_propose(
         mentorship=mentorship, actor=resident, slots=[later, sooner], format="in-person", location="Room 4B"
     )
+    assert itip_method(meeting) is None  # but no e-mail carries it: two times are open
     _, event = _parse(meeting)
     assert str(event["STATUS"]) == "TENTATIVE"
     assert event.decoded("DTSTART") == sooner.astimezone(UTC).replace(second=0, microsecond=0)
@@ -89,5 +91,6 @@ def test_reschedule_then_cancel_keeps_the_uid_and_raises_the_sequence(mentorship
 
     assert str(first["UID"]) == str(rescheduled["UID"]) == str(cancelled["UID"])
     assert [first["SEQUENCE"], rescheduled["SEQUENCE"], cancelled["SEQUENCE"]] == [0, 1, 2]
+    assert str(rescheduled["ORGANIZER"]) == "mailto:carol@hospital.example"  # who proposed the new time
     assert str(calendar["METHOD"]) == "CANCEL"
     assert str(cancelled["STATUS"]) == "CANCELLED"

@@ -10,6 +10,7 @@ POST that an allowed role makes does not leak into the next test.
 """
 
 import functools
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,6 +24,8 @@ from django.utils import timezone
 from accounts.models import (
     ApiToken,
     AvailabilityWindow,
+    BusyBlock,
+    BusyCalendar,
     Membership,
     MenteeProfile,
     MentorProfile,
@@ -37,6 +40,7 @@ from audit.models import AuditEntry
 from matching.models import (
     ActionItem,
     Agreement,
+    CalendarFeed,
     CheckIn,
     ConflictOfInterest,
     EvaluatorRole,
@@ -48,11 +52,13 @@ from matching.models import (
     MeetingSlot,
     Mentorship,
     MentorshipRequest,
+    Message,
     Notification,
     NotificationPreference,
     PairingException,
     Resource,
 )
+from matching.services.messages import message_post
 from tests.accounts.auth.webauthn import registration_credential
 from tests.factories import (
     InstitutionFactory,
@@ -106,6 +112,20 @@ class World:
                 session.save()
             self.clients[role] = c
         return self.clients[role]
+
+    def api(self, role, method, url, body=None, *, if_match="*"):
+        """``role``'s API request with a JSON body. An unsafe one carries ``If-Match`` (any
+        version, by default): the shared texts (agreement, goals, resources, meetings) are only
+        written against a version (core/concurrency.py), and these tests are about who may
+        write, not about two people saving at once (tests/matching/test_pair_week_api.py).
+        ``if_match=None`` sends none."""
+        client = self.client(role)
+        if method == "GET":
+            return client.get(url)
+        headers = {"If-Match": if_match} if if_match is not None else {}
+        return client.generic(
+            method, url, data=json.dumps({} if body is None else body), content_type="application/json", headers=headers
+        )
 
 
 def _member(program, role, first, last, email, *, mentee=False, mentor=False):
@@ -216,6 +236,21 @@ def build_world():
     # API tokens: Alice's, which only she may revoke; Zebulon's, which no list of im's people may show.
     o["api_token"], _ = api_token_issue(user=alice, name="Alice laptop")
     api_token_issue(user=zeb, name="Zebulon laptop")
+    # Alice's busy block, the calendar she imports from (an address that cannot resolve, so a
+    # refresh records its error without the network) and her calendar feed: hers alone.
+    o["busy_calendar"] = BusyCalendar.objects.create(
+        user=alice, name="Alice-Amion-calendar", url="https://schedule.invalid/a.ics"
+    )
+    o["busy_block"] = BusyBlock.objects.create(
+        user=alice,
+        start_date=now.date() + timedelta(days=3),
+        end_date=now.date() + timedelta(days=9),
+        label="Alice-rotation-nights",
+    )
+    o["calendar_feed"] = CalendarFeed.objects.create(user=alice, token="alice-feed-token-" + "x" * 26)
+    # A message in each thread: Alice's to Carol is the one the message routes address.
+    o["message"] = message_post(thread=m, author=alice, body="Hello Carol")
+    o["request_message"] = message_post(thread=o["request"], author=bob, body="Hello Dave")
 
     # The other program's rows, named so that any leak is visible.
     gm = o["gs_mentorship"] = Mentorship.objects.create(mentee=zeb, mentor=quin, program=gs)
@@ -224,6 +259,8 @@ def build_world():
     ActionItem.objects.create(mentorship=gm, title="Xylophone-goal", owner=zeb, created_by=zeb)
     Resource.objects.create(mentorship=gm, shared_by=quin, title="gs-secret-resource", url="https://example.org/gs")
     CheckIn.objects.create(mentorship=gm, author=zeb, rating=2, comment="gs-secret-comment")
+    # The pair's messages are theirs alone, not even their coordinator's (test_list_scoping.PRIVATE).
+    message_post(thread=gm, author=zeb, body="gs-secret-message")
     gs_run = MatchRun.objects.create(program=gs, created_by=oscar, status=MatchRun.Status.SUCCEEDED, progress=100)
     gs_run.mentees.set([zeb])
     gs_run.mentors.set([quin])
@@ -286,6 +323,7 @@ def _snapshot_queries():
     models = [
         Mentorship,
         MentorshipRequest,
+        Message,
         Agreement,
         Meeting,
         MeetingSlot,
@@ -309,6 +347,9 @@ def _snapshot_queries():
         RosterImport,
         ProgramInvitation,
         ApiToken,
+        BusyBlock,
+        BusyCalendar,
+        CalendarFeed,
     ]
     querysets = {m.__name__: (m, [f.attname for f in m._meta.concrete_fields]) for m in models}
     querysets["User"] = (User, ["pk", "email", "first_name", "last_name", "time_zone"])

@@ -15,7 +15,6 @@ finding one is proof that the tampered field took effect. A few page forms get t
 treatment at the end.
 """
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 
@@ -111,12 +110,28 @@ def _slot(w):
     return w.meeting.slots.order_by("start").first().start.isoformat()
 
 
+def _day(days):
+    return (timezone.localdate() + timedelta(days=days)).isoformat()
+
+
 def _only(diff, table, how="added"):
     rows = diff.get(table, {}).get(how, [])
     if how == "changed":
         rows = [c["after"] for c in rows.values()]
     assert len(rows) == 1, f"expected one row {how} in {table}, got {rows}"
     return rows[0]
+
+
+def _message_tamper(w):
+    # A thread or state the caller may not choose: Bob's request (not Alice–Carol's), marks of time.
+    return {
+        "request": w.request.pk,
+        "request_id": w.request.pk,
+        "thread": w.gs_mentorship.pk,
+        "read_at": "2001-02-03T04:05:06Z",
+        "edited_at": "2001-02-03T04:05:06Z",
+        "deleted_at": "2001-02-03T04:05:06Z",
+    }
 
 
 def _ask_bob(w):
@@ -143,6 +158,8 @@ def _minute_slot(w):
 
 ALICE, BOB, CAROL, DAVE, CORA = "resident", "other_resident", "attending", "other_attending", "coordinator"
 NOW = ("updated_at",)
+# A shared text's version grows by one with each save (core/concurrency.py).
+VERSION = ("version",)
 # Ending a mentorship cancels its meetings still ahead.
 CANCELS_MEETINGS = {"Meeting": {"status", "cancelled_by_id", "cancelled_at", "cancel_reason", "sequence", *NOW}}
 
@@ -157,6 +174,34 @@ CASES = {
         ALICE, lambda w: {"windows": [{"weekday": 0, "start": "09:00", "end": "10:00"}]},
         adds={"AvailabilityWindow"}, removes={"AvailabilityWindow"},
         check=lambda w, d: _all_rows_of(d, "AvailabilityWindow", "user_id", w.users[ALICE].pk),
+    )],
+    # Busy blocks and calendars: the owner is the caller, whatever "user" or "calendar" says.
+    ("/api/v1/me/busy-blocks/", "POST"): [Case(
+        ALICE, lambda w: {"label": "ICU", "start_date": _day(5), "end_date": _day(9)}, adds={"BusyBlock"},
+        extra=lambda w: {"calendar": w.busy_calendar.pk},
+        check=lambda w, d: _all_rows_of(d, "BusyBlock", "user_id", w.users[ALICE].pk),
+    )],
+    ("/api/v1/me/busy-blocks/{id}/", "PUT"): [Case(
+        ALICE, lambda w: {"label": "ICU", "start_date": _day(5), "end_date": _day(9)},
+        changes={"BusyBlock": {"label", "start_date", "end_date"}}, extra=lambda w: {"calendar": w.busy_calendar.pk},
+        check=lambda w, d: _all_rows_of(d, "BusyBlock", "user_id", w.users[ALICE].pk),
+    )],
+    ("/api/v1/me/busy-blocks/{id}/", "PATCH"): [Case(
+        ALICE, lambda w: {"label": "Nights (moved)"}, changes={"BusyBlock": {"label"}},
+        check=lambda w, d: _all_rows_of(d, "BusyBlock", "user_id", w.users[ALICE].pk),
+    )],
+    # The world's calendar address cannot resolve: the import is refused and nothing is stored.
+    ("/api/v1/me/busy-calendars/", "POST"): [Case(
+        ALICE, lambda w: {"url": "https://schedule.invalid/alice.ics", "name": "Amion"}, status="bad",
+    )],
+    ("/api/v1/me/busy-calendars/{id}/refresh/", "POST"): [Case(
+        ALICE, changes={"BusyCalendar": {"last_error"}},
+        check=lambda w, d: _all_rows_of(d, "BusyCalendar", "user_id", w.users[ALICE].pk),
+    )],
+    ("/api/v1/me/calendar-feed/", "POST"): [Case(ALICE)],
+    ("/api/v1/me/calendar-feed/regenerate/", "POST"): [Case(
+        ALICE, changes={"CalendarFeed": {"token", "last_fetched_at"}},
+        check=lambda w, d: _all_rows_of(d, "CalendarFeed", "user_id", w.users[ALICE].pk),
     )],
     ("/api/v1/me/mentee-profile/", "PUT"): [Case(
         ALICE, lambda w: {"bio": "PGY-2, curious"},
@@ -202,14 +247,21 @@ CASES = {
         check=lambda w, d: _has(_new(d, "MentorshipRequest", w.request.pk), status="declined"),
     )],
     ("/api/v1/requests/{id}/question/", "POST"): [Case(
-        DAVE, lambda w: {"question": "What are your goals?"},
+        # Deprecated: the question is now also a message in the request's thread, by its asker.
+        DAVE, lambda w: {"question": "What are your goals?"}, adds={"Message"},
         changes={"MentorshipRequest": {"question", "question_asked_at", "expires_at", *NOW}},
-        check=lambda w, d: _has(_new(d, "MentorshipRequest", w.request.pk), status="pending"),
+        check=lambda w, d: (
+            _has(_new(d, "MentorshipRequest", w.request.pk), status="pending"),
+            _has(_only(d, "Message"), request_id=w.request.pk, mentorship_id=None, author_id=w.users[DAVE].pk),
+        ),
     )],
     ("/api/v1/requests/{id}/answer/", "POST"): [Case(
-        BOB, lambda w: {"answer": "Research"}, setup=_ask_bob,
+        BOB, lambda w: {"answer": "Research"}, setup=_ask_bob, adds={"Message"},
         changes={"MentorshipRequest": {"answer", "answered_at", "expires_at", *NOW}},
-        check=lambda w, d: _has(_new(d, "MentorshipRequest", w.request.pk), status="pending"),
+        check=lambda w, d: (
+            _has(_new(d, "MentorshipRequest", w.request.pk), status="pending"),
+            _has(_only(d, "Message"), request_id=w.request.pk, mentorship_id=None, author_id=w.users[BOB].pk),
+        ),
     )],
     # --- Invitations to join: Alice answers Oscar's (to gs); Cora withdraws hers (to im).
     ("/api/v1/me/program-invitations/{id}/accept/", "POST"): [Case(
@@ -236,12 +288,12 @@ CASES = {
     # --- The Alice–Carol mentorship.
     ("/api/v1/mentorships/{id}/agreement/", "PUT"): [Case(
         ALICE, lambda w: {"cadence": "monthly", "expectations": "Monthly talks"},
-        changes={"Agreement": {"cadence", "preferred_channel", "expectations", "first_goals", "updated_by_id", *NOW}},
+        changes={"Agreement": {"cadence", "preferred_channel", "expectations", "first_goals", "updated_by_id", *NOW, *VERSION}},
         check=lambda w, d: _has(_only(d, "Agreement", "changed"), updated_by_id=w.users[ALICE].pk, mentorship_id=w.mentorship.pk),
     )],
     ("/api/v1/mentorships/{id}/agreement/", "PATCH"): [Case(
         ALICE, lambda w: {"expectations": "Monthly talks"},
-        changes={"Agreement": {"expectations", "updated_by_id", *NOW}},
+        changes={"Agreement": {"expectations", "updated_by_id", *NOW, *VERSION}},
         check=lambda w, d: _has(_only(d, "Agreement", "changed"), updated_by_id=w.users[ALICE].pk),
     )],
     ("/api/v1/mentorships/{id}/end/", "POST"): [Case(
@@ -267,7 +319,7 @@ CASES = {
     ("/api/v1/action-items/{id}/", "PATCH"): [
         Case(
             # Owner and status are the pair's to set (the owner among the two of them): sent apart, below.
-            ALICE, lambda w: {"title": "Draft the abstract, v2"}, changes={"ActionItem": {"title", *NOW}},
+            ALICE, lambda w: {"title": "Draft the abstract, v2"}, changes={"ActionItem": {"title", *NOW, *VERSION}},
             keep=("owner", "status"),
             check=lambda w, d: _has(_new(d, "ActionItem", w.action_item.pk), mentorship_id=w.mentorship.pk,
                                     created_by_id=w.users[ALICE].pk, owner_id=w.users[ALICE].pk),
@@ -277,6 +329,40 @@ CASES = {
     ("/api/v1/mentorships/{id}/resources/", "POST"): [Case(
         CAROL, lambda w: {"title": "A paper", "url": "https://example.org/p"}, adds={"Resource"},
         check=lambda w, d: _has(_only(d, "Resource"), mentorship_id=w.mentorship.pk, shared_by_id=w.users[CAROL].pk),
+    )],
+    # Carol's resource: she edits what it says, never who shared it or where.
+    ("/api/v1/resources/{id}/", "PATCH"): [Case(
+        CAROL, lambda w: {"title": "A longer reading list"}, changes={"Resource": {"title", *NOW, *VERSION}},
+        check=lambda w, d: _has(_new(d, "Resource", w.resource.pk), shared_by_id=w.users[CAROL].pk,
+                                mentorship_id=w.mentorship.pk, title="A longer reading list"),
+    )],
+    # --- Messages: the author is the caller, the thread the one in the URL; read marks are the reader's.
+    ("/api/v1/mentorships/{id}/messages/", "POST"): [Case(
+        ALICE, lambda w: {"body": "Hi"}, adds={"Message"}, extra=_message_tamper,
+        check=lambda w, d: _has(_only(d, "Message"), mentorship_id=w.mentorship.pk, request_id=None,
+                                author_id=w.users[ALICE].pk, read_at=None, edited_at=None, deleted_at=None),
+    )],
+    ("/api/v1/requests/{id}/messages/", "POST"): [Case(
+        # The request in the URL is the legitimate thread here: its id is not a tampered value.
+        BOB, lambda w: {"body": "Hi"}, adds={"Message"}, extra=_message_tamper, keep=("request", "request_id"),
+        check=lambda w, d: _has(_only(d, "Message"), request_id=w.request.pk, mentorship_id=None,
+                                author_id=w.users[BOB].pk, read_at=None, edited_at=None, deleted_at=None),
+    )],
+    # Carol reads Alice's message; Dave reads Bob's. Nobody else's messages are marked.
+    ("/api/v1/mentorships/{id}/messages/read/", "POST"): [Case(
+        CAROL, changes={"Message": {"read_at"}, "Notification": {"read_at"}}, extra=_message_tamper,
+        check=lambda w, d: _all_rows_of(d, "Message", "mentorship_id", w.mentorship.pk),
+    )],
+    ("/api/v1/requests/{id}/messages/read/", "POST"): [Case(
+        DAVE, changes={"Message": {"read_at"}, "Notification": {"read_at"}}, extra=_message_tamper,
+        check=lambda w, d: _all_rows_of(d, "Message", "request_id", w.request.pk),
+    )],
+    ("/api/v1/messages/{id}/", "PATCH"): [Case(
+        # Carol's unread notification of it shows the new text.
+        ALICE, lambda w: {"body": "Hello again"}, changes={"Message": {"body", "edited_at"}, "Notification": {"body"}},
+        extra=_message_tamper,
+        check=lambda w, d: _has(_new(d, "Message", w.message.pk), author_id=w.users[ALICE].pk,
+                                mentorship_id=w.mentorship.pk, request_id=None, body="Hello again", deleted_at=None),
     )],
     ("/api/v1/mentorships/{id}/introductions/", "POST"): [
         Case(
@@ -329,8 +415,20 @@ CASES = {
         check=lambda w, d: _has(_new(d, "Meeting", w.meeting.pk), status="held"),
     )],
     ("/api/v1/meetings/{id}/notes/", "POST"): [Case(
-        ALICE, lambda w: {"notes": "We talked"}, setup=lambda w: _confirm_in_the_past(w), changes={"Meeting": {"notes", "notes_updated_at", "notes_updated_by_id", *NOW}},
+        ALICE, lambda w: {"notes": "We talked"}, setup=lambda w: _confirm_in_the_past(w), changes={"Meeting": {"notes", *NOW, *VERSION}},
         check=lambda w, d: _has(_new(d, "Meeting", w.meeting.pk), proposed_by_id=w.users[ALICE].pk),
+    )],
+    ("/api/v1/meetings/{id}/notes/", "PUT"): [Case(
+        CAROL, lambda w: {"notes": "We talked"}, setup=lambda w: _confirm_in_the_past(w), changes={"Meeting": {"notes", *NOW, *VERSION}},
+        check=lambda w, d: _has(_new(d, "Meeting", w.meeting.pk), proposed_by_id=w.users[ALICE].pk, notes="We talked",
+                                mentorship_id=w.mentorship.pk),
+    )],
+    # Where and how to meet: the pair's to change, never who proposed it or when.
+    ("/api/v1/meetings/{id}/details/", "PATCH"): [Case(
+        CAROL, lambda w: {"location": "Room 5"}, changes={"Meeting": {"location", "sequence", *NOW, *VERSION}},
+        extra=lambda w: {"start": "2001-02-03T04:05:06Z", "cancelled_by": w.quin.pk},
+        check=lambda w, d: _has(_new(d, "Meeting", w.meeting.pk), proposed_by_id=w.users[ALICE].pk, location="Room 5",
+                                mentorship_id=w.mentorship.pk, status="proposed"),
     )],
     # --- Notifications: only one's own.
     # Alice's notifications only: Zebulon's (the tampered ``user``) stays unread.
@@ -604,7 +702,8 @@ def _tampered_values_stored(diff, tamper):
 
 
 def _send(world, method, url, role, data):
-    return world.client(role).generic(method, url, data=json.dumps(data), content_type="application/json")
+    # "If-Match: *" for the shared texts (World.api): a tampered field is the question here, not a version.
+    return world.api(role, method, url, data)
 
 
 CASE_IDS = [(path, method, i) for (path, method), cases in CASES.items() for i in range(len(cases))]

@@ -60,6 +60,12 @@ LIST_PAGES = {
     "accounts:mentee-profile-edit":    OWN,
     "matching:mentor-profile-edit":    OWN,
     "accounts:availability-edit":      OWN,
+    "accounts:busy-blocks":            OWN,
+    "accounts:busy-calendar-upload":   NOT_A_LIST,
+    "accounts:busy-calendar-subscribe": NOT_A_LIST,
+    "matching:calendar-feed-enable":   NOT_A_LIST,
+    "matching:calendar-feed-regenerate": NOT_A_LIST,
+    "matching:calendar-feed-disable":  NOT_A_LIST,
     "matching:mentor-directory":       DIRECTORY,
     "accounts:programs":               OWN,
     "accounts:roster":                 PROGRAM,
@@ -71,6 +77,7 @@ LIST_PAGES = {
     "matching:mentorships":            OWN,
     "matching:introductions":          OWN,
     "matching:notifications":          OWN,
+    "matching:messages":               OWN,
     "matching:notifications-read-all": NOT_A_LIST,
     "matching:notification-preferences": OWN,
     "matching:match-runs":             PROGRAM,
@@ -89,6 +96,9 @@ LIST_API = {
     "/api/v1/auth/tokens/":                        OWN,
     "/api/v1/me/":                                 OWN,
     "/api/v1/me/availability/":                    OWN,
+    "/api/v1/me/busy-blocks/":                     OWN,
+    "/api/v1/me/busy-calendars/":                  OWN,
+    "/api/v1/me/calendar-feed/":                   OWN,
     "/api/v1/me/program-invitations/":             OWN,
     "/api/v1/me/mentee-profile/":                  OWN,
     "/api/v1/me/mentor-profile/":                  OWN,
@@ -112,6 +122,10 @@ LIST_API = {
     "/api/v1/mentorships/{id}/action-items/":      OWN,
     "/api/v1/mentorships/{id}/resources/":         OWN,
     "/api/v1/mentorships/{id}/meetings/":          OWN,
+    # A thread's messages (Alice–Carol's, Bob→Dave's): its two people only; the unread count, the caller's.
+    "/api/v1/mentorships/{id}/messages/":          OWN,
+    "/api/v1/requests/{id}/messages/":             OWN,
+    "/api/v1/messages/unread/":                    OWN,
     "/api/v1/introductions/":                      OWN,
     "/api/v1/notifications/":                      OWN,
     "/api/v1/notifications/preferences/":          OWN,
@@ -141,8 +155,17 @@ PRIVATE = {
     "Reading list":          {ALICE, CAROL, CORA},
     "Room 4":                {ALICE, CAROL, CORA},
     "Meet Alice, please":    {ALICE, CAROL, DAVE, CORA},
+    # Messages: the two people of the thread only, never a coordinator (matching/rules.py), so
+    # Zebulon's to Quintessa is nobody's here, not even Oscar's.
+    "Hello Carol":           {ALICE, CAROL},
+    "Hello Dave":            {BOB, DAVE},
+    "gs-secret-message":     set(),
     # Alice's own notification.
     "Carol accepted":        {ALICE},
+    # Alice's busy block, the calendar she imports from, and her feed's secret address: hers alone.
+    "Alice-rotation-nights": {ALICE},
+    "Alice-Amion-calendar":  {ALICE},
+    "alice-feed-token-":     {ALICE},
     # Alice's API token (its name): hers alone, on her tokens page and in her API list.
     "Alice laptop":          {ALICE},
     # What only the coordinator records: conflicts, pairing exceptions, roster imports.
@@ -297,6 +320,10 @@ CONTROLS = [
     ("/api/v1/mentorships/{id}/meetings/",         CAROL, None, "Room 4"),
     ("/api/v1/introductions/",                     DAVE,  None, "Meet Alice, please"),
     ("/api/v1/notifications/",                     ALICE, None, "Carol accepted"),
+    ("/api/v1/mentorships/{id}/messages/",         CAROL, None, "Hello Carol"),
+    ("/api/v1/requests/{id}/messages/",            DAVE,  None, "Hello Dave"),
+    ("matching:messages",                          ALICE, None, "Hello Carol"),
+    ("matching:messages",                          DAVE,  None, "Hello Dave"),
     ("/api/v1/programs/{slug}/conflicts/",         CORA,  "im", "Relatives"),
     ("/api/v1/programs/{slug}/pairing-exceptions/", CORA, "im", "Different division"),
     ("/api/v1/programs/{slug}/audit/",             CORA,  "im", "im-audit-reason"),
@@ -322,3 +349,26 @@ def test_control_marker_is_found_where_it_belongs(world, target, role, slug, mar
     status, text = (_api_text if target.startswith("/") else _page_text)(world, target, role, slug)
     assert status == 200
     assert marker in _found(text), f"{role} should see {marker!r} at {target} (slug={slug})"
+
+
+# --- Messages are the pair's: their audit entries (kept for the coordinator) never carry the text.
+
+
+def test_the_audit_trail_of_an_edited_and_a_deleted_message_shows_no_text(world):
+    from matching.services.messages import message_delete, message_edit, message_post
+
+    alice = world.users[ALICE]
+    message_edit(message=world.message, actor=alice, body="Edited-secret-text")
+    message_delete(message=message_post(thread=world.mentorship, author=alice, body="Deleted-secret-text"), actor=alice)
+    texts = [
+        _page_text(world, "matching:audit", CORA, "im"),
+        _page_text(world, "matching:audit-export", CORA, "im"),
+        _api_text(world, "/api/v1/programs/{slug}/audit/", CORA, "im"),
+    ]
+
+    assert [status for status, _ in texts] == [200, 200, 200]
+    # The entries are in the trail (the API names their actions) ...
+    assert {"message.edit", "message.delete"} <= {a for a in ("message.edit", "message.delete") if a in texts[2][1]}
+    for _, text in texts:
+        # ... without the words, before or after.
+        assert [m for m in ("Hello Carol", "Edited-secret-text", "Deleted-secret-text") if m in text] == []

@@ -14,6 +14,10 @@ to Alice), Cora (coordinator of ``im``), Oscar (coordinator of ``gs``). The worl
 the object each route addresses is chosen in world_args.py.
 
 A denied write must change nothing: every table a request could touch is compared before and after.
+
+API writes go through ``World.api``, which sends ``If-Match: *``: the shared texts are only written
+against a version (core/concurrency.py), and this matrix is about who may write. Without the header
+the same roles are refused the same way (the tests at the end).
 """
 
 import pytest
@@ -35,6 +39,22 @@ accounts:account-edit                GET    login  ok     ok     ok     ok     o
 accounts:account-edit                POST   login  ok     ok     ok     ok     ok     ok
 accounts:availability-edit           GET    login  ok     ok     ok     ok     ok     ok
 accounts:availability-edit           POST   login  ok     ok     ok     ok     ok     ok
+# Busy blocks and imported calendars: everyone's own; the block and calendar addressed are Alice's.
+accounts:busy-blocks                 GET    login  ok     ok     ok     ok     ok     ok
+accounts:busy-blocks                 POST   login  ok     ok     ok     ok     ok     ok
+accounts:busy-block-edit             GET    login  ok     404    404    404    404    404
+accounts:busy-block-edit             POST   login  ok     404    404    404    404    404
+accounts:busy-block-delete           POST   login  ok     404    404    404    404    404
+accounts:busy-calendar-upload        POST   login  ok     ok     ok     ok     ok     ok
+accounts:busy-calendar-subscribe     POST   login  ok     ok     ok     ok     ok     ok
+accounts:busy-calendar-refresh       POST   login  ok     404    404    404    404    404
+accounts:busy-calendar-delete        POST   login  ok     404    404    404    404    404
+# The calendar feed: its secret address is the credential (calendar apps cannot sign in); the
+# buttons act on the signed-in person's own feed.
+matching:calendar-feed               GET    ok     ok     ok     ok     ok     ok     ok
+matching:calendar-feed-enable        POST   login  ok     ok     ok     ok     ok     ok
+matching:calendar-feed-regenerate    POST   login  ok     ok     ok     ok     ok     ok
+matching:calendar-feed-disable       POST   login  ok     ok     ok     ok     ok     ok
 accounts:mentee-profile-edit         GET    login  ok     ok     403    403    403    403
 accounts:mentee-profile-edit         POST   login  ok     ok     403    403    403    403
 matching:mentor-profile-edit         GET    login  403    403    ok     ok     403    403
@@ -106,7 +126,15 @@ matching:mentorship-end              POST   login  ok     404    ok     404    4
 matching:mentorship-thanks           POST   login  ok     404    403    404    403    404
 matching:action-item-create          POST   login  ok     404    ok     404    403    404
 matching:action-item-update          POST   login  ok     404    ok     404    403    404
+# The goal addressed was added by Alice, for herself: either party edits it, only she removes it.
+matching:action-item-edit            GET    login  ok     404    ok     404    403    404
+matching:action-item-edit            POST   login  ok     404    ok     404    403    404
+matching:action-item-delete          POST   login  ok     404    403    404    403    404
 matching:resource-create             POST   login  403    404    ok     404    403    404
+# The resource addressed was shared by Carol: only she edits or removes it.
+matching:resource-edit               GET    login  403    404    ok     404    403    404
+matching:resource-edit               POST   login  403    404    ok     404    403    404
+matching:resource-delete             POST   login  403    404    ok     404    403    404
 matching:introduction-create         POST   login  403    404    ok     404    403    404
 matching:checkin-create              POST   login  ok     404    ok     404    403    404
 matching:introductions               GET    login  ok     ok     ok     ok     ok     ok
@@ -121,6 +149,17 @@ matching:meeting-reschedule          POST   login  ok     404    ok     404    4
 matching:meeting-cancel              POST   login  ok     404    ok     404    403    404
 matching:meeting-held                POST   login  ok     404    ok     404    403    404
 matching:meeting-notes               POST   login  ok     404    ok     404    403    404
+matching:meeting-details             POST   login  ok     404    ok     404    403    404
+# Messages: the thread's two people only; Cora sees the mentorship and the request, so she is
+# refused with 403, never shown the thread. The message addressed is Alice's to Carol: only its
+# author changes it.
+matching:messages                    GET    login  ok     ok     ok     ok     ok     ok
+matching:mentorship-messages         GET    login  ok     404    ok     404    403    404
+matching:mentorship-messages         POST   login  ok     404    ok     404    403    404
+matching:request-messages            POST   login  404    ok     404    ok     403    404
+matching:message-edit                GET    login  ok     404    403    404    404    404
+matching:message-edit                POST   login  ok     404    403    404    404    404
+matching:message-delete              POST   login  ok     404    403    404    404    404
 matching:notifications               GET    login  ok     ok     ok     ok     ok     ok
 matching:notifications-read-all      POST   login  ok     ok     ok     ok     ok     ok
 matching:notification-preferences    GET    login  ok     ok     ok     ok     ok     ok
@@ -172,6 +211,23 @@ GET    /api/v1/me/                                         login  ok     ok     
 PATCH  /api/v1/me/                                         login  ok     ok     ok     ok     ok     ok
 GET    /api/v1/me/availability/                            login  ok     ok     ok     ok     ok     ok
 PUT    /api/v1/me/availability/                            login  ok     ok     ok     ok     ok     ok
+# Busy blocks and imported calendars: everyone's own; the ones addressed are Alice's.
+GET    /api/v1/me/busy-blocks/                             login  ok     ok     ok     ok     ok     ok
+POST   /api/v1/me/busy-blocks/                             login  ok     ok     ok     ok     ok     ok
+GET    /api/v1/me/busy-blocks/{id}/                        login  ok     404    404    404    404    404
+PUT    /api/v1/me/busy-blocks/{id}/                        login  ok     404    404    404    404    404
+PATCH  /api/v1/me/busy-blocks/{id}/                        login  ok     404    404    404    404    404
+DELETE /api/v1/me/busy-blocks/{id}/                        login  ok     404    404    404    404    404
+GET    /api/v1/me/busy-calendars/                          login  ok     ok     ok     ok     ok     ok
+POST   /api/v1/me/busy-calendars/                          login  ok     ok     ok     ok     ok     ok
+GET    /api/v1/me/busy-calendars/{id}/                     login  ok     404    404    404    404    404
+DELETE /api/v1/me/busy-calendars/{id}/                     login  ok     404    404    404    404    404
+POST   /api/v1/me/busy-calendars/{id}/refresh/             login  ok     404    404    404    404    404
+# The signed-in person's own calendar feed.
+GET    /api/v1/me/calendar-feed/                           login  ok     ok     ok     ok     ok     ok
+POST   /api/v1/me/calendar-feed/                           login  ok     ok     ok     ok     ok     ok
+DELETE /api/v1/me/calendar-feed/                           login  ok     ok     ok     ok     ok     ok
+POST   /api/v1/me/calendar-feed/regenerate/                login  ok     ok     ok     ok     ok     ok
 # Invitations to join: Alice's (to gs) is hers alone to answer.
 GET    /api/v1/me/program-invitations/                     login  ok     ok     ok     ok     ok     ok
 POST   /api/v1/me/program-invitations/{id}/accept/         login  ok     404    404    404    404    404
@@ -209,14 +265,23 @@ POST   /api/v1/requests/{id}/answer/                       login  404    ok     
 POST   /api/v1/requests/{id}/withdraw/                     login  404    ok     404    403    403    404
 GET    /api/v1/mentorships/                                login  ok     ok     ok     ok     ok     ok
 GET    /api/v1/mentorships/{id}/                           login  ok     404    ok     404    ok     404
+# The shared texts (agreement, goals, resources, a meeting's notes and details) are written with
+# If-Match (core/concurrency.py): the matrix sends "*" (``World.api``); a refused role is refused
+# before the version is asked for (test_a_stranger_is_refused_before_the_version_is_asked_for).
+GET    /api/v1/mentorships/{id}/agreement/                 login  ok     404    ok     404    ok     404
 PUT    /api/v1/mentorships/{id}/agreement/                 login  ok     404    ok     404    403    404
 PATCH  /api/v1/mentorships/{id}/agreement/                 login  ok     404    ok     404    403    404
 POST   /api/v1/mentorships/{id}/end/                       login  ok     404    ok     404    403    404
 POST   /api/v1/mentorships/{id}/thanks/                    login  ok     404    403    404    403    404
 GET    /api/v1/mentorships/{id}/action-items/              login  ok     404    ok     404    ok     404
 POST   /api/v1/mentorships/{id}/action-items/              login  ok     404    ok     404    403    404
+GET    /api/v1/action-items/{id}/                          login  ok     404    ok     404    ok     404
 PATCH  /api/v1/action-items/{id}/                          login  ok     404    ok     404    403    404
+DELETE /api/v1/action-items/{id}/                          login  ok     404    403    404    403    404
 GET    /api/v1/mentorships/{id}/resources/                 login  ok     404    ok     404    ok     404
+GET    /api/v1/resources/{id}/                             login  ok     404    ok     404    ok     404
+PATCH  /api/v1/resources/{id}/                             login  403    404    ok     404    403    404
+DELETE /api/v1/resources/{id}/                             login  403    404    ok     404    403    404
 POST   /api/v1/mentorships/{id}/resources/                 login  403    404    ok     404    403    404
 POST   /api/v1/mentorships/{id}/introductions/             login  403    404    ok     404    403    404
 POST   /api/v1/mentorships/{id}/checkins/                  login  ok     404    ok     404    403    404
@@ -234,6 +299,20 @@ POST   /api/v1/meetings/{id}/reschedule/                   login  ok     404    
 POST   /api/v1/meetings/{id}/cancel/                       login  ok     404    ok     404    403    404
 POST   /api/v1/meetings/{id}/held/                         login  ok     404    ok     404    403    404
 POST   /api/v1/meetings/{id}/notes/                        login  ok     404    ok     404    403    404
+PUT    /api/v1/meetings/{id}/notes/                        login  ok     404    ok     404    403    404
+PATCH  /api/v1/meetings/{id}/details/                      login  ok     404    ok     404    403    404
+# Messages: the thread's two people only (Cora sees the mentorship and the request: 403).
+GET    /api/v1/mentorships/{id}/messages/                  login  ok     404    ok     404    403    404
+POST   /api/v1/mentorships/{id}/messages/                  login  ok     404    ok     404    403    404
+POST   /api/v1/mentorships/{id}/messages/read/             login  ok     404    ok     404    403    404
+GET    /api/v1/requests/{id}/messages/                     login  404    ok     404    ok     403    404
+POST   /api/v1/requests/{id}/messages/                     login  404    ok     404    ok     403    404
+POST   /api/v1/requests/{id}/messages/read/                login  404    ok     404    ok     403    404
+GET    /api/v1/messages/unread/                            login  ok     ok     ok     ok     ok     ok
+# Alice's message to Carol: both read it, only Alice changes it.
+GET    /api/v1/messages/{id}/                              login  ok     404    ok     404    404    404
+PATCH  /api/v1/messages/{id}/                              login  ok     404    403    404    404    404
+DELETE /api/v1/messages/{id}/                              login  ok     404    403    404    404    404
 GET    /api/v1/notifications/                              login  ok     ok     ok     ok     ok     ok
 POST   /api/v1/notifications/read-all/                     login  ok     ok     ok     ok     ok     ok
 GET    /api/v1/notifications/preferences/                  login  ok     ok     ok     ok     ok     ok
@@ -317,15 +396,14 @@ def test_every_api_route_in_the_url_conf_is_in_the_schema():
 
 
 def _check(world, method, url, expected, *, api, body):
-    client = world.client(expected[0])
     role, want = expected
     before = snapshot() if method in UNSAFE and want not in ALLOWED else None
-    if method == "GET":
-        response = client.get(url)
-    elif api:
-        response = client.generic(method, url, data=__import__("json").dumps(body), content_type="application/json")
+    if api:
+        response = world.api(role, method, url, body)
+    elif method == "GET":
+        response = world.client(role).get(url)
     else:
-        response = client.post(url, body)
+        response = world.client(role).post(url, body)
     got = classify(response, api=api)
     if want == "ok":
         assert got in ALLOWED, f"{role} {method} {url}: expected allowed, got {got} ({response.status_code})"
@@ -351,3 +429,58 @@ def test_page(world, name, method, role):
 def test_api(world, path, method, role):
     body = API_BODIES.get((path, method), lambda w: {})(world)
     _check(world, method, api_kwargs(path, world), (role, API_MATRIX[(path, method)][role]), api=True, body=body)
+
+
+# --- If-Match: the matrix writes the shared texts with "If-Match: *"; without one, a role the
+# matrix refuses is still refused (permission is asked before the version), and one it allows
+# is asked for the version (428), changing nothing either way.
+
+
+def _asks_if_match(operation):
+    return any(p.get("in") == "header" and p.get("name") == "If-Match" for p in operation.get("parameters", ()))
+
+
+IF_MATCH_OPERATIONS = sorted(key for key, op in api_operations().items() if _asks_if_match(op))
+
+
+def test_the_shared_texts_ask_for_if_match_in_the_schema():
+    assert {
+        ("/api/v1/mentorships/{id}/agreement/", "PUT"),
+        ("/api/v1/mentorships/{id}/agreement/", "PATCH"),
+        ("/api/v1/action-items/{id}/", "PATCH"),
+        ("/api/v1/action-items/{id}/", "DELETE"),
+        ("/api/v1/resources/{id}/", "PATCH"),
+        ("/api/v1/resources/{id}/", "DELETE"),
+        ("/api/v1/meetings/{id}/notes/", "POST"),
+        ("/api/v1/meetings/{id}/notes/", "PUT"),
+        ("/api/v1/meetings/{id}/details/", "PATCH"),
+    } <= set(IF_MATCH_OPERATIONS)
+
+
+@pytest.mark.parametrize(
+    "path,method,role", [(p, m, r) for p, m in IF_MATCH_OPERATIONS for r in ROLES if r != "anonymous"], ids=str
+)
+def test_without_if_match_a_refused_role_is_refused_and_an_allowed_one_asked_for_the_version(world, path, method, role):
+    want = API_MATRIX[(path, method)][role]
+    url = api_kwargs(path, world)
+    body = API_BODIES.get((path, method), lambda w: {})(world)
+    before = snapshot()
+
+    response = world.api(role, method, url, body, if_match=None)
+
+    if want in ALLOWED:
+        assert response.status_code == 428, f"{role} {method} {url} without If-Match: {response.status_code}"
+    else:
+        got = classify(response, api=True)
+        assert got == want, f"{role} {method} {url} without If-Match: expected {want}, got {response.status_code}"
+    assert snapshot() == before, f"{role} {method} {url} without If-Match changed data"
+
+
+def test_a_stranger_patching_the_agreement_without_if_match_meets_404_not_428(world):
+    """The one the brief names: Bob, of no part in Alice–Carol, learns nothing from the precondition."""
+    url = api_kwargs("/api/v1/mentorships/{id}/agreement/", world)
+
+    response = world.api("other_resident", "PATCH", url, {"expectations": "Mine now"}, if_match=None)
+
+    assert response.status_code == 404
+    assert world.api("resident", "PATCH", url, {"expectations": "Ours"}, if_match=None).status_code == 428

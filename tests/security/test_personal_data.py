@@ -47,6 +47,7 @@ EXPLAINED_PARAMETERS = {
     ("saml_finish_acs", "organization_slug"): "the institution's SSO name, set by a superuser: no personal data",
     ("saml_sls", "organization_slug"): "the institution's SSO name, set by a superuser: no personal data",
     ("saml_metadata", "organization_slug"): "the institution's SSO name, set by a superuser: no personal data",
+    ("matching:calendar-feed", "token"): "the feed's random secret (calendar apps cannot sign in): no personal data",
 }
 # Django's admin addresses rows by primary key (``<path:object_id>``) and routes by app label;
 # it is for superusers and not ours to reshape.
@@ -150,6 +151,7 @@ PERSONAL_FIELDS = {
     "reason",
     "question",
     "answer",
+    "body",  # a message
 }
 
 
@@ -173,7 +175,20 @@ FORM_PAGES = [
         "accept with a note",
         "other_attending",
         lambda w: reverse("matching:request-detail", args=[w.request.pk]),
-        "accept-note",
+        "respond-note",  # one note box for Accept and Decline
+    ),
+    # The pair's messages: on the mentorship's thread and the request's.
+    (
+        "message in a mentorship",
+        "resident",
+        lambda w: reverse("matching:mentorship-messages", args=[w.mentorship.pk]),
+        "body",
+    ),
+    (
+        "message on a request",
+        "other_attending",
+        lambda w: reverse("matching:request-detail", args=[w.request.pk]),
+        "body",
     ),
     # A search box is where people type e-mails and names.
     ("roster search", "coordinator", lambda w: reverse("accounts:roster", args=[w.im.slug]), "q"),
@@ -415,7 +430,7 @@ def test_a_request_accept_and_check_in_log_no_message_or_comment(world, logs, dj
     request = _request_alice_to_dave(world, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         accepted = world.client("other_attending").post(
-            reverse("matching:request-accept", args=[request.pk]), {"accept-note": "Happy to, Alice Adams"}
+            reverse("matching:request-accept", args=[request.pk]), {"respond-note": "Happy to, Alice Adams"}
         )
     assert accepted.status_code == 302
     mentorship = Mentorship.objects.get(mentee=world.users["resident"], mentor=world.users["other_attending"])
@@ -477,7 +492,7 @@ def test_refused_pages_and_api_calls_log_paths_of_ids(world, logs):
         "page 404": client.get(reverse("matching:request-detail", args=[bobs.pk + 1000])).status_code,
         "page 403": client.get(reverse("accounts:programs")).status_code,
         "page accept": client.post(
-            reverse("matching:request-accept", args=[bobs.pk]), {"accept-note": "x"}
+            reverse("matching:request-accept", args=[bobs.pk]), {"respond-note": "x"}
         ).status_code,
         "page 400": world.client("resident")
         .post(

@@ -1,5 +1,9 @@
 """How each route's URL kwargs are filled from the world: the object a route addresses."""
 
+from datetime import timedelta
+
+from django.utils import timezone
+
 # Page routes: route name → kwargs from the world ``w``.
 PAGE_KWARGS = {
     # Bob is a resident: his page is not public the way a mentor's is.
@@ -28,6 +32,7 @@ PAGE_KWARGS = {
     "matching:pairing-nudge": lambda w: {"slug": w.im.slug, "mentorship_id": w.mentorship.pk},
     "mfa_remove_webauthn": lambda w: {"pk": w.alice_key.pk},
     "mfa_edit_webauthn": lambda w: {"pk": w.alice_key.pk},
+    "matching:calendar-feed": lambda w: {"token": w.calendar_feed.token},
 }
 
 
@@ -65,6 +70,14 @@ def _OBJECTS(w):
         "invitations": w.im_invitation,
         # Alice's API token: /accounts/tokens/<pk>/revoke/ and /api/v1/auth/tokens/{id}/.
         "tokens": w.api_token,
+        # Alice's: /profile/busy/<pk>/…, /profile/busy/calendars/<pk>/…, /api/v1/me/busy-…/{id}/.
+        "busy": w.busy_block,
+        "calendars": w.busy_calendar,
+        "busy-blocks": w.busy_block,
+        "busy-calendars": w.busy_calendar,
+        # The Alice–Carol resource (shared by Carol) and Alice's message to Carol.
+        "resources": w.resource,
+        "messages": w.message,
     }
 
 
@@ -88,13 +101,24 @@ def api_kwargs(path, w):
 
 # Valid bodies for unsafe requests, so a denial is the permission check's and not a form's
 # (several views validate before they ask the rules). Routes not listed send an empty body.
+def _soon(days: int) -> str:
+    return (timezone.localdate() + timedelta(days=days)).isoformat()
+
+
 PAGE_BODIES = {
-    "matching:request-accept": lambda w: {"accept-note": "Happy to"},
-    "matching:request-decline": lambda w: {"decline-note": "Sorry, I am full"},
+    # One note box for Accept and Decline (matching/forms/requests.py: ResponseForm, prefix "respond").
+    "matching:request-accept": lambda w: {"respond-note": "Happy to"},
+    "matching:request-decline": lambda w: {"respond-note": "Sorry, I am full"},
     "matching:request-question": lambda w: {"question-question": "What are your goals?"},
     "matching:request-answer": lambda w: {"answer-answer": "Research, mostly"},
     "matching:action-item-create": lambda w: {"title": "Submit the abstract", "owner": w.users["resident"].pk},
     "matching:resource-create": lambda w: {"title": "A paper", "url": "https://example.org/p"},
+    "matching:action-item-edit": lambda w: {"title": "Revise the abstract", "owner": w.users["resident"].pk},
+    "matching:resource-edit": lambda w: {"title": "A longer reading list", "url": "https://example.org/r2"},
+    "matching:meeting-details": lambda w: {"location": "Room 5"},
+    "matching:mentorship-messages": lambda w: {"body": "Hi"},
+    "matching:request-messages": lambda w: {"body": "Hi"},
+    "matching:message-edit": lambda w: {"body": "Hello again"},
     "matching:introduction-create": lambda w: {
         "colleague": w.users["other_attending"].pk,
         "kind": "research",
@@ -113,6 +137,8 @@ PAGE_BODIES = {
     },
     "matching:conflicts-remove": lambda w: {"reason": "Recorded by mistake"},
     "matching:pairing-end": lambda w: {f"end-{w.mentorship.pk}-reason": "Rotation abroad"},
+    "accounts:busy-blocks": lambda w: {"label": "ICU", "start_date": _soon(5), "end_date": _soon(9)},
+    "accounts:busy-block-edit": lambda w: {"label": "Nights", "start_date": _soon(3), "end_date": _soon(10)},
 }
 
 API_BODIES = {
@@ -137,6 +163,13 @@ API_BODIES = {
     ("/api/v1/mentorships/{id}/resources/", "POST"): lambda w: {"title": "A paper", "url": "https://example.org/p"},
     ("/api/v1/mentorships/{id}/thanks/", "POST"): lambda w: {"note": "Thank you"},
     ("/api/v1/meetings/{id}/notes/", "POST"): lambda w: {"notes": "We talked"},
+    ("/api/v1/meetings/{id}/notes/", "PUT"): lambda w: {"notes": "We talked"},
+    ("/api/v1/meetings/{id}/details/", "PATCH"): lambda w: {"location": "Room 5"},
+    ("/api/v1/action-items/{id}/", "PATCH"): lambda w: {"title": "Revise the abstract"},
+    ("/api/v1/resources/{id}/", "PATCH"): lambda w: {"title": "A longer reading list"},
+    ("/api/v1/mentorships/{id}/messages/", "POST"): lambda w: {"body": "Hi"},
+    ("/api/v1/requests/{id}/messages/", "POST"): lambda w: {"body": "Hi"},
+    ("/api/v1/messages/{id}/", "PATCH"): lambda w: {"body": "Hello again"},
     ("/api/v1/match-proposals/{id}/decide/", "POST"): lambda w: {"decision": "accepted"},
     ("/api/v1/programs/{slug}/conflicts/", "POST"): lambda w: {
         "mentee_id": w.users["resident"].pk,
@@ -146,4 +179,7 @@ API_BODIES = {
     ("/api/v1/programs/{slug}/pairings/{id}/end/", "POST"): lambda w: {"reason": "Rotation abroad"},
     ("/api/v1/notifications/preferences/", "PUT"): lambda w: {"delivery": "digest"},
     ("/api/v1/me/availability/", "PUT"): lambda w: {"windows": []},
+    ("/api/v1/me/busy-blocks/", "POST"): lambda w: {"label": "ICU", "start_date": _soon(5), "end_date": _soon(9)},
+    ("/api/v1/me/busy-blocks/{id}/", "PUT"): lambda w: {"label": "ICU", "start_date": _soon(5), "end_date": _soon(9)},
+    ("/api/v1/me/busy-blocks/{id}/", "PATCH"): lambda w: {"label": "Nights (moved)"},
 }

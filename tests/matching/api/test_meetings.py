@@ -17,6 +17,7 @@ from accounts.models import AvailabilityWindow
 from matching.models import Meeting
 from matching.services.meetings import meeting_confirm, meeting_propose
 from tests.matching.factories import MentorshipFactory
+from tests.matching.itip import calendar_part
 from tests.matching.support import _in
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +50,8 @@ class TestList:
         assert body["status"] == "proposed" and body["duration_minutes"] == 45 and body["can_confirm"] is False
         assert [_parse(s) for s in body["slots"]] == [_in(3), _in(5)]
         assert body["ics_url"].endswith(f"/api/v1/meetings/{body['id']}/ics/")
-        assert mail.outbox[0].to == [attending.email] and mail.outbox[0].attachments[0][0] == "invite.ics"
+        # Two times open: the e-mail lists them; the calendar part waits for the confirmation.
+        assert [m.to for m in mail.outbox] == [[attending.email]] and calendar_part(mail.outbox[0]) is None
 
         listed = api_for(attending).get(f"/api/v1/mentorships/{mentorship.pk}/meetings/").json()
         assert listed["count"] == 1
@@ -169,13 +171,19 @@ class TestActions:
         assert early.status_code == 409 and "once it has started" in early.json()["detail"]
         Meeting.objects.filter(pk=proposed.pk).update(start=timezone.now() - timedelta(hours=1))
         assert api.post(f"/api/v1/meetings/{proposed.pk}/held/").json()["status"] == "held"
-        notes = api.post(f"/api/v1/meetings/{proposed.pk}/notes/", {"notes": "Next: IRB form."}, format="json")
+        etag = api.get(f"/api/v1/meetings/{proposed.pk}/")["ETag"]
+        notes = api.post(
+            f"/api/v1/meetings/{proposed.pk}/notes/",
+            {"notes": "Next: IRB form."},
+            format="json",
+            headers={"If-Match": etag},
+        )
         assert notes.status_code == 200 and notes.json()["notes"] == "Next: IRB form."
         # Shared notes are the pair's: the coordinator sees the meeting, not its notes.
         assert api_for(coordinator).get(f"/api/v1/meetings/{proposed.pk}/").json()["notes"] is None
         assert (
             api_for(coordinator)
-            .post(f"/api/v1/meetings/{proposed.pk}/notes/", {"notes": "x"}, format="json")
+            .post(f"/api/v1/meetings/{proposed.pk}/notes/", {"notes": "x"}, format="json", headers={"If-Match": "*"})
             .status_code
             == 403
         )

@@ -92,15 +92,26 @@ class TestDetail:
 class TestAgreement:
     def test_patch_then_put(self, api, mentorship, resident):
         client = api(resident)
-        body = client.patch(_m(mentorship, "agreement/"), {"preferred_channel": "Signal"}, format="json").json()
+        etag = client.get(_m(mentorship, "agreement/"))["ETag"]
+        patched = client.patch(
+            _m(mentorship, "agreement/"), {"preferred_channel": "Signal"}, format="json", headers={"If-Match": etag}
+        )
+        body = patched.json()
         assert body["preferred_channel"] == "Signal" and body["updated_by"]["id"] == resident.pk
+        # Each save answers with the new version's ETag, which the next save names.
+        assert patched["ETag"] != etag
 
-        body = client.put(_m(mentorship, "agreement/"), {"cadence": "weekly"}, format="json").json()
-        assert (body["cadence"], body["preferred_channel"]) == ("weekly", "")
+        put = client.put(
+            _m(mentorship, "agreement/"), {"cadence": "weekly"}, format="json", headers={"If-Match": patched["ETag"]}
+        )
+        assert (put.json()["cadence"], put.json()["preferred_channel"]) == ("weekly", "")
 
     def test_bad_cadence_is_400(self, api, mentorship, attending):
         assert (
-            api(attending).patch(_m(mentorship, "agreement/"), {"cadence": "hourly"}, format="json").status_code == 400
+            api(attending)
+            .patch(_m(mentorship, "agreement/"), {"cadence": "hourly"}, format="json", headers={"If-Match": "*"})
+            .status_code
+            == 400
         )
 
     def test_coordinator_403_outsider_404(self, api, mentorship, coordinator, outsider):
@@ -114,7 +125,9 @@ class TestAgreement:
 
     def test_ended_mentorship_is_409(self, api, mentorship, resident):
         mentorship_end(mentorship=mentorship, actor=resident, reason="x", completed=True)
-        response = api(resident).patch(_m(mentorship, "agreement/"), {"cadence": "weekly"}, format="json")
+        response = api(resident).patch(
+            _m(mentorship, "agreement/"), {"cadence": "weekly"}, format="json", headers={"If-Match": "*"}
+        )
         assert response.status_code == 409 and "read-only" in response.json()["detail"]
 
 
@@ -131,9 +144,8 @@ class TestActionItems:
         listed = client.get(_m(mentorship, "action-items/")).json()
         assert [i["title"] for i in listed["results"]] == ["Book ITE review"]
 
-        patched = api(attending).patch(
-            f"/api/v1/action-items/{created.json()['id']}/", {"status": "done"}, format="json"
-        )
+        goal = f"/api/v1/action-items/{created.json()['id']}/"
+        patched = api(attending).patch(goal, {"status": "done"}, format="json", headers={"If-Match": created["ETag"]})
         assert patched.status_code == 200
         assert patched.json()["status"] == "done" and patched.json()["completed_at"] is not None
 
@@ -165,7 +177,11 @@ class TestActionItems:
     def test_bad_status_is_400(self, api, mentorship, resident):
         item = ActionItemFactory(mentorship=mentorship)
         assert (
-            api(resident).patch(f"/api/v1/action-items/{item.pk}/", {"status": "finished"}, format="json").status_code
+            api(resident)
+            .patch(
+                f"/api/v1/action-items/{item.pk}/", {"status": "finished"}, format="json", headers={"If-Match": '"1"'}
+            )
+            .status_code
             == 400
         )
 

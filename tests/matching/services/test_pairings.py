@@ -15,6 +15,7 @@ from audit.models import AuditEntry
 from matching.models import ConflictOfInterest, EvaluatorRole, Meeting, Mentorship, Notification
 from matching.services.pairings import pairing_create, pairing_end, pairing_reassign
 from tests.matching.factories import MentorshipFactory
+from tests.matching.itip import calendar_part
 from tests.matching.support import _capacity, _days_ago, _meeting, _mentor
 
 pytestmark = pytest.mark.django_db
@@ -197,8 +198,8 @@ def test_a_coordinator_ends_a_pairing_its_future_meetings_are_cancelled_and_both
     assert sorted((n.user_id, n.meeting_id) for n in cancelled) == sorted(
         (u.pk, mt.pk) for u in (resident, attending) for mt in (ahead, proposed)
     )
-    invitations = [a for message in mail.outbox for a in message.attachments if a[0] == "invite.ics"]
-    assert len(invitations) == 4 and all("METHOD:CANCEL" in str(a[1]) for a in invitations)
+    invitations = [calendar_part(message) for message in mail.outbox]
+    assert len([i for i in invitations if i]) == 4 and all(i[0] == "CANCEL" for i in invitations if i)
 
 
 def test_ending_needs_a_reason_and_an_active_pairing(program, coordinator, resident, attending):
@@ -223,7 +224,10 @@ def test_a_party_ending_still_tells_only_the_other_one_of_each_cancelled_meeting
 
     mentorship_end(mentorship=m, actor=resident, reason="Moving away", completed=False)
 
-    assert list(Notification.objects.filter(event="meeting.cancelled").values_list("user", flat=True)) == [attending.pk]
+    told = Notification.objects.filter(event="meeting.cancelled", read_at__isnull=True)
+    assert list(told.values_list("user", flat=True)) == [attending.pk]
+    # The resident's own calendar gets the CANCEL too, as a notification already read.
+    assert Notification.objects.get(event="meeting.cancelled", user=resident).read_at is not None
     assert list(Notification.objects.filter(event="mentorship.ended").values_list("user", flat=True)) == [attending.pk]
 
 

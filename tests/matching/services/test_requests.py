@@ -1,6 +1,6 @@
 """The request and mentorship services: every transition and refusal, below the pages and API."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -203,6 +203,19 @@ class TestPeriodic:
         assert requests_remind(now=near_end) == 1
         assert requests_remind(now=near_end + timedelta(hours=1)) == 0
         assert Notification.objects.filter(user=attending, event="request.reminder").count() == 1
+
+    def test_the_reminder_names_the_last_day_in_the_mentors_time_zone(self, resident, attending, settings):
+        settings.TIME_ZONE = "UTC"
+        attending.time_zone = "Pacific/Auckland"  # UTC+13 in December
+        attending.save(update_fields=["time_zone"])
+        request = _ask(resident, attending)
+        # 20:00 UTC on December 10 is already 09:00 on December 11 in Auckland.
+        MentorshipRequest.objects.filter(pk=request.pk).update(
+            expires_at=timezone.make_aware(datetime(2030, 12, 10, 20, 0), UTC)
+        )
+        assert requests_remind(now=timezone.make_aware(datetime(2030, 12, 9, 12, 0), UTC)) == 1
+        reminder = Notification.objects.get(user=attending, event="request.reminder")
+        assert reminder.body == "The request expires on December 11."
 
     def test_an_expired_request_frees_a_pending_slot(self, resident, settings):
         mentors = [MentorProfileFactory().user for _ in range(4)]

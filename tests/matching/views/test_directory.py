@@ -161,8 +161,9 @@ class TestMentorCard:
         # ids, windows), the page's cards only (1 query) and their 5 prefetches (expertise,
         # interests, languages, meeting formats, availability), the resident's own record for the engine (mentee
         # profile, program, 6 of its vocabularies and windows: 8), conflicts of interest
-        # (evaluator roles and do-not-pair entries: 2), and the session save (3). Vocabulary
-        # names for the reasons are cached.
-        with django_assert_max_num_queries(36):
+        # (evaluator roles and do-not-pair entries: 2), current mentors (not recommended again),
+        # the resident's mentors and pending requests (the cards' labels), and the session save
+        # (3). Vocabulary names for the reasons are cached.
+        with django_assert_max_num_queries(38):
             many = _count_queries(client, reverse("matching:mentor-directory"))
         assert many == few

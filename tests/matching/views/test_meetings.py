@@ -22,6 +22,7 @@ from matching.models import Meeting, Mentorship
 from matching.selectors.meetings import meetings_of
 from matching.services.meetings import meeting_confirm, meeting_propose
 from tests.matching.factories import MentorshipFactory
+from tests.matching.itip import calendar_part
 from tests.matching.support import _in
 
 pytestmark = pytest.mark.django_db
@@ -162,7 +163,7 @@ class TestMeetingPage:
         proposed.refresh_from_db()
         assert (proposed.status, proposed.start) == ("confirmed", _in(4))
         (message,) = [m for m in mail.outbox if m.to == [resident.email]]
-        assert message.attachments[0][0] == "invite.ics"
+        assert calendar_part(message)[0] == "REQUEST"
 
     def test_the_proposer_has_no_confirm_form_and_is_refused(self, proposed, resident, client_for):
         client = client_for(resident)

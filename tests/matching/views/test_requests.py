@@ -10,8 +10,8 @@ from django.core import mail
 from django.urls import reverse
 
 from accounts.models import MentorProfile
-from matching.models import Mentorship, MentorshipRequest
-from matching.services.requests import request_ask_question
+from matching.models import Mentorship, MentorshipRequest, Message
+from matching.services.requests import request_accept, request_ask_question
 from tests.matching.factories import MentorshipFactory
 from tests.matching.support import MESSAGE, _ask, _count_queries, _fill, _residents
 
@@ -172,7 +172,7 @@ class TestRequestList:
         assert response.context["role"] == "received"
         assert list(response.context["requests"]) == [from_bob, from_alice]
         html = response.content.decode()
-        assert html.count("Waiting for you") == 1 and "question waiting for an answer" in html
+        assert html.count("Waiting for you") == 1 and "a message waiting for a reply" in html
 
     def test_empty_states_say_what_to_do(self, client_for, resident, attending):
         assert "No pending requests" in client_for(resident).get(reverse("matching:requests")).content.decode()
@@ -241,22 +241,10 @@ class TestRequestDetail:
     def test_each_person_sees_only_the_actions_they_may_take(self, client_for, resident, attending, coordinator):
         request = _ask(resident, attending)
         mentor_page = client_for(attending).get(request.get_absolute_url())
-        assert mentor_page.context["actions"] == {
-            "accept": True,
-            "decline": True,
-            "question": True,
-            "answer": False,
-            "withdraw": False,
-        }
+        assert mentor_page.context["actions"] == {"accept": True, "decline": True, "withdraw": False}
         assert "thinking about cardiology fellowship" in mentor_page.content.decode()
         mentee_page = client_for(resident).get(request.get_absolute_url())
-        assert mentee_page.context["actions"] == {
-            "accept": False,
-            "decline": False,
-            "question": False,
-            "answer": False,
-            "withdraw": True,
-        }
+        assert mentee_page.context["actions"] == {"accept": False, "decline": False, "withdraw": True}
         html = client_for(coordinator).get(request.get_absolute_url()).content.decode()
         assert not any(client_for(coordinator).get(request.get_absolute_url()).context["actions"].values())
         assert "Accept" not in html and "Withdraw request" not in html
@@ -277,7 +265,7 @@ class TestRequestDetail:
         mail.outbox.clear()
         with django_capture_on_commit_callbacks(execute=True):
             response = client_for(attending).post(
-                _url("request-accept", request), {"accept-note": "Happy to! Let's meet."}
+                _url("request-accept", request), {"respond-note": "Happy to! Let's meet."}
             )
         request.refresh_from_db()
         mentorship = Mentorship.objects.get(mentee=resident, mentor=attending)
@@ -299,7 +287,7 @@ class TestRequestDetail:
         mail.outbox.clear()
         with django_capture_on_commit_callbacks(execute=True):
             response = client_for(attending).post(
-                _url("request-decline", request), {"decline-note": "My spots are full; Dr Diaz would be a great fit."}
+                _url("request-decline", request), {"respond-note": "My spots are full; Dr Diaz would be a great fit."}
             )
         assert response.status_code == 302 and response["Location"] == request.get_absolute_url()
         request.refresh_from_db()
@@ -310,36 +298,47 @@ class TestRequestDetail:
         assert "Dr Diaz would be a great fit." in html and "Note from Carol Chen" in html
         assert not any(page.context["actions"].values())
 
-    def test_question_and_answer(self, client_for, resident, attending, django_capture_on_commit_callbacks):
+    def test_the_pair_talk_in_the_requests_thread(
+        self, client_for, resident, attending, django_capture_on_commit_callbacks
+    ):
         request = _ask(resident, attending)
         carol, alice = client_for(attending), client_for(resident)
         with django_capture_on_commit_callbacks(execute=True):
-            carol.post(_url("request-question", request), {"question-question": "Which months are you on nights?"})
+            sent = carol.post(_url("request-messages", request), {"body": "Which months are you on nights?"})
+        message = Message.objects.get(request=request)
+        assert sent.status_code == 302 and sent["Location"] == f"{request.get_absolute_url()}#message-{message.pk}"
+        assert alice.get(reverse("matching:requests")).context["requests"][0].waiting_for_me
         page = alice.get(request.get_absolute_url())
         assert "Which months are you on nights?" in page.content.decode()
-        assert page.context["actions"]["answer"] and "answer_form" in page.context
-        assert alice.get(reverse("matching:requests")).context["requests"][0].waiting_for_me
-
-        # One question only: the form is gone, and a forged POST is told so.
-        assert not carol.get(request.get_absolute_url()).context["actions"]["question"]
-        again = carol.post(_url("request-question", request), {"question-question": "And another?"})
-        assert again.status_code == 302
-        assert "You can ask one question while the request is pending." in _follow_messages(carol, again)
+        assert "Only you and Carol Chen can read these messages; program coordinators can't." in page.content.decode()
+        message.refresh_from_db()
+        assert message.read_at is not None  # opening the page read it
 
         with django_capture_on_commit_callbacks(execute=True):
-            alice.post(_url("request-answer", request), {"answer-answer": "November and March."})
-        request.refresh_from_db()
-        assert (request.question, request.answer) == ("Which months are you on nights?", "November and March.")
+            alice.post(_url("request-messages", request), {"body": "November and March."})
         assert "November and March." in carol.get(request.get_absolute_url()).content.decode()
         assert carol.get(reverse("matching:requests")).context["requests"][0].waiting_for_me
 
-    def test_an_empty_question_is_an_error_on_its_field(self, client_for, resident, attending):
+    def test_the_old_question_and_answer_forms_post_into_the_thread(self, client_for, resident, attending):
         request = _ask(resident, attending)
-        response = client_for(attending).post(_url("request-question", request), {"question-question": "  "})
-        assert response.status_code == 200
-        assert 'id="id_question-question_error"' in response.content.decode()
+        carol, alice = client_for(attending), client_for(resident)
+        carol.post(_url("request-question", request), {"question-question": "Which months are you on nights?"})
+        again = carol.post(_url("request-question", request), {"question-question": "And another?"})
+        assert "You can ask one question while the request is pending." in _follow_messages(carol, again)
+        alice.post(_url("request-answer", request), {"answer-answer": "November and March."})
         request.refresh_from_db()
-        assert request.question == ""
+        assert (request.question, request.answer) == ("Which months are you on nights?", "November and March.")
+        assert list(Message.objects.filter(request=request).values_list("author", "body")) == [
+            (attending.pk, "Which months are you on nights?"),
+            (resident.pk, "November and March."),
+        ]
+
+    def test_an_empty_message_is_an_error_on_its_field(self, client_for, resident, attending):
+        request = _ask(resident, attending)
+        response = client_for(attending).post(_url("request-messages", request), {"body": "  "})
+        assert response.status_code == 200
+        assert 'id="id_body_error"' in response.content.decode()
+        assert not Message.objects.exists()
 
     def test_resident_withdraws(self, client_for, resident, attending):
         request = _ask(resident, attending)
@@ -408,3 +407,61 @@ class TestRequestDetail:
     def test_actions_take_post_only(self, client_for, resident, attending):
         request = _ask(resident, attending)
         assert client_for(attending).get(_url("request-accept", request)).status_code == 405
+
+
+class TestRequestPageFixes:
+    def test_one_note_box_goes_with_decline(self, client_for, resident, attending):
+        request = _ask(resident, attending)
+        html = client_for(attending).get(request.get_absolute_url()).content.decode()
+        assert html.count('name="respond-note"') == 1
+        assert f'formaction="{_url("request-accept", request)}"' in html
+        assert f'formaction="{_url("request-decline", request)}"' in html
+        client_for(attending).post(_url("request-decline", request), {"respond-note": "Try Dr Diaz."})
+        request.refresh_from_db()
+        assert (request.status, request.response_note) == ("declined", "Try Dr Diaz.")
+
+    def test_a_pair_already_paired_another_way_cannot_accept(self, client_for, program, resident, attending):
+        request = _ask(resident, attending, kind="research")
+        MentorshipFactory(mentee=resident, mentor=attending, program=program, kind="career")
+        carol = client_for(attending)
+        page = carol.get(request.get_absolute_url())
+        assert page.context["actions"]["accept"] is False and page.context["actions"]["decline"] is True
+        assert "already have a career mentorship" in page.content.decode()
+        refused = carol.post(_url("request-accept", request), {"respond-note": ""})
+        assert any("You and Alice Adams are already paired" in m for m in _follow_messages(carol, refused))
+        request.refresh_from_db()
+        assert request.status == "pending" and Mentorship.objects.count() == 1
+
+    def test_the_form_preselects_a_kind_the_resident_lacks(
+        self, client_for, program, resident, attending, other_attending
+    ):
+        MentorshipFactory(mentee=resident, mentor=other_attending, program=program, kind="career")
+        form = client_for(resident).get(reverse("matching:request-create", args=[attending.pk])).context["form"]
+        assert form.initial["kind"] == "research"
+        assert 'maxlength="2000"' in str(form["message"])
+
+    def test_a_double_submit_makes_one_request(self, client_for, resident, attending):
+        alice = client_for(resident)
+        url = reverse("matching:request-create", args=[attending.pk])
+        once = alice.get(url).context["form"].initial["once"]
+        data = {"kind": "career", "message": MESSAGE, "once": once}
+        first, second = alice.post(url, data), alice.post(url, data)
+        request = MentorshipRequest.objects.get()
+        assert first["Location"] == second["Location"] == request.get_absolute_url()
+
+    def test_the_api_create_honours_an_idempotency_key(self, api_for, resident, attending):
+        body = {"mentor": attending.pk, "kind": "career", "message": MESSAGE}
+        first = api_for(resident).post("/api/v1/requests/", body, format="json", HTTP_IDEMPOTENCY_KEY="req-1")
+        again = api_for(resident).post("/api/v1/requests/", body, format="json", HTTP_IDEMPOTENCY_KEY="req-1")
+        assert first.status_code == again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+        assert MentorshipRequest.objects.count() == 1
+
+
+def test_an_answered_requests_heading_no_longer_asks(client_for, resident, attending):
+    request = _ask(resident, attending)
+    page = reverse("matching:request-detail", args=[request.pk])
+    assert f"{resident.full_name} asks you to mentor them</h1>" in client_for(attending).get(page).content.decode()
+    request_accept(request=request, actor=attending)
+    html = client_for(attending).get(page).content.decode()
+    assert "asks you to mentor them" not in html
+    assert f"{resident.full_name}'s request to you</h1>" in html

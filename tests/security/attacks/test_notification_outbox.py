@@ -77,8 +77,11 @@ def _soon():
 
 def _propose(mentorship, resident, capture):
     with capture(execute=True):
-        meeting_propose(mentorship=mentorship, actor=resident, slots=[_soon()])
-    return Notification.objects.get(event="meeting.proposed")
+        # Two times: one e-mail, to the other person (one time would also send the
+        # proposer a calendar copy, matching/ics.py, and this file counts e-mails).
+        meeting_propose(mentorship=mentorship, actor=resident, slots=[_soon(), _soon() + timedelta(hours=1)])
+    # The other person's; the proposer's own calendar copy is created read.
+    return Notification.objects.get(event="meeting.proposed", read_at__isnull=True)
 
 
 def _later():
@@ -91,7 +94,7 @@ def test_a_send_that_fails_once_is_retried_and_arrives_once(
     smtp_down(1)
     notification = _propose(mentorship, resident, django_capture_on_commit_callbacks)
     assert [m.to for m in mail.outbox] == [[attending.email]]
-    assert mail.outbox[0].attachments[0][0] == "invite.ics"
+    assert "proposed a meeting" in mail.outbox[0].subject
     notification.refresh_from_db()
     assert notification.emailed_at is not None and notification.email_attempts == 2
     # Nothing left for the sweeper: exactly one e-mail.

@@ -1,0 +1,73 @@
+"""Form widgets shared by every app's pages."""
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django import forms
+from django.db.models import Model
+
+
+class ChecklistSelectMultiple(forms.CheckboxSelectMultiple):
+    """Checkboxes for a long vocabulary instead of a Ctrl-click ``<select multiple>``.
+
+    Without JavaScript: plain checkboxes, in a fieldset per group when the choices are
+    grouped (``[(group, [(value, label), …]), …]``). static/js/checklist.js adds a filter box
+    that ignores case and accents, a polite count of what is shown, and, when
+    ``narrow_label`` is given and the choices are grouped, a select that shows one group at a
+    time, starting with ``start_group`` (for instance the specialty of the person's program).
+    """
+
+    template_name = "django/forms/widgets/checklist.html"
+    # The filter box appears from this many options on; shorter lists are seen at a glance.
+    FILTER_FROM = 8
+
+    def __init__(
+        self,
+        attrs: dict[str, Any] | None = None,
+        choices: Any = (),
+        *,
+        narrow_label: str = "",
+        start_group: str = "",
+    ) -> None:
+        super().__init__(attrs, choices)
+        self.narrow_label = narrow_label
+        self.start_group = start_group
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        # Django yields each ungrouped option as a group of its own: one list per real group.
+        groups: list[tuple[str, list]] = []
+        for group, options, _index in context["widget"]["optgroups"]:
+            if groups and not group and not groups[-1][0]:
+                groups[-1][1].extend(options)
+            else:
+                groups.append((group or "", list(options)))
+        context["widget"]["groups"] = groups
+        options = sum(len(options) for _group, options in groups)
+        context["widget"]["checklist"] = {
+            "filter": options >= self.FILTER_FROM,
+            "narrow_label": self.narrow_label,
+            "start_group": self.start_group,
+        }
+        return context
+
+
+def grouped_choices(
+    queryset: Iterable[Model],
+    *,
+    group: Callable[[Any], str],
+    label: Callable[[Any], str] = str,
+    value: Callable[[Any], Any] = lambda row: row.pk,
+    first: str = "",
+) -> list[tuple[str, list[tuple[Any, str]]]]:
+    """``queryset``'s rows as grouped choices, ``group(row)`` naming each row's group, groups
+    in the queryset's order except ``first``, which leads. A value appears once."""
+    groups: dict[str, list[tuple[Any, str]]] = {}
+    seen = set()
+    for row in queryset:
+        if row.pk in seen:
+            continue
+        seen.add(row.pk)
+        groups.setdefault(group(row), []).append((value(row), label(row)))
+    ordered = sorted(groups.items(), key=lambda item: item[0] != first)  # stable: keeps the rest in order
+    return ordered
