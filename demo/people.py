@@ -78,12 +78,13 @@ DEMO_LOGINS = [
     DemoLogin(
         f"resident@{DEMO_DOMAIN}",
         "Resident: Internal Medicine, PGY-1",
-        "Finish your profile (one item left), find a mentor and send a request; an earlier one was declined",
+        'Finish your profile (one item left), find a mentor and send a request; an earlier one was declined, with an unread message from Dr. Iyer in its thread; busy time imported from an "Amion" calendar and your calendar feed on My profile',
     ),
     DemoLogin(
         f"attending@{DEMO_DOMAIN}",
         "Attending: IM cardiology",
-        "Two requests waiting for you; your mentee's page: agreement, goals, meetings; your mentoring portfolio",
+        "Two requests waiting for you; your mentee's page: agreement, goals, meetings, messages; your calendar feed; "
+        "your mentoring portfolio",
     ),
     DemoLogin(
         f"coordinator@{DEMO_DOMAIN}",
@@ -93,7 +94,7 @@ DEMO_LOGINS = [
     DemoLogin(
         f"nearpeer@{DEMO_DOMAIN}",
         "Surgery PGY-4 and near-peer mentor",
-        "One person, two profiles: an intern picking a meeting time, and your completed mentorship",
+        'One person, two hats: the dashboard shows what needs you as mentor and as mentee; an intern still to pick one of the meeting times you proposed; your completed mentorship; busy time from a "QGenda" calendar',
     ),
     DemoLogin(f"admin@{DEMO_DOMAIN}", "Superuser", "The admin at /admin/, the API at /api/docs/"),
 ]

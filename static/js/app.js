@@ -12,6 +12,8 @@
 //    back into the same, empty form if it comes back (after an expired session and a
 //    sign-in, for instance), with a note offering to discard it. A draft is dropped once
 //    its form was sent and the next page is neither the sign-in page nor a form with errors.
+// 5. On a phone, a <details data-fold-on-phone> (the directory's filters) starts folded,
+//    unless a field in it has an error, so the results are not a long scroll away.
 (function () {
   "use strict";
 
@@ -346,5 +348,13 @@
     Array.prototype.forEach.call(document.querySelectorAll("textarea[maxlength]"), addCounter);
     setUpDrafts();
     focusErrors();
+  });
+})();
+
+(function () {
+  "use strict";
+  if (!window.matchMedia || !window.matchMedia("(max-width: 600px)").matches) return;
+  document.querySelectorAll("details[data-fold-on-phone]").forEach(function (box) {
+    if (!box.querySelector(".errorlist, [aria-invalid='true']")) box.open = false;
   });
 })();

@@ -16,6 +16,9 @@ CHROMIUM = os.environ.get("MENTORMATCH_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 REQUIRED = os.environ.get("MENTORMATCH_REQUIRE_BROWSER") == "1"
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+# Screenshots are for people to look at; .ci/run, where nobody looks, sets 0 and saves the time.
+# The checks a screenshot step also runs (axe, layout) run either way.
+SCREENSHOTS = os.environ.get("MENTORMATCH_SCREENSHOTS", "1") != "0"
 # axe's impact levels, mildest first: these two fail a journey, the others are reported.
 BLOCKING_IMPACTS = {"serious", "critical"}
 
@@ -133,7 +136,8 @@ def shot(page, request):
 
     def take(name, *, a11y=True):
         path = folder / f"{next(counter):02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        if SCREENSHOTS:
+            page.screenshot(path=str(path), full_page=True)
         if a11y:
             check_a11y(page, name)
         return path

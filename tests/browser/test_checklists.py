@@ -122,3 +122,19 @@ def test_without_javascript_the_checkboxes_still_work(browser, live_server, resi
         assert list(resident.mentee_profile.interests.all()) == [Interest.objects.get(name="Telemedicine")]
     finally:
         context.close()
+
+
+def test_on_a_phone_the_directorys_filters_fold_so_mentors_come_first(page, resident, attending):
+    log_in(page, resident.email, PASSWORD)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/mentors/")
+    filters = page.locator("details[data-fold-on-phone]")
+    assert filters.evaluate("d => d.open") is False
+    card = page.locator("article.mentor-card").first
+    assert card.bounding_box()["y"] < 844  # the first mentor is on the first screen
+    page.get_by_text("Filters", exact=True).click()
+    assert page.get_by_role("button", name="Filter").is_visible()
+    # On a wide screen the filters stay open.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto("/mentors/")
+    assert filters.evaluate("d => d.open") is True

@@ -100,7 +100,9 @@ def test_notes_conflict_in_two_browsers(browser, live_server, page, shot, held, 
     assert "IRB form" in held.notes and "statistics consult" in held.notes and held.version == 3
 
 
-def test_double_clicks_create_one_each(page, shot, pair, resident, attending):
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390x844", "1280x800"])
+def test_double_clicks_create_one_each(page, shot, pair, resident, attending, viewport):
+    page.set_viewport_size(viewport)
     log_in(page, resident.email, PASSWORD)
 
     # "Send times".
@@ -127,8 +129,8 @@ def test_double_clicks_create_one_each(page, shot, pair, resident, attending):
     page.get_by_role("button", name="Undo").click()
     page.get_by_text("Undone: “Submit the abstract” is open again.").wait_for()
 
-    # "Share" (the mentor's).
-    page.get_by_role("button", name="Log out").click()
+    # "Share" (the mentor's): Carol on the same device.
+    page.context.clear_cookies()
     log_in(page, attending.email, PASSWORD)
     page.goto(pair.get_absolute_url())
     page.get_by_text("Share a link", exact=True).click()
@@ -142,7 +144,9 @@ def test_double_clicks_create_one_each(page, shot, pair, resident, attending):
     assert Resource.objects.filter(mentorship=pair).count() == 1
 
 
-def test_expired_session_keeps_the_request_text(page, shot, resident, attending):
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390x844", "1280x800"])
+def test_expired_session_keeps_the_request_text(page, shot, resident, attending, viewport):
+    page.set_viewport_size(viewport)
     log_in(page, resident.email, PASSWORD)
     page.get_by_role("heading", name="Welcome").or_(page.locator("main h1")).first.wait_for()
     page.goto(f"/mentors/{attending.pk}/request/")

@@ -43,7 +43,7 @@ from matching.models import (
     Resource,
 )
 
-from .conftest import ARTIFACTS, log_in
+from .conftest import ARTIFACTS, SCREENSHOTS, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -408,7 +408,8 @@ def _visit(page, role: str, item: Page, world: World, problems: list[str], deskt
     name = re.sub(r"[^\w.-]+", "_", item.name)
     folder = ARTIFACTS / "phone" / role
     folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    if SCREENSHOTS:
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
     found = page.evaluate(LAYOUT_CHECK, MIN_TARGET)
     header = page.locator(".site-header").bounding_box()
     if header["height"] > MAX_HEADER:

@@ -23,7 +23,9 @@ def _no_sideways_scroll(page):
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways"
 
 
-def test_the_decline_note_reaches_the_resident(page, shot, resident, attending):
+@pytest.mark.parametrize("viewport", [(390, 844), (1280, 800)], ids=["390x844", "1280x800"])
+def test_the_decline_note_reaches_the_resident(page, shot, resident, attending, viewport):
+    page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
     request = _ask(resident, attending)
 
     # Carol asks a question in the thread first; Alice answers.

@@ -1,4 +1,5 @@
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import authenticate
@@ -206,3 +207,13 @@ def test_it_refuses_to_seed_a_production_site_without_force(settings):
     with pytest.raises(CommandError, match="--force"):
         call_command("seed_demo", stdout=StringIO())
     assert snapshot() == before
+
+
+def test_the_readme_lists_the_demo_logins_as_seed_demo_prints_them():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for login in DEMO_LOGINS:
+        row = f"| `{login.email}` | {login.role} | "
+        assert row in readme, login.email
+        listed = readme.split(row, 1)[1].split(" |\n", 1)[0]
+        # The README marks up names ("**My profile**", "`/admin/`"); the terminal prints them plain.
+        assert listed.replace("**", "").replace("`", "") == login.what_to_try
