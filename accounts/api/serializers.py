@@ -34,6 +34,7 @@ from ..models import (
 )
 from ..roster import invitation_status
 from ..selectors import ROSTER_STATUSES
+from ..services import KEEP_LOCAL_TIMES, KEEP_MOMENTS
 
 
 @contextmanager
@@ -133,10 +134,17 @@ class RoleSerializer(serializers.ModelSerializer):
 
 class MeSerializer(serializers.ModelSerializer):
     roles = RoleSerializer(source="memberships", many=True, read_only=True)
+    keep_availability = serializers.ChoiceField(
+        choices=[KEEP_LOCAL_TIMES, KEEP_MOMENTS],
+        default=KEEP_LOCAL_TIMES,
+        write_only=True,
+        help_text=f"With a new time_zone: {KEEP_LOCAL_TIMES} (the default) keeps your weekly availability's "
+        f"clock times (9 am stays 9 am); {KEEP_MOMENTS} moves the windows so they cover the same moments.",
+    )
 
     class Meta:
         model = User
-        fields = ["id", "email", "first_name", "last_name", "time_zone", "roles"]
+        fields = ["id", "email", "first_name", "last_name", "time_zone", "roles", "keep_availability"]
         read_only_fields = ["id", "email", "roles"]
 
 

@@ -65,3 +65,20 @@ def test_the_same_zone_moves_nothing(client_for, resident):
     AvailabilityWindow.objects.create(user=resident, weekday=TUESDAY, start=time(9), end=time(10))
     _post(client_for(resident), resident, resident.time_zone, KEEP_MOMENTS)
     assert _windows(resident) == [(TUESDAY, time(9), time(10))]
+
+
+def test_the_api_asks_the_same_question(api_for, resident):
+    AvailabilityWindow.objects.create(user=resident, weekday=TUESDAY, start=time(9), end=time(10))
+    api = api_for(resident)
+    # Without the field: local times are kept, as on the page's default.
+    assert api.patch("/api/v1/me/", {"time_zone": "America/Chicago"}, format="json").status_code == 200
+    assert _windows(resident) == [(TUESDAY, time(9), time(10))]
+    # Chicago 9–10 am is 7–8 am in Los Angeles.
+    response = api.patch(
+        "/api/v1/me/", {"time_zone": "America/Los_Angeles", "keep_availability": "moments"}, format="json"
+    )
+    assert response.status_code == 200 and "keep_availability" not in response.json()
+    assert _windows(resident) == [(TUESDAY, time(7), time(8))]
+    bad = api.patch("/api/v1/me/", {"time_zone": "Europe/Madrid", "keep_availability": "both"}, format="json")
+    assert bad.status_code == 400 and "keep_availability" in bad.json()
+    assert User.objects.get(pk=resident.pk).time_zone == "America/Los_Angeles"
