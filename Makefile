@@ -39,14 +39,15 @@ demo: install
 serve: migrate
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# pytest-xdist runs the suite on PYTEST_WORKERS processes (`auto`: one per core), each with its own
+# pytest-xdist runs the suite on PYTEST_WORKERS processes (`auto`: one per core; `worksteal`: an idle
+# worker takes tests queued for a busy one, so the slow browser journeys don't end on one), each with its own
 # test database, live server and browser. The integration tests (real servers, ports, a worker,
 # Redis outages) run after them, one at a time, wherever they can run; on SQLite they skip, so
 # there the one parallel pass takes them and says why. Exit code 5 is "nothing selected", e.g.
 # PYTEST_ARGS=tests/engine has no integration test: not a failure.
 PYTEST_WORKERS ?= auto
 define parallel_then_integration
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "$(1)" $(PYTEST_ARGS) || test $$? -eq 5
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal -m "$(1)" $(PYTEST_ARGS) || test $$? -eq 5
 	$(BIN)/pytest -m integration $(PYTEST_ARGS) || test $$? -eq 5
 endef
 
@@ -57,7 +58,7 @@ test: install
 ifdef DATABASE_URL
 	$(call parallel_then_integration,not integration)
 else
-	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS) || test $$? -eq 5
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS) || test $$? -eq 5
 endif
 
 # The suite against the local PostgreSQL and Redis (as .ci/run does). The browser journeys
