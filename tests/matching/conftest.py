@@ -11,6 +11,7 @@ from accounts.models import AvailabilityWindow, Goal, Language, Membership
 from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, UserFactory
 from tests.matching.factories import MentorshipFactory
 from tests.matching.health_world import frozen, world  # noqa: F401  (re-exported as fixtures)
+from tests.matching.pair_week_world import fresh_cache, goal, held, mentorship, resource  # noqa: F401  (re-exported)
 from tests.matching.portfolio_world import record  # noqa: F401  (re-exported as fixtures)
 
 

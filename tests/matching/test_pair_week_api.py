@@ -2,50 +2,15 @@
 Idempotency-Key on creates (a replay, not a second creation), goals and resources edited
 and removed, the place of a meeting added afterwards."""
 
-from datetime import timedelta
-
 import pytest
-from django.core.cache import cache
-from django.utils import timezone
 
 from audit.models import AuditEntry
 from matching.models import ActionItem, CheckIn, Introduction, Meeting, Resource
-from matching.services.meetings import meeting_confirm, meeting_propose
-from matching.services.plan import resource_share
-from tests.matching.factories import ActionItemFactory, MentorshipFactory
+from matching.services.meetings import meeting_propose
 from tests.matching.support import _in
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(settings):
-    # Idempotency keys live in the cache: each test starts with none (user ids are reused).
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api"}}
-    cache.clear()
-
-
-@pytest.fixture
-def mentorship(program, resident, attending):
-    return MentorshipFactory(mentee=resident, mentor=attending, program=program)
-
-
-@pytest.fixture
-def goal(mentorship, resident):
-    return ActionItemFactory(mentorship=mentorship, title="Draft", owner=resident, created_by=resident)
-
-
-@pytest.fixture
-def resource(mentorship, attending):
-    return resource_share(mentorship=mentorship, actor=attending, title="A paper", url="https://example.org/p")
-
-
-@pytest.fixture
-def held(mentorship, resident, attending):
-    meeting = meeting_propose(mentorship=mentorship, actor=resident, slots=[_in(3)])
-    meeting_confirm(meeting=meeting, actor=attending, start=_in(3))
-    Meeting.objects.filter(pk=meeting.pk).update(status="held", start=timezone.now() - timedelta(hours=2))
-    return Meeting.objects.get(pk=meeting.pk)
+# The pair and its goal, resource and held meeting: tests/matching/pair_week_world.py.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 
 class TestConditionalWrites:

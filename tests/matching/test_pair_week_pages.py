@@ -3,7 +3,6 @@ never says "saved"; a create form sent twice creates once; goals and resources a
 and removed; a status change can be undone; an expired session keeps the way back."""
 
 import re
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,35 +13,14 @@ from django.utils import timezone
 from accounts.views.auth import SIGNED_IN_COOKIE
 from audit.models import AuditEntry
 from matching.models import ActionItem, CheckIn, Introduction, Meeting, Resource
-from matching.services.meetings import meeting_confirm, meeting_propose
+from matching.services.meetings import meeting_propose
 from matching.services.plan import resource_share
 from tests.factories import PASSWORD
-from tests.matching.factories import ActionItemFactory, MentorshipFactory
+from tests.matching.factories import ActionItemFactory
 from tests.matching.support import _in
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(settings):
-    # One-time form values live in the cache: each test starts with none (ids are reused).
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages"}}
-    from django.core.cache import cache
-
-    cache.clear()
-
-
-@pytest.fixture
-def mentorship(program, resident, attending):
-    return MentorshipFactory(mentee=resident, mentor=attending, program=program)
-
-
-@pytest.fixture
-def held(mentorship, resident, attending):
-    meeting = meeting_propose(mentorship=mentorship, actor=resident, slots=[_in(3)])
-    meeting_confirm(meeting=meeting, actor=attending, start=_in(3))
-    Meeting.objects.filter(pk=meeting.pk).update(status="held", start=timezone.now() - timedelta(hours=2))
-    return Meeting.objects.get(pk=meeting.pk)
+# The pair and its goal, resource and held meeting: tests/matching/pair_week_world.py.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 
 def _once(client, url):

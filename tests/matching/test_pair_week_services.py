@@ -2,51 +2,27 @@
 the shared texts (agreement, goals, resources, meeting notes and details), editing and
 removing goals and resources with their audit entries, undoing a status change."""
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
 
 from audit.models import AuditEntry
 from core.concurrency import EditConflict
-from matching.models import ActionItem, Meeting, Notification, Resource
-from matching.services.meetings import meeting_confirm, meeting_propose, meeting_update_details, meeting_update_notes
+from matching.models import ActionItem, Notification, Resource
+from matching.services.meetings import meeting_propose, meeting_update_details, meeting_update_notes
 from matching.services.plan import (
     action_item_delete,
     action_item_update,
     agreement_update,
     resource_delete,
-    resource_share,
     resource_update,
 )
-from tests.matching.factories import ActionItemFactory, MentorshipFactory
+from tests.matching.factories import ActionItemFactory
 from tests.matching.support import _in
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def mentorship(program, resident, attending):
-    return MentorshipFactory(mentee=resident, mentor=attending, program=program)
-
-
-@pytest.fixture
-def goal(mentorship, resident):
-    return ActionItemFactory(mentorship=mentorship, title="Draft the abstract", owner=resident, created_by=resident)
-
-
-@pytest.fixture
-def resource(mentorship, attending):
-    return resource_share(mentorship=mentorship, actor=attending, title="A paper", url="https://example.org/p")
-
-
-@pytest.fixture
-def held(mentorship, resident, attending):
-    meeting = meeting_propose(mentorship=mentorship, actor=resident, slots=[_in(3)])
-    meeting_confirm(meeting=meeting, actor=attending, start=_in(3))
-    Meeting.objects.filter(pk=meeting.pk).update(status="held", start=timezone.now() - timedelta(hours=2))
-    return Meeting.objects.get(pk=meeting.pk)
+# The pair and its goal, resource and held meeting: tests/matching/pair_week_world.py.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 
 def _audit(action, obj):

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 import pytest
 from allauth.mfa.models import Authenticator
-from django.db import connection, transaction
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -67,6 +67,7 @@ from tests.factories import (
     MentorProfileFactory,
     UserFactory,
 )
+from tests.shared_world import world_for_scope
 
 ROLES = (
     "anonymous",
@@ -365,11 +366,4 @@ def _snapshot_queries():
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     """The world, committed for the module inside an outer transaction that is rolled back at the end."""
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            yield build_world()
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
+    yield from world_for_scope(django_db_blocker, build_world)
