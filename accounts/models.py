@@ -581,7 +581,9 @@ class BusyBlock(models.Model):
 class RosterImport(models.Model):
     class Status(models.TextChoices):
         PREVIEWED = "previewed", "Previewed"
+        APPLYING = "applying", "Importing"
         APPLIED = "applied", "Imported"
+        FAILED = "failed", "Failed"
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="roster_imports")
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -596,6 +598,9 @@ class RosterImport(models.Model):
     updated_count = models.PositiveIntegerField(default=0)
     unchanged_count = models.PositiveIntegerField(default=0)
     invited_count = models.PositiveIntegerField(default=0, help_text="Existing accounts asked to join.")
+    # A large import runs as a task: its progress bar reads this (0–100), and its error if it failed.
+    progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     applied_at = models.DateTimeField(null=True, blank=True)
 

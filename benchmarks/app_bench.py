@@ -112,7 +112,7 @@ def seed_program(rng: random.Random):
 
 def submit_rankings(run, residents, mentors, rng: random.Random) -> None:
     """Every resident ranks 10–50 mentors; three mentors in four rank most of the residents who ranked them."""
-    from matching.match_runs.services import ranking_submit
+    from matching.match_runs.ranking import ranking_submit
 
     ranked_by: dict[int, list] = {m.pk: [] for m in mentors}
     for resident in residents:

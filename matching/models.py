@@ -527,6 +527,19 @@ class MatchRun(models.Model):
     # The Celery task id holding the claim. A delivery with this same id while the run is
     # RUNNING is the broker redelivering the message of a worker that died (acks_late).
     claimed_by_task = models.CharField(max_length=255, blank=True)
+    # What the run read when it was computed (``match_runs.freshness``): pairings, capacity,
+    # conflicts and profile versions of its cohort. A run whose inputs changed is out of date.
+    inputs = models.JSONField(default=dict, blank=True, editable=False)
+    # Spots a coordinator added to a mentor for this run only, {mentor id: extra spots},
+    # when an override went over the mentor's capacity on purpose.
+    extra_spots = models.JSONField(default=dict, blank=True)
+    # The run this one repeats with the same settings (a re-run of an out-of-date run).
+    rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
+    # A discarded run: kept, with its audit trail, but out of the way and never published.
+    archived_at = models.DateTimeField(null=True, blank=True)
+    archived_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The last reminder sent to the cohort members who had not submitted their ranking.
+    ranking_reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -649,6 +662,26 @@ class MatchRanking(models.Model):
 
     def __str__(self):
         return f"Ranking by {self.author} in run {self.run_id}"
+
+
+class RankingSubmission(models.Model):
+    """A cohort member's explicit "Submit my list" in a run's ranking window (an empty list
+    is a submission too: "no preference"). The entries are ``MatchRanking`` rows; this row
+    says the person is done, and when. Editable until the deadline (``updated_at``)."""
+
+    run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="ranking_submissions")
+    author = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    submitted_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    ranked = models.PositiveSmallIntegerField(default=0)
+    never = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["run", "submitted_at"]
+        constraints = [models.UniqueConstraint(fields=["run", "author"], name="ranking_submission_one_per_author")]
+
+    def __str__(self):
+        return f"Ranking submitted by {self.author} in run {self.run_id}"
 
 
 # --- Conflicts of interest.

@@ -7,6 +7,7 @@ from .views import (
     directory,
     feeds,
     health,
+    match_run_start,
     match_runs,
     meetings,
     mentorships,
@@ -24,7 +25,7 @@ app_name = "matching"
 
 urlpatterns = dashboard.urlpatterns + directory.urlpatterns + profiles.urlpatterns
 urlpatterns += requests.urlpatterns + mentorships.urlpatterns + meetings.urlpatterns + notifications.urlpatterns
-urlpatterns += match_runs.urlpatterns
+urlpatterns += match_run_start.urlpatterns + match_runs.urlpatterns
 urlpatterns += rankings.urlpatterns
 urlpatterns += conflicts.urlpatterns
 urlpatterns += health.urlpatterns

@@ -26,6 +26,7 @@ from core.forms import max_length_of
 
 from ..match_runs import selectors as run_selectors
 from ..match_runs import services as run_services
+from ..match_runs.ranking import ranking_submit
 from ..models import Kind, MatchProposal, MatchRun
 from ..rules import is_in_run_cohort
 
@@ -503,7 +504,7 @@ class MyRankingApi(generics.GenericAPIView):
         given = MyRankingSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         with service_refusals():
-            run_services.ranking_submit(
+            ranking_submit(
                 run=run,
                 actor=request.user,
                 ordered_ids=given.validated_data["ordered_ids"],

@@ -16,30 +16,26 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.models import Membership, Program, User
+from accounts.models import Program, User
 from core.access import object_for, program_page
 from core.csv import csv_response
 from core.forms import add_service_errors
 
-from ..forms.match_runs import MatchRunForm, OverrideForm
+from ..forms.match_runs import OverrideForm
 from ..match_runs.selectors import match_run_compare, proposals_for
 from ..match_runs.services import (
     CANCELLABLE,
     match_run_accept_pending,
     match_run_cancel,
-    match_run_create,
     match_run_publish,
     match_run_second_round,
     proposal_decide,
     proposal_override,
 )
-from ..models import Kind, MatchProposal, MatchRun, Mentorship
-from ..selectors.directory import mentor_directory
+from ..models import MatchProposal, MatchRun
 
 Decision = MatchProposal.Decision
 Status = MatchRun.Status
-
-PRESET_PGY1_UNPAIRED = "pgy1-unpaired"
 
 
 # --- Loading.
@@ -70,91 +66,6 @@ def _finished_runs(program):
 def match_run_list(request, program):
     runs = program.match_runs.select_related("created_by").order_by("-created_at", "-id")
     return render(request, "matching/match_runs/list.html", {"program": program, "runs": runs})
-
-
-# --- Create.
-
-
-def _cohort_choices(program):
-    mentees = list(
-        User.objects.filter(
-            memberships__program=program,
-            memberships__role=Membership.Role.RESIDENT,
-            mentee_profile__isnull=False,
-            is_active=True,
-        )
-        .select_related("mentee_profile__career_stage")
-        .distinct()
-        .order_by("last_name", "first_name", "pk")
-    )
-    mentors = list(
-        mentor_directory()
-        .filter(user__memberships__program=program, accepting_mentees=True, open_spots__gt=0)
-        .prefetch_related(None)
-        .distinct()
-    )
-    return mentees, mentors
-
-
-def _pgy1_unpaired(mentees, kind) -> list[int]:
-    paired = set(
-        Mentorship.objects.filter(
-            status=Mentorship.Status.ACTIVE, kind=kind, mentee_id__in=[u.pk for u in mentees]
-        ).values_list("mentee_id", flat=True)
-    )
-    return [
-        u.pk
-        for u in mentees
-        if u.pk not in paired and u.mentee_profile.career_stage and u.mentee_profile.career_stage.code == "PGY-1"
-    ]
-
-
-@program_page("matching.manage_match_runs", queryset=_PROGRAMS)
-def match_run_create_view(request, program):
-    mentees, mentors = _cohort_choices(program)
-    kind = request.GET.get("kind") if request.GET.get("kind") in Kind.values else Kind.CAREER
-    preset = request.GET.get("preset")
-    initial = {"kind": kind, "mentor_ids": [p.user_id for p in mentors]}
-    if preset == PRESET_PGY1_UNPAIRED:
-        initial["mentee_ids"] = _pgy1_unpaired(mentees, kind)
-    with timezone.override(request.user.zone):
-        form = MatchRunForm(request.POST or None, initial=initial, mentees=mentees, mentors=mentors)
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            try:
-                run = match_run_create(
-                    program=program,
-                    actor=request.user,
-                    kind=data["kind"],
-                    algorithm=data["algorithm"],
-                    mentee_ids=data["mentee_ids"],
-                    mentor_ids=data["mentor_ids"],
-                    weights=form.weights(),
-                    ranking_deadline=data["ranking_deadline"],
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                if run.ranking_deadline:
-                    messages.success(
-                        request, "The match is set up; residents and mentors can rank each other until the deadline."
-                    )
-                else:
-                    messages.success(request, "The match has started.")
-                return redirect("matching:match-run-detail", pk=run.pk)
-        return render(
-            request,
-            "matching/match_runs/form.html",
-            {
-                "program": program,
-                "form": form,
-                "preset": preset,
-                "kind": kind,
-                "preset_url": f"?preset={PRESET_PGY1_UNPAIRED}&kind={kind}",
-                "time_zone": request.user.zone,
-            },
-            status=400 if form.errors else 200,
-        )
 
 
 # --- Detail, review.
@@ -403,7 +314,6 @@ def _export_rows(run):
 
 urlpatterns = [
     path("programs/<slug:slug>/match-runs/", match_run_list, name="match-runs"),
-    path("programs/<slug:slug>/match-runs/new/", match_run_create_view, name="match-run-create"),
     path("match-runs/<int:pk>/", match_run_detail, name="match-run-detail"),
     path("match-runs/<int:pk>/progress/", match_run_progress, name="match-run-progress"),
     path("match-runs/<int:pk>/proposals/<int:proposal_pk>/accept/", proposal_accept_view, name="match-run-accept"),

@@ -14,8 +14,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 
+from ..match_runs.ranking import ranking_submit
 from ..match_runs.selectors import rankings_for
-from ..match_runs.services import ranking_submit
 from ..models import MatchRun
 from ..rules import is_in_run_cohort
 

@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from matching.match_runs.ranking import ranking_submit
 from matching.match_runs.selectors import rankings_for
-from matching.match_runs.services import match_run_create, ranking_submit
+from matching.match_runs.services import match_run_create
 from tests.factories import PASSWORD, MembershipFactory, MentorProfileFactory, UserFactory
 
 from .conftest import log_in

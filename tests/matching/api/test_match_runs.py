@@ -7,7 +7,8 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from matching.match_runs.services import match_run_create, ranking_submit
+from matching.match_runs.ranking import ranking_submit
+from matching.match_runs.services import match_run_create
 from matching.models import MatchProposal, MatchRanking, MatchRun, Mentorship
 
 pytestmark = pytest.mark.django_db

@@ -9,10 +9,8 @@ wellness; 1 spot). Five spots for six residents, so one resident is left unmatch
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from matching.match_runs.ranking import ranking_submit
 from matching.match_runs.selectors import match_run_compare, rankings_for
-from matching.match_runs.services import (
-    ranking_submit,
-)
 from matching.models import MatchRun
 from tests.matching.support import _create
 

@@ -16,6 +16,7 @@ from accounts.models import Membership
 from audit.models import AuditEntry
 from matching import engine
 from matching.match_runs import execution
+from matching.match_runs.ranking import ranking_submit
 from matching.match_runs.selectors import rankings_for
 from matching.match_runs.services import (
     match_run_cancel,
@@ -23,7 +24,6 @@ from matching.match_runs.services import (
     match_run_second_round,
     proposal_decide,
     proposal_override,
-    ranking_submit,
 )
 from matching.models import MatchProposal, MatchRanking, MatchRun, Mentorship, Notification
 from matching.tasks import run_match

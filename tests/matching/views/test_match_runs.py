@@ -440,7 +440,7 @@ def test_the_dashboard_asks_cohort_members_to_rank_until_they_have(
 
     from django.utils import timezone
 
-    from matching.match_runs.services import ranking_submit
+    from matching.match_runs.ranking import ranking_submit
 
     run = _queued_run(coordinator, program, cohort, ranking_deadline=timezone.now() + timedelta(days=2))
     rank_url = reverse("matching:match-run-rank", args=[run.pk])

@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from matching.match_runs.services import match_run_create, ranking_submit
+from matching.match_runs.ranking import ranking_submit
+from matching.match_runs.services import match_run_create
 from matching.models import MatchRanking, MatchRun
 
 pytestmark = pytest.mark.django_db
