@@ -26,7 +26,8 @@ DEMO_ENV := env -u DATABASE_URL -u REDIS_URL DJANGO_DEBUG=true MFA_REQUIRED_FOR_
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
-# The embedded demo: SQLite, tasks in-process, e-mail printed to this terminal.
+# The embedded demo: SQLite, tasks in-process, e-mail printed to this terminal; the periodic
+# jobs (a ranking window's match starting at its deadline, digests, sweepers) run in-process too.
 demo: install
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
@@ -34,7 +35,7 @@ demo: install
 	@echo "MentorMatch is starting on http://$(HOST):$(PORT)/ — log in with a demo account above. Ctrl-C stops it."
 	@echo "(To try a security key or passkey, open http://localhost:$(PORT)/ instead: browsers refuse them on a bare IP address.)"
 	@echo
-	$(DEMO_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(DEMO_ENV) $(BIN)/python manage.py demo_serve $(HOST):$(PORT)
 
 serve: migrate
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)

@@ -169,13 +169,15 @@ class RosterFilterForm(forms.Form):
 
 class RosterUploadForm(forms.Form):
     file = forms.FileField(
-        label="Roster file (.csv)",
+        label="Roster file (.xlsx or .csv)",
         help_text=(
-            f"A CSV file saved as UTF-8, up to {filesizeformat(settings.ROSTER_MAX_UPLOAD_BYTES)} "
-            f"and {settings.ROSTER_MAX_ROWS:,} people. "
-            "In Excel: File › Save As › CSV UTF-8 (Comma delimited)."
+            f"An Excel workbook (its first sheet) or a CSV file, up to "
+            f"{filesizeformat(settings.ROSTER_MAX_UPLOAD_BYTES)} and {settings.ROSTER_MAX_ROWS:,} people. "
+            "Exports from MedHub or New Innovations work as they are: extra columns are ignored."
         ),
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".xlsx,.csv,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+        ),
         allow_empty_file=True,  # the service explains an empty file in its own words
     )
 

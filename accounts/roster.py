@@ -1,48 +1,58 @@
-"""Roster import and export: a coordinator's CSV in, the program's people out.
+"""Roster import and export: a coordinator's spreadsheet in, the program's people out.
 
-The flow is parse → preview → apply. ``roster_parse`` turns a file into rows, errors a
-coordinator can act on, and what applying it would change. ``roster_import_preview``
-keeps the decoded text in a RosterImport row so the file need not be uploaded again
-to confirm. ``roster_import_apply`` parses that text again under a lock and writes
-everything or nothing.
+The flow is read → preview → apply → invite. ``roster_read`` turns an upload (.csv in
+UTF-8 or Windows-1252, or an .xlsx workbook's first sheet) into CSV text; ``roster_parse``
+turns that into rows, errors a coordinator can act on, notices of how it was read (header
+aliases, ignored columns) and what applying it would change. ``roster_import_preview``
+keeps the text and the parsed rows in a RosterImport row so the file need not be uploaded
+again to confirm. ``roster_import_apply`` re-checks those rows under a lock and writes
+everything or nothing, in the request or (over BACKGROUND_ROWS rows) in a task with a
+progress bar. Applying e-mails no one: ``roster_invite_all`` is the roster's separate,
+explicit invite step, and ``roster_reinvite_waiting`` re-invites those who have not
+signed in. docs/roster.md describes the whole for coordinators.
 
 Invariants:
 - A row is identified by (canonical e-mail key, role); the same person may be listed once
   as a resident and once as faculty (a near-peer mentor), never twice in the same role.
-- Applying the same file twice changes nothing and sends no second invitation.
+- Applying the same file twice changes nothing; inviting twice sends nothing twice.
 - A person belongs to themselves. The file may create new people, and may edit the
   people this program alone holds who have never signed in (a roster being corrected
   before anyone accepted). Anyone else it names -- a member of another program, someone
-  who has signed in, staff -- is never changed: their row becomes a ProgramInvitation
-  they accept or decline, and the preview shows only what the coordinator typed.
+  who has signed in, staff -- is never changed: on the invite step their row becomes a
+  ProgramInvitation they accept or decline, and the preview shows only what the
+  coordinator typed.
 - An address that looks like an existing account's (accounts/identity.py) is refused.
 - Bounded work: the upload is cut off at ROSTER_MAX_UPLOAD_BYTES while it streams
-  (RosterUploadHandler), the text is parsed once at upload and stored (RosterImport.parsed),
-  and files over ROSTER_MAX_ROWS rows or MAX_COLUMNS columns are refused.
+  (RosterUploadHandler), a workbook's unpacked size is bounded, the text is parsed once at
+  upload and stored (RosterImport.parsed), and files over ROSTER_MAX_ROWS rows or
+  MAX_COLUMNS columns are refused.
 """
 
 import csv
+import datetime
 import io
 import logging
 import re
+import zipfile
 import zoneinfo
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import EmailValidator
-from django.db import IntegrityError, transaction
-from django.db.models import Model
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connection, connections, transaction
+from django.db.models import Count, Model, Q, QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from audit.services import audit_log
-from core.csv import csv_safe
+from core.csv import CsvText, csv_safe
 from core.forms import max_length_of
 from core.locking import lock_account_creation, locked
+from core.outbox import enqueue, enqueue_on_commit
 
 from .identity import canonical_email, email_skeleton
 from .invitations import program_invitation_create
@@ -64,7 +74,7 @@ logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
-# --- The file format. docs/roster-csv.md and the import page describe the same columns.
+# --- The file format. docs/roster.md and the import page describe the same columns.
 
 REQUIRED_COLUMNS = ("email", "first_name", "last_name", "role")
 OPTIONAL_COLUMNS = ("pgy", "specialty", "academic_rank", "time_zone")
@@ -73,7 +83,7 @@ COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 EXPORT_ONLY_COLUMNS = ("status", "invited_on", "last_seen_on")
 EXPORT_COLUMNS = COLUMNS + EXPORT_ONLY_COLUMNS
 
-# Column descriptions shown on the import page; docs/roster-csv.md says the same.
+# Column descriptions shown on the import page; docs/roster.md says the same.
 COLUMN_HELP = [
     ("email", "Required", "Their log-in. Each person once per role."),
     ("first_name", "Required", ""),
@@ -107,21 +117,105 @@ TEMPLATE_ROWS = [
 ]
 TEMPLATE_EMAILS = frozenset(row[0] for row in TEMPLATE_ROWS)
 
-ROLES = {"resident": Membership.Role.RESIDENT, "faculty": Membership.Role.FACULTY}
-_PGY_RE = re.compile(r"^(?:PGY)?[\s\-_]*([1-7])$")
+# What programs' exports call the columns. Headers are compared without case, spaces or
+# punctuation (``_header_key``), so "E-mail", "Email Address" and "email_address" are one.
+# docs/roster.md lists the same table; keep them together.
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "email": (
+        "E-mail",
+        "Email Address",
+        "E-mail Address",
+        "Primary Email",
+        "Work Email",
+        "Institutional Email",
+        "Hospital Email",
+        "Preferred Email",
+    ),
+    "first_name": ("First Name", "Given Name", "First", "Forename", "Legal First Name"),
+    "last_name": ("Last Name", "Surname", "Family Name", "Last", "Legal Last Name"),
+    "role": ("Role", "Position", "Position Type", "Person Type", "Personnel Type", "User Type", "Type"),
+    "pgy": (
+        "PGY",
+        "PGY Level",
+        "PGY Year",
+        "Post Graduate Year",
+        "Postgraduate Year",
+        "Post-Graduate Year",
+        "PG Level",
+        "PG Year",
+        "Level",
+        "Training Level",
+        "Training Year",
+        "Year of Training",
+        "Current PGY",
+        "Current Level",
+    ),
+    "specialty": ("Specialty", "Speciality", "Primary Specialty"),
+    "academic_rank": ("Academic Rank", "Rank", "Faculty Rank", "Academic Title"),
+    "time_zone": ("Time Zone", "Timezone", "TZ"),
+}
+
+
+def _header_key(name: str) -> str:
+    """A header compared without case, spaces, punctuation or a stray byte-order mark."""
+    return re.sub(r"[^a-z0-9]", "", (name or "").lower())
+
+
+_HEADER_COLUMNS: dict[str, str] = {
+    _header_key(alias): column for column, aliases in HEADER_ALIASES.items() for alias in (column, *aliases)
+} | {_header_key(column): column for column in EXPORT_ONLY_COLUMNS}
+
+# Role values as programs write them; compared like headers.
+ROLE_ALIASES: dict[str, tuple[str, ...]] = {
+    Membership.Role.RESIDENT: ("resident", "trainee", "intern", "fellow", "house officer", "house staff", "housestaff"),
+    Membership.Role.FACULTY: ("faculty", "attending", "attending physician", "teaching faculty", "preceptor"),
+}
+ROLES: dict[str, str] = {_header_key(alias): role for role, aliases in ROLE_ALIASES.items() for alias in aliases}
+# "PGY-1", "PGY 1", "pgy1", "1", "PG1", "R1", "Year 1", "Level 1".
+_PGY_RE = re.compile(r"^(?:PGY|PG|R|YEAR|LEVEL)?[\s\-_]*([1-7])$")
 
 NOT_UTF8_MESSAGE = (
-    "The file is not UTF-8, so accented names would be garbled. "
-    "In Excel choose File › Save As › CSV UTF-8 (Comma delimited) and upload that file."
+    "The file's characters could not be read (it is neither UTF-8 nor Windows-1252), so accented names "
+    "would be garbled. In Excel choose File › Save As › CSV UTF-8 (Comma delimited) and upload that file."
 )
+CP1252_NOTICE = (
+    "The file was read as Windows-1252, the encoding of Excel's plain “CSV (Comma delimited)”. "
+    "Check that accented names look right below."
+)
+XLSX_CORRUPT_MESSAGE = (
+    "This .xlsx file could not be opened: it may be damaged or not really an Excel workbook. "
+    "Open it in Excel and save it again, or save it as CSV UTF-8 (Comma delimited)."
+)
+XLSX_PROTECTED_MESSAGE = (
+    "This workbook is protected with a password, so it cannot be read. In Excel remove the password "
+    "(File › Info › Protect Workbook › Encrypt with Password, clear it), save, and upload it again."
+)
+XLS_MESSAGE = (
+    "This is an old-style Excel workbook (.xls). In Excel choose File › Save As › Excel Workbook (.xlsx) "
+    "or CSV UTF-8 (Comma delimited), and upload that file."
+)
+# A workbook is a zip: what it unpacks to is bounded too (a small file can unpack to gigabytes).
+XLSX_MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 
 _email_validator = EmailValidator()
 
 # A header wider than this is not a roster; nor is a row wider than the header allows.
-MAX_COLUMNS = 30
+# Exports carry many columns the import ignores (phone, start date, IDs), so the bound is loose.
+MAX_COLUMNS = 100
 # Problems kept for the preview: a file that is wrong on every line needs fixing, not reading.
 MAX_ERRORS_KEPT = 200
 _NAME_MAX_LENGTH = max_length_of(User, "first_name")
+
+
+# Files with more rows than this are applied by a task, with a progress bar.
+BACKGROUND_ROWS = 500
+APPLY_TASK = "accounts.tasks.apply_roster_import"
+CONFLICT_MESSAGE = (
+    "Someone changed this roster while the file was being imported. Nothing was imported; please try again."
+)
+# "Re-invite those who have not signed in" skips anyone (re-)invited more recently than this:
+# a second click, or one the next morning, sends nobody a second e-mail the same day.
+REINVITE_AFTER = datetime.timedelta(days=1)
 
 
 # --- What parsing returns.
@@ -171,6 +265,9 @@ class RosterPreview:
     owned: set[int] = field(default_factory=set)  # ids of the people this file may edit
     record_count: int = 0  # data rows in the file, good or bad
     errors_dropped: int = 0  # problems beyond MAX_ERRORS_KEPT, counted only
+    # What reading the file decided for the coordinator: the encoding, the sheet, the
+    # columns read under another name and the columns ignored.
+    notices: list[str] = field(default_factory=list)
 
     @property
     def is_valid(self) -> bool:
@@ -192,6 +289,18 @@ class RosterPreview:
     def invite_count(self) -> int:
         """Existing accounts that will be asked to join this program."""
         return sum(1 for r in self.rows if r.action == "invite")
+
+    @property
+    def apply_label(self) -> str:
+        """What the apply button does, from the plan: "Add 148, update 1, ask 2 to join"."""
+        parts = []
+        if self.create_count:
+            parts.append(f"add {self.create_count}")
+        if self.update_count:
+            parts.append(f"update {self.update_count}")
+        if self.invite_count:
+            parts.append(f"ask {self.invite_count} to join")
+        return ", ".join(parts).capitalize()
 
     @property
     def people_count(self) -> int:
@@ -224,18 +333,33 @@ class RosterPreview:
 @dataclass(frozen=True)
 class RosterApplyResult:
     roster_import: RosterImport
-    invitations_sent: int  # sign-up invitations to new people
-    asked_to_join: int = 0  # existing accounts invited to join the program
+    to_invite: int = 0  # people the import added (or keeps) who have never been invited
+    to_ask: int = 0  # existing accounts the invite step will ask to join
+    in_background: bool = False  # queued for a task: the preview page shows its progress
 
 
 # --- Reading the file.
 
 
-def roster_decode(*, filename: str, data: bytes) -> str:
-    """The file's text, or ValidationError with one message a coordinator can act on."""
-    if not filename.lower().endswith(".csv"):
+@dataclass(frozen=True)
+class RosterFile:
+    text: str  # CSV text: a workbook's first sheet is turned into CSV, so one parser reads both
+    notices: tuple[str, ...] = ()
+
+
+def roster_read(*, filename: str, data: bytes) -> RosterFile:
+    """The file as CSV text, or ValidationError with one message a coordinator can act on.
+
+    A .csv file is read as UTF-8 (with or without the byte-order mark Excel's "CSV UTF-8"
+    writes), else as Windows-1252 (Excel's plain "CSV"); an .xlsx workbook's first sheet is
+    read with openpyxl, dates and numbers as text.
+    """
+    name = filename.lower()
+    if not name.endswith((".csv", ".xlsx")):
         raise ValidationError(
-            "Choose a .csv file. In Excel choose File › Save As › CSV UTF-8 (Comma delimited).", code="extension"
+            "Choose a .csv or .xlsx file. In Excel choose File › Save As › Excel Workbook (.xlsx) "
+            "or CSV UTF-8 (Comma delimited).",
+            code="extension",
         )
     limit = settings.ROSTER_MAX_UPLOAD_BYTES
     if len(data) > limit:
@@ -243,43 +367,128 @@ def roster_decode(*, filename: str, data: bytes) -> str:
             f"The file is {filesizeformat(len(data))}; the limit is {filesizeformat(limit)}. Split it into smaller files.",
             code="too_large",
         )
-    # Workbooks renamed to .csv: zip (.xlsx) and OLE (.xls) signatures.
-    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ValidationError(
-            "This is an Excel workbook, not a CSV file. In Excel choose File › Save As › CSV UTF-8 (Comma delimited).",
-            code="workbook",
-        )
+    # By content, not by name: a workbook renamed to .csv is still read as one.
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        # The OLE container: an old .xls, or (saved as .xlsx) a workbook encrypted with a password.
+        raise ValidationError(XLSX_PROTECTED_MESSAGE if name.endswith(".xlsx") else XLS_MESSAGE, code="workbook")
+    if data.startswith(b"PK\x03\x04") or name.endswith(".xlsx"):
+        return _xlsx_read(data)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ValidationError(NOT_UTF8_MESSAGE, code="encoding")  # UTF-16, Excel's "Unicode text"
+    notices: tuple[str, ...] = ()
     try:
         # utf-8-sig drops the byte-order mark Excel's "CSV UTF-8" writes.
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationError(NOT_UTF8_MESSAGE, code="encoding") from None
+        # Not UTF-8: Excel's plain "CSV (Comma delimited)" on Windows writes Windows-1252
+        # (é, “smart quotes”). Five byte values are unassigned there: then it is neither.
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            raise ValidationError(NOT_UTF8_MESSAGE, code="encoding") from None
+        notices = (CP1252_NOTICE,)
     if "\x00" in text:
         raise ValidationError("This does not look like a text CSV file.", code="binary")
     if not text.strip():
         raise ValidationError("The file is empty.", code="empty")
-    return text
+    return RosterFile(text=text, notices=notices)
+
+
+def roster_decode(*, filename: str, data: bytes) -> str:
+    """The file's text as CSV (see ``roster_read``)."""
+    return roster_read(filename=filename, data=data).text
+
+
+def _xlsx_cell(value: Any) -> str:
+    """A cell as the coordinator sees it in Excel: dates as YYYY-MM-DD, 2.0 as 2."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat() if value.time() == datetime.time() else value.isoformat(sep=" ")
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _xlsx_read(data: bytes) -> RosterFile:
+    """The first sheet of a workbook as CSV text, read in openpyxl's read-only (streaming) mode.
+
+    Bounded like a CSV: at most ROSTER_MAX_ROWS + 1 non-empty rows (the parser then refuses
+    the file whole) and MAX_COLUMNS + 1 columns are read, and a workbook that would unpack
+    to more than XLSX_MAX_UNPACKED_BYTES is refused before openpyxl opens it.
+    """
+    import openpyxl  # type: ignore[import-untyped]  # imported here: only workbook uploads pay for it
+    from openpyxl.utils.exceptions import InvalidFileException  # type: ignore[import-untyped]
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise ValidationError(XLSX_CORRUPT_MESSAGE, code="workbook") from None
+    if unpacked > XLSX_MAX_UNPACKED_BYTES:
+        raise ValidationError(
+            "This workbook is too large once unpacked. Keep only the roster's sheet and columns, "
+            "or save it as CSV UTF-8 (Comma delimited).",
+            code="too_large",
+        )
+    max_rows = settings.ROSTER_MAX_ROWS
+    writer = CsvText()
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError, AttributeError):
+        raise ValidationError(XLSX_CORRUPT_MESSAGE, code="workbook") from None
+    try:
+        if not workbook.worksheets:
+            raise ValidationError("The workbook has no sheets.", code="empty")
+        sheet = workbook.worksheets[0]
+        written = 0
+        try:
+            for values in sheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True):
+                # Read-only rows are padded to the sheet's width: trailing empty cells are dropped first.
+                width = len(values)
+                while width and values[width - 1] in (None, ""):
+                    width -= 1
+                cells = [_xlsx_cell(v) for v in values[:width]]
+                if not any(cells):
+                    continue  # empty (often only formatted) rows, anywhere: the CSV parser skips them too
+                writer.writerow(cells)
+                written += 1
+                if written > max_rows + 1:  # the header and one row too many: enough to refuse it
+                    break
+        except (KeyError, ValueError, TypeError, AttributeError, zipfile.BadZipFile, OSError) as exc:
+            logger.info("Unreadable workbook sheet: %s", exc)
+            raise ValidationError(XLSX_CORRUPT_MESSAGE, code="workbook") from None
+        notices: tuple[str, ...] = ()
+        if len(workbook.worksheets) > 1:
+            notices = (
+                f"Read the first sheet, “{sheet.title}”, of {len(workbook.worksheets)}; the others are ignored.",
+            )
+    finally:
+        workbook.close()
+    if not written:
+        raise ValidationError("The file is empty.", code="empty")
+    return RosterFile(text=writer.getvalue(), notices=notices)
 
 
 def roster_parse(*, program: Program, data: bytes, filename: str = "roster.csv") -> RosterPreview:
     """Parse and check an uploaded file against ``program``; nothing is written."""
     try:
-        text = roster_decode(filename=filename, data=data)
+        read = roster_read(filename=filename, data=data)
     except ValidationError as exc:
         return RosterPreview(program=program, errors=[RosterError(None, "", exc.messages[0])])
-    return roster_parse_text(program=program, text=text)
-
-
-def _normalise_header(name: str) -> str:
-    return re.sub(r"[\s\-]+", "_", (name or "").strip().lower())
+    preview = roster_parse_text(program=program, text=read.text)
+    preview.notices[:0] = read.notices
+    return preview
 
 
 def _delimiter(text: str) -> str:
-    # Excel in many European locales writes semicolons.
+    # Excel in many European locales writes semicolons; a "Text (Tab delimited)" file has tabs.
     header = text.split("\n", 1)[0]
-    return ";" if header.count(";") > header.count(",") else ","
+    counts = {",": header.count(","), ";": header.count(";"), "\t": header.count("\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
 
 
 def roster_parse_text(*, program: Program, text: str) -> RosterPreview:
@@ -319,8 +528,7 @@ def _parse_uncapped(*, program: Program, text: str) -> RosterPreview:
                 )
             )
             return preview
-        columns = [_normalise_header(h) for h in header]
-        header_ok = _check_header(columns, errors)
+        columns, unnamed, header_ok = _read_header(header, preview)
         records: list[tuple[int, list[str]]] = []
         for cells in reader:
             if not any(cell.strip() for cell in cells):
@@ -347,7 +555,7 @@ def _parse_uncapped(*, program: Program, text: str) -> RosterPreview:
         return preview
 
     preview.record_count = len(records)
-    parser = _RowParser(columns, errors)
+    parser = _RowParser(columns, errors, unnamed=unnamed)
     seen_roles: dict[tuple[str, str], int] = {}  # (key, role) → line
     seen_people: dict[str, RosterRow] = {}  # key → first row
     seen_skeletons: dict[str, RosterRow] = {}  # skeleton → first row
@@ -393,6 +601,7 @@ def _parsed_to_json(preview: RosterPreview) -> dict[str, Any]:
         "record_count": preview.record_count,
         "errors": [[e.line, e.column, e.message] for e in preview.errors],
         "errors_dropped": preview.errors_dropped,
+        "notices": preview.notices,
         "rows": [
             [
                 r.line,
@@ -419,6 +628,7 @@ def _parsed_from_json(program: Program, data: dict) -> RosterPreview:
         errors=[RosterError(*e) for e in data["errors"]],
         errors_dropped=data["errors_dropped"],
         record_count=data["record_count"],
+        notices=list(data.get("notices", [])),
     )
     for line, email, first, last, role, stage, specialty, rank, time_zone in data["rows"]:
         preview.rows.append(
@@ -453,9 +663,41 @@ def roster_import_plan(roster_import: RosterImport) -> RosterPreview:
     return preview
 
 
-def _check_header(columns: list[str], errors: list[RosterError]) -> bool:
-    known = set(COLUMNS) | set(EXPORT_ONLY_COLUMNS)
-    if not known.intersection(columns):
+def _read_header(header: list[str], preview: RosterPreview) -> tuple[list[str], list[int], bool]:
+    """Each header cell's column (``""`` for one the import ignores), the positions with no
+    name at all, and whether the header lets the rows be read.
+
+    Headers are read through HEADER_ALIASES; unknown ones are ignored with a notice naming
+    them, so an export's phone or ID columns need not be deleted first."""
+    errors = preview.errors
+    columns: list[str] = []
+    unnamed: list[int] = []
+    renamed: list[str] = []
+    ignored: list[str] = []
+    first_of: dict[str, str] = {}  # column → the header cell that named it first
+    ok = True
+    for i, cell in enumerate(header):
+        label = (cell or "").strip().lstrip("\ufeff")
+        column = _HEADER_COLUMNS.get(_header_key(label), "")
+        if not label:
+            unnamed.append(i)  # Excel's trailing empty columns; a value under one is a row error
+        elif not column:
+            ignored.append(label)
+        elif column in first_of:
+            message = (
+                f"The column {column} appears twice."
+                if _header_key(first_of[column]) == _header_key(label)
+                else f"The columns “{first_of[column]}” and “{label}” both mean {column}; keep one of them."
+            )
+            errors.append(RosterError(1, column, message))
+            ok = False
+            column = ""
+        else:
+            first_of[column] = label
+            if column not in EXPORT_ONLY_COLUMNS and _header_key(label) != _header_key(column):
+                renamed.append(f"“{label}” as {column}")
+        columns.append(column if column not in EXPORT_ONLY_COLUMNS else "")
+    if not first_of:
         errors.append(
             RosterError(
                 1,
@@ -463,33 +705,27 @@ def _check_header(columns: list[str], errors: list[RosterError]) -> bool:
                 "The first row must name the columns: " + ", ".join(COLUMNS) + ". Download the template to start from.",
             )
         )
-        return False
-    ok = True
+        return columns, unnamed, False
     for name in REQUIRED_COLUMNS:
-        if name not in columns:
-            errors.append(RosterError(1, name, f"Missing column: {name}."))
+        if name not in first_of:
+            aliases = ", ".join(HEADER_ALIASES[name][:3])
+            errors.append(RosterError(1, name, f"Missing column: {name} (or a column named like {aliases})."))
             ok = False
-    seen = set()
-    for name in columns:
-        if not name:
-            continue  # Excel's trailing empty columns; a value under one is a row error
-        if name in seen:
-            errors.append(RosterError(1, name, f"The column {name} appears twice."))
-            ok = False
-        seen.add(name)
-        if name not in known:
-            errors.append(RosterError(1, name, f"Unknown column: {name}. The columns are: {', '.join(COLUMNS)}."))
-            ok = False
-    return ok
+    if renamed:
+        preview.notices.append("Read " + ", ".join(renamed) + ".")
+    if ignored:
+        count = len(ignored)
+        preview.notices.append(f"Ignored {count} column{'s' if count != 1 else ''}: {', '.join(ignored)}.")
+    return columns, unnamed, ok
 
 
 class _RowParser:
     """Checks rows one at a time against the vocabularies, loaded once per file."""
 
-    def __init__(self, columns: list[str], errors: list[RosterError]):
+    def __init__(self, columns: list[str], errors: list[RosterError], *, unnamed: list[int]):
         self.columns = columns
         self.index = {name: i for i, name in enumerate(columns) if name}
-        self.unnamed = [i for i, name in enumerate(columns) if not name]
+        self.unnamed = unnamed
         self.file_errors = errors
         self.missing_reported: set[str] = set()
         self.stages = {s.code.upper(): s for s in CareerStage.objects.all()}
@@ -509,6 +745,8 @@ class _RowParser:
             return self.stages[value]
         if value == "FELLOWSHIP":
             return self.stages.get("FELLOW")
+        if value == "INTERN":
+            return self.stages.get("PGY-1")
         match = _PGY_RE.match(value)
         return self.stages.get(f"PGY-{match.group(1)}") if match else None
 
@@ -555,7 +793,7 @@ class _RowParser:
             elif len(value) > _NAME_MAX_LENGTH:
                 err(column, f"The {label} is longer than {_NAME_MAX_LENGTH} characters.")
 
-        role = ROLES.get(cell("role").lower())
+        role = ROLES.get(_header_key(cell("role")))
         if role is None:
             err(
                 "role",
@@ -567,6 +805,8 @@ class _RowParser:
             career_stage = self.stage(raw)
             if career_stage is None:
                 err("pgy", f"Unknown PGY value “{raw}”. Use PGY-1 … PGY-7 or Fellow.")
+        elif role == Membership.Role.RESIDENT and _header_key(cell("role")) == "fellow":
+            career_stage = self.stages.get("FELLOW")  # the role says it: "Fellow" with no PGY
         elif role == Membership.Role.RESIDENT:
             if "pgy" in self.index:
                 err("pgy", "Residents need a PGY year (PGY-1 … PGY-7 or Fellow).")
@@ -770,8 +1010,9 @@ def roster_import_preview(*, program: Program, uploaded_by: User, filename: str,
     Raises ValidationError, storing nothing, when the file cannot be read at all
     (size, type, encoding, empty). Files with bad rows are kept: the preview lists them.
     """
-    text = roster_decode(filename=filename, data=data)
-    preview = _parse_text(program=program, text=text)
+    read = roster_read(filename=filename, data=data)
+    preview = _parse_text(program=program, text=read.text)
+    preview.notices[:0] = read.notices
     parsed = _parsed_to_json(preview)
     if not preview.errors:
         _plan(preview)
@@ -779,7 +1020,7 @@ def roster_import_preview(*, program: Program, uploaded_by: User, filename: str,
         program=program,
         uploaded_by=uploaded_by,
         filename=filename[-255:],
-        content=text,
+        content=read.text,
         parsed=parsed,
         row_count=preview.record_count,
         created_count=preview.create_count,
@@ -790,30 +1031,171 @@ def roster_import_preview(*, program: Program, uploaded_by: User, filename: str,
 
 
 def roster_import_apply(*, roster_import: RosterImport, actor: User) -> RosterApplyResult:
-    """Apply a previewed file: all of it or none of it, once.
+    """Apply a previewed file: all of it or none of it, once. Nobody is e-mailed: inviting
+    the people it adds is the roster's next, separate step (``roster_invite_all``).
 
-    Raises ValidationError when the file has errors or was applied already (a
-    double-submitted confirm form), and PermissionDenied when ``actor`` does not
-    coordinate the program.
+    A file of more than BACKGROUND_ROWS rows is applied by a task (``roster_import_run``):
+    this marks it applying and enqueues the task once it commits; the preview page then
+    shows its progress. Raises ValidationError when the file has errors, was applied
+    already, or is being applied (a double-submitted confirm form), and PermissionDenied
+    when ``actor`` does not coordinate the program.
     """
     if not actor.has_perm("accounts.manage_roster", roster_import.program):
         raise PermissionDenied
+    rows = len((roster_import.parsed or {}).get("rows", [])) or roster_import.row_count
+    if rows > BACKGROUND_ROWS:
+        return _start_in_background(roster_import=roster_import, actor=actor)
     try:
         return _apply(roster_import=roster_import, actor=actor)
     except IntegrityError:
         # Someone imported the same people at the same moment; nothing was written.
         logger.warning("Roster import %s collided with a concurrent change", roster_import.pk, exc_info=True)
+        raise ValidationError(CONFLICT_MESSAGE, code="conflict") from None
+
+
+def _check_applicable(roster_import: RosterImport) -> None:
+    if roster_import.status == RosterImport.Status.APPLIED:
+        raise ValidationError("This file has already been imported.", code="applied")
+    if roster_import.status == RosterImport.Status.APPLYING:
+        raise ValidationError("This file is being imported already; its progress is shown here.", code="applying")
+    parsed = roster_import.parsed or {}
+    if parsed.get("errors"):
+        count = len(parsed["errors"]) + parsed.get("errors_dropped", 0)
         raise ValidationError(
-            "Someone changed this roster while the file was being imported. Nothing was imported; please try again.",
-            code="conflict",
-        ) from None
+            f"The file has {count} problem(s); nothing was imported. Fix them and upload it again.", code="invalid"
+        )
 
 
 @transaction.atomic
-def _apply(*, roster_import: RosterImport, actor: User) -> RosterApplyResult:
+def _start_in_background(*, roster_import: RosterImport, actor: User) -> RosterApplyResult:
+    # Locked and checked: of two clicks on Apply, the second finds it applying and enqueues nothing.
     roster_import = locked(RosterImport.objects.select_related("program")).get(pk=roster_import.pk)
-    if roster_import.status == RosterImport.Status.APPLIED:
-        raise ValidationError("This file has already been imported.", code="applied")
+    _check_applicable(roster_import)
+    roster_import.status = RosterImport.Status.APPLYING
+    roster_import.progress = 0
+    roster_import.error = ""
+    roster_import.applied_at = timezone.now()  # while applying: when it started (the sweeper reads it)
+    roster_import.save(update_fields=["status", "progress", "error", "applied_at"])
+    # The row is the outbox: if the broker is down now, ``roster_imports_sweep`` enqueues it again.
+    enqueue_on_commit(APPLY_TASK, roster_import.pk, actor.pk)
+    logger.info("Roster import %s queued by user %s", roster_import.pk, actor.pk)
+    return RosterApplyResult(roster_import=roster_import, in_background=True)
+
+
+def roster_import_run(roster_import_id: int, actor_id: int) -> str:
+    """The task's work: apply an import marked applying, and mark it applied or failed.
+
+    Idempotent: a re-delivered task finds it applied (or failed) and does nothing; two
+    deliveries at once are serialised by the account-creation lock, and the second's final
+    conditional UPDATE finds the import applied and rolls its own work back."""
+    roster_import = RosterImport.objects.select_related("program").filter(pk=roster_import_id).first()
+    if roster_import is None or roster_import.status != RosterImport.Status.APPLYING:
+        return "not_applying"
+    actor = User.objects.filter(pk=actor_id, is_active=True).first()
+    if actor is None or not actor.has_perm("accounts.manage_roster", roster_import.program):
+        _fail(
+            roster_import_id,
+            "The person who started this import no longer coordinates the program; nothing was imported.",
+        )
+        return "failed"
+    _record_progress(roster_import_id, 5)
+    try:
+        _apply(
+            roster_import=roster_import, actor=actor, progress=lambda value: _record_progress(roster_import_id, value)
+        )
+    except ValidationError as exc:
+        if exc.code == "applied":
+            return "not_applying"
+        _fail(roster_import_id, " ".join(exc.messages))
+        return "failed"
+    except IntegrityError:
+        logger.warning("Roster import %s collided with a concurrent change", roster_import_id, exc_info=True)
+        _fail(roster_import_id, CONFLICT_MESSAGE)
+        return "failed"
+    except Exception as exc:
+        logger.exception("Roster import %s failed", roster_import_id)
+        _fail(
+            roster_import_id,
+            f"The import stopped with an unexpected error ({type(exc).__name__}); nothing was imported. "
+            "Try again; if it fails again, tell your MentorMatch administrator.",
+        )
+        return "failed"
+    return "applied"
+
+
+def _record_progress(roster_import_id: int, progress: int) -> None:
+    """One short UPDATE the progress bar can read while the import's own transaction is open.
+
+    On PostgreSQL it is committed on a connection of its own (the import's transaction does
+    not touch its RosterImport row until its last statement, so this never waits on it; a
+    lock timeout bounds it anyway). SQLite has one writer at a time: there the bar moves
+    only outside the transaction. Best effort: a failure is logged, never raised."""
+    try:
+        if connection.vendor != "postgresql":
+            if not connection.in_atomic_block:
+                RosterImport.objects.filter(pk=roster_import_id, status=RosterImport.Status.APPLYING).update(
+                    progress=progress
+                )
+            return
+        side = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            with side.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '2s'")
+                table = side.ops.quote_name(RosterImport._meta.db_table)
+                cursor.execute(
+                    f"UPDATE {table} SET progress = %s WHERE id = %s AND status = %s",  # noqa: S608 (names are ours)
+                    [progress, roster_import_id, RosterImport.Status.APPLYING],
+                )
+        finally:
+            side.close()
+    except DatabaseError:
+        logger.warning("Roster import %s: could not record progress %s", roster_import_id, progress, exc_info=True)
+
+
+def _fail(roster_import_id: int, error: str) -> None:
+    """Mark an applying import failed with ``error``; nothing of it was written (one transaction)."""
+    RosterImport.objects.filter(pk=roster_import_id, status=RosterImport.Status.APPLYING).update(
+        status=RosterImport.Status.FAILED, error=error, progress=0, applied_at=None
+    )
+    logger.info("Roster import %s failed: %s", roster_import_id, error)
+
+
+# An applying import whose task has not finished by then was lost (the broker was down at
+# commit, or the worker died: the import's transaction rolled back) and is enqueued again;
+# after SWEEP_GIVE_UP it is failed, so the coordinator can apply it again.
+SWEEP_RETRY_AFTER = datetime.timedelta(minutes=10)
+SWEEP_GIVE_UP = datetime.timedelta(hours=1)
+
+
+def roster_imports_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
+    now = now or timezone.now()
+    stuck = RosterImport.objects.filter(status=RosterImport.Status.APPLYING, applied_at__lte=now - SWEEP_RETRY_AFTER)
+    given_up = 0
+    for pk in stuck.filter(applied_at__lte=now - SWEEP_GIVE_UP).values_list("pk", flat=True):
+        _fail(pk, "The import did not finish; nothing was imported. Apply it again.")
+        given_up += 1
+    requeued = 0
+    for pk, actor_id in stuck.filter(applied_at__gt=now - SWEEP_GIVE_UP).values_list("pk", "uploaded_by_id"):
+        # Who clicked Apply is not kept; the uploader stands in (the task checks they still coordinate).
+        requeued += enqueue(APPLY_TASK, pk, actor_id)
+    return {"requeued": requeued, "failed": given_up}
+
+
+@transaction.atomic
+def _apply(
+    *, roster_import: RosterImport, actor: User, progress: Callable[[int], None] | None = None
+) -> RosterApplyResult:
+    in_background = progress is not None
+    if in_background:
+        # Not locked until the end (``_record_progress`` writes the row from another connection
+        # meanwhile); two deliveries are serialised by lock_account_creation below.
+        roster_import = RosterImport.objects.select_related("program").get(pk=roster_import.pk)
+        if roster_import.status != RosterImport.Status.APPLYING:
+            raise ValidationError("This file has already been imported.", code="applied")
+    else:
+        roster_import = locked(RosterImport.objects.select_related("program")).get(pk=roster_import.pk)
+        _check_applicable(roster_import)
+    report = progress or (lambda value: None)
     program = roster_import.program
     lock_account_creation()
     preview = roster_import_plan(roster_import)  # against the database as it is now, under the locks
@@ -822,6 +1204,7 @@ def _apply(*, roster_import: RosterImport, actor: User) -> RosterApplyResult:
             f"The file has {preview.error_count} problem(s); nothing was imported. Fix them and upload it again.",
             code="invalid",
         )
+    report(30)
 
     # People: one row per person. Parsing guarantees both rows of a person agree.
     people: dict[str, RosterRow] = {}
@@ -857,6 +1240,7 @@ def _apply(*, roster_import: RosterImport, actor: User) -> RosterApplyResult:
                     setattr(users[key], name, value)
                 changed_users.append(users[key])
     User.objects.bulk_update(changed_users, ["first_name", "last_name", "time_zone"], batch_size=500)
+    report(50)
 
     Membership.objects.bulk_create(
         [
@@ -866,50 +1250,37 @@ def _apply(*, roster_import: RosterImport, actor: User) -> RosterApplyResult:
         ],
         batch_size=500,
     )
+    report(65)
     _apply_profiles([row for row in preview.rows if users[row.key].pk in owned], preview, users)
+    report(85)
 
-    # Everyone else is asked, and keeps everything about themselves until they accept.
-    asked = 0
-    for row in preview.rows:
-        if row.action == "invite":
-            program_invitation_create(
-                program=program,
-                user=users[row.key],
-                role=row.role,
-                invited_by=actor,
-                email=row.email,
-                first_name=row.first_name,
-                last_name=row.last_name,
-                career_stage=row.career_stage,
-                specialty=row.specialty,
-                academic_rank=row.academic_rank,
-            )
-            asked += 1
-
-    invited = 0
-    for key in people:
-        user = users[key]
-        if user.pk in owned and not user.has_usable_password() and user.invited_at is None:
-            invited += user_invite(user=user, invited_by=actor)
-
-    roster_import.status = RosterImport.Status.APPLIED
-    roster_import.applied_at = timezone.now()
-    roster_import.row_count = len(preview.rows)
-    roster_import.created_count = preview.create_count
-    roster_import.updated_count = preview.update_count
-    roster_import.unchanged_count = preview.unchanged_count
-    roster_import.invited_count = asked
-    roster_import.save(
-        update_fields=[
-            "status",
-            "applied_at",
-            "row_count",
-            "created_count",
-            "updated_count",
-            "unchanged_count",
-            "invited_count",
-        ]
+    # Existing accounts are asked to join on the invite step, not now: the file keeps their rows.
+    to_ask = preview.invite_count
+    to_invite = sum(
+        1
+        for key in people
+        if users[key].pk in owned and not users[key].has_usable_password() and users[key].invited_at is None
     )
+    parsed = dict(roster_import.parsed)
+    parsed["ask_to_join"] = "pending" if to_ask else "none"
+    fields: dict[str, Any] = {
+        "status": RosterImport.Status.APPLIED,
+        "applied_at": timezone.now(),
+        "row_count": len(preview.rows),
+        "created_count": preview.create_count,
+        "updated_count": preview.update_count,
+        "unchanged_count": preview.unchanged_count,
+        "invited_count": to_ask,
+        "progress": 100,
+        "error": "",
+        "parsed": parsed,
+    }
+    expected = RosterImport.Status.APPLYING if in_background else roster_import.status
+    # Conditional: a second delivery of the task that got here finds it applied and rolls back.
+    if not RosterImport.objects.filter(pk=roster_import.pk, status=expected).update(**fields):
+        raise ValidationError("This file has already been imported.", code="applied")
+    for field_name, field_value in fields.items():
+        setattr(roster_import, field_name, field_value)
     # Counts only: the people themselves are on the roster, and in the file kept with the import.
     audit_log(
         actor=actor,
@@ -923,22 +1294,22 @@ def _apply(*, roster_import: RosterImport, actor: User) -> RosterApplyResult:
             "created": roster_import.created_count,
             "updated": roster_import.updated_count,
             "unchanged": roster_import.unchanged_count,
-            "invited": invited,
-            "asked_to_join": asked,
+            "to_invite": to_invite,
+            "to_ask_to_join": to_ask,
         },
     )
     logger.info(
-        "Roster import %s into %s by user %s: %s created, %s updated, %s unchanged, %s invited, %s asked to join",
+        "Roster import %s into %s by user %s: %s created, %s updated, %s unchanged; %s to invite, %s to ask",
         roster_import.pk,
         program.slug,
         actor.pk,
         roster_import.created_count,
         roster_import.updated_count,
         roster_import.unchanged_count,
-        invited,
-        asked,
+        to_invite,
+        to_ask,
     )
-    return RosterApplyResult(roster_import=roster_import, invitations_sent=invited, asked_to_join=asked)
+    return RosterApplyResult(roster_import=roster_import, to_invite=to_invite, to_ask=to_ask)
 
 
 def _apply_profiles(rows: list[RosterRow], preview: RosterPreview, users: dict[str, User]) -> None:
@@ -982,6 +1353,141 @@ def roster_member_reinvite(*, membership: Membership, actor: User) -> bool:
             after={"user": membership.user_id},
         )
     return invited
+
+
+# --- Inviting: a separate, explicit step after an import (which e-mails nobody).
+
+
+def _roster_users(program: Program) -> QuerySet[User]:
+    """The program's residents and faculty as users, each once (a subquery, not a join, so
+    the rows can be locked: PostgreSQL refuses FOR UPDATE with DISTINCT)."""
+    members = Membership.objects.filter(program=program).exclude(role=Membership.Role.COORDINATOR)
+    return User.objects.filter(pk__in=members.values("user_id"), is_active=True)
+
+
+def _not_signed_in() -> Q:
+    """Has not taken their account: no password, never signed in (by SSO either), not staff."""
+    return Q(password__startswith=UNUSABLE_PASSWORD_PREFIX, last_login__isnull=True, is_staff=False, is_superuser=False)
+
+
+def _never_invited_q() -> Q:
+    return _not_signed_in() & Q(invited_at__isnull=True)
+
+
+def _reinvitable_q(now: datetime.datetime) -> Q:
+    return _not_signed_in() & Q(invited_at__lte=now - REINVITE_AFTER)
+
+
+@dataclass(frozen=True)
+class RosterInvitations:
+    """What the roster's invite step would do now."""
+
+    never_invited: int  # members never sent an invitation
+    to_ask: int  # existing accounts imported files name, not yet asked to join
+    reinvitable: int  # invited more than REINVITE_AFTER ago, never signed in
+    invited_recently: int  # invited within REINVITE_AFTER, not signed in yet: not re-invited now
+
+    @property
+    def to_invite(self) -> int:
+        return self.never_invited + self.to_ask
+
+
+def roster_invitations(program: Program, *, now: datetime.datetime | None = None) -> RosterInvitations:
+    """Counts for the roster's invite buttons: one query, and one more (plus a plan of
+    their rows) only when an applied file names existing accounts not yet asked."""
+    now = now or timezone.now()
+    counts = _roster_users(program).aggregate(
+        never=Count("pk", filter=_never_invited_q()),
+        again=Count("pk", filter=_reinvitable_q(now)),
+        recent=Count("pk", filter=_not_signed_in() & Q(invited_at__gt=now - REINVITE_AFTER)),
+    )
+    asks, _ = _pending_asks(program)
+    return RosterInvitations(
+        never_invited=counts["never"], to_ask=len(asks), reinvitable=counts["again"], invited_recently=counts["recent"]
+    )
+
+
+def _pending_asks(program: Program) -> tuple[list[tuple[RosterRow, User]], list[RosterImport]]:
+    """Rows of applied files naming existing accounts that are still to be asked to join,
+    and those files. A later file's row for the same person and role wins."""
+    imports = RosterImport.objects.filter(
+        program=program, status=RosterImport.Status.APPLIED, parsed__ask_to_join="pending"
+    ).order_by("applied_at", "pk")
+    found = list(imports)
+    if not found:
+        return [], []
+    merged: dict[tuple[str, str], list[Any]] = {}
+    for roster_import in found:
+        for row in roster_import.parsed.get("rows", []):
+            merged[(canonical_email(row[1]), row[4])] = row
+    preview = _parsed_from_json(
+        program, {"errors": [], "errors_dropped": 0, "record_count": len(merged), "rows": list(merged.values())}
+    )
+    _plan(preview)
+    return [(row, preview.users[row.key]) for row in preview.rows if row.action == "invite"], found
+
+
+@dataclass(frozen=True)
+class RosterInviteResult:
+    invited: int  # sign-up invitations e-mailed
+    asked: int  # existing accounts asked to join
+
+
+@transaction.atomic
+def roster_invite_all(*, program: Program, actor: User) -> RosterInviteResult:
+    """Invite everyone on the roster who has never been invited, and ask the existing
+    accounts imported files named to join. Idempotent: a second click (or two at once: the
+    users' rows are locked, and the second finds them invited) sends nothing more."""
+    if not actor.has_perm("accounts.manage_roster", program):
+        raise PermissionDenied
+    users = list(locked(_roster_users(program).filter(_never_invited_q()).order_by("pk")))
+    invited = sum(user_invite(user=user, invited_by=actor) for user in users)
+    # Not locked (RosterImport is never held with User, core/locking.py): two clicks at once
+    # may both find an ask pending, and the pending invitation's unique constraint keeps one.
+    asks, imports = _pending_asks(program)
+    asked = 0
+    for row, user in asks:
+        invitation = program_invitation_create(
+            program=program,
+            user=user,
+            role=row.role,
+            invited_by=actor,
+            email=row.email,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            career_stage=row.career_stage,
+            specialty=row.specialty,
+            academic_rank=row.academic_rank,
+        )
+        asked += invitation is not None
+    for roster_import in imports:
+        roster_import.parsed = {**roster_import.parsed, "ask_to_join": "sent"}
+        roster_import.save(update_fields=["parsed"])
+    if invited or asked:
+        audit_log(
+            actor=actor,
+            action="roster.invite_all",
+            obj=program,
+            program=program,
+            after={"invited": invited, "asked_to_join": asked},
+        )
+    logger.info("Roster of %s: user %s invited %s, asked %s to join", program.slug, actor.pk, invited, asked)
+    return RosterInviteResult(invited=invited, asked=asked)
+
+
+@transaction.atomic
+def roster_reinvite_waiting(*, program: Program, actor: User, now: datetime.datetime | None = None) -> int:
+    """Send a fresh link to everyone invited more than REINVITE_AFTER ago who has still not
+    signed in; those invited more recently are skipped, so repeating it sends nothing more."""
+    if not actor.has_perm("accounts.manage_roster", program):
+        raise PermissionDenied
+    now = now or timezone.now()
+    users = list(locked(_roster_users(program).filter(_reinvitable_q(now)).order_by("pk")))
+    sent = sum(user_invite(user=user, invited_by=actor) for user in users)
+    if sent:
+        audit_log(actor=actor, action="roster.reinvite_all", obj=program, program=program, after={"invited": sent})
+    logger.info("Roster of %s: user %s re-invited %s", program.slug, actor.pk, sent)
+    return sent
 
 
 # --- Export.

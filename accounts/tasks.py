@@ -5,6 +5,7 @@ from core.outbox import EMAIL_RETRIES, EMAIL_SEND_ERRORS, email_retry
 
 from .busy import busy_calendars_refresh_due
 from .models import User
+from .roster import roster_import_run, roster_imports_sweep
 from .services import (
     invitation_claim,
     invitation_mark_sent,
@@ -53,3 +54,16 @@ def send_unsent_invitations() -> int:
 def refresh_busy_calendars() -> int:
     """Daily: fetch each subscribed busy calendar again (accounts/busy.py)."""
     return busy_calendars_refresh_due()
+
+
+@shared_task
+def apply_roster_import(roster_import_id: int, actor_id: int) -> str:
+    """A large roster file, applied in the background (accounts/roster.py: ``roster_import_run``).
+    Re-delivery is harmless: an import no longer applying is left alone."""
+    return roster_import_run(roster_import_id, actor_id)
+
+
+@shared_task
+def sweep_roster_imports() -> dict:
+    """Re-enqueues applying imports whose task was lost; fails those that never finished."""
+    return roster_imports_sweep()

@@ -92,6 +92,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/15"),
         "options": {"expires": 15 * 60},
     },
+    # Large roster imports are their own outbox: re-enqueues lost ones, fails those that never finish.
+    "sweep-roster-imports": {
+        "task": "accounts.tasks.sweep_roster_imports",
+        "schedule": crontab(minute="*/10"),
+        "options": {"expires": 10 * 60},
+    },
     # Match runs are their own outbox: re-enqueues lost runs, starts them when the ranking
     # window closes, and fails runs whose worker was killed.
     "sweep-match-runs": {

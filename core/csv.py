@@ -60,3 +60,19 @@ def csv_response(
         response = HttpResponse("".join(lines), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+class CsvText:
+    """Rows written as plain CSV text, unescaped, for storage rather than download: a
+    spreadsheet's sheet kept as the text the roster parser reads (accounts/roster.py).
+    Nothing written here is offered to a spreadsheet; downloads use ``csv_response``."""
+
+    def __init__(self) -> None:
+        self._out: list[str] = []
+        self._writer = csv.writer(_Echo(), lineterminator="\n")
+
+    def writerow(self, cells: Iterable[object]) -> None:
+        self._out.append(self._writer.writerow(list(cells)))
+
+    def getvalue(self) -> str:
+        return "".join(self._out)

@@ -6,11 +6,15 @@ class MatchingConfig(AppConfig):
     verbose_name = "Matching and mentorships"
 
     def ready(self):
+        from accounts.leaving import members_leaving
         from accounts.signals import program_invitation_accepted, program_invitation_made
 
         from .receivers import notify_program_invitation_accepted, notify_program_invitation_made
+        from .receivers_roster import end_for_members_leaving
 
         program_invitation_made.connect(notify_program_invitation_made, dispatch_uid="matching.invitation_made")
         program_invitation_accepted.connect(
             notify_program_invitation_accepted, dispatch_uid="matching.invitation_accepted"
         )
+        # People leaving a program (graduation, bulk leave on the roster) end their pairings there.
+        members_leaving.connect(end_for_members_leaving, dispatch_uid="matching.members_leaving")

@@ -63,13 +63,29 @@ def pairing_block(mentee, mentor) -> str | None:
 
 
 def block_message(block: str, mentee, mentor) -> str:
-    """What the two people (and the page) are told; a conflict's reason stays with coordinators."""
+    """What the two people are told when they try to pair (a request, an acceptance): that the
+    pairing is not available, never that a do-not-pair entry exists, nor its reason (the
+    conflicts page promises as much). An evaluator role is a public fact of the program."""
     if block == EVALUATOR:
         return (
             f"{mentor.full_name} evaluates residents of {mentee.first_name or 'this resident'}'s program, so they "
             "cannot be paired unless a coordinator allows it."
         )
-    return f"{mentee.full_name} and {mentor.full_name} cannot be paired: a conflict of interest is on record."
+    return f"{mentee.full_name} and {mentor.full_name} cannot be paired: this pairing is not available."
+
+
+def block_message_for_coordinators(block: str, mentee, mentor) -> str:
+    """The same refusal for a program's coordinators, who recorded the block: which one, and
+    where to change it. The reason itself is on the conflicts page."""
+    if block == EVALUATOR:
+        return (
+            f"{mentor.full_name} evaluates residents of {mentee.full_name}'s program: allow this pair under "
+            "Conflicts of interest › Exceptions first, or choose another mentor."
+        )
+    return (
+        f"{mentee.full_name} and {mentor.full_name} are kept apart under Conflicts of interest › Do not pair: "
+        "choose another mentor."
+    )
 
 
 def exclusion_sets(mentee_ids, mentor_ids) -> dict[str, set]:

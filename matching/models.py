@@ -569,10 +569,27 @@ class MatchRun(models.Model):
             and (now or timezone.now()) < self.ranking_deadline
         )
 
+    @property
+    def is_archived(self):
+        return self.archived_at is not None
+
     # Guards: the services check these under a row lock.
     def can_review(self):
-        """Proposals may be accepted, rejected or overridden."""
-        return self.status == self.Status.SUCCEEDED and not self.is_published
+        """Proposals may be accepted, rejected or overridden (an out-of-date run is refused
+        as well, by ``match_runs.freshness``, which needs queries)."""
+        return self.status == self.Status.SUCCEEDED and not self.is_published and not self.is_archived
+
+    def can_archive(self):
+        """Discarded: anything that is neither waiting, running nor published."""
+        return self.status not in (self.Status.QUEUED, self.Status.RUNNING) and not self.is_published
+
+    def can_rerun(self):
+        """Computed again with the same settings: a finished run nobody published or discarded."""
+        return self.can_archive() and not self.is_archived
+
+    def extra_spots_for(self, mentor_id):
+        """Spots a coordinator added to this mentor for this run only."""
+        return int((self.extra_spots or {}).get(str(mentor_id), 0))
 
     def can_publish(self):
         return self.can_review()

@@ -13,11 +13,12 @@ from typing import Any
 
 import rules
 from django.db.models import Model, Q
+from django.utils import timezone
 
 from accounts.models import Membership, Program
 from accounts.rules import coordinates_program, is_resident
 
-from .models import Meeting, Mentorship, MentorshipRequest
+from .models import MatchRun, Meeting, Mentorship, MentorshipRequest
 
 
 def mentorship_of(obj):
@@ -172,6 +173,23 @@ def ranking_window_open(user, run):
 
 rules.add_perm("matching.manage_match_runs", coordinates_its_program)  # create, review, override, publish
 rules.add_perm("matching.rank_in_run", ranking_window_open & is_in_run_cohort)
+
+
+@rules.predicate
+def ranks_with(user, other):
+    """``user`` and ``other`` are on opposite sides of a run whose ranking window is open: a
+    ranker may open the page of anyone they are asked to rank (mentors rank residents too,
+    whose pages are otherwise not theirs to see). It ends with the window."""
+    if other is None or not user.is_authenticated or user.pk == other.pk:
+        return False
+    windows = MatchRun.objects.filter(status=MatchRun.Status.QUEUED, ranking_deadline__gt=timezone.now())
+    return (
+        windows.filter(mentors=user).filter(mentees=other).exists()
+        or windows.filter(mentees=user).filter(mentors=other).exists()
+    )
+
+
+rules.add_perm("matching.view_person_to_rank", ranks_with)
 
 # Conflicts of interest: evaluator roles, do-not-pair entries, exceptions (``obj`` is the program).
 rules.add_perm("matching.manage_conflicts", coordinates_program)

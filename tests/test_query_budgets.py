@@ -50,6 +50,7 @@ from matching.models import (
     Message,
     Notification,
     PairingException,
+    RankingSubmission,
     Resource,
 )
 from matching.selectors import mentorships as mentorship_selectors
@@ -146,6 +147,7 @@ NOT_LIST_PAGES = {
     "matching:notification-preferences": "a form",
     "matching:notification-read": "a POST action",
     "matching:match-run-create": "a form",
+    "matching:match-run-readiness-remind": "a POST action",
     "matching:match-run-progress": "one run's progress fragment",
     "matching:match-run-accept": "a POST action",
     "matching:match-run-override": "a POST action",
@@ -153,8 +155,12 @@ NOT_LIST_PAGES = {
     "matching:match-run-publish": "a POST action",
     "matching:match-run-second-round": "a POST action",
     "matching:match-run-cancel": "a POST action",
+    "matching:match-run-rerun": "a POST action",
+    "matching:match-run-archive": "a POST action",
+    "matching:ranking-window-remind": "a POST action",
+    "matching:ranking-window-extend": "a POST action",
+    "matching:ranking-window-close": "a POST action",
     "matching:match-run-export": "a CSV download, not a page",
-    "matching:match-run-rank": "one person's ranking form",
     "matching:conflicts-add": "a POST action",
     "matching:conflicts-remove": "a POST action",
     "matching:pairings-export": "a CSV download, not a page",
@@ -320,6 +326,11 @@ def grow(w, start, count):
         )
         other_run.mentees.add(mentee)
         other_run.mentors.add(mentor)
+        # The run waiting for rankings: one more on each side, the resident's list submitted.
+        ranking_run = o["ranking_run"]
+        ranking_run.mentees.add(mentee)
+        ranking_run.mentors.add(mentor)
+        RankingSubmission.objects.create(run=ranking_run, author=mentee, ranked=0)
 
         program = Program.objects.create(
             name=f"{GROWN} program {i}", slug=f"growing-{i}", institution=im.institution, specialty=im.specialty
@@ -515,6 +526,8 @@ PAGE_BUDGETS = {
             "count",
             "page of members (with profiles, stage, specialty, rank)",
             "invitations to join, waiting (as typed)",
+            "invite step: never invited / to re-invite / invited today (one aggregate)",
+            "applied files naming existing accounts still to ask",
             *NAV_COORDINATOR,
         ),
         ("slug",),
@@ -585,10 +598,8 @@ PAGE_BUDGETS = {
         "resident",
         (
             "mentorship (with people, program, agreement, ended-by)",
-            "the request it began with (its messages open the thread)",
             "the thread's messages (with authors)",
             "mark the other person's messages read (UPDATE)",
-            # The same rows as two queries up: the service does not trust the view's.
             "the mentorship's requests (notification keys)",
             "mark the notifications about them read (UPDATE, one per key)",
             *NAV_RESIDENT,
@@ -643,17 +654,79 @@ PAGE_BUDGETS = {
             *COORDINATOR_OF,
             *NAV_COORDINATOR,
             "runs (with creator)",
+            "archived runs (count)",
         ),
         ("slug",),
         marker='href="/match-runs/',
+    ),
+    # The coordinator's view of a ranking window: who has submitted, never what.
+    "matching:ranking-window": Budget(
+        "coordinator",
+        (
+            "run (with program)",
+            "permission: coordinator membership",
+            "submissions",
+            "the run's residents",
+            "the run's mentors",
+            *NAV_COORDINATOR,
+        ),
+        ("pk=ranking_run",),
+    ),
+    # One person's ranking form: every mentor of the run with what to rank them by (fit, shared time).
+    "matching:match-run-rank": Budget(
+        "resident",
+        (
+            "run (with program)",
+            "permission: in the run's cohort (page)",
+            "permission: in the run's cohort (rank_in_run)",
+            "which side: a resident of the run?",
+            "the run's mentors",
+            "the viewer's mentee profile (with stage)",
+            "prefetch: subspecialty interests",
+            "prefetch: goals",
+            "prefetch: interests",
+            "prefetch: languages",
+            "prefetch: meeting formats",
+            "the viewer's weekly availability",
+            "mentors' profiles (with specialty, rank, active count)",
+            "prefetch: expertise",
+            "prefetch: interests",
+            "prefetch: languages",
+            "prefetch: meeting formats",
+            "the mentors' weekly availability",
+            "the viewer's saved ranking",
+            "the viewer's submission",
+            *NAV_RESIDENT,
+        ),
+        ("pk=ranking_run",),
+    ),
+    "matching:match-run-readiness": Budget(
+        "coordinator",
+        (
+            *COORDINATOR_OF,
+            *NAV_COORDINATOR,
+            "residents (with profile, PGY, has-goals, has-interests)",
+            "their active mentors of the kind",
+            "left out: active mentee profiles",
+            "mentors (with spots, has-availability)",
+        ),
+        ("slug",),
     ),
     "matching:match-run-detail": Budget(
         "coordinator",
         (
             "run (with program, creator, parent, publisher)",
             "permission: coordinator membership",
-            "proposals (with mentee, mentor, override mentor, decided-by)",
-            "the run's mentors (override choices)",
+            "re-runs of this run",
+            # One summary (match_runs.selectors.review_summary) for the page, the API and the CSV.
+            "summary: the proposals' people and decisions",
+            "summary: who ranked",
+            "summary: the run's mentors with their capacity",
+            "summary: their active mentorships (count per mentor)",
+            "proposals: count (pagination)",
+            "one page of proposals (with mentee, mentor, override mentor, decided-by)",
+            # A run computed before runs recorded their inputs: out of date once a later run published.
+            "out of date: a run of the program published since",
             "next rounds",
             "other succeeded runs (compare choices)",
             *NAV_COORDINATOR,
@@ -719,6 +792,7 @@ PAGE_BUDGETS = {
             *COORDINATOR_OF,
             "count",
             "page of pairings (with last/next meeting, people, stage)",
+            "pairings breaking a conflict of interest (count)",
             # No mentor choices: a row links to its reassign page rather than carrying the form.
             *NAV_COORDINATOR,
             "mentors of the program's pairings (filter)",

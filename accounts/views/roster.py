@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +20,8 @@ from core.search import filters_form, filters_key, filters_redirect, kept_filter
 from .. import roster as roster_services
 from ..forms import RosterFilterForm, RosterUploadForm
 from ..invitations import program_invitation_withdraw
+from ..leaving import LEAVE_REASONS, MAX_LEAVING
+from ..leaving import roster_members_leave as leave_program
 from ..models import Program, ProgramInvitation, RosterImport
 from ..roster import COLUMN_HELP
 from ..selectors import pending_invitations_of, programs_coordinated_by, roster_of, roster_search
@@ -28,7 +31,7 @@ ROSTER_PAGE_SIZE = 25
 # Unanswered invitations to join listed above the roster; a long tail waits in the audit trail.
 INVITATIONS_SHOWN = 50
 # The preview lists every bad row, but only this many of the good ones.
-PREVIEW_CHANGES_SHOWN = 200
+PREVIEW_ROWS_SHOWN = 200
 
 
 @login_required
@@ -55,6 +58,12 @@ def _filtered_roster(request, program):
 @program_page("accounts.manage_roster", queryset=_PROGRAMS)
 @require_http_methods(["GET", "POST"])
 def roster(request, program):
+    # The invite step's buttons and "people leaving" post here (``action``); the filters form
+    # posts without one.
+    if request.method == "POST" and request.POST.get("action") == "leave":
+        return _roster_leave(request, program)
+    if request.method == "POST" and request.POST.get("action") in INVITE_ACTIONS:
+        return _roster_invite(request, program, request.POST["action"])
     key = _roster_filters_key(program)
     form = filters_form(request, key=key, form_class=RosterFilterForm)
     if response := filters_redirect(request, key=key, form=form, url=list_url("accounts:roster", program)):
@@ -78,8 +87,82 @@ def roster(request, program):
             "roster_is_empty": roster_is_empty,
             "invitations": invitations[:INVITATIONS_SHOWN],
             "invitations_more": len(invitations) > INVITATIONS_SHOWN,
+            "to_invite": roster_services.roster_invitations(program),
+            "leave_reasons": LEAVE_REASONS,
+            "max_leaving": MAX_LEAVING,
+            "reinvite_after_hours": int(roster_services.REINVITE_AFTER.total_seconds() // 3600),
         },
     )
+
+
+INVITE_ACTIONS = ("invite", "reinvite")
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _roster_leave(request, program):
+    """Everyone the kept filters select leaves the program (a class graduating). The list is
+    the server's, never ids from the form; ``expected`` (the count the page showed) guards
+    against a list that changed in between."""
+    filters, members = _filtered_roster(request, program)
+    ids = list(members.values_list("pk", flat=True)[: MAX_LEAVING + 1])
+    try:
+        expected = int(request.POST.get("expected", ""))
+    except ValueError:
+        expected = -1
+    if not filters:
+        messages.error(request, "Filter the roster to the people who are leaving first (for example PGY-3 residents).")
+    elif request.POST.get("confirm") != "yes":
+        messages.error(request, "Tick the box to confirm that these people are leaving.")
+    elif expected != len(ids):
+        messages.error(request, "The list changed since the page was shown. Check it again, then confirm.")
+    else:
+        try:
+            result = leave_program(
+                program=program, memberships=ids, actor=request.user, reason=request.POST.get("reason", "")
+            )
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+        else:
+            verb = "graduated and left" if request.POST["reason"] == "graduated" else "left"
+            gone = (
+                f" {_plural(result.deactivated, 'person who belongs', 'people who belong')} to no other program can "
+                "no longer sign in."
+                if result.deactivated
+                else ""
+            )
+            messages.success(
+                request,
+                f"{_plural(result.people, 'person', 'people')} {verb} {program.name}; their open requests and "
+                f"mentorships in it have ended.{gone}",
+            )
+    return _back_to_roster(request, program)
+
+
+def _roster_invite(request, program, action):
+    """The roster's invite step: invite everyone never invited (and ask existing accounts to
+    join), or re-invite those who have not signed in. Both are idempotent, so a double
+    click or a reload sends nothing twice."""
+    if action == "invite":
+        result = roster_services.roster_invite_all(program=program, actor=request.user)
+        if result.invited or result.asked:
+            parts = []
+            if result.invited:
+                parts.append(f"Invitations are on their way to {_plural(result.invited, 'person', 'people')}")
+            if result.asked:
+                parts.append(f"{_plural(result.asked, 'existing account was', 'existing accounts were')} asked to join")
+            messages.success(request, "; ".join(parts) + ".")
+        else:
+            messages.info(request, "Everyone on the roster has been invited already.")
+    else:
+        sent = roster_services.roster_reinvite_waiting(program=program, actor=request.user)
+        if sent:
+            messages.success(request, f"A new invitation is on its way to {_plural(sent, 'person', 'people')}.")
+        else:
+            messages.info(request, "No one is waiting for a new invitation: those invited today are not sent another.")
+    return _back_to_roster(request, program)
 
 
 @program_page("accounts.manage_roster", queryset=_PROGRAMS)
@@ -134,37 +217,56 @@ def _roster_import_upload(request, program, limiter):
 @require_http_methods(["GET", "POST"])
 def roster_import_preview(request, program, pk):
     roster_import = get_object_or_404(RosterImport.objects.select_related("uploaded_by"), pk=pk, program=program)
+    Status = RosterImport.Status
     if request.method == "POST":
-        try:
-            result = roster_services.roster_import_apply(roster_import=roster_import, actor=request.user)
-        except ValidationError as exc:
-            messages.error(request, exc.messages[0])
-            return redirect("accounts:roster-import-preview", slug=program.slug, pk=roster_import.pk)
-        applied = result.roster_import
-        asked = (
-            f"; {result.asked_to_join} existing account{'s' if result.asked_to_join != 1 else ''} asked to join"
-            if result.asked_to_join
-            else ""
-        )
-        messages.success(
-            request,
-            f"Imported {applied.row_count} row{'s' if applied.row_count != 1 else ''} from {applied.filename}: "
-            f"{applied.created_count} added, {applied.updated_count} updated, {applied.unchanged_count} unchanged; "
-            f"{result.invitations_sent} invitation{'s' if result.invitations_sent != 1 else ''} sent{asked}.",
-        )
-        return redirect("accounts:roster", slug=program.slug)
+        return _roster_import_apply(request, program, roster_import)
+    if request.headers.get("HX-Request") and request.GET.get("part") == "progress":
+        # The progress bar's poll. Once the import stops applying, htmx reloads the whole page.
+        if roster_import.status != Status.APPLYING:
+            response = HttpResponse(status=204)
+            response["HX-Refresh"] = "true"
+            return response
+        return render(request, "accounts/roster/_progress.html", {"program": program, "roster_import": roster_import})
 
     context = {"program": program, "roster_import": roster_import, "columns": COLUMN_HELP}
-    if roster_import.status == RosterImport.Status.PREVIEWED:
+    if roster_import.status in (Status.PREVIEWED, Status.FAILED):
         # Parsed at upload and kept; only checked against the database here.
         preview = roster_services.roster_import_plan(roster_import)
-        changes = [row for row in preview.rows if row.action in ("create", "update", "invite", "declined")]
         context.update(
             preview=preview,
-            changes=changes[:PREVIEW_CHANGES_SHOWN],
-            changes_hidden=max(0, len(changes) - PREVIEW_CHANGES_SHOWN),
+            rows=preview.rows[:PREVIEW_ROWS_SHOWN],
+            rows_hidden=max(0, len(preview.rows) - PREVIEW_ROWS_SHOWN),
+            in_background=len(preview.rows) > roster_services.BACKGROUND_ROWS,
         )
+    elif roster_import.status == Status.APPLIED:
+        context["notices"] = (roster_import.parsed or {}).get("notices", [])
     return render(request, "accounts/roster/preview.html", context)
+
+
+def _roster_import_apply(request, program, roster_import):
+    try:
+        result = roster_services.roster_import_apply(roster_import=roster_import, actor=request.user)
+    except ValidationError as exc:
+        if exc.code == "applying":
+            messages.info(request, exc.messages[0])
+        else:
+            messages.error(request, exc.messages[0])
+        return redirect("accounts:roster-import-preview", slug=program.slug, pk=roster_import.pk)
+    if result.in_background:
+        return redirect("accounts:roster-import-preview", slug=program.slug, pk=roster_import.pk)
+    applied = result.roster_import
+    invite = (
+        f" No one has been e-mailed: invite {_plural(result.to_invite + result.to_ask, 'person', 'people')} "
+        "from the roster when you are ready."
+        if result.to_invite or result.to_ask
+        else ""
+    )
+    messages.success(
+        request,
+        f"Imported {_plural(applied.row_count, 'row', 'rows')} from {applied.filename}: "
+        f"{applied.created_count} added, {applied.updated_count} updated, {applied.unchanged_count} unchanged.{invite}",
+    )
+    return redirect("accounts:roster", slug=program.slug)
 
 
 @program_page("accounts.manage_roster", queryset=_PROGRAMS)

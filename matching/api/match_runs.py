@@ -26,6 +26,7 @@ from core.forms import max_length_of
 
 from ..match_runs import selectors as run_selectors
 from ..match_runs import services as run_services
+from ..match_runs.freshness import run_changes
 from ..match_runs.ranking import ranking_submit
 from ..models import Kind, MatchProposal, MatchRun
 from ..rules import is_in_run_cohort
@@ -47,7 +48,16 @@ class MatchRunSerializer(serializers.ModelSerializer):
         read_only=True, help_text="Once succeeded: matched, unmatched, total_score, worst_score, mentor_load, …"
     )
     parent = serializers.IntegerField(source="parent_id", read_only=True, allow_null=True)
+    rerun_of = serializers.IntegerField(source="rerun_of_id", read_only=True, allow_null=True)
     ranking_window_open = serializers.SerializerMethodField()
+    extra_spots = serializers.DictField(
+        child=serializers.IntegerField(), read_only=True, help_text="{mentor id: spots added for this run only}."
+    )
+    out_of_date = serializers.SerializerMethodField(
+        help_text="What changed since the run was computed (empty: up to date). An out-of-date run cannot be "
+        "accepted or published: re-run or archive it. Null in the list of runs (it costs queries per run): "
+        "ask the run itself."
+    )
 
     class Meta:
         model = MatchRun
@@ -67,6 +77,10 @@ class MatchRunSerializer(serializers.ModelSerializer):
             "ranking_window_open",
             "round",
             "parent",
+            "rerun_of",
+            "extra_spots",
+            "out_of_date",
+            "archived_at",
             "created_at",
             "started_at",
             "finished_at",
@@ -82,6 +96,52 @@ class MatchRunSerializer(serializers.ModelSerializer):
 
     def get_ranking_window_open(self, run) -> bool:
         return run.ranking_window_open()
+
+    def get_out_of_date(self, run) -> list[str] | None:
+        return run_changes(run) if self.context.get("one_run") else None
+
+
+class ReviewSummarySerializer(serializers.Serializer):
+    """The counts the review page shows (``selectors.review_summary``)."""
+
+    proposals = serializers.IntegerField()
+    proposed_matched = serializers.IntegerField()
+    proposed_unmatched = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    pending_unmatched = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    overridden = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    will_pair = serializers.IntegerField(help_text="Accepted + overridden: publishing pairs them.")
+    left_without = serializers.IntegerField(help_text="Residents publishing leaves without a mentor.")
+    rankers = serializers.IntegerField()
+    rank_distribution = serializers.SerializerMethodField(help_text="{choice obtained: residents who ranked}.")
+    matched_by_score = serializers.IntegerField()
+    score_distribution = serializers.SerializerMethodField()
+    low_score = serializers.IntegerField()
+    mentor_load = serializers.SerializerMethodField()
+
+    def get_rank_distribution(self, s) -> dict[str, int]:
+        return {str(place): n for place, n in s.rank_distribution}
+
+    def get_score_distribution(self, s) -> dict[str, int]:
+        return dict(s.score_distribution)
+
+    def get_mentor_load(self, s) -> list[dict]:
+        return [
+            {
+                "mentor_id": r.mentor_id,
+                "name": r.name,
+                "capacity": r.capacity,
+                "active": r.active,
+                "extra": r.extra,
+                "spots": r.spots,
+                "proposed": r.proposed,
+                "holding": r.holding,
+                "will_pair": r.will_pair,
+            }
+            for r in s.mentor_load
+        ]
 
 
 class MatchRunCreateSerializer(serializers.Serializer):
@@ -163,6 +223,15 @@ class ProposalOverrideSerializer(serializers.Serializer):
         max_length=max_length_of(MatchProposal, "decision_note"),
         help_text="Why you are changing this pairing (logged).",
     )
+    make_room = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=40,
+        help_text='When the mentor has no spot left in this run: "raise" gives them one more spot for this run, '
+        '"displace:<proposal id>" rejects that other proposal holding one of their spots. Without it, such an '
+        "override is refused (400, on make_room).",
+    )
 
     def get_fields(self):
         fields = super().get_fields()
@@ -219,6 +288,9 @@ class RunComparisonSerializer(serializers.Serializer):
     changed = ChangedPairSerializer(many=True)
     only_in_a = serializers.IntegerField()
     only_in_b = serializers.IntegerField()
+    same_score = serializers.IntegerField(
+        help_text="Of the changed, how many get a different mentor of the same score (a tie broken by id)."
+    )
 
     def get_changed_count(self, comparison) -> int:
         return len(comparison.changed)
@@ -257,9 +329,8 @@ class _RunApi(generics.GenericAPIView):
         )
 
     def present(self, run, code=status.HTTP_200_OK):
-        return Response(
-            MatchRunSerializer(_runs().get(pk=run.pk), context=self.get_serializer_context()).data, status=code
-        )
+        context = {**self.get_serializer_context(), "one_run": True}
+        return Response(MatchRunSerializer(_runs().get(pk=run.pk), context=context).data, status=code)
 
 
 @extend_schema(tags=["match runs"], parameters=[_SLUG])
@@ -358,6 +429,47 @@ class MatchRunSecondRoundApi(_RunActionApi):
 @extend_schema(
     tags=["match runs"],
     parameters=[_ID],
+    request=None,
+    summary="Re-run with the same settings, as the program is now (rankings kept); the run itself is archived.",
+    responses={201: MatchRunSerializer, 404: _404, 409: _409},
+)
+class MatchRunRerunApi(_RunActionApi):
+    success_code = status.HTTP_201_CREATED
+
+    def act(self, run):
+        return run_services.match_run_rerun(run=run, actor=self.request.user)
+
+
+@extend_schema(
+    tags=["match runs"],
+    parameters=[_ID],
+    request=MatchRunCancelSerializer,
+    summary="Archive (discard) a run nobody will publish: kept read-only, hidden from the default list. Idempotent.",
+    responses={200: MatchRunSerializer, 404: _404, 409: _409},
+)
+class MatchRunArchiveApi(_RunActionApi):
+    success_code = status.HTTP_200_OK
+
+    def act(self, run):
+        data = MatchRunCancelSerializer(data=self.request.data)
+        data.is_valid(raise_exception=True)
+        run_services.match_run_archive(run=run, actor=self.request.user, reason=data.validated_data["reason"])
+
+
+@extend_schema(tags=["match runs"], parameters=[_ID], responses={200: ReviewSummarySerializer, 404: _404})
+class MatchRunSummaryApi(_RunApi):
+    """Every count of the review page, as it shows them."""
+
+    serializer_class = ReviewSummarySerializer
+
+    @extend_schema(summary="A run's review counts.")
+    def get(self, request, *args, **kwargs):
+        return Response(ReviewSummarySerializer(run_selectors.review_summary(self.get_run())).data)
+
+
+@extend_schema(
+    tags=["match runs"],
+    parameters=[_ID],
     request=MatchRunCancelSerializer,
     summary="Cancel a run that is waiting for rankings, queued or running; nothing is proposed.",
     responses={200: MatchRunSerializer, 404: _404, 409: _409},
@@ -447,8 +559,10 @@ class MatchProposalDecideApi(_ProposalActionApi):
 class MatchProposalOverrideApi(_ProposalActionApi):
     input_serializer = ProposalOverrideSerializer
 
-    def act(self, proposal, *, mentor_id, note):
-        run_services.proposal_override(proposal=proposal, actor=self.request.user, mentor=mentor_id, note=note)
+    def act(self, proposal, *, mentor_id, note, make_room=""):
+        run_services.proposal_override(
+            proposal=proposal, actor=self.request.user, mentor=mentor_id, note=note, make_room=make_room
+        )
 
 
 @extend_schema(tags=["match runs"], parameters=[_ID])
@@ -522,6 +636,9 @@ urlpatterns = [
     path("match-runs/<int:id>/second-round/", MatchRunSecondRoundApi.as_view(), name="api-match-run-second-round"),
     path("match-runs/<int:id>/cancel/", MatchRunCancelApi.as_view(), name="api-match-run-cancel"),
     path("match-runs/<int:id>/compare/", MatchRunCompareApi.as_view(), name="api-match-run-compare"),
+    path("match-runs/<int:id>/rerun/", MatchRunRerunApi.as_view(), name="api-match-run-rerun"),
+    path("match-runs/<int:id>/archive/", MatchRunArchiveApi.as_view(), name="api-match-run-archive"),
+    path("match-runs/<int:id>/summary/", MatchRunSummaryApi.as_view(), name="api-match-run-summary"),
     path("match-runs/<int:id>/my-ranking/", MyRankingApi.as_view(), name="api-match-run-my-ranking"),
     path("match-proposals/<int:id>/decide/", MatchProposalDecideApi.as_view(), name="api-match-proposal-decide"),
     path("match-proposals/<int:id>/override/", MatchProposalOverrideApi.as_view(), name="api-match-proposal-override"),

@@ -20,6 +20,7 @@ with the current ETag when someone saved meanwhile). Create calls honour an
 
 from django.db.models import Q
 from django.urls import path
+from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -94,7 +95,9 @@ class MentorshipSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="When you last checked in here (null if never). Check-in answers are never returned.",
     )
-    can_check_in = serializers.SerializerMethodField(help_text="You may submit this month's check-in now.")
+    can_check_in = serializers.SerializerMethodField(
+        help_text="You may submit this month's check-in now (the first opens two weeks into the mentorship)."
+    )
 
     class Meta:
         model = Mentorship
@@ -128,11 +131,9 @@ class MentorshipSerializer(serializers.ModelSerializer):
         return mentorship.thank_you_note if self._viewer().pk in (mentorship.mentee_id, mentorship.mentor_id) else None
 
     def get_can_check_in(self, mentorship) -> bool:
-        user = self._viewer()
-        if not (mentorship.is_active and user.pk in (mentorship.mentee_id, mentorship.mentor_id)):
-            return False
-        last = mentorship.my_last_checkin_at
-        return last is None or last < plan_services.checkin_month_start(user)
+        return mentorship_selectors.checkin_open(
+            mentorship, self._viewer(), mentorship.my_last_checkin_at, now=timezone.now()
+        )
 
 
 class AgreementWriteSerializer(serializers.ModelSerializer):
@@ -392,6 +393,93 @@ class MentorshipDetailApi(_MentorshipApi):
 _WRITE_RESPONSES = {**CONDITIONAL_RESPONSES, 400: _400, 403: _403, 409: _409, 404: _404}
 
 
+def _against_version(write, present):
+    """A write to a shared text against the version its caller named in ``If-Match``:
+    ``present(what write() saved)``; a refusal answers 400 or 409 (``service_refusals``);
+    a version older than the row's, 412 with the current ETag (``stale_response``)."""
+    with service_refusals(conflict=True):
+        try:
+            saved = write()
+        except EditConflict as exc:
+            return stale_response(exc)
+    return present(saved)
+
+
+def _shared_row_schema(*, tag, shape, changes, not_found, get, patch, delete):
+    """What the schema says of a ``_SharedRowApi``: GET with its ETag, PATCH and DELETE against it."""
+
+    def decorate(view):
+        view = extend_schema_view(
+            get=extend_schema(summary=get, parameters=[ETAG], responses={200: shape, 404: not_found}),
+            patch=extend_schema(
+                summary=patch,
+                parameters=[IF_MATCH, ETAG],
+                request=changes,
+                responses={200: shape, **_WRITE_RESPONSES, 404: not_found},
+            ),
+            delete=extend_schema(
+                summary=delete, parameters=[IF_MATCH], responses={204: None, **_WRITE_RESPONSES, 404: not_found}
+            ),
+        )(view)
+        return extend_schema(tags=[tag])(view)
+
+    return decorate
+
+
+class _SharedRowApi(ObjectScopedApi, generics.GenericAPIView):
+    # A comment, not a docstring (drf-spectacular would show it to API clients).
+    # One versioned row of a mentorship, a goal or a resource: GET answers it with its ETag;
+    # PATCH and DELETE need the caller's permission on it, then its ETag in If-Match.
+
+    permission_classes = [RulesPermission]
+    object_permission = "matching.view_mentorship"  # asked of the row's mentorship
+    filter_backends = []
+    http_method_names = ["get", "patch", "delete", "options"]
+    update_serializer_class: type[serializers.Serializer]
+    change_permission: str
+    delete_permission: str
+
+    def get_object_queryset(self):
+        return self.get_queryset()
+
+    def update_row(self, row, *, actor, version, changes):
+        raise NotImplementedError
+
+    def remove_row(self, row, *, actor, version):
+        raise NotImplementedError
+
+    def changes_from(self, row, data):
+        """The validated fields as the service takes them."""
+        return data
+
+    def _present(self, row):
+        row = self.get_queryset().get(pk=row.pk)
+        return with_etag(Response(self.get_serializer_class()(row).data), row)
+
+    def get(self, request, id):
+        return self._present(self.get_object())
+
+    def patch(self, request, id):
+        row = self.get_object()
+        check_object(request.user, row, self.change_permission, visible_with=self.object_permission)
+        version = if_match_version(request)
+        given = self.update_serializer_class(data=request.data, partial=True, context={"request": request, "item": row})
+        given.is_valid(raise_exception=True)
+        changes = self.changes_from(row, dict(given.validated_data))
+        return _against_version(
+            lambda: self.update_row(row, actor=request.user, version=version, changes=changes), self._present
+        )
+
+    def delete(self, request, id):
+        row = self.get_object()
+        check_object(request.user, row, self.delete_permission, visible_with=self.object_permission)
+        version = if_match_version(request)
+        return _against_version(
+            lambda: self.remove_row(row, actor=request.user, version=version),
+            lambda _: Response(status=status.HTTP_204_NO_CONTENT),
+        )
+
+
 @extend_schema(tags=["mentorships"])
 @extend_schema_view(
     get=extend_schema(
@@ -439,14 +527,12 @@ class MentorshipAgreementApi(_MentorshipApi):
         if not partial:
             for name in AgreementWriteSerializer.Meta.fields:
                 fields.setdefault(name, Agreement._meta.get_field(name).get_default())
-        with service_refusals(conflict=True):
-            try:
-                agreement = plan_services.agreement_update(
-                    mentorship=mentorship, actor=self.request.user, version=version, **fields
-                )
-            except EditConflict as exc:
-                return stale_response(exc)
-        return with_etag(Response(AgreementSerializer(agreement).data), agreement)
+        return _against_version(
+            lambda: plan_services.agreement_update(
+                mentorship=mentorship, actor=self.request.user, version=version, **fields
+            ),
+            lambda agreement: with_etag(Response(AgreementSerializer(agreement).data), agreement),
+        )
 
 
 @extend_schema(
@@ -538,71 +624,34 @@ class ActionItemListApi(_MentorshipApi, generics.ListCreateAPIView):
 _GOAL_404 = OpenApiResponse(_ERROR, description="No such goal among those you may see.")
 
 
-@extend_schema(tags=["action plan"])
-@extend_schema_view(
-    get=extend_schema(
-        summary="One goal, with its version as ETag.",
-        parameters=[ETAG],
-        responses={200: ActionItemSerializer, 404: _GOAL_404},
-    ),
-    patch=extend_schema(
-        summary="Change a goal: its title, due date, owner or status, against its ETag.",
-        parameters=[IF_MATCH, ETAG],
-        request=ActionItemUpdateSerializer,
-        responses={200: ActionItemSerializer, **_WRITE_RESPONSES, 404: _GOAL_404},
-    ),
-    delete=extend_schema(
-        summary="Remove a goal (whoever added it or owns it), against its ETag.",
-        parameters=[IF_MATCH],
-        responses={204: None, **_WRITE_RESPONSES, 404: _GOAL_404},
-    ),
+@_shared_row_schema(
+    tag="action plan",
+    shape=ActionItemSerializer,
+    changes=ActionItemUpdateSerializer,
+    not_found=_GOAL_404,
+    get="One goal, with its version as ETag.",
+    patch="Change a goal: its title, due date, owner or status, against its ETag.",
+    delete="Remove a goal (whoever added it or owns it), against its ETag.",
 )
-class ActionItemApi(ObjectScopedApi, generics.GenericAPIView):
+class ActionItemApi(_SharedRowApi):
     serializer_class = ActionItemSerializer
-    permission_classes = [RulesPermission]
-    object_permission = "matching.view_mentorship"  # asked of the goal's mentorship
-    filter_backends = []
-    http_method_names = ["get", "patch", "delete", "options"]
+    update_serializer_class = ActionItemUpdateSerializer
+    change_permission = "matching.work_in_mentorship"
+    delete_permission = "matching.delete_action_item"
 
     def get_queryset(self):
         return ActionItem.objects.select_related("mentorship__mentee", "mentorship__mentor", "owner", "created_by")
 
-    def get_object_queryset(self):
-        return self.get_queryset()
-
-    def _present(self, item):
-        item = self.get_queryset().get(pk=item.pk)
-        return with_etag(Response(ActionItemSerializer(item).data), item)
-
-    def get(self, request, id):
-        return self._present(self.get_object())
-
-    def patch(self, request, id):
-        item = self.get_object()
-        check_object(request.user, item, "matching.work_in_mentorship", visible_with=self.object_permission)
-        version = if_match_version(request)
-        given = ActionItemUpdateSerializer(data=request.data, partial=True, context={"request": request, "item": item})
-        given.is_valid(raise_exception=True)
-        data = dict(given.validated_data)
+    def changes_from(self, item, data):
         if "owner" in data:
             data["owner"] = _party(item.mentorship, data["owner"])
-        with service_refusals(conflict=True):
-            try:
-                item = plan_services.action_item_update(item=item, actor=request.user, version=version, **data)
-            except EditConflict as exc:
-                return stale_response(exc)
-        return self._present(item)
+        return data
 
-    def delete(self, request, id):
-        item = self.get_object()
-        check_object(request.user, item, "matching.delete_action_item", visible_with=self.object_permission)
-        version = if_match_version(request)
-        with service_refusals(conflict=True):
-            try:
-                plan_services.action_item_delete(item=item, actor=request.user, version=version)
-            except EditConflict as exc:
-                return stale_response(exc)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def update_row(self, item, *, actor, version, changes):
+        return plan_services.action_item_update(item=item, actor=actor, version=version, **changes)
+
+    def remove_row(self, item, *, actor, version):
+        plan_services.action_item_delete(item=item, actor=actor, version=version)
 
 
 @extend_schema(tags=["resources"], parameters=[_MENTORSHIP_ID])
@@ -638,70 +687,28 @@ class ResourceListApi(_MentorshipApi, generics.ListCreateAPIView):
 _RESOURCE_404 = OpenApiResponse(_ERROR, description="No such resource among those you may see.")
 
 
-@extend_schema(tags=["resources"])
-@extend_schema_view(
-    get=extend_schema(
-        summary="One shared link, with its version as ETag.",
-        parameters=[ETAG],
-        responses={200: ResourceSerializer, 404: _RESOURCE_404},
-    ),
-    patch=extend_schema(
-        summary="Correct a link you shared: its title, address or note, against its ETag.",
-        parameters=[IF_MATCH, ETAG],
-        request=ResourceUpdateSerializer,
-        responses={200: ResourceSerializer, **_WRITE_RESPONSES, 404: _RESOURCE_404},
-    ),
-    delete=extend_schema(
-        summary="Take back a link you shared, against its ETag.",
-        parameters=[IF_MATCH],
-        responses={204: None, **_WRITE_RESPONSES, 404: _RESOURCE_404},
-    ),
+@_shared_row_schema(
+    tag="resources",
+    shape=ResourceSerializer,
+    changes=ResourceUpdateSerializer,
+    not_found=_RESOURCE_404,
+    get="One shared link, with its version as ETag.",
+    patch="Correct a link you shared: its title, address or note, against its ETag.",
+    delete="Take back a link you shared, against its ETag.",
 )
-class ResourceApi(ObjectScopedApi, generics.GenericAPIView):
+class ResourceApi(_SharedRowApi):
     serializer_class = ResourceSerializer
-    permission_classes = [RulesPermission]
-    object_permission = "matching.view_mentorship"  # asked of the resource's mentorship
-    filter_backends = []
-    http_method_names = ["get", "patch", "delete", "options"]
+    update_serializer_class = ResourceUpdateSerializer
+    change_permission = delete_permission = "matching.change_resource"
 
     def get_queryset(self):
         return Resource.objects.select_related("mentorship__mentee", "mentorship__mentor", "shared_by")
 
-    def get_object_queryset(self):
-        return self.get_queryset()
+    def update_row(self, resource, *, actor, version, changes):
+        return plan_services.resource_update(resource=resource, actor=actor, version=version, **changes)
 
-    def _present(self, resource):
-        resource = self.get_queryset().get(pk=resource.pk)
-        return with_etag(Response(ResourceSerializer(resource).data), resource)
-
-    def get(self, request, id):
-        return self._present(self.get_object())
-
-    def patch(self, request, id):
-        resource = self.get_object()
-        check_object(request.user, resource, "matching.change_resource", visible_with=self.object_permission)
-        version = if_match_version(request)
-        given = ResourceUpdateSerializer(data=request.data, partial=True)
-        given.is_valid(raise_exception=True)
-        with service_refusals(conflict=True):
-            try:
-                resource = plan_services.resource_update(
-                    resource=resource, actor=request.user, version=version, **given.validated_data
-                )
-            except EditConflict as exc:
-                return stale_response(exc)
-        return self._present(resource)
-
-    def delete(self, request, id):
-        resource = self.get_object()
-        check_object(request.user, resource, "matching.change_resource", visible_with=self.object_permission)
-        version = if_match_version(request)
-        with service_refusals(conflict=True):
-            try:
-                plan_services.resource_delete(resource=resource, actor=request.user, version=version)
-            except EditConflict as exc:
-                return stale_response(exc)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def remove_row(self, resource, *, actor, version):
+        plan_services.resource_delete(resource=resource, actor=actor, version=version)
 
 
 @extend_schema(

@@ -35,7 +35,7 @@ from ..services import pairings as services
 
 # --- Shapes.
 
-# As on the page: ending and reassigning keep the reason as the mentorship's end reason.
+# As on the page: as long as a mentorship's end reason (which holds what the pair read instead).
 _REASON_MAX_LENGTH = max_length_of(Mentorship, "end_reason")
 
 
@@ -77,6 +77,11 @@ class PairingSerializer(serializers.ModelSerializer):
         help_text="Active, with no meeting held or confirmed in the last 60 days (counted from the start; "
         "a confirmed meeting ahead counts as recent).",
     )
+    breaks_conflict = serializers.BooleanField(
+        read_only=True,
+        help_text="Active, and a conflict of interest recorded since forbids it: a do-not-pair entry, or the mentor "
+        "evaluates the resident's program without an exception. End it or reassign the resident.",
+    )
 
     class Meta:
         model = Mentorship
@@ -91,10 +96,17 @@ class PairingSerializer(serializers.ModelSerializer):
             "last_meeting_at",
             "next_meeting_at",
             "is_stale",
+            "breaks_conflict",
             "ended_at",
             "end_reason",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "end_reason": {
+                "help_text": "What the pair read on the ended mentorship. When a coordinator ended it, a neutral "
+                "sentence; the coordinator's reason is in the audit trail only."
+            }
+        }
 
 
 class _Scoped(serializers.Serializer):
@@ -134,7 +146,7 @@ class PairingEndSerializer(serializers.Serializer):
         max_length=_REASON_MAX_LENGTH,
         allow_blank=True,
         default="",
-        help_text="Why (required); kept as the pairing's end reason, which the resident and the mentor read.",
+        help_text="Why (required); kept in the audit trail only. The pair are told a neutral sentence.",
     )
 
 
@@ -146,7 +158,7 @@ class PairingReassignSerializer(_Scoped):
         max_length=_REASON_MAX_LENGTH,
         allow_blank=True,
         default="",
-        help_text="Why (required); the resident and the current mentor read it.",
+        help_text="Why (required); kept in the audit trail only. The people concerned are told a neutral sentence.",
     )
 
 
@@ -242,7 +254,7 @@ class _PairingActionApi(_PairingsApi):
     tags=["pairings"],
     parameters=[_SLUG, _ID],
     request=PairingEndSerializer,
-    summary="End a pairing; its future meetings are cancelled and both people are told why.",
+    summary="End a pairing; its future meetings are cancelled and both people are told, never the reason.",
     responses={200: PairingSerializer, 400: _400, 404: _404, 409: _409},
 )
 class PairingEndApi(_PairingActionApi):

@@ -15,6 +15,7 @@ from . import (
     pairings,
     portfolio,
     profiles,
+    rankings,
     recommendations,
     requests,
 )
@@ -28,6 +29,7 @@ urlpatterns = (
     + notifications.urlpatterns
     + recommendations.urlpatterns
     + match_runs.urlpatterns
+    + rankings.urlpatterns
     + conflicts.urlpatterns
     + health.urlpatterns
     + pairings.urlpatterns

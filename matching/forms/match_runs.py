@@ -6,10 +6,10 @@ from django import forms
 from django.utils import timezone
 
 from core.bounds import SCHEDULED
-from core.forms import max_length_of
+from core.widgets import ChecklistSelectMultiple
 
 from .. import engine
-from ..models import Kind, MatchProposal, MatchRun
+from ..models import Kind, MatchRun
 
 ALGORITHM_CHOICES = [
     (MatchRun.Algorithm.STABLE, "Stable (like the residency Match)"),
@@ -33,8 +33,8 @@ class MatchRunForm(forms.Form):
         choices=ALGORITHM_CHOICES,
         initial=MatchRun.Algorithm.STABLE,
         widget=forms.RadioSelect,
-        help_text="Stable: nobody would both rather be with each other. Best overall fit: as many pairs as possible, "
-        "then the highest total score.",
+        help_text="Both match as many residents as the mentors' open spots allow. The example below shows where "
+        "they differ.",
     )
     mentee_ids = forms.TypedMultipleChoiceField(
         label="Residents",
@@ -45,7 +45,7 @@ class MatchRunForm(forms.Form):
     mentor_ids = forms.TypedMultipleChoiceField(
         label="Mentors",
         coerce=int,
-        widget=forms.CheckboxSelectMultiple,
+        widget=ChecklistSelectMultiple,
         error_messages={"required": "Choose at least one mentor."},
         help_text="Faculty of this program with an open spot.",
     )
@@ -54,25 +54,37 @@ class MatchRunForm(forms.Form):
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
-        help_text="Leave empty to run now. With a deadline, residents and mentors may rank each other until then.",
+        help_text="Leave empty to run now. With a deadline, everyone chosen above is e-mailed and asked to rank "
+        "the other side until then: residents rank the mentors, mentors rank the residents, and anyone may mark "
+        "a person they should never be paired with. Whoever does not rank is matched by fit score. You will see "
+        "who has submitted and, after the run, which choice each person obtained (“1st choice”, “mentor's 3rd”), "
+        "never anyone's list.",
     )
 
     def __init__(self, *args, mentees, mentors, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["mentee_ids"].choices = [
-            (u.pk, f"{u.full_name} ({u.mentee_profile.career_stage or 'stage unknown'})") for u in mentees
-        ]
+        self.fields["mentee_ids"].choices = [(u.pk, f"{u.full_name} ({_pgy(u)}, {u.email})") for u in mentees]
         self.fields["mentor_ids"].choices = [
             (p.user_id, f"{p.user.full_name} ({p.open_spots} open spot{'s' if p.open_spots != 1 else ''})")
             for p in mentors
         ]
+        # Shown and typed as whole percentages; the engine takes any non-negative mapping and
+        # normalises it, so the percentages go to it as fractions (25% -> 0.25).
         defaults = asdict(engine.Weights())
         for name, value in defaults.items():
-            self.fields[f"weight_{name}"] = forms.FloatField(
+            self.fields[f"weight_{name}"] = forms.IntegerField(
                 label=WEIGHT_LABELS.get(name, name.replace("_", " ").capitalize()),
                 min_value=0,
-                initial=value,
-                widget=forms.NumberInput(attrs={"step": "0.01", "min": "0"}),
+                max_value=100,
+                initial=round(value * 100),
+                widget=forms.NumberInput(attrs={"step": "1", "min": "0", "max": "100", "data-weight": ""}),
+                error_messages={
+                    "required": "Give a percentage (0 to 100).",
+                    "invalid": "Give a whole percentage, such as 15.",
+                    # Formatted with the validator's params: "%%" is a literal percent sign.
+                    "min_value": "A weight cannot be below %(limit_value)s%%.",
+                    "max_value": "A weight cannot be above %(limit_value)s%%.",
+                },
             )
         self.weight_names = list(defaults)
         self.fields["ranking_deadline"].widget.attrs.update(SCHEDULED.html_times(timezone.get_current_timezone()))
@@ -83,25 +95,55 @@ class MatchRunForm(forms.Form):
         SCHEDULED.check_instant(deadline, zone=timezone.get_current_timezone())
         return deadline
 
+    def clean(self):
+        cleaned = super().clean()
+        values = [cleaned.get(f"weight_{name}") for name in self.weight_names]
+        if all(v is not None for v in values):
+            total = sum(values)
+            if total != 100:
+                # Attached to the first weight so the error summary links into the fieldset.
+                self.add_error(
+                    f"weight_{self.weight_names[0]}",
+                    f"The weights add up to {total}%; change them so they add up to 100%.",
+                )
+        return cleaned
+
     def weight_fields(self):
         return [self[f"weight_{name}"] for name in self.weight_names]
+
+    def weight_total(self) -> int | None:
+        """The total of the weights as typed (for the page), None if one is not a number."""
+        total = 0
+        for field in self.weight_fields():
+            try:
+                total += int(field.value())
+            except (TypeError, ValueError):
+                return None
+        return total
 
     def cohort_fields(self):
         return [self["mentee_ids"], self["mentor_ids"]]
 
     def weights(self) -> dict:
-        return {name: self.cleaned_data[f"weight_{name}"] for name in self.weight_names}
+        """The engine's mapping: percentages as fractions (they add up to 1)."""
+        return {name: self.cleaned_data[f"weight_{name}"] / 100 for name in self.weight_names}
 
 
-class OverrideForm(forms.Form):
-    mentor = forms.TypedChoiceField(label="Instead, pair with", coerce=int)
-    note = forms.CharField(
-        label="Why (required)",
-        max_length=max_length_of(MatchProposal, "decision_note"),
-        widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={"required": "Say briefly why you are changing this pairing."},
-    )
+def _pgy(user) -> str:
+    stage = user.mentee_profile.career_stage
+    return stage.code if stage else "PGY unknown"
 
-    def __init__(self, *args, mentor_choices, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["mentor"].choices = [("", "Choose a mentor")] + mentor_choices
+
+# The worked example on the start form (templates/matching/match_runs/_algorithm_help.html):
+# fit scores of three residents with two mentors of one spot each, and what each way of
+# matching gives. tests/matching/views/test_match_run_start.py solves it with the engine,
+# so the page cannot drift from what the engine does.
+EXAMPLE_SCORES = {
+    "Ana": {"Dr Xu": 90, "Dr Young": 80},
+    "Ben": {"Dr Xu": 85, "Dr Young": 20},
+    "Cal": {"Dr Xu": 10, "Dr Young": 30},
+}
+EXAMPLE_RESULTS = {
+    MatchRun.Algorithm.STABLE: {"Ana": "Dr Xu", "Ben": None, "Cal": "Dr Young"},
+    MatchRun.Algorithm.OPTIMAL: {"Ana": "Dr Young", "Ben": "Dr Xu", "Cal": None},
+}

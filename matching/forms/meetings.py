@@ -108,11 +108,10 @@ class SlotsForm(OnceFormMixin):
         return data
 
 
-class ProposeForm(SlotsForm):
-    """The times first, then how long, how and where."""
+class WhereFields(forms.Form):
+    """Where the pair meets: a place or a video link, both optional. Given when proposing,
+    changed later on the meeting's page."""
 
-    duration_minutes = forms.TypedChoiceField(label="Length", choices=DURATION_CHOICES, coerce=int, initial=30)
-    format = forms.ChoiceField(label="How you meet", choices=Meeting.Format.choices, initial=Meeting.Format.VIDEO)
     location = forms.CharField(
         label="Place",
         max_length=max_length_of(Meeting, "location"),
@@ -127,9 +126,17 @@ class ProposeForm(SlotsForm):
         help_text="For a video meeting: Teams, Zoom, Webex…",
     )
 
+
+class ProposeForm(SlotsForm, WhereFields):
+    """The times first, then how long, how and where."""
+
+    duration_minutes = forms.TypedChoiceField(label="Length", choices=DURATION_CHOICES, coerce=int, initial=30)
+    format = forms.ChoiceField(label="How you meet", choices=Meeting.Format.choices, initial=Meeting.Format.VIDEO)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.order_fields(["suggested", *(f"custom_{n}" for n in range(1, MAX_SLOTS + 1))])
+        times = ["suggested", *(f"custom_{n}" for n in range(1, MAX_SLOTS + 1))]
+        self.order_fields([*times, "duration_minutes", "format", "location", "video_url"])
 
 
 class ConfirmForm(forms.Form):
@@ -170,20 +177,7 @@ class NotesForm(forms.Form):
     )
 
 
-class DetailsForm(forms.Form):
+class DetailsForm(WhereFields):
     """The place or video link, added or changed once the meeting is proposed."""
 
     version = VersionField()
-    location = forms.CharField(
-        label="Place",
-        max_length=max_length_of(Meeting, "location"),
-        required=False,
-        help_text="A room or a café, for an in-person meeting.",
-    )
-    video_url = forms.URLField(
-        label="Video link",
-        max_length=max_length_of(Meeting, "video_url"),
-        required=False,
-        assume_scheme="https",
-        help_text="Teams, Zoom, Webex…",
-    )

@@ -18,7 +18,7 @@ class ShowForm(forms.Form):
 
 
 class _ReasonField(forms.CharField):
-    # Ending and reassigning keep the reason as the mentorship's end reason.
+    # As long as a mentorship's end reason (the field the pair read holds a neutral sentence instead).
     def __init__(self, label, required_message):
         super().__init__(
             label=label,
@@ -39,12 +39,17 @@ class AssignForm(forms.Form):
 
 
 class EndForm(forms.Form):
-    reason = _ReasonField("Reason (the resident and the mentor will read it)", SHARED_REASON_MISSING)
+    reason = _ReasonField(
+        "Reason (kept in the audit trail; the pair are told only that you ended it)", SHARED_REASON_MISSING
+    )
 
 
 class ReassignForm(forms.Form):
     mentor = forms.TypedChoiceField(label="New mentor", coerce=int, error_messages={"required": "Choose a mentor."})
-    reason = _ReasonField("Reason (the resident and the current mentor will read it)", SHARED_REASON_MISSING)
+    reason = _ReasonField(
+        "Reason (kept in the audit trail; the people concerned are told only that you made the change)",
+        SHARED_REASON_MISSING,
+    )
 
     def __init__(self, *args, mentor_options, **kwargs):
         super().__init__(*args, **kwargs)

@@ -34,6 +34,7 @@ from ..match_cohort import Cohort, load_cohort
 from ..models import MatchProposal, MatchRun
 from ..notifications import notify
 from ..recommendations import COMPONENT_LABELS, vocabulary
+from .freshness import fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +159,8 @@ def _compute(run_id: int, attempt: int) -> str:
         clock = now
 
     run = MatchRun.objects.select_related("program").get(pk=run_id)
+    # Read before the cohort: whatever changes after this moment makes the run out of date.
+    inputs = fingerprint(run)
     cohort = load_cohort(run)
     lap("load")
     _set(run_id, attempt, progress=10)
@@ -189,7 +192,12 @@ def _compute(run_id: int, attempt: int) -> str:
         lap("write")
         stats["seconds"] = seconds
         done = MatchRun.objects.filter(pk=run_id, status=Status.RUNNING, attempts=attempt).update(
-            status=Status.SUCCEEDED, progress=100, finished_at=timezone.now(), stats=stats, error=""
+            status=Status.SUCCEEDED,
+            progress=100,
+            finished_at=timezone.now(),
+            stats=stats,
+            error="",
+            inputs=inputs,
         )
         if not done:  # cancelled, failed or taken over by a later attempt meanwhile; that verdict stands
             transaction.set_rollback(True)

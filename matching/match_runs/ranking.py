@@ -1,22 +1,44 @@
-"""A run's ranking window: cohort members rank the other side, confidentially, until the
-deadline. The services here change a ranking or the window; the run waits for them
-(``execution`` claims it only once the deadline has passed)."""
+"""A run's ranking window: cohort members rank the other side until the deadline, and say
+they are done ("Submit my list"); the run's coordinators follow who has submitted, remind
+the others, close the window early or extend it. The services here change a ranking or the
+window; the run waits for them (``execution`` claims it only once the deadline has passed).
+
+What coordinators see of rankings (the team's decision, said the same way on every page
+and notification, ``PRIVACY_TEXT``): who has submitted (names, counts, when) and, after a
+run, which choice each person obtained; never anyone's list itself.
+"""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from audit.services import audit_log
+from core.bounds import SCHEDULED
 from core.guards import require_perm
 from core.locking import locked
+from core.outbox import enqueue_on_commit
 
-from ..models import MatchRanking, MatchRun
+from ..models import MatchRanking, MatchRun, RankingSubmission
 from ..notifications import notify
 from ..scheduling import format_in_zone
+from .execution import RUN_MATCH
 from .selectors import cohort_members
+
+PRIVACY_TEXT = (
+    "Your list is confidential. The program's coordinators see whether you have submitted and, after the match, "
+    "which of your choices you obtained (for example “1st choice”); they never see your list itself, "
+    "and neither do the people you rank."
+)
+# A second reminder within this time sends nothing: a double click, a retried request, or
+# two coordinators clicking at once remind people once.
+REMIND_AGAIN_AFTER = timedelta(hours=1)
 
 
 def notify_ranking_window(run: MatchRun) -> None:
@@ -34,22 +56,107 @@ def notify_ranking_window(run: MatchRun) -> None:
             body=(
                 f"{run.program.name} is matching {kind} mentors and you are in the cohort. You may rank the "
                 f"{others} you would like to be paired with, and mark anyone you should never be paired with, "
-                "until the deadline. Your ranking is confidential: only you see it. If you do not rank, you are "
+                f"then submit your list before the deadline. {PRIVACY_TEXT} If you do not rank, you are "
                 "matched by fit score."
             ),
             dedup_key=f"match_run:{run.pk}:ranking_open:{person.pk}",
         )
 
 
+# --- Reads.
+
+
+@dataclass(frozen=True)
+class Ranker:
+    person: User
+    submitted_at: datetime | None  # None: has not submitted
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RankingWindowStatus:
+    """Who has submitted in a run's ranking window, residents and mentors apart. Never the lists."""
+
+    residents: list[Ranker]
+    mentors: list[Ranker]
+
+    @staticmethod
+    def _split(people: list[Ranker]) -> tuple[list[Ranker], list[Ranker]]:
+        return [r for r in people if r.submitted_at], [r for r in people if not r.submitted_at]
+
+    @property
+    def residents_submitted(self) -> list[Ranker]:
+        return self._split(self.residents)[0]
+
+    @property
+    def residents_waiting(self) -> list[Ranker]:
+        return self._split(self.residents)[1]
+
+    @property
+    def mentors_submitted(self) -> list[Ranker]:
+        return self._split(self.mentors)[0]
+
+    @property
+    def mentors_waiting(self) -> list[Ranker]:
+        return self._split(self.mentors)[1]
+
+    @property
+    def waiting(self) -> list[Ranker]:
+        return self.residents_waiting + self.mentors_waiting
+
+    @property
+    def submitted_count(self) -> int:
+        return len(self.residents_submitted) + len(self.mentors_submitted)
+
+    @property
+    def total(self) -> int:
+        return len(self.residents) + len(self.mentors)
+
+
+def ranking_window_status(run: MatchRun) -> RankingWindowStatus:
+    """Three queries (residents, mentors, submissions), whatever the size of the cohort."""
+    submissions = {
+        author_id: (submitted_at, updated_at)
+        for author_id, submitted_at, updated_at in RankingSubmission.objects.filter(run=run).values_list(
+            "author_id", "submitted_at", "updated_at"
+        )
+    }
+
+    def rankers(people: QuerySet[User]) -> list[Ranker]:
+        return [
+            Ranker(person, *submissions.get(person.pk, (None, None)))
+            for person in people.order_by("last_name", "first_name", "pk")
+        ]
+
+    return RankingWindowStatus(residents=rankers(run.mentees.all()), mentors=rankers(run.mentors.all()))
+
+
+def submission_of(run: MatchRun, user: User) -> RankingSubmission | None:
+    return RankingSubmission.objects.filter(run=run, author=user).first()
+
+
+# --- A ranker's list.
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
 @transaction.atomic
 def ranking_submit(
     *, run: MatchRun, actor: User, ordered_ids: Iterable[int], never_ids: Iterable[int] = ()
 ) -> list[MatchRanking]:
-    """Replace ``actor``'s ranking in ``run``: ``ordered_ids`` best first (residents rank
-    mentors, mentors rank residents), ``never_ids`` never to be paired. Anyone left out
-    of both comes after the ranked ones, in score order (``complete_rankings``)."""
-    run = locked(MatchRun.objects).get(pk=run.pk)  # the claim waits for this
+    """Replace ``actor``'s ranking in ``run`` and record it as submitted: ``ordered_ids``
+    best first (residents rank mentors, mentors rank residents), ``never_ids`` never to be
+    paired. Anyone left out of both comes after the ranked ones, in score order
+    (``complete_rankings``); an empty list is a submission too ("no preference").
+
+    Each submission that changes something sends the ranker a receipt (counts only); the
+    same list sent again (a double click, a retried request) changes nothing and sends none."""
+    run = locked(MatchRun.objects.select_related("program")).get(pk=run.pk)  # the claim waits for this
     require_perm(actor, "matching.rank_in_run", run)
+    if run.archived_at is not None:
+        raise ValidationError("This match was discarded: rankings for it are no longer taken.")
     ordered, never = list(ordered_ids), list(never_ids)
     if len(set(ordered)) != len(ordered) or len(set(never)) != len(never) or set(ordered) & set(never):
         raise ValidationError("List each person once: either ranked or never.")
@@ -57,11 +164,189 @@ def ranking_submit(
     others = set((run.mentors if as_mentee else run.mentees).values_list("pk", flat=True))
     if (set(ordered) | set(never)) - others:
         raise ValidationError(f"Rank only the {'mentors' if as_mentee else 'residents'} in this match.")
-    MatchRanking.objects.filter(run=run, author=actor).delete()
+
+    current = MatchRanking.objects.filter(run=run, author=actor)
+    submission = RankingSubmission.objects.filter(run=run, author=actor).first()
+    stored = list(current.order_by("never", "position", "target_id").values_list("target_id", "never"))
+    unchanged = submission is not None and stored == [(pk, False) for pk in ordered] + sorted(
+        ((pk, True) for pk in never), key=lambda entry: entry[0]
+    )
+    if unchanged:
+        return list(current.order_by("never", "position", "target_id"))
+
+    current.delete()
     rankings = MatchRanking.objects.bulk_create(
         [MatchRanking(run=run, author=actor, target_id=pk, position=i) for i, pk in enumerate(ordered, 1)]
         + [MatchRanking(run=run, author=actor, target_id=pk, never=True) for pk in never]
     )
+    now = timezone.now()
+    first_time = submission is None
+    if first_time:
+        submission = RankingSubmission.objects.create(
+            run=run, author=actor, submitted_at=now, updated_at=now, ranked=len(ordered), never=len(never)
+        )
+    else:
+        assert submission is not None
+        submission.updated_at, submission.ranked, submission.never = now, len(ordered), len(never)
+        submission.save(update_fields=["updated_at", "ranked", "never"])
     # Counts only: the list itself is confidential, even in the audit trail.
-    audit_log(actor=actor, action="match_ranking.submit", obj=run, after={"ranked": len(ordered), "never": len(never)})
+    audit_log(
+        actor=actor,
+        action="match_ranking.submit" if first_time else "match_ranking.update",
+        obj=run,
+        after={"ranked": len(ordered), "never": len(never)},
+    )
+    _send_receipt(run, actor, submission, as_mentee=as_mentee)
     return rankings
+
+
+def _send_receipt(run: MatchRun, actor: User, submission: RankingSubmission, *, as_mentee: bool) -> None:
+    others = "mentors" if as_mentee else "residents"
+    ranked = f"{submission.ranked} {others[:-1] if submission.ranked == 1 else others} ranked"
+    never = f"{submission.never} marked “never”"
+    deadline = run.ranking_deadline
+    assert deadline is not None
+    notify(
+        event="match.ranking_receipt",
+        user=actor,
+        url=reverse("matching:match-run-rank", args=[run.pk]),
+        title=f"Your ranking for the {run.get_kind_display().lower()} match of {run.program.name} is submitted",
+        body=(
+            f"We received your list on {format_in_zone(submission.updated_at, actor)}: {ranked}, {never}. "
+            f"You can change it until {format_in_zone(deadline, actor)}. {PRIVACY_TEXT}"
+        ),
+        # One receipt per version of the list.
+        dedup_key=f"match_run:{run.pk}:ranking_receipt:{actor.pk}:{submission.updated_at.isoformat()}",
+    )
+
+
+# --- The coordinator's window.
+
+
+def _locked_open_window(run: MatchRun, actor: User) -> MatchRun:
+    run = locked(MatchRun.objects.select_related("program")).get(pk=run.pk)
+    require_perm(actor, "matching.manage_match_runs", run)
+    if run.ranking_deadline is None:
+        raise ValidationError("This match has no ranking window.")
+    if run.archived_at is not None or not run.ranking_window_open():
+        raise ValidationError(
+            f"The ranking window closed on {format_in_zone(run.ranking_deadline, actor)}; it cannot be changed now."
+        )
+    return run
+
+
+@transaction.atomic
+def ranking_window_remind(*, run: MatchRun, actor: User) -> int:
+    """One reminder to each cohort member who has not submitted; the number reminded. A
+    second call within ``REMIND_AGAIN_AFTER`` of the last reminder sends nothing (0)."""
+    run = _locked_open_window(run, actor)
+    now = timezone.now()
+    if run.ranking_reminded_at is not None and now - run.ranking_reminded_at < REMIND_AGAIN_AFTER:
+        return 0
+    waiting = ranking_window_status(run).waiting
+    if not waiting:
+        raise ValidationError("Everyone in this match has submitted their list: there is nobody to remind.")
+    before = {"ranking_reminded_at": run.ranking_reminded_at.isoformat() if run.ranking_reminded_at else None}
+    run.ranking_reminded_at = now
+    run.save(update_fields=["ranking_reminded_at"])
+    audit_log(
+        actor=actor,
+        action="match_run.ranking_remind",
+        obj=run,
+        before=before,
+        after={"ranking_reminded_at": now.isoformat(), "reminded": len(waiting)},
+    )
+    deadline = run.ranking_deadline
+    assert deadline is not None
+    kind = run.get_kind_display().lower()
+    url = reverse("matching:match-run-rank", args=[run.pk])
+    mentee_ids = set(run.mentees.values_list("pk", flat=True))
+    for ranker in waiting:
+        others = "mentors" if ranker.person.pk in mentee_ids else "residents"
+        notify(
+            event="match.ranking_reminder",
+            user=ranker.person,
+            url=url,
+            title=f"Reminder: submit your ranking of {kind} {others} by {format_in_zone(deadline, ranker.person)}",
+            body=(
+                f"{run.program.name}'s {kind} mentorship match starts when the ranking window closes, and you have "
+                "not submitted your list yet. Submitting an empty list is fine: it means no preference. "
+                f"{PRIVACY_TEXT}"
+            ),
+            dedup_key=f"match_run:{run.pk}:ranking_reminder:{ranker.person.pk}:{now.isoformat()}",
+        )
+    return len(waiting)
+
+
+@transaction.atomic
+def ranking_window_close(*, run: MatchRun, actor: User) -> MatchRun:
+    """Close the window now: the deadline becomes now and the run starts (after commit)."""
+    run = _locked_open_window(run, actor)
+    before = run.ranking_deadline
+    assert before is not None
+    run.ranking_deadline = timezone.now()
+    run.save(update_fields=["ranking_deadline"])
+    audit_log(
+        actor=actor,
+        action="match_run.ranking_close",
+        obj=run,
+        before={"ranking_deadline": before.isoformat()},
+        after={"ranking_deadline": run.ranking_deadline.isoformat()},
+    )
+    enqueue_on_commit(RUN_MATCH, run.pk)
+    kind = run.get_kind_display().lower()
+    for person, _ in cohort_members(run):
+        notify(
+            event="match.ranking_closed",
+            user=person,
+            url=reverse("matching:match-run-rank", args=[run.pk]),
+            title=f"The ranking window of {run.program.name}'s {kind} match has closed",
+            body=(
+                f"The coordinator closed it on {format_in_zone(run.ranking_deadline, person)}, before the planned "
+                f"deadline ({format_in_zone(before, person)}). The match now runs with the lists submitted so far; "
+                "you are told your mentor once the coordinator publishes it."
+            ),
+            dedup_key=f"match_run:{run.pk}:ranking_closed:{person.pk}",
+        )
+    return run
+
+
+@transaction.atomic
+def ranking_window_extend(*, run: MatchRun, actor: User, deadline: datetime) -> MatchRun:
+    """Move the deadline later (at most ``SCHEDULED`` ahead); everyone in the cohort is told."""
+    run = _locked_open_window(run, actor)
+    before = run.ranking_deadline
+    assert before is not None
+    if deadline is None or timezone.is_naive(deadline):
+        raise ValidationError({"ranking_deadline": "Give the new deadline as a date and time."})
+    SCHEDULED.check_instant(deadline, zone=actor.time_zone, field="ranking_deadline")
+    if deadline <= before:
+        raise ValidationError(
+            {
+                "ranking_deadline": "Choose a deadline later than the current one "
+                f"({format_in_zone(before, actor)}); to end the window sooner, close it now."
+            }
+        )
+    run.ranking_deadline = deadline
+    run.save(update_fields=["ranking_deadline"])
+    audit_log(
+        actor=actor,
+        action="match_run.ranking_extend",
+        obj=run,
+        before={"ranking_deadline": before.isoformat()},
+        after={"ranking_deadline": deadline.isoformat()},
+    )
+    kind = run.get_kind_display().lower()
+    for person, _ in cohort_members(run):
+        notify(
+            event="match.ranking_extended",
+            user=person,
+            url=reverse("matching:match-run-rank", args=[run.pk]),
+            title=f"More time to rank: {run.program.name}'s {kind} match now closes {format_in_zone(deadline, person)}",
+            body=(
+                f"The ranking window was extended from {format_in_zone(before, person)} to "
+                f"{format_in_zone(deadline, person)}. You can submit or change your list until then."
+            ),
+            dedup_key=f"match_run:{run.pk}:ranking_extended:{person.pk}:{deadline.isoformat()}",
+        )
+    return run

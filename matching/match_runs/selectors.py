@@ -1,14 +1,14 @@
 """Reads of match runs: a person's own ranking, a run's proposals, its cohort, two runs compared."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from accounts.models import User
 from core.guards import require_perm
 
-from ..models import MatchProposal, MatchRanking, MatchRun
+from ..models import MatchProposal, MatchRanking, MatchRun, Mentorship
 
 Status = MatchRun.Status
 
@@ -24,9 +24,201 @@ def rankings_for(run: MatchRun, user: User) -> QuerySet[MatchRanking]:
 
 
 def proposals_for(run: MatchRun) -> QuerySet[MatchProposal]:
-    """A run's proposals for its review (coordinators only: they carry people's ranks)."""
-    return run.proposals.select_related("mentee", "mentor", "override_mentor", "decided_by").order_by(
-        "mentee__last_name", "mentee__first_name", "mentee_id"
+    """A run's proposals for its review (coordinators only: they carry people's ranks).
+    ``ranked``: whether the resident submitted a ranking (a rank obtained means something then)."""
+    return (
+        run.proposals.select_related(
+            "mentee", "mentee__mentee_profile__career_stage", "mentor", "override_mentor", "decided_by"
+        )
+        .annotate(
+            ranked=Exists(MatchRanking.objects.filter(run_id=OuterRef("run_id"), author_id=OuterRef("mentee_id")))
+        )
+        .order_by("mentee__last_name", "mentee__first_name", "mentee_id")
+    )
+
+
+# A matched pair scoring below this (out of 100) is shown under "Low score": with the default
+# weights it means the pair shares little more than a language or a meeting format.
+LOW_SCORE = 40.0
+PAGE_SIZE = 50
+Decision = MatchProposal.Decision
+SHOW = {
+    "all": "All",
+    "unmatched": "Unmatched",
+    "pending": "Pending",
+    "accepted": "Accepted",
+    "overridden": "Overridden",
+    "rejected": "Rejected",
+    "low": f"Low score (below {LOW_SCORE:g})",
+}
+SORTS = {"name": "Name", "score": "Score, lowest first", "rank": "Choice obtained"}
+
+
+def holding_spot(mentor_id: int) -> Q:
+    """The proposals of a run that take one of ``mentor_id``'s spots in it: proposed to them and
+    still pending or accepted, or overridden onto them (``review_summary`` counts the same)."""
+    return Q(decision__in=[Decision.PENDING, Decision.ACCEPTED], mentor_id=mentor_id) | Q(
+        decision=Decision.OVERRIDDEN, override_mentor_id=mentor_id
+    )
+
+
+def review_proposals(
+    run: MatchRun, *, show: str = "all", mentor_id: int | None = None, q: str = "", sort: str = "name"
+) -> QuerySet[MatchProposal]:
+    """The review list, filtered (``SHOW``), by mentor (proposed or overridden onto), by a name or
+    e-mail fragment, and sorted (``SORTS``; ties by name, then id, so pages are stable)."""
+    qs = proposals_for(run)
+    if show == "unmatched":
+        qs = qs.filter(mentor__isnull=True)
+    elif show in (Decision.PENDING, Decision.ACCEPTED, Decision.OVERRIDDEN, Decision.REJECTED):
+        qs = qs.filter(decision=show)
+    elif show == "low":
+        qs = qs.filter(mentor__isnull=False, score__lt=LOW_SCORE)
+    if mentor_id:
+        qs = qs.filter(Q(mentor_id=mentor_id) | Q(decision=Decision.OVERRIDDEN, override_mentor_id=mentor_id))
+    for word in q.split()[:4]:
+        qs = qs.filter(
+            Q(mentee__first_name__icontains=word)
+            | Q(mentee__last_name__icontains=word)
+            | Q(mentee__email__icontains=word)
+        )
+    by_name = ("mentee__last_name", "mentee__first_name", "mentee_id")
+    if sort == "score":
+        qs = qs.order_by(F("score").asc(nulls_first=True), *by_name)
+    elif sort == "rank":
+        qs = qs.order_by(F("rank_obtained").asc(nulls_last=True), *by_name)
+    return qs
+
+
+@dataclass(frozen=True)
+class MentorLoad:
+    mentor_id: int
+    name: str
+    capacity: int
+    active: int  # active mentorships now, outside this run
+    extra: int  # spots added for this run only
+    spots: int  # max(capacity − active, 0) + extra
+    proposed: int  # the engine's proposals to this mentor
+    holding: int  # proposals taking one of their spots now: pending or accepted to them, overridden onto them
+    will_pair: int  # of those, accepted or overridden: publishing pairs them
+
+    @property
+    def over(self) -> bool:
+        return self.holding > self.spots
+
+
+@dataclass(frozen=True)
+class ReviewSummary:
+    """Every count the review page, its API and its CSV show, from one read of the proposals."""
+
+    proposals: int
+    proposed_matched: int
+    proposed_unmatched: int
+    pending: int  # proposed a mentor, no decision yet
+    pending_unmatched: int  # no mentor proposed, no decision yet
+    accepted: int
+    overridden: int
+    rejected: int
+    will_pair: int  # accepted + overridden
+    left_without: int  # proposals − will_pair
+    rankers: int  # residents who submitted a ranking
+    rank_distribution: list[tuple[int, int]]  # (choice obtained, residents who ranked), proposed matches
+    matched_by_score: int  # proposed a mentor, but did not rank
+    score_distribution: list[tuple[str, int]]  # ("40–50", n) over proposed matches
+    low_score: int
+    mentor_load: list[MentorLoad] = field(default_factory=list)
+
+    @property
+    def score_peak(self) -> int:
+        """The largest score band: the bars' full length."""
+        return max((n for _, n in self.score_distribution), default=0) or 1
+
+    @property
+    def over_capacity(self) -> list[MentorLoad]:
+        return [row for row in self.mentor_load if row.over]
+
+
+def review_summary(run: MatchRun) -> ReviewSummary:
+    """Counted from the stored proposals as they stand (4 queries): proposals, who ranked, the
+    cohort's mentors with their capacity, their active mentorships."""
+    rows = list(
+        run.proposals.values_list("mentee_id", "mentor_id", "override_mentor_id", "decision", "score", "rank_obtained")
+    )
+    rankers = set(MatchRanking.objects.filter(run=run).order_by().values_list("author_id", flat=True).distinct())
+    decisions = {d: 0 for d in Decision.values}
+    pending_unmatched = 0
+    ranks: dict[int, int] = {}
+    by_score = 0
+    buckets = [0] * 10
+    low = 0
+    proposed: dict[int, int] = {}
+    holding: dict[int, int] = {}
+    paired: dict[int, int] = {}
+    for mentee_id, mentor_id, override_id, decision, score, rank in rows:
+        decisions[decision] += 1
+        if mentor_id is None and decision == Decision.PENDING:
+            pending_unmatched += 1
+        if mentor_id is not None:
+            proposed[mentor_id] = proposed.get(mentor_id, 0) + 1
+            if mentee_id in rankers and rank:
+                ranks[rank] = ranks.get(rank, 0) + 1
+            else:
+                by_score += 1
+            if score is not None:
+                buckets[min(int(score // 10), 9)] += 1
+                low += score < LOW_SCORE
+        final = override_id if decision == Decision.OVERRIDDEN else mentor_id
+        if final is not None and decision != Decision.REJECTED:
+            holding[final] = holding.get(final, 0) + 1
+            if decision in (Decision.ACCEPTED, Decision.OVERRIDDEN):
+                paired[final] = paired.get(final, 0) + 1
+    mentors = list(
+        run.mentors.select_related("mentor_profile")
+        .order_by("last_name", "first_name", "pk")
+        .only("pk", "first_name", "last_name", "mentor_profile__capacity")
+    )
+    active = dict(
+        Mentorship.objects.filter(status=Mentorship.Status.ACTIVE, mentor_id__in=[m.pk for m in mentors])
+        .values("mentor_id")
+        .annotate(n=Count("pk"))
+        .values_list("mentor_id", "n")
+    )
+    load = []
+    for m in mentors:
+        capacity = m.mentor_profile.capacity if hasattr(m, "mentor_profile") else 0
+        extra = run.extra_spots_for(m.pk)
+        load.append(
+            MentorLoad(
+                mentor_id=m.pk,
+                name=m.full_name,
+                capacity=capacity,
+                active=active.get(m.pk, 0),
+                extra=extra,
+                spots=max(capacity - active.get(m.pk, 0), 0) + extra,
+                proposed=proposed.get(m.pk, 0),
+                holding=holding.get(m.pk, 0),
+                will_pair=paired.get(m.pk, 0),
+            )
+        )
+    matched = sum(proposed.values())
+    will_pair = decisions[Decision.ACCEPTED] + decisions[Decision.OVERRIDDEN]
+    return ReviewSummary(
+        proposals=len(rows),
+        proposed_matched=matched,
+        proposed_unmatched=len(rows) - matched,
+        pending=decisions[Decision.PENDING] - pending_unmatched,
+        pending_unmatched=pending_unmatched,
+        accepted=decisions[Decision.ACCEPTED],
+        overridden=decisions[Decision.OVERRIDDEN],
+        rejected=decisions[Decision.REJECTED],
+        will_pair=will_pair,
+        left_without=len(rows) - will_pair,
+        rankers=len(rankers),
+        rank_distribution=sorted(ranks.items()),
+        matched_by_score=by_score,
+        score_distribution=[(f"{10 * i}–{10 * i + 10}", n) for i, n in enumerate(buckets)],
+        low_score=low,
+        mentor_load=load,
     )
 
 
@@ -49,6 +241,13 @@ class ChangedPair:
     mentor_b: User | None
     score_b: float | None
 
+    @property
+    def same_score(self) -> bool:
+        """A different mentor of equal fit: the engine broke the tie by id (see ``TIE_BREAK``)."""
+        return (
+            self.score_a is not None and self.score_b is not None and round(self.score_a, 1) == round(self.score_b, 1)
+        )
+
 
 @dataclass(frozen=True)
 class RunComparison:
@@ -58,6 +257,20 @@ class RunComparison:
     changed: list[ChangedPair]  # of those, the ones proposed a different mentor (or matched in one run only)
     only_in_a: int
     only_in_b: int
+
+    @property
+    def same_score(self) -> int:
+        return sum(1 for pair in self.changed if pair.same_score)
+
+
+# How the engine breaks ties (``matching/engine``): among mentors a resident scores equally, the one
+# with the lower user id comes first in the resident's list (the earlier account); in best-overall-fit
+# mode, among equally good matchings, lower-id residents are preferred. Two runs whose cohorts differ
+# by one person can therefore give a resident a different mentor of exactly the same score.
+TIE_BREAK = (
+    "When two mentors fit a resident equally well (the same score), the engine picks the one whose account "
+    "was created first; two runs can then give a resident a different mentor of equal fit."
+)
 
 
 def _summary(run: MatchRun, proposals: list[MatchProposal]) -> RunSummary:

@@ -10,7 +10,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -24,13 +23,15 @@ from core.locking import locked
 from core.outbox import enqueue_on_commit
 
 from .. import engine
-from ..models import Kind, MatchProposal, MatchRun, Mentorship
+from ..conflicts import block_message_for_coordinators, blocked_pairs, pairing_block
+from ..models import Kind, MatchProposal, MatchRanking, MatchRun, Mentorship, RankingSubmission
 from ..notifications import notify
 from ..selectors.directory import active_mentee_count, mentor_directory
 from ..services.mentorships import mentorship_create
 from .execution import RUN_MATCH, start_next_queued
+from .freshness import run_changes, stale_message
 from .ranking import notify_ranking_window
-from .selectors import cohort_members
+from .selectors import cohort_members, holding_spot
 
 Status = MatchRun.Status
 Decision = MatchProposal.Decision
@@ -50,8 +51,14 @@ def _cohort_ids(program: Program, mentee_ids: Iterable[int], mentor_ids: Iterabl
         errors["mentee_ids"] = "Choose at least one resident."
     if not mentor_ids:
         errors["mentor_ids"] = "Choose at least one mentor."
-    if set(mentee_ids) & set(mentor_ids):
-        errors["mentor_ids"] = "Nobody can be both a resident and a mentor in one match."
+    if both := set(mentee_ids) & set(mentor_ids):
+        names = sorted(User.objects.filter(pk__in=both).values_list("first_name", "last_name", "email"))
+        shown = [f"{first} {last}".strip() or email for first, last, email in names[:5]]
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+        errors["mentor_ids"] = (
+            f"Nobody can be both a resident and a mentor in one match: {', '.join(shown)}{more} "
+            f"{'is' if len(names) == 1 else 'are'} in both lists."
+        )
     residents = set(
         User.objects.filter(
             pk__in=mentee_ids,
@@ -85,6 +92,7 @@ def _create(
     weights: dict[str, float] | None,
     ranking_deadline: datetime | None,
     parent: MatchRun | None = None,
+    rerun_of: MatchRun | None = None,
 ) -> MatchRun:
     if kind not in Kind.values:
         raise ValidationError({"kind": "Choose a kind of mentorship."})
@@ -104,6 +112,7 @@ def _create(
         ranking_deadline=ranking_deadline,
         parent=parent,
         round=parent.round + 1 if parent else 1,
+        rerun_of=rerun_of,
     )
     run.mentees.set(mentee_ids)
     run.mentors.set(mentor_ids)
@@ -117,6 +126,7 @@ def _create(
             "mentees": len(mentee_ids),
             "mentors": len(mentor_ids),
             "round": run.round,
+            "rerun_of": rerun_of.pk if rerun_of else None,
             "ranking_deadline": ranking_deadline.isoformat() if ranking_deadline else None,
         },
     )
@@ -160,22 +170,42 @@ def _locked_run(run: MatchRun) -> MatchRun:
     return locked(MatchRun.objects.select_related("program")).get(pk=run.pk)
 
 
-def _check_spot(run: MatchRun, mentor: User, proposal: MatchProposal) -> None:
-    """``mentor`` must have a spot for one more mentee, counting the mentorships active now
-    and the proposals of this run already accepted for them (the run row is locked)."""
+def _spots(run: MatchRun, mentor: User, proposal: MatchProposal) -> tuple[int, list[MatchProposal]]:
+    """(spots ``mentor`` has in this run, the other proposals holding one), the run row locked:
+    capacity − active mentorships + the run's extra spots for them."""
     profile = MentorProfile.objects.filter(user=mentor).first()
     if profile is None:
         raise ValidationError({"mentor": f"{mentor.full_name} has no mentor profile."})
-    open_spots = max(profile.capacity - active_mentee_count(mentor), 0)
-    given = (
+    spots = max(profile.capacity - active_mentee_count(mentor), 0) + run.extra_spots_for(mentor.pk)
+    holders = list(
         run.proposals.exclude(pk=proposal.pk)
-        .filter(Q(decision=Decision.ACCEPTED, mentor=mentor) | Q(decision=Decision.OVERRIDDEN, override_mentor=mentor))
-        .count()
+        .filter(holding_spot(mentor.pk))
+        .select_related("mentee")
+        .order_by("mentee__last_name", "mentee__first_name", "pk")
     )
-    if given >= open_spots:
-        raise ValidationError(
-            {"mentor": f"{mentor.full_name} has no spot left in this match ({given} of {open_spots} open spots given)."}
-        )
+    return spots, holders
+
+
+def _full_sentence(mentor: User, spots: int, holders: list[MatchProposal]) -> str:
+    names = ", ".join(p.mentee.full_name for p in holders[:4]) + (
+        f" and {len(holders) - 4} more" if len(holders) > 4 else ""
+    )
+    return (
+        f"{mentor.full_name} has no spot left in this match "
+        f"({len(holders)} of {spots} spot{'s' if spots != 1 else ''} taken{': ' + names if names else ''})."
+    )
+
+
+def _check_spot(run: MatchRun, mentor: User, proposal: MatchProposal) -> None:
+    """``mentor`` must have a spot for ``proposal``'s mentee besides the other proposals holding one."""
+    spots, holders = _spots(run, mentor, proposal)
+    if len(holders) >= spots:
+        raise ValidationError({"mentor": _full_sentence(mentor, spots, holders)})
+
+
+def _refuse_if_stale(run: MatchRun) -> None:
+    if changes := run_changes(run):
+        raise ValidationError(stale_message(changes), code="stale")
 
 
 def _decide(
@@ -200,11 +230,23 @@ def _decide(
     return proposal
 
 
-def _locked_proposal(proposal: MatchProposal, actor: User) -> tuple[MatchRun, MatchProposal]:
-    run = _locked_run(proposal.run)  # decisions of one run queue here, and behind a publish
+def _not_reviewable(run: MatchRun) -> ValidationError:
+    if run.is_archived:
+        return ValidationError("This match was discarded: its proposals cannot change.")
+    return ValidationError("This match is not finished, or already published: its proposals cannot change.")
+
+
+def _locked_proposal(
+    proposal: MatchProposal, actor: User, *, allow_stale: bool = False
+) -> tuple[MatchRun, MatchProposal]:
+    """The run locked (decisions of one run queue here, and behind a publish), checked, and
+    the proposal read under that lock. Only rejecting is allowed in an out-of-date run."""
+    run = _locked_run(proposal.run)
     require_perm(actor, "matching.manage_match_runs", run)
     if not run.can_review():
-        raise ValidationError("This match is not finished, or already published: its proposals cannot change.")
+        raise _not_reviewable(run)
+    if not allow_stale:
+        _refuse_if_stale(run)
     proposal = MatchProposal.objects.select_related("mentee", "mentor").get(pk=proposal.pk, run=run)
     proposal.run = run
     return run, proposal
@@ -213,7 +255,7 @@ def _locked_proposal(proposal: MatchProposal, actor: User) -> tuple[MatchRun, Ma
 @transaction.atomic
 def proposal_decide(*, proposal: MatchProposal, actor: User, decision: str, note: str = "") -> MatchProposal:
     """Accept or reject the engine's proposal (accepting needs a spot left with its mentor)."""
-    run, proposal = _locked_proposal(proposal, actor)
+    run, proposal = _locked_proposal(proposal, actor, allow_stale=decision == Decision.REJECTED)
     if decision == Decision.ACCEPTED:
         if proposal.mentor is None:
             raise ValidationError("This resident was not matched: choose a mentor with an override.")
@@ -223,9 +265,21 @@ def proposal_decide(*, proposal: MatchProposal, actor: User, decision: str, note
     return _decide(proposal, actor, decision, note.strip())
 
 
+MAKE_ROOM_RAISE = "raise"
+MAKE_ROOM_DISPLACE = "displace:"
+
+
 @transaction.atomic
-def proposal_override(*, proposal: MatchProposal, actor: User, mentor: User, note: str | None) -> MatchProposal:
-    """Pair the proposal's mentee with ``mentor`` instead (a cohort mentor with a spot left), with a reason."""
+def proposal_override(
+    *, proposal: MatchProposal, actor: User, mentor: User, note: str | None, make_room: str = ""
+) -> MatchProposal:
+    """Pair the proposal's mentee with ``mentor`` instead (a cohort mentor), with a reason.
+
+    If ``mentor`` has no spot left in this run, the coordinator chooses how to make room:
+    ``make_room="raise"`` gives the mentor one more spot for this run only (``run.extra_spots``,
+    honoured by publish), ``"displace:<proposal id>"`` rejects that other proposal holding one of
+    the mentor's spots (its resident is left without a mentor, and the note says why). Without a
+    choice the refusal (on ``make_room``) says so."""
     run, proposal = _locked_proposal(proposal, actor)
     note = (note or "").strip()
     if not note:
@@ -235,7 +289,49 @@ def proposal_override(*, proposal: MatchProposal, actor: User, mentor: User, not
         raise ValidationError({"mentor": f"{capfirst(person_named(actor, mentor))} is not a mentor in this match."})
     if mentor.pk == proposal.mentor_id:
         raise ValidationError({"mentor": f"{mentor.full_name} is the proposed mentor: accept the proposal instead."})
-    _check_spot(run, mentor, proposal)
+    if block := pairing_block(proposal.mentee, mentor):
+        raise ValidationError({"mentor": block_message_for_coordinators(block, proposal.mentee, mentor)})
+    make_room = (make_room or "").strip()
+    spots, holders = _spots(run, mentor, proposal)
+    if len(holders) >= spots:
+        if make_room == MAKE_ROOM_RAISE:
+            before = run.extra_spots_for(mentor.pk)
+            run.extra_spots = {**(run.extra_spots or {}), str(mentor.pk): before + 1}
+            run.save(update_fields=["extra_spots"])
+            audit_log(
+                actor=actor,
+                action="match_run.extra_spot",
+                obj=run,
+                before={"mentor": mentor.pk, "extra_spots": before},
+                after={"mentor": mentor.pk, "extra_spots": before + 1},
+                reason=note,
+            )
+        elif make_room.startswith(MAKE_ROOM_DISPLACE):
+            wanted = make_room.removeprefix(MAKE_ROOM_DISPLACE)
+            displaced = next((p for p in holders if str(p.pk) == wanted), None)
+            if displaced is None:
+                raise ValidationError(
+                    {"make_room": f"Choose one of the residents holding {mentor.full_name}'s spots in this match."}
+                )
+            displaced.run = run
+            _decide(
+                displaced,
+                actor,
+                Decision.REJECTED,
+                f"Displaced: {mentor.full_name}'s spot in this match went to {proposal.mentee.full_name}. {note}",
+            )
+        elif make_room:
+            raise ValidationError({"make_room": "Choose to give one more spot, or whom to displace."})
+        else:
+            raise ValidationError(
+                {
+                    "make_room": ValidationError(
+                        _full_sentence(mentor, spots, holders)
+                        + f" Give {mentor.full_name} one more spot for this match, or displace one of these residents.",
+                        code="no_spot",
+                    )
+                }
+            )
     return _decide(proposal, actor, Decision.OVERRIDDEN, note, override_mentor=mentor)
 
 
@@ -249,7 +345,8 @@ def match_run_accept_pending(
     run = _locked_run(run)
     require_perm(actor, "matching.manage_match_runs", run)
     if not run.can_review():
-        raise ValidationError("This match is not finished, or already published: its proposals cannot change.")
+        raise _not_reviewable(run)
+    _refuse_if_stale(run)
     accepted: list[MatchProposal] = []
     refused: list[tuple[MatchProposal, str]] = []
     pending = run.proposals.filter(decision=Decision.PENDING, mentor__isnull=False).select_related("mentee", "mentor")
@@ -275,8 +372,11 @@ def match_run_publish(*, run: MatchRun, actor: User) -> list[Mentorship]:
     require_perm(actor, "matching.manage_match_runs", run)
     if run.is_published:
         raise ValidationError("This match has already been published.")
+    if run.is_archived:
+        raise ValidationError("This match was discarded: it cannot be published.")
     if not run.can_publish():
         raise ValidationError("Only a finished match can be published.")
+    _refuse_if_stale(run)
     proposals = list(
         run.proposals.filter(decision__in=[Decision.ACCEPTED, Decision.OVERRIDDEN]).select_related(
             "mentee", "mentor", "override_mentor"
@@ -286,6 +386,13 @@ def match_run_publish(*, run: MatchRun, actor: User) -> list[Mentorship]:
         raise ValidationError("Accept or override at least one proposal before publishing.")
     # Mentor profiles by user id (``core.locking``), so a concurrent publish or accept cannot deadlock with this one.
     proposals.sort(key=lambda p: (p.final_mentor_id, p.mentee_id))
+    # Kept-apart pairs first, in one read, said once in the coordinator's words.
+    blocked = blocked_pairs({p.mentee_id for p in proposals}, {p.final_mentor_id for p in proposals})
+    for p in proposals:
+        if block := blocked.get((p.mentee_id, p.final_mentor_id)):
+            raise ValidationError(
+                f"{block_message_for_coordinators(block, p.mentee, p.final_mentor)} Nothing was published."
+            )
     started = []
     for p in proposals:
         try:
@@ -296,11 +403,13 @@ def match_run_publish(*, run: MatchRun, actor: User) -> list[Mentorship]:
                 kind=run.kind,
                 source=Mentorship.Source.MATCH_RUN,
                 actor=actor,
+                extra=run.extra_spots_for(p.final_mentor_id),
             )
         except ValidationError as exc:
+            # The refusal already names the pair (or the mentor); say it once, then what to do.
             raise ValidationError(
-                f"{p.mentee.full_name} and {p.final_mentor.full_name} cannot be paired: {' '.join(exc.messages)} "
-                "Nothing was published; change this pairing and publish again."
+                f"{' '.join(exc.messages)} Nothing was published; change {p.mentee.full_name}'s pairing "
+                "and publish again."
             ) from exc
         started.append(mentorship)
     run.published_at, run.published_by = timezone.now(), actor
@@ -412,4 +521,98 @@ def match_run_cancel(*, run: MatchRun, actor: User, reason: str = "") -> MatchRu
                 body="Your ranking for it will not be used. You do not need to do anything.",
                 dedup_key=f"match_run:{run.pk}:cancelled:{person.pk}",
             )
+    return run
+
+
+@transaction.atomic
+def match_run_rerun(*, run: MatchRun, actor: User) -> MatchRun:
+    """The same match again, as the program is now: a new QUEUED run with ``run``'s kind,
+    algorithm, weights and cohort, minus the residents who have a mentor of its kind since,
+    and the rankings people submitted for ``run`` (no new ranking window). ``run`` itself is
+    discarded (archived), so a second click finds it done and starts nothing."""
+    run = _locked_run(run)
+    require_perm(actor, "matching.manage_match_runs", run)
+    if run.is_archived:
+        again = run.reruns.order_by("-pk").values_list("pk", flat=True).first()
+        raise ValidationError("This match was discarded" + (f"; it was re-run as match #{again}." if again else "."))
+    if run.is_published:
+        raise ValidationError("A published match cannot be re-run: start a second round for the unmatched instead.")
+    if not run.can_rerun():
+        raise ValidationError("This match has not finished yet: wait for it, or cancel it.")
+    cohort = list(run.mentees.values_list("pk", flat=True))
+    paired = set(
+        Mentorship.objects.filter(status=Mentorship.Status.ACTIVE, kind=run.kind, mentee_id__in=cohort).values_list(
+            "mentee_id", flat=True
+        )
+    )
+    # People who left the program or lost their profile since are left out rather than refused.
+    mentee_ids = set(
+        User.objects.filter(
+            pk__in=[pk for pk in cohort if pk not in paired],
+            mentee_profile__isnull=False,
+            memberships__program=run.program,
+            memberships__role=Membership.Role.RESIDENT,
+        ).values_list("pk", flat=True)
+    )
+    mentor_ids = set(
+        User.objects.filter(
+            pk__in=run.mentors.values("pk"), mentor_profile__isnull=False, memberships__program=run.program
+        ).values_list("pk", flat=True)
+    )
+    if not mentee_ids:
+        raise ValidationError(f"Every resident of this match now has a {run.get_kind_display().lower()} mentor.")
+    if not mentor_ids:
+        raise ValidationError("No mentor of this match is still a mentor of the program.")
+    new = _create(
+        program=run.program,
+        actor=actor,
+        kind=run.kind,
+        algorithm=run.algorithm,
+        mentee_ids=mentee_ids,
+        mentor_ids=mentor_ids,
+        weights=run.weights,
+        ranking_deadline=None,
+        parent=run.parent,
+        rerun_of=run,
+    )
+    if run.ranking_deadline is not None:
+        people = mentee_ids | mentor_ids
+        MatchRanking.objects.bulk_create(
+            MatchRanking(run=new, author_id=r.author_id, target_id=r.target_id, position=r.position, never=r.never)
+            for r in run.rankings.filter(author_id__in=people, target_id__in=people)
+        )
+        RankingSubmission.objects.bulk_create(
+            RankingSubmission(
+                run=new,
+                author_id=s.author_id,
+                submitted_at=s.submitted_at,
+                updated_at=s.updated_at,
+                ranked=s.ranked,
+                never=s.never,
+            )
+            for s in run.ranking_submissions.filter(author_id__in=people)
+        )
+    _archive(run, actor, reason=f"Re-run as match #{new.pk}.")
+    return new
+
+
+def _archive(run: MatchRun, actor: User, reason: str) -> None:
+    run.archived_at, run.archived_by = timezone.now(), actor
+    run.save(update_fields=["archived_at", "archived_by"])
+    audit_log(actor=actor, action="match_run.archive", obj=run, after={"archived": True}, reason=reason)
+
+
+@transaction.atomic
+def match_run_archive(*, run: MatchRun, actor: User, reason: str = "") -> MatchRun:
+    """Discard a run nobody will publish: it stays, read-only, with its audit trail, out of the
+    default list. A run waiting or running is cancelled first; a published one stays. Twice is once."""
+    run = _locked_run(run)
+    require_perm(actor, "matching.manage_match_runs", run)
+    if run.is_archived:
+        return run
+    if run.is_published:
+        raise ValidationError("A published match cannot be discarded: its mentorships have started.")
+    if not run.can_archive():
+        raise ValidationError("A match that is waiting or running cannot be discarded: cancel it first.")
+    _archive(run, actor, reason=(reason or "").strip()[:500])
     return run

@@ -5,17 +5,30 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Program, User
 from core.bounds import format_instant
 
-from ..models import ActionItem, CheckIn, MatchRanking, MatchRun, Meeting, Mentorship, MentorshipRequest
+from ..match_runs.freshness import run_changes
+from ..models import (
+    ActionItem,
+    CheckIn,
+    MatchRanking,
+    MatchRun,
+    Meeting,
+    Mentorship,
+    MentorshipRequest,
+    RankingSubmission,
+)
 from ..periodic import CHECKIN_FIRST_AFTER
 from ..scheduling import meeting_url
 from ..services.plan import checkin_month_start
+from .nudges import PENDING_AFTER, days_text
+from .pairings import with_flags
 from .requests import request_list
 
 DASHBOARD_ROWS = 5
@@ -240,3 +253,189 @@ def tasks_for(
             )
         )
     return tasks
+
+
+# --- What needs a coordinator: the dashboard's "Needs action", for each program they coordinate.
+
+# Out-of-date runs are told apart (``freshness.run_changes``, a few queries each) for this many
+# runs ready to review at most; beyond, a program has more to sort out than a dashboard can say.
+RUNS_CHECKED = 5
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing in a program that needs its coordinator: how many, what, and where to act."""
+
+    kind: str  # review_runs, ranking_window, conflicts, stale_pairings, waiting_requests
+    count: int
+    text: str
+    url: str
+    detail: str = ""
+    links: tuple[tuple[str, str], ...] = ()  # (label, url): the first few, for a list to open
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _runs_to_review(program_ids: list[int]) -> list[MatchRun]:
+    """Succeeded, not published, not discarded: proposals waiting for the coordinator."""
+    return list(
+        MatchRun.objects.filter(
+            program_id__in=program_ids,
+            status=MatchRun.Status.SUCCEEDED,
+            published_at__isnull=True,
+            archived_at__isnull=True,
+        ).order_by("-finished_at", "-pk")
+    )
+
+
+def _open_windows(program_ids: list[int], now: datetime) -> list[Any]:
+    """Ranking windows still open, each with ``submitted`` (explicit submissions) and ``cohort``
+    (residents and mentors in it), soonest deadline first. Counted in subqueries: joining the
+    three would multiply their rows."""
+
+    submitted = RankingSubmission.objects.filter(run=OuterRef("pk")).order_by().values("run_id")
+    mentees = MatchRun.mentees.through.objects.filter(matchrun_id=OuterRef("pk")).order_by().values("matchrun_id")
+    mentors = MatchRun.mentors.through.objects.filter(matchrun_id=OuterRef("pk")).order_by().values("matchrun_id")
+    return list(
+        MatchRun.objects.filter(
+            program_id__in=program_ids,
+            status=MatchRun.Status.QUEUED,
+            ranking_deadline__gt=now,
+            archived_at__isnull=True,
+        )
+        .annotate(
+            submitted=Coalesce(Subquery(submitted.annotate(n=Count("pk")).values("n")[:1]), 0),
+            cohort_mentees=Coalesce(Subquery(mentees.annotate(n=Count("pk")).values("n")[:1]), 0),
+            cohort_mentors=Coalesce(Subquery(mentors.annotate(n=Count("pk")).values("n")[:1]), 0),
+        )
+        .order_by("ranking_deadline", "pk")
+    )
+
+
+def _pairing_counts(program_ids: list[int], now: datetime) -> dict[int, dict[str, int]]:
+    """{program id: {"stale": n, "breaking": n}} over active pairings, in one query."""
+    rows = (
+        with_flags(Mentorship.objects.filter(program_id__in=program_ids, status=Mentorship.Status.ACTIVE), now=now)
+        .order_by()
+        .values("program_id")
+        .annotate(
+            stale=Count("pk", filter=Q(is_stale=True)),
+            breaking=Count("pk", filter=Q(breaks_conflict=True)),
+        )
+    )
+    return {r["program_id"]: {"stale": r["stale"], "breaking": r["breaking"]} for r in rows}
+
+
+def _waiting_requests(program_ids: list[int], now: datetime) -> list[Any]:
+    """Requests pending for more than ``PENDING_AFTER`` (as in the coordinators' digest), oldest
+    first: plain rows, few columns. A resident has at most a few pending at once."""
+    return list(
+        MentorshipRequest.objects.filter(
+            program_id__in=program_ids,
+            status=MentorshipRequest.Status.PENDING,
+            created_at__lte=now - PENDING_AFTER,
+        )
+        .order_by("created_at", "pk")
+        .values(
+            "pk",
+            "program_id",
+            "created_at",
+            "mentee__first_name",
+            "mentee__last_name",
+            "mentor__first_name",
+            "mentor__last_name",
+        )
+    )
+
+
+def coordinator_actions(
+    programs: Iterable[Program], *, viewer: User, now: datetime | None = None
+) -> dict[int, list[Action]]:
+    """{program id: what needs its coordinator}, most urgent first: pairings that break a
+    conflict of interest, match runs ready to review (out-of-date ones said), open ranking
+    windows ("n of m submitted", the deadline in ``viewer``'s zone), pairings with no meeting in
+    60 days, requests waiting over a week. Four queries for all the programs, whatever their
+    size, plus a few per run ready to review (up to ``RUNS_CHECKED``) to tell if it is out of date."""
+    now = now or timezone.now()
+    programs = list(programs)
+    ids = [p.pk for p in programs]
+    actions: dict[int, list[Action]] = {pk: [] for pk in ids}
+    if not ids:
+        return actions
+    slugs = {p.pk: p.slug for p in programs}
+    counts = _pairing_counts(ids, now)
+    runs = _runs_to_review(ids)
+    windows = _open_windows(ids, now)
+    waiting = _waiting_requests(ids, now)
+    out_of_date = {run.pk for run in runs[:RUNS_CHECKED] if run_changes(run)}
+
+    for pk in ids:
+        pairings_url = reverse("matching:pairings", args=[slugs[pk]])
+        breaking = counts.get(pk, {}).get("breaking", 0)
+        if breaking:
+            actions[pk].append(
+                Action(
+                    "conflicts",
+                    breaking,
+                    _plural(breaking, "pairing breaks a conflict of interest", "pairings break a conflict of interest"),
+                    f"{pairings_url}?conflict=true",
+                    "Recorded after they started: end or reassign",
+                )
+            )
+        mine = [run for run in runs if run.program_id == pk]
+        if mine:
+            stale_runs = sum(1 for run in mine if run.pk in out_of_date)
+            actions[pk].append(
+                Action(
+                    "review_runs",
+                    len(mine),
+                    _plural(len(mine), "match run ready to review", "match runs ready to review"),
+                    mine[0].get_absolute_url() if len(mine) == 1 else reverse("matching:match-runs", args=[slugs[pk]]),
+                    f"{stale_runs} out of date: re-run or discard" if stale_runs else "Accept, override, publish",
+                )
+            )
+        for run in (w for w in windows if w.program_id == pk):
+            cohort = run.cohort_mentees + run.cohort_mentors
+            actions[pk].append(
+                Action(
+                    "ranking_window",
+                    run.submitted,
+                    f"Ranking window for match #{run.pk}: {run.submitted} of {cohort} submitted",
+                    run.get_absolute_url(),
+                    f"Closes {format_instant(run.ranking_deadline, viewer.time_zone)}",
+                )
+            )
+        stale = counts.get(pk, {}).get("stale", 0)
+        if stale:
+            actions[pk].append(
+                Action(
+                    "stale_pairings",
+                    stale,
+                    _plural(stale, "pairing has", "pairings have") + " not met in 60 days",
+                    f"{pairings_url}?stale=true",
+                    "Nudge them to meet",
+                )
+            )
+        requests = [r for r in waiting if r["program_id"] == pk]
+        if requests:
+            actions[pk].append(
+                Action(
+                    "waiting_requests",
+                    len(requests),
+                    _plural(len(requests), "request has", "requests have")
+                    + f" waited more than {PENDING_AFTER.days} days for an answer",
+                    reverse("matching:request-detail", args=[requests[0]["pk"]]),
+                    "The oldest first",
+                    tuple(
+                        (
+                            f"{r['mentee__first_name']} {r['mentee__last_name']} → "
+                            f"{r['mentor__first_name']} {r['mentor__last_name']}, {days_text(now - r['created_at'])}",
+                            reverse("matching:request-detail", args=[r["pk"]]),
+                        )
+                        for r in requests[:3]
+                    ),
+                )
+            )
+    return actions

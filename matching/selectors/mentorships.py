@@ -1,10 +1,14 @@
 """Mentorship pages: the pair's shared page, the action plan, resources, introductions, check-ins."""
 
+from datetime import datetime
+
 from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from accounts.models import User
 
-from ..models import ActionItem, CheckIn, Introduction, Mentorship, Resource
+from ..models import ActionItem, Agreement, CheckIn, Introduction, Mentorship, Resource
+from ..periodic import CHECKIN_FIRST_AFTER
+from ..services.plan import checkin_month_start
 
 
 def mentorships_for(user: User) -> QuerySet[Mentorship]:
@@ -94,3 +98,26 @@ def with_my_last_checkin(mentorships: QuerySet[Mentorship], user: User) -> Query
         CheckIn.objects.filter(mentorship=OuterRef("pk"), author=user).order_by("-created_at").values("created_at")[:1]
     )
     return mentorships.annotate(my_last_checkin_at=Subquery(latest))
+
+
+def agreement_is_agreed(agreement: Agreement | None) -> bool:
+    """Whether the pair has saved their agreement. The one made with the mentorship holds only
+    the defaults, at version 1 and saved by nobody: nobody agreed to meet "every month" yet."""
+    return agreement is not None and (agreement.version > 1 or agreement.updated_by_id is not None)
+
+
+def first_checkin_at(mentorship: Mentorship) -> datetime:
+    """When the pair's first check-in opens: ``CHECKIN_FIRST_AFTER`` into the mentorship, as
+    the dashboard and the reminders count it (``selectors.dashboard.checkins_due``)."""
+    return mentorship.started_at + CHECKIN_FIRST_AFTER
+
+
+def checkin_open(mentorship: Mentorship, user: User, last_checkin_at: datetime | None, *, now: datetime) -> bool:
+    """Whether ``user`` may check in now: a party of an active mentorship old enough for its
+    first check-in, with none of theirs yet this month (of their time zone)."""
+    return (
+        mentorship.is_active
+        and user.pk in (mentorship.mentee_id, mentorship.mentor_id)
+        and now >= first_checkin_at(mentorship)
+        and (last_checkin_at is None or last_checkin_at < checkin_month_start(user, now))
+    )

@@ -33,9 +33,11 @@ def mentorship_create(
     actor: User,
     check_accepting: bool = False,
     reason: str = "",
+    extra: int = 0,
 ) -> Mentorship:
     """Start a mentorship within the mentor's capacity. ``reason`` (a coordinator's, when
-    they pair people directly) goes into the audit entry.
+    they pair people directly) goes into the audit entry. ``extra``: spots a coordinator
+    gave this mentor beyond their capacity, for one match run (``MatchRun.extra_spots``).
 
     Raises ValidationError when the mentor is full, the pair has a conflict of interest
     (``matching.conflicts``), or the pair (or the mentee's mentorship of this kind) is
@@ -50,7 +52,7 @@ def mentorship_create(
     if check_accepting and not profile.accepting_mentees:
         raise ValidationError(f"{mentor.full_name} is not accepting new mentees.")
     taken = active_mentee_count(mentor)
-    if taken >= profile.capacity:
+    if taken >= profile.capacity + max(extra, 0):
         raise ValidationError(f"{mentor.full_name} has no open spot left ({taken} of {profile.capacity} taken).")
     active = Mentorship.objects.filter(mentee=mentee, status=Mentorship.Status.ACTIVE)
     if active.filter(mentor=mentor).exists():

@@ -6,7 +6,9 @@ Starting goes through ``mentorships.mentorship_create`` (capacity under the ment
 conflicts of interest, one active mentorship per pair and per kind); ending goes through
 ``mentorships.mentorship_close_locked`` (future meetings cancelled with their invitations),
 the very steps the pair's own "end" takes. Every change carries the coordinator's reason
-into the audit trail, and the people concerned are told.
+into the audit trail, and only there: the people concerned are told a neutral sentence (in
+their notification, their e-mail, and as the mentorship's end reason on its page and in the
+API), never the reason typed, which may be a conflict of interest they must not learn of.
 
 The list and whom a coordinator may pair are read in ``matching.selectors.pairings`` (which
 also says when a pairing is *stale*).
@@ -27,6 +29,7 @@ from audit.services import audit_log
 from core.guards import require_perm
 from core.locking import locked
 
+from ..conflicts import block_message_for_coordinators, pairing_block
 from ..models import Kind, Mentorship
 from ..notifications import notify
 from ..selectors.pairings import PairingAnnotations, mentor_choices
@@ -37,8 +40,22 @@ if TYPE_CHECKING:
 
 PERM = "matching.manage_pairings"
 ALL_STATUSES = "all"
-# Ending a pairing: the reason is kept as the mentorship's end reason, which the pair read.
-SHARED_REASON_MISSING = "Say briefly why; the resident and the mentor will read it."
+REASON_MISSING = "Give the reason; it is kept in the audit trail."
+# Ending or reassigning: the reason stays with coordinators; the pair read the sentences below.
+SHARED_REASON_MISSING = "Give the reason; it is kept in the audit trail and never shown to the pair."
+# What the pair read instead: on the ended mentorship's page (its end reason), in their
+# notification and e-mail. The same words whatever the reason.
+ENDED_FOR_PAIR = (
+    "Your program coordinator has ended this mentorship. They will be in touch if anything is needed from you."
+)
+REASSIGNED_FOR_PAIR = (
+    "Your program coordinator has paired the resident with a different mentor. "
+    "They will be in touch if anything is needed from you."
+)
+REASSIGNED_FOR_MENTEE = (
+    "Your program coordinator has paired you with a different mentor. They will be in touch if anything is "
+    "needed from you."
+)
 
 
 # --- The list's filters, shared by the page, its CSV and the API (the list: ``matching.selectors.pairings``).
@@ -64,18 +81,28 @@ class _CareerStageFilter(filters.ModelChoiceFilter):
         )
 
 
-class _StaleSelect(forms.NullBooleanSelect):
+class _OnlySelect(forms.NullBooleanSelect):
     """true or 1 in the query string, as the API and links take it; labels for people."""
+
+    only_label = ""
 
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs)
-        self.choices = [("unknown", "Any"), ("true", "No meeting in 60 days")]
+        self.choices = [("unknown", "Any"), ("true", self.only_label)]
 
     def value_from_datadict(self, data: Mapping[str, Any], files: Any, name: str) -> Any:
         value = data.get(name)
         if isinstance(value, str) and value.lower() in ("1", "0"):
             return value == "1"
         return super().value_from_datadict(data, files, name)
+
+
+class _StaleSelect(_OnlySelect):
+    only_label = "No meeting in 60 days"
+
+
+class _ConflictSelect(_OnlySelect):
+    only_label = "Breaks a conflict"
 
 
 class PairingFilter(filters.FilterSet):
@@ -101,10 +128,17 @@ class PairingFilter(filters.FilterSet):
         help_text="true: only active pairings with no meeting held or confirmed in the last 60 days "
         "(counted from their start if they have had none; a confirmed meeting ahead counts as recent).",
     )
+    conflict = filters.BooleanFilter(
+        method="only_breaking",
+        label="Conflicts of interest",
+        widget=_ConflictSelect,
+        help_text="true: only active pairings a conflict of interest recorded since forbids (a do-not-pair "
+        "entry, or the mentor evaluates the resident's program without an exception).",
+    )
 
     class Meta:
         model = Mentorship
-        fields = ["status", "kind", "mentor", "pgy", "source", "stale"]
+        fields = ["status", "kind", "mentor", "pgy", "source", "stale", "conflict"]
 
     def __init__(
         self,
@@ -129,6 +163,12 @@ class PairingFilter(filters.FilterSet):
     ) -> "QuerySet[WithAnnotations[Mentorship, PairingAnnotations]]":
         # ``is_stale`` is annotated by pairings_of().
         return queryset.filter(is_stale=True) if value else queryset
+
+    def only_breaking(
+        self, queryset: "QuerySet[WithAnnotations[Mentorship, PairingAnnotations]]", name: str, value: bool | None
+    ) -> "QuerySet[WithAnnotations[Mentorship, PairingAnnotations]]":
+        # ``breaks_conflict`` is annotated by pairings_of().
+        return queryset.filter(breaks_conflict=True) if value else queryset
 
 
 class UnpairedFilter(filters.FilterSet):
@@ -160,9 +200,7 @@ def _member(program: Program, user: User, role: str) -> bool:
     return Membership.objects.filter(program=program, user=user, role=role).exists()
 
 
-def _check(
-    errors: dict[str, str], *, reason: str | None, missing: str = "Give the reason; it is kept in the audit trail."
-) -> str:
+def _check(errors: dict[str, str], *, reason: str | None, missing: str = REASON_MISSING) -> str:
     """The reason, stripped; or every error found so far, the missing reason included."""
     reason = (reason or "").strip()
     if not reason:
@@ -180,7 +218,10 @@ def _mentor_error(program: Program, mentor: User) -> str | None:
 
 def _start(*, program: Program, actor: User, mentee: User, mentor: User, kind: str, reason: str) -> Mentorship:
     """``mentorship_create`` with the coordinator as source; a refusal is put on the field it
-    concerns: the kind when the resident already has a mentor of it, else the mentor."""
+    concerns: the kind when the resident already has a mentor of it, else the mentor. A
+    conflict of interest is named as coordinators know it (the pair are told less)."""
+    if block := pairing_block(mentee, mentor):
+        raise ValidationError({"mentor": block_message_for_coordinators(block, mentee, mentor)})
     try:
         return mentorship_create(
             mentee=mentee,
@@ -195,6 +236,14 @@ def _start(*, program: Program, actor: User, mentee: User, mentor: User, kind: s
     except ValidationError as exc:
         taken = Mentorship.objects.filter(mentee=mentee, kind=kind, status=Mentorship.Status.ACTIVE).exists()
         raise ValidationError({"kind" if taken else "mentor": exc.messages}) from exc
+
+
+def _close(*, mentorship: Mentorship, actor: User, reason: str, told: str) -> None:
+    """End ``mentorship`` for a coordinator: the audit entry keeps ``reason``; the mentorship's
+    end reason, which the pair read on its page and through the API, is ``told``."""
+    mentorship_close_locked(mentorship=mentorship, actor=actor, reason=reason)
+    mentorship.end_reason = told
+    mentorship.save(update_fields=["end_reason"])
 
 
 def _kind_label(mentorship: Mentorship) -> str:
@@ -241,13 +290,14 @@ def pairing_create(
 @transaction.atomic
 def pairing_end(*, mentorship: Mentorship, actor: User, reason: str | None) -> Mentorship:
     """End a pairing as its program's coordinator: the same steps as the pair's own "end"
-    (future meetings cancelled with their invitations), and both people are told why."""
+    (future meetings cancelled with their invitations). Both people are told that it ended,
+    in a neutral sentence; ``reason`` goes to the audit trail only."""
     mentorship = locked(Mentorship.objects.select_related("mentee", "mentor", "program")).get(pk=mentorship.pk)
     require_perm(actor, PERM, mentorship.program)
     if not mentorship.can_end():
         raise ValidationError("This pairing has already ended.")
     reason = _check({}, reason=reason, missing=SHARED_REASON_MISSING)
-    mentorship_close_locked(mentorship=mentorship, actor=actor, reason=reason)
+    _close(mentorship=mentorship, actor=actor, reason=reason, told=ENDED_FOR_PAIR)
     kind_label = _kind_label(mentorship)
     for person, other in ((mentorship.mentee, mentorship.mentor), (mentorship.mentor, mentorship.mentee)):
         notify(
@@ -255,7 +305,7 @@ def pairing_end(*, mentorship: Mentorship, actor: User, reason: str | None) -> M
             user=person,
             url=mentorship.get_absolute_url(),
             title=f"{actor.full_name}, your program's coordinator, ended your {kind_label} mentorship with {other.full_name}",
-            body=reason,
+            body=ENDED_FOR_PAIR,
             dedup_key=f"mentorship:{mentorship.pk}:ended:{person.pk}",
         )
     return mentorship
@@ -265,7 +315,8 @@ def pairing_end(*, mentorship: Mentorship, actor: User, reason: str | None) -> M
 def pairing_reassign(*, mentorship: Mentorship, actor: User, new_mentor: User, reason: str | None) -> Mentorship:
     """Move the resident of an active pairing to ``new_mentor`` (same kind): end it and start
     the new one, all or nothing: if the new mentor cannot take them, nothing changes. Returns
-    the new mentorship. The resident and both mentors are told."""
+    the new mentorship. The resident and both mentors are told, in neutral sentences;
+    ``reason`` goes to the audit trail only."""
     old = locked(Mentorship.objects.select_related("mentee", "mentor", "program")).get(pk=mentorship.pk)
     program = old.program
     require_perm(actor, PERM, program)
@@ -278,7 +329,7 @@ def pairing_reassign(*, mentorship: Mentorship, actor: User, new_mentor: User, r
         errors["mentor"] = error
     reason = _check(errors, reason=reason, missing=SHARED_REASON_MISSING)
     old_mentor = old.mentor
-    mentorship_close_locked(mentorship=old, actor=actor, reason=reason)
+    _close(mentorship=old, actor=actor, reason=reason, told=REASSIGNED_FOR_PAIR)
     # Raising here rolls back the end as well: the resident keeps their mentor.
     new = _start(program=program, actor=actor, mentee=old.mentee, mentor=new_mentor, kind=old.kind, reason=reason)
     audit_log(
@@ -296,7 +347,7 @@ def pairing_reassign(*, mentorship: Mentorship, actor: User, new_mentor: User, r
         user=mentee,
         url=new.get_absolute_url(),
         title=f"Your {kind_label} mentor is now {new_mentor.full_name}",
-        body=f"{actor.full_name}, your program's coordinator, made the change: {reason}",
+        body=REASSIGNED_FOR_MENTEE,
         dedup_key=f"mentorship:{new.pk}:reassigned:mentee",
     )
     notify(
@@ -304,7 +355,7 @@ def pairing_reassign(*, mentorship: Mentorship, actor: User, new_mentor: User, r
         user=old_mentor,
         url=old.get_absolute_url(),
         title=f"{actor.full_name}, your program's coordinator, moved {mentee.full_name} to another {kind_label} mentor",
-        body=reason,
+        body=REASSIGNED_FOR_PAIR,
         dedup_key=f"mentorship:{old.pk}:reassigned:mentor",
     )
     notify(

@@ -108,9 +108,10 @@ def agreement_update(*, mentorship: Mentorship, actor: User, version: int | None
         if name in fields:
             fields[name] = (fields[name] or "").strip()
     changed = {name: value for name, value in fields.items() if getattr(agreement, name) != value}
-    if not changed:
+    if not changed and agreement.updated_by_id is not None:
         # Nothing of the other person's would be overwritten: no conflict to report.
         return agreement
+    # A first save that keeps the defaults still agrees to them ("every month" is now agreed).
     check_version(agreement, version, editor=lambda: agreement.updated_by)
     before = {name: getattr(agreement, name) for name in changed}
     for name, value in changed.items():

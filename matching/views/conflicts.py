@@ -59,7 +59,8 @@ def _warn_active(request, active):
         messages.warning(
             request,
             f"{m.mentee.full_name} and {m.mentor.full_name} still have an active mentorship: end it or reassign the "
-            "resident if they should no longer work together.",
+            "resident if they should no longer work together (Pairings, filtered by “Breaks a conflict”). They "
+            "are told only that you ended it, never your reason.",
         )
 
 

@@ -27,7 +27,7 @@ def dashboard(request):
         "mentor_completeness": profile_completeness(mentor) if mentor else None,
         "can_have_mentee_profile": user.has_perm("accounts.have_mentee_profile"),
         "can_have_mentor_profile": user.has_perm("accounts.have_mentor_profile"),
-        "coordinated_programs": _program_summaries(user),
+        "coordinated_programs": _coordinated(user),
         "ranking_windows": list(matching.open_ranking_windows_for(user)),
         "program_invitations": list(pending_invitations_for(user)[:10]),
     }
@@ -88,6 +88,18 @@ def _waiting_for_you(user, *, requests, ranking_windows, mentorships, goals):
         "unread_messages": unread,
         "unread_threads": [t for t in threads_for(user) if t["unread"]][: matching.DASHBOARD_ROWS] if unread else [],
     }
+
+
+def _coordinated(user):
+    """The programs ``user`` coordinates, each with its head counts and ``actions``: what needs
+    the coordinator, with a count and a link (``selectors.dashboard.coordinator_actions``).
+    Nothing is read for someone who coordinates none."""
+    programs = list(_program_summaries(user))
+    if programs:
+        actions = matching.coordinator_actions(programs, viewer=user)
+        for program in programs:
+            program.actions = actions[program.pk]
+    return programs
 
 
 def _program_summaries(user):

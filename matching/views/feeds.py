@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Max, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.crypto import constant_time_compare
@@ -72,28 +72,34 @@ def calendar_feed(request, token):
     return response
 
 
+def _change_own_feed(request, change, done: str):
+    """The profile's feed buttons: ``change`` the signed-in person's own feed (no id is sent,
+    so nobody else's can be named), say what happened, and go back to the feed's card."""
+    change(user=request.user)
+    messages.success(request, done)
+    return redirect(f"{reverse('accounts:profile')}#calendar-feed")
+
+
 @login_required
 @require_POST
 def calendar_feed_enable_view(request):
-    calendar_feed_enable(user=request.user)
-    messages.success(request, "Your calendar feed is on: copy its address into your calendar app.")
-    return redirect("/profile/#calendar-feed")
+    return _change_own_feed(
+        request, calendar_feed_enable, "Your calendar feed is on: copy its address into your calendar app."
+    )
 
 
 @login_required
 @require_POST
 def calendar_feed_regenerate_view(request):
-    calendar_feed_regenerate(user=request.user)
-    messages.success(request, "Your calendar feed has a new address; the old one no longer works.")
-    return redirect("/profile/#calendar-feed")
+    return _change_own_feed(
+        request, calendar_feed_regenerate, "Your calendar feed has a new address; the old one no longer works."
+    )
 
 
 @login_required
 @require_POST
 def calendar_feed_disable_view(request):
-    calendar_feed_disable(user=request.user)
-    messages.success(request, "Your calendar feed is off; its address no longer works.")
-    return redirect("/profile/#calendar-feed")
+    return _change_own_feed(request, calendar_feed_disable, "Your calendar feed is off; its address no longer works.")
 
 
 urlpatterns = [

@@ -1,69 +1,149 @@
-"""Starting a cohort match run: the coordinator chooses the kind, the cohort (residents and
-mentors), the algorithm, the weights, and optionally a ranking window. The change goes
-through ``matching.match_runs.services.match_run_create``."""
+"""Before and at the start of a cohort match run.
+
+The readiness page shows, for a run of one kind, who would be in the cohort and what would
+make the match worse for them, each group with a one-click reminder
+(``matching.match_runs.readiness``). The start form lets the coordinator choose the kind, the
+cohort (residents and mentors), the algorithm, the weights, and optionally a ranking window;
+the change goes through ``matching.match_runs.services.match_run_create``."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from accounts.models import Membership, Program, User
+from accounts.models import Program
 from core.access import program_page
 from core.forms import add_service_errors
 
 from ..forms.match_runs import MatchRunForm
+from ..match_runs.readiness import (
+    GROUPS,
+    REMINDABLE,
+    Readiness,
+    program_readiness,
+    readiness_remind,
+)
 from ..match_runs.services import match_run_create
 from ..models import Kind, Mentorship
-from ..selectors.directory import mentor_directory
 
 PRESET_PGY1_UNPAIRED = "pgy1-unpaired"
 
 _PROGRAMS = Program.objects.select_related("specialty")
 
 
-def _cohort_choices(program):
-    mentees = list(
-        User.objects.filter(
-            memberships__program=program,
-            memberships__role=Membership.Role.RESIDENT,
-            mentee_profile__isnull=False,
-            is_active=True,
-        )
-        .select_related("mentee_profile__career_stage")
-        .distinct()
-        .order_by("last_name", "first_name", "pk")
-    )
-    mentors = list(
-        mentor_directory()
-        .filter(user__memberships__program=program, accepting_mentees=True, open_spots__gt=0)
-        .prefetch_related(None)
-        .distinct()
-    )
-    return mentees, mentors
+def _kind_of(request) -> str:
+    kind = request.POST.get("kind") or request.GET.get("kind")
+    return kind if kind in Kind.values else Kind.CAREER
 
 
-def _pgy1_unpaired(mentees, kind) -> list[int]:
-    paired = set(
-        Mentorship.objects.filter(
-            status=Mentorship.Status.ACTIVE, kind=kind, mentee_id__in=[u.pk for u in mentees]
-        ).values_list("mentee_id", flat=True)
-    )
+def _mentors_by_kind(mentee_ids) -> dict[int, dict[str, str]]:
+    """{resident id: {kind: mentor's name}} for their active mentorships (one query)."""
+    mentors: dict[int, dict[str, str]] = {}
+    for m in Mentorship.objects.filter(status=Mentorship.Status.ACTIVE, mentee_id__in=list(mentee_ids)).select_related(
+        "mentor"
+    ):
+        mentors.setdefault(m.mentee_id, {})[m.kind] = m.mentor.full_name
+    return mentors
+
+
+def _choosable(readiness: Readiness):
+    """The start form's lists: active residents with a mentee profile (a resident with a mentor
+    of the run's kind stays choosable, marked, and is left out by the run), and mentors who
+    accept mentees and have an open spot."""
+    mentees = [u for u in readiness.residents if u.is_active and getattr(u, "mentee_profile", None) is not None]
+    return mentees, readiness.cohort_mentors
+
+
+def _pgy1_unpaired(mentees, mentors_by_kind, kind) -> list[int]:
     return [
         u.pk
         for u in mentees
-        if u.pk not in paired and u.mentee_profile.career_stage and u.mentee_profile.career_stage.code == "PGY-1"
+        if kind not in mentors_by_kind.get(u.pk, {})
+        and u.mentee_profile.career_stage
+        and u.mentee_profile.career_stage.code == "PGY-1"
     ]
+
+
+def _resident_rows(form, mentees, mentors_by_kind, kind):
+    chosen = {str(v) for v in (form["mentee_ids"].value() or [])}
+    rows = []
+    for i, user in enumerate(mentees):
+        stage = user.mentee_profile.career_stage
+        mentored = mentors_by_kind.get(user.pk, {})
+        rows.append(
+            {
+                "id": f"id_mentee_ids_{i}",
+                "user": user,
+                "pgy": stage.code if stage else "",
+                "checked": str(user.pk) in chosen,
+                "mentored": [
+                    {"kind": k, "kind_label": Kind(k).label.lower(), "mentor": name, "current": k == kind}
+                    for k, name in sorted(mentored.items())
+                ],
+                "mentored_kinds": " ".join(sorted(mentored)),
+                "has_mentor_of_kind": kind in mentored,
+            }
+        )
+    return rows
+
+
+@program_page("matching.manage_match_runs", queryset=_PROGRAMS)
+def match_run_readiness(request, program):
+    kind = _kind_of(request)
+    readiness = program_readiness(program, kind)
+    return render(
+        request,
+        "matching/match_runs/readiness.html",
+        {
+            "program": program,
+            "kind": kind,
+            "kind_label": Kind(kind).label.lower(),
+            "kinds": Kind.choices,
+            "readiness": readiness,
+            "remindable": REMINDABLE,
+        },
+    )
+
+
+@require_POST
+@program_page("matching.manage_match_runs", queryset=_PROGRAMS)
+def match_run_readiness_remind(request, program):
+    kind = _kind_of(request)
+    group = request.POST.get("group", "")
+    back = f"{reverse('matching:match-run-readiness', args=[program.slug])}?kind={kind}"
+    if group not in GROUPS:
+        messages.error(request, "Choose a group to remind.")
+        return redirect(back)
+    try:
+        result = readiness_remind(program=program, actor=request.user, group=group, kind=kind)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(back)
+    parts = []
+    if result.notified:
+        parts.append(f"Reminded {result.notified} {'person' if result.notified == 1 else 'people'}")
+    if result.invited:
+        parts.append(f"re-sent {result.invited} invitation{'s' if result.invited != 1 else ''}")
+    if result.already_today:
+        parts.append(f"{result.already_today} {'was' if result.already_today == 1 else 'were'} already reminded today")
+    text = "; ".join(parts) if parts else "Nobody to remind in this group"
+    messages.success(request, text[0].upper() + text[1:] + ".")
+    # Back to the top, where the message is: each group's section is short (long lists fold).
+    return redirect(back)
 
 
 @program_page("matching.manage_match_runs", queryset=_PROGRAMS)
 def match_run_create_view(request, program):
-    mentees, mentors = _cohort_choices(program)
-    kind = request.GET.get("kind") if request.GET.get("kind") in Kind.values else Kind.CAREER
+    kind = _kind_of(request)
+    readiness = program_readiness(program, kind)
+    mentees, mentors = _choosable(readiness)
+    mentors_by_kind = _mentors_by_kind(u.pk for u in mentees)
     preset = request.GET.get("preset")
     initial = {"kind": kind, "mentor_ids": [p.user_id for p in mentors]}
     if preset == PRESET_PGY1_UNPAIRED:
-        initial["mentee_ids"] = _pgy1_unpaired(mentees, kind)
+        initial["mentee_ids"] = _pgy1_unpaired(mentees, mentors_by_kind, kind)
     with timezone.override(request.user.zone):
         form = MatchRunForm(request.POST or None, initial=initial, mentees=mentees, mentors=mentors)
         if request.method == "POST" and form.is_valid():
@@ -89,6 +169,7 @@ def match_run_create_view(request, program):
                 else:
                     messages.success(request, "The match has started.")
                 return redirect("matching:match-run-detail", pk=run.pk)
+        form_kind = form["kind"].value() if form["kind"].value() in Kind.values else kind
         return render(
             request,
             "matching/match_runs/form.html",
@@ -96,14 +177,32 @@ def match_run_create_view(request, program):
                 "program": program,
                 "form": form,
                 "preset": preset,
-                "kind": kind,
+                "kind": form_kind,
+                "kind_label": Kind(form_kind).label.lower(),
+                "readiness": readiness,
+                "resident_rows": _resident_rows(form, mentees, mentors_by_kind, form_kind),
+                "chosen_count": len(form["mentee_ids"].value() or []),
+                "pgys": _stages(mentees),
                 "preset_url": f"?preset={PRESET_PGY1_UNPAIRED}&kind={kind}",
+                "readiness_url": f"{reverse('matching:match-run-readiness', args=[program.slug])}?kind={kind}",
                 "time_zone": request.user.zone,
             },
             status=400 if form.errors else 200,
         )
 
 
+def _stages(mentees) -> list[str]:
+    """The PGY codes among ``mentees``, in the vocabulary's order (PGY-1 before PGY-10)."""
+    stages = {u.mentee_profile.career_stage for u in mentees if u.mentee_profile.career_stage}
+    return [s.code for s in sorted(stages, key=lambda s: (s.order, s.name))]
+
+
 urlpatterns = [
     path("programs/<slug:slug>/match-runs/new/", match_run_create_view, name="match-run-create"),
+    path("programs/<slug:slug>/match-runs/readiness/", match_run_readiness, name="match-run-readiness"),
+    path(
+        "programs/<slug:slug>/match-runs/readiness/remind/",
+        match_run_readiness_remind,
+        name="match-run-readiness-remind",
+    ),
 ]

@@ -10,24 +10,40 @@ While the run is queued or running, htmx polls its progress region (a plain
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.core.paginator import Paginator
+from django.db.models import F
+from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.models import Program, User
+from accounts.models import Program
 from core.access import object_for, program_page
 from core.csv import csv_response
 from core.forms import add_service_errors
 
-from ..forms.match_runs import OverrideForm
-from ..match_runs.selectors import match_run_compare, proposals_for
+from ..forms.match_review import OverrideForm, ReviewFilterForm
+from ..match_runs.freshness import run_changes
+from ..match_runs.selectors import (
+    LOW_SCORE,
+    PAGE_SIZE,
+    TIE_BREAK,
+    holding_spot,
+    match_run_compare,
+    proposals_for,
+    review_proposals,
+    review_summary,
+)
 from ..match_runs.services import (
     CANCELLABLE,
+    MAKE_ROOM_DISPLACE,
+    MAKE_ROOM_RAISE,
     match_run_accept_pending,
+    match_run_archive,
     match_run_cancel,
     match_run_publish,
+    match_run_rerun,
     match_run_second_round,
     proposal_decide,
     proposal_override,
@@ -62,10 +78,33 @@ def _finished_runs(program):
 # --- List.
 
 
+FULLY_CHECKED = 3
+
+
 @program_page("matching.manage_match_runs", queryset=_PROGRAMS)
 def match_run_list(request, program):
-    runs = program.match_runs.select_related("created_by").order_by("-created_at", "-id")
-    return render(request, "matching/match_runs/list.html", {"program": program, "runs": runs})
+    """The program's runs, newest first; discarded ones only with ``?archived=1``. Runs waiting
+    for review say whether they are out of date (a few queries each: there are few such runs)."""
+    all_runs = program.match_runs.select_related("created_by").order_by("-created_at", "-id")
+    show_archived = request.GET.get("archived") == "1"
+    runs = list(all_runs if show_archived else all_runs.filter(archived_at__isnull=True))
+    # The newest runs waiting for review get the full check (about ten queries each, so at most
+    # FULLY_CHECKED of them); older ones are out of date if a run was published after they finished.
+    last_publish = max((r.published_at for r in runs if r.published_at), default=None)
+    reviewable = [r for r in runs if r.can_review()]
+    for i, run in enumerate(reviewable):
+        if run.inputs and i < FULLY_CHECKED:
+            run.out_of_date = bool(run_changes(run))
+        else:  # also the whole check of a run that recorded no inputs, read here without a query
+            run.out_of_date = bool(last_publish and last_publish > (run.finished_at or run.created_at))
+    archived = (
+        sum(1 for r in runs if r.is_archived) if show_archived else all_runs.filter(archived_at__isnull=False).count()
+    )
+    return render(
+        request,
+        "matching/match_runs/list.html",
+        {"program": program, "runs": runs, "archived_count": archived, "show_archived": show_archived},
+    )
 
 
 # --- Detail, review.
@@ -77,40 +116,70 @@ def _top_reasons(proposal, n=3):
     return [c for c in ranked if c.get("reason")][:n]
 
 
-def _render_detail(request, run, *, bound_override=None, status=200):
-    """The run's page. ``bound_override`` = (proposal pk, bound OverrideForm) re-shows a refused override."""
+REVIEW_KEYS = ("show", "mentor", "q", "sort", "page")
+
+
+def _review_query(data) -> str:
+    """The review list's filters from ``data`` (a QueryDict), as a query string to come back to."""
+    kept = QueryDict(mutable=True)
+    for key in REVIEW_KEYS:
+        value = (data.get(key) or "")[:100]
+        if value:
+            kept[key] = value
+    return kept.urlencode()
+
+
+def _back_to_review(run, data, proposal=None) -> HttpResponseRedirect:
+    """The same page of the same filtered list, scrolled to the row just decided."""
+    query = _review_query(QueryDict(data.get("back", "")))
+    url = reverse("matching:match-run-detail", args=[run.pk]) + (f"?{query}" if query else "")
+    return redirect(url + (f"#proposal-{proposal.pk}" if proposal else ""))
+
+
+def _mentor_choices(summary):
+    return [
+        (row.mentor_id, f"{row.name} ({row.holding} of {row.spots} spot{'s' if row.spots != 1 else ''} taken)")
+        for row in summary.mentor_load
+    ]
+
+
+def _render_detail(request, run, *, status=200):
     context = {
         "run": run,
         "program": run.program,
         "refresh": run.status in (Status.QUEUED, Status.RUNNING),
         "can_cancel": run.status in CANCELLABLE,
+        "can_archive": run.can_archive() and not run.is_archived,
+        "reruns": list(run.reruns.order_by("-pk")),
     }
     if run.status == Status.SUCCEEDED:
-        proposals = list(proposals_for(run))
-        cohort_mentors = list(run.mentors.order_by("last_name", "first_name", "pk"))
-        mentor_choices = [(m.pk, m.full_name) for m in cohort_mentors]
-        for p in proposals:
+        summary = review_summary(run)
+        filters = ReviewFilterForm(
+            request.GET, mentor_choices=[(row.mentor_id, row.name) for row in summary.mentor_load]
+        )
+        values = filters.values()
+        page = Paginator(review_proposals(run, **values), PAGE_SIZE).get_page(request.GET.get("page"))
+        for p in page.object_list:
             p.top_reasons = _top_reasons(p)
-            if bound_override and bound_override[0] == p.pk:
-                p.override_form = bound_override[1]
-            else:
-                p.override_form = OverrideForm(prefix=f"o{p.pk}", auto_id=f"o{p.pk}-%s", mentor_choices=mentor_choices)
-        names = {m.pk: m.full_name for m in cohort_mentors}
-        load = [
-            {"name": names.get(int(pk), f"Mentor #{pk}"), **values}
-            for pk, values in (run.stats.get("mentor_load") or {}).items()
-        ]
-        load.sort(key=lambda row: row["name"])
-        decided = [p for p in proposals if p.decision in (Decision.ACCEPTED, Decision.OVERRIDDEN)]
+        changes = run_changes(run) if run.can_review() else []
+        query = _review_query(request.GET)
+        page_query = _review_query(QueryDict(query, mutable=True) if query else QueryDict())
+        without_page = QueryDict(page_query, mutable=True)
+        without_page.pop("page", None)
         context.update(
-            proposals=proposals,
-            mentor_load=load,
-            pending_matched=sum(1 for p in proposals if p.mentor_id and p.decision == Decision.PENDING),
-            decided_count=len(decided),
-            unmatched_after=len(proposals) - len(decided),
+            summary=summary,
+            changes=changes,
+            page=page,
+            proposals=page.object_list,
+            filters=filters,
+            filtering=any(values[k] not in (None, "", "all", "name") for k in values),
+            back=query,
+            page_base=without_page.urlencode(),
+            low_score=LOW_SCORE,
+            tie_break=TIE_BREAK,
             next_rounds=list(run.next_rounds.order_by("-created_at")),
-            can_review=run.can_review(),
-            comparable=list(_finished_runs(run.program).exclude(pk=run.pk)),
+            can_review=run.can_review() and not changes,
+            comparable=list(_finished_runs(run.program).exclude(pk=run.pk).filter(archived_at__isnull=True)),
         )
     return render(request, "matching/match_runs/detail.html", context, status=status)
 
@@ -139,6 +208,38 @@ def _service_error(request, exc):
     messages.error(request, " ".join(exc.messages))
 
 
+def _is_htmx(request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _row_response(request, run, proposal_pk, *, message="", error="", retarget=False):
+    """htmx: the decided row again, and the summary and load table swapped out of band.
+    ``retarget``: the request came from the override form inside the row, so the row replaces the row."""
+    run.refresh_from_db(fields=["extra_spots"])  # an override may have given a mentor a spot
+    proposal = proposals_for(run).get(pk=proposal_pk)
+    proposal.top_reasons = _top_reasons(proposal)
+    summary = review_summary(run)
+    response = render(
+        request,
+        "matching/match_runs/_row_swap.html",
+        {
+            "run": run,
+            "program": run.program,
+            "p": proposal,
+            "summary": summary,
+            "can_review": True,
+            "back": _review_query(QueryDict(request.POST.get("back", ""))),
+            "row_message": message,
+            "row_error": error,
+            "low_score": LOW_SCORE,
+        },
+    )
+    if retarget:
+        response["HX-Retarget"] = f"#proposal-{proposal.pk}"
+        response["HX-Reswap"] = "outerHTML"
+    return response
+
+
 @require_POST
 @login_required
 def proposal_accept_view(request, pk, proposal_pk):
@@ -149,34 +250,99 @@ def proposal_accept_view(request, pk, proposal_pk):
     except PermissionDenied:
         raise Http404 from None
     except ValidationError as exc:
+        if _is_htmx(request):
+            return _row_response(request, run, proposal.pk, error=" ".join(exc.messages))
         _service_error(request, exc)
     else:
-        messages.success(request, f"Accepted: {proposal.mentee.full_name} with {proposal.mentor.full_name}.")
-    return redirect("matching:match-run-detail", pk=run.pk)
+        text = f"Accepted: {proposal.mentee.full_name} with {proposal.mentor.full_name}."
+        if _is_htmx(request):
+            return _row_response(request, run, proposal.pk, message=text)
+        messages.success(request, text)
+    return _back_to_review(run, request.POST, proposal)
 
 
-@require_POST
+def _override_form(run, proposal, data=None, *, mentor_id=None):
+    """The override form for ``proposal``; once the chosen mentor is full, with the ways to make room."""
+    summary = review_summary(run)
+    room = []
+    loads = {row.mentor_id: row for row in summary.mentor_load}
+    row = loads.get(mentor_id) if mentor_id else None
+    if row is not None and row.holding - (1 if proposal.final_mentor_id == row.mentor_id else 0) >= row.spots:
+        room.append((MAKE_ROOM_RAISE, f"Giving {row.name} one more spot in this match ({row.spots + 1} in all)"))
+        holders = (
+            proposals_for(run)
+            .filter(holding_spot(row.mentor_id))
+            .exclude(pk=proposal.pk)
+            .order_by(F("score").asc(nulls_first=True), "mentee__last_name")
+        )
+        for other in holders:
+            score = "" if other.score is None else f", score {other.score:.1f}"
+            room.append(
+                (
+                    f"{MAKE_ROOM_DISPLACE}{other.pk}",
+                    f"Displacing {other.mentee.full_name} ({other.get_decision_display().lower()}{score}): "
+                    "left without a mentor from this match",
+                )
+            )
+    return OverrideForm(
+        data,
+        prefix=f"o{proposal.pk}",
+        auto_id=f"o{proposal.pk}-%s",
+        mentor_choices=_mentor_choices(summary),
+        room_choices=room,
+    )
+
+
 @login_required
 def proposal_override_view(request, pk, proposal_pk):
+    """GET: the override form (a fragment for htmx, else its own page). POST: override; a mentor
+    with no spot left brings the form back with the choice to give a spot or displace someone."""
     run = _run_for(request, pk)
-    proposal = _proposal(run, proposal_pk)
-    mentor_choices = [(m.pk, m.full_name) for m in run.mentors.order_by("last_name", "first_name", "pk")]
-    form = OverrideForm(
-        request.POST, prefix=f"o{proposal.pk}", auto_id=f"o{proposal.pk}-%s", mentor_choices=mentor_choices
+    proposal = get_object_or_404(proposals_for(run), pk=proposal_pk)
+    back = _review_query(
+        QueryDict(request.POST.get("back", "") if request.method == "POST" else request.GET.get("back", ""))
     )
-    if form.is_valid():
-        mentor = User.objects.get(pk=form.cleaned_data["mentor"])
-        try:
-            proposal_override(proposal=proposal, actor=request.user, mentor=mentor, note=form.cleaned_data["note"])
-        except PermissionDenied:
-            raise Http404 from None
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"{proposal.mentee.full_name} will be paired with {mentor.full_name}.")
-            return redirect("matching:match-run-detail", pk=run.pk)
+    if request.method == "POST":
+        chosen = request.POST.get(f"o{proposal.pk}-mentor", "")
+        mentor_id = int(chosen) if chosen.isascii() and chosen.isdigit() and len(chosen) < 12 else None
+        form = _override_form(run, proposal, request.POST, mentor_id=mentor_id)
+        if form.is_valid():
+            mentor = get_object_or_404(run.mentors.all(), pk=form.cleaned_data["mentor"])
+            try:
+                proposal_override(
+                    proposal=proposal,
+                    actor=request.user,
+                    mentor=mentor,
+                    note=form.cleaned_data["note"],
+                    make_room=form.cleaned_data.get("make_room") or "",
+                )
+            except PermissionDenied:
+                raise Http404 from None
+            except ValidationError as exc:
+                if (
+                    any(e.code == "no_spot" for e in exc.error_dict.get("make_room", []))
+                    if hasattr(exc, "error_dict")
+                    else False
+                ):
+                    form = _override_form(run, proposal, request.POST, mentor_id=mentor.pk)
+                    form.is_valid()
+                add_service_errors(form, exc)
+            else:
+                text = f"{proposal.mentee.full_name} will be paired with {mentor.full_name}."
+                if _is_htmx(request):
+                    return _row_response(request, run, proposal.pk, message=text, retarget=True)
+                messages.success(request, text)
+                return _back_to_review(run, request.POST, proposal)
+        status = 200 if _is_htmx(request) else 400
+    else:
+        form = _override_form(run, proposal)
+        status = 200
+    context = {"run": run, "program": run.program, "p": proposal, "form": form, "back": back}
+    if not run.can_review():
+        raise Http404
+    template = "_override_form.html" if _is_htmx(request) else "override.html"
     with timezone.override(request.user.zone):
-        return _render_detail(request, run, bound_override=(proposal.pk, form), status=400)
+        return render(request, f"matching/match_runs/{template}", context, status=status)
 
 
 @require_POST
@@ -198,7 +364,7 @@ def match_run_accept_all(request, pk):
         messages.error(request, text)
     if not accepted and not refused:
         messages.info(request, "No proposal was waiting for a decision.")
-    return redirect("matching:match-run-detail", pk=run.pk)
+    return _back_to_review(run, request.POST)
 
 
 @require_POST
@@ -213,9 +379,49 @@ def match_run_publish_view(request, pk):
         _service_error(request, exc)
     else:
         n = len(started)
+        left = review_summary(run).left_without
         messages.success(
-            request, f"Published: {n} mentorship{'s' if n != 1 else ''} started. Everyone paired has been notified."
+            request,
+            f"Published: {n} mentorship{'s' if n != 1 else ''} started. Everyone paired has been notified."
+            + (
+                f" {left} resident{'s' if left != 1 else ''} of this match {'is' if left == 1 else 'are'} left "
+                f"without a mentor and {'was' if left == 1 else 'were'} told so."
+                if left
+                else ""
+            ),
         )
+    return redirect("matching:match-run-detail", pk=run.pk)
+
+
+@require_POST
+@login_required
+def match_run_rerun_view(request, pk):
+    run = _run_for(request, pk)
+    try:
+        new = match_run_rerun(run=run, actor=request.user)
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as exc:
+        _service_error(request, exc)
+        return redirect("matching:match-run-detail", pk=run.pk)
+    messages.success(request, f"Match #{run.pk} was discarded; match #{new.pk} runs again with the same settings.")
+    return redirect("matching:match-run-detail", pk=new.pk)
+
+
+@require_POST
+@login_required
+def match_run_archive_view(request, pk):
+    run = _run_for(request, pk)
+    try:
+        match_run_archive(run=run, actor=request.user, reason=request.POST.get("reason", "")[:500])
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as exc:
+        _service_error(request, exc)
+        return redirect("matching:match-run-detail", pk=run.pk)
+    messages.success(request, f"Match #{run.pk} was discarded. It stays in the audit trail and under “Show archived”.")
+    if request.POST.get("from") == "list":
+        return redirect("matching:match-runs", slug=run.program.slug)
     return redirect("matching:match-run-detail", pk=run.pk)
 
 
@@ -268,7 +474,7 @@ def match_run_compare_view(request, pk):
     return render(
         request,
         "matching/match_runs/compare.html",
-        {"program": run.program, "c": comparison, "run": run, "other": other},
+        {"program": run.program, "c": comparison, "run": run, "other": other, "tie_break": TIE_BREAK},
     )
 
 
@@ -282,7 +488,7 @@ EXPORT_COLUMNS = [
     "rank_obtained",
     "mentor_rank",
     "decision",
-    "final_mentor",
+    "mentor_on_publish",
     "decision_note",
     "why_not",
 ]
@@ -297,16 +503,17 @@ def match_run_export(request, pk):
 def _export_rows(run):
     yield EXPORT_COLUMNS
     for p in proposals_for(run):
-        final = p.override_mentor if p.decision == Decision.OVERRIDDEN else p.mentor
+        # Who publishing pairs the resident with: nobody unless the decision is made (as the page counts).
+        final = p.final_mentor if p.decision in (Decision.ACCEPTED, Decision.OVERRIDDEN) else None
         yield [
             p.mentee.full_name,
             p.mentee.email,
             p.mentor.full_name if p.mentor else "",
             "" if p.score is None else f"{p.score:.1f}",
-            p.rank_obtained,
+            p.rank_obtained if p.ranked else "",
             p.mentor_rank,
             p.get_decision_display(),
-            final.full_name if final and p.decision != Decision.REJECTED else "",
+            final.full_name if final else "",
             p.decision_note,
             p.why_not,
         ]
@@ -326,4 +533,6 @@ urlpatterns = [
     path("match-runs/<int:pk>/cancel/", match_run_cancel_view, name="match-run-cancel"),
     path("match-runs/<int:pk>/compare/", match_run_compare_view, name="match-run-compare"),
     path("match-runs/<int:pk>/proposals.csv", match_run_export, name="match-run-export"),
+    path("match-runs/<int:pk>/rerun/", match_run_rerun_view, name="match-run-rerun"),
+    path("match-runs/<int:pk>/archive/", match_run_archive_view, name="match-run-archive"),
 ]

@@ -21,7 +21,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.access import object_for
-from core.concurrency import EditConflict, keep_for_second_save
 from core.forms import add_service_errors
 from core.idempotency import create_once
 
@@ -50,6 +49,7 @@ from ..services.meetings import (
     meeting_update_notes,
     meeting_url,
 )
+from ._edit_conflicts import save_or_conflict, status_after
 
 # --- Loading what the viewer may see.
 
@@ -299,23 +299,23 @@ def meeting_notes_view(request, pk):
     form = NotesForm(request.POST)
     conflict = None
     if form.is_valid():
-        try:
-            meeting_update_notes(
-                meeting=meeting,
-                actor=request.user,
-                notes=form.cleaned_data["notes"],
-                version=form.cleaned_data["version"],
-            )
-        except EditConflict as exc:
-            conflict = _conflict(exc, [("Shared notes", exc.current.notes)])
-            keep_for_second_save(form, exc)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+        data = form.cleaned_data
+        saved, conflict = save_or_conflict(
+            form,
+            lambda: meeting_update_notes(
+                meeting=meeting, actor=request.user, notes=data["notes"], version=data["version"]
+            ),
+            lambda theirs: [("Shared notes", theirs.notes)],
+        )
+        if saved:
             messages.success(request, "The notes are saved.")
             return redirect(meeting_url(meeting))
     return _render_detail(
-        request, _meeting_for(request, pk), status=409 if conflict else 400, notes_form=form, notes_conflict=conflict
+        request,
+        _meeting_for(request, pk),
+        status=status_after(form, conflict),
+        notes_form=form,
+        notes_conflict=conflict,
     )
 
 
@@ -327,38 +327,27 @@ def meeting_details_view(request, pk):
     conflict = None
     if form.is_valid():
         data = form.cleaned_data
-        try:
-            meeting_update_details(
+        saved, conflict = save_or_conflict(
+            form,
+            lambda: meeting_update_details(
                 meeting=meeting,
                 actor=request.user,
                 location=data["location"],
                 video_url=data["video_url"],
                 version=data["version"],
-            )
-        except EditConflict as exc:
-            theirs = exc.current
-            conflict = _conflict(exc, [("Place", theirs.location), ("Video link", theirs.video_url)])
-            keep_for_second_save(form, exc)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+            ),
+            lambda theirs: [("Place", theirs.location), ("Video link", theirs.video_url)],
+        )
+        if saved:
             messages.success(request, "The meeting's details are saved; the other person's invitation is updated.")
             return redirect(meeting_url(meeting))
     return _render_detail(
         request,
         _meeting_for(request, pk),
-        status=409 if conflict else 400,
+        status=status_after(form, conflict),
         details_form=form,
         details_conflict=conflict,
     )
-
-
-def _conflict(exc: EditConflict, fields):
-    return {
-        "editor": getattr(exc.editor, "full_name", None) or "Someone else",
-        "fields": fields,
-        "version": exc.current.version,
-    }
 
 
 @login_required

@@ -15,12 +15,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.access import object_for
-from core.concurrency import EditConflict, keep_for_second_save
+from core.concurrency import EditConflict
 from core.forms import add_service_errors
 from core.idempotency import create_once
 
@@ -56,6 +56,7 @@ from ..services.plan import (
     resource_share,
     resource_update,
 )
+from ._edit_conflicts import save_or_conflict, status_after
 
 # The offer to put a goal's status back, shown once on the next page (like a message).
 UNDO_SESSION_KEY = "matching:goal-undo"
@@ -71,14 +72,22 @@ def _mentorship_for(request, pk, perm="matching.view_mentorship") -> Mentorship:
     )
 
 
-def _conflict(exc: EditConflict, fields):
-    """What the conflict panel shows: who saved, and their text, field by field (read-only)."""
-    editor = exc.editor
-    return {
-        "editor": getattr(editor, "full_name", None) or "Someone else",
-        "fields": [(label, value) for label, value in fields],
-        "version": exc.current.version,
-    }
+def _delete_against_version(request, title, *, delete, edit_url, done, back):
+    """Remove a goal or a resource against the version its page showed: if it changed since,
+    the person is sent to look at it first, and it is not removed unseen."""
+    form = DeleteForm(request.POST)
+    try:
+        delete(form.cleaned_data["version"] if form.is_valid() else None)
+    except EditConflict:
+        messages.error(
+            request, f"“{title}” changed since you opened it: check it, then remove it if you still want to."
+        )
+        return redirect(edit_url)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, done)
+    return redirect(back)
 
 
 def _undo_offer(request, mentorship):
@@ -111,12 +120,19 @@ def _detail_context(request, mentorship, **forms_in_play):
 
     # Only the viewer's own check-ins, and only their dates: the other party's are never read here.
     last_checkin = mentorship_selectors.own_checkins(mentorship, user).first() if (is_mentee or is_mentor) else None
-    checked_in_this_month = bool(last_checkin and last_checkin.created_at >= checkin_month_start(user))
+    now = timezone.now()
+    checked_in_this_month = bool(last_checkin and last_checkin.created_at >= checkin_month_start(user, now))
+    # The form waits for the first check-in to be due, as the dashboard's reminder does.
+    checkin_is_open = can_check_in and mentorship_selectors.checkin_open(
+        mentorship, user, last_checkin.created_at if last_checkin else None, now=now
+    )
+    first_checkin = mentorship_selectors.first_checkin_at(mentorship)
     agreement = getattr(mentorship, "agreement", None)
     context = {
         "breakdown": breakdown,
         "mentorship": mentorship,
         "agreement": agreement,
+        "agreement_is_agreed": mentorship_selectors.agreement_is_agreed(agreement),
         "is_mentee": is_mentee,
         "is_mentor": is_mentor,
         "is_party": is_mentee or is_mentor,
@@ -124,7 +140,9 @@ def _detail_context(request, mentorship, **forms_in_play):
         "can_work": can_work,
         "can_share": can_share,
         "can_introduce": can_introduce,
-        "can_check_in": can_check_in and not checked_in_this_month,
+        "can_check_in": checkin_is_open,
+        # A young mentorship's first check-in date, said instead of the form.
+        "checkin_opens_at": first_checkin if active and (is_mentee or is_mentor) and now < first_checkin else None,
         "can_thank": can_thank,
         # Coordinators may nudge an active pair to meet, once a week (``services.nudges``).
         "can_nudge": can_nudge,
@@ -180,6 +198,9 @@ def mentorship_list(request):
         {
             "active": [m for m in mentorships if m.is_active],
             "past": [m for m in mentorships if not m.is_active],
+            "agreed": {
+                m.pk for m in mentorships if mentorship_selectors.agreement_is_agreed(getattr(m, "agreement", None))
+            },
         },
     )
 
@@ -200,30 +221,24 @@ def mentorship_agreement(request, pk):
     form = AgreementForm(request.POST or None, instance=agreement, initial={"version": agreement.version})
     conflict = None
     if request.method == "POST" and form.is_valid():
-        try:
-            agreement_update(mentorship=mentorship, actor=request.user, **form.cleaned_data)
-        except EditConflict as exc:
-            theirs = exc.current
-            conflict = _conflict(
-                exc,
-                [
-                    (form.fields["cadence"].label, theirs.get_cadence_display()),
-                    (form.fields["preferred_channel"].label, theirs.preferred_channel),
-                    (form.fields["expectations"].label, theirs.expectations),
-                    (form.fields["first_goals"].label, theirs.first_goals),
-                ],
-            )
-            keep_for_second_save(form, exc)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+        saved, conflict = save_or_conflict(
+            form,
+            lambda: agreement_update(mentorship=mentorship, actor=request.user, **form.cleaned_data),
+            lambda theirs: [
+                (form.fields["cadence"].label, theirs.get_cadence_display()),
+                (form.fields["preferred_channel"].label, theirs.preferred_channel),
+                (form.fields["expectations"].label, theirs.expectations),
+                (form.fields["first_goals"].label, theirs.first_goals),
+            ],
+        )
+        if saved:
             messages.success(request, "The agreement is saved.")
             return redirect(mentorship)
     return render(
         request,
         "matching/mentorships/agreement_form.html",
         {"mentorship": mentorship, "form": form, "conflict": conflict},
-        status=409 if conflict else 200,
+        status=status_after(form, conflict),
     )
 
 
@@ -360,30 +375,24 @@ def action_item_edit_view(request, pk):
     conflict = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            action_item_update(
+        saved, conflict = save_or_conflict(
+            form,
+            lambda: action_item_update(
                 item=item,
                 actor=request.user,
                 version=data["version"],
                 title=data["title"],
                 due_date=data["due_date"],
                 owner=data["owner"],
-            )
-        except EditConflict as exc:
-            theirs = exc.current
-            conflict = _conflict(
-                exc,
-                [
-                    ("Goal", theirs.title),
-                    ("Due date", theirs.due_date.strftime("%b %-d, %Y") if theirs.due_date else "—"),
-                    ("Owner", theirs.owner.full_name),
-                    ("Status", theirs.get_status_display()),
-                ],
-            )
-            keep_for_second_save(form, exc)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+            ),
+            lambda theirs: [
+                ("Goal", theirs.title),
+                ("Due date", theirs.due_date.strftime("%b %-d, %Y") if theirs.due_date else "—"),
+                ("Owner", theirs.owner.full_name),
+                ("Status", theirs.get_status_display()),
+            ],
+        )
+        if saved:
             messages.success(request, "The goal is saved.")
             return redirect(f"{mentorship.get_absolute_url()}#plan")
     return render(
@@ -397,7 +406,7 @@ def action_item_edit_view(request, pk):
             "can_delete": request.user.has_perm("matching.delete_action_item", item),
             "delete_form": DeleteForm(initial={"version": item.version}),
         },
-        status=409 if conflict else (400 if form.errors else 200),
+        status=status_after(form, conflict),
     )
 
 
@@ -405,21 +414,14 @@ def action_item_edit_view(request, pk):
 @require_POST
 def action_item_delete_view(request, pk):
     item = _goal_for(request, pk, "matching.delete_action_item")
-    mentorship = item.mentorship
-    form = DeleteForm(request.POST)
-    version = form.cleaned_data["version"] if form.is_valid() else None
-    try:
-        action_item_delete(item=item, actor=request.user, version=version)
-    except EditConflict:
-        messages.error(
-            request, f"“{item.title}” changed since you opened it: check it, then remove it if you still want to."
-        )
-        return redirect("matching:action-item-edit", pk=item.pk)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"“{item.title}” is removed from the action plan.")
-    return redirect(f"{mentorship.get_absolute_url()}#plan")
+    return _delete_against_version(
+        request,
+        item.title,
+        delete=lambda version: action_item_delete(item=item, actor=request.user, version=version),
+        edit_url=reverse("matching:action-item-edit", args=[item.pk]),
+        done=f"“{item.title}” is removed from the action plan.",
+        back=f"{item.mentorship.get_absolute_url()}#plan",
+    )
 
 
 @login_required
@@ -470,22 +472,19 @@ def resource_edit_view(request, pk):
     conflict = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            resource_update(
+        saved, conflict = save_or_conflict(
+            form,
+            lambda: resource_update(
                 resource=resource,
                 actor=request.user,
                 version=data["version"],
                 title=data["title"],
                 url=data["url"],
                 note=data["note"],
-            )
-        except EditConflict as exc:
-            theirs = exc.current
-            conflict = _conflict(exc, [("Title", theirs.title), ("Link", theirs.url), ("Note", theirs.note)])
-            keep_for_second_save(form, exc)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+            ),
+            lambda theirs: [("Title", theirs.title), ("Link", theirs.url), ("Note", theirs.note)],
+        )
+        if saved:
             messages.success(request, "The resource is saved.")
             return redirect(f"{mentorship.get_absolute_url()}#resources")
     return render(
@@ -498,7 +497,7 @@ def resource_edit_view(request, pk):
             "conflict": conflict,
             "delete_form": DeleteForm(initial={"version": resource.version}),
         },
-        status=409 if conflict else (400 if form.errors else 200),
+        status=status_after(form, conflict),
     )
 
 
@@ -506,21 +505,14 @@ def resource_edit_view(request, pk):
 @require_POST
 def resource_delete_view(request, pk):
     resource = _resource_for(request, pk)
-    mentorship = resource.mentorship
-    form = DeleteForm(request.POST)
-    version = form.cleaned_data["version"] if form.is_valid() else None
-    try:
-        resource_delete(resource=resource, actor=request.user, version=version)
-    except EditConflict:
-        messages.error(
-            request, f"“{resource.title}” changed since you opened it: check it, then remove it if you still want to."
-        )
-        return redirect("matching:resource-edit", pk=resource.pk)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"“{resource.title}” is removed.")
-    return redirect(f"{mentorship.get_absolute_url()}#resources")
+    return _delete_against_version(
+        request,
+        resource.title,
+        delete=lambda version: resource_delete(resource=resource, actor=request.user, version=version),
+        edit_url=reverse("matching:resource-edit", args=[resource.pk]),
+        done=f"“{resource.title}” is removed.",
+        back=f"{resource.mentorship.get_absolute_url()}#resources",
+    )
 
 
 @login_required

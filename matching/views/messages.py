@@ -20,7 +20,7 @@ from core.forms import add_service_errors
 from core.idempotency import once_claim, once_done, once_release
 
 from ..forms.messages import MessageEditForm, MessageForm
-from ..models import Mentorship, MentorshipRequest, Message
+from ..models import Mentorship, Message
 from ..rules import thread_of
 from ..selectors import messages as message_selectors
 from ..selectors.mentorships import mentorships_with_details
@@ -36,7 +36,9 @@ def thread_context(request, thread, *, form=None, mark_read=True):
     thread marks the other person's messages (and their notifications) read."""
     user = request.user
     is_mentorship = isinstance(thread, Mentorship)
-    first_request = thread if not is_mentorship else MentorshipRequest.objects.filter(mentorship=thread).first()
+    # A mentorship's thread opens with the request it began with, loaded with the mentorship
+    # (``_mentorship_thread``); none when it began another way.
+    first_request = getattr(thread, "request", None) if is_mentorship else thread
     everything = list(message_selectors.thread_messages(thread))
     show_all = request.GET.get("all") == "1"
     shown = everything if show_all else everything[-THREAD_PAGE:]
@@ -116,7 +118,7 @@ def _mentorship_thread(request, pk):
     """The pair reads and writes; the program's coordinators know the mentorship (403)."""
     return object_for(
         request.user,
-        mentorships_with_details(),
+        mentorships_with_details().select_related("request__mentee"),
         pk,
         "matching.message_thread",
         visible_with="matching.view_mentorship",

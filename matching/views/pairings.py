@@ -32,6 +32,7 @@ from core.bounds import localize
 from core.csv import csv_response
 from core.forms import add_service_errors
 
+from ..conflicts import CONFLICT, EVALUATOR, blocked_pairs
 from ..forms.pairings import AssignForm, EndForm, ReassignForm, ShowForm
 from ..models import Kind, Mentorship
 from ..selectors import pairings as pairing_selectors
@@ -143,6 +144,14 @@ def _render(request, program, *, bound=None, status=200):
         for errors in bound[2].errors.values():
             messages.error(request, " ".join(errors))
 
+    # "Breaks a conflict (n)": over the whole program, whatever else the list is filtered by.
+    breaking = 0
+    if not listing.unpaired:
+        breaking = pairing_selectors.pairings_of(program).filter(breaks_conflict=True).count()
+        listing.pairing_filter.form.fields["conflict"].widget.choices = [
+            ("unknown", "Any"),
+            ("true", f"Breaks a conflict ({breaking})"),
+        ]
     filter_query = _query_without(request.GET, "page")
     filtered = bool(set(request.GET) - {"page", "status"}) or request.GET.get("status", "active") != "active"
     return render(
@@ -159,6 +168,9 @@ def _render(request, program, *, bound=None, status=200):
             "list_query": request.GET.urlencode(),
             "export_query": filter_query,
             "filtered": filtered,
+            "breaking": breaking,
+            "only_breaking": bool(listing.pairing_filter.form.is_valid())
+            and bool(listing.pairing_filter.form.cleaned_data.get("conflict")),
             "empty": _empty_state(program, listing, filtered) if not rows else None,
         },
         status=status,
@@ -188,8 +200,16 @@ def _empty_state(program, listing, filtered) -> dict:
     only_stale = (
         form.is_valid()
         and form.cleaned_data.get("stale")
-        and not any(form.cleaned_data.get(name) for name in ("kind", "mentor", "pgy", "source"))
+        and not any(form.cleaned_data.get(name) for name in ("kind", "mentor", "pgy", "source", "conflict"))
     )
+    if form.is_valid() and form.cleaned_data.get("conflict"):
+        return {
+            "title": "No active pairing breaks a conflict of interest",
+            "text": "No pairing that matches these filters is forbidden by a conflict of interest recorded since "
+            "it started.",
+            "action_url": list_url,
+            "action_label": "Show the active pairings",
+        }
     if only_stale:
         return {
             "title": "No pairing has gone 60 days without meeting",
@@ -237,11 +257,34 @@ def _done(form, call) -> bool:
     return True
 
 
-def _options_for(program, mentee_id) -> list[tuple[int, str]]:
-    """Mentors with a free spot, less the resident and whoever already mentors them (a pair has
-    one active mentorship at most; for a reassign, that includes the current mentor)."""
+@dataclass
+class Options:
+    """The mentors a form offers, and those left out because of a conflict of interest, each
+    with why (the service would refuse them): (name, why)."""
+
+    offered: list[tuple[int, str]]
+    left_out: list[tuple[str, str]]
+
+
+LEFT_OUT_WHY = {EVALUATOR: "evaluates this resident's program", CONFLICT: "do not pair"}
+
+
+def _options_for(program, mentee_id) -> Options:
+    """Mentors with a free spot, less the resident, whoever already mentors them (a pair has
+    one active mentorship at most; for a reassign, that includes the current mentor), and
+    those a conflict of interest keeps from them: evaluators of their program without an
+    exception, and do-not-pair entries. Five queries."""
     taken = _current_mentors([mentee_id])[mentee_id]
-    return _mentor_options(pairing_selectors.mentors_with_open_spots(program), exclude={mentee_id, *taken})
+    mentors = [p for p in pairing_selectors.mentors_with_open_spots(program) if p.user_id not in {mentee_id, *taken}]
+    blocked = blocked_pairs([mentee_id], [p.user_id for p in mentors])
+    return Options(
+        offered=_mentor_options([p for p in mentors if (mentee_id, p.user_id) not in blocked]),
+        left_out=[
+            (p.user.full_name, LEFT_OUT_WHY[blocked[mentee_id, p.user_id]])
+            for p in mentors
+            if (mentee_id, p.user_id) in blocked
+        ],
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -252,7 +295,8 @@ def pairing_assign(request, program, mentee_pk):
     one). A success returns to that list; a refusal stays here, error beside the field."""
     mentee = get_object_or_404(pairing_selectors.residents_of(program), pk=mentee_pk)
     ids = _form_ids("assign", mentee.pk)
-    options = _options_for(program, mentee.pk)
+    found = _options_for(program, mentee.pk)
+    options = found.offered
     status = 200
     if request.method == "POST":
         options = _with_submitted(options, program, request.POST, ids["prefix"])
@@ -289,6 +333,7 @@ def pairing_assign(request, program, mentee_pk):
             "mentee": mentee,
             "form": form,
             "has_options": bool(options),
+            "left_out": found.left_out,
             "back_url": _list_url(program, request.GET),
         },
         status=status,
@@ -314,7 +359,8 @@ def pairing_end(request, program, pk):
             messages.success(
                 request,
                 f"The {mentorship.get_kind_display().lower()} mentorship of {mentorship.mentee.full_name} with "
-                f"{mentorship.mentor.full_name} has ended. Both have been told why.",
+                f"{mentorship.mentor.full_name} has ended. Both have been told that you ended it; "
+                "your reason is in the audit trail only.",
             )
             return redirect(_list_url(program, request.GET))
     return _refused(request, program, "end", mentorship.pk, form)
@@ -328,7 +374,12 @@ def pairing_reassign(request, program, pk):
     here, with the error beside the field and the input kept."""
     mentorship = _pairing(program, pk)
     ids = _form_ids("reassign", mentorship.pk)
-    options = _options_for(program, mentorship.mentee_id) if mentorship.is_active or request.method == "POST" else []
+    found = (
+        _options_for(program, mentorship.mentee_id)
+        if mentorship.is_active or request.method == "POST"
+        else Options(offered=[], left_out=[])
+    )
+    options = found.offered
     status = 200
     if request.method == "POST":
         options = _with_submitted(options, program, request.POST, ids["prefix"])
@@ -344,7 +395,8 @@ def pairing_reassign(request, program, pk):
                 messages.success(
                     request,
                     f"{mentorship.mentee.full_name}'s {mentorship.get_kind_display().lower()} mentor is now "
-                    f"{new_mentor.full_name} instead of {mentorship.mentor.full_name}. All three have been told.",
+                    f"{new_mentor.full_name} instead of {mentorship.mentor.full_name}. All three have been told; "
+                    "your reason is in the audit trail only.",
                 )
                 return redirect(_list_url(program, request.GET))
         status = 400
@@ -358,6 +410,7 @@ def pairing_reassign(request, program, pk):
             "mentorship": mentorship,
             "form": form,
             "has_options": bool(options),
+            "left_out": found.left_out,
             "back_url": _list_url(program, request.GET),
         },
         status=status,
@@ -380,6 +433,7 @@ PAIRING_COLUMNS = [
     "next_meeting",
     "ended",
     "no_meeting_in_60_days",
+    "breaks_a_conflict",
 ]
 UNPAIRED_COLUMNS = ["resident", "resident_email", "pgy", "without_mentor_of_kind"]
 
@@ -387,6 +441,12 @@ UNPAIRED_COLUMNS = ["resident", "resident_email", "pgy", "without_mentor_of_kind
 def _pgy(user) -> str:
     profile = getattr(user, "mentee_profile", None)
     return profile.career_stage.code if profile and profile.career_stage else ""
+
+
+def _breaks(m) -> str:
+    if m.breaks_do_not_pair:
+        return "do not pair"
+    return "evaluator role" if m.breaks_evaluator_role else ""
 
 
 def _export_rows(listing, zone):
@@ -417,6 +477,7 @@ def _export_rows(listing, zone):
             day(m.next_meeting_at),
             day(m.ended_at),
             "yes" if m.is_stale else "",
+            _breaks(m),
         ]
 
 

@@ -21,7 +21,10 @@ def person_detail(request, pk):
         other = person(pk)
     except User.DoesNotExist:
         raise Http404 from None
-    if not request.user.has_perm("accounts.view_person", other):
+    if not (
+        request.user.has_perm("accounts.view_person", other)
+        or request.user.has_perm("matching.view_person_to_rank", other)
+    ):
         raise Http404  # don't reveal who exists
     context = profile_context(other, viewer=request.user)
     mentor = context["mentor"]

@@ -1,60 +1,88 @@
-"""The ranking page of a match run's window: a cohort member numbers the people on the
-other side (residents rank the run's mentors; mentors rank its residents), 1 = first
-choice, blank = no preference, and may tick "never". A plain HTML form that works
-without JavaScript; static/js/rankings.js only adds drag and "Move up/down" ordering,
-which writes the same numbers into the same inputs.
+"""The ranking window's pages.
 
-The ranking is confidential to its author; saving goes through ``ranking_submit``.
+- The ranking page: a cohort member numbers the people on the other side (residents rank
+  the run's mentors; mentors rank its residents), 1 = first choice, blank = no preference,
+  may tick "never", and submits the list ("Submit my list", then "Update my list" until the
+  deadline). Each row says what to rank by (``match_runs.ranking_rows``). A plain HTML form
+  that works without JavaScript; static/js/rankings.js adds drag, move buttons and an
+  explicit "Sort by my numbers", which write the same numbers into the same inputs. Once
+  the window has closed the page says so (410), to the person it was meant for.
+- The coordinator's window page: who has submitted and who has not, a reminder for the
+  others, close now, extend. Coordinators of the run's program only; 404 for anyone else.
+
+The ranking is confidential to its author (``ranking.PRIVACY_TEXT``); every change goes
+through the services of ``match_runs.ranking``.
 """
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from ..match_runs.ranking import ranking_submit
+from core.access import object_for
+from core.bounds import SCHEDULED
+from core.forms import add_service_errors
+from core.zones import ZonedDateTimeField
+
+from ..match_runs.ranking import (
+    PRIVACY_TEXT,
+    REMIND_AGAIN_AFTER,
+    ranking_submit,
+    ranking_window_close,
+    ranking_window_extend,
+    ranking_window_remind,
+    ranking_window_status,
+    submission_of,
+)
+from ..match_runs.ranking_rows import rank_rows
 from ..match_runs.selectors import rankings_for
 from ..models import MatchRun
 from ..rules import is_in_run_cohort
 
-
-def _people_to_rank(run, user):
-    as_mentee = run.mentees.filter(pk=user.pk).exists()
-    others = (run.mentors if as_mentee else run.mentees).order_by("last_name", "first_name", "pk")
-    return as_mentee, list(others)
+# --- The ranking page.
 
 
 def _read_form(post, people):
-    """(ordered_ids, never_ids, rows, errors) from the posted numbers and checkboxes."""
+    """(ordered_ids, never_ids, values, errors) from the posted numbers and checkboxes;
+    ``values`` = {person id: {"value", "never", "error"}} to show the form again."""
     n = len(people)
-    rows, errors, ranked, never = [], [], [], []
+    values, ranked, never = {}, [], []
     for person in people:
         raw = (post.get(f"rank_{person.pk}") or "").strip()
         is_never = post.get(f"never_{person.pk}") == "on"
-        row = {"person": person, "value": raw, "never": is_never, "error": ""}
+        entry = {"value": raw, "never": is_never, "error": ""}
         if raw:
             try:
                 place = int(raw)
             except ValueError:
                 place = None
             if place is None or not 1 <= place <= n:
-                row["error"] = f"Enter a number from 1 to {n}, or leave it blank."
+                entry["error"] = f"Enter a number from 1 to {n}, or leave it blank."
             elif is_never:
-                row["error"] = "Either give a number or tick “never”, not both."
+                entry["error"] = "Either give a number or tick “never”, not both."
             else:
                 ranked.append((place, person.pk))
         if is_never and not raw:
             never.append(person.pk)
-        rows.append(row)
+        values[person.pk] = entry
     places = [place for place, _ in ranked]
-    duplicates = sorted({p for p in places if places.count(p) > 1})
-    for row in rows:
-        if row["value"] and not row["error"] and row["value"].isdigit() and int(row["value"]) in duplicates:
-            row["error"] = f"Number {int(row['value'])} is used more than once."
-    errors = [row["error"] for row in rows if row["error"]]
-    return [pk for _, pk in sorted(ranked)], never, rows, errors
+    duplicates = {p for p in places if places.count(p) > 1}
+    for person in people:
+        entry = values[person.pk]
+        if entry["value"] and not entry["error"] and entry["value"].isdigit() and int(entry["value"]) in duplicates:
+            entry["error"] = f"Number {int(entry['value'])} is used more than once."
+    errors = [(person, values[person.pk]["error"]) for person in people if values[person.pk]["error"]]
+    return [pk for _, pk in sorted(ranked)], never, values, errors
+
+
+def _closed(request, run):
+    """The page a ranker gets once the window has closed (or the run was called off)."""
+    return render(request, "matching/rankings/closed.html", {"run": run, "privacy_text": PRIVACY_TEXT}, status=410)
 
 
 @login_required
@@ -62,43 +90,152 @@ def match_run_rank(request, pk):
     run = get_object_or_404(MatchRun.objects.select_related("program"), pk=pk)
     if not is_in_run_cohort.test(request.user, run):
         raise Http404
-    if not request.user.has_perm("matching.rank_in_run", run):
-        raise PermissionDenied("The ranking window for this match is closed.")
-    as_mentee, people = _people_to_rank(run, request.user)
+    if not request.user.has_perm("matching.rank_in_run", run) or run.archived_at is not None:
+        return _closed(request, run)
+    as_mentee = run.mentees.filter(pk=request.user.pk).exists()
+    rows = rank_rows(run, request.user, as_mentee=as_mentee)
+    people = [row.person for row in rows]
 
-    status = 200
+    status, errors = 200, []
     if request.method == "POST":
-        ordered, never, rows, errors = _read_form(request.POST, people)
+        ordered, never, values, errors = _read_form(request.POST, people)
         if not errors:
             try:
                 ranking_submit(run=run, actor=request.user, ordered_ids=ordered, never_ids=never)
             except ValidationError as exc:
-                errors = exc.messages
+                errors = [(None, message) for message in exc.messages]
             else:
-                messages.success(request, "Your ranking is saved. You can change it until the deadline.")
+                messages.success(
+                    request,
+                    f"Your list is submitted ({len(ordered)} ranked, {len(never)} marked never). "
+                    "We sent you a receipt. You can change it until the deadline.",
+                )
                 return redirect("matching:match-run-rank", pk=run.pk)
         status = 400
     else:
         saved = {r.target_id: r for r in rankings_for(run, request.user)}
-        rows = [
-            {
-                "person": person,
+        values = {
+            person.pk: {
                 "value": str(saved[person.pk].position) if person.pk in saved and not saved[person.pk].never else "",
                 "never": person.pk in saved and saved[person.pk].never,
                 "error": "",
             }
             for person in people
-        ]
-        errors = []
+        }
 
     return render(
         request,
         "matching/rankings/rank.html",
-        {"run": run, "rows": rows, "errors": errors, "as_mentee": as_mentee, "count": len(people)},
+        {
+            "run": run,
+            "rows": [(row, values[row.person.pk]) for row in rows],
+            "errors": errors,
+            "as_mentee": as_mentee,
+            "count": len(rows),
+            "submission": submission_of(run, request.user),
+            "privacy_text": PRIVACY_TEXT,
+        },
         status=status,
     )
 
 
+# --- The coordinator's window page.
+
+
+_RUNS = MatchRun.objects.select_related("program")
+
+
+class ExtendForm(forms.Form):
+    ranking_deadline = forms.DateTimeField(label="New deadline")  # replaced per viewer in __init__
+
+    def __init__(self, *args, zone, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ranking_deadline"] = ZonedDateTimeField(
+            zone=zone,
+            label="New deadline",
+            widget=forms.DateTimeInput(
+                attrs={"type": "datetime-local", **SCHEDULED.html_times(zone)}, format="%Y-%m-%dT%H:%M"
+            ),
+            input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+            help_text=f"In your time zone ({zone}). Everyone in the cohort is told the new date.",
+            error_messages={"required": "Enter the new deadline.", "invalid": "Enter a date and time."},
+        )
+
+
+def _window_page(request, run, *, extend_form=None, status=200):
+    remind_again_at = run.ranking_reminded_at + REMIND_AGAIN_AFTER if run.ranking_reminded_at else None
+    return render(
+        request,
+        "matching/rankings/window.html",
+        {
+            "run": run,
+            "program": run.program,
+            "window": ranking_window_status(run),
+            "open": run.ranking_window_open() and run.archived_at is None,
+            "extend_form": extend_form or ExtendForm(zone=request.user.time_zone),
+            "remind_again_at": remind_again_at if remind_again_at and remind_again_at > timezone.now() else None,
+            "privacy_text": PRIVACY_TEXT,
+        },
+        status=status,
+    )
+
+
+@login_required
+def ranking_window(request, pk):
+    run = object_for(request.user, _RUNS, pk, "matching.manage_match_runs")
+    if run.ranking_deadline is None:
+        raise Http404
+    return _window_page(request, run)
+
+
+@login_required
+@require_POST
+def ranking_window_action(request, pk, action):
+    run = object_for(request.user, _RUNS, pk, "matching.manage_match_runs")
+    if run.ranking_deadline is None:
+        raise Http404
+    if action == "extend":
+        form = ExtendForm(request.POST, zone=request.user.time_zone)
+        if form.is_valid():
+            try:
+                ranking_window_extend(run=run, actor=request.user, deadline=form.cleaned_data["ranking_deadline"])
+            except ValidationError as exc:
+                if not hasattr(exc, "error_dict"):  # the window itself has closed: the page says so
+                    messages.error(request, " ".join(exc.messages))
+                    return redirect("matching:ranking-window", pk=run.pk)
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, "The deadline is extended; everyone in the cohort is told the new date.")
+                return redirect("matching:ranking-window", pk=run.pk)
+        return _window_page(request, run, extend_form=form, status=400)
+    try:
+        if action == "remind":
+            sent = ranking_window_remind(run=run, actor=request.user)
+            if sent:
+                messages.success(
+                    request, f"Reminded {sent} {'person' if sent == 1 else 'people'} who had not submitted."
+                )
+            else:
+                messages.info(request, "A reminder went out less than an hour ago, so nothing was sent again.")
+        elif action == "close":
+            ranking_window_close(run=run, actor=request.user)
+            messages.success(request, "The ranking window is closed and the match has started.")
+            return redirect(run.get_absolute_url())
+        else:
+            raise Http404
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("matching:ranking-window", pk=run.pk)
+
+
 urlpatterns = [
     path("match-runs/<int:pk>/rank/", match_run_rank, name="match-run-rank"),
+    path("match-runs/<int:pk>/window/", ranking_window, name="ranking-window"),
+    path(
+        "match-runs/<int:pk>/window/remind/", ranking_window_action, {"action": "remind"}, name="ranking-window-remind"
+    ),
+    path("match-runs/<int:pk>/window/close/", ranking_window_action, {"action": "close"}, name="ranking-window-close"),
+    path(
+        "match-runs/<int:pk>/window/extend/", ranking_window_action, {"action": "extend"}, name="ranking-window-extend"
+    ),
 ]

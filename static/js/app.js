@@ -8,7 +8,7 @@
 // 3. Every textarea with a maxlength shows "312 / 2,000"; a screen reader hears it with
 //    the field's description and, in a polite live region, only when the limit nears or
 //    the person pauses, never on every keystroke.
-// 4. What people type into a POST form is kept in sessionStorage while they type and put
+// 4. What people type (and tick) in a POST form is kept in sessionStorage while they type and put
 //    back into the same, empty form if it comes back (after an expired session and a
 //    sign-in, for instance), with a note offering to discard it. A draft is dropped once
 //    its form was sent and the next page is neither the sign-in page nor a form with errors.
@@ -171,8 +171,18 @@
       if (!el.name || el.disabled || el.readOnly || el.hasAttribute("data-no-draft")) return false;
       if (el.tagName === "TEXTAREA") return true;
       if (el.tagName === "SELECT") return !el.multiple;
+      if (isBox(el)) return true;
       return el.tagName === "INPUT" && TEXT_TYPES.indexOf((el.getAttribute("type") || "text").toLowerCase()) !== -1;
     });
+  }
+
+  // A checkbox is kept by name and value (a list of boxes shares one name), as "1" or "".
+  function isBox(el) {
+    return el.tagName === "INPUT" && (el.getAttribute("type") || "").toLowerCase() === "checkbox";
+  }
+
+  function fieldKey(el) {
+    return isBox(el) ? el.name + "=" + el.value : el.name;
   }
 
   function draftKey(form) {
@@ -211,6 +221,11 @@
     var values = {};
     var typed = false;
     draftFields(form).forEach(function (el) {
+      if (isBox(el)) {
+        values[fieldKey(el)] = el.checked ? "1" : "";
+        if (el.checked !== el.defaultChecked) typed = true;
+        return;
+      }
       values[el.name] = el.value;
       if (el.tagName !== "SELECT" && el.value !== el.defaultValue) typed = true;
     });
@@ -231,6 +246,7 @@
   }
 
   function isPristine(el) {
+    if (isBox(el)) return el.checked === el.defaultChecked;
     if (el.tagName === "SELECT") {
       return Array.prototype.every.call(el.options, function (o) {
         return o.selected === o.defaultSelected;
@@ -248,7 +264,15 @@
     if (!fields.every(isPristine)) return;
     var restored = [];
     fields.forEach(function (el) {
-      var value = draft.values[el.name];
+      var value = draft.values[fieldKey(el)];
+      if (isBox(el)) {
+        if (typeof value === "string" && (value === "1") !== el.checked) {
+          el.checked = value === "1";
+          el.dispatchEvent(new Event("change", { bubbles: true }));
+          restored.push(el);
+        }
+        return;
+      }
       if (typeof value === "string" && value !== el.value) {
         el.value = value;
         el.dispatchEvent(new Event("input", { bubbles: true }));
@@ -273,6 +297,11 @@
     discard.setAttribute("aria-label", "Discard the restored text");
     discard.addEventListener("click", function () {
       restored.forEach(function (el) {
+        if (isBox(el)) {
+          el.checked = el.defaultChecked;
+          el.dispatchEvent(new Event("change", { bubbles: true }));
+          return;
+        }
         if (el.tagName === "SELECT") {
           Array.prototype.forEach.call(el.options, function (o) {
             o.selected = o.defaultSelected;

@@ -1,24 +1,30 @@
-// Drag ordering for the ranking page (templates/matching/rankings/rank.html).
+// The ranking page (templates/matching/rankings/rank.html): no lost clicks.
 // Progressive enhancement: without this file the page is a plain form of number inputs
 // and "never" checkboxes, and it stays that form with it. The inputs are the only thing
-// submitted; everything here just writes 1, 2, 3… into them in the order the rows show.
+// submitted.
 //
-// The table becomes: the ranked rows in order, a divider, then the unranked rows (blank,
-// "no preference", always in the page's alphabetical order), then the "never" rows, which
-// are out of the numbering and cannot be dragged until "never" is unticked.
+// Rows move only when the person asks: by dragging a handle, with a row's up/down
+// buttons, or with "Sort by my numbers". Typing a number or ticking "never" never moves a
+// row (a row moving on blur made the next click land on another row). A number used twice
+// (or out of range) is shown at once beside the row and in a live region, and the form is
+// not sent until it is fixed; the server refuses it too.
+//
+// When the rows are put in order, the table becomes: the ranked rows, a divider, the
+// rows without a number (no preference, best fit first), then the "never" rows.
 // Uses SortableJS (static/vendor/sortable.min.js) for mouse and touch dragging.
 document.addEventListener("DOMContentLoaded", function () {
   var table = document.querySelector("[data-rank-table]");
-  if (!table || typeof Sortable === "undefined") {
+  if (!table) {
     return;
   }
+  var form = table.closest("form");
   var tbody = table.tBodies[0];
   var rows = Array.prototype.slice.call(tbody.querySelectorAll("tr[data-rank-row]"));
-  var columns = table.tHead.rows[0].cells.length + 1;
-  var ranked = []; // the ranked rows, best first: the state everything else is drawn from
+  var fitOrder = rows.slice(); // the page's order: best fit first
+  var liveError = form.querySelector("[data-rank-live-error]");
 
   function nameOf(row) {
-    return row.querySelector("th[scope='row']").textContent.trim();
+    return row.querySelector("[data-rank-name]").textContent.trim();
   }
   function numberInput(row) {
     return row.querySelector("input[type='number']");
@@ -29,17 +35,138 @@ document.addEventListener("DOMContentLoaded", function () {
   function isNever(row) {
     return neverBox(row).checked;
   }
+  function errorOf(row) {
+    return row.querySelector("[data-rank-error]");
+  }
+  function numberIn(row) {
+    var raw = numberInput(row).value.trim();
+    return /^\d+$/.test(raw) && parseInt(raw, 10) >= 1 ? parseInt(raw, 10) : null;
+  }
 
-  // --- Build the extra pieces: an "Order" column, a divider and a live region.
+  // --- Checking the numbers as they are typed (works without SortableJS too).
 
-  var orderHeader = document.createElement("th");
-  orderHeader.scope = "col";
-  orderHeader.textContent = "Order";
-  table.tHead.rows[0].insertBefore(orderHeader, table.tHead.rows[0].firstChild);
+  var serverErrors = rows.some(function (row) { return !errorOf(row).hidden; });
+
+  function problems() {
+    var max = rows.length;
+    var byNumber = {};
+    var found = [];
+    rows.forEach(function (row) {
+      var raw = numberInput(row).value.trim();
+      if (raw === "" || isNever(row)) {
+        return;
+      }
+      var n = numberIn(row);
+      if (n === null || n > max) {
+        found.push({ row: row, message: "Enter a number from 1 to " + max + ", or leave it blank." });
+        return;
+      }
+      (byNumber[n] = byNumber[n] || []).push(row);
+    });
+    Object.keys(byNumber).forEach(function (n) {
+      if (byNumber[n].length > 1) {
+        var names = byNumber[n].map(nameOf);
+        byNumber[n].forEach(function (row) {
+          found.push({
+            row: row,
+            message: "Number " + n + " is used more than once (" + names.join(" and ") + ").",
+          });
+        });
+      }
+    });
+    return found;
+  }
+
+  function showProblems() {
+    var found = problems();
+    rows.forEach(function (row) {
+      var mine = found.filter(function (p) { return p.row === row; });
+      var error = errorOf(row);
+      if (mine.length) {
+        error.textContent = mine[0].message;
+        error.hidden = false;
+        numberInput(row).setAttribute("aria-invalid", "true");
+      } else if (!serverErrors || numberInput(row).value !== numberInput(row).defaultValue) {
+        error.textContent = "";
+        error.hidden = true;
+        numberInput(row).removeAttribute("aria-invalid");
+      }
+    });
+    var duplicates = found.filter(function (p) { return /more than once/.test(p.message); });
+    var text = "";
+    if (duplicates.length) {
+      var seen = {};
+      text = duplicates
+        .map(function (p) { return p.message; })
+        .filter(function (m) { return seen[m] ? false : (seen[m] = true); })
+        .join(" ");
+    } else if (found.length) {
+      text = nameOf(found[0].row) + ": " + found[0].message;
+    }
+    if (liveError.textContent !== text) {
+      liveError.textContent = text;
+    }
+    liveError.hidden = text === "";
+    return found;
+  }
+
+  var refresh = function () {}; // the divider's words, once the ordering below is set up
+  tbody.addEventListener("input", function (event) {
+    if (event.target.type === "number") {
+      showProblems();
+      refresh();
+    }
+  });
+
+  form.addEventListener("submit", function (event) {
+    var found = showProblems();
+    if (found.length) {
+      event.preventDefault();
+      event.stopImmediatePropagation(); // app.js would mark the form busy
+      numberInput(found[0].row).focus();
+    }
+  }, true);
+
+  // "Never" takes a row out of the numbering where it stands: its number is cleared and
+  // locked until "never" is unticked. The row does not move.
+  function markNever(row) {
+    var never = isNever(row);
+    numberInput(row).readOnly = never;
+    if (never) {
+      numberInput(row).value = "";
+    }
+    row.classList.toggle("is-never", never);
+  }
+  tbody.addEventListener("change", function (event) {
+    var row = event.target.closest("tr[data-rank-row]");
+    if (row && event.target === neverBox(row)) {
+      markNever(row);
+      showProblems();
+      refresh();
+    }
+  });
+  rows.forEach(markNever);
+
+  // --- Explicit ordering: needs SortableJS for the drag; the buttons work without it.
+
+  var status = document.createElement("p");
+  status.className = "visually-hidden";
+  status.setAttribute("role", "status");
+  status.setAttribute("data-rank-status", "");
+  table.parentNode.insertBefore(status, table);
+
+  var announceTimer = null;
+  function announce(message) {
+    // Cleared first so that the same message twice is still read out.
+    status.textContent = "";
+    window.clearTimeout(announceTimer);
+    announceTimer = window.setTimeout(function () { status.textContent = message; }, 100);
+  }
 
   var ICON_UP = '<svg aria-hidden="true" focusable="false" width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2.5" stroke-linecap="round" stroke-linejoin="round"><path d="M6 15l6-6 6 6"/></svg>';
   var ICON_DOWN = '<svg aria-hidden="true" focusable="false" width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2.5" stroke-linecap="round" stroke-linejoin="round"><path d="M6 9l6 6 6-6"/></svg>';
   var ICON_GRIP = '<svg aria-hidden="true" focusable="false" width="14" height="20" viewBox="0 0 14 20" fill="currentColor"><circle cx="4" cy="4" r="1.6"/><circle cx="10" cy="4" r="1.6"/><circle cx="4" cy="10" r="1.6"/><circle cx="10" cy="10" r="1.6"/><circle cx="4" cy="16" r="1.6"/><circle cx="10" cy="16" r="1.6"/></svg>';
+  var canDrag = typeof Sortable !== "undefined";
 
   function moveButton(row, direction) {
     var button = document.createElement("button");
@@ -51,15 +178,22 @@ document.addEventListener("DOMContentLoaded", function () {
     return button;
   }
 
+  var orderHeader = document.createElement("th");
+  orderHeader.scope = "col";
+  orderHeader.textContent = "Order";
+  table.tHead.rows[0].insertBefore(orderHeader, table.tHead.rows[0].firstChild);
+  var columns = table.tHead.rows[0].cells.length;
   rows.forEach(function (row) {
     var cell = document.createElement("td");
     cell.className = "rank-order";
-    var handle = document.createElement("span");
-    handle.className = "rank-handle";
-    handle.setAttribute("aria-hidden", "true"); // keyboards and screen readers use the buttons
-    handle.title = "Drag to reorder";
-    handle.innerHTML = ICON_GRIP;
-    cell.appendChild(handle);
+    if (canDrag) {
+      var handle = document.createElement("span");
+      handle.className = "rank-handle";
+      handle.setAttribute("aria-hidden", "true"); // keyboards and screen readers use the buttons
+      handle.title = "Drag to reorder";
+      handle.innerHTML = ICON_GRIP;
+      cell.appendChild(handle);
+    }
     cell.appendChild(moveButton(row, "up"));
     cell.appendChild(moveButton(row, "down"));
     row.insertBefore(cell, row.firstChild);
@@ -71,66 +205,95 @@ document.addEventListener("DOMContentLoaded", function () {
   dividerCell.colSpan = columns;
   divider.appendChild(dividerCell);
 
-  var status = document.createElement("p");
-  status.className = "visually-hidden";
-  status.setAttribute("role", "status");
-  status.setAttribute("data-rank-status", "");
-  table.parentNode.insertBefore(status, table);
+  var sortBar = document.createElement("div");
+  sortBar.className = "rank-sort-bar";
+  var sortButton = document.createElement("button");
+  sortButton.type = "button";
+  sortButton.className = "button-secondary button-small";
+  sortButton.setAttribute("data-rank-sort", "");
+  sortButton.textContent = "Sort by my numbers";
+  sortBar.appendChild(sortButton);
+  table.parentNode.insertBefore(sortBar, table);
 
   var help = document.querySelector("[data-rank-drag-help]");
   if (help) {
     // Only now: a hidden description would still be read out to people without JavaScript.
     help.hidden = false;
-    var form = table.closest("form");
     form.setAttribute("aria-describedby", (form.getAttribute("aria-describedby") + " " + help.id).trim());
   }
   table.classList.add("rank-sortable");
 
-  // --- Draw the rows from `ranked`.
+  // The ranked rows, best first, as the typed numbers say (ties: as the rows stand now).
+  function rankedByNumbers() {
+    var shown = Array.prototype.slice.call(tbody.rows);
+    return rows
+      .filter(function (row) { return !isNever(row) && numberIn(row) !== null; })
+      .sort(function (a, b) { return numberIn(a) - numberIn(b) || shown.indexOf(a) - shown.indexOf(b); });
+  }
 
-  function render(writeNumbers) {
-    ranked = ranked.filter(function (row) { return !isNever(row); });
-    var unranked = rows.filter(function (row) { return ranked.indexOf(row) === -1 && !isNever(row); });
-    var never = rows.filter(isNever);
+  // Draw: ranked rows, the divider, no preference (fit order), never. With writeNumbers,
+  // the numbers become 1, 2, 3… in the order shown.
+  function draw(ranked, writeNumbers) {
+    var unranked = fitOrder.filter(function (row) { return ranked.indexOf(row) === -1 && !isNever(row); });
+    var never = fitOrder.filter(isNever);
     var order = ranked.concat([divider], unranked, never);
-
     var current = Array.prototype.slice.call(tbody.rows);
-    var changed = order.some(function (row, i) { return current[i] !== row; });
-    if (changed) {
+    if (order.some(function (row, i) { return current[i] !== row; })) {
       var active = document.activeElement; // moving a row drops the focus inside it
       order.forEach(function (row) { tbody.appendChild(row); });
       if (active && tbody.contains(active) && document.activeElement !== active) {
         active.focus();
       }
     }
-
-    rows.forEach(function (row) {
-      var place = ranked.indexOf(row);
-      var never = isNever(row);
-      if (writeNumbers) {
+    if (writeNumbers) {
+      rows.forEach(function (row) {
+        var place = ranked.indexOf(row);
         numberInput(row).value = place === -1 ? "" : String(place + 1);
-      }
-      numberInput(row).readOnly = never;
-      row.classList.toggle("is-ranked", place !== -1);
-      row.classList.toggle("is-never", never);
+      });
+      // app.js keeps a draft of what is typed; these numbers are typed too.
+      form.dispatchEvent(new Event("input", { bubbles: true }));
+      showProblems();
+    }
+    refresh();
+  }
+
+  // The divider's words and the buttons' states follow the numbers, without moving rows.
+  refresh = function () {
+    var shown = Array.prototype.slice.call(tbody.rows);
+    var dividerAt = shown.indexOf(divider);
+    var above = shown.slice(0, dividerAt);
+    var numbered = rankedByNumbers();
+    var inStep = numbered.length === above.length && above.every(function (row, i) {
+      return numbered[i] === row;
+    });
+    rows.forEach(function (row) {
+      var never = isNever(row);
+      var place = numbered.indexOf(row); // where the move buttons take it from
+      row.classList.toggle("is-ranked", !never && numberIn(row) !== null);
       row.querySelector("[data-rank-move='up']").disabled = never || place === 0;
       row.querySelector("[data-rank-move='down']").disabled = never || place === -1;
     });
+    if (!inStep) {
+      dividerCell.textContent = "You typed " + numbered.length + " number" + (numbered.length === 1 ? "" : "s") +
+        ". The rows stay where they are: use “Sort by my numbers” to see them in that order. Your numbers are what counts.";
+    } else if (numbered.length) {
+      dividerCell.textContent = "You ranked " + numbered.length + " of " + rows.length +
+        ". Below this line: no preference (after your choices, best fit first).";
+    } else {
+      dividerCell.textContent = "Nobody ranked yet. Type numbers, drag a row above this line, or use its up button.";
+    }
+  };
 
-    dividerCell.textContent = ranked.length
-      ? "You ranked " + ranked.length + " of " + rows.length + ". Below this line: no preference (after your choices, best fit first)."
-      : "Nobody ranked yet. Drag a row above this line, or use its up button, to rank it.";
+  function refuseWhileDuplicates() {
+    var found = showProblems();
+    if (found.length) {
+      announce("Fix the numbers first: " + liveError.textContent);
+      return true;
+    }
+    return false;
   }
 
-  var announceTimer = null;
-  function announce(message) {
-    // Cleared first so that the same message twice is still read out.
-    status.textContent = "";
-    window.clearTimeout(announceTimer);
-    announceTimer = window.setTimeout(function () { status.textContent = message; }, 100);
-  }
-
-  function announcePlace(row) {
+  function announcePlace(row, ranked) {
     var place = ranked.indexOf(row);
     if (isNever(row)) {
       announce(nameOf(row) + " is marked never and is not ranked.");
@@ -141,50 +304,24 @@ document.addEventListener("DOMContentLoaded", function () {
     }
   }
 
-  // --- Start from what the form holds: positive whole numbers, in order.
-
-  function numberIn(row) {
-    var raw = numberInput(row).value.trim();
-    return /^\d+$/.test(raw) && parseInt(raw, 10) >= 1 ? parseInt(raw, 10) : null;
-  }
-
-  ranked = rows
-    .filter(function (row) { return !isNever(row) && numberIn(row) !== null; })
-    .sort(function (a, b) { return numberIn(a) - numberIn(b) || rows.indexOf(a) - rows.indexOf(b); });
-  // The numbers are left as they came: after a refused save they carry the errors shown
-  // beside them. The first change renumbers everything.
-  render(false);
-
-  // --- Dragging.
-
-  Sortable.create(tbody, {
-    handle: ".rank-handle",
-    animation: 150,
-    ghostClass: "rank-ghost",
-    chosenClass: "rank-chosen",
-    // "never" rows stay at the bottom: nothing is dropped among them.
-    onMove: function (event) {
-      return !event.related.classList.contains("is-never");
-    },
-    onEnd: function (event) {
-      var dividerAt = Array.prototype.indexOf.call(tbody.rows, divider);
-      ranked = Array.prototype.slice.call(tbody.rows, 0, dividerAt);
-      render(true);
-      if (event.oldIndex !== event.newIndex) {
-        announcePlace(event.item);
-      }
-    },
+  sortButton.addEventListener("click", function () {
+    if (refuseWhileDuplicates()) {
+      return;
+    }
+    var ranked = rankedByNumbers();
+    draw(ranked, false);
+    announce("Rows sorted by your numbers: " + ranked.length + " ranked.");
   });
 
-  // --- Move up and Move down: one place at a time. Up from the unranked part ranks a row
-  // last; down from the last ranked place unranks it.
-
+  // Move up and Move down: one place at a time, from the order the numbers say. Up from the
+  // unranked part ranks a row last; down from the last ranked place unranks it.
   tbody.addEventListener("click", function (event) {
     var button = event.target.closest("[data-rank-move]");
-    if (!button || button.disabled) {
+    if (!button || button.disabled || refuseWhileDuplicates()) {
       return;
     }
     var row = button.closest("tr");
+    var ranked = rankedByNumbers();
     var place = ranked.indexOf(row);
     if (button.getAttribute("data-rank-move") === "up") {
       if (place === -1) {
@@ -199,7 +336,7 @@ document.addEventListener("DOMContentLoaded", function () {
         ranked.splice(place + 1, 0, row);
       }
     }
-    render(true);
+    draw(ranked, true);
     if (button.disabled) {
       // At the top or bottom now: keep the focus in the row, on the button still usable.
       var other = row.querySelector("[data-rank-move]:not([disabled])");
@@ -207,33 +344,49 @@ document.addEventListener("DOMContentLoaded", function () {
     } else {
       button.focus();
     }
-    announcePlace(row);
+    announcePlace(row, ranked);
   });
 
-  // --- Typing a number puts the row at that place (past the end: last); clearing it
-  // unranks the row. Anything else is left for the server to explain.
+  // On load the rows are put in the order of the saved (or restored) numbers: nothing has
+  // been clicked yet. The numbers are left as they came: after a refused save they carry
+  // the errors shown beside them.
+  draw(problems().length ? [] : rankedByNumbers(), false);
+  if (problems().length) {
+    refresh();
+  }
 
-  tbody.addEventListener("change", function (event) {
-    var row = event.target.closest("tr[data-rank-row]");
-    if (!row) {
-      return;
-    }
-    if (event.target === numberInput(row)) {
-      var raw = event.target.value.trim();
-      var wanted = numberIn(row);
-      if (raw !== "" && wanted === null) {
+  if (!canDrag) {
+    return;
+  }
+  Sortable.create(tbody, {
+    handle: ".rank-handle",
+    animation: 150,
+    ghostClass: "rank-ghost",
+    chosenClass: "rank-chosen",
+    // "never" rows stay at the bottom: nothing is dropped among them. Nothing moves while
+    // two rows share a number: which one was meant is the person's to say.
+    onMove: function (event) {
+      return !event.related.classList.contains("is-never") && problems().length === 0;
+    },
+    onStart: function () {
+      refuseWhileDuplicates();
+    },
+    onEnd: function (event) {
+      if (problems().length) {
         return;
       }
-      ranked = ranked.filter(function (other) { return other !== row; });
-      if (wanted !== null) {
-        ranked.splice(Math.min(wanted, ranked.length + 1) - 1, 0, row);
+      var dividerAt = Array.prototype.indexOf.call(tbody.rows, divider);
+      var ranked = Array.prototype.slice.call(tbody.rows, 0, dividerAt);
+      // Numbers typed below the line (not sorted yet) stay ranked, after the rows above it,
+      // unless this drag took that row below the line.
+      var typedBelow = rankedByNumbers().filter(function (row) {
+        return ranked.indexOf(row) === -1 && row !== event.item;
+      });
+      ranked = ranked.concat(typedBelow);
+      draw(ranked, true);
+      if (event.oldIndex !== event.newIndex) {
+        announcePlace(event.item, ranked);
       }
-    } else if (event.target === neverBox(row)) {
-      ranked = ranked.filter(function (other) { return other !== row; });
-    } else {
-      return;
-    }
-    render(true);
-    announcePlace(row);
+    },
   });
 });

@@ -29,14 +29,17 @@ def test_coordinator_imports_roster_and_resident_completes_profile(page, shot, p
     page.get_by_role("heading", name="Programs you coordinate").wait_for()
     shot("coordinator-dashboard")
     page.get_by_role("link", name="Import your roster").click()
-    page.get_by_label("Roster file (.csv)").set_input_files(str(roster_file))
+    page.get_by_label("Roster file (.xlsx or .csv)").set_input_files(str(roster_file))
     page.get_by_role("button", name="Check the file").click()
-    page.get_by_role("button", name="Import 3 people").wait_for()
+    page.get_by_role("button", name="Add 3").wait_for()
     shot("import-preview")
-    page.get_by_role("button", name="Import 3 people").click()
+    page.get_by_role("button", name="Add 3").click()
     page.get_by_text("Priya").first.wait_for()
     shot("roster-after-import")
     assert User.objects.filter(memberships__program=program).distinct().count() == 4  # three imported + the coordinator
+    assert mail.outbox == []  # importing e-mails no one; inviting is the next step
+    page.get_by_role("button", name="Invite the 3 people who have not been invited").click()
+    page.get_by_text("Invitations are on their way to 3 people.").wait_for()
     page.get_by_role("button", name="Log out").click()
 
     # Priya follows the link in her invitation and sets a password.

@@ -70,7 +70,7 @@ def test_request_accept_propose_confirm(page, shot, resident, attending, other_a
     page.get_by_role("button", name="Send times").click()
     page.get_by_text("Your times are sent to Carol Chen.").wait_for()
     shot("meeting-proposed")
-    assert "for Carol Chen (America/Los_Angeles)" in page.locator("main").inner_text()
+    assert "for Carol Chen (America/Los Angeles)" in page.locator("main").inner_text()
     _log_out(page)
 
     # Carol confirms it, seeing it in Los Angeles time.

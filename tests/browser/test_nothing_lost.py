@@ -49,7 +49,10 @@ def _no_sideways_scroll(page):
 
 @pytest.fixture
 def pair(program, resident, attending):
-    return MentorshipFactory(mentee=resident, mentor=attending, program=program)
+    # Three weeks old: its first check-in is open (it opens two weeks in).
+    return MentorshipFactory(
+        mentee=resident, mentor=attending, program=program, started_at=timezone.now() - timedelta(days=20)
+    )
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ def test_a_roster_import_is_audited_with_its_counts_in_its_program(
         roster_import_apply(roster_import=roster_import, actor=coordinator)
 
     entry = AuditEntry.objects.get(action="roster.import")
-    # Three rows, two people (Sam twice: resident and faculty), all new, both invited.
+    # Three rows, two people (Sam twice: resident and faculty), all new, both to invite (the next step).
     assert entry.after == {
         "file": "june.csv",
         "rows": 3,
@@ -52,8 +52,8 @@ def test_a_roster_import_is_audited_with_its_counts_in_its_program(
         "created": 3,
         "updated": 0,
         "unchanged": 0,
-        "invited": 2,
-        "asked_to_join": 0,
+        "to_invite": 2,
+        "to_ask_to_join": 0,
     }
     assert (entry.program, entry.actor, entry.object_type) == (program, coordinator, "rosterimport")
     assert entry.object_id == str(RosterImport.objects.get().pk)

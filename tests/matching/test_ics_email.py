@@ -14,7 +14,6 @@ from matching.ics import itip_method
 from matching.models import Notification
 from matching.notifications import SWEEP_GRACE, notification_preference_set, notifications_email_unsent
 from matching.services.meetings import meeting_cancel, meeting_confirm, meeting_propose, meeting_reschedule
-from tests.matching.factories import MentorshipFactory
 from tests.matching.itip import calendar_part, parsed
 
 pytestmark = pytest.mark.django_db
@@ -22,11 +21,6 @@ pytestmark = pytest.mark.django_db
 
 def _in(days, hour=15):
     return (timezone.now() + timedelta(days=days)).replace(hour=hour, minute=0, second=0, microsecond=0)
-
-
-@pytest.fixture
-def mentorship(resident, attending, program):
-    return MentorshipFactory(mentee=resident, mentor=attending, program=program)
 
 
 def _sent(capture, action):

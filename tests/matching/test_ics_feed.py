@@ -199,3 +199,18 @@ def test_the_feed_costs_the_same_queries_however_many_meetings(client, world, re
         meeting = meeting_propose(mentorship=mentorship, actor=resident, slots=[_at(day)])
         meeting_confirm(meeting=meeting, actor=attending, start=_at(day))
     assert queries() == before == 4
+
+
+@pytest.mark.parametrize(
+    "button,said",
+    [("on", "Your calendar feed is on"), ("regenerate", "has a new address"), ("off", "Your calendar feed is off")],
+)
+def test_each_feed_button_changes_only_ones_own_feed_and_returns_to_its_card(
+    client_for, resident, other_resident, button, said
+):
+    calendar_feed_enable(user=resident)
+    theirs = calendar_feed_enable(user=other_resident).token
+    response = client_for(resident).post(f"/profile/calendar-feed/{button}/", follow=True)
+    assert response.redirect_chain == [("/profile/#calendar-feed", 302)]
+    assert said in response.content.decode()
+    assert CalendarFeed.objects.get(user=other_resident).token == theirs

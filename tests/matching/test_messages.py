@@ -308,8 +308,40 @@ class TestApi:
         ] == ["Q?"]
 
 
+class TestTimesAndZones:
+    def test_messages_are_dated_as_the_rest_of_the_site_in_the_readers_zone(self, pair, client_for, resident):
+        Carol = pair.mentor  # noqa: N806  (a person)
+        Carol.time_zone = "America/Los_Angeles"
+        Carol.save(update_fields=["time_zone"])
+        message = message_post(thread=pair, author=resident, body="Nights in November.")
+        when = timezone.localtime(message.created_at, Carol.zone)
+        shown = f"{when:%a} {when.day} {when:%b %Y, %H:%M}"  # "D j M Y, H:i"
+        client = client_for(Carol)
+        thread = client.get(reverse("matching:mentorship-messages", args=[pair.pk])).content.decode()
+        inbox = client.get(reverse("matching:messages")).content.decode()
+        for page in (thread, inbox):
+            assert f">{shown}</time>" in page
+            assert " am</time>" not in page and " pm</time>" not in page
+        until = timezone.localtime(message.created_at + Message.EDIT_WINDOW, resident.zone)
+        edit = client_for(resident).get(reverse("matching:message-edit", args=[message.pk])).content.decode()
+        assert f"You can edit it until {until:%H:%M}." in edit
+
+
 class TestQueryCounts:
     """The thread page, the inbox and the API list cost the same however long the thread."""
+
+    def test_the_thread_reads_the_request_it_began_with_once(self, client_for, resident, attending):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        request = _ask(resident, attending)
+        mentorship = request_accept(request=request, actor=attending)
+        with CaptureQueriesContext(connection) as queries:
+            page = client_for(attending).get(reverse("matching:mentorship-messages", args=[mentorship.pk]))
+        assert 'id="request-message"' in page.content.decode()  # the request opens the thread
+        reads = [q["sql"] for q in queries if q["sql"].startswith('SELECT "matching_mentorshiprequest"')]
+        # Loaded with the mentorship; the one left is the service's, for its notification keys.
+        assert len(reads) == 1, reads
 
     def test_no_query_per_message(self, pair, client_for, api_for, resident, attending):
         from tests.matching.support import _count_queries

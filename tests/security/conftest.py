@@ -168,7 +168,10 @@ def build_world():
     o = w.objs
     o.update(im=im, gs=gs, zeb=zeb, quin=quin)
     # Alice–Carol, with everything that hangs off a mentorship.
-    m = o["mentorship"] = Mentorship.objects.create(mentee=alice, mentor=carol, program=im)
+    # A month old: its check-ins are open (the first opens two weeks in).
+    m = o["mentorship"] = Mentorship.objects.create(
+        mentee=alice, mentor=carol, program=im, started_at=timezone.now() - timedelta(days=30)
+    )
     Agreement.objects.create(mentorship=m)
     meeting = o["meeting"] = Meeting.objects.create(mentorship=m, proposed_by=alice, location="Room 4")
     MeetingSlot.objects.create(meeting=meeting, start=now + timedelta(days=3))

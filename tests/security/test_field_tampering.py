@@ -496,6 +496,36 @@ CASES = {
         changes={"MatchRun": {"status", "finished_at", "error", *NOW}},
         check=lambda w, d: _has(_new(d, "MatchRun", w.ranking_run.pk), status="cancelled", program_id=w.im.pk),
     )],
+    # Discarding keeps the run; re-running makes a new one with the same settings and discards the old.
+    ("/api/v1/match-runs/{id}/archive/", "POST"): [Case(
+        CORA, lambda w: {"reason": "Out of date"},
+        changes={"MatchRun": {"archived_at", "archived_by_id", *NOW}},
+        check=lambda w, d: _has(_new(d, "MatchRun", w.run.pk), archived_by_id=w.users[CORA].pk, program_id=w.im.pk),
+    )],
+    ("/api/v1/match-runs/{id}/rerun/", "POST"): [Case(
+        CORA, adds={"MatchRun", "MatchProposal"}, changes={"MatchRun": {"archived_at", "archived_by_id", *NOW}},
+        check=lambda w, d: _has(d["MatchRun"]["added"][0], program_id=w.im.pk, created_by_id=w.users[CORA].pk,
+                                rerun_of_id=w.run.pk),
+    )],
+    # The ranking window: only the run's own coordinators move it; the run in the URL is the one moved.
+    ("/api/v1/match-runs/{id}/ranking-window/remind/", "POST"): [Case(
+        CORA, path_args=lambda w: f"/api/v1/match-runs/{w.ranking_run.pk}/ranking-window/remind/",
+        changes={"MatchRun": {"ranking_reminded_at", *NOW}}, adds={"Notification"},
+        check=lambda w, d: _has(_new(d, "MatchRun", w.ranking_run.pk), program_id=w.im.pk),
+    )],
+    ("/api/v1/match-runs/{id}/ranking-window/extend/", "POST"): [Case(
+        CORA, lambda w: {"ranking_deadline": (w.ranking_run.ranking_deadline + timedelta(days=3)).isoformat()},
+        path_args=lambda w: f"/api/v1/match-runs/{w.ranking_run.pk}/ranking-window/extend/",
+        changes={"MatchRun": {"ranking_deadline", *NOW}}, adds={"Notification"},
+        check=lambda w, d: _has(_new(d, "MatchRun", w.ranking_run.pk), program_id=w.im.pk),
+    )],
+    ("/api/v1/match-runs/{id}/ranking-window/close/", "POST"): [Case(
+        CORA, path_args=lambda w: f"/api/v1/match-runs/{w.ranking_run.pk}/ranking-window/close/",
+        changes={"MatchRun": {"ranking_deadline", "status", "progress", "started_at", "finished_at", "attempts",
+                              "claimed_by_task", "stats", "inputs", "error", *NOW}},
+        adds={"MatchProposal", "Notification"},
+        check=lambda w, d: _has(_new(d, "MatchRun", w.ranking_run.pk), program_id=w.im.pk),
+    )],
     ("/api/v1/programs/{slug}/evaluator-roles/", "POST"): [
         Case(
             CORA, lambda w: {"user_id": w.users[CAROL].pk, "role": "ccc_member"}, keep=("role",), adds={"EvaluatorRole"},

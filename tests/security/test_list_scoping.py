@@ -82,6 +82,8 @@ LIST_PAGES = {
     "matching:notification-preferences": OWN,
     "matching:match-runs":             PROGRAM,
     "matching:match-run-create":       PROGRAM,
+    "matching:match-run-readiness":    PROGRAM,
+    "matching:match-run-readiness-remind": NOT_A_LIST,
     "matching:conflicts":              PROGRAM,
     "matching:program-health":         PROGRAM,
     "matching:pairings":               PROGRAM,

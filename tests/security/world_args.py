@@ -24,6 +24,10 @@ PAGE_KWARGS = {
     "matching:match-run-accept": lambda w: {"pk": w.run.pk, "proposal_pk": w.proposal.pk},
     "matching:match-run-override": lambda w: {"pk": w.run.pk, "proposal_pk": w.proposal.pk},
     "matching:match-run-rank": lambda w: {"pk": w.ranking_run.pk},
+    "matching:ranking-window": lambda w: {"pk": w.ranking_run.pk},
+    "matching:ranking-window-remind": lambda w: {"pk": w.ranking_run.pk},
+    "matching:ranking-window-extend": lambda w: {"pk": w.ranking_run.pk},
+    "matching:ranking-window-close": lambda w: {"pk": w.ranking_run.pk},
     "matching:conflicts-add": lambda w: {"slug": w.im.slug, "which": "conflict"},
     "matching:conflicts-remove": lambda w: {"slug": w.im.slug, "which": "conflict", "pk": w.conflict.pk},
     "matching:pairing-assign": lambda w: {"slug": w.im.slug, "mentee_pk": w.users["other_resident"].pk},
@@ -91,7 +95,7 @@ def api_kwargs(path, w):
             part = w.im.slug
         elif part in ("{id}", "{pk}"):
             prev = parts[i - 1]
-            if prev == "match-runs" and parts[-1] == "my-ranking":
+            if prev == "match-runs" and ("my-ranking" in parts or "ranking-window" in parts):
                 part = str(w.ranking_run.pk)
             else:
                 part = str(objects[prev].pk)
@@ -108,6 +112,9 @@ def _soon(days: int) -> str:
 PAGE_BODIES = {
     # One note box for Accept and Decline (matching/forms/requests.py: ResponseForm, prefix "respond").
     "matching:request-accept": lambda w: {"respond-note": "Happy to"},
+    "matching:ranking-window-extend": lambda w: {
+        "ranking_deadline": timezone.localtime(w.ranking_run.ranking_deadline + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    },
     "matching:request-decline": lambda w: {"respond-note": "Sorry, I am full"},
     "matching:request-question": lambda w: {"question-question": "What are your goals?"},
     "matching:request-answer": lambda w: {"answer-answer": "Research, mostly"},
@@ -171,6 +178,9 @@ API_BODIES = {
     ("/api/v1/requests/{id}/messages/", "POST"): lambda w: {"body": "Hi"},
     ("/api/v1/messages/{id}/", "PATCH"): lambda w: {"body": "Hello again"},
     ("/api/v1/match-proposals/{id}/decide/", "POST"): lambda w: {"decision": "accepted"},
+    ("/api/v1/match-runs/{id}/ranking-window/extend/", "POST"): lambda w: {
+        "ranking_deadline": (w.ranking_run.ranking_deadline + timedelta(days=3)).isoformat()
+    },
     ("/api/v1/programs/{slug}/conflicts/", "POST"): lambda w: {
         "mentee_id": w.users["resident"].pk,
         "mentor_id": w.users["other_attending"].pk,

@@ -1,4 +1,6 @@
-"""Import a roster CSV from the command line: the same checks and import as the roster page."""
+"""Import a roster (.csv or .xlsx) from the command line: the same checks, import and invite
+step as the roster pages. Importing e-mails no one; ``--invite`` then invites as the roster's
+"Invite the people who have not been invited" button does."""
 
 from pathlib import Path
 
@@ -6,19 +8,24 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Program, User
-from accounts.roster import roster_import_apply, roster_import_preview, roster_parse
+from accounts.roster import roster_import_apply, roster_import_preview, roster_invite_all, roster_parse
 
 
 class Command(BaseCommand):
-    help = "Check (and with --apply, import) a roster CSV for a program, as one of its coordinators."
+    help = "Check (and with --apply, import) a roster file for a program, as one of its coordinators."
 
     def add_arguments(self, parser):
         parser.add_argument("program", help="The program's slug, e.g. im.")
         parser.add_argument("csv_file", type=Path)
         parser.add_argument("--as", dest="coordinator", required=True, help="E-mail of a coordinator of the program.")
         parser.add_argument("--apply", action="store_true", help="Import; without it, only report what would change.")
+        parser.add_argument(
+            "--invite",
+            action="store_true",
+            help="With --apply: then invite everyone on the roster who has not been invited (importing e-mails no one).",
+        )
 
-    def handle(self, *args, program, csv_file, coordinator, apply, **options):
+    def handle(self, *args, program, csv_file, coordinator, apply, invite, **options):
         program_obj = Program.objects.filter(slug=program).first()
         if program_obj is None:
             raise CommandError(f"No program with slug {program!r}.")
@@ -43,7 +50,7 @@ class Command(BaseCommand):
             raise CommandError(f"{len(preview.errors)} problem(s) in {csv_file.name}; nothing was imported.")
         summary = (
             f"{preview.create_count} to add, {preview.update_count} to update, "
-            f"{preview.unchanged_count} unchanged, {preview.invitation_count} invitation(s) to send"
+            f"{preview.unchanged_count} unchanged, {preview.invitation_count} to invite"
         )
         if not apply:
             self.stdout.write(f"Checked {csv_file.name}: {summary}. Run again with --apply to import.")
@@ -53,6 +60,18 @@ class Command(BaseCommand):
                 program=program_obj, uploaded_by=actor, filename=csv_file.name, data=data
             )
             result = roster_import_apply(roster_import=roster_import, actor=actor)
+            invited = roster_invite_all(program=program_obj, actor=actor) if invite else None
         except (ValidationError, PermissionDenied) as exc:
             raise CommandError(" ".join(getattr(exc, "messages", [str(exc)]))) from exc
-        self.stdout.write(self.style.SUCCESS(f"Imported {csv_file.name}: {summary}; {result.invitations_sent} sent."))
+        if result.in_background:
+            self.stdout.write(f"Importing {csv_file.name} in the background: {summary}.")
+        elif invited is None:
+            self.stdout.write(
+                self.style.SUCCESS(f"Imported {csv_file.name}: {summary}; no one e-mailed (add --invite to invite).")
+            )
+        else:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Imported {csv_file.name}: {summary}; {invited.invited} invited, {invited.asked} asked to join."
+                )
+            )

@@ -15,7 +15,7 @@ from accounts.models import (
     RosterImport,
     User,
 )
-from accounts.roster import NOT_UTF8_MESSAGE, roster_import_apply
+from accounts.roster import CP1252_NOTICE, NOT_UTF8_MESSAGE, XLSX_CORRUPT_MESSAGE, roster_import_apply
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,7 @@ def _assert_preview_shows(response, message):
     assert response.templates[0].name == "accounts/roster/preview.html"
     assert message in response.content.decode()
     assert "Nothing can be imported yet" in response.content.decode()
-    assert not re.search(r"<button[^>]*>Import \d+", response.content.decode())
+    assert not re.search(r"<button[^>]*>(Add|Update|Ask) \d+", response.content.decode())
 
 
 def test_import_rejects_a_missing_column_and_imports_nothing(program, coordinator_client):
@@ -69,7 +69,7 @@ def test_import_rejects_a_missing_column_and_imports_nothing(program, coordinato
 
     response = _upload(coordinator_client, program, data.encode())
 
-    _assert_preview_shows(response, "Missing column: email.")
+    _assert_preview_shows(response, "Missing column: email (or a column named like E-mail, Email Address")
     assert _counts() == before
 
 
@@ -125,10 +125,24 @@ def test_import_rejects_residents_without_a_pgy_column_and_imports_nothing(progr
     assert _counts() == before
 
 
-def test_import_rejects_a_non_utf8_file_and_stores_nothing(program, coordinator_client):
+def test_import_reads_a_windows_1252_file_and_says_so(program, coordinator_client):
+    # Excel's plain "CSV" on Windows: cp1252, where é and the “smart quotes” are single bytes UTF-8 cannot decode.
+    data = (HEADER + "rene.lefevre@hospital.example,René,“Lefèvre”,resident,PGY-1,,,\n").encode("cp1252")
+
+    response = _upload(coordinator_client, program, data)
+
+    assert response.status_code == 200
+    row = response.context["preview"].rows[0]
+    assert (row.first_name, row.last_name) == ("René", "“Lefèvre”")
+    assert response.context["preview"].notices == [CP1252_NOTICE]
+    assert "The file was read as Windows-1252" in response.content.decode()
+    assert "Lefèvre" in RosterImport.objects.get().content
+
+
+def test_import_rejects_a_file_that_is_neither_utf8_nor_windows_1252_and_stores_nothing(program, coordinator_client):
     before = _counts()
-    # Excel's plain "CSV" on Windows: cp1252, where é is one byte UTF-8 cannot decode.
-    data = (HEADER + "rene.lefevre@hospital.example,René,Lefèvre,resident,PGY-1,,,\n").encode("cp1252")
+    # 0x81 is unassigned in Windows-1252 and invalid alone in UTF-8.
+    data = HEADER.encode() + b"x@hospital.example,Ren\x81,L,resident,PGY-1,,,\n"
 
     response = _upload(coordinator_client, program, data)
 
@@ -148,7 +162,7 @@ def test_import_accepts_excel_utf8_with_bom(
 
     assert response.status_code == 200
     assert response.context["preview"].errors == []
-    assert "Import 4 people" in response.content.decode()
+    assert ">Add 5</button>" in response.content.decode()
     roster_import = RosterImport.objects.get()
     assert roster_import.content.startswith("email,")  # the mark is not kept
     with django_capture_on_commit_callbacks(execute=True):
@@ -193,14 +207,12 @@ def test_import_rejects_an_oversize_file_and_stores_nothing(program, coordinator
     assert not RosterImport.objects.exists()
 
 
-def test_import_rejects_an_excel_workbook_and_stores_nothing(program, coordinator_client):
+def test_import_rejects_a_damaged_workbook_and_stores_nothing(program, coordinator_client):
     before = _counts()
 
     response = _upload(coordinator_client, program, b"PK\x03\x04" + b"\x00" * 100, filename="roster.xlsx")
 
-    assert response.context["form"].errors["file"] == [
-        "Choose a .csv file. In Excel choose File › Save As › CSV UTF-8 (Comma delimited)."
-    ]
+    assert response.context["form"].errors["file"] == [XLSX_CORRUPT_MESSAGE]
     assert _counts() == before
     assert not RosterImport.objects.exists()
 

@@ -256,3 +256,57 @@ def test_compare_through_the_api(run_via_api, coordinator, other_coordinator):
     assert body["changed_count"] == len(body["changed"]) and body["in_both"] == 6
     assert api(coordinator).get(url).status_code == 400
     assert api(other_coordinator).get(url, {"with": optimal["id"]}).status_code == 404
+
+
+# --- Issue 15: re-run, archive, overrides over a mentor's spots, the review's counts.
+
+
+def test_rerun_and_archive_through_the_api(
+    run_via_api, coordinator, other_coordinator, django_capture_on_commit_callbacks
+):
+    first, second = run_via_api(), run_via_api()
+    c = api(coordinator)
+    # Another program's coordinator does not learn the runs exist.
+    assert api(other_coordinator).post(f"/api/v1/match-runs/{second['id']}/rerun/").status_code == 404
+    assert api(other_coordinator).post(f"/api/v1/match-runs/{second['id']}/archive/").status_code == 404
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = c.post(f"/api/v1/match-runs/{second['id']}/rerun/")
+    assert response.status_code == 201, response.content
+    rerun = response.json()
+    assert rerun["rerun_of"] == second["id"] and rerun["status"] == "queued"  # it starts on commit
+    assert c.get(f"/api/v1/match-runs/{rerun['id']}/").json()["status"] == "succeeded"
+    assert c.get(f"/api/v1/match-runs/{second['id']}/").json()["archived_at"] is not None
+    again = c.post(f"/api/v1/match-runs/{second['id']}/rerun/")
+    assert again.status_code == 409
+    assert again.json()["detail"] == f"This match was discarded; it was re-run as match #{rerun['id']}."
+
+    for _ in range(2):  # twice is once
+        response = c.post(f"/api/v1/match-runs/{first['id']}/archive/", {"reason": "Other weights"}, format="json")
+        assert response.status_code == 200 and response.json()["archived_at"] is not None
+
+
+def test_override_onto_a_full_mentor_needs_make_room_through_the_api(run_via_api, coordinator):
+    run = run_via_api()
+    c = api(coordinator)
+    proposals = c.get(f"/api/v1/match-runs/{run['id']}/proposals/").json()["results"]
+    unmatched = next(p for p in proposals if p["mentor"] is None)
+    full = next(p for p in proposals if p["mentor"] is not None)["mentor"]["id"]
+    url = f"/api/v1/match-proposals/{unmatched['id']}/override/"
+
+    refused = c.post(url, {"mentor_id": full, "note": "Asked at orientation"}, format="json")
+    assert refused.status_code == 400
+    assert "has no spot left in this match" in refused.json()["make_room"][0]
+    assert (
+        c.post(url, {"mentor_id": full, "note": "x", "make_room": "displace:999999"}, format="json").status_code == 400
+    )
+
+    done = c.post(url, {"mentor_id": full, "note": "Asked at orientation", "make_room": "raise"}, format="json")
+    assert done.status_code == 200 and done.json()["decision"] == "overridden"
+    detail = c.get(f"/api/v1/match-runs/{run['id']}/").json()
+    assert detail["extra_spots"] == {str(full): 1}
+    summary = c.get(f"/api/v1/match-runs/{run['id']}/summary/").json()
+    assert summary["overridden"] == 1 and summary["will_pair"] == 1
+    assert summary["left_without"] == summary["proposals"] - 1
+    row = next(r for r in summary["mentor_load"] if r["mentor_id"] == full)
+    assert row["extra"] == 1 and row["holding"] == row["spots"]

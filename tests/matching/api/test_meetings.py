@@ -16,16 +16,10 @@ from icalendar import Calendar
 from accounts.models import AvailabilityWindow
 from matching.models import Meeting
 from matching.services.meetings import meeting_confirm, meeting_propose
-from tests.matching.factories import MentorshipFactory
 from tests.matching.itip import calendar_part
 from tests.matching.support import _in
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def mentorship(resident, attending, program):
-    return MentorshipFactory(mentee=resident, mentor=attending, program=program)
 
 
 @pytest.fixture

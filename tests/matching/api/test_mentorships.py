@@ -28,11 +28,6 @@ def api():
     return make
 
 
-@pytest.fixture
-def mentorship(program, resident, attending):
-    return MentorshipFactory(mentee=resident, mentor=attending, program=program)
-
-
 def _m(mentorship, rest=""):
     return f"/api/v1/mentorships/{mentorship.pk}/{rest}"
 
@@ -74,9 +69,16 @@ class TestList:
 class TestDetail:
     def test_includes_the_agreement(self, api, mentorship, resident):
         Agreement.objects.filter(mentorship=mentorship).update(cadence="weekly")
+        Mentorship.objects.filter(pk=mentorship.pk).update(started_at=timezone.now() - timedelta(days=14))
         body = api(resident).get(_m(mentorship)).json()
         assert body["agreement"]["cadence"] == "weekly"
         assert body["can_check_in"] is True and body["my_last_checkin_at"] is None
+
+    def test_no_check_in_is_due_in_the_first_two_weeks(self, api, mentorship, resident):
+        # As the page and the dashboard's reminder count it.
+        Mentorship.objects.filter(pk=mentorship.pk).update(started_at=timezone.now() - timedelta(days=13))
+        assert api(resident).get(_m(mentorship)).json()["can_check_in"] is False
+        assert api(resident).get("/api/v1/mentorships/").json()["results"][0]["can_check_in"] is False
 
     def test_outsider_and_other_programs_coordinator_get_404(self, api, mentorship, outsider, other_coordinator):
         assert api(outsider).get(_m(mentorship)).status_code == 404

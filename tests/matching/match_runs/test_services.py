@@ -233,8 +233,20 @@ def test_publishing_rolls_back_entirely_when_one_pair_no_longer_fits(start_run, 
 
     with pytest.raises(ValidationError) as exc:
         match_run_publish(run=run, actor=coordinator)
+    # The run read Erin's load: it is out of date and says why.
+    assert exc.value.messages == [
+        "This match is out of date: Erin Evans took on 1 new mentee. Re-run it with the same settings, "
+        "or discard it; its proposals can no longer be accepted or published."
+    ]
+    # A run that recorded nothing (computed before runs did) reaches the pairs: all or nothing still.
+    MatchRun.objects.filter(pk=run.pk).update(inputs={})
+    with pytest.raises(ValidationError) as exc:
+        match_run_publish(run=run, actor=coordinator)
 
-    assert f"{hugo.full_name} and {erin.full_name} cannot be paired" in exc.value.messages[0]
+    assert exc.value.messages == [
+        f"{erin.full_name} has no open spot left (1 of 1 taken). Nothing was published; change "
+        f"{hugo.full_name}'s pairing and publish again."
+    ]
     assert not Mentorship.objects.filter(source=Mentorship.Source.MATCH_RUN).exists()
     assert not Notification.objects.filter(event="match.published").exists()
     run.refresh_from_db()

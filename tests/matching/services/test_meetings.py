@@ -23,7 +23,6 @@ from matching.services.meetings import (
     meeting_update_notes,
 )
 from matching.services.mentorships import mentorship_end
-from tests.matching.factories import MentorshipFactory
 from tests.matching.itip import calendar_part
 from tests.matching.support import _in
 
@@ -31,11 +30,6 @@ pytestmark = pytest.mark.django_db
 
 
 SLOTS = [_in(3), _in(4), _in(5)]
-
-
-@pytest.fixture
-def mentorship(resident, attending, program):
-    return MentorshipFactory(mentee=resident, mentor=attending, program=program)
 
 
 @pytest.fixture

@@ -13,7 +13,13 @@ from django.utils import timezone
 from accounts.models import MentorProfile
 from audit.models import AuditEntry
 from matching.models import ConflictOfInterest, EvaluatorRole, Meeting, Mentorship, Notification
-from matching.services.pairings import pairing_create, pairing_end, pairing_reassign
+from matching.services.pairings import (
+    ENDED_FOR_PAIR,
+    REASSIGNED_FOR_PAIR,
+    pairing_create,
+    pairing_end,
+    pairing_reassign,
+)
 from tests.matching.factories import MentorshipFactory
 from tests.matching.itip import calendar_part
 from tests.matching.support import _capacity, _days_ago, _meeting, _mentor
@@ -110,10 +116,14 @@ def test_pairing_directly_refuses_a_conflict_of_interest_and_an_unexcepted_evalu
         )
 
     assert conflict.value.message_dict == {
-        "mentor": ["Alice Adams and Carol Chen cannot be paired: a conflict of interest is on record."]
+        "mentor": [
+            "Alice Adams and Carol Chen are kept apart under Conflicts of interest › Do not pair: "
+            "choose another mentor."
+        ]
     }
     assert list(evaluator.value.message_dict) == ["mentor"]
     assert "evaluates residents" in evaluator.value.message_dict["mentor"][0]
+    assert "Spouse" not in conflict.value.message_dict["mentor"][0]
     assert not Mentorship.objects.exists()
 
 
@@ -176,7 +186,8 @@ def test_a_coordinator_ends_a_pairing_its_future_meetings_are_cancelled_and_both
         pairing_end(mentorship=m, actor=coordinator, reason="  Carol is leaving the institution  ")
 
     m.refresh_from_db()
-    assert (m.status, m.ended_by, m.end_reason) == (Status.ENDED, coordinator, "Carol is leaving the institution")
+    # The reason goes to the audit trail; the pair read a neutral sentence (its page, the API).
+    assert (m.status, m.ended_by, m.end_reason) == (Status.ENDED, coordinator, ENDED_FOR_PAIR)
     statuses = dict(Meeting.objects.values_list("pk", "status"))
     assert statuses == {ahead.pk: "cancelled", proposed.pk: "cancelled", held.pk: "held"}
     entry = AuditEntry.objects.get(action="mentorship.end")
@@ -192,7 +203,7 @@ def test_a_coordinator_ends_a_pairing_its_future_meetings_are_cancelled_and_both
         (resident.email, "Cora Cole, your program's coordinator, ended your career mentorship with Carol Chen"),
         (attending.email, "Cora Cole, your program's coordinator, ended your career mentorship with Alice Adams"),
     ]
-    assert set(ended.values_list("body", flat=True)) == {"Carol is leaving the institution"}
+    assert set(ended.values_list("body", flat=True)) == {ENDED_FOR_PAIR}
     # Neither of them cancelled the meetings: both get each calendar cancellation.
     cancelled = Notification.objects.filter(event="meeting.cancelled")
     assert sorted((n.user_id, n.meeting_id) for n in cancelled) == sorted(
@@ -207,7 +218,9 @@ def test_ending_needs_a_reason_and_an_active_pairing(program, coordinator, resid
 
     with pytest.raises(ValidationError) as no_reason:
         pairing_end(mentorship=m, actor=coordinator, reason=" ")
-    assert no_reason.value.message_dict == {"reason": ["Say briefly why; the resident and the mentor will read it."]}
+    assert no_reason.value.message_dict == {
+        "reason": ["Give the reason; it is kept in the audit trail and never shown to the pair."]
+    }
 
     pairing_end(mentorship=m, actor=coordinator, reason="Done")
     with pytest.raises(ValidationError) as again:
@@ -245,7 +258,7 @@ def test_reassigning_ends_the_pairing_and_starts_another_of_the_same_kind_audite
     )
 
     old.refresh_from_db()
-    assert (old.status, old.end_reason) == (Status.ENDED, "Schedules never align")
+    assert (old.status, old.end_reason) == (Status.ENDED, REASSIGNED_FOR_PAIR)
     assert (new.mentee, new.mentor, new.kind, new.source, new.status) == (
         resident,
         other_attending,

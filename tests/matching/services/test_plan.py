@@ -27,12 +27,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def mentorship(program, resident, attending):
-    """Alice is Carol's career mentee."""
-    return MentorshipFactory(mentee=resident, mentor=attending, program=program)
-
-
-@pytest.fixture
 def ended(mentorship, attending):
     return mentorship_end(mentorship=mentorship, actor=attending, reason="Rotation abroad.", completed=False)
 
@@ -72,10 +66,18 @@ class TestAgreement:
         agreement_update(mentorship=mentorship, actor=attending, expectations="Reply within a week.")
         assert Agreement.objects.get(mentorship=mentorship).expectations == "Reply within a week."
 
-    def test_saving_the_same_values_changes_nothing_and_tells_nobody(self, mentorship, resident, attending):
+    def test_a_first_save_of_the_defaults_agrees_to_them(self, mentorship, resident, attending):
+        agreement = agreement_update(mentorship=mentorship, actor=resident, cadence="monthly")
+        assert (agreement.updated_by, agreement.version) == (resident, 2)
+        assert AuditEntry.objects.filter(action="agreement.update").count() == 1
+        assert _events(attending) == ["agreement.updated"]
+
+    def test_saving_the_same_values_again_changes_nothing_and_tells_nobody(self, mentorship, resident, attending):
         agreement_update(mentorship=mentorship, actor=resident, cadence="monthly")
-        assert not AuditEntry.objects.filter(action="agreement.update").exists()
-        assert _events(attending) == []
+        again = agreement_update(mentorship=mentorship, actor=attending, cadence="monthly", version=2)
+        assert again.version == 2
+        assert AuditEntry.objects.filter(action="agreement.update").count() == 1
+        assert _events(resident) == []
 
     def test_a_mentorship_without_an_agreement_row_gets_one(self, program, other_resident, attending):
         bare = MentorshipFactory(mentee=other_resident, mentor=attending, program=program, agreement=False)

@@ -61,12 +61,20 @@ class TestTimeZones:
 
         alice_sees = client_for(resident).get(_url("meeting-detail", meeting)).content.decode()
         assert "13:00 EDT" in alice_sees
-        assert "10:00 PDT for Carol Chen (America/Los_Angeles)" in alice_sees
+        assert "10:00 PDT for Carol Chen (America/Los Angeles)" in alice_sees
         assert "America/New York" in alice_sees  # says which time zone
 
         carol_sees = client_for(attending).get(_url("meeting-detail", meeting)).content.decode()
         assert "10:00 PDT" in carol_sees
-        assert "13:00 EDT for Alice Adams (America/New_York)" in carol_sees
+        assert "13:00 EDT for Alice Adams (America/New York)" in carol_sees
+
+        # Zones are named as the profile's menu names them, never by their IANA key.
+        for page in (alice_sees, carol_sees):
+            assert "America/New_York" not in page and "America/Los_Angeles" not in page
+        propose = client_for(resident).get(_url("meeting-propose", mentorship)).content.decode()
+        assert "your time zone, America/New York (Carol is in America/Los Angeles)" in propose
+        shared = client_for(resident).get(reverse("matching:mentorship-detail", args=[mentorship.pk])).content.decode()
+        assert "Times in your time zone, America/New York." in shared
 
         invite = client_for(attending).get(_url("meeting-ics", meeting))
         assert invite["Content-Type"] == "text/calendar; charset=utf-8"

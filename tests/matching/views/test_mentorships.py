@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -12,18 +13,20 @@ from django.utils import timezone
 from accounts.models import MentorProfile
 from matching.models import ActionItem, Agreement, CheckIn, Introduction, Mentorship, Resource
 from matching.services.mentorships import mentorship_end
-from matching.services.plan import checkin_submit, introduction_create, resource_share
+from matching.services.plan import (
+    action_item_update,
+    agreement_update,
+    checkin_submit,
+    introduction_create,
+    resource_share,
+    resource_update,
+)
 from tests.factories import MembershipFactory, MentorProfileFactory, UserFactory
 from tests.matching.factories import ActionItemFactory, MentorshipFactory
 
 pytestmark = pytest.mark.django_db
 
 SECRET = "Carol keeps cancelling on me, SECRET-7731"
-
-
-@pytest.fixture
-def mentorship(program, resident, attending):
-    return MentorshipFactory(mentee=resident, mentor=attending, program=program)
 
 
 def UserWithMentorProfile(program):  # noqa: N802  (reads like a factory)
@@ -39,6 +42,12 @@ def _detail(mentorship):
 
 def _url(name, obj):
     return reverse(f"matching:{name}", args=[obj.pk])
+
+
+def _begun_days_ago(mentorship, days):
+    Mentorship.objects.filter(pk=mentorship.pk).update(started_at=timezone.now() - timedelta(days=days))
+    mentorship.refresh_from_db()
+    return mentorship
 
 
 class TestMyMentorships:
@@ -84,7 +93,7 @@ class TestSharedPage:
     def test_the_pair_sees_the_agreement_at_the_top_and_every_section(
         self, client_for, mentorship, resident, attending
     ):
-        Agreement.objects.filter(mentorship=mentorship).update(preferred_channel="Teams chat")
+        agreement_update(mentorship=mentorship, actor=attending, preferred_channel="Teams chat")
         for user in (resident, attending):
             html = client_for(user).get(_detail(mentorship)).content.decode()
             assert html.index("Our agreement") < html.index("Action plan")
@@ -172,7 +181,20 @@ class TestCheckInConfidentiality:
             assert SECRET not in html
             assert "checked in on" not in html
 
+    def test_no_form_before_the_first_check_in_is_due(self, client_for, mentorship, resident, attending):
+        # Two weeks in, as the dashboard's reminder counts it (selectors.dashboard.checkins_due).
+        _begun_days_ago(mentorship, 13)
+        opens = timezone.localtime(mentorship.started_at + timedelta(days=14), mentorship.mentee.zone)
+        for user in (resident, attending):
+            html = client_for(user).get(_detail(mentorship)).content.decode()
+            assert _url("checkin-create", mentorship) not in html
+            assert f"Your first check-in opens on {opens:%a} {opens.day} {opens:%b %Y}" in html
+        _begun_days_ago(mentorship, 14)
+        html = client_for(resident).get(_detail(mentorship)).content.decode()
+        assert _url("checkin-create", mentorship) in html and "first check-in opens" not in html
+
     def test_the_form_says_it_is_confidential_and_labels_each_rating(self, client_for, mentorship, resident):
+        _begun_days_ago(mentorship, 20)
         html = client_for(resident).get(_detail(mentorship)).content.decode()
         assert (
             "Confidential to your program&#x27;s coordinators" in html
@@ -182,8 +204,10 @@ class TestCheckInConfidentiality:
         assert 'type="radio"' in html
 
     def test_check_in_through_the_page_then_a_second_is_refused(self, client_for, mentorship, resident):
+        _begun_days_ago(mentorship, 20)
         client = client_for(resident)
         url = _url("checkin-create", mentorship)
+        assert url in client.get(_detail(mentorship)).content.decode()
 
         assert client.post(url, {"rating": "4", "comment": "Good"}).status_code == 302
         # The form is gone for the month.
@@ -200,6 +224,27 @@ class TestCheckInConfidentiality:
 
     def test_a_coordinator_cannot_check_in(self, client_for, mentorship, coordinator):
         assert client_for(coordinator).post(_url("checkin-create", mentorship), {"rating": "3"}).status_code == 403
+
+
+class TestAgreementShown:
+    def test_a_fresh_agreement_is_not_shown_as_agreed(self, client_for, mentorship, resident, coordinator):
+        # As mentorship_create leaves it: the defaults ("Every month"), version 1, saved by nobody.
+        mine = client_for(resident).get(_detail(mentorship)).content.decode()
+        link = _url("mentorship-agreement", mentorship)
+        assert f'Not agreed yet — <a href="{link}">fill in the agreement</a>' in mine
+        assert "Every month" not in mine and "We meet" not in mine
+        coordinators = client_for(coordinator).get(_detail(mentorship)).content.decode()
+        assert "Not agreed yet." in coordinators and "Every month" not in coordinators
+        listed = client_for(resident).get(reverse("matching:mentorships")).content.decode()
+        assert "agreement not filled in yet" in listed and "meets every month" not in listed
+
+    def test_once_saved_the_default_cadence_is_what_they_agreed(self, client_for, mentorship, resident, attending):
+        agreement_update(mentorship=mentorship, actor=attending, cadence="monthly", preferred_channel="Teams")
+        mine = client_for(resident).get(_detail(mentorship)).content.decode()
+        assert "Every month" in mine and "Teams" in mine and "Not agreed yet" not in mine
+        assert "Last edited by Carol Chen" in mine
+        listed = client_for(resident).get(reverse("matching:mentorships")).content.decode()
+        assert "meets every month" in listed and "not filled in yet" not in listed
 
 
 class TestAgreementPage:
@@ -266,6 +311,50 @@ class TestResourcesForm:
         )
         assert response.status_code == 403
         assert not Resource.objects.exists()
+
+
+# What removing a goal or a resource needs: its routes, its model, who may remove it, and
+# how someone changes it meanwhile.
+REMOVALS = {
+    "goal": (
+        "action-item-delete",
+        "action-item-edit",
+        "#plan",
+        ActionItem,
+        "resident",
+        lambda row, who: action_item_update(item=row, actor=who, title="Draft the abstract, v2"),
+    ),
+    "resource": (
+        "resource-delete",
+        "resource-edit",
+        "#resources",
+        Resource,
+        "attending",
+        lambda row, who: resource_update(resource=row, actor=who, title="A paper, v2"),
+    ),
+}
+
+
+class TestRemovingAGoalOrAResource:
+    @pytest.mark.parametrize("kind", REMOVALS)
+    def test_removed_from_the_version_shown_else_sent_to_look_first(self, request, kind, client_for, mentorship):
+        delete, edit, anchor, model, who, change = REMOVALS[kind]
+        row = request.getfixturevalue(kind)
+        person = request.getfixturevalue(who)
+        client = client_for(person)
+        shown = row.version
+        change(row, person)  # in another tab, since the page was opened
+
+        stale = client.post(_url(delete, row), {"version": shown})
+        assert stale.status_code == 302 and stale.url == _url(edit, row)
+        assert "changed since you opened it" in str(list(get_messages(stale.wsgi_request))[0])
+        assert model.objects.filter(pk=row.pk).exists()
+
+        row.refresh_from_db()
+        done = client.post(_url(delete, row), {"version": row.version})
+        assert done.status_code == 302 and done.url == _detail(mentorship) + anchor
+        assert "is removed" in str(list(get_messages(done.wsgi_request))[-1])
+        assert not model.objects.filter(pk=row.pk).exists()
 
 
 class TestIntroductionPages:

@@ -16,7 +16,7 @@ from accounts.models import CareerStage, Membership, MentorProfile
 from audit.models import AuditEntry
 from matching.models import Meeting, Mentorship
 from matching.selectors.pairings import pairings_of
-from matching.services.pairings import pairing_end
+from matching.services.pairings import ENDED_FOR_PAIR, SHARED_REASON_MISSING, pairing_end
 from tests.factories import MembershipFactory, MenteeProfileFactory, UserFactory
 from tests.matching.factories import MentorshipFactory
 from tests.matching.support import _capacity, _days_ago, _meeting, _mentor
@@ -274,6 +274,7 @@ def test_the_csv_is_utf8_with_a_bom_iso_dates_and_every_page(
         "next_meeting",
         "ended",
         "no_meeting_in_60_days",
+        "breaks_a_conflict",
     ]
     assert len(rows) == 31  # all 30, though the page shows 25
     first = rows[1]
@@ -489,12 +490,12 @@ def test_ending_on_the_page_needs_a_reason_said_in_the_row(client_for, coordinat
     refused = client.post(_url(program, f"/{m.pk}/end/"), {f"end-{m.pk}-reason": ""})
     assert refused.status_code == 400
     row = next(r for r in refused.context["rows"] if r.pk == m.pk)
-    assert row.end_form.errors == {"reason": ["Say briefly why; the resident and the mentor will read it."]}
+    assert row.end_form.errors == {"reason": [SHARED_REASON_MISSING]}
 
     done = client.post(_url(program, f"/{m.pk}/end/") + "?kind=career", {f"end-{m.pk}-reason": "Carol retired"})
     assert done.status_code == 302 and done["Location"] == _url(program, "/") + "?kind=career"
     m.refresh_from_db()
-    assert (m.status, m.end_reason) == (Status.ENDED, "Carol retired")
+    assert (m.status, m.end_reason) == (Status.ENDED, ENDED_FOR_PAIR)
 
 
 def test_a_pairings_row_links_to_its_reassign_page_instead_of_carrying_the_form(
@@ -564,7 +565,8 @@ def test_reassigning_on_the_page_returns_to_the_list_as_it_was_with_the_message(
     assert Mentorship.objects.get(mentee=resident, status=Status.ACTIVE).mentor == other_attending
     listed = client.get(response["Location"])
     assert [str(msg) for msg in listed.context["messages"]] == [
-        "Alice Adams's career mentor is now Dave Diaz instead of Carol Chen. All three have been told."
+        "Alice Adams's career mentor is now Dave Diaz instead of Carol Chen. All three have been told; "
+        "your reason is in the audit trail only."
     ]
 
 
@@ -679,11 +681,12 @@ def test_list_queries_do_not_grow_with_rows(client_for, coordinator, program, at
     many = _count_queries(client, url, query)
 
     assert few == many
-    # Budget (15 whatever the rows; 14 for the unpaired residents, whose form has no mentor
-    # filter). No mentor choices: the rows link to the assign and reassign pages.
+    # Budget (16 whatever the rows; 14 for the unpaired residents, whose form has no mentor
+    # filter nor conflict count). No mentor choices: the rows link to the assign and reassign pages.
     #   session, user, session save (+ savepoint pair)                           5
     #   the program, the coordinator check                                       2
     #   count, the page's rows (people, PGY year, meeting dates in one query)   2
+    #   pairings breaking a conflict, over the program (count)                  1
     #   the filter form's choices: mentors, PGY years                            2
     #   base.html: roles, mentee profile, mentor profile, unread notifications   4
-    assert many == (14 if query else 15)
+    assert many == (14 if query else 16)

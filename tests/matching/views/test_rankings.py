@@ -1,15 +1,21 @@
-"""The ranking page: cohort members number the other side, tick "never", and only they see it."""
+"""The ranking page: cohort members number the other side, tick "never", and submit their list;
+the coordinator's window page: who has submitted, remind, close now, extend."""
 
 import zoneinfo
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import AcademicRank, AvailabilityWindow, Goal, Specialty
 from matching.match_runs.ranking import ranking_submit
 from matching.match_runs.services import match_run_create
-from matching.models import MatchRanking, MatchRun
+from matching.models import MatchRanking, MatchRun, Notification, RankingSubmission
+from tests.factories import MembershipFactory, MentorProfileFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +44,8 @@ def test_a_resident_sees_the_mentors_with_labels_deadline_and_confidentiality(cl
 
     assert page.status_code == 200
     html = page.content.decode()
-    assert "Confidential: only you see your ranking" in html
+    assert "they never see your list itself" in html and "which of your choices you obtained" in html
+    assert "Submit my list" in html and "Submitted on" not in html
     assert f'<label for="rank_{attending.pk}"' in html and f'<label for="never_{attending.pk}"' in html
     assert 'type="number"' in html and 'min="1" max="2"' in html and "<script" not in html.split("<main")[-1]
     local = timezone.localtime(run.ranking_deadline, timezone=zoneinfo.ZoneInfo("America/Los_Angeles"))
@@ -95,11 +102,22 @@ def test_bad_numbers_are_refused_beside_the_person(client_for, run, resident, at
     ]
 
 
-def test_outside_the_window_the_page_is_refused(client_for, run, resident, attending):
+def test_a_closed_window_says_so_plainly_to_the_ranker(client_for, run, resident, attending):
     MatchRun.objects.filter(pk=run.pk).update(ranking_deadline=timezone.now() - timedelta(minutes=1))
-    assert client_for(resident).get(_url(run)).status_code == 403
-    assert client_for(resident).post(_url(run), {f"rank_{attending.pk}": "1"}).status_code == 403
+    page = client_for(resident).get(_url(run))
+    assert page.status_code == 410
+    html = page.content.decode()
+    assert "The ranking window closed on" in html and "belongs to another" not in html
+    assert client_for(resident).post(_url(run), {f"rank_{attending.pk}": "1"}).status_code == 410
     assert not MatchRanking.objects.filter(run=run).exists()
+
+
+def test_a_cancelled_match_says_it_was_called_off(client_for, run, resident, coordinator):
+    from matching.match_runs.services import match_run_cancel
+
+    match_run_cancel(run=run, actor=coordinator)
+    page = client_for(resident).get(_url(run))
+    assert page.status_code == 410 and "This match was called off" in page.content.decode()
 
 
 def test_non_members_cannot_open_the_page(
@@ -115,3 +133,207 @@ def test_non_members_cannot_open_the_page(
 def test_the_page_needs_a_login(client, run):
     response = client.get(_url(run))
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+# --- Submitting explicitly.
+
+
+def test_submitting_shows_when_and_until_when_and_the_button_becomes_update(client_for, run, resident, attending):
+    client = client_for(resident)
+    response = client.post(_url(run), {f"rank_{attending.pk}": "1"}, follow=True)
+
+    html = response.content.decode()
+    assert "Your list is submitted (1 ranked, 0 marked never)" in html
+    assert "Submitted on" in html and "you can change it until" in html
+    assert "Update my list" in html and "Submit my list" not in html
+    assert RankingSubmission.objects.filter(run=run, author=resident, ranked=1).exists()
+    assert Notification.objects.filter(user=resident, event="match.ranking_receipt").count() == 1
+
+
+def test_an_empty_form_is_a_submission_of_no_preference(client_for, run, resident):
+    assert client_for(resident).post(_url(run), {}).status_code == 302
+    assert RankingSubmission.objects.filter(run=run, author=resident, ranked=0, never=0).exists()
+
+
+# --- Rows people can rank with.
+
+
+def test_each_mentor_row_says_who_they_are_how_they_fit_and_when_you_are_both_free(
+    client_for, run, resident, attending, other_attending
+):
+    research = Goal.objects.get(slug="research")
+    resident.mentee_profile.goals.set([research])
+    attending.mentor_profile.expertise.set([research])
+    attending.mentor_profile.subspecialty = Specialty.objects.get(name="Cardiovascular Disease")
+    attending.mentor_profile.academic_rank = AcademicRank.objects.order_by("pk").first()
+    attending.mentor_profile.save()
+    for person in (resident, attending):
+        AvailabilityWindow.objects.create(user=person, weekday=1, start=time(18), end=time(20))
+
+    html = client_for(resident).get(_url(run)).content.decode()
+
+    carol = html.split(f'id="person-{attending.pk}"')[1].split("</tr>")[0]
+    assert "Internal Medicine · Cardiovascular Disease · " + attending.mentor_profile.academic_rank.name in carol
+    assert "Fit " in carol and "/100" in carol and "research" in carol.lower()
+    assert "2 h a week in common: Tue 6–8 pm your time" in carol
+    assert f'href="/people/{attending.pk}/"' in carol
+    # Best fit first: Carol shares Alice's goal, Dave does not.
+    assert html.index(f'id="person-{attending.pk}"') < html.index(f'id="person-{other_attending.pk}"')
+
+
+def test_a_mentor_sees_each_residents_pgy_and_fit(client_for, run, attending, resident):
+    html = client_for(attending).get(_url(run)).content.decode()
+    alice = html.split(f'id="person-{resident.pk}"')[1].split("</tr>")[0]
+    assert "PGY-1" in alice and "/100" in alice
+
+
+def test_the_rows_cost_the_same_queries_for_3_or_200_mentors(
+    client_for, program, coordinator, resident, django_assert_max_num_queries
+):
+    def page_queries(n):
+        mentors = []
+        for _ in range(n):
+            user = UserFactory()
+            MembershipFactory(user=user, program=program, role="faculty")
+            MentorProfileFactory(user=user)
+            mentors.append(user)
+        run = match_run_create(
+            program=program,
+            actor=coordinator,
+            kind="career",
+            algorithm="stable",
+            mentee_ids=[resident.pk],
+            mentor_ids=[m.pk for m in mentors],
+            ranking_deadline=timezone.now() + timedelta(days=3),
+        )
+        client = client_for(resident)
+        client.get(_url(run))  # warm: session, vocabulary cache
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(_url(run)).status_code == 200
+        return len(queries)
+
+    assert page_queries(200) == page_queries(3)
+
+
+# --- The coordinator's window page.
+
+
+def _window(run):
+    return reverse("matching:ranking-window", kwargs={"pk": run.pk})
+
+
+def test_the_coordinator_sees_who_has_submitted_and_when_never_the_lists(
+    client_for, run, coordinator, resident, other_resident, attending, other_attending
+):
+    ranking_submit(run=run, actor=resident, ordered_ids=[attending.pk], never_ids=[other_attending.pk])
+
+    page = client_for(coordinator).get(_window(run))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-count="submitted">1 <span class="stat-of">of 4' in html
+    assert 'data-count="residents">1 <span class="stat-of">of 2' in html
+    assert "Remind the 3 who have not submitted" in html
+    assert other_resident.full_name in html.split('id="residents-waiting"')[1].split("</div>")[0]
+    assert resident.full_name in html.split('id="residents-submitted"')[1]
+    # Not the list: which mentor she ranked, or marked never, appears nowhere beside her name.
+    assert "never anyone's list itself" in html
+    alice_row = html.split(f'<th scope="row">{resident.full_name}</th>')[1].split("</tr>")[0]
+    assert attending.full_name not in alice_row and other_attending.full_name not in alice_row
+
+
+@pytest.mark.parametrize("who", ["other_coordinator", "resident", "attending", "outsider"])
+def test_the_window_page_is_404_for_anyone_but_the_runs_coordinators(client_for, run, request, who):
+    client = client_for(request.getfixturevalue(who))
+    assert client.get(_window(run)).status_code == 404
+    for action in ("remind", "close", "extend"):
+        url = reverse(f"matching:ranking-window-{action}", kwargs={"pk": run.pk})
+        assert client.post(url, {"ranking_deadline": "2030-01-01T10:00"}).status_code == 404
+    run.refresh_from_db()
+    assert run.status == MatchRun.Status.QUEUED and run.ranking_reminded_at is None
+
+
+def test_remind_twice_sends_once_and_the_page_says_when(client_for, run, coordinator):
+    client = client_for(coordinator)
+    url = reverse("matching:ranking-window-remind", kwargs={"pk": run.pk})
+    first = client.post(url, follow=True).content.decode()
+    second = client.post(url, follow=True).content.decode()
+
+    assert "Reminded 4 people who had not submitted." in first
+    assert "nothing was sent again" in second
+    assert Notification.objects.filter(event="match.ranking_reminder").count() == 4
+    # Within the hour the page offers no button but says when reminding works again.
+    assert "you can remind them again from" in second and "Remind the 4" not in second
+
+
+def test_close_now_starts_the_match(client_for, run, coordinator, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(coordinator).post(reverse("matching:ranking-window-close", kwargs={"pk": run.pk}))
+    assert response.status_code == 302 and response["Location"] == f"/match-runs/{run.pk}/"
+    run.refresh_from_db()
+    assert run.status == MatchRun.Status.SUCCEEDED
+    # The window page now says it closed, with no buttons.
+    html = client_for(coordinator).get(_window(run)).content.decode()
+    assert "The ranking window closed on" in html and "Close now" not in html
+
+
+def test_extend_reads_the_coordinators_clock_and_refuses_absurd_dates(client_for, run, coordinator):
+    coordinator.time_zone = "America/Los_Angeles"
+    coordinator.save(update_fields=["time_zone"])
+    client = client_for(coordinator)
+    url = reverse("matching:ranking-window-extend", kwargs={"pk": run.pk})
+
+    refused = client.post(url, {"ranking_deadline": "9999-12-31T23:00"})
+    assert refused.status_code == 400 and "Choose a time from today to" in refused.content.decode()
+    earlier = client.post(url, {"ranking_deadline": timezone.localtime(timezone.now()).strftime("%Y-%m-%dT%H:%M")})
+    assert earlier.status_code == 400
+
+    later = timezone.localtime(run.ranking_deadline + timedelta(days=2), zoneinfo.ZoneInfo("America/Los_Angeles"))
+    response = client.post(url, {"ranking_deadline": later.strftime("%Y-%m-%dT%H:%M")})
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.ranking_deadline == later.replace(second=0, microsecond=0)
+    assert Notification.objects.filter(event="match.ranking_extended").count() == 4
+
+
+def test_the_run_page_summary_counts_and_links_to_the_window(rf, run, coordinator, resident):
+    from django.template.loader import render_to_string
+
+    ranking_submit(run=run, actor=resident, ordered_ids=[])
+    html = render_to_string("matching/rankings/_window_summary.html", {"run": run, "user": coordinator})
+    assert "1 of 4" in html and "residents 1 of 2" in html and "mentors 0 of 2" in html
+    assert f'href="/match-runs/{run.pk}/window/"' in html
+
+
+def test_extending_a_window_that_just_closed_says_so(client_for, run, coordinator):
+    MatchRun.objects.filter(pk=run.pk).update(ranking_deadline=timezone.now() - timedelta(minutes=1))
+    later = timezone.localtime(timezone.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    url = reverse("matching:ranking-window-extend", kwargs={"pk": run.pk})
+    page = client_for(coordinator).post(url, {"ranking_deadline": later}, follow=True)
+    assert "The ranking window closed on" in page.content.decode()
+    assert Notification.objects.filter(event="match.ranking_extended").count() == 0
+
+
+def test_a_discarded_match_takes_no_more_rankings(client_for, run, resident, coordinator, attending):
+    MatchRun.objects.filter(pk=run.pk).update(archived_at=timezone.now(), archived_by=coordinator)
+    page = client_for(resident).get(_url(run))
+    assert page.status_code == 410 and "This match was discarded" in page.content.decode()
+    run.refresh_from_db()
+    with pytest.raises(ValidationError, match="discarded"):
+        ranking_submit(run=run, actor=resident, ordered_ids=[attending.pk])
+
+
+def test_a_mentor_ranking_residents_may_open_their_pages_while_the_window_is_open(
+    client_for, run, attending, resident, program
+):
+    page = reverse("matching:person", args=[resident.pk])
+    rank_page = client_for(attending).get(_url(run)).content.decode()
+    assert f'href="{page}"' in rank_page
+
+    assert client_for(attending).get(page).status_code == 200
+    outsider = UserFactory(email="outsider-mentor@hospital.example")
+    MentorProfileFactory(user=outsider)
+    MembershipFactory(user=outsider, program=program, role="faculty")
+    assert client_for(outsider).get(page).status_code == 404  # a mentor, but not ranking this resident
+
+    MatchRun.objects.filter(pk=run.pk).update(ranking_deadline=timezone.now() - timedelta(minutes=1))
+    assert client_for(attending).get(page).status_code == 404  # the window closed: so does the page

@@ -217,6 +217,7 @@ def test_nothing_that_shows_a_far_date_answers_500(
             reverse("matching:pairings", args=[program.slug]),
             reverse("matching:pairings-export", args=[program.slug]),
             reverse("matching:match-run-detail", args=[run.pk]),
+            reverse("matching:ranking-window", args=[run.pk]),
             mentorship.get_absolute_url(),
         ],
     }

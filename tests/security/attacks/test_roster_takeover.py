@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from accounts.invitations import program_invitation_accept
 from accounts.models import Membership, ProgramInvitation, User
-from accounts.roster import roster_import_apply, roster_import_preview
+from accounts.roster import roster_import_apply, roster_import_preview, roster_invite_all
 from matching.models import Mentorship, MentorshipRequest
 from matching.services.plan import checkin_submit
 from matching.services.requests import request_accept, request_create
@@ -102,8 +102,9 @@ def test_applying_it_changes_nobody_and_only_asks_them_to_join(
     )
     with django_capture_on_commit_callbacks(execute=True):
         result = roster_import_apply(roster_import=roster_import, actor=other_coordinator)
+        roster_invite_all(program=other_program, actor=other_coordinator)  # asking is the invite step
 
-    assert result.asked_to_join == 3 and result.invitations_sent == 0
+    assert result.to_ask == 3 and result.to_invite == 0
     assert _state(resident, attending, superuser) == before
     invitations = ProgramInvitation.objects.filter(program=other_program, status="pending")
     assert sorted(invitations.values_list("user__email", "role")) == sorted(
@@ -135,6 +136,7 @@ def test_accepting_joins_the_program_and_keeps_everything_of_theirs(
         program=other_program, uploaded_by=other_coordinator, filename="roster.csv", data=attack_csv.encode()
     )
     roster_import_apply(roster_import=roster_import, actor=other_coordinator)
+    roster_invite_all(program=other_program, actor=other_coordinator)
     invitation = ProgramInvitation.objects.get(user=resident)
 
     program_invitation_accept(invitation=invitation, actor=resident)

@@ -26,13 +26,22 @@ def test_without_apply_it_only_reports(tmp_path, program, coordinator):
     assert not User.objects.filter(email="new.res@hospital.example").exists()
 
 
-def test_apply_imports_and_invites(tmp_path, program, coordinator, django_capture_on_commit_callbacks):
+def test_apply_imports_and_emails_no_one(tmp_path, program, coordinator, django_capture_on_commit_callbacks):
     path = tmp_path / "roster.csv"
     path.write_text(GOOD)
     with django_capture_on_commit_callbacks(execute=True):
         out, _ = _run("im", str(path), "--as", coordinator.email, "--apply")
-    assert "Imported roster.csv" in out
+    assert "Imported roster.csv" in out and "no one e-mailed (add --invite to invite)" in out
     assert Membership.objects.filter(user__email="new.res@hospital.example", program=program, role="resident").exists()
+    assert mail.outbox == []
+
+
+def test_apply_with_invite_imports_and_invites(tmp_path, program, coordinator, django_capture_on_commit_callbacks):
+    path = tmp_path / "roster.csv"
+    path.write_text(GOOD)
+    with django_capture_on_commit_callbacks(execute=True):
+        out, _ = _run("im", str(path), "--as", coordinator.email, "--apply", "--invite")
+    assert "1 invited, 0 asked to join" in out
     assert [m.to for m in mail.outbox] == [["new.res@hospital.example"]]
 
 

@@ -1,0 +1,53 @@
+"""Reviewing a run's proposals: the list's filters, and overriding one proposal."""
+
+from django import forms
+
+from core.forms import max_length_of
+
+from ..match_runs.selectors import SHOW, SORTS
+from ..models import MatchProposal
+
+
+class ReviewFilterForm(forms.Form):
+    """``?show=&mentor=&q=&sort=&page=``: anything unknown falls back to the whole list by name."""
+
+    show = forms.ChoiceField(label="Show", choices=list(SHOW.items()), required=False)
+    mentor = forms.TypedChoiceField(label="Mentor", coerce=int, required=False, empty_value=None)
+    q = forms.CharField(label="Search by name or e-mail", max_length=100, required=False)
+    sort = forms.ChoiceField(label="Sort by", choices=list(SORTS.items()), required=False)
+
+    def __init__(self, *args, mentor_choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["mentor"].choices = [("", "Any mentor")] + mentor_choices
+
+    def values(self) -> dict:
+        data = self.cleaned_data if self.is_valid() else {}
+        return {
+            "show": data.get("show") or "all",
+            "mentor_id": data.get("mentor"),
+            "q": (data.get("q") or "").strip(),
+            "sort": data.get("sort") or "name",
+        }
+
+
+class OverrideForm(forms.Form):
+    mentor = forms.TypedChoiceField(label="Instead, pair with", coerce=int)
+    note = forms.CharField(
+        label="Why (required)",
+        max_length=max_length_of(MatchProposal, "decision_note"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say briefly why you are changing this pairing."},
+    )
+    make_room = forms.ChoiceField(
+        label="This mentor has no spot left. Make room by",
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args, mentor_choices, room_choices=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["mentor"].choices = [("", "Choose a mentor")] + mentor_choices
+        self.fields["make_room"].choices = room_choices or []
+        if not room_choices:
+            # Offered only once the chosen mentor turns out to be full.
+            self.fields["make_room"].widget = forms.HiddenInput()

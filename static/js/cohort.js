@@ -1,0 +1,118 @@
+// The start form's resident list at the size of a real program (templates/matching/match_runs/form.html).
+// Without JavaScript it is a plain list of checkboxes. With it: a search box (name or e-mail,
+// ignoring case and accents), a PGY filter, "only residents with no mentor of this kind",
+// "Select all shown" / "Select none shown" acting on the rows the filters leave visible, and
+// a live count ("83 of 225 residents chosen"). Hidden rows keep their choice: filtering never
+// changes what is submitted. The weights' total is kept up to date beside them.
+(function () {
+  "use strict";
+
+  function fold(text) {
+    return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().trim();
+  }
+
+  function plural(n, one, many) {
+    return n + " " + (n === 1 ? one : many);
+  }
+
+  function enhanceCohort(fieldset) {
+    var tools = fieldset.querySelector("[data-cohort-tools]");
+    var search = fieldset.querySelector("[data-cohort-search]");
+    var pgy = fieldset.querySelector("[data-cohort-pgy]");
+    var unpaired = fieldset.querySelector("[data-cohort-unpaired]");
+    var count = fieldset.querySelector("[data-cohort-count] strong");
+    var shownNote = fieldset.querySelector("[data-cohort-shown]");
+    var kindSelect = fieldset.form && fieldset.form.querySelector("select[name='kind']");
+    var kindLabels = fieldset.querySelectorAll("[data-cohort-kind-label]");
+    var rows = Array.prototype.map.call(fieldset.querySelectorAll(".cohort-list > li[data-pgy]"), function (li) {
+      return {
+        li: li,
+        box: li.querySelector("input[type='checkbox']"),
+        text: fold(li.querySelector(".cohort-name").textContent + " " + li.querySelector(".cohort-meta").textContent),
+        pgy: li.getAttribute("data-pgy"),
+        mentored: (li.getAttribute("data-mentored") || "").split(" ").filter(Boolean),
+      };
+    });
+    var kind = fieldset.getAttribute("data-kind");
+
+    function visible(row) {
+      return !row.li.hidden;
+    }
+
+    function update() {
+      var chosen = rows.filter(function (r) { return r.box.checked; }).length;
+      var shown = rows.filter(visible).length;
+      count.textContent = chosen + " of " + plural(rows.length, "resident", "residents") + " chosen";
+      shownNote.textContent = shown === rows.length ? "" : " · " + shown + " shown";
+    }
+
+    function filter() {
+      var words = fold(search.value).split(/\s+/).filter(Boolean);
+      rows.forEach(function (row) {
+        var show = words.every(function (w) { return row.text.indexOf(w) !== -1; });
+        if (pgy.value && row.pgy !== pgy.value) show = false;
+        if (unpaired.checked && row.mentored.indexOf(kind) !== -1) show = false;
+        row.li.hidden = !show;
+      });
+      update();
+    }
+
+    function setVisible(checked) {
+      rows.filter(visible).forEach(function (row) { row.box.checked = checked; });
+      update();
+    }
+
+    function followKind() {
+      kind = kindSelect.value;
+      var label = kindSelect.options[kindSelect.selectedIndex].text.toLowerCase();
+      fieldset.setAttribute("data-kind", kind);
+      Array.prototype.forEach.call(kindLabels, function (el) { el.textContent = label; });
+      Array.prototype.forEach.call(fieldset.querySelectorAll("[data-mentored-kind]"), function (badge) {
+        badge.hidden = badge.getAttribute("data-mentored-kind") !== kind;
+      });
+      filter();
+    }
+
+    search.addEventListener("input", filter);
+    pgy.addEventListener("change", filter);
+    unpaired.addEventListener("change", filter);
+    fieldset.querySelector("[data-cohort-all]").addEventListener("click", function () { setVisible(true); });
+    fieldset.querySelector("[data-cohort-none]").addEventListener("click", function () { setVisible(false); });
+    fieldset.addEventListener("change", function (event) {
+      if (event.target.name === "mentee_ids") update();
+    });
+    if (kindSelect) kindSelect.addEventListener("change", followKind);
+    // Enter in the search box filters; it must not submit the whole form.
+    search.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") event.preventDefault();
+    });
+    tools.hidden = false;
+    filter();
+  }
+
+  function enhanceWeights(fieldset) {
+    var inputs = fieldset.querySelectorAll("input[data-weight]");
+    var total = fieldset.querySelector("[data-weights-total]");
+    function update() {
+      var sum = 0;
+      var ok = true;
+      Array.prototype.forEach.call(inputs, function (input) {
+        var value = Number(input.value);
+        if (input.value.trim() === "" || !isFinite(value)) ok = false;
+        else sum += value;
+      });
+      total.textContent = ok ? "Total: " + sum + "%" + (sum === 100 ? "" : " (must be 100%)") : "Total: —";
+      total.classList.toggle("weights-off", !ok || sum !== 100);
+    }
+    Array.prototype.forEach.call(inputs, function (input) { input.addEventListener("input", update); });
+    update();
+  }
+
+  function init() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-cohort]"), enhanceCohort);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-weights]"), enhanceWeights);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

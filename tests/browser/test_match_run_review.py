@@ -1,0 +1,198 @@
+"""Issue 15's journeys: a stale run after a publish (refused, re-run, discard), an override over
+capacity (raise a spot), and a review of 500 proposals filtered and accepted in place."""
+
+import pytest
+from django.contrib.auth.hashers import make_password
+
+from accounts.models import MentorProfile, User
+from matching.match_runs.services import match_run_publish, proposal_decide
+from matching.models import MatchProposal, MatchRun, Mentorship
+from tests.factories import PASSWORD, MembershipFactory, MenteeProfileFactory, MentorProfileFactory, UserFactory
+from tests.matching.support import _create
+
+from .conftest import log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _cohort(program, residents=4, mentors=2, capacity=2):
+    people = []
+    for i in range(residents):
+        user = UserFactory(first_name=f"Res{i}", last_name="Intern")
+        MembershipFactory(user=user, program=program, role="resident")
+        MenteeProfileFactory(user=user)
+        people.append(user)
+    faculty = []
+    for name in ["Kim", "Lee", "Moss"][:mentors]:
+        user = UserFactory(first_name="Dr", last_name=name)
+        MembershipFactory(user=user, program=program, role="faculty")
+        MentorProfileFactory(user=user, capacity=capacity)
+        faculty.append(user)
+    return people, faculty
+
+
+def _ran(coordinator, program, residents, mentors):
+    run = _create(coordinator, program, residents, mentors)  # tasks run eagerly in-process
+    run.refresh_from_db()
+    assert run.status == MatchRun.Status.SUCCEEDED
+    return run
+
+
+def test_a_stale_run_is_refused_then_rerun_and_the_other_discarded(page, shot, program, coordinator):
+    residents, mentors = _cohort(program, residents=6, mentors=2)  # four spots: #1 leaves two residents over
+    first, second, third = (_ran(coordinator, program, residents, mentors) for _ in range(3))
+    for p in first.proposals.exclude(mentor=None):
+        proposal_decide(proposal=p, actor=coordinator, decision="accepted")
+    match_run_publish(run=first, actor=coordinator)
+
+    log_in(page, coordinator.email, PASSWORD)
+    page.goto(f"/match-runs/{second.pk}/")
+    page.get_by_role("heading", name="This match is out of date").wait_for()
+    assert f"(published in match #{first.pk})" in page.locator(".match-run-stale").inner_text()
+    # Nothing to accept or publish on an out-of-date run.
+    assert page.get_by_role("button", name="Accept", exact=True).count() == 0
+    assert page.get_by_role("button", name="Publish").count() == 0
+    shot("stale-run")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot("stale-run-phone")
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+    page.get_by_role("button", name="Re-run with the same settings").click()
+    page.get_by_text("runs again with the same settings").wait_for()
+    rerun = MatchRun.objects.get(rerun_of=second)
+    page.wait_for_url(f"**/match-runs/{rerun.pk}/")
+    page.get_by_role("link", name=f"match #{second.pk}").first.wait_for()
+    assert rerun.status == MatchRun.Status.SUCCEEDED
+    assert rerun.mentees.count() == 2  # those the publish of #1 left without a mentor
+    assert page.get_by_role("heading", name="This match is out of date").count() == 0
+    shot("rerun")
+
+    page.goto(f"/match-runs/{third.pk}/")
+    page.get_by_role("button", name="Discard").click()
+    page.get_by_role("heading", name="Discarded").wait_for()
+    shot("discarded")
+    page.goto(f"/programs/{program.slug}/match-runs/")
+    assert page.get_by_role("link", name=f"#{third.pk} · Career").count() == 0
+    page.get_by_role("link", name="Show archived (2)").click()
+    page.get_by_role("link", name=f"#{third.pk} · Career").wait_for()
+    shot("list-with-archived")
+
+
+def test_an_override_onto_a_full_mentor_offers_a_spot_or_a_displacement(page, shot, program, coordinator):
+    residents, (kim, lee) = _cohort(program, residents=5, mentors=2, capacity=2)
+    run = _ran(coordinator, program, residents, [kim, lee])
+    unmatched = run.proposals.get(mentor=None)
+
+    log_in(page, coordinator.email, PASSWORD)
+    page.goto(f"/match-runs/{run.pk}/")
+    row = page.locator(f"#proposal-{unmatched.pk}")
+    row.get_by_role("link", name="Choose a mentor").click()
+    row.get_by_label("Instead, pair with").select_option(value=str(kim.pk))
+    row.get_by_label("Why (required)").fill("Asked for Dr Kim at orientation.")
+    row.get_by_role("button", name="Save the override").click()
+    row.get_by_text("Dr Kim has no spot left in this match").first.wait_for()
+    shot("choose-how-to-make-room")
+    row.get_by_label("Giving Dr Kim one more spot in this match (3 in all)").check()
+    row.get_by_role("button", name="Save the override").click()
+    page.locator(f"#proposal-{unmatched.pk}").get_by_text("Overridden").wait_for()
+    shot("raised")
+    assert "(+1 for this match)" in page.locator("#review-summary").inner_text()  # the load table, live
+    run.refresh_from_db()
+    assert run.extra_spots == {str(kim.pk): 1}
+
+    page.get_by_role("button", name="Accept all remaining").click()
+    page.get_by_role("button", name="Publish 5 pairings").click()
+    page.get_by_role("heading", name="Published").wait_for()
+    shot("published")
+    assert Mentorship.objects.filter(mentor=kim, status="active").count() == 3
+
+
+def _big_run(program, coordinator, n=500, mentors=25):
+    hashed = make_password(None)
+    people = User.objects.bulk_create(
+        [
+            User(
+                **User.identity_fields(f"r{i:03d}@hospital.example"),
+                email=f"r{i:03d}@hospital.example",
+                first_name="Sam" if i % 100 == 7 else f"Res{i:03d}",
+                last_name="Same" if i % 100 == 7 else "Person",
+                password=hashed,
+            )
+            for i in range(n)
+        ]
+    )
+    faculty = User.objects.bulk_create(
+        [
+            User(
+                **User.identity_fields(f"m{j:02d}@hospital.example"),
+                email=f"m{j:02d}@hospital.example",
+                first_name="Dr",
+                last_name=f"Mentor{j:02d}",
+                password=hashed,
+            )
+            for j in range(mentors)
+        ]
+    )
+    MentorProfile.objects.bulk_create([MentorProfile(user=m, capacity=20) for m in faculty])
+    run = MatchRun.objects.create(
+        program=program,
+        kind="career",
+        algorithm="stable",
+        created_by=coordinator,
+        status=MatchRun.Status.SUCCEEDED,
+        progress=100,
+        stats={"matched": n - 20},
+    )
+    run.mentees.set(people)
+    run.mentors.set(faculty)
+    MatchProposal.objects.bulk_create(
+        [
+            MatchProposal(
+                run=run,
+                mentee=u,
+                mentor=None if i % 25 == 0 else faculty[i % mentors],
+                score=None if i % 25 == 0 else 20 + (i * 7) % 80,
+                rank_obtained=None if i % 25 == 0 else 1,
+            )
+            for i, u in enumerate(people)
+        ]
+    )
+    return run
+
+
+def test_a_review_of_500_proposals_is_filtered_and_accepted_in_place(page, shot, program, coordinator):
+    run = _big_run(program, coordinator)
+    log_in(page, coordinator.email, PASSWORD)
+    page.goto(f"/match-runs/{run.pk}/")
+    page.get_by_text("500 proposals; showing 1–50.").wait_for()
+    assert page.locator("tr.proposal-row").count() == 50
+    assert page.locator("form.override-form").count() == 0  # override forms come on demand
+    shot("first-page")
+
+    # Two residents named Sam Same are told apart by their e-mail.
+    page.get_by_label("Search by name or e-mail").fill("same")
+    page.get_by_label("Show").select_option("pending")
+    page.get_by_role("button", name="Apply").click()
+    page.get_by_text("5 proposals match these filters.").wait_for()
+    assert "r007@hospital.example" in page.locator("main").inner_text()
+    first = page.locator("tr.proposal-row").first
+    row_id = first.get_attribute("id")
+    first.get_by_role("button", name="Accept").click()
+    page.locator(f"#{row_id}").get_by_text("Accepted", exact=True).wait_for()
+    # In place: the URL kept its filters, the summary moved, focus stayed on the row.
+    assert "q=same" in page.url
+    page.locator("#review-summary [data-count='accepted']").get_by_text("1", exact=True).wait_for()
+    focused = page.evaluate(
+        "document.activeElement && document.activeElement.closest('tr') && document.activeElement.closest('tr').id"
+    )
+    assert focused == row_id
+    shot("accepted-in-place")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot("accepted-in-place-phone")
+
+    # Low scores, page 2 keeps the filter.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"/match-runs/{run.pk}/?show=low&sort=score")
+    page.get_by_role("link", name="Next →").click()
+    assert "show=low" in page.url and "page=2" in page.url
+    shot("low-scores-page-2")

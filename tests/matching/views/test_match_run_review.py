@@ -1,0 +1,214 @@
+"""Issue 15's review pages: out of date, re-run, discard, the list's archive, the filtered review,
+accept and override in place (htmx) and without JavaScript, and another program's coordinator."""
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from matching.match_runs.services import match_run_publish, proposal_decide
+from matching.models import MatchProposal, MatchRun
+from tests.matching.support import _create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def start_run(coordinator, program, cohort, django_capture_on_commit_callbacks):
+    """A finished run over the six residents and three mentors of tests/matching/conftest.py."""
+
+    def start(**kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            run = _create(coordinator, program, *cohort, **kwargs)
+        run.refresh_from_db()
+        return run
+
+    return start
+
+
+Decision = MatchProposal.Decision
+
+
+def _detail(run, query=""):
+    return reverse("matching:match-run-detail", args=[run.pk]) + query
+
+
+def _publish(run, coordinator):
+    for p in run.proposals.exclude(mentor=None):
+        proposal_decide(proposal=p, actor=coordinator, decision=Decision.ACCEPTED)
+    match_run_publish(run=run, actor=coordinator)
+
+
+def test_an_out_of_date_run_says_why_and_offers_rerun_and_discard(
+    client_for, coordinator, start_run, django_capture_on_commit_callbacks
+):
+    first, second = start_run(), start_run()
+    _publish(first, coordinator)
+    c = client_for(coordinator)
+    body = c.get(_detail(second)).content.decode()
+    assert "This match is out of date" in body and f"(published in match #{first.pk})" in body
+    assert "Re-run with the same settings" in body and ">Discard<" in body
+    assert "Accept all remaining" not in body and "Publish " not in body
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = c.post(reverse("matching:match-run-rerun", args=[second.pk]))
+    rerun = MatchRun.objects.get(rerun_of=second)
+    assert response.status_code == 302 and response["Location"] == _detail(rerun)
+    body = c.get(response["Location"]).content.decode()
+    assert f'Re-run of <a href="{_detail(second)}">match #{second.pk}</a> with the same settings.' in body
+    second.refresh_from_db()
+    assert second.is_archived
+
+
+def test_the_list_hides_archived_runs_behind_a_link(client_for, coordinator, program, start_run):
+    kept, discarded = start_run(), start_run()
+    c = client_for(coordinator)
+    response = c.post(reverse("matching:match-run-archive", args=[discarded.pk]), {"from": "list"})
+    assert response.status_code == 302 and response["Location"] == reverse("matching:match-runs", args=[program.slug])
+    body = c.get(response["Location"]).content.decode()
+    assert f"#{kept.pk} · Career" in body and f"#{discarded.pk} · Career" not in body
+    assert "Show archived (1)" in body
+    body = c.get(response["Location"] + "?archived=1").content.decode()
+    assert f"#{discarded.pk} · Career" in body and "Discarded" in body
+
+
+def test_another_programs_coordinator_gets_404_on_every_new_page(client_for, other_coordinator, start_run):
+    run = start_run()
+    proposal = run.proposals.exclude(mentor=None).first()
+    c = client_for(other_coordinator)
+    assert c.post(reverse("matching:match-run-rerun", args=[run.pk])).status_code == 404
+    assert c.post(reverse("matching:match-run-archive", args=[run.pk])).status_code == 404
+    assert c.get(reverse("matching:match-run-override", args=[run.pk, proposal.pk])).status_code == 404
+    assert c.get(_detail(run, "?show=pending&q=a")).status_code == 404
+    run.refresh_from_db()
+    assert not run.is_archived and not MatchRun.objects.filter(rerun_of=run).exists()
+
+
+def test_accept_without_javascript_comes_back_to_the_same_filters_and_row(client_for, coordinator, start_run):
+    run = start_run()
+    proposal = run.proposals.exclude(mentor=None).first()
+    response = client_for(coordinator).post(
+        reverse("matching:match-run-accept", args=[run.pk, proposal.pk]),
+        {"back": "show=pending&sort=score&evil=1&page=1"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == _detail(run, f"?show=pending&sort=score&page=1#proposal-{proposal.pk}")
+
+
+def test_accept_with_htmx_returns_the_row_and_the_summary_out_of_band(client_for, coordinator, start_run):
+    run = start_run()
+    proposal = run.proposals.exclude(mentor=None).first()
+    response = client_for(coordinator).post(
+        reverse("matching:match-run-accept", args=[run.pk, proposal.pk]), {"back": ""}, HTTP_HX_REQUEST="true"
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.lstrip().startswith(f'<tr id="proposal-{proposal.pk}"')
+    assert 'id="review-summary"' in body and 'hx-swap-oob="true"' in body
+    assert '<dd data-count="accepted">1</dd>' in body
+
+
+def test_the_override_form_comes_on_demand_and_offers_room_when_the_mentor_is_full(client_for, coordinator, start_run):
+    run = start_run()
+    unmatched = run.proposals.get(mentor=None)
+    full = run.proposals.exclude(mentor=None).first().mentor
+    c = client_for(coordinator)
+    page = c.get(_detail(run)).content.decode()
+    assert "Instead, pair with" not in page  # no form per row on the first screen
+    url = reverse("matching:match-run-override", args=[run.pk, unmatched.pk])
+    fragment = c.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "Instead, pair with" in fragment and "<html" not in fragment
+    response = c.post(
+        url,
+        {f"o{unmatched.pk}-mentor": full.pk, f"o{unmatched.pk}-note": "Asked for them"},
+        HTTP_HX_REQUEST="true",
+    )
+    body = response.content.decode()
+    assert f"{full.full_name} has no spot left in this match" in body
+    assert f"Giving {full.full_name} one more spot in this match" in body and "Displacing " in body
+    response = c.post(
+        url,
+        {
+            f"o{unmatched.pk}-mentor": full.pk,
+            f"o{unmatched.pk}-note": "Asked for them",
+            f"o{unmatched.pk}-make_room": "raise",
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    assert response["HX-Retarget"] == f"#proposal-{unmatched.pk}"
+    assert "(+1 for this match)" in response.content.decode()  # the load table, swapped out of band
+    unmatched.refresh_from_db()
+    assert unmatched.decision == Decision.OVERRIDDEN and unmatched.override_mentor == full
+
+
+def test_the_review_filters_searches_and_sorts(client_for, coordinator, start_run, cohort):
+    (alice, *_), _ = cohort
+    run = start_run()
+    c = client_for(coordinator)
+    response = c.get(_detail(run, "?show=unmatched"))
+    assert [p.mentor_id for p in response.context["proposals"]] == [None]
+    response = c.get(_detail(run, f"?q={alice.email}"))
+    assert [p.mentee_id for p in response.context["proposals"]] == [alice.pk]
+    response = c.get(_detail(run, "?sort=score"))
+    scores = [p.score for p in response.context["proposals"]]
+    assert scores[0] is None and scores[1:] == sorted(scores[1:])
+    response = c.get(_detail(run, "?show=nonsense&sort=nonsense&mentor=x"))
+    assert response.status_code == 200 and len(response.context["proposals"]) == 6
+
+
+def test_the_csv_says_who_publishing_pairs(client_for, coordinator, start_run):
+    run = start_run()
+    accepted, pending = run.proposals.exclude(mentor=None)[:2]
+    proposal_decide(proposal=accepted, actor=coordinator, decision=Decision.ACCEPTED)
+    body = client_for(coordinator).get(reverse("matching:match-run-export", args=[run.pk])).content.decode()
+    header, *rows = csv.reader(io.StringIO(body))
+    assert header[7] == "mentor_on_publish"
+    by_name = {row[0]: row for row in rows}
+    assert by_name[accepted.mentee.full_name][7] == accepted.mentor.full_name
+    assert by_name[pending.mentee.full_name][7] == ""
+    assert by_name[pending.mentee.full_name][6] == "Pending"
+
+
+def _bulk_run(program, coordinator, n):
+    """A finished run of ``n`` proposals over five mentors, stored directly (no engine)."""
+    from django.contrib.auth.hashers import make_password
+
+    from accounts.models import MentorProfile, User
+
+    hashed = make_password(None)
+    people = User.objects.bulk_create(
+        User(
+            **User.identity_fields(f"b{n}-{i}@x.example"),
+            email=f"b{n}-{i}@x.example",
+            first_name=f"R{i}",
+            last_name="Bulk",
+            password=hashed,
+        )
+        for i in range(n + 5)
+    )
+    mentees, mentors = people[:n], people[n:]
+    MentorProfile.objects.bulk_create(MentorProfile(user=m, capacity=20) for m in mentors)
+    run = MatchRun.objects.create(program=program, created_by=coordinator, status=MatchRun.Status.SUCCEEDED)
+    run.mentees.set(mentees)
+    run.mentors.set(mentors)
+    MatchProposal.objects.bulk_create(
+        MatchProposal(
+            run=run, mentee=u, mentor=mentors[i % 5] if i % 10 else None, score=None if i % 10 == 0 else i % 100
+        )
+        for i, u in enumerate(mentees)
+    )
+    return run
+
+
+def test_a_page_of_the_review_costs_the_same_queries_for_60_or_500_proposals(client_for, coordinator, program):
+    from tests.matching.support import _count_queries
+
+    c = client_for(coordinator)
+    small, large = _bulk_run(program, coordinator, 60), _bulk_run(program, coordinator, 500)
+    c.get(_detail(small))  # the session's first request also records when the user was last seen
+    counts = [_count_queries(c, _detail(run, "?show=pending&sort=score&page=2")) for run in (small, large)]
+    # 32 at most (tests/matching/views/test_match_runs.py names them); 50 rows a page, none loaded per row.
+    assert counts[0] == counts[1] <= 32
+    response = c.get(_detail(large, "?page=3"))
+    assert len(response.context["proposals"]) == 50 and response.context["page"].paginator.num_pages == 10

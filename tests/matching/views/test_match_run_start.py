@@ -1,0 +1,227 @@
+"""The readiness page and the start form at the size of a real program
+(matching/views/match_run_start.py): who may see them, what they say, the reminder's
+button, the resident rows, the weights as percentages and the worked example."""
+
+from datetime import time
+
+import pytest
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import AvailabilityWindow, CareerStage, Goal, Interest, Membership
+from matching import engine
+from matching.engine.instance import Instance, MenteePrefs, MentorPrefs
+from matching.forms.match_runs import EXAMPLE_RESULTS, EXAMPLE_SCORES
+from matching.models import MatchRun, Notification
+from tests.factories import MembershipFactory, MenteeProfileFactory, UserFactory
+from tests.matching.factories import MentorshipFactory
+
+pytestmark = pytest.mark.django_db
+
+WEIGHTS = {
+    "specialty": 20,
+    "goals": 25,
+    "interests": 10,
+    "career": 15,
+    "availability": 15,
+    "language": 8,
+    "meeting_format": 7,
+}
+
+
+def _readiness(program, kind="career"):
+    return reverse("matching:match-run-readiness", args=[program.slug]) + f"?kind={kind}"
+
+
+def _start(program):
+    return reverse("matching:match-run-create", args=[program.slug])
+
+
+def _resident(program, first, last="Resident", stage="PGY-1", **fields):
+    user = UserFactory(first_name=first, last_name=last, **fields)
+    MembershipFactory(user=user, program=program, role=Membership.Role.RESIDENT)
+    MenteeProfileFactory(user=user, career_stage=CareerStage.objects.get(code=stage))
+    return user
+
+
+@pytest.fixture
+def world(program, resident, other_resident, attending, other_attending, coordinator):
+    """Alice has goals and interests; Bob has none. Carol has a free window."""
+    resident.mentee_profile.goals.set([Goal.objects.get(slug="research")])
+    resident.mentee_profile.interests.set([Interest.objects.first()])
+    AvailabilityWindow.objects.create(user=attending, weekday=1, start=time(18), end=time(20))
+    for user in (resident, other_resident, attending, other_attending):
+        type(user).objects.filter(pk=user.pk).update(last_seen=timezone.now())
+
+
+# --- Readiness.
+
+
+def test_readiness_counts_and_names_each_group(client_for, program, world, coordinator, resident, attending):
+    MentorshipFactory(mentee=resident, mentor=attending, program=program, kind="career")
+    page = client_for(coordinator).get(_readiness(program))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Ready for a career run?" in body
+    assert (
+        "Residents without goals or interests" in body and "Bob Brown" in body and "no goals and no interests" in body
+    )
+    assert "already has a career mentor: Carol Chen" in body
+    assert "Mentors without weekly free time" in body and "Dave Diaz" in body
+    assert "Remind them to add goals and interests (1)" in body
+    assert f'href="{_start(program)}?kind=career"' in body
+
+
+@pytest.mark.parametrize("who, status", [("other_coordinator", 404), ("outsider", 404), ("resident", 403)])
+def test_only_the_programs_coordinators_reach_readiness(request, client_for, program, world, who, status):
+    c = client_for(request.getfixturevalue(who))
+    assert c.get(_readiness(program)).status_code == status
+    remind = reverse("matching:match-run-readiness-remind", args=[program.slug])
+    assert c.post(remind, {"group": "no-goals", "kind": "career"}).status_code == status
+    assert not Notification.objects.exists()
+
+
+def test_the_reminder_button_notifies_once_and_says_so(client_for, program, world, coordinator, other_resident):
+    c = client_for(coordinator)
+    remind = reverse("matching:match-run-readiness-remind", args=[program.slug])
+    assert c.get(remind).status_code == 405
+    response = c.post(remind, {"group": "no-goals", "kind": "career"})
+    assert response.status_code == 302 and response.url == _readiness(program)
+    assert "Reminded 1 person." in c.get(response.url).content.decode()
+    response = c.post(remind, {"group": "no-goals", "kind": "career"}, follow=True)
+    body = response.content.decode()
+    assert "1 was already reminded today." in body and "Reminded 1 person." not in body
+    assert Notification.objects.filter(user=other_resident, event="match.readiness_reminder").count() == 1
+
+
+def test_an_unknown_group_is_refused_in_words(client_for, program, world, coordinator):
+    response = client_for(coordinator).post(
+        reverse("matching:match-run-readiness-remind", args=[program.slug]), {"group": "everyone", "kind": "career"}
+    )
+    assert response.status_code == 302
+    assert [str(m) for m in get_messages(response.wsgi_request)] == ["Choose a group to remind."]
+
+
+def _queries(client, url):
+    client.get(url)  # warm up: the session's last_seen
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_readiness_and_start_pages_cost_the_same_queries_for_more_residents(
+    client_for, program, world, coordinator, attending
+):
+    c = client_for(coordinator)
+    few = _queries(c, _readiness(program)), _queries(c, _start(program))
+    for i in range(15):
+        user = _resident(program, f"More{i:02d}", stage="PGY-2" if i % 2 else "PGY-1")
+        if i % 5 == 0:
+            MentorshipFactory(mentee=user, mentor=attending, program=program, kind="research")
+    assert (_queries(c, _readiness(program)), _queries(c, _start(program))) == few
+
+
+# --- The start form.
+
+
+def test_resident_rows_tell_namesakes_apart_and_mark_who_has_a_mentor_of_the_kind(
+    client_for, program, world, coordinator, attending
+):
+    first = _resident(program, "Sam", "Lee", stage="PGY-1", email="sam.lee@hospital.example")
+    second = _resident(program, "Sam", "Lee", stage="PGY-3", email="samuel.lee@hospital.example")
+    MentorshipFactory(mentee=second, mentor=attending, program=program, kind="career")
+    body = client_for(coordinator).get(_start(program) + "?kind=career").content.decode()
+    assert "PGY-1 · sam.lee@hospital.example" in body and "PGY-3 · samuel.lee@hospital.example" in body
+    assert "Has a career mentor (Carol Chen): left out" in body
+    assert f'value="{first.pk}"' in body and f'value="{second.pk}"' in body
+    assert "0 of 4 residents chosen" in body
+    # The readiness summary comes first, then the form.
+    assert body.index("Before you start: a career run") < body.index('class="match-run-form"')
+
+
+def test_the_badge_follows_the_kind_and_preset_skips_the_mentored(client_for, program, world, coordinator, attending):
+    sam = _resident(program, "Sam", "Lee")
+    MentorshipFactory(mentee=sam, mentor=attending, program=program, kind="research")
+    c = client_for(coordinator)
+    body = c.get(_start(program) + "?kind=career").content.decode()
+    assert 'data-mentored-kind="research" hidden' in body
+    page = c.get(_start(program), {"kind": "research", "preset": "pgy1-unpaired"})
+    assert sam.pk not in page.context["form"]["mentee_ids"].value()
+    assert 'data-mentored-kind="research">' in page.content.decode()
+
+
+def _post(client, program, residents, mentors, **weights):
+    data = {
+        "kind": "career",
+        "algorithm": "stable",
+        "mentee_ids": [r.pk for r in residents],
+        "mentor_ids": [m.pk for m in mentors],
+        "ranking_deadline": "",
+        **{f"weight_{name}": value for name, value in {**WEIGHTS, **weights}.items()},
+    }
+    return client.post(_start(program), data)
+
+
+def test_weights_that_do_not_add_to_100_are_refused_naming_the_total(
+    client_for, program, world, coordinator, resident, attending
+):
+    response = _post(client_for(coordinator), program, [resident], [attending], goals=20)
+    assert response.status_code == 400
+    assert response.context["form"].errors["weight_specialty"] == [
+        "The weights add up to 95%; change them so they add up to 100%."
+    ]
+    assert "Total: 95%" in response.content.decode()
+    assert not MatchRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "value, error",
+    [("-5", "A weight cannot be below 0%."), ("150", "A weight cannot be above 100%."), ("lots", "Give a whole")],
+)
+def test_an_absurd_weight_is_refused(client_for, program, world, coordinator, resident, attending, value, error):
+    response = _post(client_for(coordinator), program, [resident], [attending], goals=value)
+    assert response.status_code == 400
+    assert response.context["form"].errors["weight_goals"][0].startswith(error)
+    assert not MatchRun.objects.exists()
+
+
+def test_percentages_reach_the_engine_as_fractions(
+    client_for, program, world, coordinator, resident, attending, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(client_for(coordinator), program, [resident], [attending], specialty=0, goals=60, career=0)
+    run = MatchRun.objects.get()
+    assert response.status_code == 302
+    assert run.weights == {
+        "specialty": 0.0,
+        "goals": 0.6,
+        "interests": 0.1,
+        "career": 0.0,
+        "availability": 0.15,
+        "language": 0.08,
+        "meeting_format": 0.07,
+    }
+    assert engine.Weights.from_mapping(run.weights).normalised()["goals"] == pytest.approx(0.6)
+
+
+def test_the_worked_example_is_what_the_engine_does(client_for, program, world, coordinator):
+    mentors = sorted({m for scores in EXAMPLE_SCORES.values() for m in scores})
+    instance = Instance(
+        mentees=[MenteePrefs(name) for name in EXAMPLE_SCORES],
+        mentors=[MentorPrefs(m, capacity=1) for m in mentors],
+        scores=EXAMPLE_SCORES,
+    )
+    for mode, expected in EXAMPLE_RESULTS.items():
+        assert engine.solve(instance, mode).assignment == expected
+    body = client_for(coordinator).get(_start(program)).content.decode()
+    assert "Ana with Dr Xu (90), Cal with Dr Young (30); Ben is unmatched. Total 120." in body
+    assert "Ben with Dr Xu (85), Ana with Dr Young (80); Cal is unmatched. Total 165" in body
+
+
+def test_the_ranking_window_says_what_coordinators_see(client_for, program, world, coordinator):
+    body = client_for(coordinator).get(_start(program)).content.decode()
+    assert "You will see who has submitted and, after the run, which choice each person obtained" in body
+    assert "never anyone&#x27;s list" in body or "never anyone's list" in body
