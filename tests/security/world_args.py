@@ -113,7 +113,9 @@ PAGE_BODIES = {
     # One note box for Accept and Decline (matching/forms/requests.py: ResponseForm, prefix "respond").
     "matching:request-accept": lambda w: {"respond-note": "Happy to"},
     "matching:ranking-window-extend": lambda w: {
-        "ranking_deadline": timezone.localtime(w.ranking_run.ranking_deadline + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+        "ranking_deadline": timezone.localtime(w.ranking_run.ranking_deadline + timedelta(days=3)).strftime(
+            "%Y-%m-%dT%H:%M"
+        )
     },
     "matching:request-decline": lambda w: {"respond-note": "Sorry, I am full"},
     "matching:request-question": lambda w: {"question-question": "What are your goals?"},
