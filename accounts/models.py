@@ -308,6 +308,33 @@ class Institution(models.Model):
         return [d.strip().lower().lstrip("@") for d in self.email_domains.split(",") if d.strip()]
 
 
+class InstitutionRole(models.Model):
+    """Someone who runs MentorMatch for an institution, above its coordinators: creates and
+    edits the institution's programs and names their coordinators, in the product rather
+    than the Django admin. Granted by a superuser (admin) or another administrator."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Institution administrator"
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="roles")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="institution_roles")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.ADMIN)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["institution", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "user", "role"], name="institution_role_unique"),
+            models.CheckConstraint(condition=Q(role__in=["admin"]), name="institution_role_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} — {self.get_role_display()}, {self.institution}"
+
+
 class Program(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
