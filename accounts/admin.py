@@ -215,3 +215,27 @@ class UserSessionAdmin(_LookAndDeleteAdmin):
     def delete_queryset(self, request, queryset):
         for session in queryset:
             session.end()
+
+
+# --- Institution administrators (issue 15): begin
+from .models import InstitutionRole  # noqa: E402  (kept inside this block: the rest of the file is others')
+
+
+@admin.register(InstitutionRole)
+class InstitutionRoleAdmin(admin.ModelAdmin):
+    """Superusers name an institution's first administrator here; after that, administrators
+    name each other in the product (/institutions/<slug>/)."""
+
+    list_display = ["user", "institution", "role", "created_by", "created_at"]
+    list_filter = ["institution", "role"]
+    search_fields = ["user__email", "user__last_name", "institution__name"]
+    autocomplete_fields = ["user", "institution"]
+    readonly_fields = ["created_by", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+# --- Institution administrators (issue 15): end

@@ -92,3 +92,22 @@ def person_named(viewer, person) -> str:
     if viewer is not None and viewer.has_perm("accounts.name_person", person):
         return person.full_name
     return f"person #{person.pk}"
+
+
+# --- Institution administrators (issue 15): begin
+from .models import InstitutionRole  # noqa: E402  (kept inside this block: the rest of the file is others')
+
+
+@rules.predicate
+def administers_institution(user, institution):
+    """An administrator role at ``institution`` (accounts.InstitutionRole); superusers too.
+    Coordinating one of its programs is not enough."""
+    if institution is None or not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    return InstitutionRole.objects.filter(institution=institution, user=user, role=InstitutionRole.Role.ADMIN).exists()
+
+
+rules.add_perm("accounts.administer_institution", administers_institution)
+# --- Institution administrators (issue 15): end

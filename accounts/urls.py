@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from .forms import CanonicalPasswordResetForm
-from .views import auth, invitations, profiles, roster, security
+from .views import auth, institutions, invitations, profiles, roster, security
 
 app_name = "accounts"
 
@@ -67,6 +67,7 @@ urlpatterns = [
         roster.roster_invitation_withdraw,
         name="roster-invitation-withdraw",
     ),
+    *institutions.urlpatterns,  # Institution administrators: programs and their coordinators.
     # Invitations to join a program, for the person invited.
     path("invitations/", invitations.invitation_list, name="invitations"),
     path("invitations/<int:pk>/accept/", invitations.invitation_accept, name="invitation-accept"),

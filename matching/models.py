@@ -651,6 +651,14 @@ class MatchProposal(models.Model):
     def final_mentor_id(self):
         return self.override_mentor_id if self.decision == self.Decision.OVERRIDDEN else self.mentor_id
 
+    @property
+    def decision_label(self) -> str:
+        """The decision as the review page and the CSV say it: an unmatched resident nobody has
+        decided about yet is "No mentor proposed", not "Pending" (there is nothing to accept)."""
+        if self.decision == self.Decision.PENDING and self.mentor_id is None:
+            return "No mentor proposed"
+        return self.get_decision_display()
+
 
 class MatchRanking(models.Model):
     """One entry of a cohort member's confidential ranking in a run's ranking window:

@@ -34,3 +34,19 @@ def notify_program_invitation_accepted(sender, *, invitation, actor, **kwargs):
         title=f"{actor.full_name or actor.email} joined {invitation.program.name}",
         dedup_key=f"program-invitation:{invitation.pk}:accepted",
     )
+
+
+def notify_program_coordinator_added(sender, *, membership, actor, new_account, **kwargs):
+    """An institution administrator made an existing account a coordinator: tell them where
+    their program is (a new account learns it from its invitation e-mail)."""
+    if new_account:
+        return
+    program = membership.program
+    notify(
+        event="program.coordinator_added",
+        user=membership.user,
+        url=reverse("accounts:roster", kwargs={"slug": program.slug}),
+        title=f"You now coordinate {program.name}",
+        body=f"{actor.full_name} made you a coordinator of {program.name} ({program.institution}).",
+        dedup_key=f"program-coordinator:{membership.pk}",
+    )

@@ -21,6 +21,12 @@ from .services.requests import _close, _resolve
 LEFT = "left the program"
 
 
+def _left(name: str, reason: str) -> str:
+    """The neutral sentence both people (and the coordinators) read on the mentorship page
+    and in the notification: a sentence of its own, with whoever left named."""
+    return f"{name} graduated and left the program." if reason == "graduated" else f"{name} {LEFT}."
+
+
 def end_for_members_leaving(
     sender: type, *, program: Program, leaving: list[tuple[int, str]], actor: User, reason: str, **kwargs: Any
 ) -> None:
@@ -30,13 +36,13 @@ def end_for_members_leaving(
     mentors = {user_id for user_id, role in leaving if role == Membership.Role.FACULTY}
     who = Q(mentee_id__in=mentees) | Q(mentor_id__in=mentors)
     everyone = mentees | mentors
-    end_reason = f"{LEFT} (graduated)" if reason == "graduated" else LEFT
 
     # Lock order (core/locking.py): mentorships, then requests.
     mentorships = locked(Mentorship.objects.filter(who, program=program, status=Mentorship.Status.ACTIVE))
     for mentorship in mentorships.select_related("mentee", "mentor").order_by("pk"):
-        mentorship_close_locked(mentorship=mentorship, actor=actor, reason=end_reason)
         leaver = mentorship.mentee if mentorship.mentee_id in mentees else mentorship.mentor
+        end_reason = _left(leaver.full_name, reason)
+        mentorship_close_locked(mentorship=mentorship, actor=actor, reason=end_reason)
         staying = mentorship.other_party(leaver)
         if staying.pk not in everyone:
             notify(
@@ -44,7 +50,7 @@ def end_for_members_leaving(
                 user=staying,
                 url=mentorship.get_absolute_url(),
                 title=f"Your mentorship with {leaver.full_name} has ended",
-                body=f"{leaver.full_name} {end_reason}.",
+                body=end_reason,
                 dedup_key=f"mentorship:{mentorship.pk}:ended",
             )
 
@@ -52,7 +58,13 @@ def end_for_members_leaving(
     for request in requests.select_related("mentee", "mentor").order_by("pk"):
         if request.mentee_id in mentees:
             # The resident is leaving: close it quietly (the mentor's queue shrinks; nobody waits).
-            _resolve(request, actor=actor, status=MentorshipRequest.Status.CLOSED, note=LEFT, action="request.close")
+            _resolve(
+                request,
+                actor=actor,
+                status=MentorshipRequest.Status.CLOSED,
+                note=_left(request.mentee.full_name, reason),
+                action="request.close",
+            )
         else:
             _close(
                 request,

@@ -24,6 +24,7 @@ from accounts.models import (
     BusyCalendar,
     CareerStage,
     Goal,
+    InstitutionRole,
     Interest,
     Language,
     MeetingFormat,
@@ -148,6 +149,13 @@ NOT_LIST_PAGES = {
     "matching:notification-read": "a POST action",
     "matching:match-run-create": "a form",
     "matching:match-run-readiness-remind": "a POST action",
+    # Institution administrators only (nobody in this world): their constant query counts, at one
+    # and at five programs, are tested in tests/accounts/views/test_institutions.py.
+    "accounts:institution": "an institution administrator's page (counted in test_institutions.py)",
+    "accounts:institution-program-new": "a form",
+    "accounts:program-edit": "a form",
+    "accounts:program-coordinators": "a program's few coordinators and a form",
+    "accounts:program-coordinator-remove": "a POST action",
     "matching:match-run-progress": "one run's progress fragment",
     "matching:match-run-accept": "a POST action",
     "matching:match-run-override": "a POST action",
@@ -336,6 +344,9 @@ def grow(w, start, count):
             name=f"{GROWN} program {i}", slug=f"growing-{i}", institution=im.institution, specialty=im.specialty
         )
         MembershipFactory(user=cora, program=program, role=C)
+        # A fellow coordinator of im (the coordinators' list grows).
+        fellow = UserFactory(first_name=GROWN, last_name=f"Coordinator{i}", email=f"grow-coord-{i}@hospital.example")
+        MembershipFactory(user=fellow, program=im, role=C)
         # Alice is asked to join that program; Cora asks the new resident to mentor in im too.
         ProgramInvitation.objects.create(
             program=program,
@@ -517,6 +528,7 @@ PAGE_BUDGETS = {
             "permission: coordinator anywhere",
             *NAV_COORDINATOR,
             "coordinated programs (with specialty)",
+            "institutions administered (for the 'Your institution' link)",
         ),
     ),
     "accounts:roster": Budget(
@@ -949,6 +961,22 @@ API_BUDGETS = {
     "/api/v1/programs/{slug}/pairings/": Budget("coordinator", PROGRAM_API, ("slug",)),
     "/api/v1/programs/{slug}/invitations/": Budget("coordinator", PROGRAM_API, ("slug",), marker=GROWN),
     "/api/v1/programs/{slug}/roster/": Budget("coordinator", PROGRAM_API, ("slug",)),
+    # Cora administers im's institution in the grown world: its programs, and one program's coordinators.
+    "/api/v1/institutions/{slug}/programs/": Budget(
+        "coordinator",
+        ("institution by slug", "permission: institution administrator", *PAGED, "prefetch: coordinators"),
+        ("slug=institution",),
+    ),
+    "/api/v1/programs/{slug}/coordinators/": Budget(
+        "coordinator",
+        (
+            "program (with specialty, institution)",
+            "its institution again (the permission's object)",
+            "permission: institution administrator",
+            "coordinators",
+        ),
+        ("slug",),
+    ),
     "/api/v1/programs/{slug}/unpaired-residents/": Budget("coordinator", PROGRAM_API, ("slug",), query="kind=career"),
     "/api/v1/requests/": Budget("attending", PAGED),
 }
@@ -956,6 +984,8 @@ API_BUDGETS = {
 
 def _world_value(w, key):
     """``slug`` is the program's; any other key names a world object (its pk)."""
+    if key == "institution":
+        return w.im.institution.slug
     return w.im.slug if key == "slug" else w.objs[key].pk
 
 
@@ -993,6 +1023,7 @@ def test_every_list_route_has_a_budget():
 def grown_world(db):
     w = build_world()
     u = w.users
+    InstitutionRole.objects.create(institution=w.im.institution, user=u["coordinator"])
     # A second reviewed run over the same cohort, for the comparison page.
     run_b = w.objs["run_b"] = MatchRun.objects.create(
         program=w.im,

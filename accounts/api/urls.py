@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import busy, invitations, views
+from . import busy, institutions, invitations, roster_actions, views
 
 app_name = "accounts-api"
 
@@ -47,5 +47,7 @@ urlpatterns = [
         invitations.ProgramInvitationWithdrawApi.as_view(),
         name="program-invitation-withdraw",
     ),
+    *roster_actions.urlpatterns,
+    *institutions.urlpatterns,  # Institution administrators: programs and their coordinators.
     *router.urls,
 ]

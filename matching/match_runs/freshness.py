@@ -157,9 +157,7 @@ def run_changes(run: MatchRun) -> list[str]:
     if ended:
         pairs = [f"{names.get(m, '?')} and {names.get(t, '?')}" for m, t, _ in ended[:NAMED]]
         more = f" and {len(ended) - NAMED} more" if len(ended) > NAMED else ""
-        changes.append(
-            f"The pairing{'s' if len(ended) != 1 else ''} of {'; '.join(pairs)}{more} ended since this match was computed."
-        )
+        changes.append(f"The pairing{'s' if len(ended) != 1 else ''} of {'; '.join(pairs)}{more} ended.")
     for pk, old, new in capacity[:NAMED]:
         changes.append(f"{names.get(int(pk), 'A mentor')}'s capacity went from {old} to {new}.")
     for pk, now_accepting in accepting[:NAMED]:

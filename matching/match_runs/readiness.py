@@ -23,7 +23,7 @@ from audit.services import audit_log
 from core.guards import require_perm
 from core.locking import locked
 
-from ..models import Kind, Mentorship
+from ..models import EvaluatorRole, Kind, Mentorship
 from ..notifications import notify
 from ..selectors.directory import mentor_directory
 
@@ -42,7 +42,8 @@ NO_AVAILABILITY = "no-availability"
 MENTORS_FULL = "mentors-full"
 LEFT_OUT = "left-out"
 BOTH_ROLES = "both-roles"
-GROUPS = (NO_GOALS, NEVER_SIGNED_IN, NO_AVAILABILITY, MENTORS_FULL, LEFT_OUT, BOTH_ROLES)
+EVALUATORS = "evaluators"
+GROUPS = (NO_GOALS, NEVER_SIGNED_IN, NO_AVAILABILITY, MENTORS_FULL, EVALUATORS, LEFT_OUT, BOTH_ROLES)
 # Groups whose people can do something about it; for the others the choice is the coordinator's.
 REMINDABLE = (NO_GOALS, NEVER_SIGNED_IN, NO_AVAILABILITY, MENTORS_FULL, LEFT_OUT)
 
@@ -158,12 +159,16 @@ def active_mentors_of_kind(mentee_ids: Iterable[int], kind: str) -> dict[int, Us
 
 def program_mentors(program: Program) -> QuerySet[Any]:
     """Mentor profiles of the program's members, as the directory counts their spots, each
-    with ``has_availability`` (one query)."""
+    with ``has_availability`` and ``is_evaluator`` (one query)."""
     return (
         mentor_directory()
         .filter(user__memberships__program=program)
         .prefetch_related(None)
-        .annotate(has_availability=Exists(AvailabilityWindow.objects.filter(user_id=OuterRef("user_id"))))
+        .annotate(
+            has_availability=Exists(AvailabilityWindow.objects.filter(user_id=OuterRef("user_id"))),
+            # Evaluators of the program's residents are kept apart from all of them (matching.conflicts).
+            is_evaluator=Exists(EvaluatorRole.objects.filter(program=program, user_id=OuterRef("user_id"))),
+        )
         .distinct()
     )
 
@@ -200,6 +205,8 @@ def program_readiness(program: Program, kind: str) -> Readiness:
             left_out.append(Person(user, _stage(user), note))
         else:
             cohort_residents.append(user)
+    evaluators = [p for p in mentors if p.is_evaluator]
+    mentors = [p for p in mentors if not p.is_evaluator]
     cohort_mentors = [p for p in mentors if p.accepting_mentees and p.open_spots > 0]
 
     no_goals = []
@@ -276,6 +283,17 @@ def program_readiness(program: Program, kind: str) -> Readiness:
             "“accepting new mentees” or raise their capacity on their profile.",
             full,
             "Ask them whether they can take a mentee",
+        ),
+        Group(
+            EVALUATORS,
+            "Evaluators: not offered as mentors",
+            "They evaluate this program's residents (Conflicts of interest › Evaluators), so they are kept apart "
+            "from all of them and the start form leaves them out. A pairing exception on the Conflicts page "
+            "allows one pair.",
+            [
+                Person(p.user, _mentor_stage(p), "evaluates this program's residents", is_mentee=False)
+                for p in evaluators
+            ],
         ),
         Group(
             LEFT_OUT,

@@ -3,10 +3,11 @@
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from accounts.models import User
 from core.guards import require_perm
+from core.search import search_terms, word_matches
 
 from ..models import MatchProposal, MatchRanking, MatchRun, Mentorship
 
@@ -76,12 +77,9 @@ def review_proposals(
         qs = qs.filter(mentor__isnull=False, score__lt=LOW_SCORE)
     if mentor_id:
         qs = qs.filter(Q(mentor_id=mentor_id) | Q(decision=Decision.OVERRIDDEN, override_mentor_id=mentor_id))
-    for word in q.split()[:4]:
-        qs = qs.filter(
-            Q(mentee__first_name__icontains=word)
-            | Q(mentee__last_name__icontains=word)
-            | Q(mentee__email__icontains=word)
-        )
+    for word in search_terms(q)[:4]:
+        # "nunez" finds Núñez (core/search.py folds case and accents on both sides).
+        qs = qs.filter(word_matches(word, ["mentee__first_name", "mentee__last_name", "mentee__email"]))
     by_name = ("mentee__last_name", "mentee__first_name", "mentee_id")
     if sort == "score":
         qs = qs.order_by(F("score").asc(nulls_first=True), *by_name)
@@ -177,12 +175,23 @@ def review_summary(run: MatchRun) -> ReviewSummary:
         .order_by("last_name", "first_name", "pk")
         .only("pk", "first_name", "last_name", "mentor_profile__capacity")
     )
-    active = dict(
-        Mentorship.objects.filter(status=Mentorship.Status.ACTIVE, mentor_id__in=[m.pk for m in mentors])
-        .values("mentor_id")
-        .annotate(n=Count("pk"))
-        .values_list("mentor_id", "n")
+    # Once published, the run's own pairs are active mentorships: they hold the spots they were
+    # given, so they are not counted again as mentorships that were there before.
+    published = (
+        {
+            (mentee_id, override_id if decision == Decision.OVERRIDDEN else mentor_id)
+            for mentee_id, mentor_id, override_id, decision, _, _ in rows
+            if decision in (Decision.ACCEPTED, Decision.OVERRIDDEN)
+        }
+        if run.is_published
+        else set()
     )
+    active: dict[int, int] = {}
+    for mentor_id, mentee_id in Mentorship.objects.filter(
+        status=Mentorship.Status.ACTIVE, mentor_id__in=[m.pk for m in mentors]
+    ).values_list("mentor_id", "mentee_id"):
+        if (mentee_id, mentor_id) not in published:
+            active[mentor_id] = active.get(mentor_id, 0) + 1
     load = []
     for m in mentors:
         capacity = m.mentor_profile.capacity if hasattr(m, "mentor_profile") else 0

@@ -266,7 +266,7 @@ RUNS_CHECKED = 5
 class Action:
     """One thing in a program that needs its coordinator: how many, what, and where to act."""
 
-    kind: str  # review_runs, ranking_window, conflicts, stale_pairings, waiting_requests
+    kind: str  # review_runs, stale_runs, ranking_window, conflicts, stale_pairings, waiting_requests
     count: int
     text: str
     url: str
@@ -385,15 +385,27 @@ def coordinator_actions(
                 )
             )
         mine = [run for run in runs if run.program_id == pk]
-        if mine:
-            stale_runs = sum(1 for run in mine if run.pk in out_of_date)
+        ready = [run for run in mine if run.pk not in out_of_date]
+        stale_runs = [run for run in mine if run.pk in out_of_date]
+        runs_url = reverse("matching:match-runs", args=[slugs[pk]])
+        if ready:
             actions[pk].append(
                 Action(
                     "review_runs",
-                    len(mine),
-                    _plural(len(mine), "match run ready to review", "match runs ready to review"),
-                    mine[0].get_absolute_url() if len(mine) == 1 else reverse("matching:match-runs", args=[slugs[pk]]),
-                    f"{stale_runs} out of date: re-run or discard" if stale_runs else "Accept, override, publish",
+                    len(ready),
+                    _plural(len(ready), "match run ready to review", "match runs ready to review"),
+                    ready[0].get_absolute_url() if len(ready) == 1 else runs_url,
+                    "Accept, override, publish",
+                )
+            )
+        if stale_runs:
+            actions[pk].append(
+                Action(
+                    "stale_runs",
+                    len(stale_runs),
+                    _plural(len(stale_runs), "match run is out of date", "match runs are out of date"),
+                    stale_runs[0].get_absolute_url() if len(stale_runs) == 1 else runs_url,
+                    "Something it used changed: re-run it or discard it",
                 )
             )
         for run in (w for w in windows if w.program_id == pk):

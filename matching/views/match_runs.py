@@ -116,7 +116,13 @@ def _top_reasons(proposal, n=3):
     return [c for c in ranked if c.get("reason")][:n]
 
 
-REVIEW_KEYS = ("show", "mentor", "q", "sort", "page")
+# The review's filters in the URL. The search (a name or an e-mail) is kept in the session
+# instead, as every coordinator list keeps it (core/search.py): never in a URL, a log or a link.
+REVIEW_KEYS = ("show", "mentor", "sort", "page")
+
+
+def _search_key(run) -> str:
+    return f"filters:match-review:{run.pk}"
 
 
 def _review_query(data) -> str:
@@ -154,9 +160,9 @@ def _render_detail(request, run, *, status=200):
     }
     if run.status == Status.SUCCEEDED:
         summary = review_summary(run)
-        filters = ReviewFilterForm(
-            request.GET, mentor_choices=[(row.mentor_id, row.name) for row in summary.mentor_load]
-        )
+        data = request.GET.copy()
+        data["q"] = request.session.get(_search_key(run), "")
+        filters = ReviewFilterForm(data, mentor_choices=[(row.mentor_id, row.name) for row in summary.mentor_load])
         values = filters.values()
         page = Paginator(review_proposals(run, **values), PAGE_SIZE).get_page(request.GET.get("page"))
         for p in page.object_list:
@@ -187,6 +193,16 @@ def _render_detail(request, run, *, status=200):
 @login_required
 def match_run_detail(request, pk):
     run = _run_for(request, pk)
+    if request.method == "POST":
+        # The filter form: the search goes to the session, the rest to the URL (303, see REVIEW_KEYS).
+        search = "" if "clear" in request.POST else (request.POST.get("q") or "").strip()[:100]
+        if search:
+            request.session[_search_key(run)] = search
+        else:
+            request.session.pop(_search_key(run), None)
+        query = "" if "clear" in request.POST else _review_query(request.POST)
+        url = reverse("matching:match-run-detail", args=[run.pk]) + (f"?{query}" if query else "")
+        return HttpResponseRedirect(url, status=303)
     with timezone.override(request.user.zone):
         return _render_detail(request, run)
 
@@ -196,7 +212,9 @@ def match_run_progress(request, pk):
     """The progress region alone, polled by htmx. Once the run stops running, ask htmx to
     reload the whole page, which then shows the proposals or the failure."""
     run = _run_for(request, pk)
-    if run.status not in (Status.QUEUED, Status.RUNNING):
+    # Also once the ranking window a page showed open has closed: its summary of the window is stale.
+    window_closed = request.GET.get("window") == "open" and not run.ranking_window_open()
+    if run.status not in (Status.QUEUED, Status.RUNNING) or window_closed:
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"
         return response
@@ -512,7 +530,7 @@ def _export_rows(run):
             "" if p.score is None else f"{p.score:.1f}",
             p.rank_obtained if p.ranked else "",
             p.mentor_rank,
-            p.get_decision_display(),
+            p.decision_label,
             final.full_name if final else "",
             p.decision_note,
             p.why_not,

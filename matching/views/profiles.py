@@ -21,12 +21,16 @@ def person_detail(request, pk):
         other = person(pk)
     except User.DoesNotExist:
         raise Http404 from None
-    if not (
-        request.user.has_perm("accounts.view_person", other)
-        or request.user.has_perm("matching.view_person_to_rank", other)
-    ):
-        raise Http404  # don't reveal who exists
+    to_rank = False
+    if not request.user.has_perm("accounts.view_person", other):
+        to_rank = request.user.has_perm("matching.view_person_to_rank", other)
+        if not to_rank:
+            raise Http404  # don't reveal who exists
     context = profile_context(other, viewer=request.user)
+    if to_rank:
+        # A mentor asked to rank this resident sees what the resident wrote for matching (goals,
+        # interests, their own words), for as long as the ranking window is open.
+        context["show_mentee"] = context["mentee"] is not None
     mentor = context["mentor"]
     # How well the mentor fits the viewing resident: the engine's components and reasons.
     context["breakdown"] = (

@@ -47,7 +47,7 @@ def test_a_graduating_class_leaves_with_its_mentorships_and_requests_ended(
     assert (result.memberships, result.people, result.deactivated) == (3, 3, 2)
     mentorship.refresh_from_db()
     request.refresh_from_db()
-    assert (mentorship.status, mentorship.end_reason) == ("ended", "left the program (graduated)")
+    assert (mentorship.status, mentorship.end_reason) == ("ended", "Senior0 Res graduated and left the program.")
     assert request.status == "closed"
     assert not Membership.objects.filter(program=program, user__in=[first, second, elsewhere]).exists()
     assert [u.is_active for u in User.objects.filter(pk__in=[first.pk, second.pk, elsewhere.pk]).order_by("email")] == [

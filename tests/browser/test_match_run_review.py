@@ -101,6 +101,7 @@ def test_an_override_onto_a_full_mentor_offers_a_spot_or_a_displacement(page, sh
     assert run.extra_spots == {str(kim.pk): 1}
 
     page.get_by_role("button", name="Accept all remaining").click()
+    page.get_by_text("Publish 5 pairings…").click()  # a second step: it cannot be undone
     page.get_by_role("button", name="Publish 5 pairings").click()
     page.get_by_role("heading", name="Published").wait_for()
     shot("published")
@@ -179,9 +180,13 @@ def test_a_review_of_500_proposals_is_filtered_and_accepted_in_place(page, shot,
     row_id = first.get_attribute("id")
     first.get_by_role("button", name="Accept").click()
     page.locator(f"#{row_id}").get_by_text("Accepted", exact=True).wait_for()
-    # In place: the URL kept its filters, the summary moved, focus stayed on the row.
-    assert "q=same" in page.url
+    # In place: the URL kept its filters (the search stays in the session, never in a URL),
+    # the summary moved, focus stayed on the row.
+    assert "show=pending" in page.url and "same" not in page.url
     page.locator("#review-summary [data-count='accepted']").get_by_text("1", exact=True).wait_for()
+    # Accept all and publish follow too: their counts agree with the summary.
+    page.locator("#review-actions").get_by_text("Publish 1 pairing…").wait_for()
+    page.locator("#review-actions").get_by_role("button", name="Accept all remaining (479)").wait_for()
     focused = page.evaluate(
         "document.activeElement && document.activeElement.closest('tr') && document.activeElement.closest('tr').id"
     )
@@ -190,8 +195,10 @@ def test_a_review_of_500_proposals_is_filtered_and_accepted_in_place(page, shot,
     page.set_viewport_size({"width": 390, "height": 844})
     shot("accepted-in-place-phone")
 
-    # Low scores, page 2 keeps the filter.
+    # Low scores, page 2 keeps the filter (the search, kept in the session, is cleared first).
     page.set_viewport_size({"width": 1280, "height": 800})
+    page.get_by_role("button", name="Clear").click()
+    page.get_by_text("500 proposals; showing 1–50.").wait_for()
     page.goto(f"/match-runs/{run.pk}/?show=low&sort=score")
     page.get_by_role("link", name="Next →").click()
     assert "show=low" in page.url and "page=2" in page.url

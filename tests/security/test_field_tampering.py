@@ -22,7 +22,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Program, User
+from accounts.models import InstitutionRole, Program, User
 from matching.models import MatchProposal, MatchRanking, MentorshipRequest
 
 from .conftest import snapshot
@@ -496,6 +496,37 @@ CASES = {
         changes={"MatchRun": {"status", "finished_at", "error", *NOW}},
         check=lambda w, d: _has(_new(d, "MatchRun", w.ranking_run.pk), status="cancelled", program_id=w.im.pk),
     )],
+    # Institution administration (Cora is made an administrator of im's institution first): the
+    # institution and program in the URL, never in the body.
+    ("/api/v1/institutions/{slug}/programs/", "POST"): [Case(
+        CORA, lambda w: {"name": "Cardiology Fellowship", "specialty": w.im.specialty.slug},
+        setup=lambda w: _make_admin(w, CORA), adds={"Program"}, keep=("slug",),
+        check=lambda w, d: _has(_only(d, "Program"), institution_id=w.im.institution_id, name="Cardiology Fellowship"),
+    )],
+    ("/api/v1/programs/{slug}/settings/", "PATCH"): [Case(
+        CORA, lambda w: {"name": "Internal Medicine (categorical)"}, setup=lambda w: _make_admin(w, CORA),
+        changes={"Program": {"name"}}, keep=("slug",),
+        check=lambda w, d: _has(_new(d, "Program", w.im.pk), slug=w.im.slug, institution_id=w.im.institution_id),
+    )],
+    ("/api/v1/programs/{slug}/coordinators/", "POST"): [Case(
+        CORA, lambda w: {"email": w.users[DAVE].email}, setup=lambda w: _make_admin(w, CORA), adds={"Membership"},
+        keep=("role",),  # a coordinator's membership: the role a tampered "role" would also name
+        check=lambda w, d: _has(_only(d, "Membership"), user_id=w.users[DAVE].pk, program_id=w.im.pk, role="coordinator"),
+    )],
+    # The roster's bulk actions: the program in the URL; people of that program only.
+    ("/api/v1/programs/{slug}/roster/invite/", "POST"): [Case(CORA, adds={"ProgramInvitation", "Notification"})],
+    ("/api/v1/programs/{slug}/roster/reinvite/", "POST"): [Case(CORA)],
+    ("/api/v1/programs/{slug}/roster/leave/", "POST"): [
+        Case(
+            CORA, lambda w: {"user_ids": [w.users[BOB].pk], "reason": "left"}, keep=("is_active",),
+            removes={"Membership"}, adds={"Notification"},
+            changes={"User": {"is_active"}, "MentorshipRequest": {"status", "resolved_at", "response_note", *NOW}},
+            check=lambda w, d: _all_rows_of({"Membership": {"added": d.get("Membership", {}).get("removed", [])}},
+                                            "Membership", "program_id", w.im.pk),
+        ),
+        # Someone of another program (Quintessa) is refused outright, and nobody is named.
+        Case(CORA, lambda w: {"user_ids": [w.quin.pk], "reason": "left"}, status="bad"),
+    ],
     # Discarding keeps the run; re-running makes a new one with the same settings and discards the old.
     ("/api/v1/match-runs/{id}/archive/", "POST"): [Case(
         CORA, lambda w: {"reason": "Out of date"},
@@ -655,6 +686,10 @@ def _publish(w):
 
     _accept_alice(w)
     match_run_publish(run=w.run, actor=w.users[CORA])
+
+
+def _make_admin(w, role):
+    InstitutionRole.objects.create(institution=w.im.institution, user=w.users[role])
 
 
 # --- The machinery.

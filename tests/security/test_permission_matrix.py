@@ -87,8 +87,9 @@ mfa_remove_webauthn                  GET    login  ok     404    404    404    4
 mfa_edit_webauthn                    GET    login  ok     404    404    404    404    404
 usersessions_list                    GET    login  ok     ok     ok     ok     ok     ok
 usersessions_list                    POST   login  ok     ok     ok     ok     ok     ok
-# Bob's page: himself and Cora, who coordinates his program (a resident's page is not public).
-matching:person                      GET    login  404    ok     404    404    ok     404
+# Bob's page: himself, Cora, who coordinates his program, and Carol and Dave, who are asked to rank
+# him in the open ranking window of ``ranking_run`` (a resident's page is not public otherwise).
+matching:person                      GET    login  404    ok     ok     ok     ok     404
 # The directory lists mentors of every program to every signed-in user, by design.
 matching:mentor-directory            GET    login  ok     ok     ok     ok     ok     ok
 accounts:programs                    GET    login  403    403    403    403    ok     ok
@@ -169,6 +170,16 @@ matching:match-runs                  GET    login  403    403    403    403    o
 matching:match-run-create            GET    login  403    403    403    403    ok     404
 matching:match-run-create            POST   login  403    403    403    403    ok     404
 matching:match-run-readiness         GET    login  403    403    403    403    ok     404
+# Institution administration: none of these people administers the institution (its programs' members see 403).
+accounts:institution                 GET    login  403    403    403    403    403    404
+accounts:institution                 POST   login  403    403    403    403    403    404
+accounts:institution-program-new     GET    login  403    403    403    403    403    404
+accounts:institution-program-new     POST   login  403    403    403    403    403    404
+accounts:program-edit                GET    login  403    403    403    403    403    404
+accounts:program-edit                POST   login  403    403    403    403    403    404
+accounts:program-coordinators        GET    login  403    403    403    403    403    404
+accounts:program-coordinators        POST   login  403    403    403    403    403    404
+accounts:program-coordinator-remove  POST   login  403    403    403    403    403    404
 matching:match-run-readiness-remind  POST   login  403    403    403    403    ok     404
 matching:match-run-detail            GET    login  404    404    404    404    ok     404
 matching:match-run-progress          GET    login  404    404    404    404    ok     404
@@ -256,6 +267,16 @@ GET    /api/v1/mentors/{id}/                               login  ok     ok     
 GET    /api/v1/programs/                                   login  403    403    403    403    ok     ok
 GET    /api/v1/programs/{slug}/                            login  403    403    403    403    ok     404
 GET    /api/v1/programs/{slug}/roster/                     login  403    403    403    403    ok     404
+GET    /api/v1/institutions/{slug}/programs/               login  403    403    403    403    403    404
+POST   /api/v1/institutions/{slug}/programs/               login  403    403    403    403    403    404
+GET    /api/v1/programs/{slug}/settings/                   login  403    403    403    403    403    404
+PATCH  /api/v1/programs/{slug}/settings/                   login  403    403    403    403    403    404
+GET    /api/v1/programs/{slug}/coordinators/               login  403    403    403    403    403    404
+POST   /api/v1/programs/{slug}/coordinators/               login  403    403    403    403    403    404
+DELETE /api/v1/programs/{slug}/coordinators/{id}/          login  403    403    403    403    403    404
+POST   /api/v1/programs/{slug}/roster/invite/              login  403    403    403    403    ok     404
+POST   /api/v1/programs/{slug}/roster/reinvite/            login  403    403    403    403    ok     404
+POST   /api/v1/programs/{slug}/roster/leave/               login  403    403    403    403    ok     404
 GET    /api/v1/programs/{slug}/invitations/                login  403    403    403    403    ok     404
 POST   /api/v1/programs/{slug}/invitations/{id}/withdraw/  login  403    403    403    403    ok     404
 GET    /api/v1/specialties/                                login  ok     ok     ok     ok     ok     ok

@@ -8,6 +8,8 @@ from django.utils import timezone
 PAGE_KWARGS = {
     # Bob is a resident: his page is not public the way a mentor's is.
     "matching:person": lambda w: {"pk": w.users["other_resident"].pk},
+    "accounts:institution": lambda w: {"slug": w.im.institution.slug},
+    "accounts:institution-program-new": lambda w: {"slug": w.im.institution.slug},
     "accounts:roster": lambda w: {"slug": w.im.slug},
     "accounts:roster-export": lambda w: {"slug": w.im.slug},
     "accounts:roster-template": lambda w: {"slug": w.im.slug},
@@ -82,6 +84,8 @@ def _OBJECTS(w):
         # The Alice–Carol resource (shared by Carol) and Alice's message to Carol.
         "resources": w.resource,
         "messages": w.message,
+        # /api/v1/programs/{slug}/coordinators/{id}/: Cora, coordinator of im.
+        "coordinators": w.users["coordinator"],
     }
 
 
@@ -92,7 +96,7 @@ def api_kwargs(path, w):
     out = []
     for i, part in enumerate(parts):
         if part == "{slug}":
-            part = w.im.slug
+            part = w.im.institution.slug if parts[i - 1] == "institutions" else w.im.slug
         elif part in ("{id}", "{pk}"):
             prev = parts[i - 1]
             if prev == "match-runs" and ("my-ranking" in parts or "ranking-window" in parts):

@@ -170,6 +170,12 @@ def test_raising_a_spot_is_kept_for_the_run_and_honoured_by_publish(start_run, c
     assert len(started) == 6
     assert Mentorship.objects.filter(mentor=mentor, status="active").count() == len(holders) + 1
 
+    # Once published, the run's own pairs hold the spots they were given: nobody reads as over.
+    run.refresh_from_db()
+    after = {r.mentor_id: r for r in review_summary(run).mentor_load}
+    assert (after[mentor.pk].active, after[mentor.pk].holding, after[mentor.pk].over) == (0, len(holders) + 1, False)
+    assert not any(r.over for r in after.values())
+
 
 def test_displacing_rejects_the_other_proposal_and_says_why(start_run, coordinator):
     run = start_run()

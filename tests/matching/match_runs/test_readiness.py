@@ -246,3 +246,15 @@ def test_a_group_without_a_reminder_or_a_made_up_kind_is_refused(program, ready,
     with pytest.raises(ValidationError, match="Choose a kind"):
         readiness_remind(program=program, actor=coordinator, group=r.NO_GOALS, kind="everything")
     assert not Notification.objects.exists()
+
+
+def test_evaluators_are_listed_apart_and_not_offered_as_mentors(program, ready, other_attending, coordinator):
+    from matching.models import EvaluatorRole
+
+    EvaluatorRole.objects.create(program=program, user=other_attending, role=EvaluatorRole.Role.CCC_MEMBER)
+    readiness = program_readiness(program, "career")
+
+    assert _names(readiness, r.EVALUATORS) == {other_attending.full_name: "evaluates this program's residents"}
+    assert other_attending.pk not in {p.user_id for p in readiness.cohort_mentors}
+    assert other_attending.full_name not in _names(readiness, r.MENTORS_FULL)
+    assert not readiness.groups[r.EVALUATORS].remind_label  # nothing for them to do

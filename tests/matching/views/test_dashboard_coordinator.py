@@ -129,8 +129,11 @@ def test_a_run_computed_before_a_later_publish_is_said_to_be_out_of_date(client_
     _run(program, finished_at=timezone.now() - timedelta(hours=3), published_at=timezone.now())
 
     actions, html = _actions(client_for(coordinator), program)
-    assert actions[1].detail == "1 out of date: re-run or discard"
-    assert "1 out of date: re-run or discard" in html
+    # Said once, as what it is: not also counted as ready to review.
+    assert "review_runs" not in [a.kind for a in actions]
+    stale = next(a for a in actions if a.kind == "stale_runs")
+    assert (stale.count, stale.text) == (1, "1 match run is out of date")
+    assert "1 match run is out of date" in html and "ready to review" not in html
 
 
 def test_several_runs_to_review_link_to_the_programs_runs(client_for, program, coordinator, busy):

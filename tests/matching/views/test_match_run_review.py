@@ -148,8 +148,18 @@ def test_the_review_filters_searches_and_sorts(client_for, coordinator, start_ru
     c = client_for(coordinator)
     response = c.get(_detail(run, "?show=unmatched"))
     assert [p.mentor_id for p in response.context["proposals"]] == [None]
-    response = c.get(_detail(run, f"?q={alice.email}"))
+    # The search is kept in the session: the redirect and the page's links carry no name or e-mail.
+    response = c.post(_detail(run), {"q": alice.email, "show": "all", "sort": "name"})
+    assert response.status_code == 303 and alice.email not in response["Location"]
+    response = c.get(response["Location"])
     assert [p.mentee_id for p in response.context["proposals"]] == [alice.pk]
+    assert f"q={alice.email}" not in response.content.decode() and "q=" not in response.content.decode()
+    # Accents and case do not matter: "ALICE" or an accented spelling find the same person.
+    alice_folded = alice.first_name.upper().replace("A", "Á", 1)
+    c.post(_detail(run), {"q": alice_folded})
+    assert [p.mentee_id for p in c.get(_detail(run)).context["proposals"]] == [alice.pk]
+    c.post(_detail(run), {"clear": "1"})
+    assert len(c.get(_detail(run)).context["proposals"]) == 6
     response = c.get(_detail(run, "?sort=score"))
     scores = [p.score for p in response.context["proposals"]]
     assert scores[0] is None and scores[1:] == sorted(scores[1:])

@@ -6,9 +6,11 @@ Tasks run eagerly in tests, and a run starts on commit, so creating a run inside
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Goal, Membership
 from matching.match_runs.services import match_run_create, proposal_decide
@@ -339,6 +341,29 @@ def test_the_progress_region_polls_until_the_run_stops(client_for, coordinator, 
     done = client.get(url)
     # htmx reloads the page, which then shows the proposals.
     assert done.status_code == 204 and done["HX-Refresh"] == "true"
+
+
+def test_a_page_showing_an_open_ranking_window_reloads_once_it_closes(client_for, coordinator, program, cohort):
+    residents, mentors = cohort
+    run = match_run_create(
+        program=program,
+        actor=coordinator,
+        kind="career",
+        algorithm="stable",
+        mentee_ids=[r.pk for r in residents],
+        mentor_ids=[m.pk for m in mentors],
+        ranking_deadline=timezone.now() + timedelta(days=2),
+    )
+    client = client_for(coordinator)
+    page = client.get(f"/match-runs/{run.pk}/").content.decode()
+    assert f"/match-runs/{run.pk}/progress/?window=open" in page and "% done" not in page
+    assert client.get(f"/match-runs/{run.pk}/progress/?window=open").status_code == 200  # still open
+
+    # The deadline passed; the run waits for the sweeper, but the page's window summary is stale.
+    MatchRun.objects.filter(pk=run.pk).update(ranking_deadline=timezone.now() - timedelta(seconds=1))
+    closed = client.get(f"/match-runs/{run.pk}/progress/?window=open")
+    assert closed.status_code == 204 and closed["HX-Refresh"] == "true"
+    assert client.get(f"/match-runs/{run.pk}/progress/").status_code == 200  # a page drawn after: it polls on
 
 
 def test_publish_is_offered_only_once_something_is_accepted(

@@ -1,0 +1,204 @@
+"""Institution administrators' pages: the institution's programs, creating and editing one,
+its coordinators, and the institution's administrators. The services are in
+accounts/institutions.py; a refusal shows beside the field it is about.
+
+Who sees what: an administrator of the institution (or a superuser) uses these pages; a
+member of one of its programs gets 403 (they know it exists); anyone else 404."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.forms import add_service_errors
+from core.idempotency import create_once
+
+from ..institution_forms import PersonAddForm, PersonRemoveForm, ProgramCreateForm, ProgramForm
+from ..institutions import (
+    default_time_zone,
+    institution_admin_add,
+    institution_admin_remove,
+    institution_admins,
+    institution_for,
+    institution_programs,
+    program_administered,
+    program_coordinator_add,
+    program_coordinator_remove,
+    program_coordinators,
+    program_create,
+    program_update,
+)
+from ..models import User
+
+
+def _institution_url(institution) -> str:
+    return reverse("accounts:institution", kwargs={"slug": institution.slug})
+
+
+def _coordinators_url(program) -> str:
+    return reverse("accounts:program-coordinators", kwargs={"slug": program.slug})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def institution_detail(request, slug):
+    institution = institution_for(request.user, slug)
+    admin_form = PersonAddForm(request.POST or None, prefix="admin")
+    if request.method == "POST":
+        if request.POST.get("action") == "remove-admin":
+            return _admin_remove(request, institution)
+        if admin_form.is_valid():
+            try:
+                result = institution_admin_add(institution=institution, actor=request.user, **admin_form.cleaned_data)
+            except ValidationError as exc:
+                add_service_errors(admin_form, exc)
+            else:
+                who = result.user.full_name or result.user.email
+                if not result.added:
+                    messages.info(request, f"{who} already administers {institution.name}.")
+                elif result.account_created:
+                    messages.success(
+                        request, f"{who} is now an administrator; an invitation to set a password is on its way."
+                    )
+                else:
+                    messages.success(request, f"{who} is now an administrator of {institution.name}.")
+                return redirect(_institution_url(institution) + "#admins-h")
+    return render(
+        request,
+        "accounts/institutions/detail.html",
+        {
+            "institution": institution,
+            "programs": institution_programs(institution),
+            "admins": institution_admins(institution),
+            "admin_form": admin_form,
+        },
+        status=400 if admin_form.errors else 200,
+    )
+
+
+def _admin_remove(request, institution):
+    form = PersonRemoveForm(request.POST)
+    if form.is_valid():
+        user = get_object_or_404(institution_admins(institution), pk=form.cleaned_data["user"])
+        try:
+            institution_admin_remove(institution=institution, actor=request.user, user=user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"{user.full_name or user.email} no longer administers {institution.name}.")
+    return redirect(_institution_url(institution) + "#admins-h")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def program_new(request, slug):
+    institution = institution_for(request.user, slug)
+    form = ProgramCreateForm(request.POST or None, initial={"time_zone": default_time_zone(institution)})
+    if request.method == "POST" and form.is_valid():
+
+        def create():
+            program = program_create(institution=institution, actor=request.user, **form.cleaned_data)
+            return _coordinators_url(program), f"{program.name} is created. Now name its coordinators."
+
+        done = create_once(
+            request,
+            form,
+            scope=f"program:{institution.pk}",
+            create=create,
+            fallback_url=_institution_url(institution),
+            repeat_message="You sent this form twice: the program was created once.",
+        )
+        if done:
+            return done
+    return render(
+        request,
+        "accounts/institutions/program_form.html",
+        {"institution": institution, "form": form, "program": None},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def program_edit(request, slug):
+    program = program_administered(request.user, slug)
+    institution = program.institution
+    initial = {"name": program.name, "specialty": program.specialty, "time_zone": program.time_zone}
+    form = ProgramForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            program = program_update(program=program, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"{program.name} is saved.")
+            return redirect(_institution_url(institution))
+    return render(
+        request,
+        "accounts/institutions/program_form.html",
+        {"institution": institution, "form": form, "program": program},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def program_coordinators_page(request, slug):
+    program = program_administered(request.user, slug)
+    institution = program.institution
+    form = PersonAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = program_coordinator_add(program=program, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            who = result.user.full_name or result.user.email
+            if not result.added:
+                messages.info(request, f"{who} already coordinates {program.name}.")
+            elif result.account_created:
+                messages.success(
+                    request, f"{who} now coordinates {program.name}; an invitation to set a password is on its way."
+                )
+            else:
+                messages.success(request, f"{who} now coordinates {program.name} and is told by e-mail.")
+            return redirect(_coordinators_url(program))
+    return render(
+        request,
+        "accounts/institutions/coordinators.html",
+        {"institution": institution, "program": program, "coordinators": program_coordinators(program), "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def program_coordinator_remove_view(request, slug):
+    program = program_administered(request.user, slug)
+    form = PersonRemoveForm(request.POST)
+    if form.is_valid():
+        user: User = get_object_or_404(program_coordinators(program), pk=form.cleaned_data["user"])
+        try:
+            program_coordinator_remove(program=program, actor=request.user, user=user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"{user.full_name or user.email} no longer coordinates {program.name}.")
+    return redirect(_coordinators_url(program))
+
+
+# Listed in accounts/urls.py (``*institutions.urlpatterns``), in the accounts namespace. A program
+# is addressed by its slug alone, as on the coordinators' pages.
+urlpatterns = [
+    path("institutions/<slug:slug>/", institution_detail, name="institution"),
+    path("institutions/<slug:slug>/programs/new/", program_new, name="institution-program-new"),
+    path("programs/<slug:slug>/edit/", program_edit, name="program-edit"),
+    path("programs/<slug:slug>/coordinators/", program_coordinators_page, name="program-coordinators"),
+    path(
+        "programs/<slug:slug>/coordinators/remove/",
+        program_coordinator_remove_view,
+        name="program-coordinator-remove",
+    ),
+]
