@@ -311,6 +311,9 @@ def test_1_a_coordinator_of_another_program_imports_our_people_and_takes_over_no
 
     applied = oscar_web.submit(preview_url)
     assert applied.status_code == 302 and applied.headers["Location"] == f"/programs/{other_program.slug}/roster/"
+    # Importing sends nothing; inviting is the next, separate step on the roster.
+    roster_url = f"/programs/{other_program.slug}/roster/"
+    assert oscar_web.submit(roster_url, {"action": "invite"}).status_code == 302
 
     assert _state(alice, carol, ada) == before
     invitations = ProgramInvitation.objects.filter(program=other_program, status="pending")
@@ -342,6 +345,7 @@ def test_1_after_she_joins_the_other_program_her_request_and_check_in_stay_with_
     oscar_web = stack.sign_in(oscar)
     uploaded = upload_roster(oscar_web, other_program, ROSTER_HEADER + f"{alice.email},Eve,Evil,resident,PGY-5,,,\n")
     assert oscar_web.submit(uploaded.headers["Location"]).status_code == 302
+    assert oscar_web.submit(f"/programs/{other_program.slug}/roster/", {"action": "invite"}).status_code == 302
     invitation = ProgramInvitation.objects.get(user=alice, program=other_program)
     alice_web = stack.sign_in(alice)
     assert alice_web.submit(f"/invitations/{invitation.pk}/accept/", form="/invitations/").status_code == 302
@@ -826,6 +830,12 @@ def test_10_a_formula_name_is_exported_harmless_and_plain_text_email_reads_as_ty
         cora_web, program, ROSTER_HEADER + "dandre@hospital.example,D'Andre,Lee,resident,PGY-1,,,\n"
     )
     assert cora_web.submit(uploaded.headers["Location"]).status_code == 302
+    # Importing sends nothing; Cora sends D'Andre his invitation from the roster.
+    from accounts.models import Membership
+
+    dandre = Membership.objects.get(program=program, user__email="dandre@hospital.example")
+    roster_url = f"/programs/{program.slug}/roster/"
+    assert cora_web.submit(f"{roster_url}{dandre.pk}/invite/", form=roster_url).status_code == 302
     [message] = stack.wait_for_mail(1)
     assert message["To"] == "dandre@hospital.example"
     # (Django folds an encoded subject onto a second line; the parser keeps the fold's space.)

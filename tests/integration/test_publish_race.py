@@ -129,10 +129,10 @@ def test_control_without_the_run_lock_every_publish_gets_past_the_check(reviewed
 
     # Several publishes read "not published yet" and began starting mentorships. The
     # mentor's capacity lock still stops duplicates, but the losers get a confusing
-    # "cannot be paired: no open spot" instead of "already published".
+    # "no open spot … Nothing was published" instead of "already published".
     assert errors == [] and outcomes.count("ok") == 1
     assert len(publishing.threads) == THREADS
-    assert any("cannot be paired" in o for o in outcomes if o != "ok")
+    assert any("Nothing was published" in o for o in outcomes if o != "ok")
     assert Mentorship.objects.filter(source=Mentorship.Source.MATCH_RUN).count() == 4
 
 
