@@ -48,7 +48,7 @@ serve: migrate
 # PYTEST_ARGS=tests/engine has no integration test: not a failure.
 PYTEST_WORKERS ?= auto
 define parallel_then_integration
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal -m "$(1)" $(PYTEST_ARGS) || test $$? -eq 5
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal -m "$(1)" $(2) $(PYTEST_ARGS) || test $$? -eq 5
 	$(BIN)/pytest -m integration $(PYTEST_ARGS) || test $$? -eq 5
 endef
 
@@ -63,12 +63,13 @@ else
 endif
 
 # The suite against the local PostgreSQL and Redis (as .ci/run does). The browser journeys
-# drive pages through a live server whatever the database: they ran in `make test`.
+# drive pages through a live server whatever the database: they ran in `make test`. So did the
+# engine's tests, which import no Django (tests/test_layers.py) and so cannot meet a database.
 # PYTEST_ARGS=--reuse-db keeps the test databases between runs; add --create-db once after a new migration.
 test-postgres: export DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/mentormatch)
 test-postgres: export REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/15)
 test-postgres: install
-	$(call parallel_then_integration,not browser and not integration)
+	$(call parallel_then_integration,not browser and not integration,--ignore=tests/engine)
 
 check: install
 	$(BIN)/python manage.py check
