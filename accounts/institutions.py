@@ -9,8 +9,11 @@ Services here are the only writers of these rows (programs, coordinator membersh
 institution roles) outside the Django admin and the demo seed. Each checks
 ``accounts.administer_institution`` first, whoever calls it (a page or the API).
 
-Two invariants, kept under concurrency by locking the people they count (``accounts.User``
-rows, in key order, the one model ``core.locking`` lets us lock here):
+Every service locks the institution's row first (``core.locking``: an institution above its
+programs), so an institution's changes run one at a time: a double submit, or two
+administrators at once, find the first one's program, coordinator or administrator, and the
+second gets the plain refusal (or "already"), never a duplicate. Under that lock, and the
+people's rows (``accounts.User``, by key), two invariants hold:
 - a program that has a coordinator keeps at least one (add another before removing the last);
 - an institution that has an administrator keeps at least one.
 """
@@ -65,6 +68,14 @@ def institution_for(user: User | AnonymousUser, slug: str) -> Institution:
     may know it exists (403); anyone else gets 404, as for another institution's programs."""
     institution = get_object_or_404(Institution, slug=slug)
     _check_administers(user, institution)
+    return institution
+
+
+def _lock_institution(institution: Institution, actor: User) -> Institution:
+    """Lock ``institution``'s row, then check ``actor`` administers it (an administrator
+    removed meanwhile is refused: the check reads the roles after the lock)."""
+    institution = locked(Institution.objects).get(pk=institution.pk)
+    require_perm(actor, ADMINISTER, institution)
     return institution
 
 
@@ -187,11 +198,11 @@ def program_create(
     *, institution: Institution, actor: User, name: str, specialty: Specialty | None, time_zone: str, slug: str = ""
 ) -> Program:
     """A new program of ``institution``. Its slug (the web address) comes from the name unless
-    given, and never changes afterwards. A double submit creates one program: the second
-    finds the name taken (the actor's row is locked meanwhile, so the two run one after the
-    other; the unique slug backs it where two administrators race with different names)."""
-    require_perm(actor, ADMINISTER, institution)
-    locked(User.objects.filter(pk=actor.pk)).get()
+    given, and never changes afterwards. A double submit, or two administrators at once,
+    create one program: the institution's row is locked meanwhile, so the second finds the
+    name (or the slug) taken. The unique slug backs it against another institution's program
+    created at the same moment."""
+    institution = _lock_institution(institution, actor)
     # Every field's problem at once: the name's, the specialty's, the zone's and the slug's.
     errors: dict[str, list[str]] = {}
     try:
@@ -228,8 +239,7 @@ def program_create(
 def program_update(*, program: Program, actor: User, name: str, specialty: Specialty | None, time_zone: str) -> Program:
     """Rename a program, or change its specialty or time zone. The slug stays: links,
     bookmarks and API clients use it."""
-    require_perm(actor, ADMINISTER, program.institution)
-    locked(User.objects.filter(pk=actor.pk)).get()
+    _lock_institution(program.institution, actor)
     program = Program.objects.select_related("institution", "specialty").get(pk=program.pk)
     name = _clean_program_fields(
         institution=program.institution, name=name, specialty=specialty, time_zone=time_zone, exclude_pk=program.pk
@@ -301,6 +311,13 @@ def _lock_people(queryset: QuerySet[User]) -> list[User]:
     return list(locked(queryset.order_by("pk")))
 
 
+def _lock_person(holders: QuerySet[User], user: User) -> User:
+    """Lock the people who hold a role now and ``user``, by key; ``user`` as locked (whether
+    they are still active is read under the lock)."""
+    people = _lock_people(holders | User.objects.filter(pk=user.pk))
+    return next(person for person in people if person.pk == user.pk)
+
+
 @transaction.atomic
 def program_coordinator_add(
     *, program: Program, actor: User, email: str, first_name: str = "", last_name: str = ""
@@ -308,12 +325,12 @@ def program_coordinator_add(
     """Make the person with ``email`` a coordinator of ``program``: an existing account is
     added at once (an administrator's decision, like the Django admin's); for an unknown address
     an account is created and sent the roster's invitation. The person is notified once this
-    commits. Adding someone who is already a coordinator changes nothing."""
-    require_perm(actor, ADMINISTER, program.institution)
+    commits. Adding someone who is already a coordinator changes nothing, twice at once too."""
+    _lock_institution(program.institution, actor)
     user, created = _person_for_email(email=email, first_name=first_name, last_name=last_name, actor=actor)
+    user = _lock_person(program_coordinators(program), user)
     if not user.is_active:
         raise ValidationError({"email": ["This account is deactivated: it cannot coordinate a program."]})
-    _lock_people(program_coordinators(program) | User.objects.filter(pk=user.pk))
     membership, added = Membership.objects.get_or_create(user=user, program=program, role=Membership.Role.COORDINATOR)
     if added:
         audit_log(
@@ -333,7 +350,7 @@ def program_coordinator_add(
 def program_coordinator_remove(*, program: Program, actor: User, user: User) -> None:
     """``user`` stops coordinating ``program`` (their other roles stay). The last coordinator
     cannot be removed: a program always has someone to run it once it has had one."""
-    require_perm(actor, ADMINISTER, program.institution)
+    _lock_institution(program.institution, actor)
     coordinators = _lock_people(program_coordinators(program))
     if user.pk not in {c.pk for c in coordinators}:
         raise ValidationError(f"{user.full_name or user.email} does not coordinate {program.name}.")
@@ -357,12 +374,12 @@ def institution_admin_add(
     *, institution: Institution, actor: User, email: str, first_name: str = "", last_name: str = ""
 ) -> PersonAdded:
     """Make the person with ``email`` an administrator of ``institution`` (a new account is
-    invited as for coordinators)."""
-    require_perm(actor, ADMINISTER, institution)
+    invited as for coordinators). Adding someone who already administers it changes nothing."""
+    institution = _lock_institution(institution, actor)
     user, created = _person_for_email(email=email, first_name=first_name, last_name=last_name, actor=actor)
+    user = _lock_person(institution_admins(institution), user)
     if not user.is_active:
         raise ValidationError({"email": ["This account is deactivated: it cannot administer an institution."]})
-    _lock_people(institution_admins(institution) | User.objects.filter(pk=user.pk))
     role, added = InstitutionRole.objects.get_or_create(
         institution=institution, user=user, role=InstitutionRole.Role.ADMIN, defaults={"created_by": actor}
     )
@@ -382,7 +399,7 @@ def institution_admin_add(
 def institution_admin_remove(*, institution: Institution, actor: User, user: User) -> None:
     """``user`` stops administering ``institution``. The last administrator cannot be removed
     (in practice: the last one removing themselves; superusers use the Django admin)."""
-    require_perm(actor, ADMINISTER, institution)
+    institution = _lock_institution(institution, actor)
     admins = _lock_people(institution_admins(institution))
     if user.pk not in {a.pk for a in admins}:
         raise ValidationError(f"{user.full_name or user.email} does not administer {institution.name}.")

@@ -268,6 +268,7 @@ class RosterPreview:
     # What reading the file decided for the coordinator: the encoding, the sheet, the
     # columns read under another name and the columns ignored.
     notices: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)  # header cells the import does not read
 
     @property
     def is_valid(self) -> bool:
@@ -602,6 +603,7 @@ def _parsed_to_json(preview: RosterPreview) -> dict[str, Any]:
         "errors": [[e.line, e.column, e.message] for e in preview.errors],
         "errors_dropped": preview.errors_dropped,
         "notices": preview.notices,
+        "ignored_columns": preview.ignored_columns,
         "rows": [
             [
                 r.line,
@@ -629,6 +631,7 @@ def _parsed_from_json(program: Program, data: dict) -> RosterPreview:
         errors_dropped=data["errors_dropped"],
         record_count=data["record_count"],
         notices=list(data.get("notices", [])),
+        ignored_columns=list(data.get("ignored_columns", [])),
     )
     for line, email, first, last, role, stage, specialty, rank, time_zone in data["rows"]:
         preview.rows.append(
@@ -713,6 +716,7 @@ def _read_header(header: list[str], preview: RosterPreview) -> tuple[list[str], 
             ok = False
     if renamed:
         preview.notices.append("Read " + ", ".join(renamed) + ".")
+    preview.ignored_columns = ignored
     if ignored:
         count = len(ignored)
         preview.notices.append(f"Ignored {count} column{'s' if count != 1 else ''}: {', '.join(ignored)}.")
@@ -1030,7 +1034,7 @@ def roster_import_preview(*, program: Program, uploaded_by: User, filename: str,
     )
 
 
-def roster_import_apply(*, roster_import: RosterImport, actor: User) -> RosterApplyResult:
+def roster_import_apply(*, roster_import: RosterImport, actor: User, expected: str | None = None) -> RosterApplyResult:
     """Apply a previewed file: all of it or none of it, once. Nobody is e-mailed: inviting
     the people it adds is the roster's next, separate step (``roster_invite_all``).
 
@@ -1039,18 +1043,35 @@ def roster_import_apply(*, roster_import: RosterImport, actor: User) -> RosterAp
     shows its progress. Raises ValidationError when the file has errors, was applied
     already, or is being applied (a double-submitted confirm form), and PermissionDenied
     when ``actor`` does not coordinate the program.
+
+    ``expected`` is the plan the coordinator confirmed (``RosterPreview.apply_label``, the
+    button's words). When given, the file is applied only if the plan is still that: had
+    someone changed the roster since the preview, "Add 430" would otherwise do something
+    else than it said (ValidationError, code "changed"; the page shows the new plan).
     """
     if not actor.has_perm("accounts.manage_roster", roster_import.program):
         raise PermissionDenied
     rows = len((roster_import.parsed or {}).get("rows", [])) or roster_import.row_count
     if rows > BACKGROUND_ROWS:
+        # Checked before queueing, without the locks the task takes: a plan that changes in
+        # the seconds before the task starts is applied as the task finds it.
+        if expected is not None and roster_import.status in (RosterImport.Status.PREVIEWED, RosterImport.Status.FAILED):
+            _check_expected(roster_import_plan(roster_import), expected)
         return _start_in_background(roster_import=roster_import, actor=actor)
     try:
-        return _apply(roster_import=roster_import, actor=actor)
+        return _apply(roster_import=roster_import, actor=actor, expected=expected)
     except IntegrityError:
         # Someone imported the same people at the same moment; nothing was written.
         logger.warning("Roster import %s collided with a concurrent change", roster_import.pk, exc_info=True)
         raise ValidationError(CONFLICT_MESSAGE, code="conflict") from None
+
+
+def _check_expected(preview: RosterPreview, expected: str) -> None:
+    if not preview.errors and preview.apply_label != expected:
+        raise ValidationError(
+            "The roster changed since this preview, so the counts below are new. Check them, then confirm again.",
+            code="changed",
+        )
 
 
 def _check_applicable(roster_import: RosterImport) -> None:
@@ -1183,7 +1204,11 @@ def roster_imports_sweep(*, now: datetime.datetime | None = None) -> dict[str, i
 
 @transaction.atomic
 def _apply(
-    *, roster_import: RosterImport, actor: User, progress: Callable[[int], None] | None = None
+    *,
+    roster_import: RosterImport,
+    actor: User,
+    progress: Callable[[int], None] | None = None,
+    expected: str | None = None,
 ) -> RosterApplyResult:
     in_background = progress is not None
     if in_background:
@@ -1204,6 +1229,8 @@ def _apply(
             f"The file has {preview.error_count} problem(s); nothing was imported. Fix them and upload it again.",
             code="invalid",
         )
+    if expected is not None:
+        _check_expected(preview, expected)
     report(30)
 
     # People: one row per person. Parsing guarantees both rows of a person agree.

@@ -9,7 +9,13 @@ Match's scale, with ``--large``), each timed in this one run against a reference
   A plain pure-Python deferred acceptance written below checks every size, 40,000×16,000 included;
 * optimal mode against OR-Tools' min-cost max-flow on the same lists, written independently below:
   the number matched and the total score asserted equal;
-* cohort scoring against a straightforward dense numpy version.
+* cohort scoring against a straightforward dense numpy version; at 40,000×16,000 (best 50 per mentee),
+  each in a process of its own for its peak RSS, against the same code with the per-row argpartition
+  selection it had before issue 16;
+* ``recommend_prepared`` (mentors prepared once) against ``recommend`` on the records, one mentee
+  against 4,000 and 16,000 mentors, the answers asserted equal;
+* the stable command line as a whole process (start-up, JSON in and out) against HospitalResident at
+  10,000×4,000 and the plain deferred acceptance at 40,000×16,000.
 
 Prints a Markdown table: seconds are medians of the runs; each row says how ours compares with its
 reference in the same run, and which target applies.
@@ -20,10 +26,14 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import json
 import os
+import pickle
 import random
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -34,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.plain_da import reference_deferred_acceptance
 from matching.engine import (
     Instance,
     MenteePrefs,
@@ -41,10 +52,13 @@ from matching.engine import (
     MentorPrefs,
     MentorRecord,
     Weights,
+    prepare_mentors,
     recommend,
+    recommend_prepared,
     score_cohort,
     solve_optimal,
 )
+from matching.engine import scoring as engine_scoring
 from matching.engine.optimal import optimal_assignment
 from matching.engine.scoring import AVAILABILITY_TARGET_SLOTS, INTEREST_SATURATION, SUBSPECIALTY_SHARE, _grid
 from matching.engine.stable import deferred_acceptance, solve_stable
@@ -63,6 +77,15 @@ STABLE_SPEEDUP_SIZES = {(2_000, 800), (10_000, 4_000)}
 STABLE_SECONDS = 2.0  # at 40,000×16,000
 OPTIMAL_RATIO = 2.0  # × OR-Tools' time, at most
 SCORING_SECONDS = 1.0  # at 10,000×4,000
+# Issue 16.
+RECOMMEND_MS = 5.0  # one mentee against 16,000 prepared mentors
+RECOMMEND_MENTORS = (4_000, 16_000)
+NATIONAL_SCORING_SECONDS = 3.0  # 40,000×16,000, best 50 per mentee
+NATIONAL_SCORING_RSS_GB = 2.0
+CLI_VS_DA = (
+    2.0  # the stable command line, a whole process, × faster than the plain deferred acceptance at 40,000×16,000
+)
+CLI_VS_HOSPITAL_RESIDENT = 100.0  # × faster than HospitalResident at 10,000×4,000
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,36 +241,6 @@ def synthetic_records(mentees: int, mentors: int, seed: int) -> tuple[list[Mente
 
 # ---------------------------------------------------------------------------------------------
 # References
-
-
-def reference_deferred_acceptance(
-    mentee_rankings: dict[str, list[str]], mentor_rankings: dict[str, list[str]], capacity: dict[str, int]
-) -> dict[str, str]:
-    """Plain, straightforward mentee-proposing deferred acceptance on id-keyed dicts."""
-    rank = {m: {r: k for k, r in enumerate(lst)} for m, lst in mentor_rankings.items()}
-    next_choice = dict.fromkeys(mentee_rankings, 0)
-    held: dict[str, list[str]] = {m: [] for m in mentor_rankings}
-    match: dict[str, str] = {}
-    free = list(mentee_rankings)
-    while free:
-        r = free.pop()
-        prefs = mentee_rankings[r]
-        while next_choice[r] < len(prefs):
-            m = prefs[next_choice[r]]
-            next_choice[r] += 1
-            if r not in rank[m] or capacity[m] == 0:
-                continue
-            held[m].append(r)
-            match[r] = m
-            if len(held[m]) <= capacity[m]:
-                break
-            worst = max(held[m], key=rank[m].__getitem__)
-            held[m].remove(worst)
-            del match[worst]
-            if worst != r:
-                free.append(worst)
-                break
-    return match
 
 
 def _is_ours(name: str) -> bool:
@@ -435,6 +428,7 @@ class Row:
     comparison: str = "—"
     target: str = "—"
     met: str = "—"
+    rss: str = "—"  # peak RSS, for the rows run as a process of their own
 
 
 def faster(ours: float, reference: float) -> str:
@@ -497,6 +491,9 @@ class Bench:
                     met=yes_no(hr_seconds >= STABLE_SPEEDUP * seconds) if target else "—",
                 )
             )
+            if (n, m) == (10_000, 4_000):
+                reference = f"{self.package} HospitalResident (in-process, the row above)"
+                self.command_line(cohort, ours, reference, hr_seconds, CLI_VS_HOSPITAL_RESIDENT)
         else:
             if self.hospital_resident is not None:
                 self.notes.append(
@@ -517,6 +514,9 @@ class Bench:
                     met=yes_no(seconds < STABLE_SECONDS) if large else "—",
                 )
             )
+            if large:
+                reference = "plain pure-Python deferred acceptance (in-process, the row above)"
+                self.command_line(cohort, ours, reference, da_seconds, CLI_VS_DA)
         prepared = cohort.instance().prepared
         (seconds, _), (da_seconds, _) = timed(lambda: deferred_acceptance(prepared), plain, repeat=repeat)
         self.add(
@@ -614,16 +614,191 @@ class Bench:
             )
         )
         del reference, top
-        ((seconds, _),) = timed(lambda: [recommend(p, mentors, n=10) for p in mentees[:10]], repeat=repeat)
-        self.add(Row(size, "recommend", f"recommend: one mentee's best 10 of {m:,}", seconds / 10))
+        if n >= LARGE_SIZE[0]:
+            self.national_scoring(n, m, k)
+
+    def recommend(self, m: int, repeat: int) -> None:
+        """One mentee's best 10 of ``m`` mentors: prepared once (``prepare_mentors``, as a per-program cache
+        holds them) against today's ``recommend`` on the records, the answers asserted equal."""
+        size = f"1×{m:,}"
+        mentees, mentors = synthetic_records(20, m, self.seed)
+        ((prepare_seconds, prepared),) = timed(lambda: prepare_mentors(mentors), repeat=repeat)
+        blob = pickle.dumps(prepared)
+        ((load_seconds, _),) = timed(lambda: pickle.loads(blob), repeat=repeat)
+        for p in mentees:
+            assert recommend_prepared(p, prepared) == recommend(p, mentors), "recommend: prepared path differs"
+        (seconds, _), (ref_seconds, _) = timed(
+            lambda: [recommend_prepared(p, prepared) for p in mentees],
+            lambda: [recommend(p, mentors) for p in mentees],
+            repeat=repeat,
+        )
+        seconds, ref_seconds = seconds / len(mentees), ref_seconds / len(mentees)
+        target = m == RECOMMEND_MENTORS[-1]
+        self.add(
+            Row(
+                size,
+                "recommend",
+                f"recommend_prepared: one mentee's best 10 of {m:,}, explained",
+                seconds,
+                reference="recommend on the records (before issue 16)",
+                reference_seconds=ref_seconds,
+                comparison=faster(seconds, ref_seconds),
+                target=f"≤ {RECOMMEND_MS:g} ms" if target else "—",
+                met=yes_no(seconds * 1000 <= RECOMMEND_MS) if target else "—",
+            )
+        )
+        self.add(
+            Row(
+                size,
+                "recommend",
+                f"prepare_mentors (once per version; {len(blob) / 2**20:.1f} MiB pickled)",
+                prepare_seconds,
+            )
+        )
+        self.add(Row(size, "recommend", "unpickling the prepared mentors (a shared cache's hit)", load_seconds))
+
+    def national_scoring(self, n: int, m: int, k: int) -> None:
+        """The best ``k`` per mentee at the national scale, each in a process of its own for its peak RSS:
+        ours against the same ``score_cohort`` with the per-row ``argpartition`` selection it had before
+        issue 16 (``legacy_block_top_k`` below), the answers asserted equal."""
+        seconds, rss, ours = scoring_process(n, m, k, self.seed, legacy=False)
+        ref_seconds, ref_rss, theirs = scoring_process(n, m, k, self.seed, legacy=True)
+        assert ours == theirs, "national scoring: the best 50 differ from the argpartition selection's"
+        self.add(
+            Row(
+                f"{n:,}×{m:,}",
+                "scoring",
+                f"score_cohort, best {k} per mentee (process: records in, top-k out)",
+                seconds,
+                reference=f"the same, per-row argpartition (before issue 16; peak RSS {ref_rss})",
+                reference_seconds=ref_seconds,
+                comparison=faster(seconds, ref_seconds),
+                target=f"≤ {NATIONAL_SCORING_SECONDS:g} s, ≤ {NATIONAL_SCORING_RSS_GB:g} GB",
+                met=yes_no(seconds <= NATIONAL_SCORING_SECONDS and rss_gb(rss) <= NATIONAL_SCORING_RSS_GB),
+                rss=rss,
+            )
+        )
+
+    def command_line(self, cohort: Cohort, expected: dict, reference: str, ref_seconds: float, target: float) -> None:
+        """``python -m matching.engine solve --mode stable`` as a whole process (start-up, imports, JSON in,
+        solve, JSON out) on the cohort's instance file, rankings and scores, against an in-process reference."""
+        n, m = len(cohort.mentee_ids), len(cohort.mentor_ids)
+        data = {
+            "mentees": [{"id": r, "ranking": cohort.mentee_rankings[r]} for r in cohort.mentee_ids],
+            "mentors": [
+                {"id": x, "capacity": cohort.capacity[x], "ranking": cohort.mentor_rankings[x]}
+                for x in cohort.mentor_ids
+            ],
+            "scores": cohort.scores,
+        }
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "instance.json"
+            path.write_text(json.dumps(data))
+            megabytes = path.stat().st_size / 2**20
+            ((seconds, (rss, output)),) = timed(lambda: command_line_process(path), repeat=self.repeat)
+        found = {k: v for k, v in json.loads(output)["assignment"].items() if v is not None}
+        assert found == expected, "command line: the assignment differs from the reference's"
+        self.add(
+            Row(
+                f"{n:,}×{m:,}",
+                "cli",
+                f"python -m matching.engine solve --mode stable ({megabytes:.0f} MB file)",
+                seconds,
+                reference=reference,
+                reference_seconds=ref_seconds,
+                comparison=faster(seconds, ref_seconds),
+                target=f"≥ {target:g}× faster",
+                met=yes_no(ref_seconds >= target * seconds),
+                rss=rss,
+            )
+        )
+
+
+def rss_gb(text: str) -> float:
+    return float(text.split()[0]) / 1024 if text.endswith("MB") else float("inf")
+
+
+def run_process(args: list[str], stdout=subprocess.DEVNULL) -> tuple[str, int]:
+    """Run a process to its end: (its own peak RSS, its exit status)."""
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=stdout)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return f"{usage.ru_maxrss / 1024:,.0f} MB", proc.returncode
+
+
+def command_line_process(path: Path) -> tuple[str, str]:
+    with tempfile.TemporaryFile("w+") as out:
+        rss, code = run_process([sys.executable, "-m", "matching.engine", "solve", "--mode", "stable", str(path)], out)
+        assert code == 0, "command line failed"
+        out.seek(0)
+        return rss, out.read()
+
+
+def scoring_process(n: int, m: int, k: int, seed: int, legacy: bool) -> tuple[float, str, str]:
+    """(seconds of score_cohort, peak RSS, digest of the top-k) from a process that makes the records and
+    scores them: the records are in the peak, as they are in a caller's."""
+    with tempfile.TemporaryFile("w+") as out:
+        args = [sys.executable, "-m", "benchmarks.engine_bench", "--score-child", f"{n},{m},{k},{seed},{int(legacy)}"]
+        rss, code = run_process(args, out)
+        assert code == 0, "scoring process failed"
+        out.seek(0)
+        digest, seconds = out.read().split()
+        return float(seconds), rss, digest
+
+
+def legacy_block_top_k(block: np.ndarray, k: int, tie_bits: int, reversed_index: np.ndarray):
+    """The selection ``score_cohort`` made before issue 16: an argpartition of every row's keys, then a sort."""
+    m = block.shape[1]
+    key = block.astype(np.int64)
+    key <<= tie_bits
+    key |= reversed_index
+    best = np.argpartition(key, m - k, axis=1)[:, m - k :] if k < m else np.broadcast_to(np.arange(m), key.shape)
+    best = np.take_along_axis(best, np.argsort(-np.take_along_axis(key, best, axis=1), axis=1), axis=1)
+    best_units = np.take_along_axis(block, best, axis=1).astype(np.int32)
+    best = best.astype(np.int32)
+    best[best_units < 0] = -1
+    best_units[best_units < 0] = -1
+    return best, best_units
+
+
+def score_child(spec: str) -> int:
+    """``--score-child n,m,k,seed,legacy``: make the records, time score_cohort's top-k, print a digest."""
+    import hashlib
+
+    n, m, k, seed, legacy = (int(x) for x in spec.split(","))
+    mentees, mentors = synthetic_records(n, m, seed)
+    if legacy:
+        engine_scoring._block_top_k = legacy_block_top_k
+    gc.collect()
+    start = time.perf_counter()
+    top = score_cohort(mentees, mentors, top_k=k)
+    seconds = time.perf_counter() - start
+    digest = hashlib.blake2b(top.top_index.tobytes() + top.top_units.tobytes(), digest_size=16).hexdigest()
+    print(digest, seconds)
+    return 0
+
+
+def seconds_text(seconds: float) -> str:
+    return f"{seconds:.3f}" if seconds >= 0.01 else f"{seconds:.5f}"
 
 
 def markdown(rows: list[Row]) -> list[str]:
-    header = ("size", "task", "ours", "s", "reference", "s", "ours vs reference", "target", "met")
+    header = ("size", "task", "ours", "s", "reference", "s", "ours vs reference", "target", "met", "peak RSS")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
-        ref_s = f"{r.reference_seconds:.3f}" if r.reference_seconds is not None else "—"
-        cells = (r.size, r.task, r.ours, f"{r.seconds:.3f}", r.reference, ref_s, r.comparison, r.target, r.met)
+        ref_s = seconds_text(r.reference_seconds) if r.reference_seconds is not None else "—"
+        cells = (
+            r.size,
+            r.task,
+            r.ours,
+            seconds_text(r.seconds),
+            r.reference,
+            ref_s,
+            r.comparison,
+            r.target,
+            r.met,
+            r.rss,
+        )
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -639,7 +814,10 @@ def main(argv: list[str] | None = None) -> int:
         default=BENCH_PACKAGES,
         help=f"where the `matching` package is (default {BENCH_PACKAGES})",
     )
+    parser.add_argument("--score-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.score_child:
+        return score_child(args.score_child)
 
     hospital_resident, version = import_hospital_resident(args.packages)
     bench = Bench(
@@ -656,6 +834,9 @@ def main(argv: list[str] | None = None) -> int:
         bench.solvers(n, m, args.repeat)
         gc.collect()
         bench.scoring(n, m, 1 if n >= LARGE_SIZE[0] else args.repeat)
+        gc.collect()
+    for m in RECOMMEND_MENTORS:
+        bench.recommend(m, args.repeat)
         gc.collect()
 
     print(

@@ -9,6 +9,14 @@ publish locks its mentors' profiles by user id). Re-locking a row it already hol
 
 ``LOCK_ORDER`` (model labels, and ``ACCOUNT_CREATION`` for the advisory lock):
 
+0. ``accounts.Institution``: an institution above its programs. Its administrators'
+   services (``accounts.institutions``: creating and editing a program, naming or removing a
+   coordinator or an administrator) lock it first, so they run one at a time per
+   institution: a double submit finds the first one's program or role, and the "keeps at
+   least one" rules count people nobody else is changing. Then ``ACCOUNT_CREATION`` when
+   they invite someone new, then the people (``accounts.User``, by key). The roles
+   themselves (``accounts.InstitutionRole``, coordinators' ``Membership`` rows) are not
+   locked: the institution's lock stands for them.
 1. ``matching.MatchRun``: a run's rankings, decisions, publish, second round, cancel.
 2. ``matching.Mentorship``: the existing pairing an action is about (ending, reassigning,
    the plan, meetings, nudges).
@@ -37,6 +45,7 @@ from django.db.models import Manager, Model, QuerySet
 ACCOUNT_CREATION = "account creation"
 
 LOCK_ORDER: tuple[str, ...] = (
+    "accounts.Institution",
     "matching.MatchRun",
     "matching.Mentorship",
     "matching.Agreement",

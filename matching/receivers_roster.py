@@ -16,7 +16,7 @@ from core.locking import locked
 from .models import Mentorship, MentorshipRequest
 from .notifications import notify
 from .services.mentorships import mentorship_close_locked
-from .services.requests import _close, _resolve
+from .services.requests import request_close_locked
 
 LEFT = "left the program"
 
@@ -58,16 +58,10 @@ def end_for_members_leaving(
     for request in requests.select_related("mentee", "mentor").order_by("pk"):
         if request.mentee_id in mentees:
             # The resident is leaving: close it quietly (the mentor's queue shrinks; nobody waits).
-            _resolve(
-                request,
-                actor=actor,
-                status=MentorshipRequest.Status.CLOSED,
-                note=_left(request.mentee.full_name, reason),
-                action="request.close",
-            )
+            request_close_locked(request=request, actor=actor, note=_left(request.mentee.full_name, reason))
         else:
-            _close(
-                request,
+            request_close_locked(
+                request=request,
                 actor=actor,
                 note=f"{request.mentor.full_name} {LEFT}.",
                 title=f"{request.mentor.full_name} has left the program",

@@ -666,6 +666,7 @@ PAGE_BUDGETS = {
             *COORDINATOR_OF,
             *NAV_COORDINATOR,
             "runs (with creator)",
+            "matched and unmatched of the finished runs (one query: match_runs.selectors.matched_counts)",
             "archived runs (count)",
         ),
         ("slug",),

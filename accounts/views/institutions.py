@@ -94,15 +94,47 @@ def _admin_remove(request, institution):
 @login_required
 @require_http_methods(["GET", "POST"])
 def program_new(request, slug):
-    institution = institution_for(request.user, slug)
-    form = ProgramCreateForm(request.POST or None, initial={"time_zone": default_time_zone(institution)})
+    return _program_form(request, institution=institution_for(request.user, slug), program=None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def program_edit(request, slug):
+    program = program_administered(request.user, slug)
+    return _program_form(request, institution=program.institution, program=program)
+
+
+def _program_form(request, *, institution, program):
+    """The one page for a new program (``program`` None) and for editing one: the same
+    fields, refusals beside them, and a web address (slug) only when creating, as it never
+    changes. A new program goes on to its coordinators; an edit back to the institution."""
+    if program is None:
+        form = ProgramCreateForm(request.POST or None, initial={"time_zone": default_time_zone(institution)})
+    else:
+        initial = {"name": program.name, "specialty": program.specialty, "time_zone": program.time_zone}
+        form = ProgramForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
+        if done := _program_save(request, form, institution=institution, program=program):
+            return done
+    return render(
+        request,
+        "accounts/institutions/program_form.html",
+        {"institution": institution, "form": form, "program": program},
+        status=400 if form.errors else 200,
+    )
+
+
+def _program_save(request, form, *, institution, program):
+    """The redirect once saved, or None with the service's refusals on ``form``. Creating is
+    done once per form (a double submit goes to the first program's coordinators); saving an
+    edit twice changes nothing the second time."""
+    if program is None:
 
         def create():
-            program = program_create(institution=institution, actor=request.user, **form.cleaned_data)
-            return _coordinators_url(program), f"{program.name} is created. Now name its coordinators."
+            created = program_create(institution=institution, actor=request.user, **form.cleaned_data)
+            return _coordinators_url(created), f"{created.name} is created. Now name its coordinators."
 
-        done = create_once(
+        return create_once(
             request,
             form,
             scope=f"program:{institution.pk}",
@@ -110,37 +142,13 @@ def program_new(request, slug):
             fallback_url=_institution_url(institution),
             repeat_message="You sent this form twice: the program was created once.",
         )
-        if done:
-            return done
-    return render(
-        request,
-        "accounts/institutions/program_form.html",
-        {"institution": institution, "form": form, "program": None},
-        status=400 if form.errors else 200,
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def program_edit(request, slug):
-    program = program_administered(request.user, slug)
-    institution = program.institution
-    initial = {"name": program.name, "specialty": program.specialty, "time_zone": program.time_zone}
-    form = ProgramForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            program = program_update(program=program, actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"{program.name} is saved.")
-            return redirect(_institution_url(institution))
-    return render(
-        request,
-        "accounts/institutions/program_form.html",
-        {"institution": institution, "form": form, "program": program},
-        status=400 if form.errors else 200,
-    )
+    try:
+        program = program_update(program=program, actor=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+        return None
+    messages.success(request, f"{program.name} is saved.")
+    return redirect(_institution_url(institution))
 
 
 @login_required

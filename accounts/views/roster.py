@@ -30,8 +30,12 @@ from ..uploads import limit_uploads
 ROSTER_PAGE_SIZE = 25
 # Unanswered invitations to join listed above the roster; a long tail waits in the audit trail.
 INVITATIONS_SHOWN = 50
-# The preview lists every bad row, but only this many of the good ones.
-PREVIEW_ROWS_SHOWN = 200
+# The preview lists every problem, and the rows a page at a time: a 430-row file must not make
+# a 60,000 px page on a phone. Confirming applies the whole kept file, not the page shown.
+PREVIEW_PAGE_SIZE = 50
+# Rows that change someone come first (updates and asks touch people already here), then new
+# people, then the rows with nothing to do; file order within each.
+_PREVIEW_ORDER = {"update": 0, "invite": 1, "create": 2}
 
 
 @login_required
@@ -232,10 +236,12 @@ def roster_import_preview(request, program, pk):
     if roster_import.status in (Status.PREVIEWED, Status.FAILED):
         # Parsed at upload and kept; only checked against the database here.
         preview = roster_services.roster_import_plan(roster_import)
+        rows = sorted(preview.rows, key=lambda row: (_PREVIEW_ORDER.get(row.action, 3), row.line))
+        page = Paginator(rows, PREVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
         context.update(
             preview=preview,
-            rows=preview.rows[:PREVIEW_ROWS_SHOWN],
-            rows_hidden=max(0, len(preview.rows) - PREVIEW_ROWS_SHOWN),
+            page_obj=page,
+            rows=page.object_list,
             in_background=len(preview.rows) > roster_services.BACKGROUND_ROWS,
         )
     elif roster_import.status == Status.APPLIED:
@@ -245,7 +251,10 @@ def roster_import_preview(request, program, pk):
 
 def _roster_import_apply(request, program, roster_import):
     try:
-        result = roster_services.roster_import_apply(roster_import=roster_import, actor=request.user)
+        # The plan the button named; a form without it (an old page) is applied as it stands.
+        result = roster_services.roster_import_apply(
+            roster_import=roster_import, actor=request.user, expected=request.POST.get("expected")
+        )
     except ValidationError as exc:
         if exc.code == "applying":
             messages.info(request, exc.messages[0])

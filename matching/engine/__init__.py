@@ -1,6 +1,7 @@
 """MentorMatch matching engine: plain records in, plain results out. Imports no Django.
 
 Scoring:   score_cohort, recommend, explain_pair, Weights
+One mentee, many mentors, fast: prepare_mentors -> PreparedMentors, recommend_prepared, scores_prepared
 Matching:  Instance (+ MenteePrefs, MentorPrefs, build_instance), solve / solve_stable / solve_optimal
 Checking:  find_blocking_pairs, count_blocking_pairs
 Why-not:   why_not, why_not_unmatched
@@ -9,6 +10,7 @@ Why-not:   why_not, why_not_unmatched
 from .explain import why_not, why_not_unmatched
 from .instance import Instance, InstanceError, MenteePrefs, MentorPrefs, build_instance
 from .optimal import solve_optimal
+from .prepared import PreparedMentors, mentors_version, prepare_mentors, recommend_prepared, scores_prepared
 from .records import Clock, Exclusion, Exclusions, MenteeRecord, MentorRecord, Vocabulary
 from .result import MatchResult, MatchStats
 from .scoring import COMPONENTS, CohortScores, ComponentScore, PairScore, Weights, explain_pair, recommend, score_cohort
@@ -43,14 +45,19 @@ __all__ = [
     "MentorPrefs",
     "MentorRecord",
     "PairScore",
+    "PreparedMentors",
     "Vocabulary",
     "Weights",
     "build_instance",
     "count_blocking_pairs",
     "explain_pair",
     "find_blocking_pairs",
+    "mentors_version",
+    "prepare_mentors",
     "recommend",
+    "recommend_prepared",
     "score_cohort",
+    "scores_prepared",
     "solve",
     "solve_optimal",
     "solve_stable",

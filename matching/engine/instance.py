@@ -18,6 +18,8 @@ import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain
+from operator import attrgetter
 from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 import numpy as np
@@ -92,6 +94,13 @@ def _indices(ids: Iterable, at: Mapping, what: str, ordered: bool = False) -> li
     return found if ordered else unique
 
 
+def _sorted_by_id(people: Sequence) -> list:
+    """People in id order (``id_key``): all-str or all-int ids (the usual case) sort by the id itself, alike."""
+    if set(map(type, map(attrgetter("id"), people))) in ({str}, {int}):
+        return sorted(people, key=attrgetter("id"))
+    return sorted(people, key=lambda p: id_key(p.id))
+
+
 def _check_id(value: object, what: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise InstanceError(f"{what} must be a string or an integer, got {value!r}")
@@ -110,8 +119,8 @@ class Prepared:
     """
 
     def __init__(self, instance: Instance) -> None:
-        mentees = sorted(instance.mentees, key=lambda p: id_key(p.id))
-        mentors = sorted(instance.mentors, key=lambda p: id_key(p.id))
+        mentees = _sorted_by_id(instance.mentees)
+        mentors = _sorted_by_id(instance.mentors)
         sides: tuple[tuple[Sequence[MenteePrefs | MentorPrefs], str], ...] = ((mentees, "mentee"), (mentors, "mentor"))
         for people, side in sides:
             for p in people:
@@ -355,11 +364,13 @@ def _checked_score_rows(scores: Mapping, prep: Prepared) -> _Rows:
 def _rankings(people: Sequence, at: Mapping, side: str, check_repeats: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(owner index, ranked index) for every entry of every submitted ranking, in ranking order."""
     owners = [k for k, p in enumerate(people) if p.ranking is not None]
+    sizes = [len(people[k].ranking) for k in owners]
     try:
-        ranked = np.array([at[x] for k in owners for x in people[k].ranking], dtype=np.int64)
+        entries = chain.from_iterable([people[k].ranking for k in owners])
+        ranked = np.fromiter(map(at.__getitem__, entries), dtype=np.int64, count=sum(sizes))
     except (KeyError, TypeError):
         ranked = None
-    owner = np.repeat(np.array(owners, dtype=np.int64), [len(people[k].ranking) for k in owners])
+    owner = np.repeat(np.array(owners, dtype=np.int64), sizes)
     # The keys come grouped by owner, nearly sorted: the stable sort is quick on them.
     if ranked is not None and not (check_repeats and _repeats(np.sort(owner * len(at) + ranked, kind="stable"))):
         return owner, ranked

@@ -26,6 +26,20 @@ WEIGHT_LABELS = {
 }
 
 
+class MentorSpotsChecklist(ChecklistSelectMultiple):
+    """The mentors' checklist, each box carrying ``data-spots`` (the mentor's open spots) for
+    static/js/cohort.js's live "more residents than spots" warning."""
+
+    spots: dict[int, int] = {}
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        spots = self.spots.get(getattr(value, "value", value))
+        if spots is not None:
+            option["attrs"]["data-spots"] = spots
+        return option
+
+
 class MatchRunForm(forms.Form):
     kind = forms.ChoiceField(label="Kind of mentorship", choices=Kind.choices)
     algorithm = forms.ChoiceField(
@@ -45,7 +59,7 @@ class MatchRunForm(forms.Form):
     mentor_ids = forms.TypedMultipleChoiceField(
         label="Mentors",
         coerce=int,
-        widget=ChecklistSelectMultiple,
+        widget=MentorSpotsChecklist,
         error_messages={"required": "Choose at least one mentor."},
         help_text="Faculty of this program with an open spot.",
     )
@@ -68,6 +82,7 @@ class MatchRunForm(forms.Form):
             (p.user_id, f"{p.user.full_name} ({p.open_spots} open spot{'s' if p.open_spots != 1 else ''})")
             for p in mentors
         ]
+        self.fields["mentor_ids"].widget.spots = {p.user_id: p.open_spots for p in mentors}
         # Shown and typed as whole percentages; the engine takes any non-negative mapping and
         # normalises it, so the percentages go to it as fractions (25% -> 0.25).
         defaults = asdict(engine.Weights())

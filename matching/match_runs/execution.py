@@ -35,6 +35,7 @@ from ..models import MatchProposal, MatchRun
 from ..notifications import notify
 from ..recommendations import COMPONENT_LABELS, vocabulary
 from .freshness import fingerprint
+from .ranking_notices import notify_ranking_closed
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +123,12 @@ def _claim(run_id: int, *, task_id: str, now: datetime) -> int | None:
         progress=0,
         error="",
     ):
-        return MatchRun.objects.values_list("attempts", flat=True).get(pk=run_id)
+        run = MatchRun.objects.select_related("program").get(pk=run_id)
+        if run.ranking_deadline is not None:
+            # The window's deadline has passed and the run starts: everyone who could rank is
+            # told, once (a coordinator's early close told them already; the dedup key holds).
+            notify_ranking_closed(run)
+        return run.attempts
     if runs.update(status=Status.FAILED, finished_at=now, error=WORKER_STOPPED):
         _failed(run_id, WORKER_STOPPED)
         return MATCH_RUN_MAX_ATTEMPTS + 1

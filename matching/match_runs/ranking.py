@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
@@ -26,41 +25,14 @@ from core.locking import locked
 from core.outbox import enqueue_on_commit
 
 from ..models import MatchRanking, MatchRun, RankingSubmission
-from ..notifications import notify
 from ..scheduling import format_in_zone
 from .execution import RUN_MATCH
+from .ranking_notices import PRIVACY_TEXT, notify_rankers, notify_ranking_closed
 from .selectors import cohort_members
 
-PRIVACY_TEXT = (
-    "Your list is confidential. The program's coordinators see whether you have submitted and, after the match, "
-    "which of your choices you obtained (for example “1st choice”); they never see your list itself, "
-    "and neither do the people you rank."
-)
 # A second reminder within this time sends nothing: a double click, a retried request, or
 # two coordinators clicking at once remind people once.
 REMIND_AGAIN_AFTER = timedelta(hours=1)
-
-
-def notify_ranking_window(run: MatchRun) -> None:
-    deadline = run.ranking_deadline
-    assert deadline is not None  # only a run with a ranking window is announced
-    url = reverse("matching:match-run-rank", args=[run.pk])
-    kind = run.get_kind_display().lower()
-    for person, is_mentee in cohort_members(run):
-        others = "mentors" if is_mentee else "residents"
-        notify(
-            event="match.ranking_open",
-            user=person,
-            url=url,
-            title=f"Rank your possible {kind} {others} by {format_in_zone(deadline, person)}",
-            body=(
-                f"{run.program.name} is matching {kind} mentors and you are in the cohort. You may rank the "
-                f"{others} you would like to be paired with, and mark anyone you should never be paired with, "
-                f"then submit your list before the deadline. {PRIVACY_TEXT} If you do not rank, you are "
-                "matched by fit score."
-            ),
-            dedup_key=f"match_run:{run.pk}:ranking_open:{person.pk}",
-        )
 
 
 # --- Reads.
@@ -181,12 +153,14 @@ def ranking_submit(
     )
     now = timezone.now()
     first_time = submission is None
+    replaces: datetime | None = None
     if first_time:
         submission = RankingSubmission.objects.create(
             run=run, author=actor, submitted_at=now, updated_at=now, ranked=len(ordered), never=len(never)
         )
     else:
         assert submission is not None
+        replaces = submission.updated_at
         submission.updated_at, submission.ranked, submission.never = now, len(ordered), len(never)
         submission.save(update_fields=["updated_at", "ranked", "never"])
     # Counts only: the list itself is confidential, even in the audit trail.
@@ -196,27 +170,49 @@ def ranking_submit(
         obj=run,
         after={"ranked": len(ordered), "never": len(never)},
     )
-    _send_receipt(run, actor, submission, as_mentee=as_mentee)
+    _send_receipt(run, actor, submission, as_mentee=as_mentee, replaces=replaces)
     return rankings
 
 
-def _send_receipt(run: MatchRun, actor: User, submission: RankingSubmission, *, as_mentee: bool) -> None:
-    others = "mentors" if as_mentee else "residents"
-    ranked = f"{submission.ranked} {others[:-1] if submission.ranked == 1 else others} ranked"
-    never = f"{submission.never} marked “never”"
+def _send_receipt(
+    run: MatchRun, actor: User, submission: RankingSubmission, *, as_mentee: bool, replaces: datetime | None
+) -> None:
+    """The receipt of one version of the list: a first submission, or (``replaces``: when
+    the version it replaces was sent) an update."""
     deadline = run.ranking_deadline
     assert deadline is not None
-    notify(
+    kind = run.get_kind_display().lower()
+
+    def counts(others: str) -> str:
+        ranked = f"{submission.ranked} {others[:-1] if submission.ranked == 1 else others} ranked"
+        return f"{ranked}, {submission.never} marked “never”"
+
+    if replaces is None:
+        title = f"Your ranking for the {kind} match of {run.program.name} is submitted"
+
+        def body(person: User, others: str) -> str:
+            return (
+                f"We received your list on {format_in_zone(submission.updated_at, person)}: {counts(others)}. "
+                f"You can change it until {format_in_zone(deadline, person)}. {PRIVACY_TEXT}"
+            )
+    else:
+        title = f"Your updated ranking for the {kind} match of {run.program.name} is saved"
+
+        def body(person: User, others: str) -> str:
+            return (
+                f"Your updated list, received on {format_in_zone(submission.updated_at, person)}, replaces the one "
+                f"you submitted on {format_in_zone(replaces, person)}: {counts(others)}. "
+                f"You can change it until {format_in_zone(deadline, person)}. {PRIVACY_TEXT}"
+            )
+
+    notify_rankers(
+        run,
+        [(actor, as_mentee)],
         event="match.ranking_receipt",
-        user=actor,
-        url=reverse("matching:match-run-rank", args=[run.pk]),
-        title=f"Your ranking for the {run.get_kind_display().lower()} match of {run.program.name} is submitted",
-        body=(
-            f"We received your list on {format_in_zone(submission.updated_at, actor)}: {ranked}, {never}. "
-            f"You can change it until {format_in_zone(deadline, actor)}. {PRIVACY_TEXT}"
-        ),
-        # One receipt per version of the list.
-        dedup_key=f"match_run:{run.pk}:ranking_receipt:{actor.pk}:{submission.updated_at.isoformat()}",
+        key="ranking_receipt",
+        title=lambda person, others: title,
+        body=body,
+        version=submission.updated_at.isoformat(),  # one receipt per version of the list
     )
 
 
@@ -259,22 +255,22 @@ def ranking_window_remind(*, run: MatchRun, actor: User) -> int:
     deadline = run.ranking_deadline
     assert deadline is not None
     kind = run.get_kind_display().lower()
-    url = reverse("matching:match-run-rank", args=[run.pk])
     mentee_ids = set(run.mentees.values_list("pk", flat=True))
-    for ranker in waiting:
-        others = "mentors" if ranker.person.pk in mentee_ids else "residents"
-        notify(
-            event="match.ranking_reminder",
-            user=ranker.person,
-            url=url,
-            title=f"Reminder: submit your ranking of {kind} {others} by {format_in_zone(deadline, ranker.person)}",
-            body=(
-                f"{run.program.name}'s {kind} mentorship match starts when the ranking window closes, and you have "
-                "not submitted your list yet. Submitting an empty list is fine: it means no preference. "
-                f"{PRIVACY_TEXT}"
-            ),
-            dedup_key=f"match_run:{run.pk}:ranking_reminder:{ranker.person.pk}:{now.isoformat()}",
-        )
+    notify_rankers(
+        run,
+        [(ranker.person, ranker.person.pk in mentee_ids) for ranker in waiting],
+        event="match.ranking_reminder",
+        key="ranking_reminder",
+        title=lambda person, others: (
+            f"Reminder: submit your ranking of {kind} {others} by {format_in_zone(deadline, person)}"
+        ),
+        body=lambda person, others: (
+            f"{run.program.name}'s {kind} mentorship match starts when the ranking window closes, and you have "
+            "not submitted your list yet. Submitting an empty list is fine: it means no preference. "
+            f"{PRIVACY_TEXT}"
+        ),
+        version=now.isoformat(),
+    )
     return len(waiting)
 
 
@@ -294,20 +290,7 @@ def ranking_window_close(*, run: MatchRun, actor: User) -> MatchRun:
         after={"ranking_deadline": run.ranking_deadline.isoformat()},
     )
     enqueue_on_commit(RUN_MATCH, run.pk)
-    kind = run.get_kind_display().lower()
-    for person, _ in cohort_members(run):
-        notify(
-            event="match.ranking_closed",
-            user=person,
-            url=reverse("matching:match-run-rank", args=[run.pk]),
-            title=f"The ranking window of {run.program.name}'s {kind} match has closed",
-            body=(
-                f"The coordinator closed it on {format_in_zone(run.ranking_deadline, person)}, before the planned "
-                f"deadline ({format_in_zone(before, person)}). The match now runs with the lists submitted so far; "
-                "you are told your mentor once the coordinator publishes it."
-            ),
-            dedup_key=f"match_run:{run.pk}:ranking_closed:{person.pk}",
-        )
+    notify_ranking_closed(run, planned=before)
     return run
 
 
@@ -337,16 +320,18 @@ def ranking_window_extend(*, run: MatchRun, actor: User, deadline: datetime) -> 
         after={"ranking_deadline": deadline.isoformat()},
     )
     kind = run.get_kind_display().lower()
-    for person, _ in cohort_members(run):
-        notify(
-            event="match.ranking_extended",
-            user=person,
-            url=reverse("matching:match-run-rank", args=[run.pk]),
-            title=f"More time to rank: {run.program.name}'s {kind} match now closes {format_in_zone(deadline, person)}",
-            body=(
-                f"The ranking window was extended from {format_in_zone(before, person)} to "
-                f"{format_in_zone(deadline, person)}. You can submit or change your list until then."
-            ),
-            dedup_key=f"match_run:{run.pk}:ranking_extended:{person.pk}:{deadline.isoformat()}",
-        )
+    notify_rankers(
+        run,
+        cohort_members(run),
+        event="match.ranking_extended",
+        key="ranking_extended",
+        title=lambda person, others: (
+            f"More time to rank: {run.program.name}'s {kind} match now closes {format_in_zone(deadline, person)}"
+        ),
+        body=lambda person, others: (
+            f"The ranking window was extended from {format_in_zone(before, person)} to "
+            f"{format_in_zone(deadline, person)}. You can submit or change your list until then."
+        ),
+        version=deadline.isoformat(),
+    )
     return run

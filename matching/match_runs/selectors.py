@@ -1,11 +1,12 @@
 """Reads of match runs: a person's own ranking, a run's proposals, its cohort, two runs compared."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 
-from accounts.models import User
+from accounts.models import Program, User
 from core.guards import require_perm
 from core.search import search_terms, word_matches
 
@@ -84,7 +85,16 @@ def review_proposals(
     if sort == "score":
         qs = qs.order_by(F("score").asc(nulls_first=True), *by_name)
     elif sort == "rank":
-        qs = qs.order_by(F("rank_obtained").asc(nulls_last=True), *by_name)
+        # A choice obtained exists only for a resident proposed a mentor who ranked (as
+        # ``review_summary`` counts it): the engine also fills ``rank_obtained`` by score order for
+        # the others, which is nobody's choice. Real choices first, best first; then the rest.
+        qs = qs.alias(
+            choice=Case(
+                When(ranked=True, mentor__isnull=False, rank_obtained__gt=0, then=F("rank_obtained")),
+                default=Value(None),
+                output_field=IntegerField(),
+            )
+        ).order_by(F("choice").asc(nulls_last=True), *by_name)
     return qs
 
 
@@ -125,6 +135,17 @@ class ReviewSummary:
     score_distribution: list[tuple[str, int]]  # ("40–50", n) over proposed matches
     low_score: int
     mentor_load: list[MentorLoad] = field(default_factory=list)
+    published: bool = False
+
+    @property
+    def matched(self) -> int:
+        """Residents with a mentor from this match as it stands (the runs list shows the same,
+        ``matched_counts``)."""
+        return _matched(published=self.published, pending=self.pending, will_pair=self.will_pair)
+
+    @property
+    def unmatched(self) -> int:
+        return self.proposals - self.matched
 
     @property
     def score_peak(self) -> int:
@@ -228,7 +249,42 @@ def review_summary(run: MatchRun) -> ReviewSummary:
         score_distribution=[(f"{10 * i}–{10 * i + 10}", n) for i, n in enumerate(buckets)],
         low_score=low,
         mentor_load=load,
+        published=run.is_published,
     )
+
+
+def _matched(*, published: bool, pending: int, will_pair: int) -> int:
+    """Who has a mentor from a run: once published, those it paired (accepted or overridden);
+    before, also those still pending with a proposed mentor, who hold that mentor's spot. A
+    rejected proposal, or one no mentor was proposed for and nobody overrode, is unmatched."""
+    return will_pair if published else pending + will_pair
+
+
+@dataclass(frozen=True)
+class MatchedCount:
+    matched: int
+    unmatched: int
+
+
+def matched_counts(runs: Iterable[MatchRun]) -> dict[int, MatchedCount]:
+    """{run id: matched and unmatched as ``review_summary(run)`` counts them}, for the finished
+    runs among ``runs``, in one query (the runs list: no summary per run)."""
+    published = {run.pk: run.is_published for run in runs if run.status == Status.SUCCEEDED}
+    rows = (
+        MatchProposal.objects.filter(run_id__in=list(published))
+        .order_by()
+        .values("run_id")
+        .annotate(
+            total=Count("pk"),
+            pending=Count("pk", filter=Q(decision=Decision.PENDING, mentor__isnull=False)),
+            will_pair=Count("pk", filter=Q(decision__in=[Decision.ACCEPTED, Decision.OVERRIDDEN])),
+        )
+    )
+    counts = {pk: MatchedCount(0, 0) for pk in published}
+    for row in rows:
+        matched = _matched(published=published[row["run_id"]], pending=row["pending"], will_pair=row["will_pair"])
+        counts[row["run_id"]] = MatchedCount(matched, row["total"] - matched)
+    return counts
 
 
 @dataclass(frozen=True)
@@ -327,6 +383,59 @@ def match_run_compare(*, a: MatchRun, b: MatchRun, actor: User) -> RunComparison
         only_in_a=len(pa) - in_both,
         only_in_b=len(pb) - in_both,
     )
+
+
+# --- Before a run starts: notices on the start form, none of them blocking.
+
+
+@dataclass(frozen=True)
+class CapacityShortfall:
+    """More residents to match than the chosen mentors have open spots: allowed (the rest are told
+    they were not matched, and a second round can follow), but the coordinator should know."""
+
+    residents: int
+    spots: int
+
+    @property
+    def unmatched(self) -> int:
+        return max(self.residents - self.spots, 0)
+
+    def __bool__(self) -> bool:
+        return self.unmatched > 0
+
+    def __str__(self) -> str:
+        r, s, u = self.residents, self.spots, self.unmatched
+        return (
+            f"{r} resident{'s' if r != 1 else ''}, {s} open spot{'s' if s != 1 else ''}: {u} will be unmatched "
+            "unless you add mentors or raise capacity."
+        )
+
+
+def capacity_shortfall(residents: int, spots: int) -> CapacityShortfall:
+    """``residents`` to match (the chosen, less those a mentor of the run's kind already leaves
+    out) against the chosen mentors' open ``spots``; static/js/cohort.js says the same live."""
+    return CapacityShortfall(residents=residents, spots=spots)
+
+
+def runs_awaiting_review(program: Program, mentee_ids: Iterable[int]) -> dict[int, list[MatchRun]]:
+    """{resident id: the runs of ``program`` that hold them and wait for review} (one query):
+    computed, neither published nor discarded. Starting another run over them is allowed, but
+    publishing both would give each resident two proposals to act on."""
+    through = MatchRun.mentees.through
+    held: dict[int, list[MatchRun]] = {}
+    for row in (
+        through.objects.filter(
+            user_id__in=list(mentee_ids),
+            matchrun__program=program,
+            matchrun__status=Status.SUCCEEDED,
+            matchrun__published_at__isnull=True,
+            matchrun__archived_at__isnull=True,
+        )
+        .select_related("matchrun")
+        .order_by("matchrun_id")
+    ):
+        held.setdefault(row.user_id, []).append(row.matchrun)
+    return held
 
 
 def cohort_members(run: MatchRun) -> list[tuple[User, bool]]:

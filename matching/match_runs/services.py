@@ -30,7 +30,7 @@ from ..selectors.directory import active_mentee_count, mentor_directory
 from ..services.mentorships import mentorship_create
 from .execution import RUN_MATCH, start_next_queued
 from .freshness import run_changes, stale_message
-from .ranking import notify_ranking_window
+from .ranking_notices import notify_ranking_window
 from .selectors import cohort_members, holding_spot
 
 Status = MatchRun.Status

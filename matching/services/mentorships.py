@@ -82,20 +82,30 @@ def _future_meetings(mentorship: Mentorship) -> QuerySet[Meeting]:
 
 
 def mentorship_close_locked(
-    *, mentorship: Mentorship, actor: User, reason: str, completed: bool = False, rematch: bool = False
+    *,
+    mentorship: Mentorship,
+    actor: User,
+    reason: str,
+    told: str | None = None,
+    completed: bool = False,
+    rematch: bool = False,
 ) -> Mentorship:
     """End (or complete) ``mentorship``, already locked and active, for ``actor``: status, who
     and why, its future meetings cancelled with their invitations, the audit entry.
 
+    ``reason`` goes into the audit entry; ``told``, when given, is the end reason the pair
+    read on the mentorship's page and through the API (a coordinator's reason is theirs to
+    keep: the pair read a neutral sentence). Without it the pair read ``reason``.
+
     No permission check and no notification: the caller (``mentorship_end`` for the pair,
-    ``pairings.pairing_end`` for a coordinator) checked who may end it and tells whoever
-    should hear of it.
+    ``pairings.pairing_end`` for a coordinator, the roster's leaving receiver) checked who
+    may end it and tells whoever should hear of it.
     """
     before = {"status": mentorship.status}
     mentorship.status = Mentorship.Status.COMPLETED if completed else Mentorship.Status.ENDED
     mentorship.ended_at = timezone.now()
     mentorship.ended_by = actor
-    mentorship.end_reason = reason
+    mentorship.end_reason = reason if told is None else told
     mentorship.rematch_requested = rematch
     mentorship.save(update_fields=["status", "ended_at", "ended_by", "end_reason", "rematch_requested"])
 
@@ -110,7 +120,7 @@ def mentorship_close_locked(
         obj=mentorship,
         before=before,
         after={"status": mentorship.status, "rematch_requested": mentorship.rematch_requested},
-        reason=mentorship.end_reason,
+        reason=reason,
     )
     return mentorship
 

@@ -238,14 +238,6 @@ def _start(*, program: Program, actor: User, mentee: User, mentor: User, kind: s
         raise ValidationError({"kind" if taken else "mentor": exc.messages}) from exc
 
 
-def _close(*, mentorship: Mentorship, actor: User, reason: str, told: str) -> None:
-    """End ``mentorship`` for a coordinator: the audit entry keeps ``reason``; the mentorship's
-    end reason, which the pair read on its page and through the API, is ``told``."""
-    mentorship_close_locked(mentorship=mentorship, actor=actor, reason=reason)
-    mentorship.end_reason = told
-    mentorship.save(update_fields=["end_reason"])
-
-
 def _kind_label(mentorship: Mentorship) -> str:
     return mentorship.get_kind_display().lower()
 
@@ -297,7 +289,7 @@ def pairing_end(*, mentorship: Mentorship, actor: User, reason: str | None) -> M
     if not mentorship.can_end():
         raise ValidationError("This pairing has already ended.")
     reason = _check({}, reason=reason, missing=SHARED_REASON_MISSING)
-    _close(mentorship=mentorship, actor=actor, reason=reason, told=ENDED_FOR_PAIR)
+    mentorship_close_locked(mentorship=mentorship, actor=actor, reason=reason, told=ENDED_FOR_PAIR)
     kind_label = _kind_label(mentorship)
     for person, other in ((mentorship.mentee, mentorship.mentor), (mentorship.mentor, mentorship.mentee)):
         notify(
@@ -329,7 +321,7 @@ def pairing_reassign(*, mentorship: Mentorship, actor: User, new_mentor: User, r
         errors["mentor"] = error
     reason = _check(errors, reason=reason, missing=SHARED_REASON_MISSING)
     old_mentor = old.mentor
-    _close(mentorship=old, actor=actor, reason=reason, told=REASSIGNED_FOR_PAIR)
+    mentorship_close_locked(mentorship=old, actor=actor, reason=reason, told=REASSIGNED_FOR_PAIR)
     # Raising here rolls back the end as well: the resident keeps their mentor.
     new = _start(program=program, actor=actor, mentee=old.mentee, mentor=new_mentor, kind=old.kind, reason=reason)
     audit_log(

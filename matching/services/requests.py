@@ -239,10 +239,17 @@ def _renamed(exc: ValidationError, field: str) -> ValidationError:
     return exc
 
 
-def _close(request: MentorshipRequest, *, actor: User, note: str, title: str, body: str) -> None:
-    """Close a pending request the mentor can no longer take, and tell the resident; it stops
-    counting against their pending requests. The caller holds the request's lock."""
+def request_close_locked(
+    *, request: MentorshipRequest, actor: User, note: str, title: str = "", body: str = ""
+) -> None:
+    """Close ``request``, pending and already locked by the caller (who checked who may close
+    it): it stops counting against the resident's pending requests; ``note`` is the reason on
+    the request and in the audit entry. With ``title`` the resident is told (``body`` says
+    why); without, nobody is: the resident is the one leaving, and the request leaves the
+    mentor's queue quietly."""
     _resolve(request, actor=actor, status=Status.CLOSED, action="request.close", note=note)
+    if not title:
+        return
     notify(
         event="request.closed",
         user=request.mentee,
@@ -258,8 +265,8 @@ def requests_close_for_mentor(*, mentor: User, actor: User) -> int:
     """The mentor stopped accepting mentees: resolve their pending requests, not orphan them."""
     pending = list(locked(MentorshipRequest.objects.filter(mentor=mentor, status=Status.PENDING)))
     for request in pending:
-        _close(
-            request,
+        request_close_locked(
+            request=request,
             actor=actor,
             note=f"{mentor.full_name} has stopped accepting new mentees for now.",
             title=f"{mentor.full_name} is no longer accepting mentees",
@@ -279,8 +286,8 @@ def requests_close_blocked(*, pairs: Iterable[tuple[int, int]], actor: User) -> 
         between |= Q(mentee_id=mentee_id, mentor_id=mentor_id)
     pending = list(locked(MentorshipRequest.objects.filter(between, status=Status.PENDING).select_related("mentor")))
     for request in pending:
-        _close(
-            request,
+        request_close_locked(
+            request=request,
             actor=actor,
             note="This pairing is not available. Your coordinator can tell you more.",
             title=f"Your request to {request.mentor.full_name} was closed",

@@ -25,6 +25,7 @@ from ..match_runs.readiness import (
     program_readiness,
     readiness_remind,
 )
+from ..match_runs.selectors import capacity_shortfall, runs_awaiting_review
 from ..match_runs.services import match_run_create
 from ..models import Kind, Mentorship
 
@@ -66,7 +67,44 @@ def _pgy1_unpaired(mentees, mentors_by_kind, kind) -> list[int]:
     ]
 
 
-def _resident_rows(form, mentees, mentors_by_kind, kind):
+def _chosen(form, name) -> set[int]:
+    """The ids ticked in ``form``'s field ``name`` (as sent, before validation)."""
+    return {int(v) for v in (form[name].value() or []) if str(v).isascii() and str(v).isdigit() and len(str(v)) < 12}
+
+
+# How many names a warning lists before "and n more" (static/js/cohort.js says the same).
+NAMED = 5
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(names[:NAMED])
+    return shown + (f" and {len(names) - NAMED} more" if len(names) > NAMED else "")
+
+
+def _start_notices(form, mentees, mentors, mentors_by_kind, awaiting, kind) -> dict:
+    """What the start form warns of, never blocking (static/js/cohort.js keeps both up to date
+    as boxes are ticked): more residents than open spots, and, for each other run of the
+    program waiting for review, the chosen residents it already holds (runs of another kind
+    are listed for the script, hidden: a resident has one mentor of each kind)."""
+    chosen = _chosen(form, "mentee_ids")
+    chosen_mentors = _chosen(form, "mentor_ids")
+    to_match = [u for u in mentees if u.pk in chosen and kind not in mentors_by_kind.get(u.pk, {})]
+    spots = sum(p.open_spots for p in mentors if p.user_id in chosen_mentors)
+    runs: dict[int, dict] = {}
+    for user in mentees:
+        for run in awaiting.get(user.pk, []):
+            entry = runs.setdefault(run.pk, {"run": run, "current": run.kind == kind, "names": []})
+            if user.pk in chosen:
+                entry["names"].append(user.full_name)
+    other_runs = [{**entry, "named": _names(entry["names"])} for _, entry in sorted(runs.items())]
+    return {
+        "shortfall": capacity_shortfall(len(to_match), spots),
+        "other_runs": other_runs,
+        "in_other_runs": [entry for entry in other_runs if entry["current"] and entry["names"]],
+    }
+
+
+def _resident_rows(form, mentees, mentors_by_kind, kind, awaiting):
     chosen = {str(v) for v in (form["mentee_ids"].value() or [])}
     rows = []
     for i, user in enumerate(mentees):
@@ -84,6 +122,8 @@ def _resident_rows(form, mentees, mentors_by_kind, kind):
                 ],
                 "mentored_kinds": " ".join(sorted(mentored)),
                 "has_mentor_of_kind": kind in mentored,
+                "other_runs": [{"run": run, "current": run.kind == kind} for run in awaiting.get(user.pk, [])],
+                "other_run_ids": " ".join(str(run.pk) for run in awaiting.get(user.pk, [])),
             }
         )
     return rows
@@ -140,6 +180,7 @@ def match_run_create_view(request, program):
     readiness = program_readiness(program, kind)
     mentees, mentors = _choosable(readiness)
     mentors_by_kind = _mentors_by_kind(u.pk for u in mentees)
+    awaiting = runs_awaiting_review(program, [u.pk for u in mentees])
     preset = request.GET.get("preset")
     initial = {"kind": kind, "mentor_ids": [p.user_id for p in mentors]}
     if preset == PRESET_PGY1_UNPAIRED:
@@ -162,6 +203,11 @@ def match_run_create_view(request, program):
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
+                notices = _start_notices(form, mentees, mentors, mentors_by_kind, awaiting, data["kind"])
+                if notices["shortfall"]:
+                    messages.warning(request, str(notices["shortfall"]))
+                if notices["in_other_runs"]:
+                    messages.warning(request, _other_runs_sentence(notices["in_other_runs"]))
                 if run.ranking_deadline:
                     messages.success(
                         request, "The match is set up; residents and mentors can rank each other until the deadline."
@@ -180,7 +226,8 @@ def match_run_create_view(request, program):
                 "kind": form_kind,
                 "kind_label": Kind(form_kind).label.lower(),
                 "readiness": readiness,
-                "resident_rows": _resident_rows(form, mentees, mentors_by_kind, form_kind),
+                "resident_rows": _resident_rows(form, mentees, mentors_by_kind, form_kind, awaiting),
+                "notices": _start_notices(form, mentees, mentors, mentors_by_kind, awaiting, form_kind),
                 "chosen_count": len(form["mentee_ids"].value() or []),
                 "pgys": _stages(mentees),
                 "preset_url": f"?preset={PRESET_PGY1_UNPAIRED}&kind={kind}",
@@ -189,6 +236,14 @@ def match_run_create_view(request, program):
             },
             status=400 if form.errors else 200,
         )
+
+
+def _other_runs_sentence(in_other_runs) -> str:
+    runs = "; ".join(f"#{entry['run'].pk}: {entry['named']}" for entry in in_other_runs)
+    return (
+        f"Already in {'another match' if len(in_other_runs) == 1 else 'other matches'} waiting for review "
+        f"({runs}). Publishing either match makes the other out of date: discard the one you will not use."
+    )
 
 
 def _stages(mentees) -> list[str]:

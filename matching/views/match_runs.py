@@ -23,6 +23,7 @@ from core.access import object_for, program_page
 from core.csv import csv_response
 from core.forms import add_service_errors
 
+from ..conflicts import blocked_pairs
 from ..forms.match_review import OverrideForm, ReviewFilterForm
 from ..match_runs.freshness import run_changes
 from ..match_runs.selectors import (
@@ -31,6 +32,7 @@ from ..match_runs.selectors import (
     TIE_BREAK,
     holding_spot,
     match_run_compare,
+    matched_counts,
     proposals_for,
     review_proposals,
     review_summary,
@@ -49,6 +51,7 @@ from ..match_runs.services import (
     proposal_override,
 )
 from ..models import MatchProposal, MatchRun
+from .pairings import LEFT_OUT_WHY
 
 Decision = MatchProposal.Decision
 Status = MatchRun.Status
@@ -97,6 +100,9 @@ def match_run_list(request, program):
             run.out_of_date = bool(run_changes(run))
         else:  # also the whole check of a run that recorded no inputs, read here without a query
             run.out_of_date = bool(last_publish and last_publish > (run.finished_at or run.created_at))
+    counts = matched_counts(runs)
+    for run in runs:
+        run.counts = counts.get(run.pk)
     archived = (
         sum(1 for r in runs if r.is_archived) if show_archived else all_runs.filter(archived_at__isnull=False).count()
     )
@@ -142,10 +148,12 @@ def _back_to_review(run, data, proposal=None) -> HttpResponseRedirect:
     return redirect(url + (f"#proposal-{proposal.pk}" if proposal else ""))
 
 
-def _mentor_choices(summary):
+def _mentor_choices(summary, blocked=()):
+    """The cohort's mentors with their spots, less those ``blocked`` keeps from the resident."""
     return [
         (row.mentor_id, f"{row.name} ({row.holding} of {row.spots} spot{'s' if row.spots != 1 else ''} taken)")
         for row in summary.mentor_load
+        if row.mentor_id not in blocked
     ]
 
 
@@ -280,8 +288,16 @@ def proposal_accept_view(request, pk, proposal_pk):
 
 
 def _override_form(run, proposal, data=None, *, mentor_id=None):
-    """The override form for ``proposal``; once the chosen mentor is full, with the ways to make room."""
+    """The override form for ``proposal``; once the chosen mentor is full, with the ways to make room.
+    Mentors a conflict of interest keeps from the resident are left out, and named with why, by the
+    same rule as the assign form (``matching.conflicts.blocked_pairs``); the service refuses them too."""
     summary = review_summary(run)
+    blocked = {
+        mentor_id: why
+        for (_, mentor_id), why in blocked_pairs(
+            [proposal.mentee_id], [row.mentor_id for row in summary.mentor_load]
+        ).items()
+    }
     room = []
     loads = {row.mentor_id: row for row in summary.mentor_load}
     row = loads.get(mentor_id) if mentor_id else None
@@ -302,13 +318,17 @@ def _override_form(run, proposal, data=None, *, mentor_id=None):
                     "left without a mentor from this match",
                 )
             )
-    return OverrideForm(
+    form = OverrideForm(
         data,
         prefix=f"o{proposal.pk}",
         auto_id=f"o{proposal.pk}-%s",
-        mentor_choices=_mentor_choices(summary),
+        mentor_choices=_mentor_choices(summary, blocked),
         room_choices=room,
     )
+    form.left_out = [
+        (row.name, LEFT_OUT_WHY[blocked[row.mentor_id]]) for row in summary.mentor_load if row.mentor_id in blocked
+    ]
+    return form
 
 
 @login_required
@@ -363,17 +383,33 @@ def proposal_override_view(request, pk, proposal_pk):
         return render(request, f"matching/match_runs/{template}", context, status=status)
 
 
-@require_POST
-@login_required
-def match_run_accept_all(request, pk):
-    run = _run_for(request, pk)
+_REFUSED = object()
+
+
+def _attempt(request, act):
+    """One service call for a page: its result, or ``_REFUSED`` once its refusal is shown as a
+    message. A PermissionDenied is a 404: a run the user may not manage stays unseen."""
     try:
-        done, not_done = match_run_accept_pending(run=run, actor=request.user)
+        return act()
     except PermissionDenied:
         raise Http404 from None
     except ValidationError as exc:
         _service_error(request, exc)
-        return redirect("matching:match-run-detail", pk=run.pk)
+        return _REFUSED
+
+
+def _to_run(run):
+    return redirect("matching:match-run-detail", pk=run.pk)
+
+
+@require_POST
+@login_required
+def match_run_accept_all(request, pk):
+    run = _run_for(request, pk)
+    result = _attempt(request, lambda: match_run_accept_pending(run=run, actor=request.user))
+    if result is _REFUSED:
+        return _to_run(run)
+    done, not_done = result
     accepted = len(done)
     refused = [f"{proposal.mentee.full_name}: {why}" for proposal, why in not_done]
     if accepted:
@@ -389,13 +425,8 @@ def match_run_accept_all(request, pk):
 @login_required
 def match_run_publish_view(request, pk):
     run = _run_for(request, pk)
-    try:
-        started = match_run_publish(run=run, actor=request.user)
-    except PermissionDenied:
-        raise Http404 from None
-    except ValidationError as exc:
-        _service_error(request, exc)
-    else:
+    started = _attempt(request, lambda: match_run_publish(run=run, actor=request.user))
+    if started is not _REFUSED:
         n = len(started)
         left = review_summary(run).left_without
         messages.success(
@@ -408,69 +439,52 @@ def match_run_publish_view(request, pk):
                 else ""
             ),
         )
-    return redirect("matching:match-run-detail", pk=run.pk)
+    return _to_run(run)
 
 
 @require_POST
 @login_required
 def match_run_rerun_view(request, pk):
     run = _run_for(request, pk)
-    try:
-        new = match_run_rerun(run=run, actor=request.user)
-    except PermissionDenied:
-        raise Http404 from None
-    except ValidationError as exc:
-        _service_error(request, exc)
-        return redirect("matching:match-run-detail", pk=run.pk)
+    new = _attempt(request, lambda: match_run_rerun(run=run, actor=request.user))
+    if new is _REFUSED:
+        return _to_run(run)
     messages.success(request, f"Match #{run.pk} was discarded; match #{new.pk} runs again with the same settings.")
-    return redirect("matching:match-run-detail", pk=new.pk)
+    return _to_run(new)
 
 
 @require_POST
 @login_required
 def match_run_archive_view(request, pk):
     run = _run_for(request, pk)
-    try:
-        match_run_archive(run=run, actor=request.user, reason=request.POST.get("reason", "")[:500])
-    except PermissionDenied:
-        raise Http404 from None
-    except ValidationError as exc:
-        _service_error(request, exc)
-        return redirect("matching:match-run-detail", pk=run.pk)
+    reason = request.POST.get("reason", "")[:500]
+    if _attempt(request, lambda: match_run_archive(run=run, actor=request.user, reason=reason)) is _REFUSED:
+        return _to_run(run)
     messages.success(request, f"Match #{run.pk} was discarded. It stays in the audit trail and under “Show archived”.")
     if request.POST.get("from") == "list":
         return redirect("matching:match-runs", slug=run.program.slug)
-    return redirect("matching:match-run-detail", pk=run.pk)
+    return _to_run(run)
 
 
 @require_POST
 @login_required
 def match_run_second_round_view(request, pk):
     run = _run_for(request, pk)
-    try:
-        child = match_run_second_round(run=run, actor=request.user)
-    except PermissionDenied:
-        raise Http404 from None
-    except ValidationError as exc:
-        _service_error(request, exc)
-        return redirect("matching:match-run-detail", pk=run.pk)
+    child = _attempt(request, lambda: match_run_second_round(run=run, actor=request.user))
+    if child is _REFUSED:
+        return _to_run(run)
     messages.success(request, "The second round has started for the residents still without a mentor.")
-    return redirect("matching:match-run-detail", pk=child.pk)
+    return _to_run(child)
 
 
 @require_POST
 @login_required
 def match_run_cancel_view(request, pk):
     run = _run_for(request, pk)
-    try:
-        match_run_cancel(run=run, actor=request.user, reason=request.POST.get("reason", "")[:500])
-    except PermissionDenied:
-        raise Http404 from None
-    except ValidationError as exc:
-        _service_error(request, exc)
-    else:
+    reason = request.POST.get("reason", "")[:500]
+    if _attempt(request, lambda: match_run_cancel(run=run, actor=request.user, reason=reason)) is not _REFUSED:
         messages.success(request, "The match was cancelled. Nothing was proposed or published.")
-    return redirect("matching:match-run-detail", pk=run.pk)
+    return _to_run(run)
 
 
 @login_required

@@ -5,12 +5,15 @@
   may tick "never", and submits the list ("Submit my list", then "Update my list" until the
   deadline). Each row says what to rank by (``match_runs.ranking_rows``). A plain HTML form
   that works without JavaScript; static/js/rankings.js adds drag, move buttons and an
-  explicit "Sort by my numbers", which write the same numbers into the same inputs. Once
-  the window has closed the page says so (410), to the person it was meant for.
+  explicit "Sort by my numbers", which write the same numbers into the same inputs. The
+  ranked rows come first, in the order of their numbers, then everyone else in fit order.
+  Once the window has closed the page says so and shows the person their own submitted
+  list, read-only (200); a list sent then is refused (410), and so is the page of a match
+  called off or discarded.
 - The coordinator's window page: who has submitted and who has not, a reminder for the
   others, close now, extend. Coordinators of the run's program only; 404 for anyone else.
 
-The ranking is confidential to its author (``ranking.PRIVACY_TEXT``); every change goes
+The ranking is confidential to its author (``ranking_notices.PRIVACY_TEXT``); every change goes
 through the services of ``match_runs.ranking``.
 """
 
@@ -30,7 +33,6 @@ from core.forms import add_service_errors
 from core.zones import ZonedDateTimeField
 
 from ..match_runs.ranking import (
-    PRIVACY_TEXT,
     REMIND_AGAIN_AFTER,
     ranking_submit,
     ranking_window_close,
@@ -39,6 +41,7 @@ from ..match_runs.ranking import (
     ranking_window_status,
     submission_of,
 )
+from ..match_runs.ranking_notices import PRIVACY_TEXT
 from ..match_runs.ranking_rows import rank_rows
 from ..match_runs.selectors import rankings_for
 from ..models import MatchRun
@@ -72,17 +75,60 @@ def _read_form(post, people):
         values[person.pk] = entry
     places = [place for place, _ in ranked]
     duplicates = {p for p in places if places.count(p) > 1}
+    # A number given twice is said once, in the summary ("Number 2 is given to A and B");
+    # each row it is given to gets a short marker beside its input.
+    shared: dict[int, list] = {}
     for person in people:
         entry = values[person.pk]
         if entry["value"] and not entry["error"] and entry["value"].isdigit() and int(entry["value"]) in duplicates:
-            entry["error"] = f"Number {int(entry['value'])} is used more than once."
-    errors = [(person, values[person.pk]["error"]) for person in people if values[person.pk]["error"]]
+            shared.setdefault(int(entry["value"]), []).append(person)
+    for persons in shared.values():
+        for person in persons:
+            values[person.pk]["error"] = "Used twice"
+    errors = [
+        (person, values[person.pk]["error"])
+        for person in people
+        if values[person.pk]["error"] and values[person.pk]["error"] != "Used twice"
+    ] + [
+        (persons[0], f"Number {number} is given to {_names(persons)}: give each person a different number.")
+        for number, persons in sorted(shared.items())
+    ]
     return [pk for _, pk in sorted(ranked)], never, values, errors
 
 
-def _closed(request, run):
-    """The page a ranker gets once the window has closed (or the run was called off)."""
-    return render(request, "matching/rankings/closed.html", {"run": run, "privacy_text": PRIVACY_TEXT}, status=410)
+def _names(people) -> str:
+    names = [p.full_name for p in people]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _in_saved_order(rows, saved):
+    """The rows as the page shows them, with or without JavaScript: the ranked ones in the
+    order of their saved numbers, then everyone else (no preference and "never" alike) in
+    fit order, where they stood. static/js/rankings.js draws the same order."""
+    ranked = sorted(
+        (row for row in rows if row.person.pk in saved and not saved[row.person.pk].never),
+        key=lambda row: saved[row.person.pk].position,
+    )
+    return ranked, [row for row in rows if row not in ranked]
+
+
+def _closed(request, run, *, status=410):
+    """The page a ranker gets once the window has closed (or the run was called off). A
+    closed window shows the ranker their own submitted list, read-only (200); a change
+    sent to it is refused (410), as is any visit to a match called off or discarded."""
+    context = {"run": run, "privacy_text": PRIVACY_TEXT}
+    if run.ranking_deadline is not None and run.archived_at is None and run.status != MatchRun.Status.CANCELLED:
+        mine = list(rankings_for(run, request.user))
+        context.update(
+            read_only=True,
+            as_mentee=run.mentees.filter(pk=request.user.pk).exists(),
+            submission=submission_of(run, request.user),
+            ranked=[r for r in mine if not r.never],
+            never=[r for r in mine if r.never],
+        )
+        if request.method == "GET":
+            status = 200
+    return render(request, "matching/rankings/closed.html", context, status=status)
 
 
 @login_required
@@ -94,7 +140,10 @@ def match_run_rank(request, pk):
         return _closed(request, run)
     as_mentee = run.mentees.filter(pk=request.user.pk).exists()
     rows = rank_rows(run, request.user, as_mentee=as_mentee)
+    fit_place = {row.person.pk: i for i, row in enumerate(rows)}
     people = [row.person for row in rows]
+    saved = {r.target_id: r for r in rankings_for(run, request.user)}
+    submission = submission_of(run, request.user)
 
     status, errors = 200, []
     if request.method == "POST":
@@ -105,15 +154,17 @@ def match_run_rank(request, pk):
             except ValidationError as exc:
                 errors = [(None, message) for message in exc.messages]
             else:
+                what = f"({len(ordered)} ranked, {len(never)} marked never)"
                 messages.success(
                     request,
-                    f"Your list is submitted ({len(ordered)} ranked, {len(never)} marked never). "
-                    "We sent you a receipt. You can change it until the deadline.",
+                    f"Your updated list is saved {what}; it replaces the one you submitted before. "
+                    "We sent you a receipt. You can change it until the deadline."
+                    if submission is not None
+                    else f"Your list is submitted {what}. We sent you a receipt. You can change it until the deadline.",
                 )
                 return redirect("matching:match-run-rank", pk=run.pk)
         status = 400
     else:
-        saved = {r.target_id: r for r in rankings_for(run, request.user)}
         values = {
             person.pk: {
                 "value": str(saved[person.pk].position) if person.pk in saved and not saved[person.pk].never else "",
@@ -123,16 +174,18 @@ def match_run_rank(request, pk):
             for person in people
         }
 
+    ranked_rows, other_rows = _in_saved_order(rows, saved)
     return render(
         request,
         "matching/rankings/rank.html",
         {
             "run": run,
-            "rows": [(row, values[row.person.pk]) for row in rows],
+            "ranked_rows": [(row, values[row.person.pk], fit_place[row.person.pk]) for row in ranked_rows],
+            "other_rows": [(row, values[row.person.pk], fit_place[row.person.pk]) for row in other_rows],
             "errors": errors,
             "as_mentee": as_mentee,
             "count": len(rows),
-            "submission": submission_of(run, request.user),
+            "submission": submission,
             "privacy_text": PRIVACY_TEXT,
         },
         status=status,

@@ -60,6 +60,8 @@
     function setVisible(checked) {
       rows.filter(visible).forEach(function (row) { row.box.checked = checked; });
       update();
+      // Ticking boxes from script fires no "change": tell the start form's warnings.
+      fieldset.dispatchEvent(new CustomEvent("cohort:changed", { bubbles: true }));
     }
 
     function followKind() {
@@ -69,6 +71,9 @@
       Array.prototype.forEach.call(kindLabels, function (el) { el.textContent = label; });
       Array.prototype.forEach.call(fieldset.querySelectorAll("[data-mentored-kind]"), function (badge) {
         badge.hidden = badge.getAttribute("data-mentored-kind") !== kind;
+      });
+      Array.prototype.forEach.call(fieldset.querySelectorAll(".cohort-other-run[data-run-kind]"), function (badge) {
+        badge.hidden = badge.getAttribute("data-run-kind") !== kind;
       });
       filter();
     }
@@ -108,8 +113,74 @@
     update();
   }
 
+  // The start form's warnings, never blocking (the server renders the same sentences:
+  // matching/match_runs/selectors.py capacity_shortfall, matching/views/match_run_start.py):
+  // more residents to match than the chosen mentors' open spots (each mentor's box carries
+  // data-spots; a resident who already has a mentor of the kind is left out by the run, so not
+  // counted), and, for each other match of this kind waiting for review, the chosen residents
+  // it already holds (each resident's row lists them in data-other-runs).
+  var NAMED = 5;
+
+  function names(list) {
+    var shown = list.slice(0, NAMED).join(", ");
+    return list.length > NAMED ? shown + " and " + (list.length - NAMED) + " more" : shown;
+  }
+
+  function enhanceNotices(box) {
+    var form = box.closest("form");
+    var capacity = box.querySelector("[data-capacity-warning]");
+    var others = box.querySelector("[data-other-runs-warning]");
+    var items = others.querySelectorAll("li[data-run]");
+    var kindSelect = form.querySelector("select[name='kind']");
+
+    function checked(name) {
+      return Array.prototype.slice.call(form.querySelectorAll("input[name='" + name + "']:checked"));
+    }
+
+    function update() {
+      var kind = kindSelect ? kindSelect.value : "";
+      var held = {};
+      var residents = 0;
+      checked("mentee_ids").forEach(function (input) {
+        var li = input.closest("li[data-mentored]");
+        if (!li) return;
+        if ((li.getAttribute("data-mentored") || "").split(" ").indexOf(kind) === -1) residents += 1;
+        var name = li.querySelector(".cohort-name").textContent.trim();
+        (li.getAttribute("data-other-runs") || "").split(" ").filter(Boolean).forEach(function (run) {
+          (held[run] = held[run] || []).push(name);
+        });
+      });
+      var spots = checked("mentor_ids").reduce(function (sum, input) {
+        return sum + (Number(input.getAttribute("data-spots")) || 0);
+      }, 0);
+      var short = residents - spots;
+      var text = short > 0
+        ? plural(residents, "resident", "residents") + ", " + plural(spots, "open spot", "open spots") + ": " +
+          short + " will be unmatched unless you add mentors or raise capacity."
+        : "";
+      if (capacity.textContent !== text) capacity.textContent = text;
+      capacity.hidden = !text;
+      var any = false;
+      Array.prototype.forEach.call(items, function (li) {
+        var list = held[li.getAttribute("data-run")] || [];
+        var show = list.length > 0 && li.getAttribute("data-run-kind") === kind;
+        var text = names(list);
+        var span = li.querySelector("[data-run-names]");
+        if (span.textContent !== text) span.textContent = text;
+        li.hidden = !show;
+        any = any || show;
+      });
+      others.hidden = !any;
+    }
+
+    form.addEventListener("change", update);
+    form.addEventListener("cohort:changed", update);
+    update();
+  }
+
   function init() {
     Array.prototype.forEach.call(document.querySelectorAll("[data-cohort]"), enhanceCohort);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-start-notices]"), enhanceNotices);
     Array.prototype.forEach.call(document.querySelectorAll("[data-weights]"), enhanceWeights);
   }
 

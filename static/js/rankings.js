@@ -9,8 +9,13 @@
 // (or out of range) is shown at once beside the row and in a live region, and the form is
 // not sent until it is fixed; the server refuses it too.
 //
-// When the rows are put in order, the table becomes: the ranked rows, a divider, the
-// rows without a number (no preference, best fit first), then the "never" rows.
+// The table is: the ranked rows (in the order of their numbers), the divider, then everyone
+// else in fit order, "never" rows where they stand. The server draws the same order
+// (views/rankings.py, _in_saved_order), so a reload shows what was saved and nothing jumps.
+// The divider's words never change (a line that grew as you typed pushed the rows down);
+// whether the rows follow the numbers is said beside "Sort by my numbers", in a space
+// kept for it. A number used twice is said once (the live region) and marked "Used twice"
+// beside each row that has it.
 // Uses SortableJS (static/vendor/sortable.min.js) for mouse and touch dragging.
 document.addEventListener("DOMContentLoaded", function () {
   var table = document.querySelector("[data-rank-table]");
@@ -20,7 +25,9 @@ document.addEventListener("DOMContentLoaded", function () {
   var form = table.closest("form");
   var tbody = table.tBodies[0];
   var rows = Array.prototype.slice.call(tbody.querySelectorAll("tr[data-rank-row]"));
-  var fitOrder = rows.slice(); // the page's order: best fit first
+  var fitOrder = rows.slice().sort(function (a, b) { // best fit first
+    return parseInt(a.getAttribute("data-rank-fit"), 10) - parseInt(b.getAttribute("data-rank-fit"), 10);
+  });
   var liveError = form.querySelector("[data-rank-live-error]");
 
   function nameOf(row) {
@@ -66,11 +73,10 @@ document.addEventListener("DOMContentLoaded", function () {
     Object.keys(byNumber).forEach(function (n) {
       if (byNumber[n].length > 1) {
         var names = byNumber[n].map(nameOf);
+        var summary = "Number " + n + " is given to " + names.slice(0, -1).join(", ") + " and " +
+          names[names.length - 1] + ": give each person a different number.";
         byNumber[n].forEach(function (row) {
-          found.push({
-            row: row,
-            message: "Number " + n + " is used more than once (" + names.join(" and ") + ").",
-          });
+          found.push({ row: row, message: "Used twice", summary: summary });
         });
       }
     });
@@ -92,12 +98,12 @@ document.addEventListener("DOMContentLoaded", function () {
         numberInput(row).removeAttribute("aria-invalid");
       }
     });
-    var duplicates = found.filter(function (p) { return /more than once/.test(p.message); });
+    var duplicates = found.filter(function (p) { return p.summary; });
     var text = "";
     if (duplicates.length) {
       var seen = {};
       text = duplicates
-        .map(function (p) { return p.message; })
+        .map(function (p) { return p.summary; })
         .filter(function (m) { return seen[m] ? false : (seen[m] = true); })
         .join(" ");
     } else if (found.length) {
@@ -199,11 +205,8 @@ document.addEventListener("DOMContentLoaded", function () {
     row.insertBefore(cell, row.firstChild);
   });
 
-  var divider = document.createElement("tr");
-  divider.className = "rank-divider";
-  var dividerCell = document.createElement("td");
-  dividerCell.colSpan = columns;
-  divider.appendChild(dividerCell);
+  var divider = tbody.querySelector("[data-rank-divider]");
+  divider.cells[0].colSpan = columns;
 
   var sortBar = document.createElement("div");
   sortBar.className = "rank-sort-bar";
@@ -212,6 +215,10 @@ document.addEventListener("DOMContentLoaded", function () {
   sortButton.className = "button-secondary button-small";
   sortButton.setAttribute("data-rank-sort", "");
   sortButton.textContent = "Sort by my numbers";
+  var sortHint = document.createElement("p");
+  sortHint.className = "rank-sort-hint";
+  sortHint.setAttribute("data-rank-sort-hint", "");
+  sortBar.appendChild(sortHint);
   sortBar.appendChild(sortButton);
   table.parentNode.insertBefore(sortBar, table);
 
@@ -231,12 +238,11 @@ document.addEventListener("DOMContentLoaded", function () {
       .sort(function (a, b) { return numberIn(a) - numberIn(b) || shown.indexOf(a) - shown.indexOf(b); });
   }
 
-  // Draw: ranked rows, the divider, no preference (fit order), never. With writeNumbers,
-  // the numbers become 1, 2, 3… in the order shown.
+  // Draw: ranked rows, the divider, everyone else in fit order ("never" rows among them,
+  // where they stand). With writeNumbers, the numbers become 1, 2, 3… in the order shown.
   function draw(ranked, writeNumbers) {
-    var unranked = fitOrder.filter(function (row) { return ranked.indexOf(row) === -1 && !isNever(row); });
-    var never = fitOrder.filter(isNever);
-    var order = ranked.concat([divider], unranked, never);
+    var others = fitOrder.filter(function (row) { return ranked.indexOf(row) === -1; });
+    var order = ranked.concat([divider], others);
     var current = Array.prototype.slice.call(tbody.rows);
     if (order.some(function (row, i) { return current[i] !== row; })) {
       var active = document.activeElement; // moving a row drops the focus inside it
@@ -273,15 +279,18 @@ document.addEventListener("DOMContentLoaded", function () {
       row.querySelector("[data-rank-move='up']").disabled = never || place === 0;
       row.querySelector("[data-rank-move='down']").disabled = never || place === -1;
     });
+    var hint;
     if (!inStep) {
-      dividerCell.textContent = "You typed " + numbered.length + " number" + (numbered.length === 1 ? "" : "s") +
-        ". The rows stay where they are: use “Sort by my numbers” to see them in that order. Your numbers are what counts.";
+      hint = "Rows not sorted by your numbers yet.";
     } else if (numbered.length) {
-      dividerCell.textContent = "You ranked " + numbered.length + " of " + rows.length +
-        ". Below this line: no preference (after your choices, best fit first).";
+      hint = "You ranked " + numbered.length + " of " + rows.length + ".";
     } else {
-      dividerCell.textContent = "Nobody ranked yet. Type numbers, drag a row above this line, or use its up button.";
+      hint = "Nobody ranked yet.";
     }
+    if (sortHint.textContent !== hint) {
+      sortHint.textContent = hint;
+    }
+    sortBar.classList.toggle("is-out-of-step", !inStep);
   };
 
   function refuseWhileDuplicates() {
@@ -350,9 +359,10 @@ document.addEventListener("DOMContentLoaded", function () {
   // On load the rows are put in the order of the saved (or restored) numbers: nothing has
   // been clicked yet. The numbers are left as they came: after a refused save they carry
   // the errors shown beside them.
-  draw(problems().length ? [] : rankedByNumbers(), false);
   if (problems().length) {
-    refresh();
+    refresh(); // the rows stay as the server drew them
+  } else {
+    draw(rankedByNumbers(), false);
   }
 
   if (!canDrag) {
@@ -363,10 +373,10 @@ document.addEventListener("DOMContentLoaded", function () {
     animation: 150,
     ghostClass: "rank-ghost",
     chosenClass: "rank-chosen",
-    // "never" rows stay at the bottom: nothing is dropped among them. Nothing moves while
-    // two rows share a number: which one was meant is the person's to say.
+    // A "never" row is not dragged (its handle is hidden; untick "never" first). Nothing
+    // moves while two rows share a number: which one was meant is the person's to say.
     onMove: function (event) {
-      return !event.related.classList.contains("is-never") && problems().length === 0;
+      return !event.dragged.classList.contains("is-never") && problems().length === 0;
     },
     onStart: function () {
       refuseWhileDuplicates();
@@ -376,7 +386,9 @@ document.addEventListener("DOMContentLoaded", function () {
         return;
       }
       var dividerAt = Array.prototype.indexOf.call(tbody.rows, divider);
-      var ranked = Array.prototype.slice.call(tbody.rows, 0, dividerAt);
+      var ranked = Array.prototype.slice.call(tbody.rows, 0, dividerAt).filter(function (row) {
+        return !isNever(row);
+      });
       // Numbers typed below the line (not sorted yet) stay ranked, after the rows above it,
       // unless this drag took that row below the line.
       var typedBelow = rankedByNumbers().filter(function (row) {

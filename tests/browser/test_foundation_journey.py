@@ -31,9 +31,10 @@ def test_coordinator_imports_roster_and_resident_completes_profile(page, shot, p
     page.get_by_role("link", name="Import your roster").click()
     page.get_by_label("Roster file (.xlsx or .csv)").set_input_files(str(roster_file))
     page.get_by_role("button", name="Check the file").click()
-    page.get_by_role("button", name="Add 3").wait_for()
+    # The confirm is above the rows and again below them: the first one.
+    page.get_by_role("button", name="Add 3").first.wait_for()
     shot("import-preview")
-    page.get_by_role("button", name="Add 3").click()
+    page.get_by_role("button", name="Add 3").first.click()
     page.get_by_text("Priya").first.wait_for()
     shot("roster-after-import")
     assert User.objects.filter(memberships__program=program).distinct().count() == 4  # three imported + the coordinator

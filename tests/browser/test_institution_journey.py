@@ -9,8 +9,9 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from accounts.models import Membership, Program, User
+from accounts.models import InstitutionRole, Membership, Program, User
 from audit.models import AuditEntry
+from tests.factories import PASSWORD, MembershipFactory, UserFactory
 
 from .conftest import log_in
 
@@ -97,3 +98,44 @@ def test_a_superuser_creates_a_program_and_names_its_coordinator(page, shot, pro
     shot("new-coordinators-roster")
     sam = User.objects.get(email="sam.surgeon@hospital.example")
     assert Membership.objects.filter(user=sam, program=created, role="coordinator").exists()
+
+
+# Long, unbroken words: what widened the phone page before (a coordinator's address in the
+# programs' cards was as wide as its longest word).
+LONG_EMAIL = "christopher.alexander.montgomery-wellington@department-of-surgery.general-hospital.example"
+
+
+def test_an_administrator_finds_the_institution_in_the_menu_and_no_page_scrolls_sideways(
+    page, shot, program, coordinator
+):
+    """Iris administers General Hospital and coordinates nothing: the main menu has the
+    institution's page. At 390 px no institution page is wider than the screen; tables become
+    cards, long addresses wrap."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    iris = UserFactory(email="iris@hospital.example", first_name="Iris", last_name="Ito")
+    InstitutionRole.objects.create(institution=program.institution, user=iris)
+    wide = UserFactory(email=LONG_EMAIL, first_name="", last_name="")
+    MembershipFactory(user=wide, program=program, role=Membership.Role.COORDINATOR)
+    long_name = Program.objects.create(
+        institution=program.institution,
+        name="Cardiothoracic Surgery Integrated Residency Program at General Hospital Main Campus",
+        slug="cardiothoracic-surgery-integrated-residency-program-general-main",
+        specialty=program.specialty,
+        time_zone="America/Argentina/ComodRivadavia",
+    )
+
+    log_in(page, iris.email, PASSWORD)
+    page.get_by_role("button", name="Menu").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Institution").click()
+    expect(page.get_by_role("heading", name="General Hospital", level=1)).to_be_visible()
+    expect(page.get_by_text(LONG_EMAIL)).to_be_visible()
+
+    pages = [f"/institutions/{program.institution.slug}/", f"/institutions/{program.institution.slug}/programs/new/"]
+    for slug in (program.slug, long_name.slug):
+        pages += [f"/programs/{slug}/edit/", f"/programs/{slug}/coordinators/"]
+    for url in pages:
+        page.goto(url)
+        expect(page.locator("h1")).to_be_visible()
+        width, screen = page.evaluate("[document.scrollingElement.scrollWidth, innerWidth]")
+        assert width <= screen, f"{url} is {width} px wide on a {screen} px screen"
+        shot(re.sub(r"\W+", "-", url.strip("/")))

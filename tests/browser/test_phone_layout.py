@@ -32,6 +32,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import BusyBlock, Program, User
+from accounts.roster import roster_import_preview
 from demo.people import DEMO_PASSWORD
 from matching.match_runs.services import match_run_create
 from matching.models import (
@@ -190,6 +191,8 @@ PAGES: dict[str, list[Page]] = {
         Page("programs", _r("accounts:programs")),
         Page("roster", _r("accounts:roster", _slug)),
         Page("roster-import", _r("accounts:roster-import", _slug)),
+        # 60 new residents: the counts, the button and the first page of rows.
+        Page("roster-import-preview", _r("accounts:roster-import-preview", _slug, _x("roster_import"))),
         Page("match-runs", _r("matching:match-runs", _slug)),
         Page("match-run-create", _r("matching:match-run-create", _slug)),
         Page("match-run-readiness", _r("matching:match-run-readiness", _slug)),
@@ -209,6 +212,11 @@ PAGES: dict[str, list[Page]] = {
         Page("programs", _r("accounts:programs")),
         Page("roster", _r("accounts:roster", _slug)),
         Page("health", _r("matching:program-health", _slug)),
+        # What an institution administrator sees (a superuser administers every institution).
+        Page("institution", _r("accounts:institution", lambda w: w.program.institution.slug)),
+        Page("institution-program-new", _r("accounts:institution-program-new", lambda w: w.program.institution.slug)),
+        Page("program-edit", _r("accounts:program-edit", _slug)),
+        Page("program-coordinators", _r("accounts:program-coordinators", _slug)),
     ],
 }
 # Pages also checked at 1280 px: a long URL in a goal once made the page 1,676 px wide.
@@ -342,6 +350,16 @@ def _demo_world() -> World:
         mentor_ids=mentors,
         ranking_deadline=timezone.now() + timedelta(days=7),
     )
+    # A MedHub-style export with an extra column (ignored, with a notice): counts, button, rows.
+    rows = "\n".join(
+        f"resident{n}@hospital.example,Resident,Number {n},resident,PGY-{1 + n % 3},M{n}" for n in range(60)
+    )
+    roster_import = roster_import_preview(
+        program=program,
+        uploaded_by=users["coordinator"],
+        filename="medhub-export.csv",
+        data=f"Email Address,First Name,Last Name,Role,PGY Level,medhub_id\n{rows}\n".encode(),
+    )
     return World(
         program=program,
         resident=resident,
@@ -360,6 +378,7 @@ def _demo_world() -> World:
         extra={
             "long_goal": long_goal,
             "long_resource": long_resource,
+            "roster_import": roster_import,
             **_thread_world(resident, attending, nearpeer),
         },
     )

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from matching.match_runs.ranking import ranking_submit
+from matching.match_runs.ranking import ranking_submit, ranking_window_close
 from matching.match_runs.selectors import rankings_for
 from matching.match_runs.services import match_run_create
 from matching.models import MatchRun, Notification, RankingSubmission
@@ -75,7 +75,7 @@ def test_a_resident_drags_and_moves_mentors_into_order(page, shot, run, resident
     log_in(page, resident.email, PASSWORD)
     page.goto(f"/match-runs/{run.pk}/rank/")
     status = page.locator("[data-rank-status]")
-    page.get_by_text("You can also drag a row").wait_for()
+    page.locator("table.rank-sortable").wait_for()  # the script is ready
     # Ranked first, in order; then no preference; "never" last.
     names = page.locator("tbody tr[data-rank-row] th[scope='row']")
     assert names.all_inner_texts() == [
@@ -106,7 +106,7 @@ def test_a_resident_drags_and_moves_mentors_into_order(page, shot, run, resident
     shot("reordered")
 
     page.get_by_role("button", name="Update my list").click()
-    page.get_by_text("Your list is submitted").wait_for()
+    page.get_by_text("Your updated list is saved").wait_for()
     page.locator("table.rank-sortable").wait_for()  # the script has put the rows in order
     saved = [(r.target_id, r.position, r.never) for r in rankings_for(run, resident)]
     assert saved == [(frank.pk, 1, False), (dave.pk, 2, False), (carol.pk, 3, False), (grace.pk, None, True)]
@@ -127,7 +127,7 @@ def test_typing_a_rank_then_clicking_never_on_another_row_moves_no_row(page, sho
     log_in(page, resident.email, PASSWORD)
     page.goto(f"/match-runs/{run.pk}/rank/")
     names = page.locator("tbody tr[data-rank-row] th[scope='row']")
-    page.get_by_text("You can also drag a row").wait_for()
+    page.locator("table.rank-sortable").wait_for()  # the script is ready
     before = names.all_inner_texts()
 
     # Grace gets 4, then, without leaving the field otherwise, a click on Frank's "never":
@@ -146,7 +146,7 @@ def test_typing_a_rank_then_clicking_never_on_another_row_moves_no_row(page, sho
     assert names.all_inner_texts()[-1] == frank.full_name
 
     page.get_by_role("button", name="Update my list").click()
-    page.get_by_text("Your list is submitted").wait_for()
+    page.get_by_text("Your updated list is saved").wait_for()
     saved = [(r.target_id, r.position, r.never) for r in rankings_for(run, resident)]
     assert saved == [
         (carol.pk, 1, False),
@@ -161,15 +161,20 @@ def test_a_number_typed_twice_is_an_error_at_once_and_is_not_sent(page, shot, ru
     carol, dave, erin, frank, grace = mentors
     log_in(page, resident.email, PASSWORD)
     page.goto(f"/match-runs/{run.pk}/rank/")
-    page.get_by_text("You can also drag a row").wait_for()
+    page.locator("table.rank-sortable").wait_for()  # the script is ready
 
     page.locator(f"#rank_{carol.pk}").fill("2")
     page.locator(f"#rank_{dave.pk}").fill("2")
     live = page.locator("[data-rank-live-error]")
     expect(live).to_be_visible()
-    expect(live).to_contain_text("Number 2 is used more than once")
+    expect(live).to_have_text(
+        f"Number 2 is given to {carol.full_name} and {dave.full_name}: give each person a different number."
+    )
     assert live.get_attribute("aria-live") == "assertive"
-    expect(page.locator(f"#rank_{dave.pk}_error")).to_contain_text("Number 2 is used more than once")
+    # Said once on the whole page; each row with the number is marked beside its input.
+    assert page.locator("main").inner_text().count("Number 2 is given to") == 1
+    expect(page.locator(f"#rank_{dave.pk}_error")).to_have_text("Used twice")
+    expect(page.locator(f"#rank_{carol.pk}_error")).to_have_text("Used twice")
     assert page.locator(f"#rank_{carol.pk}").get_attribute("aria-invalid") == "true"
     assert _numbers(page, [carol, dave]) == ["2", "2"]  # nothing renumbered behind the person's back
     shot("duplicate-shown")
@@ -190,7 +195,7 @@ def test_typed_ranks_and_never_ticks_survive_a_look_at_a_profile(page, run, resi
     carol, dave, third = mentors[:3]
     log_in(page, resident.email, PASSWORD)
     page.goto(f"/match-runs/{run.pk}/rank/")
-    page.get_by_text("You can also drag a row").wait_for()
+    page.locator("table.rank-sortable").wait_for()  # the script is ready
     page.locator(f"#rank_{dave.pk}").fill("1")
     page.locator(f"#never_{third.pk}").check()
     page.wait_for_timeout(500)  # app.js keeps the draft after a short pause
@@ -198,7 +203,7 @@ def test_typed_ranks_and_never_ticks_survive_a_look_at_a_profile(page, run, resi
     page.get_by_role("link", name=f"{carol.full_name}'s profile").click()
     page.get_by_role("heading", name=carol.full_name).first.wait_for()
     page.go_back()
-    page.get_by_text("You can also drag a row").wait_for()
+    page.locator("table.rank-sortable").wait_for()  # the script is ready
     assert page.locator(f"#rank_{dave.pk}").input_value() == "1"
     assert page.locator(f"#never_{third.pk}").is_checked()
 
@@ -257,7 +262,7 @@ def test_on_a_phone_a_row_is_dragged_by_touch(page, shot, run, resident, mentors
     page.set_viewport_size({"width": 390, "height": 844})
     log_in(page, resident.email, PASSWORD)
     page.goto(f"/match-runs/{run.pk}/rank/")
-    page.get_by_text("You can also drag a row").wait_for()
+    page.locator("table.rank-sortable").wait_for()  # the script is ready
 
     # Nobody ranked yet, so the divider is at the top: a finger drags Erin above it.
     page.locator(".rank-divider").evaluate("el => el.scrollIntoView()")
@@ -279,3 +284,108 @@ def test_on_a_phone_a_row_is_dragged_by_touch(page, shot, run, resident, mentors
     page.get_by_text(f"{erin.full_name} moved to position 1 of 1.").wait_for(state="attached")
     assert _numbers(page, mentors) == ["", "", "1", "", ""]
     shot("phone-after-touch-drag")
+
+
+def _shown(page):
+    return page.locator("tbody tr[data-rank-row] th[scope='row']").all_inner_texts()
+
+
+def test_a_never_row_stays_where_it_was_on_reload_and_the_divider_stays_put(page, shot, run, resident, mentors):
+    carol, dave, erin, frank, grace = mentors
+    ranking_submit(run=run, actor=resident, ordered_ids=[frank.pk])
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, resident.email, PASSWORD)
+    page.goto(f"/match-runs/{run.pk}/rank/")
+    page.locator("table.rank-sortable").wait_for()
+    # Ranked first (Frank), then the line, then everyone else in fit order.
+    assert _shown(page) == [frank.full_name, carol.full_name, dave.full_name, erin.full_name, grace.full_name]
+
+    # Typing a number below the line changes no words on the line and moves nothing.
+    divider = page.locator("[data-rank-divider]")
+
+    def top():  # on the page, not the screen: filling a field may scroll
+        return divider.evaluate("el => el.getBoundingClientRect().top + window.scrollY")
+
+    line, at = divider.inner_text(), top()
+    page.locator(f"#rank_{erin.pk}").fill("2")
+    expect(page.locator("[data-rank-sort-hint]")).to_have_text("Rows not sorted by your numbers yet.")
+    shot("phone-out-of-step")
+    assert divider.inner_text() == line and top() == at
+    page.locator(f"#rank_{erin.pk}").fill("")
+    expect(page.locator("[data-rank-sort-hint]")).to_have_text("You ranked 1 of 5.")
+    assert top() == at
+
+    # Dave (in the middle) is marked never: he stays where he is, now and after the reload.
+    page.get_by_label(f"Never pair me with {dave.full_name}").check()
+    before = _shown(page)
+    page.get_by_role("button", name="Update my list").click()
+    page.get_by_text("Your updated list is saved").wait_for()
+    page.locator("table.rank-sortable").wait_for()
+    assert _shown(page) == before == [frank.full_name, carol.full_name, dave.full_name, erin.full_name, grace.full_name]
+    expect(_row(page, dave)).to_have_class("is-never")
+    # The server draws the same order without the script.
+    html = page.request.get(f"/match-runs/{run.pk}/rank/").text()
+    assert [html.index(f'id="rank_{p.pk}"') for p in (frank, carol, dave, erin, grace)] == sorted(
+        html.index(f'id="rank_{p.pk}"') for p in (frank, carol, dave, erin, grace)
+    )
+    assert html.index(f'id="rank_{frank.pk}"') < html.index("data-rank-divider") < html.index(f'id="rank_{carol.pk}"')
+    shot("phone-never-in-place")
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (390, 844)], ids=["desktop", "phone"])
+def test_the_list_and_its_button_come_before_the_explanations(page, shot, run, resident, mentors, size):
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    log_in(page, resident.email, PASSWORD)
+    page.goto(f"/match-runs/{run.pk}/rank/")
+    page.locator("table.rank-sortable").wait_for()
+    first_row = _row(page, mentors[0]).bounding_box()
+    assert first_row["y"] < size[1]  # the first person to rank is on the first screen
+    explain = page.locator("details.rank-explain")
+    assert explain.get_attribute("open") is None  # collapsed
+    assert explain.bounding_box()["y"] > page.get_by_role("button", name="Submit my list").bounding_box()["y"]
+    # The submit button is in reach on a phone without scrolling to the end of a long list.
+    if size[0] < 500:
+        button = page.get_by_role("button", name="Submit my list").bounding_box()
+        assert button["y"] + button["height"] <= size[1]
+    shot("list-first")
+    explain.locator("summary").click()
+    expect(page.locator("#confidential-note")).to_be_visible()
+    expect(page.get_by_text("You can also drag a row")).to_be_visible()
+    shot("explanations-open")
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (390, 844)], ids=["desktop", "phone"])
+def test_after_the_close_each_ranker_sees_their_own_list_read_only(
+    page, shot, run, coordinator, resident, mentors, size
+):
+    carol, dave, erin, frank, grace = mentors
+    ranking_submit(run=run, actor=resident, ordered_ids=[erin.pk, carol.pk], never_ids=[grace.pk])
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    # While the window is open, a mentor ranks the residents (here, the one resident).
+    log_in(page, carol.email, PASSWORD)
+    page.goto(f"/match-runs/{run.pk}/rank/")
+    page.locator("table.rank-sortable").wait_for()
+    expect(page.get_by_role("heading", name="Rank your possible residents")).to_be_visible()
+    shot("mentor-open")
+    page.context.clear_cookies()
+
+    ranking_window_close(run=run, actor=coordinator)
+
+    log_in(page, resident.email, PASSWORD)
+    page.goto(f"/match-runs/{run.pk}/rank/")
+    page.get_by_role("heading", name="Ranking closed — results soon").wait_for()
+    card = page.locator("[data-rank-read-only]")
+    assert card.locator("ol li").all_inner_texts() == [erin.full_name, carol.full_name]
+    assert card.locator("ul li").all_inner_texts() == [grace.full_name]
+    assert card.locator("input, button, form").count() == 0
+    shot("resident-closed")
+    assert Notification.objects.filter(user=resident, event="match.ranking_closed").exists()
+
+    page.context.clear_cookies()
+    log_in(page, carol.email, PASSWORD)
+    page.goto(f"/match-runs/{run.pk}/rank/")
+    page.get_by_role("heading", name="Ranking closed — results soon").wait_for()
+    expect(page.locator("[data-rank-closed]")).to_contain_text("the residents you will mentor")
+    expect(page.locator("[data-rank-read-only]")).to_contain_text("You did not submit a list")
+    assert erin.full_name not in page.locator("main").inner_text()  # nobody else's list
+    shot("mentor-closed")

@@ -76,8 +76,10 @@ def test_a_roster_from_an_excel_saved_xlsx_with_extra_columns(page, shot, progra
     expect(table).to_contain_text("O’Neil, Siobhán")
     expect(table).to_contain_text("PGY-3")
     expect(table).to_contain_text("Internal Medicine")
-    apply = page.get_by_role("button", name="Add 4")
-    expect(apply).to_be_visible()
+    # The confirm sits above the rows and again below them.
+    expect(page.get_by_role("button", name="Add 4")).to_have_count(2)
+    apply = page.get_by_role("button", name="Add 4").first
+    expect(apply).to_be_in_viewport()
     shot("preview")
 
     apply.click()
@@ -95,3 +97,38 @@ def test_a_roster_from_an_excel_saved_xlsx_with_extra_columns(page, shot, progra
     assert sorted(m.to[0] for m in mail.outbox) == sorted(p[2] for p in PEOPLE)
     # Nothing on the page is wider than the screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= size[0]
+
+
+def test_a_430_row_preview_fits_a_phone_with_the_confirm_on_the_first_screen(
+    page, shot, program, coordinator, tmp_path
+):
+    """A program's whole roster at once: the phone's preview is a few screens of counts, the
+    confirm and a page of rows, not 60,000 px of cards with the button at the very end."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    rows = "".join(
+        f"person{i}@hospital.example,First{i},Lastname-{i},{'faculty' if i % 4 == 0 else 'resident'},"
+        f"{'' if i % 4 == 0 else f'PGY-{i % 3 + 1}'},{'Internal Medicine' if i % 4 == 0 else ''},555-{i:04d}\n"
+        for i in range(430)
+    )
+    csv_file = tmp_path / "everyone.csv"
+    csv_file.write_text("email,first_name,last_name,role,pgy,specialty,phone\n" + rows)
+
+    log_in(page, coordinator.email, PASSWORD)
+    page.goto(f"/programs/{program.slug}/roster/import/")
+    page.get_by_label("Roster file (.xlsx or .csv)").set_input_files(str(csv_file))
+    page.get_by_role("button", name="Check the file").click()
+
+    apply = page.get_by_role("button", name="Add 430").first
+    expect(apply).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollHeight") < 8000
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    expect(page.get_by_role("navigation", name=program.name).get_by_role("link", name="Roster")).to_have_attribute(
+        "aria-current", "page"
+    )
+    shot("preview-430-phone")
+
+    page.get_by_role("link", name="Next →").click()
+    expect(page.get_by_text("Rows 51–100 of 430")).to_be_visible()
+    page.get_by_role("button", name="Add 430").last.click()
+    expect(page.get_by_text("Imported 430 rows from everyone.csv: 430 added")).to_be_visible()
+    assert Membership.objects.filter(program=program).exclude(role="coordinator").count() == 430

@@ -429,7 +429,7 @@ def test_upload_preview_and_confirm(client_for, coordinator, program, django_cap
         _url("roster-import", program), {"file": SimpleUploadedFile("residents.csv", GOOD_CSV.encode())}, follow=True
     )
     page = response.content.decode()
-    assert "to add" in page and "Importing e-mails no one" in page
+    assert "<dt>To add</dt><dd>2</dd>" in page and "Importing e-mails no one" in page
     assert ">Add 2</button>" in page
     roster_import = RosterImport.objects.get()
     with django_capture_on_commit_callbacks(execute=True):

@@ -91,7 +91,12 @@ def test_a_mentor_ranks_the_residents_in_order(client_for, run, attending, resid
 def test_bad_numbers_are_refused_beside_the_person(client_for, run, resident, attending, other_attending):
     ranking_submit(run=run, actor=resident, ordered_ids=[attending.pk])
     response = client_for(resident).post(_url(run), {f"rank_{attending.pk}": "1", f"rank_{other_attending.pk}": "1"})
-    assert response.status_code == 400 and "used more than once" in response.content.decode()
+    html = response.content.decode()
+    # Said once, in the summary; each row that has the number is marked beside its input.
+    assert response.status_code == 400
+    assert html.count("Number 1 is given to") == 1
+    assert f"Number 1 is given to {attending.full_name} and {other_attending.full_name}" in html
+    assert html.count(">Used twice</p>") == 2
     response = client_for(resident).post(_url(run), {f"rank_{attending.pk}": "7"})
     assert response.status_code == 400 and "from 1 to 2" in response.content.decode()
     response = client_for(resident).post(_url(run), {f"rank_{attending.pk}": "1", f"never_{attending.pk}": "on"})
@@ -102,14 +107,44 @@ def test_bad_numbers_are_refused_beside_the_person(client_for, run, resident, at
     ]
 
 
-def test_a_closed_window_says_so_plainly_to_the_ranker(client_for, run, resident, attending):
+def test_a_closed_window_shows_the_ranker_their_own_list_read_only(
+    client_for, run, resident, other_resident, attending, other_attending
+):
+    ranking_submit(run=run, actor=resident, ordered_ids=[other_attending.pk], never_ids=[attending.pk])
+    ranking_submit(run=run, actor=other_resident, ordered_ids=[attending.pk, other_attending.pk])
     MatchRun.objects.filter(pk=run.pk).update(ranking_deadline=timezone.now() - timedelta(minutes=1))
+
     page = client_for(resident).get(_url(run))
-    assert page.status_code == 410
+    assert page.status_code == 200
     html = page.content.decode()
-    assert "The ranking window closed on" in html and "belongs to another" not in html
+    assert "Ranking closed — results soon" in html and "The ranking window closed on" in html
+    assert "you are told your mentor then" in html
+    mine = html[html.index("The list you submitted") :]
+    assert f"<li>{other_attending.full_name}</li>" in mine  # ranked 1st
+    assert "Never pair me with</h3>" in mine and f"<li>{attending.full_name}</li>" in mine
+    assert "<input" not in mine and "Update my list" not in html  # read-only: no form at all
+    # A change sent now is refused, and nothing changes.
     assert client_for(resident).post(_url(run), {f"rank_{attending.pk}": "1"}).status_code == 410
-    assert not MatchRanking.objects.filter(run=run).exists()
+    assert list(MatchRanking.objects.filter(run=run, author=resident).values_list("target_id", "never")) == [
+        (other_attending.pk, False),
+        (attending.pk, True),
+    ]
+
+
+def test_a_closed_window_shows_nobody_anyone_elses_list(
+    client_for, run, resident, other_resident, attending, coordinator, outsider
+):
+    ranking_submit(run=run, actor=other_resident, ordered_ids=[attending.pk])
+    MatchRun.objects.filter(pk=run.pk).update(ranking_deadline=timezone.now() - timedelta(minutes=1))
+    # Outside the cohort the page does not exist, the run's coordinator included.
+    assert client_for(coordinator).get(_url(run)).status_code == 404
+    assert client_for(outsider).get(_url(run)).status_code == 404
+    html = client_for(resident).get(_url(run)).content.decode()
+    assert "You did not submit a list" in html and f"<li>{attending.full_name}</li>" not in html
+    # A mentor sees their own (empty) list, worded for a mentor; never the residents' lists.
+    html = client_for(attending).get(_url(run)).content.decode()
+    assert "the residents you will mentor" in html and "You did not submit a list" in html
+    assert f"<li>{other_resident.full_name}</li>" not in html and attending.full_name not in html.split("<main")[-1]
 
 
 def test_a_cancelled_match_says_it_was_called_off(client_for, run, resident, coordinator):
