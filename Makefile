@@ -6,14 +6,23 @@ STAMP := .make
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test test-postgres serve migrate install check lint fmt clean bench bench-app bench-pages bench-roster
+.PHONY: demo test test-postgres serve migrate install install-runtime check lint fmt clean bench bench-app bench-pages bench-roster
 
-# Install into the virtual environment whenever a requirements file changes.
+# Install into the virtual environment whenever a requirements file changes. The demo needs only
+# what the application runs on (requirements.txt); the tests, linters and benchmarks add the tools
+# (requirements-dev.txt: pytest, Playwright, schemathesis, mypy…), installed by the first target
+# that needs them.
+$(STAMP)/runtime: requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	@mkdir -p $(STAMP) && touch $@
+
 $(STAMP)/installed: requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
-	@mkdir -p $(STAMP) && touch $@
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@mkdir -p $(STAMP) && touch $@ $(STAMP)/runtime
+
+install-runtime: $(STAMP)/runtime
 
 install: $(STAMP)/installed
 
@@ -23,12 +32,12 @@ install: $(STAMP)/installed
 # here (production asks superusers for one), nor are the demo institution's coordinators.
 DEMO_ENV := env -u DATABASE_URL -u REDIS_URL DJANGO_DEBUG=true MFA_REQUIRED_FOR_SUPERUSERS=false SITE_URL=http://$(HOST):$(PORT)
 
-migrate: install
+migrate: install-runtime
 	$(BIN)/python manage.py migrate --noinput
 
 # The embedded demo: SQLite, tasks in-process, e-mail printed to this terminal; the periodic
 # jobs (a ranking window's match starting at its deadline, digests, sweepers) run in-process too.
-demo: install
+demo: install-runtime
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
 	@echo
@@ -71,7 +80,7 @@ test-postgres: export REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/15)
 test-postgres: install
 	$(call parallel_then_integration,not browser and not integration,--ignore=tests/engine)
 
-check: install
+check: install-runtime
 	$(BIN)/python manage.py check
 
 # What CI checks before the tests: lint rules, formatting, and types (mypy's `files` in pyproject.toml).
