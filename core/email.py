@@ -9,14 +9,23 @@ A calendar invitation travels as iTIP over e-mail (RFC 6047): a ``text/calendar;
 method=…; charset=utf-8`` part INSIDE the ``multipart/alternative``, beside the text and
 HTML, not as an attachment: that is what makes Outlook and Gmail show Accept/Decline.
 The part's ``method`` parameter must equal the object's METHOD property.
+
+Every message says it was sent by a machine (``Auto-Submitted: auto-generated``, RFC 3834:
+out-of-office replies stay away) and carries a Message-ID on the site's own domain. A message
+someone may stop receiving (notifications, digests) also carries ``List-Unsubscribe`` and
+``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058): the mail client's
+"Unsubscribe" button posts to that address and the person is unsubscribed, no sign-in. Account
+mail (invitations, password resets, sign-in codes) and calendar invitations carry none: they
+cannot be turned off.
 """
 
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.core.mail.message import SafeMIMEText
+from django.core.mail.message import SafeMIMEText, make_msgid
 from django.template import Context, Engine
 from django.template.loader import render_to_string
 
@@ -50,6 +59,21 @@ class _CalendarMessage(EmailMultiAlternatives):
         return part
 
 
+def site_domain() -> str:
+    """The host of ``SITE_URL`` (``mentormatch.example.org``): Message-IDs are made on it."""
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
+def standard_headers(*, unsubscribe_url: str | None = None) -> dict[str, str]:
+    """The headers every message carries, and the one-click unsubscribe pair when the message
+    is one its recipient may stop (``unsubscribe_url``, absolute)."""
+    headers = {"Auto-Submitted": "auto-generated", "Message-ID": make_msgid(domain=site_domain())}
+    if unsubscribe_url:
+        headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return headers
+
+
 def send_email(
     *,
     subject: str,
@@ -59,9 +83,19 @@ def send_email(
     from_email: str | None = None,
     attachments: Iterable[tuple[str, str | bytes, str]] = (),
     calendar: tuple[str, bytes] | None = None,
+    unsubscribe_url: str | None = None,
 ) -> None:
-    """``calendar`` is ``(method, ics)``: an iTIP object sent as the third alternative."""
-    message = _CalendarMessage(subject=subject, body=text, from_email=from_email, to=to)
+    """``calendar`` is ``(method, ics)``: an iTIP object sent as the third alternative.
+    ``unsubscribe_url``: where the one-click unsubscribe posts (never with ``calendar``)."""
+    if calendar is not None and unsubscribe_url:
+        raise ValueError("A calendar invitation cannot be unsubscribed from: send it without unsubscribe_url.")
+    message = _CalendarMessage(
+        subject=subject,
+        body=text,
+        from_email=from_email,
+        to=to,
+        headers=standard_headers(unsubscribe_url=unsubscribe_url),
+    )
     if html is not None:
         message.attach_alternative(html, "text/html")
     if calendar is not None:
@@ -81,9 +115,11 @@ def send_templated_email(
     context: dict,
     attachments: Iterable[tuple[str, str | bytes, str]] = (),
     calendar: tuple[str, bytes] | None = None,
+    unsubscribe_url: str | None = None,
 ) -> None:
-    """Render ``<template>_subject.txt``, ``.txt`` and ``.html`` and send them as one message."""
-    context = {"site_url": settings.SITE_URL, **context}
+    """Render ``<template>_subject.txt``, ``.txt`` and ``.html`` and send them as one message.
+    The templates get ``unsubscribe_url`` too, to say how to stop such e-mails."""
+    context = {"site_url": settings.SITE_URL, "unsubscribe_url": unsubscribe_url, **context}
     send_email(
         subject=render_subject(f"{template}_subject.txt", context),
         text=render_text(f"{template}.txt", context),
@@ -91,4 +127,5 @@ def send_templated_email(
         to=to,
         attachments=attachments,
         calendar=calendar,
+        unsubscribe_url=unsubscribe_url,
     )

@@ -445,6 +445,9 @@ class Notification(models.Model):
     class Delivery(models.TextChoices):
         IMMEDIATE = "immediate", "Right away"
         DIGEST = "digest", "In a daily digest"
+        # Unsubscribed (the link in every notification e-mail): the bell only. A meeting's
+        # calendar invitation still comes, or the person's calendar would be wrong.
+        NONE = "none", "Never: only here in MentorMatch"
 
     user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="notifications")
     event = models.CharField(max_length=50)

@@ -9,20 +9,25 @@ it, and a send that fails leaves it un-emailed: the task retries, and the sweepe
 the next digest) picks up what the retries could not send, up to ``EMAIL_MAX_ATTEMPTS``.
 
 Each person chooses how they hear of notifications (``NotificationPreference``):
-right away (one e-mail per notification) or in one daily digest. A notification that
-carries a meeting's calendar invitation (``meeting`` set) is e-mailed right away even to
-people on the digest: a digest cannot carry one iTIP object per meeting, and a calendar
-that learns of a new time a day late is wrong for that day.
+right away (one e-mail per notification), in one daily digest, or never (the bell only;
+the one-click unsubscribe link in every notification e-mail and digest sets it,
+``unsubscribe_url``). A notification that carries a meeting's calendar invitation
+(``meeting`` set) is e-mailed right away whatever the choice: a digest cannot carry one iTIP
+object per meeting, and a calendar that learns of a new time a day late, or never, is wrong.
 """
 
 import logging
 from datetime import timedelta
 
+from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from core.email import send_templated_email
 from core.outbox import enqueue_on_commit, task_named
 
@@ -51,6 +56,9 @@ EMAIL_LEASE = timedelta(minutes=10)
 EMAIL_MAX_ATTEMPTS = 10
 # A digest that failed is tried again in the next days' digests, this long.
 DIGEST_RETRY_WINDOW = timedelta(days=3)
+# The one-click unsubscribe link signs the person's id with this salt: it never expires (a mail
+# client may press "Unsubscribe" on an old message) and works without signing in (RFC 8058).
+UNSUBSCRIBE_SALT = "matching.notifications.unsubscribe"
 
 
 def notify(
@@ -118,12 +126,39 @@ def notifications_mark_all_read(*, user) -> int:
 
 
 def notification_preference_set(*, user, delivery: str) -> NotificationPreference:
-    """Choose immediate e-mails or the daily digest. Applies to notifications created
-    from now on; any not yet e-mailed go out by the new route (the digest, or the sweeper)."""
+    """Choose immediate e-mails, the daily digest or none. Applies to notifications created
+    from now on; any not yet e-mailed go out by the new route (the digest, the sweeper, or
+    not at all). Setting the same choice twice changes nothing."""
     if delivery not in Delivery.values:
-        raise ValidationError({"delivery": "Choose right away or a daily digest."})
+        raise ValidationError({"delivery": "Choose right away, a daily digest or never."})
     preference, _ = NotificationPreference.objects.update_or_create(user=user, defaults={"delivery": delivery})
     return preference
+
+
+def unsubscribe_url(user) -> str:
+    """The absolute address that stops ``user``'s notification e-mails in one click."""
+    token = signing.Signer(salt=UNSUBSCRIBE_SALT).sign(str(user.pk))
+    return settings.SITE_URL.rstrip("/") + reverse("matching:notifications-unsubscribe", args=[token])
+
+
+def unsubscribing_user(token: str):
+    """The active person ``token`` (from ``unsubscribe_url``) names, or None if it was not made
+    here (a forged or mangled link) or they are gone."""
+    try:
+        pk = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign(token)
+    except signing.BadSignature:
+        return None
+    return User.objects.filter(pk=int(pk), is_active=True).first() if pk.isdigit() else None
+
+
+def notifications_unsubscribe(*, user) -> bool:
+    """Stop ``user``'s notification e-mails (the bell keeps them; meeting invitations still
+    come). False if they had already stopped them: a second click, or the mail client's
+    one-click POST followed by the person's own."""
+    if delivery_of(user) == Delivery.NONE:
+        return False
+    notification_preference_set(user=user, delivery=Delivery.NONE)
+    return True
 
 
 # --- E-mail, from the tasks.
@@ -167,11 +202,18 @@ def notification_email_send(*, notification_id: int, now=None) -> bool:
             method = itip_method(notification.meeting, event=notification.event)
             if method is not None:
                 calendar = (method, meeting_ics(notification.meeting, method=method))
+        if calendar is None and delivery_of(notification.user) == Delivery.NONE:
+            # Unsubscribed after it was queued: never sent (the lease is given back, and
+            # neither the sweeper nor a digest picks up an unsubscribed person's rows).
+            emails_release([notification_id], claimed_at=now)
+            return False
         send_templated_email(
             template="matching/email/notification",
             to=[notification.user.email],
             context={"notification": notification, "user": notification.user, "calendar": calendar},
             calendar=calendar,
+            # A calendar invitation cannot be stopped: it keeps the person's calendar right.
+            unsubscribe_url=None if calendar else unsubscribe_url(notification.user),
         )
     except Exception:
         emails_release([notification_id], claimed_at=now)
@@ -235,6 +277,7 @@ def digest_send(*, user_id: int, since, now) -> bool:
             template="matching/email/digest",
             to=[user.email],
             context={"user": user, "notifications": notifications},
+            unsubscribe_url=unsubscribe_url(user),
         )
     except Exception:
         emails_release(ids, claimed_at=now)
@@ -247,14 +290,16 @@ def notifications_email_unsent(*, now=None) -> int:
     """Periodic sweeper: enqueue the e-mail again for notifications of people who want
     them right away that are still un-emailed after ``SWEEP_GRACE`` (the broker was
     down at commit, or they just switched from the digest). The task's claim makes a
-    second enqueue harmless. Calendar e-mails go right away to digest people too (``notify``)."""
+    second enqueue harmless. Calendar e-mails go right away to digest and unsubscribed
+    people too (``notify``)."""
     now = now or timezone.now()
     unsent = Notification.objects.filter(
         _unleased(now), created_at__gt=now - DIGEST_PERIOD, created_at__lte=now - SWEEP_GRACE
     )
-    ids = list(unsent.exclude(user__notification_preference__delivery=Delivery.DIGEST).values_list("pk", flat=True))
+    not_right_away = [Delivery.DIGEST, Delivery.NONE]
+    ids = list(unsent.exclude(user__notification_preference__delivery__in=not_right_away).values_list("pk", flat=True))
     digest_calendar = unsent.filter(
-        user__notification_preference__delivery=Delivery.DIGEST, meeting__isnull=False
+        user__notification_preference__delivery__in=not_right_away, meeting__isnull=False
     ).select_related("meeting")
     ids += [n.pk for n in digest_calendar.prefetch_related("meeting__slots") if itip_method(n.meeting, event=n.event)]
     count = 0
@@ -268,3 +313,38 @@ def _digest_candidates(*, since, now) -> QuerySet[Notification]:
     new = Q(created_at__gt=since)
     failed_before = Q(email_attempts__gt=0, created_at__gt=now - DIGEST_RETRY_WINDOW)
     return Notification.objects.filter(_unleased(now), new | failed_before, created_at__lte=now)
+
+
+def notify_many(notes: list[dict]) -> list[Notification]:
+    """``notify`` for many notifications without a meeting at once (a match run's publish: two
+    for each of a thousand pairs): one INSERT and one read of the people's delivery choices,
+    the same rows and the same e-mails queued on commit. Each item holds ``notify``'s keyword
+    arguments (``event``, ``user``, ``title``, ``dedup_key``; ``url``, ``body``). Should one
+    ``dedup_key`` exist already, it falls back to ``notify`` one by one, which skips that one."""
+    if not notes:
+        return []
+    rows = [
+        Notification(
+            user=note["user"],
+            event=note["event"],
+            title=fit_to_field("title", note["title"]),
+            url=note.get("url", ""),
+            body=note.get("body", ""),
+            dedup_key=note["dedup_key"],
+        )
+        for note in notes
+    ]
+    try:
+        with transaction.atomic():
+            created = Notification.objects.bulk_create(rows)
+    except IntegrityError:
+        return [n for note in notes if (n := notify(**note)) is not None]
+    chosen = dict(
+        NotificationPreference.objects.filter(user_id__in={n.user_id for n in created}).values_list(
+            "user_id", "delivery"
+        )
+    )
+    for notification in created:
+        if (chosen.get(notification.user_id) or Delivery.IMMEDIATE) == Delivery.IMMEDIATE:
+            enqueue_on_commit(SEND_NOTIFICATION_EMAIL, notification.pk)
+    return created

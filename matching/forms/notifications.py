@@ -11,7 +11,11 @@ class NotificationPreferenceForm(forms.Form):
         choices=[
             (Notification.Delivery.IMMEDIATE, "Right away: one e-mail for each notification"),
             (Notification.Delivery.DIGEST, "Once a day: one digest of the last day's notifications, each morning"),
+            (Notification.Delivery.NONE, "Never: only here in MentorMatch"),
         ],
         widget=forms.RadioSelect,
-        help_text="Notifications always appear here in MentorMatch as well.",
+        help_text=(
+            "Notifications always appear here in MentorMatch as well. Meeting invitations are e-mailed "
+            "whatever you choose: they keep your calendar right."
+        ),
     )

@@ -29,7 +29,8 @@ from core.email import send_templated_email
 from core.locking import locked
 
 from ..models import Meeting, Mentorship, Notification
-from ..notifications import emails_mark_sent, emails_release, notify
+from ..notifications import emails_mark_sent, emails_release, notify, unsubscribe_url
+from ..selectors.notifications import delivery_of
 from ..selectors.nudges import NUDGE_ACTION, NUDGE_INTERVAL, ProgramDigest, coordinator_digest, days_text, last_nudge
 
 logger = logging.getLogger(__name__)
@@ -95,11 +96,16 @@ def coordinator_digest_send(*, coordinator: User, now: datetime) -> bool:
             )
     except IntegrityError:  # an overlapping run has just made this week's
         return False
+    if delivery_of(coordinator) == Notification.Delivery.NONE:
+        # Unsubscribed from e-mail: this week's digest waits in the bell, and nobody sends it.
+        emails_release([notification.pk], claimed_at=now)
+        return True
     try:
         send_templated_email(
             template="matching/email/coordinator_digest",
             to=[coordinator.email],
             context={"user": coordinator, "programs": digests, "summary": summary, "now": now},
+            unsubscribe_url=unsubscribe_url(coordinator),
         )
     except Exception:
         # Un-emailed, so the sweeper sends it later as a plain notification of the summary.

@@ -5,8 +5,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.http import Http404
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import notifications as notification_services
 from ..forms.notifications import NotificationPreferenceForm
@@ -59,9 +61,31 @@ def notification_preferences(request):
     return render(request, "matching/notifications/preferences.html", {"form": form})
 
 
+@csrf_exempt  # the signed link is the credential: a mail client's one-click POST carries no CSRF token
+@require_http_methods(["GET", "POST"])
+def notifications_unsubscribe(request, token):
+    """The link in every notification e-mail and digest (``List-Unsubscribe``, RFC 8058): a
+    GET asks (a link scanner's visit must unsubscribe nobody), a POST, from the page's button
+    or the mail client's one-click, stops the e-mails. No sign-in; the same page for everyone
+    whatever the token, once it is checked, so it tells nobody whose link it is."""
+    user = notification_services.unsubscribing_user(token)
+    if user is None:
+        raise Http404("This unsubscribe link is not valid: use the one in your latest e-mail.")
+    done = False
+    if request.method == "POST":
+        notification_services.notifications_unsubscribe(user=user)
+        done = True
+    return render(
+        request,
+        "matching/notifications/unsubscribe.html",
+        {"done": done or notification_selectors.delivery_of(user) == "none", "signed_in": request.user == user},
+    )
+
+
 urlpatterns = [
     path("notifications/", notification_list, name="notifications"),
     path("notifications/read-all/", notifications_read_all, name="notifications-read-all"),
     path("notifications/preferences/", notification_preferences, name="notification-preferences"),
     path("notifications/<int:pk>/read/", notification_read, name="notification-read"),
+    path("notifications/unsubscribe/<str:token>/", notifications_unsubscribe, name="notifications-unsubscribe"),
 ]

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.tokens import default_token_generator
@@ -43,6 +44,7 @@ from matching.models import (
     MentorshipRequest,
     Resource,
 )
+from matching.notifications import unsubscribe_url
 
 from .conftest import ARTIFACTS, SCREENSHOTS, log_in
 
@@ -229,6 +231,8 @@ SIGNED_OUT = [
     Page("password-reset-sent", _r("accounts:password_reset_done")),
     Page("password-reset-done", _r("accounts:password_reset_complete")),
     Page("password-reset-confirm", lambda w: _reset_link(w.resident)),
+    # The link in every notification e-mail; opening it only asks.
+    Page("unsubscribe", lambda w: urlsplit(unsubscribe_url(w.resident)).path),
 ]
 
 

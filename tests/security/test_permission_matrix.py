@@ -166,6 +166,10 @@ matching:notifications-read-all      POST   login  ok     ok     ok     ok     o
 matching:notification-preferences    GET    login  ok     ok     ok     ok     ok     ok
 matching:notification-preferences    POST   login  ok     ok     ok     ok     ok     ok
 matching:notification-read           POST   login  ok     404    404    404    404    404
+# The unsubscribe link in Alice's e-mails is the credential (a mail client posts to it without
+# signing in, RFC 8058): whoever holds it may stop Alice's notification e-mails, and only hers.
+matching:notifications-unsubscribe   GET    ok     ok     ok     ok     ok     ok     ok
+matching:notifications-unsubscribe   POST   ok     ok     ok     ok     ok     ok     ok
 matching:match-runs                  GET    login  403    403    403    403    ok     404
 matching:match-run-create            GET    login  403    403    403    403    ok     404
 matching:match-run-create            POST   login  403    403    403    403    ok     404

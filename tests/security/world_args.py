@@ -4,6 +4,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from matching.notifications import unsubscribe_url
+
 # Page routes: route name → kwargs from the world ``w``.
 PAGE_KWARGS = {
     # Bob is a resident: his page is not public the way a mentor's is.
@@ -39,6 +41,8 @@ PAGE_KWARGS = {
     "mfa_remove_webauthn": lambda w: {"pk": w.alice_key.pk},
     "mfa_edit_webauthn": lambda w: {"pk": w.alice_key.pk},
     "matching:calendar-feed": lambda w: {"token": w.calendar_feed.token},
+    # Alice's unsubscribe link (the one in her e-mails).
+    "matching:notifications-unsubscribe": lambda w: {"token": unsubscribe_url(w.users["resident"]).rsplit("/", 2)[-2]},
 }
 
 
