@@ -33,7 +33,7 @@ from django.utils import timezone
 EARLIEST_INSTANT = datetime.min.replace(tzinfo=UTC)
 LATEST_INSTANT = datetime.max.replace(tzinfo=UTC)
 # An instant as a person reads it: "Mon 15 Mar 2027, 13:00 EDT".
-TIME_FORMAT = "%a %d %b %Y, %H:%M %Z"
+TIME_FORMAT = "%a {day} %b %Y, %H:%M %Z"  # the day unpadded ("Fri 4 Dec"), as the pages' "D j M"
 
 # A zone, or its IANA name as a profile stores it.
 Zone = tzinfo | str
@@ -132,7 +132,8 @@ def localize(when: datetime, zone: Zone) -> datetime:
 
 def format_instant(when: datetime, zone: Zone) -> str:
     """``when`` as a person in ``zone`` reads it, with the zone's abbreviation."""
-    return localize(when, zone).strftime(TIME_FORMAT)
+    local = localize(when, zone)
+    return local.strftime(TIME_FORMAT.replace("{day}", str(local.day)))
 
 
 def shift(when: datetime, delta: timedelta) -> datetime:

@@ -59,7 +59,11 @@ def notify_ranking_window(run: MatchRun) -> None:
         cohort_members(run),
         event="match.ranking_open",
         key="ranking_open",
-        title=lambda person, others: f"Rank your possible {kind} {others} by {format_in_zone(deadline, person)}",
+        title=lambda person, others: (
+            f"Rank your possible {kind} mentors by {format_in_zone(deadline, person)}"
+            if others == "mentors"
+            else f"Rank the residents you might mentor ({kind}) by {format_in_zone(deadline, person)}"
+        ),
         body=lambda person, others: (
             f"{run.program.name} is matching {kind} mentors and you are in the cohort. You may rank the "
             f"{others} you would like to be paired with, and mark anyone you should never be paired with, "

@@ -56,7 +56,7 @@ def test_the_first_receipt_is_a_submission_and_the_second_an_update_of_it(
     assert second.title.startswith("Your updated ranking for")
     # The update names the version it replaces, on the resident's clock.
     assert "Your updated list, received on" in second.body
-    assert "replaces the one you submitted on Sat 05 Dec 2026, 07:30 JST" in second.body
+    assert "replaces the one you submitted on Sat 5 Dec 2026, 07:30 JST" in second.body
     assert "2 mentors ranked, 0 marked “never”" in second.body
     (mail,) = mailoutbox
     assert "updated" in mail.subject and "replaces the one you submitted on" in mail.body
@@ -126,7 +126,7 @@ def test_the_deadline_passing_tells_every_ranker_once_when_the_run_starts(
 
     notes = {n.user_id: n for n in _closed_notes()}
     assert set(notes) == {resident.pk, other_resident.pk, attending.pk, other_attending.pk}
-    assert "It closed on Tue 01 Dec 2026, 10:00 EST." in notes[resident.pk].body
+    assert "It closed on Tue 1 Dec 2026, 10:00 EST." in notes[resident.pk].body
     assert "before the planned deadline" not in notes[resident.pk].body
     # A second delivery of the run (a redelivered message, the next sweep) tells nobody again.
     execution.match_run_execute(run.pk)

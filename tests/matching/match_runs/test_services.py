@@ -307,7 +307,7 @@ def test_opening_a_ranking_window_invites_every_cohort_member_once(ranking_run, 
     assert alice_note.url == f"/match-runs/{ranking_run.pk}/rank/"
     assert "Rank your possible career mentors by" in alice_note.title
     assert "confidential" in alice_note.body
-    assert "Rank your possible career residents by" in invited.get(user=mentors[0]).title
+    assert "Rank the residents you might mentor (career) by" in invited.get(user=mentors[0]).title
 
 
 def test_a_run_without_a_ranking_window_invites_nobody(start_run):
