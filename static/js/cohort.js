@@ -58,7 +58,11 @@
     }
 
     function setVisible(checked) {
-      rows.filter(visible).forEach(function (row) { row.box.checked = checked; });
+      // "Select all" leaves out residents who already have a mentor of this kind: the run would
+      // leave them out anyway, and a ranking window would ask them to rank for nothing.
+      rows.filter(visible).forEach(function (row) {
+        if (!checked || row.mentored.indexOf(kind) === -1) row.box.checked = checked;
+      });
       update();
       // Ticking boxes from script fires no "change": tell the start form's warnings.
       fieldset.dispatchEvent(new CustomEvent("cohort:changed", { bubbles: true }));
