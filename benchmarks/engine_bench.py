@@ -10,8 +10,8 @@ Match's scale, with ``--large``), each timed in this one run against a reference
 * optimal mode against OR-Tools' min-cost max-flow on the same lists, written independently below:
   the number matched and the total score asserted equal;
 * cohort scoring against a straightforward dense numpy version; at 40,000×16,000 (best 50 per mentee),
-  each in a process of its own for its peak RSS, against the same code with the per-row argpartition
-  selection it had before issue 16;
+  each in a process of its own for its peak RSS, against ``score_cohort`` as it was before issue 16
+  (loaded from git);
 * ``recommend_prepared`` (mentors prepared once) against ``recommend`` on the records, one mentee
   against 4,000 and 16,000 mentors, the answers asserted equal;
 * the stable command line as a whole process (start-up, JSON in and out) against HospitalResident at
@@ -58,7 +58,6 @@ from matching.engine import (
     score_cohort,
     solve_optimal,
 )
-from matching.engine import scoring as engine_scoring
 from matching.engine.optimal import optimal_assignment
 from matching.engine.scoring import AVAILABILITY_TARGET_SLOTS, INTEREST_SATURATION, SUBSPECIALTY_SHARE, _grid
 from matching.engine.stable import deferred_acceptance, solve_stable
@@ -492,8 +491,7 @@ class Bench:
                 )
             )
             if (n, m) == (10_000, 4_000):
-                reference = f"{self.package} HospitalResident (in-process, the row above)"
-                self.command_line(cohort, ours, reference, hr_seconds, CLI_VS_HOSPITAL_RESIDENT)
+                self.command_line(cohort, ours, hospital_resident_seconds=hr_seconds)
         else:
             if self.hospital_resident is not None:
                 self.notes.append(
@@ -515,8 +513,7 @@ class Bench:
                 )
             )
             if large:
-                reference = "plain pure-Python deferred acceptance (in-process, the row above)"
-                self.command_line(cohort, ours, reference, da_seconds, CLI_VS_DA)
+                self.command_line(cohort, ours)
         prepared = cohort.instance().prepared
         (seconds, _), (da_seconds, _) = timed(lambda: deferred_acceptance(prepared), plain, repeat=repeat)
         self.add(
@@ -659,8 +656,7 @@ class Bench:
 
     def national_scoring(self, n: int, m: int, k: int) -> None:
         """The best ``k`` per mentee at the national scale, each in a process of its own for its peak RSS:
-        ours against the same ``score_cohort`` with the per-row ``argpartition`` selection it had before
-        issue 16 (``legacy_block_top_k`` below), the answers asserted equal."""
+        ours against ``score_cohort`` as it was before issue 16 (``SCORING_BEFORE``), the answers asserted equal."""
         seconds, rss, ours = scoring_process(n, m, k, self.seed, legacy=False)
         ref_seconds, ref_rss, theirs = scoring_process(n, m, k, self.seed, legacy=True)
         assert ours == theirs, "national scoring: the best 50 differ from the argpartition selection's"
@@ -670,7 +666,7 @@ class Bench:
                 "scoring",
                 f"score_cohort, best {k} per mentee (process: records in, top-k out)",
                 seconds,
-                reference=f"the same, per-row argpartition (before issue 16; peak RSS {ref_rss})",
+                reference=f"score_cohort before issue 16 (git {SCORING_BEFORE[:7]}; peak RSS {ref_rss})",
                 reference_seconds=ref_seconds,
                 comparison=faster(seconds, ref_seconds),
                 target=f"≤ {NATIONAL_SCORING_SECONDS:g} s, ≤ {NATIONAL_SCORING_RSS_GB:g} GB",
@@ -679,9 +675,11 @@ class Bench:
             )
         )
 
-    def command_line(self, cohort: Cohort, expected: dict, reference: str, ref_seconds: float, target: float) -> None:
+    def command_line(self, cohort: Cohort, expected: dict, hospital_resident_seconds: float | None = None) -> None:
         """``python -m matching.engine solve --mode stable`` as a whole process (start-up, imports, JSON in,
-        solve, JSON out) on the cohort's instance file, rankings and scores, against an in-process reference."""
+        solve, JSON out) on the cohort's instance file (rankings, capacities, scores). The reference: the plain
+        deferred acceptance as a whole process on the same file (``benchmarks/plain_da.py``), taking turns with
+        ours, or HospitalResident's in-process time when given (a minute: start-up is nothing to it)."""
         n, m = len(cohort.mentee_ids), len(cohort.mentor_ids)
         data = {
             "mentees": [{"id": r, "ranking": cohort.mentee_rankings[r]} for r in cohort.mentee_ids],
@@ -695,14 +693,25 @@ class Bench:
             path = Path(tmp) / "instance.json"
             path.write_text(json.dumps(data))
             megabytes = path.stat().st_size / 2**20
-            ((seconds, (rss, output)),) = timed(lambda: command_line_process(path), repeat=self.repeat)
+            ours = ("matching.engine", "solve", "--mode", "stable", str(path))
+            if hospital_resident_seconds is None:
+                plain = ("benchmarks.plain_da", str(path))
+                (seconds, (rss, output)), (ref_seconds, (ref_rss, ref_output)) = timed(
+                    lambda: process_output(*ours), lambda: process_output(*plain), repeat=self.repeat
+                )
+                assert json.loads(ref_output) == expected, "plain_da: the assignment differs from the reference's"
+                reference, target = f"plain deferred acceptance, a process too (plain_da.py; {ref_rss})", CLI_VS_DA
+            else:
+                ((seconds, (rss, output)),) = timed(lambda: process_output(*ours), repeat=self.repeat)
+                ref_seconds = hospital_resident_seconds
+                reference, target = f"{self.package} HospitalResident (in-process, above)", CLI_VS_HOSPITAL_RESIDENT
         found = {k: v for k, v in json.loads(output)["assignment"].items() if v is not None}
         assert found == expected, "command line: the assignment differs from the reference's"
         self.add(
             Row(
                 f"{n:,}×{m:,}",
                 "cli",
-                f"python -m matching.engine solve --mode stable ({megabytes:.0f} MB file)",
+                f"python -m matching.engine solve --mode stable, a process ({megabytes:.0f} MB file)",
                 seconds,
                 reference=reference,
                 reference_seconds=ref_seconds,
@@ -718,47 +727,56 @@ def rss_gb(text: str) -> float:
     return float(text.split()[0]) / 1024 if text.endswith("MB") else float("inf")
 
 
-def run_process(args: list[str], stdout=subprocess.DEVNULL) -> tuple[str, int]:
-    """Run a process to its end: (its own peak RSS, its exit status)."""
-    proc = subprocess.Popen(args, cwd=ROOT, stdout=stdout)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return f"{usage.ru_maxrss / 1024:,.0f} MB", proc.returncode
+# Runs a module as ``python -m`` would and, at exit, writes its own peak RSS (VmHWM) to stderr. A child's
+# rusage would not do: its maximum counts the parent's memory it was forked from, however briefly.
+_PEAK_WRAPPER = """
+import atexit, runpy, sys
+def peak():
+    with open("/proc/self/status") as status:
+        sys.stderr.write(next(line for line in status if line.startswith("VmHWM")))
+atexit.register(peak)
+module, sys.argv = sys.argv[1], sys.argv[1:]
+runpy.run_module(module, run_name="__main__", alter_sys=True)
+"""
 
 
-def command_line_process(path: Path) -> tuple[str, str]:
-    with tempfile.TemporaryFile("w+") as out:
-        rss, code = run_process([sys.executable, "-m", "matching.engine", "solve", "--mode", "stable", str(path)], out)
-        assert code == 0, "command line failed"
+def process_output(module: str, *args: str) -> tuple[str, str]:
+    """(peak RSS, standard output) of ``python -m module args…``, which must succeed."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        code = subprocess.call([sys.executable, "-c", _PEAK_WRAPPER, module, *args], cwd=ROOT, stdout=out, stderr=err)
+        err.seek(0)
+        errors = err.read()
+        assert code == 0, f"python -m {module} failed: {errors[-2000:]}"
+        kilobytes = int(next(line for line in errors.splitlines() if line.startswith("VmHWM")).split()[1])
         out.seek(0)
-        return rss, out.read()
+        return f"{kilobytes / 1024:,.0f} MB", out.read()
 
 
 def scoring_process(n: int, m: int, k: int, seed: int, legacy: bool) -> tuple[float, str, str]:
     """(seconds of score_cohort, peak RSS, digest of the top-k) from a process that makes the records and
     scores them: the records are in the peak, as they are in a caller's."""
-    with tempfile.TemporaryFile("w+") as out:
-        args = [sys.executable, "-m", "benchmarks.engine_bench", "--score-child", f"{n},{m},{k},{seed},{int(legacy)}"]
-        rss, code = run_process(args, out)
-        assert code == 0, "scoring process failed"
-        out.seek(0)
-        digest, seconds = out.read().split()
-        return float(seconds), rss, digest
+    rss, output = process_output("benchmarks.engine_bench", "--score-child", f"{n},{m},{k},{seed},{int(legacy)}")
+    digest, seconds = output.split()
+    return float(seconds), rss, digest
 
 
-def legacy_block_top_k(block: np.ndarray, k: int, tie_bits: int, reversed_index: np.ndarray):
-    """The selection ``score_cohort`` made before issue 16: an argpartition of every row's keys, then a sort."""
-    m = block.shape[1]
-    key = block.astype(np.int64)
-    key <<= tie_bits
-    key |= reversed_index
-    best = np.argpartition(key, m - k, axis=1)[:, m - k :] if k < m else np.broadcast_to(np.arange(m), key.shape)
-    best = np.take_along_axis(best, np.argsort(-np.take_along_axis(key, best, axis=1), axis=1), axis=1)
-    best_units = np.take_along_axis(block, best, axis=1).astype(np.int32)
-    best = best.astype(np.int32)
-    best[best_units < 0] = -1
-    best_units[best_units < 0] = -1
-    return best, best_units
+# The scoring module as it was before issue 16 (per-row argpartition, 4 MB blocks, every product in full):
+# the national-scale row's reference, run from git so that it stays what it was.
+SCORING_BEFORE = "bf5d9390805480a5e3edec03e774bdfbb0575b84"
+
+
+def scoring_before() -> object:
+    """``matching/engine/scoring.py`` at ``SCORING_BEFORE``, loaded as a module next to ours."""
+    import types
+
+    source = subprocess.run(
+        ["git", "show", f"{SCORING_BEFORE}:matching/engine/scoring.py"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    module = types.ModuleType("matching.engine._scoring_before")
+    module.__package__ = "matching.engine"
+    sys.modules[module.__name__] = module  # dataclasses look their module up
+    exec(compile(source, f"scoring.py@{SCORING_BEFORE[:7]}", "exec"), module.__dict__)
+    return module
 
 
 def score_child(spec: str) -> int:
@@ -766,12 +784,11 @@ def score_child(spec: str) -> int:
     import hashlib
 
     n, m, k, seed, legacy = (int(x) for x in spec.split(","))
+    score = scoring_before().score_cohort if legacy else score_cohort
     mentees, mentors = synthetic_records(n, m, seed)
-    if legacy:
-        engine_scoring._block_top_k = legacy_block_top_k
     gc.collect()
     start = time.perf_counter()
-    top = score_cohort(mentees, mentors, top_k=k)
+    top = score(mentees, mentors, top_k=k)
     seconds = time.perf_counter() - start
     digest = hashlib.blake2b(top.top_index.tobytes() + top.top_units.tobytes(), digest_size=16).hexdigest()
     print(digest, seconds)

@@ -58,9 +58,22 @@ def _people(data: dict, side: str) -> list[dict]:
     return people
 
 
+def _loads(text: str) -> object:
+    """JSON through orjson when it is installed (twice json's speed on a national-scale instance),
+    through json for what orjson refuses and json reads (NaN, integers past 64 bits), and for its messages."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is in requirements.txt; the engine works without it
+        return json.loads(text)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def parse_instance(text: str) -> Instance:
     try:
-        data = json.loads(text)
+        data = _loads(text)
     except json.JSONDecodeError as exc:
         _fail(f"malformed JSON: {exc}")
     if not isinstance(data, dict):

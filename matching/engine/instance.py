@@ -320,10 +320,11 @@ def _score_rows(scores: Mapping, prep: Prepared) -> _Rows:
     given twice) goes through ``_checked_score_rows``, which converts what it can and names the first problem."""
     mentee_at, mentor_at = prep.mentee_at, prep.mentor_at
     try:
-        owners = [mentee_at[mentee_id] for mentee_id in scores]
-        sizes = [len(row) for row in scores.values()]
-        j = np.array([mentor_at[mentor_id] for row in scores.values() for mentor_id in row], dtype=np.int64)
-        values = [value for row in scores.values() for value in row.values()]
+        owners = list(map(mentee_at.__getitem__, scores))
+        rows = list(scores.values())
+        sizes = list(map(len, rows))
+        j = np.fromiter(map(mentor_at.__getitem__, chain.from_iterable(rows)), dtype=np.int64, count=sum(sizes))
+        values = list(chain.from_iterable([row.values() for row in rows]))
     except (KeyError, TypeError):
         return _checked_score_rows(scores, prep)
     if not set(map(type, values)) <= {float}:

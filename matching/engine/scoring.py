@@ -12,6 +12,7 @@ import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from typing import NamedTuple
 
 import numpy as np
 
@@ -488,14 +489,46 @@ def _set_categories(
     return left, right
 
 
+class _Spans(NamedTuple):
+    """Half-open index ranges outside which every mentee row / mentor column has no interests (resp. no
+    weekly windows): the interest and availability products need only the block inside them."""
+
+    interest_rows: tuple[int, int]
+    interest_cols: tuple[int, int]
+    window_rows: tuple[int, int]
+    window_cols: tuple[int, int]
+
+
+def _overlap(lo: int, hi: int, span: tuple[int, int]) -> tuple[int, int]:
+    return max(lo, span[0]), min(hi, span[1])
+
+
+def _by_emptiness(people: Sequence) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]]:
+    """An order of ``people`` (stable) in four runs: interests but no windows, both, windows but no interests,
+    neither; so that those with interests and those with windows are each one range. Returns the order and
+    the two ranges."""
+    windows = np.array([bool(p.weekly_windows) for p in people], dtype=bool)
+    interests = np.array([bool(p.interest_ids) for p in people], dtype=bool)
+    group = np.where(interests, np.where(windows, 1, 0), np.where(windows, 2, 3))
+    order = np.argsort(group, kind="stable")
+    sizes = np.bincount(group, minlength=4).tolist()
+    return order, (0, sizes[0] + sizes[1]), (sizes[0], sizes[0] + sizes[1] + sizes[2])
+
+
 class _Features:
     """Both sides as matrices whose products give each pair's units exactly."""
 
     def __init__(
-        self, mentees: Sequence[MenteeRecord], mentors: Sequence[MentorRecord], units: _Units, require_shared: bool
+        self,
+        mentees: Sequence[MenteeRecord],
+        mentors: Sequence[MentorRecord],
+        units: _Units,
+        require_shared: bool,
+        spans: _Spans | None = None,
     ):
         n, m = len(mentees), len(mentors)
         self.mentor_count = m
+        self.spans = spans or _Spans((0, n), (0, m), (0, n), (0, m))
         self.sub_units = 0  # when set: the subspecialty units of the (sub_mentee, sub_mentor) pairs, sorted by mentee
         lefts: list[np.ndarray] = []
         rights: list[np.ndarray] = []
@@ -616,20 +649,28 @@ class _Features:
             a, b = np.searchsorted(self.sub_mentee, [lo, hi])
             total[self.sub_mentee[a:b] - lo, self.sub_mentor[a:b]] += self.sub_units  # each pair once
         none = None
+        spans = self.spans
         if self.interests_left is not None:
-            part = self.interests_left[lo:hi] @ self.interests_right_t
-            np.minimum(part, self.interests_cap[lo:hi], out=part)
-            total += part
+            (a, b), (c, d) = _overlap(lo, hi, spans.interest_rows), spans.interest_cols
+            if a < b and c < d:  # the rest of the block has no interest on one side: nothing to add
+                part = self.interests_left[a:b] @ self.interests_right_t[:, c:d]
+                np.minimum(part, self.interests_cap[a:b], out=part)
+                total[a - lo : b - lo, c:d] += part
         if self.availability_left is not None:
-            part = self.availability_left[lo:hi] @ self.availability_right_t
+            (a, b), (c, d) = _overlap(lo, hi, spans.window_rows), spans.window_cols
             if self.require_shared:
-                none = part == 0
-                none &= self.mentee_has_windows[lo:hi, None]
-                none &= self.mentor_has_windows[None, :]
-            if self.availability_weight:
-                np.minimum(part, self.availability_cap, out=part)
-                total += part
-            if self.require_shared:
+                none = np.zeros(total.shape, dtype=bool)  # outside the span one side gave no windows
+            if a < b and c < d:
+                part = self.availability_left[a:b] @ self.availability_right_t[:, c:d]
+                if none is not None:
+                    shared_none = part == 0
+                    shared_none &= self.mentee_has_windows[a:b, None]
+                    shared_none &= self.mentor_has_windows[None, c:d]
+                    none[a - lo : b - lo, c:d] = shared_none
+                if self.availability_weight:
+                    np.minimum(part, self.availability_cap, out=part)
+                    total[a - lo : b - lo, c:d] += part
+            if none is not None:
                 total[none] = -1
         return total, none
 
@@ -815,13 +856,34 @@ def score_cohort(
             closed=closed_ids,
         )
 
-    features = _Features(mentees, mentors, _Units(weights or Weights()), require_shared_availability)
     pairs = np.array(sorted(explicit), dtype=np.int64).reshape(-1, 2)
     closed_cols = np.array(sorted(closed), dtype=np.int64)
     # Top-k key: units in the high bits, then the reversed mentor index, so that among equal scores the
     # lower index (id) is larger. Units never reach 2**17; excluded pairs (-1) give negative keys.
     tie_bits = max(1, (m - 1).bit_length())
     reversed_index = m - 1 - np.arange(m, dtype=np.int64)
+    if k is None:
+        features = _Features(mentees, mentors, _Units(weights or Weights()), require_shared_availability)
+        mentee_at = mentor_at = None
+    else:
+        # Top-k mode works on both sides reordered so that the people with no interests, and those with no
+        # weekly windows, sit outside one range each: their products are skipped, not computed as zeros. The
+        # scores do not depend on the order; ties still go by the original index (reversed_index), and the
+        # rows and columns are put back below.
+        mentee_at, interest_rows, window_rows = _by_emptiness(mentees)
+        mentor_at, interest_cols, window_cols = _by_emptiness(mentors)
+        features = _Features(
+            [mentees[i] for i in mentee_at.tolist()],
+            [mentors[j] for j in mentor_at.tolist()],
+            _Units(weights or Weights()),
+            require_shared_availability,
+            _Spans(interest_rows, interest_cols, window_rows, window_cols),
+        )
+        mentee_row, mentor_col = np.argsort(mentee_at), np.argsort(mentor_at)  # original index -> new
+        pairs = np.column_stack([mentee_row[pairs[:, 0]], mentor_col[pairs[:, 1]]])
+        pairs = pairs[np.argsort(pairs[:, 0], kind="stable")]
+        closed_cols = mentor_col[closed_cols]
+        reversed_index = reversed_index[mentor_at]
     rows = max(1, min(n, block_bytes // (4 * m)))
 
     dense = np.empty((n, m), np.int32) if k is None else None
@@ -843,9 +905,12 @@ def score_cohort(
             return [(lo + int(i), int(j)) for i, j in zip(*np.nonzero(unavailable), strict=True)]
         # Top-k mode: dense is None, so k and both top arrays were set above.
         assert k is not None and top_index is not None and top_units is not None
+        assert mentee_at is not None and mentor_at is not None
         best, best_units = _block_top_k(block, k, tie_bits, reversed_index)
-        top_index[lo:hi] = best
-        top_units[lo:hi] = best_units
+        found = best >= 0
+        best[found] = mentor_at[best[found]]
+        top_index[mentee_at[lo:hi]] = best
+        top_units[mentee_at[lo:hi]] = best_units
         return []
 
     unavailable_pairs = [pair for lo in range(0, n, rows) for pair in run(lo)]

@@ -6,9 +6,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from matching.engine import Exclusions, MenteeRecord, MentorRecord, score_cohort
 from matching.engine.scoring import _block_top_k
 
 from .support import engine_settings
+from .test_prepared import mentor_ids, mentor_lists
+from .test_scoring import _fields, mentee_records
 
 
 @engine_settings
@@ -30,3 +33,46 @@ def test_block_top_k_is_a_stable_sort_of_each_row(block, k):
     assert best.dtype == units.dtype == np.int32
     np.testing.assert_array_equal(units, expected_units)
     np.testing.assert_array_equal(best, expected)
+
+
+# Short windows on few days: pairs often share none (require_shared_availability excludes them) and many
+# people give none at all (top-k mode then skips their part of the product).
+short_windows = st.lists(
+    st.tuples(st.integers(0, 2), st.sampled_from([0, 60, 120]), st.sampled_from([60, 120, 180])), max_size=2
+)
+
+
+@engine_settings
+@given(
+    mentees=st.lists(mentee_records, min_size=1, max_size=6),
+    mentors=mentor_lists(),
+    windows=st.lists(short_windows, min_size=13, max_size=13),
+    k=st.integers(1, 8),
+    only_open=st.booleans(),
+    shared=st.booleans(),
+    conflicts=st.sets(st.tuples(st.sampled_from(["r0", "r1", "r2"]), mentor_ids), max_size=4),
+)
+def test_top_k_scores_are_the_dense_scores_best_first(mentees, mentors, windows, k, only_open, shared, conflicts):
+    """Top-k mode reorders both sides (people without interests or windows apart) and selects by threshold:
+    the same best k as the dense matrix, ties by mentor id, excluded pairs left out."""
+    mentees = [
+        MenteeRecord(**{**_fields(p), "id": f"r{i}", "weekly_windows": windows[i]}) for i, p in enumerate(mentees)
+    ]
+    mentors = [MentorRecord(**{**_fields(p), "weekly_windows": windows[-1 - j]}) for j, p in enumerate(mentors)]
+    options = dict(exclusions=Exclusions(conflicts=conflicts), only_open=only_open, require_shared_availability=shared)
+    dense = score_cohort(mentees, mentors, **options).as_dict()
+    top = score_cohort(mentees, mentors, top_k=k, **options).as_dict()
+    assert {i: list(row.items())[:k] for i, row in dense.items()} == {i: list(row.items()) for i, row in top.items()}
+
+
+def test_top_k_ties_go_by_id_across_the_reordered_groups():
+    """Equal scores, mentors in different groups (interests and windows, neither, interests only): by id."""
+    mentee = MenteeRecord("r", specialty_id=1)  # no interests, no windows: those give nobody anything
+    mentors = [
+        MentorRecord("a", specialty_id=1, interest_ids={5}, weekly_windows=[(0, 60, 120)]),
+        MentorRecord("b", specialty_id=1),
+        MentorRecord("c", specialty_id=1, interest_ids={5}),
+        MentorRecord("d", specialty_id=2),
+    ]
+    top = score_cohort([mentee], mentors, top_k=3)
+    assert list(top.as_dict()["r"]) == ["a", "b", "c"]
