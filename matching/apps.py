@@ -24,3 +24,7 @@ class MatchingConfig(AppConfig):
         # People leaving a program (graduation, bulk leave on the roster) end their pairings there.
         members_leaving.connect(end_for_members_leaving, dispatch_uid="matching.members_leaving")
         program_coordinator_added.connect(notify_program_coordinator_added, dispatch_uid="matching.coordinator_added")
+        # The directory's prepared mentors are rebuilt when what they are built from changes.
+        from . import directory_mentors
+
+        directory_mentors.connect()

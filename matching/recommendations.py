@@ -344,7 +344,11 @@ def exclusions_for(mentee: engine.MenteeRecord, mentors: list[engine.MentorRecor
     """The conflicts of interest and evaluator roles between one mentee and these mentors.
     Read against every mentor and narrowed here: the mentee's few rows, not an ``IN`` list of
     the thousands of mentors a directory scores."""
-    mentor_ids = {m.id for m in mentors}
+    return exclusions_against(mentee, {m.id for m in mentors})
+
+
+def exclusions_against(mentee: engine.MenteeRecord, mentor_ids: set) -> engine.Exclusions:
+    """``exclusions_for`` the mentors of these ids."""
     sets = {
         kind: {pair for pair in pairs if pair[1] in mentor_ids}
         for kind, pairs in exclusion_sets([mentee.id], None).items()

@@ -32,6 +32,15 @@ def _fresh_vocabulary_names():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_directory_mentors():
+    """Forget the directory's prepared mentors: a test's rolled-back writes never commit, so
+    nothing marks them changed afterwards, and the next test may start from the same rows."""
+    from matching import directory_mentors
+
+    directory_mentors.forget()
+
+
+@pytest.fixture(autouse=True)
 def _tasks_in_process(request, settings):
     """Tasks run in-process, even when REDIS_URL is set, except in integration tests,
     which exercise the real broker and a worker process. (Celery reads the Django

@@ -10,8 +10,7 @@ from rest_framework.views import APIView
 
 from core.api.permissions import RulesPermission
 
-from .. import recommendations
-from ..selectors.directory import mentor_directory
+from .. import directory_mentors, recommendations
 
 
 class ComponentSerializer(serializers.Serializer):
@@ -48,16 +47,23 @@ class RecommendationsApi(APIView):
             n = min(max(int(request.query_params.get("n", 5)), 1), 20)
         except ValueError:
             n = 5
-        # Only names are shown, and the rows scoring reads carry them: no profile instances.
-        rows, records = recommendations.mentor_records(mentor_directory().exclude(user=request.user))
-        names = {row.user_id: row.full_name for row in rows}
-        picks = recommendations.recommendations_for(
-            recommendations.mentee_record(mentee), records, n=n, clock=recommendations.clock_for(request.user)
+        # The directory's mentors, prepared once and kept (matching.directory_mentors), scored in one call;
+        # the picks' spots and names are then read fresh, so a spot taken meanwhile is not offered.
+        kept = directory_mentors.directory_mentors()
+        me = recommendations.mentee_record(mentee)
+        candidates = directory_mentors.recommend(
+            me,
+            kept,
+            n=n,
+            exclusions=directory_mentors.exclusions(me, kept),
+            clock=recommendations.clock_for(request.user),
         )
+        names = directory_mentors.open_now(pair.mentor_id for pair in candidates)
+        picks = [pair for pair in candidates if pair.mentor_id in names][:n]
         data = [
             {
                 "mentor_id": pair.mentor_id,
-                "full_name": names[pair.mentor_id],
+                "full_name": " ".join(names[pair.mentor_id]).strip(),
                 "score": pair.score,
                 "components": [
                     {

@@ -7,11 +7,12 @@ from django.urls import path
 
 from accounts.filters import MentorDirectoryFilter
 
-from .. import recommendations
+from .. import directory_mentors, recommendations
 from ..selectors.directory import mentor_cards, relations_to_mentors
 from ..selectors.directory import mentor_directory as mentor_directory_qs
 
 SORTS = {"score": "Best match", "name": "Name"}
+RECOMMENDED = 3  # on the first page, per program
 
 
 @login_required
@@ -64,26 +65,35 @@ def mentor_directory(request):
 
 def _scored_page(request, mentee, directory, *, sort, shared_time, filtered):
     """The page of cards and the recommended (profile, pair) for a resident. Scores need every
-    filtered mentor, the cards only a page of them: score plain rows, sort and cut the page,
-    and only then load the shown profiles (the page's 12 and the 3 recommended) as cards.
-    Building every mentor's profile instance cost most of the page at 5,000 mentors."""
-    rows, records = recommendations.mentor_records(directory)
+    filtered mentor, the cards only a page of them: score the directory's mentors (prepared once
+    and kept across requests, ``matching.directory_mentors``) in one vectorised call, sort and cut
+    the page, and only then load the shown profiles (the page's 12 and the 3 recommended) as
+    cards, read fresh."""
+    kept = directory_mentors.directory_mentors()
+    if not filtered:
+        rows = kept.rows_for(exclude_user_id=request.user.pk)
+    elif directory.query.is_empty():
+        rows = []
+    else:
+        # The filters run in the database, as for the API: only which mentors pass is read.
+        passing = set(directory.order_by().prefetch_related(None).values_list("user_id", flat=True))
+        rows = kept.rows_for(exclude_user_id=request.user.pk, user_ids=passing)
     clock = recommendations.clock_for(request.user)
     programs = recommendations.resident_programs(request.user)
     # The first program's specialty scores the list; each program gets its own recommendations.
     me = recommendations.mentee_record(mentee, specialty_id=programs[0].specialty_id if programs else None)
-    blocked = recommendations.exclusions_for(me, records)  # conflicts of interest, current mentors
-    scores = recommendations.scores_for(me, records, require_shared_availability=shared_time, exclusions=blocked)
+    blocked = directory_mentors.exclusions(me, kept)  # conflicts of interest, current mentors
+    scores = directory_mentors.scores(me, kept, require_shared_availability=shared_time, exclusions=blocked)
     if sort == "score":
         rows.sort(key=lambda r: (-(scores.get(r.user_id) or 0), r.last_name, r.first_name, r.profile_id))
     groups = []
     if not filtered and request.GET.get("page", "1") == "1":
-        # Unfiltered, the list is the whole directory: recommend from it.
-        # The scores above serve: the engine explains only the mentors who can make the three.
+        # Unfiltered, the list is the whole directory: recommend from it. A few more than three,
+        # for the cards to re-check their open spots below (``still_open``).
         groups.append(
             (
                 programs[0] if programs else None,
-                recommendations.recommendations_for(me, records, n=3, exclusions=blocked, scores=scores, clock=clock),
+                directory_mentors.recommend(me, kept, n=RECOMMENDED, exclusions=blocked, clock=clock),
             )
         )
         for program in programs[1:]:
@@ -91,15 +101,18 @@ def _scored_page(request, mentee, directory, *, sort, shared_time, filtered):
                 continue
             other = recommendations.mentee_record(mentee, specialty_id=program.specialty_id)
             groups.append(
-                (program, recommendations.recommendations_for(other, records, n=3, exclusions=blocked, clock=clock))
+                (program, directory_mentors.recommend(other, kept, n=RECOMMENDED, exclusions=blocked, clock=clock))
             )
     picks = [pair for _program, pairs in groups for pair in pairs]
     if shared_time:
         rows = [r for r in rows if scores.get(r.user_id) is not None]
 
     page = Paginator(rows, 12).get_page(request.GET.get("page"))
-    profile_ids = {r.user_id: r.profile_id for r in rows}
-    cards = mentor_cards([r.profile_id for r in page.object_list] + [profile_ids[pair.mentor_id] for pair in picks])
+    profile_ids = kept.profile_ids
+    cards = mentor_cards(
+        [r.profile_id for r in page.object_list]
+        + [profile_ids[p.mentor_id] for p in picks if p.mentor_id in profile_ids]
+    )
     shown = []
     for row in page.object_list:
         if row.profile_id in cards:  # not if the profile left the directory since its row was read
@@ -107,12 +120,16 @@ def _scored_page(request, mentee, directory, *, sort, shared_time, filtered):
             profile.match_score = scores.get(row.user_id)
             shown.append(profile)
     page.object_list = shown
+
+    def still_open(pair):
+        # The cards were read now: capacity as it is, whatever the kept arrays last saw.
+        card = cards.get(profile_ids.get(pair.mentor_id))
+        return card is not None and card.accepting_mentees and card.open_spots > 0
+
     recommended_groups = [
         {
             "program": program if len(groups) > 1 else None,
-            "picks": [
-                (cards[profile_ids[pair.mentor_id]], pair) for pair in pairs if profile_ids[pair.mentor_id] in cards
-            ],
+            "picks": [(cards[profile_ids[pair.mentor_id]], pair) for pair in pairs if still_open(pair)][:RECOMMENDED],
         }
         for program, pairs in groups
     ]
