@@ -4,7 +4,9 @@ Needs PostgreSQL, Redis and ``wrk`` (``apt-get install -y wrk``): DATABASE_URL a
 ``DATABASE_URL=postgres://postgres@127.0.0.1:5432/mm_pages REDIS_URL=redis://127.0.0.1:6379/10``.
 It works in a throwaway database, ``test_<name>`` (Django's test-database machinery: created and
 migrated fresh, dropped at the end), so the database named in DATABASE_URL is never touched. In
-Redis it deletes only its own key (the vocabulary names), in the database REDIS_URL names.
+Redis it deletes only its own key (the vocabulary names) and, after the match review and roster
+rows, the tasks those queued (Celery's purge), in the database REDIS_URL names (never the test
+suite's).
 
 It seeds 5,000 mentors, 20,000 residents (four programs) and 50,000 past mentorships, plus one
 active career mentorship for every fourth resident, with profiles as the demo has them (goals,
@@ -16,6 +18,12 @@ database connections, two sync workers) and drives each page with wrk for a fixe
 is reported against two reference views measured in the same run, on the same server: a trivial
 view (the middleware stack and "ok") and one that adds a single ``SELECT 1``. The machines are
 shared and noisy; the ratios travel between runs better than the milliseconds do.
+
+After the pages, a second table times what a coordinator waits for on a large run and roster, in
+this process, a few times each on fresh state (``benchmarks.page_writes``): the match review's
+first screen, accepting one proposal, publishing a run's pairings, a roster import's preview and
+apply. ``--no-writes`` leaves them out; ``--only review`` (or accept, publish, roster, writes)
+selects them.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from benchmarks import common
+from benchmarks import common, page_writes
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALES = {
@@ -422,6 +430,14 @@ def measure_with_wrk(
     page.p50_ms, page.p95_ms, page.p99_ms = p50 / 1000, p95 / 1000, p99 / 1000
 
 
+def _purge_queued_tasks() -> None:
+    """Drop the tasks the writes queued (their e-mails, for a worker that is not running) from the
+    broker, the Redis database REDIS_URL names (the bench's own: never the test suite's)."""
+    from config.celery import app
+
+    app.control.purge()
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -476,6 +492,9 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         help="measure only pages whose name contains one of these, comma-separated (the references always run)",
     )
+    parser.add_argument(
+        "--no-writes", action="store_true", help="leave out the match review and roster rows (benchmarks.page_writes)"
+    )
     parser.add_argument("--seed", type=int, default=2024)
     args = parser.parse_args(argv)
     _require_tools_and_services()
@@ -490,6 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
 
     mentors_n, residents_n, past_n = SCALES["quick" if args.quick else "full"]
+    writes_wanted, writes, wrong = not args.no_writes, [], ""
     load_before = os.getloadavg()[0]
     server = None
     try:
@@ -506,10 +526,12 @@ def main(argv: list[str] | None = None) -> int:
                 with connection.cursor() as cursor:
                     cursor.execute("ANALYZE")  # fresh tables: give the planner its statistics, as autovacuum would
                 seconds_seeding = time.perf_counter() - start
-                pages = pages_for(seeded, session_for(seeded.resident), session_for(seeded.coordinator))
+                coordinator_session = session_for(seeded.coordinator)
+                pages = pages_for(seeded, session_for(seeded.resident), coordinator_session)
                 if args.only:
                     wanted = [w.strip().lower() for w in args.only.split(",")]
                     pages = pages[:2] + [p for p in pages[2:] if any(w in p.name.lower() for w in wanted)]
+                    writes_wanted = any(w in page_writes.ROW_WORDS for w in wanted)
 
                 for page in pages:
                     listing = measure_in_process(page, profile=args.profile and page.session is not None)
@@ -540,6 +562,16 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 if server is not None:
                     common.stop_process(server, timeout=30)
+            if writes_wanted:
+                # After the pages: the writes add people (the roster) and change runs.
+                try:
+                    writes = page_writes.measure_writes(
+                        seeded, coordinator_session, quick=args.quick, log=lambda text: print(text, file=sys.stderr)
+                    )
+                except page_writes.WrongAnswer as exc:
+                    wrong = str(exc)
+                finally:
+                    _purge_queued_tasks()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -552,10 +584,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     print_table(pages)
+    if writes:
+        print()
+        page_writes.print_rows(writes)
     failed = [page.name for page in pages if page.bad]
     if failed:
         # A benchmark, not a timed test: it fails on wrong answers, never on slowness.
         print(f"page_bench: errors under load on {', '.join(failed)} (see the errors column)", file=sys.stderr)
+        return 1
+    if wrong:
+        print(f"page_bench: a write answered wrongly: {wrong}", file=sys.stderr)
         return 1
     return 0
 

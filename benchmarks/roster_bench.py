@@ -20,19 +20,31 @@ import io
 import os
 import sys
 
+HEADER = "email,first_name,last_name,role,pgy,specialty,academic_rank,time_zone\n"
+
+
+def valid_file(rows: int, tag: str = "") -> bytes:
+    """``rows`` new people (every fifth a faculty member in Internal Medicine), all valid. ``tag``
+    makes the addresses differ from another file's (``benchmarks.page_writes`` imports a new file
+    each time, so that each import adds everyone)."""
+    return (
+        HEADER
+        + "".join(
+            f"bench.resident{tag}{i}@hospital.example,Res,Ident{i},resident,PGY-{1 + i % 7},,,\n"
+            if i % 5
+            else f"bench.faculty{tag}{i}@hospital.example,Fac,Ulty{i},faculty,,Internal Medicine,Professor,"
+            "America/Chicago\n"
+            for i in range(rows)
+        )
+    ).encode()
+
 
 def _files(rows: int) -> dict[str, bytes]:
-    header = "email,first_name,last_name,role,pgy,specialty,academic_rank,time_zone\n"
-    valid = "".join(
-        f"bench.resident{i}@hospital.example,Res,Ident{i},resident,PGY-{1 + i % 7},,,\n"
-        if i % 5
-        else f"bench.faculty{i}@hospital.example,Fac,Ulty{i},faculty,,Internal Medicine,Professor,America/Chicago\n"
-        for i in range(rows)
-    )
+    header = HEADER
     # The attack: 2 MB of rows that are all wrong (no address, an unknown role).
     line = ",,,nurse,,,,\n"
     attack = header + line * ((2 * 1024 * 1024 - len(header)) // len(line))
-    return {"valid": (header + valid).encode(), "attack": attack.encode()}
+    return {"valid": valid_file(rows), "attack": attack.encode()}
 
 
 def _read_all(data: bytes) -> int:

@@ -5,6 +5,8 @@ from typing import Any
 
 from django import forms
 from django.db.models import Model
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 
 class ChecklistSelectMultiple(forms.CheckboxSelectMultiple):
@@ -71,3 +73,41 @@ def grouped_choices(
         groups.setdefault(group(row), []).append((value(row), label(row)))
     ordered = sorted(groups.items(), key=lambda item: item[0] != first)  # stable: keeps the rest in order
     return ordered
+
+
+class PlainSelect(forms.Select):
+    """A ``<select>`` written in one pass of Python, for long choice lists (a program's mentors:
+    over a thousand options). Django's Select renders every ``<option>`` through two template
+    includes, ~0.2 ms each, so a list of 1,400 mentors took a quarter of a second; the markup
+    here is the same (``tests/core/test_plain_select.py`` compares them), options groups included."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts: list[str] = [format_html('<select name="{}"{}>', widget["name"], _attrs(widget["attrs"]))]
+        for group_name, options, _index in widget["optgroups"]:
+            if group_name:
+                parts.append(format_html('\n  <optgroup label="{}">', group_name))
+            for option in options:
+                parts.append(
+                    format_html(
+                        '\n  <option value="{}"{}>{}</option>\n',
+                        str(option["value"]),
+                        _attrs(option["attrs"]),
+                        option["label"],
+                    )
+                )
+            if group_name:
+                parts.append("\n  </optgroup>")
+        parts.append("\n</select>")
+        return mark_safe("".join(parts))  # noqa: S308  (every part is escaped by format_html)
+
+
+def _attrs(attrs: dict[str, Any]) -> str:
+    """As ``django/forms/widgets/attrs.html``: `` name="value"``, `` name`` for True, nothing for False."""
+    return mark_safe(  # noqa: S308  (each part is escaped by format_html)
+        "".join(
+            format_html(' {}="{}"', key, str(value)) if value is not True else format_html(" {}", key)
+            for key, value in attrs.items()
+            if value is not False
+        )
+    )

@@ -8,7 +8,7 @@ The periodic ones are scheduled in ``config/celery.py`` (``beat_schedule``).
 from celery import shared_task
 from django.db import OperationalError
 
-from core.outbox import EMAIL_RETRIES, EMAIL_SEND_ERRORS, email_retry
+from core.outbox import EMAIL_RETRIES, EMAIL_SEND_ERRORS, email_retry, enqueue
 
 from . import notifications, periodic
 from .match_runs import execution
@@ -26,6 +26,19 @@ def send_notification_email(self, notification_id: int) -> bool:
     except EMAIL_SEND_ERRORS as exc:
         error = type(exc).__name__
     email_retry(self, error=error, what=f"notification {notification_id}")
+
+
+@shared_task
+def send_notification_emails(notification_ids: list[int]) -> int:
+    """Fan a batch out from the worker: one ``send_notification_email`` per notification, each
+    with its own lease and retries. A match run's publish queues this once instead of two
+    thousand tasks from the coordinator's request. Safe to run twice: a notification already
+    e-mailed (or being e-mailed) is skipped by its send; one left unqueued (the broker down
+    mid-way) stays un-e-mailed for the sweeper."""
+    queued = 0
+    for notification_id in notification_ids:
+        queued += enqueue(send_notification_email, notification_id)
+    return queued
 
 
 # --- Periodic: each scans the database and claims what it handles.

@@ -9,6 +9,7 @@ from rest_framework.routers import SimpleRouter
 from accounts.api import serializers
 from accounts.filters import MentorDirectoryFilter
 from core.api.permissions import RulesPermission
+from core.paging import IdsFirstPagination
 
 from ..selectors.directory import mentor_directory
 
@@ -20,6 +21,8 @@ class MentorViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = serializers.MentorDirectorySerializer
     filterset_class = MentorDirectoryFilter
     permission_classes = [RulesPermission]
+    # Sort and page 5,000 profiles as ids, then load the page's 25 with their joins and counts.
+    pagination_class = IdsFirstPagination
     permission_required = "accounts.browse_mentors"
     object_permission_required = "accounts.view_person"
     hide_forbidden_objects = True

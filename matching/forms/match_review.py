@@ -3,6 +3,7 @@
 from django import forms
 
 from core.forms import max_length_of
+from core.widgets import PlainSelect
 
 from ..match_runs.selectors import SHOW, SORTS
 from ..models import MatchProposal
@@ -12,7 +13,8 @@ class ReviewFilterForm(forms.Form):
     """``?show=&mentor=&q=&sort=&page=``: anything unknown falls back to the whole list by name."""
 
     show = forms.ChoiceField(label="Show", choices=list(SHOW.items()), required=False)
-    mentor = forms.TypedChoiceField(label="Mentor", coerce=int, required=False, empty_value=None)
+    # The cohort's mentors: over a thousand options in a large program.
+    mentor = forms.TypedChoiceField(label="Mentor", coerce=int, required=False, empty_value=None, widget=PlainSelect)
     q = forms.CharField(label="Search by name or e-mail", max_length=100, required=False)
     sort = forms.ChoiceField(label="Sort by", choices=list(SORTS.items()), required=False)
 

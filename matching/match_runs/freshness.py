@@ -33,20 +33,22 @@ def _cohort(run: MatchRun) -> tuple[set[int], set[int]]:
 def fingerprint(run: MatchRun) -> dict[str, Any]:
     """What ``run`` reads from the program, as JSON. Keys are strings (JSON objects' keys are)."""
     mentee_ids, mentor_ids = _cohort(run)
+    # The cohort as subqueries, not IN lists of a thousand ids each (Django prepares every one).
+    mentees_in, mentors_in = run.mentees.values("pk"), run.mentors.values("pk")
     pairings = {
         str(pk): [mentee, mentor, kind]
         for pk, mentee, mentor, kind in Mentorship.objects.filter(status=Mentorship.Status.ACTIVE)
-        .filter(Q(mentee_id__in=mentee_ids, kind=run.kind) | Q(mentor_id__in=mentor_ids))
+        .filter(Q(mentee_id__in=mentees_in, kind=run.kind) | Q(mentor_id__in=mentors_in))
         .values_list("pk", "mentee_id", "mentor_id", "kind")
     }
     mentors: dict[str, list] = {}
     profiles: dict[str, str] = {}
-    for user_id, capacity, accepting, updated in MentorProfile.objects.filter(user_id__in=mentor_ids).values_list(
+    for user_id, capacity, accepting, updated in MentorProfile.objects.filter(user_id__in=mentors_in).values_list(
         "user_id", "capacity", "accepting_mentees", "updated_at"
     ):
         mentors[str(user_id)] = [capacity, accepting]
         profiles[f"mentor:{user_id}"] = updated.isoformat()
-    for user_id, updated in MenteeProfile.objects.filter(user_id__in=mentee_ids).values_list("user_id", "updated_at"):
+    for user_id, updated in MenteeProfile.objects.filter(user_id__in=mentees_in).values_list("user_id", "updated_at"):
         profiles[f"mentee:{user_id}"] = updated.isoformat()
     blocked = sorted([mentee, mentor, why] for (mentee, mentor), why in blocked_pairs(mentee_ids, mentor_ids).items())
     return {"version": 1, "pairings": pairings, "mentors": mentors, "blocked": blocked, "profiles": profiles}

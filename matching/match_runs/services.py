@@ -25,9 +25,9 @@ from core.outbox import enqueue_on_commit
 from .. import engine
 from ..conflicts import block_message_for_coordinators, blocked_pairs, pairing_block
 from ..models import Kind, MatchProposal, MatchRanking, MatchRun, Mentorship, RankingSubmission
-from ..notifications import notify
+from ..notifications import notify, notify_many
 from ..selectors.directory import active_mentee_count, mentor_directory
-from ..services.mentorships import mentorship_create
+from ..services.mentorships import PairRefused, mentorships_create_many
 from .execution import RUN_MATCH, start_next_queued
 from .freshness import run_changes, stale_message
 from .ranking_notices import notify_ranking_window
@@ -393,57 +393,62 @@ def match_run_publish(*, run: MatchRun, actor: User) -> list[Mentorship]:
             raise ValidationError(
                 f"{block_message_for_coordinators(block, p.mentee, p.final_mentor)} Nothing was published."
             )
-    started = []
-    for p in proposals:
-        try:
-            mentorship = mentorship_create(
-                mentee=p.mentee,
-                mentor=p.final_mentor,
-                program=run.program,
-                kind=run.kind,
-                source=Mentorship.Source.MATCH_RUN,
-                actor=actor,
-                extra=run.extra_spots_for(p.final_mentor_id),
-            )
-        except ValidationError as exc:
-            # The refusal already names the pair (or the mentor); say it once, then what to do.
-            raise ValidationError(
-                f"{' '.join(exc.messages)} Nothing was published; change {p.mentee.full_name}'s pairing "
-                "and publish again."
-            ) from exc
-        started.append(mentorship)
+    # All pairs checked and started at once (a thousand in a large program), as
+    # ``mentorship_create`` would one by one, in the order above.
+    try:
+        started = mentorships_create_many(
+            pairs=[(p.mentee, p.final_mentor, run.extra_spots_for(p.final_mentor_id)) for p in proposals],
+            program=run.program,
+            kind=run.kind,
+            source=Mentorship.Source.MATCH_RUN,
+            actor=actor,
+        )
+    except PairRefused as exc:
+        # The refusal already names the pair (or the mentor); say it once, then what to do.
+        raise ValidationError(
+            f"{' '.join(exc.messages)} Nothing was published; change {proposals[exc.index].mentee.full_name}'s "
+            "pairing and publish again."
+        ) from exc
     run.published_at, run.published_by = timezone.now(), actor
     run.save(update_fields=["published_at", "published_by"])
     audit_log(actor=actor, action="match_run.publish", obj=run, after={"mentorships": len(started)})
     kind = run.get_kind_display().lower()
+    notes = []
     for m in started:
         url = m.get_absolute_url()
-        notify(
-            event="match.published",
-            user=m.mentee,
-            url=url,
-            title=f"Your {kind} mentor is {m.mentor.full_name}",
-            dedup_key=f"match_run:{run.pk}:mentorship:{m.pk}:mentee",
+        notes.append(
+            {
+                "event": "match.published",
+                "user": m.mentee,
+                "url": url,
+                "title": f"Your {kind} mentor is {m.mentor.full_name}",
+                "dedup_key": f"match_run:{run.pk}:mentorship:{m.pk}:mentee",
+            }
         )
-        notify(
-            event="match.published",
-            user=m.mentor,
-            url=url,
-            title=f"You are now {m.mentee.full_name}'s {kind} mentor",
-            dedup_key=f"match_run:{run.pk}:mentorship:{m.pk}:mentor",
+        notes.append(
+            {
+                "event": "match.published",
+                "user": m.mentor,
+                "url": url,
+                "title": f"You are now {m.mentee.full_name}'s {kind} mentor",
+                "dedup_key": f"match_run:{run.pk}:mentorship:{m.pk}:mentor",
+            }
         )
     directory = reverse("matching:mentor-directory")
     for p in run.proposals.exclude(decision__in=[Decision.ACCEPTED, Decision.OVERRIDDEN]).select_related("mentee"):
         reason = p.why_not_for_mentee if p.mentor_id is None and p.why_not_for_mentee else ""
-        notify(
-            event="match.unmatched",
-            user=p.mentee,
-            url=directory,
-            title=f"No {kind} mentor from this match yet",
-            body=(f"Why: {reason}. " if reason else "")
-            + "Your coordinator may run a second round, and you can find a mentor and send a request yourself.",
-            dedup_key=f"match_run:{run.pk}:unmatched:{p.mentee_id}",
+        notes.append(
+            {
+                "event": "match.unmatched",
+                "user": p.mentee,
+                "url": directory,
+                "title": f"No {kind} mentor from this match yet",
+                "body": (f"Why: {reason}. " if reason else "")
+                + "Your coordinator may run a second round, and you can find a mentor and send a request yourself.",
+                "dedup_key": f"match_run:{run.pk}:unmatched:{p.mentee_id}",
+            }
         )
+    notify_many(notes)
     return started
 
 

@@ -28,6 +28,7 @@ from accounts.models import CareerStage, Membership, Program, User
 from audit.services import audit_log
 from core.guards import require_perm
 from core.locking import locked
+from core.widgets import PlainSelect
 
 from ..conflicts import block_message_for_coordinators, pairing_block
 from ..models import Kind, Mentorship
@@ -117,7 +118,11 @@ class PairingFilter(filters.FilterSet):
     )
     kind = filters.ChoiceFilter(choices=Kind.choices, empty_label="Any kind")
     mentor = filters.ModelChoiceFilter(
-        queryset=User.objects.none(), empty_label="Any mentor", help_text="The mentor's user id."
+        queryset=User.objects.none(),
+        empty_label="Any mentor",
+        help_text="The mentor's user id.",
+        # Everyone who has mentored in the program: over a thousand options in a large one.
+        widget=PlainSelect,
     )
     pgy = _CareerStageFilter("mentee__mentee_profile__career_stage")
     source = filters.ChoiceFilter(choices=Mentorship.Source.choices, empty_label="Any source")
@@ -153,7 +158,8 @@ class PairingFilter(filters.FilterSet):
             data["status"] = Mentorship.Status.ACTIVE
         super().__init__(data, queryset, **kwargs)
         if program is not None:
-            self.filters["mentor"].queryset = mentor_choices(program)
+            # Only what an option shows (the name, or the address without one).
+            self.filters["mentor"].queryset = mentor_choices(program).only("pk", "first_name", "last_name", "email")
 
     def by_status(self, queryset: QuerySet[Mentorship], name: str, value: str) -> QuerySet[Mentorship]:
         return queryset if value == ALL_STATUSES else queryset.filter(status=value)

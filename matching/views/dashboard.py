@@ -31,12 +31,6 @@ def dashboard(request):
         "ranking_windows": list(matching.open_ranking_windows_for(user)),
         "program_invitations": list(pending_invitations_for(user)[:10]),
     }
-    if mentee is not None:
-        context["accepting_mentor_count"] = (
-            MentorProfile.objects.filter(accepting_mentees=True, capacity__gt=0, user__is_active=True)
-            .exclude(user=user)
-            .count()
-        )
     if context["can_have_mentee_profile"] or context["can_have_mentor_profile"]:
         context.update(_mentorship_sections(user, mentee=mentee, mentor=mentor))
         requests = [*context.get("pending_requests", []), *context.get("requests_waiting", [])]
@@ -48,6 +42,13 @@ def dashboard(request):
                 mentorships=[*context.get("my_mentorships", []), *context.get("my_mentees", [])],
                 goals=context.get("open_goals", []),
             )
+        )
+    if mentee is not None and not context.get("my_mentorships"):
+        # Shown only to a resident without a mentor: counting every mentor for anyone else was wasted.
+        context["accepting_mentor_count"] = (
+            MentorProfile.objects.filter(accepting_mentees=True, capacity__gt=0, user__is_active=True)
+            .exclude(user=user)
+            .count()
         )
     return render(request, "matching/dashboard/page.html", context)
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -31,6 +30,7 @@ from core.access import program_page
 from core.bounds import localize
 from core.csv import csv_response
 from core.forms import add_service_errors
+from core.paging import IdsFirstPaginator
 
 from ..conflicts import CONFLICT, EVALUATOR, blocked_pairs
 from ..forms.pairings import AssignForm, EndForm, ReassignForm, ShowForm
@@ -131,7 +131,11 @@ def _render(request, program, *, bound=None, status=200):
     """The list for ``request.GET``. ``bound`` = ("end", pk, form) re-shows a refused end form in
     its row; if that row is no longer listed, its errors are shown as a message instead."""
     listing = _listing(request.GET, program)
-    page = Paginator(listing.rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Sorted and paged as ids (the sort needs only the resident's name), then the page's rows
+    # loaded with their joins and per-row subqueries: sorting a large program's full rows (both
+    # people's user rows, the meetings and conflict flags of each) was most of the list's query.
+    unfiltered = pairing_selectors.residents_of(program) if listing.unpaired else pairing_selectors.pairings_of(program)
+    page = IdsFirstPaginator(listing.rows, PAGE_SIZE, rows=unfiltered).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     # Only ending is a form in the row (one short field). Assigning and reassigning have a page
     # each: their mentor dropdown lists every mentor with a free spot, and a copy per row was
@@ -152,6 +156,22 @@ def _render(request, program, *, bound=None, status=200):
             ("unknown", "Any"),
             ("true", f"Breaks a conflict ({breaking})"),
         ]
+    # The mentor dropdown (everyone who has mentored in the program: over a thousand in a large
+    # one) from plain rows, labelled as ``str(user)`` would: no model instance per option.
+    mentor_field = listing.pairing_filter.form.fields["mentor"]
+    mentor_field.widget.choices = (
+        []
+        if listing.unpaired
+        else [
+            ("", mentor_field.empty_label),
+            *(
+                (pk, f"{first} {last}".strip() or email)
+                for pk, first, last, email in pairing_selectors.mentor_choices(program).values_list(
+                    "pk", "first_name", "last_name", "email"
+                )
+            ),
+        ]
+    )
     filter_query = _query_without(request.GET, "page")
     filtered = bool(set(request.GET) - {"page", "status"}) or request.GET.get("status", "active") != "active"
     return render(

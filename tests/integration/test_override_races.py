@@ -212,7 +212,7 @@ def test_control_without_the_run_lock_accept_all_overwrites_the_override(run, mo
 def _decide_during_publish(monkeypatch, coordinators, first, second):
     proposal_decide(proposal=first, actor=coordinators[0], decision=Decision.ACCEPTED)
     proposal_decide(proposal=second, actor=coordinators[0], decision=Decision.ACCEPTED)
-    hold = hold_step(monkeypatch, services, "mentorship_create")  # the publish has read the decisions
+    hold = hold_step(monkeypatch, services, "mentorships_create_many")  # the publish has read the decisions
     return overlap(
         lambda: match_run_publish(run=first.run, actor=coordinators[0]),
         lambda: proposal_decide(proposal=second, actor=coordinators[1], decision=Decision.REJECTED),

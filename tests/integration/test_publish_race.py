@@ -83,8 +83,8 @@ class Publishing:
 
 @pytest.fixture
 def publishing(monkeypatch):
-    spy = Publishing(services.mentorship_create, hold_seconds=1.0)
-    monkeypatch.setattr(services, "mentorship_create", spy)
+    spy = Publishing(services.mentorships_create_many, hold_seconds=1.0)
+    monkeypatch.setattr(services, "mentorships_create_many", spy)
     return spy
 
 
