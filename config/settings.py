@@ -312,6 +312,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The API reads JSON bodies only, and the schema offers only JSON: a client generated from it
+    # (openapi-python-client) sends JSON and imports cleanly. A view that takes a file says so itself
+    # (accounts/api/busy.py: a calendar upload). The tests' APIClient sends JSON unless told otherwise.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

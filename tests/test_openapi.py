@@ -84,6 +84,36 @@ def test_schema_is_served_and_valid():
     }
 
 
+def test_request_bodies_are_json_only_but_the_calendar_upload():
+    # A body offered as JSON, form and multipart made a generated client unimportable (issue 17).
+    schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    bodies = {
+        (path, method): set(operation["requestBody"]["content"])
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "requestBody" in operation
+    }
+
+    assert len(bodies) > 30
+    upload = ("/api/v1/me/busy-calendars/", "post")
+    assert bodies.pop(upload) == {"application/json", "multipart/form-data"}  # a URL, or an .ics file
+    assert {media for media in bodies.values() if media != {"application/json"}} == set()
+
+
+@pytest.mark.django_db
+def test_a_form_encoded_body_is_refused_with_415_and_changes_nothing(client_for, resident):
+    from accounts.models import MenteeProfile
+
+    before = MenteeProfile.objects.filter(user=resident).values().first()
+    response = client_for(resident).patch(
+        "/api/v1/me/mentee-profile/", "goals_text=hacked", content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 415
+    assert response.json()["detail"].startswith("Unsupported media type")
+    assert MenteeProfile.objects.filter(user=resident).values().first() == before
+
+
 @pytest.mark.django_db
 def test_docs_are_served_from_our_own_static_files():
     response = APIClient().get("/api/docs/")

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from core.api.errors import service_refusals
@@ -147,12 +147,11 @@ class BusyBlockDetailApi(generics.GenericAPIView):
 
 @extend_schema(tags=["me"])
 class BusyCalendarListApi(generics.GenericAPIView):
-    """Calendars your busy blocks are imported from; POST imports one: ``url`` (JSON or form,
-    refreshed daily) or ``file`` (multipart, imported once). A bad address or file is 400
-    and saves nothing."""
+    """Calendars your busy blocks are imported from; POST imports one: ``url`` (JSON, refreshed
+    daily) or ``file`` (multipart, imported once). A bad address or file is 400 and saves nothing."""
 
     serializer_class = BusyCalendarSerializer
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = [JSONParser, MultiPartParser]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from core.api.errors import service_refusals
+from core.bounds import MAX_ID
 
 from .. import roster as roster_services
 from ..leaving import LEAVE_REASONS, MAX_LEAVING, roster_members_leave
@@ -19,7 +20,6 @@ from .views import RosterProgramApi
 # The service's own sentence for ids that are not (or no longer) on the roster: it names no one.
 NOT_ON_ROSTER = "Some of the people chosen are no longer on this roster. Reload the roster and choose again."
 # Ids beyond a bigint are nobody; refused before they reach the database.
-MAX_ID = 2**63 - 1
 
 _400 = OpenApiResponse(
     description="Field errors keyed by field (an empty or oversized list, not an id, an unknown reason), or "

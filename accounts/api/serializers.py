@@ -14,6 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from core.api.fields import WallClockTimeField
 from core.forms import max_length_of
 
 from ..models import (
@@ -231,6 +232,9 @@ class MentorProfileSerializer(_ProfileSerializer):
 
 
 class AvailabilityWindowSerializer(serializers.ModelSerializer):
+    start = WallClockTimeField()
+    end = WallClockTimeField()
+
     class Meta:
         model = AvailabilityWindow
         fields = ["weekday", "start", "end"]

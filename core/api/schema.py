@@ -11,7 +11,10 @@ already documents that code:
 - 404 on paginated lists (``?page=`` past the end: "Invalid page.") and on every path
   that names an object;
 - 400 on every request with a body, and on lists with filters (an unknown choice);
-- 429 wherever a throttle applies (signing in for a token).
+- 429 wherever a throttle applies (signing in for a token);
+- 415 on every request with a body: the API reads JSON (a calendar upload also multipart);
+- 422 wherever the view takes an ``Idempotency-Key`` (``core/idempotency.py``): the same key
+  sent again with another body.
 """
 
 from typing import Any, Literal
@@ -33,6 +36,12 @@ _UNAUTHENTICATED = OpenApiResponse(
 _DENIED = OpenApiResponse(ServiceErrorSerializer, description="Not allowed.")
 _NOT_FOUND = OpenApiResponse(ServiceErrorSerializer, description="Not found among what you may see, or no such page.")
 _THROTTLED = OpenApiResponse(ServiceErrorSerializer, description="Too many attempts: wait and try again.")
+_UNSUPPORTED = OpenApiResponse(
+    ServiceErrorSerializer, description="The body is not JSON (Content-Type: application/json)."
+)
+_KEY_REUSED = OpenApiResponse(
+    ServiceErrorSerializer, description="This Idempotency-Key was used for a different request: use a new key."
+)
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -53,6 +62,10 @@ class AutoSchema(SpectacularAutoSchema):
         )
         if self.method in ("POST", "PUT", "PATCH") or filtered:
             extra["400"] = _INVALID
+        if self.method in ("POST", "PUT", "PATCH"):
+            extra["415"] = _UNSUPPORTED
+        if any(getattr(p, "name", None) == "Idempotency-Key" for p in self.get_override_parameters()):
+            extra["422"] = _KEY_REUSED
         if view.get_throttles():
             extra["429"] = _THROTTLED
         for code, response in extra.items():

@@ -21,7 +21,7 @@ from accounts.models import User
 from core.access import ProgramScopedApi, check_object, object_for
 from core.api.errors import ServiceErrorSerializer, service_refusals
 from core.api.permissions import RulesPermission
-from core.bounds import SCHEDULED
+from core.bounds import MAX_ID, SCHEDULED
 from core.forms import max_length_of
 
 from ..match_runs import selectors as run_selectors
@@ -32,6 +32,9 @@ from ..models import Kind, MatchProposal, MatchRun
 from ..rules import is_in_run_cohort
 
 # --- Shapes.
+
+# A cohort is one program's residents or mentors: a list longer than any program is refused unread.
+MAX_COHORT = 10_000
 
 
 class MatchPersonSerializer(serializers.Serializer):
@@ -147,8 +150,18 @@ class ReviewSummarySerializer(serializers.Serializer):
 class MatchRunCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Kind.choices)
     algorithm = serializers.ChoiceField(choices=MatchRun.Algorithm.choices, default=MatchRun.Algorithm.STABLE)
-    mentee_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, help_text="Residents' user ids.")
-    mentor_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, help_text="Mentors' user ids.")
+    mentee_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        min_length=1,
+        max_length=MAX_COHORT,
+        help_text="Residents' user ids.",
+    )
+    mentor_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        min_length=1,
+        max_length=MAX_COHORT,
+        help_text="Mentors' user ids.",
+    )
     weights = serializers.DictField(
         child=serializers.FloatField(min_value=0),
         required=False,

@@ -222,5 +222,5 @@ def test_schema_documents_the_answers_drf_gives_on_its_own():
     # Signing in is open to anyone, and throttled; 403 only for someone who must use a second
     # factor and has not set one up (documented by the view itself, not the generic "denied").
     responses = paths["/api/v1/auth/token/"]["post"]["responses"]
-    assert set(responses) == {"200", "400", "403", "429"}
+    assert set(responses) == {"200", "400", "403", "415", "429"}  # 415: a body that is not JSON
     assert "second factor" in responses["403"]["description"]

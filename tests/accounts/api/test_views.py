@@ -662,3 +662,37 @@ def test_vocabulary_query_budget(api_for, resident, path, django_assert_max_num_
     # 1 count, 1 page (specialties join their parent).
     with django_assert_max_num_queries(2):
         api_for(resident).get(API + path)
+
+
+@pytest.mark.parametrize(
+    ("start", "error"),
+    [
+        ("21:40:41.430000", "Time has wrong format"),  # fractions of a second: as the fuzzer sent it
+        ("21:40:41", "whole minutes"),
+        ("24:00", "Time has wrong format"),
+        ("9h30", "Time has wrong format"),
+    ],
+)
+def test_availability_times_are_whole_minutes(api_for, resident, start, error):
+    response = api_for(resident).put(
+        f"{API}/me/availability/", {"windows": [{"weekday": 0, "start": start, "end": "23:00"}]}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert error in str(response.json())
+    assert not resident.availability.exists()
+
+
+def test_availability_times_read_as_hh_mm_and_match_the_documented_pattern(api_for, resident):
+    import re
+
+    from core.api.fields import WALL_CLOCK_PATTERN
+
+    response = api_for(resident).put(
+        f"{API}/me/availability/", {"windows": [{"weekday": 0, "start": "07:05", "end": "08:30:00"}]}, format="json"
+    )
+
+    assert response.status_code == 200
+    (window,) = response.json()["windows"]
+    assert (window["start"], window["end"]) == ("07:05:00", "08:30:00")
+    assert all(re.match(WALL_CLOCK_PATTERN, window[key]) for key in ("start", "end"))

@@ -172,7 +172,15 @@ def test_changing_the_case_of_the_email_does_not_dodge_the_lockout(client, resid
 
 def test_api_token_lockout_answers_json(client, resident):
     for _ in range(3):
-        client.post("/api/v1/auth/token/", {"email": "alice@hospital.example", "password": "wrong"})
-    response = client.post("/api/v1/auth/token/", {"email": "alice@hospital.example", "password": PASSWORD})
+        client.post(
+            "/api/v1/auth/token/",
+            {"email": "alice@hospital.example", "password": "wrong"},
+            content_type="application/json",
+        )
+    response = client.post(
+        "/api/v1/auth/token/",
+        {"email": "alice@hospital.example", "password": PASSWORD},
+        content_type="application/json",
+    )
     assert response.status_code == 429
     assert response.json()["detail"].startswith("Too many failed log-ins")

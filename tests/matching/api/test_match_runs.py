@@ -82,6 +82,23 @@ def test_create_refusals_name_the_field(coordinator, program, resident, attendin
     assert response.status_code == 400 and "mentor_ids" in response.json()
 
 
+@pytest.mark.parametrize(
+    ("field", "ids"),
+    [
+        ("mentor_ids", [2**127]),  # past any integer column: once a 500 on SQLite (the fuzzer found it)
+        ("mentor_ids", [-42]),
+        ("mentee_ids", list(range(1, 10_002))),  # longer than any program
+    ],
+)
+def test_absurd_ids_are_a_400_naming_the_field_and_start_nothing(coordinator, program, resident, attending, field, ids):
+    body = {"kind": "career", "mentee_ids": [resident.pk], "mentor_ids": [attending.pk], field: ids}
+
+    response = api(coordinator).post(f"/api/v1/programs/{program.slug}/match-runs/", body, format="json")
+
+    assert response.status_code == 400 and list(response.json()) == [field]
+    assert not MatchRun.objects.exists()
+
+
 def test_override_decide_publish_and_publish_twice_conflicts(run_via_api, coordinator, cohort):
     _, mentors = cohort
     run_id = run_via_api()["id"]

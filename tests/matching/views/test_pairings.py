@@ -389,11 +389,15 @@ def test_a_coordinator_sees_nothing_of_another_program(client_for, coordinator, 
     assert client.get(_url(other_program, "/")).status_code == 404
     assert client.get(f"/api/v1/programs/{other_program.slug}/pairings/").status_code == 404
     assert client.post(_url(program, f"/{x.pk}/end/"), {f"end-{x.pk}-reason": "x"}).status_code == 404
-    assert client.post(f"/api/v1/programs/{program.slug}/pairings/{x.pk}/end/", {"reason": "x"}).status_code == 404
+    ended = client.post(
+        f"/api/v1/programs/{program.slug}/pairings/{x.pk}/end/", {"reason": "x"}, content_type="application/json"
+    )
+    assert ended.status_code == 404
     # Nor can someone of another program be paired here through the API.
     refused = client.post(
         f"/api/v1/programs/{program.slug}/pairings/",
         {"mentee_id": pairings["finn"].pk, "mentor_id": pairings["gil"].pk, "kind": "career", "reason": "x"},
+        content_type="application/json",
     )
     assert refused.status_code == 400 and list(refused.json()) == ["mentor_id"]
     x.refresh_from_db()
