@@ -143,6 +143,7 @@ def shift(when: datetime, delta: timedelta) -> datetime:
     except OverflowError:
         return LATEST_INSTANT if delta > timedelta(0) else EARLIEST_INSTANT
 
+
 # The largest id a PostgreSQL bigint (and SQLite's integer) holds: an id past it in a request is
 # refused as invalid before a query would overflow (a 500 on SQLite).
 MAX_ID = 2**63 - 1

@@ -247,6 +247,11 @@ def test_override_with_a_note_pairs_the_resident_with_the_chosen_mentor(client_f
     assert response.status_code == 302
     unmatched.refresh_from_db()
     assert unmatched.decision == Decision.OVERRIDDEN and unmatched.override_mentor == mentor
+    # The row no longer reads "Unmatched" beside the coordinator's choice.
+    page = client_for(coordinator).get(reverse("matching:match-run-detail", args=[run.pk]) + "?show=overridden")
+    row = page.content.decode().split(f'id="proposal-{unmatched.pk}"')[1].split("</tr>")[0]
+    assert "None proposed" in row and "Unmatched" not in row
+    assert "you chose the mentor yourself" in row and mentor.full_name in row
 
 
 def test_accept_all_then_publish_creates_mentorships_and_says_so(client_for, coordinator, start_run):
