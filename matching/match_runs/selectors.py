@@ -47,7 +47,7 @@ Decision = MatchProposal.Decision
 SHOW = {
     "all": "All",
     "unmatched": "Unmatched",
-    "pending": "Pending",
+    "pending": "Waiting for a decision",
     "accepted": "Accepted",
     "overridden": "Overridden",
     "rejected": "Rejected",
@@ -71,8 +71,13 @@ def review_proposals(
     e-mail fragment, and sorted (``SORTS``; ties by name, then id, so pages are stable)."""
     qs = proposals_for(run)
     if show == "unmatched":
-        qs = qs.filter(mentor__isnull=True)
-    elif show in (Decision.PENDING, Decision.ACCEPTED, Decision.OVERRIDDEN, Decision.REJECTED):
+        # No mentor proposed, and none chosen by the coordinator since.
+        qs = qs.filter(mentor__isnull=True).exclude(decision=Decision.OVERRIDDEN)
+    elif show == Decision.PENDING:
+        # What the summary counts as waiting for a decision: a proposed pair not yet decided (the
+        # unmatched have nothing to accept: they are under "Unmatched").
+        qs = qs.filter(decision=Decision.PENDING, mentor__isnull=False)
+    elif show in (Decision.ACCEPTED, Decision.OVERRIDDEN, Decision.REJECTED):
         qs = qs.filter(decision=show)
     elif show == "low":
         qs = qs.filter(mentor__isnull=False, score__lt=LOW_SCORE)
@@ -83,7 +88,8 @@ def review_proposals(
         qs = qs.filter(word_matches(word, ["mentee__first_name", "mentee__last_name", "mentee__email"]))
     by_name = ("mentee__last_name", "mentee__first_name", "mentee_id")
     if sort == "score":
-        qs = qs.order_by(F("score").asc(nulls_first=True), *by_name)
+        # The weakest proposed pairs first, to look at; the unmatched (no score) after them.
+        qs = qs.order_by(F("score").asc(nulls_last=True), *by_name)
     elif sort == "rank":
         # A choice obtained exists only for a resident proposed a mentor who ranked (as
         # ``review_summary`` counts it): the engine also fills ``rank_obtained`` by score order for

@@ -162,7 +162,13 @@ def test_the_review_filters_searches_and_sorts(client_for, coordinator, start_ru
     assert len(c.get(_detail(run)).context["proposals"]) == 6
     response = c.get(_detail(run, "?sort=score"))
     scores = [p.score for p in response.context["proposals"]]
-    assert scores[0] is None and scores[1:] == sorted(scores[1:])
+    # The weakest proposed pairs first; the unmatched, with no score, after them.
+    assert scores[-1] is None and None not in scores[:-1] and scores[:-1] == sorted(scores[:-1])
+    # "Waiting for a decision" lists what the summary counts so: the unmatched have nothing to accept.
+    response = c.get(_detail(run, "?show=pending"))
+    waiting = response.context["proposals"]
+    assert len(waiting) == response.context["summary"].pending == 5
+    assert all(p.mentor_id is not None for p in waiting)
     response = c.get(_detail(run, "?show=nonsense&sort=nonsense&mentor=x"))
     assert response.status_code == 200 and len(response.context["proposals"]) == 6
 
