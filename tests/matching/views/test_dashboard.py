@@ -151,6 +151,9 @@ class TestDashboard:
         html = response.content.decode()
         assert "Internal Medicine Residency" in html
         assert "General Surgery Residency" not in html
+        # Every page of the program is one click away, match runs and pairings included.
+        for name in ("accounts:roster", "matching:program-health", "matching:match-runs", "matching:pairings"):
+            assert f'href="{reverse(name, args=[program.slug])}"' in html, name
 
     def test_user_on_no_program_is_told_what_to_do(self, client_for):
         html = client_for(UserFactory()).get(reverse("matching:dashboard")).content.decode()
