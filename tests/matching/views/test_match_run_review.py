@@ -57,6 +57,8 @@ def test_an_out_of_date_run_says_why_and_offers_rerun_and_discard(
     assert response.status_code == 302 and response["Location"] == _detail(rerun)
     body = c.get(response["Location"]).content.decode()
     assert f'Re-run of <a href="{_detail(second)}">match #{second.pk}</a> with the same settings.' in body
+    # The fresh run, up to date and unpublished, can be discarded from its own page too, once.
+    assert body.count("Discard this match") == 1
     second.refresh_from_db()
     assert second.is_archived
 
