@@ -230,3 +230,20 @@ def test_a_page_of_the_review_costs_the_same_queries_for_60_or_500_proposals(cli
     assert counts[0] == counts[1] <= 32
     response = c.get(_detail(large, "?page=3"))
     assert len(response.context["proposals"]) == 50 and response.context["page"].paginator.num_pages == 10
+
+
+def test_a_match_with_no_open_spot_says_so_instead_of_an_empty_score_table(
+    client_for, coordinator, start_run, cohort
+):
+    from accounts.models import MentorProfile
+
+    _, mentors = cohort
+    MentorProfile.objects.filter(user__in=mentors).update(capacity=0)
+    run = start_run()
+    assert not run.proposals.exclude(mentor=None).exists()
+
+    body = client_for(coordinator).get(_detail(run)).content.decode()
+
+    assert "This match proposed no pairs" in body
+    assert "Scores of the proposed pairs" not in body
+    assert "Without a mentor if published now" in body
