@@ -232,9 +232,7 @@ def test_a_page_of_the_review_costs_the_same_queries_for_60_or_500_proposals(cli
     assert len(response.context["proposals"]) == 50 and response.context["page"].paginator.num_pages == 10
 
 
-def test_a_match_with_no_open_spot_says_so_instead_of_an_empty_score_table(
-    client_for, coordinator, start_run, cohort
-):
+def test_a_match_with_no_open_spot_says_so_instead_of_an_empty_score_table(client_for, coordinator, start_run, cohort):
     from accounts.models import MentorProfile
 
     _, mentors = cohort
