@@ -541,3 +541,14 @@ def test_withdrawing_an_invitation_takes_a_second_step(client_for, invitation, o
     disclosure = disclosure[: disclosure.index("</details>")]
     assert f'action="{action}"' in disclosure
     assert "Withdraw the invitation</button>" in disclosure
+
+
+def test_a_superuser_who_coordinates_nothing_is_pointed_to_the_admin_not_to_an_administrator(client_for):
+    from tests.factories import UserFactory
+
+    admin = UserFactory(is_superuser=True, is_staff=True)
+
+    page = client_for(admin).get(reverse("accounts:programs")).content.decode()
+
+    assert "Ask an administrator" not in page
+    assert 'href="/admin/"' in page
