@@ -301,8 +301,17 @@ def _override_form(run, proposal, data=None, *, mentor_id=None):
     room = []
     loads = {row.mentor_id: row for row in summary.mentor_load}
     row = loads.get(mentor_id) if mentor_id else None
-    if row is not None and row.holding - (1 if proposal.final_mentor_id == row.mentor_id else 0) >= row.spots:
-        room.append((MAKE_ROOM_RAISE, f"Giving {row.name} one more spot in this match ({row.spots + 1} in all)"))
+    others = row.holding - (1 if proposal.final_mentor_id == row.mentor_id else 0) if row is not None else 0
+    if row is not None and others >= row.spots:
+        # Said plainly: the extra spot takes the mentor past the capacity they set on their profile.
+        after = row.active + others + 1
+        room.append(
+            (
+                MAKE_ROOM_RAISE,
+                f"Giving {row.name} one more spot in this match ({row.spots + 1} in all): {after} mentees once "
+                f"published, past the {row.capacity} on their profile",
+            )
+        )
         holders = (
             proposals_for(run)
             .filter(holding_spot(row.mentor_id))

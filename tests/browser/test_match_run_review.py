@@ -92,7 +92,10 @@ def test_an_override_onto_a_full_mentor_offers_a_spot_or_a_displacement(page, sh
     row.get_by_role("button", name="Save the override").click()
     row.get_by_text("Dr Kim has no spot left in this match").first.wait_for()
     shot("choose-how-to-make-room")
-    row.get_by_label("Giving Dr Kim one more spot in this match (3 in all)").check()
+    # Said plainly: the extra spot takes Dr Kim past the capacity on her profile.
+    row.get_by_label(
+        "Giving Dr Kim one more spot in this match (3 in all): 3 mentees once published, past the 2"
+    ).check()
     row.get_by_role("button", name="Save the override").click()
     page.locator(f"#proposal-{unmatched.pk}").get_by_text("Overridden").wait_for()
     shot("raised")
