@@ -97,16 +97,20 @@ def is_enabled(what: "type[Model] | str") -> bool:
     return _label(what) not in _disabled
 
 
-def locked(queryset: QuerySet[_M] | Manager[_M], *, of: tuple[str, ...] = ("self",)) -> QuerySet[_M]:
+def locked(
+    queryset: QuerySet[_M] | Manager[_M], *, of: tuple[str, ...] = ("self",), skip_locked: bool = False
+) -> QuerySet[_M]:
     """``queryset`` with its rows locked (``SELECT … FOR UPDATE``) once evaluated, until the
     transaction ends. ``of=("self",)`` locks the model's own rows only, not the rows
     ``select_related`` joins in (PostgreSQL would lock those too, and queue unrelated work
-    on them). Its model must have a place in ``LOCK_ORDER``."""
+    on them). ``skip_locked``: leave out rows another transaction holds, for tidying up what
+    that transaction is already acting on (it never waits, so it cannot deadlock). Its model
+    must have a place in ``LOCK_ORDER``."""
     if isinstance(queryset, Manager):
         queryset = queryset.all()
     if not is_enabled(queryset.model):
         return queryset
-    return queryset.select_for_update(of=of)
+    return queryset.select_for_update(of=of, skip_locked=skip_locked)
 
 
 def lock_account_creation() -> None:

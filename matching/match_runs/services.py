@@ -28,6 +28,7 @@ from ..models import Kind, MatchProposal, MatchRanking, MatchRun, Mentorship, Ra
 from ..notifications import notify, notify_many
 from ..selectors.directory import active_mentee_count, mentor_directory
 from ..services.mentorships import PairRefused, mentorships_create_many
+from ..services.requests import requests_close_for_paired
 from .execution import RUN_MATCH, start_next_queued
 from .freshness import run_changes, stale_message
 from .ranking_notices import notify_ranking_window
@@ -409,6 +410,8 @@ def match_run_publish(*, run: MatchRun, actor: User) -> list[Mentorship]:
             f"{' '.join(exc.messages)} Nothing was published; change {proposals[exc.index].mentee.full_name}'s "
             "pairing and publish again."
         ) from exc
+    # Each paired resident's other requests of this kind can no longer be accepted: they close.
+    requests_close_for_paired(pairs=[(m.mentee_id, run.kind) for m in started], actor=actor)
     run.published_at, run.published_by = timezone.now(), actor
     run.save(update_fields=["published_at", "published_by"])
     audit_log(actor=actor, action="match_run.publish", obj=run, after={"mentorships": len(started)})

@@ -35,6 +35,7 @@ from ..models import Kind, Mentorship
 from ..notifications import notify
 from ..selectors.pairings import PairingAnnotations, mentor_choices
 from .mentorships import mentorship_close_locked, mentorship_create
+from .requests import requests_close_for_paired
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -229,7 +230,7 @@ def _start(*, program: Program, actor: User, mentee: User, mentor: User, kind: s
     if block := pairing_block(mentee, mentor):
         raise ValidationError({"mentor": block_message_for_coordinators(block, mentee, mentor)})
     try:
-        return mentorship_create(
+        mentorship = mentorship_create(
             mentee=mentee,
             mentor=mentor,
             program=program,
@@ -242,6 +243,9 @@ def _start(*, program: Program, actor: User, mentee: User, mentor: User, kind: s
     except ValidationError as exc:
         taken = Mentorship.objects.filter(mentee=mentee, kind=kind, status=Mentorship.Status.ACTIVE).exists()
         raise ValidationError({"kind" if taken else "mentor": exc.messages}) from exc
+    # The resident's other requests of this kind can no longer be accepted: they close.
+    requests_close_for_paired(pairs=[(mentee.pk, kind)], actor=actor)
+    return mentorship
 
 
 def _kind_label(mentorship: Mentorship) -> str:

@@ -146,6 +146,7 @@ def request_accept(*, request: MentorshipRequest, actor: User, note: str = "") -
     )
     request.mentorship = mentorship
     _resolve(request, actor=actor, status=Status.ACCEPTED, note=note, action="request.accept")
+    requests_close_for_paired(pairs=[(request.mentee_id, request.kind)], actor=actor)
     notify(
         event="request.accepted",
         user=request.mentee,
@@ -261,6 +262,40 @@ def request_close_locked(
 
 
 @transaction.atomic
+def requests_close_for_paired(*, pairs: Iterable[tuple[int, str]], actor: User) -> int:
+    """Residents who now have a mentor of a kind ((mentee id, kind) pairs: a request accepted, a
+    coordinator's pairing, a published match) can have no other request of that kind accepted:
+    one mentor of each kind. Their pending ones close, saying why, and leave each mentor's queue;
+    the mentor is told. Rows another transaction holds are skipped, not waited for: it is acting
+    on them already (``mentorship_create`` refuses a second mentor of the kind), and two accepts
+    for one resident cannot deadlock here. Returns how many closed."""
+    by_kind: dict[str, set[int]] = {}
+    for mentee_id, kind in pairs:
+        by_kind.setdefault(kind, set()).add(mentee_id)
+    if not by_kind:
+        return 0
+    which = Q(pk__in=[])
+    for kind, mentee_ids in by_kind.items():
+        which |= Q(kind=kind, mentee_id__in=mentee_ids)
+    pending = list(
+        locked(MentorshipRequest.objects.filter(which, status=Status.PENDING), skip_locked=True)
+        .select_related("mentee", "mentor")
+        .order_by("pk")
+    )
+    for request in pending:
+        label = Kind(request.kind).label.lower()
+        request_close_locked(request=request, actor=actor, note=f"{request.mentee.full_name} now has a {label} mentor.")
+        notify(
+            event="request.closed",
+            user=request.mentor,
+            url=request.get_absolute_url(),
+            title=f"{request.mentee.full_name} found a {label} mentor: their request to you is closed",
+            body="Nothing to do: it has left your requests.",
+            dedup_key=f"request:{request.pk}:closed-paired",
+        )
+    return len(pending)
+
+
 def requests_close_for_mentor(*, mentor: User, actor: User) -> int:
     """The mentor stopped accepting mentees: resolve their pending requests, not orphan them."""
     pending = list(locked(MentorshipRequest.objects.filter(mentor=mentor, status=Status.PENDING)))
