@@ -41,6 +41,18 @@ def _coordinators_url(program) -> str:
     return reverse("accounts:program-coordinators", kwargs={"slug": program.slug})
 
 
+def _say_added(request, result, *, already: str, now: str, told: str = "") -> None:
+    """What naming someone (an administrator, a coordinator) did: nothing (they already were),
+    a new account invited to set a password, or an existing person given the role."""
+    who = result.user.full_name or result.user.email
+    if not result.added:
+        messages.info(request, f"{who} {already}.")
+    elif result.account_created:
+        messages.success(request, f"{who} {now}; an invitation to set a password is on its way.")
+    else:
+        messages.success(request, f"{who} {now}{told}.")
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def institution_detail(request, slug):
@@ -55,15 +67,12 @@ def institution_detail(request, slug):
             except ValidationError as exc:
                 add_service_errors(admin_form, exc)
             else:
-                who = result.user.full_name or result.user.email
-                if not result.added:
-                    messages.info(request, f"{who} already administers {institution.name}.")
-                elif result.account_created:
-                    messages.success(
-                        request, f"{who} is now an administrator; an invitation to set a password is on its way."
-                    )
-                else:
-                    messages.success(request, f"{who} is now an administrator of {institution.name}.")
+                _say_added(
+                    request,
+                    result,
+                    already=f"already administers {institution.name}",
+                    now=f"is now an administrator of {institution.name}",
+                )
                 return redirect(_institution_url(institution) + "#admins-h")
     return render(
         request,
@@ -163,15 +172,13 @@ def program_coordinators_page(request, slug):
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            who = result.user.full_name or result.user.email
-            if not result.added:
-                messages.info(request, f"{who} already coordinates {program.name}.")
-            elif result.account_created:
-                messages.success(
-                    request, f"{who} now coordinates {program.name}; an invitation to set a password is on its way."
-                )
-            else:
-                messages.success(request, f"{who} now coordinates {program.name} and is told by e-mail.")
+            _say_added(
+                request,
+                result,
+                already=f"already coordinates {program.name}",
+                now=f"now coordinates {program.name}",
+                told=" and is told by e-mail",
+            )
             return redirect(_coordinators_url(program))
     return render(
         request,

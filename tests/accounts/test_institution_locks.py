@@ -15,29 +15,11 @@ from accounts.institutions import (
     program_create,
     program_update,
 )
-from accounts.models import InstitutionRole, Membership, Program, Specialty
+from accounts.models import InstitutionRole, Membership, Program
 from audit.models import AuditEntry
 from core import locking
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def hospital(program):
-    return program.institution
-
-
-@pytest.fixture
-def admin(hospital):
-    user = UserFactory(email="ada@hospital.example", first_name="Ada", last_name="Admin")
-    InstitutionRole.objects.create(institution=hospital, user=user)
-    return user
-
-
-@pytest.fixture
-def surgery():
-    return Specialty.objects.get(slug="general-surgery")
 
 
 @pytest.fixture

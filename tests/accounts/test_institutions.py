@@ -18,35 +18,8 @@ from accounts.institutions import (
 )
 from accounts.models import InstitutionRole, Membership, Program, Specialty, User
 from audit.models import AuditEntry
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def hospital(program):
-    return program.institution
-
-
-@pytest.fixture
-def admin(hospital):
-    """Ada administers General Hospital (the institution of ``program``)."""
-    user = UserFactory(email="ada@hospital.example", first_name="Ada", last_name="Admin")
-    InstitutionRole.objects.create(institution=hospital, user=user)
-    return user
-
-
-@pytest.fixture
-def other_admin(other_program):
-    """Rita administers Riverside Medical Center."""
-    user = UserFactory(email="rita@riverside.example", first_name="Rita", last_name="Reyes")
-    InstitutionRole.objects.create(institution=other_program.institution, user=user)
-    return user
-
-
-@pytest.fixture
-def surgery():
-    return Specialty.objects.get(slug="general-surgery")
 
 
 def _create(institution, actor, **overrides):

@@ -7,7 +7,6 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Institution, InstitutionRole, Program
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -15,14 +14,6 @@ pytestmark = pytest.mark.django_db
 def _main_nav(client, url=None):
     body = client.get(url or reverse("matching:dashboard")).content.decode()
     return re.search(r'<nav class="main-nav".*?</nav>', body, re.S).group(0)
-
-
-@pytest.fixture
-def admin(program):
-    """Ada administers General Hospital and coordinates nothing."""
-    user = UserFactory(email="ada@hospital.example", first_name="Ada", last_name="Admin")
-    InstitutionRole.objects.create(institution=program.institution, user=user)
-    return user
 
 
 def test_an_administrator_who_coordinates_nothing_has_the_institution_in_the_nav(client_for, admin, program):

@@ -5,24 +5,9 @@ member of one of its programs, errors beside the field."""
 import pytest
 from django.urls import reverse
 
-from accounts.models import InstitutionRole, Membership, Program, Specialty
-from tests.factories import UserFactory
+from accounts.models import Membership, Program, Specialty
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin(program):
-    user = UserFactory(email="ada@hospital.example", first_name="Ada", last_name="Admin")
-    InstitutionRole.objects.create(institution=program.institution, user=user)
-    return user
-
-
-@pytest.fixture
-def other_admin(other_program):
-    user = UserFactory(email="rita@riverside.example", first_name="Rita", last_name="Reyes")
-    InstitutionRole.objects.create(institution=other_program.institution, user=user)
-    return user
 
 
 def _pages(program):
