@@ -160,9 +160,12 @@ def forget() -> None:
 
 
 def mentors_changed() -> None:
-    """Something the directory's mentors are built from changed: now, and again on commit."""
+    """Something the directory's mentors are built from changed: now (a reader in this transaction
+    must not reuse what it built before this change), and again on commit, once per transaction
+    however many changes it holds (publishing a thousand pairings)."""
     _bump()
-    transaction.on_commit(_bump)
+    if not (connection.in_atomic_block and any(func is _bump for _, func, _ in connection.run_on_commit)):
+        transaction.on_commit(_bump)
 
 
 # --- Scoring one resident against them.

@@ -297,3 +297,23 @@ def test_the_same_queries_for_3_or_60_mentors_prepared_or_kept(client_for, progr
     assert many == few
     prepared, kept = few
     assert prepared == kept + 6  # the rows, four vocabularies' ids and the windows
+
+
+@pytest.mark.django_db(transaction=True)  # the commit must really happen
+def test_a_transaction_of_many_changes_moves_the_generation_once_each_and_once_on_commit():
+    """Publishing many pairings used to bump the generation twice per mentorship."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    mentors = [MentorProfileFactory(user__first_name=f"M{k}") for k in range(5)]
+    start = directory_mentors._generation()
+    with transaction.atomic():
+        for mentor in mentors:
+            mentor.capacity += 1
+            mentor.save()
+        inside = cache.get(directory_mentors.GENERATION_KEY)
+    after = cache.get(directory_mentors.GENERATION_KEY)
+    assert (inside - start, after - start) == (5, 6)
+    # Outside a transaction each change still counts: now and on its (immediate) commit.
+    mentors[0].save()
+    assert cache.get(directory_mentors.GENERATION_KEY) - after == 2
