@@ -19,6 +19,30 @@ def _session_seen(request, now):
         UserSession.objects.filter(session_key=key, user=request.user).update(last_seen_at=now)
 
 
+# A session lasts SESSION_COOKIE_AGE after its last request (an inactivity timeout). Saving it on
+# every request to move that deadline cost an UPDATE and a savepoint per page view; it is moved
+# when it is more than this old instead, so a session ends between AGE - this and AGE after its
+# last request.
+SESSION_REFRESH = timedelta(minutes=5)
+_SESSION_ACTIVE = "_active_at"
+
+
+class SessionActivityMiddleware:
+    """Moves a signed-in session's expiry forward, once per ``SESSION_REFRESH`` of activity (the
+    session's own, so a phone and a laptop each keep theirs alive), by saving it then."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = getattr(request, "session", None)
+        if session is not None and session.session_key:
+            now = int(timezone.now().timestamp())
+            if now - session.get(_SESSION_ACTIVE, 0) >= SESSION_REFRESH.total_seconds():
+                session[_SESSION_ACTIVE] = now  # marks it modified: SessionMiddleware saves it
+        return self.get_response(request)
+
+
 class LastSeenMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response

@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "accounts.middleware.SessionActivityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -356,7 +357,12 @@ SPECTACULAR_SETTINGS = {
 
 # --- Security. Strict values apply whenever DEBUG is off.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
-SESSION_SAVE_EVERY_REQUEST = True  # the age above is then an inactivity timeout
+# The age above is an inactivity timeout: accounts.middleware.SessionActivityMiddleware saves the
+# session (moving its expiry) once per few minutes of activity, rather than on every request.
+SESSION_SAVE_EVERY_REQUEST = False
+# Sessions are read from the cache (Redis in production) and written through to the database,
+# where "sign out everywhere" finds them: no session query on most requests.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 # Only our own scripts, styles, images and fonts; no inline script or style (templates use none;

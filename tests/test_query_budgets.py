@@ -382,15 +382,9 @@ def grow(w, start, count):
 
 
 # Every request pays these, before and after the view's own queries.
-REQUEST = (
-    "session",
-    "user",
-    # SESSION_SAVE_EVERY_REQUEST (the cookie age is an inactivity timeout): the session row
-    # is re-saved in its own savepoint.
-    "savepoint",
-    "session update",
-    "release savepoint",
-)
+# The session comes from the cache (cached_db) and is saved once per few minutes of activity
+# (accounts.middleware.SessionActivityMiddleware), not on every request: only the user is read.
+REQUEST = ("user",)
 
 # The page chrome (templates/base.html): the program switcher, the "other" profile the view
 # did not already load (the menu shows "be a mentor"/"my mentee profile" links), the bell.

@@ -114,7 +114,7 @@ def sign_out_everywhere(request):
     """Every session of the user ends, this one included, and every API token is revoked."""
     services.sign_out_everywhere(user=request.user)
     # The service deleted this session's row; logging out empties the request's copy too,
-    # which the response would otherwise save again (SESSION_SAVE_EVERY_REQUEST).
+    # which the response would otherwise save again (SessionActivityMiddleware marks it to save).
     get_adapter(request).logout(request)
     messages.success(
         request, "You are signed out everywhere: on every device and browser, and every API token is revoked."

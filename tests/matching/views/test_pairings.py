@@ -685,12 +685,12 @@ def test_list_queries_do_not_grow_with_rows(client_for, coordinator, program, at
     many = _count_queries(client, url, query)
 
     assert few == many
-    # Budget (16 whatever the rows; 14 for the unpaired residents, whose form has no mentor
+    # Budget (12 whatever the rows; 10 for the unpaired residents, whose form has no mentor
     # filter nor conflict count). No mentor choices: the rows link to the assign and reassign pages.
-    #   session, user, session save (+ savepoint pair)                           5
+    #   user (the session comes from the cache, saved once per few minutes)     1
     #   the program, the coordinator check                                       2
     #   count, the page's rows (people, PGY year, meeting dates in one query)   2
     #   pairings breaking a conflict, over the program (count)                  1
     #   the filter form's choices: mentors, PGY years                            2
     #   base.html: roles, mentee profile, mentor profile, unread notifications   4
-    assert many == (14 if query else 16)
+    assert many == (10 if query else 12)
