@@ -8,9 +8,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies before the code, so a code change reuses this layer.
-COPY requirements.txt .
-RUN pip install -r requirements.txt
+# Dependencies before the code, so a code change reuses this layer. Sentry and OpenTelemetry
+# (switched on by SENTRY_DSN, OTEL_ENABLED) only with --build-arg OBSERVABILITY=1.
+ARG OBSERVABILITY=0
+COPY requirements.txt requirements-observability.txt ./
+RUN pip install -r requirements.txt \
+    && if [ "$OBSERVABILITY" = "1" ]; then pip install -r requirements-observability.txt; fi
 
 COPY . .
 
@@ -24,5 +27,6 @@ RUN useradd --system --create-home --uid 10001 mentormatch
 USER mentormatch
 
 EXPOSE 8000
-# Workers come from WEB_CONCURRENCY (gunicorn reads it).
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+# Workers come from WEB_CONCURRENCY (gunicorn reads it). No gunicorn access log: the app writes
+# one JSON line per request, with its id and route (core/middleware.py), and never the path.
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000"]

@@ -89,6 +89,20 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The OpenAPI schema, as `manage.py spectacular` writes it, against Redocly's recommended rules
+# (.redocly.yaml says why each rule it turns off is off). Redocly CLI comes from npm, pinned in
+# tests/contract/package-lock.json; tests/contract/test_redocly_lint.py runs the same check in `make test`.
+.PHONY: lint-api
+REDOCLY := tests/contract/node_modules/.bin/redocly
+$(STAMP)/redocly: tests/contract/package-lock.json
+	npm ci --prefix tests/contract --no-audit --no-fund --loglevel=error
+	@mkdir -p $(STAMP) && touch $@
+
+lint-api: install-runtime $(STAMP)/redocly
+	@mkdir -p artifacts
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python manage.py spectacular --file artifacts/openapi.yaml
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint --config .redocly.yaml artifacts/openapi.yaml
+
 # Fix what `make lint` can fix by itself. Lint fixes first: they can leave code the formatter then tidies.
 fmt: install
 	$(BIN)/ruff check --fix .

@@ -9,7 +9,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.drainage import set_override
 
 from core.search import SEARCH_HELP, SEARCH_MAX_LENGTH, SearchField, search_terms, word_matches
-from core.widgets import ChecklistSelectMultiple, grouped_choices
+from core.widgets import PlainChecklistSelectMultiple, PlainSelect, grouped_choices
 
 from .models import Goal, Language, MeetingFormat, MentorProfile, Specialty
 
@@ -43,7 +43,7 @@ def _each_word_matches(queryset, value, fields):
     return queryset
 
 
-class _AcceptingSelect(forms.NullBooleanSelect):
+class _AcceptingSelect(PlainSelect, forms.NullBooleanSelect):
     """true/false/empty in the query string (as the API takes), with labels for people."""
 
     def __init__(self, attrs=None):
@@ -51,18 +51,21 @@ class _AcceptingSelect(forms.NullBooleanSelect):
         self.choices = [("unknown", "Everyone"), ("true", "Accepting now"), ("false", "Not accepting")]
 
 
-class _OpenSpotSelect(forms.NullBooleanSelect):
+class _OpenSpotSelect(PlainSelect, forms.NullBooleanSelect):
     def __init__(self, attrs=None):
         super().__init__(attrs)
         self.choices = [("unknown", "Any"), ("true", "Has an open spot"), ("false", "Full or not accepting")]
 
 
 class MentorDirectoryFilter(filters.FilterSet):
+    # The page's form is written by Python widgets (``PlainSelect``, ``PlainChecklistSelectMultiple``),
+    # the markup Django's widget templates write, at a fraction of the cost per option.
     specialty = filters.ModelChoiceFilter(
         field_name="specialty",
         to_field_name="slug",
         queryset=Specialty.objects.filter(parent__isnull=True),
         empty_label="Any specialty",
+        widget=PlainSelect,
         help_text="Specialty slug, e.g. internal-medicine.",
     )
     subspecialty = filters.ModelChoiceFilter(
@@ -70,6 +73,7 @@ class MentorDirectoryFilter(filters.FilterSet):
         to_field_name="slug",
         queryset=Specialty.objects.filter(parent__isnull=False).order_by("parent__name", "name"),
         empty_label="Any subspecialty",
+        widget=PlainSelect,
         help_text="Subspecialty slug, e.g. internal-medicine-cardiovascular-disease.",
     )
     # Repeating the parameter narrows: the mentor must have every goal asked for.
@@ -80,7 +84,7 @@ class MentorDirectoryFilter(filters.FilterSet):
         queryset=Goal.objects.all(),
         conjoined=True,
         label="Helps with",
-        widget=ChecklistSelectMultiple,
+        widget=PlainChecklistSelectMultiple,
         help_text="Goal slug the mentor can help with, e.g. career-planning. Repeat to require several.",
     )
     language = filters.ModelChoiceFilter(
@@ -89,6 +93,7 @@ class MentorDirectoryFilter(filters.FilterSet):
         queryset=Language.objects.all(),
         label="Language",
         empty_label="Any language",
+        widget=PlainSelect,
         help_text="ISO 639 language code, e.g. es.",
     )
     meeting_format = filters.ModelChoiceFilter(
@@ -97,6 +102,7 @@ class MentorDirectoryFilter(filters.FilterSet):
         queryset=MeetingFormat.objects.all(),
         label="Meets by",
         empty_label="Any format",
+        widget=PlainSelect,
         help_text="Meeting format slug: in-person, video or phone.",
     )
     accepting = filters.BooleanFilter(

@@ -9,6 +9,7 @@ from core.email import render_subject, render_text, send_email
 from core.forms import max_length_of
 from core.search import SearchField
 from core.widgets import ChecklistSelectMultiple, grouped_choices
+from core.zones import zone_choices
 
 
 class CanonicalPasswordResetForm(PasswordResetForm):
@@ -45,6 +46,7 @@ from .models import (  # noqa: E402  (kept beside the forms that use them)
     CareerStage,
     Membership,
     MenteeProfile,
+    Program,
     Specialty,
     User,
 )
@@ -73,6 +75,13 @@ class AccountForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if not self.instance.pk or not self.instance.availability.exists():
             del self.fields["keep_availability"]
+        # The person's own zone first, then their programs' zones, the common US ones, the rest.
+        programs = (
+            set(Program.objects.filter(memberships__user=self.instance).values_list("time_zone", flat=True))
+            if self.instance.pk
+            else set()
+        )
+        self.fields["time_zone"].choices = zone_choices([self.instance.time_zone, *sorted(programs)])
 
 
 class MenteeProfileForm(forms.ModelForm):

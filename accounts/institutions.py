@@ -27,7 +27,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email, validate_slug
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.dispatch import Signal
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -39,6 +39,7 @@ from core.guards import require_perm
 from core.locking import lock_account_creation, locked
 
 from .models import Institution, InstitutionRole, Membership, Program, Specialty, User, identity_error
+from .selectors import with_roster_counts
 from .services import user_invite
 
 ADMINISTER = "accounts.administer_institution"
@@ -99,12 +100,12 @@ def _coordinator_users() -> QuerySet[User]:
 
 
 def institution_programs(institution: Institution) -> QuerySet[Program]:
-    """The institution's programs with their specialty, coordinators (``coordinators``, a list)
-    and how many people belong to each (``member_count``: people, not roles)."""
+    """The institution's programs with their specialty, coordinators (``coordinator_memberships``,
+    a list) and their head counts as every page shows them (``accounts.selectors.with_roster_counts``:
+    ``member_count`` is the people on the roster, not roles)."""
     return (
-        Program.objects.filter(institution=institution)
+        with_roster_counts(Program.objects.filter(institution=institution))
         .select_related("specialty", "institution")
-        .annotate(member_count=Count("memberships__user", distinct=True))
         .prefetch_related(
             Prefetch(
                 "memberships",

@@ -1,4 +1,5 @@
-"""Asking an existing account to join a program, and the person's answer.
+"""Asking an existing account to join a program, and the person's answer; and sign-up
+invitations sent again to many people at once (``users_reinvite``).
 
 A roster import creates new people outright, but a person who already has an account
 (in another program, or who has signed in) belongs to themselves: the import only
@@ -8,12 +9,18 @@ withdraw it. Until they accept, the program holds nothing of theirs and its
 coordinator sees only what they typed.
 """
 
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import audit_log
 from core.locking import locked
+from core.outbox import enqueue_on_commit
 
 from .models import (
     AcademicRank,
@@ -29,6 +36,42 @@ from .models import (
 from .signals import program_invitation_accepted, program_invitation_made
 
 Status = ProgramInvitation.Status
+
+# Enqueued by name: services never import the tasks that call them. One task per batch,
+# fanned out by the worker into one ``send_invitation`` each (its own claim and retries).
+SEND_INVITATIONS = "accounts.tasks.send_invitations"
+INVITATION_BATCH = 500
+
+
+def awaiting_first_sign_in() -> Q:
+    """People who have not taken their account: no password of their own, never signed in
+    (``matching.notifications.awaits_first_sign_in`` says the same of one person)."""
+    return Q(password__startswith=UNUSABLE_PASSWORD_PREFIX, last_login__isnull=True, last_seen__isnull=True)
+
+
+def users_reinvite(*, user_ids: Iterable[int], invited_by: User, not_since: datetime) -> list[int]:
+    """Send their sign-up invitation again (a fresh link) to those of ``user_ids`` who have
+    still not signed in and were not invited since ``not_since`` (a reminder's "at most once a
+    day"); the ids invited. One locking read and one UPDATE whatever their number, then one
+    task per ``INVITATION_BATCH`` once the transaction commits: a coordinator reminding two
+    hundred people waits for none of the e-mails.
+
+    Inside the caller's transaction. Two reminders at once: the second waits on the rows'
+    locks, then finds them invited since ``not_since`` and sends nothing. Should the broker be
+    down, ``invited_at`` newer than ``invitation_sent_at`` leaves each for the invitation
+    sweeper (``accounts.services.invitations_send_unsent``)."""
+    ids = list(
+        locked(User.objects.filter(awaiting_first_sign_in(), pk__in=list(user_ids), is_active=True))
+        .filter(Q(invited_at__isnull=True) | Q(invited_at__lt=not_since))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not ids:
+        return []
+    User.objects.filter(pk__in=ids).update(invited_at=timezone.now())
+    for start in range(0, len(ids), INVITATION_BATCH):
+        enqueue_on_commit(SEND_INVITATIONS, ids[start : start + INVITATION_BATCH], invited_by.pk)
+    return ids
 
 
 def program_invitation_create(
@@ -79,6 +122,10 @@ def program_invitation_create(
         after={"role": role, "status": invitation.status},
     )
     program_invitation_made.send(sender=ProgramInvitation, invitation=invitation)
+    # Someone who has not signed in yet can open no link but their sign-up invitation's (the
+    # notification above waits in their bell): that is sent again instead, at most once a day,
+    # and this invitation waits for them once they are in.
+    users_reinvite(user_ids=[user.pk], invited_by=invited_by, not_since=timezone.now() - timedelta(days=1))
     return invitation
 
 

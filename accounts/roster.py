@@ -55,7 +55,7 @@ from core.locking import lock_account_creation, locked
 from core.outbox import enqueue, enqueue_on_commit
 
 from .identity import canonical_email, email_skeleton
-from .invitations import program_invitation_create
+from .invitations import program_invitation_create, users_reinvite
 from .models import (
     AcademicRank,
     CareerStage,
@@ -1468,7 +1468,8 @@ def roster_invite_all(*, program: Program, actor: User) -> RosterInviteResult:
     if not actor.has_perm("accounts.manage_roster", program):
         raise PermissionDenied
     users = list(locked(_roster_users(program).filter(_never_invited_q()).order_by("pk")))
-    invited = sum(user_invite(user=user, invited_by=actor) for user in users)
+    # The bulk path (one UPDATE, one e-mail task per batch): two hundred at once answer in a second.
+    invited = len(users_reinvite(user_ids=[u.pk for u in users], invited_by=actor, not_since=timezone.now()))
     # Not locked (RosterImport is never held with User, core/locking.py): two clicks at once
     # may both find an ask pending, and the pending invitation's unique constraint keeps one.
     asks, imports = _pending_asks(program)
@@ -1510,7 +1511,7 @@ def roster_reinvite_waiting(*, program: Program, actor: User, now: datetime.date
         raise PermissionDenied
     now = now or timezone.now()
     users = list(locked(_roster_users(program).filter(_reinvitable_q(now)).order_by("pk")))
-    sent = sum(user_invite(user=user, invited_by=actor) for user in users)
+    sent = len(users_reinvite(user_ids=[u.pk for u in users], invited_by=actor, not_since=now - REINVITE_AFTER))
     if sent:
         audit_log(actor=actor, action="roster.reinvite_all", obj=program, program=program, after={"invited": sent})
     logger.info("Roster of %s: user %s re-invited %s", program.slug, actor.pk, sent)

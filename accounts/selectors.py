@@ -3,8 +3,9 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from .models import (
@@ -48,6 +49,29 @@ def roster_of(program: Program) -> QuerySet[Membership]:
         .exclude(role=Membership.Role.COORDINATOR)
         .select_related("user", "user__mentee_profile__career_stage", "user__mentor_profile__specialty")
         .order_by("user__last_name", "user__first_name", "role")
+    )
+
+
+def with_roster_counts(programs: QuerySet[Program]) -> QuerySet[Program]:
+    """``programs`` with their head counts, the one definition every page shows: ``resident_count``,
+    ``faculty_count``, ``member_count`` (people on the roster, residents and faculty, each person
+    once however many roles they hold; coordinators are staff, not roster, as in ``roster_of``)
+    and ``awaiting_count`` (people on the roster who have not set a password yet: invited people
+    keep an unusable one until they do).
+
+    Pass a queryset that is not already joined to memberships (a fresh ``Program.objects.filter``),
+    or the counts would only count the joined rows."""
+    resident, faculty = Membership.Role.RESIDENT, Membership.Role.FACULTY
+    on_roster = Q(memberships__role__in=[resident, faculty])
+    return programs.annotate(
+        resident_count=Count("memberships__user", filter=Q(memberships__role=resident), distinct=True),
+        faculty_count=Count("memberships__user", filter=Q(memberships__role=faculty), distinct=True),
+        member_count=Count("memberships__user", filter=on_roster, distinct=True),
+        awaiting_count=Count(
+            "memberships__user",
+            filter=on_roster & Q(memberships__user__password__startswith=UNUSABLE_PASSWORD_PREFIX),
+            distinct=True,
+        ),
     )
 
 

@@ -118,6 +118,26 @@ def invitation_release(*, claim: InvitationClaim) -> None:
     User.objects.filter(pk=claim.user_id, invitation_claimed_at=claim.at).update(invitation_claimed_at=None)
 
 
+def invitations_claim_many(*, user_ids: list[int], now: datetime) -> list[int]:
+    """``invitation_claim`` for a batch in one UPDATE (``accounts.tasks.send_invitations``):
+    the ids leased at ``now``, among those still unsent, not held, active and without a
+    password. Each is then marked sent or given back with ``now`` as its claim."""
+    User.objects.filter(
+        _unsent(), _not_held(now), pk__in=user_ids, is_active=True, password__startswith=UNUSABLE_PASSWORD_PREFIX
+    ).update(invitation_claimed_at=now)
+    return list(User.objects.filter(pk__in=user_ids, invitation_claimed_at=now).values_list("pk", flat=True))
+
+
+def invitations_mark_sent_many(*, user_ids: list[int], claimed_at: datetime) -> None:
+    User.objects.filter(pk__in=user_ids, invitation_claimed_at=claimed_at).update(
+        invitation_sent_at=timezone.now(), invitation_claimed_at=None
+    )
+
+
+def invitations_release_many(*, user_ids: list[int], claimed_at: datetime) -> None:
+    User.objects.filter(pk__in=user_ids, invitation_claimed_at=claimed_at).update(invitation_claimed_at=None)
+
+
 def invitations_send_unsent(*, now: datetime | None = None) -> int:
     """Periodic sweeper: enqueue again the invitations still unsent ``INVITATION_SWEEP_GRACE``
     after they were made (the broker was down at commit). The task's claim makes a

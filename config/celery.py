@@ -2,8 +2,10 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
+
+from core import logs
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -36,6 +38,29 @@ app.conf.broker_transport_options = {
     "socket_timeout": app.conf.redis_socket_timeout,
 }
 app.autodiscover_tasks()
+# core is no Django app, so autodiscovery skips it: the worker heartbeat lives there.
+app.conf.imports = ("core.health",)
+
+# Logging is Django's (LOGGING in settings: JSON lines in production); Celery must not replace
+# the root logger's handlers with its own format, which it does unless this signal has a receiver.
+signals.setup_logging.connect(lambda **kwargs: None, weak=False)
+# The request id (and user id, program) of the request that enqueued a task, on its log lines.
+signals.before_task_publish.connect(logs.stamp_published_task, weak=False)
+signals.task_prerun.connect(logs.restore_in_task, weak=False)
+signals.task_postrun.connect(logs.forget_task, weak=False)
+
+
+@signals.worker_process_init.connect
+@signals.beat_init.connect
+def start_tracing(**kwargs: object) -> None:
+    """In each pool process after the fork (the exporter's thread does not survive one)."""
+    from django.conf import settings
+
+    if settings.OTEL_ENABLED:
+        from core import observability
+
+        observability.start_tracing()
+
 
 # The one beat schedule. Crontabs are read in the app's time zone (CELERY_TIMEZONE =
 # TIME_ZONE). Every periodic task scans the database and claims rows, so a late,
@@ -104,5 +129,12 @@ app.conf.beat_schedule = {
         "task": "matching.tasks.sweep_match_runs",
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 5 * 60},
+    },
+    # Every minute a worker notes that it ran: the readiness probe reports the worker from it
+    # (core/health.py). A beat that stops shows there too.
+    "worker-heartbeat": {
+        "task": "core.health.heartbeat",
+        "schedule": crontab(),
+        "options": {"expires": 60},
     },
 }

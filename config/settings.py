@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of the request, and the response, carry its id (core/logs.py).
+    "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -107,6 +109,11 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+# The password apart from the URL, e.g. from a secret file (DATABASE_PASSWORD_FILE=/run/secrets/
+# postgres_password, as docker-compose.yml does): it replaces the URL's. The file's line end is not part of it.
+_DATABASE_PASSWORD = environ.FileAwareEnv().str("DATABASE_PASSWORD", default="").rstrip("\r\n")
+if _DATABASE_PASSWORD:
+    DATABASES["default"]["PASSWORD"] = _DATABASE_PASSWORD
 # Reuse connections, but check them first so a server-side disconnect is survived.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -318,7 +325,8 @@ REST_FRAMEWORK = {
     # (accounts/api/busy.py: a calendar upload). The tests' APIClient sends JSON unless told otherwise.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # ?page= and a bounded ?page_size= (core/api/pagination.py).
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
@@ -341,6 +349,17 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "MentorMatch API",
     "DESCRIPTION": "Mentor–mentee matching for graduate medical education.",
     "VERSION": "1.0.0",
+    "LICENSE": {"name": "Apache-2.0", "url": "https://www.apache.org/licenses/LICENSE-2.0"},
+    # The installation serving the schema (its paths start with /api/v1/).
+    "SERVERS": [{"url": SITE_URL, "description": "This installation"}],
+    # Operation ids and tags leave out the version: ``requests_accept``, not ``v1_requests_accept_create``.
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    # drf-spectacular's own hook (enum components), then ours: every 4xx answers the one Error
+    # schema, and writes declare the X-Processing-Delayed header (core/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.postprocess_errors_and_headers",
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI and Redoc from our own static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -385,6 +404,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # A load balancer probes the container over plain HTTP: a redirect would read as "down".
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -398,10 +419,47 @@ MENTORMATCH = {
     "REQUEST_EXPIRY_DAYS": env.int("REQUEST_EXPIRY_DAYS", default=14),
 }
 
+# --- Operating it (docs/deploy.md).
+# Health probes (core/health.py): a process reuses its readiness answer this long, so a flood
+# of probes costs nothing; the worker counts as stopped once its heartbeat is this old.
+HEALTH_CACHE_SECONDS = env.float("HEALTH_CACHE_SECONDS", default=2.0)
+HEALTH_WORKER_STALE_SECONDS = env.int("HEALTH_WORKER_STALE_SECONDS", default=300)
+
+# Logs go to standard output: one JSON object a line in production (for the log collector),
+# a readable line in development. Each carries the request id, and the user id and program
+# where known (core/logs.py); never a name or an e-mail address.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise environ.ImproperlyConfigured("LOG_FORMAT must be json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "core.logs.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "core.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["context"], "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# Error reports and traces, off unless switched on here; their packages are not in
+# requirements.txt (requirements-observability.txt), and are imported only when switched on.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from core import observability
+
+    observability.start_sentry(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default=""),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
+# Started per process after the fork (config/wsgi.py, config/celery.py); checked here so a
+# missing package stops every process at once.
+OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
+if OTEL_ENABLED:
+    from core import observability
+
+    observability.check_tracing_installed()

@@ -5,11 +5,16 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from core import health
+
 handler403 = "accounts.views.errors.permission_denied"
 handler404 = "accounts.views.errors.page_not_found"
 handler500 = "accounts.views.errors.server_error"
 
 urlpatterns = [
+    # For load balancers and orchestrators: public, JSON, nothing personal (core/health.py).
+    path("healthz/live/", health.liveness, name="health-live"),
+    path("healthz/ready/", health.readiness, name="health-ready"),
     path("", include("accounts.urls")),
     path("", include("matching.urls")),
     # allauth's pages (second factor, SSO, sessions) beside ours; where both have a path

@@ -17,6 +17,9 @@ someone may stop receiving (notifications, digests) also carries ``List-Unsubscr
 "Unsubscribe" button posts to that address and the person is unsubscribed, no sign-in. Account
 mail (invitations, password resets, sign-in codes) and calendar invitations carry none: they
 cannot be turned off.
+
+A message sent while a request or its task runs carries that request's ``X-Request-ID``
+(core/logs.py): a bounce or a complaint about one e-mail leads to the log lines that sent it.
 """
 
 from collections.abc import Iterable
@@ -28,6 +31,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import SafeMIMEText, make_msgid
 from django.template import Context, Engine
 from django.template.loader import render_to_string
+
+from core import logs
 
 
 def render_text(template_name: str, context: dict) -> str:
@@ -65,9 +70,12 @@ def site_domain() -> str:
 
 
 def standard_headers(*, unsubscribe_url: str | None = None) -> dict[str, str]:
-    """The headers every message carries, and the one-click unsubscribe pair when the message
-    is one its recipient may stop (``unsubscribe_url``, absolute)."""
+    """The headers every message carries, the request id of the request (or task) sending it,
+    and the one-click unsubscribe pair when the message is one its recipient may stop
+    (``unsubscribe_url``, absolute)."""
     headers = {"Auto-Submitted": "auto-generated", "Message-ID": make_msgid(domain=site_domain())}
+    if request_id := logs.current_request_id():
+        headers[logs.REQUEST_ID_HEADER] = request_id
     if unsubscribe_url:
         headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

@@ -98,19 +98,26 @@ def is_enabled(what: "type[Model] | str") -> bool:
 
 
 def locked(
-    queryset: QuerySet[_M] | Manager[_M], *, of: tuple[str, ...] = ("self",), skip_locked: bool = False
+    queryset: QuerySet[_M] | Manager[_M],
+    *,
+    of: tuple[str, ...] = ("self",),
+    skip_locked: bool = False,
+    no_key: bool = False,
 ) -> QuerySet[_M]:
     """``queryset`` with its rows locked (``SELECT … FOR UPDATE``) once evaluated, until the
     transaction ends. ``of=("self",)`` locks the model's own rows only, not the rows
     ``select_related`` joins in (PostgreSQL would lock those too, and queue unrelated work
     on them). ``skip_locked``: leave out rows another transaction holds, for tidying up what
-    that transaction is already acting on (it never waits, so it cannot deadlock). Its model
-    must have a place in ``LOCK_ORDER``."""
+    that transaction is already acting on (it never waits, so it cannot deadlock). ``no_key``
+    (``FOR NO KEY UPDATE``): a lock that still queues the other lockers of the row but not
+    the inserts that merely point at it (a foreign key's check takes ``KEY SHARE``): for
+    a row held while lower locks are waited for, such as a person's row that other people's
+    audit entries and notifications name. Its model must have a place in ``LOCK_ORDER``."""
     if isinstance(queryset, Manager):
         queryset = queryset.all()
     if not is_enabled(queryset.model):
         return queryset
-    return queryset.select_for_update(of=of, skip_locked=skip_locked)
+    return queryset.select_for_update(of=of, skip_locked=skip_locked, no_key=no_key)
 
 
 def lock_account_creation() -> None:

@@ -111,3 +111,54 @@ def _attrs(attrs: dict[str, Any]) -> str:
             if value is not False
         )
     )
+
+
+class PlainChecklistSelectMultiple(ChecklistSelectMultiple):
+    """``ChecklistSelectMultiple`` written in one pass of Python, as ``PlainSelect`` is for a
+    ``<select>``: Django renders each checkbox through three template includes. The markup is the
+    template's (``tests/core/test_plain_select.py`` compares them)."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        checklist, own = widget["checklist"], widget["attrs"]
+        parts: list[str] = [
+            format_html(
+                '<div{} class="checklist{}"{}{}{}>\n',
+                format_html(' id="{}"', own["id"]) if own.get("id") else "",
+                format_html(" {}", own["class"]) if own.get("class") else "",
+                mark_safe(" data-checklist") if checklist["filter"] else "",  # noqa: S308  (a constant)
+                format_html(' data-checklist-narrow="{}"', checklist["narrow_label"])
+                if checklist["narrow_label"]
+                else "",
+                format_html(' data-checklist-start="{}"', checklist["start_group"]) if checklist["start_group"] else "",
+            )
+        ]
+        for group, options in widget["groups"]:
+            if group:
+                parts.append(
+                    format_html(
+                        '<fieldset class="checklist-group" data-checklist-group="{}"><legend>{}</legend>', group, group
+                    )
+                )
+            parts.append('\n<ul class="checklist-options">')
+            for option in options:
+                option_attrs = option["attrs"]
+                parts.append(
+                    format_html(
+                        '\n  <li>{}<input type="{}" name="{}"{}{}>\n{}\n\n</li>',
+                        format_html('<label for="{}">', option_attrs["id"])
+                        if option_attrs.get("id")
+                        else mark_safe("<label>"),  # noqa: S308
+                        option["type"],
+                        option["name"],
+                        format_html(' value="{}"', str(option["value"])) if option["value"] is not None else "",
+                        _attrs(option_attrs),
+                        format_html(" {}</label>", option["label"]),
+                    )
+                )
+            parts.append("\n</ul>")
+            if group:
+                parts.append("</fieldset>")
+            parts.append("\n")
+        parts.append("</div>")
+        return mark_safe("".join(parts))  # noqa: S308  (every part is escaped by format_html)

@@ -10,7 +10,9 @@ with these errors.
 """
 
 import zoneinfo
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import cache
 from typing import Any
 
 from django import forms
@@ -142,13 +144,54 @@ def current_offset_minutes(zone: Zone, *, now: datetime | None = None) -> int:
     return int(offset.total_seconds() // 60) if offset is not None else 0
 
 
+# The zones most people in a US residency program live in, east to west, as they call them.
+COMMON_US_ZONES = (
+    ("America/New_York", "Eastern"),
+    ("America/Chicago", "Central"),
+    ("America/Denver", "Mountain"),
+    ("America/Phoenix", "Arizona"),
+    ("America/Los_Angeles", "Pacific"),
+    ("America/Anchorage", "Alaska"),
+    ("Pacific/Honolulu", "Hawaii"),
+)
+COMMON_US_GROUP = "Common US time zones"
+OTHER_ZONES_GROUP = "All other time zones"
+
+
+@cache
+def _known_zones() -> tuple[str, ...]:
+    """Every IANA zone a person may choose (the same set as ``accounts.models.TIME_ZONE_CHOICES``)."""
+    return tuple(sorted(tz for tz in zoneinfo.available_timezones() if "/" in tz))
+
+
+def zone_choices(likely: Iterable[str | None] = ()) -> list:
+    """Choices for a time-zone select, the likely ones first: ``likely`` (e.g. the program's or
+    institution's zone, then the person's own) in that order, then the common US zones as one
+    group, then every other zone A to Z. Each zone appears once; unknown or empty names in
+    ``likely`` are skipped. The values are the same as the full A-to-Z list, so validating
+    against either accepts the same input."""
+    known = set(_known_zones())
+    common = dict(COMMON_US_ZONES)
+
+    def label(zone: str) -> str:
+        return f"{common[zone]} ({zone_name(zone)})" if zone in common else zone_name(zone)
+
+    first = [z for z in dict.fromkeys(likely) if z and z in known]
+    us = [(z, label(z)) for z in common if z not in first and z in known]
+    shown = {*first, *common}
+    rest = [(z, zone_name(z)) for z in _known_zones() if z not in shown]
+    return [*((z, label(z)) for z in first), (COMMON_US_GROUP, us), (OTHER_ZONES_GROUP, rest)]
+
+
 __all__ = [
+    "COMMON_US_ZONES",
     "ZonedDateTimeField",
     "aware_in_zone",
     "clock_time",
     "current_offset_minutes",
     "span_text",
     "weekly_window_text",
+    "zone_choices",
     "zone_name",
     "zoneinfo",
 ]

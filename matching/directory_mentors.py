@@ -27,25 +27,40 @@ recommended mentors' open spots are checked again on the request path (the direc
 ``open_now`` for the API); the cached arrays may be seconds old for ranking only.
 """
 
+import dataclasses
 import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
+from itertools import repeat
 
+import numpy
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import CharField, IntegerField, TimeField, Value
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from accounts.models import AcademicRank, AvailabilityWindow, CareerStage, MentorProfile, User
+from accounts.models import (
+    AcademicRank,
+    AvailabilityWindow,
+    CareerStage,
+    Goal,
+    Language,
+    MeetingFormat,
+    MenteeProfile,
+    MentorProfile,
+    Specialty,
+    User,
+)
 
 from . import engine, recommendations
 from .engine import prepared as engine_prepared
 from .models import Mentorship
-from .recommendations import MENTOR_SETS, MentorRow
-from .selectors.directory import mentor_directory
+from .recommendations import MENTEE_SETS, MENTOR_SETS, MentorRow, WeeklyWindow
+from .selectors.directory import forget_filter_choices, mentor_directory
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +86,23 @@ class DirectoryMentors:
     def profile_ids(self) -> dict[int, int]:
         """{user id: profile id}."""
         return {r.user_id: r.profile_id for r in self.rows}
+
+    @cached_property
+    def _name_places(self) -> dict[int, int]:
+        """{user id: place in (last name, first name, profile id) order, as Python compares them}."""
+        by_name = sorted(self.rows, key=lambda r: (r.last_name, r.first_name, r.profile_id))
+        return {r.user_id: place for place, r in enumerate(by_name)}
+
+    def by_score(self, rows: list[MentorRow], scores: dict) -> list[MentorRow]:
+        """``rows`` sorted best score first (none counts as 0), then by last name, first name and
+        profile id: ``sorted(rows, key=lambda r: (-(scores.get(r.user_id) or 0), r.last_name,
+        r.first_name, r.profile_id))``, with the comparisons in numpy (a key tuple per mentor cost
+        several milliseconds at 5,000)."""
+        ids = [r.user_id for r in rows]
+        # A score is a number (0.0 counts as none would); a mentor without one counts as 0.
+        score = numpy.fromiter(map(scores.get, ids, repeat(0.0)), dtype=numpy.float64, count=len(ids))
+        place = numpy.fromiter(map(self._name_places.__getitem__, ids), dtype=numpy.int64, count=len(ids))
+        return [rows[k] for k in numpy.lexsort((place, -score)).tolist()]
 
     def rows_for(self, *, exclude_user_id: int, user_ids: set | None = None) -> list[MentorRow]:
         """The rows, in the directory's order, but ``exclude_user_id``'s, and only ``user_ids`` when given."""
@@ -171,6 +203,50 @@ def mentors_changed() -> None:
 # --- Scoring one resident against them.
 
 
+def mentee_records(profile: MenteeProfile, programs) -> list[engine.MenteeRecord]:
+    """``recommendations.mentee_record(profile, specialty_id=program.specialty_id)`` for each of
+    ``programs`` (the resident's, ``recommendations.resident_programs``; one record without a
+    specialty when there are none), equal field by field, in one query: the profile's five sets
+    and its weekly windows as one UNION ALL. ``profile`` comes with its user and career stage."""
+    null_int, null_time = Value(None, output_field=IntegerField()), Value(None, output_field=TimeField())
+    # The windows first: PostgreSQL types each column of a UNION by its first rows' types, and the
+    # sets' NULLs (untyped) would make the weekday and times text.
+    windows = AvailabilityWindow.objects.filter(user_id=profile.user_id).order_by()
+    parts = [windows.values_list(Value("", output_field=CharField()), "pk", "weekday", "start", "end")]
+    for name in MENTEE_SETS:
+        field = MenteeProfile._meta.get_field(name)
+        source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
+        parts.append(
+            field.remote_field.through.objects.filter(**{f"{source}_id": profile.pk})
+            .order_by()
+            .values_list(Value(name, output_field=CharField()), f"{target}_id", null_int, null_time, null_time)
+        )
+    sets: dict[str, set] = {name: set() for name in MENTEE_SETS}
+    found = []
+    for name, pk, weekday, start, end in parts[0].union(*parts[1:], all=True):
+        if name:
+            sets[name].add(pk)
+        else:
+            found.append((weekday, start, pk, end))
+    found.sort()  # as ``user.availability.all()`` orders them: by weekday and start
+    user = profile.user
+    record = engine.MenteeRecord(
+        id=user.pk,
+        person_id=user.pk,
+        specialty_id=programs[0].specialty_id if programs else None,
+        subspecialty_interest_ids=sets["subspecialty_interests"],
+        goal_ids=sets["goals"],
+        interest_ids=sets["interests"],
+        stage_order=profile.career_stage.order if profile.career_stage_id else None,
+        language_ids=sets["languages"],
+        format_ids=sets["meeting_formats"],
+        weekly_windows=recommendations.weekly_windows_utc(
+            [WeeklyWindow(weekday, start, end) for weekday, start, _pk, end in found], user.time_zone
+        ),
+    )
+    return [record] + [dataclasses.replace(record, specialty_id=p.specialty_id) for p in programs[1:]]
+
+
 def exclusions(mentee: engine.MenteeRecord, mentors: DirectoryMentors) -> engine.Exclusions:
     return recommendations.exclusions_against(mentee, set(mentors.prepared.mentor_ids))
 
@@ -256,6 +332,13 @@ def anything_changed(sender, **kwargs):
     mentors_changed()
 
 
+def vocabulary_changed(sender, **kwargs):
+    # The directory's filter lists them: now, and again on commit (a request between the two
+    # could have cached the lists as they were).
+    forget_filter_choices()
+    transaction.on_commit(forget_filter_choices)
+
+
 def connect() -> None:
     from django.db.models.signals import m2m_changed, post_delete, post_save
 
@@ -269,6 +352,8 @@ def connect() -> None:
         signal.connect(mentorship_changed, sender=Mentorship, dispatch_uid=f"{uid}mentorship.{name}")
         for model in (AcademicRank, CareerStage):  # titles name them; stage order scores career
             signal.connect(anything_changed, sender=model, dispatch_uid=f"{uid}{model.__name__}.{name}")
+        for model in (Specialty, Goal, Language, MeetingFormat):  # the filter form's lists
+            signal.connect(vocabulary_changed, sender=model, dispatch_uid=f"{uid}{model.__name__}.{name}")
     post_save.connect(user_changed, sender=User, dispatch_uid=f"{uid}user.save")
     for name in MENTOR_SETS:
         through = MentorProfile._meta.get_field(name).remote_field.through

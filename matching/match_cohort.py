@@ -4,6 +4,7 @@ Profiles become records through ``matching.recommendations`` (the same records t
 directory scores), so a pair's score in a run is the score the mentee saw there.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from accounts.models import MenteeProfile, MentorProfile
@@ -29,17 +30,45 @@ class Cohort:
     names: dict = field(default_factory=dict)  # user id -> full name
 
 
+# Why a resident is not matched in a run of a kind, checked in this order.
+LEFT_OUT_MENTORED = "already has an active mentorship of this kind"
+LEFT_OUT_NO_PROFILE = "has no active mentee profile"
+
+
+def left_out_reasons(mentee_ids: Iterable[int], kind: str, *, mentored: set[int] | None = None) -> dict[int, str]:
+    """{mentee id: why} for those of ``mentee_ids`` a run of ``kind`` leaves out: the one rule
+    of who is not in a cohort. A resident who already has an active mentor of the kind is
+    neither put in a run (``match_run_create`` drops them, so no ranking window asks them to
+    rank) nor matched by it (``load_cohort``, should they get one while it waits); nor is one
+    deactivated or without a mentee profile. Two queries; one if the caller passes
+    ``mentored``, the ids among them with an active mentorship of ``kind``."""
+    mentee_ids = set(mentee_ids)
+    if mentored is None:
+        mentored = set(
+            Mentorship.objects.filter(status=Mentorship.Status.ACTIVE, kind=kind, mentee_id__in=mentee_ids).values_list(
+                "mentee_id", flat=True
+            )
+        )
+    reasons = dict.fromkeys(mentored & mentee_ids, LEFT_OUT_MENTORED)
+    with_profile = set(
+        MenteeProfile.objects.filter(user_id__in=mentee_ids - reasons.keys(), user__is_active=True).values_list(
+            "user_id", flat=True
+        )
+    )
+    for pk in mentee_ids - reasons.keys() - with_profile:
+        reasons[pk] = LEFT_OUT_NO_PROFILE
+    return reasons
+
+
 def load_cohort(run) -> Cohort:
-    """Records for ``run``'s cohort, minus mentees already in an active mentorship of the
-    run's kind; mentors carry their open spots; rankings as submitted (None = did not rank)."""
+    """Records for ``run``'s cohort, minus the mentees ``left_out_reasons`` leaves out; mentors
+    carry their open spots; rankings as submitted (None = did not rank)."""
     mentee_ids = set(run.mentees.values_list("pk", flat=True))
     mentor_ids = set(run.mentors.values_list("pk", flat=True))
     active = Mentorship.objects.filter(status=Mentorship.Status.ACTIVE)
 
-    left_out = {
-        pk: "already has an active mentorship of this kind"
-        for pk in active.filter(mentee_id__in=mentee_ids, kind=run.kind).values_list("mentee_id", flat=True)
-    }
+    mentored = set(active.filter(mentee_id__in=mentee_ids, kind=run.kind).values_list("mentee_id", flat=True))
+    left_out = dict.fromkeys(mentored, LEFT_OUT_MENTORED)
     mentee_profiles = list(
         MenteeProfile.objects.filter(user_id__in=mentee_ids - left_out.keys(), user__is_active=True)
         .select_related("user", "career_stage")
@@ -48,8 +77,9 @@ def load_cohort(run) -> Cohort:
     related = Related(MenteeProfile, MENTEE_SETS, mentee_profiles)
     # Every mentee of a run is a resident of its program: one specialty, no lookup each.
     mentees = [mentee_record(p, specialty_id=run.program.specialty_id, related=related) for p in mentee_profiles]
+    # ``left_out_reasons``'s second rule, read from the profiles loaded here anyway.
     for pk in mentee_ids - left_out.keys() - {m.id for m in mentees}:
-        left_out[pk] = "has no active mentee profile"
+        left_out[pk] = LEFT_OUT_NO_PROFILE
     mentor_profiles = list(mentor_directory().filter(user_id__in=mentor_ids).prefetch_related(None))
     related = Related(MentorProfile, MENTOR_SETS, mentor_profiles)
     mentors = [mentor_record(p, related=related) for p in mentor_profiles]

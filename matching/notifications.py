@@ -14,6 +14,12 @@ the one-click unsubscribe link in every notification e-mail and digest sets it,
 ``unsubscribe_url``). A notification that carries a meeting's calendar invitation
 (``meeting`` set) is e-mailed right away whatever the choice: a digest cannot carry one iTIP
 object per meeting, and a calendar that learns of a new time a day late, or never, is wrong.
+
+Someone who has not signed in yet (imported or invited, invitation not accepted) can open no
+link but their invitation's: until they sign in once, the only e-mails they get are invitations
+(``accounts``), and their notifications wait in the bell, never e-mailed
+(``awaits_first_sign_in``, checked here for every sender: ``notify`` and ``notify_many``).
+A reminder meant for them is their invitation sent again (``matching.match_runs.readiness``).
 """
 
 import logging
@@ -54,6 +60,10 @@ EMAIL_LEASE = timedelta(minutes=10)
 # Sends tried per notification in all (the task's retries, the sweeper's and the next
 # digests' passes): a bad address stops costing work after this.
 EMAIL_MAX_ATTEMPTS = 10
+# A notification for someone who has not signed in yet is made as if its sends were spent:
+# no sender, sweeper or digest ever takes it (``_unleased``), so it waits in the bell and is
+# not e-mailed later either (a first sign-in must not release a day of stale news at once).
+EMAIL_WITHHELD = EMAIL_MAX_ATTEMPTS
 # A digest that failed is tried again in the next days' digests, this long.
 DIGEST_RETRY_WINDOW = timedelta(days=3)
 # The one-click unsubscribe link signs the person's id with this salt: it never expires (a mail
@@ -79,6 +89,7 @@ def notify(
 
     Returns None when a notification with this ``dedup_key`` already exists.
     """
+    withheld = awaits_first_sign_in(user)
     try:
         with transaction.atomic():
             notification = Notification.objects.create(
@@ -90,15 +101,24 @@ def notify(
                 dedup_key=dedup_key,
                 meeting=meeting,
                 read_at=timezone.now() if read else None,
+                email_attempts=EMAIL_WITHHELD if withheld else 0,
             )
     except IntegrityError:
         return None
+    if withheld:
+        return notification
     carries_calendar = meeting is not None and itip_method(meeting, event=event) is not None
     if carries_calendar or delivery_of(user) == Delivery.IMMEDIATE:
         # If the broker is down the row stays un-emailed and the sweeper
         # (``notifications_email_unsent``) enqueues it again.
         enqueue_on_commit(SEND_NOTIFICATION_EMAIL, notification.pk)
     return notification
+
+
+def awaits_first_sign_in(user) -> bool:
+    """Has not taken their account: no password of their own and never signed in (by SSO
+    either). Every link but their invitation's asks them for a password they do not have."""
+    return not user.has_usable_password() and user.last_login is None and user.last_seen is None
 
 
 def fit_to_field(name: str, text: str) -> str:
@@ -222,6 +242,51 @@ def notification_email_send(*, notification_id: int, now=None) -> bool:
     return True
 
 
+def notification_emails_send(*, notification_ids: list[int], now=None) -> tuple[int, list[int]]:
+    """E-mail a batch of notifications without a meeting (``notify_many``'s, by
+    ``matching.tasks.send_notification_emails``): leased in one UPDATE, sent one by one, marked
+    e-mailed in one UPDATE, so two writes for the batch rather than two per notification (in the
+    demo, tasks run inside the coordinator's request). Returns how many were sent, and the ids
+    to hand to ``notification_email_send`` one by one, with its retries: those whose send
+    failed (given back) and any that carry a meeting (never leased here)."""
+    now = now or timezone.now()
+    ids = list(notification_ids)
+    with_meeting = list(Notification.objects.filter(pk__in=ids, meeting__isnull=False).values_list("pk", flat=True))
+    Notification.objects.filter(_unleased(now), pk__in=ids, meeting__isnull=True).update(
+        email_claimed_at=now, email_attempts=F("email_attempts") + 1
+    )
+    leased = list(
+        Notification.objects.filter(pk__in=ids, email_claimed_at=now, emailed_at__isnull=True)
+        .select_related("user")
+        .order_by("pk")
+    )
+    stopped = set(
+        NotificationPreference.objects.filter(
+            user_id__in={n.user_id for n in leased}, delivery=Delivery.NONE
+        ).values_list("user_id", flat=True)
+    )
+    sent, unsubscribed, failed = [], [], []
+    for notification in leased:
+        user = notification.user
+        if user.pk in stopped:
+            unsubscribed.append(notification.pk)  # unsubscribed after it was queued: never sent
+            continue
+        try:
+            send_templated_email(
+                template="matching/email/notification",
+                to=[user.email],
+                context={"notification": notification, "user": user, "calendar": None},
+                unsubscribe_url=unsubscribe_url(user),
+            )
+        except Exception:
+            failed.append(notification.pk)
+        else:
+            sent.append(notification.pk)
+    emails_mark_sent(sent, at=timezone.now())
+    emails_release(unsubscribed + failed, claimed_at=now)
+    return len(sent), failed + with_meeting
+
+
 def digests_send(*, now=None) -> int:
     """Periodic: one digest e-mail to each person who chose the digest and has
     notifications not yet e-mailed from the last day. Returns the number sent."""
@@ -337,6 +402,7 @@ def notify_many(notes: list[dict]) -> list[Notification]:
             url=note.get("url", ""),
             body=note.get("body", ""),
             dedup_key=note["dedup_key"],
+            email_attempts=EMAIL_WITHHELD if awaits_first_sign_in(note["user"]) else 0,
         )
         for note in notes
     ]
@@ -350,7 +416,11 @@ def notify_many(notes: list[dict]) -> list[Notification]:
             "user_id", "delivery"
         )
     )
-    immediate = [n.pk for n in created if (chosen.get(n.user_id) or Delivery.IMMEDIATE) == Delivery.IMMEDIATE]
+    immediate = [
+        n.pk
+        for n in created
+        if n.email_attempts < EMAIL_WITHHELD and (chosen.get(n.user_id) or Delivery.IMMEDIATE) == Delivery.IMMEDIATE
+    ]
     # One task per batch, fanned out by the worker: two thousand enqueues took seconds of the request.
     for start in range(0, len(immediate), EMAIL_BATCH):
         enqueue_on_commit(SEND_NOTIFICATION_EMAILS, immediate[start : start + EMAIL_BATCH])

@@ -30,15 +30,16 @@ def send_notification_email(self, notification_id: int) -> bool:
 
 @shared_task
 def send_notification_emails(notification_ids: list[int]) -> int:
-    """Fan a batch out from the worker: one ``send_notification_email`` per notification, each
-    with its own lease and retries. A match run's publish queues this once instead of two
-    thousand tasks from the coordinator's request. Safe to run twice: a notification already
-    e-mailed (or being e-mailed) is skipped by its send; one left unqueued (the broker down
-    mid-way) stays un-e-mailed for the sweeper."""
-    queued = 0
-    for notification_id in notification_ids:
-        queued += enqueue(send_notification_email, notification_id)
-    return queued
+    """A batch from ``notify_many`` (a publish, a readiness reminder): leased, sent and marked
+    e-mailed together (``notifications.notification_emails_send``); one whose send failed goes
+    to ``send_notification_email``, with its own lease and retries. A publish queues this once
+    instead of two thousand tasks from the coordinator's request. Safe to run twice: a
+    notification already e-mailed (or being e-mailed) is not leased again; one left unqueued
+    (the broker down mid-way) stays un-emailed for the sweeper."""
+    sent, one_by_one = notifications.notification_emails_send(notification_ids=notification_ids)
+    for notification_id in one_by_one:
+        enqueue(send_notification_email, notification_id)
+    return sent
 
 
 # --- Periodic: each scans the database and claims what it handles.

@@ -59,41 +59,116 @@ class TestCompose:
         assert result.returncode != 0
         assert "sometimes" in result.stdout + result.stderr
 
-    def test_it_has_the_five_services(self, compose):
-        assert set(compose["services"]) == {"web", "worker", "beat", "postgres", "redis"}
-        assert compose["services"]["postgres"]["image"] == "postgres:15"
-        assert compose["services"]["redis"]["image"] == "redis:7"
-        assert "gunicorn config.wsgi" in " ".join(compose["services"]["web"]["command"])
-        assert "migrate" in " ".join(compose["services"]["web"]["command"])
-        assert compose["services"]["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
-        assert compose["services"]["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
+    def test_it_has_a_migrate_step_and_the_five_services(self, compose):
+        assert set(compose["services"]) == {"migrate", "web", "worker", "beat", "postgres", "redis"}
+        services = compose["services"]
+        assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+        assert services["migrate"]["restart"] == "no"  # one shot: done is done
+        assert services["web"]["command"][:2] == ["gunicorn", "config.wsgi:application"]
+        # The web process no longer migrates: two web containers would race each other.
+        assert "migrate" not in " ".join(services["web"]["command"])
+        assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
+        assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
 
-    def test_app_services_wait_for_healthy_postgres_and_redis(self, compose):
+    def test_images_are_pinned_to_exact_versions(self, compose):
+        for name in ("postgres", "redis"):
+            image = compose["services"][name]["image"]
+            assert re.fullmatch(rf"{name}:\d+\.\d+(\.\d+)?(@sha256:[0-9a-f]{{64}})?", image), image
+
+    def test_app_services_start_only_after_the_migrations_succeeded(self, compose):
+        services = compose["services"]
+        assert services["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
         for name in APP_SERVICES:
-            depends_on = compose["services"][name]["depends_on"]
-            assert {"postgres", "redis"} <= set(depends_on), name
-            for dependency, spec in depends_on.items():
-                assert spec == {"condition": "service_healthy"}, (name, dependency)
+            depends_on = services[name]["depends_on"]
+            assert depends_on["migrate"] == {"condition": "service_completed_successfully"}, name
+            assert depends_on["redis"] == {"condition": "service_healthy"}, name
+            assert "web" not in depends_on, name  # nothing waits for web any more
+        for name in ("web", "worker"):
+            assert services[name]["depends_on"]["postgres"] == {"condition": "service_healthy"}, name
 
-    def test_postgres_redis_and_web_have_health_checks(self, compose):
+    def test_every_service_has_a_health_check(self, compose):
         services = compose["services"]
         assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
         assert services["redis"]["healthcheck"]["test"][-2:] == ["redis-cli", "ping"]
-        assert "healthcheck" in services["web"]
+        assert "http://127.0.0.1:8000/healthz/ready/" in " ".join(services["web"]["healthcheck"]["test"])
+        worker = " ".join(services["worker"]["healthcheck"]["test"])
+        assert "celery -A config inspect ping" in worker and "--destination celery@$$HOSTNAME" in worker
+        assert "/tmp/celerybeat-schedule" in " ".join(services["beat"]["healthcheck"]["test"])
+        assert "/tmp/celerybeat-schedule" in services["beat"]["command"]  # the file the check reads
+
+    def test_the_web_health_check_asks_a_route_that_exists(self):
+        from django.urls import resolve
+
+        assert resolve("/healthz/ready/").url_name == "health-ready"
+
+    def test_beat_is_a_single_instance(self, compose):
+        beat = compose["services"]["beat"]
+        assert beat["deploy"]["replicas"] == 1
+        assert "ports" not in beat
+
+    def test_only_web_publishes_a_port_and_on_loopback_unless_configured(self, compose):
+        published = {name: s["ports"] for name, s in compose["services"].items() if "ports" in s}
+        assert published == {"web": ["${MM_BIND:-127.0.0.1}:8000:8000"]}
+
+    def test_the_database_password_is_a_secret_not_in_the_file(self, compose):
+        text = COMPOSE.read_text()
+        assert "POSTGRES_PASSWORD:" not in text
+        assert not re.search(r"postgres://[^@\s]*:[^@\s]*@", text), "a password in a DATABASE_URL"
+        assert compose["secrets"]["postgres_password"]["file"].endswith("/secrets/postgres_password}")
+        postgres = compose["services"]["postgres"]
+        assert postgres["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres_password"
+        assert "postgres_password" in postgres["secrets"]
+        for name in ("migrate", *APP_SERVICES):
+            service = compose["services"][name]
+            assert service["environment"]["DATABASE_PASSWORD_FILE"] == "/run/secrets/postgres_password"
+            assert "postgres_password" in service["secrets"]
 
     def test_app_services_share_the_production_environment(self, compose):
-        for name in APP_SERVICES:
+        for name in ("migrate", *APP_SERVICES):
             environment = compose["services"][name]["environment"]
-            assert environment["DATABASE_URL"] == "postgres://mentormatch:mentormatch@postgres:5432/mentormatch"
+            assert environment["DATABASE_URL"] == "postgres://mentormatch@postgres:5432/mentormatch"
             assert environment["REDIS_URL"] == "redis://redis:6379/0"
             assert environment["DJANGO_DEBUG"] == "false"
             assert environment["SECURE_SSL_REDIRECT"] == "false"
             assert environment["SECRET_KEY"].startswith("${SECRET_KEY:?")  # no default key, ever
             assert "ALLOWED_HOSTS" in environment
+            assert compose["services"][name]["env_file"] == [{"path": ".env.production", "required": False}]
 
     def test_postgres_keeps_its_data_in_a_named_volume(self, compose):
         assert "postgres-data" in compose["volumes"]
         assert "postgres-data:/var/lib/postgresql/data" in compose["services"]["postgres"]["volumes"]
+
+
+class TestDatabasePasswordFile:
+    """What the compose file relies on: DATABASE_PASSWORD_FILE replaces the URL's password."""
+
+    def settings_of(self, tmp_path, **variables):
+        env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES and not k.startswith("DATABASE_")}
+        env.update(DATABASE_URL="postgres://mentormatch@db.internal:5432/mentormatch", **variables)
+        return subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from config import settings; print(repr(settings.DATABASES['default']['PASSWORD']))",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def test_the_password_comes_from_the_file_without_its_line_end(self, tmp_path):
+        secret = tmp_path / "postgres_password"
+        secret.write_text("s3cret with spaces \n")
+        result = self.settings_of(tmp_path, DATABASE_PASSWORD_FILE=str(secret))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == repr("s3cret with spaces ")
+
+    def test_control_without_it_the_url_has_none(self, tmp_path):
+        result = self.settings_of(tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == repr("")
 
 
 class TestDockerfile:
@@ -101,13 +176,17 @@ class TestDockerfile:
         dockerfile = (ROOT / "Dockerfile").read_text()
         assert re.search(r"^FROM python:3\.11-slim$", dockerfile, re.M)
         assert "pip install -r requirements.txt" in dockerfile
+        # Sentry and OpenTelemetry only when asked for at build time.
+        assert re.search(
+            r'if \[ "\$OBSERVABILITY" = "1" \]; then pip install -r requirements-observability.txt', dockerfile
+        )
         assert "collectstatic --noinput" in dockerfile
         users = re.findall(r"^USER (\S+)$", dockerfile, re.M)
         assert users and users[-1] not in ("root", "0")
 
     def test_secrets_and_local_state_stay_out_of_the_build_context(self):
         ignored = set((ROOT / ".dockerignore").read_text().split())
-        assert {".env", ".venv", ".git", "db.sqlite3"} <= ignored
+        assert {".env", ".env.*", ".venv", ".git", "db.sqlite3", "secrets"} <= ignored
 
 
 def manage_check_deploy(tmp_path, **overrides) -> subprocess.CompletedProcess:

@@ -24,7 +24,9 @@ _400 = OpenApiResponse(description="Invalid: the errors are keyed by field.")
 
 class BusyBlockSerializer(serializers.ModelSerializer):
     calendar = serializers.PrimaryKeyRelatedField(
-        read_only=True, help_text="The imported calendar this block comes from; null for a block typed in."
+        read_only=True,
+        allow_null=True,
+        help_text="The imported calendar this block comes from; null for a block typed in.",
     )
     source = serializers.SerializerMethodField(help_text="Where the block comes from, in words.")
 
@@ -91,12 +93,14 @@ class BusyBlockListApi(generics.GenericAPIView):
             return BusyBlock.objects.none()
         return _blocks(self.request)
 
-    @extend_schema(responses={200: BusyBlockSerializer(many=True)})
+    @extend_schema(summary="Your busy blocks, typed in and imported", responses={200: BusyBlockSerializer(many=True)})
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(BusyBlockSerializer(page, many=True).data)
 
-    @extend_schema(request=BusyBlockInputSerializer, responses={201: BusyBlockSerializer, 400: _400})
+    @extend_schema(
+        summary="Add a busy block", request=BusyBlockInputSerializer, responses={201: BusyBlockSerializer, 400: _400}
+    )
     def post(self, request):
         data = BusyBlockInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -115,7 +119,7 @@ class BusyBlockDetailApi(generics.GenericAPIView):
     def get_object(self):
         return get_object_or_404(_blocks(self.request), pk=self.kwargs["id"])
 
-    @extend_schema(responses={200: BusyBlockSerializer, 404: _404})
+    @extend_schema(summary="One of your busy blocks", responses={200: BusyBlockSerializer, 404: _404})
     def get(self, request, id):
         return Response(BusyBlockSerializer(self.get_object()).data)
 
@@ -129,15 +133,23 @@ class BusyBlockDetailApi(generics.GenericAPIView):
             block = busy.busy_block_update(block=block, actor=request.user, **fields)
         return Response(BusyBlockSerializer(block).data)
 
-    @extend_schema(request=BusyBlockInputSerializer, responses={200: BusyBlockSerializer, 400: _400, 404: _404})
+    @extend_schema(
+        summary="Replace a busy block",
+        request=BusyBlockInputSerializer,
+        responses={200: BusyBlockSerializer, 400: _400, 404: _404},
+    )
     def put(self, request, id):
         return self._update(request, partial=False)
 
-    @extend_schema(request=BusyBlockInputSerializer, responses={200: BusyBlockSerializer, 400: _400, 404: _404})
+    @extend_schema(
+        summary="Change some fields of a busy block",
+        request=BusyBlockInputSerializer,
+        responses={200: BusyBlockSerializer, 400: _400, 404: _404},
+    )
     def patch(self, request, id):
         return self._update(request, partial=True)
 
-    @extend_schema(responses={204: None, 400: _400, 404: _404})
+    @extend_schema(summary="Remove a busy block", responses={204: None, 400: _400, 404: _404})
     def delete(self, request, id):
         block = self.get_object()
         with service_refusals():
@@ -158,12 +170,18 @@ class BusyCalendarListApi(generics.GenericAPIView):
             return BusyCalendar.objects.none()
         return _calendars(self.request)
 
-    @extend_schema(responses={200: BusyCalendarSerializer(many=True)})
+    @extend_schema(
+        summary="The calendars your busy blocks are imported from", responses={200: BusyCalendarSerializer(many=True)}
+    )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(BusyCalendarSerializer(page, many=True).data)
 
-    @extend_schema(request=BusyCalendarInputSerializer, responses={201: BusyCalendarSerializer, 400: _400})
+    @extend_schema(
+        summary="Import busy blocks from a calendar address (JSON) or an .ics file (multipart)",
+        request=BusyCalendarInputSerializer,
+        responses={201: BusyCalendarSerializer, 400: _400},
+    )
     def post(self, request):
         data = BusyCalendarInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -191,17 +209,22 @@ class BusyCalendarDetailApi(generics.GenericAPIView):
     def get_object(self):
         return get_object_or_404(_calendars(self.request), pk=self.kwargs["id"])
 
-    @extend_schema(responses={200: BusyCalendarSerializer, 404: _404})
+    @extend_schema(summary="One imported calendar", responses={200: BusyCalendarSerializer, 404: _404})
     def get(self, request, id):
         return Response(BusyCalendarSerializer(self.get_object()).data)
 
-    @extend_schema(responses={204: None, 404: _404})
+    @extend_schema(summary="Remove an imported calendar with its busy blocks", responses={204: None, 404: _404})
     def delete(self, request, id):
         busy.busy_calendar_delete(calendar=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema(tags=["me"], request=None, responses={200: BusyCalendarSerializer, 400: _400, 404: _404})
+@extend_schema(
+    tags=["me"],
+    summary="Fetch a subscribed calendar again now",
+    request=None,
+    responses={200: BusyCalendarSerializer, 400: _400, 404: _404},
+)
 class BusyCalendarRefreshApi(generics.GenericAPIView):
     """Fetch a subscribed calendar again now. A failed fetch keeps the blocks and is
     reported in ``last_error`` (200: the calendar is as it was)."""

@@ -195,12 +195,16 @@ class InstitutionProgramDetailApi(_InstitutionApi):
 @extend_schema(tags=["institutions"])
 class ProgramCoordinatorListApi(_InstitutionApi, generics.ListAPIView):
     serializer_class = CoordinatorSerializer
-    pagination_class = None
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return User.objects.none()
         return program_coordinators(self.get_program())
+
+    def paginate_queryset(self, queryset):
+        # Paged like every list, but a program has a handful of coordinators: one query reads them
+        # all, and the page and its count come from that list.
+        return super().paginate_queryset(list(queryset))
 
     @extend_schema(
         summary="The program's coordinators.", responses={200: CoordinatorSerializer(many=True), 403: _403, 404: _404}

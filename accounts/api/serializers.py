@@ -259,7 +259,7 @@ class MentorDirectorySerializer(serializers.ModelSerializer):
     first_name = serializers.CharField(source="user.first_name", read_only=True)
     last_name = serializers.CharField(source="user.last_name", read_only=True)
     full_name = serializers.CharField(source="user.full_name", read_only=True)
-    specialty = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    specialty = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     subspecialty = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     academic_rank = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     career_stage = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
@@ -318,7 +318,9 @@ class RosterMemberSerializer(serializers.ModelSerializer):
     specialty = serializers.SerializerMethodField(help_text="Faculty: specialty slug from the mentor profile.")
     academic_rank = serializers.SerializerMethodField(help_text="Faculty: academic rank slug from the mentor profile.")
     invitation_status = serializers.SerializerMethodField()
-    invited_at = serializers.DateTimeField(source="user.invited_at", read_only=True)
+    invited_at = serializers.DateTimeField(
+        source="user.invited_at", read_only=True, allow_null=True, help_text="Null: never invited (e.g. demo users)."
+    )
 
     class Meta:
         model = Membership

@@ -10,7 +10,7 @@ through ``RulesPermission``; views only wire these together.
 from allauth.mfa.models import Authenticator
 from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_cache_control
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -88,6 +88,7 @@ class TokenObtainApi(generics.GenericAPIView):
 
     @extend_schema(
         auth=[],
+        operation_id="auth_token_create",
         summary="Sign in: a new API token for an e-mail address, password and (if you have one) second-factor code",
         responses={
             200: serializers.TokenObtainSerializer,
@@ -137,7 +138,7 @@ class TokenObtainApi(generics.GenericAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema(tags=["auth"])
+@extend_schema(tags=["auth"], summary="Your live API tokens (never their secrets)")
 class TokenListApi(generics.ListAPIView):
     """Your API tokens that have not expired, newest first: what each is for, when it expires
     and when it was last used. The secrets are not here: each was shown once, when it was made."""
@@ -178,6 +179,10 @@ class TokenRevokeApi(generics.GenericAPIView):
 
 
 @extend_schema(tags=["me"])
+@extend_schema_view(
+    get=extend_schema(summary="You: name, time zone and roles in each program"),
+    patch=extend_schema(summary="Change your name or time zone"),
+)
 class MeApi(generics.RetrieveUpdateAPIView):
     """The signed-in user: name, time zone and roles in each program."""
 
@@ -254,6 +259,10 @@ PROFILE_403 = OpenApiResponse(
 
 
 @extend_schema(tags=["me"], responses={200: serializers.MenteeProfileSerializer, 403: PROFILE_403, 404: PROFILE_404})
+@extend_schema_view(
+    get=extend_schema(summary="Your mentee profile"),
+    patch=extend_schema(summary="Change some fields of your mentee profile"),
+)
 class MenteeProfileApi(OwnProfileApi):
     """The signed-in user's mentee profile."""
 
@@ -268,12 +277,19 @@ class MenteeProfileApi(OwnProfileApi):
     def save(self, **fields):
         return services.mentee_profile_update(user=self.request.user, **fields)
 
-    @extend_schema(responses={200: serializers.MenteeProfileSerializer, 201: serializers.MenteeProfileSerializer})
+    @extend_schema(
+        summary="Create or replace your mentee profile",
+        responses={200: serializers.MenteeProfileSerializer, 201: serializers.MenteeProfileSerializer},
+    )
     def put(self, request):
         return super().put(request)
 
 
 @extend_schema(tags=["me"])
+@extend_schema_view(
+    get=extend_schema(summary="Your weekly availability, in your time zone"),
+    put=extend_schema(summary="Replace your weekly availability (every window at once)"),
+)
 class AvailabilityApi(generics.GenericAPIView):
     """The signed-in user's weekly availability, in their own time zone.
 
@@ -310,6 +326,10 @@ class AvailabilityApi(generics.GenericAPIView):
 
 
 @extend_schema(tags=["programs"])
+@extend_schema_view(
+    list=extend_schema(summary="The programs you coordinate"),
+    retrieve=extend_schema(summary="One program you coordinate"),
+)
 class ProgramViewSet(viewsets.ReadOnlyModelViewSet):
     """The programs you coordinate. Someone who coordinates none gets 403; a program you are a
     member of but do not coordinate is 403, any other program 404."""
@@ -338,6 +358,7 @@ class RosterProgramApi(ProgramScopedApi, generics.GenericAPIView):
 
 @extend_schema(
     tags=["programs"],
+    summary="A program's roster: residents and faculty, filtered as on the roster page",
     parameters=[filters.RosterQuery],
     responses={
         200: serializers.RosterMemberSerializer(many=True),
@@ -366,7 +387,7 @@ class _VocabularyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """A read-only, paginated list every signed-in user may read."""
 
 
-@extend_schema(tags=["vocabularies"])
+@extend_schema(tags=["vocabularies"], summary="Specialties (ACGME) and their subspecialties")
 class SpecialtyViewSet(_VocabularyViewSet):
     """ACGME specialties and their subspecialties."""
 
@@ -375,37 +396,37 @@ class SpecialtyViewSet(_VocabularyViewSet):
     filterset_class = filters.SpecialtyFilter
 
 
-@extend_schema(tags=["vocabularies"])
+@extend_schema(tags=["vocabularies"], summary="Mentoring goals")
 class GoalViewSet(_VocabularyViewSet):
     queryset = Goal.objects.all()
     serializer_class = serializers.GoalSerializer
 
 
-@extend_schema(tags=["vocabularies"])
+@extend_schema(tags=["vocabularies"], summary="Interests")
 class InterestViewSet(_VocabularyViewSet):
     queryset = Interest.objects.all()
     serializer_class = serializers.InterestSerializer
 
 
-@extend_schema(tags=["vocabularies"])
+@extend_schema(tags=["vocabularies"], summary="Career stages (MS4, PGY-1 … PGY-7, fellow, junior faculty)")
 class CareerStageViewSet(_VocabularyViewSet):
     queryset = CareerStage.objects.all()
     serializer_class = serializers.CareerStageSerializer
 
 
-@extend_schema(tags=["vocabularies"])
+@extend_schema(tags=["vocabularies"], summary="Academic ranks")
 class AcademicRankViewSet(_VocabularyViewSet):
     queryset = AcademicRank.objects.all()
     serializer_class = serializers.AcademicRankSerializer
 
 
-@extend_schema(tags=["vocabularies"])
+@extend_schema(tags=["vocabularies"], summary="Languages")
 class LanguageViewSet(_VocabularyViewSet):
     queryset = Language.objects.all()
     serializer_class = serializers.LanguageSerializer
 
 
-@extend_schema(tags=["vocabularies"])
+@extend_schema(tags=["vocabularies"], summary="Meeting formats (in person, video, phone)")
 class MeetingFormatViewSet(_VocabularyViewSet):
     queryset = MeetingFormat.objects.all()
     serializer_class = serializers.MeetingFormatSerializer

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.forms import add_service_errors
 from core.idempotency import create_once
+from core.zones import zone_choices
 
 from ..institution_forms import PersonAddForm, PersonRemoveForm, ProgramCreateForm, ProgramForm
 from ..institutions import (
@@ -118,10 +119,14 @@ def _program_form(request, *, institution, program):
     fields, refusals beside them, and a web address (slug) only when creating, as it never
     changes. A new program goes on to its coordinators; an edit back to the institution."""
     if program is None:
-        form = ProgramCreateForm(request.POST or None, initial={"time_zone": default_time_zone(institution)})
+        zone = default_time_zone(institution)
+        form = ProgramCreateForm(request.POST or None, initial={"time_zone": zone})
     else:
-        initial = {"name": program.name, "specialty": program.specialty, "time_zone": program.time_zone}
+        zone = program.time_zone
+        initial = {"name": program.name, "specialty": program.specialty, "time_zone": zone}
         form = ProgramForm(request.POST or None, initial=initial)
+    # The program's (or, for a new one, the institution's) zone first, then the administrator's own.
+    form.fields["time_zone"].choices = zone_choices([zone, request.user.time_zone])
     if request.method == "POST" and form.is_valid():
         if done := _program_save(request, form, institution=institution, program=program):
             return done

@@ -18,6 +18,43 @@ class ServiceErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+# The body of every 4xx answer, as DRF writes it (there is no custom exception handler): a refusal
+# says why in ``detail``; invalid input (400) names its fields instead, each with its messages.
+# The schema references this one component from every 4xx response (core/api/schema.py).
+ERROR_COMPONENT = "Error"
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": (
+        "Every 4xx answer. A refusal says why in `detail` (401, 403, 404, 409, 412, 415, 422, 428, 429; "
+        "a 400 the request as a whole). Invalid input (400) names the fields instead: each key is a "
+        "field of the request (or `non_field_errors`), each value its messages, a list of strings, or "
+        "for a nested field or a list the same shape again, keyed by its fields or positions."
+    ),
+    "properties": {
+        "detail": {"type": "string", "description": "What went wrong, in a sentence for a person."},
+        "non_field_errors": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Invalid input as a whole rather than one field.",
+        },
+        # A stale write (412, core/concurrency.py) says what it lost to; its ETag is in the ETag header.
+        "current_version": {
+            "type": "integer",
+            "description": "412: the version now saved (absent when the If-Match sent can match nothing).",
+        },
+        "changed_by": {
+            "type": "string",
+            "nullable": True,
+            "description": "412: who saved the current version, when known.",
+        },
+    },
+    "additionalProperties": {
+        "description": "A field's messages.",
+        "anyOf": [{"type": "array", "items": {}}, {"type": "object", "additionalProperties": {}}],
+    },
+}
+
+
 class ServiceRefused(APIException):
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "refused"

@@ -51,21 +51,32 @@ class CalendarFeedApi(generics.GenericAPIView):
     serializer_class = CalendarFeedSerializer
     http_method_names = ["get", "post", "delete", "head", "options"]
 
-    @extend_schema(responses={200: CalendarFeedSerializer})
+    @extend_schema(
+        summary="Your calendar feed: on or off, and its secret address", responses={200: CalendarFeedSerializer}
+    )
     def get(self, request):
         return Response(CalendarFeedSerializer(_state(calendar_feed_of(request.user))).data)
 
-    @extend_schema(request=None, responses={200: CalendarFeedSerializer})
+    @extend_schema(
+        summary="Turn your calendar feed on (an address already on is kept)",
+        request=None,
+        responses={200: CalendarFeedSerializer},
+    )
     def post(self, request):
         return Response(CalendarFeedSerializer(_state(calendar_feed_enable(user=request.user))).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(summary="Turn your calendar feed off: its address answers 404 from then on", responses={204: None})
     def delete(self, request):
         calendar_feed_disable(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema(tags=["me"], request=None, responses={200: CalendarFeedSerializer})
+@extend_schema(
+    tags=["me"],
+    summary="A new secret address for your calendar feed; the old one stops working",
+    request=None,
+    responses={200: CalendarFeedSerializer},
+)
 class CalendarFeedRegenerateApi(generics.GenericAPIView):
     """A new secret address; the old one stops working at once (turns the feed on if off)."""
 

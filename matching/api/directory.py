@@ -2,19 +2,28 @@
 (``matching.views.directory``), each mentor with the spots their mentorships leave."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.routers import SimpleRouter
 
 from accounts.api import serializers
 from accounts.filters import MentorDirectoryFilter
+from core.api.pagination import PageNumberPagination
 from core.api.permissions import RulesPermission
 from core.paging import IdsFirstPagination
 
 from ..selectors.directory import mentor_directory
 
 
+class MentorDirectoryPagination(IdsFirstPagination, PageNumberPagination):
+    """The directory's ids-first paging with the API's bounded ``page_size``."""
+
+
 @extend_schema(tags=["mentors"])
+@extend_schema_view(
+    list=extend_schema(summary="Browse mentors: capacity, open spots and whether they accept mentees"),
+    retrieve=extend_schema(summary="One mentor of the directory"),
+)
 class MentorViewSet(viewsets.ReadOnlyModelViewSet):
     """Mentors every signed-in user may browse, with their capacity and whether they accept mentees."""
 
@@ -22,7 +31,7 @@ class MentorViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = MentorDirectoryFilter
     permission_classes = [RulesPermission]
     # Sort and page 5,000 profiles as ids, then load the page's 25 with their joins and counts.
-    pagination_class = IdsFirstPagination
+    pagination_class = MentorDirectoryPagination
     permission_required = "accounts.browse_mentors"
     object_permission_required = "accounts.view_person"
     hide_forbidden_objects = True

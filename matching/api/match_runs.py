@@ -301,6 +301,10 @@ class RunComparisonSerializer(serializers.Serializer):
     changed = ChangedPairSerializer(many=True)
     only_in_a = serializers.IntegerField()
     only_in_b = serializers.IntegerField()
+    a_in_both = RunSummarySerializer(
+        help_text="Run a over the residents in both cohorts only: like with like, when the cohorts differ."
+    )
+    b_in_both = RunSummarySerializer(help_text="Run b over the residents in both cohorts only.")
     same_score = serializers.IntegerField(
         help_text="Of the changed, how many get a different mentor of the same score (a tie broken by id)."
     )

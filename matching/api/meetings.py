@@ -208,15 +208,15 @@ def _validated(serializer_class, request):
 
 
 class ICalendarRenderer(BaseRenderer):
+    """Lets a client that asks for ``Accept: text/calendar`` through content negotiation; the
+    invitation itself is sent as is, and errors are JSON whatever was asked for."""
+
     media_type = "text/calendar"
     format = "ics"
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        # Only errors come through here (the invitation is sent as is): their plain text.
-        if isinstance(data, dict):
-            data = data.get("detail", data)
-        return str(data).encode()
+        return JSONRenderer().render(data, "application/json", renderer_context)
 
 
 # --- Views.
@@ -341,7 +341,12 @@ class _MeetingApi(ObjectScopedApi, generics.GenericAPIView):
         return with_etag(Response(self.get_serializer(meeting).data), meeting)
 
 
-@extend_schema(tags=["meetings"], parameters=[ETAG], responses={200: MeetingSerializer, 404: _404})
+@extend_schema(
+    tags=["meetings"],
+    summary="One meeting, with its version as ETag",
+    parameters=[ETAG],
+    responses={200: MeetingSerializer, 404: _404},
+)
 class MeetingDetailApi(_MeetingApi, generics.RetrieveAPIView):
     """One meeting, for the pair and the coordinators of its program. The ETag is the version
     of what the pair edit (notes, place, video link): send it in If-Match to change them."""
@@ -453,12 +458,15 @@ _NOTES_SUMMARY = "Replace the shared notes of a meeting that has taken place, ag
     put=_action_schema(
         _NOTES_SUMMARY, MeetingNotesSerializer, parameters=[IF_MATCH, ETAG], responses=CONDITIONAL_RESPONSES
     ),
-    post=_action_schema(
-        _NOTES_SUMMARY + " (POST is the same as PUT.)",
-        MeetingNotesSerializer,
-        parameters=[IF_MATCH, ETAG],
-        responses=CONDITIONAL_RESPONSES,
-    ),
+    post=[
+        _action_schema(
+            _NOTES_SUMMARY + " (POST is the same as PUT.)",
+            MeetingNotesSerializer,
+            parameters=[IF_MATCH, ETAG],
+            responses=CONDITIONAL_RESPONSES,
+        ),
+        extend_schema(operation_id="meetings_notes_post"),
+    ],
 )
 class MeetingNotesApi(_VersionedMeetingApi):
     """The pair's shared notes, replaced as a whole, once the meeting has taken place."""
@@ -503,7 +511,7 @@ class MeetingDetailsApi(_VersionedMeetingApi):
 @extend_schema(
     tags=["meetings"],
     summary="The meeting's iCalendar invitation (METHOD:CANCEL once cancelled).",
-    responses={(200, "text/calendar"): OpenApiTypes.BINARY, 404: _404},
+    responses={(200, "text/calendar"): OpenApiTypes.STR, 404: _404},
     # Two renderers only so errors can be JSON: no ?format= choice to offer.
     parameters=[OpenApiParameter("format", exclude=True)],
 )
@@ -511,6 +519,13 @@ class MeetingIcsApi(_MeetingApi):
     """The same file the e-mails attach: import it into any calendar."""
 
     renderer_classes = [JSONRenderer, ICalendarRenderer]
+
+    def handle_exception(self, exc):
+        # The schema promises JSON errors (core/api/schema.py), even to a client asking for text/calendar.
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
 
     def get(self, request, id):
         meeting = self.get_object()

@@ -364,7 +364,7 @@ class _MentorshipApi(ObjectScopedApi, generics.GenericAPIView):
         return Response(MentorshipSerializer(fresh, context=self.get_serializer_context()).data, status=code)
 
 
-@extend_schema(tags=["mentorships"])
+@extend_schema(tags=["mentorships"], summary="Your mentorships, as mentee or mentor: active first")
 class MentorshipListApi(generics.ListAPIView):
     """Your mentorships, as mentee or mentor: active first, then past ones."""
 
@@ -380,7 +380,9 @@ class MentorshipListApi(generics.ListAPIView):
         )
 
 
-@extend_schema(tags=["mentorships"], responses={200: MentorshipSerializer, 404: _404})
+@extend_schema(
+    tags=["mentorships"], summary="One mentorship with its agreement", responses={200: MentorshipSerializer, 404: _404}
+)
 class MentorshipDetailApi(_MentorshipApi):
     """One mentorship with its agreement, for the pair and the coordinators of its program."""
 
@@ -537,6 +539,7 @@ class MentorshipAgreementApi(_MentorshipApi):
 
 @extend_schema(
     tags=["mentorships"],
+    summary="End or complete the mentorship (either party), with a reason",
     request=MentorshipEndSerializer,
     responses={200: MentorshipSerializer, 400: _400, 403: _403, 409: _409, 404: _404},
 )
@@ -563,6 +566,7 @@ class MentorshipEndApi(_MentorshipApi):
 
 @extend_schema(
     tags=["mentorships"],
+    summary="Leave (or rewrite) a thank-you note to your mentor",
     request=MentorshipThanksSerializer,
     responses={200: MentorshipSerializer, 400: _400, 403: _403, 409: _409, 404: _404},
 )
@@ -713,10 +717,12 @@ class ResourceApi(_SharedRowApi):
 
 @extend_schema(
     tags=["introductions"],
+    summary="Introduce your mentee to a colleague in the directory (the mentor)",
     parameters=[IDEMPOTENCY_KEY],
     request=IntroductionCreateSerializer,
     responses={201: IntroductionSerializer, 400: _400, 403: _403, 409: _409, 404: _404, **IDEMPOTENT_RESPONSES},
 )
+@extend_schema_view(post=extend_schema(operation_id="mentorships_introductions_create"))
 class IntroductionCreateApi(_MentorshipApi):
     """The mentor introduces their mentee to a colleague in the directory."""
 
@@ -738,7 +744,7 @@ def _introductions():
     return Introduction.objects.select_related("mentorship__mentee", "mentorship__mentor", "colleague")
 
 
-@extend_schema(tags=["introductions"])
+@extend_schema(tags=["introductions"], summary="Introductions to you (the colleague): waiting ones first")
 class IntroductionListApi(generics.ListAPIView):
     """Introductions to you (you are the colleague): waiting ones first."""
 
@@ -753,6 +759,7 @@ class IntroductionListApi(generics.ListAPIView):
 
 @extend_schema(
     tags=["introductions"],
+    summary="Answer an introduction (the colleague): a meeting, a mentorship, or decline",
     request=IntroductionRespondSerializer,
     responses={
         200: IntroductionRespondResultSerializer,
@@ -808,10 +815,12 @@ class IntroductionRespondApi(ObjectScopedApi, generics.GenericAPIView):
 
 @extend_schema(
     tags=["check-ins"],
+    summary="Submit your monthly check-in (confidential to the program's coordinators)",
     parameters=[IDEMPOTENCY_KEY],
     request=CheckInSerializer,
     responses={201: CheckInSerializer, 400: _400, 403: _403, 409: _409, 404: _404, **IDEMPOTENT_RESPONSES},
 )
+@extend_schema_view(post=extend_schema(operation_id="mentorships_checkins_create"))
 class CheckInCreateApi(_MentorshipApi):
     """Submit your monthly check-in: 1–5 and an optional comment, at most one a calendar month.
 

@@ -6,7 +6,7 @@ marks another person's notifications: those answer 404, as if they did not exist
 
 from django.urls import path
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.response import Response
 
@@ -60,7 +60,7 @@ class _OwnNotifications:
         return notification_selectors.notifications_for(self.request.user)
 
 
-@extend_schema(tags=["notifications"])
+@extend_schema(tags=["notifications"], summary="Your notifications, newest first")
 class NotificationListApi(_OwnNotifications, generics.ListAPIView):
     """The signed-in user's notifications, newest first."""
 
@@ -75,6 +75,7 @@ class NotificationReadApi(_OwnNotifications, generics.GenericAPIView):
     serializer_class = NotificationSerializer
 
     @extend_schema(
+        summary="Mark one notification read (again keeps the first read time)",
         request=None,
         responses={200: NotificationSerializer, 404: OpenApiResponse(description="Not one of your notifications.")},
     )
@@ -90,13 +91,17 @@ class NotificationReadAllApi(generics.GenericAPIView):
 
     serializer_class = ReadAllSerializer
 
-    @extend_schema(request=None, responses={200: ReadAllSerializer})
+    @extend_schema(summary="Mark every unread notification read", request=None, responses={200: ReadAllSerializer})
     def post(self, request):
         marked = notification_services.notifications_mark_all_read(user=request.user)
         return Response(self.get_serializer({"marked": marked}).data)
 
 
 @extend_schema(tags=["notifications"])
+@extend_schema_view(
+    get=extend_schema(summary="How you are e-mailed: each notification right away, or a daily digest"),
+    put=extend_schema(summary="Choose how you are e-mailed"),
+)
 class NotificationPreferenceApi(generics.GenericAPIView):
     """How the signed-in user is e-mailed: each notification right away, or a daily digest."""
 

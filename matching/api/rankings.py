@@ -39,8 +39,10 @@ class RankingWindowSerializer(serializers.Serializer):
 
 
 class RemindedSerializer(serializers.Serializer):
-    reminded = serializers.IntegerField(
-        read_only=True, help_text="People reminded; 0 when a reminder went out less than an hour ago."
+    reminded = serializers.IntegerField(read_only=True, help_text="People reminded now.")
+    skipped = serializers.IntegerField(
+        read_only=True,
+        help_text="People still waiting who were not reminded: each was reminded for this run in the last 24 hours.",
     )
 
 
@@ -108,8 +110,8 @@ class RankingWindowRemindApi(_WindowApi):
     def post(self, request, *args, **kwargs):
         run = self.get_run()
         with service_refusals(conflict=True):
-            reminded = ranking.ranking_window_remind(run=run, actor=request.user)
-        return Response({"reminded": reminded})
+            done = ranking.ranking_window_remind_waiting(run=run, actor=request.user)
+        return Response({"reminded": done.reminded, "skipped": done.skipped})
 
 
 @extend_schema(tags=["match runs"], parameters=[_ID])

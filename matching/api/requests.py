@@ -208,7 +208,7 @@ class MentorshipRequestListApi(_RequestApi, generics.ListCreateAPIView):
         return self.present(created.pk, code=status.HTTP_201_CREATED)
 
 
-@extend_schema(tags=["requests"], responses={200: MentorshipRequestSerializer, 404: _404})
+@extend_schema(tags=["requests"], summary="One request", responses={200: MentorshipRequestSerializer, 404: _404})
 class MentorshipRequestDetailApi(_RequestApi, generics.RetrieveAPIView):
     """One request, if you sent it, received it, or coordinate its program."""
 

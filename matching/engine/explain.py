@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .instance import Instance
+from .instance import Instance, Prepared
 from .records import Exclusion, Id
 from .result import MatchResult
 from .voice import MENTEE, Voice, voice
@@ -84,6 +84,8 @@ def why_not(
         if full:
             if prep.mentor_ranked[j]:
                 return f"all of {who}'s spots went to residents {who} ranked higher"
+            if not prep.has_scores:  # no ranking, no scores: no preference to speak of
+                return f"all of {who}'s spots went to other residents"
             return f"all of {who}'s spots went to residents who fit {who} better"
         return f"{who} was not assigned to {v.you} in this run"
     if full or g < 0:
@@ -91,7 +93,30 @@ def why_not(
     return f"{v.your} pairing with {name(got)} fit the cohort at least as well"
 
 
-def _why_unmatched(instance: Instance, result: MatchResult, i: int, v: Voice) -> str:
+def _places_for_residents(prep: Prepared) -> str:
+    """ "there were 40 places for 52 residents; " when the open spots could not cover every resident,
+    so that some had to go unmatched whatever anyone ranked; else ""."""
+    places, residents = sum(prep.capacity), len(prep.mentee_ids)
+    if places >= residents:
+        return ""
+    return (
+        f"there {'was' if places == 1 else 'were'} {places} {'place' if places == 1 else 'places'}"
+        f" for {residents} {'resident' if residents == 1 else 'residents'}; "
+    )
+
+
+def _held(prep: Prepared, result: MatchResult) -> list[list[int]]:
+    """held[j]: the mentees assigned to mentor j in ``result``."""
+    held: list[list[int]] = [[] for _ in prep.mentor_ids]
+    for mentee_id, mentor_id in result.assignment.items():
+        if mentor_id is not None and mentor_id in prep.mentor_at and mentee_id in prep.mentee_at:
+            held[prep.mentor_at[mentor_id]].append(prep.mentee_at[mentee_id])
+    return held
+
+
+def _why_unmatched(
+    instance: Instance, result: MatchResult, i: int, v: Voice, held: list[list[int]] | None = None
+) -> str:
     prep = instance.prepared
     if not any(c > 0 for c in prep.capacity):
         return "no mentor had a spot in this match"
@@ -101,22 +126,44 @@ def _why_unmatched(instance: Instance, result: MatchResult, i: int, v: Voice) ->
         return f"no mentor with a spot could be paired with {v.you}"
     if not prep.pref[i]:
         return "no pairing with a mentor who had a spot was acceptable to both sides"
-    if result.mode == "stable":
+    shortage = _places_for_residents(prep)
+    held = _held(prep, result) if held is None else held
+    options = prep.pref[i]
+    # Say only what the result shows: every mentor the resident could have had is full.
+    if not all(len(held[j]) >= prep.capacity[j] for j in options):
+        return f"{shortage}{v.you_were} not matched in this run"
+    if result.mode != "stable":
         return (
-            f"every mentor {v.you} could be paired with filled their spots with residents they ranked higher"
-            " or who fit them better"
+            f"{shortage}the spots of every mentor {v.you} could be paired with went to pairings that matched"
+            " more residents or fit the cohort better overall"
         )
-    return (
-        f"the spots of every mentor {v.you} could be paired with went to pairings that matched more residents"
-        " or fit the cohort better overall"
-    )
+    # ... and, in a stable match, full with residents each of them preferred.
+    rank = prep.mentor_rank
+    if not all(all(rank[j].get(k, -1) < rank[j][i] for k in held[j]) for j in options):
+        return f"{shortage}every mentor {v.you} could be paired with filled their spots"
+    ranked = {prep.mentor_ranked[j] for j in options}
+    if ranked == {True}:
+        why = "with residents they ranked higher"
+    elif not prep.has_scores:
+        # Without scores a mentor who did not rank takes residents in no particular order.
+        why = "with other residents"
+    elif ranked == {False}:
+        why = "with residents who fit them better"
+    else:
+        why = "with residents they ranked higher or who fit them better"
+    return f"{shortage}every mentor {v.you} could be paired with filled their spots {why}"
 
 
 def why_not_unmatched(
     instance: Instance, result: MatchResult, *, names: Mapping[Id, str] | None = None, audience: str = MENTEE
 ) -> dict:
     """{mentee_id: reason} for every unmatched mentee, spoken to them or (``audience="coordinator"``) about them."""
-    return {
-        mentee_id: why_not(instance, result, mentee_id, names=names, audience=audience)
-        for mentee_id in result.stats.unmatched_mentees
-    }
+    v = voice(audience)
+    prep = instance.prepared
+    held = _held(prep, result)
+    reasons = {}
+    for mentee_id in result.stats.unmatched_mentees:
+        if mentee_id not in prep.mentee_at:
+            raise ValueError(f"unknown mentee {mentee_id!r}")
+        reasons[mentee_id] = _why_unmatched(instance, result, prep.mentee_at[mentee_id], v, held)
+    return reasons

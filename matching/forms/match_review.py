@@ -15,7 +15,13 @@ class ReviewFilterForm(forms.Form):
     show = forms.ChoiceField(label="Show", choices=list(SHOW.items()), required=False)
     # The cohort's mentors: over a thousand options in a large program.
     mentor = forms.TypedChoiceField(label="Mentor", coerce=int, required=False, empty_value=None, widget=PlainSelect)
-    q = forms.CharField(label="Search by name or e-mail", max_length=100, required=False)
+    # Deliberately not in the URL (matching/views/match_runs.py, REVIEW_KEYS): the page says so.
+    q = forms.CharField(
+        label="Search by name or e-mail",
+        max_length=100,
+        required=False,
+        help_text="Kept in your session, not in the page's address, so links to this page never carry a name.",
+    )
     sort = forms.ChoiceField(label="Sort by", choices=list(SORTS.items()), required=False)
 
     def __init__(self, *args, mentor_choices, **kwargs):
@@ -50,6 +56,12 @@ class OverrideForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["mentor"].choices = [("", "Choose a mentor")] + mentor_choices
         self.fields["make_room"].choices = room_choices or []
+        self.room_offered = bool(room_choices)
         if not room_choices:
-            # Offered only once the chosen mentor turns out to be full.
-            self.fields["make_room"].widget = forms.HiddenInput()
+            # Offered only once the chosen mentor turns out to be full. A way chosen while they
+            # were (the choices come as soon as a mentor is chosen) is moot if a spot has opened
+            # since, or if another mentor was chosen: dropped, not refused as an unknown choice.
+            self.fields["make_room"] = forms.CharField(required=False, widget=forms.HiddenInput())
+
+    def clean_make_room(self):
+        return self.cleaned_data.get("make_room", "") if self.room_offered else ""

@@ -249,6 +249,9 @@ def _proposals(
     mentees = {r.id: r for r in cohort.mentees}
     mentors = {r.id: r for r in cohort.mentors}
     vocab = vocabulary()
+    # The fit residents and mentors see elsewhere (directory, ranking page) uses the standard weights;
+    # a run with its own scores every pair a second time with them, for the review to show both.
+    standard = weights.normalised() == engine.Weights().normalised()
     proposals = []
     for mentee_id, mentor_id in result.assignment.items():
         if mentor_id is None:
@@ -265,6 +268,7 @@ def _proposals(
         pair = engine.explain_pair(
             mentees[mentee_id], mentors[mentor_id], weights=weights, vocabulary=vocab, audience="coordinator"
         )
+        fit = pair.score if standard else engine.explain_pair(mentees[mentee_id], mentors[mentor_id]).score
         mentor_list = cohort.mentor_rankings.get(mentor_id)
         proposals.append(
             MatchProposal(
@@ -276,6 +280,7 @@ def _proposals(
                 mentor_rank=mentor_list.index(mentee_id) + 1 if mentor_list and mentee_id in mentor_list else None,
                 explanation={
                     "score": pair.score,
+                    "fit": fit,
                     "components": [
                         {
                             "name": c.name,

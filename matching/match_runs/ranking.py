@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -24,15 +24,17 @@ from core.guards import require_perm
 from core.locking import locked
 from core.outbox import enqueue_on_commit
 
-from ..models import MatchRanking, MatchRun, RankingSubmission
+from ..models import MatchRanking, MatchRun, Notification, RankingSubmission
 from ..scheduling import format_in_zone
 from .execution import RUN_MATCH
 from .ranking_notices import PRIVACY_TEXT, notify_rankers, notify_ranking_closed
 from .selectors import cohort_members
 
-# A second reminder within this time sends nothing: a double click, a retried request, or
-# two coordinators clicking at once remind people once.
-REMIND_AGAIN_AFTER = timedelta(hours=1)
+# Nobody gets a second reminder for a run within this time of their last one: a double
+# click, a retried request, two coordinators clicking at once, or a coordinator reminding
+# in the morning and again in the afternoon remind each person once.
+REMIND_AGAIN_AFTER = timedelta(hours=24)
+REMINDER_EVENT = "match.ranking_reminder"
 
 
 # --- Reads.
@@ -101,6 +103,46 @@ def ranking_window_status(run: MatchRun) -> RankingWindowStatus:
         ]
 
     return RankingWindowStatus(residents=rankers(run.mentees.all()), mentors=rankers(run.mentors.all()))
+
+
+@dataclass(frozen=True)
+class ReminderPlan:
+    """What "Remind" would do now: who gets a reminder (has not submitted, and was not
+    reminded for this run within ``REMIND_AGAIN_AFTER``), who is skipped as reminded
+    recently, and when the first of those could be reminded again."""
+
+    to_remind: list[Ranker]
+    recently_reminded: list[Ranker]
+    next_possible_at: datetime | None  # None: nobody is being skipped
+
+
+def reminder_plan(
+    run: MatchRun, status: RankingWindowStatus | None = None, *, now: datetime | None = None
+) -> ReminderPlan:
+    """At most one query beyond ``ranking_window_status`` (given, or read here): the last
+    reminder of each waiting person within ``REMIND_AGAIN_AFTER``, from their notifications;
+    none when the run's last reminder (``ranking_reminded_at``) is older than that."""
+    now = now or timezone.now()
+    waiting = (status or ranking_window_status(run)).waiting
+    if run.ranking_reminded_at is None or run.ranking_reminded_at <= now - REMIND_AGAIN_AFTER:
+        # The run's last reminder is older than that (or there was none): nobody to skip.
+        return ReminderPlan(to_remind=waiting, recently_reminded=[], next_possible_at=None)
+    last = dict(
+        Notification.objects.filter(
+            event=REMINDER_EVENT,
+            dedup_key__startswith=f"match_run:{run.pk}:ranking_reminder:",
+            user_id__in=[r.person.pk for r in waiting],
+            created_at__gt=now - REMIND_AGAIN_AFTER,
+        )
+        .values("user_id")
+        .annotate(last=Max("created_at"))
+        .values_list("user_id", "last")
+    )
+    return ReminderPlan(
+        to_remind=[r for r in waiting if r.person.pk not in last],
+        recently_reminded=[r for r in waiting if r.person.pk in last],
+        next_possible_at=min(last.values()) + REMIND_AGAIN_AFTER if last else None,
+    )
 
 
 def submission_of(run: MatchRun, user: User) -> RankingSubmission | None:
@@ -231,17 +273,26 @@ def _locked_open_window(run: MatchRun, actor: User) -> MatchRun:
     return run
 
 
+@dataclass(frozen=True)
+class Reminded:
+    reminded: int  # people sent a reminder now
+    skipped: int  # people who have not submitted but were reminded within REMIND_AGAIN_AFTER
+
+
 @transaction.atomic
-def ranking_window_remind(*, run: MatchRun, actor: User) -> int:
-    """One reminder to each cohort member who has not submitted; the number reminded. A
-    second call within ``REMIND_AGAIN_AFTER`` of the last reminder sends nothing (0)."""
+def ranking_window_remind_waiting(*, run: MatchRun, actor: User) -> Reminded:
+    """One reminder to each cohort member who has not submitted, except those reminded for
+    this run within ``REMIND_AGAIN_AFTER`` (``reminder_plan``): they are counted as skipped.
+    Under the run's lock, so two coordinators clicking at once (or a double click) remind
+    each person once: the second finds everyone reminded, and sends nothing."""
     run = _locked_open_window(run, actor)
     now = timezone.now()
-    if run.ranking_reminded_at is not None and now - run.ranking_reminded_at < REMIND_AGAIN_AFTER:
-        return 0
-    waiting = ranking_window_status(run).waiting
-    if not waiting:
+    status = ranking_window_status(run)
+    if not status.waiting:
         raise ValidationError("Everyone in this match has submitted their list: there is nobody to remind.")
+    plan = reminder_plan(run, status, now=now)
+    if not plan.to_remind:
+        return Reminded(reminded=0, skipped=len(plan.recently_reminded))
     before = {"ranking_reminded_at": run.ranking_reminded_at.isoformat() if run.ranking_reminded_at else None}
     run.ranking_reminded_at = now
     run.save(update_fields=["ranking_reminded_at"])
@@ -250,16 +301,20 @@ def ranking_window_remind(*, run: MatchRun, actor: User) -> int:
         action="match_run.ranking_remind",
         obj=run,
         before=before,
-        after={"ranking_reminded_at": now.isoformat(), "reminded": len(waiting)},
+        after={
+            "ranking_reminded_at": now.isoformat(),
+            "reminded": len(plan.to_remind),
+            "skipped": len(plan.recently_reminded),
+        },
     )
     deadline = run.ranking_deadline
     assert deadline is not None
     kind = run.get_kind_display().lower()
-    mentee_ids = set(run.mentees.values_list("pk", flat=True))
+    mentee_ids = {r.person.pk for r in status.residents}
     notify_rankers(
         run,
-        [(ranker.person, ranker.person.pk in mentee_ids) for ranker in waiting],
-        event="match.ranking_reminder",
+        [(ranker.person, ranker.person.pk in mentee_ids) for ranker in plan.to_remind],
+        event=REMINDER_EVENT,
         key="ranking_reminder",
         title=lambda person, others: (
             f"Reminder: submit your ranking of {kind} {others} by {format_in_zone(deadline, person)}"
@@ -271,7 +326,7 @@ def ranking_window_remind(*, run: MatchRun, actor: User) -> int:
         ),
         version=now.isoformat(),
     )
-    return len(waiting)
+    return Reminded(reminded=len(plan.to_remind), skipped=len(plan.recently_reminded))
 
 
 @transaction.atomic

@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from accounts.models import User
 
-from ..models import MatchRun
-from ..notifications import notify
+from ..models import MatchRun, Notification
+from ..notifications import notify_many
 from ..scheduling import format_in_zone
 from .selectors import cohort_members
 
@@ -36,18 +36,33 @@ def notify_rankers(
     ranking page. ``title`` and ``body`` get the person (for their time zone) and whom they
     rank ("mentors" or "residents"). The dedup key is per run, ``key``, person and
     ``version`` (a reminder's time, a new deadline, a list's version): the same news twice
-    (a retried task, a second close) reaches nobody twice."""
+    (a retried task, a second close) reaches nobody twice.
+
+    On the bulk path (``notify_many``): one read of the keys already sent, one INSERT, and the
+    e-mails queued on commit in one batch task, whatever the size of the cohort (a reminder to
+    two hundred people, one ``notify`` each, kept the coordinator waiting for seconds). A key
+    created meanwhile by another transaction makes ``notify_many`` fall back to one by one,
+    which skips it."""
     url = reverse("matching:match-run-rank", args=[run.pk])
+    notes = []
     for person, is_mentee in rankers:
         others = "mentors" if is_mentee else "residents"
-        notify(
-            event=event,
-            user=person,
-            url=url,
-            title=title(person, others),
-            body=body(person, others),
-            dedup_key=f"match_run:{run.pk}:{key}:{person.pk}" + (f":{version}" if version else ""),
+        notes.append(
+            {
+                "event": event,
+                "user": person,
+                "url": url,
+                "title": title(person, others),
+                "body": body(person, others),
+                "dedup_key": f"match_run:{run.pk}:{key}:{person.pk}" + (f":{version}" if version else ""),
+            }
         )
+    sent = set(
+        Notification.objects.filter(dedup_key__in=[note["dedup_key"] for note in notes]).values_list(
+            "dedup_key", flat=True
+        )
+    )
+    notify_many([note for note in notes if note["dedup_key"] not in sent])
 
 
 def notify_ranking_window(run: MatchRun) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
-from accounts.models import MenteeProfile, User
+from accounts.models import CareerStage, MenteeProfile, User
 
 from .. import engine
 from ..models import MatchRun
@@ -29,6 +29,7 @@ class RankRow:
     reasons: list[str]  # the strongest components' reasons, at most TOP_REASONS
     shared_time: str  # "2 h a week in common: Tue 6–8 pm your time", or "" when unknown
     profile_url: str  # "" when the ranker may not open that profile
+    stage: CareerStage | None = None  # a resident's PGY year (the page's filter); None for mentors
 
 
 def _pair_facts(pair: engine.PairScore) -> tuple[list[str], str]:
@@ -52,6 +53,11 @@ def _ordered(rows: list[RankRow]) -> list[RankRow]:
             r.person.pk,
         ),
     )
+
+
+def stages_of(rows: list[RankRow]) -> list[CareerStage]:
+    """The career stages among ``rows``, in career order (the ranking page's PGY filter)."""
+    return sorted({row.stage for row in rows if row.stage is not None}, key=lambda stage: (stage.order, stage.pk))
 
 
 def rank_rows(run: MatchRun, user: User, *, as_mentee: bool) -> list[RankRow]:
@@ -118,5 +124,7 @@ def rank_rows(run: MatchRun, user: User, *, as_mentee: bool) -> list[RankRow]:
             reasons, shared = _pair_facts(pair)
         # A resident's page opens to the mentors ranking them while the window is open
         # (matching.view_person_to_rank).
-        rows.append(RankRow(person, description, score, reasons, shared, reverse("matching:person", args=[person.pk])))
+        rows.append(
+            RankRow(person, description, score, reasons, shared, reverse("matching:person", args=[person.pk]), stage)
+        )
     return _ordered(rows)

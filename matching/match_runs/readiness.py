@@ -8,7 +8,7 @@ once a day per person, and re-sends invitations to invitees who never signed in.
 import zoneinfo
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import datetime, time, tzinfo
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.core.exceptions import ValidationError
@@ -17,14 +17,14 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.invitations import users_reinvite
 from accounts.models import AvailabilityWindow, Membership, MenteeProfile, MentorProfile, Program, User
-from accounts.roster import roster_member_reinvite
 from audit.services import audit_log
 from core.guards import require_perm
-from core.locking import locked
 
-from ..models import EvaluatorRole, Kind, Mentorship
-from ..notifications import notify
+from ..match_cohort import LEFT_OUT_MENTORED, LEFT_OUT_NO_PROFILE, left_out_reasons
+from ..models import EvaluatorRole, Kind, Mentorship, Notification
+from ..notifications import awaits_first_sign_in, notify_many
 from ..selectors.directory import mentor_directory
 
 if TYPE_CHECKING:
@@ -47,33 +47,7 @@ GROUPS = (NO_GOALS, NEVER_SIGNED_IN, NO_AVAILABILITY, MENTORS_FULL, EVALUATORS, 
 # Groups whose people can do something about it; for the others the choice is the coordinator's.
 REMINDABLE = (NO_GOALS, NEVER_SIGNED_IN, NO_AVAILABILITY, MENTORS_FULL, LEFT_OUT)
 
-# Why a resident is not matched in a run of a kind: the rules of ``match_cohort.load_cohort``,
-# checked in its order (an active mentorship of the kind first, then an active mentee profile).
-LEFT_OUT_MENTORED = "already has an active mentorship of this kind"
-LEFT_OUT_NO_PROFILE = "has no active mentee profile"
 NOTE_NO_PROFILE = "no mentee profile"
-
-
-def left_out_reasons(mentee_ids: Iterable[int], kind: str, *, mentored: set[int] | None = None) -> dict[int, str]:
-    """{mentee id: why} for the mentees a run of ``kind`` over ``mentee_ids`` would leave out,
-    worded as ``load_cohort`` words them (two queries; one if the caller passes ``mentored``,
-    the ids among them with an active mentorship of ``kind``)."""
-    mentee_ids = set(mentee_ids)
-    if mentored is None:
-        mentored = set(
-            Mentorship.objects.filter(status=Mentorship.Status.ACTIVE, kind=kind, mentee_id__in=mentee_ids).values_list(
-                "mentee_id", flat=True
-            )
-        )
-    reasons = dict.fromkeys(mentored & mentee_ids, LEFT_OUT_MENTORED)
-    with_profile = set(
-        MenteeProfile.objects.filter(user_id__in=mentee_ids - reasons.keys(), user__is_active=True).values_list(
-            "user_id", flat=True
-        )
-    )
-    for pk in mentee_ids - reasons.keys() - with_profile:
-        reasons[pk] = LEFT_OUT_NO_PROFILE
-    return reasons
 
 
 def never_signed_in(user: User) -> bool:
@@ -173,9 +147,15 @@ def program_mentors(program: Program) -> QuerySet[Any]:
     )
 
 
+def mentored_note(kind_label: str, mentor_name: str) -> str:
+    """Why a resident with a mentor of the kind is left out, as the readiness page and the
+    start form say it."""
+    return f"already has a {kind_label} mentor: {mentor_name}"
+
+
 def _left_out_note(user: User, reason: str, mentored_by: dict[int, User], kind_label: str) -> str:
     if reason == LEFT_OUT_MENTORED:
-        return f"already has a {kind_label} mentor: {mentored_by[user.pk].full_name}"
+        return mentored_note(kind_label, mentored_by[user.pk].full_name)
     if reason == LEFT_OUT_NO_PROFILE:
         return "account deactivated" if not user.is_active else NOTE_NO_PROFILE
     return ""
@@ -263,8 +243,9 @@ def program_readiness(program: Program, kind: str) -> Readiness:
         Group(
             NEVER_SIGNED_IN,
             "People who have never signed in",
-            "They would get ranking and match e-mails they cannot act on. Invitees who have not set a password "
-            "get their invitation again; the others get a reminder to sign in.",
+            "Until they sign in, the only e-mail they get is their invitation: ranking and match news waits in "
+            "the app, unseen. Invitees who have not set a password get their invitation again; the others get a "
+            "reminder to sign in.",
             never,
             "Remind them to sign in",
         ),
@@ -379,8 +360,10 @@ def program_zone(program: Program) -> tzinfo:
 @transaction.atomic
 def readiness_remind(*, program: Program, actor: User, group: str, kind: str) -> Reminded:
     """Remind everyone in ``group`` of the readiness of a ``kind`` run, once a day per person:
-    a second click the same day sends nothing new. Invitees who never set a password get their
-    invitation again instead (``roster_member_reinvite``), at most once a day."""
+    a second click the same day sends nothing new. Whoever has not signed in yet can open no
+    link but their invitation's, so they get their invitation again instead, whatever the
+    group (at most once a day, ``users_reinvite``). The bulk path, as a publish's: one insert
+    of the notifications and one task per batch of e-mails, whatever the group's size."""
     require_perm(actor, "matching.manage_match_runs", program)
     if kind not in Kind.values:
         raise ValidationError("Choose a kind of mentorship.")
@@ -389,39 +372,37 @@ def readiness_remind(*, program: Program, actor: User, group: str, kind: str) ->
     targets = program_readiness(program, kind).groups[group].remind_targets()
     zone = program_zone(program)
     today = timezone.localdate(timezone=zone)
-    result = Reminded()
+    start_of_today = datetime.combine(today, time.min, tzinfo=zone)
+    invitees = [p.user.pk for p in targets if awaits_first_sign_in(p.user)]
+    invited = users_reinvite(user_ids=invitees, invited_by=actor, not_since=start_of_today)
     url_name, title, body = _MESSAGES[group]
-    invitees = [p.user.pk for p in targets if group == NEVER_SIGNED_IN and not p.user.has_usable_password()]
-    # The invitees' rows, locked: two clicks at once queue here and the second sees invited_at.
-    locked_invitees = locked(User.objects).in_bulk(invitees)
-    memberships = {
-        m.user_id: m for m in Membership.objects.filter(program=program, user_id__in=invitees).order_by("role")
-    }
+    url = reverse(url_name)
+    notes = []
     for person in targets:
-        user = person.user
-        if user.pk in locked_invitees:
-            user = locked_invitees[user.pk]
-            if user.invited_at and timezone.localdate(user.invited_at, zone) == today:
-                result.already_today += 1
-                continue
-            membership = memberships[user.pk]
-            membership.user = user
-            if roster_member_reinvite(membership=membership, actor=actor):
-                result.invited += 1
+        if awaits_first_sign_in(person.user):
             continue
         words = {"program": program.name, "note": person.note, "missing": person.note.removeprefix("no ")}
-        created = notify(
-            event="match.readiness_reminder",
-            user=user,
-            url=reverse(url_name),
-            title=title.format(**words),
-            body=body.format(**words),
-            dedup_key=f"readiness:{program.pk}:{group}:{user.pk}:{today.isoformat()}",
+        notes.append(
+            {
+                "event": "match.readiness_reminder",
+                "user": person.user,
+                "url": url,
+                "title": title.format(**words),
+                "body": body.format(**words),
+                "dedup_key": f"readiness:{program.pk}:{group}:{person.user.pk}:{today.isoformat()}",
+            }
         )
-        if created is None:
-            result.already_today += 1
-        else:
-            result.notified += 1
+    # Those reminded today already are left out before the insert (``notify_many`` falls back
+    # to one by one when a key exists: a second click must stay as quick as the first).
+    done = set(
+        Notification.objects.filter(dedup_key__in=[n["dedup_key"] for n in notes]).values_list("dedup_key", flat=True)
+    )
+    created = notify_many([n for n in notes if n["dedup_key"] not in done])
+    result = Reminded(
+        notified=len(created),
+        invited=len(invited),
+        already_today=len(notes) - len(created) + len(invitees) - len(invited),
+    )
     audit_log(
         actor=actor,
         action="match_run.readiness_remind",
@@ -433,6 +414,8 @@ def readiness_remind(*, program: Program, actor: User, group: str, kind: str) ->
             "notified": result.notified,
             "invited": result.invited,
             "already_reminded_today": result.already_today,
+            # Who got a fresh invitation link (the roster's re-invite writes one entry each).
+            **({"invited_users": invited} if invited else {}),
         },
     )
     return result

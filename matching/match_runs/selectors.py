@@ -10,6 +10,7 @@ from accounts.models import Program, User
 from core.guards import require_perm
 from core.search import search_terms, word_matches
 
+from .. import engine
 from ..models import MatchProposal, MatchRanking, MatchRun, Mentorship
 
 Status = MatchRun.Status
@@ -37,6 +38,29 @@ def proposals_for(run: MatchRun) -> QuerySet[MatchProposal]:
         )
         .order_by("mentee__last_name", "mentee__first_name", "mentee_id")
     )
+
+
+# --- Scores: a run's own, and the fit everyone else sees.
+
+
+def standard_weights(run: MatchRun) -> bool:
+    """Whether ``run`` weighed the components as the directory, the recommendations and the
+    ranking page do (the engine's defaults): its scores are then the fit people see there."""
+    weights = engine.Weights.from_mapping(run.weights or {})
+    return weights.normalised() == engine.Weights().normalised()
+
+
+def fit_score(proposal: MatchProposal, *, standard: bool) -> float | None:
+    """The proposed pair's fit out of 100 as the resident and the mentor see it elsewhere ("Fit
+    81/100" on the ranking page, "Match 81" in the directory): the standard weights. A run with
+    its own weights records it beside its score (``execution._proposals``); one computed before it
+    did has it only if its weights were the standard ones (``standard``, ``standard_weights``)."""
+    if proposal.mentor_id is None:
+        return None
+    fit = (proposal.explanation or {}).get("fit")
+    if isinstance(fit, int | float) and not isinstance(fit, bool):
+        return float(fit)
+    return proposal.score if standard else None
 
 
 # A matched pair scoring below this (out of 100) is shown under "Low score": with the default
@@ -322,12 +346,22 @@ class ChangedPair:
 
 @dataclass(frozen=True)
 class RunComparison:
+    """Two runs side by side. ``a``/``b`` count each run's whole cohort; when the cohorts differ
+    (183 residents against 91) their averages are of different people, so the page leads with
+    ``a_in_both``/``b_in_both``: the same figures over the residents both runs contain."""
+
     a: RunSummary
     b: RunSummary
     in_both: int  # residents in both cohorts
     changed: list[ChangedPair]  # of those, the ones proposed a different mentor (or matched in one run only)
     only_in_a: int
     only_in_b: int
+    a_in_both: RunSummary  # run a, over the residents in both cohorts only
+    b_in_both: RunSummary
+
+    @property
+    def same_cohort(self) -> bool:
+        return not (self.only_in_a or self.only_in_b)
 
     @property
     def same_score(self) -> int:
@@ -373,21 +407,23 @@ def match_run_compare(*, a: MatchRun, b: MatchRun, actor: User) -> RunComparison
     pa, pb = list(proposals_for(a)), list(proposals_for(b))
     by_mentee_b = {p.mentee_id: p for p in pb}
     changed: list[ChangedPair] = []
-    in_both = 0
+    both: set[int] = set()
     for p in pa:
         q = by_mentee_b.get(p.mentee_id)
         if q is None:
             continue
-        in_both += 1
+        both.add(p.mentee_id)
         if p.mentor_id != q.mentor_id:
             changed.append(ChangedPair(p.mentee, p.mentor, p.score, q.mentor, q.score))
     return RunComparison(
         a=_summary(a, pa),
         b=_summary(b, pb),
-        in_both=in_both,
+        in_both=len(both),
         changed=changed,
-        only_in_a=len(pa) - in_both,
-        only_in_b=len(pb) - in_both,
+        only_in_a=len(pa) - len(both),
+        only_in_b=len(pb) - len(both),
+        a_in_both=_summary(a, [p for p in pa if p.mentee_id in both]),
+        b_in_both=_summary(b, [p for p in pb if p.mentee_id in both]),
     )
 
 

@@ -24,6 +24,7 @@ from core.outbox import enqueue_on_commit
 
 from .. import engine
 from ..conflicts import block_message_for_coordinators, blocked_pairs, pairing_block
+from ..match_cohort import left_out_reasons
 from ..models import Kind, MatchProposal, MatchRanking, MatchRun, Mentorship, RankingSubmission
 from ..notifications import notify, notify_many
 from ..selectors.directory import active_mentee_count, mentor_directory
@@ -104,6 +105,13 @@ def _create(
     SCHEDULED.check_instant(ranking_deadline, zone=actor.time_zone, field="ranking_deadline")
     checked_weights = _weights(weights)
     mentee_ids, mentor_ids = _cohort_ids(program, mentee_ids, mentor_ids)
+    # Not in the cohort at all: no ranking window asks them to rank, nobody proposes for them.
+    left_out = left_out_reasons(mentee_ids, kind)
+    mentee_ids = [pk for pk in mentee_ids if pk not in left_out]
+    if not mentee_ids:
+        raise ValidationError(
+            {"mentee_ids": f"Every resident you chose already has an active {Kind(kind).label.lower()} mentor."}
+        )
     run = MatchRun.objects.create(
         program=program,
         kind=kind,
@@ -125,6 +133,7 @@ def _create(
             "kind": kind,
             "algorithm": algorithm,
             "mentees": len(mentee_ids),
+            "left_out": len(left_out),
             "mentors": len(mentor_ids),
             "round": run.round,
             "rerun_of": rerun_of.pk if rerun_of else None,
@@ -455,25 +464,17 @@ def match_run_publish(*, run: MatchRun, actor: User) -> list[Mentorship]:
     return started
 
 
-@transaction.atomic
-def match_run_second_round(*, run: MatchRun, actor: User) -> MatchRun:
-    """A new QUEUED run over the residents of a published run who still have no mentor of
-    its kind, and its mentors who still have a spot. Published pairs are left alone."""
-    run = _locked_run(run)
-    require_perm(actor, "matching.manage_match_runs", run)
+def _second_round_cohort(run: MatchRun) -> tuple[list[int], list[int]]:
+    """The residents of published ``run`` still without a mentor of its kind, and its mentors
+    who still have a spot; a ValidationError saying why there can be no second round now."""
     if not run.can_start_second_round():
         raise ValidationError("Publish this match before starting a second round.")
-    # Under the run's lock: two coordinators (or a double click) cannot start two rounds
-    # over the same residents. One that failed, was cancelled or is published is done.
+    # One that failed, was cancelled or is published is done.
     if run.next_rounds.exclude(status__in=[Status.FAILED, Status.CANCELLED]).filter(published_at__isnull=True).exists():
         raise ValidationError("A second round of this match is already under way: publish or cancel it first.")
     cohort = list(run.mentees.values_list("pk", flat=True))
-    paired = set(
-        Mentorship.objects.filter(status=Mentorship.Status.ACTIVE, kind=run.kind, mentee_id__in=cohort).values_list(
-            "mentee_id", flat=True
-        )
-    )
-    mentee_ids = [pk for pk in cohort if pk not in paired]
+    left_out = left_out_reasons(cohort, run.kind)
+    mentee_ids = [pk for pk in cohort if pk not in left_out]
     if not mentee_ids:
         raise ValidationError("Every resident of this match has a mentor.")
     mentor_ids = list(
@@ -483,6 +484,29 @@ def match_run_second_round(*, run: MatchRun, actor: User) -> MatchRun:
     )
     if not mentor_ids:
         raise ValidationError("No mentor of this match has a spot left.")
+    return mentee_ids, mentor_ids
+
+
+def second_round_refusal(run: MatchRun) -> str:
+    """Why a second round of ``run`` cannot start now, or "": the run's page shows it beside a
+    disabled button rather than refusing after the click. The same checks as
+    ``match_run_second_round``, which makes them again under the run's lock."""
+    try:
+        _second_round_cohort(run)
+    except ValidationError as exc:
+        return " ".join(exc.messages)
+    return ""
+
+
+@transaction.atomic
+def match_run_second_round(*, run: MatchRun, actor: User) -> MatchRun:
+    """A new QUEUED run over the residents of a published run who still have no mentor of
+    its kind, and its mentors who still have a spot. Published pairs are left alone."""
+    run = _locked_run(run)
+    require_perm(actor, "matching.manage_match_runs", run)
+    # Under the run's lock: two coordinators (or a double click) cannot start two rounds
+    # over the same residents.
+    mentee_ids, mentor_ids = _second_round_cohort(run)
     return _create(
         program=run.program,
         actor=actor,

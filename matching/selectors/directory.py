@@ -1,17 +1,21 @@
 """The mentor directory and a person's page: mentors with the spots their active mentorships
 leave them."""
 
+import secrets
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, TypedDict
 
+from django.core.cache import cache
 from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
+from redis.exceptions import RedisError
 
 from accounts.models import AvailabilityWindow, MentorProfile, User
 
 from ..models import Mentorship, MentorshipRequest
 
 if TYPE_CHECKING:
+    from django.forms import Form
     from django_stubs_ext import WithAnnotations
 
 
@@ -62,9 +66,87 @@ def mentor_directory() -> "QuerySet[WithAnnotations[MentorProfile, MentorSpots]]
 
 def mentor_cards(profile_ids: Iterable[int]) -> "dict[int, WithAnnotations[MentorProfile, MentorSpots]]":
     """{profile id: profile} for the directory cards of these profiles, as ``mentor_directory()``
-    loads them (counts annotated, relations prefetched); profiles that left the directory since
-    their ids were read are missing."""
-    return mentor_directory().in_bulk(list(profile_ids))
+    loads them (counts annotated), each with the two lists a card shows joined: ``helps_with``
+    (its goals' names) and ``speaks`` (its languages'), in their vocabularies' order, read in one
+    query; profiles that left the directory since their ids were read are missing."""
+    cards = mentor_directory().prefetch_related(None).in_bulk(list(profile_ids))
+    with_card_lists(cards.values())
+    return cards
+
+
+def with_card_lists(profiles: Iterable[MentorProfile]) -> None:
+    """Set each profile's ``helps_with`` and ``speaks``: its goals' and its languages' names,
+    joined, in their vocabularies' order; one query for all of them (none without profiles)."""
+    profiles = list(profiles)
+    names: dict[tuple[int, int], list[str]] = {}
+    if profiles:
+        for profile_id, kind, _order, name in _card_names([p.pk for p in profiles]):
+            names.setdefault((profile_id, kind), []).append(name)
+    for profile in profiles:
+        # Attributes for the card template, set on the instances it is given.
+        profile.helps_with = ", ".join(names.get((profile.pk, 0), ()))  # type: ignore[attr-defined]
+        profile.speaks = ", ".join(names.get((profile.pk, 1), ()))  # type: ignore[attr-defined]
+
+
+def _card_names(profile_ids: list[int]) -> QuerySet:
+    """(profile id, 0 for a goal or 1 for a language, order, name) of these profiles, sorted as the
+    vocabularies sort (goals by order then name, languages by name): one UNION ALL."""
+    goals = (
+        MentorProfile.expertise.through.objects.filter(mentorprofile_id__in=profile_ids)
+        .annotate(kind=Value(0), sort=F("goal__order"), label=F("goal__name"))
+        .values_list("mentorprofile_id", "kind", "sort", "label")  # type: ignore[misc]  # annotations the plugin misses
+    )
+    languages = (
+        MentorProfile.languages.through.objects.filter(mentorprofile_id__in=profile_ids)
+        .annotate(kind=Value(1), sort=Value(0), label=F("language__name"))
+        .values_list("mentorprofile_id", "kind", "sort", "label")  # type: ignore[misc]  # annotations the plugin misses
+    )
+    return goals.union(languages, all=True).order_by("mentorprofile_id", "kind", "sort", "label")
+
+
+FILTER_CHOICES_KEY = "matching:directory:filter-choices"
+# The vocabularies change in the admin (``directory_mentors.vocabulary_changed`` forgets the lists
+# then) or by a migration, which no signal reports: then within this time.
+FILTER_CHOICES_TIMEOUT = 5 * 60
+_CHOICE_FIELDS = ("specialty", "subspecialty", "expertise", "language", "meeting_format")
+
+
+def use_kept_filter_choices(form: "Form") -> str | None:
+    """Give the directory filter form's widgets their choice lists (the vocabularies: five queries)
+    from the cache, as plain (value, label) pairs, groups kept. For rendering only: the fields
+    still validate against their querysets. Returns the lists' version, a token that changes
+    whenever they are read again from the database (None without a cache)."""
+    try:
+        kept = cache.get(FILTER_CHOICES_KEY)
+    except (RedisError, OSError):
+        kept = None
+    if kept is None:
+        kept = {
+            "version": secrets.token_hex(8),
+            "choices": {name: _plain_choices(form.fields[name].widget.choices) for name in _CHOICE_FIELDS},
+        }
+        try:
+            cache.set(FILTER_CHOICES_KEY, kept, FILTER_CHOICES_TIMEOUT)
+        except (RedisError, OSError):
+            kept["version"] = None
+    for name in _CHOICE_FIELDS:
+        form.fields[name].widget.choices = kept["choices"][name]
+    return kept["version"]
+
+
+def forget_filter_choices() -> None:
+    try:
+        cache.delete(FILTER_CHOICES_KEY)
+    except (RedisError, OSError):
+        pass
+
+
+def _plain_choices(choices: Iterable) -> list:
+    """Choices with each value as the string the widget writes (a model choice's slug)."""
+    return [
+        (str(value), _plain_choices(label) if isinstance(label, list | tuple) else str(label))
+        for value, label in choices
+    ]
 
 
 def person(pk: int) -> User:

@@ -122,7 +122,15 @@ def _resolve(request: MentorshipRequest, *, actor: User, status: str, note: str 
 
 @transaction.atomic
 def request_accept(*, request: MentorshipRequest, actor: User, note: str = "") -> Mentorship:
-    """The mentor accepts: the mentorship starts, within capacity, or a clear error."""
+    """The mentor accepts: the mentorship starts, within capacity, or a clear error.
+
+    The resident's row is locked first (``core.locking``: a user above profiles and requests):
+    two mentors accepting the same resident's requests at once then run one after the other,
+    and the second finds its request closed by the first (``requests_close_for_paired``)
+    rather than left pending behind a lock the first skipped. ``no_key``: the writes that name
+    the resident (a withdraw's audit entry, a notification) need not wait for it, and so
+    cannot close a cycle with the request lock taken below."""
+    locked(User.objects, no_key=True).get(pk=request.mentee_id)
     lock_mentor_profile(request.mentor)
     request = _locked_request(request)
     if not actor.has_perm("matching.respond_to_request", request):

@@ -3,12 +3,14 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import path
 
 from accounts.filters import MentorDirectoryFilter
+from accounts.models import MenteeProfile
 
 from .. import directory_mentors, recommendations
-from ..selectors.directory import mentor_cards, relations_to_mentors
+from ..selectors.directory import mentor_cards, relations_to_mentors, use_kept_filter_choices, with_card_lists
 from ..selectors.directory import mentor_directory as mentor_directory_qs
 
 SORTS = {"score": "Best match", "name": "Name"}
@@ -26,7 +28,7 @@ def mentor_directory(request):
     # page, the labels and choices speak for themselves.
     for field in mentors.form.fields.values():
         field.help_text = ""
-    mentee = getattr(request.user, "mentee_profile", None)
+    mentee = _mentee_profile(request.user)
     sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else ("score" if mentee else "name")
     shared_time = request.GET.get("shared_time") == "1"
 
@@ -36,7 +38,8 @@ def mentor_directory(request):
     matching = mentors.qs if mentors.form.is_valid() or not mentors.is_bound else directory.none()
     recommended, recommended_groups = [], []
     if mentee is None:
-        page = Paginator(matching, 12).get_page(request.GET.get("page"))
+        page = Paginator(matching.prefetch_related(None), 12).get_page(request.GET.get("page"))
+        with_card_lists(page.object_list)
     else:
         page, recommended_groups = _scored_page(
             request, mentee, matching, sort=sort, shared_time=shared_time, filtered=filtered
@@ -50,6 +53,7 @@ def mentor_directory(request):
         "matching/directory/page.html",
         {
             "filter": mentors,
+            "filter_fields": _filter_fields(mentors.form),
             "page_obj": page,
             "mentors": page.object_list,
             "filtered": filtered,
@@ -61,6 +65,31 @@ def mentor_directory(request):
             "recommended_groups": recommended_groups,
         },
     )
+
+
+# (version of the kept choice lists, HTML) of the last unbound filter form this process rendered.
+_unbound_fields: tuple[str, str] | None = None
+
+
+def _filter_fields(form) -> str:
+    """The filter form's fields as HTML. Without a query string they are the same for everyone
+    until a vocabulary changes (a new version of the kept choice lists): rendered once per process."""
+    global _unbound_fields
+    version = use_kept_filter_choices(form)
+    if not form.is_bound and version is not None and _unbound_fields and _unbound_fields[0] == version:
+        return _unbound_fields[1]
+    html = render_to_string("matching/directory/_filter_fields.html", {"form": form})
+    if not form.is_bound and version is not None:
+        _unbound_fields = (version, html)
+    return html
+
+
+def _mentee_profile(user) -> MenteeProfile | None:
+    """``user.mentee_profile`` with its career stage (the record needs its order), in one query."""
+    mentee = MenteeProfile.objects.select_related("career_stage").filter(user=user).first()
+    if mentee is not None:
+        user.mentee_profile = mentee  # kept on the user, for the navigation's role check
+    return mentee
 
 
 def _scored_page(request, mentee, directory, *, sort, shared_time, filtered):
@@ -81,11 +110,11 @@ def _scored_page(request, mentee, directory, *, sort, shared_time, filtered):
     clock = recommendations.clock_for(request.user)
     programs = recommendations.resident_programs(request.user)
     # The first program's specialty scores the list; each program gets its own recommendations.
-    me = recommendations.mentee_record(mentee, specialty_id=programs[0].specialty_id if programs else None)
+    me, *others = directory_mentors.mentee_records(mentee, programs)
     blocked = directory_mentors.exclusions(me, kept)  # conflicts of interest, current mentors
     scores = directory_mentors.scores(me, kept, require_shared_availability=shared_time, exclusions=blocked)
     if sort == "score":
-        rows.sort(key=lambda r: (-(scores.get(r.user_id) or 0), r.last_name, r.first_name, r.profile_id))
+        rows = kept.by_score(rows, scores)
     groups = []
     if not filtered and request.GET.get("page", "1") == "1":
         # Unfiltered, the list is the whole directory: recommend from it. A few more than three,
@@ -96,10 +125,9 @@ def _scored_page(request, mentee, directory, *, sort, shared_time, filtered):
                 directory_mentors.recommend(me, kept, n=RECOMMENDED, exclusions=blocked, clock=clock),
             )
         )
-        for program in programs[1:]:
+        for program, other in zip(programs[1:], others, strict=True):
             if program.specialty_id == me.specialty_id:
                 continue
-            other = recommendations.mentee_record(mentee, specialty_id=program.specialty_id)
             groups.append(
                 (program, directory_mentors.recommend(other, kept, n=RECOMMENDED, exclusions=blocked, clock=clock))
             )

@@ -19,9 +19,12 @@ from core.forms import add_service_errors
 
 from ..forms.match_runs import MatchRunForm
 from ..match_runs.readiness import (
+    EVALUATORS,
     GROUPS,
+    MENTORS_FULL,
     REMINDABLE,
     Readiness,
+    mentored_note,
     program_readiness,
     readiness_remind,
 )
@@ -82,13 +85,21 @@ def _names(names: list[str]) -> str:
 
 
 def _start_notices(form, mentees, mentors, mentors_by_kind, awaiting, kind) -> dict:
-    """What the start form warns of, never blocking (static/js/cohort.js keeps both up to date
-    as boxes are ticked): more residents than open spots, and, for each other run of the
-    program waiting for review, the chosen residents it already holds (runs of another kind
-    are listed for the script, hidden: a resident has one mentor of each kind)."""
+    """What the start form warns of, never blocking (static/js/cohort.js keeps them up to date
+    as boxes are ticked): the chosen residents the run leaves out and why (a mentor of the
+    kind already: ``match_cohort.left_out_reasons``), more residents than open spots, and, for
+    each other run of the program waiting for review, the chosen residents it already holds
+    (runs of another kind are listed for the script, hidden: a resident has one mentor of
+    each kind)."""
     chosen = _chosen(form, "mentee_ids")
     chosen_mentors = _chosen(form, "mentor_ids")
     to_match = [u for u in mentees if u.pk in chosen and kind not in mentors_by_kind.get(u.pk, {})]
+    kind_label = Kind(kind).label.lower()
+    left_out = [
+        {"name": u.full_name, "note": mentored_note(kind_label, mentors_by_kind[u.pk][kind])}
+        for u in mentees
+        if u.pk in chosen and kind in mentors_by_kind.get(u.pk, {})
+    ]
     spots = sum(p.open_spots for p in mentors if p.user_id in chosen_mentors)
     runs: dict[int, dict] = {}
     for user in mentees:
@@ -98,10 +109,20 @@ def _start_notices(form, mentees, mentors, mentors_by_kind, awaiting, kind) -> d
                 entry["names"].append(user.full_name)
     other_runs = [{**entry, "named": _names(entry["names"])} for _, entry in sorted(runs.items())]
     return {
+        "left_out": left_out,
+        "left_out_sentence": _left_out_sentence(left_out),
         "shortfall": capacity_shortfall(len(to_match), spots),
         "other_runs": other_runs,
         "in_other_runs": [entry for entry in other_runs if entry["current"] and entry["names"]],
     }
+
+
+def _left_out_sentence(left_out) -> str:
+    if not left_out:
+        return ""
+    named = "; ".join(f"{entry['name']} ({entry['note']})" for entry in left_out[:NAMED])
+    more = f" and {len(left_out) - NAMED} more" if len(left_out) > NAMED else ""
+    return f"Left out of this match, not asked to rank and not matched: {named}{more}."
 
 
 def _resident_rows(form, mentees, mentors_by_kind, kind, awaiting):
@@ -117,7 +138,13 @@ def _resident_rows(form, mentees, mentors_by_kind, kind, awaiting):
                 "pgy": stage.code if stage else "",
                 "checked": str(user.pk) in chosen,
                 "mentored": [
-                    {"kind": k, "kind_label": Kind(k).label.lower(), "mentor": name, "current": k == kind}
+                    {
+                        "kind": k,
+                        "kind_label": Kind(k).label.lower(),
+                        "mentor": name,
+                        "note": mentored_note(Kind(k).label.lower(), name),
+                        "current": k == kind,
+                    }
                     for k, name in sorted(mentored.items())
                 ],
                 "mentored_kinds": " ".join(sorted(mentored)),
@@ -204,6 +231,8 @@ def match_run_create_view(request, program):
                 add_service_errors(form, exc)
             else:
                 notices = _start_notices(form, mentees, mentors, mentors_by_kind, awaiting, data["kind"])
+                if notices["left_out"]:
+                    messages.info(request, notices["left_out_sentence"])
                 if notices["shortfall"]:
                     messages.warning(request, str(notices["shortfall"]))
                 if notices["in_other_runs"]:
@@ -232,10 +261,17 @@ def match_run_create_view(request, program):
                 "pgys": _stages(mentees),
                 "preset_url": f"?preset={PRESET_PGY1_UNPAIRED}&kind={kind}",
                 "readiness_url": f"{reverse('matching:match-run-readiness', args=[program.slug])}?kind={kind}",
+                "unavailable": _unavailable_mentors(readiness),
                 "time_zone": request.user.zone,
             },
             status=400 if form.errors else 200,
         )
+
+
+def _unavailable_mentors(readiness: Readiness) -> dict[str, int]:
+    """Mentors of the program the form does not offer, and why (the readiness page names them)."""
+    full, evaluators = readiness.groups[MENTORS_FULL].count, readiness.groups[EVALUATORS].count
+    return {"full": full, "evaluators": evaluators, "count": full + evaluators}
 
 
 def _other_runs_sentence(in_other_runs) -> str:

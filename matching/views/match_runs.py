@@ -23,19 +23,23 @@ from core.access import object_for, program_page
 from core.csv import csv_response
 from core.forms import add_service_errors
 
+from .. import engine
 from ..conflicts import blocked_pairs
 from ..forms.match_review import OverrideForm, ReviewFilterForm
+from ..forms.match_runs import WEIGHT_LABELS
 from ..match_runs.freshness import run_changes
 from ..match_runs.selectors import (
     LOW_SCORE,
     PAGE_SIZE,
     TIE_BREAK,
+    fit_score,
     holding_spot,
     match_run_compare,
     matched_counts,
     proposals_for,
     review_proposals,
     review_summary,
+    standard_weights,
 )
 from ..match_runs.services import (
     CANCELLABLE,
@@ -49,6 +53,7 @@ from ..match_runs.services import (
     match_run_second_round,
     proposal_decide,
     proposal_override,
+    second_round_refusal,
 )
 from ..models import MatchProposal, MatchRun
 from .pairings import LEFT_OUT_WHY
@@ -122,6 +127,29 @@ def _top_reasons(proposal, n=3):
     return [c for c in ranked if c.get("reason")][:n]
 
 
+def _for_rows(proposals, standard: bool) -> None:
+    """What a proposal's row shows beside its fields: its strongest reasons, and its fit as the
+    resident and the mentor see it elsewhere (``fit_score``)."""
+    for p in proposals:
+        p.top_reasons = _top_reasons(p)
+        p.fit = fit_score(p, standard=standard)
+
+
+def _weights_of(run) -> dict[str, float]:
+    return engine.Weights.from_mapping(run.weights or {}).normalised()
+
+
+def _scoring(run) -> dict:
+    """How the review speaks of scores: the fit everyone sees (the standard weights), and, for a
+    run that weighed the components its own way, that run's weights, as percentages."""
+    standard = standard_weights(run)
+    weights = _weights_of(run)
+    return {
+        "standard_weights": standard,
+        "run_weights": [] if standard else [(WEIGHT_LABELS.get(k, k), round(100 * v)) for k, v in weights.items()],
+    }
+
+
 # The review's filters in the URL. The search (a name or an e-mail) is kept in the session
 # instead, as every coordinator list keeps it (core/search.py): never in a URL, a log or a link.
 REVIEW_KEYS = ("show", "mentor", "sort", "page")
@@ -173,8 +201,8 @@ def _render_detail(request, run, *, status=200):
         filters = ReviewFilterForm(data, mentor_choices=[(row.mentor_id, row.name) for row in summary.mentor_load])
         values = filters.values()
         page = Paginator(review_proposals(run, **values), PAGE_SIZE).get_page(request.GET.get("page"))
-        for p in page.object_list:
-            p.top_reasons = _top_reasons(p)
+        scoring = _scoring(run)
+        _for_rows(page.object_list, scoring["standard_weights"])
         changes = run_changes(run) if run.can_review() else []
         query = _review_query(request.GET)
         page_query = _review_query(QueryDict(query, mutable=True) if query else QueryDict())
@@ -192,8 +220,10 @@ def _render_detail(request, run, *, status=200):
             low_score=LOW_SCORE,
             tie_break=TIE_BREAK,
             next_rounds=list(run.next_rounds.order_by("-created_at")),
+            second_round_refusal=second_round_refusal(run) if run.is_published and summary.left_without else "",
             can_review=run.can_review() and not changes,
             comparable=list(_finished_runs(run.program).exclude(pk=run.pk).filter(archived_at__isnull=True)),
+            **scoring,
         )
     return render(request, "matching/match_runs/detail.html", context, status=status)
 
@@ -243,7 +273,8 @@ def _row_response(request, run, proposal_pk, *, message="", error="", retarget=F
     ``retarget``: the request came from the override form inside the row, so the row replaces the row."""
     run.refresh_from_db(fields=["extra_spots"])  # an override may have given a mentor a spot
     proposal = proposals_for(run).get(pk=proposal_pk)
-    proposal.top_reasons = _top_reasons(proposal)
+    scoring = _scoring(run)
+    _for_rows([proposal], scoring["standard_weights"])
     summary = review_summary(run)
     response = render(
         request,
@@ -258,6 +289,7 @@ def _row_response(request, run, proposal_pk, *, message="", error="", retarget=F
             "row_message": message,
             "row_error": error,
             "low_score": LOW_SCORE,
+            **scoring,
         },
     )
     if retarget:
@@ -287,10 +319,16 @@ def proposal_accept_view(request, pk, proposal_pk):
     return _back_to_review(run, request.POST, proposal)
 
 
+def _chosen_mentor(value: str) -> int | None:
+    """A mentor id as the override form sends it, or None for anything else."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else None
+
+
 def _override_form(run, proposal, data=None, *, mentor_id=None):
     """The override form for ``proposal``; once the chosen mentor is full, with the ways to make room.
     Mentors a conflict of interest keeps from the resident are left out, and named with why, by the
-    same rule as the assign form (``matching.conflicts.blocked_pairs``); the service refuses them too."""
+    same rule as the assign form (``matching.conflicts.blocked_pairs``); the service refuses them too.
+    Choosing a mentor asks (htmx, ``?room=1``) for those ways at once; without JavaScript, Save does."""
     summary = review_summary(run)
     blocked = {
         mentor_id: why
@@ -318,8 +356,13 @@ def _override_form(run, proposal, data=None, *, mentor_id=None):
             .exclude(pk=proposal.pk)
             .order_by(F("score").asc(nulls_first=True), "mentee__last_name")
         )
+        standard = standard_weights(run)
         for other in holders:
-            score = "" if other.score is None else f", score {other.score:.1f}"
+            fit = fit_score(other, standard=standard)
+            if fit is not None:
+                score = f", fit {fit:.0f}/100"
+            else:
+                score = "" if other.score is None else f", score {other.score:.1f} with this match's weights"
             room.append(
                 (
                     f"{MAKE_ROOM_DISPLACE}{other.pk}",
@@ -337,6 +380,25 @@ def _override_form(run, proposal, data=None, *, mentor_id=None):
     form.left_out = [
         (row.name, LEFT_OUT_WHY[blocked[row.mentor_id]]) for row in summary.mentor_load if row.mentor_id in blocked
     ]
+    url = reverse("matching:match-run-override", args=[run.pk, proposal.pk])
+    form.fields["mentor"].widget.attrs.update(
+        {
+            # The select sends only its own value; a later choice replaces a request still under way.
+            "hx-get": f"{url}?room=1",
+            "hx-trigger": "change",
+            "hx-target": f"#o{proposal.pk}-room",
+            "hx-swap": "innerHTML",
+            "hx-sync": "this:replace",
+            "aria-controls": f"o{proposal.pk}-room",
+        }
+    )
+    # Said to a screen reader once a mentor is chosen (the make-room choices appear further down).
+    if room:
+        form.room_status = f"{row.name} has no spot left in this match: choose below how to make room."
+    elif row is not None and row.mentor_id not in blocked:
+        form.room_status = f"{row.name} has a spot left in this match."
+    else:
+        form.room_status = ""
     return form
 
 
@@ -346,12 +408,12 @@ def proposal_override_view(request, pk, proposal_pk):
     with no spot left brings the form back with the choice to give a spot or displace someone."""
     run = _run_for(request, pk)
     proposal = get_object_or_404(proposals_for(run), pk=proposal_pk)
+    proposal.fit = fit_score(proposal, standard=standard_weights(run))
     back = _review_query(
         QueryDict(request.POST.get("back", "") if request.method == "POST" else request.GET.get("back", ""))
     )
     if request.method == "POST":
-        chosen = request.POST.get(f"o{proposal.pk}-mentor", "")
-        mentor_id = int(chosen) if chosen.isascii() and chosen.isdigit() and len(chosen) < 12 else None
+        mentor_id = _chosen_mentor(request.POST.get(f"o{proposal.pk}-mentor", ""))
         form = _override_form(run, proposal, request.POST, mentor_id=mentor_id)
         if form.is_valid():
             mentor = get_object_or_404(run.mentors.all(), pk=form.cleaned_data["mentor"])
@@ -382,11 +444,17 @@ def proposal_override_view(request, pk, proposal_pk):
                 return _back_to_review(run, request.POST, proposal)
         status = 200 if _is_htmx(request) else 400
     else:
-        form = _override_form(run, proposal)
+        mentor_id = _chosen_mentor(request.GET.get(f"o{proposal.pk}-mentor", ""))
+        form = _override_form(run, proposal, mentor_id=mentor_id)
+        if mentor_id is not None:
+            form.initial["mentor"] = mentor_id
         status = 200
     context = {"run": run, "program": run.program, "p": proposal, "form": form, "back": back}
     if not run.can_review():
         raise Http404
+    if request.GET.get("room") == "1" and _is_htmx(request):
+        # A mentor was just chosen: the ways to make room if they are full (none otherwise).
+        return render(request, "matching/match_runs/_make_room_swap.html", context)
     template = "_override_form.html" if _is_htmx(request) else "override.html"
     with timezone.override(request.user.zone):
         return render(request, f"matching/match_runs/{template}", context, status=status)
@@ -515,7 +583,14 @@ def match_run_compare_view(request, pk):
     return render(
         request,
         "matching/match_runs/compare.html",
-        {"program": run.program, "c": comparison, "run": run, "other": other, "tie_break": TIE_BREAK},
+        {
+            "program": run.program,
+            "c": comparison,
+            "run": run,
+            "other": other,
+            "tie_break": TIE_BREAK,
+            "same_weights": _weights_of(run) == _weights_of(other),
+        },
     )
 
 

@@ -5,13 +5,18 @@
   may tick "never", and submits the list ("Submit my list", then "Update my list" until the
   deadline). Each row says what to rank by (``match_runs.ranking_rows``). A plain HTML form
   that works without JavaScript; static/js/rankings.js adds drag, move buttons and an
-  explicit "Sort by my numbers", which write the same numbers into the same inputs. The
-  ranked rows come first, in the order of their numbers, then everyone else in fit order.
+  explicit "Sort by my numbers", which write the same numbers into the same inputs, and a
+  finder for long lists (name search, PGY year, "only those I numbered") that hides rows,
+  never their numbers. The ranked rows come first, in the order of their numbers, then
+  everyone else in fit order.
   Once the window has closed the page says so and shows the person their own submitted
   list, read-only (200); a list sent then is refused (410), and so is the page of a match
   called off or discarded.
-- The coordinator's window page: who has submitted and who has not, a reminder for the
-  others, close now, extend. Coordinators of the run's program only; 404 for anyone else.
+- The coordinator's window page: the counts and the actions first (a reminder for those not
+  reminded in the last day, close now, extend), then who has submitted and who has not, each
+  list showing its first names and the rest behind "Show all". "Close now" asks first: its
+  POST without ``confirm=yes`` answers a confirmation page and changes nothing.
+  Coordinators of the run's program only; 404 for anyone else.
 
 The ranking is confidential to its author (``ranking_notices.PRIVACY_TEXT``); every change goes
 through the services of ``match_runs.ranking``.
@@ -21,10 +26,10 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.access import object_for
@@ -33,18 +38,18 @@ from core.forms import add_service_errors
 from core.zones import ZonedDateTimeField
 
 from ..match_runs.ranking import (
-    REMIND_AGAIN_AFTER,
     ranking_submit,
     ranking_window_close,
     ranking_window_extend,
-    ranking_window_remind,
+    ranking_window_remind_waiting,
     ranking_window_status,
+    reminder_plan,
     submission_of,
 )
 from ..match_runs.ranking_notices import PRIVACY_TEXT
-from ..match_runs.ranking_rows import rank_rows
+from ..match_runs.ranking_rows import rank_rows, stages_of
 from ..match_runs.selectors import rankings_for
-from ..models import MatchRun
+from ..models import MatchProposal, MatchRun
 from ..rules import is_in_run_cohort
 
 # --- The ranking page.
@@ -126,9 +131,29 @@ def _closed(request, run, *, status=410):
             ranked=[r for r in mine if not r.never],
             never=[r for r in mine if r.never],
         )
+        if run.published_at is not None:
+            context.update(_published_outcome(run, request.user, as_mentee=context["as_mentee"]))
         if request.method == "GET":
             status = 200
     return render(request, "matching/rankings/closed.html", context, status=status)
+
+
+def _published_outcome(run, user, *, as_mentee):
+    """What a published run gave ``user``: as a mentee, ``my_proposal`` (their proposal, with
+    ``matched`` and the engine's ``reason`` spoken to them) or None if the run did not include
+    them; as a mentor, ``my_new_mentees``, the residents it paired with them."""
+    confirmed = (MatchProposal.Decision.ACCEPTED, MatchProposal.Decision.OVERRIDDEN)
+    if as_mentee:
+        proposal = run.proposals.filter(mentee=user).select_related("mentor", "override_mentor").first()
+        if proposal is not None:
+            proposal.matched = proposal.decision in confirmed and proposal.final_mentor_id is not None
+            proposal.reason = proposal.why_not_for_mentee if proposal.mentor_id is None else ""
+        return {"my_proposal": proposal}
+    mine = run.proposals.filter(
+        Q(decision=MatchProposal.Decision.ACCEPTED, mentor=user)
+        | Q(decision=MatchProposal.Decision.OVERRIDDEN, override_mentor=user)
+    ).select_related("mentee")
+    return {"my_new_mentees": [p.mentee for p in mine]}
 
 
 @login_required
@@ -185,6 +210,7 @@ def match_run_rank(request, pk):
             "errors": errors,
             "as_mentee": as_mentee,
             "count": len(rows),
+            "stages": stages_of(rows),
             "submission": submission,
             "privacy_text": PRIVACY_TEXT,
         },
@@ -215,22 +241,37 @@ class ExtendForm(forms.Form):
         )
 
 
+# Each name list on the window page shows this many names, then "Show all" for the rest:
+# with two hundred people waiting, "Submitted" must not come after two hundred names.
+NAMES_SHOWN = 20
+
+
+def _window_context(run):
+    window = ranking_window_status(run)
+    is_open = run.ranking_window_open() and run.archived_at is None
+    return {
+        "run": run,
+        "program": run.program,
+        "window": window,
+        "open": is_open,
+        "plan": reminder_plan(run, window) if is_open else None,
+        "names_shown": NAMES_SHOWN,
+        "first_names": f":{NAMES_SHOWN}",
+        "other_names": f"{NAMES_SHOWN}:",
+        "privacy_text": PRIVACY_TEXT,
+    }
+
+
 def _window_page(request, run, *, extend_form=None, status=200):
-    remind_again_at = run.ranking_reminded_at + REMIND_AGAIN_AFTER if run.ranking_reminded_at else None
-    return render(
-        request,
-        "matching/rankings/window.html",
-        {
-            "run": run,
-            "program": run.program,
-            "window": ranking_window_status(run),
-            "open": run.ranking_window_open() and run.archived_at is None,
-            "extend_form": extend_form or ExtendForm(zone=request.user.time_zone),
-            "remind_again_at": remind_again_at if remind_again_at and remind_again_at > timezone.now() else None,
-            "privacy_text": PRIVACY_TEXT,
-        },
-        status=status,
-    )
+    context = _window_context(run)
+    context["extend_form"] = extend_form or ExtendForm(zone=request.user.time_zone)
+    return render(request, "matching/rankings/window.html", context, status=status)
+
+
+def _close_confirm_page(request, run):
+    """The second step of "Close now": what closing does, with the counts, and the button
+    that does it. The first POST (without ``confirm``) lands here and changes nothing."""
+    return render(request, "matching/rankings/close_confirm.html", _window_context(run))
 
 
 @login_required
@@ -263,15 +304,40 @@ def ranking_window_action(request, pk, action):
         return _window_page(request, run, extend_form=form, status=400)
     try:
         if action == "remind":
-            sent = ranking_window_remind(run=run, actor=request.user)
-            if sent:
+            outcome = ranking_window_remind_waiting(run=run, actor=request.user)
+            n, skipped = outcome.reminded, outcome.skipped
+            if n:
                 messages.success(
-                    request, f"Reminded {sent} {'person' if sent == 1 else 'people'} who had not submitted."
+                    request,
+                    f"Reminded {n} {'person' if n == 1 else 'people'} who had not submitted."
+                    + (f" Skipped {skipped} already reminded in the last 24 hours." if skipped else ""),
                 )
             else:
-                messages.info(request, "A reminder went out less than an hour ago, so nothing was sent again.")
+                messages.info(
+                    request,
+                    "Nothing was sent: "
+                    + (
+                        "the 1 person who had not submitted was"
+                        if skipped == 1
+                        else f"all {skipped} people who had not submitted were"
+                    )
+                    + " reminded in the last 24 hours.",
+                )
         elif action == "close":
-            ranking_window_close(run=run, actor=request.user)
+            if request.POST.get("confirm") != "yes":
+                if not (run.ranking_window_open() and run.archived_at is None):
+                    return redirect("matching:ranking-window", pk=run.pk)
+                return _close_confirm_page(request, run)
+            try:
+                ranking_window_close(run=run, actor=request.user)
+            except ValidationError:
+                run.refresh_from_db(fields=["ranking_deadline", "archived_at"])
+                if run.ranking_window_open() or run.archived_at is not None:
+                    raise
+                # A second click on "Yes, close now" (or another coordinator's close) got there
+                # first: the window is closed and the match started, which is what was asked.
+                messages.info(request, "The ranking window was already closed; the match has started.")
+                return redirect(run.get_absolute_url())
             messages.success(request, "The ranking window is closed and the match has started.")
             return redirect(run.get_absolute_url())
         else:

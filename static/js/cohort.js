@@ -119,7 +119,8 @@
 
   // The start form's warnings, never blocking (the server renders the same sentences:
   // matching/match_runs/selectors.py capacity_shortfall, matching/views/match_run_start.py):
-  // more residents to match than the chosen mentors' open spots (each mentor's box carries
+  // the chosen residents the run leaves out (a mentor of the kind already; each row's badge
+  // carries the reason in data-note), more residents to match than the chosen mentors' open spots (each mentor's box carries
   // data-spots; a resident who already has a mentor of the kind is left out by the run, so not
   // counted), and, for each other match of this kind waiting for review, the chosen residents
   // it already holds (each resident's row lists them in data-other-runs).
@@ -132,6 +133,7 @@
 
   function enhanceNotices(box) {
     var form = box.closest("form");
+    var leftOutNotice = box.querySelector("[data-left-out-notice]");
     var capacity = box.querySelector("[data-capacity-warning]");
     var others = box.querySelector("[data-other-runs-warning]");
     var items = others.querySelectorAll("li[data-run]");
@@ -145,11 +147,16 @@
       var kind = kindSelect ? kindSelect.value : "";
       var held = {};
       var residents = 0;
+      var leftOut = [];
       checked("mentee_ids").forEach(function (input) {
         var li = input.closest("li[data-mentored]");
         if (!li) return;
-        if ((li.getAttribute("data-mentored") || "").split(" ").indexOf(kind) === -1) residents += 1;
         var name = li.querySelector(".cohort-name").textContent.trim();
+        if ((li.getAttribute("data-mentored") || "").split(" ").indexOf(kind) === -1) residents += 1;
+        else {
+          var badge = li.querySelector("[data-mentored-kind='" + kind + "']");
+          leftOut.push(name + " (" + (badge ? badge.getAttribute("data-note") : "") + ")");
+        }
         (li.getAttribute("data-other-runs") || "").split(" ").filter(Boolean).forEach(function (run) {
           (held[run] = held[run] || []).push(name);
         });
@@ -162,6 +169,13 @@
         ? plural(residents, "resident", "residents") + ", " + plural(spots, "open spot", "open spots") + ": " +
           short + " will be unmatched unless you add mentors or raise capacity."
         : "";
+      // The same sentence as matching/views/match_run_start.py _left_out_sentence.
+      var sentence = leftOut.length
+        ? "Left out of this match, not asked to rank and not matched: " + leftOut.slice(0, NAMED).join("; ") +
+          (leftOut.length > NAMED ? " and " + (leftOut.length - NAMED) + " more" : "") + "."
+        : "";
+      if (leftOutNotice && leftOutNotice.textContent !== sentence) leftOutNotice.textContent = sentence;
+      if (leftOutNotice) leftOutNotice.hidden = !sentence;
       if (capacity.textContent !== text) capacity.textContent = text;
       capacity.hidden = !text;
       var any = false;

@@ -129,9 +129,81 @@ document.addEventListener("DOMContentLoaded", function () {
     if (found.length) {
       event.preventDefault();
       event.stopImmediatePropagation(); // app.js would mark the form busy
+      if (found.some(function (p) { return p.row.hidden; })) {
+        clearFilters(); // every row to fix is on screen
+      }
       numberInput(found[0].row).focus();
     }
   }, true);
+
+  // --- Finding people in a long list (two hundred rows): a search on the name (and, for
+  // mentors, specialty and rank), accents and case ignored as in the start form's cohort
+  // search (cohort.js); a PGY filter; "only those I numbered". Rows are only hidden, never
+  // removed or disabled, so every number typed, shown or not, is submitted. The filter is
+  // applied when its controls change, never while a number is typed (a row must not vanish
+  // under the cursor).
+  var filters = form.querySelector("[data-rank-filters]");
+  var search = filters.querySelector("[data-rank-search]");
+  var stageFilter = filters.querySelector("[data-rank-stage-filter]");
+  var onlyNumbered = filters.querySelector("[data-rank-only-ranked]");
+  var filterCount = filters.querySelector("[data-rank-filter-count]");
+  var clearFilter = filters.querySelector("[data-rank-filter-clear]");
+  function fold(text) {
+    return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().trim();
+  }
+  var searchText = rows.map(function (row) {
+    var about = row.querySelector(".rank-desc");
+    return fold(nameOf(row) + " " + (about ? about.textContent : ""));
+  });
+  function applyFilter() {
+    var words = fold(search.value).split(/\s+/).filter(Boolean);
+    var stage = stageFilter ? stageFilter.value : "";
+    var active = words.length > 0 || stage !== "" || onlyNumbered.checked;
+    var shown = 0;
+    rows.forEach(function (row, i) {
+      var show = words.every(function (word) { return searchText[i].indexOf(word) !== -1; }) &&
+        (!stage || row.getAttribute("data-rank-stage") === stage) &&
+        (!onlyNumbered.checked || (!isNever(row) && numberIn(row) !== null));
+      row.hidden = !show;
+      shown += show ? 1 : 0;
+    });
+    var text = "";
+    if (active) {
+      text = (shown ? "Showing " + shown + " of " + rows.length + "." : "Nobody matches.") +
+        " Numbers given to people not shown are kept and submitted with your list.";
+    }
+    if (filterCount.textContent !== text) {
+      filterCount.textContent = text;
+    }
+    clearFilter.hidden = !active;
+    table.classList.toggle("is-filtered", active);
+  }
+  // Also when a list is refused: a row to fix is never left hidden.
+  function clearFilters() {
+    search.value = "";
+    if (stageFilter) {
+      stageFilter.value = "";
+    }
+    onlyNumbered.checked = false;
+    applyFilter();
+  }
+  search.addEventListener("input", applyFilter);
+  search.addEventListener("keydown", function (event) {
+    if (event.key === "Enter") {
+      event.preventDefault(); // Enter filters; it must not send the list
+      applyFilter();
+    }
+  });
+  if (stageFilter) {
+    stageFilter.addEventListener("change", applyFilter);
+  }
+  onlyNumbered.addEventListener("change", applyFilter);
+  clearFilter.addEventListener("click", function () {
+    clearFilters();
+    search.focus();
+  });
+  filters.hidden = false;
+  applyFilter(); // a browser may bring back what the controls held (the back button)
 
   // "Never" takes a row out of the numbering where it stands: its number is cleared and
   // locked until "never" is unticked. The row does not move.

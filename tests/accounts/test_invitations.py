@@ -1,10 +1,16 @@
 """Invitations to join a program (accounts/invitations.py): the invited person's answer and
-the coordinator's withdrawal."""
+the coordinator's withdrawal; sign-up invitations sent again to many at once."""
+
+import smtplib
+from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
+from accounts import invitations, tasks
 from accounts.invitations import (
     program_invitation_accept,
     program_invitation_create,
@@ -12,6 +18,7 @@ from accounts.invitations import (
     program_invitation_withdraw,
 )
 from accounts.models import Membership, MentorProfile, ProgramInvitation
+from accounts.tasks import send_invitations
 from audit.models import AuditEntry
 from matching.models import Notification
 
@@ -133,3 +140,87 @@ def test_the_coordinator_hears_the_persons_own_name_when_they_join(invitation, r
 
     note = Notification.objects.get(event="program.invitation_accepted")
     assert note.title == f"{resident.full_name} joined General Surgery Residency"
+
+
+# --- Sign-up invitations sent again to many (users_reinvite): the bulk path of reminders.
+
+
+def _not_signed_in_yet(user, *, invited_days_ago=3):
+    user.set_unusable_password()
+    user.last_login = user.last_seen = None
+    user.invited_at = timezone.now() - timedelta(days=invited_days_ago)
+    user.save()
+    return user
+
+
+def test_reinviting_many_queues_one_task_per_batch_and_each_gets_a_fresh_link_once(
+    monkeypatch, coordinator, resident, other_resident, attending, other_attending, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(invitations, "INVITATION_BATCH", 2)
+    waiting = [_not_signed_in_yet(u) for u in (resident, other_resident, attending)]
+    today = _not_signed_in_yet(other_attending, invited_days_ago=0)  # already invited today
+    since = timezone.now() - timedelta(hours=1)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        invited = invitations.users_reinvite(
+            user_ids=[u.pk for u in [*waiting, today, coordinator]], invited_by=coordinator, not_since=since
+        )
+    assert invited == sorted(u.pk for u in waiting)  # not today's, nor the coordinator (signed in)
+    assert len(callbacks) == 2  # three people, batches of two: two tasks, not three
+    for callback in callbacks:
+        callback()
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(u.email for u in waiting)
+    assert all("/accounts/invitation/" in m.body for m in mail.outbox)
+
+    # A second reminder within the day, or the batch delivered twice, sends nothing more.
+    assert invitations.users_reinvite(user_ids=[u.pk for u in waiting], invited_by=coordinator, not_since=since) == []
+    send_invitations([u.pk for u in waiting], coordinator.pk)
+    assert len(mail.outbox) == 3
+
+
+def test_asking_someone_who_never_signed_in_sends_their_sign_up_invitation_again(
+    other_program, other_coordinator, resident, django_capture_on_commit_callbacks
+):
+    _not_signed_in_yet(resident)
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation = program_invitation_create(
+            program=other_program,
+            user=resident,
+            role="faculty",
+            invited_by=other_coordinator,
+            email=resident.email,
+            first_name="Alicia",
+            last_name="A.",
+        )
+
+    assert invitation is not None
+    # The link they can open (set a password), not the "join" page that would ask for one.
+    assert [m.to for m in mail.outbox] == [[resident.email]]
+    assert "/accounts/invitation/" in mail.outbox[0].body
+    # The ask itself waits in their bell and on their invitations page.
+    assert Notification.objects.get(user=resident, event="program.invitation").emailed_at is None
+
+
+def test_a_send_that_fails_in_a_batch_is_given_back_and_retried_on_its_own(
+    monkeypatch, coordinator, resident, other_resident, attending
+):
+    waiting = [_not_signed_in_yet(u) for u in (resident, other_resident, attending)]
+    ids = [u.pk for u in waiting]
+    type(resident).objects.filter(pk__in=ids).update(invited_at=timezone.now())  # invited, not yet sent
+    real = tasks.send_templated_email
+    refuse_once = {other_resident.email}
+
+    def greylisting(*, to, **kwargs):
+        if to[0] in refuse_once:
+            refuse_once.discard(to[0])
+            raise smtplib.SMTPRecipientsRefused({to[0]: (450, b"try again later")})
+        return real(to=to, **kwargs)
+
+    monkeypatch.setattr(tasks, "send_templated_email", greylisting)
+    assert send_invitations(ids, coordinator.pk) == 2
+
+    # Its own task (run in-process here) sent it: each got one e-mail, and all are marked sent.
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(u.email for u in waiting)
+    assert not type(resident).objects.filter(pk__in=ids, invitation_sent_at__isnull=True).exists()
+    assert send_invitations(ids, coordinator.pk) == 0  # delivered twice: nothing more
+    assert len(mail.outbox) == 3

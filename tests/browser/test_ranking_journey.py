@@ -11,11 +11,12 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from accounts.models import CareerStage
 from matching.match_runs.ranking import ranking_submit, ranking_window_close
 from matching.match_runs.selectors import rankings_for
 from matching.match_runs.services import match_run_create
 from matching.models import MatchRun, Notification, RankingSubmission
-from tests.factories import PASSWORD, MembershipFactory, MentorProfileFactory, UserFactory
+from tests.factories import PASSWORD, MembershipFactory, MenteeProfileFactory, MentorProfileFactory, UserFactory
 
 from .conftest import log_in
 
@@ -236,10 +237,10 @@ def test_a_coordinator_follows_reminds_and_closes_the_window_early(
     expect(page.locator("[data-count='mentors']")).to_contain_text("1 of 5")
     shot("window-followed")
 
-    page.get_by_role("button", name="Remind the 5 who have not submitted").click()
+    page.get_by_role("button", name="Remind 5 people who have not submitted").click()
     page.get_by_text("Reminded 5 people who had not submitted.").wait_for()
     expect(page.locator(".ranking-reminded")).not_to_contain_text("None yet")
-    expect(page.locator("[data-remind-later]")).to_contain_text("you can remind them again from")
+    expect(page.locator("[data-remind-later]")).to_contain_text("you can remind the first of them again from")
     assert Notification.objects.filter(event="match.ranking_reminder").count() == 5
     shot("reminded")
 
@@ -248,7 +249,14 @@ def test_a_coordinator_follows_reminds_and_closes_the_window_early(
     page.reload()
     expect(page.locator("[data-count='residents']")).to_contain_text("1 of 1")
 
-    page.get_by_role("button", name="Close now and start the match").click()
+    page.get_by_role("button", name="Close now and start the match…", exact=True).click()
+    # A second step: what closing does, with the counts; nothing has closed yet.
+    page.get_by_role("heading", name="Close the ranking window now and start the match?").wait_for()
+    expect(page.locator("[data-close-waiting]")).to_contain_text("4 people have not submitted")
+    run.refresh_from_db()
+    assert run.ranking_window_open()
+    shot("close-confirm")
+    page.get_by_role("button", name="Yes, close now and start the match").click()
     page.get_by_text("The ranking window is closed and the match has started.").wait_for()
     # Tasks run in process: the match has run by the time the page loads.
     run.refresh_from_db()
@@ -389,3 +397,97 @@ def test_after_the_close_each_ranker_sees_their_own_list_read_only(
     expect(page.locator("[data-rank-read-only]")).to_contain_text("You did not submit a list")
     assert erin.full_name not in page.locator("main").inner_text()  # nobody else's list
     shot("mentor-closed")
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (390, 844)], ids=["desktop", "phone"])
+def test_a_mentor_finds_residents_in_a_long_list_and_ranks_typed_for_hidden_rows_are_kept(
+    page, shot, program, coordinator, attending, size
+):
+    """A mentor ranks 30 residents: a name search (accents ignored), a PGY filter and "only
+    those I numbered" hide rows, never their numbers; submitting with a filter on saves every
+    number typed, shown or not."""
+    stages = {code: CareerStage.objects.get(code=code) for code in ("PGY-1", "PGY-2", "PGY-3")}
+    named = {
+        "José": ("García", "PGY-2"),
+        "Zoë": ("Müller", "PGY-3"),
+        "Ana": ("Jose", "PGY-1"),  # "jose" matches her last name too
+    }
+    residents = {}
+    for first, (last, code) in named.items():
+        user = UserFactory(first_name=first, last_name=last)
+        MembershipFactory(user=user, program=program, role="resident")
+        MenteeProfileFactory(user=user, career_stage=stages[code])
+        residents[first] = user
+    others = []
+    for i in range(27):
+        user = UserFactory(first_name=f"Res{i}", last_name=f"Person{i:02}")
+        MembershipFactory(user=user, program=program, role="resident")
+        MenteeProfileFactory(user=user, career_stage=stages[("PGY-1", "PGY-2", "PGY-3")[i % 3]])
+        others.append(user)
+    run = match_run_create(
+        program=program,
+        actor=coordinator,
+        kind="career",
+        algorithm="stable",
+        mentee_ids=[u.pk for u in [*residents.values(), *others]],
+        mentor_ids=[attending.pk],
+        ranking_deadline=timezone.now() + timedelta(days=3),
+    )
+    jose, zoe, ana = residents["José"], residents["Zoë"], residents["Ana"]
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    log_in(page, attending.email, PASSWORD)
+    page.goto(f"/match-runs/{run.pk}/rank/")
+    page.locator("table.rank-sortable").wait_for()
+    rows = page.locator("tbody tr[data-rank-row]:visible")
+    expect(rows).to_have_count(30)
+
+    search = page.get_by_label("Find a resident by name")
+    search.fill("jose")  # no accent, lower case: José García and Ana Jose
+    expect(rows).to_have_count(2)
+    expect(page.locator("[data-rank-filter-count]")).to_contain_text("Showing 2 of 30.")
+    page.locator(f"#rank_{jose.pk}").fill("1")
+    search.press("Enter")  # filters; does not send the list
+    assert RankingSubmission.objects.filter(run=run).count() == 0
+    shot("rank-search")
+
+    search.fill("")
+    page.get_by_label("PGY year").select_option("PGY-3")
+    expect(rows).to_have_count(10)
+    assert all(r.get_attribute("data-rank-stage") == "PGY-3" for r in rows.all())
+    page.locator(f"#rank_{zoe.pk}").fill("2")
+    page.get_by_label("Never pair me with " + others[2].full_name).check()  # Person02 is PGY-3
+    shot("rank-pgy-filter")
+
+    page.get_by_label("PGY year").select_option("")
+    page.get_by_label("Show only those I numbered").check()
+    expect(rows).to_have_count(2)
+    assert sorted(rows.locator("th[scope='row']").all_inner_texts()) == sorted([jose.full_name, zoe.full_name])
+
+    # Zoë alone on screen, the list is sent: the hidden rows' numbers and ticks go too.
+    page.get_by_label("Show only those I numbered").uncheck()
+    search.fill("zoe")
+    expect(rows).to_have_count(1)
+    page.get_by_role("button", name="Submit my list").click()
+    page.get_by_text("Your list is submitted (2 ranked, 1 marked never)").wait_for()
+    saved = [(r.target_id, r.position, r.never) for r in rankings_for(run, attending)]
+    assert saved == [(jose.pk, 1, False), (zoe.pk, 2, False), (others[2].pk, None, True)]
+    assert ana.pk not in [t for t, _, _ in saved]
+
+
+def test_a_number_to_fix_in_a_hidden_row_is_shown_before_the_list_is_refused(page, run, resident, mentors):
+    carol, dave, erin, frank, grace = mentors
+    log_in(page, resident.email, PASSWORD)
+    page.goto(f"/match-runs/{run.pk}/rank/")
+    page.locator("table.rank-sortable").wait_for()
+    page.locator(f"#rank_{carol.pk}").fill("1")
+    page.locator(f"#rank_{dave.pk}").fill("1")
+    page.get_by_label("Find a mentor by name or specialty").fill("carol")
+    expect(_row(page, dave)).to_be_hidden()
+
+    page.get_by_role("button", name="Submit my list").click()
+
+    # The search is cleared so that the row to fix is on screen, with the focus in it.
+    expect(_row(page, dave)).to_be_visible()
+    expect(page.get_by_label("Find a mentor by name or specialty")).to_have_value("")
+    assert page.evaluate("document.activeElement.id") in (f"rank_{carol.pk}", f"rank_{dave.pk}")
+    assert not RankingSubmission.objects.filter(run=run).exists()

@@ -3,7 +3,7 @@
 import pytest
 from django import forms
 
-from core.widgets import PlainSelect
+from core.widgets import ChecklistSelectMultiple, PlainChecklistSelectMultiple, PlainSelect
 
 CHOICES = [("", "Any <mentor>"), (1, "Ana & Bo"), (2, 'Cy "Q"'), ("Group <g>", [(3, "x"), (4, "y")])]
 
@@ -27,3 +27,21 @@ def test_a_form_field_renders_through_it():
     plain = forms.Form()
     plain.fields["mentor"] = field
     assert str(plain["mentor"]).startswith('<select name="mentor" id="id_mentor">')
+
+
+CHECKLIST_CHOICES = [("a<", "A & b"), ("b", "B"), ("Group <g>", [("c", "C"), ("d", 'D "q"')])]
+
+
+@pytest.mark.parametrize("value", [[], ["b"], ["c", "a<"], ["nobody"]])
+@pytest.mark.parametrize("narrow", [{}, {"narrow_label": "Show <one>", "start_group": "Group <g>"}])
+@pytest.mark.parametrize("choices", [CHECKLIST_CHOICES, [(str(k), f"Goal {k}") for k in range(9)]])
+def test_plain_checklist_writes_the_checklist_templates_markup(value, narrow, choices):
+    attrs = {"id": "id_goals", "class": "wide"}
+    plain = PlainChecklistSelectMultiple(choices=choices, **narrow).render("goals", value, attrs=attrs)
+    assert plain == ChecklistSelectMultiple(choices=choices, **narrow).render("goals", value, attrs=attrs)
+
+
+def test_plain_checklist_checks_the_chosen_and_escapes():
+    html = PlainChecklistSelectMultiple(choices=CHECKLIST_CHOICES).render("goals", ["c"], attrs={"id": "id_goals"})
+    assert 'value="c" id="id_goals_2_0" checked>' in html and html.count("checked") == 1
+    assert "A &amp; b" in html and 'data-checklist-group="Group &lt;g&gt;"' in html

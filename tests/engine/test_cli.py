@@ -65,7 +65,7 @@ def test_stable_cli_result(tmp_path, capsys):
         "a3": {"assigned": 1, "capacity": 1},
     }
     assert output["why_not"] == {
-        "r3": "every mentor you could be paired with filled their spots with residents they ranked higher or who fit them better"
+        "r3": "every mentor you could be paired with filled their spots with residents who fit them better"
     }
 
 

@@ -153,7 +153,8 @@ def test_optimal_your_pairing_fit_at_least_as_well():
                 mentors=[MentorPrefs("x", ranking=("rival", "me"))],
             ),
             "stable",
-            "every mentor you could be paired with filled their spots with residents they ranked higher or who fit them better",
+            "there was 1 place for 2 residents;"
+            " every mentor you could be paired with filled their spots with residents they ranked higher",
         ),
         (
             Instance(
@@ -162,8 +163,8 @@ def test_optimal_your_pairing_fit_at_least_as_well():
                 scores={"me": {"x": 0.5}, "rival": {"x": 0.9}},
             ),
             "optimal",
-            "the spots of every mentor you could be paired with went to pairings that matched more residents"
-            " or fit the cohort better overall",
+            "there was 1 place for 2 residents; the spots of every mentor you could be paired with went to"
+            " pairings that matched more residents or fit the cohort better overall",
         ),
     ],
 )
@@ -179,6 +180,7 @@ def test_why_not_rejects_an_unknown_mentee():
         ask(one(), "stable", "nobody")
 
 
+SHORTAGE = re.compile(r"^there (was|were) \d+ places? for \d+ residents?; ")
 ORDINALS = re.compile(
     r"\d|\b(first|second|third|fourth|fifth|sixth|last|top|#)\b|\bnumber\b|\bposition\b|\bplace\b", re.I
 )
@@ -194,7 +196,8 @@ def test_why_not_never_reveals_a_rank_position(instance):
             messages = [why_not(instance, result, mentee, names=names)]
             messages += [why_not(instance, result, mentee, mentor.id, names=names) for mentor in instance.mentors]
             for message in messages:
-                assert not ORDINALS.search(message), message
+                # The one number a reason may hold is the count of places and residents.
+                assert not ORDINALS.search(SHORTAGE.sub("", message)), message
 
 
 SECOND_PERSON = re.compile(r"\b(you|your|yours|yourself|you're)\b", re.I)
@@ -225,3 +228,82 @@ def test_the_coordinators_voice_in_each_pair_exclusion():
     )
     with pytest.raises(ValueError, match="audience must be one of mentee, coordinator"):
         why_not(paired, solve_stable(paired), "me", audience="mentor")
+
+
+# --- Capacity, not ranking, as the cause.
+
+
+def crowded(places: int, residents: int, mentor_ranking=None, scores=True):
+    """``residents`` residents who all fit one mentor with ``places`` spots; "me" fits worst."""
+    ids = [f"a{k}" for k in range(residents - 1)] + ["me"]  # "me" comes last in id order too
+    return Instance(
+        mentees=[MenteePrefs(i) for i in ids],
+        mentors=[MentorPrefs("x", capacity=places, ranking=mentor_ranking)],
+        scores={i: {"x": 0.9 - k / 100} for k, i in enumerate(ids)} if scores else None,
+    )
+
+
+@pytest.mark.parametrize("mode", ["stable", "optimal"])
+def test_too_few_places_is_named_as_the_cause(mode):
+    instance = crowded(40, 52)
+    result = (solve_stable if mode == "stable" else solve_optimal)(instance)
+    assert result.assignment["me"] is None
+    message = why_not(instance, result, "me", names=NAMES)
+    assert message.startswith("there were 40 places for 52 residents; "), message
+    about = why_not(instance, result, "me", names=NAMES, audience="coordinator")
+    assert about.startswith("there were 40 places for 52 residents; "), about
+
+
+@pytest.mark.parametrize("mode", ["stable", "optimal"])
+def test_enough_places_leaves_capacity_out(mode):
+    # Two residents, two places, but both residents fit only Dr X and Dr X has one: the places were
+    # enough overall, so the reason is the competition for Dr X, not the count.
+    instance = Instance(
+        mentees=[MenteePrefs("me"), MenteePrefs("rival")],
+        mentors=[MentorPrefs("x"), MentorPrefs("y")],
+        scores={"me": {"x": 0.5}, "rival": {"x": 0.9}},
+    )
+    result = (solve_stable if mode == "stable" else solve_optimal)(instance)
+    assert result.assignment == {"me": None, "rival": "x"}
+    message = why_not(instance, result, "me", names=NAMES)
+    assert "places" not in message and "place " not in message, message
+
+
+def test_the_ranking_reason_only_when_the_mentors_ranked():
+    scored = crowded(1, 3)
+    assert why_not(scored, solve_stable(scored), "me") == (
+        "there was 1 place for 3 residents; every mentor you could be paired with filled their spots"
+        " with residents who fit them better"
+    )
+    ranked = crowded(1, 3, mentor_ranking=("a0", "a1", "me"))
+    assert why_not(ranked, solve_stable(ranked), "me") == (
+        "there was 1 place for 3 residents; every mentor you could be paired with filled their spots"
+        " with residents they ranked higher"
+    )
+    # No scores and no ranking: the mentor took residents in id order, which is no preference at all.
+    arbitrary = crowded(1, 3, scores=False)
+    result = solve_stable(arbitrary)
+    assert result.assignment["me"] is None
+    assert why_not(arbitrary, result, "me", "x", names=NAMES) == "all of Dr X's spots went to other residents"
+    assert why_not(arbitrary, result, "me") == (
+        "there was 1 place for 3 residents; every mentor you could be paired with filled their spots"
+        " with other residents"
+    )
+
+
+@engine_settings
+@given(instances(scores="always"))
+def test_the_unmatched_reason_names_capacity_exactly_when_places_ran_short(instance):
+    places = sum(m.capacity for m in instance.mentors if m.accepting)
+    for solver in (solve_stable, solve_optimal):
+        result = solver(instance)
+        for mentee, reason in why_not_unmatched(instance, result).items():
+            short = SHORTAGE.match(reason) is not None
+            if short:
+                assert places < len(instance.mentees), reason
+                assert reason.startswith(f"there {'was' if places == 1 else 'were'} {places} "), reason
+            elif places < len(instance.mentees) and instance.prepared.pref[instance.prepared.mentee_at[mentee]]:
+                raise AssertionError(f"capacity ran short but the reason omits it: {reason}")
+            # A stable match leaves no resident out while a mentor they could have had has room.
+            if solver is solve_stable:
+                assert "not matched in this run" not in reason, reason

@@ -230,7 +230,7 @@ def test_a_double_accept_starts_one_mentorship_with_one_audit_entry_and_one_noti
 
 
 def test_control_without_the_accept_locks_the_second_accept_gets_past_the_guard(pending, monkeypatch, unlock):
-    unlock(MentorProfile, MentorshipRequest)
+    unlock(User, MentorProfile, MentorshipRequest)
 
     outcomes, errors, blocked = _accept_twice(monkeypatch, pending)
 

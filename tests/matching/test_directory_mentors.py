@@ -50,7 +50,9 @@ def _shown(response):
 
 
 def _api(response):
-    return [(item["mentor_id"], item["full_name"], item["score"], item["components"]) for item in response.json()]
+    return [
+        (item["mentor_id"], item["full_name"], item["score"], item["components"]) for item in response.json()["results"]
+    ]
 
 
 def _api_from_scratch(resident, n=5):
@@ -252,7 +254,7 @@ def test_a_mentor_whose_spot_was_taken_is_not_recommended_even_from_stale_arrays
     resident, carol, dave = fits
     client = client_for(resident)
     assert [p.mentor_id for p in _shown(client.get(DIRECTORY))[1]] == [carol.pk, dave.pk]
-    assert [item["mentor_id"] for item in client.get(API).json()] == [carol.pk, dave.pk]
+    assert [item["mentor_id"] for item in client.get(API).json()["results"]] == [carol.pk, dave.pk]
     MentorProfile.objects.filter(user=carol).update(capacity=1)
     MentorshipFactory(mentee=MenteeProfileFactory().user, mentor=carol, program=program)
 
@@ -263,7 +265,7 @@ def test_a_mentor_whose_spot_was_taken_is_not_recommended_even_from_stale_arrays
     assert [p.mentor_id for p in _shown(response)[1]] == [dave.pk]
     carol_card = next(m for m in response.context["mentors"] if m.user_id == carol.pk)
     assert carol_card.open_spots == 0  # her card, read fresh, says so too
-    assert [item["mentor_id"] for item in client.get(API).json()] == [dave.pk]
+    assert [item["mentor_id"] for item in client.get(API).json()["results"]] == [dave.pk]
 
 
 # --- Queries.
@@ -317,3 +319,55 @@ def test_a_transaction_of_many_changes_moves_the_generation_once_each_and_once_o
     # Outside a transaction each change still counts: now and on its (immediate) commit.
     mentors[0].save()
     assert cache.get(directory_mentors.GENERATION_KEY) - after == 2
+
+
+# --- The resident's own record, read in one query.
+
+
+def test_the_residents_records_in_one_query_equal_the_records_read_field_by_field(fitted_resident):
+    from accounts.models import MenteeProfile, Specialty
+    from tests.factories import ProgramFactory
+
+    second = ProgramFactory(name="Zeta Pediatrics", specialty=Specialty.objects.exclude(parent__isnull=False).last())
+    MembershipFactory(user=fitted_resident, program=second)
+    fitted_resident.mentee_profile.subspecialty_interests.set(Specialty.objects.filter(parent__isnull=False)[:2])
+    AvailabilityWindow.objects.create(user=fitted_resident, weekday=0, start=time(7), end=time(9))  # before 18:00
+    programs = recommendations.resident_programs(fitted_resident)
+    assert len(programs) == 2
+    profile = MenteeProfile.objects.select_related("user", "career_stage").get(user=fitted_resident)
+    with CaptureQueriesContext(connection) as queries:
+        records = directory_mentors.mentee_records(profile, programs)
+    assert len(queries) == 1
+    expected = [
+        recommendations.mentee_record(fitted_resident.mentee_profile, specialty_id=p.specialty_id) for p in programs
+    ]
+    assert records == expected
+    assert records[0].goal_ids and records[0].subspecialty_interest_ids and len(records[0].weekly_windows) == 4
+
+
+def test_a_new_goal_shows_in_the_filter_on_the_next_request(client_for, resident):
+    client = client_for(resident)
+    assert "Grant writing clinic" not in client.get(DIRECTORY).content.decode()
+    Goal.objects.create(name="Grant writing clinic", slug="grant-writing-clinic", order=99)
+    assert 'value="grant-writing-clinic"' in client.get(DIRECTORY).content.decode()
+
+
+def test_sorting_by_score_orders_as_the_key_it_replaces():
+    """Ties broken by last name, first name and profile id as Python compares them (case and
+    accents included), a mentor without a score counted as 0."""
+    names = [("émile", "a"), ("Emile", "a"), ("emile", "A"), ("Zed", "b"), ("Adams", "c"), ("Adams", "c")]
+    rows = tuple(
+        recommendations.MentorRow(
+            profile_id=100 - k,
+            user_id=k,
+            first_name=first,
+            last_name=last,
+            **{f: None for f in recommendations.MentorRow._fields[4:]},
+        )
+        for k, (last, first) in enumerate(names)
+    )
+    kept = directory_mentors.DirectoryMentors(key="k", rows=rows, prepared=None)
+    scores = {0: 50.0, 1: 50.0, 2: 0.0, 4: 50.0, 5: 75.5}  # 3 has no score
+    expected = sorted(rows, key=lambda r: (-(scores.get(r.user_id) or 0), r.last_name, r.first_name, r.profile_id))
+    assert kept.by_score(list(rows), scores) == expected
+    assert [r.user_id for r in expected] == [5, 4, 1, 0, 3, 2]  # "Zed" before "emile": by code point

@@ -14,6 +14,8 @@ EXCLUDED_PREFIXES = {
     "admin/": "Django's admin guards itself (staff only) and is for superusers, not a role here.",
     "api/schema/": "The OpenAPI schema is public by design (it documents, it holds no data).",
     "api/docs/": "The Swagger UI page is public by design (static, reads the public schema).",
+    "healthz/": "Liveness and readiness probes are public by design: JSON, component names and "
+    "ok/degraded/unavailable only, no data (core/health.py; tests/core/test_health.py).",
 }
 EXCLUDED_NAMES = {
     # Public by design: signing in and recovering an account happen before a user is known.

@@ -459,7 +459,8 @@ CASES = {
     # --- A coordinator's writes: the program in the URL, never the one in the body; people of that program only.
     ("/api/v1/programs/{slug}/match-runs/", "POST"): [
         Case(
-            CORA, lambda w: {"kind": "career", "mentee_ids": [w.users[ALICE].pk], "mentor_ids": [w.users[DAVE].pk]},
+            # Research: Alice already has a career mentor, and a run leaves out who has one of its kind.
+            CORA, lambda w: {"kind": "research", "mentee_ids": [w.users[ALICE].pk], "mentor_ids": [w.users[DAVE].pk]},
             adds={"MatchRun", "MatchProposal"}, changes={"MatchRun": set()},
             check=lambda w, d: _has(d["MatchRun"]["added"][0], program_id=w.im.pk, created_by_id=w.users[CORA].pk),
         ),

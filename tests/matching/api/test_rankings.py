@@ -53,8 +53,8 @@ def test_anyone_but_the_runs_coordinators_gets_404(api_for, run, request, who):
 
 def test_remind_sent_twice_reminds_once(api_for, run, coordinator):
     client = api_for(coordinator)
-    assert client.post(_url(run, "remind")).json() == {"reminded": 4}
-    assert client.post(_url(run, "remind")).json() == {"reminded": 0}
+    assert client.post(_url(run, "remind")).json() == {"reminded": 4, "skipped": 0}
+    assert client.post(_url(run, "remind")).json() == {"reminded": 0, "skipped": 4}
     assert Notification.objects.filter(event="match.ranking_reminder").count() == 4
 
 

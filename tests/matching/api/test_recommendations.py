@@ -16,7 +16,9 @@ class TestRecommendationsApi:
 
     def test_resident_gets_ranked_mentors_with_reasons(self, client_for, fits):
         resident, carol, dave = fits
-        data = client_for(resident).get(self.URL).json()
+        body = client_for(resident).get(self.URL).json()
+        assert (body["count"], body["next"], body["previous"]) == (2, None, None)
+        data = body["results"]
         assert [item["mentor_id"] for item in data] == [carol.pk, dave.pk]
         assert data[0]["score"] > data[1]["score"]
         components = {c["name"]: c for c in data[0]["components"]}
@@ -27,8 +29,20 @@ class TestRecommendationsApi:
         resident, _carol, _dave = fits
         client = client_for(resident)
         page = [(m.user_id, pair.score) for m, pair in client.get(DIRECTORY).context["recommended"]]
-        api = [(item["mentor_id"], item["score"]) for item in client.get(self.URL, {"n": 3}).json()]
+        api = [(item["mentor_id"], item["score"]) for item in client.get(self.URL, {"n": 3}).json()["results"]]
         assert page == api
+
+    def test_pages_like_every_list_and_n_still_sizes_the_page(self, client_for, fits):
+        resident, carol, dave = fits
+        client = client_for(resident)
+        first = client.get(self.URL, {"page_size": 1}).json()
+        assert (first["count"], [r["mentor_id"] for r in first["results"]]) == (2, [carol.pk])
+        second = client.get(first["next"]).json()
+        assert ([r["mentor_id"] for r in second["results"]], second["next"]) == ([dave.pk], None)
+        # A client of the unpaged API asked with ?n=: it still sizes the page; page_size wins over it.
+        assert [r["mentor_id"] for r in client.get(self.URL, {"n": 1}).json()["results"]] == [carol.pk]
+        assert len(client.get(self.URL, {"n": 1, "page_size": 2}).json()["results"]) == 2
+        assert client.get(self.URL, {"page": 2}).status_code == 404  # past the last page of five
 
     def test_attending_without_mentee_profile_is_refused(self, client_for, attending):
         assert client_for(attending).get(self.URL).status_code == 403
@@ -46,4 +60,4 @@ def test_directory_and_api_leave_conflicted_and_evaluating_mentors_out(client_fo
     response = client.get(DIRECTORY)
     assert response.context["recommended"] == []
     assert [m.match_score for m in response.context["mentors"]] == [None, None]
-    assert client.get(TestRecommendationsApi.URL).json() == []
+    assert client.get(TestRecommendationsApi.URL).json()["results"] == []

@@ -234,8 +234,12 @@ def test_a_run_proposes_a_mentor_or_a_reason_for_every_resident(start_run, cohor
         assert {c["name"] for c in p.explanation["components"]} == set(engine.COMPONENTS)
         assert all(c["reason"] for c in p.explanation["components"])
     # The review speaks about the resident; the resident is told in their own words once published.
-    assert unmatched[0].why_not.startswith("every mentor the resident could be paired with filled their spots")
-    assert unmatched[0].why_not_for_mentee.startswith("every mentor you could be paired with filled their spots")
+    assert unmatched[0].why_not.startswith(
+        "there were 5 places for 6 residents; every mentor the resident could be paired with filled their spots"
+    )
+    assert unmatched[0].why_not_for_mentee.startswith(
+        "there were 5 places for 6 residents; every mentor you could be paired with filled their spots"
+    )
     goals = [c["reason"] for p in matched for c in p.explanation["components"] if c["name"] == "goals"]
     assert goals and all(reason.startswith("1 of the resident's 1 goals") for reason in goals), goals
     assert run.stats["matched"] == 5 and run.stats["unmatched"] == 1
@@ -347,11 +351,18 @@ def test_the_database_refuses_a_second_running_run_for_a_program(program, other_
         MatchRun.objects.create(program=program, status=Status.RUNNING)
 
 
-def test_residents_already_paired_for_the_kind_are_left_out(start_run, cohort, program):
+def test_residents_paired_for_the_kind_while_the_run_waits_are_left_out(
+    coordinator, cohort, program, django_capture_on_commit_callbacks
+):
     (alice, *_), (carol, dave, _erin) = cohort
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        run = _create(coordinator, program, *cohort)
+    assert run.mentees.filter(pk=alice.pk).exists()
+    # Paired by Dave (a request accepted) after the run was made, before it ran.
     MentorshipFactory(mentee=alice, mentor=dave, program=program, kind="career")
-
-    run = start_run()
+    for callback in callbacks:
+        callback()
+    run.refresh_from_db()
 
     assert not run.proposals.filter(mentee=alice).exists()
     assert run.proposals.count() == 5

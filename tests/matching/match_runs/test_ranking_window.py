@@ -11,11 +11,13 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from matching.match_runs.ranking import (
+    REMIND_AGAIN_AFTER,
     ranking_submit,
     ranking_window_close,
     ranking_window_extend,
-    ranking_window_remind,
+    ranking_window_remind_waiting,
     ranking_window_status,
+    reminder_plan,
 )
 from matching.match_runs.services import match_run_create
 from matching.models import MatchRanking, MatchRun, Notification, RankingSubmission
@@ -129,8 +131,8 @@ def test_remind_tells_only_those_who_have_not_submitted_once_even_on_a_double_cl
 ):
     ranking_submit(run=run, actor=resident, ordered_ids=[attending.pk])
 
-    assert ranking_window_remind(run=run, actor=coordinator) == 3
-    assert ranking_window_remind(run=run, actor=coordinator) == 0  # the second click
+    assert ranking_window_remind_waiting(run=run, actor=coordinator).reminded == 3
+    assert ranking_window_remind_waiting(run=run, actor=coordinator).reminded == 0  # the second click
 
     reminded = sorted(_notes("match.ranking_reminder").values_list("user_id", flat=True))
     assert reminded == sorted([other_resident.pk, attending.pk, other_attending.pk])
@@ -139,19 +141,73 @@ def test_remind_tells_only_those_who_have_not_submitted_once_even_on_a_double_cl
     assert AuditEntry.objects.filter(action="match_run.ranking_remind").count() == 1
 
 
-def test_a_later_reminder_goes_again_after_the_quiet_hour(run, coordinator, other_resident):
-    ranking_window_remind(run=run, actor=coordinator)
+def test_a_later_reminder_skips_those_reminded_in_the_last_day_and_counts_them(
+    run, coordinator, resident, other_resident, attending, other_attending
+):
+    ranking_window_remind_waiting(run=run, actor=coordinator)
+    # Alice's reminder is from yesterday; the others' from two hours ago.
+    earlier = timezone.now()
+    _notes("match.ranking_reminder").update(created_at=earlier - timedelta(hours=2))
+    _notes("match.ranking_reminder", resident).update(created_at=earlier - REMIND_AGAIN_AFTER - timedelta(minutes=1))
+
+    run.refresh_from_db()
+    plan = reminder_plan(run)
+    assert [r.person for r in plan.to_remind] == [resident]
+    assert {r.person for r in plan.recently_reminded} == {other_resident, attending, other_attending}
+    assert plan.next_possible_at is not None and plan.next_possible_at > earlier + timedelta(hours=21)
+
+    outcome = ranking_window_remind_waiting(run=run, actor=coordinator)
+
+    assert (outcome.reminded, outcome.skipped) == (1, 3)
+    assert _notes("match.ranking_reminder", resident).count() == 2
+    assert _notes("match.ranking_reminder", other_resident).count() == 1
+    entry = AuditEntry.objects.filter(action="match_run.ranking_remind").latest("pk")
+    assert (entry.after["reminded"], entry.after["skipped"]) == (1, 3)
+
+
+def test_when_everyone_waiting_was_reminded_recently_nothing_is_sent_or_logged(run, coordinator):
+    ranking_window_remind_waiting(run=run, actor=coordinator)
     MatchRun.objects.filter(pk=run.pk).update(ranking_reminded_at=timezone.now() - timedelta(hours=2))
 
-    assert ranking_window_remind(run=run, actor=coordinator) == 4
-    assert _notes("match.ranking_reminder", other_resident).count() == 2
+    outcome = ranking_window_remind_waiting(run=run, actor=coordinator)
+
+    assert (outcome.reminded, outcome.skipped) == (0, 4)
+    assert _notes("match.ranking_reminder").count() == 4
+    assert AuditEntry.objects.filter(action="match_run.ranking_remind").count() == 1
+
+
+def test_a_reminder_for_another_run_does_not_count(run, coordinator, program, resident, other_resident, attending):
+    other = match_run_create(
+        program=program,
+        actor=coordinator,
+        kind="research",
+        algorithm="stable",
+        mentee_ids=[resident.pk, other_resident.pk],
+        mentor_ids=[attending.pk],
+        ranking_deadline=timezone.now() + timedelta(days=3),
+    )
+    ranking_window_remind_waiting(run=other, actor=coordinator)
+    MatchRun.objects.filter(pk=run.pk).update(ranking_reminded_at=timezone.now())  # so the plan reads the reminders
+    run.refresh_from_db()
+
+    assert len(reminder_plan(run).to_remind) == 4
+
+
+def test_reminders_go_on_the_bulk_path_one_batch_task(run, coordinator, monkeypatch):
+    queued = []
+    monkeypatch.setattr("matching.notifications.enqueue_on_commit", lambda task, *args: queued.append((task, args)))
+    ranking_window_remind_waiting(run=run, actor=coordinator)
+
+    ids = set(_notes("match.ranking_reminder").values_list("pk", flat=True))
+    assert [task for task, _ in queued] == ["matching.tasks.send_notification_emails"]
+    assert set(queued[0][1][0]) == ids and len(ids) == 4
 
 
 def test_nobody_to_remind_is_said_plainly(run, coordinator, resident, other_resident, attending, other_attending):
     for person in (resident, other_resident, attending, other_attending):
         ranking_submit(run=run, actor=person, ordered_ids=[])
     with pytest.raises(ValidationError, match="Everyone in this match has submitted"):
-        ranking_window_remind(run=run, actor=coordinator)
+        ranking_window_remind_waiting(run=run, actor=coordinator)
 
 
 # --- Who may act.
@@ -162,7 +218,7 @@ def test_only_the_runs_coordinators_follow_the_window(run, request, who):
     person = request.getfixturevalue(who)
     later = run.ranking_deadline + timedelta(days=1)
     with pytest.raises(PermissionDenied):
-        ranking_window_remind(run=run, actor=person)
+        ranking_window_remind_waiting(run=run, actor=person)
     with pytest.raises(PermissionDenied):
         ranking_window_close(run=run, actor=person)
     with pytest.raises(PermissionDenied):
@@ -201,7 +257,7 @@ def test_a_closed_window_cannot_be_closed_reminded_or_extended(run, coordinator)
     MatchRun.objects.filter(pk=run.pk).update(ranking_deadline=timezone.now() - timedelta(minutes=1))
     for act in (
         lambda: ranking_window_close(run=run, actor=coordinator),
-        lambda: ranking_window_remind(run=run, actor=coordinator),
+        lambda: ranking_window_remind_waiting(run=run, actor=coordinator),
         lambda: ranking_window_extend(run=run, actor=coordinator, deadline=timezone.now() + timedelta(days=2)),
     ):
         with pytest.raises(ValidationError, match="The ranking window closed on"):

@@ -224,6 +224,67 @@ def test_invitees_who_never_signed_in_get_the_invitation_again_once_a_day(
     assert invitee.invited_at == sent_at and mail.outbox == []
 
 
+def _invitee(program, first, **fields):
+    """Imported and invited three days ago; has not accepted (no password, never signed in)."""
+    user = _resident(program, first, **fields)
+    user.set_unusable_password()
+    user.invited_at = timezone.now() - timedelta(days=3)
+    user.save()
+    return user
+
+
+def test_a_goals_reminder_to_someone_who_has_not_signed_in_is_their_invitation_again(
+    program, ready, coordinator, other_resident, django_capture_on_commit_callbacks
+):
+    # Ivy has no goals either, but the profile page would ask her for a password she does not have.
+    invitee = _invitee(program, "Ivy", email="ivy@hospital.example")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        result = readiness_remind(program=program, actor=coordinator, group=r.NO_GOALS, kind="career")
+
+    assert (result.notified, result.invited, result.already_today) == (1, 1, 0)
+    to_ivy = [m for m in mail.outbox if m.to == ["ivy@hospital.example"]]
+    assert len(to_ivy) == 1 and "/accounts/invitation/" in to_ivy[0].body  # the accept link
+    assert not Notification.objects.filter(user=invitee).exists()
+    assert Notification.objects.filter(user=other_resident, event="match.readiness_reminder").exists()
+    entry = AuditEntry.objects.get(action="match_run.readiness_remind")
+    assert entry.after["invited_users"] == [invitee.pk]
+
+    # The same day, from another group's button: her invitation is not sent a second time.
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        again = readiness_remind(program=program, actor=coordinator, group=r.NEVER_SIGNED_IN, kind="career")
+    assert again.invited == 0 and not [m for m in mail.outbox if m.to == ["ivy@hospital.example"]]
+
+
+def test_reminding_many_costs_the_queries_of_reminding_two(
+    program, ready, coordinator, django_capture_on_commit_callbacks
+):
+    """The bulk path: one insert of the notifications, one update of the invitations and one
+    task per batch of e-mails, whatever the number of people (the e-mails go from the worker)."""
+
+    def remind(group):
+        with CaptureQueriesContext(connection) as ctx, django_capture_on_commit_callbacks() as callbacks:
+            result = readiness_remind(program=program, actor=coordinator, group=group, kind="career")
+        return len(ctx.captured_queries), len(callbacks), result
+
+    for i in range(2):
+        _invitee(program, f"Few{i}")
+    _signed_in(*[_resident(program, f"Some{i}") for i in range(2)])
+    few_goals = remind(r.NO_GOALS)
+    AuditEntry.objects.all().delete()
+    Notification.objects.all().delete()
+    type(coordinator).objects.filter(invited_at__isnull=False).update(invited_at=timezone.now() - timedelta(days=3))
+    # 40: SQLite splits a larger insert to stay under its 999 parameters, PostgreSQL does not.
+    for i in range(40):
+        _invitee(program, f"Many{i}")
+    _signed_in(*[_resident(program, f"More{i}") for i in range(40)])
+    many_goals = remind(r.NO_GOALS)
+
+    assert many_goals[2].notified == 43 and many_goals[2].invited == 42
+    assert many_goals[:2] == few_goals[:2], (few_goals, many_goals)
+
+
 def test_mentors_are_reminded_with_their_own_situation(program, ready, coordinator, other_attending):
     other_attending.mentor_profile.accepting_mentees = False
     other_attending.mentor_profile.save()

@@ -215,7 +215,7 @@ def test_publishing_starts_the_accepted_mentorships_once(start_run, cohort, coor
     # Ines, left without a mentor, hears it too, with the engine's reason spoken to her.
     (unmatched,) = Notification.objects.filter(event="match.unmatched")
     assert unmatched.user == cohort[0][5] and unmatched.url == "/mentors/"
-    assert unmatched.body.startswith("Why: every mentor you could be paired with filled their spots")
+    assert unmatched.body.startswith("Why: there were 5 places for 6 residents; every mentor you could be paired with")
     run.refresh_from_db()
     assert run.published_by == coordinator and run.published_at is not None
 

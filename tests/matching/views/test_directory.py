@@ -8,7 +8,7 @@ from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Language, MentorProfile
+from accounts.models import Goal, Language, MentorProfile
 from tests.factories import MembershipFactory, MentorProfileFactory, UserFactory
 from tests.matching.support import _count_queries, _fill
 
@@ -69,6 +69,24 @@ def test_people_without_a_mentee_profile_see_no_scores(client_for, fits, coordin
     response = client_for(coordinator).get(DIRECTORY)
     assert "Match score out of 100" not in response.content.decode() and response.context["recommended"] == []
     assert "How well" not in client_for(coordinator).get(reverse("matching:person", args=[carol.pk])).content.decode()
+
+
+@pytest.mark.parametrize("viewer", ["resident", "coordinator"])
+def test_a_card_lists_what_the_mentor_helps_with_and_speaks_in_vocabulary_order(client_for, fits, coordinator, viewer):
+    """Scored (a resident) or not (a coordinator), the cards' lists come joined from one query, in
+    the vocabularies' order (goals by their order, languages by name), and a mentor without any
+    shows neither line."""
+    resident, carol, dave = fits
+    goals = list(Goal.objects.order_by("-order")[:3])  # given in the reverse of their order
+    carol.mentor_profile.expertise.set(goals)
+    carol.mentor_profile.languages.set(Language.objects.filter(code__in=["es", "en"]))
+    dave.mentor_profile.expertise.clear()
+    dave.mentor_profile.languages.clear()
+    html = client_for(resident if viewer == "resident" else coordinator).get(DIRECTORY).content.decode()
+    in_order = ", ".join(g.name for g in sorted(goals, key=lambda g: (g.order, g.name)))
+    assert f"<strong>Helps with:</strong> {in_order}</p>" in html
+    assert "<strong>Speaks:</strong> English, Spanish</p>" in html
+    assert html.count("<strong>Helps with:</strong>") == 1 and html.count("<strong>Speaks:</strong>") == 1
 
 
 # --- Filters and pages.

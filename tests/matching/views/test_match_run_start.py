@@ -2,7 +2,8 @@
 (matching/views/match_run_start.py): who may see them, what they say, the reminder's
 button, the resident rows, the weights as percentages and the worked example."""
 
-from datetime import time
+import re
+from datetime import time, timedelta
 
 import pytest
 from django.contrib.messages import get_messages
@@ -225,3 +226,83 @@ def test_the_ranking_window_says_what_coordinators_see(client_for, program, worl
     body = client_for(coordinator).get(_start(program)).content.decode()
     assert "You will see who has submitted and, after the run, which choice each person obtained" in body
     assert "never anyone&#x27;s list" in body or "never anyone's list" in body
+
+
+# --- Who the run leaves out, said before and after the start; the mentors' list when empty.
+
+
+def test_a_hand_ticked_resident_with_a_mentor_of_the_kind_is_left_out_and_not_asked_to_rank(
+    client_for, program, world, coordinator, resident, other_resident, attending, django_capture_on_commit_callbacks
+):
+    MentorshipFactory(mentee=resident, mentor=attending, program=program, kind="career")
+    c = client_for(coordinator)
+    data = {
+        "kind": "career",
+        "algorithm": "stable",
+        "mentee_ids": [resident.pk, other_resident.pk],
+        "mentor_ids": [attending.pk],
+        "ranking_deadline": (timezone.localtime() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M"),
+        **{f"weight_{name}": value for name, value in WEIGHTS.items()},
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = c.post(_start(program), data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    run = MatchRun.objects.get()
+    assert list(run.mentees.all()) == [other_resident]
+    assert not Notification.objects.filter(user=resident, event="match.ranking_open").exists()
+    assert Notification.objects.filter(user=other_resident, event="match.ranking_open").exists()
+    told = [str(m) for m in get_messages(response.wsgi_request)]
+    assert (
+        "Left out of this match, not asked to rank and not matched: Alice Adams "
+        "(already has a career mentor: Carol Chen)." in told
+    )
+
+
+def test_the_start_form_says_who_it_would_leave_out_and_why(client_for, program, world, coordinator, attending):
+    sam = _resident(program, "Sam", "Lee")
+    MentorshipFactory(mentee=sam, mentor=attending, program=program, kind="career")
+    # Nothing ticked on a first visit: the notice is there, hidden, for static/js/cohort.js.
+    page = client_for(coordinator).get(_start(program) + "?kind=career").content.decode()
+    assert "data-left-out-notice hidden" in page
+    assert 'data-note="already has a career mentor: Carol Chen"' in page
+    # Sent back with the mentored resident ticked (the form refused something else): named, with the reason.
+    response = _post(client_for(coordinator), program, [sam], [attending], goals=0)
+    assert response.status_code == 400
+    assert (
+        "Left out of this match, not asked to rank and not matched: Sam Lee (already has a career mentor: Carol Chen)."
+        in response.content.decode()
+    )
+
+
+def test_choosing_only_residents_who_have_a_mentor_of_the_kind_starts_nothing(
+    client_for, program, world, coordinator, resident, attending
+):
+    MentorshipFactory(mentee=resident, mentor=attending, program=program, kind="career")
+    response = _post(client_for(coordinator), program, [resident], [attending])
+    assert response.status_code == 400
+    assert response.context["form"].errors["mentee_ids"] == [
+        "Every resident you chose already has an active career mentor."
+    ]
+    assert not MatchRun.objects.exists()
+
+
+def test_with_no_mentor_to_offer_the_form_says_why_instead_of_an_empty_list(
+    client_for, program, world, coordinator, attending, other_attending
+):
+    type(attending.mentor_profile).objects.filter(user__in=[attending, other_attending]).update(accepting_mentees=False)
+    body = client_for(coordinator).get(_start(program)).content.decode()
+    mentors = body.split("<legend>Mentors</legend>")[1].split("</fieldset>")[0]
+    assert "No mentor can be offered for this match." in mentors
+    assert "2 mentors of this program are at capacity or not accepting new mentees" in mentors
+    assert 'name="mentor_ids"' not in mentors
+    assert "#mentors-full" in mentors
+
+
+@pytest.mark.parametrize("route", ["matching:match-run-readiness", "matching:match-run-create"])
+def test_readiness_and_start_pages_have_the_program_tabs(client_for, program, world, coordinator, route):
+    body = client_for(coordinator).get(reverse(route, args=[program.slug])).content.decode()
+    nav = re.search(r'<nav class="program-nav".*?</nav>', body, re.S).group(0)
+    assert f'href="{reverse("accounts:roster", args=[program.slug])}"' in nav
+    current = re.findall(r'<a href="([^"]+)" aria-current="page">([^<]+)</a>', nav)
+    assert current == [(reverse("matching:match-runs", args=[program.slug]), "Match runs")]

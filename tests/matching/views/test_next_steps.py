@@ -219,9 +219,12 @@ class TestDirectoryKnowsYourMentors:
 
     def test_the_api_leaves_out_a_current_mentor(self, api_for, program, resident, attending, other_attending):
         url = "/api/v1/me/recommendations/"
-        assert {r["mentor_id"] for r in api_for(resident).get(url).json()} == {attending.pk, other_attending.pk}
+        assert {r["mentor_id"] for r in api_for(resident).get(url).json()["results"]} == {
+            attending.pk,
+            other_attending.pk,
+        }
         MentorshipFactory(mentee=resident, mentor=attending, program=program)
-        assert [r["mentor_id"] for r in api_for(resident).get(url).json()] == [other_attending.pk]
+        assert [r["mentor_id"] for r in api_for(resident).get(url).json()["results"]] == [other_attending.pk]
 
     def test_a_resident_of_two_programs_gets_recommendations_for_each(
         self, client_for, program, other_program, resident, attending

@@ -11,10 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import AcademicRank, AvailabilityWindow, Goal, Specialty
+from accounts.models import AcademicRank, AvailabilityWindow, CareerStage, Goal, Specialty
 from matching.match_runs.ranking import ranking_submit
 from matching.match_runs.services import match_run_create
 from matching.models import MatchRanking, MatchRun, Notification, RankingSubmission
+from matching.views.rankings import NAMES_SHOWN
 from tests.factories import MembershipFactory, MentorProfileFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -222,6 +223,28 @@ def test_a_mentor_sees_each_residents_pgy_and_fit(client_for, run, attending, re
     assert "PGY-1" in alice and "/100" in alice
 
 
+def test_the_finder_is_hidden_without_javascript_and_the_pgy_filter_is_for_residents_only(
+    client_for, run, attending, resident, other_resident
+):
+    other_resident.mentee_profile.career_stage = CareerStage.objects.get(code="PGY-3")
+    other_resident.mentee_profile.save(update_fields=["career_stage"])
+
+    html = client_for(attending).get(_url(run)).content.decode()
+    # Without JavaScript: no finder, every row in the form.
+    assert '<div class="rank-filters" data-rank-filters hidden>' in html
+    assert html.count("<tr data-rank-row") == 2
+    # Each resident's row carries their year, and the filter offers the years present, in order.
+    assert 'data-rank-stage="PGY-1"' in html.split(f'id="rank_{resident.pk}"')[0].rsplit("<tr", 1)[1]
+    options = html.split('id="rank-stage"')[1].split("</select>")[0]
+    assert [o.split('"')[1] for o in options.split("<option value=")[1:]] == ["", "PGY-1", "PGY-3"]
+    # The controls have no name: they are never sent with the list.
+    finder = html.split("data-rank-filters hidden>")[1].split("</div>\n    <table")[0]
+    assert " name=" not in finder
+
+    mentee_page = client_for(resident).get(_url(run)).content.decode()
+    assert 'id="rank-stage"' not in mentee_page and "Find a mentor by name or specialty" in mentee_page
+
+
 def test_the_rows_cost_the_same_queries_for_3_or_200_mentors(
     client_for, program, coordinator, resident, django_assert_max_num_queries
 ):
@@ -267,7 +290,7 @@ def test_the_coordinator_sees_who_has_submitted_and_when_never_the_lists(
     html = page.content.decode()
     assert 'data-count="submitted">1 <span class="stat-of">of 4' in html
     assert 'data-count="residents">1 <span class="stat-of">of 2' in html
-    assert "Remind the 3 who have not submitted" in html
+    assert "Remind 3 people who have not submitted" in html
     assert other_resident.full_name in html.split('id="residents-waiting"')[1].split("</div>")[0]
     assert resident.full_name in html.split('id="residents-submitted"')[1]
     # Not the list: which mentor she ranked, or marked never, appears nowhere beside her name.
@@ -294,21 +317,101 @@ def test_remind_twice_sends_once_and_the_page_says_when(client_for, run, coordin
     second = client.post(url, follow=True).content.decode()
 
     assert "Reminded 4 people who had not submitted." in first
-    assert "nothing was sent again" in second
+    assert "Nothing was sent: all 4 people who had not submitted were reminded in the last 24 hours." in second
     assert Notification.objects.filter(event="match.ranking_reminder").count() == 4
-    # Within the hour the page offers no button but says when reminding works again.
-    assert "you can remind them again from" in second and "Remind the 4" not in second
+    # The page offers no button but says when reminding works again.
+    assert "you can remind the first of them again from" in second and "Remind 4" not in second
 
 
-def test_close_now_starts_the_match(client_for, run, coordinator, django_capture_on_commit_callbacks):
+def test_the_remind_button_counts_only_those_it_will_remind(client_for, run, coordinator, resident):
+    client = client_for(coordinator)
+    client.post(reverse("matching:ranking-window-remind", kwargs={"pk": run.pk}))
+    # Alice's reminder is a day old; Bob's, Carol's and Dave's are an hour old.
+    reminders = Notification.objects.filter(event="match.ranking_reminder")
+    reminders.update(created_at=timezone.now() - timedelta(hours=1))
+    reminders.filter(user=resident).update(created_at=timezone.now() - timedelta(hours=25))
+
+    html = client.get(_window(run)).content.decode()
+    assert "Remind 1 person who has not submitted" in html
+    assert "3 others who have not submitted were reminded in the last 24 hours and are skipped." in html
+
+    done = client.post(reverse("matching:ranking-window-remind", kwargs={"pk": run.pk}), follow=True)
+    assert "Reminded 1 person who had not submitted. Skipped 3 already reminded in the last 24 hours." in (
+        done.content.decode()
+    )
+    assert reminders.filter(user=resident).count() == 2 and reminders.count() == 5
+
+
+def _close(run):
+    return reverse("matching:ranking-window-close", kwargs={"pk": run.pk})
+
+
+def test_close_without_confirmation_only_asks(
+    client_for, run, coordinator, resident, attending, django_capture_on_commit_callbacks
+):
+    ranking_submit(run=run, actor=resident, ordered_ids=[attending.pk])
+    deadline = run.ranking_deadline
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client_for(coordinator).post(_close(run))
+
+    assert response.status_code == 200 and not callbacks
+    run.refresh_from_db()
+    assert run.ranking_deadline == deadline and run.status == MatchRun.Status.QUEUED
+    assert not Notification.objects.filter(event="match.ranking_closed").exists()
+    html = response.content.decode()
+    # The confirmation says what happens, with the counts, and holds the one button that closes.
+    assert "Close the ranking window now and start the match?" in html
+    assert "3 people have not submitted</strong> (1 resident, 2 mentors)" in html
+    assert 'data-count="submitted">1 <span class="stat-of">of 4' in html
+    assert 'name="confirm" value="yes"' in html
+
+
+def test_close_now_starts_the_match_once_confirmed(client_for, run, coordinator, django_capture_on_commit_callbacks):
+    client = client_for(coordinator)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client_for(coordinator).post(reverse("matching:ranking-window-close", kwargs={"pk": run.pk}))
+        response = client.post(_close(run), {"confirm": "yes"})
     assert response.status_code == 302 and response["Location"] == f"/match-runs/{run.pk}/"
     run.refresh_from_db()
     assert run.status == MatchRun.Status.SUCCEEDED
+    closed_notes = Notification.objects.filter(event="match.ranking_closed").count()
+    assert closed_notes == 4
     # The window page now says it closed, with no buttons.
-    html = client_for(coordinator).get(_window(run)).content.decode()
+    html = client.get(_window(run)).content.decode()
     assert "The ranking window closed on" in html and "Close now" not in html
+
+    # A second click on "Yes, close now" is told it is done, and sends nothing again.
+    again = client.post(_close(run), {"confirm": "yes"}, follow=True)
+    assert "The ranking window was already closed; the match has started." in again.content.decode()
+    assert Notification.objects.filter(event="match.ranking_closed").count() == closed_notes
+
+
+def test_the_window_page_folds_long_lists_so_each_is_reachable(client_for, program, coordinator, resident):
+    mentors = []
+    for _ in range(NAMES_SHOWN + 5):
+        user = UserFactory()
+        MembershipFactory(user=user, program=program, role="faculty")
+        MentorProfileFactory(user=user)
+        mentors.append(user)
+    run = match_run_create(
+        program=program,
+        actor=coordinator,
+        kind="career",
+        algorithm="stable",
+        mentee_ids=[resident.pk],
+        mentor_ids=[m.pk for m in mentors],
+        ranking_deadline=timezone.now() + timedelta(days=3),
+    )
+    html = client_for(coordinator).get(_window(run)).content.decode()
+
+    # Counts and actions come before the names; a link leads to each list.
+    assert html.index('data-count="submitted"') < html.index("Remind ") < html.index('id="mentors-waiting"')
+    assert '<a href="#mentors-submitted">Mentors submitted (0)</a>' in html
+    waiting = html.split('id="mentors-waiting"')[1].split('id="mentors-submitted"')[0]
+    shown, folded = waiting.split("<details")
+    assert shown.count("<li>") == NAMES_SHOWN and folded.count("<li>") == 5
+    assert "Show all 25 not submitted" in folded
+    # Every name is on the page (the fold needs no JavaScript), each once.
+    assert all(html.count(m.email) == 1 for m in mentors)
 
 
 def test_extend_reads_the_coordinators_clock_and_refuses_absurd_dates(client_for, run, coordinator):
