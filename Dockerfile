@@ -11,9 +11,10 @@ WORKDIR /app
 # Dependencies before the code, so a code change reuses this layer. Sentry and OpenTelemetry
 # (switched on by SENTRY_DSN, OTEL_ENABLED) only with --build-arg OBSERVABILITY=1.
 ARG OBSERVABILITY=0
-COPY requirements.txt requirements-observability.txt ./
-RUN pip install -r requirements.txt \
-    && if [ "$OBSERVABILITY" = "1" ]; then pip install -r requirements-observability.txt; fi
+# Exactly the locked versions, each checked against its hash (make lock writes the locks).
+COPY requirements.lock requirements-observability.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock \
+    && if [ "$OBSERVABILITY" = "1" ]; then pip install --require-hashes --no-deps -r requirements-observability.lock; fi
 
 COPY . .
 

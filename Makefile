@@ -6,21 +6,41 @@ STAMP := .make
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test test-postgres serve migrate install install-runtime check lint fmt clean bench bench-app bench-pages bench-roster
+.PHONY: demo test test-postgres serve migrate install install-runtime lock check lint fmt clean bench bench-app bench-pages bench-roster
 
-# Install into the virtual environment whenever a requirements file changes. The demo needs only
-# what the application runs on (requirements.txt); the tests, linters and benchmarks add the tools
-# (requirements-dev.txt: pytest, Playwright, schemathesis, mypy…), installed by the first target
-# that needs them.
-$(STAMP)/runtime: requirements.txt
+# Install into the virtual environment whenever a lock file changes. The demo needs only what the
+# application runs on (requirements.lock); the tests, linters and benchmarks add the tools
+# (requirements-dev.lock: pytest, Playwright, schemathesis, mypy…) and the engine's compiled kernel
+# (requirements-engine.lock: numba), installed by the first target that needs them. The lock files
+# pin every package, dependencies included, with the hashes of its files, and pip installs exactly
+# those (--require-hashes --no-deps): the same set on every machine, and none that we left out on
+# purpose (pandas, which ortools declares but our solver never imports).
+# requirements*.txt stay the lists a person edits, each pin with its reason; `make lock` re-locks.
+PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check --require-hashes --no-deps
+$(STAMP)/runtime: requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PIP_INSTALL) -r requirements.lock
 	@mkdir -p $(STAMP) && touch $@
 
-$(STAMP)/installed: requirements.txt requirements-dev.txt
+$(STAMP)/installed: requirements.lock requirements-dev.lock requirements-engine.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PIP_INSTALL) -r requirements-dev.lock
+	$(PIP_INSTALL) -r requirements-engine.lock
 	@mkdir -p $(STAMP) && touch $@ $(STAMP)/runtime
+
+# Re-lock after editing requirements*.txt: resolves each list for Python 3.11 on every platform
+# (--universal) and records every file's hash. Pins already in a lock stay unless a list asks
+# otherwise; LOCK_ARGS="--upgrade-package celery" (or --upgrade) moves them. pandas is resolved but
+# not written: ortools requires it only for its CP-SAT and model-builder helpers, not min_cost_flow.
+# The other locks (development, engine, observability) are constrained by the runtime lock, so all agree.
+LOCK_ARGS ?=
+LOCK := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--no-emit-package pandas --custom-compile-command "make lock" $(LOCK_ARGS)
+lock: $(STAMP)/installed
+	$(LOCK) requirements.txt -o requirements.lock
+	$(LOCK) requirements-dev.txt -c requirements.lock -o requirements-dev.lock
+	$(LOCK) requirements-engine.txt -c requirements.lock -o requirements-engine.lock
+	$(LOCK) requirements-observability.txt -c requirements.lock -o requirements-observability.lock
 
 install-runtime: $(STAMP)/runtime
 

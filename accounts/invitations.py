@@ -12,7 +12,6 @@ coordinator sees only what they typed.
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -33,6 +32,7 @@ from .models import (
     Specialty,
     User,
 )
+from .selectors import awaiting_first_sign_in_q
 from .signals import program_invitation_accepted, program_invitation_made
 
 Status = ProgramInvitation.Status
@@ -43,12 +43,7 @@ SEND_INVITATIONS = "accounts.tasks.send_invitations"
 INVITATION_BATCH = 500
 
 
-def awaiting_first_sign_in() -> Q:
-    """People who have not taken their account: no password of their own, never signed in
-    (``matching.notifications.awaits_first_sign_in`` says the same of one person)."""
-    return Q(password__startswith=UNUSABLE_PASSWORD_PREFIX, last_login__isnull=True, last_seen__isnull=True)
-
-
+@transaction.atomic  # its own when the caller has none (asking one person to join)
 def users_reinvite(*, user_ids: Iterable[int], invited_by: User, not_since: datetime) -> list[int]:
     """Send their sign-up invitation again (a fresh link) to those of ``user_ids`` who have
     still not signed in and were not invited since ``not_since`` (a reminder's "at most once a
@@ -56,12 +51,12 @@ def users_reinvite(*, user_ids: Iterable[int], invited_by: User, not_since: date
     task per ``INVITATION_BATCH`` once the transaction commits: a coordinator reminding two
     hundred people waits for none of the e-mails.
 
-    Inside the caller's transaction. Two reminders at once: the second waits on the rows'
+    Inside the caller's transaction, if any. Two reminders at once: the second waits on the rows'
     locks, then finds them invited since ``not_since`` and sends nothing. Should the broker be
     down, ``invited_at`` newer than ``invitation_sent_at`` leaves each for the invitation
     sweeper (``accounts.services.invitations_send_unsent``)."""
     ids = list(
-        locked(User.objects.filter(awaiting_first_sign_in(), pk__in=list(user_ids), is_active=True))
+        locked(User.objects.filter(awaiting_first_sign_in_q(), pk__in=list(user_ids), is_active=True))
         .filter(Q(invited_at__isnull=True) | Q(invited_at__lt=not_since))
         .order_by("pk")
         .values_list("pk", flat=True)

@@ -3,6 +3,8 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from .views.errors import page_not_found
+
 # Directory cards show "active 3 days ago"; minute precision is not needed, and
 # writing on every request would cost an UPDATE per page view.
 LAST_SEEN_RESOLUTION = timedelta(minutes=5)
@@ -86,3 +88,22 @@ class RequireMfaMiddleware:
                     )
                 return redirect("accounts:mfa-required")
         return self.get_response(request)
+
+
+class ApiNotFoundAsJsonMiddleware:
+    """Under ``/api/`` a path no route matches is a JSON 404 with DEBUG on too: Django's
+    technical 404 page bypasses ``handler404`` (accounts/views/errors.py) when DEBUG is on.
+    Inside CommonMiddleware, so ``/api/v1/me`` still redirects to ``/api/v1/me/``."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and request.path.startswith("/api/")
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return page_not_found(request)
+        return response

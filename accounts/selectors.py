@@ -30,6 +30,15 @@ def programs_coordinated_by(user: User | AnonymousUser) -> QuerySet[Program]:
     )
 
 
+def programs_managed_by(user: User | AnonymousUser) -> QuerySet[Program]:
+    """The programs whose coordinator pages ``user`` may open, as the Programs page and the
+    API's program list show them: every program for a superuser (the rules let a superuser
+    into each), the ones they coordinate for anyone else."""
+    if user.is_authenticated and user.is_active and user.is_superuser:
+        return Program.objects.select_related("specialty", "institution").order_by("name", "pk")
+    return programs_coordinated_by(user)
+
+
 def programs_of(user: User | AnonymousUser) -> QuerySet[Program]:
     if not user.is_authenticated:
         return Program.objects.none()
@@ -135,6 +144,35 @@ def own_mentor_profile(user: User) -> MentorProfile | None:
 
 def availability_of(user: User) -> QuerySet[AvailabilityWindow]:
     return AvailabilityWindow.objects.filter(user=user).order_by("weekday", "start")
+
+
+# --- Whether someone has signed in: one rule for the readiness page, the notifications that
+# wait for a first sign-in, and the invitations sent again.
+#
+# Every sign-in goes through Django's ``login()`` (a password, allauth's SSO and its other
+# flows alike), which stamps ``last_login``; ``last_seen`` is stamped by every signed-in
+# request. A password alone is no sign-in, and an SSO user who never set one has signed in.
+
+
+def has_signed_in(user: User) -> bool:
+    """Has signed in at least once, by any means (SSO counts)."""
+    return user.last_login is not None or user.last_seen is not None
+
+
+def never_signed_in_q(prefix: str = "") -> Q:
+    """``not has_signed_in`` as a filter; ``prefix`` reaches the user through a relation ("user__")."""
+    return Q(**{f"{prefix}last_login__isnull": True, f"{prefix}last_seen__isnull": True})
+
+
+def awaits_first_sign_in(user: User) -> bool:
+    """Has not taken their account: no password of their own and never signed in. Every link
+    but their invitation's asks them for a password they do not have."""
+    return not user.has_usable_password() and not has_signed_in(user)
+
+
+def awaiting_first_sign_in_q() -> Q:
+    """``awaits_first_sign_in`` as a filter on users."""
+    return Q(password__startswith=UNUSABLE_PASSWORD_PREFIX) & never_signed_in_q()
 
 
 # Roster filters: invitation status, as the roster page and its export name them.

@@ -1,13 +1,14 @@
 import logging
 
 from celery import shared_task
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from core.email import send_templated_email
 from core.outbox import EMAIL_RETRIES, EMAIL_SEND_ERRORS, email_retry, enqueue
 
 from .busy import busy_calendars_refresh_due
-from .models import User
+from .models import ProgramInvitation, User
 from .roster import roster_import_run, roster_imports_sweep
 from .services import (
     invitation_claim,
@@ -25,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 @shared_task(bind=True, max_retries=EMAIL_RETRIES)
 def send_invitation(self, user_id: int, invited_by_id: int | None = None) -> bool:
-    user = User.objects.filter(pk=user_id, is_active=True).first()
+    user = _with_programs(User.objects.filter(pk=user_id, is_active=True)).first()
     # Someone who already set a password needs no invitation (e.g. a re-delivered task).
     if user is None or user.has_usable_password():
         return False
@@ -35,7 +36,7 @@ def send_invitation(self, user_id: int, invited_by_id: int | None = None) -> boo
         return False
     try:
         invited_by = User.objects.filter(pk=invited_by_id).first() if invited_by_id else None
-        _email_invitation(user, invited_by, user.memberships.select_related("program"))
+        _email_invitation(user, invited_by)
     except Exception as exc:
         # Not sent, so not marked sent: retried here, then left to the sweeper.
         invitation_release(claim=claim)
@@ -48,12 +49,30 @@ def send_invitation(self, user_id: int, invited_by_id: int | None = None) -> boo
     email_retry(self, error=error, what=f"invitation {user_id}")
 
 
-def _email_invitation(user: User, invited_by: User | None, memberships) -> None:
-    programs = sorted({m.program.name for m in memberships})
+def _with_programs(users: QuerySet[User]) -> QuerySet[User]:
+    """With what an invitation names: the programs they belong to, and those asking them to
+    join (an ask sends the sign-up invitation again to someone who has not signed in yet:
+    the program asking must be in it). Two queries whatever the number of users."""
+    asks = ProgramInvitation.objects.filter(status=ProgramInvitation.Status.PENDING).select_related("program")
+    return users.prefetch_related(
+        "memberships__program", Prefetch("program_invitations", queryset=asks, to_attr="pending_asks")
+    )
+
+
+def _email_invitation(user: User, invited_by: User | None) -> None:
+    """``user`` comes from ``_with_programs``."""
+    member_of = {m.program.name for m in user.memberships.all()}
+    asking = sorted({ask.program.name for ask in user.pending_asks} - member_of)
     send_templated_email(
         template="accounts/email/invitation",
         to=[user.email],
-        context={"user": user, "invited_by": invited_by, "url": invitation_url(user), "programs": programs},
+        context={
+            "user": user,
+            "invited_by": invited_by,
+            "url": invitation_url(user),
+            "programs": sorted(member_of.union(asking)),
+            "asking": asking,
+        },
     )
 
 
@@ -68,9 +87,9 @@ def send_invitations(user_ids: list[int], invited_by_id: int | None = None) -> i
     claimed = invitations_claim_many(user_ids=list(user_ids), now=claimed_at)
     invited_by = User.objects.filter(pk=invited_by_id).first() if invited_by_id else None
     sent, failed = [], []
-    for user in User.objects.filter(pk__in=claimed).prefetch_related("memberships__program").order_by("pk"):
+    for user in _with_programs(User.objects.filter(pk__in=claimed)).order_by("pk"):
         try:
-            _email_invitation(user, invited_by, user.memberships.all())
+            _email_invitation(user, invited_by)
         except Exception as exc:
             # The class name only: SMTP errors quote the recipients, and no log line may carry an address.
             logger.warning("Invitation %s not sent in its batch (%s): retried on its own", user.pk, type(exc).__name__)

@@ -1,5 +1,6 @@
 """The Celery app. Without REDIS_URL, settings make every task run eagerly in-process."""
 
+import logging
 import os
 
 from celery import Celery, signals
@@ -41,9 +42,16 @@ app.autodiscover_tasks()
 # core is no Django app, so autodiscovery skips it: the worker heartbeat lives there.
 app.conf.imports = ("core.health",)
 
-# Logging is Django's (LOGGING in settings: JSON lines in production); Celery must not replace
-# the root logger's handlers with its own format, which it does unless this signal has a receiver.
-signals.setup_logging.connect(lambda **kwargs: None, weak=False)
+
+@signals.setup_logging.connect(weak=False)
+def keep_django_logging(loglevel: int | str | None = None, **kwargs: object) -> None:
+    """Logging is Django's (LOGGING in settings: JSON lines in production); Celery must not replace
+    the root logger's handlers with its own format, which it does unless this signal has a
+    receiver. Its ``-l``/``--loglevel`` still sets the level, as operators expect."""
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)
+
+
 # The request id (and user id, program) of the request that enqueued a task, on its log lines.
 signals.before_task_publish.connect(logs.stamp_published_task, weak=False)
 signals.task_prerun.connect(logs.restore_in_task, weak=False)

@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "accounts.middleware.SessionActivityMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Inside CommonMiddleware: an unrouted /api/ path is a JSON 404 with DEBUG on too.
+    "accounts.middleware.ApiNotFoundAsJsonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # allauth's sign-in flow state.
@@ -330,6 +332,10 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
+    # No OPTIONS metadata: the schema describes every operation, and the API is same-origin or
+    # token-authenticated (no CORS preflight). DRF's metadata called get_object() on views that
+    # have no queryset (500s); without a metadata class OPTIONS answers 405.
+    "DEFAULT_METADATA_CLASS": None,
     # The client's address behind our proxies (core/http.py); our own throttles call client_ip.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     # accounts/throttles.py: signing in for a token and password-reset e-mails, each counted

@@ -140,7 +140,8 @@ class PreconditionFailedSerializer(serializers.Serializer):
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
-    str,
+    # Not blank: an empty If-Match is read as none (428).
+    {"type": "string", "minLength": 1},
     OpenApiParameter.HEADER,
     required=True,
     description='The ETag you last read (e.g. "3"), or * to overwrite whatever is there.',

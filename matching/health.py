@@ -43,7 +43,7 @@ from django.utils import timezone
 
 from accounts.models import CareerStage, Membership, MentorProfile, Program
 
-from .models import CheckIn, Kind, Meeting, Mentorship, MentorshipRequest
+from .models import CheckIn, ConflictOfInterest, EvaluatorRole, Kind, Meeting, Mentorship, MentorshipRequest
 from .selectors.pairings import STALE_AFTER
 
 ANONYMITY_THRESHOLD = 3
@@ -242,27 +242,51 @@ class Coverage:
         return lists
 
 
+# Why a mentor's spots cannot go to this program's residents: they evaluate them (an
+# evaluator role, pairing exceptions aside) or a do-not-pair entry keeps them apart from
+# every one of them (matching.conflicts says which pairs are blocked).
+KEPT_APART_EVALUATOR = "evaluator"
+KEPT_APART_CONFLICTS = "conflicts"
+
+
 @dataclass
 class MentorLoadRow:
     mentor: Person
     active: int
     capacity: int
     accepting: bool
+    kept_apart: str = ""  # "", KEPT_APART_EVALUATOR or KEPT_APART_CONFLICTS
 
     @property
     def status(self) -> str:
-        """idle (no mentee), open (room left), full (active = capacity), over (active > capacity,
-        after a capacity was lowered)."""
+        """over (active > capacity, after a capacity was lowered), closed (not accepting
+        mentees, or a capacity of 0: as readiness's "not accepting" group), full (active =
+        capacity), idle (no mentee) or open (room left)."""
         if self.active > self.capacity:
             return "over"
+        if not self.accepting or self.capacity == 0:
+            return "closed"
         if self.active == self.capacity:
             return "full"
         return "idle" if self.active == 0 else "open"
 
     @property
-    def open_spots(self) -> int:
-        """Spots residents can request: capacity left, for a mentor accepting mentees."""
+    def free_spots(self) -> int:
+        """Capacity left, for a mentor accepting mentees, whoever may take it."""
         return max(self.capacity - self.active, 0) if self.accepting else 0
+
+    @property
+    def open_spots(self) -> int:
+        """Spots this program's residents can request: none from a mentor kept apart from them."""
+        return 0 if self.kept_apart else self.free_spots
+
+    @property
+    def kept_apart_label(self) -> str:
+        if self.kept_apart == KEPT_APART_EVALUATOR:
+            return "Evaluates this program's residents"
+        if self.kept_apart == KEPT_APART_CONFLICTS:
+            return "Do-not-pair with every resident"
+        return ""
 
 
 @dataclass(frozen=True)
@@ -278,6 +302,7 @@ LOAD_BANDS = [
     ("idle", "No mentees yet"),
     ("open", "Has room"),
     ("full", "Full"),
+    ("closed", "Not accepting"),
     ("over", "Over capacity"),
 ]
 
@@ -300,6 +325,15 @@ class MentorLoad:
     @property
     def open_spots(self) -> int:
         return sum(m.open_spots for m in self.mentors)
+
+    @property
+    def kept_apart_spots(self) -> int:
+        """Free spots of mentors kept apart from every resident of the program: not open to them."""
+        return sum(m.free_spots for m in self.mentors if m.kept_apart)
+
+    @property
+    def kept_apart(self) -> int:
+        return sum(1 for m in self.mentors if m.kept_apart)
 
     def band_count(self, band) -> int:
         return sum(1 for m in self.mentors if m.status == band)
@@ -656,20 +690,55 @@ def _mentor_load(program) -> MentorLoad:
         .annotate(n=Count("pk"))
         .values("n")
     )
+    residents = Membership.objects.filter(program=program, role=Membership.Role.RESIDENT, user__is_active=True)
+    resident_count = residents.order_by().values("program").annotate(n=Count("user_id", distinct=True)).values("n")
+    # Residents of the program a do-not-pair entry keeps away from the mentor.
+    conflicts = (
+        ConflictOfInterest.objects.filter(mentor=OuterRef("user_id"), mentee__in=residents.values("user_id"))
+        .order_by()
+        .values("mentor")
+        .annotate(n=Count("mentee_id", distinct=True))
+        .values("n")
+    )
     rows = (
         MentorProfile.objects.filter(
             user__is_active=True, user__memberships__program=program, user__memberships__role=Membership.Role.FACULTY
         )
-        .annotate(active=Coalesce(Subquery(active), 0))
+        .annotate(
+            active=Coalesce(Subquery(active), 0),
+            is_evaluator=Exists(EvaluatorRole.objects.filter(program=program, user_id=OuterRef("user_id"))),
+            conflicts=Coalesce(Subquery(conflicts), 0),
+            residents=Coalesce(Subquery(resident_count), 0),
+        )
         .order_by("user__last_name", "user__first_name", "user_id")
-        .values("user_id", "user__first_name", "user__last_name", "active", "capacity", "accepting_mentees")
+        .values(
+            "user_id",
+            "user__first_name",
+            "user__last_name",
+            "active",
+            "capacity",
+            "accepting_mentees",
+            "is_evaluator",
+            "conflicts",
+            "residents",
+        )
     )
     mentors = [
-        MentorLoadRow(_person(r, "user"), active=r["active"], capacity=r["capacity"], accepting=r["accepting_mentees"])
+        MentorLoadRow(
+            _person(r, "user"),
+            active=r["active"],
+            capacity=r["capacity"],
+            accepting=r["accepting_mentees"],
+            kept_apart=KEPT_APART_EVALUATOR
+            if r["is_evaluator"]
+            else KEPT_APART_CONFLICTS
+            if r["residents"] and r["conflicts"] >= r["residents"]
+            else "",
+        )
         for r in rows
     ]
     # Who needs attention first: over capacity, then full, then by name.
-    order = {"over": 0, "full": 1, "open": 2, "idle": 3}
+    order = {"over": 0, "full": 1, "closed": 2, "open": 3, "idle": 4}
     mentors.sort(key=lambda m: order[m.status])
     return MentorLoad(mentors)
 

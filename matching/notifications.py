@@ -18,7 +18,7 @@ object per meeting, and a calendar that learns of a new time a day late, or neve
 Someone who has not signed in yet (imported or invited, invitation not accepted) can open no
 link but their invitation's: until they sign in once, the only e-mails they get are invitations
 (``accounts``), and their notifications wait in the bell, never e-mailed
-(``awaits_first_sign_in``, checked here for every sender: ``notify`` and ``notify_many``).
+(``accounts.selectors.awaits_first_sign_in``, checked here for every sender: ``notify`` and ``notify_many``).
 A reminder meant for them is their invitation sent again (``matching.match_runs.readiness``).
 """
 
@@ -34,6 +34,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.selectors import awaits_first_sign_in
 from core.email import send_templated_email
 from core.outbox import enqueue_on_commit, task_named
 
@@ -113,12 +114,6 @@ def notify(
         # (``notifications_email_unsent``) enqueues it again.
         enqueue_on_commit(SEND_NOTIFICATION_EMAIL, notification.pk)
     return notification
-
-
-def awaits_first_sign_in(user) -> bool:
-    """Has not taken their account: no password of their own and never signed in (by SSO
-    either). Every link but their invitation's asks them for a password they do not have."""
-    return not user.has_usable_password() and user.last_login is None and user.last_seen is None
 
 
 def fit_to_field(name: str, text: str) -> str:

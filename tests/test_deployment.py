@@ -175,10 +175,13 @@ class TestDockerfile:
     def test_it_builds_from_slim_python_collects_static_and_drops_root(self):
         dockerfile = (ROOT / "Dockerfile").read_text()
         assert re.search(r"^FROM python:3\.11-slim$", dockerfile, re.M)
-        assert "pip install -r requirements.txt" in dockerfile
+        # The locked versions, hash-checked, as `make` installs them.
+        assert "pip install --require-hashes --no-deps -r requirements.lock" in dockerfile
         # Sentry and OpenTelemetry only when asked for at build time.
         assert re.search(
-            r'if \[ "\$OBSERVABILITY" = "1" \]; then pip install -r requirements-observability.txt', dockerfile
+            r'if \[ "\$OBSERVABILITY" = "1" \]; then pip install --require-hashes --no-deps '
+            r"-r requirements-observability.lock",
+            dockerfile,
         )
         assert "collectstatic --noinput" in dockerfile
         users = re.findall(r"^USER (\S+)$", dockerfile, re.M)
@@ -220,3 +223,132 @@ class TestCheckDeploy:
         # Failing for the right reason: deploy warnings, not a crash.
         assert "security.W018" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+# The lock files (issue 17): requirements*.txt are the lists a person edits, one reason per pin;
+# requirements*.lock are what `make lock` resolves from them and what the Makefile installs, every
+# package with the hashes of its files (pip --require-hashes --no-deps).
+LISTS = sorted(ROOT.glob("requirements*.txt"))
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def list_pins(path: Path) -> dict[str, str]:
+    """name -> version of every `name[extras]==version` in a requirements list and the lists it includes (-r)."""
+    pins: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("-r "):
+            pins.update(list_pins(path.parent / line[3:].strip()))
+        elif line:
+            match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(\S+?)(?:\s*;.*)?", line)
+            assert match, f"{path.name}: not pinned with ==: {line!r}"
+            pins[canonical(match[1])] = match[2]
+    return pins
+
+
+def lock_entries(text: str) -> dict[str, tuple[str, int]]:
+    """name -> (version, number of hashes) of every package in a lock file."""
+    entries: dict[str, tuple[str, int]] = {}
+    name = None
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line[0].isspace():
+            match = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", line)
+            assert match, f"not a pinned lock entry: {line!r}"
+            name = canonical(match[1])
+            entries[name] = (match[2], 0)
+        elif line.strip().startswith("--hash=sha256:") and name:
+            version, hashes = entries[name]
+            entries[name] = (version, hashes + 1)
+    return entries
+
+
+def lock_problems(pins: dict[str, str], entries: dict[str, tuple[str, int]]) -> list[str]:
+    problems = [
+        f"{name}=={version} is locked at {entries.get(name, ('nothing', 0))[0]}"
+        for name, version in pins.items()
+        if entries.get(name, (None, 0))[0] != version
+    ]
+    problems += [f"{name} has no hash" for name, (_, hashes) in entries.items() if hashes == 0]
+    return problems
+
+
+class TestLockFiles:
+    @pytest.mark.parametrize("requirements", LISTS, ids=lambda path: path.name)
+    def test_every_pin_is_locked_at_its_version_with_hashes(self, requirements):
+        lock = requirements.with_suffix(".lock")
+        assert lock.exists(), f"{lock.name} is missing: run `make lock`"
+        problems = lock_problems(list_pins(requirements), lock_entries(lock.read_text()))
+        assert problems == [], f"{lock.name} is stale, run `make lock`: {problems}"
+
+    def test_every_other_lock_agrees_with_the_runtime_one(self):
+        # They are installed on top of it (development, engine) or beside it (observability, in the image).
+        runtime = lock_entries((ROOT / "requirements.lock").read_text())
+        others = sorted(set(ROOT.glob("requirements*.lock")) - {ROOT / "requirements.lock"})
+        assert len(others) == len(LISTS) - 1
+        for lock in others:
+            entries = lock_entries(lock.read_text())
+            differing = {
+                name: (version, entries[name][0])
+                for name, (version, _) in runtime.items()
+                if name in entries and entries[name][0] != version
+            }
+            assert differing == {}, lock.name
+
+    def test_a_forgotten_relock_and_a_missing_hash_are_caught(self):
+        lock = "django==5.2.1 \\\n    --hash=sha256:aa\n    # via -r requirements.txt\nrules==3.5\n"
+        assert lock_problems({"django": "5.2.19", "rules": "3.5"}, lock_entries(lock)) == [
+            "django==5.2.19 is locked at 5.2.1",
+            "rules has no hash",
+        ]
+        assert lock_problems({"celery": "5.5.3"}, {}) == ["celery==5.5.3 is locked at nothing"]
+
+    def test_the_makefile_installs_the_locks_by_hash_and_nothing_else(self):
+        makefile = (ROOT / "Makefile").read_text()
+        installs = re.findall(r"^\t\$\(PIP_INSTALL\) (.*)$", makefile, re.MULTILINE)
+        assert installs == ["-r requirements.lock", "-r requirements-dev.lock", "-r requirements-engine.lock"]
+        assert re.search(r"^PIP_INSTALL := .*--require-hashes --no-deps$", makefile, re.MULTILINE)
+        assert not re.search(r"pip install [^\n]*-r requirements[-a-z]*\.txt", makefile)
+
+
+class TestLeanRuntime:
+    """ortools declares pandas (84 MB) for its CP-SAT helpers; the demo installs without it."""
+
+    def test_pandas_is_left_out_of_the_runtime_lock(self):
+        entries = lock_entries((ROOT / "requirements.lock").read_text())
+        assert "ortools" in entries
+        assert "pandas" not in entries
+
+    def run_without(self, module: str, code: str) -> subprocess.CompletedProcess:
+        blocker = (
+            "import sys\n"
+            "class Block:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            f"        if name.split('.')[0] == {module!r}:\n"
+            "            raise ImportError('blocked: ' + name)\n"
+            "sys.meta_path.insert(0, Block())\n"
+        )
+        return subprocess.run(
+            [sys.executable, "-c", blocker + code], cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
+
+    def test_the_optimal_mode_solves_without_pandas(self):
+        result = self.run_without(
+            "pandas",
+            "from matching.engine.optimal import min_cost_flow\n"
+            "flow = min_cost_flow.SimpleMinCostFlow()\n"
+            "flow.add_arc_with_capacity_and_unit_cost(0, 1, 1, 3)\n"
+            "flow.set_node_supply(0, 1); flow.set_node_supply(1, -1)\n"
+            "assert flow.solve() == flow.OPTIMAL and flow.optimal_cost() == 3\n",
+        )
+        assert result.returncode == 0, result.stderr
+
+    def test_the_blocker_does_block(self):
+        # Control: the same subprocess does fail on a module the engine imports.
+        result = self.run_without("numpy", "import matching.engine.optimal\n")
+        assert result.returncode != 0
+        assert "blocked: numpy" in result.stderr

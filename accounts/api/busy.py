@@ -48,6 +48,8 @@ class BusyBlockInputSerializer(serializers.Serializer):
 class BusyCalendarSerializer(serializers.ModelSerializer):
     block_count = serializers.SerializerMethodField()
     kind = serializers.SerializerMethodField(help_text="url: refreshed daily; file: imported once.")
+    # A plain string, not format uri: blank for an uploaded file, and webcal:// is allowed.
+    url = serializers.CharField(read_only=True, help_text="The calendar's address; blank for an uploaded file.")
 
     class Meta:
         model = BusyCalendar

@@ -57,8 +57,20 @@ def django_validation_errors_as_api_errors(field=None):
         raise serializers.ValidationError(detail) from exc
 
 
+class _SlugField(serializers.SlugRelatedField):
+    """A slug, or null where allowed: never "" (DRF reads "" as null for a related field, and the
+    schema says a slug is not blank)."""
+
+    default_error_messages = {"blank": "Give a slug, or null to clear it."}
+
+    def run_validation(self, data=serializers.empty):
+        if data == "":
+            self.fail("blank")
+        return super().run_validation(data)
+
+
 def _slugs(model, **kwargs):
-    return serializers.SlugRelatedField(slug_field="slug", queryset=model.objects.all(), **kwargs)
+    return _SlugField(slug_field="slug", queryset=model.objects.all(), **kwargs)
 
 
 def _language_codes(**kwargs):

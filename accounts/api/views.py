@@ -331,8 +331,8 @@ class AvailabilityApi(generics.GenericAPIView):
     retrieve=extend_schema(summary="One program you coordinate"),
 )
 class ProgramViewSet(viewsets.ReadOnlyModelViewSet):
-    """The programs you coordinate. Someone who coordinates none gets 403; a program you are a
-    member of but do not coordinate is 403, any other program 404."""
+    """The programs you coordinate (every program, for a superuser). Someone who coordinates none
+    gets 403; a program you are a member of but do not coordinate is 403, any other program 404."""
 
     serializer_class = serializers.ProgramSerializer
     permission_classes = [RulesPermission]
@@ -343,7 +343,7 @@ class ProgramViewSet(viewsets.ReadOnlyModelViewSet):
         return "accounts.coordinate" if self.action == "list" else None
 
     def get_queryset(self):
-        return selectors.programs_coordinated_by(self.request.user)
+        return selectors.programs_managed_by(self.request.user)
 
     def get_object(self):
         return program_for(self.request.user, self.kwargs[self.lookup_field], "accounts.view_program")

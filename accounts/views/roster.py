@@ -24,7 +24,7 @@ from ..leaving import LEAVE_REASONS, MAX_LEAVING
 from ..leaving import roster_members_leave as leave_program
 from ..models import Program, ProgramInvitation, RosterImport
 from ..roster import COLUMN_HELP
-from ..selectors import pending_invitations_of, programs_coordinated_by, roster_of, roster_search
+from ..selectors import pending_invitations_of, programs_managed_by, roster_of, roster_search
 from ..uploads import limit_uploads
 
 ROSTER_PAGE_SIZE = 25
@@ -42,7 +42,9 @@ _PREVIEW_ORDER = {"update": 0, "invite": 1, "create": 2}
 def program_list(request):
     if not request.user.has_perm("accounts.coordinate"):
         raise PermissionDenied
-    return render(request, "accounts/program_list.html", {"programs": programs_coordinated_by(request.user)})
+    # By name, as the dashboard lists the programs someone coordinates.
+    programs = programs_managed_by(request.user).order_by("name", "pk")
+    return render(request, "accounts/program_list.html", {"programs": programs})
 
 
 _PROGRAMS = Program.objects.select_related("specialty", "institution")

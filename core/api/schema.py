@@ -10,7 +10,8 @@ already documents that code:
   rules refuse gets 403;
 - 404 on paginated lists (``?page=`` past the end: "Invalid page.") and on every path
   that names an object;
-- 400 on every request with a body, and on lists with filters (an unknown choice);
+- 400 on every request with a body, and on paged lists (a ``page_size`` that is not a whole
+  number from 1) and lists with filters (an unknown choice);
 - 429 wherever a throttle applies (signing in for a token);
 - 415 on every request that takes a body: the API reads JSON (a calendar upload also multipart);
 - 422 wherever the view takes an ``Idempotency-Key`` (``core/idempotency.py``): the same key
@@ -24,8 +25,10 @@ ids read as the path and what the operation does: ``requests_list``, ``requests_
 import json
 from typing import Any, Literal
 
+from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
 from core.middleware import PROCESSING_DELAYED_HEADER
@@ -51,10 +54,26 @@ _KEY_REUSED = OpenApiResponse(
 )
 
 
+# Any text without a NUL character (\u0000).
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+
 _WRITE_ACTIONS = {"PUT": "update", "PATCH": "partial_update", "DELETE": "destroy"}
 
 
 class AutoSchema(SpectacularAutoSchema):
+    def _map_serializer_field(self, field: Any, direction: str, bypass_extensions: bool = False) -> dict:
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        # DRF refuses a NUL character in any text (it cannot be stored): the schema says so.
+        if (
+            direction == "request"
+            and isinstance(field, serializers.CharField)
+            and any(isinstance(v, ProhibitNullCharactersValidator) for v in field.validators)
+            and schema.get("type") == "string"
+            and not {"pattern", "format", "enum"} & set(schema)
+        ):
+            schema["pattern"] = NO_NUL_PATTERN
+        return schema
+
     def get_operation_id(self) -> str:
         # ``requests_list``, ``requests_create``, ``requests_retrieve``, ``requests_accept``: the path
         # without its version and parameters, then the action. A POST to a path that names an action
@@ -83,7 +102,7 @@ class AutoSchema(SpectacularAutoSchema):
         filtered = self._is_list_view() and (
             getattr(view, "filterset_class", None) or getattr(view, "filterset_fields", None)
         )
-        if self.method in ("POST", "PUT", "PATCH") or filtered:
+        if self.method in ("POST", "PUT", "PATCH") or paginated or filtered:
             extra["400"] = _INVALID
         # A body is parsed only where the view reads one: a POST that takes none ignores it (no 415).
         if self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None:
@@ -130,7 +149,8 @@ def postprocess_errors_and_headers(result: dict, generator: Any, request: Any, p
     """Every 4xx response references ``Error`` and is JSON, whatever its view declared (nothing,
     ``ServiceError``, the 412's fields, or a calendar download's other media type); every write's
     2xx responses declare ``X-Processing-Delayed`` (core/middleware.py sends it); an operation
-    open to anyone says ``security: []``; a nullable reference is one of it or null."""
+    open to anyone says ``security: []``; an optional query parameter may be sent empty (read as
+    not given); a nullable reference is one of it or null."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas[ERROR_COMPONENT] = ERROR_SCHEMA
     error = {"schema": {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}}
@@ -140,6 +160,11 @@ def postprocess_errors_and_headers(result: dict, generator: Any, request: Any, p
                 continue
             # No authentication at all (signing in): say so, rather than leave it unsaid.
             operation.setdefault("security", [])
+            # An empty optional query value (``?status=``, as an HTML form sends it) is read as not
+            # given, by DRF's serializers, django-filter and the pagination alike: the schema says so.
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
             for code, response in operation["responses"].items():
                 if code.startswith("4"):
                     bodies = [media.get("schema") for media in (response.get("content") or {None: {}}).values()]

@@ -38,6 +38,8 @@ class MentorViewSet(viewsets.ReadOnlyModelViewSet):
     # Mentors are people: their id is the user id the rest of the API uses.
     lookup_field = "user_id"
     lookup_url_kwarg = "id"
+    # Only digits route here: /mentors/abc/ is the API's JSON 404, not a ValueError in the lookup.
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         # As on the directory page, nobody is listed to themselves.

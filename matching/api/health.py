@@ -89,13 +89,19 @@ class HealthMentorLoadRow(serializers.Serializer):
     capacity = serializers.IntegerField()
     accepting = serializers.BooleanField()
     status = serializers.ChoiceField(choices=health.LOAD_BANDS)
-    open_spots = serializers.IntegerField()
+    kept_apart = serializers.CharField(
+        help_text="Why their spots cannot go to this program's residents: evaluator, conflicts, or empty."
+    )
+    open_spots = serializers.IntegerField(help_text="Spots this program's residents can request.")
 
 
 class HealthMentorLoad(serializers.Serializer):
     capacity = serializers.IntegerField()
     active = serializers.IntegerField()
-    open_spots = serializers.IntegerField()
+    open_spots = serializers.IntegerField(help_text="Spots this program's residents can request.")
+    kept_apart_spots = serializers.IntegerField(
+        help_text="Free spots of mentors kept apart from every resident of the program (not in open_spots)."
+    )
     at_or_over_capacity = serializers.IntegerField()
     bands = HealthBar(many=True)
     mentors = HealthMentorLoadRow(many=True)

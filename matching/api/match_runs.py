@@ -505,7 +505,11 @@ class MatchRunCancelApi(_RunActionApi):
     parameters=[
         _ID,
         OpenApiParameter(
-            "with", int, OpenApiParameter.QUERY, required=True, description="The other run of the same program."
+            "with",
+            {"type": "integer", "minimum": 1},
+            OpenApiParameter.QUERY,
+            required=True,
+            description="The other run of the same program.",
         ),
     ],
     summary="Two finished runs side by side: residents paired differently, matched, average and worst score.",

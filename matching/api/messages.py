@@ -268,8 +268,11 @@ class MessageApi(ObjectScopedApi, generics.GenericAPIView):
 
     def patch(self, request, id):
         message = self._own()
-        given = MessageWriteSerializer(data=request.data)
+        # A PATCH sends what changes: without ``body`` nothing does, and the message is read back.
+        given = MessageWriteSerializer(data=request.data, partial=True)
         given.is_valid(raise_exception=True)
+        if not given.validated_data:
+            return Response(MessageSerializer(message_selectors.messages_for_page().get(pk=message.pk)).data)
         with _refusals():
             message = message_services.message_edit(message=message, actor=request.user, **given.validated_data)
         return Response(MessageSerializer(message_selectors.messages_for_page().get(pk=message.pk)).data)

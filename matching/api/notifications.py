@@ -10,6 +10,8 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import generics, serializers
 from rest_framework.response import Response
 
+from accounts.api.filters import StrictBooleanFilter
+
 from .. import notifications as notification_services
 from ..models import Notification, NotificationPreference
 from ..selectors import notifications as notification_selectors
@@ -44,7 +46,7 @@ class ReadAllSerializer(serializers.Serializer):
 
 
 class NotificationFilter(filters.FilterSet):
-    unread = filters.BooleanFilter(
+    unread = StrictBooleanFilter(
         field_name="read_at", lookup_expr="isnull", help_text="true: unread only; false: read only."
     )
 

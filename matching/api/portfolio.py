@@ -128,7 +128,7 @@ class PortfolioApi(generics.GenericAPIView):
         start, end = last_twelve_months(timezone.localdate(timezone=user.zone))
         start, end = period.validated_data["from"] or start, period.validated_data["to"] or end
         if end < start:
-            raise serializers.ValidationError({"from": "Give both dates: the period would end before it starts."})
+            raise serializers.ValidationError({"from": ["Give both dates: the period would end before it starts."]})
         return Response(PortfolioSerializer(mentor_portfolio(user, start=start, end=end)).data)
 
 

@@ -334,7 +334,9 @@ def _explain(
         reason = f"no expertise in {v.your} goals"
     else:
         names = _names(vocab.goals, shared_goals)
-        reason = f"{len(shared_goals)} of {v.your} {goals} goals" + (f" ({', '.join(names)})" if names else "")
+        # "your one goal (Research)", never "1 of your 1 goals".
+        counted = f"{v.your} one goal" if goals == 1 else f"{len(shared_goals)} of {v.your} {goals} goals"
+        reason = counted + (f" ({', '.join(names)})" if names else "")
     parts.append(
         ("goals", len(shared_goals) / goals if goals else 0.0, len(shared_goals) * units.per_goal(goals), reason)
     )
@@ -811,6 +813,20 @@ def _block_top_k(block: np.ndarray, k: int, tie_bits: int, reversed_index: np.nd
     return best, best_units
 
 
+KERNEL_MIN_PAIRS = 10_000_000  # below this, numpy's path is as quick and loading the kernel (≈1 s) is not
+
+
+def _use_kernel(pairs: int) -> bool:
+    """Whether top-k mode runs the compiled kernel (``kernel.py``): for large cohorts, where numba is installed,
+    unless ``MENTORMATCH_ENGINE_NUMBA=0``. Imported then only, so that nothing else (``recommend``, the web app's
+    small cohorts) pays for numba."""
+    if pairs < KERNEL_MIN_PAIRS:
+        return False
+    from . import kernel
+
+    return kernel.available()
+
+
 def score_cohort(
     mentees: Sequence[MenteeRecord],
     mentors: Sequence[MentorRecord],
@@ -862,6 +878,23 @@ def score_cohort(
     # lower index (id) is larger. Units never reach 2**17; excluded pairs (-1) give negative keys.
     tie_bits = max(1, (m - 1).bit_length())
     reversed_index = m - 1 - np.arange(m, dtype=np.int64)
+    if k is not None and _use_kernel(n * m):
+        from . import kernel
+
+        left, right, constants = kernel.features(mentees, mentors, _Units(weights or Weights()), kernel.slot_bits)
+        closed_mask = np.zeros(m, dtype=bool)
+        closed_mask[closed_cols] = True
+        best_index, best_units = kernel.top_k(
+            left, right, constants, k, require_shared_availability, pairs, closed_mask
+        )
+        return CohortScores(
+            mentee_ids,
+            mentor_ids,
+            top_index=best_index,
+            top_units=best_units,
+            excluded=excluded,
+            closed=closed_ids,
+        )
     if k is None:
         features = _Features(mentees, mentors, _Units(weights or Weights()), require_shared_availability)
         mentee_at = mentor_at = None

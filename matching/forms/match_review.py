@@ -10,7 +10,8 @@ from ..models import MatchProposal
 
 
 class ReviewFilterForm(forms.Form):
-    """``?show=&mentor=&q=&sort=&page=``: anything unknown falls back to the whole list by name."""
+    """``?show=&mentor=&q=&sort=&page=``: anything unknown falls back to the whole list, the
+    pairs waiting for a decision first."""
 
     show = forms.ChoiceField(label="Show", choices=list(SHOW.items()), required=False)
     # The cohort's mentors: over a thousand options in a large program.
@@ -34,7 +35,7 @@ class ReviewFilterForm(forms.Form):
             "show": data.get("show") or "all",
             "mentor_id": data.get("mentor"),
             "q": (data.get("q") or "").strip(),
-            "sort": data.get("sort") or "name",
+            "sort": data.get("sort") or "decision",
         }
 
 

@@ -27,7 +27,7 @@ from core.outbox import enqueue_on_commit
 from ..models import MatchRanking, MatchRun, Notification, RankingSubmission
 from ..scheduling import format_in_zone
 from .execution import RUN_MATCH
-from .ranking_notices import PRIVACY_TEXT, notify_rankers, notify_ranking_closed
+from .ranking_notices import PRIVACY_TEXT, notify_rankers, notify_ranking_closed, ranking_subject
 from .selectors import cohort_members
 
 # Nobody gets a second reminder for a run within this time of their last one: a double
@@ -316,9 +316,7 @@ def ranking_window_remind_waiting(*, run: MatchRun, actor: User) -> Reminded:
         [(ranker.person, ranker.person.pk in mentee_ids) for ranker in plan.to_remind],
         event=REMINDER_EVENT,
         key="ranking_reminder",
-        title=lambda person, others: (
-            f"Reminder: submit your ranking of {kind} {others} by {format_in_zone(deadline, person)}"
-        ),
+        title=lambda person, others: ranking_subject(run, person, others, reminder=True),
         body=lambda person, others: (
             f"{run.program.name}'s {kind} mentorship match starts when the ranking window closes, and you have "
             "not submitted your list yet. Submitting an empty list is fine: it means no preference. "
@@ -381,7 +379,7 @@ def ranking_window_extend(*, run: MatchRun, actor: User, deadline: datetime) -> 
         event="match.ranking_extended",
         key="ranking_extended",
         title=lambda person, others: (
-            f"More time to rank: {run.program.name}'s {kind} match now closes {format_in_zone(deadline, person)}"
+            f"More time to rank: the {run.program.name} {kind} match now closes {format_in_zone(deadline, person)}"
         ),
         body=lambda person, others: (
             f"The ranking window was extended from {format_in_zone(before, person)} to "

@@ -22,6 +22,18 @@ PRIVACY_TEXT = (
 )
 
 
+def ranking_subject(run: MatchRun, person: User, others: str, *, reminder: bool = False) -> str:
+    """The subject of the e-mail asking ``person`` to rank ``others`` ("mentors" or
+    "residents"): "Rank the residents for the Internal Medicine career match by Fri 11 Dec…"."""
+    deadline = run.ranking_deadline
+    assert deadline is not None  # only a run with a ranking window asks anyone to rank
+    ask = "Reminder: rank" if reminder else "Rank"
+    return (
+        f"{ask} the {others} for the {run.program.name} {run.get_kind_display().lower()} match "
+        f"by {format_in_zone(deadline, person)}"
+    )
+
+
 def notify_rankers(
     run: MatchRun,
     rankers: Iterable[tuple[User, bool]],
@@ -74,11 +86,7 @@ def notify_ranking_window(run: MatchRun) -> None:
         cohort_members(run),
         event="match.ranking_open",
         key="ranking_open",
-        title=lambda person, others: (
-            f"Rank your possible {kind} mentors by {format_in_zone(deadline, person)}"
-            if others == "mentors"
-            else f"Rank the residents you might mentor ({kind}) by {format_in_zone(deadline, person)}"
-        ),
+        title=lambda person, others: ranking_subject(run, person, others),
         body=lambda person, others: (
             f"{run.program.name} is matching {kind} mentors and you are in the cohort. You may rank the "
             f"{others} you would like to be paired with, and mark anyone you should never be paired with, "
@@ -118,7 +126,7 @@ def notify_ranking_closed(run: MatchRun, *, planned: datetime | None = None) -> 
         event="match.ranking_closed",
         key="ranking_closed",
         title=lambda person, others: (
-            f"Ranking closed for {run.program.name}'s {kind} match: results after the coordinator publishes"
+            f"Ranking closed for the {run.program.name} {kind} match: results after the coordinator publishes"
         ),
         body=body,
     )

@@ -19,12 +19,13 @@ from django.utils import timezone
 
 from accounts.invitations import users_reinvite
 from accounts.models import AvailabilityWindow, Membership, MenteeProfile, MentorProfile, Program, User
+from accounts.selectors import awaits_first_sign_in, has_signed_in
 from audit.services import audit_log
 from core.guards import require_perm
 
 from ..match_cohort import LEFT_OUT_MENTORED, LEFT_OUT_NO_PROFILE, left_out_reasons
 from ..models import EvaluatorRole, Kind, Mentorship, Notification
-from ..notifications import awaits_first_sign_in, notify_many
+from ..notifications import notify_many
 from ..selectors.directory import mentor_directory
 
 if TYPE_CHECKING:
@@ -48,11 +49,6 @@ GROUPS = (NO_GOALS, NEVER_SIGNED_IN, NO_AVAILABILITY, MENTORS_FULL, EVALUATORS, 
 REMINDABLE = (NO_GOALS, NEVER_SIGNED_IN, NO_AVAILABILITY, MENTORS_FULL, LEFT_OUT)
 
 NOTE_NO_PROFILE = "no mentee profile"
-
-
-def never_signed_in(user: User) -> bool:
-    """No password set (an invitee, or never invited), or no sign-in ever recorded."""
-    return not user.has_usable_password() or (user.last_login is None and user.last_seen is None)
 
 
 @dataclass
@@ -194,11 +190,11 @@ def program_readiness(program: Program, kind: str) -> Readiness:
         missing = [name for name, has in (("goals", user.has_goals), ("interests", user.has_interests)) if not has]
         if missing:
             no_goals.append(Person(user, _stage(user), "no " + " and no ".join(missing)))
-    never = [Person(u, _stage(u), _sign_in_note(u)) for u in cohort_residents if never_signed_in(u)]
+    never = [Person(u, _stage(u), _sign_in_note(u)) for u in cohort_residents if not has_signed_in(u)]
     never += [
         Person(p.user, _mentor_stage(p), _sign_in_note(p.user), is_mentee=False)
         for p in cohort_mentors
-        if never_signed_in(p.user)
+        if not has_signed_in(p.user)
     ]
     no_availability = [
         Person(p.user, _mentor_stage(p), "no weekly free time", is_mentee=False)

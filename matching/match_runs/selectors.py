@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
@@ -52,7 +53,7 @@ def standard_weights(run: MatchRun) -> bool:
 
 def fit_score(proposal: MatchProposal, *, standard: bool) -> float | None:
     """The proposed pair's fit out of 100 as the resident and the mentor see it elsewhere ("Fit
-    81/100" on the ranking page, "Match 81" in the directory): the standard weights. A run with
+    81/100" on the ranking page, and in the directory): the standard weights. A run with
     its own weights records it beside its score (``execution._proposals``); one computed before it
     did has it only if its weights were the standard ones (``standard``, ``standard_weights``)."""
     if proposal.mentor_id is None:
@@ -65,19 +66,45 @@ def fit_score(proposal: MatchProposal, *, standard: bool) -> float | None:
 
 # A matched pair scoring below this (out of 100) is shown under "Low score": with the default
 # weights it means the pair shares little more than a language or a meeting format.
-LOW_SCORE = 40.0
+LOW_SCORE = 40
+
+
+def shown_score(score: float) -> int:
+    """A score as the review shows it: a whole number out of 100, halves rounded up, as the
+    templates' ``floatformat:0`` does (39.5 shows as 40)."""
+    return int(Decimal(repr(float(score))).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def is_low_score(score: float | None) -> bool:
+    """The one "low" rule, on the number shown: a pair shown at 40 is not low, one shown at 39
+    is. The review's badge, its "Low score" filter (``low_score_q``) and its summary use it."""
+    return score is not None and shown_score(score) < LOW_SCORE
+
+
+def low_score_q() -> Q:
+    """``is_low_score`` as a filter: shown below ``LOW_SCORE`` is stored below it less a half."""
+    return Q(score__lt=LOW_SCORE - 0.5)
+
+
 PAGE_SIZE = 50
 Decision = MatchProposal.Decision
 SHOW = {
     "all": "All",
     "unmatched": "Unmatched",
     "pending": "Waiting for a decision",
+    "without": "Without a mentor if published now",
     "accepted": "Accepted",
     "overridden": "Overridden",
     "rejected": "Rejected",
     "low": f"Low score (below {LOW_SCORE:g})",
 }
-SORTS = {"name": "Name", "score": "Score, lowest first", "rank": "Choice obtained"}
+# "decision" is the default: the pairs waiting for a decision first, then everyone by name.
+SORTS = {
+    "decision": "Waiting for a decision first",
+    "name": "Name",
+    "score": "Score, lowest first",
+    "rank": "Choice obtained",
+}
 
 
 def holding_spot(mentor_id: int) -> Q:
@@ -89,14 +116,24 @@ def holding_spot(mentor_id: int) -> Q:
 
 
 def review_proposals(
-    run: MatchRun, *, show: str = "all", mentor_id: int | None = None, q: str = "", sort: str = "name"
+    run: MatchRun, *, show: str = "all", mentor_id: int | None = None, q: str = "", sort: str = "decision"
 ) -> QuerySet[MatchProposal]:
     """The review list, filtered (``SHOW``), by mentor (proposed or overridden onto), by a name or
-    e-mail fragment, and sorted (``SORTS``; ties by name, then id, so pages are stable)."""
+    e-mail fragment, and sorted (``SORTS``; ties by name, then id, so pages are stable). Each
+    filter lists exactly whom its ``review_summary`` count counts (tests/matching/match_runs/
+    test_review_counts.py holds them together)."""
     qs = proposals_for(run)
+    paired = [Decision.ACCEPTED, Decision.OVERRIDDEN]
     if show == "unmatched":
-        # No mentor proposed, and none chosen by the coordinator since.
-        qs = qs.filter(mentor__isnull=True).exclude(decision=Decision.OVERRIDDEN)
+        # ``ReviewSummary.unmatched``: nobody holds a mentor for them as the match stands, so a
+        # resident displaced by an override (rejected) is here too, and a pending proposed pair is
+        # not (it holds its mentor's spot until published, see ``_matched``).
+        qs = qs.exclude(decision__in=paired)
+        if not run.is_published:
+            qs = qs.exclude(decision=Decision.PENDING, mentor__isnull=False)
+    elif show == "without":
+        # ``ReviewSummary.left_without``: everyone publishing would not pair.
+        qs = qs.exclude(decision__in=paired)
     elif show == Decision.PENDING:
         # What the summary counts as waiting for a decision: a proposed pair not yet decided (the
         # unmatched have nothing to accept: they are under "Unmatched").
@@ -104,14 +141,19 @@ def review_proposals(
     elif show in (Decision.ACCEPTED, Decision.OVERRIDDEN, Decision.REJECTED):
         qs = qs.filter(decision=show)
     elif show == "low":
-        qs = qs.filter(mentor__isnull=False, score__lt=LOW_SCORE)
+        qs = qs.filter(low_score_q(), mentor__isnull=False)
     if mentor_id:
         qs = qs.filter(Q(mentor_id=mentor_id) | Q(decision=Decision.OVERRIDDEN, override_mentor_id=mentor_id))
     for word in search_terms(q)[:4]:
         # "nunez" finds Núñez (core/search.py folds case and accents on both sides).
         qs = qs.filter(word_matches(word, ["mentee__first_name", "mentee__last_name", "mentee__email"]))
     by_name = ("mentee__last_name", "mentee__first_name", "mentee_id")
-    if sort == "score":
+    if sort == "decision":
+        waiting = Q(decision=Decision.PENDING, mentor__isnull=False)
+        qs = qs.alias(
+            waiting_first=Case(When(waiting, then=Value(0)), default=Value(1), output_field=IntegerField())
+        ).order_by("waiting_first", *by_name)
+    elif sort == "score":
         # The weakest proposed pairs first, to look at; the unmatched (no score) after them.
         qs = qs.order_by(F("score").asc(nulls_last=True), *by_name)
     elif sort == "rank":
@@ -125,6 +167,8 @@ def review_proposals(
                 output_field=IntegerField(),
             )
         ).order_by(F("choice").asc(nulls_last=True), *by_name)
+    else:
+        qs = qs.order_by(*by_name)
     return qs
 
 
@@ -214,8 +258,9 @@ def review_summary(run: MatchRun) -> ReviewSummary:
             else:
                 by_score += 1
             if score is not None:
-                buckets[min(int(score // 10), 9)] += 1
-                low += score < LOW_SCORE
+                # Banded as shown: a pair shown at 40 is in 40–50, not in 30–40.
+                buckets[min(shown_score(score) // 10, 9)] += 1
+                low += is_low_score(score)
         final = override_id if decision == Decision.OVERRIDDEN else mentor_id
         if final is not None and decision != Decision.REJECTED:
             holding[final] = holding.get(final, 0) + 1

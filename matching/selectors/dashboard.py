@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Program, User
+from accounts.selectors import has_signed_in
 from core.bounds import format_instant
 
 from ..match_runs.freshness import run_changes
@@ -168,13 +169,15 @@ def tasks_for(
     ranking_windows: Iterable[Any] | None = None,
     mentorships: Iterable[Any] = (),
     goals: Iterable[ActionItem] = (),
+    free_spots: int | None = None,
     now: datetime | None = None,
 ) -> list[Task]:
     """Everything waiting for ``user``, each with its hat and a link: times to pick, a first
     meeting to plan, overdue goals, requests and questions to answer, rankings not yet saved,
     check-ins due. One query per kind; the dashboard passes what it already loaded: the
     pending ``requests``, ``ranking_windows``, active ``mentorships`` (with ``has_meetings``)
-    and ``user``'s open ``goals``."""
+    and ``user``'s open ``goals``; ``free_spots``: the spots ``user`` has left as a mentor
+    (a request they cannot accept at 0 asks for more capacity instead)."""
     # Annotated rows (``waiting_for_me``, ``has_ranked``, ``as_mentee``): read as Any.
     pending: Iterable[Any] = (
         request_list(user, status="pending")[: DASHBOARD_ROWS * 2] if requests is None else requests
@@ -190,13 +193,19 @@ def tasks_for(
         if mentorship.has_meetings:
             continue
         hat = MENTEE_HAT if mentorship.mentee_id == user.pk else MENTOR_HAT
+        other = mentorship.other_party(user)
         tasks.append(
             Task(
                 hat,
                 "first_meeting",
-                f"Plan a first meeting with {mentorship.other_party(user).full_name}",
+                f"Plan a first meeting with {other.full_name}",
                 reverse("matching:meeting-propose", args=[mentorship.pk]),
-                "Propose up to three times",
+                "Propose up to three times"
+                if has_signed_in(other)
+                # Matched (by a published match) before their first sign-in: what is sent waits for them.
+                else f"{other.first_name or other.full_name} hasn't signed in yet"
+                + (" — they were sent an invitation" if other.invited_at else "")
+                + "; your proposal and messages wait for them",
             )
         )
     for goal in goals:
@@ -209,7 +218,18 @@ def tasks_for(
     for request in pending:
         if not request.waiting_for_me:
             continue
-        if request.mentor_id == user.pk:
+        if request.mentor_id == user.pk and free_spots == 0:
+            # Accepting would be refused (no open spot): ask for room first, not an answer.
+            tasks.append(
+                Task(
+                    MENTOR_HAT,
+                    "answer_request",
+                    f"You are full: raise your capacity to accept {request.mentee.full_name}'s request",
+                    reverse("matching:mentor-profile-edit") + "#id_capacity",
+                    f"{request.get_kind_display()} mentorship · no spot free, so accepting would be refused",
+                )
+            )
+        elif request.mentor_id == user.pk:
             tasks.append(
                 Task(
                     MENTOR_HAT,

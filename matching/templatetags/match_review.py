@@ -1,4 +1,4 @@
-"""The match review's mentor load table, written in Python.
+"""The match review's "low score" rule for templates, and its mentor load table, written in Python.
 
 A large program's run has over a thousand mentors: the table's rows, each with half a dozen
 numbers, were ~9,000 template variables (each localized) and most of the review page's time,
@@ -9,9 +9,15 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from ..match_runs.selectors import MentorLoad
+from ..match_runs.selectors import MentorLoad, is_low_score
 
 register = template.Library()
+
+
+@register.filter
+def low_score(score: float | None) -> bool:
+    """The review's "Low" badge: ``is_low_score``, the rule its filter and summary count by."""
+    return is_low_score(score)
 
 
 def _row(row: MentorLoad) -> str:

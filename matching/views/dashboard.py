@@ -54,6 +54,7 @@ def dashboard(request):
                 mentorships=[*context.get("my_mentorships", []), *context.get("my_mentees", [])],
                 goals=context.get("open_goals", []),
                 not_matched=context.get("not_matched", []),
+                free_spots=context.get("free_spots"),
             )
         )
     if mentee is not None and (not context.get("my_mentorships") or context.get("not_matched")):
@@ -124,7 +125,7 @@ def _mentorship_sections(user, *, mentee, mentor):
     return sections
 
 
-def _waiting_for_you(user, *, requests, ranking_windows, mentorships, goals, not_matched=()):
+def _waiting_for_you(user, *, requests, ranking_windows, mentorships, goals, not_matched=(), free_spots=None):
     """What needs the person, first on the page: split by hat for someone who is both a
     mentee and a mentor (a near-peer), and unread messages across their threads. A published
     match that left them without a mentor comes first: finding one is now up to them too."""
@@ -135,12 +136,18 @@ def _waiting_for_you(user, *, requests, ranking_windows, mentorships, goals, not
             "not_matched",
             f"Find a {p.run.get_kind_display().lower()} mentor: the {p.run.program.name} match did not pair you",
             directory,
-            "why, and what you can do, below",
+            # No "why" for a proposal the coordinator did not confirm: it is not told (see _not_matched).
+            "why, and what you can do, below" if p.reason else "what you can do, below",
         )
         for p in not_matched
     ]
     tasks += matching.tasks_for(
-        user, requests=requests, ranking_windows=ranking_windows, mentorships=mentorships, goals=goals
+        user,
+        requests=requests,
+        ranking_windows=ranking_windows,
+        mentorships=mentorships,
+        goals=goals,
+        free_spots=free_spots,
     )
     unread = unread_message_count(user)
     return {
@@ -170,9 +177,9 @@ def _program_summaries(user):
     institution's page (``accounts.selectors.with_roster_counts``)."""
     # A fresh queryset: counting through the coordinator filter's own join would
     # count only the coordinator's membership.
-    return with_roster_counts(Program.objects.filter(pk__in=programs_coordinated_by(user).values("pk"))).select_related(
-        "specialty"
-    )
+    # By name, as the Programs page lists them (Meta.ordering is not applied to a GROUP BY query).
+    programs = Program.objects.filter(pk__in=programs_coordinated_by(user).values("pk"))
+    return with_roster_counts(programs).select_related("specialty").order_by("name", "pk")
 
 
 urlpatterns = [

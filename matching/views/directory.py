@@ -13,7 +13,7 @@ from .. import directory_mentors, recommendations
 from ..selectors.directory import mentor_cards, relations_to_mentors, use_kept_filter_choices, with_card_lists
 from ..selectors.directory import mentor_directory as mentor_directory_qs
 
-SORTS = {"score": "Best match", "name": "Name"}
+SORTS = {"score": "Best fit", "name": "Name"}
 RECOMMENDED = 3  # on the first page, per program
 
 

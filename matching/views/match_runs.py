@@ -214,7 +214,7 @@ def _render_detail(request, run, *, status=200):
             page=page,
             proposals=page.object_list,
             filters=filters,
-            filtering=any(values[k] not in (None, "", "all", "name") for k in values),
+            filtering=any(values[k] not in (None, "", "all", "decision") for k in values),
             back=query,
             page_base=without_page.urlencode(),
             low_score=LOW_SCORE,
@@ -479,10 +479,46 @@ def _to_run(run):
     return redirect("matching:match-run-detail", pk=run.pk)
 
 
+def _confirm_page(request, run, **context):
+    """The second step of an action one click should not take (see confirm.html): a POST
+    without ``confirm=yes`` answers this page and changes nothing."""
+    return render(request, "matching/match_runs/confirm.html", {"run": run, "program": run.program, **context})
+
+
+def _confirmed(request) -> bool:
+    return request.POST.get("confirm") == "yes"
+
+
 @require_POST
 @login_required
 def match_run_accept_all(request, pk):
     run = _run_for(request, pk)
+    if not _confirmed(request):
+        pending = review_summary(run).pending if run.can_review() else 0
+        if not pending or run_changes(run):
+            # Nothing to accept (or no longer acceptable): the page says why.
+            return _back_to_review(run, request.POST)
+        back = _review_query(QueryDict(request.POST.get("back", "")))
+        cancel = reverse("matching:match-run-detail", args=[run.pk]) + (f"?{back}" if back else "")
+        word = "proposal" if pending == 1 else "proposals"
+        return _confirm_page(
+            request,
+            run,
+            heading=f"Accept all {pending} remaining {word}?",
+            crumb="Accept all remaining",
+            points=[
+                f"Every proposed pair still waiting for a decision ({pending}) is accepted as proposed, "
+                "including those you have not looked at.",
+                "Residents with no mentor proposed stay without one; rejected and overridden pairs are unchanged.",
+                "Nothing is published and nobody is told yet: each pairing can still be rejected or "
+                "overridden before you publish.",
+            ],
+            action=reverse("matching:match-run-accept-all", args=[run.pk]),
+            hidden=[("back", back)] if back else [],
+            yes_label=f"Yes, accept {pending} {word}",
+            no_label="No, go back to the review",
+            cancel_url=cancel,
+        )
     result = _attempt(request, lambda: match_run_accept_pending(run=run, actor=request.user))
     if result is _REFUSED:
         return _to_run(run)
@@ -535,10 +571,33 @@ def match_run_rerun_view(request, pk):
 def match_run_archive_view(request, pk):
     run = _run_for(request, pk)
     reason = request.POST.get("reason", "")[:500]
+    from_list = request.POST.get("from") == "list"
+    if not _confirmed(request):
+        if not run.can_archive() or run.is_archived:
+            return _to_run(run)
+        return _confirm_page(
+            request,
+            run,
+            heading=f"Discard match #{run.pk}?",
+            crumb="Discard",
+            points=[
+                "Its proposals can no longer be accepted, overridden or published, and nobody is told anything.",
+                "It is kept read-only with its audit trail, under “Show archived” on the match runs list.",
+                "This cannot be undone: to match these residents, start a new match run.",
+            ],
+            action=reverse("matching:match-run-archive", args=[run.pk]),
+            hidden=[("from", "list")] if from_list else [],
+            ask_reason=True,
+            reason=reason,
+            yes_label="Yes, discard this match",
+            yes_class="button-danger",
+            no_label="No, keep it",
+            cancel_url=reverse("matching:match-runs", args=[run.program.slug]) if from_list else run.get_absolute_url(),
+        )
     if _attempt(request, lambda: match_run_archive(run=run, actor=request.user, reason=reason)) is _REFUSED:
         return _to_run(run)
     messages.success(request, f"Match #{run.pk} was discarded. It stays in the audit trail and under “Show archived”.")
-    if request.POST.get("from") == "list":
+    if from_list:
         return redirect("matching:match-runs", slug=run.program.slug)
     return _to_run(run)
 
@@ -594,13 +653,14 @@ def match_run_compare_view(request, pk):
     )
 
 
-# --- Export.
+# --- Export. The columns are documented in README.md ("Match run export").
 
 EXPORT_COLUMNS = [
     "mentee",
     "mentee_email",
     "proposed_mentor",
     "score",
+    "fit",
     "rank_obtained",
     "mentor_rank",
     "decision",
@@ -618,14 +678,19 @@ def match_run_export(request, pk):
 
 def _export_rows(run):
     yield EXPORT_COLUMNS
+    standard = standard_weights(run)
     for p in proposals_for(run):
         # Who publishing pairs the resident with: nobody unless the decision is made (as the page counts).
         final = p.final_mentor if p.decision in (Decision.ACCEPTED, Decision.OVERRIDDEN) else None
+        # The fit the resident and the mentor see (the review's "Fit 81/100"); empty where it is
+        # unknown: a run with its own weights computed before runs recorded it.
+        fit = fit_score(p, standard=standard)
         yield [
             p.mentee.full_name,
             p.mentee.email,
             p.mentor.full_name if p.mentor else "",
             "" if p.score is None else f"{p.score:.1f}",
+            "" if fit is None else f"{fit:.1f}",
             p.rank_obtained if p.ranked else "",
             p.mentor_rank,
             p.decision_label,

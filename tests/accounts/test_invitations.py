@@ -21,6 +21,7 @@ from accounts.models import Membership, MentorProfile, ProgramInvitation
 from accounts.tasks import send_invitations
 from audit.models import AuditEntry
 from matching.models import Notification
+from tests.factories import ProgramFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -199,6 +200,69 @@ def test_asking_someone_who_never_signed_in_sends_their_sign_up_invitation_again
     assert "/accounts/invitation/" in mail.outbox[0].body
     # The ask itself waits in their bell and on their invitations page.
     assert Notification.objects.get(user=resident, event="program.invitation").emailed_at is None
+
+
+def _ask(program, coordinator, user, captured):
+    with captured(execute=True):
+        return program_invitation_create(
+            program=program,
+            user=user,
+            role="resident",
+            invited_by=coordinator,
+            email=user.email,
+            first_name=user.first_name,
+            last_name=user.last_name,
+        )
+
+
+def test_the_invitation_sent_again_names_the_program_asking_as_well_as_their_own(
+    program, other_program, other_coordinator, resident, django_capture_on_commit_callbacks
+):
+    """Alice belongs to Internal Medicine; General Surgery asks her to join before she has
+    signed in, so her sign-up invitation goes again: it must say who is asking."""
+    _not_signed_in_yet(resident)
+    assert _ask(other_program, other_coordinator, resident, django_capture_on_commit_callbacks)
+
+    [sent] = mail.outbox
+    assert sent.subject == "You're invited to MentorMatch — General Surgery Residency, Internal Medicine Residency"
+    assert "for General Surgery Residency, Internal Medicine Residency" in sent.body
+    assert "General Surgery Residency asks you to join" in sent.body
+    html = sent.alternatives[0][0]
+    assert "General Surgery Residency asks you to join" in html
+
+
+def test_the_single_send_names_the_programs_asking_too_and_not_those_already_answered(
+    program, other_program, other_coordinator, resident, django_capture_on_commit_callbacks
+):
+    """The one-by-one path (a retry, the sweeper) says the same as the batch; a withdrawn
+    ask is no longer named."""
+    third = ProgramFactory(name="Pediatrics Residency", slug="peds")
+    _not_signed_in_yet(resident)
+    asked = _ask(other_program, other_coordinator, resident, django_capture_on_commit_callbacks)
+    _ask(third, other_coordinator, resident, django_capture_on_commit_callbacks)  # invited today already: no mail
+    assert len(mail.outbox) == 1
+    asked.status = ProgramInvitation.Status.WITHDRAWN
+    asked.save()
+    mail.outbox.clear()
+    type(resident).objects.filter(pk=resident.pk).update(invited_at=timezone.now())  # a fresh send is due
+
+    assert tasks.send_invitation(resident.pk, other_coordinator.pk) is True
+
+    [sent] = mail.outbox
+    assert "for Internal Medicine Residency, Pediatrics Residency" in sent.body
+    assert "Pediatrics Residency asks you to join" in sent.body
+    assert "General Surgery" not in sent.body
+
+
+def test_a_first_invitation_with_nobody_asking_says_nothing_of_joining(program, coordinator, resident):
+    _not_signed_in_yet(resident)
+    type(resident).objects.filter(pk=resident.pk).update(invited_at=timezone.now())
+
+    assert send_invitations([resident.pk], coordinator.pk) == 1
+
+    [sent] = mail.outbox
+    assert "for Internal Medicine Residency," in sent.body
+    assert "asks you to join" not in sent.body and "ask you to join" not in sent.body
 
 
 def test_a_send_that_fails_in_a_batch_is_given_back_and_retried_on_its_own(

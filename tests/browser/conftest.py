@@ -148,7 +148,9 @@ def shot(page, request):
 def htmx_ready(locator):
     """Wait until htmx has bound the element (a fragment it just swapped in): a change made before
     that would be lost, which a person never is fast enough to do but Playwright is."""
-    locator.evaluate("el => new Promise(ok => { const go = () => el['htmx-internal-data'] ? ok() : setTimeout(go, 10); go(); })")
+    locator.evaluate(
+        "el => new Promise(ok => { const go = () => el['htmx-internal-data'] ? ok() : setTimeout(go, 10); go(); })"
+    )
 
 
 def log_in(page, email, password):

@@ -63,6 +63,7 @@ def test_coordinator_runs_overrides_and_publishes(
     shot("after-override")
 
     page.get_by_role("button", name="Accept all remaining").click()
+    page.get_by_role("button", name="Yes, accept").click()  # the second step
     page.locator("details.match-run-publish summary").click()
     page.get_by_role("button", name="Publish").click()
     page.get_by_text("Second round for the unmatched").or_(page.get_by_text("Published")).first.wait_for()

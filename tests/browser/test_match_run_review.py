@@ -69,6 +69,13 @@ def test_a_stale_run_is_refused_then_rerun_and_the_other_discarded(page, shot, p
 
     page.goto(f"/match-runs/{third.pk}/")
     page.get_by_role("button", name="Discard").click()
+    # A second step asks first, with an optional reason; a click alone discards nothing.
+    page.get_by_role("heading", name=f"Discard match #{third.pk}?").wait_for()
+    shot("discard-confirm")
+    third.refresh_from_db()
+    assert not third.is_archived
+    page.get_by_label("Reason (optional, kept in the audit log)").fill("Wrong cohort")
+    page.get_by_role("button", name="Yes, discard this match").click()
     page.get_by_role("heading", name="Discarded").wait_for()
     shot("discarded")
     page.goto(f"/programs/{program.slug}/match-runs/")
@@ -85,6 +92,10 @@ def test_an_override_onto_a_full_mentor_offers_a_spot_or_a_displacement(page, sh
 
     log_in(page, coordinator.email, PASSWORD)
     page.goto(f"/match-runs/{run.pk}/")
+    # Choosing a full mentor swaps in the ways to make room: nothing may go wrong on the console
+    # (the walkthrough saw the Content-Security-Policy refuse inline styles here).
+    console_errors = []
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
     row = page.locator(f"#proposal-{unmatched.pk}")
     row.get_by_role("link", name="Choose a mentor").click()
     # By keyboard: the first mentor of the list is Dr Kim, who is full. The ways to make room come
@@ -105,8 +116,16 @@ def test_an_override_onto_a_full_mentor_offers_a_spot_or_a_displacement(page, sh
     assert row.get_by_label("Displacing ", exact=False).count() == 2  # Dr Kim's two residents
     # Saved without choosing, the form asks again (as it does without JavaScript, after Save).
     row.get_by_label("Why (required)").fill("Asked for Dr Kim at orientation.")
+    # A screenshot tool or an extension leaves style attributes on the form's fields (Playwright's
+    # full-page screenshots did in the walkthrough); htmx's settling must not copy them onto the
+    # swapped-in fields, which the Content-Security-Policy would refuse.
+    row.evaluate(
+        "row => row.querySelectorAll('select, textarea, input').forEach(el => { el.style.outline = '0px none' })"
+    )
     row.get_by_role("button", name="Save the override").click()
     row.get_by_text("Give Dr Kim one more spot for this match, or displace one of these residents").wait_for()
+    page.wait_for_timeout(100)  # htmx settles 20 ms after the swap
+    assert console_errors == []
     # (Screenshots after the swaps: axe leaves empty style attributes that htmx's settling would copy.)
     shot("choose-how-to-make-room")
     page.set_viewport_size({"width": 390, "height": 844})
@@ -122,6 +141,9 @@ def test_an_override_onto_a_full_mentor_offers_a_spot_or_a_displacement(page, sh
     assert run.extra_spots == {str(kim.pk): 1}
 
     page.get_by_role("button", name="Accept all remaining").click()
+    page.get_by_role("heading", name="Accept all 4 remaining proposals?").wait_for()
+    shot("accept-all-confirm")
+    page.get_by_role("button", name="Yes, accept 4 proposals").click()
     page.get_by_text("Publish 5 pairings…").click()  # a second step: it cannot be undone
     page.get_by_role("button", name="Publish 5 pairings").click()
     page.get_by_role("heading", name="Published").wait_for()

@@ -37,11 +37,14 @@ def test_the_capacity_and_other_run_warnings_follow_the_boxes(
     expect(capacity).to_be_hidden()
     expect(others).to_be_hidden()
 
-    # Every resident (6) against both mentors' 3 spots.
+    # With a ranking deadline set first (the walkthrough's order), every resident (6) against
+    # both mentors' 3 spots: the warning shows at once, before starting.
+    page.get_by_label("Ranking deadline").fill("2099-12-04T21:45")
     page.get_by_role("button", name="Select all shown").click()
     expect(capacity).to_have_text(
         "6 residents, 3 open spots: 3 will be unmatched unless you add mentors or raise capacity."
     )
+    page.get_by_label("Ranking deadline").fill("")  # this journey starts the run at once
     expect(others).to_be_visible()
     expect(others.get_by_role("link", name=f"Match #{waiting.pk}")).to_have_attribute(
         "href", f"/match-runs/{waiting.pk}/"

@@ -105,7 +105,7 @@ def test_specialty_fit(mentee, mentor, value, reason):
     "goals, expertise, value, reason",
     [
         (None, None, 0.75, "3 of your 4 goals (Leadership, Research, Teaching)"),
-        ({RESEARCH}, {RESEARCH}, 1.0, "1 of your 1 goals (Research)"),
+        ({RESEARCH}, {RESEARCH}, 1.0, "your one goal (Research)"),
         (None, set(), 0.0, "no expertise in your goals"),
         (set(), None, 0.0, "you listed no goals"),
     ],

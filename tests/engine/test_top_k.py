@@ -2,11 +2,12 @@
 the plain definition: every row sorted by units, best first, ties by column, excluded pairs (-1) last."""
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from matching.engine import Exclusions, MenteeRecord, MentorRecord, score_cohort
+from matching.engine import Exclusions, MenteeRecord, MentorRecord, kernel, score_cohort, scoring
 from matching.engine.scoring import _block_top_k
 
 from .support import engine_settings
@@ -42,6 +43,15 @@ short_windows = st.lists(
 )
 
 
+@pytest.fixture(params=["numpy", "kernel"])
+def top_k_path(request, monkeypatch):
+    """Top-k mode by either path: numpy always; the compiled kernel where numba is installed (dev)."""
+    if request.param == "kernel" and not kernel.available():
+        pytest.skip("numba is not installed (requirements-engine.txt)")
+    monkeypatch.setattr(scoring, "_use_kernel", lambda pairs: request.param == "kernel")
+    return request.param
+
+
 @engine_settings
 @given(
     mentees=st.lists(mentee_records, min_size=1, max_size=6),
@@ -52,7 +62,9 @@ short_windows = st.lists(
     shared=st.booleans(),
     conflicts=st.sets(st.tuples(st.sampled_from(["r0", "r1", "r2"]), mentor_ids), max_size=4),
 )
-def test_top_k_scores_are_the_dense_scores_best_first(mentees, mentors, windows, k, only_open, shared, conflicts):
+def test_top_k_scores_are_the_dense_scores_best_first(
+    top_k_path, mentees, mentors, windows, k, only_open, shared, conflicts
+):
     """Top-k mode reorders both sides (people without interests or windows apart) and selects by threshold:
     the same best k as the dense matrix, ties by mentor id, excluded pairs left out."""
     mentees = [
@@ -65,7 +77,7 @@ def test_top_k_scores_are_the_dense_scores_best_first(mentees, mentors, windows,
     assert {i: list(row.items())[:k] for i, row in dense.items()} == {i: list(row.items()) for i, row in top.items()}
 
 
-def test_top_k_ties_go_by_id_across_the_reordered_groups():
+def test_top_k_ties_go_by_id_across_the_reordered_groups(top_k_path):
     """Equal scores, mentors in different groups (interests and windows, neither, interests only): by id."""
     mentee = MenteeRecord("r", specialty_id=1)  # no interests, no windows: those give nobody anything
     mentors = [

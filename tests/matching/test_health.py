@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from accounts.models import Membership, MentorProfile, User
 from matching import health
+from matching.models import ConflictOfInterest, EvaluatorRole
 from tests.matching.health_world import NOW, _checkin, _pair, at
 
 pytestmark = pytest.mark.django_db
@@ -81,11 +83,55 @@ def test_mentor_load_against_capacity(world, program):
         ("Dave Diaz", 2, 1, "over"),
         ("Carol Chen", 2, 2, "full"),
         ("Mia Moss", 1, 1, "full"),
+        ("Pia Park", 0, 2, "closed"),  # not accepting: not "full", not "no mentees yet"
         ("Ned Nash", 0, 3, "idle"),
-        ("Pia Park", 0, 2, "idle"),
     ]
     assert (load.capacity, load.active, load.open_spots, load.at_or_over_capacity) == (9, 5, 3, 3)
-    assert [(b.key, b.count) for b in load.bands] == [("idle", 2), ("open", 0), ("full", 2), ("over", 1)]
+    assert [(b.key, b.count) for b in load.bands] == [
+        ("idle", 1),
+        ("open", 0),
+        ("full", 2),
+        ("closed", 1),
+        ("over", 1),
+    ]
+    assert (load.kept_apart, load.kept_apart_spots) == (0, 0)
+
+
+def test_a_capacity_of_zero_is_not_accepting_rather_than_full(world, program):
+    MentorProfile.objects.filter(user__last_name="Nash").update(capacity=0)
+    load = health.program_health(program, now=NOW).load
+    assert {m.mentor.full_name: m.status for m in load.mentors}["Ned Nash"] == "closed"
+    assert (load.open_spots, load.at_or_over_capacity, load.band_count("closed")) == (0, 3, 2)
+
+
+def test_an_evaluators_spots_are_not_open_to_the_programs_residents(world, program, other_program, coordinator):
+    ned = User.objects.get(last_name="Nash")
+    # An evaluator role in another program keeps nobody of this one apart.
+    EvaluatorRole.objects.create(program=other_program, user=ned, role=EvaluatorRole.Role.CCC_MEMBER)
+    assert health.program_health(program, now=NOW).load.open_spots == 3
+
+    EvaluatorRole.objects.create(program=program, user=ned, role=EvaluatorRole.Role.PROGRAM_DIRECTOR)
+    load = health.program_health(program, now=NOW).load
+
+    row = next(m for m in load.mentors if m.mentor.full_name == "Ned Nash")
+    assert (row.kept_apart, row.free_spots, row.open_spots) == (health.KEPT_APART_EVALUATOR, 3, 0)
+    assert (load.open_spots, load.kept_apart, load.kept_apart_spots) == (0, 1, 3)
+
+
+def test_a_mentor_kept_apart_from_every_resident_has_no_open_spot(world, program):
+    ned = User.objects.get(last_name="Nash")
+    residents = list(
+        User.objects.filter(memberships__program=program, memberships__role=Membership.Role.RESIDENT, is_active=True)
+    )
+    for mentee in residents[1:]:
+        ConflictOfInterest.objects.create(program=program, mentee=mentee, mentor=ned, reason="family")
+    # One resident may still have him: his spots stay open.
+    assert health.program_health(program, now=NOW).load.open_spots == 3
+
+    ConflictOfInterest.objects.create(program=program, mentee=residents[0], mentor=ned, reason="family")
+    load = health.program_health(program, now=NOW).load
+    assert next(m for m in load.mentors if m.mentor.full_name == "Ned Nash").kept_apart == health.KEPT_APART_CONFLICTS
+    assert (load.open_spots, load.kept_apart_spots) == (0, 3)
 
 
 def test_stale_pairings_have_no_meeting_held_or_confirmed_in_60_days(world, program):

@@ -6,6 +6,7 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.sessions.backends.cached_db import SessionStore
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.test import Client
@@ -228,8 +229,9 @@ class TestMeetingDetailsPage:
 
 def _expire_sessions():
     """Every session expires on the server: its row and its cached copy (cached_db) are gone."""
+    for key in Session.objects.values_list("session_key", flat=True):
+        cache.delete(SessionStore(key).cache_key)
     Session.objects.all().delete()
-    cache.clear()
 
 
 class TestExpiredSession:

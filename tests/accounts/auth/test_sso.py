@@ -196,6 +196,28 @@ def test_a_rostered_resident_signs_in_through_saml(client, saml, ana):
     assert SocialAccount.objects.get(provider=saml.entity_id).user == ana
 
 
+def test_an_sso_sign_in_counts_as_signing_in_without_a_password(client, saml, ana, lakeside_program):
+    """The one "has signed in" rule (accounts.selectors) sees an SSO sign-in: the readiness
+    page stops listing the person as never signed in, and their notifications are e-mailed."""
+    from accounts.selectors import awaits_first_sign_in, has_signed_in
+    from matching.match_runs.readiness import NEVER_SIGNED_IN, program_readiness
+    from tests.factories import MenteeProfileFactory
+
+    ana.set_unusable_password()
+    ana.save()
+    MenteeProfileFactory(user=ana)
+    assert awaits_first_sign_in(ana)
+    assert ana in [p.user for p in program_readiness(lakeside_program, "career").groups[NEVER_SIGNED_IN].people]
+    saml.set_users([SamlUser(ana.email, "Ana", "Lopez")])
+
+    _saml_sign_in(client, saml, ana.email)
+
+    ana.refresh_from_db()
+    assert _signed_in(client) == ana and not ana.has_usable_password()
+    assert has_signed_in(ana) and not awaits_first_sign_in(ana)
+    assert ana not in [p.user for p in program_readiness(lakeside_program, "career").groups[NEVER_SIGNED_IN].people]
+
+
 def _replay_after_signing_out(client, saml, answer):
     client.post(reverse("accounts:logout"))
     assert _signed_in(client) is None

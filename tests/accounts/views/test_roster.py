@@ -131,6 +131,26 @@ def test_program_list_shows_only_the_programs_a_coordinator_coordinates(client_f
     assert "General Surgery Residency" not in response.content.decode()
 
 
+def test_a_superuser_sees_every_program_on_the_program_list_and_in_the_api(
+    client_for, api_for, program, other_program, coordinator
+):
+    """The rules let a superuser into every program's pages; the Programs link lists them all,
+    not only those they coordinate (none, here), and the API's list says the same."""
+    admin = UserFactory(email="root@hospital.example", is_superuser=True, is_staff=True)
+    client = client_for(admin)
+
+    body = client.get(reverse("accounts:programs")).content.decode()
+
+    assert "All programs" in body and "You coordinate no program" not in body
+    for listed in (program, other_program):
+        assert reverse("accounts:roster", args=[listed.slug]) in body
+        assert client.get(reverse("accounts:roster", args=[listed.slug])).status_code == 200
+    slugs = [p["slug"] for p in api_for(admin).get("/api/v1/programs/").json()["results"]]
+    assert slugs == [other_program.slug, program.slug]  # by name: General Surgery, Internal Medicine
+    # A coordinator's list is unchanged: their own program only.
+    assert [p["slug"] for p in api_for(coordinator).get("/api/v1/programs/").json()["results"]] == [program.slug]
+
+
 # --- The roster list.
 
 

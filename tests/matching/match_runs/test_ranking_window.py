@@ -136,6 +136,10 @@ def test_remind_tells_only_those_who_have_not_submitted_once_even_on_a_double_cl
 
     reminded = sorted(_notes("match.ranking_reminder").values_list("user_id", flat=True))
     assert reminded == sorted([other_resident.pk, attending.pk, other_attending.pk])
+    titles = dict(_notes("match.ranking_reminder").values_list("user_id", "title"))
+    match = f"the {run.program.name} {run.get_kind_display().lower()} match by "
+    assert titles[other_resident.pk].startswith(f"Reminder: rank the mentors for {match}")
+    assert titles[attending.pk].startswith(f"Reminder: rank the residents for {match}")
     run.refresh_from_db()
     assert run.ranking_reminded_at is not None
     assert AuditEntry.objects.filter(action="match_run.ranking_remind").count() == 1

@@ -97,6 +97,79 @@ def test_list_counts_follow_decisions_overrides_and_publishing(start_run, coordi
     assert (count.matched, count.unmatched) == (3, 3)
 
 
+# Each filter of the review list and the summary figure it stands for (the tile on the page, or
+# the runs list's "unmatched"): a filter must list exactly the residents its figure counts.
+FILTER_FIGURES = {
+    "all": "proposals",
+    "unmatched": "unmatched",
+    "pending": "pending",
+    "without": "left_without",
+    "accepted": "accepted",
+    "overridden": "overridden",
+    "rejected": "rejected",
+    "low": "low_score",
+}
+
+
+def _assert_every_filter_counts_its_figure(run):
+    run.refresh_from_db()
+    summary = review_summary(run)
+    shown = {show: review_proposals(run, show=show).count() for show in FILTER_FIGURES}
+    assert shown == {show: getattr(summary, figure) for show, figure in FILTER_FIGURES.items()}
+    return shown
+
+
+def test_every_filter_lists_whom_its_summary_figure_counts(start_run, coordinator):
+    from matching.match_runs.selectors import SHOW
+
+    assert set(FILTER_FIGURES) == set(SHOW)  # a new filter needs its figure here
+    run = start_run()
+    _assert_every_filter_counts_its_figure(run)
+    proposed = list(run.proposals.exclude(mentor=None).order_by("pk"))
+    unmatched = run.proposals.get(mentor=None)
+    for p in proposed:
+        proposal_decide(proposal=p, actor=coordinator, decision=Decision.ACCEPTED)
+    # The walkthrough's case: the unmatched resident moved onto a full mentor, displacing another.
+    displaced = proposed[0]
+    proposal_override(
+        proposal=unmatched,
+        actor=coordinator,
+        mentor=displaced.mentor,
+        note="Continuity",
+        make_room=f"displace:{displaced.pk}",
+    )
+    shown = _assert_every_filter_counts_its_figure(run)
+    assert (shown["unmatched"], shown["without"], shown["rejected"]) == (1, 1, 1)
+    assert [p.pk for p in review_proposals(run, show="unmatched")] == [displaced.pk]
+    # A pending proposed pair is without a mentor if published now, but not unmatched: it holds its spot.
+    MatchProposal.objects.filter(pk=proposed[1].pk).update(decision=Decision.PENDING)
+    shown = _assert_every_filter_counts_its_figure(run)
+    assert (shown["unmatched"], shown["without"], shown["pending"]) == (1, 2, 1)
+    match_run_publish(run=run, actor=coordinator)
+    _assert_every_filter_counts_its_figure(run)
+
+
+def test_the_default_order_puts_the_pairs_waiting_for_a_decision_first(start_run, coordinator):
+    run = start_run()
+    by_name = list(review_proposals(run, sort="name"))
+    waiting = [p.pk for p in by_name if p.mentor_id is not None]
+    rest = [p.pk for p in by_name if p.mentor_id is None]
+    assert len(waiting) == 5 and len(rest) == 1
+    if by_name[-1].mentor_id is None:  # make the unmatched resident sort first by name
+        by_name[-1].mentee.__class__.objects.filter(pk=by_name[-1].mentee_id).update(last_name="Aaronson")
+        by_name = list(review_proposals(run, sort="name"))
+    assert by_name[0].mentor_id is None
+    assert [p.pk for p in review_proposals(run)] == waiting + rest
+    # Decided, a pair goes back among the rest by name; explicit sorts are unchanged.
+    decided = by_name[1]
+    proposal_decide(proposal=decided, actor=coordinator, decision=Decision.ACCEPTED)
+    default = [p.pk for p in review_proposals(run)]
+    assert default == [pk for pk in waiting if pk != decided.pk] + [
+        p.pk for p in by_name if p.pk in {decided.pk, *rest}
+    ]
+    assert [p.pk for p in review_proposals(run, sort="name")] == [p.pk for p in by_name]
+
+
 def test_list_counts_skip_runs_that_did_not_finish(ranking_run):
     assert matched_counts([ranking_run]) == {}
 

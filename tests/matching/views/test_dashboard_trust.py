@@ -86,13 +86,30 @@ def test_an_unpublished_or_discarded_run_says_nothing_yet(client_for, published,
     assert "You were not matched" not in client_for(resident).get(DASHBOARD).content.decode()
 
 
-def test_a_proposal_the_coordinator_rejected_is_not_blamed_on_the_engine(client_for, published, resident, attending):
+@pytest.mark.parametrize("decision", [MatchProposal.Decision.REJECTED, MatchProposal.Decision.PENDING])
+def test_a_rejected_or_displaced_proposal_is_not_revealed_nor_blamed_on_the_engine(
+    client_for, published, resident, attending, decision
+):
+    # Rejected (or displaced by an override, which rejects it) or never confirmed: the resident
+    # is not told a mentor was proposed to them, nor given the engine's reason.
+    MatchProposal.objects.filter(run=published, mentee=resident).update(mentor=attending, decision=decision)
+    response = client_for(resident).get(DASHBOARD)
+    html = response.content.decode()
+    assert [t.detail for t in response.context["mentee_tasks"] if t.kind == "not_matched"] == ["what you can do, below"]
+    assert "You were not matched in the Internal Medicine Residency career match" in html
+    assert "This match did not pair you with a mentor; your coordinator will follow up." in html
+    assert "proposed" not in html.split('class="card not-matched"')[1].split("</section>")[0]
+    assert attending.full_name not in html and REASON not in html and "Why:" not in html
+
+
+def test_the_closed_ranking_page_does_not_reveal_a_rejected_proposal_either(client_for, published, resident, attending):
     MatchProposal.objects.filter(run=published, mentee=resident).update(
         mentor=attending, decision=MatchProposal.Decision.REJECTED
     )
-    html = client_for(resident).get(DASHBOARD).content.decode()
-    assert "You were not matched in the Internal Medicine Residency career match" in html
-    assert "did not confirm the mentor this match proposed for you" in html and REASON not in html
+    html = client_for(resident).get(reverse("matching:match-run-rank", args=[published.pk])).content.decode()
+    assert "You were not matched in this match." in html
+    assert "This match did not pair you with a mentor." in html
+    assert "proposed for you" not in html and REASON not in html
 
 
 def test_a_later_round_that_matched_them_wins(client_for, published, resident, other_attending, coordinator):

@@ -24,7 +24,7 @@ def test_directory_sorts_by_match_score_for_a_resident(client_for, fits):
     mentors = list(response.context["mentors"])
     assert [m.user for m in mentors] == [carol, dave]
     assert mentors[0].match_score > mentors[1].match_score
-    assert f"Match {floatformat(mentors[0].match_score, 0)}</span>" in response.content.decode()
+    assert f"Fit {floatformat(mentors[0].match_score, 0)}/100</span>" in response.content.decode()
     by_name = client_for(resident).get(DIRECTORY, {"sort": "name"})
     assert [m.user for m in by_name.context["mentors"]] == [dave, carol]
 
@@ -59,7 +59,7 @@ def test_mentor_page_shows_the_score_breakdown_with_reasons(client_for, fits):
     resident, carol, _dave = fits
     html = client_for(resident).get(reverse("matching:person", args=[carol.pk])).content.decode()
     assert "How well Carol fits you" in html
-    assert "1 of your 1 goals (Research)" in html
+    assert "Your one goal (Research)" in html
     assert "Both speak Spanish" in html
     assert "2 h a week in common" in html
 
@@ -67,7 +67,8 @@ def test_mentor_page_shows_the_score_breakdown_with_reasons(client_for, fits):
 def test_people_without_a_mentee_profile_see_no_scores(client_for, fits, coordinator):
     _resident, carol, _dave = fits
     response = client_for(coordinator).get(DIRECTORY)
-    assert "Match score out of 100" not in response.content.decode() and response.context["recommended"] == []
+    body = response.content.decode()
+    assert "How well this mentor fits you" not in body and "Fit " not in body and response.context["recommended"] == []
     assert "How well" not in client_for(coordinator).get(reverse("matching:person", args=[carol.pk])).content.decode()
 
 

@@ -5,7 +5,8 @@ The fixed world, every person and date of it, is described in tests/matching/hea
 import pytest
 from rest_framework.test import APIClient
 
-from matching.models import Meeting, MentorshipRequest
+from accounts.models import User
+from matching.models import EvaluatorRole, Meeting, MentorshipRequest
 from tests.matching.health_world import _checkin, _meeting, _mentor, _pair, _request, _resident, at
 from tests.matching.support import _api as api
 
@@ -44,6 +45,23 @@ def test_the_page_answers_who_needs_help(world, program, coordinator, client_for
     assert "We never meet" in body and 'id="health-charts"' in body
     assert 'src="/static/vendor/chart.umd.min.js" defer' in body and 'src="/static/js/health.js" defer' in body
     assert "<script>" not in body and 'style="' not in body
+
+
+def test_the_page_counts_no_open_spot_of_an_evaluator_and_says_why(world, program, coordinator, client_for, frozen):
+    ned = User.objects.get(last_name="Nash")
+    EvaluatorRole.objects.create(program=program, user=ned, role=EvaluatorRole.Role.CCC_MEMBER)
+    body = _page(client_for(coordinator), program).content.decode()
+
+    assert (
+        '<dt>Open spots</dt><dd>0 <span class="stat-of kept-apart-of">+ 3 kept apart (<a href="#load-kept-apart">why</a>)'
+        in body
+    )
+    assert "1 mentor is kept apart from every resident of this program" in body
+    assert "3 free spots they have are not counted as open" in body
+    assert "Evaluates this program&#x27;s residents" in body
+    # Pia is not accepting: so named, not "Full"; each cell labelled for the phone layout.
+    assert '<td data-label="Load"><span class="badge">Not accepting</span></td>' in body
+    assert 'data-label="Accepting">No</td>' in body
 
 
 def test_the_page_filters_by_year_and_pgy(world, program, coordinator, client_for, frozen):

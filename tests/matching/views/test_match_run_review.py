@@ -66,7 +66,13 @@ def test_an_out_of_date_run_says_why_and_offers_rerun_and_discard(
 def test_the_list_hides_archived_runs_behind_a_link(client_for, coordinator, program, start_run):
     kept, discarded = start_run(), start_run()
     c = client_for(coordinator)
-    response = c.post(reverse("matching:match-run-archive", args=[discarded.pk]), {"from": "list"})
+    url = reverse("matching:match-run-archive", args=[discarded.pk])
+    # The first POST only asks (and changes nothing); the confirmed one discards.
+    asked = c.post(url, {"from": "list"})
+    assert asked.status_code == 200 and "Yes, discard this match" in asked.content.decode()
+    discarded.refresh_from_db()
+    assert not discarded.is_archived
+    response = c.post(url, {"from": "list", "confirm": "yes"})
     assert response.status_code == 302 and response["Location"] == reverse("matching:match-runs", args=[program.slug])
     body = c.get(response["Location"]).content.decode()
     assert f"#{kept.pk} · Career" in body and f"#{discarded.pk} · Career" not in body
@@ -80,7 +86,7 @@ def test_another_programs_coordinator_gets_404_on_every_new_page(client_for, oth
     proposal = run.proposals.exclude(mentor=None).first()
     c = client_for(other_coordinator)
     assert c.post(reverse("matching:match-run-rerun", args=[run.pk])).status_code == 404
-    assert c.post(reverse("matching:match-run-archive", args=[run.pk])).status_code == 404
+    assert c.post(reverse("matching:match-run-archive", args=[run.pk]), {"confirm": "yes"}).status_code == 404
     assert c.get(reverse("matching:match-run-override", args=[run.pk, proposal.pk])).status_code == 404
     assert c.get(_detail(run, "?show=pending&q=a")).status_code == 404
     run.refresh_from_db()
@@ -181,11 +187,11 @@ def test_the_csv_says_who_publishing_pairs(client_for, coordinator, start_run):
     proposal_decide(proposal=accepted, actor=coordinator, decision=Decision.ACCEPTED)
     body = client_for(coordinator).get(reverse("matching:match-run-export", args=[run.pk])).content.decode()
     header, *rows = csv.reader(io.StringIO(body))
-    assert header[7] == "mentor_on_publish"
+    on_publish, decision = header.index("mentor_on_publish"), header.index("decision")
     by_name = {row[0]: row for row in rows}
-    assert by_name[accepted.mentee.full_name][7] == accepted.mentor.full_name
-    assert by_name[pending.mentee.full_name][7] == ""
-    assert by_name[pending.mentee.full_name][6] == "Pending"
+    assert by_name[accepted.mentee.full_name][on_publish] == accepted.mentor.full_name
+    assert by_name[pending.mentee.full_name][on_publish] == ""
+    assert by_name[pending.mentee.full_name][decision] == "Pending"
 
 
 def _bulk_run(program, coordinator, n):
@@ -245,3 +251,29 @@ def test_a_match_with_no_open_spot_says_so_instead_of_an_empty_score_table(clien
     assert "This match proposed no pairs" in body
     assert "Scores of the proposed pairs" not in body
     assert "Without a mentor if published now" in body
+
+
+def test_the_filtered_count_agrees_in_number(client_for, coordinator, start_run):
+    run = start_run()
+    c = client_for(coordinator)
+    one = c.get(_detail(run, "?show=unmatched")).content.decode()
+    assert "1 proposal matches these filters." in one
+    several = c.get(_detail(run, "?show=pending")).content.decode()
+    assert f"{run.proposals.exclude(mentor=None).count()} proposals match these filters." in several
+
+
+def test_discarding_an_out_of_date_run_asks_first_and_keeps_the_reason(client_for, coordinator, start_run):
+    first, second = start_run(), start_run()
+    _publish(first, coordinator)
+    c = client_for(coordinator)
+    url = reverse("matching:match-run-archive", args=[second.pk])
+    asked = c.post(url, {"reason": "Out of date"}).content.decode()
+    assert 'name="reason" maxlength="500" value="Out of date"' in asked and 'name="confirm" value="yes"' in asked
+    second.refresh_from_db()
+    assert not second.is_archived
+    c.post(url, {"reason": "Out of date", "confirm": "yes"})
+    second.refresh_from_db()
+    assert second.is_archived
+    # Asked again once discarded: nothing to confirm, back to the run.
+    again = c.post(url)
+    assert again.status_code == 302 and again["Location"] == _detail(second)

@@ -5,6 +5,8 @@ and the comparison sets like beside like.
 The cohort (tests/matching/conftest.py): six residents, one goal each, and three mentors with five
 spots between them (Carol 2, Dave 2, Erin 1), so every mentor is full after a run."""
 
+import csv
+import io
 import re
 
 import pytest
@@ -12,7 +14,7 @@ from django.urls import reverse
 
 from accounts.models import Membership
 from matching.match_runs.ranking_rows import rank_rows
-from matching.match_runs.selectors import standard_weights
+from matching.match_runs.selectors import review_summary, shown_score, standard_weights
 from matching.match_runs.services import proposal_decide
 from matching.models import MatchProposal
 from tests.factories import MembershipFactory, MenteeProfileFactory, UserFactory
@@ -62,10 +64,10 @@ def _fit_shown(row):
 
 
 def _directory_score(client, mentor):
-    """The "Match 81" on ``mentor``'s card in the directory, as the logged-in resident sees it."""
+    """The "Fit 81/100" on ``mentor``'s card in the directory, as the logged-in resident sees it."""
     body = client.get(reverse("matching:mentor-directory")).content.decode()
     card = re.search(
-        rf">{re.escape(mentor.full_name)}</a></h2>\s*<span class=\"badge badge-info\"[^>]*>Match (\d+)</span>", body
+        rf">{re.escape(mentor.full_name)}</a></h2>\s*<span class=\"badge badge-info\"[^>]*>Fit (\d+)/100</span>", body
     )
     assert card, f"no score on {mentor.full_name}'s card"
     return int(card.group(1))
@@ -89,7 +91,7 @@ def test_a_run_with_its_own_weights_shows_the_residents_fit_and_its_own_score_la
         # program) and, for Alice, on the mentor's card in the directory.
         ranked = {r.person.pk: r.score for r in rank_rows(run, proposal.mentee, as_mentee=True)}
         assert shown == round(ranked[proposal.mentor_id])
-        assert f"{proposal.score:.1f} with this match's weights" in row
+        assert f"{shown_score(proposal.score)} with this match's weights" in row
         if proposal.mentee == resident:
             assert shown == _directory_score(resident_client, proposal.mentor)
         checked += 1
@@ -123,7 +125,76 @@ def test_a_run_computed_before_it_recorded_the_fit_shows_its_score_alone_if_its_
     alice = run.proposals.get(mentee=resident)
     row = _row(client_for(coordinator).get(_detail(run)).content.decode(), alice)
     assert _fit_shown(row) is None  # no number passed off as the resident's fit
-    assert f"{alice.score:.1f} with this match's weights" in row
+    assert f"{shown_score(alice.score)} with this match's weights" in row
+
+
+def _export(client, run):
+    header, *rows = csv.reader(
+        io.StringIO(client.get(reverse("matching:match-run-export", args=[run.pk])).content.decode())
+    )
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+def test_the_csv_has_the_fit_the_resident_sees_next_to_the_runs_score(client_for, coordinator, start_run):
+    run = start_run(weights=OWN_WEIGHTS)
+    client = client_for(coordinator)
+    body = client.get(_detail(run)).content.decode()
+    rows = {row["mentee_email"]: row for row in _export(client, run)}
+    assert list(next(iter(rows.values())))[3:5] == ["score", "fit"]
+    for proposal in run.proposals.select_related("mentee"):
+        row = rows[proposal.mentee.email]
+        if proposal.mentor_id is None:
+            assert row["score"] == row["fit"] == ""
+            continue
+        assert row["score"] == f"{proposal.score:.1f}"
+        # The review's "Fit N/100", one decimal more; not the run's own score.
+        assert round(float(row["fit"])) == _fit_shown(_row(body, proposal))
+        assert row["fit"] == f"{proposal.explanation['fit']:.1f}" != row["score"]
+
+
+def test_the_csv_leaves_the_fit_empty_where_it_is_unknown_and_equal_to_the_score_with_standard_weights(
+    client_for, coordinator, start_run
+):
+    client = client_for(coordinator)
+    old = start_run(weights=OWN_WEIGHTS)
+    for proposal in old.proposals.all():
+        proposal.explanation.pop("fit", None)  # computed before runs recorded the fit
+        proposal.save(update_fields=["explanation"])
+    rows = _export(client, old)
+    assert all(row["fit"] == "" for row in rows)
+    assert any(row["score"] for row in rows)
+
+    standard = start_run()
+    for proposal in standard.proposals.exclude(mentor=None):
+        proposal.explanation.pop("fit", None)  # the standard weights: the score is the fit
+        proposal.save(update_fields=["explanation"])
+    matched = [row for row in _export(client, standard) if row["proposed_mentor"]]
+    assert matched and all(row["fit"] == row["score"] != "" for row in matched)
+
+
+# --- "Low": the number shown decides, on the row, in the filter and in the summary.
+
+
+@pytest.mark.parametrize(("score", "shown", "low"), [(39.4, 39, True), (39.5, 40, False), (40.0, 40, False)])
+def test_the_low_badge_agrees_with_the_fit_shown(client_for, coordinator, resident, start_run, score, shown, low):
+    run = start_run()
+    for proposal in run.proposals.exclude(mentor=None):
+        # With the standard weights the run's score is the fit it records.
+        proposal.score = score if proposal.mentee == resident else 85.0
+        proposal.explanation["fit"] = proposal.score
+        proposal.save(update_fields=["score", "explanation"])
+    alice = run.proposals.get(mentee=resident)
+    client = client_for(coordinator)
+
+    row = _row(client.get(_detail(run)).content.decode(), alice)
+    assert _fit_shown(row) == shown
+    assert ('<span class="badge badge-warn">Low</span>' in row) is low
+    # The "Low score" filter lists her exactly when her row says Low.
+    assert (f'id="proposal-{alice.pk}"' in client.get(_detail(run, "?show=low")).content.decode()) is low
+    summary = review_summary(run)
+    assert summary.low_score == int(low)
+    bands = dict(summary.score_distribution)
+    assert (bands["30–40"], bands["40–50"]) == ((1, 0) if low else (0, 1))
 
 
 # --- Overriding onto a full mentor: the ways to make room come with the choice.

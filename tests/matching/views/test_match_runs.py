@@ -164,7 +164,7 @@ def test_only_the_programs_coordinators_reach_match_run_pages(request, client_fo
         reverse("matching:match-run-accept-all", args=[run.pk]),
         reverse("matching:match-run-accept", args=[run.pk, proposal.pk]),
     ]:
-        assert c.post(url).status_code == 404, url
+        assert c.post(url, {"confirm": "yes"}).status_code == 404, url
     run.refresh_from_db()
     assert not run.is_published
     assert not run.proposals.exclude(decision=Decision.PENDING).exists()
@@ -257,7 +257,14 @@ def test_override_with_a_note_pairs_the_resident_with_the_chosen_mentor(client_f
 def test_accept_all_then_publish_creates_mentorships_and_says_so(client_for, coordinator, start_run):
     run = start_run()
     c = client_for(coordinator)
-    c.post(reverse("matching:match-run-accept-all", args=[run.pk]))
+    url = reverse("matching:match-run-accept-all", args=[run.pk])
+    # One click only asks, with the count and the way back to the same filters; nothing changes.
+    asked = c.post(url, {"back": "show=pending&sort=score"})
+    body = asked.content.decode()
+    assert asked.status_code == 200 and "Accept all 2 remaining proposals?" in body
+    assert "Yes, accept 2 proposals" in body and f'href="{_detail(run)}?show=pending&amp;sort=score"' in body
+    assert not run.proposals.exclude(decision=Decision.PENDING).exists()
+    c.post(url, {"confirm": "yes"})
     matched = run.proposals.exclude(mentor=None)
     assert matched.count() == 2 and all(p.decision == Decision.ACCEPTED for p in matched)
 
