@@ -239,9 +239,9 @@ def program_readiness(program: Program, kind: str) -> Readiness:
         Group(
             NEVER_SIGNED_IN,
             "People who have never signed in",
-            "Until they sign in, the only e-mail they get is their invitation: ranking and match news waits in "
-            "the app, unseen. Invitees who have not set a password get their invitation again; the others get a "
-            "reminder to sign in.",
+            "Ranking and match news waits in the app, unseen, until they sign in. Invitees who have not set a "
+            "password are e-mailed nothing but their invitation, which the reminder sends again; the others, "
+            "who have a password, are e-mailed as everyone is, and get a reminder to sign in.",
             never,
             "Remind them to sign in",
         ),
