@@ -143,7 +143,12 @@ def test_select_all_acts_on_the_filtered_rows_and_counts_follow(page, shot, prog
     shot("start-form-filtered")
     page.get_by_role("button", name="Start the match").click()
     expect(page.get_by_role("alert")).to_contain_text("The weights add up to 95%; change them so they add up to 100%.")
+    # The page's scripts have run (the live total is theirs, and drafts are restored before it),
+    # so the value typed next is the one sent.
+    page.wait_for_load_state()
+    expect(total).to_have_text("Total: 95% (must be 100%)")
     page.get_by_label("Goals the mentor helps with").fill("25")
+    expect(total).to_have_text("Total: 100%")
     page.get_by_role("button", name="Start the match").click()
     page.get_by_role("heading", name="Proposals").wait_for()
     run = MatchRun.objects.get(program=program)
