@@ -14,6 +14,15 @@
 //    its form was sent and the next page is neither the sign-in page nor a form with errors.
 // 5. On a phone, a <details data-fold-on-phone> (the directory's filters) starts folded,
 //    unless a field in it has an error, so the results are not a long scroll away.
+// Shared by the page scripts (checklist.js, cohort.js, rankings.js), which load after this file:
+// text folded for searching, accents and case ignored ("Ibáñez" finds "ibanez"; đ, ø and ł too,
+// which have no decomposition).
+window.MentorMatch = window.MentorMatch || {};
+window.MentorMatch.fold = function (text) {
+  return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[đĐ]/g, "d").replace(/[øØ]/g, "o")
+    .replace(/[łŁ]/g, "l").toLowerCase().trim();
+};
+
 (function () {
   "use strict";
 

@@ -7,10 +7,7 @@
 (function () {
   "use strict";
 
-  function fold(text) {
-    return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[đĐ]/g, "d").replace(/[øØ]/g, "o")
-      .replace(/[łŁ]/g, "l").toLowerCase().trim();
-  }
+  var fold = window.MentorMatch.fold;
 
   var counter = 0;
 

@@ -7,9 +7,7 @@
 (function () {
   "use strict";
 
-  function fold(text) {
-    return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().trim();
-  }
+  var fold = window.MentorMatch.fold;
 
   function plural(n, one, many) {
     return n + " " + (n === 1 ? one : many);

@@ -148,9 +148,7 @@ document.addEventListener("DOMContentLoaded", function () {
   var onlyNumbered = filters.querySelector("[data-rank-only-ranked]");
   var filterCount = filters.querySelector("[data-rank-filter-count]");
   var clearFilter = filters.querySelector("[data-rank-filter-clear]");
-  function fold(text) {
-    return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().trim();
-  }
+  var fold = window.MentorMatch.fold;
   var searchText = rows.map(function (row) {
     var about = row.querySelector(".rank-desc");
     return fold(nameOf(row) + " " + (about ? about.textContent : ""));

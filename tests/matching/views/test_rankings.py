@@ -34,6 +34,25 @@ def run(coordinator, program, resident, other_resident, attending, other_attendi
     )
 
 
+def _window_over(program, coordinator, resident, *, mentors: int) -> MatchRun:
+    """A three-day ranking window for ``resident`` and that many new faculty mentors of ``program``."""
+    users = []
+    for _ in range(mentors):
+        user = UserFactory()
+        MembershipFactory(user=user, program=program, role="faculty")
+        MentorProfileFactory(user=user)
+        users.append(user)
+    return match_run_create(
+        program=program,
+        actor=coordinator,
+        kind="career",
+        algorithm="stable",
+        mentee_ids=[resident.pk],
+        mentor_ids=[m.pk for m in users],
+        ranking_deadline=timezone.now() + timedelta(days=3),
+    )
+
+
 def _url(run):
     return reverse("matching:match-run-rank", kwargs={"pk": run.pk})
 
@@ -249,21 +268,7 @@ def test_the_rows_cost_the_same_queries_for_3_or_200_mentors(
     client_for, program, coordinator, resident, django_assert_max_num_queries
 ):
     def page_queries(n):
-        mentors = []
-        for _ in range(n):
-            user = UserFactory()
-            MembershipFactory(user=user, program=program, role="faculty")
-            MentorProfileFactory(user=user)
-            mentors.append(user)
-        run = match_run_create(
-            program=program,
-            actor=coordinator,
-            kind="career",
-            algorithm="stable",
-            mentee_ids=[resident.pk],
-            mentor_ids=[m.pk for m in mentors],
-            ranking_deadline=timezone.now() + timedelta(days=3),
-        )
+        run = _window_over(program, coordinator, resident, mentors=n)
         client = client_for(resident)
         client.get(_url(run))  # warm: session, vocabulary cache
         with CaptureQueriesContext(connection) as queries:
@@ -386,21 +391,7 @@ def test_close_now_starts_the_match_once_confirmed(client_for, run, coordinator,
 
 
 def test_the_window_page_folds_long_lists_so_each_is_reachable(client_for, program, coordinator, resident):
-    mentors = []
-    for _ in range(NAMES_SHOWN + 5):
-        user = UserFactory()
-        MembershipFactory(user=user, program=program, role="faculty")
-        MentorProfileFactory(user=user)
-        mentors.append(user)
-    run = match_run_create(
-        program=program,
-        actor=coordinator,
-        kind="career",
-        algorithm="stable",
-        mentee_ids=[resident.pk],
-        mentor_ids=[m.pk for m in mentors],
-        ranking_deadline=timezone.now() + timedelta(days=3),
-    )
+    run = _window_over(program, coordinator, resident, mentors=NAMES_SHOWN + 5)
     html = client_for(coordinator).get(_window(run)).content.decode()
 
     # Counts and actions come before the names; a link leads to each list.
@@ -411,7 +402,7 @@ def test_the_window_page_folds_long_lists_so_each_is_reachable(client_for, progr
     assert shown.count("<li>") == NAMES_SHOWN and folded.count("<li>") == 5
     assert "Show all 25 not submitted" in folded
     # Every name is on the page (the fold needs no JavaScript), each once.
-    assert all(html.count(m.email) == 1 for m in mentors)
+    assert all(html.count(m.email) == 1 for m in run.mentors.all())
 
 
 def test_extend_reads_the_coordinators_clock_and_refuses_absurd_dates(client_for, run, coordinator):
