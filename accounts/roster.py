@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import EmailValidator
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connection, connections, transaction
@@ -68,6 +68,7 @@ from .models import (
     Specialty,
     User,
 )
+from .selectors import awaiting_first_sign_in_q, awaits_first_sign_in, roster_status, roster_status_q
 from .services import user_invite
 
 logger = logging.getLogger(__name__)
@@ -906,7 +907,10 @@ def _plan(preview: RosterPreview) -> None:
             (invited if status == ProgramInvitation.Status.PENDING else declined).add((user_id, role))
     members = {user_id for user_id, _ in preview.memberships}
     preview.owned = {
-        u.pk for u in preview.users.values() if u.pk in members and u.pk not in elsewhere and not _has_own_account(u)
+        u.pk
+        for u in preview.users.values()
+        # Staff accounts are never edited by a file, whether or not they have signed in.
+        if u.pk in members and u.pk not in elsewhere and awaits_first_sign_in(u) and not (u.is_staff or u.is_superuser)
     }
     _refuse_look_alikes(preview)
 
@@ -928,11 +932,6 @@ def _plan(preview: RosterPreview) -> None:
             row.action = "declined"  # a "no" is not asked again by every re-import
         else:
             row.action = "invite"
-
-
-def _has_own_account(user: User) -> bool:
-    """The person has taken their account: signed in, set a password, or is staff."""
-    return user.is_staff or user.is_superuser or user.last_login is not None or user.has_usable_password()
 
 
 def _refuse_look_alikes(preview: RosterPreview) -> None:
@@ -958,8 +957,8 @@ def _refuse_look_alikes(preview: RosterPreview) -> None:
 
 
 def _person_updates(row: RosterRow, user: User) -> dict[str, str]:
-    """Name and time zone changes; only for people who have not set a password yet."""
-    if user.has_usable_password():
+    """Name and time zone changes; only for people who have not taken their account yet."""
+    if not awaits_first_sign_in(user):
         return {}
     updates = {}
     if user.first_name != row.first_name:
@@ -1286,7 +1285,7 @@ def _apply(
     to_invite = sum(
         1
         for key in people
-        if users[key].pk in owned and not users[key].has_usable_password() and users[key].invited_at is None
+        if users[key].pk in owned and awaits_first_sign_in(users[key]) and users[key].invited_at is None
     )
     parsed = dict(roster_import.parsed)
     parsed["ask_to_join"] = "pending" if to_ask else "none"
@@ -1367,10 +1366,11 @@ def _apply_profiles(rows: list[RosterRow], preview: RosterPreview, users: dict[s
 
 @transaction.atomic
 def roster_member_reinvite(*, membership: Membership, actor: User) -> bool:
-    """Send a roster member a fresh invitation link. False if they have already set a password."""
+    """Send a roster member a fresh invitation link. False (nothing sent) if they have taken their
+    account: set a password or signed in (by SSO too)."""
     if not actor.has_perm("accounts.manage_roster", membership.program):
         raise PermissionDenied
-    invited = user_invite(user=membership.user, invited_by=actor)
+    invited = awaits_first_sign_in(membership.user) and user_invite(user=membership.user, invited_by=actor)
     if invited:
         audit_log(
             actor=actor,
@@ -1392,17 +1392,12 @@ def _roster_users(program: Program) -> QuerySet[User]:
     return User.objects.filter(pk__in=members.values("user_id"), is_active=True)
 
 
-def _not_signed_in() -> Q:
-    """Has not taken their account: no password, never signed in (by SSO either), not staff."""
-    return Q(password__startswith=UNUSABLE_PASSWORD_PREFIX, last_login__isnull=True, is_staff=False, is_superuser=False)
-
-
 def _never_invited_q() -> Q:
-    return _not_signed_in() & Q(invited_at__isnull=True)
+    return roster_status_q("not_invited")
 
 
 def _reinvitable_q(now: datetime.datetime) -> Q:
-    return _not_signed_in() & Q(invited_at__lte=now - REINVITE_AFTER)
+    return awaiting_first_sign_in_q() & Q(invited_at__lte=now - REINVITE_AFTER)
 
 
 @dataclass(frozen=True)
@@ -1426,7 +1421,7 @@ def roster_invitations(program: Program, *, now: datetime.datetime | None = None
     counts = _roster_users(program).aggregate(
         never=Count("pk", filter=_never_invited_q()),
         again=Count("pk", filter=_reinvitable_q(now)),
-        recent=Count("pk", filter=_not_signed_in() & Q(invited_at__gt=now - REINVITE_AFTER)),
+        recent=Count("pk", filter=awaiting_first_sign_in_q() & Q(invited_at__gt=now - REINVITE_AFTER)),
     )
     asks, _ = _pending_asks(program)
     return RosterInvitations(
@@ -1522,9 +1517,8 @@ def roster_reinvite_waiting(*, program: Program, actor: User, now: datetime.date
 
 
 def invitation_status(user: User) -> str:
-    if user.has_usable_password():
-        return "active"
-    return "invited" if user.invited_at else "not invited"
+    """``selectors.roster_status`` in the export's words ("not invited")."""
+    return roster_status(user).replace("_", " ")
 
 
 def roster_export_rows(memberships: Iterable[Membership]) -> Iterator[list[object]]:

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Case, CharField, Count, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from .models import (
@@ -52,11 +52,18 @@ def roles_of(user: User | AnonymousUser) -> set[str]:
 
 
 def roster_of(program: Program) -> QuerySet[Membership]:
-    """Residents and faculty of a program (coordinators are staff, not roster)."""
+    """Residents and faculty of a program (coordinators are staff, not roster), each with
+    ``roster_status`` (``roster_status(membership.user)``, worked out in the same query)."""
     return (
         Membership.objects.filter(program=program)
         .exclude(role=Membership.Role.COORDINATOR)
         .select_related("user", "user__mentee_profile__career_stage", "user__mentor_profile__specialty")
+        .annotate(
+            roster_status=Case(
+                *(When(roster_status_q(key, "user__"), then=Value(key)) for key in ROSTER_STATUSES),
+                output_field=CharField(),
+            )
+        )
         .order_by("user__last_name", "user__first_name", "role")
     )
 
@@ -65,8 +72,8 @@ def with_roster_counts(programs: QuerySet[Program]) -> QuerySet[Program]:
     """``programs`` with their head counts, the one definition every page shows: ``resident_count``,
     ``faculty_count``, ``member_count`` (people on the roster, residents and faculty, each person
     once however many roles they hold; coordinators are staff, not roster, as in ``roster_of``)
-    and ``awaiting_count`` (people on the roster who have not set a password yet: invited people
-    keep an unusable one until they do).
+    and ``awaiting_count`` (people on the roster awaiting their first sign-in: no password of
+    their own and never signed in, by SSO either: ``awaits_first_sign_in``).
 
     Pass a queryset that is not already joined to memberships (a fresh ``Program.objects.filter``),
     or the counts would only count the joined rows."""
@@ -78,7 +85,7 @@ def with_roster_counts(programs: QuerySet[Program]) -> QuerySet[Program]:
         member_count=Count("memberships__user", filter=on_roster, distinct=True),
         awaiting_count=Count(
             "memberships__user",
-            filter=on_roster & Q(memberships__user__password__startswith=UNUSABLE_PASSWORD_PREFIX),
+            filter=on_roster & awaiting_first_sign_in_q("memberships__user__"),
             distinct=True,
         ),
     )
@@ -170,13 +177,30 @@ def awaits_first_sign_in(user: User) -> bool:
     return not user.has_usable_password() and not has_signed_in(user)
 
 
-def awaiting_first_sign_in_q() -> Q:
-    """``awaits_first_sign_in`` as a filter on users."""
-    return Q(password__startswith=UNUSABLE_PASSWORD_PREFIX) & never_signed_in_q()
+def awaiting_first_sign_in_q(prefix: str = "") -> Q:
+    """``awaits_first_sign_in`` as a filter; ``prefix`` reaches the user through a relation ("user__")."""
+    return Q(**{f"{prefix}password__startswith": UNUSABLE_PASSWORD_PREFIX}) & never_signed_in_q(prefix)
 
 
-# Roster filters: invitation status, as the roster page and its export name them.
+# A roster member's invitation status, as the roster page, its export, the API and their filter
+# name it: active (has taken their account: set a password or signed in, SSO counts), invited
+# (link sent, awaiting their first sign-in), not_invited (never sent one).
 ROSTER_STATUSES = {"active": "Active", "invited": "Invited", "not_invited": "Not invited"}
+
+
+def roster_status(user: User) -> str:
+    """``user``'s key in ROSTER_STATUSES."""
+    if not awaits_first_sign_in(user):
+        return "active"
+    return "invited" if user.invited_at else "not_invited"
+
+
+def roster_status_q(status: str, prefix: str = "") -> Q:
+    """``roster_status(user) == status`` as a filter; ``prefix`` as in ``never_signed_in_q``."""
+    awaiting = awaiting_first_sign_in_q(prefix)
+    if status == "active":
+        return ~awaiting
+    return awaiting & Q(**{f"{prefix}invited_at__isnull": status == "not_invited"})
 
 
 def roster_search(
@@ -185,12 +209,9 @@ def roster_search(
     """``roster_of(program)`` narrowed by the roster page's filters; the export uses the same list.
 
     ``pgy`` is a CareerStage code: a resident's PGY year, or a near-peer mentor's stage.
-    ``status``: active (has set a password), invited (link sent, no password yet), not_invited.
+    ``status``: a key of ROSTER_STATUSES (``roster_status``).
     ``q``: every word must appear in the first name, last name or e-mail.
     """
-    from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-    from django.db.models import Q
-
     from core.search import search_terms, word_matches
 
     members = roster_of(program).select_related(
@@ -203,13 +224,8 @@ def roster_search(
             Q(role=Membership.Role.RESIDENT, user__mentee_profile__career_stage__code=pgy)
             | Q(role=Membership.Role.FACULTY, user__mentor_profile__career_stage__code=pgy)
         )
-    no_password = Q(user__password__startswith=UNUSABLE_PASSWORD_PREFIX)
-    if status == "active":
-        members = members.exclude(no_password)
-    elif status == "invited":
-        members = members.filter(no_password, user__invited_at__isnull=False)
-    elif status == "not_invited":
-        members = members.filter(no_password, user__invited_at__isnull=True)
+    if status in ROSTER_STATUSES:
+        members = members.filter(roster_status_q(status, "user__"))
     for word in search_terms(q):
         members = members.filter(word_matches(word, ["user__first_name", "user__last_name", "user__email"]))
     return members

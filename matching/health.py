@@ -38,12 +38,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db.models import Case, CharField, Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from accounts.models import CareerStage, Membership, MentorProfile, Program
+from accounts.models import CareerStage, Membership, Program
 
-from .models import CheckIn, ConflictOfInterest, EvaluatorRole, Kind, Meeting, Mentorship, MentorshipRequest
+from .models import CheckIn, Kind, Meeting, Mentorship, MentorshipRequest
+from .selectors import mentor_spots
 from .selectors.pairings import STALE_AFTER
 
 ANONYMITY_THRESHOLD = 3
@@ -242,51 +243,79 @@ class Coverage:
         return lists
 
 
-# Why a mentor's spots cannot go to this program's residents: they evaluate them (an
-# evaluator role, pairing exceptions aside) or a do-not-pair entry keeps them apart from
-# every one of them (matching.conflicts says which pairs are blocked).
-KEPT_APART_EVALUATOR = "evaluator"
-KEPT_APART_CONFLICTS = "conflicts"
+# Why a mentor's spots cannot go to this program's residents (matching.selectors.mentor_spots
+# decides, for readiness too): they evaluate them, or a do-not-pair entry keeps them apart
+# from every one of them.
+KEPT_APART_EVALUATOR = mentor_spots.EVALUATOR
+KEPT_APART_CONFLICTS = mentor_spots.CONFLICTS
+
+# A mentor's load band, from the reason their own load leaves no spot.
+_BAND_OF_LOAD_REASON = {
+    mentor_spots.OVER_CAPACITY: "over",
+    mentor_spots.NOT_ACCEPTING: "closed",
+    mentor_spots.CAPACITY_ZERO: "zero",
+    mentor_spots.FULL: "full",
+}
 
 
 @dataclass
 class MentorLoadRow:
     mentor: Person
-    active: int
-    capacity: int
-    accepting: bool
-    kept_apart: str = ""  # "", KEPT_APART_EVALUATOR or KEPT_APART_CONFLICTS
+    spots: mentor_spots.MentorSpots
+
+    @property
+    def active(self) -> int:
+        return self.spots.active
+
+    @property
+    def capacity(self) -> int:
+        return self.spots.capacity
+
+    @property
+    def accepting(self) -> bool:
+        return self.spots.accepting
+
+    @property
+    def kept_apart(self) -> str:
+        """ "", KEPT_APART_EVALUATOR or KEPT_APART_CONFLICTS."""
+        return self.spots.kept_apart
 
     @property
     def status(self) -> str:
-        """over (active > capacity, after a capacity was lowered), closed (not accepting
-        mentees, or a capacity of 0: as readiness's "not accepting" group), full (active =
-        capacity), idle (no mentee) or open (room left)."""
-        if self.active > self.capacity:
-            return "over"
-        if not self.accepting or self.capacity == 0:
-            return "closed"
-        if self.active == self.capacity:
-            return "full"
+        """The load band: over (active > capacity, after a capacity was lowered), closed (not
+        accepting mentees), zero (a capacity of 0), full (active = capacity), idle (no mentee)
+        or open (room left). Labelled as readiness names the same reasons."""
+        band = _BAND_OF_LOAD_REASON.get(self.spots.load_reason)
+        if band:
+            return band
         return "idle" if self.active == 0 else "open"
+
+    @property
+    def status_label(self) -> str:
+        return dict(LOAD_BANDS)[self.status]
 
     @property
     def free_spots(self) -> int:
         """Capacity left, for a mentor accepting mentees, whoever may take it."""
-        return max(self.capacity - self.active, 0) if self.accepting else 0
+        return self.spots.free
 
     @property
     def open_spots(self) -> int:
         """Spots this program's residents can request: none from a mentor kept apart from them."""
-        return 0 if self.kept_apart else self.free_spots
+        return self.spots.open
 
     @property
     def kept_apart_label(self) -> str:
-        if self.kept_apart == KEPT_APART_EVALUATOR:
-            return "Evaluates this program's residents"
-        if self.kept_apart == KEPT_APART_CONFLICTS:
-            return "Do-not-pair with every resident"
-        return ""
+        return mentor_spots.REASON_LABELS[self.kept_apart] if self.kept_apart else ""
+
+    @property
+    def reason(self) -> str:
+        """Why this program's residents can take no spot from them (the reason readiness gives), or ""."""
+        return self.spots.reason
+
+    @property
+    def reason_label(self) -> str:
+        return self.spots.reason_label
 
 
 @dataclass(frozen=True)
@@ -298,19 +327,22 @@ class Bar:
     count: int
 
 
+# The bands of a reason readiness also gives carry its words (selectors.mentor_spots).
 LOAD_BANDS = [
     ("idle", "No mentees yet"),
     ("open", "Has room"),
-    ("full", "Full"),
-    ("closed", "Not accepting"),
-    ("over", "Over capacity"),
+    ("full", mentor_spots.REASON_LABELS[mentor_spots.FULL]),
+    ("closed", mentor_spots.REASON_LABELS[mentor_spots.NOT_ACCEPTING]),
+    ("zero", mentor_spots.REASON_LABELS[mentor_spots.CAPACITY_ZERO]),
+    ("over", mentor_spots.REASON_LABELS[mentor_spots.OVER_CAPACITY]),
 ]
 
 
 @dataclass
 class MentorLoad:
-    """Right now: each faculty member of the program with a mentor profile, their active
-    mentorships (in every program: capacity is one number across them) against capacity."""
+    """Right now: the program's mentors (``selectors.mentor_spots``: anyone of the program with a
+    mentor profile, as readiness and the start form count them), their active mentorships (in
+    every program: capacity is one number across them) against capacity."""
 
     mentors: list[MentorLoadRow]
 
@@ -683,62 +715,20 @@ def _coverage(program, pgy) -> Coverage:
 
 
 def _mentor_load(program) -> MentorLoad:
-    active = (
-        Mentorship.objects.filter(mentor=OuterRef("user_id"), status=Mentorship.Status.ACTIVE)
-        .order_by()
-        .values("mentor")
-        .annotate(n=Count("pk"))
-        .values("n")
+    rows = mentor_spots.program_mentor_spots(program).values(
+        "user_id",
+        "user__first_name",
+        "user__last_name",
+        "capacity",
+        "accepting_mentees",
+        "active_mentee_count",
+        "is_evaluator",
+        "residents_kept_apart",
+        "program_residents",
     )
-    residents = Membership.objects.filter(program=program, role=Membership.Role.RESIDENT, user__is_active=True)
-    resident_count = residents.order_by().values("program").annotate(n=Count("user_id", distinct=True)).values("n")
-    # Residents of the program a do-not-pair entry keeps away from the mentor.
-    conflicts = (
-        ConflictOfInterest.objects.filter(mentor=OuterRef("user_id"), mentee__in=residents.values("user_id"))
-        .order_by()
-        .values("mentor")
-        .annotate(n=Count("mentee_id", distinct=True))
-        .values("n")
-    )
-    rows = (
-        MentorProfile.objects.filter(
-            user__is_active=True, user__memberships__program=program, user__memberships__role=Membership.Role.FACULTY
-        )
-        .annotate(
-            active=Coalesce(Subquery(active), 0),
-            is_evaluator=Exists(EvaluatorRole.objects.filter(program=program, user_id=OuterRef("user_id"))),
-            conflicts=Coalesce(Subquery(conflicts), 0),
-            residents=Coalesce(Subquery(resident_count), 0),
-        )
-        .order_by("user__last_name", "user__first_name", "user_id")
-        .values(
-            "user_id",
-            "user__first_name",
-            "user__last_name",
-            "active",
-            "capacity",
-            "accepting_mentees",
-            "is_evaluator",
-            "conflicts",
-            "residents",
-        )
-    )
-    mentors = [
-        MentorLoadRow(
-            _person(r, "user"),
-            active=r["active"],
-            capacity=r["capacity"],
-            accepting=r["accepting_mentees"],
-            kept_apart=KEPT_APART_EVALUATOR
-            if r["is_evaluator"]
-            else KEPT_APART_CONFLICTS
-            if r["residents"] and r["conflicts"] >= r["residents"]
-            else "",
-        )
-        for r in rows
-    ]
+    mentors = [MentorLoadRow(_person(r, "user"), mentor_spots.MentorSpots.of(r)) for r in rows]
     # Who needs attention first: over capacity, then full, then by name.
-    order = {"over": 0, "full": 1, "closed": 2, "open": 3, "idle": 4}
+    order = {"over": 0, "full": 1, "closed": 2, "zero": 3, "open": 4, "idle": 5}
     mentors.sort(key=lambda m: order[m.status])
     return MentorLoad(mentors)
 

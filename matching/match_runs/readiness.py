@@ -24,9 +24,16 @@ from audit.services import audit_log
 from core.guards import require_perm
 
 from ..match_cohort import LEFT_OUT_MENTORED, LEFT_OUT_NO_PROFILE, left_out_reasons
-from ..models import EvaluatorRole, Kind, Mentorship, Notification
+from ..models import Kind, Mentorship, Notification
 from ..notifications import notify_many
-from ..selectors.directory import mentor_directory
+from ..selectors.mentor_spots import (
+    CAPACITY_ZERO,
+    FULL,
+    NOT_ACCEPTING,
+    OVER_CAPACITY,
+    MentorSpots,
+    program_mentor_spots,
+)
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -43,8 +50,9 @@ NO_AVAILABILITY = "no-availability"
 MENTORS_FULL = "mentors-full"
 LEFT_OUT = "left-out"
 BOTH_ROLES = "both-roles"
-EVALUATORS = "evaluators"
-GROUPS = (NO_GOALS, NEVER_SIGNED_IN, NO_AVAILABILITY, MENTORS_FULL, EVALUATORS, LEFT_OUT, BOTH_ROLES)
+KEPT_APART = "kept-apart"
+EVALUATORS = KEPT_APART  # its former name, for the start form
+GROUPS = (NO_GOALS, NEVER_SIGNED_IN, NO_AVAILABILITY, MENTORS_FULL, KEPT_APART, LEFT_OUT, BOTH_ROLES)
 # Groups whose people can do something about it; for the others the choice is the coordinator's.
 REMINDABLE = (NO_GOALS, NEVER_SIGNED_IN, NO_AVAILABILITY, MENTORS_FULL, LEFT_OUT)
 
@@ -57,6 +65,7 @@ class Person:
     stage: str  # PGY (residents) or rank/stage (mentors); "" if unknown
     note: str = ""  # why this person is in the group, in a few words
     is_mentee: bool = True
+    reason: str = ""  # a mentor without a spot: the reason (selectors.mentor_spots)
 
 
 @dataclass
@@ -81,7 +90,7 @@ class Group:
 class Readiness:
     kind: str
     residents: list[Any]  # every resident of the program, with has_goals / has_interests
-    mentors: list  # every mentor profile of the program (mentor_directory rows, with has_availability)
+    mentors: list  # the program's mentors not kept apart (program_mentors rows, each with ``spots``)
     mentored_by: dict[int, User]  # resident id -> their active mentor of this kind
     cohort_residents: list[Any]  # the residents a run of the kind would match
     cohort_mentors: list
@@ -128,18 +137,10 @@ def active_mentors_of_kind(mentee_ids: Iterable[int], kind: str) -> dict[int, Us
 
 
 def program_mentors(program: Program) -> QuerySet[Any]:
-    """Mentor profiles of the program's members, as the directory counts their spots, each
-    with ``has_availability`` and ``is_evaluator`` (one query)."""
-    return (
-        mentor_directory()
-        .filter(user__memberships__program=program)
-        .prefetch_related(None)
-        .annotate(
-            has_availability=Exists(AvailabilityWindow.objects.filter(user_id=OuterRef("user_id"))),
-            # Evaluators of the program's residents are kept apart from all of them (matching.conflicts).
-            is_evaluator=Exists(EvaluatorRole.objects.filter(program=program, user_id=OuterRef("user_id"))),
-        )
-        .distinct()
+    """The program's mentors with their spots as ``selectors.mentor_spots`` counts them (program
+    health reads the same), each with ``has_availability`` too (one query)."""
+    return program_mentor_spots(program).annotate(
+        has_availability=Exists(AvailabilityWindow.objects.filter(user_id=OuterRef("user_id")))
     )
 
 
@@ -181,9 +182,11 @@ def program_readiness(program: Program, kind: str) -> Readiness:
             left_out.append(Person(user, _stage(user), note))
         else:
             cohort_residents.append(user)
-    evaluators = [p for p in mentors if p.is_evaluator]
-    mentors = [p for p in mentors if not p.is_evaluator]
-    cohort_mentors = [p for p in mentors if p.accepting_mentees and p.open_spots > 0]
+    for p in mentors:
+        p.spots = MentorSpots.of(p)
+    kept_apart = [p for p in mentors if p.spots.kept_apart]
+    mentors = [p for p in mentors if not p.spots.kept_apart]
+    cohort_mentors = [p for p in mentors if p.spots.open > 0]
 
     no_goals = []
     for user in cohort_residents:
@@ -202,16 +205,9 @@ def program_readiness(program: Program, kind: str) -> Readiness:
         if not p.has_availability
     ]
     full = [
-        Person(
-            p.user,
-            _mentor_stage(p),
-            "not accepting new mentees"
-            if not p.accepting_mentees
-            else f"at capacity ({p.active_mentee_count} of {p.capacity})",
-            is_mentee=False,
-        )
+        Person(p.user, _mentor_stage(p), p.spots.reason_note, is_mentee=False, reason=p.spots.reason)
         for p in mentors
-        if not p.accepting_mentees or p.open_spots <= 0
+        if p.spots.open == 0
     ]
     # Only those the start form offers on both sides: a resident whose mentor profile is full
     # or closed is not in the mentor list, so nobody has a choice to make about them.
@@ -221,7 +217,7 @@ def program_readiness(program: Program, kind: str) -> Readiness:
             u,
             _stage(u),
             f"resident ({_stage(u) or 'PGY unknown'}) and mentor "
-            f"({mentor_by_user[u.pk].open_spots} open spot{'s' if mentor_by_user[u.pk].open_spots != 1 else ''})",
+            f"({mentor_by_user[u.pk].spots.open} open spot{'s' if mentor_by_user[u.pk].spots.open != 1 else ''})",
         )
         for u in cohort_residents
         if u.pk in mentor_by_user
@@ -255,21 +251,21 @@ def program_readiness(program: Program, kind: str) -> Readiness:
         ),
         Group(
             MENTORS_FULL,
-            "Mentors not accepting or at capacity",
+            "Mentors not accepting or with no spot left",
             "They are not offered in the start form. If they can take another mentee, they can turn on "
             "“accepting new mentees” or raise their capacity on their profile.",
             full,
             "Ask them whether they can take a mentee",
         ),
         Group(
-            EVALUATORS,
-            "Evaluators: not offered as mentors",
-            "They evaluate this program's residents (Conflicts of interest › Evaluators), so they are kept apart "
-            "from all of them and the start form leaves them out. A pairing exception on the Conflicts page "
-            "allows one pair.",
+            KEPT_APART,
+            "Kept apart from every resident: not offered as mentors",
+            "They evaluate this program's residents, or a do-not-pair entry keeps them from each one "
+            "(Conflicts of interest), so the start form leaves them out. A pairing exception on the Conflicts "
+            "page allows an evaluator one pair.",
             [
-                Person(p.user, _mentor_stage(p), "evaluates this program's residents", is_mentee=False)
-                for p in evaluators
+                Person(p.user, _mentor_stage(p), p.spots.reason_note, is_mentee=False, reason=p.spots.reason)
+                for p in kept_apart
             ],
         ),
         Group(
@@ -323,7 +319,7 @@ _MESSAGES = {
     MENTORS_FULL: (
         "matching:mentor-profile-edit",
         "Could you take a mentee in the {program} match?",
-        "{program} is about to match residents with mentors. You are {note}. If you can take another mentee, "
+        "{program} is about to match residents with mentors. {situation} If you can take another mentee, "
         "turn on “accepting new mentees” or raise your capacity on your profile.",
     ),
     LEFT_OUT: (
@@ -331,6 +327,15 @@ _MESSAGES = {
         "Create your mentee profile before the {program} match",
         "{program} is about to match residents with mentors. Without a mentee profile you cannot be matched.",
     ),
+}
+
+
+# A mentor's reason, told to them (the coordinator reads ``REASON_LABELS``).
+_SITUATIONS = {
+    NOT_ACCEPTING: "You are not accepting new mentees.",
+    CAPACITY_ZERO: "Your capacity is 0.",
+    FULL: "You have as many mentees as your capacity.",
+    OVER_CAPACITY: "You have more mentees than your capacity.",
 }
 
 
@@ -377,7 +382,11 @@ def readiness_remind(*, program: Program, actor: User, group: str, kind: str) ->
     for person in targets:
         if awaits_first_sign_in(person.user):
             continue
-        words = {"program": program.name, "note": person.note, "missing": person.note.removeprefix("no ")}
+        words = {
+            "program": program.name,
+            "missing": person.note.removeprefix("no "),
+            "situation": _SITUATIONS.get(person.reason, ""),
+        }
         notes.append(
             {
                 "event": "match.readiness_reminder",

@@ -92,16 +92,23 @@ def test_mentor_load_against_capacity(world, program):
         ("open", 0),
         ("full", 2),
         ("closed", 1),
+        ("zero", 0),
         ("over", 1),
     ]
     assert (load.kept_apart, load.kept_apart_spots) == (0, 0)
 
 
-def test_a_capacity_of_zero_is_not_accepting_rather_than_full(world, program):
+def test_a_capacity_of_zero_is_its_own_band_rather_than_full(world, program):
     MentorProfile.objects.filter(user__last_name="Nash").update(capacity=0)
     load = health.program_health(program, now=NOW).load
-    assert {m.mentor.full_name: m.status for m in load.mentors}["Ned Nash"] == "closed"
-    assert (load.open_spots, load.at_or_over_capacity, load.band_count("closed")) == (0, 3, 2)
+    ned = next(m for m in load.mentors if m.mentor.full_name == "Ned Nash")
+    assert (ned.status, ned.status_label, ned.reason_label) == ("zero", "Capacity 0", "Capacity 0")
+    assert (load.open_spots, load.at_or_over_capacity, load.band_count("closed"), load.band_count("zero")) == (
+        0,
+        3,
+        1,
+        1,
+    )
 
 
 def test_an_evaluators_spots_are_not_open_to_the_programs_residents(world, program, other_program, coordinator):

@@ -127,8 +127,8 @@ def test_mentors_not_accepting_or_at_capacity_are_named_and_not_offered(
     MentorshipFactory(mentee=resident, mentor=attending, program=program, kind="research")
     readiness = program_readiness(program, "career")
     assert _names(readiness, r.MENTORS_FULL) == {
-        "Carol Chen": "at capacity (1 of 1)",
-        "Dave Diaz": "not accepting new mentees",
+        "Carol Chen": "Full (1 of 1 mentee)",
+        "Dave Diaz": "Not accepting",
     }
     assert readiness.cohort_mentors == []
 
@@ -332,7 +332,7 @@ def test_evaluators_are_listed_apart_and_not_offered_as_mentors(program, ready, 
     EvaluatorRole.objects.create(program=program, user=other_attending, role=EvaluatorRole.Role.CCC_MEMBER)
     readiness = program_readiness(program, "career")
 
-    assert _names(readiness, r.EVALUATORS) == {other_attending.full_name: "evaluates this program's residents"}
+    assert _names(readiness, r.KEPT_APART) == {other_attending.full_name: "Evaluates this program's residents"}
     assert other_attending.pk not in {p.user_id for p in readiness.cohort_mentors}
     assert other_attending.full_name not in _names(readiness, r.MENTORS_FULL)
-    assert not readiness.groups[r.EVALUATORS].remind_label  # nothing for them to do
+    assert not readiness.groups[r.KEPT_APART].remind_label  # nothing for them to do
