@@ -538,6 +538,12 @@ class MatchRun(models.Model):
     extra_spots = models.JSONField(default=dict, blank=True)
     # The run this one repeats with the same settings (a re-run of an out-of-date run).
     rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
+    # The run whose ranking window collected the ranked lists this run uses, copied into this
+    # run's own rankings (``match_runs.services``: a start that reuses them, or a re-run). Null
+    # when the run collected its own in a window of its own, or used none.
+    rankings_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rankings_reused_by"
+    )
     # A discarded run: kept, with its audit trail, but out of the way and never published.
     archived_at = models.DateTimeField(null=True, blank=True)
     archived_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

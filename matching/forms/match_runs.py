@@ -75,8 +75,27 @@ class MatchRunForm(forms.Form):
         "never anyone's list.",
     )
 
-    def __init__(self, *args, mentees, mentors, **kwargs):
+    rankings_from = forms.TypedChoiceField(
+        label="Ranked lists already collected",
+        coerce=int,
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="Residents and mentors ranked each other for an earlier match. This one can use those lists "
+        "instead of asking again: it then starts at once. Only the lists of the people you chose above count, "
+        "each without the people who are not in this match; you will see how many were left out.",
+    )
+    NO_RANKINGS = "Don't use them: open a new ranking window (set a deadline below), or match by fit scores only"
+
+    def __init__(self, *args, mentees, mentors, ranking_sources=(), **kwargs):
         super().__init__(*args, **kwargs)
+        # Offered only when an earlier run's window collected lists (``selectors.ranking_sources``).
+        if ranking_sources:
+            self.fields["rankings_from"].choices = [(source.run.pk, source.label) for source in ranking_sources] + [
+                ("", self.NO_RANKINGS)
+            ]
+        else:
+            del self.fields["rankings_from"]
         self.fields["mentee_ids"].choices = [(u.pk, f"{u.full_name} ({_pgy(u)}, {u.email})") for u in mentees]
         self.fields["mentor_ids"].choices = [
             (p.user_id, f"{p.user.full_name} ({p.open_spots} open spot{'s' if p.open_spots != 1 else ''})")

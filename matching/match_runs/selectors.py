@@ -2,17 +2,19 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.utils import timezone
 
 from accounts.models import Program, User
 from core.guards import require_perm
 from core.search import search_terms, word_matches
 
 from .. import engine
-from ..models import MatchProposal, MatchRanking, MatchRun, Mentorship
+from ..models import MatchProposal, MatchRanking, MatchRun, Mentorship, RankingSubmission
 
 Status = MatchRun.Status
 
@@ -403,6 +405,11 @@ class RunComparison:
     only_in_b: int
     a_in_both: RunSummary  # run a, over the residents in both cohorts only
     b_in_both: RunSummary
+    # Said where the coordinator reads the difference when the runs did not use the same ranked
+    # lists (``rankings_difference``): "" when they did, or neither used any.
+    rankings: str = ""
+    a_rankings: "RankingsUsed | None" = None
+    b_rankings: "RankingsUsed | None" = None
 
     @property
     def same_cohort(self) -> bool:
@@ -450,6 +457,7 @@ def match_run_compare(*, a: MatchRun, b: MatchRun, actor: User) -> RunComparison
     if a.status != Status.SUCCEEDED or b.status != Status.SUCCEEDED:
         raise ValidationError("Both runs must have finished before they can be compared.")
     pa, pb = list(proposals_for(a)), list(proposals_for(b))
+    used = rankings_used_by([a, b])
     by_mentee_b = {p.mentee_id: p for p in pb}
     changed: list[ChangedPair] = []
     both: set[int] = set()
@@ -469,6 +477,9 @@ def match_run_compare(*, a: MatchRun, b: MatchRun, actor: User) -> RunComparison
         only_in_b=len(pb) - len(both),
         a_in_both=_summary(a, [p for p in pa if p.mentee_id in both]),
         b_in_both=_summary(b, [p for p in pb if p.mentee_id in both]),
+        rankings=rankings_difference(used[a.pk], used[b.pk]),
+        a_rankings=used[a.pk],
+        b_rankings=used[b.pk],
     )
 
 
@@ -529,3 +540,181 @@ def cohort_members(run: MatchRun) -> list[tuple[User, bool]]:
     """(person, is_mentee) for everyone in the run's cohort."""
     mentees = [(u, True) for u in run.mentees.order_by("pk")]
     return mentees + [(u, False) for u in run.mentors.order_by("pk")]
+
+
+# --- Ranked lists: the ones a run used, and the closed windows a new run may reuse.
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class RankingsUsed:
+    """Whose ranked lists a run uses (only that they submitted one, never the lists): the
+    residents and mentors of its cohort with a submission, and the run whose ranking window
+    collected them (``collected_for``: the run itself, the run it reused them from, or None
+    when it used none). ``dropped_lists``/``dropped_entries``: of lists reused from another
+    run, those of people not in this cohort, and entries ranking someone not in it."""
+
+    run_id: int
+    collected_for: int | None
+    residents: int
+    mentors: int
+    dropped_lists: int = 0
+    dropped_entries: int = 0
+    # (author id, entries in their list): two runs used the same lists when these and
+    # ``collected_for`` are the same. Never what the lists say.
+    lists: frozenset[tuple[int, int]] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.residents or self.mentors)
+
+    def same_lists_as(self, other: "RankingsUsed") -> bool:
+        return (self.collected_for, self.lists) == (other.collected_for, other.lists)
+
+    @property
+    def reused(self) -> bool:
+        return bool(self) and self.collected_for not in (None, self.run_id)
+
+    @property
+    def counts(self) -> str:
+        """ "4 residents and 2 mentors" """
+        return f"{_plural(self.residents, 'resident')} and {_plural(self.mentors, 'mentor')}"
+
+    @property
+    def whose(self) -> str:
+        """ "the ranked lists of 4 residents and 2 mentors", or "no ranked list" """
+        return f"the ranked lists of {self.counts}" if self else "no ranked list"
+
+    @property
+    def dropped(self) -> str:
+        """What reusing the lists left out, as a sentence ("" when nothing)."""
+        parts = []
+        if self.dropped_lists:
+            parts.append(
+                f"{_plural(self.dropped_lists, 'list')} of people not in this match "
+                f"{'was' if self.dropped_lists == 1 else 'were'} left out"
+            )
+        if self.dropped_entries:
+            parts.append(
+                f"{_plural(self.dropped_entries, 'choice')} of people no longer in it "
+                f"{'was' if self.dropped_entries == 1 else 'were'} taken off the lists kept"
+            )
+        if not parts:
+            return ""
+        text = "; ".join(parts) + "."
+        return text[:1].upper() + text[1:]
+
+
+def _submitters(run_ids: Iterable[int]) -> dict[int, dict[int, tuple[bool, int]]]:
+    """{run id: {author id: (is a resident of that run, entries in their list)}}, one query."""
+    in_mentees = MatchRun.mentees.through.objects.filter(matchrun_id=OuterRef("run_id"), user_id=OuterRef("author_id"))
+    found: dict[int, dict[int, tuple[bool, int]]] = {pk: {} for pk in run_ids}
+    for run_id, author_id, as_mentee, ranked, never in (
+        RankingSubmission.objects.filter(run_id__in=list(found))
+        .annotate(as_mentee=Exists(in_mentees))
+        .values_list("run_id", "author_id", "as_mentee", "ranked", "never")
+    ):
+        found[run_id][author_id] = (as_mentee, ranked + never)
+    return found
+
+
+def _collected_for(run: MatchRun) -> int | None:
+    if run.rankings_from_id:
+        return run.rankings_from_id
+    return run.pk if run.ranking_deadline is not None else None
+
+
+def rankings_used_by(runs: Iterable[MatchRun]) -> dict[int, RankingsUsed]:
+    """``RankingsUsed`` of each run: one query, none when no run can have used any."""
+    runs = list(runs)
+    # Only a run with a window of its own, or one that reused another's lists (a re-run did before
+    # runs recorded ``rankings_from``), can have any: the others need no query.
+    may_have = [run for run in runs if run.ranking_deadline or run.rankings_from_id or run.rerun_of_id]
+    origins = {run.rankings_from_id for run in may_have if run.rankings_from_id}
+    found = _submitters({run.pk for run in may_have} | origins) if may_have else {}
+    used = {}
+    for run in runs:
+        mine = found.get(run.pk, {})
+        collected_for = _collected_for(run) if mine else None
+        dropped_lists = dropped_entries = 0
+        if run.rankings_from_id and mine:
+            collected = found[run.rankings_from_id]
+            dropped_lists = len(collected.keys() - mine.keys())
+            dropped_entries = sum(max(collected[a][1] - n, 0) for a, (_, n) in mine.items() if a in collected)
+        used[run.pk] = RankingsUsed(
+            run_id=run.pk,
+            collected_for=collected_for,
+            residents=sum(1 for as_mentee, _ in mine.values() if as_mentee),
+            mentors=sum(1 for as_mentee, _ in mine.values() if not as_mentee),
+            dropped_lists=dropped_lists,
+            dropped_entries=dropped_entries,
+            lists=frozenset((author, n) for author, (_, n) in mine.items()),
+        )
+    return used
+
+
+def rankings_used(run: MatchRun) -> RankingsUsed:
+    return rankings_used_by([run])[run.pk]
+
+
+def rankings_difference(a: RankingsUsed, b: RankingsUsed) -> str:
+    """What the comparison says when two runs did not use the same ranked lists ("" when they
+    did, or neither used any): a difference between them may come from the lists, not the settings."""
+    if a.same_lists_as(b):
+        return ""
+
+    def used(x: RankingsUsed) -> str:
+        if not x:
+            return f"match #{x.run_id} used none (scores only)"
+        source = f" collected for match #{x.collected_for}" if x.reused else ""
+        return f"match #{x.run_id} used {x.whose}{source}"
+
+    first, second = used(a), used(b)
+    return f"{first[:1].upper()}{first[1:]}; {second}."
+
+
+@dataclass(frozen=True)
+class RankingSource:
+    """A run whose ranking window has closed, with the lists its cohort submitted: a new run
+    of the program may use them instead of asking again (``services.match_run_create``)."""
+
+    run: MatchRun
+    residents: frozenset[int]  # who submitted
+    mentors: frozenset[int]
+
+    @property
+    def label(self) -> str:
+        r, m = len(self.residents), len(self.mentors)
+        return (
+            f"Use the ranked lists collected for match #{self.run.pk} ({self.run.get_kind_display().lower()}: "
+            f"{_plural(r, 'resident')} and {_plural(m, 'mentor')} submitted)"
+        )
+
+    def covering(self, mentee_ids: Iterable[int], mentor_ids: Iterable[int]) -> tuple[int, int]:
+        """(residents, mentors) among those given who submitted a list in this window."""
+        return len(self.residents & set(mentee_ids)), len(self.mentors & set(mentor_ids))
+
+
+RANKING_SOURCES_SHOWN = 3
+
+
+def ranking_sources(program: Program, *, now: datetime | None = None) -> list[RankingSource]:
+    """The latest runs of ``program`` whose ranking window has closed and collected at least one
+    list (two queries): not one called off, whose rankers were told their lists would not be used."""
+    runs = list(
+        MatchRun.objects.filter(program=program, ranking_deadline__lte=now or timezone.now())
+        .exclude(status=Status.CANCELLED)
+        .filter(Exists(RankingSubmission.objects.filter(run_id=OuterRef("pk"))))
+        .order_by("-ranking_deadline", "-pk")[:RANKING_SOURCES_SHOWN]
+    )
+    found = _submitters(run.pk for run in runs)
+    return [
+        RankingSource(
+            run=run,
+            residents=frozenset(a for a, (as_mentee, _) in found[run.pk].items() if as_mentee),
+            mentors=frozenset(a for a, (as_mentee, _) in found[run.pk].items() if not as_mentee),
+        )
+        for run in runs
+    ]

@@ -95,7 +95,10 @@ def _create(
     ranking_deadline: datetime | None,
     parent: MatchRun | None = None,
     rerun_of: MatchRun | None = None,
+    rankings_source: MatchRun | None = None,
 ) -> MatchRun:
+    """The run, its cohort, and (``rankings_source``) the ranked lists it reuses from an earlier
+    run, all in one audit entry."""
     if kind not in Kind.values:
         raise ValidationError({"kind": "Choose a kind of mentorship."})
     if algorithm not in MatchRun.Algorithm.values:
@@ -125,6 +128,7 @@ def _create(
     )
     run.mentees.set(mentee_ids)
     run.mentors.set(mentor_ids)
+    carried = _carry_rankings(run, rankings_source, mentee_ids=set(mentee_ids), mentor_ids=set(mentor_ids))
     audit_log(
         actor=actor,
         action="match_run.create",
@@ -138,6 +142,8 @@ def _create(
             "round": run.round,
             "rerun_of": rerun_of.pk if rerun_of else None,
             "ranking_deadline": ranking_deadline.isoformat() if ranking_deadline else None,
+            # Counts only: the lists themselves are confidential, even in the audit trail.
+            **({"rankings": carried} if carried else {}),
         },
     )
     if ranking_deadline is None:
@@ -147,6 +153,99 @@ def _create(
         # With a ranking window the run waits: the sweeper enqueues it once the deadline has passed.
         notify_ranking_window(run)
     return run
+
+
+def _carry_rankings(
+    run: MatchRun, source: MatchRun | None, *, mentee_ids: set[int], mentor_ids: set[int]
+) -> dict[str, int] | None:
+    """Copy into ``run`` the ranked lists ``source`` used, as far as they concern ``run``'s
+    cohort: the lists of its residents and mentors, each without the people no longer on the
+    other side of it (positions closed up, so "1st choice" stays the first still there). Lists
+    of people not in the cohort are dropped. ``run.rankings_from`` names the run whose window
+    collected them. Returns the counts for the audit entry (None: nothing to carry)."""
+    if source is None:
+        return None
+    entries: dict[int, list[tuple[int, bool]]] = {}
+    for author_id, target_id, is_never in source.rankings.order_by(
+        "author_id", "never", "position", "target_id"
+    ).values_list("author_id", "target_id", "never"):
+        entries.setdefault(author_id, []).append((target_id, is_never))
+    submissions = list(source.ranking_submissions.all())
+    authors = {s.author_id for s in submissions} | entries.keys()
+    if not authors:
+        return None
+    kept = authors & (mentee_ids | mentor_ids)
+    rows: list[MatchRanking] = []
+    counts: dict[int, tuple[int, int]] = {}
+    dropped_entries = 0
+    for author_id in sorted(kept):
+        others = mentor_ids if author_id in mentee_ids else mentee_ids
+        ranked = nevers = 0
+        for target_id, is_never in entries.get(author_id, []):
+            if target_id not in others:
+                dropped_entries += 1
+            elif is_never:
+                nevers += 1
+                rows.append(MatchRanking(run=run, author_id=author_id, target_id=target_id, never=True))
+            else:
+                ranked += 1
+                rows.append(MatchRanking(run=run, author_id=author_id, target_id=target_id, position=ranked))
+        counts[author_id] = (ranked, nevers)
+    MatchRanking.objects.bulk_create(rows)
+    RankingSubmission.objects.bulk_create(
+        RankingSubmission(
+            run=run,
+            author_id=s.author_id,
+            submitted_at=s.submitted_at,
+            updated_at=s.updated_at,
+            ranked=counts[s.author_id][0],
+            never=counts[s.author_id][1],
+        )
+        for s in submissions
+        if s.author_id in kept
+    )
+    if kept:
+        run.rankings_from_id = source.rankings_from_id or source.pk
+        run.save(update_fields=["rankings_from"])
+    return {
+        "collected_for": source.rankings_from_id or source.pk,
+        "copied_from": source.pk,
+        "residents": len(kept & mentee_ids),
+        "mentors": len(kept & mentor_ids),
+        "lists_dropped": len(authors - kept),
+        "entries_dropped": dropped_entries,
+    }
+
+
+def _check_ranking_source(source: MatchRun, *, program: Program, kind: str, ranking_deadline: datetime | None) -> None:
+    """``source``'s lists may be used by a new run of ``program`` and ``kind`` (the start form)."""
+    if source.program_id != program.pk:
+        raise ValidationError({"rankings_from": "Choose ranked lists collected in this program."})
+    if ranking_deadline is not None:
+        raise ValidationError(
+            {
+                "rankings_from": f"You chose to use the lists collected for match #{source.pk} and to open a new "
+                "ranking window: leave the deadline empty to use them, or choose not to use them."
+            }
+        )
+    if source.ranking_deadline is None or source.ranking_deadline > timezone.now():
+        raise ValidationError(
+            {"rankings_from": f"Match #{source.pk} has no closed ranking window: its lists cannot be used yet."}
+        )
+    if source.status == Status.CANCELLED:
+        raise ValidationError(
+            {
+                "rankings_from": f"Match #{source.pk} was called off, and the people who ranked for it were told "
+                "their lists would not be used."
+            }
+        )
+    if source.kind != kind:
+        raise ValidationError(
+            {
+                "rankings_from": f"The lists of match #{source.pk} rank {source.get_kind_display().lower()} mentors, "
+                f"not {Kind(kind).label.lower()} mentors."
+            }
+        )
 
 
 @transaction.atomic
@@ -160,11 +259,18 @@ def match_run_create(
     mentor_ids: Iterable[int],
     weights: dict[str, float] | None = None,
     ranking_deadline: datetime | None = None,
+    rankings_from: MatchRun | None = None,
 ) -> MatchRun:
     """A QUEUED run for ``program``'s cohort. It starts once committed, or, with a
-    ``ranking_deadline``, after cohort members have had until then to rank each other."""
+    ``ranking_deadline``, after cohort members have had until then to rank each other.
+
+    ``rankings_from``: an earlier run of the program whose ranking window has closed; the new
+    run starts at once with the lists its cohort submitted there (``_carry_rankings``), instead
+    of asking again. At least one of the people chosen must have submitted one."""
     require_perm(actor, "matching.manage_match_runs", MatchRun(program=program))
-    return _create(
+    if rankings_from is not None:
+        _check_ranking_source(rankings_from, program=program, kind=kind, ranking_deadline=ranking_deadline)
+    run = _create(
         program=program,
         actor=actor,
         kind=kind,
@@ -173,7 +279,16 @@ def match_run_create(
         mentor_ids=mentor_ids,
         weights=weights,
         ranking_deadline=ranking_deadline,
+        rankings_source=rankings_from,
     )
+    if rankings_from is not None and run.rankings_from_id is None:
+        raise ValidationError(
+            {
+                "rankings_from": f"Nobody you chose submitted a ranked list for match #{rankings_from.pk}: "
+                "choose not to use its lists, or choose the people who ranked."
+            }
+        )
+    return run
 
 
 def _locked_run(run: MatchRun) -> MatchRun:
@@ -560,7 +675,7 @@ def match_run_cancel(*, run: MatchRun, actor: User, reason: str = "") -> MatchRu
 def match_run_rerun(*, run: MatchRun, actor: User) -> MatchRun:
     """The same match again, as the program is now: a new QUEUED run with ``run``'s kind,
     algorithm, weights and cohort, minus the residents who have a mentor of its kind since,
-    and the rankings people submitted for ``run`` (no new ranking window). ``run`` itself is
+    and the ranked lists ``run`` used (``_carry_rankings``; no new ranking window). ``run`` itself is
     discarded (archived), so a second click finds it done and starts nothing."""
     run = _locked_run(run)
     require_perm(actor, "matching.manage_match_runs", run)
@@ -606,24 +721,9 @@ def match_run_rerun(*, run: MatchRun, actor: User) -> MatchRun:
         ranking_deadline=None,
         parent=run.parent,
         rerun_of=run,
+        # The lists ``run`` used, whether its own window collected them or it reused them in turn.
+        rankings_source=run if run.ranking_deadline or run.rankings_from_id or run.rerun_of_id else None,
     )
-    if run.ranking_deadline is not None:
-        people = mentee_ids | mentor_ids
-        MatchRanking.objects.bulk_create(
-            MatchRanking(run=new, author_id=r.author_id, target_id=r.target_id, position=r.position, never=r.never)
-            for r in run.rankings.filter(author_id__in=people, target_id__in=people)
-        )
-        RankingSubmission.objects.bulk_create(
-            RankingSubmission(
-                run=new,
-                author_id=s.author_id,
-                submitted_at=s.submitted_at,
-                updated_at=s.updated_at,
-                ranked=s.ranked,
-                never=s.never,
-            )
-            for s in run.ranking_submissions.filter(author_id__in=people)
-        )
     _archive(run, actor, reason=f"Re-run as match #{new.pk}.")
     return new
 

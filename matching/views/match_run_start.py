@@ -28,7 +28,7 @@ from ..match_runs.readiness import (
     program_readiness,
     readiness_remind,
 )
-from ..match_runs.selectors import capacity_shortfall, runs_awaiting_review
+from ..match_runs.selectors import capacity_shortfall, ranking_sources, rankings_used, runs_awaiting_review
 from ..match_runs.services import match_run_create
 from ..models import Kind, Mentorship
 
@@ -212,8 +212,18 @@ def match_run_create_view(request, program):
     initial = {"kind": kind, "mentor_ids": [p.user_id for p in mentors]}
     if preset == PRESET_PGY1_UNPAIRED:
         initial["mentee_ids"] = _pgy1_unpaired(mentees, mentors_by_kind, kind)
+    sources = ranking_sources(program)
+    # The latest lists collected for this kind are chosen to start with when some of the people
+    # who submitted them can still be matched: a match over the same people with other settings
+    # should not silently drop them. Last year's lists, whose rankers have moved on, are not.
+    can_match = {u.pk for u in mentees if kind not in mentors_by_kind.get(u.pk, {})}
+    initial["rankings_from"] = next(
+        (source.run.pk for source in sources if source.run.kind == kind and source.residents & can_match), ""
+    )
     with timezone.override(request.user.zone):
-        form = MatchRunForm(request.POST or None, initial=initial, mentees=mentees, mentors=mentors)
+        form = MatchRunForm(
+            request.POST or None, initial=initial, mentees=mentees, mentors=mentors, ranking_sources=sources
+        )
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
@@ -226,6 +236,7 @@ def match_run_create_view(request, program):
                     mentor_ids=data["mentor_ids"],
                     weights=form.weights(),
                     ranking_deadline=data["ranking_deadline"],
+                    rankings_from=next((s.run for s in sources if s.run.pk == data.get("rankings_from")), None),
                 )
             except ValidationError as exc:
                 add_service_errors(form, exc)
@@ -240,6 +251,13 @@ def match_run_create_view(request, program):
                 if run.ranking_deadline:
                     messages.success(
                         request, "The match is set up; residents and mentors can rank each other until the deadline."
+                    )
+                elif run.rankings_from_id:
+                    used = rankings_used(run)
+                    messages.success(
+                        request,
+                        f"The match has started with {used.whose} collected for match #{run.rankings_from_id}. "
+                        f"{used.dropped}".strip(),
                     )
                 else:
                     messages.success(request, "The match has started.")

@@ -37,6 +37,7 @@ from ..match_runs.selectors import (
     match_run_compare,
     matched_counts,
     proposals_for,
+    rankings_used,
     review_proposals,
     review_summary,
     standard_weights,
@@ -193,6 +194,8 @@ def _render_detail(request, run, *, status=200):
         "can_cancel": run.status in CANCELLABLE,
         "can_archive": run.can_archive() and not run.is_archived,
         "reruns": list(run.reruns.order_by("-pk")),
+        # No query for a run that had no window and reused no lists.
+        "rankings": rankings_used(run),
     }
     if run.status == Status.SUCCEEDED:
         summary = review_summary(run)
@@ -562,7 +565,12 @@ def match_run_rerun_view(request, pk):
     new = _attempt(request, lambda: match_run_rerun(run=run, actor=request.user))
     if new is _REFUSED:
         return _to_run(run)
-    messages.success(request, f"Match #{run.pk} was discarded; match #{new.pk} runs again with the same settings.")
+    used = rankings_used(new)
+    lists = f" and {used.whose} collected for match #{used.collected_for}" if used.reused else ""
+    messages.success(
+        request,
+        f"Match #{run.pk} was discarded; match #{new.pk} runs again with the same settings{lists}. {used.dropped}".strip(),
+    )
     return _to_run(new)
 
 
