@@ -170,10 +170,6 @@ class User(AbstractBaseUser, PermissionsMixin):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
             return timezone.get_default_timezone()
 
-    @property
-    def has_accepted_invitation(self):
-        return self.has_usable_password()
-
 
 # --- Vocabularies: data, seeded by data migrations, editable in the admin.
 

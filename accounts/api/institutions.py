@@ -26,6 +26,7 @@ from ..institutions import (
     specialty_choices,
 )
 from ..models import Program, Specialty, User
+from ..selectors import awaits_first_sign_in
 
 _403 = OpenApiResponse(
     ServiceErrorSerializer, description="You belong to a program of this institution but do not administer it."
@@ -78,7 +79,7 @@ class ProgramCreateSerializer(ProgramInputSerializer):
 
 class CoordinatorSerializer(serializers.ModelSerializer):
     name = serializers.CharField(source="full_name", read_only=True)
-    invited = serializers.SerializerMethodField(help_text="Invited and has not set a password yet.")
+    invited = serializers.SerializerMethodField(help_text="Invited and has not taken their account yet: no password of their own, never signed in.")
 
     class Meta:
         model = User
@@ -86,7 +87,7 @@ class CoordinatorSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_invited(self, user) -> bool:
-        return not user.has_usable_password()
+        return awaits_first_sign_in(user)
 
 
 class CoordinatorAddSerializer(serializers.Serializer):

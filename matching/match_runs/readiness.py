@@ -51,7 +51,6 @@ MENTORS_FULL = "mentors-full"
 LEFT_OUT = "left-out"
 BOTH_ROLES = "both-roles"
 KEPT_APART = "kept-apart"
-EVALUATORS = KEPT_APART  # its former name, for the start form
 GROUPS = (NO_GOALS, NEVER_SIGNED_IN, NO_AVAILABILITY, MENTORS_FULL, KEPT_APART, LEFT_OUT, BOTH_ROLES)
 # Groups whose people can do something about it; for the others the choice is the coordinator's.
 REMINDABLE = (NO_GOALS, NEVER_SIGNED_IN, NO_AVAILABILITY, MENTORS_FULL, LEFT_OUT)

@@ -19,8 +19,8 @@ from core.forms import add_service_errors
 
 from ..forms.match_runs import MatchRunForm
 from ..match_runs.readiness import (
-    EVALUATORS,
     GROUPS,
+    KEPT_APART,
     MENTORS_FULL,
     REMINDABLE,
     Readiness,
@@ -288,8 +288,8 @@ def match_run_create_view(request, program):
 
 def _unavailable_mentors(readiness: Readiness) -> dict[str, int]:
     """Mentors of the program the form does not offer, and why (the readiness page names them)."""
-    full, evaluators = readiness.groups[MENTORS_FULL].count, readiness.groups[EVALUATORS].count
-    return {"full": full, "evaluators": evaluators, "count": full + evaluators}
+    full, kept_apart = readiness.groups[MENTORS_FULL].count, readiness.groups[KEPT_APART].count
+    return {"full": full, "kept_apart": kept_apart, "count": full + kept_apart}
 
 
 def _other_runs_sentence(in_other_runs) -> str:

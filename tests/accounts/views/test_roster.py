@@ -509,7 +509,7 @@ def test_resend_invitation_to_an_active_member_sends_nothing(client_for, coordin
 
     response = client_for(coordinator).post(_url("roster-reinvite", program, membership.pk), follow=True)
 
-    assert "Alice Adams has already set a password." in response.content.decode()
+    assert "Alice Adams has already taken their account (signed in, or set a password)." in response.content.decode()
     assert mail.outbox == []
 
 

@@ -16,7 +16,7 @@ from accounts.models import AvailabilityWindow, CareerStage, Goal, Interest, Mem
 from matching import engine
 from matching.engine.instance import Instance, MenteePrefs, MentorPrefs
 from matching.forms.match_runs import EXAMPLE_RESULTS, EXAMPLE_SCORES
-from matching.models import MatchRun, Notification
+from matching.models import EvaluatorRole, MatchRun, Notification
 from tests.factories import MembershipFactory, MenteeProfileFactory, UserFactory
 from tests.matching.factories import MentorshipFactory
 
@@ -306,3 +306,19 @@ def test_readiness_and_start_pages_have_the_program_tabs(client_for, program, wo
     assert f'href="{reverse("accounts:roster", args=[program.slug])}"' in nav
     current = re.findall(r'<a href="([^"]+)" aria-current="page">([^<]+)</a>', nav)
     assert current == [(reverse("matching:match-runs", args=[program.slug]), "Match runs")]
+
+
+def test_the_form_links_to_each_reason_a_mentor_is_not_offered(
+    client_for, program, world, coordinator, attending, other_attending
+):
+    type(attending.mentor_profile).objects.filter(user=attending).update(accepting_mentees=False)
+    body = client_for(coordinator).get(_start(program)).content.decode()
+    assert "#kept-apart" not in body  # nobody is kept apart yet: no link to an empty group
+    EvaluatorRole.objects.create(program=program, user=other_attending, role=EvaluatorRole.Role.CCC_MEMBER)
+    body = client_for(coordinator).get(_start(program)).content.decode()
+    mentors = body.split("<legend>Mentors</legend>")[1].split("</fieldset>")[0]
+    assert "1 mentor of this program is at capacity or not accepting new mentees, and 1 is <a href=" in mentors
+    readiness = client_for(coordinator).get(reverse("matching:match-run-readiness", args=[program.slug])).content
+    for anchor in ("mentors-full", "kept-apart"):
+        assert f"readiness/?kind=career#{anchor}" in mentors
+        assert f'id="{anchor}"'.encode() in readiness
