@@ -263,7 +263,9 @@ def scores(
 def recommend(
     mentee: engine.MenteeRecord, mentors: DirectoryMentors, *, n: int, exclusions, clock=None
 ) -> list[engine.PairScore]:
-    """The best mentors with an open spot as the arrays last saw them, best first, with reasons:
+    """The best mentors with an open spot and something in common with the mentee (the specialty, a
+    goal or an interest: a stranger who merely shares a language is no recommendation), as the
+    arrays last saw them, best first, with reasons:
     ``n`` and three more, for the caller to keep the first ``n`` whose spot is still open now (read
     fresh: ``open_now``, or the page's cards). The arrays are stale only while a change commits."""
     return engine.recommend_prepared(
@@ -272,6 +274,7 @@ def recommend(
         n=n + SPARE,
         vocabulary=recommendations.vocabulary(),
         exclusions=exclusions,
+        require_common_ground=True,
         clock=clock,
     )
 

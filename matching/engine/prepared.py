@@ -187,14 +187,18 @@ def _units(
     exclusions: Exclusions | None,
     only_open: bool,
     require_shared: bool,
+    require_common_ground: bool = False,
 ) -> np.ndarray:
-    """Each mentor's score in units (int64), -1 where the pair is excluded: what ``score_cohort`` gives."""
+    """Each mentor's score in units (int64), -1 where the pair is excluded: what ``score_cohort`` gives.
+    ``require_common_ground``: also -1 where the pair shares neither the specialty, nor a goal, nor an
+    interest, whatever the weights (``recommend_prepared``)."""
     m = len(prepared.mentor_ids)
     total = np.zeros(m, np.int64)
 
     # Specialty and subspecialty.
     code = prepared.specialty_index.get(mentee.specialty_id, -2) if mentee.specialty_id is not None else -2
     same = prepared.specialty == code
+    common = same
     if mentee.subspecialty_interest_ids:
         total += same * units.specialty_same
         codes = [
@@ -207,11 +211,15 @@ def _units(
 
     # Goals, interests (capped at the saturation).
     if mentee.goal_ids:
-        total += _shared_count(prepared.goals, mentee.goal_ids, m) * units.per_goal(len(mentee.goal_ids))
+        goals = _shared_count(prepared.goals, mentee.goal_ids, m)
+        total += goals * units.per_goal(len(mentee.goal_ids))
+        common = common | (goals > 0)
     if mentee.interest_ids:
         per = units.per_interest(len(mentee.interest_ids))
         cap = min(len(mentee.interest_ids), INTEREST_SATURATION) * per
-        total += np.minimum(_shared_count(prepared.interests, mentee.interest_ids, m) * per, cap)
+        interests = _shared_count(prepared.interests, mentee.interest_ids, m)
+        total += np.minimum(interests * per, cap)
+        common = common | (interests > 0)
 
     # Career: one value per distinct mentor stage.
     if mentee.stage_order is not None and prepared.stage_values.size:
@@ -250,6 +258,8 @@ def _units(
         total[prepared.closed] = -1
     if shared_none is not None:
         total[shared_none] = -1
+    if require_common_ground:
+        total[~common] = -1
     return total
 
 
@@ -291,17 +301,23 @@ def recommend_prepared(
     exclusions: Exclusions | None = None,
     only_open: bool = True,
     require_shared_availability: bool = False,
+    require_common_ground: bool = False,
     clock: Clock | None = None,
 ) -> list[PairScore]:
     """The mentee's best ``n`` eligible mentors, best first (ties by mentor id), each explained:
     exactly ``recommend(mentee, mentors, ...)`` on the records ``prepared`` was built from.
+
+    ``require_common_ground``: only mentors who share something with the mentee beyond the
+    career stage, time, language and format that nearly every pair shares: the specialty, a goal
+    or an interest. Scores are unchanged; a mentor without
+    common ground is left out, as an excluded one is (what "Recommended for you" offers).
 
     ``only_open`` reads capacity as it was when the mentors were prepared: a caller that caches
     ``prepared`` re-checks the returned mentors' open spots on the request path."""
     if n < 1 or not prepared.mentor_ids:
         return []
     units = _Units(weights or Weights())
-    total = _units(mentee, prepared, units, exclusions, only_open, require_shared_availability)
+    total = _units(mentee, prepared, units, exclusions, only_open, require_shared_availability, require_common_ground)
     vocab = vocabulary or Vocabulary()
     return [
         _explain(

@@ -63,6 +63,8 @@ def mentor_directory(request):
             "has_mentee_profile": mentee is not None,
             "recommended": recommended,
             "recommended_groups": recommended_groups,
+            # Recommendations were looked for (the unfiltered first page) and none was found: say why.
+            "none_recommended": mentee is not None and not filtered and page.number == 1 and not recommended,
         },
     )
 

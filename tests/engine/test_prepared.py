@@ -145,3 +145,38 @@ def test_only_the_returned_mentors_are_explained_with_names():
     assert recommend_prepared(resident(), prepare_mentors(mentors), n=1, vocabulary=Vocabulary())[0].reasons[0] == (
         "same specialty and subspecialty"
     )
+
+
+def _common_ground(mentee, mentor) -> bool:
+    """Shares the specialty, a goal or an interest: read off the records, not the scores."""
+    return (
+        (mentee.specialty_id is not None and mentee.specialty_id == mentor.specialty_id)
+        or bool(mentee.goal_ids & mentor.expertise_goal_ids)
+        or bool(mentee.interest_ids & mentor.interest_ids)
+    )
+
+
+@engine_settings
+@given(case=cases(), weights=st.one_of(st.just(None), weight_values), n=st.integers(1, 8))
+def test_common_ground_leaves_out_only_mentors_who_share_nothing_and_changes_no_score(case, weights, n):
+    mentee, mentors, exclusions = case
+    prepared = prepare_mentors(mentors)
+    options = dict(weights=weights, vocabulary=VOCABULARY, exclusions=exclusions)
+    everyone = recommend_prepared(mentee, prepared, n=len(mentors), **options)
+    by_id = {m.id: m for m in mentors}
+    expected = [p for p in everyone if _common_ground(mentee, by_id[p.mentor_id])][:n]
+    assert recommend_prepared(mentee, prepared, n=n, require_common_ground=True, **options) == expected
+
+
+def test_common_ground_is_the_specialty_a_goal_or_an_interest_not_the_career_stage():
+    me = resident(specialty_id=1, subspecialty_interest_ids=set(), goal_ids={5}, interest_ids={9}, stage_order=1)
+    nothing = dict(stage_order=3, capacity=1, subspecialty_id=None, expertise_goal_ids=set(), interest_ids=set())
+    mentors = [
+        attending(**{**nothing, "id": "specialty", "specialty_id": 1}),
+        attending(**{**nothing, "id": "goal", "specialty_id": 2, "expertise_goal_ids": {5}}),
+        attending(**{**nothing, "id": "interest", "specialty_id": 2, "interest_ids": {9}}),
+        attending(**{**nothing, "id": "stage only", "specialty_id": 2}),
+    ]
+    found = recommend_prepared(me, prepare_mentors(mentors), n=4, require_common_ground=True)
+    assert sorted(p.mentor_id for p in found) == ["goal", "interest", "specialty"]
+    assert "stage only" in [p.mentor_id for p in recommend_prepared(me, prepare_mentors(mentors), n=4)]

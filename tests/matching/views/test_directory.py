@@ -8,7 +8,7 @@ from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Goal, Language, MentorProfile
+from accounts.models import Goal, Language, MentorProfile, Specialty
 from tests.factories import MembershipFactory, MentorProfileFactory, UserFactory
 from tests.matching.support import _count_queries, _fill
 
@@ -53,6 +53,31 @@ def test_recommendations_show_reasons_and_skip_mentors_not_accepting(client_for,
     assert top.user == carol
     html = response.content.decode()
     assert "Recommended for you" in html and "Both speak Spanish" in html
+
+
+def test_a_mentor_who_shares_nothing_but_a_career_stage_is_no_recommendation(client_for, fits):
+    """An Internal Medicine intern whose own program's mentors are full was recommended General
+    Surgery mentors at fit 11 to 15: a recommendation needs the specialty, a goal or an interest."""
+    resident, carol, dave = fits
+    MentorProfile.objects.filter(user=carol).update(accepting_mentees=False)
+    MentorProfile.objects.filter(user=dave).update(specialty=Specialty.objects.get(slug="general-surgery"))
+    assert not dave.mentor_profile.expertise.exists() and not dave.mentor_profile.interests.exists()
+    response = client_for(resident).get(DIRECTORY)
+    assert response.context["recommended"] == []
+    html = response.content.decode()
+    assert "shares your specialty, one of your goals or one of your interests right now" in html
+    assert reverse("accounts:mentee-profile-edit") in html
+    # Dave is still listed, with his score, for anyone who browses.
+    listed = {m.user: m.match_score for m in response.context["mentors"]}
+    assert set(listed) == {carol, dave} and listed[dave] > 0
+    # Once Dave's expertise meets one of the resident's goals, he is recommended, his score unchanged but for it.
+    dave.mentor_profile.expertise.set([Goal.objects.get(slug="research")])
+    response = client_for(resident).get(DIRECTORY)
+    assert [mentor.user for mentor, _pair in response.context["recommended"]] == [dave]
+    assert "right now, so there is nobody to recommend" not in response.content.decode()
+    # Filtered, or on a later page, nothing was looked for: no empty state.
+    MentorProfile.objects.filter(user=dave).update(accepting_mentees=False)
+    assert "nobody to recommend" not in client_for(resident).get(DIRECTORY, {"q": "Able"}).content.decode()
 
 
 def test_mentor_page_shows_the_score_breakdown_with_reasons(client_for, fits):
