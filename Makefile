@@ -93,12 +93,14 @@ endif
 
 # The suite against the local PostgreSQL and Redis (as .ci/run does). The browser journeys
 # drive pages through a live server whatever the database: they ran in `make test`. So did the
-# engine's tests, which import no Django (tests/test_layers.py) and so cannot meet a database.
+# engine's tests, which import no Django (tests/test_layers.py) and so cannot meet a database, and
+# the checks of files (the compose file, the Dockerfile, the locks, the import layers, the schema's
+# lint), which read no database either.
 # PYTEST_ARGS=--reuse-db keeps the test databases between runs; add --create-db once after a new migration.
 test-postgres: export DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/mentormatch)
 test-postgres: export REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/15)
 test-postgres: install
-	$(call parallel_then_integration,not browser and not integration,--ignore=tests/engine)
+	$(call parallel_then_integration,not browser and not integration,--ignore=tests/engine --ignore=tests/test_deployment.py --ignore=tests/test_layers.py --ignore=tests/contract/test_redocly_lint.py)
 
 check: install-runtime
 	$(BIN)/python manage.py check
