@@ -7,26 +7,63 @@ Checking:  find_blocking_pairs, count_blocking_pairs
 Why-not:   why_not, why_not_unmatched
 """
 
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from .explain import why_not, why_not_unmatched
 from .instance import Instance, InstanceError, MenteePrefs, MentorPrefs, build_instance
-from .prepared import PreparedMentors, mentors_version, prepare_mentors, recommend_prepared, scores_prepared
 from .records import Clock, Exclusion, Exclusions, MenteeRecord, MentorRecord, Vocabulary
 from .result import MatchResult, MatchStats
-from .scoring import COMPONENTS, CohortScores, ComponentScore, PairScore, Weights, explain_pair, recommend, score_cohort
 from .stable import count_blocking_pairs, find_blocking_pairs, solve_stable
+
+if TYPE_CHECKING:
+    from .explain import why_not, why_not_unmatched
+    from .optimal import solve_optimal
+    from .prepared import PreparedMentors, mentors_version, prepare_mentors, recommend_prepared, scores_prepared
+    from .scoring import (
+        COMPONENTS,
+        CohortScores,
+        ComponentScore,
+        PairScore,
+        Weights,
+        explain_pair,
+        recommend,
+        score_cohort,
+    )
 
 MODES = ("stable", "optimal")
 
+# Loaded on first use: the stable command line needs none of them (scoring, prepared mentors and why-not cost
+# it 10 ms of imports), and optimal mode brings OR-Tools.
+_LAZY = {
+    "why_not": "explain",
+    "why_not_unmatched": "explain",
+    "solve_optimal": "optimal",
+    **dict.fromkeys(
+        ("PreparedMentors", "mentors_version", "prepare_mentors", "recommend_prepared", "scores_prepared"), "prepared"
+    ),
+    **dict.fromkeys(
+        (
+            "COMPONENTS",
+            "CohortScores",
+            "ComponentScore",
+            "PairScore",
+            "Weights",
+            "explain_pair",
+            "recommend",
+            "score_cohort",
+        ),
+        "scoring",
+    ),
+}
+
 
 def __getattr__(name: str) -> Any:
-    # Optimal mode brings OR-Tools: imported on first use, so that stable mode's command line never pays for it.
-    if name == "solve_optimal":
-        from .optimal import solve_optimal
-
-        return solve_optimal
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value  # once loaded, an attribute like the others
+    return value
 
 
 def solve(instance: Instance, mode: str) -> MatchResult:

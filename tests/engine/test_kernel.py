@@ -9,8 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from matching.engine import Exclusions, MenteeRecord, MentorRecord, Weights, kernel, score_cohort, scoring
+
+from .support import engine_settings
 
 needs_numba = pytest.mark.skipif(not kernel.available(), reason="numba is not installed (requirements-engine.txt)")
 
@@ -94,13 +98,123 @@ def test_kernel_gives_the_numpy_paths_top_k(monkeypatch, vocabulary, k, options)
 
 
 @needs_numba
-def test_kernel_breaks_ties_across_its_mentor_tiles_by_id(monkeypatch):
-    """5,000 mentors (three tiles of 2,048) of equal score: the first k by id, whichever tile they are in."""
+@pytest.mark.parametrize("one_pass", [True, False])
+def test_kernel_breaks_ties_across_its_mentor_tiles_by_id(monkeypatch, one_pass):
+    """9,000 mentors of equal score (three tiles of 4,096 in the one-pass kernel, five of 2,048 in the
+    per-word one): the first k by id, whichever tile they are in."""
+    monkeypatch.setattr(
+        kernel, "_fits_one_pass", lambda left, right, fits=kernel._fits_one_pass: one_pass and fits(left, right)
+    )
     mentee = MenteeRecord("r", specialty_id=1)
-    mentors = [MentorRecord(j, specialty_id=1 if j % 3 else 2) for j in range(5000)]
+    mentors = [MentorRecord(j, specialty_id=1 if j % 3 else 2) for j in range(9000)]
     ours, theirs = _both(monkeypatch, [mentee], mentors, top_k=40)
     np.testing.assert_array_equal(ours.top_index, theirs.top_index)
-    assert ours.top_index[0].tolist() == [j for j in range(5000) if j % 3][:40]
+    assert ours.top_index[0].tolist() == [j for j in range(9000) if j % 3][:40]
+
+
+def _three_paths(mentees, mentors, **options):
+    """score_cohort's top-k by the numpy path, the one-pass kernel and the per-word kernel."""
+    found = []
+    for path in ("numpy", "one pass", "per word"):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(scoring, "_use_kernel", lambda pairs, path=path: path != "numpy")
+            if path == "per word":
+                patch.setattr(kernel, "_fits_one_pass", lambda left, right: False)
+            found.append(score_cohort(mentees, mentors, **options))
+    return found
+
+
+def _small_world(seed: int, n: int, m: int, subspecialties: int) -> tuple[list[MenteeRecord], list[MentorRecord]]:
+    """Few distinct profiles (two specialties, three goals, four interests, two languages, a few windows), so that
+    equal scores, and equal scores at the k-th place, are the rule; subspecialties over one or two words."""
+    rng = random.Random(seed)
+
+    def pick(size: int, most: int) -> set:
+        return set(rng.sample(range(size), rng.randint(0, min(most, size))))
+
+    def windows() -> list:
+        return [
+            (rng.randrange(2), rng.choice([0, 60, 600]), rng.choice([600, 660, 1200])) for _ in range(rng.randint(0, 2))
+        ]
+
+    mentees = [
+        MenteeRecord(
+            f"r{i}",
+            specialty_id=rng.choice([None, 1, 2]),
+            subspecialty_interest_ids=pick(subspecialties, 2),
+            goal_ids=pick(3, 2),
+            interest_ids=pick(4, 4),
+            stage_order=rng.choice([None, 0, 2]),
+            language_ids=pick(2, 1),
+            format_ids=pick(2, 1),
+            weekly_windows=windows(),
+        )
+        for i in range(n)
+    ]
+    mentors = [
+        MentorRecord(
+            f"a{j:03d}",
+            specialty_id=rng.choice([None, 1, 2]),
+            subspecialty_id=rng.choice([None, rng.randrange(subspecialties)]),
+            expertise_goal_ids=pick(3, 2),
+            interest_ids=pick(4, 3),
+            stage_order=rng.choice([None, 1, 4, 9]),
+            language_ids=pick(2, 1),
+            format_ids=pick(2, 2),
+            weekly_windows=windows(),
+            capacity=rng.randint(0, 2),
+            accepting=rng.random() > 0.2,
+        )
+        for j in range(m)
+    ]
+    return mentees, mentors
+
+
+@needs_numba
+@engine_settings
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 40),
+    m=st.integers(1, 300),
+    subspecialties=st.sampled_from([3, 64, 65, 128]),
+    k=st.integers(1, 60),
+    only_open=st.booleans(),
+    shared=st.booleans(),
+    weights=st.sampled_from([Weights(), Weights(availability=1.0, goals=0.0), Weights(specialty=3.0, career=0.0)]),
+)
+def test_the_kernels_and_the_numpy_path_give_the_same_top_k_ties_included(
+    seed, n, m, subspecialties, k, only_open, shared, weights
+):
+    """Random instances full of ties: the same mentors, units and order (ties by mentor id) by all three paths."""
+    mentees, mentors = _small_world(seed, n, m, subspecialties)
+    conflicts = {(p.id, q.id) for p, q in zip(mentees[::3], mentors[::4], strict=False)}
+    numpy_path, one_pass, per_word = _three_paths(
+        mentees,
+        mentors,
+        top_k=k,
+        weights=weights,
+        exclusions=Exclusions(conflicts=conflicts),
+        only_open=only_open,
+        require_shared_availability=shared,
+    )
+    for found in (one_pass, per_word):
+        np.testing.assert_array_equal(found.top_units, numpy_path.top_units)
+        np.testing.assert_array_equal(found.top_index, numpy_path.top_index)
+        assert found.excluded == numpy_path.excluded and found.closed == numpy_path.closed
+
+
+@needs_numba
+def test_the_one_pass_kernel_takes_the_usual_vocabularies_and_not_larger_ones():
+    """Goals, interests, languages, formats of up to 64 items and subspecialties of up to 128 take one pass."""
+    units = scoring._Units(Weights())
+    for subspecialties, expected in ((128, True), (129, False)):
+        mentees, _ = _small_world(1, 5, 1, subspecialties)
+        mentors = [MentorRecord(f"a{j}", subspecialty_id=j) for j in range(subspecialties)]  # every one present
+        left, right, _ = kernel.features(mentees, mentors, units, kernel.slot_bits)
+        assert kernel._fits_one_pass(left, right) is expected
+    mentees, mentors = _cohort(3, 60, 90, 200)  # sets past 64 items: more than one word
+    left, right, _ = kernel.features(mentees, mentors, units, kernel.slot_bits)
+    assert not kernel._fits_one_pass(left, right)
 
 
 def test_without_numba_the_numpy_path_runs():

@@ -43,12 +43,15 @@ short_windows = st.lists(
 )
 
 
-@pytest.fixture(params=["numpy", "kernel"])
+@pytest.fixture(params=["numpy", "kernel", "kernel-per-word"])
 def top_k_path(request, monkeypatch):
-    """Top-k mode by either path: numpy always; the compiled kernel where numba is installed (dev)."""
-    if request.param == "kernel" and not kernel.available():
+    """Top-k mode by either path: numpy always; the compiled kernel where numba is installed (dev), in its
+    one-pass form (the vocabularies here fit a word) and in its pass-per-word form (larger vocabularies)."""
+    if request.param != "numpy" and not kernel.available():
         pytest.skip("numba is not installed (requirements-engine.txt)")
-    monkeypatch.setattr(scoring, "_use_kernel", lambda pairs: request.param == "kernel")
+    monkeypatch.setattr(scoring, "_use_kernel", lambda pairs: request.param != "numpy")
+    if request.param == "kernel-per-word":
+        monkeypatch.setattr(kernel, "_fits_one_pass", lambda left, right: False)
     return request.param
 
 
