@@ -3,11 +3,11 @@ narrow the same selector with the same FilterSet."""
 
 import functools
 
-from django import forms
 from django.db.models import Q
 from django_filters import rest_framework as filters
 from drf_spectacular.drainage import set_override
 
+from core.filters import BooleanSelect, StrictBooleanFilter
 from core.search import SEARCH_HELP, SEARCH_MAX_LENGTH, SearchField, search_terms, word_matches
 from core.widgets import PlainChecklistSelectMultiple, PlainSelect, grouped_choices
 
@@ -41,20 +41,6 @@ def _each_word_matches(queryset, value, fields):
     for word in search_terms(value):
         queryset = queryset.filter(word_matches(word, fields))
     return queryset
-
-
-class _AcceptingSelect(PlainSelect, forms.NullBooleanSelect):
-    """true/false/empty in the query string (as the API takes), with labels for people."""
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs)
-        self.choices = [("unknown", "Everyone"), ("true", "Accepting now"), ("false", "Not accepting")]
-
-
-class _OpenSpotSelect(PlainSelect, forms.NullBooleanSelect):
-    def __init__(self, attrs=None):
-        super().__init__(attrs)
-        self.choices = [("unknown", "Any"), ("true", "Has an open spot"), ("false", "Full or not accepting")]
 
 
 class MentorDirectoryFilter(filters.FilterSet):
@@ -105,16 +91,18 @@ class MentorDirectoryFilter(filters.FilterSet):
         widget=PlainSelect,
         help_text="Meeting format slug: in-person, video or phone.",
     )
-    accepting = filters.BooleanFilter(
+    # true/false in the query string (as the API takes them), with labels for people; anything
+    # else is an error beside the filter, not "everyone" (core/filters.py).
+    accepting = StrictBooleanFilter(
         field_name="accepting_mentees",
         label="Accepting mentees",
         help_text="Only mentors (not) accepting mentees.",
-        widget=_AcceptingSelect,
+        widget=BooleanSelect(labels=("Everyone", "Accepting now", "Not accepting")),
     )
-    open_spot = filters.BooleanFilter(
+    open_spot = StrictBooleanFilter(
         method="with_open_spot",
         label="Open spots",
-        widget=_OpenSpotSelect,
+        widget=BooleanSelect(labels=("Any", "Has an open spot", "Full or not accepting")),
         help_text="true: accepting mentees and with at least one spot free.",
     )
     q = SearchFilter(method="search", label="Search", help_text="Words to find in the mentor's name or bio.")

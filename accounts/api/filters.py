@@ -1,39 +1,16 @@
 """Query-string filters for the API's lists. Filters narrow a queryset a selector
 already scoped to the caller; they never widen it."""
 
-from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters import rest_framework as filters
 from rest_framework import serializers
 
+from core.filters import StrictBooleanFilter
 from core.search import SEARCH_HELP, SEARCH_MAX_LENGTH, SearchField
 
 from ..filters import MentorDirectoryFilter  # noqa: F401  (shared with the directory page)
 from ..models import Membership, Specialty
 from ..selectors import ROSTER_STATUSES
-
-
-class _StrictNullBooleanField(forms.NullBooleanField):
-    """``true`` or ``false`` (``1``/``0``, as Django reads them, too); empty is not given. Anything
-    else is an error, where Django's field reads it as "not given" and the list comes back unfiltered."""
-
-    _READ = (None, "", True, False, "True", "False", "true", "false", "1", "0")
-
-    def to_python(self, value):
-        if value not in self._READ:
-            raise forms.ValidationError("Give true or false.", code="invalid")
-        return super().to_python(value)
-
-
-class StrictBooleanFilter(filters.BooleanFilter):
-    """A query-string boolean that refuses what is not one (a 400 naming it)."""
-
-    field_class = _StrictNullBooleanField
-
-    def __init__(self, *args, **kwargs):
-        # The raw value reaches the field: BooleanWidget reads anything unknown as "not given".
-        kwargs.setdefault("widget", forms.TextInput)
-        super().__init__(*args, **kwargs)
 
 
 class SearchQueryField(serializers.CharField):

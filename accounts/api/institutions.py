@@ -79,7 +79,9 @@ class ProgramCreateSerializer(ProgramInputSerializer):
 
 class CoordinatorSerializer(serializers.ModelSerializer):
     name = serializers.CharField(source="full_name", read_only=True)
-    invited = serializers.SerializerMethodField(help_text="Invited and has not taken their account yet: no password of their own, never signed in.")
+    invited = serializers.SerializerMethodField(
+        help_text="Invited and has not taken their account yet: no password of their own, never signed in."
+    )
 
     class Meta:
         model = User

@@ -287,7 +287,10 @@ def roster_reinvite(request, program, membership_pk):
     if roster_services.roster_member_reinvite(membership=membership, actor=request.user):
         messages.success(request, f"Invitation sent to {membership.user.email}.")
     else:
-        messages.info(request, f"{membership.user.full_name or membership.user.email} has already taken their account (signed in, or set a password).")
+        messages.info(
+            request,
+            f"{membership.user.full_name or membership.user.email} has already taken their account (signed in, or set a password).",
+        )
     return _back_to_roster(request, program)
 
 

@@ -27,6 +27,10 @@ _FIRST_DAY, _LAST_DAY = EARLIEST_DAY, LATEST_DAY  # as the page's DateRangeForm
 _Q_HELP = "Words that must all match the action, its label, the reason, the actor, or the people the entry is about."
 
 
+# A person's id (digits, fewer than the database's integers hold) or "system"; empty is not given.
+ACTOR_PATTERN = r"^([0-9]{1,18}|system)?$"
+
+
 class AuditFilterSerializer(serializers.Serializer):
     """The query parameters (validated; a bad one is a 400 naming it)."""
 
@@ -43,8 +47,8 @@ class AuditFilterSerializer(serializers.Serializer):
 
     def validate_actor(self, value):
         # ASCII digits within the database's integer range: int("²") fails, and SQLite
-        # cannot even compare an id past 2**63 - 1.
-        if value in ("", SYSTEM) or (value.isascii() and value.isdigit() and int(value) < 2**63):
+        # cannot even compare an id past 2**63 - 1. At most 18 of them, as the schema's pattern says.
+        if value in ("", SYSTEM) or (value.isascii() and value.isdigit() and len(value) <= 18):
             return value
         raise serializers.ValidationError('Give a person\'s id, or "system" for automatic changes.')
 
@@ -133,7 +137,12 @@ _FILTERS = [
         enum=list(ACTION_GROUPS),
         description="A kind of action: " + ", ".join(f"{k} ({v[0]})" for k, v in ACTION_GROUPS.items()) + ".",
     ),
-    OpenApiParameter("actor", str, description='Who acted: a person\'s id, or "system" for automatic changes.'),
+    OpenApiParameter(
+        "actor",
+        str,
+        description='Who acted: a person\'s id, or "system" for automatic changes.',
+        pattern=ACTOR_PATTERN,
+    ),
     OpenApiParameter("from", OpenApiTypes.DATE, description="First day (in your time zone), included."),
     OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (in your time zone), included."),
 ]

@@ -10,7 +10,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import generics, serializers
 from rest_framework.response import Response
 
-from accounts.api.filters import StrictBooleanFilter
+from core.filters import StrictBooleanFilter
 
 from .. import notifications as notification_services
 from ..models import Notification, NotificationPreference

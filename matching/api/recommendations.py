@@ -47,12 +47,13 @@ class RecommendationsPagination(PageNumberPagination):
 
     def get_page_size(self, request):
         legacy = request.query_params.get(self.legacy_page_size_query_param)
-        if legacy is None or self.page_size_query_param in request.query_params:
+        if not legacy or self.page_size_query_param in request.query_params:
             return super().get_page_size(request)
-        try:  # as ``n`` always was read: clamped to 1–20, the default when not a number
-            return min(max(int(legacy), 1), self.max_page_size)
-        except ValueError:
-            return self.page_size
+        # As ``n`` always was read, clamped to 1–20; but what is not a number is a 400 naming it, as
+        # for ``page_size``, not the default page as if ``n`` had not been sent.
+        if not (legacy.isascii() and legacy.isdigit()):
+            raise serializers.ValidationError({self.legacy_page_size_query_param: ["Give a whole number from 1."]})
+        return min(max(int(legacy), 1), self.max_page_size)
 
 
 class RecommendationsApi(APIView):

@@ -125,7 +125,9 @@ class MentorSpots:
         if self.reason == FULL:
             return f"{self.reason_label} ({self.active} of {self.capacity} mentee{'s' if self.capacity != 1 else ''})"
         if self.reason == OVER_CAPACITY:
-            return f"{self.reason_label} ({self.active} mentee{'s' if self.active != 1 else ''}, capacity {self.capacity})"
+            return (
+                f"{self.reason_label} ({self.active} mentee{'s' if self.active != 1 else ''}, capacity {self.capacity})"
+            )
         return self.reason_label
 
 

@@ -14,10 +14,8 @@ The list and whom a coordinator may pair are read in ``matching.selectors.pairin
 also says when a pairing is *stale*).
 """
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
@@ -26,6 +24,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from accounts.models import CareerStage, Membership, Program, User
 from audit.services import audit_log
+from core.filters import BooleanSelect, StrictBooleanFilter
 from core.guards import require_perm
 from core.locking import locked
 from core.widgets import PlainSelect
@@ -83,30 +82,6 @@ class _CareerStageFilter(filters.ModelChoiceFilter):
         )
 
 
-class _OnlySelect(forms.NullBooleanSelect):
-    """true or 1 in the query string, as the API and links take it; labels for people."""
-
-    only_label = ""
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs)
-        self.choices = [("unknown", "Any"), ("true", self.only_label)]
-
-    def value_from_datadict(self, data: Mapping[str, Any], files: Any, name: str) -> Any:
-        value = data.get(name)
-        if isinstance(value, str) and value.lower() in ("1", "0"):
-            return value == "1"
-        return super().value_from_datadict(data, files, name)
-
-
-class _StaleSelect(_OnlySelect):
-    only_label = "No meeting in 60 days"
-
-
-class _ConflictSelect(_OnlySelect):
-    only_label = "Breaks a conflict"
-
-
 class PairingFilter(filters.FilterSet):
     """The pairings list's filters. ``program`` scopes the mentor choices; without ``status``
     the list shows active pairings."""
@@ -127,17 +102,18 @@ class PairingFilter(filters.FilterSet):
     )
     pgy = _CareerStageFilter("mentee__mentee_profile__career_stage")
     source = filters.ChoiceFilter(choices=Mentorship.Source.choices, empty_label="Any source")
-    stale = filters.BooleanFilter(
+    # "true" (or 1, as links write it) narrows; anything not a boolean is an error beside the filter.
+    stale = StrictBooleanFilter(
         method="only_stale",
         label="Meetings",
-        widget=_StaleSelect,
+        widget=BooleanSelect(labels=("Any", "No meeting in 60 days")),
         help_text="true: only active pairings with no meeting held or confirmed in the last 60 days "
         "(counted from their start if they have had none; a confirmed meeting ahead counts as recent).",
     )
-    conflict = filters.BooleanFilter(
+    conflict = StrictBooleanFilter(
         method="only_breaking",
         label="Conflicts of interest",
-        widget=_ConflictSelect,
+        widget=BooleanSelect(labels=("Any", "Breaks a conflict")),
         help_text="true: only active pairings a conflict of interest recorded since forbids (a do-not-pair "
         "entry, or the mentor evaluates the resident's program without an exception).",
     )

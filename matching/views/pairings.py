@@ -153,7 +153,7 @@ def _render(request, program, *, bound=None, status=200):
     if not listing.unpaired:
         breaking = pairing_selectors.pairings_of(program).filter(breaks_conflict=True).count()
         listing.pairing_filter.form.fields["conflict"].widget.choices = [
-            ("unknown", "Any"),
+            ("", "Any"),
             ("true", f"Breaks a conflict ({breaking})"),
         ]
     # The mentor dropdown (everyone who has mentored in the program: over a thousand in a large

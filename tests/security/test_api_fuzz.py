@@ -65,6 +65,10 @@ EXISTS = "names something that must exist (a person of the program, a vocabulary
 TODAY = "a date within a window that moves with today (from today to three years ahead): 400"
 BETWEEN = "a rule between two values (an end after its start; a calendar's url or file, not both): 400"
 STALE = "an If-Match the schema allows but that is not the current version: 412"
+# Not excused here: JSON bodies' scalars of another type that Django REST framework converts to the
+# declared one (5 for a string, 1 for a boolean, "3" for an integer), accepted on purpose
+# (docs/api.md). With this seed no operation meets one; the CLI's coverage phase does (``make
+# fuzz-api``), and tests/contract/fuzz_api.py excuses ``negative_data_rejection`` there, per operation.
 EXCUSED = {
     # Which e-mail and password exist: a wrong pair is 400, as the README documents.
     ("POST", "/api/v1/auth/token/"): EXISTS,
@@ -92,6 +96,8 @@ EXCUSED = {
     ("POST", "/api/v1/programs/{slug}/evaluator-roles/"): EXISTS,
     ("POST", "/api/v1/programs/{slug}/match-runs/"): EXISTS,
     ("POST", "/api/v1/programs/{slug}/pairing-exceptions/"): EXISTS,
+    ("GET", "/api/v1/programs/{slug}/pairings/"): EXISTS,  # ?mentor=: someone who has mentored in the program
+    ("POST", "/api/v1/programs/{slug}/pairings/"): EXISTS,
     ("POST", "/api/v1/programs/{slug}/pairings/{id}/reassign/"): EXISTS,
     ("POST", "/api/v1/programs/{slug}/roster/leave/"): EXISTS,  # all or none: each id on the roster
     ("PATCH", "/api/v1/action-items/{id}/"): STALE,
