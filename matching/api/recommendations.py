@@ -64,6 +64,10 @@ class RecommendationsApi(APIView):
     @extend_schema(
         tags=["mentors"],
         summary="Recommended for you: the best mentors with an open spot, each score with its reasons",
+        description="Mentors with an open spot who share something with you beyond the career stage, time, "
+        "language and format: your program's specialty, one of your goals or one of your interests. Best fit "
+        "first, ties by mentor id. An empty list means nobody with an open spot shares any of those now: "
+        "add goals and interests to your mentee profile, or browse `/api/v1/mentors/`.",
         parameters=[
             OpenApiParameter(
                 "n",
