@@ -5,42 +5,11 @@ import functools
 
 from django.db.models import Q
 from django_filters import rest_framework as filters
-from drf_spectacular.drainage import set_override
 
-from core.filters import BooleanSelect, StrictBooleanFilter
-from core.search import SEARCH_HELP, SEARCH_MAX_LENGTH, SearchField, search_terms, word_matches
+from core.filters import BooleanSelect, SearchFilter, StrictBooleanFilter, each_word_matches
 from core.widgets import PlainChecklistSelectMultiple, PlainSelect, grouped_choices
 
 from .models import Goal, Language, MeetingFormat, MentorProfile, Specialty
-
-
-class SearchFilter(filters.CharFilter):
-    """A ``q`` parameter, bounded as every search box is (``core.search.SearchField``):
-    too long or too many words is a form error on a page and a 400 naming ``q`` in the API."""
-
-    field_class = SearchField
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # The schema shows the bound; an override replaces the description, so it carries it.
-        set_override(
-            self,
-            "field",
-            {
-                "type": "string",
-                "maxLength": SEARCH_MAX_LENGTH,
-                "description": " ".join(filter(None, [self.extra.get("help_text"), SEARCH_HELP])),
-            },
-        )
-
-
-def _each_word_matches(queryset, value, fields):
-    """Every word of ``value`` must occur (ignoring case and accents) in at least one of
-    ``fields``: one condition per word, over columns of rows joined one-to-one, so no row is
-    repeated."""
-    for word in search_terms(value):
-        queryset = queryset.filter(word_matches(word, fields))
-    return queryset
 
 
 class MentorDirectoryFilter(filters.FilterSet):
@@ -136,4 +105,4 @@ class MentorDirectoryFilter(filters.FilterSet):
         return queryset.filter(has_spot) if value else queryset.exclude(has_spot)
 
     def search(self, queryset, name, value):
-        return _each_word_matches(queryset, value, ["user__first_name", "user__last_name", "bio"])
+        return each_word_matches(queryset, value, ["user__first_name", "user__last_name", "bio"])

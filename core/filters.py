@@ -1,4 +1,4 @@
-"""Query-string booleans, read one way by every list, page and API alike.
+"""Query-string booleans and searches, read one way by every list, page and API alike.
 
 ``?accepting=true``, ``?stale=1``: ``true``/``false`` (as the API documents them), ``1``/``0`` (as
 links and checkboxes write them), ``True``/``False``; empty or absent is "not given" (so is
@@ -12,7 +12,9 @@ from typing import Any
 
 from django import forms
 from django_filters import rest_framework as filters
+from drf_spectacular.drainage import set_override
 
+from .search import SEARCH_HELP, SEARCH_MAX_LENGTH, SearchField, search_terms, word_matches
 from .widgets import PlainSelect
 
 TRUE, FALSE = ("true", "True", "1"), ("false", "False", "0")
@@ -63,3 +65,35 @@ class StrictBooleanFilter(filters.BooleanFilter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("widget", forms.TextInput)
         super().__init__(*args, **kwargs)
+
+
+# --- Search: ``q``, bounded as every search box is.
+
+
+class SearchFilter(filters.CharFilter):
+    """A ``q`` parameter, bounded as every search box is (``core.search.SearchField``):
+    too long or too many words is a form error on a page and a 400 naming ``q`` in the API."""
+
+    field_class = SearchField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The schema shows the bound; an override replaces the description, so it carries it.
+        set_override(
+            self,
+            "field",
+            {
+                "type": "string",
+                "maxLength": SEARCH_MAX_LENGTH,
+                "description": " ".join(filter(None, [self.extra.get("help_text"), SEARCH_HELP])),
+            },
+        )
+
+
+def each_word_matches(queryset, value, fields):
+    """Every word of ``value`` must occur (ignoring case and accents) in at least one of
+    ``fields``: one condition per word, over columns of rows joined one-to-one, so no row is
+    repeated."""
+    for word in search_terms(value):
+        queryset = queryset.filter(word_matches(word, fields))
+    return queryset

@@ -808,9 +808,9 @@ PAGE_BUDGETS = {
             "count",
             "page of pairings (with last/next meeting, people, stage)",
             "pairings breaking a conflict of interest (count)",
-            # No mentor choices: a row links to its reassign page rather than carrying the form.
+            # No mentor choices: a row links to its reassign page rather than carrying the form, and
+            # the filters find a mentor by a search rather than a dropdown of everyone who mentored.
             *NAV_COORDINATOR,
-            "mentors of the program's pairings (filter)",
             "career stages (PGY filter)",
         ),
         ("slug",),

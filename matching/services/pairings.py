@@ -16,6 +16,7 @@ also says when a pairing is *stale*).
 
 from typing import TYPE_CHECKING, Any
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
@@ -24,10 +25,9 @@ from drf_spectacular.utils import extend_schema_field
 
 from accounts.models import CareerStage, Membership, Program, User
 from audit.services import audit_log
-from core.filters import BooleanSelect, StrictBooleanFilter
+from core.filters import BooleanSelect, SearchFilter, StrictBooleanFilter, each_word_matches
 from core.guards import require_perm
 from core.locking import locked
-from core.widgets import PlainSelect
 
 from ..conflicts import block_message_for_coordinators, pairing_block
 from ..models import Kind, Mentorship
@@ -92,13 +92,18 @@ class PairingFilter(filters.FilterSet):
         empty_label=None,
         help_text="active (the default), completed, ended, or all.",
     )
+    q = SearchFilter(
+        method="search", label="Search", help_text="Words to find in the resident's or the mentor's name or e-mail."
+    )
     kind = filters.ChoiceFilter(choices=Kind.choices, empty_label="Any kind")
+    # The page has no dropdown of mentors (everyone who has mentored in the program: over a thousand
+    # in a large one, most of the page's rendering): the search finds a mentor by name, and a link
+    # from elsewhere (program health) names one by id, shown as a choice to remove.
     mentor = filters.ModelChoiceFilter(
         queryset=User.objects.none(),
         empty_label="Any mentor",
         help_text="The mentor's user id.",
-        # Everyone who has mentored in the program: over a thousand options in a large one.
-        widget=PlainSelect,
+        widget=forms.HiddenInput,
     )
     pgy = _CareerStageFilter("mentee__mentee_profile__career_stage")
     source = filters.ChoiceFilter(choices=Mentorship.Source.choices, empty_label="Any source")
@@ -120,7 +125,7 @@ class PairingFilter(filters.FilterSet):
 
     class Meta:
         model = Mentorship
-        fields = ["status", "kind", "mentor", "pgy", "source", "stale", "conflict"]
+        fields = ["q", "status", "kind", "mentor", "pgy", "source", "stale", "conflict"]
 
     def __init__(
         self,
@@ -137,6 +142,10 @@ class PairingFilter(filters.FilterSet):
         if program is not None:
             # Only what an option shows (the name, or the address without one).
             self.filters["mentor"].queryset = mentor_choices(program).only("pk", "first_name", "last_name", "email")
+
+    def search(self, queryset: QuerySet[Mentorship], name: str, value: str) -> QuerySet[Mentorship]:
+        people = ("first_name", "last_name", "email")
+        return each_word_matches(queryset, value, [f"{who}__{f}" for who in ("mentee", "mentor") for f in people])
 
     def by_status(self, queryset: QuerySet[Mentorship], name: str, value: str) -> QuerySet[Mentorship]:
         return queryset if value == ALL_STATUSES else queryset.filter(status=value)

@@ -156,22 +156,9 @@ def _render(request, program, *, bound=None, status=200):
             ("", "Any"),
             ("true", f"Breaks a conflict ({breaking})"),
         ]
-    # The mentor dropdown (everyone who has mentored in the program: over a thousand in a large
-    # one) from plain rows, labelled as ``str(user)`` would: no model instance per option.
-    mentor_field = listing.pairing_filter.form.fields["mentor"]
-    mentor_field.widget.choices = (
-        []
-        if listing.unpaired
-        else [
-            ("", mentor_field.empty_label),
-            *(
-                (pk, f"{first} {last}".strip() or email)
-                for pk, first, last, email in pairing_selectors.mentor_choices(program).values_list(
-                    "pk", "first_name", "last_name", "email"
-                )
-            ),
-        ]
-    )
+    # A mentor named by a link (``?mentor=<id>``, from program health): shown as a choice to remove.
+    form = listing.pairing_filter.form
+    chosen_mentor = form.cleaned_data.get("mentor") if not listing.unpaired and form.is_valid() else None
     filter_query = _query_without(request.GET, "page")
     filtered = bool(set(request.GET) - {"page", "status"}) or request.GET.get("status", "active") != "active"
     return render(
@@ -188,6 +175,8 @@ def _render(request, program, *, bound=None, status=200):
             "list_query": request.GET.urlencode(),
             "export_query": filter_query,
             "filtered": filtered,
+            "chosen_mentor": chosen_mentor,
+            "without_mentor_query": _query_without(request.GET, "mentor", "page"),
             "breaking": breaking,
             "only_breaking": bool(listing.pairing_filter.form.is_valid())
             and bool(listing.pairing_filter.form.cleaned_data.get("conflict")),

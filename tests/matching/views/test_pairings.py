@@ -146,6 +146,10 @@ PAIRING_QUERIES = [
     ({"kind": "career", "status": "all"}, ["m1", "m5", "m3"]),
     ({"mentor": "dave"}, ["m3", "m7"]),
     ({"mentor": "dave", "status": "all"}, ["m4", "m5", "m3", "m7"]),
+    # The search: the mentor's or the resident's name or e-mail, accents and case aside, every word.
+    ({"q": "DAVE"}, ["m3", "m7"]),
+    ({"q": "dave", "status": "all"}, ["m4", "m5", "m3", "m7"]),
+    ({"q": "dave nobody"}, []),
     ({"pgy": "PGY-2", "status": "all"}, ["m5", "m2"]),
     ({"pgy": "PGY-1"}, ["m1", "m7"]),
     ({"source": "coordinator"}, ["m3"]),
@@ -218,6 +222,20 @@ def test_a_mentor_of_another_program_is_not_a_choice(client_for, coordinator, pr
     ignored = client.get(_url(program, "/"), {"mentor": pairings["gil"].pk})
     assert [m.pk for m in ignored.context["rows"]] == [pairings[k].pk for k in ("m1", "m2", "m3", "m6", "m7")]
     assert ignored.context["form"].errors["mentor"]
+
+
+def test_the_page_has_no_dropdown_of_mentors_and_a_linked_mentor_is_a_choice_to_remove(
+    client_for, coordinator, program, pairings
+):
+    client = client_for(coordinator)
+    html = client.get(_url(program, "/")).content.decode()
+    assert 'name="mentor"' not in html and 'name="q"' in html
+    dave = pairings["dave"]
+    linked = client.get(_url(program, "/"), {"mentor": dave.pk, "kind": "career"}).content.decode()
+    chosen = linked.split('class="field chosen-mentor"')[1].split("</div>")[0]
+    assert dave.full_name in chosen
+    assert f'<input type="hidden" name="mentor" value="{dave.pk}"' in chosen  # kept by the next "Show"
+    assert f'href="{_url(program, "/")}?kind=career">Any mentor' in chosen
 
 
 def test_the_rows_show_pgy_dates_and_the_stale_badge(client_for, coordinator, program, pairings):
@@ -685,12 +703,13 @@ def test_list_queries_do_not_grow_with_rows(client_for, coordinator, program, at
     many = _count_queries(client, url, query)
 
     assert few == many
-    # Budget (12 whatever the rows; 10 for the unpaired residents, whose form has no mentor
-    # filter nor conflict count). No mentor choices: the rows link to the assign and reassign pages.
+    # Budget (11 whatever the rows; 10 for the unpaired residents, whose form has no conflict count).
+    # No mentor choices anywhere: the search finds a mentor by name, and the rows link to the assign
+    # and reassign pages.
     #   user (the session comes from the cache, saved once per few minutes)     1
     #   the program, the coordinator check                                       2
     #   count, the page's rows (people, PGY year, meeting dates in one query)   2
     #   pairings breaking a conflict, over the program (count)                  1
-    #   the filter form's choices: mentors, PGY years                            2
+    #   the filter form's choices: PGY years                                     1
     #   base.html: roles, mentee profile, mentor profile, unread notifications   4
-    assert many == (10 if query else 12)
+    assert many == (10 if query else 11)

@@ -61,6 +61,7 @@ def searches(program, coordinator, resident, attending, other_attending):
         ("mentors", _api(resident), "/api/v1/mentors/"),
         ("roster", _api(coordinator), f"/api/v1/programs/{program.slug}/roster/"),
         ("audit", _api(coordinator), f"/api/v1/programs/{program.slug}/audit/"),
+        ("pairings", _api(coordinator), f"/api/v1/programs/{program.slug}/pairings/"),
     ]
 
 
