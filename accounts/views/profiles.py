@@ -32,7 +32,14 @@ def profile_context(user, *, viewer):
     mentee = getattr(user, "mentee_profile", None)
     mentor = getattr(user, "mentor_profile", None)
     is_own = viewer.pk == user.pk
+    # A mentor's active mentees, beside their capacity: the badge says "Full" (or, to the mentor,
+    # "Over capacity") rather than "Accepting" when no spot is left. Another person's page has it
+    # annotated (``matching.selectors.directory.person``); one's own is counted here.
+    mentor_taken = getattr(user, "active_mentee_count", None)
+    if mentor is not None and mentor_taken is None:
+        mentor_taken = user.mentorships_as_mentor.filter(status="active").count()
     return {
+        "mentor_taken": mentor_taken,
         "person": user,
         "is_own": is_own,
         "mentee": mentee,
@@ -60,20 +67,25 @@ def account_edit(request):
     return render(request, "accounts/profile_form.html", {"form": form, "title": "Name and time zone"})
 
 
-def profile_edit_page(request, *, model, form_class, update, permission, title, intro):
+def profile_edit_page(request, *, model, form_class, update, permission, title, intro, saved_note=None):
     """The page editing one of the signed-in user's profiles through ``update`` (a service);
-    the mentor profile's page is matching's (``matching.views.profiles``)."""
+    the mentor profile's page is matching's (``matching.views.profiles``). ``saved_note``: given
+    the saved profile, what the save means beyond "saved" (a warning), or ""."""
     if not request.user.has_perm(permission):
         raise PermissionDenied
     instance = _profile_or_none(model, request.user)
     form = form_class(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         try:
-            update(user=request.user, **form.cleaned_data)
+            saved = update(user=request.user, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, f"Your {title.lower()} is saved.")
+            note = saved_note(saved) if saved_note else ""
+            if note:
+                messages.warning(request, f"Your {title.lower()} is saved. {note}")
+            else:
+                messages.success(request, f"Your {title.lower()} is saved.")
             return redirect("accounts:profile")
     return render(request, "accounts/profile_form.html", {"form": form, "title": title, "intro": intro})
 

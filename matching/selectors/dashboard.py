@@ -2,10 +2,10 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -41,12 +41,28 @@ def _with_meetings_flag(mentorships: QuerySet[Mentorship]) -> QuerySet[Mentorshi
     return mentorships.annotate(has_meetings=Exists(meetings))
 
 
-def active_mentorships_as_mentee(user: User) -> QuerySet[Mentorship]:
+RECENTLY_ENDED = timedelta(days=30)
+
+
+def mentorships_as_mentee(user: User) -> QuerySet[Mentorship]:
+    """``user``'s mentorships as a mentee, the active ones first (at most one per kind), then the
+    ended and completed ones, latest first: one query gives the dashboard both "My mentors" and
+    what ended lately (``recently_ended``). Slice it; the active ones always fit."""
     return (
-        _with_meetings_flag(Mentorship.objects.filter(mentee=user, status=Mentorship.Status.ACTIVE))
+        _with_meetings_flag(Mentorship.objects.filter(mentee=user))
         .select_related("mentor__mentor_profile__specialty", "mentor__mentor_profile__academic_rank")
-        .order_by("kind", "-started_at")
+        .annotate(
+            is_current=Case(When(status=Mentorship.Status.ACTIVE, then=Value(0)), default=Value(1)),
+        )
+        .order_by("is_current", F("ended_at").desc(nulls_last=True), "kind", "-started_at", "-pk")
     )
+
+
+def recently_ended(mentorships: Iterable[Mentorship], *, now: datetime | None = None) -> list[Mentorship]:
+    """Of ``mentorships``, those that ended or were completed in the last ``RECENTLY_ENDED``:
+    the resident learns it on the dashboard, not only behind the bell."""
+    since = (now or timezone.now()) - RECENTLY_ENDED
+    return [m for m in mentorships if not m.is_active and m.ended_at and m.ended_at >= since]
 
 
 def active_mentorships_as_mentor(user: User) -> QuerySet[Mentorship]:

@@ -145,8 +145,13 @@ def _notify_other(
 
 
 def _times_for(meeting: Meeting, slots: list[datetime], user: User) -> str:
-    lines = [f"- {format_in_zone(slot, user)}" for slot in slots]
-    return "\n".join(lines) + f"\n\n{meeting.duration_minutes} minutes, {meeting.get_format_display().lower()}."
+    """The proposed times, one a line, each ending in punctuation: the body reads right in an
+    e-mail, in the notifications list (lines kept) and in a digest (lines run together)."""
+    times = [format_in_zone(slot, user) for slot in slots]
+    lead = "One time proposed:" if len(times) == 1 else f"Pick one of {len(times)} times:"
+    return "\n".join(
+        [lead, ";\n".join(times) + ".", f"{meeting.duration_minutes} minutes, {meeting.get_format_display().lower()}."]
+    )
 
 
 def _replace_slots(meeting: Meeting, slots: list[datetime]) -> None:
@@ -236,7 +241,8 @@ def meeting_confirm(*, meeting: Meeting, actor: User, start: datetime) -> Meetin
         actor=actor,
         event="confirmed",
         title=f"{actor.full_name} confirmed your meeting for {format_in_zone(start, proposer)}",
-        body="The invitation is in this e-mail: add it to your calendar.",
+        # Read in the app as well as in the e-mail (which carries the invitation): no "this e-mail".
+        body="Add it to your calendar from the meeting page.",
         actor_title=f"You confirmed your meeting with {proposer.full_name} for {format_in_zone(start, actor)}",
     )
     return meeting

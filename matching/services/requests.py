@@ -12,6 +12,7 @@ from accounts.models import Program, User
 from audit.services import audit_log
 from core.locking import locked
 
+from ..capacity import Load, full_refusal_for_mentor
 from ..conflicts import block_message, pairing_block
 from ..models import Kind, Mentorship, MentorshipRequest
 from ..notifications import notify
@@ -131,7 +132,7 @@ def request_accept(*, request: MentorshipRequest, actor: User, note: str = "") -
     the resident (a withdraw's audit entry, a notification) need not wait for it, and so
     cannot close a cycle with the request lock taken below."""
     locked(User.objects, no_key=True).get(pk=request.mentee_id)
-    lock_mentor_profile(request.mentor)
+    profile = lock_mentor_profile(request.mentor)
     request = _locked_request(request)
     if not actor.has_perm("matching.respond_to_request", request):
         raise PermissionDenied
@@ -144,6 +145,12 @@ def request_accept(*, request: MentorshipRequest, actor: User, note: str = "") -
             f"mentorship since {timezone.localtime(paired.started_at, ZoneInfo(actor.time_zone)):%B %-d}. This request can't be accepted too; "
             "decline it with a note, or write to them in that mentorship."
         )
+    if actor.pk == request.mentor_id:
+        # Said to the mentor in the second person; ``mentorship_create`` checks again (under the
+        # same lock) and speaks of the mentor to anyone else accepting for them.
+        load = Load(taken=active_mentee_count(request.mentor), capacity=profile.capacity)
+        if load.is_full:
+            raise ValidationError(full_refusal_for_mentor(load))
     mentorship = mentorship_create(
         mentee=request.mentee,
         mentor=request.mentor,

@@ -3,6 +3,9 @@ an instant no clock of that zone can show (year 9999, east of UTC; see ``core.bo
 comes back as stored, in UTC, instead of failing the page. Use it for times people wrote:
 meeting times and ranking deadlines.
 
+``{{ user.time_zone|zone_name }}``: a zone as people read it, "America/New York", the same
+everywhere a zone is named (``core.zones.zone_name``; the time zone picker's labels too).
+
 ``{% weekly_windows_for windows owner=person viewer=user as lines %}``: a person's weekly
 availability on the viewer's clock, their own named beside it."""
 
@@ -13,6 +16,7 @@ from django.templatetags.tz import do_timezone
 from django.utils import timezone
 
 from core.zones import weekly_window_text
+from core.zones import zone_name as _zone_name
 
 register = template.Library()
 
@@ -23,6 +27,11 @@ def in_zone(value, zone):
         return do_timezone(value, zone)
     except OverflowError:
         return do_timezone(value, UTC)
+
+
+@register.filter
+def zone_name(zone):
+    return _zone_name(zone) if zone else ""
 
 
 @register.simple_tag

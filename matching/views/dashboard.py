@@ -15,6 +15,7 @@ from accounts.selectors import (
     with_roster_counts,
 )
 
+from ..capacity import Load
 from ..models import MatchProposal
 from ..selectors import dashboard as matching
 from ..selectors.directory import mentor_directory
@@ -108,9 +109,15 @@ def _mentorship_sections(user, *, mentee, mentor):
     rows = matching.DASHBOARD_ROWS
     sections = {"next_meetings": list(matching.upcoming_meetings_for(user)[:rows])}
     if mentee is not None:
-        my_mentorships = list(matching.active_mentorships_as_mentee(user))
+        # Active and past in one query: a mentorship that just ended gets its own card.
+        mine = list(matching.mentorships_as_mentee(user)[: rows * 2])
+        my_mentorships = [m for m in mine if m.is_active]
+        past = [m for m in mine if not m.is_active]
         sections.update(
             my_mentorships=my_mentorships,
+            recently_ended=matching.recently_ended(past),
+            # "You don't have a career mentor now" once one has ended; "yet" before any.
+            last_mentor_kind=past[0].get_kind_display().lower() if past else "",
             pending_requests=list(matching.pending_requests_sent(user)),
             open_goals=list(matching.open_action_items_for(user)[: rows * 2]),
             not_matched=_not_matched(user, mentorships=my_mentorships),
@@ -121,6 +128,7 @@ def _mentorship_sections(user, *, mentee, mentor):
             my_mentees=mentees,
             requests_waiting=list(matching.pending_requests_received(user)[: rows * 2]),
             free_spots=max(mentor.capacity - len(mentees), 0),
+            mentor_load=Load(taken=len(mentees), capacity=mentor.capacity, accepting=mentor.accepting_mentees),
         )
     return sections
 

@@ -9,9 +9,10 @@ from django.urls import path
 from accounts.models import MentorProfile, User
 from accounts.views.profiles import profile_context, profile_edit_page
 
+from ..capacity import Load, capacity_saved_note
 from ..forms.profiles import MentorProfileForm
 from ..recommendations import breakdown_for
-from ..selectors.directory import person, relations_to_mentors
+from ..selectors.directory import active_mentee_count, person, relations_to_mentors
 from ..services.profiles import mentor_profile_update
 
 
@@ -54,7 +55,14 @@ def mentor_profile_edit(request):
         permission="accounts.have_mentor_profile",
         title="Mentor profile",
         intro="Residents see this in the mentor directory. Set your capacity to the number of mentees you can really see regularly.",
+        saved_note=_capacity_note,
     )
+
+
+def _capacity_note(profile: MentorProfile) -> str:
+    """A capacity saved below the mentees one has: said plainly, not as a bare "saved"."""
+    load = Load(taken=active_mentee_count(profile.user), capacity=profile.capacity, accepting=profile.accepting_mentees)
+    return capacity_saved_note(load)
 
 
 urlpatterns = [

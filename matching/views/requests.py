@@ -20,10 +20,11 @@ from core.access import object_for
 from core.forms import add_service_errors
 from core.idempotency import once_claim, once_done, once_release
 
+from ..capacity import Load
 from ..forms.requests import AnswerForm, QuestionForm, RequestForm, ResponseForm
 from ..models import MentorshipRequest
 from ..selectors import requests as request_selectors
-from ..selectors.directory import mentor_directory
+from ..selectors.directory import active_mentee_count, mentor_directory
 from ..services import requests as request_services
 from .messages import post_message, thread_context
 
@@ -167,6 +168,11 @@ def _detail_context(request, mentorship_request, *, response_form=None, message_
         "is_mentor": mentorship_request.mentor_id == user.pk,
         "is_mentee": mentorship_request.mentee_id == user.pk,
     }
+    if actions["accept"] and context["is_mentor"]:
+        # A full mentor is told before pressing Accept, not after (the service refuses it).
+        profile = getattr(user, "mentor_profile", None)
+        if profile is not None:
+            context["mentor_load"] = Load(taken=active_mentee_count(user), capacity=profile.capacity)
     if actions["accept"] or actions["decline"]:
         # One note, sent with whichever button is pressed (Accept or Decline).
         context["response_form"] = response_form or ResponseForm(prefix="respond")

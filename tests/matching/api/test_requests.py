@@ -264,7 +264,11 @@ class TestActions:
         assert _post(client, f"{API}/{from_alice.pk}/accept/").status_code == 200
         response = _post(client, f"{API}/{from_bob.pk}/accept/")
         assert response.status_code == 409
-        assert response.json() == {"detail": "Carol Chen has no open spot left (1 of 1 taken)."}
+        # Said to Carol, the mentor accepting, in the second person.
+        assert response.json() == {
+            "detail": "You have no open spot left (1 of 1 taken): raise your capacity on your mentor profile "
+            "to accept, or decline with a note."
+        }
         from_bob.refresh_from_db()
         assert from_bob.status == "pending"
 

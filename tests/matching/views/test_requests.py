@@ -399,7 +399,10 @@ class TestRequestDetail:
         assert carol.post(_url("request-accept", from_alice)).status_code == 302
         response = carol.post(_url("request-accept", from_bob))
         assert response.status_code == 302 and response["Location"] == from_bob.get_absolute_url()
-        assert "Carol Chen has no open spot left (1 of 1 taken)." in _follow_messages(carol, response)
+        assert (
+            "You have no open spot left (1 of 1 taken): raise your capacity on your mentor profile to accept, "
+            "or decline with a note." in _follow_messages(carol, response)
+        )
         from_bob.refresh_from_db()
         assert from_bob.status == "pending"
         assert Mentorship.objects.filter(mentor=attending).count() == 1
