@@ -89,7 +89,12 @@ COLUMN_HELP = [
     ("email", "Required", "Their log-in. Each person once per role."),
     ("first_name", "Required", ""),
     ("last_name", "Required", ""),
-    ("role", "Required", "resident or faculty. A senior resident who also mentors interns gets two rows, one each."),
+    (
+        "role",
+        "Required",
+        "resident or faculty. A senior resident who also mentors interns gets two rows, one each. A file of "
+        "residents only may leave it out: without it, every row with a PGY year is read as a resident.",
+    ),
     (
         "pgy",
         "Residents",
@@ -532,6 +537,8 @@ def _parse_uncapped(*, program: Program, text: str) -> RosterPreview:
             return preview
         columns, unnamed, header_ok = _read_header(header, preview)
         records: list[tuple[int, list[str]]] = []
+        # Counted as they are read, so a file refused for its header still says how long it is.
+        preview.record_count = 0
         for cells in reader:
             if not any(cell.strip() for cell in cells):
                 continue  # blank lines, and Excel's trailing ",,,,"
@@ -547,6 +554,7 @@ def _parse_uncapped(*, program: Program, text: str) -> RosterPreview:
                 )
                 return preview
             records.append((reader.line_num, cells[: MAX_COLUMNS + 1]))
+            preview.record_count = len(records)
     except csv.Error as exc:
         errors.append(RosterError(reader.line_num or None, "", f"The file could not be read as CSV ({exc})."))
         return preview
@@ -556,7 +564,6 @@ def _parse_uncapped(*, program: Program, text: str) -> RosterPreview:
         errors.append(RosterError(None, "", "The file has a header row but nobody in it."))
         return preview
 
-    preview.record_count = len(records)
     parser = _RowParser(columns, errors, unnamed=unnamed)
     seen_roles: dict[tuple[str, str], int] = {}  # (key, role) → line
     seen_people: dict[str, RosterRow] = {}  # key → first row
@@ -589,6 +596,12 @@ def _parse_uncapped(*, program: Program, text: str) -> RosterPreview:
         errors.extend(row_errors)
         if row is not None and not row_errors:
             preview.rows.append(row)
+    if parser.roles_from_pgy:
+        read = parser.read_as_residents
+        preview.notices.append(
+            f"No role column: the {read} row{'s' if read != 1 else ''} with a PGY level "
+            f"{'are' if read != 1 else 'is'} read as residents."
+        )
     return preview
 
 
@@ -711,9 +724,14 @@ def _read_header(header: list[str], preview: RosterPreview) -> tuple[list[str], 
         )
         return columns, unnamed, False
     for name in REQUIRED_COLUMNS:
+        # A residents-only export (MedHub, New Innovations) often has no role column: with a PGY
+        # column, the rows with a PGY year are read as residents (``_RowParser.parse``).
+        if name == "role" and "role" not in first_of and "pgy" in first_of:
+            continue
         if name not in first_of:
             aliases = ", ".join(HEADER_ALIASES[name][:3])
-            errors.append(RosterError(1, name, f"Missing column: {name} (or a column named like {aliases})."))
+            instead = "; a file of residents only may have a PGY column instead" if name == "role" else ""
+            errors.append(RosterError(1, name, f"Missing column: {name} (or a column named like {aliases}{instead})."))
             ok = False
     if renamed:
         preview.notices.append("Read " + ", ".join(renamed) + ".")
@@ -733,6 +751,9 @@ class _RowParser:
         self.unnamed = unnamed
         self.file_errors = errors
         self.missing_reported: set[str] = set()
+        # No role column but a PGY one (``_read_header``): a row with a PGY level is a resident.
+        self.roles_from_pgy = "role" not in self.index and "pgy" in self.index
+        self.read_as_residents = 0
         self.stages = {s.code.upper(): s for s in CareerStage.objects.all()}
         self.specialties: dict[str, Specialty] = {}
         for s in Specialty.objects.filter(parent__isnull=True):
@@ -799,7 +820,17 @@ class _RowParser:
                 err(column, f"The {label} is longer than {_NAME_MAX_LENGTH} characters.")
 
         role = ROLES.get(_header_key(cell("role")))
-        if role is None:
+        if self.roles_from_pgy:
+            if cell("pgy"):
+                role = Membership.Role.RESIDENT
+                self.read_as_residents += 1
+            else:
+                err(
+                    "role",
+                    "No PGY level, and the file has no role column: give this row a PGY level if they are a "
+                    "resident, or add a role column (resident or faculty).",
+                )
+        elif role is None:
             err(
                 "role",
                 f"Role must be resident or faculty, not “{cell('role')}”." if cell("role") else "The role is missing.",

@@ -327,6 +327,9 @@ def describe_objects(entries, *, program) -> dict[int, ObjectRef]:
             found[(object_type, str(obj.pk))] = ObjectRef(
                 label=label(obj), url=url(obj) if program_of(obj) == program.pk else ""
             )
+    # The program itself (invitations sent, reminders): the trail is the program's, so its name
+    # is known without a query.
+    found[("program", str(program.pk))] = ObjectRef(label=program.name)
     refs = {}
     for entry in entries:
         ref = found.get((entry.object_type, entry.object_id))
