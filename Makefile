@@ -16,18 +16,23 @@ PORT ?= 8000
 # those (--require-hashes --no-deps): the same set on every machine, and none that we left out on
 # purpose (pandas, which ortools declares but our solver never imports).
 # requirements*.txt stay the lists a person edits, each pin with its reason; `make lock` re-locks.
-PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check --require-hashes --no-deps
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps
 # The runtime install skips pip's byte-compiling of every module (--no-compile): Python writes the
 # bytecode of the modules the app imports when it first imports them, and most of what the packages
 # ship (ortools' and numpy's Python beyond what the engine calls, Django's contrib apps we do not
 # install) is never imported. The demo's environment is 42 MB smaller and installs faster for it.
+# Nor does the demo keep pip and setuptools once it is installed (25 MB the app never imports): the
+# first target that installs more puts pip back from Python's own copy (ensurepip, no download).
+PIP_READY = @test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip >/dev/null
 $(STAMP)/runtime: requirements.lock
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP_READY)
 	$(PIP_INSTALL) --no-compile -r requirements.lock
+	$(BIN)/python -m pip uninstall --quiet --yes pip setuptools
 	@mkdir -p $(STAMP) && touch $@
 
 $(STAMP)/installed: requirements.lock requirements-dev.lock requirements-engine.lock
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP_READY)
 	$(PIP_INSTALL) -r requirements-dev.lock
 	$(PIP_INSTALL) -r requirements-engine.lock
 	@mkdir -p $(STAMP) && touch $@ $(STAMP)/runtime
