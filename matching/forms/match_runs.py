@@ -61,7 +61,7 @@ class MatchRunForm(forms.Form):
         coerce=int,
         widget=MentorSpotsChecklist,
         error_messages={"required": "Choose at least one mentor."},
-        help_text="Faculty of this program with an open spot.",
+        help_text="Mentors of this program (faculty, and residents who mentor near-peers) with an open spot.",
     )
     ranking_deadline = forms.DateTimeField(
         label="Ranking deadline (optional)",
@@ -89,7 +89,8 @@ class MatchRunForm(forms.Form):
 
     def __init__(self, *args, mentees, mentors, ranking_sources=(), **kwargs):
         super().__init__(*args, **kwargs)
-        # Offered only when an earlier run's window collected lists (``selectors.ranking_sources``).
+        # Offered only when an earlier run's window collected lists that someone offered below can use
+        # (``selectors.ranking_sources``).
         if ranking_sources:
             self.fields["rankings_from"].choices = [(source.run.pk, source.label) for source in ranking_sources] + [
                 ("", self.NO_RANKINGS)

@@ -34,6 +34,7 @@ from ..selectors.mentor_spots import (
     MentorSpots,
     program_mentor_spots,
 )
+from .selectors import CapacityShortfall, capacity_shortfall
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -97,6 +98,16 @@ class Readiness:
 
     def __iter__(self) -> Iterator[Group]:
         return iter(self.groups.values())
+
+    @property
+    def open_spots(self) -> int:
+        """The open spots of the mentors a run can offer (``MentorSpots.open``, as program health counts them)."""
+        return sum(p.spots.open for p in self.cohort_mentors)
+
+    @property
+    def capacity(self) -> CapacityShortfall:
+        """The residents a run would match against those spots: the start form's warning, before choosing."""
+        return capacity_shortfall(len(self.cohort_residents), self.open_spots)
 
 
 def _stage(user: User) -> str:

@@ -109,6 +109,24 @@ SORTS = {
 }
 
 
+# A proposal nobody accepted, overrode or rejected before its run was published: publishing left it
+# out (its resident was told they have no mentor from the match), so it no longer waits for anything.
+NOT_DECIDED = "Not decided before publishing"
+
+
+def decision_label(proposal: MatchProposal, *, published: bool) -> str:
+    """The decision as the review page and the CSV say it: ``MatchProposal.decision_label``, except
+    that once the run is published a proposed pair still "pending" is ``NOT_DECIDED``."""
+    if published and proposal.decision == Decision.PENDING and proposal.mentor_id is not None:
+        return NOT_DECIDED
+    return proposal.decision_label
+
+
+def show_choices(*, published: bool) -> list[tuple[str, str]]:
+    """The review's "Show" filter: once published, nothing waits for a decision any more."""
+    return [(k, NOT_DECIDED if published and k == "pending" else v) for k, v in SHOW.items()]
+
+
 def holding_spot(mentor_id: int) -> Q:
     """The proposals of a run that take one of ``mentor_id``'s spots in it: proposed to them and
     still pending or accepted, or overridden onto them (``review_summary`` counts the same)."""
@@ -222,6 +240,12 @@ class ReviewSummary:
     @property
     def unmatched(self) -> int:
         return self.proposals - self.matched
+
+    @property
+    def left_anyway(self) -> int:
+        """Residents publishing leaves without a mentor whatever becomes of the proposals still
+        waiting: no mentor proposed (and none chosen), or rejected."""
+        return self.left_without - self.pending
 
     @property
     def score_peak(self) -> int:
@@ -373,6 +397,9 @@ class RunSummary:
     total_score: float
     average_score: float | None
     worst_score: float | None
+    # Of the residents counted, those paired by publishing the run (accepted or overridden);
+    # None while the run is not published. ``matched`` is what the engine proposed.
+    published: int | None = None
 
 
 @dataclass(frozen=True)
@@ -434,7 +461,9 @@ def _summary(run: MatchRun, proposals: list[MatchProposal]) -> RunSummary:
     scores = sorted(p.score for p in proposals if p.mentor_id is not None and p.score is not None)
     matched = sum(1 for p in proposals if p.mentor_id is not None)
     total = round(sum(scores), 3)
+    paired = (Decision.ACCEPTED, Decision.OVERRIDDEN)
     return RunSummary(
+        published=sum(1 for p in proposals if p.decision in paired) if run.is_published else None,
         run=run,
         mentees=len(proposals),
         matched=matched,
@@ -678,18 +707,30 @@ def rankings_difference(a: RankingsUsed, b: RankingsUsed) -> str:
 @dataclass(frozen=True)
 class RankingSource:
     """A run whose ranking window has closed, with the lists its cohort submitted: a new run
-    of the program may use them instead of asking again (``services.match_run_create``)."""
+    of the program may use them instead of asking again (``services.match_run_create``).
+    ``matchable_*``: those who submitted and can be matched now (the start form offers them,
+    and a resident has no mentor of the run's kind yet)."""
 
     run: MatchRun
     residents: frozenset[int]  # who submitted
     mentors: frozenset[int]
+    matchable_residents: frozenset[int] = frozenset()
+    matchable_mentors: frozenset[int] = frozenset()
 
     @property
     def label(self) -> str:
-        r, m = len(self.residents), len(self.mentors)
+        """ "… match #1 (career): 2 of 3 residents and 1 of 1 mentor who ranked can still be matched" """
+        parts = [
+            f"{len(matchable)} of {_plural(len(submitted), word)}"
+            for matchable, submitted, word in (
+                (self.matchable_residents, self.residents, "resident"),
+                (self.matchable_mentors, self.mentors, "mentor"),
+            )
+            if submitted
+        ]
         return (
-            f"Use the ranked lists collected for match #{self.run.pk} ({self.run.get_kind_display().lower()}: "
-            f"{_plural(r, 'resident')} and {_plural(m, 'mentor')} submitted)"
+            f"Use the ranked lists collected for match #{self.run.pk} ({self.run.get_kind_display().lower()}): "
+            f"{' and '.join(parts)} who ranked can still be matched"
         )
 
     def covering(self, mentee_ids: Iterable[int], mentor_ids: Iterable[int]) -> tuple[int, int]:
@@ -698,23 +739,52 @@ class RankingSource:
 
 
 RANKING_SOURCES_SHOWN = 3
+# Closed windows looked at for those: the latest ones whose rankers have all moved on are passed over.
+RANKING_SOURCES_READ = 10
 
 
-def ranking_sources(program: Program, *, now: datetime | None = None) -> list[RankingSource]:
-    """The latest runs of ``program`` whose ranking window has closed and collected at least one
-    list (two queries): not one called off, whose rankers were told their lists would not be used."""
+def ranking_sources(
+    program: Program,
+    *,
+    mentee_ids: Iterable[int],
+    mentor_ids: Iterable[int],
+    now: datetime | None = None,
+) -> list[RankingSource]:
+    """The latest runs of ``program`` whose ranking window has closed and whose lists a new run
+    can use (three queries): not one called off, whose rankers were told their lists would not be
+    used, and only if someone who submitted can be matched now: one of ``mentee_ids`` (the
+    residents the start form offers) without an active mentor of the run's kind, or one of
+    ``mentor_ids`` (the mentors it offers, who have an open spot). Lists nobody chosen can use
+    would only be refused (``services.match_run_create``)."""
     runs = list(
         MatchRun.objects.filter(program=program, ranking_deadline__lte=now or timezone.now())
         .exclude(status=Status.CANCELLED)
         .filter(Exists(RankingSubmission.objects.filter(run_id=OuterRef("pk"))))
-        .order_by("-ranking_deadline", "-pk")[:RANKING_SOURCES_SHOWN]
+        .order_by("-ranking_deadline", "-pk")[:RANKING_SOURCES_READ]
     )
     found = _submitters(run.pk for run in runs)
-    return [
-        RankingSource(
-            run=run,
-            residents=frozenset(a for a, (as_mentee, _) in found[run.pk].items() if as_mentee),
-            mentors=frozenset(a for a, (as_mentee, _) in found[run.pk].items() if not as_mentee),
+    mentee_ids, mentor_ids = set(mentee_ids), set(mentor_ids)
+    offered_rankers = mentee_ids & {
+        a for authors in found.values() for a, (is_mentee, _) in authors.items() if is_mentee
+    }
+    mentored: set[tuple[int, str]] = set()  # (resident, kind): a run of that kind leaves them out
+    if offered_rankers:
+        mentored = set(
+            Mentorship.objects.filter(
+                status=Mentorship.Status.ACTIVE, mentee_id__in=offered_rankers, kind__in={r.kind for r in runs}
+            ).values_list("mentee_id", "kind")
         )
-        for run in runs
-    ]
+    sources = []
+    for run in runs:
+        residents = frozenset(a for a, (as_mentee, _) in found[run.pk].items() if as_mentee)
+        mentors = frozenset(a for a, (as_mentee, _) in found[run.pk].items() if not as_mentee)
+        source = RankingSource(
+            run=run,
+            residents=residents,
+            mentors=mentors,
+            matchable_residents=frozenset(a for a in residents & mentee_ids if (a, run.kind) not in mentored),
+            matchable_mentors=mentors & mentor_ids,
+        )
+        if source.matchable_residents or source.matchable_mentors:
+            sources.append(source)
+    return sources[:RANKING_SOURCES_SHOWN]

@@ -472,6 +472,11 @@ def match_run_accept_pending(
     if not run.can_review():
         raise _not_reviewable(run)
     _refuse_if_stale(run)
+    return _accept_pending(run, actor)
+
+
+def _accept_pending(run: MatchRun, actor: User) -> tuple[list[MatchProposal], list[tuple[MatchProposal, str]]]:
+    """``match_run_accept_pending`` once the run is locked and checked (publish uses it too)."""
     accepted: list[MatchProposal] = []
     refused: list[tuple[MatchProposal, str]] = []
     pending = run.proposals.filter(decision=Decision.PENDING, mentor__isnull=False).select_related("mentee", "mentor")
@@ -488,11 +493,16 @@ def match_run_accept_pending(
 
 
 @transaction.atomic
-def match_run_publish(*, run: MatchRun, actor: User) -> list[Mentorship]:
+def match_run_publish(*, run: MatchRun, actor: User, accept_waiting: bool = False) -> list[Mentorship]:
     """Start a mentorship for every accepted or overridden proposal, all or none: if one
     pair no longer fits (a spot was taken since), nothing is published and the error names
     the pair. Then notify both people of each pair, and each resident left without a
-    mentor (with the engine's reason, spoken to them). A run is published once."""
+    mentor (with the engine's reason, spoken to them). A run is published once.
+
+    Proposals still waiting for a decision are not published: their residents are told they
+    have no mentor from this match, and the run shows them as not decided before publishing.
+    ``accept_waiting`` accepts them first (as ``match_run_accept_pending``), under the same lock
+    and all or none: if one of them no longer has its mentor's spot, nothing is accepted or published."""
     run = _locked_run(run)
     require_perm(actor, "matching.manage_match_runs", run)
     if run.is_published:
@@ -502,6 +512,14 @@ def match_run_publish(*, run: MatchRun, actor: User) -> list[Mentorship]:
     if not run.can_publish():
         raise ValidationError("Only a finished match can be published.")
     _refuse_if_stale(run)
+    if accept_waiting:
+        _, refused = _accept_pending(run, actor)
+        if refused:
+            raise ValidationError(
+                [f"{p.mentee.full_name}: {why}" for p, why in refused]
+                + ["Nothing was accepted or published: decide these first, or publish only the decided pairings."]
+            )
+    not_decided = run.proposals.filter(decision=Decision.PENDING, mentor__isnull=False).count()
     proposals = list(
         run.proposals.filter(decision__in=[Decision.ACCEPTED, Decision.OVERRIDDEN]).select_related(
             "mentee", "mentor", "override_mentor"
@@ -538,7 +556,12 @@ def match_run_publish(*, run: MatchRun, actor: User) -> list[Mentorship]:
     requests_close_for_paired(pairs=[(m.mentee_id, run.kind) for m in started], actor=actor)
     run.published_at, run.published_by = timezone.now(), actor
     run.save(update_fields=["published_at", "published_by"])
-    audit_log(actor=actor, action="match_run.publish", obj=run, after={"mentorships": len(started)})
+    audit_log(
+        actor=actor,
+        action="match_run.publish",
+        obj=run,
+        after={"mentorships": len(started), "not_decided": not_decided},
+    )
     kind = run.get_kind_display().lower()
     notes = []
     for m in started:

@@ -212,13 +212,13 @@ def match_run_create_view(request, program):
     initial = {"kind": kind, "mentor_ids": [p.user_id for p in mentors]}
     if preset == PRESET_PGY1_UNPAIRED:
         initial["mentee_ids"] = _pgy1_unpaired(mentees, mentors_by_kind, kind)
-    sources = ranking_sources(program)
-    # The latest lists collected for this kind are chosen to start with when some of the people
+    # Offered only when someone who submitted them can be matched from the lists below.
+    sources = ranking_sources(program, mentee_ids=[u.pk for u in mentees], mentor_ids=[p.user_id for p in mentors])
+    # The latest lists collected for this kind are chosen to start with when some of the residents
     # who submitted them can still be matched: a match over the same people with other settings
-    # should not silently drop them. Last year's lists, whose rankers have moved on, are not.
-    can_match = {u.pk for u in mentees if kind not in mentors_by_kind.get(u.pk, {})}
+    # should not silently drop them. Lists only mentors can still use are offered, not chosen.
     initial["rankings_from"] = next(
-        (source.run.pk for source in sources if source.run.kind == kind and source.residents & can_match), ""
+        (source.run.pk for source in sources if source.run.kind == kind and source.matchable_residents), ""
     )
     with timezone.override(request.user.zone):
         form = MatchRunForm(

@@ -11,12 +11,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Program
 from core.access import object_for, program_page
@@ -32,6 +32,7 @@ from ..match_runs.selectors import (
     LOW_SCORE,
     PAGE_SIZE,
     TIE_BREAK,
+    decision_label,
     fit_score,
     holding_spot,
     match_run_compare,
@@ -40,6 +41,7 @@ from ..match_runs.selectors import (
     rankings_used,
     review_proposals,
     review_summary,
+    show_choices,
     standard_weights,
 )
 from ..match_runs.services import (
@@ -177,13 +179,26 @@ def _back_to_review(run, data, proposal=None) -> HttpResponseRedirect:
     return redirect(url + (f"#proposal-{proposal.pk}" if proposal else ""))
 
 
-def _mentor_choices(summary, blocked=()):
-    """The cohort's mentors with their spots, less those ``blocked`` keeps from the resident."""
-    return [
-        (row.mentor_id, f"{row.name} ({row.holding} of {row.spots} spot{'s' if row.spots != 1 else ''} taken)")
-        for row in summary.mentor_load
-        if row.mentor_id not in blocked
-    ]
+def _mentor_choices(summary, proposal, blocked=()):
+    """The cohort's mentors, less those ``blocked`` keeps from the resident: first those with a
+    spot left in this match for ``proposal``'s resident ("2 spots left"), then the full ones, whom
+    choosing asks how to make room (``_override_form``). The resident's own spot counts as free."""
+    free, full = [], []
+    for row in summary.mentor_load:
+        if row.mentor_id in blocked:
+            continue
+        taken = row.holding - (1 if proposal.final_mentor_id == row.mentor_id else 0)
+        left = row.spots - taken
+        if left > 0:
+            free.append((row.mentor_id, f"{row.name} ({left} spot{'s' if left != 1 else ''} left)"))
+        else:
+            full.append((row.mentor_id, f"{row.name} (full)"))
+    groups = []
+    if free:
+        groups.append(("With a spot left in this match", free))
+    if full:
+        groups.append(("Full: choosing one asks how to make room", full))
+    return groups
 
 
 def _render_detail(request, run, *, status=200):
@@ -202,6 +217,11 @@ def _render_detail(request, run, *, status=200):
         data = request.GET.copy()
         data["q"] = request.session.get(_search_key(run), "")
         filters = ReviewFilterForm(data, mentor_choices=[(row.mentor_id, row.name) for row in summary.mentor_load])
+        filters.fields["show"].choices = show_choices(published=run.is_published)
+        if run.is_published:
+            filters.fields["sort"].choices = [
+                (k, "Not decided first" if k == "decision" else v) for k, v in filters.fields["sort"].choices
+            ]
         values = filters.values()
         page = Paginator(review_proposals(run, **values), PAGE_SIZE).get_page(request.GET.get("page"))
         scoring = _scoring(run)
@@ -225,10 +245,29 @@ def _render_detail(request, run, *, status=200):
             next_rounds=list(run.next_rounds.order_by("-created_at")),
             second_round_refusal=second_round_refusal(run) if run.is_published and summary.left_without else "",
             can_review=run.can_review() and not changes,
-            comparable=list(_finished_runs(run.program).exclude(pk=run.pk).filter(archived_at__isnull=True)),
+            comparable=_comparable(run),
             **scoring,
         )
     return render(request, "matching/match_runs/detail.html", context, status=status)
+
+
+def _comparable(run) -> list[MatchRun]:
+    """The runs the review offers to compare with, each with ``compare_label``: what the engine
+    proposed, and for a published run what was published too (the runs list counts the latter)."""
+    # Counted in the same query (``matched_counts`` counts a published run's pairs the same way).
+    paired = Q(proposals__decision__in=[Decision.ACCEPTED, Decision.OVERRIDDEN])
+    runs = list(
+        _finished_runs(run.program)
+        .exclude(pk=run.pk)
+        .filter(archived_at__isnull=True)
+        .annotate(paired=Count("proposals", filter=paired))
+    )
+    for other in runs:
+        label = f"{(other.stats or {}).get('matched', 0)} proposed"
+        if other.is_published:
+            label += f", {other.paired} published"
+        other.compare_label = label
+    return runs
 
 
 @login_required
@@ -315,7 +354,11 @@ def proposal_accept_view(request, pk, proposal_pk):
             return _row_response(request, run, proposal.pk, error=" ".join(exc.messages))
         _service_error(request, exc)
     else:
-        text = f"Accepted: {proposal.mentee.full_name} with {proposal.mentor.full_name}."
+        text = (
+            f"Override undone: {proposal.mentee.full_name} is paired with {proposal.mentor.full_name}, as proposed."
+            if proposal.decision == Decision.OVERRIDDEN
+            else f"Accepted: {proposal.mentee.full_name} with {proposal.mentor.full_name}."
+        )
         if _is_htmx(request):
             return _row_response(request, run, proposal.pk, message=text)
         messages.success(request, text)
@@ -377,7 +420,7 @@ def _override_form(run, proposal, data=None, *, mentor_id=None):
         data,
         prefix=f"o{proposal.pk}",
         auto_id=f"o{proposal.pk}-%s",
-        mentor_choices=_mentor_choices(summary, blocked),
+        mentor_choices=_mentor_choices(summary, proposal, blocked),
         room_choices=room,
     )
     form.left_out = [
@@ -492,16 +535,17 @@ def _confirmed(request) -> bool:
     return request.POST.get("confirm") == "yes"
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def match_run_accept_all(request, pk):
+    """GET (a reload, a bookmark, the back button) and a POST without ``confirm=yes`` ask first."""
     run = _run_for(request, pk)
-    if not _confirmed(request):
+    if request.method != "POST" or not _confirmed(request):
         pending = review_summary(run).pending if run.can_review() else 0
         if not pending or run_changes(run):
             # Nothing to accept (or no longer acceptable): the page says why.
             return _back_to_review(run, request.POST)
-        back = _review_query(QueryDict(request.POST.get("back", "")))
+        back = _review_query(QueryDict((request.POST if request.method == "POST" else request.GET).get("back", "")))
         cancel = reverse("matching:match-run-detail", args=[run.pk]) + (f"?{back}" if back else "")
         word = "proposal" if pending == 1 else "proposals"
         return _confirm_page(
@@ -537,20 +581,97 @@ def match_run_accept_all(request, pk):
     return _back_to_review(run, request.POST)
 
 
-@require_POST
+# How a coordinator publishes a run with proposals still waiting for a decision (``waiting``):
+# accept them first, or leave them out (their residents get no mentor from this match).
+ACCEPT_WAITING, LEAVE_WAITING = "accept", "leave"
+
+
+def _plural(n: int, word: str, words: str = "") -> str:
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+def _publish_confirm(request, run, summary):
+    """The second step of publishing, without JavaScript or from a reload: what it starts, whom
+    it tells, and, when proposals are still waiting, what becomes of them, with the two ways on."""
+    pending, decided = summary.pending, summary.will_pair
+    points = [
+        f"{_plural(decided, 'decided pairing')} (accepted or overridden) "
+        f"{'starts as a mentorship' if decided == 1 else 'start as mentorships'}, and both people of each pair are told.",
+    ]
+    choices = []
+    if pending:
+        points.insert(
+            0,
+            f"{_plural(pending, 'proposal is', 'proposals are')} still waiting for a decision. Publishing only the "
+            f"decided pairings leaves {'that resident' if pending == 1 else f'those {pending} residents'} without a "
+            "mentor from this match: they are told so, and the proposals are not published.",
+        )
+        choices.append(
+            (
+                "waiting",
+                ACCEPT_WAITING,
+                f"Accept the {pending} waiting and publish {decided + pending}",
+                "button",
+            )
+        )
+        choices.append(("waiting", LEAVE_WAITING, f"Publish only the {decided} decided", "button-secondary"))
+    left = summary.left_anyway
+    if left:
+        points.append(
+            f"{_plural(left, 'resident')} with no mentor proposed, or whose pairing was rejected, "
+            f"{'is' if left == 1 else 'are'} told they have no mentor from this match."
+        )
+    points.append("It cannot be undone: a pairing that should not stand is then ended on the Pairings page.")
+    total = decided + pending
+    return _confirm_page(
+        request,
+        run,
+        heading=f"Publish match #{run.pk}?" if not pending else f"Publish with {_plural(pending, 'proposal')} waiting?",
+        crumb="Publish",
+        points=points,
+        action=reverse("matching:match-run-publish", args=[run.pk]),
+        choices=choices,
+        yes_label="" if choices else f"Yes, publish {_plural(total, 'pairing')}",
+        no_label="No, go back to the review",
+        cancel_url=run.get_absolute_url(),
+    )
+
+
+@require_http_methods(["GET", "POST"])
 @login_required
 def match_run_publish_view(request, pk):
+    """POST ``waiting`` (``ACCEPT_WAITING`` or ``LEAVE_WAITING``) publishes; without it, while
+    proposals wait for a decision beside decided ones, and on GET, the confirmation page asks. A
+    run with none waiting is published by the review's own confirmation (the disclosure)."""
     run = _run_for(request, pk)
-    started = _attempt(request, lambda: match_run_publish(run=run, actor=request.user))
+    waiting = request.POST.get("waiting", "") if request.method == "POST" else ""
+    summary = review_summary(run) if run.can_review() else None
+    asks = summary is not None and summary.will_pair and summary.pending
+    if request.method != "POST" or (asks and waiting not in (ACCEPT_WAITING, LEAVE_WAITING)):
+        if run.is_published:
+            messages.info(request, "This match has already been published.")
+        if summary is None or not summary.will_pair or run_changes(run):
+            return _to_run(run)  # nothing to publish, or no longer publishable: the page says why
+        return _publish_confirm(request, run, summary)
+    started = _attempt(
+        request, lambda: match_run_publish(run=run, actor=request.user, accept_waiting=waiting == ACCEPT_WAITING)
+    )
     if started is not _REFUSED:
         n = len(started)
-        left = review_summary(run).left_without
+        after = review_summary(run)
+        left = after.left_without
         messages.success(
             request,
             f"Published: {n} mentorship{'s' if n != 1 else ''} started. Everyone paired has been notified."
             + (
                 f" {left} resident{'s' if left != 1 else ''} of this match {'is' if left == 1 else 'are'} left "
-                f"without a mentor and {'was' if left == 1 else 'were'} told so."
+                f"without a mentor and {'was' if left == 1 else 'were'} told so"
+                + (
+                    f", including {after.pending} whose proposal{' was' if after.pending == 1 else 's were'} "
+                    "not decided before publishing."
+                    if after.pending
+                    else "."
+                )
                 if left
                 else ""
             ),
@@ -574,13 +695,14 @@ def match_run_rerun_view(request, pk):
     return _to_run(new)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def match_run_archive_view(request, pk):
+    """GET and a POST without ``confirm=yes``: the confirmation page."""
     run = _run_for(request, pk)
     reason = request.POST.get("reason", "")[:500]
-    from_list = request.POST.get("from") == "list"
-    if not _confirmed(request):
+    from_list = (request.POST if request.method == "POST" else request.GET).get("from") == "list"
+    if request.method != "POST" or not _confirmed(request):
         if not run.can_archive() or run.is_archived:
             return _to_run(run)
         return _confirm_page(
@@ -657,6 +779,8 @@ def match_run_compare_view(request, pk):
             "other": other,
             "tie_break": TIE_BREAK,
             "same_weights": _weights_of(run) == _weights_of(other),
+            # Said above the figures: a published run's pairs hold spots a later run could not use.
+            "published_runs": [(r, x) for r, x in ((run, comparison.a), (other, comparison.b)) if r.is_published],
         },
     )
 
@@ -687,6 +811,7 @@ def match_run_export(request, pk):
 def _export_rows(run):
     yield EXPORT_COLUMNS
     standard = standard_weights(run)
+    published = run.is_published
     for p in proposals_for(run):
         # Who publishing pairs the resident with: nobody unless the decision is made (as the page counts).
         final = p.final_mentor if p.decision in (Decision.ACCEPTED, Decision.OVERRIDDEN) else None
@@ -701,7 +826,7 @@ def _export_rows(run):
             "" if fit is None else f"{fit:.1f}",
             p.rank_obtained if p.ranked else "",
             p.mentor_rank,
-            p.decision_label,
+            decision_label(p, published=published),
             final.full_name if final else "",
             p.decision_note,
             p.why_not,

@@ -30,7 +30,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from core.access import object_for
 from core.bounds import SCHEDULED
@@ -283,11 +283,19 @@ def ranking_window(request, pk):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def ranking_window_action(request, pk, action):
+    """POST: remind, extend, close (close asks first). GET (a reload, a bookmark, the back button
+    after the confirmation): "close" shows its confirmation again, the others the window page."""
     run = object_for(request.user, _RUNS, pk, "matching.manage_match_runs")
     if run.ranking_deadline is None:
         raise Http404
+    if request.method != "POST":
+        if action == "close":
+            if run.ranking_window_open() and run.archived_at is None:
+                return _close_confirm_page(request, run)
+            messages.info(request, "The ranking window is already closed.")
+        return redirect("matching:ranking-window", pk=run.pk)
     if action == "extend":
         form = ExtendForm(request.POST, zone=request.user.time_zone)
         if form.is_valid():

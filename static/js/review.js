@@ -14,3 +14,16 @@ document.addEventListener("htmx:afterSwap", function (event) {
     if (first) first.focus();
   }
 });
+
+// "Cancel" in an override form opened in its row: close it (the row hides once it is empty) and
+// give the keyboard back to the row's Override button. On the form's own page it is a plain link.
+document.addEventListener("click", function (event) {
+  var link = event.target.closest ? event.target.closest("[data-close-override]") : null;
+  var slot = link ? link.closest(".override-slot") : null;
+  if (!slot) return;
+  event.preventDefault();
+  slot.innerHTML = "";
+  var row = document.getElementById(slot.id.replace("override-", "proposal-"));
+  var opener = row ? row.querySelector("[data-next-focus]") : null;
+  if (opener) opener.focus();
+});

@@ -48,17 +48,18 @@ def test_coordinator_runs_overrides_and_publishes(
     intern = MatchProposal.objects.filter(run=run).exclude(mentee=resident).order_by("mentee__first_name").first()
     row = page.locator(f"#proposal-{intern.pk}")
     row.get_by_text("Override").or_(row.get_by_text("Choose a mentor")).first.click()
-    htmx_ready(row.get_by_label("Instead, pair with"))
-    row.get_by_label("Instead, pair with").select_option(value=str(attending.pk))
-    row.get_by_label("Why (required)").fill("Both want a research year; Dr Chen has one spot left.")
+    form = page.locator(f"#override-row-{intern.pk}")  # the form opens in a row of its own, below
+    htmx_ready(form.get_by_label("Instead, pair with"))
+    form.get_by_label("Instead, pair with").select_option(value=str(attending.pk))
+    form.get_by_label("Why (required)").fill("Both want a research year; Dr Chen has one spot left.")
     # Choosing Carol says at once whether she has a spot; if the engine's own proposals hold them
     # all, the ways to make room come with it, before Save.
-    row.get_by_role("status").get_by_text(attending.full_name, exact=False).wait_for()
-    raise_spot = row.get_by_label(f"Giving {attending.full_name} one more spot", exact=False)
+    form.get_by_role("status").get_by_text(attending.full_name, exact=False).wait_for()
+    raise_spot = form.get_by_label(f"Giving {attending.full_name} one more spot", exact=False)
     if raise_spot.count():
         shot("override-asks-for-room")
         raise_spot.check()
-    row.get_by_role("button", name="Save").click()
+    form.get_by_role("button", name="Save").click()
     page.locator(f"#proposal-{intern.pk}").get_by_text("Overridden").wait_for()
     shot("after-override")
 

@@ -10,7 +10,7 @@ from matching.models import MatchProposal, MatchRun, Mentorship
 from tests.factories import PASSWORD, MembershipFactory, MenteeProfileFactory, MentorProfileFactory, UserFactory
 from tests.matching.support import _create
 
-from .conftest import log_in
+from .conftest import htmx_ready, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -97,43 +97,51 @@ def test_an_override_onto_a_full_mentor_offers_a_spot_or_a_displacement(page, sh
     console_errors = []
     page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
     row = page.locator(f"#proposal-{unmatched.pk}")
+    form = page.locator(f"#override-row-{unmatched.pk}")  # the override form opens in a row of its own, below
     row.get_by_role("link", name="Choose a mentor").click()
+    # Cancel closes the form where it opened, below the row, and gives the keyboard back to the row.
+    htmx_ready(form.get_by_label("Instead, pair with"))
+    form.get_by_role("link", name="Cancel").click()
+    form.wait_for(state="hidden")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Choose a mentor"
+    row.get_by_role("link", name="Choose a mentor").click()
+    htmx_ready(form.get_by_label("Instead, pair with"))
     # By keyboard: the first mentor of the list is Dr Kim, who is full. The ways to make room come
     # at once, before Save, and a screen reader is told; the keyboard stays on the list.
-    mentor = row.get_by_label("Instead, pair with")
+    mentor = form.get_by_label("Instead, pair with")
     mentor.focus()
     page.keyboard.press("ArrowDown")
     # Said plainly: the extra spot takes Dr Kim past the capacity on her profile.
-    raise_spot = row.get_by_label(
+    raise_spot = form.get_by_label(
         "Giving Dr Kim one more spot in this match (3 in all): 3 mentees once published, past the 2"
     )
     raise_spot.wait_for()
     assert mentor.input_value() == str(kim.pk)
-    status = row.locator(f"#o{unmatched.pk}-room-status")
+    status = form.locator(f"#o{unmatched.pk}-room-status")
     assert status.get_attribute("role") == "status"
     assert status.inner_text() == "Dr Kim has no spot left in this match: choose below how to make room."
     assert page.evaluate("document.activeElement.name") == f"o{unmatched.pk}-mentor"
-    assert row.get_by_label("Displacing ", exact=False).count() == 2  # Dr Kim's two residents
+    assert form.get_by_label("Displacing ", exact=False).count() == 2  # Dr Kim's two residents
     # Saved without choosing, the form asks again (as it does without JavaScript, after Save).
-    row.get_by_label("Why (required)").fill("Asked for Dr Kim at orientation.")
+    form.get_by_label("Why (required)").fill("Asked for Dr Kim at orientation.")
     # A screenshot tool or an extension leaves style attributes on the form's fields (Playwright's
     # full-page screenshots did in the walkthrough); htmx's settling must not copy them onto the
     # swapped-in fields, which the Content-Security-Policy would refuse.
-    row.evaluate(
+    form.evaluate(
         "row => row.querySelectorAll('select, textarea, input').forEach(el => { el.style.outline = '0px none' })"
     )
-    row.get_by_role("button", name="Save the override").click()
-    row.get_by_text("Give Dr Kim one more spot for this match, or displace one of these residents").wait_for()
+    form.get_by_role("button", name="Save the override").click()
+    form.get_by_text("Give Dr Kim one more spot for this match, or displace one of these residents").wait_for()
     page.wait_for_timeout(100)  # htmx settles 20 ms after the swap
     assert console_errors == []
     # (Screenshots after the swaps: axe leaves empty style attributes that htmx's settling would copy.)
     shot("choose-how-to-make-room")
     page.set_viewport_size({"width": 390, "height": 844})
-    row.get_by_label("Why (required)").scroll_into_view_if_needed()
+    form.get_by_label("Why (required)").scroll_into_view_if_needed()
     shot("choose-how-to-make-room-phone")
     page.set_viewport_size({"width": 1280, "height": 800})
     raise_spot.check()
-    row.get_by_role("button", name="Save the override").click()
+    form.get_by_role("button", name="Save the override").click()
     page.locator(f"#proposal-{unmatched.pk}").get_by_text("Overridden").wait_for()
     shot("raised")
     assert "(+1 for this match)" in page.locator("#review-summary").inner_text()  # the load table, live
@@ -228,7 +236,7 @@ def test_a_review_of_500_proposals_is_filtered_and_accepted_in_place(page, shot,
     assert "show=pending" in page.url and "same" not in page.url
     page.locator("#review-summary [data-count='accepted']").get_by_text("1", exact=True).wait_for()
     # Accept all and publish follow too: their counts agree with the summary.
-    page.locator("#review-actions").get_by_text("Publish 1 pairing…").wait_for()
+    page.locator("#review-actions").get_by_text("Publish 1 pairing (479 still waiting)…").wait_for()
     page.locator("#review-actions").get_by_role("button", name="Accept all remaining (479)").wait_for()
     focused = page.evaluate(
         "document.activeElement && document.activeElement.closest('tr') && document.activeElement.closest('tr').id"

@@ -55,7 +55,8 @@ def test_a_coordinator_starts_a_match_with_the_lists_already_collected_and_compa
     log_in(page, coordinator.email, PASSWORD)
     page.goto(f"/programs/{program.slug}/match-runs/new/")
     reuse = page.get_by_label(
-        f"Use the ranked lists collected for match #{collected.pk} (career: 1 resident and 1 mentor submitted)"
+        f"Use the ranked lists collected for match #{collected.pk} (career): 1 of 1 resident and 1 of 1 mentor "
+        "who ranked can still be matched"
     )
     expect(reuse).to_be_checked()
     expect(page.get_by_label("Don't use them", exact=False)).not_to_be_checked()

@@ -19,7 +19,7 @@ from audit.models import AuditEntry
 from matching.match_cohort import load_cohort
 from matching.match_runs import readiness as r
 from matching.match_runs.readiness import program_readiness, readiness_remind
-from matching.models import MatchRun, Notification
+from matching.models import EvaluatorRole, MatchRun, Notification
 from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, UserFactory
 from tests.matching.factories import MentorshipFactory
 
@@ -327,8 +327,6 @@ def test_a_group_without_a_reminder_or_a_made_up_kind_is_refused(program, ready,
 
 
 def test_evaluators_are_listed_apart_and_not_offered_as_mentors(program, ready, other_attending, coordinator):
-    from matching.models import EvaluatorRole
-
     EvaluatorRole.objects.create(program=program, user=other_attending, role=EvaluatorRole.Role.CCC_MEMBER)
     readiness = program_readiness(program, "career")
 
@@ -336,3 +334,25 @@ def test_evaluators_are_listed_apart_and_not_offered_as_mentors(program, ready, 
     assert other_attending.pk not in {p.user_id for p in readiness.cohort_mentors}
     assert other_attending.full_name not in _names(readiness, r.MENTORS_FULL)
     assert not readiness.groups[r.KEPT_APART].remind_label  # nothing for them to do
+
+
+# --- Cohort size against capacity.
+
+
+def test_readiness_compares_the_residents_it_can_match_with_the_open_spots(
+    program, ready, resident, attending, other_attending
+):
+    readiness = program_readiness(program, "career")
+    assert (readiness.open_spots, bool(readiness.capacity)) == (4, False)  # Alice and Bob; two spots each
+
+    for first in ("Femi", "Gita", "Hugo"):
+        _resident(program, first)
+    # Alice has a career mentor now: left out, and she takes one of Carol's spots.
+    MentorshipFactory(mentee=resident, mentor=attending, program=program, kind="career")
+    capacity = program_readiness(program, "career").capacity
+    assert (capacity.residents, capacity.spots, capacity.unmatched) == (4, 3, 1)
+
+    # A mentor kept apart from every resident has spots the residents cannot take.
+    EvaluatorRole.objects.create(program=program, user=other_attending, role=EvaluatorRole.Role.CCC_MEMBER)
+    capacity = program_readiness(program, "career").capacity
+    assert (capacity.residents, capacity.spots, capacity.unmatched) == (4, 1, 3)

@@ -297,7 +297,8 @@ def test_the_start_form_offers_the_lists_collected_for_an_earlier_run_and_uses_t
     page = client.get(reverse("matching:match-run-create", args=[program.slug])).content.decode()
     assert "Ranked lists already collected" in page
     assert (
-        f"Use the ranked lists collected for match #{collected.pk} (career: 3 residents and 1 mentor submitted)" in page
+        f"Use the ranked lists collected for match #{collected.pk} (career): 3 of 3 residents and 1 of 1 mentor "
+        "who ranked can still be matched" in page
     )
     assert "Don&#x27;t use them: open a new ranking window (set a deadline below), or match by fit scores only" in page
     # Chosen to start with: a match over the same people should not silently drop their lists.
@@ -372,6 +373,81 @@ def test_lists_whose_residents_can_no_longer_be_matched_are_offered_but_not_chos
     for resident, mentor in ((alice, carol), (bob, dave), (femi, erin)):
         MentorshipFactory(mentee=resident, mentor=mentor, program=program, kind="career")
     page = client_for(coordinator).get(reverse("matching:match-run-create", args=[program.slug])).content.decode()
+    # Carol, who ranked, still has a spot: her list can still be used, so the lists are offered.
+    assert (
+        f"Use the ranked lists collected for match #{collected.pk} (career): 0 of 3 residents and 1 of 1 mentor "
+        "who ranked can still be matched" in page
+    )
     offered = page[page.index(f'name="rankings_from" value="{collected.pk}"') :].split(">", 1)[0]
     refused = page[page.index('name="rankings_from" value=""') :].split(">", 1)[0]
     assert "checked" not in offered and "checked" in refused
+
+
+def _start_page(client_for, coordinator, program):
+    return client_for(coordinator).get(reverse("matching:match-run-create", args=[program.slug])).content.decode()
+
+
+def test_lists_nobody_offered_can_use_are_not_offered(client_for, collected, coordinator, program, cohort):
+    """The walkthrough's 400: the three residents who ranked were paired by match #1 and Carol, the
+    one mentor who ranked, is full. Offering the lists led only to "Nobody you chose submitted…"."""
+    alice, bob, femi, *_rest, carol, dave, _erin = _people(cohort)
+    MentorshipFactory(mentee=alice, mentor=carol, program=program, kind="career")
+    MentorshipFactory(mentee=bob, mentor=carol, program=program, kind="career")  # Carol: 2 of 2
+    MentorshipFactory(mentee=femi, mentor=dave, program=program, kind="career")
+
+    page = _start_page(client_for, coordinator, program)
+
+    assert "Ranked lists already collected" not in page and 'name="rankings_from"' not in page
+    # Nothing to choose, so nothing to refuse: the form starts a run by scores.
+
+
+def test_the_offer_counts_those_who_ranked_and_can_still_be_matched(
+    client_for, collected, coordinator, program, cohort
+):
+    alice, bob, *_rest, carol, dave, _erin = _people(cohort)
+    MentorshipFactory(mentee=alice, mentor=dave, program=program, kind="career")  # left out of a career run
+    MentorshipFactory(mentee=bob, mentor=dave, program=program, kind="research")  # not of this kind: still counts
+
+    page = _start_page(client_for, coordinator, program)
+
+    label = (
+        f"Use the ranked lists collected for match #{collected.pk} (career): 2 of 3 residents and 1 of 1 mentor "
+        "who ranked can still be matched"
+    )
+    assert label in page
+    assert "3 residents and 1 mentor submitted" not in page
+    chosen = page[page.index(f'name="rankings_from" value="{collected.pk}"') :].split(">", 1)[0]
+    assert "checked" in chosen
+
+
+def test_a_resident_who_ranked_but_is_no_longer_offered_is_not_counted(
+    client_for, collected, coordinator, program, cohort
+):
+    alice, bob, femi, *_rest, carol, _dave, _erin = _people(cohort)
+    bob.is_active = False  # deactivated: not in the form's list of residents
+    bob.save(update_fields=["is_active"])
+    carol.mentor_profile.accepting_mentees = False  # not offered as a mentor
+    carol.mentor_profile.save(update_fields=["accepting_mentees"])
+
+    page = _start_page(client_for, coordinator, program)
+
+    assert (
+        f"Use the ranked lists collected for match #{collected.pk} (career): 2 of 3 residents and 0 of 1 mentor "
+        "who ranked can still be matched" in page
+    )
+
+
+def test_an_older_usable_window_is_offered_when_a_later_one_is_not(
+    client_for, collected, coordinator, program, cohort, django_capture_on_commit_callbacks
+):
+    alice, bob, femi, gita, *_rest, carol, dave, erin = _people(cohort)
+    later = _create(coordinator, program, [gita], [erin], ranking_deadline=timezone.now() + timedelta(days=3))
+    ranking_submit(run=later, actor=gita, ordered_ids=[erin.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        ranking_window_close(run=later, actor=coordinator)
+    MentorshipFactory(mentee=gita, mentor=erin, program=program, kind="career")  # Gita paired, Erin full
+
+    page = _start_page(client_for, coordinator, program)
+
+    assert f'name="rankings_from" value="{later.pk}"' not in page
+    assert f'name="rankings_from" value="{collected.pk}"' in page

@@ -17,7 +17,7 @@ from matching import engine
 from matching.engine.instance import Instance, MenteePrefs, MentorPrefs
 from matching.forms.match_runs import EXAMPLE_RESULTS, EXAMPLE_SCORES
 from matching.models import EvaluatorRole, MatchRun, Notification
-from tests.factories import MembershipFactory, MenteeProfileFactory, UserFactory
+from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, UserFactory
 from tests.matching.factories import MentorshipFactory
 
 pytestmark = pytest.mark.django_db
@@ -322,3 +322,37 @@ def test_the_form_links_to_each_reason_a_mentor_is_not_offered(
     for anchor in ("mentors-full", "kept-apart"):
         assert f"readiness/?kind=career#{anchor}" in mentors
         assert f'id="{anchor}"'.encode() in readiness
+
+
+def test_the_mentors_box_says_residents_who_mentor_near_peers_are_offered_too(client_for, program, world, coordinator):
+    senior = _resident(program, "Priya", "Senior", stage="PGY-4")
+    MentorProfileFactory(user=senior, capacity=1)
+    body = client_for(coordinator).get(_start(program)).content.decode()
+    mentors = body.split("<legend>Mentors</legend>")[1].split("</fieldset>")[0]
+    assert "Mentors of this program (faculty, and residents who mentor near-peers) who accept new mentees" in mentors
+    assert "Faculty of this program" not in mentors
+    assert f'name="mentor_ids" value="{senior.pk}"' in mentors
+
+
+def test_readiness_and_the_start_form_compare_the_cohort_with_the_open_spots(
+    client_for, program, world, coordinator, attending
+):
+    health = reverse("matching:program-health", args=[program.slug]) + "#load"
+    # Alice and Bob; Carol and Dave have two spots each.
+    page = client_for(coordinator).get(_readiness(program)).content.decode()
+    assert "4 open spots among the 2 mentors who can take them: room for all 2 residents." in page
+    assert "More residents than open spots" not in page
+
+    for first in ("Femi", "Gita", "Hugo", "Ines", "Jon"):
+        _resident(program, first)
+    for url in (_readiness(program), _start(program)):
+        page = client_for(coordinator).get(url).content.decode()
+        warning = page[page.index("More residents than open spots") :].split("</p>", 1)[0]
+        assert (
+            "7 residents can be matched, and the 2 mentors who can take them have 4 open spots: 3 would be left "
+            "unmatched unless you add mentors or raise capacity." in warning
+        )
+        assert f'href="{health}"' in warning
+    # On the readiness page, under the title, before the groups.
+    page = client_for(coordinator).get(_readiness(program)).content.decode()
+    assert page.index("More residents than open spots") < page.index('class="card readiness-kind"')

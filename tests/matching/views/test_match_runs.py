@@ -250,7 +250,7 @@ def test_override_with_a_note_pairs_the_resident_with_the_chosen_mentor(client_f
     # The row no longer reads "Unmatched" beside the coordinator's choice.
     page = client_for(coordinator).get(reverse("matching:match-run-detail", args=[run.pk]) + "?show=overridden")
     row = page.content.decode().split(f'id="proposal-{unmatched.pk}"')[1].split("</tr>")[0]
-    assert "None proposed" in row and "Unmatched" not in row
+    assert "was: none proposed" in row and "Unmatched" not in row
     assert "you chose the mentor yourself" in row and mentor.full_name in row
 
 
@@ -396,7 +396,11 @@ def test_publish_is_offered_only_once_something_is_accepted(
     assert "Publish 0 pairings" not in body and "Accept or override pairings first" in body
     proposal = MatchProposal.objects.filter(run=run, mentor__isnull=False).first()
     proposal_decide(proposal=proposal, actor=coordinator, decision=MatchProposal.Decision.ACCEPTED)
-    assert "Publish 1 pairing<" in client.get(_detail(run)).content.decode()
+    body = client.get(_detail(run)).content.decode()
+    # The others still wait: publishing says so, and offers to accept them or leave them out.
+    waiting = MatchProposal.objects.filter(run=run, mentor__isnull=False, decision="pending").count()
+    assert f"Accept the {waiting} waiting and publish {waiting + 1}<" in body
+    assert "Publish only the 1 decided<" in body
 
 
 # --- Cancelling, comparing, the ranking invitation on the dashboard.
@@ -458,7 +462,7 @@ def test_compare_two_runs_side_by_side(client_for, coordinator, start_run):
     body = page.content.decode()
     assert f"Match #{stable.pk} and #{optimal.pk} side by side" in body
     assert (
-        f'<tr><th scope="row">Matched</th><td>{stable.stats["matched"]}</td><td>{optimal.stats["matched"]}</td></tr>'
+        f'<tr><th scope="row">Proposed a mentor</th><td>{stable.stats["matched"]}</td><td>{optimal.stats["matched"]}</td></tr>'
         in body
     )
 

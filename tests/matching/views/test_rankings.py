@@ -371,6 +371,28 @@ def test_close_without_confirmation_only_asks(
     assert 'name="confirm" value="yes"' in html
 
 
+def test_opening_the_close_address_asks_again_rather_than_refusing(
+    client_for, run, coordinator, program, django_capture_on_commit_callbacks
+):
+    """Back, reload or a bookmark after "Close now…" opens the address with GET: the confirmation
+    again (nothing closes), and once the window is closed, the window page saying so; never a 405."""
+    client = client_for(coordinator)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.get(_close(run))
+    assert response.status_code == 200 and not callbacks
+    html = response.content.decode()
+    assert "Close the ranking window now and start the match?" in html
+    assert f'aria-label="{program.name}"' in html  # the program's own navigation names it
+    run.refresh_from_db()
+    assert run.status == MatchRun.Status.QUEUED and run.ranking_window_open()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(_close(run), {"confirm": "yes"})
+    response = client.get(_close(run), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("matching:ranking-window", kwargs={"pk": run.pk})
+    assert "The ranking window is already closed." in response.content.decode()
+
+
 def test_close_now_starts_the_match_once_confirmed(client_for, run, coordinator, django_capture_on_commit_callbacks):
     client = client_for(coordinator)
     with django_capture_on_commit_callbacks(execute=True):
