@@ -8,9 +8,10 @@ API. Django's ``NullBooleanSelect`` and django-filter's ``BooleanWidget`` read a
 as "not given", so ``?accepting=banana`` listed everyone as if no filter had been asked for.
 """
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
+from django.db.models import Model, QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.drainage import set_override
 
@@ -69,6 +70,8 @@ class StrictBooleanFilter(filters.BooleanFilter):
 
 # --- Search: ``q``, bounded as every search box is.
 
+_M = TypeVar("_M", bound=Model)
+
 
 class SearchFilter(filters.CharFilter):
     """A ``q`` parameter, bounded as every search box is (``core.search.SearchField``):
@@ -76,7 +79,7 @@ class SearchFilter(filters.CharFilter):
 
     field_class = SearchField
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The schema shows the bound; an override replaces the description, so it carries it.
         set_override(
@@ -90,7 +93,7 @@ class SearchFilter(filters.CharFilter):
         )
 
 
-def each_word_matches(queryset, value, fields):
+def each_word_matches(queryset: QuerySet[_M], value: str, fields: list[str]) -> QuerySet[_M]:
     """Every word of ``value`` must occur (ignoring case and accents) in at least one of
     ``fields``: one condition per word, over columns of rows joined one-to-one, so no row is
     repeated."""
