@@ -415,10 +415,19 @@ class _RunActionApi(_RunApi):
         return self.present(result if isinstance(result, MatchRun) else run, code=self.success_code)
 
 
+class MatchRunPublishSerializer(serializers.Serializer):
+    accept_waiting = serializers.BooleanField(
+        default=False,
+        help_text="Accept the proposals still waiting for a decision first, in the same step (all or none), as the "
+        'review page\'s "Accept the N waiting and publish" does. Without it those residents get no mentor '
+        'from this match (their proposals read "Not decided before publishing").',
+    )
+
+
 @extend_schema(
     tags=["match runs"],
     parameters=[_ID],
-    request=None,
+    request=MatchRunPublishSerializer,
     summary="Publish: start a mentorship for every accepted or overridden proposal (all or none) and notify everyone.",
     responses={200: MatchRunSerializer, 404: _404, 409: _409},
 )
@@ -426,7 +435,11 @@ class MatchRunPublishApi(_RunActionApi):
     success_code = status.HTTP_200_OK
 
     def act(self, run):
-        run_services.match_run_publish(run=run, actor=self.request.user)
+        options = MatchRunPublishSerializer(data=self.request.data)
+        options.is_valid(raise_exception=True)
+        run_services.match_run_publish(
+            run=run, actor=self.request.user, accept_waiting=options.validated_data["accept_waiting"]
+        )
 
 
 @extend_schema(

@@ -137,6 +137,30 @@ def test_override_decide_publish_and_publish_twice_conflicts(run_via_api, coordi
     assert late.status_code == 409
 
 
+@pytest.mark.parametrize("accept_waiting", [True, False])
+def test_publish_accepts_the_waiting_proposals_only_when_asked(run_via_api, coordinator, accept_waiting):
+    run_id = run_via_api()["id"]
+    client = api(coordinator)
+    proposals = client.get(f"/api/v1/match-runs/{run_id}/proposals/").json()["results"]
+    matched = [p for p in proposals if p["mentor"]]
+    assert len(matched) >= 2
+    decided = matched[0]
+    assert client.post(f"/api/v1/match-proposals/{decided['id']}/decide/", {"decision": "accepted"}).status_code == 200
+
+    response = client.post(f"/api/v1/match-runs/{run_id}/publish/", {"accept_waiting": accept_waiting}, format="json")
+    assert response.status_code == 200, response.content
+    published = set(Mentorship.objects.filter(source=Mentorship.Source.MATCH_RUN).values_list("mentee_id", flat=True))
+    expected = {p["mentee"]["id"] for p in matched} if accept_waiting else {decided["mentee"]["id"]}
+    assert published == expected
+
+
+def test_publish_refuses_an_accept_waiting_it_cannot_read(run_via_api, coordinator):
+    run_id = run_via_api()["id"]
+    response = api(coordinator).post(f"/api/v1/match-runs/{run_id}/publish/", {"accept_waiting": "soon"}, format="json")
+    assert response.status_code == 400 and list(response.json()) == ["accept_waiting"]
+    assert not Mentorship.objects.filter(source=Mentorship.Source.MATCH_RUN).exists()
+
+
 def test_second_round_through_the_api(run_via_api, coordinator):
     run_id = run_via_api()["id"]
     client = api(coordinator)
