@@ -214,11 +214,21 @@ def match_run_create_view(request, program):
         initial["mentee_ids"] = _pgy1_unpaired(mentees, mentors_by_kind, kind)
     # Offered only when someone who submitted them can be matched from the lists below.
     sources = ranking_sources(program, mentee_ids=[u.pk for u in mentees], mentor_ids=[p.user_id for p in mentors])
-    # The latest lists collected for this kind are chosen to start with when some of the residents
-    # who submitted them can still be matched: a match over the same people with other settings
-    # should not silently drop them. Lists only mentors can still use are offered, not chosen.
+    # The latest lists collected for this kind are chosen to start with when the residents who
+    # submitted them and can still be matched are at least half of those this match can take (a match
+    # over the same people with other settings should not silently drop their lists); with fewer, a
+    # new ranking window is the better start, and the lists stay offered. Lists only mentors can still
+    # use are offered, not chosen.
+    eligible = sum(1 for u in mentees if kind not in mentors_by_kind.get(u.pk, {}))
     initial["rankings_from"] = next(
-        (source.run.pk for source in sources if source.run.kind == kind and source.matchable_residents), ""
+        (
+            source.run.pk
+            for source in sources
+            if source.run.kind == kind
+            and source.matchable_residents
+            and 2 * len(source.matchable_residents) >= eligible
+        ),
+        "",
     )
     with timezone.override(request.user.zone):
         form = MatchRunForm(

@@ -18,7 +18,7 @@ from audit.models import AuditEntry
 from matching.match_runs.ranking import ranking_submit, ranking_window_close
 from matching.match_runs.selectors import match_run_compare, proposals_for, rankings_used
 from matching.match_runs.services import match_run_cancel, match_run_create, match_run_rerun
-from matching.models import MatchRanking, MatchRun, RankingSubmission
+from matching.models import MatchRanking, MatchRun, Mentorship, RankingSubmission
 from tests.matching.factories import MentorshipFactory
 from tests.matching.support import _create
 
@@ -416,6 +416,13 @@ def test_the_offer_counts_those_who_ranked_and_can_still_be_matched(
     )
     assert label in page
     assert "3 residents and 1 mentor submitted" not in page
+    # 2 of the 5 residents this match can take ranked: under half, so a new window (no lists) is
+    # chosen to start with, and the lists stay offered.
+    chosen = page[page.index(f'name="rankings_from" value="{collected.pk}"') :].split(">", 1)[0]
+    assert "checked" not in chosen
+    # Alice free again: 3 of 6, half, and the lists are chosen to start with.
+    Mentorship.objects.filter(mentee=alice, kind="career").delete()
+    page = _start_page(client_for, coordinator, program)
     chosen = page[page.index(f'name="rankings_from" value="{collected.pk}"') :].split(">", 1)[0]
     assert "checked" in chosen
 

@@ -277,3 +277,12 @@ def test_discarding_an_out_of_date_run_asks_first_and_keeps_the_reason(client_fo
     # Asked again once discarded: nothing to confirm, back to the run.
     again = c.post(url)
     assert again.status_code == 302 and again["Location"] == _detail(second)
+
+
+def test_the_worst_score_is_shown_as_fits_are_so_it_agrees_with_the_low_filter(client_for, coordinator, start_run):
+    """39.5 shows as 40 on every row and is not low: the details must not say 39.5 beside "below 40 is low"."""
+    run = start_run()
+    MatchRun.objects.filter(pk=run.pk).update(stats={**run.stats, "worst_score": 39.5})
+    html = client_for(coordinator).get(reverse("matching:match-run-detail", args=[run.pk])).content.decode()
+    worst = html.split("Worst score")[1].split("</dd>")[0]
+    assert "40/100" in worst and "39.5" not in worst
