@@ -91,7 +91,7 @@ COLUMN_HELP = [
     ("last_name", "Required", ""),
     (
         "role",
-        "Required",
+        "Required, unless every row is a resident with a PGY year",
         "resident or faculty. A senior resident who also mentors interns gets two rows, one each. A file of "
         "residents only may leave it out: without it, every row with a PGY year is read as a resident.",
     ),

@@ -123,8 +123,10 @@ def decision_label(proposal: MatchProposal, *, published: bool) -> str:
 
 
 def show_choices(*, published: bool) -> list[tuple[str, str]]:
-    """The review's "Show" filter: once published, nothing waits for a decision any more."""
-    return [(k, NOT_DECIDED if published and k == "pending" else v) for k, v in SHOW.items()]
+    """The review's "Show" filter: once published, nothing waits for a decision any more, and who
+    is without a mentor is no longer "if published now" but what publishing did."""
+    renamed = {"pending": NOT_DECIDED, "without": "Without a mentor from this match"} if published else {}
+    return [(k, renamed.get(k, v)) for k, v in SHOW.items()]
 
 
 def holding_spot(mentor_id: int) -> Q:

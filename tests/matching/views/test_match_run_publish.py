@@ -99,6 +99,11 @@ def test_publishing_only_the_decided_says_what_became_of_the_waiting_everywhere(
     # The summary, the rows and the CSV no longer say "Pending", and agree on the count.
     assert f'<dt>Not decided before publishing</dt><dd data-count="pending">{waiting}</dd>' in html
     assert "Waiting for a decision</dt>" not in html
+    # The Show filter speaks of what publishing did, not of what it would do.
+    assert ">Without a mentor from this match</option>" in html and "if published now" not in html
+    # The runs list counts what was published, and says so.
+    runs = client.get(reverse("matching:match-runs", args=[run.program.slug])).content.decode()
+    assert '1 <span class="muted small">published</span>' in runs
     listed = client.get(_detail(run, "?show=pending")).content.decode()
     assert listed.count('<span class="badge">Not decided before publishing</span>') == waiting
     assert ">Pending<" not in listed
