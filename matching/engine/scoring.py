@@ -301,11 +301,9 @@ def _explain(
             else "same specialty and subspecialty"
         )
     elif same and wants_sub:
-        reason = (
-            f"same specialty ({spec_name}), another subspecialty"
-            if spec_name
-            else "same specialty, another subspecialty"
-        )
+        # The mentor works in another subspecialty, or names none (a general internist).
+        other = "another subspecialty" if mentor.subspecialty_id is not None else "no subspecialty named"
+        reason = f"same specialty ({spec_name}), {other}" if spec_name else f"same specialty, {other}"
     elif same:
         reason = f"same specialty ({spec_name})" if spec_name else "same specialty"
     elif sub:

@@ -91,6 +91,8 @@ def explain(mentee=None, mentor=None, **kwargs):
         ({}, {}, 1.0, "same specialty (Internal Medicine) and subspecialty (Cardiology)"),
         ({"subspecialty_interest_ids": set()}, {}, 1.0, "same specialty (Internal Medicine)"),
         ({}, {"subspecialty_id": NEPHROLOGY}, 0.7, "same specialty (Internal Medicine), another subspecialty"),
+        # A general internist names no subspecialty: not "another" one.
+        ({}, {"subspecialty_id": None}, 0.7, "same specialty (Internal Medicine), no subspecialty named"),
         ({}, {"specialty_id": SURGERY}, 0.3, "works in Cardiology, a subspecialty you are interested in"),
         ({}, {"specialty_id": SURGERY, "subspecialty_id": None}, 0.0, "different specialty"),
         ({"specialty_id": None, "subspecialty_interest_ids": set()}, {}, 0.0, "specialty not given"),
