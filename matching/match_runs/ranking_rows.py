@@ -7,7 +7,8 @@ A constant number of queries, whatever the size of the cohort: the records are b
 bulk (``Related``, ``mentor_records``) and the engine scores each pair in memory.
 """
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 
 from django.urls import reverse
 
@@ -30,6 +31,7 @@ class RankRow:
     shared_time: str  # "2 h a week in common: Tue 6–8 pm your time", or "" when unknown
     profile_url: str  # "" when the ranker may not open that profile
     stage: CareerStage | None = None  # a resident's PGY year (the page's filter); None for mentors
+    namesake: bool = False  # another row has the same name: the page adds the e-mail to tell them apart
 
 
 def _pair_facts(pair: engine.PairScore) -> tuple[list[str], str]:
@@ -42,7 +44,9 @@ def _pair_facts(pair: engine.PairScore) -> tuple[list[str], str]:
 
 
 def _ordered(rows: list[RankRow]) -> list[RankRow]:
-    """Best fit first (no score last), then by name."""
+    """Best fit first (no score last), then by name; people who share a name are marked (``namesake``)."""
+    names = Counter(r.person.full_name.casefold() for r in rows)
+    rows = [replace(r, namesake=True) if names[r.person.full_name.casefold()] > 1 else r for r in rows]
     return sorted(
         rows,
         key=lambda r: (

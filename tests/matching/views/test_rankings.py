@@ -16,7 +16,7 @@ from matching.match_runs.ranking import ranking_submit
 from matching.match_runs.services import match_run_create
 from matching.models import MatchRanking, MatchRun, Notification, RankingSubmission
 from matching.views.rankings import NAMES_SHOWN
-from tests.factories import MembershipFactory, MentorProfileFactory, UserFactory
+from tests.factories import MembershipFactory, MenteeProfileFactory, MentorProfileFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -489,3 +489,27 @@ def test_a_mentor_ranking_residents_may_open_their_pages_while_the_window_is_ope
 
     MatchRun.objects.filter(pk=run.pk).update(ranking_deadline=timezone.now() - timedelta(minutes=1))
     assert client_for(attending).get(page).status_code == 404  # the window closed: so does the page
+
+
+def test_a_mentor_can_tell_apart_residents_who_share_a_name(client_for, coordinator, program, resident, attending):
+    twins = []
+    for email in ("vik.nguyen@hospital.example", "vik.nguyen2@hospital.example"):
+        user = UserFactory(first_name="Vik", last_name="Nguyễn", email=email)
+        MembershipFactory(user=user, program=program, role="resident")
+        MenteeProfileFactory(user=user)
+        twins.append(user)
+    run = match_run_create(
+        program=program,
+        actor=coordinator,
+        kind="career",
+        algorithm="stable",
+        mentee_ids=[resident.pk, *(t.pk for t in twins)],
+        mentor_ids=[attending.pk],
+        ranking_deadline=timezone.now() + timedelta(days=3),
+    )
+    html = client_for(attending).get(_url(run)).content.decode()
+    for twin in twins:
+        row = html.split(f'id="person-{twin.pk}"')[1].split("</th>")[0]
+        assert twin.email in row
+    # A name nobody else has needs no e-mail beside it.
+    assert resident.email not in html.split(f'id="person-{resident.pk}"')[1].split("</th>")[0]
