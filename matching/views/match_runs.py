@@ -732,10 +732,33 @@ def match_run_archive_view(request, pk):
     return _to_run(run)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def match_run_second_round_view(request, pk):
+    """GET and a POST without ``confirm=yes``: the confirmation page (a second round starts at once,
+    with this match's settings: the coordinator should know before, and know the other way)."""
     run = _run_for(request, pk)
+    if request.method != "POST" or not _confirmed(request):
+        if not run.is_published or second_round_refusal(run):
+            return _to_run(run)
+        return _confirm_page(
+            request,
+            run,
+            heading=f"A second round after match #{run.pk}?",
+            crumb="Second round",
+            points=[
+                f"A new match over the residents of match #{run.pk} still without a "
+                f"{run.get_kind_display().lower()} mentor, and the mentors who still have an open spot.",
+                f"It uses this match's mode ({run.get_algorithm_display().lower()}) and weights, and starts at once: "
+                "no ranking window. To choose other settings or ask people to rank, start a new match run "
+                "from the match runs list instead.",
+                "You review and publish it as any match: nobody is told anything before you publish.",
+            ],
+            action=reverse("matching:match-run-second-round", args=[run.pk]),
+            yes_label="Start the second round",
+            no_label="Not now",
+            cancel_url=run.get_absolute_url(),
+        )
     child = _attempt(request, lambda: match_run_second_round(run=run, actor=request.user))
     if child is _REFUSED:
         return _to_run(run)

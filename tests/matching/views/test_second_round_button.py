@@ -55,8 +55,15 @@ def test_with_a_spot_free_the_button_starts_the_second_round(
     part = _second_round_part(client, published)
     assert reverse("matching:match-run-second-round", args=[published.pk]) in part and "disabled" not in part
 
+    url = reverse("matching:match-run-second-round", args=[published.pk])
+    # First what it does and the other way (a new run with other settings), nothing started yet.
+    for asked in (client.get(url), client.post(url)):
+        page = asked.content.decode()
+        assert asked.status_code == 200 and "starts at once: no ranking window" in page
+        assert '<input type="hidden" name="confirm" value="yes">' in page
+    assert not MatchRun.objects.filter(parent=published).exists()
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("matching:match-run-second-round", args=[published.pk]))
+        client.post(url, {"confirm": "yes"})
     # Under way now: the button says so rather than offering a second one.
     assert MatchRun.objects.filter(parent=published).count() == 1
     part = _second_round_part(client, published)
