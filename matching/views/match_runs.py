@@ -852,7 +852,8 @@ def _export_rows(run):
             decision_label(p, published=published),
             final.full_name if final else "",
             p.decision_note,
-            p.why_not,
+            # Why the match left them without a mentor: nothing to explain once the coordinator gave them one.
+            p.why_not if final is None else "",
         ]
 
 
