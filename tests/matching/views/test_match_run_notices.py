@@ -196,7 +196,7 @@ def test_the_list_shows_the_reviews_counts_not_the_engines(client_for, coordinat
     assert (run.stats["matched"], run.stats["unmatched"]) == (5, 1)
     assert (summary.matched, summary.unmatched) == (3, 3)
     body = client_for(coordinator).get(_list(program)).content.decode()
-    assert '<td data-label="Matched">3</td>' in body and '<td data-label="Unmatched">3</td>' in body
+    assert '<td data-label="Matched">3 <span class="muted small">proposed</span></td>' in body and '<td data-label="Unmatched">3</td>' in body
 
 
 def _copies(first, coordinator, n):
@@ -233,7 +233,7 @@ def test_the_list_costs_the_same_queries_for_two_runs_or_ten(
     # reads only the newest runs that recorded their inputs, FULLY_CHECKED at most).
     with django_assert_max_num_queries(len(two.captured_queries)):
         body = c.get(_list(program)).content.decode()
-    assert body.count('<td data-label="Matched">5</td>') == 10
+    assert body.count('<td data-label="Matched">5 <span class="muted small">proposed</span></td>') == 10
     assert body.count('<td data-label="Unmatched">1</td>') == 10
 
 
