@@ -196,7 +196,10 @@ def test_the_list_shows_the_reviews_counts_not_the_engines(client_for, coordinat
     assert (run.stats["matched"], run.stats["unmatched"]) == (5, 1)
     assert (summary.matched, summary.unmatched) == (3, 3)
     body = client_for(coordinator).get(_list(program)).content.decode()
-    assert '<td data-label="Matched">3 <span class="muted small">proposed</span></td>' in body and '<td data-label="Unmatched">3</td>' in body
+    assert (
+        '<td data-label="Matched">3 <span class="muted small">proposed</span></td>' in body
+        and '<td data-label="Unmatched">3</td>' in body
+    )
 
 
 def _copies(first, coordinator, n):
