@@ -50,7 +50,12 @@ def capacity_saved_note(load: Load) -> str:
     """What saving a capacity below one's current mentees means, said to the mentor; empty
     otherwise (a full mentor is told on the dashboard, not on every save of their bio)."""
     if load.is_over:
-        until = f"until you have fewer than {_mentees(load.capacity)}" if load.capacity else "while your capacity is 0"
+        if load.capacity == 0:
+            until = "while your capacity is 0"
+        elif load.capacity == 1:
+            until = "until your current mentorships have ended"
+        else:
+            until = f"until you have fewer than {_mentees(load.capacity)}"
         return (
             f"You have {_mentees(load.taken)}, more than your new capacity of {load.capacity}: "
             f"your current mentorships go on; you will get no new requests {until}."

@@ -52,7 +52,7 @@ class TestCapacityBelowMentees:
         assert response.status_code == 302
         assert _messages(carol, response) == [
             "Your mentor profile is saved. You have 3 mentees, more than your new capacity of 1: your current "
-            "mentorships go on; you will get no new requests until you have fewer than 1 mentee."
+            "mentorships go on; you will get no new requests until your current mentorships have ended."
         ]
         assert Mentorship.objects.filter(mentor=attending, status="active").count() == 3
 
@@ -65,6 +65,8 @@ class TestCapacityBelowMentees:
     def test_the_note_at_capacity_zero_names_no_impossible_count(self):
         note = capacity_saved_note(Load(taken=2, capacity=0))
         assert note.endswith("you will get no new requests while your capacity is 0.")
+        # Above 1, the count that lets requests in again.
+        assert capacity_saved_note(Load(taken=4, capacity=2)).endswith("until you have fewer than 2 mentees.")
 
     def test_the_dashboard_says_over_capacity_not_accepting(self, client_for, program, attending):
         _fill(attending, program, 3)
