@@ -749,9 +749,8 @@ def match_run_second_round_view(request, pk):
             points=[
                 f"A new match over the residents of match #{run.pk} still without a "
                 f"{run.get_kind_display().lower()} mentor, and the mentors who still have an open spot.",
-                f"It uses this match's mode ({run.get_algorithm_display().lower()}) and weights, and starts at once: "
-                "no ranking window. To choose other settings or ask people to rank, start a new match run "
-                "from the match runs list instead.",
+                "It uses this match's mode and weights, and starts at once: no ranking window. To choose other "
+                "settings or ask people to rank, start a new match run from the match runs list instead.",
                 "You review and publish it as any match: nobody is told anything before you publish.",
             ],
             action=reverse("matching:match-run-second-round", args=[run.pk]),
