@@ -81,13 +81,16 @@ serve: migrate
 # pytest-xdist runs the suite on PYTEST_WORKERS processes (`auto`: one per core; `worksteal`: an idle
 # worker takes tests queued for a busy one, so the slow browser journeys don't end on one), each with its own
 # test database, live server and browser. The integration tests (real servers, ports, a worker,
-# Redis outages) run after them, one at a time, wherever they can run; on SQLite they skip, so
-# there the one parallel pass takes them and says why. Exit code 5 is "nothing selected", e.g.
-# PYTEST_ARGS=tests/engine has no integration test: not a failure.
+# Redis outages) run after them, on INTEGRATION_WORKERS processes, each with its own test database,
+# Redis database (config/settings_test.py) and Celery worker; they mostly wait on the processes they
+# start, so two share the cores well. On SQLite they skip, so there the one parallel pass takes them
+# and says why. Exit code 5 is "nothing selected", e.g. PYTEST_ARGS=tests/engine has no integration
+# test: not a failure.
 PYTEST_WORKERS ?= auto
+INTEGRATION_WORKERS ?= 2
 define parallel_then_integration
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal -m "$(1)" $(2) $(PYTEST_ARGS) || test $$? -eq 5
-	$(BIN)/pytest -m integration $(PYTEST_ARGS) || test $$? -eq 5
+	$(BIN)/pytest -n $(INTEGRATION_WORKERS) --dist worksteal -m integration $(PYTEST_ARGS) || test $$? -eq 5
 endef
 
 # The whole suite. With DATABASE_URL/REDIS_URL unset it runs on SQLite with eager

@@ -271,9 +271,9 @@ if REDIS_URL:
             "BACKEND": "core.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": REDIS_CONNECT_TIMEOUT, "socket_timeout": REDIS_SOCKET_TIMEOUT},
-            # Keeps apart the keys of several sites (or test workers, `make test` runs two: each
-            # is named in PYTEST_XDIST_WORKER) that share one Redis database; throttle counters included.
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default=env.str("PYTEST_XDIST_WORKER", default="")),
+            # Keeps apart the keys of several sites that share one Redis database; throttle
+            # counters included. (Test workers each have a database: config/settings_test.py.)
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default=""),
         }
     }
 else:
