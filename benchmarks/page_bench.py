@@ -15,9 +15,11 @@ signed-in personas' (a resident and a coordinator), whose sessions come from the
 
 Then it serves the app with gunicorn on loopback (production settings: DEBUG off, persistent
 database connections, two sync workers) and drives each page with wrk for a fixed time. Each page
-is reported against two reference views measured in the same run, on the same server: a trivial
-view (the middleware stack and "ok") and one that adds a single ``SELECT 1``. The machines are
-shared and noisy; the ratios travel between runs better than the milliseconds do.
+is reported against three reference views measured in the same run, on the same server: a trivial
+view (the middleware stack and "ok"), one that adds a single ``SELECT 1``, and a signed-in
+resident's empty page (the session, the user and ``base.html`` around no content: what every page
+pays before its own work). The machines are shared and noisy; the ratios travel between runs
+better than the milliseconds do.
 
 After the pages, a second table times what a coordinator waits for on a large run and roster, in
 this process, a few times each on fresh state (``benchmarks.page_writes``): the match review's
@@ -262,6 +264,9 @@ class Page:
     bad: int = 0  # non-2xx/3xx answers and socket errors
 
 
+REFERENCES = 3  # the first pages of ``pages_for``: measured whatever --only says
+
+
 def pages_for(seeded: Seeded, resident_session: str, coordinator_session: str) -> list[Page]:
     from core.search import SEARCH_MAX_TERMS
 
@@ -270,6 +275,7 @@ def pages_for(seeded: Seeded, resident_session: str, coordinator_session: str) -
     return [
         Page("trivial view (reference)", "/bench/trivial/", None),
         Page("one SELECT 1 (reference)", "/bench/one-query/", None),
+        Page("signed-in empty page (reference)", "/bench/shell/", resident_session),
         Page("mentor directory (resident)", "/mentors/", resident_session),
         Page("recommendations API (resident)", "/api/v1/me/recommendations/", resident_session),
         Page("dashboard (resident)", "/dashboard/", resident_session),
@@ -442,7 +448,7 @@ def _purge_queued_tasks() -> None:
 
 
 def print_table(pages: list[Page]) -> None:
-    trivial, one_query = pages[0], pages[1]
+    trivial, one_query, shell = pages[:REFERENCES]
     header = (
         "page",
         "queries",
@@ -454,13 +460,14 @@ def print_table(pages: list[Page]) -> None:
         "p95 ÷ trivial",
         "req/s ÷ trivial",
         "p50 ÷ SELECT 1",
+        "p50 ÷ empty page",
         "errors",
     )
     print("| " + " | ".join(header) + " |")
     print("|---|" + "---:|" * (len(header) - 1))
     for page in pages:
         if page.requests == 0:  # not one answer within the run: no latency to report
-            cells = (page.name, str(page.queries), f"{page.in_process_ms:.1f}", "0", *["—"] * 6, str(page.bad))
+            cells = (page.name, str(page.queries), f"{page.in_process_ms:.1f}", "0", *["—"] * 7, str(page.bad))
             print("| " + " | ".join(cells) + " |")
             continue
         cells = (
@@ -474,6 +481,7 @@ def print_table(pages: list[Page]) -> None:
             f"{page.p95_ms / trivial.p95_ms:.1f}×",
             f"{page.rps / trivial.rps:.3f}",
             f"{page.p50_ms / one_query.p50_ms:.1f}×",
+            f"{page.p50_ms / shell.p50_ms:.1f}×",
             str(page.bad),
         )
         print("| " + " | ".join(cells) + " |")
@@ -530,7 +538,9 @@ def main(argv: list[str] | None = None) -> int:
                 pages = pages_for(seeded, session_for(seeded.resident), coordinator_session)
                 if args.only:
                     wanted = [w.strip().lower() for w in args.only.split(",")]
-                    pages = pages[:2] + [p for p in pages[2:] if any(w in p.name.lower() for w in wanted)]
+                    pages = pages[:REFERENCES] + [
+                        p for p in pages[REFERENCES:] if any(w in p.name.lower() for w in wanted)
+                    ]
                     writes_wanted = any(w in page_writes.ROW_WORDS for w in wanted)
 
                 for page in pages:
