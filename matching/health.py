@@ -43,6 +43,7 @@ from django.utils import timezone
 
 from accounts.models import CareerStage, Membership, Program
 
+from .match_runs.selectors import CapacityShortfall, capacity_shortfall
 from .models import CheckIn, Kind, Meeting, Mentorship, MentorshipRequest
 from .selectors import mentor_spots
 from .selectors.pairings import STALE_AFTER
@@ -216,10 +217,15 @@ class GapList:
 @dataclass
 class Coverage:
     """Right now: the program's residents (active users with a resident membership) with no
-    active mentorship at all, and with none of each kind K, by PGY year."""
+    active mentorship at all, and with none of each kind K, by PGY year.
+
+    ``to_match``: for each kind, the residents a run of it would match (every PGY year,
+    whatever the filter, as readiness counts them): those ``match_cohort.left_out_reasons``
+    keeps, with a mentee profile and no active mentorship of the kind."""
 
     rows: list[CoverageRow]
     total: CoverageRow
+    to_match: dict[str, int] = field(default_factory=dict)
 
     @property
     def gap_lists(self) -> list[GapList]:
@@ -249,8 +255,10 @@ class Coverage:
 KEPT_APART_EVALUATOR = mentor_spots.EVALUATOR
 KEPT_APART_CONFLICTS = mentor_spots.CONFLICTS
 
-# A mentor's load band, from the reason their own load leaves no spot.
-_BAND_OF_LOAD_REASON = {
+# A mentor's load band, from where ``MentorSpots.band`` counts them (the precedence of the
+# reason readiness gives): kept apart first, whatever their load, as readiness lists them.
+_LOAD_BAND = {
+    mentor_spots.KEPT_APART_BAND: "kept-apart",
     mentor_spots.OVER_CAPACITY: "over",
     mentor_spots.NOT_ACCEPTING: "closed",
     mentor_spots.CAPACITY_ZERO: "zero",
@@ -282,10 +290,11 @@ class MentorLoadRow:
 
     @property
     def status(self) -> str:
-        """The load band: over (active > capacity, after a capacity was lowered), closed (not
-        accepting mentees), zero (a capacity of 0), full (active = capacity), idle (no mentee)
-        or open (room left). Labelled as readiness names the same reasons."""
-        band = _BAND_OF_LOAD_REASON.get(self.spots.load_reason)
+        """The load band, one per mentor, in the order of the reason readiness gives: kept-apart
+        (from every resident of the program, whatever their load), over (active > capacity, after
+        a capacity was lowered), closed (not accepting mentees), zero (a capacity of 0), full
+        (active = capacity), idle (no mentee) or open (room left)."""
+        band = _LOAD_BAND.get(self.spots.band)
         if band:
             return band
         return "idle" if self.active == 0 else "open"
@@ -317,6 +326,11 @@ class MentorLoadRow:
     def reason_label(self) -> str:
         return self.spots.reason_label
 
+    @property
+    def load_label(self) -> str:
+        """What their own load says, kept apart or not ("Not accepting"), or ""."""
+        return mentor_spots.REASON_LABELS.get(self.spots.load_reason, "")
+
 
 @dataclass(frozen=True)
 class Bar:
@@ -335,6 +349,7 @@ LOAD_BANDS = [
     ("closed", mentor_spots.REASON_LABELS[mentor_spots.NOT_ACCEPTING]),
     ("zero", mentor_spots.REASON_LABELS[mentor_spots.CAPACITY_ZERO]),
     ("over", mentor_spots.REASON_LABELS[mentor_spots.OVER_CAPACITY]),
+    ("kept-apart", mentor_spots.KEPT_APART_LABEL),
 ]
 
 
@@ -374,9 +389,18 @@ class MentorLoad:
     def bands(self) -> list[Bar]:
         return [Bar(key, label, self.band_count(key)) for key, label in LOAD_BANDS]
 
+    def load_count(self, reason) -> int:
+        """Mentors whose own load gives ``reason`` (a ``mentor_spots`` load reason), kept apart or not."""
+        return sum(1 for m in self.mentors if m.spots.load_reason == reason)
+
+    @property
+    def over_capacity(self) -> int:
+        return self.load_count(mentor_spots.OVER_CAPACITY)
+
     @property
     def at_or_over_capacity(self) -> int:
-        return self.band_count("full") + self.band_count("over")
+        """Full or over capacity by their own load: an evaluator with too many mentees has them still."""
+        return self.load_count(mentor_spots.FULL) + self.over_capacity
 
 
 @dataclass
@@ -559,6 +583,10 @@ class Satisfaction:
     threshold: int = ANONYMITY_THRESHOLD
 
 
+# The residents-versus-spots gap is told for a run of the kind readiness opens on.
+GAP_KIND = Kind.CAREER
+
+
 @dataclass
 class ProgramHealth:
     program: Program
@@ -572,6 +600,13 @@ class ProgramHealth:
     satisfaction: Satisfaction
     pgy_choices: list[tuple[str, str]] = field(default_factory=list)
     academic_years: list[int] = field(default_factory=list)
+
+    @property
+    def spots_gap(self) -> CapacityShortfall:
+        """The residents a career run would match against the open spots of the program's mentors:
+        readiness's warning (``Readiness.capacity``), the same numbers from the same rules; true
+        when there are more residents than spots. Every PGY year."""
+        return capacity_shortfall(self.coverage.to_match.get(GAP_KIND, 0), self.load.open_spots)
 
 
 # --- Computing them.
@@ -667,11 +702,9 @@ def _active_pairings(program, pgy) -> list[dict]:
 def _coverage(program, pgy) -> Coverage:
     """A mentorship of kind K in any program counts: a resident has one mentor per kind (the
     database allows one active mentorship per resident and kind), so the pairings page's
-    "without a K mentor" list is the same people. One query: the residents, each with a
-    flag per kind."""
+    "without a K mentor" list is the same people. One query: the residents of every PGY year
+    (``to_match`` counts them all), each with a flag per kind; the filter applies after."""
     residents = Membership.objects.filter(program=program, role=Membership.Role.RESIDENT, user__is_active=True)
-    if pgy:
-        residents = residents.filter(**{_mentee_stage("user"): pgy})
     has_kind = {
         f"has_{kind}": Exists(
             Mentorship.objects.filter(mentee=OuterRef("user_id"), kind=kind, status=Mentorship.Status.ACTIVE)
@@ -687,9 +720,17 @@ def _coverage(program, pgy) -> Coverage:
             "user__last_name",
             _mentee_stage("user"),
             "user__mentee_profile__career_stage__order",
+            "user__mentee_profile__id",
             *has_kind,
         )
     )
+    # As left_out_reasons leaves them (deactivated accounts are not in ``residents``).
+    to_match = {
+        kind: sum(1 for row in rows if row["user__mentee_profile__id"] is not None and not row[f"has_{kind}"])
+        for kind in Kind.values
+    }
+    if pgy:
+        rows = [row for row in rows if row[_mentee_stage("user")] == pgy]
 
     stages: dict[str, tuple] = {}  # code -> (order, [(person, kinds)])
     for row in rows:
@@ -711,6 +752,7 @@ def _coverage(program, pgy) -> Coverage:
     return Coverage(
         rows=[make_row(code, code or "Year not set", people) for code, (_, people) in ordered],
         total=make_row("all", "All residents", [x for _, (_, people) in ordered for x in people]),
+        to_match=to_match,
     )
 
 
@@ -728,7 +770,7 @@ def _mentor_load(program) -> MentorLoad:
     )
     mentors = [MentorLoadRow(_person(r, "user"), mentor_spots.MentorSpots.of(r)) for r in rows]
     # Who needs attention first: over capacity, then full, then by name.
-    order = {"over": 0, "full": 1, "closed": 2, "zero": 3, "open": 4, "idle": 5}
+    order = {"over": 0, "full": 1, "closed": 2, "zero": 3, "kept-apart": 4, "open": 5, "idle": 6}
     mentors.sort(key=lambda m: order[m.status])
     return MentorLoad(mentors)
 

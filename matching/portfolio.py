@@ -2,11 +2,13 @@
 dossiers and teaching credit. Reads only; the page, its CSV and the API show the same rows.
 
 Over the period (whole days in the mentor's time zone, both ends included):
-- mentees: every mentorship of theirs that was active at some point in it;
+- mentees: every mentorship of theirs that was active at some point in it and that counts
+  (``counts_as_mentored``: it lasted ``MIN_DAYS`` days, or had a meeting held);
 - meetings held: meetings marked held whose start falls in it, with their durations;
 - goals reached: action items of their mentorships marked done in it (by completion date);
 - thank-you notes: the notes mentees left on mentorships that finished (completed or
   ended) in it.
+Goals and notes of a mentorship that does not count are left out with it.
 Meeting notes and check-ins are not part of it: they belong to the pair, or to the
 program's coordinators.
 """
@@ -15,12 +17,51 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
 from accounts.models import MentorProfile
 
 from .models import ActionItem, Meeting, Mentorship
 
 # Academic years run from July 1 to June 30.
 YEAR_START_MONTH = 7
+
+# A promotion committee counts a mentee mentored, not a pairing undone minutes after it was
+# made (a mis-click, a coordinator's correction): a mentorship counts once it has lasted
+# MIN_DAYS (start to end, or to now while active), or sooner once a meeting was held.
+MIN_DAYS = 30
+COUNTING_RULE = f"A mentee counts once the mentorship has lasted {MIN_DAYS} days or had a meeting held."
+
+
+def counts_as_mentored(mentorship: Mentorship, *, had_meeting_held: bool, now: datetime) -> bool:
+    """Whether ``mentorship`` counts in its mentor's portfolio: exactly ``MIN_DAYS`` is enough."""
+    if had_meeting_held:
+        return True
+    return (mentorship.ended_at or now) - mentorship.started_at >= timedelta(days=MIN_DAYS)
+
+
+def _span(length: timedelta) -> str:
+    """ "2 minutes", "5 hours", "12 days": how long, roughly, in the largest whole unit."""
+    for unit, size in (("day", timedelta(days=1)), ("hour", timedelta(hours=1)), ("minute", timedelta(minutes=1))):
+        if length >= size or unit == "minute":
+            n = length // size
+            return f"{n} {unit}{'' if n == 1 else 's'}"
+    raise AssertionError  # pragma: no cover
+
+
+def _not_counted_why(mentorship: Mentorship, *, now: datetime, tz) -> str:
+    if mentorship.ended_at is not None:
+        return f"ended after {_span(mentorship.ended_at - mentorship.started_at)}, with no meeting held"
+    counts_from = (mentorship.started_at + timedelta(days=MIN_DAYS)).astimezone(tz).date()
+    return (
+        f"started {_span(now - mentorship.started_at)} ago, no meeting held yet: counts from "
+        f"{counts_from.day} {counts_from:%b} {counts_from.year}, or once a meeting is held"
+    )
+
+
+def _had_meeting_held(mentorship_ref: str = "pk") -> Exists:
+    return Exists(Meeting.objects.filter(mentorship=OuterRef(mentorship_ref), status=Meeting.Status.HELD))
 
 
 def last_twelve_months(today: date) -> tuple[date, date]:
@@ -58,6 +99,8 @@ class MenteeRow:
     meetings_held: int = 0
     minutes: int = 0
     goals_reached: int = 0
+    # For a mentorship that does not count (yet): why, in a few words.
+    not_counted_why: str = ""
 
     @property
     def hours(self) -> Decimal:
@@ -101,6 +144,9 @@ class Portfolio:
     meetings: list[MeetingRow] = field(default_factory=list)
     goals: list[GoalRow] = field(default_factory=list)
     thanks: list[ThanksRow] = field(default_factory=list)
+    # Mentorships in the period that do not count (``counts_as_mentored``), each with why:
+    # shown apart on the page, in no total, the CSV or the API.
+    not_counted: list[MenteeRow] = field(default_factory=list)
 
     @property
     def meetings_held(self) -> int:
@@ -115,8 +161,17 @@ class Portfolio:
         return hours(self.minutes)
 
     @property
+    def counting_note(self) -> str:
+        """The rule in one line, with how many mentorships it left out of this period."""
+        if not self.not_counted:
+            return COUNTING_RULE
+        n = len(self.not_counted)
+        left_out = f"{n} mentorship{'' if n == 1 else 's'} under {MIN_DAYS} days with no meeting held"
+        return f"{COUNTING_RULE} Not counted here: {left_out}."
+
+    @property
     def is_empty(self) -> bool:
-        return not (self.mentees or self.meetings or self.goals or self.thanks)
+        return not (self.mentees or self.not_counted or self.meetings or self.goals or self.thanks)
 
 
 def mentor_rank(profile) -> str:
@@ -128,9 +183,11 @@ def mentor_rank(profile) -> str:
     return profile.career_stage.name if profile.career_stage_id else ""
 
 
-def mentor_portfolio(mentor, *, start: date, end: date) -> Portfolio:
-    """``mentor``'s own record from ``start`` to ``end`` (both included). Five queries (the
-    profile with its rank, then one per list), whatever the number of rows."""
+def mentor_portfolio(mentor, *, start: date, end: date, now: datetime | None = None) -> Portfolio:
+    """``mentor``'s own record from ``start`` to ``end`` (both included), as of ``now``
+    (which decides whether an active mentorship has lasted long enough to count). Five
+    queries (the profile with its rank, then one per list), whatever the number of rows."""
+    now = now or timezone.now()
     tz = mentor.zone
     since = datetime.combine(start, time.min, tzinfo=tz)
     until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)
@@ -152,12 +209,13 @@ def mentor_portfolio(mentor, *, start: date, end: date) -> Portfolio:
         Mentorship.objects.filter(mentor=mentor, started_at__lt=until)
         .exclude(ended_at__lt=since)
         .select_related("mentee__mentee_profile__career_stage", "program")
+        .annotate(had_meeting_held=_had_meeting_held())
         .order_by("started_at", "pk")
     )
     rows = {}
     for m in mentorships:
         stage = getattr(getattr(m.mentee, "mentee_profile", None), "career_stage", None)
-        rows[m.pk] = MenteeRow(
+        row = MenteeRow(
             mentorship=m,
             mentee=m.mentee.full_name,
             stage=stage.code if stage else "",
@@ -167,6 +225,11 @@ def mentor_portfolio(mentor, *, start: date, end: date) -> Portfolio:
             ended=local(m.ended_at) if m.ended_at else None,
             status=m.get_status_display(),
         )
+        if counts_as_mentored(m, had_meeting_held=m.had_meeting_held, now=now):
+            rows[m.pk] = row
+        else:
+            row.not_counted_why = _not_counted_why(m, now=now, tz=tz)
+            portfolio.not_counted.append(row)
     portfolio.mentees = list(rows.values())
 
     meetings = (
@@ -193,9 +256,12 @@ def mentor_portfolio(mentor, *, start: date, end: date) -> Portfolio:
             mentorship__mentor=mentor, status=ActionItem.Status.DONE, completed_at__gte=since, completed_at__lt=until
         )
         .select_related("mentorship__mentee")
+        .annotate(had_meeting_held=_had_meeting_held("mentorship"))
         .order_by("completed_at", "pk")
     )
     for goal in goals:
+        if not counts_as_mentored(goal.mentorship, had_meeting_held=goal.had_meeting_held, now=now):
+            continue
         portfolio.goals.append(GoalRow(local(goal.completed_at), goal.mentorship.mentee.full_name, goal.title))
         row = rows.get(goal.mentorship_id)
         if row is not None:
@@ -206,9 +272,14 @@ def mentor_portfolio(mentor, *, start: date, end: date) -> Portfolio:
         .exclude(status=Mentorship.Status.ACTIVE)
         .exclude(thank_you_note="")
         .select_related("mentee")
+        .annotate(had_meeting_held=_had_meeting_held())
         .order_by("ended_at", "pk")
     )
-    portfolio.thanks = [ThanksRow(local(m.ended_at), m.mentee.full_name, m.thank_you_note) for m in thanked]
+    portfolio.thanks = [
+        ThanksRow(local(m.ended_at), m.mentee.full_name, m.thank_you_note)
+        for m in thanked
+        if counts_as_mentored(m, had_meeting_held=m.had_meeting_held, now=now)
+    ]
     return portfolio
 
 

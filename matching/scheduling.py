@@ -174,3 +174,33 @@ def suggest_slots(
                 candidates.append(t)
             t += step
     return _spread(candidates, count=count, duration=duration, tz=zoneinfo.ZoneInfo(mentee.time_zone))
+
+
+def outside_weekly_availability(slots, *, duration_minutes: int, people) -> dict[datetime, list]:
+    """For each start time in ``slots`` (aware), the people among ``people`` whose weekly
+    availability does not hold the whole meeting (``duration_minutes`` from it), each read
+    in their own time zone on that date (daylight saving included). Busy blocks are not
+    looked at: this is about the hours someone keeps, not the days they are away.
+
+    Someone who has given no weekly windows at all is never listed: they have not said when
+    they are free. A slot inside everyone's availability is left out of the answer. One
+    query, whatever the number of slots."""
+    people = list(people)
+    slots = [slot.astimezone(UTC) for slot in slots]
+    if not slots or not people:
+        return {}
+    duration = timedelta(minutes=duration_minutes)
+    windows: dict[int, list] = {person.pk: [] for person in people}
+    for w in AvailabilityWindow.objects.filter(user__in=people).order_by("weekday", "start"):
+        windows[w.user_id].append((w.weekday, w.start, w.end))
+    outside: dict[datetime, list] = {}
+    for slot in slots:
+        end = slot + duration
+        for person in people:
+            if not windows[person.pk]:
+                continue
+            tz = zoneinfo.ZoneInfo(person.time_zone)
+            free = _free_intervals(windows[person.pk], set(), tz, slot, end)
+            if not any(f_start <= slot and end <= f_end for f_start, f_end in free):
+                outside.setdefault(slot, []).append(person)
+    return outside

@@ -1,5 +1,7 @@
 """Coordinator pages: their programs, each program's roster, CSV import and export."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -61,6 +63,17 @@ def _filtered_roster(request, program):
     return filters, roster_search(program, **filters)
 
 
+def _came_from(request, path: str) -> bool:
+    """Whether the browser was on ``path`` just before (its own page links, the filter form's
+    redirect). The site's same-origin referrer policy sends the path on every click within
+    the site; without one (a bookmark, a typed address) the answer is no."""
+    referer = request.headers.get("referer", "")
+    return (
+        url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+        and urlsplit(referer).path == path
+    )
+
+
 @program_page("accounts.manage_roster", queryset=_PROGRAMS)
 @require_http_methods(["GET", "POST"])
 def roster(request, program):
@@ -88,6 +101,9 @@ def roster(request, program):
             "program": program,
             "form": form,
             "filtered": bool(filters),
+            # Filters kept in the session outlive the visit that set them: a coordinator coming
+            # back is told the list is filtered, not left to think people are missing.
+            "filters_from_last_visit": bool(filters) and not _came_from(request, request.path),
             "page_obj": page,
             "members": page.object_list,
             "roster_is_empty": roster_is_empty,

@@ -120,8 +120,13 @@ class ReviewSummarySerializer(serializers.Serializer):
     rankers = serializers.IntegerField()
     rank_distribution = serializers.SerializerMethodField(help_text="{choice obtained: residents who ranked}.")
     matched_by_score = serializers.IntegerField()
-    score_distribution = serializers.SerializerMethodField()
-    low_score = serializers.IntegerField()
+    score_distribution = serializers.SerializerMethodField(
+        help_text='{"40–50": pairs}, by the score each proposal shows: the proposed pair\'s, or once overridden '
+        "the pair the override makes (explanation.override_fit.score)."
+    )
+    low_score = serializers.IntegerField(help_text="Of those, how many score below 40 (as shown, rounded).")
+    scored = serializers.IntegerField(help_text="Proposals with a score: the score distribution's total.")
+    worst_score = serializers.FloatField(allow_null=True, help_text="The lowest of those scores.")
     mentor_load = serializers.SerializerMethodField()
 
     def get_rank_distribution(self, s) -> dict[str, int]:
@@ -191,7 +196,10 @@ class MatchProposalSerializer(serializers.ModelSerializer):
     override_mentor = MatchPersonSerializer(read_only=True, allow_null=True)
     final_mentor_id = serializers.IntegerField(read_only=True, allow_null=True, help_text="Who publishing would pair.")
     explanation = serializers.DictField(
-        read_only=True, help_text='{"score": …, "components": [{name, label, reason, …}]}'
+        read_only=True,
+        help_text='The proposed pair: {"score": … (the run\'s weights), "fit": … (the standard weights), '
+        '"components": [{name, label, reason, …}]}. Once overridden, also "override_fit": the same for the '
+        'resident with override_mentor ({"mentor": id, "score", "fit", "components"}).',
     )
     decided_by = MatchPersonSerializer(read_only=True, allow_null=True)
 

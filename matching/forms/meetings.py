@@ -12,9 +12,10 @@ from core.bounds import SCHEDULED, localize
 from core.concurrency import VersionField
 from core.forms import max_length_of
 from core.idempotency import OnceFormMixin
-from core.zones import ZonedDateTimeField
+from core.zones import ZonedDateTimeField, clock_time
 
 from ..models import Meeting
+from ..scheduling import outside_weekly_availability
 from ..services.meetings import MAX_SLOTS, format_in_zone
 
 DURATION_CHOICES = [(15, "15 minutes"), (30, "30 minutes"), (45, "45 minutes"), (60, "1 hour"), (90, "1½ hours")]
@@ -55,14 +56,46 @@ class TimesField(forms.MultipleChoiceField):
         return [_parse_instant(v) for v in super().clean(value)]
 
 
+def _clock_on(when: datetime, user) -> str:
+    """ "3 am on Wed, Dec 9": ``when`` on ``user``'s wall clock."""
+    local = localize(when, user.time_zone)
+    return f"{clock_time(local)} on {local:%a, %b} {local.day}"
+
+
+def availability_hint(when: datetime, outside: list, *, viewer, other) -> str:
+    """Whose weekly availability a typed time falls outside, each in their own time zone:
+    "3 am on Wed, Dec 9 is outside both your weekly availability and Carol Chen's (12 am on
+    Wed, Dec 9 for Carol Chen, in America/Los Angeles)." """
+    mine = _clock_on(when, viewer)
+    outside_ids = {person.pk for person in outside}
+    theirs = ""
+    if other.time_zone != viewer.time_zone:
+        theirs = f" ({_clock_on(when, other)} for {other.full_name}, in {zone_label(other)})"
+    if viewer.pk in outside_ids and other.pk in outside_ids:
+        return f"{mine} is outside both your weekly availability and {other.full_name}'s{theirs}."
+    if viewer.pk in outside_ids:
+        return f"{mine} is outside your weekly availability."
+    return f"{mine} is outside {other.full_name}'s weekly availability{theirs}."
+
+
 class SlotsForm(OnceFormMixin):
     """1–3 times: suggested ones ticked, or typed in the viewer's own time zone. Sending
-    them creates (or re-times) a meeting once, however often the button is pressed."""
+    them creates (or re-times) a meeting once, however often the button is pressed.
+
+    A typed time outside either person's weekly availability is not refused, but the first
+    sending stops at a hint (``outside_hints``) with a "Send anyway" button whose value
+    (``send_anyway_value``) names exactly the times and length it was shown for: pressing it
+    sends them; changing a time or the length asks again. The form stays valid either way
+    (``needs_confirmation`` tells the view), and the re-shown form keeps everything typed,
+    its one-time value included, so a double tap on "Send anyway" still sends once."""
 
     suggested = TimesField(label="Suggested times", required=False, widget=forms.CheckboxSelectMultiple)
 
-    def __init__(self, *args, viewer, other, suggestions=(), **kwargs):
+    def __init__(self, *args, viewer, other, suggestions=(), duration_minutes=30, **kwargs):
         super().__init__(*args, **kwargs)
+        self.viewer, self.other, self.default_duration = viewer, other, duration_minutes
+        self.outside_hints: list[str] = []
+        self.send_anyway_value = ""
         self.zone = zoneinfo.ZoneInfo(viewer.time_zone)
         self.fields["suggested"].choices = [(s.isoformat(), _time_label(s, viewer, other)) for s in suggestions]
         self.fields["suggested"].help_text = (
@@ -105,7 +138,30 @@ class SlotsForm(OnceFormMixin):
         if len(slots) > MAX_SLOTS:
             raise ValidationError(f"Propose at most {MAX_SLOTS} times; you chose {len(slots)}.")
         data["slots"] = slots
+        if not self.errors:
+            self._check_availability(data)
         return data
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return bool(self.outside_hints)
+
+    def _check_availability(self, data) -> None:
+        # Only typed times: suggested ones come from both people's availability.
+        typed = [data[f"custom_{n}"] for n in range(1, MAX_SLOTS + 1) if data.get(f"custom_{n}")]
+        duration = data.get("duration_minutes") or self.default_duration
+        outside = outside_weekly_availability(typed, duration_minutes=duration, people=[self.viewer, self.other])
+        if not outside:
+            return
+        value = " ".join([f"{duration}min", *sorted(slot.isoformat() for slot in outside)])
+        given = self.data.getlist("send_anyway") if hasattr(self.data, "getlist") else [self.data.get("send_anyway")]
+        if value in given:
+            return
+        self.send_anyway_value = value
+        self.outside_hints = [
+            availability_hint(slot, people, viewer=self.viewer, other=self.other)
+            for slot, people in sorted(outside.items())
+        ]
 
 
 class WhereFields(forms.Form):

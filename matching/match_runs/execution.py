@@ -25,7 +25,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.models import Membership, User
+from accounts.models import Membership, MenteeProfile, User
 from audit.services import audit_log
 from core.outbox import enqueue_on_commit, task_named
 
@@ -33,7 +33,8 @@ from .. import engine
 from ..match_cohort import Cohort, load_cohort
 from ..models import MatchProposal, MatchRun
 from ..notifications import notify
-from ..recommendations import COMPONENT_LABELS, vocabulary
+from ..recommendations import COMPONENT_LABELS, mentee_record, mentor_record, vocabulary
+from ..selectors.directory import mentor_directory
 from .freshness import fingerprint
 from .ranking_notices import notify_ranking_closed
 
@@ -264,11 +265,7 @@ def _proposals(
                 )
             )
             continue
-        # Only coordinators see proposals: reasons speak about the resident, not to them.
-        pair = engine.explain_pair(
-            mentees[mentee_id], mentors[mentor_id], weights=weights, vocabulary=vocab, audience="coordinator"
-        )
-        fit = pair.score if standard else engine.explain_pair(mentees[mentee_id], mentors[mentor_id]).score
+        pair, explanation = _explain(mentees[mentee_id], mentors[mentor_id], weights, vocab, standard=standard)
         mentor_list = cohort.mentor_rankings.get(mentor_id)
         proposals.append(
             MatchProposal(
@@ -278,24 +275,63 @@ def _proposals(
                 score=result.scores.get(mentee_id, pair.score),
                 rank_obtained=result.ranks.get(mentee_id),
                 mentor_rank=mentor_list.index(mentee_id) + 1 if mentor_list and mentee_id in mentor_list else None,
-                explanation={
-                    "score": pair.score,
-                    "fit": fit,
-                    "components": [
-                        {
-                            "name": c.name,
-                            "label": COMPONENT_LABELS.get(c.name, c.name),
-                            "value": c.value,
-                            "points": c.points,
-                            "max_points": round(100 * c.weight, 3),
-                            "reason": c.reason,
-                        }
-                        for c in pair.components
-                    ],
-                },
+                explanation=explanation,
             )
         )
     return proposals
+
+
+def _explain(
+    mentee: engine.MenteeRecord,
+    mentor: engine.MentorRecord,
+    weights: engine.Weights,
+    vocab: engine.Vocabulary,
+    *,
+    standard: bool,
+) -> tuple[engine.PairScore, dict[str, Any]]:
+    """A pair scored with the run's ``weights``, and what a proposal stores of it: that score,
+    the fit everyone else sees (the standard weights; the same number when ``standard``), the
+    components with their reasons."""
+    # Only coordinators see proposals: reasons speak about the resident, not to them.
+    pair = engine.explain_pair(mentee, mentor, weights=weights, vocabulary=vocab, audience="coordinator")
+    fit = pair.score if standard else engine.explain_pair(mentee, mentor).score
+    return pair, {
+        "score": pair.score,
+        "fit": fit,
+        "components": [
+            {
+                "name": c.name,
+                "label": COMPONENT_LABELS.get(c.name, c.name),
+                "value": c.value,
+                "points": c.points,
+                "max_points": round(100 * c.weight, 3),
+                "reason": c.reason,
+            }
+            for c in pair.components
+        ],
+    }
+
+
+def pair_explanation(run: MatchRun, mentee: User, mentor: User) -> dict[str, Any] | None:
+    """``mentee`` and ``mentor`` scored as ``run`` scored its proposed pairs (its weights, the same
+    records and engine, ``_explain``), for a pair the run did not propose (an override); None if
+    either has no active profile any more. What they are now: a run out of date cannot be
+    overridden (``services._refuse_if_stale``), so that is what the run read."""
+    mentee_profile = (
+        MenteeProfile.objects.filter(user=mentee, user__is_active=True).select_related("user", "career_stage").first()
+    )
+    mentor_profile = mentor_directory().filter(user=mentor).first()
+    if mentee_profile is None or mentor_profile is None:
+        return None
+    weights = engine.Weights.from_mapping(run.weights or {})
+    _, explanation = _explain(
+        mentee_record(mentee_profile, specialty_id=run.program.specialty_id),
+        mentor_record(mentor_profile),
+        weights,
+        vocabulary(),
+        standard=weights.normalised() == engine.Weights().normalised(),
+    )
+    return explanation
 
 
 def _stats(cohort: Cohort, result: engine.MatchResult) -> dict[str, Any]:

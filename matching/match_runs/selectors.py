@@ -6,7 +6,9 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, F, FloatField, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.models import Program, User
@@ -66,6 +68,54 @@ def fit_score(proposal: MatchProposal, *, standard: bool) -> float | None:
     return proposal.score if standard else None
 
 
+# Where an overridden proposal keeps the pair the override makes, scored as the run scored its own
+# pairs (``services._decide``, ``execution.pair_explanation``): {"mentor": id, "score": with the run's
+# weights, "fit": with the standard ones, "components": [...]}, as the proposal's own explanation.
+OVERRIDE_FIT = "override_fit"
+
+
+def override_fit(proposal: MatchProposal) -> dict | None:
+    """The pair an override made, scored (``OVERRIDE_FIT``); None unless the proposal is
+    overridden, and for an override made before overrides were scored."""
+    if proposal.decision != MatchProposal.Decision.OVERRIDDEN:
+        return None
+    scored = (proposal.explanation or {}).get(OVERRIDE_FIT)
+    return scored if isinstance(scored, dict) and _number(scored.get("score")) is not None else None
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def row_score(proposal: MatchProposal) -> float | None:
+    """The score, with the run's weights, of the pair a review row shows: the override's pair
+    once overridden (``override_fit``), else the proposed pair's (None: nobody proposed). The
+    Low badge, the "Low score" filter, the score sort and the summary's bands go by it
+    (``row_score_sql`` is the same rule for the database)."""
+    if (scored := override_fit(proposal)) is not None:
+        return _number(scored["score"])
+    return proposal.score if proposal.mentor_id is not None else None
+
+
+def row_score_sql() -> Case:
+    """``row_score`` as an expression (a proposal nobody was proposed for has no score)."""
+    return Case(
+        When(
+            Q(decision=MatchProposal.Decision.OVERRIDDEN) & Q(explanation__override_fit__has_key="score"),
+            then=Cast(KT(f"explanation__{OVERRIDE_FIT}__score"), FloatField()),
+        ),
+        default=F("score"),
+        output_field=FloatField(),
+    )
+
+
+def row_fit(proposal: MatchProposal, *, standard: bool) -> float | None:
+    """``fit_score`` of the pair a review row shows: the override's pair once overridden."""
+    if (scored := override_fit(proposal)) is not None:
+        return _number(scored.get("fit"))
+    return fit_score(proposal, standard=standard)
+
+
 # A matched pair scoring below this (out of 100) is shown under "Low score": with the default
 # weights it means the pair shares little more than a language or a meeting format.
 LOW_SCORE = 40
@@ -79,13 +129,15 @@ def shown_score(score: float) -> int:
 
 def is_low_score(score: float | None) -> bool:
     """The one "low" rule, on the number shown: a pair shown at 40 is not low, one shown at 39
-    is. The review's badge, its "Low score" filter (``low_score_q``) and its summary use it."""
+    is. The review's badge, its "Low score" filter (``low_score_q``) and its summary use it,
+    each on the row's score (``row_score``)."""
     return score is not None and shown_score(score) < LOW_SCORE
 
 
 def low_score_q() -> Q:
-    """``is_low_score`` as a filter: shown below ``LOW_SCORE`` is stored below it less a half."""
-    return Q(score__lt=LOW_SCORE - 0.5)
+    """``is_low_score`` as a filter on the ``row_score`` alias (``row_score_sql``): shown below
+    ``LOW_SCORE`` is stored below it less a half."""
+    return Q(row_score__lt=LOW_SCORE - 0.5)
 
 
 PAGE_SIZE = 50
@@ -163,7 +215,7 @@ def review_proposals(
     elif show in (Decision.ACCEPTED, Decision.OVERRIDDEN, Decision.REJECTED):
         qs = qs.filter(decision=show)
     elif show == "low":
-        qs = qs.filter(low_score_q(), mentor__isnull=False)
+        qs = qs.alias(row_score=row_score_sql()).filter(low_score_q())
     if mentor_id:
         qs = qs.filter(Q(mentor_id=mentor_id) | Q(decision=Decision.OVERRIDDEN, override_mentor_id=mentor_id))
     for word in search_terms(q)[:4]:
@@ -176,8 +228,9 @@ def review_proposals(
             waiting_first=Case(When(waiting, then=Value(0)), default=Value(1), output_field=IntegerField())
         ).order_by("waiting_first", *by_name)
     elif sort == "score":
-        # The weakest proposed pairs first, to look at; the unmatched (no score) after them.
-        qs = qs.order_by(F("score").asc(nulls_last=True), *by_name)
+        # The weakest pairs first, to look at (an override by the pair it makes, as its row shows
+        # it); the unmatched (no score) after them.
+        qs = qs.alias(row_score=row_score_sql()).order_by(F("row_score").asc(nulls_last=True), *by_name)
     elif sort == "rank":
         # A choice obtained exists only for a resident proposed a mentor who ranked (as
         # ``review_summary`` counts it): the engine also fills ``rank_obtained`` by score order for
@@ -228,8 +281,12 @@ class ReviewSummary:
     rankers: int  # residents who submitted a ranking
     rank_distribution: list[tuple[int, int]]  # (choice obtained, residents who ranked), proposed matches
     matched_by_score: int  # proposed a mentor, but did not rank
-    score_distribution: list[tuple[str, int]]  # ("40–50", n) over proposed matches
+    # ("40–50", n) over the rows that show a score, by that score (``row_score``): a proposed pair's,
+    # an override's pair's once overridden. ``scored`` rows; ``worst_score`` the lowest of them.
+    score_distribution: list[tuple[str, int]]
     low_score: int
+    scored: int = 0
+    worst_score: float | None = None
     mentor_load: list[MentorLoad] = field(default_factory=list)
     published: bool = False
 
@@ -263,7 +320,9 @@ def review_summary(run: MatchRun) -> ReviewSummary:
     """Counted from the stored proposals as they stand (4 queries): proposals, who ranked, the
     cohort's mentors with their capacity, their active mentorships."""
     rows = list(
-        run.proposals.values_list("mentee_id", "mentor_id", "override_mentor_id", "decision", "score", "rank_obtained")
+        run.proposals.values_list(
+            "mentee_id", "mentor_id", "override_mentor_id", "decision", "rank_obtained", row_score_sql()
+        )
     )
     rankers = set(MatchRanking.objects.filter(run=run).order_by().values_list("author_id", flat=True).distinct())
     decisions = {d: 0 for d in Decision.values}
@@ -272,10 +331,11 @@ def review_summary(run: MatchRun) -> ReviewSummary:
     by_score = 0
     buckets = [0] * 10
     low = 0
+    scores: list[float] = []
     proposed: dict[int, int] = {}
     holding: dict[int, int] = {}
     paired: dict[int, int] = {}
-    for mentee_id, mentor_id, override_id, decision, score, rank in rows:
+    for mentee_id, mentor_id, override_id, decision, rank, score in rows:
         decisions[decision] += 1
         if mentor_id is None and decision == Decision.PENDING:
             pending_unmatched += 1
@@ -285,10 +345,11 @@ def review_summary(run: MatchRun) -> ReviewSummary:
                 ranks[rank] = ranks.get(rank, 0) + 1
             else:
                 by_score += 1
-            if score is not None:
-                # Banded as shown: a pair shown at 40 is in 40–50, not in 30–40.
-                buckets[min(shown_score(score) // 10, 9)] += 1
-                low += is_low_score(score)
+        if score is not None:
+            # Banded as shown: a pair shown at 40 is in 40–50, not in 30–40.
+            buckets[min(shown_score(score) // 10, 9)] += 1
+            low += is_low_score(score)
+            scores.append(score)
         final = override_id if decision == Decision.OVERRIDDEN else mentor_id
         if final is not None and decision != Decision.REJECTED:
             holding[final] = holding.get(final, 0) + 1
@@ -351,6 +412,8 @@ def review_summary(run: MatchRun) -> ReviewSummary:
         matched_by_score=by_score,
         score_distribution=[(f"{10 * i}–{10 * i + 10}", n) for i, n in enumerate(buckets)],
         low_score=low,
+        scored=len(scores),
+        worst_score=min(scores, default=None),
         mentor_load=load,
         published=run.is_published,
     )

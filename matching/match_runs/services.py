@@ -30,10 +30,10 @@ from ..notifications import notify, notify_many
 from ..selectors.directory import active_mentee_count, mentor_directory
 from ..services.mentorships import PairRefused, mentorships_create_many
 from ..services.requests import requests_close_for_paired
-from .execution import RUN_MATCH, start_next_queued
+from .execution import RUN_MATCH, pair_explanation, start_next_queued
 from .freshness import run_changes, stale_message
 from .ranking_notices import notify_ranking_window
-from .selectors import cohort_members, holding_spot
+from .selectors import OVERRIDE_FIT, cohort_members, holding_spot
 
 Status = MatchRun.Status
 Decision = MatchProposal.Decision
@@ -334,7 +334,12 @@ def _refuse_if_stale(run: MatchRun) -> None:
 
 
 def _decide(
-    proposal: MatchProposal, actor: User, decision: str, note: str, override_mentor: User | None = None
+    proposal: MatchProposal,
+    actor: User,
+    decision: str,
+    note: str,
+    override_mentor: User | None = None,
+    override_fit: dict[str, Any] | None = None,
 ) -> MatchProposal:
     before = {"decision": proposal.decision, "mentor": proposal.final_mentor_id}
     proposal.decision = decision
@@ -342,7 +347,15 @@ def _decide(
     proposal.decision_note = note
     proposal.decided_by = actor
     proposal.decided_at = timezone.now()
-    proposal.save(update_fields=["decision", "override_mentor", "decision_note", "decided_by", "decided_at"])
+    # The pair an override makes, scored as the run scored its own (``selectors.override_fit``
+    # reads it); any other decision leaves the proposed pair, so an earlier override's goes.
+    explanation = {k: v for k, v in (proposal.explanation or {}).items() if k != OVERRIDE_FIT}
+    if override_mentor is not None and override_fit is not None:
+        explanation[OVERRIDE_FIT] = {"mentor": override_mentor.pk, **override_fit}
+    proposal.explanation = explanation
+    proposal.save(
+        update_fields=["decision", "override_mentor", "decision_note", "decided_by", "decided_at", "explanation"]
+    )
     audit_log(
         actor=actor,
         action=f"match_proposal.{decision}",
@@ -457,7 +470,14 @@ def proposal_override(
                     )
                 }
             )
-    return _decide(proposal, actor, Decision.OVERRIDDEN, note, override_mentor=mentor)
+    return _decide(
+        proposal,
+        actor,
+        Decision.OVERRIDDEN,
+        note,
+        override_mentor=mentor,
+        override_fit=pair_explanation(run, proposal.mentee, mentor),
+    )
 
 
 @transaction.atomic

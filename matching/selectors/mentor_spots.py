@@ -45,6 +45,11 @@ FULL = "full"
 
 KEPT_APART = (EVALUATOR, CONFLICTS)
 
+# Where a mentor is counted, once each (``MentorSpots.band``): kept apart (either way), a
+# load reason, or ROOM.
+KEPT_APART_BAND = "kept-apart"
+ROOM = ""
+
 # The words both pages use for each reason: a badge on program health, the "Why" on readiness.
 REASON_LABELS = {
     EVALUATOR: "Evaluates this program's residents",
@@ -54,6 +59,7 @@ REASON_LABELS = {
     CAPACITY_ZERO: "Capacity 0",
     FULL: "Full",
 }
+KEPT_APART_LABEL = "Kept apart"  # from every resident of the program
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,14 @@ class MentorSpots:
     def reason(self) -> str:
         """Why the program's residents can take no spot: the first that applies, "" if they can."""
         return self.kept_apart or self.load_reason
+
+    @property
+    def band(self) -> str:
+        """The one place a mentor is counted, in the precedence of ``reason``: KEPT_APART_BAND
+        (whatever their load), else their load's reason, else ROOM. Readiness lists them so (kept
+        apart; not accepting or no spot left; offered in the start form), and program health's
+        load bands split them no other way."""
+        return KEPT_APART_BAND if self.kept_apart else self.load_reason
 
     @property
     def open(self) -> int:

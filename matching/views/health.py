@@ -9,13 +9,15 @@ data this view embeds with ``json_script``.
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
-from django.urls import path
+from django.template.defaultfilters import pluralize
+from django.urls import path, reverse
 
 from accounts.models import Program
 from core.access import program_page
 
 from .. import health
 from ..forms.health import HealthFilterForm
+from ..models import Kind
 
 COMMENTS_PAGE_SIZE = 10
 
@@ -63,10 +65,35 @@ def _charts(h: health.ProgramHealth) -> dict:
     return charts
 
 
+def _spots_gap(h: health.ProgramHealth) -> dict | None:
+    """More residents to match than open spots, as readiness leads with it (``h.spots_gap``): the
+    readiness page, where full mentors can be asked for a spot, and this page's mentor list."""
+    gap = h.spots_gap
+    if not gap:
+        return None
+    r, s, u = gap.residents, gap.spots, gap.unmatched
+    kind = Kind(health.GAP_KIND)
+    text = f"{r} resident{pluralize(r)} could be matched to a {kind.label.lower()} mentor, but "
+    text += (
+        f"mentors have only {s} open spot{pluralize(s)}: {u} would be left unmatched"
+        if s
+        else "no mentor has an open spot"
+    )
+    if h.period.pgy:
+        text += " (all PGY years)"
+    return {
+        "text": text,
+        "url": reverse("matching:match-run-readiness", args=[h.program.slug]) + f"?kind={kind.value}",
+        "more": [{"label": "See each mentor's spots", "url": "#load-mentors"}],
+    }
+
+
 def _attention(h: health.ProgramHealth) -> list[dict]:
     """ "Who needs help", in words: each item names a count, a link to the people (the pairings
-    list with its filters once that page exists, ``query``; else this page's ``anchor``)."""
-    items = []
+    list with its filters once that page exists, ``query``; else this page's ``anchor``), or
+    a ``url`` with ``more`` links beside it. Readiness's warning first, as it leads with it."""
+    gap = _spots_gap(h)
+    items = [gap] if gap else []
 
     def add(count, one, many, anchor, query=""):
         if count:
@@ -110,7 +137,7 @@ def _attention(h: health.ProgramHealth) -> list[dict]:
         "rematch",
     )
     add(
-        h.load.band_count("over"),
+        h.load.over_capacity,
         "{n} mentor has more mentees than their capacity",
         "{n} mentors have more mentees than their capacity",
         "load",

@@ -37,10 +37,14 @@ from ..match_runs.selectors import (
     holding_spot,
     match_run_compare,
     matched_counts,
+    override_fit,
     proposals_for,
     rankings_used,
     review_proposals,
     review_summary,
+    row_fit,
+    row_score,
+    row_score_sql,
     show_choices,
     standard_weights,
 )
@@ -124,18 +128,22 @@ def match_run_list(request, program):
 # --- Detail, review.
 
 
-def _top_reasons(proposal, n=3):
-    components = (proposal.explanation or {}).get("components") or []
+def _top_reasons(explanation, n=3):
+    components = (explanation or {}).get("components") or []
     ranked = sorted(components, key=lambda c: -(c.get("points") or 0))
     return [c for c in ranked if c.get("reason")][:n]
 
 
 def _for_rows(proposals, standard: bool) -> None:
-    """What a proposal's row shows beside its fields: its strongest reasons, and its fit as the
-    resident and the mentor see it elsewhere (``fit_score``)."""
+    """What a proposal's row shows beside its fields: the pair's strongest reasons, its fit as
+    the resident and the mentor see it elsewhere, and its score with the run's weights; for an
+    override, of the pair the override makes (``override_fit``), with the proposed pair's fit."""
     for p in proposals:
-        p.top_reasons = _top_reasons(p)
-        p.fit = fit_score(p, standard=standard)
+        p.override = override_fit(p)
+        p.top_reasons = _top_reasons(p.override or p.explanation)
+        p.fit = row_fit(p, standard=standard)
+        p.row_score = row_score(p)
+        p.proposed_fit = fit_score(p, standard=standard) if p.override else None
 
 
 def _weights_of(run) -> dict[str, float]:
@@ -400,15 +408,17 @@ def _override_form(run, proposal, data=None, *, mentor_id=None):
             proposals_for(run)
             .filter(holding_spot(row.mentor_id))
             .exclude(pk=proposal.pk)
-            .order_by(F("score").asc(nulls_first=True), "mentee__last_name")
+            .alias(row_score=row_score_sql())
+            .order_by(F("row_score").asc(nulls_first=True), "mentee__last_name")
         )
         standard = standard_weights(run)
         for other in holders:
-            fit = fit_score(other, standard=standard)
+            # The pair holding the spot: an override onto this mentor by the pair it made.
+            fit, other_score = row_fit(other, standard=standard), row_score(other)
             if fit is not None:
                 score = f", fit {fit:.0f}/100"
             else:
-                score = "" if other.score is None else f", score {other.score:.1f} with this match's weights"
+                score = "" if other_score is None else f", score {other_score:.1f} with this match's weights"
             room.append(
                 (
                     f"{MAKE_ROOM_DISPLACE}{other.pk}",
@@ -426,6 +436,9 @@ def _override_form(run, proposal, data=None, *, mentor_id=None):
     form.left_out = [
         (row.name, LEFT_OUT_WHY[blocked[row.mentor_id]]) for row in summary.mentor_load if row.mentor_id in blocked
     ]
+    # Required is said once, as on every form: the textarea's ``required`` attribute and the
+    # label's asterisk (templates/includes/field.html marks a required field's label); not in words too.
+    form.fields["note"].label = "Why"
     url = reverse("matching:match-run-override", args=[run.pk, proposal.pk])
     form.fields["mentor"].widget.attrs.update(
         {
@@ -819,6 +832,7 @@ EXPORT_COLUMNS = [
     "mentor_rank",
     "decision",
     "mentor_on_publish",
+    "override_fit",
     "decision_note",
     "why_not",
 ]
@@ -840,6 +854,9 @@ def _export_rows(run):
         # The fit the resident and the mentor see (the review's "Fit 81/100"); empty where it is
         # unknown: a run with its own weights computed before runs recorded it.
         fit = fit_score(p, standard=standard)
+        # An override's pair, scored as the run scored its own: "fit" above stays the proposed pair's.
+        override = override_fit(p)
+        chosen_fit = row_fit(p, standard=standard) if override else None
         yield [
             p.mentee.full_name,
             p.mentee.email,
@@ -850,6 +867,7 @@ def _export_rows(run):
             p.mentor_rank,
             decision_label(p, published=published),
             final.full_name if final else "",
+            "" if chosen_fit is None else f"{chosen_fit:.1f}",
             p.decision_note,
             # Why the match left them without a mentor: nothing to explain once the coordinator gave them one.
             p.why_not if final is None else "",

@@ -7,7 +7,8 @@ local time beside it. Times typed into a form are read in the viewer's time zone
 A meeting the viewer may not see is a 404; a coordinator may look but not act (403).
 
 Sending times is handled once however often the button is pressed
-(``core.idempotency.create_once``); the shared notes and the place or video link are
+(``core.idempotency.create_once``), the "Send anyway" step for a typed time outside
+someone's weekly availability included (``forms.meetings.SlotsForm``); the shared notes and the place or video link are
 versioned, so a stale save shows both texts instead of overwriting (``core.concurrency``).
 """
 
@@ -114,7 +115,9 @@ def meeting_propose_view(request, pk):
         suggestions=_suggestions(mentorship, duration),
         initial={"duration_minutes": duration},
     )
-    if request.method == "POST" and form.is_valid():
+    # A typed time outside someone's weekly availability stops once at a hint (the same page,
+    # everything kept); "Send anyway" sends.
+    if request.method == "POST" and form.is_valid() and not form.needs_confirmation:
         data = form.cleaned_data
 
         def create():
@@ -153,8 +156,9 @@ def meeting_reschedule_view(request, pk):
         viewer=request.user,
         other=other,
         suggestions=_suggestions(mentorship, meeting.duration_minutes),
+        duration_minutes=meeting.duration_minutes,
     )
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and not form.needs_confirmation:
 
         def create():
             meeting_reschedule(meeting=meeting, actor=request.user, slots=form.cleaned_data["slots"])

@@ -300,14 +300,42 @@ def request_answer(request, pk):
     )
 
 
-@login_required
-@require_POST
-def request_withdraw(request, pk):
-    def done(withdrawn):
-        messages.success(request, f"You withdrew your request to {withdrawn.mentor.full_name}.")
-        return redirect(withdrawn)
+def _withdraw_settled(request, mentorship_request):
+    """A request that can no longer be withdrawn: a second tap on "Yes, withdraw" (the first
+    one did it) is told so kindly; an answered or expired one says what it is."""
+    if mentorship_request.status == MentorshipRequest.Status.WITHDRAWN:
+        messages.info(request, f"You withdrew your request to {mentorship_request.mentor.full_name}.")
+    else:
+        messages.error(request, f"This request is already {mentorship_request.get_status_display().lower()}.")
+    return redirect(mentorship_request)
 
-    return _act(request, pk, name="withdraw", form_class=None, service=request_services.request_withdraw, success=done)
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_withdraw(request, pk):
+    """GET (a reload, a link) and a POST without ``confirm=yes`` show what withdrawing does
+    and change nothing; the confirmation page's POST withdraws. Only the resident who asked
+    may (``matching.withdraw_request``): the mentor and the program's coordinators, who see
+    the request, get 403, anyone else 404. A repeat once withdrawn changes nothing."""
+    mentorship_request = object_for(
+        request.user,
+        request_selectors.requests_for_page(),
+        pk,
+        "matching.withdraw_request",
+        visible_with="matching.view_request",
+    )
+    if not mentorship_request.can_withdraw():
+        return _withdraw_settled(request, mentorship_request)
+    if request.method != "POST" or request.POST.get("confirm") != "yes":
+        return render(request, "matching/requests/withdraw_confirm.html", {"req": mentorship_request})
+    try:
+        withdrawn = request_services.request_withdraw(request=mentorship_request, actor=request.user)
+    except ValidationError:
+        # Withdrawn (or answered) meanwhile, by a tap a moment earlier: the service's lock saw it.
+        mentorship_request.refresh_from_db(fields=["status"])
+        return _withdraw_settled(request, mentorship_request)
+    messages.success(request, f"You withdrew your request to {withdrawn.mentor.full_name}.")
+    return redirect(withdrawn)
 
 
 urlpatterns = [

@@ -81,7 +81,7 @@ def test_busy_blocks_import_and_the_feed(page, shot, resident, attending, progra
     _look(page, shot, "busy-blocks")
 
     # Edit it.
-    page.get_by_role("link", name=f"Edit Vacation, {block.start_date:%-d %b}").click()
+    page.get_by_role("link", name=f"Edit Vacation, {block.start_date:%-d %b %Y}").click()
     page.get_by_label("What").fill("Vacation (Lisbon)")
     _look(page, shot, "busy-block-edit")
     page.get_by_role("button", name="Save").click()
@@ -101,7 +101,7 @@ def test_busy_blocks_import_and_the_feed(page, shot, resident, attending, progra
     _look(page, shot, "busy-blocks-imported")
 
     # Remove the typed block; the imported ones stay.
-    page.get_by_role("button", name=f"Remove Vacation (Lisbon), {block.start_date:%-d %b}").click()
+    page.get_by_role("button", name=f"Remove Vacation (Lisbon), {block.start_date:%-d %b %Y}").click()
     page.get_by_text("“Vacation (Lisbon)” is removed.").wait_for()
     assert list(BusyBlock.objects.filter(user=resident).values_list("label", flat=True)) == ["Night float", "MICU"]
 

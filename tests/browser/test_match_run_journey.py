@@ -51,7 +51,7 @@ def test_coordinator_runs_overrides_and_publishes(
     form = page.locator(f"#override-row-{intern.pk}")  # the form opens in a row of its own, below
     htmx_ready(form.get_by_label("Instead, pair with"))
     form.get_by_label("Instead, pair with").select_option(value=str(attending.pk))
-    form.get_by_label("Why (required)").fill("Both want a research year; Dr Chen has one spot left.")
+    form.get_by_label("Why:").fill("Both want a research year; Dr Chen has one spot left.")
     # Choosing Carol says at once whether she has a spot; if the engine's own proposals hold them
     # all, the ways to make room come with it, before Save.
     form.get_by_role("status").get_by_text(attending.full_name, exact=False).wait_for()

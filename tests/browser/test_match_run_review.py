@@ -123,7 +123,7 @@ def test_an_override_onto_a_full_mentor_offers_a_spot_or_a_displacement(page, sh
     assert page.evaluate("document.activeElement.name") == f"o{unmatched.pk}-mentor"
     assert form.get_by_label("Displacing ", exact=False).count() == 2  # Dr Kim's two residents
     # Saved without choosing, the form asks again (as it does without JavaScript, after Save).
-    form.get_by_label("Why (required)").fill("Asked for Dr Kim at orientation.")
+    form.get_by_label("Why:").fill("Asked for Dr Kim at orientation.")
     # A screenshot tool or an extension leaves style attributes on the form's fields (Playwright's
     # full-page screenshots did in the walkthrough); htmx's settling must not copy them onto the
     # swapped-in fields, which the Content-Security-Policy would refuse.
@@ -137,7 +137,7 @@ def test_an_override_onto_a_full_mentor_offers_a_spot_or_a_displacement(page, sh
     # (Screenshots after the swaps: axe leaves empty style attributes that htmx's settling would copy.)
     shot("choose-how-to-make-room")
     page.set_viewport_size({"width": 390, "height": 844})
-    form.get_by_label("Why (required)").scroll_into_view_if_needed()
+    form.get_by_label("Why:").scroll_into_view_if_needed()
     shot("choose-how-to-make-room-phone")
     page.set_viewport_size({"width": 1280, "height": 800})
     raise_spot.check()

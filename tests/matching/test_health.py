@@ -94,6 +94,7 @@ def test_mentor_load_against_capacity(world, program):
         ("closed", 1),
         ("zero", 0),
         ("over", 1),
+        ("kept-apart", 0),
     ]
     assert (load.kept_apart, load.kept_apart_spots) == (0, 0)
 

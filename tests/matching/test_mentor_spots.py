@@ -3,9 +3,12 @@ program health's mentor load read one answer, so for every mentor they give the 
 of spots and the same reason, in the same words, on the pages too.
 
 The program: Alice and Bob, residents; a mentor for each way of having no spot, one with
-room, one blocked from Alice only, and Rhea, a resident who mentors as a near-peer."""
+room, one blocked from Alice only, two kept apart who also have no spot of their own (Judge,
+an evaluator not accepting; Kin, do-not-pair with everyone and over capacity), and Rhea, a
+resident who mentors as a near-peer."""
 
 import re
+from collections import Counter
 from html import unescape
 
 import pytest
@@ -48,11 +51,15 @@ def mentors(program, other_program, resident, other_resident):
         "Eval": _mentor(program, "Eval", capacity=3),  # (c) an evaluator of the program
         "Apart": _mentor(program, "Apart", capacity=2),  # (c) do-not-pair with every resident
         "Some": _mentor(program, "Some", capacity=2),  # do-not-pair with one of three: still open
+        "Judge": _mentor(program, "Judge", capacity=2, accepting=False),  # (c) and (b)'s not accepting
+        "Kin": _mentor(program, "Kin", capacity=1, active=2, elsewhere=other_program),  # (c) and over capacity
         "Rhea": rhea,
     }
     EvaluatorRole.objects.create(program=program, user=made["Eval"], role=EvaluatorRole.Role.CCC_MEMBER)
+    EvaluatorRole.objects.create(program=program, user=made["Judge"], role=EvaluatorRole.Role.PROGRAM_DIRECTOR)
     for mentee in (resident, other_resident, rhea):
         ConflictOfInterest.objects.create(program=program, mentee=mentee, mentor=made["Apart"], reason="family")
+        ConflictOfInterest.objects.create(program=program, mentee=mentee, mentor=made["Kin"], reason="family")
     ConflictOfInterest.objects.create(program=program, mentee=resident, mentor=made["Some"], reason="family")
     # Rhea herself is no resident Rhea must be kept from: one entry with each of the others is everyone.
     ConflictOfInterest.objects.create(program=program, mentee=resident, mentor=rhea, reason="family")
@@ -69,6 +76,8 @@ EXPECTED = {
     "Eval": (0, spots.EVALUATOR),
     "Apart": (0, spots.CONFLICTS),
     "Some": (2, ""),
+    "Judge": (0, spots.EVALUATOR),
+    "Kin": (0, spots.CONFLICTS),
     "Rhea": (0, spots.CONFLICTS),
 }
 
@@ -112,6 +121,8 @@ def test_the_words_are_the_reasons_labels(program, mentors):
         "Full": "Full (2 of 2 mentees)",
         "Eval": "Evaluates this program's residents",
         "Apart": "Do-not-pair with every resident",
+        "Judge": "Evaluates this program's residents",
+        "Kin": "Do-not-pair with every resident",
         "Rhea": "Do-not-pair with every resident",
     }
 
@@ -153,3 +164,85 @@ def test_the_load_of_a_do_not_pair_with_some_is_untouched(program, mentors, resi
     for mentee in (other_resident, rhea):
         ConflictOfInterest.objects.create(program=program, mentee=mentee, mentor=mentors["Some"], reason="family")
     assert _from_readiness(program)["Some"][:2] == _from_health(program)["Some"][:2] == (0, spots.CONFLICTS)
+
+
+# --- The load bands: each mentor in one, the one of the group readiness lists them in.
+
+OFFERED = "offered"  # in the start form's mentor list (readiness's cohort mentors)
+GROUP_OF_BAND = {
+    "idle": OFFERED,
+    "open": OFFERED,
+    "full": r.MENTORS_FULL,
+    "closed": r.MENTORS_FULL,
+    "zero": r.MENTORS_FULL,
+    "over": r.MENTORS_FULL,
+    "kept-apart": r.KEPT_APART,
+}
+
+
+def test_each_mentor_is_in_the_band_of_the_group_readiness_lists_them_in(program, mentors):
+    readiness = program_readiness(program, "career")
+    listed = {p.user.first_name: OFFERED for p in readiness.cohort_mentors}
+    for key in (r.MENTORS_FULL, r.KEPT_APART):
+        listed.update({p.user.first_name: key for p in readiness.groups[key].people})
+    load = health.program_health(program).load
+    banded = {m.mentor.full_name.split()[0]: GROUP_OF_BAND.get(m.status) for m in load.mentors}
+
+    assert banded == listed
+    # Kept apart comes first, as in the reason, whatever their own load says.
+    assert (banded["Judge"], banded["Kin"]) == (r.KEPT_APART, r.KEPT_APART)
+    # One band each: the bands add up to readiness's groups.
+    counts: Counter[str] = Counter()
+    for band in load.bands:
+        counts[GROUP_OF_BAND[band.key]] += band.count
+    assert counts == Counter(listed.values()) and sum(counts.values()) == len(EXPECTED)
+
+
+def test_a_kept_apart_mentors_own_load_still_counts_as_theirs(program, mentors):
+    # Kin is in the kept-apart band, and still over capacity: "who needs help" says so.
+    load = health.program_health(program).load
+    kin = next(m for m in load.mentors if m.mentor.full_name == "Kin Mentor")
+    assert (kin.status, kin.load_label, load.over_capacity) == ("kept-apart", "Over capacity", 2)
+    assert (load.band_count("over"), load.band_count("kept-apart")) == (1, 5)
+    assert load.at_or_over_capacity == 3  # Over and Kin over capacity, Full full
+
+
+def _band_table(body):
+    """{band label: mentors} from program health's "Mentors by load" table."""
+    table = re.search(r"<caption>Mentors by load.*?</table>", body, re.S).group(0)
+    return {unescape(label): int(n) for label, n in re.findall(r'<th scope="row">([^<]+)</th><td>(\d+)</td>', table)}
+
+
+def _readiness_section(body, key):
+    return re.search(rf'<section[^>]*id="{key}".*?</section>', body, re.S).group(0)
+
+
+def test_the_two_pages_count_the_bands_alike(program, mentors, coordinator, client_for):
+    client = client_for(coordinator)
+    readiness_page = client.get(f"/programs/{program.slug}/match-runs/readiness/?kind=career").content.decode()
+    bands = _band_table(client.get(f"/programs/{program.slug}/health/").content.decode())
+
+    kept_apart = _readiness_section(readiness_page, r.KEPT_APART)
+    assert bands[spots.KEPT_APART_LABEL] == int(
+        re.search(r'<span class="badge[^"]*">(\d+)</span>', kept_apart).group(1)
+    )
+    assert bands[spots.KEPT_APART_LABEL] == 5  # Eval, Apart, Judge, Kin, Rhea
+    # Each reason of a mentor with no spot left: as many as readiness gives it (Judge is not "Not accepting").
+    whys = [
+        unescape(why)
+        for why in re.findall(r'data-label="Why">([^<]*)</td>', _readiness_section(readiness_page, r.MENTORS_FULL))
+    ]
+    for reason in (spots.OVER_CAPACITY, spots.NOT_ACCEPTING, spots.CAPACITY_ZERO, spots.FULL):
+        label = spots.REASON_LABELS[reason]
+        assert bands[label] == sum(why.startswith(label) for why in whys) == 1, label
+
+
+def test_a_mentors_band_follows_the_reasons_precedence():
+    evaluator_not_accepting = spots.MentorSpots(capacity=2, active=0, accepting=False, kept_apart=spots.EVALUATOR)
+    apart_over = spots.MentorSpots(capacity=1, active=2, accepting=True, kept_apart=spots.CONFLICTS)
+    assert (evaluator_not_accepting.reason, evaluator_not_accepting.band) == (spots.EVALUATOR, spots.KEPT_APART_BAND)
+    assert (apart_over.reason, apart_over.band) == (spots.CONFLICTS, spots.KEPT_APART_BAND)
+    # Their own load is still theirs: the free spots a pairing exception could use, none here.
+    assert (evaluator_not_accepting.load_reason, apart_over.load_reason) == (spots.NOT_ACCEPTING, spots.OVER_CAPACITY)
+    assert spots.MentorSpots(capacity=2, active=2, accepting=True).band == spots.FULL
+    assert spots.MentorSpots(capacity=2, active=1, accepting=True).band == spots.ROOM

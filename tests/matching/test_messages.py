@@ -315,7 +315,7 @@ class TestTimesAndZones:
         Carol.save(update_fields=["time_zone"])
         message = message_post(thread=pair, author=resident, body="Nights in November.")
         when = timezone.localtime(message.created_at, Carol.zone)
-        shown = f"{when:%a} {when.day} {when:%b %Y, %H:%M}"  # "D j M Y, H:i"
+        shown = f"{when:%a} {when.day} {when:%b %Y, %H:%M %Z}"  # the |moment filter
         client = client_for(Carol)
         thread = client.get(reverse("matching:mentorship-messages", args=[pair.pk])).content.decode()
         inbox = client.get(reverse("matching:messages")).content.decode()
@@ -324,7 +324,7 @@ class TestTimesAndZones:
             assert " am</time>" not in page and " pm</time>" not in page
         until = timezone.localtime(message.created_at + Message.EDIT_WINDOW, resident.zone)
         edit = client_for(resident).get(reverse("matching:message-edit", args=[message.pk])).content.decode()
-        assert f"You can edit it until {until:%H:%M}." in edit
+        assert f"You can edit it until {until:%H:%M %Z}." in edit
 
 
 class TestQueryCounts:

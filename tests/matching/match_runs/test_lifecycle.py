@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from audit.models import AuditEntry
 from matching.match_runs.freshness import run_changes
-from matching.match_runs.selectors import review_summary
+from matching.match_runs.selectors import is_low_score, review_summary, row_score
 from matching.match_runs.services import (
     match_run_accept_pending,
     match_run_archive,
@@ -225,7 +225,12 @@ def test_every_count_of_the_review_agrees_with_the_stored_proposals(start_run, c
     expected_ranked = 1 if alice_p.mentor_id and alice_p.rank_obtained else 0
     assert sum(n for _, n in s.rank_distribution) == expected_ranked
     assert s.matched_by_score == s.proposed_matched - expected_ranked
-    assert sum(n for _, n in s.score_distribution) == sum(1 for p in stored if p.mentor_id and p.score is not None)
+    # The bands count every row by the score it shows: the unmatched resident's override with
+    # the pair it makes (a sixth score), the others' proposed pairs.
+    shown = [row_score(p) for p in stored]
+    assert sum(n for _, n in s.score_distribution) == s.scored == sum(x is not None for x in shown) == 6
+    assert s.worst_score == min(x for x in shown if x is not None)
+    assert s.low_score == sum(is_low_score(x) for x in shown)
     for row in s.mentor_load:
         holding = [p for p in stored if p.final_mentor_id == row.mentor_id and p.decision != "rejected"]
         assert row.holding == len(holding)

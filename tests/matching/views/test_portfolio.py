@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 def test_the_page_shows_the_record_with_the_mentors_name_rank_and_period(client_for, record, attending):
     html = client_for(attending).get("/portfolio/", PERIOD).content.decode()
     assert f"Mentoring portfolio: {attending.full_name}" in html
-    assert "Associate Professor" in html and "July 1, 2024" in html and "June 30, 2025" in html
+    assert "Associate Professor" in html and "1 Jul 2024" in html and "30 Jun 2025" in html
     assert "3.08" in html and "1.83" in html and "Submit the abstract" in html
     assert "=Thank you for a wonderful year" in html and "From the year before" not in html
     assert "Dave&#x27;s goal" not in html and "Dave's goal" not in html

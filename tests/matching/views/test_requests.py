@@ -343,7 +343,7 @@ class TestRequestDetail:
     def test_resident_withdraws(self, client_for, resident, attending):
         request = _ask(resident, attending)
         client = client_for(resident)
-        response = client.post(_url("request-withdraw", request))
+        response = client.post(_url("request-withdraw", request), {"confirm": "yes"})
         assert response.status_code == 302
         request.refresh_from_db()
         assert request.status == "withdrawn"
@@ -383,7 +383,7 @@ class TestRequestDetail:
 
     def test_accepting_a_withdrawn_request_says_so(self, client_for, resident, attending):
         request = _ask(resident, attending)
-        client_for(resident).post(_url("request-withdraw", request))
+        client_for(resident).post(_url("request-withdraw", request), {"confirm": "yes"})
         carol = client_for(attending)
         response = carol.post(_url("request-accept", request))
         assert response.status_code == 302 and response["Location"] == request.get_absolute_url()
