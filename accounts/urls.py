@@ -17,7 +17,7 @@ urlpatterns = [
     path("accounts/sign-out-everywhere/", security.sign_out_everywhere, name="sign-out-everywhere"),
     path(
         "accounts/password/change/",
-        auth_views.PasswordChangeView.as_view(success_url=reverse_lazy("accounts:password_change_done")),
+        auth.PasswordChangeView.as_view(success_url=reverse_lazy("accounts:password_change_done")),
         name="password_change",
     ),
     path("accounts/password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),

@@ -1,5 +1,5 @@
 """Form plumbing every app's pages use: the renderer, field lengths from the model, how a
-service's refusal lands on a form, and date ranges."""
+service's refusal lands on a form, a refused form's status (400), and date ranges."""
 
 from collections.abc import Mapping
 from datetime import date
@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Field, Model
 from django.forms.renderers import TemplatesSetting
+from django.http import HttpResponse
 
 
 class FormRenderer(TemplatesSetting):
@@ -37,6 +38,24 @@ def add_service_errors(form: forms.BaseForm, exc: ValidationError, *, aliases: M
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
+
+
+def form_status(*shown: forms.BaseForm | forms.BaseFormSet | None) -> int:
+    """The status of a page shown again after its POST: 400 when a form (or formset) on it was
+    submitted and refused, its errors beside the fields and everything typed kept; else 200
+    (a GET, a confirmation step, a form replaced by a blank one once saved). The one rule for
+    every page form; GET filter forms keep answering 200."""
+    return 400 if any(form is not None and form.is_bound and not form.is_valid() for form in shown) else 200
+
+
+class FormStatusMixin:
+    """``form_status`` for a class-based form view (Django's ``FormView`` and its kin), whose
+    refused form would otherwise answer 200."""
+
+    def form_invalid(self, form: forms.BaseForm) -> HttpResponse:
+        response: HttpResponse = super().form_invalid(form)  # type: ignore[misc]
+        response.status_code = form_status(form)
+        return response
 
 
 # Days a period may start or end on: a day's bounds (and the day after "to") must stay within

@@ -16,6 +16,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
+from core.forms import FormStatusMixin
+
 from ..auth import policy, sso
 from ..identity import canonical_email
 from ..throttles import PasswordResetClientThrottle, PasswordResetEmailThrottle
@@ -97,7 +99,11 @@ class LoginView(allauth_views.LoginView):
         return response
 
 
-class PasswordResetView(auth_views.PasswordResetView):
+class PasswordChangeView(FormStatusMixin, auth_views.PasswordChangeView):
+    """Django's, answering 400 on a refused form as every page form does (``core.forms.form_status``)."""
+
+
+class PasswordResetView(FormStatusMixin, auth_views.PasswordResetView):
     """Rate-limited (accounts/throttles.py). Past the limit for one e-mail address the page
     answers as always ("check your inbox") and sends nothing, so it tells no one whether the
     address has an account, nor whether someone else has been asking for it. Past the limit
@@ -162,7 +168,7 @@ def mfa_required(request):
     return render(request, "account/mfa_required.html", {"superuser": request.user.is_superuser})
 
 
-class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+class PasswordResetConfirmView(FormStatusMixin, auth_views.PasswordResetConfirmView):
     """A new password from a reset link also lifts the sign-in lockout of the account: the link
     proved the mailbox, and being locked out is what sent most people to it."""
 

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.forms import add_service_errors
+from core.forms import add_service_errors, form_status
 from core.idempotency import create_once
 from core.zones import zone_choices
 
@@ -84,7 +84,7 @@ def institution_detail(request, slug):
             "admins": institution_admins(institution),
             "admin_form": admin_form,
         },
-        status=400 if admin_form.errors else 200,
+        status=form_status(admin_form),
     )
 
 
@@ -134,7 +134,7 @@ def _program_form(request, *, institution, program):
         request,
         "accounts/institutions/program_form.html",
         {"institution": institution, "form": form, "program": program},
-        status=400 if form.errors else 200,
+        status=form_status(form),
     )
 
 
@@ -189,7 +189,7 @@ def program_coordinators_page(request, slug):
         request,
         "accounts/institutions/coordinators.html",
         {"institution": institution, "program": program, "coordinators": program_coordinators(program), "form": form},
-        status=400 if form.errors else 200,
+        status=form_status(form),
     )
 
 

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.forms import add_service_errors
+from core.forms import add_service_errors, form_status
 
 from .. import busy, services
 from ..busy_forms import BusyBlockForm, BusyCalendarUploadForm, BusyCalendarUrlForm
@@ -64,7 +64,9 @@ def account_edit(request):
         services.user_update(user=request.user, **form.cleaned_data)
         messages.success(request, "Your account details are saved.")
         return redirect("accounts:profile")
-    return render(request, "accounts/profile_form.html", {"form": form, "title": "Name and time zone"})
+    return render(
+        request, "accounts/profile_form.html", {"form": form, "title": "Name and time zone"}, status=form_status(form)
+    )
 
 
 def profile_edit_page(request, *, model, form_class, update, permission, title, intro, saved_note=None):
@@ -87,7 +89,12 @@ def profile_edit_page(request, *, model, form_class, update, permission, title, 
             else:
                 messages.success(request, f"Your {title.lower()} is saved.")
             return redirect("accounts:profile")
-    return render(request, "accounts/profile_form.html", {"form": form, "title": title, "intro": intro})
+    return render(
+        request,
+        "accounts/profile_form.html",
+        {"form": form, "title": title, "intro": intro},
+        status=form_status(form),
+    )
 
 
 @login_required
@@ -116,7 +123,7 @@ def availability_edit(request):
         services.availability_replace(user=request.user, windows=windows)
         messages.success(request, "Your weekly availability is saved.")
         return redirect("accounts:profile")
-    return render(request, "accounts/availability_form.html", {"formset": formset})
+    return render(request, "accounts/availability_form.html", {"formset": formset}, status=form_status(formset))
 
 
 # --- Busy blocks: typed in, or imported from a calendar (accounts/busy.py).
@@ -183,7 +190,9 @@ def busy_block_edit(request, pk):
         else:
             messages.success(request, "The busy block is saved.")
             return redirect("accounts:busy-blocks")
-    return render(request, "accounts/busy_block_form.html", {"form": form, "busy_block": block})
+    return render(
+        request, "accounts/busy_block_form.html", {"form": form, "busy_block": block}, status=form_status(form)
+    )
 
 
 @login_required

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.access import program_page
 from core.csv import csv_response
+from core.forms import form_status
 from core.search import filters_form, filters_key, filters_redirect, kept_filters, list_url
 
 from .. import roster as roster_services
@@ -231,7 +232,7 @@ def _roster_import_upload(request, program, limiter):
         request,
         "accounts/roster/import.html",
         {"program": program, "form": form, "columns": COLUMN_HELP},
-        status=400 if form.errors else 200,
+        status=form_status(form),
     )
 
 

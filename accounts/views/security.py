@@ -17,7 +17,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_POST
 
-from core.forms import add_service_errors
+from core.forms import add_service_errors, form_status
 
 from .. import selectors, services
 from ..forms import ApiTokenForm
@@ -57,7 +57,7 @@ def api_tokens(request):
         "secret": secret,
         "lifetime": _token_lifetime(),
     }
-    response = render(request, "account/api_tokens.html", context)
+    response = render(request, "account/api_tokens.html", context, status=form_status(form))
     patch_cache_control(response, no_store=True, private=True)
     return response
 

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model
 
 from core.concurrency import EditConflict, keep_for_second_save
-from core.forms import add_service_errors
+from core.forms import add_service_errors, form_status
 
 # What the panel shows of the row as saved now: (label, their value) pairs, read-only.
 TheirFields = Callable[[Any], Iterable[tuple[str, str]]]
@@ -53,7 +53,7 @@ def save_or_conflict(
 
 
 def status_after(form: forms.BaseForm, conflict: dict[str, Any] | None) -> int:
-    """The page's status: 409 beside a conflict panel, 400 with errors, else 200."""
+    """The page's status: 409 beside a conflict panel, else ``form_status`` (400 with errors)."""
     if conflict:
         return 409
-    return 400 if form.errors else 200
+    return form_status(form)

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import Program
 from core.access import object_for, program_page
 from core.csv import csv_response
-from core.forms import add_service_errors
+from core.forms import add_service_errors, form_status
 
 from .. import engine
 from ..conflicts import blocked_pairs
@@ -501,7 +501,8 @@ def proposal_override_view(request, pk, proposal_pk):
                     return _row_response(request, run, proposal.pk, message=text, retarget=True)
                 messages.success(request, text)
                 return _back_to_review(run, request.POST, proposal)
-        status = 200 if _is_htmx(request) else 400
+        # htmx swaps a 400 in place too (the htmx-config meta of templates/base.html).
+        status = form_status(form)
     else:
         mentor_id = _chosen_mentor(request.GET.get(f"o{proposal.pk}-mentor", ""))
         form = _override_form(run, proposal, mentor_id=mentor_id)

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.access import object_for
-from core.forms import add_service_errors
+from core.forms import add_service_errors, form_status
 from core.idempotency import create_once
 
 from ..forms.meetings import (
@@ -139,6 +139,7 @@ def meeting_propose_view(request, pk):
         request,
         "matching/meetings/propose.html",
         {"form": form, "mentorship": mentorship, "other": other, "duration": duration, "meeting": None},
+        status=form_status(form),
     )
 
 
@@ -177,6 +178,7 @@ def meeting_reschedule_view(request, pk):
             "duration": meeting.duration_minutes,
             "meeting": meeting,
         },
+        status=form_status(form),
     )
 
 
@@ -264,7 +266,7 @@ def meeting_confirm_view(request, pk):
         else:
             messages.success(request, "The meeting is confirmed. Download the invitation to add it to your calendar.")
             return redirect(meeting_url(meeting))
-    return _render_detail(request, _meeting_for(request, pk), confirm_form=form)
+    return _render_detail(request, _meeting_for(request, pk), status=form_status(form), confirm_form=form)
 
 
 @login_required
@@ -280,7 +282,7 @@ def meeting_cancel_view(request, pk):
         else:
             messages.success(request, "The meeting is cancelled; the other person's calendar will update.")
             return redirect(meeting_url(meeting))
-    return _render_detail(request, _meeting_for(request, pk), cancel_form=form)
+    return _render_detail(request, _meeting_for(request, pk), status=form_status(form), cancel_form=form)
 
 
 @login_required

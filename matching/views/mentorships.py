@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.access import object_for
 from core.concurrency import EditConflict
-from core.forms import add_service_errors
+from core.forms import add_service_errors, form_status
 from core.idempotency import create_once
 
 from .. import recommendations
@@ -274,6 +274,7 @@ def mentorship_end_view(request, pk):
         request,
         "matching/mentorships/end_form.html",
         {"mentorship": mentorship, "form": form, "other": mentorship.other_party(request.user)},
+        status=form_status(form),
     )
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.access import object_for
-from core.forms import add_service_errors
+from core.forms import add_service_errors, form_status
 from core.idempotency import once_claim, once_done, once_release
 
 from ..forms.messages import MessageEditForm, MessageForm
@@ -135,7 +135,9 @@ def mentorship_messages(request, pk):
         if done is not None:
             return done
     context = thread_context(request, mentorship, form=form, mark_read=request.method == "GET")
-    return render(request, "matching/messages/thread.html", {"mentorship": mentorship, **context})
+    return render(
+        request, "matching/messages/thread.html", {"mentorship": mentorship, **context}, status=form_status(form)
+    )
 
 
 # --- One message: correct it, delete it.
@@ -186,6 +188,7 @@ def message_edit(request, pk):
             "editable_until": editable_until,
             "too_late": timezone.now() > editable_until,
         },
+        status=form_status(form),
     )
 
 

@@ -10,6 +10,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.forms import form_status
+
 from .. import notifications as notification_services
 from ..forms.notifications import NotificationPreferenceForm
 from ..selectors import notifications as notification_selectors
@@ -58,7 +60,7 @@ def notification_preferences(request):
         notification_services.notification_preference_set(user=request.user, delivery=form.cleaned_data["delivery"])
         messages.success(request, "Your e-mail preference is saved.")
         return redirect("matching:notification-preferences")
-    return render(request, "matching/notifications/preferences.html", {"form": form})
+    return render(request, "matching/notifications/preferences.html", {"form": form}, status=form_status(form))
 
 
 @csrf_exempt  # the signed link is the credential: a mail client's one-click POST carries no CSRF token

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.selectors import roles_of
 from core.access import object_for
-from core.forms import add_service_errors
+from core.forms import add_service_errors, form_status
 from core.idempotency import once_claim, once_done, once_release
 
 from ..capacity import Load
@@ -103,6 +103,7 @@ def request_create(request, mentor_pk):
             "pending_count": pending_count,
             "pending_limit": settings.MENTORMATCH["MAX_PENDING_REQUESTS"],
         },
+        status=form_status(form),
     )
 
 
@@ -208,7 +209,10 @@ def request_messages(request, pk):
     if done is not None:
         return done
     return render(
-        request, "matching/requests/detail.html", _detail_context(request, mentorship_request, message_form=form)
+        request,
+        "matching/requests/detail.html",
+        _detail_context(request, mentorship_request, message_form=form),
+        status=form_status(form),
     )
 
 
@@ -244,7 +248,7 @@ def _rerender(request, mentorship_request, name, form):
         messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
         return redirect(mentorship_request)
     context = _detail_context(request, mentorship_request, response_form=form)
-    return render(request, "matching/requests/detail.html", context)
+    return render(request, "matching/requests/detail.html", context, status=form_status(form))
 
 
 @login_required

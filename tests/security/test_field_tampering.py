@@ -475,7 +475,9 @@ CASES = {
     ("/api/v1/match-proposals/{id}/override/", "POST"): [
         Case(
             CORA, lambda w: {"mentor_id": w.users[DAVE].pk, "note": "Same division"}, keep=("mentor_id",),
-            changes={"MatchProposal": {"decision", "decided_by_id", "decided_at", "decision_note", "override_mentor_id", *NOW}},
+            # explanation: the override's own fit (explanation.override_fit), scored as the run scored.
+            changes={"MatchProposal": {"decision", "decided_by_id", "decided_at", "decision_note", "override_mentor_id",
+                                       "explanation", *NOW}},
             check=lambda w, d: _has(_new(d, "MatchProposal", w.proposal.pk), override_mentor_id=w.users[DAVE].pk,
                                     mentor_id=w.users[CAROL].pk, score=80.0),
         ),

@@ -34,7 +34,7 @@ class TestMenteeProfilePage:
         before = resident.mentee_profile.career_stage
         response = client_for(resident).post(MENTEE_EDIT, {"goals_text": "changed"})
         html = response.content.decode()
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert 'id="id_career_stage_error"' in html
         assert (
             'aria-describedby="id_career_stage_error"' in html
@@ -94,7 +94,7 @@ class TestAvailabilityPage:
             "form-0-end": "18:00",
         }
         response = client_for(resident).post(reverse("accounts:availability-edit"), data)
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert "The window must end after it starts." in response.content.decode()
         assert not AvailabilityWindow.objects.filter(user=resident).exists()
 
@@ -113,6 +113,6 @@ class TestAccountPage:
         response = client_for(resident).post(
             reverse("accounts:account-edit"), {"first_name": "A", "last_name": "B", "time_zone": "Mars/Base"}
         )
-        assert response.status_code == 200 and 'aria-invalid="true"' in response.content.decode()
+        assert response.status_code == 400 and 'aria-invalid="true"' in response.content.decode()
         resident.refresh_from_db()
         assert resident.time_zone == "America/New_York"

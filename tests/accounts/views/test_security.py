@@ -119,7 +119,7 @@ def test_a_name_too_long_is_a_field_error_and_makes_nothing(resident, client_for
 
     page = client_for(resident).post(PAGE, {"name": "x" * (limit + 1)})
 
-    assert page.status_code == 200
+    assert page.status_code == 400
     assert page.context["form"].errors["name"]
     assert 'id="new-token"' not in page.content.decode()
     assert not ApiToken.objects.filter(user=resident).exists()

@@ -134,7 +134,7 @@ class TestProposePage:
                 "format": "video",
             },
         )
-        assert response.status_code == 200
+        assert response.status_code == 400  # refused, the page again with everything typed
         assert "Propose at most 3 times; you chose 4." in response.content.decode()
         assert not Meeting.objects.exists()
 
@@ -179,7 +179,7 @@ class TestMeetingPage:
         assert 'name="start"' not in page
         assert "Carol Chen will confirm one" in page
         response = client.post(_url("meeting-confirm", proposed), {"start": _in(3).isoformat()})
-        assert response.status_code == 200
+        assert response.status_code == 400  # the refusal is on the form
         assert "Only Carol Chen can confirm: you proposed these times." in response.content.decode()
         proposed.refresh_from_db()
         assert proposed.status == "proposed"

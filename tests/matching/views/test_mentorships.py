@@ -448,7 +448,7 @@ class TestEndingPages:
 
     def test_a_reason_is_required(self, client_for, mentorship, resident):
         response = client_for(resident).post(_url("mentorship-end", mentorship), {"outcome": "ended", "reason": ""})
-        assert response.status_code == 200
+        assert response.status_code == 400
         mentorship.refresh_from_db()
         assert mentorship.is_active
 

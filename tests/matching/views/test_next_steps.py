@@ -307,7 +307,7 @@ class TestTypedTimesInADaylightSavingGap:
         response = client_for(resident).post(
             url, {"custom_1": "2027-03-28T02:30", "duration_minutes": "30", "format": "video"}
         )
-        assert response.status_code == 200 and not Meeting.objects.exists()
+        assert response.status_code == 400 and not Meeting.objects.exists()
         html = response.content.decode()
         assert "2:30 am doesn&#x27;t exist on March 28 in Europe/Madrid: clocks jump from 2:00 to 3:00." in html
         assert "couldn’t be interpreted" not in html

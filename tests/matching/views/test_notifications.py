@@ -130,6 +130,6 @@ class TestPages:
     def test_an_unknown_preference_is_refused(self, resident, client_for):
         response = client_for(resident).post("/notifications/preferences/", {"delivery": "hourly"})
 
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert response.context["form"].errors
         assert not NotificationPreference.objects.filter(user=resident).exists()

@@ -38,7 +38,7 @@ class TestMentorProfilePage:
     def test_subspecialty_from_another_specialty_is_refused_on_that_field(self, client_for, attending):
         surgery_sub = Specialty.objects.get(slug="general-surgery-pediatric-surgery")
         response = client_for(attending).post(MENTOR_EDIT, self._valid(subspecialty=surgery_sub.pk))
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert "Pediatric Surgery is not a subspecialty of Internal Medicine." in response.content.decode()
         assert MentorProfile.objects.get(user=attending).subspecialty is None
 

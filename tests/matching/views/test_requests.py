@@ -95,7 +95,7 @@ class TestRequestForm:
             reverse("matching:request-create", args=[attending.pk]), {"kind": "research", "message": MESSAGE}
         )
         html = response.content.decode()
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert "You have 1 pending requests, the most at once." in html
         assert "Please fix 1 problem below" in html
         assert not MentorshipRequest.objects.filter(mentor=attending).exists()
@@ -125,7 +125,7 @@ class TestRequestForm:
             reverse("matching:request-create", args=[attending.pk]), {"kind": "career", "message": "   "}
         )
         html = response.content.decode()
-        assert response.status_code == 200 and 'id="id_message_error"' in html
+        assert response.status_code == 400 and 'id="id_message_error"' in html
         assert not MentorshipRequest.objects.exists()
 
     def test_a_service_refusal_naming_a_field_lands_on_that_field(
@@ -336,7 +336,7 @@ class TestRequestDetail:
     def test_an_empty_message_is_an_error_on_its_field(self, client_for, resident, attending):
         request = _ask(resident, attending)
         response = client_for(attending).post(_url("request-messages", request), {"body": "  "})
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert 'id="id_body_error"' in response.content.decode()
         assert not Message.objects.exists()
 
