@@ -136,6 +136,11 @@ def format_instant(when: datetime, zone: Zone) -> str:
     return local.strftime(TIME_FORMAT.replace("{day}", str(local.day)))
 
 
+def format_day(day: date) -> str:
+    """A date as people read it everywhere, "5 Dec 2026" (the pages' ``day`` filter says the same)."""
+    return f"{day.day} {day:%b} {day.year}"
+
+
 def shift(when: datetime, delta: timedelta) -> datetime:
     """``when + delta``, stopping at the first or last instant a datetime can hold."""
     try:

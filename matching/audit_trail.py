@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from audit.actions import ACTION_GROUPS, ACTION_LABELS, SYSTEM, SYSTEM_NAME, action_label
 from audit.models import AuditEntry
-from core.bounds import localize
+from core.bounds import format_instant
 from core.search import search_terms
 
 # --- Search.
@@ -387,7 +387,7 @@ def _show(key, value, names, tz) -> str:
     if _ISO_INSTANT.match(text):
         try:
             # A time written before the bounds (year 9999) fits no clock east of UTC: shown as stored.
-            return localize(datetime.fromisoformat(text), tz).strftime("%b %-d, %Y %H:%M %Z")
+            return format_instant(datetime.fromisoformat(text), tz)
         except ValueError:
             pass
     if _CODE.match(text):

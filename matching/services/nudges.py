@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, User
 from audit.services import audit_log
+from core.bounds import format_day
 from core.email import send_templated_email
 from core.locking import locked
 
@@ -150,7 +151,7 @@ def _nudge_body(mentorship: Mentorship, person: User, actor: User, last_met: dat
         when = f"You and {other.full_name} haven't had a meeting in MentorMatch yet."
     else:
         local = last_met.astimezone(person.zone)
-        when = f"You and {other.full_name} last met on {local:%B} {local.day}, {local.year} ({days_text(now - last_met)} ago)."
+        when = f"You and {other.full_name} last met on {format_day(local.date())} ({days_text(now - last_met)} ago)."
     return (
         f"{when} A short conversation keeps a mentorship going: propose two or three times that suit you "
         f"from your mentorship page, and {other.first_name or other.full_name} picks one.\n\n"
@@ -176,7 +177,8 @@ def pairing_nudge(*, mentorship: Mentorship, actor: User) -> Mentorship:
         who = "you" if last.actor_id == actor.pk else (last.actor.full_name if last.actor else "a coordinator")
         raise ValidationError(
             f"{mentorship.mentor.full_name} and {mentorship.mentee.full_name} were nudged by {who} on "
-            f"{sent:%B} {sent.day}. One reminder a week is enough: you can nudge them again from {again:%B} {again.day}."
+            f"{format_day(sent.date())}. One reminder a week is enough: you can nudge them again from "
+            f"{format_day(again.date())}."
         )
     last_met = _last_met(mentorship, now)
     entry = audit_log(

@@ -29,7 +29,7 @@ from django.utils import timezone
 from accounts.models import MentorProfile, User
 from audit.models import AuditEntry
 from audit.services import audit_log
-from core.bounds import PLANNED_DAY
+from core.bounds import PLANNED_DAY, format_day
 from core.concurrency import check_version
 from core.guards import require_perm
 from core.locking import locked
@@ -175,7 +175,7 @@ def action_item_create(
             user=owner,
             url=mentorship.get_absolute_url(),
             title=f"{actor.full_name} added a goal for you: {title}",
-            body=f"Due {due_date:%B %-d, %Y}." if due_date else "",
+            body=f"Due {format_day(due_date)}." if due_date else "",
             dedup_key=f"action_item:{item.pk}:assigned:{owner.pk}",
         )
     return item

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Program, User
 from audit.services import audit_log
+from core.bounds import format_day
 from core.locking import locked
 
 from ..capacity import Load, full_refusal_for_mentor
@@ -142,7 +143,7 @@ def request_accept(*, request: MentorshipRequest, actor: User, note: str = "") -
     if paired is not None:
         raise ValidationError(
             f"You and {request.mentee.full_name} are already paired: a {paired.get_kind_display().lower()} "
-            f"mentorship since {timezone.localtime(paired.started_at, ZoneInfo(actor.time_zone)):%B %-d}. This request can't be accepted too; "
+            f"mentorship since {format_day(timezone.localtime(paired.started_at, ZoneInfo(actor.time_zone)).date())}. This request can't be accepted too; "
             "decline it with a note, or write to them in that mentorship."
         )
     if actor.pk == request.mentor_id:
@@ -396,7 +397,7 @@ def requests_remind(*, now: datetime | None = None, before_expiry: timedelta = t
                 user=request.mentor,
                 url=request.get_absolute_url(),
                 title=f"{request.mentee.full_name} is waiting for your answer",
-                body=f"The request expires on {expires:%B %-d}.",
+                body=f"The request expires on {format_day(expires.date())}.",
                 dedup_key=f"request:{pk}:reminder",
             )
             reminded += 1

@@ -26,7 +26,7 @@ from django import template
 from django.templatetags.tz import do_timezone
 from django.utils import timezone
 
-from core.bounds import Zone, _zone, format_instant, localize
+from core.bounds import Zone, _zone, format_day, format_instant, localize
 from core.zones import weekly_window_text
 from core.zones import zone_name as _zone_name
 
@@ -65,7 +65,7 @@ def day(value, zone=None):
         value = _local(value, zone).date()
     if not isinstance(value, date):
         return ""
-    return f"{value.day} {value:%b} {value.year}"
+    return format_day(value)
 
 
 @register.filter

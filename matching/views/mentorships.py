@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.access import object_for
+from core.bounds import format_day
 from core.concurrency import EditConflict
 from core.forms import add_service_errors, form_status
 from core.idempotency import create_once
@@ -388,7 +389,7 @@ def action_item_edit_view(request, pk):
             ),
             lambda theirs: [
                 ("Goal", theirs.title),
-                ("Due date", theirs.due_date.strftime("%b %-d, %Y") if theirs.due_date else "—"),
+                ("Due date", format_day(theirs.due_date) if theirs.due_date else "—"),
                 ("Owner", theirs.owner.full_name),
                 ("Status", theirs.get_status_display()),
             ],

@@ -130,3 +130,11 @@ def test_the_check_finds_a_raw_time_format(tmp_path):
     (tmp_path / "page.html").write_text('{{ a|date:"c" }} {{ b|date:"M j, Y H:i" }} {{ c|time:"H:i" }}\n')
 
     assert _raw_formats(tmp_path) == ['page.html:1: |date:"M j, Y H:i"', 'page.html:1: |time:"H:i"']
+
+
+def test_days_the_services_write_read_as_the_pages_day():
+    """Dates in messages the services write (reminders, goals' due dates, nudges) use the pages' rule."""
+    from core.bounds import format_day
+    from matching.templatetags.zones import day
+
+    assert format_day(date(2026, 12, 5)) == day(date(2026, 12, 5)) == "5 Dec 2026"

@@ -215,7 +215,7 @@ class TestPeriodic:
         )
         assert requests_remind(now=timezone.make_aware(datetime(2030, 12, 9, 12, 0), UTC)) == 1
         reminder = Notification.objects.get(user=attending, event="request.reminder")
-        assert reminder.body == "The request expires on December 11."
+        assert reminder.body == "The request expires on 11 Dec 2030."
 
     def test_an_expired_request_frees_a_pending_slot(self, resident, settings):
         mentors = [MentorProfileFactory().user for _ in range(4)]
