@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import F, Func, Q, QuerySet, Subquery
 
 from accounts.models import User
+from core.queries import PerUser
 
 from ..models import Mentorship, MentorshipRequest, Message, Notification
 
@@ -32,8 +33,17 @@ def _unread_for(user: User) -> QuerySet[Message]:
     """Messages to ``user`` (in a thread of theirs, by the other person) not yet seen."""
     if not user.is_authenticated:
         return Message.objects.none()
-    mine = Q(mentorship__mentee=user) | Q(mentorship__mentor=user) | Q(request__mentee=user) | Q(request__mentor=user)
-    return Message.objects.filter(mine, read_at__isnull=True, deleted_at__isnull=True).exclude(author=user)
+    return _unread_for_id(user.pk)
+
+
+def _unread_for_id(user_id: int) -> QuerySet[Message]:
+    mine = (
+        Q(mentorship__mentee_id=user_id)
+        | Q(mentorship__mentor_id=user_id)
+        | Q(request__mentee_id=user_id)
+        | Q(request__mentor_id=user_id)
+    )
+    return Message.objects.filter(mine, read_at__isnull=True, deleted_at__isnull=True).exclude(author_id=user_id)
 
 
 def unread_message_count(user: User) -> int:
@@ -46,21 +56,29 @@ def _count(queryset: QuerySet) -> Subquery:
     return Subquery(queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n"))
 
 
+def _bell_query(user_id: int) -> QuerySet[Any]:
+    return (
+        User.objects.filter(pk=user_id)
+        .annotate(
+            unread_notifications=_count(Notification.objects.filter(user_id=user_id, read_at__isnull=True)),
+            unread_messages=_count(_unread_for_id(user_id)),
+        )
+        .order_by()
+        .values_list("unread_notifications", "unread_messages")
+    )
+
+
+# Every page's header asks: built once per process (core.queries).
+_BELL = PerUser(_bell_query)
+
+
 def bell_counts(user: User) -> tuple[int, int]:
     """``(unread notifications, unread messages)`` in one query: the header shows both on
     every page."""
     if not user.is_authenticated:
         return 0, 0
-    row = (
-        User.objects.filter(pk=user.pk)
-        .annotate(
-            unread_notifications=_count(Notification.objects.filter(user=user, read_at__isnull=True)),
-            unread_messages=_count(_unread_for(user)),
-        )
-        .values_list("unread_notifications", "unread_messages")
-        .first()
-    )
-    return (row[0] or 0, row[1] or 0) if row else (0, 0)
+    rows = _BELL.rows(user.pk)
+    return (rows[0][0] or 0, rows[0][1] or 0) if rows else (0, 0)
 
 
 def thread_unread_count(thread: Thread, user: User) -> int:
