@@ -2,22 +2,30 @@ from django.db.models import CharField, QuerySet, Value
 
 from core.queries import PerUser
 
-from .models import InstitutionRole, Membership
+from .models import InstitutionRole, Membership, MenteeProfile, MentorProfile
 
 _ADMIN = "institution-admin"
+_MENTEE, _MENTOR = "has-mentee-profile", "has-mentor-profile"
 
 
 def _roles_query(user_id: int) -> QuerySet:
-    """One query for both, as every page's navigation asks: the memberships' roles, then one
-    row per institution the user administers."""
+    """One query for all of it, as every page's navigation asks: the memberships' roles, a row
+    per institution the user administers, and a row per profile they have (a mentor profile
+    makes a mentor of someone with no faculty membership yet; a mentee profile, a resident)."""
     blank = Value("", output_field=CharField())
+
+    def marker(text: str) -> Value:
+        return Value(text, output_field=CharField())
+
     memberships = Membership.objects.filter(user_id=user_id).order_by().values_list("role", blank, blank)
     administered = (
         InstitutionRole.objects.filter(user_id=user_id, role=InstitutionRole.Role.ADMIN)
         .order_by()
-        .values_list(Value(_ADMIN, output_field=CharField()), "institution__slug", "institution__name")
+        .values_list(marker(_ADMIN), "institution__slug", "institution__name")
     )
-    return memberships.union(administered, all=True)
+    mentee = MenteeProfile.objects.filter(user_id=user_id).order_by().values_list(marker(_MENTEE), blank, blank)
+    mentor = MentorProfile.objects.filter(user_id=user_id).order_by().values_list(marker(_MENTOR), blank, blank)
+    return memberships.union(administered, mentee, mentor, all=True)
 
 
 # Every page's navigation asks: built once per process (core.queries).
@@ -37,8 +45,8 @@ def roles(request):
         else:
             held.add(role)
     return {
-        "is_resident": "resident" in held or hasattr(user, "mentee_profile"),
-        "is_mentor": "faculty" in held or hasattr(user, "mentor_profile"),
+        "is_resident": "resident" in held or _MENTEE in held,
+        "is_mentor": "faculty" in held or _MENTOR in held,
         "is_coordinator": "coordinator" in held,
         "administered_institutions": sorted(institutions, key=lambda i: (i["name"].casefold(), i["slug"])),
     }

@@ -386,16 +386,11 @@ def grow(w, start, count):
 # (accounts.middleware.SessionActivityMiddleware), not on every request: only the user is read.
 REQUEST = ("user",)
 
-# The page chrome (templates/base.html): the program switcher, the "other" profile the view
-# did not already load (the menu shows "be a mentor"/"my mentee profile" links), the bell.
-NAV_COORDINATOR = (
-    "nav: memberships",
-    "nav: mentee profile",
-    "nav: mentor profile",
-    "nav: unread notifications and messages",
-)
-NAV_ATTENDING = ("nav: memberships", "nav: mentee profile", "nav: unread notifications and messages")
-NAV_RESIDENT = ("nav: memberships", "nav: mentor profile", "nav: unread notifications and messages")
+# The page chrome (templates/base.html), the same for everyone: the program switcher's roles,
+# the institutions administered and which profiles the person has (the menu's "be a mentor"/"my
+# mentee profile" links) in one query, and the bell (both built once per process: core.queries).
+NAV = ("nav: roles, institutions and profiles", "nav: unread notifications and messages")
+NAV_COORDINATOR = NAV_ATTENDING = NAV_RESIDENT = NAV
 
 # Viewing one program as its coordinator.
 COORDINATOR_OF = ("program by slug", "permission: coordinator membership")
@@ -485,8 +480,7 @@ PAGE_BUDGETS = {
             # Some are unread (the grown world's are), so the threads they are in:
             "unread messages (their threads' ids)",
             "latest messages (with threads and people)",
-            "nav: memberships",
-            "nav: unread notifications and messages",
+            *NAV,
             "coordinated programs with counts (none)",
         ),
     ),
@@ -554,8 +548,7 @@ PAGE_BUDGETS = {
             "counts per status tab",
             "count",
             # Not shared with the view's own membership query: the nav asks again.
-            "nav: memberships",
-            "nav: unread notifications and messages",
+            *NAV,
             "page of requests (with people and program)",
         ),
     ),
@@ -644,9 +637,7 @@ PAGE_BUDGETS = {
     "accounts:busy-blocks": Budget(
         "resident",
         (
-            "nav: memberships",
-            "nav: mentor profile",
-            "nav: unread notifications and messages",
+            *NAV,
             "typed blocks",
             "imported calendars",
             "their blocks",
@@ -656,9 +647,7 @@ PAGE_BUDGETS = {
         "resident",
         (
             "count",
-            "nav: memberships",
-            "nav: mentor profile",
-            "nav: unread notifications and messages",
+            *NAV,
             "page of notifications",
         ),
     ),

@@ -91,3 +91,20 @@ def test_the_id_is_put_in_every_place_it_is_used(program, resident, attending):
 
     assert PerUser(build).rows(attending.pk) == [(resident.email, 1)]
     assert PerUser(build).rows(resident.pk) == []
+
+
+def test_a_profile_without_a_membership_still_shows_its_side_of_the_menu(rf):
+    from tests.factories import MenteeProfileFactory, MentorProfileFactory, UserFactory
+
+    mentor_only, mentee_only, neither = UserFactory(), UserFactory(), UserFactory()
+    MentorProfileFactory(user=mentor_only)
+    MenteeProfileFactory(user=mentee_only)
+
+    def flags(user):
+        request = rf.get("/")
+        request.user = User.objects.get(pk=user.pk)  # no profile cached on the instance
+        return roles(request)
+
+    assert flags(mentor_only)["is_mentor"] and not flags(mentor_only)["is_resident"]
+    assert flags(mentee_only)["is_resident"] and not flags(mentee_only)["is_mentor"]
+    assert not flags(neither)["is_mentor"] and not flags(neither)["is_resident"]
