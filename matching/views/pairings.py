@@ -23,6 +23,7 @@ from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
@@ -39,6 +40,9 @@ from ..selectors import pairings as pairing_selectors
 from ..services import pairings as services
 
 PAGE_SIZE = 25
+
+
+_ROW = "row"  # a placeholder row id: the prefixes are "end-<pk>", never "end-row"
 
 
 def _form_ids(action, pk) -> dict:
@@ -88,6 +92,7 @@ class Listing:
     pairing_filter: services.PairingFilter
     unpaired: str
     rows: QuerySet
+    pairings: QuerySet  # every pairing of the program, unfiltered (built once: its subqueries cost)
 
     @property
     def unpaired_label(self) -> str:
@@ -99,7 +104,8 @@ def _listing(query, program) -> Listing:
     Invalid filters are ignored (the form shows why), not fatal."""
     show = ShowForm(query)
     unpaired = show.cleaned_data["unpaired"] if show.is_valid() else ""
-    pairing_filter = services.PairingFilter(query, queryset=pairing_selectors.pairings_of(program), program=program)
+    pairings = pairing_selectors.pairings_of(program)
+    pairing_filter = services.PairingFilter(query, queryset=pairings, program=program)
     if unpaired:
         residents = services.UnpairedFilter(
             {"kind": unpaired, "pgy": query.get("pgy", "")}, queryset=pairing_selectors.residents_of(program)
@@ -108,7 +114,7 @@ def _listing(query, program) -> Listing:
         rows = residents.qs
     else:
         rows = pairing_filter.qs
-    return Listing(show=show, pairing_filter=pairing_filter, unpaired=unpaired, rows=rows)
+    return Listing(show=show, pairing_filter=pairing_filter, unpaired=unpaired, rows=rows, pairings=pairings)
 
 
 def _query_without(query, *names) -> str:
@@ -134,15 +140,23 @@ def _render(request, program, *, bound=None, status=200):
     # Sorted and paged as ids (the sort needs only the resident's name), then the page's rows
     # loaded with their joins and per-row subqueries: sorting a large program's full rows (both
     # people's user rows, the meetings and conflict flags of each) was most of the list's query.
-    unfiltered = pairing_selectors.residents_of(program) if listing.unpaired else pairing_selectors.pairings_of(program)
+    unfiltered = pairing_selectors.residents_of(program) if listing.unpaired else listing.pairings
     page = IdsFirstPaginator(listing.rows, PAGE_SIZE, rows=unfiltered).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     # Only ending is a form in the row (one short field). Assigning and reassigning have a page
     # each: their mentor dropdown lists every mentor with a free spot, and a copy per row was
     # most of a large program's rendering time and weight.
+    # The reason field's markup is rendered once, for a placeholder row, and given each row's
+    # ids: rendering the field's templates 25 times was two fifths of a large program's list.
+    blank_end = None
     for m in rows if not listing.unpaired else ():
         if m.is_active:
             m.end_form = bound[2] if bound and bound[:2] == ("end", m.pk) else EndForm(**_form_ids("end", m.pk))
+            if m.end_form.is_bound:
+                m.end_field = m.end_form["reason"].as_field_group()
+            else:
+                blank_end = blank_end or str(EndForm(**_form_ids("end", _ROW))["reason"].as_field_group())
+                m.end_field = mark_safe(blank_end.replace(f"end-{_ROW}-", f"end-{m.pk}-"))  # noqa: S308
     if bound and not any(getattr(m, "end_form", None) is bound[2] for m in rows):
         # The row is no longer listed (the pairing ended meanwhile): say why as a message.
         for errors in bound[2].errors.values():
@@ -151,7 +165,7 @@ def _render(request, program, *, bound=None, status=200):
     # "Breaks a conflict (n)": over the whole program, whatever else the list is filtered by.
     breaking = 0
     if not listing.unpaired:
-        breaking = pairing_selectors.pairings_of(program).filter(breaks_conflict=True).count()
+        breaking = listing.pairings.filter(breaks_conflict=True).count()
         listing.pairing_filter.form.fields["conflict"].widget.choices = [
             ("", "Any"),
             ("true", f"Breaks a conflict ({breaking})"),

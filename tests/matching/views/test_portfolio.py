@@ -97,12 +97,12 @@ def test_page_queries_do_not_grow_with_the_record(
     attending.mentor_profile.save()
     c = client_for(attending)
     c.get("/dashboard/")  # LastSeenMiddleware's write happens once, here
-    # Budget (14, the same for 1 and 6 mentees):
+    # Budget (13, the same for 1 and 6 mentees):
     #   session, user; session save (savepoint pair and the update)              5
     #   has a mentor profile?; the profile with its rank and specialty            2
     #   mentorships (with mentee, stage, program), meetings, goals, notes         4
-    #   base.html: roles, mentee profile, unread notifications                    3
-    with django_assert_max_num_queries(14):
+    #   base.html: roles and profiles, unread notifications and messages          2
+    with django_assert_max_num_queries(13):
         assert c.get("/portfolio/", PERIOD).status_code == 200
 
 
