@@ -1,5 +1,7 @@
 from allauth.mfa.adapter import get_adapter as get_mfa_adapter
 from django import template
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
@@ -10,6 +12,14 @@ def page_url(context, page_number):
     query = context["request"].GET.copy()
     query["page"] = page_number
     return "?" + query.urlencode()
+
+
+@register.filter
+def email_breaks(address) -> SafeString:
+    """An address that may wrap in a narrow column after its "@" and before each dot
+    ("leilani.ahmed@<wbr>demo<wbr>.mentormatch<wbr>.org"), rather than mid-word."""
+    text = escape(address or "")
+    return mark_safe(text.replace("@", "@<wbr>").replace(".", "<wbr>."))  # noqa: S308 (escaped above)
 
 
 @register.filter

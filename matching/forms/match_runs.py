@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from core.bounds import SCHEDULED
 from core.widgets import ChecklistSelectMultiple
+from core.zones import zone_name
 
 from .. import engine
 from ..models import Kind, MatchRun
@@ -122,7 +123,11 @@ class MatchRunForm(forms.Form):
                 },
             )
         self.weight_names = list(defaults)
-        self.fields["ranking_deadline"].widget.attrs.update(SCHEDULED.html_times(timezone.get_current_timezone()))
+        zone = timezone.get_current_timezone()
+        deadline = self.fields["ranking_deadline"]
+        deadline.widget.attrs.update(SCHEDULED.html_times(zone))
+        # Which clock the field reads, said as the ranking window's "New deadline" says it (``views.rankings``).
+        deadline.help_text = f"In your time zone ({zone_name(zone)}). {deadline.help_text}"
 
     def clean_ranking_deadline(self):
         # Built and validated under the coordinator's zone (timezone.override in the view).

@@ -33,7 +33,7 @@ from .. import engine
 from ..match_cohort import Cohort, load_cohort
 from ..models import MatchProposal, MatchRun
 from ..notifications import notify
-from ..recommendations import COMPONENT_LABELS, mentee_record, mentor_record, vocabulary
+from ..recommendations import COMPONENT_LABELS, mentee_record, mentor_record, mentor_records, vocabulary
 from ..selectors.directory import mentor_directory
 from .freshness import fingerprint
 from .ranking_notices import notify_ranking_closed
@@ -332,6 +332,26 @@ def pair_explanation(run: MatchRun, mentee: User, mentor: User) -> dict[str, Any
         standard=weights.normalised() == engine.Weights().normalised(),
     )
     return explanation
+
+
+def mentee_scores(run: MatchRun, mentee: User, mentor_ids: list[int]) -> dict[int, float]:
+    """{mentor id: score} of ``mentee`` with each of ``mentor_ids`` (the run's mentors), scored as
+    ``pair_explanation`` scores one pair (the run's weights, the same records), in one engine
+    call and a fixed number of queries however many mentors: the override form's choices. Empty
+    if the resident has no active profile any more; a mentor without one has no score."""
+    mentee_profile = (
+        MenteeProfile.objects.filter(user=mentee, user__is_active=True).select_related("user", "career_stage").first()
+    )
+    if mentee_profile is None or not mentor_ids:
+        return {}
+    _, mentors = mentor_records(mentor_directory().filter(user_id__in=mentor_ids))
+    scores = engine.score_cohort(
+        [mentee_record(mentee_profile, specialty_id=run.program.specialty_id)],
+        mentors,
+        weights=engine.Weights.from_mapping(run.weights or {}),
+    )
+    # The records' ids are user ids (ints); the engine types them as any hashable.
+    return {k: v for k, v in scores.as_dict().get(mentee.pk, {}).items() if isinstance(k, int)}
 
 
 def _stats(cohort: Cohort, result: engine.MatchResult) -> dict[str, Any]:

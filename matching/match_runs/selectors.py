@@ -17,6 +17,7 @@ from core.search import search_terms, word_matches
 
 from .. import engine
 from ..models import MatchProposal, MatchRanking, MatchRun, Mentorship, RankingSubmission
+from .freshness import run_changes
 
 Status = MatchRun.Status
 
@@ -83,6 +84,22 @@ def override_fit(proposal: MatchProposal) -> dict | None:
     return scored if isinstance(scored, dict) and _number(scored.get("score")) is not None else None
 
 
+# Where a proposal rejected to give its mentor's spot to an override keeps the overridden
+# proposal's id (``services.proposal_override``, ``make_room="displace:…"``): nobody rejected
+# the pair, so the review and the CSV say "Displaced" (``decision_label``), and by whom.
+DISPLACED_BY = "displaced_by"
+DISPLACED = "Displaced"
+
+
+def displaced_by(proposal: MatchProposal) -> int | None:
+    """The id of the proposal whose override took this one's spot (``DISPLACED_BY``), while it
+    stays rejected; None otherwise."""
+    if proposal.decision != MatchProposal.Decision.REJECTED:
+        return None
+    pk = (proposal.explanation or {}).get(DISPLACED_BY)
+    return pk if isinstance(pk, int) and not isinstance(pk, bool) else None
+
+
 def _number(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
@@ -121,10 +138,21 @@ def row_fit(proposal: MatchProposal, *, standard: bool) -> float | None:
 LOW_SCORE = 40
 
 
+def rounded(score: float, places: int = 0) -> Decimal:
+    """The one rounding of scores and fits wherever they are shown (review, override form, compare
+    page, CSV): to ``places`` decimals, halves up, on the number as written (59.25 is 59.3, 39.5 is
+    40), as Django's ``floatformat`` does; Python's ``round`` and ``f"{x:.1f}"`` would give 59.2."""
+    return Decimal(repr(float(score))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def score_text(score: float | None, places: int = 0) -> str:
+    """``rounded`` as text ("" for no score): the templates' ``|score`` filter and the CSV."""
+    return "" if score is None else str(rounded(score, places))
+
+
 def shown_score(score: float) -> int:
-    """A score as the review shows it: a whole number out of 100, halves rounded up, as the
-    templates' ``floatformat:0`` does (39.5 shows as 40)."""
-    return int(Decimal(repr(float(score))).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    """A score as the review shows it: a whole number out of 100 (``rounded``: 39.5 shows as 40)."""
+    return int(rounded(score))
 
 
 def is_low_score(score: float | None) -> bool:
@@ -149,7 +177,8 @@ SHOW = {
     "without": "Without a mentor if published now",
     "accepted": "Accepted",
     "overridden": "Overridden",
-    "rejected": "Rejected",
+    # A displaced pair is rejected too (its row says "Displaced"): the summary's count is of both.
+    "rejected": "Rejected or displaced",
     "low": f"Low score (below {LOW_SCORE:g})",
 }
 # "decision" is the default: the pairs waiting for a decision first, then everyone by name.
@@ -168,9 +197,12 @@ NOT_DECIDED = "Not decided before publishing"
 
 def decision_label(proposal: MatchProposal, *, published: bool) -> str:
     """The decision as the review page and the CSV say it: ``MatchProposal.decision_label``, except
-    that once the run is published a proposed pair still "pending" is ``NOT_DECIDED``."""
+    that once the run is published a proposed pair still "pending" is ``NOT_DECIDED``, and a pair
+    rejected to make room for an override is ``DISPLACED``."""
     if published and proposal.decision == Decision.PENDING and proposal.mentor_id is not None:
         return NOT_DECIDED
+    if displaced_by(proposal) is not None:
+        return DISPLACED
     return proposal.decision_label
 
 
@@ -264,6 +296,44 @@ class MentorLoad:
         return self.holding > self.spots
 
 
+# How a run with proposals still waiting for a decision is published (the ``waiting`` of the publish
+# form, ``views.match_runs.ACCEPT_WAITING``/``LEAVE_WAITING``): accept them first, or leave them out.
+PUBLISH_ACCEPTING, PUBLISH_DECIDED_ONLY = "accept", "leave"
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    """What one way of publishing does: the pairings it starts and the residents it tells they have
+    no mentor from this match. ``waiting`` is the form's value ("" when nothing waits: one way)."""
+
+    waiting: str
+    publishes: int
+    left_without: int
+
+
+@dataclass(frozen=True)
+class PublishedPairs:
+    """What a published run achieved: the pairs publishing started (accepted or overridden), by the
+    choice each resident got and by score, and the proposed pairs it did not publish."""
+
+    pairs: int
+    rank_distribution: list[tuple[int, int]]  # (choice obtained, residents who ranked), accepted pairs
+    matched_by_score: int  # accepted, the resident did not rank
+    chosen_by_override: int  # overridden: the coordinator chose the mentor
+    score_distribution: list[tuple[str, int]]  # by ``row_score``, as the review's bands
+    scored: int
+    not_decided: int  # proposed pairs still pending when published: not published
+    rejected: int  # proposed pairs rejected: not published
+
+    @property
+    def not_published(self) -> int:
+        return self.not_decided + self.rejected
+
+    @property
+    def score_peak(self) -> int:
+        return max((n for _, n in self.score_distribution), default=0) or 1
+
+
 @dataclass(frozen=True)
 class ReviewSummary:
     """Every count the review page, its API and its CSV show, from one read of the proposals."""
@@ -289,6 +359,8 @@ class ReviewSummary:
     worst_score: float | None = None
     mentor_load: list[MentorLoad] = field(default_factory=list)
     published: bool = False
+    # Once published, what publishing started (``PublishedPairs``); None before.
+    published_pairs: PublishedPairs | None = None
 
     @property
     def matched(self) -> int:
@@ -305,6 +377,21 @@ class ReviewSummary:
         """Residents publishing leaves without a mentor whatever becomes of the proposals still
         waiting: no mentor proposed (and none chosen), or rejected."""
         return self.left_without - self.pending
+
+    @property
+    def publish_outcomes(self) -> list[PublishOutcome]:
+        """Every way this run can be published now, with what each does: the publish panel's
+        counts all come from here. With proposals waiting, accepting them pairs them too (only the
+        rejected and those with no mentor are left without); publishing only the decided leaves the
+        waiting ones without a mentor as well. Nothing to publish: none."""
+        if self.published or not self.will_pair:
+            return []
+        if not self.pending:
+            return [PublishOutcome("", self.will_pair, self.left_without)]
+        return [
+            PublishOutcome(PUBLISH_DECIDED_ONLY, self.will_pair, self.left_without),
+            PublishOutcome(PUBLISH_ACCEPTING, self.will_pair + self.pending, self.left_anyway),
+        ]
 
     @property
     def score_peak(self) -> int:
@@ -335,8 +422,26 @@ def review_summary(run: MatchRun) -> ReviewSummary:
     proposed: dict[int, int] = {}
     holding: dict[int, int] = {}
     paired: dict[int, int] = {}
+    # What publishing started (read only once the run is published): ``PublishedPairs``.
+    pub_ranks: dict[int, int] = {}
+    pub_by_score = pub_overridden = pub_not_decided = pub_rejected = 0
+    pub_buckets = [0] * 10
     for mentee_id, mentor_id, override_id, decision, rank, score in rows:
         decisions[decision] += 1
+        if decision == Decision.OVERRIDDEN:
+            pub_overridden += 1
+        elif decision == Decision.ACCEPTED:
+            if mentee_id in rankers and rank:
+                pub_ranks[rank] = pub_ranks.get(rank, 0) + 1
+            else:
+                pub_by_score += 1
+        elif mentor_id is not None:
+            if decision == Decision.PENDING:
+                pub_not_decided += 1
+            else:
+                pub_rejected += 1
+        if score is not None and decision in (Decision.ACCEPTED, Decision.OVERRIDDEN):
+            pub_buckets[min(shown_score(score) // 10, 9)] += 1
         if mentor_id is None and decision == Decision.PENDING:
             pending_unmatched += 1
         if mentor_id is not None:
@@ -416,6 +521,18 @@ def review_summary(run: MatchRun) -> ReviewSummary:
         worst_score=min(scores, default=None),
         mentor_load=load,
         published=run.is_published,
+        published_pairs=PublishedPairs(
+            pairs=will_pair,
+            rank_distribution=sorted(pub_ranks.items()),
+            matched_by_score=pub_by_score,
+            chosen_by_override=pub_overridden,
+            score_distribution=[(f"{10 * i}–{10 * i + 10}", n) for i, n in enumerate(pub_buckets)],
+            scored=sum(pub_buckets),
+            not_decided=pub_not_decided,
+            rejected=pub_rejected,
+        )
+        if run.is_published
+        else None,
     )
 
 
@@ -478,8 +595,11 @@ class ChangedPair:
     @property
     def same_score(self) -> bool:
         """A different mentor of equal fit: the engine broke the tie by id (see ``TIE_BREAK``)."""
+        # Equal as the page shows them (``rounded``), so "Same score" never sits beside two different numbers.
         return (
-            self.score_a is not None and self.score_b is not None and round(self.score_a, 1) == round(self.score_b, 1)
+            self.score_a is not None
+            and self.score_b is not None
+            and rounded(self.score_a, 1) == rounded(self.score_b, 1)
         )
 
 
@@ -610,9 +730,11 @@ def capacity_shortfall(residents: int, spots: int) -> CapacityShortfall:
 
 
 def runs_awaiting_review(program: Program, mentee_ids: Iterable[int]) -> dict[int, list[MatchRun]]:
-    """{resident id: the runs of ``program`` that hold them and wait for review} (one query):
-    computed, neither published nor discarded. Starting another run over them is allowed, but
-    publishing both would give each resident two proposals to act on."""
+    """{resident id: the runs of ``program`` that hold them and wait for review}: computed, neither
+    published nor discarded, and not out of date (``freshness.run_changes``). Starting another run
+    over them is allowed, but publishing both would give each resident two proposals to act on. An
+    out-of-date run is left out: it can no longer be published, only re-run or discarded, so it
+    holds nobody. One query, then the freshness check of each run found (a program has few open)."""
     through = MatchRun.mentees.through
     held: dict[int, list[MatchRun]] = {}
     for row in (
@@ -627,7 +749,11 @@ def runs_awaiting_review(program: Program, mentee_ids: Iterable[int]) -> dict[in
         .order_by("matchrun_id")
     ):
         held.setdefault(row.user_id, []).append(row.matchrun)
-    return held
+    runs = {run.pk: run for found in held.values() for run in found}
+    stale = {pk for pk, run in runs.items() if run_changes(run)}
+    if not stale:
+        return held
+    return {user_id: kept for user_id, found in held.items() if (kept := [run for run in found if run.pk not in stale])}
 
 
 def cohort_members(run: MatchRun) -> list[tuple[User, bool]]:

@@ -33,7 +33,7 @@ from ..services.requests import requests_close_for_paired
 from .execution import RUN_MATCH, pair_explanation, start_next_queued
 from .freshness import run_changes, stale_message
 from .ranking_notices import notify_ranking_window
-from .selectors import OVERRIDE_FIT, cohort_members, holding_spot
+from .selectors import DISPLACED_BY, OVERRIDE_FIT, cohort_members, holding_spot
 
 Status = MatchRun.Status
 Decision = MatchProposal.Decision
@@ -340,6 +340,7 @@ def _decide(
     note: str,
     override_mentor: User | None = None,
     override_fit: dict[str, Any] | None = None,
+    displaced_by: MatchProposal | None = None,
 ) -> MatchProposal:
     before = {"decision": proposal.decision, "mentor": proposal.final_mentor_id}
     proposal.decision = decision
@@ -349,9 +350,13 @@ def _decide(
     proposal.decided_at = timezone.now()
     # The pair an override makes, scored as the run scored its own (``selectors.override_fit``
     # reads it); any other decision leaves the proposed pair, so an earlier override's goes.
-    explanation = {k: v for k, v in (proposal.explanation or {}).items() if k != OVERRIDE_FIT}
+    # Likewise a rejection made to give the spot to another proposal (``DISPLACED_BY``, the review
+    # says "Displaced"): any later decision is the coordinator's own, so the marker goes.
+    explanation = {k: v for k, v in (proposal.explanation or {}).items() if k not in (OVERRIDE_FIT, DISPLACED_BY)}
     if override_mentor is not None and override_fit is not None:
         explanation[OVERRIDE_FIT] = {"mentor": override_mentor.pk, **override_fit}
+    if displaced_by is not None:
+        explanation[DISPLACED_BY] = displaced_by.pk
     proposal.explanation = explanation
     proposal.save(
         update_fields=["decision", "override_mentor", "decision_note", "decided_by", "decided_at", "explanation"]
@@ -457,6 +462,7 @@ def proposal_override(
                 actor,
                 Decision.REJECTED,
                 f"Displaced: {mentor.full_name}'s spot in this match went to {proposal.mentee.full_name}. {note}",
+                displaced_by=proposal,
             )
         elif make_room:
             raise ValidationError({"make_room": "Choose to give one more spot, or whom to displace."})

@@ -1,4 +1,5 @@
-"""The match review's "low score" rule for templates, and its mentor load table, written in Python.
+"""The match review's "low score" rule and its rounding of scores for templates, and its mentor load
+table, written in Python.
 
 A large program's run has over a thousand mentors: the table's rows, each with half a dozen
 numbers, were ~9,000 template variables (each localized) and most of the review page's time,
@@ -9,7 +10,7 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from ..match_runs.selectors import MentorLoad, is_low_score
+from ..match_runs.selectors import MentorLoad, is_low_score, score_text
 
 register = template.Library()
 
@@ -18,6 +19,13 @@ register = template.Library()
 def low_score(score: float | None) -> bool:
     """The review's "Low" badge: ``is_low_score``, the rule its filter and summary count by."""
     return is_low_score(score)
+
+
+@register.filter
+def score(value: float | None, places: int = 0) -> str:
+    """A score or fit as every match page shows it (``selectors.rounded``: halves up), "" for none:
+    ``{{ p.fit|score }}``, ``{{ row.score_a|score:1 }}``. The CSV writes it the same way."""
+    return score_text(value, int(places))
 
 
 def _row(row: MentorLoad) -> str:

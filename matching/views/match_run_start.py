@@ -117,6 +117,18 @@ def _start_notices(form, mentees, mentors, mentors_by_kind, awaiting, kind) -> d
     }
 
 
+def _cohort_count(rows) -> dict[str, int]:
+    """The resident list's count, "0 of 153 chosen · 2 left out": read against the residents the
+    run can match (the readiness panel's number), not every row; a resident with a mentor of the
+    kind is left out whether chosen or not (static/js/cohort.js counts the same live)."""
+    left_out = sum(1 for row in rows if row["has_mentor_of_kind"])
+    return {
+        "choosable_count": len(rows) - left_out,
+        "chosen_count": sum(1 for row in rows if row["checked"] and not row["has_mentor_of_kind"]),
+        "left_out_count": left_out,
+    }
+
+
 def _left_out_sentence(left_out) -> str:
     if not left_out:
         return ""
@@ -273,6 +285,7 @@ def match_run_create_view(request, program):
                     messages.success(request, "The match has started.")
                 return redirect("matching:match-run-detail", pk=run.pk)
         form_kind = form["kind"].value() if form["kind"].value() in Kind.values else kind
+        resident_rows = _resident_rows(form, mentees, mentors_by_kind, form_kind, awaiting)
         return render(
             request,
             "matching/match_runs/form.html",
@@ -283,14 +296,13 @@ def match_run_create_view(request, program):
                 "kind": form_kind,
                 "kind_label": Kind(form_kind).label.lower(),
                 "readiness": readiness,
-                "resident_rows": _resident_rows(form, mentees, mentors_by_kind, form_kind, awaiting),
+                "resident_rows": resident_rows,
+                **_cohort_count(resident_rows),
                 "notices": _start_notices(form, mentees, mentors, mentors_by_kind, awaiting, form_kind),
-                "chosen_count": len(form["mentee_ids"].value() or []),
                 "pgys": _stages(mentees),
                 "preset_url": f"?preset={PRESET_PGY1_UNPAIRED}&kind={kind}",
                 "readiness_url": f"{reverse('matching:match-run-readiness', args=[program.slug])}?kind={kind}",
                 "unavailable": _unavailable_mentors(readiness),
-                "time_zone": request.user.zone,
             },
             status=400 if form.errors else 200,
         )

@@ -7,6 +7,8 @@ While the run is queued or running, htmx polls its progress region (a plain
 ``<meta http-equiv="refresh">`` does it without JavaScript).
 """
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,6 +18,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Program
@@ -27,12 +30,14 @@ from .. import engine
 from ..conflicts import blocked_pairs
 from ..forms.match_review import OverrideForm, ReviewFilterForm
 from ..forms.match_runs import WEIGHT_LABELS
+from ..match_runs.execution import mentee_scores
 from ..match_runs.freshness import run_changes
 from ..match_runs.selectors import (
     LOW_SCORE,
     PAGE_SIZE,
     TIE_BREAK,
     decision_label,
+    displaced_by,
     fit_score,
     holding_spot,
     match_run_compare,
@@ -45,6 +50,7 @@ from ..match_runs.selectors import (
     row_fit,
     row_score,
     row_score_sql,
+    score_text,
     show_choices,
     standard_weights,
 )
@@ -138,12 +144,26 @@ def _for_rows(proposals, standard: bool) -> None:
     """What a proposal's row shows beside its fields: the pair's strongest reasons, its fit as
     the resident and the mentor see it elsewhere, and its score with the run's weights; for an
     override, of the pair the override makes (``override_fit``), with the proposed pair's fit."""
+    # Whose override took a displaced resident's spot: one query, only when the page shows one.
+    displacing = {p.pk: displaced_by(p) for p in proposals if displaced_by(p) is not None}
+    took_spot = (
+        {
+            pk: f"{first} {last}".strip()
+            for pk, first, last in MatchProposal.objects.filter(pk__in=set(displacing.values())).values_list(
+                "pk", "mentee__first_name", "mentee__last_name"
+            )
+        }
+        if displacing
+        else {}
+    )
     for p in proposals:
         p.override = override_fit(p)
         p.top_reasons = _top_reasons(p.override or p.explanation)
         p.fit = row_fit(p, standard=standard)
         p.row_score = row_score(p)
         p.proposed_fit = fit_score(p, standard=standard) if p.override else None
+        p.displaced = p.pk in displacing
+        p.displaced_for = took_spot.get(displacing.get(p.pk))
 
 
 def _weights_of(run) -> dict[str, float]:
@@ -187,25 +207,46 @@ def _back_to_review(run, data, proposal=None) -> HttpResponseRedirect:
     return redirect(url + (f"#proposal-{proposal.pk}" if proposal else ""))
 
 
-def _mentor_choices(summary, proposal, blocked=()):
+def _came_from(request, path: str) -> bool:
+    """Whether the browser was on ``path`` just before (the page's own links, the filter form's
+    303): the site's same-origin referrer policy sends the path on every click within the site;
+    a bookmark, a typed address or another page's link is a new visit. The roster's rule
+    (``accounts.views.roster._came_from``), to be shared from one place."""
+    referer = request.headers.get("referer", "")
+    return (
+        url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+        and urlsplit(referer).path == path
+    )
+
+
+def _mentor_choices(summary, proposal, blocked=(), scores=None, *, standard=True):
     """The cohort's mentors, less those ``blocked`` keeps from the resident: first those with a
     spot left in this match for ``proposal``'s resident ("2 spots left"), then the full ones, whom
-    choosing asks how to make room (``_override_form``). The resident's own spot counts as free."""
+    choosing asks how to make room (``_override_form``); within each, the best fit with the
+    resident first (``scores``: {mentor id: score with the run's weights}, ``execution.mentee_scores``),
+    each shown as the review shows a pair's (``standard``: the run's weights are the standard ones,
+    so its score is the fit people see). The resident's own spot counts as free."""
+    scores = scores or {}
     free, full = [], []
     for row in summary.mentor_load:
         if row.mentor_id in blocked:
             continue
         taken = row.holding - (1 if proposal.final_mentor_id == row.mentor_id else 0)
         left = row.spots - taken
-        if left > 0:
-            free.append((row.mentor_id, f"{row.name} ({left} spot{'s' if left != 1 else ''} left)"))
+        score = scores.get(row.mentor_id)
+        if score is None:
+            fit = "no fit: no active profile"
         else:
-            full.append((row.mentor_id, f"{row.name} (full)"))
+            fit = f"fit {score_text(score)}/100" if standard else f"{score_text(score)} with this match's weights"
+        room = f"{left} spot{'s' if left != 1 else ''} left" if left > 0 else "full"
+        # Best fit first; a mentor without a score last; then as the load table lists them (by name).
+        choice = ((score is None, -(score or 0)), (row.mentor_id, f"{row.name} — {fit} ({room})"))
+        (free if left > 0 else full).append(choice)
     groups = []
     if free:
-        groups.append(("With a spot left in this match", free))
+        groups.append(("With a spot left in this match", [c for _, c in sorted(free, key=lambda x: x[0])]))
     if full:
-        groups.append(("Full: choosing one asks how to make room", full))
+        groups.append(("Full: choosing one asks how to make room", [c for _, c in sorted(full, key=lambda x: x[0])]))
     return groups
 
 
@@ -223,7 +264,7 @@ def _render_detail(request, run, *, status=200):
     if run.status == Status.SUCCEEDED:
         summary = review_summary(run)
         data = request.GET.copy()
-        data["q"] = request.session.get(_search_key(run), "")
+        data["q"] = kept_search = request.session.get(_search_key(run), "")
         filters = ReviewFilterForm(data, mentor_choices=[(row.mentor_id, row.name) for row in summary.mentor_load])
         filters.fields["show"].choices = show_choices(published=run.is_published)
         if run.is_published:
@@ -246,6 +287,8 @@ def _render_detail(request, run, *, status=200):
             proposals=page.object_list,
             filters=filters,
             filtering=any(values[k] not in (None, "", "all", "decision") for k in values),
+            # Said above the list (the roster says the same): the search was set on an earlier visit.
+            filters_from_last_visit=bool(kept_search) and not _came_from(request, request.path),
             back=query,
             page_base=without_page.urlencode(),
             low_score=LOW_SCORE,
@@ -416,9 +459,9 @@ def _override_form(run, proposal, data=None, *, mentor_id=None):
             # The pair holding the spot: an override onto this mentor by the pair it made.
             fit, other_score = row_fit(other, standard=standard), row_score(other)
             if fit is not None:
-                score = f", fit {fit:.0f}/100"
+                score = f", fit {score_text(fit)}/100"
             else:
-                score = "" if other_score is None else f", score {other_score:.1f} with this match's weights"
+                score = "" if other_score is None else f", score {score_text(other_score, 1)} with this match's weights"
             room.append(
                 (
                     f"{MAKE_ROOM_DISPLACE}{other.pk}",
@@ -430,7 +473,15 @@ def _override_form(run, proposal, data=None, *, mentor_id=None):
         data,
         prefix=f"o{proposal.pk}",
         auto_id=f"o{proposal.pk}-%s",
-        mentor_choices=_mentor_choices(summary, proposal, blocked),
+        mentor_choices=_mentor_choices(
+            summary,
+            proposal,
+            blocked,
+            mentee_scores(
+                run, proposal.mentee, [r.mentor_id for r in summary.mentor_load if r.mentor_id not in blocked]
+            ),
+            standard=standard_weights(run),
+        ),
         room_choices=room,
     )
     form.left_out = [
@@ -509,7 +560,15 @@ def proposal_override_view(request, pk, proposal_pk):
         if mentor_id is not None:
             form.initial["mentor"] = mentor_id
         status = 200
-    context = {"run": run, "program": run.program, "p": proposal, "form": form, "back": back}
+    # ``in_row``: the form opened in its row (htmx), whose slot its answer goes to; on its own page it posts plainly.
+    context = {
+        "run": run,
+        "program": run.program,
+        "p": proposal,
+        "form": form,
+        "back": back,
+        "in_row": _is_htmx(request),
+    }
     if not run.can_review():
         raise Http404
     if request.GET.get("room") == "1" and _is_htmx(request):
@@ -606,37 +665,40 @@ def _plural(n: int, word: str, words: str = "") -> str:
 
 def _publish_confirm(request, run, summary):
     """The second step of publishing, without JavaScript or from a reload: what it starts, whom
-    it tells, and, when proposals are still waiting, what becomes of them, with the two ways on."""
-    pending, decided = summary.pending, summary.will_pair
-    points = [
-        f"{_plural(decided, 'decided pairing')} (accepted or overridden) "
-        f"{'starts as a mentorship' if decided == 1 else 'start as mentorships'}, and both people of each pair are told.",
-    ]
+    it tells, and, when proposals are still waiting, what becomes of them, with the two ways on.
+    Every count comes from ``summary.publish_outcomes``, as in the review's publish panel."""
+    pending = summary.pending
+    outcomes = summary.publish_outcomes
+
+    def does(way) -> str:
+        told = (
+            f"tells the {_plural(way.left_without, 'resident')} left without a mentor from this match that they "
+            "have none"
+            if way.left_without
+            else "nobody is left without a mentor"
+        )
+        return f"starts {_plural(way.publishes, 'mentorship')} and tells both people of each pair; {told}."
+
+    points = []
     choices = []
     if pending:
-        points.insert(
-            0,
-            f"{_plural(pending, 'proposal is', 'proposals are')} still waiting for a decision. Publishing only the "
-            f"decided pairings leaves {'that resident' if pending == 1 else f'those {pending} residents'} without a "
-            "mentor from this match: they are told so, and the proposals are not published.",
-        )
-        choices.append(
-            (
-                "waiting",
-                ACCEPT_WAITING,
-                f"Accept the {pending} waiting and publish {decided + pending}",
-                "button",
-            )
-        )
-        choices.append(("waiting", LEAVE_WAITING, f"Publish only the {decided} decided", "button-secondary"))
-    left = summary.left_anyway
-    if left:
         points.append(
-            f"{_plural(left, 'resident')} with no mentor proposed, or whose pairing was rejected, "
-            f"{'is' if left == 1 else 'are'} told they have no mentor from this match."
+            f"{_plural(pending, 'proposal is', 'proposals are')} still waiting for a decision. Each way below "
+            "says whom it pairs and whom it tells they have no mentor."
         )
+        # Publishing cannot be undone: the highlighted way publishes only what was decided (see _actions.html).
+        for way in outcomes:
+            if way.waiting == LEAVE_WAITING:
+                label, css = f"Publish only the {way.publishes} decided", "button"
+                points.append(f"Publish only the decided: {does(way)}")
+            else:
+                label, css = f"Accept the {pending} waiting and publish {way.publishes}", "button-secondary"
+                points.append(f"Accept the waiting and publish: {does(way)}")
+            choices.append(("waiting", way.waiting, label, css))
+    elif outcomes:
+        points.append(f"Publishing {does(outcomes[0])}")
     points.append("It cannot be undone: a pairing that should not stand is then ended on the Pairings page.")
-    total = decided + pending
+    total = outcomes[0].publishes if outcomes else 0
     return _confirm_page(
         request,
         run,
@@ -862,13 +924,13 @@ def _export_rows(run):
             p.mentee.full_name,
             p.mentee.email,
             p.mentor.full_name if p.mentor else "",
-            "" if p.score is None else f"{p.score:.1f}",
-            "" if fit is None else f"{fit:.1f}",
+            score_text(p.score, 1),
+            score_text(fit, 1),
             p.rank_obtained if p.ranked else "",
             p.mentor_rank,
             decision_label(p, published=published),
             final.full_name if final else "",
-            "" if chosen_fit is None else f"{chosen_fit:.1f}",
+            score_text(chosen_fit, 1),
             p.decision_note,
             # Why the match left them without a mentor: nothing to explain once the coordinator gave them one.
             p.why_not if final is None else "",

@@ -35,7 +35,7 @@ from django.views.decorators.http import require_http_methods
 from core.access import object_for
 from core.bounds import SCHEDULED
 from core.forms import add_service_errors
-from core.zones import ZonedDateTimeField
+from core.zones import ZonedDateTimeField, zone_name
 
 from ..match_runs.ranking import (
     ranking_submit,
@@ -236,7 +236,7 @@ class ExtendForm(forms.Form):
                 attrs={"type": "datetime-local", **SCHEDULED.html_times(zone)}, format="%Y-%m-%dT%H:%M"
             ),
             input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
-            help_text=f"In your time zone ({zone}). Everyone in the cohort is told the new date.",
+            help_text=f"In your time zone ({zone_name(zone)}). Everyone in the cohort is told the new date.",
             error_messages={"required": "Enter the new deadline.", "invalid": "Enter a date and time."},
         )
 

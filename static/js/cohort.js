@@ -20,6 +20,8 @@
     var unpaired = fieldset.querySelector("[data-cohort-unpaired]");
     var count = fieldset.querySelector("[data-cohort-count] strong");
     var shownNote = fieldset.querySelector("[data-cohort-shown]");
+    var leftOutNote = fieldset.querySelector("[data-cohort-left-out]");
+    var leftOutCount = fieldset.querySelector("[data-cohort-left-out-count]");
     var kindSelect = fieldset.form && fieldset.form.querySelector("select[name='kind']");
     var kindLabels = fieldset.querySelectorAll("[data-cohort-kind-label]");
     var rows = Array.prototype.map.call(fieldset.querySelectorAll(".cohort-list > li[data-pgy]"), function (li) {
@@ -37,10 +39,22 @@
       return !row.li.hidden;
     }
 
+    function leftOut(row) {
+      return row.mentored.indexOf(kind) !== -1;
+    }
+
     function update() {
-      var chosen = rows.filter(function (r) { return r.box.checked; }).length;
+      // Read against the residents the run can match (as the page renders it, match_run_start._cohort_count):
+      // a resident with a mentor of this kind is left out, chosen or not, and counted beside.
+      var choosable = rows.filter(function (r) { return !leftOut(r); });
+      var chosen = choosable.filter(function (r) { return r.box.checked; }).length;
       var shown = rows.filter(visible).length;
-      count.textContent = chosen + " of " + plural(rows.length, "resident", "residents") + " chosen";
+      var out = rows.length - choosable.length;
+      count.textContent = chosen + " of " + choosable.length + " chosen";
+      if (leftOutNote) {
+        leftOutNote.hidden = out === 0;
+        leftOutCount.textContent = out;
+      }
       shownNote.textContent = shown === rows.length ? "" : " · " + shown + " shown";
     }
 

@@ -89,16 +89,16 @@ def test_select_all_acts_on_the_filtered_rows_and_counts_follow(page, shot, prog
     log_in(page, coordinator.email, PASSWORD)
     page.goto(f"/programs/{program.slug}/match-runs/new/?kind=career")
     count = page.locator("[data-cohort-count]")
-    expect(count).to_have_text("0 of 6 residents chosen")
+    expect(count).to_have_text("0 of 5 chosen · 1 left out, see why")
     expect(page.get_by_text("Has a career mentor (Carol Chen): left out")).to_be_visible()
 
     # PGY-2 only, and without a career mentor: Ana Lee (PGY-2) and Ben; Cal is hidden.
     page.get_by_label("PGY", exact=True).select_option("PGY-2")
-    expect(count).to_have_text("0 of 6 residents chosen · 3 shown")
+    expect(count).to_have_text("0 of 5 chosen · 1 left out, see why · 3 shown")
     page.get_by_label("Only residents with no career mentor").check()
-    expect(count).to_have_text("0 of 6 residents chosen · 2 shown")
+    expect(count).to_have_text("0 of 5 chosen · 1 left out, see why · 2 shown")
     page.get_by_role("button", name="Select all shown").click()
-    expect(count).to_have_text("2 of 6 residents chosen · 2 shown")
+    expect(count).to_have_text("2 of 5 chosen · 1 left out, see why · 2 shown")
     checked = {
         int(v) for v in page.locator("input[name='mentee_ids']:checked").evaluate_all("els => els.map(e => e.value)")
     }
@@ -107,33 +107,36 @@ def test_select_all_acts_on_the_filtered_rows_and_counts_follow(page, shot, prog
     # A search narrows further; "Select none shown" leaves the hidden choice alone.
     page.get_by_label("PGY", exact=True).select_option("")
     page.get_by_label("Find a resident").fill("lee")
-    expect(count).to_have_text("2 of 6 residents chosen · 2 shown")
+    expect(count).to_have_text("2 of 5 chosen · 1 left out, see why · 2 shown")
     page.get_by_role("button", name="Select all shown").click()
-    expect(count).to_have_text("3 of 6 residents chosen · 2 shown")
+    expect(count).to_have_text("3 of 5 chosen · 1 left out, see why · 2 shown")
     page.get_by_label("Find a resident").fill("okafor")
     page.get_by_role("button", name="Select none shown").click()
-    expect(count).to_have_text("2 of 6 residents chosen · 1 shown")
+    expect(count).to_have_text("2 of 5 chosen · 1 left out, see why · 1 shown")
     page.get_by_label("Find a resident").fill("")
     page.get_by_label("Only residents with no career mentor").uncheck()
-    expect(count).to_have_text("2 of 6 residents chosen")
+    expect(count).to_have_text("2 of 5 chosen · 1 left out, see why")
     # Ticking one by hand counts too.
     page.get_by_label(re.compile(r"Dee Park")).check()
-    expect(count).to_have_text("3 of 6 residents chosen")
+    expect(count).to_have_text("3 of 5 chosen · 1 left out, see why")
     # "Select all shown" leaves out Cal, who has a career mentor (the run would leave him out,
     # and a ranking window would ask him to rank for nothing); he can still be ticked by hand.
     page.get_by_role("button", name="Select all shown").click()
-    expect(count).to_have_text("5 of 6 residents chosen")
+    expect(count).to_have_text("5 of 5 chosen · 1 left out, see why")
     assert not page.get_by_label(re.compile(r"Cal Nguyen")).is_checked()
     page.get_by_role("button", name="Select none shown").click()
     for first, code in (("Ana", "PGY-1"), ("Ana", "PGY-2"), ("Dee", "PGY-3")):
         page.locator(f"input[name='mentee_ids'][value='{people[(first, code)].pk}']").check()
-    expect(count).to_have_text("3 of 6 residents chosen")
+    expect(count).to_have_text("3 of 5 chosen · 1 left out, see why")
 
     # The marker follows the kind chosen in the form.
     page.get_by_label("Kind of mentorship").select_option("research")
     expect(page.get_by_text("Has a career mentor (Carol Chen): left out")).to_be_hidden()
     expect(page.get_by_text("Only residents with no research mentor")).to_be_visible()
+    # The count reads against the residents a run of that kind can match: Cal can be matched for research.
+    expect(count).to_have_text("3 of 6 chosen", use_inner_text=True)  # the "left out" note is hidden
     page.get_by_label("Kind of mentorship").select_option("career")
+    expect(count).to_have_text("3 of 5 chosen · 1 left out, see why")
 
     # The weights' total is kept live.
     total = page.locator("[data-weights-total]")
@@ -160,6 +163,6 @@ def test_select_all_acts_on_the_filtered_rows_and_counts_follow(page, shot, prog
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"/programs/{program.slug}/match-runs/new/?kind=career")
-    expect(page.locator("[data-cohort-count]")).to_have_text("0 of 6 residents chosen")
+    expect(page.locator("[data-cohort-count]")).to_have_text("0 of 5 chosen · 1 left out, see why")
     _no_sideways_scroll(page)
     shot("start-form-phone")

@@ -190,14 +190,19 @@ def test_runs_awaiting_review_are_computed_and_neither_published_nor_archived(
 ):
     residents, _ = cohort
     waiting, published, archived = start_run(), start_run(), start_run()
-    for p in published.proposals.exclude(mentor=None):
-        proposal_decide(proposal=p, actor=coordinator, decision=Decision.ACCEPTED)
-    match_run_publish(run=published, actor=coordinator)
     match_run_archive(run=archived, actor=coordinator, reason="")
     held = runs_awaiting_review(program, [u.pk for u in residents])
     # The ranking run is still waiting for rankings: not computed, so not listed.
-    assert {pk: [r.pk for r in runs] for pk, runs in held.items()} == {u.pk: [waiting.pk] for u in residents}
+    assert {pk: [r.pk for r in runs] for pk, runs in held.items()} == {
+        u.pk: [waiting.pk, published.pk] for u in residents
+    }
     assert runs_awaiting_review(other_program, [u.pk for u in residents]) == {}
+    for p in published.proposals.exclude(mentor=None):
+        proposal_decide(proposal=p, actor=coordinator, decision=Decision.ACCEPTED)
+    match_run_publish(run=published, actor=coordinator)
+    # Published, it waits for nothing; and the run computed before it is now out of date (its
+    # residents have mentors), so it can no longer be published and holds nobody either.
+    assert runs_awaiting_review(program, [u.pk for u in residents]) == {}
 
 
 # --- The override refuses a pair kept apart.

@@ -64,9 +64,12 @@ def test_the_publish_step_says_how_many_wait_and_offers_both_ways(client_for, co
     run, _, waiting = run_one_decided
     body = client_for(coordinator).get(_detail(run)).content.decode()
     assert f"{waiting} proposals are still waiting for a decision." in body
-    assert f"leaves those {waiting} residents without a mentor from this match" in body
-    assert f'name="waiting" value="accept">Accept the {waiting} waiting and publish {waiting + 1}<' in body
-    assert 'name="waiting" value="leave" class="button-secondary">Publish only the 1 decided<' in body
+    # Publishing only the decided is the highlighted way (it cannot be undone, see _actions.html).
+    assert (
+        f'name="waiting" value="accept" class="button-secondary">Accept the {waiting} waiting and publish {waiting + 1}<'
+        in body
+    )
+    assert 'name="waiting" value="leave">Publish only the 1 decided<' in body
 
 
 def test_a_publish_without_a_choice_while_proposals_wait_only_asks(client_for, coordinator, run_one_decided):
@@ -262,7 +265,7 @@ def test_the_override_form_offers_mentors_with_room_first_and_says_how_many(clie
     assert set(groups["With a spot left in this match"]) == others
     assert all(label.endswith("(1 spot left)") for label in groups["With a spot left in this match"].values())
     (label,) = groups["Full: choosing one asks how to make room"].values()
-    assert label == f"{proposal.mentor.full_name} (full)"
+    assert label.startswith(f"{proposal.mentor.full_name} — fit ") and label.endswith("/100 (full)")
 
 
 def test_the_override_form_opens_below_the_row_across_the_table(client_for, coordinator, start_run):

@@ -138,7 +138,11 @@ def test_resident_rows_tell_namesakes_apart_and_mark_who_has_a_mentor_of_the_kin
     assert "PGY-1 · sam.lee@hospital.example" in body and "PGY-3 · samuel.lee@hospital.example" in body
     assert "Has a career mentor (Carol Chen): left out" in body
     assert f'value="{first.pk}"' in body and f'value="{second.pk}"' in body
-    assert "0 of 4 residents chosen" in body
+    # Counted against the residents the run can match, as the readiness summary above counts them;
+    # the one left out (a career mentor already) is said beside, with where to read why.
+    assert re.search(r"<p>3 residents and \d+ mentors? can be matched\.</p>", body)
+    assert "<strong>0 of 3 chosen</strong>" in body
+    assert re.search(r'<span data-cohort-left-out-count>1</span> left out, <a href="[^"]*#left-out">see why</a>', body)
     # The readiness summary comes first, then the form.
     assert body.index("Before you start: a career run") < body.index('class="match-run-form"')
 
