@@ -10,6 +10,7 @@ URL. A GET shows the list with the kept filters, and its links carry only ``?pag
 import unicodedata
 from functools import cache
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -17,6 +18,7 @@ from django.db.models import Func, Model, Q, TextField, Value
 from django.db.models.lookups import Contains
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 CLEAR = "clear"
 
@@ -182,6 +184,22 @@ def filters_of(form: forms.BaseForm) -> dict:
         return {}
     form.is_valid()
     return {name: value for name, value in getattr(form, "cleaned_data", {}).items() if value}
+
+
+def from_last_visit(request: HttpRequest, kept: Any) -> bool:
+    """Whether the list shows filters kept from an earlier visit: some are kept, and the browser
+    was not on this same page just before (its own links, the filter form's 303). The site's
+    same-origin referrer policy sends the path on every click within the site; a bookmark, a
+    typed address or another page's link is a new visit, told so by
+    ``includes/kept_filters_note.html`` (a coordinator should not think rows are missing)."""
+    if not kept:
+        return False
+    referer = request.headers.get("referer", "")
+    came_from_here = (
+        url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+        and urlsplit(referer).path == request.path
+    )
+    return not came_from_here
 
 
 def kept_filters(request: HttpRequest, *, key: str, form_class: type[forms.BaseForm], **form_kwargs: Any) -> dict:

@@ -1,6 +1,5 @@
 """Coordinator pages: their programs, each program's roster, CSV import and export."""
 
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.access import program_page
 from core.csv import csv_response
 from core.forms import form_status
-from core.search import filters_form, filters_key, filters_redirect, kept_filters, list_url
+from core.search import filters_form, filters_key, filters_redirect, from_last_visit, kept_filters, list_url
 
 from .. import roster as roster_services
 from ..forms import RosterFilterForm, RosterUploadForm
@@ -64,17 +63,6 @@ def _filtered_roster(request, program):
     return filters, roster_search(program, **filters)
 
 
-def _came_from(request, path: str) -> bool:
-    """Whether the browser was on ``path`` just before (its own page links, the filter form's
-    redirect). The site's same-origin referrer policy sends the path on every click within
-    the site; without one (a bookmark, a typed address) the answer is no."""
-    referer = request.headers.get("referer", "")
-    return (
-        url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}, require_https=request.is_secure())
-        and urlsplit(referer).path == path
-    )
-
-
 @program_page("accounts.manage_roster", queryset=_PROGRAMS)
 @require_http_methods(["GET", "POST"])
 def roster(request, program):
@@ -104,7 +92,7 @@ def roster(request, program):
             "filtered": bool(filters),
             # Filters kept in the session outlive the visit that set them: a coordinator coming
             # back is told the list is filtered, not left to think people are missing.
-            "filters_from_last_visit": bool(filters) and not _came_from(request, request.path),
+            "filters_from_last_visit": from_last_visit(request, filters),
             "page_obj": page,
             "members": page.object_list,
             "roster_is_empty": roster_is_empty,

@@ -7,8 +7,6 @@ While the run is queued or running, htmx polls its progress region (a plain
 ``<meta http-equiv="refresh">`` does it without JavaScript).
 """
 
-from urllib.parse import urlsplit
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,13 +16,13 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Program
 from core.access import object_for, program_page
 from core.csv import csv_response
 from core.forms import add_service_errors, form_status
+from core.search import from_last_visit
 
 from .. import engine
 from ..conflicts import blocked_pairs
@@ -207,18 +205,6 @@ def _back_to_review(run, data, proposal=None) -> HttpResponseRedirect:
     return redirect(url + (f"#proposal-{proposal.pk}" if proposal else ""))
 
 
-def _came_from(request, path: str) -> bool:
-    """Whether the browser was on ``path`` just before (the page's own links, the filter form's
-    303): the site's same-origin referrer policy sends the path on every click within the site;
-    a bookmark, a typed address or another page's link is a new visit. The roster's rule
-    (``accounts.views.roster._came_from``), to be shared from one place."""
-    referer = request.headers.get("referer", "")
-    return (
-        url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}, require_https=request.is_secure())
-        and urlsplit(referer).path == path
-    )
-
-
 def _mentor_choices(summary, proposal, blocked=(), scores=None, *, standard=True):
     """The cohort's mentors, less those ``blocked`` keeps from the resident: first those with a
     spot left in this match for ``proposal``'s resident ("2 spots left"), then the full ones, whom
@@ -288,7 +274,7 @@ def _render_detail(request, run, *, status=200):
             filters=filters,
             filtering=any(values[k] not in (None, "", "all", "decision") for k in values),
             # Said above the list (the roster says the same): the search was set on an earlier visit.
-            filters_from_last_visit=bool(kept_search) and not _came_from(request, request.path),
+            filters_from_last_visit=from_last_visit(request, kept_search),
             back=query,
             page_base=without_page.urlencode(),
             low_score=LOW_SCORE,

@@ -39,7 +39,7 @@ def test_coming_back_to_a_filtered_roster_names_the_kept_filters_and_offers_to_c
     html = page.content.decode()
     assert _names(page) == ["Carol"]
     assert NOTE in html
-    note = html[html.index('class="message message-info roster-kept-filters"') :]
+    note = html[html.index('class="message message-info kept-filters-note"') :]
     note = note[: note.index("</form>")]
     assert 'name="clear"' in note and "Clear filters" in note
 
