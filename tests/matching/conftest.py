@@ -13,6 +13,7 @@ from tests.matching.factories import MentorshipFactory
 from tests.matching.health_world import frozen, world  # noqa: F401  (re-exported as fixtures)
 from tests.matching.pair_week_world import fresh_cache, goal, held, mentorship, resource  # noqa: F401  (re-exported)
 from tests.matching.portfolio_world import record  # noqa: F401  (re-exported as fixtures)
+from tests.matching.support import _create
 
 
 @pytest.fixture
@@ -42,6 +43,20 @@ def cohort(program, resident, other_resident, attending, other_attending):
     for user, slug in zip(residents, wanted, strict=True):
         user.mentee_profile.goals.set([goals[slug]])
     return residents, [attending, other_attending, erin]
+
+
+@pytest.fixture
+def start_run(coordinator, program, cohort, django_capture_on_commit_callbacks):
+    """``start_run(**settings)``: a finished run over ``cohort``'s residents and mentors, its
+    on-commit work (the engine's task, in-process) done."""
+
+    def start(**kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            run = _create(coordinator, program, *cohort, **kwargs)
+        run.refresh_from_db()
+        return run
+
+    return start
 
 
 @pytest.fixture

@@ -18,22 +18,10 @@ from matching.match_runs.selectors import (
 )
 from matching.match_runs.services import match_run_archive, match_run_publish, proposal_decide
 from matching.models import MatchProposal, MatchRun, Mentorship
-from tests.matching.support import _create
 
 pytestmark = pytest.mark.django_db
 
 Decision = MatchProposal.Decision
-
-
-@pytest.fixture
-def start_run(coordinator, program, cohort, django_capture_on_commit_callbacks):
-    def start(**kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            run = _create(coordinator, program, *cohort, **kwargs)
-        run.refresh_from_db()
-        return run
-
-    return start
 
 
 @pytest.fixture

@@ -15,23 +15,11 @@ from matching.match_runs import freshness
 from matching.match_runs.selectors import review_summary
 from matching.match_runs.services import match_run_publish, proposal_decide
 from matching.models import ConflictOfInterest, EvaluatorRole, MatchProposal, MatchRun
-from tests.matching.support import _create
 from tests.matching.views.test_match_run_start import WEIGHTS
 
 pytestmark = pytest.mark.django_db
 
 Decision = MatchProposal.Decision
-
-
-@pytest.fixture
-def start_run(coordinator, program, cohort, django_capture_on_commit_callbacks):
-    def start(**kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            run = _create(coordinator, program, *cohort, **kwargs)
-        run.refresh_from_db()
-        return run
-
-    return start
 
 
 def _start(program):

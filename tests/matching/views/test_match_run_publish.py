@@ -12,24 +12,10 @@ from audit.models import AuditEntry
 from matching.match_runs.selectors import review_summary
 from matching.match_runs.services import match_run_publish, proposal_decide, proposal_override
 from matching.models import MatchProposal, MatchRun, Mentorship
-from tests.matching.support import _create
 
 pytestmark = pytest.mark.django_db
 
 Decision = MatchProposal.Decision
-
-
-@pytest.fixture
-def start_run(coordinator, program, cohort, django_capture_on_commit_callbacks):
-    """A finished run over the six residents and three mentors of tests/matching/conftest.py."""
-
-    def start(**kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            run = _create(coordinator, program, *cohort, **kwargs)
-        run.refresh_from_db()
-        return run
-
-    return start
 
 
 @pytest.fixture
