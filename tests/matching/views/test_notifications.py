@@ -33,6 +33,11 @@ class TestPages:
         assert "Bob&#x27;s private news" not in html
         assert html.index("Newer news") < html.index("Older news")
         assert html.count("notification-unread") == 1
+        # "2 hours ago", and the moment itself on hover, on the reader's clock with its zone.
+        from core.bounds import format_instant
+
+        older.refresh_from_db()
+        assert f'title="{format_instant(older.created_at, resident.time_zone)}"' in html
 
     def test_the_list_is_paginated(self, resident, client_for):
         for n in range(25):
