@@ -21,6 +21,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import MentorProfile
+from core.bounds import format_day
 
 from .models import ActionItem, Meeting, Mentorship
 
@@ -53,10 +54,11 @@ def _span(length: timedelta) -> str:
 def _not_counted_why(mentorship: Mentorship, *, now: datetime, tz) -> str:
     if mentorship.ended_at is not None:
         return f"ended after {_span(mentorship.ended_at - mentorship.started_at)}, with no meeting held"
+    started = mentorship.started_at.astimezone(tz).date()
     counts_from = (mentorship.started_at + timedelta(days=MIN_DAYS)).astimezone(tz).date()
     return (
-        f"started {_span(now - mentorship.started_at)} ago, no meeting held yet: counts from "
-        f"{counts_from.day} {counts_from:%b} {counts_from.year}, or once a meeting is held"
+        f"started {format_day(started)}, no meeting held yet: counts from {format_day(counts_from)}, "
+        "or once a meeting is held"
     )
 
 

@@ -95,7 +95,7 @@ def test_the_portfolio_leaves_out_what_does_not_count(program, attending):
     # The two-minute one and the one started five days ago, each with why.
     assert [(r.mentee, r.not_counted_why) for r in p.not_counted] == [
         ("Quick Mentee", "ended after 2 minutes, with no meeting held"),
-        ("New Mentee", "started 5 days ago, no meeting held yet: counts from 25 Jun 2025, or once a meeting is held"),
+        ("New Mentee", "started 26 May 2025, no meeting held yet: counts from 25 Jun 2025, or once a meeting is held"),
     ]
     assert p.counting_note.endswith("Not counted here: 2 mentorships under 30 days with no meeting held.")
     assert [t.mentee for t in p.thanks] == ["Met Mentee"]
