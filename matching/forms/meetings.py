@@ -2,7 +2,7 @@
 in the viewer's own time zone."""
 
 import zoneinfo
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -201,10 +201,17 @@ class ConfirmForm(forms.Form):
     def __init__(self, *args, meeting, viewer, other, **kwargs):
         super().__init__(*args, **kwargs)
         now = timezone.now()
+        starts = [slot.start for slot in meeting.slots.all() if slot.start > now]
+        # The one confirming is told which times fall outside the hours they keep (a 3 am slot the
+        # other person typed): one query, whatever the number of slots.
+        outside = outside_weekly_availability(starts, duration_minutes=meeting.duration_minutes, people=[viewer])
         self.fields["start"].choices = [
-            (slot.start.isoformat(), _time_label(slot.start, viewer, other))
-            for slot in meeting.slots.all()
-            if slot.start > now
+            (
+                start.isoformat(),
+                _time_label(start, viewer, other)
+                + (" — outside your weekly availability" if outside.get(start.astimezone(UTC)) else ""),
+            )
+            for start in starts
         ]
         self.fields["start"].help_text = f"Times in your time zone, {zone_label(viewer)}."
 

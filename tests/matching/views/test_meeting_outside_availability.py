@@ -178,3 +178,22 @@ class TestSendAnyway:
         sent = client_for(attending).post(url, {**data, "send_anyway": _send_anyway_value(first)})
         assert sent.status_code == 302
         assert [s.start.astimezone(ZoneInfo("America/Los_Angeles")).hour for s in meeting.slots.all()] == [23]
+
+
+def test_the_one_confirming_sees_which_proposed_times_are_outside_their_hours(
+    client_for, resident, attending, mentorship, day
+):
+    """Alice sent a 3 am time anyway (New York): Carol, confirming in Los Angeles, is told that
+    one falls outside her weekly availability; the 1 pm one (10 am for her) is not marked."""
+    night = datetime.combine(day, time(3), NEW_YORK)
+    afternoon = datetime.combine(day, time(13), NEW_YORK)
+    meeting = meeting_propose(mentorship=mentorship, actor=resident, slots=[night, afternoon], duration_minutes=30)
+
+    page = client_for(attending).get(reverse("matching:meeting-detail", kwargs={"pk": meeting.pk}))
+
+    labels = {
+        datetime.fromisoformat(value): label for value, label in page.context["confirm_form"].fields["start"].choices
+    }
+    assert labels[night].endswith("— outside your weekly availability")
+    assert "outside" not in labels[afternoon]
+    assert "outside your weekly availability" in page.content.decode()
