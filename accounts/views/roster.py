@@ -1,6 +1,5 @@
 """Coordinator pages: their programs, each program's roster, CSV import and export."""
 
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
