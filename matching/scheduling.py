@@ -195,12 +195,17 @@ def outside_weekly_availability(slots, *, duration_minutes: int, people) -> dict
         windows[w.user_id].append((w.weekday, w.start, w.end))
     outside: dict[datetime, list] = {}
     for slot in slots:
-        end = slot + duration
         for person in people:
             if not windows[person.pk]:
                 continue
             tz = zoneinfo.ZoneInfo(person.time_zone)
-            free = _free_intervals(windows[person.pk], set(), tz, slot, end)
+            try:
+                end = slot + duration
+                free = _free_intervals(windows[person.pk], set(), tz, slot, end)
+            except OverflowError:
+                # A time at the end of the calendar (year 9999, stored before the bounds): no
+                # week holds it, and saying so would only hide the form's own refusal of it.
+                continue
             if not any(f_start <= slot and end <= f_end for f_start, f_end in free):
                 outside.setdefault(slot, []).append(person)
     return outside
