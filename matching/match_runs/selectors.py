@@ -351,10 +351,11 @@ class ReviewSummary:
     rankers: int  # residents who submitted a ranking
     rank_distribution: list[tuple[int, int]]  # (choice obtained, residents who ranked), proposed matches
     matched_by_score: int  # proposed a mentor, but did not rank
-    # ("40–50", n) over the rows that show a score, by that score (``row_score``): a proposed pair's,
-    # an override's pair's once overridden. ``scored`` rows; ``worst_score`` the lowest of them.
+    # ("40–50", n) over the pairs publishing would make (accepted, overridden, pending with a
+    # mentor; not rejected or displaced), by the score each row shows (``row_score``): a proposed
+    # pair's, an override's pair's once overridden. ``scored`` pairs; ``worst_score`` the lowest.
     score_distribution: list[tuple[str, int]]
-    low_score: int
+    low_score: int  # rows shown low, rejected ones too: the "Low score" filter's count
     scored: int = 0
     worst_score: float | None = None
     mentor_load: list[MentorLoad] = field(default_factory=list)
@@ -451,10 +452,13 @@ def review_summary(run: MatchRun) -> ReviewSummary:
             else:
                 by_score += 1
         if score is not None:
-            # Banded as shown: a pair shown at 40 is in 40–50, not in 30–40.
-            buckets[min(shown_score(score) // 10, 9)] += 1
+            # The "Low score" filter lists every row shown low, a rejected one too.
             low += is_low_score(score)
-            scores.append(score)
+            if decision != Decision.REJECTED:
+                # The pairs publishing would make (accepted, overridden, or pending with a mentor):
+                # a rejected or displaced pair is not one. Banded as shown: 40 is in 40–50.
+                buckets[min(shown_score(score) // 10, 9)] += 1
+                scores.append(score)
         final = override_id if decision == Decision.OVERRIDDEN else mentor_id
         if final is not None and decision != Decision.REJECTED:
             holding[final] = holding.get(final, 0) + 1

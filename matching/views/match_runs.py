@@ -164,6 +164,16 @@ def _for_rows(proposals, standard: bool) -> None:
         p.displaced_for = took_spot.get(displacing.get(p.pk))
 
 
+def _mark_accept_refused(proposals, summary) -> None:
+    """``accept_refused``: a displaced row whose proposed mentor has no spot left in this match, so
+    accepting it is refused (``services._check_spot``); its row offers Override instead. Once a spot
+    frees (the override that took it is changed), it offers Accept again."""
+    loads = {row.mentor_id: row for row in summary.mentor_load}
+    for p in proposals:
+        load = loads.get(p.mentor_id)
+        p.accept_refused = bool(p.displaced and load is not None and load.holding >= load.spots)
+
+
 def _weights_of(run) -> dict[str, float]:
     return engine.Weights.from_mapping(run.weights or {}).normalised()
 
@@ -206,8 +216,9 @@ def _back_to_review(run, data, proposal=None) -> HttpResponseRedirect:
 
 
 def _mentor_choices(summary, proposal, blocked=(), scores=None, *, standard=True):
-    """The cohort's mentors, less those ``blocked`` keeps from the resident: first those with a
-    spot left in this match for ``proposal``'s resident ("2 spots left"), then the full ones, whom
+    """The cohort's mentors, less those ``blocked`` keeps from the resident and the one already
+    proposed (no override: accepting the proposal is the way): first those with a spot left in
+    this match for ``proposal``'s resident ("2 spots left"), then the full ones, whom
     choosing asks how to make room (``_override_form``); within each, the best fit with the
     resident first (``scores``: {mentor id: score with the run's weights}, ``execution.mentee_scores``),
     each shown as the review shows a pair's (``standard``: the run's weights are the standard ones,
@@ -215,7 +226,8 @@ def _mentor_choices(summary, proposal, blocked=(), scores=None, *, standard=True
     scores = scores or {}
     free, full = [], []
     for row in summary.mentor_load:
-        if row.mentor_id in blocked:
+        # The proposed mentor is no override (the service refuses: accept the proposal instead).
+        if row.mentor_id in blocked or row.mentor_id == proposal.mentor_id:
             continue
         taken = row.holding - (1 if proposal.final_mentor_id == row.mentor_id else 0)
         left = row.spots - taken
@@ -261,6 +273,7 @@ def _render_detail(request, run, *, status=200):
         page = Paginator(review_proposals(run, **values), PAGE_SIZE).get_page(request.GET.get("page"))
         scoring = _scoring(run)
         _for_rows(page.object_list, scoring["standard_weights"])
+        _mark_accept_refused(page.object_list, summary)
         changes = run_changes(run) if run.can_review() else []
         query = _review_query(request.GET)
         page_query = _review_query(QueryDict(query, mutable=True) if query else QueryDict())
@@ -347,14 +360,19 @@ def _is_htmx(request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _row_response(request, run, proposal_pk, *, message="", error="", retarget=False):
+def _row_response(request, run, proposal_pk, *, message="", error="", retarget=False, displaced_pk=None):
     """htmx: the decided row again, and the summary and load table swapped out of band.
-    ``retarget``: the request came from the override form inside the row, so the row replaces the row."""
+    ``retarget``: the request came from the override form inside the row, so the row replaces the row.
+    ``displaced_pk``: the override displaced that proposal, whose row is swapped out of band too."""
     run.refresh_from_db(fields=["extra_spots"])  # an override may have given a mentor a spot
-    proposal = proposals_for(run).get(pk=proposal_pk)
+    pks = [proposal_pk] + ([displaced_pk] if displaced_pk is not None else [])
+    rows = {p.pk: p for p in proposals_for(run).filter(pk__in=pks)}
+    proposal = rows[proposal_pk]
+    displaced = rows.get(displaced_pk) if displaced_pk is not None else None
     scoring = _scoring(run)
-    _for_rows([proposal], scoring["standard_weights"])
+    _for_rows(list(rows.values()), scoring["standard_weights"])
     summary = review_summary(run)
+    _mark_accept_refused(list(rows.values()), summary)
     response = render(
         request,
         "matching/match_runs/_row_swap.html",
@@ -362,6 +380,7 @@ def _row_response(request, run, proposal_pk, *, message="", error="", retarget=F
             "run": run,
             "program": run.program,
             "p": proposal,
+            "displaced": displaced,
             "summary": summary,
             "can_review": True,
             "back": _review_query(QueryDict(request.POST.get("back", ""))),
@@ -535,7 +554,14 @@ def proposal_override_view(request, pk, proposal_pk):
             else:
                 text = f"{proposal.mentee.full_name} will be paired with {mentor.full_name}."
                 if _is_htmx(request):
-                    return _row_response(request, run, proposal.pk, message=text, retarget=True)
+                    # A displaced resident's row changes too ("displace:<id>", one of the form's choices).
+                    make_room = form.cleaned_data.get("make_room") or ""
+                    displaced = (
+                        int(make_room.removeprefix(MAKE_ROOM_DISPLACE))
+                        if make_room.startswith(MAKE_ROOM_DISPLACE)
+                        else None
+                    )
+                    return _row_response(request, run, proposal.pk, message=text, retarget=True, displaced_pk=displaced)
                 messages.success(request, text)
                 return _back_to_review(run, request.POST, proposal)
         # htmx swaps a 400 in place too (the htmx-config meta of templates/base.html).
@@ -649,6 +675,10 @@ def _plural(n: int, word: str, words: str = "") -> str:
     return f"{n} {word if n == 1 else (words or word + 's')}"
 
 
+# The class of both ways to publish with proposals waiting, here and in _actions.html: equal weight.
+PUBLISH_CHOICE_CLASS = "button-secondary"
+
+
 def _publish_confirm(request, run, summary):
     """The second step of publishing, without JavaScript or from a reload: what it starts, whom
     it tells, and, when proposals are still waiting, what becomes of them, with the two ways on.
@@ -672,15 +702,15 @@ def _publish_confirm(request, run, summary):
             f"{_plural(pending, 'proposal is', 'proposals are')} still waiting for a decision. Each way below "
             "says whom it pairs and whom it tells they have no mentor."
         )
-        # Publishing cannot be undone: the highlighted way publishes only what was decided (see _actions.html).
+        # Neither way is the safe default, so neither is highlighted (see _actions.html): the same class.
         for way in outcomes:
             if way.waiting == LEAVE_WAITING:
-                label, css = f"Publish only the {way.publishes} decided", "button"
+                label = f"Publish only the {way.publishes} decided"
                 points.append(f"Publish only the decided: {does(way)}")
             else:
-                label, css = f"Accept the {pending} waiting and publish {way.publishes}", "button-secondary"
+                label = f"Accept the {pending} waiting and publish {way.publishes}"
                 points.append(f"Accept the waiting and publish: {does(way)}")
-            choices.append(("waiting", way.waiting, label, css))
+            choices.append(("waiting", way.waiting, label, PUBLISH_CHOICE_CLASS))
     elif outcomes:
         points.append(f"Publishing {does(outcomes[0])}")
     points.append("It cannot be undone: a pairing that should not stand is then ended on the Pairings page.")

@@ -158,12 +158,44 @@ def test_an_override_onto_a_full_mentor_offers_a_spot_or_a_displacement(page, sh
     run.refresh_from_db()
     assert run.extra_spots == {str(kim.pk): 1}
 
+    # One of Dr Lee's residents moved onto Dr Kim, full again, displacing one of hers: the displaced
+    # row changes in place too (out of band), offering Override and no Accept (it would be refused).
+    moved = run.proposals.filter(mentor=lee).order_by("pk").first()
+    moved_form = page.locator(f"#override-row-{moved.pk}")
+    page.locator(f"#proposal-{moved.pk}").get_by_role("link", name="Override").click()
+    htmx_ready(moved_form.get_by_label("Instead, pair with"))
+    # The proposed mentor is no choice (accepting the proposal is the way).
+    assert moved_form.locator(f'option[value="{lee.pk}"]').count() == 0
+    moved_form.get_by_label("Instead, pair with").select_option(str(kim.pk))
+    displace = moved_form.get_by_label("Displacing ", exact=False).first
+    displace.wait_for()
+    displaced = run.proposals.get(pk=int(displace.get_attribute("value").removeprefix("displace:")))
+    displaced_row = page.locator(f"#proposal-{displaced.pk}")
+    assert displaced_row.get_by_text("Pending", exact=True).count() == 1  # before the override
+    displace.check()
+    moved_form.get_by_label("Why:").fill("Same research interest as Dr Kim.")
+    moved_form.get_by_role("button", name="Save the override").click()
+    page.locator(f"#proposal-{moved.pk}").get_by_text("Overridden", exact=True).wait_for()
+    displaced_row.get_by_text("Displaced", exact=True).wait_for()
+    assert displaced_row.get_by_text("Pending", exact=True).count() == 0
+    assert displaced_row.get_by_role("button", name="Accept").count() == 0
+    assert displaced_row.get_by_role("link", name="Override").count() == 1
+    assert page.locator(f"#proposal-{displaced.pk}").count() == 1  # swapped, not duplicated
+    page.wait_for_timeout(100)
+    assert console_errors == []
+    displaced_row.scroll_into_view_if_needed()
+    shot("displaced")
+    page.set_viewport_size({"width": 390, "height": 844})
+    displaced_row.scroll_into_view_if_needed()
+    shot("displaced-phone")
+    page.set_viewport_size({"width": 1280, "height": 800})
+
     page.get_by_role("button", name="Accept all remaining").click()
-    page.get_by_role("heading", name="Accept all 4 remaining proposals?").wait_for()
+    page.get_by_role("heading", name="Accept all 2 remaining proposals?").wait_for()
     shot("accept-all-confirm")
-    page.get_by_role("button", name="Yes, accept 4 proposals").click()
-    page.get_by_text("Publish 5 pairings…").click()  # a second step: it cannot be undone
-    page.get_by_role("button", name="Publish 5 pairings").click()
+    page.get_by_role("button", name="Yes, accept 2 proposals").click()
+    page.get_by_text("Publish 4 pairings…").click()  # a second step: it cannot be undone
+    page.get_by_role("button", name="Publish 4 pairings").click()
     page.get_by_role("heading", name="Published").wait_for()
     shot("published")
     assert Mentorship.objects.filter(mentor=kim, status="active").count() == 3

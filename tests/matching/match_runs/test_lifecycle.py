@@ -225,11 +225,14 @@ def test_every_count_of_the_review_agrees_with_the_stored_proposals(start_run, c
     expected_ranked = 1 if alice_p.mentor_id and alice_p.rank_obtained else 0
     assert sum(n for _, n in s.rank_distribution) == expected_ranked
     assert s.matched_by_score == s.proposed_matched - expected_ranked
-    # The bands count every row by the score it shows: the unmatched resident's override with
-    # the pair it makes (a sixth score), the others' proposed pairs.
+    # The bands count the pairs publishing would make, each by the score its row shows: the
+    # unmatched resident's override with the pair it makes, the accepted and waiting proposed
+    # pairs; not the rejected one (six rows, five pairs).
     shown = [row_score(p) for p in stored]
-    assert sum(n for _, n in s.score_distribution) == s.scored == sum(x is not None for x in shown) == 6
-    assert s.worst_score == min(x for x in shown if x is not None)
+    pairs = [row_score(p) for p in stored if p.decision != "rejected"]
+    assert sum(n for _, n in s.score_distribution) == s.scored == sum(x is not None for x in pairs) == 5
+    assert s.worst_score == min(x for x in pairs if x is not None)
+    # The "Low score" filter lists every row shown low, the rejected one too.
     assert s.low_score == sum(is_low_score(x) for x in shown)
     for row in s.mentor_load:
         holding = [p for p in stored if p.final_mentor_id == row.mentor_id and p.decision != "rejected"]

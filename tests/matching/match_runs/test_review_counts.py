@@ -223,3 +223,40 @@ def test_the_override_service_refuses_a_pair_kept_apart(start_run, coordinator, 
     assert "Dave Diaz" in str(refused.value.message_dict["mentor"])
     proposal.refresh_from_db()
     assert proposal.decision == Decision.PENDING and proposal.override_mentor_id is None
+
+
+# --- The score bands and the worst score: the pairs publishing would make.
+
+
+def test_the_bands_and_the_worst_score_leave_out_rejected_and_displaced_pairs(start_run, coordinator):
+    from matching.match_runs.selectors import row_score
+
+    run = start_run()
+    # One proposed pair clearly the worst (the cohort's scores tie).
+    MatchProposal.objects.filter(pk=run.proposals.exclude(mentor=None).order_by("pk")[0].pk).update(score=12.0)
+    proposed = sorted(run.proposals.exclude(mentor=None), key=row_score)
+    assert len(proposed) == 5 and row_score(proposed[0]) == 12.0 < row_score(proposed[1])
+    before = review_summary(run)
+    assert before.scored == 5 and before.worst_score == row_score(proposed[0])
+    # The lowest pair rejected: it is no pair any more, so the worst is the next one up.
+    proposal_decide(proposal=proposed[0], actor=coordinator, decision=Decision.REJECTED)
+    # Another displaced by the unmatched resident's override: that override is a pair, the displaced is not.
+    # (onto a mentor still full: not the rejected pair's)
+    unmatched = run.proposals.get(mentor=None)
+    displaced = next(p for p in proposed if p.mentor_id != proposed[0].mentor_id)
+    proposal_override(
+        proposal=unmatched,
+        actor=coordinator,
+        mentor=displaced.mentor,
+        note="Continuity",
+        make_room=f"displace:{displaced.pk}",
+    )
+    displaced.refresh_from_db()
+    assert displaced.decision == Decision.REJECTED
+    summary = review_summary(run)
+    pairs = [p for p in run.proposals.all() if p.decision != Decision.REJECTED]
+    assert summary.scored == sum(n for _, n in summary.score_distribution) == len(pairs) == 4
+    assert summary.scored == summary.will_pair + summary.pending
+    assert summary.worst_score == min(row_score(p) for p in pairs) > row_score(proposed[0])
+    # The "Low score" filter still lists every row shown low: its count is of rows.
+    assert summary.low_score == review_proposals(run, show="low").count()

@@ -167,7 +167,8 @@ def test_the_override_mentors_come_with_their_fit_scored_as_the_run_scores_best_
             shown.append(fit)
             fits[mentor_id] = fit
         assert shown == sorted(shown, reverse=True)  # best fit first within each group
-    assert set(fits) == set(run.mentors.values_list("pk", flat=True))
+    # Every mentor but the one proposed (no override: accept the proposal instead).
+    assert set(fits) == set(run.mentors.exclude(pk=proposal.mentor_id).values_list("pk", flat=True))
 
 
 def test_the_override_form_reads_the_same_queries_however_many_mentors(client_for, coordinator, program, start_run):

@@ -96,12 +96,13 @@ def test_the_two_ways_give_different_counts_from_one_summary(client_for, coordin
     assert "left without a mentor is told so" not in body and "are told so" not in body
 
 
-def test_publishing_only_the_decided_is_the_highlighted_way(client_for, coordinator, decided_run):
+def test_neither_way_to_publish_with_proposals_waiting_is_highlighted(client_for, coordinator, decided_run):
+    """Both cannot be undone and each has its risk: they look the same, each with its consequence."""
     panel = _panel(client_for(coordinator).get(_detail(decided_run)).content.decode())
     leave = re.search(r'<button type="submit" name="waiting" value="leave"([^>]*)>', panel)
     accept = re.search(r'<button type="submit" name="waiting" value="accept"([^>]*)>', panel)
-    assert "button-secondary" not in leave.group(1)
-    assert 'class="button-secondary"' in accept.group(1)
+    assert leave.group(1) == accept.group(1) == ' class="button-secondary"'
+    assert 'data-waiting="leave"' in panel and 'data-waiting="accept"' in panel
     assert leave.start() < accept.start()
 
 
@@ -118,7 +119,8 @@ def test_the_confirmation_page_gives_the_panels_counts(client_for, coordinator, 
         f"Accept the waiting and publish: starts {accepted} mentorships and tells both people of each pair; "
         f"tells the {summary.left_anyway} resident{'s' if summary.left_anyway != 1 else ''} left without" in html
     )
-    assert re.search(r'value="leave" class="button">Publish only the', html)
+    # The same weight for both ways, as in the panel: neither is the primary button.
+    assert re.search(r'value="leave" class="button-secondary">Publish only the', html)
     assert re.search(r'value="accept" class="button-secondary">Accept the', html)
     assert html.index('value="leave"') < html.index('value="accept"')
 

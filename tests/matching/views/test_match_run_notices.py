@@ -149,13 +149,15 @@ def test_the_override_form_leaves_out_mentors_kept_apart_from_the_resident(
     EvaluatorRole.objects.create(program=program, user=erin, role=EvaluatorRole.Role.PROGRAM_DIRECTOR)
     run = start_run()
     c = client_for(coordinator)
+    # The mentor already proposed is no choice either (accepting the proposal is the way).
+    proposed = run.proposals.get(mentee=alice).mentor_id
     form = c.get(_override(run, run.proposals.get(mentee=alice))).context["form"]
     offered = [value for value, _ in _options(form)]
-    assert offered == [dave.pk]
+    assert offered == [pk for pk in [dave.pk] if pk != proposed]
     assert form.left_out == [("Carol Chen", "do not pair"), ("Erin Evans", "evaluates this resident's program")]
     # Bob is kept from Erin (an evaluator of every resident) but not from Carol.
     form = c.get(_override(run, run.proposals.get(mentee=bob))).context["form"]
-    assert {value for value, _ in _options(form)} == {carol.pk, dave.pk}
+    assert {value for value, _ in _options(form)} == {carol.pk, dave.pk} - {run.proposals.get(mentee=bob).mentor_id}
 
     # Posted anyway (an old form): refused, nothing changed.
     proposal = run.proposals.get(mentee=alice)

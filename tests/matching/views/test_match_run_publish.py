@@ -50,12 +50,14 @@ def test_the_publish_step_says_how_many_wait_and_offers_both_ways(client_for, co
     run, _, waiting = run_one_decided
     body = client_for(coordinator).get(_detail(run)).content.decode()
     assert f"{waiting} proposals are still waiting for a decision." in body
-    # Publishing only the decided is the highlighted way (it cannot be undone, see _actions.html).
+    # Neither way is highlighted: both cannot be undone, and each has its risk (see _actions.html).
     assert (
         f'name="waiting" value="accept" class="button-secondary">Accept the {waiting} waiting and publish {waiting + 1}<'
         in body
     )
-    assert 'name="waiting" value="leave">Publish only the 1 decided<' in body
+    assert 'name="waiting" value="leave" class="button-secondary">Publish only the 1 decided<' in body
+    # Each with its consequence beside it.
+    assert 'data-waiting="leave"' in body and 'data-waiting="accept"' in body
 
 
 def test_a_publish_without_a_choice_while_proposals_wait_only_asks(client_for, coordinator, run_one_decided):
@@ -67,8 +69,12 @@ def test_a_publish_without_a_choice_while_proposals_wait_only_asks(client_for, c
         html = response.content.decode()
         assert f"Publish with {waiting} proposals waiting?" in html
         assert f"{waiting} proposals are still waiting for a decision." in html
-        assert f">Accept the {waiting} waiting and publish {waiting + 1}<" in html
-        assert ">Publish only the 1 decided<" in html
+        # The same weight for both ways here too: neither is the primary button.
+        assert (
+            f'value="accept" class="button-secondary">Accept the {waiting} waiting and publish {waiting + 1}<' in html
+        )
+        assert 'value="leave" class="button-secondary">Publish only the 1 decided<' in html
+        assert "Publish only the decided: starts 1 mentorship" in html
     run.refresh_from_db()
     assert not run.is_published and not Mentorship.objects.exists()
 
@@ -237,21 +243,35 @@ def test_an_overridden_row_reads_as_its_new_mentor_and_can_be_undone(client_for,
 def test_the_override_form_offers_mentors_with_room_first_and_says_how_many(client_for, coordinator, start_run, cohort):
     run = start_run()
     proposal = run.proposals.exclude(mentor=None).order_by("pk").first()
-    # Every other mentor has exactly one spot left in this run; the proposed mentor has one fewer
-    # than their proposals (their capacity was lowered since), so none for anyone else.
-    for mentor in cohort[1]:
-        holding = run.proposals.filter(mentor=mentor).count()
-        mentor.mentor_profile.capacity = holding + (-1 if mentor.pk == proposal.mentor_id else 1)
+    # One other mentor has exactly one spot left in this run, the other none (their capacity was
+    # lowered since); the proposed mentor is no override, whatever their room.
+    room, full = [m for m in cohort[1] if m.pk != proposal.mentor_id]
+    for mentor, spare in ((room, 1), (full, 0)):
+        mentor.mentor_profile.capacity = run.proposals.filter(mentor=mentor).count() + spare
         mentor.mentor_profile.save()
     url = reverse("matching:match-run-override", args=[run.pk, proposal.pk])
     choices = client_for(coordinator).get(url).context["form"].fields["mentor"].choices
     groups = {group: dict(options) for group, options in choices if group}
     assert list(groups) == ["With a spot left in this match", "Full: choosing one asks how to make room"]
-    others = {m.pk for m in cohort[1]} - {proposal.mentor_id}
-    assert set(groups["With a spot left in this match"]) == others
-    assert all(label.endswith("(1 spot left)") for label in groups["With a spot left in this match"].values())
+    (label,) = groups["With a spot left in this match"].values()
+    assert label.startswith(f"{room.full_name} — fit ") and label.endswith("(1 spot left)")
     (label,) = groups["Full: choosing one asks how to make room"].values()
-    assert label.startswith(f"{proposal.mentor.full_name} — fit ") and label.endswith("/100 (full)")
+    assert label.startswith(f"{full.full_name} — fit ") and label.endswith("/100 (full)")
+
+
+def test_the_override_form_leaves_out_the_proposed_mentor(client_for, coordinator, start_run, cohort):
+    """Choosing them is refused ("accept the proposal instead"), and the load table may say they are
+    full: in-row and on the form's own page, they are not a choice."""
+    run = start_run()
+    proposal = run.proposals.exclude(mentor=None).order_by("pk").first()
+    url = reverse("matching:match-run-override", args=[run.pk, proposal.pk])
+    c = client_for(coordinator)
+    for response in (c.get(url), c.get(url, HTTP_HX_REQUEST="true")):
+        offered = {
+            pk for group, options in response.context["form"].fields["mentor"].choices if group for pk, _ in options
+        }
+        assert offered == {m.pk for m in cohort[1]} - {proposal.mentor_id}
+        assert f'<option value="{proposal.mentor_id}"' not in response.content.decode()
 
 
 def test_the_override_form_opens_below_the_row_across_the_table(client_for, coordinator, start_run):
