@@ -181,13 +181,15 @@ def test_the_publish_address_of_a_published_run_goes_back_to_it_with_a_word(
 def test_run_pages_name_their_program_in_the_trail(client_for, coordinator, program, run_one_decided):
     run, first, _ = run_one_decided
     client = client_for(coordinator)
-    link = f'<a href="{reverse("matching:program-health", args=[program.slug])}">{program.name}</a>'
+    # The program's tabs (includes/program_nav.html) name it, with the way back to its health page.
     for url in (
         _detail(run),
         _publish_url(run),
         reverse("matching:match-run-override", args=[run.pk, first.pk]),
     ):
-        assert link in client.get(url).content.decode(), url
+        html = client.get(url).content.decode()
+        assert f"Programs</a> › {program.name}</p>" in html, url
+        assert f'<a href="{reverse("matching:program-health", args=[program.slug])}"' in html, url
 
 
 # --- Compare of a published run.

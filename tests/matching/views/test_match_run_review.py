@@ -3,6 +3,7 @@ accept and override in place (htmx) and without JavaScript, and another program'
 
 import csv
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -287,3 +288,22 @@ def test_the_csv_explains_no_why_not_for_a_resident_the_coordinator_paired(clien
     row = next(r for r in rows if r[0] == unmatched.mentee.full_name)
     assert row[header.index("mentor_on_publish")] == mentor.full_name
     assert row[header.index("why_not")] == ""
+
+
+def test_a_runs_pages_sit_under_the_programs_tabs(client_for, coordinator, program, start_run):
+    """The run, its comparison and an override page show the program's tabs with "Match runs"
+    current, as the program's other pages do, and a trail back to the runs list."""
+    run = start_run()
+    other = start_run(algorithm="optimal")
+    proposal = run.proposals.exclude(mentor=None).first()
+    client = client_for(coordinator)
+    for url in (
+        reverse("matching:match-run-detail", args=[run.pk]),
+        reverse("matching:match-run-compare", args=[run.pk]) + f"?with={other.pk}",
+        reverse("matching:match-run-override", args=[run.pk, proposal.pk]),
+    ):
+        html = client.get(url).content.decode()
+        assert f'<nav class="program-nav" aria-label="{program.name}">' in html, url
+        tabs = html[html.index('<nav class="program-nav"') : html.index("</nav>", html.index('class="program-nav"'))]
+        assert re.search(r'aria-current="page">Match runs</a>', tabs), url
+        assert f'href="{reverse("matching:match-runs", args=[program.slug])}">Match runs</a> ›' in html, url
