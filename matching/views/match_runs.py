@@ -236,7 +236,10 @@ def _mentor_choices(summary, proposal, blocked=(), scores=None, *, standard=True
             fit = "no fit: no active profile"
         else:
             fit = f"fit {score_text(score)}/100" if standard else f"{score_text(score)} with this match's weights"
-        room = f"{left} spot{'s' if left != 1 else ''} left" if left > 0 else "full"
+        if left > 0:
+            room = f"{left} spot{'s' if left != 1 else ''} left"
+        else:  # a mentor who gave no spot to this match is not "full": say which
+            room = "full" if row.spots > 0 else "no spots in this match"
         # Best fit first; a mentor without a score last; then as the load table lists them (by name).
         choice = ((score is None, -(score or 0)), (row.mentor_id, f"{row.name} — {fit} ({room})"))
         (free if left > 0 else full).append(choice)

@@ -301,3 +301,17 @@ def test_a_run_not_published_still_says_pending(client_for, coordinator, run_one
     client = client_for(coordinator)
     assert _csv_decisions(client, run).count("Pending") == waiting
     assert MatchRun.objects.get(pk=run.pk).published_at is None
+
+
+def test_a_mentor_who_gave_no_spot_is_not_called_full(client_for, coordinator, start_run, cohort):
+    """Capacity 0 (or taken by mentees outside the match) is not a full mentor: the choice says so."""
+    run = start_run()
+    proposal = run.proposals.exclude(mentor=None).order_by("pk").first()
+    closed = next(m for m in cohort[1] if m.pk != proposal.mentor_id)
+    run.proposals.filter(mentor=closed).update(mentor=None)  # holding none of the run's proposals
+    closed.mentor_profile.capacity = 0
+    closed.mentor_profile.save()
+    url = reverse("matching:match-run-override", args=[run.pk, proposal.pk])
+    choices = client_for(coordinator).get(url).context["form"].fields["mentor"].choices
+    labels = {value: label for group, options in choices if group for value, label in options}
+    assert labels[closed.pk].endswith("(no spots in this match)")
