@@ -200,11 +200,22 @@ def tasks_for(
     )  # those waiting for ``user`` come first
     windows: Iterable[Any] = open_ranking_windows_for(user) if ranking_windows is None else ranking_windows
     tasks: list[Task] = []
+    # One line per person, not per proposal: two proposals from the same person read as one task
+    # that says how many and opens the mentorship, whose page lists its meetings.
+    to_pick: dict[int, list[Meeting]] = {}
     for meeting in meetings_to_pick(user)[:DASHBOARD_ROWS]:
-        mentorship = meeting.mentorship
+        to_pick.setdefault(meeting.mentorship_id, []).append(meeting)
+    for meetings in to_pick.values():
+        mentorship = meetings[0].mentorship
         hat = MENTEE_HAT if mentorship.mentee_id == user.pk else MENTOR_HAT
         other = mentorship.other_party(user)
-        tasks.append(Task(hat, "pick_time", f"Pick a meeting time with {other.full_name}", meeting_url(meeting)))
+        text = f"Pick a meeting time with {other.full_name}"
+        if len(meetings) == 1:
+            tasks.append(Task(hat, "pick_time", text, meeting_url(meetings[0])))
+        else:
+            tasks.append(
+                Task(hat, "pick_time", text, mentorship.get_absolute_url(), f"{len(meetings)} meetings proposed")
+            )
     for mentorship in mentorships:
         if mentorship.has_meetings:
             continue

@@ -41,6 +41,17 @@ def _tasks(response, hat):
 
 
 class TestWaitingForYou:
+    def test_two_proposals_from_one_person_are_one_line_that_says_so(self, client_for, program, resident, attending):
+        mentorship = MentorshipFactory(mentee=resident, mentor=attending, program=program)
+        _proposed_meeting(mentorship, by=attending)
+        _proposed_meeting(mentorship, by=attending)
+
+        response = client_for(resident).get(DASHBOARD)
+        (task,) = [t for t in response.context["mentee_tasks"] if t.kind == "pick_time"]
+        assert task.url == mentorship.get_absolute_url()  # its page lists both meetings
+        assert task.text == "Pick a meeting time with Carol Chen" and task.detail == "2 meetings proposed"
+        assert response.content.decode().count("Pick a meeting time with Carol Chen") == 1
+
     def test_a_resident_sees_each_kind_of_task_with_its_link(self, client_for, program, resident, attending):
         mentorship = MentorshipFactory(mentee=resident, mentor=attending, program=program)
         mentorship.started_at = timezone.now() - timedelta(days=20)
