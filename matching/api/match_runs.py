@@ -104,6 +104,40 @@ class MatchRunSerializer(serializers.ModelSerializer):
         return run_changes(run) if self.context.get("one_run") else None
 
 
+class PublishOutcomeSerializer(serializers.Serializer):
+    """One way of publishing the run now, with what it does (the review's publish panel)."""
+
+    accept_waiting = serializers.SerializerMethodField(
+        help_text="The value of the publish call's accept_waiting that does this."
+    )
+    publishes = serializers.IntegerField(help_text="Pairings this way starts.")
+    left_without = serializers.IntegerField(help_text="Residents this way tells they have no mentor from this match.")
+
+    def get_accept_waiting(self, outcome) -> bool:
+        return outcome.waiting == run_selectors.PUBLISH_ACCEPTING
+
+
+class PublishedPairsSerializer(serializers.Serializer):
+    """What publishing started: the pairs made (accepted or overridden) and the proposals it left out."""
+
+    pairs = serializers.IntegerField(help_text="Pairings publishing started.")
+    rank_distribution = serializers.SerializerMethodField(
+        help_text="{choice obtained: residents who ranked}, over the accepted pairs."
+    )
+    matched_by_score = serializers.IntegerField(help_text="Accepted pairs whose resident did not rank.")
+    chosen_by_override = serializers.IntegerField(help_text="Pairs the coordinator chose (overridden).")
+    score_distribution = serializers.SerializerMethodField(help_text='{"40–50": pairs}, by the score each shows.')
+    scored = serializers.IntegerField()
+    not_decided = serializers.IntegerField(help_text="Proposed pairs still waiting when published: not published.")
+    rejected = serializers.IntegerField(help_text="Proposed pairs rejected: not published.")
+
+    def get_rank_distribution(self, s) -> dict[str, int]:
+        return {str(place): n for place, n in s.rank_distribution}
+
+    def get_score_distribution(self, s) -> dict[str, int]:
+        return dict(s.score_distribution)
+
+
 class ReviewSummarySerializer(serializers.Serializer):
     """The counts the review page shows (``selectors.review_summary``)."""
 
@@ -128,6 +162,16 @@ class ReviewSummarySerializer(serializers.Serializer):
     scored = serializers.IntegerField(help_text="Proposals with a score: the score distribution's total.")
     worst_score = serializers.FloatField(allow_null=True, help_text="The lowest of those scores.")
     mentor_load = serializers.SerializerMethodField()
+    published = serializers.BooleanField()
+    publish_outcomes = PublishOutcomeSerializer(
+        many=True,
+        help_text="Every way the run can be published now, with what each does: one way when no proposal waits for "
+        "a decision, two when some do (accept them first, or publish only the decided). Empty once published, or "
+        "when nothing would be paired.",
+    )
+    published_pairs = PublishedPairsSerializer(
+        allow_null=True, help_text="Once published, what publishing started; null before."
+    )
 
     def get_rank_distribution(self, s) -> dict[str, int]:
         return {str(place): n for place, n in s.rank_distribution}

@@ -146,12 +146,25 @@ def test_publish_accepts_the_waiting_proposals_only_when_asked(run_via_api, coor
     assert len(matched) >= 2
     decided = matched[0]
     assert client.post(f"/api/v1/match-proposals/{decided['id']}/decide/", {"decision": "accepted"}).status_code == 200
+    # The summary offers both ways, each with what it does, as the review's publish panel does.
+    before = client.get(f"/api/v1/match-runs/{run_id}/summary/").json()
+    assert before["published"] is False and before["published_pairs"] is None
+    outcomes = {o["accept_waiting"]: o for o in before["publish_outcomes"]}
+    assert outcomes[True]["publishes"] == len(matched) and outcomes[False]["publishes"] == 1
+    assert outcomes[False]["left_without"] == len(proposals) - 1
+    assert outcomes[True]["left_without"] == len(proposals) - len(matched)
 
     response = client.post(f"/api/v1/match-runs/{run_id}/publish/", {"accept_waiting": accept_waiting}, format="json")
     assert response.status_code == 200, response.content
     published = set(Mentorship.objects.filter(source=Mentorship.Source.MATCH_RUN).values_list("mentee_id", flat=True))
     expected = {p["mentee"]["id"] for p in matched} if accept_waiting else {decided["mentee"]["id"]}
     assert published == expected
+    assert len(published) == outcomes[accept_waiting]["publishes"]
+    after = client.get(f"/api/v1/match-runs/{run_id}/summary/").json()
+    assert after["published"] is True and after["publish_outcomes"] == []
+    pairs = after["published_pairs"]
+    assert pairs["pairs"] == len(published) and pairs["chosen_by_override"] == 0
+    assert pairs["not_decided"] == (0 if accept_waiting else len(matched) - 1) and pairs["rejected"] == 0
 
 
 def test_publish_refuses_an_accept_waiting_it_cannot_read(run_via_api, coordinator):
