@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AvailabilityWindow, BusyBlock
-from core.bounds import format_instant
+from core.bounds import format_day, format_instant
 
 from .models import Meeting
 
@@ -121,6 +121,41 @@ def _spread(candidates: list[datetime], *, count: int, duration: timedelta, tz) 
     return sorted(picks)
 
 
+def _people_free(people, begin: datetime, end: datetime, *, busy_days_off: bool = True):
+    """Each person's free UTC intervals in [begin, end) from their weekly windows (without their
+    busy days unless ``busy_days_off`` is False), and their busy blocks in range: (free, blocks),
+    each keyed by person id."""
+    windows = {person.pk: [] for person in people}
+    for w in AvailabilityWindow.objects.filter(user__in=people).order_by("weekday", "start"):
+        windows[w.user_id].append((w.weekday, w.start, w.end))
+    blocks = {person.pk: [] for person in people}
+    busy = BusyBlock.objects.filter(
+        user__in=people, end_date__gte=begin.date() - timedelta(days=1), start_date__lte=end.date() + timedelta(days=1)
+    ).order_by("start_date", "pk")
+    for block in busy:
+        blocks[block.user_id].append(block)
+    free = {}
+    for person in people:
+        tz = zoneinfo.ZoneInfo(person.time_zone)
+        days_off = _busy_days(blocks[person.pk], tz, begin, end) if busy_days_off else set()
+        free[person.pk] = _free_intervals(windows[person.pk], days_off, tz, begin, end)
+    return free, blocks
+
+
+def _both(free: dict) -> list[Interval]:
+    shared = None
+    for mine in free.values():
+        shared = mine if shared is None else _intersect(shared, mine)
+    return shared or []
+
+
+def _window(start: datetime, days: int) -> tuple[datetime, datetime]:
+    if timezone.is_naive(start):
+        raise ValueError("start must be an aware datetime.")
+    begin = max(start, timezone.now()).astimezone(UTC)
+    return begin, begin + timedelta(days=days)
+
+
 def suggest_slots(
     *,
     mentee,
@@ -134,37 +169,11 @@ def suggest_slots(
     """Up to ``count`` start times (aware, UTC) from ``start`` over the next ``days``
     when both people are free for ``duration_minutes``, spread over different days
     when possible. Never in the past."""
-    if timezone.is_naive(start):
-        raise ValueError("start must be an aware datetime.")
-    begin = max(start, timezone.now()).astimezone(UTC)
-    end = begin + timedelta(days=days)
+    begin, end = _window(start, days)
     duration, step = timedelta(minutes=duration_minutes), timedelta(minutes=step_minutes)
     people = [mentee, mentor]
-    windows = {person.pk: [] for person in people}
-    for w in AvailabilityWindow.objects.filter(user__in=people).order_by("weekday", "start"):
-        windows[w.user_id].append((w.weekday, w.start, w.end))
-    blocks = {person.pk: [] for person in people}
-    busy = BusyBlock.objects.filter(
-        user__in=people, end_date__gte=begin.date() - timedelta(days=1), start_date__lte=end.date() + timedelta(days=1)
-    )
-    for block in busy:
-        blocks[block.user_id].append(block)
-
-    free = None
-    for person in people:
-        tz = zoneinfo.ZoneInfo(person.time_zone)
-        mine = _free_intervals(windows[person.pk], _busy_days(blocks[person.pk], tz, begin, end), tz, begin, end)
-        free = mine if free is None else _intersect(free, mine)
-
-    involving = Q(mentorship__mentee__in=people) | Q(mentorship__mentor__in=people)
-    confirmed = (
-        Meeting.objects.filter(involving, status=Meeting.Status.CONFIRMED, start__lt=end)
-        .filter(start__gte=begin - timedelta(minutes=240))
-        .values_list("start", "duration_minutes")
-        .order_by("start")
-    )
-    taken = [(s.astimezone(UTC), s.astimezone(UTC) + timedelta(minutes=d)) for s, d in confirmed]
-    free = _subtract(free, _merge(taken))
+    free, _ = _people_free(people, begin, end)
+    free = _subtract(_both(free), _merge(_confirmed_meetings(people, begin, end)))
 
     candidates = []
     for f_start, f_end in free:
@@ -174,6 +183,50 @@ def suggest_slots(
                 candidates.append(t)
             t += step
     return _spread(candidates, count=count, duration=duration, tz=zoneinfo.ZoneInfo(mentee.time_zone))
+
+
+def _confirmed_meetings(people, begin: datetime, end: datetime) -> list[Interval]:
+    involving = Q(mentorship__mentee__in=people) | Q(mentorship__mentor__in=people)
+    confirmed = (
+        Meeting.objects.filter(involving, status=Meeting.Status.CONFIRMED, start__lt=end)
+        .filter(start__gte=begin - timedelta(minutes=240))
+        .values_list("start", "duration_minutes")
+        .order_by("start")
+    )
+    return [(s.astimezone(UTC), s.astimezone(UTC) + timedelta(minutes=d)) for s, d in confirmed]
+
+
+def why_no_slots(*, viewer, other, start: datetime, days: int = 14, duration_minutes: int = 30) -> list[str]:
+    """Why ``suggest_slots`` found no time, in the viewer's words, most basic reason first: the
+    weekly availability does not overlap; it overlaps, but never for this long; or it does, and
+    busy blocks (named: the viewer's by their label, the other person's by their dates only) or
+    confirmed meetings take every such time."""
+    begin, end = _window(start, days)
+    people = [viewer, other]
+    weekly, blocks = _people_free(people, begin, end, busy_days_off=False)
+    shared = _both(weekly)
+    name = other.first_name or other.full_name
+    if not shared:
+        return [f"Your weekly availability and {name}'s don't overlap in the next {days} days."]
+    longest = max(b - a for a, b in shared)
+    if longest < timedelta(minutes=duration_minutes):
+        minutes = int(longest.total_seconds() // 60)
+        return [f"The longest time you are both free is {minutes} minutes: choose a shorter length."]
+    reasons = []
+    first, last = begin.astimezone(zoneinfo.ZoneInfo(viewer.time_zone)).date(), end.date()
+    for block in blocks[viewer.pk]:
+        if block.end_date >= first and block.start_date <= last:
+            reasons.append(f"You are away {format_days(block.start_date, block.end_date)} ({block.label}).")
+    for block in blocks[other.pk]:
+        if block.end_date >= first and block.start_date <= last:
+            reasons.append(f"{name} is away {format_days(block.start_date, block.end_date)}.")
+    if _confirmed_meetings(people, begin, end):
+        reasons.append("Confirmed meetings take some of the shared time.")
+    return reasons or ["Busy blocks or confirmed meetings take every shared time."]
+
+
+def format_days(first: date, last: date) -> str:
+    return format_day(first) if first == last else f"{format_day(first)} – {format_day(last)}"
 
 
 def outside_weekly_availability(slots, *, duration_minutes: int, people) -> dict[datetime, list]:

@@ -184,7 +184,12 @@ class WhereFields(forms.Form):
 
 
 class ProposeForm(SlotsForm, WhereFields):
-    """The times first, then how long, how and where."""
+    """How long first (the suggested times are for that length), the times, then how and where.
+
+    Its one length picker has an "Update suggested times" button (``REFRESH``): the page comes
+    back with times for the new length and everything else as typed (``kept``), nothing sent."""
+
+    REFRESH = "refresh_suggestions"
 
     duration_minutes = forms.TypedChoiceField(label="Length", choices=DURATION_CHOICES, coerce=int, initial=30)
     format = forms.ChoiceField(label="How you meet", choices=Meeting.Format.choices, initial=Meeting.Format.VIDEO)
@@ -192,7 +197,18 @@ class ProposeForm(SlotsForm, WhereFields):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         times = ["suggested", *(f"custom_{n}" for n in range(1, MAX_SLOTS + 1))]
-        self.order_fields([*times, "duration_minutes", "format", "location", "video_url"])
+        self.order_fields(["duration_minutes", *times, "format", "location", "video_url"])
+
+    @classmethod
+    def kept(cls, data) -> dict:
+        """What was typed, as initial values for the form shown again after "Update suggested
+        times": ticked suggestions are dropped (they were for the other length), the one-time
+        value too (the form shown gets a fresh one)."""
+        return {
+            name: data.get(name)
+            for name in (*(f"custom_{n}" for n in range(1, MAX_SLOTS + 1)), "format", "location", "video_url")
+            if data.get(name)
+        }
 
 
 class ConfirmForm(forms.Form):

@@ -37,7 +37,7 @@ from ..forms.meetings import (
 )
 from ..ics import meeting_ics
 from ..models import Meeting, Mentorship
-from ..scheduling import suggest_slots
+from ..scheduling import suggest_slots, why_no_slots
 from ..selectors import meetings as meeting_selectors
 from ..services.meetings import (
     can_take_notes,
@@ -79,6 +79,16 @@ def _suggestions(mentorship, duration: int):
     )
 
 
+def _no_times_context(request, form, other, duration: int) -> dict:
+    """Where no time is suggested: why (``scheduling.why_no_slots``) and for what length."""
+    if form.fields["suggested"].choices:
+        return {}
+    return {
+        "why_no_times": why_no_slots(viewer=request.user, other=other, start=timezone.now(), duration_minutes=duration),
+        "duration_label": dict(DURATION_CHOICES).get(duration, f"{duration} minutes"),
+    }
+
+
 def _duration_from(request, default=30) -> int:
     value = request.POST.get("duration_minutes") or request.GET.get("duration")
     return int(value) if value in {str(minutes) for minutes, _ in DURATION_CHOICES} else default
@@ -108,12 +118,16 @@ def meeting_propose_view(request, pk):
         return redirect(mentorship)
     other = mentorship.other_party(request.user)
     duration = _duration_from(request)
+    # "Update suggested times" shows the form again for the length chosen, everything typed kept.
+    refresh = ProposeForm.REFRESH in request.POST
     form = ProposeForm(
-        request.POST or None,
+        None if refresh else request.POST or None,
         viewer=request.user,
         other=other,
         suggestions=_suggestions(mentorship, duration),
-        initial={"duration_minutes": duration},
+        initial={**ProposeForm.kept(request.POST), "duration_minutes": duration}
+        if refresh
+        else {"duration_minutes": duration},
     )
     # A typed time outside someone's weekly availability stops once at a hint (the same page,
     # everything kept); "Send anyway" sends.
@@ -138,7 +152,14 @@ def meeting_propose_view(request, pk):
     return render(
         request,
         "matching/meetings/propose.html",
-        {"form": form, "mentorship": mentorship, "other": other, "duration": duration, "meeting": None},
+        {
+            "form": form,
+            "mentorship": mentorship,
+            "other": other,
+            "duration": duration,
+            "meeting": None,
+            **_no_times_context(request, form, other, duration),
+        },
         status=form_status(form),
     )
 
@@ -177,6 +198,7 @@ def meeting_reschedule_view(request, pk):
             "other": other,
             "duration": meeting.duration_minutes,
             "meeting": meeting,
+            **_no_times_context(request, form, other, meeting.duration_minutes),
         },
         status=form_status(form),
     )

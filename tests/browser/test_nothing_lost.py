@@ -117,7 +117,7 @@ def test_double_clicks_create_one_each(page, shot, pair, resident, attending, vi
     when = timezone.localtime(_in(3), ZoneInfo(resident.time_zone)).strftime("%Y-%m-%dT%H:%M")
     page.locator("#id_custom_1").fill(when)
     busy = _double_click(page, "form[method=post]:not([action]) button[type=submit]")
-    page.get_by_role("heading", name="Meeting with Carol Chen").wait_for()
+    page.get_by_role("heading", name="Meeting with Carol Chen", exact=True).wait_for()
     assert busy == "true"
     assert Meeting.objects.filter(mentorship=pair).count() == 1
 
@@ -275,3 +275,38 @@ def test_a_restored_draft_keeps_its_version_so_it_cannot_overwrite_unseen(page, 
     page.get_by_text("Not saved: Carol Chen changed this while you were editing").wait_for()
     pair.agreement.refresh_from_db()
     assert pair.agreement.expectations == "Carol: replies within a day."
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390x844", "1280x800"])
+def test_a_new_meeting_length_brings_new_suggestions_and_keeps_what_was_typed(
+    page, shot, pair, resident, attending, viewport
+):
+    from accounts.models import AvailabilityWindow
+
+    attending.time_zone = resident.time_zone
+    attending.save(update_fields=["time_zone"])
+    for person in (resident, attending):  # one shared hour a day: 30 or 60 minutes fit, 90 do not
+        for day in AvailabilityWindow.Weekday.values:
+            AvailabilityWindow.objects.create(user=person, weekday=day, start="10:00", end="11:00")
+    page.set_viewport_size(viewport)
+    log_in(page, resident.email, PASSWORD)
+    page.goto(f"/mentorships/{pair.pk}/meetings/new/")
+    assert page.get_by_role("checkbox").count() > 0  # suggested times for 30 minutes
+    page.get_by_label("Place").fill("Room 4B")
+    page.get_by_label("Length").select_option("90")
+    page.get_by_role("button", name="Update suggested times").click()
+    page.get_by_text("No shared free time").wait_for()
+    assert page.get_by_label("Place").input_value() == "Room 4B"
+    assert page.get_by_label("Length").input_value() == "90"
+    assert _no_sideways_scroll(page)
+    shot("meeting-length-90")
+
+    page.get_by_label("Length").select_option("60")
+    page.get_by_role("button", name="Update suggested times").click()
+    page.get_by_role("checkbox").first.wait_for()
+    page.get_by_role("checkbox").first.check()
+    # Enter in a field sends the times (the default button), not "Update suggested times".
+    page.get_by_label("Place").press("Enter")
+    page.get_by_role("heading", name="Meeting with Carol Chen", exact=True).wait_for()
+    meeting = Meeting.objects.get(mentorship=pair)
+    assert meeting.duration_minutes == 60 and meeting.location == "Room 4B"

@@ -276,3 +276,48 @@ class TestExpiredSession:
         _expire_sessions()
         hop = browser.get("/accounts/login/?next=/mentorships/", HTTP_REFERER="https://evil.example/phish")
         assert hop.status_code == 302 and "next=%2Fmentorships%2F" in hop["Location"]
+
+
+class TestMeetingLength:
+    """The propose form has one length: "Update suggested times" shows times for it and keeps
+    everything typed; nothing is sent."""
+
+    def test_update_suggested_times_keeps_what_was_typed_and_sends_nothing(
+        self, mentorship, resident, attending, client_for
+    ):
+        from accounts.models import AvailabilityWindow
+
+        attending.time_zone = resident.time_zone
+        attending.save(update_fields=["time_zone"])
+        for person in (resident, attending):
+            for day in AvailabilityWindow.Weekday.values:
+                AvailabilityWindow.objects.create(user=person, weekday=day, start="10:00", end="11:00")
+        alice = client_for(resident)
+        url = f"/mentorships/{mentorship.pk}/meetings/new/"
+        page = alice.get(url).content.decode()
+        assert page.count('name="duration_minutes"') == 1  # one length picker
+        assert 'name="suggested"' in page and "No shared free time" not in page
+
+        when = timezone.localtime(_in(3), ZoneInfo(resident.time_zone)).strftime("%Y-%m-%dT%H:%M")
+        body = {
+            "duration_minutes": 90,
+            "custom_1": when,
+            "format": "in-person",
+            "location": "Room 4B",
+            "once": _once(alice, url),
+            "refresh_suggestions": "1",
+        }
+        response = alice.post(url, body)
+        assert response.status_code == 200 and not Meeting.objects.filter(mentorship=mentorship).exists()
+        html = response.content.decode()
+        # A 90-minute meeting does not fit the one shared hour: no suggestions, and no error.
+        assert "No shared free time for a meeting of 1½ hours" in html and "errorlist" not in html
+        assert "The longest time you are both free is 60 minutes: choose a shorter length." in html
+        assert '<option value="90" selected>' in html
+        assert f'value="{when}"' in html and 'value="Room 4B"' in html
+        assert re.search(r'<option value="in-person" selected>', html)
+
+        body["duration_minutes"] = 60
+        html = alice.post(url, body).content.decode()
+        assert 'name="suggested"' in html and "No shared free time" not in html
+        assert f'value="{when}"' in html

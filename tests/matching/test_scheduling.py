@@ -3,13 +3,15 @@ each concrete date (so daylight-saving changes land right), minus busy days and
 confirmed meetings, never in the past, spread over different days."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 
 from accounts.models import AvailabilityWindow, BusyBlock
+from core.bounds import format_day
 from matching.models import Meeting
-from matching.scheduling import suggest_slots
+from matching.scheduling import suggest_slots, why_no_slots
 from tests.matching.factories import MentorshipFactory
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +104,49 @@ def test_no_shared_time_means_no_suggestions(resident, attending):
     _window(resident, MONDAY, (9, 0), (10, 0))
     _window(attending, AvailabilityWindow.Weekday.TUESDAY, (9, 0), (10, 0))
     assert suggest_slots(mentee=resident, mentor=attending, start=_utc(MONDAY_BEFORE, 0)) == []
+
+
+class TestWhyNoSlots:
+    """When nothing is suggested, the page says why, most basic reason first."""
+
+    def _same_zone(self, resident, attending):
+        attending.time_zone = resident.time_zone
+        attending.save(update_fields=["time_zone"])
+
+    def test_weekly_availability_that_never_overlaps(self, resident, attending):
+        self._same_zone(resident, attending)
+        _window(resident, MONDAY, (9, 0), (10, 0))
+        _window(attending, MONDAY, (10, 0), (11, 0))  # touching is not overlapping
+        assert why_no_slots(viewer=resident, other=attending, start=timezone.now()) == [
+            f"Your weekly availability and {attending.first_name}'s don't overlap in the next 14 days."
+        ]
+
+    def test_an_overlap_shorter_than_the_meeting(self, resident, attending):
+        self._same_zone(resident, attending)
+        _window(resident, MONDAY, (9, 0), (10, 45))
+        _window(attending, MONDAY, (10, 0), (12, 0))
+        start = timezone.now()
+        assert suggest_slots(mentee=resident, mentor=attending, start=start, duration_minutes=60) == []
+        assert why_no_slots(viewer=resident, other=attending, start=start, duration_minutes=60) == [
+            "The longest time you are both free is 45 minutes: choose a shorter length."
+        ]
+
+    def test_busy_blocks_are_named_the_other_persons_without_their_label(self, resident, attending):
+        self._same_zone(resident, attending)
+        for day in AvailabilityWindow.Weekday.values:
+            _window(resident, day, (9, 0), (10, 0))
+            _window(attending, day, (9, 0), (10, 0))
+        today = timezone.localdate(timezone=ZoneInfo(resident.time_zone))
+        BusyBlock.objects.create(user=resident, start_date=today, end_date=today + timedelta(days=7), label="ICU")
+        BusyBlock.objects.create(
+            user=attending, start_date=today + timedelta(days=8), end_date=today + timedelta(days=20), label="Leave"
+        )
+        start = timezone.now()
+        assert suggest_slots(mentee=resident, mentor=attending, start=start, duration_minutes=30) == []
+        reasons = why_no_slots(viewer=resident, other=attending, start=start)
+        assert reasons == [
+            f"You are away {format_day(today)} – {format_day(today + timedelta(days=7))} (ICU).",
+            f"{attending.first_name} is away {format_day(today + timedelta(days=8))} – "
+            f"{format_day(today + timedelta(days=20))}.",
+        ]
+        assert "Leave" not in " ".join(reasons)
