@@ -21,6 +21,7 @@ from accounts.invitations import users_reinvite
 from accounts.models import AvailabilityWindow, Membership, MenteeProfile, MentorProfile, Program, User
 from accounts.selectors import awaits_first_sign_in, has_signed_in
 from audit.services import audit_log
+from core.bounds import format_day
 from core.guards import require_perm
 
 from ..match_cohort import LEFT_OUT_MENTORED, LEFT_OUT_NO_PROFILE, left_out_reasons
@@ -171,7 +172,7 @@ def _left_out_note(user: User, reason: str, mentored_by: dict[int, User], kind_l
 def _sign_in_note(user: User) -> str:
     if not user.has_usable_password():
         if user.invited_at:
-            return f"invited {timezone.localdate(user.invited_at):%b %-d}, has not set a password"
+            return f"invited {format_day(timezone.localdate(user.invited_at))}, has not set a password"
         return "never invited"
     return "has a password but has never signed in"
 
@@ -247,7 +248,8 @@ def program_readiness(program: Program, kind: str) -> Readiness:
             "People who have never signed in",
             "Ranking and match news waits in the app, unseen, until they sign in. Invitees who have not set a "
             "password are e-mailed nothing but their invitation, which the reminder sends again; the others, "
-            "who have a password, are e-mailed as everyone is, and get a reminder to sign in.",
+            "who have a password, are e-mailed as everyone is, and get a reminder to sign in. (The dashboard's "
+            '"haven\'t taken their account" counts only those without a password, across the whole roster.)',
             never,
             "Remind them to sign in",
         ),

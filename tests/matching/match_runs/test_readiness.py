@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import AvailabilityWindow, Goal, Interest, Membership
 from audit.models import AuditEntry
+from core.bounds import format_day
 from matching.match_cohort import load_cohort
 from matching.match_runs import readiness as r
 from matching.match_runs.readiness import program_readiness, readiness_remind
@@ -84,7 +85,8 @@ def test_people_who_never_signed_in_include_invitees_and_mentors(program, ready)
     group = program_readiness(program, "career").groups[r.NEVER_SIGNED_IN]
     notes = {p.user.full_name: p.note for p in group.people}
     assert set(notes) == {invitee.full_name, never_invited.full_name, quiet.full_name, mentor.full_name}
-    assert notes[invitee.full_name].startswith("invited ") and "has not set a password" in notes[invitee.full_name]
+    invited_on = format_day(timezone.localdate(invitee.invited_at))  # one rule for days shown
+    assert notes[invitee.full_name] == f"invited {invited_on}, has not set a password"
     assert notes[never_invited.full_name] == "never invited"
     assert notes[quiet.full_name] == "has a password but has never signed in"
     assert [p.is_mentee for p in group.people if p.user == mentor] == [False]

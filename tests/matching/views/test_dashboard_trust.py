@@ -3,6 +3,7 @@ so after publishing, with the reason and what to do; the rank page says the outc
 known; the mentor count counts only mentors with a free spot; a site administrator gets
 administration, not profile prompts; and every page counts a program's people the same way."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -235,7 +236,12 @@ def test_the_dashboard_and_the_institution_page_count_a_programs_people_alike(
     admin = UserFactory()
     InstitutionRole.objects.create(institution=program.institution, user=admin)
 
-    [summary] = client_for(coordinator).get(DASHBOARD).context["coordinated_programs"]
+    dashboard = client_for(coordinator).get(DASHBOARD)
+    [summary] = dashboard.context["coordinated_programs"]
+    # The dashboard says what it counts: the invitee, who has no password and never signed in.
+    assert re.search(
+        r'<div class="stat">1</div><div class="stat-label">haven\'t taken their account', dashboard.content.decode()
+    )
     (row,) = institution_programs(program.institution)
     page = client_for(admin).get(reverse("accounts:institution", args=[program.institution.slug]))
 
