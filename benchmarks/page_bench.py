@@ -19,7 +19,8 @@ is reported against three reference views measured in the same run, on the same 
 view (the middleware stack and "ok"), one that adds a single ``SELECT 1``, and a signed-in
 resident's empty page (the session, the user and ``base.html`` around no content: what every page
 pays before its own work). The machines are shared and noisy; the ratios travel between runs
-better than the milliseconds do.
+better than the milliseconds do. Beside each page, the largest gunicorn worker's peak RSS while it
+served that page (the peak is started over before each page: /proc/PID/clear_refs).
 
 After the pages, a second table times what a coordinator waits for on a large run and roster, in
 this process, a few times each on fresh state (``benchmarks.page_writes``): the match review's
@@ -262,6 +263,7 @@ class Page:
     p99_ms: float = 0.0
     requests: int = 0
     bad: int = 0  # non-2xx/3xx answers and socket errors
+    peak_rss_mb: float | None = None  # the largest gunicorn worker's peak RSS while serving this page
 
 
 REFERENCES = 3  # the first pages of ``pages_for``: measured whatever --only says
@@ -418,9 +420,52 @@ def drain(port: int, workers: int) -> None:
         list(pool.map(lambda _: _get_status(port, probe), range(workers)))
 
 
+def worker_pids(server: subprocess.Popen) -> list[int]:
+    """The gunicorn master's worker processes (Linux's /proc)."""
+    try:
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [int(pid) for pid in children]
+
+
+def reset_peak_rss(pids: list[int]) -> None:
+    """Start each worker's peak RSS (VmHWM) over from its current RSS: writing 5 to clear_refs
+    (Linux 4.0 and later), so that each page's figure is its own, not the largest so far."""
+    for pid in pids:
+        try:
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+        except OSError:
+            pass
+
+
+def peak_rss_mb(pids: list[int]) -> float | None:
+    """The largest peak RSS (VmHWM) among ``pids``, in MB; None where /proc cannot tell."""
+    peaks = []
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) / 1024)  # kB
+    return max(peaks, default=None)
+
+
 def measure_with_wrk(
-    page: Page, port: int, *, duration: int, warmup: int, connections: int, threads: int, workers: int, script: Path
+    page: Page,
+    port: int,
+    *,
+    duration: int,
+    warmup: int,
+    connections: int,
+    threads: int,
+    workers: int,
+    script: Path,
+    pids: list[int],
 ):
+    reset_peak_rss(pids)
     status = _get_status(port, page)
     if status != 200:  # a redirect to the login page would be fast, and wrong
         sys.exit(f"page_bench: {page.path} answered {status} through gunicorn, not 200")
@@ -431,6 +476,7 @@ def measure_with_wrk(
         page, port, duration=duration, connections=connections, threads=threads, script=script
     )
     drain(port, workers)
+    page.peak_rss_mb = peak_rss_mb(pids)
     page.requests, page.bad = requests, status_errors + socket_errors
     page.rps = requests / (micros / 1e6)
     page.p50_ms, page.p95_ms, page.p99_ms = p50 / 1000, p95 / 1000, p99 / 1000
@@ -461,13 +507,14 @@ def print_table(pages: list[Page]) -> None:
         "req/s ÷ trivial",
         "p50 ÷ SELECT 1",
         "p50 ÷ empty page",
+        "worker peak RSS MB",
         "errors",
     )
     print("| " + " | ".join(header) + " |")
     print("|---|" + "---:|" * (len(header) - 1))
     for page in pages:
         if page.requests == 0:  # not one answer within the run: no latency to report
-            cells = (page.name, str(page.queries), f"{page.in_process_ms:.1f}", "0", *["—"] * 7, str(page.bad))
+            cells = (page.name, str(page.queries), f"{page.in_process_ms:.1f}", "0", *["—"] * 8, str(page.bad))
             print("| " + " | ".join(cells) + " |")
             continue
         cells = (
@@ -482,6 +529,7 @@ def print_table(pages: list[Page]) -> None:
             f"{page.rps / trivial.rps:.3f}",
             f"{page.p50_ms / one_query.p50_ms:.1f}×",
             f"{page.p50_ms / shell.p50_ms:.1f}×",
+            "—" if page.peak_rss_mb is None else f"{page.peak_rss_mb:.0f}",
             str(page.bad),
         )
         print("| " + " | ".join(cells) + " |")
@@ -553,6 +601,7 @@ def main(argv: list[str] | None = None) -> int:
                 script.write_text(WRK_SCRIPT)
                 server_env = {**env, "DATABASE_URL": common.database_url(database_name)}
                 server = start_gunicorn(server_env, port, args.workers, workdir / "gunicorn.log")
+                pids = worker_pids(server)
                 for page in pages:
                     print(
                         f"wrk: {page.name} ({args.duration} s after {args.warmup} s warm-up)…",
@@ -568,6 +617,7 @@ def main(argv: list[str] | None = None) -> int:
                         threads=args.threads,
                         workers=args.workers,
                         script=script,
+                        pids=pids,
                     )
             finally:
                 if server is not None:
