@@ -57,7 +57,7 @@ def _years_after(day: date, years: int) -> date:
 
 
 def _day(day: date) -> str:
-    return f"{day:%B} {day.day}, {day.year}"
+    return format_day(day)  # one way to write a day, in messages as on the pages
 
 
 @dataclass(frozen=True)

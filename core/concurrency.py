@@ -25,23 +25,32 @@ CONFLICT_MESSAGE = (
     "{name} changed this while you were editing. Your text is still in the form: "
     "compare it with theirs below, then save again."
 )
+# The same person saved it elsewhere first (two tabs, a phone and a laptop): not "someone else".
+OWN_CONFLICT_MESSAGE = (
+    "You changed this in another tab or window while you were editing here. Your text is still in "
+    "the form: compare it with the saved one below, then save again."
+)
 
 
 class EditConflict(ValidationError):
     """A save started from an older version than the row's. ``current`` is the row as it is
-    now (re-read under the lock); ``editor`` who saved it last, when known."""
+    now (re-read under the lock); ``editor`` who saved it last, when known; ``by_saver`` when
+    that was the person saving now (in another tab or on another device)."""
 
-    def __init__(self, current: Model, *, editor: Any = None):
+    def __init__(self, current: Model, *, editor: Any = None, actor: Any = None):
         self.current = current
         self.editor = editor
+        self.by_saver = editor is not None and actor is not None and editor.pk == actor.pk
         name = getattr(editor, "full_name", "") or "Someone else"
-        super().__init__(CONFLICT_MESSAGE.format(name=name), code="edit_conflict")
+        message = OWN_CONFLICT_MESSAGE if self.by_saver else CONFLICT_MESSAGE.format(name=name)
+        super().__init__(message, code="edit_conflict")
 
 
-def check_version(obj: Model, expected: int | None, *, editor: Any = None) -> None:
+def check_version(obj: Model, expected: int | None, *, editor: Any = None, actor: Any = None) -> None:
     """Raise ``EditConflict`` unless ``expected`` is None or ``obj``'s version. Call it with
     ``obj`` locked and freshly read. ``editor`` may be a callable, asked only on a conflict
-    (finding who saved last can cost a query)."""
+    (finding who saved last can cost a query); ``actor``, the person saving now, lets the
+    message tell a save of their own from another tab apart from someone else's."""
     if expected is None:
         return
     if isinstance(expected, str) and expected.isdigit():
@@ -49,7 +58,7 @@ def check_version(obj: Model, expected: int | None, *, editor: Any = None) -> No
     if isinstance(expected, bool) or not isinstance(expected, int):
         expected = -1  # not a version we ever gave out: it cannot match
     if expected != obj.version:  # type: ignore[attr-defined]
-        raise EditConflict(obj, editor=editor() if callable(editor) else editor)
+        raise EditConflict(obj, editor=editor() if callable(editor) else editor, actor=actor)
 
 
 class VersionField(forms.IntegerField):

@@ -399,7 +399,7 @@ def meeting_update_notes(*, meeting: Meeting, actor: User, notes: str | None, ve
         raise ValidationError({"notes": f"Keep the notes under {limit:,} characters."})
     if notes == meeting.notes:
         return meeting
-    check_version(meeting, version, editor=lambda: _last_to(meeting, "meeting.notes"))
+    check_version(meeting, version, editor=lambda: _last_to(meeting, "meeting.notes"), actor=actor)
     before = {"notes_length": len(meeting.notes)}
     meeting.notes = notes
     meeting.version += 1
@@ -439,7 +439,7 @@ def meeting_update_details(
     changed = {name: value for name, value in wanted.items() if getattr(meeting, name) != value}
     if not changed:
         return meeting
-    check_version(meeting, version, editor=lambda: _last_to(meeting, "meeting.details"))
+    check_version(meeting, version, editor=lambda: _last_to(meeting, "meeting.details"), actor=actor)
     before = {name: getattr(meeting, name) for name in changed}
     for name, value in changed.items():
         setattr(meeting, name, value)

@@ -112,7 +112,7 @@ def agreement_update(*, mentorship: Mentorship, actor: User, version: int | None
         # Nothing of the other person's would be overwritten: no conflict to report.
         return agreement
     # A first save that keeps the defaults still agrees to them ("every month" is now agreed).
-    check_version(agreement, version, editor=lambda: agreement.updated_by)
+    check_version(agreement, version, editor=lambda: agreement.updated_by, actor=actor)
     before = {name: getattr(agreement, name) for name in changed}
     for name, value in changed.items():
         setattr(agreement, name, value)
@@ -210,7 +210,7 @@ def action_item_update(
     changed = {name: value for name, value in fields.items() if getattr(item, name) != value}
     if not changed:
         return item
-    check_version(item, version, editor=lambda: last_editor(item))
+    check_version(item, version, editor=lambda: last_editor(item), actor=actor)
     # Only a new due date: a goal long overdue can still be marked done.
     if "due_date" in changed:
         PLANNED_DAY.check_day(changed["due_date"], zone=actor.time_zone, field="due_date")
@@ -261,7 +261,7 @@ def action_item_delete(*, item: ActionItem, actor: User, version: int | None = N
     item = locked(ActionItem.objects.select_related("owner", "mentorship")).get(pk=item.pk)
     require_perm(actor, "matching.delete_action_item", item)
     _require_active(mentorship)
-    check_version(item, version, editor=lambda: last_editor(item))
+    check_version(item, version, editor=lambda: last_editor(item), actor=actor)
     snapshot = {
         "title": item.title,
         "due_date": _jsonable(item.due_date),
@@ -345,7 +345,7 @@ def resource_update(*, resource: Resource, actor: User, version: int | None = No
     changed = {name: value for name, value in cleaned.items() if getattr(resource, name) != value}
     if not changed:
         return resource
-    check_version(resource, version, editor=lambda: last_editor(resource))
+    check_version(resource, version, editor=lambda: last_editor(resource), actor=actor)
     before = {name: getattr(resource, name) for name in changed}
     for name, value in changed.items():
         setattr(resource, name, value)
@@ -371,7 +371,7 @@ def resource_delete(*, resource: Resource, actor: User, version: int | None = No
     resource = Resource.objects.select_related("shared_by", "mentorship").get(pk=resource.pk)
     require_perm(actor, "matching.change_resource", resource)
     _require_active(mentorship)
-    check_version(resource, version, editor=lambda: last_editor(resource))
+    check_version(resource, version, editor=lambda: last_editor(resource), actor=actor)
     audit_log(
         actor=actor,
         action="resource.delete",

@@ -28,6 +28,7 @@ def conflict_panel(exc: EditConflict, fields: Iterable[tuple[str, str]]) -> dict
     current: Model = exc.current
     return {
         "editor": getattr(exc.editor, "full_name", None) or "Someone else",
+        "by_you": exc.by_saver,  # saved first in another of your own tabs
         "fields": list(fields),
         "version": current.version,  # type: ignore[attr-defined]
     }

@@ -60,6 +60,16 @@ class TestCheckVersion:
         assert caught.value.editor.full_name == "Carol Chen"
         assert caught.value.messages[0].startswith("Carol Chen changed this while you were editing.")
 
+    def test_a_save_of_your_own_elsewhere_is_not_someone_elses(self):
+        carol = SimpleNamespace(pk=7, full_name="Carol Chen")
+        with pytest.raises(EditConflict) as caught:
+            check_version(Row(version=2), 1, editor=carol, actor=SimpleNamespace(pk=7, full_name="Carol Chen"))
+        assert caught.value.by_saver
+        assert caught.value.messages[0].startswith("You changed this in another tab or window")
+        with pytest.raises(EditConflict) as caught:
+            check_version(Row(version=2), 1, editor=carol, actor=SimpleNamespace(pk=8, full_name="Alice Adams"))
+        assert not caught.value.by_saver and caught.value.messages[0].startswith("Carol Chen changed this")
+
     def test_unknown_editor_is_someone_else(self):
         with pytest.raises(EditConflict) as caught:
             check_version(Row(version=2), 1)
