@@ -198,20 +198,20 @@ def _confirmed_meetings(people, begin: datetime, end: datetime) -> list[Interval
 
 def why_no_slots(*, viewer, other, start: datetime, days: int = 14, duration_minutes: int = 30) -> list[str]:
     """Why ``suggest_slots`` found no time, in the viewer's words, most basic reason first: the
-    weekly availability does not overlap; it overlaps, but never for this long; or it does, and
-    busy blocks (named: the viewer's by their label, the other person's by their dates only) or
-    confirmed meetings take every such time."""
+    weekly availability does not overlap; or away days (the viewer's named by their label, the
+    other person's by their dates only) and confirmed meetings take the shared time, or leave
+    none as long as the meeting: then how long the longest free time left is."""
     begin, end = _window(start, days)
     people = [viewer, other]
     weekly, blocks = _people_free(people, begin, end, busy_days_off=False)
-    shared = _both(weekly)
     name = other.first_name or other.full_name
-    if not shared:
+    if not _both(weekly):
         return [f"Your weekly availability and {name}'s don't overlap in the next {days} days."]
-    longest = max(b - a for a, b in shared)
-    if longest < timedelta(minutes=duration_minutes):
-        minutes = int(longest.total_seconds() // 60)
-        return [f"The longest time you are both free is {minutes} minutes: choose a shorter length."]
+    away_free, _ = _people_free(people, begin, end)
+    meetings = _merge(_confirmed_meetings(people, begin, end))
+    free = [
+        (max(a, begin), min(b, end)) for a, b in _subtract(_both(away_free), meetings) if min(b, end) > max(a, begin)
+    ]
     reasons = []
     first, last = begin.astimezone(zoneinfo.ZoneInfo(viewer.time_zone)).date(), end.date()
     for block in blocks[viewer.pk]:
@@ -220,9 +220,13 @@ def why_no_slots(*, viewer, other, start: datetime, days: int = 14, duration_min
     for block in blocks[other.pk]:
         if block.end_date >= first and block.start_date <= last:
             reasons.append(f"{name} is away {format_days(block.start_date, block.end_date)}.")
-    if _confirmed_meetings(people, begin, end):
+    if meetings:
         reasons.append("Confirmed meetings take some of the shared time.")
-    return reasons or ["Busy blocks or confirmed meetings take every shared time."]
+    if free:
+        minutes = int(max(b - a for a, b in free).total_seconds() // 60)
+        if minutes < duration_minutes:
+            reasons.append(f"The longest time you are both free is {minutes} minutes: choose a shorter length.")
+    return reasons or ["Away days or confirmed meetings take every shared time."]
 
 
 def format_days(first: date, last: date) -> str:

@@ -12,7 +12,7 @@ from core.bounds import SCHEDULED, localize
 from core.concurrency import VersionField
 from core.forms import max_length_of
 from core.idempotency import OnceFormMixin
-from core.zones import ZonedDateTimeField, clock_time
+from core.zones import ZonedDateTimeField
 
 from ..models import Meeting
 from ..scheduling import outside_weekly_availability
@@ -56,26 +56,24 @@ class TimesField(forms.MultipleChoiceField):
         return [_parse_instant(v) for v in super().clean(value)]
 
 
-def _clock_on(when: datetime, user) -> str:
-    """ "3 am on Wed, Dec 9": ``when`` on ``user``'s wall clock."""
-    local = localize(when, user.time_zone)
-    return f"{clock_time(local)} on {local:%a, %b} {local.day}"
-
-
 def availability_hint(when: datetime, outside: list, *, viewer, other) -> str:
-    """Whose weekly availability a typed time falls outside, each in their own time zone:
-    "3 am on Wed, Dec 9 is outside both your weekly availability and Carol Chen's (12 am on
-    Wed, Dec 9 for Carol Chen, in America/Los Angeles)." """
-    mine = _clock_on(when, viewer)
+    """Whose weekly availability a typed time falls outside, the time written as the suggested
+    times are (``_time_label``): "Wed 9 Dec 2026, 03:00 EST (00:00 PST for Carol Chen) is
+    outside both your weekly availability and Carol Chen's." """
     outside_ids = {person.pk for person in outside}
-    theirs = ""
-    if other.time_zone != viewer.time_zone:
-        theirs = f" ({_clock_on(when, other)} for {other.full_name}, in {zone_label(other)})"
     if viewer.pk in outside_ids and other.pk in outside_ids:
-        return f"{mine} is outside both your weekly availability and {other.full_name}'s{theirs}."
+        return f"{_time_label(when, viewer, other)} is outside both your weekly availability and {other.full_name}'s."
     if viewer.pk in outside_ids:
-        return f"{mine} is outside your weekly availability."
-    return f"{mine} is outside {other.full_name}'s weekly availability{theirs}."
+        return f"{format_in_zone(when, viewer)} is outside your weekly availability."
+    return f"{_time_label(when, viewer, other)} is outside {other.full_name}'s weekly availability."
+
+
+def _custom_label(n: int, *, suggested: bool) -> str:
+    """The typed times' labels: "Another time" beside suggested ones; with none suggested they
+    are the only times, "A time", "Another time", "A third time"."""
+    if suggested:
+        return f"Another time ({n})" if n > 1 else "Another time"
+    return ("A time", "Another time", "A third time", f"Time {n}")[min(n, 4) - 1]
 
 
 class SlotsForm(OnceFormMixin):
@@ -107,7 +105,7 @@ class SlotsForm(OnceFormMixin):
         for n in range(1, MAX_SLOTS + 1):
             self.fields[f"custom_{n}"] = ZonedDateTimeField(
                 zone=self.zone,
-                label=f"Another time ({n})" if n > 1 else "Another time",
+                label=_custom_label(n, suggested=bool(suggestions)),
                 required=False,
                 input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M"],
                 widget=forms.DateTimeInput(
@@ -134,7 +132,9 @@ class SlotsForm(OnceFormMixin):
                     self.add_error(name, exc)
         slots = [when for _, when in given]
         if not slots and not self.errors:
-            raise ValidationError("Tick a suggested time or enter one of your own.")
+            if self.fields["suggested"].choices:
+                raise ValidationError("Tick a suggested time or enter one of your own.")
+            raise ValidationError("Enter a time for the meeting.")
         if len(slots) > MAX_SLOTS:
             raise ValidationError(f"Propose at most {MAX_SLOTS} times; you chose {len(slots)}.")
         data["slots"] = slots

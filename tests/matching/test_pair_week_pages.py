@@ -54,6 +54,18 @@ class TestNotesConflict:
         assert held.notes == "Both." and held.version == 3
 
 
+    def test_a_stale_save_from_your_own_other_tab_says_so(self, held, attending, client_for):
+        url = f"/meetings/{held.pk}/"
+        first_tab = second_tab = client_for(attending)
+        assert first_tab.post(f"{url}notes/", {"notes": "From the laptop.", "version": "1"}).status_code == 302
+        response = second_tab.post(f"{url}notes/", {"notes": "From the phone.", "version": "1"})
+        html = response.content.decode()
+        assert response.status_code == 409
+        assert "Not saved: you changed this in another tab or window while you were editing here" in html
+        assert "Carol Chen changed this" not in html
+        assert "From the laptop." in html and "From the phone.</textarea>" in html
+
+
 class TestAgreementConflict:
     def test_a_stale_agreement_save_shows_theirs_and_keeps_yours(self, mentorship, resident, attending, client_for):
         url = f"/mentorships/{mentorship.pk}/agreement/"

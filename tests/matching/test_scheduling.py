@@ -150,3 +150,21 @@ class TestWhyNoSlots:
             f"{format_day(today + timedelta(days=20))}.",
         ]
         assert "Leave" not in " ".join(reasons)
+
+    def test_the_longest_free_time_counts_away_days(self, resident, attending):
+        # Mondays 9–12 together, other days 9–10; Alice is away every Monday: 60 minutes is
+        # the longest they have left, not the three Monday hours.
+        self._same_zone(resident, attending)
+        for person in (resident, attending):
+            for day in AvailabilityWindow.Weekday.values:
+                _window(person, day, (9, 0), (12, 0) if day == MONDAY else (10, 0))
+        today = timezone.localdate(timezone=ZoneInfo(resident.time_zone))
+        for k in range(16):
+            if (today + timedelta(days=k)).weekday() == 0:
+                day = today + timedelta(days=k)
+                BusyBlock.objects.create(user=resident, start_date=day, end_date=day, label="Clinic")
+        start = timezone.now()
+        assert suggest_slots(mentee=resident, mentor=attending, start=start, duration_minutes=90) == []
+        reasons = why_no_slots(viewer=resident, other=attending, start=start, duration_minutes=90)
+        assert reasons[-1] == "The longest time you are both free is 60 minutes: choose a shorter length."
+        assert all(r.startswith("You are away ") and r.endswith("(Clinic).") for r in reasons[:-1])

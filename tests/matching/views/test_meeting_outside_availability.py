@@ -58,8 +58,20 @@ def _send_anyway_value(response) -> str:
     return values.pop()
 
 
-def _day_text(day: date) -> str:
-    return f"{day:%a, %b} {day.day}"
+LOS_ANGELES = ZoneInfo("America/Los_Angeles")
+
+
+def _at(day: date, hour: int, minute: int = 0) -> str:
+    """Alice's typed New York time as the hint writes it, with Carol's Los Angeles clock beside
+    it (the same day here: every time below is after 3 am in New York)."""
+    when = datetime.combine(day, time(hour, minute), tzinfo=NEW_YORK)
+    theirs = when.astimezone(LOS_ANGELES)
+    return f"{when:%a} {day.day} {when:%b %Y, %H:%M %Z} ({theirs:%H:%M %Z} for Carol Chen)"
+
+
+def _mine(day: date, hour: int, minute: int = 0) -> str:
+    when = datetime.combine(day, time(hour, minute), tzinfo=NEW_YORK)
+    return f"{when:%a} {day.day} {when:%b %Y, %H:%M %Z}"
 
 
 class TestTheHint:
@@ -68,33 +80,27 @@ class TestTheHint:
         html = response.content.decode()
         assert response.status_code == 200
         # 3 am in New York is midnight in Los Angeles: each read in their own zone.
-        assert (
-            f"3 am on {_day_text(day)} is outside both your weekly availability and Carol Chen&#x27;s "
-            f"(12 am on {_day_text(day)} for Carol Chen, in America/Los Angeles)."
-        ) in html
+        assert (f"{_at(day, 3)} is outside both your weekly availability and Carol Chen&#x27;s.") in html
         assert "Send anyway" in html
         assert not Meeting.objects.exists()
 
     def test_outside_only_the_other_persons_availability_says_theirs(self, mentorship, resident, client_for, day):
         # 10 am in New York, 7 am in Los Angeles: Alice is free, Carol is not.
         html = _propose(client_for(resident), mentorship, day, 10).content.decode()
-        assert (
-            f"10 am on {_day_text(day)} is outside Carol Chen&#x27;s weekly availability "
-            f"(7 am on {_day_text(day)} for Carol Chen, in America/Los Angeles)."
-        ) in html
+        assert (f"{_at(day, 10)} is outside Carol Chen&#x27;s weekly availability.") in html
         assert "both" not in html.split('id="availability-hint"', 1)[1].split("</div>", 1)[0]
         assert not Meeting.objects.exists()
 
     def test_outside_only_the_proposers_availability_says_yours(self, mentorship, resident, client_for, day):
         # 6 pm in New York, 3 pm in Los Angeles: Carol is free, Alice is not.
         html = _propose(client_for(resident), mentorship, day, 18).content.decode()
-        assert f"6 pm on {_day_text(day)} is outside your weekly availability." in html
+        assert f"{_mine(day, 18)} is outside your weekly availability." in html
         assert not Meeting.objects.exists()
 
     def test_the_whole_meeting_must_fit_not_only_its_start(self, mentorship, resident, client_for, day):
         # 4:45 pm for 30 minutes runs past Alice's 5 pm.
         html = _propose(client_for(resident), mentorship, day, 16, 45).content.decode()
-        assert f"4:45 pm on {_day_text(day)} is outside your weekly availability." in html
+        assert f"{_mine(day, 16, 45)} is outside your weekly availability." in html
         assert not Meeting.objects.exists()
 
     def test_a_time_inside_both_is_sent_at_once(self, mentorship, resident, client_for, day):
@@ -151,7 +157,7 @@ class TestSendAnyway:
         # Now 4 am, still outside: the "Send anyway" was for 3 am, so the hint comes back.
         response = _propose(client, mentorship, day, 4, once="x1", send_anyway=value)
         assert response.status_code == 200
-        assert f"4 am on {_day_text(day)} is outside both" in response.content.decode()
+        assert f"{_at(day, 4)} is outside both" in response.content.decode()
         assert not Meeting.objects.exists()
 
     def test_changing_the_length_on_the_confirm_step_asks_again(self, mentorship, resident, client_for, day):

@@ -147,10 +147,28 @@ class TestProposePage:
         assert not Meeting.objects.exists()
 
     def test_nothing_chosen(self, mentorship, resident, client_for):
+        # Nothing suggested (no weekly availability): the typed times are the only ones.
         response = client_for(resident).post(
             _url("meeting-propose", mentorship), {"duration_minutes": "30", "format": "video"}
         )
-        assert "Tick a suggested time or enter one of your own." in response.content.decode()
+        html = response.content.decode()
+        assert "Enter a time for the meeting." in html and "Tick a suggested time" not in html
+        assert ">A time:</label>" in html and ">A third time:</label>" in html
+
+    def test_nothing_chosen_among_suggestions(self, mentorship, resident, attending, client_for):
+        from accounts.models import AvailabilityWindow
+
+        attending.time_zone = resident.time_zone
+        attending.save(update_fields=["time_zone"])
+        for person in (resident, attending):
+            for day in AvailabilityWindow.Weekday.values:
+                AvailabilityWindow.objects.create(user=person, weekday=day, start="09:00", end="17:00")
+        response = client_for(resident).post(
+            _url("meeting-propose", mentorship), {"duration_minutes": "30", "format": "video"}
+        )
+        html = response.content.decode()
+        assert "Tick a suggested time or enter one of your own." in html
+        assert ">Another time:</label>" in html and ">Another time (3):</label>" in html
 
     def test_an_ended_mentorship_sends_you_back(self, mentorship, resident, client_for):
         Mentorship.objects.filter(pk=mentorship.pk).update(status=Mentorship.Status.ENDED)
