@@ -53,7 +53,6 @@ class TestNotesConflict:
         held.refresh_from_db()
         assert held.notes == "Both." and held.version == 3
 
-
     def test_a_stale_save_from_your_own_other_tab_says_so(self, held, attending, client_for):
         url = f"/meetings/{held.pk}/"
         first_tab = second_tab = client_for(attending)
