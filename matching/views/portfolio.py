@@ -26,10 +26,11 @@ from ..portfolio import (
 
 def period_from(query, today):
     """(form, start, end): the period asked for, or the default where a date is missing or wrong."""
-    form = PeriodForm(query or None)
+    default_start, default_end = last_twelve_months(today)
+    # Shown filled in with the default period, so the fields say which period the page shows.
+    form = PeriodForm(query or None, initial={"date_from": default_start, "date_to": default_end})
     form.is_valid()
     data = getattr(form, "cleaned_data", {})
-    default_start, default_end = last_twelve_months(today)
     start, end = data.get("date_from") or default_start, data.get("date_to") or default_end
     if end < start:
         start, end = default_start, default_end

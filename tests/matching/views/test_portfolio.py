@@ -41,6 +41,9 @@ def test_the_page_without_dates_shows_the_last_twelve_months(client_for, attendi
     start, end = response.context["start"], response.context["end"]
     today = timezone.localdate(timezone=zoneinfo.ZoneInfo(attending.time_zone))
     assert (start, end) == (today - timedelta(days=364), today)
+    # The period's fields show it, not blank boxes beside a period the page names.
+    html = response.content.decode()
+    assert f'name="from" value="{start.isoformat()}"' in html and f'name="to" value="{end.isoformat()}"' in html
     assert [label for label, *_ in response.context["periods"]] == [
         "Last 12 months",
         "This academic year so far",
