@@ -15,7 +15,7 @@ from core.locking import locked
 
 from ..capacity import Load, full_refusal_for_mentor
 from ..conflicts import block_message, pairing_block
-from ..models import Kind, Mentorship, MentorshipRequest
+from ..models import Kind, Mentorship, MentorshipRequest, Message
 from ..notifications import notify
 from ..selectors.directory import active_mentee_count
 from ..selectors.requests import pair_mentorship, request_programs
@@ -162,6 +162,13 @@ def request_accept(*, request: MentorshipRequest, actor: User, note: str = "") -
     )
     request.mentorship = mentorship
     _resolve(request, actor=actor, status=Status.ACCEPTED, note=note, action="request.accept")
+    if request.response_note:
+        # The mentor's first words in the mentorship: its conversation's first message after
+        # the request's (the note also stays on the request). Not through ``message_post``:
+        # the acceptance's own notification below already quotes it.
+        Message.objects.create(
+            mentorship=mentorship, author=request.mentor, body=request.response_note, created_at=request.resolved_at
+        )
     requests_close_for_paired(pairs=[(request.mentee_id, request.kind)], actor=actor)
     notify(
         event="request.accepted",

@@ -20,6 +20,7 @@ from ..models import MatchProposal
 from ..selectors import dashboard as matching
 from ..selectors.directory import mentor_directory
 from ..selectors.messages import threads_for, unread_message_count
+from ..services.messages import thread_url
 
 
 @login_required
@@ -158,13 +159,17 @@ def _waiting_for_you(user, *, requests, ranking_windows, mentorships, goals, not
         free_spots=free_spots,
     )
     unread = unread_message_count(user)
+    unread_threads = [t for t in threads_for(user) if t["unread"]][: matching.DASHBOARD_ROWS] if unread else []
+    for item in unread_threads:
+        # Straight to the conversation (as the inbox links), not to the mentorship's page.
+        item["url"] = thread_url(item["thread"]) + "#latest"
     return {
         # Unread messages are listed above the tasks: the rest is "nothing else".
         "nothing_more": "Nothing else needs you" if unread else "Nothing needs you",
         "mentee_tasks": [t for t in tasks if t.hat == matching.MENTEE_HAT],
         "mentor_tasks": [t for t in tasks if t.hat == matching.MENTOR_HAT],
         "unread_messages": unread,
-        "unread_threads": [t for t in threads_for(user) if t["unread"]][: matching.DASHBOARD_ROWS] if unread else [],
+        "unread_threads": unread_threads,
     }
 
 

@@ -26,6 +26,9 @@ def _no_sideways_scroll(page):
 @pytest.mark.parametrize("viewport", [(390, 844), (1280, 800)], ids=["390x844", "1280x800"])
 def test_the_decline_note_reaches_the_resident(page, shot, resident, attending, viewport):
     page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+    # Shown in the "About Alice" box beside her PGY year and goals (the shots below show it).
+    resident.mentee_profile.goals_text = "Publish one case report this year, and a plan for fellowship applications."
+    resident.mentee_profile.save(update_fields=["goals_text"])
     request = _ask(resident, attending)
 
     # Carol asks a question in the thread first; Alice answers.
@@ -46,6 +49,8 @@ def test_the_decline_note_reaches_the_resident(page, shot, resident, attending, 
     notes = page.get_by_label("Note to the resident (optional)")
     assert notes.count() == 1
     assert page.locator("textarea").count() == 2  # the note, and a message in the thread
+    about = page.locator("section[aria-labelledby=mentee-h] dl.details")
+    assert about.locator("dt").all_inner_texts() == ["PGY year", "Goals", "Hoping for"]
     notes.fill("My spots are full this year; Dr Diaz would be a great fit.")
     shot("mentor-before-declining-desktop")
     page.set_viewport_size({"width": 390, "height": 844})

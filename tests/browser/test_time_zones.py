@@ -60,7 +60,7 @@ def test_madrid_resident_and_los_angeles_mentor_read_the_same_event_on_their_own
     meetings = page.locator("section[aria-labelledby=meetings-h]")
     # Written as the mentorship and meeting pages write it (core/bounds.TIME_FORMAT).
     assert "Mon 29 Mar 2027, 00:30 CEST" in meetings.inner_text()
-    mentors = page.locator(".dashboard-block[aria-labelledby=my-mentors-h]")
+    mentors = page.locator("#my-mentors")
     assert "since 4 Dec 2026" in mentors.inner_text()
     _both_sizes(page, shot, "resident-dashboard")
 

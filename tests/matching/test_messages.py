@@ -173,6 +173,32 @@ class TestReading:
         with pytest.raises(ValidationError, match="continues"):
             message_post(thread=request, author=resident, body="Late")
 
+    def test_the_acceptance_note_is_the_mentors_message_in_the_mentorship(self, resident, attending):
+        request = _ask(resident, attending)
+        message_post(thread=request, author=attending, body="Which months are you on nights?")
+        mentorship = request_accept(request=request, actor=attending, note="  Happy to. Coffee next week?  ")
+        note = thread_messages(mentorship).last()
+        assert (note.body, note.author, note.mentorship, note.request) == (
+            "Happy to. Coffee next week?",
+            attending,
+            mentorship,
+            None,
+        )
+        assert note.read_at is None and unread_message_count(resident) == 2  # the question, and the note
+        # The acceptance's own notification (which quotes the note) stays the only one.
+        assert list(
+            Notification.objects.filter(user=resident).exclude(event="message.new").values_list("event", "body")
+        ) == [("request.accepted", "Happy to. Coffee next week?")]
+        assert Notification.objects.filter(user=resident, event="message.new").count() == 1  # the question's
+        with pytest.raises(ValidationError, match="already accepted"):
+            request_accept(request=request, actor=attending, note="Happy to. Coffee next week?")
+        assert Message.objects.filter(mentorship=mentorship).count() == 1
+
+    def test_an_acceptance_without_a_note_adds_no_message(self, resident, attending, other_resident):
+        first = request_accept(request=_ask(resident, attending), actor=attending)
+        second = request_accept(request=_ask(other_resident, attending), actor=attending, note="   ")
+        assert not Message.objects.filter(mentorship__in=[first, second]).exists()
+
 
 # --- Pages.
 
@@ -202,6 +228,19 @@ class TestThreadPage:
         assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
         assert 'href="javascript' not in html
         assert "Only you and Alice Adams can read these messages; program coordinators can't." in html
+
+    def test_the_acceptance_note_shows_in_the_mentorships_conversation(self, client_for, resident, attending):
+        request = _ask(resident, attending)
+        accepted = client_for(attending).post(
+            reverse("matching:request-accept", args=[request.pk]), {"respond-note": "Glad to!"}
+        )
+        request.refresh_from_db()
+        mentorship = request.mentorship
+        assert accepted["Location"] == mentorship.get_absolute_url()
+        note = Message.objects.get(mentorship=mentorship)
+        html = client_for(resident).get(reverse("matching:mentorship-messages", args=[mentorship.pk])).content.decode()
+        assert f'id="message-{note.pk}"' in html
+        assert "<strong>Carol Chen</strong>" in html and '<div class="chat-body">Glad to!</div>' in html
 
     def test_a_double_tap_sends_one_message(self, pair, client_for, resident):
         client = client_for(resident)

@@ -5,6 +5,7 @@ Bob is another resident, Dave another attending; Cora coordinates the program, O
 another; Olivia (outsider) is a resident elsewhere.
 """
 
+import re
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -59,6 +60,22 @@ class TestResidentDashboard:
         ]
         assert '<li class="overdue">Draft the case report' in html and "Finished thing" not in html
         assert "You don't have a mentor yet" not in html
+
+    def test_the_mentors_are_under_the_sections_heading_and_no_heading_level_is_skipped(
+        self, client_for, program, resident, attending
+    ):
+        MentorshipFactory(mentee=resident, mentor=attending, program=program)
+        html = client_for(resident).get(reverse("matching:dashboard")).content.decode()
+        headings = re.findall(r"<h([1-6])[^>]*>(.*?)</h\1>", html, flags=re.S)
+        texts = [re.sub(r"<[^>]+>", "", text).strip() for _level, text in headings]
+        levels = [int(level) for level, _text in headings]
+        assert levels[0] == 1 and all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), headings
+        # "Your mentorship" heads its list of mentors: no "My mentors" stacked under it.
+        assert "My mentors" not in texts
+        mine = texts.index("Your mentorship")
+        assert texts[mine + 1] == "Pending requests" and levels[mine : mine + 2] == [2, 3]
+        section = html[html.index('id="mentee-h"') : html.index('id="pending-h"')]
+        assert 'id="my-mentors"' in section and "Carol Chen" in section
 
     def test_empty_sections_say_so(self, client_for, resident):
         html = client_for(resident).get(reverse("matching:dashboard")).content.decode()
@@ -126,6 +143,9 @@ class TestDashboard:
         assert "Your mentee profile is" in html
         assert "your goals" in html and "when you are free" in html
         assert "Find a mentor" in html
+        # The reason has a singular antecedent however many things are missing.
+        assert "from mentorship: mentors read your profile, and recommendations are made from it." in html
+        assert "use them" not in html
 
     def test_complete_profile_shows_no_hint(self, client_for, resident):
         profile = resident.mentee_profile

@@ -69,7 +69,9 @@ class TestWaitingForYou:
         ]
         assert "Pick a meeting time with Carol Chen" in html and "Rank mentors for Internal Medicine" in html
         assert response.context["unread_messages"] == 1 and "1 unread message" in html
-        assert f'href="{mentorship.get_absolute_url()}">1 from Carol Chen' in html
+        # Straight to the conversation, not the mentorship's page (one more tap away from it).
+        messages_url = reverse("matching:mentorship-messages", args=[mentorship.pk])
+        assert f'href="{messages_url}#latest">1 from Carol Chen' in html
 
     def test_done_things_leave_the_list(self, client_for, program, resident, attending):
         mentorship = MentorshipFactory(mentee=resident, mentor=attending, program=program)
@@ -130,6 +132,12 @@ class TestWaitingForYou:
         html = client_for(resident).get(DASHBOARD).content.decode()
         assert "1 unread message" in html
         assert "Nothing else needs you right now." in html and "Nothing needs you right now." not in html
+
+    def test_unread_messages_in_a_request_link_to_its_thread(self, client_for, program, resident, attending):
+        request = _ask(resident, attending)
+        Message.objects.create(request=request, author=resident, body="One more thing about nights.")
+        html = client_for(attending).get(DASHBOARD).content.decode()
+        assert f'href="{request.get_absolute_url()}#latest">1 from Alice Adams' in html
 
     def test_an_attending_sees_requests_to_answer_and_residents_to_rank(self, client_for, program, resident, attending):
         request = _ask(resident, attending)

@@ -253,10 +253,12 @@ class TestRequestDetail:
         resident.mentee_profile.goals_text = "Publish one case report this year."
         resident.mentee_profile.save()
         request = _ask(resident, attending)
-        assert (
-            "Publish one case report this year."
-            in client_for(attending).get(request.get_absolute_url()).content.decode()
-        )
+        html = client_for(attending).get(request.get_absolute_url()).content.decode()
+        # One more item of the "About Alice" list, like her PGY year and goals (not a heading under it).
+        about = html[html.index('id="mentee-h"') :]
+        about = about[: about.index("</dl>")]
+        assert "<dt>Hoping for</dt><dd>Publish one case report this year.</dd>" in about
+        assert "Hoping to get from mentorship" not in html
 
     def test_accept_starts_the_mentorship_links_it_and_tells_the_resident(
         self, client_for, resident, attending, django_capture_on_commit_callbacks
