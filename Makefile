@@ -6,7 +6,7 @@ STAMP := .make
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test test-postgres serve migrate install install-runtime lock check lint fmt clean bench bench-app bench-pages bench-roster
+.PHONY: demo test test-postgres test-postgres-suite test-integration serve migrate install install-runtime lock check lint fmt clean bench bench-app bench-pages bench-roster
 
 # Install into the virtual environment whenever a lock file changes. The demo needs only what the
 # application runs on (requirements.lock); the tests, linters and benchmarks add the tools
@@ -109,10 +109,18 @@ endif
 # the checks of files (the compose file, the Dockerfile, the locks, the import layers, the schema's
 # lint), which read no database either.
 # PYTEST_ARGS=--reuse-db keeps the test databases between runs; add --create-db once after a new migration.
-test-postgres: export DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/mentormatch)
-test-postgres: export REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/15)
-test-postgres: install
-	$(call parallel_then_integration,not browser and not integration,--ignore=tests/engine --ignore=tests/test_deployment.py --ignore=tests/test_layers.py --ignore=tests/contract/test_redocly_lint.py)
+# Its two halves run alone too: `make test-postgres-suite` (everything but the integration tests)
+# and `make test-integration` (those, which .ci/run runs beside the page benchmark).
+POSTGRES_ONLY := --ignore=tests/engine --ignore=tests/test_deployment.py --ignore=tests/test_layers.py --ignore=tests/contract/test_redocly_lint.py
+test-postgres test-postgres-suite test-integration: export DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/mentormatch)
+test-postgres test-postgres-suite test-integration: export REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/15)
+test-postgres: test-postgres-suite test-integration
+
+test-postgres-suite: install
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not browser and not integration" $(POSTGRES_ONLY) $(PYTEST_ARGS) || test $$? -eq 5
+
+test-integration: install
+	$(BIN)/pytest -n $(INTEGRATION_WORKERS) --dist worksteal -m integration $(PYTEST_ARGS) || test $$? -eq 5
 
 check: install-runtime
 	$(BIN)/python manage.py check
