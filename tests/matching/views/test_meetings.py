@@ -311,3 +311,14 @@ class TestSection:
             request=request,
         )
         assert "No meetings yet." in html
+
+
+def test_where_a_meeting_gave_no_place_or_link(mentorship, resident, attending, client_for):
+    """Before the meeting, "not given yet" invites adding them; after it, it is simply said."""
+    meeting = meeting_propose(mentorship=mentorship, actor=resident, slots=[_in(3)])
+    meeting_confirm(meeting=meeting, actor=attending, start=_in(3))
+    page = client_for(resident).get(_url("meeting-detail", meeting)).content.decode()
+    assert "Not given yet: add them below once you've agreed." in page
+    Meeting.objects.filter(pk=meeting.pk).update(status="held", start=timezone.now() - timedelta(hours=2))
+    page = client_for(resident).get(_url("meeting-detail", meeting)).content.decode()
+    assert "None were given." in page and "Not given yet" not in page
