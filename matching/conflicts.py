@@ -13,6 +13,8 @@ mentorship start (``mentorship_create``) ask here.
 
 from collections.abc import Iterable
 
+from django.db.models import QuerySet
+
 from accounts.models import Membership
 
 from .models import ConflictOfInterest, EvaluatorRole, PairingException
@@ -21,14 +23,22 @@ CONFLICT = "conflict"
 EVALUATOR = "evaluator"
 
 
-def blocked_pairs(mentee_ids: Iterable[int], mentor_ids: Iterable[int] | None) -> dict[tuple[int, int], str]:
+def blocked_pairs(
+    mentee_ids: Iterable[int] | QuerySet, mentor_ids: Iterable[int] | QuerySet | None
+) -> dict[tuple[int, int], str]:
     """{(mentee id, mentor id): CONFLICT or EVALUATOR} among the given people. Four queries,
     whatever their number. ``mentor_ids=None``: against every mentor (one resident and a whole
-    directory: ``IN`` lists of thousands of ids cost more than the few rows they narrow)."""
-    mentee_ids = set(mentee_ids)
-    mentor_ids = None if mentor_ids is None else set(mentor_ids)
-    if not mentee_ids or mentor_ids == set():
-        return {}
+    directory: ``IN`` lists of thousands of ids cost more than the few rows they narrow). Either
+    may be a queryset of ids (``run.mentees.values("pk")``): a subquery instead of an ``IN`` list,
+    for a cohort of thousands (Django prepares every id of a list, each time)."""
+    if not isinstance(mentee_ids, QuerySet):
+        mentee_ids = set(mentee_ids)
+        if not mentee_ids:
+            return {}
+    if mentor_ids is not None and not isinstance(mentor_ids, QuerySet):
+        mentor_ids = set(mentor_ids)
+        if not mentor_ids:
+            return {}
 
     def of_mentors(field):
         return {} if mentor_ids is None else {f"{field}__in": mentor_ids}

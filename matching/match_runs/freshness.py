@@ -9,8 +9,9 @@ at most, what differs. A run with changes is *out of date*: its proposals may no
 the services refuse to accept, override or publish it (under the run's lock), and the page offers
 a re-run with the same settings or to discard it.
 
-Both read a constant number of queries, whatever the cohort's size: ids of the cohort (2), active
-pairings (1), mentor profiles (1), mentee profiles (1), kept-apart pairs (up to 4), names (1).
+Both read a constant number of queries, whatever the cohort's size: active pairings (1), mentor
+profiles (1), mentee profiles (1), kept-apart pairs (up to 4), names (1); the cohort enters each as
+a subquery, never as a list of ids.
 """
 
 from typing import Any
@@ -26,13 +27,8 @@ from ..models import Kind, MatchProposal, MatchRun, Mentorship
 NAMED = 3
 
 
-def _cohort(run: MatchRun) -> tuple[set[int], set[int]]:
-    return set(run.mentees.values_list("pk", flat=True)), set(run.mentors.values_list("pk", flat=True))
-
-
 def fingerprint(run: MatchRun) -> dict[str, Any]:
     """What ``run`` reads from the program, as JSON. Keys are strings (JSON objects' keys are)."""
-    mentee_ids, mentor_ids = _cohort(run)
     # The cohort as subqueries, not IN lists of a thousand ids each (Django prepares every one).
     mentees_in, mentors_in = run.mentees.values("pk"), run.mentors.values("pk")
     pairings = {
@@ -50,7 +46,7 @@ def fingerprint(run: MatchRun) -> dict[str, Any]:
         profiles[f"mentor:{user_id}"] = updated.isoformat()
     for user_id, updated in MenteeProfile.objects.filter(user_id__in=mentees_in).values_list("user_id", "updated_at"):
         profiles[f"mentee:{user_id}"] = updated.isoformat()
-    blocked = sorted([mentee, mentor, why] for (mentee, mentor), why in blocked_pairs(mentee_ids, mentor_ids).items())
+    blocked = sorted([mentee, mentor, why] for (mentee, mentor), why in blocked_pairs(mentees_in, mentors_in).items())
     return {"version": 1, "pairings": pairings, "mentors": mentors, "blocked": blocked, "profiles": profiles}
 
 

@@ -464,10 +464,12 @@ def review_summary(run: MatchRun) -> ReviewSummary:
             holding[final] = holding.get(final, 0) + 1
             if decision in (Decision.ACCEPTED, Decision.OVERRIDDEN):
                 paired[final] = paired.get(final, 0) + 1
+    # Plain rows, not model instances (a run of 1,000 has as many mentors): id, name, capacity
+    # (None without a mentor profile).
     mentors = list(
-        run.mentors.select_related("mentor_profile")
-        .order_by("last_name", "first_name", "pk")
-        .only("pk", "first_name", "last_name", "mentor_profile__capacity")
+        run.mentors.order_by("last_name", "first_name", "pk").values_list(
+            "pk", "first_name", "last_name", "mentor_profile__capacity"
+        )
     )
     # Once published, the run's own pairs are active mentorships: they hold the spots they were
     # given, so they are not counted again as mentorships that were there before.
@@ -482,25 +484,26 @@ def review_summary(run: MatchRun) -> ReviewSummary:
     )
     active: dict[int, int] = {}
     for mentor_id, mentee_id in Mentorship.objects.filter(
-        status=Mentorship.Status.ACTIVE, mentor_id__in=[m.pk for m in mentors]
+        status=Mentorship.Status.ACTIVE,
+        mentor_id__in=run.mentors.values("pk"),  # a subquery, not 1,000 ids
     ).values_list("mentor_id", "mentee_id"):
         if (mentee_id, mentor_id) not in published:
             active[mentor_id] = active.get(mentor_id, 0) + 1
     load = []
-    for m in mentors:
-        capacity = m.mentor_profile.capacity if hasattr(m, "mentor_profile") else 0
-        extra = run.extra_spots_for(m.pk)
+    for pk, first_name, last_name, capacity in mentors:
+        capacity = capacity or 0
+        extra = run.extra_spots_for(pk)
         load.append(
             MentorLoad(
-                mentor_id=m.pk,
-                name=m.full_name,
+                mentor_id=pk,
+                name=f"{first_name} {last_name}".strip(),  # User.full_name
                 capacity=capacity,
-                active=active.get(m.pk, 0),
+                active=active.get(pk, 0),
                 extra=extra,
-                spots=max(capacity - active.get(m.pk, 0), 0) + extra,
-                proposed=proposed.get(m.pk, 0),
-                holding=holding.get(m.pk, 0),
-                will_pair=paired.get(m.pk, 0),
+                spots=max(capacity - active.get(pk, 0), 0) + extra,
+                proposed=proposed.get(pk, 0),
+                holding=holding.get(pk, 0),
+                will_pair=paired.get(pk, 0),
             )
         )
     matched = sum(proposed.values())
