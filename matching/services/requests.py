@@ -167,7 +167,10 @@ def request_accept(*, request: MentorshipRequest, actor: User, note: str = "") -
         # the request's (the note also stays on the request). Not through ``message_post``:
         # the acceptance's own notification below already quotes it.
         Message.objects.create(
-            mentorship=mentorship, author=request.mentor, body=request.response_note, created_at=request.resolved_at
+            mentorship=mentorship,
+            author=request.mentor,
+            body=request.response_note,
+            created_at=request.resolved_at or timezone.now(),  # set by _resolve: the moment it was accepted
         )
     requests_close_for_paired(pairs=[(request.mentee_id, request.kind)], actor=actor)
     notify(
