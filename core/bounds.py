@@ -39,7 +39,7 @@ TIME_FORMAT = "%a {day} %b %Y, %H:%M %Z"  # the day unpadded ("Fri 4 Dec"), as t
 Zone = tzinfo | str
 
 
-def _zone(zone: Zone) -> tzinfo:
+def as_zone(zone: Zone) -> tzinfo:
     """A tzinfo from a zone or a zone name; the site's zone for a name that is no zone."""
     if isinstance(zone, tzinfo):
         return zone
@@ -69,7 +69,7 @@ class Window:
 
     def days(self, zone: Zone, *, now: datetime | None = None) -> tuple[date, date]:
         """The first and the last allowed day, in ``zone``."""
-        today = (now or timezone.now()).astimezone(_zone(zone)).date()
+        today = (now or timezone.now()).astimezone(as_zone(zone)).date()
         return today - timedelta(days=self.days_back), _years_after(today, self.years_ahead)
 
     def message(self, zone: Zone, *, now: datetime | None = None) -> str:
@@ -91,7 +91,7 @@ class Window:
         datetimes compare without converting, so even year 9999 in any offset is refused."""
         if when is None:
             return
-        tz = _zone(zone)
+        tz = as_zone(zone)
         first, last = self.days(tz, now=now)
         begin = datetime.combine(first, time.min, tzinfo=tz)
         end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz)
@@ -125,7 +125,7 @@ PLANNED_DAY = Window(days_back=365, years_ahead=2)
 def localize(when: datetime, zone: Zone) -> datetime:
     """``when`` on ``zone``'s clock, or as stored (UTC) when that clock would pass year 9999."""
     try:
-        return when.astimezone(_zone(zone))
+        return when.astimezone(as_zone(zone))
     except OverflowError:
         return when
 

@@ -19,7 +19,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from core.bounds import Zone, _zone
+from core.bounds import Zone, as_zone
 
 
 def zone_name(zone: Zone) -> str:
@@ -68,7 +68,7 @@ def aware_in_zone(naive: datetime, zone: Zone, *, field: str | None = None) -> d
     clocks skip or show twice on a daylight-saving change."""
     if timezone.is_aware(naive):
         return naive
-    tz = _zone(zone)
+    tz = as_zone(zone)
     first = naive.replace(tzinfo=tz, fold=0)
     second = naive.replace(tzinfo=tz, fold=1)
     if first.utcoffset() == second.utcoffset():
@@ -124,7 +124,7 @@ def weekly_window_text(weekday: int, start: time, end: time, *, owner: Zone, vie
     next date from ``today`` (so the offsets are the ones in force then, daylight saving
     included): "Tue 6–7 pm your time (Tue 9–10 am in Los Angeles)", or "Tue 9–10 am" when
     both clocks agree."""
-    owner_tz, viewer_tz = _zone(owner), _zone(viewer)
+    owner_tz, viewer_tz = as_zone(owner), as_zone(viewer)
     day = today + timedelta(days=(weekday - today.weekday()) % 7)
     local_start = datetime.combine(day, start, tzinfo=owner_tz)
     local_end = datetime.combine(day, end, tzinfo=owner_tz)
@@ -140,7 +140,7 @@ def weekly_window_text(weekday: int, start: time, end: time, *, owner: Zone, vie
 
 def current_offset_minutes(zone: Zone, *, now: datetime | None = None) -> int:
     """Minutes east of UTC that ``zone``'s clocks read at ``now``."""
-    offset = (now or timezone.now()).astimezone(_zone(zone)).utcoffset()
+    offset = (now or timezone.now()).astimezone(as_zone(zone)).utcoffset()
     return int(offset.total_seconds() // 60) if offset is not None else 0
 
 

@@ -26,7 +26,7 @@ from django import template
 from django.templatetags.tz import do_timezone
 from django.utils import timezone
 
-from core.bounds import Zone, _zone, format_day, format_instant, localize
+from core.bounds import Zone, as_zone, format_day, format_instant, localize
 from core.zones import weekly_window_text
 from core.zones import zone_name as _zone_name
 
@@ -45,7 +45,7 @@ def _local(value: datetime, zone: Zone | None) -> datetime:
     """``value`` on ``zone``'s clock (the active zone's by default); a naive value as it is."""
     if timezone.is_naive(value):
         return value
-    return localize(value, _zone(zone) if zone else timezone.get_current_timezone())
+    return localize(value, as_zone(zone) if zone else timezone.get_current_timezone())
 
 
 @register.filter
@@ -55,7 +55,7 @@ def moment(value, zone=None):
         return ""
     if timezone.is_naive(value):
         return f"{value:%a} {value.day} {value:%b} {value.year}, {value:%H:%M}"
-    return format_instant(value, _zone(zone) if zone else timezone.get_current_timezone())
+    return format_instant(value, as_zone(zone) if zone else timezone.get_current_timezone())
 
 
 @register.filter
