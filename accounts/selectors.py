@@ -2,10 +2,11 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Case, CharField, Count, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from .models import (
@@ -102,19 +103,40 @@ class Completeness:
 
 
 def profile_completeness(profile: MenteeProfile | MentorProfile) -> Completeness:
-    """How much of a mentee or mentor profile is filled in, and a hint for each gap."""
-    missing = []
-    for field, hint in profile.COMPLETENESS:
+    """How much of a mentee or mentor profile is filled in, and a hint for each gap. One query
+    asks whether each list (goals, languages…) and the weekly availability has a row, whatever
+    their number; the profile's own fields (a specialty, a bio) are read from it as it is."""
+    model = type(profile)
+    filled: dict[str, bool] = {}
+    has_rows: dict[str, Exists] = {}
+    for field, _ in profile.COMPLETENESS:
         if field == "availability":
-            filled = profile.user.availability.exists()
+            has_rows[field] = Exists(AvailabilityWindow.objects.filter(user_id=profile.user_id))
         elif field == "academic_rank_or_stage":
             # Only a mentor profile lists this field.
-            filled = isinstance(profile, MentorProfile) and bool(profile.academic_rank_id or profile.career_stage_id)
+            filled[field] = isinstance(profile, MentorProfile) and bool(
+                profile.academic_rank_id or profile.career_stage_id
+            )
         else:
-            value = getattr(profile, field)
-            filled = value.exists() if hasattr(value, "exists") else bool(value)
-        if not filled:
-            missing.append(hint)
+            model_field: Any = model._meta.get_field(field)
+            if model_field.many_to_many:
+                through = model_field.remote_field.through
+                has_rows[field] = Exists(through.objects.filter(**{model_field.m2m_field_name(): OuterRef("pk")}))
+            elif model_field.is_relation:
+                filled[field] = getattr(profile, model_field.attname) is not None  # the id: no query for the row
+            else:
+                filled[field] = bool(getattr(profile, field))
+    if has_rows:
+        # Named "has_<field>": an annotation may not take a field's own name.
+        names = list(has_rows)
+        found = (
+            model.objects.filter(pk=profile.pk)
+            .annotate(**{f"has_{name}": has_rows[name] for name in names})
+            .values_list(*(f"has_{name}" for name in names))
+            .get()
+        )
+        filled.update(zip(names, map(bool, found), strict=True))
+    missing = [hint for field, hint in profile.COMPLETENESS if not filled[field]]
     total = len(profile.COMPLETENESS)
     return Completeness(percent=round(100 * (total - len(missing)) / total), missing=missing)
 

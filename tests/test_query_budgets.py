@@ -457,13 +457,9 @@ PAGE_BUDGETS = {
         (
             "mentee profile (none)",
             "mentor profile",
-            "its specialty",
-            # The profile checklist: one EXISTS per vocabulary, not per row.
-            "has expertise",
-            "has interests",
-            "has languages",
-            "has meeting formats",
-            "has availability",
+            # The profile checklist: one query, an EXISTS per list and one for availability (the
+            # specialty is read by its id, not loaded).
+            "has expertise, interests, languages, meeting formats, availability",
             "is a resident",
             "permissions: user's",
             "permissions: groups'",  # ModelBackend, once per request

@@ -125,11 +125,11 @@ class TestAttendingDashboard:
         few = _count_queries(client, reverse("matching:dashboard"))
         add(12)
         MentorshipFactory(mentee=_residents(program, 1)[0], mentor=attending, program=program)
-        # session, user, both profiles, profile completeness (specialty + 5 checks), rules (4),
+        # session, user, both profiles, profile completeness (one query), rules (4),
         # 3 lists (next meetings, mentees, requests waiting; each one joined query), open ranking
         # windows, invitations to join, nav roles, bell, coordinated programs, the session save (3),
         # and "Waiting for you": meetings to pick a time for, check-ins due, unread messages.
-        with django_assert_max_num_queries(28):
+        with django_assert_max_num_queries(23):
             many = _count_queries(client, reverse("matching:dashboard"))
         assert many == few
 
