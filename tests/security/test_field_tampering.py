@@ -237,9 +237,14 @@ CASES = {
     ("/api/v1/requests/{id}/accept/", "POST"): [Case(
         DAVE, lambda w: {"note": "Happy to"}, keep=("status",), setup=_allow_bob_and_dave,
         changes={"MentorshipRequest": {"status", "response_note", "responded_at", "resolved_at", "mentorship_id", *NOW}},
-        adds={"Mentorship", "Agreement"},
-        check=lambda w, d: _has(_only(d, "Mentorship"), mentee_id=w.users[BOB].pk, mentor_id=w.users[DAVE].pk,
-                                program_id=w.im.pk, source="request", status="active"),
+        # The note opens the pair's conversation: a message from Dave in the new mentorship.
+        adds={"Mentorship", "Agreement", "Message"},
+        check=lambda w, d: (  # both checked (_has asserts and returns None)
+            _has(_only(d, "Mentorship"), mentee_id=w.users[BOB].pk, mentor_id=w.users[DAVE].pk,
+                 program_id=w.im.pk, source="request", status="active"),
+            _has(_only(d, "Message"), author_id=w.users[DAVE].pk, body="Happy to", request_id=None,
+                 mentorship_id=_only(d, "Mentorship")["id"]),
+        ),
     )],
     ("/api/v1/requests/{id}/decline/", "POST"): [Case(
         DAVE, lambda w: {"note": "Sorry"},
