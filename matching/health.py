@@ -429,7 +429,10 @@ class Funnel:
             Bar("declined", "Declined", self.declined),
             Bar("expired", "Expired unanswered", self.expired),
             Bar("withdrawn", "Withdrawn", self.withdrawn),
-            Bar("closed", "Closed (mentor stopped accepting)", self.closed),
+            # Closed by the app, never by a person's answer: the resident got a mentor of that kind
+            # (a request accepted, a pairing, a published match), the mentor stopped accepting or a
+            # conflict was recorded, or one of the two left the program (the page says so).
+            Bar("closed", "Closed: no longer possible", self.closed),
             Bar("pending", "Still pending", self.pending),
         ]
 

@@ -149,3 +149,18 @@ def test_page_queries_do_not_grow_with_the_program(
     #   base.html: roles, mentee/mentor profile, unread notifications                 4
     with django_assert_max_num_queries(26):
         assert _page(client, program).status_code == 200
+
+
+def test_closed_requests_say_why_they_closed(world, program, coordinator, client_for, frozen):
+    # Hank's pending request closed because he got a mentor another way: the app closed it.
+    MentorshipRequest.objects.filter(mentee__first_name="Hank", status="pending").update(
+        status=MentorshipRequest.Status.CLOSED, resolved_at=at(10, 12)
+    )
+    body = _page(client_for(coordinator), program).content.decode()
+    assert '<th scope="row">Closed: no longer possible</th><td>1</td>' in body
+    assert "mentor stopped accepting" not in body  # not the only reason a request closes
+    assert 'id="closed-requests"' in body and "The resident got a mentor of that kind another way" in body
+
+
+def test_no_closed_requests_no_explanation(world, program, coordinator, client_for, frozen):
+    assert 'id="closed-requests"' not in _page(client_for(coordinator), program).content.decode()
