@@ -205,10 +205,13 @@ def program_readiness(program: Program, kind: str) -> Readiness:
         if missing:
             no_goals.append(Person(user, _stage(user), "no " + " and no ".join(missing)))
     never = [Person(u, _stage(u), _sign_in_note(u)) for u in cohort_residents if not has_signed_in(u)]
+    # A near-peer in both lists is one person who has not signed in: listed (and counted, and
+    # reminded) once, as the resident.
+    listed = {person.user.pk for person in never}
     never += [
         Person(p.user, _mentor_stage(p), _sign_in_note(p.user), is_mentee=False)
         for p in cohort_mentors
-        if not has_signed_in(p.user)
+        if not has_signed_in(p.user) and p.user.pk not in listed
     ]
     no_availability = [
         Person(p.user, _mentor_stage(p), "no weekly free time", is_mentee=False)

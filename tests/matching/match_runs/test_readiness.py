@@ -92,6 +92,15 @@ def test_people_who_never_signed_in_include_invitees_and_mentors(program, ready)
     assert [p.is_mentee for p in group.people if p.user == mentor] == [False]
 
 
+def test_a_near_peer_who_never_signed_in_is_one_person(program, ready):
+    near_peer = _resident(program, "Zoe")  # a resident who also mentors
+    MembershipFactory(user=near_peer, program=program, role=Membership.Role.FACULTY)
+    MentorProfileFactory(user=near_peer)
+    group = program_readiness(program, "career").groups[r.NEVER_SIGNED_IN]
+    assert [p.is_mentee for p in group.people if p.user == near_peer] == [True]
+    assert group.count == len({p.user.pk for p in group.people})
+
+
 def test_sso_users_who_signed_in_are_not_counted_as_never_signed_in(program, ready):
     """Someone who signs in only by SSO has no password of their own: the sign-in is what
     counts, as it is for the notifications that wait for a first sign-in."""
