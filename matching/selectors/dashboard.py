@@ -5,13 +5,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Cast, Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Program, User
 from accounts.selectors import has_signed_in
+from audit.models import AuditEntry
 from core.bounds import format_instant
 
 from ..match_runs.freshness import run_changes
@@ -28,7 +29,7 @@ from ..models import (
 from ..periodic import CHECKIN_FIRST_AFTER
 from ..scheduling import meeting_url
 from ..services.plan import checkin_month_start
-from .nudges import PENDING_AFTER, days_text
+from .nudges import NUDGE_ACTION, NUDGE_INTERVAL, PENDING_AFTER, days_text
 from .pairings import with_flags
 from .requests import request_list
 
@@ -362,17 +363,28 @@ def _open_windows(program_ids: list[int], now: datetime) -> list[Any]:
 
 
 def _pairing_counts(program_ids: list[int], now: datetime) -> dict[int, dict[str, int]]:
-    """{program id: {"stale": n, "breaking": n}} over active pairings, in one query."""
+    """{program id: {"stale": n, "nudged": n, "breaking": n}} over active pairings, in one query:
+    ``nudged``, the stale ones nudged within ``NUDGE_INTERVAL`` (they cannot be nudged again yet)."""
+    nudged_lately = Exists(
+        AuditEntry.objects.filter(
+            object_type="mentorship",
+            object_id=Cast(OuterRef("pk"), output_field=CharField()),
+            action=NUDGE_ACTION,
+            created_at__gt=now - NUDGE_INTERVAL,
+        )
+    )
     rows = (
         with_flags(Mentorship.objects.filter(program_id__in=program_ids, status=Mentorship.Status.ACTIVE), now=now)
+        .annotate(nudged_lately=nudged_lately)
         .order_by()
         .values("program_id")
         .annotate(
             stale=Count("pk", filter=Q(is_stale=True)),
+            nudged=Count("pk", filter=Q(is_stale=True, nudged_lately=True)),
             breaking=Count("pk", filter=Q(breaks_conflict=True)),
         )
     )
-    return {r["program_id"]: {"stale": r["stale"], "breaking": r["breaking"]} for r in rows}
+    return {r["program_id"]: {"stale": r["stale"], "nudged": r["nudged"], "breaking": r["breaking"]} for r in rows}
 
 
 def _waiting_requests(program_ids: list[int], now: datetime) -> list[Any]:
@@ -468,13 +480,20 @@ def coordinator_actions(
             )
         stale = counts.get(pk, {}).get("stale", 0)
         if stale:
+            nudged = counts[pk]["nudged"]
+            if not nudged:
+                detail = "Nudge them to meet"
+            elif nudged == stale:
+                detail = f"{'It was' if stale == 1 else 'All were'} nudged in the last {NUDGE_INTERVAL.days} days"
+            else:
+                detail = f"Nudge them to meet ({nudged} nudged in the last {NUDGE_INTERVAL.days} days)"
             actions[pk].append(
                 Action(
                     "stale_pairings",
                     stale,
                     _plural(stale, "pairing has", "pairings have") + " not met in 60 days",
                     f"{pairings_url}?stale=true",
-                    "Nudge them to meet",
+                    detail,
                 )
             )
         requests = [r for r in waiting if r["program_id"] == pk]

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from core.bounds import format_instant
 from matching.models import ConflictOfInterest, MatchRun, Mentorship, MentorshipRequest, RankingSubmission
 from matching.selectors.dashboard import Action
@@ -205,3 +206,26 @@ def test_queries_do_not_grow_with_the_programs_members(
     }
     assert actions[2].text.endswith(": 13 of 16 submitted")
     assert len(actions[4].links) == 3
+
+
+def test_a_nudged_quiet_pairing_is_said_to_be_nudged(client_for, program, coordinator, busy):
+    from matching.services.nudges import pairing_nudge
+
+    quiet = busy["quiet"]
+    # A nudge eight days ago (audit entries are append-only: written with their time, never moved).
+    AuditEntry.objects.create(
+        actor=coordinator,
+        program=program,
+        action="mentorship.nudge",
+        object_type="mentorship",
+        object_id=str(quiet.pk),
+        created_at=timezone.now() - timedelta(days=8),
+    )
+    actions, _ = _actions(client_for(coordinator), program)
+    assert [a.detail for a in actions if a.kind == "stale_pairings"] == ["Nudge them to meet"]
+
+    pairing_nudge(mentorship=quiet, actor=coordinator)
+    actions, _ = _actions(client_for(coordinator), program)
+    [stale] = [a for a in actions if a.kind == "stale_pairings"]
+    # Still quiet (a nudge is not a meeting), but nothing to nudge this week.
+    assert (stale.count, stale.detail) == (1, "It was nudged in the last 7 days")
