@@ -177,6 +177,8 @@ def test_an_out_of_date_run_says_what_it_can_become_not_what_publishing_now_woul
     assert "if published now" not in summary and 'data-count="left_without"' not in summary
     assert 'data-count="will_pair"' not in summary
     assert "This match is out of date, so it can no longer be published" in summary
+    # What the rows' "Pending" means now: not decidable, and nobody held for them.
+    assert "its proposals can no longer be accepted or overridden: they stay as they were" in summary
     assert "Re-run it with the same settings, or discard it." in summary
     # The decisions made stay visible.
     assert '<dd data-count="accepted">1</dd>' in summary
