@@ -56,6 +56,9 @@ class OverrideForm(forms.Form):
     def __init__(self, *args, mentor_choices, room_choices=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["mentor"].choices = [("", "Choose a mentor")] + mentor_choices
+        # A match whose only mentor is the one proposed (or whose others are kept apart): the
+        # page says so instead of a list with nothing to choose.
+        self.nobody_to_choose = not mentor_choices
         self.fields["make_room"].choices = room_choices or []
         self.room_offered = bool(room_choices)
         if not room_choices:

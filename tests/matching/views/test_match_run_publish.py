@@ -315,3 +315,20 @@ def test_a_mentor_who_gave_no_spot_is_not_called_full(client_for, coordinator, s
     choices = client_for(coordinator).get(url).context["form"].fields["mentor"].choices
     labels = {value: label for group, options in choices if group for value, label in options}
     assert labels[closed.pk].endswith("(no spots in this match)")
+
+
+def test_an_override_with_no_other_mentor_in_the_match_says_so(
+    client_for, coordinator, program, cohort, django_capture_on_commit_callbacks
+):
+    from tests.matching.support import _create
+
+    residents, mentors = cohort
+    with django_capture_on_commit_callbacks(execute=True):
+        run = _create(coordinator, program, residents[:2], mentors[:1])  # one mentor: nobody else to choose
+    proposal = run.proposals.exclude(mentor=None).first()
+    url = reverse("matching:match-run-override", args=[run.pk, proposal.pk])
+    c = client_for(coordinator)
+    for response in (c.get(url), c.get(url, HTTP_HX_REQUEST="true")):
+        html = response.content.decode()
+        assert f"There is no other mentor in this match to pair {proposal.mentee.full_name} with" in html
+        assert 'name="mentor"' not in html and "Save the override" not in html
