@@ -69,11 +69,19 @@
       update();
     }
 
+    function chosenAsMentor(row) {
+      // A near-peer ticked among the mentors (they all are, at first): one person cannot be on both sides.
+      var form = fieldset.form;
+      var box = form && form.querySelector("input[name='mentor_ids'][value='" + row.box.value + "']");
+      return Boolean(box && box.checked);
+    }
+
     function setVisible(checked) {
-      // "Select all" leaves out residents who already have a mentor of this kind: the run would
-      // leave them out anyway, and a ranking window would ask them to rank for nothing.
+      // "Select all" leaves out residents who already have a mentor of this kind (the run would
+      // leave them out anyway, and a ranking window would ask them to rank for nothing) and
+      // residents already chosen as mentors of this run (the form would refuse both).
       rows.filter(visible).forEach(function (row) {
-        if (!checked || row.mentored.indexOf(kind) === -1) row.box.checked = checked;
+        if (!checked || (row.mentored.indexOf(kind) === -1 && !chosenAsMentor(row))) row.box.checked = checked;
       });
       update();
       // Ticking boxes from script fires no "change": tell the start form's warnings.

@@ -88,3 +88,24 @@ def test_the_capacity_and_other_run_warnings_follow_the_boxes(
         page.get_by_text(f"Already in another match waiting for review (#{waiting.pk}: Alice Adams)")
     ).to_be_visible()
     shot("run-page-with-warnings")
+
+
+def test_select_all_leaves_a_near_peer_chosen_as_mentor_on_the_mentor_side(page, program, coordinator, resident):
+    # Zoe is a resident who also mentors: every mentor starts ticked, Zoe among them.
+    zoe = UserFactory(first_name="Zoe", last_name="Nearpeer")
+    MembershipFactory(user=zoe, program=program, role="resident")
+    MenteeProfileFactory(user=zoe)
+    MembershipFactory(user=zoe, program=program, role="faculty")
+    MentorProfileFactory(user=zoe, capacity=1)
+    log_in(page, coordinator.email, PASSWORD)
+    page.goto(f"/programs/{program.slug}/match-runs/new/")
+    as_mentor = page.locator(f"input[name='mentor_ids'][value='{zoe.pk}']")
+    as_resident = page.locator(f"input[name='mentee_ids'][value='{zoe.pk}']")
+    expect(as_mentor).to_be_checked()
+    page.get_by_role("button", name="Select all shown").click()
+    expect(as_resident).not_to_be_checked()
+    expect(page.locator(f"input[name='mentee_ids'][value='{resident.pk}']")).to_be_checked()
+    # Taken off the mentors, she is chosen with the residents like anyone else.
+    as_mentor.uncheck()
+    page.get_by_role("button", name="Select all shown").click()
+    expect(as_resident).to_be_checked()
