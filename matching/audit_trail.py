@@ -91,10 +91,24 @@ def _object_people():
     }
 
 
+def _stem(word: str) -> str:
+    """``word`` without an English ending, so that "override" finds "Overrode" and
+    "match_proposal.overridden", and "declined" finds "Declined" and "request.decline": the
+    actions' labels and codes say one form of each verb, people type another."""
+    lowered = word.lower()
+    for ending in ("ing", "ed", "es", "e", "s"):
+        if lowered.endswith(ending) and len(lowered) - len(ending) >= 4:
+            return lowered[: -len(ending)]
+    return lowered
+
+
 def _word_matches(word: str) -> Q:
-    labelled = [code for code, label in ACTION_LABELS.items() if word.lower() in label.lower()]
+    stem = _stem(word)
+    # "Overrode": a past tense that drops the stem's last letters as well.
+    short = stem[:-2] if len(stem) >= 7 else stem
+    labelled = [code for code, label in ACTION_LABELS.items() if short in label.lower()]
     condition = (
-        Q(action__icontains=word)
+        Q(action__icontains=stem)
         | Q(action__in=labelled)
         | Q(reason__icontains=word)
         | Q(actor__first_name__icontains=word)

@@ -131,6 +131,17 @@ def test_search_finds_words_in_labels_reasons_actors_and_the_people_involved(
     assert found(q="Carol accepted") == ["request.accept"]  # the actor, and the label "Accepted a request"
     assert found(q="Zane") == ["mentorship.end"]  # the mentor of the mentorship it is about
     assert found(q="nobody-has-this") == []
+    # Words as people type them, not only as the label says them: "accept" finds "Accepted…",
+    # "mentorships" the mentorship's entries.
+    assert found(q="Carol accept") == ["request.accept"]
+    assert found(q="mentorships boston") == ["mentorship.end"]
+
+
+def test_search_finds_an_override_by_the_word_override(client_for, program, coordinator, resident):
+    audit_log(actor=coordinator, action="match_proposal.overridden", obj=program, program=program, reason="Asked")
+    audit_log(actor=coordinator, action="match_proposal.accepted", obj=program, program=program)
+    rows = _search(client_for(coordinator), program, {"q": "override"}).context["rows"]
+    assert [row.entry.action for row in rows] == ["match_proposal.overridden"]  # "Overrode a proposed pairing"
 
 
 def test_filters_by_kind_of_action_by_actor_and_by_automatic_changes(
