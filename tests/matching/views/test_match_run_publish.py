@@ -332,3 +332,8 @@ def test_an_override_with_no_other_mentor_in_the_match_says_so(
         html = response.content.decode()
         assert f"There is no other mentor in this match to pair {proposal.mentee.full_name} with" in html
         assert 'name="mentor"' not in html and "Save the override" not in html
+    # Sent all the same (a form opened before the other mentors went): refused, nothing typed lost.
+    refused = c.post(url, {f"o{proposal.pk}-mentor": "", f"o{proposal.pk}-note": "Asked at orientation"})
+    html = refused.content.decode()
+    assert refused.status_code == 400 and "Asked at orientation" in html
+    assert "There is no other mentor in this match" in html
