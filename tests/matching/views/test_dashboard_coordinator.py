@@ -229,3 +229,15 @@ def test_a_nudged_quiet_pairing_is_said_to_be_nudged(client_for, program, coordi
     [stale] = [a for a in actions if a.kind == "stale_pairings"]
     # Still quiet (a nudge is not a meeting), but nothing to nudge this week.
     assert (stale.count, stale.detail) == (1, "It was nudged in the last 7 days")
+
+    # A second quiet pairing, not nudged: the line offers the nudge again, and counts the nudged.
+    [mentee] = _residents(program, 1)
+    MentorshipFactory(
+        mentee=mentee,
+        mentor=_mentor(program, "Quentin", "Quiet"),
+        program=program,
+        started_at=timezone.now() - timedelta(days=100),
+    )
+    actions, _ = _actions(client_for(coordinator), program)
+    [stale] = [a for a in actions if a.kind == "stale_pairings"]
+    assert (stale.count, stale.detail) == (2, "Nudge them to meet (1 nudged in the last 7 days)")
